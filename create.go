@@ -1,0 +1,363 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// CreateInput is an administrator's new user. Every field is optional.
+type CreateInput struct {
+	Email     string // unique, case-insensitively
+	Password  string // hashed; the password policy applies
+	FirstName string
+	LastName  string
+	Status    Status         // default active
+	Role      *string        // nil: no role
+	Policies  []string       // policy ids
+	Metadata  map[string]any // host-app fields
+}
+
+// Create creates a user (an administrator's action: authorise before
+// calling). A malformed email or a password that breaks the policy is a
+// *ValidationError (ErrFailedValidation, ErrPasswordPolicy); an email
+// already taken, compared case-insensitively, is ErrDuplicateEmail; an
+// unknown role or policy is ErrRoleNotFound or ErrPolicyNotFound. Nothing is
+// written on error. The returned user never carries the hash.
+func (m *Manager) Create(ctx context.Context, in CreateInput) (*User, error) {
+	u, err := m.create(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("users: create: %w", err)
+	}
+	return u, nil
+}
+
+func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
+	email := strings.TrimSpace(in.Email)
+	if email != "" {
+		if err := ValidateEmail(email); err != nil {
+			return nil, asFailed(err)
+		}
+	}
+	if err := validateName("first_name", in.FirstName); err != nil {
+		return nil, err
+	}
+	if err := validateName("last_name", in.LastName); err != nil {
+		return nil, err
+	}
+	status := in.Status
+	if status == "" {
+		status = StatusActive
+	}
+	if !status.Valid() {
+		return nil, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", status))
+	}
+	if err := validateIDs("policies", in.Policies); err != nil {
+		return nil, err
+	}
+	var hash string
+	if in.Password != "" {
+		s, err := m.settings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkPassword(s, in.Password); err != nil {
+			return nil, err
+		}
+		if hash, err = m.hash(ctx, in.Password); err != nil {
+			return nil, err
+		}
+	}
+	now := m.clock()
+	u := &UserRecord{
+		User: User{
+			ID:        uuid.NewString(),
+			Email:     email,
+			FirstName: in.FirstName,
+			LastName:  in.LastName,
+			Status:    status,
+			Role:      in.Role,
+			Policies:  slices.Clone(in.Policies),
+			Metadata:  in.Metadata,
+			CreatedAt: now,
+			UpdatedAt: now,
+		},
+		PasswordHash: hash,
+	}
+	if email != "" {
+		u.EmailKey = NormalizeEmail(email)
+	}
+	if err := m.store.CreateUser(ctx, u, Effects{}); err != nil {
+		return nil, err
+	}
+	return publicUser(u), nil
+}
+
+// asFailed turns an input error into a failed-validation one (Directus
+// answers FAILED_VALIDATION for a malformed field of an item).
+func asFailed(err error) error {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return failed(ve.Field, ve.Reason)
+	}
+	return err
+}
+
+func validateIDs(field string, ids []string) error {
+	for _, id := range ids {
+		if strings.TrimSpace(id) == "" {
+			return invalid(field, "must not contain empty ids")
+		}
+	}
+	return nil
+}
+
+// UserPatch changes an existing user; nil or false fields are left alone.
+type UserPatch struct {
+	Email       *string // "" removes the email
+	Password    *string // "" removes the password
+	FirstName   *string
+	LastName    *string
+	Status      *Status
+	SetRole     bool    // when true, Role replaces the role
+	Role        *string // nil (with SetRole): no role
+	SetPolicies bool    // when true, Policies replaces the policies
+	Policies    []string
+	Metadata    map[string]any // non-nil replaces the metadata
+}
+
+// UpdateUser changes one user (an administrator's action). The rules of
+// Create apply; ErrUserNotFound for an unknown id.
+func (m *Manager) UpdateUser(ctx context.Context, id string, p UserPatch) (*User, error) {
+	ch, err := m.change(ctx, p)
+	if err != nil {
+		return nil, fmt.Errorf("users: update user: %w", err)
+	}
+	r, err := m.store.UpdateUser(ctx, id, Condition{}, ch, Effects{})
+	if err != nil {
+		return nil, fmt.Errorf("users: update user: %w", notFoundAs(err, ErrUserNotFound))
+	}
+	return publicUser(r), nil
+}
+
+// UpdateUsers applies one patch to many users, all or none (the bulk form
+// of the Data Studio). Email and password cannot be set in bulk.
+func (m *Manager) UpdateUsers(ctx context.Context, ids []string, p UserPatch) error {
+	if err := m.updateUsers(ctx, ids, p); err != nil {
+		return fmt.Errorf("users: update users: %w", err)
+	}
+	return nil
+}
+
+func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) error {
+	if len(ids) == 0 {
+		return invalid("keys", "is required")
+	}
+	if err := validateIDs("keys", ids); err != nil {
+		return err
+	}
+	if p.Email != nil {
+		return invalid("email", "cannot be set for many users at once")
+	}
+	if p.Password != nil {
+		return invalid("password", "cannot be set for many users at once")
+	}
+	ch, err := m.change(ctx, p)
+	if err != nil {
+		return err
+	}
+	return notFoundAs(m.store.UpdateUsers(ctx, ids, ch), ErrUserNotFound)
+}
+
+// change validates a patch and turns it into a store change.
+func (m *Manager) change(ctx context.Context, p UserPatch) (UserChange, error) {
+	ch := UserChange{
+		FirstName: p.FirstName, LastName: p.LastName, Status: p.Status,
+		SetRole: p.SetRole, Role: p.Role, Metadata: p.Metadata, UpdatedAt: m.clock(),
+	}
+	if p.Email != nil {
+		e := strings.TrimSpace(*p.Email)
+		key := ""
+		if e != "" {
+			if err := ValidateEmail(e); err != nil {
+				return ch, asFailed(err)
+			}
+			key = NormalizeEmail(e)
+		}
+		ch.Email, ch.EmailKey = &e, &key
+	}
+	for field, v := range map[string]*string{"first_name": p.FirstName, "last_name": p.LastName} {
+		if v != nil {
+			if err := validateName(field, *v); err != nil {
+				return ch, err
+			}
+		}
+	}
+	if p.Status != nil && !p.Status.Valid() {
+		return ch, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", *p.Status))
+	}
+	if p.SetPolicies {
+		if err := validateIDs("policies", p.Policies); err != nil {
+			return ch, err
+		}
+		ch.SetPolicies, ch.Policies = true, slices.Clone(p.Policies)
+		if ch.Policies == nil {
+			ch.Policies = []string{}
+		}
+	}
+	if p.Password != nil {
+		hash := ""
+		if *p.Password != "" {
+			s, err := m.settings(ctx)
+			if err != nil {
+				return ch, err
+			}
+			if err := checkPassword(s, *p.Password); err != nil {
+				return ch, err
+			}
+			if hash, err = m.hash(ctx, *p.Password); err != nil {
+				return ch, err
+			}
+		}
+		ch.PasswordHash = &hash
+	}
+	return ch, nil
+}
+
+// ListUsers lists users (an administrator's view).
+func (m *Manager) ListUsers(ctx context.Context, q UserQuery) ([]*User, error) {
+	rs, err := m.store.ListUsers(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("users: list users: %w", err)
+	}
+	out := make([]*User, len(rs))
+	for i, r := range rs {
+		out[i] = publicUser(r)
+	}
+	return out, nil
+}
+
+// AssignRole gives the role to every listed user, all or none
+// (ErrRoleNotFound, ErrUserNotFound).
+func (m *Manager) AssignRole(ctx context.Context, roleID string, userIDs ...string) error {
+	if strings.TrimSpace(roleID) == "" {
+		return fmt.Errorf("users: assign role: %w", invalid("role", "is required"))
+	}
+	r := roleID
+	if err := m.updateUsers(ctx, userIDs, UserPatch{SetRole: true, Role: &r}); err != nil {
+		return fmt.Errorf("users: assign role: %w", err)
+	}
+	return nil
+}
+
+// RemoveRole removes the role of every listed user: they keep public
+// permissions only (role NULL).
+func (m *Manager) RemoveRole(ctx context.Context, userIDs ...string) error {
+	if err := m.updateUsers(ctx, userIDs, UserPatch{SetRole: true}); err != nil {
+		return fmt.Errorf("users: remove role: %w", err)
+	}
+	return nil
+}
+
+// UsersInRole lists the users in a role (ErrRoleNotFound for an unknown
+// one).
+func (m *Manager) UsersInRole(ctx context.Context, roleID string) ([]*User, error) {
+	if _, err := m.Role(ctx, roleID); err != nil {
+		return nil, err
+	}
+	return m.ListUsers(ctx, UserQuery{Role: &roleID})
+}
+
+// SetPolicies replaces a user's policies (ErrPolicyNotFound,
+// ErrUserNotFound).
+func (m *Manager) SetPolicies(ctx context.Context, userID string, policyIDs ...string) (*User, error) {
+	return m.UpdateUser(ctx, userID, UserPatch{SetPolicies: true, Policies: policyIDs})
+}
+
+// AddPolicies adds policies to a user, keeping the ones it has.
+func (m *Manager) AddPolicies(ctx context.Context, userID string, policyIDs ...string) (*User, error) {
+	return m.editPolicies(ctx, userID, func(have []string) []string {
+		for _, p := range policyIDs {
+			if !slices.Contains(have, p) {
+				have = append(have, p)
+			}
+		}
+		return have
+	})
+}
+
+// RemovePolicies removes policies from a user.
+func (m *Manager) RemovePolicies(ctx context.Context, userID string, policyIDs ...string) (*User, error) {
+	return m.editPolicies(ctx, userID, func(have []string) []string {
+		return slices.DeleteFunc(have, func(p string) bool { return slices.Contains(policyIDs, p) })
+	})
+}
+
+func (m *Manager) editPolicies(ctx context.Context, userID string, edit func([]string) []string) (*User, error) {
+	u, err := m.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return m.SetPolicies(ctx, userID, edit(slices.Clone(u.Policies))...)
+}
+
+// CreateRole creates a role; an empty ID gets a new UUID. The name is
+// required.
+func (m *Manager) CreateRole(ctx context.Context, r Role) (*Role, error) {
+	if strings.TrimSpace(r.Name) == "" {
+		return nil, fmt.Errorf("users: create role: %w", invalid("name", "is required"))
+	}
+	if r.ID == "" {
+		r.ID = uuid.NewString()
+	}
+	if err := m.store.CreateRole(ctx, &r); err != nil {
+		return nil, fmt.Errorf("users: create role: %w", err)
+	}
+	return &r, nil
+}
+
+// Role returns a role (ErrRoleNotFound).
+func (m *Manager) Role(ctx context.Context, id string) (*Role, error) {
+	r, err := m.store.GetRole(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("users: get role: %w", notFoundAs(err, ErrRoleNotFound))
+	}
+	return r, nil
+}
+
+// ListRoles lists every role.
+func (m *Manager) ListRoles(ctx context.Context) ([]*Role, error) {
+	rs, err := m.store.ListRoles(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("users: list roles: %w", err)
+	}
+	return rs, nil
+}
+
+// CreatePolicy creates a policy; an empty ID gets a new UUID. The name is
+// required.
+func (m *Manager) CreatePolicy(ctx context.Context, p Policy) (*Policy, error) {
+	if strings.TrimSpace(p.Name) == "" {
+		return nil, fmt.Errorf("users: create policy: %w", invalid("name", "is required"))
+	}
+	if p.ID == "" {
+		p.ID = uuid.NewString()
+	}
+	if err := m.store.CreatePolicy(ctx, &p); err != nil {
+		return nil, fmt.Errorf("users: create policy: %w", err)
+	}
+	return &p, nil
+}
+
+// ListPolicies lists every policy.
+func (m *Manager) ListPolicies(ctx context.Context) ([]*Policy, error) {
+	ps, err := m.store.ListPolicies(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("users: list policies: %w", err)
+	}
+	return ps, nil
+}

@@ -1,0 +1,107 @@
+package users
+
+import (
+	"strings"
+)
+
+// Email limits (RFC 5321 §4.5.3.1).
+const (
+	maxEmailLen  = 254
+	maxLocalLen  = 64
+	maxLabelLen  = 63
+	maxNameLen   = 255  // first_name, last_name
+	maxPassBytes = 1024 // longer passwords are refused before hashing
+)
+
+// NormalizeEmail returns the key under which an email is unique: trimmed of
+// surrounding white space and lower-cased (local part and domain). Two
+// addresses with the same key are the same user. It does not validate; see
+// ValidateEmail.
+func NormalizeEmail(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// ValidateEmail checks that email (after trimming surrounding white space)
+// is a plain address: exactly one '@'; a local part of 1-64 printable ASCII
+// characters without spaces, quotes or the specials ()<>[]\,;:, not
+// starting or ending with a dot and without two dots in a row; a domain of
+// at least two dot-separated labels of letters, digits and hyphens (1-63
+// characters, not starting or ending with a hyphen); 254 characters at
+// most. Non-ASCII addresses are refused (an internationalised domain is
+// accepted in its xn-- form), which also shuts out look-alike characters.
+// The error is a *ValidationError for the field "email".
+func ValidateEmail(email string) error {
+	if reason := emailProblem(strings.TrimSpace(email)); reason != "" {
+		return invalid("email", reason)
+	}
+	return nil
+}
+
+func emailProblem(e string) string {
+	if e == "" {
+		return "is required"
+	}
+	if len(e) > maxEmailLen {
+		return "must be at most 254 characters"
+	}
+	at := strings.IndexByte(e, '@')
+	if at < 0 || strings.IndexByte(e[at+1:], '@') >= 0 {
+		return "must be a valid email address with exactly one @"
+	}
+	local, domain := e[:at], e[at+1:]
+	if local == "" || len(local) > maxLocalLen {
+		return "must have a local part of 1 to 64 characters"
+	}
+	for i := 0; i < len(local); i++ {
+		c := local[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>[]\,;:"`, c) >= 0 {
+			return "must be a valid email address"
+		}
+	}
+	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") {
+		return "must be a valid email address"
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return "must be a valid email address"
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > maxLabelLen || l[0] == '-' || l[len(l)-1] == '-' {
+			return "must be a valid email address"
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return "must be a valid email address"
+			}
+		}
+	}
+	return ""
+}
+
+// validateName checks first_name / last_name: at most 255 characters, no
+// control characters (CR/LF would let a name inject mail headers or forge
+// lines in the plain-text mail).
+func validateName(field, v string) error {
+	if len(v) > maxNameLen {
+		return invalid(field, "must be at most 255 characters")
+	}
+	for _, r := range v {
+		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return invalid(field, "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// validatePasswordShape checks a password before any hashing: present, and
+// at most 1 KiB so that a huge input cannot buy unbounded hashing work.
+func validatePasswordShape(pw string) error {
+	if pw == "" {
+		return invalid("password", "is required")
+	}
+	if len(pw) > maxPassBytes {
+		return invalid("password", "must be at most 1024 bytes")
+	}
+	return nil
+}

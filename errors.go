@@ -1,0 +1,161 @@
+package users
+
+import (
+	"errors"
+	"fmt"
+)
+
+// sentinel is an error value with an optional parent, so that a specific
+// sentinel (ErrTokenExpired) also matches its family (ErrInvalidToken) with
+// errors.Is.
+type sentinel struct {
+	msg    string
+	parent error
+}
+
+func (e *sentinel) Error() string { return e.msg }
+func (e *sentinel) Unwrap() error { return e.parent }
+
+func newSentinel(msg string, parent error) error { return &sentinel{msg: msg, parent: parent} }
+
+// Sentinel errors. Match them with errors.Is; the errors the Manager returns
+// wrap them with the operation that failed. None of them ever carries a
+// password, a token or a hash.
+var (
+	// ErrInvalidPayload is the family of every input error: a field that is
+	// missing, malformed or not allowed. Returned (inside a *ValidationError)
+	// by every Manager method that takes input. HTTP: 400 INVALID_PAYLOAD.
+	ErrInvalidPayload = newSentinel("users: invalid payload", nil)
+
+	// ErrFailedValidation is returned (inside a *ValidationError) by Create
+	// and UpdateUser when a field value breaks a rule of the data model
+	// (malformed email, password policy). HTTP: 400 FAILED_VALIDATION.
+	ErrFailedValidation = newSentinel("users: failed validation", nil)
+
+	// ErrPasswordPolicy is returned (inside a *ValidationError for the field
+	// "password") when a new password does not match the password policy.
+	// The error names the policy, never the password.
+	ErrPasswordPolicy = newSentinel("users: password doesn't match the password policy", ErrInvalidPayload)
+
+	// ErrForbidden is the family of refusals. HTTP: 403 FORBIDDEN.
+	ErrForbidden = newSentinel("users: forbidden", nil)
+
+	// ErrRegistrationDisabled is returned by Register when public
+	// registration is off in the settings.
+	ErrRegistrationDisabled = newSentinel("users: public registration is disabled", ErrForbidden)
+
+	// ErrEmailNotAllowed is returned by Register when the settings' email
+	// filter rejects the address.
+	ErrEmailNotAllowed = newSentinel("users: email address is not allowed to register", ErrForbidden)
+
+	// ErrURLNotAllowed is returned (wrapped in a *ValidationError naming the
+	// URL field) by Register and Invite when a verification or invite URL is
+	// not on its allow-list, and by New for an allow-list entry that is not
+	// a valid URL.
+	ErrURLNotAllowed = newSentinel("users: URL is not allowed", ErrInvalidPayload)
+
+	// ErrInvalidToken is returned by VerifyEmail and AcceptInvite for a token
+	// that is malformed, unknown, revoked, of another purpose, or whose user
+	// is no longer in the state the token was issued for. HTTP: 403
+	// INVALID_TOKEN.
+	ErrInvalidToken = newSentinel("users: invalid token", nil)
+
+	// ErrTokenExpired is returned for a token past its expiry. It also
+	// matches ErrInvalidToken.
+	ErrTokenExpired = newSentinel("users: token expired", ErrInvalidToken)
+
+	// ErrTokenUsed is returned for a token that was already consumed. It also
+	// matches ErrInvalidToken.
+	ErrTokenUsed = newSentinel("users: token already used", ErrInvalidToken)
+
+	// ErrDuplicateEmail is returned by Create and UpdateUser (and by a Store's
+	// CreateUser) when another user has the same email, compared
+	// case-insensitively. HTTP: 400 RECORD_NOT_UNIQUE.
+	ErrDuplicateEmail = newSentinel("users: a user with this email already exists", nil)
+
+	// ErrRoleNotFound is returned when a role id names no role.
+	ErrRoleNotFound = newSentinel("users: role not found", ErrInvalidPayload)
+
+	// ErrPolicyNotFound is returned when a policy id names no policy.
+	ErrPolicyNotFound = newSentinel("users: policy not found", ErrInvalidPayload)
+
+	// ErrAdminRole is returned by UpdateSettings when the registration role
+	// has admin access.
+	ErrAdminRole = newSentinel("users: the public registration role must not have admin access", ErrInvalidPayload)
+
+	// ErrUserNotFound is returned when a user id names no user. HTTP: 403
+	// FORBIDDEN, as Directus answers for items the caller cannot see.
+	ErrUserNotFound = newSentinel("users: user not found", ErrForbidden)
+
+	// ErrInvalidCredentials is the one error Authenticate returns for every
+	// failure: unknown email, wrong password, user not active, no password.
+	// HTTP: 401 INVALID_CREDENTIALS.
+	ErrInvalidCredentials = newSentinel("users: invalid user credentials", nil)
+
+	// ErrConflict is returned by a Store when the precondition of an update
+	// no longer holds (the user's status changed in between). The Manager
+	// turns it into the flow's own error; Store authors return it.
+	ErrConflict = newSentinel("users: precondition failed", nil)
+
+	// ErrNotFound is returned by a Store's getters when nothing matches.
+	// The Manager turns it into ErrUserNotFound, ErrRoleNotFound….
+	ErrNotFound = newSentinel("users: not found", nil)
+
+	// ErrBusy is returned when the password hashing queue is full; retry
+	// later. HTTP: 503 with Retry-After.
+	ErrBusy = newSentinel("users: too many requests in progress, try again later", nil)
+)
+
+// ValidationError reports one invalid input field. It unwraps to its
+// sentinel (ErrInvalidPayload, ErrFailedValidation, ErrURLNotAllowed…), so
+// errors.Is works on it, and errors.As gives the field.
+type ValidationError struct {
+	// Field is the input field at fault, in the wire spelling
+	// ("email", "password", "verification_url", "role").
+	Field string
+	// Reason is a human-readable reason. It never contains the field's
+	// value when the field is a secret.
+	Reason string
+	// Err is the sentinel this error belongs to; nil means
+	// ErrInvalidPayload.
+	Err error
+
+	// whole means Reason is the complete message and the field name is not
+	// prefixed to it.
+	whole bool
+}
+
+func (e *ValidationError) Error() string { return "users: " + e.Message() }
+
+// Unwrap returns the sentinel the error belongs to.
+func (e *ValidationError) Unwrap() error {
+	if e.Err == nil {
+		return ErrInvalidPayload
+	}
+	return e.Err
+}
+
+// Message is the error text without the "users: " prefix, as an HTTP API
+// shows it (`"role" is not allowed`).
+func (e *ValidationError) Message() string {
+	if e.Field == "" || e.whole {
+		return e.Reason
+	}
+	return fmt.Sprintf("%q %s", e.Field, e.Reason)
+}
+
+func invalid(field, reason string) error {
+	return &ValidationError{Field: field, Reason: reason}
+}
+
+func failed(field, reason string) error {
+	return &ValidationError{Field: field, Reason: reason, Err: ErrFailedValidation}
+}
+
+// urlNotAllowed builds the Directus-worded error for a rejected redirect URL.
+func urlNotAllowed(field, rawURL, what string) error {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf("URL %q can't be used to %s", rawURL, what), Err: ErrURLNotAllowed, whole: true}
+}
+
+// isNotFound reports whether err is a Store's not-found answer.
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

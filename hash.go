@@ -1,0 +1,185 @@
+package users
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Hasher hashes and verifies passwords. Implementations must be safe for
+// concurrent use and must never put the password in an error.
+type Hasher interface {
+	// Hash returns an encoded hash of password, salted.
+	Hash(password string) (string, error)
+	// Verify reports whether password matches encoded. An encoded string
+	// the Hasher cannot read is an error, not a mismatch.
+	Verify(password, encoded string) (bool, error)
+}
+
+// Argon2id hashes passwords with argon2id and encodes them as PHC strings
+// (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`, unpadded standard
+// base64), the format Directus (and the node argon2 package) writes, so
+// hashes imported from Directus verify. Verify reads the parameters from the
+// stored string, so hashes made with other parameters verify too.
+//
+// The zero value is not valid; use DefaultArgon2id or fill every field.
+type Argon2id struct {
+	Memory  uint32 // KiB; default 19456 (19 MiB, the OWASP minimum)
+	Time    uint32 // iterations; default 2
+	Threads uint8  // parallelism; default 1
+	SaltLen uint32 // bytes; default 16
+	KeyLen  uint32 // bytes; default 32
+}
+
+// DefaultArgon2id returns the default parameters: m=19456 KiB, t=2, p=1,
+// 16-byte salt, 32-byte key. Directus uses m=65536, t=3, p=4.
+func DefaultArgon2id() *Argon2id {
+	return &Argon2id{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+}
+
+// Limits on stored parameters, so that a crafted hash cannot make Verify
+// allocate gigabytes or spin for minutes.
+const (
+	maxArgonMemory  = 4 << 20 // KiB (4 GiB)
+	maxArgonTime    = 1 << 10
+	maxArgonKeyLen  = 1 << 10
+	maxArgonSaltLen = 1 << 10
+)
+
+var errBadHash = errors.New("users: password hash is not a valid argon2id PHC string")
+
+func (a *Argon2id) validate() error {
+	switch {
+	case a.Memory < 8*uint32(a.Threads) || a.Memory > maxArgonMemory:
+		return fmt.Errorf("users: argon2id memory %d KiB out of range (8*threads..%d)", a.Memory, maxArgonMemory)
+	case a.Time < 1 || a.Time > maxArgonTime:
+		return fmt.Errorf("users: argon2id time %d out of range (1..%d)", a.Time, maxArgonTime)
+	case a.Threads < 1:
+		return errors.New("users: argon2id threads must be at least 1")
+	case a.SaltLen < 8 || a.SaltLen > maxArgonSaltLen:
+		return fmt.Errorf("users: argon2id salt length %d out of range (8..%d)", a.SaltLen, maxArgonSaltLen)
+	case a.KeyLen < 16 || a.KeyLen > maxArgonKeyLen:
+		return fmt.Errorf("users: argon2id key length %d out of range (16..%d)", a.KeyLen, maxArgonKeyLen)
+	}
+	return nil
+}
+
+// Hash implements Hasher.
+func (a *Argon2id) Hash(password string) (string, error) {
+	if err := a.validate(); err != nil {
+		return "", err
+	}
+	salt := make([]byte, a.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("users: reading salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, a.Time, a.Memory, a.Threads, a.KeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, a.Memory, a.Time, a.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// Verify implements Hasher. It uses the parameters stored in encoded and
+// compares in constant time.
+func (a *Argon2id) Verify(password, encoded string) (bool, error) {
+	p, salt, key, err := decodeArgon2id(encoded)
+	if err != nil {
+		return false, err
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+	return subtle.ConstantTimeCompare(got, key) == 1, nil
+}
+
+// decodeArgon2id parses `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.
+func decodeArgon2id(encoded string) (p Argon2id, salt, key []byte, err error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return p, nil, nil, errBadHash
+	}
+	if parts[2] != "v="+strconv.Itoa(argon2.Version) {
+		return p, nil, nil, errBadHash
+	}
+	for _, kv := range strings.Split(parts[3], ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return p, nil, nil, errBadHash
+		}
+		n, perr := strconv.ParseUint(v, 10, 32)
+		if perr != nil {
+			return p, nil, nil, errBadHash
+		}
+		switch k {
+		case "m":
+			p.Memory = uint32(n)
+		case "t":
+			p.Time = uint32(n)
+		case "p":
+			if n > 255 {
+				return p, nil, nil, errBadHash
+			}
+			p.Threads = uint8(n)
+		default:
+			return p, nil, nil, errBadHash
+		}
+	}
+	// Directus's encoder may pad; accept both.
+	dec := func(s string) ([]byte, error) {
+		return base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
+	}
+	if salt, err = dec(parts[4]); err != nil {
+		return p, nil, nil, errBadHash
+	}
+	if key, err = dec(parts[5]); err != nil {
+		return p, nil, nil, errBadHash
+	}
+	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
+	if p.validate() != nil {
+		return p, nil, nil, errBadHash
+	}
+	return p, salt, key, nil
+}
+
+// InsecureHasher is a fast, salted SHA-256 Hasher for TESTS ONLY: it makes
+// the password cost vanish so a test suite runs in milliseconds. Never use
+// it in production — SHA-256 is far too fast to resist offline guessing.
+type InsecureHasher struct{}
+
+const insecurePrefix = "$insecure-sha256$"
+
+// Hash implements Hasher.
+func (InsecureHasher) Hash(password string) (string, error) {
+	salt := make([]byte, 8)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("users: reading salt: %w", err)
+	}
+	sum := sha256.Sum256(append(salt, password...))
+	b64 := base64.RawStdEncoding
+	return insecurePrefix + b64.EncodeToString(salt) + "$" + b64.EncodeToString(sum[:]), nil
+}
+
+// Verify implements Hasher.
+func (InsecureHasher) Verify(password, encoded string) (bool, error) {
+	rest, ok := strings.CutPrefix(encoded, insecurePrefix)
+	if !ok {
+		return false, errBadHash
+	}
+	s, h, ok := strings.Cut(rest, "$")
+	if !ok {
+		return false, errBadHash
+	}
+	b64 := base64.RawStdEncoding
+	salt, err1 := b64.DecodeString(s)
+	want, err2 := b64.DecodeString(h)
+	if err1 != nil || err2 != nil {
+		return false, errBadHash
+	}
+	sum := sha256.Sum256(append(salt, password...))
+	return subtle.ConstantTimeCompare(sum[:], want) == 1, nil
+}

@@ -1,0 +1,106 @@
+package users_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+)
+
+// Vectors from the reference argon2 CLI (Debian package argon2):
+//
+//	echo -n "correct horse" | argon2 saltsaltsalt1234 -id -t 3 -m 16 -p 4 -l 32 -e
+//	echo -n "hunter2" | argon2 0123456789abcdef -id -t 2 -k 19456 -p 1 -l 32 -e
+const (
+	directusParamsVector = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0MTIzNA$N5hNRChmGdpFBmnQAZMTMuuLfNzBVs2SsLUL0/4Qk+w"
+	defaultParamsVector  = "$argon2id$v=19$m=19456,t=2,p=1$MDEyMzQ1Njc4OWFiY2RlZg$nUxirfVK2I/vOT6f2ly2wSgjwZ1oqwTLCmrcpDyjicA"
+)
+
+func TestArgon2idVerifiesReferenceVectors(t *testing.T) {
+	t.Parallel()
+	h := users.DefaultArgon2id()
+	ok, err := h.Verify("correct horse", directusParamsVector)
+	require.NoError(t, err)
+	assert.True(t, ok, "a hash made with Directus's parameters verifies")
+	ok, err = h.Verify("correct horsf", directusParamsVector)
+	require.NoError(t, err)
+	assert.False(t, ok)
+
+	ok, err = h.Verify("hunter2", defaultParamsVector)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	// Padded base64 (some encoders write it) verifies too.
+	ok, err = h.Verify("hunter2", strings.Replace(defaultParamsVector, "$nUx", "$nUx", 1)+"=")
+	require.NoError(t, err)
+	assert.True(t, ok)
+}
+
+func TestArgon2idHashFormat(t *testing.T) {
+	t.Parallel()
+	h := &users.Argon2id{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+	enc, err := h.Hash("pw")
+	require.NoError(t, err)
+	assert.Regexp(t, `^\$argon2id\$v=19\$m=64,t=1,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`, enc)
+	enc2, err := h.Hash("pw")
+	require.NoError(t, err)
+	assert.NotEqual(t, enc, enc2, "salted")
+	ok, err := users.DefaultArgon2id().Verify("pw", enc)
+	require.NoError(t, err)
+	assert.True(t, ok, "Verify reads the parameters from the string, not from the hasher")
+}
+
+func TestArgon2idRejectsMalformedAndHostileHashes(t *testing.T) {
+	t.Parallel()
+	h := users.DefaultArgon2id()
+	for _, enc := range []string{
+		"", "plain", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=16$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=64,t=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=64,t=1,p=1,x=2$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=99999999,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", // 95 GiB: refused, not allocated
+		"$argon2id$v=19$m=64,t=99999,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=64,t=1,p=0$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=64,t=1,p=1$!!!$aGFzaGhhc2hoYXNoaGFzaA",
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$short",
+	} {
+		ok, err := h.Verify("pw", enc)
+		assert.Error(t, err, enc)
+		assert.False(t, ok, enc)
+		if err != nil {
+			assert.NotContains(t, err.Error(), "pw")
+		}
+	}
+}
+
+func TestArgon2idParameterValidation(t *testing.T) {
+	t.Parallel()
+	_, err := users.New(nopStore{}, nopMailer{}, users.WithHasher(&users.Argon2id{Memory: 1, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
+	require.Error(t, err)
+	_, err = users.New(nopStore{}, nopMailer{}, users.WithHasher(&users.Argon2id{Memory: 64, Time: 0, Threads: 1, SaltLen: 16, KeyLen: 32}))
+	require.Error(t, err)
+}
+
+func TestInsecureHasher(t *testing.T) {
+	t.Parallel()
+	h := users.InsecureHasher{}
+	enc, err := h.Hash("secret")
+	require.NoError(t, err)
+	assert.NotContains(t, enc, "secret")
+	ok, err := h.Verify("secret", enc)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	ok, err = h.Verify("secreT", enc)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	_, err = h.Verify("secret", directusParamsVector)
+	assert.Error(t, err)
+}
+
+// nopStore and nopMailer satisfy the interfaces for tests of New that fail
+// before any store or mail work.
+type nopStore struct{ users.Store }
+
+type nopMailer struct{ users.Mailer }

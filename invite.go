@@ -1,0 +1,238 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// MaxInviteEmails caps the number of addresses one Invite call takes.
+const MaxInviteEmails = 1000
+
+// InviteInput is an invitation: one or many emails, the role they get, and
+// an optional invite URL (on the invite allow-list) for the mail's link.
+type InviteInput struct {
+	Emails    []string
+	Role      string // required; must name an existing role
+	InviteURL string // optional; default <public URL>/admin/accept-invite
+}
+
+// InviteOutcome says what Invite did for one address.
+type InviteOutcome string
+
+// Invite outcomes.
+const (
+	InviteCreated InviteOutcome = "created" // new user, invited
+	InviteResent  InviteOutcome = "resent"  // still invited: new token, old ones revoked
+	InviteSkipped InviteOutcome = "skipped" // an existing user who is not invited: nothing done
+)
+
+// InviteResult is Invite's answer for one address.
+type InviteResult struct {
+	Email   string
+	UserID  string
+	Outcome InviteOutcome
+}
+
+// Invite invites people (an administrator's action: the caller is trusted,
+// authorise before calling). Everything is checked before anything is
+// written: the invite URL against the invite allow-list
+// (ErrURLNotAllowed), every email (*ValidationError), the role
+// (ErrRoleNotFound). Then, per address (duplicates, compared
+// case-insensitively, count once): an unknown address becomes a new user
+// with status invited and the role; a user still invited gets a new token
+// (which revokes the earlier ones) and the role if it differs; any other
+// user is left alone and gets no mail. Each invited address gets a mail
+// whose link is the invite URL with token=<token>.
+//
+// Each address is handled in its own transaction: if the store fails half
+// way, the addresses before it are done, and calling Invite again is safe.
+func (m *Manager) Invite(ctx context.Context, in InviteInput) ([]InviteResult, error) {
+	res, err := m.invite1(ctx, in)
+	if err != nil {
+		return res, fmt.Errorf("users: invite: %w", err)
+	}
+	return res, nil
+}
+
+func (m *Manager) invite1(ctx context.Context, in InviteInput) ([]InviteResult, error) {
+	if in.InviteURL != "" && !m.invite.Allowed(in.InviteURL) {
+		return nil, urlNotAllowed("invite_url", in.InviteURL, "invite users")
+	}
+	if len(in.Emails) == 0 {
+		return nil, invalid("email", "is required")
+	}
+	if len(in.Emails) > MaxInviteEmails {
+		return nil, invalid("email", fmt.Sprintf("must list at most %d addresses", MaxInviteEmails))
+	}
+	emails := make([]string, 0, len(in.Emails))
+	seen := make(map[string]bool, len(in.Emails))
+	for _, e := range in.Emails {
+		e = strings.TrimSpace(e)
+		if err := ValidateEmail(e); err != nil {
+			return nil, err
+		}
+		if k := NormalizeEmail(e); !seen[k] {
+			seen[k] = true
+			emails = append(emails, e)
+		}
+	}
+	if strings.TrimSpace(in.Role) == "" {
+		return nil, invalid("role", "is required")
+	}
+	if _, err := m.store.GetRole(ctx, in.Role); err != nil {
+		if isNotFound(err) {
+			return nil, &ValidationError{Field: "role", Reason: "names no role", Err: ErrRoleNotFound}
+		}
+		return nil, err
+	}
+	results := make([]InviteResult, 0, len(emails))
+	for _, e := range emails {
+		r, err := m.inviteOne(ctx, e, in.Role, in.InviteURL)
+		if err != nil {
+			return results, err
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (InviteResult, error) {
+	key := NormalizeEmail(email)
+	for attempt := 0; ; attempt++ {
+		now := m.clock()
+		existing, err := m.store.GetUserByEmailKey(ctx, key)
+		if err != nil && !isNotFound(err) {
+			return InviteResult{}, err
+		}
+		if existing == nil {
+			id := uuid.NewString()
+			fx, err := m.inviteMail(MailInvite, id, email, base, now)
+			if err != nil {
+				return InviteResult{}, err
+			}
+			r := role
+			u := &UserRecord{
+				User:     User{ID: id, Email: email, Status: StatusInvited, Role: &r, CreatedAt: now, UpdatedAt: now},
+				EmailKey: key,
+			}
+			err = m.store.CreateUser(ctx, u, fx)
+			if errors.Is(err, ErrDuplicateEmail) && attempt == 0 {
+				continue // created meanwhile: handle it as existing
+			}
+			if err != nil {
+				return InviteResult{}, err
+			}
+			m.queued()
+			return InviteResult{Email: email, UserID: id, Outcome: InviteCreated}, nil
+		}
+		if existing.Status != StatusInvited {
+			return InviteResult{Email: email, UserID: existing.ID, Outcome: InviteSkipped}, nil
+		}
+		fx, err := m.inviteMail(MailInvite, existing.ID, existing.Email, base, now)
+		if err != nil {
+			return InviteResult{}, err
+		}
+		ch := UserChange{UpdatedAt: now}
+		if existing.Role == nil || *existing.Role != role {
+			r := role
+			ch.SetRole, ch.Role = true, &r
+		}
+		_, err = m.store.UpdateUser(ctx, existing.ID, Condition{Status: StatusInvited}, ch, fx)
+		switch {
+		case errors.Is(err, ErrConflict), isNotFound(err):
+			if attempt == 0 {
+				continue // accepted or removed meanwhile: look again
+			}
+			return InviteResult{Email: email, UserID: existing.ID, Outcome: InviteSkipped}, nil
+		case err != nil:
+			return InviteResult{}, err
+		}
+		m.queued()
+		return InviteResult{Email: email, UserID: existing.ID, Outcome: InviteResent}, nil
+	}
+}
+
+// inviteMail mints an invite token and renders a mail of the given kind
+// (MailInvite, or MailSetPassword for a contested registration).
+func (m *Manager) inviteMail(kind MailKind, userID, to, base string, now time.Time) (Effects, error) {
+	tok, rec, err := newToken(userID, PurposeInvite, now, m.inviteTTL)
+	if err != nil {
+		return Effects{}, err
+	}
+	link, err := m.link(base, "/admin/accept-invite", tok)
+	if err != nil {
+		return Effects{}, err
+	}
+	mail, err := m.newMail(kind, userID, to, MailData{Link: link}, now)
+	if err != nil {
+		return Effects{}, err
+	}
+	return Effects{Token: rec, Mail: mail}, nil
+}
+
+// ParseEmailList splits a list of addresses as typed into an invite box —
+// separated by commas, semicolons or line breaks — trimming blanks and
+// dropping empty items and duplicates (compared case-insensitively; the
+// first spelling is kept). It does not validate; Invite does.
+func ParseEmailList(s string) []string {
+	fields := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == '\n' || r == '\r' })
+	out := make([]string, 0, len(fields))
+	seen := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if k := NormalizeEmail(f); !seen[k] {
+			seen[k] = true
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// AcceptInvite consumes an invite token (from the link Invite mailed, or
+// the set-password mail of a contested registration), sets the password and
+// activates the user, in one transaction. The token must be live and its
+// user still invited (else an error matching ErrInvalidToken, nothing
+// changed); the password must be present, at most 1 KiB and match the
+// password policy (*ValidationError). The token is checked before the
+// password is hashed, so a bad token costs no hashing.
+func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (*User, error) {
+	u, err := m.acceptInvite(ctx, token, password)
+	if err != nil {
+		return nil, fmt.Errorf("users: accept invite: %w", err)
+	}
+	return u, nil
+}
+
+func (m *Manager) acceptInvite(ctx context.Context, token, password string) (*User, error) {
+	hashTok, _, err := m.liveToken(ctx, token, PurposeInvite, StatusInvited)
+	if err != nil {
+		return nil, err
+	}
+	s, err := m.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPassword(s, password); err != nil {
+		return nil, err
+	}
+	hash, err := m.hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	now := m.clock()
+	active := StatusActive
+	after, err := m.store.ConsumeToken(ctx, hashTok, PurposeInvite, now,
+		Condition{Status: StatusInvited}, UserChange{PasswordHash: &hash, Status: &active, UpdatedAt: now}, Effects{})
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	return publicUser(after), nil
+}

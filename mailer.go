@@ -1,0 +1,34 @@
+package users
+
+import "context"
+
+// Mailer transports one rendered mail. The Manager renders every mail
+// itself and hands it to the Mailer through the outbox delivery worker
+// (see Manager.Run and Manager.DeliverPending); a Mailer only transports.
+//
+// Send returns nil once the mail is accepted for delivery. An error makes
+// the worker retry later with backoff; wrap ErrPermanent to say that
+// retrying cannot help (the address was refused), so the mail is marked
+// failed at once. Send must honour ctx's deadline. The error text is
+// recorded with the mail, so it must not contain the message body.
+type Mailer interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// Message is one mail, ready to send.
+type Message struct {
+	To      string
+	Subject string
+	Text    string // the plain-text part
+	HTML    string // the HTML part
+}
+
+// MailerFunc adapts a function to the Mailer interface.
+type MailerFunc func(ctx context.Context, m Message) error
+
+// Send calls f(ctx, m).
+func (f MailerFunc) Send(ctx context.Context, m Message) error { return f(ctx, m) }
+
+// ErrPermanent, wrapped by a Mailer's error, marks a delivery failure that a
+// retry cannot fix.
+var ErrPermanent = newSentinel("users: permanent delivery failure", nil)

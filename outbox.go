@@ -1,0 +1,243 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// DeliveryOptions is the outbox delivery policy.
+type DeliveryOptions struct {
+	// MaxAttempts is how many times a mail is tried before it is marked
+	// failed. Default 8.
+	MaxAttempts int
+	// InitialBackoff is the wait after the first failure; it doubles after
+	// each further failure (with up to 10% jitter) up to MaxBackoff.
+	// Defaults 30s and 1h: eight attempts span about an hour and a half.
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+	// Lease is how long a claimed mail is reserved for the worker that
+	// claimed it; a mail whose worker died is retried once its lease ends.
+	// It must exceed SendTimeout. Default 5m.
+	Lease time.Duration
+	// SendTimeout bounds one Mailer.Send. Default 1m.
+	SendTimeout time.Duration
+	// BatchSize is how many mails one claim takes. Default 50.
+	BatchSize int
+	// Concurrency is how many mails are sent at once. Default 4.
+	Concurrency int
+	// PollInterval is how often Run looks for due mails when nothing nudged
+	// it (mails queued by this process nudge it at once). Default 5s.
+	PollInterval time.Duration
+}
+
+// DefaultDeliveryOptions returns the default delivery policy.
+func DefaultDeliveryOptions() DeliveryOptions {
+	return DeliveryOptions{
+		MaxAttempts:    8,
+		InitialBackoff: 30 * time.Second,
+		MaxBackoff:     time.Hour,
+		Lease:          5 * time.Minute,
+		SendTimeout:    time.Minute,
+		BatchSize:      50,
+		Concurrency:    4,
+		PollInterval:   5 * time.Second,
+	}
+}
+
+func (d DeliveryOptions) validate() error {
+	switch {
+	case d.MaxAttempts < 1:
+		return errors.New("users: delivery: MaxAttempts must be at least 1")
+	case d.InitialBackoff <= 0 || d.MaxBackoff < d.InitialBackoff:
+		return errors.New("users: delivery: need 0 < InitialBackoff <= MaxBackoff")
+	case d.SendTimeout <= 0 || d.Lease <= d.SendTimeout:
+		return errors.New("users: delivery: need 0 < SendTimeout < Lease")
+	case d.BatchSize < 1 || d.Concurrency < 1:
+		return errors.New("users: delivery: BatchSize and Concurrency must be at least 1")
+	case d.PollInterval <= 0:
+		return errors.New("users: delivery: PollInterval must be positive")
+	}
+	return nil
+}
+
+// backoff is the wait after the n-th failed attempt (n >= 1).
+func (d DeliveryOptions) backoff(n int) time.Duration {
+	b := d.InitialBackoff
+	for i := 1; i < n && b < d.MaxBackoff; i++ {
+		b *= 2
+	}
+	b = min(b, d.MaxBackoff)
+	return b + time.Duration(rand.Int64N(int64(b)/10+1))
+}
+
+// newMail renders a mail of the given kind into an outbox record.
+func (m *Manager) newMail(kind MailKind, userID, to string, d MailData, now time.Time) (*Mail, error) {
+	d.Email = to
+	subject, text, html, err := m.templates.render(kind, d)
+	if err != nil {
+		return nil, err
+	}
+	return &Mail{
+		ID:            uuid.NewString(),
+		Kind:          kind,
+		UserID:        userID,
+		To:            to,
+		Subject:       subject,
+		Text:          text,
+		HTML:          html,
+		Status:        MailPending,
+		CreatedAt:     now,
+		NextAttemptAt: now,
+	}, nil
+}
+
+// DeliveryReport counts what one DeliverPending call did.
+type DeliveryReport struct {
+	Sent    int // delivered to the Mailer
+	Retried int // failed, scheduled for another attempt
+	Failed  int // failed for good (permanent error or last attempt)
+}
+
+// DeliverPending delivers every mail that is due now, batch after batch,
+// and returns what it did. It is what Run does on each tick; call it from a
+// cron job or a test instead of running Run. Mails another worker holds
+// are left to it. A Store error stops it; delivery errors do not (they
+// are recorded on the mail).
+func (m *Manager) DeliverPending(ctx context.Context) (DeliveryReport, error) {
+	var rep DeliveryReport
+	d := m.delivery
+	for {
+		now := m.clock()
+		batch, err := m.store.ClaimMail(ctx, now, now.Add(d.Lease), d.BatchSize)
+		if err != nil {
+			return rep, fmt.Errorf("users: deliver: %w", err)
+		}
+		if len(batch) == 0 {
+			return rep, nil
+		}
+		var (
+			mu       sync.Mutex
+			wg       sync.WaitGroup
+			firstErr error
+			sem      = make(chan struct{}, d.Concurrency)
+		)
+		for _, mail := range batch {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				outcome, err := m.deliverOne(ctx, mail)
+				mu.Lock()
+				defer mu.Unlock()
+				switch outcome {
+				case MailSent:
+					rep.Sent++
+				case MailPending:
+					rep.Retried++
+				case MailFailed:
+					rep.Failed++
+				}
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+			}()
+		}
+		wg.Wait()
+		if firstErr != nil {
+			return rep, fmt.Errorf("users: deliver: %w", firstErr)
+		}
+		if len(batch) < d.BatchSize {
+			return rep, nil
+		}
+	}
+}
+
+// deliverOne sends one claimed mail and records the outcome. The returned
+// error is a Store error only.
+func (m *Manager) deliverOne(ctx context.Context, mail *Mail) (MailStatus, error) {
+	d := m.delivery
+	sendCtx, cancel := context.WithTimeout(ctx, d.SendTimeout)
+	sendErr := m.mailer.Send(sendCtx, Message{To: mail.To, Subject: mail.Subject, Text: mail.Text, HTML: mail.HTML})
+	cancel()
+	now := m.clock()
+	u := MailUpdate{Attempts: mail.Attempts + 1}
+	switch {
+	case sendErr == nil:
+		u.Status, u.SentAt, u.ClearBody = MailSent, &now, true
+	case errors.Is(sendErr, context.Canceled) && ctx.Err() != nil:
+		// Shutting down: leave the mail pending for the next worker, and do
+		// not count this as an attempt.
+		u.Status, u.Attempts, u.NextAttemptAt = MailPending, mail.Attempts, now
+		u.LastError = mail.LastError
+	default:
+		u.LastError = truncate(sendErr.Error(), 500)
+		if errors.Is(sendErr, ErrPermanent) || u.Attempts >= d.MaxAttempts {
+			u.Status = MailFailed
+		} else {
+			u.Status, u.NextAttemptAt = MailPending, now.Add(d.backoff(u.Attempts))
+		}
+		m.log.Warn("users: mail delivery failed", "mail_id", mail.ID, "kind", string(mail.Kind),
+			"attempt", u.Attempts, "final", u.Status == MailFailed, "error", u.LastError)
+	}
+	// Record the outcome even if ctx was cancelled meanwhile: a sent mail
+	// must not be sent again.
+	if err := m.store.UpdateMail(context.WithoutCancel(ctx), mail.ID, u); err != nil {
+		return "", err
+	}
+	return u.Status, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Run delivers mail until ctx is done: at once, then whenever this
+// Manager queues a mail, and every PollInterval (for mails queued by other
+// processes, and retries coming due). The host starts it
+// (`go m.Run(ctx)`); nothing runs in the background otherwise. A Store
+// error is logged and retried on the next tick. Run returns nil when ctx
+// is done.
+func (m *Manager) Run(ctx context.Context) error {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-m.wake:
+		}
+		if _, err := m.DeliverPending(ctx); err != nil && ctx.Err() == nil {
+			m.log.Error("users: mail delivery", "error", err)
+		}
+		if !t.Stop() {
+			select {
+			case <-t.C:
+			default:
+			}
+		}
+		t.Reset(m.delivery.PollInterval)
+	}
+}
+
+// ListMail lists outbox mails (newest state, oldest first) without their
+// bodies, which hold live tokens.
+func (m *Manager) ListMail(ctx context.Context, q MailQuery) ([]*Mail, error) {
+	ms, err := m.store.ListMail(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("users: list mail: %w", err)
+	}
+	for _, x := range ms {
+		x.Text, x.HTML = "", ""
+	}
+	return ms, nil
+}

@@ -1,0 +1,94 @@
+package pgstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users/store/pgstore"
+)
+
+// dsnEnv names the environment variable that points the tests at a
+// PostgreSQL server, e.g.
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
+const dsnEnv = "USERS_TEST_POSTGRES_DSN"
+
+// testDSN returns the server to test against. Without one the test skips,
+// except under CI (CI=true), where nothing may skip.
+func testDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(dsnEnv)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set: CI must run the PostgreSQL tests (.ci/pg-setup.sh starts a server)", dsnEnv)
+		}
+		t.Skipf("%s is not set: skipping the PostgreSQL tests (set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", dsnEnv)
+	}
+	return dsn
+}
+
+// newSchema creates a schema of its own for the test, dropped with
+// everything in it when the test ends, so that tests and runs never see
+// each other's rows.
+func newSchema(t testing.TB) string {
+	t.Helper()
+	dsn := testDSN(t)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "users_test_" + hex.EncodeToString(b[:])
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return schema
+}
+
+// newPool opens a pool whose connections use schema, closed when the test
+// ends (before the schema is dropped). Several pools on one schema stand in
+// for several instances of an app.
+func newPool(t testing.TB, schema string) *pgxpool.Pool {
+	t.Helper()
+	return newPoolWith(t, schema, nil)
+}
+
+// newPoolWith is newPool with more run-time parameters.
+func newPoolWith(t testing.TB, schema string, params map[string]string) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(testDSN(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	for k, v := range params {
+		cfg.ConnConfig.RuntimeParams[k] = v
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// newStore returns a Store on a fresh schema.
+func newStore(t testing.TB) *pgstore.Store {
+	t.Helper()
+	s, err := pgstore.New(context.Background(), newPool(t, newSchema(t)))
+	require.NoError(t, err)
+	return s
+}

@@ -1,0 +1,133 @@
+package pgstore
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// migrationFS holds the schema migrations, named NNNN_description.sql and
+// applied in the order of NNNN. A migration, once released, never changes:
+// a schema change is a new file.
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, n := range names {
+		base := path.Base(n)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("pgstore: migration %s: name must start with a positive version and '_'", base)
+		}
+		b, err := migrationFS.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(b)})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("pgstore: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+// lockNamespace is hashed with the schema name into the key of the
+// migration advisory lock, so that instances migrating one schema queue up
+// while other schemas (other apps, parallel test runs) migrate at once.
+const lockNamespace = "github.com/gousers/users/store/pgstore migrate "
+
+// migrate applies the migrations the schema lacks. Everything happens in
+// one transaction that first takes a transaction-scoped advisory lock:
+// concurrent migrators wait for the first to commit, then find the schema
+// up to date (each statement of a read-committed transaction sees what was
+// committed before it started). The lock is released by the commit or
+// rollback, so a migrator that dies holds nothing. PostgreSQL's DDL is
+// transactional: a failed migration leaves no trace.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	wrap := func(err error) error { return wrapErr(ctx, "migrate", err) }
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return wrap(err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+
+	schema := s.schema
+	if schema == "" {
+		var cur *string
+		if err := tx.QueryRow(ctx, "SELECT current_schema()").Scan(&cur); err != nil {
+			return wrap(err)
+		}
+		if cur == nil {
+			return wrap(errors.New("no schema of the connection's search_path exists; create one or use WithSchema"))
+		}
+		schema = *cur
+	}
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", lockNamespace+schema); err != nil {
+		return wrap(err)
+	}
+	if s.schema != "" {
+		id := pgx.Identifier{s.schema}.Sanitize()
+		// Under the lock, so concurrent creators do not collide; the
+		// migrations then run unqualified, in that schema.
+		if _, err := tx.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+id+"; SET LOCAL search_path TO "+id); err != nil {
+			return wrap(err)
+		}
+	}
+	if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS users_schema_migrations (
+	version    integer PRIMARY KEY,
+	name       text NOT NULL,
+	applied_at timestamptz NOT NULL DEFAULT now()
+)`); err != nil {
+		return wrap(err)
+	}
+	var current int
+	if err := tx.QueryRow(ctx, "SELECT COALESCE(max(version), 0) FROM users_schema_migrations").Scan(&current); err != nil {
+		return wrap(err)
+	}
+	if latest := ms[len(ms)-1].version; current > latest {
+		return wrap(fmt.Errorf("schema %q is at version %d, newer than this code's %d: upgrade the code", schema, current, latest))
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
+			return wrap(fmt.Errorf("migration %s: %w", m.name, err))
+		}
+		if _, err := tx.Exec(ctx, "INSERT INTO users_schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+			return wrap(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return wrap(err)
+	}
+	return nil
+}

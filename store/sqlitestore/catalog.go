@@ -1,0 +1,137 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/gousers/users"
+)
+
+// CreateRole implements [users.Store]. A role whose ID exists already is an
+// error that wraps neither users.ErrDuplicateEmail nor any other sentinel.
+func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
+	return s.writeOne(ctx, "create role", func(q querier) error {
+		_, err := q.exec(ctx, `INSERT INTO users_roles (id, name, description, admin_access) VALUES (?, ?, ?, ?)`,
+			r.ID, r.Name, r.Description, boolInt(r.AdminAccess))
+		if constraint(err, sqlite3.ErrConstraintPrimaryKey, "") {
+			return fmt.Errorf("role %q exists already", r.ID)
+		}
+		return err
+	})
+}
+
+// GetRole implements [users.Store].
+func (s *Store) GetRole(ctx context.Context, id string) (*users.Role, error) {
+	var r users.Role
+	err := s.read().queryRow(ctx, `SELECT id, name, description, admin_access FROM users_roles WHERE id = ?`,
+		func(rows *sql.Rows) error { return rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess) }, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, users.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.fail(ctx, "get role", err)
+	}
+	return &r, nil
+}
+
+// ListRoles implements [users.Store].
+func (s *Store) ListRoles(ctx context.Context) ([]*users.Role, error) {
+	rows, err := s.read().query(ctx, `SELECT id, name, description, admin_access FROM users_roles ORDER BY name, id`)
+	if err != nil {
+		return nil, s.fail(ctx, "list roles", err)
+	}
+	defer rows.Close()
+	var out []*users.Role
+	for rows.Next() {
+		var r users.Role
+		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess); err != nil {
+			return nil, s.fail(ctx, "list roles", err)
+		}
+		out = append(out, &r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, "list roles", err)
+	}
+	return out, nil
+}
+
+// CreatePolicy implements [users.Store]. A policy whose ID exists already
+// is an error that wraps no sentinel.
+func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
+	return s.writeOne(ctx, "create policy", func(q querier) error {
+		_, err := q.exec(ctx, `INSERT INTO users_policies (id, name, admin_access) VALUES (?, ?, ?)`,
+			p.ID, p.Name, boolInt(p.AdminAccess))
+		if constraint(err, sqlite3.ErrConstraintPrimaryKey, "") {
+			return fmt.Errorf("policy %q exists already", p.ID)
+		}
+		return err
+	})
+}
+
+// GetPolicy implements [users.Store].
+func (s *Store) GetPolicy(ctx context.Context, id string) (*users.Policy, error) {
+	var p users.Policy
+	err := s.read().queryRow(ctx, `SELECT id, name, admin_access FROM users_policies WHERE id = ?`,
+		func(rows *sql.Rows) error { return rows.Scan(&p.ID, &p.Name, &p.AdminAccess) }, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, users.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.fail(ctx, "get policy", err)
+	}
+	return &p, nil
+}
+
+// ListPolicies implements [users.Store].
+func (s *Store) ListPolicies(ctx context.Context) ([]*users.Policy, error) {
+	rows, err := s.read().query(ctx, `SELECT id, name, admin_access FROM users_policies ORDER BY name, id`)
+	if err != nil {
+		return nil, s.fail(ctx, "list policies", err)
+	}
+	defer rows.Close()
+	var out []*users.Policy
+	for rows.Next() {
+		var p users.Policy
+		if err := rows.Scan(&p.ID, &p.Name, &p.AdminAccess); err != nil {
+			return nil, s.fail(ctx, "list policies", err)
+		}
+		out = append(out, &p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, "list policies", err)
+	}
+	return out, nil
+}
+
+// Settings implements [users.Store].
+func (s *Store) Settings(ctx context.Context) ([]byte, error) {
+	var doc []byte
+	err := s.read().queryRow(ctx, `SELECT doc FROM users_settings WHERE id = 1`,
+		func(rows *sql.Rows) error { return rows.Scan(&doc) })
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, s.fail(ctx, "settings", err)
+	}
+	if doc == nil {
+		doc = []byte{} // saved, and empty
+	}
+	return doc, nil
+}
+
+// SaveSettings implements [users.Store].
+func (s *Store) SaveSettings(ctx context.Context, doc []byte) error {
+	if doc == nil {
+		doc = []byte{}
+	}
+	return s.writeOne(ctx, "save settings", func(q querier) error {
+		_, err := q.exec(ctx, `INSERT INTO users_settings (id, doc) VALUES (1, ?)
+	ON CONFLICT (id) DO UPDATE SET doc = excluded.doc`, doc)
+		return err
+	})
+}

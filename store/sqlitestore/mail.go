@@ -1,0 +1,136 @@
+package sqlitestore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+const mailCols = `id, kind, user_id, to_addr, subject, text, html, status, attempts, last_error,
+	created_at, next_attempt_at, lease_until, sent_at`
+
+func scanMail(rows *sql.Rows) (*users.Mail, error) {
+	var (
+		m             users.Mail
+		created, next int64
+		lease, sentAt sql.NullInt64
+	)
+	if err := rows.Scan(&m.ID, &m.Kind, &m.UserID, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Status,
+		&m.Attempts, &m.LastError, &created, &next, &lease, &sentAt); err != nil {
+		return nil, err
+	}
+	m.CreatedAt, m.NextAttemptAt = fromDB(created), fromDB(next)
+	m.LeaseUntil, m.SentAt = fromDBNull(lease), fromDBNull(sentAt)
+	return &m, nil
+}
+
+func collectMail(rows *sql.Rows) ([]*users.Mail, error) {
+	defer rows.Close()
+	var out []*users.Mail
+	for rows.Next() {
+		m, err := scanMail(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+func insertMail(ctx context.Context, q querier, m *users.Mail) error {
+	_, err := q.exec(ctx, `INSERT INTO users_mail (`+mailCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, string(m.Kind), m.UserID, m.To, m.Subject, m.Text, m.HTML, string(m.Status),
+		m.Attempts, m.LastError, toDB(m.CreatedAt), toDB(m.NextAttemptAt), toDBPtr(m.LeaseUntil), toDBPtr(m.SentAt))
+	return err
+}
+
+// ClaimMail implements [users.Store]. It is one UPDATE … RETURNING
+// statement, which SQLite runs atomically under its write lock.
+func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*users.Mail, error) {
+	if limit <= 0 {
+		return nil, s.fail(ctx, "claim mail", ctx.Err())
+	}
+	var out []*users.Mail
+	err := s.writeOne(ctx, "claim mail", func(q querier) error {
+		rows, err := q.query(ctx, `UPDATE users_mail SET lease_until = ?
+	WHERE id IN (
+		SELECT id FROM users_mail
+		WHERE status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
+		ORDER BY created_at, id LIMIT ?)
+	RETURNING `+mailCols,
+			toDB(leaseUntil), string(users.MailPending), toDB(now), toDB(now), limit)
+		if err != nil {
+			return err
+		}
+		out, err = collectMail(rows)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING gives no order.
+	slices.SortFunc(out, func(a, b *users.Mail) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// UpdateMail implements [users.Store].
+func (s *Store) UpdateMail(ctx context.Context, id string, u users.MailUpdate) error {
+	return s.writeOne(ctx, "update mail", func(q querier) error {
+		res, err := q.exec(ctx, `UPDATE users_mail SET status = ?, attempts = ?, last_error = ?,
+	next_attempt_at = ?, sent_at = ?, lease_until = NULL,
+	text = CASE WHEN ? THEN '' ELSE text END, html = CASE WHEN ? THEN '' ELSE html END
+	WHERE id = ?`,
+			string(u.Status), u.Attempts, u.LastError, toDB(u.NextAttemptAt), toDBPtr(u.SentAt),
+			u.ClearBody, u.ClearBody, id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return users.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// ListMail implements [users.Store].
+func (s *Store) ListMail(ctx context.Context, mq users.MailQuery) ([]*users.Mail, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if mq.Status != "" {
+		where = append(where, `status = ?`)
+		args = append(args, string(mq.Status))
+	}
+	if mq.To != "" {
+		where = append(where, `to_addr = ?`)
+		args = append(args, mq.To)
+	}
+	query := `SELECT ` + mailCols + ` FROM users_mail`
+	if len(where) > 0 {
+		query += ` WHERE ` + strings.Join(where, ` AND `)
+	}
+	query += ` ORDER BY created_at, id`
+	if mq.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, mq.Limit)
+	}
+	rows, err := s.read().query(ctx, query, args...)
+	if err != nil {
+		return nil, s.fail(ctx, "list mail", err)
+	}
+	out, err := collectMail(rows)
+	if err != nil {
+		return nil, s.fail(ctx, "list mail", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,449 @@
+// Package sqlitestore is a [users.Store] on SQLite, through
+// github.com/mattn/go-sqlite3 (cgo).
+//
+// # Opening
+//
+// [Open] opens (or creates) a database file with the settings the store is
+// built for and migrates it:
+//
+//	store, db, err := sqlitestore.Open("app.db")
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer db.Close()
+//	m, err := users.New(store /* , options */)
+//
+// An application that opens the database itself — to share it with its own
+// tables — passes the handle to [New]. It should open it with [DSN], or at
+// least with these go-sqlite3 DSN parameters, which apply to every pooled
+// connection (a PRAGMA run with db.Exec changes one connection only):
+//
+//	_foreign_keys=on      required: New refuses a connection without it
+//	_busy_timeout=5000    wait for another writer instead of failing at once
+//	_txlock=immediate     write transactions take the write lock up front
+//	_journal_mode=WAL     readers never block the writer (New sets it anyway)
+//	_synchronous=NORMAL   durable across application crashes, fast commits
+//
+//	db, err := sql.Open("sqlite3", sqlitestore.DSN("app.db"))
+//	...
+//	store, err := sqlitestore.New(db)
+//
+// # Schema
+//
+// New creates its tables on first use and upgrades them later from SQL files
+// embedded in the package, each applied once in its own transaction and
+// recorded in users_schema_migrations. Every table name starts with users_,
+// so the store can live in the application's database. Times are stored as
+// INTEGER unix microseconds and come back in UTC; user metadata is JSON text;
+// email uniqueness is a unique index on the normalised key of users that
+// have an email.
+//
+// # Concurrency
+//
+// Each method that writes runs in one transaction whose first statement is
+// a write, so the transaction holds SQLite's write lock before it reads
+// anything: even on a handle opened with deferred transactions no two
+// writers act on the same snapshot, and ConsumeToken is single-use across
+// goroutines, handles and processes. Within one Store writers queue on a
+// Go lock rather than on SQLite's busy handler; across processes
+// the busy timeout applies.
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/gousers/users"
+)
+
+// Store is a [users.Store] on a SQLite database. It is safe for concurrent
+// use. Create it with [New] or [Open].
+type Store struct {
+	db *sql.DB
+
+	// wlock serialises this Store's write transactions, so that writers
+	// in one process queue in Go instead of polling SQLite's busy handler.
+	wlock chan struct{}
+
+	mu      sync.RWMutex
+	stmts   map[string]*sql.Stmt
+	pending map[string]struct{} // met inside a transaction, not yet prepared
+}
+
+var _ users.Store = (*Store)(nil)
+
+// ErrForeignKeysOff is returned by New for a handle whose connections do
+// not enforce foreign keys. Open the database with _foreign_keys=on in the
+// DSN (see [DSN]).
+var ErrForeignKeysOff = errors.New("sqlitestore: foreign key enforcement is off on this connection: open the database with _foreign_keys=on in the DSN (see sqlitestore.DSN)")
+
+// DSN returns the go-sqlite3 data source name for the database file at
+// path with the settings this store is built for: WAL journal, a busy
+// timeout of 5 s, foreign keys on, synchronous=NORMAL, immediate write
+// transactions, and a per-connection prepared-statement cache.
+func DSN(path string) string {
+	// A file: URI lets the path hold any character; only '%', '?' and '#'
+	// need escaping in it.
+	esc := strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "5000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_txlock", "immediate")
+	return "file:" + esc + "?" + q.Encode()
+}
+
+// Open opens (creating it if needed) the SQLite database file at path with
+// [DSN], sizes its connection pool, and returns a migrated Store on it with
+// the handle, which the caller closes when done.
+func Open(path string) (*Store, *sql.DB, error) {
+	db, err := sql.Open("sqlite3", DSN(path))
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlitestore: open %s: %w", path, err)
+	}
+	// One writer at a time (SQLite's rule); readers in parallel under WAL.
+	// Idle connections are kept: opening one runs the DSN's PRAGMAs.
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	s, err := New(db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return s, db, nil
+}
+
+// New returns a Store on db, a handle to a SQLite database opened with the
+// go-sqlite3 driver, after migrating the store's schema in it (creating it
+// on first use; a database migrated already is left as it is).
+//
+// What New expects of db (see the package documentation and [DSN]):
+//   - Foreign keys enforced on every connection (_foreign_keys=on). New
+//     checks one connection and returns [ErrForeignKeysOff] when it does
+//     not enforce them. The store checks roles and policies itself as
+//     well, so a pool whose other connections lack the setting still gets
+//     the errors the contract promises, but the cascades of users_tokens
+//     and users_user_policies need it.
+//   - A busy timeout (_busy_timeout), so that writers in other processes
+//     wait for each other instead of failing with "database is locked".
+//   - Anything else is optional. New switches a file database to WAL
+//     journal mode, which is a persistent setting of the database file.
+//
+// New does not take ownership of db: the caller closes it, after calling
+// [Store.Close].
+func New(db *sql.DB) (*Store, error) {
+	ctx := context.Background()
+	if err := checkConn(ctx, db); err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	return &Store{
+		db:      db,
+		wlock:   make(chan struct{}, 1),
+		stmts:   make(map[string]*sql.Stmt),
+		pending: make(map[string]struct{}),
+	}, nil
+}
+
+// checkConn verifies the per-connection settings New relies on, on one
+// connection, and applies the per-database one (WAL).
+func checkConn(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: %w", err)
+	}
+	defer conn.Close()
+	var fk int
+	if err := conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+		return fmt.Errorf("sqlitestore: read foreign_keys: %w", err)
+	}
+	if fk != 1 {
+		return ErrForeignKeysOff
+	}
+	var mode string
+	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("sqlitestore: read journal_mode: %w", err)
+	}
+	// An in-memory database cannot use WAL; its mode stays "memory".
+	if mode != "wal" && mode != "memory" {
+		if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
+			return fmt.Errorf("sqlitestore: set journal_mode=WAL: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close releases the prepared statements the Store holds. It does not
+// close the *sql.DB.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for q, st := range s.stmts {
+		errs = append(errs, st.Close())
+		delete(s.stmts, q)
+	}
+	return errors.Join(errs...)
+}
+
+// maxStmts caps the prepared-statement cache; queries past it are run
+// unprepared. The store builds a bounded set of queries, so the cap is only
+// a guard.
+const maxStmts = 256
+
+// stmt returns the prepared statement for query, preparing it on first use.
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.mu.RLock()
+	st := s.stmts[query]
+	s.mu.RUnlock()
+	if st != nil {
+		return st, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.stmts[query]; st != nil {
+		return st, nil
+	}
+	if len(s.stmts) >= maxStmts {
+		return nil, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// querier runs statements on the database or inside a transaction, through
+// the Store's prepared statements.
+type querier struct {
+	s  *Store
+	tx *sql.Tx // nil: outside a transaction
+}
+
+// cached returns the prepared statement for query without preparing it.
+// Inside a transaction a statement is never prepared on the handle: that
+// needs a second connection, which a pool of one (SetMaxOpenConns(1)) does
+// not have while the transaction holds its only one. A query first met in
+// a transaction runs unprepared and is prepared after the commit.
+func (s *Store) cached(query string) *sql.Stmt {
+	s.mu.RLock()
+	st := s.stmts[query]
+	_, queued := s.pending[query]
+	s.mu.RUnlock()
+	if st == nil && !queued {
+		s.mu.Lock()
+		if len(s.pending) < maxStmts {
+			s.pending[query] = struct{}{}
+		}
+		s.mu.Unlock()
+	}
+	return st
+}
+
+// preparePending prepares the queries met inside transactions, once the
+// transaction has released its connection. Failures only leave a query
+// unprepared.
+func (s *Store) preparePending(ctx context.Context) {
+	s.mu.RLock()
+	n := len(s.pending)
+	s.mu.RUnlock()
+	if n == 0 {
+		return
+	}
+	s.mu.Lock()
+	queries := make([]string, 0, len(s.pending))
+	for q := range s.pending {
+		queries = append(queries, q)
+	}
+	clear(s.pending)
+	s.mu.Unlock()
+	for _, q := range queries {
+		_, _ = s.stmt(ctx, q)
+	}
+}
+
+func (q querier) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if q.tx != nil {
+		if st := q.s.cached(query); st != nil {
+			return q.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		}
+		return q.tx.ExecContext(ctx, query, args...)
+	}
+	st, err := q.s.stmt(ctx, query)
+	switch {
+	case err != nil:
+		return nil, err
+	case st == nil:
+		return q.s.db.ExecContext(ctx, query, args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (q querier) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if q.tx != nil {
+		if st := q.s.cached(query); st != nil {
+			return q.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		}
+		return q.tx.QueryContext(ctx, query, args...)
+	}
+	st, err := q.s.stmt(ctx, query)
+	switch {
+	case err != nil:
+		return nil, err
+	case st == nil:
+		return q.s.db.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRow runs query and scans its first row with scan; sql.ErrNoRows
+// when there is none.
+func (q querier) queryRow(ctx context.Context, query string, scan func(*sql.Rows) error, args ...any) error {
+	rows, err := q.query(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return sql.ErrNoRows
+	}
+	if err := scan(rows); err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// read returns a querier outside any transaction: each statement sees one
+// consistent snapshot.
+func (s *Store) read() querier { return querier{s: s} }
+
+// write runs fn in one transaction under the Store's write lock, and
+// commits it when fn returns nil. fn's first statement must be a write, so
+// that the transaction takes SQLite's write lock before it reads anything,
+// whatever _txlock the handle was opened with.
+func (s *Store) write(ctx context.Context, op string, fn func(q querier) error) error {
+	if err := s.lock(ctx); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	defer s.unlock()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	if err := fn(querier{s: s, tx: tx}); err != nil {
+		_ = tx.Rollback()
+		return s.fail(ctx, op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	s.preparePending(ctx)
+	return nil
+}
+
+// writeOne runs fn, whose writes are a single statement, under the Store's
+// write lock and outside a transaction (SQLite makes the one statement
+// atomic).
+func (s *Store) writeOne(ctx context.Context, op string, fn func(q querier) error) error {
+	if err := s.lock(ctx); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	defer s.unlock()
+	return s.fail(ctx, op, fn(s.read()))
+}
+
+func (s *Store) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case s.wlock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *Store) unlock() { <-s.wlock }
+
+// fail turns err into the error a method returns: the contract's sentinels
+// as they are, the context's error when ctx is done (go-sqlite3 reports an
+// interrupted statement in its own words), anything else wrapped with op.
+func (s *Store) fail(ctx context.Context, op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case isSentinel(err):
+		return err
+	case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
+		return fmt.Errorf("sqlitestore: %s: %w (%v)", op, ctx.Err(), err)
+	}
+	return fmt.Errorf("sqlitestore: %s: %w", op, err)
+}
+
+func isSentinel(err error) bool {
+	for _, s := range [...]error{
+		users.ErrNotFound, users.ErrConflict, users.ErrDuplicateEmail,
+		users.ErrRoleNotFound, users.ErrPolicyNotFound, users.ErrInvalidToken,
+	} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// constraint reports whether err is a SQLite constraint violation of kind
+// ext (sqlite3.ErrConstraintUnique…) whose message mentions what.
+func constraint(err error, ext sqlite3.ErrNoExtended, what string) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.ExtendedCode == ext && strings.Contains(se.Error(), what)
+}
+
+// Times are stored as unix microseconds.
+
+func toDB(t time.Time) int64 { return t.UnixMicro() }
+
+func fromDB(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func toDBPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromDBNull(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromDB(v.Int64)
+	return &t
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

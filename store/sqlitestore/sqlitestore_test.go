@@ -1,0 +1,313 @@
+package sqlitestore_test
+
+import (
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/store/sqlitestore"
+	"github.com/gousers/users/store/storetest"
+)
+
+// openTemp opens a migrated store on a fresh database file in t.TempDir.
+func openTemp(t *testing.T) (*sqlitestore.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "users.db")
+	s, db, err := sqlitestore.Open(path)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		require.NoError(t, s.Close())
+		require.NoError(t, db.Close())
+	})
+	return s, path
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) users.Store {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
+// openApp opens the database at path the way an application might, with
+// its own DSN, and closes it when the test ends.
+func openApp(t *testing.T, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite3", dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestMigrationsIdempotentAndVersioned(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "users.db")
+	db := openApp(t, sqlitestore.DSN(path))
+
+	s1, err := sqlitestore.New(db)
+	require.NoError(t, err)
+	ctx := t.Context()
+	require.NoError(t, s1.CreateRole(ctx, &users.Role{ID: "r1", Name: "editor"}))
+
+	// New again on the migrated database changes nothing and loses nothing.
+	s2, err := sqlitestore.New(db)
+	require.NoError(t, err)
+	r, err := s2.GetRole(ctx, "r1")
+	require.NoError(t, err)
+	assert.Equal(t, "editor", r.Name)
+
+	// Each version is recorded once, up to the package's latest.
+	rows, err := db.QueryContext(ctx, `SELECT version, name FROM users_schema_migrations ORDER BY version`)
+	require.NoError(t, err)
+	var versions []int
+	for rows.Next() {
+		var v int
+		var name string
+		require.NoError(t, rows.Scan(&v, &name))
+		assert.True(t, strings.HasPrefix(name, fmt.Sprintf("%04d_", v)), "name %q of version %d", name, v)
+		versions = append(versions, v)
+	}
+	require.NoError(t, rows.Err())
+	require.NotEmpty(t, versions)
+	assert.Equal(t, sqlitestore.SchemaVersion(), versions[len(versions)-1])
+	for i, v := range versions {
+		assert.Equal(t, i+1, v, "versions must be 1..n without gaps")
+	}
+
+	// Every table is prefixed, so the store can share the app's database.
+	var tables []string
+	rows, err = db.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		tables = append(tables, n)
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, []string{"users_mail", "users_policies", "users_roles", "users_schema_migrations",
+		"users_settings", "users_tokens", "users_user_policies", "users_users"}, tables)
+}
+
+func TestMigrationsRefuseNewerSchema(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "users.db")
+	db := openApp(t, sqlitestore.DSN(path))
+	_, err := sqlitestore.New(db)
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO users_schema_migrations (version, name, applied_at) VALUES (?, 'from_the_future.sql', 0)`,
+		sqlitestore.SchemaVersion()+1)
+	require.NoError(t, err)
+	_, err = sqlitestore.New(db)
+	require.ErrorContains(t, err, "newer than this package")
+}
+
+// Processes starting together on a fresh file all migrate it without error,
+// and each version is applied once.
+func TestMigrationsConcurrent(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "users.db")
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		db := openApp(t, sqlitestore.DSN(path))
+		wg.Go(func() { _, errs[i] = sqlitestore.New(db) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	db := openApp(t, sqlitestore.DSN(path))
+	var count, max int
+	require.NoError(t, db.QueryRow(`SELECT count(*), max(version) FROM users_schema_migrations`).Scan(&count, &max))
+	assert.Equal(t, sqlitestore.SchemaVersion(), count)
+	assert.Equal(t, sqlitestore.SchemaVersion(), max)
+}
+
+func TestOpenUsesWAL(t *testing.T) {
+	t.Parallel()
+	s, path := openTemp(t)
+	_ = s
+	// A second handle reads the persistent, per-database setting.
+	db := openApp(t, path)
+	var mode string
+	require.NoError(t, db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
+	assert.Equal(t, "wal", mode)
+}
+
+func TestNewSwitchesAppDatabaseToWAL(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "users.db")
+	db := openApp(t, "file:"+path+"?_foreign_keys=on") // default journal: delete
+	var mode string
+	require.NoError(t, db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
+	require.Equal(t, "delete", mode)
+	_, err := sqlitestore.New(db)
+	require.NoError(t, err)
+	require.NoError(t, db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
+	assert.Equal(t, "wal", mode)
+}
+
+// A handle opened without _foreign_keys=on is refused, with the fix in the
+// message, and nothing is created in its database.
+func TestNewRefusesForeignKeysOff(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "users.db")
+	db := openApp(t, path) // go-sqlite3's default: foreign keys off
+	_, err := sqlitestore.New(db)
+	require.ErrorIs(t, err, sqlitestore.ErrForeignKeysOff)
+	assert.ErrorContains(t, err, "_foreign_keys=on")
+	var n int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM sqlite_schema`).Scan(&n))
+	assert.Zero(t, n, "New created tables in a database it refused")
+
+	// A PRAGMA run with db.Exec reaches one pooled connection only; New
+	// checks the connection it is given, and the store checks roles and
+	// policies itself, so even a connection without enforcement answers as
+	// the contract says.
+	db.SetMaxOpenConns(1)
+	_, err = db.Exec(`PRAGMA foreign_keys = ON`)
+	require.NoError(t, err)
+	s, err := sqlitestore.New(db)
+	require.NoError(t, err)
+	_, err = db.Exec(`PRAGMA foreign_keys = OFF`)
+	require.NoError(t, err)
+	ctx := t.Context()
+	u := &users.UserRecord{User: users.User{ID: "u1", Status: users.StatusActive, Role: ptr("nope")}}
+	require.ErrorIs(t, s.CreateUser(ctx, u, users.Effects{}), users.ErrRoleNotFound)
+	u.Role, u.Policies = nil, []string{"nope"}
+	require.ErrorIs(t, s.CreateUser(ctx, u, users.Effects{}), users.ErrPolicyNotFound)
+	_, err = s.GetUser(ctx, "u1")
+	require.ErrorIs(t, err, users.ErrNotFound)
+	u.Policies = nil
+	require.NoError(t, s.CreateUser(ctx, u, users.Effects{}))
+	_, err = s.UpdateUser(ctx, "u1", users.Condition{}, users.UserChange{SetRole: true, Role: ptr("nope")}, users.Effects{})
+	require.ErrorIs(t, err, users.ErrRoleNotFound)
+	_, err = s.UpdateUser(ctx, "u1", users.Condition{}, users.UserChange{SetPolicies: true, Policies: []string{"nope"}}, users.Effects{})
+	require.ErrorIs(t, err, users.ErrPolicyNotFound)
+	require.ErrorIs(t, s.UpdateUsers(ctx, []string{"u1"}, users.UserChange{SetRole: true, Role: ptr("nope")}), users.ErrRoleNotFound)
+	require.ErrorIs(t, s.UpdateUsers(ctx, []string{"u1"}, users.UserChange{SetPolicies: true, Policies: []string{"nope"}}), users.ErrPolicyNotFound)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// Two *sql.DB handles on one file stand in for two processes: each has its
+// own connections and its own Store, so only SQLite's locking stands
+// between them. 50 goroutines consume one token; exactly one wins, the
+// others see it used, and nobody sees "database is locked". The deferred
+// case is a handle an application opened without _txlock=immediate.
+func TestConsumeTokenAcrossHandles(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, params string }{
+		{"Immediate", ""},
+		{"Deferred", "?_foreign_keys=on&_busy_timeout=5000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(t.TempDir(), "users.db")
+			dsn := sqlitestore.DSN(path)
+			if tc.params != "" {
+				dsn = "file:" + path + tc.params
+			}
+			var stores [2]*sqlitestore.Store
+			for i := range stores {
+				db := openApp(t, dsn)
+				db.SetMaxOpenConns(8)
+				s, err := sqlitestore.New(db)
+				require.NoError(t, err)
+				stores[i] = s
+			}
+			ctx := t.Context()
+			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+			for round := range 5 {
+				u := &users.UserRecord{User: users.User{ID: fmt.Sprintf("u%d", round), Status: users.StatusInvited, CreatedAt: now, UpdatedAt: now}}
+				hash := sha256.Sum256([]byte(u.ID))
+				tok := &users.TokenRecord{Hash: hash[:], Purpose: users.PurposeInvite, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+				require.NoError(t, stores[round%2].CreateUser(ctx, u, users.Effects{Token: tok}))
+
+				const n = 50
+				var (
+					wg                sync.WaitGroup
+					mu                sync.Mutex
+					wins, used, other int
+					otherErr          error
+				)
+				for i := range n {
+					s := stores[i%2]
+					wg.Go(func() {
+						got, err := s.ConsumeToken(ctx, hash[:], users.PurposeInvite, now.Add(time.Minute),
+							users.Condition{Status: users.StatusInvited},
+							users.UserChange{Status: ptr(users.StatusActive), PasswordHash: ptr(fmt.Sprintf("hash-%d", i)), UpdatedAt: now.Add(time.Minute)},
+							users.Effects{Mail: &users.Mail{ID: fmt.Sprintf("m-%d-%d", round, i), Kind: users.MailInvite, UserID: u.ID, To: "x@example.com", Status: users.MailPending, CreatedAt: now, NextAttemptAt: now}})
+						mu.Lock()
+						defer mu.Unlock()
+						switch {
+						case err == nil:
+							wins++
+							assert.Equal(t, users.StatusActive, got.Status)
+						case errors.Is(err, users.ErrTokenUsed):
+							used++
+						default:
+							other++
+							otherErr = err
+						}
+					})
+				}
+				wg.Wait()
+				require.Zero(t, other, "unexpected error: %v", otherErr)
+				require.Equal(t, 1, wins)
+				require.Equal(t, n-1, used)
+				// Exactly one change and one mail were written.
+				ms, err := stores[0].ListMail(ctx, users.MailQuery{})
+				require.NoError(t, err)
+				require.Len(t, ms, round+1)
+			}
+		})
+	}
+}
+
+// The email lookup uses the partial unique index although a query's
+// parameter could be ”.
+func TestEmailLookupUsesIndex(t *testing.T) {
+	t.Parallel()
+	_, path := openTemp(t)
+	db := openApp(t, sqlitestore.DSN(path))
+	rows, err := db.Query(`EXPLAIN QUERY PLAN SELECT id FROM users_users WHERE email_key = ? AND email_key <> ''`, "a@example.com")
+	require.NoError(t, err)
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		require.NoError(t, rows.Scan(&id, &parent, &notused, &detail))
+		plan.WriteString(detail + "\n")
+	}
+	require.NoError(t, rows.Err())
+	assert.Contains(t, plan.String(), "users_users_email_key")
+}
+
+// Policies come back in the order they were given (the contract compares
+// them as sets; this store keeps the order).
+func TestPoliciesKeepOrder(t *testing.T) {
+	t.Parallel()
+	s, _ := openTemp(t)
+	ctx := t.Context()
+	for _, id := range []string{"a", "b", "c"} {
+		require.NoError(t, s.CreatePolicy(ctx, &users.Policy{ID: id, Name: id}))
+	}
+	u := &users.UserRecord{User: users.User{ID: "u", Status: users.StatusActive, Policies: []string{"c", "a", "c", "b"}}}
+	require.NoError(t, s.CreateUser(ctx, u, users.Effects{}))
+	got, err := s.GetUser(ctx, "u")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"c", "a", "b"}, got.Policies)
+}

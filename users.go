@@ -1,0 +1,321 @@
+// Package users brings people into an application: self-service
+// registration with email verification, creation by an administrator, and
+// email invitations, under runtime settings (registration on or off, default
+// role, email filter, password policy) and redirect-URL allow-lists. Its
+// semantics follow the user model of the Directus headless CMS.
+//
+// # Overview
+//
+// A [Manager] is built by [New] from a [Store] and a [Mailer]:
+//
+//	m, err := users.New(store, mailer,
+//		users.WithPublicURL("https://app.example.com"),
+//		users.WithRegisterURLAllowList("https://app.example.com/verify"))
+//
+// It offers [Manager.Register] and [Manager.VerifyEmail] (public),
+// [Manager.Create] and [Manager.Invite] (administrators),
+// [Manager.AcceptInvite] (public), [Manager.Authenticate] (login), and role
+// management ([Manager.CreateRole], [Manager.AssignRole], [Manager.RemoveRole],
+// [Manager.UsersInRole], [Manager.SetPolicies]…).
+//
+// # Stores
+//
+// A [Store] keeps users, roles, policies, tokens, settings and the mail
+// outbox; store.go is its whole contract and store/storetest checks it.
+// The module ships store/memstore (tests), store/sqlitestore (the embedded
+// default) and store/pgstore (PostgreSQL, for several instances on one
+// database). Tokens are never stored, only their SHA-256.
+//
+// # Mailers
+//
+// Mail is never lost: every mail is written to the store's outbox in the
+// same transaction as the change that causes it, and delivered by a worker
+// the host runs ([Manager.Run], or [Manager.DeliverPending] from a cron job
+// or a test) through a [Mailer], with retries and exponential backoff. The
+// module ships mailer/logmailer (prints mail, for quick starts),
+// mailer/memmailer (records, for tests) and mailer/smtpmailer. Mails are
+// rendered from [Templates] the host can replace; every value is escaped
+// for its context.
+//
+// # Settings
+//
+// [Settings] live in the store and are validated on save
+// ([Manager.UpdateSettings]): the registration role must exist and must not
+// have admin access, the email [Filter] and the [PasswordPolicy] are
+// compiled when parsed, so a bad one is refused then, never at registration
+// time.
+//
+// # Errors
+//
+// Errors match sentinels with errors.Is ([ErrRegistrationDisabled],
+// [ErrEmailNotAllowed], [ErrURLNotAllowed], [ErrInvalidToken],
+// [ErrDuplicateEmail], [ErrRoleNotFound], [ErrInvalidCredentials]…), and
+// input errors are a [*ValidationError] naming the field. No error, log line
+// or response ever contains a password, a token or a hash.
+//
+// # HTTP
+//
+// Package httpapi serves the Manager over net/http in the Directus wire
+// format, so Directus clients work against a Go host app.
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Manager runs the flows. It is safe for concurrent use.
+type Manager struct {
+	store     Store
+	mailer    Mailer
+	hasher    Hasher
+	now       func() time.Time
+	log       *slog.Logger
+	publicURL string
+	register  *AllowList
+	invite    *AllowList
+	verifyTTL time.Duration
+	inviteTTL time.Duration
+	templates Templates
+	delivery  DeliveryOptions
+
+	dummyHash string // hashed once at New; see Register and Authenticate
+	cached    atomic.Pointer[cachedSettings]
+	wake      chan struct{} // nudges Run when a mail was queued
+}
+
+type config struct {
+	hasher          Hasher
+	now             func() time.Time
+	log             *slog.Logger
+	publicURL       string
+	registerEntries []string
+	inviteEntries   []string
+	verifyTTL       time.Duration
+	inviteTTL       time.Duration
+	templates       Templates
+	delivery        DeliveryOptions
+}
+
+// Option configures a Manager.
+type Option func(*config) error
+
+// WithPublicURL sets the public URL of the application, used for the
+// default links: <public URL>/users/register/verify-email and
+// <public URL>/admin/accept-invite. It must be an absolute http(s) URL.
+// Default: http://localhost:8055 (Directus's default).
+func WithPublicURL(u string) Option {
+	return func(c *config) error {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil {
+			return fmt.Errorf("users: public URL %q must be an absolute http(s) URL", u)
+		}
+		c.publicURL = strings.TrimRight(u, "/")
+		return nil
+	}
+}
+
+// WithRegisterURLAllowList sets the URLs Register accepts as
+// verification_url (USER_REGISTER_URL_ALLOW_LIST). Default: none.
+func WithRegisterURLAllowList(entries ...string) Option {
+	return func(c *config) error { c.registerEntries = append(c.registerEntries, entries...); return nil }
+}
+
+// WithInviteURLAllowList sets the URLs Invite accepts as invite_url
+// (USER_INVITE_URL_ALLOW_LIST). Default: none.
+func WithInviteURLAllowList(entries ...string) Option {
+	return func(c *config) error { c.inviteEntries = append(c.inviteEntries, entries...); return nil }
+}
+
+// WithTokenLifetimes sets how long verification and invite tokens live.
+// Default: 7 days each. Zero leaves a lifetime unchanged.
+func WithTokenLifetimes(verify, invite time.Duration) Option {
+	return func(c *config) error {
+		if verify < 0 || invite < 0 {
+			return errors.New("users: token lifetimes must not be negative")
+		}
+		if verify > 0 {
+			c.verifyTTL = verify
+		}
+		if invite > 0 {
+			c.inviteTTL = invite
+		}
+		return nil
+	}
+}
+
+// WithHasher sets the password hasher. Default: DefaultArgon2id(). Use
+// InsecureHasher{} in tests only.
+func WithHasher(h Hasher) Option {
+	return func(c *config) error {
+		if h == nil {
+			return errors.New("users: hasher must not be nil")
+		}
+		if a, ok := h.(*Argon2id); ok {
+			if err := a.validate(); err != nil {
+				return err
+			}
+		}
+		c.hasher = h
+		return nil
+	}
+}
+
+// WithClock sets the clock. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return errors.New("users: clock must not be nil")
+		}
+		c.now = now
+		return nil
+	}
+}
+
+// WithLogger sets the logger. Default: slog.Default(). The Manager logs
+// delivery failures and nothing secret.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error {
+		if l == nil {
+			return errors.New("users: logger must not be nil")
+		}
+		c.log = l
+		return nil
+	}
+}
+
+// WithTemplates replaces the mail templates. Default: DefaultTemplates().
+func WithTemplates(t Templates) Option {
+	return func(c *config) error {
+		if err := t.validate(); err != nil {
+			return err
+		}
+		c.templates = maps.Clone(t)
+		return nil
+	}
+}
+
+// WithDelivery sets the outbox delivery policy. Default:
+// DefaultDeliveryOptions().
+func WithDelivery(d DeliveryOptions) Option {
+	return func(c *config) error {
+		if err := d.validate(); err != nil {
+			return err
+		}
+		c.delivery = d
+		return nil
+	}
+}
+
+// New builds a Manager. It validates every option (allow-list entries
+// included) and fails on the first bad one.
+func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
+	if store == nil {
+		return nil, errors.New("users: store must not be nil")
+	}
+	if mailer == nil {
+		return nil, errors.New("users: mailer must not be nil")
+	}
+	c := config{
+		hasher:    DefaultArgon2id(),
+		now:       time.Now,
+		log:       slog.Default(),
+		publicURL: "http://localhost:8055",
+		verifyTTL: 7 * 24 * time.Hour,
+		inviteTTL: 7 * 24 * time.Hour,
+		templates: DefaultTemplates(),
+		delivery:  DefaultDeliveryOptions(),
+	}
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	reg, err := NewAllowList(c.registerEntries...)
+	if err != nil {
+		return nil, fmt.Errorf("users: register URL allow-list: %w", err)
+	}
+	inv, err := NewAllowList(c.inviteEntries...)
+	if err != nil {
+		return nil, fmt.Errorf("users: invite URL allow-list: %w", err)
+	}
+	// A hash of a random password, verified on the paths that have no real
+	// hash to check, so that every path does the same hashing work.
+	dummy, err := c.hasher.Hash(uuid.NewString())
+	if err != nil {
+		return nil, fmt.Errorf("users: hasher: %w", err)
+	}
+	return &Manager{
+		store:     store,
+		mailer:    mailer,
+		hasher:    c.hasher,
+		now:       c.now,
+		log:       c.log,
+		publicURL: c.publicURL,
+		register:  reg,
+		invite:    inv,
+		verifyTTL: c.verifyTTL,
+		inviteTTL: c.inviteTTL,
+		templates: c.templates,
+		delivery:  c.delivery,
+		dummyHash: dummy,
+		wake:      make(chan struct{}, 1),
+	}, nil
+}
+
+// clock returns now in UTC, truncated to the microsecond (what every store
+// keeps).
+func (m *Manager) clock() time.Time { return m.now().UTC().Truncate(time.Microsecond) }
+
+// publicUser returns the User view of a record: no hash, HasPassword set.
+func publicUser(r *UserRecord) *User {
+	u := r.User
+	u.HasPassword = r.PasswordHash != ""
+	if u.Policies == nil {
+		u.Policies = []string{}
+	}
+	return &u
+}
+
+// queued nudges the delivery worker after a mail was written.
+func (m *Manager) queued() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// link builds a mail link: base (or the default path under the public
+// URL) with token=<token> added to its query.
+func (m *Manager) link(base, defaultPath, token string) (string, error) {
+	if base == "" {
+		base = m.publicURL + defaultPath
+	}
+	return WithQueryParam(base, "token", token)
+}
+
+// User returns the user with the given id (ErrUserNotFound).
+func (m *Manager) User(ctx context.Context, id string) (*User, error) {
+	r, err := m.store.GetUser(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("users: get user: %w", notFoundAs(err, ErrUserNotFound))
+	}
+	return publicUser(r), nil
+}
+
+// notFoundAs turns a Store's ErrNotFound into the given sentinel.
+func notFoundAs(err, sentinel error) error {
+	if isNotFound(err) {
+		return sentinel
+	}
+	return err
+}
