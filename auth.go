@@ -2,6 +2,7 @@ package users
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -12,6 +13,13 @@ import (
 // ErrInvalidCredentials, and each takes the same hashing work: a user
 // without a usable hash is checked against a dummy hash at the same
 // parameters.
+//
+// Before any lookup, every well-formed address — whether or not a user has
+// it — counts against the login limiter (WithLoginLimiter): over the
+// limit, Authenticate returns a *RateLimitError matching ErrRateLimited
+// without hashing. A successful login resets the address's count when the
+// limiter is a ResettableLimiter. Under load the hashing limit may answer
+// ErrBusy (WithHashConcurrency).
 func (m *Manager) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	u, err := m.authenticate(ctx, email, password)
 	if err != nil {
@@ -27,7 +35,16 @@ func (m *Manager) authenticate(ctx context.Context, email, password string) (*Us
 		// real check, but it reveals nothing about any account.
 		return nil, ErrInvalidCredentials
 	}
-	u, err := m.store.GetUserByEmailKey(ctx, NormalizeEmail(email))
+	key := NormalizeEmail(email)
+	if m.authLimit != nil {
+		if _, err := m.authLimit.Allow(ctx, key); err != nil {
+			if errors.Is(err, ErrRateLimited) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("login limiter: %w", err)
+		}
+	}
+	u, err := m.store.GetUserByEmailKey(ctx, key)
 	if err != nil && !isNotFound(err) {
 		return nil, err
 	}
@@ -41,6 +58,12 @@ func (m *Manager) authenticate(ctx context.Context, email, password string) (*Us
 	}
 	if err != nil || !ok || u == nil || u.PasswordHash == "" || u.Status != StatusActive {
 		return nil, ErrInvalidCredentials
+	}
+	if r, ok := m.authLimit.(ResettableLimiter); ok {
+		if err := r.Reset(ctx, key); err != nil {
+			// The login stands; the address merely keeps its count.
+			m.log.WarnContext(ctx, "users: login limiter reset failed", "user_id", u.ID, "error", err)
+		}
 	}
 	return publicUser(u), nil
 }

@@ -104,6 +104,13 @@ var (
 	// ErrBusy is returned when the password hashing queue is full; retry
 	// later. HTTP: 503 with Retry-After.
 	ErrBusy = newSentinel("users: too many requests in progress, try again later", nil)
+
+	// ErrRateLimited is returned (inside a *RateLimitError, which says when
+	// to retry) by Authenticate when an address has had too many failed
+	// logins (WithLoginLimiter), and reported in an InviteResult when an
+	// address is over the mail limit (WithMailLimiter); a Limiter's denial
+	// matches it. HTTP: 429 REQUESTS_EXCEEDED with Retry-After.
+	ErrRateLimited = newSentinel("users: too many requests", nil)
 )
 
 // ValidationError reports one invalid input field. It unwraps to its

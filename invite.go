@@ -36,6 +36,13 @@ type InviteResult struct {
 	Email   string
 	UserID  string
 	Outcome InviteOutcome
+	// Err is nil when the address was mailed (or, skipped, needed no
+	// mail). Otherwise it says why no mail was queued although Outcome's
+	// change was made: an error matching ErrRateLimited (a
+	// *RateLimitError with RetryAfter) when the address is over the mail
+	// limit (WithMailLimiter). No new token was issued either, so the
+	// links already mailed to a re-invited address stay valid.
+	Err error
 }
 
 // Invite invites people (an administrator's action: the caller is trusted,
@@ -48,6 +55,10 @@ type InviteResult struct {
 // (which revokes the earlier ones) and the role if it differs; any other
 // user is left alone and gets no mail. Each invited address gets a mail
 // whose link is the invite URL with token=<token>.
+//
+// An address over the mail limit (WithMailLimiter) is created or updated
+// all the same but gets no mail; its InviteResult.Err matches
+// ErrRateLimited, and Invite goes on with the other addresses.
 //
 // Each address is handled in its own transaction: if the store fails half
 // way, the addresses before it are done, and calling Invite again is safe.
@@ -103,6 +114,19 @@ func (m *Manager) invite1(ctx context.Context, in InviteInput) ([]InviteResult, 
 
 func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (InviteResult, error) {
 	key := NormalizeEmail(email)
+	var (
+		asked  bool  // the mail limiter was asked (once, whatever the attempts)
+		denied error // its refusal
+	)
+	allow := func() error {
+		if asked {
+			return nil
+		}
+		asked = true
+		var err error
+		denied, err = m.allowMail(ctx, key)
+		return err
+	}
 	for attempt := 0; ; attempt++ {
 		now := m.clock()
 		existing, err := m.store.GetUserByEmailKey(ctx, key)
@@ -110,10 +134,17 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 			return InviteResult{}, err
 		}
 		if existing == nil {
-			id := uuid.NewString()
-			fx, err := m.inviteMail(MailInvite, id, email, base, now)
-			if err != nil {
+			if err := allow(); err != nil {
 				return InviteResult{}, err
+			}
+			id := uuid.NewString()
+			var fx Effects
+			if denied == nil {
+				if fx, err = m.inviteMail(MailInvite, id, email, base, now); err != nil {
+					return InviteResult{}, err
+				}
+			} else {
+				m.mailHeld(ctx, MailInvite, id)
 			}
 			r := role
 			u := &UserRecord{
@@ -127,15 +158,24 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 			if err != nil {
 				return InviteResult{}, err
 			}
-			m.queued()
-			return InviteResult{Email: email, UserID: id, Outcome: InviteCreated}, nil
+			if fx.Mail != nil {
+				m.queued()
+			}
+			return InviteResult{Email: email, UserID: id, Outcome: InviteCreated, Err: denied}, nil
 		}
 		if existing.Status != StatusInvited {
 			return InviteResult{Email: email, UserID: existing.ID, Outcome: InviteSkipped}, nil
 		}
-		fx, err := m.inviteMail(MailInvite, existing.ID, existing.Email, base, now)
-		if err != nil {
+		if err := allow(); err != nil {
 			return InviteResult{}, err
+		}
+		var fx Effects
+		if denied == nil {
+			if fx, err = m.inviteMail(MailInvite, existing.ID, existing.Email, base, now); err != nil {
+				return InviteResult{}, err
+			}
+		} else {
+			m.mailHeld(ctx, MailInvite, existing.ID)
 		}
 		ch := UserChange{UpdatedAt: now}
 		if existing.Role == nil || *existing.Role != role {
@@ -152,8 +192,10 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 		case err != nil:
 			return InviteResult{}, err
 		}
-		m.queued()
-		return InviteResult{Email: email, UserID: existing.ID, Outcome: InviteResent}, nil
+		if fx.Mail != nil {
+			m.queued()
+		}
+		return InviteResult{Email: email, UserID: existing.ID, Outcome: InviteResent, Err: denied}, nil
 	}
 }
 

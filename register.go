@@ -40,11 +40,16 @@ type RegisterInput struct {
 //
 // Register returns nil on every one of those paths, and does the same work
 // on each: one settings read, one lookup, one password hash or verify at
-// the same parameters, one token minted and one mail rendered, and one
-// write transaction attempted (for an existing user it is the same
-// conditional update, which the store refuses unless the user is still
-// unverified). Mail is written to the outbox and sent by the worker, never
-// on the request path.
+// the same parameters (under the hashing limit, so that ErrBusy or a
+// context error while waiting for it comes at the same point on every
+// path, before anything is written), one call to the mail limiter, one
+// token minted and one mail rendered, and one write transaction attempted
+// (for an existing user it is the same conditional update, which the store
+// refuses unless the user is still unverified). Mail is written to the
+// outbox and sent by the worker, never on the request path. When the
+// address is over the mail limit (WithMailLimiter) the change is made all
+// the same but without a new token or mail, so the last link sent stays
+// valid, and Register still returns nil.
 func (m *Manager) Register(ctx context.Context, in RegisterInput) error {
 	if err := m.register1(ctx, in); err != nil {
 		return fmt.Errorf("users: register: %w", err)
@@ -96,6 +101,10 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		if err != nil {
 			return err
 		}
+		denied, err := m.allowMail(ctx, key)
+		if err != nil {
+			return err
+		}
 		u := &UserRecord{
 			User: User{
 				ID:        uuid.NewString(),
@@ -116,6 +125,10 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 			if fx, err = m.verifyMail(u.ID, email, in.VerificationURL, data, now); err != nil {
 				return err
 			}
+		}
+		if denied != nil {
+			m.mailHeld(ctx, MailVerifyEmail, u.ID)
+			fx = Effects{}
 		}
 		switch err := m.store.CreateUser(ctx, u, fx); {
 		case errors.Is(err, ErrDuplicateEmail):
@@ -146,9 +159,19 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		}
 		same = false // an unreadable stored hash cannot be this password
 	}
+	denied, err := m.allowMail(ctx, key)
+	if err != nil {
+		return err
+	}
 	fx, err := m.verifyMail(existing.ID, existing.Email, in.VerificationURL, data, now)
 	if err != nil {
 		return err
+	}
+	if denied != nil {
+		// Keep the tokens already mailed: a new one would revoke them
+		// and never be delivered.
+		m.mailHeld(ctx, MailVerifyEmail, existing.ID)
+		fx = Effects{}
 	}
 	ch := UserChange{UpdatedAt: now}
 	if !same {
@@ -158,7 +181,9 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	_, err = m.store.UpdateUser(ctx, existing.ID, Condition{Status: StatusUnverified}, ch, fx)
 	switch {
 	case err == nil:
-		m.queued()
+		if fx.Mail != nil {
+			m.queued()
+		}
 		return nil
 	case errors.Is(err, ErrConflict), isNotFound(err):
 		return nil
@@ -184,17 +209,46 @@ func (m *Manager) verifyMail(userID, to, base string, d MailData, now time.Time)
 }
 
 // hash and verify run the hasher; they are the one place password work
-// happens, so that a concurrency limit can wrap them.
+// happens, under the hashing limit (WithHashConcurrency): they return
+// ErrBusy when its queue is full, and ctx's error when ctx is done before a
+// slot is free.
 func (m *Manager) hash(ctx context.Context, pw string) (string, error) {
-	if err := ctx.Err(); err != nil {
+	if err := m.hashGate.acquire(ctx); err != nil {
 		return "", err
 	}
+	defer m.hashGate.release()
 	return m.hasher.Hash(pw)
 }
 
 func (m *Manager) verify(ctx context.Context, pw, encoded string) (bool, error) {
-	if err := ctx.Err(); err != nil {
+	if err := m.hashGate.acquire(ctx); err != nil {
 		return false, err
 	}
+	defer m.hashGate.release()
 	return m.hasher.Verify(pw, encoded)
+}
+
+// allowMail asks the mail limiter whether a mail may go to the address
+// with this key (a normalised email). A non-nil denied (matching
+// ErrRateLimited) means it is over the limit; a non-nil err, that the
+// limiter failed.
+func (m *Manager) allowMail(ctx context.Context, key string) (denied, err error) {
+	if m.mailLimit == nil {
+		return nil, nil
+	}
+	switch _, err := m.mailLimit.Allow(ctx, key); {
+	case err == nil:
+		return nil, nil
+	case errors.Is(err, ErrRateLimited):
+		return err, nil
+	default:
+		return nil, fmt.Errorf("mail limiter: %w", err)
+	}
+}
+
+// mailHeld logs a mail the mail limiter held back: its kind and user id,
+// never the address.
+func (m *Manager) mailHeld(ctx context.Context, kind MailKind, userID string) {
+	m.log.InfoContext(ctx, "users: recipient over the mail rate limit; no mail queued",
+		"kind", string(kind), "user_id", userID)
 }

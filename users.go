@@ -49,9 +49,18 @@
 //
 // Errors match sentinels with errors.Is ([ErrRegistrationDisabled],
 // [ErrEmailNotAllowed], [ErrURLNotAllowed], [ErrInvalidToken],
-// [ErrDuplicateEmail], [ErrRoleNotFound], [ErrInvalidCredentials]…), and
+// [ErrDuplicateEmail], [ErrRoleNotFound], [ErrInvalidCredentials],
+// [ErrBusy], [ErrRateLimited]…), and
 // input errors are a [*ValidationError] naming the field. No error, log line
 // or response ever contains a password, a token or a hash.
+//
+// # Limits
+//
+// Password hashing runs under a concurrency limit with a bounded queue
+// ([WithHashConcurrency]; a full queue is [ErrBusy]). Mails are limited per
+// recipient ([WithMailLimiter]) and failed logins per address
+// ([WithLoginLimiter]) by a [Limiter]; [MemoryLimiter] is the in-process
+// default, and a denial is a [*RateLimitError] matching [ErrRateLimited].
 //
 // # HTTP
 //
@@ -66,6 +75,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/url"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -87,6 +97,9 @@ type Manager struct {
 	inviteTTL time.Duration
 	templates Templates
 	delivery  DeliveryOptions
+	hashGate  *hashGate
+	mailLimit Limiter // nil: no limit
+	authLimit Limiter // nil: no limit
 
 	dummyHash string // hashed once at New; see Register and Authenticate
 	cached    atomic.Pointer[cachedSettings]
@@ -104,6 +117,12 @@ type config struct {
 	inviteTTL       time.Duration
 	templates       Templates
 	delivery        DeliveryOptions
+	hashLimit       int
+	hashQueue       int
+	mailLimit       Limiter
+	mailLimitSet    bool
+	authLimit       Limiter
+	authLimitSet    bool
 }
 
 // Option configures a Manager.
@@ -216,6 +235,56 @@ func WithDelivery(d DeliveryOptions) Option {
 	}
 }
 
+// WithHashConcurrency bounds password hashing (every Hash and Verify the
+// Manager runs: Register, Authenticate, AcceptInvite, Create, UpdateUser):
+// at most limit run at once, at most queue more wait for a slot, and any
+// further call fails at once with ErrBusy (HTTP 503). A waiting call gives
+// up when its ctx is done, with ctx's error, having written nothing. Each
+// running argon2id hash holds its Memory parameter (19 MiB by default), so
+// the bound keeps a burst of logins from exhausting memory. limit must be
+// at least 1 and queue at least 0 (0: never wait). Default: limit
+// runtime.NumCPU(), queue 4 × limit — about four hashing durations of
+// waiting at most.
+func WithHashConcurrency(limit, queue int) Option {
+	return func(c *config) error {
+		if limit < 1 || queue < 0 {
+			return fmt.Errorf("users: hash concurrency needs limit >= 1 and queue >= 0, not %d and %d", limit, queue)
+		}
+		c.hashLimit, c.hashQueue = limit, queue
+		return nil
+	}
+}
+
+// WithMailLimiter limits the mails queued per recipient, keyed by the
+// normalised address (NormalizeEmail). Over the limit the operation still
+// makes its change but queues no mail and mints no token, so the links
+// already sent stay valid: Register answers as usual (and consults the
+// limiter on every path that passed its checks, whether or not the address
+// exists, so that its work never depends on it), and Invite reports
+// ErrRateLimited in that address's InviteResult.Err. The mail held back is
+// logged at Info level with the user id, never the address. The
+// set-password mail of a contested registration is not limited: each one
+// answers a verification link that was itself counted. nil disables the
+// limit. Default: NewMemoryLimiter(5, time.Hour) on the Manager's clock —
+// at most 5 mails per address in any hour, per process.
+func WithMailLimiter(l Limiter) Option {
+	return func(c *config) error { c.mailLimit, c.mailLimitSet = l, true; return nil }
+}
+
+// WithLoginLimiter limits failed logins per address, keyed by the
+// normalised address (NormalizeEmail). Authenticate consults it before
+// looking the user up, for every well-formed address — existing or not, so
+// that a refusal reveals nothing — and over the limit returns a
+// *RateLimitError (ErrRateLimited) without hashing. A successful login
+// resets the address's count when l is a ResettableLimiter. The limit
+// also lets anyone lock an address out for a while; pair it with a per-IP
+// limit (package httpapi). nil disables the limit. Default:
+// NewMemoryLimiter(10, 15*time.Minute) on the Manager's clock — 10 failed
+// logins per address in any 15 minutes, per process.
+func WithLoginLimiter(l Limiter) Option {
+	return func(c *config) error { c.authLimit, c.authLimitSet = l, true; return nil }
+}
+
 // New builds a Manager. It validates every option (allow-list entries
 // included) and fails on the first bad one.
 func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
@@ -234,11 +303,19 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		inviteTTL: 7 * 24 * time.Hour,
 		templates: DefaultTemplates(),
 		delivery:  DefaultDeliveryOptions(),
+		hashLimit: runtime.NumCPU(),
+		hashQueue: 4 * runtime.NumCPU(),
 	}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
 			return nil, err
 		}
+	}
+	if !c.mailLimitSet {
+		c.mailLimit = NewMemoryLimiter(5, time.Hour, WithLimiterClock(c.now))
+	}
+	if !c.authLimitSet {
+		c.authLimit = NewMemoryLimiter(10, 15*time.Minute, WithLimiterClock(c.now))
 	}
 	reg, err := NewAllowList(c.registerEntries...)
 	if err != nil {
@@ -267,6 +344,9 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		inviteTTL: c.inviteTTL,
 		templates: c.templates,
 		delivery:  c.delivery,
+		hashGate:  newHashGate(c.hashLimit, c.hashQueue),
+		mailLimit: c.mailLimit,
+		authLimit: c.authLimit,
 		dummyHash: dummy,
 		wake:      make(chan struct{}, 1),
 	}, nil
