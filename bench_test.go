@@ -1,0 +1,554 @@
+package users_test
+
+// Benchmarks of the Manager's flows and of the Store's token methods, on
+// the in-memory and the SQLite stores. BENCHMARKS.md has the numbers from a
+// real run and the commands that produced them.
+//
+// Each flow runs with three hashers, as sub-benchmarks named
+// store=<memory|sqlite>/hash=<…>:
+//
+//   - hash=fake: users.InsecureHasher, which makes the password work vanish,
+//     so what is left is the library's own overhead (validation, token,
+//     mail rendering, the store's transaction);
+//   - hash=argon2-default: users.DefaultArgon2id() (m=19456 KiB, t=2, p=1);
+//   - hash=argon2-directus: Directus's m=65536 KiB, t=3, p=4.
+//
+// BenchmarkHash measures the hashers alone, so a flow's cost over its one
+// hash is the difference. VerifyEmail and Invite hash nothing; they run with
+// every hasher anyway, which shows it.
+//
+// What is measured and what is not:
+//   - Setup (the store, roles, settings, the users that log in, the tokens
+//     that VerifyEmail and AcceptInvite consume) is outside the timer. Tokens
+//     are single-use, so they come from pools filled in batches with the
+//     timer stopped (one StopTimer per batch, not per operation); the batches
+//     are made by a second Manager on the same store with the fake hasher,
+//     whose store is wrapped to read each token from the mail it writes.
+//   - No mail delivery worker runs: mails stay pending in the outbox, as on
+//     a server whose worker is behind. The request path is what is measured.
+//   - Flows that create users make a new address per operation
+//     (fmt.Sprintf, one or two small allocations of the counts reported).
+//   - The stores grow during a run (every operation adds users, tokens and
+//     mail), as they do in production.
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/store/sqlitestore"
+)
+
+// benchPassword is long enough for any policy the benchmarks set.
+const benchPassword = "correct-Horse-battery-9-staple!"
+
+var benchHashers = []struct {
+	name string
+	h    func() users.Hasher
+}{
+	{"fake", func() users.Hasher { return users.InsecureHasher{} }},
+	{"argon2-default", func() users.Hasher { return users.DefaultArgon2id() }},
+	{"argon2-directus", func() users.Hasher { return benchDirectusArgon2() }},
+}
+
+// benchDirectusArgon2 returns the parameters Directus (node argon2) uses.
+func benchDirectusArgon2() *users.Argon2id {
+	return &users.Argon2id{Memory: 65536, Time: 3, Threads: 4, SaltLen: 16, KeyLen: 32}
+}
+
+var benchStores = []string{"memory", "sqlite"}
+
+// benchOpenStore returns a fresh, empty store of the given kind, closed
+// when the benchmark ends.
+func benchOpenStore(b *testing.B, kind string) users.Store {
+	b.Helper()
+	switch kind {
+	case "memory":
+		return memstore.New()
+	case "sqlite":
+		s, db, err := sqlitestore.Open(filepath.Join(b.TempDir(), "users.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			_ = s.Close()
+			_ = db.Close()
+		})
+		return s
+	}
+	b.Fatalf("unknown store %q", kind)
+	return nil
+}
+
+// benchEnv is a store with public registration on (verification on, a
+// role), a Manager with the hasher under test, and a setup Manager that
+// makes tokens for the flows that consume them.
+type benchEnv struct {
+	ctx   context.Context
+	store users.Store
+	m     *users.Manager // measured: the hasher under test, on the bare store
+	setup *users.Manager // setup only: fake hasher, store tapped for tokens
+	tap   *benchTap
+	role  string
+	seq   atomic.Int64
+}
+
+func newBenchEnv(b *testing.B, storeKind string, h users.Hasher) *benchEnv {
+	b.Helper()
+	ctx := context.Background()
+	st := benchOpenStore(b, storeKind)
+	quiet := slog.New(slog.DiscardHandler)
+	nop := users.MailerFunc(func(context.Context, users.Message) error { return nil })
+	m, err := users.New(st, nop, users.WithHasher(h), users.WithLogger(quiet))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tap := &benchTap{Store: st}
+	setup, err := users.New(tap, nop, users.WithHasher(users.InsecureHasher{}), users.WithLogger(quiet))
+	if err != nil {
+		b.Fatal(err)
+	}
+	role, err := m.CreateRole(ctx, users.Role{Name: "Member"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := users.DefaultSettings()
+	s.PublicRegistration = true
+	s.PublicRegistrationRole = &role.ID
+	if _, err := m.UpdateSettings(ctx, s); err != nil {
+		b.Fatal(err)
+	}
+	return &benchEnv{ctx: ctx, store: st, m: m, setup: setup, tap: tap, role: role.ID}
+}
+
+// email returns an address no user of the env has.
+func (e *benchEnv) email() string {
+	return fmt.Sprintf("user%d@example.com", e.seq.Add(1))
+}
+
+// verifyTokens registers n new users through the setup Manager and returns
+// their verification tokens.
+func (e *benchEnv) verifyTokens(b *testing.B, n int) []string {
+	b.Helper()
+	for range n {
+		if err := e.setup.Register(e.ctx, users.RegisterInput{Email: e.email(), Password: benchPassword}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return e.tap.take(b, n)
+}
+
+// inviteTokens invites n new addresses through the setup Manager and
+// returns their invite tokens.
+func (e *benchEnv) inviteTokens(b *testing.B, n int) []string {
+	b.Helper()
+	for n > 0 {
+		k := min(n, users.MaxInviteEmails)
+		emails := make([]string, k)
+		for i := range emails {
+			emails[i] = e.email()
+		}
+		if _, err := e.setup.Invite(e.ctx, users.InviteInput{Emails: emails, Role: e.role}); err != nil {
+			b.Fatal(err)
+		}
+		n -= k
+	}
+	return e.tap.take(b, -1)
+}
+
+// benchTap is a Store that reads the token out of every mail written
+// through it, as a user would from their inbox (the store itself only
+// ever sees the token's hash).
+type benchTap struct {
+	users.Store
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (t *benchTap) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+	err := t.Store.CreateUser(ctx, u, fx)
+	if err == nil {
+		t.keep(fx)
+	}
+	return err
+}
+
+func (t *benchTap) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+	u, err := t.Store.UpdateUser(ctx, id, cond, ch, fx)
+	if err == nil {
+		t.keep(fx)
+	}
+	return u, err
+}
+
+func (t *benchTap) keep(fx users.Effects) {
+	if fx.Mail == nil {
+		return
+	}
+	tok := memmailer.Token(users.Message{Text: fx.Mail.Text})
+	t.mu.Lock()
+	t.tokens = append(t.tokens, tok)
+	t.mu.Unlock()
+}
+
+// take returns the tokens kept since the last take; want >= 0 is how many
+// there must be.
+func (t *benchTap) take(b *testing.B, want int) []string {
+	b.Helper()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := t.tokens
+	t.tokens = nil
+	if want >= 0 && len(out) != want {
+		b.Fatalf("setup made %d tokens, want %d", len(out), want)
+	}
+	for _, tok := range out {
+		if tok == "" {
+			b.Fatal("a setup mail had no token in its link")
+		}
+	}
+	return out
+}
+
+// benchPool hands out single-use tokens. When it runs dry it refills with
+// the timer stopped, in batches that double up to 4096, so that the timer
+// stops a few dozen times per benchmark at most.
+type benchPool struct {
+	b     *testing.B
+	fill  func(n int) []string
+	batch int
+	toks  []string
+}
+
+func (p *benchPool) next() string {
+	if len(p.toks) == 0 {
+		p.b.StopTimer()
+		p.batch = min(max(2*p.batch, 64), 4096)
+		p.toks = p.fill(p.batch)
+		if len(p.toks) == 0 {
+			p.b.Fatal("the token pool's setup made no tokens")
+		}
+		p.b.StartTimer()
+	}
+	tok := p.toks[len(p.toks)-1]
+	p.toks = p.toks[:len(p.toks)-1]
+	return tok
+}
+
+// benchMatrix runs fn for every store and hasher.
+func benchMatrix(b *testing.B, fn func(b *testing.B, e *benchEnv)) {
+	for _, st := range benchStores {
+		for _, h := range benchHashers {
+			b.Run("store="+st+"/hash="+h.name, func(b *testing.B) {
+				e := newBenchEnv(b, st, h.h())
+				b.ReportAllocs()
+				fn(b, e)
+			})
+		}
+	}
+}
+
+// BenchmarkRegisterNew exists because registration is the public, hashing,
+// writing endpoint that takes the load: a new address costs one hash, one
+// token, one rendered mail and one transaction (user + token + outbox row).
+// With hash=fake it is the library's own overhead per registration.
+func BenchmarkRegisterNew(b *testing.B) {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) {
+		for b.Loop() {
+			if err := e.m.Register(e.ctx, users.RegisterInput{Email: e.email(), Password: benchPassword}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkRegisterExisting exists because the existing-address path must
+// cost what the new-address path costs (SPEC §2 step 7): it verifies the
+// password against the stored hash (the same argon2 work as hashing), mints
+// a new token, renders the mail again and writes it. The address is one
+// still-unverified user, registered again with the same password.
+func BenchmarkRegisterExisting(b *testing.B) {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) {
+		in := users.RegisterInput{Email: e.email(), Password: benchPassword}
+		if err := e.m.Register(e.ctx, in); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if err := e.m.Register(e.ctx, in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkVerifyEmail exists because following a verification link is a
+// public endpoint with no hashing: its cost is the store's (token lookup,
+// user lookup, one transaction that consumes the token and activates the
+// user). Each operation consumes a fresh token of a new unverified user.
+func BenchmarkVerifyEmail(b *testing.B) {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) {
+		pool := &benchPool{b: b, fill: func(n int) []string { return e.verifyTokens(b, n) }}
+		for b.Loop() {
+			if _, err := e.m.VerifyEmail(e.ctx, pool.next()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkVerifyEmailGarbage exists because anyone can send tokens that
+// were never issued, and rejecting them must be cheap: a well-formed
+// unknown token costs one indexed lookup, a malformed one none. The hasher
+// plays no part, so only the fake one runs.
+func BenchmarkVerifyEmailGarbage(b *testing.B) {
+	for _, st := range benchStores {
+		e := newBenchEnv(b, st, users.InsecureHasher{})
+		var raw [32]byte
+		_, _ = rand.Read(raw[:])
+		for _, tc := range []struct{ name, token string }{
+			{"wellformed", base64.RawURLEncoding.EncodeToString(raw[:])},
+			{"malformed", "not-a-token"},
+		} {
+			b.Run("store="+st+"/token="+tc.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := e.m.VerifyEmail(e.ctx, tc.token); !errors.Is(err, users.ErrInvalidToken) {
+						b.Fatalf("VerifyEmail(garbage) = %v, want ErrInvalidToken", err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkInvite exists because an administrator may invite hundreds of
+// people at once and each address is its own transaction with a token and
+// a rendered mail (no hashing): this is the cost per new address.
+func BenchmarkInvite(b *testing.B) {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) {
+		for b.Loop() {
+			if _, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{e.email()}, Role: e.role}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkAcceptInvite exists because accepting an invitation is public
+// and does one hash plus the token checks and one transaction (consume,
+// set the password, activate). Each operation consumes a fresh invite.
+func BenchmarkAcceptInvite(b *testing.B) {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) {
+		pool := &benchPool{b: b, fill: func(n int) []string { return e.inviteTokens(b, n) }}
+		for b.Loop() {
+			if _, err := e.m.AcceptInvite(e.ctx, pool.next(), benchPassword); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkAuthenticate exists because login is the most frequent
+// password operation: one lookup and one verify of an active user's hash,
+// made with the hasher under test.
+func BenchmarkAuthenticate(b *testing.B) {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) {
+		email := e.email()
+		if _, err := e.m.Create(e.ctx, users.CreateInput{Email: email, Password: benchPassword}); err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, err := e.m.Authenticate(e.ctx, email, benchPassword); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkCreate exists because admin creation (and bulk imports built
+// on it) hashes each password and writes one user without mail.
+func BenchmarkCreate(b *testing.B) {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) {
+		for b.Loop() {
+			if _, err := e.m.Create(e.ctx, users.CreateInput{Email: e.email(), Password: benchPassword}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkRegisterNewWithRules exists to show what the settings' rules
+// add to a registration: Directus's "strong" password policy (a
+// backtracking regexp with lookaheads, run under a timeout) and a two-clause
+// email filter. Compare with BenchmarkRegisterNew/…/hash=fake.
+func BenchmarkRegisterNewWithRules(b *testing.B) {
+	filter, err := users.ParseFilter([]byte(`{"_and":[{"email":{"_ends_with":"@example.com"}},{"email":{"_nstarts_with":"test"}}]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	policy, err := users.ParsePasswordPolicy(users.PasswordPolicyStrong)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, st := range benchStores {
+		b.Run("store="+st+"/hash=fake", func(b *testing.B) {
+			e := newBenchEnv(b, st, users.InsecureHasher{})
+			s, err := e.m.Settings(e.ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.PublicRegistrationEmailFilter, s.PasswordPolicy = filter, policy
+			if _, err := e.m.UpdateSettings(e.ctx, s); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := e.m.Register(e.ctx, users.RegisterInput{Email: e.email(), Password: benchPassword}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkHash exists as the ceiling the hashing flows are compared with:
+// Register, AcceptInvite, Authenticate and Create each do exactly one of
+// these (Verify costs what Hash costs), so flow minus hash is the library's
+// overhead at real parameters.
+func BenchmarkHash(b *testing.B) {
+	for _, h := range benchHashers {
+		b.Run("hash="+h.name, func(b *testing.B) {
+			hasher := h.h()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := hasher.Hash(benchPassword); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// Store-level token benchmarks, through the Store interface (no Manager):
+// what issuing and consuming a token costs each back-end.
+
+// benchTokenRecord returns a fresh token record for user, as the Manager
+// makes one (the hash of 32 random bytes).
+func benchTokenRecord(user string, purpose users.TokenPurpose, now time.Time) *users.TokenRecord {
+	var raw [32]byte
+	_, _ = rand.Read(raw[:])
+	sum := sha256.Sum256(raw[:])
+	return &users.TokenRecord{Hash: sum[:], Purpose: purpose, UserID: user, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+}
+
+// benchStoreUser inserts a user with the given status (and optional
+// token) directly in st.
+func benchStoreUser(b *testing.B, st users.Store, id string, status users.Status, tok *users.TokenRecord, now time.Time) {
+	b.Helper()
+	u := &users.UserRecord{
+		User:     users.User{ID: id, Email: id + "@example.com", Status: status, CreatedAt: now, UpdatedAt: now},
+		EmailKey: id + "@example.com",
+	}
+	if err := st.CreateUser(context.Background(), u, users.Effects{Token: tok}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkStoreIssueToken exists because every verification mail and
+// invite re-issues a token: UpdateUser with Effects.Token revokes the
+// user's earlier unconsumed tokens of the purpose and inserts the new one,
+// in one transaction.
+func BenchmarkStoreIssueToken(b *testing.B) {
+	for _, kind := range benchStores {
+		b.Run("store="+kind, func(b *testing.B) {
+			st := benchOpenStore(b, kind)
+			ctx, now := context.Background(), time.Now().UTC()
+			benchStoreUser(b, st, "u0", users.StatusInvited, nil, now)
+			b.ReportAllocs()
+			for b.Loop() {
+				tok := benchTokenRecord("u0", users.PurposeInvite, now)
+				if _, err := st.UpdateUser(ctx, "u0", users.Condition{Status: users.StatusInvited},
+					users.UserChange{UpdatedAt: now}, users.Effects{Token: tok}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkStoreConsumeToken exists because ConsumeToken is the atomic,
+// single-use step of VerifyEmail and AcceptInvite: find the token, check
+// it, mark it consumed, change its user, in one transaction. Each
+// operation consumes a fresh token of its own unverified user, made in
+// batches with the timer stopped.
+func BenchmarkStoreConsumeToken(b *testing.B) {
+	for _, kind := range benchStores {
+		b.Run("store="+kind, func(b *testing.B) {
+			st := benchOpenStore(b, kind)
+			ctx, now := context.Background(), time.Now().UTC()
+			var seq int
+			pool := &benchPool{b: b, fill: func(n int) []string {
+				hashes := make([]string, n)
+				for i := range hashes {
+					seq++
+					id := fmt.Sprintf("u%d", seq)
+					tok := benchTokenRecord(id, users.PurposeVerifyEmail, now)
+					benchStoreUser(b, st, id, users.StatusUnverified, tok, now)
+					hashes[i] = string(tok.Hash)
+				}
+				return hashes
+			}}
+			active := users.StatusActive
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := st.ConsumeToken(ctx, []byte(pool.next()), users.PurposeVerifyEmail, now,
+					users.Condition{Status: users.StatusUnverified},
+					users.UserChange{Status: &active, UpdatedAt: now}, users.Effects{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkStoreGetToken exists because every token the public endpoints
+// receive is looked up first (liveToken): a hit is the first step of a
+// valid verify or accept, a miss is all the work a well-formed garbage
+// token causes.
+func BenchmarkStoreGetToken(b *testing.B) {
+	for _, kind := range benchStores {
+		st := benchOpenStore(b, kind)
+		now := time.Now().UTC()
+		hit := benchTokenRecord("u0", users.PurposeVerifyEmail, now)
+		benchStoreUser(b, st, "u0", users.StatusUnverified, hit, now)
+		miss := benchTokenRecord("u0", users.PurposeVerifyEmail, now)
+		for _, tc := range []struct {
+			name string
+			hash []byte
+			want error
+		}{{"hit", hit.Hash, nil}, {"miss", miss.Hash, users.ErrNotFound}} {
+			b.Run("store="+kind+"/"+tc.name, func(b *testing.B) {
+				ctx := context.Background()
+				b.ReportAllocs()
+				for b.Loop() {
+					_, err := st.GetToken(ctx, tc.hash)
+					if tc.want == nil && err != nil || tc.want != nil && !errors.Is(err, tc.want) {
+						b.Fatalf("GetToken = %v, want %v", err, tc.want)
+					}
+				}
+			})
+		}
+	}
+}
