@@ -1,0 +1,293 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gousers/users"
+)
+
+// invalid is an input error naming a field (400 INVALID_PAYLOAD).
+func invalid(field, reason string) error {
+	return &users.ValidationError{Field: field, Reason: reason}
+}
+
+// invalidBody is an input error about the body as a whole.
+func invalidBody(reason string) error {
+	return &users.ValidationError{Reason: reason}
+}
+
+// payload is a JSON object read strictly: valid UTF-8, exactly one object,
+// no duplicate keys, nothing after it. Values stay raw until a getter
+// checks their type.
+type payload struct {
+	keys []string // in the order given
+	vals map[string]json.RawMessage
+}
+
+// decode reads the request body as one JSON object. The Content-Type must be
+// application/json (or application/*+json) — never a type a browser may send
+// cross-site without a CORS preflight — and the body must fit the limit.
+func (h *handler) decode(w http.ResponseWriter, r *http.Request) (*payload, error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		return nil, invalidBody("Content-Type must be application/json")
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return nil, invalidBody("Content-Type charset must be utf-8")
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return nil, invalidBody(fmt.Sprintf("Request body must be at most %d bytes", h.cfg.maxBody))
+		}
+		return nil, invalidBody("Request body could not be read")
+	}
+	return parseObject(b)
+}
+
+// parseObject parses b as one JSON object. Error messages give offsets,
+// never the input: a syntax error in a password must not echo it.
+func parseObject(b []byte) (*payload, error) {
+	if !utf8.Valid(b) {
+		return nil, invalidBody("Request body must be valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	malformed := func(err error) error {
+		if se := (*json.SyntaxError)(nil); errors.As(err, &se) {
+			return invalidBody(fmt.Sprintf("Malformed JSON at byte %d", se.Offset))
+		}
+		return invalidBody("Malformed JSON")
+	}
+	tok, err := dec.Token()
+	if err == io.EOF {
+		return nil, invalidBody("Request body must be a JSON object")
+	}
+	if err != nil {
+		return nil, malformed(err)
+	}
+	if tok != json.Delim('{') {
+		return nil, invalidBody("Request body must be a JSON object")
+	}
+	p := &payload{vals: make(map[string]json.RawMessage)}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, malformed(err)
+		}
+		k, ok := tok.(string)
+		if !ok {
+			return nil, invalidBody("Malformed JSON")
+		}
+		if _, dup := p.vals[k]; dup {
+			return nil, invalid(k, "must not be given more than once")
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, malformed(err)
+		}
+		p.keys = append(p.keys, k)
+		p.vals[k] = raw
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') {
+		return nil, malformed(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, invalidBody("Request body must hold one JSON object and nothing after it")
+	}
+	return p, nil
+}
+
+// only refuses the first field not in allowed (`"role" is not allowed`).
+func (p *payload) only(allowed ...string) error {
+	for _, k := range p.keys {
+		if !slices.Contains(allowed, k) {
+			return invalid(k, "is not allowed")
+		}
+	}
+	return nil
+}
+
+// kind is the JSON type of a raw value, from its first byte.
+func kind(raw json.RawMessage) byte {
+	raw = bytes.TrimLeft(raw, " \t\r\n")
+	if len(raw) == 0 {
+		return 0
+	}
+	switch c := raw[0]; c {
+	case '"', '{', '[', 't', 'f', 'n':
+		return c
+	}
+	return '0' // a number
+}
+
+// decodeString decodes a JSON string. U+FFFD is refused: encoding/json
+// turns invalid escapes (a lone surrogate) into it, so two different
+// passwords could otherwise decode to the same one.
+func decodeString(field string, raw json.RawMessage) (string, error) {
+	var s string
+	if kind(raw) != '"' || json.Unmarshal(raw, &s) != nil {
+		return "", invalid(field, "must be a string")
+	}
+	if strings.ContainsRune(s, utf8.RuneError) {
+		return "", invalid(field, "must be valid Unicode text")
+	}
+	return s, nil
+}
+
+// str returns a string field; absent is ("", false); null is an error.
+func (p *payload) str(name string) (string, bool, error) {
+	raw, ok := p.vals[name]
+	if !ok {
+		return "", false, nil
+	}
+	s, err := decodeString(name, raw)
+	return s, true, err
+}
+
+// nullableStr returns a string-or-null field: null is (nil, true).
+func (p *payload) nullableStr(name string) (*string, bool, error) {
+	raw, ok := p.vals[name]
+	if !ok {
+		return nil, false, nil
+	}
+	if kind(raw) == 'n' {
+		return nil, true, nil
+	}
+	s, err := decodeString(name, raw)
+	if err != nil {
+		return nil, true, invalid(name, "must be a string or null")
+	}
+	return &s, true, nil
+}
+
+// boolean returns a boolean field; null is an error.
+func (p *payload) boolean(name string) (bool, bool, error) {
+	raw, ok := p.vals[name]
+	if !ok {
+		return false, false, nil
+	}
+	var b bool
+	if k := kind(raw); (k != 't' && k != 'f') || json.Unmarshal(raw, &b) != nil {
+		return false, true, invalid(name, "must be a boolean")
+	}
+	return b, true, nil
+}
+
+// strList returns an array-of-strings field; null is an error.
+func (p *payload) strList(name string) ([]string, bool, error) {
+	raw, ok := p.vals[name]
+	if !ok {
+		return nil, false, nil
+	}
+	l, err := decodeStrList(name, raw)
+	return l, true, err
+}
+
+func decodeStrList(name string, raw json.RawMessage) ([]string, error) {
+	var items []json.RawMessage
+	if kind(raw) != '[' || json.Unmarshal(raw, &items) != nil {
+		return nil, invalid(name, "must be an array of strings")
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		s, err := decodeString(name, it)
+		if err != nil {
+			return nil, invalid(name, "must be an array of strings")
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// strOrList returns a field that is a string or an array of strings.
+func (p *payload) strOrList(name string) ([]string, bool, error) {
+	raw, ok := p.vals[name]
+	if !ok {
+		return nil, false, nil
+	}
+	switch kind(raw) {
+	case '"':
+		s, err := decodeString(name, raw)
+		return []string{s}, true, err
+	case '[':
+		l, err := decodeStrList(name, raw)
+		if err != nil {
+			return nil, true, invalid(name, "must be a string or an array of strings")
+		}
+		return l, true, nil
+	}
+	return nil, true, invalid(name, "must be a string or an array of strings")
+}
+
+// object returns an object field, itself read strictly.
+func (p *payload) object(name string) (*payload, bool, error) {
+	raw, ok := p.vals[name]
+	if !ok {
+		return nil, false, nil
+	}
+	if kind(raw) != '{' {
+		return nil, true, invalid(name, "must be an object")
+	}
+	q, err := parseObject(raw)
+	return q, true, err
+}
+
+// metadata returns an object-or-null field as a map; null is an empty map.
+func (p *payload) metadata(name string) (map[string]any, bool, error) {
+	raw, ok := p.vals[name]
+	if !ok {
+		return nil, false, nil
+	}
+	m := map[string]any{}
+	switch kind(raw) {
+	case 'n':
+		return m, true, nil
+	case '{':
+		if json.Unmarshal(raw, &m) == nil {
+			return m, true, nil
+		}
+	}
+	return nil, true, invalid(name, "must be an object or null")
+}
+
+// email returns an email field: a string without control characters (a CR
+// or LF would be trimmed or refused further down; refusing it here keeps
+// the rule in one obvious place for every route).
+func (p *payload) email(name string) (string, bool, error) {
+	s, ok, err := p.str(name)
+	if err != nil {
+		return "", ok, err
+	}
+	if err := noControl(name, s); err != nil {
+		return "", ok, err
+	}
+	return s, ok, nil
+}
+
+func noControl(name, s string) error {
+	for _, r := range s {
+		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+			return invalid(name, "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+// firstErr returns the first non-nil error.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}

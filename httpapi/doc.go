@@ -1,0 +1,112 @@
+// Package httpapi serves a [users.Manager] over net/http in the wire format
+// of the Directus CMS, so that Directus clients (the official JavaScript SDK
+// included) work against a Go host app. It is optional: the root package
+// does not import it.
+//
+// # Mounting
+//
+// [New] returns an http.Handler whose routes sit at the root. Mount it as is,
+// or under a prefix with http.StripPrefix:
+//
+//	mux.Handle("/api/", http.StripPrefix("/api", httpapi.New(m,
+//		httpapi.WithAuthorizer(httpapi.BearerToken(adminToken)))))
+//
+// # Routes
+//
+// Public:
+//
+//	POST /users/register               {email, password, first_name?, last_name?, verification_url?}
+//	                                   → 204, empty, on every path that passes validation (new or
+//	                                     existing email alike: same status, headers and body)
+//	GET  /users/register/verify-email?token=…
+//	                                   → 204, or 302 to the WithVerifyRedirect URL
+//	POST /users/invite/accept          {token, password} → 204
+//	POST /auth/login                   {email, password, mode?: "json", otp?}
+//	                                   → 200 {"data": user}, else 401 INVALID_CREDENTIALS
+//
+// Admin (the authorizer is asked first, before the body is read):
+//
+//	POST  /users/invite                {email: "a@x" | ["a@x", …], role, invite_url?} → 204
+//	POST  /users                       {email?, password?, first_name?, last_name?, status?,
+//	                                    role?, policies?, metadata?} → 200 {"data": user}
+//	GET   /users                       ?limit=&offset=&page=&filter= → 200 {"data": [user, …]}
+//	GET   /users/{id}                  → 200 {"data": user}
+//	PATCH /users/{id}                  same fields as POST /users → 200 {"data": user}
+//	PATCH /users                       {keys: [id, …], data: {fields}} → 200 {"data": [user, …]}
+//	GET   /roles                       → 200 {"data": [role, …]}
+//	POST  /roles                       {id?, name, description?, admin_access?} → 200 {"data": role}
+//	GET   /settings                    → 200 {"data": settings}
+//	PATCH /settings                    {public_registration?, public_registration_verify_email?,
+//	                                    public_registration_role?, public_registration_email_filter?,
+//	                                    auth_password_policy?} → 200 {"data": settings}
+//
+// Any other method and path is 404 ROUTE_NOT_FOUND — HEAD on the
+// verify-email link included, so that a mail scanner probing the link does
+// not consume the token.
+//
+// A user is {id, email, password, first_name, last_name, status, role,
+// policies, metadata?, created_at, updated_at}: empty strings are null, and
+// password is "**********" when the user has one, else null, as Directus
+// shows it. No response ever holds a password, a token or a hash.
+//
+// In a user's fields, null clears email, password, first_name, last_name
+// and role ("role": null leaves the user with public permissions only) and
+// empties metadata; status and policies (an array of policy ids) cannot be
+// null. PATCH /users cannot set email or password. PATCH /settings changes
+// only the fields given; null clears the role, the filter and the policy.
+//
+// GET /users takes limit (default 100, -1 for all), offset, page (1-based),
+// fields (ignored: every field is returned), and a filter with the
+// conditions role _eq, role _null, id _eq and id _in, as JSON
+// (filter={"role":{"_eq":"<id>"}}) or in brackets (filter[role][_eq]=<id>).
+// Any other query parameter is 400 INVALID_QUERY.
+//
+// # Request bodies
+//
+// Bodies are read strictly: the Content-Type must be application/json (or
+// application/*+json; a charset other than utf-8 is refused) — unlike
+// Directus, which ignores a body of another type, since a browser may send
+// text/plain or form bodies cross-site without a CORS preflight; the body
+// must be valid UTF-8, at most WithMaxBodyBytes, one JSON object with no
+// duplicate keys and nothing after it; every field must have its type
+// (a null, an array or a number where a string belongs is refused); a
+// string holding U+FFFD is refused (encoding/json turns a lone surrogate
+// into it, which would make two passwords one); an email holding a control
+// character (CR, LF…) is refused; a field a route does not take is refused
+// by name (`Invalid payload. "role" is not allowed.`). Each of these is 400
+// INVALID_PAYLOAD, and nothing changes. Error messages give byte offsets,
+// never the input.
+//
+// POST /users/register first checks that registration is on (403
+// FORBIDDEN whatever the body), then reads the body, as SPEC §2 orders it.
+//
+// # Errors
+//
+// Every error is {"errors":[{"message":"…","extensions":{"code":"…"}}]}:
+//
+//	400 INVALID_PAYLOAD       malformed or disallowed input, URL not on the allow-list, unknown role
+//	400 FAILED_VALIDATION     a malformed field value of a user (POST/PATCH /users)
+//	400 RECORD_NOT_UNIQUE     the email belongs to another user
+//	400 INVALID_QUERY         a query parameter GET /users does not take
+//	401 INVALID_CREDENTIALS   login failed, whatever the reason
+//	401 TOKEN_EXPIRED         an expired verification or invite token
+//	403 INVALID_TOKEN         a garbage, unknown, used or wrong-purpose token
+//	403 FORBIDDEN             authorizer refusal, registration off, email filter, unknown user id
+//	404 ROUTE_NOT_FOUND       no such route
+//	429 REQUESTS_EXCEEDED     a rate limiter's refusal (with Retry-After)
+//	503 SERVICE_UNAVAILABLE   users.ErrBusy (with Retry-After: 1)
+//	500 INTERNAL_SERVER_ERROR anything else: logged (WithLogger), answered generically
+//
+// An unknown user id is 403 FORBIDDEN, not 404, as Directus answers for
+// items: the answer does not tell a missing user from a forbidden one.
+//
+// Every answer carries Cache-Control: no-store, X-Content-Type-Options:
+// nosniff and Referrer-Policy: no-referrer.
+//
+// # Client IP
+//
+// [ClientIP] takes X-Forwarded-For into account only when the direct peer
+// is a trusted proxy (WithTrustedProxies), so a client cannot choose its IP
+// by sending the header. It is used for the log line of a 500, and is there
+// for rate limiters.
+package httpapi

@@ -1,0 +1,161 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+// Directus error codes (extensions.code).
+const (
+	codeForbidden          = "FORBIDDEN"
+	codeInvalidPayload     = "INVALID_PAYLOAD"
+	codeInvalidQuery       = "INVALID_QUERY"
+	codeRecordNotUnique    = "RECORD_NOT_UNIQUE"
+	codeFailedValidation   = "FAILED_VALIDATION"
+	codeInvalidToken       = "INVALID_TOKEN"
+	codeTokenExpired       = "TOKEN_EXPIRED"
+	codeInvalidCredentials = "INVALID_CREDENTIALS"
+	codeRequestsExceeded   = "REQUESTS_EXCEEDED"
+	codeServiceUnavailable = "SERVICE_UNAVAILABLE"
+	codeRouteNotFound      = "ROUTE_NOT_FOUND"
+	codeInternal           = "INTERNAL_SERVER_ERROR"
+)
+
+// busyRetryAfter is the Retry-After of a 503 for users.ErrBusy, in seconds.
+const busyRetryAfter = "1"
+
+// errRouteNotFound answers a method and path that match no route.
+var errRouteNotFound = errors.New("httpapi: route not found")
+
+// queryError is a bad query-string parameter (400 INVALID_QUERY).
+type queryError struct{ msg string }
+
+func (e *queryError) Error() string { return "httpapi: invalid query: " + e.msg }
+
+func badQuery(format string, args ...any) error {
+	return &queryError{msg: fmt.Sprintf(format, args...)}
+}
+
+// requestsExceeded is a rate limiter's refusal (429 REQUESTS_EXCEEDED with
+// Retry-After). Nothing in the root package produces one yet; a limiter
+// built on ClientIP answers with it.
+type requestsExceeded struct{ retryAfter time.Duration }
+
+func (e *requestsExceeded) Error() string { return "httpapi: too many requests" }
+
+// writeError answers err in the Directus error envelope
+// {"errors":[{"message":…,"extensions":{"code":…}}]}. It is the one place
+// where errors become statuses and codes. Messages are built from the
+// sentinels and from users.ValidationError.Message, which never hold a
+// password, a token or a hash; anything unexpected is logged and answered
+// with a generic 500.
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code, msg := http.StatusInternalServerError, codeInternal, "An unexpected error occurred."
+	var (
+		ve *users.ValidationError
+		qe *queryError
+		re *requestsExceeded
+	)
+	switch {
+	case errors.Is(err, errRouteNotFound):
+		status, code, msg = http.StatusNotFound, codeRouteNotFound, fmt.Sprintf("Route %s doesn't exist.", r.URL.Path)
+	case errors.As(err, &qe):
+		status, code, msg = http.StatusBadRequest, codeInvalidQuery, "Invalid query. "+sentence(qe.msg)
+	case errors.As(err, &re):
+		secs := max(1, int(math.Ceil(re.retryAfter.Seconds())))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		status, code, msg = http.StatusTooManyRequests, codeRequestsExceeded, fmt.Sprintf("Too many requests, retry after %ds.", secs)
+	case errors.Is(err, users.ErrBusy):
+		w.Header().Set("Retry-After", busyRetryAfter)
+		status, code, msg = http.StatusServiceUnavailable, codeServiceUnavailable, `Service "users" is unavailable. Too many requests in progress, try again later.`
+	case errors.Is(err, users.ErrInvalidCredentials):
+		status, code, msg = http.StatusUnauthorized, codeInvalidCredentials, "Invalid user credentials."
+	case errors.Is(err, users.ErrTokenExpired):
+		status, code, msg = http.StatusUnauthorized, codeTokenExpired, "Token expired."
+	case errors.Is(err, users.ErrInvalidToken):
+		status, code, msg = http.StatusForbidden, codeInvalidToken, "Invalid token."
+	case errors.Is(err, users.ErrDuplicateEmail):
+		status, code, msg = http.StatusBadRequest, codeRecordNotUnique, `Value for field "email" in collection "directus_users" has to be unique.`
+	case errors.Is(err, users.ErrForbidden):
+		// Registration off, email filter, unknown user id, authorizer
+		// refusal: one answer, as Directus gives.
+		status, code, msg = http.StatusForbidden, codeForbidden, "You don't have permission to access this."
+	case errors.Is(err, users.ErrFailedValidation):
+		status, code, msg = http.StatusBadRequest, codeFailedValidation, "Validation failed."
+		if errors.As(err, &ve) {
+			msg = "Validation failed. " + sentence(ve.Message())
+		}
+	case errors.Is(err, users.ErrInvalidPayload):
+		status, code, msg = http.StatusBadRequest, codeInvalidPayload, "Invalid payload."
+		switch {
+		case errors.As(err, &ve):
+			msg = "Invalid payload. " + sentence(ve.Message())
+		case errors.Is(err, users.ErrRoleNotFound):
+			msg = `Invalid payload. "role" names no role.`
+		case errors.Is(err, users.ErrPolicyNotFound):
+			msg = `Invalid payload. "policies" names no policy.`
+		}
+	default:
+		if !(errors.Is(err, context.Canceled) && r.Context().Err() != nil) { // else the client left
+			h.cfg.log.ErrorContext(r.Context(), "httpapi: unexpected error",
+				"method", r.Method, "path", r.URL.Path,
+				"client_ip", ClientIP(r, h.cfg.trusted).String(), "error", err.Error())
+		}
+	}
+	h.writeJSON(w, status, errorBody{Errors: []errorItem{{Message: msg, Extensions: errorExt{Code: code}}}})
+}
+
+type errorBody struct {
+	Errors []errorItem `json:"errors"`
+}
+
+type errorItem struct {
+	Message    string   `json:"message"`
+	Extensions errorExt `json:"extensions"`
+}
+
+type errorExt struct {
+	Code string `json:"code"`
+}
+
+// sentence ends s with a full stop.
+func sentence(s string) string {
+	if strings.HasSuffix(s, ".") || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "!") {
+		return s
+	}
+	return s + "."
+}
+
+// dataBody is the Directus success envelope.
+type dataBody struct {
+	Data any `json:"data"`
+}
+
+// writeJSON writes v as the whole answer.
+func (h *handler) writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only our own types are encoded; this is a bug, not an input error.
+		h.cfg.log.Error("httpapi: encoding a response", "error", err.Error())
+		status = http.StatusInternalServerError
+		b = []byte(`{"errors":[{"message":"An unexpected error occurred.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// noContent answers 204 with no body.
+func noContent(w http.ResponseWriter) {
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,169 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gousers/users"
+)
+
+// This file holds the public routes: register, verify-email, accept-invite,
+// login — and invite, whose flow belongs with them.
+
+// register: POST /users/register → 204 on every path that passes
+// validation, whether or not the email exists.
+//
+// Registration being off is checked before the body is read, so that it
+// answers 403 whatever the body holds (SPEC §2 step 1 comes before step 2).
+func (h *handler) register(w http.ResponseWriter, r *http.Request) {
+	s, err := h.m.Settings(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if !s.PublicRegistration {
+		h.writeError(w, r, users.ErrRegistrationDisabled)
+		return
+	}
+	p, err := h.decode(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var in users.RegisterInput
+	var errs [6]error
+	errs[0] = p.only("email", "password", "first_name", "last_name", "verification_url")
+	in.Email, _, errs[1] = p.email("email")
+	in.Password, _, errs[2] = p.str("password")
+	in.FirstName, _, errs[3] = p.str("first_name")
+	in.LastName, _, errs[4] = p.str("last_name")
+	in.VerificationURL, _, errs[5] = p.str("verification_url")
+	if err := firstErr(errs[:]...); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.m.Register(r.Context(), in); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	noContent(w)
+}
+
+// verifyEmail: GET /users/register/verify-email?token= → 204, or 302 to the
+// WithVerifyRedirect URL.
+func (h *handler) verifyEmail(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	toks := q["token"]
+	switch {
+	case len(toks) == 0 || toks[0] == "":
+		h.writeError(w, r, invalid("token", "is required"))
+		return
+	case len(toks) > 1:
+		h.writeError(w, r, invalid("token", "must be given once"))
+		return
+	}
+	if _, err := h.m.VerifyEmail(r.Context(), toks[0]); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if h.cfg.verifyRedirect != "" {
+		w.Header().Set("Location", h.cfg.verifyRedirect)
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+	noContent(w)
+}
+
+// invite (admin): POST /users/invite {email: string | [string], role,
+// invite_url?} → 204.
+func (h *handler) invite(w http.ResponseWriter, r *http.Request) {
+	p, err := h.decode(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var in users.InviteInput
+	var errs [4]error
+	errs[0] = p.only("email", "role", "invite_url")
+	in.Emails, _, errs[1] = p.strOrList("email")
+	in.Role, _, errs[2] = p.str("role")
+	in.InviteURL, _, errs[3] = p.str("invite_url")
+	if err := firstErr(errs[:]...); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	for _, e := range in.Emails {
+		if err := noControl("email", e); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	if _, err := h.m.Invite(r.Context(), in); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	noContent(w)
+}
+
+// acceptInvite: POST /users/invite/accept {token, password} → 204.
+func (h *handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
+	p, err := h.decode(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var (
+		token, password string
+		errs            [3]error
+	)
+	errs[0] = p.only("token", "password")
+	token, _, errs[1] = p.str("token")
+	password, _, errs[2] = p.str("password")
+	if err := firstErr(errs[:]...); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if token == "" {
+		h.writeError(w, r, invalid("token", "is required"))
+		return
+	}
+	if _, err := h.m.AcceptInvite(r.Context(), token, password); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	noContent(w)
+}
+
+// login: POST /auth/login {email, password, mode?: "json", otp?} → 200
+// {"data": user} for an active user with that password, else 401
+// INVALID_CREDENTIALS.
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	p, err := h.decode(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var (
+		email, password, mode string
+		hasMode               bool
+		errs                  [5]error
+	)
+	errs[0] = p.only("email", "password", "mode", "otp")
+	email, _, errs[1] = p.str("email")
+	password, _, errs[2] = p.str("password")
+	mode, hasMode, errs[3] = p.str("mode")
+	_, _, errs[4] = p.str("otp") // no two-factor auth here: accepted, unused
+	if err := firstErr(errs[:]...); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if hasMode && mode != "json" {
+		h.writeError(w, r, invalid("mode", `must be "json"`))
+		return
+	}
+	u, err := h.m.Authenticate(r.Context(), email, password)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUser(u)})
+}

@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/gousers/users"
+)
+
+// DefaultMaxBodyBytes is the request body limit when WithMaxBodyBytes is not
+// given: 1 MiB.
+const DefaultMaxBodyBytes int64 = 1 << 20
+
+type config struct {
+	authorize      func(*http.Request) bool
+	maxBody        int64
+	trusted        []netip.Prefix
+	verifyRedirect string
+	log            *slog.Logger
+}
+
+// Option configures the handler New returns.
+type Option func(*config)
+
+// WithAuthorizer sets the hook that decides whether a request may act as an
+// administrator: it must return true only for requests that may create,
+// list and change users, invite people, and read and change roles and
+// settings. It is called before anything else on every admin route (the
+// body is not read before it answers). Default: no request is an
+// administrator, so every admin route answers 403 FORBIDDEN. Passing nil
+// keeps the default.
+//
+// A refused request always gets 403 FORBIDDEN, with or without credentials,
+// as Directus answers for items the caller cannot see. See BearerToken for
+// a static token.
+func WithAuthorizer(f func(r *http.Request) bool) Option {
+	return func(c *config) {
+		if f != nil {
+			c.authorize = f
+		}
+	}
+}
+
+// WithMaxBodyBytes sets the largest request body read, in bytes; a bigger
+// one is answered 400 INVALID_PAYLOAD. Default: DefaultMaxBodyBytes (1 MiB).
+// n <= 0 keeps the default.
+func WithMaxBodyBytes(n int64) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxBody = n
+		}
+	}
+}
+
+// WithTrustedProxies sets the reverse proxies whose X-Forwarded-For header is
+// believed (see ClientIP). Default: none, so the client IP is always the
+// direct peer. New panics on an invalid prefix.
+func WithTrustedProxies(p ...netip.Prefix) Option {
+	return func(c *config) { c.trusted = append(c.trusted, p...) }
+}
+
+// WithVerifyRedirect makes GET /users/register/verify-email answer a
+// successful verification with 302 Found to u (a sign-in page, say) instead
+// of 204 No Content; nothing is appended to u. Errors are still answered
+// with the JSON error envelope. u must be an absolute http(s) URL or an
+// absolute path ("/login"); New panics otherwise. Default: 204.
+func WithVerifyRedirect(u string) Option {
+	return func(c *config) { c.verifyRedirect = u }
+}
+
+// WithLogger sets the logger of unexpected errors (answered 500 with a
+// generic message): the method, the path (never the query, which may hold a
+// token), the client IP and the error are logged. Default: slog.Default().
+// Passing nil keeps the default.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// handler serves the routes of the package doc.
+type handler struct {
+	m   *users.Manager
+	cfg config
+	mux *http.ServeMux
+}
+
+// New returns an http.Handler serving m in the Directus wire format on the
+// routes listed in the package doc. Mount it at the root of a mux, or under a
+// prefix with http.StripPrefix. It panics when m is nil or an option is
+// invalid (a programming error, as http.ServeMux panics on a bad pattern).
+func New(m *users.Manager, opts ...Option) http.Handler {
+	if m == nil {
+		panic("httpapi: New: nil *users.Manager")
+	}
+	c := config{
+		authorize: func(*http.Request) bool { return false },
+		maxBody:   DefaultMaxBodyBytes,
+		log:       slog.Default(),
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	for i, p := range c.trusted {
+		if !p.IsValid() {
+			panic(fmt.Sprintf("httpapi: WithTrustedProxies: invalid prefix %v", p))
+		}
+		c.trusted[i] = p.Masked()
+	}
+	c.trusted = append([]netip.Prefix(nil), c.trusted...)
+	if c.verifyRedirect != "" {
+		if err := checkRedirect(c.verifyRedirect); err != nil {
+			panic("httpapi: WithVerifyRedirect: " + err.Error())
+		}
+	}
+
+	h := &handler{m: m, cfg: c, mux: http.NewServeMux()}
+	public := map[string]http.HandlerFunc{
+		"POST /users/register":             h.register,
+		"GET /users/register/verify-email": h.verifyEmail,
+		// A link scanner's HEAD must not consume a verification token.
+		"HEAD /users/register/verify-email": h.notFound,
+		"POST /users/invite/accept":         h.acceptInvite,
+		"POST /auth/login":                  h.login,
+		"/":                                 h.notFound,
+	}
+	admin := map[string]http.HandlerFunc{
+		"POST /users/invite": h.invite,
+		"POST /users":        h.createUser,
+		"GET /users":         h.listUsers,
+		"PATCH /users":       h.updateUsers,
+		"GET /users/{id}":    h.getUser,
+		"PATCH /users/{id}":  h.updateUser,
+		"GET /roles":         h.listRoles,
+		"POST /roles":        h.createRole,
+		"GET /settings":      h.getSettings,
+		"PATCH /settings":    h.updateSettings,
+	}
+	for p, f := range public {
+		h.mux.HandleFunc(p, f)
+	}
+	for p, f := range admin {
+		h.mux.HandleFunc(p, h.admin(f))
+	}
+	return h
+}
+
+// ServeHTTP sets the headers every answer carries, then routes.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("Referrer-Policy", "no-referrer")
+	h.mux.ServeHTTP(w, r)
+}
+
+// admin checks the authorizer before anything else.
+func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !h.cfg.authorize(r) {
+			h.writeError(w, r, users.ErrForbidden)
+			return
+		}
+		f(w, r)
+	}
+}
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.writeError(w, r, errRouteNotFound)
+}
+
+// checkRedirect accepts an absolute http(s) URL without userinfo, or an
+// absolute path that is not protocol-relative.
+func checkRedirect(s string) error {
+	if strings.ContainsAny(s, "\\\r\n\t") {
+		return fmt.Errorf("%q must not contain backslashes or control characters", s)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a URL", s)
+	}
+	switch {
+	case u.Scheme == "http" || u.Scheme == "https":
+		if u.Host == "" || u.User != nil {
+			return fmt.Errorf("%q must have a host and no userinfo", s)
+		}
+	case u.Scheme == "" && u.Host == "" && strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//"):
+	default:
+		return fmt.Errorf("%q must be an absolute http(s) URL or an absolute path", s)
+	}
+	return nil
+}
