@@ -53,7 +53,7 @@ func (m *Manager) authenticate(ctx context.Context, email, password string) (*Us
 		stored = u.PasswordHash
 	}
 	ok, err := m.verify(ctx, password, stored)
-	if err != nil && ctx.Err() != nil {
+	if err != nil && (ctx.Err() != nil || errors.Is(err, ErrBusy)) {
 		return nil, err
 	}
 	if err != nil || !ok || u == nil || u.PasswordHash == "" || u.Status != StatusActive {

@@ -152,13 +152,13 @@ func (l *MemoryLimiter) Allow(_ context.Context, key string) (time.Duration, err
 		l.unlink(e)
 	}
 	l.pushFront(e)
+	l.evict(cutoff)
 	e.prune(cutoff)
 	if e.n >= l.points {
 		retry := max(e.ring[e.first]+l.window-now, 0)
 		return retry, &RateLimitError{Limit: l.points, Window: l.window, RetryAfter: retry}
 	}
 	e.push(now, l.points)
-	l.evict(cutoff)
 	return 0, nil
 }
 
@@ -180,8 +180,9 @@ func (l *MemoryLimiter) Len() int {
 }
 
 // evict drops the least recently used keys while there are too many, and
-// a few idle ones (no event after cutoff) on every call, so that memory
-// follows the number of keys active within a window.
+// up to two idle ones (no event after cutoff) on every call, so that
+// memory follows the number of keys active within a window. The head (the
+// key being asked about) is never dropped.
 func (l *MemoryLimiter) evict(cutoff time.Duration) {
 	for len(l.keys) > l.maxKeys {
 		l.remove(l.tail)

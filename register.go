@@ -154,8 +154,8 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	}
 	same, err := m.verify(ctx, in.Password, stored)
 	if err != nil {
-		if stored == m.dummyHash || ctx.Err() != nil {
-			return err
+		if stored == m.dummyHash || ctx.Err() != nil || errors.Is(err, ErrBusy) {
+			return err // as the new-user path does
 		}
 		same = false // an unreadable stored hash cannot be this password
 	}

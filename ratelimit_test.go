@@ -1,0 +1,167 @@
+package users_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+)
+
+func newTestLimiter(points int, window time.Duration, opts ...users.LimiterOption) (*users.MemoryLimiter, *fakeClock) {
+	c := &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	return users.NewMemoryLimiter(points, window, append([]users.LimiterOption{users.WithLimiterClock(c.Now)}, opts...)...), c
+}
+
+// The window slides: an event counts for exactly one window after it
+// happened, and no more than points events fit in any window (a fixed
+// window would let 2×points through across a boundary).
+func TestMemoryLimiterSlidingWindow(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, clock := newTestLimiter(3, time.Hour)
+	for i := range 3 {
+		d, err := l.Allow(ctx, "k")
+		require.NoError(t, err, i)
+		assert.Zero(t, d)
+		clock.Advance(10 * time.Minute) // events at 0, 10, 20 min
+	}
+	// 30 min: full; the oldest event (0 min) leaves at 60 min.
+	d, err := l.Allow(ctx, "k")
+	require.ErrorIs(t, err, users.ErrRateLimited)
+	var rl *users.RateLimitError
+	require.ErrorAs(t, err, &rl)
+	assert.Equal(t, 30*time.Minute, d)
+	assert.Equal(t, users.RateLimitError{Limit: 3, Window: time.Hour, RetryAfter: 30 * time.Minute}, *rl)
+	assert.NotContains(t, err.Error(), `"k"`)
+
+	// A denial is not recorded: retrying does not push the wait back.
+	clock.Advance(30*time.Minute - time.Nanosecond)
+	d, err = l.Allow(ctx, "k")
+	require.ErrorIs(t, err, users.ErrRateLimited)
+	assert.Equal(t, time.Nanosecond, d)
+	clock.Advance(time.Nanosecond) // 60 min: the 0-min event leaves
+	_, err = l.Allow(ctx, "k")
+	require.NoError(t, err)
+	_, err = l.Allow(ctx, "k")
+	require.ErrorIs(t, err, users.ErrRateLimited, "10, 20 and 60 min fill the window")
+
+	// Keys are independent.
+	_, err = l.Allow(ctx, "other")
+	require.NoError(t, err)
+}
+
+// A reference model (every event's time, counted in the last window)
+// agrees with the limiter on a long pseudo-random sequence.
+func TestMemoryLimiterMatchesModel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const points, window = 4, time.Minute
+	l, clock := newTestLimiter(points, window, users.WithLimiterMaxKeys(1000))
+	events := map[string][]time.Time{}
+	seed := uint32(1)
+	for i := range 5000 {
+		seed = seed*1664525 + 1013904223
+		key := fmt.Sprintf("k%d", seed>>28%3)
+		clock.Advance(time.Duration(seed>>8%40) * time.Second)
+		now := clock.Now()
+		var inWindow []time.Time
+		for _, e := range events[key] {
+			if now.Sub(e) < window {
+				inWindow = append(inWindow, e)
+			}
+		}
+		_, err := l.Allow(ctx, key)
+		if len(inWindow) < points {
+			require.NoError(t, err, "event %d", i)
+			events[key] = append(inWindow, now)
+		} else {
+			require.ErrorIs(t, err, users.ErrRateLimited, "event %d", i)
+			events[key] = inWindow
+		}
+	}
+}
+
+func TestMemoryLimiterReset(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, _ := newTestLimiter(1, time.Hour)
+	_, err := l.Allow(ctx, "k")
+	require.NoError(t, err)
+	_, err = l.Allow(ctx, "k")
+	require.ErrorIs(t, err, users.ErrRateLimited)
+	require.NoError(t, l.Reset(ctx, "k"))
+	_, err = l.Allow(ctx, "k")
+	require.NoError(t, err)
+	require.NoError(t, l.Reset(ctx, "never seen"))
+	var _ users.ResettableLimiter = l
+}
+
+// Memory is bounded: idle keys are dropped as new events arrive, and no
+// more than MaxKeys keys are ever kept (the least recently used goes).
+func TestMemoryLimiterBoundedMemory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	l, clock := newTestLimiter(2, time.Minute, users.WithLimiterMaxKeys(100))
+	for i := range 10_000 {
+		_, err := l.Allow(ctx, fmt.Sprintf("flood-%d", i))
+		require.NoError(t, err)
+		require.LessOrEqual(t, l.Len(), 100)
+	}
+	// The most recent keys are the ones kept.
+	_, err := l.Allow(ctx, "flood-9999")
+	require.NoError(t, err)
+	_, err = l.Allow(ctx, "flood-9999")
+	require.ErrorIs(t, err, users.ErrRateLimited)
+
+	// Once the window has passed, steady traffic on a few keys sweeps the
+	// idle ones away.
+	clock.Advance(time.Minute)
+	for i := range 200 {
+		clock.Advance(time.Second)
+		_, _ = l.Allow(ctx, fmt.Sprintf("live-%d", i%3))
+	}
+	assert.LessOrEqual(t, l.Len(), 3)
+}
+
+// Under concurrent calls on one key exactly points are allowed (run with
+// -race).
+func TestMemoryLimiterConcurrent(t *testing.T) {
+	t.Parallel()
+	l := users.NewMemoryLimiter(50, time.Hour)
+	var allowed atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				if _, err := l.Allow(context.Background(), "shared"); err == nil {
+					allowed.Add(1)
+				}
+				_, _ = l.Allow(context.Background(), fmt.Sprintf("g%d-%d", g, i))
+			}
+		})
+	}
+	wg.Wait()
+	assert.EqualValues(t, 50, allowed.Load())
+}
+
+func TestNewMemoryLimiterPanicsOnBadArguments(t *testing.T) {
+	t.Parallel()
+	assert.Panics(t, func() { users.NewMemoryLimiter(0, time.Hour) })
+	assert.Panics(t, func() { users.NewMemoryLimiter(1, 0) })
+}
+
+func TestRateLimitErrorMatching(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("users: authenticate: %w", &users.RateLimitError{Limit: 10, Window: 15 * time.Minute, RetryAfter: time.Minute})
+	require.ErrorIs(t, err, users.ErrRateLimited)
+	assert.False(t, errors.Is(err, users.ErrInvalidCredentials))
+	assert.Equal(t, "users: authenticate: users: too many requests (at most 10 per 15m0s), retry after 1m0s", err.Error())
+}
