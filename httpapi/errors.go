@@ -45,12 +45,9 @@ func badQuery(format string, args ...any) error {
 	return &queryError{msg: fmt.Sprintf(format, args...)}
 }
 
-// requestsExceeded is a rate limiter's refusal (429 REQUESTS_EXCEEDED with
-// Retry-After). Nothing in the root package produces one yet; a limiter
-// built on ClientIP answers with it.
-type requestsExceeded struct{ retryAfter time.Duration }
-
-func (e *requestsExceeded) Error() string { return "httpapi: too many requests" }
+// defaultRetryAfter is the Retry-After of a 429 whose error does not say
+// when to retry (a bare users.ErrRateLimited).
+const defaultRetryAfter = time.Minute
 
 // writeError answers err in the Directus error envelope
 // {"errors":[{"message":…,"extensions":{"code":…}}]}. It is the one place
@@ -63,15 +60,19 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	var (
 		ve *users.ValidationError
 		qe *queryError
-		re *requestsExceeded
+		re *users.RateLimitError
 	)
 	switch {
 	case errors.Is(err, errRouteNotFound):
 		status, code, msg = http.StatusNotFound, codeRouteNotFound, fmt.Sprintf("Route %s doesn't exist.", r.URL.Path)
 	case errors.As(err, &qe):
 		status, code, msg = http.StatusBadRequest, codeInvalidQuery, "Invalid query. "+sentence(qe.msg)
-	case errors.As(err, &re):
-		secs := max(1, int(math.Ceil(re.retryAfter.Seconds())))
+	case errors.Is(err, users.ErrRateLimited):
+		wait := defaultRetryAfter
+		if errors.As(err, &re) {
+			wait = re.RetryAfter
+		}
+		secs := max(1, int(math.Ceil(wait.Seconds())))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		status, code, msg = http.StatusTooManyRequests, codeRequestsExceeded, fmt.Sprintf("Too many requests, retry after %ds.", secs)
 	case errors.Is(err, users.ErrBusy):

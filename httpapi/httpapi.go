@@ -21,6 +21,7 @@ type config struct {
 	trusted        []netip.Prefix
 	verifyRedirect string
 	log            *slog.Logger
+	limiter        users.Limiter
 }
 
 // Option configures the handler New returns.
@@ -84,6 +85,22 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
+// WithRateLimiter limits the public routes (register, verify-email,
+// accept-invite, login) per client IP (see ClientIP; the key is the
+// address's text form, "invalid IP" when RemoteAddr does not parse): a
+// request the limiter refuses is answered 429 REQUESTS_EXCEEDED with
+// Retry-After before anything else is done. The Manager's own per-address
+// limits (users.WithMailLimiter, users.WithLoginLimiter) apply as well.
+// Default: none — behind a proxy that is not listed in WithTrustedProxies
+// every client would share the proxy's IP. Passing nil keeps the default.
+func WithRateLimiter(l users.Limiter) Option {
+	return func(c *config) {
+		if l != nil {
+			c.limiter = l
+		}
+	}
+}
+
 // handler serves the routes of the package doc.
 type handler struct {
 	m   *users.Manager
@@ -143,6 +160,9 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 		"PATCH /settings":    h.updateSettings,
 	}
 	for p, f := range public {
+		if p != "/" {
+			f = h.limited(f)
+		}
 		h.mux.HandleFunc(p, f)
 	}
 	for p, f := range admin {
@@ -165,6 +185,20 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !h.cfg.authorize(r) {
 			h.writeError(w, r, users.ErrForbidden)
+			return
+		}
+		f(w, r)
+	}
+}
+
+// limited asks the rate limiter, if any, before anything else.
+func (h *handler) limited(f http.HandlerFunc) http.HandlerFunc {
+	if h.cfg.limiter == nil {
+		return f
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, err := h.cfg.limiter.Allow(r.Context(), ClientIP(r, h.cfg.trusted).String()); err != nil {
+			h.writeError(w, r, err)
 			return
 		}
 		f(w, r)

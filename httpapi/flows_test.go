@@ -1,0 +1,432 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/mailer/memmailer"
+)
+
+func registerBody(email, pw string) string {
+	return fmt.Sprintf(`{"email":%s,"password":%s}`, jsonString(email), jsonString(pw))
+}
+
+func TestRegisterAnswersTheSameForNewAndExistingEmails(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.openRegistration(true)
+	f.create(users.CreateInput{Email: "active@example.com", Password: "other password"})
+	f.create(users.CreateInput{Email: "nopass@example.com", Status: users.StatusDraft})
+
+	cases := []struct{ name, body string }{
+		{"new", registerBody("new@example.com", password)},
+		{"unverified, same password", registerBody("new@example.com", password)},
+		{"unverified, other password, other case", registerBody("NEW@Example.COM", "a different one")},
+		{"active", registerBody("active@example.com", password)},
+		{"draft without password", registerBody("nopass@example.com", password)},
+		{"new, with every field", `{"email":"full@example.com","password":"pw pw pw","first_name":"Ada","last_name":"L","verification_url":"https://app.example.com/verify?x=1"}`},
+	}
+	var first *http.Response
+	var firstBody []byte
+	for _, c := range cases {
+		w := f.do("POST", "/users/register", c.body)
+		res := w.Result()
+		body := w.Body.Bytes()
+		assert.Equal(t, http.StatusNoContent, res.StatusCode, c.name)
+		assert.Empty(t, body, c.name)
+		if first == nil {
+			first, firstBody = res, body
+			continue
+		}
+		assert.Equal(t, first.StatusCode, res.StatusCode, c.name)
+		assert.Equal(t, first.Header, res.Header, c.name)
+		assert.Equal(t, firstBody, body, c.name)
+	}
+
+	u := f.user("new@example.com")
+	assert.Equal(t, users.StatusUnverified, u.Status)
+	assert.Equal(t, &f.role.ID, u.Role)
+	assert.Equal(t, users.StatusActive, f.user("active@example.com").Status)
+	full := f.user("full@example.com")
+	assert.Equal(t, "Ada", full.FirstName)
+	link := memmailer.Link(f.deliver("full@example.com"))
+	assert.True(t, strings.HasPrefix(link, "https://app.example.com/verify?"), link)
+	assert.Empty(t, f.mail.To("active@example.com"), "an active user gets no mail")
+}
+
+func TestRegisterDisabledIsForbiddenWhateverTheBody(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	before := f.snapshot()
+	for _, body := range []string{registerBody("a@example.com", password), `{"role":"admin"}`, `not json`, ``} {
+		w := f.do("POST", "/users/register", body)
+		wantError(t, w, http.StatusForbidden, "FORBIDDEN", "You don't have permission to access this.")
+	}
+	assert.Equal(t, before, f.snapshot())
+}
+
+func TestRegisterRefusals(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.openRegistration(true)
+	filter, err := users.ParseFilter([]byte(`{"email":{"_ends_with":"@example.com"}}`))
+	require.NoError(t, err)
+	policy, err := users.ParsePasswordPolicy(users.PasswordPolicyStrong)
+	require.NoError(t, err)
+	f.settings(func(s *users.Settings) {
+		s.PublicRegistrationEmailFilter = filter
+		s.PasswordPolicy = policy
+	})
+	strong := "Str0ng!Passw0rd"
+	cases := []struct {
+		name, body   string
+		status       int
+		code, msg    string
+		notInMessage string
+	}{
+		{"field not allowed", `{"email":"a@example.com","password":"Str0ng!Passw0rd","role":"x"}`,
+			400, "INVALID_PAYLOAD", `Invalid payload. "role" is not allowed.`, ""},
+		{"status not allowed", `{"status":"active","email":"a@example.com","password":"Str0ng!Passw0rd"}`,
+			400, "INVALID_PAYLOAD", `Invalid payload. "status" is not allowed.`, ""},
+		{"url not allowed", `{"email":"a@example.com","password":"Str0ng!Passw0rd","verification_url":"https://evil.example/verify"}`,
+			400, "INVALID_PAYLOAD", `Invalid payload. URL "https://evil.example/verify" can't be used to verify registered users.`, ""},
+		{"filter", registerBody("a@other.example", strong), 403, "FORBIDDEN", "You don't have permission to access this.", ""},
+		{"policy", registerBody("a@example.com", "weak password 123"), 400, "INVALID_PAYLOAD", "", "weak password 123"},
+		{"missing password", `{"email":"a@example.com"}`, 400, "INVALID_PAYLOAD", `Invalid payload. "password" is required.`, ""},
+		{"empty password", `{"email":"a@example.com","password":""}`, 400, "INVALID_PAYLOAD", `Invalid payload. "password" is required.`, ""},
+		{"missing email", `{"password":"Str0ng!Passw0rd"}`, 400, "INVALID_PAYLOAD", `Invalid payload. "email" is required.`, ""},
+	}
+	before := f.snapshot()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := f.do("POST", "/users/register", c.body)
+			wantError(t, w, c.status, c.code, c.msg)
+			if c.notInMessage != "" {
+				assert.NotContains(t, w.Body.String(), c.notInMessage)
+				assert.Contains(t, w.Body.String(), "password policy")
+			}
+		})
+	}
+	assert.Equal(t, before, f.snapshot())
+	// A domain in upper case passes the filter (SPEC §4 Beyond).
+	w := f.do("POST", "/users/register", registerBody("b@EXAMPLE.COM", strong))
+	assert.Equal(t, http.StatusNoContent, w.Code)
+}
+
+// TestRegisterBadInput: every malformed body is 400 INVALID_PAYLOAD and
+// changes nothing.
+func TestRegisterBadInput(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, httpapi.WithMaxBodyBytes(4096))
+	f.openRegistration(true)
+	huge := `{"email":"a@example.com","password":"` + strings.Repeat("x", 5000) + `"}`
+	cases := []struct {
+		name, contentType, body, msg string
+	}{
+		{"empty body", "application/json", ``, "Invalid payload. Request body must be a JSON object."},
+		{"truncated", "application/json", `{"email":"a@example.com",`, "Invalid payload. Malformed JSON."},
+		{"syntax error", "application/json", `{"email" "a@example.com"}`, "Invalid payload. Malformed JSON at byte 9."},
+		{"single quotes", "application/json", `{'email':'a@example.com'}`, ""},
+		{"array", "application/json", `[{"email":"a@example.com","password":"pw"}]`, "Invalid payload. Request body must be a JSON object."},
+		{"string", "application/json", `"a@example.com"`, "Invalid payload. Request body must be a JSON object."},
+		{"null", "application/json", `null`, "Invalid payload. Request body must be a JSON object."},
+		{"trailing garbage", "application/json", registerBody("a@example.com", password) + ` x`, ""},
+		{"two objects", "application/json", registerBody("a@example.com", password) + `{}`, "Invalid payload. Request body must hold one JSON object and nothing after it."},
+		{"duplicate key", "application/json", `{"email":"a@example.com","email":"b@example.com","password":"pw"}`, `Invalid payload. "email" must not be given more than once.`},
+		{"email number", "application/json", `{"email":42,"password":"pw"}`, `Invalid payload. "email" must be a string.`},
+		{"email null", "application/json", `{"email":null,"password":"pw"}`, `Invalid payload. "email" must be a string.`},
+		{"email array", "application/json", `{"email":["a@example.com"],"password":"pw"}`, `Invalid payload. "email" must be a string.`},
+		{"email object", "application/json", `{"email":{"x":1},"password":"pw"}`, `Invalid payload. "email" must be a string.`},
+		{"password null", "application/json", `{"email":"a@example.com","password":null}`, `Invalid payload. "password" must be a string.`},
+		{"password number", "application/json", `{"email":"a@example.com","password":12345678}`, `Invalid payload. "password" must be a string.`},
+		{"password bool", "application/json", `{"email":"a@example.com","password":true}`, `Invalid payload. "password" must be a string.`},
+		{"first_name array", "application/json", `{"email":"a@example.com","password":"pw","first_name":["a"]}`, `Invalid payload. "first_name" must be a string.`},
+		{"verification_url null", "application/json", `{"email":"a@example.com","password":"pw","verification_url":null}`, `Invalid payload. "verification_url" must be a string.`},
+		{"CRLF header injection in email", "application/json", registerBody("a@example.com\r\nBcc: victim@example.com", password), `Invalid payload. "email" must not contain control characters.`},
+		{"trailing LF in email", "application/json", registerBody("a@example.com\n", password), `Invalid payload. "email" must not contain control characters.`},
+		{"CR in email", "application/json", registerBody("a\r@example.com", password), `Invalid payload. "email" must not contain control characters.`},
+		{"malformed email", "application/json", registerBody("not-an-email", password), ""},
+		{"CRLF in first_name", "application/json", `{"email":"a@example.com","password":"pw","first_name":"A\r\nB"}`, `Invalid payload. "first_name" must not contain control characters.`},
+		{"lone surrogate in password", "application/json", `{"email":"a@example.com","password":"\ud800x"}`, `Invalid payload. "password" must be valid Unicode text.`},
+		{"invalid UTF-8", "application/json", "{\"email\":\"a@example.com\",\"password\":\"\xff\xfe\"}", "Invalid payload. Request body must be valid UTF-8."},
+		{"too big", "application/json", huge, "Invalid payload. Request body must be at most 4096 bytes."},
+		{"deep nesting", "application/json", `{"email":"a@example.com","password":"pw","first_name":` + strings.Repeat("[", 2000) + strings.Repeat("]", 2000) + `}`, `Invalid payload. "first_name" must be a string.`},
+		{"text/plain", "text/plain", registerBody("a@example.com", password), "Invalid payload. Content-Type must be application/json."},
+		{"form", "application/x-www-form-urlencoded", `email=a%40example.com&password=pw`, "Invalid payload. Content-Type must be application/json."},
+		{"no content type", "", registerBody("a@example.com", password), "Invalid payload. Content-Type must be application/json."},
+		{"latin1 charset", "application/json; charset=iso-8859-1", registerBody("a@example.com", password), "Invalid payload. Content-Type charset must be utf-8."},
+	}
+	before := f.snapshot()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := request("POST", "/users/register", c.body)
+			r.Header.Del("Content-Type")
+			if c.contentType != "" {
+				r.Header.Set("Content-Type", c.contentType)
+			}
+			w := f.serve(r)
+			wantError(t, w, http.StatusBadRequest, "INVALID_PAYLOAD", c.msg)
+			assert.NotContains(t, w.Body.String(), "xxxxxxxx")
+		})
+	}
+	assert.Equal(t, before, f.snapshot(), "a bad request changed the store")
+
+	// The accepted variants of the same request do work.
+	for i, ct := range []string{"application/json", "application/json; charset=UTF-8", "application/vnd.api+json"} {
+		r := request("POST", "/users/register", registerBody(fmt.Sprintf("ok%d@example.com", i), password))
+		r.Header.Set("Content-Type", ct)
+		assert.Equal(t, http.StatusNoContent, f.serve(r).Code, ct)
+	}
+}
+
+func TestRegisterDefaultBodyLimitIsOneMiB(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.openRegistration(false)
+	pad := strings.Repeat(" ", 1<<20)
+	w := f.do("POST", "/users/register", registerBody("a@example.com", password)+pad)
+	wantError(t, w, http.StatusBadRequest, "INVALID_PAYLOAD", "Invalid payload. Request body must be at most 1048576 bytes.")
+	// Just under the limit is read.
+	body := registerBody("a@example.com", password)
+	w = f.do("POST", "/users/register", body+pad[:1<<20-len(body)])
+	assert.Equal(t, http.StatusNoContent, w.Code)
+}
+
+func TestVerifyEmail(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.openRegistration(true)
+	require.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", registerBody("v@example.com", password)).Code)
+	token := memmailer.Token(f.deliver("v@example.com"))
+	require.NotEmpty(t, token)
+	target := "/users/register/verify-email?token=" + url.QueryEscape(token)
+
+	// A link scanner's HEAD does not consume the token.
+	w := f.serve(request("HEAD", target, ""))
+	wantError(t, w, http.StatusNotFound, "ROUTE_NOT_FOUND", "")
+	assert.Equal(t, users.StatusUnverified, f.user("v@example.com").Status)
+
+	w = f.do("GET", target, "")
+	assert.Equal(t, http.StatusNoContent, w.Code)
+	assert.Equal(t, users.StatusActive, f.user("v@example.com").Status)
+	assert.NotContains(t, f.logs.String(), token)
+
+	// Used.
+	wantError(t, f.do("GET", target, ""), http.StatusForbidden, "INVALID_TOKEN", "Invalid token.")
+
+	before := f.snapshot()
+	for name, q := range map[string]string{
+		"garbage":      "?token=garbage",
+		"well formed":  "?token=" + strings.Repeat("A", len(token)),
+		"with newline": "?token=" + url.QueryEscape(token+"\n"),
+	} {
+		wantError(t, f.do("GET", "/users/register/verify-email"+q, ""), http.StatusForbidden, "INVALID_TOKEN", "Invalid token.")
+		_ = name
+	}
+	wantError(t, f.do("GET", "/users/register/verify-email", ""), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "token" is required.`)
+	wantError(t, f.do("GET", "/users/register/verify-email?token=", ""), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "token" is required.`)
+	wantError(t, f.do("GET", "/users/register/verify-email?token=a&token=b", ""), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "token" must be given once.`)
+	wantError(t, f.do("POST", target, `{}`), http.StatusNotFound, "ROUTE_NOT_FOUND", "")
+	assert.Equal(t, before, f.snapshot())
+}
+
+func TestVerifyEmailExpired(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.openRegistration(true)
+	require.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", registerBody("x@example.com", password)).Code)
+	token := memmailer.Token(f.deliver("x@example.com"))
+	f.clock.Advance(8 * 24 * time.Hour)
+	before := f.snapshot()
+	w := f.do("GET", "/users/register/verify-email?token="+url.QueryEscape(token), "")
+	wantError(t, w, http.StatusUnauthorized, "TOKEN_EXPIRED", "Token expired.")
+	assert.Equal(t, before, f.snapshot())
+}
+
+func TestVerifyEmailRedirect(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, httpapi.WithVerifyRedirect("https://app.example.com/login?verified=1"))
+	f.openRegistration(true)
+	require.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", registerBody("r@example.com", password)).Code)
+	token := memmailer.Token(f.deliver("r@example.com"))
+	w := f.do("GET", "/users/register/verify-email?token="+url.QueryEscape(token), "")
+	require.Equal(t, http.StatusFound, w.Code)
+	assert.Equal(t, "https://app.example.com/login?verified=1", w.Header().Get("Location"))
+	assert.NotContains(t, w.Header().Get("Location"), token)
+	assert.Equal(t, "no-referrer", w.Header().Get("Referrer-Policy"))
+	assert.Equal(t, users.StatusActive, f.user("r@example.com").Status)
+	// Errors are not redirected.
+	wantError(t, f.do("GET", "/users/register/verify-email?token="+url.QueryEscape(token), ""), http.StatusForbidden, "INVALID_TOKEN", "")
+}
+
+func TestContestedRegistrationBecomesInvited(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.openRegistration(true)
+	require.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", registerBody("victim@example.com", "attacker pw")).Code)
+	f.deliver("victim@example.com") // mails go out concurrently: deliver one at a time
+	require.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", registerBody("victim@example.com", password)).Code)
+	token := memmailer.Token(f.deliver("victim@example.com"))
+	require.Equal(t, http.StatusNoContent, f.do("GET", "/users/register/verify-email?token="+url.QueryEscape(token), "").Code)
+	assert.Equal(t, users.StatusInvited, f.user("victim@example.com").Status)
+	// Neither password logs in.
+	for _, pw := range []string{"attacker pw", password} {
+		wantError(t, f.do("POST", "/auth/login", registerBody("victim@example.com", pw)), http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid user credentials.")
+	}
+	// The set-password mail's token works with accept.
+	set := memmailer.Token(f.deliver("victim@example.com"))
+	w := f.do("POST", "/users/invite/accept", fmt.Sprintf(`{"token":%s,"password":%s}`, jsonString(set), jsonString(password)))
+	assert.Equal(t, http.StatusNoContent, w.Code)
+	var u wireUser
+	data(t, f.do("POST", "/auth/login", registerBody("victim@example.com", password)), &u)
+	assert.Equal(t, "active", u.Status)
+}
+
+func TestInviteAndAccept(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	// One address as a string.
+	w := f.admin("POST", "/users/invite", fmt.Sprintf(`{"email":"one@example.com","role":%s}`, jsonString(f.role.ID)))
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	assert.Empty(t, w.Body.String())
+	// Several as an array, with a custom URL.
+	w = f.admin("POST", "/users/invite", fmt.Sprintf(`{"email":["two@example.com","Three@Example.com"],"role":%s,"invite_url":"https://app.example.com/welcome"}`, jsonString(f.role.ID)))
+	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	for _, e := range []string{"one@example.com", "two@example.com", "Three@Example.com"} {
+		u := f.user(e)
+		assert.Equal(t, users.StatusInvited, u.Status)
+		assert.Equal(t, &f.role.ID, u.Role)
+	}
+	link := memmailer.Link(f.deliver("two@example.com"))
+	assert.True(t, strings.HasPrefix(link, "https://app.example.com/welcome?token="), link)
+
+	token := memmailer.Token(f.deliver("one@example.com"))
+	accept := func(tok, pw string) string {
+		return fmt.Sprintf(`{"token":%s,"password":%s}`, jsonString(tok), jsonString(pw))
+	}
+	before := f.snapshot()
+	wantError(t, f.do("POST", "/users/invite/accept", accept("garbage", password)), http.StatusForbidden, "INVALID_TOKEN", "Invalid token.")
+	wantError(t, f.do("POST", "/users/invite/accept", `{"password":"x"}`), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "token" is required.`)
+	wantError(t, f.do("POST", "/users/invite/accept", accept(token, "")), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "password" is required.`)
+	wantError(t, f.do("POST", "/users/invite/accept", `{"token":null,"password":"x"}`), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "token" must be a string.`)
+	wantError(t, f.do("POST", "/users/invite/accept", `{"token":"x","password":"x","email":"a@example.com"}`), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "email" is not allowed.`)
+	assert.Equal(t, before, f.snapshot())
+	// A verification token is not an invite token.
+	f.openRegistration(true)
+	require.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", registerBody("reg@example.com", password)).Code)
+	vtok := memmailer.Token(f.deliver("reg@example.com"))
+	before = f.snapshot()
+	wantError(t, f.do("POST", "/users/invite/accept", accept(vtok, password)), http.StatusForbidden, "INVALID_TOKEN", "Invalid token.")
+	assert.Equal(t, before, f.snapshot())
+
+	require.Equal(t, http.StatusNoContent, f.do("POST", "/users/invite/accept", accept(token, password)).Code)
+	assert.Equal(t, users.StatusActive, f.user("one@example.com").Status)
+	wantError(t, f.do("POST", "/users/invite/accept", accept(token, password)), http.StatusForbidden, "INVALID_TOKEN", "Invalid token.")
+
+	// Expired.
+	t2 := memmailer.Token(f.deliver("two@example.com"))
+	f.clock.Advance(8 * 24 * time.Hour)
+	wantError(t, f.do("POST", "/users/invite/accept", accept(t2, password)), http.StatusUnauthorized, "TOKEN_EXPIRED", "Token expired.")
+	assert.Equal(t, users.StatusInvited, f.user("two@example.com").Status)
+}
+
+func TestInviteRefusals(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	role := jsonString(f.role.ID)
+	cases := []struct {
+		name, body string
+		msg        string
+	}{
+		{"url not allowed", `{"email":"a@example.com","role":` + role + `,"invite_url":"https://evil.example/x"}`, `Invalid payload. URL "https://evil.example/x" can't be used to invite users.`},
+		{"unknown role", `{"email":"a@example.com","role":"no-such-role"}`, `Invalid payload. "role" names no role.`},
+		{"missing role", `{"email":"a@example.com"}`, `Invalid payload. "role" is required.`},
+		{"missing email", `{"role":` + role + `}`, `Invalid payload. "email" is required.`},
+		{"empty array", `{"email":[],"role":` + role + `}`, `Invalid payload. "email" is required.`},
+		{"email number", `{"email":1,"role":` + role + `}`, `Invalid payload. "email" must be a string or an array of strings.`},
+		{"email null", `{"email":null,"role":` + role + `}`, `Invalid payload. "email" must be a string or an array of strings.`},
+		{"email array of numbers", `{"email":[1],"role":` + role + `}`, `Invalid payload. "email" must be a string or an array of strings.`},
+		{"email array with null", `{"email":["a@example.com",null],"role":` + role + `}`, `Invalid payload. "email" must be a string or an array of strings.`},
+		{"one bad email of two", `{"email":["a@example.com","bad"],"role":` + role + `}`, ""},
+		{"CRLF in email", `{"email":["a@example.com\r\nBcc: x@example.com"],"role":` + role + `}`, `Invalid payload. "email" must not contain control characters.`},
+		{"role null", `{"email":"a@example.com","role":null}`, `Invalid payload. "role" must be a string.`},
+		{"field not allowed", `{"email":"a@example.com","role":` + role + `,"status":"active"}`, `Invalid payload. "status" is not allowed.`},
+		{"malformed", `{"email":`, "Invalid payload. Malformed JSON."},
+	}
+	before := f.snapshot()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			wantError(t, f.admin("POST", "/users/invite", c.body), http.StatusBadRequest, "INVALID_PAYLOAD", c.msg)
+		})
+	}
+	assert.Equal(t, before, f.snapshot())
+}
+
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.create(users.CreateInput{Email: "ada@example.com", Password: password, FirstName: "Ada", Role: &f.role.ID})
+	f.create(users.CreateInput{Email: "suspended@example.com", Password: password, Status: users.StatusSuspended})
+	f.create(users.CreateInput{Email: "nopass@example.com"})
+
+	for _, body := range []string{
+		registerBody("ada@example.com", password),
+		`{"email":"ADA@example.com","password":` + jsonString(password) + `,"mode":"json"}`,
+		`{"email":"ada@example.com","password":` + jsonString(password) + `,"otp":"123456"}`,
+	} {
+		var got wireUser
+		data(t, f.do("POST", "/auth/login", body), &got)
+		assert.Equal(t, u.ID, got.ID)
+		assert.Equal(t, "Ada", *got.FirstName)
+		assert.Equal(t, "**********", *got.Password)
+	}
+	before := f.snapshot()
+	for name, body := range map[string]string{
+		"wrong password":  registerBody("ada@example.com", "wrong"),
+		"unknown email":   registerBody("nobody@example.com", password),
+		"suspended":       registerBody("suspended@example.com", password),
+		"no password":     registerBody("nopass@example.com", ""),
+		"empty":           `{}`,
+		"malformed email": registerBody("ada", password),
+	} {
+		wantError(t, f.do("POST", "/auth/login", body), http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid user credentials.")
+		_ = name
+	}
+	for body, msg := range map[string]string{
+		`{"email":"ada@example.com","password":"x","mode":"cookie"}`:   `Invalid payload. "mode" must be "json".`,
+		`{"email":"ada@example.com","password":null}`:                  `Invalid payload. "password" must be a string.`,
+		`{"email":["ada@example.com"],"password":"x"}`:                 `Invalid payload. "email" must be a string.`,
+		`{"email":"ada@example.com","password":"x","remember":true}`:   `Invalid payload. "remember" is not allowed.`,
+		`{"email":"ada@example.com","password":"x"}{}`:                 "Invalid payload. Request body must hold one JSON object and nothing after it.",
+		`{"email":"ada@example.com","password":"x","otp":123}`:         `Invalid payload. "otp" must be a string.`,
+		`{"email":"ada@example.com","password":"x","password":"y"}`:    `Invalid payload. "password" must not be given more than once.`,
+		`{"email":"ada@example.com","password":"x","mode":"session"}`:  `Invalid payload. "mode" must be "json".`,
+		`{"email":"ada@example.com","password":"\ud800","mode":"json"}`: `Invalid payload. "password" must be valid Unicode text.`,
+	} {
+		wantError(t, f.do("POST", "/auth/login", body), http.StatusBadRequest, "INVALID_PAYLOAD", msg)
+	}
+	assert.Equal(t, before, f.snapshot())
+}
+
+func TestLoginLimiterAnswers429(t *testing.T) {
+	t.Parallel()
+	lim := users.NewMemoryLimiter(2, time.Minute)
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithLoginLimiter(lim)}})
+	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
+	for range 2 {
+		wantError(t, f.do("POST", "/auth/login", registerBody("ada@example.com", "wrong")), http.StatusUnauthorized, "INVALID_CREDENTIALS", "")
+	}
+	w := f.do("POST", "/auth/login", registerBody("ada@example.com", password))
+	wantError(t, w, http.StatusTooManyRequests, "REQUESTS_EXCEEDED", "")
+	assert.Regexp(t, `^Too many requests, retry after \d+s\.$`, errMessage(t, w))
+	assert.Regexp(t, `^[1-9]\d*$`, w.Header().Get("Retry-After"))
+}

@@ -1,0 +1,317 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store/memstore"
+)
+
+const (
+	adminToken = "admin-token-0123456789"
+	// hashPrefix starts every InsecureHasher hash: no response may hold it.
+	hashPrefix = "$insecure-sha256$"
+	password   = "correct horse battery"
+)
+
+// clock is a settable clock for the Manager.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writes (the logger).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// fixture is a Manager on a memstore with a recording mailer, the fast test
+// hasher, a fixed clock, a role, and the handler with BearerToken(adminToken).
+type fixture struct {
+	t     *testing.T
+	ctx   context.Context
+	store users.Store
+	mem   *memstore.Store
+	mail  *memmailer.Mailer
+	clock *clock
+	m     *users.Manager
+	h     http.Handler
+	role  *users.Role
+	logs  *syncBuffer
+}
+
+type fixtureConfig struct {
+	store   func(*memstore.Store) users.Store
+	manager []users.Option
+	handler []httpapi.Option
+	noAuth  bool
+}
+
+func newFixture(t *testing.T, handlerOpts ...httpapi.Option) *fixture {
+	return newFixtureWith(t, fixtureConfig{handler: handlerOpts})
+}
+
+func newFixtureWith(t *testing.T, fc fixtureConfig) *fixture {
+	t.Helper()
+	f := &fixture{
+		t:     t,
+		ctx:   context.Background(),
+		mem:   memstore.New(),
+		mail:  memmailer.New(),
+		clock: &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
+		logs:  &syncBuffer{},
+	}
+	f.store = f.mem
+	if fc.store != nil {
+		f.store = fc.store(f.mem)
+	}
+	opts := append([]users.Option{
+		users.WithHasher(users.InsecureHasher{}),
+		users.WithClock(f.clock.Now),
+		users.WithLogger(slog.New(slog.NewTextHandler(f.logs, nil))),
+		users.WithPublicURL("https://app.example.com"),
+		users.WithRegisterURLAllowList("https://app.example.com/verify"),
+		users.WithInviteURLAllowList("https://app.example.com/welcome"),
+	}, fc.manager...)
+	var err error
+	f.m, err = users.New(f.store, f.mail, opts...)
+	require.NoError(t, err)
+	f.role, err = f.m.CreateRole(f.ctx, users.Role{Name: "Member"})
+	require.NoError(t, err)
+	hopts := []httpapi.Option{httpapi.WithLogger(slog.New(slog.NewTextHandler(f.logs, nil)))}
+	if !fc.noAuth {
+		hopts = append(hopts, httpapi.WithAuthorizer(httpapi.BearerToken(adminToken)))
+	}
+	f.h = httpapi.New(f.m, append(hopts, fc.handler...)...)
+	t.Cleanup(func() {
+		// Nothing secret is ever logged.
+		assert.NotContains(t, f.logs.String(), password)
+		assert.NotContains(t, f.logs.String(), hashPrefix)
+	})
+	return f
+}
+
+// settings changes the settings through the Manager.
+func (f *fixture) settings(change func(*users.Settings)) {
+	f.t.Helper()
+	s, err := f.m.Settings(f.ctx)
+	require.NoError(f.t, err)
+	change(&s)
+	_, err = f.m.UpdateSettings(f.ctx, s)
+	require.NoError(f.t, err)
+}
+
+// openRegistration turns public registration on, with the fixture's role.
+func (f *fixture) openRegistration(verify bool) {
+	f.settings(func(s *users.Settings) {
+		s.PublicRegistration = true
+		s.PublicRegistrationVerifyEmail = verify
+		s.PublicRegistrationRole = &f.role.ID
+	})
+}
+
+// request builds a request; a non-empty body is sent as application/json.
+func request(method, target, body string) *http.Request {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r := httptest.NewRequest(method, target, rd)
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	return r
+}
+
+// serve runs r through the handler and checks what every answer must hold.
+func (f *fixture) serve(r *http.Request) *httptest.ResponseRecorder {
+	f.t.Helper()
+	w := httptest.NewRecorder()
+	f.h.ServeHTTP(w, r)
+	body := w.Body.String()
+	assert.NotContains(f.t, body, hashPrefix, "a response holds a password hash")
+	assert.NotContains(f.t, body, password, "a response holds a password")
+	assert.Equal(f.t, "no-store", w.Header().Get("Cache-Control"))
+	assert.Equal(f.t, "nosniff", w.Header().Get("X-Content-Type-Options"))
+	if w.Code == http.StatusNoContent || w.Code == http.StatusFound {
+		assert.Empty(f.t, body)
+	} else {
+		assert.Equal(f.t, "application/json; charset=utf-8", w.Header().Get("Content-Type"))
+		assert.True(f.t, json.Valid(w.Body.Bytes()), "body is not JSON: %s", body)
+	}
+	return w
+}
+
+// do sends a public request.
+func (f *fixture) do(method, target, body string) *httptest.ResponseRecorder {
+	f.t.Helper()
+	return f.serve(request(method, target, body))
+}
+
+// admin sends a request with the admin bearer token.
+func (f *fixture) admin(method, target, body string) *httptest.ResponseRecorder {
+	f.t.Helper()
+	r := request(method, target, body)
+	r.Header.Set("Authorization", "Bearer "+adminToken)
+	return f.serve(r)
+}
+
+// wantError checks the exact Directus error envelope. An empty msg skips
+// the message.
+func wantError(t *testing.T, w *httptest.ResponseRecorder, status int, code, msg string) {
+	t.Helper()
+	require.Equal(t, status, w.Code, "body: %s", w.Body.String())
+	var env struct {
+		Errors []struct {
+			Message    string         `json:"message"`
+			Extensions map[string]any `json:"extensions"`
+		} `json:"errors"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&env), "body: %s", w.Body.String())
+	require.Len(t, env.Errors, 1)
+	assert.Equal(t, map[string]any{"code": code}, env.Errors[0].Extensions)
+	if msg != "" {
+		assert.Equal(t, msg, env.Errors[0].Message)
+	}
+	assert.NotEmpty(t, env.Errors[0].Message)
+	// The exact shape, key for key.
+	want, err := json.Marshal(map[string]any{"errors": []any{map[string]any{
+		"message": env.Errors[0].Message, "extensions": map[string]any{"code": code}}}})
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), w.Body.String())
+}
+
+// data decodes {"data": …} into v, refusing other top-level keys.
+func data(t *testing.T, w *httptest.ResponseRecorder, v any) {
+	t.Helper()
+	require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
+	var env map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &env))
+	require.Len(t, env, 1, "body: %s", w.Body.String())
+	raw, ok := env["data"]
+	require.True(t, ok, "no data key: %s", w.Body.String())
+	require.NoError(t, json.Unmarshal(raw, v))
+}
+
+// wireUser is a user as the API shows it.
+type wireUser struct {
+	ID        string         `json:"id"`
+	Email     *string        `json:"email"`
+	Password  *string        `json:"password"`
+	FirstName *string        `json:"first_name"`
+	LastName  *string        `json:"last_name"`
+	Status    string         `json:"status"`
+	Role      *string        `json:"role"`
+	Policies  []string       `json:"policies"`
+	Metadata  map[string]any `json:"metadata"`
+	CreatedAt time.Time      `json:"created_at"`
+	UpdatedAt time.Time      `json:"updated_at"`
+}
+
+// snapshot is everything the store holds that a request could change
+// (tokens are covered by the mail outbox: every token is mailed).
+func (f *fixture) snapshot() string {
+	f.t.Helper()
+	us, err := f.mem.ListUsers(f.ctx, users.UserQuery{})
+	require.NoError(f.t, err)
+	rs, err := f.mem.ListRoles(f.ctx)
+	require.NoError(f.t, err)
+	s, err := f.mem.Settings(f.ctx)
+	require.NoError(f.t, err)
+	ms, err := f.mem.ListMail(f.ctx, users.MailQuery{})
+	require.NoError(f.t, err)
+	b, err := json.Marshal(map[string]any{"users": us, "roles": rs, "settings": string(s), "mail": ms})
+	require.NoError(f.t, err)
+	return string(b)
+}
+
+// deliver sends the pending mail and returns the last message to addr.
+// Pending mails are sent concurrently, so deliver after each step when the
+// order matters.
+func (f *fixture) deliver(addr string) users.Message {
+	f.t.Helper()
+	_, err := f.m.DeliverPending(f.ctx)
+	require.NoError(f.t, err)
+	msgs := f.mail.To(addr)
+	require.NotEmpty(f.t, msgs, "no mail to %s", addr)
+	return msgs[len(msgs)-1]
+}
+
+// user returns the stored user with the email.
+func (f *fixture) user(email string) *users.UserRecord {
+	f.t.Helper()
+	u, err := f.mem.GetUserByEmailKey(f.ctx, users.NormalizeEmail(email))
+	require.NoError(f.t, err)
+	return u
+}
+
+// create creates a user through the Manager.
+func (f *fixture) create(in users.CreateInput) *users.User {
+	f.t.Helper()
+	u, err := f.m.Create(f.ctx, in)
+	require.NoError(f.t, err)
+	return u
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// jsonString encodes s as a JSON string.
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// errMessage returns the message of an error envelope.
+func errMessage(t *testing.T, w *httptest.ResponseRecorder) string {
+	t.Helper()
+	var env struct {
+		Errors []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &env))
+	require.NotEmpty(t, env.Errors)
+	return env.Errors[0].Message
+}
