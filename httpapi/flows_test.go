@@ -402,14 +402,14 @@ func TestLogin(t *testing.T) {
 		_ = name
 	}
 	for body, msg := range map[string]string{
-		`{"email":"ada@example.com","password":"x","mode":"cookie"}`:   `Invalid payload. "mode" must be "json".`,
-		`{"email":"ada@example.com","password":null}`:                  `Invalid payload. "password" must be a string.`,
-		`{"email":["ada@example.com"],"password":"x"}`:                 `Invalid payload. "email" must be a string.`,
-		`{"email":"ada@example.com","password":"x","remember":true}`:   `Invalid payload. "remember" is not allowed.`,
-		`{"email":"ada@example.com","password":"x"}{}`:                 "Invalid payload. Request body must hold one JSON object and nothing after it.",
-		`{"email":"ada@example.com","password":"x","otp":123}`:         `Invalid payload. "otp" must be a string.`,
-		`{"email":"ada@example.com","password":"x","password":"y"}`:    `Invalid payload. "password" must not be given more than once.`,
-		`{"email":"ada@example.com","password":"x","mode":"session"}`:  `Invalid payload. "mode" must be "json".`,
+		`{"email":"ada@example.com","password":"x","mode":"cookie"}`:    `Invalid payload. "mode" must be "json".`,
+		`{"email":"ada@example.com","password":null}`:                   `Invalid payload. "password" must be a string.`,
+		`{"email":["ada@example.com"],"password":"x"}`:                  `Invalid payload. "email" must be a string.`,
+		`{"email":"ada@example.com","password":"x","remember":true}`:    `Invalid payload. "remember" is not allowed.`,
+		`{"email":"ada@example.com","password":"x"}{}`:                  "Invalid payload. Request body must hold one JSON object and nothing after it.",
+		`{"email":"ada@example.com","password":"x","otp":123}`:          `Invalid payload. "otp" must be a string.`,
+		`{"email":"ada@example.com","password":"x","password":"y"}`:     `Invalid payload. "password" must not be given more than once.`,
+		`{"email":"ada@example.com","password":"x","mode":"session"}`:   `Invalid payload. "mode" must be "json".`,
 		`{"email":"ada@example.com","password":"\ud800","mode":"json"}`: `Invalid payload. "password" must be valid Unicode text.`,
 	} {
 		wantError(t, f.do("POST", "/auth/login", body), http.StatusBadRequest, "INVALID_PAYLOAD", msg)
