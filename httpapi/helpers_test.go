@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -223,7 +224,8 @@ func wantError(t *testing.T, w *httptest.ResponseRecorder, status int, code, msg
 	assert.JSONEq(t, string(want), w.Body.String())
 }
 
-// data decodes {"data": …} into v, refusing other top-level keys.
+// data decodes {"data": …} into *v (zeroed first), refusing other
+// top-level keys.
 func data(t *testing.T, w *httptest.ResponseRecorder, v any) {
 	t.Helper()
 	require.Equal(t, http.StatusOK, w.Code, "body: %s", w.Body.String())
@@ -232,6 +234,7 @@ func data(t *testing.T, w *httptest.ResponseRecorder, v any) {
 	require.Len(t, env, 1, "body: %s", w.Body.String())
 	raw, ok := env["data"]
 	require.True(t, ok, "no data key: %s", w.Body.String())
+	reflect.ValueOf(v).Elem().SetZero() // nothing left over from an earlier call
 	require.NoError(t, json.Unmarshal(raw, v))
 }
 
