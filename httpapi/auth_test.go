@@ -1,0 +1,153 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/httpapi"
+)
+
+func TestBearerToken(t *testing.T) {
+	t.Parallel()
+	auth := httpapi.BearerToken("s3cret")
+	cases := []struct {
+		name   string
+		header []string
+		query  string
+		want   bool
+	}{
+		{"header", []string{"Bearer s3cret"}, "", true},
+		{"lower-case scheme", []string{"bearer s3cret"}, "", true},
+		{"upper-case scheme", []string{"BEARER s3cret"}, "", true},
+		{"trailing space", []string{"Bearer s3cret "}, "", true},
+		{"query", nil, "access_token=s3cret", true},
+		{"nothing", nil, "", false},
+		{"wrong", []string{"Bearer s3creT"}, "", false},
+		{"longer", []string{"Bearer s3cret2"}, "", false},
+		{"prefix", []string{"Bearer s3cre"}, "", false},
+		{"empty", []string{"Bearer "}, "", false},
+		{"no scheme", []string{"s3cret"}, "", false},
+		{"basic", []string{"Basic s3cret"}, "", false},
+		{"two headers", []string{"Bearer s3cret", "Bearer s3cret"}, "", false},
+		{"header wins over query", []string{"Bearer nope"}, "access_token=s3cret", false},
+		{"two query values", nil, "access_token=s3cret&access_token=s3cret", false},
+		{"empty query", nil, "access_token=", false},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "/roles?"+c.query, nil)
+		for _, h := range c.header {
+			r.Header.Add("Authorization", h)
+		}
+		assert.Equal(t, c.want, auth(r), c.name)
+	}
+
+	// An empty token refuses everything, an empty candidate included.
+	none := httpapi.BearerToken("")
+	for _, h := range []string{"", "Bearer ", "Bearer x"} {
+		r := httptest.NewRequest("GET", "/roles?access_token=", nil)
+		if h != "" {
+			r.Header.Set("Authorization", h)
+		}
+		assert.False(t, none(r), h)
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	t.Parallel()
+	trusted := []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("2001:db8::/32"),
+	}
+	cases := []struct {
+		name    string
+		remote  string
+		xff     []string
+		trusted []netip.Prefix
+		want    string
+	}{
+		{"no proxies: the peer", "203.0.113.9:1234", nil, trusted, "203.0.113.9"},
+		{"spoofed header from an untrusted peer is ignored", "203.0.113.9:1234", []string{"198.51.100.1"}, trusted, "203.0.113.9"},
+		{"spoofed header, nothing trusted", "10.0.0.1:1234", []string{"198.51.100.1"}, nil, "10.0.0.1"},
+		{"trusted proxy", "10.0.0.1:1234", []string{"198.51.100.1"}, trusted, "198.51.100.1"},
+		{"client spoofs a hop in front of a trusted proxy", "10.0.0.1:1234", []string{"1.1.1.1, 198.51.100.1"}, trusted, "198.51.100.1"},
+		{"client spoofs a trusted address", "10.0.0.1:1234", []string{"10.9.9.9, 198.51.100.1"}, trusted, "198.51.100.1"},
+		{"two trusted proxies", "10.0.0.1:1234", []string{"198.51.100.1, 10.0.0.2"}, trusted, "198.51.100.1"},
+		{"several header lines", "10.0.0.1:1234", []string{"1.1.1.1", "198.51.100.1, 10.0.0.2"}, trusted, "198.51.100.1"},
+		{"several header lines, split", "10.0.0.1:1234", []string{"198.51.100.1", "10.0.0.2"}, trusted, "198.51.100.1"},
+		{"every hop trusted: the leftmost", "10.0.0.1:1234", []string{"10.0.0.3, 10.0.0.2"}, trusted, "10.0.0.3"},
+		{"no header", "10.0.0.1:1234", nil, trusted, "10.0.0.1"},
+		{"empty header", "10.0.0.1:1234", []string{""}, trusted, "10.0.0.1"},
+		{"garbage at the right: the peer", "10.0.0.1:1234", []string{"198.51.100.1, unknown"}, trusted, "10.0.0.1"},
+		{"garbage after a trusted hop: that hop", "10.0.0.1:1234", []string{"198.51.100.1, garbage, 10.0.0.2"}, trusted, "10.0.0.2"},
+		{"garbage left of the client is not reached", "10.0.0.1:1234", []string{"garbage, 198.51.100.1"}, trusted, "198.51.100.1"},
+		{"empty entry", "10.0.0.1:1234", []string{"198.51.100.1,,10.0.0.2"}, trusted, "10.0.0.2"},
+		{"entry with a port", "10.0.0.1:1234", []string{"198.51.100.1:5555"}, trusted, "198.51.100.1"},
+		{"IPv6 proxy and client", "[2001:db8::1]:443", []string{"2001:db8:ffff::5, 2001:db9::7"}, trusted, "2001:db9::7"},
+		{"IPv6 entry with a port", "[2001:db8::1]:443", []string{"[2001:db9::7]:80"}, trusted, "2001:db9::7"},
+		{"IPv4-mapped peer is unmapped", "[::ffff:10.0.0.1]:80", []string{"198.51.100.1"}, trusted, "198.51.100.1"},
+		{"IPv4-mapped entry is unmapped", "10.0.0.1:80", []string{"::ffff:198.51.100.1"}, trusted, "198.51.100.1"},
+		{"zone dropped", "10.0.0.1:80", []string{"fe80::1%eth0"}, trusted, "fe80::1"},
+		{"peer without port", "203.0.113.9", nil, trusted, "203.0.113.9"},
+		{"unparsable peer", "@", []string{"198.51.100.1"}, trusted, "invalid IP"},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = c.remote
+		for _, h := range c.xff {
+			r.Header.Add("X-Forwarded-For", h)
+		}
+		assert.Equal(t, c.want, httpapi.ClientIP(r, c.trusted).String(), c.name)
+	}
+}
+
+func TestRateLimiterPerClientIP(t *testing.T) {
+	t.Parallel()
+	lim := users.NewMemoryLimiter(2, time.Minute)
+	f := newFixture(t,
+		httpapi.WithRateLimiter(lim),
+		httpapi.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8")))
+	f.openRegistration(false)
+	login := func(remote string, xff ...string) *httptest.ResponseRecorder {
+		r := request("POST", "/auth/login", registerBody("nobody@example.com", "x"))
+		r.RemoteAddr = remote
+		for _, h := range xff {
+			r.Header.Add("X-Forwarded-For", h)
+		}
+		return f.serve(r)
+	}
+	// An untrusted client cannot escape its limit with a made-up header.
+	assert.Equal(t, http.StatusUnauthorized, login("203.0.113.9:1", "1.1.1.1").Code)
+	assert.Equal(t, http.StatusUnauthorized, login("203.0.113.9:2", "2.2.2.2").Code)
+	w := login("203.0.113.9:3", "3.3.3.3")
+	wantError(t, w, http.StatusTooManyRequests, "REQUESTS_EXCEEDED", "")
+	assert.Regexp(t, `^[1-9]\d*$`, w.Header().Get("Retry-After"))
+
+	// Every public route counts; the limit is checked first.
+	before := f.snapshot()
+	r := request("POST", "/users/register", registerBody("new@example.com", password))
+	r.RemoteAddr = "203.0.113.9:4"
+	wantError(t, f.serve(r), http.StatusTooManyRequests, "REQUESTS_EXCEEDED", "")
+	assert.Equal(t, before, f.snapshot())
+
+	// Another client is not affected; behind the trusted proxy, the
+	// forwarded address is the key.
+	assert.Equal(t, http.StatusUnauthorized, login("198.51.100.7:1").Code)
+	assert.Equal(t, http.StatusUnauthorized, login("10.0.0.1:1", "198.51.100.8").Code)
+	assert.Equal(t, http.StatusUnauthorized, login("10.0.0.1:1", "198.51.100.8").Code)
+	wantError(t, login("10.0.0.1:1", "198.51.100.8"), http.StatusTooManyRequests, "REQUESTS_EXCEEDED", "")
+	assert.Equal(t, http.StatusUnauthorized, login("10.0.0.1:1", "198.51.100.9").Code)
+
+	// Admin routes are not limited.
+	for range 3 {
+		r := request("GET", "/roles", "")
+		r.RemoteAddr = "203.0.113.9:5"
+		r.Header.Set("Authorization", "Bearer "+adminToken)
+		assert.Equal(t, http.StatusOK, f.serve(r).Code)
+	}
+}

@@ -1,0 +1,113 @@
+package httpapi_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/store/memstore"
+)
+
+// brokenStore is a memstore whose user lookups fail while broken is set.
+type brokenStore struct {
+	*memstore.Store
+	broken atomic.Bool
+}
+
+var errDown = errors.New("store: connection refused (db.internal:5432)")
+
+func (s *brokenStore) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+	if s.broken.Load() {
+		return nil, errDown
+	}
+	return s.Store.GetUserByEmailKey(ctx, key)
+}
+
+func (s *brokenStore) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.UserRecord, error) {
+	if s.broken.Load() {
+		return nil, errDown
+	}
+	return s.Store.ListUsers(ctx, q)
+}
+
+func TestUnexpectedErrorsAre500AndLogged(t *testing.T) {
+	t.Parallel()
+	var bs *brokenStore
+	f := newFixtureWith(t, fixtureConfig{store: func(m *memstore.Store) users.Store {
+		bs = &brokenStore{Store: m}
+		return bs
+	}})
+	f.openRegistration(true)
+	bs.broken.Store(true)
+
+	w := f.do("POST", "/users/register", registerBody("a@example.com", password))
+	wantError(t, w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "An unexpected error occurred.")
+	assert.NotContains(t, w.Body.String(), "db.internal")
+	w = f.admin("GET", "/users", "")
+	wantError(t, w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "An unexpected error occurred.")
+	w = f.do("POST", "/auth/login", registerBody("a@example.com", password))
+	wantError(t, w, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR", "An unexpected error occurred.")
+
+	logs := f.logs.String()
+	assert.Contains(t, logs, "db.internal:5432")
+	assert.Contains(t, logs, "path=/users/register")
+	assert.Contains(t, logs, "path=/users ")
+	assert.Contains(t, logs, "client_ip=192.0.2.1")
+	// The fixture's cleanup checks that neither the password nor a hash
+	// was logged.
+}
+
+// gatedHasher blocks Verify while gate is set, after signalling entered.
+type gatedHasher struct {
+	users.InsecureHasher
+	gate    atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *gatedHasher) Verify(pw, encoded string) (bool, error) {
+	if h.gate.Load() {
+		h.entered <- struct{}{}
+		<-h.release
+	}
+	return h.InsecureHasher.Verify(pw, encoded)
+}
+
+func TestBusyIs503WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	h := &gatedHasher{entered: make(chan struct{}), release: make(chan struct{})}
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{
+		users.WithHasher(h), users.WithHashConcurrency(1, 0),
+	}})
+	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
+	h.gate.Store(true)
+
+	var wg sync.WaitGroup
+	var first *httptest.ResponseRecorder
+	wg.Go(func() {
+		w := httptest.NewRecorder()
+		f.h.ServeHTTP(w, request("POST", "/auth/login", registerBody("ada@example.com", password)))
+		first = w
+	})
+	<-h.entered // the first login holds the only hashing slot
+
+	w := f.do("POST", "/auth/login", registerBody("ada@example.com", password))
+	wantError(t, w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", `Service "users" is unavailable. Too many requests in progress, try again later.`)
+	assert.Equal(t, "1", w.Header().Get("Retry-After"))
+	f.openRegistration(true)
+	w = f.do("POST", "/users/register", registerBody("ada@example.com", password))
+	wantError(t, w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "")
+
+	h.gate.Store(false)
+	close(h.release)
+	wg.Wait()
+	require.Equal(t, http.StatusOK, first.Code, first.Body.String())
+}
