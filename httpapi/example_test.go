@@ -38,7 +38,9 @@ func Example() {
 		mux.ServeHTTP(w, r)
 		return w
 	}
-	show := func(w *httptest.ResponseRecorder) { fmt.Println(strings.TrimSpace(fmt.Sprint(w.Code, " ", w.Body.String()))) }
+	show := func(w *httptest.ResponseRecorder) {
+		fmt.Println(strings.TrimSpace(fmt.Sprint(w.Code, " ", w.Body.String())))
+	}
 	register := `{"email":"ada@example.com","password":"correct horse"}`
 
 	// Registration is off by default, and only an administrator may turn it
