@@ -63,22 +63,26 @@
 //
 // # Request bodies
 //
-// Bodies are read strictly: the Content-Type must be application/json (or
-// application/*+json; a charset other than utf-8 is refused) — unlike
-// Directus, which ignores a body of another type, since a browser may send
-// text/plain or form bodies cross-site without a CORS preflight; the body
-// must be valid UTF-8, at most WithMaxBodyBytes, one JSON object with no
-// duplicate keys and nothing after it; every field must have its type
-// (a null, an array or a number where a string belongs is refused); a
-// string holding U+FFFD is refused (encoding/json turns a lone surrogate
-// into it, which would make two passwords one); an email holding a control
-// character (CR, LF…) is refused; a field a route does not take is refused
-// by name (`Invalid payload. "role" is not allowed.`). Each of these is 400
-// INVALID_PAYLOAD, and nothing changes. Error messages give byte offsets,
-// never the input.
+// Bodies are read strictly. Each of these is 400 INVALID_PAYLOAD, and
+// changes nothing:
 //
-// POST /users/register first checks that registration is on (403
-// FORBIDDEN whatever the body), then reads the body, as SPEC §2 orders it.
+//   - a Content-Type other than application/json or application/*+json
+//     (a charset other than utf-8 included). Directus ignores such a body;
+//     this package refuses it, since a browser sends text/plain and form
+//     bodies cross-site without a CORS preflight;
+//   - a body over WithMaxBodyBytes, not valid UTF-8, not one JSON object,
+//     with a duplicate key, or with anything after the object;
+//   - a field a route does not take, refused by name
+//     (`Invalid payload. "role" is not allowed.`);
+//   - a value of the wrong type: a null, a number, an array or an object
+//     where a string belongs, and so on;
+//   - a string holding U+FFFD (encoding/json turns a lone surrogate escape
+//     into it, which would make two passwords one);
+//   - an email holding a control character (CR, LF…).
+//
+// Error messages give byte offsets, never the input. POST /users/register
+// checks that registration is on before it reads the body, so a closed
+// registration answers 403 FORBIDDEN whatever the body holds.
 //
 // # Errors
 //
@@ -93,7 +97,7 @@
 //	403 INVALID_TOKEN         a garbage, unknown, used or wrong-purpose token
 //	403 FORBIDDEN             authorizer refusal, registration off, email filter, unknown user id
 //	404 ROUTE_NOT_FOUND       no such route
-//	429 REQUESTS_EXCEEDED     a rate limiter's refusal (with Retry-After)
+//	429 REQUESTS_EXCEEDED     users.ErrRateLimited: the login limiter, WithRateLimiter (with Retry-After)
 //	503 SERVICE_UNAVAILABLE   users.ErrBusy (with Retry-After: 1)
 //	500 INTERNAL_SERVER_ERROR anything else: logged (WithLogger), answered generically
 //
@@ -107,6 +111,16 @@
 //
 // [ClientIP] takes X-Forwarded-For into account only when the direct peer
 // is a trusted proxy (WithTrustedProxies), so a client cannot choose its IP
-// by sending the header. It is used for the log line of a 500, and is there
-// for rate limiters.
+// by sending the header. It keys the per-IP limit of the public routes
+// (WithRateLimiter, off by default) and is logged with a 500.
+//
+// # Differences from Directus
+//
+// POST /auth/login answers the user, not access and refresh tokens: this
+// package keeps no sessions, so a host app that needs them wraps the route
+// or calls users.Manager.Authenticate itself. Only the fields listed above
+// are taken (a Directus field such as "language" is refused by name, not
+// silently dropped), policies are plain id arrays, and GET /users knows only
+// the query parameters above. Bodies must be declared JSON (see above).
+// An expired token is 401 TOKEN_EXPIRED, as Directus answers.
 package httpapi
