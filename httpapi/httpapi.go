@@ -124,13 +124,13 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 	for _, o := range opts {
 		o(&c)
 	}
+	c.trusted = append([]netip.Prefix(nil), c.trusted...) // never the caller's array
 	for i, p := range c.trusted {
 		if !p.IsValid() {
 			panic(fmt.Sprintf("httpapi: WithTrustedProxies: invalid prefix %v", p))
 		}
 		c.trusted[i] = p.Masked()
 	}
-	c.trusted = append([]netip.Prefix(nil), c.trusted...)
 	if c.verifyRedirect != "" {
 		if err := checkRedirect(c.verifyRedirect); err != nil {
 			panic("httpapi: WithVerifyRedirect: " + err.Error())
