@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
@@ -150,4 +152,45 @@ func TestRateLimiterPerClientIP(t *testing.T) {
 		r.Header.Set("Authorization", "Bearer "+adminToken)
 		assert.Equal(t, http.StatusOK, f.serve(r).Code)
 	}
+}
+
+// WithRegisterRateLimiter limits registrations per client IP only, as
+// Directus's RATE_LIMITER_REGISTRATION does, with its limit and reset
+// extensions; other routes and other clients are not affected.
+func TestRegisterRateLimiter(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, httpapi.WithRegisterRateLimiter(users.NewMemoryLimiter(2, time.Minute)))
+	f.openRegistration(false)
+	register := func(remote, email string) *httptest.ResponseRecorder {
+		r := request("POST", "/users/register", registerBody(email, password))
+		r.RemoteAddr = remote
+		return f.serve(r)
+	}
+	assert.Equal(t, http.StatusNoContent, register("203.0.113.9:1", "a@example.com").Code)
+	assert.Equal(t, http.StatusNoContent, register("203.0.113.9:2", "b@example.com").Code)
+	before := f.snapshot()
+	w := register("203.0.113.9:3", "c@example.com")
+	wantError(t, w, http.StatusTooManyRequests, "REQUESTS_EXCEEDED", "")
+	assert.Equal(t, "60", w.Header().Get("Retry-After"))
+	var body struct {
+		Errors []struct {
+			Extensions struct {
+				Code  string    `json:"code"`
+				Limit int       `json:"limit"`
+				Reset time.Time `json:"reset"`
+			} `json:"extensions"`
+		} `json:"errors"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body))
+	require.Len(t, body.Errors, 1)
+	assert.Equal(t, 2, body.Errors[0].Extensions.Limit)
+	assert.WithinDuration(t, time.Now().Add(time.Minute), body.Errors[0].Extensions.Reset, 5*time.Second)
+	assert.Equal(t, before, f.snapshot(), "a refused registration writes nothing")
+
+	// Another client may still register; login from the limited one is not
+	// counted against registration.
+	assert.Equal(t, http.StatusNoContent, register("198.51.100.7:1", "d@example.com").Code)
+	r := request("POST", "/auth/login", registerBody("a@example.com", password))
+	r.RemoteAddr = "203.0.113.9:4"
+	assert.Equal(t, http.StatusOK, f.serve(r).Code)
 }

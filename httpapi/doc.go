@@ -97,7 +97,8 @@
 //	403 INVALID_TOKEN         a garbage, unknown, used or wrong-purpose token
 //	403 FORBIDDEN             authorizer refusal, registration off, email filter, unknown user id
 //	404 ROUTE_NOT_FOUND       no such route
-//	429 REQUESTS_EXCEEDED     users.ErrRateLimited: the login limiter, WithRateLimiter (with Retry-After)
+//	429 REQUESTS_EXCEEDED     users.ErrRateLimited: the login limiter, WithRateLimiter, WithRegisterRateLimiter
+//	                          (with Retry-After, and extensions limit and reset as Directus sends them)
 //	503 SERVICE_UNAVAILABLE   users.ErrBusy (with Retry-After: 1)
 //	500 INTERNAL_SERVER_ERROR anything else: logged (WithLogger), answered generically
 //

@@ -57,6 +57,7 @@ const defaultRetryAfter = time.Minute
 // with a generic 500.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := http.StatusInternalServerError, codeInternal, "An unexpected error occurred."
+	var ext errorExt
 	var (
 		ve *users.ValidationError
 		qe *queryError
@@ -74,6 +75,11 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 		secs := max(1, int(math.Ceil(wait.Seconds())))
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		if re != nil {
+			// Directus's extensions: the limit, and when it resets.
+			limit, reset := re.Limit, time.Now().Add(wait).UTC().Truncate(time.Millisecond)
+			ext.Limit, ext.Reset = &limit, &reset
+		}
 		status, code, msg = http.StatusTooManyRequests, codeRequestsExceeded, fmt.Sprintf("Too many requests, retry after %ds.", secs)
 	case errors.Is(err, users.ErrBusy):
 		w.Header().Set("Retry-After", busyRetryAfter)
@@ -112,7 +118,8 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 				"client_ip", ClientIP(r, h.cfg.trusted).String(), "error", err.Error())
 		}
 	}
-	h.writeJSON(w, status, errorBody{Errors: []errorItem{{Message: msg, Extensions: errorExt{Code: code}}}})
+	ext.Code = code
+	h.writeJSON(w, status, errorBody{Errors: []errorItem{{Message: msg, Extensions: ext}}})
 }
 
 type errorBody struct {
@@ -125,7 +132,9 @@ type errorItem struct {
 }
 
 type errorExt struct {
-	Code string `json:"code"`
+	Code  string     `json:"code"`
+	Limit *int       `json:"limit,omitempty"` // REQUESTS_EXCEEDED: events per window
+	Reset *time.Time `json:"reset,omitempty"` // REQUESTS_EXCEEDED: when the next is allowed
 }
 
 // sentence ends s with a full stop.

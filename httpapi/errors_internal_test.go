@@ -65,7 +65,19 @@ func TestWriteError(t *testing.T) {
 			r := httptest.NewRequest("POST", "/x?token=secret-token", nil)
 			h.writeError(w, r, c.err)
 			require.Equal(t, c.status, w.Code)
-			want, err := json.Marshal(errorBody{Errors: []errorItem{{Message: c.msg, Extensions: errorExt{Code: c.code}}}})
+			ext := errorExt{Code: c.code}
+			var re *users.RateLimitError
+			if errors.As(c.err, &re) {
+				// Directus's extensions: the limit and when it resets.
+				var got errorBody
+				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &got))
+				require.NotNil(t, got.Errors[0].Extensions.Limit)
+				require.NotNil(t, got.Errors[0].Extensions.Reset)
+				assert.Equal(t, re.Limit, *got.Errors[0].Extensions.Limit)
+				assert.WithinDuration(t, time.Now().Add(re.RetryAfter), *got.Errors[0].Extensions.Reset, 5*time.Second)
+				ext.Limit, ext.Reset = got.Errors[0].Extensions.Limit, got.Errors[0].Extensions.Reset
+			}
+			want, err := json.Marshal(errorBody{Errors: []errorItem{{Message: c.msg, Extensions: ext}}})
 			require.NoError(t, err)
 			assert.Equal(t, string(want), w.Body.String())
 			assert.Equal(t, "application/json; charset=utf-8", w.Header().Get("Content-Type"))

@@ -22,6 +22,7 @@ type config struct {
 	verifyRedirect string
 	log            *slog.Logger
 	limiter        users.Limiter
+	registerLimit  users.Limiter
 }
 
 // Option configures the handler New returns.
@@ -101,6 +102,20 @@ func WithRateLimiter(l users.Limiter) Option {
 	}
 }
 
+// WithRegisterRateLimiter limits POST /users/register per client IP, as
+// Directus's RATE_LIMITER_REGISTRATION_* settings do (Directus's default is
+// 5 per 60 s: users.NewMemoryLimiter(5, time.Minute)). A refused request
+// is answered 429 REQUESTS_EXCEEDED with Retry-After and the extensions
+// limit and reset, before the body is read. It applies on top of
+// WithRateLimiter. Default: none. Passing nil keeps the default.
+func WithRegisterRateLimiter(l users.Limiter) Option {
+	return func(c *config) {
+		if l != nil {
+			c.registerLimit = l
+		}
+	}
+}
+
 // handler serves the routes of the package doc.
 type handler struct {
 	m   *users.Manager
@@ -160,8 +175,11 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 		"PATCH /settings":    h.updateSettings,
 	}
 	for p, f := range public {
+		if p == "POST /users/register" {
+			f = h.limitedBy(h.cfg.registerLimit, f)
+		}
 		if p != "/" {
-			f = h.limited(f)
+			f = h.limitedBy(h.cfg.limiter, f)
 		}
 		h.mux.HandleFunc(p, f)
 	}
@@ -191,13 +209,13 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// limited asks the rate limiter, if any, before anything else.
-func (h *handler) limited(f http.HandlerFunc) http.HandlerFunc {
-	if h.cfg.limiter == nil {
+// limitedBy asks the rate limiter l, if any, before anything else.
+func (h *handler) limitedBy(l users.Limiter, f http.HandlerFunc) http.HandlerFunc {
+	if l == nil {
 		return f
 	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		if _, err := h.cfg.limiter.Allow(r.Context(), ClientIP(r, h.cfg.trusted).String()); err != nil {
+		if _, err := l.Allow(r.Context(), ClientIP(r, h.cfg.trusted).String()); err != nil {
 			h.writeError(w, r, err)
 			return
 		}
