@@ -1,0 +1,222 @@
+// Command server serves the users library's Directus-compatible HTTP API
+// (package httpapi), so that a client written for Directus's user flows —
+// register, verify email, invite, accept invite, users, roles, settings,
+// login — can talk to a Go app instead.
+//
+//	go run ./examples/server
+//
+// It listens on 127.0.0.1:8055 with SQLite in ./users.db, prints every mail
+// to stdout unless SMTP is configured, and runs the mail delivery worker.
+// It is configured by environment variables, named like Directus's where
+// Directus has one:
+//
+//	HOST, PORT                      listen address (127.0.0.1, 8055)
+//	PUBLIC_URL                      base of the links in mails (http://HOST:PORT)
+//	DB_CLIENT                       sqlite3 (default) or pg
+//	DB_FILENAME                     SQLite file (users.db)
+//	DB_CONNECTION_STRING            PostgreSQL DSN, with DB_CLIENT=pg
+//	EMAIL_SMTP_HOST, EMAIL_SMTP_PORT, EMAIL_SMTP_USER, EMAIL_SMTP_PASSWORD,
+//	EMAIL_SMTP_SECURE (implicit TLS), EMAIL_SMTP_IGNORE_TLS (no TLS), EMAIL_FROM
+//	USER_REGISTER_URL_ALLOW_LIST    comma-separated verification_url allow-list
+//	USER_INVITE_URL_ALLOW_LIST      comma-separated invite_url allow-list
+//	ADMIN_TOKEN                     static bearer token accepted as admin
+//	IP_TRUST_PROXY                  proxies whose X-Forwarded-For is believed
+//	HASH_MEMORY_COST, HASH_TIME_COST, HASH_PARALLELISM   argon2id parameters
+//	RATE_LIMITER_REGISTRATION_ENABLED, RATE_LIMITER_REGISTRATION_POINTS,
+//	RATE_LIMITER_REGISTRATION_DURATION   registrations per client IP (true, 5, 60 s)
+//	SHUTDOWN_TIMEOUT                seconds in-flight requests get on SIGINT/SIGTERM (15)
+//	MAIL_RETRY_BACKOFF, MAIL_SEND_TIMEOUT, MAIL_LEASE   delivery policy, Go durations (30s, 1m, 5m)
+//
+// Settings start as the library's defaults (registration off) and are
+// changed with PATCH /settings.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/mailer/logmailer"
+	"github.com/gousers/users/mailer/smtpmailer"
+	"github.com/gousers/users/store/pgstore"
+	"github.com/gousers/users/store/sqlitestore"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(ctx, os.Getenv, os.Stdout, log, nil); err != nil {
+		log.Error("server stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx is done, then shuts down gracefully: the listener
+// closes, in-flight requests finish (up to SHUTDOWN_TIMEOUT), and the mail
+// worker stops. Mail goes to mailOut when no SMTP host is configured.
+// ready, when not nil, is called with the listening address once the
+// server accepts connections.
+func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log *slog.Logger, ready func(addr string)) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	store, closeStore, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	mailer, mailerName, err := newMailer(cfg, mailOut)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr())
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	m, err := users.New(store, mailer,
+		users.WithPublicURL(cfg.PublicURL),
+		users.WithRegisterURLAllowList(cfg.RegisterAllowList...),
+		users.WithInviteURLAllowList(cfg.InviteAllowList...),
+		users.WithHasher(&cfg.Argon2),
+		users.WithLogger(log),
+		users.WithDelivery(cfg.delivery()),
+	)
+	if err != nil {
+		return err
+	}
+	handler := httpapi.New(m, handlerOptions(cfg, log)...)
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	// The worker outlives ctx until the HTTP server has drained, so that
+	// mail queued by the last requests is still sent.
+	workerCtx, stopWorker := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorker()
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		_ = m.Run(workerCtx)
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	log.Info("users server listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"db", cfg.DBClient, "mailer", mailerName, "admin_token", cfg.AdminToken != "")
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		stopWorker()
+		<-workerDone
+		return err
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		err = fmt.Errorf("in-flight requests did not finish within %s", cfg.ShutdownTimeout)
+	}
+	// One last pass sends what the last requests queued; the rest stays in
+	// the outbox for the next start.
+	if _, derr := m.DeliverPending(sctx); derr != nil && sctx.Err() == nil {
+		log.Warn("final mail delivery", "error", derr)
+	}
+	stopWorker()
+	<-workerDone
+	log.Info("stopped")
+	return err
+}
+
+// openStore opens the store DB_CLIENT names and returns it with the
+// function that releases it.
+func openStore(ctx context.Context, cfg config) (users.Store, func(), error) {
+	switch cfg.DBClient {
+	case "pg":
+		pool, err := pgxpool.New(ctx, cfg.DBConnectionString)
+		if err != nil {
+			return nil, nil, fmt.Errorf("DB_CONNECTION_STRING: %w", err)
+		}
+		s, err := pgstore.New(ctx, pool)
+		if err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		return s, pool.Close, nil
+	default:
+		s, db, err := sqlitestore.Open(cfg.DBFilename)
+		if err != nil {
+			return nil, nil, err
+		}
+		return s, func() { _ = s.Close(); _ = db.Close() }, nil
+	}
+}
+
+// newMailer returns the SMTP mailer when EMAIL_SMTP_HOST is set, else a
+// mailer that prints each mail to out.
+func newMailer(cfg config, out io.Writer) (users.Mailer, string, error) {
+	if cfg.SMTPHost == "" {
+		return logmailer.New(out), "log", nil
+	}
+	mode := smtpmailer.STARTTLS
+	switch {
+	case cfg.SMTPSecure:
+		mode = smtpmailer.ImplicitTLS
+	case cfg.SMTPIgnoreTLS:
+		mode = smtpmailer.Plain
+	}
+	m, err := smtpmailer.New(smtpmailer.Config{
+		Host:     cfg.SMTPHost,
+		Port:     cfg.SMTPPort,
+		Username: cfg.SMTPUser,
+		Password: cfg.SMTPPassword,
+		From:     cfg.EmailFrom,
+		TLS:      mode,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return m, "smtp " + cfg.SMTPHost, nil
+}
+
+// handlerOptions configures the HTTP API from cfg.
+func handlerOptions(cfg config, log *slog.Logger) []httpapi.Option {
+	opts := []httpapi.Option{
+		httpapi.WithLogger(log),
+		httpapi.WithTrustedProxies(cfg.TrustedProxies...),
+	}
+	if cfg.AdminToken != "" {
+		opts = append(opts, httpapi.WithAuthorizer(httpapi.BearerToken(cfg.AdminToken)))
+	}
+	if cfg.RegisterLimitEnabled {
+		opts = append(opts, httpapi.WithRegisterRateLimiter(users.NewMemoryLimiter(cfg.RegisterLimitPoints, cfg.RegisterLimitDuration)))
+	}
+	return opts
+}
