@@ -17,14 +17,20 @@ import (
 // account — not performance. They run the real argon2id at the default
 // parameters, interleave the two cases (flipping their order every round,
 // so that drift in the machine's load falls on both alike), warm up first,
-// and compare medians, which shrug off the odd descheduled sample. The
-// medians must differ by less than 2% or 3 ms, whichever is larger.
+// and compare two robust statistics: the medians of the two cases, and
+// the median of the per-round differences (which cancels the load a round
+// shares). Both must be under 2% or 3 ms, whichever is larger. On a busy
+// machine (other builds sharing the cores) the medians alone wander by a
+// few ms, so a failing pass measures 200 more rounds and judges all the
+// rounds pooled, at most three times; a real difference fails every pass.
 //
 // Checked against the protection: with Authenticate answering at once for
 // an unknown address (no dummy hash), the medians were 0.01 ms and 24.8 ms
 // and the test failed; with Register returning at once for an existing
 // active address, 23.1 ms and 0.005 ms, and it failed. With the
-// protection, both differ by about 0.1 ms.
+// protection, the medians differ by about 0.1 ms on an idle machine, and
+// the median per-round difference stayed under 1.7 ms with the machine's
+// load at 10 on its 2 cores.
 //
 // Skipped with -short, and under -race, which multiplies argon2id's cost
 // several times and makes the timing meaningless.
@@ -32,6 +38,7 @@ import (
 const (
 	enumRounds = 200
 	enumWarmUp = 10
+	enumPasses = 3
 )
 
 func skipTiming(t *testing.T) {
@@ -44,29 +51,43 @@ func skipTiming(t *testing.T) {
 	}
 }
 
-// interleave times a and b, alternately, rounds times each after warm
-// rounds, and returns their medians.
-func interleave(rounds, warm int, a, b func(i int)) (ma, mb time.Duration) {
+// requireSameTime times a and b interleaved, as described above, and fails
+// t if the time tells them apart.
+func requireSameTime(t *testing.T, what string, a, b func(i int)) {
+	t.Helper()
 	timeIt := func(f func(int), i int) time.Duration {
 		t0 := time.Now()
 		f(i)
 		return time.Since(t0)
 	}
-	var da, db []time.Duration
-	for i := -warm; i < rounds; i++ {
-		var ta, tb time.Duration
-		if i%2 == 0 {
-			ta = timeIt(a, i)
-			tb = timeIt(b, i)
-		} else {
-			tb = timeIt(b, i)
-			ta = timeIt(a, i)
+	var da, db, diff []time.Duration
+	i := -enumWarmUp
+	for pass := 1; ; pass++ {
+		for ; i < pass*enumRounds; i++ { // the first pass warms up first
+			var ta, tb time.Duration
+			if i%2 == 0 {
+				ta = timeIt(a, i)
+				tb = timeIt(b, i)
+			} else {
+				tb = timeIt(b, i)
+				ta = timeIt(a, i)
+			}
+			if i >= 0 {
+				da, db, diff = append(da, ta), append(db, tb), append(diff, ta-tb)
+			}
 		}
-		if i >= 0 {
-			da, db = append(da, ta), append(db, tb)
+		ma, mb, md := median(da), median(db), median(diff)
+		tolerance := max(max(ma, mb)/50, 3*time.Millisecond)
+		ok := absDur(ma-mb) < tolerance && absDur(md) < tolerance
+		t.Logf("%s, pass %d (%d rounds): medians %v and %v, median difference %v (tolerance %v)",
+			what, pass, len(da), ma, mb, md, tolerance)
+		if ok {
+			return
+		}
+		if pass == enumPasses {
+			t.Fatalf("%s: the time tells the cases apart", what)
 		}
 	}
-	return median(da), median(db)
 }
 
 func median(ds []time.Duration) time.Duration {
@@ -75,13 +96,7 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-func requireSameTime(t *testing.T, what string, ma, mb time.Duration) {
-	t.Helper()
-	diff := max(ma-mb, mb-ma)
-	tolerance := max(max(ma, mb)/50, 3*time.Millisecond)
-	t.Logf("%s: medians %v and %v, difference %v (tolerance %v)", what, ma, mb, diff, tolerance)
-	require.Less(t, diff, tolerance, "%s: the time tells the cases apart", what)
-}
+func absDur(d time.Duration) time.Duration { return max(d, -d) }
 
 // Authenticate takes the same time for an unknown address as for a known
 // address with a wrong password. Not parallel: it measures time.
@@ -105,8 +120,7 @@ func TestAuthenticateTimingDoesNotRevealAccounts(t *testing.T) {
 			f(i)
 		}
 	}
-	mu, mk := interleave(enumRounds, enumWarmUp, advance(unknown), advance(known))
-	requireSameTime(t, "Authenticate unknown vs wrong password", mu, mk)
+	requireSameTime(t, "Authenticate unknown vs wrong password", advance(unknown), advance(known))
 }
 
 // Register takes the same time for a new address as for one that has an
@@ -127,8 +141,7 @@ func TestRegisterTimingDoesNotRevealAccounts(t *testing.T) {
 	}
 	fresh := register(func(i int) string { return fmt.Sprintf("new-%d@example.com", i+enumWarmUp) })
 	taken := register(func(int) string { return "taken@example.com" })
-	mn, mt := interleave(enumRounds, enumWarmUp, fresh, taken)
-	requireSameTime(t, "Register new vs existing", mn, mt)
+	requireSameTime(t, "Register new vs existing", fresh, taken)
 }
 
 func isInvalidCredentials(err error) bool {
