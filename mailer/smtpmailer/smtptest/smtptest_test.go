@@ -1,0 +1,172 @@
+package smtptest
+
+import (
+	"net/smtp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	crlf := func(s string) []byte { return []byte(strings.ReplaceAll(s, "\n", "\r\n")) }
+
+	t.Run("NestedMultipartBase64AndQP", func(t *testing.T) {
+		t.Parallel()
+		m := parse(crlf(`From: a@example.com
+To: b@example.org
+Subject: =?UTF-8?q?Caf=C3=A9?=
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=outer
+
+--outer
+Content-Type: multipart/alternative; boundary=inner
+
+--inner
+Content-Type: text/plain; charset=UTF-8
+Content-Transfer-Encoding: base64
+
+Q2Fmw6kgbGluZSAx
+CmxpbmUgMg==
+--inner
+Content-Type: text/html; charset=utf-8
+Content-Transfer-Encoding: quoted-printable
+
+<p>Caf=C3=A9 a very long line that was soft-=
+broken</p>
+--inner--
+--outer
+Content-Type: application/octet-stream
+
+x
+y
+--outer--
+`))
+		require.NoError(t, m.Err)
+		assert.Equal(t, "Café", m.Subject)
+		assert.Equal(t, "=?UTF-8?q?Caf=C3=A9?=", m.Header["Subject"][0], "Header keeps the wire form")
+		assert.Equal(t, "multipart/mixed", m.MediaType)
+		require.Len(t, m.Parts, 3)
+		assert.Equal(t, Part{MediaType: "text/plain", Charset: "utf-8", TransferEncoding: "base64", Body: "Café line 1\nline 2"}, m.Parts[0])
+		assert.Equal(t, "quoted-printable", m.Parts[1].TransferEncoding)
+		assert.Equal(t, "Café line 1\nline 2", m.Text)
+		assert.Equal(t, "<p>Café a very long line that was soft-broken</p>", m.HTML)
+		assert.Equal(t, "application/octet-stream", m.Parts[2].MediaType)
+		assert.Equal(t, "x\r\ny", m.Parts[2].Body, "line ends are normalised in text/* only")
+	})
+
+	t.Run("DefaultContentType", func(t *testing.T) {
+		t.Parallel()
+		m := parse(crlf("Subject: plain\n\nhello\n"))
+		require.NoError(t, m.Err)
+		assert.Equal(t, "text/plain", m.MediaType)
+		assert.Equal(t, []Part{{MediaType: "text/plain", Charset: "us-ascii", Body: "hello\n"}}, m.Parts)
+	})
+
+	for name, raw := range map[string]string{
+		"BadHeader":        "no colon here\n\nbody\n",
+		"BadContentType":   "Content-Type: text/\n\nbody\n",
+		"NoBoundary":       "Content-Type: multipart/alternative\n\nbody\n",
+		"UnknownEncoding":  "Content-Transfer-Encoding: rot13\n\nbody\n",
+		"BadBase64":        "Content-Transfer-Encoding: base64\n\n!!!!\n",
+		"UnterminatedPart": "Content-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			assert.Error(t, parse(crlf(raw)).Err)
+		})
+	}
+}
+
+// send sends a one-line message with the standard library's client.
+func send(srv *Server, auth smtp.Auth, to string) error {
+	return smtp.SendMail(srv.Addr(), auth, "a@example.com", []string{to},
+		[]byte("Subject: hi\r\n\r\nbody\r\n"))
+}
+
+func TestRefuseAndAccept(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{})
+
+	srv.Refuse(Rcpt, 451, 2)
+	for range 2 {
+		err := send(srv, nil, "b@example.org")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "451")
+	}
+	require.NoError(t, send(srv, nil, "b@example.org"), "two refusals, then accepted")
+
+	srv.Refuse(Data, 554, 0)
+	for range 3 {
+		err := send(srv, nil, "c@example.org")
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "554")
+	}
+	srv.Accept()
+	require.NoError(t, send(srv, nil, "d@example.org"))
+
+	msgs := srv.Messages()
+	require.Len(t, msgs, 2, "refused messages are not recorded")
+	assert.Equal(t, "a@example.com", msgs[0].From)
+	assert.Equal(t, []string{"b@example.org"}, msgs[0].To)
+	assert.Equal(t, []string{"d@example.org"}, msgs[1].To)
+	assert.Equal(t, "hi", msgs[1].Subject)
+	assert.Equal(t, "body\n", msgs[1].Text)
+	assert.False(t, msgs[1].TLS)
+	assert.Empty(t, msgs[1].AuthUser)
+
+	assert.Panics(t, func() { srv.Refuse(Mail, 250, 1) }, "only 4xx and 5xx refuse")
+}
+
+func TestAuth(t *testing.T) {
+	t.Parallel()
+	for _, mech := range []string{"PLAIN", "CRAM-MD5"} {
+		t.Run(mech, func(t *testing.T) {
+			t.Parallel()
+			srv := Start(t, Options{Username: "u", Password: "p", AuthMechanisms: []string{mech}})
+			auth := func(pass string) smtp.Auth {
+				if mech == "PLAIN" {
+					return smtp.PlainAuth("", "u", pass, srv.Host()) // allowed in the clear to 127.0.0.1
+				}
+				return smtp.CRAMMD5Auth("u", pass)
+			}
+
+			err := send(srv, nil, "b@example.org")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "530", "AUTH required")
+			err = send(srv, auth("wrong"), "b@example.org")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "535")
+			require.NoError(t, send(srv, auth("p"), "b@example.org"))
+
+			msgs := srv.Messages()
+			require.Len(t, msgs, 1)
+			assert.Equal(t, "u", msgs[0].AuthUser)
+		})
+	}
+}
+
+func TestOptionsValidated(t *testing.T) {
+	t.Parallel()
+	for name, o := range map[string]Options{
+		"PasswordWithoutUser": {Password: "p"},
+		"UnknownMechanism":    {Username: "u", AuthMechanisms: []string{"XOAUTH2"}},
+		"UnknownTLSMode":      {TLS: ImplicitTLS + 1},
+	} {
+		_, err := NewServer(o)
+		assert.Error(t, err, name)
+	}
+}
+
+func TestClose(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{TLS: ImplicitTLS})
+	assert.NotNil(t, srv.ClientTLSConfig())
+	srv.Stall(Mail) // a stalled session must not keep Close waiting
+	srv.Close()
+	srv.Close() // idempotent
+	assert.Error(t, send(srv, nil, "b@example.org"), "closed: connection refused")
+	assert.Nil(t, Start(t, Options{}).ClientTLSConfig(), "no TLS, no config")
+}
