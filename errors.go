@@ -101,7 +101,10 @@ var (
 	// The Manager turns it into ErrUserNotFound, ErrRoleNotFound….
 	ErrNotFound = newSentinel("users: not found", nil)
 
-	// ErrBusy is returned when the password hashing queue is full; retry
+	// ErrBusy is returned by every method that hashes a password
+	// (Register, Authenticate, AcceptInvite, Create, UpdateUser) when the
+	// hashing queue is full (WithHashConcurrency); nothing was written, and
+	// the answer does not depend on whether the address exists. Retry
 	// later. HTTP: 503 with Retry-After.
 	ErrBusy = newSentinel("users: too many requests in progress, try again later", nil)
 
