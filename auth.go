@@ -36,6 +36,9 @@ func (m *Manager) authenticate(ctx context.Context, email, password string) (*Us
 		return nil, ErrInvalidCredentials
 	}
 	key := NormalizeEmail(email)
+	if err := ctx.Err(); err != nil {
+		return nil, err // not an attempt: count nothing
+	}
 	if m.authLimit != nil {
 		if _, err := m.authLimit.Allow(ctx, key); err != nil {
 			if errors.Is(err, ErrRateLimited) {

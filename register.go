@@ -236,6 +236,9 @@ func (m *Manager) allowMail(ctx context.Context, key string) (denied, err error)
 	if m.mailLimit == nil {
 		return nil, nil
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // nothing will be written: count nothing
+	}
 	switch _, err := m.mailLimit.Allow(ctx, key); {
 	case err == nil:
 		return nil, nil
