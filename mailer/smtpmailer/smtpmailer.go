@@ -36,10 +36,11 @@
 //
 // # Authentication
 //
-// When Config.Username is set the Mailer authenticates with the first
-// mechanism the server offers from PLAIN, LOGIN and CRAM-MD5. PLAIN and
-// LOGIN send the password itself, so they are used only over TLS, or in
-// Plain mode, where the operator chose a clear-text link.
+// When Config.Username is set the Mailer authenticates with the first of
+// PLAIN, LOGIN and CRAM-MD5 that the server offers, and fails if it offers
+// none (rather than send unauthenticated). PLAIN and LOGIN send the
+// password itself, so they are used only over TLS, or in Plain mode, where
+// the operator chose a clear-text link.
 //
 // # Errors
 //
@@ -49,9 +50,9 @@
 // rejected). Everything else is retryable and the outbox tries again later:
 // 4xx replies, network and TLS errors, timeouts, and failures while
 // setting up the session (greeting, EHLO, STARTTLS, AUTH) whatever their
-// reply, because those come from the relay's configuration or health, not
-// from this mail, and marking every mail failed during a misconfiguration
-// would lose them. When ctx ends first the error wraps ctx.Err(). Error
+// reply, as well as 530 "authentication required", because those come
+// from the relay's configuration or health, not from this mail, and
+// marking every mail failed during a misconfiguration would lose them. When ctx ends first the error wraps ctx.Err(). Error
 // text never contains the message body (where tokens live) or the
 // password: the outbox stores it with the mail.
 package smtpmailer
@@ -153,6 +154,10 @@ type Mailer struct {
 	helo      string
 	secrets   []string // the password and its encodings, scrubbed from errors
 }
+
+// authRequired is the reply to MAIL FROM when the server wants AUTH and
+// the Mailer has no Username (RFC 4954): a configuration error, retried.
+const authRequired = 530
 
 // DefaultTimeout is Config.Timeout's default.
 const DefaultTimeout = 30 * time.Second
@@ -264,7 +269,7 @@ func (m *Mailer) Send(ctx context.Context, msg users.Message) error {
 		return nil
 	}
 	var se *gomail.SendError
-	if errors.As(err, &se) && se.ErrorCode() >= 500 && se.ErrorCode() <= 599 {
+	if errors.As(err, &se) && se.ErrorCode() >= 500 && se.ErrorCode() <= 599 && se.ErrorCode() != authRequired {
 		return m.error(err, true)
 	}
 	if replyCode(err) == 0 {

@@ -95,7 +95,7 @@ func TestSendMultipartAlternative(t *testing.T) {
 	assert.Equal(t, "no-reply@example.com", got.From, "envelope sender")
 	assert.Equal(t, []string{"zoe@example.org"}, got.To, "envelope recipient")
 
-	h := mail.Header(got.Header)
+	h := got.Header
 	from, err := h.AddressList("From")
 	require.NoError(t, err)
 	assert.Equal(t, []*mail.Address{{Name: "Example App", Address: "no-reply@example.com"}}, from)
@@ -155,9 +155,9 @@ func TestNoHeaderInjection(t *testing.T) {
 	got := srv.Messages()[0]
 	require.NoError(t, got.Err)
 	assert.Equal(t, []string{"a@example.org"}, got.To)
-	assert.Empty(t, mail.Header(got.Header).Get("X-Injected"))
-	assert.Empty(t, mail.Header(got.Header).Get("Bcc"))
-	to, err := mail.Header(got.Header).AddressList("To")
+	assert.Empty(t, got.Header.Get("X-Injected"))
+	assert.Empty(t, got.Header.Get("Bcc"))
+	to, err := got.Header.AddressList("To")
 	require.NoError(t, err)
 	assert.Equal(t, []*mail.Address{{Address: "a@example.org"}}, to)
 
@@ -303,6 +303,18 @@ func TestAuthRequiredButNotOffered(t *testing.T) {
 	assert.Contains(t, err.Error(), "no AUTH")
 	assertClean(t, err)
 	assert.Empty(t, srv.Messages(), "no unauthenticated mail when a Username is set")
+}
+
+// A server that wants AUTH from a Mailer configured without it: fix the
+// configuration, and the mail goes out.
+func TestAuthRequiredByServerIsRetryable(t *testing.T) {
+	t.Parallel()
+	srv := smtptest.Start(t, smtptest.Options{TLS: smtptest.STARTTLS, Username: user, Password: password})
+	err := newMailer(t, config(srv, smtpmailer.STARTTLS)).Send(context.Background(), message("a@example.org"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "530")
+	assert.NotErrorIs(t, err, users.ErrPermanent)
+	assert.Empty(t, srv.Messages())
 }
 
 // The error text must not leak the password even when the server echoes it.
@@ -519,7 +531,7 @@ func TestConcurrentSends(t *testing.T) {
 	for _, msg := range msgs {
 		require.Len(t, msg.To, 1)
 		seen[msg.To[0]] = true
-		ids[mail.Header(msg.Header).Get("Message-ID")] = true
+		ids[msg.Header.Get("Message-ID")] = true
 		assert.Equal(t, message("").Text, msg.Text)
 	}
 	assert.Len(t, seen, n, "each mail to its own recipient")

@@ -25,7 +25,7 @@ func parse(raw []byte) Message {
 		m.Err = fmt.Errorf("smtptest: header: %w", err)
 		return m
 	}
-	m.Header = Header(msg.Header)
+	m.Header = msg.Header
 	var dec mime.WordDecoder
 	if m.Subject, err = dec.DecodeHeader(msg.Header.Get("Subject")); err != nil {
 		m.Err = fmt.Errorf("smtptest: Subject: %w", err)

@@ -12,10 +12,11 @@
 //	srv := smtptest.Start(t, smtptest.Options{TLS: smtptest.STARTTLS})
 //	srv.Refuse(smtptest.Rcpt, 451, 2) // the next two RCPT TO get 451
 //	... send ...
-//	msgs := srv.Messages()
+//	msgs := srv.Messages() // or srv.Wait(ctx, n) when mail is sent in the background
 package smtptest
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hmac"
@@ -30,6 +31,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"net/mail"
 	"slices"
 	"strings"
 	"sync"
@@ -95,7 +97,7 @@ type Message struct {
 	From string   // the envelope sender (MAIL FROM)
 	To   []string // the envelope recipients (RCPT TO)
 	// Header is the parsed header, as sent (encoded words not decoded).
-	Header Header
+	Header mail.Header
 	// Subject is the Subject header, RFC 2047-decoded.
 	Subject string
 	// MediaType is the top-level media type, e.g. "multipart/alternative".
@@ -116,9 +118,6 @@ type Message struct {
 	// what could be read before the error.
 	Err error
 }
-
-// Header is a message header, keys in canonical form (net/mail.Header).
-type Header = map[string][]string
 
 // Part is one leaf MIME part.
 type Part struct {
@@ -149,6 +148,7 @@ type Server struct {
 	refusals  map[Stage]*refusal
 	stalls    map[Stage]bool
 	release   chan struct{} // closed by Accept: frees stalled sessions
+	recorded  chan struct{} // closed and replaced when a message is recorded
 }
 
 type refusal struct {
@@ -192,6 +192,7 @@ func NewServer(opts Options) (*Server, error) {
 		refusals: map[Stage]*refusal{},
 		stalls:   map[Stage]bool{},
 		release:  make(chan struct{}),
+		recorded: make(chan struct{}),
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -338,10 +339,31 @@ func (s *Server) at(stage Stage) error {
 	}
 }
 
+// Wait waits until at least n messages were accepted and returns them
+// all, as Messages does; or returns ctx's error when ctx ends first. It
+// serves tests of code that sends in the background (the outbox's Run).
+func (s *Server) Wait(ctx context.Context, n int) ([]Message, error) {
+	for {
+		s.mu.Lock()
+		msgs, recorded := slices.Clone(s.msgs), s.recorded
+		s.mu.Unlock()
+		if len(msgs) >= n {
+			return msgs, nil
+		}
+		select {
+		case <-recorded:
+		case <-ctx.Done():
+			return msgs, fmt.Errorf("smtptest: %d of %d messages: %w", len(msgs), n, ctx.Err())
+		}
+	}
+}
+
 func (s *Server) record(m Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.msgs = append(s.msgs, m)
+	close(s.recorded)
+	s.recorded = make(chan struct{})
 }
 
 type backend struct{ s *Server }

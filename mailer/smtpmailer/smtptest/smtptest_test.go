@@ -1,9 +1,11 @@
 package smtptest
 
 import (
+	"context"
 	"net/smtp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -169,4 +171,28 @@ func TestClose(t *testing.T) {
 	srv.Close() // idempotent
 	assert.Error(t, send(srv, nil, "b@example.org"), "closed: connection refused")
 	assert.Nil(t, Start(t, Options{}).ClientTLSConfig(), "no TLS, no config")
+}
+
+func TestWait(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{})
+	errs := make(chan error, 2)
+	go func() {
+		for range 2 {
+			errs <- send(srv, nil, "b@example.org")
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	msgs, err := srv.Wait(ctx, 2)
+	require.NoError(t, err)
+	assert.Len(t, msgs, 2)
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+
+	ctx, cancel = context.WithCancel(context.Background())
+	cancel()
+	msgs, err = srv.Wait(ctx, 3)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Len(t, msgs, 2, "what arrived so far")
 }
