@@ -97,9 +97,28 @@ func (h *handler) invite(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if _, err := h.m.Invite(r.Context(), in); err != nil {
+	results, err := h.m.Invite(r.Context(), in)
+	if err != nil {
 		h.writeError(w, r, err)
 		return
+	}
+	// An address over the mail limit was invited (or re-invited) but not
+	// mailed. When that is every address, the caller learns it (429, with
+	// when to retry); when only some are held, Directus's 204 stands and
+	// the log says how many (never which: they are email addresses).
+	var held []error
+	for _, res := range results {
+		if res.Err != nil {
+			held = append(held, res.Err)
+		}
+	}
+	switch {
+	case len(held) > 0 && len(held) == len(results):
+		h.writeError(w, r, held[0])
+		return
+	case len(held) > 0:
+		h.cfg.log.WarnContext(r.Context(), "httpapi: invite mails held back by the mail limit",
+			"held", len(held), "addresses", len(results))
 	}
 	noContent(w)
 }

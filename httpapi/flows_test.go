@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -429,4 +430,25 @@ func TestLoginLimiterAnswers429(t *testing.T) {
 	wantError(t, w, http.StatusTooManyRequests, "REQUESTS_EXCEEDED", "")
 	assert.Regexp(t, `^Too many requests, retry after \d+s\.$`, errMessage(t, w))
 	assert.Regexp(t, `^[1-9]\d*$`, w.Header().Get("Retry-After"))
+}
+
+// Invites over the per-address mail limit: when no address could be
+// mailed the answer is 429 with Retry-After; when some could, 204 and a
+// log line that counts (never names) the held ones.
+func TestInviteOverMailLimit(t *testing.T) {
+	t.Parallel()
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour))}})
+	body := func(emails ...string) string {
+		b, err := json.Marshal(map[string]any{"email": emails, "role": f.role.ID})
+		require.NoError(t, err)
+		return string(b)
+	}
+	assert.Equal(t, http.StatusNoContent, f.admin("POST", "/users/invite", body("a@example.com")).Code)
+	w := f.admin("POST", "/users/invite", body("a@example.com"))
+	wantError(t, w, http.StatusTooManyRequests, "REQUESTS_EXCEEDED", "")
+	assert.NotEmpty(t, w.Header().Get("Retry-After"))
+
+	assert.Equal(t, http.StatusNoContent, f.admin("POST", "/users/invite", body("a@example.com", "b@example.com")).Code)
+	assert.Contains(t, f.logs.String(), "held=1 addresses=2")
+	assert.NotContains(t, f.logs.String(), "a@example.com", "addresses are not logged")
 }
