@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -194,8 +196,15 @@ func (m *Manager) deliverOne(ctx context.Context, mail *Mail) (MailStatus, error
 }
 
 func truncate(s string, n int) string {
+	// The text is stored (PostgreSQL refuses invalid UTF-8 in text), so
+	// invalid bytes from a server's reply are replaced and the cut falls
+	// on a character boundary.
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= n {
 		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
 	}
 	return s[:n] + "…"
 }
