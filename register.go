@@ -57,6 +57,10 @@ func (m *Manager) Register(ctx context.Context, in RegisterInput) error {
 	return nil
 }
 
+// errRegistrationRoleGone is a server misconfiguration, not the caller's
+// fault: it matches no sentinel, so that the HTTP layer answers 500.
+var errRegistrationRoleGone = errors.New("the settings' public_registration_role names a role that no longer exists; update the settings")
+
 func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	s, err := m.settings(ctx)
 	if err != nil {
@@ -86,6 +90,18 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	}
 	if err := checkPassword(s, in.Password); err != nil {
 		return err
+	}
+	// The settings' role was checked when they were saved, but it may have
+	// been deleted since (outside the library). Check it here, on every
+	// path, so that a new address does not fail where an existing one
+	// succeeds: that would tell the caller which addresses exist.
+	if s.PublicRegistrationRole != nil {
+		if _, err := m.store.GetRole(ctx, *s.PublicRegistrationRole); err != nil {
+			if isNotFound(err) {
+				return errRegistrationRoleGone
+			}
+			return err
+		}
 	}
 
 	now := m.clock()

@@ -234,3 +234,33 @@ func TestFlowsLeaveNothingHalfWritten(t *testing.T) {
 		}
 	}
 }
+
+// goneRoleStore answers as if the roles were deleted behind the library's
+// back (by SQL, say).
+type goneRoleStore struct{ users.Store }
+
+func (goneRoleStore) GetRole(context.Context, string) (*users.Role, error) {
+	return nil, users.ErrNotFound
+}
+
+// The registration role deleted after the settings were saved: Register
+// fails the same way for a new and an existing address, writes nothing,
+// and the error is not the caller's fault (it matches no input sentinel,
+// so HTTP answers 500, not a 400 that only new addresses would get).
+func TestRegisterRoleGoneRevealsNothing(t *testing.T) {
+	t.Parallel()
+	st := memstore.New()
+	e := newEnvOn(t, st)
+	e.open()
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "old@example.com", Password: "pw-123456"}))
+	gone := newEnvOn(t, goneRoleStore{st})
+	before := state(t, st)
+	errNew := gone.m.Register(e.ctx, users.RegisterInput{Email: "new@example.com", Password: "pw-123456"})
+	errOld := gone.m.Register(e.ctx, users.RegisterInput{Email: "old@example.com", Password: "pw-123456"})
+	require.Error(t, errNew)
+	require.Error(t, errOld)
+	assert.Equal(t, errNew.Error(), errOld.Error())
+	assert.NotErrorIs(t, errNew, users.ErrInvalidPayload)
+	assert.NotErrorIs(t, errNew, users.ErrForbidden)
+	assert.Equal(t, before, state(t, st))
+}
