@@ -23,11 +23,16 @@ package users_test
 //     are single-use, so they come from pools filled in batches with the
 //     timer stopped (one StopTimer per batch, not per operation); the batches
 //     are made by a second Manager on the same store with the fake hasher,
-//     whose store is wrapped to read each token from the mail it writes.
+//     whose store is wrapped to read each token from the mail the Manager
+//     hands it (and to drop that mail, which nobody would read).
 //   - No mail delivery worker runs: mails stay pending in the outbox, as on
 //     a server whose worker is behind. The request path is what is measured.
 //   - Flows that create users make a new address per operation
 //     (fmt.Sprintf, one or two small allocations of the counts reported).
+//   - The measured Manager has the library's defaults otherwise: the hashing
+//     concurrency limit, the mail limiter and the login limiter are on
+//     (sequential calls never meet the first; the addresses are new, so the
+//     second never holds a mail; logins succeed, so the third never refuses).
 //   - The stores grow during a run (every operation adds users, tokens and
 //     mail), as they do in production.
 
@@ -105,13 +110,16 @@ type benchEnv struct {
 	seq   atomic.Int64
 }
 
-func newBenchEnv(b *testing.B, storeKind string, h users.Hasher) *benchEnv {
+// newBenchEnv builds a benchEnv; opts are added to the measured Manager's
+// options (library defaults otherwise, hash concurrency and mail and login
+// limits included).
+func newBenchEnv(b *testing.B, storeKind string, h users.Hasher, opts ...users.Option) *benchEnv {
 	b.Helper()
 	ctx := context.Background()
 	st := benchOpenStore(b, storeKind)
 	quiet := slog.New(slog.DiscardHandler)
 	nop := users.MailerFunc(func(context.Context, users.Message) error { return nil })
-	m, err := users.New(st, nop, users.WithHasher(h), users.WithLogger(quiet))
+	m, err := users.New(st, nop, append([]users.Option{users.WithHasher(h), users.WithLogger(quiet)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -168,9 +176,10 @@ func (e *benchEnv) inviteTokens(b *testing.B, n int) []string {
 	return e.tap.take(b, -1)
 }
 
-// benchTap is a Store that reads the token out of every mail written
-// through it, as a user would from their inbox (the store itself only
-// ever sees the token's hash).
+// benchTap is a Store that reads the token out of the mail of every change
+// the Manager writes through it, as a user would from their inbox (the
+// store itself only ever gets a token's hash), and writes the change
+// without the mail.
 type benchTap struct {
 	users.Store
 	mu     sync.Mutex
@@ -178,28 +187,41 @@ type benchTap struct {
 }
 
 func (t *benchTap) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+	tok := t.token(&fx)
 	err := t.Store.CreateUser(ctx, u, fx)
 	if err == nil {
-		t.keep(fx)
+		t.keep(tok)
 	}
 	return err
 }
 
 func (t *benchTap) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+	tok := t.token(&fx)
 	u, err := t.Store.UpdateUser(ctx, id, cond, ch, fx)
 	if err == nil {
-		t.keep(fx)
+		t.keep(tok)
 	}
 	return u, err
 }
 
-func (t *benchTap) keep(fx users.Effects) {
+// token reads the token out of fx's mail and takes the mail out of fx: a
+// prepared user's mail is never read, and it would only swell the outbox
+// (and the delivery worker's backlog).
+func (t *benchTap) token(fx *users.Effects) *string {
 	if fx.Mail == nil {
-		return
+		return nil
 	}
 	tok := memmailer.Token(users.Message{Text: fx.Mail.Text})
+	fx.Mail = nil
+	return &tok
+}
+
+func (t *benchTap) keep(tok *string) {
+	if tok == nil {
+		return
+	}
 	t.mu.Lock()
-	t.tokens = append(t.tokens, tok)
+	t.tokens = append(t.tokens, *tok)
 	t.mu.Unlock()
 }
 
@@ -247,16 +269,42 @@ func (p *benchPool) next() string {
 	return tok
 }
 
-// benchMatrix runs fn for every store and hasher.
-func benchMatrix(b *testing.B, fn func(b *testing.B, e *benchEnv)) {
+// memRenewEvery is how many operations a memory-store benchmark runs on
+// one store before it starts over on a fresh one (timer stopped). memstore
+// issues a token by scanning every token it holds, so its cost per
+// operation grows with the number of tokens written (see
+// BenchmarkStoreIssueTokenAtSize); starting over keeps the memory numbers
+// those of a small store — the library's own overhead — and independent of
+// how many iterations the benchmark happens to run.
+const memRenewEvery = 1000
+
+// benchFlow prepares one flow on e (timer stopped) and returns the
+// operation each iteration runs.
+type benchFlow func(b *testing.B, e *benchEnv) func()
+
+// benchMatrix runs flow for every store and hasher; opts go to
+// newBenchEnv.
+func benchMatrix(b *testing.B, flow benchFlow, opts ...users.Option) {
 	for _, st := range benchStores {
 		for _, h := range benchHashers {
-			b.Run("store="+st+"/hash="+h.name, func(b *testing.B) {
-				e := newBenchEnv(b, st, h.h())
-				b.ReportAllocs()
-				fn(b, e)
-			})
+			b.Run("store="+st+"/hash="+h.name, func(b *testing.B) { benchRun(b, st, h.h, flow, opts...) })
 		}
+	}
+}
+
+// benchRun runs flow on a store of the given kind with the hasher h makes.
+func benchRun(b *testing.B, st string, h func() users.Hasher, flow benchFlow, opts ...users.Option) {
+	op := flow(b, newBenchEnv(b, st, h(), opts...))
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if st == "memory" && n == memRenewEvery {
+			b.StopTimer()
+			op, n = flow(b, newBenchEnv(b, st, h(), opts...)), 0
+			b.StartTimer()
+		}
+		n++
+		op()
 	}
 }
 
@@ -265,8 +313,8 @@ func benchMatrix(b *testing.B, fn func(b *testing.B, e *benchEnv)) {
 // token, one rendered mail and one transaction (user + token + outbox row).
 // With hash=fake it is the library's own overhead per registration.
 func BenchmarkRegisterNew(b *testing.B) {
-	benchMatrix(b, func(b *testing.B, e *benchEnv) {
-		for b.Loop() {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) func() {
+		return func() {
 			if err := e.m.Register(e.ctx, users.RegisterInput{Email: e.email(), Password: benchPassword}); err != nil {
 				b.Fatal(err)
 			}
@@ -278,19 +326,22 @@ func BenchmarkRegisterNew(b *testing.B) {
 // cost what the new-address path costs (SPEC §2 step 7): it verifies the
 // password against the stored hash (the same argon2 work as hashing), mints
 // a new token, renders the mail again and writes it. The address is one
-// still-unverified user, registered again with the same password.
+// still-unverified user, registered again with the same password. The mail
+// limiter is off here: with the default (5 mails per address per hour)
+// every call after the fifth would skip the token and the mail, and this
+// would measure that cheaper path instead of the full one.
 func BenchmarkRegisterExisting(b *testing.B) {
-	benchMatrix(b, func(b *testing.B, e *benchEnv) {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) func() {
 		in := users.RegisterInput{Email: e.email(), Password: benchPassword}
 		if err := e.m.Register(e.ctx, in); err != nil {
 			b.Fatal(err)
 		}
-		for b.Loop() {
+		return func() {
 			if err := e.m.Register(e.ctx, in); err != nil {
 				b.Fatal(err)
 			}
 		}
-	})
+	}, users.WithMailLimiter(nil))
 }
 
 // BenchmarkVerifyEmail exists because following a verification link is a
@@ -298,9 +349,9 @@ func BenchmarkRegisterExisting(b *testing.B) {
 // user lookup, one transaction that consumes the token and activates the
 // user). Each operation consumes a fresh token of a new unverified user.
 func BenchmarkVerifyEmail(b *testing.B) {
-	benchMatrix(b, func(b *testing.B, e *benchEnv) {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) func() {
 		pool := &benchPool{b: b, fill: func(n int) []string { return e.verifyTokens(b, n) }}
-		for b.Loop() {
+		return func() {
 			if _, err := e.m.VerifyEmail(e.ctx, pool.next()); err != nil {
 				b.Fatal(err)
 			}
@@ -337,8 +388,8 @@ func BenchmarkVerifyEmailGarbage(b *testing.B) {
 // people at once and each address is its own transaction with a token and
 // a rendered mail (no hashing): this is the cost per new address.
 func BenchmarkInvite(b *testing.B) {
-	benchMatrix(b, func(b *testing.B, e *benchEnv) {
-		for b.Loop() {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) func() {
+		return func() {
 			if _, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{e.email()}, Role: e.role}); err != nil {
 				b.Fatal(err)
 			}
@@ -350,9 +401,9 @@ func BenchmarkInvite(b *testing.B) {
 // and does one hash plus the token checks and one transaction (consume,
 // set the password, activate). Each operation consumes a fresh invite.
 func BenchmarkAcceptInvite(b *testing.B) {
-	benchMatrix(b, func(b *testing.B, e *benchEnv) {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) func() {
 		pool := &benchPool{b: b, fill: func(n int) []string { return e.inviteTokens(b, n) }}
-		for b.Loop() {
+		return func() {
 			if _, err := e.m.AcceptInvite(e.ctx, pool.next(), benchPassword); err != nil {
 				b.Fatal(err)
 			}
@@ -364,12 +415,12 @@ func BenchmarkAcceptInvite(b *testing.B) {
 // password operation: one lookup and one verify of an active user's hash,
 // made with the hasher under test.
 func BenchmarkAuthenticate(b *testing.B) {
-	benchMatrix(b, func(b *testing.B, e *benchEnv) {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) func() {
 		email := e.email()
 		if _, err := e.m.Create(e.ctx, users.CreateInput{Email: email, Password: benchPassword}); err != nil {
 			b.Fatal(err)
 		}
-		for b.Loop() {
+		return func() {
 			if _, err := e.m.Authenticate(e.ctx, email, benchPassword); err != nil {
 				b.Fatal(err)
 			}
@@ -380,8 +431,8 @@ func BenchmarkAuthenticate(b *testing.B) {
 // BenchmarkCreate exists because admin creation (and bulk imports built
 // on it) hashes each password and writes one user without mail.
 func BenchmarkCreate(b *testing.B) {
-	benchMatrix(b, func(b *testing.B, e *benchEnv) {
-		for b.Loop() {
+	benchMatrix(b, func(b *testing.B, e *benchEnv) func() {
+		return func() {
 			if _, err := e.m.Create(e.ctx, users.CreateInput{Email: e.email(), Password: benchPassword}); err != nil {
 				b.Fatal(err)
 			}
@@ -402,23 +453,24 @@ func BenchmarkRegisterNewWithRules(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	fake := func() users.Hasher { return users.InsecureHasher{} }
 	for _, st := range benchStores {
 		b.Run("store="+st+"/hash=fake", func(b *testing.B) {
-			e := newBenchEnv(b, st, users.InsecureHasher{})
-			s, err := e.m.Settings(e.ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			s.PublicRegistrationEmailFilter, s.PasswordPolicy = filter, policy
-			if _, err := e.m.UpdateSettings(e.ctx, s); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := e.m.Register(e.ctx, users.RegisterInput{Email: e.email(), Password: benchPassword}); err != nil {
+			benchRun(b, st, fake, func(b *testing.B, e *benchEnv) func() {
+				s, err := e.m.Settings(e.ctx)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
+				s.PublicRegistrationEmailFilter, s.PasswordPolicy = filter, policy
+				if _, err := e.m.UpdateSettings(e.ctx, s); err != nil {
+					b.Fatal(err)
+				}
+				return func() {
+					if err := e.m.Register(e.ctx, users.RegisterInput{Email: e.email(), Password: benchPassword}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		})
 	}
 }
@@ -496,23 +548,40 @@ func BenchmarkStoreIssueToken(b *testing.B) {
 func BenchmarkStoreConsumeToken(b *testing.B) {
 	for _, kind := range benchStores {
 		b.Run("store="+kind, func(b *testing.B) {
-			st := benchOpenStore(b, kind)
 			ctx, now := context.Background(), time.Now().UTC()
-			var seq int
-			pool := &benchPool{b: b, fill: func(n int) []string {
-				hashes := make([]string, n)
-				for i := range hashes {
-					seq++
-					id := fmt.Sprintf("u%d", seq)
-					tok := benchTokenRecord(id, users.PurposeVerifyEmail, now)
-					benchStoreUser(b, st, id, users.StatusUnverified, tok, now)
-					hashes[i] = string(tok.Hash)
-				}
-				return hashes
-			}}
+			var (
+				st   users.Store
+				seq  int
+				pool *benchPool
+			)
+			// renew starts on a fresh store; memory stores start over every
+			// memRenewEvery operations (see there).
+			renew := func() {
+				st = benchOpenStore(b, kind)
+				pool = &benchPool{b: b, fill: func(n int) []string {
+					hashes := make([]string, n)
+					for i := range hashes {
+						seq++
+						id := fmt.Sprintf("u%d", seq)
+						tok := benchTokenRecord(id, users.PurposeVerifyEmail, now)
+						benchStoreUser(b, st, id, users.StatusUnverified, tok, now)
+						hashes[i] = string(tok.Hash)
+					}
+					return hashes
+				}}
+			}
+			renew()
 			active := users.StatusActive
 			b.ReportAllocs()
+			n := 0
 			for b.Loop() {
+				if kind == "memory" && n == memRenewEvery {
+					b.StopTimer()
+					renew()
+					n = 0
+					b.StartTimer()
+				}
+				n++
 				if _, err := st.ConsumeToken(ctx, []byte(pool.next()), users.PurposeVerifyEmail, now,
 					users.Condition{Status: users.StatusUnverified},
 					users.UserChange{Status: &active, UpdatedAt: now}, users.Effects{}); err != nil {
@@ -520,6 +589,34 @@ func BenchmarkStoreConsumeToken(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkStoreIssueTokenAtSize exists to show how issuing a token scales
+// with the number of tokens a store holds (every registration and invite
+// leaves one): an indexed store should stay flat. memstore does not — it
+// scans every token to revoke the user's earlier ones — which is why the
+// memory-store flow benchmarks start over every memRenewEvery operations.
+func BenchmarkStoreIssueTokenAtSize(b *testing.B) {
+	for _, kind := range benchStores {
+		for _, size := range []int{100, 1000, 10000} {
+			b.Run(fmt.Sprintf("store=%s/tokens=%d", kind, size), func(b *testing.B) {
+				st := benchOpenStore(b, kind)
+				ctx, now := context.Background(), time.Now().UTC()
+				for i := range size {
+					id := fmt.Sprintf("u%d", i)
+					benchStoreUser(b, st, id, users.StatusInvited, benchTokenRecord(id, users.PurposeInvite, now), now)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					tok := benchTokenRecord("u0", users.PurposeInvite, now)
+					if _, err := st.UpdateUser(ctx, "u0", users.Condition{Status: users.StatusInvited},
+						users.UserChange{UpdatedAt: now}, users.Effects{Token: tok}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
 

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+// Operations the tool knows, in the order it runs them.
+const (
+	opRegister      = "register"
+	opVerify        = "verify"
+	opVerifyGarbage = "verify-garbage"
+	opInvite        = "invite"
+	opAccept        = "accept"
+	opLogin         = "login"
+)
+
+var allOps = []string{opRegister, opVerify, opVerifyGarbage, opInvite, opAccept, opLogin}
+
+// hashesPerOp says which operations do one password hash (or verify) each,
+// and so are compared with the hash-only ceiling.
+var hashesPerOp = map[string]bool{opRegister: true, opAccept: true, opLogin: true}
+
+// config is the parsed command line.
+type config struct {
+	Store      string        // memory, sqlite or pg (in-process only)
+	DSN        string        // PostgreSQL DSN, with Store pg
+	DB         string        // SQLite file: the store's (in-process) or the server's (HTTP)
+	Argon2     argon2Params  // the hasher
+	C          int           // concurrency: workers per operation
+	D          time.Duration // duration of each timed phase
+	Ops        []string      // in run order
+	HTTP       string        // base URL of a running server; empty: in-process
+	AdminToken string        // bearer token for the server's admin routes
+	MailLog    string        // the server's mail output, read for tokens (HTTP)
+	PID        int           // the server's process id, for its peak RSS (HTTP)
+	JSON       bool          // machine-readable output
+	Password   string        // every user's password
+	Deliver    bool          // run the Manager's delivery worker (in-process)
+	HashLimit  hashLimit     // WithHashConcurrency; zero: the library's default
+	Ceiling    bool          // measure the hash-only ceiling
+	MaxPool    int           // cap on the tokens prepared for verify and accept
+	Keep       bool          // keep the SQLite file or PostgreSQL schema
+}
+
+// argon2Params is the -argon2 flag: argon2id parameters, or the fake
+// (InsecureHasher) hasher.
+type argon2Params struct {
+	Fake    bool
+	Memory  uint32 // KiB
+	Time    uint32
+	Threads uint8
+}
+
+// directusArgon2 is what Directus (node argon2) uses.
+var directusArgon2 = argon2Params{Memory: 65536, Time: 3, Threads: 4}
+
+func (p argon2Params) String() string {
+	if p.Fake {
+		return "fake"
+	}
+	return fmt.Sprintf("%d,%d,%d", p.Memory, p.Time, p.Threads)
+}
+
+// hasher returns the users.Hasher p names.
+func (p argon2Params) hasher() users.Hasher {
+	if p.Fake {
+		return users.InsecureHasher{}
+	}
+	return &users.Argon2id{Memory: p.Memory, Time: p.Time, Threads: p.Threads, SaltLen: 16, KeyLen: 32}
+}
+
+// parseArgon2 reads "m,t,p" (memory KiB, iterations, parallelism), "fake",
+// "default" (the library's default) or "directus".
+func parseArgon2(s string) (argon2Params, error) {
+	s = strings.TrimSpace(s)
+	switch strings.ToLower(s) {
+	case "fake":
+		return argon2Params{Fake: true}, nil
+	case "directus":
+		return directusArgon2, nil
+	case "default":
+		d := users.DefaultArgon2id()
+		return argon2Params{Memory: d.Memory, Time: d.Time, Threads: d.Threads}, nil
+	}
+	parts := strings.Split(s, ",")
+	if len(parts) != 3 {
+		return argon2Params{}, fmt.Errorf("-argon2 %q: want m,t,p (e.g. 65536,3,4), fake, default or directus", s)
+	}
+	var n [3]uint64
+	for i, part := range parts {
+		v, err := strconv.ParseUint(strings.TrimSpace(part), 10, 32)
+		if err != nil || v == 0 {
+			return argon2Params{}, fmt.Errorf("-argon2 %q: %q is not a positive integer", s, part)
+		}
+		n[i] = v
+	}
+	if n[2] > 255 {
+		return argon2Params{}, fmt.Errorf("-argon2 %q: parallelism must be at most 255", s)
+	}
+	p := argon2Params{Memory: uint32(n[0]), Time: uint32(n[1]), Threads: uint8(n[2])}
+	// The library's limits (hash.go); it checks them again when the Manager
+	// is built.
+	if p.Memory < 8*uint32(p.Threads) || p.Memory > 4<<20 || p.Time > 1024 {
+		return argon2Params{}, fmt.Errorf("-argon2 %q: need 8*p <= m <= %d KiB and t <= 1024", s, 4<<20)
+	}
+	return p, nil
+}
+
+// parseOps reads a comma-separated list of operations; "all" is every one.
+// The result is in the tool's run order, without duplicates.
+func parseOps(s string) ([]string, error) {
+	want := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		switch {
+		case f == "":
+			continue
+		case f == "all":
+			for _, op := range allOps {
+				want[op] = true
+			}
+		case f == "garbage" || f == "verify_garbage":
+			want[opVerifyGarbage] = true
+		default:
+			known := false
+			for _, op := range allOps {
+				if f == op {
+					known = true
+				}
+			}
+			if !known {
+				return nil, fmt.Errorf("-ops: unknown operation %q (know %s)", f, strings.Join(allOps, ", "))
+			}
+			want[f] = true
+		}
+	}
+	var out []string
+	for _, op := range allOps {
+		if want[op] {
+			out = append(out, op)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("-ops: no operation given")
+	}
+	return out, nil
+}
+
+// hashLimit is the -hashlimit flag: "limit,queue" for
+// users.WithHashConcurrency, or "" for the library's default.
+type hashLimit struct{ Limit, Queue int }
+
+func parseHashLimit(s string) (hashLimit, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "default" {
+		return hashLimit{}, nil
+	}
+	l, q, ok := strings.Cut(s, ",")
+	limit, err1 := strconv.Atoi(strings.TrimSpace(l))
+	queue, err2 := strconv.Atoi(strings.TrimSpace(q))
+	if !ok || err1 != nil || err2 != nil || limit < 1 || queue < 0 {
+		return hashLimit{}, fmt.Errorf("-hashlimit %q: want limit,queue with limit >= 1 and queue >= 0", s)
+	}
+	return hashLimit{Limit: limit, Queue: queue}, nil
+}
+
+// parseArgs parses the command line. Usage and errors go to stderr.
+func parseArgs(args []string, stderr io.Writer) (config, error) {
+	fs := flag.NewFlagSet("usersbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	var (
+		c                             config
+		argon2, ops, hashlim, mailLog string
+	)
+	fs.StringVar(&c.Store, "store", "sqlite", "in-process store: memory, sqlite or pg (pg needs -dsn)")
+	fs.StringVar(&c.DSN, "dsn", "", "PostgreSQL DSN for -store pg (a fresh schema is created and dropped)")
+	fs.StringVar(&c.DB, "db", "", "SQLite file: in-process, the store's file (default: a temporary file, removed);\nwith -http, the server's DB_FILENAME, read for links still in the outbox")
+	fs.StringVar(&argon2, "argon2", directusArgon2.String(), "hasher: argon2id m,t,p (KiB, iterations, parallelism), default (the library's), directus, or fake")
+	fs.IntVar(&c.C, "c", 8, "concurrency: workers per operation")
+	fs.DurationVar(&c.D, "d", 10*time.Second, "duration of each timed phase")
+	fs.StringVar(&ops, "ops", strings.Join(allOps, ","), "operations to run, comma-separated: "+strings.Join(allOps, ",")+" (or all)")
+	fs.StringVar(&c.HTTP, "http", "", "base URL of a running server (e.g. http://127.0.0.1:8055); empty: run in-process")
+	fs.StringVar(&c.AdminToken, "admin-token", "", "with -http: the server's ADMIN_TOKEN (for roles, settings, invite and login users)")
+	fs.StringVar(&mailLog, "maillog", "", "with -http: file holding the server's mail output (examples/server's stdout), read for tokens")
+	fs.IntVar(&c.PID, "pid", 0, "with -http: the server's process id, to report its peak RSS (VmHWM)")
+	fs.BoolVar(&c.JSON, "json", false, "print JSON instead of a table")
+	fs.StringVar(&c.Password, "password", "correct-Horse-battery-9-staple!", "password of every user the tool creates")
+	fs.BoolVar(&c.Deliver, "deliver", true, "in-process: run the mail delivery worker (to a mailer that discards), as a server does")
+	fs.StringVar(&hashlim, "hashlimit", "", "in-process: users.WithHashConcurrency limit,queue (default: the library's, NumCPU and 4×NumCPU)")
+	fs.BoolVar(&c.Ceiling, "ceiling", true, "measure the hash-only ceiling (argon2id alone at the same parameters and concurrency)")
+	fs.IntVar(&c.MaxPool, "maxpool", 500_000, "at most this many tokens are prepared for verify and accept")
+	fs.BoolVar(&c.Keep, "keep", false, "keep the SQLite file or the PostgreSQL schema")
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	c.MailLog = mailLog
+	var err error
+	if c.Argon2, err = parseArgon2(argon2); err != nil {
+		return config{}, err
+	}
+	if c.Ops, err = parseOps(ops); err != nil {
+		return config{}, err
+	}
+	if c.HashLimit, err = parseHashLimit(hashlim); err != nil {
+		return config{}, err
+	}
+	switch {
+	case c.C < 1:
+		return config{}, fmt.Errorf("-c %d: must be at least 1", c.C)
+	case c.D <= 0:
+		return config{}, fmt.Errorf("-d %s: must be positive", c.D)
+	case c.MaxPool < 1:
+		return config{}, fmt.Errorf("-maxpool %d: must be at least 1", c.MaxPool)
+	case c.Password == "":
+		return config{}, errors.New("-password must not be empty")
+	}
+	if c.HTTP != "" {
+		u, err := url.Parse(c.HTTP)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return config{}, fmt.Errorf("-http %q: want an absolute http(s) URL", c.HTTP)
+		}
+		c.HTTP = strings.TrimRight(c.HTTP, "/")
+		return c, nil
+	}
+	switch c.Store {
+	case "memory", "sqlite":
+	case "pg", "postgres":
+		c.Store = "pg"
+		if c.DSN == "" {
+			return config{}, errors.New("-store pg needs -dsn")
+		}
+	default:
+		return config{}, fmt.Errorf("-store %q: want memory, sqlite or pg", c.Store)
+	}
+	if c.MailLog != "" || c.PID != 0 || c.AdminToken != "" {
+		return config{}, errors.New("-maillog, -pid and -admin-token only apply with -http")
+	}
+	return c, nil
+}
+
+const usage = `usersbench drives the users library's flows under load and reports, per
+operation, throughput, latency percentiles, errors and peak RSS, next to the
+hash-only ceiling (argon2id alone, same parameters, same concurrency).
+
+In-process (default): a Manager on the chosen store.
+  usersbench -store sqlite -argon2 65536,3,4 -c 8 -d 10s -ops register
+Over HTTP, against a running server (Directus wire format):
+  usersbench -http http://127.0.0.1:8055 -admin-token $ADMIN_TOKEN \
+      -maillog server.out -pid $(pgrep -nx server) -ops register,login
+
+Flags:
+`

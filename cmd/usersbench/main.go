@@ -1,0 +1,245 @@
+// Command usersbench drives the users library's flows under load and
+// reports, per operation, successful operations per second, p50/p99/max
+// latency, errors and peak RSS, next to the hash-only ceiling: argon2id
+// alone, at the same parameters and concurrency, for the same duration, in
+// the same run. Hashing operations (register, accept, login) are shown as a
+// fraction of that ceiling.
+//
+// In-process (the default), it builds a Manager on a memory, SQLite or
+// PostgreSQL store and calls it from -c goroutines:
+//
+//	go run ./cmd/usersbench -store sqlite -argon2 65536,3,4 -c 8 -d 10s -ops register
+//	go run ./cmd/usersbench -store pg -dsn postgres://postgres@127.0.0.1:5432/test -ops all
+//
+// With -http it drives a running server in Directus's wire format
+// (POST /users/register, GET /users/register/verify-email?token=,
+// POST /users/invite with "Authorization: Bearer <-admin-token>",
+// POST /users/invite/accept, POST /auth/login):
+//
+//	ADMIN_TOKEN=… RATE_LIMITER_REGISTRATION_ENABLED=false go run ./examples/server >server.out &
+//	go run ./cmd/usersbench -http http://127.0.0.1:8055 -admin-token … -maillog server.out -pid $!
+//
+// # Operations
+//
+//	register        Register a new address (one hash, token, mail, write)
+//	verify          VerifyEmail with a valid token (no hash; lookups + one write)
+//	verify-garbage  VerifyEmail with well-formed tokens that were never issued
+//	invite          Invite one new address (token, mail, write; no hash)
+//	accept          AcceptInvite with a valid token (one hash + one write)
+//	login           Authenticate an active user (one verify)
+//
+// Tokens are single-use, so verify and accept run on tokens prepared before
+// the timed phase: a short calibration run estimates the rate, and enough
+// tokens for -d at that rate (plus a margin, at most -maxpool) are made by a
+// second Manager with a fast hasher whose store hands the tool the token
+// of each mail it writes. If they run out early the phase ends there and
+// the report says so; its rate is over the time it actually ran.
+//
+// Over HTTP the server mails the tokens, so the tool reads them from the
+// server's mail: -maillog names the file examples/server's stdout (its log
+// mailer) goes to, or -db names the server's SQLite file, whose outbox
+// holds a mail's body only until it is delivered (the server's worker
+// delivers at once, so -db finds tokens only when delivery is slow or
+// failing). Without either, verify and accept cannot run over HTTP.
+// Preparing verify tokens over HTTP costs one registration each, hashed at
+// the server's parameters: start the server with cheap ones
+// (HASH_MEMORY_COST=8 HASH_TIME_COST=1 HASH_PARALLELISM=1) to measure
+// verify, which does not hash.
+//
+// # Peak RSS
+//
+// Before each phase the tool frees what it can (runtime.GC,
+// debug.FreeOSMemory) and resets the kernel's high-water mark (writing 5 to
+// /proc/<pid>/clear_refs); after it, it reads VmHWM from /proc/<pid>/status.
+// In-process that is this process; over HTTP, the server's, given -pid.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg, err := parseArgs(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "usersbench:", err)
+		os.Exit(2)
+	}
+	if err := run(ctx, cfg, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "usersbench:", err)
+		os.Exit(1)
+	}
+}
+
+// driver runs operations against a Manager in this process or a server
+// over HTTP.
+type driver interface {
+	// describe names the store (or server) for the report.
+	describe() string
+	// prepare readies op for about n operations (tokens for verify and
+	// accept, users for login), untimed, and returns the function a worker
+	// calls once per operation.
+	prepare(ctx context.Context, op string, n, c int) (opFunc, error)
+	// settle finishes the background work earlier phases left (the
+	// mail they queued), so that it does not run during the next phase.
+	settle(ctx context.Context) error
+	close() error
+}
+
+// needsTokens says which operations consume prepared tokens.
+var needsTokens = map[string]bool{opVerify: true, opAccept: true}
+
+func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	var (
+		d   driver
+		err error
+	)
+	if cfg.HTTP != "" {
+		d, err = newHTTPDriver(ctx, cfg)
+	} else {
+		d, err = newInproc(ctx, cfg, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := d.close(); err != nil {
+			fmt.Fprintln(stderr, "usersbench: close:", err)
+		}
+	}()
+
+	rep := &report{
+		Started: time.Now().UTC().Truncate(time.Second),
+		Machine: thisMachine(),
+		Mode:    "in-process",
+		Store:   d.describe(),
+		Hasher:  cfg.Argon2.String(),
+		C:       cfg.C,
+		D:       cfg.D.String(),
+		Deliver: cfg.Deliver && cfg.HTTP == "",
+	}
+	if cfg.HTTP != "" {
+		rep.Mode = "http"
+	} else if cfg.HashLimit != (hashLimit{}) {
+		rep.HashGate = fmt.Sprintf("%d,%d", cfg.HashLimit.Limit, cfg.HashLimit.Queue)
+	} else {
+		rep.HashGate = fmt.Sprintf("default (%d,%d)", runtime.NumCPU(), 4*runtime.NumCPU())
+	}
+	self := newPeakRSS(0)
+	target := self
+	rssOf := "usersbench"
+	if cfg.HTTP != "" {
+		target, rssOf = nil, ""
+		if cfg.PID > 0 {
+			target, rssOf = newPeakRSS(cfg.PID), "server"
+		}
+	}
+	progress := func(format string, a ...any) {
+		if !cfg.JSON {
+			fmt.Fprintf(stderr, "usersbench: "+format+"\n", a...)
+		}
+	}
+
+	for _, op := range cfg.Ops {
+		if hashesPerOp[op] && cfg.Ceiling && rep.Ceiling == nil {
+			progress("hash-only ceiling: argon2id %s, c=%d, %s", cfg.Argon2, cfg.C, cfg.D)
+			r := measure(ctx, self, "hash ceiling", cfg.C, cfg.D, ceilingOp(cfg))
+			r.RSSOf = "usersbench"
+			rep.Ceiling = &r
+		}
+		n := 0
+		if needsTokens[op] {
+			if n, err = calibrate(ctx, d, op, cfg, progress); err != nil {
+				return err
+			}
+		}
+		if n > 0 {
+			progress("%s: preparing %d tokens", op, n)
+		} else {
+			progress("%s: preparing", op)
+		}
+		fn, err := d.prepare(ctx, op, n, cfg.C)
+		if err != nil {
+			return fmt.Errorf("%s: prepare: %w", op, err)
+		}
+		if err := d.settle(ctx); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		progress("%s: c=%d for %s", op, cfg.C, cfg.D)
+		r := measure(ctx, target, op, cfg.C, cfg.D, fn)
+		if r.PeakRSS > 0 {
+			r.RSSOf = rssOf
+		}
+		if hashesPerOp[op] && rep.Ceiling != nil && rep.Ceiling.OpsPerSec > 0 {
+			r.Ceiling = r.OpsPerSec / rep.Ceiling.OpsPerSec
+		}
+		rep.Results = append(rep.Results, r)
+		if err := ctx.Err(); err != nil {
+			break
+		}
+	}
+	if cfg.JSON {
+		return rep.writeJSON(stdout)
+	}
+	return rep.writeTable(stdout)
+}
+
+// measure runs one timed phase with the process's memory settled first
+// and reads the peak RSS of rss's process (nil: none) over the phase.
+func measure(ctx context.Context, rss *peakRSS, op string, c int, d time.Duration, fn opFunc) result {
+	runtime.GC()
+	debug.FreeOSMemory()
+	reset := rss != nil && rss.reset()
+	r := runPhase(ctx, op, c, d, fn)
+	if reset {
+		r.PeakRSS = rss.read()
+	} else if rss != nil {
+		r.Note = "peak RSS unavailable (cannot reset /proc/<pid>/clear_refs)"
+	}
+	return r
+}
+
+// ceilingOp hashes the password with the run's hasher: what a hashing flow
+// would cost if the library added nothing.
+func ceilingOp(cfg config) opFunc {
+	h := cfg.Argon2.hasher()
+	return func(context.Context) error {
+		_, err := h.Hash(cfg.Password)
+		return err
+	}
+}
+
+// calibrate estimates how many tokens op needs for a phase of cfg.D: it
+// prepares a small batch, runs op on it for a fraction of D, and scales the
+// rate it saw, with a 25% margin.
+func calibrate(ctx context.Context, d driver, op string, cfg config, progress func(string, ...any)) (int, error) {
+	k := min(max(256, 8*cfg.C), cfg.MaxPool)
+	progress("%s: calibrating on %d tokens", op, k)
+	fn, err := d.prepare(ctx, op, k, cfg.C)
+	if err != nil {
+		return 0, fmt.Errorf("%s: calibrate: %w", op, err)
+	}
+	if err := d.settle(ctx); err != nil {
+		return 0, err
+	}
+	r := runPhase(ctx, op, cfg.C, min(cfg.D/5, 2*time.Second), fn)
+	if r.OK == 0 {
+		return 0, fmt.Errorf("%s: calibrate: no operation succeeded (%s)", op, errKindsString(r.ErrKinds))
+	}
+	n := int(r.OpsPerSec*cfg.D.Seconds()*1.25) + 4*cfg.C
+	return min(n, cfg.MaxPool), nil
+}
