@@ -49,6 +49,7 @@ type config struct {
 	Ceiling    bool          // measure the hash-only ceiling
 	MaxPool    int           // cap on the tokens prepared for verify and accept
 	Keep       bool          // keep the SQLite file or PostgreSQL schema
+	CPUProfile string        // write a CPU profile of the timed phases here
 }
 
 // argon2Params is the -argon2 flag: argon2id parameters, or the fake
@@ -203,6 +204,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.Ceiling, "ceiling", true, "measure the hash-only ceiling (argon2id alone at the same parameters and concurrency)")
 	fs.IntVar(&c.MaxPool, "maxpool", 500_000, "at most this many tokens are prepared for verify and accept")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the SQLite file or the PostgreSQL schema")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed operation phases (not the ceiling, preparation or calibration) to this file")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}

@@ -62,8 +62,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -139,6 +142,12 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	} else {
 		rep.HashGate = fmt.Sprintf("default (%d,%d)", runtime.NumCPU(), 4*runtime.NumCPU())
 	}
+	rep.Machine.LoadBefore = loadAvg()
+	prof, err := newProfiler(cfg.CPUProfile, len(cfg.Ops))
+	if err != nil {
+		return err
+	}
+	defer prof.stop()
 	self := newPeakRSS(0)
 	target := self
 	rssOf := "usersbench"
@@ -180,7 +189,13 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			return fmt.Errorf("%s: %w", op, err)
 		}
 		progress("%s: c=%d for %s", op, cfg.C, cfg.D)
+		if err := prof.start(op); err != nil {
+			return err
+		}
 		r := measure(ctx, target, op, cfg.C, cfg.D, fn)
+		if err := prof.stop(); err != nil {
+			return err
+		}
 		if r.PeakRSS > 0 {
 			r.RSSOf = rssOf
 		}
@@ -192,10 +207,71 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			break
 		}
 	}
+	rep.Machine.LoadAfter = loadAvg()
 	if cfg.JSON {
 		return rep.writeJSON(stdout)
 	}
 	return rep.writeTable(stdout)
+}
+
+// profiler writes a CPU profile of each timed operation phase: to path
+// when the run has one operation, else to path with the operation's name
+// before the extension (cpu.prof → cpu.register.prof).
+type profiler struct {
+	path string
+	many bool
+	f    *os.File
+}
+
+func newProfiler(path string, ops int) (*profiler, error) {
+	p := &profiler{path: path, many: ops > 1}
+	if path == "" {
+		return p, nil
+	}
+	// Fail now rather than after a long run.
+	f, err := os.Create(p.file("check"))
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	if p.many {
+		return p, os.Remove(f.Name())
+	}
+	return p, nil
+}
+
+func (p *profiler) file(op string) string {
+	if !p.many {
+		return p.path
+	}
+	ext := filepath.Ext(p.path)
+	return strings.TrimSuffix(p.path, ext) + "." + op + ext
+}
+
+func (p *profiler) start(op string) error {
+	if p.path == "" {
+		return nil
+	}
+	f, err := os.Create(p.file(op))
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	p.f = f
+	return nil
+}
+
+func (p *profiler) stop() error {
+	if p.f == nil {
+		return nil
+	}
+	pprof.StopCPUProfile()
+	err := p.f.Close()
+	p.f = nil
+	return err
 }
 
 // measure runs one timed phase with the process's memory settled first

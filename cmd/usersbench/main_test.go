@@ -397,7 +397,7 @@ func TestHTTPModeAgainstFakeServer(t *testing.T) {
 	mailLog := filepath.Join(t.TempDir(), "server.out")
 	srv := newFakeServer(t, "admin-token-0123456789", mailLog)
 	cfg, err := parseArgs([]string{"-http", srv.URL, "-admin-token", "admin-token-0123456789", "-maillog", mailLog,
-		"-c", "2", "-d", "100ms", "-ops", "all", "-argon2", "8,1,1", "-json"}, io.Discard)
+		"-c", "2", "-d", "50ms", "-ops", "all", "-argon2", "8,1,1", "-json"}, io.Discard)
 	require.NoError(t, err)
 	var out bytes.Buffer
 	require.NoError(t, run(t.Context(), cfg, &out, io.Discard))
@@ -438,7 +438,7 @@ func TestHTTPModeNeeds(t *testing.T) {
 // fast hasher: each succeeds, with no errors, and the table names them.
 func TestInProcessRun(t *testing.T) {
 	t.Parallel()
-	cfg, err := parseArgs(strings.Fields("-store memory -argon2 fake -c 2 -d 100ms -maxpool 2000"), io.Discard)
+	cfg, err := parseArgs(strings.Fields("-store memory -argon2 fake -c 2 -d 50ms -maxpool 2000"), io.Discard)
 	require.NoError(t, err)
 	var out bytes.Buffer
 	require.NoError(t, run(t.Context(), cfg, &out, io.Discard))

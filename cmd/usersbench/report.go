@@ -67,6 +67,21 @@ type machine struct {
 	GOMAXPROCS int    `json:"gomaxprocs"`
 	CPU        string `json:"cpu,omitempty"`
 	Kernel     string `json:"kernel,omitempty"`
+	LoadBefore string `json:"loadavg_before,omitempty"` // /proc/loadavg: other work on the machine
+	LoadAfter  string `json:"loadavg_after,omitempty"`
+}
+
+// loadAvg returns the 1, 5 and 15 minute load averages.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func thisMachine() machine {
@@ -118,6 +133,9 @@ func (r *report) writeTable(w io.Writer) error {
 		fmt.Fprintf(w, "  delivery worker %v", r.Deliver)
 	}
 	fmt.Fprintln(w)
+	if r.Machine.LoadBefore != "" {
+		fmt.Fprintf(w, "load average before %s, after %s\n", r.Machine.LoadBefore, r.Machine.LoadAfter)
+	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "op\tc\tops\terrors\tops/s\tp50 ms\tp99 ms\tmax ms\tpeak RSS MiB\tvs ceiling\t")
