@@ -19,26 +19,33 @@ import (
 // shares them: with users.MemoryLimiter each process counts on its own, and
 // n instances allow n times the limit. Create it with NewLimiter.
 //
-// It behaves exactly as users.MemoryLimiter: at most Points events per key
-// in any sliding window of length Window (an exact sliding log, no burst
-// across a window boundary); a denied event is not recorded; a denial is a
-// *users.RateLimitError whose RetryAfter is when the oldest counted event
-// leaves the window; any other error means the limiter could not decide.
+// It behaves exactly as users.MemoryLimiter: at most points events per key
+// in any sliding window of length window (NewLimiter's arguments; an exact
+// sliding log, no burst across a window boundary); a denied event is not
+// recorded; a denial is a *users.RateLimitError whose RetryAfter is when
+// the oldest counted event leaves the window; any other error means the
+// limiter could not decide.
 //
-// Several limiters share one table, told apart by their names. A key is
-// never stored nor put in an error: a row names its (name, key) pair by
-// their SHA-256 only.
+// Every Limiter keeps its events in one table, users_limiter_events, told
+// apart by name. A key is never stored nor put in an error: a row names
+// its (name, key) pair by their SHA-256 only.
 //
-// Each Allow is one round trip: in one read-committed transaction it takes
-// a transaction-scoped advisory lock on the hash of (name, key), counts the
+// Each Allow is one round trip: in one read-committed transaction
+// (whatever the pool's default isolation level) it takes a
+// transaction-scoped advisory lock on the hash of (name, key), counts the
 // events in the window, and records the new one if it fits. The lock makes
-// the count and the insert atomic across connections and instances; it is
-// released by the commit, so a client that dies holds nothing.
+// the count and the insert atomic across connections and instances, and
+// is released by the commit, so a client that dies holds nothing. Calls
+// for one key therefore queue in the database, each holding a pool
+// connection while it waits; calls for different keys do not wait for
+// each other. Serialization failures and deadlocks are retried up to 5
+// times, as a Store retries them by default.
 //
 // Storage is bounded by the events still in some window: every Allow also
-// deletes up to limiterSweep expired rows of any key and any limiter name
-// (skipping rows another instance is deleting), while each call adds at
-// most one row, so expired rows cannot pile up while limiters are in use.
+// deletes up to 10 expired rows of any key and any limiter name, oldest
+// first, skipping rows another instance is deleting, while each call adds
+// at most one row, so expired rows cannot pile up while limiters are in
+// use.
 //
 // It is safe for concurrent use.
 type Limiter struct {
