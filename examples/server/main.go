@@ -74,7 +74,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	if err != nil {
 		return err
 	}
-	store, closeStore, err := openStore(ctx, cfg)
+	store, pool, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,13 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
+	limits, err := newLimits(ctx, cfg, pool)
+	if err != nil {
+		return err
+	}
 	m, err := users.New(store, mailer,
+		users.WithMailLimiter(limits.mail),
+		users.WithLoginLimiter(limits.login),
 		users.WithPublicURL(cfg.PublicURL),
 		users.WithRegisterURLAllowList(cfg.RegisterAllowList...),
 		users.WithInviteURLAllowList(cfg.InviteAllowList...),
@@ -102,7 +108,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	if err != nil {
 		return err
 	}
-	handler := httpapi.New(m, handlerOptions(cfg, log)...)
+	handler := httpapi.New(m, handlerOptions(cfg, log, limits.register)...)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -156,27 +162,63 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 }
 
 // openStore opens the store DB_CLIENT names and returns it with the
-// function that releases it.
-func openStore(ctx context.Context, cfg config) (users.Store, func(), error) {
+// function that releases it, and the PostgreSQL pool when there is one.
+func openStore(ctx context.Context, cfg config) (users.Store, *pgxpool.Pool, func(), error) {
 	switch cfg.DBClient {
 	case "pg":
 		pool, err := pgxpool.New(ctx, cfg.DBConnectionString)
 		if err != nil {
-			return nil, nil, fmt.Errorf("DB_CONNECTION_STRING: %w", err)
+			return nil, nil, nil, fmt.Errorf("DB_CONNECTION_STRING: %w", err)
 		}
 		s, err := pgstore.New(ctx, pool)
 		if err != nil {
 			pool.Close()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return s, pool.Close, nil
+		return s, pool, pool.Close, nil
 	default:
 		s, db, err := sqlitestore.Open(cfg.DBFilename)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return s, func() { _ = s.Close(); _ = db.Close() }, nil
+		return s, nil, func() { _ = s.Close(); _ = db.Close() }, nil
 	}
+}
+
+// limits are the server's rate limiters: in PostgreSQL when the store is
+// (so that every instance shares the counts), else in memory. register is
+// nil when RATE_LIMITER_REGISTRATION_ENABLED is false.
+type limits struct {
+	register, mail, login users.Limiter
+}
+
+func newLimits(ctx context.Context, cfg config, pool *pgxpool.Pool) (limits, error) {
+	type spec struct {
+		dst    *users.Limiter
+		name   string
+		points int
+		window time.Duration
+	}
+	var l limits
+	specs := []spec{
+		{&l.mail, "mail-recipient", 5, time.Hour},          // the library's defaults
+		{&l.login, "login-failures", 10, 15 * time.Minute}, // the library's defaults
+	}
+	if cfg.RegisterLimitEnabled {
+		specs = append(specs, spec{&l.register, "register-ip", cfg.RegisterLimitPoints, cfg.RegisterLimitDuration})
+	}
+	for _, s := range specs {
+		if pool == nil {
+			*s.dst = users.NewMemoryLimiter(s.points, s.window)
+			continue
+		}
+		pl, err := pgstore.NewLimiter(ctx, pool, s.name, s.points, s.window)
+		if err != nil {
+			return limits{}, err
+		}
+		*s.dst = pl
+	}
+	return l, nil
 }
 
 // newMailer returns the SMTP mailer when EMAIL_SMTP_HOST is set, else a
@@ -207,7 +249,7 @@ func newMailer(cfg config, out io.Writer) (users.Mailer, string, error) {
 }
 
 // handlerOptions configures the HTTP API from cfg.
-func handlerOptions(cfg config, log *slog.Logger) []httpapi.Option {
+func handlerOptions(cfg config, log *slog.Logger, register users.Limiter) []httpapi.Option {
 	opts := []httpapi.Option{
 		httpapi.WithLogger(log),
 		httpapi.WithTrustedProxies(cfg.TrustedProxies...),
@@ -215,8 +257,8 @@ func handlerOptions(cfg config, log *slog.Logger) []httpapi.Option {
 	if cfg.AdminToken != "" {
 		opts = append(opts, httpapi.WithAuthorizer(httpapi.BearerToken(cfg.AdminToken)))
 	}
-	if cfg.RegisterLimitEnabled {
-		opts = append(opts, httpapi.WithRegisterRateLimiter(users.NewMemoryLimiter(cfg.RegisterLimitPoints, cfg.RegisterLimitDuration)))
+	if register != nil {
+		opts = append(opts, httpapi.WithRegisterRateLimiter(register))
 	}
 	return opts
 }
