@@ -301,9 +301,11 @@ func ceilingOp(cfg config) opFunc {
 
 // calibrate estimates how many tokens op needs for a phase of cfg.D: it
 // prepares a small batch, runs op on it for a fraction of D, and scales the
-// rate it saw, with a 25% margin.
+// rate it saw, doubled: the rate of a short run on a fresh pool is a rough
+// guess (SQLite's varies by 2-3× from run to run on the reference machine),
+// and running out early shortens the phase.
 func calibrate(ctx context.Context, d driver, op string, cfg config, progress func(string, ...any)) (int, error) {
-	k := min(max(256, 8*cfg.C), cfg.MaxPool)
+	k := min(max(1024, 32*cfg.C), cfg.MaxPool)
 	progress("%s: calibrating on %d tokens", op, k)
 	fn, err := d.prepare(ctx, op, k, cfg.C)
 	if err != nil {
@@ -316,6 +318,6 @@ func calibrate(ctx context.Context, d driver, op string, cfg config, progress fu
 	if r.OK == 0 {
 		return 0, fmt.Errorf("%s: calibrate: no operation succeeded (%s)", op, errKindsString(r.ErrKinds))
 	}
-	n := int(r.OpsPerSec*cfg.D.Seconds()*1.25) + 4*cfg.C
+	n := int(r.OpsPerSec*cfg.D.Seconds()*2) + 4*cfg.C
 	return min(n, cfg.MaxPool), nil
 }
