@@ -170,7 +170,7 @@ func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) er
 	if err != nil {
 		return err
 	}
-	return notFoundAs(m.store.UpdateUsers(ctx, ids, ch), ErrUserNotFound)
+	return notFoundAs(m.store.UpdateUsers(ctx, ids, Condition{}, ch), ErrUserNotFound)
 }
 
 // change validates a patch and turns it into a store change.

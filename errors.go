@@ -73,6 +73,21 @@ var (
 	// case-insensitively. HTTP: 400 RECORD_NOT_UNIQUE.
 	ErrDuplicateEmail = newSentinel("users: a user with this email already exists", nil)
 
+	// ErrDuplicateID is returned by CreateRole and CreatePolicy (and by a
+	// Store's) when a record with the same id exists. HTTP: 400
+	// RECORD_NOT_UNIQUE.
+	ErrDuplicateID = newSentinel("users: a record with this id already exists", nil)
+
+	// ErrLastAdmin is returned when a deletion or a change would leave no
+	// active user with admin access (a Store answers it for
+	// Condition.KeepAdmin). HTTP: 400 INVALID_PAYLOAD, as Directus answers.
+	ErrLastAdmin = newSentinel("users: the last active user with admin access can't be removed", ErrInvalidPayload)
+
+	// ErrTokenReused is returned (by a Store's RotateSession, and by the
+	// Manager's refresh) for a refresh token that was already rotated: its
+	// session has been ended. It also matches ErrInvalidToken.
+	ErrTokenReused = newSentinel("users: refresh token already used; the session was ended", ErrInvalidToken)
+
 	// ErrRoleNotFound is returned when a role id names no role.
 	ErrRoleNotFound = newSentinel("users: role not found", ErrInvalidPayload)
 
