@@ -707,3 +707,9 @@ func changeEffects(ch UserChange) Effects {
 	return Effects{EndSessions: ch.PasswordHash != nil || ch.Email != nil ||
 		(ch.Status != nil && *ch.Status != StatusActive)}
 }
+
+// SessionLifetimes returns the access-token and refresh lifetimes
+// (WithSessionLifetimes).
+func (m *Manager) SessionLifetimes() (access, refresh time.Duration) {
+	return m.sess.accessTTL, m.sess.refreshTTL
+}
