@@ -1,6 +1,7 @@
 package users_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -71,7 +72,7 @@ func TestStrangersCannotLockTheOwnerOut(t *testing.T) {
 	require.NoError(t, err)
 }
 
-func isRateLimited(err error) bool { return err != nil && strings.Contains(err.Error(), "too many requests") }
+func isRateLimited(err error) bool { return errors.Is(err, users.ErrRateLimited) }
 
 func TestLoginLimitPerIPAndAddress(t *testing.T) {
 	t.Parallel()
