@@ -47,10 +47,10 @@
 // store compares and sorts user fields through CAST(… AS BINARY): sorting
 // is by the UTF-8 bytes, as Go sorts strings. The case-insensitive filters
 // (_icontains…) and UserQuery.Search compare lower-cased copies of the
-// email and the names, which the store writes with strings.ToLower, so
-// they match what Go's lower-casing matches for every script; an id, a
-// status or a role is lower-cased by the server (they are UUIDs and ASCII
-// words). Ids and keys are compared with the column's collation, so two
+// fields, which the store writes with strings.ToLower, so they match what
+// Go's lower-casing matches in every script (the servers' LOWER uses older
+// Unicode tables); a status, one of a few ASCII words, is lower-cased by
+// the server. Ids and keys are compared with the column's collation, so two
 // ids that differ only in trailing spaces are one id.
 //
 // # Limiter

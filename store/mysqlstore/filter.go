@@ -59,18 +59,16 @@ type column struct {
 	col, lc string
 }
 
-// filterColumns are the fields a filter takes. email and the names have
-// lower-cased copies written by the store with strings.ToLower; id, status
-// and role are lower-cased by the server (ids and role ids are generated
-// UUIDs, statuses fixed ASCII words, so the server's case tables and Go's
-// agree on them).
+// filterColumns are the fields a filter takes. Each but status has a
+// lower-cased copy the store writes with strings.ToLower; a status is one
+// of a few ASCII words, which the server lower-cases as Go does.
 var filterColumns = map[users.UserField]column{
-	users.FieldID:        {"u.id", "LOWER(u.id)"},
+	users.FieldID:        {"u.id", "u.id_lc"},
 	users.FieldEmail:     {"u.email", "u.email_lc"},
 	users.FieldFirstName: {"u.first_name", "u.first_name_lc"},
 	users.FieldLastName:  {"u.last_name", "u.last_name_lc"},
 	users.FieldStatus:    {"u.status", "LOWER(u.status)"},
-	users.FieldRole:      {"u.role", "LOWER(u.role)"},
+	users.FieldRole:      {"u.role", "u.role_lc"},
 }
 
 // escapeLike escapes LIKE's wildcards in s, for ESCAPE '!'.

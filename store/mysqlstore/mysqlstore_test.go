@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -455,4 +456,97 @@ func TestContextCancelledWhileWaiting(t *testing.T) {
 	got, err := s.ConsumeToken(ctx, hashOf("t"), users.PurposeInvite, t0, users.Condition{}, users.UserChange{UpdatedAt: t0}, users.Effects{})
 	require.NoError(t, err)
 	assert.Equal(t, "u1", got.ID)
+}
+
+// The case-insensitive filters and Search lower-case as Go does, also
+// where the server's LOWER does not ('ẞ', Cherokee and Georgian capitals
+// stay as they are in MariaDB 10.11), for every filterable field.
+func TestCaseFoldingIsGos(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	require.NoError(t, s.CreateRole(ctx, &users.Role{ID: "RÔLE-Ⴀ", Name: "Georgian"}))
+	u := user("ID-Ꭰ", "ẞig@example.com")
+	u.FirstName, u.LastName, u.Role = "ẞtraße", "ᎠᎡᎢ", ptr("RÔLE-Ⴀ")
+	require.NoError(t, s.CreateUser(ctx, u, users.Effects{}))
+	require.NoError(t, s.CreateUser(ctx, user("other", "other@example.com"), users.Effects{}))
+
+	for _, tc := range []struct {
+		field users.UserField
+		op    users.FilterOp
+		value string
+	}{
+		{users.FieldFirstName, users.OpIStartsWith, "ß"},
+		{users.FieldLastName, users.OpIContains, "ꭱ"},
+		{users.FieldEmail, users.OpIStartsWith, "ßIG@"},
+		{users.FieldID, users.OpIEndsWith, "-ꭰ"},
+		{users.FieldRole, users.OpIContains, "rôle-ⴀ"},
+	} {
+		f := &users.UserFilter{Field: tc.field, Op: tc.op, Value: tc.value}
+		list, err := s.ListUsers(ctx, users.UserQuery{Filter: f})
+		require.NoError(t, err)
+		require.Len(t, list, 1, "%s %s %q", tc.field, tc.op, tc.value)
+		assert.Equal(t, u.ID, list[0].ID)
+	}
+	for _, q := range []string{"ß", "ꭰꭱ", "STRASSE"} {
+		list, err := s.ListUsers(ctx, users.UserQuery{Search: q})
+		require.NoError(t, err)
+		if q == "STRASSE" {
+			assert.Empty(t, list, "lower-casing is not case folding: ß is not ss")
+			continue
+		}
+		require.Len(t, list, 1, "search %q", q)
+	}
+	// An update keeps the lower-cased copies in step.
+	_, err := s.UpdateUser(ctx, u.ID, users.Condition{}, users.UserChange{FirstName: ptr("Ǆemal"), SetRole: true, UpdatedAt: t0}, users.Effects{})
+	require.NoError(t, err)
+	n, err := s.CountUsers(ctx, users.UserQuery{Search: "ǆem"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	n, err = s.CountUsers(ctx, users.UserQuery{Filter: &users.UserFilter{Field: users.FieldRole, Op: users.OpIContains, Value: "ⴀ"}})
+	require.NoError(t, err)
+	assert.Zero(t, n, "the role was removed")
+}
+
+// utf8mb4_bin ignores trailing spaces and the server's LIKE wildcards are
+// characters of their own; the store compares and sorts by bytes, as Go
+// does, and keeps 4-byte characters.
+func TestExactComparisonsAndOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newStore(t)
+	names := []string{"Ann", "Ann ", "Ann\t", "ann", "Änn", "😀", "Z", "A_n", "A%n"}
+	for i, n := range names {
+		u := user(fmt.Sprint("u", i), fmt.Sprintf("u%d@example.com", i))
+		u.FirstName = n
+		require.NoError(t, s.CreateUser(ctx, u, users.Effects{}))
+	}
+	list, err := s.ListUsers(ctx, users.UserQuery{Sort: []users.UserSort{{Field: users.FieldFirstName}}})
+	require.NoError(t, err)
+	var got []string
+	for _, u := range list {
+		got = append(got, u.FirstName)
+	}
+	want := slices.Clone(names)
+	slices.Sort(want)
+	assert.Equal(t, want, got, "byte order, trailing spaces and tabs included")
+
+	count := func(op users.FilterOp, v string) int {
+		n, err := s.CountUsers(ctx, users.UserQuery{Filter: &users.UserFilter{Field: users.FieldFirstName, Op: op, Value: v}})
+		require.NoError(t, err)
+		return n
+	}
+	assert.Equal(t, 1, count(users.OpEq, "Ann"), "no padding")
+	assert.Equal(t, 1, count(users.OpEq, "Ann "))
+	assert.Equal(t, 3, count(users.OpStartsWith, "Ann"))
+	assert.Equal(t, 1, count(users.OpContains, "_"), "_ is no wildcard")
+	assert.Equal(t, 1, count(users.OpContains, "%"), "% is no wildcard")
+	assert.Equal(t, 1, count(users.OpEq, "😀"))
+	assert.Equal(t, 4, count(users.OpIStartsWith, "ann"), "Ann, Ann , Ann\\t, ann")
+
+	_, err = s.GetUserByEmailKey(ctx, "u0@example.com ")
+	assert.ErrorIs(t, err, users.ErrNotFound, "keys compare exactly")
+	got0, err := s.GetUser(ctx, "u5")
+	require.NoError(t, err)
+	assert.Equal(t, "😀", got0.FirstName)
 }

@@ -32,11 +32,12 @@ func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Ef
 	return s.do(ctx, "create user", func() error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO users_users (id, email, email_key, password_hash,
-	first_name, last_name, email_lc, first_name_lc, last_name_lc, status, role, contested, metadata, created_at, updated_at)
-VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	first_name, last_name, id_lc, email_lc, first_name_lc, last_name_lc, status, role, role_lc, contested, metadata,
+	created_at, updated_at)
+VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
-				strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
-				string(u.Status), u.Role, u.Contested, meta, micros(u.CreatedAt), micros(u.UpdatedAt)); err != nil {
+				strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
+				string(u.Status), u.Role, lowerPtr(u.Role), u.Contested, meta, micros(u.CreatedAt), micros(u.UpdatedAt)); err != nil {
 				return err
 			}
 			if err := insertPolicies(ctx, tx, []string{u.ID}, u.Policies); err != nil {
@@ -229,6 +230,15 @@ func scanUser(rows *sql.Rows) (*users.UserRecord, error) {
 		}
 	}
 	return &u, nil
+}
+
+// lowerPtr is strings.ToLower of *s, nil for nil.
+func lowerPtr(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	l := strings.ToLower(*s)
+	return &l
 }
 
 // encodeMetadata is the column value for m: NULL for a nil map.
@@ -465,6 +475,7 @@ func changeSet(ch users.UserChange) (string, []any, error) {
 	}
 	if ch.SetRole {
 		add("role", ch.Role)
+		add("role_lc", lowerPtr(ch.Role))
 	}
 	if ch.Contested != nil {
 		add("contested", *ch.Contested)

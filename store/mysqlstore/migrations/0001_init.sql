@@ -27,10 +27,11 @@ CREATE TABLE IF NOT EXISTS users_policies (
 
 -- email_key is the normalised email the Manager computed, NULL when the
 -- user has none: the unique index then allows any number of users without
--- an email, and no two with one key. The *_lc columns are email,
--- first_name and last_name lower-cased by Go's strings.ToLower when the
--- store writes them, for the case-insensitive filters and search (SQL's
--- LOWER follows the server's Unicode tables, which are not Go's).
+-- an email, and no two with one key. The *_lc columns are id, email,
+-- first_name, last_name and role lower-cased by Go's strings.ToLower when
+-- the store writes them, for the case-insensitive filters and search:
+-- SQL's LOWER follows the server's older Unicode tables (MariaDB 10.11
+-- leaves 'ẞ', Cherokee and Georgian capitals as they are; Go does not).
 CREATE TABLE IF NOT EXISTS users_users (
 	id            VARCHAR(255) NOT NULL,
 	email         VARCHAR(1024) NOT NULL DEFAULT '',
@@ -38,11 +39,13 @@ CREATE TABLE IF NOT EXISTS users_users (
 	password_hash TEXT NOT NULL,
 	first_name    VARCHAR(1024) NOT NULL DEFAULT '',
 	last_name     VARCHAR(1024) NOT NULL DEFAULT '',
+	id_lc         VARCHAR(255) NOT NULL,
 	email_lc      VARCHAR(1024) NOT NULL DEFAULT '',
 	first_name_lc VARCHAR(1024) NOT NULL DEFAULT '',
 	last_name_lc  VARCHAR(1024) NOT NULL DEFAULT '',
 	status        VARCHAR(32) NOT NULL,
 	role          VARCHAR(255) NULL,
+	role_lc       VARCHAR(255) NULL,
 	contested     BOOLEAN NOT NULL DEFAULT FALSE,
 	metadata      LONGTEXT NULL,
 	created_at    BIGINT NOT NULL,
