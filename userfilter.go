@@ -137,13 +137,13 @@ func ParseUserFilter(doc []byte) (*UserFilter, error) {
 			return nil, err
 		}
 	default:
-		return nil, queryErrorf("filter", path, "want a JSON object, got %s", describeToken(tok))
+		return nil, queryErrorf("filter", path, "want a JSON object, got %s", describeOperand(tok))
 	}
 	if tok, err := p.dec.Token(); err != io.EOF {
 		if err != nil {
 			return nil, p.jsonError(err)
 		}
-		return nil, queryErrorf("filter", path, "invalid JSON: %s after the filter object", describeToken(tok))
+		return nil, queryErrorf("filter", path, "invalid JSON: %s after the filter object", describeOperand(tok))
 	}
 	return f, nil
 }
@@ -198,7 +198,7 @@ func (p *userFilterParser) key(path string, seen *[]string) (string, error) {
 	}
 	k, _ := tok.(string) // object keys are always strings
 	if slices.Contains(*seen, k) {
-		return "", queryErrorf("filter", path, "duplicate key %q", k)
+		return "", queryErrorf("filter", path, "duplicate key %q", truncateForMessage(k))
 	}
 	*seen = append(*seen, k)
 	return k, nil
@@ -227,7 +227,7 @@ func (p *userFilterParser) object(path string, depth int) (*UserFilter, error) {
 		if err != nil {
 			return nil, err
 		}
-		kpath := path + "." + k
+		kpath := path + "." + truncateForMessage(k)
 		var n *UserFilter
 		switch {
 		case k == "_and" || k == "_or":
@@ -237,16 +237,16 @@ func (p *userFilterParser) object(path string, depth int) (*UserFilter, error) {
 					return nil, err
 				}
 				if tok != json.Delim('{') {
-					return nil, queryErrorf("filter", ipath, "want a filter object, got %s", describeToken(tok))
+					return nil, queryErrorf("filter", ipath, "want a filter object, got %s", describeOperand(tok))
 				}
 				return p.object(ipath, depth+1)
 			})
 		case userFilterField(UserField(k)):
 			n, err = p.field(kpath, UserField(k), depth)
 		case strings.HasPrefix(k, "_"):
-			return nil, queryErrorf("filter", path, "operator %q needs a field: write {\"<field>\": {%q: …}} with a field among %s", k, k, filterFieldNames)
+			return nil, queryErrorf("filter", path, "operator %q needs a field: write {\"<field>\": {%q: …}} with a field among %s", truncateForMessage(k), truncateForMessage(k), filterFieldNames)
 		default:
-			return nil, queryErrorf("filter", path, "unknown field %q (filters take %s, _and and _or)", k, filterFieldNames)
+			return nil, queryErrorf("filter", path, "unknown field %q (filters take %s, _and and _or)", truncateForMessage(k), filterFieldNames)
 		}
 		if err != nil {
 			return nil, err
@@ -272,7 +272,7 @@ func (p *userFilterParser) group(path, op string, depth int, elem func(ipath str
 		return nil, err
 	}
 	if tok != json.Delim('[') {
-		return nil, queryErrorf("filter", path, "want an array, got %s", describeToken(tok))
+		return nil, queryErrorf("filter", path, "want an array, got %s", describeOperand(tok))
 	}
 	if depth > maxUserFilterDepth {
 		return nil, queryErrorf("filter", path, "nested too deeply: more than %d levels of _and/_or", maxUserFilterDepth)
@@ -317,7 +317,7 @@ func (p *userFilterParser) field(path string, f UserField, depth int) (*UserFilt
 		}
 		return stringCondition(path, f, OpEq, tok)
 	}
-	return nil, queryErrorf("filter", path, "want an object of operators (or a string, meaning _eq), got %s", describeToken(tok))
+	return nil, queryErrorf("filter", path, "want an object of operators (or a string, meaning _eq), got %s", describeOperand(tok))
 }
 
 // operators compiles the operator object of field f, whose '{' has been
@@ -335,7 +335,7 @@ func (p *userFilterParser) operators(path string, f UserField, depth int) (*User
 		if err != nil {
 			return nil, err
 		}
-		opath := path + "." + k
+		opath := path + "." + truncateForMessage(k)
 		if err := p.count(opath); err != nil {
 			return nil, err
 		}
@@ -349,7 +349,7 @@ func (p *userFilterParser) operators(path string, f UserField, depth int) (*User
 					return nil, err
 				}
 				if tok != json.Delim('{') {
-					return nil, queryErrorf("filter", ipath, "want an object of operators, got %s", describeToken(tok))
+					return nil, queryErrorf("filter", ipath, "want an object of operators, got %s", describeOperand(tok))
 				}
 				return p.operators(ipath, f, depth+1)
 			})
@@ -369,11 +369,11 @@ func (p *userFilterParser) operators(path string, f UserField, depth int) (*User
 				n = nullCondition(f, op, b)
 			}
 		case slices.Contains(unsupportedFilterOps, k):
-			return nil, queryErrorf("filter", path, "operator %q is not supported on users (supported: _eq _neq _contains _ncontains _icontains _nicontains _starts_with _nstarts_with _istarts_with _nistarts_with _ends_with _nends_with _iends_with _niends_with _in _nin _null _nnull _empty _nempty)", k)
+			return nil, queryErrorf("filter", path, "operator %s is not supported on users (supported: _eq _neq _contains _ncontains _icontains _nicontains _starts_with _nstarts_with _istarts_with _nistarts_with _ends_with _nends_with _iends_with _niends_with _in _nin _null _nnull _empty _nempty)", k)
 		case !strings.HasPrefix(k, "_"):
-			return nil, queryErrorf("filter", path, "%q is not an operator: filters on related collections (%s.%s) are not supported", k, f, k)
+			return nil, queryErrorf("filter", path, "%q is not an operator: filters on related collections (%s.%s) are not supported", truncateForMessage(k), f, truncateForMessage(k))
 		default:
-			return nil, queryErrorf("filter", path, "unknown operator %q", k)
+			return nil, queryErrorf("filter", path, "unknown operator %q", truncateForMessage(k))
 		}
 		if err != nil {
 			return nil, err
@@ -401,7 +401,7 @@ func stringCondition(path string, f UserField, op FilterOp, tok json.Token) (*Us
 	case isNull && op == OpNeq:
 		return &UserFilter{Field: f, Op: OpNNull}, nil
 	case !isString:
-		return nil, queryErrorf("filter", path, "want a string, got %s", describeToken(tok))
+		return nil, queryErrorf("filter", path, "want a string, got %s", describeOperand(tok))
 	}
 	if err := checkOperand(path, s); err != nil {
 		return nil, err
@@ -416,9 +416,30 @@ func checkOperand(path, s string) error {
 		return queryErrorf("filter", path, "can't filter for an empty string: use _empty or _nempty")
 	}
 	if strings.HasPrefix(s, "$CURRENT_") || strings.HasPrefix(s, "$NOW") {
-		return queryErrorf("filter", path, "dynamic variables such as %q are not supported", truncateForMessage(s))
+		return queryErrorf("filter", path, "dynamic variables ($CURRENT_USER, $NOW…) are not supported")
 	}
 	return nil
+}
+
+// describeOperand names a token's JSON type for an error message, without
+// its value (a filter's operands are the caller's data, not ours to echo).
+func describeOperand(tok json.Token) string {
+	switch v := tok.(type) {
+	case json.Delim:
+		if v == '[' {
+			return "an array"
+		}
+		return "an object"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", tok)
 }
 
 // truncateForMessage shortens a value quoted in an error message.
@@ -479,7 +500,7 @@ func (p *userFilterParser) list(path string) ([]string, error) {
 			}
 			s, ok := tok.(string)
 			if !ok {
-				return nil, queryErrorf("filter", ipath, "want a string, got %s", describeToken(tok))
+				return nil, queryErrorf("filter", ipath, "want a string, got %s", describeOperand(tok))
 			}
 			if err := checkOperand(ipath, s); err != nil {
 				return nil, err
@@ -494,7 +515,7 @@ func (p *userFilterParser) list(path string) ([]string, error) {
 		}
 	}
 	if items == nil {
-		return nil, queryErrorf("filter", path, "want an array of strings or a comma-separated string, got %s", describeToken(tok))
+		return nil, queryErrorf("filter", path, "want an array of strings or a comma-separated string, got %s", describeOperand(tok))
 	}
 	if len(items) == 0 {
 		return nil, queryErrorf("filter", path, "needs at least one value")
@@ -519,7 +540,7 @@ func (p *userFilterParser) boolean(path string) (bool, error) {
 			return false, nil
 		}
 	}
-	return false, queryErrorf("filter", path, "want true or false, got %s", describeToken(tok))
+	return false, queryErrorf("filter", path, "want true or false, got %s", describeOperand(tok))
 }
 
 // validateUserQuery checks a UserQuery before it reaches the Store, so
@@ -539,7 +560,7 @@ func validateUserQuery(q UserQuery) error {
 	}
 	for i, s := range q.Sort {
 		if !userSortField(s.Field) {
-			return queryErrorf("sort", "sort["+strconv.Itoa(i)+"]", "unknown field %q (sorts take %s, created_at, updated_at)", s.Field, filterFieldNames)
+			return queryErrorf("sort", "sort["+strconv.Itoa(i)+"]", "unknown field %q (sorts take %s, created_at, updated_at)", truncateForMessage(string(s.Field)), filterFieldNames)
 		}
 	}
 	if q.Filter != nil {
@@ -586,9 +607,9 @@ func validateUserFilter(f *UserFilter, path string, depth int, nodes *int) error
 		}
 		return nil
 	}
-	path += "." + string(f.Field)
+	path += "." + truncateForMessage(string(f.Field))
 	if !userFilterField(f.Field) {
-		return queryErrorf("filter", path, "unknown field %q (filters take %s)", f.Field, filterFieldNames)
+		return queryErrorf("filter", path, "unknown field %q (filters take %s)", truncateForMessage(string(f.Field)), filterFieldNames)
 	}
 	switch {
 	case stringFilterOp(f.Op):
@@ -608,7 +629,7 @@ func validateUserFilter(f *UserFilter, path string, depth int, nodes *int) error
 			return queryErrorf("filter", path, "%s takes no operand", f.Op)
 		}
 	default:
-		return queryErrorf("filter", path, "unknown operator %q", f.Op)
+		return queryErrorf("filter", path, "unknown operator %q", truncateForMessage(string(f.Op)))
 	}
 	return nil
 }
