@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -399,7 +398,7 @@ func TestUnknownRoutes(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	for _, rt := range []struct{ method, target string }{
-		{"GET", "/"}, {"GET", "/nope"}, {"DELETE", "/users/x"}, {"PUT", "/users"}, {"GET", "/users/register"},
+		{"GET", "/"}, {"GET", "/nope"}, {"DELETE", "/roles/x"}, {"PUT", "/users"}, {"GET", "/users/register"},
 		{"POST", "/settings"}, {"GET", "/auth/login"}, {"DELETE", "/roles"}, {"GET", "/users/x/y"},
 	} {
 		r := request(rt.method, rt.target, "")

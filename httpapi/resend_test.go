@@ -31,15 +31,15 @@ func TestResendVerification(t *testing.T) {
 		w := f.do("POST", "/users/register/resend", `{"email":`+jsonString(addr)+`,"verification_url":"https://app.example.com/verify"}`)
 		assert.Equal(t, http.StatusNoContent, w.Code, addr)
 		answers = append(answers, answerOf(w))
+		_, err := f.m.DeliverPending(f.ctx) // one at a time: in order
+		require.NoError(t, err)
 	}
 	for _, a := range answers[1:] {
 		assert.Equal(t, answers[0], a, "the answer tells the addresses apart")
 	}
-	_, err := f.m.DeliverPending(f.ctx)
-	require.NoError(t, err)
 	assert.Len(t, f.mail.To("wait@example.com"), 3)
 	assert.Empty(t, f.mail.To("nobody@example.com"))
-	assert.Len(t, f.mail.To("live@example.com"), 0)
+	assert.Empty(t, f.mail.To("live@example.com"))
 	last := f.mail.To("wait@example.com")[2]
 	assert.True(t, strings.HasPrefix(memmailer.Link(last), "https://app.example.com/verify?token="))
 
