@@ -71,7 +71,7 @@ func TestListUsersRefusesBadQueries(t *testing.T) {
 			users.UserQuery{Filter: &users.UserFilter{Field: users.FieldRole, Op: users.OpNull, Value: "x"}}},
 		{"group with an operand", "filter", "filter: a group has no Op, Value or Values",
 			users.UserQuery{Filter: &users.UserFilter{Or: []*users.UserFilter{}, Op: users.OpEq}}},
-		{"too deep", "filter", "filter" + strings.Repeat("._and[0]", 31) + ": nested too deeply: more than 32 levels of _and/_or", users.UserQuery{Filter: deep}},
+		{"too deep", "filter", "filter" + strings.Repeat("._and[0]", 32) + ": nested too deeply: more than 32 levels of _and/_or", users.UserQuery{Filter: deep}},
 		{"too many values", "filter", "filter.id: filter is too large: more than 10000 nodes",
 			users.UserQuery{Filter: &users.UserFilter{Field: users.FieldID, Op: users.OpIn, Values: many}}},
 	} {
