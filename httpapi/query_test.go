@@ -144,6 +144,9 @@ func TestListUsersSortAndPage(t *testing.T) {
 		{"sort[]=last_name&sort[]=-first_name", []int{4, 5, 0, 1, 3, 2, 6}},
 		{"sort[1]=-first_name&sort[0]=last_name", []int{4, 5, 0, 1, 3, 2, 6}},
 		{"sort=last_name&sort=-first_name", []int{4, 5, 0, 1, 3, 2, 6}},
+		// Indexes order the keys as numbers (sort[10] after sort[2]).
+		{"sort[0]=status&sort[1]=status&sort[2]=-first_name&sort[3]=status&sort[4]=status&sort[5]=status" +
+			"&sort[6]=status&sort[7]=status&sort[8]=status&sort[9]=status&sort[10]=last_name&limit=4", []int{5, 1, 0, 2}},
 		{"sort=role,status", []int{2, 6}},
 		{"limit=2", []int{0, 1}},
 		{"limit=2&offset=2", []int{2, 3}},
