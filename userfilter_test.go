@@ -161,3 +161,31 @@ func TestParseUserFilterErrorsDoNotEchoOperands(t *testing.T) {
 		assert.NotContains(t, err.Error(), secret, doc)
 	}
 }
+
+// FuzzParseUserFilter: no input panics; every error is an invalid query
+// naming the filter; every filter parsed is one the Manager's validation
+// accepts and the Store runs.
+func FuzzParseUserFilter(f *testing.F) {
+	for _, seed := range []string{
+		`{"email":{"_eq":"a@x.com"}}`, `{"role":{"_null":"false"}}`, `{"id":{"_in":"a,b"}}`,
+		`{"_and":[{"_or":[{"role":{"_null":true}},{"role":{"_eq":"r"}}]},{"status":{"_nin":["x"]}}]}`,
+		`{"email":{"_or":[{"_ends_with":"@a.com"},{"_iends_with":"@b.com"}]}}`, `{"first_name":"x","last_name":null}`,
+		`{}`, `null`, `{"_and":[]}`, `{"email":{"_eq":""}}`, `[`,
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, doc string) {
+		uf, err := users.ParseUserFilter([]byte(doc))
+		if err != nil {
+			var ve *users.ValidationError
+			if !errors.Is(err, users.ErrInvalidQuery) || !errors.As(err, &ve) || ve.Field != "filter" {
+				t.Fatalf("ParseUserFilter(%q): %v", doc, err)
+			}
+			return
+		}
+		e := newEnv(t)
+		if _, err := e.m.ListUsers(e.ctx, users.UserQuery{Filter: uf}); err != nil {
+			t.Fatalf("ListUsers with the filter of %q: %v", doc, err)
+		}
+	})
+}
