@@ -2,6 +2,7 @@ package users_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -188,4 +189,22 @@ func FuzzParseUserFilter(f *testing.F) {
 			t.Fatalf("ListUsers with the filter of %q: %v", doc, err)
 		}
 	})
+}
+
+// ParseUserFilter reads the filter query parameter of GET /users as
+// Directus writes it; a Store runs the result.
+func ExampleParseUserFilter() {
+	f, err := users.ParseUserFilter([]byte(`{"_or":[{"role":{"_null":true}},{"email":{"_iends_with":"@example.com"}}]}`))
+	if err != nil {
+		panic(err)
+	}
+	for _, c := range f.Or {
+		fmt.Printf("%s %s %q\n", c.Field, c.Op, c.Value)
+	}
+	_, err = users.ParseUserFilter([]byte(`{"email":{"_regex":"^a"}}`))
+	fmt.Println(errors.Is(err, users.ErrInvalidQuery))
+	// Output:
+	// role _null ""
+	// email _iends_with "@example.com"
+	// true
 }
