@@ -23,7 +23,7 @@ import (
 func (m *Manager) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	u, err := m.authenticate(ctx, email, password)
 	if err != nil {
-		return nil, fmt.Errorf("users: authenticate: %w", err)
+		return nil, opErr("authenticate", err)
 	}
 	return u, nil
 }

@@ -653,7 +653,7 @@ func TestReinviteRevokesAndUpdatesRole(t *testing.T) {
 	before := e.userByEmail("z@example.com")
 	res, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"z@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
-	assert.Equal(t, users.InviteSkipped, res[0].Outcome)
+	assert.Equal(t, users.InviteAlreadyActive, res[0].Outcome)
 	assert.Empty(t, e.deliver())
 	assert.Equal(t, before, e.userByEmail("z@example.com"))
 }
@@ -671,7 +671,7 @@ func TestInviteBadInputChangesNothing(t *testing.T) {
 	requireField(t, err, "email", users.ErrInvalidPayload)
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"ok@example.com"}, Role: e.member.ID, InviteURL: "https://evil.com/invite"})
 	requireField(t, err, "invite_url", users.ErrURLNotAllowed)
-	assert.Equal(t, `users: invite: users: URL "https://evil.com/invite" can't be used to invite users`, err.Error())
+	assert.Equal(t, `users: invite: URL "https://evil.com/invite" can't be used to invite users`, err.Error())
 	assert.Empty(t, e.allUsers())
 	assert.Empty(t, e.allMail())
 }
