@@ -59,7 +59,7 @@ func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
 		status = StatusActive
 	}
 	if !status.Valid() {
-		return nil, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", status))
+		return nil, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", Echo(string(status))))
 	}
 	if err := validIDs("policies", in.Policies); err != nil {
 		return nil, err
@@ -257,7 +257,7 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (UserChange, error) {
 		}
 	}
 	if p.Status != nil && !p.Status.Valid() {
-		return ch, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", *p.Status))
+		return ch, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", Echo(string(*p.Status))))
 	}
 	if p.SetRole {
 		if err := validateID("role", p.Role); err != nil {

@@ -40,7 +40,7 @@ type Settings struct {
 	// PasswordPolicyStrong), any other policy's error says only that the
 	// password doesn't match the policy. At most 200 characters, one line,
 	// no control or invisible format characters. Default "".
-	PasswordPolicyDescription string `json:"auth_password_policy_description"`
+	PasswordPolicyDescription string `json:"auth_password_policy_description,omitempty"`
 }
 
 // DefaultSettings returns the settings in force until the first
