@@ -22,7 +22,7 @@ import (
 func (m *Manager) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	u, _, err := m.checkCredentials(ctx, LoginInput{Email: email, Password: password})
 	if err != nil {
-		return nil, fmt.Errorf("users: authenticate: %w", err)
+		return nil, opErr("authenticate", err)
 	}
 	return publicUser(u), nil
 }
