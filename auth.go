@@ -22,6 +22,7 @@ import (
 // ErrBusy (WithHashConcurrency).
 func (m *Manager) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	u, err := m.authenticate(ctx, email, password)
+	m.observeFlow(FlowLogin, OutcomeAuthenticated, err)
 	if err != nil {
 		return nil, fmt.Errorf("users: authenticate: %w", err)
 	}
@@ -42,6 +43,7 @@ func (m *Manager) authenticate(ctx context.Context, email, password string) (*Us
 	if m.authLimit != nil {
 		if _, err := m.authLimit.Allow(ctx, key); err != nil {
 			if errors.Is(err, ErrRateLimited) {
+				m.observe(Event{Kind: EventRateLimited, Limiter: "login"})
 				return nil, err
 			}
 			return nil, fmt.Errorf("login limiter: %w", err)

@@ -104,6 +104,14 @@ type Manager struct {
 	dummyHash string // hashed once at New; see Register and Authenticate
 	cached    atomic.Pointer[cachedSettings]
 	wake      chan struct{} // nudges Run when a mail was queued
+
+	observer    Observer // nil: none
+	projectName string   // when the settings carry none
+	health      HealthOptions
+	releaseID   string
+	deliveries  deliveryState
+	probe       probeState
+	gateStats   gateStats
 }
 
 type config struct {
@@ -123,6 +131,9 @@ type config struct {
 	mailLimitSet    bool
 	authLimit       Limiter
 	authLimitSet    bool
+	observer        Observer
+	health          HealthOptions
+	projectName     string
 }
 
 // Option configures a Manager.
@@ -305,6 +316,7 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		delivery:  DefaultDeliveryOptions(),
 		hashLimit: runtime.NumCPU(),
 		hashQueue: 4 * runtime.NumCPU(),
+		health:    DefaultHealthOptions(),
 	}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
@@ -332,23 +344,27 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		return nil, fmt.Errorf("users: hasher: %w", err)
 	}
 	return &Manager{
-		store:     store,
-		mailer:    mailer,
-		hasher:    c.hasher,
-		now:       c.now,
-		log:       c.log,
-		publicURL: c.publicURL,
-		register:  reg,
-		invite:    inv,
-		verifyTTL: c.verifyTTL,
-		inviteTTL: c.inviteTTL,
-		templates: c.templates,
-		delivery:  c.delivery,
-		hashGate:  newHashGate(c.hashLimit, c.hashQueue),
-		mailLimit: c.mailLimit,
-		authLimit: c.authLimit,
-		dummyHash: dummy,
-		wake:      make(chan struct{}, 1),
+		store:       store,
+		mailer:      mailer,
+		hasher:      c.hasher,
+		now:         c.now,
+		log:         c.log,
+		publicURL:   c.publicURL,
+		register:    reg,
+		invite:      inv,
+		verifyTTL:   c.verifyTTL,
+		inviteTTL:   c.inviteTTL,
+		templates:   c.templates,
+		delivery:    c.delivery,
+		hashGate:    newHashGate(c.hashLimit, c.hashQueue),
+		mailLimit:   c.mailLimit,
+		authLimit:   c.authLimit,
+		dummyHash:   dummy,
+		wake:        make(chan struct{}, 1),
+		observer:    c.observer,
+		health:      c.health,
+		releaseID:   moduleVersion(),
+		projectName: c.projectName,
 	}, nil
 }
 
