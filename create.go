@@ -35,6 +35,7 @@ type CreateInput struct {
 // returned user never carries the hash.
 func (m *Manager) Create(ctx context.Context, in CreateInput) (*User, error) {
 	u, err := m.create(ctx, in)
+	m.observeFlow(FlowCreate, OutcomeCreated, err)
 	if err != nil {
 		return nil, opErr("create", err)
 	}

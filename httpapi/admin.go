@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gousers/users"
@@ -271,7 +272,7 @@ func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := p.only("public_registration", "public_registration_verify_email",
 		"public_registration_role", "public_registration_email_filter", "auth_password_policy",
-		"auth_password_policy_description"); err != nil {
+		"auth_password_policy_description", "project_name"); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -317,6 +318,14 @@ func applySettings(p *payload, s *users.Settings) error {
 				return err
 			}
 			s.PublicRegistrationEmailFilter = f
+		}
+	}
+	if name, ok, err := p.nullableStr("project_name"); err != nil {
+		return err
+	} else if ok {
+		s.ProjectName = ""
+		if name != nil {
+			s.ProjectName = *name
 		}
 	}
 	if src, ok, err := p.nullableStr("auth_password_policy"); err != nil {

@@ -27,6 +27,7 @@ type config struct {
 	refreshCookie  CookieOptions
 	sessionCookie  CookieOptions
 	deviceCookie   CookieOptions
+	serviceID      string
 }
 
 // Option configures the handler New returns.
@@ -214,6 +215,7 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 			h.mux.HandleFunc(method+" "+p, h.notFound)
 		}
 	}
+	h.serverRoutes()
 	return h
 }
 
