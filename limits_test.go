@@ -36,7 +36,7 @@ func TestHashConcurrencyOption(t *testing.T) {
 
 	for _, bad := range [][2]int{{0, 4}, {-1, 0}, {1, -1}} {
 		_, err := users.New(memstore.New(), memmailer.New(), users.WithHashConcurrency(bad[0], bad[1]))
-		assert.Error(t, err, "%v", bad)
+		assert.ErrorContains(t, err, "hash concurrency needs limit >= 1 and queue >= 0", "%v", bad)
 	}
 }
 
