@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/smtp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,17 +68,17 @@ y
 		assert.Equal(t, []Part{{MediaType: "text/plain", Charset: "us-ascii", Body: "hello\n"}}, m.Parts)
 	})
 
-	for name, raw := range map[string]string{
-		"BadHeader":        "no colon here\n\nbody\n",
-		"BadContentType":   "Content-Type: text/\n\nbody\n",
-		"NoBoundary":       "Content-Type: multipart/alternative\n\nbody\n",
-		"UnknownEncoding":  "Content-Transfer-Encoding: rot13\n\nbody\n",
-		"BadBase64":        "Content-Transfer-Encoding: base64\n\n!!!!\n",
-		"UnterminatedPart": "Content-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n",
+	for name, tc := range map[string]struct{ raw, want string }{
+		"BadHeader":        {"no colon here\n\nbody\n", "smtptest: header: malformed header line"},
+		"BadContentType":   {"Content-Type: text/\n\nbody\n", `smtptest: Content-Type "text/"`},
+		"NoBoundary":       {"Content-Type: multipart/alternative\n\nbody\n", "smtptest: multipart/alternative without boundary"},
+		"UnknownEncoding":  {"Content-Transfer-Encoding: rot13\n\nbody\n", `smtptest: unknown Content-Transfer-Encoding "rot13"`},
+		"BadBase64":        {"Content-Transfer-Encoding: base64\n\n!!!!\n", "smtptest: text/plain body (base64): illegal base64 data"},
+		"UnterminatedPart": {"Content-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n", "smtptest: text/plain body (): unexpected EOF"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			assert.Error(t, parse(crlf(raw)).Err)
+			assert.ErrorContains(t, parse(crlf(tc.raw)).Err, tc.want)
 		})
 	}
 }
@@ -152,13 +153,17 @@ func TestAuth(t *testing.T) {
 
 func TestOptionsValidated(t *testing.T) {
 	t.Parallel()
-	for name, o := range map[string]Options{
-		"PasswordWithoutUser": {Password: "p"},
-		"UnknownMechanism":    {Username: "u", AuthMechanisms: []string{"XOAUTH2"}},
-		"UnknownTLSMode":      {TLS: ImplicitTLS + 1},
+	for name, tc := range map[string]struct {
+		o    Options
+		want string
+	}{
+		"PasswordWithoutUser": {Options{Password: "p"}, "smtptest: Password without Username"},
+		"UnknownMechanism":    {Options{Username: "u", AuthMechanisms: []string{"XOAUTH2"}}, `smtptest: unsupported AUTH mechanism "XOAUTH2"`},
+		"UnknownTLSMode":      {Options{TLS: ImplicitTLS + 1}, "smtptest: unknown TLSMode 3"},
 	} {
-		_, err := NewServer(o)
-		assert.Error(t, err, name)
+		srv, err := NewServer(tc.o)
+		assert.Nil(t, srv, name)
+		assert.EqualError(t, err, tc.want, name)
 	}
 }
 
@@ -169,7 +174,8 @@ func TestClose(t *testing.T) {
 	srv.Stall(Mail) // a stalled session must not keep Close waiting
 	srv.Close()
 	srv.Close() // idempotent
-	assert.Error(t, send(srv, nil, "b@example.org"), "closed: connection refused")
+	err := send(srv, nil, "b@example.org")
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED, "closed: the port no longer listens")
 	assert.Nil(t, Start(t, Options{}).ClientTLSConfig(), "no TLS, no config")
 }
 
