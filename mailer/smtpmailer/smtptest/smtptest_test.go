@@ -202,3 +202,45 @@ func TestWait(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Len(t, msgs, 2, "what arrived so far")
 }
+
+// Every MAIL FROM and RCPT TO is recorded, refused and stalled ones too,
+// and WaitAttempts returns once the condition holds.
+func TestAttempts(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{Username: "u", Password: "p"})
+	auth := smtp.PlainAuth("", "u", "p", srv.Host())
+	require.Error(t, send(srv, nil, "nobody@example.org"), "530: no AUTH")
+	assert.Empty(t, srv.Attempts(), "a command refused for want of AUTH is not an attempt")
+
+	srv.Refuse(Rcpt, 451, 1)
+	require.ErrorContains(t, send(srv, auth, "b@example.org"), "451")
+	require.NoError(t, send(srv, auth, "c@example.org"))
+	assert.Equal(t, []Attempt{
+		{Mail, "a@example.com"}, {Rcpt, "b@example.org"},
+		{Mail, "a@example.com"}, {Rcpt, "c@example.org"},
+	}, srv.Attempts())
+
+	srv.Stall(Mail)
+	sent := make(chan error, 1)
+	go func() { sent <- send(srv, auth, "d@example.org") }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	as, err := srv.WaitAttempts(ctx, func(as []Attempt) bool { return len(as) == 5 })
+	require.NoError(t, err, "the stalled MAIL FROM is recorded")
+	assert.Equal(t, Attempt{Mail, "a@example.com"}, as[4])
+	assert.Len(t, srv.Messages(), 1, "stalled: not delivered")
+	srv.Accept()
+	select {
+	case err := <-sent:
+		require.NoError(t, err)
+	case <-ctx.Done():
+		t.Fatal("the stalled send did not finish after Accept")
+	}
+	assert.Equal(t, Attempt{Rcpt, "d@example.org"}, srv.Attempts()[5])
+
+	short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancelShort()
+	as, err = srv.WaitAttempts(short, func(as []Attempt) bool { return len(as) > 6 })
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Len(t, as, 6)
+}
