@@ -206,7 +206,7 @@ func (m *Manager) inviteMail(kind MailKind, userID, to, base string, now time.Ti
 	if err != nil {
 		return Effects{}, err
 	}
-	link, err := m.link(base, "/admin/accept-invite", tok)
+	link, err := m.link(base, m.inviteLinkPath(kind), tok)
 	if err != nil {
 		return Effects{}, err
 	}

@@ -214,7 +214,7 @@ func (m *Manager) verifyMail(userID, to, base string, d MailData, now time.Time)
 	if err != nil {
 		return Effects{}, err
 	}
-	if d.Link, err = m.link(base, "/users/register/verify-email", tok); err != nil {
+	if d.Link, err = m.link(base, m.links.VerifyEmail, tok); err != nil {
 		return Effects{}, err
 	}
 	mail, err := m.newMail(MailVerifyEmail, userID, to, d, now)

@@ -100,6 +100,7 @@ type Manager struct {
 	hashGate  *hashGate
 	mailLimit Limiter // nil: no limit
 	authLimit Limiter // nil: no limit
+	links     LinkPaths
 
 	dummyHash string // hashed once at New; see Register and Authenticate
 	cached    atomic.Pointer[cachedSettings]
@@ -123,14 +124,15 @@ type config struct {
 	mailLimitSet    bool
 	authLimit       Limiter
 	authLimitSet    bool
+	links           LinkPaths
 }
 
 // Option configures a Manager.
 type Option func(*config) error
 
-// WithPublicURL sets the public URL of the application, used for the
-// default links: <public URL>/users/register/verify-email and
-// <public URL>/admin/accept-invite. It must be an absolute http(s) URL.
+// WithPublicURL sets the public URL of the application, the base of the
+// default links (see WithLinkPaths): <public URL>/users/register/verify-email
+// and <public URL>/admin/accept-invite. It must be an absolute http(s) URL.
 // Default: http://localhost:8055 (Directus's default).
 func WithPublicURL(u string) Option {
 	return func(c *config) error {
@@ -305,6 +307,7 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		delivery:  DefaultDeliveryOptions(),
 		hashLimit: runtime.NumCPU(),
 		hashQueue: 4 * runtime.NumCPU(),
+		links:     DefaultLinkPaths(),
 	}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
@@ -347,6 +350,7 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		hashGate:  newHashGate(c.hashLimit, c.hashQueue),
 		mailLimit: c.mailLimit,
 		authLimit: c.authLimit,
+		links:     c.links,
 		dummyHash: dummy,
 		wake:      make(chan struct{}, 1),
 	}, nil
@@ -374,8 +378,8 @@ func (m *Manager) queued() {
 	}
 }
 
-// link builds a mail link: base (or the default path under the public
-// URL) with token=<token> added to its query.
+// link builds a mail link: base (or the default path, one of m.links, under
+// the public URL) with token=<token> added to its query.
 func (m *Manager) link(base, defaultPath, token string) (string, error) {
 	if base == "" {
 		base = m.publicURL + defaultPath
