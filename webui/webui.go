@@ -194,8 +194,11 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 func (h *handler) routes() {
 	p := h.p
 	handle := func(pattern string, f http.HandlerFunc) {
-		method, path, _ := strings.Cut(pattern, " ")
-		h.mux.HandleFunc(method+" "+p+path, f)
+		if method, path, ok := strings.Cut(pattern, " "); ok {
+			h.mux.HandleFunc(method+" "+p+path, f)
+		} else {
+			h.mux.HandleFunc(p+pattern, f)
+		}
 	}
 	admin := func(pattern string, f http.HandlerFunc) { handle(pattern, h.admin(f)) }
 
