@@ -31,7 +31,6 @@ type shimStore struct {
 	settings []byte // nil until saved
 }
 
-
 // New returns an empty Store.
 func newShim() *shimStore {
 	return &shimStore{
@@ -704,7 +703,9 @@ func (s *shimStore) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.
 		out = append(out, u)
 	}
 	if len(q.Sort) > 0 && q.Sort[0].Field == users.FieldEmail {
-		slices.SortFunc(out, func(a, b *users.UserRecord) int { return cmp.Or(strings.Compare(a.Email, b.Email), strings.Compare(a.ID, b.ID)) })
+		slices.SortFunc(out, func(a, b *users.UserRecord) int {
+			return cmp.Or(strings.Compare(a.Email, b.Email), strings.Compare(a.ID, b.ID))
+		})
 	}
 	return shimPage(out, off, lim), nil
 }
