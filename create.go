@@ -131,13 +131,14 @@ type UserPatch struct {
 }
 
 // UpdateUser changes one user (an administrator's action). The rules of
-// Create apply; ErrUserNotFound for an unknown id.
+// Create apply; ErrUserNotFound for an unknown id. A new password, a new
+// email or a status other than active ends every session of the user.
 func (m *Manager) UpdateUser(ctx context.Context, id string, p UserPatch) (*User, error) {
 	ch, err := m.change(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("users: update user: %w", err)
 	}
-	r, err := m.store.UpdateUser(ctx, id, Condition{}, ch, Effects{})
+	r, err := m.store.UpdateUser(ctx, id, Condition{}, ch, changeEffects(ch))
 	if err != nil {
 		return nil, fmt.Errorf("users: update user: %w", notFoundAs(err, ErrUserNotFound))
 	}

@@ -211,7 +211,8 @@ func truncate(s string, n int) string {
 
 // Run delivers mail until ctx is done: at once, then whenever this
 // Manager queues a mail, and every PollInterval (for mails queued by other
-// processes, and retries coming due). The host starts it
+// processes, and retries coming due). Once an hour it also purges expired
+// sessions and tokens (PurgeExpired). The host starts it
 // (`go m.Run(ctx)`); nothing runs in the background otherwise. A Store
 // error is logged and retried on the next tick. Run returns nil when ctx
 // is done.
@@ -228,6 +229,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		if _, err := m.DeliverPending(ctx); err != nil && ctx.Err() == nil {
 			m.log.Error("users: mail delivery", "error", err)
 		}
+		m.purgeIfDue(ctx)
 		if !t.Stop() {
 			select {
 			case <-t.C:

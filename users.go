@@ -101,6 +101,7 @@ type Manager struct {
 	mailLimit Limiter // nil: no limit
 	authLimit Limiter // nil: no limit
 	links     LinkPaths
+	sess      *sessionState
 
 	dummyHash string // hashed once at New; see Register and Authenticate
 	cached    atomic.Pointer[cachedSettings]
@@ -125,6 +126,7 @@ type config struct {
 	authLimit       Limiter
 	authLimitSet    bool
 	links           LinkPaths
+	sess            sessionOptions
 }
 
 // Option configures a Manager.
@@ -328,12 +330,19 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("users: invite URL allow-list: %w", err)
 	}
+	sess, err := newSessionState(&c)
+	if err != nil {
+		return nil, err
+	}
 	// A hash of a random password, verified on the paths that have no real
-	// hash to check, so that every path does the same hashing work.
+	// hash to check, so that every path does the same hashing work. Its
+	// duration is the first sample of the failed-login floor.
+	t0 := time.Now()
 	dummy, err := c.hasher.Hash(uuid.NewString())
 	if err != nil {
 		return nil, fmt.Errorf("users: hasher: %w", err)
 	}
+	sess.verifyCosts.add(paramSet(dummy), time.Since(t0))
 	return &Manager{
 		store:     store,
 		mailer:    mailer,
@@ -351,6 +360,7 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		mailLimit: c.mailLimit,
 		authLimit: c.authLimit,
 		links:     c.links,
+		sess:      sess,
 		dummyHash: dummy,
 		wake:      make(chan struct{}, 1),
 	}, nil
