@@ -132,13 +132,16 @@ type UserPatch struct {
 
 // UpdateUser changes one user (an administrator's action). The rules of
 // Create apply; ErrUserNotFound for an unknown id. A new password, a new
-// email or a status other than active ends every session of the user.
+// email or a status other than active ends every session of the user. A
+// change of status, role or policies that would leave no active user with
+// admin access, where there was one, is refused with ErrLastAdmin and
+// changes nothing.
 func (m *Manager) UpdateUser(ctx context.Context, id string, p UserPatch) (*User, error) {
 	ch, err := m.change(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("users: update user: %w", err)
 	}
-	r, err := m.store.UpdateUser(ctx, id, Condition{}, ch, changeEffects(ch))
+	r, err := m.store.UpdateUser(ctx, id, Condition{KeepAdmin: removesAdmin(p)}, ch, changeEffects(ch))
 	if err != nil {
 		return nil, fmt.Errorf("users: update user: %w", notFoundAs(err, ErrUserNotFound))
 	}
@@ -146,7 +149,9 @@ func (m *Manager) UpdateUser(ctx context.Context, id string, p UserPatch) (*User
 }
 
 // UpdateUsers applies one patch to many users, all or none (the bulk form
-// of the Data Studio). Email and password cannot be set in bulk.
+// of the Data Studio). Email and password cannot be set in bulk. As
+// UpdateUser, it refuses with ErrLastAdmin a change that would leave no
+// active user with admin access.
 func (m *Manager) UpdateUsers(ctx context.Context, ids []string, p UserPatch) error {
 	if err := m.updateUsers(ctx, ids, p); err != nil {
 		return fmt.Errorf("users: update users: %w", err)
@@ -171,7 +176,16 @@ func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) er
 	if err != nil {
 		return err
 	}
-	return notFoundAs(m.store.UpdateUsers(ctx, ids, Condition{}, ch), ErrUserNotFound)
+	return notFoundAs(m.store.UpdateUsers(ctx, ids, Condition{KeepAdmin: removesAdmin(p)}, ch), ErrUserNotFound)
+}
+
+// removesAdmin reports whether a patch may take admin access away from a
+// user — it changes the status, the role or the policies — so that the
+// Store must keep at least one active user with admin access
+// (Condition.KeepAdmin; ErrLastAdmin otherwise, as Directus refuses to
+// remove its last administrator).
+func removesAdmin(p UserPatch) bool {
+	return p.Status != nil || p.SetRole || p.SetPolicies
 }
 
 // change validates a patch and turns it into a store change.
@@ -229,8 +243,14 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (UserChange, error) {
 	return ch, nil
 }
 
-// ListUsers lists users (an administrator's view).
+// ListUsers lists the users q selects, in its order and page (an
+// administrator's view; see UserQuery). A query the Store cannot run — a
+// negative limit or offset, an unknown sort field, a malformed filter, a
+// search over 1 KiB — is a *ValidationError matching ErrInvalidQuery.
 func (m *Manager) ListUsers(ctx context.Context, q UserQuery) ([]*User, error) {
+	if err := validateUserQuery(q); err != nil {
+		return nil, fmt.Errorf("users: list users: %w", err)
+	}
 	rs, err := m.store.ListUsers(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("users: list users: %w", err)
@@ -256,7 +276,9 @@ func (m *Manager) AssignRole(ctx context.Context, roleID string, userIDs ...stri
 }
 
 // RemoveRole removes the role of every listed user: they keep public
-// permissions only (role NULL).
+// permissions only (role NULL). Removing the last active administrator's
+// admin role is refused with ErrLastAdmin (so is AssignRole giving them a
+// role without admin access).
 func (m *Manager) RemoveRole(ctx context.Context, userIDs ...string) error {
 	if err := m.updateUsers(ctx, userIDs, UserPatch{SetRole: true}); err != nil {
 		return fmt.Errorf("users: remove role: %w", err)
