@@ -21,6 +21,7 @@ import (
 // Under load the hashing limit may answer ErrBusy (WithHashConcurrency).
 func (m *Manager) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	u, _, err := m.checkCredentials(ctx, LoginInput{Email: email, Password: password})
+	m.observeFlow(FlowLogin, OutcomeAuthenticated, err)
 	if err != nil {
 		return nil, fmt.Errorf("users: authenticate: %w", err)
 	}
@@ -47,6 +48,9 @@ func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*UserRec
 		ipKey = in.IP + " " + key
 	}
 	if err := m.allowLogin(ctx, key, ipKey, device); err != nil {
+		if errors.Is(err, ErrRateLimited) {
+			m.observe(Event{Kind: EventRateLimited, Limiter: "login"})
+		}
 		return nil, "", err
 	}
 	u, err := m.store.GetUserByEmailKey(ctx, key)

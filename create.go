@@ -30,6 +30,7 @@ type CreateInput struct {
 // written on error. The returned user never carries the hash.
 func (m *Manager) Create(ctx context.Context, in CreateInput) (*User, error) {
 	u, err := m.create(ctx, in)
+	m.observeFlow(FlowCreate, OutcomeCreated, err)
 	if err != nil {
 		return nil, fmt.Errorf("users: create: %w", err)
 	}

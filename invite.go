@@ -64,6 +64,7 @@ type InviteResult struct {
 // way, the addresses before it are done, and calling Invite again is safe.
 func (m *Manager) Invite(ctx context.Context, in InviteInput) ([]InviteResult, error) {
 	res, err := m.invite1(ctx, in)
+	m.observeInvite(res, err)
 	if err != nil {
 		return res, fmt.Errorf("users: invite: %w", err)
 	}
@@ -140,7 +141,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 			id := uuid.NewString()
 			var fx Effects
 			if denied == nil {
-				if fx, err = m.inviteMail(MailInvite, id, email, base, now); err != nil {
+				if fx, err = m.inviteMail(ctx, MailInvite, id, email, base, now); err != nil {
 					return InviteResult{}, err
 				}
 			} else {
@@ -171,7 +172,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 		}
 		var fx Effects
 		if denied == nil {
-			if fx, err = m.inviteMail(MailInvite, existing.ID, existing.Email, base, now); err != nil {
+			if fx, err = m.inviteMail(ctx, MailInvite, existing.ID, existing.Email, base, now); err != nil {
 				return InviteResult{}, err
 			}
 		} else {
@@ -201,7 +202,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 
 // inviteMail mints an invite token and renders a mail of the given kind
 // (MailInvite, or MailSetPassword for a contested registration).
-func (m *Manager) inviteMail(kind MailKind, userID, to, base string, now time.Time) (Effects, error) {
+func (m *Manager) inviteMail(ctx context.Context, kind MailKind, userID, to, base string, now time.Time) (Effects, error) {
 	tok, rec, err := newToken(userID, PurposeInvite, now, m.inviteTTL)
 	if err != nil {
 		return Effects{}, err
@@ -210,7 +211,7 @@ func (m *Manager) inviteMail(kind MailKind, userID, to, base string, now time.Ti
 	if err != nil {
 		return Effects{}, err
 	}
-	mail, err := m.newMail(kind, userID, to, MailData{Link: link}, now)
+	mail, err := m.newMail(ctx, kind, userID, to, MailData{Link: link}, now)
 	if err != nil {
 		return Effects{}, err
 	}
@@ -247,6 +248,7 @@ func ParseEmailList(s string) []string {
 // password is hashed, so a bad token costs no hashing.
 func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (*User, error) {
 	u, err := m.acceptInvite(ctx, token, password)
+	m.observeFlow(FlowAcceptInvite, OutcomeAccepted, err)
 	if err != nil {
 		return nil, fmt.Errorf("users: accept invite: %w", err)
 	}

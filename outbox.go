@@ -79,8 +79,14 @@ func (d DeliveryOptions) backoff(n int) time.Duration {
 }
 
 // newMail renders a mail of the given kind into an outbox record.
-func (m *Manager) newMail(kind MailKind, userID, to string, d MailData, now time.Time) (*Mail, error) {
+// The template sees the settings' project name.
+func (m *Manager) newMail(ctx context.Context, kind MailKind, userID, to string, d MailData, now time.Time) (*Mail, error) {
 	d.Email = to
+	s, err := m.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.ProjectName = s.ProjectName
 	subject, text, html, err := m.templates.render(kind, d)
 	if err != nil {
 		return nil, err
@@ -191,6 +197,9 @@ func (m *Manager) deliverOne(ctx context.Context, mail *Mail) (MailStatus, error
 	// must not be sent again.
 	if err := m.store.UpdateMail(context.WithoutCancel(ctx), mail.ID, u); err != nil {
 		return "", err
+	}
+	if u.Attempts > mail.Attempts { // an attempt, not a shutdown
+		m.noteDelivery(mail, sendErr, u, now)
 	}
 	return u.Status, nil
 }

@@ -51,7 +51,9 @@ type RegisterInput struct {
 // the same but without a new token or mail, so the last link sent stays
 // valid, and Register still returns nil.
 func (m *Manager) Register(ctx context.Context, in RegisterInput) error {
-	if err := m.register1(ctx, in); err != nil {
+	err := m.register1(ctx, in)
+	m.observeFlow(FlowRegister, OutcomeRegistered, err)
+	if err != nil {
 		return fmt.Errorf("users: register: %w", err)
 	}
 	return nil
@@ -138,7 +140,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		var fx Effects
 		if s.PublicRegistrationVerifyEmail {
 			u.Status = StatusUnverified
-			if fx, err = m.verifyMail(u.ID, email, in.VerificationURL, data, now); err != nil {
+			if fx, err = m.verifyMail(ctx, u.ID, email, in.VerificationURL, data, now); err != nil {
 				return err
 			}
 		}
@@ -179,7 +181,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	if err != nil {
 		return err
 	}
-	fx, err := m.verifyMail(existing.ID, existing.Email, in.VerificationURL, data, now)
+	fx, err := m.verifyMail(ctx, existing.ID, existing.Email, in.VerificationURL, data, now)
 	if err != nil {
 		return err
 	}
@@ -209,7 +211,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 }
 
 // verifyMail mints a verification token and renders its mail.
-func (m *Manager) verifyMail(userID, to, base string, d MailData, now time.Time) (Effects, error) {
+func (m *Manager) verifyMail(ctx context.Context, userID, to, base string, d MailData, now time.Time) (Effects, error) {
 	tok, rec, err := newToken(userID, PurposeVerifyEmail, now, m.verifyTTL)
 	if err != nil {
 		return Effects{}, err
@@ -217,7 +219,7 @@ func (m *Manager) verifyMail(userID, to, base string, d MailData, now time.Time)
 	if d.Link, err = m.link(base, m.links.VerifyEmail, tok); err != nil {
 		return Effects{}, err
 	}
-	mail, err := m.newMail(MailVerifyEmail, userID, to, d, now)
+	mail, err := m.newMail(ctx, MailVerifyEmail, userID, to, d, now)
 	if err != nil {
 		return Effects{}, err
 	}
@@ -229,7 +231,7 @@ func (m *Manager) verifyMail(userID, to, base string, d MailData, now time.Time)
 // ErrBusy when its queue is full, and ctx's error when ctx is done before a
 // slot is free.
 func (m *Manager) hash(ctx context.Context, pw string) (string, error) {
-	if err := m.hashGate.acquire(ctx); err != nil {
+	if err := m.acquireHash(ctx); err != nil {
 		return "", err
 	}
 	defer m.hashGate.release()
@@ -237,7 +239,7 @@ func (m *Manager) hash(ctx context.Context, pw string) (string, error) {
 }
 
 func (m *Manager) verify(ctx context.Context, pw, encoded string) (bool, error) {
-	if err := m.hashGate.acquire(ctx); err != nil {
+	if err := m.acquireHash(ctx); err != nil {
 		return false, err
 	}
 	defer m.hashGate.release()
@@ -259,6 +261,7 @@ func (m *Manager) allowMail(ctx context.Context, key string) (denied, err error)
 	case err == nil:
 		return nil, nil
 	case errors.Is(err, ErrRateLimited):
+		m.observe(Event{Kind: EventRateLimited, Limiter: "mail"})
 		return err, nil
 	default:
 		return nil, fmt.Errorf("mail limiter: %w", err)

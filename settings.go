@@ -36,6 +36,13 @@ type Settings struct {
 	// PasswordPolicy, when not nil, must match every new password. Default
 	// nil.
 	PasswordPolicy *PasswordPolicy `json:"auth_password_policy"`
+
+	// ProjectName is the application's name, which mails show ("You have
+	// been invited to join <project>"). At most 100 characters, with no
+	// control, bidi or other invisible formatting characters. Empty means
+	// the Manager's default (WithProjectName), which is itself empty
+	// unless set. Default "".
+	ProjectName string `json:"project_name"`
 }
 
 // DefaultSettings returns the settings in force until the first
@@ -60,6 +67,9 @@ func (m *Manager) Settings(ctx context.Context) (Settings, error) {
 // ParsePasswordPolicy), so a bad one never gets this far. Nothing is saved
 // when s is invalid.
 func (m *Manager) UpdateSettings(ctx context.Context, s Settings) (Settings, error) {
+	if err := validateProjectName(s.ProjectName); err != nil {
+		return Settings{}, fmt.Errorf("users: update settings: %w", err)
+	}
 	if s.PublicRegistrationRole != nil {
 		role, err := m.store.GetRole(ctx, *s.PublicRegistrationRole)
 		switch {
@@ -78,6 +88,7 @@ func (m *Manager) UpdateSettings(ctx context.Context, s Settings) (Settings, err
 	if err := m.store.SaveSettings(ctx, doc); err != nil {
 		return Settings{}, fmt.Errorf("users: update settings: %w", err)
 	}
+	m.withDefaults(&s)
 	m.cached.Store(&cachedSettings{doc: doc, s: s})
 	return s, nil
 }
@@ -97,6 +108,7 @@ func (m *Manager) settings(ctx context.Context) (*Settings, error) {
 	}
 	if doc == nil {
 		d := DefaultSettings()
+		m.withDefaults(&d)
 		return &d, nil
 	}
 	if c := m.cached.Load(); c != nil && bytes.Equal(c.doc, doc) {
@@ -106,6 +118,7 @@ func (m *Manager) settings(ctx context.Context) (*Settings, error) {
 	if err := json.Unmarshal(doc, &s); err != nil {
 		return nil, fmt.Errorf("stored settings are corrupt: %w", err)
 	}
+	m.withDefaults(&s)
 	m.cached.Store(&cachedSettings{doc: doc, s: s})
 	return &s, nil
 }

@@ -106,6 +106,14 @@ type Manager struct {
 	dummyHash string // hashed once at New; see Register and Authenticate
 	cached    atomic.Pointer[cachedSettings]
 	wake      chan struct{} // nudges Run when a mail was queued
+
+	observer    Observer // nil: none
+	projectName string   // when the settings carry none
+	health      HealthOptions
+	releaseID   string
+	deliveries  deliveryState
+	probe       probeState
+	gateStats   gateStats
 }
 
 type config struct {
@@ -127,6 +135,9 @@ type config struct {
 	authLimitSet    bool
 	links           LinkPaths
 	sess            sessionOptions
+	observer        Observer
+	health          HealthOptions
+	projectName     string
 }
 
 // Option configures a Manager.
@@ -310,6 +321,7 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		hashLimit: runtime.NumCPU(),
 		hashQueue: 4 * runtime.NumCPU(),
 		links:     DefaultLinkPaths(),
+		health:    DefaultHealthOptions(),
 	}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
@@ -344,25 +356,29 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	}
 	sess.verifyCosts.add(paramSet(dummy), time.Since(t0))
 	return &Manager{
-		store:     store,
-		mailer:    mailer,
-		hasher:    c.hasher,
-		now:       c.now,
-		log:       c.log,
-		publicURL: c.publicURL,
-		register:  reg,
-		invite:    inv,
-		verifyTTL: c.verifyTTL,
-		inviteTTL: c.inviteTTL,
-		templates: c.templates,
-		delivery:  c.delivery,
-		hashGate:  newHashGate(c.hashLimit, c.hashQueue),
-		mailLimit: c.mailLimit,
-		authLimit: c.authLimit,
-		links:     c.links,
-		sess:      sess,
-		dummyHash: dummy,
-		wake:      make(chan struct{}, 1),
+		store:       store,
+		mailer:      mailer,
+		hasher:      c.hasher,
+		now:         c.now,
+		log:         c.log,
+		publicURL:   c.publicURL,
+		register:    reg,
+		invite:      inv,
+		verifyTTL:   c.verifyTTL,
+		inviteTTL:   c.inviteTTL,
+		templates:   c.templates,
+		delivery:    c.delivery,
+		hashGate:    newHashGate(c.hashLimit, c.hashQueue),
+		mailLimit:   c.mailLimit,
+		authLimit:   c.authLimit,
+		links:       c.links,
+		sess:        sess,
+		dummyHash:   dummy,
+		wake:        make(chan struct{}, 1),
+		observer:    c.observer,
+		health:      c.health,
+		releaseID:   moduleVersion(),
+		projectName: c.projectName,
 	}, nil
 }
 

@@ -19,6 +19,7 @@ import (
 // is afterwards.
 func (m *Manager) VerifyEmail(ctx context.Context, token string) (*User, error) {
 	u, err := m.verifyEmail(ctx, token)
+	m.observeFlow(FlowVerifyEmail, OutcomeVerified, err)
 	if err != nil {
 		return nil, fmt.Errorf("users: verify email: %w", err)
 	}
@@ -39,7 +40,7 @@ func (m *Manager) verifyEmail(ctx context.Context, token string) (*User, error) 
 	if contested {
 		empty := ""
 		ch = UserChange{Status: &invited, PasswordHash: &empty, Contested: &no, UpdatedAt: now}
-		if fx, err = m.inviteMail(MailSetPassword, user.ID, user.Email, "", now); err != nil {
+		if fx, err = m.inviteMail(ctx, MailSetPassword, user.ID, user.Email, "", now); err != nil {
 			return nil, err
 		}
 	}

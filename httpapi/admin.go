@@ -269,7 +269,8 @@ func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := p.only("public_registration", "public_registration_verify_email",
-		"public_registration_role", "public_registration_email_filter", "auth_password_policy"); err != nil {
+		"public_registration_role", "public_registration_email_filter", "auth_password_policy",
+		"project_name"); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -315,6 +316,14 @@ func applySettings(p *payload, s *users.Settings) error {
 				return err
 			}
 			s.PublicRegistrationEmailFilter = f
+		}
+	}
+	if name, ok, err := p.nullableStr("project_name"); err != nil {
+		return err
+	} else if ok {
+		s.ProjectName = ""
+		if name != nil {
+			s.ProjectName = *name
 		}
 	}
 	if src, ok, err := p.nullableStr("auth_password_policy"); err != nil {

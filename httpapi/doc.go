@@ -26,6 +26,10 @@
 //	POST /users/invite/accept          {token, password} → 204
 //	POST /auth/login                   {email, password, mode?: "json", otp?}
 //	                                   → 200 {"data": user}, else 401 INVALID_CREDENTIALS
+//	GET  /server/ping                  → 200 "pong" (text/plain)
+//	GET  /server/health                → 200 {"status": "ok"|"warn"}, 503 {"status": "error"}
+//	                                     (application/health+json; administrators also get
+//	                                     releaseId, serviceId and checks: see users.Manager.Health)
 //
 // Admin (the authorizer is asked first, before the body is read):
 //
@@ -44,7 +48,7 @@
 //	GET   /settings                    → 200 {"data": settings}
 //	PATCH /settings                    {public_registration?, public_registration_verify_email?,
 //	                                    public_registration_role?, public_registration_email_filter?,
-//	                                    auth_password_policy?} → 200 {"data": settings}
+//	                                    auth_password_policy?, project_name?} → 200 {"data": settings}
 //
 // Any other method and path is 404 ROUTE_NOT_FOUND — HEAD on the
 // verify-email link included, so that a mail scanner probing the link does

@@ -23,6 +23,7 @@ type config struct {
 	log            *slog.Logger
 	limiter        users.Limiter
 	registerLimit  users.Limiter
+	serviceID      string
 }
 
 // Option configures the handler New returns.
@@ -191,6 +192,7 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 	for p, f := range admin {
 		h.mux.HandleFunc(p, h.admin(f))
 	}
+	h.serverRoutes()
 	return h
 }
 
