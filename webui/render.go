@@ -45,6 +45,12 @@ func parsePages() pages {
 }
 
 var funcs = template.FuncMap{
+	"deref": func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	},
 	"field": func(p *page, name, label, typ string, opts ...string) fieldData {
 		f := fieldData{ID: name, Name: name, Label: label, Type: typ, Err: p.Errors[name]}
 		if typ != "password" {
@@ -282,7 +288,8 @@ type adminKey struct{}
 // admin is who passed the admin check: the built-in sign-in knows the
 // user; an authorizer does not.
 type adminInfo struct {
-	email string
+	email   string
+	session string // the built-in sign-in's access token
 }
 
 func adminFrom(ctx context.Context) *adminInfo {

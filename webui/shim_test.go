@@ -29,6 +29,7 @@ type shimStore struct {
 	policies map[string]*users.Policy
 	mail     map[string]*users.Mail
 	settings []byte // nil until saved
+	sessions map[string]*users.SessionRecord
 }
 
 // New returns an empty Store.
@@ -743,15 +744,44 @@ func (s *shimStore) MailStats(ctx context.Context) (users.MailStats, error) {
 	return users.MailStats{}, nil
 }
 func (s *shimStore) CreateSession(ctx context.Context, r *users.SessionRecord, cond users.Condition) error {
-	return errors.New("shim")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[r.UserID]
+	if !ok {
+		return users.ErrNotFound
+	}
+	if (cond.Status != "" && u.Status != cond.Status) || (cond.PasswordHash != nil && u.PasswordHash != *cond.PasswordHash) {
+		return users.ErrConflict
+	}
+	if s.sessions == nil {
+		s.sessions = map[string]*users.SessionRecord{}
+	}
+	c := *r
+	s.sessions[r.ID] = &c
+	return nil
 }
 func (s *shimStore) GetSession(ctx context.Context, id string) (*users.SessionRecord, error) {
-	return nil, users.ErrNotFound
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.sessions[id]
+	if !ok {
+		return nil, users.ErrNotFound
+	}
+	c := *r
+	return &c, nil
 }
 func (s *shimStore) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond users.Condition) (*users.SessionRecord, *users.UserRecord, error) {
 	return nil, nil, users.ErrInvalidToken
 }
-func (s *shimStore) DeleteSession(ctx context.Context, id string) error { return users.ErrNotFound }
+func (s *shimStore) DeleteSession(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[id]; !ok {
+		return users.ErrNotFound
+	}
+	delete(s.sessions, id)
+	return nil
+}
 func (s *shimStore) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 	return users.ErrNotFound
 }

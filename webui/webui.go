@@ -72,6 +72,7 @@ type config struct {
 	log       *slog.Logger
 	origins   []string
 	clock     func() time.Time
+	clientIP  func(*http.Request) string
 }
 
 // Option configures the handler New returns.
@@ -123,6 +124,14 @@ func WithLogger(l *slog.Logger) Option {
 			c.log = l
 		}
 	}
+}
+
+// WithClientIP sets how the built-in sign-in finds a request's client
+// address, which keys the Manager's per-IP login limit (behind a reverse
+// proxy, pass one that reads X-Forwarded-For from trusted proxies only,
+// such as httpapi.ClientIP). Default: the host of r.RemoteAddr.
+func WithClientIP(f func(*http.Request) string) Option {
+	return func(c *config) { c.clientIP = f }
 }
 
 // LinkPaths returns the paths of the pages behind the mailed links when the
