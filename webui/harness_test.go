@@ -25,6 +25,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/webui"
 )
 
@@ -68,7 +69,7 @@ func newEnv(t *testing.T, opts ...webui.Option) *env {
 // asAdmin is the authorizer of tests that need no sign-in.
 var asAdmin = webui.WithAuthorizer(func(*http.Request) bool { return true })
 
-func newStore() users.Store { return newShim() }
+func newStore() users.Store { return memstore.New() }
 
 func (e *env) role(name string, admin bool) *users.Role {
 	e.t.Helper()
