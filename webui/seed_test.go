@@ -31,6 +31,7 @@ func TestSeedEnableRegistration(t *testing.T) {
 	p.fill("Password Policy", users.PasswordPolicyMinLength)
 	require.Equal(t, 200, p.click("button", "Save"))
 	assert.Contains(t, p.text("status", ""), "Saved")
+	p.shot("settings-saved")
 
 	s := e.settings()
 	assert.True(t, s.PublicRegistration)
@@ -73,6 +74,7 @@ func TestSeedInviteUsers(t *testing.T) {
 	p.fill("Emails", "ann@example.com, bob@example.com,carl@example.com\ndora@example.com\nnot-an-address\nmember@example.com")
 	require.Equal(t, 200, p.click("button", "Invite"))
 	status := p.text("status", "")
+	p.shot("role-invite-results")
 	assert.Contains(t, status, "ann@example.com: invited")
 	assert.Contains(t, status, "dora@example.com: invited")
 	assert.Contains(t, status, "not-an-address: refused, not a valid email address")
