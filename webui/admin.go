@@ -457,6 +457,10 @@ func inviteLine(res users.InviteResult) string {
 		what = "invite re-sent"
 	case users.InviteSkipped:
 		what = "already a member, nothing sent"
+	case "already active":
+		what = "already a member (active), nothing sent"
+	case "converted":
+		what = "invited (the unverified account with this address now waits for the invitation)"
 	default:
 		what = strings.ReplaceAll(string(res.Outcome), "_", " ")
 	}
