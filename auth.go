@@ -115,9 +115,14 @@ func (m *Manager) loginSucceeded(ctx context.Context, userID, key, ipKey, device
 			}
 		}
 	}
+	if device != "" {
+		// A known device's success says nothing about the strangers
+		// counted against the address: their lock stays.
+		reset(m.sess.deviceLimit, device)
+		return
+	}
 	reset(m.authLimit, key)
 	reset(m.sess.ipLimit, ipKey)
-	reset(m.sess.deviceLimit, device)
 }
 
 // verifyTimed verifies under the hashing limit, records how long the

@@ -359,8 +359,10 @@ func newRefreshToken() (string, []byte, error) {
 // (WithDeviceLimiter); any other attempt counts against the client IP and
 // the address (WithLoginIPLimiter) and against the address
 // (WithLoginLimiter). So strangers guessing an address cannot lock its
-// owner out of a device that logged in before, and a password reset
-// clears the address's count. Over a limit Login answers a
+// owner out of a device that logged in before. A successful login from an
+// unknown device clears the IP's and the address's counts; one from a
+// known device only the device's (the strangers' count against the
+// address stands); a password reset clears the address's count. Over a limit Login answers a
 // *RateLimitError (ErrRateLimited) before looking the user up. Accounts
 // are never suspended for failures.
 //
@@ -706,4 +708,10 @@ func (m *Manager) SecretIsRandom() bool { return m.sess.randomKey }
 func changeEffects(ch UserChange) Effects {
 	return Effects{EndSessions: ch.PasswordHash != nil || ch.Email != nil ||
 		(ch.Status != nil && *ch.Status != StatusActive)}
+}
+
+// SessionLifetimes returns the access-token and refresh lifetimes
+// (WithSessionLifetimes).
+func (m *Manager) SessionLifetimes() (access, refresh time.Duration) {
+	return m.sess.accessTTL, m.sess.refreshTTL
 }

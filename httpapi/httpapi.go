@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,9 @@ type config struct {
 	limiter        users.Limiter
 	registerLimit  users.Limiter
 	serviceID      string
+	refreshCookie  CookieOptions
+	sessionCookie  CookieOptions
+	deviceCookie   CookieOptions
 }
 
 // Option configures the handler New returns.
@@ -154,6 +158,9 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 			panic("httpapi: WithVerifyRedirect: " + err.Error())
 		}
 	}
+	checkCookie("WithRefreshCookie", &c.refreshCookie, DefaultRefreshCookieName)
+	checkCookie("WithSessionCookie", &c.sessionCookie, DefaultSessionCookieName)
+	checkCookie("WithDeviceCookie", &c.deviceCookie, DefaultDeviceCookieName)
 
 	h := &handler{m: m, cfg: c, mux: http.NewServeMux()}
 	public := map[string]http.HandlerFunc{
@@ -164,8 +171,15 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 		"POST /users/invite/accept":         h.acceptInvite,
 		"POST /users/register/resend":       h.resendVerification,
 		"POST /auth/login":                  h.login,
+		"POST /auth/refresh":                h.refresh,
+		"POST /auth/logout":                 h.logout,
+		"POST /auth/password/request":       h.passwordRequest,
+		"POST /auth/password/reset":         h.passwordReset,
 		"/":                                 h.notFound,
 	}
+	// The caller's own user: an access token is required, and is the limit.
+	h.mux.HandleFunc("GET /users/me", h.me)
+	h.mux.HandleFunc("PATCH /users/me", h.updateMe)
 	admin := map[string]http.HandlerFunc{
 		"POST /users/invite": h.invite,
 		"POST /users":        h.createUser,
@@ -205,14 +219,32 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// admin checks the authorizer before anything else.
+// admin checks, before anything else, that the request may act as an
+// administrator: the authorizer (WithAuthorizer) says so, or the request
+// carries the access token of an active user with admin access (see
+// accessToken). An expired access token is 401 TOKEN_EXPIRED, so that a
+// client refreshes; any other refusal is 403 FORBIDDEN.
 func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !h.cfg.authorize(r) {
-			h.writeError(w, r, users.ErrForbidden)
+		if h.cfg.authorize(r) {
+			f(w, r)
 			return
 		}
-		f(w, r)
+		if tok := h.accessToken(r); strings.Count(tok, ".") == 2 {
+			p, err := h.m.ResolveAccessToken(r.Context(), tok)
+			switch {
+			case err == nil && p.Admin:
+				f(w, r)
+				return
+			case errors.Is(err, users.ErrTokenExpired):
+				h.writeError(w, r, err)
+				return
+			case err != nil && !errors.Is(err, users.ErrInvalidToken) && !errors.Is(err, users.ErrInvalidCredentials):
+				h.writeError(w, r, err) // the Store failed
+				return
+			}
+		}
+		h.writeError(w, r, users.ErrForbidden)
 	}
 }
 
