@@ -106,13 +106,10 @@ type page struct {
 
 // messageData is the "message" page: an outcome and what to do next.
 type messageData struct {
-	Status, Alert      string
-	Next               string
-	NextURL, NextText  string
-	Form               *actionForm
-	Detail             []string
-	HeadingIsOutcome   bool
-	KeepNavigationHint bool
+	Status, Alert     string
+	Next              string
+	NextURL, NextText string
+	Form              *actionForm
 }
 
 // actionForm is a one-button form on a message page.

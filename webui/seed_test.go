@@ -29,6 +29,7 @@ func TestSeedEnableRegistration(t *testing.T) {
 	p.check("Verify Email", true)
 	p.fill("Email Filter", `{"email":{"_ends_with":"@example.com"}}`)
 	p.fill("Password Policy", users.PasswordPolicyMinLength)
+	p.fill("Project Name", "Acme Portal")
 	require.Equal(t, 200, p.click("button", "Save"))
 	assert.Contains(t, p.text("status", ""), "Saved")
 	p.shot("settings-saved")
@@ -43,6 +44,10 @@ func TestSeedEnableRegistration(t *testing.T) {
 	assert.False(t, s.PublicRegistrationEmailFilter.Match("a@example.org"))
 	require.NotNil(t, s.PasswordPolicy)
 	assert.Equal(t, users.PasswordPolicyMinLength, s.PasswordPolicy.String())
+	assert.Equal(t, "Acme Portal", s.ProjectName)
+	// The form shows what is saved.
+	assert.Equal(t, "Acme Portal", p.value("field", "Project Name"))
+	assert.Equal(t, users.PasswordPolicyMinLength, p.value("field", "Password Policy"))
 }
 
 func TestSeedEnableRegistrationBadFilter(t *testing.T) {

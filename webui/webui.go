@@ -50,7 +50,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gousers/users"
 )
@@ -71,7 +70,6 @@ type config struct {
 	secure    *bool
 	log       *slog.Logger
 	origins   []string
-	clock     func() time.Time
 	clientIP  func(*http.Request) string
 }
 
@@ -172,7 +170,7 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 	if m == nil {
 		panic("webui: New: nil *users.Manager")
 	}
-	c := config{prefix: DefaultPrefix, log: slog.Default(), clock: time.Now}
+	c := config{prefix: DefaultPrefix, log: slog.Default()}
 	for _, o := range opts {
 		o(&c)
 	}
