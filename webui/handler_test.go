@@ -400,3 +400,27 @@ func TestFlashCannotBeForged(t *testing.T) {
 	e.h.ServeHTTP(w, r)
 	assert.NotContains(t, w.Body.String(), "Forged")
 }
+
+func TestRemovingTheLastAdministratorIsRefused(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	ctx := context.Background()
+	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
+	require.NoError(t, err)
+	u, err := e.m.Create(ctx, users.CreateInput{Email: "only@example.com", Password: "pw", Role: &admins.ID})
+	require.NoError(t, err)
+	res, body := do(t, e.h, "POST", "/admin/roles/"+admins.ID+"/remove", url.Values{"user": {u.ID}})
+	assert.Equal(t, http.StatusConflict, res.StatusCode)
+	assert.Contains(t, body, `role="alert"`)
+	assert.Contains(t, body, "no active user with admin access")
+	got, err := e.m.User(ctx, u.ID)
+	require.NoError(t, err)
+	require.NotNil(t, got.Role)
+	assert.Equal(t, admins.ID, *got.Role)
+
+	// Nor through the user page.
+	res, _ = do(t, e.h, "POST", "/admin/users/"+u.ID, url.Values{"role": {""}, "status": {"active"}})
+	assert.Equal(t, http.StatusConflict, res.StatusCode)
+	got, err = e.m.User(ctx, u.ID)
+	require.NoError(t, err)
+	assert.NotNil(t, got.Role)
+}
