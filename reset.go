@@ -63,7 +63,7 @@ func (m *Manager) requestReset(ctx context.Context, email, resetURL string) erro
 	if err != nil {
 		return err
 	}
-	fx, err := m.resetMail(target.ID, target.Email, key, resetURL, now)
+	fx, err := m.resetMail(ctx, target.ID, target.Email, key, resetURL, now)
 	if err != nil {
 		return err
 	}
@@ -91,8 +91,8 @@ func (m *Manager) requestReset(ctx context.Context, email, resetURL string) erro
 
 // resetMail mints a password-reset token bound to the address and renders
 // its mail.
-func (m *Manager) resetMail(userID, to, key, base string, now time.Time) (Effects, error) {
-	tok, rec, err := newToken(userID, PurposePasswordReset, now, PasswordResetTTL)
+func (m *Manager) resetMail(ctx context.Context, userID, to, key, base string, now time.Time) (Effects, error) {
+	tok, rec, err := newToken(userID, key, PurposePasswordReset, now, PasswordResetTTL)
 	if err != nil {
 		return Effects{}, err
 	}
@@ -101,7 +101,7 @@ func (m *Manager) resetMail(userID, to, key, base string, now time.Time) (Effect
 	if err != nil {
 		return Effects{}, err
 	}
-	mail, err := m.newMail(MailPasswordReset, userID, to, MailData{Link: link}, now)
+	mail, err := m.newMail(ctx, MailPasswordReset, userID, to, MailData{Link: link}, now)
 	if err != nil {
 		return Effects{}, err
 	}

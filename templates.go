@@ -15,6 +15,8 @@ type MailData struct {
 	Email     string // the recipient
 	FirstName string // registration only
 	LastName  string // registration only
+	// ProjectName is the settings' project_name ("" when none is set).
+	ProjectName string
 }
 
 // Template renders one kind of mail: a subject, a plain-text part and an
@@ -48,7 +50,7 @@ const (
 const (
 	textVerify = `Hello{{with .FirstName}} {{.}}{{end}},
 
-Thanks for registering. Verify your email address ({{.Email}}) by opening this link:
+Thanks for registering{{with .ProjectName}} with {{.}}{{end}}. Verify your email address ({{.Email}}) by opening this link:
 
 {{.Link}}
 
@@ -57,21 +59,21 @@ If you did not register, you can ignore this mail.
 	htmlVerify = `<!DOCTYPE html>
 <html><body>
 <p>Hello{{with .FirstName}} {{.}}{{end}},</p>
-<p>Thanks for registering. Verify your email address ({{.Email}}) by following this link:</p>
+<p>Thanks for registering{{with .ProjectName}} with {{.}}{{end}}. Verify your email address ({{.Email}}) by following this link:</p>
 <p><a href="{{.Link}}">Verify email</a></p>
 <p>If you did not register, you can ignore this mail.</p>
 </body></html>
 `
 	textInvite = `Hello,
 
-You have been invited to join ({{.Email}}). Accept the invitation and choose your password here:
+You have been invited{{with .ProjectName}} to join {{.}}{{end}} as {{.Email}}. Accept the invitation and choose your password here:
 
 {{.Link}}
 `
 	htmlInvite = `<!DOCTYPE html>
 <html><body>
 <p>Hello,</p>
-<p>You have been invited to join ({{.Email}}). Accept the invitation and choose your password here:</p>
+<p>You have been invited{{with .ProjectName}} to join {{.}}{{end}} as {{.Email}}. Accept the invitation and choose your password here:</p>
 <p><a href="{{.Link}}">Accept invite</a></p>
 </body></html>
 `

@@ -33,6 +33,10 @@ var fuzzRoutes = []struct {
 	{"POST", "/auth/password/request", `{"email":"existing@example.com","reset_url":"https://app.example.com/reset"}`},
 	{"POST", "/auth/password/reset", `{"token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","password":"pw-123456"}`},
 	{"PATCH", "/users/me", `{"first_name":"A","password":"pw-1","current_password":"pw-2"}`},
+	{"POST", "/users/register/resend", `{"email":"existing@example.com","verification_url":"https://app.example.com/verify"}`},
+	{"DELETE", "/users", `["USER"]`},
+	{"GET", "/users?filter=", `{"_or":[{"email":{"_ends_with":"@example.com"}},{"role":{"_null":true}},{"id":{"_in":["USER"]}}]}`},
+	{"GET", "/users?search=", "%_'"},
 }
 
 // FuzzHandlers sends arbitrary bodies (and query values) to every route:

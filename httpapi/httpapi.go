@@ -27,6 +27,7 @@ type config struct {
 	refreshCookie  CookieOptions
 	sessionCookie  CookieOptions
 	deviceCookie   CookieOptions
+	serviceID      string
 }
 
 // Option configures the handler New returns.
@@ -90,7 +91,7 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithRateLimiter limits the public routes (register, verify-email,
+// WithRateLimiter limits the public routes (register, resend, verify-email,
 // accept-invite, login) per client IP (see ClientIP; the key is the
 // address's text form, "invalid IP" when RemoteAddr does not parse): a
 // request the limiter refuses is answered 429 REQUESTS_EXCEEDED with
@@ -108,7 +109,9 @@ func WithRateLimiter(l users.Limiter) Option {
 
 // WithRegisterRateLimiter limits POST /users/register per client IP, as
 // Directus's RATE_LIMITER_REGISTRATION_* settings do (Directus's default is
-// 5 per 60 s: users.NewMemoryLimiter(5, time.Minute)). A refused request
+// 5 per 60 s: users.NewMemoryLimiter(5, time.Minute)), and POST
+// /users/register/resend with it (the two share each IP's count: both mail
+// a verification link). A refused request
 // is answered 429 REQUESTS_EXCEEDED with Retry-After and the extensions
 // limit and reset, before the body is read. It applies on top of
 // WithRateLimiter. Default: none. Passing nil keeps the default.
@@ -166,6 +169,7 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 		// A link scanner's HEAD must not consume a verification token.
 		"HEAD /users/register/verify-email": h.notFound,
 		"POST /users/invite/accept":         h.acceptInvite,
+		"POST /users/register/resend":       h.resendVerification,
 		"POST /auth/login":                  h.login,
 		"POST /auth/refresh":                h.refresh,
 		"POST /auth/logout":                 h.logout,
@@ -183,13 +187,15 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 		"PATCH /users":       h.updateUsers,
 		"GET /users/{id}":    h.getUser,
 		"PATCH /users/{id}":  h.updateUser,
+		"DELETE /users":      h.deleteUsers,
+		"DELETE /users/{id}": h.deleteUser,
 		"GET /roles":         h.listRoles,
 		"POST /roles":        h.createRole,
 		"GET /settings":      h.getSettings,
 		"PATCH /settings":    h.updateSettings,
 	}
 	for p, f := range public {
-		if p == "POST /users/register" {
+		if p == "POST /users/register" || p == "POST /users/register/resend" {
 			f = h.limitedBy(h.cfg.registerLimit, f)
 		}
 		if p != "/" {
@@ -200,6 +206,16 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 	for p, f := range admin {
 		h.mux.HandleFunc(p, h.admin(f))
 	}
+	// The flows' own paths are not user ids: another method on them is an
+	// unknown route, for anyone. (Directus matches GET /users/:pk with
+	// "register" as the id, and answers 403 as for a user the caller may
+	// not see; our user ids are UUIDs, so this cannot hide one.)
+	for _, p := range []string{"/users/register", "/users/invite"} {
+		for _, method := range []string{"GET", "PATCH", "DELETE"} {
+			h.mux.HandleFunc(method+" "+p, h.notFound)
+		}
+	}
+	h.serverRoutes()
 	return h
 }
 
