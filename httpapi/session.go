@@ -95,8 +95,8 @@ func checkCookie(which string, c *CookieOptions, name string) {
 	}
 }
 
-// setCookie sets c to value for maxAge (rounded up to a second; <= 0
-// deletes it).
+// setCookie sets c to value for maxAge (in whole seconds, at least one;
+// <= 0 deletes it).
 func setCookie(w http.ResponseWriter, c CookieOptions, value string, maxAge time.Duration) {
 	ck := &http.Cookie{
 		Name: c.Name, Value: value, Domain: c.Domain, Path: c.Path,
@@ -105,7 +105,7 @@ func setCookie(w http.ResponseWriter, c CookieOptions, value string, maxAge time
 	if maxAge <= 0 {
 		ck.Value, ck.MaxAge = "", -1
 	} else {
-		ck.MaxAge = int((maxAge + time.Second - 1) / time.Second)
+		ck.MaxAge = max(1, int(maxAge/time.Second))
 	}
 	http.SetCookie(w, ck)
 }
