@@ -359,16 +359,20 @@ func WithAdminMailLimiter(l Limiter) Option {
 	return func(c *config) error { c.adminMail, c.adminMailSet = l, true; return nil }
 }
 
-// WithLoginLimiter limits failed logins per address, keyed by the
-// normalised address (NormalizeEmail). Authenticate consults it before
-// looking the user up, for every well-formed address — existing or not, so
-// that a refusal reveals nothing — and over the limit returns a
-// *RateLimitError (ErrRateLimited) without hashing. A successful login
-// resets the address's count when l is a ResettableLimiter. The limit
-// also lets anyone lock an address out for a while; pair it with a per-IP
-// limit (package httpapi). nil disables the limit. Default:
-// NewMemoryLimiter(10, 15*time.Minute) on the Manager's clock — 10 failed
-// logins per address in any 15 minutes, per process.
+// WithLoginLimiter limits login attempts per address from unknown devices
+// (attempts that present no device cookie issued to that address; see
+// Login), keyed by the normalised address (NormalizeEmail). Login and
+// Authenticate consult it before looking the user up, for every
+// well-formed address — existing or not, so that a refusal reveals
+// nothing — and over the limit return a *RateLimitError (ErrRateLimited)
+// without hashing. A successful login from an unknown device, and a
+// password reset, reset the address's count when l is a
+// ResettableLimiter; wrong current passwords given to ChangePassword count
+// too. Strangers can use this limit up, locking the address for unknown
+// devices only: devices that logged in before are limited per device
+// (WithDeviceLimiter). nil disables the limit. Default:
+// NewMemoryLimiter(10, 15*time.Minute) on the Manager's clock — 10
+// attempts per address in any 15 minutes, per process.
 func WithLoginLimiter(l Limiter) Option {
 	return func(c *config) error { c.authLimit, c.authLimitSet = l, true; return nil }
 }
