@@ -60,13 +60,18 @@ func TestParseArgs(t *testing.T) {
 	c, err = parseArgs(strings.Fields("-store postgres -dsn postgres://x@y/z"), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, "pg", c.Store)
+
+	c, err = parseArgs(strings.Fields("-store mariadb -dsn root@tcp(127.0.0.1:3306)/"), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "mysql", c.Store)
 }
 
 func TestParseArgsRejects(t *testing.T) {
 	t.Parallel()
 	for _, args := range []string{
 		"-store pg",                             // no -dsn
-		"-store mysql",                          // unknown store
+		"-store mysql",                          // no -dsn
+		"-store oracle -dsn x",                  // unknown store
 		"-c 0",                                  // no workers
 		"-d 0s",                                 // no time
 		"-d -1s",                                // negative
