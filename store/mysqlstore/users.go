@@ -111,7 +111,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
 func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, error) {
 	var u *users.UserRecord
 	err := s.do(ctx, "get user", func() (err error) {
-		u, err = getUser(ctx, s.db, `SELECT `+userCols+` FROM users_users u WHERE u.id = ?`, id)
+		u, err = getUser(ctx, s.db, `u.id = ?`, id)
 		return err
 	})
 	return u, err
@@ -126,23 +126,44 @@ func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserR
 	var u *users.UserRecord
 	err := s.do(ctx, "get user by email", func() (err error) {
 		// utf8mb4_bin pads: the second comparison makes the match exact.
-		u, err = getUser(ctx, s.db, `SELECT `+userCols+` FROM users_users u
-WHERE u.email_key = ? AND CAST(u.email_key AS BINARY) = CAST(? AS BINARY)`, key, key)
+		u, err = getUser(ctx, s.db, `u.email_key = ? AND CAST(u.email_key AS BINARY) = CAST(? AS BINARY)`, key, key)
 		return err
 	})
 	return u, err
 }
 
-// getUser reads one user, with its policies, by query.
-func getUser(ctx context.Context, q querier, query string, args ...any) (*users.UserRecord, error) {
-	list, err := queryUsers(ctx, q, query, args...)
+// getUser reads the one user that cond (over users_users AS u) selects,
+// with its policies, in one statement: a row per policy, in their order
+// (one row with a NULL policy when it has none).
+func getUser(ctx context.Context, q querier, cond string, args ...any) (*users.UserRecord, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+userCols+`, p.policy_id FROM users_users u
+LEFT JOIN users_user_policies p ON p.user_id = u.id
+WHERE `+cond+` ORDER BY p.position`, args...)
 	if err != nil {
 		return nil, err
 	}
-	if len(list) == 0 {
+	defer rows.Close()
+	var u *users.UserRecord
+	for rows.Next() {
+		var policy sql.NullString
+		r, err := scanUser(rows, &policy)
+		if err != nil {
+			return nil, err
+		}
+		if u == nil {
+			u = r
+		}
+		if policy.Valid {
+			u.Policies = append(u.Policies, policy.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if u == nil {
 		return nil, users.ErrNotFound
 	}
-	return list[0], nil
+	return u, nil
 }
 
 // queryUsers reads the users query selects (with userCols), then their
@@ -204,7 +225,8 @@ WHERE user_id IN (`+placeholders(len(ids))+`) ORDER BY user_id, position`, ids..
 	return rows.Err()
 }
 
-func scanUser(rows *sql.Rows) (*users.UserRecord, error) {
+// scanUser reads the userCols of a row, and the extra columns after them.
+func scanUser(rows *sql.Rows, extra ...any) (*users.UserRecord, error) {
 	var (
 		u                users.UserRecord
 		status           string
@@ -212,8 +234,8 @@ func scanUser(rows *sql.Rows) (*users.UserRecord, error) {
 		meta             sql.NullString
 		created, updated int64
 	)
-	if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&status, &role, &u.Contested, &meta, &created, &updated); err != nil {
+	if err := rows.Scan(append([]any{&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
+		&status, &role, &u.Contested, &meta, &created, &updated}, extra...)...); err != nil {
 		return nil, err
 	}
 	u.Status = users.Status(status)
@@ -439,7 +461,7 @@ func applyChange(ctx context.Context, tx *sql.Tx, id string, ch users.UserChange
 	if err := applyEffects(ctx, tx, id, fx); err != nil {
 		return nil, err
 	}
-	return getUser(ctx, tx, `SELECT `+userCols+` FROM users_users u WHERE u.id = ?`, id)
+	return getUser(ctx, tx, `u.id = ?`, id)
 }
 
 // changeSet is the SET clause of ch, and its arguments: only the fields ch
@@ -593,8 +615,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condit
 }
 
 // ConsumeToken implements users.Store in one read-committed transaction:
-// it finds the token's user, locks the user's row, then the token's
-// (SELECT … FOR UPDATE), checks them, marks the token consumed, applies
+// it locks the token's user's row, then the token's (SELECT … FOR UPDATE), checks them, marks the token consumed, applies
 // the change and the effects, and reads the user back. Concurrent
 // consumers of one token queue on the user's row lock; when the winner
 // commits, the next one reads the token as consumed and gets ErrTokenUsed.
@@ -613,21 +634,21 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 					return err
 				}
 			}
-			var userID string
-			err := tx.QueryRowContext(ctx, `SELECT user_id FROM users_tokens WHERE hash = ? AND purpose = ?`, hash, string(purpose)).Scan(&userID)
+			// The token's user, locked. The sub-select is a plain
+			// read: only the user's row is locked (MySQL and MariaDB
+			// lock no row of a sub-select without its own FOR UPDATE),
+			// so the lock order stays user, then token.
+			var l locked
+			err := tx.QueryRowContext(ctx, `SELECT `+lockCols+` FROM users_users u
+WHERE u.id = (SELECT t.user_id FROM users_tokens t WHERE t.hash = ? AND t.purpose = ?) FOR UPDATE`, hash, string(purpose)).
+				Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash)
 			if errors.Is(err, sql.ErrNoRows) {
-				return users.ErrInvalidToken
+				return users.ErrInvalidToken // unknown, or its user deleted meanwhile
 			}
 			if err != nil {
 				return err
 			}
-			l, err := lockUser(ctx, tx, userID)
-			if errors.Is(err, users.ErrNotFound) {
-				return users.ErrInvalidToken // deleted meanwhile, with its tokens
-			}
-			if err != nil {
-				return err
-			}
+			userID := l.id
 			var (
 				consumed sql.NullInt64
 				expires  int64
