@@ -102,9 +102,13 @@ func (m *Manager) invite1(ctx context.Context, in InviteInput) ([]InviteResult, 
 		}
 		return nil, err
 	}
+	s, err := m.settings(ctx) // the project name, for the mails
+	if err != nil {
+		return nil, err
+	}
 	results := make([]InviteResult, 0, len(emails))
 	for _, e := range emails {
-		r, err := m.inviteOne(ctx, e, in.Role, in.InviteURL)
+		r, err := m.inviteOne(ctx, e, in.Role, in.InviteURL, s.ProjectName)
 		if err != nil {
 			return results, err
 		}
@@ -113,7 +117,7 @@ func (m *Manager) invite1(ctx context.Context, in InviteInput) ([]InviteResult, 
 	return results, nil
 }
 
-func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (InviteResult, error) {
+func (m *Manager) inviteOne(ctx context.Context, email, role, base, project string) (InviteResult, error) {
 	key := NormalizeEmail(email)
 	var (
 		asked  bool  // the mail limiter was asked (once, whatever the attempts)
@@ -141,7 +145,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 			id := uuid.NewString()
 			var fx Effects
 			if denied == nil {
-				if fx, err = m.inviteMail(ctx, MailInvite, id, email, base, now); err != nil {
+				if fx, err = m.inviteMail(MailInvite, id, email, base, project, now); err != nil {
 					return InviteResult{}, err
 				}
 			} else {
@@ -172,7 +176,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 		}
 		var fx Effects
 		if denied == nil {
-			if fx, err = m.inviteMail(ctx, MailInvite, existing.ID, existing.Email, base, now); err != nil {
+			if fx, err = m.inviteMail(MailInvite, existing.ID, existing.Email, base, project, now); err != nil {
 				return InviteResult{}, err
 			}
 		} else {
@@ -202,7 +206,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 
 // inviteMail mints an invite token and renders a mail of the given kind
 // (MailInvite, or MailSetPassword for a contested registration).
-func (m *Manager) inviteMail(ctx context.Context, kind MailKind, userID, to, base string, now time.Time) (Effects, error) {
+func (m *Manager) inviteMail(kind MailKind, userID, to, base, project string, now time.Time) (Effects, error) {
 	tok, rec, err := newToken(userID, PurposeInvite, now, m.inviteTTL)
 	if err != nil {
 		return Effects{}, err
@@ -211,7 +215,7 @@ func (m *Manager) inviteMail(ctx context.Context, kind MailKind, userID, to, bas
 	if err != nil {
 		return Effects{}, err
 	}
-	mail, err := m.newMail(ctx, kind, userID, to, MailData{Link: link}, now)
+	mail, err := m.newMail(kind, userID, to, MailData{Link: link, ProjectName: project}, now)
 	if err != nil {
 		return Effects{}, err
 	}

@@ -79,14 +79,9 @@ func (d DeliveryOptions) backoff(n int) time.Duration {
 }
 
 // newMail renders a mail of the given kind into an outbox record.
-// The template sees the settings' project name.
-func (m *Manager) newMail(ctx context.Context, kind MailKind, userID, to string, d MailData, now time.Time) (*Mail, error) {
+// The caller sets d.ProjectName from the settings it read.
+func (m *Manager) newMail(kind MailKind, userID, to string, d MailData, now time.Time) (*Mail, error) {
 	d.Email = to
-	s, err := m.settings(ctx)
-	if err != nil {
-		return nil, err
-	}
-	d.ProjectName = s.ProjectName
 	subject, text, html, err := m.templates.render(kind, d)
 	if err != nil {
 		return nil, err

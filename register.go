@@ -112,7 +112,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	if err != nil && !isNotFound(err) {
 		return err
 	}
-	data := MailData{FirstName: in.FirstName, LastName: in.LastName}
+	data := MailData{FirstName: in.FirstName, LastName: in.LastName, ProjectName: s.ProjectName}
 
 	if existing == nil {
 		hash, err := m.hash(ctx, in.Password)
@@ -140,7 +140,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		var fx Effects
 		if s.PublicRegistrationVerifyEmail {
 			u.Status = StatusUnverified
-			if fx, err = m.verifyMail(ctx, u.ID, email, in.VerificationURL, data, now); err != nil {
+			if fx, err = m.verifyMail(u.ID, email, in.VerificationURL, data, now); err != nil {
 				return err
 			}
 		}
@@ -181,7 +181,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	if err != nil {
 		return err
 	}
-	fx, err := m.verifyMail(ctx, existing.ID, existing.Email, in.VerificationURL, data, now)
+	fx, err := m.verifyMail(existing.ID, existing.Email, in.VerificationURL, data, now)
 	if err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 }
 
 // verifyMail mints a verification token and renders its mail.
-func (m *Manager) verifyMail(ctx context.Context, userID, to, base string, d MailData, now time.Time) (Effects, error) {
+func (m *Manager) verifyMail(userID, to, base string, d MailData, now time.Time) (Effects, error) {
 	tok, rec, err := newToken(userID, PurposeVerifyEmail, now, m.verifyTTL)
 	if err != nil {
 		return Effects{}, err
@@ -219,7 +219,7 @@ func (m *Manager) verifyMail(ctx context.Context, userID, to, base string, d Mai
 	if d.Link, err = m.link(base, "/users/register/verify-email", tok); err != nil {
 		return Effects{}, err
 	}
-	mail, err := m.newMail(ctx, MailVerifyEmail, userID, to, d, now)
+	mail, err := m.newMail(MailVerifyEmail, userID, to, d, now)
 	if err != nil {
 		return Effects{}, err
 	}

@@ -40,7 +40,11 @@ func (m *Manager) verifyEmail(ctx context.Context, token string) (*User, error) 
 	if contested {
 		empty := ""
 		ch = UserChange{Status: &invited, PasswordHash: &empty, Contested: &no, UpdatedAt: now}
-		if fx, err = m.inviteMail(ctx, MailSetPassword, user.ID, user.Email, "", now); err != nil {
+		s, err := m.settings(ctx) // the project name, for the mail
+		if err != nil {
+			return nil, err
+		}
+		if fx, err = m.inviteMail(MailSetPassword, user.ID, user.Email, "", s.ProjectName, now); err != nil {
 			return nil, err
 		}
 	}
