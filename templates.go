@@ -11,7 +11,7 @@ import (
 // MailData is what a mail template sees.
 type MailData struct {
 	Kind      MailKind
-	Link      string // the verification, invite or set-password link, token included
+	Link      string // the verification, invite, set-password or reset link, token included
 	Email     string // the recipient
 	FirstName string // registration only
 	LastName  string // registration only
@@ -43,6 +43,8 @@ const (
 	SubjectVerifyEmail = "Verify your email address"
 	SubjectInvite      = "You've been invited"
 	SubjectSetPassword = "Choose your password"
+	// SubjectPasswordReset is Directus's subject for the same mail.
+	SubjectPasswordReset = "Password Reset Request"
 )
 
 const (
@@ -88,6 +90,22 @@ Your email address ({{.Email}}) was verified, but it was registered more than on
 <p><a href="{{.Link}}">Choose password</a></p>
 </body></html>
 `
+	textPasswordReset = `Hello,
+
+Someone asked to reset the password of the account with this email address ({{.Email}}). Choose a new password here (the link works once, for one hour):
+
+{{.Link}}
+
+If it was not you, ignore this mail: your password stays as it is.
+`
+	htmlPasswordReset = `<!DOCTYPE html>
+<html><body>
+<p>Hello,</p>
+<p>Someone asked to reset the password of the account with this email address ({{.Email}}). Choose a new password here (the link works once, for one hour):</p>
+<p><a href="{{.Link}}">Reset password</a></p>
+<p>If it was not you, ignore this mail: your password stays as it is.</p>
+</body></html>
+`
 )
 
 // DefaultTemplates returns a fresh copy of the built-in templates.
@@ -100,14 +118,15 @@ func DefaultTemplates() Templates {
 		}
 	}
 	return Templates{
-		MailVerifyEmail: mk(MailVerifyEmail, SubjectVerifyEmail, textVerify, htmlVerify),
-		MailInvite:      mk(MailInvite, SubjectInvite, textInvite, htmlInvite),
-		MailSetPassword: mk(MailSetPassword, SubjectSetPassword, textSetPassword, htmlSetPassword),
+		MailVerifyEmail:   mk(MailVerifyEmail, SubjectVerifyEmail, textVerify, htmlVerify),
+		MailInvite:        mk(MailInvite, SubjectInvite, textInvite, htmlInvite),
+		MailSetPassword:   mk(MailSetPassword, SubjectSetPassword, textSetPassword, htmlSetPassword),
+		MailPasswordReset: mk(MailPasswordReset, SubjectPasswordReset, textPasswordReset, htmlPasswordReset),
 	}
 }
 
 func (t Templates) validate() error {
-	for _, kind := range []MailKind{MailVerifyEmail, MailInvite, MailSetPassword} {
+	for _, kind := range []MailKind{MailVerifyEmail, MailInvite, MailSetPassword, MailPasswordReset} {
 		tpl, ok := t[kind]
 		if !ok {
 			return fmt.Errorf("users: templates: no template for %q", kind)

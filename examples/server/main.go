@@ -20,6 +20,7 @@
 //	USER_REGISTER_URL_ALLOW_LIST    comma-separated verification_url allow-list
 //	USER_INVITE_URL_ALLOW_LIST      comma-separated invite_url allow-list
 //	ADMIN_TOKEN                     static bearer token accepted as admin
+//	ADMIN_EMAIL, ADMIN_PASSWORD     the first administrator, created when none exists
 //	IP_TRUST_PROXY                  proxies whose X-Forwarded-For is believed
 //	HASH_MEMORY_COST, HASH_TIME_COST, HASH_PARALLELISM   argon2id parameters
 //	RATE_LIMITER_REGISTRATION_ENABLED, RATE_LIMITER_REGISTRATION_POINTS,
@@ -27,8 +28,13 @@
 //	SHUTDOWN_TIMEOUT                seconds in-flight requests get on SIGINT/SIGTERM (15)
 //	MAIL_RETRY_BACKOFF, MAIL_SEND_TIMEOUT, MAIL_LEASE   delivery policy, Go durations (30s, 1m, 5m)
 //
+// The admin console (package webui) is served at /admin/: sign in there
+// as the administrator ADMIN_EMAIL/ADMIN_PASSWORD created. The links in
+// mails open its pages (/admin/verify-email, /admin/accept-invite,
+// /admin/set-password, /admin/reset-password).
+//
 // Settings start as the library's defaults (registration off) and are
-// changed with PATCH /settings.
+// changed on /admin/settings or with PATCH /settings.
 package main
 
 import (
@@ -52,6 +58,7 @@ import (
 	"github.com/gousers/users/mailer/smtpmailer"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/sqlitestore"
+	"github.com/gousers/users/webui"
 )
 
 func main() {
@@ -104,11 +111,15 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 		users.WithHasher(&cfg.Argon2),
 		users.WithLogger(log),
 		users.WithDelivery(cfg.delivery()),
+		users.WithLinkPaths(webui.LinkPaths(consolePrefix)),
 	)
 	if err != nil {
 		return err
 	}
-	handler := httpapi.New(m, handlerOptions(cfg, log, limits.register)...)
+	if err := bootstrapAdmin(ctx, m, getenv("ADMIN_EMAIL"), getenv("ADMIN_PASSWORD"), log); err != nil {
+		return err
+	}
+	handler := withConsole(m, cfg, log, httpapi.New(m, handlerOptions(cfg, log, limits.register)...))
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
