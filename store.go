@@ -64,7 +64,9 @@ type Store interface {
 	// when one of the ids names no user, ErrConflict when one of them does
 	// not satisfy cond (cond.KeepAdmin judges the whole set: see
 	// Condition), ErrRoleNotFound/ErrPolicyNotFound as CreateUser. ch must
-	// not change Email.
+	// not change Email. ch.RevokeTokens and ch.EndSessions are applied to
+	// every user in ids, in the same transaction, as the Effects fields of
+	// the same names.
 	UpdateUsers(ctx context.Context, ids []string, cond Condition, ch UserChange) error
 
 	// DeleteUsers deletes every user in ids, all or none, in one
@@ -185,8 +187,9 @@ type Store interface {
 	DeleteSessionByToken(ctx context.Context, hash []byte) error
 
 	// PurgeExpired deletes the sessions and the tokens (consumed or not)
-	// whose ExpiresAt is at or before before, and returns how many rows it
-	// deleted. The Manager calls it from its worker with a margin, so that
+	// whose ExpiresAt is at or before before, and returns how many sessions
+	// and tokens it deleted (a session's earlier hashes go with it and are
+	// not counted). The Manager calls it from its worker with a margin, so that
 	// an expired token is still told apart from an unknown one for a while.
 	PurgeExpired(ctx context.Context, before time.Time) (int, error)
 }
@@ -250,6 +253,14 @@ type UserChange struct {
 	Contested    *bool
 	Metadata     map[string]any // non-nil replaces the user's metadata
 	UpdatedAt    time.Time
+
+	// RevokeTokens and EndSessions are for UpdateUsers, which takes no
+	// Effects: it applies them to every user it changes, as Effects'
+	// fields of the same names (a bulk status change revokes what was
+	// mailed before it, and a bulk change away from active logs those
+	// users out). The methods that take Effects ignore them.
+	RevokeTokens []TokenPurpose
+	EndSessions  bool
 }
 
 // Effects are the rows written (or deleted) in the same transaction as a
