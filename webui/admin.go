@@ -432,17 +432,29 @@ func (h *handler) inviteToRole(w http.ResponseWriter, r *http.Request) {
 	for _, res := range results {
 		byEmail[users.NormalizeEmail(res.Email)] = res
 	}
+	sent, other := 0, 0
 	for _, a := range addrs {
 		if line, ok := refused[a]; ok {
 			lines = append(lines, line)
+			other++
 			continue
 		}
 		res, ok := byEmail[users.NormalizeEmail(a)]
 		if !ok {
 			lines = append(lines, a+": not handled, because an error stopped the invitation. Try again.")
+			other++
 			continue
 		}
+		if res.Err == nil && (res.Outcome == users.InviteCreated || res.Outcome == users.InviteResent || res.Outcome == "converted") {
+			sent++
+		} else {
+			other++
+		}
 		lines = append(lines, inviteLine(res))
+	}
+	if len(lines) > 5 {
+		// A long list may not fit the message: the totals come first.
+		lines = append([]string{plural(sent, "invitation", "invitations") + " sent; " + plural(other, "address", "addresses") + " not invited."}, lines...)
 	}
 	h.redirect(w, r, h.roleURL(r), &flash{Status: lines})
 }

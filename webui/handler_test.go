@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -423,4 +424,37 @@ func TestRemovingTheLastAdministratorIsRefused(t *testing.T) {
 	got, err = e.m.User(ctx, u.ID)
 	require.NoError(t, err)
 	assert.NotNil(t, got.Role)
+}
+
+func TestInviteManyAddressesFitsTheMessage(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	ctx := context.Background()
+	role, err := e.m.CreateRole(ctx, users.Role{Name: "Crowd"})
+	require.NoError(t, err)
+	var list []string
+	for i := range 300 {
+		list = append(list, "person"+strconv.Itoa(i)+"@example.com")
+	}
+	list = append(list, "bad address")
+	res, _ := do(t, e.h, "POST", "/admin/roles/"+role.ID+"/invite", url.Values{"emails": {strings.Join(list, "\n")}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	var flash *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == "webui_flash" {
+			flash = c
+		}
+	}
+	require.NotNil(t, flash)
+	assert.Less(t, len(flash.Value), 4000, "the outcome fits a cookie")
+	r := httptest.NewRequest("GET", "/admin/roles/"+role.ID, nil)
+	r.AddCookie(&http.Cookie{Name: flash.Name, Value: flash.Value})
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	body := w.Body.String()
+	assert.Contains(t, body, "300 invitations sent; 1 address not invited.")
+	assert.Contains(t, body, "person0@example.com: invited.")
+	assert.Contains(t, body, "more lines were left out")
+	n, err := e.m.CountUsers(ctx, users.UserQuery{Role: &role.ID})
+	require.NoError(t, err)
+	assert.Equal(t, 300, n)
 }
