@@ -23,7 +23,7 @@ func (m *Manager) Authenticate(ctx context.Context, email, password string) (*Us
 	u, _, err := m.checkCredentials(ctx, LoginInput{Email: email, Password: password})
 	m.observeFlow(FlowLogin, OutcomeAuthenticated, err)
 	if err != nil {
-		return nil, fmt.Errorf("users: authenticate: %w", err)
+		return nil, opErr("authenticate", err)
 	}
 	return publicUser(u), nil
 }
@@ -97,6 +97,7 @@ func (m *Manager) allowLogin(ctx context.Context, key, ipKey, device string) err
 		}
 		if _, err := c.l.Allow(ctx, c.key); err != nil {
 			if errors.Is(err, ErrRateLimited) {
+				m.observe(Event{Kind: EventRateLimited, Limiter: "login"})
 				return err
 			}
 			return fmt.Errorf("login limiter (%s): %w", c.who, err)
@@ -129,13 +130,15 @@ func (m *Manager) loginSucceeded(ctx context.Context, userID, key, ipKey, device
 // verification itself took for its parameter set, and returns when it
 // started (for padding).
 func (m *Manager) verifyTimed(ctx context.Context, pw, encoded string) (bool, time.Time, error) {
-	if err := m.hashGate.acquire(ctx); err != nil {
+	sl, err := m.acquireHash(ctx)
+	if err != nil {
 		return false, time.Now(), err
 	}
 	start := time.Now()
 	ok, err := m.hasher.Verify(pw, encoded)
 	d := time.Since(start)
-	m.hashGate.release()
+	m.hashGate.observe(d)
+	sl.release()
 	if err == nil {
 		m.sess.verifyCosts.add(paramSet(encoded), d)
 	}

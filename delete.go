@@ -30,7 +30,7 @@ func (m *Manager) deleteUsers(ctx context.Context, ids []string) error {
 	if len(ids) == 0 {
 		return invalid("keys", "is required")
 	}
-	if err := validateIDs("keys", ids); err != nil {
+	if err := validIDs("keys", ids); err != nil {
 		return err
 	}
 	return notFoundAs(m.store.DeleteUsers(ctx, ids, Condition{KeepAdmin: true}), ErrUserNotFound)

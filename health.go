@@ -324,8 +324,8 @@ type HashStats struct {
 // HashStats reports the hashing limit's occupancy, for metrics.
 func (m *Manager) HashStats() HashStats {
 	g := m.hashGate
-	running, inGate := len(g.run), len(g.admit)
-	s := HashStats{Limit: cap(g.run), Queue: cap(g.admit) - cap(g.run), Running: running, Waiting: max(inGate-running, 0)}
+	running, waiting := g.load()
+	s := HashStats{Limit: g.limit, Queue: g.queue, Running: running, Waiting: waiting}
 	m.gateStats.mu.Lock()
 	s.Shed = m.gateStats.count
 	m.gateStats.mu.Unlock()

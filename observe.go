@@ -102,7 +102,8 @@ type Event struct {
 	Final bool
 	// Duration: delivery latency (EventMailSent) or wait (EventHashWait).
 	Duration time.Duration
-	// Limiter, for EventRateLimited: "mail" or "login".
+	// Limiter, for EventRateLimited: "mail" (public flows), "admin_mail"
+	// (mail an administrator asked for) or "login".
 	Limiter string
 }
 
@@ -177,9 +178,9 @@ func reasonOf(err error) string {
 
 // acquireHash waits for a slot under the hashing limit, as hashGate.acquire
 // does, and reports the wait or the refusal.
-func (m *Manager) acquireHash(ctx context.Context) error {
+func (m *Manager) acquireHash(ctx context.Context) (*slot, error) {
 	start := time.Now()
-	err := m.hashGate.acquire(ctx)
+	sl, err := m.hashGate.acquire(ctx)
 	switch {
 	case err == nil:
 		m.observe(Event{Kind: EventHashWait, Duration: time.Since(start)})
@@ -187,7 +188,7 @@ func (m *Manager) acquireHash(ctx context.Context) error {
 		m.gateStats.shed(m.clock())
 		m.observe(Event{Kind: EventHashShed})
 	}
-	return err
+	return sl, err
 }
 
 // observeInvite reports an Invite: one event per address, or one refusal

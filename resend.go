@@ -83,7 +83,7 @@ func (m *Manager) resendVerification(ctx context.Context, email, verificationURL
 		return err
 	}
 	data := MailData{FirstName: target.FirstName, LastName: target.LastName}
-	fx, err := m.verifyMail(ctx, target.ID, target.Email, verificationURL, data, now)
+	fx, err := m.verifyMail(ctx, target.ID, target.Email, key, verificationURL, data, now)
 	if err != nil {
 		return err
 	}

@@ -92,7 +92,7 @@ func (m *Manager) requestReset(ctx context.Context, email, resetURL string) erro
 // resetMail mints a password-reset token bound to the address and renders
 // its mail.
 func (m *Manager) resetMail(ctx context.Context, userID, to, key, base string, now time.Time) (Effects, error) {
-	tok, rec, err := newToken(userID, PurposePasswordReset, now, PasswordResetTTL)
+	tok, rec, err := newToken(userID, key, PurposePasswordReset, now, PasswordResetTTL)
 	if err != nil {
 		return Effects{}, err
 	}

@@ -702,14 +702,6 @@ func (m *Manager) purgeIfDue(ctx context.Context) {
 // instance accepts them. A host warns about it at start-up.
 func (m *Manager) SecretIsRandom() bool { return m.sess.randomKey }
 
-// changeEffects are the effects of an administrator's change to one user:
-// a new password, a new email or a status other than active ends every
-// session of the user, in the same transaction.
-func changeEffects(ch UserChange) Effects {
-	return Effects{EndSessions: ch.PasswordHash != nil || ch.Email != nil ||
-		(ch.Status != nil && *ch.Status != StatusActive)}
-}
-
 // SessionLifetimes returns the access-token and refresh lifetimes
 // (WithSessionLifetimes).
 func (m *Manager) SessionLifetimes() (access, refresh time.Duration) {

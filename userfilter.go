@@ -470,9 +470,13 @@ func (p *userFilterParser) list(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var items []string
+	var (
+		items []string
+		ok    bool
+	)
 	switch v := tok.(type) {
 	case string:
+		ok = true
 		for item := range strings.SplitSeq(v, ",") {
 			if item = strings.TrimSpace(item); item != "" {
 				ipath := path + "[" + strconv.Itoa(len(items)) + "]"
@@ -489,6 +493,7 @@ func (p *userFilterParser) list(path string) ([]string, error) {
 		if v != '[' {
 			break
 		}
+		ok = true
 		for i := 0; p.dec.More(); i++ {
 			ipath := path + "[" + strconv.Itoa(i) + "]"
 			if err := p.count(ipath); err != nil {
@@ -510,11 +515,8 @@ func (p *userFilterParser) list(path string) ([]string, error) {
 		if _, err := p.token(); err != nil { // ']'
 			return nil, err
 		}
-		if items == nil {
-			items = []string{}
-		}
 	}
-	if items == nil {
+	if !ok {
 		return nil, queryErrorf("filter", path, "want an array of strings or a comma-separated string, got %s", describeOperand(tok))
 	}
 	if len(items) == 0 {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gousers/users"
@@ -122,6 +123,7 @@ func readUserPatch(p *payload) (users.UserPatch, error) {
 	clearable(3, "first_name", &up.FirstName)
 	clearable(4, "last_name", &up.LastName)
 	if up.Email != nil {
+		*up.Email = strings.TrimSpace(*up.Email)
 		errs[1] = noControl("email", *up.Email)
 	}
 	st, ok, errs[5] = p.str("status")
@@ -270,7 +272,7 @@ func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := p.only("public_registration", "public_registration_verify_email",
 		"public_registration_role", "public_registration_email_filter", "auth_password_policy",
-		"project_name"); err != nil {
+		"auth_password_policy_description", "project_name"); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -336,6 +338,17 @@ func applySettings(p *payload, s *users.Settings) error {
 				return err
 			}
 			s.PasswordPolicy = pp
+		}
+		// A description describes one policy: a new policy without one
+		// has none (the presets are described by the library).
+		s.PasswordPolicyDescription = ""
+	}
+	if d, ok, err := p.nullableStr("auth_password_policy_description"); err != nil {
+		return err
+	} else if ok {
+		s.PasswordPolicyDescription = ""
+		if d != nil {
+			s.PasswordPolicyDescription = *d
 		}
 	}
 	return nil

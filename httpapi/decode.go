@@ -269,14 +269,16 @@ func (p *payload) metadata(name string) (map[string]any, bool, error) {
 	return nil, true, invalid(name, "must be an object or null")
 }
 
-// email returns an email field: a string without control characters (a CR
-// or LF would be trimmed or refused further down; refusing it here keeps
-// the rule in one obvious place for every route).
+// email returns an email field: a string whose white space around it is
+// trimmed (as the Manager trims it on every flow) and which has no control
+// character left inside (refusing it here keeps the rule in one obvious
+// place for every route).
 func (p *payload) email(name string) (string, bool, error) {
 	s, ok, err := p.str(name)
 	if err != nil {
 		return "", ok, err
 	}
+	s = strings.TrimSpace(s)
 	if err := noControl(name, s); err != nil {
 		return "", ok, err
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gousers/users"
 )
@@ -14,7 +15,8 @@ import (
 // validation, whether or not the email exists.
 //
 // Registration being off is checked before the body is read, so that it
-// answers 403 whatever the body holds (SPEC §2 step 1 comes before step 2).
+// answers 403 whatever the body holds: whether registration is open comes
+// before any check of the input.
 func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 	s, err := h.m.Settings(r.Context())
 	if err != nil {
@@ -93,7 +95,7 @@ func (h *handler) invite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, e := range in.Emails {
-		if err := noControl("email", e); err != nil {
+		if err := noControl("email", strings.TrimSpace(e)); err != nil {
 			h.writeError(w, r, err)
 			return
 		}
@@ -107,11 +109,23 @@ func (h *handler) invite(w http.ResponseWriter, r *http.Request) {
 	// mailed. When that is every address, the caller learns it (429, with
 	// when to retry); when only some are held, Directus's 204 stands and
 	// the log says how many (never which: they are email addresses).
-	var held []error
+	// Accounts an invitation took over (never verified, perhaps registered
+	// by someone else) are counted in the log too.
+	var (
+		held      []error
+		converted int
+	)
 	for _, res := range results {
 		if res.Err != nil {
 			held = append(held, res.Err)
 		}
+		if res.Outcome == users.InviteConverted {
+			converted++
+		}
+	}
+	if converted > 0 {
+		h.cfg.log.InfoContext(r.Context(), "httpapi: invitations took over accounts that were never verified",
+			"converted", converted, "addresses", len(results))
 	}
 	switch {
 	case len(held) > 0 && len(held) == len(results):

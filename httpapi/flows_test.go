@@ -34,7 +34,7 @@ func TestRegisterAnswersTheSameForNewAndExistingEmails(t *testing.T) {
 		{"unverified, other password, other case", registerBody("NEW@Example.COM", "a different one")},
 		{"active", registerBody("active@example.com", password)},
 		{"draft without password", registerBody("nopass@example.com", password)},
-		{"new, with every field", `{"email":"full@example.com","password":"pw pw pw","first_name":"Ada","last_name":"L","verification_url":"https://app.example.com/verify?x=1"}`},
+		{"new, with every field", `{"email":"full@example.com","password":"pw pw pw","first_name":"Ada","last_name":"L","verification_url":"https://app.example.com/verify"}`},
 	}
 	var first *http.Response
 	var firstBody []byte
@@ -153,7 +153,6 @@ func TestRegisterBadInput(t *testing.T) {
 		{"first_name array", "application/json", `{"email":"a@example.com","password":"pw","first_name":["a"]}`, `Invalid payload. "first_name" must be a string.`},
 		{"verification_url null", "application/json", `{"email":"a@example.com","password":"pw","verification_url":null}`, `Invalid payload. "verification_url" must be a string.`},
 		{"CRLF header injection in email", "application/json", registerBody("a@example.com\r\nBcc: victim@example.com", password), `Invalid payload. "email" must not contain control characters.`},
-		{"trailing LF in email", "application/json", registerBody("a@example.com\n", password), `Invalid payload. "email" must not contain control characters.`},
 		{"CR in email", "application/json", registerBody("a\r@example.com", password), `Invalid payload. "email" must not contain control characters.`},
 		{"malformed email", "application/json", registerBody("not-an-email", password), ""},
 		{"CRLF in first_name", "application/json", `{"email":"a@example.com","password":"pw","first_name":"A\r\nB"}`, `Invalid payload. "first_name" must not contain control characters.`},
@@ -437,7 +436,7 @@ func TestLoginLimiterAnswers429(t *testing.T) {
 // log line that counts (never names) the held ones.
 func TestInviteOverMailLimit(t *testing.T) {
 	t.Parallel()
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour))}})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithAdminMailLimiter(users.NewMemoryLimiter(1, time.Hour))}})
 	body := func(emails ...string) string {
 		b, err := json.Marshal(map[string]any{"email": emails, "role": f.role.ID})
 		require.NoError(t, err)

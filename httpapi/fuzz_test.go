@@ -28,6 +28,10 @@ var fuzzRoutes = []struct {
 	{"POST", "/roles", `{"name":"R","description":"d","admin_access":false}`},
 	{"PATCH", "/settings", `{"public_registration":true,"public_registration_email_filter":{"_and":[{"email":{"_ends_with":"@example.com"}}]},"auth_password_policy":"/^.{8,}$/"}`},
 	{"POST", "/auth/login", `{"email":"a@example.com","password":"pw-123456","mode":"json"}`},
+	{"POST", "/users/register/resend", `{"email":"existing@example.com","verification_url":"https://app.example.com/verify"}`},
+	{"DELETE", "/users", `["USER"]`},
+	{"GET", "/users?filter=", `{"_or":[{"email":{"_ends_with":"@example.com"}},{"role":{"_null":true}},{"id":{"_in":["USER"]}}]}`},
+	{"GET", "/users?search=", "%_'"},
 }
 
 // FuzzHandlers sends arbitrary bodies (and query values) to every route:

@@ -24,10 +24,10 @@ type config struct {
 	log            *slog.Logger
 	limiter        users.Limiter
 	registerLimit  users.Limiter
-	serviceID      string
 	refreshCookie  CookieOptions
 	sessionCookie  CookieOptions
 	deviceCookie   CookieOptions
+	serviceID      string
 }
 
 // Option configures the handler New returns.
@@ -205,6 +205,15 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 	}
 	for p, f := range admin {
 		h.mux.HandleFunc(p, h.admin(f))
+	}
+	// The flows' own paths are not user ids: another method on them is an
+	// unknown route, for anyone. (Directus matches GET /users/:pk with
+	// "register" as the id, and answers 403 as for a user the caller may
+	// not see; our user ids are UUIDs, so this cannot hide one.)
+	for _, p := range []string{"/users/register", "/users/invite"} {
+		for _, method := range []string{"GET", "PATCH", "DELETE"} {
+			h.mux.HandleFunc(method+" "+p, h.notFound)
+		}
 	}
 	h.serverRoutes()
 	return h
