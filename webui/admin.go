@@ -54,6 +54,7 @@ func (h *handler) settingsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.PasswordPolicy != nil {
 		p.Values["auth_password_policy"] = s.PasswordPolicy.String()
+		p.Values["auth_password_policy_description"] = s.PasswordPolicyDescription
 	}
 	settingsToForm(&s, p)
 	h.showSettings(w, r, http.StatusOK, p, d)
@@ -88,10 +89,11 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 	p := &page{Title: "Settings", Nav: "settings", Values: map[string]string{
 		"public_registration_email_filter": f.Get("public_registration_email_filter"),
 		"auth_password_policy":             f.Get("auth_password_policy"),
+		"auth_password_policy_description": f.Get("auth_password_policy_description"),
 	}}
 	d := &settingsData{Registration: f.Get("public_registration") != "", VerifyEmail: f.Get("public_registration_verify_email") != "",
 		Role: f.Get("public_registration_role"), Presets: policyPresets}
-	fields := []string{"public_registration_role", "public_registration_email_filter", "auth_password_policy"}
+	fields := []string{"public_registration_role", "public_registration_email_filter", "auth_password_policy", "auth_password_policy_description"}
 	fields = append(fields, formToSettings(f, &s, p)...)
 	s.PublicRegistration, s.PublicRegistrationVerifyEmail = d.Registration, d.VerifyEmail
 	s.PublicRegistrationRole = nil
@@ -112,6 +114,10 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 			h.failSettings(w, r, p, d, err, fields)
 			return
 		}
+	}
+	s.PasswordPolicyDescription = ""
+	if s.PasswordPolicy != nil {
+		s.PasswordPolicyDescription = strings.TrimSpace(f.Get("auth_password_policy_description"))
 	}
 	if _, err := h.m.UpdateSettings(ctx, s); err != nil {
 		h.failSettings(w, r, p, d, err, fields)
@@ -332,9 +338,6 @@ func (h *handler) failPanel(w http.ResponseWriter, r *http.Request, p *page, pan
 	if pr.Internal {
 		h.fail(w, r, "message", &page{Title: "Role"}, err)
 		return
-	}
-	if pr.Field == "password" && errors.Is(err, users.ErrPasswordPolicy) {
-		pr.Msg += h.policyHint(r)
 	}
 	for _, f := range fields {
 		if f == pr.Field {

@@ -458,3 +458,28 @@ func TestInviteManyAddressesFitsTheMessage(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 300, n)
 }
+
+func TestPolicyFailureShowsTheDescriptionNotTheExpression(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	ctx := context.Background()
+	res, _ := do(t, e.h, "POST", "/admin/settings", url.Values{
+		"public_registration":              {"on"},
+		"auth_password_policy":             {`/^(?=.*\d).{12,}$/`},
+		"auth_password_policy_description": {"at least 12 characters, with a digit"},
+	})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	s, err := e.m.Settings(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "at least 12 characters, with a digit", s.PasswordPolicyDescription)
+
+	_, body := do(t, e.h, "GET", "/admin/register", nil)
+	assert.Contains(t, body, "The password must have at least 12 characters, with a digit.")
+	res, body = do(t, e.h, "POST", "/admin/register", url.Values{"email": {"a@example.com"}, "password": {"short1"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	assert.Contains(t, body, `id="password-error"`)
+	assert.Contains(t, body, "at least 12 characters, with a digit")
+	assert.NotContains(t, body, `(?=`)
+	n, err := e.m.CountUsers(ctx, users.UserQuery{})
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
