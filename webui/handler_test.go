@@ -483,3 +483,68 @@ func TestPolicyFailureShowsTheDescriptionNotTheExpression(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, n)
 }
+
+// signInCookie signs in through the page and returns the session cookie.
+func signInCookie(t *testing.T, h http.Handler, email, password string) *http.Cookie {
+	t.Helper()
+	res, _ := do(t, h, "POST", "/admin/login", url.Values{"email": {email}, "password": {password}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	for _, c := range res.Cookies() {
+		if c.Name == "webui_session" {
+			return c
+		}
+	}
+	t.Fatal("no session cookie")
+	return nil
+}
+
+func get(t *testing.T, h http.Handler, path string, c *http.Cookie) *http.Response {
+	t.Helper()
+	r := httptest.NewRequest("GET", path, nil)
+	if c != nil {
+		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Result()
+}
+
+func TestSessionRenewalAndRevocation(t *testing.T) {
+	e := newHandlerEnv(t)
+	ctx := context.Background()
+	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
+	require.NoError(t, err)
+	u, err := e.m.Create(ctx, users.CreateInput{Email: "a@example.com", Password: "pw", Role: &admins.ID})
+	require.NoError(t, err)
+	_, err = e.m.Create(ctx, users.CreateInput{Email: "b@example.com", Password: "pw", Role: &admins.ID})
+	require.NoError(t, err)
+	c := signInCookie(t, e.h, "a@example.com", "pw")
+	assert.Equal(t, http.StatusOK, get(t, e.h, "/admin/users", c).StatusCode)
+
+	// Past the access token's life, the session renews it.
+	*e.now = e.now.Add(users.DefaultAccessTokenTTL + time.Minute)
+	res := get(t, e.h, "/admin/users", c)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	var renewed *http.Cookie
+	for _, k := range res.Cookies() {
+		if k.Name == "webui_session" {
+			renewed = k
+		}
+	}
+	require.NotNil(t, renewed, "a new access token is set")
+	assert.NotEqual(t, c.Value, renewed.Value)
+	assert.Equal(t, http.StatusOK, get(t, e.h, "/admin/users", renewed).StatusCode)
+
+	// Losing admin access ends the console at once.
+	_, err = e.m.UpdateUser(ctx, u.ID, users.UserPatch{SetRole: true})
+	require.NoError(t, err)
+	res = get(t, e.h, "/admin/users", renewed)
+	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+
+	// Past the session's end, nothing renews it.
+	_, err = e.m.UpdateUser(ctx, u.ID, users.UserPatch{SetRole: true, Role: &admins.ID})
+	require.NoError(t, err)
+	c = signInCookie(t, e.h, "a@example.com", "pw")
+	*e.now = e.now.Add(users.DefaultRefreshTokenTTL + time.Hour)
+	assert.Equal(t, http.StatusSeeOther, get(t, e.h, "/admin/users", c).StatusCode)
+}
