@@ -14,10 +14,22 @@ import (
 // Register checks a verification_url against one, Invite an invite_url.
 //
 // A candidate URL is allowed when its scheme, host, port and path equal an
-// entry's; its query and fragment are ignored (the token goes into the
-// query). A candidate equal to an entry is therefore allowed. Before
-// comparing, the candidate is parsed strictly and refused outright when it
-// has:
+// entry's and its query and fragment are exactly the entry's (none when the
+// entry has none; the token is added to the query of the mailed link). A
+// candidate equal to an entry is therefore allowed.
+//
+// The query and fragment are compared, not ignored as Directus ignores
+// them, because a verification URL comes from whoever registers, for any
+// address: anything it may carry beyond what the entry names —
+// "?next=https://evil.example", "?message=Call+us", "#/other-route" in a
+// hash-routed app — would reach a stranger's inbox inside a genuine mail
+// from the application, and land on the application's page, where an open
+// redirect or a displayed parameter turns it into phishing. An application
+// that needs a parameter in its links lists the exact URL, parameter
+// included, as an entry.
+//
+// Before comparing, the candidate is parsed strictly and refused outright
+// when it has:
 //
 //   - userinfo ("https://good.com@evil.com"), a backslash, a control
 //     character, a space, an invisible Unicode character, or invalid UTF-8,
@@ -82,6 +94,8 @@ type allowURLParts struct {
 	host      string
 	port      string // "" when absent or the scheme's default
 	path      string // escaped, as written; "/" for an empty http(s) path
+	query     string // as written, without the "?" ("" for none or an empty one)
+	fragment  string // as written, without the "#"
 	authority bool   // "//" follows the scheme
 	wildcard  bool   // entries only: host had a leading "*." label
 }
@@ -129,8 +143,9 @@ func ParseAllowList(csv string) (*AllowList, error) {
 }
 
 // Allowed reports whether candidate may be used as a redirect URL: whether
-// it survives strict parsing and its scheme, host, port and path equal an
-// entry's (see AllowList). It is false for every candidate when the list is
+// it survives strict parsing, its scheme, host, port and path equal an
+// entry's, and its query and fragment are exactly that entry's (see
+// AllowList). It is false for every candidate when the list is
 // nil or empty.
 func (a *AllowList) Allowed(candidate string) bool {
 	if a == nil || len(a.entries) == 0 {
@@ -163,7 +178,8 @@ func (a *AllowList) Entries() []string {
 
 // matches reports whether the parsed candidate c matches the entry.
 func (e *allowEntry) matches(c *allowURLParts) bool {
-	if e.scheme != c.scheme || e.authority != c.authority || e.port != c.port || e.path != c.path {
+	if e.scheme != c.scheme || e.authority != c.authority || e.port != c.port || e.path != c.path ||
+		e.query != c.query || e.fragment != c.fragment {
 		return false
 	}
 	if !e.wildcard {
@@ -261,9 +277,6 @@ func parseAllowURL(raw string, entry bool) (p allowURLParts, reason string) {
 	if u.Opaque != "" {
 		return p, "is not a hierarchical URL (no \"//\" or \"/\" after the scheme)"
 	}
-	if u.User != nil {
-		return p, "contains userinfo (\"user@\")"
-	}
 	n := len(u.Scheme)
 	if len(raw) <= n || raw[n] != ':' || !urlEqualFold(u.Scheme, raw[:n]) {
 		return p, "is not a valid URL" // cannot happen; be safe
@@ -274,12 +287,8 @@ func parseAllowURL(raw string, entry bool) (p allowURLParts, reason string) {
 	// Split the rest as net/url does: query and fragment off, then the
 	// authority up to the first '/'.
 	rest := raw[n+1:]
-	for i := 0; i < len(rest); i++ {
-		if rest[i] == '?' || rest[i] == '#' {
-			rest = rest[:i]
-			break
-		}
-	}
+	rest, p.fragment, _ = strings.Cut(rest, "#")
+	rest, p.query, _ = strings.Cut(rest, "?")
 	hostport := ""
 	if strings.HasPrefix(rest, "//") {
 		p.authority = true
@@ -292,6 +301,9 @@ func parseAllowURL(raw string, entry bool) (p allowURLParts, reason string) {
 	}
 	p.path = rest
 
+	// Userinfo is refused here, on the authority split above (the one
+	// compared), whatever net/url made of it; this is the only check
+	// that names it, and TestNewAllowListInvalidEntries sees its reason.
 	if strings.IndexByte(hostport, '@') >= 0 {
 		return p, "contains userinfo (\"user@\")"
 	}

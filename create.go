@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -26,12 +27,17 @@ type CreateInput struct {
 // calling). A malformed email or a password that breaks the policy is a
 // *ValidationError (ErrFailedValidation, ErrPasswordPolicy); an email
 // already taken, compared case-insensitively, is ErrDuplicateEmail; an
-// unknown role or policy is ErrRoleNotFound or ErrPolicyNotFound. Nothing is
-// written on error. The returned user never carries the hash.
+// unknown role or policy is ErrRoleNotFound or ErrPolicyNotFound. Names are
+// at most 50 characters of visible text; ids are 1 to 255 bytes without
+// control characters; metadata nests at most 32 deep and holds no NUL
+// (each a *ValidationError, checked before the store is asked). Surrounding
+// white space of the email is trimmed. Nothing is written on error. The
+// returned user never carries the hash.
 func (m *Manager) Create(ctx context.Context, in CreateInput) (*User, error) {
 	u, err := m.create(ctx, in)
+	m.observeFlow(FlowCreate, OutcomeCreated, err)
 	if err != nil {
-		return nil, fmt.Errorf("users: create: %w", err)
+		return nil, opErr("create", err)
 	}
 	return u, nil
 }
@@ -54,9 +60,16 @@ func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
 		status = StatusActive
 	}
 	if !status.Valid() {
-		return nil, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", status))
+		return nil, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", Echo(string(status))))
 	}
-	if err := validateIDs("policies", in.Policies); err != nil {
+	if err := validIDs("policies", in.Policies); err != nil {
+		return nil, err
+	}
+	if err := validateID("role", in.Role); err != nil {
+		return nil, err
+	}
+	meta, err := cleanMetadata("metadata", in.Metadata)
+	if err != nil {
 		return nil, err
 	}
 	var hash string
@@ -65,10 +78,7 @@ func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := checkPassword(s, in.Password); err != nil {
-			return nil, err
-		}
-		if hash, err = m.hash(ctx, in.Password); err != nil {
+		if hash, err = m.newPasswordHash(ctx, s, in.Password); err != nil {
 			return nil, err
 		}
 	}
@@ -82,7 +92,7 @@ func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
 			Status:    status,
 			Role:      in.Role,
 			Policies:  slices.Clone(in.Policies),
-			Metadata:  in.Metadata,
+			Metadata:  meta,
 			CreatedAt: now,
 			UpdatedAt: now,
 		},
@@ -107,15 +117,6 @@ func asFailed(err error) error {
 	return err
 }
 
-func validateIDs(field string, ids []string) error {
-	for _, id := range ids {
-		if strings.TrimSpace(id) == "" {
-			return invalid(field, "must not contain empty ids")
-		}
-	}
-	return nil
-}
-
 // UserPatch changes an existing user; nil or false fields are left alone.
 type UserPatch struct {
 	Email       *string // "" removes the email
@@ -131,24 +132,86 @@ type UserPatch struct {
 }
 
 // UpdateUser changes one user (an administrator's action). The rules of
-// Create apply; ErrUserNotFound for an unknown id.
+// Create apply; ErrUserNotFound for an unknown id. A change of status, role
+// or policies that would leave no active user with admin access, where
+// there was one, is refused with ErrLastAdmin and changes nothing.
+//
+// Tokens are bound to the address and the status they were issued for: a
+// change of the user's email (other than in letter case) or status revokes
+// every pending token of the user (invitations, verification and reset
+// links already mailed), and a change of the email, or of the status away
+// from active, ends the user's sessions, in the same transaction. A token
+// never comes back: setting the old address or status again later does
+// not revive it. A new password ends the user's sessions too.
 func (m *Manager) UpdateUser(ctx context.Context, id string, p UserPatch) (*User, error) {
+	u, err := m.updateUser(ctx, id, p)
+	if err != nil {
+		return nil, opErr("update user", err)
+	}
+	return u, nil
+}
+
+func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User, error) {
+	if !possibleID(id) {
+		return nil, ErrUserNotFound
+	}
 	ch, err := m.change(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("users: update user: %w", err)
+		return nil, err
 	}
-	r, err := m.store.UpdateUser(ctx, id, Condition{}, ch, Effects{})
-	if err != nil {
-		return nil, fmt.Errorf("users: update user: %w", notFoundAs(err, ErrUserNotFound))
+	for attempt := 0; ; attempt++ {
+		cond, fx := Condition{KeepAdmin: removesAdmin(p)}, Effects{}
+		if ch.EmailKey != nil || ch.Status != nil {
+			// Whether the change revokes anything depends on the user as
+			// it is: read it, and apply the change only if it is still so.
+			cur, err := m.store.GetUser(ctx, id)
+			if err != nil {
+				return nil, notFoundAs(err, ErrUserNotFound)
+			}
+			cond.EmailKey, cond.Status = &cur.EmailKey, cur.Status
+			fx = revocation(cur.EmailKey, cur.Status, ch)
+		}
+		if ch.PasswordHash != nil {
+			fx.EndSessions = true
+		}
+		r, err := m.store.UpdateUser(ctx, id, cond, ch, fx)
+		if errors.Is(err, ErrConflict) && attempt < 3 {
+			continue // changed meanwhile: judge again
+		}
+		if err != nil {
+			return nil, notFoundAs(err, ErrUserNotFound)
+		}
+		return publicUser(r), nil
 	}
-	return publicUser(r), nil
+}
+
+// revocation is what a change does to the pending tokens and sessions of
+// a user whose address key and status are key and status: a new address
+// or status revokes every token; a new address, or a status that leaves
+// active, ends every session.
+func revocation(key string, status Status, ch UserChange) Effects {
+	newKey := ch.EmailKey != nil && *ch.EmailKey != key
+	newStatus := ch.Status != nil && *ch.Status != status
+	var fx Effects
+	if newKey || newStatus {
+		fx.RevokeTokens = allPurposes
+	}
+	if newKey || newStatus && status == StatusActive {
+		fx.EndSessions = true
+	}
+	return fx
 }
 
 // UpdateUsers applies one patch to many users, all or none (the bulk form
-// of the Data Studio). Email and password cannot be set in bulk.
+// of the Data Studio). Email and password cannot be set in bulk. As
+// UpdateUser, it refuses with ErrLastAdmin a change that would leave no
+// active user with admin access. Setting
+// the status revokes every pending token of every user listed, and, unless
+// the new status is active, ends their sessions (see UpdateUser; in bulk
+// this holds even for a user whose status was already the new one).
 func (m *Manager) UpdateUsers(ctx context.Context, ids []string, p UserPatch) error {
 	if err := m.updateUsers(ctx, ids, p); err != nil {
-		return fmt.Errorf("users: update users: %w", err)
+		return opErr("update users", err)
 	}
 	return nil
 }
@@ -157,7 +220,7 @@ func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) er
 	if len(ids) == 0 {
 		return invalid("keys", "is required")
 	}
-	if err := validateIDs("keys", ids); err != nil {
+	if err := validIDs("keys", ids); err != nil {
 		return err
 	}
 	if p.Email != nil {
@@ -170,7 +233,20 @@ func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) er
 	if err != nil {
 		return err
 	}
-	return notFoundAs(m.store.UpdateUsers(ctx, ids, Condition{}, ch), ErrUserNotFound)
+	if ch.Status != nil {
+		ch.RevokeTokens = allPurposes
+		ch.EndSessions = *ch.Status != StatusActive
+	}
+	return notFoundAs(m.store.UpdateUsers(ctx, ids, Condition{KeepAdmin: removesAdmin(p)}, ch), ErrUserNotFound)
+}
+
+// removesAdmin reports whether a patch may take admin access away from a
+// user — it changes the status, the role or the policies — so that the
+// Store must keep at least one active user with admin access
+// (Condition.KeepAdmin; ErrLastAdmin otherwise, as Directus refuses to
+// remove its last administrator).
+func removesAdmin(p UserPatch) bool {
+	return p.Status != nil || p.SetRole || p.SetPolicies
 }
 
 // change validates a patch and turns it into a store change.
@@ -198,10 +274,22 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (UserChange, error) {
 		}
 	}
 	if p.Status != nil && !p.Status.Valid() {
-		return ch, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", *p.Status))
+		return ch, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", Echo(string(*p.Status))))
+	}
+	if p.SetRole {
+		if err := validateID("role", p.Role); err != nil {
+			return ch, err
+		}
+	}
+	if p.Metadata != nil {
+		meta, err := cleanMetadata("metadata", p.Metadata)
+		if err != nil {
+			return ch, err
+		}
+		ch.Metadata = meta
 	}
 	if p.SetPolicies {
-		if err := validateIDs("policies", p.Policies); err != nil {
+		if err := validIDs("policies", p.Policies); err != nil {
 			return ch, err
 		}
 		ch.SetPolicies, ch.Policies = true, slices.Clone(p.Policies)
@@ -216,10 +304,7 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (UserChange, error) {
 			if err != nil {
 				return ch, err
 			}
-			if err := checkPassword(s, *p.Password); err != nil {
-				return ch, err
-			}
-			if hash, err = m.hash(ctx, *p.Password); err != nil {
+			if hash, err = m.newPasswordHash(ctx, s, *p.Password); err != nil {
 				return ch, err
 			}
 		}
@@ -228,11 +313,29 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (UserChange, error) {
 	return ch, nil
 }
 
-// ListUsers lists users (an administrator's view).
+// ListUsers lists the users q selects, in its order and page (an
+// administrator's view; see UserQuery). A query the Store cannot run — a
+// negative limit or offset, an unknown sort field, a malformed filter, a
+// search over 1 KiB — is a *ValidationError matching ErrInvalidQuery. Ids
+// in q.IDs or q.Role that could not have been stored (empty, over 255
+// bytes, control characters) select nobody; the store is not asked about
+// them.
 func (m *Manager) ListUsers(ctx context.Context, q UserQuery) ([]*User, error) {
+	if err := validateUserQuery(q); err != nil {
+		return nil, opErr("list users", err)
+	}
+	if len(q.IDs) > 0 {
+		q.IDs = slices.DeleteFunc(slices.Clone(q.IDs), func(id string) bool { return !possibleID(id) })
+		if len(q.IDs) == 0 {
+			return []*User{}, nil
+		}
+	}
+	if q.Role != nil && !q.NoRole && !possibleID(*q.Role) {
+		return []*User{}, nil
+	}
 	rs, err := m.store.ListUsers(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("users: list users: %w", err)
+		return nil, opErr("list users", err)
 	}
 	out := make([]*User, len(rs))
 	for i, r := range rs {
@@ -245,20 +348,22 @@ func (m *Manager) ListUsers(ctx context.Context, q UserQuery) ([]*User, error) {
 // (ErrRoleNotFound, ErrUserNotFound).
 func (m *Manager) AssignRole(ctx context.Context, roleID string, userIDs ...string) error {
 	if strings.TrimSpace(roleID) == "" {
-		return fmt.Errorf("users: assign role: %w", invalid("role", "is required"))
+		return opErr("assign role", invalid("role", "is required"))
 	}
 	r := roleID
 	if err := m.updateUsers(ctx, userIDs, UserPatch{SetRole: true, Role: &r}); err != nil {
-		return fmt.Errorf("users: assign role: %w", err)
+		return opErr("assign role", err)
 	}
 	return nil
 }
 
 // RemoveRole removes the role of every listed user: they keep public
-// permissions only (role NULL).
+// permissions only (role NULL). Removing the last active administrator's
+// admin role is refused with ErrLastAdmin (so is AssignRole giving them a
+// role without admin access).
 func (m *Manager) RemoveRole(ctx context.Context, userIDs ...string) error {
 	if err := m.updateUsers(ctx, userIDs, UserPatch{SetRole: true}); err != nil {
-		return fmt.Errorf("users: remove role: %w", err)
+		return opErr("remove role", err)
 	}
 	return nil
 }
@@ -306,25 +411,49 @@ func (m *Manager) editPolicies(ctx context.Context, userID string, edit func([]s
 }
 
 // CreateRole creates a role; an empty ID gets a new UUID. The name is
-// required.
+// required: at most 100 characters (Directus's limit) of visible text; an
+// ID is 1 to 255 bytes without control characters; the description holds
+// no NUL (each a *ValidationError). An ID already taken is
+// ErrDuplicateID.
 func (m *Manager) CreateRole(ctx context.Context, r Role) (*Role, error) {
-	if strings.TrimSpace(r.Name) == "" {
-		return nil, fmt.Errorf("users: create role: %w", invalid("name", "is required"))
-	}
-	if r.ID == "" {
-		r.ID = uuid.NewString()
+	if err := checkRecord(&r.ID, r.Name, r.Description); err != nil {
+		return nil, opErr("create role", err)
 	}
 	if err := m.store.CreateRole(ctx, &r); err != nil {
-		return nil, fmt.Errorf("users: create role: %w", err)
+		return nil, opErr("create role", err)
 	}
 	return &r, nil
 }
 
+// checkRecord validates a new role's or policy's fields and gives an empty
+// id a new UUID.
+func checkRecord(id *string, name, description string) error {
+	if strings.TrimSpace(name) == "" {
+		return invalid("name", "is required")
+	}
+	if utf8.RuneCountInString(name) > maxRoleNameLen {
+		return invalid("name", fmt.Sprintf("must be at most %d characters", maxRoleNameLen))
+	}
+	if reason := textProblem(name); reason != "" {
+		return invalid("name", reason)
+	}
+	if !utf8.ValidString(description) || strings.ContainsRune(description, 0) {
+		return invalid("description", "must be valid UTF-8 without NUL characters")
+	}
+	if *id == "" {
+		*id = uuid.NewString()
+	}
+	return idProblem("id", *id)
+}
+
 // Role returns a role (ErrRoleNotFound).
 func (m *Manager) Role(ctx context.Context, id string) (*Role, error) {
+	if !possibleID(id) {
+		return nil, opErr("get role", ErrRoleNotFound)
+	}
 	r, err := m.store.GetRole(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("users: get role: %w", notFoundAs(err, ErrRoleNotFound))
+		return nil, opErr("get role", notFoundAs(err, ErrRoleNotFound))
 	}
 	return r, nil
 }
@@ -333,22 +462,19 @@ func (m *Manager) Role(ctx context.Context, id string) (*Role, error) {
 func (m *Manager) ListRoles(ctx context.Context) ([]*Role, error) {
 	rs, err := m.store.ListRoles(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("users: list roles: %w", err)
+		return nil, opErr("list roles", err)
 	}
 	return rs, nil
 }
 
-// CreatePolicy creates a policy; an empty ID gets a new UUID. The name is
-// required.
+// CreatePolicy creates a policy; an empty ID gets a new UUID. The rules
+// of CreateRole apply.
 func (m *Manager) CreatePolicy(ctx context.Context, p Policy) (*Policy, error) {
-	if strings.TrimSpace(p.Name) == "" {
-		return nil, fmt.Errorf("users: create policy: %w", invalid("name", "is required"))
-	}
-	if p.ID == "" {
-		p.ID = uuid.NewString()
+	if err := checkRecord(&p.ID, p.Name, ""); err != nil {
+		return nil, opErr("create policy", err)
 	}
 	if err := m.store.CreatePolicy(ctx, &p); err != nil {
-		return nil, fmt.Errorf("users: create policy: %w", err)
+		return nil, opErr("create policy", err)
 	}
 	return &p, nil
 }
@@ -357,7 +483,7 @@ func (m *Manager) CreatePolicy(ctx context.Context, p Policy) (*Policy, error) {
 func (m *Manager) ListPolicies(ctx context.Context) ([]*Policy, error) {
 	ps, err := m.store.ListPolicies(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("users: list policies: %w", err)
+		return nil, opErr("list policies", err)
 	}
 	return ps, nil
 }

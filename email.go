@@ -2,6 +2,7 @@ package users
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // Email limits (RFC 5321 §4.5.3.1).
@@ -9,7 +10,7 @@ const (
 	maxEmailLen  = 254
 	maxLocalLen  = 64
 	maxLabelLen  = 63
-	maxNameLen   = 255  // first_name, last_name
+	maxNameLen   = 50   // first_name, last_name, in characters (Directus's column and form limit)
 	maxPassBytes = 1024 // longer passwords are refused before hashing
 )
 
@@ -17,6 +18,12 @@ const (
 // surrounding white space and lower-cased (local part and domain). Two
 // addresses with the same key are the same user. It does not validate; see
 // ValidateEmail.
+//
+// White space around an address (spaces, tabs, line breaks, as
+// strings.TrimSpace defines it) is not part of it: every flow that takes
+// an address trims it and keeps the trimmed form, so "a@example.com " and
+// "	a@example.com" are a@example.com. White space or any other control
+// character inside an address is refused.
 func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
@@ -79,17 +86,17 @@ func emailProblem(e string) string {
 	return ""
 }
 
-// validateName checks first_name / last_name: at most 255 characters, no
-// control characters (CR/LF would let a name inject mail headers or forge
-// lines in the plain-text mail).
+// validateName checks first_name / last_name: at most 50 characters (what
+// Directus's directus_users columns hold and its form fields accept), and
+// visible text only (see textProblem): a name is mailed to the address it
+// came with, so bidi controls would let a stranger reorder the text of a
+// real mail, and control characters would let it forge lines.
 func validateName(field, v string) error {
-	if len(v) > maxNameLen {
-		return invalid(field, "must be at most 255 characters")
+	if utf8.RuneCountInString(v) > maxNameLen {
+		return invalid(field, "must be at most 50 characters")
 	}
-	for _, r := range v {
-		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
-			return invalid(field, "must not contain control characters")
-		}
+	if reason := textProblem(v); reason != "" {
+		return invalid(field, reason)
 	}
 	return nil
 }

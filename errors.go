@@ -3,6 +3,9 @@ package users
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
 )
 
 // sentinel is an error value with an optional parent, so that a specific
@@ -26,6 +29,14 @@ var (
 	// missing, malformed or not allowed. Returned (inside a *ValidationError)
 	// by every Manager method that takes input. HTTP: 400 INVALID_PAYLOAD.
 	ErrInvalidPayload = newSentinel("users: invalid payload", nil)
+
+	// ErrInvalidQuery is returned (inside a *ValidationError naming the
+	// query part at fault: "filter", "sort", "search", "limit", "offset")
+	// by ParseUserFilter, ListUsers and CountUsers for a query they cannot
+	// run: an unknown field or operator, a value of the wrong type, a filter
+	// over the size limits. It also matches ErrInvalidPayload. HTTP: 400
+	// INVALID_QUERY.
+	ErrInvalidQuery = newSentinel("users: invalid query", ErrInvalidPayload)
 
 	// ErrFailedValidation is returned (inside a *ValidationError) by Create
 	// and UpdateUser when a field value breaks a rule of the data model
@@ -116,18 +127,21 @@ var (
 	// The Manager turns it into ErrUserNotFound, ErrRoleNotFound….
 	ErrNotFound = newSentinel("users: not found", nil)
 
-	// ErrBusy is returned by every method that hashes a password
-	// (Register, Authenticate, AcceptInvite, Create, UpdateUser) when the
-	// hashing queue is full (WithHashConcurrency); nothing was written, and
-	// the answer does not depend on whether the address exists. Retry
-	// later. HTTP: 503 with Retry-After.
+	// ErrBusy is returned (inside a *BusyError, which estimates when to
+	// retry) by every method that checks or hashes a password (Register,
+	// Authenticate, AcceptInvite, Create, UpdateUser) when the hashing
+	// queue cannot take the call (WithHashConcurrency,
+	// WithHashWaitBudget); nothing was written, and the answer does not
+	// depend on whether the address exists. Retry later. HTTP: 503 with
+	// Retry-After.
 	ErrBusy = newSentinel("users: too many requests in progress, try again later", nil)
 
 	// ErrRateLimited is returned (inside a *RateLimitError, which says when
 	// to retry) by Authenticate when an address has had too many failed
 	// logins (WithLoginLimiter), and reported in an InviteResult when an
-	// address is over the mail limit (WithMailLimiter); a Limiter's denial
-	// matches it. HTTP: 429 REQUESTS_EXCEEDED with Retry-After.
+	// address is over the administrators' mail limit
+	// (WithAdminMailLimiter); a Limiter's denial matches it. HTTP: 429
+	// REQUESTS_EXCEEDED with Retry-After.
 	ErrRateLimited = newSentinel("users: too many requests", nil)
 )
 
@@ -152,6 +166,29 @@ type ValidationError struct {
 
 func (e *ValidationError) Error() string { return "users: " + e.Message() }
 
+// MaxEcho is how many characters of a caller's input an error message
+// repeats at most (a field name, a URL, a status); longer input is cut
+// there and marked with "…", so that an error is never bigger than a
+// bounded multiple of its text however big the input.
+const MaxEcho = 64
+
+// Echo returns s cut to MaxEcho characters (with "…" when cut) and with
+// invalid UTF-8 replaced: the form in which error messages repeat input.
+func Echo(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if utf8.RuneCountInString(s) <= MaxEcho {
+		return s
+	}
+	i, n := 0, 0
+	for i = range s {
+		if n == MaxEcho {
+			break
+		}
+		n++
+	}
+	return s[:i] + "…"
+}
+
 // Unwrap returns the sentinel the error belongs to.
 func (e *ValidationError) Unwrap() error {
 	if e.Err == nil {
@@ -166,7 +203,7 @@ func (e *ValidationError) Message() string {
 	if e.Field == "" || e.whole {
 		return e.Reason
 	}
-	return fmt.Sprintf("%q %s", e.Field, e.Reason)
+	return fmt.Sprintf("%q %s", Echo(e.Field), e.Reason)
 }
 
 func invalid(field, reason string) error {
@@ -179,7 +216,45 @@ func failed(field, reason string) error {
 
 // urlNotAllowed builds the Directus-worded error for a rejected redirect URL.
 func urlNotAllowed(field, rawURL, what string) error {
-	return &ValidationError{Field: field, Reason: fmt.Sprintf("URL %q can't be used to %s", rawURL, what), Err: ErrURLNotAllowed, whole: true}
+	return &ValidationError{Field: field, Reason: fmt.Sprintf("URL %q can't be used to %s", Echo(rawURL), what), Err: ErrURLNotAllowed, whole: true}
+}
+
+// BusyError is the hashing queue's refusal (see WithHashConcurrency and
+// WithHashWaitBudget). It unwraps to ErrBusy. RetryAfter estimates when a
+// call would be admitted: the time the calls already queued need.
+type BusyError struct {
+	RetryAfter time.Duration
+}
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("users: too many requests in progress, retry after %v", e.RetryAfter.Round(time.Millisecond))
+}
+
+// Unwrap returns ErrBusy.
+func (e *BusyError) Unwrap() error { return ErrBusy }
+
+// opError is the error of a Manager operation: "users: <op>: <cause>",
+// with one "users: " prefix, however many wrapped errors below it carry
+// their own.
+type opError struct {
+	op  string
+	err error
+}
+
+func (e *opError) Error() string {
+	msg := strings.TrimPrefix(e.err.Error(), "users: ")
+	msg = strings.ReplaceAll(msg, ": users: ", ": ")
+	return "users: " + e.op + ": " + msg
+}
+
+func (e *opError) Unwrap() error { return e.err }
+
+// opErr wraps err (nil stays nil) with the operation that failed.
+func opErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &opError{op: op, err: err}
 }
 
 // isNotFound reports whether err is a Store's not-found answer.

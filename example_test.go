@@ -83,7 +83,7 @@ func ExampleManager_Register() {
 	// Output:
 	// <nil>
 	// ada@example.com | Verify your email address
-	// users: register: users: URL "https://evil.example/steal" can't be used to verify registered users
+	// users: register: URL "https://evil.example/steal" can't be used to verify registered users
 }
 
 func ExampleManager_VerifyEmail() {
@@ -105,7 +105,7 @@ func ExampleManager_VerifyEmail() {
 	fmt.Println(err)
 	// Output:
 	// ada@example.com active <nil>
-	// users: verify email: users: token already used
+	// users: verify email: token already used
 }
 
 func ExampleManager_Invite() {
@@ -158,5 +158,5 @@ func ExampleManager_Create() {
 	fmt.Println(err)
 	// Output:
 	// Linus@Example.com active <nil>
-	// users: create: users: a user with this email already exists
+	// users: create: a user with this email already exists
 }

@@ -1,16 +1,19 @@
 package users
 
+import "time"
+
 // Hooks for the external tests (package users_test) in this directory.
 
 // HashGateLoad returns how many calls are hashing and how many wait.
-func HashGateLoad(m *Manager) (running, waiting int) {
-	r := len(m.hashGate.run)
-	return r, len(m.hashGate.admit) - r
-}
+func HashGateLoad(m *Manager) (running, waiting int) { return m.hashGate.load() }
 
 // HashGateSize returns the hashing limit and queue length.
-func HashGateSize(m *Manager) (limit, queue int) {
-	return cap(m.hashGate.run), cap(m.hashGate.admit) - cap(m.hashGate.run)
+func HashGateSize(m *Manager) (limit, queue int) { return m.hashGate.limit, m.hashGate.queue }
+
+// HashGateBudget returns the hashing wait budget and the current estimate
+// of one hash's duration.
+func HashGateBudget(m *Manager) (budget, perHash time.Duration) {
+	return m.hashGate.budget, time.Duration(m.hashGate.avg.Load())
 }
 
 // DummyHash returns the hash Register and Authenticate verify on paths

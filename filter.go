@@ -178,9 +178,14 @@ func (f *Filter) String() string {
 // filterErrorf builds the *ValidationError of a bad filter; path locates the
 // bad node ("" for the document itself).
 func filterErrorf(path, format string, args ...any) error {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = Echo(s) // the caller's input: cut to MaxEcho characters
+		}
+	}
 	reason := fmt.Sprintf(format, args...)
 	if path != "" {
-		reason = path + ": " + reason
+		reason = Echo(path) + ": " + reason
 	}
 	return invalid(filterField, reason)
 }

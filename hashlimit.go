@@ -1,50 +1,114 @@
 package users
 
-import "context"
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
-// hashGate bounds password hashing: at most limit hashes run at once, at
-// most queue more wait for a slot, and any further one fails at once with
-// ErrBusy. A password hash is deliberately expensive in memory (argon2id:
-// its Memory parameter, per call) and CPU, so without a bound a burst of
-// logins or registrations would take the process's memory with it; with
-// one, memory stays near limit × Memory and the excess is refused fast.
+// hashGate bounds password work (checking a new password against the
+// policy, hashing it, verifying one): at most limit calls hold a slot at
+// once, and a call that finds every slot taken waits for one only while
+// the wait it can expect stays within budget and fewer than queue calls
+// are waiting; any other call is refused at once with a *BusyError that
+// estimates the wait.
+//
+// A password hash is deliberately expensive in memory (argon2id: its
+// Memory parameter, per call) and CPU. Running hashes cost that memory;
+// waiting calls cost little. So the number running is bounded by limit,
+// and the number waiting by the time they would wait: the expected wait
+// of a call that joins the queue is (calls waiting ahead of it + 1) ×
+// the measured duration of a hash ÷ limit. A burst is served for as long
+// as it can be served within budget, and the rest learn at once when to
+// come back, instead of queueing for a timeout.
 type hashGate struct {
-	admit chan struct{} // a token per call in the gate (running or waiting)
-	run   chan struct{} // a token per call hashing
+	limit  int
+	queue  int
+	budget time.Duration
+
+	run     chan struct{} // a token per slot held
+	waiting atomic.Int64  // calls admitted to wait, not yet holding a slot
+	avg     atomic.Int64  // moving average of a hash's duration, ns
 }
 
-func newHashGate(limit, queue int) *hashGate {
-	return &hashGate{admit: make(chan struct{}, limit+queue), run: make(chan struct{}, limit)}
+func newHashGate(limit, queue int, budget, firstHash time.Duration) *hashGate {
+	g := &hashGate{limit: limit, queue: queue, budget: budget, run: make(chan struct{}, limit)}
+	g.avg.Store(int64(max(firstHash, time.Microsecond)))
+	return g
 }
 
-// acquire waits for a hashing slot. It returns ErrBusy at once when the
-// queue is full, and ctx's error when ctx is done first. On nil the caller
-// must call release.
-func (g *hashGate) acquire(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
+// slot is a held place in the gate. release gives it back, once.
+type slot struct {
+	g    *hashGate
+	once sync.Once
+}
+
+func (s *slot) release() { s.once.Do(func() { <-s.g.run }) }
+
+// estimate is the expected wait of a call that would queue behind
+// `ahead` waiting calls.
+func (g *hashGate) estimate(ahead int64) time.Duration {
+	return time.Duration((ahead + 1) * g.avg.Load() / int64(g.limit))
+}
+
+// observe records how long one hash (or verify) took.
+func (g *hashGate) observe(d time.Duration) {
+	// An exponentially weighted moving average (weight 1/8): it follows a
+	// change of load within a few hashes and smooths single outliers.
+	for {
+		old := g.avg.Load()
+		next := old + (int64(d)-old)/8
+		if next < 1 {
+			next = 1
+		}
+		if g.avg.CompareAndSwap(old, next) {
+			return
+		}
 	}
-	select {
-	case g.admit <- struct{}{}:
-	default:
-		return ErrBusy
+}
+
+// acquire takes a slot. It returns a *BusyError at once when every slot is
+// taken and the expected wait exceeds the budget, or ctx's deadline, or
+// the queue is full; ctx's error when ctx is done before a slot is free.
+// On success the caller must release the slot.
+func (g *hashGate) acquire(ctx context.Context) (*slot, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	select {
 	case g.run <- struct{}{}:
+		return &slot{g: g}, nil
+	default:
+	}
+	dl, hasDeadline := ctx.Deadline()
+	for {
+		ahead := g.waiting.Load()
+		wait := g.estimate(ahead)
+		if ahead >= int64(g.queue) || wait > g.budget ||
+			hasDeadline && time.Until(dl) < wait { // it would give up before its turn
+			return nil, &BusyError{RetryAfter: wait}
+		}
+		if g.waiting.CompareAndSwap(ahead, ahead+1) {
+			break
+		}
+	}
+	defer g.waiting.Add(-1)
+	select {
+	case g.run <- struct{}{}:
 	case <-ctx.Done():
-		<-g.admit
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 	// Both cases may have been ready; a done ctx wins, so that no hashing
 	// starts after a deadline.
 	if err := ctx.Err(); err != nil {
-		g.release()
-		return err
+		<-g.run
+		return nil, err
 	}
-	return nil
+	return &slot{g: g}, nil
 }
 
-func (g *hashGate) release() {
-	<-g.run
-	<-g.admit
+// load returns how many calls hold a slot and how many wait.
+func (g *hashGate) load() (running, waiting int) {
+	return len(g.run), int(g.waiting.Load())
 }

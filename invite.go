@@ -28,7 +28,14 @@ type InviteOutcome string
 const (
 	InviteCreated InviteOutcome = "created" // new user, invited
 	InviteResent  InviteOutcome = "resent"  // still invited: new token, old ones revoked
-	InviteSkipped InviteOutcome = "skipped" // an existing user who is not invited: nothing done
+	// InviteConverted: the address had an account that was never verified
+	// (registered by anyone, with any password). The invitation takes it
+	// over: it becomes invited with the invite's role, its password and
+	// contested mark are cleared, its verification links stop working,
+	// and the invitation is mailed.
+	InviteConverted     InviteOutcome = "converted"
+	InviteAlreadyActive InviteOutcome = "already active" // an active user: nothing done, no mail
+	InviteSkipped       InviteOutcome = "skipped"        // draft, suspended or archived: nothing done, no mail
 )
 
 // InviteResult is Invite's answer for one address.
@@ -36,38 +43,54 @@ type InviteResult struct {
 	Email   string
 	UserID  string
 	Outcome InviteOutcome
-	// Err is nil when the address was mailed (or, skipped, needed no
-	// mail). Otherwise it says why no mail was queued although Outcome's
-	// change was made: an error matching ErrRateLimited (a
-	// *RateLimitError with RetryAfter) when the address is over the mail
-	// limit (WithMailLimiter). No new token was issued either, so the
-	// links already mailed to a re-invited address stay valid.
+	// Err is nil when the address was mailed (or, already active or
+	// skipped, needed no mail). Otherwise it says why no mail was queued
+	// although Outcome's change was made: an error matching
+	// ErrRateLimited (a *RateLimitError with RetryAfter) when the address
+	// is over the administrators' mail limit (WithAdminMailLimiter). No
+	// new token was issued either, so the links already mailed to a
+	// re-invited address stay valid (a converted account's verification
+	// links are revoked all the same; invite it again later).
 	Err error
 }
 
 // Invite invites people (an administrator's action: the caller is trusted,
 // authorise before calling). Everything is checked before anything is
 // written: the invite URL against the invite allow-list
-// (ErrURLNotAllowed), every email (*ValidationError), the role
-// (ErrRoleNotFound). Then, per address (duplicates, compared
-// case-insensitively, count once): an unknown address becomes a new user
-// with status invited and the role; a user still invited gets a new token
-// (which revokes the earlier ones) and the role if it differs; any other
-// user is left alone and gets no mail. Each invited address gets a mail
-// whose link is the invite URL with token=<token>.
+// (ErrURLNotAllowed), every email (*ValidationError; surrounding white
+// space is trimmed), the role (ErrRoleNotFound). Then, per address
+// (duplicates, compared case-insensitively, count once):
 //
-// An address over the mail limit (WithMailLimiter) is created or updated
-// all the same but gets no mail; its InviteResult.Err matches
-// ErrRateLimited, and Invite goes on with the other addresses.
+//   - an unknown address becomes a new user with status invited and the
+//     role (InviteCreated);
+//   - a user still invited gets a new token, which revokes the earlier
+//     ones, and the role if it differs (InviteResent);
+//   - a user never verified (unverified: registered by someone, perhaps
+//     not the address's owner, with a password the owner may not know) is
+//     taken over by the invitation: it becomes invited with the role, its
+//     password and contested mark are cleared, every pending token of it
+//     (the verification links already mailed) is revoked, its sessions
+//     end, and the invitation is mailed (InviteConverted). So an attacker
+//     who registered someone's address first cannot keep the account the
+//     owner is invited to;
+//   - an active user is left alone and gets no mail (InviteAlreadyActive);
+//   - any other user (draft, suspended, archived) likewise
+//     (InviteSkipped).
+//
+// Each invited address gets a mail whose link is the invite URL with
+// token=<token>.
+//
+// An address over the administrators' mail limit (WithAdminMailLimiter)
+// is created or updated all the same but gets no mail; its
+// InviteResult.Err matches ErrRateLimited, and Invite goes on with the
+// other addresses. Anonymous traffic never counts against that limit.
 //
 // Each address is handled in its own transaction: if the store fails half
 // way, the addresses before it are done, and calling Invite again is safe.
 func (m *Manager) Invite(ctx context.Context, in InviteInput) ([]InviteResult, error) {
 	res, err := m.invite1(ctx, in)
-	if err != nil {
-		return res, fmt.Errorf("users: invite: %w", err)
-	}
-	return res, nil
+	m.observeInvite(res, err)
+	return res, opErr("invite", err)
 }
 
 func (m *Manager) invite1(ctx context.Context, in InviteInput) ([]InviteResult, error) {
@@ -94,6 +117,9 @@ func (m *Manager) invite1(ctx context.Context, in InviteInput) ([]InviteResult, 
 	}
 	if strings.TrimSpace(in.Role) == "" {
 		return nil, invalid("role", "is required")
+	}
+	if err := idProblem("role", in.Role); err != nil {
+		return nil, err
 	}
 	if _, err := m.store.GetRole(ctx, in.Role); err != nil {
 		if isNotFound(err) {
@@ -124,7 +150,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 		}
 		asked = true
 		var err error
-		denied, err = m.allowMail(ctx, key)
+		denied, err = m.allowAdminMail(ctx, key)
 		return err
 	}
 	for attempt := 0; ; attempt++ {
@@ -140,7 +166,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 			id := uuid.NewString()
 			var fx Effects
 			if denied == nil {
-				if fx, err = m.inviteMail(MailInvite, id, email, base, now); err != nil {
+				if fx, err = m.inviteMail(ctx, MailInvite, id, email, key, base, now); err != nil {
 					return InviteResult{}, err
 				}
 			} else {
@@ -163,15 +189,23 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 			}
 			return InviteResult{Email: email, UserID: id, Outcome: InviteCreated, Err: denied}, nil
 		}
-		if existing.Status != StatusInvited {
+		switch existing.Status {
+		case StatusInvited, StatusUnverified:
+		case StatusActive:
+			return InviteResult{Email: email, UserID: existing.ID, Outcome: InviteAlreadyActive}, nil
+		default:
 			return InviteResult{Email: email, UserID: existing.ID, Outcome: InviteSkipped}, nil
 		}
 		if err := allow(); err != nil {
 			return InviteResult{}, err
 		}
+		to := existing.Email
+		if existing.Status == StatusUnverified {
+			to = email // the administrator's spelling replaces the registrant's
+		}
 		var fx Effects
 		if denied == nil {
-			if fx, err = m.inviteMail(MailInvite, existing.ID, existing.Email, base, now); err != nil {
+			if fx, err = m.inviteMail(ctx, MailInvite, existing.ID, to, existing.EmailKey, base, now); err != nil {
 				return InviteResult{}, err
 			}
 		} else {
@@ -182,11 +216,21 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 			r := role
 			ch.SetRole, ch.Role = true, &r
 		}
-		_, err = m.store.UpdateUser(ctx, existing.ID, Condition{Status: StatusInvited}, ch, fx)
+		cond := Condition{Status: existing.Status, EmailKey: &existing.EmailKey}
+		outcome := InviteResent
+		if existing.Status == StatusUnverified {
+			// The takeover: whatever the registration left behind goes.
+			invited, empty, no := StatusInvited, "", false
+			ch.Status, ch.PasswordHash, ch.Contested = &invited, &empty, &no
+			ch.Email, ch.EmailKey = &to, &existing.EmailKey
+			fx.RevokeTokens, fx.EndSessions = allPurposes, true
+			outcome = InviteConverted
+		}
+		_, err = m.store.UpdateUser(ctx, existing.ID, cond, ch, fx)
 		switch {
 		case errors.Is(err, ErrConflict), isNotFound(err):
 			if attempt == 0 {
-				continue // accepted or removed meanwhile: look again
+				continue // accepted, verified or removed meanwhile: look again
 			}
 			return InviteResult{Email: email, UserID: existing.ID, Outcome: InviteSkipped}, nil
 		case err != nil:
@@ -195,22 +239,27 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 		if fx.Mail != nil {
 			m.queued()
 		}
-		return InviteResult{Email: email, UserID: existing.ID, Outcome: InviteResent, Err: denied}, nil
+		if outcome == InviteConverted {
+			m.log.InfoContext(ctx, "users: invitation took over an account that was never verified",
+				"user_id", existing.ID)
+		}
+		return InviteResult{Email: email, UserID: existing.ID, Outcome: outcome, Err: denied}, nil
 	}
 }
 
-// inviteMail mints an invite token and renders a mail of the given kind
-// (MailInvite, or MailSetPassword for a contested registration).
-func (m *Manager) inviteMail(kind MailKind, userID, to, base string, now time.Time) (Effects, error) {
-	tok, rec, err := newToken(userID, PurposeInvite, now, m.inviteTTL)
+// inviteMail mints an invite token bound to the address (its key) and
+// renders a mail of the given kind (MailInvite, or MailSetPassword for a
+// contested registration).
+func (m *Manager) inviteMail(ctx context.Context, kind MailKind, userID, to, key, base string, now time.Time) (Effects, error) {
+	tok, rec, err := newToken(userID, key, PurposeInvite, now, m.inviteTTL)
 	if err != nil {
 		return Effects{}, err
 	}
-	link, err := m.link(base, "/admin/accept-invite", tok)
+	link, err := m.link(base, m.inviteLinkPath(kind), tok)
 	if err != nil {
 		return Effects{}, err
 	}
-	mail, err := m.newMail(kind, userID, to, MailData{Link: link}, now)
+	mail, err := m.newMail(ctx, kind, userID, to, MailData{Link: link}, now)
 	if err != nil {
 		return Effects{}, err
 	}
@@ -241,20 +290,23 @@ func ParseEmailList(s string) []string {
 // AcceptInvite consumes an invite token (from the link Invite mailed, or
 // the set-password mail of a contested registration), sets the password and
 // activates the user, in one transaction. The token must be live and its
-// user still invited (else an error matching ErrInvalidToken, nothing
-// changed); the password must be present, at most 1 KiB and match the
-// password policy (*ValidationError). The token is checked before the
-// password is hashed, so a bad token costs no hashing.
+// user still invited at the address the token was mailed to (else an error
+// matching ErrInvalidToken, nothing changed); the password must be
+// present, at most 1 KiB and match the password policy
+// (*ValidationError). The token is checked before the password is hashed,
+// so a bad token costs no hashing. The user's other pending tokens are
+// revoked (its status changes).
 func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (*User, error) {
 	u, err := m.acceptInvite(ctx, token, password)
+	m.observeFlow(FlowAcceptInvite, OutcomeAccepted, err)
 	if err != nil {
-		return nil, fmt.Errorf("users: accept invite: %w", err)
+		return nil, opErr("accept invite", err)
 	}
 	return u, nil
 }
 
 func (m *Manager) acceptInvite(ctx context.Context, token, password string) (*User, error) {
-	hashTok, _, err := m.liveToken(ctx, token, PurposeInvite, StatusInvited)
+	tok, _, err := m.liveToken(ctx, token, PurposeInvite, StatusInvited)
 	if err != nil {
 		return nil, err
 	}
@@ -262,17 +314,16 @@ func (m *Manager) acceptInvite(ctx context.Context, token, password string) (*Us
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPassword(s, password); err != nil {
-		return nil, err
-	}
-	hash, err := m.hash(ctx, password)
+	hash, err := m.newPasswordHash(ctx, s, password)
 	if err != nil {
 		return nil, err
 	}
 	now := m.clock()
 	active := StatusActive
-	after, err := m.store.ConsumeToken(ctx, hashTok, PurposeInvite, now,
-		Condition{Status: StatusInvited}, UserChange{PasswordHash: &hash, Status: &active, UpdatedAt: now}, Effects{})
+	after, err := m.store.ConsumeToken(ctx, tok.Hash, PurposeInvite, now,
+		Condition{Status: StatusInvited, EmailKey: &tok.EmailKey},
+		UserChange{PasswordHash: &hash, Status: &active, UpdatedAt: now},
+		Effects{RevokeTokens: otherPurposes(PurposeInvite)})
 	if err != nil {
 		return nil, tokenError(err)
 	}

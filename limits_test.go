@@ -28,7 +28,10 @@ func TestHashConcurrencyOption(t *testing.T) {
 	e := newEnv(t)
 	limit, queue := users.HashGateSize(e.m)
 	assert.Equal(t, runtime.NumCPU(), limit, "default limit")
-	assert.Equal(t, 4*runtime.NumCPU(), queue, "default queue")
+	assert.Equal(t, 1024, queue, "default queue")
+	budget, perHash := users.HashGateBudget(e.m)
+	assert.Equal(t, 5*time.Second, budget, "default wait budget")
+	assert.Positive(t, perHash, "the first estimate comes from the hash New runs")
 
 	e = newEnv(t, users.WithHashConcurrency(3, 0))
 	limit, queue = users.HashGateSize(e.m)
@@ -36,12 +39,14 @@ func TestHashConcurrencyOption(t *testing.T) {
 
 	for _, bad := range [][2]int{{0, 4}, {-1, 0}, {1, -1}} {
 		_, err := users.New(memstore.New(), memmailer.New(), users.WithHashConcurrency(bad[0], bad[1]))
-		assert.Error(t, err, "%v", bad)
+		assert.ErrorContains(t, err, "hash concurrency needs limit >= 1 and queue >= 0", "%v", bad)
 	}
 }
 
 // holdHasher is the test hasher, except that while held every Hash and
-// Verify announces itself on entered and waits until the hold is released.
+// Verify announces itself on entered (buffered: a call the gate should
+// have kept out never blocks on the announcement) and waits until the
+// hold is released.
 type holdHasher struct {
 	users.InsecureHasher
 	hold    atomic.Pointer[chan struct{}]
@@ -50,7 +55,10 @@ type holdHasher struct {
 
 func (h *holdHasher) wait() {
 	if c := h.hold.Load(); c != nil {
-		h.entered <- struct{}{}
+		select {
+		case h.entered <- struct{}{}:
+		default:
+		}
 		<-*c
 	}
 }
@@ -86,7 +94,7 @@ func waitForLoad(t *testing.T, m *users.Manager, running, waiting int) {
 // up with ctx's error, nothing written either.
 func TestHashQueueFull(t *testing.T) {
 	t.Parallel()
-	h := &holdHasher{entered: make(chan struct{})}
+	h := &holdHasher{entered: make(chan struct{}, 8)}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 1))
 	e.open()
 	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "old@example.com", Password: "pw"})
@@ -95,12 +103,15 @@ func TestHashQueueFull(t *testing.T) {
 	e.deliver()
 	before := e.userByEmail("unverified@example.com")
 	release := make(chan struct{})
+	var once sync.Once
+	unhold := func() { once.Do(func() { h.hold.Store(nil); close(release) }) }
+	t.Cleanup(unhold) // frees whatever is still held when the test fails
 	h.hold.Store(&release)
 
 	// A hashes, B waits.
 	errA := make(chan error, 1)
 	go func() { errA <- e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"}) }()
-	<-h.entered
+	receive(t, h.entered, waitLimit, "A never reached the hasher")
 	ctxB, cancelB := context.WithCancel(e.ctx)
 	errB := make(chan error, 1)
 	go func() { errB <- e.m.Register(ctxB, users.RegisterInput{Email: "b@example.com", Password: "pw"}) }()
@@ -122,11 +133,10 @@ func TestHashQueueFull(t *testing.T) {
 	require.ErrorIs(t, err, users.ErrInvalidToken, "a bad token costs no hashing, so no slot either")
 
 	cancelB()
-	require.ErrorIs(t, <-errB, context.Canceled)
+	require.ErrorIs(t, receive(t, errB, waitLimit, "B, queued for a hashing slot, did not give up when its ctx ended"), context.Canceled)
 	waitForLoad(t, e.m, 1, 0)
-	close(release)
-	require.NoError(t, <-errA)
-	h.hold.Store(nil)
+	unhold()
+	require.NoError(t, receive(t, errA, waitLimit, "A did not finish once the hasher was released"))
 
 	var emails []string
 	for _, u := range e.allUsers() {
@@ -161,10 +171,13 @@ func (l *recordingLimiter) take() []string {
 	return k
 }
 
-// Register asks the mail limiter exactly once, with the normalised
-// address, on every path that passed its checks — new, unverified, active,
-// invited — and Authenticate asks the login limiter exactly once on every
-// path, so that neither reveals whether the address exists.
+// Register asks the mail limiter exactly once on every path that passed
+// its checks — new, unverified, active, invited — so that its work does
+// not reveal whether the address exists; only the paths that mail the
+// address (new, unverified) ask about the normalised address itself, the
+// others about a key no address shares, so that registering someone
+// else's address uses up none of its allowance. Authenticate asks the
+// login limiter exactly once on every path.
 func TestLimitersAskedOnEveryPath(t *testing.T) {
 	t.Parallel()
 	mail, login := &recordingLimiter{}, &recordingLimiter{}
@@ -179,9 +192,16 @@ func TestLimitersAskedOnEveryPath(t *testing.T) {
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "unverified@example.com", Password: "pw"}))
 	mail.take()
 
-	for _, email := range []string{"New@Example.com", "Unverified@example.com", "ACTIVE@example.com", "invited@EXAMPLE.com"} {
+	for _, email := range []string{"New@Example.com", "Unverified@example.com"} {
 		require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: " " + email, Password: "other"}))
 		assert.Equal(t, []string{strings.ToLower(email)}, mail.take(), email)
+	}
+	for _, email := range []string{"ACTIVE@example.com", "invited@EXAMPLE.com"} {
+		require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: " " + email, Password: "other"}))
+		keys := mail.take()
+		require.Len(t, keys, 1, email)
+		assert.NotEqual(t, strings.ToLower(email), keys[0], "%s: the address's allowance is not used", email)
+		assert.Contains(t, keys[0], " ", "a key no address can be")
 	}
 	for _, c := range [][2]string{
 		{"nobody@example.com", "pw"}, {"Active@example.com", "wrong"}, {"suspended@example.com", "pw"},
@@ -240,14 +260,13 @@ func TestRegisterMailLimit(t *testing.T) {
 	assert.Equal(t, users.SubjectSetPassword, set.Subject)
 
 	// The window slides: an hour after the first of the five, mail flows.
-	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"r@example.com"}, Role: e.member.ID})
-	require.NoError(t, err)
-	assert.Empty(t, e.deliver())
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "r2@example.com", Password: "pw"}))
+	e.onlyMail("r2@example.com")
 	e.clock.Advance(time.Hour - 4*time.Minute)
-	res, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"r@example.com"}, Role: e.member.ID})
+	_, err = e.m.UpdateUser(e.ctx, u.ID, users.UserPatch{Status: new(users.StatusUnverified)})
 	require.NoError(t, err)
-	require.NoError(t, res[0].Err)
-	assert.Equal(t, users.SubjectInvite, e.onlyMail("r@example.com").Subject)
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "r@example.com", Password: "pw"}))
+	assert.Equal(t, users.SubjectVerifyEmail, e.onlyMail("r@example.com").Subject)
 }
 
 // Over the mail limit, Invite still creates or updates the user, mails
@@ -259,7 +278,7 @@ func TestInviteMailLimit(t *testing.T) {
 	other, err := e.m.CreateRole(e.ctx, users.Role{Name: "Other"})
 	require.NoError(t, err)
 	var last string
-	for range 5 {
+	for range 10 {
 		_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"x@example.com"}, Role: e.member.ID})
 		require.NoError(t, err)
 		last = memmailer.Token(e.onlyMail("x@example.com"))
@@ -271,7 +290,7 @@ func TestInviteMailLimit(t *testing.T) {
 	require.ErrorIs(t, res[0].Err, users.ErrRateLimited)
 	var rl *users.RateLimitError
 	require.ErrorAs(t, res[0].Err, &rl)
-	assert.Equal(t, 5, rl.Limit)
+	assert.Equal(t, 10, rl.Limit, "the administrators' allowance")
 	assert.Equal(t, time.Hour, rl.Window)
 	assert.Positive(t, rl.RetryAfter)
 	assert.NoError(t, res[1].Err)
@@ -283,13 +302,16 @@ func TestInviteMailLimit(t *testing.T) {
 	require.NoError(t, err, "no new token revoked the last link mailed")
 
 	deny := &recordingLimiter{deny: &users.RateLimitError{Limit: 5, Window: time.Hour, RetryAfter: time.Minute}}
-	e2 := newEnv(t, users.WithMailLimiter(deny), quiet)
+	public := &recordingLimiter{}
+	e2 := newEnv(t, users.WithAdminMailLimiter(deny), users.WithMailLimiter(public), quiet)
 	res, err = e2.m.Invite(e2.ctx, users.InviteInput{Emails: []string{"n@example.com"}, Role: e2.member.ID})
 	require.NoError(t, err)
 	assert.Equal(t, users.InviteCreated, res[0].Outcome)
 	require.ErrorIs(t, res[0].Err, users.ErrRateLimited)
 	assert.Equal(t, users.StatusInvited, e2.userByEmail("n@example.com").Status)
 	assert.Empty(t, e2.allMail())
+	assert.Equal(t, []string{"n@example.com"}, deny.take(), "Invite asks the administrators' limiter")
+	assert.Empty(t, public.take(), "and not the public one")
 }
 
 // Ten failed logins per address in 15 minutes, unknown addresses counted
@@ -351,7 +373,7 @@ func TestLoginLimit(t *testing.T) {
 func TestLimiterFailure(t *testing.T) {
 	t.Parallel()
 	broken := &recordingLimiter{deny: errors.New("limiter back-end down")}
-	e := newEnv(t, users.WithMailLimiter(broken), users.WithLoginLimiter(broken))
+	e := newEnv(t, users.WithMailLimiter(broken), users.WithAdminMailLimiter(broken), users.WithLoginLimiter(broken))
 	e.open()
 	err := e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"})
 	require.ErrorContains(t, err, "limiter back-end down")

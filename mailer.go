@@ -17,10 +17,16 @@ type Mailer interface {
 
 // Message is one mail, ready to send.
 type Message struct {
-	To      string
-	Subject string
-	Text    string // the plain-text part
-	HTML    string // the HTML part
+	// MessageID is the mail's Message-ID without the angle brackets
+	// ("<id>@<host>" is sent as "<<id>@<host>>"): the same on every
+	// attempt to deliver the same outbox mail, so that a receiver can drop
+	// a copy (delivery is at least once: a crash between the send and the
+	// record of it sends the mail again). Empty: the Mailer makes one up.
+	MessageID string
+	To        string
+	Subject   string
+	Text      string // the plain-text part
+	HTML      string // the HTML part
 }
 
 // MailerFunc adapts a function to the Mailer interface.

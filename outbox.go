@@ -3,8 +3,8 @@ package users
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -78,15 +78,39 @@ func (d DeliveryOptions) backoff(n int) time.Duration {
 	return b + time.Duration(rand.Int64N(int64(b)/10+1))
 }
 
-// newMail renders a mail of the given kind into an outbox record.
-func (m *Manager) newMail(kind MailKind, userID, to string, d MailData, now time.Time) (*Mail, error) {
+// messageIDHost is the right-hand side of the Message-IDs of this
+// Manager's mails: the public URL's host name (an IPv6 address in
+// brackets), "localhost" if it has none.
+func messageIDHost(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Hostname() == "" {
+		return "localhost"
+	}
+	if h := u.Hostname(); strings.Contains(h, ":") {
+		return "[" + h + "]"
+	}
+	return strings.ToLower(u.Hostname())
+}
+
+// newMail renders a mail of the given kind into an outbox record. Its
+// Message-ID is set here, once: every delivery attempt sends the same one,
+// so a receiver can drop the copy a retry after a crash may send. The
+// template sees the settings' project name.
+func (m *Manager) newMail(ctx context.Context, kind MailKind, userID, to string, d MailData, now time.Time) (*Mail, error) {
 	d.Email = to
+	s, err := m.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.ProjectName = s.ProjectName
 	subject, text, html, err := m.templates.render(kind, d)
 	if err != nil {
 		return nil, err
 	}
+	id := uuid.NewString()
 	return &Mail{
-		ID:            uuid.NewString(),
+		ID:            id,
+		MessageID:     id + "@" + m.msgIDHost,
 		Kind:          kind,
 		UserID:        userID,
 		To:            to,
@@ -118,7 +142,7 @@ func (m *Manager) DeliverPending(ctx context.Context) (DeliveryReport, error) {
 		now := m.clock()
 		batch, err := m.store.ClaimMail(ctx, now, now.Add(d.Lease), d.BatchSize)
 		if err != nil {
-			return rep, fmt.Errorf("users: deliver: %w", err)
+			return rep, opErr("deliver", err)
 		}
 		if len(batch) == 0 {
 			return rep, nil
@@ -152,7 +176,7 @@ func (m *Manager) DeliverPending(ctx context.Context) (DeliveryReport, error) {
 		}
 		wg.Wait()
 		if firstErr != nil {
-			return rep, fmt.Errorf("users: deliver: %w", firstErr)
+			return rep, opErr("deliver", firstErr)
 		}
 		if len(batch) < d.BatchSize {
 			return rep, nil
@@ -165,7 +189,13 @@ func (m *Manager) DeliverPending(ctx context.Context) (DeliveryReport, error) {
 func (m *Manager) deliverOne(ctx context.Context, mail *Mail) (MailStatus, error) {
 	d := m.delivery
 	sendCtx, cancel := context.WithTimeout(ctx, d.SendTimeout)
-	sendErr := m.mailer.Send(sendCtx, Message{To: mail.To, Subject: mail.Subject, Text: mail.Text, HTML: mail.HTML})
+	msgID := mail.MessageID
+	if msgID == "" {
+		// A mail queued before mails carried one: derived from its id, so
+		// that it too stays the same on every attempt.
+		msgID = mail.ID + "@" + m.msgIDHost
+	}
+	sendErr := m.mailer.Send(sendCtx, Message{MessageID: msgID, To: mail.To, Subject: mail.Subject, Text: mail.Text, HTML: mail.HTML})
 	cancel()
 	now := m.clock()
 	u := MailUpdate{Attempts: mail.Attempts + 1}
@@ -192,6 +222,9 @@ func (m *Manager) deliverOne(ctx context.Context, mail *Mail) (MailStatus, error
 	if err := m.store.UpdateMail(context.WithoutCancel(ctx), mail.ID, u); err != nil {
 		return "", err
 	}
+	if u.Attempts > mail.Attempts { // an attempt, not a shutdown
+		m.noteDelivery(mail, sendErr, u, now)
+	}
 	return u.Status, nil
 }
 
@@ -211,7 +244,8 @@ func truncate(s string, n int) string {
 
 // Run delivers mail until ctx is done: at once, then whenever this
 // Manager queues a mail, and every PollInterval (for mails queued by other
-// processes, and retries coming due). The host starts it
+// processes, and retries coming due). Once an hour it also purges expired
+// sessions and tokens (PurgeExpired). The host starts it
 // (`go m.Run(ctx)`); nothing runs in the background otherwise. A Store
 // error is logged and retried on the next tick. Run returns nil when ctx
 // is done.
@@ -228,6 +262,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		if _, err := m.DeliverPending(ctx); err != nil && ctx.Err() == nil {
 			m.log.Error("users: mail delivery", "error", err)
 		}
+		m.purgeIfDue(ctx)
 		if !t.Stop() {
 			select {
 			case <-t.C:
@@ -243,7 +278,7 @@ func (m *Manager) Run(ctx context.Context) error {
 func (m *Manager) ListMail(ctx context.Context, q MailQuery) ([]*Mail, error) {
 	ms, err := m.store.ListMail(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("users: list mail: %w", err)
+		return nil, opErr("list mail", err)
 	}
 	for _, x := range ms {
 		x.Text, x.HTML = "", ""

@@ -160,8 +160,9 @@ func TestNewMemoryLimiterPanicsOnBadArguments(t *testing.T) {
 
 func TestRateLimitErrorMatching(t *testing.T) {
 	t.Parallel()
-	err := fmt.Errorf("users: authenticate: %w", &users.RateLimitError{Limit: 10, Window: 15 * time.Minute, RetryAfter: time.Minute})
+	e := newEnv(t, users.WithLoginLimiter(&recordingLimiter{deny: &users.RateLimitError{Limit: 10, Window: 15 * time.Minute, RetryAfter: time.Minute}}))
+	_, err := e.m.Authenticate(e.ctx, "a@example.com", "pw")
 	require.ErrorIs(t, err, users.ErrRateLimited)
 	assert.False(t, errors.Is(err, users.ErrInvalidCredentials))
-	assert.Equal(t, "users: authenticate: users: too many requests (at most 10 per 15m0s), retry after 1m0s", err.Error())
+	assert.Equal(t, "users: authenticate: too many requests (at most 10 per 15m0s), retry after 1m0s", err.Error(), "one prefix")
 }

@@ -20,16 +20,19 @@ type RegisterInput struct {
 	VerificationURL string // optional; must be on the register allow-list
 }
 
-// Register registers a user (SPEC §2). In order, before the email is looked
-// up, so that no error depends on whether it exists:
+// Register registers a user. In order, before the email is looked up, so
+// that no error depends on whether it exists:
 //
 //  1. public registration must be on (ErrRegistrationDisabled);
-//  2. the input must be well formed (*ValidationError, ErrInvalidPayload);
+//  2. the input must be well formed (*ValidationError, ErrInvalidPayload):
+//     the email (surrounding white space is trimmed), the password (1 to
+//     1024 bytes), the names (at most 50 characters of visible text);
 //  3. VerificationURL, if given, must be on the register allow-list
 //     (ErrURLNotAllowed);
 //  4. the email filter must match (ErrEmailNotAllowed);
-//  5. the password policy must match (ErrPasswordPolicy; the error names
-//     the rule, never the password).
+//  5. the password policy must match (ErrPasswordPolicy; the error gives
+//     the policy's description, never the password). This check runs
+//     under the hashing limit, so it may answer ErrBusy first.
 //
 // Then: a new email creates a user with the settings' role, unverified
 // (with a verification mail) when verification is on, else active. An
@@ -49,12 +52,12 @@ type RegisterInput struct {
 // outbox and sent by the worker, never on the request path. When the
 // address is over the mail limit (WithMailLimiter) the change is made all
 // the same but without a new token or mail, so the last link sent stays
-// valid, and Register still returns nil.
+// valid, and Register still returns nil. Only the paths that mail the
+// address count against its allowance.
 func (m *Manager) Register(ctx context.Context, in RegisterInput) error {
-	if err := m.register1(ctx, in); err != nil {
-		return fmt.Errorf("users: register: %w", err)
-	}
-	return nil
+	err := m.register1(ctx, in)
+	m.observeFlow(FlowRegister, OutcomeRegistered, err)
+	return opErr("register", err)
 }
 
 // errRegistrationRoleGone is a server misconfiguration, not the caller's
@@ -88,35 +91,27 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	if f := s.PublicRegistrationEmailFilter; f != nil && !f.Match(email) {
 		return ErrEmailNotAllowed
 	}
-	if err := checkPassword(s, in.Password); err != nil {
+
+	// The password work — the policy, then one hash or one verify — runs
+	// under the hashing limit, with the lookup between them.
+	sl, err := m.acquireHash(ctx)
+	if err != nil {
 		return err
 	}
-	// The settings' role was checked when they were saved, but it may have
-	// been deleted since (outside the library). Check it here, on every
-	// path, so that a new address does not fail where an existing one
-	// succeeds: that would tell the caller which addresses exist.
-	if s.PublicRegistrationRole != nil {
-		if _, err := m.store.GetRole(ctx, *s.PublicRegistrationRole); err != nil {
-			if isNotFound(err) {
-				return errRegistrationRoleGone
-			}
-			return err
-		}
+	if err := m.checkPolicy(s, in.Password, sl); err != nil {
+		return err // the slot is released (or handed to a late policy match)
+	}
+	existing, hash, same, err := m.registerLookup(ctx, s, sl, email, in.Password)
+	sl.release()
+	if err != nil {
+		return err
 	}
 
 	now := m.clock()
 	key := NormalizeEmail(email)
-	existing, err := m.store.GetUserByEmailKey(ctx, key)
-	if err != nil && !isNotFound(err) {
-		return err
-	}
 	data := MailData{FirstName: in.FirstName, LastName: in.LastName}
 
 	if existing == nil {
-		hash, err := m.hash(ctx, in.Password)
-		if err != nil {
-			return err
-		}
 		denied, err := m.allowMail(ctx, key)
 		if err != nil {
 			return err
@@ -138,7 +133,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		var fx Effects
 		if s.PublicRegistrationVerifyEmail {
 			u.Status = StatusUnverified
-			if fx, err = m.verifyMail(u.ID, email, in.VerificationURL, data, now); err != nil {
+			if fx, err = m.verifyMail(ctx, u.ID, email, key, in.VerificationURL, data, now); err != nil {
 				return err
 			}
 		}
@@ -162,24 +157,19 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		return nil
 	}
 
-	// An existing user. Only a still-unverified one is touched; the same
-	// work is done for every other one.
-	stored := m.dummyHash
-	if existing.Status == StatusUnverified && existing.PasswordHash != "" {
-		stored = existing.PasswordHash
+	// An existing user. Only a still-unverified one is touched, and only
+	// its address is counted by the mail limiter (it is mailed); for any
+	// other the limiter is asked about a key that no address shares, so
+	// that the work is the same and the address's allowance is untouched.
+	limitKey := key
+	if existing.Status != StatusUnverified {
+		limitKey = unmailedKey(key)
 	}
-	same, err := m.verify(ctx, in.Password, stored)
-	if err != nil {
-		if stored == m.dummyHash || ctx.Err() != nil || errors.Is(err, ErrBusy) {
-			return err // as the new-user path does
-		}
-		same = false // an unreadable stored hash cannot be this password
-	}
-	denied, err := m.allowMail(ctx, key)
+	denied, err := m.allowMail(ctx, limitKey)
 	if err != nil {
 		return err
 	}
-	fx, err := m.verifyMail(existing.ID, existing.Email, in.VerificationURL, data, now)
+	fx, err := m.verifyMail(ctx, existing.ID, existing.Email, existing.EmailKey, in.VerificationURL, data, now)
 	if err != nil {
 		return err
 	}
@@ -194,7 +184,8 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		contested := true
 		ch.Contested = &contested
 	}
-	_, err = m.store.UpdateUser(ctx, existing.ID, Condition{Status: StatusUnverified}, ch, fx)
+	cond := Condition{Status: StatusUnverified, EmailKey: &existing.EmailKey}
+	_, err = m.store.UpdateUser(ctx, existing.ID, cond, ch, fx)
 	switch {
 	case err == nil:
 		if fx.Mail != nil {
@@ -208,60 +199,176 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	}
 }
 
-// verifyMail mints a verification token and renders its mail.
-func (m *Manager) verifyMail(userID, to, base string, d MailData, now time.Time) (Effects, error) {
-	tok, rec, err := newToken(userID, PurposeVerifyEmail, now, m.verifyTTL)
+// registerLookup is Register's work under the hashing slot: the role
+// check, the lookup, and one hash (a new address) or one verify (an
+// existing one: against its hash when it is still unverified, else
+// against the dummy hash).
+func (m *Manager) registerLookup(ctx context.Context, s *Settings, sl *slot, email, password string) (existing *UserRecord, hash string, same bool, err error) {
+	// The settings' role was checked when they were saved, but it may have
+	// been deleted since (outside the library). Check it here, on every
+	// path, so that a new address does not fail where an existing one
+	// succeeds: that would tell the caller which addresses exist.
+	if s.PublicRegistrationRole != nil {
+		if _, err := m.store.GetRole(ctx, *s.PublicRegistrationRole); err != nil {
+			if isNotFound(err) {
+				return nil, "", false, errRegistrationRoleGone
+			}
+			return nil, "", false, err
+		}
+	}
+	existing, err = m.store.GetUserByEmailKey(ctx, NormalizeEmail(email))
+	if err != nil && !isNotFound(err) {
+		return nil, "", false, err
+	}
+	if existing == nil {
+		hash, err = m.hashIn(sl, password)
+		return nil, hash, false, err
+	}
+	stored := m.dummyHash
+	if existing.Status == StatusUnverified && existing.PasswordHash != "" {
+		stored = existing.PasswordHash
+	}
+	same, err = m.verifyIn(sl, password, stored)
+	if err != nil {
+		if stored == m.dummyHash {
+			return nil, "", false, err // as the new-user path does
+		}
+		same = false // an unreadable stored hash cannot be this password
+	}
+	return existing, "", same, nil
+}
+
+// unmailedKey is the mail limiter's key for a registration that mails
+// nobody: no normalised address can be spelled this way (an address has
+// no space), so it never counts against an address.
+func unmailedKey(key string) string { return "unmailed " + key }
+
+// verifyMail mints a verification token bound to the address (its key)
+// and renders its mail.
+func (m *Manager) verifyMail(ctx context.Context, userID, to, key, base string, d MailData, now time.Time) (Effects, error) {
+	tok, rec, err := newToken(userID, key, PurposeVerifyEmail, now, m.verifyTTL)
 	if err != nil {
 		return Effects{}, err
 	}
-	if d.Link, err = m.link(base, "/users/register/verify-email", tok); err != nil {
+	if d.Link, err = m.link(base, m.links.VerifyEmail, tok); err != nil {
 		return Effects{}, err
 	}
-	mail, err := m.newMail(MailVerifyEmail, userID, to, d, now)
+	mail, err := m.newMail(ctx, MailVerifyEmail, userID, to, d, now)
 	if err != nil {
 		return Effects{}, err
 	}
 	return Effects{Token: rec, Mail: mail}, nil
 }
 
-// hash and verify run the hasher; they are the one place password work
-// happens, under the hashing limit (WithHashConcurrency): they return
-// ErrBusy when its queue is full, and ctx's error when ctx is done before a
-// slot is free.
+// The password work happens in these functions, under the hashing limit
+// (WithHashConcurrency): hash and verify take a slot for one operation
+// (ErrBusy when the queue cannot take the call, ctx's error when ctx is
+// done before a slot is free); hashIn and verifyIn run in a slot the
+// caller holds. Each hash's duration feeds the gate's estimate.
+
 func (m *Manager) hash(ctx context.Context, pw string) (string, error) {
-	if err := m.hashGate.acquire(ctx); err != nil {
+	sl, err := m.acquireHash(ctx)
+	if err != nil {
 		return "", err
 	}
-	defer m.hashGate.release()
-	return m.hasher.Hash(pw)
+	defer sl.release()
+	return m.hashIn(sl, pw)
 }
 
 func (m *Manager) verify(ctx context.Context, pw, encoded string) (bool, error) {
-	if err := m.hashGate.acquire(ctx); err != nil {
+	sl, err := m.acquireHash(ctx)
+	if err != nil {
 		return false, err
 	}
-	defer m.hashGate.release()
-	return m.hasher.Verify(pw, encoded)
+	defer sl.release()
+	return m.verifyIn(sl, pw, encoded)
 }
 
-// allowMail asks the mail limiter whether a mail may go to the address
-// with this key (a normalised email). A non-nil denied (matching
-// ErrRateLimited) means it is over the limit; a non-nil err, that the
-// limiter failed.
+func (m *Manager) hashIn(_ *slot, pw string) (string, error) {
+	t0 := time.Now()
+	h, err := m.hasher.Hash(pw)
+	m.hashGate.observe(time.Since(t0))
+	return h, err
+}
+
+func (m *Manager) verifyIn(_ *slot, pw, encoded string) (bool, error) {
+	t0 := time.Now()
+	ok, err := m.hasher.Verify(pw, encoded)
+	m.hashGate.observe(time.Since(t0))
+	return ok, err
+}
+
+// checkPolicy checks a new password against the settings' policy in the
+// slot sl. On error the slot is released — at once, or, when the check ran
+// past its time limit, once the abandoned match has stopped, so that a
+// slow policy never runs more matches at once than there are slots.
+func (m *Manager) checkPolicy(s *Settings, pw string, sl *slot) error {
+	if s.PasswordPolicy == nil {
+		return nil
+	}
+	return policyInSlot(s, sl, policyMatchLimit, func() bool { return s.PasswordPolicy.matchNow(pw) })
+}
+
+// policyInSlot runs match (the policy check) within limit in the slot sl;
+// see checkPolicy.
+func policyInSlot(s *Settings, sl *slot, limit time.Duration, match func() bool) error {
+	ok, timedOut := within(match, limit, sl.release)
+	if ok {
+		return nil
+	}
+	if !timedOut {
+		sl.release()
+	}
+	return s.policyError()
+}
+
+// newPasswordHash checks a new password (shape, then the policy) and
+// hashes it, under the hashing limit: the one way a flow that sets a
+// password turns it into a hash.
+func (m *Manager) newPasswordHash(ctx context.Context, s *Settings, pw string) (string, error) {
+	if err := validatePasswordShape(pw); err != nil {
+		return "", err
+	}
+	sl, err := m.acquireHash(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := m.checkPolicy(s, pw, sl); err != nil {
+		return "", err
+	}
+	defer sl.release()
+	return m.hashIn(sl, pw)
+}
+
+// allowMail asks the public mail limiter (WithMailLimiter) whether a mail
+// may go to the address with this key (a normalised email). A non-nil
+// denied (matching ErrRateLimited) means it is over the limit; a non-nil
+// err, that the limiter failed.
 func (m *Manager) allowMail(ctx context.Context, key string) (denied, err error) {
-	if m.mailLimit == nil {
+	return m.askLimiter(ctx, m.mailLimit, key, "mail limiter", "mail")
+}
+
+// allowAdminMail is allowMail for mail an administrator asked for
+// (WithAdminMailLimiter).
+func (m *Manager) allowAdminMail(ctx context.Context, key string) (denied, err error) {
+	return m.askLimiter(ctx, m.adminMail, key, "admin mail limiter", "admin_mail")
+}
+
+func (m *Manager) askLimiter(ctx context.Context, l Limiter, key, name, event string) (denied, err error) {
+	if l == nil {
 		return nil, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err // nothing will be written: count nothing
 	}
-	switch _, err := m.mailLimit.Allow(ctx, key); {
+	switch _, err := l.Allow(ctx, key); {
 	case err == nil:
 		return nil, nil
 	case errors.Is(err, ErrRateLimited):
+		m.observe(Event{Kind: EventRateLimited, Limiter: event})
 		return err, nil
 	default:
-		return nil, fmt.Errorf("mail limiter: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 }
 

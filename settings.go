@@ -5,11 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
-	"strings"
-	"time"
-
-	"github.com/dlclark/regexp2"
 )
 
 // Settings are the runtime registration settings. They are persisted in the
@@ -30,12 +25,29 @@ type Settings struct {
 	PublicRegistrationRole *string `json:"public_registration_role"`
 
 	// PublicRegistrationEmailFilter, when not nil, must match a registering
-	// email (SPEC §4). Default nil.
+	// email (see Filter). Default nil.
 	PublicRegistrationEmailFilter *Filter `json:"public_registration_email_filter"`
 
 	// PasswordPolicy, when not nil, must match every new password. Default
-	// nil.
+	// nil. UpdateSettings refuses a policy that is too slow to evaluate
+	// (see PasswordPolicy).
 	PasswordPolicy *PasswordPolicy `json:"auth_password_policy"`
+
+	// PasswordPolicyDescription says in words what PasswordPolicy asks
+	// for ("at least 12 characters, with a digit"); a refused password's
+	// error shows it, never the expression. Empty: Directus's two presets
+	// are described by the library (PasswordPolicyMinLength,
+	// PasswordPolicyStrong), any other policy's error says only that the
+	// password doesn't match the policy. At most 200 characters, one line,
+	// no control or invisible format characters. Default "".
+	PasswordPolicyDescription string `json:"auth_password_policy_description,omitempty"`
+
+	// ProjectName is the application's name, which mails show ("You have
+	// been invited to join <project>"). At most 100 characters, with no
+	// control, bidi or other invisible formatting characters. Empty means
+	// the Manager's default (WithProjectName), which is itself empty
+	// unless set. Default "".
+	ProjectName string `json:"project_name"`
 }
 
 // DefaultSettings returns the settings in force until the first
@@ -49,7 +61,7 @@ func DefaultSettings() Settings {
 func (m *Manager) Settings(ctx context.Context) (Settings, error) {
 	s, err := m.settings(ctx)
 	if err != nil {
-		return Settings{}, fmt.Errorf("users: settings: %w", err)
+		return Settings{}, opErr("settings", err)
 	}
 	return *s, nil
 }
@@ -57,27 +69,49 @@ func (m *Manager) Settings(ctx context.Context) (Settings, error) {
 // UpdateSettings validates s and saves it: the registration role must exist
 // and must not have admin access (ErrRoleNotFound, ErrAdminRole); the filter
 // and the password policy are already compiled (ParseFilter,
-// ParsePasswordPolicy), so a bad one never gets this far. Nothing is saved
-// when s is invalid.
+// ParsePasswordPolicy), so a malformed one never gets this far, but a
+// policy too slow to evaluate on the library's adversarial probes is
+// refused here (a *ValidationError for "auth_password_policy"), as is a
+// description that is not one short line of visible text. Nothing is
+// saved when s is invalid.
 func (m *Manager) UpdateSettings(ctx context.Context, s Settings) (Settings, error) {
+	if err := validateProjectName(s.ProjectName); err != nil {
+		return Settings{}, opErr("update settings", err)
+	}
+	if err := validatePolicyDescription(s.PasswordPolicyDescription); err != nil {
+		return Settings{}, opErr("update settings", err)
+	}
+	if s.PasswordPolicy != nil {
+		if err := s.PasswordPolicy.probe(); err != nil {
+			return Settings{}, opErr("update settings", err)
+		}
+	}
+	if err := validateID("public_registration_role", s.PublicRegistrationRole); err != nil {
+		return Settings{}, opErr("update settings", err)
+	}
 	if s.PublicRegistrationRole != nil {
 		role, err := m.store.GetRole(ctx, *s.PublicRegistrationRole)
 		switch {
 		case isNotFound(err):
-			return Settings{}, fmt.Errorf("users: update settings: %w", &ValidationError{Field: "public_registration_role", Reason: "names no role", Err: ErrRoleNotFound})
+			return Settings{}, opErr("update settings", &ValidationError{Field: "public_registration_role", Reason: "names no role", Err: ErrRoleNotFound})
 		case err != nil:
-			return Settings{}, fmt.Errorf("users: update settings: %w", err)
+			return Settings{}, opErr("update settings", err)
 		case role.AdminAccess:
-			return Settings{}, fmt.Errorf("users: update settings: %w", &ValidationError{Field: "public_registration_role", Reason: "must not have admin access", Err: ErrAdminRole})
+			return Settings{}, opErr("update settings", &ValidationError{Field: "public_registration_role", Reason: "must not have admin access", Err: ErrAdminRole})
 		}
 	}
 	doc, err := json.Marshal(s)
 	if err != nil {
-		return Settings{}, fmt.Errorf("users: update settings: %w", err)
+		return Settings{}, opErr("update settings", err)
+	}
+	if jsonHasNUL(doc) {
+		// A NUL in a filter value: refused here, the same on every store.
+		return Settings{}, opErr("update settings", invalid("public_registration_email_filter", "must not contain NUL characters"))
 	}
 	if err := m.store.SaveSettings(ctx, doc); err != nil {
-		return Settings{}, fmt.Errorf("users: update settings: %w", err)
+		return Settings{}, opErr("update settings", err)
 	}
+	m.withDefaults(&s)
 	m.cached.Store(&cachedSettings{doc: doc, s: s})
 	return s, nil
 }
@@ -97,6 +131,7 @@ func (m *Manager) settings(ctx context.Context) (*Settings, error) {
 	}
 	if doc == nil {
 		d := DefaultSettings()
+		m.withDefaults(&d)
 		return &d, nil
 	}
 	if c := m.cached.Load(); c != nil && bytes.Equal(c.doc, doc) {
@@ -106,108 +141,7 @@ func (m *Manager) settings(ctx context.Context) (*Settings, error) {
 	if err := json.Unmarshal(doc, &s); err != nil {
 		return nil, fmt.Errorf("stored settings are corrupt: %w", err)
 	}
+	m.withDefaults(&s)
 	m.cached.Store(&cachedSettings{doc: doc, s: s})
 	return &s, nil
-}
-
-// PasswordPolicy is a compiled password rule: a regular expression a new
-// password must match. It accepts the ECMAScript syntax Directus uses —
-// lookaheads included — either bare or in slashes with flags
-// (`/^.{8,}$/`, `/(?=^.{8,}$)(?=.*\d)…/`), and evaluates it with a
-// backtracking engine bounded by a match timeout, so a pathological pattern
-// cannot stall a request.
-type PasswordPolicy struct {
-	src string
-	re  *regexp2.Regexp
-}
-
-// Directus's two presets, accepted as they are.
-const (
-	PasswordPolicyMinLength = `/^.{8,}$/`
-	PasswordPolicyStrong    = `/(?=^.{8,}$)(?=.*\d)(?=.*[a-z])(?=.*[A-Z])(?=.*[!@#$%^&*()_+}{';'?>.<,])(?!.*\s).*$/`
-)
-
-const (
-	maxPolicyLen     = 1024
-	policyMatchLimit = 100 * time.Millisecond
-)
-
-var slashForm = regexp.MustCompile(`^/(.*)/([a-z]*)$`)
-
-// ParsePasswordPolicy compiles a password policy. The error is a
-// *ValidationError for the field "auth_password_policy".
-func ParsePasswordPolicy(src string) (*PasswordPolicy, error) {
-	bad := func(reason string) error { return invalid("auth_password_policy", reason) }
-	if strings.TrimSpace(src) == "" {
-		return nil, bad("must not be empty (use null for no policy)")
-	}
-	if len(src) > maxPolicyLen {
-		return nil, bad("must be at most 1024 characters")
-	}
-	pattern, opts := src, regexp2.RegexOptions(regexp2.ECMAScript)
-	if m := slashForm.FindStringSubmatch(src); m != nil {
-		pattern = m[1]
-		for _, f := range m[2] {
-			switch f {
-			case 'i':
-				opts |= regexp2.IgnoreCase
-			case 'm':
-				opts |= regexp2.Multiline
-			case 'u', 'g', 'y', 's':
-				// u: our input is already Unicode; g, y: no meaning for a
-				// whole-string test; s: ECMAScript dotAll — approximate with
-				// Singleline.
-				if f == 's' {
-					opts |= regexp2.Singleline
-				}
-			default:
-				return nil, bad(fmt.Sprintf("has an unknown flag %q", f))
-			}
-		}
-	}
-	re, err := regexp2.Compile(pattern, opts)
-	if err != nil {
-		return nil, bad("is not a valid regular expression: " + err.Error())
-	}
-	re.MatchTimeout = policyMatchLimit
-	return &PasswordPolicy{src: src, re: re}, nil
-}
-
-// Match reports whether password satisfies the policy. A match that runs
-// past the time limit counts as no match.
-func (p *PasswordPolicy) Match(password string) bool {
-	ok, err := p.re.MatchString(password)
-	return err == nil && ok
-}
-
-// String returns the policy as it was given.
-func (p *PasswordPolicy) String() string { return p.src }
-
-// MarshalJSON encodes the policy as its source string.
-func (p *PasswordPolicy) MarshalJSON() ([]byte, error) { return json.Marshal(p.src) }
-
-// UnmarshalJSON decodes and compiles a policy string.
-func (p *PasswordPolicy) UnmarshalJSON(b []byte) error {
-	var src string
-	if err := json.Unmarshal(b, &src); err != nil {
-		return invalid("auth_password_policy", "must be a string")
-	}
-	q, err := ParsePasswordPolicy(src)
-	if err != nil {
-		return err
-	}
-	*p = *q
-	return nil
-}
-
-// checkPassword applies the shape limits and the policy. The error names
-// the rule and never the password.
-func checkPassword(s *Settings, pw string) error {
-	if err := validatePasswordShape(pw); err != nil {
-		return err
-	}
-	if s.PasswordPolicy != nil && !s.PasswordPolicy.Match(pw) {
-		return &ValidationError{Field: "password", Reason: "doesn't match the password policy " + s.PasswordPolicy.String(), Err: ErrPasswordPolicy}
-	}
-	return nil
 }

@@ -64,7 +64,9 @@ type Store interface {
 	// when one of the ids names no user, ErrConflict when one of them does
 	// not satisfy cond (cond.KeepAdmin judges the whole set: see
 	// Condition), ErrRoleNotFound/ErrPolicyNotFound as CreateUser. ch must
-	// not change Email.
+	// not change Email. ch.RevokeTokens and ch.EndSessions are applied to
+	// every user in ids, in the same transaction, as the Effects fields of
+	// the same names.
 	UpdateUsers(ctx context.Context, ids []string, cond Condition, ch UserChange) error
 
 	// DeleteUsers deletes every user in ids, all or none, in one
@@ -251,6 +253,14 @@ type UserChange struct {
 	Contested    *bool
 	Metadata     map[string]any // non-nil replaces the user's metadata
 	UpdatedAt    time.Time
+
+	// RevokeTokens and EndSessions are for UpdateUsers, which takes no
+	// Effects: it applies them to every user it changes, as Effects'
+	// fields of the same names (a bulk status change revokes what was
+	// mailed before it, and a bulk change away from active logs those
+	// users out). The methods that take Effects ignore them.
+	RevokeTokens []TokenPurpose
+	EndSessions  bool
 }
 
 // Effects are the rows written (or deleted) in the same transaction as a

@@ -14,9 +14,11 @@ const (
 	tokenLen   = 43 // base64.RawURLEncoding.EncodedLen(tokenBytes)
 )
 
-// newToken mints a token for user and purpose, valid for ttl from now. It
-// returns the token (for the mail link only) and its record (for the Store).
-func newToken(userID string, purpose TokenPurpose, now time.Time, ttl time.Duration) (string, *TokenRecord, error) {
+// newToken mints a token for user and purpose, valid for ttl from now and
+// bound to the address it is mailed to (emailKey, a normalised email): it
+// is good only while its user still has that address. It returns the token
+// (for the mail link only) and its record (for the Store).
+func newToken(userID, emailKey string, purpose TokenPurpose, now time.Time, ttl time.Duration) (string, *TokenRecord, error) {
 	var raw [tokenBytes]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", nil, err
@@ -27,6 +29,7 @@ func newToken(userID string, purpose TokenPurpose, now time.Time, ttl time.Durat
 		Hash:      sum[:],
 		Purpose:   purpose,
 		UserID:    userID,
+		EmailKey:  emailKey,
 		CreatedAt: now,
 		ExpiresAt: now.Add(ttl),
 	}, nil
@@ -53,4 +56,20 @@ func parseToken(tok string) ([]byte, bool) {
 	}
 	sum := sha256.Sum256([]byte(tok))
 	return sum[:], true
+}
+
+// allPurposes lists every token purpose: what a change of a user's address
+// or status revokes.
+var allPurposes = []TokenPurpose{PurposeVerifyEmail, PurposeInvite, PurposePasswordReset}
+
+// otherPurposes lists every purpose but p: what consuming a token of
+// purpose p revokes besides it (the consumed token stays, consumed).
+func otherPurposes(p TokenPurpose) []TokenPurpose {
+	out := make([]TokenPurpose, 0, len(allPurposes)-1)
+	for _, q := range allPurposes {
+		if q != p {
+			out = append(out, q)
+		}
+	}
+	return out
 }

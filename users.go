@@ -16,7 +16,12 @@
 // [Manager.Create] and [Manager.Invite] (administrators),
 // [Manager.AcceptInvite] (public), [Manager.Authenticate] (login), and role
 // management ([Manager.CreateRole], [Manager.AssignRole], [Manager.RemoveRole],
-// [Manager.UsersInRole], [Manager.SetPolicies]…).
+// [Manager.UsersInRole], [Manager.SetPolicies]…). Administrators list and
+// count users with Directus's filter syntax ([Manager.ListUsers],
+// [Manager.CountUsers], [ParseUserFilter]) and delete them
+// ([Manager.DeleteUsers]); the last active administrator is never removed
+// ([ErrLastAdmin]). [Manager.ResendVerification] mails a registration's
+// verification link again (an extension: Directus has none).
 //
 // # Stores
 //
@@ -98,12 +103,24 @@ type Manager struct {
 	templates Templates
 	delivery  DeliveryOptions
 	hashGate  *hashGate
-	mailLimit Limiter // nil: no limit
+	mailLimit Limiter // public flows; nil: no limit
+	adminMail Limiter // mail an administrator asked for; nil: no limit
 	authLimit Limiter // nil: no limit
+	links     LinkPaths
+	sess      *sessionState
+	msgIDHost string // the right-hand side of every Message-ID
 
 	dummyHash string // hashed once at New; see Register and Authenticate
 	cached    atomic.Pointer[cachedSettings]
 	wake      chan struct{} // nudges Run when a mail was queued
+
+	observer    Observer // nil: none
+	projectName string   // when the settings carry none
+	health      HealthOptions
+	releaseID   string
+	deliveries  deliveryState
+	probe       probeState
+	gateStats   gateStats
 }
 
 type config struct {
@@ -119,18 +136,26 @@ type config struct {
 	delivery        DeliveryOptions
 	hashLimit       int
 	hashQueue       int
+	hashBudget      time.Duration
 	mailLimit       Limiter
 	mailLimitSet    bool
+	adminMail       Limiter
+	adminMailSet    bool
 	authLimit       Limiter
 	authLimitSet    bool
+	links           LinkPaths
+	sess            sessionOptions
+	observer        Observer
+	health          HealthOptions
+	projectName     string
 }
 
 // Option configures a Manager.
 type Option func(*config) error
 
-// WithPublicURL sets the public URL of the application, used for the
-// default links: <public URL>/users/register/verify-email and
-// <public URL>/admin/accept-invite. It must be an absolute http(s) URL.
+// WithPublicURL sets the public URL of the application, the base of the
+// default links (see WithLinkPaths): <public URL>/users/register/verify-email
+// and <public URL>/admin/accept-invite. It must be an absolute http(s) URL.
 // Default: http://localhost:8055 (Directus's default).
 func WithPublicURL(u string) Option {
 	return func(c *config) error {
@@ -235,16 +260,19 @@ func WithDelivery(d DeliveryOptions) Option {
 	}
 }
 
-// WithHashConcurrency bounds password hashing (every Hash and Verify the
-// Manager runs: Register, Authenticate, AcceptInvite, Create, UpdateUser):
-// at most limit run at once, at most queue more wait for a slot, and any
-// further call fails at once with ErrBusy (HTTP 503). A waiting call gives
-// up when its ctx is done, with ctx's error, having written nothing. Each
-// running argon2id hash holds its Memory parameter (19 MiB by default), so
-// the bound keeps a burst of logins from exhausting memory. limit must be
-// at least 1 and queue at least 0 (0: never wait). Default: limit
-// runtime.NumCPU(), queue 4 × limit — about four hashing durations of
-// waiting at most.
+// WithHashConcurrency bounds password work — checking a new password
+// against the policy, hashing it, verifying one (Register, Authenticate,
+// AcceptInvite, Create, UpdateUser): at most limit calls do it at once,
+// and at most queue more wait for a slot, as long as their expected wait
+// stays within the budget (WithHashWaitBudget). Any other call fails at
+// once with a *BusyError (ErrBusy; HTTP 503 with Retry-After) estimating
+// the wait. A waiting call gives up when its ctx is done, with ctx's
+// error, having written nothing; one whose ctx deadline comes before its
+// expected turn is refused at once. Each running argon2id hash holds its
+// Memory parameter (19 MiB by default), so limit bounds the memory a
+// burst of logins or registrations takes, while waiting costs little.
+// limit must be at least 1 and queue at least 0 (0: never wait). Default:
+// limit runtime.NumCPU(), queue 1024.
 func WithHashConcurrency(limit, queue int) Option {
 	return func(c *config) error {
 		if limit < 1 || queue < 0 {
@@ -255,20 +283,58 @@ func WithHashConcurrency(limit, queue int) Option {
 	}
 }
 
-// WithMailLimiter limits the mails queued per recipient, keyed by the
-// normalised address (NormalizeEmail). Over the limit the operation still
-// makes its change but queues no mail and mints no token, so the links
-// already sent stay valid: Register answers as usual (and consults the
-// limiter on every path that passed its checks, whether or not the address
-// exists, so that its work never depends on it), and Invite reports
-// ErrRateLimited in that address's InviteResult.Err. The mail held back is
-// logged at Info level with the user id, never the address. The
-// set-password mail of a contested registration is not limited: each one
-// answers a verification link that was itself counted. nil disables the
-// limit. Default: NewMemoryLimiter(5, time.Hour) on the Manager's clock —
-// at most 5 mails per address in any hour, per process.
+// WithHashWaitBudget sets how long a call may expect to wait for a
+// hashing slot (see WithHashConcurrency): a call that finds every slot
+// taken joins the queue only while (calls already waiting + 1) × the
+// measured duration of a hash ÷ the limit is at most d; otherwise it is
+// refused at once with a *BusyError whose RetryAfter is that estimate.
+// The duration of a hash is a moving average of the hashes this Manager
+// ran, starting from the one New runs (scaled up by how many of the
+// machine's cores one argon2id hash keeps busy). d must not be negative;
+// 0 means never wait. Default: 5 seconds.
+func WithHashWaitBudget(d time.Duration) Option {
+	return func(c *config) error {
+		if d < 0 {
+			return fmt.Errorf("users: hash wait budget must not be negative, not %v", d)
+		}
+		c.hashBudget = d
+		return nil
+	}
+}
+
+// WithMailLimiter limits the mails that anonymous requests make the
+// Manager queue (Register's verification mails), per recipient, keyed by
+// the normalised address (NormalizeEmail). Over the limit the operation
+// still makes its change but queues no mail and mints no token, so the
+// links already sent stay valid, and Register answers as usual. Register
+// consults a limiter on every path that passed its checks, whether or not
+// the address exists, so that its work never depends on it; but only a
+// registration that mails the address (a new or still unverified one)
+// counts against the address: registering the address of an existing
+// account that gets no mail (active, invited…) uses up none of its
+// allowance. Mail an administrator asks for has its own allowance
+// (WithAdminMailLimiter), so anonymous traffic never holds it back. The
+// mail held back is logged at Info level with the user id, never the
+// address. The set-password mail of a contested registration is not
+// limited: each one answers a verification link that was itself counted.
+// nil disables the limit. Default: NewMemoryLimiter(5, time.Hour) on the
+// Manager's clock — at most 5 mails per address in any hour, per process.
 func WithMailLimiter(l Limiter) Option {
 	return func(c *config) error { c.mailLimit, c.mailLimitSet = l, true; return nil }
+}
+
+// WithAdminMailLimiter limits the mails an administrator's actions queue
+// (Invite: new invitations, re-invitations, invitations that take over a
+// never-verified account), per recipient, keyed by the normalised
+// address. It is separate from WithMailLimiter, so that anonymous
+// requests can never use up what an administrator needs; it guards
+// against a runaway script. Over the limit Invite still makes its change
+// but queues no mail and mints no token, and reports ErrRateLimited in
+// that address's InviteResult.Err. nil disables the limit. Default:
+// NewMemoryLimiter(10, time.Hour) on the Manager's clock — at most 10
+// invitation mails per address in any hour, per process.
+func WithAdminMailLimiter(l Limiter) Option {
+	return func(c *config) error { c.adminMail, c.adminMailSet = l, true; return nil }
 }
 
 // WithLoginLimiter limits failed logins per address, keyed by the
@@ -295,16 +361,19 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		return nil, errors.New("users: mailer must not be nil")
 	}
 	c := config{
-		hasher:    DefaultArgon2id(),
-		now:       time.Now,
-		log:       slog.Default(),
-		publicURL: "http://localhost:8055",
-		verifyTTL: 7 * 24 * time.Hour,
-		inviteTTL: 7 * 24 * time.Hour,
-		templates: DefaultTemplates(),
-		delivery:  DefaultDeliveryOptions(),
-		hashLimit: runtime.NumCPU(),
-		hashQueue: 4 * runtime.NumCPU(),
+		hasher:     DefaultArgon2id(),
+		now:        time.Now,
+		log:        slog.Default(),
+		publicURL:  "http://localhost:8055",
+		verifyTTL:  7 * 24 * time.Hour,
+		inviteTTL:  7 * 24 * time.Hour,
+		templates:  DefaultTemplates(),
+		delivery:   DefaultDeliveryOptions(),
+		hashLimit:  runtime.NumCPU(),
+		hashQueue:  1024,
+		hashBudget: 5 * time.Second,
+		links:      DefaultLinkPaths(),
+		health:     DefaultHealthOptions(),
 	}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
@@ -313,6 +382,9 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	}
 	if !c.mailLimitSet {
 		c.mailLimit = NewMemoryLimiter(5, time.Hour, WithLimiterClock(c.now))
+	}
+	if !c.adminMailSet {
+		c.adminMail = NewMemoryLimiter(10, time.Hour, WithLimiterClock(c.now))
 	}
 	if !c.authLimitSet {
 		c.authLimit = NewMemoryLimiter(10, 15*time.Minute, WithLimiterClock(c.now))
@@ -325,31 +397,63 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("users: invite URL allow-list: %w", err)
 	}
+	sess, err := newSessionState(&c)
+	if err != nil {
+		return nil, err
+	}
 	// A hash of a random password, verified on the paths that have no real
-	// hash to check, so that every path does the same hashing work.
+	// hash to check, so that every path does the same hashing work. Its
+	// duration is the first sample of the failed-login floor and the
+	// hashing gate's first estimate.
+	t0 := time.Now()
 	dummy, err := c.hasher.Hash(uuid.NewString())
 	if err != nil {
 		return nil, fmt.Errorf("users: hasher: %w", err)
 	}
+	hashTime := time.Since(t0)
+	sess.verifyCosts.add(paramSet(dummy), hashTime)
+	firstHash := hashTime * time.Duration(hashContention(c.hasher, c.hashLimit))
 	return &Manager{
-		store:     store,
-		mailer:    mailer,
-		hasher:    c.hasher,
-		now:       c.now,
-		log:       c.log,
-		publicURL: c.publicURL,
-		register:  reg,
-		invite:    inv,
-		verifyTTL: c.verifyTTL,
-		inviteTTL: c.inviteTTL,
-		templates: c.templates,
-		delivery:  c.delivery,
-		hashGate:  newHashGate(c.hashLimit, c.hashQueue),
-		mailLimit: c.mailLimit,
-		authLimit: c.authLimit,
-		dummyHash: dummy,
-		wake:      make(chan struct{}, 1),
+		store:       store,
+		mailer:      mailer,
+		hasher:      c.hasher,
+		now:         c.now,
+		log:         c.log,
+		publicURL:   c.publicURL,
+		register:    reg,
+		invite:      inv,
+		verifyTTL:   c.verifyTTL,
+		inviteTTL:   c.inviteTTL,
+		templates:   c.templates,
+		delivery:    c.delivery,
+		hashGate:    newHashGate(c.hashLimit, c.hashQueue, c.hashBudget, firstHash),
+		mailLimit:   c.mailLimit,
+		adminMail:   c.adminMail,
+		msgIDHost:   messageIDHost(c.publicURL),
+		authLimit:   c.authLimit,
+		links:       c.links,
+		sess:        sess,
+		dummyHash:   dummy,
+		wake:        make(chan struct{}, 1),
+		observer:    c.observer,
+		health:      c.health,
+		releaseID:   moduleVersion(),
+		projectName: c.projectName,
 	}, nil
+}
+
+// hashContention estimates how many times longer one hash takes when
+// limit hashes run at once than when it runs alone: an argon2id hash with
+// p lanes keeps min(p, cores) cores busy, so limit of them share the
+// cores. Other hashers are taken to use one core.
+func hashContention(h Hasher, limit int) int {
+	lanes := 1
+	if a, ok := h.(*Argon2id); ok {
+		lanes = int(a.Threads)
+	}
+	cores := runtime.NumCPU()
+	busy := limit * min(lanes, cores)
+	return max(1, (busy+cores-1)/cores)
 }
 
 // clock returns now in UTC, truncated to the microsecond (what every store
@@ -374,8 +478,8 @@ func (m *Manager) queued() {
 	}
 }
 
-// link builds a mail link: base (or the default path under the public
-// URL) with token=<token> added to its query.
+// link builds a mail link: base (or the default path, one of m.links, under
+// the public URL) with token=<token> added to its query.
 func (m *Manager) link(base, defaultPath, token string) (string, error) {
 	if base == "" {
 		base = m.publicURL + defaultPath
@@ -385,9 +489,12 @@ func (m *Manager) link(base, defaultPath, token string) (string, error) {
 
 // User returns the user with the given id (ErrUserNotFound).
 func (m *Manager) User(ctx context.Context, id string) (*User, error) {
+	if !possibleID(id) {
+		return nil, opErr("get user", ErrUserNotFound)
+	}
 	r, err := m.store.GetUser(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("users: get user: %w", notFoundAs(err, ErrUserNotFound))
+		return nil, opErr("get user", notFoundAs(err, ErrUserNotFound))
 	}
 	return publicUser(r), nil
 }

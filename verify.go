@@ -3,47 +3,51 @@ package users
 import (
 	"context"
 	"errors"
-	"fmt"
 )
 
 // VerifyEmail consumes a verification token (from the link Register
 // mailed) and activates its user. The token must be live — well formed,
-// known, of the verify-email purpose, not expired, not used — and its user
-// still unverified; otherwise the error matches ErrInvalidToken (and, more
-// precisely, ErrTokenExpired or ErrTokenUsed) and nothing changes.
+// known, of the verify-email purpose, not expired, not used, and its user
+// must still have the address it was mailed to and still be unverified;
+// otherwise the error matches ErrInvalidToken (and, more precisely,
+// ErrTokenExpired or ErrTokenUsed) and nothing changes.
 //
 // A contested account (registered again with a different password before
 // it was verified) becomes invited instead, with no password, and a
-// set-password mail goes to the address: only whoever reads that mailbox
-// chooses the password (SPEC §2 step 6). VerifyEmail returns the user as it
-// is afterwards.
+// set-password mail goes to the address: someone else typed this address
+// with another password, so neither password is kept, and only whoever
+// reads the mailbox chooses one. The user's other pending tokens are
+// revoked either way (its status changes). VerifyEmail returns the user as
+// it is afterwards.
 func (m *Manager) VerifyEmail(ctx context.Context, token string) (*User, error) {
 	u, err := m.verifyEmail(ctx, token)
+	m.observeFlow(FlowVerifyEmail, OutcomeVerified, err)
 	if err != nil {
-		return nil, fmt.Errorf("users: verify email: %w", err)
+		return nil, opErr("verify email", err)
 	}
 	return u, nil
 }
 
 func (m *Manager) verifyEmail(ctx context.Context, token string) (*User, error) {
-	rec, user, err := m.liveToken(ctx, token, PurposeVerifyEmail, StatusUnverified)
+	tok, user, err := m.liveToken(ctx, token, PurposeVerifyEmail, StatusUnverified)
 	if err != nil {
 		return nil, err
 	}
 	now := m.clock()
 	contested := user.Contested
-	cond := Condition{Status: StatusUnverified, Contested: &contested}
+	cond := Condition{Status: StatusUnverified, Contested: &contested, EmailKey: &tok.EmailKey}
 	active, invited, no := StatusActive, StatusInvited, false
 	ch := UserChange{Status: &active, UpdatedAt: now}
 	var fx Effects
 	if contested {
 		empty := ""
 		ch = UserChange{Status: &invited, PasswordHash: &empty, Contested: &no, UpdatedAt: now}
-		if fx, err = m.inviteMail(MailSetPassword, user.ID, user.Email, "", now); err != nil {
+		if fx, err = m.inviteMail(ctx, MailSetPassword, user.ID, user.Email, user.EmailKey, "", now); err != nil {
 			return nil, err
 		}
 	}
-	after, err := m.store.ConsumeToken(ctx, rec, PurposeVerifyEmail, now, cond, ch, fx)
+	fx.RevokeTokens = otherPurposes(PurposeVerifyEmail)
+	after, err := m.store.ConsumeToken(ctx, tok.Hash, PurposeVerifyEmail, now, cond, ch, fx)
 	if err != nil {
 		return nil, tokenError(err)
 	}
@@ -54,10 +58,11 @@ func (m *Manager) verifyEmail(ctx context.Context, token string) (*User, error) 
 }
 
 // liveToken parses a token and checks it against the store before any
-// expensive work: known, of the purpose, unused, unexpired, and its user in
-// the given status. It returns the token hash and the user. ConsumeToken
-// checks all of it again atomically.
-func (m *Manager) liveToken(ctx context.Context, token string, purpose TokenPurpose, status Status) ([]byte, *UserRecord, error) {
+// expensive work: known, of the purpose, unused, unexpired, and its user
+// still at the address it was mailed to and in the given status. It
+// returns the token's record and its user. ConsumeToken checks all of it
+// again atomically (the caller passes Condition.EmailKey and the status).
+func (m *Manager) liveToken(ctx context.Context, token string, purpose TokenPurpose, status Status) (*TokenRecord, *UserRecord, error) {
 	hash, ok := parseToken(token)
 	if !ok {
 		return nil, nil, ErrInvalidToken
@@ -78,10 +83,13 @@ func (m *Manager) liveToken(ctx context.Context, token string, purpose TokenPurp
 	if err != nil {
 		return nil, nil, tokenError(err)
 	}
-	if user.Status != status {
+	// A token minted before tokens were bound to an address has no
+	// EmailKey: it is refused like one whose address changed.
+	if user.Status != status || rec.EmailKey == "" || user.EmailKey != rec.EmailKey {
 		return nil, nil, ErrInvalidToken
 	}
-	return hash, user, nil
+	rec.Hash = hash
+	return rec, user, nil
 }
 
 // tokenError maps a Store error met while handling a token: not found and

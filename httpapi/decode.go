@@ -37,6 +37,16 @@ type payload struct {
 // application/json (or application/*+json) — never a type a browser may send
 // cross-site without a CORS preflight — and the body must fit the limit.
 func (h *handler) decode(w http.ResponseWriter, r *http.Request) (*payload, error) {
+	b, err := h.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return parseObject(b)
+}
+
+// readBody reads the request body under decode's rules (Content-Type, size
+// limit), for a route whose body is not always an object.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
 		return nil, invalidBody("Content-Type must be application/json")
@@ -51,7 +61,7 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request) (*payload, erro
 		}
 		return nil, invalidBody("Request body could not be read")
 	}
-	return parseObject(b)
+	return b, nil
 }
 
 // parseObject parses b as one JSON object. Error messages give offsets,
@@ -259,14 +269,16 @@ func (p *payload) metadata(name string) (map[string]any, bool, error) {
 	return nil, true, invalid(name, "must be an object or null")
 }
 
-// email returns an email field: a string without control characters (a CR
-// or LF would be trimmed or refused further down; refusing it here keeps
-// the rule in one obvious place for every route).
+// email returns an email field: a string whose white space around it is
+// trimmed (as the Manager trims it on every flow) and which has no control
+// character left inside (refusing it here keeps the rule in one obvious
+// place for every route).
 func (p *payload) email(name string) (string, bool, error) {
 	s, ok, err := p.str(name)
 	if err != nil {
 		return "", ok, err
 	}
+	s = strings.TrimSpace(s)
 	if err := noControl(name, s); err != nil {
 		return "", ok, err
 	}

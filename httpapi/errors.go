@@ -30,8 +30,9 @@ const (
 	codeInternal           = "INTERNAL_SERVER_ERROR"
 )
 
-// busyRetryAfter is the Retry-After of a 503 for users.ErrBusy, in seconds.
-const busyRetryAfter = "1"
+// busyRetryAfter is the Retry-After of a 503 for a users.ErrBusy that
+// does not estimate the wait (a *users.BusyError does).
+const busyRetryAfter = time.Second
 
 // errRouteNotFound answers a method and path that match no route.
 var errRouteNotFound = errors.New("httpapi: route not found")
@@ -41,7 +42,14 @@ type queryError struct{ msg string }
 
 func (e *queryError) Error() string { return "httpapi: invalid query: " + e.msg }
 
+// badQuery builds a queryError; string arguments (the caller's input) are
+// cut to users.MaxEcho characters.
 func badQuery(format string, args ...any) error {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = users.Echo(s)
+		}
+	}
 	return &queryError{msg: fmt.Sprintf(format, args...)}
 }
 
@@ -62,12 +70,18 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		ve *users.ValidationError
 		qe *queryError
 		re *users.RateLimitError
+		be *users.BusyError
 	)
 	switch {
 	case errors.Is(err, errRouteNotFound):
-		status, code, msg = http.StatusNotFound, codeRouteNotFound, fmt.Sprintf("Route %s doesn't exist.", r.URL.Path)
+		status, code, msg = http.StatusNotFound, codeRouteNotFound, fmt.Sprintf("Route %s doesn't exist.", users.Echo(r.URL.Path))
 	case errors.As(err, &qe):
 		status, code, msg = http.StatusBadRequest, codeInvalidQuery, "Invalid query. "+sentence(qe.msg)
+	case errors.Is(err, users.ErrInvalidQuery):
+		status, code, msg = http.StatusBadRequest, codeInvalidQuery, "Invalid query."
+		if errors.As(err, &ve) {
+			msg = "Invalid query. " + sentence(ve.Message())
+		}
 	case errors.Is(err, users.ErrRateLimited):
 		wait := defaultRetryAfter
 		if errors.As(err, &re) {
@@ -82,7 +96,13 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 		status, code, msg = http.StatusTooManyRequests, codeRequestsExceeded, fmt.Sprintf("Too many requests, retry after %ds.", secs)
 	case errors.Is(err, users.ErrBusy):
-		w.Header().Set("Retry-After", busyRetryAfter)
+		// The estimate of the wait (the calls already queued), so that a
+		// shed client comes back when it may be served.
+		wait := busyRetryAfter
+		if errors.As(err, &be) {
+			wait = be.RetryAfter
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 		status, code, msg = http.StatusServiceUnavailable, codeServiceUnavailable, `Service "users" is unavailable. Too many requests in progress, try again later.`
 	case errors.Is(err, users.ErrInvalidCredentials):
 		status, code, msg = http.StatusUnauthorized, codeInvalidCredentials, "Invalid user credentials."
@@ -92,6 +112,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		status, code, msg = http.StatusForbidden, codeInvalidToken, "Invalid token."
 	case errors.Is(err, users.ErrDuplicateEmail):
 		status, code, msg = http.StatusBadRequest, codeRecordNotUnique, `Value for field "email" in collection "directus_users" has to be unique.`
+	case errors.Is(err, users.ErrDuplicateID):
+		// Roles are the records created by id over HTTP.
+		status, code, msg = http.StatusBadRequest, codeRecordNotUnique, `Value for field "id" in collection "directus_roles" has to be unique.`
 	case errors.Is(err, users.ErrForbidden):
 		// Registration off, email filter, unknown user id, authorizer
 		// refusal: one answer, as Directus gives.
@@ -110,6 +133,8 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			msg = `Invalid payload. "role" names no role.`
 		case errors.Is(err, users.ErrPolicyNotFound):
 			msg = `Invalid payload. "policies" names no policy.`
+		case errors.Is(err, users.ErrLastAdmin):
+			msg = "Invalid payload. The last active user with admin access can't be removed."
 		}
 	default:
 		if !(errors.Is(err, context.Canceled) && r.Context().Err() != nil) { // else the client left

@@ -2,18 +2,21 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gousers/users"
 )
 
 // This file holds the public routes: register, verify-email, accept-invite,
-// login — and invite, whose flow belongs with them.
+// and invite, whose flow belongs with them. Login and the other session
+// routes are in session.go.
 
 // register: POST /users/register → 204 on every path that passes
 // validation, whether or not the email exists.
 //
 // Registration being off is checked before the body is read, so that it
-// answers 403 whatever the body holds (SPEC §2 step 1 comes before step 2).
+// answers 403 whatever the body holds: whether registration is open comes
+// before any check of the input.
 func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 	s, err := h.m.Settings(r.Context())
 	if err != nil {
@@ -92,7 +95,7 @@ func (h *handler) invite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, e := range in.Emails {
-		if err := noControl("email", e); err != nil {
+		if err := noControl("email", strings.TrimSpace(e)); err != nil {
 			h.writeError(w, r, err)
 			return
 		}
@@ -106,11 +109,23 @@ func (h *handler) invite(w http.ResponseWriter, r *http.Request) {
 	// mailed. When that is every address, the caller learns it (429, with
 	// when to retry); when only some are held, Directus's 204 stands and
 	// the log says how many (never which: they are email addresses).
-	var held []error
+	// Accounts an invitation took over (never verified, perhaps registered
+	// by someone else) are counted in the log too.
+	var (
+		held      []error
+		converted int
+	)
 	for _, res := range results {
 		if res.Err != nil {
 			held = append(held, res.Err)
 		}
+		if res.Outcome == users.InviteConverted {
+			converted++
+		}
+	}
+	if converted > 0 {
+		h.cfg.log.InfoContext(r.Context(), "httpapi: invitations took over accounts that were never verified",
+			"converted", converted, "addresses", len(results))
 	}
 	switch {
 	case len(held) > 0 && len(held) == len(results):
@@ -150,39 +165,4 @@ func (h *handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noContent(w)
-}
-
-// login: POST /auth/login {email, password, mode?: "json", otp?} → 200
-// {"data": user} for an active user with that password, else 401
-// INVALID_CREDENTIALS.
-func (h *handler) login(w http.ResponseWriter, r *http.Request) {
-	p, err := h.decode(w, r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	var (
-		email, password, mode string
-		hasMode               bool
-		errs                  [5]error
-	)
-	errs[0] = p.only("email", "password", "mode", "otp")
-	email, _, errs[1] = p.str("email")
-	password, _, errs[2] = p.str("password")
-	mode, hasMode, errs[3] = p.str("mode")
-	_, _, errs[4] = p.str("otp") // no two-factor auth here: accepted, unused
-	if err := firstErr(errs[:]...); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if hasMode && mode != "json" {
-		h.writeError(w, r, invalid("mode", `must be "json"`))
-		return
-	}
-	u, err := h.m.Authenticate(r.Context(), email, password)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUser(u)})
 }

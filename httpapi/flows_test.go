@@ -34,7 +34,7 @@ func TestRegisterAnswersTheSameForNewAndExistingEmails(t *testing.T) {
 		{"unverified, other password, other case", registerBody("NEW@Example.COM", "a different one")},
 		{"active", registerBody("active@example.com", password)},
 		{"draft without password", registerBody("nopass@example.com", password)},
-		{"new, with every field", `{"email":"full@example.com","password":"pw pw pw","first_name":"Ada","last_name":"L","verification_url":"https://app.example.com/verify?x=1"}`},
+		{"new, with every field", `{"email":"full@example.com","password":"pw pw pw","first_name":"Ada","last_name":"L","verification_url":"https://app.example.com/verify"}`},
 	}
 	var first *http.Response
 	var firstBody []byte
@@ -153,7 +153,6 @@ func TestRegisterBadInput(t *testing.T) {
 		{"first_name array", "application/json", `{"email":"a@example.com","password":"pw","first_name":["a"]}`, `Invalid payload. "first_name" must be a string.`},
 		{"verification_url null", "application/json", `{"email":"a@example.com","password":"pw","verification_url":null}`, `Invalid payload. "verification_url" must be a string.`},
 		{"CRLF header injection in email", "application/json", registerBody("a@example.com\r\nBcc: victim@example.com", password), `Invalid payload. "email" must not contain control characters.`},
-		{"trailing LF in email", "application/json", registerBody("a@example.com\n", password), `Invalid payload. "email" must not contain control characters.`},
 		{"CR in email", "application/json", registerBody("a\r@example.com", password), `Invalid payload. "email" must not contain control characters.`},
 		{"malformed email", "application/json", registerBody("not-an-email", password), ""},
 		{"CRLF in first_name", "application/json", `{"email":"a@example.com","password":"pw","first_name":"A\r\nB"}`, `Invalid payload. "first_name" must not contain control characters.`},
@@ -287,8 +286,10 @@ func TestContestedRegistrationBecomesInvited(t *testing.T) {
 	set := memmailer.Token(f.deliver("victim@example.com"))
 	w := f.do("POST", "/users/invite/accept", fmt.Sprintf(`{"token":%s,"password":%s}`, jsonString(set), jsonString(password)))
 	assert.Equal(t, http.StatusNoContent, w.Code)
+	var tk tokens
+	data(t, f.do("POST", "/auth/login", registerBody("victim@example.com", password)), &tk)
 	var u wireUser
-	data(t, f.do("POST", "/auth/login", registerBody("victim@example.com", password)), &u)
+	data(t, f.withBearer(request("GET", "/users/me", ""), tk.AccessToken), &u)
 	assert.Equal(t, "active", u.Status)
 }
 
@@ -384,11 +385,13 @@ func TestLogin(t *testing.T) {
 		`{"email":"ADA@example.com","password":` + jsonString(password) + `,"mode":"json"}`,
 		`{"email":"ada@example.com","password":` + jsonString(password) + `,"otp":"123456"}`,
 	} {
-		var got wireUser
+		var got tokens
 		data(t, f.do("POST", "/auth/login", body), &got)
-		assert.Equal(t, u.ID, got.ID)
-		assert.Equal(t, "Ada", *got.FirstName)
-		assert.Equal(t, "**********", *got.Password)
+		var me wireUser
+		data(t, f.withBearer(request("GET", "/users/me", ""), got.AccessToken), &me)
+		assert.Equal(t, u.ID, me.ID)
+		assert.Equal(t, "Ada", *me.FirstName)
+		assert.Equal(t, "**********", *me.Password)
 	}
 	before := f.snapshot()
 	for name, body := range map[string]string{
@@ -403,14 +406,13 @@ func TestLogin(t *testing.T) {
 		_ = name
 	}
 	for body, msg := range map[string]string{
-		`{"email":"ada@example.com","password":"x","mode":"cookie"}`:    `Invalid payload. "mode" must be "json".`,
+		`{"email":"ada@example.com","password":"x","mode":"jwt"}`:       `Invalid payload. "mode" must be one of "json", "cookie", "session".`,
 		`{"email":"ada@example.com","password":null}`:                   `Invalid payload. "password" must be a string.`,
 		`{"email":["ada@example.com"],"password":"x"}`:                  `Invalid payload. "email" must be a string.`,
 		`{"email":"ada@example.com","password":"x","remember":true}`:    `Invalid payload. "remember" is not allowed.`,
 		`{"email":"ada@example.com","password":"x"}{}`:                  "Invalid payload. Request body must hold one JSON object and nothing after it.",
 		`{"email":"ada@example.com","password":"x","otp":123}`:          `Invalid payload. "otp" must be a string.`,
 		`{"email":"ada@example.com","password":"x","password":"y"}`:     `Invalid payload. "password" must not be given more than once.`,
-		`{"email":"ada@example.com","password":"x","mode":"session"}`:   `Invalid payload. "mode" must be "json".`,
 		`{"email":"ada@example.com","password":"\ud800","mode":"json"}`: `Invalid payload. "password" must be valid Unicode text.`,
 	} {
 		wantError(t, f.do("POST", "/auth/login", body), http.StatusBadRequest, "INVALID_PAYLOAD", msg)
@@ -437,7 +439,7 @@ func TestLoginLimiterAnswers429(t *testing.T) {
 // log line that counts (never names) the held ones.
 func TestInviteOverMailLimit(t *testing.T) {
 	t.Parallel()
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour))}})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithAdminMailLimiter(users.NewMemoryLimiter(1, time.Hour))}})
 	body := func(emails ...string) string {
 		b, err := json.Marshal(map[string]any{"email": emails, "role": f.role.ID})
 		require.NoError(t, err)

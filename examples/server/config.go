@@ -57,6 +57,8 @@ type config struct {
 	MailBackoff     time.Duration // MAIL_RETRY_BACKOFF: wait after a first failure (30s)
 	MailSendTimeout time.Duration // MAIL_SEND_TIMEOUT: one SMTP send (1m)
 	MailLease       time.Duration // MAIL_LEASE: a dead worker's mail is retried after it (5m)
+
+	Sessions sessionConfig // SECRET, *_TOKEN_TTL, cookies, reset allow-list, login limits: sessions.go
 }
 
 // loadConfig reads the configuration through getenv and validates it. Every
@@ -218,6 +220,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	dur("MAIL_RETRY_BACKOFF", &c.MailBackoff)
 	dur("MAIL_SEND_TIMEOUT", &c.MailSendTimeout)
 	dur("MAIL_LEASE", &c.MailLease)
+
+	c.Sessions = loadSessionConfig(getenv, c.PublicURL, bad)
 
 	if err := errors.Join(errs...); err != nil {
 		return config{}, fmt.Errorf("configuration: %w", err)

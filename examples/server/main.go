@@ -22,15 +22,24 @@
 //	USER_REGISTER_URL_ALLOW_LIST    comma-separated verification_url allow-list
 //	USER_INVITE_URL_ALLOW_LIST      comma-separated invite_url allow-list
 //	ADMIN_TOKEN                     static bearer token accepted as admin
+//	ADMIN_EMAIL, ADMIN_PASSWORD     the first administrator, created when none exists
 //	IP_TRUST_PROXY                  proxies whose X-Forwarded-For is believed
 //	HASH_MEMORY_COST, HASH_TIME_COST, HASH_PARALLELISM   argon2id parameters
 //	RATE_LIMITER_REGISTRATION_ENABLED, RATE_LIMITER_REGISTRATION_POINTS,
 //	RATE_LIMITER_REGISTRATION_DURATION   registrations per client IP (true, 5, 60 s)
 //	SHUTDOWN_TIMEOUT                seconds in-flight requests get on SIGINT/SIGTERM (15)
 //	MAIL_RETRY_BACKOFF, MAIL_SEND_TIMEOUT, MAIL_LEASE   delivery policy, Go durations (30s, 1m, 5m)
+//	SECRET, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, REFRESH_TOKEN_COOKIE_*, SESSION_COOKIE_*,
+//	PASSWORD_RESET_URL_ALLOW_LIST, RATE_LIMITER_LOGIN_{ADDRESS,IP,DEVICE}_{POINTS,DURATION}
+//	                                sessions, password reset, login limits: see sessionConfig
+//
+// The admin console (package webui) is served at /admin/: sign in there
+// as the administrator ADMIN_EMAIL/ADMIN_PASSWORD created. The links in
+// mails open its pages (/admin/verify-email, /admin/accept-invite,
+// /admin/set-password, /admin/reset-password).
 //
 // Settings start as the library's defaults (registration off) and are
-// changed with PATCH /settings.
+// changed on /admin/settings or with PATCH /settings.
 package main
 
 import (
@@ -54,6 +63,7 @@ import (
 	"github.com/gousers/users/mailer/smtpmailer"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/sqlitestore"
+	"github.com/gousers/users/webui"
 )
 
 func main() {
@@ -97,20 +107,29 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	if err != nil {
 		return err
 	}
-	m, err := users.New(store, mailer,
+	m, err := users.New(store, mailer, append([]users.Option{
 		users.WithMailLimiter(limits.mail),
 		users.WithLoginLimiter(limits.login),
+		users.WithLoginIPLimiter(limits.loginIP),
+		users.WithDeviceLimiter(limits.loginDevice),
 		users.WithPublicURL(cfg.PublicURL),
 		users.WithRegisterURLAllowList(cfg.RegisterAllowList...),
 		users.WithInviteURLAllowList(cfg.InviteAllowList...),
 		users.WithHasher(&cfg.Argon2),
 		users.WithLogger(log),
 		users.WithDelivery(cfg.delivery()),
-	)
+		users.WithLinkPaths(webui.LinkPaths(consolePrefix)),
+	}, cfg.Sessions.options()...)...)
 	if err != nil {
 		return err
 	}
-	handler := httpapi.New(m, handlerOptions(cfg, log, limits.register)...)
+	if m.SecretIsRandom() {
+		log.Warn("SECRET is not set: tokens are signed with a random secret drawn at start-up, so they stop working when the process restarts and other instances refuse them; set SECRET (at least 32 characters)")
+	}
+	if err := bootstrapAdmin(ctx, m, getenv("ADMIN_EMAIL"), getenv("ADMIN_PASSWORD"), log); err != nil {
+		return err
+	}
+	handler := withConsole(m, cfg, log, httpapi.New(m, handlerOptions(cfg, log, limits.register)...))
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -201,7 +220,7 @@ func openStore(ctx context.Context, cfg config) (users.Store, limiterFunc, func(
 // store is (so that every instance shares the counts), else in memory. register is
 // nil when RATE_LIMITER_REGISTRATION_ENABLED is false.
 type limits struct {
-	register, mail, login users.Limiter
+	register, mail, login, loginIP, loginDevice users.Limiter
 }
 
 func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits, error) {
@@ -213,8 +232,10 @@ func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits,
 	}
 	var l limits
 	specs := []spec{
-		{&l.mail, "mail-recipient", 5, time.Hour},          // the library's defaults
-		{&l.login, "login-failures", 10, 15 * time.Minute}, // the library's defaults
+		{&l.mail, "mail-recipient", 5, time.Hour}, // the library's defaults
+		{&l.login, "login-failures", cfg.Sessions.LoginAddress.Points, cfg.Sessions.LoginAddress.Window},
+		{&l.loginIP, "login-ip", cfg.Sessions.LoginIP.Points, cfg.Sessions.LoginIP.Window},
+		{&l.loginDevice, "login-device", cfg.Sessions.LoginDevice.Points, cfg.Sessions.LoginDevice.Window},
 	}
 	if cfg.RegisterLimitEnabled {
 		specs = append(specs, spec{&l.register, "register-ip", cfg.RegisterLimitPoints, cfg.RegisterLimitDuration})
@@ -272,5 +293,5 @@ func handlerOptions(cfg config, log *slog.Logger, register users.Limiter) []http
 	if register != nil {
 		opts = append(opts, httpapi.WithRegisterRateLimiter(register))
 	}
-	return opts
+	return append(opts, cfg.Sessions.handlerOptions()...)
 }

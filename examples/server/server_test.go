@@ -58,7 +58,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 		"HASH_MEMORY_COST":                  "1024",
 		"HASH_TIME_COST":                    "1",
 		"HASH_PARALLELISM":                  "1",
-		"USER_REGISTER_URL_ALLOW_LIST":      "https://app.example.com/verify",
+		"USER_REGISTER_URL_ALLOW_LIST":      "https://app.example.com/verify,https://app.example.com/verify?lang=en",
 		"USER_INVITE_URL_ALLOW_LIST":        "https://app.example.com/accept",
 		"RATE_LIMITER_REGISTRATION_ENABLED": "true",
 	}
@@ -250,7 +250,7 @@ func walk(t *testing.T, s *server) {
 	code, _, _ = s.call("GET", "/users/register/verify-email?token="+tok2, nil, false)
 	assert.NotEqual(t, 204, code, "single use")
 
-	u := s.ok("POST", "/auth/login", map[string]any{"email": "ADA@example.com", "password": "correct horse battery"}, false)
+	u := s.me(s.login("ADA@example.com", "correct horse battery").AccessToken)
 	assert.Equal(t, "active", u["status"])
 	assert.Equal(t, roleID, u["role"])
 	assert.Equal(t, "**********", u["password"])
@@ -266,7 +266,7 @@ func walk(t *testing.T, s *server) {
 	_, itok := linkToken(t, inv, "https://app.example.com/accept?")
 	code, _, body = s.call("POST", "/users/invite/accept", map[string]any{"token": itok, "password": "another good pass"}, false)
 	require.Equal(t, 204, code, "body: %s", body)
-	u = s.ok("POST", "/auth/login", map[string]any{"email": "grace@example.com", "password": "another good pass"}, false)
+	u = s.me(s.login("grace@example.com", "another good pass").AccessToken)
 	assert.Equal(t, "active", u["status"])
 
 	// The admin sees both users.

@@ -1,0 +1,266 @@
+package users
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on administrators' input, checked by the Manager before any store
+// call, so that every store answers the same clear error.
+const (
+	maxIDLen         = 255 // role, policy and user ids
+	maxRoleNameLen   = 100 // Directus's directus_roles.name
+	maxMetadataDepth = 32  // nesting of objects and arrays in metadata
+)
+
+// textProblem checks text that people read (names, descriptions): valid
+// UTF-8, and none of
+//
+//   - control characters (C0, DEL, C1), line and paragraph separators;
+//   - format characters (Unicode category Cf): bidi embeddings,
+//     overrides and isolates (U+202A-U+202E, U+2066-U+2069), marks
+//     (U+200E, U+200F, U+061C), zero-width spaces, the word joiner, the
+//     BOM, soft hyphens, tag characters;
+//   - other default-ignorable characters, which render as nothing (Hangul
+//     fillers, U+115F, U+1160, U+3164, U+FFA0; U+034F; U+180B-U+180F),
+//     private-use and unassigned-surrogate code points, noncharacters.
+//
+// Two exceptions keep real names writable: the zero-width non-joiner and
+// joiner (U+200C, U+200D) between two letters, marks or symbols, as
+// Persian and Indic scripts (and emoji sequences) need them, and variation
+// selectors after a letter, mark or symbol (emoji and CJK variants). It
+// returns the reason, or "".
+func textProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return "must be valid UTF-8"
+	}
+	var prev rune = -1
+	for i, r := range s {
+		switch {
+		case r == '\u200c' || r == '\u200d':
+			next, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
+			if !isLetterOrMark(prev) || !isLetterOrMark(next) {
+				return "must not contain invisible format characters (bidi controls, zero-width characters)"
+			}
+		case unicode.Is(unicode.Variation_Selector, r):
+			if !isLetterOrMark(prev) {
+				return "must not contain invisible format characters (bidi controls, zero-width characters)"
+			}
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
+			return "must not contain control characters"
+		case unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
+			return "must not contain invisible format characters (bidi controls, zero-width characters)"
+		case unicode.Is(unicode.Co, r) || isNoncharacter(r):
+			return "must not contain private-use or noncharacter code points"
+		}
+		prev = r
+	}
+	return ""
+}
+
+// isLetterOrMark reports letters, marks and symbols (emoji sequences join
+// symbols).
+func isLetterOrMark(r rune) bool {
+	return r >= 0 && (unicode.IsLetter(r) || unicode.IsMark(r) || unicode.In(r, unicode.So, unicode.Sk))
+}
+
+// isNoncharacter reports the 66 code points Unicode reserves as
+// noncharacters (U+FDD0-U+FDEF and the last two of every plane).
+func isNoncharacter(r rune) bool {
+	return r >= 0xFDD0 && r <= 0xFDEF || r&0xFFFE == 0xFFFE
+}
+
+// validateID checks an id an administrator gives (a role, a policy, a
+// user to act on): 1 to 255 bytes of valid UTF-8 without control
+// characters. nil is fine (no id).
+func validateID(field string, id *string) error {
+	if id == nil {
+		return nil
+	}
+	return idProblem(field, *id)
+}
+
+func idProblem(field, id string) error {
+	switch {
+	case strings.TrimSpace(id) == "":
+		return invalid(field, "must not be empty")
+	case len(id) > maxIDLen:
+		return invalid(field, fmt.Sprintf("must be at most %d bytes", maxIDLen))
+	case !utf8.ValidString(id):
+		return invalid(field, "must be valid UTF-8")
+	}
+	for _, r := range id {
+		if unicode.IsControl(r) {
+			return invalid(field, "must not contain control characters (NUL included)")
+		}
+	}
+	return nil
+}
+
+// validIDs checks a list of ids (see idProblem).
+func validIDs(field string, ids []string) error {
+	for _, id := range ids {
+		if err := idProblem(field, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// possibleID reports whether id could name a record: a lookup by an id
+// that could not have been stored answers not found without asking the
+// store.
+func possibleID(id string) bool { return idProblem("id", id) == nil }
+
+// cleanMetadata checks metadata (host-app fields) and returns it as plain
+// JSON values (map[string]any, []any, string, float64, bool, nil): at
+// most 32 levels of objects and arrays, finite numbers, and keys and
+// strings of valid UTF-8 without NUL characters (which some databases
+// cannot store). nil stays nil.
+func cleanMetadata(field string, m map[string]any) (map[string]any, error) {
+	if m == nil {
+		return nil, nil
+	}
+	v, err := cleanJSON(field, m, 1)
+	if err != nil {
+		return nil, err
+	}
+	return v.(map[string]any), nil
+}
+
+func cleanJSON(field string, v any, depth int) (any, error) {
+	tooDeep := func() error {
+		return invalid(field, fmt.Sprintf("must not nest objects and arrays more than %d deep", maxMetadataDepth))
+	}
+	badString := func(s string) error {
+		if !utf8.ValidString(s) {
+			return invalid(field, "must hold valid UTF-8 text")
+		}
+		if strings.ContainsRune(s, 0) {
+			return invalid(field, "must not contain NUL characters")
+		}
+		return nil
+	}
+	switch x := v.(type) {
+	case nil, bool:
+		return x, nil
+	case string:
+		return x, badString(x)
+	case float64:
+		if math.IsInf(x, 0) || math.IsNaN(x) {
+			return nil, invalid(field, "must hold finite numbers")
+		}
+		return x, nil
+	case json.Number:
+		f, err := x.Float64()
+		if err != nil || math.IsInf(f, 0) {
+			return nil, invalid(field, "must hold finite numbers")
+		}
+		return f, nil
+	case map[string]any:
+		if depth > maxMetadataDepth {
+			return nil, tooDeep()
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if err := badString(k); err != nil {
+				return nil, err
+			}
+			c, err := cleanJSON(field, e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = c
+		}
+		return out, nil
+	case []any:
+		if depth > maxMetadataDepth {
+			return nil, tooDeep()
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			c, err := cleanJSON(field, e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	}
+	// Any other Go value (an int, a struct, a typed map): through JSON, as
+	// a store would keep it, after a bound on its nesting.
+	if reflectDepth(reflect.ValueOf(v), 0) > maxMetadataDepth-depth+1 {
+		return nil, tooDeep()
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, invalid(field, "must be representable as JSON")
+	}
+	var plain any
+	if err := json.Unmarshal(b, &plain); err != nil {
+		return nil, invalid(field, "must be representable as JSON")
+	}
+	return cleanJSON(field, plain, depth)
+}
+
+// reflectDepth measures the nesting of maps, slices, arrays, structs and
+// pointers in v, stopping a little past the limit.
+func reflectDepth(v reflect.Value, d int) int {
+	if d > maxMetadataDepth+1 {
+		return d
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return d
+		}
+		return reflectDepth(v.Elem(), d)
+	case reflect.Map:
+		deepest := d + 1
+		for it := v.MapRange(); it.Next(); {
+			deepest = max(deepest, reflectDepth(it.Value(), d+1))
+		}
+		return deepest
+	case reflect.Slice, reflect.Array:
+		deepest := d + 1
+		for i := 0; i < v.Len(); i++ {
+			deepest = max(deepest, reflectDepth(v.Index(i), d+1))
+		}
+		return deepest
+	case reflect.Struct:
+		deepest := d + 1
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				deepest = max(deepest, reflectDepth(v.Field(i), d+1))
+			}
+		}
+		return deepest
+	}
+	return d
+}
+
+// jsonHasNUL reports whether a JSON document escapes a NUL character
+// (`\u0000` not itself escaped).
+func jsonHasNUL(doc []byte) bool {
+	s := string(doc)
+	for i := strings.Index(s, `\u0000`); i >= 0; {
+		n := 0
+		for j := i; j >= 0 && s[j] == '\\'; j-- {
+			n++
+		}
+		if n%2 == 1 {
+			return true
+		}
+		k := strings.Index(s[i+1:], `\u0000`)
+		if k < 0 {
+			break
+		}
+		i += 1 + k
+	}
+	return false
+}
