@@ -19,7 +19,7 @@ import (
 // client IP (RATE_LIMITER_REGISTRATION_*), mails per recipient (5 per
 // hour, the library's default) and logins from unknown devices per IP and
 // address (5 per 15 minutes) and per address (10). On SQLite they are counted in memory; with DB_CLIENT=pg in
-// PostgreSQL, so that every instance sees the others' counts: there the
+// PostgreSQL (DB_CLIENT=mysql: in MySQL), so that every instance sees the others' counts: there the
 // requests alternate between two servers on one database, and a limiter
 // kept per process would let twice as many through.
 func TestServerLimits(t *testing.T) {
@@ -36,6 +36,14 @@ func TestServerLimits(t *testing.T) {
 			pg[k] = v
 		}
 		checkLimits(t, startServer(t, pg), startServer(t, pg))
+	})
+	t.Run("MySQL", func(t *testing.T) {
+		t.Parallel()
+		my, _, _ := mysqlDatabase(t)
+		for k, v := range env {
+			my[k] = v
+		}
+		checkLimits(t, startServer(t, my), startServer(t, my))
 	})
 }
 
