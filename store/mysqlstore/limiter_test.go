@@ -74,7 +74,7 @@ func TestLimiter(t *testing.T) {
 // SERIALIZABLE changes nothing.
 func TestLimiterConcurrentInstancesSerializable(t *testing.T) {
 	t.Parallel()
-	limitertest.ConcurrentInstances(t, limiterDatabase(map[string]string{isolationVar(t): "%27SERIALIZABLE%27"}))
+	limitertest.ConcurrentInstances(t, limiterDatabase(map[string]string{isolationVar(t): "'SERIALIZABLE'"}))
 }
 
 // isolationVar is the server's name of the session's default isolation
