@@ -21,16 +21,28 @@ const userCols = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.f
 // lockCols reads what a Condition is checked against (see lockedUser).
 const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.password_hash`
 
-// CreateUser implements users.Store, in one read-committed transaction. A
-// concurrent insert of the same email key waits on the unique index until
-// the first commits, then fails with ErrDuplicateEmail.
+// CreateUser implements users.Store, in one transaction. A concurrent
+// insert of the same email key waits on the unique index until the first
+// commits, then fails with ErrDuplicateEmail.
+//
+// When its effects concern only the new user (as they always do when the
+// Manager registers, invites or creates), the transaction only inserts:
+// there is nothing of the user's to revoke yet, and no row it reads
+// depends on the isolation level, so it runs at the session's and skips
+// the round trip that would set one. Otherwise it runs at READ COMMITTED,
+// like every other write.
 func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
 	meta, err := encodeMetadata(u.Metadata)
 	if err != nil {
 		return fmt.Errorf("mysqlstore: create user: %w", err)
 	}
+	fresh := !fx.EndSessions && len(fx.RevokeTokens) == 0 && (fx.Token == nil || fx.Token.UserID == u.ID)
+	level := sql.LevelReadCommitted
+	if fresh {
+		level = sql.LevelDefault
+	}
 	return s.do(ctx, "create user", func() error {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
+		return inTxLevel(ctx, s.db, level, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO users_users (id, email, email_key, password_hash,
 	first_name, last_name, id_lc, email_lc, first_name_lc, last_name_lc, status, role, role_lc, contested, metadata,
 	created_at, updated_at)
@@ -42,6 +54,17 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			}
 			if err := insertPolicies(ctx, tx, []string{u.ID}, u.Policies); err != nil {
 				return err
+			}
+			if fresh {
+				if t := fx.Token; t != nil {
+					if err := insertToken(ctx, tx, t); err != nil {
+						return err
+					}
+				}
+				if m := fx.Mail; m != nil {
+					return insertMail(ctx, tx, m)
+				}
+				return nil
 			}
 			return applyEffects(ctx, tx, u.ID, fx)
 		})
@@ -88,9 +111,7 @@ WHERE user_id = ? AND consumed_at IS NULL AND purpose IN (`+placeholders(len(fx.
 			t.UserID, string(t.Purpose)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
-			micros(t.CreatedAt), micros(t.ExpiresAt), microsPtr(t.ConsumedAt)); err != nil {
+		if err := insertToken(ctx, tx, t); err != nil {
 			return err
 		}
 	}
@@ -105,6 +126,13 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
 		}
 	}
 	return nil
+}
+
+func insertToken(ctx context.Context, tx *sql.Tx, t *users.TokenRecord) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
+		micros(t.CreatedAt), micros(t.ExpiresAt), microsPtr(t.ConsumedAt))
+	return err
 }
 
 // GetUser implements users.Store.
