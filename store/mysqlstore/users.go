@@ -566,7 +566,8 @@ func lockAll(ctx context.Context, tx *sql.Tx, ids []string, cond users.Condition
 }
 
 // UpdateUsers implements users.Store: one read-committed transaction locks
-// the users in id order, checks cond on each, and applies the change.
+// the users in id order, checks cond on each, applies the change, and
+// revokes their tokens and ends their sessions as ch asks.
 func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
 	ids = uniqueSorted(ids)
 	if len(ids) == 0 {
@@ -599,6 +600,21 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condit
 					return err
 				}
 				if err := insertPolicies(ctx, tx, ids, ch.Policies); err != nil {
+					return err
+				}
+			}
+			if len(ch.RevokeTokens) > 0 {
+				args := anys(ids)
+				for _, p := range ch.RevokeTokens {
+					args = append(args, string(p))
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM users_tokens WHERE user_id IN (`+in+`)
+AND consumed_at IS NULL AND purpose IN (`+placeholders(len(ch.RevokeTokens))+`)`, args...); err != nil {
+					return err
+				}
+			}
+			if ch.EndSessions {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM users_sessions WHERE user_id IN (`+in+`)`, anys(ids)...); err != nil {
 					return err
 				}
 			}
