@@ -246,6 +246,13 @@ func testListUsersFieldsAndMeta(t *testing.T, lf *listFixture) {
 		body("meta=*&filter[role][_eq]="+lf.role.ID+"&limit=0"))
 	assert.Equal(t, `{"data":[],"meta":{"filter_count":0}}`,
 		body("meta[]=filter_count&search=nobody"))
+
+	// GET /users/{id} takes fields too.
+	w := lf.admin("GET", "/users/"+ada+"?fields=email,status", "")
+	assert.Equal(t, `{"data":{"email":"ada@example.com","status":"active"}}`, w.Body.String())
+	w = lf.admin("GET", "/users/"+ada+"?fields[]=id", "")
+	assert.Equal(t, `{"data":{"id":"`+ada+`"}}`, w.Body.String())
+	wantError(t, lf.admin("GET", "/users/"+ada+"?fields=secret", ""), http.StatusBadRequest, "INVALID_QUERY", "")
 }
 
 // Bad queries are 400 INVALID_QUERY with a message that names the fault,
