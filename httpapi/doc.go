@@ -38,7 +38,7 @@
 //	                                    role?, policies?, metadata?} → 200 {"data": user}
 //	GET   /users                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
 //	                                   → 200 {"data": [user, …], "meta"?: {"total_count": n, "filter_count": n}}
-//	GET   /users/{id}                  → 200 {"data": user}
+//	GET   /users/{id}                  ?fields= → 200 {"data": user}
 //	PATCH /users/{id}                  same fields as POST /users → 200 {"data": user}
 //	PATCH /users                       {keys: [id, …], data: {fields}} → 200 {"data": [user, …]}
 //	DELETE /users/{id}                 → 204
