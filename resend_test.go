@@ -29,11 +29,11 @@ func TestResendVerification(t *testing.T) {
 	first := e.waiting("Ann@Example.com", "pw")
 	e.clock.Advance(time.Minute)
 
-	require.NoError(t, e.m.ResendVerification(e.ctx, " ann@EXAMPLE.com ", verifyURL+"?from=resend"))
+	require.NoError(t, e.m.ResendVerification(e.ctx, " ann@EXAMPLE.com ", verifyURL))
 	msg := e.onlyMail("Ann@Example.com")
 	assert.Equal(t, users.SubjectVerifyEmail, msg.Subject)
 	assert.Contains(t, msg.Text, "Hello Ann", "the stored name")
-	assert.True(t, strings.HasPrefix(msg.Text[strings.Index(msg.Text, "https://"):], verifyURL+"?from=resend&token="), msg.Text)
+	assert.True(t, strings.HasPrefix(msg.Text[strings.Index(msg.Text, "https://"):], verifyURL+"?token="), msg.Text)
 	second := linkToken(t, msg)
 	assert.NotEqual(t, first, second)
 

@@ -60,6 +60,10 @@ func TestParseArgs(t *testing.T) {
 	c, err = parseArgs(strings.Fields("-store postgres -dsn postgres://x@y/z"), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, "pg", c.Store)
+
+	c, err = parseArgs(strings.Fields("-store mariadb -dsn root@tcp(127.0.0.1:3306)/"), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "mysql", c.Store)
 }
 
 func TestParseArgsRejects(t *testing.T) {
@@ -67,7 +71,8 @@ func TestParseArgsRejects(t *testing.T) {
 	// Each is refused for its own reason, which the error names.
 	for _, tc := range []struct{ args, want string }{
 		{"-store pg", "-store pg needs -dsn"},
-		{"-store mysql", `-store "mysql": want memory, sqlite or pg`},
+		{"-store mysql", "-store mysql needs -dsn"},
+		{"-store oracle -dsn x", `-store "oracle": want memory, sqlite, pg or mysql`},
 		{"-c 0", "-c 0: must be at least 1"},
 		{"-d 0s", "-d 0s: must be positive"},
 		{"-d -1s", "-d -1s: must be positive"},

@@ -17,14 +17,14 @@ import (
 
 // The server wires in every rate limit it documents: registrations per
 // client IP (RATE_LIMITER_REGISTRATION_*), mails per recipient (5 per
-// hour, the library's default) and failed logins per address (10 per 15
-// minutes). On SQLite they are counted in memory; with DB_CLIENT=pg in
+// hour, the library's default) and logins from unknown devices per IP and
+// address (5 per 15 minutes) and per address (10). On SQLite they are counted in memory; with DB_CLIENT=pg in
 // PostgreSQL, so that every instance sees the others' counts: there the
 // requests alternate between two servers on one database, and a limiter
 // kept per process would let twice as many through.
 func TestServerLimits(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"RATE_LIMITER_REGISTRATION_POINTS": "3", "RATE_LIMITER_REGISTRATION_DURATION": "60"}
+	env := map[string]string{"RATE_LIMITER_REGISTRATION_POINTS": "3", "RATE_LIMITER_REGISTRATION_DURATION": "60", "IP_TRUST_PROXY": "127.0.0.1"}
 	t.Run("SQLite", func(t *testing.T) {
 		t.Parallel()
 		checkLimits(t, startServer(t, env))
@@ -57,6 +57,28 @@ func checkLimits(t *testing.T, servers ...*server) {
 	code, _, body := next().call("POST", "/users/register", map[string]any{"email": "reg3@example.com", "password": "pw-pw-pw-pw"}, false)
 	requireLimited(t, "the registration limit (RATE_LIMITER_REGISTRATION_POINTS=3)", 3, code, body)
 
+	// Logins from unknown devices, whether or not the address exists: 5
+	// per client IP and address (RATE_LIMITER_LOGIN_IP_POINTS), 10 per
+	// address over every IP (RATE_LIMITER_LOGIN_ADDRESS_POINTS). The
+	// client IPs come from X-Forwarded-For (IP_TRUST_PROXY=127.0.0.1).
+	login := map[string]any{"email": "nobody@example.com", "password": "wrong password"}
+	from := func(ip string) (int, []byte) {
+		resp, body := next().do("POST", "/auth/login", login, map[string]string{"X-Forwarded-For": ip})
+		return resp.StatusCode, body
+	}
+	for i := range 5 {
+		code, body := from("192.0.2.1")
+		require.Equal(t, 401, code, "failed login %d: %s", i+1, body)
+	}
+	code, body = from("192.0.2.1")
+	requireLimited(t, "the login limit per IP and address (5 per 15 minutes)", 5, code, body)
+	for i := range 5 {
+		code, body := from("192.0.2.2")
+		require.Equal(t, 401, code, "failed login %d from a second IP: %s", i+1, body)
+	}
+	code, body = from("192.0.2.3")
+	requireLimited(t, "the login limit per address (10 per 15 minutes)", 10, code, body)
+
 	// Mails per recipient: an invitation re-sent to one address is mailed
 	// 5 times; the 6th is refused (the only address held back: 429).
 	invite := map[string]any{"email": "invitee@example.com", "role": role["id"]}
@@ -67,14 +89,6 @@ func checkLimits(t *testing.T, servers ...*server) {
 	code, _, body = next().call("POST", "/users/invite", invite, true)
 	requireLimited(t, "the mail limit (5 per recipient per hour)", 5, code, body)
 
-	// Failed logins per address: 10, whether or not the address exists.
-	login := map[string]any{"email": "nobody@example.com", "password": "wrong password"}
-	for i := range 10 {
-		code, _, body := next().call("POST", "/auth/login", login, false)
-		require.Equal(t, 401, code, "failed login %d: %s", i+1, body)
-	}
-	code, _, body = next().call("POST", "/auth/login", login, false)
-	requireLimited(t, "the login limit (10 failures per address per 15 minutes)", 10, code, body)
 }
 
 // requireLimited checks a 429 REQUESTS_EXCEEDED answer from the limit

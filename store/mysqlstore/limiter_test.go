@@ -74,7 +74,19 @@ func TestLimiter(t *testing.T) {
 // SERIALIZABLE changes nothing.
 func TestLimiterConcurrentInstancesSerializable(t *testing.T) {
 	t.Parallel()
-	limitertest.ConcurrentInstances(t, limiterDatabase(map[string]string{"tx_isolation": "%27SERIALIZABLE%27"}))
+	limitertest.ConcurrentInstances(t, limiterDatabase(map[string]string{isolationVar(t): "%27SERIALIZABLE%27"}))
+}
+
+// isolationVar is the server's name of the session's default isolation
+// level: MySQL 8 has only transaction_isolation, MariaDB before 11.1 only
+// tx_isolation.
+func isolationVar(t *testing.T) string {
+	db := newDB(t, testDSN(t))
+	var v sql.NullString
+	if err := db.QueryRow("SELECT @@transaction_isolation").Scan(&v); err == nil {
+		return "transaction_isolation"
+	}
+	return "tx_isolation"
 }
 
 // The table holds a 32-byte hash of name and key, never the key.
