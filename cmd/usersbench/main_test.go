@@ -91,6 +91,9 @@ func TestParseArgsRejects(t *testing.T) {
 		"-no-such-flag",                         // unknown flag
 		"-argon2 4294967296,1,1",                // overflows uint32
 		"-argon2 " + fmt.Sprint(5<<20) + ",1,1", // above the library's 4 GiB
+		"-burst 5",                              // HTTP only
+		"-http http://x.example -burst -1",      // negative
+		"-http http://x.example -burst 5 -bursts 0",
 	} {
 		_, err := parseArgs(strings.Fields(args), io.Discard)
 		assert.Error(t, err, args)
