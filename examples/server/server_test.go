@@ -55,7 +55,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 		"HASH_MEMORY_COST":                  "1024",
 		"HASH_TIME_COST":                    "1",
 		"HASH_PARALLELISM":                  "1",
-		"USER_REGISTER_URL_ALLOW_LIST":      "https://app.example.com/verify",
+		"USER_REGISTER_URL_ALLOW_LIST":      "https://app.example.com/verify,https://app.example.com/verify?lang=en",
 		"USER_INVITE_URL_ALLOW_LIST":        "https://app.example.com/accept",
 		"RATE_LIMITER_REGISTRATION_ENABLED": "true",
 	}
