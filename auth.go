@@ -5,68 +5,176 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Authenticate returns the user with this email and password, only if the
-// user is active and has a password that matches. Every failure — unknown
-// email, malformed input, wrong password, inactive user, no password — is
-// ErrInvalidCredentials, and each takes the same hashing work: a user
-// without a usable hash is checked against a dummy hash at the same
-// parameters.
-//
-// Before any lookup, every well-formed address — whether or not a user has
-// it — counts against the login limiter (WithLoginLimiter): over the
-// limit, Authenticate returns a *RateLimitError matching ErrRateLimited
-// without hashing. A successful login resets the address's count when the
-// limiter is a ResettableLimiter. Under load the hashing limit may answer
-// ErrBusy (WithHashConcurrency).
+// user is active and has a password that matches, without opening a
+// session (Login does). Every failure — unknown email, malformed input,
+// wrong password, inactive user, no password — is ErrInvalidCredentials,
+// and each takes the same time (see Login). It counts as an attempt from
+// an unknown device without an IP: the per-address login limit
+// (WithLoginLimiter) applies, and over it Authenticate returns a
+// *RateLimitError matching ErrRateLimited without hashing. A successful
+// login resets the address's count when the limiter is a
+// ResettableLimiter, and rehashes a password stored at other parameters.
+// Under load the hashing limit may answer ErrBusy (WithHashConcurrency).
 func (m *Manager) Authenticate(ctx context.Context, email, password string) (*User, error) {
-	u, err := m.authenticate(ctx, email, password)
+	u, _, err := m.checkCredentials(ctx, LoginInput{Email: email, Password: password})
+	m.observeFlow(FlowLogin, OutcomeAuthenticated, err)
 	if err != nil {
 		return nil, opErr("authenticate", err)
 	}
-	return u, nil
+	return publicUser(u), nil
 }
 
-func (m *Manager) authenticate(ctx context.Context, email, password string) (*User, error) {
-	email = strings.TrimSpace(email)
+// checkCredentials is the password check of Login and Authenticate: the
+// limits, the lookup, the verification (padded when it fails), and the
+// rehash. It returns the user as stored afterwards and the address's key.
+func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*UserRecord, string, error) {
+	email, password := strings.TrimSpace(in.Email), in.Password
 	if emailProblem(email) != "" || password == "" || len(password) > maxPassBytes {
 		// Malformed input cannot name a user; the cost here differs from a
 		// real check, but it reveals nothing about any account.
-		return nil, ErrInvalidCredentials
+		return nil, "", ErrInvalidCredentials
 	}
 	key := NormalizeEmail(email)
 	if err := ctx.Err(); err != nil {
-		return nil, err // not an attempt: count nothing
+		return nil, "", err // not an attempt: count nothing
 	}
-	if m.authLimit != nil {
-		if _, err := m.authLimit.Allow(ctx, key); err != nil {
-			if errors.Is(err, ErrRateLimited) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("login limiter: %w", err)
+	device := m.deviceFor(in.Device, key, m.clock())
+	ipKey := ""
+	if in.IP != "" {
+		ipKey = in.IP + " " + key
+	}
+	if err := m.allowLogin(ctx, key, ipKey, device); err != nil {
+		if errors.Is(err, ErrRateLimited) {
+			m.observe(Event{Kind: EventRateLimited, Limiter: "login"})
 		}
+		return nil, "", err
 	}
 	u, err := m.store.GetUserByEmailKey(ctx, key)
 	if err != nil && !isNotFound(err) {
-		return nil, err
+		return nil, "", err
 	}
 	stored := m.dummyHash
 	if u != nil && u.PasswordHash != "" {
 		stored = u.PasswordHash
 	}
-	ok, err := m.verify(ctx, password, stored)
+	ok, start, err := m.verifyTimed(ctx, password, stored)
 	if err != nil && (ctx.Err() != nil || errors.Is(err, ErrBusy)) {
-		return nil, err
+		return nil, "", err
 	}
 	if err != nil || !ok || u == nil || u.PasswordHash == "" || u.Status != StatusActive {
-		return nil, ErrInvalidCredentials
+		m.sess.verifyCosts.pad(ctx, start)
+		return nil, "", ErrInvalidCredentials
 	}
-	if r, ok := m.authLimit.(ResettableLimiter); ok {
-		if err := r.Reset(ctx, key); err != nil {
-			// The login stands; the address merely keeps its count.
-			m.log.WarnContext(ctx, "users: login limiter reset failed", "user_id", u.ID, "error", err)
+	m.loginSucceeded(ctx, u.ID, key, ipKey, device)
+	return m.rehash(ctx, u, password), key, nil
+}
+
+// allowLogin asks the limits that apply to an attempt: the device's when
+// it presents a device cookie of this address, else the IP's (when known)
+// and the address's.
+func (m *Manager) allowLogin(ctx context.Context, key, ipKey, device string) error {
+	type check struct {
+		l   Limiter
+		key string
+		who string
+	}
+	var checks []check
+	if device != "" {
+		checks = []check{{m.sess.deviceLimit, device, "device"}}
+	} else {
+		if ipKey != "" {
+			checks = append(checks, check{m.sess.ipLimit, ipKey, "IP"})
+		}
+		checks = append(checks, check{m.authLimit, key, "address"})
+	}
+	for _, c := range checks {
+		if c.l == nil {
+			continue
+		}
+		if _, err := c.l.Allow(ctx, c.key); err != nil {
+			if errors.Is(err, ErrRateLimited) {
+				m.observe(Event{Kind: EventRateLimited, Limiter: "login"})
+				return err
+			}
+			return fmt.Errorf("login limiter (%s): %w", c.who, err)
 		}
 	}
-	return publicUser(u), nil
+	return nil
+}
+
+// loginSucceeded forgets the counts of the keys a successful login used.
+func (m *Manager) loginSucceeded(ctx context.Context, userID, key, ipKey, device string) {
+	reset := func(l Limiter, k string) {
+		if r, ok := l.(ResettableLimiter); ok && k != "" {
+			if err := r.Reset(ctx, k); err != nil {
+				// The login stands; the key merely keeps its count.
+				m.log.WarnContext(ctx, "users: login limiter reset failed", "user_id", userID, "error", err)
+			}
+		}
+	}
+	if device != "" {
+		// A known device's success says nothing about the strangers
+		// counted against the address: their lock stays.
+		reset(m.sess.deviceLimit, device)
+		return
+	}
+	reset(m.authLimit, key)
+	reset(m.sess.ipLimit, ipKey)
+}
+
+// verifyTimed verifies under the hashing limit, records how long the
+// verification itself took for its parameter set, and returns when it
+// started (for padding).
+func (m *Manager) verifyTimed(ctx context.Context, pw, encoded string) (bool, time.Time, error) {
+	sl, err := m.acquireHash(ctx)
+	if err != nil {
+		return false, time.Now(), err
+	}
+	start := time.Now()
+	ok, err := m.hasher.Verify(pw, encoded)
+	d := time.Since(start)
+	m.hashGate.observe(d)
+	sl.release()
+	if err == nil {
+		m.sess.verifyCosts.add(paramSet(encoded), d)
+	}
+	return ok, start, err
+}
+
+// RehashChecker is implemented by a Hasher that can tell a stored hash
+// made with other parameters than its own (Argon2id does). After a
+// successful login the Manager hashes the password again with the current
+// parameters when NeedsRehash says so.
+type RehashChecker interface {
+	NeedsRehash(encoded string) bool
+}
+
+// rehash stores a new hash of password for u when its stored one was
+// made with other parameters, and returns u as stored afterwards. A
+// failure leaves the old hash (which still verifies) and is logged.
+func (m *Manager) rehash(ctx context.Context, u *UserRecord, password string) *UserRecord {
+	rc, ok := m.hasher.(RehashChecker)
+	if !ok || !rc.NeedsRehash(u.PasswordHash) {
+		return u
+	}
+	hash, err := m.hash(ctx, password)
+	if err != nil {
+		m.log.WarnContext(ctx, "users: rehash after login failed", "user_id", u.ID, "error", err)
+		return u
+	}
+	old := u.PasswordHash
+	// UpdatedAt stays: a rehash is not a change anyone made.
+	after, err := m.store.UpdateUser(ctx, u.ID, Condition{PasswordHash: &old},
+		UserChange{PasswordHash: &hash, UpdatedAt: u.UpdatedAt}, Effects{})
+	if err != nil {
+		if !errors.Is(err, ErrConflict) { // else the password changed meanwhile
+			m.log.WarnContext(ctx, "users: rehash after login failed", "user_id", u.ID, "error", err)
+		}
+		return u
+	}
+	return after
 }

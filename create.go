@@ -35,6 +35,7 @@ type CreateInput struct {
 // returned user never carries the hash.
 func (m *Manager) Create(ctx context.Context, in CreateInput) (*User, error) {
 	u, err := m.create(ctx, in)
+	m.observeFlow(FlowCreate, OutcomeCreated, err)
 	if err != nil {
 		return nil, opErr("create", err)
 	}
@@ -131,7 +132,9 @@ type UserPatch struct {
 }
 
 // UpdateUser changes one user (an administrator's action). The rules of
-// Create apply; ErrUserNotFound for an unknown id.
+// Create apply; ErrUserNotFound for an unknown id. A change of status, role
+// or policies that would leave no active user with admin access, where
+// there was one, is refused with ErrLastAdmin and changes nothing.
 //
 // Tokens are bound to the address and the status they were issued for: a
 // change of the user's email (other than in letter case) or status revokes
@@ -139,7 +142,7 @@ type UserPatch struct {
 // links already mailed), and a change of the email, or of the status away
 // from active, ends the user's sessions, in the same transaction. A token
 // never comes back: setting the old address or status again later does
-// not revive it.
+// not revive it. A new password ends the user's sessions too.
 func (m *Manager) UpdateUser(ctx context.Context, id string, p UserPatch) (*User, error) {
 	u, err := m.updateUser(ctx, id, p)
 	if err != nil {
@@ -157,7 +160,7 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		cond, fx := Condition{}, Effects{}
+		cond, fx := Condition{KeepAdmin: removesAdmin(p)}, Effects{}
 		if ch.EmailKey != nil || ch.Status != nil {
 			// Whether the change revokes anything depends on the user as
 			// it is: read it, and apply the change only if it is still so.
@@ -167,6 +170,9 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 			}
 			cond.EmailKey, cond.Status = &cur.EmailKey, cur.Status
 			fx = revocation(cur.EmailKey, cur.Status, ch)
+		}
+		if ch.PasswordHash != nil {
+			fx.EndSessions = true
 		}
 		r, err := m.store.UpdateUser(ctx, id, cond, ch, fx)
 		if errors.Is(err, ErrConflict) && attempt < 3 {
@@ -197,7 +203,9 @@ func revocation(key string, status Status, ch UserChange) Effects {
 }
 
 // UpdateUsers applies one patch to many users, all or none (the bulk form
-// of the Data Studio). Email and password cannot be set in bulk. Setting
+// of the Data Studio). Email and password cannot be set in bulk. As
+// UpdateUser, it refuses with ErrLastAdmin a change that would leave no
+// active user with admin access. Setting
 // the status revokes every pending token of every user listed, and, unless
 // the new status is active, ends their sessions (see UpdateUser; in bulk
 // this holds even for a user whose status was already the new one).
@@ -229,7 +237,16 @@ func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) er
 		ch.RevokeTokens = allPurposes
 		ch.EndSessions = *ch.Status != StatusActive
 	}
-	return notFoundAs(m.store.UpdateUsers(ctx, ids, Condition{}, ch), ErrUserNotFound)
+	return notFoundAs(m.store.UpdateUsers(ctx, ids, Condition{KeepAdmin: removesAdmin(p)}, ch), ErrUserNotFound)
+}
+
+// removesAdmin reports whether a patch may take admin access away from a
+// user — it changes the status, the role or the policies — so that the
+// Store must keep at least one active user with admin access
+// (Condition.KeepAdmin; ErrLastAdmin otherwise, as Directus refuses to
+// remove its last administrator).
+func removesAdmin(p UserPatch) bool {
+	return p.Status != nil || p.SetRole || p.SetPolicies
 }
 
 // change validates a patch and turns it into a store change.
@@ -296,10 +313,17 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (UserChange, error) {
 	return ch, nil
 }
 
-// ListUsers lists users (an administrator's view). Ids in q.IDs or
-// q.Role that could not have been stored (empty, over 255 bytes, control
-// characters) select nobody; the store is not asked about them.
+// ListUsers lists the users q selects, in its order and page (an
+// administrator's view; see UserQuery). A query the Store cannot run — a
+// negative limit or offset, an unknown sort field, a malformed filter, a
+// search over 1 KiB — is a *ValidationError matching ErrInvalidQuery. Ids
+// in q.IDs or q.Role that could not have been stored (empty, over 255
+// bytes, control characters) select nobody; the store is not asked about
+// them.
 func (m *Manager) ListUsers(ctx context.Context, q UserQuery) ([]*User, error) {
+	if err := validateUserQuery(q); err != nil {
+		return nil, opErr("list users", err)
+	}
 	if len(q.IDs) > 0 {
 		q.IDs = slices.DeleteFunc(slices.Clone(q.IDs), func(id string) bool { return !possibleID(id) })
 		if len(q.IDs) == 0 {
@@ -334,7 +358,9 @@ func (m *Manager) AssignRole(ctx context.Context, roleID string, userIDs ...stri
 }
 
 // RemoveRole removes the role of every listed user: they keep public
-// permissions only (role NULL).
+// permissions only (role NULL). Removing the last active administrator's
+// admin role is refused with ErrLastAdmin (so is AssignRole giving them a
+// role without admin access).
 func (m *Manager) RemoveRole(ctx context.Context, userIDs ...string) error {
 	if err := m.updateUsers(ctx, userIDs, UserPatch{SetRole: true}); err != nil {
 		return opErr("remove role", err)

@@ -33,23 +33,14 @@ import (
 // load at 10 on its 2 cores.
 //
 // Skipped with -short, and under -race, which multiplies argon2id's cost
-// several times and makes the timing meaningless.
+// several times and makes the timing meaningless (skipTiming); under
+// CI=true either fails instead, and .ci/run runs them without -race.
 
 const (
 	enumRounds = 200
 	enumWarmUp = 10
 	enumPasses = 3
 )
-
-func skipTiming(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("timing test: 400 argon2id hashes")
-	}
-	if raceEnabled {
-		t.Skip("timing test: meaningless under the race detector")
-	}
-}
 
 // requireSameTime times a and b interleaved, as described above, and fails
 // t if the time tells them apart.

@@ -30,6 +30,14 @@ var (
 	// by every Manager method that takes input. HTTP: 400 INVALID_PAYLOAD.
 	ErrInvalidPayload = newSentinel("users: invalid payload", nil)
 
+	// ErrInvalidQuery is returned (inside a *ValidationError naming the
+	// query part at fault: "filter", "sort", "search", "limit", "offset")
+	// by ParseUserFilter, ListUsers and CountUsers for a query they cannot
+	// run: an unknown field or operator, a value of the wrong type, a filter
+	// over the size limits. It also matches ErrInvalidPayload. HTTP: 400
+	// INVALID_QUERY.
+	ErrInvalidQuery = newSentinel("users: invalid query", ErrInvalidPayload)
+
 	// ErrFailedValidation is returned (inside a *ValidationError) by Create
 	// and UpdateUser when a field value breaks a rule of the data model
 	// (malformed email, password policy). HTTP: 400 FAILED_VALIDATION.

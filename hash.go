@@ -97,6 +97,14 @@ func (a *Argon2id) Verify(password, encoded string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
+// NeedsRehash implements RehashChecker: it reports whether encoded was
+// made with other parameters than a's (memory, time, threads, salt or key
+// length), or is not an argon2id hash this package reads.
+func (a *Argon2id) NeedsRehash(encoded string) bool {
+	p, _, _, err := decodeArgon2id(encoded)
+	return err != nil || p != *a
+}
+
 // decodeArgon2id parses `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.
 func decodeArgon2id(encoded string) (p Argon2id, salt, key []byte, err error) {
 	parts := strings.Split(encoded, "$")

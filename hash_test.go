@@ -32,10 +32,18 @@ func TestArgon2idVerifiesReferenceVectors(t *testing.T) {
 	ok, err = h.Verify("hunter2", defaultParamsVector)
 	require.NoError(t, err)
 	assert.True(t, ok)
-	// Padded base64 (some encoders write it) verifies too.
-	ok, err = h.Verify("hunter2", strings.Replace(defaultParamsVector, "$nUx", "$nUx", 1)+"=")
-	require.NoError(t, err)
-	assert.True(t, ok)
+	// Padded base64 (some encoders write it) verifies too, in the salt
+	// (16 bytes: two '=') and in the hash (32 bytes: one '=').
+	paddedSalt := strings.Replace(defaultParamsVector, "$MDEyMzQ1Njc4OWFiY2RlZg$", "$MDEyMzQ1Njc4OWFiY2RlZg==$", 1)
+	require.NotEqual(t, defaultParamsVector, paddedSalt)
+	for name, enc := range map[string]string{"salt": paddedSalt, "hash": defaultParamsVector + "=", "both": paddedSalt + "="} {
+		ok, err = h.Verify("hunter2", enc)
+		require.NoError(t, err, "padded %s", name)
+		assert.True(t, ok, "padded %s", name)
+		ok, err = h.Verify("hunter3", enc)
+		require.NoError(t, err, "padded %s", name)
+		assert.False(t, ok, "padded %s, wrong password", name)
+	}
 }
 
 func TestArgon2idHashFormat(t *testing.T) {

@@ -89,6 +89,7 @@ type InviteResult struct {
 // way, the addresses before it are done, and calling Invite again is safe.
 func (m *Manager) Invite(ctx context.Context, in InviteInput) ([]InviteResult, error) {
 	res, err := m.invite1(ctx, in)
+	m.observeInvite(res, err)
 	return res, opErr("invite", err)
 }
 
@@ -165,7 +166,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 			id := uuid.NewString()
 			var fx Effects
 			if denied == nil {
-				if fx, err = m.inviteMail(MailInvite, id, email, key, base, now); err != nil {
+				if fx, err = m.inviteMail(ctx, MailInvite, id, email, key, base, now); err != nil {
 					return InviteResult{}, err
 				}
 			} else {
@@ -204,7 +205,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 		}
 		var fx Effects
 		if denied == nil {
-			if fx, err = m.inviteMail(MailInvite, existing.ID, to, existing.EmailKey, base, now); err != nil {
+			if fx, err = m.inviteMail(ctx, MailInvite, existing.ID, to, existing.EmailKey, base, now); err != nil {
 				return InviteResult{}, err
 			}
 		} else {
@@ -249,16 +250,16 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 // inviteMail mints an invite token bound to the address (its key) and
 // renders a mail of the given kind (MailInvite, or MailSetPassword for a
 // contested registration).
-func (m *Manager) inviteMail(kind MailKind, userID, to, key, base string, now time.Time) (Effects, error) {
+func (m *Manager) inviteMail(ctx context.Context, kind MailKind, userID, to, key, base string, now time.Time) (Effects, error) {
 	tok, rec, err := newToken(userID, key, PurposeInvite, now, m.inviteTTL)
 	if err != nil {
 		return Effects{}, err
 	}
-	link, err := m.link(base, "/admin/accept-invite", tok)
+	link, err := m.link(base, m.inviteLinkPath(kind), tok)
 	if err != nil {
 		return Effects{}, err
 	}
-	mail, err := m.newMail(kind, userID, to, MailData{Link: link}, now)
+	mail, err := m.newMail(ctx, kind, userID, to, MailData{Link: link}, now)
 	if err != nil {
 		return Effects{}, err
 	}
@@ -297,6 +298,7 @@ func ParseEmailList(s string) []string {
 // revoked (its status changes).
 func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (*User, error) {
 	u, err := m.acceptInvite(ctx, token, password)
+	m.observeFlow(FlowAcceptInvite, OutcomeAccepted, err)
 	if err != nil {
 		return nil, opErr("accept invite", err)
 	}

@@ -39,12 +39,14 @@ func TestHashConcurrencyOption(t *testing.T) {
 
 	for _, bad := range [][2]int{{0, 4}, {-1, 0}, {1, -1}} {
 		_, err := users.New(memstore.New(), memmailer.New(), users.WithHashConcurrency(bad[0], bad[1]))
-		assert.Error(t, err, "%v", bad)
+		assert.ErrorContains(t, err, "hash concurrency needs limit >= 1 and queue >= 0", "%v", bad)
 	}
 }
 
 // holdHasher is the test hasher, except that while held every Hash and
-// Verify announces itself on entered and waits until the hold is released.
+// Verify announces itself on entered (buffered: a call the gate should
+// have kept out never blocks on the announcement) and waits until the
+// hold is released.
 type holdHasher struct {
 	users.InsecureHasher
 	hold    atomic.Pointer[chan struct{}]
@@ -53,7 +55,10 @@ type holdHasher struct {
 
 func (h *holdHasher) wait() {
 	if c := h.hold.Load(); c != nil {
-		h.entered <- struct{}{}
+		select {
+		case h.entered <- struct{}{}:
+		default:
+		}
 		<-*c
 	}
 }
@@ -89,7 +94,7 @@ func waitForLoad(t *testing.T, m *users.Manager, running, waiting int) {
 // up with ctx's error, nothing written either.
 func TestHashQueueFull(t *testing.T) {
 	t.Parallel()
-	h := &holdHasher{entered: make(chan struct{})}
+	h := &holdHasher{entered: make(chan struct{}, 8)}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 1))
 	e.open()
 	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "old@example.com", Password: "pw"})
@@ -98,12 +103,15 @@ func TestHashQueueFull(t *testing.T) {
 	e.deliver()
 	before := e.userByEmail("unverified@example.com")
 	release := make(chan struct{})
+	var once sync.Once
+	unhold := func() { once.Do(func() { h.hold.Store(nil); close(release) }) }
+	t.Cleanup(unhold) // frees whatever is still held when the test fails
 	h.hold.Store(&release)
 
 	// A hashes, B waits.
 	errA := make(chan error, 1)
 	go func() { errA <- e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"}) }()
-	<-h.entered
+	receive(t, h.entered, waitLimit, "A never reached the hasher")
 	ctxB, cancelB := context.WithCancel(e.ctx)
 	errB := make(chan error, 1)
 	go func() { errB <- e.m.Register(ctxB, users.RegisterInput{Email: "b@example.com", Password: "pw"}) }()
@@ -125,11 +133,10 @@ func TestHashQueueFull(t *testing.T) {
 	require.ErrorIs(t, err, users.ErrInvalidToken, "a bad token costs no hashing, so no slot either")
 
 	cancelB()
-	require.ErrorIs(t, <-errB, context.Canceled)
+	require.ErrorIs(t, receive(t, errB, waitLimit, "B, queued for a hashing slot, did not give up when its ctx ended"), context.Canceled)
 	waitForLoad(t, e.m, 1, 0)
-	close(release)
-	require.NoError(t, <-errA)
-	h.hold.Store(nil)
+	unhold()
+	require.NoError(t, receive(t, errA, waitLimit, "A did not finish once the hasher was released"))
 
 	var emails []string
 	for _, u := range e.allUsers() {

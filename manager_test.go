@@ -317,16 +317,19 @@ func TestRegisterErrorsDoNotDependOnExistence(t *testing.T) {
 	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "taken@blocked.com", Password: "longenough"})
 	require.NoError(t, err)
 
-	pairs := []struct{ existing, fresh users.RegisterInput }{
-		{users.RegisterInput{Email: "taken@example.com", Password: "short"}, users.RegisterInput{Email: "fresh@example.com", Password: "short"}},
-		{users.RegisterInput{Email: "taken@blocked.com", Password: "longenough"}, users.RegisterInput{Email: "fresh@blocked.com", Password: "longenough"}},
-		{users.RegisterInput{Email: "taken@example.com", Password: "longenough", VerificationURL: "https://evil.com"}, users.RegisterInput{Email: "fresh@example.com", Password: "longenough", VerificationURL: "https://evil.com"}},
+	pairs := []struct {
+		existing, fresh users.RegisterInput
+		want            error // the check that refuses both
+	}{
+		{users.RegisterInput{Email: "taken@example.com", Password: "short"}, users.RegisterInput{Email: "fresh@example.com", Password: "short"}, users.ErrPasswordPolicy},
+		{users.RegisterInput{Email: "taken@blocked.com", Password: "longenough"}, users.RegisterInput{Email: "fresh@blocked.com", Password: "longenough"}, users.ErrEmailNotAllowed},
+		{users.RegisterInput{Email: "taken@example.com", Password: "longenough", VerificationURL: "https://evil.com"}, users.RegisterInput{Email: "fresh@example.com", Password: "longenough", VerificationURL: "https://evil.com"}, users.ErrURLNotAllowed},
 	}
 	for _, p := range pairs {
 		errExisting := e.m.Register(e.ctx, p.existing)
 		errFresh := e.m.Register(e.ctx, p.fresh)
-		require.Error(t, errExisting)
-		require.Error(t, errFresh)
+		require.ErrorIs(t, errExisting, p.want, p.existing.Email)
+		require.ErrorIs(t, errFresh, p.want, p.fresh.Email)
 		assert.Equal(t, strings.ReplaceAll(errFresh.Error(), "fresh", "taken"), strings.ReplaceAll(errExisting.Error(), "fresh", "taken"))
 	}
 	assert.Len(t, e.allUsers(), 2)
@@ -925,10 +928,13 @@ func TestPasswordPolicies(t *testing.T) {
 		_, err := users.ParsePasswordPolicy(bad)
 		requireField(t, err, "auth_password_policy", users.ErrInvalidPayload)
 	}
-	// A catastrophic pattern is cut off by the match timeout, not hung on.
+	// A catastrophic pattern (2^40 steps) is cut off by the match
+	// timeout, not hung on.
 	evil, err := users.ParsePasswordPolicy(`^(a+)+$`)
 	require.NoError(t, err)
-	assert.False(t, evil.Match(strings.Repeat("a", 40)+"!"))
+	matched := make(chan bool, 1)
+	go func() { matched <- evil.Match(strings.Repeat("a", 40) + "!") }()
+	assert.False(t, receive(t, matched, waitLimit, "a catastrophic password policy was not cut off: the match timeout is gone"))
 }
 
 func TestErrorsNeverLeakSecrets(t *testing.T) {
@@ -938,19 +944,25 @@ func TestErrorsNeverLeakSecrets(t *testing.T) {
 	require.NoError(t, err)
 	e.open(func(s *users.Settings) { s.PasswordPolicy = p })
 	const pw = "leakyPassw0rd"
-	var errs []error
-	errs = append(errs, e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: pw}))
+	type refusal struct {
+		what string
+		err  error
+		want error
+	}
+	var errs []refusal
+	errs = append(errs, refusal{"register", e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: pw}), users.ErrPasswordPolicy})
 	_, err = e.m.Authenticate(e.ctx, "a@example.com", pw)
-	errs = append(errs, err)
+	errs = append(errs, refusal{"authenticate", err, users.ErrInvalidCredentials})
 	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "b@example.com", Password: pw})
-	errs = append(errs, err)
+	errs = append(errs, refusal{"create", err, users.ErrPasswordPolicy})
 	tok := strings.Repeat("Q", 43)
 	_, err = e.m.VerifyEmail(e.ctx, tok)
-	errs = append(errs, err)
+	errs = append(errs, refusal{"verify", err, users.ErrInvalidToken})
 	_, err = e.m.AcceptInvite(e.ctx, tok, pw)
-	errs = append(errs, err)
-	for _, err := range errs {
-		require.Error(t, err)
+	errs = append(errs, refusal{"accept", err, users.ErrInvalidToken})
+	for _, r := range errs {
+		err := r.err
+		require.ErrorIs(t, err, r.want, r.what)
 		assert.NotContains(t, err.Error(), pw)
 		assert.NotContains(t, err.Error(), tok)
 		assert.NotContains(t, err.Error(), "$argon2")
@@ -961,22 +973,33 @@ func TestNewValidatesOptions(t *testing.T) {
 	t.Parallel()
 	st := memstore.New()
 	mm := memmailer.New()
-	for name, opt := range map[string]users.Option{
-		"relative allow-list entry": users.WithRegisterURLAllowList("/verify"),
-		"javascript entry":          users.WithInviteURLAllowList("javascript:alert(1)"),
-		"bad public URL":            users.WithPublicURL("ftp://x"),
-		"nil clock":                 users.WithClock(nil),
-		"negative ttl":              users.WithTokenLifetimes(-time.Second, 0),
-		"bad delivery":              users.WithDelivery(users.DeliveryOptions{}),
-		"incomplete templates":      users.WithTemplates(users.Templates{}),
+	// Each bad option is refused with an error naming it.
+	for name, tc := range map[string]struct {
+		opt  users.Option
+		want string
+	}{
+		"relative allow-list entry": {users.WithRegisterURLAllowList("/verify"), `register URL allow-list: users: allow-list entry "/verify"`},
+		"javascript entry":          {users.WithInviteURLAllowList("javascript:alert(1)"), `invite URL allow-list: users: allow-list entry "javascript:alert(1)"`},
+		"bad public URL":            {users.WithPublicURL("ftp://x"), `public URL "ftp://x"`},
+		"nil clock":                 {users.WithClock(nil), "clock must not be nil"},
+		"negative ttl":              {users.WithTokenLifetimes(-time.Second, 0), "token lifetimes must not be negative"},
+		"bad delivery":              {users.WithDelivery(users.DeliveryOptions{}), "delivery: MaxAttempts"},
+		"incomplete templates":      {users.WithTemplates(users.Templates{}), "templates: no template"},
 	} {
-		_, err := users.New(st, mm, opt)
-		assert.Error(t, err, name)
+		m, err := users.New(st, mm, tc.opt)
+		assert.Nil(t, m, name)
+		if assert.Error(t, err, name) {
+			assert.Contains(t, err.Error(), tc.want, name)
+		}
 	}
 	_, err := users.New(nil, mm)
-	assert.Error(t, err)
+	assert.EqualError(t, err, "users: store must not be nil")
 	_, err = users.New(st, nil)
-	assert.Error(t, err)
+	assert.EqualError(t, err, "users: mailer must not be nil")
+	// The options above are refused for themselves: the same store and
+	// mailer build a Manager.
+	_, err = users.New(st, mm)
+	assert.NoError(t, err)
 }
 
 func TestContextCancelledWritesNothing(t *testing.T) {

@@ -94,9 +94,15 @@ func messageIDHost(publicURL string) string {
 
 // newMail renders a mail of the given kind into an outbox record. Its
 // Message-ID is set here, once: every delivery attempt sends the same one,
-// so a receiver can drop the copy a retry after a crash may send.
-func (m *Manager) newMail(kind MailKind, userID, to string, d MailData, now time.Time) (*Mail, error) {
+// so a receiver can drop the copy a retry after a crash may send. The
+// template sees the settings' project name.
+func (m *Manager) newMail(ctx context.Context, kind MailKind, userID, to string, d MailData, now time.Time) (*Mail, error) {
 	d.Email = to
+	s, err := m.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d.ProjectName = s.ProjectName
 	subject, text, html, err := m.templates.render(kind, d)
 	if err != nil {
 		return nil, err
@@ -216,6 +222,9 @@ func (m *Manager) deliverOne(ctx context.Context, mail *Mail) (MailStatus, error
 	if err := m.store.UpdateMail(context.WithoutCancel(ctx), mail.ID, u); err != nil {
 		return "", err
 	}
+	if u.Attempts > mail.Attempts { // an attempt, not a shutdown
+		m.noteDelivery(mail, sendErr, u, now)
+	}
 	return u.Status, nil
 }
 
@@ -235,7 +244,8 @@ func truncate(s string, n int) string {
 
 // Run delivers mail until ctx is done: at once, then whenever this
 // Manager queues a mail, and every PollInterval (for mails queued by other
-// processes, and retries coming due). The host starts it
+// processes, and retries coming due). Once an hour it also purges expired
+// sessions and tokens (PurgeExpired). The host starts it
 // (`go m.Run(ctx)`); nothing runs in the background otherwise. A Store
 // error is logged and retried on the next tick. Run returns nil when ctx
 // is done.
@@ -252,6 +262,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		if _, err := m.DeliverPending(ctx); err != nil && ctx.Err() == nil {
 			m.log.Error("users: mail delivery", "error", err)
 		}
+		m.purgeIfDue(ctx)
 		if !t.Stop() {
 			select {
 			case <-t.C:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -188,7 +187,22 @@ func TestTemplatesEscapeEveryValue(t *testing.T) {
 	assert.NotContains(t, msg.HTML, "<script>")
 	assert.Contains(t, msg.HTML, "&lt;script&gt;")
 	assert.NotContains(t, msg.HTML, `"onmouseover="`)
-	assert.False(t, strings.Contains(msg.Subject, "\n"))
+	assert.Equal(t, users.SubjectVerifyEmail, msg.Subject, "the subject is the template's fixed string: no value reaches a header")
+}
+
+// A subject is one line: a template whose subject would add a header
+// (or none) is refused when the Manager is built.
+func TestTemplatesRefuseMultiLineSubjects(t *testing.T) {
+	t.Parallel()
+	for _, subject := range []string{"Welcome\r\nBcc: victim@example.org", "Welcome\nBcc: victim@example.org", "Welcome\r", "", "  "} {
+		tpl := users.DefaultTemplates()
+		v := tpl[users.MailInvite]
+		v.Subject = subject
+		tpl[users.MailInvite] = v
+		_, err := users.New(memstore.New(), memmailer.New(), users.WithTemplates(tpl))
+		require.Error(t, err, "subject %q", subject)
+		assert.Contains(t, err.Error(), `"invite" needs a one-line subject`, "subject %q", subject)
+	}
 }
 
 func TestCustomTemplates(t *testing.T) {

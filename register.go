@@ -55,7 +55,9 @@ type RegisterInput struct {
 // valid, and Register still returns nil. Only the paths that mail the
 // address count against its allowance.
 func (m *Manager) Register(ctx context.Context, in RegisterInput) error {
-	return opErr("register", m.register1(ctx, in))
+	err := m.register1(ctx, in)
+	m.observeFlow(FlowRegister, OutcomeRegistered, err)
+	return opErr("register", err)
 }
 
 // errRegistrationRoleGone is a server misconfiguration, not the caller's
@@ -92,7 +94,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 
 	// The password work — the policy, then one hash or one verify — runs
 	// under the hashing limit, with the lookup between them.
-	sl, err := m.hashGate.acquire(ctx)
+	sl, err := m.acquireHash(ctx)
 	if err != nil {
 		return err
 	}
@@ -131,7 +133,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		var fx Effects
 		if s.PublicRegistrationVerifyEmail {
 			u.Status = StatusUnverified
-			if fx, err = m.verifyMail(u.ID, email, key, in.VerificationURL, data, now); err != nil {
+			if fx, err = m.verifyMail(ctx, u.ID, email, key, in.VerificationURL, data, now); err != nil {
 				return err
 			}
 		}
@@ -167,7 +169,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	if err != nil {
 		return err
 	}
-	fx, err := m.verifyMail(existing.ID, existing.Email, existing.EmailKey, in.VerificationURL, data, now)
+	fx, err := m.verifyMail(ctx, existing.ID, existing.Email, existing.EmailKey, in.VerificationURL, data, now)
 	if err != nil {
 		return err
 	}
@@ -243,15 +245,15 @@ func unmailedKey(key string) string { return "unmailed " + key }
 
 // verifyMail mints a verification token bound to the address (its key)
 // and renders its mail.
-func (m *Manager) verifyMail(userID, to, key, base string, d MailData, now time.Time) (Effects, error) {
+func (m *Manager) verifyMail(ctx context.Context, userID, to, key, base string, d MailData, now time.Time) (Effects, error) {
 	tok, rec, err := newToken(userID, key, PurposeVerifyEmail, now, m.verifyTTL)
 	if err != nil {
 		return Effects{}, err
 	}
-	if d.Link, err = m.link(base, "/users/register/verify-email", tok); err != nil {
+	if d.Link, err = m.link(base, m.links.VerifyEmail, tok); err != nil {
 		return Effects{}, err
 	}
-	mail, err := m.newMail(MailVerifyEmail, userID, to, d, now)
+	mail, err := m.newMail(ctx, MailVerifyEmail, userID, to, d, now)
 	if err != nil {
 		return Effects{}, err
 	}
@@ -265,7 +267,7 @@ func (m *Manager) verifyMail(userID, to, key, base string, d MailData, now time.
 // caller holds. Each hash's duration feeds the gate's estimate.
 
 func (m *Manager) hash(ctx context.Context, pw string) (string, error) {
-	sl, err := m.hashGate.acquire(ctx)
+	sl, err := m.acquireHash(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -274,7 +276,7 @@ func (m *Manager) hash(ctx context.Context, pw string) (string, error) {
 }
 
 func (m *Manager) verify(ctx context.Context, pw, encoded string) (bool, error) {
-	sl, err := m.hashGate.acquire(ctx)
+	sl, err := m.acquireHash(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -327,7 +329,7 @@ func (m *Manager) newPasswordHash(ctx context.Context, s *Settings, pw string) (
 	if err := validatePasswordShape(pw); err != nil {
 		return "", err
 	}
-	sl, err := m.hashGate.acquire(ctx)
+	sl, err := m.acquireHash(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -343,16 +345,16 @@ func (m *Manager) newPasswordHash(ctx context.Context, s *Settings, pw string) (
 // denied (matching ErrRateLimited) means it is over the limit; a non-nil
 // err, that the limiter failed.
 func (m *Manager) allowMail(ctx context.Context, key string) (denied, err error) {
-	return askLimiter(ctx, m.mailLimit, key, "mail limiter")
+	return m.askLimiter(ctx, m.mailLimit, key, "mail limiter", "mail")
 }
 
 // allowAdminMail is allowMail for mail an administrator asked for
 // (WithAdminMailLimiter).
 func (m *Manager) allowAdminMail(ctx context.Context, key string) (denied, err error) {
-	return askLimiter(ctx, m.adminMail, key, "admin mail limiter")
+	return m.askLimiter(ctx, m.adminMail, key, "admin mail limiter", "admin_mail")
 }
 
-func askLimiter(ctx context.Context, l Limiter, key, name string) (denied, err error) {
+func (m *Manager) askLimiter(ctx context.Context, l Limiter, key, name, event string) (denied, err error) {
 	if l == nil {
 		return nil, nil
 	}
@@ -363,6 +365,7 @@ func askLimiter(ctx context.Context, l Limiter, key, name string) (denied, err e
 	case err == nil:
 		return nil, nil
 	case errors.Is(err, ErrRateLimited):
+		m.observe(Event{Kind: EventRateLimited, Limiter: event})
 		return err, nil
 	default:
 		return nil, fmt.Errorf("%s: %w", name, err)

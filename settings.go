@@ -41,6 +41,13 @@ type Settings struct {
 	// password doesn't match the policy. At most 200 characters, one line,
 	// no control or invisible format characters. Default "".
 	PasswordPolicyDescription string `json:"auth_password_policy_description,omitempty"`
+
+	// ProjectName is the application's name, which mails show ("You have
+	// been invited to join <project>"). At most 100 characters, with no
+	// control, bidi or other invisible formatting characters. Empty means
+	// the Manager's default (WithProjectName), which is itself empty
+	// unless set. Default "".
+	ProjectName string `json:"project_name"`
 }
 
 // DefaultSettings returns the settings in force until the first
@@ -68,6 +75,9 @@ func (m *Manager) Settings(ctx context.Context) (Settings, error) {
 // description that is not one short line of visible text. Nothing is
 // saved when s is invalid.
 func (m *Manager) UpdateSettings(ctx context.Context, s Settings) (Settings, error) {
+	if err := validateProjectName(s.ProjectName); err != nil {
+		return Settings{}, opErr("update settings", err)
+	}
 	if err := validatePolicyDescription(s.PasswordPolicyDescription); err != nil {
 		return Settings{}, opErr("update settings", err)
 	}
@@ -101,6 +111,7 @@ func (m *Manager) UpdateSettings(ctx context.Context, s Settings) (Settings, err
 	if err := m.store.SaveSettings(ctx, doc); err != nil {
 		return Settings{}, opErr("update settings", err)
 	}
+	m.withDefaults(&s)
 	m.cached.Store(&cachedSettings{doc: doc, s: s})
 	return s, nil
 }
@@ -120,6 +131,7 @@ func (m *Manager) settings(ctx context.Context) (*Settings, error) {
 	}
 	if doc == nil {
 		d := DefaultSettings()
+		m.withDefaults(&d)
 		return &d, nil
 	}
 	if c := m.cached.Load(); c != nil && bytes.Equal(c.doc, doc) {
@@ -129,6 +141,7 @@ func (m *Manager) settings(ctx context.Context) (*Settings, error) {
 	if err := json.Unmarshal(doc, &s); err != nil {
 		return nil, fmt.Errorf("stored settings are corrupt: %w", err)
 	}
+	m.withDefaults(&s)
 	m.cached.Store(&cachedSettings{doc: doc, s: s})
 	return &s, nil
 }

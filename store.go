@@ -187,8 +187,9 @@ type Store interface {
 	DeleteSessionByToken(ctx context.Context, hash []byte) error
 
 	// PurgeExpired deletes the sessions and the tokens (consumed or not)
-	// whose ExpiresAt is at or before before, and returns how many rows it
-	// deleted. The Manager calls it from its worker with a margin, so that
+	// whose ExpiresAt is at or before before, and returns how many sessions
+	// and tokens it deleted (a session's earlier hashes go with it and are
+	// not counted). The Manager calls it from its worker with a margin, so that
 	// an expired token is still told apart from an unknown one for a while.
 	PurgeExpired(ctx context.Context, before time.Time) (int, error)
 }

@@ -11,10 +11,12 @@ import (
 // MailData is what a mail template sees.
 type MailData struct {
 	Kind      MailKind
-	Link      string // the verification, invite or set-password link, token included
+	Link      string // the verification, invite, set-password or reset link, token included
 	Email     string // the recipient
 	FirstName string // registration only
 	LastName  string // registration only
+	// ProjectName is the settings' project_name ("" when none is set).
+	ProjectName string
 }
 
 // Template renders one kind of mail: a subject, a plain-text part and an
@@ -41,12 +43,14 @@ const (
 	SubjectVerifyEmail = "Verify your email address"
 	SubjectInvite      = "You've been invited"
 	SubjectSetPassword = "Choose your password"
+	// SubjectPasswordReset is Directus's subject for the same mail.
+	SubjectPasswordReset = "Password Reset Request"
 )
 
 const (
 	textVerify = `Hello{{with .FirstName}} {{.}}{{end}},
 
-Thanks for registering. Verify your email address ({{.Email}}) by opening this link:
+Thanks for registering{{with .ProjectName}} with {{.}}{{end}}. Verify your email address ({{.Email}}) by opening this link:
 
 {{.Link}}
 
@@ -55,21 +59,21 @@ If you did not register, you can ignore this mail.
 	htmlVerify = `<!DOCTYPE html>
 <html><body>
 <p>Hello{{with .FirstName}} {{.}}{{end}},</p>
-<p>Thanks for registering. Verify your email address ({{.Email}}) by following this link:</p>
+<p>Thanks for registering{{with .ProjectName}} with {{.}}{{end}}. Verify your email address ({{.Email}}) by following this link:</p>
 <p><a href="{{.Link}}">Verify email</a></p>
 <p>If you did not register, you can ignore this mail.</p>
 </body></html>
 `
 	textInvite = `Hello,
 
-You have been invited to join ({{.Email}}). Accept the invitation and choose your password here:
+You have been invited{{with .ProjectName}} to join {{.}}{{end}} as {{.Email}}. Accept the invitation and choose your password here:
 
 {{.Link}}
 `
 	htmlInvite = `<!DOCTYPE html>
 <html><body>
 <p>Hello,</p>
-<p>You have been invited to join ({{.Email}}). Accept the invitation and choose your password here:</p>
+<p>You have been invited{{with .ProjectName}} to join {{.}}{{end}} as {{.Email}}. Accept the invitation and choose your password here:</p>
 <p><a href="{{.Link}}">Accept invite</a></p>
 </body></html>
 `
@@ -86,6 +90,22 @@ Your email address ({{.Email}}) was verified, but it was registered more than on
 <p><a href="{{.Link}}">Choose password</a></p>
 </body></html>
 `
+	textPasswordReset = `Hello,
+
+Someone asked to reset the password of the account with this email address ({{.Email}}). Choose a new password here (the link works once, for one hour):
+
+{{.Link}}
+
+If it was not you, ignore this mail: your password stays as it is.
+`
+	htmlPasswordReset = `<!DOCTYPE html>
+<html><body>
+<p>Hello,</p>
+<p>Someone asked to reset the password of the account with this email address ({{.Email}}). Choose a new password here (the link works once, for one hour):</p>
+<p><a href="{{.Link}}">Reset password</a></p>
+<p>If it was not you, ignore this mail: your password stays as it is.</p>
+</body></html>
+`
 )
 
 // DefaultTemplates returns a fresh copy of the built-in templates.
@@ -98,14 +118,15 @@ func DefaultTemplates() Templates {
 		}
 	}
 	return Templates{
-		MailVerifyEmail: mk(MailVerifyEmail, SubjectVerifyEmail, textVerify, htmlVerify),
-		MailInvite:      mk(MailInvite, SubjectInvite, textInvite, htmlInvite),
-		MailSetPassword: mk(MailSetPassword, SubjectSetPassword, textSetPassword, htmlSetPassword),
+		MailVerifyEmail:   mk(MailVerifyEmail, SubjectVerifyEmail, textVerify, htmlVerify),
+		MailInvite:        mk(MailInvite, SubjectInvite, textInvite, htmlInvite),
+		MailSetPassword:   mk(MailSetPassword, SubjectSetPassword, textSetPassword, htmlSetPassword),
+		MailPasswordReset: mk(MailPasswordReset, SubjectPasswordReset, textPasswordReset, htmlPasswordReset),
 	}
 }
 
 func (t Templates) validate() error {
-	for _, kind := range []MailKind{MailVerifyEmail, MailInvite, MailSetPassword} {
+	for _, kind := range []MailKind{MailVerifyEmail, MailInvite, MailSetPassword, MailPasswordReset} {
 		tpl, ok := t[kind]
 		if !ok {
 			return fmt.Errorf("users: templates: no template for %q", kind)

@@ -16,7 +16,12 @@
 // [Manager.Create] and [Manager.Invite] (administrators),
 // [Manager.AcceptInvite] (public), [Manager.Authenticate] (login), and role
 // management ([Manager.CreateRole], [Manager.AssignRole], [Manager.RemoveRole],
-// [Manager.UsersInRole], [Manager.SetPolicies]…).
+// [Manager.UsersInRole], [Manager.SetPolicies]…). Administrators list and
+// count users with Directus's filter syntax ([Manager.ListUsers],
+// [Manager.CountUsers], [ParseUserFilter]) and delete them
+// ([Manager.DeleteUsers]); the last active administrator is never removed
+// ([ErrLastAdmin]). [Manager.ResendVerification] mails a registration's
+// verification link again (an extension: Directus has none).
 //
 // # Stores
 //
@@ -110,11 +115,21 @@ type Manager struct {
 	mailLimit Limiter // public flows; nil: no limit
 	adminMail Limiter // mail an administrator asked for; nil: no limit
 	authLimit Limiter // nil: no limit
-	msgIDHost string  // the right-hand side of every Message-ID
+	links     LinkPaths
+	sess      *sessionState
+	msgIDHost string // the right-hand side of every Message-ID
 
 	dummyHash string // hashed once at New; see Register and Authenticate
 	cached    atomic.Pointer[cachedSettings]
 	wake      chan struct{} // nudges Run when a mail was queued
+
+	observer    Observer // nil: none
+	projectName string   // when the settings carry none
+	health      HealthOptions
+	releaseID   string
+	deliveries  deliveryState
+	probe       probeState
+	gateStats   gateStats
 }
 
 type config struct {
@@ -137,14 +152,19 @@ type config struct {
 	adminMailSet    bool
 	authLimit       Limiter
 	authLimitSet    bool
+	links           LinkPaths
+	sess            sessionOptions
+	observer        Observer
+	health          HealthOptions
+	projectName     string
 }
 
 // Option configures a Manager.
 type Option func(*config) error
 
-// WithPublicURL sets the public URL of the application, used for the
-// default links: <public URL>/users/register/verify-email and
-// <public URL>/admin/accept-invite. It must be an absolute http(s) URL.
+// WithPublicURL sets the public URL of the application, the base of the
+// default links (see WithLinkPaths): <public URL>/users/register/verify-email
+// and <public URL>/admin/accept-invite. It must be an absolute http(s) URL.
 // Default: http://localhost:8055 (Directus's default).
 func WithPublicURL(u string) Option {
 	return func(c *config) error {
@@ -361,6 +381,8 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		hashLimit:  runtime.NumCPU(),
 		hashQueue:  1024,
 		hashBudget: 5 * time.Second,
+		links:      DefaultLinkPaths(),
+		health:     DefaultHealthOptions(),
 	}
 	for _, o := range opts {
 		if err := o(&c); err != nil {
@@ -384,35 +406,48 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("users: invite URL allow-list: %w", err)
 	}
+	sess, err := newSessionState(&c)
+	if err != nil {
+		return nil, err
+	}
 	// A hash of a random password, verified on the paths that have no real
 	// hash to check, so that every path does the same hashing work. Its
-	// duration is the hashing gate's first estimate.
+	// duration is the first sample of the failed-login floor and the
+	// hashing gate's first estimate.
 	t0 := time.Now()
 	dummy, err := c.hasher.Hash(uuid.NewString())
 	if err != nil {
 		return nil, fmt.Errorf("users: hasher: %w", err)
 	}
-	firstHash := time.Since(t0) * time.Duration(hashContention(c.hasher, c.hashLimit))
+	hashTime := time.Since(t0)
+	sess.verifyCosts.add(paramSet(dummy), hashTime)
+	firstHash := hashTime * time.Duration(hashContention(c.hasher, c.hashLimit))
 	return &Manager{
-		store:     store,
-		mailer:    mailer,
-		hasher:    c.hasher,
-		now:       c.now,
-		log:       c.log,
-		publicURL: c.publicURL,
-		register:  reg,
-		invite:    inv,
-		verifyTTL: c.verifyTTL,
-		inviteTTL: c.inviteTTL,
-		templates: c.templates,
-		delivery:  c.delivery,
-		hashGate:  newHashGate(c.hashLimit, c.hashQueue, c.hashBudget, firstHash),
-		mailLimit: c.mailLimit,
-		adminMail: c.adminMail,
-		msgIDHost: messageIDHost(c.publicURL),
-		authLimit: c.authLimit,
-		dummyHash: dummy,
-		wake:      make(chan struct{}, 1),
+		store:       store,
+		mailer:      mailer,
+		hasher:      c.hasher,
+		now:         c.now,
+		log:         c.log,
+		publicURL:   c.publicURL,
+		register:    reg,
+		invite:      inv,
+		verifyTTL:   c.verifyTTL,
+		inviteTTL:   c.inviteTTL,
+		templates:   c.templates,
+		delivery:    c.delivery,
+		hashGate:    newHashGate(c.hashLimit, c.hashQueue, c.hashBudget, firstHash),
+		mailLimit:   c.mailLimit,
+		adminMail:   c.adminMail,
+		msgIDHost:   messageIDHost(c.publicURL),
+		authLimit:   c.authLimit,
+		links:       c.links,
+		sess:        sess,
+		dummyHash:   dummy,
+		wake:        make(chan struct{}, 1),
+		observer:    c.observer,
+		health:      c.health,
+		releaseID:   moduleVersion(),
+		projectName: c.projectName,
 	}, nil
 }
 
@@ -452,8 +487,8 @@ func (m *Manager) queued() {
 	}
 }
 
-// link builds a mail link: base (or the default path under the public
-// URL) with token=<token> added to its query.
+// link builds a mail link: base (or the default path, one of m.links, under
+// the public URL) with token=<token> added to its query.
 func (m *Manager) link(base, defaultPath, token string) (string, error) {
 	if base == "" {
 		base = m.publicURL + defaultPath

@@ -21,6 +21,7 @@ import (
 // it is afterwards.
 func (m *Manager) VerifyEmail(ctx context.Context, token string) (*User, error) {
 	u, err := m.verifyEmail(ctx, token)
+	m.observeFlow(FlowVerifyEmail, OutcomeVerified, err)
 	if err != nil {
 		return nil, opErr("verify email", err)
 	}
@@ -41,7 +42,7 @@ func (m *Manager) verifyEmail(ctx context.Context, token string) (*User, error) 
 	if contested {
 		empty := ""
 		ch = UserChange{Status: &invited, PasswordHash: &empty, Contested: &no, UpdatedAt: now}
-		if fx, err = m.inviteMail(MailSetPassword, user.ID, user.Email, user.EmailKey, "", now); err != nil {
+		if fx, err = m.inviteMail(ctx, MailSetPassword, user.ID, user.Email, user.EmailKey, "", now); err != nil {
 			return nil, err
 		}
 	}

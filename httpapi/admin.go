@@ -1,12 +1,7 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
-	"net/url"
-	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -215,142 +210,6 @@ func (h *handler) updateUsers(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUsers(us)})
 }
 
-// listUsers: GET /users → 200 {"data": [user…]}. See parseUserQuery for the
-// query parameters.
-func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
-	q, none, err := parseUserQuery(r.URL.Query())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	var us []*users.User
-	if !none {
-		if us, err = h.m.ListUsers(r.Context(), q); err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUsers(us)})
-}
-
-// defaultLimit is Directus's QUERY_LIMIT_DEFAULT; maxQueryInt bounds limit,
-// offset and page so that page*limit cannot overflow.
-const (
-	defaultLimit = 100
-	maxQueryInt  = 1<<31 - 1
-)
-
-var filterParam = regexp.MustCompile(`^filter\[([a-z_]+)\]\[(_[a-z]+)\]$`)
-
-// parseUserQuery reads GET /users's query: limit (default 100, -1 for all),
-// offset, page (1-based, with limit), fields (accepted and ignored: every
-// field is returned), access_token (for BearerToken), and a filter, either
-// as JSON (filter={"role":{"_eq":"<id>"}}) or in brackets
-// (filter[role][_eq]=<id>), with the conditions role _eq <id>,
-// role _null true, id _eq <id>, id _in [<id>…] (brackets: comma-separated).
-// Anything else is 400 INVALID_QUERY. none reports limit=0: no user wanted.
-func parseUserQuery(v url.Values) (q users.UserQuery, none bool, err error) {
-	limit, offset, page := defaultLimit, 0, 0
-	type cond struct {
-		field, op string
-		val       json.RawMessage
-	}
-	var conds []cond
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range v {
-			if !yield(k) {
-				return
-			}
-		}
-	})
-	for _, k := range keys {
-		vals := v[k]
-		if len(vals) != 1 {
-			return q, false, badQuery("%q must be given once", k)
-		}
-		val := vals[0]
-		num := func(min int) (int, error) {
-			n, err := strconv.Atoi(val)
-			if err != nil || n < min || n > maxQueryInt {
-				return 0, badQuery("%q must be an integer from %d to %d", k, min, maxQueryInt)
-			}
-			return n, nil
-		}
-		var err error
-		switch m := filterParam.FindStringSubmatch(k); {
-		case k == "limit":
-			limit, err = num(-1)
-		case k == "offset":
-			offset, err = num(0)
-		case k == "page":
-			page, err = num(1)
-		case k == "fields", k == "access_token":
-		case k == "filter":
-			var doc map[string]map[string]json.RawMessage
-			if json.Unmarshal([]byte(val), &doc) != nil {
-				return q, false, badQuery(`"filter" must be a JSON object of {"<field>": {"<operator>": <value>}}`)
-			}
-			for f, ops := range doc {
-				for op, raw := range ops {
-					conds = append(conds, cond{f, op, raw})
-				}
-			}
-		case m != nil:
-			raw, _ := json.Marshal(val)
-			if m[2] == "_in" {
-				raw, _ = json.Marshal(strings.Split(val, ","))
-			}
-			if m[2] == "_null" {
-				raw = json.RawMessage(val)
-			}
-			conds = append(conds, cond{m[1], m[2], raw})
-		default:
-			return q, false, badQuery("unknown query parameter %q", k)
-		}
-		if err != nil {
-			return q, false, err
-		}
-	}
-	for _, c := range conds {
-		switch c.field + " " + c.op {
-		case "role _eq":
-			var id string
-			if json.Unmarshal(c.val, &id) != nil || id == "" {
-				return q, false, badQuery("filter role _eq takes a role id")
-			}
-			q.Role = &id
-		case "role _null":
-			var b bool
-			if json.Unmarshal(c.val, &b) != nil || !b {
-				return q, false, badQuery("filter role _null takes true")
-			}
-			q.NoRole = true
-		case "id _eq":
-			var id string
-			if json.Unmarshal(c.val, &id) != nil || id == "" {
-				return q, false, badQuery("filter id _eq takes a user id")
-			}
-			q.IDs = append(q.IDs, id)
-		case "id _in":
-			var ids []string
-			if json.Unmarshal(c.val, &ids) != nil || len(ids) == 0 || slices.Contains(ids, "") {
-				return q, false, badQuery("filter id _in takes user ids")
-			}
-			q.IDs = append(q.IDs, ids...)
-		default:
-			return q, false, badQuery("filter %s %s is not supported (role _eq, role _null, id _eq, id _in are)", c.field, c.op)
-		}
-	}
-	if limit > 0 && page > 0 {
-		offset = (page - 1) * limit
-	}
-	q.Offset = offset
-	if limit > 0 {
-		q.Limit = limit // -1 (every user) is the store's 0
-	}
-	return q, limit == 0, nil
-}
-
 // listRoles: GET /roles → 200 {"data": [role…]}.
 func (h *handler) listRoles(w http.ResponseWriter, r *http.Request) {
 	rs, err := h.m.ListRoles(r.Context())
@@ -413,7 +272,7 @@ func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := p.only("public_registration", "public_registration_verify_email",
 		"public_registration_role", "public_registration_email_filter", "auth_password_policy",
-		"auth_password_policy_description"); err != nil {
+		"auth_password_policy_description", "project_name"); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -459,6 +318,14 @@ func applySettings(p *payload, s *users.Settings) error {
 				return err
 			}
 			s.PublicRegistrationEmailFilter = f
+		}
+	}
+	if name, ok, err := p.nullableStr("project_name"); err != nil {
+		return err
+	} else if ok {
+		s.ProjectName = ""
+		if name != nil {
+			s.ProjectName = *name
 		}
 	}
 	if src, ok, err := p.nullableStr("auth_password_policy"); err != nil {

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
 )
 
 // The bad-input catalogue: each case is one hostile or malformed request,
@@ -153,7 +156,15 @@ func TestBadInputCatalogue(t *testing.T) {
 			f := newFixture(t)
 			f.openRegistration(true)
 			// An invited user, so that accept has something to consume.
-			_ = f.admin("POST", "/users/invite", `{"email":"invited@example.com","role":"`+f.role.ID+`"}`)
+			iw := f.admin("POST", "/users/invite", `{"email":"invited@example.com","role":"`+f.role.ID+`"}`)
+			require.Equal(t, http.StatusNoContent, iw.Code, "setup invite: %s", iw.Body.String())
+			invited, err := f.mem.GetUserByEmailKey(f.ctx, "invited@example.com")
+			require.NoError(t, err, "setup invite")
+			require.Equal(t, users.StatusInvited, invited.Status, "setup invite")
+			queued, err := f.mem.ListMail(f.ctx, users.MailQuery{})
+			require.NoError(t, err)
+			require.Len(t, queued, 1, "setup invite: the invitation (and its live token) is queued")
+			require.Equal(t, "invited@example.com", queued[0].To)
 			before := f.snapshot()
 			body := strings.ReplaceAll(c.body, "ROLE", f.role.ID)
 			do := f.do

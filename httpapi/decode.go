@@ -37,6 +37,16 @@ type payload struct {
 // application/json (or application/*+json) — never a type a browser may send
 // cross-site without a CORS preflight — and the body must fit the limit.
 func (h *handler) decode(w http.ResponseWriter, r *http.Request) (*payload, error) {
+	b, err := h.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return parseObject(b)
+}
+
+// readBody reads the request body under decode's rules (Content-Type, size
+// limit), for a route whose body is not always an object.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
 		return nil, invalidBody("Content-Type must be application/json")
@@ -51,7 +61,7 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request) (*payload, erro
 		}
 		return nil, invalidBody("Request body could not be read")
 	}
-	return parseObject(b)
+	return b, nil
 }
 
 // parseObject parses b as one JSON object. Error messages give offsets,

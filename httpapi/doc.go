@@ -18,11 +18,18 @@
 //	POST /users/register               {email, password, first_name?, last_name?, verification_url?}
 //	                                   → 204, empty, on every path that passes validation (new or
 //	                                     existing email alike: same status, headers and body)
+//	POST /users/register/resend        {email, verification_url?}
+//	                                   → 204, empty, on every path that passes validation
+//	                                     (an extension of this package; see below)
 //	GET  /users/register/verify-email?token=…
 //	                                   → 204, or 302 to the WithVerifyRedirect URL
 //	POST /users/invite/accept          {token, password} → 204
 //	POST /auth/login                   {email, password, mode?: "json", otp?}
 //	                                   → 200 {"data": user}, else 401 INVALID_CREDENTIALS
+//	GET  /server/ping                  → 200 "pong" (text/plain)
+//	GET  /server/health                → 200 {"status": "ok"|"warn"}, 503 {"status": "error"}
+//	                                     (application/health+json; administrators also get
+//	                                     releaseId, serviceId and checks: see users.Manager.Health)
 //
 // Admin (the authorizer is asked first, before the body is read):
 //
@@ -31,17 +38,20 @@
 //	                                   over by the invitation; counted in the log, never named)
 //	POST  /users                       {email?, password?, first_name?, last_name?, status?,
 //	                                    role?, policies?, metadata?} → 200 {"data": user}
-//	GET   /users                       ?limit=&offset=&page=&filter= → 200 {"data": [user, …]}
+//	GET   /users                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
+//	                                   → 200 {"data": [user, …], "meta"?: {"total_count": n, "filter_count": n}}
 //	GET   /users/{id}                  → 200 {"data": user}
 //	PATCH /users/{id}                  same fields as POST /users → 200 {"data": user}
 //	PATCH /users                       {keys: [id, …], data: {fields}} → 200 {"data": [user, …]}
+//	DELETE /users/{id}                 → 204
+//	DELETE /users                      [id, …] or {keys: [id, …]} → 204
 //	GET   /roles                       → 200 {"data": [role, …]}
 //	POST  /roles                       {id?, name, description?, admin_access?} → 200 {"data": role}
 //	GET   /settings                    → 200 {"data": settings}
 //	PATCH /settings                    {public_registration?, public_registration_verify_email?,
 //	                                    public_registration_role?, public_registration_email_filter?,
-//	                                    auth_password_policy?, auth_password_policy_description?}
-//	                                   → 200 {"data": settings}
+//	                                    auth_password_policy?, auth_password_policy_description?,
+//	                                    project_name?} → 200 {"data": settings}
 //
 // Any other method and path is 404 ROUTE_NOT_FOUND — HEAD on the
 // verify-email link included, so that a mail scanner probing the link does
@@ -63,11 +73,56 @@
 // auth_password_policy_description clears the description (it described
 // the old policy).
 //
-// GET /users takes limit (default 100, -1 for all), offset, page (1-based),
-// fields (ignored: every field is returned), and a filter with the
-// conditions role _eq, role _null, id _eq and id _in, as JSON
-// (filter={"role":{"_eq":"<id>"}}) or in brackets (filter[role][_eq]=<id>).
-// Any other query parameter is 400 INVALID_QUERY.
+// # Listing users
+//
+// GET /users takes Directus's query parameters, read as Directus reads
+// them (every list may be comma-separated, repeated, or key[]= / key[0]=):
+//
+//   - filter: Directus's filter rules on id, email, first_name, last_name,
+//     status and role (see users.ParseUserFilter for the operators), as JSON
+//     (filter={"role":{"_null":true}}) or in brackets
+//     (filter[email][_ends_with]=@example.com, filter[_or][0][status][_eq]=active,
+//     filter[id][_in]=<id>,<id>). The string operators compare byte for byte,
+//     the _i ones case-insensitively, on every store;
+//   - search: users whose email, first_name or last_name contains it,
+//     case-insensitively (at most 1 KiB);
+//   - sort: fields among id, email, first_name, last_name, status, role,
+//     created_at, updated_at, "-" before one for descending
+//     (sort=-created_at,email); ties are broken by id. Default: created_at;
+//   - limit (default 100, -1 for all), offset, page (1-based; with a limit
+//     it sets the offset, as in Directus);
+//   - fields: the fields of each user in the answer (fields=id,email; "*"
+//     for all, the default);
+//   - meta: total_count (every user), filter_count (the users the filter
+//     and search select), or * for both, answered as
+//     {"data": […], "meta": {"total_count": 2, "filter_count": 1}}.
+//
+// Filtering, sorting and paging are done by the store's own query. Any
+// other parameter, an unknown field or operator, a value of the wrong type
+// or a limit out of range is 400 INVALID_QUERY with a message that names
+// it (`Invalid query. filter._or[1].email: unknown operator "_foo".`).
+//
+// # Deleting users
+//
+// DELETE /users/{id} and DELETE /users (an array of ids, or {"keys": […]})
+// answer 204. A user's tokens, sessions and mail not yet sent go with it.
+// Deletion is all or none: an unknown id among them (403 FORBIDDEN, as for
+// GET /users/{id}) or a deletion that would leave no active user with admin
+// access (400 INVALID_PAYLOAD) deletes nothing. Changes by PATCH that would
+// leave no active administrator (a status, role or policy change) are
+// refused the same way.
+//
+// # Resending the verification mail
+//
+// POST /users/register/resend is this package's extension (Directus has
+// none): it mails the verification link of a registration still waiting
+// for it (users.Manager.ResendVerification). It checks what POST
+// /users/register checks — registration on (403 before the body is read),
+// a well-formed email, verification_url on the allow-list, the email
+// filter — then answers 204 with an empty body whatever the address: an
+// account waiting for verification, another account, or none. The mail
+// limit per address applies, and so do WithRateLimiter and
+// WithRegisterRateLimiter.
 //
 // # Request bodies
 //
@@ -99,10 +154,11 @@
 //
 // Every error is {"errors":[{"message":"…","extensions":{"code":"…"}}]}:
 //
-//	400 INVALID_PAYLOAD       malformed or disallowed input, URL not on the allow-list, unknown role
+//	400 INVALID_PAYLOAD       malformed or disallowed input, URL not on the allow-list, unknown role,
+//	                          removing the last active user with admin access
 //	400 FAILED_VALIDATION     a malformed field value of a user (POST/PATCH /users)
 //	400 RECORD_NOT_UNIQUE     the email belongs to another user; the role id exists
-//	400 INVALID_QUERY         a query parameter GET /users does not take
+//	400 INVALID_QUERY         a query parameter GET /users does not take, or a bad value of one
 //	401 INVALID_CREDENTIALS   login failed, whatever the reason
 //	401 TOKEN_EXPIRED         an expired verification or invite token
 //	403 INVALID_TOKEN         a garbage, unknown, used or wrong-purpose token
@@ -134,6 +190,12 @@
 // or calls users.Manager.Authenticate itself. Only the fields listed above
 // are taken (a Directus field such as "language" is refused by name, not
 // silently dropped), policies are plain id arrays, and GET /users knows only
-// the query parameters above. Bodies must be declared JSON (see above).
+// the query parameters above: no relational fields (fields=role.name), no
+// operators beyond the string ones (no _gt, _between, _regex), no dynamic
+// variables ($CURRENT_USER), no deep, alias, aggregate or groupBy; a filter
+// with an empty string, an empty _in or a duplicate key is refused, not
+// run. DELETE /users deletes all or none (Directus, for an administrator,
+// deletes the ids it finds and answers 204) and does not take
+// {"query": …}. Bodies must be declared JSON (see above).
 // An expired token is 401 TOKEN_EXPIRED, as Directus answers.
 package httpapi

@@ -31,24 +31,15 @@ import (
 // one, the medians differ by the whole hash (about 20 ms against 0.1 ms)
 // and the tests fail on every pass.
 //
-// Skipped with -short and under -race (timing); .ci/run runs them in a
-// separate step without -race.
+// Skipped with -short and under -race (timing; skipTiming), except under
+// CI=true, where either fails; .ci/run runs them in a separate step
+// without -race.
 
 const (
 	enumRounds = 200
 	enumWarmUp = 10
 	enumPasses = 3
 )
-
-func skipTiming(t *testing.T) {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("timing test: 400 argon2id hashes")
-	}
-	if raceEnabled {
-		t.Skip("timing test: run without -race (.ci/run does)")
-	}
-}
 
 // answer is what a client sees of a response, besides its time.
 type answer struct {

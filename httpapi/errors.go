@@ -77,6 +77,11 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		status, code, msg = http.StatusNotFound, codeRouteNotFound, fmt.Sprintf("Route %s doesn't exist.", users.Echo(r.URL.Path))
 	case errors.As(err, &qe):
 		status, code, msg = http.StatusBadRequest, codeInvalidQuery, "Invalid query. "+sentence(qe.msg)
+	case errors.Is(err, users.ErrInvalidQuery):
+		status, code, msg = http.StatusBadRequest, codeInvalidQuery, "Invalid query."
+		if errors.As(err, &ve) {
+			msg = "Invalid query. " + sentence(ve.Message())
+		}
 	case errors.Is(err, users.ErrRateLimited):
 		wait := defaultRetryAfter
 		if errors.As(err, &re) {
@@ -128,6 +133,8 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 			msg = `Invalid payload. "role" names no role.`
 		case errors.Is(err, users.ErrPolicyNotFound):
 			msg = `Invalid payload. "policies" names no policy.`
+		case errors.Is(err, users.ErrLastAdmin):
+			msg = "Invalid payload. The last active user with admin access can't be removed."
 		}
 	default:
 		if !(errors.Is(err, context.Canceled) && r.Context().Err() != nil) { // else the client left

@@ -65,7 +65,9 @@ func TestUnexpectedErrorsAre500AndLogged(t *testing.T) {
 	// was logged.
 }
 
-// gatedHasher blocks Verify while gate is set, after signalling entered.
+// gatedHasher holds Verify while gate is set, after signalling entered
+// (buffered, so that a call the hash gate should have refused is seen too
+// and never blocks on the signal), until release is closed.
 type gatedHasher struct {
 	users.InsecureHasher
 	gate    atomic.Bool
@@ -75,39 +77,52 @@ type gatedHasher struct {
 
 func (h *gatedHasher) Verify(pw, encoded string) (bool, error) {
 	if h.gate.Load() {
-		h.entered <- struct{}{}
+		select {
+		case h.entered <- struct{}{}:
+		default:
+		}
 		<-h.release
 	}
 	return h.InsecureHasher.Verify(pw, encoded)
 }
 
+// With the only hashing slot taken and no queue, a login and a
+// registration are refused at once: 503 with Retry-After. Each wait has
+// its own deadline: with the hash gate gone (or queueing without bound)
+// the second login would wait on the held hasher for ever.
 func TestBusyIs503WithRetryAfter(t *testing.T) {
 	t.Parallel()
-	h := &gatedHasher{entered: make(chan struct{}), release: make(chan struct{})}
+	h := &gatedHasher{entered: make(chan struct{}, 8), release: make(chan struct{})}
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{
 		users.WithHasher(h), users.WithHashConcurrency(1, 0),
 	}})
 	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
+	f.openRegistration(true)
 	h.gate.Store(true)
+	var once sync.Once
+	release := func() { once.Do(func() { h.gate.Store(false); close(h.release) }) }
+	t.Cleanup(release) // frees whatever is still held when the test fails
 
-	var wg sync.WaitGroup
-	var first *httptest.ResponseRecorder
-	wg.Go(func() {
+	first := make(chan *httptest.ResponseRecorder, 1)
+	go func() {
 		w := httptest.NewRecorder()
 		f.h.ServeHTTP(w, request("POST", "/auth/login", registerBody("ada@example.com", password)))
-		first = w
-	})
-	<-h.entered // the first login holds the only hashing slot
+		first <- w
+	}()
+	receive(t, h.entered, waitLimit, "the first login never reached the hasher")
 
-	w := f.do("POST", "/auth/login", registerBody("ada@example.com", password))
+	var w, reg *httptest.ResponseRecorder
+	within(t, waitLimit, "a login while the only hashing slot is taken was not refused at once: the hash gate let it wait or hash", func() {
+		w = f.do("POST", "/auth/login", registerBody("ada@example.com", password))
+	})
 	wantError(t, w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", `Service "users" is unavailable. Too many requests in progress, try again later.`)
 	assert.Equal(t, "1", w.Header().Get("Retry-After"))
-	f.openRegistration(true)
-	w = f.do("POST", "/users/register", registerBody("ada@example.com", password))
-	wantError(t, w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "")
+	within(t, waitLimit, "a registration while the only hashing slot is taken was not refused at once: the hash gate let it wait or hash", func() {
+		reg = f.do("POST", "/users/register", registerBody("ada@example.com", password))
+	})
+	wantError(t, reg, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "")
 
-	h.gate.Store(false)
-	close(h.release)
-	wg.Wait()
-	require.Equal(t, http.StatusOK, first.Code, first.Body.String())
+	release()
+	fw := receive(t, first, waitLimit, "the first login did not finish once the hasher was released")
+	require.Equal(t, http.StatusOK, fw.Code, fw.Body.String())
 }

@@ -8,7 +8,8 @@ import (
 )
 
 // This file holds the public routes: register, verify-email, accept-invite,
-// login — and invite, whose flow belongs with them.
+// and invite, whose flow belongs with them. Login and the other session
+// routes are in session.go.
 
 // register: POST /users/register → 204 on every path that passes
 // validation, whether or not the email exists.
@@ -164,39 +165,4 @@ func (h *handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noContent(w)
-}
-
-// login: POST /auth/login {email, password, mode?: "json", otp?} → 200
-// {"data": user} for an active user with that password, else 401
-// INVALID_CREDENTIALS.
-func (h *handler) login(w http.ResponseWriter, r *http.Request) {
-	p, err := h.decode(w, r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	var (
-		email, password, mode string
-		hasMode               bool
-		errs                  [5]error
-	)
-	errs[0] = p.only("email", "password", "mode", "otp")
-	email, _, errs[1] = p.str("email")
-	password, _, errs[2] = p.str("password")
-	mode, hasMode, errs[3] = p.str("mode")
-	_, _, errs[4] = p.str("otp") // no two-factor auth here: accepted, unused
-	if err := firstErr(errs[:]...); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if hasMode && mode != "json" {
-		h.writeError(w, r, invalid("mode", `must be "json"`))
-		return
-	}
-	u, err := h.m.Authenticate(r.Context(), email, password)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUser(u)})
 }

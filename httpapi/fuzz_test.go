@@ -28,6 +28,15 @@ var fuzzRoutes = []struct {
 	{"POST", "/roles", `{"name":"R","description":"d","admin_access":false}`},
 	{"PATCH", "/settings", `{"public_registration":true,"public_registration_email_filter":{"_and":[{"email":{"_ends_with":"@example.com"}}]},"auth_password_policy":"/^.{8,}$/"}`},
 	{"POST", "/auth/login", `{"email":"a@example.com","password":"pw-123456","mode":"json"}`},
+	{"POST", "/auth/refresh", `{"refresh_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","mode":"json"}`},
+	{"POST", "/auth/logout", `{"refresh_token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`},
+	{"POST", "/auth/password/request", `{"email":"existing@example.com","reset_url":"https://app.example.com/reset"}`},
+	{"POST", "/auth/password/reset", `{"token":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","password":"pw-123456"}`},
+	{"PATCH", "/users/me", `{"first_name":"A","password":"pw-1","current_password":"pw-2"}`},
+	{"POST", "/users/register/resend", `{"email":"existing@example.com","verification_url":"https://app.example.com/verify"}`},
+	{"DELETE", "/users", `["USER"]`},
+	{"GET", "/users?filter=", `{"_or":[{"email":{"_ends_with":"@example.com"}},{"role":{"_null":true}},{"id":{"_in":["USER"]}}]}`},
+	{"GET", "/users?search=", "%_'"},
 }
 
 // FuzzHandlers sends arbitrary bodies (and query values) to every route:

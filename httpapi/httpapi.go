@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -23,6 +24,10 @@ type config struct {
 	log            *slog.Logger
 	limiter        users.Limiter
 	registerLimit  users.Limiter
+	refreshCookie  CookieOptions
+	sessionCookie  CookieOptions
+	deviceCookie   CookieOptions
+	serviceID      string
 }
 
 // Option configures the handler New returns.
@@ -86,7 +91,7 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithRateLimiter limits the public routes (register, verify-email,
+// WithRateLimiter limits the public routes (register, resend, verify-email,
 // accept-invite, login) per client IP (see ClientIP; the key is the
 // address's text form, "invalid IP" when RemoteAddr does not parse): a
 // request the limiter refuses is answered 429 REQUESTS_EXCEEDED with
@@ -104,7 +109,9 @@ func WithRateLimiter(l users.Limiter) Option {
 
 // WithRegisterRateLimiter limits POST /users/register per client IP, as
 // Directus's RATE_LIMITER_REGISTRATION_* settings do (Directus's default is
-// 5 per 60 s: users.NewMemoryLimiter(5, time.Minute)). A refused request
+// 5 per 60 s: users.NewMemoryLimiter(5, time.Minute)), and POST
+// /users/register/resend with it (the two share each IP's count: both mail
+// a verification link). A refused request
 // is answered 429 REQUESTS_EXCEEDED with Retry-After and the extensions
 // limit and reset, before the body is read. It applies on top of
 // WithRateLimiter. Default: none. Passing nil keeps the default.
@@ -151,6 +158,9 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 			panic("httpapi: WithVerifyRedirect: " + err.Error())
 		}
 	}
+	checkCookie("WithRefreshCookie", &c.refreshCookie, DefaultRefreshCookieName)
+	checkCookie("WithSessionCookie", &c.sessionCookie, DefaultSessionCookieName)
+	checkCookie("WithDeviceCookie", &c.deviceCookie, DefaultDeviceCookieName)
 
 	h := &handler{m: m, cfg: c, mux: http.NewServeMux()}
 	public := map[string]http.HandlerFunc{
@@ -159,9 +169,17 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 		// A link scanner's HEAD must not consume a verification token.
 		"HEAD /users/register/verify-email": h.notFound,
 		"POST /users/invite/accept":         h.acceptInvite,
+		"POST /users/register/resend":       h.resendVerification,
 		"POST /auth/login":                  h.login,
+		"POST /auth/refresh":                h.refresh,
+		"POST /auth/logout":                 h.logout,
+		"POST /auth/password/request":       h.passwordRequest,
+		"POST /auth/password/reset":         h.passwordReset,
 		"/":                                 h.notFound,
 	}
+	// The caller's own user: an access token is required, and is the limit.
+	h.mux.HandleFunc("GET /users/me", h.me)
+	h.mux.HandleFunc("PATCH /users/me", h.updateMe)
 	admin := map[string]http.HandlerFunc{
 		"POST /users/invite": h.invite,
 		"POST /users":        h.createUser,
@@ -169,13 +187,15 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 		"PATCH /users":       h.updateUsers,
 		"GET /users/{id}":    h.getUser,
 		"PATCH /users/{id}":  h.updateUser,
+		"DELETE /users":      h.deleteUsers,
+		"DELETE /users/{id}": h.deleteUser,
 		"GET /roles":         h.listRoles,
 		"POST /roles":        h.createRole,
 		"GET /settings":      h.getSettings,
 		"PATCH /settings":    h.updateSettings,
 	}
 	for p, f := range public {
-		if p == "POST /users/register" {
+		if p == "POST /users/register" || p == "POST /users/register/resend" {
 			f = h.limitedBy(h.cfg.registerLimit, f)
 		}
 		if p != "/" {
@@ -195,6 +215,7 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 			h.mux.HandleFunc(method+" "+p, h.notFound)
 		}
 	}
+	h.serverRoutes()
 	return h
 }
 
@@ -207,14 +228,32 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// admin checks the authorizer before anything else.
+// admin checks, before anything else, that the request may act as an
+// administrator: the authorizer (WithAuthorizer) says so, or the request
+// carries the access token of an active user with admin access (see
+// accessToken). An expired access token is 401 TOKEN_EXPIRED, so that a
+// client refreshes; any other refusal is 403 FORBIDDEN.
 func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !h.cfg.authorize(r) {
-			h.writeError(w, r, users.ErrForbidden)
+		if h.cfg.authorize(r) {
+			f(w, r)
 			return
 		}
-		f(w, r)
+		if tok := h.accessToken(r); strings.Count(tok, ".") == 2 {
+			p, err := h.m.ResolveAccessToken(r.Context(), tok)
+			switch {
+			case err == nil && p.Admin:
+				f(w, r)
+				return
+			case errors.Is(err, users.ErrTokenExpired):
+				h.writeError(w, r, err)
+				return
+			case err != nil && !errors.Is(err, users.ErrInvalidToken) && !errors.Is(err, users.ErrInvalidCredentials):
+				h.writeError(w, r, err) // the Store failed
+				return
+			}
+		}
+		h.writeError(w, r, users.ErrForbidden)
 	}
 }
 

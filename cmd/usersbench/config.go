@@ -31,8 +31,8 @@ var hashesPerOp = map[string]bool{opRegister: true, opAccept: true, opLogin: tru
 
 // config is the parsed command line.
 type config struct {
-	Store      string        // memory, sqlite or pg (in-process only)
-	DSN        string        // PostgreSQL DSN, with Store pg
+	Store      string        // memory, sqlite, pg or mysql (in-process only)
+	DSN        string        // PostgreSQL or MySQL DSN, with Store pg or mysql
 	DB         string        // SQLite file: the store's (in-process) or the server's (HTTP)
 	Argon2     argon2Params  // the hasher
 	C          int           // concurrency: workers per operation
@@ -188,8 +188,8 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		c                             config
 		argon2, ops, hashlim, mailLog string
 	)
-	fs.StringVar(&c.Store, "store", "sqlite", "in-process store: memory, sqlite or pg (pg needs -dsn)")
-	fs.StringVar(&c.DSN, "dsn", "", "PostgreSQL DSN for -store pg (a fresh schema is created and dropped)")
+	fs.StringVar(&c.Store, "store", "sqlite", "in-process store: memory, sqlite, pg or mysql (pg and mysql need -dsn)")
+	fs.StringVar(&c.DSN, "dsn", "", "PostgreSQL DSN for -store pg (a fresh schema is created and dropped), or\nMySQL/MariaDB DSN for -store mysql, e.g. root@tcp(127.0.0.1:3306)/ (a fresh database is created and dropped)")
 	fs.StringVar(&c.DB, "db", "", "SQLite file: in-process, the store's file (default: a temporary file, removed);\nwith -http, the server's DB_FILENAME, read for links still in the outbox")
 	fs.StringVar(&argon2, "argon2", directusArgon2.String(), "hasher: argon2id m,t,p (KiB, iterations, parallelism), default (the library's), directus, or fake")
 	fs.IntVar(&c.C, "c", 8, "concurrency: workers per operation")
@@ -259,8 +259,13 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		if c.DSN == "" {
 			return config{}, errors.New("-store pg needs -dsn")
 		}
+	case "mysql", "mariadb":
+		c.Store = "mysql"
+		if c.DSN == "" {
+			return config{}, errors.New("-store mysql needs -dsn")
+		}
 	default:
-		return config{}, fmt.Errorf("-store %q: want memory, sqlite or pg", c.Store)
+		return config{}, fmt.Errorf("-store %q: want memory, sqlite, pg or mysql", c.Store)
 	}
 	if c.MailLog != "" || c.PID != 0 || c.AdminToken != "" {
 		return config{}, errors.New("-maillog, -pid and -admin-token only apply with -http")

@@ -60,43 +60,49 @@ func TestParseArgs(t *testing.T) {
 	c, err = parseArgs(strings.Fields("-store postgres -dsn postgres://x@y/z"), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, "pg", c.Store)
+
+	c, err = parseArgs(strings.Fields("-store mariadb -dsn root@tcp(127.0.0.1:3306)/"), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "mysql", c.Store)
 }
 
 func TestParseArgsRejects(t *testing.T) {
 	t.Parallel()
-	for _, args := range []string{
-		"-store pg",                             // no -dsn
-		"-store mysql",                          // unknown store
-		"-c 0",                                  // no workers
-		"-d 0s",                                 // no time
-		"-d -1s",                                // negative
-		"-ops",                                  // flag without value
-		"-ops frobnicate",                       // unknown op
-		"-ops ,",                                // nothing
-		"-argon2 1,2",                           // two numbers
-		"-argon2 65536,3,0",                     // zero parallelism
-		"-argon2 16,1,4",                        // memory below 8*p
-		"-argon2 65536,3,256",                   // p above 255
-		"-argon2 x,y,z",                         // not numbers
-		"-hashlimit 0,1",                        // limit 0
-		"-hashlimit 2",                          // no queue
-		"-http ftp://example.com",               // not http
-		"-http /relative",                       // not absolute
-		"-maillog out.txt",                      // HTTP only
-		"-pid 12",                               // HTTP only
-		"-admin-token abc",                      // HTTP only
-		"-maxpool 0",                            // no tokens
-		"-store memory extra",                   // stray argument
-		"-password=",                            // empty password
-		"-no-such-flag",                         // unknown flag
-		"-argon2 4294967296,1,1",                // overflows uint32
-		"-argon2 " + fmt.Sprint(5<<20) + ",1,1", // above the library's 4 GiB
-		"-burst 5",                              // HTTP only
-		"-http http://x.example -burst -1",      // negative
-		"-http http://x.example -burst 5 -bursts 0",
+	// Each is refused for its own reason, which the error names.
+	for _, tc := range []struct{ args, want string }{
+		{"-store pg", "-store pg needs -dsn"},
+		{"-store mysql", "-store mysql needs -dsn"},
+		{"-store oracle -dsn x", `-store "oracle": want memory, sqlite, pg or mysql`},
+		{"-c 0", "-c 0: must be at least 1"},
+		{"-d 0s", "-d 0s: must be positive"},
+		{"-d -1s", "-d -1s: must be positive"},
+		{"-ops", "flag needs an argument: -ops"},
+		{"-ops frobnicate", `-ops: unknown operation "frobnicate"`},
+		{"-ops ,", "-ops: no operation given"},
+		{"-argon2 1,2", `-argon2 "1,2": want m,t,p`},
+		{"-argon2 65536,3,0", `-argon2 "65536,3,0": "0" is not a positive integer`},
+		{"-argon2 16,1,4", `-argon2 "16,1,4": need 8*p <= m`},
+		{"-argon2 65536,3,256", `-argon2 "65536,3,256": parallelism must be at most 255`},
+		{"-argon2 x,y,z", `-argon2 "x,y,z": "x" is not a positive integer`},
+		{"-hashlimit 0,1", `-hashlimit "0,1": want limit,queue`},
+		{"-hashlimit 2", `-hashlimit "2": want limit,queue`},
+		{"-http ftp://example.com", `-http "ftp://example.com": want an absolute http(s) URL`},
+		{"-http /relative", `-http "/relative": want an absolute http(s) URL`},
+		{"-maillog out.txt", "only apply with -http"},
+		{"-pid 12", "only apply with -http"},
+		{"-admin-token abc", "only apply with -http"},
+		{"-maxpool 0", "-maxpool 0: must be at least 1"},
+		{"-store memory extra", `unexpected arguments: ["extra"]`},
+		{"-password=", "-password must not be empty"},
+		{"-no-such-flag", "flag provided but not defined: -no-such-flag"},
+		{"-argon2 4294967296,1,1", `"4294967296" is not a positive integer`},                     // overflows uint32
+		{"-argon2 " + fmt.Sprint(5<<20) + ",1,1", fmt.Sprintf("need 8*p <= m <= %d KiB", 4<<20)}, // above the library's 4 GiB
+		{"-burst 5", "-burst needs -http"},
+		{"-http http://x.example -burst -1", "need -burst >= 0"},
+		{"-http http://x.example -burst 5 -bursts 0", "-bursts >= 1"},
 	} {
-		_, err := parseArgs(strings.Fields(args), io.Discard)
-		assert.Error(t, err, args)
+		_, err := parseArgs(strings.Fields(tc.args), io.Discard)
+		assert.ErrorContains(t, err, tc.want, tc.args)
 	}
 }
 

@@ -12,6 +12,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -26,12 +27,27 @@ import (
 )
 
 func main() {
-	if err := run(context.Background()); err != nil {
+	if err := run(context.Background(), os.Stdout); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context) error {
+// run walks through the flows, printing each step and each mail to out.
+func run(ctx context.Context, out io.Writer) error {
+	n := 0
+	step := func(format string, args ...any) {
+		n++
+		fmt.Fprintf(out, "\n[%d] %s\n", n, fmt.Sprintf(format, args...))
+	}
+	deliver := func(m *users.Manager) error {
+		rep, err := m.DeliverPending(ctx)
+		if err != nil {
+			return err
+		}
+		step("delivery worker sent %d mail(s)", rep.Sent)
+		return nil
+	}
+
 	dir, err := os.MkdirTemp("", "users-quickstart-")
 	if err != nil {
 		return err
@@ -48,7 +64,7 @@ func run(ctx context.Context) error {
 	// The log mailer prints each mail; we also keep a copy to read the
 	// links from, as a user would from their inbox.
 	var inbox bytes.Buffer
-	mailer := logmailer.New(io.MultiWriter(os.Stdout, &inbox))
+	mailer := logmailer.New(io.MultiWriter(out, &inbox))
 	m, err := users.New(store, mailer,
 		users.WithPublicURL("https://app.example.com"),
 		users.WithRegisterURLAllowList("https://app.example.com/verify"),
@@ -82,6 +98,9 @@ func run(ctx context.Context) error {
 	step("enabled public registration (role %q, verification on, filter %s)", member.Name, filter)
 
 	err = m.Register(ctx, users.RegisterInput{Email: "someone@elsewhere.org", Password: "whatever"})
+	if !errors.Is(err, users.ErrEmailNotAllowed) {
+		return fmt.Errorf("registering someone@elsewhere.org: want ErrEmailNotAllowed, got %v", err)
+	}
 	step("registering someone@elsewhere.org is refused by the filter: %v", err)
 
 	if err := m.Register(ctx, users.RegisterInput{
@@ -91,7 +110,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	step("registered ada@example.com; the verification mail is in the outbox")
-	if err := deliver(ctx, m); err != nil {
+	if err := deliver(m); err != nil {
 		return err
 	}
 	token, err := lastToken(&inbox)
@@ -110,7 +129,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	step("invited grace@example.com as %q", editor.Name)
-	if err := deliver(ctx, m); err != nil {
+	if err := deliver(m); err != nil {
 		return err
 	}
 	if token, err = lastToken(&inbox); err != nil {
@@ -129,24 +148,11 @@ func run(ctx context.Context) error {
 		step("authenticated %s (id %s, status %s)", u.Email, u.ID, u.Status)
 	}
 	_, err = m.Authenticate(ctx, "ada@example.com", "wrong password")
+	if !errors.Is(err, users.ErrInvalidCredentials) {
+		return fmt.Errorf("a wrong password: want ErrInvalidCredentials, got %v", err)
+	}
 	step("a wrong password is refused: %v", err)
 	step("done")
-	return nil
-}
-
-var n int
-
-func step(format string, args ...any) {
-	n++
-	fmt.Printf("\n[%d] %s\n", n, fmt.Sprintf(format, args...))
-}
-
-func deliver(ctx context.Context, m *users.Manager) error {
-	rep, err := m.DeliverPending(ctx)
-	if err != nil {
-		return err
-	}
-	step("delivery worker sent %d mail(s)", rep.Sent)
 	return nil
 }
 

@@ -20,9 +20,14 @@ type config struct {
 	Port      int    // PORT, default 8055
 	PublicURL string // PUBLIC_URL, default http://<listening address>
 
-	DBClient           string // DB_CLIENT: sqlite3 (default) or pg
+	DBClient           string // DB_CLIENT: sqlite3 (default), pg or mysql (MySQL and MariaDB)
 	DBFilename         string // DB_FILENAME, default users.db (sqlite3)
-	DBConnectionString string // DB_CONNECTION_STRING (pg)
+	DBConnectionString string // DB_CONNECTION_STRING (pg; mysql, instead of the DB_* below)
+	DBHost             string // DB_HOST (mysql)
+	DBPort             int    // DB_PORT, default 3306 (mysql)
+	DBDatabase         string // DB_DATABASE (mysql)
+	DBUser             string // DB_USER (mysql)
+	DBPassword         string // DB_PASSWORD (mysql)
 
 	SMTPHost      string // EMAIL_SMTP_HOST; empty: mail is printed (log mailer)
 	SMTPPort      int    // EMAIL_SMTP_PORT, default 587 (465 with EMAIL_SMTP_SECURE)
@@ -60,6 +65,8 @@ type config struct {
 	MailBackoff     time.Duration // MAIL_RETRY_BACKOFF: wait after a first failure (30s)
 	MailSendTimeout time.Duration // MAIL_SEND_TIMEOUT: one SMTP send (1m)
 	MailLease       time.Duration // MAIL_LEASE: a dead worker's mail is retried after it (5m)
+
+	Sessions sessionConfig // SECRET, *_TOKEN_TTL, cookies, reset allow-list, login limits: sessions.go
 }
 
 // loadConfig reads the configuration through getenv and validates it. Every
@@ -142,8 +149,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if c.DBConnectionString == "" {
 			bad("DB_CONNECTION_STRING", "is required with DB_CLIENT=pg")
 		}
+	case "mysql":
+		str("DB_CONNECTION_STRING", &c.DBConnectionString)
+		str("DB_HOST", &c.DBHost)
+		c.DBPort = 3306
+		integer("DB_PORT", &c.DBPort, 1, 65535)
+		str("DB_DATABASE", &c.DBDatabase)
+		str("DB_USER", &c.DBUser)
+		c.DBPassword = getenv("DB_PASSWORD")
+		if _, err := c.mysqlDSN(); err != nil {
+			bad("DB_CONNECTION_STRING", "%v", err)
+		}
 	default:
-		bad("DB_CLIENT", "must be sqlite3 or pg, not %q", c.DBClient)
+		bad("DB_CLIENT", "must be sqlite3, pg or mysql, not %q", c.DBClient)
 	}
 
 	str("EMAIL_SMTP_HOST", &c.SMTPHost)
@@ -221,6 +239,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	dur("MAIL_RETRY_BACKOFF", &c.MailBackoff)
 	dur("MAIL_SEND_TIMEOUT", &c.MailSendTimeout)
 	dur("MAIL_LEASE", &c.MailLease)
+
+	c.Sessions = loadSessionConfig(getenv, c.PublicURL, bad)
 
 	if err := errors.Join(errs...); err != nil {
 		return config{}, fmt.Errorf("configuration: %w", err)

@@ -2,13 +2,16 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,37 +19,54 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/smtpmailer/smtptest"
+	"github.com/gousers/users/store/sqlitestore"
 )
+
+// These tests wait for the events they reason about — the SMTP server saw
+// an attempt, the outbox shows a claim, the server stopped — never for a
+// while: they check what they say on a slow machine too. Each wait has
+// its own deadline, eventLimit.
+const eventLimit = 30 * time.Second
 
 // SMTP down for a while: mails stay pending, and once it is back every one
 // is delivered, none twice.
 func TestSMTPDownThenBack(t *testing.T) {
-	s := startServer(t, map[string]string{"MAIL_RETRY_BACKOFF": "200ms", "RATE_LIMITER_REGISTRATION_ENABLED": "false"})
-	s.smtp.Refuse(smtptest.Mail, 421, 0) // until Accept
+	db := filepath.Join(t.TempDir(), "users.db")
+	s := startServer(t, map[string]string{"DB_FILENAME": db, "MAIL_RETRY_BACKOFF": "200ms", "RATE_LIMITER_REGISTRATION_ENABLED": "false"})
+	s.smtp.Refuse(smtptest.Rcpt, 421, 0) // until Accept
 	s.ok("PATCH", "/settings", map[string]any{"public_registration": true}, true)
 	const n = 6
+	var to []string
 	for i := range n {
-		code, _, body := s.call("POST", "/users/register", map[string]any{"email": fmt.Sprintf("down%d@example.com", i), "password": "pw-pw-pw-pw"}, false)
+		e := fmt.Sprintf("down%d@example.com", i)
+		code, _, body := s.call("POST", "/users/register", map[string]any{"email": e, "password": "pw-pw-pw-pw"}, false)
 		require.Equal(t, 204, code, "body: %s", body)
+		to = append(to, e)
 	}
-	// Let the worker fail at least once on every mail.
-	time.Sleep(600 * time.Millisecond)
+	// The worker tried (and was refused) every mail at least once.
+	waitAttempted(t, s.smtp, to)
 	assert.Empty(t, s.smtp.Messages(), "nothing delivered while SMTP refuses")
 	s.smtp.Accept()
-	for i := range n {
-		s.mailTo(fmt.Sprintf("down%d@example.com", i), 1)
+	for _, e := range to {
+		s.mailTo(e, 1)
 	}
-	time.Sleep(500 * time.Millisecond) // a duplicate would arrive now
-	assert.Len(t, s.smtp.Messages(), n, "every mail exactly once")
+	// Once the server has stopped (its worker with it), no send is in
+	// flight: what the SMTP server holds now is all it will ever get.
+	require.NoError(t, s.stop(), "graceful shutdown")
+	assert.Equal(t, once(to), received(s.smtp), "every mail exactly once")
+	for _, m := range outbox(t, db) {
+		assert.Equal(t, users.MailSent, m.Status, m.To)
+		assert.GreaterOrEqual(t, m.Attempts, 2, "%s: refused at least once, then sent", m.To)
+	}
 }
 
-// The process killed (SIGKILL) between the state change and the send:
-// after a restart on the same database every mail is delivered, once.
+// The process killed (SIGKILL) between claiming mail and recording the
+// send's outcome: after a restart on the same database every mail is
+// delivered, once.
 func TestKilledServerLosesNoMail(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and kills the server binary")
-	}
+	requireLong(t, "builds and kills the server binary")
 	bin := filepath.Join(t.TempDir(), "server")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Stderr = os.Stderr
@@ -54,16 +74,21 @@ func TestKilledServerLosesNoMail(t *testing.T) {
 
 	smtp := smtptest.Start(t, smtptest.Options{})
 	smtp.Stall(smtptest.Mail) // sends hang before any message data moves
+	db := filepath.Join(t.TempDir(), "users.db")
+	const (
+		sendTimeout = 3 * time.Second
+		lease       = 4 * time.Second
+	)
 	env := append(os.Environ(),
 		"PORT=0",
-		"DB_FILENAME="+filepath.Join(t.TempDir(), "users.db"),
+		"DB_FILENAME="+db,
 		"EMAIL_SMTP_HOST="+smtp.Host(),
 		"EMAIL_SMTP_PORT="+strconv.Itoa(smtp.Port()),
 		"EMAIL_SMTP_IGNORE_TLS=true",
 		"ADMIN_TOKEN="+adminToken,
 		"HASH_MEMORY_COST=1024", "HASH_TIME_COST=1",
 		"RATE_LIMITER_REGISTRATION_ENABLED=false",
-		"MAIL_SEND_TIMEOUT=1s", "MAIL_LEASE=2s", "MAIL_RETRY_BACKOFF=200ms",
+		"MAIL_SEND_TIMEOUT="+sendTimeout.String(), "MAIL_LEASE="+lease.String(), "MAIL_RETRY_BACKOFF=200ms",
 		"DB_CLIENT=sqlite3",
 	)
 
@@ -84,10 +109,33 @@ func TestKilledServerLosesNoMail(t *testing.T) {
 		require.Equal(t, 204, code, "body: %s", body)
 		to = append(to, e)
 	}
-	time.Sleep(100 * time.Millisecond) // the worker has claimed mail and hangs in Send
+
+	// Kill while a send is in flight: the SMTP server saw the worker's
+	// MAIL FROM (and stalls it), and the outbox shows a claim recent
+	// enough that its send cannot have timed out yet.
+	ctx, cancel := context.WithTimeout(context.Background(), eventLimit)
+	defer cancel()
+	_, err := smtp.WaitAttempts(ctx, func(as []smtptest.Attempt) bool { return len(as) > 0 })
+	require.NoError(t, err, "the worker never tried to send")
+	waitOutbox(t, db, "a mail claimed less than a second ago", func(ms []*users.Mail) bool {
+		for _, m := range ms {
+			if m.Status == users.MailPending && m.LeaseUntil != nil &&
+				time.Until(m.LeaseUntil.Add(-lease+sendTimeout)) > 2*time.Second {
+				return true
+			}
+		}
+		return false
+	})
 	require.NoError(t, first.cmd.Process.Signal(syscall.SIGKILL))
 	_ = first.cmd.Wait()
 	assert.Empty(t, smtp.Messages(), "nothing was delivered before the kill")
+	leased := 0
+	for _, m := range outbox(t, db) {
+		if m.LeaseUntil != nil {
+			leased++
+		}
+	}
+	require.Positive(t, leased, "the kill landed between a claim and its outcome")
 
 	smtp.Accept()
 	second := startProcess(t, bin, env)
@@ -95,10 +143,88 @@ func TestKilledServerLosesNoMail(t *testing.T) {
 	for _, e := range to {
 		s.mailTo(e, 1)
 	}
-	time.Sleep(time.Second) // a duplicate would arrive now
-	assert.Len(t, smtp.Messages(), len(to), "every mail exactly once")
+	// Once the second server has exited, no send is in flight.
 	require.NoError(t, second.cmd.Process.Signal(syscall.SIGTERM))
-	require.NoError(t, second.cmd.Wait(), "graceful shutdown exits 0")
+	require.NoError(t, waitExit(t, second.cmd), "graceful shutdown exits 0")
+	assert.Equal(t, once(to), received(smtp), "every mail exactly once")
+	for _, m := range outbox(t, db) {
+		assert.Equal(t, users.MailSent, m.Status, m.To)
+		assert.Nil(t, m.LeaseUntil, m.To)
+	}
+}
+
+// received counts the messages the SMTP server accepted, by recipient.
+func received(srv *smtptest.Server) map[string]int {
+	got := map[string]int{}
+	for _, m := range srv.Messages() {
+		got[strings.Join(m.To, ",")]++
+	}
+	return got
+}
+
+// once is what received returns when each address in to got one message.
+func once(to []string) map[string]int {
+	want := map[string]int{}
+	for _, e := range to {
+		want[e] = 1
+	}
+	return want
+}
+
+// waitAttempted waits until the SMTP server was asked to deliver to every
+// address in to.
+func waitAttempted(t *testing.T, srv *smtptest.Server, to []string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), eventLimit)
+	defer cancel()
+	_, err := srv.WaitAttempts(ctx, func(as []smtptest.Attempt) bool {
+		for _, e := range to {
+			if !slices.Contains(as, smtptest.Attempt{Stage: smtptest.Rcpt, Addr: e}) {
+				return false
+			}
+		}
+		return true
+	})
+	require.NoError(t, err, "the worker did not try every mail")
+}
+
+// outbox returns the outbox of the SQLite database at path, read by a
+// store of the test's own (the server may be running: SQLite in WAL mode
+// lets a reader in beside it).
+func outbox(t *testing.T, path string) []*users.Mail {
+	t.Helper()
+	s, db, err := sqlitestore.Open(path)
+	require.NoError(t, err)
+	defer func() { _ = s.Close(); _ = db.Close() }()
+	ms, err := s.ListMail(context.Background(), users.MailQuery{})
+	require.NoError(t, err)
+	return ms
+}
+
+// waitOutbox polls the outbox at path until done holds.
+func waitOutbox(t *testing.T, path, what string, done func([]*users.Mail) bool) {
+	t.Helper()
+	deadline := time.Now().Add(eventLimit)
+	for !done(outbox(t, path)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the outbox never showed %s within %v", what, eventLimit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitExit waits for cmd to exit, at most eventLimit.
+func waitExit(t *testing.T, cmd *exec.Cmd) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(eventLimit):
+		t.Fatalf("the server did not exit within %v", eventLimit)
+		return nil
+	}
 }
 
 type process struct {
@@ -137,7 +263,7 @@ func startProcess(t *testing.T, bin string, env []string) *process {
 	select {
 	case a := <-addr:
 		return &process{cmd: cmd, base: "http://" + a}
-	case <-time.After(30 * time.Second):
+	case <-time.After(eventLimit):
 		t.Fatal("server process did not start within 30s")
 		return nil
 	}

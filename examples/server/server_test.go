@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -19,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -247,7 +250,7 @@ func walk(t *testing.T, s *server) {
 	code, _, _ = s.call("GET", "/users/register/verify-email?token="+tok2, nil, false)
 	assert.NotEqual(t, 204, code, "single use")
 
-	u := s.ok("POST", "/auth/login", map[string]any{"email": "ADA@example.com", "password": "correct horse battery"}, false)
+	u := s.me(s.login("ADA@example.com", "correct horse battery").AccessToken)
 	assert.Equal(t, "active", u["status"])
 	assert.Equal(t, roleID, u["role"])
 	assert.Equal(t, "**********", u["password"])
@@ -263,7 +266,7 @@ func walk(t *testing.T, s *server) {
 	_, itok := linkToken(t, inv, "https://app.example.com/accept?")
 	code, _, body = s.call("POST", "/users/invite/accept", map[string]any{"token": itok, "password": "another good pass"}, false)
 	require.Equal(t, 204, code, "body: %s", body)
-	u = s.ok("POST", "/auth/login", map[string]any{"email": "grace@example.com", "password": "another good pass"}, false)
+	u = s.me(s.login("grace@example.com", "another good pass").AccessToken)
 	assert.Equal(t, "active", u["status"])
 
 	// The admin sees both users.
@@ -311,6 +314,43 @@ func TestEndToEndPostgres(t *testing.T) {
 	}
 	s := startServer(t, map[string]string{"DB_CLIENT": "pg", "DB_CONNECTION_STRING": dsn + sep + "search_path=" + schema})
 	walk(t, s)
+}
+
+// The same on MySQL or MariaDB (DB_CLIENT=mysql), on a database of its
+// own, configured with Directus's DB_HOST, DB_PORT, DB_DATABASE, DB_USER
+// and DB_PASSWORD. The rate limiters count in the database.
+func TestEndToEndMySQL(t *testing.T) {
+	dsn := os.Getenv("USERS_TEST_MYSQL_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("USERS_TEST_MYSQL_DSN is not set: CI must run the MySQL tests")
+		}
+		t.Skip("USERS_TEST_MYSQL_DSN is not set")
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	require.NoError(t, err)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "users_e2e_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	require.NoError(t, err)
+	_, err = admin.Exec("CREATE DATABASE " + name)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = admin.Exec("DROP DATABASE " + name)
+		_ = admin.Close()
+	})
+	host, port, err := net.SplitHostPort(cfg.Addr)
+	require.NoError(t, err)
+	s := startServer(t, map[string]string{
+		"DB_CLIENT": "mysql", "DB_HOST": host, "DB_PORT": port, "DB_DATABASE": name,
+		"DB_USER": cfg.User, "DB_PASSWORD": cfg.Passwd,
+	})
+	walk(t, s)
+	var events int
+	require.NoError(t, admin.QueryRow("SELECT COALESCE(SUM(n), 0) FROM "+name+".users_limiter_events").Scan(&events))
+	assert.Positive(t, events, "registrations, mails and logins were counted in the database")
+	assert.NoError(t, s.stop(), "graceful shutdown")
 }
 
 // The registration limit per client IP (RATE_LIMITER_REGISTRATION_*)

@@ -29,8 +29,16 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	// The outbox worker delivers, retrying with backoff.
-	go m.Run(context.Background())
+	// The outbox worker delivers, retrying with backoff, until its context
+	// ends: start it with the app, stop it on shutdown.
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	// … serve requests …
+	stop()
+	fmt.Println("worker stopped:", <-done)
+	// Output:
+	// worker stopped: <nil>
 }
 
 func ExampleMailer_Send() {

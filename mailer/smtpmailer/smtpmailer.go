@@ -30,19 +30,40 @@
 //
 // By default (STARTTLS) the connection must be upgraded with STARTTLS, and
 // the server's certificate must be valid for Host; a server that does not
-// offer STARTTLS is an error rather than a silent downgrade. ImplicitTLS
-// speaks TLS from the first byte (port 465). Opportunistic upgrades when
-// the server offers STARTTLS and otherwise goes on in the clear, in which
-// case only a password-hiding AUTH mechanism (CRAM-MD5) is used. Plain
-// never uses TLS: for a relay on the same host or network, and for tests.
+// offer STARTTLS is an error rather than a silent downgrade. The one
+// exception is a relay on the local machine — Host is a loopback address
+// (127.0.0.0/8, ::1) or "localhost" — which nothing on a network can
+// observe: when it does not offer STARTTLS (as Mailpit, MailHog and most
+// local relays do not) the Mailer goes on in the clear, and when it offers
+// it, the upgrade is made and must succeed. ImplicitTLS speaks TLS from
+// the first byte (port 465). Opportunistic upgrades when the server offers
+// STARTTLS and otherwise goes on in the clear, in which case only a
+// password-hiding AUTH mechanism (CRAM-MD5) is used off the local machine.
+// Plain never uses TLS: for a relay on the same host or a trusted network,
+// and for tests.
+//
+// These modes meet nodemailer's (and so Directus's EMAIL_SMTP_SECURE and
+// EMAIL_SMTP_IGNORE_TLS) as follows: secure: true is ImplicitTLS;
+// ignoreTLS: true is Plain; neither is nodemailer's opportunistic default,
+// which here is STARTTLS, stricter for relays on other hosts.
 //
 // # Authentication
 //
 // When Config.Username is set the Mailer authenticates with the first of
 // PLAIN, LOGIN and CRAM-MD5 that the server offers, and fails if it offers
 // none (rather than send unauthenticated). PLAIN and LOGIN send the
-// password itself, so they are used only over TLS, or in Plain mode, where
-// the operator chose a clear-text link.
+// password itself, so they are used only over TLS or to a relay on the
+// local machine: credentials never cross a network in the clear, and New
+// refuses a Plain configuration with a Username for any other host.
+//
+// # Checking the set-up
+//
+// Verify connects and goes through greeting, EHLO, STARTTLS (or the
+// implicit TLS handshake) and AUTH as Send would, then says QUIT, without
+// sending mail: a host runs it at start-up to report a misconfiguration
+// at once rather than at the first mail, and health checks run it to see
+// a relay that stopped (users.MailerVerifier). Its error is a *SetupError
+// that names the step that failed.
 //
 // # Errors
 //
@@ -85,7 +106,8 @@ type TLSMode int
 
 const (
 	// STARTTLS requires upgrading the connection with STARTTLS (RFC 3207);
-	// a server that does not offer it is an error. The default.
+	// a server that does not offer it is an error, unless Host is a
+	// loopback address or "localhost" (see the package doc). The default.
 	STARTTLS TLSMode = iota
 	// ImplicitTLS speaks TLS from the first byte (RFC 8314), as on port
 	// 465.
@@ -95,7 +117,8 @@ const (
 	// path. PLAIN and LOGIN are not used on a clear connection.
 	Opportunistic
 	// Plain never uses TLS: for a relay on the same host or a trusted
-	// network, and for tests. AUTH, if configured, goes in the clear.
+	// network, and for tests. AUTH, if configured, goes in the clear, so
+	// New accepts a Username in this mode only for a loopback Host.
 	Plain
 )
 
@@ -127,7 +150,8 @@ type Config struct {
 	// name: "no-reply@example.com" or "Example <no-reply@example.com>".
 	// It is both the From header and the envelope sender.
 	From string
-	// TLS is how the connection is secured. Default: STARTTLS.
+	// TLS is how the connection is secured. Default: STARTTLS (required,
+	// except for a relay on the local machine that does not offer it).
 	TLS TLSMode
 	// TLSConfig configures TLS; it is cloned, and its ServerName set to
 	// Host when empty. Default: ServerName Host, TLS 1.2 at least, the
@@ -155,6 +179,8 @@ type Mailer struct {
 	timeout   time.Duration
 	helo      string
 	secrets   []string // the password and its encodings, scrubbed from errors
+	loopback  bool     // host is a loopback address or "localhost"
+	testDial  string   // tests only: dial this address instead of addr
 }
 
 // authRequired is the reply to MAIL FROM when the server wants AUTH and
@@ -200,6 +226,11 @@ func New(cfg Config) (*Mailer, error) {
 	if cfg.Username == "" && cfg.Password != "" {
 		return nil, errors.New("smtpmailer: Password is set but Username is empty")
 	}
+	loopback := IsLoopback(host)
+	if cfg.TLS == Plain && cfg.Username != "" && !loopback {
+		return nil, fmt.Errorf("smtpmailer: Plain mode would send the password in the clear to %s, which is not on this machine; "+
+			"use STARTTLS or ImplicitTLS (or a relay on a loopback address)", host)
+	}
 	if strings.ContainsAny(cfg.Username, "\r\n") {
 		return nil, errors.New("smtpmailer: Username contains a line break")
 	}
@@ -232,6 +263,7 @@ func New(cfg Config) (*Mailer, error) {
 		tlsConfig: tc,
 		timeout:   timeout,
 		helo:      cfg.HeloName,
+		loopback:  loopback,
 	}
 	if cfg.Password != "" {
 		b64 := base64.StdEncoding.EncodeToString
@@ -339,7 +371,11 @@ func (m *Mailer) clientOptions(ctx context.Context, wait time.Duration) []gomail
 	}
 	switch m.tlsMode {
 	case STARTTLS:
-		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
+		policy := gomail.TLSMandatory
+		if m.loopback {
+			policy = gomail.TLSOpportunistic // nothing on a network to protect from
+		}
+		opts = append(opts, gomail.WithTLSPolicy(policy))
 	case Opportunistic:
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
 	case Plain:
@@ -352,7 +388,7 @@ func (m *Mailer) clientOptions(ctx context.Context, wait time.Duration) []gomail
 	}
 	if m.user != "" {
 		opts = append(opts, gomail.WithSMTPAuthCustom(&auth{
-			user: m.user, pass: m.pass, host: m.host, clearOK: m.tlsMode == Plain,
+			user: m.user, pass: m.pass, host: m.host, clearOK: m.loopback,
 		}))
 	}
 	return opts
@@ -366,8 +402,12 @@ func (m *Mailer) clientOptions(ctx context.Context, wait time.Duration) []gomail
 func (m *Mailer) dial(sendCtx context.Context) gomail.DialContextFunc {
 	return func(ctx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
-		raw, err := d.DialContext(ctx, network, m.addr)
+		raw, err := d.DialContext(ctx, network, m.dialAddr())
 		if err != nil {
+			return nil, err
+		}
+		if err := m.checkPeer(raw); err != nil {
+			_ = raw.Close()
 			return nil, err
 		}
 		context.AfterFunc(sendCtx, func() { _ = raw.Close() })
@@ -388,7 +428,7 @@ func (m *Mailer) dial(sendCtx context.Context) gomail.DialContextFunc {
 // go-mail's implementation. One auth serves one connection.
 type auth struct {
 	user, pass, host string
-	clearOK          bool // Plain mode: the password may travel in the clear
+	clearOK          bool // a loopback relay: the password may travel in the clear
 	mech             smtp.Auth
 }
 

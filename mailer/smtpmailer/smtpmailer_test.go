@@ -59,6 +59,32 @@ func newMailer(t *testing.T, cfg smtpmailer.Config) *smtpmailer.Mailer {
 	return m
 }
 
+// remoteHost is a host name that is not the local machine's: a Mailer
+// configured with it applies the rules for relays on other hosts, while
+// newRemoteMailer makes it dial the test server on 127.0.0.1.
+const remoteHost = "relay.example.test"
+
+// remoteConfig is config with Host remoteHost; the server's certificate
+// (valid for localhost) is checked against the name localhost.
+func remoteConfig(srv *smtptest.Server, mode smtpmailer.TLSMode) smtpmailer.Config {
+	cfg := config(srv, mode)
+	cfg.Host = remoteHost
+	if cfg.TLSConfig != nil {
+		cfg.TLSConfig.ServerName = "localhost"
+	}
+	return cfg
+}
+
+// newRemoteMailer builds a Mailer from cfg (whose Host is remoteHost) that
+// dials srv.
+func newRemoteMailer(t *testing.T, srv *smtptest.Server, cfg smtpmailer.Config) *smtpmailer.Mailer {
+	t.Helper()
+	require.Equal(t, remoteHost, cfg.Host)
+	m := newMailer(t, cfg)
+	smtpmailer.RedirectDial(m, srv.Addr())
+	return m
+}
+
 // assertClean checks that a Send error's text leaks no secret.
 func assertClean(t *testing.T, err error) {
 	t.Helper()
@@ -194,13 +220,14 @@ func TestTLSModes(t *testing.T) {
 	}
 }
 
-// STARTTLS mode must not fall back to clear text.
+// STARTTLS mode must not fall back to clear text with a relay on another
+// host.
 func TestSTARTTLSRequired(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.Start(t, smtptest.Options{TLS: smtptest.Plain})
-	cfg := config(srv, smtpmailer.STARTTLS)
+	srv := smtptest.Start(t, smtptest.Options{TLS: smtptest.Plain, Username: user, Password: password})
+	cfg := remoteConfig(srv, smtpmailer.STARTTLS)
 	cfg.Username, cfg.Password = user, password
-	err := newMailer(t, cfg).Send(context.Background(), message("a@example.org"))
+	err := newRemoteMailer(t, srv, cfg).Send(context.Background(), message("a@example.org"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "STARTTLS")
 	assert.NotErrorIs(t, err, users.ErrPermanent, "fixable by configuration: retry")
@@ -237,20 +264,31 @@ func TestAuthMechanisms(t *testing.T) {
 		offered []string
 		server  smtptest.TLSMode
 		mode    smtpmailer.TLSMode
+		remote  bool // Host names another machine
 	}{
-		"PLAIN":                        {[]string{"PLAIN"}, smtptest.STARTTLS, smtpmailer.STARTTLS},
-		"LOGIN":                        {[]string{"LOGIN"}, smtptest.ImplicitTLS, smtpmailer.ImplicitTLS},
-		"CRAM-MD5":                     {[]string{"CRAM-MD5"}, smtptest.STARTTLS, smtpmailer.STARTTLS},
-		"PLAINPreferred":               {[]string{"CRAM-MD5", "LOGIN", "PLAIN"}, smtptest.STARTTLS, smtpmailer.STARTTLS},
-		"CRAM-MD5InTheClear":           {[]string{"PLAIN", "CRAM-MD5"}, smtptest.Plain, smtpmailer.Opportunistic},
-		"PLAINInTheClearWhenPlainMode": {[]string{"PLAIN"}, smtptest.Plain, smtpmailer.Plain},
+		"PLAIN":                                {[]string{"PLAIN"}, smtptest.STARTTLS, smtpmailer.STARTTLS, false},
+		"LOGIN":                                {[]string{"LOGIN"}, smtptest.ImplicitTLS, smtpmailer.ImplicitTLS, false},
+		"CRAM-MD5":                             {[]string{"CRAM-MD5"}, smtptest.STARTTLS, smtpmailer.STARTTLS, false},
+		"PLAINPreferred":                       {[]string{"CRAM-MD5", "LOGIN", "PLAIN"}, smtptest.STARTTLS, smtpmailer.STARTTLS, false},
+		"PLAINOverTLSToAnotherHost":            {[]string{"PLAIN"}, smtptest.STARTTLS, smtpmailer.STARTTLS, true},
+		"CRAM-MD5InTheClearToAnotherHost":      {[]string{"PLAIN", "CRAM-MD5"}, smtptest.Plain, smtpmailer.Opportunistic, true},
+		"PLAINInTheClearWhenPlainMode":         {[]string{"PLAIN"}, smtptest.Plain, smtpmailer.Plain, false},
+		"PLAINInTheClearToALoopbackRelay":      {[]string{"PLAIN"}, smtptest.Plain, smtpmailer.STARTTLS, false},
+		"PLAINInTheClearOpportunisticLoopback": {[]string{"PLAIN", "CRAM-MD5"}, smtptest.Plain, smtpmailer.Opportunistic, false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := smtptest.Start(t, smtptest.Options{TLS: tc.server, Username: user, Password: password, AuthMechanisms: tc.offered})
 			cfg := config(srv, tc.mode)
+			if tc.remote {
+				cfg = remoteConfig(srv, tc.mode)
+			}
 			cfg.Username, cfg.Password = user, password
-			require.NoError(t, newMailer(t, cfg).Send(context.Background(), message("a@example.org")))
+			m := newMailer(t, cfg)
+			if tc.remote {
+				m = newRemoteMailer(t, srv, cfg)
+			}
+			require.NoError(t, m.Send(context.Background(), message("a@example.org")))
 			msgs := srv.Messages()
 			require.Len(t, msgs, 1)
 			assert.Equal(t, user, msgs[0].AuthUser)
@@ -258,15 +296,15 @@ func TestAuthMechanisms(t *testing.T) {
 	}
 }
 
-// Opportunistic mode on a connection that stayed in the clear must not send
-// the password.
+// Opportunistic mode on a connection to another host that stayed in the
+// clear must not send the password.
 func TestOpportunisticKeepsPasswordOffTheWire(t *testing.T) {
 	t.Parallel()
 	srv := smtptest.Start(t, smtptest.Options{TLS: smtptest.Plain, Username: user, Password: password,
 		AuthMechanisms: []string{"PLAIN", "LOGIN"}})
-	cfg := config(srv, smtpmailer.Opportunistic)
+	cfg := remoteConfig(srv, smtpmailer.Opportunistic)
 	cfg.Username, cfg.Password = user, password
-	err := newMailer(t, cfg).Send(context.Background(), message("a@example.org"))
+	err := newRemoteMailer(t, srv, cfg).Send(context.Background(), message("a@example.org"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "in the clear")
 	assert.NotErrorIs(t, err, users.ErrPermanent)
@@ -557,6 +595,9 @@ func TestNewValidates(t *testing.T) {
 		"unknown TLS mode":  func(c *smtpmailer.Config) { c.TLS = smtpmailer.Plain + 1 },
 		"HELO with space":   func(c *smtpmailer.Config) { c.HeloName = "a b" },
 		"HELO with CRLF":    func(c *smtpmailer.Config) { c.HeloName = "a\r\nMAIL FROM:<x@y>" },
+		"password in the clear to another host": func(c *smtpmailer.Config) {
+			c.TLS, c.Username, c.Password = smtpmailer.Plain, user, password
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()

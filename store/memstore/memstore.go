@@ -16,6 +16,8 @@
 //   - Times are kept in UTC, truncated to the microsecond.
 //   - An email key is unique among users when not empty; roles and
 //     policies a user names must exist.
+//   - Queries (ListUsers, CountUsers) look at every user: fine for tests
+//     and small examples, which is what the package is for.
 //
 // It passes store/storetest.
 package memstore
@@ -46,6 +48,11 @@ type Store struct {
 	policies map[string]*users.Policy
 	mail     map[string]*users.Mail
 	settings []byte // nil until saved
+
+	sessions  map[string]*users.SessionRecord // by ID
+	current   map[string]string               // string(TokenHash) → session ID
+	earlier   map[string]string               // string(an earlier hash) → session ID
+	earlierOf map[string][]string             // session ID → its earlier hashes
 }
 
 var _ users.Store = (*Store)(nil)
@@ -59,6 +66,11 @@ func New() *Store {
 		roles:    make(map[string]*users.Role),
 		policies: make(map[string]*users.Policy),
 		mail:     make(map[string]*users.Mail),
+
+		sessions:  make(map[string]*users.SessionRecord),
+		current:   make(map[string]string),
+		earlier:   make(map[string]string),
+		earlierOf: make(map[string][]string),
 	}
 }
 
@@ -79,11 +91,11 @@ func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Ef
 	if err := s.checkUser(rec); err != nil {
 		return err // the contract's sentinels, as they are
 	}
-	if err := s.checkEffects(fx); err != nil {
+	if err := s.checkEffects(rec.ID, fx); err != nil {
 		return fmt.Errorf("memstore: create user: %w", err)
 	}
 	s.put(rec, "")
-	s.applyEffects(fx)
+	s.applyEffects(rec.ID, fx)
 	return nil
 }
 
@@ -120,35 +132,48 @@ func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.User
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var ids map[string]bool
-	if len(q.IDs) > 0 {
-		ids = make(map[string]bool, len(q.IDs))
-		for _, id := range q.IDs {
-			ids[id] = true
-		}
+	sel, err := compileQuery(q)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: list users: %w", err)
+	}
+	order, err := compileSort(q.Sort)
+	if err != nil {
+		return nil, fmt.Errorf("memstore: list users: %w", err)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*users.UserRecord
 	for _, u := range s.users {
-		switch {
-		case q.NoRole && u.Role != nil:
-			continue
-		case !q.NoRole && q.Role != nil && (u.Role == nil || *u.Role != *q.Role):
-			continue
-		case ids != nil && !ids[u.ID]:
-			continue
+		if sel(u) {
+			out = append(out, u)
 		}
-		out = append(out, u)
 	}
-	slices.SortFunc(out, func(a, b *users.UserRecord) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(out, order)
 	out = page(out, q.Offset, q.Limit)
 	for i, u := range out {
 		out[i] = copyUserOut(u)
 	}
 	return out, nil
+}
+
+// CountUsers implements users.Store.
+func (s *Store) CountUsers(ctx context.Context, q users.UserQuery) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	sel, err := compileQuery(q)
+	if err != nil {
+		return 0, fmt.Errorf("memstore: count users: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, u := range s.users {
+		if sel(u) {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // UpdateUser implements users.Store.
@@ -169,41 +194,109 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 	if err != nil {
 		return nil, fmt.Errorf("memstore: update user: %w", err)
 	}
-	if err := s.checkEffects(fx); err != nil {
+	if cond.KeepAdmin && !s.keepsAdmin(map[string]*users.UserRecord{id: next}, nil) {
+		return nil, fmt.Errorf("memstore: update user: %w", users.ErrLastAdmin)
+	}
+	if err := s.checkEffects(id, fx); err != nil {
 		return nil, fmt.Errorf("memstore: update user: %w", err)
 	}
 	s.put(next, cur.EmailKey)
-	s.applyEffects(fx)
+	s.applyEffects(id, fx)
 	return copyUserOut(next), nil
 }
 
 // UpdateUsers implements users.Store. A change of Email or EmailKey is
 // refused: the contract forbids it, and one key cannot go to many users.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, ch users.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if ch.Email != nil || ch.EmailKey != nil {
 		return errors.New("memstore: update users: the email cannot be changed for many users at once")
 	}
+	ids = uniq(ids)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := make([]*users.UserRecord, 0, len(ids))
-	for _, id := range ids {
-		cur, ok := s.users[id]
-		if !ok {
-			return fmt.Errorf("memstore: update users: %w", users.ErrNotFound)
-		}
-		u, err := s.changed(cur, ch)
+	cur, err := s.existing(ids, cond)
+	if err != nil {
+		return fmt.Errorf("memstore: update users: %w", err)
+	}
+	next := make(map[string]*users.UserRecord, len(ids))
+	for _, u := range cur {
+		n, err := s.changed(u, ch)
 		if err != nil {
 			return fmt.Errorf("memstore: update users: %w", err)
 		}
-		next = append(next, u)
+		next[u.ID] = n
+	}
+	if cond.KeepAdmin && !s.keepsAdmin(next, nil) {
+		return fmt.Errorf("memstore: update users: %w", users.ErrLastAdmin)
 	}
 	for _, u := range next {
 		s.put(u, u.EmailKey)
 	}
 	return nil
+}
+
+// DeleteUsers implements users.Store.
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condition) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ids = uniq(ids)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.existing(ids, cond); err != nil {
+		return fmt.Errorf("memstore: delete users: %w", err)
+	}
+	gone := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		gone[id] = true
+	}
+	if cond.KeepAdmin && !s.keepsAdmin(nil, gone) {
+		return fmt.Errorf("memstore: delete users: %w", users.ErrLastAdmin)
+	}
+	for k, t := range s.tokens {
+		if gone[t.UserID] {
+			delete(s.tokens, k)
+		}
+	}
+	for id, sess := range s.sessions {
+		if gone[sess.UserID] {
+			s.deleteSession(id)
+		}
+	}
+	for id, m := range s.mail {
+		if gone[m.UserID] && m.Status == users.MailPending {
+			delete(s.mail, id)
+		}
+	}
+	for _, id := range ids {
+		if k := s.users[id].EmailKey; k != "" && s.byKey[k] == id {
+			delete(s.byKey, k)
+		}
+		delete(s.users, id)
+	}
+	return nil
+}
+
+// existing returns the users with the given ids: ErrNotFound when one is
+// missing, ErrConflict when one does not satisfy cond.
+func (s *Store) existing(ids []string, cond users.Condition) ([]*users.UserRecord, error) {
+	out := make([]*users.UserRecord, 0, len(ids))
+	for _, id := range ids {
+		u, ok := s.users[id]
+		if !ok {
+			return nil, users.ErrNotFound
+		}
+		out = append(out, u)
+	}
+	for _, u := range out {
+		if !holds(u, cond) {
+			return nil, users.ErrConflict
+		}
+	}
+	return out, nil
 }
 
 // ConsumeToken implements users.Store.
@@ -235,12 +328,15 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 	if err != nil {
 		return nil, fmt.Errorf("memstore: consume token: %w", err)
 	}
-	if err := s.checkEffects(fx); err != nil {
+	if cond.KeepAdmin && !s.keepsAdmin(map[string]*users.UserRecord{cur.ID: next}, nil) {
+		return nil, fmt.Errorf("memstore: consume token: %w", users.ErrLastAdmin)
+	}
+	if err := s.checkEffects(cur.ID, fx); err != nil {
 		return nil, fmt.Errorf("memstore: consume token: %w", err)
 	}
 	tok.ConsumedAt = &now
 	s.put(next, cur.EmailKey)
-	s.applyEffects(fx)
+	s.applyEffects(cur.ID, fx)
 	return copyUserOut(next), nil
 }
 
@@ -258,8 +354,7 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, 
 	return copyToken(tok), nil
 }
 
-// CreateRole implements users.Store. A role whose ID exists already is an
-// error.
+// CreateRole implements users.Store.
 func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -267,7 +362,7 @@ func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.roles[r.ID]; ok {
-		return fmt.Errorf("memstore: create role: a role with id %q exists already", r.ID)
+		return fmt.Errorf("memstore: create role: %w", users.ErrDuplicateID)
 	}
 	c := *r
 	s.roles[r.ID] = &c
@@ -307,8 +402,7 @@ func (s *Store) ListRoles(ctx context.Context) ([]*users.Role, error) {
 	return out, nil
 }
 
-// CreatePolicy implements users.Store. A policy whose ID exists already is
-// an error.
+// CreatePolicy implements users.Store.
 func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -316,7 +410,7 @@ func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.policies[p.ID]; ok {
-		return fmt.Errorf("memstore: create policy: a policy with id %q exists already", p.ID)
+		return fmt.Errorf("memstore: create policy: %w", users.ErrDuplicateID)
 	}
 	c := *p
 	s.policies[p.ID] = &c
@@ -450,6 +544,28 @@ func (s *Store) ListMail(ctx context.Context, q users.MailQuery) ([]*users.Mail,
 	return out, nil
 }
 
+// MailStats implements users.Store.
+func (s *Store) MailStats(ctx context.Context) (users.MailStats, error) {
+	if err := ctx.Err(); err != nil {
+		return users.MailStats{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var st users.MailStats
+	for _, m := range s.mail {
+		switch m.Status {
+		case users.MailPending:
+			st.Pending++
+			if st.OldestPending == nil || m.CreatedAt.Before(*st.OldestPending) {
+				st.OldestPending = new(m.CreatedAt)
+			}
+		case users.MailFailed:
+			st.Failed++
+		}
+	}
+	return st, nil
+}
+
 // ---------------------------------------------------------------------------
 // Helpers. Those with a Store receiver expect s.mu held.
 
@@ -532,8 +648,15 @@ func (s *Store) put(u *users.UserRecord, oldKey string) {
 	s.users[u.ID] = u
 }
 
-// checkEffects reports whether fx can be applied.
-func (s *Store) checkEffects(fx users.Effects) error {
+// checkEffects reports whether fx, for the user userID, can be applied: a
+// token's hash is not another token's (unless fx deletes that one first),
+// a mail's id is new.
+func (s *Store) checkEffects(userID string, fx users.Effects) error {
+	if t := fx.Token; t != nil {
+		if old, ok := s.tokens[string(t.Hash)]; ok && !revokes(userID, fx, old) {
+			return errors.New("a token with the same hash exists already")
+		}
+	}
 	if fx.Mail != nil {
 		if _, ok := s.mail[fx.Mail.ID]; ok {
 			return fmt.Errorf("a mail with id %q exists already", fx.Mail.ID)
@@ -542,15 +665,27 @@ func (s *Store) checkEffects(fx users.Effects) error {
 	return nil
 }
 
-// applyEffects writes fx: the token after revoking the unconsumed tokens of
-// the same user and purpose, and the mail.
-func (s *Store) applyEffects(fx users.Effects) {
-	if t := fx.Token; t != nil {
-		for k, old := range s.tokens {
-			if old.UserID == t.UserID && old.Purpose == t.Purpose && old.ConsumedAt == nil {
-				delete(s.tokens, k)
-			}
+// revokes reports whether applying fx for userID deletes the token old.
+func revokes(userID string, fx users.Effects, old *users.TokenRecord) bool {
+	if old.ConsumedAt != nil {
+		return false
+	}
+	if old.UserID == userID && slices.Contains(fx.RevokeTokens, old.Purpose) {
+		return true
+	}
+	return fx.Token != nil && old.UserID == fx.Token.UserID && old.Purpose == fx.Token.Purpose
+}
+
+// applyEffects writes fx for the user userID: the revocations, then the
+// token after revoking the unconsumed tokens of the same user and purpose,
+// the mail, the end of the user's sessions.
+func (s *Store) applyEffects(userID string, fx users.Effects) {
+	for k, old := range s.tokens {
+		if revokes(userID, fx, old) {
+			delete(s.tokens, k)
 		}
+	}
+	if t := fx.Token; t != nil {
 		c := copyToken(t)
 		c.CreatedAt, c.ExpiresAt, c.ConsumedAt = norm(c.CreatedAt), norm(c.ExpiresAt), normPtr(c.ConsumedAt)
 		s.tokens[string(c.Hash)] = c
@@ -561,17 +696,83 @@ func (s *Store) applyEffects(fx users.Effects) {
 		c.LeaseUntil, c.SentAt = normPtr(c.LeaseUntil), normPtr(c.SentAt)
 		s.mail[c.ID] = c
 	}
+	if fx.EndSessions {
+		for id, sess := range s.sessions {
+			if sess.UserID == userID {
+				s.deleteSession(id)
+			}
+		}
+	}
 }
 
-// holds reports whether u satisfies cond.
-func holds(u *users.UserRecord, cond users.Condition) bool {
-	if cond.Status != "" && u.Status != cond.Status {
+// keepsAdmin reports whether, with the users in changed replaced and those
+// in gone deleted, an active user with admin access remains — or none
+// existed before.
+func (s *Store) keepsAdmin(changed map[string]*users.UserRecord, gone map[string]bool) bool {
+	before, after := false, false
+	for id, u := range s.users {
+		if s.activeAdmin(u) {
+			before = true
+		}
+		if gone[id] {
+			continue
+		}
+		if c, ok := changed[id]; ok {
+			u = c
+		}
+		if s.activeAdmin(u) {
+			after = true
+		}
+		if after {
+			return true
+		}
+	}
+	return !before
+}
+
+// activeAdmin reports whether u is active and has admin access through its
+// role or one of its policies.
+func (s *Store) activeAdmin(u *users.UserRecord) bool {
+	if u.Status != users.StatusActive {
 		return false
 	}
-	if cond.Contested != nil && u.Contested != *cond.Contested {
+	if u.Role != nil {
+		if r, ok := s.roles[*u.Role]; ok && r.AdminAccess {
+			return true
+		}
+	}
+	for _, id := range u.Policies {
+		if p, ok := s.policies[id]; ok && p.AdminAccess {
+			return true
+		}
+	}
+	return false
+}
+
+// holds reports whether u satisfies cond (but for KeepAdmin, which is
+// judged on the change).
+func holds(u *users.UserRecord, cond users.Condition) bool {
+	switch {
+	case cond.Status != "" && u.Status != cond.Status,
+		cond.Contested != nil && u.Contested != *cond.Contested,
+		cond.EmailKey != nil && u.EmailKey != *cond.EmailKey,
+		cond.PasswordHash != nil && u.PasswordHash != *cond.PasswordHash:
 		return false
 	}
 	return true
+}
+
+// uniq returns ids without duplicates, in first-seen order.
+func uniq(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // page applies an offset and a limit (0: no limit) to s.

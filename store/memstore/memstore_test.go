@@ -80,7 +80,7 @@ func TestUpdateUsersRefusesEmail(t *testing.T) {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	email := "b@example.com"
-	if err := s.UpdateUsers(ctx, []string{u.ID}, users.UserChange{Email: &email, EmailKey: &email}); err == nil {
+	if err := s.UpdateUsers(ctx, []string{u.ID}, users.Condition{}, users.UserChange{Email: &email, EmailKey: &email}); err == nil {
 		t.Error("UpdateUsers changing the email succeeded")
 	}
 	if got, err := s.GetUser(ctx, u.ID); err != nil || got.Email != "a@example.com" {

@@ -22,7 +22,8 @@ func TestConformance(t *testing.T) {
 	s, err := pgstore.New(context.Background(), pool)
 	require.NoError(t, err)
 	storetest.Run(t, func(t *testing.T) users.Store {
-		_, err := pool.Exec(context.Background(), `DELETE FROM users_user_policies; DELETE FROM users_tokens;
+		_, err := pool.Exec(context.Background(), `DELETE FROM users_session_hashes; DELETE FROM users_sessions;
+DELETE FROM users_user_policies; DELETE FROM users_tokens;
 DELETE FROM users_mail; DELETE FROM users_users; DELETE FROM users_roles; DELETE FROM users_policies;
 DELETE FROM users_settings`)
 		require.NoError(t, err)

@@ -13,9 +13,22 @@ import (
 	"github.com/gousers/users/store/pgstore"
 )
 
-// Every instance of the app runs this: the Store and the login limiter
-// live in one database, so ten failed logins for an address in any 15
-// minutes lock it out on every instance, not ten per instance.
+// newManager is how every instance of the app builds its Manager: the
+// Store and the login limiter live in one database, so ten failed logins
+// for an address in any 15 minutes lock it out on every instance, not ten
+// per instance.
+func newManager(ctx context.Context, pool *pgxpool.Pool) (*users.Manager, error) {
+	store, err := pgstore.New(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
+	logins, err := pgstore.NewLimiter(ctx, pool, "login", 10, 15*time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	return users.New(store, logmailer.New(os.Stderr), users.WithLoginLimiter(logins))
+}
+
 func ExampleNewLimiter() {
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, "postgres://app@db.internal/app")
@@ -23,17 +36,9 @@ func ExampleNewLimiter() {
 		log.Fatal(err)
 	}
 	defer pool.Close()
-	store, err := pgstore.New(ctx, pool)
+	m, err := newManager(ctx, pool)
 	if err != nil {
 		log.Fatal(err)
 	}
-	logins, err := pgstore.NewLimiter(ctx, pool, "login", 10, 15*time.Minute)
-	if err != nil {
-		log.Fatal(err)
-	}
-	m, err := users.New(store, logmailer.New(os.Stderr), users.WithLoginLimiter(logins))
-	if err != nil {
-		log.Fatal(err)
-	}
-	_ = m
+	_ = m // serve requests with m
 }

@@ -2,11 +2,8 @@ package pgstore_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,33 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
-	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/pgstore"
+	"github.com/gousers/users/store/storetest/limitertest"
 )
 
 var _ users.ResettableLimiter = (*pgstore.Limiter)(nil)
-
-// limiterClock is a fake clock, safe for concurrent use.
-type limiterClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newLimiterClock() *limiterClock {
-	return &limiterClock{now: time.Date(2026, 3, 4, 5, 6, 7, 890, time.UTC)}
-}
-
-func (c *limiterClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *limiterClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // newLimiter returns a Limiter on pool, failing the test if it cannot.
 func newLimiter(t testing.TB, pool *pgxpool.Pool, name string, points int, window time.Duration, opts ...pgstore.LimiterOption) *pgstore.Limiter {
@@ -52,279 +27,61 @@ func newLimiter(t testing.TB, pool *pgxpool.Pool, name string, points int, windo
 	return l
 }
 
-// limiterRows returns how many rows the limiter table holds, and how many
-// events they record.
-func limiterRows(t testing.TB, pool *pgxpool.Pool) (rows, events int) {
-	t.Helper()
-	require.NoError(t, pool.QueryRow(context.Background(),
-		`SELECT count(*), COALESCE(sum(n), 0) FROM users_limiter_events`).Scan(&rows, &events))
-	return rows, events
-}
-
-// limiterStep is one event of a sequence: the clock moves by advance, then
-// key asks.
-type limiterStep struct {
-	advance time.Duration
-	key     string
-}
-
-// The Limiter gives the same answer as users.MemoryLimiter — allowed or
-// not, and the same RetryAfter to the nanosecond — on the same sequences of
-// events at the same times.
-func TestLimiterMatchesMemoryLimiter(t *testing.T) {
-	t.Parallel()
-	steps := func(advance time.Duration, keys ...string) []limiterStep {
-		var s []limiterStep
-		for i, k := range keys {
-			s = append(s, limiterStep{advance: advance * time.Duration(min(i, 1)), key: k})
+// limiterDatabase is the shared limiter suite's factory: a fresh schema;
+// each limiter (instance) gets a pool of its own with the run-time
+// parameters params.
+func limiterDatabase(params map[string]string) limitertest.Factory {
+	return func(t *testing.T) limitertest.Database {
+		schema := newSchema(t)
+		admin := newPool(t, schema)
+		return limitertest.Database{
+			NewLimiter: func(t *testing.T, name string, points int, window time.Duration, clock func() time.Time) users.ResettableLimiter {
+				return newLimiter(t, newPoolWith(t, schema, params), name, points, window, pgstore.WithLimiterClock(clock))
+			},
+			Rows: func(t *testing.T) (rows, events int) {
+				require.NoError(t, admin.QueryRow(context.Background(),
+					`SELECT count(*), COALESCE(sum(n), 0) FROM users_limiter_events`).Scan(&rows, &events))
+				return rows, events
+			},
+			Block: func(t *testing.T) func() {
+				tx, err := newPool(t, schema).Begin(context.Background())
+				require.NoError(t, err)
+				_, err = tx.Exec(context.Background(), "LOCK TABLE users_limiter_events IN ACCESS EXCLUSIVE MODE")
+				require.NoError(t, err)
+				return func() { require.NoError(t, tx.Rollback(context.Background())) }
+			},
+			Break: func(t *testing.T) {
+				_, err := admin.Exec(context.Background(), "DROP TABLE users_limiter_events")
+				require.NoError(t, err)
+			},
+			NewStore: func(t *testing.T) users.Store {
+				s, err := pgstore.New(context.Background(), newPool(t, schema))
+				require.NoError(t, err)
+				return s
+			},
 		}
-		return s
-	}
-	concat := func(parts ...[]limiterStep) []limiterStep {
-		var s []limiterStep
-		for _, p := range parts {
-			s = append(s, p...)
-		}
-		return s
-	}
-	// A long pseudo-random sequence on three keys, with nanosecond jitter
-	// and repeated instants.
-	var random []limiterStep
-	seed := uint32(7)
-	for range 300 {
-		seed = seed*1664525 + 1013904223
-		random = append(random, limiterStep{
-			advance: time.Duration(seed>>8%40)*time.Second/4 + time.Duration(seed>>4%3),
-			key:     fmt.Sprintf("user%d@example.com", seed>>28%3),
-		})
-	}
-	cases := []struct {
-		name   string
-		points int
-		window time.Duration
-		steps  []limiterStep
-	}{
-		{"SlidingWindow", 3, time.Hour, concat(
-			steps(10*time.Minute, "k", "k", "k", "k"), // 0, 10, 20 allowed; 30 denied
-			[]limiterStep{
-				{30*time.Minute - time.Nanosecond, "k"}, // denied, 1ns to go
-				{time.Nanosecond, "k"},                  // 60 min: the 0-min event left
-				{0, "k"},                                // 10, 20, 60 fill the window
-				{0, "other"},
-			})},
-		{"SameInstant", 3, time.Minute, concat(
-			steps(0, "k", "k", "k", "k", "k"),
-			[]limiterStep{{time.Minute - 1, "k"}, {1, "k"}, {0, "k"}, {0, "k"}, {0, "k"}},
-		)},
-		{"ExactlyOneWindowLater", 2, time.Second, []limiterStep{
-			{0, "k"}, {time.Second / 2, "k"}, {time.Second / 2, "k"}, {0, "k"}, {time.Second / 2, "k"}, {0, "k"},
-		}},
-		{"OnePoint", 1, time.Minute, steps(20*time.Second, "a", "b", "a", "b", "a", "b", "a", "b")},
-		{"Random", 4, time.Minute, random},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			clock := newLimiterClock()
-			mem := users.NewMemoryLimiter(tc.points, tc.window, users.WithLimiterClock(clock.Now))
-			pg := newLimiter(t, newPool(t, newSchema(t)), "test", tc.points, tc.window, pgstore.WithLimiterClock(clock.Now))
-			var denied int
-			for i, s := range tc.steps {
-				clock.Advance(s.advance)
-				wantD, wantErr := mem.Allow(ctx, s.key)
-				gotD, gotErr := pg.Allow(ctx, s.key)
-				require.Equal(t, wantD, gotD, "step %d", i)
-				if wantErr == nil {
-					require.NoError(t, gotErr, "step %d", i)
-					continue
-				}
-				denied++
-				var want, got *users.RateLimitError
-				require.ErrorAs(t, wantErr, &want)
-				require.ErrorAs(t, gotErr, &got, "step %d", i)
-				require.ErrorIs(t, gotErr, users.ErrRateLimited)
-				require.Equal(t, *want, *got, "step %d", i)
-			}
-			assert.NotZero(t, denied, "the sequence exercises denials")
-		})
 	}
 }
 
-// An event counts for exactly one window of the limiter that asks, even
-// while its row is still stored: rows written under a longer window (by a
-// deployment before the window was shortened) are not yet expired for the
-// sweep, and the count itself must leave out those older than the window.
-func TestLimiterCountsOnlyItsWindow(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	pool := newPool(t, newSchema(t))
-	clock := newLimiterClock()
-	before := newLimiter(t, pool, "login", 2, time.Hour, pgstore.WithLimiterClock(clock.Now))
-	after := newLimiter(t, pool, "login", 2, time.Minute, pgstore.WithLimiterClock(clock.Now))
-	for range 2 {
-		_, err := before.Allow(ctx, "k")
-		require.NoError(t, err)
-	}
-	clock.Advance(time.Minute - 1)
-	d, err := after.Allow(ctx, "k")
-	require.ErrorIs(t, err, users.ErrRateLimited)
-	assert.Equal(t, time.Duration(1), d)
-	clock.Advance(1) // exactly one minute: both events have left the window
-	_, err = after.Allow(ctx, "k")
-	require.NoError(t, err)
-	rows, events := limiterRows(t, pool)
-	assert.Equal(t, []int{2, 3}, []int{rows, events}, "the old row is still stored, and was not counted")
+// TestLimiter runs the limiter suite shared by the SQL limiters.
+func TestLimiter(t *testing.T) {
+	limitertest.Run(t, limiterDatabase(nil))
 }
 
-// Four instances (pools), 50 goroutines each, all on one key with
-// points=10: exactly 10 are allowed, every other call is a denial, and 10
-// events are stored — whatever the pools' default isolation level.
-func TestLimiterConcurrentInstances(t *testing.T) {
+// Four instances racing on one key allow exactly the limit whatever the
+// pools' default isolation level: the Limiter sets its own.
+func TestLimiterConcurrentInstancesIsolation(t *testing.T) {
 	t.Parallel()
-	for _, iso := range []string{"read committed", "repeatable read", "serializable"} {
+	for _, iso := range []string{"repeatable read", "serializable"} {
 		t.Run(strings.ReplaceAll(iso, " ", "-"), func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
-			schema := newSchema(t)
-			const instances, goroutines, points = 4, 50, 10
-			ls := make([]*pgstore.Limiter, instances)
-			var pool *pgxpool.Pool
-			for i := range ls {
-				pool = newPoolWith(t, schema, map[string]string{"default_transaction_isolation": iso})
-				ls[i] = newLimiter(t, pool, "login", points, time.Hour)
-			}
-			var allowed, deniedN atomic.Int64
-			errs := make([]error, instances*goroutines)
-			start(instances*goroutines, func(i int) {
-				d, err := ls[i%instances].Allow(ctx, "victim@example.com")
-				var rl *users.RateLimitError
-				switch {
-				case err == nil:
-					allowed.Add(1)
-				case errors.As(err, &rl) && d > 0 && d <= time.Hour && rl.RetryAfter == d:
-					deniedN.Add(1)
-				default:
-					errs[i] = err
-				}
-			})
-			for i, err := range errs {
-				require.NoError(t, err, "call %d", i)
-			}
-			assert.EqualValues(t, points, allowed.Load())
-			assert.EqualValues(t, instances*goroutines-points, deniedN.Load())
-			_, events := limiterRows(t, pool)
-			assert.Equal(t, points, events, "denials record nothing")
+			limitertest.ConcurrentInstances(t, limiterDatabase(map[string]string{"default_transaction_isolation": iso}))
 		})
 	}
 }
 
-// Reset forgets a key's events for every instance, and only that key's.
-func TestLimiterReset(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	schema := newSchema(t)
-	a := newLimiter(t, newPool(t, schema), "login", 2, time.Hour)
-	b := newLimiter(t, newPool(t, schema), "login", 2, time.Hour) // another instance
-	for _, k := range []string{"k", "k", "other", "other"} {
-		_, err := a.Allow(ctx, k)
-		require.NoError(t, err)
-	}
-	_, err := b.Allow(ctx, "k")
-	require.ErrorIs(t, err, users.ErrRateLimited)
-
-	require.NoError(t, b.Reset(ctx, "k"))
-	for range 2 {
-		_, err = a.Allow(ctx, "k")
-		require.NoError(t, err)
-	}
-	_, err = a.Allow(ctx, "k")
-	require.ErrorIs(t, err, users.ErrRateLimited)
-	_, err = a.Allow(ctx, "other")
-	require.ErrorIs(t, err, users.ErrRateLimited, "another key keeps its count")
-	require.NoError(t, a.Reset(ctx, "never seen"))
-}
-
-// Limiters with different names count apart in one table, even for the
-// same key, with their own points and windows; Reset of one leaves the
-// other alone.
-func TestLimiterNameIsolation(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	pool := newPool(t, newSchema(t))
-	clock := newLimiterClock()
-	// Names of one length, so that only their bytes tell them apart.
-	login := newLimiter(t, pool, "login", 1, time.Hour, pgstore.WithLimiterClock(clock.Now))
-	mail := newLimiter(t, pool, "email", 2, time.Minute, pgstore.WithLimiterClock(clock.Now))
-	const key = "someone@example.com"
-
-	_, err := login.Allow(ctx, key)
-	require.NoError(t, err)
-	_, err = login.Allow(ctx, key)
-	require.ErrorIs(t, err, users.ErrRateLimited)
-	for range 2 {
-		_, err = mail.Allow(ctx, key)
-		require.NoError(t, err, "login's event does not count for mail")
-	}
-	d, err := mail.Allow(ctx, key)
-	require.ErrorIs(t, err, users.ErrRateLimited)
-	assert.Equal(t, time.Minute, d, "mail's own window")
-
-	require.NoError(t, mail.Reset(ctx, key))
-	_, err = mail.Allow(ctx, key)
-	require.NoError(t, err)
-	_, err = login.Allow(ctx, key)
-	require.ErrorIs(t, err, users.ErrRateLimited, "mail's Reset leaves login's count")
-
-	// A second limiter under an existing name counts the same events.
-	login2 := newLimiter(t, pool, "login", 1, time.Hour, pgstore.WithLimiterClock(clock.Now))
-	_, err = login2.Allow(ctx, key)
-	require.ErrorIs(t, err, users.ErrRateLimited)
-}
-
-// A context that has ended is reported as such — never as a denial — and
-// records nothing; so is a deadline that passes while the limiter waits
-// for a lock. The limiter works again afterwards.
-func TestLimiterContextCancelled(t *testing.T) {
-	t.Parallel()
-	pool := newPool(t, newSchema(t))
-	l := newLimiter(t, pool, "login", 5, time.Hour)
-	const key = "someone@example.com"
-
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	d, err := l.Allow(ctx, key)
-	require.ErrorIs(t, err, context.Canceled)
-	assert.NotErrorIs(t, err, users.ErrRateLimited)
-	assert.Zero(t, d)
-	require.ErrorIs(t, l.Reset(ctx, key), context.Canceled)
-
-	// Another transaction holds the table: Allow waits until its deadline.
-	bg := context.Background()
-	tx, err := pool.Begin(bg)
-	require.NoError(t, err)
-	_, err = tx.Exec(bg, "LOCK TABLE users_limiter_events IN ACCESS EXCLUSIVE MODE")
-	require.NoError(t, err)
-	dctx, dcancel := context.WithTimeout(bg, 200*time.Millisecond)
-	defer dcancel()
-	_, err = l.Allow(dctx, key)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	assert.NotErrorIs(t, err, users.ErrRateLimited)
-	require.NoError(t, tx.Rollback(bg))
-
-	rows, _ := limiterRows(t, pool)
-	assert.Zero(t, rows, "nothing recorded")
-	for range 5 {
-		_, err = l.Allow(bg, key)
-		require.NoError(t, err)
-	}
-	_, err = l.Allow(bg, key)
-	require.ErrorIs(t, err, users.ErrRateLimited, "all five slots were still free")
-}
-
-// The key is in no error — denial, cancellation, back-end failure — and
-// not in the table, which holds only a 32-byte hash of name and key.
-func TestLimiterKeyNotInErrors(t *testing.T) {
+// The table holds only a 32-byte hash of name and key, never the key.
+func TestLimiterStoresNoKey(t *testing.T) {
 	t.Parallel()
 	pool := newPool(t, newSchema(t))
 	l := newLimiter(t, pool, "login", 1, time.Hour)
@@ -332,16 +89,6 @@ func TestLimiterKeyNotInErrors(t *testing.T) {
 	ctx := context.Background()
 	_, err := l.Allow(ctx, key)
 	require.NoError(t, err)
-
-	var errs []error
-	_, err = l.Allow(ctx, key)
-	require.ErrorIs(t, err, users.ErrRateLimited)
-	errs = append(errs, err)
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	_, err = l.Allow(cctx, key)
-	errs = append(errs, err, l.Reset(cctx, key))
-
 	var cols []string
 	rows, err := pool.Query(ctx, `SELECT column_name FROM information_schema.columns
 WHERE table_schema = current_schema() AND table_name = 'users_limiter_events' ORDER BY ordinal_position`)
@@ -359,73 +106,6 @@ WHERE table_schema = current_schema() AND table_name = 'users_limiter_events' OR
 FROM users_limiter_events`, key).Scan(&hashLen, &withKey))
 	assert.Equal(t, 32, hashLen)
 	assert.Zero(t, withKey)
-
-	_, err = pool.Exec(ctx, "DROP TABLE users_limiter_events")
-	require.NoError(t, err)
-	_, err = l.Allow(ctx, key)
-	errs = append(errs, err, l.Reset(ctx, key))
-
-	for i, err := range errs {
-		require.Error(t, err, "error %d", i)
-		for _, k := range []string{key, strings.ToLower(key), "Secret.Person", "Example.com"} {
-			assert.NotContains(t, err.Error(), k, "error %d: %v", i, err)
-		}
-	}
-	assert.NotErrorIs(t, errs[len(errs)-2], users.ErrRateLimited, "a failing back-end is not a denial")
-}
-
-// Expired events of other keys and other limiters are deleted as limiters
-// are used, each row by its own window, so the table holds about the
-// events still in a window however many keys come and go.
-func TestLimiterCleanup(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	pool := newPool(t, newSchema(t))
-	clock := newLimiterClock()
-	short := newLimiter(t, pool, "short", 1, time.Minute, pgstore.WithLimiterClock(clock.Now))
-	long := newLimiter(t, pool, "long", 1, time.Hour, pgstore.WithLimiterClock(clock.Now))
-	for i := range 95 {
-		_, err := short.Allow(ctx, fmt.Sprintf("ip-%d", i))
-		require.NoError(t, err)
-	}
-	for i := range 5 {
-		_, err := long.Allow(ctx, fmt.Sprintf("ip-%d", i))
-		require.NoError(t, err)
-	}
-	rows, _ := limiterRows(t, pool)
-	require.Equal(t, 100, rows)
-
-	// Two minutes later the short limiter's events have expired; each
-	// call of either limiter deletes up to ten of them.
-	clock.Advance(2 * time.Minute)
-	for i := range 10 {
-		_, err := long.Allow(ctx, "live")
-		if i == 0 {
-			require.NoError(t, err)
-		} else {
-			require.ErrorIs(t, err, users.ErrRateLimited)
-		}
-		rows, _ = limiterRows(t, pool)
-		assert.Equal(t, max(95-10*(i+1), 0)+5+1, rows, "after call %d", i)
-	}
-	// The long limiter's events were not swept: they still count.
-	for i := range 5 {
-		_, err := long.Allow(ctx, fmt.Sprintf("ip-%d", i))
-		require.ErrorIs(t, err, users.ErrRateLimited)
-	}
-
-	// A flood of new keys over time: the table stays near the number of
-	// events in a window: the long limiter's 6 and the short one's 10 (one
-	// event every 6 s, window 1 min), give or take the one on the edge.
-	for i := range 1000 {
-		clock.Advance(6 * time.Second)
-		_, err := short.Allow(ctx, fmt.Sprintf("flood-%d", i))
-		require.NoError(t, err)
-		if i%50 == 49 {
-			rows, _ = limiterRows(t, pool)
-			require.LessOrEqual(t, rows, 6+11, "after %d keys", i+1)
-		}
-	}
 }
 
 // Allow stays cheap as the table grows: on 20,000 live rows neither the
@@ -490,45 +170,6 @@ FROM generate_series(1, 20000) i, LATERAL (SELECT (extract(epoch FROM clock_time
 	}
 }
 
-// The Limiter plugs into a Manager as its login limiter: failed logins on
-// two instances count together, a successful login resets the address
-// (Limiter is a ResettableLimiter), and over the limit even the right
-// password is refused without a check.
-func TestLimiterAsLoginLimiter(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	schema := newSchema(t)
-	ms := make([]*users.Manager, 2)
-	for i := range ms {
-		pool := newPool(t, schema)
-		s, err := pgstore.New(ctx, pool)
-		require.NoError(t, err)
-		l := newLimiter(t, pool, "login", 3, 15*time.Minute)
-		ms[i], err = users.New(s, memmailer.New(), users.WithHasher(users.InsecureHasher{}), users.WithLoginLimiter(l))
-		require.NoError(t, err)
-	}
-	_, err := ms[0].Create(ctx, users.CreateInput{Email: "Ann@example.com", Password: "right-password-1"})
-	require.NoError(t, err)
-
-	login := func(i int, pw string) error {
-		_, err := ms[i].Authenticate(ctx, "ann@EXAMPLE.com", pw)
-		return err
-	}
-	require.ErrorIs(t, login(0, "wrong"), users.ErrInvalidCredentials)
-	require.ErrorIs(t, login(1, "wrong"), users.ErrInvalidCredentials)
-	require.NoError(t, login(1, "right-password-1"), "the third attempt, allowed")
-	// The success reset the count: three more failures are checked.
-	for i := range 3 {
-		require.ErrorIs(t, login(i%2, "wrong"), users.ErrInvalidCredentials, "attempt %d", i)
-	}
-	err = login(1, "right-password-1")
-	require.ErrorIs(t, err, users.ErrRateLimited, "instance 1 sees instance 0's failures")
-	var rl *users.RateLimitError
-	require.ErrorAs(t, err, &rl)
-	assert.Equal(t, 3, rl.Limit)
-	assert.NotContains(t, err.Error(), "ann@")
-}
-
 // WithLimiterSchema puts the table in the named schema, created if need
 // be, whatever the pool's search_path; a Store in that schema finds it
 // migrated to the same version.
@@ -561,7 +202,7 @@ func TestLimiterWithSchema(t *testing.T) {
 		versions = append(versions, v)
 	}
 	require.NoError(t, rows.Err())
-	assert.Equal(t, []int{1, 2}, versions)
+	assert.Equal(t, []int{1, 2, 3}, versions)
 }
 
 // Bad arguments are errors, reported before any connection is made.

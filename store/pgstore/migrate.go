@@ -90,6 +90,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 		schema = *cur
 	}
+	s.adminLock = adminLockNamespace + schema
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", lockNamespace+schema); err != nil {
 		return wrap(err)
 	}
@@ -122,6 +123,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, m.sql); err != nil {
 			return wrap(fmt.Errorf("migration %s: %w", m.name, err))
 		}
+		if step := goSteps[m.version]; step != nil {
+			if err := step(ctx, tx); err != nil {
+				return wrap(fmt.Errorf("migration %s: %w", m.name, err))
+			}
+		}
 		if _, err := tx.Exec(ctx, "INSERT INTO users_schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
 			return wrap(err)
 		}
@@ -130,4 +136,39 @@ func (s *Store) migrate(ctx context.Context) error {
 		return wrap(err)
 	}
 	return nil
+}
+
+// goSteps are the parts of a migration written in Go, run after the
+// version's SQL in the same transaction.
+var goSteps = map[int]func(ctx context.Context, tx pgx.Tx) error{
+	3: fillLowered,
+}
+
+// fillLowered fills the lower-cased copies (version 3) for the users that
+// exist, as strings.ToLower folds them.
+func fillLowered(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, `SELECT id, email, first_name, last_name, status, role FROM users_users`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id, email, first, last, status string
+		role                           *string
+	}
+	all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		err := r.Scan(&x.id, &x.email, &x.first, &x.last, &x.status, &x.role)
+		return x, err
+	})
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	for _, r := range all {
+		b.Queue(`UPDATE users_users SET id_lower = $2, email_lower = $3, first_name_lower = $4, last_name_lower = $5,
+	status_lower = $6, role_lower = $7 WHERE id = $1`,
+			r.id, strings.ToLower(r.id), strings.ToLower(r.email), strings.ToLower(r.first), strings.ToLower(r.last),
+			strings.ToLower(r.status), lowerPtr(r.role))
+	}
+	return tx.SendBatch(ctx, b).Close()
 }

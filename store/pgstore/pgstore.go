@@ -23,7 +23,16 @@ type Store struct {
 	schema  string // "" when the pool's search_path decides
 	retries int
 	q       queries
+	qual    func(string) string // qualifies table names with the schema
+
+	// adminLock names the advisory lock under which KeepAdmin is judged;
+	// one per schema (set by migrate).
+	adminLock string
 }
+
+// adminLockNamespace is hashed with the schema name into the key of the
+// advisory lock that serialises the changes made with Condition.KeepAdmin.
+const adminLockNamespace = "github.com/gousers/users/store/pgstore keep-admin "
 
 var _ users.Store = (*Store)(nil)
 
@@ -76,6 +85,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		prefix = pgx.Identifier{o.schema}.Sanitize() + "."
 	}
 	s.q = newQueries(prefix)
+	s.qual = qualifier(prefix)
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -87,6 +97,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 var tables = []string{
 	"users_users", "users_roles", "users_policies", "users_user_policies",
 	"users_tokens", "users_mail", "users_settings", "users_schema_migrations",
+	"users_sessions", "users_session_hashes",
 }
 
 func qualifier(prefix string) func(string) string {
@@ -173,7 +184,7 @@ func isSentinel(err error) bool {
 	for _, s := range []error{
 		users.ErrNotFound, users.ErrConflict, users.ErrInvalidToken,
 		users.ErrDuplicateEmail, users.ErrRoleNotFound, users.ErrPolicyNotFound,
-		ErrRoleExists, ErrPolicyExists,
+		users.ErrDuplicateID, users.ErrLastAdmin,
 	} {
 		if errors.Is(err, s) {
 			return true

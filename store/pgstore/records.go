@@ -15,7 +15,7 @@ import (
 )
 
 // CreateRole implements users.Store. A role whose id exists already is an
-// error matching ErrRoleExists.
+// error matching users.ErrDuplicateID and ErrRoleExists.
 func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
 	return s.do(ctx, "create role", func() error {
 		_, err := s.pool.Exec(ctx, s.q.insertRole, r.ID, r.Name, r.Description, r.AdminAccess)
@@ -63,7 +63,7 @@ func scanRole(row pgx.Row) (*users.Role, error) {
 }
 
 // CreatePolicy implements users.Store. A policy whose id exists already is
-// an error matching ErrPolicyExists.
+// an error matching users.ErrDuplicateID and ErrPolicyExists.
 func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
 	return s.do(ctx, "create policy", func() error {
 		_, err := s.pool.Exec(ctx, s.q.insertPolicy, p.ID, p.Name, p.AdminAccess)
@@ -220,7 +220,7 @@ func scanMail(row pgx.Row) (*users.Mail, error) {
 		kind, status string
 	)
 	err := row.Scan(&m.ID, &kind, &m.UserID, &m.To, &m.Subject, &m.Text, &m.HTML,
-		&status, &m.Attempts, &m.LastError, &m.CreatedAt, &m.NextAttemptAt, &m.LeaseUntil, &m.SentAt)
+		&status, &m.Attempts, &m.LastError, &m.CreatedAt, &m.NextAttemptAt, &m.LeaseUntil, &m.SentAt, &m.MessageID)
 	if err != nil {
 		return nil, err
 	}
@@ -241,12 +241,34 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
+// MailStats implements users.Store with one statement: two counts and a
+// minimum, each over an index (users_mail_status_idx,
+// users_mail_pending_idx).
+func (s *Store) MailStats(ctx context.Context) (users.MailStats, error) {
+	var st users.MailStats
+	err := s.do(ctx, "mail stats", func() error {
+		return s.pool.QueryRow(ctx, s.q.mailStats).Scan(&st.Pending, &st.Failed, &st.OldestPending)
+	})
+	if err != nil {
+		return users.MailStats{}, err
+	}
+	st.OldestPending = utcPtr(st.OldestPending)
+	return st, nil
+}
+
 // Errors of this package, beside the users sentinels the Store contract
-// names.
+// names. Both match users.ErrDuplicateID too.
 var (
 	// ErrRoleExists is returned by CreateRole for a role id that exists.
-	ErrRoleExists = errors.New("pgstore: a role with this id already exists")
+	ErrRoleExists error = &duplicateID{"pgstore: a role with this id already exists"}
 	// ErrPolicyExists is returned by CreatePolicy for a policy id that
 	// exists.
-	ErrPolicyExists = errors.New("pgstore: a policy with this id already exists")
+	ErrPolicyExists error = &duplicateID{"pgstore: a policy with this id already exists"}
 )
+
+// duplicateID is an error of this package that is also
+// users.ErrDuplicateID.
+type duplicateID struct{ msg string }
+
+func (e *duplicateID) Error() string { return e.msg }
+func (e *duplicateID) Unwrap() error { return users.ErrDuplicateID }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,25 +27,48 @@ func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Ef
 	return s.do(ctx, "create user", func() error {
 		b := &pgx.Batch{}
 		b.Queue(s.q.insertUser, u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
-			string(u.Status), u.Role, u.Contested, meta, u.CreatedAt, u.UpdatedAt)
+			string(u.Status), u.Role, u.Contested, meta, u.CreatedAt, u.UpdatedAt,
+			strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
+			strings.ToLower(string(u.Status)), lowerPtr(u.Role))
 		if len(u.Policies) > 0 {
 			b.Queue(s.q.insertPolicies, u.ID, u.Policies)
 		}
-		s.queueEffects(b, fx)
+		s.queueEffects(b, u.ID, fx)
 		return s.sendBatch(ctx, b)
 	})
 }
 
-// queueEffects queues the rows of fx.
-func (s *Store) queueEffects(b *pgx.Batch, fx users.Effects) {
+// queueEffects queues the rows of fx, for the user userID: the
+// revocations, then the token (after revoking the unconsumed tokens of its
+// user and purpose), the mail, the end of the user's sessions.
+func (s *Store) queueEffects(b *pgx.Batch, userID string, fx users.Effects) {
+	if len(fx.RevokeTokens) > 0 {
+		purposes := make([]string, len(fx.RevokeTokens))
+		for i, p := range fx.RevokeTokens {
+			purposes[i] = string(p)
+		}
+		b.Queue(s.q.revokePurposes, userID, purposes)
+	}
 	if t := fx.Token; t != nil {
 		b.Queue(s.q.revokeTokens, t.UserID, string(t.Purpose))
-		b.Queue(s.q.insertToken, t.Hash, string(t.Purpose), t.UserID, t.CreatedAt, t.ExpiresAt, t.ConsumedAt)
+		b.Queue(s.q.insertToken, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.CreatedAt, t.ExpiresAt, t.ConsumedAt)
 	}
 	if m := fx.Mail; m != nil {
 		b.Queue(s.q.insertMail, m.ID, string(m.Kind), m.UserID, m.To, m.Subject, m.Text, m.HTML,
-			string(m.Status), m.Attempts, m.LastError, m.CreatedAt, m.NextAttemptAt, m.LeaseUntil, m.SentAt)
+			string(m.Status), m.Attempts, m.LastError, m.CreatedAt, m.NextAttemptAt, m.LeaseUntil, m.SentAt, m.MessageID)
 	}
+	if fx.EndSessions {
+		b.Queue(s.q.endSessions, userID)
+	}
+}
+
+// lowerPtr is the lower-cased copy of an optional value.
+func lowerPtr(v *string) *string {
+	if v == nil {
+		return nil
+	}
+	l := strings.ToLower(*v)
+	return &l
 }
 
 // GetUser implements users.Store.
@@ -70,39 +92,16 @@ func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserR
 	return u, err
 }
 
-// ListUsers implements users.Store.
+// ListUsers implements users.Store: one SELECT whose WHERE, ORDER BY and
+// LIMIT come from q (see query.go).
 func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.UserRecord, error) {
-	var (
-		sb   strings.Builder
-		args []any
-		and  = " WHERE "
-	)
-	sb.WriteString(s.q.listUsers)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	switch {
-	case q.NoRole:
-		sb.WriteString(and + "u.role IS NULL")
-		and = " AND "
-	case q.Role != nil:
-		sb.WriteString(and + "u.role = " + arg(*q.Role))
-		and = " AND "
-	}
-	if len(q.IDs) > 0 {
-		sb.WriteString(and + "u.id = ANY(" + arg(q.IDs) + ")")
-	}
-	sb.WriteString(" ORDER BY u.created_at, u.id")
-	if q.Limit > 0 {
-		sb.WriteString(" LIMIT " + arg(q.Limit))
-	}
-	if q.Offset > 0 {
-		sb.WriteString(" OFFSET " + arg(q.Offset))
+	query, args, err := listUsersSQL(s.qual, q)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: list users: %w", err)
 	}
 	var list []*users.UserRecord
-	err := s.do(ctx, "list users", func() error {
-		rows, err := s.pool.Query(ctx, sb.String(), args...)
+	err = s.do(ctx, "list users", func() error {
+		rows, err := s.pool.Query(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -110,6 +109,81 @@ func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.User
 		return err
 	})
 	return list, err
+}
+
+// CountUsers implements users.Store.
+func (s *Store) CountUsers(ctx context.Context, q users.UserQuery) (int, error) {
+	query, args, err := countUsersSQL(s.qual, q)
+	if err != nil {
+		return 0, fmt.Errorf("pgstore: count users: %w", err)
+	}
+	var n int
+	err = s.do(ctx, "count users", func() error {
+		return s.pool.QueryRow(ctx, query, args...).Scan(&n)
+	})
+	return n, err
+}
+
+// state is what a Condition tests of a user, as read by the lock
+// statements (userState).
+type state struct {
+	status       string
+	contested    bool
+	emailKey     string
+	passwordHash string
+}
+
+func (st *state) scan(row pgx.Row) error {
+	return row.Scan(&st.status, &st.contested, &st.emailKey, &st.passwordHash)
+}
+
+// holds reports whether the user satisfies cond (but for KeepAdmin, which
+// is judged on the change).
+func (st *state) holds(cond users.Condition) bool {
+	return (cond.Status == "" || users.Status(st.status) == cond.Status) &&
+		(cond.Contested == nil || *cond.Contested == st.contested) &&
+		(cond.EmailKey == nil || *cond.EmailKey == st.emailKey) &&
+		(cond.PasswordHash == nil || *cond.PasswordHash == st.passwordHash)
+}
+
+// begin queues the start of a transaction on b, and for a change made with
+// KeepAdmin (keep), the advisory lock that serialises such changes and the
+// check of whether an active admin exists before it (into before). Such a
+// transaction runs at read committed, whatever the pool's default, so that
+// its statements see what the previous holder of the lock committed.
+func (s *Store) begin(b *pgx.Batch, keep bool, before *bool) {
+	if !keep {
+		b.Queue("begin")
+		return
+	}
+	b.Queue("begin isolation level read committed")
+	b.Queue(s.q.adminLock, s.adminLock)
+	b.Queue(s.q.activeAdmin).QueryRow(func(row pgx.Row) error { return row.Scan(before) })
+}
+
+// finish sends b, the rest of a transaction begun with begin, and commits
+// it — but for a change made with KeepAdmin after which no active admin
+// remains though one did before: that one is left to inTx to roll back,
+// and finish returns ErrLastAdmin.
+func (s *Store) finish(ctx context.Context, c *pgx.Conn, b *pgx.Batch, keep, before bool) error {
+	check := keep && before
+	var after bool
+	if check {
+		b.Queue(s.q.activeAdmin).QueryRow(func(row pgx.Row) error { return row.Scan(&after) })
+	} else {
+		b.Queue("commit")
+	}
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if !check {
+		return nil
+	}
+	if !after {
+		return users.ErrLastAdmin
+	}
+	_, err := c.Exec(ctx, "commit")
+	return err
 }
 
 // UpdateUser implements users.Store in two round trips: the first begins
@@ -125,24 +199,22 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 	err = s.do(ctx, "update user", func() error {
 		return s.inTx(ctx, func(c *pgx.Conn) error {
 			b := &pgx.Batch{}
-			b.Queue("begin")
 			var (
-				status    string
-				contested bool
+				before bool
+				st     state
 			)
-			b.Queue(s.q.lockUser, id).QueryRow(func(row pgx.Row) error {
-				return row.Scan(&status, &contested)
-			})
+			s.begin(b, cond.KeepAdmin, &before)
+			b.Queue(s.q.lockUser, id).QueryRow(st.scan)
 			if err := c.SendBatch(ctx, b).Close(); err != nil {
 				if errors.Is(err, pgx.ErrNoRows) {
 					return users.ErrNotFound
 				}
 				return err
 			}
-			if !holds(cond, status, contested) {
+			if !st.holds(cond) {
 				return users.ErrConflict
 			}
-			u, err = s.applyChange(ctx, c, &pgx.Batch{}, id, ch, args, fx)
+			u, err = s.applyChange(ctx, c, &pgx.Batch{}, id, ch, args, fx, cond.KeepAdmin, before)
 			return err
 		})
 	})
@@ -154,23 +226,23 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 
 // applyChange queues on b, inside the transaction c is in, the change of
 // user id (args from changeArgs), fx, the read of the user as it is
-// afterwards, and the commit; then sends b. The policies are replaced
-// before the user row is updated so that the row's RETURNING sees them.
-func (s *Store) applyChange(ctx context.Context, c *pgx.Conn, b *pgx.Batch, id string, ch users.UserChange, args []any, fx users.Effects) (*users.UserRecord, error) {
+// afterwards, and finishes the transaction (see finish; keep and before as
+// begin set them). The policies are replaced before the user row is
+// updated so that the row's RETURNING sees them.
+func (s *Store) applyChange(ctx context.Context, c *pgx.Conn, b *pgx.Batch, id string, ch users.UserChange, args []any, fx users.Effects, keep, before bool) (*users.UserRecord, error) {
 	if ch.SetPolicies {
 		b.Queue(s.q.deletePolicies, id)
 		if len(ch.Policies) > 0 {
 			b.Queue(s.q.insertPolicies, id, ch.Policies)
 		}
 	}
-	s.queueEffects(b, fx)
+	s.queueEffects(b, id, fx)
 	var u *users.UserRecord
 	b.Queue(s.q.updateUser, args...).QueryRow(func(row pgx.Row) (err error) {
 		u, err = scanUser(row)
 		return err
 	})
-	b.Queue("commit")
-	if err := c.SendBatch(ctx, b).Close(); err != nil {
+	if err := s.finish(ctx, c, b, keep, before); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -195,17 +267,19 @@ func changeArgs(first any, ch users.UserChange) ([]any, error) {
 		role = ch.Role
 	}
 	return []any{first, ch.Email, ch.EmailKey, ch.PasswordHash, ch.FirstName, ch.LastName,
-		status, ch.SetRole, role, ch.Contested, meta, ch.UpdatedAt}, nil
+		status, ch.SetRole, role, ch.Contested, meta, ch.UpdatedAt,
+		lowerPtr(ch.Email), lowerPtr(ch.FirstName), lowerPtr(ch.LastName), lowerPtr(status), lowerPtr(role)}, nil
 }
 
 // UpdateUsers implements users.Store: the first round trip begins the
 // transaction and locks the users (in id order, so that overlapping bulk
 // updates queue instead of deadlocking); the second applies the change and
 // commits.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, ch users.UserChange) error {
-	ids = slices.Clone(ids)
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
+	if ch.Email != nil || ch.EmailKey != nil {
+		return errors.New("pgstore: update users: the change must not set Email")
+	}
+	ids = sortedUniq(ids)
 	if len(ids) == 0 {
 		return nil
 	}
@@ -215,22 +289,11 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, ch users.UserChan
 	}
 	return s.do(ctx, "update users", func() error {
 		return s.inTx(ctx, func(c *pgx.Conn) error {
-			b := &pgx.Batch{}
-			b.Queue("begin")
-			found := 0
-			b.Queue(s.q.lockUsers, ids).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					found++
-				}
-				return rows.Err()
-			})
-			if err := c.SendBatch(ctx, b).Close(); err != nil {
+			before, err := s.lockAll(ctx, c, s.q.lockUsers, ids, cond)
+			if err != nil {
 				return err
 			}
-			if found != len(ids) {
-				return users.ErrNotFound
-			}
-			b = &pgx.Batch{}
+			b := &pgx.Batch{}
 			b.Queue(s.q.updateUsers, args...)
 			if ch.SetPolicies {
 				b.Queue(s.q.deleteUsersPolicies, ids)
@@ -238,8 +301,69 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, ch users.UserChan
 					b.Queue(s.q.insertUsersPolicies, ids, ch.Policies)
 				}
 			}
-			b.Queue("commit")
-			return c.SendBatch(ctx, b).Close()
+			return s.finish(ctx, c, b, cond.KeepAdmin, before)
+		})
+	})
+}
+
+// sortedUniq returns ids sorted, without duplicates.
+func sortedUniq(ids []string) []string {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// lockAll begins a transaction on c (see begin) and locks the users ids
+// (sorted, unique) with lock: ErrNotFound when one is missing, ErrConflict
+// when one does not satisfy cond. It returns begin's before.
+func (s *Store) lockAll(ctx context.Context, c *pgx.Conn, lock string, ids []string, cond users.Condition) (before bool, err error) {
+	b := &pgx.Batch{}
+	s.begin(b, cond.KeepAdmin, &before)
+	found, held := 0, 0
+	b.Queue(lock, ids).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var st state
+			if err := st.scan(rows); err != nil {
+				return err
+			}
+			found++
+			if st.holds(cond) {
+				held++
+			}
+		}
+		return rows.Err()
+	})
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		return false, err
+	}
+	switch {
+	case found != len(ids):
+		return false, users.ErrNotFound
+	case held != len(ids):
+		return false, users.ErrConflict
+	}
+	return before, nil
+}
+
+// DeleteUsers implements users.Store: the first round trip begins the
+// transaction and locks the users (in id order); the second deletes their
+// pending mail and them — their tokens, sessions and policy links go by
+// ON DELETE CASCADE — and commits.
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condition) error {
+	ids = sortedUniq(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.do(ctx, "delete users", func() error {
+		return s.inTx(ctx, func(c *pgx.Conn) error {
+			before, err := s.lockAll(ctx, c, s.q.lockUsersForDelete, ids, cond)
+			if err != nil {
+				return err
+			}
+			b := &pgx.Batch{}
+			b.Queue(s.q.deleteUsersMail, ids)
+			b.Queue(s.q.deleteUsers, ids)
+			return s.finish(ctx, c, b, cond.KeepAdmin, before)
 		})
 	})
 }
@@ -259,16 +383,16 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 				userID    string
 				consumed  *time.Time
 				expires   time.Time
-				status    string
-				contested bool
+				st        state
 				userFound bool
+				before    bool
 			)
 			b := &pgx.Batch{}
-			b.Queue("begin")
+			s.begin(b, cond.KeepAdmin, &before)
 			b.Queue(s.q.lockTokenUser, hash, string(purpose)).Query(func(rows pgx.Rows) error {
 				for rows.Next() {
 					userFound = true
-					if err := rows.Scan(&status, &contested); err != nil {
+					if err := st.scan(rows); err != nil {
 						return err
 					}
 				}
@@ -293,7 +417,7 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 				return users.ErrTokenUsed
 			case !now.Before(expires):
 				return users.ErrTokenExpired
-			case !holds(cond, status, contested):
+			case !st.holds(cond):
 				return users.ErrConflict
 			}
 			args, err := changeArgs(userID, ch)
@@ -302,7 +426,7 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 			}
 			b = &pgx.Batch{}
 			b.Queue(s.q.consumeToken, hash, now)
-			u, err = s.applyChange(ctx, c, b, userID, ch, args, fx)
+			u, err = s.applyChange(ctx, c, b, userID, ch, args, fx, cond.KeepAdmin, before)
 			return err
 		})
 	})
@@ -310,12 +434,6 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 		return nil, err
 	}
 	return u, nil
-}
-
-// holds reports whether a user with status and contested satisfies cond.
-func holds(cond users.Condition, status string, contested bool) bool {
-	return (cond.Status == "" || users.Status(status) == cond.Status) &&
-		(cond.Contested == nil || *cond.Contested == contested)
 }
 
 // GetToken implements users.Store.
@@ -326,7 +444,7 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, 
 			r       users.TokenRecord
 			purpose string
 		)
-		err := s.pool.QueryRow(ctx, s.q.getToken, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.CreatedAt, &r.ExpiresAt, &r.ConsumedAt)
+		err := s.pool.QueryRow(ctx, s.q.getToken, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &r.CreatedAt, &r.ExpiresAt, &r.ConsumedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return users.ErrNotFound
 		}

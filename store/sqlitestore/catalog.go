@@ -4,21 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/gousers/users"
 )
 
-// CreateRole implements [users.Store]. A role whose ID exists already is an
-// error that wraps neither users.ErrDuplicateEmail nor any other sentinel.
+// CreateRole implements [users.Store].
 func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
 	return s.writeOne(ctx, "create role", func(q querier) error {
 		_, err := q.exec(ctx, `INSERT INTO users_roles (id, name, description, admin_access) VALUES (?, ?, ?, ?)`,
 			r.ID, r.Name, r.Description, boolInt(r.AdminAccess))
 		if constraint(err, sqlite3.ErrConstraintPrimaryKey, "") {
-			return fmt.Errorf("role %q exists already", r.ID)
+			return users.ErrDuplicateID
 		}
 		return err
 	})
@@ -59,14 +57,13 @@ func (s *Store) ListRoles(ctx context.Context) ([]*users.Role, error) {
 	return out, nil
 }
 
-// CreatePolicy implements [users.Store]. A policy whose ID exists already
-// is an error that wraps no sentinel.
+// CreatePolicy implements [users.Store].
 func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
 	return s.writeOne(ctx, "create policy", func(q querier) error {
 		_, err := q.exec(ctx, `INSERT INTO users_policies (id, name, admin_access) VALUES (?, ?, ?)`,
 			p.ID, p.Name, boolInt(p.AdminAccess))
 		if constraint(err, sqlite3.ErrConstraintPrimaryKey, "") {
-			return fmt.Errorf("policy %q exists already", p.ID)
+			return users.ErrDuplicateID
 		}
 		return err
 	})

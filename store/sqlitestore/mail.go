@@ -12,7 +12,7 @@ import (
 )
 
 const mailCols = `id, kind, user_id, to_addr, subject, text, html, status, attempts, last_error,
-	created_at, next_attempt_at, lease_until, sent_at`
+	created_at, next_attempt_at, lease_until, sent_at, message_id`
 
 func scanMail(rows *sql.Rows) (*users.Mail, error) {
 	var (
@@ -21,7 +21,7 @@ func scanMail(rows *sql.Rows) (*users.Mail, error) {
 		lease, sentAt sql.NullInt64
 	)
 	if err := rows.Scan(&m.ID, &m.Kind, &m.UserID, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Status,
-		&m.Attempts, &m.LastError, &created, &next, &lease, &sentAt); err != nil {
+		&m.Attempts, &m.LastError, &created, &next, &lease, &sentAt, &m.MessageID); err != nil {
 		return nil, err
 	}
 	m.CreatedAt, m.NextAttemptAt = fromDB(created), fromDB(next)
@@ -43,9 +43,9 @@ func collectMail(rows *sql.Rows) ([]*users.Mail, error) {
 }
 
 func insertMail(ctx context.Context, q querier, m *users.Mail) error {
-	_, err := q.exec(ctx, `INSERT INTO users_mail (`+mailCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.exec(ctx, `INSERT INTO users_mail (`+mailCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, string(m.Kind), m.UserID, m.To, m.Subject, m.Text, m.HTML, string(m.Status),
-		m.Attempts, m.LastError, toDB(m.CreatedAt), toDB(m.NextAttemptAt), toDBPtr(m.LeaseUntil), toDBPtr(m.SentAt))
+		m.Attempts, m.LastError, toDB(m.CreatedAt), toDB(m.NextAttemptAt), toDBPtr(m.LeaseUntil), toDBPtr(m.SentAt), m.MessageID)
 	return err
 }
 
@@ -133,4 +133,25 @@ func (s *Store) ListMail(ctx context.Context, mq users.MailQuery) ([]*users.Mail
 		return nil, s.fail(ctx, "list mail", err)
 	}
 	return out, nil
+}
+
+// MailStats implements [users.Store] with one statement of three indexed
+// lookups (users_mail_status): two counts of an index range and its first
+// entry.
+func (s *Store) MailStats(ctx context.Context) (users.MailStats, error) {
+	var (
+		st     users.MailStats
+		oldest sql.NullInt64
+	)
+	err := s.read().queryRow(ctx, `SELECT
+	(SELECT count(*) FROM users_mail WHERE status = ?),
+	(SELECT count(*) FROM users_mail WHERE status = ?),
+	(SELECT min(created_at) FROM users_mail WHERE status = ?)`, func(rows *sql.Rows) error {
+		return rows.Scan(&st.Pending, &st.Failed, &oldest)
+	}, string(users.MailPending), string(users.MailFailed), string(users.MailPending))
+	if err != nil {
+		return users.MailStats{}, s.fail(ctx, "mail stats", err)
+	}
+	st.OldestPending = fromDBNull(oldest)
+	return st, nil
 }

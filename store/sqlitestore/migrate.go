@@ -118,5 +118,55 @@ func apply(ctx context.Context, db *sql.DB, m migration) error {
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return err
 	}
+	if step := goSteps[m.version]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return err
+		}
+	}
 	return tx.Commit()
+}
+
+// goSteps are the parts of a migration written in Go, run after the
+// version's SQL in the same transaction.
+var goSteps = map[int]func(ctx context.Context, tx *sql.Tx) error{
+	2: fillLowered,
+}
+
+// fillLowered fills the lower-cased copies (version 2) for the users that
+// exist: SQL's lower() folds only ASCII, the store folds as strings.ToLower.
+func fillLowered(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, email, first_name, last_name, status, role FROM users_users`)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		id, email, first, last, status string
+		role                           sql.NullString
+	}
+	var all []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.id, &r.email, &r.first, &r.last, &r.status, &r.role); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range all {
+		var role any
+		if r.role.Valid {
+			role = strings.ToLower(r.role.String)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users_users SET id_lower = ?, email_lower = ?, first_name_lower = ?,
+	last_name_lower = ?, status_lower = ?, role_lower = ? WHERE id = ?`,
+			strings.ToLower(r.id), strings.ToLower(r.email), strings.ToLower(r.first), strings.ToLower(r.last),
+			strings.ToLower(r.status), role, r.id); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -38,6 +38,18 @@
 // email uniqueness is a unique index on the normalised key of users that
 // have an email.
 //
+// # Queries
+//
+// ListUsers and CountUsers run one SELECT each, whose WHERE and ORDER BY
+// are built from the users.UserQuery: nothing is filtered or sorted in Go.
+// Strings compare and sort byte for byte (SQLite's BINARY collation). The
+// case-insensitive filter operators and the search compare lower-cased
+// copies of the user's fields, which the store writes itself with Go's
+// strings.ToLower, because SQLite's lower() and LIKE fold only ASCII
+// letters. Indexes serve a page of users filtered by status and/or role
+// and sorted by email or creation time, the lists an admin screen shows;
+// a search (a substring of the email or names) reads every user.
+//
 // # Concurrency
 //
 // Each method that writes runs in one transaction whose first statement is
@@ -350,7 +362,9 @@ func (s *Store) write(ctx context.Context, op string, fn func(q querier) error) 
 	if err != nil {
 		return s.fail(ctx, op, err)
 	}
-	if err := fn(querier{s: s, tx: tx}); err != nil {
+	err = fn(querier{s: s, tx: tx})
+	var keep *committedError
+	if err != nil && !errors.As(err, &keep) {
 		_ = tx.Rollback()
 		return s.fail(ctx, op, err)
 	}
@@ -358,8 +372,19 @@ func (s *Store) write(ctx context.Context, op string, fn func(q querier) error) 
 		return s.fail(ctx, op, err)
 	}
 	s.preparePending(ctx)
+	if keep != nil {
+		return s.fail(ctx, op, keep.err)
+	}
 	return nil
 }
+
+// committedError is an error of a write whose transaction is committed
+// all the same: RotateSession's ErrTokenReused, whose deletion of the
+// session is the point.
+type committedError struct{ err error }
+
+func (e *committedError) Error() string { return e.err.Error() }
+func (e *committedError) Unwrap() error { return e.err }
 
 // writeOne runs fn, whose writes are a single statement, under the Store's
 // write lock and outside a transaction (SQLite makes the one statement
@@ -403,8 +428,8 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 
 func isSentinel(err error) bool {
 	for _, s := range [...]error{
-		users.ErrNotFound, users.ErrConflict, users.ErrDuplicateEmail,
-		users.ErrRoleNotFound, users.ErrPolicyNotFound, users.ErrInvalidToken,
+		users.ErrNotFound, users.ErrConflict, users.ErrDuplicateEmail, users.ErrDuplicateID,
+		users.ErrRoleNotFound, users.ErrPolicyNotFound, users.ErrInvalidToken, users.ErrLastAdmin,
 	} {
 		if errors.Is(err, s) {
 			return true

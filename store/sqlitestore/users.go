@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +75,14 @@ func roleArg(r *string) any {
 	return *r
 }
 
+// roleLowerArg is the stored lower-cased copy of a role: NULL for none.
+func roleLowerArg(r *string) any {
+	if r == nil {
+		return nil
+	}
+	return strings.ToLower(*r)
+}
+
 // uniq returns ids without duplicates, in first-seen order.
 func uniq(ids []string) []string {
 	if len(ids) < 2 {
@@ -101,34 +110,42 @@ func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Ef
 	if err != nil {
 		return fmt.Errorf("sqlitestore: create user: %w", err)
 	}
-	policies := uniq(u.Policies)
 	return s.write(ctx, "create user", func(q querier) error {
-		const cols = `INSERT INTO users_users (id, email, email_key, password_hash, first_name, last_name,
-	status, role, contested, metadata, created_at, updated_at) `
-		args := []any{u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
-			string(u.Status), roleArg(u.Role), boolInt(u.Contested), meta, toDB(u.CreatedAt), toDB(u.UpdatedAt)}
-		query := cols + `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-		if u.Role != nil {
-			// Checked here rather than left to the foreign key, so the
-			// answer does not depend on how the connection was opened.
-			query = cols + `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-	WHERE EXISTS (SELECT 1 FROM users_roles WHERE id = ?)`
-			args = append(args, *u.Role)
-		}
-		res, err := q.exec(ctx, query, args...)
-		if err != nil {
-			return userWriteErr(err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return users.ErrRoleNotFound
-		}
-		if err := setPolicies(ctx, q, []string{u.ID}, policies, false); err != nil {
-			return err
-		}
-		return applyEffects(ctx, q, fx)
+		return insertUser(ctx, q, u, meta, fx)
 	})
+}
+
+// insertUser writes u (meta is its metadataArg), its policies and fx in
+// the transaction of q, as the transaction's first write.
+func insertUser(ctx context.Context, q querier, u *users.UserRecord, meta any, fx users.Effects) error {
+	const cols = `INSERT INTO users_users (id, email, email_key, password_hash, first_name, last_name,
+	status, role, contested, metadata, created_at, updated_at,
+	id_lower, email_lower, first_name_lower, last_name_lower, status_lower, role_lower) `
+	args := []any{u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
+		string(u.Status), roleArg(u.Role), boolInt(u.Contested), meta, toDB(u.CreatedAt), toDB(u.UpdatedAt),
+		strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
+		strings.ToLower(string(u.Status)), roleLowerArg(u.Role)}
+	query := cols + `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	if u.Role != nil {
+		// Checked here rather than left to the foreign key, so the
+		// answer does not depend on how the connection was opened.
+		query = cols + `SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+	WHERE EXISTS (SELECT 1 FROM users_roles WHERE id = ?)`
+		args = append(args, *u.Role)
+	}
+	res, err := q.exec(ctx, query, args...)
+	if err != nil {
+		return userWriteErr(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return users.ErrRoleNotFound
+	}
+	if err := setPolicies(ctx, q, []string{u.ID}, uniq(u.Policies), false); err != nil {
+		return err
+	}
+	return applyEffects(ctx, q, u.ID, fx)
 }
 
 // userWriteErr translates the constraint violations of a write to
@@ -175,21 +192,38 @@ func setPolicies(ctx context.Context, q querier, ids, policies []string, replace
 	return nil
 }
 
-// applyEffects writes fx in the transaction of q.
-func applyEffects(ctx context.Context, q querier, fx users.Effects) error {
+// applyEffects writes fx, for the user userID, in the transaction of q:
+// the revocations, then the token (after revoking the unconsumed tokens of
+// its user and purpose), the mail, the end of the user's sessions.
+func applyEffects(ctx context.Context, q querier, userID string, fx users.Effects) error {
+	if len(fx.RevokeTokens) > 0 {
+		purposes := make([]string, len(fx.RevokeTokens))
+		for i, p := range fx.RevokeTokens {
+			purposes[i] = string(p)
+		}
+		if _, err := q.exec(ctx, `DELETE FROM users_tokens WHERE user_id = ? AND consumed_at IS NULL
+	AND purpose IN (SELECT value FROM json_each(?))`, userID, jsonArray(purposes)); err != nil {
+			return err
+		}
+	}
 	if t := fx.Token; t != nil {
 		if _, err := q.exec(ctx, `DELETE FROM users_tokens WHERE user_id = ? AND purpose = ? AND consumed_at IS NULL`,
 			t.UserID, string(t.Purpose)); err != nil {
 			return err
 		}
-		if _, err := q.exec(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, created_at, expires_at, consumed_at)
-	VALUES (?, ?, ?, ?, ?, ?)`,
-			t.Hash, string(t.Purpose), t.UserID, toDB(t.CreatedAt), toDB(t.ExpiresAt), toDBPtr(t.ConsumedAt)); err != nil {
+		if _, err := q.exec(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			t.Hash, string(t.Purpose), t.UserID, t.EmailKey, toDB(t.CreatedAt), toDB(t.ExpiresAt), toDBPtr(t.ConsumedAt)); err != nil {
 			return fmt.Errorf("insert token: %w", err)
 		}
 	}
 	if m := fx.Mail; m != nil {
 		if err := insertMail(ctx, q, m); err != nil {
+			return err
+		}
+	}
+	if fx.EndSessions {
+		if err := endSessions(ctx, q, `user_id = ?`, userID); err != nil {
 			return err
 		}
 	}
@@ -201,10 +235,14 @@ func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, erro
 	return s.getUser(ctx, "get user", `SELECT `+userCols+` FROM users_users WHERE id = ?`, id)
 }
 
+// getUserByEmailKeySQL is GetUserByEmailKey's statement. Its repeated
+// test that email_key is not empty lets SQLite use the partial unique
+// index.
+const getUserByEmailKeySQL = `SELECT ` + userCols + ` FROM users_users WHERE email_key = ? AND email_key <> ''`
+
 // GetUserByEmailKey implements [users.Store]. An empty key matches no user.
 func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
-	// The repeated "email_key <> ''" lets SQLite use the partial index.
-	return s.getUser(ctx, "get user by email", `SELECT `+userCols+` FROM users_users WHERE email_key = ? AND email_key <> ''`, key)
+	return s.getUser(ctx, "get user by email", getUserByEmailKeySQL, key)
 }
 
 func (s *Store) getUser(ctx context.Context, op, query string, arg any) (*users.UserRecord, error) {
@@ -222,37 +260,15 @@ func (s *Store) getUser(ctx context.Context, op, query string, arg any) (*users.
 	return u, nil
 }
 
-// ListUsers implements [users.Store].
+// ListUsers implements [users.Store]: one SELECT whose WHERE, ORDER BY
+// and LIMIT come from q (see query.go).
 func (s *Store) ListUsers(ctx context.Context, uq users.UserQuery) ([]*users.UserRecord, error) {
-	var (
-		where []string
-		args  []any
-	)
-	switch {
-	case uq.NoRole:
-		where = append(where, `role IS NULL`)
-	case uq.Role != nil:
-		where = append(where, `role = ?`)
-		args = append(args, *uq.Role)
+	query, args, err := listUsersSQL(uq)
+	if err != nil {
+		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
 	}
-	if len(uq.IDs) > 0 {
-		where = append(where, `id IN (SELECT value FROM json_each(?))`)
-		args = append(args, jsonArray(uq.IDs))
-	}
-	query := `SELECT ` + userCols + ` FROM users_users`
-	if len(where) > 0 {
-		query += ` WHERE ` + strings.Join(where, ` AND `)
-	}
-	query += ` ORDER BY created_at, id`
-	if uq.Limit > 0 || uq.Offset > 0 {
-		limit := -1 // no cap
-		if uq.Limit > 0 {
-			limit = uq.Limit
-		}
-		query += ` LIMIT ? OFFSET ?`
-		args = append(args, limit, max(uq.Offset, 0))
-	}
-	rows, err := s.read().query(ctx, query, args...)
+	// Built per query: run unprepared rather than fill the statement cache.
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, s.fail(ctx, "list users", err)
 	}
@@ -271,6 +287,19 @@ func (s *Store) ListUsers(ctx context.Context, uq users.UserQuery) ([]*users.Use
 	return out, nil
 }
 
+// CountUsers implements [users.Store].
+func (s *Store) CountUsers(ctx context.Context, uq users.UserQuery) (int, error) {
+	query, args, err := countUsersSQL(uq)
+	if err != nil {
+		return 0, fmt.Errorf("sqlitestore: count users: %w", err)
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, s.fail(ctx, "count users", err)
+	}
+	return n, nil
+}
+
 // change is a UserChange as SQL: the SET list, and the WHERE terms that
 // must hold for it to apply (a role that exists).
 type change struct {
@@ -287,6 +316,7 @@ func buildChange(ch users.UserChange) (change, error) {
 	}
 	if ch.Email != nil {
 		add(`email`, *ch.Email)
+		add(`email_lower`, strings.ToLower(*ch.Email))
 	}
 	if ch.EmailKey != nil {
 		add(`email_key`, *ch.EmailKey)
@@ -296,15 +326,19 @@ func buildChange(ch users.UserChange) (change, error) {
 	}
 	if ch.FirstName != nil {
 		add(`first_name`, *ch.FirstName)
+		add(`first_name_lower`, strings.ToLower(*ch.FirstName))
 	}
 	if ch.LastName != nil {
 		add(`last_name`, *ch.LastName)
+		add(`last_name_lower`, strings.ToLower(*ch.LastName))
 	}
 	if ch.Status != nil {
 		add(`status`, string(*ch.Status))
+		add(`status_lower`, strings.ToLower(string(*ch.Status)))
 	}
 	if ch.SetRole {
 		add(`role`, roleArg(ch.Role))
+		add(`role_lower`, roleLowerArg(ch.Role))
 		c.roleCheck = ch.Role
 	}
 	if ch.Contested != nil {
@@ -332,14 +366,9 @@ func updateUser(ctx context.Context, q querier, id string, cond users.Condition,
 	policies := uniq(ch.Policies)
 	args := append(c.args, id)
 	query := `UPDATE users_users SET ` + strings.Join(c.set, `, `) + ` WHERE id = ?`
-	if cond.Status != "" {
-		query += ` AND status = ?`
-		args = append(args, string(cond.Status))
-	}
-	if cond.Contested != nil {
-		query += ` AND contested = ?`
-		args = append(args, boolInt(*cond.Contested))
-	}
+	condSQL, condArgs := condWhere(cond)
+	query += ` AND ` + condSQL
+	args = append(args, condArgs...)
 	if c.roleCheck != nil {
 		query += ` AND EXISTS (SELECT 1 FROM users_roles WHERE id = ?)`
 		args = append(args, *c.roleCheck)
@@ -372,39 +401,110 @@ func updateUser(ctx context.Context, q querier, id string, cond users.Condition,
 // turn it into their own error.
 var errNoUser = errors.New("no such user")
 
+// condWhere is cond (but for KeepAdmin) as a condition on users_users.
+func condWhere(cond users.Condition) (string, []any) {
+	var (
+		terms []string
+		args  []any
+	)
+	add := func(term string, v any) {
+		terms = append(terms, term)
+		args = append(args, v)
+	}
+	if cond.Status != "" {
+		add(`status = ?`, string(cond.Status))
+	}
+	if cond.Contested != nil {
+		add(`contested = ?`, boolInt(*cond.Contested))
+	}
+	if cond.EmailKey != nil {
+		add(`email_key = ?`, *cond.EmailKey)
+	}
+	if cond.PasswordHash != nil {
+		add(`password_hash = ?`, *cond.PasswordHash)
+	}
+	if len(terms) == 0 {
+		return `1`, nil
+	}
+	return strings.Join(terms, ` AND `), args
+}
+
 // whyNoUpdate finds which WHERE term of updateUser failed.
 func whyNoUpdate(ctx context.Context, q querier, id string, cond users.Condition) error {
-	var (
-		status    string
-		contested bool
-	)
-	err := q.queryRow(ctx, `SELECT status, contested FROM users_users WHERE id = ?`, func(rows *sql.Rows) error {
-		return rows.Scan(&status, &contested)
-	}, id)
+	condSQL, condArgs := condWhere(cond)
+	var holds bool
+	err := q.queryRow(ctx, `SELECT `+condSQL+` FROM users_users WHERE id = ?`, func(rows *sql.Rows) error {
+		return rows.Scan(&holds)
+	}, append(condArgs, id)...)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return errNoUser
 	case err != nil:
 		return err
-	case cond.Status != "" && users.Status(status) != cond.Status,
-		cond.Contested != nil && contested != *cond.Contested:
+	case !holds:
 		return users.ErrConflict
 	}
 	return users.ErrRoleNotFound
 }
 
+// lockForRead is the first statement of a write transaction that must
+// read before it writes: a write that changes nothing but takes SQLite's
+// write lock, so that what the transaction reads stays true until it
+// commits, whatever _txlock the handle was opened with.
+const lockForRead = `UPDATE users_users SET id = id WHERE 0`
+
+// activeAdminExists tells whether an active user has admin access through
+// its role or one of its policies.
+func activeAdminExists(ctx context.Context, q querier) (bool, error) {
+	var ok bool
+	err := q.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users_roles r JOIN users_users u ON u.role = r.id
+		WHERE r.admin_access AND u.status = ?)
+	OR EXISTS (SELECT 1 FROM users_policies p JOIN users_user_policies up ON up.policy_id = p.id
+		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = ?)`,
+		func(rows *sql.Rows) error { return rows.Scan(&ok) }, string(users.StatusActive), string(users.StatusActive))
+	return ok, err
+}
+
+// keepAdmin runs change, in the transaction of q, refusing it with
+// ErrLastAdmin when an active admin existed before it and none does after.
+// The transaction holds the write lock already (lockForRead), so no other
+// writer changes the answer in between.
+func keepAdmin(ctx context.Context, q querier, change func() error) error {
+	before, err := activeAdminExists(ctx, q)
+	if err != nil {
+		return err
+	}
+	if err := change(); err != nil {
+		return err
+	}
+	if !before {
+		return nil
+	}
+	after, err := activeAdminExists(ctx, q)
+	if err != nil {
+		return err
+	}
+	if !after {
+		return users.ErrLastAdmin
+	}
+	return nil
+}
+
 // UpdateUser implements [users.Store].
 func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
 	var u *users.UserRecord
-	err := s.write(ctx, "update user", func(q querier) (err error) {
-		u, err = updateUser(ctx, q, id, cond, ch)
-		if errors.Is(err, errNoUser) {
-			return users.ErrNotFound
-		}
-		if err != nil {
+	err := s.write(ctx, "update user", func(q querier) error {
+		change := func() (err error) {
+			u, err = updateUser(ctx, q, id, cond, ch)
+			if errors.Is(err, errNoUser) {
+				return users.ErrNotFound
+			}
 			return err
 		}
-		return applyEffects(ctx, q, fx)
+		if err := guarded(ctx, q, cond, true, change); err != nil {
+			return err
+		}
+		return applyEffects(ctx, q, id, fx)
 	})
 	if err != nil {
 		return nil, err
@@ -412,9 +512,24 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 	return u, nil
 }
 
+// guarded runs change in the transaction of q, under cond.KeepAdmin when
+// it is set. first says that change would be the transaction's first
+// statement: KeepAdmin then takes the write lock before it reads.
+func guarded(ctx context.Context, q querier, cond users.Condition, first bool, change func() error) error {
+	if !cond.KeepAdmin {
+		return change()
+	}
+	if first {
+		if _, err := q.exec(ctx, lockForRead); err != nil {
+			return err
+		}
+	}
+	return keepAdmin(ctx, q, change)
+}
+
 // UpdateUsers implements [users.Store]. A change of Email or EmailKey is
 // refused.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, ch users.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
 	if ch.Email != nil || ch.EmailKey != nil {
 		return errors.New("sqlitestore: update users: the change must not set Email")
 	}
@@ -427,37 +542,96 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, ch users.UserChan
 		return fmt.Errorf("sqlitestore: update users: %w", err)
 	}
 	policies := uniq(ch.Policies)
+	condSQL, condArgs := condWhere(cond)
 	return s.write(ctx, "update users", func(q querier) error {
 		idsArg := jsonArray(ids)
-		query := `UPDATE users_users SET ` + strings.Join(c.set, `, `) + ` WHERE id IN (SELECT value FROM json_each(?))`
-		args := append(c.args, idsArg)
-		if c.roleCheck != nil {
-			query += ` AND EXISTS (SELECT 1 FROM users_roles WHERE id = ?)`
-			args = append(args, *c.roleCheck)
-		}
-		res, err := q.exec(ctx, query, args...)
-		if err != nil {
-			return userWriteErr(err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != int64(len(ids)) {
-			// Nothing matched the role check, or an id names no user.
-			var found int
-			err := q.queryRow(ctx, `SELECT count(*) FROM users_users WHERE id IN (SELECT value FROM json_each(?))`,
-				func(rows *sql.Rows) error { return rows.Scan(&found) }, idsArg)
+		return guarded(ctx, q, cond, true, func() error {
+			query := `UPDATE users_users SET ` + strings.Join(c.set, `, `) + ` WHERE id IN (SELECT value FROM json_each(?)) AND ` + condSQL
+			args := append(append(slices.Clone(c.args), idsArg), condArgs...)
+			if c.roleCheck != nil {
+				query += ` AND EXISTS (SELECT 1 FROM users_roles WHERE id = ?)`
+				args = append(args, *c.roleCheck)
+			}
+			res, err := q.exec(ctx, query, args...)
 			if err != nil {
+				return userWriteErr(err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n != int64(len(ids)) {
+				// An id names no user, one does not satisfy cond, or the
+				// role does not exist.
+				found, held, err := countHolding(ctx, q, idsArg, cond)
+				switch {
+				case err != nil:
+					return err
+				case found != len(ids):
+					return users.ErrNotFound
+				case held != len(ids):
+					return users.ErrConflict
+				}
+				return users.ErrRoleNotFound
+			}
+			if ch.SetPolicies {
+				return setPolicies(ctx, q, ids, policies, true)
+			}
+			return nil
+		})
+	})
+}
+
+// countHolding counts the users among idsArg (a JSON array) and those of
+// them that satisfy cond.
+func countHolding(ctx context.Context, q querier, idsArg string, cond users.Condition) (found, held int, err error) {
+	condSQL, condArgs := condWhere(cond)
+	err = q.queryRow(ctx, `SELECT count(*), coalesce(sum(`+condSQL+`), 0) FROM users_users
+	WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
+		return rows.Scan(&found, &held)
+	}, append(condArgs, idsArg)...)
+	return found, held, err
+}
+
+// DeleteUsers implements [users.Store]. It deletes the users' rows in
+// every table itself rather than leave it to ON DELETE CASCADE, so the
+// result does not depend on the connection enforcing foreign keys.
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condition) error {
+	ids = uniq(ids)
+	if len(ids) == 0 {
+		return s.fail(ctx, "delete users", ctx.Err())
+	}
+	return s.write(ctx, "delete users", func(q querier) error {
+		if _, err := q.exec(ctx, lockForRead); err != nil {
+			return err
+		}
+		idsArg := jsonArray(ids)
+		found, held, err := countHolding(ctx, q, idsArg, cond)
+		switch {
+		case err != nil:
+			return err
+		case found != len(ids):
+			return users.ErrNotFound
+		case held != len(ids):
+			return users.ErrConflict
+		}
+		return guarded(ctx, q, cond, false, func() error {
+			const in = ` IN (SELECT value FROM json_each(?))`
+			if err := endSessions(ctx, q, `user_id`+in, idsArg); err != nil {
 				return err
 			}
-			if found != len(ids) {
-				return users.ErrNotFound
+			for _, stmt := range []string{
+				`DELETE FROM users_tokens WHERE user_id` + in,
+				`DELETE FROM users_user_policies WHERE user_id` + in,
+			} {
+				if _, err := q.exec(ctx, stmt, idsArg); err != nil {
+					return err
+				}
 			}
-			return users.ErrRoleNotFound
-		}
-		if ch.SetPolicies {
-			return setPolicies(ctx, q, ids, policies, true)
-		}
-		return nil
+			if _, err := q.exec(ctx, `DELETE FROM users_mail WHERE status = ? AND user_id`+in, string(users.MailPending), idsArg); err != nil {
+				return err
+			}
+			_, err := q.exec(ctx, `DELETE FROM users_users WHERE id`+in, idsArg)
+			return err
+		})
 	})
 }
 
@@ -481,14 +655,17 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 		if err != nil {
 			return err
 		}
-		u, err = updateUser(ctx, q, userID, cond, ch)
-		if errors.Is(err, errNoUser) {
-			return users.ErrInvalidToken
-		}
+		err = guarded(ctx, q, cond, false, func() (err error) {
+			u, err = updateUser(ctx, q, userID, cond, ch)
+			if errors.Is(err, errNoUser) {
+				return users.ErrInvalidToken
+			}
+			return err
+		})
 		if err != nil {
 			return err
 		}
-		return applyEffects(ctx, q, fx)
+		return applyEffects(ctx, q, userID, fx)
 	})
 	if err != nil {
 		return nil, err
@@ -516,14 +693,14 @@ func whyNotConsumed(ctx context.Context, q querier, hash []byte, purpose users.T
 // GetToken implements [users.Store].
 func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, error) {
 	var t users.TokenRecord
-	err := s.read().queryRow(ctx, `SELECT hash, purpose, user_id, created_at, expires_at, consumed_at
+	err := s.read().queryRow(ctx, `SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at
 	FROM users_tokens WHERE hash = ?`, func(rows *sql.Rows) error {
 		var (
 			purpose          string
 			created, expires int64
 			consumed         sql.NullInt64
 		)
-		if err := rows.Scan(&t.Hash, &purpose, &t.UserID, &created, &expires, &consumed); err != nil {
+		if err := rows.Scan(&t.Hash, &purpose, &t.UserID, &t.EmailKey, &created, &expires, &consumed); err != nil {
 			return err
 		}
 		t.Purpose = users.TokenPurpose(purpose)

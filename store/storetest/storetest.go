@@ -32,9 +32,16 @@
 //     emptied. Some sub-tests call the store from many goroutines at once;
 //     a back-end must handle that as it would in production (no
 //     "database is locked" errors).
-//   - Every id is a UUID string (github.com/google/uuid), every email key
-//     is the lower-cased address, every time derives from a fixed base
+//   - Every user, mail and session id is a UUID string
+//     (github.com/google/uuid); so are role and policy ids, except in the
+//     clauses about Unicode (Roles/Unicode, ListUsers/UnicodeRoles), whose
+//     role ids hold non-ASCII letters and emoji. Every email key is the
+//     lower-cased address, every time derives from a fixed base
 //     (2026-01-02 03:04:05 UTC); the suite never sleeps.
+//   - Sub-tests that call the store from many goroutines give up after a
+//     deadline of their own (a minute) and name the property that failed,
+//     so a back-end that deadlocks fails there rather than at go test's
+//     timeout.
 //   - Times are compared to the millisecond, and must come back in UTC.
 //   - Metadata is compared through its JSON encoding, so a back-end that
 //     stores it as JSON (numbers come back as float64) passes.
@@ -54,7 +61,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -127,6 +133,17 @@ func groups() []group {
 			{"Order", listUsersOrder},
 			{"LimitOffset", listUsersLimitOffset},
 			{"IDs", listUsersIDs},
+			{"FilterSemantics", listUsersFilterSemantics},
+			{"FilterEveryOperator", listUsersFilterEveryOperator},
+			{"FilterGroups", listUsersFilterGroups},
+			{"Search", listUsersSearch},
+			{"Sort", listUsersSort},
+			{"PagesOfAQuery", listUsersPages},
+			{"UnicodeRoles", listUsersUnicodeRoles},
+		}},
+		{"CountUsers", []clause{
+			{"IgnoresSortAndPaging", countUsersIgnoresPaging},
+			{"MatchesListUsers", countUsersMatchesList},
 		}},
 		{"UpdateUser", []clause{
 			{"Fields", updateUserFields},
@@ -141,12 +158,36 @@ func groups() []group {
 			{"UnknownRole", updateUserUnknownRole},
 			{"UnknownPolicy", updateUserUnknownPolicy},
 			{"WithEffects", updateUserWithEffects},
+			{"ConditionEmailKey", updateUserConditionEmailKey},
+			{"ConditionPasswordHash", updateUserConditionPasswordHash},
+			{"KeepAdmin", updateUserKeepAdmin},
+			{"KeepAdminNoAdminBefore", updateUserKeepAdminNoAdminBefore},
+			{"KeepAdminUnderConcurrency", updateUserKeepAdminConcurrent},
+			{"UnicodeAndDeepMetadata", updateUserUnicodeAndDeepMetadata},
 		}},
 		{"UpdateUsers", []clause{
 			{"Applies", updateUsersApplies},
 			{"AllOrNothing", updateUsersAllOrNothing},
 			{"UnknownRole", updateUsersUnknownRole},
 			{"UnknownPolicy", updateUsersUnknownPolicy},
+			{"Condition", updateUsersCondition},
+			{"KeepAdmin", updateUsersKeepAdmin},
+		}},
+		{"DeleteUsers", []clause{
+			{"WithEverythingOfTheirs", deleteUsersEverything},
+			{"KeepsSentAndFailedMail", deleteUsersKeepsSentMail},
+			{"AllOrNothing", deleteUsersAllOrNothing},
+			{"Condition", deleteUsersCondition},
+			{"NoIDs", deleteUsersNoIDs},
+			{"KeepAdmin", deleteUsersKeepAdmin},
+			{"KeepAdminUnderConcurrency", deleteUsersKeepAdminConcurrent},
+		}},
+		{"Effects", []clause{
+			{"RevokeTokens", effectsRevokeTokens},
+			{"RevokeTokensInConsumeToken", effectsRevokeTokensInConsume},
+			{"EndSessions", effectsEndSessions},
+			{"EndSessionsInConsumeToken", effectsEndSessionsInConsume},
+			{"NothingOnFailure", effectsNothingOnFailure},
 		}},
 		{"Token", []clause{
 			{"RoundTrip", tokenRoundTrip},
@@ -154,6 +195,7 @@ func groups() []group {
 			{"ReissueRevokes", tokenReissueRevokes},
 			{"ReissueInConsumeRevokes", tokenReissueInConsumeRevokes},
 			{"ReissueKeepsConsumed", tokenReissueKeepsConsumed},
+			{"EmailKeyRoundTrip", tokenEmailKeyRoundTrip},
 		}},
 		{"ConsumeToken", []clause{
 			{"Success", consumeSuccess},
@@ -164,12 +206,15 @@ func groups() []group {
 			{"ConditionFails", consumeConditionFails},
 			{"WithEffects", consumeWithEffects},
 			{"SingleUseUnderConcurrency", consumeConcurrent},
+			{"ConditionEmailKey", consumeConditionEmailKey},
+			{"ConditionPasswordHash", consumeConditionPasswordHash},
 		}},
 		{"Roles", []clause{
 			{"CreateGet", rolesCreateGet},
 			{"ListOrder", rolesListOrder},
 			{"NotFound", rolesNotFound},
 			{"DuplicateID", rolesDuplicateID},
+			{"Unicode", rolesUnicode},
 		}},
 		{"Policies", []clause{
 			{"CreateGet", policiesCreateGet},
@@ -192,6 +237,28 @@ func groups() []group {
 			{"UpdateRetryState", mailUpdateRetryState},
 			{"UpdateNotFound", mailUpdateNotFound},
 			{"List", mailList},
+			{"MessageIDKept", mailMessageIDKept},
+			{"Stats", mailStats},
+		}},
+		{"Sessions", []clause{
+			{"CreateGet", sessionsCreateGet},
+			{"CreateUnknownUser", sessionsCreateUnknownUser},
+			{"CreateCondition", sessionsCreateCondition},
+			{"GetNotFound", sessionsGetNotFound},
+			{"Rotate", sessionsRotate},
+			{"RotateUnknownHash", sessionsRotateUnknown},
+			{"RotateExpired", sessionsRotateExpired},
+			{"RotateConditionFails", sessionsRotateConditionFails},
+			{"RotateReusedHashEndsSession", sessionsRotateReused},
+			{"RotateUnderConcurrency", sessionsRotateConcurrent},
+			{"Delete", sessionsDelete},
+			{"DeleteByToken", sessionsDeleteByToken},
+		}},
+		{"PurgeExpired", []clause{
+			{"SessionsAndTokens", purgeExpired},
+		}},
+		{"Errors", []clause{
+			{"NoHashes", errorsNoHashes},
 		}},
 		{"Copies", []clause{
 			{"User", copiesUser},
@@ -199,6 +266,7 @@ func groups() []group {
 			{"Token", copiesToken},
 			{"Mail", copiesMail},
 			{"Settings", copiesSettings},
+			{"Session", copiesSession},
 		}},
 		{"Context", []clause{
 			{"Cancelled", contextCancelled},
@@ -272,6 +340,7 @@ func newMail(userID, to string, created time.Time) *users.Mail {
 	id := newID()
 	return &users.Mail{
 		ID:            id,
+		MessageID:     "<" + id + "@mail.example.com>",
 		Kind:          users.MailVerifyEmail,
 		UserID:        userID,
 		To:            to,
@@ -618,6 +687,7 @@ func diffUser(got, want *users.UserRecord) []string {
 func diffMail(got, want *users.Mail) []string {
 	var d differ
 	d.str("ID", got.ID, want.ID)
+	d.str("MessageID", got.MessageID, want.MessageID)
 	d.str("Kind", string(got.Kind), string(want.Kind))
 	d.str("UserID", got.UserID, want.UserID)
 	d.str("To", got.To, want.To)
@@ -643,6 +713,7 @@ func diffToken(got, want *users.TokenRecord) []string {
 	}
 	d.str("Purpose", string(got.Purpose), string(want.Purpose))
 	d.str("UserID", got.UserID, want.UserID)
+	d.str("EmailKey", got.EmailKey, want.EmailKey)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.time("ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 	d.timePtr("ConsumedAt", got.ConsumedAt, want.ConsumedAt)
@@ -970,7 +1041,7 @@ func listUsersLimitOffset(f *fixture) {
 	}
 	// Limit and Offset apply after the filter.
 	r := f.role("editor")
-	if err := f.s.UpdateUsers(f.ctx, []string{ids[1], ids[3], ids[4]}, users.UserChange{SetRole: true, Role: ptr(r.ID), UpdatedAt: base}); err != nil {
+	if err := f.s.UpdateUsers(f.ctx, []string{ids[1], ids[3], ids[4]}, users.Condition{}, users.UserChange{SetRole: true, Role: ptr(r.ID), UpdatedAt: base}); err != nil {
 		f.Fatalf("UpdateUsers: %v", err)
 	}
 	got := f.listUsers(users.UserQuery{Role: ptr(r.ID), Limit: 1, Offset: 1})
@@ -1321,7 +1392,7 @@ func updateUsersApplies(f *fixture) {
 	p := f.policy("a")
 	a, b, c := f.user("a@example.com"), f.user("b@example.com"), f.user("c@example.com")
 	at := base.Add(time.Hour)
-	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.UserChange{
+	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.Condition{}, users.UserChange{
 		SetRole: true, Role: ptr(r.ID), SetPolicies: true, Policies: []string{p.ID}, Status: ptr(users.StatusSuspended), UpdatedAt: at,
 	})
 	if err != nil {
@@ -1336,7 +1407,7 @@ func updateUsersApplies(f *fixture) {
 	f.checkIDs("ListUsers by the role after UpdateUsers", userIDs(f.listUsers(users.UserQuery{Role: ptr(r.ID)})), userIDs(inListOrder(a, b)))
 
 	// Removing the role from one of them.
-	if err := f.s.UpdateUsers(f.ctx, []string{b.ID}, users.UserChange{SetRole: true, UpdatedAt: at.Add(time.Minute)}); err != nil {
+	if err := f.s.UpdateUsers(f.ctx, []string{b.ID}, users.Condition{}, users.UserChange{SetRole: true, UpdatedAt: at.Add(time.Minute)}); err != nil {
 		f.Fatalf("UpdateUsers removing a role: %v", err)
 	}
 	if got := f.getUser(b.ID); got.Role != nil {
@@ -1357,7 +1428,7 @@ func inListOrder(us ...*users.UserRecord) []*users.UserRecord {
 func updateUsersAllOrNothing(f *fixture) {
 	r := f.role("editor")
 	a, b := f.user("a@example.com"), f.user("b@example.com")
-	err := f.s.UpdateUsers(f.ctx, []string{a.ID, newID(), b.ID}, users.UserChange{
+	err := f.s.UpdateUsers(f.ctx, []string{a.ID, newID(), b.ID}, users.Condition{}, users.UserChange{
 		SetRole: true, Role: ptr(r.ID), FirstName: ptr("Changed"), UpdatedAt: base.Add(time.Hour),
 	})
 	f.wantErr("UpdateUsers with one unknown id", err, users.ErrNotFound)
@@ -1367,7 +1438,7 @@ func updateUsersAllOrNothing(f *fixture) {
 
 func updateUsersUnknownRole(f *fixture) {
 	a, b := f.user("a@example.com"), f.user("b@example.com")
-	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.UserChange{
+	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.Condition{}, users.UserChange{
 		SetRole: true, Role: ptr(newID()), FirstName: ptr("Changed"), UpdatedAt: base.Add(time.Hour),
 	})
 	f.wantErr("UpdateUsers with an unknown role", err, users.ErrRoleNotFound)
@@ -1378,7 +1449,7 @@ func updateUsersUnknownRole(f *fixture) {
 func updateUsersUnknownPolicy(f *fixture) {
 	p := f.policy("a")
 	a, b := f.user("a@example.com"), f.user("b@example.com")
-	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.UserChange{
+	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.Condition{}, users.UserChange{
 		SetPolicies: true, Policies: []string{p.ID, newID()}, FirstName: ptr("Changed"), UpdatedAt: base.Add(time.Hour),
 	})
 	f.wantErr("UpdateUsers with an unknown policy", err, users.ErrPolicyNotFound)
@@ -1491,6 +1562,7 @@ func (f *fixture) unverified(email string) (*users.UserRecord, *users.TokenRecor
 	u.Status = users.StatusUnverified
 	u.PasswordHash = "hash"
 	tok := newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
+	tok.EmailKey = u.EmailKey
 	f.createUserFx(u, users.Effects{Token: tok})
 	return u, tok
 }
@@ -1664,19 +1736,12 @@ func consumeConcurrent(f *fixture) {
 		mails[i] = newMail(u.ID, u.Email, now)
 	}
 	errs := make([]error, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			_, errs[i] = f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now,
-				users.Condition{Status: users.StatusUnverified},
-				users.UserChange{Status: ptr(users.StatusActive), FirstName: ptr(fmt.Sprintf("winner-%d", i)), UpdatedAt: now},
-				users.Effects{Mail: mails[i]})
-		})
-	}
-	close(start)
-	wg.Wait()
+	f.race("concurrent ConsumeToken of one token", n, func(ctx context.Context, i int) {
+		_, errs[i] = f.s.ConsumeToken(ctx, tok.Hash, users.PurposeVerifyEmail, now,
+			users.Condition{Status: users.StatusUnverified},
+			users.UserChange{Status: ptr(users.StatusActive), FirstName: ptr(fmt.Sprintf("winner-%d", i)), UpdatedAt: now},
+			users.Effects{Mail: mails[i]})
+	})
 
 	winner := -1
 	for i, err := range errs {
@@ -1764,15 +1829,16 @@ func rolesNotFound(f *fixture) {
 func rolesDuplicateID(f *fixture) {
 	r := f.role("editor")
 	dup := &users.Role{ID: r.ID, Name: "impostor", AdminAccess: true}
-	if err := f.s.CreateRole(f.ctx, dup); err == nil {
-		f.Error("CreateRole with an existing id succeeded")
-	}
+	f.wantErr("CreateRole with an existing id", f.s.CreateRole(f.ctx, dup), users.ErrDuplicateID)
 	got, err := f.s.GetRole(f.ctx, r.ID)
 	if err != nil {
 		f.Fatalf("GetRole: %v", err)
 	}
 	if *got != *r {
 		f.Errorf("GetRole after a duplicate CreateRole = %+v, want %+v", *got, *r)
+	}
+	if roles, err := f.s.ListRoles(f.ctx); err != nil || len(roles) != 1 {
+		f.Errorf("ListRoles after a duplicate CreateRole: %d roles, %v; want 1", len(roles), err)
 	}
 }
 
@@ -1836,15 +1902,16 @@ func policiesNotFound(f *fixture) {
 
 func policiesDuplicateID(f *fixture) {
 	p := f.policy("content")
-	if err := f.s.CreatePolicy(f.ctx, &users.Policy{ID: p.ID, Name: "impostor", AdminAccess: true}); err == nil {
-		f.Error("CreatePolicy with an existing id succeeded")
-	}
+	f.wantErr("CreatePolicy with an existing id", f.s.CreatePolicy(f.ctx, &users.Policy{ID: p.ID, Name: "impostor", AdminAccess: true}), users.ErrDuplicateID)
 	got, err := f.s.GetPolicy(f.ctx, p.ID)
 	if err != nil {
 		f.Fatalf("GetPolicy: %v", err)
 	}
 	if *got != *p {
 		f.Errorf("GetPolicy after a duplicate CreatePolicy = %+v, want %+v", *got, *p)
+	}
+	if ps, err := f.s.ListPolicies(f.ctx); err != nil || len(ps) != 1 {
+		f.Errorf("ListPolicies after a duplicate CreatePolicy: %d policies, %v; want 1", len(ps), err)
 	}
 }
 
@@ -2003,28 +2070,32 @@ func mailConcurrentClaim(f *fixture) {
 	now, until := base.Add(time.Second), base.Add(time.Hour)
 	claimed := make([][]string, workers)
 	errs := make([]error, workers)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			<-start
-			for {
-				ms, err := f.s.ClaimMail(f.ctx, now, until, 3)
-				if err != nil {
-					errs[w] = err
-					return
-				}
-				if len(ms) == 0 {
-					return
-				}
-				for _, m := range ms {
-					claimed[w] = append(claimed[w], m.ID)
-				}
+	endless := make([]bool, workers)
+	// Every claim that returns mails leases at least one of them until
+	// after now, so a store that respects its leases answers empty after
+	// at most `mails` such claims in all: a worker that has not seen an
+	// empty answer by then was handed leased mails again.
+	f.race("concurrent ClaimMail", workers, func(ctx context.Context, w int) {
+		for range mails + 1 {
+			ms, err := f.s.ClaimMail(ctx, now, until, 3)
+			if err != nil {
+				errs[w] = err
+				return
 			}
-		})
+			if len(ms) == 0 {
+				return
+			}
+			for _, m := range ms {
+				claimed[w] = append(claimed[w], m.ID)
+			}
+		}
+		endless[w] = true
+	})
+	for w, e := range endless {
+		if e {
+			f.Errorf("worker %d: ClaimMail still returned mails after %d claims, with only %d mails in the outbox all leased until %v: ClaimMail hands out mails whose lease is running", w, mails+1, mails, until)
+		}
 	}
-	close(start)
-	wg.Wait()
 	for w, err := range errs {
 		if err != nil {
 			f.Errorf("worker %d: ClaimMail: %v", w, err)
@@ -2356,6 +2427,12 @@ func contextCancelled(f *fixture) {
 	u, tok := f.unverified("alice@example.com")
 	m := newMail(u.ID, u.Email, base)
 	f.enqueue(m)
+	sess := f.session(u.ID)
+	expiring := newSession(u.ID)
+	expiring.ExpiresAt = base.Add(time.Minute)
+	if err := f.s.CreateSession(f.ctx, expiring, users.Condition{}); err != nil {
+		f.Fatalf("CreateSession: %v", err)
+	}
 	before := f.getUser(u.ID)
 
 	ctx, cancel := context.WithCancel(f.ctx)
@@ -2375,7 +2452,7 @@ func contextCancelled(f *fixture) {
 	upTok := newToken(u.ID, users.PurposeInvite, base.Add(day))
 	_, err := f.s.UpdateUser(ctx, u.ID, users.Condition{}, users.UserChange{FirstName: ptr("Changed"), UpdatedAt: now}, users.Effects{Token: upTok, Mail: newMail(u.ID, u.Email, now)})
 	check("UpdateUser", err)
-	check("UpdateUsers", f.s.UpdateUsers(ctx, []string{u.ID}, users.UserChange{SetRole: true, Role: ptr(r.ID), SetPolicies: true, Policies: []string{p.ID}, UpdatedAt: now}))
+	check("UpdateUsers", f.s.UpdateUsers(ctx, []string{u.ID}, users.Condition{}, users.UserChange{SetRole: true, Role: ptr(r.ID), SetPolicies: true, Policies: []string{p.ID}, UpdatedAt: now}))
 	_, err = f.s.ConsumeToken(ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{}, activate(), users.Effects{Mail: newMail(u.ID, u.Email, now)})
 	check("ConsumeToken", err)
 	nr := newRole("viewer")
@@ -2386,6 +2463,18 @@ func contextCancelled(f *fixture) {
 	_, err = f.s.ClaimMail(ctx, now, now.Add(time.Hour), 10)
 	check("ClaimMail", err)
 	check("UpdateMail", f.s.UpdateMail(ctx, m.ID, users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: now, SentAt: &now, ClearBody: true}))
+	check("DeleteUsers", f.s.DeleteUsers(ctx, []string{u.ID}, users.Condition{}))
+	ns := newSession(u.ID)
+	check("CreateSession", f.s.CreateSession(ctx, ns, users.Condition{}))
+	rotated := newHash()
+	_, _, err = f.s.RotateSession(ctx, sess.TokenHash, rotated, now, now.Add(day), users.Condition{})
+	check("RotateSession", err)
+	check("DeleteSession", f.s.DeleteSession(ctx, sess.ID))
+	check("DeleteSessionByToken", f.s.DeleteSessionByToken(ctx, sess.TokenHash))
+	_, err = f.s.PurgeExpired(ctx, now.Add(30*day))
+	check("PurgeExpired", err)
+	_, err = f.s.UpdateUser(ctx, u.ID, users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{RevokeTokens: []users.TokenPurpose{users.PurposeVerifyEmail}, EndSessions: true})
+	check("UpdateUser with RevokeTokens and EndSessions", err)
 
 	// Reads.
 	_, err = f.s.GetUser(ctx, u.ID)
@@ -2408,6 +2497,14 @@ func contextCancelled(f *fixture) {
 	check("Settings", err)
 	_, err = f.s.ListMail(ctx, users.MailQuery{})
 	check("ListMail", err)
+	_, err = f.s.CountUsers(ctx, users.UserQuery{})
+	check("CountUsers", err)
+	_, err = f.s.ListUsers(ctx, users.UserQuery{Filter: cond(users.FieldEmail, users.OpIContains, "a"), Search: "a", Sort: []users.UserSort{{Field: users.FieldEmail}}})
+	check("ListUsers with Filter, Search and Sort", err)
+	_, err = f.s.MailStats(ctx)
+	check("MailStats", err)
+	_, err = f.s.GetSession(ctx, sess.ID)
+	check("GetSession", err)
 
 	// Nothing was written.
 	f.userGone(nu.ID, "CreateUser with a cancelled context")
@@ -2429,6 +2526,10 @@ func contextCancelled(f *fixture) {
 	if len(ms) == 1 {
 		f.checkMail("mail after ClaimMail and UpdateMail with a cancelled context", ms[0], m)
 	}
+	f.sessionGone(ns.ID, "CreateSession with a cancelled context")
+	f.sessionIs(sess, "session after RotateSession, DeleteSession and DeleteSessionByToken with a cancelled context")
+	f.sessionIs(expiring, "session after PurgeExpired with a cancelled context")
+	f.hashUnknown(rotated, "the new hash of RotateSession with a cancelled context")
 	f.checkIDs("ClaimMail after ClaimMail with a cancelled context", mailIDs(f.claim(now, now.Add(time.Minute), 10)), []string{m.ID})
 }
 

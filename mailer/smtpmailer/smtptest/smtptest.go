@@ -6,8 +6,9 @@
 // free port. It speaks plain SMTP, STARTTLS or implicit TLS with a
 // self-signed certificate made at start-up (ClientTLSConfig trusts it),
 // can require AUTH (PLAIN, LOGIN, CRAM-MD5) with given credentials, records
-// and parses every message it accepts, and can be told to refuse (4xx or
-// 5xx) or to stall at MAIL, RCPT or DATA.
+// and parses every message it accepts, records every MAIL FROM and RCPT TO
+// it receives (Attempts, whatever it answered), and can be told to refuse
+// (4xx or 5xx) or to stall at MAIL, RCPT or DATA.
 //
 //	srv := smtptest.Start(t, smtptest.Options{TLS: smtptest.STARTTLS})
 //	srv.Refuse(smtptest.Rcpt, 451, 2) // the next two RCPT TO get 451
@@ -145,10 +146,20 @@ type Server struct {
 	closeOnce sync.Once
 	mu        sync.Mutex
 	msgs      []Message
+	attempts  []Attempt
 	refusals  map[Stage]*refusal
 	stalls    map[Stage]bool
 	release   chan struct{} // closed by Accept: frees stalled sessions
-	recorded  chan struct{} // closed and replaced when a message is recorded
+	recorded  chan struct{} // closed and replaced when a message or an attempt is recorded
+}
+
+// Attempt is a MAIL FROM or RCPT TO the server received from an
+// authenticated (or, without AUTH, any) client. It is recorded before the
+// server answers, so a refused or stalled command is recorded too: a test
+// can wait for a sender to have tried.
+type Attempt struct {
+	Stage Stage  // Mail or Rcpt
+	Addr  string // the envelope sender (Mail) or the recipient (Rcpt)
 }
 
 type refusal struct {
@@ -366,6 +377,41 @@ func (s *Server) record(m Message) {
 	s.recorded = make(chan struct{})
 }
 
+// Attempts returns the MAIL FROM and RCPT TO commands received so far,
+// oldest first, whether the server accepted, refused or stalled them.
+func (s *Server) Attempts() []Attempt {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.attempts)
+}
+
+// WaitAttempts waits until done, called with the attempts so far (as
+// Attempts returns them) each time one is recorded, returns true; it
+// returns them then, or with ctx's error when ctx ends first.
+func (s *Server) WaitAttempts(ctx context.Context, done func([]Attempt) bool) ([]Attempt, error) {
+	for {
+		s.mu.Lock()
+		as, recorded := slices.Clone(s.attempts), s.recorded
+		s.mu.Unlock()
+		if done(as) {
+			return as, nil
+		}
+		select {
+		case <-recorded:
+		case <-ctx.Done():
+			return as, fmt.Errorf("smtptest: after %d attempts: %w", len(as), ctx.Err())
+		}
+	}
+}
+
+func (s *Server) attempt(a Attempt) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attempts = append(s.attempts, a)
+	close(s.recorded)
+	s.recorded = make(chan struct{})
+}
+
 type backend struct{ s *Server }
 
 func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
@@ -425,6 +471,7 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 	if ss.s.opts.Username != "" && ss.authUser == "" {
 		return errAuthRequired
 	}
+	ss.s.attempt(Attempt{Stage: Mail, Addr: from})
 	if err := ss.s.at(Mail); err != nil {
 		return err
 	}
@@ -433,6 +480,7 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 }
 
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+	ss.s.attempt(Attempt{Stage: Rcpt, Addr: to})
 	if err := ss.s.at(Rcpt); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/smtp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,17 +68,17 @@ y
 		assert.Equal(t, []Part{{MediaType: "text/plain", Charset: "us-ascii", Body: "hello\n"}}, m.Parts)
 	})
 
-	for name, raw := range map[string]string{
-		"BadHeader":        "no colon here\n\nbody\n",
-		"BadContentType":   "Content-Type: text/\n\nbody\n",
-		"NoBoundary":       "Content-Type: multipart/alternative\n\nbody\n",
-		"UnknownEncoding":  "Content-Transfer-Encoding: rot13\n\nbody\n",
-		"BadBase64":        "Content-Transfer-Encoding: base64\n\n!!!!\n",
-		"UnterminatedPart": "Content-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n",
+	for name, tc := range map[string]struct{ raw, want string }{
+		"BadHeader":        {"no colon here\n\nbody\n", "smtptest: header: malformed header line"},
+		"BadContentType":   {"Content-Type: text/\n\nbody\n", `smtptest: Content-Type "text/"`},
+		"NoBoundary":       {"Content-Type: multipart/alternative\n\nbody\n", "smtptest: multipart/alternative without boundary"},
+		"UnknownEncoding":  {"Content-Transfer-Encoding: rot13\n\nbody\n", `smtptest: unknown Content-Transfer-Encoding "rot13"`},
+		"BadBase64":        {"Content-Transfer-Encoding: base64\n\n!!!!\n", "smtptest: text/plain body (base64): illegal base64 data"},
+		"UnterminatedPart": {"Content-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n", "smtptest: text/plain body (): unexpected EOF"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			assert.Error(t, parse(crlf(raw)).Err)
+			assert.ErrorContains(t, parse(crlf(tc.raw)).Err, tc.want)
 		})
 	}
 }
@@ -152,13 +153,17 @@ func TestAuth(t *testing.T) {
 
 func TestOptionsValidated(t *testing.T) {
 	t.Parallel()
-	for name, o := range map[string]Options{
-		"PasswordWithoutUser": {Password: "p"},
-		"UnknownMechanism":    {Username: "u", AuthMechanisms: []string{"XOAUTH2"}},
-		"UnknownTLSMode":      {TLS: ImplicitTLS + 1},
+	for name, tc := range map[string]struct {
+		o    Options
+		want string
+	}{
+		"PasswordWithoutUser": {Options{Password: "p"}, "smtptest: Password without Username"},
+		"UnknownMechanism":    {Options{Username: "u", AuthMechanisms: []string{"XOAUTH2"}}, `smtptest: unsupported AUTH mechanism "XOAUTH2"`},
+		"UnknownTLSMode":      {Options{TLS: ImplicitTLS + 1}, "smtptest: unknown TLSMode 3"},
 	} {
-		_, err := NewServer(o)
-		assert.Error(t, err, name)
+		srv, err := NewServer(tc.o)
+		assert.Nil(t, srv, name)
+		assert.EqualError(t, err, tc.want, name)
 	}
 }
 
@@ -169,7 +174,8 @@ func TestClose(t *testing.T) {
 	srv.Stall(Mail) // a stalled session must not keep Close waiting
 	srv.Close()
 	srv.Close() // idempotent
-	assert.Error(t, send(srv, nil, "b@example.org"), "closed: connection refused")
+	err := send(srv, nil, "b@example.org")
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED, "closed: the port no longer listens")
 	assert.Nil(t, Start(t, Options{}).ClientTLSConfig(), "no TLS, no config")
 }
 
@@ -195,4 +201,46 @@ func TestWait(t *testing.T) {
 	msgs, err = srv.Wait(ctx, 3)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Len(t, msgs, 2, "what arrived so far")
+}
+
+// Every MAIL FROM and RCPT TO is recorded, refused and stalled ones too,
+// and WaitAttempts returns once the condition holds.
+func TestAttempts(t *testing.T) {
+	t.Parallel()
+	srv := Start(t, Options{Username: "u", Password: "p"})
+	auth := smtp.PlainAuth("", "u", "p", srv.Host())
+	require.Error(t, send(srv, nil, "nobody@example.org"), "530: no AUTH")
+	assert.Empty(t, srv.Attempts(), "a command refused for want of AUTH is not an attempt")
+
+	srv.Refuse(Rcpt, 451, 1)
+	require.ErrorContains(t, send(srv, auth, "b@example.org"), "451")
+	require.NoError(t, send(srv, auth, "c@example.org"))
+	assert.Equal(t, []Attempt{
+		{Mail, "a@example.com"}, {Rcpt, "b@example.org"},
+		{Mail, "a@example.com"}, {Rcpt, "c@example.org"},
+	}, srv.Attempts())
+
+	srv.Stall(Mail)
+	sent := make(chan error, 1)
+	go func() { sent <- send(srv, auth, "d@example.org") }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	as, err := srv.WaitAttempts(ctx, func(as []Attempt) bool { return len(as) == 5 })
+	require.NoError(t, err, "the stalled MAIL FROM is recorded")
+	assert.Equal(t, Attempt{Mail, "a@example.com"}, as[4])
+	assert.Len(t, srv.Messages(), 1, "stalled: not delivered")
+	srv.Accept()
+	select {
+	case err := <-sent:
+		require.NoError(t, err)
+	case <-ctx.Done():
+		t.Fatal("the stalled send did not finish after Accept")
+	}
+	assert.Equal(t, Attempt{Rcpt, "d@example.org"}, srv.Attempts()[5])
+
+	short, cancelShort := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancelShort()
+	as, err = srv.WaitAttempts(short, func(as []Attempt) bool { return len(as) > 6 })
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Len(t, as, 6)
 }

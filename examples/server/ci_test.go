@@ -1,0 +1,19 @@
+package main
+
+import (
+	"os"
+	"testing"
+)
+
+// requireLong skips a long test (what says why it is long) under -short,
+// except under CI=true, where nothing may skip: there it fails.
+func requireLong(t *testing.T, what string) {
+	t.Helper()
+	if !testing.Short() {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("-short would skip this test (%s), and under CI=true nothing may skip", what)
+	}
+	t.Skipf("-short: %s", what)
+}

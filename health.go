@@ -1,0 +1,387 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+)
+
+// HealthStatus is the state of a Health report or of one check, in
+// Directus's words.
+type HealthStatus string
+
+// Health states, from best to worst.
+const (
+	HealthOK    HealthStatus = "ok"
+	HealthWarn  HealthStatus = "warn"
+	HealthError HealthStatus = "error"
+)
+
+// Health is what Manager.Health reports, in the shape of Directus's
+// GET /server/health (draft-inadarei-api-health-check): an overall Status,
+// the worst of the checks', and the checks by name.
+type Health struct {
+	Status HealthStatus `json:"status"`
+	// ReleaseID is this module's version, as the build recorded it
+	// ("(devel)" in a build from a checkout).
+	ReleaseID string `json:"releaseId,omitempty"`
+	// ServiceID names the instance; the Manager leaves it empty for the
+	// host to fill.
+	ServiceID string `json:"serviceId,omitempty"`
+	// Checks maps a check's name ("database:responseTime",
+	// "outbox:pending", …) to its result (one element, as Directus does).
+	Checks map[string][]HealthCheck `json:"checks,omitempty"`
+}
+
+// HealthCheck is one check's result.
+type HealthCheck struct {
+	// ComponentType is Directus's: "datastore", "email" or "system".
+	ComponentType string       `json:"componentType"`
+	Status        HealthStatus `json:"status"`
+	// ObservedValue is what was measured, in ObservedUnit ("ms", "s", or
+	// none for a count); Threshold is the value at which the check warns.
+	ObservedValue any    `json:"observedValue,omitempty"`
+	ObservedUnit  string `json:"observedUnit,omitempty"`
+	Threshold     any    `json:"threshold,omitempty"`
+	// Output says what is wrong, or what was seen, in words. It may name
+	// the mail relay and quote its reply; it never contains a password,
+	// a token or a mail's text.
+	Output string `json:"output,omitempty"`
+}
+
+// HealthOptions are the thresholds of Manager.Health. A zero field takes
+// its default.
+type HealthOptions struct {
+	// DatabaseResponseTime is how long the store may take to answer
+	// (Store.MailStats) before the database check warns. Default 150ms, as
+	// Directus's DB_HEALTHCHECK_THRESHOLD. A store that fails to answer is
+	// an error, the one check that makes the whole report an error.
+	DatabaseResponseTime time.Duration
+	// OutboxPending is the number of pending mails at which the outbox
+	// check warns. Default 1000.
+	OutboxPending int
+	// OutboxAge is the age of the oldest pending mail over which the
+	// outbox check warns: mail is normally sent within seconds, so an
+	// old one means delivery is stuck. Default 15m.
+	OutboxAge time.Duration
+	// DeliveryErrorWindow is how long a delivery attempt that failed for a
+	// reason that concerns the relay (not a recipient the relay refused
+	// for good) keeps the delivery check at warn, unless a later delivery
+	// succeeded. Default 15m.
+	DeliveryErrorWindow time.Duration
+	// MailerProbeInterval is how often Health checks the mail relay when
+	// the Mailer is a MailerVerifier; between probes the last result is
+	// reported, so a relay that stopped shows as warn within this interval
+	// (plus MailerProbeTimeout) of the next Health call. Default 30s;
+	// negative: never probe.
+	MailerProbeInterval time.Duration
+	// MailerProbeTimeout bounds one probe. Default 10s.
+	MailerProbeTimeout time.Duration
+	// HashWaiting is the number of calls waiting for a hashing slot at
+	// which the hashing check warns. Default: half the queue of
+	// WithHashConcurrency, at least 1.
+	HashWaiting int
+	// HashShedWindow is how long a call refused at the hashing limit
+	// (ErrBusy) keeps the hashing check at warn. Default 1m.
+	HashShedWindow time.Duration
+}
+
+// DefaultHealthOptions returns the default thresholds; HashWaiting stays
+// 0, meaning half the hashing queue.
+func DefaultHealthOptions() HealthOptions {
+	return HealthOptions{
+		DatabaseResponseTime: 150 * time.Millisecond,
+		OutboxPending:        1000,
+		OutboxAge:            15 * time.Minute,
+		DeliveryErrorWindow:  15 * time.Minute,
+		MailerProbeInterval:  30 * time.Second,
+		MailerProbeTimeout:   10 * time.Second,
+		HashShedWindow:       time.Minute,
+	}
+}
+
+// WithHealthOptions sets the thresholds of Manager.Health. Zero fields
+// keep their defaults (DefaultHealthOptions); negative ones are an error,
+// except MailerProbeInterval, where negative turns probing off.
+func WithHealthOptions(h HealthOptions) Option {
+	return func(c *config) error {
+		if h.DatabaseResponseTime < 0 || h.OutboxPending < 0 || h.OutboxAge < 0 || h.DeliveryErrorWindow < 0 ||
+			h.MailerProbeTimeout < 0 || h.HashWaiting < 0 || h.HashShedWindow < 0 {
+			return errors.New("users: health options must not be negative (but MailerProbeInterval, to turn probing off)")
+		}
+		d := DefaultHealthOptions()
+		set := func(dst *time.Duration, v time.Duration) {
+			if v != 0 {
+				*dst = v
+			}
+		}
+		set(&d.DatabaseResponseTime, h.DatabaseResponseTime)
+		set(&d.OutboxAge, h.OutboxAge)
+		set(&d.DeliveryErrorWindow, h.DeliveryErrorWindow)
+		set(&d.MailerProbeInterval, h.MailerProbeInterval)
+		set(&d.MailerProbeTimeout, h.MailerProbeTimeout)
+		set(&d.HashShedWindow, h.HashShedWindow)
+		if h.OutboxPending != 0 {
+			d.OutboxPending = h.OutboxPending
+		}
+		d.HashWaiting = h.HashWaiting
+		c.health = d
+		return nil
+	}
+}
+
+// MailerVerifier is a Mailer that can check its relay without sending
+// mail (smtpmailer.Mailer does: it connects, says EHLO, sets up TLS and
+// AUTH, and quits). Manager.Health probes such a Mailer; a failure is a
+// warning, not an error, because mail waits in the outbox until the relay
+// is back.
+type MailerVerifier interface {
+	Verify(ctx context.Context) error
+}
+
+// Health checks what the Manager depends on and reports it in the shape
+// of Directus's GET /server/health:
+//
+//   - database:responseTime — the store answers (Store.MailStats), and
+//     within HealthOptions.DatabaseResponseTime; a store that does not
+//     answer is the one error (Status "error": serving cannot work);
+//   - outbox:pending and outbox:oldestPendingAge — the mail backlog and
+//     how long its oldest mail has waited; outbox:failed counts mails given
+//     up (for information: it never warns);
+//   - email:lastDelivery — the last delivery error, when a later delivery
+//     has not succeeded since;
+//   - email:connection — the relay accepts a session (only when the
+//     Mailer is a MailerVerifier), probed at most every
+//     MailerProbeInterval;
+//   - hashing:waiting — calls waiting for a hashing slot, and calls
+//     refused at the limit lately.
+//
+// Every check but the database's warns rather than fails: the Manager
+// still serves, and mail waits in the outbox. The error is ctx's, when ctx
+// ended before the store answered; a store that fails otherwise is
+// reported in the Health, not as an error.
+func (m *Manager) Health(ctx context.Context) (Health, error) {
+	o := m.health
+	h := Health{Status: HealthOK, ReleaseID: m.releaseID, Checks: map[string][]HealthCheck{}}
+	add := func(name string, c HealthCheck) {
+		h.Checks[name] = []HealthCheck{c}
+		if rank(c.Status) > rank(h.Status) {
+			h.Status = c.Status
+		}
+	}
+
+	start := time.Now()
+	stats, err := m.store.MailStats(ctx)
+	took := time.Since(start)
+	if err != nil && ctx.Err() != nil {
+		return Health{}, ctx.Err()
+	}
+	db := HealthCheck{ComponentType: "datastore", Status: HealthOK, ObservedUnit: "ms",
+		ObservedValue: millis(took), Threshold: millis(o.DatabaseResponseTime)}
+	switch {
+	case err != nil:
+		db.Status, db.Output = HealthError, "the store did not answer"
+		m.log.WarnContext(ctx, "users: health: the store did not answer", "error", err)
+	case took > o.DatabaseResponseTime:
+		db.Status, db.Output = HealthWarn, "the store answered slowly"
+	}
+	add("database:responseTime", db)
+
+	now := m.clock()
+	if err == nil {
+		pending := HealthCheck{ComponentType: "datastore", Status: HealthOK, ObservedValue: stats.Pending, Threshold: o.OutboxPending}
+		if stats.Pending >= o.OutboxPending {
+			pending.Status, pending.Output = HealthWarn, fmt.Sprintf("%d mails wait in the outbox", stats.Pending)
+		}
+		add("outbox:pending", pending)
+		age := HealthCheck{ComponentType: "datastore", Status: HealthOK, ObservedValue: 0.0, ObservedUnit: "s",
+			Threshold: o.OutboxAge.Seconds()}
+		if stats.OldestPending != nil {
+			a := max(now.Sub(*stats.OldestPending), 0)
+			age.ObservedValue = a.Round(time.Millisecond).Seconds()
+			if a > o.OutboxAge {
+				age.Status, age.Output = HealthWarn, fmt.Sprintf("the oldest pending mail was queued %s ago", a.Round(time.Second))
+			}
+		}
+		add("outbox:oldestPendingAge", age)
+		add("outbox:failed", HealthCheck{ComponentType: "datastore", Status: HealthOK, ObservedValue: stats.Failed,
+			Output: "mails given up (for information)"})
+	}
+
+	add("email:lastDelivery", m.deliveries.check(now, o.DeliveryErrorWindow))
+	if v, ok := m.mailer.(MailerVerifier); ok && o.MailerProbeInterval > 0 {
+		add("email:connection", m.probe.check(ctx, v, now, o))
+	}
+	add("hashing:waiting", m.hashCheck(now))
+	return h, nil
+}
+
+func rank(s HealthStatus) int {
+	switch s {
+	case HealthWarn:
+		return 1
+	case HealthError:
+		return 2
+	}
+	return 0
+}
+
+// millis is d in milliseconds, to the microsecond.
+func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// deliveryState remembers the last delivery outcomes this process saw.
+type deliveryState struct {
+	mu          sync.Mutex
+	lastSuccess time.Time
+	lastFailure time.Time
+	lastError   string
+	relayError  bool // the last failure concerns the relay, not the recipient
+}
+
+// noteDelivery records a delivery attempt's outcome and tells the
+// Observer.
+func (m *Manager) noteDelivery(mail *Mail, sendErr error, u MailUpdate, now time.Time) {
+	d := &m.deliveries
+	d.mu.Lock()
+	if sendErr == nil {
+		d.lastSuccess = now
+	} else {
+		d.lastFailure, d.lastError = now, u.LastError
+		d.relayError = !errors.Is(sendErr, ErrPermanent)
+	}
+	d.mu.Unlock()
+	if sendErr == nil {
+		m.observe(Event{Kind: EventMailSent, Mail: mail.Kind, Duration: max(now.Sub(mail.CreatedAt), 0)})
+	} else {
+		m.observe(Event{Kind: EventMailFailed, Mail: mail.Kind, Final: u.Status == MailFailed})
+	}
+}
+
+func (d *deliveryState) check(now time.Time, window time.Duration) HealthCheck {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := HealthCheck{ComponentType: "email", Status: HealthOK}
+	if d.lastFailure.IsZero() || d.lastSuccess.After(d.lastFailure) {
+		return c
+	}
+	ago := max(now.Sub(d.lastFailure), 0)
+	c.ObservedValue, c.ObservedUnit = ago.Round(time.Millisecond).Seconds(), "s"
+	c.Output = "last delivery failed " + ago.Round(time.Second).String() + " ago: " + d.lastError
+	if d.relayError && ago < window {
+		c.Status = HealthWarn
+	}
+	return c
+}
+
+// probeState caches the last probe of the mail relay.
+type probeState struct {
+	mu      sync.Mutex
+	at      time.Time // when the last probe ended; zero: none yet
+	err     error
+	running bool
+}
+
+// check probes the relay when the last result is older than the
+// interval and no other call is probing; otherwise it reports the last
+// result.
+func (p *probeState) check(ctx context.Context, v MailerVerifier, now time.Time, o HealthOptions) HealthCheck {
+	p.mu.Lock()
+	if !p.running && (p.at.IsZero() || now.Sub(p.at) >= o.MailerProbeInterval) {
+		p.running = true
+		p.mu.Unlock()
+		pctx, cancel := context.WithTimeout(ctx, o.MailerProbeTimeout)
+		err := v.Verify(pctx)
+		cancel()
+		p.mu.Lock()
+		p.running = false
+		if ctx.Err() == nil { // a caller that left says nothing about the relay
+			p.at, p.err = now, err
+		}
+	}
+	at, err := p.at, p.err
+	p.mu.Unlock()
+	c := HealthCheck{ComponentType: "email", Status: HealthOK}
+	switch {
+	case at.IsZero():
+		c.Output = "not probed yet"
+	case err != nil:
+		c.Status, c.Output = HealthWarn, "the mail relay refused a session (mail waits in the outbox): "+err.Error()
+	}
+	return c
+}
+
+// HashStats describes the hashing limit (WithHashConcurrency) at one
+// moment.
+type HashStats struct {
+	Limit, Queue     int    // the configured bounds
+	Running, Waiting int    // calls hashing, and waiting for a slot
+	Shed             uint64 // calls refused with ErrBusy since New
+}
+
+// HashStats reports the hashing limit's occupancy, for metrics.
+func (m *Manager) HashStats() HashStats {
+	g := m.hashGate
+	running, waiting := g.load()
+	s := HashStats{Limit: g.limit, Queue: g.queue, Running: running, Waiting: waiting}
+	m.gateStats.mu.Lock()
+	s.Shed = m.gateStats.count
+	m.gateStats.mu.Unlock()
+	return s
+}
+
+// gateStats counts the calls refused at the hashing limit.
+type gateStats struct {
+	mu    sync.Mutex
+	count uint64
+	last  time.Time
+}
+
+func (g *gateStats) shed(now time.Time) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.count++
+	g.last = now
+}
+
+func (m *Manager) hashCheck(now time.Time) HealthCheck {
+	s := m.HashStats()
+	threshold := m.health.HashWaiting
+	if threshold == 0 {
+		threshold = max(s.Queue/2, 1)
+	}
+	c := HealthCheck{ComponentType: "system", Status: HealthOK, ObservedValue: s.Waiting, Threshold: threshold}
+	m.gateStats.mu.Lock()
+	last := m.gateStats.last
+	m.gateStats.mu.Unlock()
+	switch {
+	case !last.IsZero() && now.Sub(last) < m.health.HashShedWindow:
+		c.Status = HealthWarn
+		c.Output = fmt.Sprintf("requests were refused at the hashing limit %s ago (%d since start)",
+			max(now.Sub(last), 0).Round(time.Second), s.Shed)
+	case s.Waiting >= threshold:
+		c.Status = HealthWarn
+		c.Output = fmt.Sprintf("%d requests wait for one of %d hashing slots", s.Waiting, s.Limit)
+	}
+	return c
+}
+
+// moduleVersion is this module's version as the build recorded it.
+func moduleVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	const path = "github.com/gousers/users"
+	if bi.Main.Path == path {
+		return bi.Main.Version
+	}
+	for _, d := range bi.Deps {
+		if d.Path == path {
+			return d.Version
+		}
+	}
+	return ""
+}

@@ -1,0 +1,505 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gousers/users"
+)
+
+// This file holds GET /users's query string: Directus's filter, search,
+// sort, limit, offset, page, fields and meta, read as Directus reads them
+// (its query parser is qs, so every list can be a comma-separated value, a
+// repeated key, key[]= or key[0]=; a filter can be JSON or bracketed).
+
+// defaultLimit is Directus's QUERY_LIMIT_DEFAULT; maxQueryInt bounds limit,
+// offset and page.
+const (
+	defaultLimit = 100
+	maxQueryInt  = 1<<31 - 1
+	// maxBracketDepth bounds the brackets of one filter key: deeper than
+	// any filter the parser accepts (32 levels of _and/_or).
+	maxBracketDepth = 100
+)
+
+// userQuery is GET /users's query, parsed.
+type userQuery struct {
+	q      users.UserQuery
+	none   bool     // limit=0: no user wanted (meta may still be)
+	fields []string // nil: every field
+	meta   []string // "total_count", "filter_count", in the order asked
+}
+
+// viewFields are the fields of a user on the wire, in their order.
+var viewFields = []string{"id", "email", "password", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}
+
+// bracketKey matches a list parameter's bracket forms: name[] and name[N].
+var bracketKey = regexp.MustCompile(`^([a-z_]+)\[(\d*)\]$`)
+
+// parseUserQuery reads GET /users's query string:
+//
+//   - limit: an integer from -1 (every user) to 2^31-1; default 100;
+//   - offset: from 0; page: from 0, 1-based, and with a limit it wins over
+//     offset (offset = (page-1)*limit), as in Directus;
+//   - search: a case-insensitive substring of email, first_name or
+//     last_name; empty is no search;
+//   - sort: fields, "-" before one for descending, comma-separated or as a
+//     list (sort[]=);
+//   - fields: the fields of each user in the answer ("*": all);
+//   - meta: total_count, filter_count or "*" (both);
+//   - filter: JSON (users.ParseUserFilter) or bracketed
+//     (filter[email][_ends_with]=@example.com, filter[_or][0][role][_null]=true,
+//     filter[id][_in][]=…);
+//   - access_token (see BearerToken).
+//
+// Each may be given once (a list in any one of its forms). Anything else is
+// an error for 400 INVALID_QUERY.
+func parseUserQuery(v url.Values) (userQuery, error) {
+	var (
+		out                 userQuery
+		limit, offset, page = defaultLimit, 0, 0
+		lists               = map[string][]string{}
+		listForm            = map[string]string{}
+		filterJSON          *string
+		brackets            []string
+	)
+	keys := slices.Sorted(func(yield func(string) bool) {
+		for k := range v {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for _, k := range keys {
+		vals := v[k]
+		once := func() (string, error) {
+			if len(vals) != 1 {
+				return "", badQuery("%q must be given once", k)
+			}
+			return vals[0], nil
+		}
+		num := func(min int) (int, error) {
+			s, err := once()
+			if err != nil {
+				return 0, err
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < min || n > maxQueryInt {
+				return 0, badQuery("%q must be an integer from %d to %d", k, min, maxQueryInt)
+			}
+			return n, nil
+		}
+		var err error
+		switch name, m := k, bracketKey.FindStringSubmatch(k); {
+		case k == "limit":
+			limit, err = num(-1)
+		case k == "offset":
+			offset, err = num(0)
+		case k == "page":
+			page, err = num(0)
+		case k == "search":
+			out.q.Search, err = once()
+		case k == "access_token":
+		case k == "filter":
+			var s string
+			if s, err = once(); err == nil {
+				filterJSON = &s
+			}
+		case strings.HasPrefix(k, "filter["):
+			brackets = append(brackets, k)
+		case k == "sort" || k == "fields" || k == "meta" || m != nil && (m[1] == "sort" || m[1] == "fields" || m[1] == "meta"):
+			if m != nil {
+				name = m[1]
+			}
+			form := "plain"
+			if m != nil && m[2] == "" {
+				form = "[]"
+			} else if m != nil {
+				form = "[N]"
+			}
+			if f, ok := listForm[name]; ok && f != form {
+				return out, badQuery("%q must be given in one form (%s=a,b or %s[]=a&%s[]=b)", name, name, name, name)
+			}
+			listForm[name] = form
+			if form == "[N]" {
+				if len(vals) != 1 {
+					return out, badQuery("%q must be given once", k)
+				}
+				i, _ := strconv.Atoi(m[2])
+				if m[2] != strconv.Itoa(i) || i > 1000 {
+					return out, badQuery("%q: index must be an integer from 0 to 1000", k)
+				}
+				// Keys are sorted as strings; the index orders the items.
+				lists[name] = append(lists[name], strconv.Itoa(100000+i)+"\x00"+vals[0])
+			} else {
+				lists[name] = append(lists[name], vals...)
+			}
+		default:
+			return out, badQuery("unknown query parameter %q", k)
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+	for name, items := range lists {
+		if listForm[name] == "[N]" {
+			slices.Sort(items)
+			for i, it := range items {
+				items[i] = it[strings.IndexByte(it, 0)+1:]
+			}
+		}
+		lists[name] = splitList(items)
+	}
+
+	var err error
+	if out.q.Sort, err = parseSort(lists["sort"]); err != nil {
+		return out, err
+	}
+	if out.fields, err = parseFields(lists["fields"]); err != nil {
+		return out, err
+	}
+	if out.meta, err = parseMeta(lists["meta"]); err != nil {
+		return out, err
+	}
+	switch {
+	case filterJSON != nil && len(brackets) > 0:
+		return out, badQuery(`"filter" must be given in one form: JSON (filter={…}) or brackets (filter[field][_op]=…)`)
+	case filterJSON != nil && *filterJSON != "":
+		if out.q.Filter, err = users.ParseUserFilter([]byte(*filterJSON)); err != nil {
+			return out, err
+		}
+	case len(brackets) > 0:
+		doc, err := bracketFilter(brackets, v)
+		if err != nil {
+			return out, err
+		}
+		if out.q.Filter, err = users.ParseUserFilter(doc); err != nil {
+			return out, err
+		}
+	}
+	if limit > 0 && page > 0 {
+		off := int64(page-1) * int64(limit)
+		if off > math.MaxInt {
+			return out, badQuery(`"page" is too large`)
+		}
+		offset = int(off)
+	}
+	out.q.Offset = offset
+	if limit > 0 {
+		out.q.Limit = limit // -1 (every user) is the store's 0
+	}
+	out.none = limit == 0
+	return out, nil
+}
+
+// splitList splits comma-separated items, trims them and drops empty ones.
+func splitList(items []string) []string {
+	var out []string
+	for _, it := range items {
+		for s := range strings.SplitSeq(it, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// parseSort reads sort fields; "-" before one sorts it descending.
+func parseSort(items []string) ([]users.UserSort, error) {
+	var out []users.UserSort
+	for _, it := range items {
+		s := users.UserSort{Field: users.UserField(strings.TrimPrefix(it, "-")), Desc: strings.HasPrefix(it, "-")}
+		switch s.Field {
+		case users.FieldID, users.FieldEmail, users.FieldFirstName, users.FieldLastName,
+			users.FieldStatus, users.FieldRole, users.FieldCreatedAt, users.FieldUpdatedAt:
+		default:
+			if strings.Contains(it, ".") {
+				return nil, badQuery("sort: sorting on related collections (%q) is not supported", it)
+			}
+			return nil, badQuery("sort: unknown field %q (sorts take id, email, first_name, last_name, status, role, created_at, updated_at, each with - for descending)", it)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// parseFields reads the fields selection; nil (or "*") is every field.
+func parseFields(items []string) ([]string, error) {
+	var out []string
+	for _, it := range items {
+		switch {
+		case it == "*":
+			return nil, nil
+		case slices.Contains(viewFields, it):
+			if !slices.Contains(out, it) {
+				out = append(out, it)
+			}
+		case strings.Contains(it, "."):
+			return nil, badQuery("fields: fields of related collections (%q) are not supported", it)
+		default:
+			return nil, badQuery("fields: unknown field %q (users have "+strings.Join(viewFields, ", ")+")", it)
+		}
+	}
+	return out, nil
+}
+
+// parseMeta reads meta: total_count, filter_count, or * for both.
+func parseMeta(items []string) ([]string, error) {
+	var out []string
+	for _, it := range items {
+		var add []string
+		switch it {
+		case "*":
+			add = []string{"total_count", "filter_count"}
+		case "total_count", "filter_count":
+			add = []string{it}
+		default:
+			return nil, badQuery(`meta: unknown value %q (want total_count, filter_count or *)`, it)
+		}
+		for _, a := range add {
+			if !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
+	}
+	return out, nil
+}
+
+// bracketNode is a node of a bracketed filter as qs builds it: an object
+// (kids), or a leaf holding the values given.
+type bracketNode struct {
+	kids   map[string]*bracketNode
+	order  []string
+	vals   []string
+	leaf   bool
+	forced bool // key[]=…: always an array
+}
+
+// bracketFilter turns filter[a][b]…=v parameters into the JSON document
+// they spell, as qs would parse them for Directus: numeric segments make
+// arrays ([0], [1]…), key[]= appends to an array, a repeated key gives an
+// array, any other value is a string.
+func bracketFilter(keys []string, v url.Values) ([]byte, error) {
+	root := &bracketNode{}
+	for _, k := range keys {
+		segs, err := bracketSegments(k)
+		if err != nil {
+			return nil, err
+		}
+		n := root
+		for i, s := range segs {
+			if s == "" {
+				if i != len(segs)-1 {
+					return nil, badQuery("%q: [] must come last", k)
+				}
+				n.forced = true
+				break
+			}
+			if n.leaf {
+				return nil, badQuery("%q is given both as a value and as an object", "filter"+strings.Join(wrap(segs[:i]), ""))
+			}
+			if n.kids == nil {
+				n.kids = map[string]*bracketNode{}
+			}
+			kid, ok := n.kids[s]
+			if !ok {
+				kid = &bracketNode{}
+				n.kids[s] = kid
+				n.order = append(n.order, s)
+			}
+			n = kid
+		}
+		if n.kids != nil {
+			return nil, badQuery("%q is given both as a value and as an object", "filter"+strings.Join(wrap(segs), ""))
+		}
+		n.leaf = true
+		n.vals = append(n.vals, v[k]...)
+	}
+	return json.Marshal(root.value())
+}
+
+func wrap(segs []string) []string {
+	out := make([]string, len(segs))
+	for i, s := range segs {
+		out[i] = "[" + s + "]"
+	}
+	return out
+}
+
+// bracketSegments splits "filter[a][b][]" into ["a", "b", ""].
+func bracketSegments(k string) ([]string, error) {
+	rest := strings.TrimPrefix(k, "filter")
+	var segs []string
+	for rest != "" {
+		end := strings.IndexByte(rest, ']')
+		if rest[0] != '[' || end < 0 || strings.ContainsAny(rest[1:end], "[") {
+			return nil, badQuery("%q is not a filter parameter (want filter[field][_operator]=value)", k)
+		}
+		segs = append(segs, rest[1:end])
+		rest = rest[end+1:]
+		if len(segs) > maxBracketDepth {
+			return nil, badQuery("%q is nested too deeply", k)
+		}
+	}
+	if len(segs) == 0 {
+		return nil, badQuery("%q is not a filter parameter", k)
+	}
+	return segs, nil
+}
+
+// value is the JSON value of a node.
+func (n *bracketNode) value() any {
+	if n.leaf {
+		if len(n.vals) == 1 && !n.forced {
+			return n.vals[0]
+		}
+		return n.vals
+	}
+	numeric := len(n.order) > 0
+	for _, k := range n.order {
+		if i, err := strconv.Atoi(k); err != nil || k != strconv.Itoa(i) || i < 0 {
+			numeric = false
+			break
+		}
+	}
+	if numeric {
+		idx := slices.Clone(n.order)
+		slices.SortFunc(idx, func(a, b string) int {
+			x, _ := strconv.Atoi(a)
+			y, _ := strconv.Atoi(b)
+			return x - y
+		})
+		arr := make([]any, len(idx))
+		for i, k := range idx {
+			arr[i] = n.kids[k].value()
+		}
+		return arr
+	}
+	obj := make(orderedObject, 0, len(n.order))
+	for _, k := range n.order {
+		obj = append(obj, orderedField{k, n.kids[k].value()})
+	}
+	return obj
+}
+
+// orderedObject is a JSON object that keeps its keys' order.
+type orderedObject []orderedField
+
+type orderedField struct {
+	key string
+	val any
+}
+
+func (o orderedObject) MarshalJSON() ([]byte, error) {
+	b := []byte{'{'}
+	for i, f := range o {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		k, err := json.Marshal(f.key)
+		if err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(f.val)
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}'), nil
+}
+
+// listUsers: GET /users → 200 {"data": [user…]}, with "meta" when asked.
+// See parseUserQuery for the query parameters.
+func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
+	uq, err := parseUserQuery(r.URL.Query())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	data := []any{}
+	if uq.none {
+		// Nothing to list, but the query is judged all the same.
+		if _, err := h.m.CountUsers(ctx, uq.q); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	} else {
+		us, err := h.m.ListUsers(ctx, uq.q)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		data = make([]any, len(us))
+		for i, u := range us {
+			data[i] = selectFields(viewUser(u), uq.fields)
+		}
+	}
+	body := orderedObject{{"data", data}}
+	if len(uq.meta) > 0 {
+		meta := orderedObject{}
+		for _, name := range uq.meta {
+			q := uq.q // filter_count: the filter and the search
+			if name == "total_count" {
+				q = users.UserQuery{}
+			}
+			n, err := h.m.CountUsers(ctx, q)
+			if err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+			meta = append(meta, orderedField{name, n})
+		}
+		body = append(body, orderedField{"meta", meta})
+	}
+	h.writeJSON(w, http.StatusOK, body)
+}
+
+// selectFields returns the user with only the given fields, in the wire
+// order; nil fields is the whole user.
+func selectFields(v userView, fields []string) any {
+	if fields == nil {
+		return v
+	}
+	out := make(orderedObject, 0, len(fields))
+	for _, f := range viewFields {
+		if !slices.Contains(fields, f) {
+			continue
+		}
+		var val any
+		switch f {
+		case "id":
+			val = v.ID
+		case "email":
+			val = v.Email
+		case "password":
+			val = v.Password
+		case "first_name":
+			val = v.FirstName
+		case "last_name":
+			val = v.LastName
+		case "status":
+			val = v.Status
+		case "role":
+			val = v.Role
+		case "policies":
+			val = v.Policies
+		case "metadata":
+			val = v.Metadata
+		case "created_at":
+			val = v.CreatedAt
+		case "updated_at":
+			val = v.UpdatedAt
+		}
+		out = append(out, orderedField{f, val})
+	}
+	return out
+}

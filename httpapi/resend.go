@@ -1,0 +1,45 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gousers/users"
+)
+
+// resendVerification: POST /users/register/resend {email,
+// verification_url?} → 204 on every path that passes validation, whether
+// or not the address has an account waiting for verification (an
+// extension: Directus has no such route). As for register, registration
+// being off is checked before the body is read.
+func (h *handler) resendVerification(w http.ResponseWriter, r *http.Request) {
+	s, err := h.m.Settings(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if !s.PublicRegistration {
+		h.writeError(w, r, users.ErrRegistrationDisabled)
+		return
+	}
+	p, err := h.decode(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var (
+		email, verifyURL string
+		errs             [3]error
+	)
+	errs[0] = p.only("email", "verification_url")
+	email, _, errs[1] = p.email("email")
+	verifyURL, _, errs[2] = p.str("verification_url")
+	if err := firstErr(errs[:]...); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.m.ResendVerification(r.Context(), email, verifyURL); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	noContent(w)
+}

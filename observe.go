@@ -1,0 +1,215 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Observer receives what the Manager does, for metrics: flow outcomes,
+// mail deliveries, waits and refusals at the hashing limit, and rate-limit
+// refusals. Set one with WithObserver.
+//
+// The library reports through this one-method interface and a plain
+// Event value instead of importing a metrics package, so an application
+// that does not collect metrics pulls in nothing, and one that does
+// adapts the events to whatever it uses (examples/server maps them to
+// Prometheus counters and histograms with
+// github.com/prometheus/client_golang). New event kinds and fields may be
+// added; an Observer ignores what it does not know.
+//
+// Observe is called synchronously, on the goroutine doing the work, so it
+// must be fast and must not block; it may be called concurrently. An Event
+// never carries an address, a name, a token or a password.
+type Observer interface {
+	Observe(Event)
+}
+
+// ObserverFunc adapts a function to an Observer.
+type ObserverFunc func(Event)
+
+// Observe calls f(e).
+func (f ObserverFunc) Observe(e Event) { f(e) }
+
+// EventKind says what an Event reports.
+type EventKind string
+
+// Event kinds.
+const (
+	// EventFlow: a flow (Flow) ended with Outcome; when refused, Reason
+	// says why. Invite reports one event per address.
+	EventFlow EventKind = "flow"
+	// EventMailSent: a mail of kind Mail was delivered to the Mailer;
+	// Duration is the time from when it was queued (delivery latency,
+	// retries included).
+	EventMailSent EventKind = "mail_sent"
+	// EventMailFailed: a delivery attempt of a mail of kind Mail failed;
+	// Final is true when the mail was given up (permanent error or last
+	// attempt), false when it will be retried.
+	EventMailFailed EventKind = "mail_failed"
+	// EventHashWait: a password hash or verification got its slot under
+	// the hashing limit after waiting Duration (zero when a slot was
+	// free).
+	EventHashWait EventKind = "hash_wait"
+	// EventHashShed: a password hash or verification was refused at once
+	// because the hashing queue was full (ErrBusy).
+	EventHashShed EventKind = "hash_shed"
+	// EventRateLimited: a Limiter refused; Limiter names which one
+	// ("mail": a mail held back for its recipient, "login": a login
+	// refused for its address).
+	EventRateLimited EventKind = "rate_limited"
+)
+
+// Flows an EventFlow names.
+const (
+	FlowRegister     = "register"
+	FlowVerifyEmail  = "verify_email"
+	FlowInvite       = "invite"
+	FlowAcceptInvite = "accept_invite"
+	FlowCreate       = "create"
+	FlowLogin        = "login"
+)
+
+// Outcomes an EventFlow reports: the flow's success, or OutcomeRefused.
+const (
+	OutcomeRegistered    = "registered"    // Register accepted (new or existing address alike)
+	OutcomeVerified      = "verified"      // VerifyEmail
+	OutcomeInvited       = "invited"       // Invite, per address invited or re-invited
+	OutcomeSkipped       = "skipped"       // Invite, per address left alone (not an invited user)
+	OutcomeAccepted      = "accepted"      // AcceptInvite
+	OutcomeCreated       = "created"       // Create
+	OutcomeAuthenticated = "authenticated" // Authenticate
+	OutcomeRefused       = "refused"       // any flow; see Event.Reason
+)
+
+// Event is one thing an Observer is told. Which fields are set depends on
+// Kind (see the EventKind constants).
+type Event struct {
+	Kind EventKind
+	// Flow and Outcome, for EventFlow: one of the Flow… and Outcome…
+	// constants.
+	Flow, Outcome string
+	// Reason, for a refused EventFlow, is a short stable word for the
+	// error: "registration_disabled", "email_not_allowed",
+	// "url_not_allowed", "password_policy", "invalid_payload",
+	// "duplicate_email", "role_not_found", "invalid_token",
+	// "token_expired", "token_used", "invalid_credentials",
+	// "rate_limited", "busy", "canceled" or "error" (anything else).
+	Reason string
+	// Mail is the mail's kind, for EventMailSent and EventMailFailed.
+	Mail MailKind
+	// Final, for EventMailFailed: the mail was given up.
+	Final bool
+	// Duration: delivery latency (EventMailSent) or wait (EventHashWait).
+	Duration time.Duration
+	// Limiter, for EventRateLimited: "mail" (public flows), "admin_mail"
+	// (mail an administrator asked for) or "login".
+	Limiter string
+}
+
+// WithObserver sets the Observer told about flows, deliveries, hashing
+// waits and rate-limit refusals. Default: none.
+func WithObserver(o Observer) Option {
+	return func(c *config) error {
+		if o == nil {
+			return errors.New("users: observer must not be nil")
+		}
+		c.observer = o
+		return nil
+	}
+}
+
+// observe tells the Observer, if any.
+func (m *Manager) observe(e Event) {
+	if m.observer != nil {
+		m.observer.Observe(e)
+	}
+}
+
+// observeFlow reports how a flow ended: success when err is nil, else a
+// refusal with its reason.
+func (m *Manager) observeFlow(flow, success string, err error) {
+	if m.observer == nil {
+		return
+	}
+	if err == nil {
+		m.observer.Observe(Event{Kind: EventFlow, Flow: flow, Outcome: success})
+		return
+	}
+	m.observer.Observe(Event{Kind: EventFlow, Flow: flow, Outcome: OutcomeRefused, Reason: reasonOf(err)})
+}
+
+// reasonOf is the short word an EventFlow gives for err (see Event.Reason).
+func reasonOf(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrRegistrationDisabled):
+		return "registration_disabled"
+	case errors.Is(err, ErrEmailNotAllowed):
+		return "email_not_allowed"
+	case errors.Is(err, ErrURLNotAllowed):
+		return "url_not_allowed"
+	case errors.Is(err, ErrPasswordPolicy):
+		return "password_policy"
+	case errors.Is(err, ErrRoleNotFound):
+		return "role_not_found"
+	case errors.Is(err, ErrInvalidPayload), errors.Is(err, ErrFailedValidation):
+		return "invalid_payload"
+	case errors.Is(err, ErrDuplicateEmail):
+		return "duplicate_email"
+	case errors.Is(err, ErrTokenExpired):
+		return "token_expired"
+	case errors.Is(err, ErrTokenUsed):
+		return "token_used"
+	case errors.Is(err, ErrInvalidToken):
+		return "invalid_token"
+	case errors.Is(err, ErrInvalidCredentials):
+		return "invalid_credentials"
+	case errors.Is(err, ErrRateLimited):
+		return "rate_limited"
+	case errors.Is(err, ErrBusy):
+		return "busy"
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "canceled"
+	}
+	return "error"
+}
+
+// acquireHash waits for a slot under the hashing limit, as hashGate.acquire
+// does, and reports the wait or the refusal.
+func (m *Manager) acquireHash(ctx context.Context) (*slot, error) {
+	start := time.Now()
+	sl, err := m.hashGate.acquire(ctx)
+	switch {
+	case err == nil:
+		m.observe(Event{Kind: EventHashWait, Duration: time.Since(start)})
+	case errors.Is(err, ErrBusy):
+		m.gateStats.shed(m.clock())
+		m.observe(Event{Kind: EventHashShed})
+	}
+	return sl, err
+}
+
+// observeInvite reports an Invite: one event per address, or one refusal
+// when the call failed before any.
+func (m *Manager) observeInvite(res []InviteResult, err error) {
+	if m.observer == nil {
+		return
+	}
+	for _, r := range res {
+		e := Event{Kind: EventFlow, Flow: FlowInvite, Outcome: OutcomeInvited}
+		switch {
+		case r.Err != nil:
+			e.Outcome, e.Reason = OutcomeRefused, reasonOf(r.Err)
+		case r.Outcome == InviteSkipped:
+			e.Outcome = OutcomeSkipped
+		case r.Outcome != InviteCreated && r.Outcome != InviteResent:
+			e.Outcome = string(r.Outcome)
+		}
+		m.observer.Observe(e)
+	}
+	if err != nil {
+		m.observeFlow(FlowInvite, OutcomeInvited, err)
+	}
+}

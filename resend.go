@@ -1,0 +1,111 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// ResendVerification mails the verification link of a registration again,
+// for someone who lost the first mail or let its link expire; it is not
+// "register again", so it needs no password. It is an extension of this
+// library: Directus has no such call.
+//
+// In order, before the email is looked up, so that no error depends on
+// whether it exists — the checks of Register:
+//
+//  1. public registration must be on (ErrRegistrationDisabled);
+//  2. email must be well formed (*ValidationError, ErrInvalidPayload);
+//  3. verificationURL, if not empty, must be on the register allow-list
+//     (ErrURLNotAllowed);
+//  4. the email filter must match (ErrEmailNotAllowed).
+//
+// Then, when the address belongs to a user still unverified, a new
+// verification token replaces the earlier ones (re-issuing revokes) and its
+// mail is queued to the address as stored, with the link built as Register
+// builds it. Nothing else changes: a contested account stays contested.
+// For any other address — unknown, or whose user is active, invited,
+// suspended… — nothing is written and no mail is sent.
+//
+// ResendVerification returns nil on every one of those paths, and does the
+// same work on each, as Register does: one settings read, one lookup, one
+// call to the mail limiter (keyed by the normalised address, existing or
+// not), one token minted and one mail rendered, and one conditional write
+// attempted, which the Store refuses unless the user is still unverified
+// with that address. Mail is sent by the delivery worker, never on the
+// request path. When the address is over the mail limit (WithMailLimiter)
+// no token is minted and no mail queued, so the last link sent stays valid,
+// and ResendVerification still returns nil.
+func (m *Manager) ResendVerification(ctx context.Context, email, verificationURL string) error {
+	if err := m.resendVerification(ctx, email, verificationURL); err != nil {
+		return fmt.Errorf("users: resend verification: %w", err)
+	}
+	return nil
+}
+
+func (m *Manager) resendVerification(ctx context.Context, email, verificationURL string) error {
+	s, err := m.settings(ctx)
+	if err != nil {
+		return err
+	}
+	if !s.PublicRegistration {
+		return ErrRegistrationDisabled
+	}
+	email = strings.TrimSpace(email)
+	if err := ValidateEmail(email); err != nil {
+		return err
+	}
+	if verificationURL != "" && !m.register.Allowed(verificationURL) {
+		return urlNotAllowed("verification_url", verificationURL, "verify registered users")
+	}
+	if f := s.PublicRegistrationEmailFilter; f != nil && !f.Match(email) {
+		return ErrEmailNotAllowed
+	}
+
+	now := m.clock()
+	key := NormalizeEmail(email)
+	existing, err := m.store.GetUserByEmailKey(ctx, key)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	// An unknown address gets a stand-in that no user has, so that the
+	// same token, mail and write are made and refused as for a user in
+	// another status.
+	target := &UserRecord{User: User{ID: uuid.NewString(), Email: email}}
+	if existing != nil {
+		target = existing
+	}
+	denied, err := m.allowMail(ctx, key)
+	if err != nil {
+		return err
+	}
+	data := MailData{FirstName: target.FirstName, LastName: target.LastName}
+	fx, err := m.verifyMail(ctx, target.ID, target.Email, key, verificationURL, data, now)
+	if err != nil {
+		return err
+	}
+	if denied != nil {
+		// Keep the tokens already mailed: a new one would revoke them and
+		// never be delivered.
+		if existing != nil && existing.Status == StatusUnverified {
+			m.mailHeld(ctx, MailVerifyEmail, existing.ID)
+		}
+		fx = Effects{}
+	}
+	cond := Condition{Status: StatusUnverified, EmailKey: &key}
+	_, err = m.store.UpdateUser(ctx, target.ID, cond, UserChange{UpdatedAt: now}, fx)
+	switch {
+	case err == nil:
+		if fx.Mail != nil {
+			m.queued()
+		}
+		return nil
+	case errors.Is(err, ErrConflict), isNotFound(err):
+		return nil
+	default:
+		return err
+	}
+}

@@ -1,0 +1,247 @@
+package users
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// PasswordResetTTL is how long a password-reset link works.
+const PasswordResetTTL = time.Hour
+
+// RequestPasswordReset mails a password-reset link to the address when it
+// belongs to an active user. The link is resetURL — which must be on the
+// password-reset allow-list (WithPasswordResetURLAllowList, Directus's
+// PASSWORD_RESET_URL_ALLOW_LIST; else ErrURLNotAllowed naming reset_url) —
+// or <public URL>/admin/reset-password (WithLinkPaths), with token=<token> added to its
+// query. The token works once, for PasswordResetTTL (1 hour), and only
+// while the user is active with the same address; a new request revokes
+// the earlier link.
+//
+// A malformed email is a *ValidationError. Otherwise RequestPasswordReset
+// answers nil whether or not the address has an active account, and does
+// the same work either way: one lookup, one call to the mail limiter
+// (WithMailLimiter), one token minted and one mail rendered, and one write
+// transaction attempted — for an address without an active account, the
+// same conditional write aimed at a user that does not exist, which the
+// Store refuses. Mail is written to the outbox and sent by the worker,
+// never on the request path. Over the mail limit, no token is minted and
+// no mail queued (the last link stays valid), and the answer is still nil.
+func (m *Manager) RequestPasswordReset(ctx context.Context, email, resetURL string) error {
+	if err := m.requestReset(ctx, email, resetURL); err != nil {
+		return fmt.Errorf("users: request password reset: %w", err)
+	}
+	return nil
+}
+
+func (m *Manager) requestReset(ctx context.Context, email, resetURL string) error {
+	email = strings.TrimSpace(email)
+	if err := ValidateEmail(email); err != nil {
+		return err
+	}
+	if resetURL != "" && !m.sess.reset.Allowed(resetURL) {
+		return urlNotAllowed("reset_url", resetURL, "reset passwords")
+	}
+	key := NormalizeEmail(email)
+	now := m.clock()
+	u, err := m.store.GetUserByEmailKey(ctx, key)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	// A user that does not exist stands in when the address has no active
+	// account, so that the work below is the same on every path.
+	active := u != nil && u.Status == StatusActive
+	target := &UserRecord{User: User{ID: uuid.NewString(), Email: email, UpdatedAt: now}}
+	if active {
+		target = u
+	}
+	denied, err := m.allowMail(ctx, key)
+	if err != nil {
+		return err
+	}
+	fx, err := m.resetMail(ctx, target.ID, target.Email, key, resetURL, now)
+	if err != nil {
+		return err
+	}
+	if denied != nil {
+		if active {
+			m.mailHeld(ctx, MailPasswordReset, target.ID)
+		}
+		fx = Effects{} // keep the link already sent
+	}
+	// UpdatedAt stays: asking for a link changes nothing about the user.
+	_, err = m.store.UpdateUser(ctx, target.ID, Condition{Status: StatusActive, EmailKey: &key},
+		UserChange{UpdatedAt: target.UpdatedAt}, fx)
+	switch {
+	case err == nil:
+		if fx.Mail != nil {
+			m.queued()
+		}
+		return nil
+	case errors.Is(err, ErrConflict), isNotFound(err):
+		return nil
+	default:
+		return err
+	}
+}
+
+// resetMail mints a password-reset token bound to the address and renders
+// its mail.
+func (m *Manager) resetMail(ctx context.Context, userID, to, key, base string, now time.Time) (Effects, error) {
+	tok, rec, err := newToken(userID, key, PurposePasswordReset, now, PasswordResetTTL)
+	if err != nil {
+		return Effects{}, err
+	}
+	rec.EmailKey = key
+	link, err := m.link(base, m.links.ResetPassword, tok)
+	if err != nil {
+		return Effects{}, err
+	}
+	mail, err := m.newMail(ctx, MailPasswordReset, userID, to, MailData{Link: link}, now)
+	if err != nil {
+		return Effects{}, err
+	}
+	return Effects{Token: rec, Mail: mail}, nil
+}
+
+// ResetPassword consumes a password-reset token (from the link
+// RequestPasswordReset mailed) and sets the password, in one transaction
+// that also ends every session of the user. The token must be live —
+// known, of the password-reset purpose, unused, unexpired — and its user
+// still active with the address it was mailed to; otherwise the error
+// matches ErrInvalidToken (ErrTokenExpired, ErrTokenUsed) and nothing
+// changes. The password must be present, at most 1 KiB and match the
+// password policy (*ValidationError); the token is checked before the
+// password is hashed. Afterwards the address's failed-login count
+// (WithLoginLimiter) is cleared, so an owner locked out by strangers'
+// guesses gets in with the new password at once.
+func (m *Manager) ResetPassword(ctx context.Context, token, password string) (*User, error) {
+	u, err := m.resetPassword(ctx, token, password)
+	if err != nil {
+		return nil, fmt.Errorf("users: reset password: %w", err)
+	}
+	return u, nil
+}
+
+func (m *Manager) resetPassword(ctx context.Context, token, password string) (*User, error) {
+	hashTok, ok := parseToken(token)
+	if !ok {
+		return nil, ErrInvalidToken
+	}
+	rec, err := m.store.GetToken(ctx, hashTok)
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	switch {
+	case rec.Purpose != PurposePasswordReset:
+		return nil, ErrInvalidToken
+	case rec.ConsumedAt != nil:
+		return nil, ErrTokenUsed
+	case !m.clock().Before(rec.ExpiresAt):
+		return nil, ErrTokenExpired
+	}
+	user, err := m.store.GetUser(ctx, rec.UserID)
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	if user.Status != StatusActive || rec.EmailKey == "" || user.EmailKey != rec.EmailKey {
+		return nil, ErrInvalidToken
+	}
+	s, err := m.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPassword(s, password); err != nil {
+		return nil, err
+	}
+	hash, err := m.hash(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	now := m.clock()
+	key := rec.EmailKey
+	after, err := m.store.ConsumeToken(ctx, hashTok, PurposePasswordReset, now,
+		Condition{Status: StatusActive, EmailKey: &key},
+		UserChange{PasswordHash: &hash, UpdatedAt: now}, Effects{EndSessions: true})
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	if r, ok := m.authLimit.(ResettableLimiter); ok {
+		if err := r.Reset(ctx, key); err != nil {
+			m.log.WarnContext(ctx, "users: login limiter reset failed", "user_id", after.ID, "error", err)
+		}
+	}
+	return publicUser(after), nil
+}
+
+// ChangePassword sets a user's password, given the current one (a user
+// changing their own password; an administrator uses UpdateUser). The
+// user must be active with a password, and current must match it (else
+// ErrInvalidCredentials; such attempts count against the address's login
+// limit, WithLoginLimiter, so a stolen access token cannot be used to
+// guess the password faster than a login could). The new password must
+// match the password policy (*ValidationError). Every session of the user
+// ends, the caller's included: log in again with the new password.
+// ErrUserNotFound for an unknown id.
+func (m *Manager) ChangePassword(ctx context.Context, userID, current, newPassword string) (*User, error) {
+	u, err := m.changePassword(ctx, userID, current, newPassword)
+	if err != nil {
+		return nil, fmt.Errorf("users: change password: %w", err)
+	}
+	return u, nil
+}
+
+func (m *Manager) changePassword(ctx context.Context, userID, current, newPassword string) (*User, error) {
+	u, err := m.store.GetUser(ctx, userID)
+	if err != nil {
+		return nil, notFoundAs(err, ErrUserNotFound)
+	}
+	s, err := m.settings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPassword(s, newPassword); err != nil {
+		return nil, err
+	}
+	if u.Status != StatusActive || u.PasswordHash == "" || current == "" || len(current) > maxPassBytes {
+		return nil, ErrInvalidCredentials
+	}
+	if m.authLimit != nil && u.EmailKey != "" {
+		if _, err := m.authLimit.Allow(ctx, u.EmailKey); err != nil {
+			if errors.Is(err, ErrRateLimited) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("login limiter: %w", err)
+		}
+	}
+	ok, err := m.verify(ctx, current, u.PasswordHash)
+	if err != nil && (ctx.Err() != nil || errors.Is(err, ErrBusy)) {
+		return nil, err
+	}
+	if err != nil || !ok {
+		return nil, ErrInvalidCredentials
+	}
+	hash, err := m.hash(ctx, newPassword)
+	if err != nil {
+		return nil, err
+	}
+	old := u.PasswordHash
+	after, err := m.store.UpdateUser(ctx, u.ID, Condition{Status: StatusActive, PasswordHash: &old},
+		UserChange{PasswordHash: &hash, UpdatedAt: m.clock()}, Effects{EndSessions: true})
+	switch {
+	case errors.Is(err, ErrConflict), isNotFound(err):
+		return nil, ErrInvalidCredentials // changed or removed meanwhile
+	case err != nil:
+		return nil, err
+	}
+	if r, ok := m.authLimit.(ResettableLimiter); ok && u.EmailKey != "" {
+		if err := r.Reset(ctx, u.EmailKey); err != nil {
+			m.log.WarnContext(ctx, "users: login limiter reset failed", "user_id", u.ID, "error", err)
+		}
+	}
+	return publicUser(after), nil
+}

@@ -1,0 +1,197 @@
+package users_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/store/memstore"
+)
+
+const resetURL = "https://app.example.com/reset"
+
+func TestPasswordReset(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, users.WithPasswordResetURLAllowList(resetURL))
+	u := e.owner(nil)
+	s := e.login(ownerEmail, ownerPass)
+
+	require.NoError(t, e.m.RequestPasswordReset(e.ctx, " OWNER@example.com ", ""))
+	msg := e.onlyMail(ownerEmail)
+	assert.Equal(t, users.SubjectPasswordReset, msg.Subject)
+	assert.Contains(t, msg.Text, appURL+"/admin/reset-password?token=")
+	assert.Contains(t, msg.HTML, appURL+"/admin/reset-password?token=")
+	tok := resetToken(t, msg)
+
+	_, err := e.m.ResetPassword(e.ctx, tok, "")
+	require.ErrorIs(t, err, users.ErrInvalidPayload)
+	got, err := e.m.ResetPassword(e.ctx, tok, "brand-new-password")
+	require.NoError(t, err)
+	assert.Equal(t, u.ID, got.ID)
+	assert.True(t, got.HasPassword)
+
+	_, err = e.m.ResetPassword(e.ctx, tok, "another-password")
+	assert.ErrorIs(t, err, users.ErrTokenUsed, "single use")
+	_, err = e.m.Authenticate(e.ctx, ownerEmail, ownerPass)
+	assert.ErrorIs(t, err, users.ErrInvalidCredentials)
+	_, err = e.m.Authenticate(e.ctx, ownerEmail, "brand-new-password")
+	assert.NoError(t, err)
+	_, err = e.m.Refresh(e.ctx, s.RefreshToken)
+	assert.ErrorIs(t, err, users.ErrInvalidToken, "the reset ended the sessions")
+
+	// reset_url: on the allow-list only.
+	err = e.m.RequestPasswordReset(e.ctx, ownerEmail, "https://evil.example/reset")
+	var ve *users.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "reset_url", ve.Field)
+	assert.Equal(t, `users: URL "https://evil.example/reset" can't be used to reset passwords`, err.Error()[len("users: request password reset: "):])
+	require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, resetURL))
+	assert.Contains(t, e.onlyMail(ownerEmail).Text, resetURL+"?token=")
+	// A query the allow-list does not name is refused (a stranger's
+	// parameters do not ride along in a mailed link).
+	err = e.m.RequestPasswordReset(e.ctx, ownerEmail, resetURL+"?next=https://evil.example")
+	require.ErrorIs(t, err, users.ErrURLNotAllowed)
+
+	err = e.m.RequestPasswordReset(e.ctx, "not an address", "")
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "email", ve.Field)
+}
+
+func TestPasswordResetTokenRules(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.owner(nil)
+	request := func() string {
+		t.Helper()
+		require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, ""))
+		return resetToken(t, e.onlyMail(ownerEmail))
+	}
+
+	// A newer link revokes the older one.
+	first, second := request(), request()
+	_, err := e.m.ResetPassword(e.ctx, first, "brand-new-password")
+	assert.ErrorIs(t, err, users.ErrInvalidToken)
+
+	// One hour.
+	e.clock.Advance(time.Hour)
+	_, err = e.m.ResetPassword(e.ctx, second, "brand-new-password")
+	assert.ErrorIs(t, err, users.ErrTokenExpired)
+
+	// A user who became suspended cannot use the link mailed before.
+	tok := request()
+	susp := users.StatusSuspended
+	_, err = e.m.UpdateUser(e.ctx, u.ID, users.UserPatch{Status: &susp})
+	require.NoError(t, err)
+	_, err = e.m.ResetPassword(e.ctx, tok, "brand-new-password")
+	assert.ErrorIs(t, err, users.ErrInvalidToken)
+	act := users.StatusActive
+	_, err = e.m.UpdateUser(e.ctx, u.ID, users.UserPatch{Status: &act})
+	require.NoError(t, err)
+
+	// Nor once the address changed.
+	tok = request()
+	addr := "moved@example.com"
+	_, err = e.m.UpdateUser(e.ctx, u.ID, users.UserPatch{Email: &addr})
+	require.NoError(t, err)
+	_, err = e.m.ResetPassword(e.ctx, tok, "brand-new-password")
+	assert.ErrorIs(t, err, users.ErrInvalidToken)
+	assert.Equal(t, e.userByEmail(addr).PasswordHash, e.userByEmail(addr).PasswordHash)
+	_, err = e.m.Authenticate(e.ctx, addr, ownerPass)
+	assert.NoError(t, err, "the password did not change")
+
+	// Another purpose's token, garbage.
+	for _, bad := range []string{"", "garbage", strings.Repeat("A", 43)} {
+		_, err = e.m.ResetPassword(e.ctx, bad, "brand-new-password")
+		assert.ErrorIs(t, err, users.ErrInvalidToken)
+	}
+}
+
+// Only active users get a link; the answer is nil for every address.
+func TestPasswordResetOnlyForActiveUsers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.owner(nil)
+	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Password: ownerPass, Status: users.StatusSuspended})
+	require.NoError(t, err)
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"invited@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	e.deliver()
+	for _, addr := range []string{"nobody@example.com", "suspended@example.com", "invited@example.com"} {
+		require.NoError(t, e.m.RequestPasswordReset(e.ctx, addr, ""))
+	}
+	assert.Empty(t, e.deliver())
+	before := e.userByEmail(ownerEmail).UpdatedAt
+	e.clock.Advance(time.Minute)
+	require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, ""))
+	assert.Len(t, e.deliver(), 1)
+	assert.Equal(t, before, e.userByEmail(ownerEmail).UpdatedAt, "asking for a link is not an edit")
+}
+
+// Mail limits apply: over the limit no mail, no new token (the last link
+// stays good), the same answer.
+func TestPasswordResetMailLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.owner(nil)
+	var last string
+	for range 5 {
+		require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, ""))
+		last = resetToken(t, e.onlyMail(ownerEmail))
+	}
+	require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, ""))
+	assert.Empty(t, e.deliver())
+	_, err := e.m.ResetPassword(e.ctx, last, "brand-new-password")
+	assert.NoError(t, err)
+}
+
+// callLog is a Store that records the methods called on it.
+type callLog struct {
+	users.Store
+	calls []string
+}
+
+func (c *callLog) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+	c.calls = append(c.calls, "GetUserByEmailKey")
+	return c.Store.GetUserByEmailKey(ctx, key)
+}
+
+func (c *callLog) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+	c.calls = append(c.calls, fmt.Sprintf("UpdateUser(token %v, mail %v)", fx.Token != nil, fx.Mail != nil))
+	return c.Store.UpdateUser(ctx, id, cond, ch, fx)
+}
+
+// countingLimiter counts its calls.
+type countingLimiter struct{ n int }
+
+func (l *countingLimiter) Allow(context.Context, string) (time.Duration, error) { l.n++; return 0, nil }
+
+// RequestPasswordReset does the same Store and limiter work for an
+// address with an active account as for one without.
+func TestPasswordResetRequestWork(t *testing.T) {
+	t.Parallel()
+	log := &callLog{Store: memstore.New()}
+	lim := &countingLimiter{}
+	e := newEnvOn(t, log, users.WithMailLimiter(lim))
+	e.owner(nil)
+	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Password: ownerPass, Status: users.StatusSuspended})
+	require.NoError(t, err)
+	work := func(addr string) ([]string, int) {
+		log.calls, lim.n = nil, 0
+		require.NoError(t, e.m.RequestPasswordReset(e.ctx, addr, ""))
+		return log.calls, lim.n
+	}
+	known, knownLimits := work(ownerEmail)
+	require.Equal(t, []string{"GetUserByEmailKey", "UpdateUser(token true, mail true)"}, known)
+	for _, addr := range []string{"nobody@example.com", "suspended@example.com"} {
+		calls, limits := work(addr)
+		assert.Equal(t, known, calls, addr)
+		assert.Equal(t, knownLimits, limits, addr)
+	}
+	assert.Len(t, e.deliver(), 1, "only the active user got mail")
+}

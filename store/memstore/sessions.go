@@ -1,0 +1,174 @@
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+// CreateSession implements users.Store.
+func (s *Store) CreateSession(ctx context.Context, sess *users.SessionRecord, cond users.Condition) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u, ok := s.users[sess.UserID]
+	if !ok {
+		return fmt.Errorf("memstore: create session: %w", users.ErrNotFound)
+	}
+	if !holds(u, cond) {
+		return fmt.Errorf("memstore: create session: %w", users.ErrConflict)
+	}
+	if _, ok := s.sessions[sess.ID]; ok {
+		return errors.New("memstore: create session: a session with this id exists already")
+	}
+	if s.hashInUse(sess.TokenHash) {
+		return errors.New("memstore: create session: the token hash is in use")
+	}
+	c := copySession(sess)
+	c.CreatedAt, c.RefreshedAt, c.ExpiresAt = norm(c.CreatedAt), norm(c.RefreshedAt), norm(c.ExpiresAt)
+	s.sessions[c.ID] = c
+	s.current[string(c.TokenHash)] = c.ID
+	return nil
+}
+
+// GetSession implements users.Store.
+func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	if !ok {
+		return nil, fmt.Errorf("memstore: get session: %w", users.ErrNotFound)
+	}
+	return copySession(sess), nil
+}
+
+// RotateSession implements users.Store.
+func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond users.Condition) (*users.SessionRecord, *users.UserRecord, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.current[string(oldHash)]
+	if !ok {
+		if id, ok := s.earlier[string(oldHash)]; ok {
+			s.deleteSession(id)
+			return nil, nil, fmt.Errorf("memstore: rotate session: %w", users.ErrTokenReused)
+		}
+		return nil, nil, fmt.Errorf("memstore: rotate session: %w", users.ErrInvalidToken)
+	}
+	sess := s.sessions[id]
+	if !norm(now).Before(sess.ExpiresAt) {
+		return nil, nil, fmt.Errorf("memstore: rotate session: %w", users.ErrTokenExpired)
+	}
+	u, ok := s.users[sess.UserID]
+	if !ok {
+		return nil, nil, fmt.Errorf("memstore: rotate session: %w", users.ErrInvalidToken)
+	}
+	if !holds(u, cond) {
+		return nil, nil, fmt.Errorf("memstore: rotate session: %w", users.ErrConflict)
+	}
+	if s.hashInUse(newHash) {
+		return nil, nil, errors.New("memstore: rotate session: the new token hash is in use")
+	}
+	old := string(sess.TokenHash)
+	delete(s.current, old)
+	s.earlier[old] = id
+	s.earlierOf[id] = append(s.earlierOf[id], old)
+	sess.TokenHash = bytes.Clone(newHash)
+	sess.RefreshedAt, sess.ExpiresAt = norm(now), norm(expiresAt)
+	s.current[string(sess.TokenHash)] = id
+	return copySession(sess), copyUserOut(u), nil
+}
+
+// DeleteSession implements users.Store.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[id]; !ok {
+		return fmt.Errorf("memstore: delete session: %w", users.ErrNotFound)
+	}
+	s.deleteSession(id)
+	return nil
+}
+
+// DeleteSessionByToken implements users.Store.
+func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.current[string(hash)]
+	if !ok {
+		id, ok = s.earlier[string(hash)]
+	}
+	if !ok {
+		return fmt.Errorf("memstore: delete session: %w", users.ErrNotFound)
+	}
+	s.deleteSession(id)
+	return nil
+}
+
+// PurgeExpired implements users.Store.
+func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	before = norm(before)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, sess := range s.sessions {
+		if !sess.ExpiresAt.After(before) {
+			s.deleteSession(id)
+			n++
+		}
+	}
+	for k, t := range s.tokens {
+		if !t.ExpiresAt.After(before) {
+			delete(s.tokens, k)
+			n++
+		}
+	}
+	return n, nil
+}
+
+// deleteSession deletes the session id and its hashes. s.mu is held.
+func (s *Store) deleteSession(id string) {
+	sess, ok := s.sessions[id]
+	if !ok {
+		return
+	}
+	delete(s.current, string(sess.TokenHash))
+	for _, h := range s.earlierOf[id] {
+		delete(s.earlier, h)
+	}
+	delete(s.earlierOf, id)
+	delete(s.sessions, id)
+}
+
+// hashInUse reports whether a session holds hash, current or earlier.
+func (s *Store) hashInUse(hash []byte) bool {
+	_, cur := s.current[string(hash)]
+	_, old := s.earlier[string(hash)]
+	return cur || old
+}
+
+func copySession(sess *users.SessionRecord) *users.SessionRecord {
+	c := *sess
+	c.TokenHash = bytes.Clone(sess.TokenHash)
+	return &c
+}

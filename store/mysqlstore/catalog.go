@@ -1,0 +1,156 @@
+package mysqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+// CreateRole implements users.Store; ErrDuplicateID when the id exists.
+func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
+	return s.do(ctx, "create role", func() error {
+		_, err := s.db.ExecContext(ctx, `INSERT INTO users_roles (id, name, description, admin_access) VALUES (?, ?, ?, ?)`,
+			r.ID, r.Name, r.Description, r.AdminAccess)
+		if isDup(err, "PRIMARY") {
+			return users.ErrDuplicateID
+		}
+		return err
+	})
+}
+
+// GetRole implements users.Store.
+func (s *Store) GetRole(ctx context.Context, id string) (*users.Role, error) {
+	var r *users.Role
+	err := s.do(ctx, "get role", func() error {
+		list, err := s.roles(ctx, `WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return users.ErrNotFound
+		}
+		r = list[0]
+		return nil
+	})
+	return r, err
+}
+
+// ListRoles implements users.Store: by name, then id, both by their bytes.
+func (s *Store) ListRoles(ctx context.Context) ([]*users.Role, error) {
+	var list []*users.Role
+	err := s.do(ctx, "list roles", func() (err error) {
+		list, err = s.roles(ctx, `ORDER BY CAST(name AS BINARY), CAST(id AS BINARY)`)
+		return err
+	})
+	return list, err
+}
+
+func (s *Store) roles(ctx context.Context, tail string, args ...any) ([]*users.Role, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, description, admin_access FROM users_roles `+tail, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []*users.Role
+	for rows.Next() {
+		var r users.Role
+		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess); err != nil {
+			return nil, err
+		}
+		list = append(list, &r)
+	}
+	return list, rows.Err()
+}
+
+// CreatePolicy implements users.Store; ErrDuplicateID when the id exists.
+func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
+	return s.do(ctx, "create policy", func() error {
+		_, err := s.db.ExecContext(ctx, `INSERT INTO users_policies (id, name, admin_access) VALUES (?, ?, ?)`,
+			p.ID, p.Name, p.AdminAccess)
+		if isDup(err, "PRIMARY") {
+			return users.ErrDuplicateID
+		}
+		return err
+	})
+}
+
+// GetPolicy implements users.Store.
+func (s *Store) GetPolicy(ctx context.Context, id string) (*users.Policy, error) {
+	var p *users.Policy
+	err := s.do(ctx, "get policy", func() error {
+		list, err := s.policies(ctx, `WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if len(list) == 0 {
+			return users.ErrNotFound
+		}
+		p = list[0]
+		return nil
+	})
+	return p, err
+}
+
+// ListPolicies implements users.Store: by name, then id, both by their
+// bytes.
+func (s *Store) ListPolicies(ctx context.Context) ([]*users.Policy, error) {
+	var list []*users.Policy
+	err := s.do(ctx, "list policies", func() (err error) {
+		list, err = s.policies(ctx, `ORDER BY CAST(name AS BINARY), CAST(id AS BINARY)`)
+		return err
+	})
+	return list, err
+}
+
+func (s *Store) policies(ctx context.Context, tail string, args ...any) ([]*users.Policy, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, admin_access FROM users_policies `+tail, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []*users.Policy
+	for rows.Next() {
+		var p users.Policy
+		if err := rows.Scan(&p.ID, &p.Name, &p.AdminAccess); err != nil {
+			return nil, err
+		}
+		list = append(list, &p)
+	}
+	return list, rows.Err()
+}
+
+// Settings implements users.Store. Nothing is cached: every call reads the
+// row, so a document saved by one instance is what the others read next.
+func (s *Store) Settings(ctx context.Context) ([]byte, error) {
+	var doc []byte
+	err := s.do(ctx, "settings", func() error {
+		err := s.db.QueryRowContext(ctx, `SELECT doc FROM users_settings WHERE id = 1`).Scan(&doc)
+		if errors.Is(err, sql.ErrNoRows) {
+			doc = nil
+			return nil
+		}
+		if err == nil && doc == nil {
+			doc = []byte{}
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// SaveSettings implements users.Store. A nil doc is saved as an empty one.
+func (s *Store) SaveSettings(ctx context.Context, doc []byte) error {
+	if doc == nil {
+		doc = []byte{}
+	}
+	return s.do(ctx, "save settings", func() error {
+		_, err := s.db.ExecContext(ctx, `INSERT INTO users_settings (id, doc, updated_at) VALUES (1, ?, ?)
+ON DUPLICATE KEY UPDATE doc = VALUES(doc), updated_at = VALUES(updated_at)`, doc, time.Now().UnixMicro())
+		return err
+	})
+}

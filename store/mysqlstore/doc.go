@@ -1,0 +1,71 @@
+// Package mysqlstore keeps the users library's data in MySQL (8.0 or later)
+// or MariaDB (10.6 or later), through github.com/go-sql-driver/mysql and
+// database/sql, for applications that run several instances on one
+// database.
+//
+// # Store
+//
+// [New] returns a [Store], the users.Store on a *sql.DB the host app
+// opened:
+//
+//	db, err := sql.Open("mysql", "app:secret@tcp(db.internal:3306)/app?interpolateParams=true")
+//	...
+//	store, err := mysqlstore.New(ctx, db)
+//
+// Each Store method that must be atomic is one transaction, so any number
+// of instances may run any operations at once. Every writing transaction
+// runs at READ COMMITTED, whatever the server's default: the rows it
+// decides on are read with SELECT … FOR UPDATE, which reads the latest
+// committed version at any level, and READ COMMITTED takes no gap locks,
+// so concurrent registrations do not deadlock on each other's index
+// ranges. Rows are locked in one order (the administrators' lock row for
+// a Condition.KeepAdmin change, then users by id, then their tokens or
+// sessions), so operations queue rather than deadlock; a deadlock (error
+// 1213) or a lock wait timeout (1205) that happens anyway is retried,
+// whole, after a jittered backoff ([WithRetries]). ClaimMail uses SELECT …
+// FOR UPDATE SKIP LOCKED, so delivery workers on several instances never
+// claim one mail twice and never wait for each other.
+//
+// # The DSN
+//
+// The store needs nothing special from the DSN: times are stored as BIGINT
+// Unix microseconds (no parseTime, no loc, no time zone), migrations are
+// sent one statement at a time (no multiStatements), and every statement's
+// isolation is set by the store. It needs the database to be named
+// (/dbname) and the connection's character set to be utf8mb4, the driver's
+// default; New checks both. Recommended: interpolateParams=true, which
+// sends each statement with its arguments in one round trip instead of a
+// prepare, an execute and a close (the driver escapes the arguments itself,
+// safely for utf8mb4).
+//
+// # Text and ordering
+//
+// Every text column is utf8mb4 with the binary collation utf8mb4_bin:
+// equality is exact and case-sensitive, and the unique index on the
+// normalised email enforces one user per address. That collation pads
+// (trailing spaces are ignored in comparisons) on both servers, so the
+// store compares and sorts user fields through CAST(… AS BINARY): sorting
+// is by the UTF-8 bytes, as Go sorts strings. The case-insensitive filters
+// (_icontains…) and UserQuery.Search compare lower-cased copies of the
+// fields, which the store writes with strings.ToLower, so they match what
+// Go's lower-casing matches in every script (the servers' LOWER uses older
+// Unicode tables); a status, one of a few ASCII words, is lower-cased by
+// the server. Ids and keys are compared with the column's collation, so two
+// ids that differ only in trailing spaces are one id.
+//
+// # Limiter
+//
+// [NewLimiter] returns a [Limiter], a users.ResettableLimiter whose
+// sliding-window counts live in the database, so that all instances share
+// one count per key where users.MemoryLimiter counts per process.
+//
+// # Schema
+//
+// New and NewLimiter bring the schema up to date when called, from
+// migrations embedded in the package (users_schema_migrations records
+// them). GET_LOCK holds the migration lock for a session, so the migrator
+// takes one connection from the pool for the whole migration; instances
+// starting together migrate once, and the others wait for it. Every table
+// name starts with users_, so the store can live in the application's
+// database.
+package mysqlstore

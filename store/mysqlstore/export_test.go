@@ -1,0 +1,7 @@
+package mysqlstore
+
+// LimiterStatements returns the statements of Allow that read the tables,
+// and the hash that names key for l, for the tests that check their plans.
+func LimiterStatements(l *Limiter, key string) (count, sweepEvents, sweepKeys string, keyHash []byte) {
+	return limiterCount, limiterSweepEvents, limiterSweepKeys, l.keyHash(key)
+}

@@ -1,0 +1,86 @@
+package mysqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users/store/mysqlstore"
+)
+
+// dsnEnv names the environment variable that points the tests at a MySQL
+// or MariaDB server, e.g. root@tcp(127.0.0.1:3306)/test. The user must be
+// allowed to create and drop databases: each test gets one of its own.
+const dsnEnv = "USERS_TEST_MYSQL_DSN"
+
+// testDSN returns the server to test against. Without one the test skips,
+// except under CI (CI=true), where nothing may skip.
+func testDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(dsnEnv)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is not set: CI must run the MySQL tests (.ci/mysql-setup.sh starts a MariaDB server)", dsnEnv)
+		}
+		t.Skipf("%s is not set: skipping the MySQL tests (set it to e.g. root@tcp(127.0.0.1:3306)/test)", dsnEnv)
+	}
+	return dsn
+}
+
+// newDatabase creates a database of its own for the test, dropped with
+// everything in it when the test ends, and returns the DSN that names it.
+func newDatabase(t testing.TB) string {
+	t.Helper()
+	cfg, err := mysql.ParseDSN(testDSN(t))
+	require.NoError(t, err)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "users_test_" + hex.EncodeToString(b[:])
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	require.NoError(t, err)
+	defer admin.Close()
+	_, err = admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		admin, err := sql.Open("mysql", cfg.FormatDSN())
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+			return
+		}
+		defer admin.Close()
+		if _, err := admin.Exec("DROP DATABASE " + name); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	cfg.DBName = name
+	return cfg.FormatDSN()
+}
+
+// newDB opens a handle on dsn, closed when the test ends (before the
+// database is dropped). Several handles on one database stand in for
+// several instances of an app.
+func newDB(t testing.TB, dsn string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("mysql", dsn)
+	require.NoError(t, err)
+	// The server's connection limit (151 by default) is shared by every
+	// test running at once.
+	db.SetMaxOpenConns(12)
+	db.SetMaxIdleConns(12)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// newStore returns a Store on a fresh database.
+func newStore(t testing.TB) *mysqlstore.Store {
+	t.Helper()
+	s, err := mysqlstore.New(context.Background(), newDB(t, newDatabase(t)))
+	require.NoError(t, err)
+	return s
+}

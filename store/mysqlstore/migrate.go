@@ -1,0 +1,198 @@
+package mysqlstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// migrationFS holds the schema migrations, named NNNN_description.sql and
+// applied in the order of NNNN. A migration, once released, never changes:
+// a schema change is a new file.
+//
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+type migration struct {
+	version int
+	name    string
+	stmts   []string
+}
+
+func migrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, n := range names {
+		base := path.Base(n)
+		num, _, ok := strings.Cut(base, "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil || v <= 0 {
+			return nil, fmt.Errorf("mysqlstore: migration %s: name must start with a positive version and '_'", base)
+		}
+		b, err := migrationFS.ReadFile(n)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: strings.TrimSuffix(base, ".sql"), stmts: splitStatements(string(b))})
+	}
+	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
+	for i := 1; i < len(ms); i++ {
+		if ms[i].version == ms[i-1].version {
+			return nil, fmt.Errorf("mysqlstore: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
+		}
+	}
+	return ms, nil
+}
+
+// splitStatements splits a migration file into its statements, so that
+// the DSN needs no multiStatements: a statement ends with a ';' at the end
+// of a line; lines starting with "--" are comments.
+func splitStatements(src string) []string {
+	var (
+		stmts []string
+		cur   strings.Builder
+	)
+	for line := range strings.Lines(src) {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		if strings.HasSuffix(trimmed, ";") {
+			if st := strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"); st != "" {
+				stmts = append(stmts, st)
+			}
+			cur.Reset()
+		}
+	}
+	if st := strings.TrimSpace(cur.String()); st != "" {
+		stmts = append(stmts, st)
+	}
+	return stmts
+}
+
+// SchemaVersion is the schema version this package migrates a database
+// to: the highest version among its embedded migrations.
+func SchemaVersion() int {
+	ms, err := migrations()
+	if err != nil || len(ms) == 0 {
+		return 0
+	}
+	return ms[len(ms)-1].version
+}
+
+// lockWait is how long one GET_LOCK call waits before the migrator checks
+// its context and asks again.
+const lockWait = 2 * time.Second
+
+// migrate applies the migrations the database lacks, under a named lock.
+//
+// GET_LOCK is held by a session, not a transaction, so the whole migration
+// runs on one connection taken from the pool (a *sql.Conn) that takes the
+// lock, applies what is missing and releases it; a migrator that dies
+// loses its session and with it the lock. The lock's name is derived from
+// the database's name (locks are server-wide), so instances migrating one
+// database queue up while other databases migrate at once. MySQL's DDL is
+// not transactional: each migration's statements are idempotent, and its
+// version is recorded after the last one, so a migration cut short is
+// applied again, whole, by the next migrator.
+func migrate(ctx context.Context, db *sql.DB) (err error) {
+	ms, err := migrations()
+	if err != nil {
+		return err
+	}
+	wrap := func(err error) error { return wrapErr(ctx, "migrate", err) }
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return wrap(err)
+	}
+	defer conn.Close()
+	database, err := checkServer(ctx, conn)
+	if err != nil {
+		return wrap(err)
+	}
+	lock := migrationLockName(database)
+	if err := getLock(ctx, conn, lock); err != nil {
+		return wrap(err)
+	}
+	defer func() {
+		// ctx may have ended: release anyway. If that fails, the
+		// connection is closed rather than pooled, which releases it.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		var released sql.NullInt64
+		if rerr := conn.QueryRowContext(rctx, "SELECT RELEASE_LOCK(?)", lock).Scan(&released); rerr != nil || released.Int64 != 1 {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // discards the connection
+		}
+	}()
+
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS users_schema_migrations (
+	version    INT NOT NULL,
+	name       VARCHAR(255) NOT NULL,
+	applied_at BIGINT NOT NULL,
+	PRIMARY KEY (version)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`); err != nil {
+		return wrap(err)
+	}
+	var current int
+	if err := conn.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM users_schema_migrations").Scan(&current); err != nil {
+		return wrap(err)
+	}
+	if latest := ms[len(ms)-1].version; current > latest {
+		return wrap(fmt.Errorf("database %q is at schema version %d, newer than this code's %d: upgrade the code", database, current, latest))
+	}
+	for _, m := range ms {
+		if m.version <= current {
+			continue
+		}
+		for _, st := range m.stmts {
+			if _, err := conn.ExecContext(ctx, st); err != nil {
+				return wrap(fmt.Errorf("migration %s: %w", m.name, err))
+			}
+		}
+		if _, err := conn.ExecContext(ctx, "INSERT INTO users_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			m.version, m.name, time.Now().UnixMicro()); err != nil {
+			return wrap(err)
+		}
+	}
+	return nil
+}
+
+// migrationLockName is the GET_LOCK name for database: at most 64
+// characters (MySQL's limit), unique per database on the server.
+func migrationLockName(database string) string {
+	h := sha256.Sum256([]byte(database))
+	return "gousers-migrate-" + hex.EncodeToString(h[:20])
+}
+
+// getLock takes the named lock on conn, waiting while ctx lasts.
+func getLock(ctx context.Context, conn *sql.Conn, name string) error {
+	for {
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", name, int(lockWait/time.Second)).Scan(&got); err != nil {
+			return err
+		}
+		if got.Valid && got.Int64 == 1 {
+			return nil
+		}
+		if !got.Valid {
+			return fmt.Errorf("GET_LOCK(%s) failed", name)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,37 @@
+package mysqlstore_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/store/mysqlstore"
+	"github.com/gousers/users/store/storetest/multitest"
+)
+
+// database is the multi-instance suite's factory: a fresh database, on
+// which each instance opens a handle of its own.
+func database(t *testing.T) multitest.Database {
+	dsn := newDatabase(t)
+	return multitest.Database{
+		Connect: func(t *testing.T) func(context.Context) (users.Store, error) {
+			db := newDB(t, dsn)
+			require.NoError(t, db.Ping())
+			return func(ctx context.Context) (users.Store, error) { return mysqlstore.New(ctx, db) }
+		},
+		Migrations: func(t *testing.T) (rows, versions int) {
+			db := newDB(t, dsn)
+			require.NoError(t, db.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT version) FROM users_schema_migrations`).Scan(&rows, &versions))
+			return rows, versions
+		},
+		Want: mysqlstore.SchemaVersion(),
+	}
+}
+
+// TestMulti races several Stores, each on a handle of its own, on one
+// database, as several instances of an app share one.
+func TestMulti(t *testing.T) {
+	multitest.Run(t, database)
+}

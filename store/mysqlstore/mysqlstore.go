@@ -1,0 +1,305 @@
+package mysqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/gousers/users"
+)
+
+// Store is a users.Store on MySQL or MariaDB. It is safe for concurrent
+// use, and several Stores — in one process or in many — may share one
+// database. Create it with New.
+type Store struct {
+	db      *sql.DB
+	retries int
+}
+
+var _ users.Store = (*Store)(nil)
+
+// Option configures New.
+type Option func(*options)
+
+type options struct {
+	retries int
+}
+
+// WithRetries sets how many times an operation that failed with a deadlock
+// (error 1213) or a lock wait timeout (1205) is retried, whole, after a
+// short jittered backoff, before the error is returned. Default 5; 0
+// disables retries.
+func WithRetries(n int) Option {
+	return func(o *options) {
+		if n >= 0 {
+			o.retries = n
+		}
+	}
+}
+
+// New returns a Store on db, a handle the host app opened with the
+// go-sql-driver/mysql driver and still owns (close it after the last use of
+// the Store). Its tables live in the handle's default database (the DSN's
+// /dbname), which must exist.
+//
+// New checks the server (MySQL 8.0 or later, MariaDB 10.6 or later: both
+// have SKIP LOCKED) and the connection's character set (utf8mb4, the
+// driver's default), then brings the schema up to date: it applies the
+// embedded migrations the database has not seen, under a named lock
+// (GET_LOCK), so instances starting at once migrate exactly once and each
+// sees the finished schema.
+func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
+	if db == nil {
+		return nil, errors.New("mysqlstore: New: nil handle")
+	}
+	o := options{retries: 5}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Store{db: db, retries: o.retries}
+	if err := migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkServer returns an error when the server or the connection lacks
+// what the store relies on. conn is the migration's connection: the
+// character set is a per-connection setting, the same on every connection
+// of a handle (the driver sets it from the DSN at connect).
+func checkServer(ctx context.Context, conn *sql.Conn) (database string, err error) {
+	var (
+		version, charset string
+		db               sql.NullString
+	)
+	if err := conn.QueryRowContext(ctx, "SELECT VERSION(), @@character_set_connection, DATABASE()").Scan(&version, &charset, &db); err != nil {
+		return "", err
+	}
+	if !db.Valid || db.String == "" {
+		return "", errors.New("no database selected: name one in the DSN (user@tcp(host:3306)/dbname)")
+	}
+	if charset != "utf8mb4" {
+		return "", fmt.Errorf("the connection's character set is %s, not utf8mb4: remove charset= from the DSN or set charset=utf8mb4", charset)
+	}
+	if !versionAtLeast(version) {
+		return "", fmt.Errorf("server version %s: the store needs MySQL 8.0 or later, or MariaDB 10.6 or later (for SKIP LOCKED)", version)
+	}
+	return db.String, nil
+}
+
+// versionAtLeast reports whether a VERSION() string is MySQL >= 8.0 or
+// MariaDB >= 10.6.
+func versionAtLeast(v string) bool {
+	num, _, _ := strings.Cut(v, "-")
+	parts := strings.SplitN(num, ".", 3)
+	if len(parts) < 2 {
+		return false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	if strings.Contains(strings.ToLower(v), "mariadb") {
+		return major > 10 || major == 10 && minor >= 6
+	}
+	return major >= 8
+}
+
+// do runs fn, retrying it after deadlocks and lock wait timeouts, and turns
+// its error into the one the Store returns: a users sentinel where one
+// applies, ctx's error when ctx ended, always prefixed with op.
+func (s *Store) do(ctx context.Context, op string, fn func() error) error {
+	return do(ctx, s.retries, op, fn)
+}
+
+func do(ctx context.Context, retries int, op string, fn func() error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("mysqlstore: %s: %w", op, err)
+	}
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		if err == nil {
+			return nil
+		}
+		if attempt < retries && retryable(err) && ctx.Err() == nil {
+			if serr := sleep(ctx, backoff(attempt)); serr == nil {
+				continue
+			}
+		}
+		return wrapErr(ctx, op, err)
+	}
+}
+
+// MySQL error numbers the store handles.
+const (
+	erDupEntry        = 1062 // ER_DUP_ENTRY
+	erLockWaitTimeout = 1205 // ER_LOCK_WAIT_TIMEOUT
+	erLockDeadlock    = 1213 // ER_LOCK_DEADLOCK
+	erNoReferenced    = 1452 // ER_NO_REFERENCED_ROW_2
+	erNoReferencedOld = 1216 // ER_NO_REFERENCED_ROW
+)
+
+func mysqlErr(err error) *mysql.MySQLError {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me
+	}
+	return nil
+}
+
+// retryable reports whether err is a transient failure that a new attempt
+// of the whole transaction may not meet. InnoDB rolls back the whole
+// transaction on a deadlock, and only the statement on a lock wait timeout
+// (by default); the store rolls back the rest and starts over either way.
+func retryable(err error) bool {
+	me := mysqlErr(err)
+	return me != nil && (me.Number == erLockDeadlock || me.Number == erLockWaitTimeout)
+}
+
+// backoff is the wait before retry attempt+1: 1-2 ms doubling, at most
+// about 128 ms, jittered so that the transactions that collided do not
+// collide again.
+func backoff(attempt int) time.Duration {
+	base := time.Millisecond << min(attempt, 6)
+	return base + rand.N(base)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// isDup reports whether err is a duplicate-key error on the named index.
+// MariaDB names the index ('users_users_email_key'), MySQL 8 the table and
+// the index ('users_users.users_users_email_key').
+func isDup(err error, index string) bool {
+	me := mysqlErr(err)
+	return me != nil && me.Number == erDupEntry && strings.Contains(me.Message, index+"'")
+}
+
+// wrapErr maps err to the Store's error for op.
+func wrapErr(ctx context.Context, op string, err error) error {
+	if me := mysqlErr(err); me != nil {
+		switch {
+		case isDup(err, "users_users_email_key"):
+			err = users.ErrDuplicateEmail
+		case (me.Number == erNoReferenced || me.Number == erNoReferencedOld) && strings.Contains(me.Message, "`users_users_role_fkey`"):
+			err = users.ErrRoleNotFound
+		case (me.Number == erNoReferenced || me.Number == erNoReferencedOld) && strings.Contains(me.Message, "`users_user_policies_policy_fkey`"):
+			err = users.ErrPolicyNotFound
+		case me.Number == erDupEntry:
+			// The message quotes the duplicate value, which may be a
+			// token hash or an address: keep only the index's name.
+			idx := me.Message
+			if i := strings.LastIndex(idx, " for key "); i >= 0 {
+				idx = idx[i+len(" for key "):]
+			} else {
+				idx = "?"
+			}
+			err = fmt.Errorf("duplicate entry for key %s (error %d)", idx, me.Number)
+		}
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && !isSentinel(err) {
+		// The driver reports a statement cut short by ctx in several
+		// ways; make sure errors.Is(err, context.Canceled) holds.
+		return fmt.Errorf("mysqlstore: %s: %w (%w)", op, cerr, err)
+	}
+	return fmt.Errorf("mysqlstore: %s: %w", op, err)
+}
+
+func isSentinel(err error) bool {
+	for _, s := range []error{
+		users.ErrNotFound, users.ErrConflict, users.ErrInvalidToken,
+		users.ErrDuplicateEmail, users.ErrDuplicateID, users.ErrRoleNotFound,
+		users.ErrPolicyNotFound, users.ErrLastAdmin,
+	} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// inTx runs fn in a read-committed transaction and commits it when fn
+// returns nil; otherwise it rolls it back and returns fn's error.
+//
+// Read committed, whatever the server's default (REPEATABLE READ), is the
+// store's deliberate choice for every write: the rows a transaction
+// decides on are read with locking reads (SELECT … FOR UPDATE), which see
+// the latest committed version at any level, and read committed takes no
+// gap or next-key locks, so concurrent inserts of users, tokens and mails
+// do not block or deadlock on each other's index ranges.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return inTx(ctx, s.db, fn)
+}
+
+func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Times are stored as Unix microseconds.
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
+
+func microsPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMicro()
+}
+
+func fromMicrosNull(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMicros(v.Int64)
+	return &t
+}
+
+// placeholders returns "?, ?, …" for n arguments.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// anys converts a []string into arguments.
+func anys(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}

@@ -1,0 +1,214 @@
+package mysqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+const sessionCols = `s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent`
+
+func scanSession(row interface{ Scan(...any) error }) (*users.SessionRecord, error) {
+	var (
+		r                           users.SessionRecord
+		created, refreshed, expires int64
+	)
+	if err := row.Scan(&r.ID, &r.UserID, &r.TokenHash, &created, &refreshed, &expires, &r.IP, &r.UserAgent); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, users.ErrNotFound
+		}
+		return nil, err
+	}
+	r.CreatedAt = fromMicros(created)
+	r.RefreshedAt = fromMicros(refreshed)
+	r.ExpiresAt = fromMicros(expires)
+	return &r, nil
+}
+
+// CreateSession implements users.Store: one read-committed transaction
+// locks the user's row, checks cond and inserts the session.
+func (s *Store) CreateSession(ctx context.Context, r *users.SessionRecord, cond users.Condition) error {
+	return s.do(ctx, "create session", func() error {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			l, err := lockUser(ctx, tx, r.UserID)
+			if err != nil {
+				return err
+			}
+			if !l.holds(cond) {
+				return users.ErrConflict
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO users_sessions (id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, micros(r.CreatedAt), micros(r.RefreshedAt),
+				micros(r.ExpiresAt), r.IP, r.UserAgent)
+			return err
+		})
+	})
+}
+
+// GetSession implements users.Store.
+func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord, error) {
+	var r *users.SessionRecord
+	err := s.do(ctx, "get session", func() (err error) {
+		r, err = scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM users_sessions s WHERE s.id = ?`, id))
+		return err
+	})
+	return r, err
+}
+
+// errReused carries, out of the transaction that found it, the id of the
+// session whose earlier token was presented.
+type errReused struct{ id string }
+
+func (errReused) Error() string { return "refresh token reused" }
+
+// RotateSession implements users.Store. One read-committed transaction
+// finds the session's user by the current hash, locks the user's row, then
+// the session's (the order every user change takes), and checks them;
+// concurrent rotations of one token queue on the user's lock, and the
+// ones after the winner no longer find the hash current. A hash found
+// among the earlier ones ends the session in a transaction of its own,
+// committed, and answers ErrTokenReused.
+func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond users.Condition) (*users.SessionRecord, *users.UserRecord, error) {
+	var (
+		sess *users.SessionRecord
+		u    *users.UserRecord
+	)
+	err := s.do(ctx, "rotate session", func() error {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			var userID string
+			err := tx.QueryRowContext(ctx, `SELECT user_id FROM users_sessions WHERE token_hash = ?`, oldHash).Scan(&userID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return earlier(ctx, tx, oldHash)
+			}
+			if err != nil {
+				return err
+			}
+			l, err := lockUser(ctx, tx, userID)
+			if errors.Is(err, users.ErrNotFound) {
+				return earlier(ctx, tx, oldHash) // deleted meanwhile, with its sessions
+			}
+			if err != nil {
+				return err
+			}
+			sess, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM users_sessions s
+WHERE s.token_hash = ? FOR UPDATE`, oldHash))
+			if errors.Is(err, users.ErrNotFound) {
+				return earlier(ctx, tx, oldHash) // rotated meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			switch {
+			case !now.Before(sess.ExpiresAt):
+				return users.ErrTokenExpired
+			case !l.holds(cond):
+				return users.ErrConflict
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO users_session_hashes (hash, session_id) VALUES (?, ?)`, oldHash, sess.ID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users_sessions SET token_hash = ?, refreshed_at = ?, expires_at = ? WHERE id = ?`,
+				newHash, micros(now), micros(expiresAt), sess.ID); err != nil {
+				return err
+			}
+			sess.TokenHash = append([]byte(nil), newHash...)
+			sess.RefreshedAt = fromMicros(micros(now))
+			sess.ExpiresAt = fromMicros(micros(expiresAt))
+			u, err = getUser(ctx, tx, `SELECT `+userCols+` FROM users_users u WHERE u.id = ?`, userID)
+			return err
+		})
+		var reused errReused
+		if errors.As(err, &reused) {
+			// The reuse ends the session, and that deletion is kept.
+			if _, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, reused.id); err != nil {
+				return err
+			}
+			return users.ErrTokenReused
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, u, nil
+}
+
+// earlier looks hash up among the sessions' earlier hashes: errReused with
+// the session's id when it is one, ErrInvalidToken when it is not.
+func earlier(ctx context.Context, tx *sql.Tx, hash []byte) error {
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT session_id FROM users_session_hashes WHERE hash = ?`, hash).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return users.ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	return errReused{id: id}
+}
+
+// DeleteSession implements users.Store; its earlier hashes go with it (ON
+// DELETE CASCADE).
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	return s.do(ctx, "delete session", func() error {
+		res, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, id)
+		return deleted(res, err)
+	})
+}
+
+// DeleteSessionByToken implements users.Store: the session whose current
+// hash is hash, else the one that had it before.
+func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
+	return s.do(ctx, "delete session by token", func() error {
+		res, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE token_hash = ?`, hash)
+		if err := deleted(res, err); !errors.Is(err, users.ErrNotFound) {
+			return err
+		}
+		res, err = s.db.ExecContext(ctx, `DELETE FROM users_sessions
+WHERE id = (SELECT h.session_id FROM users_session_hashes h WHERE h.hash = ?)`, hash)
+		return deleted(res, err)
+	})
+}
+
+// deleted is ErrNotFound when a DELETE deleted nothing.
+func deleted(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return users.ErrNotFound
+	}
+	return nil
+}
+
+// PurgeExpired implements users.Store: two DELETEs by the expires_at
+// indexes (the sessions' earlier hashes go with them).
+func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error) {
+	var total int
+	err := s.do(ctx, "purge expired", func() error {
+		total = 0
+		for _, q := range []string{
+			`DELETE FROM users_sessions WHERE expires_at <= ?`,
+			`DELETE FROM users_tokens WHERE expires_at <= ?`,
+		} {
+			res, err := s.db.ExecContext(ctx, q, micros(before))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			total += int(n)
+		}
+		return nil
+	})
+	return total, err
+}

@@ -1,0 +1,693 @@
+package mysqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+// userCols reads a users.UserRecord (see scanUser) from users_users AS u;
+// the policies are read apart (loadPolicies).
+const userCols = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.first_name, u.last_name,
+	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at`
+
+// lockCols reads what a Condition is checked against (see lockedUser).
+const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.password_hash`
+
+// CreateUser implements users.Store, in one read-committed transaction. A
+// concurrent insert of the same email key waits on the unique index until
+// the first commits, then fails with ErrDuplicateEmail.
+func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+	meta, err := encodeMetadata(u.Metadata)
+	if err != nil {
+		return fmt.Errorf("mysqlstore: create user: %w", err)
+	}
+	return s.do(ctx, "create user", func() error {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO users_users (id, email, email_key, password_hash,
+	first_name, last_name, id_lc, email_lc, first_name_lc, last_name_lc, status, role, role_lc, contested, metadata,
+	created_at, updated_at)
+VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
+				strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
+				string(u.Status), u.Role, lowerPtr(u.Role), u.Contested, meta, micros(u.CreatedAt), micros(u.UpdatedAt)); err != nil {
+				return err
+			}
+			if err := insertPolicies(ctx, tx, []string{u.ID}, u.Policies); err != nil {
+				return err
+			}
+			return applyEffects(ctx, tx, u.ID, fx)
+		})
+	})
+}
+
+// insertPolicies links every user in ids to policies, in their order.
+func insertPolicies(ctx context.Context, tx *sql.Tx, ids, policies []string) error {
+	if len(policies) == 0 || len(ids) == 0 {
+		return nil
+	}
+	var (
+		sb   strings.Builder
+		args []any
+	)
+	sb.WriteString("INSERT INTO users_user_policies (user_id, position, policy_id) VALUES ")
+	for i, id := range ids {
+		for j, p := range policies {
+			if i > 0 || j > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?)")
+			args = append(args, id, j, p)
+		}
+	}
+	_, err := tx.ExecContext(ctx, sb.String(), args...)
+	return err
+}
+
+// applyEffects writes fx for the user userID, inside tx.
+func applyEffects(ctx context.Context, tx *sql.Tx, userID string, fx users.Effects) error {
+	if len(fx.RevokeTokens) > 0 {
+		args := []any{userID}
+		for _, p := range fx.RevokeTokens {
+			args = append(args, string(p))
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users_tokens
+WHERE user_id = ? AND consumed_at IS NULL AND purpose IN (`+placeholders(len(fx.RevokeTokens))+`)`, args...); err != nil {
+			return err
+		}
+	}
+	if t := fx.Token; t != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users_tokens WHERE user_id = ? AND purpose = ? AND consumed_at IS NULL`,
+			t.UserID, string(t.Purpose)); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
+			micros(t.CreatedAt), micros(t.ExpiresAt), microsPtr(t.ConsumedAt)); err != nil {
+			return err
+		}
+	}
+	if fx.EndSessions {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users_sessions WHERE user_id = ?`, userID); err != nil {
+			return err
+		}
+	}
+	if m := fx.Mail; m != nil {
+		if err := insertMail(ctx, tx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// GetUser implements users.Store.
+func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, error) {
+	var u *users.UserRecord
+	err := s.do(ctx, "get user", func() (err error) {
+		u, err = getUser(ctx, s.db, `SELECT `+userCols+` FROM users_users u WHERE u.id = ?`, id)
+		return err
+	})
+	return u, err
+}
+
+// GetUserByEmailKey implements users.Store. The empty key names no user
+// (users without an email have a NULL key).
+func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+	if key == "" {
+		return nil, fmt.Errorf("mysqlstore: get user by email: %w", users.ErrNotFound)
+	}
+	var u *users.UserRecord
+	err := s.do(ctx, "get user by email", func() (err error) {
+		// utf8mb4_bin pads: the second comparison makes the match exact.
+		u, err = getUser(ctx, s.db, `SELECT `+userCols+` FROM users_users u
+WHERE u.email_key = ? AND CAST(u.email_key AS BINARY) = CAST(? AS BINARY)`, key, key)
+		return err
+	})
+	return u, err
+}
+
+// getUser reads one user, with its policies, by query.
+func getUser(ctx context.Context, q querier, query string, args ...any) (*users.UserRecord, error) {
+	list, err := queryUsers(ctx, q, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, users.ErrNotFound
+	}
+	return list[0], nil
+}
+
+// queryUsers reads the users query selects (with userCols), then their
+// policies.
+func queryUsers(ctx context.Context, q querier, query string, args ...any) ([]*users.UserRecord, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var list []*users.UserRecord
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		list = append(list, u)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if err := loadPolicies(ctx, q, list); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// loadPolicies fills in the policies of list, in one query.
+func loadPolicies(ctx context.Context, q querier, list []*users.UserRecord) error {
+	if len(list) == 0 {
+		return nil
+	}
+	byID := make(map[string]*users.UserRecord, len(list))
+	ids := make([]any, 0, len(list))
+	for _, u := range list {
+		if _, dup := byID[u.ID]; !dup {
+			byID[u.ID] = u
+			ids = append(ids, u.ID)
+		}
+	}
+	rows, err := q.QueryContext(ctx, `SELECT user_id, policy_id FROM users_user_policies
+WHERE user_id IN (`+placeholders(len(ids))+`) ORDER BY user_id, position`, ids...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var uid, pid string
+		if err := rows.Scan(&uid, &pid); err != nil {
+			return err
+		}
+		if u := byID[uid]; u != nil {
+			u.Policies = append(u.Policies, pid)
+		}
+	}
+	return rows.Err()
+}
+
+func scanUser(rows *sql.Rows) (*users.UserRecord, error) {
+	var (
+		u                users.UserRecord
+		status           string
+		role             sql.NullString
+		meta             sql.NullString
+		created, updated int64
+	)
+	if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
+		&status, &role, &u.Contested, &meta, &created, &updated); err != nil {
+		return nil, err
+	}
+	u.Status = users.Status(status)
+	if role.Valid {
+		r := role.String
+		u.Role = &r
+	}
+	u.HasPassword = u.PasswordHash != ""
+	u.CreatedAt = fromMicros(created)
+	u.UpdatedAt = fromMicros(updated)
+	if meta.Valid {
+		if err := json.Unmarshal([]byte(meta.String), &u.Metadata); err != nil {
+			return nil, fmt.Errorf("metadata: %w", err)
+		}
+	}
+	return &u, nil
+}
+
+// lowerPtr is strings.ToLower of *s, nil for nil.
+func lowerPtr(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	l := strings.ToLower(*s)
+	return &l
+}
+
+// encodeMetadata is the column value for m: NULL for a nil map.
+func encodeMetadata(m map[string]any) (any, error) {
+	if m == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	return string(b), nil
+}
+
+// ListUsers implements users.Store: one query for the page, one for its
+// users' policies.
+func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.UserRecord, error) {
+	var w where
+	if err := w.query(q); err != nil {
+		return nil, fmt.Errorf("mysqlstore: list users: %w", err)
+	}
+	order, err := orderBy(q.Sort)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlstore: list users: %w", err)
+	}
+	query := `SELECT ` + userCols + ` FROM users_users u` + w.String() + order
+	args := w.args
+	switch {
+	case q.Limit > 0:
+		query += " LIMIT ? OFFSET ?"
+		args = append(args, q.Limit, max(q.Offset, 0))
+	case q.Offset > 0:
+		query += " LIMIT 18446744073709551615 OFFSET ?"
+		args = append(args, q.Offset)
+	}
+	var list []*users.UserRecord
+	err = s.do(ctx, "list users", func() (err error) {
+		list, err = queryUsers(ctx, s.db, query, args...)
+		return err
+	})
+	return list, err
+}
+
+// CountUsers implements users.Store.
+func (s *Store) CountUsers(ctx context.Context, q users.UserQuery) (int, error) {
+	var w where
+	if err := w.query(q); err != nil {
+		return 0, fmt.Errorf("mysqlstore: count users: %w", err)
+	}
+	var n int
+	err := s.do(ctx, "count users", func() error {
+		return s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM users_users u`+w.String(), w.args...).Scan(&n)
+	})
+	return n, err
+}
+
+// locked is a user row as a locking read saw it.
+type locked struct {
+	id, status, emailKey, passwordHash string
+	contested                          bool
+}
+
+// holds reports whether l satisfies cond (all but KeepAdmin, which judges
+// the whole change).
+func (l locked) holds(cond users.Condition) bool {
+	return (cond.Status == "" || users.Status(l.status) == cond.Status) &&
+		(cond.Contested == nil || *cond.Contested == l.contested) &&
+		(cond.EmailKey == nil || *cond.EmailKey == l.emailKey) &&
+		(cond.PasswordHash == nil || *cond.PasswordHash == l.passwordHash)
+}
+
+// lockUsers locks the rows of the users in ids (sorted, without
+// duplicates), in id order so that overlapping changes queue instead of
+// deadlocking, and returns them as they are.
+func lockUsers(ctx context.Context, tx *sql.Tx, ids []string) ([]locked, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+lockCols+` FROM users_users u
+WHERE u.id IN (`+placeholders(len(ids))+`) ORDER BY u.id FOR UPDATE`, anys(ids)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var list []locked
+	for rows.Next() {
+		var l locked
+		if err := rows.Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash); err != nil {
+			return nil, err
+		}
+		list = append(list, l)
+	}
+	return list, rows.Err()
+}
+
+// lockUser locks one user's row; ErrNotFound when there is none.
+func lockUser(ctx context.Context, tx *sql.Tx, id string) (locked, error) {
+	var l locked
+	err := tx.QueryRowContext(ctx, `SELECT `+lockCols+` FROM users_users u WHERE u.id = ? FOR UPDATE`, id).
+		Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return l, users.ErrNotFound
+	}
+	return l, err
+}
+
+// lockAdmins makes the KeepAdmin changes take turns: the first statement
+// of every transaction whose condition has KeepAdmin, before any user row
+// is locked (one lock order), it locks the 'admins' row of users_locks
+// until the commit. It returns whether an active user with admin access
+// exists before the change.
+func lockAdmins(ctx context.Context, tx *sql.Tx) (bool, error) {
+	var name string
+	if err := tx.QueryRowContext(ctx, `SELECT name FROM users_locks WHERE name = 'admins' FOR UPDATE`).Scan(&name); err != nil {
+		return false, err
+	}
+	return adminExists(ctx, tx)
+}
+
+// adminExists reports whether an active user with admin access — by role
+// or by one of its policies — exists, as the transaction sees it (its own
+// changes included).
+func adminExists(ctx context.Context, tx *sql.Tx) (bool, error) {
+	var ok bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (
+	SELECT 1 FROM users_users u
+	WHERE u.status = 'active' AND (
+		EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
+		OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies p ON p.id = up.policy_id
+			WHERE up.user_id = u.id AND p.admin_access)))`).Scan(&ok)
+	return ok, err
+}
+
+// keepAdmin returns ErrLastAdmin when an admin existed before the change
+// (before) and none does now.
+func keepAdmin(ctx context.Context, tx *sql.Tx, cond users.Condition, before bool) error {
+	if !cond.KeepAdmin || !before {
+		return nil
+	}
+	after, err := adminExists(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if !after {
+		return users.ErrLastAdmin
+	}
+	return nil
+}
+
+// UpdateUser implements users.Store: in one read-committed transaction it
+// locks the user's row (SELECT … FOR UPDATE), checks the condition against
+// it, applies the change and the effects, and reads the user back.
+func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+	set, args, err := changeSet(ch)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlstore: update user: %w", err)
+	}
+	var u *users.UserRecord
+	err = s.do(ctx, "update user", func() error {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			var before bool
+			if cond.KeepAdmin {
+				if before, err = lockAdmins(ctx, tx); err != nil {
+					return err
+				}
+			}
+			l, err := lockUser(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			if !l.holds(cond) {
+				return users.ErrConflict
+			}
+			u, err = applyChange(ctx, tx, id, ch, set, args, fx)
+			if err != nil {
+				return err
+			}
+			return keepAdmin(ctx, tx, cond, before)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// applyChange applies ch (set and args from changeSet) and fx to the user
+// id inside tx, and reads the user back.
+func applyChange(ctx context.Context, tx *sql.Tx, id string, ch users.UserChange, set string, args []any, fx users.Effects) (*users.UserRecord, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE users_users SET `+set+` WHERE id = ?`, append(args, id)...); err != nil {
+		return nil, err
+	}
+	if ch.SetPolicies {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users_user_policies WHERE user_id = ?`, id); err != nil {
+			return nil, err
+		}
+		if err := insertPolicies(ctx, tx, []string{id}, ch.Policies); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyEffects(ctx, tx, id, fx); err != nil {
+		return nil, err
+	}
+	return getUser(ctx, tx, `SELECT `+userCols+` FROM users_users u WHERE u.id = ?`, id)
+}
+
+// changeSet is the SET clause of ch, and its arguments: only the fields ch
+// changes, the lower-cased copies with them.
+func changeSet(ch users.UserChange) (string, []any, error) {
+	cols := []string{"updated_at = ?"}
+	args := []any{micros(ch.UpdatedAt)}
+	add := func(col string, v any) {
+		cols = append(cols, col+" = ?")
+		args = append(args, v)
+	}
+	if ch.Email != nil {
+		add("email", *ch.Email)
+		add("email_lc", strings.ToLower(*ch.Email))
+	}
+	if ch.EmailKey != nil {
+		cols = append(cols, "email_key = NULLIF(?, '')")
+		args = append(args, *ch.EmailKey)
+	}
+	if ch.PasswordHash != nil {
+		add("password_hash", *ch.PasswordHash)
+	}
+	if ch.FirstName != nil {
+		add("first_name", *ch.FirstName)
+		add("first_name_lc", strings.ToLower(*ch.FirstName))
+	}
+	if ch.LastName != nil {
+		add("last_name", *ch.LastName)
+		add("last_name_lc", strings.ToLower(*ch.LastName))
+	}
+	if ch.Status != nil {
+		add("status", string(*ch.Status))
+	}
+	if ch.SetRole {
+		add("role", ch.Role)
+		add("role_lc", lowerPtr(ch.Role))
+	}
+	if ch.Contested != nil {
+		add("contested", *ch.Contested)
+	}
+	if ch.Metadata != nil {
+		meta, err := encodeMetadata(ch.Metadata)
+		if err != nil {
+			return "", nil, err
+		}
+		add("metadata", meta)
+	}
+	return strings.Join(cols, ", "), args, nil
+}
+
+// uniqueSorted returns ids sorted, without duplicates, in a new slice.
+func uniqueSorted(ids []string) []string {
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+// lockAll locks the users in ids (sorted, unique) and checks cond on each:
+// ErrNotFound when one is missing, ErrConflict when one fails cond.
+func lockAll(ctx context.Context, tx *sql.Tx, ids []string, cond users.Condition) error {
+	list, err := lockUsers(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	if len(list) != len(ids) {
+		return users.ErrNotFound
+	}
+	for _, l := range list {
+		if !l.holds(cond) {
+			return users.ErrConflict
+		}
+	}
+	return nil
+}
+
+// UpdateUsers implements users.Store: one read-committed transaction locks
+// the users in id order, checks cond on each, and applies the change.
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
+	ids = uniqueSorted(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	if ch.Email != nil || ch.EmailKey != nil {
+		return errors.New("mysqlstore: update users: the change must not set Email")
+	}
+	set, args, err := changeSet(ch)
+	if err != nil {
+		return fmt.Errorf("mysqlstore: update users: %w", err)
+	}
+	return s.do(ctx, "update users", func() error {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			var before bool
+			if cond.KeepAdmin {
+				if before, err = lockAdmins(ctx, tx); err != nil {
+					return err
+				}
+			}
+			if err := lockAll(ctx, tx, ids, cond); err != nil {
+				return err
+			}
+			in := placeholders(len(ids))
+			if _, err := tx.ExecContext(ctx, `UPDATE users_users SET `+set+` WHERE id IN (`+in+`)`, append(slices.Clone(args), anys(ids)...)...); err != nil {
+				return err
+			}
+			if ch.SetPolicies {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM users_user_policies WHERE user_id IN (`+in+`)`, anys(ids)...); err != nil {
+					return err
+				}
+				if err := insertPolicies(ctx, tx, ids, ch.Policies); err != nil {
+					return err
+				}
+			}
+			return keepAdmin(ctx, tx, cond, before)
+		})
+	})
+}
+
+// DeleteUsers implements users.Store: one read-committed transaction locks
+// the users in id order, checks cond, deletes their pending mail and the
+// users (their tokens, sessions and policy links go with them: ON DELETE
+// CASCADE).
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condition) error {
+	ids = uniqueSorted(ids)
+	if len(ids) == 0 {
+		return nil
+	}
+	return s.do(ctx, "delete users", func() error {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			var (
+				before bool
+				err    error
+			)
+			if cond.KeepAdmin {
+				if before, err = lockAdmins(ctx, tx); err != nil {
+					return err
+				}
+			}
+			if err := lockAll(ctx, tx, ids, cond); err != nil {
+				return err
+			}
+			in := placeholders(len(ids))
+			if _, err := tx.ExecContext(ctx, `DELETE FROM users_mail WHERE status = 'pending' AND user_id IN (`+in+`)`, anys(ids)...); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM users_users WHERE id IN (`+in+`)`, anys(ids)...); err != nil {
+				return err
+			}
+			return keepAdmin(ctx, tx, cond, before)
+		})
+	})
+}
+
+// ConsumeToken implements users.Store in one read-committed transaction:
+// it finds the token's user, locks the user's row, then the token's
+// (SELECT … FOR UPDATE), checks them, marks the token consumed, applies
+// the change and the effects, and reads the user back. Concurrent
+// consumers of one token queue on the user's row lock; when the winner
+// commits, the next one reads the token as consumed and gets ErrTokenUsed.
+// UpdateUser too locks the user before it revokes tokens: one lock order.
+func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.TokenPurpose, now time.Time, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+	set, args, err := changeSet(ch)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlstore: consume token: %w", err)
+	}
+	var u *users.UserRecord
+	err = s.do(ctx, "consume token", func() error {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			var before bool
+			if cond.KeepAdmin {
+				if before, err = lockAdmins(ctx, tx); err != nil {
+					return err
+				}
+			}
+			var userID string
+			err := tx.QueryRowContext(ctx, `SELECT user_id FROM users_tokens WHERE hash = ? AND purpose = ?`, hash, string(purpose)).Scan(&userID)
+			if errors.Is(err, sql.ErrNoRows) {
+				return users.ErrInvalidToken
+			}
+			if err != nil {
+				return err
+			}
+			l, err := lockUser(ctx, tx, userID)
+			if errors.Is(err, users.ErrNotFound) {
+				return users.ErrInvalidToken // deleted meanwhile, with its tokens
+			}
+			if err != nil {
+				return err
+			}
+			var (
+				consumed sql.NullInt64
+				expires  int64
+			)
+			err = tx.QueryRowContext(ctx, `SELECT consumed_at, expires_at FROM users_tokens
+WHERE hash = ? AND purpose = ? FOR UPDATE`, hash, string(purpose)).Scan(&consumed, &expires)
+			if errors.Is(err, sql.ErrNoRows) {
+				return users.ErrInvalidToken // revoked meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			switch {
+			case consumed.Valid:
+				return users.ErrTokenUsed
+			case !now.Before(fromMicros(expires)):
+				return users.ErrTokenExpired
+			case !l.holds(cond):
+				return users.ErrConflict
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users_tokens SET consumed_at = ? WHERE hash = ?`, micros(now), hash); err != nil {
+				return err
+			}
+			u, err = applyChange(ctx, tx, userID, ch, set, slices.Clone(args), fx)
+			if err != nil {
+				return err
+			}
+			return keepAdmin(ctx, tx, cond, before)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// GetToken implements users.Store.
+func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, error) {
+	var t *users.TokenRecord
+	err := s.do(ctx, "get token", func() error {
+		var (
+			r                users.TokenRecord
+			purpose          string
+			created, expires int64
+			consumed         sql.NullInt64
+		)
+		err := s.db.QueryRowContext(ctx, `SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at
+FROM users_tokens WHERE hash = ?`, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &created, &expires, &consumed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return users.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		r.Purpose = users.TokenPurpose(purpose)
+		r.CreatedAt = fromMicros(created)
+		r.ExpiresAt = fromMicros(expires)
+		r.ConsumedAt = fromMicrosNull(consumed)
+		t = &r
+		return nil
+	})
+	return t, err
+}

@@ -1,0 +1,196 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gousers/users"
+)
+
+func scanSession(row pgx.Row) (*users.SessionRecord, error) {
+	var s users.SessionRecord
+	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.CreatedAt, &s.RefreshedAt, &s.ExpiresAt, &s.IP, &s.UserAgent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, users.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = s.CreatedAt.UTC(), s.RefreshedAt.UTC(), s.ExpiresAt.UTC()
+	return &s, nil
+}
+
+// CreateSession implements users.Store in two round trips: the first
+// begins the transaction and locks the user FOR SHARE (a concurrent change
+// of the user — a new password that ends its sessions — is ordered before
+// or after it, never across); the condition is checked here; the second
+// inserts the session and commits.
+func (s *Store) CreateSession(ctx context.Context, sess *users.SessionRecord, cond users.Condition) error {
+	return s.do(ctx, "create session", func() error {
+		return s.inTx(ctx, func(c *pgx.Conn) error {
+			var st state
+			b := &pgx.Batch{}
+			b.Queue("begin")
+			b.Queue(s.q.lockUserShare, sess.UserID).QueryRow(st.scan)
+			if err := c.SendBatch(ctx, b).Close(); err != nil {
+				if errors.Is(err, pgx.ErrNoRows) {
+					return users.ErrNotFound
+				}
+				return err
+			}
+			if !st.holds(cond) {
+				return users.ErrConflict
+			}
+			b = &pgx.Batch{}
+			b.Queue(s.q.insertSession, sess.ID, sess.UserID, sess.TokenHash, sess.CreatedAt, sess.RefreshedAt,
+				sess.ExpiresAt, sess.IP, sess.UserAgent)
+			b.Queue("commit")
+			return c.SendBatch(ctx, b).Close()
+		})
+	})
+}
+
+// GetSession implements users.Store.
+func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord, error) {
+	var sess *users.SessionRecord
+	err := s.do(ctx, "get session", func() (err error) {
+		sess, err = scanSession(s.pool.QueryRow(ctx, s.q.getSession, id))
+		return err
+	})
+	return sess, err
+}
+
+// RotateSession implements users.Store in two round trips, at read
+// committed whatever the pool's default. The first locks the session's
+// user FOR SHARE, then the session whose current hash is oldHash FOR
+// UPDATE: concurrent rotations of one token queue on that row lock, and
+// when the first commits the others no longer find the hash current. The
+// checks run here; the second round trip either rotates (keeps oldHash as
+// an earlier hash, sets the new one, reads the user) and commits, or —
+// when oldHash is an earlier hash — deletes the session and commits that.
+func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond users.Condition) (*users.SessionRecord, *users.UserRecord, error) {
+	var (
+		sess *users.SessionRecord
+		u    *users.UserRecord
+	)
+	err := s.do(ctx, "rotate session", func() error {
+		return s.inTx(ctx, func(c *pgx.Conn) error {
+			var (
+				st        state
+				userFound bool
+				cur       *users.SessionRecord
+			)
+			b := &pgx.Batch{}
+			b.Queue("begin isolation level read committed")
+			b.Queue(s.q.lockSessionUser, oldHash).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					userFound = true
+					if err := st.scan(rows); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
+			b.Queue(s.q.lockSession, oldHash).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					var err error
+					if cur, err = scanSession(rows); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
+			if err := c.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
+			if cur == nil {
+				return s.endReused(ctx, c, oldHash)
+			}
+			switch {
+			case !userFound:
+				// The session was committed after the first statement
+				// began: it did not exist when this call looked.
+				return users.ErrInvalidToken
+			case !now.Before(cur.ExpiresAt):
+				return users.ErrTokenExpired
+			case !st.holds(cond):
+				return users.ErrConflict
+			}
+			b = &pgx.Batch{}
+			b.Queue(s.q.insertSessionHash, oldHash, cur.ID)
+			b.Queue(s.q.rotateSession, cur.ID, newHash, now, expiresAt).QueryRow(func(row pgx.Row) (err error) {
+				sess, err = scanSession(row)
+				return err
+			})
+			b.Queue(s.q.getUser, cur.UserID).QueryRow(func(row pgx.Row) (err error) {
+				u, err = scanUser(row)
+				return err
+			})
+			b.Queue("commit")
+			return c.SendBatch(ctx, b).Close()
+		})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, u, nil
+}
+
+// endReused deletes, and commits the deletion of, the session of which
+// hash is an earlier token: ErrTokenReused; ErrInvalidToken when no
+// session has it.
+func (s *Store) endReused(ctx context.Context, c *pgx.Conn, hash []byte) error {
+	var id string
+	err := c.QueryRow(ctx, s.q.deleteReused, hash).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return users.ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := c.Exec(ctx, "commit"); err != nil {
+		return err
+	}
+	return users.ErrTokenReused
+}
+
+// DeleteSession implements users.Store. The session's earlier hashes go
+// by ON DELETE CASCADE.
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	return s.do(ctx, "delete session", func() error {
+		ct, err := s.pool.Exec(ctx, s.q.deleteSession, id)
+		if err != nil {
+			return err
+		}
+		if ct.RowsAffected() == 0 {
+			return users.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// DeleteSessionByToken implements users.Store.
+func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
+	return s.do(ctx, "delete session", func() error {
+		ct, err := s.pool.Exec(ctx, s.q.deleteSessionByToken, hash)
+		if err != nil {
+			return err
+		}
+		if ct.RowsAffected() == 0 {
+			return users.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// PurgeExpired implements users.Store in one statement.
+func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error) {
+	var n int
+	err := s.do(ctx, "purge expired", func() error {
+		return s.pool.QueryRow(ctx, s.q.purgeExpired, before).Scan(&n)
+	})
+	return n, err
+}

@@ -1,0 +1,52 @@
+package sqlitestore_test
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/store/sqlitestore"
+	"github.com/gousers/users/store/storetest/multitest"
+)
+
+// database is the multi-instance suite's factory: a fresh database file,
+// on which each instance opens a *sql.DB of its own, as separate processes
+// sharing the file would.
+func database(t *testing.T) multitest.Database {
+	path := filepath.Join(t.TempDir(), "users.db")
+	open := func(t *testing.T) *sql.DB {
+		db, err := sql.Open("sqlite3", sqlitestore.DSN(path))
+		require.NoError(t, err)
+		t.Cleanup(func() { db.Close() })
+		require.NoError(t, db.Ping())
+		return db
+	}
+	return multitest.Database{
+		Connect: func(t *testing.T) func(context.Context) (users.Store, error) {
+			db := open(t)
+			return func(context.Context) (users.Store, error) {
+				s, err := sqlitestore.New(db)
+				if err != nil {
+					return nil, err
+				}
+				t.Cleanup(func() { s.Close() })
+				return s, nil
+			}
+		},
+		Migrations: func(t *testing.T) (rows, versions int) {
+			require.NoError(t, open(t).QueryRow(`SELECT count(*), count(DISTINCT version) FROM users_schema_migrations`).Scan(&rows, &versions))
+			return rows, versions
+		},
+		Want: sqlitestore.SchemaVersion(),
+	}
+}
+
+// TestMulti races several Stores, each on a handle of its own, on one
+// database file.
+func TestMulti(t *testing.T) {
+	multitest.Run(t, database)
+}

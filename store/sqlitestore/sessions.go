@@ -1,0 +1,228 @@
+package sqlitestore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+const sessionCols = `id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent`
+
+func scanSession(rows *sql.Rows) (*users.SessionRecord, error) {
+	var (
+		s                           users.SessionRecord
+		created, refreshed, expires int64
+	)
+	if err := rows.Scan(&s.ID, &s.UserID, &s.TokenHash, &created, &refreshed, &expires, &s.IP, &s.UserAgent); err != nil {
+		return nil, err
+	}
+	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = fromDB(created), fromDB(refreshed), fromDB(expires)
+	return &s, nil
+}
+
+// endSessions deletes the sessions matching where (a condition on
+// users_sessions, with args) and their earlier hashes; endSessionsCount
+// also returns how many sessions it deleted.
+func endSessions(ctx context.Context, q querier, where string, args ...any) error {
+	_, err := endSessionsCount(ctx, q, where, args...)
+	return err
+}
+
+func endSessionsCount(ctx context.Context, q querier, where string, args ...any) (int64, error) {
+	rows, err := q.query(ctx, `DELETE FROM users_sessions WHERE `+where+` RETURNING id`, args...)
+	if err != nil {
+		return 0, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	// ON DELETE CASCADE has done this where the connection enforces
+	// foreign keys; the store does not rely on it.
+	if _, err := q.exec(ctx, `DELETE FROM users_session_hashes WHERE session_id IN (SELECT value FROM json_each(?))`, jsonArray(ids)); err != nil {
+		return 0, err
+	}
+	return int64(len(ids)), nil
+}
+
+// CreateSession implements [users.Store]: one INSERT that happens only when
+// the user exists and satisfies cond.
+func (s *Store) CreateSession(ctx context.Context, sess *users.SessionRecord, cond users.Condition) error {
+	condSQL, condArgs := condWhere(cond)
+	return s.write(ctx, "create session", func(q querier) error {
+		args := []any{sess.ID, sess.UserID, sess.TokenHash, toDB(sess.CreatedAt), toDB(sess.RefreshedAt),
+			toDB(sess.ExpiresAt), sess.IP, sess.UserAgent, sess.UserID}
+		res, err := q.exec(ctx, `INSERT INTO users_sessions (`+sessionCols+`)
+	SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users_users WHERE id = ? AND `+condSQL+`)`,
+			append(args, condArgs...)...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 1 {
+			return nil
+		}
+		var exists bool
+		if err := q.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users_users WHERE id = ?)`,
+			func(rows *sql.Rows) error { return rows.Scan(&exists) }, sess.UserID); err != nil {
+			return err
+		}
+		if exists {
+			return users.ErrConflict
+		}
+		return users.ErrNotFound
+	})
+}
+
+// GetSession implements [users.Store].
+func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord, error) {
+	var sess *users.SessionRecord
+	err := s.read().queryRow(ctx, `SELECT `+sessionCols+` FROM users_sessions WHERE id = ?`, func(rows *sql.Rows) (err error) {
+		sess, err = scanSession(rows)
+		return err
+	}, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, users.ErrNotFound
+	}
+	if err != nil {
+		return nil, s.fail(ctx, "get session", err)
+	}
+	return sess, nil
+}
+
+// RotateSession implements [users.Store]. Its first statement is the
+// conditional UPDATE of the current hash, so the transaction holds the
+// write lock from the start: a concurrent rotation of the same token waits,
+// then finds it among the earlier hashes and ends the session.
+func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond users.Condition) (*users.SessionRecord, *users.UserRecord, error) {
+	var (
+		sess *users.SessionRecord
+		u    *users.UserRecord
+	)
+	condSQL, condArgs := condWhere(cond)
+	err := s.write(ctx, "rotate session", func(q querier) error {
+		args := append([]any{newHash, toDB(now), toDB(expiresAt), oldHash, toDB(now)}, condArgs...)
+		err := q.queryRow(ctx, `UPDATE users_sessions SET token_hash = ?, refreshed_at = ?, expires_at = ?
+	WHERE token_hash = ? AND expires_at > ?
+	AND EXISTS (SELECT 1 FROM users_users WHERE users_users.id = users_sessions.user_id AND `+condSQL+`)
+	RETURNING `+sessionCols, func(rows *sql.Rows) (err error) {
+			sess, err = scanSession(rows)
+			return err
+		}, args...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return whyNotRotated(ctx, q, oldHash, now)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := q.exec(ctx, `INSERT INTO users_session_hashes (hash, session_id) VALUES (?, ?)`, oldHash, sess.ID); err != nil {
+			return err
+		}
+		return q.queryRow(ctx, `SELECT `+userCols+` FROM users_users WHERE id = ?`, func(rows *sql.Rows) (err error) {
+			u, err = scanUser(rows)
+			return err
+		}, sess.UserID)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, u, nil
+}
+
+// whyNotRotated tells why RotateSession's update matched no session, and
+// ends the session of a reused token.
+func whyNotRotated(ctx context.Context, q querier, oldHash []byte, now time.Time) error {
+	var expires int64
+	err := q.queryRow(ctx, `SELECT expires_at FROM users_sessions WHERE token_hash = ?`,
+		func(rows *sql.Rows) error { return rows.Scan(&expires) }, oldHash)
+	switch {
+	case err == nil && toDB(now) >= expires:
+		return users.ErrTokenExpired
+	case err == nil:
+		return users.ErrConflict
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	var id string
+	err = q.queryRow(ctx, `SELECT session_id FROM users_session_hashes WHERE hash = ?`,
+		func(rows *sql.Rows) error { return rows.Scan(&id) }, oldHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return users.ErrInvalidToken
+	}
+	if err != nil {
+		return err
+	}
+	// A rotated token came back: it leaked. The session ends, and that
+	// is committed although the call fails.
+	if err := endSessions(ctx, q, `id = ?`, id); err != nil {
+		return err
+	}
+	return &committedError{users.ErrTokenReused}
+}
+
+// DeleteSession implements [users.Store].
+func (s *Store) DeleteSession(ctx context.Context, id string) error {
+	return s.write(ctx, "delete session", func(q querier) error {
+		n, err := endSessionsCount(ctx, q, `id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return users.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// DeleteSessionByToken implements [users.Store].
+func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
+	return s.write(ctx, "delete session", func(q querier) error {
+		n, err := endSessionsCount(ctx, q, `id IN (SELECT id FROM users_sessions WHERE token_hash = ?
+	UNION ALL SELECT session_id FROM users_session_hashes WHERE hash = ?)`, hash, hash)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return users.ErrNotFound
+		}
+		return nil
+	})
+}
+
+// PurgeExpired implements [users.Store].
+func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, "purge expired", func(q querier) error {
+		sessions, err := endSessionsCount(ctx, q, `expires_at <= ?`, toDB(before))
+		if err != nil {
+			return err
+		}
+		res, err := q.exec(ctx, `DELETE FROM users_tokens WHERE expires_at <= ?`, toDB(before))
+		if err != nil {
+			return err
+		}
+		tokens, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		n = sessions + tokens
+		return nil
+	})
+	return int(n), err
+}

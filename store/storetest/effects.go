@@ -1,0 +1,158 @@
+package storetest
+
+import (
+	"time"
+
+	"github.com/gousers/users"
+)
+
+// ---------------------------------------------------------------------------
+// Effects.RevokeTokens and Effects.EndSessions.
+
+// tokenSet is a user's tokens for the RevokeTokens clauses.
+type tokenSet struct {
+	consumed, verify, invite, reset *users.TokenRecord
+}
+
+// tokensOf gives u a consumed verification token and an unconsumed token
+// of each purpose.
+func (f *fixture) tokensOf(u *users.UserRecord) tokenSet {
+	f.Helper()
+	var ts tokenSet
+	ts.consumed = newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
+	f.issue(ts.consumed)
+	if _, err := f.s.ConsumeToken(f.ctx, ts.consumed.Hash, users.PurposeVerifyEmail, base, users.Condition{}, users.UserChange{UpdatedAt: base}, users.Effects{}); err != nil {
+		f.Fatalf("ConsumeToken: %v", err)
+	}
+	ts.consumed.ConsumedAt = ptr(base)
+	ts.verify = newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
+	ts.invite = newToken(u.ID, users.PurposeInvite, base.Add(day))
+	ts.reset = newToken(u.ID, users.PurposePasswordReset, base.Add(day))
+	for _, t := range []*users.TokenRecord{ts.verify, ts.invite, ts.reset} {
+		t.EmailKey = u.EmailKey
+		f.issue(t)
+	}
+	return ts
+}
+
+func effectsRevokeTokens(f *fixture) {
+	u := f.user("alice@example.com")
+	v := f.user("bob@example.com")
+	mine, theirs := f.tokensOf(u), f.tokensOf(v)
+	fresh := newToken(u.ID, users.PurposeVerifyEmail, base.Add(2*day))
+	fresh.EmailKey = "alice.new@example.com"
+	at := base.Add(time.Hour)
+	if _, err := f.s.UpdateUser(f.ctx, u.ID, users.Condition{}, users.UserChange{
+		Email: ptr("Alice.New@example.com"), EmailKey: ptr("alice.new@example.com"), UpdatedAt: at,
+	}, users.Effects{RevokeTokens: []users.TokenPurpose{users.PurposeVerifyEmail, users.PurposeInvite}, Token: fresh}); err != nil {
+		f.Fatalf("UpdateUser with RevokeTokens: %v", err)
+	}
+	f.tokenGone(mine.verify.Hash, "unconsumed token of a revoked purpose")
+	f.tokenGone(mine.invite.Hash, "unconsumed token of the other revoked purpose")
+	f.tokenLive(mine.reset.Hash, "token of a purpose not revoked")
+	f.checkToken("consumed token of a revoked purpose (kept: it still answers ErrTokenUsed)", f.getToken(mine.consumed.Hash), mine.consumed)
+	f.checkToken("token inserted after the revocation", f.getToken(fresh.Hash), fresh)
+	for _, t := range []*users.TokenRecord{theirs.verify, theirs.invite, theirs.reset} {
+		f.tokenLive(t.Hash, "another user's token")
+	}
+	_, err := f.s.ConsumeToken(f.ctx, mine.consumed.Hash, users.PurposeVerifyEmail, at, users.Condition{}, users.UserChange{UpdatedAt: at}, users.Effects{})
+	f.wantErr("ConsumeToken of the consumed token after a revocation", err, users.ErrTokenUsed)
+
+	// In CreateUser the new user has nothing to revoke; the rest applies.
+	w := newUser("carol@example.com")
+	wt := newToken(w.ID, users.PurposeInvite, base.Add(day))
+	f.createUserFx(w, users.Effects{RevokeTokens: []users.TokenPurpose{users.PurposeInvite}, Token: wt, EndSessions: true})
+	f.tokenLive(wt.Hash, "token inserted by CreateUser with RevokeTokens of its purpose")
+	for _, t := range []*users.TokenRecord{theirs.verify, theirs.invite, theirs.reset} {
+		f.tokenLive(t.Hash, "another user's token after CreateUser with RevokeTokens")
+	}
+}
+
+func effectsRevokeTokensInConsume(f *fixture) {
+	u := newUser("alice@example.com")
+	u.Status = users.StatusInvited
+	f.createUser(u)
+	v := f.user("bob@example.com")
+	mine, theirs := f.tokensOf(u), f.tokensOf(v)
+	now := base.Add(time.Minute)
+	if _, err := f.s.ConsumeToken(f.ctx, mine.invite.Hash, users.PurposeInvite, now, users.Condition{Status: users.StatusInvited},
+		users.UserChange{Status: ptr(users.StatusActive), UpdatedAt: now},
+		users.Effects{RevokeTokens: []users.TokenPurpose{users.PurposeInvite, users.PurposeVerifyEmail}}); err != nil {
+		f.Fatalf("ConsumeToken with RevokeTokens: %v", err)
+	}
+	consumed := *mine.invite
+	consumed.ConsumedAt = &now
+	f.checkToken("the consumed token (RevokeTokens deletes only unconsumed ones)", f.getToken(mine.invite.Hash), &consumed)
+	f.tokenGone(mine.verify.Hash, "the user's unconsumed token of a revoked purpose")
+	f.tokenLive(mine.reset.Hash, "the user's token of another purpose")
+	for _, t := range []*users.TokenRecord{theirs.verify, theirs.invite, theirs.reset} {
+		f.tokenLive(t.Hash, "another user's token")
+	}
+	_, err := f.s.ConsumeToken(f.ctx, mine.invite.Hash, users.PurposeInvite, now, users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{})
+	f.wantErr("ConsumeToken of the token a second time", err, users.ErrTokenUsed)
+}
+
+func effectsEndSessions(f *fixture) {
+	u := f.user("alice@example.com")
+	v := f.user("bob@example.com")
+	s1 := f.session(u.ID)
+	earlier := f.rotate(s1, base.Add(time.Minute))
+	s2 := f.session(u.ID)
+	theirs := f.session(v.ID)
+	if _, err := f.s.UpdateUser(f.ctx, u.ID, users.Condition{}, users.UserChange{PasswordHash: ptr("$argon2id$new"), UpdatedAt: base.Add(time.Hour)},
+		users.Effects{EndSessions: true}); err != nil {
+		f.Fatalf("UpdateUser with EndSessions: %v", err)
+	}
+	f.sessionGone(s1.ID, "a session of the user after EndSessions")
+	f.sessionGone(s2.ID, "another session of the user after EndSessions")
+	f.hashUnknown(s1.TokenHash, "the current token of an ended session")
+	f.hashUnknown(earlier, "an earlier token of an ended session")
+	f.sessionIs(theirs, "another user's session")
+	f.rotate(theirs, base.Add(2*time.Hour))
+	// A new session starts afresh.
+	f.session(u.ID)
+}
+
+func effectsEndSessionsInConsume(f *fixture) {
+	u := newUser("alice@example.com")
+	u.PasswordHash = "$argon2id$old"
+	tok := newToken(u.ID, users.PurposePasswordReset, base.Add(time.Hour))
+	f.createUserFx(u, users.Effects{Token: tok})
+	v := f.user("bob@example.com")
+	s1, s2, theirs := f.session(u.ID), f.session(u.ID), f.session(v.ID)
+	now := base.Add(time.Minute)
+	if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposePasswordReset, now, users.Condition{},
+		users.UserChange{PasswordHash: ptr("$argon2id$new"), UpdatedAt: now}, users.Effects{EndSessions: true}); err != nil {
+		f.Fatalf("ConsumeToken with EndSessions: %v", err)
+	}
+	f.sessionGone(s1.ID, "a session of the token's user after ConsumeToken with EndSessions")
+	f.sessionGone(s2.ID, "another session of the token's user")
+	f.sessionIs(theirs, "another user's session")
+}
+
+// A call that fails applies none of its effects.
+func effectsNothingOnFailure(f *fixture) {
+	u := f.user("alice@example.com")
+	ts := f.tokensOf(u)
+	s := f.session(u.ID)
+	fx := users.Effects{RevokeTokens: []users.TokenPurpose{users.PurposeVerifyEmail, users.PurposeInvite, users.PurposePasswordReset}, EndSessions: true}
+	check := func(what string, err error) {
+		f.Helper()
+		if err == nil {
+			f.Fatalf("%s succeeded; want it refused", what)
+		}
+		for _, t := range []*users.TokenRecord{ts.verify, ts.invite, ts.reset} {
+			f.tokenLive(t.Hash, what+": token")
+		}
+		f.sessionIs(s, what+": session")
+	}
+	at := base.Add(time.Hour)
+	_, err := f.s.UpdateUser(f.ctx, u.ID, users.Condition{Status: users.StatusSuspended}, users.UserChange{UpdatedAt: at}, fx)
+	check("UpdateUser whose condition fails", err)
+	_, err = f.s.UpdateUser(f.ctx, u.ID, users.Condition{}, users.UserChange{SetRole: true, Role: ptr(newID()), UpdatedAt: at}, fx)
+	check("UpdateUser with an unknown role", err)
+	_, err = f.s.ConsumeToken(f.ctx, ts.verify.Hash, users.PurposeVerifyEmail, ts.verify.ExpiresAt, users.Condition{}, users.UserChange{UpdatedAt: at}, fx)
+	check("ConsumeToken of an expired token", err)
+	_, err = f.s.ConsumeToken(f.ctx, ts.verify.Hash, users.PurposeVerifyEmail, base, users.Condition{EmailKey: ptr("other@example.com")}, users.UserChange{UpdatedAt: at}, fx)
+	check("ConsumeToken whose condition fails", err)
+}

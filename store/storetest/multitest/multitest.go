@@ -1,0 +1,644 @@
+// Package multitest checks what a [users.Store] must do when several
+// instances of an application share one database: the clause of the Store
+// contract that says concurrent callers "in one process or in several
+// processes sharing the back-end" see each operation whole.
+//
+// [storetest.Run] checks the contract on one Store; this suite opens
+// several Stores on one database — each on a connection pool of its own,
+// as separate processes would have — and races them: ten instances
+// migrating an empty database at once, a hundred registrations of one
+// address in mixed case over four instances, one token consumed at once on
+// every instance, two delivery workers on one outbox, settings saved on
+// one instance and read on the others, refresh-token rotation and the
+// last-administrator rule under concurrent callers, and the same flows
+// through users.Manager.
+//
+// # Using it
+//
+// A back-end's test calls [Run] with a function that creates a fresh,
+// empty database for the test and says how to connect to it:
+//
+//	func TestMulti(t *testing.T) {
+//		multitest.Run(t, func(t *testing.T) multitest.Database {
+//			dsn := createDatabase(t) // dropped by t.Cleanup
+//			return multitest.Database{
+//				Connect: func(t *testing.T) func(context.Context) (users.Store, error) {
+//					db := openPool(t, dsn) // connected; closed by t.Cleanup
+//					return func(ctx context.Context) (users.Store, error) { return mystore.New(ctx, db) }
+//				},
+//				Migrations: func(t *testing.T) (rows, versions int) { ... },
+//				Want:       mystore.SchemaVersion(),
+//			}
+//		})
+//	}
+//
+// Sub-tests run in parallel (t.Parallel), each on a database of its own;
+// a back-end whose server limits connections should size its pools so
+// that two or three sub-tests fit at once.
+//
+// Like storetest, the package uses only the standard library's testing
+// package, so that a back-end written elsewhere can run it without
+// pulling in an assertion library.
+package multitest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+// Database is one fresh database that the suite's instances share.
+type Database struct {
+	// Connect opens a new handle on the database (a connection pool, as
+	// one instance of an app has), connected before Connect returns and
+	// closed when t ends, and returns the function that creates a Store on
+	// it — the back-end's constructor, which migrates the schema.
+	Connect func(t *testing.T) func(ctx context.Context) (users.Store, error)
+
+	// Migrations reports what the back-end's table of applied migrations
+	// holds: its number of rows and of distinct versions. Nil skips the
+	// check that the schema was migrated exactly once (the instances are
+	// still created at once).
+	Migrations func(t *testing.T) (rows, versions int)
+
+	// Want is the number of migrations a fresh database gets (the
+	// back-end's latest schema version, when versions count from 1).
+	Want int
+}
+
+// Factory creates a fresh, empty database for t, dropped when t ends.
+type Factory func(t *testing.T) Database
+
+// Run races several Stores on one database, through each sub-test's
+// factory-made database: Store/MigrateOnce, Store/DuplicateEmail,
+// Store/ConsumeTokenOnce, Store/ConditionalUpdateOnce,
+// Store/ConsumeVersusReissue, Store/MailWorkers, Store/MailLeaseExpires,
+// Store/Settings, Store/RotateSessionOnce, Store/KeepAdmin, and
+// Manager/SettingsShared, Manager/RegistrationOneUser,
+// Manager/WorkersSendEachMailOnce.
+func Run(t *testing.T, newDatabase Factory) {
+	for _, tc := range Tests() {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			tc.Run(t, newDatabase)
+		})
+	}
+}
+
+// Test is one sub-test of Run, for a back-end that runs some of them again
+// under other settings (a stricter isolation level, say).
+type Test struct {
+	Name string
+	Run  func(t *testing.T, newDatabase Factory)
+}
+
+// Tests returns Run's sub-tests.
+func Tests() []Test {
+	return []Test{
+		{"Store/MigrateOnce", MigrateOnce},
+		{"Store/DuplicateEmail", DuplicateEmail},
+		{"Store/ConsumeTokenOnce", ConsumeTokenOnce},
+		{"Store/ConditionalUpdateOnce", ConditionalUpdateOnce},
+		{"Store/ConsumeVersusReissue", ConsumeVersusReissue},
+		{"Store/MailWorkers", MailWorkers},
+		{"Store/MailLeaseExpires", MailLeaseExpires},
+		{"Store/Settings", Settings},
+		{"Store/RotateSessionOnce", RotateSessionOnce},
+		{"Store/KeepAdmin", KeepAdmin},
+		{"Manager/SettingsShared", ManagersSettingsShared},
+		{"Manager/RegistrationOneUser", ManagersRegistrationOneUser},
+		{"Manager/WorkersSendEachMailOnce", ManagersWorkersSendEachMailOnce},
+	}
+}
+
+// instances returns n Stores on one fresh database, each on a handle of
+// its own.
+func instances(t *testing.T, newDatabase Factory, n int) []users.Store {
+	t.Helper()
+	db := newDatabase(t)
+	stores := make([]users.Store, n)
+	for i := range stores {
+		s, err := db.Connect(t)(t.Context())
+		if err != nil {
+			t.Fatalf("instance %d: %v", i, err)
+		}
+		stores[i] = s
+	}
+	return stores
+}
+
+// start runs f(i) for i in [0, n) on n goroutines released at once, and
+// waits for them.
+func start(n int, f func(i int)) {
+	var ready, done sync.WaitGroup
+	gate := make(chan struct{})
+	ready.Add(n)
+	done.Add(n)
+	for i := range n {
+		go func() {
+			defer done.Done()
+			ready.Done()
+			<-gate
+			f(i)
+		}()
+	}
+	ready.Wait()
+	close(gate)
+	done.Wait()
+}
+
+// t0 is the suite's fixed clock, in a zone other than UTC.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.FixedZone("CET", 3600))
+
+func ptr[T any](v T) *T { return &v }
+
+func hashOf(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+func user(id, email string) *users.UserRecord {
+	u := &users.UserRecord{User: users.User{
+		ID: id, Email: email, Status: users.StatusActive, CreatedAt: t0, UpdatedAt: t0,
+	}}
+	if email != "" {
+		u.EmailKey = strings.ToLower(email)
+	}
+	return u
+}
+
+func mail(id, userID, to string, created time.Time) *users.Mail {
+	return &users.Mail{
+		ID: id, Kind: users.MailVerifyEmail, UserID: userID, To: to,
+		Subject: "Verify your email address", Text: "text " + id, HTML: "<p>" + id + "</p>",
+		Status: users.MailPending, CreatedAt: created, NextAttemptAt: created,
+	}
+}
+
+func mixedCase(s string, seed int) string {
+	r := rand.New(rand.NewPCG(uint64(seed), 1))
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' && r.IntN(2) == 0 {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+// must fails the test now when err is not nil.
+func must(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// MigrateOnce: ten instances starting at once on an empty database all
+// succeed, the schema is migrated once (each version recorded once, every
+// one applied), and every instance works on it.
+func MigrateOnce(t *testing.T, newDatabase Factory) {
+	db := newDatabase(t)
+	const n = 10
+	news := make([]func(context.Context) (users.Store, error), n)
+	for i := range news {
+		news[i] = db.Connect(t) // connected before the race
+	}
+	stores := make([]users.Store, n)
+	errs := make([]error, n)
+	began := time.Now()
+	start(n, func(i int) { stores[i], errs[i] = news[i](t.Context()) })
+	t.Logf("%d concurrent constructors: %v", n, time.Since(began))
+	for i, err := range errs {
+		must(t, fmt.Sprintf("instance %d", i), err)
+	}
+	if db.Migrations != nil {
+		rows, versions := db.Migrations(t)
+		if rows != versions {
+			t.Errorf("migrations table: %d rows for %d versions; want each version recorded once", rows, versions)
+		}
+		if versions != db.Want {
+			t.Errorf("migrations table: %d versions; want %d (every migration applied)", versions, db.Want)
+		}
+	}
+	for i, s := range stores {
+		must(t, fmt.Sprintf("CreateRole on instance %d", i), s.CreateRole(t.Context(), &users.Role{ID: fmt.Sprint(i), Name: "r"}))
+	}
+	for i, s := range stores {
+		list, err := s.ListRoles(t.Context())
+		must(t, "ListRoles", err)
+		if len(list) != n {
+			t.Errorf("instance %d sees %d roles; want %d", i, len(list), n)
+		}
+	}
+}
+
+// DuplicateEmail: 100 registrations of one address, in mixed case, across
+// 4 instances: one user, 99 ErrDuplicateEmail, and only the winner's token
+// and mail.
+func DuplicateEmail(t *testing.T, newDatabase Factory) {
+	ctx := t.Context()
+	stores := instances(t, newDatabase, 4)
+	const n = 100
+	errs := make([]error, n)
+	began := time.Now()
+	start(n, func(i int) {
+		email := mixedCase("someone@example.com", i)
+		u := user(fmt.Sprint("u", i), email)
+		u.Status = users.StatusUnverified
+		fx := users.Effects{
+			Token: &users.TokenRecord{Hash: hashOf(u.ID), Purpose: users.PurposeVerifyEmail, UserID: u.ID, EmailKey: u.EmailKey, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+			Mail:  mail("m"+u.ID, u.ID, email, t0),
+		}
+		errs[i] = stores[i%len(stores)].CreateUser(ctx, u, fx)
+	})
+	t.Logf("%d concurrent CreateUser of one email on %d instances: %v", n, len(stores), time.Since(began))
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, users.ErrDuplicateEmail):
+			t.Errorf("CreateUser %d: %v; want nil or ErrDuplicateEmail", i, err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d registrations won; want exactly 1", ok)
+	}
+	list, err := stores[1].ListUsers(ctx, users.UserQuery{})
+	must(t, "ListUsers", err)
+	if len(list) != 1 {
+		t.Fatalf("%d users; want 1", len(list))
+	}
+	ms, err := stores[2].ListMail(ctx, users.MailQuery{})
+	must(t, "ListMail", err)
+	if len(ms) != 1 {
+		t.Fatalf("%d mails; want 1 (the losers' mails were not written)", len(ms))
+	}
+	if ms[0].UserID != list[0].ID {
+		t.Errorf("the mail is for %s; want the winner %s", ms[0].UserID, list[0].ID)
+	}
+	for i := range n {
+		id := fmt.Sprint("u", i)
+		_, err := stores[3].GetToken(ctx, hashOf(id))
+		if (id == list[0].ID) != (err == nil) {
+			t.Errorf("token of %s: %v (the winner is %s): only the winner's token is written", id, err, list[0].ID)
+		}
+	}
+}
+
+// ConsumeTokenOnce: a token consumed at once on every instance succeeds
+// once, and only the winner's effects are written; ten rounds.
+func ConsumeTokenOnce(t *testing.T, newDatabase Factory) {
+	ctx := t.Context()
+	stores := instances(t, newDatabase, 4)
+	const rounds, consumers = 10, 12
+	var elapsed time.Duration
+	for r := range rounds {
+		id := fmt.Sprint("u", r)
+		u := user(id, id+"@example.com")
+		u.Status = users.StatusUnverified
+		tok := &users.TokenRecord{Hash: hashOf(id), Purpose: users.PurposeVerifyEmail, UserID: id, EmailKey: u.EmailKey, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		must(t, "CreateUser", stores[0].CreateUser(ctx, u, users.Effects{Token: tok}))
+
+		errs := make([]error, consumers)
+		began := time.Now()
+		start(consumers, func(i int) {
+			_, errs[i] = stores[i%len(stores)].ConsumeToken(ctx, hashOf(id), users.PurposeVerifyEmail, t0,
+				users.Condition{Status: users.StatusUnverified},
+				users.UserChange{Status: ptr(users.StatusActive), UpdatedAt: t0.Add(time.Second)},
+				users.Effects{Mail: mail(fmt.Sprint("m", r, "-", i), id, u.Email, t0)})
+		})
+		elapsed += time.Since(began)
+		ok := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, users.ErrTokenUsed):
+				t.Errorf("round %d: consumer %d: %v; want nil or ErrTokenUsed", r, i, err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("round %d: %d consumers won; want exactly 1", r, ok)
+		}
+		ms, err := stores[1].ListMail(ctx, users.MailQuery{To: u.Email})
+		must(t, "ListMail", err)
+		if len(ms) != 1 {
+			t.Errorf("round %d: %d mails; want 1 (only the winner's effects are written)", r, len(ms))
+		}
+	}
+	t.Logf("%d rounds of %d concurrent ConsumeToken on %d instances: %v", rounds, consumers, len(stores), elapsed)
+}
+
+// ConditionalUpdateOnce: a precondition is checked against the row as the
+// last writer left it: of 20 concurrent "invited → active" changes, one
+// applies, with its effects.
+func ConditionalUpdateOnce(t *testing.T, newDatabase Factory) {
+	ctx := t.Context()
+	stores := instances(t, newDatabase, 4)
+	u := user("u1", "a@example.com")
+	u.Status = users.StatusInvited
+	must(t, "CreateUser", stores[0].CreateUser(ctx, u, users.Effects{}))
+	const n = 20
+	errs := make([]error, n)
+	start(n, func(i int) {
+		_, errs[i] = stores[i%len(stores)].UpdateUser(ctx, "u1", users.Condition{Status: users.StatusInvited},
+			users.UserChange{Status: ptr(users.StatusActive), FirstName: ptr(fmt.Sprint(i)), UpdatedAt: t0},
+			users.Effects{Mail: mail(fmt.Sprint("m", i), "u1", u.Email, t0)})
+	})
+	ok := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case !errors.Is(err, users.ErrConflict):
+			t.Errorf("update %d: %v; want nil or ErrConflict", i, err)
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d updates applied; want exactly 1", ok)
+	}
+	ms, err := stores[3].ListMail(ctx, users.MailQuery{})
+	must(t, "ListMail", err)
+	if len(ms) != 1 {
+		t.Errorf("%d mails; want 1", len(ms))
+	}
+}
+
+// ConsumeVersusReissue: consuming a user's token while another instance
+// re-issues it may deadlock inside a database that locks the token and the
+// user in opposite orders; a store retries, so callers only ever see one
+// of the two orders: consumed then re-issued, or revoked then not found.
+func ConsumeVersusReissue(t *testing.T, newDatabase Factory) {
+	ctx := t.Context()
+	stores := instances(t, newDatabase, 2)
+	const rounds = 30
+	consumed, revoked := 0, 0
+	for r := range rounds {
+		id := fmt.Sprint("u", r)
+		u := user(id, id+"@example.com")
+		u.Status = users.StatusUnverified
+		old := &users.TokenRecord{Hash: hashOf(id + "old"), Purpose: users.PurposeVerifyEmail, UserID: id, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		must(t, "CreateUser", stores[0].CreateUser(ctx, u, users.Effects{Token: old}))
+		var consumeErr, reissueErr error
+		start(2, func(i int) {
+			if i == 0 {
+				_, consumeErr = stores[0].ConsumeToken(ctx, old.Hash, users.PurposeVerifyEmail, t0, users.Condition{},
+					users.UserChange{Status: ptr(users.StatusActive), UpdatedAt: t0}, users.Effects{})
+				return
+			}
+			fresh := &users.TokenRecord{Hash: hashOf(id + "new"), Purpose: users.PurposeVerifyEmail, UserID: id, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			_, reissueErr = stores[1].UpdateUser(ctx, id, users.Condition{}, users.UserChange{UpdatedAt: t0}, users.Effects{Token: fresh})
+		})
+		must(t, fmt.Sprintf("round %d: reissue", r), reissueErr)
+		switch {
+		case consumeErr == nil:
+			consumed++
+		case errors.Is(consumeErr, users.ErrInvalidToken) && !errors.Is(consumeErr, users.ErrTokenUsed):
+			revoked++
+		default:
+			t.Fatalf("round %d: consume: %v", r, consumeErr)
+		}
+		if _, err := stores[0].GetToken(ctx, hashOf(id+"new")); err != nil {
+			t.Errorf("round %d: the re-issued token: %v", r, err)
+		}
+	}
+	t.Logf("consumed first %d times, revoked first %d times", consumed, revoked)
+}
+
+// MailWorkers: two workers on two instances claim batches and mark them
+// sent: each of 200 mails is claimed exactly once, every batch in order.
+func MailWorkers(t *testing.T, newDatabase Factory) {
+	ctx := t.Context()
+	stores := instances(t, newDatabase, 2)
+	const mails = 200
+	for i := range mails {
+		id := fmt.Sprintf("u%03d", i)
+		// Creation times repeat, so the order also depends on the id.
+		must(t, "CreateUser", stores[i%2].CreateUser(ctx, user(id, id+"@example.com"),
+			users.Effects{Mail: mail("m"+id, id, id+"@example.com", t0.Add(time.Duration(i%7)*time.Second))}))
+	}
+	now := t0.Add(time.Minute)
+	var (
+		mu      sync.Mutex
+		claimed = map[string]int{}
+		perWkr  [2]int
+		total   atomic.Int64
+		failed  atomic.Bool
+	)
+	began := time.Now()
+	start(2, func(w int) {
+		s := stores[w]
+		for total.Load() < mails && !failed.Load() {
+			batch, err := s.ClaimMail(ctx, now, now.Add(time.Minute), 5)
+			if err != nil {
+				t.Errorf("worker %d: ClaimMail: %v", w, err)
+				failed.Store(true)
+				return
+			}
+			for i := 1; i < len(batch); i++ {
+				a, b := batch[i-1], batch[i]
+				if !(a.CreatedAt.Before(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.ID < b.ID) {
+					t.Errorf("worker %d: batch out of order: %s before %s", w, a.ID, b.ID)
+				}
+			}
+			for _, m := range batch {
+				mu.Lock()
+				claimed[m.ID]++
+				perWkr[w]++
+				mu.Unlock()
+				sent := now
+				if err := s.UpdateMail(ctx, m.ID, users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: now, SentAt: &sent, ClearBody: true}); err != nil {
+					t.Errorf("worker %d: UpdateMail: %v", w, err)
+					failed.Store(true)
+					return
+				}
+				total.Add(1)
+			}
+		}
+	})
+	t.Logf("2 workers delivered %d mails in %v (%d + %d)", mails, time.Since(began), perWkr[0], perWkr[1])
+	if len(claimed) != mails {
+		t.Errorf("%d mails claimed; want %d", len(claimed), mails)
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("mail %s claimed %d times", id, n)
+		}
+	}
+	pending, err := stores[0].ListMail(ctx, users.MailQuery{Status: users.MailPending})
+	must(t, "ListMail", err)
+	if len(pending) != 0 {
+		t.Errorf("%d mails still pending", len(pending))
+	}
+	sent, err := stores[1].ListMail(ctx, users.MailQuery{Status: users.MailSent})
+	must(t, "ListMail", err)
+	if len(sent) != mails {
+		t.Errorf("%d mails sent; want %d", len(sent), mails)
+	}
+}
+
+// MailLeaseExpires: a worker that claimed mails and died: another instance
+// cannot claim them while the lease runs, and can once it has ended.
+func MailLeaseExpires(t *testing.T, newDatabase Factory) {
+	ctx := t.Context()
+	stores := instances(t, newDatabase, 2)
+	for i := range 3 {
+		id := fmt.Sprint("u", i)
+		must(t, "CreateUser", stores[0].CreateUser(ctx, user(id, id+"@example.com"),
+			users.Effects{Mail: mail("m"+id, id, id+"@example.com", t0)}))
+	}
+	leaseEnd := t0.Add(time.Minute)
+	dead, err := stores[0].ClaimMail(ctx, t0, leaseEnd, 2)
+	must(t, "ClaimMail", err)
+	if len(dead) != 2 {
+		t.Fatalf("claimed %d; want 2", len(dead))
+	}
+	got, err := stores[1].ClaimMail(ctx, t0.Add(30*time.Second), t0.Add(90*time.Second), 10)
+	must(t, "ClaimMail", err)
+	if len(got) != 1 || got[0].ID != "mu2" {
+		t.Fatalf("claimed %v while the lease runs; want only the unclaimed mu2", mailIDs(got))
+	}
+	got, err = stores[1].ClaimMail(ctx, leaseEnd, leaseEnd.Add(time.Minute), 10)
+	must(t, "ClaimMail", err)
+	if len(got) != 2 || got[0].ID != dead[0].ID || got[1].ID != dead[1].ID {
+		t.Fatalf("claimed %v once the lease ended; want the dead worker's %v", mailIDs(got), mailIDs(dead))
+	}
+	if got[0].LeaseUntil == nil || !got[0].LeaseUntil.Equal(leaseEnd.Add(time.Minute)) {
+		t.Errorf("new lease %v; want %v", got[0].LeaseUntil, leaseEnd.Add(time.Minute))
+	}
+}
+
+func mailIDs(ms []*users.Mail) []string {
+	var ids []string
+	for _, m := range ms {
+		ids = append(ids, m.ID)
+	}
+	return ids
+}
+
+// Settings: a document saved on one instance is what the others read
+// next.
+func Settings(t *testing.T, newDatabase Factory) {
+	ctx := t.Context()
+	stores := instances(t, newDatabase, 3)
+	for i, doc := range []string{`{"public_registration":true}`, `{"public_registration":false}`} {
+		must(t, "SaveSettings", stores[i].SaveSettings(ctx, []byte(doc)))
+		for j, s := range stores {
+			got, err := s.Settings(ctx)
+			must(t, "Settings", err)
+			if string(got) != doc {
+				t.Errorf("instance %d reads %q after instance %d saved %q", j, got, i, doc)
+			}
+		}
+	}
+}
+
+// RotateSessionOnce: one refresh token presented at once on every
+// instance is rotated once; every other caller finds it rotated already,
+// so the session ends, and the winner's new token ends with it. Ten
+// rounds.
+func RotateSessionOnce(t *testing.T, newDatabase Factory) {
+	ctx := t.Context()
+	stores := instances(t, newDatabase, 4)
+	must(t, "CreateUser", stores[0].CreateUser(ctx, user("u1", "a@example.com"), users.Effects{}))
+	const rounds, callers = 10, 8
+	for r := range rounds {
+		sid := fmt.Sprint("s", r)
+		old := hashOf(sid + "old")
+		must(t, "CreateSession", stores[r%len(stores)].CreateSession(ctx, &users.SessionRecord{
+			ID: sid, UserID: "u1", TokenHash: old, CreatedAt: t0, RefreshedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		}, users.Condition{Status: users.StatusActive}))
+		errs := make([]error, callers)
+		start(callers, func(i int) {
+			_, _, errs[i] = stores[i%len(stores)].RotateSession(ctx, old, hashOf(fmt.Sprint(sid, "new", i)),
+				t0.Add(time.Minute), t0.Add(2*time.Hour), users.Condition{Status: users.StatusActive})
+		})
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				if winner >= 0 {
+					t.Errorf("round %d: callers %d and %d both rotated the token", r, winner, i)
+				}
+				winner = i
+			case !errors.Is(err, users.ErrInvalidToken):
+				t.Errorf("round %d: caller %d: %v; want nil, ErrTokenReused or ErrInvalidToken", r, i, err)
+			}
+		}
+		if winner < 0 {
+			t.Errorf("round %d: no caller rotated the token", r)
+			continue
+		}
+		if _, err := stores[0].GetSession(ctx, sid); !errors.Is(err, users.ErrNotFound) {
+			t.Errorf("round %d: GetSession after a reuse: %v; want ErrNotFound (the session ended)", r, err)
+		}
+		_, _, err := stores[1].RotateSession(ctx, hashOf(fmt.Sprint(sid, "new", winner)), hashOf(sid+"next"),
+			t0.Add(2*time.Minute), t0.Add(3*time.Hour), users.Condition{})
+		if !errors.Is(err, users.ErrInvalidToken) {
+			t.Errorf("round %d: the winner's new token after the session ended: %v; want ErrInvalidToken", r, err)
+		}
+	}
+}
+
+// KeepAdmin: eight administrators removed at once from four instances —
+// half suspended with UpdateUser, half deleted with DeleteUsers, all with
+// Condition.KeepAdmin — leave exactly one: seven calls succeed and one
+// gets ErrLastAdmin.
+func KeepAdmin(t *testing.T, newDatabase Factory) {
+	ctx := t.Context()
+	stores := instances(t, newDatabase, 4)
+	admin := &users.Role{ID: "admin", Name: "Administrator", AdminAccess: true}
+	must(t, "CreateRole", stores[0].CreateRole(ctx, admin))
+	const n = 8
+	for i := range n {
+		u := user(fmt.Sprint("a", i), fmt.Sprintf("a%d@example.com", i))
+		u.Role = ptr(admin.ID)
+		must(t, "CreateUser", stores[i%len(stores)].CreateUser(ctx, u, users.Effects{}))
+	}
+	errs := make([]error, n)
+	cond := users.Condition{KeepAdmin: true}
+	start(n, func(i int) {
+		s, id := stores[i%len(stores)], fmt.Sprint("a", i)
+		if i%2 == 0 {
+			_, errs[i] = s.UpdateUser(ctx, id, cond, users.UserChange{Status: ptr(users.StatusSuspended), UpdatedAt: t0}, users.Effects{})
+		} else {
+			errs[i] = s.DeleteUsers(ctx, []string{id}, cond)
+		}
+	})
+	ok, last := 0, 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case errors.Is(err, users.ErrLastAdmin):
+			last++
+		default:
+			t.Errorf("call %d: %v; want nil or ErrLastAdmin", i, err)
+		}
+	}
+	if ok != n-1 || last != 1 {
+		t.Errorf("%d removals succeeded and %d got ErrLastAdmin; want %d and 1", ok, last, n-1)
+	}
+	list, err := stores[0].ListUsers(ctx, users.UserQuery{Role: ptr(admin.ID)})
+	must(t, "ListUsers", err)
+	active := 0
+	for _, u := range list {
+		if u.Status == users.StatusActive {
+			active++
+		}
+	}
+	if active != 1 {
+		t.Errorf("%d active administrators remain; want 1", active)
+	}
+}

@@ -1,0 +1,485 @@
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+// ---------------------------------------------------------------------------
+// Sessions: CreateSession, GetSession, RotateSession, DeleteSession,
+// DeleteSessionByToken.
+
+// newHash returns the SHA-256 of a fresh random token.
+func newHash() []byte {
+	sum := sha256.Sum256([]byte(newID()))
+	return sum[:]
+}
+
+// newSession returns a session of userID created at base, expiring a week
+// later.
+func newSession(userID string) *users.SessionRecord {
+	return &users.SessionRecord{
+		ID:          newID(),
+		UserID:      userID,
+		TokenHash:   newHash(),
+		CreatedAt:   base,
+		RefreshedAt: base,
+		ExpiresAt:   base.Add(7 * day),
+		IP:          "203.0.113.7",
+		UserAgent:   "Mozilla/5.0 (X11; Linux x86_64) storetest",
+	}
+}
+
+// session creates a session for userID.
+func (f *fixture) session(userID string) *users.SessionRecord {
+	f.Helper()
+	s := newSession(userID)
+	if err := f.s.CreateSession(f.ctx, s, users.Condition{}); err != nil {
+		f.Fatalf("CreateSession: %v", err)
+	}
+	return s
+}
+
+// rotate rotates s's current token to a new one at now, which must
+// succeed, and returns the session's earlier hash; s is updated to what the
+// store must now hold.
+func (f *fixture) rotate(s *users.SessionRecord, now time.Time) (earlier []byte) {
+	f.Helper()
+	earlier = s.TokenHash
+	next := newHash()
+	got, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(7*day), users.Condition{})
+	if err != nil {
+		f.Fatalf("RotateSession: %v", err)
+	}
+	s.TokenHash, s.RefreshedAt, s.ExpiresAt = next, now, now.Add(7*day)
+	f.checkSession("RotateSession result", got, s)
+	return earlier
+}
+
+func (f *fixture) getSession(id string) *users.SessionRecord {
+	f.Helper()
+	s, err := f.s.GetSession(f.ctx, id)
+	if err != nil {
+		f.Fatalf("GetSession: %v", err)
+	}
+	if s == nil {
+		f.Fatal("GetSession returned a nil session and no error")
+	}
+	return s
+}
+
+// sessionGone asserts that no session has the given id.
+func (f *fixture) sessionGone(id, what string) {
+	f.Helper()
+	if s, err := f.s.GetSession(f.ctx, id); !errors.Is(err, users.ErrNotFound) {
+		f.Errorf("%s: GetSession = %+v, %v; want ErrNotFound", what, s, err)
+	}
+}
+
+// sessionIs asserts that the stored session is want.
+func (f *fixture) sessionIs(want *users.SessionRecord, what string) {
+	f.Helper()
+	got, err := f.s.GetSession(f.ctx, want.ID)
+	if err != nil {
+		f.Errorf("%s: GetSession: %v; want the session", what, err)
+		return
+	}
+	f.checkSession(what, got, want)
+}
+
+// hashUnknown asserts that RotateSession of hash answers ErrInvalidToken,
+// and not ErrTokenReused: no session, current or earlier, has it.
+func (f *fixture) hashUnknown(hash []byte, what string) {
+	f.Helper()
+	_, _, err := f.s.RotateSession(f.ctx, hash, newHash(), base, base.Add(day), users.Condition{})
+	f.wantErr(what, err, users.ErrInvalidToken)
+	if errors.Is(err, users.ErrTokenReused) || errors.Is(err, users.ErrTokenExpired) {
+		f.Errorf("%s: err = %v; want plain ErrInvalidToken (no session holds the hash)", what, err)
+	}
+}
+
+func diffSession(got, want *users.SessionRecord) []string {
+	var d differ
+	d.str("ID", got.ID, want.ID)
+	d.str("UserID", got.UserID, want.UserID)
+	if !bytes.Equal(got.TokenHash, want.TokenHash) {
+		d.add("TokenHash = %x, want %x", got.TokenHash, want.TokenHash)
+	}
+	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
+	d.time("RefreshedAt", got.RefreshedAt, want.RefreshedAt)
+	d.time("ExpiresAt", got.ExpiresAt, want.ExpiresAt)
+	d.str("IP", got.IP, want.IP)
+	d.str("UserAgent", got.UserAgent, want.UserAgent)
+	return d
+}
+
+func (f *fixture) checkSession(what string, got, want *users.SessionRecord) {
+	f.Helper()
+	if got == nil {
+		f.Errorf("%s: nil session", what)
+		return
+	}
+	for _, d := range diffSession(got, want) {
+		f.Errorf("%s: %s", what, d)
+	}
+}
+
+func cloneSession(s *users.SessionRecord) *users.SessionRecord {
+	c := *s
+	c.TokenHash = bytes.Clone(s.TokenHash)
+	return &c
+}
+
+func sessionsCreateGet(f *fixture) {
+	u := f.user("alice@example.com")
+	zone := time.FixedZone("storetest-0330", -(3*3600 + 30*60))
+	s := newSession(u.ID)
+	s.CreatedAt = time.Date(2026, 1, 1, 23, 34, 5, 123_456_789, zone)
+	s.RefreshedAt = s.CreatedAt
+	s.ExpiresAt = s.CreatedAt.Add(7*day + 250*time.Millisecond)
+	s.IP = "2001:db8::1"
+	s.UserAgent = strings.Repeat("Ünïcode agent ✓ ", 30)[:500]
+	want := cloneSession(s)
+	if err := f.s.CreateSession(f.ctx, s, users.Condition{}); err != nil {
+		f.Fatalf("CreateSession: %v", err)
+	}
+	f.checkSession("GetSession after CreateSession (non-UTC times)", f.getSession(s.ID), want)
+
+	// A second session of the same user is its own.
+	f.session(u.ID)
+	bare := newSession(u.ID)
+	bare.IP, bare.UserAgent = "", ""
+	if err := f.s.CreateSession(f.ctx, bare, users.Condition{}); err != nil {
+		f.Fatalf("CreateSession without IP and user agent: %v", err)
+	}
+	f.checkSession("GetSession of a session without IP and user agent", f.getSession(bare.ID), bare)
+	f.checkSession("the first session after others were created", f.getSession(s.ID), want)
+}
+
+func sessionsCreateUnknownUser(f *fixture) {
+	f.user("alice@example.com")
+	s := newSession(newID())
+	err := f.s.CreateSession(f.ctx, s, users.Condition{})
+	f.wantErr("CreateSession for an unknown user", err, users.ErrNotFound)
+	f.sessionGone(s.ID, "after CreateSession for an unknown user")
+	f.hashUnknown(s.TokenHash, "RotateSession of the token of a session never created")
+	err = f.s.CreateSession(f.ctx, newSession(newID()), users.Condition{Status: users.StatusActive})
+	f.wantErr("CreateSession for an unknown user with a condition", err, users.ErrNotFound)
+}
+
+func sessionsCreateCondition(f *fixture) {
+	u := newUser("alice@example.com")
+	u.Status = users.StatusSuspended
+	u.PasswordHash = "$argon2id$current"
+	f.createUser(u)
+	for _, cond := range []users.Condition{
+		{Status: users.StatusActive},
+		{PasswordHash: ptr("$argon2id$previous")},
+		{EmailKey: ptr("bob@example.com")},
+		{Status: users.StatusSuspended, Contested: ptr(true)},
+	} {
+		s := newSession(u.ID)
+		err := f.s.CreateSession(f.ctx, s, cond)
+		what := fmt.Sprintf("CreateSession with a condition the user does not satisfy (%+v)", cond)
+		f.wantErr(what, err, users.ErrConflict)
+		f.sessionGone(s.ID, what)
+		f.hashUnknown(s.TokenHash, what+": its token")
+	}
+	s := newSession(u.ID)
+	if err := f.s.CreateSession(f.ctx, s, users.Condition{Status: users.StatusSuspended, PasswordHash: ptr("$argon2id$current"), EmailKey: ptr(u.EmailKey)}); err != nil {
+		f.Fatalf("CreateSession with a condition that holds: %v", err)
+	}
+	f.checkSession("GetSession", f.getSession(s.ID), s)
+}
+
+func sessionsGetNotFound(f *fixture) {
+	_, err := f.s.GetSession(f.ctx, newID())
+	f.wantErr("GetSession on an empty store", err, users.ErrNotFound)
+	u := f.user("alice@example.com")
+	f.session(u.ID)
+	_, err = f.s.GetSession(f.ctx, newID())
+	f.wantErr("GetSession of an unknown id", err, users.ErrNotFound)
+}
+
+func sessionsRotate(f *fixture) {
+	u := newUser("alice@example.com")
+	u.PasswordHash = "$argon2id$hash"
+	f.createUser(u)
+	s := f.session(u.ID)
+	other := f.session(u.ID)
+	now := base.Add(time.Hour)
+	next := newHash()
+	want := cloneSession(s)
+	want.TokenHash, want.RefreshedAt, want.ExpiresAt = next, now, now.Add(14*day)
+	got, gotUser, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(14*day),
+		users.Condition{Status: users.StatusActive, PasswordHash: ptr(u.PasswordHash)})
+	if err != nil {
+		f.Fatalf("RotateSession: %v", err)
+	}
+	f.checkSession("RotateSession result", got, want)
+	f.checkUser("RotateSession's user", gotUser, u)
+	f.checkSession("GetSession after RotateSession", f.getSession(s.ID), want)
+	f.checkSession("another session of the same user", f.getSession(other.ID), other)
+
+	// The new token rotates in turn; the chain goes on.
+	s = want
+	for i := range 3 {
+		f.rotate(s, now.Add(time.Duration(i+1)*time.Minute))
+	}
+	f.checkSession("GetSession after four rotations", f.getSession(s.ID), s)
+	// The user as it is now comes back.
+	f.update(u.ID, users.UserChange{FirstName: ptr("Renamed"), UpdatedAt: now}, users.Effects{})
+	_, gotUser, err = f.s.RotateSession(f.ctx, s.TokenHash, newHash(), now.Add(time.Hour), now.Add(8*day), users.Condition{})
+	if err != nil {
+		f.Fatalf("RotateSession: %v", err)
+	}
+	if gotUser == nil || gotUser.FirstName != "Renamed" || gotUser.ID != u.ID {
+		f.Errorf("RotateSession's user = %+v; want user %s as it is now (FirstName %q)", gotUser, u.ID, "Renamed")
+	}
+}
+
+func sessionsRotateUnknown(f *fixture) {
+	f.hashUnknown(newHash(), "RotateSession on an empty store")
+	u := f.user("alice@example.com")
+	s := f.session(u.ID)
+	for _, h := range [][]byte{newHash(), s.TokenHash[:16], {}, nil} {
+		f.hashUnknown(h, fmt.Sprintf("RotateSession of unknown hash %x", h))
+	}
+	f.sessionIs(s, "the session after RotateSession of unknown hashes")
+}
+
+func sessionsRotateExpired(f *fixture) {
+	u := f.user("alice@example.com")
+	s := f.session(u.ID)
+	for _, now := range []time.Time{s.ExpiresAt, s.ExpiresAt.Add(time.Millisecond), s.ExpiresAt.Add(30 * day)} {
+		next := newHash()
+		_, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(7*day), users.Condition{})
+		f.wantErr(fmt.Sprintf("RotateSession at %v of a session expiring at %v", now, s.ExpiresAt), err, users.ErrTokenExpired)
+		f.hashUnknown(next, "the new hash of an expired RotateSession")
+	}
+	f.sessionIs(s, "an expired session (GetSession returns it as it is)")
+	// Just before expiry the token still works: nothing was written.
+	f.rotate(s, s.ExpiresAt.Add(-time.Millisecond))
+}
+
+func sessionsRotateConditionFails(f *fixture) {
+	u := f.user("alice@example.com")
+	s := f.session(u.ID)
+	f.update(u.ID, users.UserChange{Status: ptr(users.StatusSuspended), UpdatedAt: base.Add(time.Second)}, users.Effects{})
+	now := base.Add(time.Minute)
+	next := newHash()
+	_, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(day), users.Condition{Status: users.StatusActive})
+	f.wantErr("RotateSession whose user does not satisfy the condition", err, users.ErrConflict)
+	f.sessionIs(s, "session after the refused RotateSession")
+	f.hashUnknown(next, "the new hash of the refused RotateSession")
+	// The old token is still current, not an earlier one: it rotates once
+	// the user satisfies the condition again.
+	f.update(u.ID, users.UserChange{Status: ptr(users.StatusActive), UpdatedAt: base.Add(2 * time.Second)}, users.Effects{})
+	if _, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(day), users.Condition{Status: users.StatusActive}); err != nil {
+		f.Errorf("RotateSession once the condition holds: %v", err)
+	}
+}
+
+func sessionsRotateReused(f *fixture) {
+	u := f.user("alice@example.com")
+	s := f.session(u.ID)
+	other := f.session(u.ID)
+	first := f.rotate(s, base.Add(time.Minute))
+	_, _, err := f.s.RotateSession(f.ctx, first, newHash(), base.Add(2*time.Minute), base.Add(day), users.Condition{})
+	f.wantErr("RotateSession of an already rotated token", err, users.ErrTokenReused)
+	// The deletion is committed although the call failed.
+	f.sessionGone(s.ID, "session after its rotated token was presented again")
+	f.hashUnknown(s.TokenHash, "the current token of a session ended by reuse")
+	f.hashUnknown(first, "the reused token, presented a second time")
+	f.sessionIs(other, "another session of the same user")
+
+	// A token rotated several times ago ends the session too.
+	s2 := f.session(u.ID)
+	old := f.rotate(s2, base.Add(time.Minute))
+	f.rotate(s2, base.Add(2*time.Minute))
+	f.rotate(s2, base.Add(3*time.Minute))
+	_, _, err = f.s.RotateSession(f.ctx, old, newHash(), base.Add(4*time.Minute), base.Add(day), users.Condition{})
+	f.wantErr("RotateSession of a token rotated three times ago", err, users.ErrTokenReused)
+	f.sessionGone(s2.ID, "session after a token rotated three times ago was presented")
+	// Reuse is detected whatever the expiry and the condition: the token
+	// leaked, the session must end.
+	s3 := f.session(u.ID)
+	old = f.rotate(s3, base.Add(time.Minute))
+	_, _, err = f.s.RotateSession(f.ctx, old, newHash(), s3.ExpiresAt.Add(day), s3.ExpiresAt.Add(2*day), users.Condition{Status: users.StatusSuspended})
+	f.wantErr("RotateSession of a rotated token, after expiry and with a failing condition", err, users.ErrTokenReused)
+	f.sessionGone(s3.ID, "session after that")
+	f.sessionIs(other, "the other session at the end")
+}
+
+// Twenty clients present the same refresh token at once (a leaked token
+// racing its owner): exactly one rotation succeeds, the others find the
+// token rotated, and the session ends.
+func sessionsRotateConcurrent(f *fixture) {
+	u := f.user("alice@example.com")
+	s := f.session(u.ID)
+	other := f.session(u.ID)
+	const n = 20
+	nexts := make([][]byte, n)
+	for i := range nexts {
+		nexts[i] = newHash()
+	}
+	errs := make([]error, n)
+	now := base.Add(time.Minute)
+	f.race("concurrent RotateSession of one token", n, func(ctx context.Context, i int) {
+		_, _, errs[i] = f.s.RotateSession(ctx, s.TokenHash, nexts[i], now, now.Add(day), users.Condition{})
+	})
+	winner, reused := -1, 0
+	for i, err := range errs {
+		switch {
+		case err == nil && winner >= 0:
+			f.Errorf("RotateSession calls %d and %d both succeeded with the same token", winner, i)
+		case err == nil:
+			winner = i
+		case errors.Is(err, users.ErrTokenReused):
+			reused++
+		case !errors.Is(err, users.ErrInvalidToken):
+			f.Errorf("concurrent RotateSession %d: err = %v, want one matching ErrTokenReused or ErrInvalidToken", i, err)
+		}
+	}
+	if winner < 0 {
+		f.Fatalf("none of %d concurrent RotateSession calls succeeded", n)
+	}
+	if reused == 0 {
+		f.Errorf("no concurrent RotateSession answered ErrTokenReused: the calls after the winner must find the token rotated and end the session")
+	}
+	f.sessionGone(s.ID, "session after concurrent rotations of one token")
+	f.hashUnknown(nexts[winner], "the winner's new token after the session ended")
+	f.sessionIs(other, "another session of the same user")
+}
+
+func sessionsDelete(f *fixture) {
+	err := f.s.DeleteSession(f.ctx, newID())
+	f.wantErr("DeleteSession on an empty store", err, users.ErrNotFound)
+	u := f.user("alice@example.com")
+	s := f.session(u.ID)
+	earlier := f.rotate(s, base.Add(time.Minute))
+	other := f.session(u.ID)
+	if err := f.s.DeleteSession(f.ctx, s.ID); err != nil {
+		f.Fatalf("DeleteSession: %v", err)
+	}
+	f.sessionGone(s.ID, "after DeleteSession")
+	f.hashUnknown(s.TokenHash, "the current token of a deleted session")
+	f.hashUnknown(earlier, "an earlier token of a deleted session")
+	f.sessionIs(other, "another session of the same user after DeleteSession")
+	f.wantErr("DeleteSession a second time", f.s.DeleteSession(f.ctx, s.ID), users.ErrNotFound)
+	f.wantErr("DeleteSession of an unknown id", f.s.DeleteSession(f.ctx, newID()), users.ErrNotFound)
+	f.checkUser("the user after DeleteSession", f.getUser(u.ID), u)
+}
+
+func sessionsDeleteByToken(f *fixture) {
+	f.wantErr("DeleteSessionByToken on an empty store", f.s.DeleteSessionByToken(f.ctx, newHash()), users.ErrNotFound)
+	u := f.user("alice@example.com")
+	byCurrent := f.session(u.ID)
+	earlierOfFirst := f.rotate(byCurrent, base.Add(time.Minute))
+	byEarlier := f.session(u.ID)
+	earlier := f.rotate(byEarlier, base.Add(time.Minute))
+	f.rotate(byEarlier, base.Add(2*time.Minute))
+	other := f.session(u.ID)
+
+	if err := f.s.DeleteSessionByToken(f.ctx, byCurrent.TokenHash); err != nil {
+		f.Fatalf("DeleteSessionByToken with the current token: %v", err)
+	}
+	f.sessionGone(byCurrent.ID, "after DeleteSessionByToken with the current token")
+	f.hashUnknown(earlierOfFirst, "an earlier token of the session deleted by its current one")
+
+	if err := f.s.DeleteSessionByToken(f.ctx, earlier); err != nil {
+		f.Fatalf("DeleteSessionByToken with an earlier token: %v", err)
+	}
+	f.sessionGone(byEarlier.ID, "after DeleteSessionByToken with an earlier token")
+	f.hashUnknown(byEarlier.TokenHash, "the current token of the session deleted by an earlier one")
+
+	f.wantErr("DeleteSessionByToken with the token of a deleted session", f.s.DeleteSessionByToken(f.ctx, byCurrent.TokenHash), users.ErrNotFound)
+	f.wantErr("DeleteSessionByToken with an unknown token", f.s.DeleteSessionByToken(f.ctx, newHash()), users.ErrNotFound)
+	f.wantErr("DeleteSessionByToken with a prefix of a token", f.s.DeleteSessionByToken(f.ctx, other.TokenHash[:16]), users.ErrNotFound)
+	f.sessionIs(other, "another session of the same user")
+}
+
+// ---------------------------------------------------------------------------
+// PurgeExpired
+
+func purgeExpired(f *fixture) {
+	if n, err := f.s.PurgeExpired(f.ctx, base.Add(100*day)); err != nil || n != 0 {
+		f.Errorf("PurgeExpired on an empty store = %d, %v; want 0, nil", n, err)
+	}
+	u := f.user("alice@example.com")
+	v := f.user("bob@example.com")
+	t1 := newToken(u.ID, users.PurposeVerifyEmail, base.Add(time.Hour))
+	t1consumed := newToken(v.ID, users.PurposeInvite, base.Add(time.Hour))
+	t2 := newToken(u.ID, users.PurposeInvite, base.Add(2*time.Hour))
+	t3 := newToken(u.ID, users.PurposePasswordReset, base.Add(3*day))
+	for _, tok := range []*users.TokenRecord{t1, t1consumed, t2, t3} {
+		f.issue(tok)
+	}
+	if _, err := f.s.ConsumeToken(f.ctx, t1consumed.Hash, t1consumed.Purpose, base, users.Condition{}, users.UserChange{UpdatedAt: base}, users.Effects{}); err != nil {
+		f.Fatalf("ConsumeToken: %v", err)
+	}
+	s1 := newSession(u.ID)
+	s1.ExpiresAt = base.Add(time.Hour)
+	s2 := newSession(v.ID)
+	s2.ExpiresAt = base.Add(time.Minute)
+	s3 := newSession(u.ID)
+	for _, s := range []*users.SessionRecord{s1, s2, s3} {
+		if err := f.s.CreateSession(f.ctx, s, users.Condition{}); err != nil {
+			f.Fatalf("CreateSession: %v", err)
+		}
+	}
+	// s2 is rotated: its expiry moves to two hours, and it has an earlier
+	// token.
+	earlier := s2.TokenHash
+	next := newHash()
+	if _, _, err := f.s.RotateSession(f.ctx, earlier, next, base, base.Add(2*time.Hour), users.Condition{}); err != nil {
+		f.Fatalf("RotateSession: %v", err)
+	}
+	m := newMail(u.ID, u.Email, base)
+	f.enqueue(m)
+
+	// At or before: the tokens and the session expiring at one hour go,
+	// consumed or not.
+	n, err := f.s.PurgeExpired(f.ctx, base.Add(time.Hour))
+	if err != nil {
+		f.Fatalf("PurgeExpired: %v", err)
+	}
+	if n != 3 {
+		f.Errorf("PurgeExpired(base+1h) = %d, want 3 (two tokens, one session)", n)
+	}
+	f.tokenGone(t1.Hash, "token expiring at the purge time")
+	f.tokenGone(t1consumed.Hash, "consumed token expiring at the purge time")
+	f.sessionGone(s1.ID, "session expiring at the purge time")
+	f.tokenLive(t2.Hash, "token expiring after the purge time")
+	f.tokenLive(t3.Hash, "token expiring days later")
+	if _, err := f.s.GetSession(f.ctx, s2.ID); err != nil {
+		f.Errorf("rotated session expiring after the purge time: %v", err)
+	}
+	f.sessionIs(s3, "session expiring days later")
+
+	n, err = f.s.PurgeExpired(f.ctx, base.Add(2*time.Hour))
+	if err != nil {
+		f.Fatalf("PurgeExpired: %v", err)
+	}
+	if n != 2 {
+		f.Errorf("PurgeExpired(base+2h) = %d, want 2 (one token, one session)", n)
+	}
+	f.sessionGone(s2.ID, "rotated session expiring at the second purge time")
+	f.hashUnknown(earlier, "an earlier token of a purged session")
+	f.hashUnknown(next, "the current token of a purged session")
+	if n, err := f.s.PurgeExpired(f.ctx, base.Add(2*time.Hour)); err != nil || n != 0 {
+		f.Errorf("PurgeExpired again = %d, %v; want 0, nil", n, err)
+	}
+	// Users and mail are not its business.
+	f.checkUser("user after PurgeExpired", f.getUser(u.ID), u)
+	f.checkMail("mail after PurgeExpired", f.onlyMail(), m)
+	f.tokenLive(t3.Hash, "token expiring days later, at the end")
+	f.sessionIs(s3, "session expiring days later, at the end")
+}

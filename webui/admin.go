@@ -1,0 +1,502 @@
+package webui
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gousers/users"
+)
+
+// parseForm reads a POST form, bounded in size.
+func parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "the form could not be read", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+// ---------------------------------------------------------------------------
+// Settings
+
+type settingsData struct {
+	Roles        []*users.Role // the roles registration may give: no admin access
+	Role         string        // the selected one ("" for none)
+	Registration bool
+	VerifyEmail  bool
+	Presets      []preset
+}
+
+type preset struct{ Value, Label string }
+
+var policyPresets = []preset{
+	{users.PasswordPolicyMinLength, "Weak: at least 8 characters"},
+	{users.PasswordPolicyStrong, "Strong: upper and lower case, digits, special characters"},
+}
+
+func (h *handler) settingsPage(w http.ResponseWriter, r *http.Request) {
+	s, err := h.m.Settings(r.Context())
+	if err != nil {
+		h.fail(w, r, "message", &page{Title: "Settings"}, err)
+		return
+	}
+	p := &page{Title: "Settings", Nav: "settings", Values: map[string]string{}}
+	d := &settingsData{Registration: s.PublicRegistration, VerifyEmail: s.PublicRegistrationVerifyEmail, Presets: policyPresets}
+	if s.PublicRegistrationRole != nil {
+		d.Role = *s.PublicRegistrationRole
+	}
+	if s.PublicRegistrationEmailFilter != nil {
+		p.Values["public_registration_email_filter"] = s.PublicRegistrationEmailFilter.String()
+	}
+	if s.PasswordPolicy != nil {
+		p.Values["auth_password_policy"] = s.PasswordPolicy.String()
+		p.Values["auth_password_policy_description"] = s.PasswordPolicyDescription
+	}
+	settingsToForm(&s, p)
+	h.showSettings(w, r, http.StatusOK, p, d)
+}
+
+func (h *handler) showSettings(w http.ResponseWriter, r *http.Request, status int, p *page, d *settingsData) {
+	roles, err := h.m.ListRoles(r.Context())
+	if err != nil {
+		h.fail(w, r, "message", &page{Title: "Settings"}, err)
+		return
+	}
+	for _, ro := range roles {
+		if !ro.AdminAccess {
+			d.Roles = append(d.Roles, ro)
+		}
+	}
+	p.Data = d
+	h.render(w, r, status, "settings", p)
+}
+
+func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	s, err := h.m.Settings(ctx)
+	if err != nil {
+		h.fail(w, r, "message", &page{Title: "Settings"}, err)
+		return
+	}
+	f := r.PostForm
+	p := &page{Title: "Settings", Nav: "settings", Values: map[string]string{
+		"public_registration_email_filter": f.Get("public_registration_email_filter"),
+		"auth_password_policy":             f.Get("auth_password_policy"),
+		"auth_password_policy_description": f.Get("auth_password_policy_description"),
+	}}
+	d := &settingsData{Registration: f.Get("public_registration") != "", VerifyEmail: f.Get("public_registration_verify_email") != "",
+		Role: f.Get("public_registration_role"), Presets: policyPresets}
+	fields := []string{"public_registration_role", "public_registration_email_filter", "auth_password_policy", "auth_password_policy_description"}
+	fields = append(fields, formToSettings(f, &s, p)...)
+	s.PublicRegistration, s.PublicRegistrationVerifyEmail = d.Registration, d.VerifyEmail
+	s.PublicRegistrationRole = nil
+	if d.Role != "" {
+		role := d.Role
+		s.PublicRegistrationRole = &role
+	}
+	s.PublicRegistrationEmailFilter = nil
+	if doc := strings.TrimSpace(f.Get("public_registration_email_filter")); doc != "" {
+		if s.PublicRegistrationEmailFilter, err = users.ParseFilter([]byte(doc)); err != nil {
+			h.failSettings(w, r, p, d, err, fields)
+			return
+		}
+	}
+	s.PasswordPolicy = nil
+	if src := strings.TrimSpace(f.Get("auth_password_policy")); src != "" {
+		if s.PasswordPolicy, err = users.ParsePasswordPolicy(src); err != nil {
+			h.failSettings(w, r, p, d, err, fields)
+			return
+		}
+	}
+	s.PasswordPolicyDescription = ""
+	if s.PasswordPolicy != nil {
+		s.PasswordPolicyDescription = strings.TrimSpace(f.Get("auth_password_policy_description"))
+	}
+	if _, err := h.m.UpdateSettings(ctx, s); err != nil {
+		h.failSettings(w, r, p, d, err, fields)
+		return
+	}
+	h.redirect(w, r, h.p+"/settings", &flash{Status: []string{"Saved."}})
+}
+
+func (h *handler) failSettings(w http.ResponseWriter, r *http.Request, p *page, d *settingsData, err error, fields []string) {
+	pr := explain(err)
+	if pr.Internal {
+		h.fail(w, r, "message", &page{Title: "Settings"}, err)
+		return
+	}
+	placed := false
+	for _, f := range fields {
+		if f == pr.Field {
+			p.Errors = map[string]string{f: pr.Msg}
+			placed = true
+		}
+	}
+	if !placed {
+		p.Alert = pr.Msg
+	}
+	h.showSettings(w, r, pr.Status, p, d)
+}
+
+// ---------------------------------------------------------------------------
+// Roles
+
+type rolesData struct {
+	Roles []*users.Role
+	Admin bool // the "Admin Access" box, as submitted
+}
+
+func (h *handler) rolesPage(w http.ResponseWriter, r *http.Request) {
+	h.showRoles(w, r, http.StatusOK, &page{Title: "Roles", Nav: "roles"}, false)
+}
+
+func (h *handler) showRoles(w http.ResponseWriter, r *http.Request, status int, p *page, admin bool) {
+	roles, err := h.m.ListRoles(r.Context())
+	if err != nil {
+		h.fail(w, r, "message", &page{Title: "Roles"}, err)
+		return
+	}
+	p.Data = &rolesData{Roles: roles, Admin: admin}
+	h.render(w, r, status, "roles", p)
+}
+
+func (h *handler) createRole(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	name := strings.TrimSpace(r.PostForm.Get("name"))
+	admin := r.PostForm.Get("admin_access") != ""
+	role, err := h.m.CreateRole(r.Context(), users.Role{Name: name, AdminAccess: admin})
+	if err != nil {
+		p := &page{Title: "Roles", Nav: "roles", Values: map[string]string{"name": name}}
+		pr := explain(err)
+		if pr.Internal {
+			h.fail(w, r, "message", &page{Title: "Roles"}, err)
+			return
+		}
+		if pr.Field == "name" {
+			p.Errors = map[string]string{"name": pr.Msg}
+		} else {
+			p.Alert = pr.Msg
+		}
+		h.showRoles(w, r, pr.Status, p, admin)
+		return
+	}
+	h.redirect(w, r, h.p+"/roles/"+url.PathEscape(role.ID), &flash{Status: []string{"Created the role " + role.Name + "."}})
+}
+
+// ---------------------------------------------------------------------------
+// A role
+
+type roleData struct {
+	Role     *users.Role
+	Users    []*users.User
+	Pager    pager
+	Panel    string // "create", "add", "invite" or ""
+	Statuses []statusOption
+	// Add Existing: the users not in the role, as searched.
+	Candidates []*users.User
+	CandPager  pager
+	Search     string
+}
+
+type statusOption struct {
+	Value users.Status
+	Label string
+}
+
+var statuses = []statusOption{
+	{users.StatusActive, "Active"},
+	{users.StatusInvited, "Invited"},
+	{users.StatusUnverified, "Unverified"},
+	{users.StatusDraft, "Draft"},
+	{users.StatusSuspended, "Suspended"},
+	{users.StatusArchived, "Archived"},
+}
+
+// pager is the paging of a list: 1-based page, whether there is a next one.
+type pager struct {
+	Page       int
+	Total      int // -1 when not counted
+	Prev, Next string
+}
+
+func pageParam(v string) int {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 1
+	}
+	return n
+}
+
+func (h *handler) rolePage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := &page{Nav: "roles", Values: map[string]string{"status": string(users.StatusActive)}}
+	h.showRole(w, r, http.StatusOK, p, q.Get("panel"))
+}
+
+// showRole renders a role page with panel open.
+func (h *handler) showRole(w http.ResponseWriter, r *http.Request, status int, p *page, panel string) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	role, err := h.m.Role(ctx, id)
+	if err != nil {
+		if errors.Is(err, users.ErrRoleNotFound) {
+			h.notFound(w, r)
+			return
+		}
+		h.fail(w, r, "message", &page{Title: "Role"}, err)
+		return
+	}
+	q := r.URL.Query()
+	d := &roleData{Role: role, Statuses: statuses}
+	switch panel {
+	case "create", "add", "invite":
+		d.Panel = panel
+	}
+	base := h.p + "/roles/" + url.PathEscape(id)
+	n := pageParam(q.Get("page"))
+	d.Users, d.Pager, err = h.listPage(r, users.UserQuery{Role: &id}, n, func(page int) string {
+		return base + "?page=" + strconv.Itoa(page)
+	})
+	if err != nil {
+		h.fail(w, r, "message", &page{Title: role.Name}, err)
+		return
+	}
+	if d.Panel == "add" {
+		d.Search = strings.TrimSpace(q.Get("q"))
+		cq := users.UserQuery{Search: d.Search,
+			Filter: &users.UserFilter{Field: users.FieldRole, Op: users.OpNeq, Value: id}}
+		cn := pageParam(q.Get("cpage"))
+		d.Candidates, d.CandPager, err = h.listPage(r, cq, cn, func(page int) string {
+			return base + "?" + url.Values{"panel": {"add"}, "q": {d.Search}, "cpage": {strconv.Itoa(page)}}.Encode()
+		})
+		if err != nil {
+			h.fail(w, r, "message", &page{Title: role.Name}, err)
+			return
+		}
+	}
+	p.Title, p.Data = role.Name, d
+	h.render(w, r, status, "role", p)
+}
+
+// listPage lists page n (1-based) of the users q selects, sorted by email,
+// PageSize of them, with links built by link.
+func (h *handler) listPage(r *http.Request, q users.UserQuery, n int, link func(int) string) ([]*users.User, pager, error) {
+	q.Sort = []users.UserSort{{Field: users.FieldEmail}}
+	q.Limit, q.Offset = PageSize+1, (n-1)*PageSize
+	list, err := h.m.ListUsers(r.Context(), q)
+	if err != nil {
+		return nil, pager{}, err
+	}
+	pg := pager{Page: n, Total: -1}
+	if len(list) > PageSize {
+		list = list[:PageSize]
+		pg.Next = link(n + 1)
+	}
+	if n > 1 {
+		pg.Prev = link(n - 1)
+	}
+	return list, pg, nil
+}
+
+func (h *handler) roleURL(r *http.Request) string {
+	return h.p + "/roles/" + url.PathEscape(r.PathValue("id"))
+}
+
+// createInRole is "Create New": a user in this role.
+func (h *handler) createInRole(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	f := r.PostForm
+	id := r.PathValue("id")
+	in := users.CreateInput{
+		Email: strings.TrimSpace(f.Get("email")), Password: f.Get("password"),
+		FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
+		Status: users.Status(f.Get("status")), Role: &id,
+	}
+	u, err := h.m.Create(r.Context(), in)
+	if err != nil {
+		p := &page{Nav: "roles", Values: map[string]string{"email": in.Email, "first_name": in.FirstName, "last_name": in.LastName, "status": string(in.Status)}}
+		h.failPanel(w, r, p, "create", err, "email", "password", "first_name", "last_name", "status")
+		return
+	}
+	h.redirect(w, r, h.roleURL(r), &flash{Status: []string{"Created " + display(u) + "."}})
+}
+
+// failPanel re-renders a role page with panel open and err shown.
+func (h *handler) failPanel(w http.ResponseWriter, r *http.Request, p *page, panel string, err error, fields ...string) {
+	pr := explain(err)
+	if pr.Internal {
+		h.fail(w, r, "message", &page{Title: "Role"}, err)
+		return
+	}
+	for _, f := range fields {
+		if f == pr.Field {
+			p.Errors = map[string]string{f: pr.Msg}
+		}
+	}
+	if p.Errors == nil {
+		p.Alert = pr.Msg
+	}
+	h.showRole(w, r, pr.Status, p, panel)
+}
+
+// addToRole is "Add Existing": the checked users get this role.
+func (h *handler) addToRole(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	ids := r.PostForm["user"]
+	if len(ids) == 0 {
+		h.failPanel(w, r, &page{Nav: "roles"}, "add", errNothingChosen)
+		return
+	}
+	ctx := r.Context()
+	if err := h.m.AssignRole(ctx, r.PathValue("id"), ids...); err != nil {
+		h.failPanel(w, r, &page{Nav: "roles"}, "add", err)
+		return
+	}
+	h.redirect(w, r, h.roleURL(r), &flash{Status: []string{"Added " + plural(len(ids), "user", "users") + " to the role."}})
+}
+
+var errNothingChosen = &users.ValidationError{Field: "user", Reason: "Choose at least one user to add."}
+
+// removeFromRole is the "Remove <email>" button: the user's role becomes
+// null (public access only).
+func (h *handler) removeFromRole(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	id := r.PostForm.Get("user")
+	u, err := h.m.User(ctx, id)
+	if err == nil && (u.Role == nil || *u.Role != r.PathValue("id")) {
+		h.redirect(w, r, h.roleURL(r), &flash{Status: []string{display(u) + " was not in this role."}})
+		return
+	}
+	if err == nil {
+		err = h.m.RemoveRole(ctx, id)
+	}
+	if err != nil {
+		h.failPanel(w, r, &page{Nav: "roles"}, "", err)
+		return
+	}
+	h.redirect(w, r, h.roleURL(r), &flash{Status: []string{"Removed " + display(u) + " from the role: no role now, public access only."}})
+}
+
+// inviteToRole is "Invite Users": one line per address with its outcome.
+func (h *handler) inviteToRole(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	list := r.PostForm.Get("emails")
+	p := &page{Nav: "roles", Values: map[string]string{"emails": list}}
+	addrs := users.ParseEmailList(list)
+	if len(addrs) == 0 {
+		h.failPanel(w, r, p, "invite", &users.ValidationError{Field: "emails", Reason: "Enter at least one email address."}, "emails")
+		return
+	}
+	if len(addrs) > users.MaxInviteEmails {
+		h.failPanel(w, r, p, "invite", &users.ValidationError{Field: "emails", Reason: "Enter at most " + strconv.Itoa(users.MaxInviteEmails) + " addresses at once."}, "emails")
+		return
+	}
+	var lines []string
+	valid := make([]string, 0, len(addrs))
+	refused := map[string]string{}
+	for _, a := range addrs {
+		if err := users.ValidateEmail(a); err != nil {
+			refused[a] = a + ": refused, not a valid email address."
+			continue
+		}
+		valid = append(valid, a)
+	}
+	var results []users.InviteResult
+	if len(valid) > 0 {
+		var err error
+		results, err = h.m.Invite(r.Context(), users.InviteInput{Emails: valid, Role: r.PathValue("id")})
+		if err != nil && len(results) == 0 {
+			h.failPanel(w, r, p, "invite", err, "emails")
+			return
+		}
+		if err != nil {
+			h.cfg.log.ErrorContext(r.Context(), "webui: invite stopped part way", "done", len(results), "error", err)
+		}
+	}
+	byEmail := map[string]users.InviteResult{}
+	for _, res := range results {
+		byEmail[users.NormalizeEmail(res.Email)] = res
+	}
+	sent, other := 0, 0
+	for _, a := range addrs {
+		if line, ok := refused[a]; ok {
+			lines = append(lines, line)
+			other++
+			continue
+		}
+		res, ok := byEmail[users.NormalizeEmail(a)]
+		if !ok {
+			lines = append(lines, a+": not handled, because an error stopped the invitation. Try again.")
+			other++
+			continue
+		}
+		if res.Err == nil && (res.Outcome == users.InviteCreated || res.Outcome == users.InviteResent || res.Outcome == "converted") {
+			sent++
+		} else {
+			other++
+		}
+		lines = append(lines, inviteLine(res))
+	}
+	if len(lines) > 5 {
+		// A long list may not fit the message: the totals come first.
+		lines = append([]string{plural(sent, "invitation", "invitations") + " sent; " + plural(other, "address", "addresses") + " not invited."}, lines...)
+	}
+	h.redirect(w, r, h.roleURL(r), &flash{Status: lines})
+}
+
+// inviteLine words one address's invitation outcome.
+func inviteLine(res users.InviteResult) string {
+	var what string
+	switch res.Outcome {
+	case users.InviteCreated:
+		what = "invited"
+	case users.InviteResent:
+		what = "invite re-sent"
+	case users.InviteSkipped:
+		what = "already a member, nothing sent"
+	case "already active":
+		what = "already a member (active), nothing sent"
+	case "converted":
+		what = "invited (the unverified account with this address now waits for the invitation)"
+	default:
+		what = strings.ReplaceAll(string(res.Outcome), "_", " ")
+	}
+	if res.Err != nil {
+		if errors.Is(res.Err, users.ErrRateLimited) {
+			what += ", but no mail was sent: too many mails went to this address lately; try again later"
+		} else {
+			what += ", but no mail was sent: " + explain(res.Err).Msg
+		}
+	}
+	return res.Email + ": " + what + "."
+}
+
+// display names a user in a message: its email, else its name, else its
+// id.
+func display(u *users.User) string {
+	if u.Email != "" {
+		return u.Email
+	}
+	if n := strings.TrimSpace(u.FirstName + " " + u.LastName); n != "" {
+		return n
+	}
+	return u.ID
+}

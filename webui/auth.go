@@ -1,0 +1,50 @@
+package webui
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// admin lets only administrators through to f: those the authorizer
+// accepts (WithAuthorizer), or else those signed in with the built-in
+// sign-in. Others go to the sign-in page (or, with an authorizer, get a
+// 403 page); nothing of the request is read before that.
+func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var a *adminInfo
+		if h.cfg.authorize != nil {
+			if !h.cfg.authorize(r) {
+				h.render(w, r, http.StatusForbidden, "message", &page{Title: "Access Denied",
+					Data: messageData{Alert: "This page is for administrators only.", Next: "Sign in to the application as an administrator, then open this page again."}})
+				return
+			}
+			a = &adminInfo{}
+		} else {
+			a = h.signedIn(w, r)
+			if a == nil {
+				target := h.p + "/login"
+				if r.Method == http.MethodGet {
+					target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+				}
+				http.Redirect(w, r, target, http.StatusSeeOther)
+				return
+			}
+		}
+		f(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, a)))
+	}
+}
+
+// localNext returns next when it is a path inside the console (so that the
+// sign-in page cannot send anyone elsewhere), else the console's home.
+func (h *handler) localNext(next string) string {
+	u, err := url.Parse(next)
+	if err != nil || next == "" || u.Scheme != "" || u.Host != "" || u.User != nil ||
+		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") ||
+		!strings.HasPrefix(u.Path, h.p+"/") || strings.Contains(u.Path, "/../") ||
+		u.Path == h.p+"/login" {
+		return h.p + "/users"
+	}
+	return next
+}

@@ -1,0 +1,295 @@
+package webui
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages are the parsed templates, one per page, each over the base layout.
+type pages map[string]*template.Template
+
+func parsePages() pages {
+	names, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	ps := pages{}
+	for _, n := range names {
+		base := strings.TrimSuffix(path.Base(n), ".html")
+		if base == "layout" || base == "partials" {
+			continue
+		}
+		t := template.New("layout.html").Funcs(funcs)
+		ps[base] = template.Must(t.ParseFS(templateFS, "templates/layout.html", "templates/partials.html", n))
+	}
+	return ps
+}
+
+var funcs = template.FuncMap{
+	"deref": func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	},
+	"field": func(p *page, name, label, typ string, opts ...string) fieldData {
+		f := fieldData{ID: name, Name: name, Label: label, Type: typ, Err: p.Errors[name]}
+		if typ != "password" {
+			f.Value = p.Values[name]
+		}
+		for _, o := range opts {
+			k, v, _ := strings.Cut(o, "=")
+			switch k {
+			case "required":
+				f.Required = true
+			case "autocomplete":
+				f.Autocomplete = v
+			case "hint":
+				f.Hint = v
+			case "id":
+				f.ID = v
+			case "list":
+				f.List = v
+			case "value":
+				f.Value = v
+			}
+		}
+		return f
+	},
+}
+
+// fieldData is one labelled input (the "input" template).
+type fieldData struct {
+	ID, Name, Label, Type, Value, Err, Autocomplete, Hint, List string
+	Required                                                    bool
+}
+
+// page is what every template gets.
+type page struct {
+	Title  string
+	Prefix string
+	CSS    string
+	Icon   string
+	// Nav is the current section ("users", "roles", "settings"); empty on
+	// the public pages, which show no navigation.
+	Nav     string
+	Admin   bool   // an administrator is signed in: show the navigation
+	Me      string // the signed-in administrator's email, if known
+	SignOut bool   // the built-in sign-in is on: show "Sign Out"
+	Flash   *flash
+	// Alert is a form-level error; Errors, field-level ones, by field name.
+	Alert  string
+	Errors map[string]string
+	// Values are the submitted values to show again (never passwords).
+	Values map[string]string
+	Data   any
+}
+
+// messageData is the "message" page: an outcome and what to do next.
+type messageData struct {
+	Status, Alert     string
+	Next              string
+	NextURL, NextText string
+	Form              *actionForm
+}
+
+// actionForm is a one-button form on a message page.
+type actionForm struct {
+	Action, Button string
+	Hidden         map[string]string
+}
+
+// render executes the page template name into w with status.
+func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	t, ok := h.pages[name]
+	if !ok {
+		panic("webui: no template " + name)
+	}
+	p.Prefix, p.CSS, p.Icon = h.p, h.static.cssURL, h.static.iconURL
+	if a := adminFrom(r.Context()); a != nil {
+		p.Admin, p.Me = true, a.email
+		p.SignOut = h.cfg.authorize == nil
+	}
+	if p.Flash == nil && r.Method == http.MethodGet {
+		p.Flash = h.takeFlash(w, r)
+	}
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, p); err != nil {
+		h.cfg.log.ErrorContext(r.Context(), "webui: render", "page", name, "error", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", "text/html; charset=utf-8")
+	hdr.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// flash is a short outcome carried across a POST/Redirect/GET in a signed
+// cookie: Status lines for what was done, Alert lines for what was not.
+type flash struct {
+	Status []string `json:"s,omitempty"`
+	Alert  []string `json:"a,omitempty"`
+}
+
+const (
+	flashCookie   = "webui_flash"
+	maxFlashBytes = 3000 // a cookie holds about 4 KB
+)
+
+// redirect answers a successful POST: 303 to target, with f shown there.
+func (h *handler) redirect(w http.ResponseWriter, r *http.Request, target string, f *flash) {
+	if f != nil {
+		h.setFlash(w, r, f)
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+func (h *handler) setFlash(w http.ResponseWriter, r *http.Request, f *flash) {
+	doc, _ := json.Marshal(f)
+	for len(doc) > maxFlashBytes && len(f.Status)+len(f.Alert) > 1 {
+		// Too many lines for a cookie: keep the first ones and say so.
+		n := len(f.Status) + len(f.Alert)
+		if len(f.Status) > 2 {
+			f.Status = f.Status[:(len(f.Status)+1)/2]
+		} else {
+			f.Alert = f.Alert[:len(f.Alert)/2]
+		}
+		more := n - len(f.Status) - len(f.Alert)
+		f.Status = append(f.Status[:len(f.Status):len(f.Status)], plural(more, "more line was", "more lines were")+" left out.")
+		doc, _ = json.Marshal(f)
+	}
+	v := base64.RawURLEncoding.EncodeToString(doc)
+	http.SetCookie(w, h.cookie(r, flashCookie, v+"."+h.sign(v), 60))
+}
+
+// takeFlash reads and clears the flash cookie; a cookie whose signature
+// does not hold is ignored.
+func (h *handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	c, err := r.Cookie(flashCookie)
+	if err != nil {
+		return nil
+	}
+	http.SetCookie(w, h.cookie(r, flashCookie, "", -1))
+	v, sig, ok := strings.Cut(c.Value, ".")
+	if !ok || !hmac.Equal([]byte(sig), []byte(h.sign(v))) {
+		return nil
+	}
+	doc, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil {
+		return nil
+	}
+	var f flash
+	if json.Unmarshal(doc, &f) != nil {
+		return nil
+	}
+	return &f
+}
+
+func (h *handler) sign(v string) string {
+	m := hmac.New(sha256.New, h.key)
+	m.Write([]byte("flash:" + v))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// cookie builds one of the console's cookies: HttpOnly, SameSite=Lax,
+// scoped to the console, Secure as WithSecureCookies says. maxAge < 0
+// deletes it; 0 makes a browser-session cookie.
+func (h *handler) cookie(r *http.Request, name, value string, maxAge int) *http.Cookie {
+	secure := r.TLS != nil
+	if h.cfg.secure != nil {
+		secure = *h.cfg.secure
+	}
+	return &http.Cookie{
+		Name: name, Value: value, Path: h.p + "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode,
+	}
+}
+
+// staticFiles are the embedded assets, with versioned URLs so that they
+// can be cached for long.
+type staticFiles struct {
+	cssURL, iconURL string
+	etags           map[string]string
+}
+
+func loadStatic() staticFiles {
+	s := staticFiles{etags: map[string]string{}}
+	entries, err := fs.ReadDir(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		b, err := fs.ReadFile(staticFS, "static/"+e.Name())
+		if err != nil {
+			panic(err)
+		}
+		sum := sha256.Sum256(b)
+		s.etags[e.Name()] = hex.EncodeToString(sum[:8])
+	}
+	return s
+}
+
+func (h *handler) serveStatic(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, h.p+"/static/")
+	tag, ok := h.static.etags[name]
+	if !ok || strings.Contains(name, "/") {
+		h.notFound(w, r)
+		return
+	}
+	b, _ := fs.ReadFile(staticFS, "static/"+name)
+	hdr := w.Header()
+	hdr.Set("ETag", `"`+tag+`"`)
+	if r.URL.Query().Get("v") == tag {
+		hdr.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		hdr.Set("Cache-Control", "no-cache")
+	}
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+}
+
+func (s *staticFiles) url(prefix, name string) string {
+	return prefix + "/static/" + name + "?v=" + s.etags[name]
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}
+
+// adminKey carries the signed-in administrator in a request's context.
+type adminKey struct{}
+
+// admin is who passed the admin check: the built-in sign-in knows the
+// user; an authorizer does not.
+type adminInfo struct {
+	email   string
+	session string // the built-in sign-in's access token
+}
+
+func adminFrom(ctx context.Context) *adminInfo {
+	a, _ := ctx.Value(adminKey{}).(*adminInfo)
+	return a
+}

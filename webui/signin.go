@@ -1,0 +1,160 @@
+package webui
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+// The built-in sign-in keeps the Manager's session in one cookie, as
+// Directus's Data Studio does ("session" mode): the access token of a
+// session opened with LoginInput.SessionCookie, HttpOnly, SameSite=Lax,
+// scoped to the console, kept until the session ends. Each request resolves
+// it (ResolveAccessToken, which reads the session and the user's admin
+// access from the store, so signing out, a password change or a lost role
+// take effect at once); an expired one is renewed (Refresh) while its
+// session lasts. A second cookie keeps the device cookie Login issues, so
+// that an administrator's own browser is not locked out by strangers'
+// failed attempts.
+const (
+	sessionCookie = "webui_session"
+	deviceCookie  = "webui_device"
+)
+
+// signedIn returns the administrator whose session the request's cookie
+// holds, renewing an expired access token (the new one is set on w), or nil
+// when there is none, it ended, or its user has no admin access.
+func (h *handler) signedIn(w http.ResponseWriter, r *http.Request) *adminInfo {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil
+	}
+	ctx := r.Context()
+	p, err := h.m.ResolveAccessToken(ctx, c.Value)
+	if errors.Is(err, users.ErrTokenExpired) {
+		var s *users.Session
+		if s, err = h.m.Refresh(ctx, c.Value); err == nil {
+			h.setSession(w, r, s)
+			p, err = h.m.ResolveAccessToken(ctx, s.AccessToken)
+		}
+	}
+	if err != nil {
+		if pr := explain(err); pr.Internal {
+			h.cfg.log.ErrorContext(ctx, "webui: resolving a session", "error", err)
+		}
+		http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+		return nil
+	}
+	if !p.Admin {
+		return nil
+	}
+	return &adminInfo{email: p.User.Email, session: c.Value}
+}
+
+func (h *handler) setSession(w http.ResponseWriter, r *http.Request, s *users.Session) {
+	maxAge := int(time.Until(s.RefreshExpires) / time.Second)
+	if maxAge < 1 {
+		maxAge = 1
+	}
+	http.SetCookie(w, h.cookie(r, sessionCookie, s.AccessToken, maxAge))
+}
+
+func (h *handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.authorize != nil {
+		h.notFound(w, r)
+		return
+	}
+	next := h.localNext(r.URL.Query().Get("next"))
+	if h.signedIn(w, r) != nil {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, http.StatusOK, "login", &page{Title: "Sign In", Values: map[string]string{"next": next}, Data: true})
+}
+
+// errNoAdminAccess refuses a correct sign-in of a user who may not use the
+// console.
+var errNoAdminAccess = errors.New("no admin access")
+
+func (h *handler) login(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.authorize != nil {
+		h.notFound(w, r)
+		return
+	}
+	if !parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	f := r.PostForm
+	email, next := strings.TrimSpace(f.Get("email")), h.localNext(f.Get("next"))
+	in := users.LoginInput{Email: email, Password: f.Get("password"), IP: h.clientIP(r),
+		UserAgent: r.UserAgent(), SessionCookie: true}
+	if c, err := r.Cookie(deviceCookie); err == nil {
+		in.Device = c.Value
+	}
+	p := &page{Title: "Sign In", Values: map[string]string{"email": email, "next": next}, Data: true}
+	s, err := h.m.Login(ctx, in)
+	if err != nil {
+		pr := explain(err)
+		if pr.Internal {
+			h.fail(w, r, "login", p, err)
+			return
+		}
+		p.Alert = pr.Msg
+		h.render(w, r, pr.Status, "login", p)
+		return
+	}
+	if s.Device != "" {
+		http.SetCookie(w, h.cookie(r, deviceCookie, s.Device, int(users.DeviceCookieLifetime/time.Second)))
+	}
+	pr, err := h.m.ResolveAccessToken(ctx, s.AccessToken)
+	if err == nil && !pr.Admin {
+		err = errNoAdminAccess
+	}
+	if err != nil {
+		// Whoever knows this password learns only that the account may not
+		// use the console.
+		_ = h.m.EndSession(context.WithoutCancel(ctx), s.ID)
+		if errors.Is(err, errNoAdminAccess) {
+			p.Alert = "This account has no admin access, so it cannot use the console."
+			h.render(w, r, http.StatusForbidden, "login", p)
+			return
+		}
+		h.fail(w, r, "login", p, err)
+		return
+	}
+	h.setSession(w, r, s)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// logout ends the session and forgets its cookie.
+func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.authorize != nil {
+		h.notFound(w, r)
+		return
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+		if err := h.m.Logout(r.Context(), c.Value); err != nil {
+			h.cfg.log.ErrorContext(r.Context(), "webui: logout", "error", err)
+		}
+	}
+	http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+	h.redirect(w, r, h.p+"/login", &flash{Status: []string{"You are signed out."}})
+}
+
+// clientIP is the client's address for the per-IP login limit.
+func (h *handler) clientIP(r *http.Request) string {
+	if h.cfg.clientIP != nil {
+		return h.cfg.clientIP(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	return host
+}

@@ -1,0 +1,281 @@
+// Package webui serves an administration console and the pages behind the
+// mailed links of a users.Manager, as server-rendered HTML.
+//
+// # Pages
+//
+// Mounted at /admin/ (Directus's path), it serves:
+//
+//   - /admin/login: sign in (the built-in sign-in; see Access).
+//   - /admin/settings: registration on or off, its role, email
+//     verification, the email filter, the password policy, the project name.
+//   - /admin/roles and /admin/roles/{id}: the roles; a role's users, with
+//     "Create New", "Add Existing", "Invite Users" and one "Remove" per user.
+//   - /admin/users and /admin/users/{id}: every user, searched, filtered by
+//     status and paged; one user's role, status and names, and "Resend" for
+//     a user who never acted on its mail.
+//   - public pages: /admin/register, /admin/verify-email, /admin/accept-invite,
+//     /admin/set-password, /admin/forgot-password and /admin/reset-password.
+//     The pages behind mailed links never act on GET: a mail scanner that
+//     opens a link consumes nothing.
+//
+// Pass [LinkPaths] to users.WithLinkPaths so that the mailed links open
+// these pages.
+//
+// Every page works without JavaScript (there is none) and loads nothing
+// from another origin. Every change goes through the Manager; the console
+// never touches a Store.
+//
+// # Access
+//
+// The admin pages need a signed-in administrator: an active user whose
+// role or one of whose policies has admin access, signed in at
+// /admin/login with the Manager's sessions (Manager.Login; the access and
+// refresh tokens live in HttpOnly, SameSite=Lax cookies scoped to the
+// console). A host app with a login of its own passes [WithAuthorizer]
+// instead, and the built-in sign-in is off.
+//
+// # Security
+//
+// Every answer carries a Content-Security-Policy that allows no script, no
+// inline style and nothing from another origin, and forbids framing.
+// State-changing requests from another origin are refused
+// (http.CrossOriginProtection). Every value shown is escaped by
+// html/template. Pages that answer for an address (register, forgot
+// password) say the same whether or not a user has it.
+package webui
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/gousers/users"
+)
+
+// DefaultPrefix is the path the console is served under unless WithPrefix
+// says otherwise: Directus's.
+const DefaultPrefix = "/admin"
+
+// PageSize is how many users a list shows per page.
+const PageSize = 50
+
+// maxFormBytes bounds a form body (an invite list of 1000 addresses fits).
+const maxFormBytes = 256 << 10
+
+type config struct {
+	prefix    string
+	authorize func(*http.Request) bool
+	secure    *bool
+	log       *slog.Logger
+	origins   []string
+	clientIP  func(*http.Request) string
+}
+
+// Option configures the handler New returns.
+type Option func(*config)
+
+// WithPrefix sets the path the console is served under, without a trailing
+// slash ("/admin"). Mount the handler at prefix+"/" without stripping the
+// prefix: mux.Handle("/admin/", webui.New(m)). Default: DefaultPrefix.
+func WithPrefix(prefix string) Option {
+	return func(c *config) { c.prefix = prefix }
+}
+
+// WithAuthorizer hands admin access to the host app: f must return true
+// only for requests from an administrator (one who may create, list and
+// change users, invite people, and change roles and settings). With it, the
+// built-in sign-in is off (/login answers 404) and a refused request gets a
+// 403 page. Default: the built-in sign-in. Passing nil keeps the default.
+func WithAuthorizer(f func(*http.Request) bool) Option {
+	return func(c *config) {
+		if f != nil {
+			c.authorize = f
+		}
+	}
+}
+
+// WithSecureCookies sets whether the console's cookies carry the Secure
+// attribute (sent over HTTPS only). Pass true when the public URL is
+// https, notably behind a proxy that terminates TLS. Default: Secure when
+// the request itself came over TLS.
+func WithSecureCookies(secure bool) Option {
+	return func(c *config) { c.secure = &secure }
+}
+
+// WithTrustedOrigins lets state-changing requests come from these origins
+// ("https://admin.example.com") as well as from the console's own (see
+// http.CrossOriginProtection.AddTrustedOrigin); needed only when a proxy
+// rewrites the Host header. New panics on a malformed origin. Default:
+// none.
+func WithTrustedOrigins(origins ...string) Option {
+	return func(c *config) { c.origins = append(c.origins, origins...) }
+}
+
+// WithLogger sets the logger of unexpected errors (answered with a generic
+// page): the method, the path (never the query, which may hold a token)
+// and the error. Default: slog.Default(). Passing nil keeps the default.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.log = l
+		}
+	}
+}
+
+// WithClientIP sets how the built-in sign-in finds a request's client
+// address, which keys the Manager's per-IP login limit (behind a reverse
+// proxy, pass one that reads X-Forwarded-For from trusted proxies only,
+// such as httpapi.ClientIP). Default: the host of r.RemoteAddr.
+func WithClientIP(f func(*http.Request) string) Option {
+	return func(c *config) { c.clientIP = f }
+}
+
+// LinkPaths returns the paths of the pages behind the mailed links when the
+// console is served under prefix (DefaultPrefix when empty), for
+// users.WithLinkPaths.
+func LinkPaths(prefix string) users.LinkPaths {
+	p := cleanPrefix(prefix)
+	return users.LinkPaths{
+		VerifyEmail:   p + "/verify-email",
+		AcceptInvite:  p + "/accept-invite",
+		SetPassword:   p + "/set-password",
+		ResetPassword: p + "/reset-password",
+	}
+}
+
+func cleanPrefix(p string) string {
+	if p == "" {
+		return DefaultPrefix
+	}
+	return "/" + strings.Trim(p, "/")
+}
+
+// handler serves the console.
+type handler struct {
+	m      *users.Manager
+	cfg    config
+	p      string // the prefix
+	pages  pages
+	static staticFiles
+	mux    *http.ServeMux
+	guard  http.Handler // mux behind the cross-origin check
+	key    []byte       // signs the flash cookie
+}
+
+// New returns the console for m. It panics when m is nil or an option is
+// invalid (a programming error, as http.ServeMux panics on a bad pattern).
+func New(m *users.Manager, opts ...Option) http.Handler {
+	if m == nil {
+		panic("webui: New: nil *users.Manager")
+	}
+	c := config{prefix: DefaultPrefix, log: slog.Default()}
+	for _, o := range opts {
+		o(&c)
+	}
+	if c.prefix != "" && (!strings.HasPrefix(c.prefix, "/") || strings.ContainsAny(c.prefix, "?#{} ")) {
+		panic(fmt.Sprintf("webui: WithPrefix: %q is not an absolute path", c.prefix))
+	}
+	c.prefix = cleanPrefix(c.prefix)
+	if c.prefix == "/" {
+		c.prefix = ""
+	}
+	h := &handler{m: m, cfg: c, p: c.prefix, mux: http.NewServeMux(), key: make([]byte, 32)}
+	_, _ = rand.Read(h.key)
+	h.pages = parsePages()
+	h.static = loadStatic()
+	h.static.cssURL, h.static.iconURL = h.static.url(h.p, "style.css"), h.static.url(h.p, "icon.svg")
+	h.routes()
+	cop := http.NewCrossOriginProtection()
+	for _, o := range c.origins {
+		if err := cop.AddTrustedOrigin(o); err != nil {
+			panic("webui: WithTrustedOrigins: " + err.Error())
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(h.crossOrigin))
+	h.guard = cop.Handler(h.mux)
+	return h
+}
+
+func (h *handler) routes() {
+	p := h.p
+	handle := func(pattern string, f http.HandlerFunc) {
+		if method, path, ok := strings.Cut(pattern, " "); ok {
+			h.mux.HandleFunc(method+" "+p+path, f)
+		} else {
+			h.mux.HandleFunc(p+pattern, f)
+		}
+	}
+	admin := func(pattern string, f http.HandlerFunc) { handle(pattern, h.admin(f)) }
+
+	handle("GET /static/", h.serveStatic)
+	handle("/", h.notFound)
+	handle("GET /{$}", h.home)
+
+	handle("GET /login", h.loginPage)
+	handle("POST /login", h.login)
+	handle("POST /logout", h.logout)
+
+	admin("GET /settings", h.settingsPage)
+	admin("POST /settings", h.saveSettings)
+	admin("GET /roles", h.rolesPage)
+	admin("POST /roles", h.createRole)
+	admin("GET /roles/{id}", h.rolePage)
+	admin("POST /roles/{id}/create", h.createInRole)
+	admin("POST /roles/{id}/add", h.addToRole)
+	admin("POST /roles/{id}/invite", h.inviteToRole)
+	admin("POST /roles/{id}/remove", h.removeFromRole)
+	admin("GET /users", h.usersPage)
+	admin("GET /users/{id}", h.userPage)
+	admin("POST /users/{id}", h.saveUser)
+	admin("POST /users/{id}/resend", h.resend)
+
+	handle("GET /register", h.registerPage)
+	handle("POST /register", h.register)
+	handle("GET /verify-email", h.verifyPage)
+	handle("POST /verify-email", h.verify)
+	handle("GET /accept-invite", h.acceptPage(acceptInvite))
+	handle("POST /accept-invite", h.accept(acceptInvite))
+	handle("GET /set-password", h.acceptPage(setPassword))
+	handle("POST /set-password", h.accept(setPassword))
+	h.resetRoutes(handle)
+	handle("GET /register/done", h.done("Check Your Mail"))
+	handle("GET /verify-email/done", h.done("Email Verified"))
+	handle("GET /accept-invite/done", h.done("Invite Accepted"))
+	handle("GET /set-password/done", h.done("Password Set"))
+}
+
+// ServeHTTP sets the headers every answer carries, then routes.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hdr := w.Header()
+	hdr.Set("Content-Security-Policy", contentSecurityPolicy)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	hdr.Set("X-Frame-Options", "DENY")
+	// The pages behind mailed links carry a token in their URL: no
+	// Referer may take it elsewhere.
+	hdr.Set("Referrer-Policy", "no-referrer")
+	hdr.Set("Cross-Origin-Opener-Policy", "same-origin")
+	hdr.Set("Cross-Origin-Resource-Policy", "same-origin")
+	h.guard.ServeHTTP(w, r)
+}
+
+// contentSecurityPolicy allows the console's own stylesheet and images and
+// nothing else: no script at all, no inline style, no other origin, no
+// framing; forms post only to the console's origin.
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; " +
+	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+func (h *handler) home(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, h.p+"/users", http.StatusSeeOther)
+}
+
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusNotFound, "message", &page{Title: "Page Not Found",
+		Data: messageData{Alert: "There is no page at this address.", Next: "Check the address, or go to the sign-in page.", NextURL: h.p + "/login", NextText: "Sign In"}})
+}
+
+func (h *handler) crossOrigin(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusForbidden, "message", &page{Title: "Request Refused",
+		Data: messageData{Alert: "This form was sent from another site, so it was refused. Nothing was changed.", Next: "Open the page from the console and try again."}})
+}
