@@ -50,6 +50,14 @@ type config struct {
 	RegisterLimitPoints   int           // RATE_LIMITER_REGISTRATION_POINTS, default 5
 	RegisterLimitDuration time.Duration // RATE_LIMITER_REGISTRATION_DURATION (seconds), default 60
 
+	// Mail per recipient address (no Directus equivalent): what anonymous
+	// requests may make the server send (verification mail), and, apart,
+	// what administrators' invitations may.
+	MailLimitPoints        int           // RATE_LIMITER_MAIL_POINTS, default 5
+	MailLimitDuration      time.Duration // RATE_LIMITER_MAIL_DURATION (seconds), default 3600
+	AdminMailLimitPoints   int           // RATE_LIMITER_MAIL_ADMIN_POINTS, default 10
+	AdminMailLimitDuration time.Duration // RATE_LIMITER_MAIL_ADMIN_DURATION (seconds), default 3600
+
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT (seconds), default 15
 
 	// Mail delivery (no Directus equivalent; Go durations such as "30s").
@@ -76,6 +84,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RegisterLimitDuration: 60 * time.Second,
 		ShutdownTimeout:       15 * time.Second,
 	}
+	c.MailLimitPoints, c.MailLimitDuration = 5, time.Hour            // the library's defaults
+	c.AdminMailLimitPoints, c.AdminMailLimitDuration = 10, time.Hour // the library's defaults
 	var errs []error
 	bad := func(name, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, a...)))
@@ -200,6 +210,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	secs := int(c.RegisterLimitDuration / time.Second)
 	integer("RATE_LIMITER_REGISTRATION_DURATION", &secs, 1, 1<<30)
 	c.RegisterLimitDuration = time.Duration(secs) * time.Second
+	seconds := func(name string, dst *time.Duration) {
+		n := int(*dst / time.Second)
+		integer(name, &n, 1, 1<<30)
+		*dst = time.Duration(n) * time.Second
+	}
+	integer("RATE_LIMITER_MAIL_POINTS", &c.MailLimitPoints, 1, 1<<30)
+	seconds("RATE_LIMITER_MAIL_DURATION", &c.MailLimitDuration)
+	integer("RATE_LIMITER_MAIL_ADMIN_POINTS", &c.AdminMailLimitPoints, 1, 1<<30)
+	seconds("RATE_LIMITER_MAIL_ADMIN_DURATION", &c.AdminMailLimitDuration)
 
 	sd := int(c.ShutdownTimeout / time.Second)
 	integer("SHUTDOWN_TIMEOUT", &sd, 0, 3600)

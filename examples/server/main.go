@@ -27,6 +27,8 @@
 //	HASH_MEMORY_COST, HASH_TIME_COST, HASH_PARALLELISM   argon2id parameters
 //	RATE_LIMITER_REGISTRATION_ENABLED, RATE_LIMITER_REGISTRATION_POINTS,
 //	RATE_LIMITER_REGISTRATION_DURATION   registrations per client IP (true, 5, 60 s)
+//	RATE_LIMITER_MAIL_POINTS, RATE_LIMITER_MAIL_DURATION   verification mails per address (5 per 3600 s)
+//	RATE_LIMITER_MAIL_ADMIN_POINTS, RATE_LIMITER_MAIL_ADMIN_DURATION   invitation mails per address (10 per 3600 s)
 //	SHUTDOWN_TIMEOUT                seconds in-flight requests get on SIGINT/SIGTERM (15)
 //	MAIL_RETRY_BACKOFF, MAIL_SEND_TIMEOUT, MAIL_LEASE   delivery policy, Go durations (30s, 1m, 5m)
 //	SECRET, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, REFRESH_TOKEN_COOKIE_*, SESSION_COOKIE_*,
@@ -109,6 +111,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	}
 	m, err := users.New(store, mailer, append([]users.Option{
 		users.WithMailLimiter(limits.mail),
+		users.WithAdminMailLimiter(limits.adminMail),
 		users.WithLoginLimiter(limits.login),
 		users.WithLoginIPLimiter(limits.loginIP),
 		users.WithDeviceLimiter(limits.loginDevice),
@@ -220,7 +223,7 @@ func openStore(ctx context.Context, cfg config) (users.Store, limiterFunc, func(
 // store is (so that every instance shares the counts), else in memory. register is
 // nil when RATE_LIMITER_REGISTRATION_ENABLED is false.
 type limits struct {
-	register, mail, login, loginIP, loginDevice users.Limiter
+	register, mail, adminMail, login, loginIP, loginDevice users.Limiter
 }
 
 func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits, error) {
@@ -232,7 +235,8 @@ func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits,
 	}
 	var l limits
 	specs := []spec{
-		{&l.mail, "mail-recipient", 5, time.Hour}, // the library's defaults
+		{&l.mail, "mail-recipient", cfg.MailLimitPoints, cfg.MailLimitDuration},
+		{&l.adminMail, "mail-admin", cfg.AdminMailLimitPoints, cfg.AdminMailLimitDuration},
 		{&l.login, "login-failures", cfg.Sessions.LoginAddress.Points, cfg.Sessions.LoginAddress.Window},
 		{&l.loginIP, "login-ip", cfg.Sessions.LoginIP.Points, cfg.Sessions.LoginIP.Window},
 		{&l.loginDevice, "login-device", cfg.Sessions.LoginDevice.Points, cfg.Sessions.LoginDevice.Window},
