@@ -61,7 +61,10 @@
 // module ships mailer/logmailer (prints mail, for quick starts),
 // mailer/memmailer (records, for tests) and mailer/smtpmailer. Mails are
 // rendered from [Templates] the host can replace; every value is escaped
-// for its context.
+// for its context. Delivery is at least once — a crash between a send and
+// its record sends the mail again — and each mail carries one Message-ID,
+// set when it is queued and the same on every attempt, so a receiver can
+// drop the copy.
 //
 // # Settings
 //
@@ -78,16 +81,22 @@
 // [ErrDuplicateEmail], [ErrRoleNotFound], [ErrInvalidCredentials],
 // [ErrBusy], [ErrRateLimited]…), and
 // input errors are a [*ValidationError] naming the field. No error, log line
-// or response ever contains a password, a token or a hash.
+// or response ever contains a password, a token or a hash. Errors read
+// "users: <operation>: <cause>", and repeat at most [MaxEcho] characters of
+// any input.
 //
 // # Limits
 //
-// Password hashing runs under a concurrency limit with a bounded queue
-// ([WithHashConcurrency]; a full queue is [ErrBusy]). Mails are limited per
-// recipient ([WithMailLimiter]) and logins per address
+// Password work (policy check, hash, verify) runs under a concurrency
+// limit ([WithHashConcurrency]); a call that would wait longer than a
+// budget ([WithHashWaitBudget]) is refused at once with a [*BusyError]
+// ([ErrBusy]) estimating the wait. Mails are limited per recipient — the
+// ones anonymous requests cause ([WithMailLimiter]) apart from the ones
+// administrators ask for ([WithAdminMailLimiter]) — and logins per address
 // ([WithLoginLimiter]), per IP and address ([WithLoginIPLimiter]) and per
-// device ([WithDeviceLimiter]) by a [Limiter]; [MemoryLimiter] is the in-process
-// default, and a denial is a [*RateLimitError] matching [ErrRateLimited].
+// device ([WithDeviceLimiter]), by a [Limiter]; [MemoryLimiter] is the
+// in-process default, and a denial is a [*RateLimitError] matching
+// [ErrRateLimited].
 //
 // # HTTP
 //

@@ -352,13 +352,13 @@ func TestSettings(t *testing.T) {
 	require.NoError(t, err)
 
 	w := f.admin("GET", "/settings", "")
-	assert.JSONEq(t, `{"data":{"public_registration":false,"public_registration_verify_email":true,"public_registration_role":null,"public_registration_email_filter":null,"auth_password_policy":null}}`, w.Body.String())
+	assert.JSONEq(t, `{"data":{"public_registration":false,"public_registration_verify_email":true,"public_registration_role":null,"public_registration_email_filter":null,"auth_password_policy":null,"project_name":""}}`, w.Body.String())
 
 	filter := `{"_and":[{"email":{"_ends_with":"@example.com"}},{"email":{"_nstarts_with":"test"}}]}`
-	body := fmt.Sprintf(`{"public_registration":true,"public_registration_role":%s,"public_registration_email_filter":%s,"auth_password_policy":%s}`,
+	body := fmt.Sprintf(`{"public_registration":true,"public_registration_role":%s,"public_registration_email_filter":%s,"auth_password_policy":%s,"project_name":"Zoë's Café"}`,
 		jsonString(f.role.ID), filter, jsonString(users.PasswordPolicyStrong))
 	w = f.admin("PATCH", "/settings", body)
-	want := fmt.Sprintf(`{"data":{"public_registration":true,"public_registration_verify_email":true,"public_registration_role":%s,"public_registration_email_filter":%s,"auth_password_policy":%s}}`,
+	want := fmt.Sprintf(`{"data":{"public_registration":true,"public_registration_verify_email":true,"public_registration_role":%s,"public_registration_email_filter":%s,"auth_password_policy":%s,"project_name":"Zoë's Café"}}`,
 		jsonString(f.role.ID), filter, jsonString(users.PasswordPolicyStrong))
 	assert.JSONEq(t, want, w.Body.String())
 	assert.JSONEq(t, want, f.admin("GET", "/settings", "").Body.String())
@@ -384,8 +384,13 @@ func TestSettings(t *testing.T) {
 		{"policy number", `{"auth_password_policy":8}`, `Invalid payload. "auth_password_policy" must be a string or null.`},
 		{"bool as string", `{"public_registration":"true"}`, `Invalid payload. "public_registration" must be a boolean.`},
 		{"bool null", `{"public_registration":null}`, `Invalid payload. "public_registration" must be a boolean.`},
-		{"unknown field", `{"project_name":"x"}`, `Invalid payload. "project_name" is not allowed.`},
-		{"unknown field after a good one", `{"public_registration":false,"project_name":"x"}`, `Invalid payload. "project_name" is not allowed.`},
+		{"unknown field", `{"project_color":"#6644FF"}`, `Invalid payload. "project_color" is not allowed.`},
+		{"unknown field after a good one", `{"public_registration":false,"project_color":"#6644FF"}`, `Invalid payload. "project_color" is not allowed.`},
+		{"project name with a line break", `{"project_name":"Acme\r\nBcc: x@evil.example"}`, ""},
+		{"project name with a bidi override", `{"project_name":"Acme \u202egnp.exe"}`, ""},
+		{"project name with a zero-width space", `{"project_name":"Ac\u200bme"}`, ""},
+		{"project name too long", `{"project_name":"` + strings.Repeat("é", 101) + `"}`, `Invalid payload. "project_name" must be at most 100 characters.`},
+		{"project name number", `{"project_name":7}`, `Invalid payload. "project_name" must be a string or null.`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -395,8 +400,8 @@ func TestSettings(t *testing.T) {
 	assert.Equal(t, before, f.snapshot())
 
 	// null clears.
-	w = f.admin("PATCH", "/settings", `{"public_registration_role":null,"public_registration_email_filter":null,"auth_password_policy":null}`)
-	assert.JSONEq(t, `{"data":{"public_registration":true,"public_registration_verify_email":false,"public_registration_role":null,"public_registration_email_filter":null,"auth_password_policy":null}}`, w.Body.String())
+	w = f.admin("PATCH", "/settings", `{"public_registration_role":null,"public_registration_email_filter":null,"auth_password_policy":null,"project_name":null}`)
+	assert.JSONEq(t, `{"data":{"public_registration":true,"public_registration_verify_email":false,"public_registration_role":null,"public_registration_email_filter":null,"auth_password_policy":null,"project_name":""}}`, w.Body.String())
 }
 
 func TestUnknownRoutes(t *testing.T) {

@@ -126,9 +126,31 @@ func TestBadInputCatalogue(t *testing.T) {
 		// Login.
 		{"login email array", "POST", login, false, `{"email":["a@example.com"],"password":` + pw + `}`, bad, INVALID},
 		{"login password object", "POST", login, false, `{"email":"a@example.com","password":{}}`, bad, INVALID},
+
+		// Admin input every store must refuse the same way: a duplicate id,
+		// NUL characters, metadata nested thousands deep.
+		{"role id taken", "POST", "/roles", true, `{"id":"ROLE","name":"Again"}`, bad, "RECORD_NOT_UNIQUE"},
+		{"role id with NUL", "POST", "/roles", true, `{"id":"r\u0000","name":"R"}`, bad, INVALID},
+		{"role name with NUL", "POST", "/roles", true, `{"name":"R\u0000"}`, bad, INVALID},
+		{"role name with bidi override", "POST", "/roles", true, `{"name":"R\u202e"}`, bad, INVALID},
+		{"role description with NUL", "POST", "/roles", true, `{"name":"R","description":"\u0000"}`, bad, INVALID},
+		{"metadata 5000 deep", "POST", "/users", true, `{"email":"m@example.com","metadata":` + strings.Repeat(`{"n":`, 5000) + `1` + strings.Repeat(`}`, 5000) + `}`, bad, INVALID},
+		{"metadata 33 deep", "POST", "/users", true, `{"email":"m@example.com","metadata":` + strings.Repeat(`[`, 33) + strings.Repeat(`]`, 33) + `}`, bad, INVALID},
+		{"metadata NUL value", "POST", "/users", true, `{"email":"m@example.com","metadata":{"k":"v\u0000"}}`, bad, INVALID},
+		{"metadata NUL key", "POST", "/users", true, `{"email":"m@example.com","metadata":{"k\u0000":1}}`, bad, INVALID},
+		{"user role with NUL", "POST", "/users", true, `{"email":"m@example.com","role":"\u0000"}`, bad, INVALID},
+		{"user first_name with NUL", "POST", "/users", true, `{"email":"m@example.com","first_name":"a\u0000"}`, bad, INVALID},
+		{"invite role with NUL", "POST", invite, true, `{"email":"new@example.com","role":"r\u0000"}`, bad, INVALID},
+		{"settings role with NUL", "PATCH", "/settings", true, `{"public_registration_role":"\u0000"}`, bad, INVALID},
+		{"settings filter with NUL", "PATCH", "/settings", true, `{"public_registration_email_filter":{"email":{"_eq":"\u0000"}}}`, bad, INVALID},
+		{"settings slow password policy", "PATCH", "/settings", true, `{"auth_password_policy":"/^(a|aa)+$/"}`, bad, INVALID},
+		{"settings policy description with LF", "PATCH", "/settings", true, `{"auth_password_policy_description":"a\nb"}`, bad, INVALID},
+		{"unknown key of 100 KB", "POST", register, false, `{"` + strings.Repeat("k", 100<<10) + `":1}`, bad, INVALID},
+		{"verification_url with an open-redirect parameter", "POST", register, false, regURL("https://app.example.com/verify?next=https://evil.example"), bad, INVALID},
+		{"first_name with a zero-width space", "POST", register, false, `{"email":"a@example.com","password":` + pw + `,"first_name":"A\u200bda"}`, bad, INVALID},
+		{"first_name over 50 characters", "POST", register, false, `{"email":"a@example.com","password":` + pw + `,"first_name":"` + strings.Repeat("é", 51) + `"}`, bad, INVALID},
 		{"login mode unknown", "POST", login, false, `{"email":"a@example.com","password":` + pw + `,"mode":"jwt"}`, bad, INVALID},
 		{"login mode number", "POST", login, false, `{"email":"a@example.com","password":` + pw + `,"mode":1}`, bad, INVALID},
-
 		// Sessions and password reset.
 		{"refresh token number", "POST", "/auth/refresh", false, `{"refresh_token":1}`, bad, INVALID},
 		{"refresh no token", "POST", "/auth/refresh", false, `{"mode":"json"}`, bad, INVALID},
@@ -176,6 +198,7 @@ func TestBadInputCatalogue(t *testing.T) {
 			}
 			w := do(c.method, c.path, body)
 			wantError(t, w, c.status, c.code, "")
+			assert.Less(t, w.Body.Len(), 600, "echoed input is cut short")
 			assert.Equal(t, before, f.snapshot(), "the store changed")
 		})
 	}

@@ -50,11 +50,13 @@
 // access):
 //
 //	POST  /users/invite                {email: "a@x" | ["a@x", …], role, invite_url?} → 204
+//	                                   (an address whose account was never verified is taken
+//	                                   over by the invitation; counted in the log, never named)
 //	POST  /users                       {email?, password?, first_name?, last_name?, status?,
 //	                                    role?, policies?, metadata?} → 200 {"data": user}
 //	GET   /users                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
 //	                                   → 200 {"data": [user, …], "meta"?: {"total_count": n, "filter_count": n}}
-//	GET   /users/{id}                  → 200 {"data": user}
+//	GET   /users/{id}                  ?fields= → 200 {"data": user}
 //	PATCH /users/{id}                  same fields as POST /users → 200 {"data": user}
 //	PATCH /users                       {keys: [id, …], data: {fields}} → 200 {"data": [user, …]}
 //	DELETE /users/{id}                 → 204
@@ -64,11 +66,14 @@
 //	GET   /settings                    → 200 {"data": settings}
 //	PATCH /settings                    {public_registration?, public_registration_verify_email?,
 //	                                    public_registration_role?, public_registration_email_filter?,
-//	                                    auth_password_policy?, project_name?} → 200 {"data": settings}
+//	                                    auth_password_policy?, auth_password_policy_description?,
+//	                                    project_name?} → 200 {"data": settings}
 //
 // Any other method and path is 404 ROUTE_NOT_FOUND — HEAD on the
 // verify-email link included, so that a mail scanner probing the link does
-// not consume the token.
+// not consume the token, and GET, PATCH or DELETE on /users/register and
+// /users/invite, which are no user ids (Directus routes them to
+// /users/:pk and answers 403, as for a user the caller may not see).
 //
 // A user is {id, email, password, first_name, last_name, status, role,
 // policies, metadata?, created_at, updated_at}: empty strings are null, and
@@ -79,7 +84,10 @@
 // and role ("role": null leaves the user with public permissions only) and
 // empties metadata; status and policies (an array of policy ids) cannot be
 // null. PATCH /users cannot set email or password. PATCH /settings changes
-// only the fields given; null clears the role, the filter and the policy.
+// only the fields given; null clears the role, the filter, the policy and
+// its description, and a new auth_password_policy given without
+// auth_password_policy_description clears the description (it described
+// the old policy).
 //
 // # Listing users
 //
@@ -149,9 +157,12 @@
 //     where a string belongs, and so on;
 //   - a string holding U+FFFD (encoding/json turns a lone surrogate escape
 //     into it, which would make two passwords one);
-//   - an email holding a control character (CR, LF…).
+//   - an email holding a control character (CR, LF…) once the white space
+//     around it is trimmed (" a@example.com\t" is a@example.com, as on every
+//     flow of the Manager).
 //
-// Error messages give byte offsets, never the input. POST /users/register
+// Error messages give byte offsets, never the input; where a message names
+// input (an unknown field, a URL, a path) it is cut to 64 characters. POST /users/register
 // checks that registration is on before it reads the body, so a closed
 // registration answers 403 FORBIDDEN whatever the body holds.
 //
@@ -230,7 +241,7 @@
 //	400 INVALID_PAYLOAD       malformed or disallowed input, URL not on the allow-list, unknown role,
 //	                          removing the last active user with admin access
 //	400 FAILED_VALIDATION     a malformed field value of a user (POST/PATCH /users)
-//	400 RECORD_NOT_UNIQUE     the email belongs to another user
+//	400 RECORD_NOT_UNIQUE     the email belongs to another user; the role id exists
 //	400 INVALID_QUERY         a query parameter GET /users does not take, or a bad value of one
 //	401 INVALID_CREDENTIALS   login or refresh failed, whatever the reason; no access token, or
 //	                          one whose session ended (/users/me)
@@ -240,7 +251,8 @@
 //	404 ROUTE_NOT_FOUND       no such route
 //	429 REQUESTS_EXCEEDED     users.ErrRateLimited: the login limiter, WithRateLimiter, WithRegisterRateLimiter
 //	                          (with Retry-After, and extensions limit and reset as Directus sends them)
-//	503 SERVICE_UNAVAILABLE   users.ErrBusy (with Retry-After: 1)
+//	503 SERVICE_UNAVAILABLE   users.ErrBusy: the hashing queue sheds the call (with Retry-After:
+//	                          the estimated wait of the calls already queued, in seconds)
 //	500 INTERNAL_SERVER_ERROR anything else: logged (WithLogger), answered generically
 //
 // An unknown user id is 403 FORBIDDEN, not 404, as Directus answers for

@@ -20,9 +20,14 @@ type config struct {
 	Port      int    // PORT, default 8055
 	PublicURL string // PUBLIC_URL, default http://<listening address>
 
-	DBClient           string // DB_CLIENT: sqlite3 (default) or pg
+	DBClient           string // DB_CLIENT: sqlite3 (default), pg or mysql (MySQL and MariaDB)
 	DBFilename         string // DB_FILENAME, default users.db (sqlite3)
-	DBConnectionString string // DB_CONNECTION_STRING (pg)
+	DBConnectionString string // DB_CONNECTION_STRING (pg; mysql, instead of the DB_* below)
+	DBHost             string // DB_HOST (mysql)
+	DBPort             int    // DB_PORT, default 3306 (mysql)
+	DBDatabase         string // DB_DATABASE (mysql)
+	DBUser             string // DB_USER (mysql)
+	DBPassword         string // DB_PASSWORD (mysql)
 
 	SMTPHost      string // EMAIL_SMTP_HOST; empty: mail is printed (log mailer)
 	SMTPPort      int    // EMAIL_SMTP_PORT, default 587 (465 with EMAIL_SMTP_SECURE)
@@ -44,6 +49,14 @@ type config struct {
 	RegisterLimitEnabled  bool          // RATE_LIMITER_REGISTRATION_ENABLED, default true
 	RegisterLimitPoints   int           // RATE_LIMITER_REGISTRATION_POINTS, default 5
 	RegisterLimitDuration time.Duration // RATE_LIMITER_REGISTRATION_DURATION (seconds), default 60
+
+	// Mail per recipient address (no Directus equivalent): what anonymous
+	// requests may make the server send (verification mail), and, apart,
+	// what administrators' invitations may.
+	MailLimitPoints        int           // RATE_LIMITER_MAIL_POINTS, default 5
+	MailLimitDuration      time.Duration // RATE_LIMITER_MAIL_DURATION (seconds), default 3600
+	AdminMailLimitPoints   int           // RATE_LIMITER_MAIL_ADMIN_POINTS, default 10
+	AdminMailLimitDuration time.Duration // RATE_LIMITER_MAIL_ADMIN_DURATION (seconds), default 3600
 
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT (seconds), default 15
 
@@ -71,6 +84,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		RegisterLimitDuration: 60 * time.Second,
 		ShutdownTimeout:       15 * time.Second,
 	}
+	c.MailLimitPoints, c.MailLimitDuration = 5, time.Hour            // the library's defaults
+	c.AdminMailLimitPoints, c.AdminMailLimitDuration = 10, time.Hour // the library's defaults
 	var errs []error
 	bad := func(name, format string, a ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, a...)))
@@ -134,8 +149,19 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if c.DBConnectionString == "" {
 			bad("DB_CONNECTION_STRING", "is required with DB_CLIENT=pg")
 		}
+	case "mysql":
+		str("DB_CONNECTION_STRING", &c.DBConnectionString)
+		str("DB_HOST", &c.DBHost)
+		c.DBPort = 3306
+		integer("DB_PORT", &c.DBPort, 1, 65535)
+		str("DB_DATABASE", &c.DBDatabase)
+		str("DB_USER", &c.DBUser)
+		c.DBPassword = getenv("DB_PASSWORD")
+		if _, err := c.mysqlDSN(); err != nil {
+			bad("DB_CONNECTION_STRING", "%v", err)
+		}
 	default:
-		bad("DB_CLIENT", "must be sqlite3 or pg, not %q", c.DBClient)
+		bad("DB_CLIENT", "must be sqlite3, pg or mysql, not %q", c.DBClient)
 	}
 
 	str("EMAIL_SMTP_HOST", &c.SMTPHost)
@@ -184,6 +210,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 	secs := int(c.RegisterLimitDuration / time.Second)
 	integer("RATE_LIMITER_REGISTRATION_DURATION", &secs, 1, 1<<30)
 	c.RegisterLimitDuration = time.Duration(secs) * time.Second
+	seconds := func(name string, dst *time.Duration) {
+		n := int(*dst / time.Second)
+		integer(name, &n, 1, 1<<30)
+		*dst = time.Duration(n) * time.Second
+	}
+	integer("RATE_LIMITER_MAIL_POINTS", &c.MailLimitPoints, 1, 1<<30)
+	seconds("RATE_LIMITER_MAIL_DURATION", &c.MailLimitDuration)
+	integer("RATE_LIMITER_MAIL_ADMIN_POINTS", &c.AdminMailLimitPoints, 1, 1<<30)
+	seconds("RATE_LIMITER_MAIL_ADMIN_DURATION", &c.AdminMailLimitDuration)
 
 	sd := int(c.ShutdownTimeout / time.Second)
 	integer("SHUTDOWN_TIMEOUT", &sd, 0, 3600)

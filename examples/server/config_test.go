@@ -83,8 +83,12 @@ func TestLoadConfigErrors(t *testing.T) {
 	}{
 		"port":         {map[string]string{"PORT": "http"}, "PORT"},
 		"port range":   {map[string]string{"PORT": "70000"}, "PORT"},
-		"db client":    {map[string]string{"DB_CLIENT": "mysql"}, "DB_CLIENT"},
+		"db client":    {map[string]string{"DB_CLIENT": "oracledb"}, "DB_CLIENT"},
 		"pg no dsn":    {map[string]string{"DB_CLIENT": "pg"}, "DB_CONNECTION_STRING"},
+		"mysql no db":  {map[string]string{"DB_CLIENT": "mysql", "DB_HOST": "db"}, "DB_CONNECTION_STRING"},
+		"mysql port":   {map[string]string{"DB_CLIENT": "mysql", "DB_HOST": "db", "DB_DATABASE": "app", "DB_PORT": "0"}, "DB_PORT"},
+		"mysql dsn":    {map[string]string{"DB_CLIENT": "mysql", "DB_CONNECTION_STRING": "app:pw@db:3306/app"}, "DB_CONNECTION_STRING"},
+		"mysql url":    {map[string]string{"DB_CLIENT": "mysql", "DB_CONNECTION_STRING": "mysql://app:pw@db:3306"}, "DB_CONNECTION_STRING"},
 		"public url":   {map[string]string{"PUBLIC_URL": "example.com"}, "PUBLIC_URL"},
 		"smtp port":    {map[string]string{"EMAIL_SMTP_PORT": "0"}, "EMAIL_SMTP_PORT"},
 		"tls both":     {map[string]string{"EMAIL_SMTP_SECURE": "true", "EMAIL_SMTP_IGNORE_TLS": "true"}, "EMAIL_SMTP_IGNORE_TLS"},
@@ -110,4 +114,39 @@ func TestLoadConfigErrorHidesPassword(t *testing.T) {
 	_, err := loadConfig(env(map[string]string{"EMAIL_SMTP_PASSWORD": "hunter2-secret", "PORT": "x"}))
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "hunter2-secret")
+}
+
+// DB_CLIENT=mysql takes Directus's DB_HOST, DB_PORT, DB_DATABASE, DB_USER
+// and DB_PASSWORD, or DB_CONNECTION_STRING as a driver DSN or a mysql://
+// URL; the DSN always asks for interpolated parameters.
+func TestLoadConfigMySQL(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"vars": {map[string]string{"DB_HOST": "db.internal", "DB_DATABASE": "app", "DB_USER": "app", "DB_PASSWORD": "p@ss:/word"},
+			"app:p@ss:/word@tcp(db.internal:3306)/app?interpolateParams=true"},
+		"port": {map[string]string{"DB_HOST": "::1", "DB_PORT": "3307", "DB_DATABASE": "app", "DB_USER": "root"},
+			"root@tcp([::1]:3307)/app?interpolateParams=true"},
+		"dsn": {map[string]string{"DB_CONNECTION_STRING": "app:pw@tcp(db:3306)/app?timeout=5s", "DB_HOST": "ignored"},
+			"app:pw@tcp(db:3306)/app?interpolateParams=true&timeout=5s"},
+		"url": {map[string]string{"DB_CONNECTION_STRING": "mysql://app:p%40ss@db/app?tls=skip-verify"},
+			"app:p@ss@tcp(db:3306)/app?interpolateParams=true&tls=skip-verify"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			tc.env["DB_CLIENT"] = "mysql"
+			c, err := loadConfig(env(tc.env))
+			require.NoError(t, err)
+			assert.Equal(t, "mysql", c.DBClient)
+			dsn, err := c.mysqlDSN()
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, dsn)
+		})
+	}
+	// A bad connection string is reported without its password.
+	_, err := loadConfig(env(map[string]string{"DB_CLIENT": "mysql", "DB_CONNECTION_STRING": "mysql://app:s3cret-pw@db:port/app"}))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "s3cret-pw")
 }

@@ -12,9 +12,11 @@
 //
 //	HOST, PORT                      listen address (127.0.0.1, 8055)
 //	PUBLIC_URL                      base of the links in mails (http://HOST:PORT)
-//	DB_CLIENT                       sqlite3 (default) or pg
+//	DB_CLIENT                       sqlite3 (default), pg, or mysql (MySQL 8 and MariaDB 10.6+)
 //	DB_FILENAME                     SQLite file (users.db)
-//	DB_CONNECTION_STRING            PostgreSQL DSN, with DB_CLIENT=pg
+//	DB_CONNECTION_STRING            PostgreSQL DSN with pg; with mysql, a driver DSN
+//	                                (user:pass@tcp(host:3306)/db) or mysql:// URL
+//	DB_HOST, DB_PORT, DB_DATABASE, DB_USER, DB_PASSWORD   with mysql, instead (port 3306)
 //	EMAIL_SMTP_HOST, EMAIL_SMTP_PORT, EMAIL_SMTP_USER, EMAIL_SMTP_PASSWORD,
 //	EMAIL_SMTP_SECURE (implicit TLS), EMAIL_SMTP_IGNORE_TLS (no TLS), EMAIL_FROM
 //	USER_REGISTER_URL_ALLOW_LIST    comma-separated verification_url allow-list
@@ -25,6 +27,8 @@
 //	HASH_MEMORY_COST, HASH_TIME_COST, HASH_PARALLELISM   argon2id parameters
 //	RATE_LIMITER_REGISTRATION_ENABLED, RATE_LIMITER_REGISTRATION_POINTS,
 //	RATE_LIMITER_REGISTRATION_DURATION   registrations per client IP (true, 5, 60 s)
+//	RATE_LIMITER_MAIL_POINTS, RATE_LIMITER_MAIL_DURATION   verification mails per address (5 per 3600 s)
+//	RATE_LIMITER_MAIL_ADMIN_POINTS, RATE_LIMITER_MAIL_ADMIN_DURATION   invitation mails per address (10 per 3600 s)
 //	SHUTDOWN_TIMEOUT                seconds in-flight requests get on SIGINT/SIGTERM (15)
 //	MAIL_RETRY_BACKOFF, MAIL_SEND_TIMEOUT, MAIL_LEASE   delivery policy, Go durations (30s, 1m, 5m)
 //	SECRET, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, REFRESH_TOKEN_COOKIE_*, SESSION_COOKIE_*,
@@ -84,7 +88,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	if err != nil {
 		return err
 	}
-	store, pool, closeStore, err := openStore(ctx, cfg)
+	store, newLimiter, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -101,12 +105,13 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
-	limits, err := newLimits(ctx, cfg, pool)
+	limits, err := newLimits(ctx, cfg, newLimiter)
 	if err != nil {
 		return err
 	}
 	m, err := users.New(store, mailer, append([]users.Option{
 		users.WithMailLimiter(limits.mail),
+		users.WithAdminMailLimiter(limits.adminMail),
 		users.WithLoginLimiter(limits.login),
 		users.WithLoginIPLimiter(limits.loginIP),
 		users.WithDeviceLimiter(limits.loginDevice),
@@ -180,10 +185,17 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	return err
 }
 
+// limiterFunc makes a rate limiter whose counts live in the store's
+// database, shared by every instance on it.
+type limiterFunc func(ctx context.Context, name string, points int, window time.Duration) (users.Limiter, error)
+
 // openStore opens the store DB_CLIENT names and returns it with the
-// function that releases it, and the PostgreSQL pool when there is one.
-func openStore(ctx context.Context, cfg config) (users.Store, *pgxpool.Pool, func(), error) {
+// function that releases it, and the constructor of limiters in its
+// database (nil for SQLite: a file serves one instance).
+func openStore(ctx context.Context, cfg config) (users.Store, limiterFunc, func(), error) {
 	switch cfg.DBClient {
+	case "mysql":
+		return openMySQL(ctx, cfg)
 	case "pg":
 		pool, err := pgxpool.New(ctx, cfg.DBConnectionString)
 		if err != nil {
@@ -194,7 +206,10 @@ func openStore(ctx context.Context, cfg config) (users.Store, *pgxpool.Pool, fun
 			pool.Close()
 			return nil, nil, nil, err
 		}
-		return s, pool, pool.Close, nil
+		newLimiter := func(ctx context.Context, name string, points int, window time.Duration) (users.Limiter, error) {
+			return pgstore.NewLimiter(ctx, pool, name, points, window)
+		}
+		return s, newLimiter, pool.Close, nil
 	default:
 		s, db, err := sqlitestore.Open(cfg.DBFilename)
 		if err != nil {
@@ -204,14 +219,14 @@ func openStore(ctx context.Context, cfg config) (users.Store, *pgxpool.Pool, fun
 	}
 }
 
-// limits are the server's rate limiters: in PostgreSQL when the store is
-// (so that every instance shares the counts), else in memory. register is
+// limits are the server's rate limiters: in PostgreSQL or MySQL when the
+// store is (so that every instance shares the counts), else in memory. register is
 // nil when RATE_LIMITER_REGISTRATION_ENABLED is false.
 type limits struct {
-	register, mail, login, loginIP, loginDevice users.Limiter
+	register, mail, adminMail, login, loginIP, loginDevice users.Limiter
 }
 
-func newLimits(ctx context.Context, cfg config, pool *pgxpool.Pool) (limits, error) {
+func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits, error) {
 	type spec struct {
 		dst    *users.Limiter
 		name   string
@@ -220,7 +235,8 @@ func newLimits(ctx context.Context, cfg config, pool *pgxpool.Pool) (limits, err
 	}
 	var l limits
 	specs := []spec{
-		{&l.mail, "mail-recipient", 5, time.Hour}, // the library's defaults
+		{&l.mail, "mail-recipient", cfg.MailLimitPoints, cfg.MailLimitDuration},
+		{&l.adminMail, "mail-admin", cfg.AdminMailLimitPoints, cfg.AdminMailLimitDuration},
 		{&l.login, "login-failures", cfg.Sessions.LoginAddress.Points, cfg.Sessions.LoginAddress.Window},
 		{&l.loginIP, "login-ip", cfg.Sessions.LoginIP.Points, cfg.Sessions.LoginIP.Window},
 		{&l.loginDevice, "login-device", cfg.Sessions.LoginDevice.Points, cfg.Sessions.LoginDevice.Window},
@@ -229,11 +245,11 @@ func newLimits(ctx context.Context, cfg config, pool *pgxpool.Pool) (limits, err
 		specs = append(specs, spec{&l.register, "register-ip", cfg.RegisterLimitPoints, cfg.RegisterLimitDuration})
 	}
 	for _, s := range specs {
-		if pool == nil {
+		if newLimiter == nil {
 			*s.dst = users.NewMemoryLimiter(s.points, s.window)
 			continue
 		}
-		pl, err := pgstore.NewLimiter(ctx, pool, s.name, s.points, s.window)
+		pl, err := newLimiter(ctx, s.name, s.points, s.window)
 		if err != nil {
 			return limits{}, err
 		}

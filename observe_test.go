@@ -1,0 +1,229 @@
+package users_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/mailer/memmailer"
+)
+
+// recorder is an Observer that keeps every event.
+type recorder struct {
+	mu     sync.Mutex
+	events []users.Event
+}
+
+func (r *recorder) Observe(e users.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+// take returns the events of the given kinds seen since the last take,
+// and forgets every event.
+func (r *recorder) take(kinds ...users.EventKind) []users.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []users.Event
+	for _, e := range r.events {
+		for _, k := range kinds {
+			if e.Kind == k {
+				out = append(out, e)
+			}
+		}
+	}
+	r.events = nil
+	return out
+}
+
+func flow(f, outcome, reason string) users.Event {
+	return users.Event{Kind: users.EventFlow, Flow: f, Outcome: outcome, Reason: reason}
+}
+
+func TestObserverFlows(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	e := newEnv(t, users.WithObserver(rec), users.WithLoginLimiter(users.NewMemoryLimiter(2, time.Hour)))
+	ctx := e.ctx
+
+	// Register, refused then accepted; verify, refused then accepted.
+	err := e.m.Register(ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"})
+	require.ErrorIs(t, err, users.ErrRegistrationDisabled)
+	assert.Equal(t, []users.Event{flow(users.FlowRegister, users.OutcomeRefused, "registration_disabled")}, rec.take(users.EventFlow))
+	e.open()
+	require.NoError(t, e.m.Register(ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
+	err = e.m.Register(ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw", VerificationURL: "https://evil.example/"})
+	require.ErrorIs(t, err, users.ErrURLNotAllowed)
+	assert.Equal(t, []users.Event{
+		flow(users.FlowRegister, users.OutcomeRegistered, ""),
+		flow(users.FlowRegister, users.OutcomeRefused, "url_not_allowed"),
+	}, rec.take(users.EventFlow))
+	tok := memmailer.Token(e.onlyMail("ada@example.com"))
+	_, err = e.m.VerifyEmail(ctx, strings.Repeat("A", 43))
+	require.ErrorIs(t, err, users.ErrInvalidToken)
+	_, err = e.m.VerifyEmail(ctx, tok)
+	require.NoError(t, err)
+	_, err = e.m.VerifyEmail(ctx, tok)
+	require.ErrorIs(t, err, users.ErrTokenUsed)
+	assert.Equal(t, []users.Event{
+		flow(users.FlowVerifyEmail, users.OutcomeRefused, "invalid_token"),
+		flow(users.FlowVerifyEmail, users.OutcomeVerified, ""),
+		flow(users.FlowVerifyEmail, users.OutcomeRefused, "token_used"),
+	}, rec.take(users.EventFlow))
+
+	// Invite: one event per address.
+	_, err = e.m.Invite(ctx, users.InviteInput{Emails: []string{"grace@example.com", "ada@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	_, err = e.m.Invite(ctx, users.InviteInput{Emails: []string{"x@example.com"}, Role: "no-such-role"})
+	require.ErrorIs(t, err, users.ErrRoleNotFound)
+	assert.Equal(t, []users.Event{
+		flow(users.FlowInvite, users.OutcomeInvited, ""),
+		flow(users.FlowInvite, users.OutcomeSkipped, ""),
+		flow(users.FlowInvite, users.OutcomeRefused, "role_not_found"),
+	}, rec.take(users.EventFlow))
+	inviteTok := memmailer.Token(e.onlyMail("grace@example.com"))
+	_, err = e.m.AcceptInvite(ctx, inviteTok, "pw2")
+	require.NoError(t, err)
+	assert.Equal(t, []users.Event{flow(users.FlowAcceptInvite, users.OutcomeAccepted, "")}, rec.take(users.EventFlow))
+
+	// Create, refused then accepted.
+	_, err = e.m.Create(ctx, users.CreateInput{Email: "ada@example.com"})
+	require.ErrorIs(t, err, users.ErrDuplicateEmail)
+	_, err = e.m.Create(ctx, users.CreateInput{Email: "linus@example.com", Password: "pw"})
+	require.NoError(t, err)
+	assert.Equal(t, []users.Event{
+		flow(users.FlowCreate, users.OutcomeRefused, "duplicate_email"),
+		flow(users.FlowCreate, users.OutcomeCreated, ""),
+	}, rec.take(users.EventFlow))
+
+	// Login: success, failures, then the login limiter.
+	_, err = e.m.Authenticate(ctx, "linus@example.com", "pw")
+	require.NoError(t, err)
+	for range 2 {
+		_, err = e.m.Authenticate(ctx, "linus@example.com", "wrong")
+		require.ErrorIs(t, err, users.ErrInvalidCredentials)
+	}
+	_, err = e.m.Authenticate(ctx, "linus@example.com", "pw")
+	require.ErrorIs(t, err, users.ErrRateLimited)
+	assert.Equal(t, []users.Event{
+		flow(users.FlowLogin, users.OutcomeAuthenticated, ""),
+		flow(users.FlowLogin, users.OutcomeRefused, "invalid_credentials"),
+		flow(users.FlowLogin, users.OutcomeRefused, "invalid_credentials"),
+		{Kind: users.EventRateLimited, Limiter: "login"},
+		flow(users.FlowLogin, users.OutcomeRefused, "rate_limited"),
+	}, rec.take(users.EventFlow, users.EventRateLimited))
+}
+
+// A mail the mail limiter holds back is reported, although Register
+// answers as usual; Invite reports the address as refused.
+func TestObserverMailLimit(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	e := newEnv(t, users.WithObserver(rec), users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)))
+	e.open()
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
+	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"grace@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"grace@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	assert.Equal(t, []users.Event{
+		flow(users.FlowRegister, users.OutcomeRegistered, ""),
+		{Kind: users.EventRateLimited, Limiter: "mail"},
+		flow(users.FlowRegister, users.OutcomeRegistered, ""),
+		flow(users.FlowInvite, users.OutcomeInvited, ""),
+		{Kind: users.EventRateLimited, Limiter: "mail"},
+		flow(users.FlowInvite, users.OutcomeRefused, "rate_limited"),
+	}, rec.take(users.EventFlow, users.EventRateLimited))
+}
+
+// Deliveries report their latency from the queue, failures whether they
+// are final.
+func TestObserverDeliveries(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	e := newEnv(t, users.WithObserver(rec))
+	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"a@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	e.clock.Advance(90 * time.Second)
+	e.mail.FailWith(errors.New("421 try later"))
+	e.deliver()
+	e.clock.Advance(time.Hour) // past the backoff
+	e.mail.FailWith(nil)
+	e.deliver()
+	assert.Equal(t, []users.Event{
+		{Kind: users.EventMailFailed, Mail: users.MailInvite, Final: false},
+		{Kind: users.EventMailSent, Mail: users.MailInvite, Duration: time.Hour + 90*time.Second},
+	}, rec.take(users.EventMailSent, users.EventMailFailed))
+
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"b@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	e.mail.FailWith(fmt.Errorf("550 no such user: %w", users.ErrPermanent))
+	e.deliver()
+	assert.Equal(t, []users.Event{{Kind: users.EventMailFailed, Mail: users.MailInvite, Final: true}},
+		rec.take(users.EventMailSent, users.EventMailFailed))
+}
+
+// Every hash reports its wait; a hash refused at the limit reports the
+// refusal, and HashStats counts it.
+func TestObserverHashing(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	h := &holdHasher{entered: make(chan struct{})}
+	e := newEnv(t, users.WithObserver(rec), users.WithHasher(h), users.WithHashConcurrency(1, 0))
+	e.open()
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"}))
+	waits := rec.take(users.EventHashWait, users.EventHashShed)
+	require.Len(t, waits, 1)
+	assert.Equal(t, users.EventHashWait, waits[0].Kind)
+
+	release := make(chan struct{})
+	h.hold.Store(&release)
+	done := make(chan error, 1)
+	go func() { done <- e.m.Register(e.ctx, users.RegisterInput{Email: "b@example.com", Password: "pw"}) }()
+	<-h.entered
+	err := e.m.Register(e.ctx, users.RegisterInput{Email: "c@example.com", Password: "pw"})
+	require.ErrorIs(t, err, users.ErrBusy)
+	s := e.m.HashStats()
+	assert.Equal(t, users.HashStats{Limit: 1, Queue: 0, Running: 1, Waiting: 0, Shed: 1}, s)
+	close(release)
+	require.NoError(t, <-done)
+	h.hold.Store(nil)
+	got := rec.take(users.EventHashWait, users.EventHashShed, users.EventFlow)
+	assert.Contains(t, got, users.Event{Kind: users.EventHashShed})
+	assert.Contains(t, got, flow(users.FlowRegister, users.OutcomeRefused, "busy"))
+}
+
+// No event carries an address, a name or a token.
+func TestObserverEventsCarryNoPersonalData(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	e := newEnv(t, users.WithObserver(rec))
+	e.open()
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "s3cret", FirstName: "Ada"}))
+	tok := memmailer.Token(e.onlyMail("ada@example.com"))
+	_, err := e.m.VerifyEmail(e.ctx, tok)
+	require.NoError(t, err)
+	_, err = e.m.Authenticate(e.ctx, "ada@example.com", "wrong")
+	require.Error(t, err)
+	rec.mu.Lock()
+	all := fmt.Sprintf("%+v", rec.events)
+	rec.mu.Unlock()
+	for _, secret := range []string{"ada", "Ada", "s3cret", tok, "@"} {
+		assert.NotContains(t, all, secret)
+	}
+}
+
+func TestWithObserverRejectsNil(t *testing.T) {
+	t.Parallel()
+	_, err := users.New(newEnv(t).store, memmailer.New(), users.WithObserver(nil))
+	require.Error(t, err)
+}
