@@ -481,3 +481,27 @@ func resetToken(t *testing.T, msg users.Message) string {
 	require.NoError(t, err)
 	return u.Query().Get("token")
 }
+
+// Expired sessions and tokens go a day after they expire, not before (an
+// expired token is still told from an unknown one for that day).
+func TestPurgeExpired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.owner(nil)
+	s := e.login(ownerEmail, ownerPass)
+	e.clock.Advance(7*24*time.Hour + time.Minute)
+	n, err := e.m.PurgeExpired(e.ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	_, err = e.m.Refresh(e.ctx, s.RefreshToken)
+	assert.ErrorIs(t, err, users.ErrTokenExpired)
+
+	e.clock.Advance(24 * time.Hour)
+	n, err = e.m.PurgeExpired(e.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	_, err = e.store.GetSession(e.ctx, s.ID)
+	assert.ErrorIs(t, err, users.ErrNotFound)
+	_, err = e.m.Refresh(e.ctx, s.RefreshToken)
+	assert.ErrorIs(t, err, users.ErrInvalidToken)
+}
