@@ -79,7 +79,7 @@ func checkCookie(which string, c *CookieOptions, name string) {
 	if c.Path == "" {
 		c.Path = "/"
 	}
-	if c.SameSite == http.SameSiteDefaultMode {
+	if c.SameSite == 0 || c.SameSite == http.SameSiteDefaultMode { // unset: Lax
 		c.SameSite = http.SameSiteLaxMode
 	}
 	probe := &http.Cookie{Name: c.Name, Value: "x", Domain: c.Domain, Path: c.Path}
