@@ -57,7 +57,8 @@ func TestConsoleFirstAdministrator(t *testing.T) {
 func TestConsoleMailedLinksOpenPages(t *testing.T) {
 	s := startServer(t, nil)
 	roles := s.ok("POST", "/roles", map[string]any{"name": "Editors"}, true)
-	s.ok("POST", "/users/invite", map[string]any{"email": "inv@example.com", "role": roles["id"]}, true)
+	code, _, raw := s.call("POST", "/users/invite", map[string]any{"email": "inv@example.com", "role": roles["id"]}, true)
+	require.Equal(t, http.StatusNoContent, code, "body: %s", raw)
 	link, tok := linkToken(t, s.mailTo("inv@example.com", 1), "http://")
 	u, err := url.Parse(link)
 	require.NoError(t, err)

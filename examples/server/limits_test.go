@@ -15,16 +15,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The server wires in every rate limit it documents: registrations per
-// client IP (RATE_LIMITER_REGISTRATION_*), mails per recipient (5 per
-// hour, the library's default) and failed logins per address (10 per 15
-// minutes). On SQLite they are counted in memory; with DB_CLIENT=pg in
+// The server wires in every rate limit it documents, each set by its
+// variable: registrations per client IP (RATE_LIMITER_REGISTRATION_*),
+// invitation mails per recipient (RATE_LIMITER_ADMIN_EMAIL_*) and failed
+// logins per address (RATE_LIMITER_LOGIN_*; the per-IP one,
+// RATE_LIMITER_LOGIN_IP_*, set above it here). On SQLite they are counted
+// in memory; with DB_CLIENT=pg in
 // PostgreSQL, so that every instance sees the others' counts: there the
 // requests alternate between two servers on one database, and a limiter
 // kept per process would let twice as many through.
 func TestServerLimits(t *testing.T) {
 	t.Parallel()
-	env := map[string]string{"RATE_LIMITER_REGISTRATION_POINTS": "3", "RATE_LIMITER_REGISTRATION_DURATION": "60"}
+	env := map[string]string{"RATE_LIMITER_REGISTRATION_POINTS": "3", "RATE_LIMITER_REGISTRATION_DURATION": "60",
+		"RATE_LIMITER_ADMIN_EMAIL_POINTS": "4", "RATE_LIMITER_LOGIN_POINTS": "6", "RATE_LIMITER_LOGIN_IP_POINTS": "100"}
 	t.Run("SQLite", func(t *testing.T) {
 		t.Parallel()
 		checkLimits(t, startServer(t, env))
@@ -57,24 +60,25 @@ func checkLimits(t *testing.T, servers ...*server) {
 	code, _, body := next().call("POST", "/users/register", map[string]any{"email": "reg3@example.com", "password": "pw-pw-pw-pw"}, false)
 	requireLimited(t, "the registration limit (RATE_LIMITER_REGISTRATION_POINTS=3)", 3, code, body)
 
-	// Mails per recipient: an invitation re-sent to one address is mailed
-	// 5 times; the 6th is refused (the only address held back: 429).
+	// Invitation mails per recipient: an invitation re-sent to one address
+	// is mailed 4 times; the 5th is refused (the only address held back:
+	// 429).
 	invite := map[string]any{"email": "invitee@example.com", "role": role["id"]}
-	for i := range 5 {
+	for i := range 4 {
 		code, _, body := next().call("POST", "/users/invite", invite, true)
 		require.Equal(t, 204, code, "invitation %d: %s", i+1, body)
 	}
 	code, _, body = next().call("POST", "/users/invite", invite, true)
-	requireLimited(t, "the mail limit (5 per recipient per hour)", 5, code, body)
+	requireLimited(t, "the invitation mail limit (RATE_LIMITER_ADMIN_EMAIL_POINTS=4)", 4, code, body)
 
-	// Failed logins per address: 10, whether or not the address exists.
+	// Failed logins per address: 6, whether or not the address exists.
 	login := map[string]any{"email": "nobody@example.com", "password": "wrong password"}
-	for i := range 10 {
+	for i := range 6 {
 		code, _, body := next().call("POST", "/auth/login", login, false)
 		require.Equal(t, 401, code, "failed login %d: %s", i+1, body)
 	}
 	code, _, body = next().call("POST", "/auth/login", login, false)
-	requireLimited(t, "the login limit (10 failures per address per 15 minutes)", 10, code, body)
+	requireLimited(t, "the login limit (RATE_LIMITER_LOGIN_POINTS=6)", 6, code, body)
 }
 
 // requireLimited checks a 429 REQUESTS_EXCEEDED answer from the limit
