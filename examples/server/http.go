@@ -162,3 +162,11 @@ func withCORS(cfg config, next http.Handler) http.Handler {
 	})
 	return c.Handler(next)
 }
+
+// warnCORS says at start-up that an explicit CORS_CREDENTIALS=true is
+// ignored with any origin (see withCORS).
+func warnCORS(cfg config, log *slog.Logger) {
+	if cfg.CORSEnabled && cfg.anyOrigin() && cfg.CORSCredentials && cfg.set["CORS_CREDENTIALS"] {
+		log.Warn("CORS_CREDENTIALS=true is ignored with CORS_ORIGIN allowing any origin: credentials are allowed only for listed origins (Directus allows them for any)")
+	}
+}

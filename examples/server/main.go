@@ -162,6 +162,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 		return err
 	}
 	warnMail(cfg, log)
+	warnCORS(cfg, log)
 
 	api := httpapi.New(m, handlerOptions(cfg, log, limits.register)...)
 	handler := metrics.mount(withConsole(m, cfg, log, api), m, cfg)

@@ -33,6 +33,7 @@ type server struct {
 	t    *testing.T
 	base string
 	smtp *smtptest.Server
+	logs *syncBuffer
 	stop func() error // cancels run and returns its error
 }
 
@@ -67,10 +68,18 @@ func startServer(t *testing.T, env map[string]string) *server {
 	done := make(chan error, 1)
 	var logs syncBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
+	var askedMu sync.Mutex
+	asked := map[string]bool{}
+	getenv := func(k string) string {
+		askedMu.Lock()
+		asked[k] = true
+		askedMu.Unlock()
+		return vars[k]
+	}
 	go func() {
-		done <- run(ctx, func(k string) string { return vars[k] }, io.Discard, log, func(a string) { addr <- a })
+		done <- run(ctx, getenv, io.Discard, log, func(a string) { addr <- a })
 	}()
-	s := &server{t: t, smtp: smtp}
+	s := &server{t: t, smtp: smtp, logs: &logs}
 	select {
 	case a := <-addr:
 		s.base = "http://" + a
@@ -99,6 +108,13 @@ func startServer(t *testing.T, env map[string]string) *server {
 		// Secrets never reach the log.
 		for _, secret := range []string{"smtp-secret", adminToken, "correct horse battery", "another good pass", "?token=", "&token="} {
 			assert.NotContains(t, logs.String(), secret)
+		}
+		// The server reads no variable that -h does not tell about.
+		known := names()
+		askedMu.Lock()
+		defer askedMu.Unlock()
+		for k := range asked {
+			assert.True(t, known[k], "the server reads %s, which is not in the table", k)
 		}
 	})
 	return s
