@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/smtpmailer"
@@ -202,7 +203,16 @@ var emailSection = section{"Email", []setting{
 	{name: "EMAIL_VERIFY_SETUP", def: "true", help: "Check the SMTP relay at start-up (connect, EHLO, STARTTLS, AUTH, QUIT); a failure is one ERROR line naming the variable to change, and the server keeps serving (mail waits in the outbox).",
 		parse: func(c *config, v string) (err error) { c.EmailVerifySetup, err = boolean(v); return }},
 	{name: "EMAIL_SMTP_HOST", help: "SMTP relay host name or IP address. Default: none (mail is printed).",
-		parse: func(c *config, v string) error { c.SMTPHost = v; return nil }},
+		parse: func(c *config, v string) error {
+			c.SMTPHost = v
+			if strings.ContainsAny(v, " \t/@") || strings.ContainsFunc(v, unicode.IsControl) {
+				return fmt.Errorf("must be a host name or an IP address, not %q", v)
+			}
+			if _, _, err := net.SplitHostPort(strings.Trim(v, "[]")); err == nil {
+				return fmt.Errorf("%q includes a port: set EMAIL_SMTP_PORT instead", v)
+			}
+			return nil
+		}},
 	{name: "EMAIL_SMTP_PORT", defText: "587, or 465 with EMAIL_SMTP_SECURE=true", help: "SMTP relay port.",
 		parse: func(c *config, v string) (err error) { c.SMTPPort, err = intIn(v, 1, 65535); return }},
 	{name: "EMAIL_SMTP_USER", help: "SMTP AUTH user name (PLAIN, LOGIN or CRAM-MD5). Default: none (no AUTH).",
@@ -214,7 +224,13 @@ var emailSection = section{"Email", []setting{
 	{name: "EMAIL_SMTP_IGNORE_TLS", def: "false", help: "Never use TLS, even when offered (nodemailer's ignoreTLS). No effect with EMAIL_SMTP_SECURE=true. Refused with EMAIL_SMTP_USER unless the relay is on a loopback address: credentials never cross a network in the clear.",
 		parse: func(c *config, v string) (err error) { c.SMTPIgnoreTLS, err = boolean(v); return }},
 	{name: "EMAIL_SMTP_NAME", defText: "this machine's host name", help: "Name this server gives in EHLO.",
-		parse: func(c *config, v string) error { c.SMTPName = v; return nil }},
+		parse: func(c *config, v string) error {
+			if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+				return fmt.Errorf("must be a host name without spaces or control characters, not %q", v)
+			}
+			c.SMTPName = v
+			return nil
+		}},
 }}
 
 var deliverySection = section{"Mail delivery (the outbox worker; Go durations such as 30s, 5m, 1h)", []setting{

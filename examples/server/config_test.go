@@ -204,6 +204,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		"password in the clear": {map[string]string{"EMAIL_SMTP_HOST": "smtp.example.com", "EMAIL_SMTP_IGNORE_TLS": "true",
 			"EMAIL_SMTP_USER": "u", "EMAIL_SMTP_PASSWORD": "pw"}, "EMAIL_SMTP_IGNORE_TLS=true with EMAIL_SMTP_USER would send the SMTP password in the clear"},
 		"from":                {map[string]string{"EMAIL_FROM": "not an address"}, "EMAIL_FROM: is not an address"},
+		"smtp host with port": {map[string]string{"EMAIL_SMTP_HOST": "smtp.example.com:587"}, `EMAIL_SMTP_HOST: "smtp.example.com:587" includes a port: set EMAIL_SMTP_PORT instead`},
+		"smtp host url":       {map[string]string{"EMAIL_SMTP_HOST": "smtp://smtp.example.com"}, "EMAIL_SMTP_HOST: must be a host name or an IP address"},
+		"helo name":           {map[string]string{"EMAIL_SMTP_HOST": "127.0.0.1", "EMAIL_SMTP_NAME": "my host"}, "EMAIL_SMTP_NAME: must be a host name"},
 		"short token":         {map[string]string{"ADMIN_TOKEN": "admin"}, "ADMIN_TOKEN: must be at least 16 characters"},
 		"admin email":         {map[string]string{"ADMIN_EMAIL": "root"}, "ADMIN_EMAIL"},
 		"admin no password":   {map[string]string{"ADMIN_EMAIL": "root@example.com"}, "ADMIN_PASSWORD is required with ADMIN_EMAIL"},
@@ -238,7 +241,7 @@ func TestLoadConfigErrors(t *testing.T) {
 				require.NotNil(t, m, "%q does not start with a variable's name", line)
 				assert.True(t, known[m[1]] || m[1] == "EMAIL_SMTP_*", "%q names no variable of the table", line)
 			}
-			assert.NotRegexp(t, `\b(SendTimeout|Lease|InitialBackoff|MaxBackoff|Memory|Threads)\b`, err.Error(), "no Go field names")
+			assert.NotRegexp(t, `\b(SendTimeout|Lease|InitialBackoff|MaxBackoff|Memory|Threads|HeloName|Username|Password|TLSMode)\b`, err.Error(), "no Go field names")
 		})
 	}
 }
