@@ -117,11 +117,22 @@ func (p *PasswordPolicy) Match(password string) bool {
 // limit. When the limit passes first it returns (false, true), and late,
 // if not nil, is called once the abandoned match has stopped.
 func (p *PasswordPolicy) matchWithin(password string, limit time.Duration, late func()) (ok, timedOut bool) {
+	return within(func() bool { return p.matchNow(password) }, limit, late)
+}
+
+// matchNow runs the match on the caller's goroutine, up to the engine's
+// own (coarse) timeout.
+func (p *PasswordPolicy) matchNow(password string) bool {
+	ok, err := p.re.MatchString(password)
+	return err == nil && ok
+}
+
+// within runs f beside the caller and waits for it at most limit: (f's
+// answer, false), or (false, true) when the limit passes first; then late,
+// if not nil, is called once f has returned.
+func within(f func() bool, limit time.Duration, late func()) (ok, timedOut bool) {
 	done := make(chan bool, 1)
-	go func() {
-		ok, err := p.re.MatchString(password)
-		done <- err == nil && ok
-	}()
+	go func() { done <- f() }()
 	t := time.NewTimer(limit)
 	defer t.Stop()
 	select {

@@ -306,7 +306,13 @@ func (m *Manager) checkPolicy(s *Settings, pw string, sl *slot) error {
 	if s.PasswordPolicy == nil {
 		return nil
 	}
-	ok, timedOut := s.PasswordPolicy.matchWithin(pw, policyMatchLimit, sl.release)
+	return policyInSlot(s, sl, policyMatchLimit, func() bool { return s.PasswordPolicy.matchNow(pw) })
+}
+
+// policyInSlot runs match (the policy check) within limit in the slot sl;
+// see checkPolicy.
+func policyInSlot(s *Settings, sl *slot, limit time.Duration, match func() bool) error {
+	ok, timedOut := within(match, limit, sl.release)
 	if ok {
 		return nil
 	}

@@ -1,6 +1,8 @@
 package users_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store/memstore"
 )
 
 const resetURL = "https://app.example.com/reset"
@@ -42,14 +45,18 @@ func TestPasswordReset(t *testing.T) {
 	_, err = e.m.Refresh(e.ctx, s.RefreshToken)
 	assert.ErrorIs(t, err, users.ErrInvalidToken, "the reset ended the sessions")
 
-	// reset_url: on the allow-list only; its query is kept.
+	// reset_url: on the allow-list only.
 	err = e.m.RequestPasswordReset(e.ctx, ownerEmail, "https://evil.example/reset")
 	var ve *users.ValidationError
 	require.ErrorAs(t, err, &ve)
 	assert.Equal(t, "reset_url", ve.Field)
 	assert.Equal(t, `users: URL "https://evil.example/reset" can't be used to reset passwords`, err.Error()[len("users: request password reset: "):])
-	require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, resetURL+"?from=app"))
-	assert.Contains(t, e.onlyMail(ownerEmail).Text, resetURL+"?from=app&token=")
+	require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, resetURL))
+	assert.Contains(t, e.onlyMail(ownerEmail).Text, resetURL+"?token=")
+	// A query the allow-list does not name is refused (a stranger's
+	// parameters do not ride along in a mailed link).
+	err = e.m.RequestPasswordReset(e.ctx, ownerEmail, resetURL+"?next=https://evil.example")
+	require.ErrorIs(t, err, users.ErrURLNotAllowed)
 
 	err = e.m.RequestPasswordReset(e.ctx, "not an address", "")
 	require.ErrorAs(t, err, &ve)
@@ -141,4 +148,50 @@ func TestPasswordResetMailLimit(t *testing.T) {
 	assert.Empty(t, e.deliver())
 	_, err := e.m.ResetPassword(e.ctx, last, "brand-new-password")
 	assert.NoError(t, err)
+}
+
+// callLog is a Store that records the methods called on it.
+type callLog struct {
+	users.Store
+	calls []string
+}
+
+func (c *callLog) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+	c.calls = append(c.calls, "GetUserByEmailKey")
+	return c.Store.GetUserByEmailKey(ctx, key)
+}
+
+func (c *callLog) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+	c.calls = append(c.calls, fmt.Sprintf("UpdateUser(token %v, mail %v)", fx.Token != nil, fx.Mail != nil))
+	return c.Store.UpdateUser(ctx, id, cond, ch, fx)
+}
+
+// countingLimiter counts its calls.
+type countingLimiter struct{ n int }
+
+func (l *countingLimiter) Allow(context.Context, string) (time.Duration, error) { l.n++; return 0, nil }
+
+// RequestPasswordReset does the same Store and limiter work for an
+// address with an active account as for one without.
+func TestPasswordResetRequestWork(t *testing.T) {
+	t.Parallel()
+	log := &callLog{Store: memstore.New()}
+	lim := &countingLimiter{}
+	e := newEnvOn(t, log, users.WithMailLimiter(lim))
+	e.owner(nil)
+	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Password: ownerPass, Status: users.StatusSuspended})
+	require.NoError(t, err)
+	work := func(addr string) ([]string, int) {
+		log.calls, lim.n = nil, 0
+		require.NoError(t, e.m.RequestPasswordReset(e.ctx, addr, ""))
+		return log.calls, lim.n
+	}
+	known, knownLimits := work(ownerEmail)
+	require.Equal(t, []string{"GetUserByEmailKey", "UpdateUser(token true, mail true)"}, known)
+	for _, addr := range []string{"nobody@example.com", "suspended@example.com"} {
+		calls, limits := work(addr)
+		assert.Equal(t, known, calls, addr)
+		assert.Equal(t, knownLimits, limits, addr)
+	}
+	assert.Len(t, e.deliver(), 1, "only the active user got mail")
 }

@@ -198,7 +198,7 @@ func (p *userFilterParser) key(path string, seen *[]string) (string, error) {
 	}
 	k, _ := tok.(string) // object keys are always strings
 	if slices.Contains(*seen, k) {
-		return "", queryErrorf("filter", path, "duplicate key %q", truncateForMessage(k))
+		return "", queryErrorf("filter", path, "duplicate key %q", Echo(k))
 	}
 	*seen = append(*seen, k)
 	return k, nil
@@ -227,7 +227,7 @@ func (p *userFilterParser) object(path string, depth int) (*UserFilter, error) {
 		if err != nil {
 			return nil, err
 		}
-		kpath := path + "." + truncateForMessage(k)
+		kpath := path + "." + Echo(k)
 		var n *UserFilter
 		switch {
 		case k == "_and" || k == "_or":
@@ -244,9 +244,9 @@ func (p *userFilterParser) object(path string, depth int) (*UserFilter, error) {
 		case userFilterField(UserField(k)):
 			n, err = p.field(kpath, UserField(k), depth)
 		case strings.HasPrefix(k, "_"):
-			return nil, queryErrorf("filter", path, "operator %q needs a field: write {\"<field>\": {%q: …}} with a field among %s", truncateForMessage(k), truncateForMessage(k), filterFieldNames)
+			return nil, queryErrorf("filter", path, "operator %q needs a field: write {\"<field>\": {%q: …}} with a field among %s", Echo(k), Echo(k), filterFieldNames)
 		default:
-			return nil, queryErrorf("filter", path, "unknown field %q (filters take %s, _and and _or)", truncateForMessage(k), filterFieldNames)
+			return nil, queryErrorf("filter", path, "unknown field %q (filters take %s, _and and _or)", Echo(k), filterFieldNames)
 		}
 		if err != nil {
 			return nil, err
@@ -335,7 +335,7 @@ func (p *userFilterParser) operators(path string, f UserField, depth int) (*User
 		if err != nil {
 			return nil, err
 		}
-		opath := path + "." + truncateForMessage(k)
+		opath := path + "." + Echo(k)
 		if err := p.count(opath); err != nil {
 			return nil, err
 		}
@@ -371,9 +371,9 @@ func (p *userFilterParser) operators(path string, f UserField, depth int) (*User
 		case slices.Contains(unsupportedFilterOps, k):
 			return nil, queryErrorf("filter", path, "operator %s is not supported on users (supported: _eq _neq _contains _ncontains _icontains _nicontains _starts_with _nstarts_with _istarts_with _nistarts_with _ends_with _nends_with _iends_with _niends_with _in _nin _null _nnull _empty _nempty)", k)
 		case !strings.HasPrefix(k, "_"):
-			return nil, queryErrorf("filter", path, "%q is not an operator: filters on related collections (%s.%s) are not supported", truncateForMessage(k), f, truncateForMessage(k))
+			return nil, queryErrorf("filter", path, "%q is not an operator: filters on related collections (%s.%s) are not supported", Echo(k), f, Echo(k))
 		default:
-			return nil, queryErrorf("filter", path, "unknown operator %q", truncateForMessage(k))
+			return nil, queryErrorf("filter", path, "unknown operator %q", Echo(k))
 		}
 		if err != nil {
 			return nil, err
@@ -440,18 +440,6 @@ func describeOperand(tok json.Token) string {
 		return "null"
 	}
 	return fmt.Sprintf("%T", tok)
-}
-
-// truncateForMessage shortens a value quoted in an error message.
-func truncateForMessage(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	i := 40
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
-	}
-	return s[:i] + "…"
 }
 
 // nullCondition builds _null/_nnull/_empty/_nempty with its boolean
@@ -562,7 +550,7 @@ func validateUserQuery(q UserQuery) error {
 	}
 	for i, s := range q.Sort {
 		if !userSortField(s.Field) {
-			return queryErrorf("sort", "sort["+strconv.Itoa(i)+"]", "unknown field %q (sorts take %s, created_at, updated_at)", truncateForMessage(string(s.Field)), filterFieldNames)
+			return queryErrorf("sort", "sort["+strconv.Itoa(i)+"]", "unknown field %q (sorts take %s, created_at, updated_at)", Echo(string(s.Field)), filterFieldNames)
 		}
 	}
 	if q.Filter != nil {
@@ -609,9 +597,9 @@ func validateUserFilter(f *UserFilter, path string, depth int, nodes *int) error
 		}
 		return nil
 	}
-	path += "." + truncateForMessage(string(f.Field))
+	path += "." + Echo(string(f.Field))
 	if !userFilterField(f.Field) {
-		return queryErrorf("filter", path, "unknown field %q (filters take %s)", truncateForMessage(string(f.Field)), filterFieldNames)
+		return queryErrorf("filter", path, "unknown field %q (filters take %s)", Echo(string(f.Field)), filterFieldNames)
 	}
 	switch {
 	case stringFilterOp(f.Op):
@@ -631,7 +619,7 @@ func validateUserFilter(f *UserFilter, path string, depth int, nodes *int) error
 			return queryErrorf("filter", path, "%s takes no operand", f.Op)
 		}
 	default:
-		return queryErrorf("filter", path, "unknown operator %q", truncateForMessage(string(f.Op)))
+		return queryErrorf("filter", path, "unknown operator %q", Echo(string(f.Op)))
 	}
 	return nil
 }

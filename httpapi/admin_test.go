@@ -143,8 +143,10 @@ func TestCreateUser(t *testing.T) {
 	assert.ElementsMatch(t, []string{"id", "email", "password", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}, keys)
 
 	// The created user logs in.
+	var tk tokens
+	data(t, f.do("POST", "/auth/login", registerBody("ada@example.com", password)), &tk)
 	var in wireUser
-	data(t, f.do("POST", "/auth/login", registerBody("ada@example.com", password)), &in)
+	data(t, f.withBearer(request("GET", "/users/me", ""), tk.AccessToken), &in)
 	assert.Equal(t, got.ID, in.ID)
 
 	// No password, no email: nulls.
@@ -209,9 +211,11 @@ func TestGetUser(t *testing.T) {
 	data(t, f.admin("GET", "/users/"+u.ID, ""), &got)
 	assert.Equal(t, u.ID, got.ID)
 	assert.Equal(t, "**********", *got.Password)
-	for _, id := range []string{"00000000-0000-0000-0000-000000000000", "me", "%00", "x%0Ay", strings.Repeat("a", 300)} {
+	for _, id := range []string{"00000000-0000-0000-0000-000000000000", "%00", "x%0Ay", strings.Repeat("a", 300)} {
 		wantError(t, f.admin("GET", "/users/"+id, ""), http.StatusForbidden, "FORBIDDEN", "You don't have permission to access this.")
 	}
+	// /users/me is the caller's own user: the static token is nobody.
+	wantError(t, f.admin("GET", "/users/me", ""), http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid user credentials.")
 }
 
 func TestUpdateUser(t *testing.T) {

@@ -70,7 +70,7 @@ func TestDeleteUsersInBatch(t *testing.T) {
 		{`[]`, `Invalid payload. "keys" is required.`},
 		{`{"keys":[]}`, `Invalid payload. "keys" is required.`},
 		{`{}`, `Invalid payload. "keys" is required.`},
-		{`[""]`, `Invalid payload. "keys" must not contain empty ids.`},
+		{`[""]`, `Invalid payload. "keys" must not be empty.`},
 		{`[1]`, `Invalid payload. "keys" must be an array of strings.`},
 		{`[null]`, `Invalid payload. "keys" must be an array of strings.`},
 		{`{"keys":"` + ids[3] + `"}`, `Invalid payload. "keys" must be an array of strings.`},

@@ -54,7 +54,7 @@ func Example() {
 	show(call("POST", "/api/users/register", "", `{"email":"ada@example.com","password":"x","role":"admin"}`))
 	show(call("POST", "/api/auth/login", "", `{"email":"ada@example.com","password":"wrong"}`))
 	w := call("POST", "/api/auth/login", "", register)
-	fmt.Println(w.Code, strings.Contains(w.Body.String(), `"status":"active"`))
+	fmt.Println(w.Code, strings.Contains(w.Body.String(), `"access_token":`), strings.Contains(w.Body.String(), `"refresh_token":`))
 
 	// Output:
 	// 403 {"errors":[{"message":"You don't have permission to access this.","extensions":{"code":"FORBIDDEN"}}]}
@@ -63,7 +63,7 @@ func Example() {
 	// 204
 	// 400 {"errors":[{"message":"Invalid payload. \"role\" is not allowed.","extensions":{"code":"INVALID_PAYLOAD"}}]}
 	// 401 {"errors":[{"message":"Invalid user credentials.","extensions":{"code":"INVALID_CREDENTIALS"}}]}
-	// 200 true
+	// 200 true true
 }
 
 // Behind a reverse proxy, X-Forwarded-For counts only when the request

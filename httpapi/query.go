@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gousers/users"
 )
@@ -81,7 +80,7 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 		vals := v[k]
 		once := func() (string, error) {
 			if len(vals) != 1 {
-				return "", badQuery("%q must be given once", short(k))
+				return "", badQuery("%q must be given once", k)
 			}
 			return vals[0], nil
 		}
@@ -92,7 +91,7 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 			}
 			n, err := strconv.Atoi(s)
 			if err != nil || n < min || n > maxQueryInt {
-				return 0, badQuery("%q must be an integer from %d to %d", short(k), min, maxQueryInt)
+				return 0, badQuery("%q must be an integer from %d to %d", k, min, maxQueryInt)
 			}
 			return n, nil
 		}
@@ -130,11 +129,11 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 			listForm[name] = form
 			if form == "[N]" {
 				if len(vals) != 1 {
-					return out, badQuery("%q must be given once", short(k))
+					return out, badQuery("%q must be given once", k)
 				}
 				i, _ := strconv.Atoi(m[2])
 				if m[2] != strconv.Itoa(i) || i > 1000 {
-					return out, badQuery("%q: index must be an integer from 0 to 1000", short(k))
+					return out, badQuery("%q: index must be an integer from 0 to 1000", k)
 				}
 				// Keys are sorted as strings; the index orders the items.
 				lists[name] = append(lists[name], strconv.Itoa(100000+i)+"\x00"+vals[0])
@@ -142,7 +141,7 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 				lists[name] = append(lists[name], vals...)
 			}
 		default:
-			return out, badQuery("unknown query parameter %q", short(k))
+			return out, badQuery("unknown query parameter %q", k)
 		}
 		if err != nil {
 			return out, err
@@ -199,16 +198,20 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 	return out, nil
 }
 
-// short shortens a name quoted in an error message to 40 bytes.
-func short(s string) string {
-	if len(s) <= 40 {
-		return s
+// fieldsParam reads the fields parameter (in any of its forms) of a route
+// that answers one user; other parameters are left to the route.
+func fieldsParam(v url.Values) ([]string, error) {
+	only := url.Values{}
+	for k, vals := range v {
+		if k == "fields" || strings.HasPrefix(k, "fields[") {
+			only[k] = vals
+		}
 	}
-	i := 40
-	for i > 0 && !utf8.RuneStart(s[i]) {
-		i--
+	if len(only) == 0 {
+		return nil, nil
 	}
-	return s[:i] + "…"
+	uq, err := parseUserQuery(only)
+	return uq.fields, err
 }
 
 // splitList splits comma-separated items, trims them and drops empty ones.
@@ -234,9 +237,9 @@ func parseSort(items []string) ([]users.UserSort, error) {
 			users.FieldStatus, users.FieldRole, users.FieldCreatedAt, users.FieldUpdatedAt:
 		default:
 			if strings.Contains(it, ".") {
-				return nil, badQuery("sort: sorting on related collections (%q) is not supported", short(it))
+				return nil, badQuery("sort: sorting on related collections (%q) is not supported", it)
 			}
-			return nil, badQuery("sort: unknown field %q (sorts take id, email, first_name, last_name, status, role, created_at, updated_at, each with - for descending)", short(it))
+			return nil, badQuery("sort: unknown field %q (sorts take id, email, first_name, last_name, status, role, created_at, updated_at, each with - for descending)", it)
 		}
 		out = append(out, s)
 	}
@@ -255,9 +258,9 @@ func parseFields(items []string) ([]string, error) {
 				out = append(out, it)
 			}
 		case strings.Contains(it, "."):
-			return nil, badQuery("fields: fields of related collections (%q) are not supported", short(it))
+			return nil, badQuery("fields: fields of related collections (%q) are not supported", it)
 		default:
-			return nil, badQuery("fields: unknown field %q (users have %s)", short(it), strings.Join(viewFields, ", "))
+			return nil, badQuery("fields: unknown field %q (users have "+strings.Join(viewFields, ", ")+")", it)
 		}
 	}
 	return out, nil
@@ -274,7 +277,7 @@ func parseMeta(items []string) ([]string, error) {
 		case "total_count", "filter_count":
 			add = []string{it}
 		default:
-			return nil, badQuery(`meta: unknown value %q (want total_count, filter_count or *)`, short(it))
+			return nil, badQuery(`meta: unknown value %q (want total_count, filter_count or *)`, it)
 		}
 		for _, a := range add {
 			if !slices.Contains(out, a) {
@@ -310,13 +313,13 @@ func bracketFilter(keys []string, v url.Values) ([]byte, error) {
 		for i, s := range segs {
 			if s == "" {
 				if i != len(segs)-1 {
-					return nil, badQuery("%q: [] must come last", short(k))
+					return nil, badQuery("%q: [] must come last", k)
 				}
 				n.forced = true
 				break
 			}
 			if n.leaf {
-				return nil, badQuery("%q is given both as a value and as an object", short("filter"+strings.Join(wrap(segs[:i]), "")))
+				return nil, badQuery("%q is given both as a value and as an object", "filter"+strings.Join(wrap(segs[:i]), ""))
 			}
 			if n.kids == nil {
 				n.kids = map[string]*bracketNode{}
@@ -330,7 +333,7 @@ func bracketFilter(keys []string, v url.Values) ([]byte, error) {
 			n = kid
 		}
 		if n.kids != nil {
-			return nil, badQuery("%q is given both as a value and as an object", short("filter"+strings.Join(wrap(segs), "")))
+			return nil, badQuery("%q is given both as a value and as an object", "filter"+strings.Join(wrap(segs), ""))
 		}
 		n.leaf = true
 		n.vals = append(n.vals, v[k]...)
@@ -353,16 +356,16 @@ func bracketSegments(k string) ([]string, error) {
 	for rest != "" {
 		end := strings.IndexByte(rest, ']')
 		if rest[0] != '[' || end < 0 || strings.ContainsAny(rest[1:end], "[") {
-			return nil, badQuery("%q is not a filter parameter (want filter[field][_operator]=value)", short(k))
+			return nil, badQuery("%q is not a filter parameter (want filter[field][_operator]=value)", k)
 		}
 		segs = append(segs, rest[1:end])
 		rest = rest[end+1:]
 		if len(segs) > maxBracketDepth {
-			return nil, badQuery("%q is nested too deeply", short(k))
+			return nil, badQuery("%q is nested too deeply", k)
 		}
 	}
 	if len(segs) == 0 {
-		return nil, badQuery("%q is not a filter parameter", short(k))
+		return nil, badQuery("%q is not a filter parameter", k)
 	}
 	return segs, nil
 }

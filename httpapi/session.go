@@ -29,8 +29,8 @@ type CookieOptions struct {
 	// served over HTTPS.
 	Secure bool
 	// SameSite: http.SameSiteLaxMode, StrictMode or NoneMode (which
-	// browsers accept only with Secure). http.SameSiteDefaultMode means
-	// Lax.
+	// browsers accept only with Secure). The zero value and
+	// http.SameSiteDefaultMode mean Lax.
 	SameSite http.SameSite
 }
 
@@ -79,7 +79,7 @@ func checkCookie(which string, c *CookieOptions, name string) {
 	if c.Path == "" {
 		c.Path = "/"
 	}
-	if c.SameSite == 0 || c.SameSite == http.SameSiteDefaultMode { // unset: Lax
+	if c.SameSite == 0 || c.SameSite == http.SameSiteDefaultMode {
 		c.SameSite = http.SameSiteLaxMode
 	}
 	probe := &http.Cookie{Name: c.Name, Value: "x", Domain: c.Domain, Path: c.Path}
@@ -95,8 +95,8 @@ func checkCookie(which string, c *CookieOptions, name string) {
 	}
 }
 
-// setCookie sets c to value for maxAge (rounded up to a second; <= 0
-// deletes it).
+// setCookie sets c to value for maxAge (in whole seconds, at least one;
+// <= 0 deletes it).
 func setCookie(w http.ResponseWriter, c CookieOptions, value string, maxAge time.Duration) {
 	ck := &http.Cookie{
 		Name: c.Name, Value: value, Domain: c.Domain, Path: c.Path,
@@ -105,7 +105,7 @@ func setCookie(w http.ResponseWriter, c CookieOptions, value string, maxAge time
 	if maxAge <= 0 {
 		ck.Value, ck.MaxAge = "", -1
 	} else {
-		ck.MaxAge = int((maxAge + time.Second - 1) / time.Second)
+		ck.MaxAge = max(1, int(maxAge/time.Second))
 	}
 	http.SetCookie(w, ck)
 }
@@ -148,14 +148,17 @@ type tokensBody struct {
 func (h *handler) answerSession(w http.ResponseWriter, mode string, s *users.Session) {
 	access, _ := h.m.SessionLifetimes()
 	body := tokensBody{Expires: access.Milliseconds()}
+	// What is left of the session, on the Manager's clock: the access
+	// token was minted (to the second) accessTTL before it expires.
+	left := s.RefreshExpires.Sub(s.AccessExpires.Add(-access))
 	switch mode {
 	case modeJSON:
 		body.AccessToken, body.RefreshToken = s.AccessToken, s.RefreshToken
 	case modeCookie:
 		body.AccessToken = s.AccessToken
-		setCookie(w, h.cfg.refreshCookie, s.RefreshToken, time.Until(s.RefreshExpires))
+		setCookie(w, h.cfg.refreshCookie, s.RefreshToken, left)
 	case modeSession:
-		setCookie(w, h.cfg.sessionCookie, s.AccessToken, time.Until(s.RefreshExpires))
+		setCookie(w, h.cfg.sessionCookie, s.AccessToken, left)
 	}
 	h.writeJSON(w, http.StatusOK, dataBody{Data: body})
 }

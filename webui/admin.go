@@ -54,6 +54,7 @@ func (h *handler) settingsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.PasswordPolicy != nil {
 		p.Values["auth_password_policy"] = s.PasswordPolicy.String()
+		p.Values["auth_password_policy_description"] = s.PasswordPolicyDescription
 	}
 	settingsToForm(&s, p)
 	h.showSettings(w, r, http.StatusOK, p, d)
@@ -88,10 +89,11 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 	p := &page{Title: "Settings", Nav: "settings", Values: map[string]string{
 		"public_registration_email_filter": f.Get("public_registration_email_filter"),
 		"auth_password_policy":             f.Get("auth_password_policy"),
+		"auth_password_policy_description": f.Get("auth_password_policy_description"),
 	}}
 	d := &settingsData{Registration: f.Get("public_registration") != "", VerifyEmail: f.Get("public_registration_verify_email") != "",
 		Role: f.Get("public_registration_role"), Presets: policyPresets}
-	fields := []string{"public_registration_role", "public_registration_email_filter", "auth_password_policy"}
+	fields := []string{"public_registration_role", "public_registration_email_filter", "auth_password_policy", "auth_password_policy_description"}
 	fields = append(fields, formToSettings(f, &s, p)...)
 	s.PublicRegistration, s.PublicRegistrationVerifyEmail = d.Registration, d.VerifyEmail
 	s.PublicRegistrationRole = nil
@@ -112,6 +114,10 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 			h.failSettings(w, r, p, d, err, fields)
 			return
 		}
+	}
+	s.PasswordPolicyDescription = ""
+	if s.PasswordPolicy != nil {
+		s.PasswordPolicyDescription = strings.TrimSpace(f.Get("auth_password_policy_description"))
 	}
 	if _, err := h.m.UpdateSettings(ctx, s); err != nil {
 		h.failSettings(w, r, p, d, err, fields)
@@ -333,9 +339,6 @@ func (h *handler) failPanel(w http.ResponseWriter, r *http.Request, p *page, pan
 		h.fail(w, r, "message", &page{Title: "Role"}, err)
 		return
 	}
-	if pr.Field == "password" && errors.Is(err, users.ErrPasswordPolicy) {
-		pr.Msg += h.policyHint(r)
-	}
 	for _, f := range fields {
 		if f == pr.Field {
 			p.Errors = map[string]string{f: pr.Msg}
@@ -432,17 +435,29 @@ func (h *handler) inviteToRole(w http.ResponseWriter, r *http.Request) {
 	for _, res := range results {
 		byEmail[users.NormalizeEmail(res.Email)] = res
 	}
+	sent, other := 0, 0
 	for _, a := range addrs {
 		if line, ok := refused[a]; ok {
 			lines = append(lines, line)
+			other++
 			continue
 		}
 		res, ok := byEmail[users.NormalizeEmail(a)]
 		if !ok {
 			lines = append(lines, a+": not handled, because an error stopped the invitation. Try again.")
+			other++
 			continue
 		}
+		if res.Err == nil && (res.Outcome == users.InviteCreated || res.Outcome == users.InviteResent || res.Outcome == "converted") {
+			sent++
+		} else {
+			other++
+		}
 		lines = append(lines, inviteLine(res))
+	}
+	if len(lines) > 5 {
+		// A long list may not fit the message: the totals come first.
+		lines = append([]string{plural(sent, "invitation", "invitations") + " sent; " + plural(other, "address", "addresses") + " not invited."}, lines...)
 	}
 	h.redirect(w, r, h.roleURL(r), &flash{Status: lines})
 }

@@ -5,18 +5,28 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store/sqlitestore"
 	"github.com/gousers/users/webui"
 )
 
 // benchStores are the stores the page benchmarks run on.
 var benchStores = map[string]func(b *testing.B) users.Store{
 	"memstore": func(*testing.B) users.Store { return newStore() },
+	"sqlite": func(b *testing.B) users.Store {
+		s, db, err := sqlitestore.Open(filepath.Join(b.TempDir(), "users.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = s.Close(); _ = db.Close() })
+		return s
+	},
 }
 
 // BenchmarkPages exists to show that the busiest admin pages stay fast with

@@ -34,6 +34,7 @@ var fieldLabels = map[string]string{
 	"public_registration_role":         "Role",
 	"public_registration_email_filter": "Email Filter",
 	"auth_password_policy":             "Password Policy",
+	"auth_password_policy_description": "Password Policy Description",
 	"project_name":                     "Project Name",
 }
 
@@ -73,10 +74,6 @@ func explain(err error) problem {
 		return problem{Field: "public_registration_role", Msg: "Choose a role without admin access: registered users must not become administrators.", Status: http.StatusUnprocessableEntity}
 	case errors.Is(err, users.ErrUserNotFound):
 		return problem{Msg: "This user no longer exists.", Status: http.StatusNotFound}
-	case errors.Is(err, users.ErrPasswordPolicy):
-		// The policy's description is added by the page (policyHint): the
-		// error itself may carry the expression, which is no help.
-		return problem{Field: "password", Msg: "The password doesn't meet the password policy.", Status: http.StatusUnprocessableEntity}
 	case errors.As(err, &ve):
 		f := ve.Field
 		reason := ve.Reason

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -423,4 +424,127 @@ func TestRemovingTheLastAdministratorIsRefused(t *testing.T) {
 	got, err = e.m.User(ctx, u.ID)
 	require.NoError(t, err)
 	assert.NotNil(t, got.Role)
+}
+
+func TestInviteManyAddressesFitsTheMessage(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	ctx := context.Background()
+	role, err := e.m.CreateRole(ctx, users.Role{Name: "Crowd"})
+	require.NoError(t, err)
+	var list []string
+	for i := range 300 {
+		list = append(list, "person"+strconv.Itoa(i)+"@example.com")
+	}
+	list = append(list, "bad address")
+	res, _ := do(t, e.h, "POST", "/admin/roles/"+role.ID+"/invite", url.Values{"emails": {strings.Join(list, "\n")}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	var flash *http.Cookie
+	for _, c := range res.Cookies() {
+		if c.Name == "webui_flash" {
+			flash = c
+		}
+	}
+	require.NotNil(t, flash)
+	assert.Less(t, len(flash.Value), 4000, "the outcome fits a cookie")
+	r := httptest.NewRequest("GET", "/admin/roles/"+role.ID, nil)
+	r.AddCookie(&http.Cookie{Name: flash.Name, Value: flash.Value})
+	w := httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	body := w.Body.String()
+	assert.Contains(t, body, "300 invitations sent; 1 address not invited.")
+	assert.Contains(t, body, "person0@example.com: invited.")
+	assert.Contains(t, body, "more lines were left out")
+	n, err := e.m.CountUsers(ctx, users.UserQuery{Role: &role.ID})
+	require.NoError(t, err)
+	assert.Equal(t, 300, n)
+}
+
+func TestPolicyFailureShowsTheDescriptionNotTheExpression(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	ctx := context.Background()
+	res, _ := do(t, e.h, "POST", "/admin/settings", url.Values{
+		"public_registration":              {"on"},
+		"auth_password_policy":             {`/^(?=.*\d).{12,}$/`},
+		"auth_password_policy_description": {"at least 12 characters, with a digit"},
+	})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	s, err := e.m.Settings(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "at least 12 characters, with a digit", s.PasswordPolicyDescription)
+
+	_, body := do(t, e.h, "GET", "/admin/register", nil)
+	assert.Contains(t, body, "The password must have at least 12 characters, with a digit.")
+	res, body = do(t, e.h, "POST", "/admin/register", url.Values{"email": {"a@example.com"}, "password": {"short1"}})
+	assert.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
+	assert.Contains(t, body, `id="password-error"`)
+	assert.Contains(t, body, "at least 12 characters, with a digit")
+	assert.NotContains(t, body, `(?=`)
+	n, err := e.m.CountUsers(ctx, users.UserQuery{})
+	require.NoError(t, err)
+	assert.Zero(t, n)
+}
+
+// signInCookie signs in through the page and returns the session cookie.
+func signInCookie(t *testing.T, h http.Handler, email, password string) *http.Cookie {
+	t.Helper()
+	res, _ := do(t, h, "POST", "/admin/login", url.Values{"email": {email}, "password": {password}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	for _, c := range res.Cookies() {
+		if c.Name == "webui_session" {
+			return c
+		}
+	}
+	t.Fatal("no session cookie")
+	return nil
+}
+
+func get(t *testing.T, h http.Handler, path string, c *http.Cookie) *http.Response {
+	t.Helper()
+	r := httptest.NewRequest("GET", path, nil)
+	if c != nil {
+		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Result()
+}
+
+func TestSessionRenewalAndRevocation(t *testing.T) {
+	e := newHandlerEnv(t)
+	ctx := context.Background()
+	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
+	require.NoError(t, err)
+	u, err := e.m.Create(ctx, users.CreateInput{Email: "a@example.com", Password: "pw", Role: &admins.ID})
+	require.NoError(t, err)
+	_, err = e.m.Create(ctx, users.CreateInput{Email: "b@example.com", Password: "pw", Role: &admins.ID})
+	require.NoError(t, err)
+	c := signInCookie(t, e.h, "a@example.com", "pw")
+	assert.Equal(t, http.StatusOK, get(t, e.h, "/admin/users", c).StatusCode)
+
+	// Past the access token's life, the session renews it.
+	*e.now = e.now.Add(users.DefaultAccessTokenTTL + time.Minute)
+	res := get(t, e.h, "/admin/users", c)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	var renewed *http.Cookie
+	for _, k := range res.Cookies() {
+		if k.Name == "webui_session" {
+			renewed = k
+		}
+	}
+	require.NotNil(t, renewed, "a new access token is set")
+	assert.NotEqual(t, c.Value, renewed.Value)
+	assert.Equal(t, http.StatusOK, get(t, e.h, "/admin/users", renewed).StatusCode)
+
+	// Losing admin access ends the console at once.
+	_, err = e.m.UpdateUser(ctx, u.ID, users.UserPatch{SetRole: true})
+	require.NoError(t, err)
+	res = get(t, e.h, "/admin/users", renewed)
+	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+
+	// Past the session's end, nothing renews it.
+	_, err = e.m.UpdateUser(ctx, u.ID, users.UserPatch{SetRole: true, Role: &admins.ID})
+	require.NoError(t, err)
+	c = signInCookie(t, e.h, "a@example.com", "pw")
+	*e.now = e.now.Add(users.DefaultRefreshTokenTTL + time.Hour)
+	assert.Equal(t, http.StatusSeeOther, get(t, e.h, "/admin/users", c).StatusCode)
 }

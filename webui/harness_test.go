@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
@@ -209,6 +210,10 @@ func (e *env) newPage() *page {
 	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
 	p := &page{t: t, ctx: ctx, e: e}
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)))
+	// Every page must work with JavaScript off (the CSP forbids scripts
+	// anyway): the tab runs none.
+	_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	require.NoError(t, err)
 	var mu sync.Mutex
 	var problems []string
 	msgs := chromedp.Console(ctx)

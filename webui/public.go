@@ -8,26 +8,22 @@ import (
 	"github.com/gousers/users"
 )
 
-// policyHint describes the password policy in force, for a password
-// field's hint and for the message of a password that breaks it: words,
-// never the regular expression.
+// policyHint describes the password policy in force, as a password
+// field's hint: its description (the settings', else the preset's), never
+// the regular expression. "" when there is no policy.
 func (h *handler) policyHint(r *http.Request) string {
 	s, err := h.m.Settings(r.Context())
 	if err != nil || s.PasswordPolicy == nil {
 		return ""
 	}
-	return " " + policyDescription(s.PasswordPolicy)
-}
-
-// policyDescription words a password policy.
-func policyDescription(p *users.PasswordPolicy) string {
-	switch p.String() {
-	case users.PasswordPolicyMinLength:
-		return "It must have at least 8 characters."
-	case users.PasswordPolicyStrong:
-		return "It must have at least 8 characters, with a digit, a lower-case letter, an upper-case letter and a special character, and no spaces."
+	d := s.PasswordPolicyDescription
+	if d == "" {
+		d = s.PasswordPolicy.Description()
 	}
-	return "Ask an administrator what it requires."
+	if d == "" {
+		return "The password must meet the password policy."
+	}
+	return "The password must have " + strings.TrimSuffix(d, ".") + "."
 }
 
 // tokenPage is what the pages behind mailed links show.
@@ -65,7 +61,7 @@ var (
 func (h *handler) acceptPage(fl tokenFlow) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		token := r.URL.Query().Get("token")
-		d := &tokenData{Token: token, Action: fl.button, Policy: strings.TrimSpace(h.policyHint(r))}
+		d := &tokenData{Token: token, Action: fl.button, Policy: h.policyHint(r)}
 		u, err := h.m.TokenUser(r.Context(), token, fl.purpose)
 		status := http.StatusOK
 		if err != nil {
@@ -91,7 +87,7 @@ func (h *handler) accept(fl tokenFlow) http.HandlerFunc {
 		}
 		f := r.PostForm
 		token, pw := f.Get("token"), f.Get("password")
-		d := &tokenData{Token: token, Action: fl.button, Policy: strings.TrimSpace(h.policyHint(r))}
+		d := &tokenData{Token: token, Action: fl.button, Policy: h.policyHint(r)}
 		p := &page{Title: fl.title, Data: d}
 		if u, err := h.m.TokenUser(r.Context(), token, fl.purpose); err == nil {
 			d.Email = u.Email
@@ -117,9 +113,6 @@ func (h *handler) accept(fl tokenFlow) http.HandlerFunc {
 				h.render(w, r, pr.Status, "password", p)
 			case pr.Field == "password":
 				p.Errors = map[string]string{"password": pr.Msg}
-				if errors.Is(err, users.ErrPasswordPolicy) {
-					p.Errors["password"] += h.policyHint(r)
-				}
 				h.render(w, r, pr.Status, "password", p)
 			default:
 				p.Alert = pr.Msg
@@ -210,7 +203,7 @@ func (h *handler) registerPage(w http.ResponseWriter, r *http.Request) {
 			Data: messageData{Alert: "Registration is closed.", Next: "Ask an administrator for an invitation."}})
 		return
 	}
-	h.render(w, r, http.StatusOK, "register", &page{Title: "Register", Data: &tokenData{Policy: strings.TrimSpace(h.policyHint(r))}})
+	h.render(w, r, http.StatusOK, "register", &page{Title: "Register", Data: &tokenData{Policy: h.policyHint(r)}})
 }
 
 func (h *handler) register(w http.ResponseWriter, r *http.Request) {
@@ -222,18 +215,14 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		FirstName: f.Get("first_name"), LastName: f.Get("last_name")}
 	err := h.m.Register(r.Context(), in)
 	if err != nil {
-		p := &page{Title: "Register", Data: &tokenData{Policy: strings.TrimSpace(h.policyHint(r))},
+		p := &page{Title: "Register", Data: &tokenData{Policy: h.policyHint(r)},
 			Values: map[string]string{"email": in.Email, "first_name": in.FirstName, "last_name": in.LastName}}
 		if errors.Is(err, users.ErrRegistrationDisabled) {
 			h.render(w, r, http.StatusNotFound, "message", &page{Title: "Register",
 				Data: messageData{Alert: "Registration is closed.", Next: "Ask an administrator for an invitation."}})
 			return
 		}
-		pr := explain(err)
-		if errors.Is(err, users.ErrPasswordPolicy) {
-			pr.Msg += h.policyHint(r)
-		}
-		h.failWith(w, r, "register", p, err, pr, "email", "password", "first_name", "last_name")
+		h.failWith(w, r, "register", p, err, explain(err), "email", "password", "first_name", "last_name")
 		return
 	}
 	h.redirect(w, r, h.p+"/register/done", &flash{Status: []string{registerSent}})

@@ -170,8 +170,8 @@ func (h *handler) setFlash(w http.ResponseWriter, r *http.Request, f *flash) {
 	for len(doc) > maxFlashBytes && len(f.Status)+len(f.Alert) > 1 {
 		// Too many lines for a cookie: keep the first ones and say so.
 		n := len(f.Status) + len(f.Alert)
-		if len(f.Status) > 1 {
-			f.Status = f.Status[:len(f.Status)/2]
+		if len(f.Status) > 2 {
+			f.Status = f.Status[:(len(f.Status)+1)/2]
 		} else {
 			f.Alert = f.Alert[:len(f.Alert)/2]
 		}

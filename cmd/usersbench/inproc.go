@@ -127,6 +127,8 @@ func (d *inproc) openStore(ctx context.Context) error {
 			return err
 		}
 		d.store, d.where = s, "pg schema "+schema
+	case "mysql":
+		return d.openMySQL(ctx)
 	default:
 		return fmt.Errorf("unknown store %q", d.cfg.Store)
 	}

@@ -60,6 +60,10 @@ func TestParseArgs(t *testing.T) {
 	c, err = parseArgs(strings.Fields("-store postgres -dsn postgres://x@y/z"), io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, "pg", c.Store)
+
+	c, err = parseArgs(strings.Fields("-store mariadb -dsn root@tcp(127.0.0.1:3306)/"), io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, "mysql", c.Store)
 }
 
 func TestParseArgsRejects(t *testing.T) {
@@ -67,7 +71,8 @@ func TestParseArgsRejects(t *testing.T) {
 	// Each is refused for its own reason, which the error names.
 	for _, tc := range []struct{ args, want string }{
 		{"-store pg", "-store pg needs -dsn"},
-		{"-store mysql", `-store "mysql": want memory, sqlite or pg`},
+		{"-store mysql", "-store mysql needs -dsn"},
+		{"-store oracle -dsn x", `-store "oracle": want memory, sqlite, pg or mysql`},
 		{"-c 0", "-c 0: must be at least 1"},
 		{"-d 0s", "-d 0s: must be positive"},
 		{"-d -1s", "-d -1s: must be positive"},
@@ -92,6 +97,9 @@ func TestParseArgsRejects(t *testing.T) {
 		{"-no-such-flag", "flag provided but not defined: -no-such-flag"},
 		{"-argon2 4294967296,1,1", `"4294967296" is not a positive integer`},                     // overflows uint32
 		{"-argon2 " + fmt.Sprint(5<<20) + ",1,1", fmt.Sprintf("need 8*p <= m <= %d KiB", 4<<20)}, // above the library's 4 GiB
+		{"-burst 5", "-burst needs -http"},
+		{"-http http://x.example -burst -1", "need -burst >= 0"},
+		{"-http http://x.example -burst 5 -bursts 0", "-bursts >= 1"},
 	} {
 		_, err := parseArgs(strings.Fields(tc.args), io.Discard)
 		assert.ErrorContains(t, err, tc.want, tc.args)

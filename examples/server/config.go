@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/mail"
 	"net/netip"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"unicode"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/httpapi"
 	"github.com/gousers/users/mailer/smtpmailer"
 )
 
@@ -33,9 +35,14 @@ type config struct {
 	Key             string // serviceId of /server/health
 	ProjectName     string
 
-	DBClient           string // sqlite3 or pg
+	DBClient           string // sqlite3, pg or mysql
 	DBFilename         string
 	DBConnectionString string
+	DBHost             string // mysql
+	DBPort             int
+	DBDatabase         string
+	DBUser             string
+	DBPassword         string
 
 	EmailTransport   string // "smtp" or "log"; "" until resolved
 	EmailFrom        string
@@ -69,11 +76,15 @@ type config struct {
 	RegisterLimitEnabled  bool
 	RegisterLimitPoints   int
 	RegisterLimitDuration time.Duration
-	MailLimit             limit // per recipient, anonymous requests
-	AdminMailLimit        limit // per recipient, administrators' invitations
-	LoginLimit            limit // failed logins per address
-	LoginIPLimit          limit // login attempts per address and IP
-	DeviceLimit           limit // login attempts per device cookie
+	// Mail per recipient address: what anonymous requests may make the
+	// server send (verification mail), and, apart, what administrators'
+	// invitations may.
+	MailLimitPoints        int
+	MailLimitDuration      time.Duration
+	AdminMailLimitPoints   int
+	AdminMailLimitDuration time.Duration
+
+	Sessions sessionConfig // SECRET, *_TOKEN_TTL, cookies, reset allow-list, login limits: sessions.go
 
 	CORSEnabled        bool
 	CORSOrigins        []string // "*": any origin
@@ -116,12 +127,6 @@ type setting struct {
 	parse    func(c *config, v string) error
 }
 
-// limit is a rate limit: points events per window.
-type limit struct {
-	points int
-	window time.Duration
-}
-
 // section is a group of settings, as -h shows them.
 type section struct {
 	title    string
@@ -132,7 +137,7 @@ type section struct {
 // them.
 func sections() []section {
 	return []section{serverSection, databaseSection, emailSection, deliverySection, usersSection,
-		securitySection, limitsSection, corsSection, metricsSection, healthSection}
+		sessionsSection, securitySection, limitsSection, corsSection, metricsSection, healthSection}
 }
 
 var serverSection = section{"Server", []setting{
@@ -165,22 +170,34 @@ var serverSection = section{"Server", []setting{
 }}
 
 var databaseSection = section{"Database", []setting{
-	{name: "DB_CLIENT", def: "sqlite3", help: "The store: sqlite3 (one process; the file DB_FILENAME) or pg (PostgreSQL, for several instances).",
+	{name: "DB_CLIENT", def: "sqlite3", help: "The store: sqlite3 (one process; the file DB_FILENAME), pg (PostgreSQL) or mysql (MySQL or MariaDB) — the last two for several instances on one database.",
 		parse: func(c *config, v string) error {
 			switch v {
 			case "sqlite3", "sqlite":
 				c.DBClient = "sqlite3"
 			case "pg", "postgres", "postgresql":
 				c.DBClient = "pg"
+			case "mysql", "mariadb":
+				c.DBClient = "mysql"
 			default:
-				return fmt.Errorf("must be sqlite3 or pg, not %q", v)
+				return fmt.Errorf("must be sqlite3, pg or mysql, not %q", v)
 			}
 			return nil
 		}},
 	{name: "DB_FILENAME", def: "users.db", help: "SQLite database file (DB_CLIENT=sqlite3); created if missing.",
 		parse: func(c *config, v string) error { c.DBFilename = v; return nil }},
-	{name: "DB_CONNECTION_STRING", help: "PostgreSQL connection string, required with DB_CLIENT=pg: postgres://user:pass@host:5432/db or key=value pairs. Its password is never logged.",
+	{name: "DB_CONNECTION_STRING", help: "Connection string, required with DB_CLIENT=pg (postgres://user:pass@host:5432/db or key=value pairs); with DB_CLIENT=mysql a driver DSN (user:pass@tcp(host:3306)/db) or a mysql:// URL, instead of DB_HOST and the rest. Its password is never logged. Default: none.",
 		redact: redactDSN, parse: func(c *config, v string) error { c.DBConnectionString = v; return nil }},
+	{name: "DB_HOST", help: "MySQL or MariaDB host (DB_CLIENT=mysql, without DB_CONNECTION_STRING). Default: none.",
+		parse: func(c *config, v string) error { c.DBHost = v; return nil }},
+	{name: "DB_PORT", def: "3306", help: "MySQL or MariaDB port.",
+		parse: func(c *config, v string) (err error) { c.DBPort, err = intIn(v, 1, 65535); return }},
+	{name: "DB_DATABASE", help: "MySQL or MariaDB database name. Default: none.",
+		parse: func(c *config, v string) error { c.DBDatabase = v; return nil }},
+	{name: "DB_USER", help: "MySQL or MariaDB user. Default: none.",
+		parse: func(c *config, v string) error { c.DBUser = v; return nil }},
+	{name: "DB_PASSWORD", secret: true, verbatim: true, help: "MySQL or MariaDB password, taken as given. Default: none.",
+		parse: func(c *config, v string) error { c.DBPassword = v; return nil }},
 }}
 
 var emailSection = section{"Email", []setting{
@@ -257,7 +274,7 @@ var usersSection = section{"Users and tokens", []setting{
 		parse: func(c *config, v string) error { c.RegisterAllowList = list(v); return allowList(c.RegisterAllowList) }},
 	{name: "USER_INVITE_URL_ALLOW_LIST", help: "Comma-separated URLs POST /users/invite accepts as invite_url. Default: none.",
 		parse: func(c *config, v string) error { c.InviteAllowList = list(v); return allowList(c.InviteAllowList) }},
-	{name: "EMAIL_VERIFICATION_TOKEN_TTL", def: "7d", help: "Lifetime of a verification link (Directus's name): a duration such as 7d, 36h or 30m.",
+	{name: "EMAIL_VERIFICATION_TOKEN_TTL", def: "7d", help: "Lifetime of a verification link (Directus's name): a duration such as 7d, 36h or 30m, or a number of milliseconds, as in Directus.",
 		parse: func(c *config, v string) (err error) { c.VerifyTTL, err = duration(v); return }},
 	{name: "USER_INVITE_TOKEN_TTL", def: "7d", help: "Lifetime of an invitation link (Directus's name).",
 		parse: func(c *config, v string) (err error) { c.InviteTTL, err = duration(v); return }},
@@ -327,26 +344,26 @@ var limitsSection = section{"Rate limits (durations in seconds, as Directus's)",
 		parse: func(c *config, v string) (err error) { c.RegisterLimitPoints, err = intIn(v, 1, 1<<30); return }},
 	{name: "RATE_LIMITER_REGISTRATION_DURATION", def: "60", help: "Window of the registration limit, in seconds.",
 		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.RegisterLimitDuration) }},
-	{name: "RATE_LIMITER_EMAIL_POINTS", def: "5", help: "Mails anonymous requests (registrations) may send one address per RATE_LIMITER_EMAIL_DURATION; beyond, the registration is answered as usual but no mail is queued.",
-		parse: func(c *config, v string) (err error) { c.MailLimit.points, err = intIn(v, 1, 1<<30); return }},
-	{name: "RATE_LIMITER_EMAIL_DURATION", def: "3600", help: "Window of the mail limit, in seconds.",
-		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.MailLimit.window) }},
-	{name: "RATE_LIMITER_ADMIN_EMAIL_POINTS", def: "10", help: "Invitation mails one address may get per RATE_LIMITER_ADMIN_EMAIL_DURATION: an allowance of its own, which anonymous traffic cannot use up; beyond, the invitation answers 429 for that address.",
-		parse: func(c *config, v string) (err error) { c.AdminMailLimit.points, err = intIn(v, 1, 1<<30); return }},
-	{name: "RATE_LIMITER_ADMIN_EMAIL_DURATION", def: "3600", help: "Window of the invitation mail limit, in seconds.",
-		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.AdminMailLimit.window) }},
-	{name: "RATE_LIMITER_LOGIN_POINTS", def: "10", help: "Failed logins per address per RATE_LIMITER_LOGIN_DURATION from devices that never logged in to it; beyond, 429. A device that did (its device cookie) has its own count.",
-		parse: func(c *config, v string) (err error) { c.LoginLimit.points, err = intIn(v, 1, 1<<30); return }},
-	{name: "RATE_LIMITER_LOGIN_DURATION", def: "900", help: "Window of the login limit, in seconds.",
-		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.LoginLimit.window) }},
-	{name: "RATE_LIMITER_LOGIN_IP_POINTS", def: "5", help: "Login attempts per address from one client IP per RATE_LIMITER_LOGIN_IP_DURATION, for devices that never logged in to it.",
-		parse: func(c *config, v string) (err error) { c.LoginIPLimit.points, err = intIn(v, 1, 1<<30); return }},
+	{name: "RATE_LIMITER_MAIL_POINTS", def: "5", help: "Mails anonymous requests (registrations) may have sent to one address per RATE_LIMITER_MAIL_DURATION; beyond, the registration is answered as usual but no mail is queued.",
+		parse: func(c *config, v string) (err error) { c.MailLimitPoints, err = intIn(v, 1, 1<<30); return }},
+	{name: "RATE_LIMITER_MAIL_DURATION", def: "3600", help: "Window of the mail limit, in seconds.",
+		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.MailLimitDuration) }},
+	{name: "RATE_LIMITER_MAIL_ADMIN_POINTS", def: "10", help: "Invitation mails one address may get per RATE_LIMITER_MAIL_ADMIN_DURATION: an allowance of its own, which anonymous traffic cannot use up; beyond, the invitation answers 429 for that address.",
+		parse: func(c *config, v string) (err error) { c.AdminMailLimitPoints, err = intIn(v, 1, 1<<30); return }},
+	{name: "RATE_LIMITER_MAIL_ADMIN_DURATION", def: "3600", help: "Window of the invitation mail limit, in seconds.",
+		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.AdminMailLimitDuration) }},
+	{name: "RATE_LIMITER_LOGIN_ADDRESS_POINTS", def: "10", help: "Login attempts per address from devices that never logged in to it (no device cookie) per RATE_LIMITER_LOGIN_ADDRESS_DURATION; beyond, 429. Directus suspends the account after AUTH_LOGIN_ATTEMPTS failures; this server never does.",
+		parse: func(c *config, v string) (err error) { c.Sessions.LoginAddress.Points, err = intIn(v, 1, 1<<30); return }},
+	{name: "RATE_LIMITER_LOGIN_ADDRESS_DURATION", def: "900", help: "Window of the per-address login limit, in seconds.",
+		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.Sessions.LoginAddress.Window) }},
+	{name: "RATE_LIMITER_LOGIN_IP_POINTS", def: "5", help: "Login attempts per client IP and address from unknown devices per RATE_LIMITER_LOGIN_IP_DURATION.",
+		parse: func(c *config, v string) (err error) { c.Sessions.LoginIP.Points, err = intIn(v, 1, 1<<30); return }},
 	{name: "RATE_LIMITER_LOGIN_IP_DURATION", def: "900", help: "Window of the per-IP login limit, in seconds.",
-		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.LoginIPLimit.window) }},
+		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.Sessions.LoginIP.Window) }},
 	{name: "RATE_LIMITER_LOGIN_DEVICE_POINTS", def: "10", help: "Login attempts per device that logged in to the address before (device cookie) per RATE_LIMITER_LOGIN_DEVICE_DURATION.",
-		parse: func(c *config, v string) (err error) { c.DeviceLimit.points, err = intIn(v, 1, 1<<30); return }},
+		parse: func(c *config, v string) (err error) { c.Sessions.LoginDevice.Points, err = intIn(v, 1, 1<<30); return }},
 	{name: "RATE_LIMITER_LOGIN_DEVICE_DURATION", def: "900", help: "Window of the per-device login limit, in seconds.",
-		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.DeviceLimit.window) }},
+		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.Sessions.LoginDevice.Window) }},
 }}
 
 var corsSection = section{"CORS (Directus's names and defaults)", []setting{
@@ -409,7 +426,9 @@ var healthSection = section{"Health (GET /server/health thresholds)", []setting{
 // checks the rules between variables. Every problem is reported, by
 // variable name, in one error.
 func loadConfig(getenv func(string) string) (config, error) {
-	c := config{Argon2: *users.DefaultArgon2id(), set: map[string]bool{}}
+	c := config{Argon2: *users.DefaultArgon2id(), set: map[string]bool{},
+		Sessions: sessionConfig{RefreshCookie: httpapi.CookieOptions{SameSite: http.SameSiteLaxMode},
+			SessionCookie: httpapi.CookieOptions{SameSite: http.SameSiteLaxMode}}}
 	var errs []error
 	for _, sec := range sections() {
 		for _, s := range sec.settings {
@@ -430,9 +449,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 			}
 		}
 	}
-	if len(errs) == 0 {
-		errs = c.check()
-	}
+	errs = append(errs, c.check(len(errs) == 0)...)
 	if err := errors.Join(errs...); err != nil {
 		return config{}, fmt.Errorf("configuration: %w", err)
 	}
@@ -440,12 +457,22 @@ func loadConfig(getenv func(string) string) (config, error) {
 }
 
 // check applies the rules that involve several variables, naming them.
-func (c *config) check() []error {
+// valid says every variable parsed; the checks that need a whole
+// configuration run only then.
+func (c *config) check(valid bool) []error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.DBClient == "pg" && c.DBConnectionString == "" {
-		bad("DB_CONNECTION_STRING is required with DB_CLIENT=pg")
+	switch c.DBClient {
+	case "pg":
+		if c.DBConnectionString == "" {
+			bad("DB_CONNECTION_STRING is required with DB_CLIENT=pg")
+		}
+	case "mysql":
+		if _, err := c.mysqlDSN(); err != nil {
+			bad("DB_CONNECTION_STRING: %v", err)
+		}
 	}
+	c.checkSessions(bad)
 	if c.Argon2.Memory < 8*uint32(c.Argon2.Threads) {
 		bad("HASH_MEMORY_COST (%d) must be at least 8 × HASH_PARALLELISM (%d)", c.Argon2.Memory, c.Argon2.Threads)
 	}
@@ -481,7 +508,7 @@ func (c *config) check() []error {
 			bad("EMAIL_SMTP_IGNORE_TLS=true with EMAIL_SMTP_USER would send the SMTP password in the clear to EMAIL_SMTP_HOST=%s, "+
 				"which is not this machine: drop EMAIL_SMTP_IGNORE_TLS (STARTTLS) or set EMAIL_SMTP_SECURE=true", c.SMTPHost)
 		}
-		if c.SMTPHost != "" && len(errs) == 0 {
+		if c.SMTPHost != "" && valid && len(errs) == 0 {
 			if _, err := c.newSMTPMailer(); err != nil {
 				bad("EMAIL_SMTP_*: %v", unprefix(err))
 			}
@@ -645,10 +672,17 @@ func seconds(v string, lo, hi int, dst *time.Duration) error {
 
 var days = regexp.MustCompile(`^(\d+)d(.*)$`)
 
-// duration parses a positive duration: Go's syntax (90s, 15m, 1h30m) plus
-// days (7d, 1d12h), as Directus's durations are written.
+// duration parses a positive duration as Directus's variables take it —
+// a number of milliseconds ("900000"), or a number with a unit — in Go's
+// syntax (90s, 15m, 1h30m) with days (7d, 1d12h).
 func duration(v string) (time.Duration, error) {
-	bad := fmt.Errorf("must be a positive duration such as 30s, 15m, 2h or 7d, not %q", v)
+	bad := fmt.Errorf("must be a positive duration such as 30s, 15m, 2h or 7d (or a number of milliseconds), not %q", v)
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 || n > int64(100*365*24*time.Hour/time.Millisecond) {
+			return 0, bad
+		}
+		return time.Duration(n) * time.Millisecond, nil
+	}
 	var d time.Duration
 	rest := v
 	if m := days.FindStringSubmatch(v); m != nil {

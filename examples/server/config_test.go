@@ -76,11 +76,10 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.True(t, c.RegisterLimitEnabled)
 	assert.Equal(t, 5, c.RegisterLimitPoints)
 	assert.Equal(t, time.Minute, c.RegisterLimitDuration)
-	assert.Equal(t, limit{5, time.Hour}, c.MailLimit)
-	assert.Equal(t, limit{10, time.Hour}, c.AdminMailLimit)
-	assert.Equal(t, limit{10, 15 * time.Minute}, c.LoginLimit)
-	assert.Equal(t, limit{5, 15 * time.Minute}, c.LoginIPLimit)
-	assert.Equal(t, limit{10, 15 * time.Minute}, c.DeviceLimit)
+	assert.Equal(t, [2]int{5, 10}, [2]int{c.MailLimitPoints, c.AdminMailLimitPoints})
+	assert.Equal(t, limitSpec{10, 15 * time.Minute}, c.Sessions.LoginAddress)
+	assert.Equal(t, limitSpec{5, 15 * time.Minute}, c.Sessions.LoginIP)
+	assert.Equal(t, limitSpec{10, 15 * time.Minute}, c.Sessions.LoginDevice)
 	// Directus's CORS defaults.
 	assert.False(t, c.CORSEnabled)
 	assert.Empty(t, c.CORSOrigins)
@@ -216,10 +215,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		"hash memory/threads": {map[string]string{"HASH_MEMORY_COST": "16", "HASH_PARALLELISM": "4"}, "HASH_MEMORY_COST (16) must be at least 8 × HASH_PARALLELISM (4)"},
 		"hash budget":         {map[string]string{"HASH_WAIT_BUDGET": "soon"}, "HASH_WAIT_BUDGET"},
 		"rate points":         {map[string]string{"RATE_LIMITER_REGISTRATION_POINTS": "0"}, "RATE_LIMITER_REGISTRATION_POINTS"},
-		"login duration":      {map[string]string{"RATE_LIMITER_LOGIN_DURATION": "15m"}, "RATE_LIMITER_LOGIN_DURATION: must be a number of seconds"},
+		"login duration":      {map[string]string{"RATE_LIMITER_LOGIN_ADDRESS_DURATION": "15m"}, "RATE_LIMITER_LOGIN_ADDRESS_DURATION: must be a number of seconds"},
 		"lease below timeout": {map[string]string{"MAIL_LEASE": "10s"}, "MAIL_SEND_TIMEOUT (1m0s) must be below MAIL_LEASE (10s)"},
 		"backoff above max":   {map[string]string{"MAIL_RETRY_BACKOFF": "2h"}, "MAIL_RETRY_BACKOFF (2h0m0s) must not exceed MAIL_MAX_BACKOFF (1h0m0s)"},
-		"duration":            {map[string]string{"MAIL_SEND_TIMEOUT": "30"}, "MAIL_SEND_TIMEOUT: must be a positive duration such as 30s"},
+		"duration":            {map[string]string{"MAIL_SEND_TIMEOUT": "30 seconds"}, "MAIL_SEND_TIMEOUT: must be a positive duration such as 30s"},
 		"ttl":                 {map[string]string{"USER_INVITE_TOKEN_TTL": "forever"}, "USER_INVITE_TOKEN_TTL"},
 		"allow-list":          {map[string]string{"USER_REGISTER_URL_ALLOW_LIST": "https://good@evil.example/"}, "USER_REGISTER_URL_ALLOW_LIST"},
 		"verify redirect":     {map[string]string{"USER_REGISTER_VERIFY_REDIRECT": "//evil.example"}, "USER_REGISTER_VERIFY_REDIRECT"},
@@ -229,6 +228,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		"log level":           {map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
 		"log style":           {map[string]string{"LOG_STYLE": "fancy"}, "LOG_STYLE: must be pretty or raw"},
 		"probe interval":      {map[string]string{"HEALTH_EMAIL_PROBE_INTERVAL": "-5s"}, "HEALTH_EMAIL_PROBE_INTERVAL"},
+		"mysql no db":         {map[string]string{"DB_CLIENT": "mysql", "DB_HOST": "db"}, "DB_CONNECTION_STRING"},
+		"mysql port":          {map[string]string{"DB_CLIENT": "mysql", "DB_HOST": "db", "DB_DATABASE": "app", "DB_PORT": "0"}, "DB_PORT"},
+		"mysql dsn":           {map[string]string{"DB_CLIENT": "mysql", "DB_CONNECTION_STRING": "app:pw@db:3306/app"}, "DB_CONNECTION_STRING"},
+		"mysql url":           {map[string]string{"DB_CLIENT": "mysql", "DB_CONNECTION_STRING": "mysql://app:pw@db:3306"}, "DB_CONNECTION_STRING"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -288,12 +291,13 @@ func TestDuration(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]time.Duration{
 		"7d": 7 * 24 * time.Hour, "1d12h": 36 * time.Hour, "90s": 90 * time.Second, "15m": 15 * time.Minute, "1h30m": 90 * time.Minute,
+		"900000": 15 * time.Minute, "7": 7 * time.Millisecond, // a number is milliseconds, as in Directus
 	} {
 		got, err := duration(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got, in)
 	}
-	for _, bad := range []string{"7", "", "-1h", "0s", "0d", "d", "7days", "1.5d", "7d-1h"} {
+	for _, bad := range []string{"", "-1h", "0s", "0", "-5", "0d", "d", "7days", "1.5d", "7d-1h"} {
 		_, err := duration(bad)
 		assert.Error(t, err, bad)
 	}
@@ -410,4 +414,39 @@ func TestConfigErrorExits1(t *testing.T) {
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Empty(t, entries)
+}
+
+// DB_CLIENT=mysql takes Directus's DB_HOST, DB_PORT, DB_DATABASE, DB_USER
+// and DB_PASSWORD, or DB_CONNECTION_STRING as a driver DSN or a mysql://
+// URL; the DSN always asks for interpolated parameters.
+func TestLoadConfigMySQL(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"vars": {map[string]string{"DB_HOST": "db.internal", "DB_DATABASE": "app", "DB_USER": "app", "DB_PASSWORD": "p@ss:/word"},
+			"app:p@ss:/word@tcp(db.internal:3306)/app?interpolateParams=true"},
+		"port": {map[string]string{"DB_HOST": "::1", "DB_PORT": "3307", "DB_DATABASE": "app", "DB_USER": "root"},
+			"root@tcp([::1]:3307)/app?interpolateParams=true"},
+		"dsn": {map[string]string{"DB_CONNECTION_STRING": "app:pw@tcp(db:3306)/app?timeout=5s", "DB_HOST": "ignored"},
+			"app:pw@tcp(db:3306)/app?interpolateParams=true&timeout=5s"},
+		"url": {map[string]string{"DB_CONNECTION_STRING": "mysql://app:p%40ss@db/app?tls=skip-verify"},
+			"app:p@ss@tcp(db:3306)/app?interpolateParams=true&tls=skip-verify"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			tc.env["DB_CLIENT"] = "mysql"
+			c, err := loadConfig(env(tc.env))
+			require.NoError(t, err)
+			assert.Equal(t, "mysql", c.DBClient)
+			dsn, err := c.mysqlDSN()
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, dsn)
+		})
+	}
+	// A bad connection string is reported without its password.
+	_, err := loadConfig(env(map[string]string{"DB_CLIENT": "mysql", "DB_CONNECTION_STRING": "mysql://app:s3cret-pw@db:port/app"}))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "s3cret-pw")
 }

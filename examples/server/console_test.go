@@ -57,8 +57,8 @@ func TestConsoleFirstAdministrator(t *testing.T) {
 func TestConsoleMailedLinksOpenPages(t *testing.T) {
 	s := startServer(t, nil)
 	roles := s.ok("POST", "/roles", map[string]any{"name": "Editors"}, true)
-	code, _, raw := s.call("POST", "/users/invite", map[string]any{"email": "inv@example.com", "role": roles["id"]}, true)
-	require.Equal(t, http.StatusNoContent, code, "body: %s", raw)
+	code, _, body := s.call("POST", "/users/invite", map[string]any{"email": "inv@example.com", "role": roles["id"]}, true)
+	require.Equal(t, http.StatusNoContent, code, "body: %s", body)
 	link, tok := linkToken(t, s.mailTo("inv@example.com", 1), "http://")
 	u, err := url.Parse(link)
 	require.NoError(t, err)
@@ -66,7 +66,7 @@ func TestConsoleMailedLinksOpenPages(t *testing.T) {
 
 	res, err := http.Get(s.base + "/admin/accept-invite?token=" + url.QueryEscape(tok))
 	require.NoError(t, err)
-	body, _ := io.ReadAll(res.Body)
+	body, _ = io.ReadAll(res.Body)
 	res.Body.Close()
 	assert.Equal(t, http.StatusOK, res.StatusCode)
 	assert.True(t, strings.HasPrefix(res.Header.Get("Content-Type"), "text/html"))

@@ -97,7 +97,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 		return err
 	}
 	log = slog.New(withRequestID(log.Handler()))
-	store, pool, closeStore, err := openStore(ctx, cfg)
+	store, newLimiter, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	}
 	logEffective(log, getenv, cfg.PublicURL)
 
-	limits, err := newLimits(ctx, cfg, pool)
+	limits, err := newLimits(ctx, cfg, newLimiter)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 		users.WithAdminMailLimiter(limits.adminMail),
 		users.WithLoginLimiter(limits.login),
 		users.WithLoginIPLimiter(limits.loginIP),
-		users.WithDeviceLimiter(limits.device),
+		users.WithDeviceLimiter(limits.loginDevice),
 		users.WithPublicURL(cfg.PublicURL),
 		users.WithRegisterURLAllowList(cfg.RegisterAllowList...),
 		users.WithInviteURLAllowList(cfg.InviteAllowList...),
@@ -145,6 +145,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 		users.WithHealthOptions(cfg.Health),
 		users.WithLinkPaths(webui.LinkPaths(consolePrefix)),
 	}
+	opts = append(opts, cfg.Sessions.options()...)
 	if metrics != nil {
 		opts = append(opts, users.WithObserver(metrics))
 	}
@@ -154,6 +155,9 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	}
 	if metrics != nil {
 		metrics.watch(m)
+	}
+	if m.SecretIsRandom() {
+		log.Warn("SECRET is not set: tokens are signed with a random secret drawn at start-up, so they stop working when the process restarts and other instances refuse them; set SECRET (at least 32 characters)")
 	}
 	if err := bootstrapAdmin(ctx, m, cfg.AdminEmail, cfg.AdminPassword, log); err != nil {
 		return err
@@ -227,10 +231,17 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	return err
 }
 
+// limiterFunc makes a rate limiter whose counts live in the store's
+// database, shared by every instance on it.
+type limiterFunc func(ctx context.Context, name string, points int, window time.Duration) (users.Limiter, error)
+
 // openStore opens the store DB_CLIENT names and returns it with the
-// function that releases it, and the PostgreSQL pool when there is one.
-func openStore(ctx context.Context, cfg config) (users.Store, *pgxpool.Pool, func(), error) {
+// function that releases it, and the constructor of limiters in its
+// database (nil for SQLite: a file serves one instance).
+func openStore(ctx context.Context, cfg config) (users.Store, limiterFunc, func(), error) {
 	switch cfg.DBClient {
+	case "mysql":
+		return openMySQL(ctx, cfg)
 	case "pg":
 		pool, err := pgxpool.New(ctx, cfg.DBConnectionString)
 		if err != nil {
@@ -241,7 +252,10 @@ func openStore(ctx context.Context, cfg config) (users.Store, *pgxpool.Pool, fun
 			pool.Close()
 			return nil, nil, nil, fmt.Errorf("DB_CONNECTION_STRING: %w", err)
 		}
-		return s, pool, pool.Close, nil
+		newLimiter := func(ctx context.Context, name string, points int, window time.Duration) (users.Limiter, error) {
+			return pgstore.NewLimiter(ctx, pool, name, points, window)
+		}
+		return s, newLimiter, pool.Close, nil
 	default:
 		s, db, err := sqlitestore.Open(cfg.DBFilename)
 		if err != nil {
@@ -251,36 +265,36 @@ func openStore(ctx context.Context, cfg config) (users.Store, *pgxpool.Pool, fun
 	}
 }
 
-// limits are the server's rate limiters: in PostgreSQL when the store is
-// (so that every instance shares the counts), else in memory. register is
-// nil when RATE_LIMITER_REGISTRATION_ENABLED is false.
+// limits are the server's rate limiters: in PostgreSQL or MySQL when the
+// store is (so that every instance shares the counts), else in memory.
+// register is nil when RATE_LIMITER_REGISTRATION_ENABLED is false.
 type limits struct {
-	register, mail, adminMail, login, loginIP, device users.Limiter
+	register, mail, adminMail, login, loginIP, loginDevice users.Limiter
 }
 
-func newLimits(ctx context.Context, cfg config, pool *pgxpool.Pool) (limits, error) {
+func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits, error) {
 	type spec struct {
 		dst  *users.Limiter
 		name string
-		l    limit
+		l    limitSpec
 	}
 	var l limits
 	specs := []spec{
-		{&l.mail, "mail-recipient", cfg.MailLimit},
-		{&l.adminMail, "admin-mail-recipient", cfg.AdminMailLimit},
-		{&l.login, "login-failures", cfg.LoginLimit},
-		{&l.loginIP, "login-ip", cfg.LoginIPLimit},
-		{&l.device, "login-device", cfg.DeviceLimit},
+		{&l.mail, "mail-recipient", limitSpec{cfg.MailLimitPoints, cfg.MailLimitDuration}},
+		{&l.adminMail, "mail-admin", limitSpec{cfg.AdminMailLimitPoints, cfg.AdminMailLimitDuration}},
+		{&l.login, "login-failures", cfg.Sessions.LoginAddress},
+		{&l.loginIP, "login-ip", cfg.Sessions.LoginIP},
+		{&l.loginDevice, "login-device", cfg.Sessions.LoginDevice},
 	}
 	if cfg.RegisterLimitEnabled {
-		specs = append(specs, spec{&l.register, "register-ip", limit{cfg.RegisterLimitPoints, cfg.RegisterLimitDuration}})
+		specs = append(specs, spec{&l.register, "register-ip", limitSpec{cfg.RegisterLimitPoints, cfg.RegisterLimitDuration}})
 	}
 	for _, s := range specs {
-		if pool == nil {
-			*s.dst = users.NewMemoryLimiter(s.l.points, s.l.window)
+		if newLimiter == nil {
+			*s.dst = users.NewMemoryLimiter(s.l.Points, s.l.Window)
 			continue
 		}
-		pl, err := pgstore.NewLimiter(ctx, pool, s.name, s.l.points, s.l.window)
+		pl, err := newLimiter(ctx, s.name, s.l.Points, s.l.Window)
 		if err != nil {
 			return limits{}, err
 		}
@@ -305,7 +319,7 @@ func handlerOptions(cfg config, log *slog.Logger, register users.Limiter) []http
 	if cfg.VerifyRedirect != "" {
 		opts = append(opts, httpapi.WithVerifyRedirect(cfg.VerifyRedirect))
 	}
-	return opts
+	return append(opts, cfg.Sessions.handlerOptions()...)
 }
 
 // warnNoAdmin warns, when ADMIN_TOKEN is not set, that no one can use the

@@ -73,16 +73,18 @@ func TestREADMEWalk(t *testing.T) {
 	for _, s := range statuses {
 		got = append(got, s[1])
 	}
-	assert.Equal(t, []string{"204", "204", "204", "204", "204", "204"}, got,
-		"register, verify, invite, accept, delete, resend:\n%s\nlog:\n%s", out, stderr.String())
+	assert.Equal(t, []string{"204", "204", "204", "204", "204", "204", "204", "204", "204"}, got,
+		"register, verify, logout, reset request, reset, invite, accept, delete, resend:\n%s\nlog:\n%s", out, stderr.String())
 	assert.Contains(t, out, `"project_name":"Acme"`)
 	assert.Regexp(t, `\{"data":\{"access_token":"[^"]+\.[^"]+\.[^"]+"`, out, "the login answers tokens")
+	assert.Regexp(t, `\{"data":\{"id":"[^"]+","email":"ada@example.com"`, out, "/users/me with the access token")
 	assert.Contains(t, out, `"email":"grace@example.com"`, "the filtered list")
 	assert.Contains(t, out, `"meta":{"filter_count":2}`)
 	assert.Contains(t, out, `{"status":"ok"}`)
 	mail, err := os.ReadFile(filepath.Join(dir, "mail.txt"))
 	require.NoError(t, err)
 	assert.Contains(t, string(mail), "You have been invited to join Acme as grace@example.com.")
+	assert.Equal(t, 2, strings.Count(string(mail), "To: ada@example.com"), "verification and reset; none after the deletion")
 	assert.Contains(t, stderr.String(), `msg=stopped`, "kill %1 stops the server gracefully")
 }
 

@@ -56,7 +56,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 		"HASH_MEMORY_COST":                  "1024",
 		"HASH_TIME_COST":                    "1",
 		"HASH_PARALLELISM":                  "1",
-		"USER_REGISTER_URL_ALLOW_LIST":      "https://app.example.com/verify",
+		"USER_REGISTER_URL_ALLOW_LIST":      "https://app.example.com/verify,https://app.example.com/verify?lang=en",
 		"USER_INVITE_URL_ALLOW_LIST":        "https://app.example.com/accept",
 		"RATE_LIMITER_REGISTRATION_ENABLED": "true",
 	}
@@ -177,27 +177,6 @@ func (s *server) ok(method, path string, reqBody any, admin bool) map[string]any
 	return env.Data
 }
 
-// login logs in and returns the user, as GET /users/me shows it with the
-// access token the login answered.
-func (s *server) login(email, password string) map[string]any {
-	s.t.Helper()
-	tokens := s.ok("POST", "/auth/login", map[string]any{"email": email, "password": password}, false)
-	access, ok := tokens["access_token"].(string)
-	require.True(s.t, ok, "no access_token in %v", tokens)
-	req, err := http.NewRequest("GET", s.base+"/users/me", nil)
-	require.NoError(s.t, err)
-	req.Header.Set("Authorization", "Bearer "+access)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(s.t, err)
-	defer resp.Body.Close()
-	var env struct {
-		Data map[string]any `json:"data"`
-	}
-	require.Equal(s.t, 200, resp.StatusCode)
-	require.NoError(s.t, json.NewDecoder(resp.Body).Decode(&env))
-	return env.Data
-}
-
 // mailTo waits for the n-th mail (1-based) to addr and returns it.
 func (s *server) mailTo(addr string, n int) smtptest.Message {
 	s.t.Helper()
@@ -283,7 +262,7 @@ func walk(t *testing.T, s *server) {
 	code, _, _ = s.call("GET", "/users/register/verify-email?token="+tok2, nil, false)
 	assert.NotEqual(t, 204, code, "single use")
 
-	u := s.login("ADA@example.com", "correct horse battery")
+	u := s.me(s.login("ADA@example.com", "correct horse battery").AccessToken)
 	assert.Equal(t, "active", u["status"])
 	assert.Equal(t, roleID, u["role"])
 	assert.Equal(t, "**********", u["password"])
@@ -299,7 +278,7 @@ func walk(t *testing.T, s *server) {
 	_, itok := linkToken(t, inv, "https://app.example.com/accept?")
 	code, _, body = s.call("POST", "/users/invite/accept", map[string]any{"token": itok, "password": "another good pass"}, false)
 	require.Equal(t, 204, code, "body: %s", body)
-	u = s.login("grace@example.com", "another good pass")
+	u = s.me(s.login("grace@example.com", "another good pass").AccessToken)
 	assert.Equal(t, "active", u["status"])
 
 	// The admin sees both users.

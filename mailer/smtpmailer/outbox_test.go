@@ -134,6 +134,8 @@ func TestOutboxRetriesThroughSMTP(t *testing.T) {
 	assert.Equal(t, queued.Text, got.Text)
 	assert.Equal(t, queued.HTML, got.HTML)
 	assert.Contains(t, got.HTML, tok[1])
+	require.NotEmpty(t, queued.MessageID, "set when the mail was queued")
+	assert.Equal(t, "<"+queued.MessageID+">", got.Header.Get("Message-Id"), "the Message-ID the outbox kept through the retries")
 }
 
 // A 550 marks the mail failed at once, with the reply recorded.

@@ -15,7 +15,9 @@
 // Each mail is a multipart/alternative message, the text/plain part first
 // and the text/html part second (a part whose text is empty is left out),
 // in UTF-8 with the transfer encoding go-mail chooses, with From, To,
-// Subject, Date and a Message-ID on the From address's domain.
+// Subject, Date and a Message-ID: the users.Message's own (the outbox keeps
+// one per mail across retries, so a receiver can drop a copy a retry
+// sends), or, when it has none, a random one on the From address's domain.
 //
 // # Connections
 //
@@ -333,7 +335,16 @@ func (m *Mailer) message(msg users.Message) (*gomail.Msg, error) {
 	gm.ToMailAddress(to)
 	gm.Subject(msg.Subject)
 	gm.SetDate()
-	gm.SetMessageIDWithValue(strings.ToLower(rand.Text()) + "@" + m.idDomain)
+	id := msg.MessageID
+	if id == "" {
+		id = strings.ToLower(rand.Text()) + "@" + m.idDomain
+	} else if !validMessageID(id) {
+		return nil, &sendError{
+			text: fmt.Sprintf("smtpmailer: invalid Message-ID %q", msg.MessageID),
+			errs: []error{users.ErrPermanent},
+		}
+	}
+	gm.SetMessageIDWithValue(id)
 	switch {
 	case msg.HTML == "":
 		gm.SetBodyString(gomail.TypeTextPlain, msg.Text)
@@ -495,4 +506,22 @@ func replyCode(err error) int {
 		return te.Code
 	}
 	return 0
+}
+
+// validMessageID reports whether id can be a Message-ID between angle
+// brackets: left@right, each side printable ASCII without white space,
+// angle brackets, "@" (but the one), quotes or backslashes, so that it
+// cannot break the header it goes in.
+func validMessageID(id string) bool {
+	left, right, ok := strings.Cut(id, "@")
+	if !ok || left == "" || right == "" || len(id) > 250 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`<>"\\`, c) >= 0 || c == '@' && i != len(left) {
+			return false
+		}
+	}
+	return true
 }

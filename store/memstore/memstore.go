@@ -205,8 +205,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 	return copyUserOut(next), nil
 }
 
-// UpdateUsers implements users.Store. A change of Email or EmailKey is
-// refused: the contract forbids it, and one key cannot go to many users.
+// UpdateUsers implements users.Store, applying ch.RevokeTokens and
+// ch.EndSessions to every user it changes. A change of Email or EmailKey
+// is refused: the contract forbids it, and one key cannot go to many
+// users.
 func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -234,6 +236,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condit
 	}
 	for _, u := range next {
 		s.put(u, u.EmailKey)
+		s.applyEffects(u.ID, users.Effects{RevokeTokens: ch.RevokeTokens, EndSessions: ch.EndSessions})
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
@@ -12,20 +13,30 @@ import (
 )
 
 // TestConformance runs the users.Store contract suite on a database of its
-// own. The suite runs its sub-tests one after the other, so they share the
-// database, emptied before each: migrating a fresh database per sub-test
-// would multiply the run time and check nothing more (TestMulti and every
-// other test here migrate fresh databases).
+// own, twice: with server-side prepared statements (the driver's default)
+// and with interpolateParams=true (what the package recommends), whose
+// arguments the driver escapes itself. The suite runs its sub-tests one
+// after the other, so they share the database, emptied before each:
+// migrating a fresh database per sub-test would multiply the run time and
+// check nothing more (TestMulti and every other test here migrate fresh
+// databases).
 func TestConformance(t *testing.T) {
-	db := newDB(t, newDatabase(t))
-	s, err := mysqlstore.New(context.Background(), db)
-	require.NoError(t, err)
-	storetest.Run(t, func(t *testing.T) users.Store {
-		for _, table := range []string{"users_session_hashes", "users_sessions", "users_user_policies", "users_tokens",
-			"users_mail", "users_users", "users_roles", "users_policies", "users_settings"} {
-			_, err := db.Exec("DELETE FROM " + table)
+	for _, interpolate := range []bool{false, true} {
+		t.Run(map[bool]string{false: "Prepared", true: "Interpolated"}[interpolate], func(t *testing.T) {
+			cfg, err := mysql.ParseDSN(newDatabase(t))
 			require.NoError(t, err)
-		}
-		return s
-	})
+			cfg.InterpolateParams = interpolate
+			db := newDB(t, cfg.FormatDSN())
+			s, err := mysqlstore.New(context.Background(), db)
+			require.NoError(t, err)
+			storetest.Run(t, func(t *testing.T) users.Store {
+				for _, table := range []string{"users_session_hashes", "users_sessions", "users_user_policies", "users_tokens",
+					"users_mail", "users_users", "users_roles", "users_policies", "users_settings"} {
+					_, err := db.Exec("DELETE FROM " + table)
+					require.NoError(t, err)
+				}
+				return s
+			})
+		})
+	}
 }

@@ -54,8 +54,12 @@ var unicodeSamples = []string{
 	"\u200bzero\u200dwidth\ufeff",
 }
 
-// nested returns metadata nested depth levels deep, alternating objects
-// and arrays, with a Unicode leaf.
+// metaDepth is how deeply the suite nests metadata: objects and arrays
+// 32 levels deep, counting the metadata object itself.
+const metaDepth = 32
+
+// nested returns an object depth levels deep (itself the first),
+// alternating objects and arrays, with a Unicode leaf.
 func nested(depth int) map[string]any {
 	var v any = "leaf ✓ 🌿"
 	for i := depth - 1; i > 0; i-- {
@@ -68,8 +72,26 @@ func nested(depth int) map[string]any {
 	return map[string]any{"deep": v}
 }
 
+// depthOf returns how deeply v nests objects and arrays.
+func depthOf(v any) int {
+	d := 0
+	switch v := v.(type) {
+	case map[string]any:
+		for _, e := range v {
+			d = max(d, depthOf(e))
+		}
+	case []any:
+		for _, e := range v {
+			d = max(d, depthOf(e))
+		}
+	default:
+		return 0
+	}
+	return d + 1
+}
+
 func updateUserUnicodeAndDeepMetadata(f *fixture) {
-	meta := map[string]any{"nested": nested(31)}
+	meta := map[string]any{"nested": nested(metaDepth - 1)}
 	for i, s := range unicodeSamples {
 		meta[fmt.Sprintf("text-%d-%s", i, s)] = s
 	}
@@ -80,6 +102,9 @@ func updateUserUnicodeAndDeepMetadata(f *fixture) {
 			}
 		}
 	})
+	if d := depthOf(meta); d != metaDepth {
+		f.Fatalf("suite bug: metadata %d levels deep, want %d", d, metaDepth)
+	}
 	u := newUser("ünïcødé@exämple.com")
 	u.FirstName, u.LastName = unicodeSamples[3], unicodeSamples[1]
 	u.Metadata = meta
@@ -97,7 +122,10 @@ func updateUserUnicodeAndDeepMetadata(f *fixture) {
 
 	for i, s := range unicodeSamples {
 		at := base.Add(time.Duration(i+1) * time.Minute)
-		m := map[string]any{"s": s, s: nested(32)}
+		m := map[string]any{"s": s, s: nested(metaDepth - 1)}
+		if d := depthOf(m); d != metaDepth {
+			f.Fatalf("suite bug: metadata %d levels deep, want %d", d, metaDepth)
+		}
 		got := f.update(u.ID, users.UserChange{FirstName: ptr(s), LastName: ptr(strings.ToUpper(s)), Metadata: m, UpdatedAt: at}, users.Effects{})
 		want.FirstName, want.LastName, want.Metadata, want.UpdatedAt = s, strings.ToUpper(s), m, at
 		f.checkUser(fmt.Sprintf("UpdateUser with Unicode sample %d", i), got, want)

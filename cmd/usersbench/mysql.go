@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/gousers/users/store/mysqlstore"
+)
+
+// openMySQL creates a fresh database on the -dsn server, named after the
+// run, and a Store on it; the database is dropped at close unless -keep.
+// The pool is sized as pgxpool sizes the PostgreSQL one by default (one
+// connection per CPU, at least 4), so that the stores compare on equal
+// pools, and sends statements with interpolated parameters (one round
+// trip each).
+func (d *inproc) openMySQL(ctx context.Context) error {
+	cfg, err := mysql.ParseDSN(d.cfg.DSN)
+	if err != nil {
+		return fmt.Errorf("-dsn: %w", err)
+	}
+	cfg.InterpolateParams = true
+	name := "usersbench_" + d.seq.prefix
+	admin := cfg.Clone()
+	admin.DBName = ""
+	adb, err := sql.Open("mysql", admin.FormatDSN())
+	if err != nil {
+		return fmt.Errorf("-dsn: %w", err)
+	}
+	d.closers = append(d.closers, adb.Close)
+	if _, err := adb.ExecContext(ctx, "CREATE DATABASE `"+name+"`"); err != nil {
+		return err
+	}
+	if !d.cfg.Keep {
+		d.closers = append(d.closers, func() error {
+			_, err := adb.ExecContext(context.Background(), "DROP DATABASE IF EXISTS `"+name+"`")
+			return err
+		})
+	}
+	cfg.DBName = name
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		return err
+	}
+	n := max(4, runtime.NumCPU())
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	d.closers = append(d.closers, db.Close)
+	s, err := mysqlstore.New(ctx, db)
+	if err != nil {
+		return err
+	}
+	d.store, d.where = s, "mysql database "+name
+	return nil
+}

@@ -1,0 +1,427 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/httpapi"
+)
+
+const ownerEmail = "owner@example.com"
+
+type tokens struct {
+	AccessToken  string `json:"access_token"`
+	Expires      int64  `json:"expires"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// withBearer sends r with an access token.
+func (f *fixture) withBearer(r *http.Request, tok string) *httptest.ResponseRecorder {
+	f.t.Helper()
+	r.Header.Set("Authorization", "Bearer "+tok)
+	return f.serve(r)
+}
+
+func (f *fixture) owner(role *users.Role) *users.User {
+	f.t.Helper()
+	in := users.CreateInput{Email: ownerEmail, Password: password}
+	if role != nil {
+		in.Role = &role.ID
+	}
+	return f.create(in)
+}
+
+func loginBody(email, pw, mode string) string {
+	b := `{"email":` + jsonString(email) + `,"password":` + jsonString(pw)
+	if mode != "" {
+		b += `,"mode":` + jsonString(mode)
+	}
+	return b + "}"
+}
+
+// cookie returns the Set-Cookie of the answer with that name.
+func cookie(t *testing.T, w *httptest.ResponseRecorder, name string) *http.Cookie {
+	t.Helper()
+	for _, c := range w.Result().Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie in %v", name, w.Header().Values("Set-Cookie"))
+	return nil
+}
+
+// The flow of @directus/sdk's authentication('json'): login, readMe,
+// refresh, logout.
+func TestJSONSessionFlow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.owner(nil)
+
+	var tk tokens
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &tk)
+	assert.EqualValues(t, 900000, tk.Expires, "ACCESS_TOKEN_TTL in ms")
+	assert.Len(t, tk.RefreshToken, 43)
+	assert.Equal(t, 2, strings.Count(tk.AccessToken, "."))
+
+	var me wireUser
+	data(t, f.withBearer(request("GET", "/users/me", ""), tk.AccessToken), &me)
+	assert.Equal(t, u.ID, me.ID)
+	assert.Equal(t, ownerEmail, *me.Email)
+	assert.Equal(t, "**********", *me.Password)
+	// The access token also works as Directus's query parameter.
+	data(t, f.do("GET", "/users/me?access_token="+tk.AccessToken, ""), &me)
+	assert.Equal(t, u.ID, me.ID)
+
+	var next tokens
+	data(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(tk.RefreshToken)+`,"mode":"json"}`), &next)
+	assert.NotEqual(t, tk.RefreshToken, next.RefreshToken)
+	data(t, f.withBearer(request("GET", "/users/me", ""), next.AccessToken), &me)
+
+	// Without mode: json, because the body holds the token.
+	var third tokens
+	data(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(next.RefreshToken)+`}`), &third)
+	require.NotEmpty(t, third.RefreshToken)
+
+	w := f.do("POST", "/auth/logout", `{"refresh_token":`+jsonString(third.RefreshToken)+`}`)
+	assert.Equal(t, http.StatusNoContent, w.Code)
+	wantError(t, f.withBearer(request("GET", "/users/me", ""), third.AccessToken), 401, "INVALID_CREDENTIALS", "Invalid user credentials.")
+	wantError(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(third.RefreshToken)+`}`), 401, "INVALID_CREDENTIALS", "Invalid user credentials.")
+}
+
+func TestRefreshTokenReuseEndsTheSession(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.owner(nil)
+	var tk, next tokens
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "json")), &tk)
+	data(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(tk.RefreshToken)+`}`), &next)
+	// The old token again (a thief's copy): 401, and the session is over
+	// for its legitimate holder too.
+	wantError(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(tk.RefreshToken)+`}`), 401, "INVALID_CREDENTIALS", "")
+	wantError(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(next.RefreshToken)+`}`), 401, "INVALID_CREDENTIALS", "")
+	wantError(t, f.withBearer(request("GET", "/users/me", ""), next.AccessToken), 401, "INVALID_CREDENTIALS", "")
+}
+
+func TestLoginErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.owner(nil)
+	wantError(t, f.do("POST", "/auth/login", loginBody(ownerEmail, "wrong", "")), 401, "INVALID_CREDENTIALS", "Invalid user credentials.")
+	wantError(t, f.do("POST", "/auth/login", loginBody("nobody@example.com", password, "")), 401, "INVALID_CREDENTIALS", "Invalid user credentials.")
+	wantError(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "jwt")), 400, "INVALID_PAYLOAD",
+		`Invalid payload. "mode" must be one of "json", "cookie", "session".`)
+	wantError(t, f.do("POST", "/auth/refresh", ""), 400, "INVALID_PAYLOAD",
+		"Invalid payload. The refresh token is required in either the payload or cookie.")
+	wantError(t, f.do("POST", "/auth/logout", `{"mode":"cookie"}`), 400, "INVALID_PAYLOAD", "")
+	wantError(t, f.do("POST", "/auth/refresh", `{"refresh_token":"garbage"}`), 401, "INVALID_CREDENTIALS", "")
+	wantError(t, f.do("POST", "/auth/refresh", `{"refresh_token":"x","extra":1}`), 400, "INVALID_PAYLOAD", `Invalid payload. "extra" is not allowed.`)
+	// A body without a JSON Content-Type is refused, an empty one is not.
+	r := httptest.NewRequest("POST", "/auth/refresh", strings.NewReader(`{"refresh_token":"x"}`))
+	wantError(t, f.serve(r), 400, "INVALID_PAYLOAD", "Invalid payload. Content-Type must be application/json.")
+	// Logging out with a token that names no session is fine, as Directus.
+	assert.Equal(t, http.StatusNoContent, f.do("POST", "/auth/logout", `{"refresh_token":"garbage"}`).Code)
+	// No token, a static token, a garbage token on /users/me.
+	wantError(t, f.do("GET", "/users/me", ""), 401, "INVALID_CREDENTIALS", "")
+	wantError(t, f.admin("GET", "/users/me", ""), 401, "INVALID_CREDENTIALS", "")
+	wantError(t, f.withBearer(request("GET", "/users/me", ""), "a.b.c"), 403, "INVALID_TOKEN", "Invalid token.")
+}
+
+func TestCookieMode(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.owner(nil)
+	w := f.do("POST", "/auth/login", loginBody(ownerEmail, password, "cookie"))
+	var tk tokens
+	data(t, w, &tk)
+	assert.Empty(t, tk.RefreshToken, "the refresh token is in the cookie only")
+	assert.NotEmpty(t, tk.AccessToken)
+	c := cookie(t, w, "directus_refresh_token")
+	assert.Len(t, c.Value, 43)
+	assert.True(t, c.HttpOnly)
+	assert.False(t, c.Secure, "Directus's default")
+	assert.Equal(t, http.SameSiteLaxMode, c.SameSite)
+	assert.Equal(t, "/", c.Path)
+	assert.Equal(t, 7*24*3600, c.MaxAge)
+	raw := strings.Join(w.Header().Values("Set-Cookie"), "\n")
+	assert.Contains(t, raw, "HttpOnly")
+	assert.Contains(t, raw, "SameSite=Lax")
+
+	// Refresh with the cookie and no body at all, as browsers do.
+	r := httptest.NewRequest("POST", "/auth/refresh", nil)
+	r.AddCookie(c)
+	w = f.serve(r)
+	data(t, w, &tk)
+	assert.Empty(t, tk.RefreshToken)
+	next := cookie(t, w, "directus_refresh_token")
+	assert.NotEqual(t, c.Value, next.Value)
+
+	// Log out: 204, the cookie cleared, the session over.
+	r = request("POST", "/auth/logout", `{"mode":"cookie"}`)
+	r.AddCookie(next)
+	w = f.serve(r)
+	assert.Equal(t, http.StatusNoContent, w.Code)
+	cleared := cookie(t, w, "directus_refresh_token")
+	assert.Equal(t, -1, cleared.MaxAge)
+	assert.Empty(t, cleared.Value)
+	r = request("POST", "/auth/refresh", `{"mode":"cookie"}`)
+	r.AddCookie(next)
+	wantError(t, f.serve(r), 401, "INVALID_CREDENTIALS", "")
+}
+
+func TestCookieOptions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, httpapi.WithRefreshCookie(httpapi.CookieOptions{
+		Name: "rt", Domain: "example.com", Path: "/api", Secure: true, SameSite: http.SameSiteNoneMode}),
+		httpapi.WithSessionCookie(httpapi.CookieOptions{Name: "st", Secure: true, SameSite: http.SameSiteStrictMode}),
+		httpapi.WithDeviceCookie(httpapi.CookieOptions{Name: "dev", Path: "/auth"}))
+	f.owner(nil)
+	w := f.do("POST", "/auth/login", loginBody(ownerEmail, password, "cookie"))
+	c := cookie(t, w, "rt")
+	assert.True(t, c.Secure)
+	assert.Equal(t, http.SameSiteNoneMode, c.SameSite)
+	assert.Equal(t, "example.com", c.Domain)
+	assert.Equal(t, "/api", c.Path)
+	d := cookie(t, w, "dev")
+	assert.Equal(t, "/auth", d.Path)
+	assert.True(t, d.HttpOnly)
+	assert.Equal(t, int(users.DeviceCookieLifetime/time.Second), d.MaxAge)
+
+	w = f.do("POST", "/auth/login", loginBody(ownerEmail, password, "session"))
+	s := cookie(t, w, "st")
+	assert.True(t, s.Secure)
+	assert.Equal(t, http.SameSiteStrictMode, s.SameSite)
+
+	for name, opt := range map[string]httpapi.Option{
+		"None without Secure": httpapi.WithRefreshCookie(httpapi.CookieOptions{SameSite: http.SameSiteNoneMode}),
+		"bad name":            httpapi.WithSessionCookie(httpapi.CookieOptions{Name: "a b"}),
+		"relative path":       httpapi.WithDeviceCookie(httpapi.CookieOptions{Path: "auth"}),
+	} {
+		assert.Panics(t, func() { httpapi.New(f.m, opt) }, name)
+	}
+}
+
+// The flow of authentication('session'): the access token lives in an
+// HttpOnly cookie that the API reads.
+func TestSessionMode(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.owner(nil)
+	w := f.do("POST", "/auth/login", loginBody(ownerEmail, password, "session"))
+	var tk tokens
+	data(t, w, &tk)
+	assert.Empty(t, tk.AccessToken)
+	assert.Empty(t, tk.RefreshToken)
+	assert.EqualValues(t, 900000, tk.Expires)
+	sc := cookie(t, w, "directus_session_token")
+	assert.True(t, sc.HttpOnly)
+	assert.Equal(t, 7*24*3600, sc.MaxAge, "the session's end")
+
+	r := request("GET", "/users/me", "")
+	r.AddCookie(sc)
+	var me wireUser
+	data(t, f.serve(r), &me)
+	assert.Equal(t, u.ID, me.ID)
+
+	// After the access token expired, a refresh renews the cookie.
+	f.clock.Advance(time.Hour)
+	r = request("GET", "/users/me", "")
+	r.AddCookie(sc)
+	wantError(t, f.serve(r), 401, "TOKEN_EXPIRED", "Token expired.")
+	r = request("POST", "/auth/refresh", `{"mode":"session"}`)
+	r.AddCookie(sc)
+	w = f.serve(r)
+	data(t, w, &tk)
+	assert.Empty(t, tk.AccessToken)
+	renewed := cookie(t, w, "directus_session_token")
+	r = request("GET", "/users/me", "")
+	r.AddCookie(renewed)
+	data(t, f.serve(r), &me)
+
+	r = request("POST", "/auth/logout", `{"mode":"session"}`)
+	r.AddCookie(renewed)
+	w = f.serve(r)
+	assert.Equal(t, http.StatusNoContent, w.Code)
+	assert.Equal(t, -1, cookie(t, w, "directus_session_token").MaxAge)
+	r = request("GET", "/users/me", "")
+	r.AddCookie(renewed)
+	wantError(t, f.serve(r), 401, "INVALID_CREDENTIALS", "")
+
+	// A json-mode access token put in the session cookie does not renew.
+	var j tokens
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "json")), &j)
+	r = request("POST", "/auth/refresh", `{"mode":"session"}`)
+	r.AddCookie(&http.Cookie{Name: "directus_session_token", Value: j.AccessToken})
+	wantError(t, f.serve(r), 401, "INVALID_CREDENTIALS", "")
+	r = request("POST", "/auth/refresh", `{"mode":"session"}`)
+	r.AddCookie(&http.Cookie{Name: "directus_session_token", Value: j.RefreshToken})
+	wantError(t, f.serve(r), 401, "INVALID_CREDENTIALS", "")
+}
+
+// A device that logged in before keeps getting in while strangers have
+// locked the address for everyone else.
+func TestDeviceCookieThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.owner(nil)
+	w := f.do("POST", "/auth/login", loginBody(ownerEmail, password, ""))
+	dev := cookie(t, w, "users_device")
+	for i := range 40 {
+		r := request("POST", "/auth/login", loginBody(ownerEmail, "guess", ""))
+		r.RemoteAddr = "203.0.113." + string(rune('1'+i%8)) + ":1234"
+		f.serve(r)
+	}
+	wantError(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), 429, "REQUESTS_EXCEEDED", "")
+	r := request("POST", "/auth/login", loginBody(ownerEmail, password, ""))
+	r.AddCookie(dev)
+	var tk tokens
+	data(t, f.serve(r), &tk)
+	assert.NotEmpty(t, tk.AccessToken)
+}
+
+func TestAdminRoutesTakeAnAdminsAccessToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	adminRole, err := f.m.CreateRole(f.ctx, users.Role{Name: "Administrator", AdminAccess: true})
+	require.NoError(t, err)
+	f.owner(adminRole)
+	f.create(users.CreateInput{Email: "member@example.com", Password: password, Role: &f.role.ID})
+
+	var admin, member tokens
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &admin)
+	data(t, f.do("POST", "/auth/login", loginBody("member@example.com", password, "")), &member)
+
+	var roles []users.Role
+	data(t, f.withBearer(request("GET", "/roles", ""), admin.AccessToken), &roles)
+	assert.Len(t, roles, 2)
+	wantError(t, f.withBearer(request("GET", "/roles", ""), member.AccessToken), 403, "FORBIDDEN", "")
+	wantError(t, f.withBearer(request("GET", "/roles", ""), "not-a-token"), 403, "FORBIDDEN", "")
+	data(t, f.admin("GET", "/roles", ""), &roles) // the static token still works
+
+	f.clock.Advance(16 * time.Minute)
+	wantError(t, f.withBearer(request("GET", "/roles", ""), admin.AccessToken), 401, "TOKEN_EXPIRED", "")
+	var next tokens
+	data(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(admin.RefreshToken)+`}`), &next)
+	data(t, f.withBearer(request("GET", "/roles", ""), next.AccessToken), &roles)
+
+	// Logged out: the token stops working at once.
+	assert.Equal(t, http.StatusNoContent, f.do("POST", "/auth/logout", `{"refresh_token":`+jsonString(next.RefreshToken)+`}`).Code)
+	wantError(t, f.withBearer(request("GET", "/roles", ""), next.AccessToken), 403, "FORBIDDEN", "")
+}
+
+func TestTokensOfSuspendedAndDeletedUsers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.owner(nil)
+	other := f.create(users.CreateInput{Email: "other@example.com", Password: password})
+	var a, b tokens
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &a)
+	data(t, f.do("POST", "/auth/login", loginBody("other@example.com", password, "")), &b)
+
+	w := f.admin("PATCH", "/users/"+u.ID, `{"status":"suspended"}`)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	wantError(t, f.withBearer(request("GET", "/users/me", ""), a.AccessToken), 401, "INVALID_CREDENTIALS", "")
+	wantError(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(a.RefreshToken)+`}`), 401, "INVALID_CREDENTIALS", "")
+
+	require.NoError(t, f.store.DeleteUsers(f.ctx, []string{other.ID}, users.Condition{}))
+	wantError(t, f.withBearer(request("GET", "/users/me", ""), b.AccessToken), 401, "INVALID_CREDENTIALS", "")
+	wantError(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(b.RefreshToken)+`}`), 401, "INVALID_CREDENTIALS", "")
+}
+
+func TestUpdateMe(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.owner(nil)
+	var tk tokens
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &tk)
+	patch := func(body string) *httptest.ResponseRecorder {
+		return f.withBearer(request("PATCH", "/users/me", body), tk.AccessToken)
+	}
+	var me wireUser
+	data(t, patch(`{"first_name":"Ada","last_name":"Lovelace"}`), &me)
+	assert.Equal(t, "Ada", *me.FirstName)
+	assert.Equal(t, "Lovelace", *me.LastName)
+	data(t, patch(`{"last_name":null}`), &me)
+	assert.Nil(t, me.LastName)
+	assert.Equal(t, "Ada", *me.FirstName)
+
+	before := f.snapshot()
+	wantError(t, patch(`{"email":"new@example.com"}`), 400, "INVALID_PAYLOAD", `Invalid payload. "email" is not allowed.`)
+	wantError(t, patch(`{"role":null}`), 400, "INVALID_PAYLOAD", `Invalid payload. "role" is not allowed.`)
+	wantError(t, patch(`{"password":"a-new-password"}`), 400, "INVALID_PAYLOAD",
+		`Invalid payload. "current_password" is required to change the password.`)
+	wantError(t, patch(`{"password":"a-new-password","current_password":"wrong"}`), 401, "INVALID_CREDENTIALS", "")
+	wantError(t, f.do("PATCH", "/users/me", `{"first_name":"Eve"}`), 401, "INVALID_CREDENTIALS", "")
+	assert.Equal(t, before, f.snapshot(), "nothing changed")
+
+	data(t, patch(`{"password":"a-new-password","current_password":`+jsonString(password)+`}`), &me)
+	// The change ended every session, this one included.
+	wantError(t, f.withBearer(request("GET", "/users/me", ""), tk.AccessToken), 401, "INVALID_CREDENTIALS", "")
+	wantError(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), 401, "INVALID_CREDENTIALS", "")
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, "a-new-password", "")), &tk)
+}
+
+func TestPasswordResetRoutes(t *testing.T) {
+	t.Parallel()
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{
+		users.WithPasswordResetURLAllowList("https://app.example.com/reset")}})
+	f.owner(nil)
+	var tk tokens
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &tk)
+
+	for _, body := range []string{
+		`{"email":"owner@example.com"}`,
+		`{"email":"nobody@example.com"}`,
+		`{"email":"owner@example.com","reset_url":"https://app.example.com/reset"}`,
+	} {
+		w := f.do("POST", "/auth/password/request", body)
+		assert.Equal(t, http.StatusNoContent, w.Code, body)
+		if body == `{"email":"owner@example.com"}` {
+			assert.Contains(t, f.deliver(ownerEmail).Text, "https://app.example.com/admin/reset-password?token=")
+		}
+	}
+	assert.Empty(t, f.mail.To("nobody@example.com"))
+	wantError(t, f.do("POST", "/auth/password/request", `{"email":"owner@example.com","reset_url":"https://evil.example/reset"}`),
+		400, "INVALID_PAYLOAD", `Invalid payload. URL "https://evil.example/reset" can't be used to reset passwords.`)
+	wantError(t, f.do("POST", "/auth/password/request", `{}`), 400, "INVALID_PAYLOAD", `Invalid payload. "email" is required.`)
+	wantError(t, f.do("POST", "/auth/password/request", `{"email":"a@example.com","role":"x"}`), 400, "INVALID_PAYLOAD", `Invalid payload. "role" is not allowed.`)
+
+	msg := f.deliver(ownerEmail)
+	assert.Contains(t, msg.Text, "https://app.example.com/reset?token=")
+	link := msg.Text[strings.Index(msg.Text, "https://app.example.com/reset?token="):]
+	link = strings.Fields(link)[0]
+	lu, err := url.Parse(link)
+	require.NoError(t, err)
+	token := lu.Query().Get("token")
+
+	wantError(t, f.do("POST", "/auth/password/reset", `{"token":"garbage","password":"x"}`), 403, "INVALID_TOKEN", "Invalid token.")
+	wantError(t, f.do("POST", "/auth/password/reset", `{"password":"x"}`), 400, "INVALID_PAYLOAD", `Invalid payload. "token" is required.`)
+	w := f.do("POST", "/auth/password/reset", `{"token":`+jsonString(token)+`,"password":"after-reset-pw"}`)
+	assert.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	wantError(t, f.do("POST", "/auth/password/reset", `{"token":`+jsonString(token)+`,"password":"again-pw"}`), 403, "INVALID_TOKEN", "")
+	wantError(t, f.withBearer(request("GET", "/users/me", ""), tk.AccessToken), 401, "INVALID_CREDENTIALS", "")
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, "after-reset-pw", "")), &tk)
+}
+
+// A reset token mailed to a user who was suspended since does not work.
+func TestResetTokenOfSuspendedUser(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.owner(nil)
+	assert.Equal(t, http.StatusNoContent, f.do("POST", "/auth/password/request", `{"email":"owner@example.com"}`).Code)
+	msg := f.deliver(ownerEmail)
+	i := strings.Index(msg.Text, "token=")
+	require.Positive(t, i)
+	token := strings.Fields(msg.Text[i+len("token="):])[0]
+	require.Equal(t, http.StatusOK, f.admin("PATCH", "/users/"+u.ID, `{"status":"suspended"}`).Code)
+	wantError(t, f.do("POST", "/auth/password/reset", `{"token":`+jsonString(token)+`,"password":"taken-over"}`), 403, "INVALID_TOKEN", "")
+	assert.Equal(t, users.StatusSuspended, f.user(ownerEmail).Status)
+}

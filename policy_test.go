@@ -1,0 +1,191 @@
+package users_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store/memstore"
+)
+
+// Policies whose backtracking explodes on some passwords are refused when
+// saved; the presets and ordinary policies are accepted.
+func TestSlowPasswordPolicyRefusedOnSave(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, src := range []string{`/^(a|aa)+$/`, `/^(a+)+$/`, `^(\w+\s?)*$`, `(x+x+)+y`, `/^([a-zA-Z0-9]+)*$/`} {
+		p, err := users.ParsePasswordPolicy(src)
+		require.NoError(t, err, "it compiles: %s", src)
+		s := users.DefaultSettings()
+		s.PasswordPolicy = p
+		_, err = e.m.UpdateSettings(e.ctx, s)
+		requireField(t, err, "auth_password_policy", users.ErrInvalidPayload)
+		assert.Contains(t, err.Error(), "too slow", src)
+		got, err := e.m.Settings(e.ctx)
+		require.NoError(t, err)
+		assert.Nil(t, got.PasswordPolicy, "nothing saved")
+	}
+	for _, src := range []string{users.PasswordPolicyMinLength, users.PasswordPolicyStrong, `^(?=.*[A-Z])(?=.*\d).{12,}$`, `/^[^\s]{10,64}$/i`, `^[A-Za-z0-9!@#$%^&*]{8,64}$`} {
+		p, err := users.ParsePasswordPolicy(src)
+		require.NoError(t, err, src)
+		s := users.DefaultSettings()
+		s.PasswordPolicy = p
+		_, err = e.m.UpdateSettings(e.ctx, s)
+		require.NoError(t, err, src)
+	}
+}
+
+// A refused password's error gives the policy's description — the
+// settings', or the preset's — never the expression; a custom policy
+// without a description says only that the password doesn't match.
+func TestPasswordPolicyErrorShowsTheDescription(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.open()
+	try := func(policy, description, want string) {
+		t.Helper()
+		p, err := users.ParsePasswordPolicy(policy)
+		require.NoError(t, err)
+		e.open(func(s *users.Settings) { s.PasswordPolicy, s.PasswordPolicyDescription = p, description })
+		for _, call := range []func() error{
+			func() error { return e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "Zq1"}) },
+			func() error {
+				_, err := e.m.Create(e.ctx, users.CreateInput{Email: "b@example.com", Password: "Zq1"})
+				return err
+			},
+		} {
+			err := call()
+			requireField(t, err, "password", users.ErrPasswordPolicy)
+			var ve *users.ValidationError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, want, ve.Message())
+			assert.NotContains(t, err.Error(), strings.Trim(policy, "/"), "never the expression")
+			assert.NotContains(t, err.Error(), "Zq1", "never the password")
+		}
+	}
+	try(users.PasswordPolicyMinLength, "", `"password" doesn't match the password policy: at least 8 characters`)
+	try(users.PasswordPolicyStrong, "", `"password" doesn't match the password policy: at least 8 characters, with a lower-case letter, an upper-case letter, a digit and one of !@#$%^&*()_+}{';'?>.<, and no white space`)
+	try(`^.{12,}$`, "", `"password" doesn't match the password policy`)
+	try(`^.{12,}$`, "at least 12 characters", `"password" doesn't match the password policy: at least 12 characters`)
+	try(users.PasswordPolicyMinLength, "eight or more", `"password" doesn't match the password policy: eight or more`)
+
+	// The description is one line of visible text, at most 200 characters.
+	for _, bad := range []string{"a\nb", "x\u202ey", strings.Repeat("d", 201)} {
+		s := users.DefaultSettings()
+		s.PasswordPolicyDescription = bad
+		_, err := e.m.UpdateSettings(e.ctx, s)
+		requireField(t, err, "auth_password_policy_description", users.ErrInvalidPayload)
+	}
+	// And it is kept in the settings document.
+	got, err := e.m.Settings(e.ctx)
+	require.NoError(t, err)
+	doc, err := json.Marshal(got)
+	require.NoError(t, err)
+	assert.Contains(t, string(doc), `"auth_password_policy_description":"eight or more"`)
+}
+
+// A policy whose match runs away (saved before policies were probed, or
+// slow only on passwords the probes do not try) refuses the password at
+// its time limit, and the abandoned match keeps its hashing slot until it
+// stops, so that such matches never outnumber the slots.
+func TestRunawayPolicyHoldsItsSlot(t *testing.T) {
+	t.Parallel()
+	h := &holdHasher{entered: make(chan struct{})}
+	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
+	e.open()
+	// Saved as an older version would have: straight into the store.
+	s := users.DefaultSettings()
+	s.PublicRegistration = true
+	doc, err := json.Marshal(s)
+	require.NoError(t, err)
+	doc = []byte(strings.Replace(string(doc), `"auth_password_policy":null`, `"auth_password_policy":"/^(a|aa)+$/"`, 1))
+	require.NoError(t, e.store.SaveSettings(e.ctx, doc))
+
+	err = e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: strings.Repeat("a", 60) + "!"})
+	requireField(t, err, "password", users.ErrPasswordPolicy)
+	want := 1
+	if running, _ := users.HashGateLoad(e.m); running == 1 {
+		// The abandoned match still runs (unless it ends right now): the
+		// one slot is taken.
+		if err := e.m.Register(e.ctx, users.RegisterInput{Email: "b@example.com", Password: "aaaa"}); err == nil {
+			want++
+		} else {
+			require.ErrorIs(t, err, users.ErrBusy)
+		}
+	}
+	waitForLoad(t, e.m, 0, 0)
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "c@example.com", Password: "aaaa"}), "the slot came back")
+	assert.Len(t, e.allUsers(), want)
+}
+
+// The policy is checked under the hashing limit: with every slot taken and
+// no queue, a password the policy refuses gets ErrBusy, not the policy's
+// answer, so a flood of requests never runs more policy checks than
+// hashes. Checked against the old order (policy first): this test failed
+// with ErrPasswordPolicy.
+func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
+	t.Parallel()
+	h := &holdHasher{entered: make(chan struct{})}
+	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
+	p, err := users.ParsePasswordPolicy(users.PasswordPolicyMinLength)
+	require.NoError(t, err)
+	e.open(func(s *users.Settings) { s.PasswordPolicy = p })
+	release := make(chan struct{})
+	h.hold.Store(&release)
+	done := make(chan error, 1)
+	go func() {
+		done <- e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "long enough"})
+	}()
+	<-h.entered
+
+	err = e.m.Register(e.ctx, users.RegisterInput{Email: "b@example.com", Password: "short"})
+	require.ErrorIs(t, err, users.ErrBusy)
+	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "c@example.com", Password: "short"})
+	require.ErrorIs(t, err, users.ErrBusy)
+	var be *users.BusyError
+	require.ErrorAs(t, err, &be)
+
+	close(release)
+	require.NoError(t, <-done)
+	h.hold.Store(nil)
+	err = e.m.Register(e.ctx, users.RegisterInput{Email: "b@example.com", Password: "short"})
+	requireField(t, err, "password", users.ErrPasswordPolicy)
+}
+
+// BenchmarkRunawayPolicy measures how long a password check takes against
+// a policy that backtracks without end (saved before policies were probed):
+// the check's 100 ms limit, where the engine's own timeout, checked every
+// 100 ms, took 200 ms.
+func BenchmarkRunawayPolicy(b *testing.B) {
+	st := memstore.New()
+	m, err := users.New(st, memmailer.New(), users.WithHasher(users.InsecureHasher{}), users.WithHashConcurrency(64, 64), quiet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	s := users.DefaultSettings()
+	s.PublicRegistration = true
+	doc, _ := json.Marshal(s)
+	doc = []byte(strings.Replace(string(doc), `"auth_password_policy":null`, `"auth_password_policy":"/^(a|aa)+$/"`, 1))
+	if err := st.SaveSettings(ctx, doc); err != nil {
+		b.Fatal(err)
+	}
+	in := users.RegisterInput{Email: "a@example.com", Password: strings.Repeat("a", 60) + "!"}
+	var worst time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if err := m.Register(ctx, in); !errors.Is(err, users.ErrPasswordPolicy) {
+			b.Fatal(err)
+		}
+		worst = max(worst, time.Since(t0))
+	}
+	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
+}

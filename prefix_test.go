@@ -1,0 +1,56 @@
+package users_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+)
+
+// Every error a Manager method returns reads "users: <operation>: <cause>",
+// with one "users:" prefix however deep the cause's wrapping goes.
+//
+// Checked against the old wrapping: "users: register: users: public
+// registration is disabled", and this test failed.
+func TestErrorsHaveOnePrefix(t *testing.T) {
+	t.Parallel()
+	broken := &recordingLimiter{deny: errors.New("users: limiter back-end down")}
+	e := newEnv(t, users.WithMailLimiter(broken), users.WithAdminMailLimiter(broken), quiet)
+	str := func(s string) *string { return &s }
+	var errs []error
+	add := func(_ any, err error) { errs = append(errs, err) }
+	errs = append(errs, e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"}))
+	e.open()
+	errs = append(errs,
+		e.m.Register(e.ctx, users.RegisterInput{Email: "bad", Password: "pw"}),
+		e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"}),
+		e.m.UpdateUsers(e.ctx, nil, users.UserPatch{}),
+		e.m.AssignRole(e.ctx, ""),
+		e.m.RemoveRole(e.ctx, "nobody"),
+	)
+	add(e.m.VerifyEmail(e.ctx, "garbage"))
+	add(e.m.AcceptInvite(e.ctx, strings.Repeat("A", 43), "pw"))
+	add(e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"x@example.com"}, Role: e.member.ID}))
+	add(e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"x@example.com"}, Role: "nope"}))
+	add(e.m.Authenticate(e.ctx, "a@example.com", "pw"))
+	add(e.m.Create(e.ctx, users.CreateInput{Email: "bad"}))
+	add(e.m.Create(e.ctx, users.CreateInput{Role: str("no-such-role")}))
+	add(e.m.UpdateUser(e.ctx, "nobody", users.UserPatch{FirstName: str("x")}))
+	add(e.m.User(e.ctx, "nobody"))
+	add(e.m.Role(e.ctx, "nobody"))
+	add(e.m.CreateRole(e.ctx, users.Role{}))
+	add(e.m.CreatePolicy(e.ctx, users.Policy{}))
+	add(e.m.UsersInRole(e.ctx, "nobody"))
+	add(e.m.UpdateSettings(e.ctx, users.Settings{PublicRegistrationRole: str("nobody")}))
+	for i, err := range errs {
+		require.Error(t, err, i)
+		msg := err.Error()
+		rest, ok := strings.CutPrefix(msg, "users: ")
+		assert.True(t, ok, "%d: %s", i, msg)
+		assert.False(t, strings.HasPrefix(rest, "users: ") || strings.Contains(rest, ": users: "), "%d: %s", i, msg)
+	}
+}
