@@ -353,7 +353,10 @@ var limitsSection = section{"Rate limits (durations in seconds, as Directus's)",
 	{name: "RATE_LIMITER_MAIL_ADMIN_DURATION", def: "3600", help: "Window of the invitation mail limit, in seconds.",
 		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.AdminMailLimitDuration) }},
 	{name: "RATE_LIMITER_LOGIN_ADDRESS_POINTS", def: "10", help: "Login attempts per address from devices that never logged in to it (no device cookie) per RATE_LIMITER_LOGIN_ADDRESS_DURATION; beyond, 429. Directus suspends the account after AUTH_LOGIN_ATTEMPTS failures; this server never does.",
-		parse: func(c *config, v string) (err error) { c.Sessions.LoginAddress.Points, err = intIn(v, 1, 1<<30); return }},
+		parse: func(c *config, v string) (err error) {
+			c.Sessions.LoginAddress.Points, err = intIn(v, 1, 1<<30)
+			return
+		}},
 	{name: "RATE_LIMITER_LOGIN_ADDRESS_DURATION", def: "900", help: "Window of the per-address login limit, in seconds.",
 		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.Sessions.LoginAddress.Window) }},
 	{name: "RATE_LIMITER_LOGIN_IP_POINTS", def: "5", help: "Login attempts per client IP and address from unknown devices per RATE_LIMITER_LOGIN_IP_DURATION.",
