@@ -250,7 +250,7 @@ var emailSection = section{"Email", []setting{
 		}},
 }}
 
-var deliverySection = section{"Mail delivery (the outbox worker; Go durations such as 30s, 5m, 1h)", []setting{
+var deliverySection = section{"Mail delivery (the outbox worker; durations such as 30s, 5m, 1h)", []setting{
 	{name: "MAIL_MAX_ATTEMPTS", def: "8", help: "Attempts before a mail is marked failed.",
 		parse: func(c *config, v string) (err error) { c.Delivery.MaxAttempts, err = intIn(v, 1, 1000); return }},
 	{name: "MAIL_RETRY_BACKOFF", def: "30s", help: "Wait after a first failed attempt; it doubles after each further one, up to MAIL_MAX_BACKOFF.",
