@@ -298,7 +298,7 @@ func TestMetrics(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, res.StatusCode, "METRICS_ENABLED is false by default, as in Directus")
 
 	s := startServer(t, map[string]string{"METRICS_ENABLED": "true", "METRICS_TOKENS": scraper + ",another-token-0123456789",
-		"RATE_LIMITER_REGISTRATION_POINTS": "1"})
+		"RATE_LIMITER_REGISTRATION_POINTS": "1", "HASH_CONCURRENCY": "3"})
 	s.ok("PATCH", "/settings", map[string]any{"public_registration": true}, true)
 	code, _, body := s.call("POST", "/users/register", map[string]any{"email": "ada@example.com", "password": "pw-pw-pw-pw"}, false)
 	require.Equal(t, 204, code, "body: %s", body)
@@ -330,7 +330,7 @@ func TestMetrics(t *testing.T) {
 		`users_outbox_pending 0`,
 		`users_outbox_failed 0`,
 		`users_hash_wait_seconds_count`,
-		`users_hash_limit `,
+		"users_hash_limit 3\n", // HASH_CONCURRENCY
 		`users_rate_limited_total{limiter="register"} 1`,
 		`go_goroutines `,
 	} {
@@ -429,4 +429,19 @@ func TestBuildWithoutCgoSaysWhy(t *testing.T) {
 	require.GreaterOrEqual(t, len(lines), 2, "%s", out)
 	assert.Contains(t, lines[1], "sqlitestore_needs_cgo_build_with_CGO_ENABLED_1_and_a_C_compiler_such_as_gcc",
 		"the first error says what to do: %s", out)
+}
+
+// USER_REGISTER_VERIFY_REDIRECT sends the browser on after a successful
+// verification; a failed one still answers the error.
+func TestVerifyRedirect(t *testing.T) {
+	s := startServer(t, map[string]string{"USER_REGISTER_VERIFY_REDIRECT": "/admin/login?verified=1"})
+	s.ok("PATCH", "/settings", map[string]any{"public_registration": true}, true)
+	code, _, body := s.call("POST", "/users/register", map[string]any{"email": "ada@example.com", "password": "pw-pw-pw-pw"}, false)
+	require.Equal(t, 204, code, "body: %s", body)
+	_, tok := linkToken(t, s.mailTo("ada@example.com", 1), "http://")
+	code, h, _ := s.call("GET", "/users/register/verify-email?token="+tok, nil, false)
+	assert.Equal(t, http.StatusFound, code)
+	assert.Equal(t, "/admin/login?verified=1", h.Get("Location"))
+	code, _, _ = s.call("GET", "/users/register/verify-email?token="+tok, nil, false)
+	assert.Equal(t, http.StatusForbidden, code, "a used token is still an error, not a redirect")
 }
