@@ -98,6 +98,17 @@
 // in-process default, and a denial is a [*RateLimitError] matching
 // [ErrRateLimited].
 //
+// # Health and metrics
+//
+// [Manager.Health] reports, in the shape of Directus's GET /server/health,
+// whether the store answers, the outbox backlog and its oldest mail, the
+// last delivery error, the mail relay (for a [MailerVerifier]) and the
+// hashing limit, against [HealthOptions] thresholds. For metrics the
+// Manager reports flow outcomes, deliveries, hashing waits and rate-limit
+// refusals to an [Observer] ([WithObserver]): one method taking a plain
+// [Event], so the library imports no metrics package and a host adapts
+// the events to its own (examples/server: Prometheus).
+//
 // # HTTP
 //
 // Package httpapi serves the Manager over net/http in the Directus wire
