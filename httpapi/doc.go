@@ -185,6 +185,14 @@
 //     while the session lasts; the session ends REFRESH_TOKEN_TTL after
 //     login (Directus slides it by SESSION_COOKIE_TTL on each refresh).
 //
+// Reuse detection has a cost for clients that share one refresh token:
+// two browser tabs refreshing from the same refresh cookie at the same
+// moment present it twice, and the second refresh ends the session for
+// both (Directus, without reuse detection, refuses only the second). One
+// client instance refreshes one at a time (the Directus SDK does); apps
+// with many tabs on one cookie should use session mode, whose renewals
+// rotate nothing and may run concurrently.
+//
 // POST /auth/refresh and /auth/logout find the mode and the token as
 // Directus does: mode from the body, else json when the body holds
 // refresh_token, else cookie; the token from the body, the refresh cookie
