@@ -505,3 +505,24 @@ func TestPurgeExpired(t *testing.T) {
 	_, err = e.m.Refresh(e.ctx, s.RefreshToken)
 	assert.ErrorIs(t, err, users.ErrInvalidToken)
 }
+
+// Login reports its outcome to the observer as Authenticate does, and each
+// refusing login limiter by name.
+func TestLoginIsObserved(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	e := newEnv(t, users.WithObserver(rec), users.WithLoginIPLimiter(users.NewMemoryLimiter(1, time.Hour)))
+	e.owner(nil)
+	rec.take()
+	e.login(ownerEmail, ownerPass)
+	_, err := e.try(ownerEmail, "wrong", "192.0.2.7", "")
+	require.ErrorIs(t, err, users.ErrInvalidCredentials)
+	_, err = e.try(ownerEmail, "wrong", "192.0.2.7", "")
+	require.ErrorIs(t, err, users.ErrRateLimited)
+	assert.Equal(t, []users.Event{
+		flow(users.FlowLogin, users.OutcomeAuthenticated, ""),
+		flow(users.FlowLogin, users.OutcomeRefused, "invalid_credentials"),
+		{Kind: users.EventRateLimited, Limiter: "login_ip"},
+		flow(users.FlowLogin, users.OutcomeRefused, "rate_limited"),
+	}, rec.take(users.EventFlow, users.EventRateLimited))
+}
