@@ -24,7 +24,6 @@ type sessionConfig struct {
 	LoginAddress   limitSpec
 	LoginIP        limitSpec
 	LoginDevice    limitSpec
-	FailedLoginMin time.Duration
 }
 
 // limitSpec is a sliding-window limit: Points events per Window.
@@ -62,13 +61,6 @@ var sessionsSection = section{"Sessions and password resets (Directus's names)",
 		parse: func(c *config, v string) (err error) { c.Sessions.SessionCookie.Secure, err = boolean(v); return }},
 	{name: "SESSION_COOKIE_SAME_SITE", def: "lax", help: "Its SameSite: lax, strict or none (none needs SESSION_COOKIE_SECURE=true).",
 		parse: func(c *config, v string) error { return sameSite(&c.Sessions.SessionCookie, v) }},
-	{name: "LOGIN_FAILURE_MIN_DURATION", help: "Lower bound on the password check of a failed login, as a duration (ours). Failed logins are padded to the learned cost of the costliest hash parameters in use, so that users hashed at other parameters cannot be told from unknown addresses; after a start that cost is learned from the first verifications, and this bound covers the first probe: set it to the verification time of the costliest parameters your database may hold (for users imported from Directus, m=65536,t=3,p=4). Default: none (learned only).",
-		parse: func(c *config, v string) (err error) {
-			if c.Sessions.FailedLoginMin, err = duration(v); err == nil && c.Sessions.FailedLoginMin > time.Minute {
-				err = fmt.Errorf("must be at most 1m, not %q", v)
-			}
-			return
-		}},
 	{name: "PASSWORD_RESET_URL_ALLOW_LIST", help: "Comma-separated URLs POST /auth/password/request accepts as reset_url. Default: none.",
 		parse: func(c *config, v string) error {
 			c.Sessions.ResetAllowList = list(v)
@@ -129,9 +121,6 @@ func (c sessionConfig) options() []users.Option {
 	}
 	if c.Secret != nil {
 		opts = append(opts, users.WithSecret(c.Secret))
-	}
-	if c.FailedLoginMin > 0 {
-		opts = append(opts, users.WithFailedLoginMinimum(c.FailedLoginMin))
 	}
 	return opts
 }

@@ -50,7 +50,6 @@ func TestSessionConfigDirectusNames(t *testing.T) {
 		"RATE_LIMITER_LOGIN_ADDRESS_DURATION": "3600",
 		"RATE_LIMITER_LOGIN_IP_POINTS":        "3",
 		"RATE_LIMITER_LOGIN_DEVICE_DURATION":  "60",
-		"LOGIN_FAILURE_MIN_DURATION":          "80ms",
 	}))
 	require.NoError(t, err)
 	s := c.Sessions
@@ -63,7 +62,6 @@ func TestSessionConfigDirectusNames(t *testing.T) {
 	assert.Equal(t, limitSpec{20, time.Hour}, s.LoginAddress)
 	assert.Equal(t, limitSpec{3, 15 * time.Minute}, s.LoginIP)
 	assert.Equal(t, limitSpec{10, time.Minute}, s.LoginDevice)
-	assert.Equal(t, 80*time.Millisecond, s.FailedLoginMin)
 
 	ms, err := loadConfig(env(map[string]string{"ACCESS_TOKEN_TTL": "900000"}))
 	require.NoError(t, err)
