@@ -355,7 +355,8 @@ func BenchmarkRegisterNew(b *testing.B) {
 }
 
 // BenchmarkRegisterExisting exists because the existing-address path must
-// cost what the new-address path costs (SPEC §2 step 7): it verifies the
+// cost what the new-address path costs (so that the time of an answer
+// does not tell whether an address has an account): it verifies the
 // password against the stored hash (the same argon2 work as hashing), mints
 // a new token, renders the mail again and writes it. The address is one
 // still-unverified user, registered again with the same password. The mail

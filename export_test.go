@@ -19,3 +19,6 @@ func HashGateBudget(m *Manager) (budget, perHash time.Duration) {
 // DummyHash returns the hash Register and Authenticate verify on paths
 // without a real one.
 func DummyHash(m *Manager) string { return m.dummyHash }
+
+// SetHashEstimate sets the hashing gate's estimate of one hash's duration.
+func SetHashEstimate(m *Manager, d time.Duration) { m.hashGate.avg.Store(int64(d)) }

@@ -15,7 +15,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// specFilter is the example of SPEC §4.
+// specFilter is the filter the package documentation gives as an example:
+// addresses at example.com, except those starting with "test".
 const specFilter = `{"_and":[{"email":{"_ends_with":"@example.com"}},{"email":{"_nstarts_with":"test"}}]}`
 
 // nested3 nests _or / _and / _or three levels deep.
@@ -158,7 +159,7 @@ var filterMatchCases = []filterMatchCase{
 	{"nested/boss", nested3, "boss@b.com", true},
 	{"nested/Boss", nested3, "Boss@b.com", false},
 
-	// The SPEC example.
+	// The documented example.
 	{"spec/allowed", specFilter, "a@example.com", true},
 	{"spec/test user", specFilter, "test1@example.com", false},
 	{"spec/other domain", specFilter, "a@other.com", false},

@@ -245,7 +245,7 @@ func TestHealthProbesTheRelay(t *testing.T) {
 
 func TestHealthHashing(t *testing.T) {
 	t.Parallel()
-	h := &holdHasher{entered: make(chan struct{})}
+	h := &holdHasher{entered: make(chan struct{}, 8)}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 2))
 	e.open()
 	release := make(chan struct{})
@@ -277,9 +277,6 @@ func TestHealthHashing(t *testing.T) {
 	})
 	require.ErrorIs(t, err, users.ErrBusy)
 	unhold()
-	for range 2 { // b and c, which waited, now hash
-		receive(t, h.entered, waitLimit, "a call queued for a hashing slot never got one once it was free")
-	}
 	for range 3 {
 		require.NoError(t, receive(t, done, waitLimit, "a registration did not finish once the hasher was released"))
 	}

@@ -127,7 +127,8 @@ func TestObserverFlows(t *testing.T) {
 func TestObserverMailLimit(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	e := newEnv(t, users.WithObserver(rec), users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)))
+	e := newEnv(t, users.WithObserver(rec), users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)),
+		users.WithAdminMailLimiter(users.NewMemoryLimiter(1, time.Hour)))
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
@@ -140,7 +141,7 @@ func TestObserverMailLimit(t *testing.T) {
 		{Kind: users.EventRateLimited, Limiter: "mail"},
 		flow(users.FlowRegister, users.OutcomeRegistered, ""),
 		flow(users.FlowInvite, users.OutcomeInvited, ""),
-		{Kind: users.EventRateLimited, Limiter: "mail"},
+		{Kind: users.EventRateLimited, Limiter: "admin_mail"},
 		flow(users.FlowInvite, users.OutcomeRefused, "rate_limited"),
 	}, rec.take(users.EventFlow, users.EventRateLimited))
 }
@@ -177,7 +178,7 @@ func TestObserverDeliveries(t *testing.T) {
 func TestObserverHashing(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	h := &holdHasher{entered: make(chan struct{}, 2)}
+	h := &holdHasher{entered: make(chan struct{}, 8)}
 	e := newEnv(t, users.WithObserver(rec), users.WithHasher(h), users.WithHashConcurrency(1, 0))
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"}))

@@ -8,10 +8,13 @@ import (
 )
 
 // Limiter decides whether an event for a key may happen now. The Manager
-// uses one per recipient address for mail (WithMailLimiter) and one per
-// address for logins (WithLoginLimiter); package httpapi uses one per
-// client IP. Keys are opaque to the Limiter; the Manager passes normalised
-// email addresses (see NormalizeEmail).
+// uses one per recipient address for anonymous flows' mail
+// (WithMailLimiter), one for administrators' mail (WithAdminMailLimiter)
+// and one per address for logins (WithLoginLimiter); package httpapi uses
+// one per client IP. Keys are opaque to the Limiter; the Manager passes
+// normalised email addresses (see NormalizeEmail), and, where Register
+// must do the same work without counting against an address, a key that
+// no address can be ("unmailed " and the address).
 //
 // Allow records an event for key and returns nil when it is allowed. When
 // it is not, Allow records nothing and returns a *RateLimitError (which

@@ -118,7 +118,8 @@ func TestRegisterRefusals(t *testing.T) {
 		})
 	}
 	assert.Equal(t, before, f.snapshot())
-	// A domain in upper case passes the filter (SPEC §4 Beyond).
+	// A domain in upper case passes the filter: domains compare
+	// case-insensitively (Directus refuses it).
 	w := f.do("POST", "/users/register", registerBody("b@EXAMPLE.COM", strong))
 	assert.Equal(t, http.StatusNoContent, w.Code)
 }

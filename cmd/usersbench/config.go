@@ -50,6 +50,8 @@ type config struct {
 	MaxPool    int           // cap on the tokens prepared for verify and accept
 	Keep       bool          // keep the SQLite file or PostgreSQL schema
 	CPUProfile string        // write a CPU profile of the timed phases here
+	Burst      int           // with HTTP: registrations sent at once (0: no burst)
+	Bursts     int           // how many bursts, one after the other
 }
 
 // argon2Params is the -argon2 flag: argon2id parameters, or the fake
@@ -205,9 +207,13 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.MaxPool, "maxpool", 500_000, "at most this many tokens are prepared for verify and accept")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the SQLite file or the PostgreSQL schema")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed operation phases (not the ceiling, preparation or calibration) to this file")
+	fs.IntVar(&c.Burst, "burst", 0, "with -http: send this many registrations at the same instant and report how many were served and shed,\nthe latencies of each, the Retry-After of the shed ones and the server's peak RSS (0: no burst;\nwithout -ops, the burst is all the run does)")
+	fs.IntVar(&c.Bursts, "bursts", 1, "with -burst: how many bursts, each after the previous one's last answer")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
+	opsGiven := false
+	fs.Visit(func(f *flag.Flag) { opsGiven = opsGiven || f.Name == "ops" })
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
@@ -216,7 +222,9 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	if c.Argon2, err = parseArgon2(argon2); err != nil {
 		return config{}, err
 	}
-	if c.Ops, err = parseOps(ops); err != nil {
+	if c.Burst > 0 && !opsGiven {
+		c.Ops = nil
+	} else if c.Ops, err = parseOps(ops); err != nil {
 		return config{}, err
 	}
 	if c.HashLimit, err = parseHashLimit(hashlim); err != nil {
@@ -231,6 +239,10 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("-maxpool %d: must be at least 1", c.MaxPool)
 	case c.Password == "":
 		return config{}, errors.New("-password must not be empty")
+	case c.Burst < 0 || c.Bursts < 1:
+		return config{}, fmt.Errorf("-burst %d -bursts %d: need -burst >= 0 and -bursts >= 1", c.Burst, c.Bursts)
+	case c.Burst > 0 && c.HTTP == "":
+		return config{}, errors.New("-burst needs -http: it measures a server's answers (503 and Retry-After)")
 	}
 	if c.HTTP != "" {
 		u, err := url.Parse(c.HTTP)
@@ -270,6 +282,9 @@ In-process (default): a Manager on the chosen store.
 Over HTTP, against a running server (Directus wire format):
   usersbench -http http://127.0.0.1:8055 -admin-token $ADMIN_TOKEN \
       -maillog server.out -pid $(pgrep -nx server) -ops register,login
+A burst of 256 registrations at once, with the hash ceiling at 2 workers:
+  usersbench -http http://127.0.0.1:8055 -admin-token $ADMIN_TOKEN \
+      -pid $(pgrep -nx server) -burst 256 -bursts 3 -c 2 -d 10s
 
 Flags:
 `

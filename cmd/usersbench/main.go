@@ -60,6 +60,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -140,7 +141,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	} else if cfg.HashLimit != (hashLimit{}) {
 		rep.HashGate = fmt.Sprintf("%d,%d", cfg.HashLimit.Limit, cfg.HashLimit.Queue)
 	} else {
-		rep.HashGate = fmt.Sprintf("default (%d,%d)", runtime.NumCPU(), 4*runtime.NumCPU())
+		rep.HashGate = fmt.Sprintf("default (%d,1024)", runtime.NumCPU())
 	}
 	rep.Machine.LoadBefore = loadAvg()
 	prof, err := newProfiler(cfg.CPUProfile, len(cfg.Ops))
@@ -205,6 +206,11 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		rep.Results = append(rep.Results, r)
 		if err := ctx.Err(); err != nil {
 			break
+		}
+	}
+	if cfg.Burst > 0 && ctx.Err() == nil {
+		if err := runBursts(ctx, d, cfg, rep, self, target, progress); err != nil {
+			return err
 		}
 	}
 	rep.Machine.LoadAfter = loadAvg()
@@ -320,4 +326,40 @@ func calibrate(ctx context.Context, d driver, op string, cfg config, progress fu
 	}
 	n := int(r.OpsPerSec*cfg.D.Seconds()*2) + 4*cfg.C
 	return min(n, cfg.MaxPool), nil
+}
+
+// runBursts measures the hash ceiling (if the run has none yet) and sends
+// cfg.Bursts bursts of cfg.Burst registrations.
+func runBursts(ctx context.Context, d driver, cfg config, rep *report, self, target *peakRSS, progress func(string, ...any)) error {
+	hd, ok := d.(*httpDriver)
+	if !ok {
+		return errors.New("-burst needs -http")
+	}
+	if cfg.AdminToken == "" {
+		return errors.New("-burst needs -admin-token (to open registration)")
+	}
+	if cfg.Ceiling && rep.Ceiling == nil {
+		progress("hash-only ceiling: argon2id %s, c=%d, %s", cfg.Argon2, cfg.C, cfg.D)
+		r := measure(ctx, self, "hash ceiling", cfg.C, cfg.D, ceilingOp(cfg))
+		r.RSSOf = "usersbench"
+		rep.Ceiling = &r
+	}
+	for i := range cfg.Bursts {
+		runtime.GC()
+		debug.FreeOSMemory()
+		progress("burst %d of %d: %d registrations at once", i+1, cfg.Bursts, cfg.Burst)
+		reset := target != nil && target.reset()
+		b, err := hd.burst(ctx, cfg.Burst)
+		if err != nil {
+			return err
+		}
+		if reset {
+			b.PeakRSS = target.read()
+		}
+		if rep.Ceiling != nil {
+			b.Target = math.Round(0.8*rep.Ceiling.OpsPerSec*5*10) / 10
+		}
+		rep.Bursts = append(rep.Bursts, b)
+	}
+	return nil
 }

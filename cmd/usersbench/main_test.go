@@ -97,6 +97,9 @@ func TestParseArgsRejects(t *testing.T) {
 		{"-no-such-flag", "flag provided but not defined: -no-such-flag"},
 		{"-argon2 4294967296,1,1", `"4294967296" is not a positive integer`},                     // overflows uint32
 		{"-argon2 " + fmt.Sprint(5<<20) + ",1,1", fmt.Sprintf("need 8*p <= m <= %d KiB", 4<<20)}, // above the library's 4 GiB
+		{"-burst 5", "-burst needs -http"},
+		{"-http http://x.example -burst -1", "need -burst >= 0"},
+		{"-http http://x.example -burst 5 -bursts 0", "-bursts >= 1"},
 	} {
 		_, err := parseArgs(strings.Fields(tc.args), io.Discard)
 		assert.ErrorContains(t, err, tc.want, tc.args)

@@ -102,17 +102,18 @@ func thisMachine() machine {
 
 // report is everything a run prints.
 type report struct {
-	Started  time.Time `json:"started"`
-	Machine  machine   `json:"machine"`
-	Mode     string    `json:"mode"`  // in-process or http
-	Store    string    `json:"store"` // in-process store, or the server URL
-	Hasher   string    `json:"hasher"`
-	HashGate string    `json:"hash_limit,omitempty"`
-	C        int       `json:"concurrency"`
-	D        string    `json:"duration"`
-	Deliver  bool      `json:"deliver,omitempty"`
-	Ceiling  *result   `json:"hash_ceiling,omitempty"`
-	Results  []result  `json:"results"`
+	Started  time.Time     `json:"started"`
+	Machine  machine       `json:"machine"`
+	Mode     string        `json:"mode"`  // in-process or http
+	Store    string        `json:"store"` // in-process store, or the server URL
+	Hasher   string        `json:"hasher"`
+	HashGate string        `json:"hash_limit,omitempty"`
+	C        int           `json:"concurrency"`
+	D        string        `json:"duration"`
+	Deliver  bool          `json:"deliver,omitempty"`
+	Ceiling  *result       `json:"hash_ceiling,omitempty"`
+	Results  []result      `json:"results"`
+	Bursts   []burstResult `json:"bursts,omitempty"`
 }
 
 func (r *report) writeJSON(w io.Writer) error {
@@ -161,6 +162,7 @@ func (r *report) writeTable(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	defer func() { _ = writeBurst(w, r.Bursts) }()
 	for _, x := range rows {
 		var notes []string
 		if x.Errors > 0 {

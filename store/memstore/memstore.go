@@ -205,8 +205,10 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 	return copyUserOut(next), nil
 }
 
-// UpdateUsers implements users.Store. A change of Email or EmailKey is
-// refused: the contract forbids it, and one key cannot go to many users.
+// UpdateUsers implements users.Store, applying ch.RevokeTokens and
+// ch.EndSessions to every user it changes. A change of Email or EmailKey
+// is refused: the contract forbids it, and one key cannot go to many
+// users.
 func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -234,6 +236,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condit
 	}
 	for _, u := range next {
 		s.put(u, u.EmailKey)
+		s.applyEffects(u.ID, users.Effects{RevokeTokens: ch.RevokeTokens, EndSessions: ch.EndSessions})
 	}
 	return nil
 }
@@ -362,7 +365,7 @@ func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.roles[r.ID]; ok {
-		return fmt.Errorf("memstore: create role: %w", users.ErrDuplicateID)
+		return users.ErrDuplicateID // as it is: the Manager adds the operation
 	}
 	c := *r
 	s.roles[r.ID] = &c
@@ -410,7 +413,7 @@ func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.policies[p.ID]; ok {
-		return fmt.Errorf("memstore: create policy: %w", users.ErrDuplicateID)
+		return users.ErrDuplicateID // as it is: the Manager adds the operation
 	}
 	c := *p
 	s.policies[p.ID] = &c

@@ -10,7 +10,7 @@ type queries struct {
 	lockUsersForDelete, deleteUsersMail, deleteUsers                            string
 	adminLock, activeAdmin                                                      string
 	revokeTokens, insertToken, lockTokenUser, lockToken, consumeToken, getToken string
-	revokePurposes, endSessions                                                 string
+	revokePurposes, endSessions, revokeUsersPurposes, endUsersSessions          string
 	insertRole, getRole, listRoles, insertPolicy, getPolicy, listPolicies       string
 	getSettings, saveSettings                                                   string
 	insertMail, claimMail, updateMail, listMail, mailStats                      string
@@ -93,9 +93,11 @@ SELECT u.id, p.ord, p.id FROM unnest($1::text[]) AS u(id) CROSS JOIN unnest($2::
 	OR EXISTS (SELECT 1 FROM users_policies p JOIN users_user_policies up ON up.policy_id = p.id
 		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = 'active')`),
 
-		revokeTokens:   q(`DELETE FROM users_tokens WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL`),
-		revokePurposes: q(`DELETE FROM users_tokens WHERE user_id = $1 AND purpose = ANY($2) AND consumed_at IS NULL`),
-		endSessions:    q(`DELETE FROM users_sessions WHERE user_id = $1`),
+		revokeTokens:        q(`DELETE FROM users_tokens WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL`),
+		revokePurposes:      q(`DELETE FROM users_tokens WHERE user_id = $1 AND purpose = ANY($2) AND consumed_at IS NULL`),
+		endSessions:         q(`DELETE FROM users_sessions WHERE user_id = $1`),
+		revokeUsersPurposes: q(`DELETE FROM users_tokens WHERE user_id = ANY($1) AND purpose = ANY($2) AND consumed_at IS NULL`),
+		endUsersSessions:    q(`DELETE FROM users_sessions WHERE user_id = ANY($1)`),
 		insertToken: q(`INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7)`),
 		// ConsumeToken locks the token's user, then the token, as UpdateUser

@@ -271,10 +271,11 @@ func changeArgs(first any, ch users.UserChange) ([]any, error) {
 		lowerPtr(ch.Email), lowerPtr(ch.FirstName), lowerPtr(ch.LastName), lowerPtr(status), lowerPtr(role)}, nil
 }
 
-// UpdateUsers implements users.Store: the first round trip begins the
-// transaction and locks the users (in id order, so that overlapping bulk
-// updates queue instead of deadlocking); the second applies the change and
-// commits.
+// UpdateUsers implements users.Store, applying ch.RevokeTokens and
+// ch.EndSessions to every user it changes: the first round trip begins
+// the transaction and locks the users (in id order, so that overlapping
+// bulk updates queue instead of deadlocking); the second applies the
+// change and commits.
 func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
 	if ch.Email != nil || ch.EmailKey != nil {
 		return errors.New("pgstore: update users: the change must not set Email")
@@ -300,6 +301,16 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condit
 				if len(ch.Policies) > 0 {
 					b.Queue(s.q.insertUsersPolicies, ids, ch.Policies)
 				}
+			}
+			if len(ch.RevokeTokens) > 0 {
+				purposes := make([]string, len(ch.RevokeTokens))
+				for i, p := range ch.RevokeTokens {
+					purposes[i] = string(p)
+				}
+				b.Queue(s.q.revokeUsersPurposes, ids, purposes)
+			}
+			if ch.EndSessions {
+				b.Queue(s.q.endUsersSessions, ids)
 			}
 			return s.finish(ctx, c, b, cond.KeepAdmin, before)
 		})

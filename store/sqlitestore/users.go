@@ -527,8 +527,9 @@ func guarded(ctx context.Context, q querier, cond users.Condition, first bool, c
 	return keepAdmin(ctx, q, change)
 }
 
-// UpdateUsers implements [users.Store]. A change of Email or EmailKey is
-// refused.
+// UpdateUsers implements [users.Store], applying ch.RevokeTokens and
+// ch.EndSessions to every user it changes. A change of Email or EmailKey
+// is refused.
 func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
 	if ch.Email != nil || ch.EmailKey != nil {
 		return errors.New("sqlitestore: update users: the change must not set Email")
@@ -573,11 +574,33 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condit
 				return users.ErrRoleNotFound
 			}
 			if ch.SetPolicies {
-				return setPolicies(ctx, q, ids, policies, true)
+				if err := setPolicies(ctx, q, ids, policies, true); err != nil {
+					return err
+				}
 			}
-			return nil
+			return revokeAndEnd(ctx, q, idsArg, ch.RevokeTokens, ch.EndSessions)
 		})
 	})
+}
+
+// revokeAndEnd deletes, for the users in idsArg (a JSON array), their
+// unconsumed tokens of the given purposes and, with end, their sessions.
+func revokeAndEnd(ctx context.Context, q querier, idsArg string, purposes []users.TokenPurpose, end bool) error {
+	const in = ` IN (SELECT value FROM json_each(?))`
+	if len(purposes) > 0 {
+		ps := make([]string, len(purposes))
+		for i, p := range purposes {
+			ps[i] = string(p)
+		}
+		if _, err := q.exec(ctx, `DELETE FROM users_tokens WHERE consumed_at IS NULL AND user_id`+in+` AND purpose`+in,
+			idsArg, jsonArray(ps)); err != nil {
+			return err
+		}
+	}
+	if end {
+		return endSessions(ctx, q, `user_id`+in, idsArg)
+	}
+	return nil
 }
 
 // countHolding counts the users among idsArg (a JSON array) and those of

@@ -156,3 +156,58 @@ func effectsNothingOnFailure(f *fixture) {
 	_, err = f.s.ConsumeToken(f.ctx, ts.verify.Hash, users.PurposeVerifyEmail, base, users.Condition{EmailKey: ptr("other@example.com")}, users.UserChange{UpdatedAt: at}, fx)
 	check("ConsumeToken whose condition fails", err)
 }
+
+// UpdateUsers takes no Effects: UserChange.RevokeTokens and EndSessions
+// apply to every user it changes, as the Effects fields do.
+func updateUsersRevokeAndEnd(f *fixture) {
+	a, b, c := f.user("a@example.com"), f.user("b@example.com"), f.user("c@example.com")
+	ta, tb, tc := f.tokensOf(a), f.tokensOf(b), f.tokensOf(c)
+	sa, sb, sc := f.session(a.ID), f.session(b.ID), f.session(c.ID)
+	earlier := f.rotate(sa, base.Add(time.Minute))
+	ch := users.UserChange{
+		Status: ptr(users.StatusSuspended), UpdatedAt: base.Add(time.Hour),
+		RevokeTokens: []users.TokenPurpose{users.PurposeVerifyEmail, users.PurposeInvite}, EndSessions: true,
+	}
+
+	// Refused: nothing is revoked, no session ends.
+	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.Condition{Status: users.StatusInvited}, ch)
+	f.wantErr("UpdateUsers whose condition fails", err, users.ErrConflict)
+	for _, ts := range []tokenSet{ta, tb} {
+		f.tokenLive(ts.verify.Hash, "token after a refused UpdateUsers")
+	}
+	f.sessionIs(sa, "session after a refused UpdateUsers")
+
+	if err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.Condition{}, ch); err != nil {
+		f.Fatalf("UpdateUsers with RevokeTokens and EndSessions: %v", err)
+	}
+	for _, ts := range []tokenSet{ta, tb} {
+		f.tokenGone(ts.verify.Hash, "a changed user's unconsumed token of a revoked purpose")
+		f.tokenGone(ts.invite.Hash, "a changed user's unconsumed token of the other revoked purpose")
+		f.tokenLive(ts.reset.Hash, "a changed user's token of a purpose not revoked")
+		f.checkToken("a changed user's consumed token", f.getToken(ts.consumed.Hash), ts.consumed)
+	}
+	f.sessionGone(sa.ID, "a changed user's session")
+	f.sessionGone(sb.ID, "the other changed user's session")
+	f.hashUnknown(earlier, "an earlier token of an ended session")
+	for _, t := range []*users.TokenRecord{tc.verify, tc.invite, tc.reset} {
+		f.tokenLive(t.Hash, "a token of a user left out")
+	}
+	f.sessionIs(sc, "the session of a user left out")
+}
+
+// The methods that take Effects ignore UserChange.RevokeTokens and
+// EndSessions (those are UpdateUsers'): only Effects revokes and ends.
+func effectsChangeFieldsIgnored(f *fixture) {
+	u := f.user("alice@example.com")
+	ts := f.tokensOf(u)
+	s := f.session(u.ID)
+	ch := users.UserChange{FirstName: ptr("Changed"), UpdatedAt: base.Add(time.Hour),
+		RevokeTokens: []users.TokenPurpose{users.PurposeVerifyEmail, users.PurposeInvite, users.PurposePasswordReset}, EndSessions: true}
+	f.update(u.ID, ch, users.Effects{})
+	if _, err := f.s.ConsumeToken(f.ctx, ts.reset.Hash, users.PurposePasswordReset, base, users.Condition{}, ch, users.Effects{}); err != nil {
+		f.Fatalf("ConsumeToken: %v", err)
+	}
+	f.tokenLive(ts.verify.Hash, "token after UpdateUser and ConsumeToken with UserChange.RevokeTokens")
+	f.tokenLive(ts.invite.Hash, "token after UpdateUser and ConsumeToken with UserChange.RevokeTokens")
+	f.sessionIs(s, "session after UpdateUser and ConsumeToken with UserChange.EndSessions")
+}

@@ -172,6 +172,7 @@ func groups() []group {
 			{"UnknownPolicy", updateUsersUnknownPolicy},
 			{"Condition", updateUsersCondition},
 			{"KeepAdmin", updateUsersKeepAdmin},
+			{"RevokeTokensAndEndSessions", updateUsersRevokeAndEnd},
 		}},
 		{"DeleteUsers", []clause{
 			{"WithEverythingOfTheirs", deleteUsersEverything},
@@ -188,6 +189,7 @@ func groups() []group {
 			{"EndSessions", effectsEndSessions},
 			{"EndSessionsInConsumeToken", effectsEndSessionsInConsume},
 			{"NothingOnFailure", effectsNothingOnFailure},
+			{"ChangeFieldsIgnored", effectsChangeFieldsIgnored},
 		}},
 		{"Token", []clause{
 			{"RoundTrip", tokenRoundTrip},

@@ -1,0 +1,125 @@
+package users_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+)
+
+// timedHoldHasher takes d per hash, unless held: then each call announces
+// itself on entered and waits for the hold's release.
+type timedHoldHasher struct {
+	holdHasher
+	d time.Duration
+}
+
+func (h *timedHoldHasher) Hash(pw string) (string, error) {
+	if h.hold.Load() == nil {
+		time.Sleep(h.d)
+	}
+	return h.holdHasher.Hash(pw)
+}
+
+// The hashing gate admits a call to wait only while its expected wait —
+// (calls waiting ahead + 1) × the measured duration of a hash ÷ the limit
+// — fits the budget, and refuses the rest at once with a *BusyError whose
+// RetryAfter is that estimate; also a call whose deadline comes before its
+// expected turn. The first estimate is the hash New runs.
+//
+// Checked against the fixed queue (4 × limit, whatever the hash costs):
+// the fifth call waited, no refusal said when to retry, and this test
+// failed.
+func TestHashGateAdmitsByExpectedWait(t *testing.T) {
+	t.Parallel()
+	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{})}, d: 40 * time.Millisecond}
+	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 1000), users.WithHashWaitBudget(200*time.Millisecond), quiet)
+	e.open()
+	_, perHash := users.HashGateBudget(e.m)
+	require.GreaterOrEqual(t, perHash, 40*time.Millisecond, "measured from New's hash")
+	// Held hashes record no duration, so the estimate stays where it is
+	// set (the machine's load would move a measured one).
+	perHash = 40 * time.Millisecond
+	users.SetHashEstimate(e.m, perHash)
+
+	release := make(chan struct{})
+	h.hold.Store(&release)
+	var seq atomic.Int64
+	register := func(ctx context.Context) error {
+		return e.m.Register(ctx, users.RegisterInput{Email: fmt.Sprintf("u%d@example.com", seq.Add(1)), Password: "pw"})
+	}
+	done := make(chan error, 10)
+	go func() { done <- register(e.ctx) }()
+	<-h.entered
+	go func() { done <- register(e.ctx) }()
+	waitForLoad(t, e.m, 1, 1)
+
+	// A deadline sooner than the expected turn (2 × 40 ms, within the
+	// budget): refused now, not when the deadline passes.
+	ctx, cancel := context.WithTimeout(e.ctx, perHash/2)
+	defer cancel()
+	err := register(ctx)
+	var be *users.BusyError
+	require.ErrorAs(t, err, &be)
+	require.NoError(t, ctx.Err(), "refused before its deadline")
+	assert.Equal(t, 2*perHash, be.RetryAfter)
+
+	// Expected waits: 1 × 40 ms, 2 × 40… 5 × 40 = 200 ms, all within the
+	// 200 ms budget; a sixth would wait 240 ms.
+	n := 5 // waiting calls admitted
+	for i := 1; i < n; i++ {
+		go func() { done <- register(e.ctx) }()
+		waitForLoad(t, e.m, 1, i+1)
+	}
+	ctx2, cancel2 := context.WithTimeout(e.ctx, 2*time.Second) // were it to wait, it would fail
+	defer cancel2()
+	err = register(ctx2)
+	require.ErrorIs(t, err, users.ErrBusy)
+	require.ErrorAs(t, err, &be)
+	assert.Equal(t, time.Duration(n+1)*perHash, be.RetryAfter, "the estimate: the calls ahead and this one")
+	assert.Contains(t, err.Error(), "retry after")
+
+	h.hold.Store(nil)
+	close(release)
+	served := 0
+	for range n + 1 {
+		require.NoError(t, <-done)
+		served++
+	}
+	assert.Equal(t, n+1, served, "the running call and every admitted one")
+	waitForLoad(t, e.m, 0, 0)
+	assert.Len(t, e.allUsers(), n+1, "refused calls wrote nothing")
+}
+
+// The estimate follows the hashes the Manager runs: slower hashes make it
+// grow, faster ones shrink it.
+func TestHashGateEstimateFollowsTheHashes(t *testing.T) {
+	t.Parallel()
+	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{})}, d: 5 * time.Millisecond}
+	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 10), quiet)
+	e.open()
+	var seq atomic.Int64
+	hashes := func(n int, d time.Duration) time.Duration {
+		h.d = d
+		for range n {
+			require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: fmt.Sprintf("s%d@example.com", seq.Add(1)), Password: "pw"}))
+		}
+		_, est := users.HashGateBudget(e.m)
+		return est
+	}
+	slow := hashes(20, 50*time.Millisecond)
+	assert.Greater(t, slow, 35*time.Millisecond, "after twenty 50 ms hashes")
+	fast := hashes(30, time.Millisecond)
+	assert.Less(t, fast, slow/2, "after thirty 1 ms hashes")
+
+	for _, bad := range []time.Duration{-time.Second} {
+		_, err := users.New(e.store, e.mail, users.WithHashWaitBudget(bad))
+		require.Error(t, err)
+	}
+}
