@@ -187,16 +187,22 @@ func TestObserverHashing(t *testing.T) {
 	assert.Equal(t, users.EventHashWait, waits[0].Kind)
 
 	release := make(chan struct{})
+	var once sync.Once
+	unhold := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unhold) // frees whatever is still held when the test fails
 	h.hold.Store(&release)
 	done := make(chan error, 1)
 	go func() { done <- e.m.Register(e.ctx, users.RegisterInput{Email: "b@example.com", Password: "pw"}) }()
-	<-h.entered
-	err := e.m.Register(e.ctx, users.RegisterInput{Email: "c@example.com", Password: "pw"})
+	receive(t, h.entered, waitLimit, "b never reached the hasher")
+	var err error
+	within(t, waitLimit, "a registration while the only hashing slot is taken was not refused at once: the hash gate let it wait or hash", func() {
+		err = e.m.Register(e.ctx, users.RegisterInput{Email: "c@example.com", Password: "pw"})
+	})
 	require.ErrorIs(t, err, users.ErrBusy)
 	s := e.m.HashStats()
 	assert.Equal(t, users.HashStats{Limit: 1, Queue: 0, Running: 1, Waiting: 0, Shed: 1}, s)
-	close(release)
-	require.NoError(t, <-done)
+	unhold()
+	require.NoError(t, receive(t, done, waitLimit, "b did not finish once the hasher was released"))
 	h.hold.Store(nil)
 	got := rec.take(users.EventHashWait, users.EventHashShed, users.EventFlow)
 	assert.Contains(t, got, users.Event{Kind: users.EventHashShed})
