@@ -25,8 +25,7 @@ import (
 )
 
 // limitEnv sets every limit the server documents to a value of its own, so
-// that a 429 names the limiter that answered. The mail limit (5 per
-// recipient per hour) is the library's default and has no variable.
+// that a 429 names the limiter that answered.
 var limitEnv = map[string]string{
 	"IP_TRUST_PROXY":                    "127.0.0.1",                            // the test names each request's client in X-Forwarded-For
 	"SECRET":                            "limits-test-secret-0123456789-abcdef", // one for every instance: device cookies are shared
@@ -34,11 +33,13 @@ var limitEnv = map[string]string{
 	"RATE_LIMITER_LOGIN_ADDRESS_POINTS": "6",
 	"RATE_LIMITER_LOGIN_IP_POINTS":      "3",
 	"RATE_LIMITER_LOGIN_DEVICE_POINTS":  "4",
+	"RATE_LIMITER_MAIL_POINTS":          "4",
+	"RATE_LIMITER_MAIL_ADMIN_POINTS":    "2",
 }
 
 // The server wires in every rate limit it documents: registrations per
-// client IP, verification mails per recipient, and logins per address, per
-// client IP and address, and per device. On SQLite they count in memory;
+// client IP, verification mails and invitation mails per recipient, and
+// logins per address, per client IP and address, and per device. On SQLite they count in memory;
 // with DB_CLIENT=pg or mysql in the database, so that every instance sees
 // the others' counts: there the requests alternate between two servers on
 // one database, and a limiter kept per process would let twice as many
@@ -120,12 +121,22 @@ func checkLimits(t *testing.T, env map[string]string, servers ...*server) {
 	code, body = login("dev@example.com", "wrong password", "203.0.113.70", device)
 	requireLimited(t, "the login limit per device", 4, code, body)
 
-	// Verification mails per recipient: 5. A still unverified address
-	// registered again is mailed again; the 6th registration is answered
+	// Invitation mails per recipient: 2; beyond, the invitation answers
+	// 429 for that address.
+	role := servers[0].ok("POST", "/roles", map[string]any{"name": "Member"}, true)
+	for i := range 2 {
+		code, _, body := next().call("POST", "/users/invite", map[string]any{"email": "invitee@example.com", "role": role["id"]}, true)
+		require.Equal(t, 204, code, "invitation %d: %s", i+1, body)
+	}
+	code, _, body = next().call("POST", "/users/invite", map[string]any{"email": "invitee@example.com", "role": role["id"]}, true)
+	requireLimited(t, "the invitation mail limit per recipient", 2, code, body)
+
+	// Verification mails per recipient: 4. A still unverified address
+	// registered again is mailed again; the 5th registration is answered
 	// as usual but queues nothing. The outbox, read through the server's
 	// own store, shows what was queued (what was delivered depends on
 	// the worker's timing).
-	for i := range 6 {
+	for i := range 5 {
 		code, body := register("mailme@example.com", fmt.Sprintf("192.0.2.%d", 100+i))
 		require.Equal(t, 204, code, "registration %d: %s", i+1, body)
 	}
@@ -137,7 +148,7 @@ func checkLimits(t *testing.T, env map[string]string, servers ...*server) {
 	defer closeStore()
 	queued, err := store.ListMail(ctx, users.MailQuery{To: "mailme@example.com"})
 	require.NoError(t, err)
-	assert.Equal(t, 5, len(queued), "the mail limit per recipient (5 per hour) let another number of mails be queued")
+	assert.Equal(t, 4, len(queued), "the verification mail limit per recipient let another number of mails be queued")
 }
 
 // limitDo sends a JSON request from the client at ip (X-Forwarded-For,
