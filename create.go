@@ -142,7 +142,8 @@ type UserPatch struct {
 // links already mailed), and a change of the email, or of the status away
 // from active, ends the user's sessions, in the same transaction. A token
 // never comes back: setting the old address or status again later does
-// not revive it. A new password ends the user's sessions too.
+// not revive it. A new password ends the user's sessions too, and
+// revokes the password-reset links mailed before it.
 func (m *Manager) UpdateUser(ctx context.Context, id string, p UserPatch) (*User, error) {
 	u, err := m.updateUser(ctx, id, p)
 	if err != nil {
@@ -173,6 +174,9 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 		}
 		if ch.PasswordHash != nil {
 			fx.EndSessions = true
+			if len(fx.RevokeTokens) == 0 {
+				fx.RevokeTokens = passwordPurposes
+			}
 		}
 		r, err := m.store.UpdateUser(ctx, id, cond, ch, fx)
 		if errors.Is(err, ErrConflict) && attempt < 3 {

@@ -185,7 +185,8 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 // limit, WithLoginLimiter, so a stolen access token cannot be used to
 // guess the password faster than a login could). The new password must
 // match the password policy (*ValidationError). Every session of the user
-// ends, the caller's included: log in again with the new password.
+// ends, the caller's included: log in again with the new password. A
+// password-reset link mailed before stops working.
 // ErrUserNotFound for an unknown id.
 func (m *Manager) ChangePassword(ctx context.Context, userID, current, newPassword string) (*User, error) {
 	u, err := m.changePassword(ctx, userID, current, newPassword)
@@ -231,7 +232,7 @@ func (m *Manager) changePassword(ctx context.Context, userID, current, newPasswo
 	}
 	old := u.PasswordHash
 	after, err := m.store.UpdateUser(ctx, u.ID, Condition{Status: StatusActive, PasswordHash: &old},
-		UserChange{PasswordHash: &hash, UpdatedAt: m.clock()}, Effects{EndSessions: true})
+		UserChange{PasswordHash: &hash, UpdatedAt: m.clock()}, Effects{EndSessions: true, RevokeTokens: passwordPurposes})
 	switch {
 	case errors.Is(err, ErrConflict), isNotFound(err):
 		return nil, ErrInvalidCredentials // changed or removed meanwhile

@@ -62,6 +62,10 @@ func parseToken(tok string) ([]byte, bool) {
 // or status revokes.
 var allPurposes = []TokenPurpose{PurposeVerifyEmail, PurposeInvite, PurposePasswordReset}
 
+// passwordPurposes lists what a new password revokes: the links that would
+// set the password again.
+var passwordPurposes = []TokenPurpose{PurposePasswordReset}
+
 // otherPurposes lists every purpose but p: what consuming a token of
 // purpose p revokes besides it (the consumed token stays, consumed).
 func otherPurposes(p TokenPurpose) []TokenPurpose {
