@@ -42,7 +42,11 @@ func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*UserRec
 	if err := ctx.Err(); err != nil {
 		return nil, "", err // not an attempt: count nothing
 	}
-	device := m.deviceFor(in.Device, key, m.clock())
+	dev := m.deviceFor(in.Device, key, m.clock())
+	device := ""
+	if dev != nil {
+		device = dev.id
+	}
 	ipKey := ""
 	if in.IP != "" {
 		ipKey = in.IP + " " + key
@@ -53,6 +57,18 @@ func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*UserRec
 	u, err := m.store.GetUserByEmailKey(ctx, key)
 	if err != nil && !isNotFound(err) {
 		return nil, "", err
+	}
+	if dev != nil && !m.current(dev, key, u) {
+		// Issued under an older password (or to a user since gone). The
+		// device stays known — strangers' guesses do not lock it out — but
+		// every such cookie of the address shares one count as well, so
+		// that cookies collected with an old password do not each bring a
+		// budget of their own. Only whoever logged in to this address
+		// before gets here, so a refusal after the lookup tells them
+		// nothing new.
+		if err := m.allowLogin(ctx, key, ipKey, staleDevices(key)); err != nil {
+			return nil, "", err
+		}
 	}
 	stored := m.dummyHash
 	if u != nil && u.PasswordHash != "" {

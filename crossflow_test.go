@@ -1,12 +1,16 @@
 package users_test
 
 import (
+	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store/memstore"
 )
 
 // Attacks that cross flows: what one flow leaves behind (a mailed link, a
@@ -70,4 +74,134 @@ func TestPasswordChangeRevokesResetLinks(t *testing.T) {
 		_, err = e.m.ResetPassword(e.ctx, tok, "brand-new-password")
 		assert.NoError(t, err)
 	})
+}
+
+// A device cookie says "this device logged in with the password". Whoever
+// knew an old password (the reason the owner reset it) could have logged
+// in many times beforehand and kept a device cookie from each: after the
+// reset every one of them would be a known device with a guessing budget
+// of its own, beside the address's lock that holds strangers to 10
+// guesses per 15 minutes. Cookies issued under an older password share one
+// device's budget.
+func TestStaleDeviceCookiesShareOneBudget(t *testing.T) {
+	t.Parallel()
+	const stolen = 30
+	newPass := "the-owners-new-password"
+	for name, change := range map[string]func(e *env, u *users.User){
+		"password reset": func(e *env, _ *users.User) {
+			require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, ""))
+			_, err := e.m.ResetPassword(e.ctx, resetToken(t, e.onlyMail(ownerEmail)), newPass)
+			require.NoError(t, err)
+		},
+		"change password": func(e *env, u *users.User) {
+			_, err := e.m.ChangePassword(e.ctx, u.ID, ownerPass, newPass)
+			require.NoError(t, err)
+		},
+		"admin sets password": func(e *env, u *users.User) {
+			_, err := e.m.UpdateUser(e.ctx, u.ID, users.UserPatch{Password: &newPass})
+			require.NoError(t, err)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			u := e.owner(nil)
+			cookies := make([]string, stolen)
+			for i := range cookies {
+				cookies[i] = e.login(ownerEmail, ownerPass).Device
+			}
+			// The cookies work as known devices while the password stands.
+			_, err := e.try(ownerEmail, "wrong", "203.0.113.1", cookies[0])
+			require.ErrorIs(t, err, users.ErrInvalidCredentials)
+
+			change(e, u)
+			var guesses int
+			for _, c := range cookies {
+				_, err := e.try(ownerEmail, "guess", "203.0.113.1", c)
+				if isRateLimited(err) {
+					continue
+				}
+				require.ErrorIs(t, err, users.ErrInvalidCredentials)
+				guesses++
+			}
+			assert.LessOrEqual(t, guesses, 10, "30 old cookies get one device's guesses")
+
+			// The owner logs in with the new password, and the cookie that
+			// login issues is a known device again.
+			e.clock.Advance(15 * time.Minute)
+			s, err := e.try(ownerEmail, newPass, "198.51.100.1", "")
+			require.NoError(t, err)
+			for i := range 10 {
+				_, err := e.try(ownerEmail, "wrong", fmt.Sprintf("203.0.113.%d", 10+i), "")
+				require.ErrorIs(t, err, users.ErrInvalidCredentials)
+			}
+			_, err = e.try(ownerEmail, newPass, "198.51.100.1", s.Device)
+			require.NoError(t, err, "the new cookie gets past the strangers' lock")
+		})
+	}
+}
+
+// lookupCount is a Store that counts lookups by address.
+type lookupCount struct {
+	users.Store
+	n int
+}
+
+func (s *lookupCount) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+	s.n++
+	return s.Store.GetUserByEmailKey(ctx, key)
+}
+
+// A refused attempt is refused before the user is looked up, so that its
+// time cannot tell an account from none however often it is repeated —
+// for unknown devices and for known ones alike.
+func TestLoginLimitsAnswerBeforeTheLookup(t *testing.T) {
+	t.Parallel()
+	st := &lookupCount{Store: memstore.New()}
+	e := newEnvOn(t, st)
+	e.owner(nil)
+	dev := e.login(ownerEmail, ownerPass).Device
+	for _, addr := range []string{ownerEmail, "nobody@example.com"} {
+		for i := range 10 {
+			_, err := e.try(addr, "wrong", fmt.Sprintf("203.0.113.%d", i), "")
+			require.ErrorIs(t, err, users.ErrInvalidCredentials)
+		}
+	}
+	for range 10 {
+		_, err := e.try(ownerEmail, "wrong", "203.0.113.99", dev)
+		require.ErrorIs(t, err, users.ErrInvalidCredentials)
+	}
+	before := st.n
+	for _, try := range []struct{ addr, dev string }{{ownerEmail, ""}, {"nobody@example.com", ""}, {ownerEmail, dev}} {
+		_, err := e.try(try.addr, "wrong", "198.51.100.1", try.dev)
+		require.True(t, isRateLimited(err), "%v", err)
+	}
+	assert.Equal(t, before, st.n, "no lookup for a refused attempt")
+}
+
+// The other side of the same change: strangers guessing after a password
+// reset (the owner reset it because of them) do not lock the owner out of
+// a device that logged in before it.
+func TestOwnersDevicesOutliveTheirPasswordReset(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.owner(nil)
+	laptop := e.login(ownerEmail, ownerPass).Device
+	phone := e.login(ownerEmail, ownerPass).Device
+	require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, ""))
+	newPass := "the-owners-new-password"
+	_, err := e.m.ResetPassword(e.ctx, resetToken(t, e.onlyMail(ownerEmail)), newPass)
+	require.NoError(t, err)
+
+	for i := range 1000 {
+		_, err := e.try(ownerEmail, fmt.Sprintf("guess-%d", i), fmt.Sprintf("203.0.113.%d", i%20), "")
+		require.Error(t, err)
+	}
+	_, err = e.try(ownerEmail, newPass, "198.51.100.1", "")
+	require.True(t, isRateLimited(err), "the strangers locked the address: %v", err)
+	for name, dev := range map[string]string{"laptop": laptop, "phone": phone} {
+		s, err := e.try(ownerEmail, newPass, "198.51.100.1", dev)
+		require.NoError(t, err, name)
+		assert.NotEmpty(t, s.Device)
+	}
 }

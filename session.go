@@ -358,15 +358,19 @@ func newRefreshToken() (string, []byte, error) {
 // Limits, following OWASP's advice against online guessing: an attempt
 // that presents a device cookie (in.Device) issued by an earlier
 // successful login for the same address counts only against that device
-// (WithDeviceLimiter); any other attempt counts against the client IP and
+// (WithDeviceLimiter; a cookie issued before the user's password last
+// changed also against one count shared by every such cookie of the
+// address); any other attempt counts against the client IP and
 // the address (WithLoginIPLimiter) and against the address
 // (WithLoginLimiter). So strangers guessing an address cannot lock its
 // owner out of a device that logged in before. A successful login from an
 // unknown device clears the IP's and the address's counts; one from a
 // known device only the device's (the strangers' count against the
-// address stands); a password reset clears the address's count. Over a limit Login answers a
-// *RateLimitError (ErrRateLimited) before looking the user up. Accounts
-// are never suspended for failures.
+// address stands); a password reset clears the address's count. Over a
+// limit Login answers a *RateLimitError (ErrRateLimited) before looking the
+// user up (a cookie issued under an older password is found out after the
+// lookup, and its shared count asked then, still before any hashing).
+// Accounts are never suspended for failures.
 //
 // Timing: the password check of a failed login takes at least as long as
 // the Manager has measured verification to take at the slowest hash
@@ -426,7 +430,7 @@ func (m *Manager) login(ctx context.Context, in LoginInput) (*Session, error) {
 	}
 	s := &Session{
 		ID: rec.ID, User: publicUser(u), AccessToken: access, AccessExpires: exp,
-		RefreshToken: refresh, RefreshExpires: rec.ExpiresAt, Device: m.newDevice(key, now),
+		RefreshToken: refresh, RefreshExpires: rec.ExpiresAt, Device: m.newDevice(key, u.PasswordHash, now),
 	}
 	if in.SessionCookie {
 		s.RefreshToken = ""
