@@ -101,6 +101,13 @@ func validateName(field, v string) error {
 	return nil
 }
 
+// ValidateName reports whether name may be a user's first or last name
+// (the rules Create and UpdateUser apply: at most 50 characters of visible
+// text). The error is a *ValidationError naming field. A handler that
+// makes several calls for one request checks its names with it first, so
+// that a refused name leaves the request's other changes unmade.
+func ValidateName(field, name string) error { return validateName(field, name) }
+
 // validatePasswordShape checks a password before any hashing: present, and
 // at most 1 KiB so that a huge input cannot buy unbounded hashing work.
 func validatePasswordShape(pw string) error {

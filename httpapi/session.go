@@ -399,6 +399,20 @@ func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, invalid("current_password", "is only taken with password"))
 		return
 	}
+	// The names are judged before the password changes, so that a refused
+	// name leaves the password and the sessions as they were.
+	for _, n := range []struct {
+		field string
+		v     *string
+	}{{"first_name", patch.FirstName}, {"last_name", patch.LastName}} {
+		if n.v == nil {
+			continue
+		}
+		if err := users.ValidateName(n.field, *n.v); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
 	u := pr.User
 	if hasPassword {
 		if u, err = h.m.ChangePassword(r.Context(), pr.User.ID, current, password); err != nil {
