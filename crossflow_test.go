@@ -205,3 +205,39 @@ func TestOwnersDevicesOutliveTheirPasswordReset(t *testing.T) {
 		assert.NotEmpty(t, s.Device)
 	}
 }
+
+// beforeSession is a Store that runs a hook once, just before the next
+// CreateSession: a change committed by another request while a login was
+// checking the password.
+type beforeSession struct {
+	users.Store
+	hook func()
+}
+
+func (s *beforeSession) CreateSession(ctx context.Context, rec *users.SessionRecord, cond users.Condition) error {
+	if h := s.hook; h != nil {
+		s.hook = nil
+		h()
+	}
+	return s.Store.CreateSession(ctx, rec, cond)
+}
+
+// An email change ends the user's sessions, and so does it end a login
+// still under way: one that checked the password at the old address
+// before the change and opens its session after it.
+func TestEmailChangeDuringLoginOpensNoSession(t *testing.T) {
+	t.Parallel()
+	st := &beforeSession{Store: memstore.New()}
+	e := newEnvOn(t, st)
+	u := e.owner(nil)
+	moved := "moved@example.com"
+	st.hook = func() {
+		_, err := e.m.UpdateUser(e.ctx, u.ID, users.UserPatch{Email: &moved})
+		require.NoError(t, err)
+	}
+	_, err := e.m.Login(e.ctx, users.LoginInput{Email: ownerEmail, Password: ownerPass})
+	assert.ErrorIs(t, err, users.ErrInvalidCredentials)
+	assert.Nil(t, st.hook, "the change ran")
+	// The new address logs in as usual.
+	e.login(moved, ownerPass)
+}

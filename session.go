@@ -411,11 +411,12 @@ func (m *Manager) login(ctx context.Context, in LoginInput) (*Session, error) {
 		IP:          in.IP,
 		UserAgent:   clip(in.UserAgent, maxUserAgentBytes),
 	}
-	pw := u.PasswordHash
-	err = m.store.CreateSession(ctx, rec, Condition{Status: StatusActive, PasswordHash: &pw})
+	pw, addr := u.PasswordHash, u.EmailKey
+	err = m.store.CreateSession(ctx, rec, Condition{Status: StatusActive, PasswordHash: &pw, EmailKey: &addr})
 	switch {
 	case errors.Is(err, ErrConflict), isNotFound(err):
-		// The password, the status or the user changed since the check.
+		// The password, the status, the address or the user changed since
+		// the check: each of those ends the user's sessions.
 		return nil, ErrInvalidCredentials
 	case err != nil:
 		return nil, err
