@@ -3,6 +3,7 @@ package users_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -240,4 +241,54 @@ func TestEmailChangeDuringLoginOpensNoSession(t *testing.T) {
 	assert.Nil(t, st.hook, "the change ran")
 	// The new address logs in as usual.
 	e.login(moved, ownerPass)
+}
+
+// A password policy is checked under the hashing limit on every flow that
+// sets a password, as Register's is: a policy that backtracks costs CPU,
+// and a logged-in user (PATCH /users/me) or the holder of a reset link
+// (whose token a refused password does not use up) could otherwise repeat
+// the check without bound while every hashing slot is taken.
+func TestPasswordChangesCheckThePolicyUnderTheHashingLimit(t *testing.T) {
+	t.Parallel()
+	h := &holdHasher{entered: make(chan struct{})}
+	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
+	p, err := users.ParsePasswordPolicy(users.PasswordPolicyMinLength)
+	require.NoError(t, err)
+	e.open(func(s *users.Settings) { s.PasswordPolicy = p })
+	u := e.owner(nil)
+	require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, ""))
+	tok := resetToken(t, e.onlyMail(ownerEmail))
+
+	release := make(chan struct{})
+	var once sync.Once
+	unhold := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unhold)
+	h.hold.Store(&release)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.m.Authenticate(e.ctx, ownerEmail, ownerPass)
+		done <- err
+	}()
+	receive(t, h.entered, waitLimit, "the login never reached the hasher")
+
+	err = refusedAtOnce(t, "ChangePassword", func() error {
+		_, err := e.m.ChangePassword(e.ctx, u.ID, ownerPass, "short")
+		return err
+	})
+	assert.ErrorIs(t, err, users.ErrBusy)
+	err = refusedAtOnce(t, "ResetPassword", func() error {
+		_, err := e.m.ResetPassword(e.ctx, tok, "short")
+		return err
+	})
+	assert.ErrorIs(t, err, users.ErrBusy)
+
+	unhold()
+	require.NoError(t, receive(t, done, waitLimit, "the login did not finish once the hasher was released"))
+	h.hold.Store(nil)
+	_, err = e.m.ChangePassword(e.ctx, u.ID, ownerPass, "short")
+	requireField(t, err, "password", users.ErrPasswordPolicy)
+	_, err = e.m.ResetPassword(e.ctx, tok, "short")
+	requireField(t, err, "password", users.ErrPasswordPolicy)
+	_, err = e.m.ResetPassword(e.ctx, tok, "long enough")
+	assert.NoError(t, err, "a refused password leaves the link good")
 }

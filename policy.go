@@ -268,19 +268,6 @@ func validatePolicyDescription(d string) error {
 	return nil
 }
 
-// checkPassword applies the shape limits and the policy, beside the
-// hashing limit (Manager.newPasswordHash checks under it; prefer that).
-// The error names the rule, never the password.
-func checkPassword(s *Settings, pw string) error {
-	if err := validatePasswordShape(pw); err != nil {
-		return err
-	}
-	if s.PasswordPolicy != nil && !s.PasswordPolicy.Match(pw) {
-		return s.policyError()
-	}
-	return nil
-}
-
 // policyError is the error for a password the policy refuses: it shows
 // the policy's description (the settings', else the preset's), never the
 // expression, which means little to the person who typed the password.

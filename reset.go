@@ -155,10 +155,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPassword(s, password); err != nil {
-		return nil, err
-	}
-	hash, err := m.hash(ctx, password)
+	hash, err := m.newPasswordHash(ctx, s, password)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +202,7 @@ func (m *Manager) changePassword(ctx context.Context, userID, current, newPasswo
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPassword(s, newPassword); err != nil {
+	if err := m.checkNewPassword(ctx, s, newPassword); err != nil {
 		return nil, err
 	}
 	if u.Status != StatusActive || u.PasswordHash == "" || current == "" || len(current) > maxPassBytes {
@@ -245,4 +242,25 @@ func (m *Manager) changePassword(ctx context.Context, userID, current, newPasswo
 		}
 	}
 	return publicUser(after), nil
+}
+
+// checkNewPassword checks a new password — its shape, then the policy —
+// under the hashing limit, as newPasswordHash does, without hashing it: a
+// policy may backtrack, and its check must not run beside the limit.
+func (m *Manager) checkNewPassword(ctx context.Context, s *Settings, pw string) error {
+	if err := validatePasswordShape(pw); err != nil {
+		return err
+	}
+	if s.PasswordPolicy == nil {
+		return nil
+	}
+	sl, err := m.acquireHash(ctx)
+	if err != nil {
+		return err
+	}
+	if err := m.checkPolicy(s, pw, sl); err != nil {
+		return err // checkPolicy released the slot
+	}
+	sl.release()
+	return nil
 }
