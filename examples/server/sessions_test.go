@@ -162,6 +162,9 @@ func TestSessionCookiesEndToEnd(t *testing.T) {
 	assert.Contains(t, raw, "Max-Age=604800")
 	dev := cookieNamed(resp, "users_device")
 	require.NotNil(t, dev)
+	assert.True(t, dev.Secure, "the device cookie follows REFRESH_TOKEN_COOKIE_SECURE")
+	assert.True(t, dev.HttpOnly)
+	assert.Equal(t, http.SameSiteLaxMode, dev.SameSite)
 
 	resp, body = s.do("POST", "/auth/refresh", nil, nil, rt)
 	require.Equal(t, 200, resp.StatusCode, "body: %s", body)
