@@ -48,10 +48,7 @@ func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*UserRec
 		ipKey = in.IP + " " + key
 	}
 	if err := m.allowLogin(ctx, key, ipKey, device); err != nil {
-		if errors.Is(err, ErrRateLimited) {
-			m.observe(Event{Kind: EventRateLimited, Limiter: "login"})
-		}
-		return nil, "", err
+		return nil, "", err // allowLogin reported a refusal to the observer
 	}
 	u, err := m.store.GetUserByEmailKey(ctx, key)
 	if err != nil && !isNotFound(err) {

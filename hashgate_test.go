@@ -38,7 +38,7 @@ func (h *timedHoldHasher) Hash(pw string) (string, error) {
 // failed.
 func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 	t.Parallel()
-	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{})}, d: 40 * time.Millisecond}
+	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{}, 8)}, d: 40 * time.Millisecond}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 1000), users.WithHashWaitBudget(200*time.Millisecond), quiet)
 	e.open()
 	_, perHash := users.HashGateBudget(e.m)
@@ -101,7 +101,7 @@ func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 // grow, faster ones shrink it.
 func TestHashGateEstimateFollowsTheHashes(t *testing.T) {
 	t.Parallel()
-	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{})}, d: 5 * time.Millisecond}
+	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{}, 8)}, d: 5 * time.Millisecond}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 10), quiet)
 	e.open()
 	var seq atomic.Int64

@@ -245,7 +245,7 @@ func TestHealthProbesTheRelay(t *testing.T) {
 
 func TestHealthHashing(t *testing.T) {
 	t.Parallel()
-	h := &holdHasher{entered: make(chan struct{})}
+	h := &holdHasher{entered: make(chan struct{}, 8)}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 2))
 	e.open()
 	release := make(chan struct{})

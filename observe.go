@@ -75,7 +75,7 @@ const (
 	OutcomeRegistered    = "registered"    // Register accepted (new or existing address alike)
 	OutcomeVerified      = "verified"      // VerifyEmail
 	OutcomeInvited       = "invited"       // Invite, per address invited or re-invited
-	OutcomeSkipped       = "skipped"       // Invite, per address left alone (not an invited user)
+	OutcomeSkipped       = "skipped"       // Invite, per address left alone: draft, suspended or archived ("already active" and "converted" are reported as the InviteOutcome says)
 	OutcomeAccepted      = "accepted"      // AcceptInvite
 	OutcomeCreated       = "created"       // Create
 	OutcomeAuthenticated = "authenticated" // Authenticate

@@ -86,7 +86,7 @@ func TestObserverFlows(t *testing.T) {
 	require.ErrorIs(t, err, users.ErrRoleNotFound)
 	assert.Equal(t, []users.Event{
 		flow(users.FlowInvite, users.OutcomeInvited, ""),
-		flow(users.FlowInvite, users.OutcomeSkipped, ""),
+		flow(users.FlowInvite, string(users.InviteAlreadyActive), ""), // ada is active
 		flow(users.FlowInvite, users.OutcomeRefused, "role_not_found"),
 	}, rec.take(users.EventFlow))
 	inviteTok := memmailer.Token(e.onlyMail("grace@example.com"))
@@ -123,11 +123,13 @@ func TestObserverFlows(t *testing.T) {
 }
 
 // A mail the mail limiter holds back is reported, although Register
-// answers as usual; Invite reports the address as refused.
+// answers as usual; Invite, whose mail has its own allowance, reports the
+// address as refused.
 func TestObserverMailLimit(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	e := newEnv(t, users.WithObserver(rec), users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)))
+	e := newEnv(t, users.WithObserver(rec), users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)),
+		users.WithAdminMailLimiter(users.NewMemoryLimiter(1, time.Hour)))
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
@@ -140,7 +142,7 @@ func TestObserverMailLimit(t *testing.T) {
 		{Kind: users.EventRateLimited, Limiter: "mail"},
 		flow(users.FlowRegister, users.OutcomeRegistered, ""),
 		flow(users.FlowInvite, users.OutcomeInvited, ""),
-		{Kind: users.EventRateLimited, Limiter: "mail"},
+		{Kind: users.EventRateLimited, Limiter: "admin_mail"},
 		flow(users.FlowInvite, users.OutcomeRefused, "rate_limited"),
 	}, rec.take(users.EventFlow, users.EventRateLimited))
 }
@@ -177,7 +179,7 @@ func TestObserverDeliveries(t *testing.T) {
 func TestObserverHashing(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	h := &holdHasher{entered: make(chan struct{})}
+	h := &holdHasher{entered: make(chan struct{}, 8)}
 	e := newEnv(t, users.WithObserver(rec), users.WithHasher(h), users.WithHashConcurrency(1, 0))
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"}))

@@ -33,7 +33,7 @@ const PasswordResetTTL = time.Hour
 // no mail queued (the last link stays valid), and the answer is still nil.
 func (m *Manager) RequestPasswordReset(ctx context.Context, email, resetURL string) error {
 	if err := m.requestReset(ctx, email, resetURL); err != nil {
-		return fmt.Errorf("users: request password reset: %w", err)
+		return opErr("request password reset", err)
 	}
 	return nil
 }
@@ -122,7 +122,7 @@ func (m *Manager) resetMail(ctx context.Context, userID, to, key, base string, n
 func (m *Manager) ResetPassword(ctx context.Context, token, password string) (*User, error) {
 	u, err := m.resetPassword(ctx, token, password)
 	if err != nil {
-		return nil, fmt.Errorf("users: reset password: %w", err)
+		return nil, opErr("reset password", err)
 	}
 	return u, nil
 }
@@ -155,10 +155,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPassword(s, password); err != nil {
-		return nil, err
-	}
-	hash, err := m.hash(ctx, password)
+	hash, err := m.newPasswordHash(ctx, s, password)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +187,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 func (m *Manager) ChangePassword(ctx context.Context, userID, current, newPassword string) (*User, error) {
 	u, err := m.changePassword(ctx, userID, current, newPassword)
 	if err != nil {
-		return nil, fmt.Errorf("users: change password: %w", err)
+		return nil, opErr("change password", err)
 	}
 	return u, nil
 }

@@ -379,7 +379,7 @@ func newRefreshToken() (string, []byte, error) {
 func (m *Manager) Login(ctx context.Context, in LoginInput) (*Session, error) {
 	s, err := m.login(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("users: login: %w", err)
+		return nil, opErr("login", err)
 	}
 	return s, nil
 }
@@ -466,7 +466,7 @@ func (m *Manager) Refresh(ctx context.Context, token string) (*Session, error) {
 		s, err = m.refresh(ctx, token)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("users: refresh: %w", err)
+		return nil, opErr("refresh", err)
 	}
 	return s, nil
 }
@@ -578,7 +578,7 @@ func (m *Manager) Logout(ctx context.Context, token string) error {
 		err = m.store.DeleteSessionByToken(ctx, hash)
 	}
 	if err != nil && !isNotFound(err) {
-		return fmt.Errorf("users: logout: %w", err)
+		return opErr("logout", err)
 	}
 	return nil
 }
@@ -588,7 +588,7 @@ func (m *Manager) Logout(ctx context.Context, token string) error {
 // more) is not an error.
 func (m *Manager) EndSession(ctx context.Context, sessionID string) error {
 	if err := m.store.DeleteSession(ctx, sessionID); err != nil && !isNotFound(err) {
-		return fmt.Errorf("users: end session: %w", err)
+		return opErr("end session", err)
 	}
 	return nil
 }
@@ -603,7 +603,7 @@ func (m *Manager) EndSession(ctx context.Context, sessionID string) error {
 func (m *Manager) ResolveAccessToken(ctx context.Context, token string) (*Principal, error) {
 	p, err := m.resolve(ctx, token)
 	if err != nil {
-		return nil, fmt.Errorf("users: resolve access token: %w", err)
+		return nil, opErr("resolve access token", err)
 	}
 	return p, nil
 }
@@ -634,14 +634,14 @@ func (m *Manager) resolve(ctx context.Context, token string) (*Principal, error)
 func (m *Manager) HasAdminAccess(ctx context.Context, userID string) (bool, error) {
 	u, err := m.store.GetUser(ctx, userID)
 	if err != nil {
-		return false, fmt.Errorf("users: admin access: %w", notFoundAs(err, ErrUserNotFound))
+		return false, opErr("admin access", notFoundAs(err, ErrUserNotFound))
 	}
 	if u.Status != StatusActive {
 		return false, nil
 	}
 	ok, err := m.adminAccess(ctx, u)
 	if err != nil {
-		return false, fmt.Errorf("users: admin access: %w", err)
+		return false, opErr("admin access", err)
 	}
 	return ok, nil
 }
@@ -680,7 +680,7 @@ const purgeMargin = 24 * time.Hour
 func (m *Manager) PurgeExpired(ctx context.Context) (int, error) {
 	n, err := m.store.PurgeExpired(ctx, m.clock().Add(-purgeMargin))
 	if err != nil {
-		return n, fmt.Errorf("users: purge expired: %w", err)
+		return n, opErr("purge expired", err)
 	}
 	return n, nil
 }

@@ -16,8 +16,8 @@ import (
 )
 
 // The server wires in every rate limit it documents: registrations per
-// client IP (RATE_LIMITER_REGISTRATION_*), mails per recipient (5 per
-// hour, the library's default) and logins from unknown devices per IP and
+// client IP (RATE_LIMITER_REGISTRATION_*), invitation mails per recipient
+// (RATE_LIMITER_MAIL_ADMIN_*, 10 per hour by default) and logins from unknown devices per IP and
 // address (5 per 15 minutes) and per address (10). On SQLite they are counted in memory; with DB_CLIENT=pg in
 // PostgreSQL, so that every instance sees the others' counts: there the
 // requests alternate between two servers on one database, and a limiter
@@ -79,15 +79,16 @@ func checkLimits(t *testing.T, servers ...*server) {
 	code, body = from("192.0.2.3")
 	requireLimited(t, "the login limit per address (10 per 15 minutes)", 10, code, body)
 
-	// Mails per recipient: an invitation re-sent to one address is mailed
-	// 5 times; the 6th is refused (the only address held back: 429).
+	// Invitation mails per recipient: an invitation re-sent to one address
+	// is mailed 10 times; the 11th is refused (the only address held back:
+	// 429). Registrations of that address use up none of it.
 	invite := map[string]any{"email": "invitee@example.com", "role": role["id"]}
-	for i := range 5 {
+	for i := range 10 {
 		code, _, body := next().call("POST", "/users/invite", invite, true)
 		require.Equal(t, 204, code, "invitation %d: %s", i+1, body)
 	}
 	code, _, body = next().call("POST", "/users/invite", invite, true)
-	requireLimited(t, "the mail limit (5 per recipient per hour)", 5, code, body)
+	requireLimited(t, "the invitation mail limit (10 per recipient per hour)", 10, code, body)
 
 }
 
