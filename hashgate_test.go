@@ -27,11 +27,19 @@ func (h *timedHoldHasher) Hash(pw string) (string, error) {
 	return h.holdHasher.Hash(pw)
 }
 
+func (h *timedHoldHasher) Verify(pw, enc string) (bool, error) {
+	if h.hold.Load() == nil {
+		time.Sleep(h.d)
+	}
+	return h.holdHasher.Verify(pw, enc)
+}
+
 // The hashing gate admits a call to wait only while its expected wait —
 // (calls waiting ahead + 1) × the measured duration of a hash ÷ the limit
 // — fits the budget, and refuses the rest at once with a *BusyError whose
 // RetryAfter is that estimate; also a call whose deadline comes before its
-// expected turn. The first estimate is the hash New runs.
+// expected turn. HashBusy says so beforehand, and Register asks it before
+// any store work. The first estimate comes from the hashes New runs.
 //
 // Checked against the fixed queue (4 × limit, whatever the hash costs):
 // the fifth call waited, no refusal said when to retry, and this test
@@ -79,6 +87,7 @@ func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 	}
 	ctx2, cancel2 := context.WithTimeout(e.ctx, 2*time.Second) // were it to wait, it would fail
 	defer cancel2()
+	require.ErrorIs(t, e.m.HashBusy(), users.ErrBusy, "known before asking the store")
 	err = register(ctx2)
 	require.ErrorIs(t, err, users.ErrBusy)
 	require.ErrorAs(t, err, &be)
@@ -94,6 +103,7 @@ func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 	}
 	assert.Equal(t, n+1, served, "the running call and every admitted one")
 	waitForLoad(t, e.m, 0, 0)
+	assert.NoError(t, e.m.HashBusy())
 	assert.Len(t, e.allUsers(), n+1, "refused calls wrote nothing")
 }
 

@@ -108,6 +108,21 @@ func (g *hashGate) acquire(ctx context.Context) (*slot, error) {
 	return &slot{g: g}, nil
 }
 
+// wouldShed reports, without taking or reserving anything, whether a call
+// arriving now would be refused: a *BusyError when every slot is taken and
+// the queue is full or its expected wait is over the budget, else nil. A
+// nil answer promises nothing: acquire decides.
+func (g *hashGate) wouldShed() error {
+	if len(g.run) < g.limit {
+		return nil
+	}
+	ahead := g.waiting.Load()
+	if wait := g.estimate(ahead); ahead >= int64(g.queue) || wait > g.budget {
+		return &BusyError{RetryAfter: wait}
+	}
+	return nil
+}
+
 // load returns how many calls hold a slot and how many wait.
 func (g *hashGate) load() (running, waiting int) {
 	return len(g.run), int(g.waiting.Load())

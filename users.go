@@ -298,7 +298,7 @@ func WithHashConcurrency(limit, queue int) Option {
 // measured duration of a hash ÷ the limit is at most d; otherwise it is
 // refused at once with a *BusyError whose RetryAfter is that estimate.
 // The duration of a hash is a moving average of the hashes this Manager
-// ran, starting from the one New runs (scaled up by how many of the
+// ran, starting from the ones New runs (scaled up by how many of the
 // machine's cores one argon2id hash keeps busy). d must not be negative;
 // 0 means never wait. Default: 5 seconds.
 func WithHashWaitBudget(d time.Duration) Option {
@@ -421,7 +421,14 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	}
 	hashTime := time.Since(t0)
 	sess.verifyCosts.add(paramSet(dummy), hashTime)
-	firstHash := hashTime * time.Duration(hashContention(c.hasher, c.hashLimit))
+	// The first hash pays for memory the process never touched (64 MiB at
+	// Directus's parameters): a second one, verifying the first, measures
+	// the cost of the hashes to come, which the gate's first estimate is.
+	t1 := time.Now()
+	if _, err := c.hasher.Verify(uuid.NewString(), dummy); err != nil {
+		return nil, fmt.Errorf("users: hasher: %w", err)
+	}
+	firstHash := min(hashTime, time.Since(t1)) * time.Duration(hashContention(c.hasher, c.hashLimit))
 	return &Manager{
 		store:       store,
 		mailer:      mailer,

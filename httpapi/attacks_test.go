@@ -199,3 +199,34 @@ func TestHTTPSmallOnes(t *testing.T) {
 	f.clock.Advance(8 * 24 * time.Hour)
 	wantError(t, f.do("GET", "/users/register/verify-email?token="+tok, ""), http.StatusUnauthorized, "TOKEN_EXPIRED", "Token expired.")
 }
+
+// A flood is shed before any work: with the only hashing slot taken and no
+// queue, a registration is answered 503 with Retry-After whatever its
+// body — not read, not decoded — and whatever the address.
+func TestHTTPFloodShedBeforeTheBody(t *testing.T) {
+	t.Parallel()
+	h := &gatedHasher{entered: make(chan struct{}, 8), release: make(chan struct{})}
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(h), users.WithHashConcurrency(1, 0)}})
+	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
+	f.openRegistration(true)
+	h.gate.Store(true)
+	done := make(chan int, 1)
+	// An existing address: Register verifies against the dummy hash, which
+	// the gated hasher holds.
+	go func() { done <- f.do("POST", "/users/register", registerBody("ada@example.com", "another password")).Code }()
+	receive(t, h.entered, waitLimit, "the first registration never reached the hasher")
+
+	before := f.snapshot()
+	for _, body := range []string{"not JSON at all", registerBody("ada@example.com", password), registerBody("new@example.com", password)} {
+		w := f.do("POST", "/users/register", body)
+		wantError(t, w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "")
+		assert.Equal(t, "1", w.Header().Get("Retry-After"))
+	}
+	assert.Equal(t, before, f.snapshot())
+	require.ErrorIs(t, f.m.HashBusy(), users.ErrBusy)
+
+	h.gate.Store(false)
+	close(h.release)
+	assert.Equal(t, http.StatusNoContent, <-done)
+	assert.NoError(t, f.m.HashBusy(), "a free slot: not busy")
+}
