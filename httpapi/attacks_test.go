@@ -213,7 +213,9 @@ func TestHTTPFloodShedBeforeTheBody(t *testing.T) {
 	done := make(chan int, 1)
 	// An existing address: Register verifies against the dummy hash, which
 	// the gated hasher holds.
-	go func() { done <- f.do("POST", "/users/register", registerBody("ada@example.com", "another password")).Code }()
+	go func() {
+		done <- f.do("POST", "/users/register", registerBody("ada@example.com", "another password")).Code
+	}()
 	receive(t, h.entered, waitLimit, "the first registration never reached the hasher")
 
 	before := f.snapshot()
