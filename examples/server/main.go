@@ -29,6 +29,7 @@
 //	RATE_LIMITER_REGISTRATION_DURATION   registrations per client IP (true, 5, 60 s)
 //	RATE_LIMITER_MAIL_POINTS, RATE_LIMITER_MAIL_DURATION   verification mails per address (5 per 3600 s)
 //	RATE_LIMITER_MAIL_ADMIN_POINTS, RATE_LIMITER_MAIL_ADMIN_DURATION   invitation mails per address (10 per 3600 s)
+//	GOMEMLIMIT                      Go's soft memory limit (default: 2 × cores × HASH_MEMORY_COST + 64 MiB)
 //	SHUTDOWN_TIMEOUT                seconds in-flight requests get on SIGINT/SIGTERM (15)
 //	MAIL_RETRY_BACKOFF, MAIL_SEND_TIMEOUT, MAIL_LEASE   delivery policy, Go durations (30s, 1m, 5m)
 //	SECRET, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, REFRESH_TOKEN_COOKIE_*, SESSION_COOKIE_*,
@@ -72,6 +73,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	setMemoryLimit(os.Getenv)
 	if err := run(ctx, os.Getenv, os.Stdout, log, nil); err != nil {
 		log.Error("server stopped", "error", err)
 		os.Exit(1)
