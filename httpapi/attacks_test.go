@@ -232,3 +232,24 @@ func TestHTTPFloodShedBeforeTheBody(t *testing.T) {
 	assert.Equal(t, http.StatusNoContent, <-done)
 	assert.NoError(t, f.m.HashBusy(), "a free slot: not busy")
 }
+
+// PATCH /users/me refuses the same names as every other route; and an
+// email change by an administrator ends the user's sessions (the refresh
+// token stops working), a token mailed to the old address with them.
+func TestHTTPMeNamesAndSessionsEndOnEmailChange(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.create(users.CreateInput{Email: "me@example.com", Password: password})
+	var tk tokens
+	data(t, f.do("POST", "/auth/login", loginBody("me@example.com", password, "json")), &tk)
+	require.NotEmpty(t, tk.RefreshToken)
+	for _, name := range []string{"Me\u202e", "M\u200be", strings.Repeat("m", 51)} {
+		b, _ := json.Marshal(map[string]string{"first_name": name})
+		wantError(t, f.withBearer(request("PATCH", "/users/me", string(b)), tk.AccessToken), http.StatusBadRequest, "INVALID_PAYLOAD", "")
+	}
+	require.Equal(t, http.StatusOK, f.withBearer(request("PATCH", "/users/me", `{"first_name":"Zoë"}`), tk.AccessToken).Code)
+
+	require.Equal(t, http.StatusOK, f.admin("PATCH", "/users/"+u.ID, `{"email":"me.too@example.com"}`).Code)
+	w := f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(tk.RefreshToken)+`,"mode":"json"}`)
+	assert.NotEqual(t, http.StatusOK, w.Code, "the session ended with the address: %s", w.Body.String())
+}
