@@ -34,11 +34,11 @@ func (h *timedHoldHasher) Verify(pw, enc string) (bool, error) {
 	return h.holdHasher.Verify(pw, enc)
 }
 
-// The hashing gate admits a call to wait only while its expected wait —
-// (calls waiting ahead + 1) × the measured duration of a hash ÷ the limit
-// — fits the budget, and refuses the rest at once with a *BusyError whose
-// RetryAfter is that estimate; also a call whose deadline comes before its
-// expected turn. HashBusy says so beforehand, and Register asks it before
+// The hashing gate admits a call to wait only while the time it expects
+// to take — (calls waiting ahead + 1) × the measured duration of a hash ÷
+// the limit, then its own hash — fits the budget, and refuses the rest at
+// once with a *BusyError whose RetryAfter is the expected wait; also a
+// call whose deadline comes before it would be done. HashBusy says so beforehand, and Register asks it before
 // any store work. The first estimate comes from the hashes New runs.
 //
 // Checked against the fixed queue (4 × limit, whatever the hash costs):
@@ -68,8 +68,8 @@ func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 	go func() { done <- register(e.ctx) }()
 	waitForLoad(t, e.m, 1, 1)
 
-	// A deadline sooner than the expected turn (2 × 40 ms, within the
-	// budget): refused now, not when the deadline passes.
+	// A deadline sooner than it would be done (a wait of 2 × 40 ms and a
+	// hash, within the budget): refused now, not when the deadline passes.
 	ctx, cancel := context.WithTimeout(e.ctx, perHash/2)
 	defer cancel()
 	err := register(ctx)
@@ -78,9 +78,9 @@ func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 	require.NoError(t, ctx.Err(), "refused before its deadline")
 	assert.Equal(t, 2*perHash, be.RetryAfter)
 
-	// Expected waits: 1 × 40 ms, 2 × 40… 5 × 40 = 200 ms, all within the
-	// 200 ms budget; a sixth would wait 240 ms.
-	n := 5 // waiting calls admitted
+	// Expected waits 1 × 40 ms… 4 × 40 ms, each plus its 40 ms hash: within
+	// the 200 ms budget; a fifth would wait 200 ms and be done at 240 ms.
+	n := 4 // waiting calls admitted
 	for i := 1; i < n; i++ {
 		go func() { done <- register(e.ctx) }()
 		waitForLoad(t, e.m, 1, i+1)
@@ -91,7 +91,7 @@ func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 	err = register(ctx2)
 	require.ErrorIs(t, err, users.ErrBusy)
 	require.ErrorAs(t, err, &be)
-	assert.Equal(t, time.Duration(n+1)*perHash, be.RetryAfter, "the estimate: the calls ahead and this one")
+	assert.Equal(t, time.Duration(n+1)*perHash, be.RetryAfter, "the expected wait: the calls ahead and this one")
 	assert.Contains(t, err.Error(), "retry after")
 
 	h.hold.Store(nil)

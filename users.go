@@ -67,9 +67,9 @@
 // # Limits
 //
 // Password work (policy check, hash, verify) runs under a concurrency
-// limit ([WithHashConcurrency]); a call that would wait longer than a
-// budget ([WithHashWaitBudget]) is refused at once with a [*BusyError]
-// ([ErrBusy]) estimating the wait. Mails are limited per recipient — the
+// limit ([WithHashConcurrency]); a call that would take longer than a
+// budget to be done ([WithHashWaitBudget]) is refused at once with a
+// [*BusyError] ([ErrBusy]) estimating the wait. Mails are limited per recipient — the
 // ones anonymous requests cause ([WithMailLimiter]) apart from the ones
 // administrators ask for ([WithAdminMailLimiter]) — and failed logins per
 // address ([WithLoginLimiter]), by a [Limiter]; [MemoryLimiter] is the
@@ -292,15 +292,16 @@ func WithHashConcurrency(limit, queue int) Option {
 	}
 }
 
-// WithHashWaitBudget sets how long a call may expect to wait for a
-// hashing slot (see WithHashConcurrency): a call that finds every slot
-// taken joins the queue only while (calls already waiting + 1) × the
-// measured duration of a hash ÷ the limit is at most d; otherwise it is
-// refused at once with a *BusyError whose RetryAfter is that estimate.
-// The duration of a hash is a moving average of the hashes this Manager
-// ran, starting from the ones New runs (scaled up by how many of the
-// machine's cores one argon2id hash keeps busy). d must not be negative;
-// 0 means never wait. Default: 5 seconds.
+// WithHashWaitBudget sets how long a call may expect to take at the
+// hashing limit (see WithHashConcurrency), its wait and its own hash: a
+// call that finds every slot taken joins the queue only while (calls
+// already waiting + 1) × the measured duration of a hash ÷ the limit, plus
+// one hash, is at most d; otherwise it is refused at once with a
+// *BusyError whose RetryAfter is the expected wait. The duration of a hash
+// is a moving average of the hashes this Manager ran, starting from the
+// ones New runs (scaled up by how many of the machine's cores one argon2id
+// hash keeps busy). d must not be negative; 0 means never wait. Default: 5
+// seconds.
 func WithHashWaitBudget(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
