@@ -28,8 +28,8 @@ func BenchmarkAllowListAllowed(b *testing.B) {
 		name, candidate string
 		want            bool
 	}{
-		{"last", "https://Example.org/users/register/verify-email?utm=mail#top", true},
-		{"wildcard", "https://pr-1234.preview.example.com/verify?lang=en", true},
+		{"last", "https://Example.org/users/register/verify-email", true},
+		{"wildcard", "https://pr-1234.preview.example.com/verify", true},
 		{"miss", "https://evil.example.net/users/register/verify-email", false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -75,18 +75,19 @@ func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*UserRec
 // and the address's.
 func (m *Manager) allowLogin(ctx context.Context, key, ipKey, device string) error {
 	type check struct {
-		l   Limiter
-		key string
-		who string
+		l     Limiter
+		key   string
+		who   string
+		event string // EventRateLimited's Limiter
 	}
 	var checks []check
 	if device != "" {
-		checks = []check{{m.sess.deviceLimit, device, "device"}}
+		checks = []check{{m.sess.deviceLimit, device, "device", "login_device"}}
 	} else {
 		if ipKey != "" {
-			checks = append(checks, check{m.sess.ipLimit, ipKey, "IP"})
+			checks = append(checks, check{m.sess.ipLimit, ipKey, "IP", "login_ip"})
 		}
-		checks = append(checks, check{m.authLimit, key, "address"})
+		checks = append(checks, check{m.authLimit, key, "address", "login"})
 	}
 	for _, c := range checks {
 		if c.l == nil {
@@ -94,7 +95,7 @@ func (m *Manager) allowLogin(ctx context.Context, key, ipKey, device string) err
 		}
 		if _, err := c.l.Allow(ctx, c.key); err != nil {
 			if errors.Is(err, ErrRateLimited) {
-				m.observe(Event{Kind: EventRateLimited, Limiter: "login"})
+				m.observe(Event{Kind: EventRateLimited, Limiter: c.event})
 				return err
 			}
 			return fmt.Errorf("login limiter (%s): %w", c.who, err)

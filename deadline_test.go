@@ -44,3 +44,13 @@ func receive[T any](t *testing.T, ch <-chan T, d time.Duration, msg string) T {
 		return zero
 	}
 }
+
+// refusedAtOnce runs call, which the hashing gate must refuse at once (its
+// slots and queue being full), and returns its error; it fails t, naming
+// the call, when call is still blocked after waitLimit.
+func refusedAtOnce(t *testing.T, what string, call func() error) error {
+	t.Helper()
+	var err error
+	within(t, waitLimit, what+" was not refused at once: the hash gate let it wait or hash", func() { err = call() })
+	return err
+}

@@ -243,3 +243,28 @@ func TestUpdatesKeepAnAdmin(t *testing.T) {
 	e.newAdmin("second@example.com")
 	require.NoError(t, e.m.RemoveRole(e.ctx, root.ID))
 }
+
+// A deleted user's sessions end with it: its access token no longer
+// resolves, its refresh token no longer refreshes, and its session record
+// is gone.
+func TestDeleteUsersEndsSessions(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.newMember("s@example.com")
+	s, err := e.m.Login(e.ctx, users.LoginInput{Email: "s@example.com", Password: "pw"})
+	require.NoError(t, err)
+	_, err = e.m.ResolveAccessToken(e.ctx, s.AccessToken)
+	require.NoError(t, err)
+
+	require.NoError(t, e.m.DeleteUsers(e.ctx, u.ID))
+
+	_, err = e.m.ResolveAccessToken(e.ctx, s.AccessToken)
+	require.ErrorIs(t, err, users.ErrInvalidCredentials)
+	_, err = e.m.Refresh(e.ctx, s.RefreshToken)
+	require.ErrorIs(t, err, users.ErrInvalidToken)
+	_, err = e.store.GetSession(e.ctx, s.ID)
+	require.ErrorIs(t, err, users.ErrNotFound)
+	// A new login finds no one.
+	_, err = e.m.Login(e.ctx, users.LoginInput{Email: "s@example.com", Password: "pw"})
+	require.ErrorIs(t, err, users.ErrInvalidCredentials)
+}

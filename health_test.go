@@ -249,13 +249,16 @@ func TestHealthHashing(t *testing.T) {
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 2))
 	e.open()
 	release := make(chan struct{})
+	var once sync.Once
+	unhold := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unhold) // frees whatever is still held when the test fails
 	h.hold.Store(&release)
 	done := make(chan error, 3)
 	register := func(addr string) {
 		go func() { done <- e.m.Register(e.ctx, users.RegisterInput{Email: addr, Password: "pw"}) }()
 	}
 	register("a@example.com")
-	<-h.entered
+	receive(t, h.entered, waitLimit, "a never reached the hasher")
 	c := check(t, health(t, e), "hashing:waiting")
 	assert.Equal(t, users.HealthOK, c.Status)
 	assert.Equal(t, 0, c.ObservedValue)
@@ -269,14 +272,13 @@ func TestHealthHashing(t *testing.T) {
 
 	register("c@example.com")
 	waitForLoad(t, e.m, 1, 2)
-	err := e.m.Register(e.ctx, users.RegisterInput{Email: "d@example.com", Password: "pw"})
+	err := refusedAtOnce(t, "Register d", func() error {
+		return e.m.Register(e.ctx, users.RegisterInput{Email: "d@example.com", Password: "pw"})
+	})
 	require.ErrorIs(t, err, users.ErrBusy)
-	close(release)
-	for range 2 { // b and c, which waited, now hash
-		<-h.entered
-	}
+	unhold()
 	for range 3 {
-		require.NoError(t, <-done)
+		require.NoError(t, receive(t, done, waitLimit, "a registration did not finish once the hasher was released"))
 	}
 	h.hold.Store(nil)
 	c = check(t, health(t, e), "hashing:waiting")

@@ -44,9 +44,9 @@ func TestHashConcurrencyOption(t *testing.T) {
 }
 
 // holdHasher is the test hasher, except that while held every Hash and
-// Verify announces itself on entered (buffered: a call the gate should
-// have kept out never blocks on the announcement) and waits until the
-// hold is released.
+// Verify announces itself on entered and waits until the hold is
+// released. Give entered a buffer when a call the gate should have kept
+// out must not block on the announcement.
 type holdHasher struct {
 	users.InsecureHasher
 	hold    atomic.Pointer[chan struct{}]
@@ -55,10 +55,7 @@ type holdHasher struct {
 
 func (h *holdHasher) wait() {
 	if c := h.hold.Load(); c != nil {
-		select {
-		case h.entered <- struct{}{}:
-		default:
-		}
+		h.entered <- struct{}{}
 		<-*c
 	}
 }
@@ -119,10 +116,15 @@ func TestHashQueueFull(t *testing.T) {
 
 	var msgs []string
 	for _, email := range []string{"fresh@example.com", "old@example.com", "unverified@example.com"} {
-		err := e.m.Register(e.ctx, users.RegisterInput{Email: email, Password: "other"})
+		err := refusedAtOnce(t, "Register "+email, func() error {
+			return e.m.Register(e.ctx, users.RegisterInput{Email: email, Password: "other"})
+		})
 		require.ErrorIs(t, err, users.ErrBusy, email)
 		msgs = append(msgs, err.Error())
-		_, err = e.m.Authenticate(e.ctx, email, "pw")
+		err = refusedAtOnce(t, "Authenticate "+email, func() error {
+			_, err := e.m.Authenticate(e.ctx, email, "pw")
+			return err
+		})
 		require.ErrorIs(t, err, users.ErrBusy, email)
 		msgs = append(msgs, strings.Replace(err.Error(), "authenticate", "register", 1))
 	}

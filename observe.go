@@ -74,8 +74,8 @@ const (
 const (
 	OutcomeRegistered    = "registered"    // Register accepted (new or existing address alike)
 	OutcomeVerified      = "verified"      // VerifyEmail
-	OutcomeInvited       = "invited"       // Invite, per address invited or re-invited
-	OutcomeSkipped       = "skipped"       // Invite, per address left alone: draft, suspended or archived ("already active" and "converted" are reported as the InviteOutcome says)
+	OutcomeInvited       = "invited"       // Invite, per address invited, re-invited or converted
+	OutcomeSkipped       = "skipped"       // Invite, per address left alone (already active, suspended…)
 	OutcomeAccepted      = "accepted"      // AcceptInvite
 	OutcomeCreated       = "created"       // Create
 	OutcomeAuthenticated = "authenticated" // Authenticate
@@ -103,7 +103,9 @@ type Event struct {
 	// Duration: delivery latency (EventMailSent) or wait (EventHashWait).
 	Duration time.Duration
 	// Limiter, for EventRateLimited: "mail" (public flows), "admin_mail"
-	// (mail an administrator asked for) or "login".
+	// (mail an administrator asked for), "login" (failed logins per
+	// address), "login_ip" (per address and client IP) or "login_device"
+	// (per device cookie).
 	Limiter string
 }
 
@@ -202,10 +204,8 @@ func (m *Manager) observeInvite(res []InviteResult, err error) {
 		switch {
 		case r.Err != nil:
 			e.Outcome, e.Reason = OutcomeRefused, reasonOf(r.Err)
-		case r.Outcome == InviteSkipped:
+		case r.Outcome == InviteSkipped, r.Outcome == InviteAlreadyActive:
 			e.Outcome = OutcomeSkipped
-		case r.Outcome != InviteCreated && r.Outcome != InviteResent:
-			e.Outcome = string(r.Outcome)
 		}
 		m.observer.Observe(e)
 	}

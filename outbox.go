@@ -98,11 +98,13 @@ func messageIDHost(publicURL string) string {
 // template sees the settings' project name.
 func (m *Manager) newMail(ctx context.Context, kind MailKind, userID, to string, d MailData, now time.Time) (*Mail, error) {
 	d.Email = to
-	s, err := m.settings(ctx)
-	if err != nil {
-		return nil, err
+	if !d.projectSet {
+		s, err := m.settings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		d.ProjectName = s.ProjectName
 	}
-	d.ProjectName = s.ProjectName
 	subject, text, html, err := m.templates.render(kind, d)
 	if err != nil {
 		return nil, err

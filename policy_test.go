@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -139,22 +140,30 @@ func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 	require.NoError(t, err)
 	e.open(func(s *users.Settings) { s.PasswordPolicy = p })
 	release := make(chan struct{})
+	var once sync.Once
+	unhold := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unhold) // frees whatever is still held when the test fails
 	h.hold.Store(&release)
 	done := make(chan error, 1)
 	go func() {
 		done <- e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "long enough"})
 	}()
-	<-h.entered
+	receive(t, h.entered, waitLimit, "a never reached the hasher")
 
-	err = e.m.Register(e.ctx, users.RegisterInput{Email: "b@example.com", Password: "short"})
+	err = refusedAtOnce(t, "Register b", func() error {
+		return e.m.Register(e.ctx, users.RegisterInput{Email: "b@example.com", Password: "short"})
+	})
 	require.ErrorIs(t, err, users.ErrBusy)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "c@example.com", Password: "short"})
+	err = refusedAtOnce(t, "Create c", func() error {
+		_, err := e.m.Create(e.ctx, users.CreateInput{Email: "c@example.com", Password: "short"})
+		return err
+	})
 	require.ErrorIs(t, err, users.ErrBusy)
 	var be *users.BusyError
 	require.ErrorAs(t, err, &be)
 
-	close(release)
-	require.NoError(t, <-done)
+	unhold()
+	require.NoError(t, receive(t, done, waitLimit, "a did not finish once the hasher was released"))
 	h.hold.Store(nil)
 	err = e.m.Register(e.ctx, users.RegisterInput{Email: "b@example.com", Password: "short"})
 	requireField(t, err, "password", users.ErrPasswordPolicy)

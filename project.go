@@ -16,7 +16,7 @@ const MaxProjectNameLen = 100
 // (mails then read "You have been invited", without a name).
 func WithProjectName(name string) Option {
 	return func(c *config) error {
-		if err := validateProjectName(name); err != nil {
+		if err := ValidateProjectName(name); err != nil {
 			return err
 		}
 		c.projectName = name
@@ -24,11 +24,13 @@ func WithProjectName(name string) Option {
 	}
 }
 
-// validateProjectName refuses a name too long for Directus's column, or
-// with characters that would garble a mail: controls (line breaks
-// included), bidi overrides and other invisible format characters, line
-// and paragraph separators, invalid UTF-8.
-func validateProjectName(name string) error {
+// ValidateProjectName checks a project name as UpdateSettings and
+// WithProjectName do: at most MaxProjectNameLen characters, valid UTF-8,
+// and none that would garble a mail — controls (line breaks included),
+// bidi overrides and other invisible format characters, line and
+// paragraph separators, private-use characters and noncharacters. The
+// error is a *ValidationError for the field "project_name".
+func ValidateProjectName(name string) error {
 	bad := func(reason string) error { return invalid("project_name", reason) }
 	switch {
 	case !utf8.ValidString(name):

@@ -136,7 +136,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 
 	now := m.clock()
 	key := NormalizeEmail(email)
-	data := MailData{FirstName: in.FirstName, LastName: in.LastName}
+	data := MailData{FirstName: in.FirstName, LastName: in.LastName}.withProject(s)
 
 	if existing == nil {
 		denied, err := m.allowMail(ctx, key)

@@ -81,7 +81,7 @@ func (m *Manager) resendVerification(ctx context.Context, email, verificationURL
 	if err != nil {
 		return err
 	}
-	data := MailData{FirstName: target.FirstName, LastName: target.LastName}
+	data := MailData{FirstName: target.FirstName, LastName: target.LastName}.withProject(s)
 	fx, err := m.verifyMail(ctx, target.ID, target.Email, key, verificationURL, data, now)
 	if err != nil {
 		return err

@@ -257,7 +257,12 @@ func TestResendVerificationDoesTheSameWork(t *testing.T) {
 // verification as for one with no account. Both paths are short (no
 // password is hashed), so this is the Register standard's check that
 // nothing slow hides on one path; TestResendVerificationDoesTheSameWork
-// shows the work is the same step for step. Not parallel: it measures time.
+// shows the work is the same step for step. What remains is the Store's
+// own difference between a write it commits and one it refuses: on the
+// memory store about 10 µs against 7 µs, on SQLite about 140 µs against
+// 50 µs (measured at load 11 on 2 cores). The mail limit, which counts
+// every path, bounds how often one address can be measured: past it no
+// path writes. Not parallel: it measures time.
 func TestResendVerificationTiming(t *testing.T) {
 	skipTiming(t)
 	e := newEnv(t)

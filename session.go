@@ -23,8 +23,10 @@ import (
 //   - an access token: a JWT signed with HS256 and the Manager's secret
 //     (WithSecret; Directus's SECRET), with Directus's claims — id, role,
 //     app_access, admin_access, session (the session id), iat, exp and
-//     iss "directus". It lives ACCESS_TOKEN_TTL (WithSessionLifetimes,
-//     default 15 minutes).
+//     iss "directus". app_access mirrors admin_access (the data model has
+//     no separate app-access flag); session names the session, where
+//     Directus's session mode puts the refresh token itself. It lives
+//     ACCESS_TOKEN_TTL (WithSessionLifetimes, default 15 minutes).
 //   - a refresh token: 256 random bits, opaque, of which the Store keeps
 //     only the SHA-256. Refresh trades it for a new pair and the old one
 //     stops working (rotation); presenting an already-rotated refresh
@@ -378,6 +380,7 @@ func newRefreshToken() (string, []byte, error) {
 // Under load the hashing limit may answer ErrBusy (WithHashConcurrency).
 func (m *Manager) Login(ctx context.Context, in LoginInput) (*Session, error) {
 	s, err := m.login(ctx, in)
+	m.observeFlow(FlowLogin, OutcomeAuthenticated, err)
 	if err != nil {
 		return nil, opErr("login", err)
 	}

@@ -481,3 +481,48 @@ func resetToken(t *testing.T, msg users.Message) string {
 	require.NoError(t, err)
 	return u.Query().Get("token")
 }
+
+// Expired sessions and tokens go a day after they expire, not before (an
+// expired token is still told from an unknown one for that day).
+func TestPurgeExpired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.owner(nil)
+	s := e.login(ownerEmail, ownerPass)
+	e.clock.Advance(7*24*time.Hour + time.Minute)
+	n, err := e.m.PurgeExpired(e.ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	_, err = e.m.Refresh(e.ctx, s.RefreshToken)
+	assert.ErrorIs(t, err, users.ErrTokenExpired)
+
+	e.clock.Advance(24 * time.Hour)
+	n, err = e.m.PurgeExpired(e.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n)
+	_, err = e.store.GetSession(e.ctx, s.ID)
+	assert.ErrorIs(t, err, users.ErrNotFound)
+	_, err = e.m.Refresh(e.ctx, s.RefreshToken)
+	assert.ErrorIs(t, err, users.ErrInvalidToken)
+}
+
+// Login reports its outcome to the observer as Authenticate does, and each
+// refusing login limiter by name.
+func TestLoginIsObserved(t *testing.T) {
+	t.Parallel()
+	rec := &recorder{}
+	e := newEnv(t, users.WithObserver(rec), users.WithLoginIPLimiter(users.NewMemoryLimiter(1, time.Hour)))
+	e.owner(nil)
+	rec.take()
+	e.login(ownerEmail, ownerPass)
+	_, err := e.try(ownerEmail, "wrong", "192.0.2.7", "")
+	require.ErrorIs(t, err, users.ErrInvalidCredentials)
+	_, err = e.try(ownerEmail, "wrong", "192.0.2.7", "")
+	require.ErrorIs(t, err, users.ErrRateLimited)
+	assert.Equal(t, []users.Event{
+		flow(users.FlowLogin, users.OutcomeAuthenticated, ""),
+		flow(users.FlowLogin, users.OutcomeRefused, "invalid_credentials"),
+		{Kind: users.EventRateLimited, Limiter: "login_ip"},
+		flow(users.FlowLogin, users.OutcomeRefused, "rate_limited"),
+	}, rec.take(users.EventFlow, users.EventRateLimited))
+}

@@ -75,7 +75,7 @@ func (m *Manager) Settings(ctx context.Context) (Settings, error) {
 // description that is not one short line of visible text. Nothing is
 // saved when s is invalid.
 func (m *Manager) UpdateSettings(ctx context.Context, s Settings) (Settings, error) {
-	if err := validateProjectName(s.ProjectName); err != nil {
+	if err := ValidateProjectName(s.ProjectName); err != nil {
 		return Settings{}, opErr("update settings", err)
 	}
 	if err := validatePolicyDescription(s.PasswordPolicyDescription); err != nil {

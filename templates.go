@@ -17,6 +17,17 @@ type MailData struct {
 	LastName  string // registration only
 	// ProjectName is the settings' project_name ("" when none is set).
 	ProjectName string
+
+	// projectSet: ProjectName was taken from settings the flow had read
+	// already, so rendering reads none again (Register must do the same
+	// store work on every path; see TestRegisterSameWorkOnEveryPath).
+	projectSet bool
+}
+
+// withProject returns d with the project name of s.
+func (d MailData) withProject(s *Settings) MailData {
+	d.ProjectName, d.projectSet = s.ProjectName, true
+	return d
 }
 
 // Template renders one kind of mail: a subject, a plain-text part and an

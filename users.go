@@ -14,7 +14,7 @@
 //
 // It offers [Manager.Register] and [Manager.VerifyEmail] (public),
 // [Manager.Create] and [Manager.Invite] (administrators),
-// [Manager.AcceptInvite] (public), [Manager.Authenticate] (login), and role
+// [Manager.AcceptInvite] (public), [Manager.Login] and [Manager.Authenticate], and role
 // management ([Manager.CreateRole], [Manager.AssignRole], [Manager.RemoveRole],
 // [Manager.UsersInRole], [Manager.SetPolicies]…). Administrators list and
 // count users with Directus's filter syntax ([Manager.ListUsers],
@@ -22,6 +22,27 @@
 // ([Manager.DeleteUsers]); the last active administrator is never removed
 // ([ErrLastAdmin]). [Manager.ResendVerification] mails a registration's
 // verification link again (an extension: Directus has none).
+//
+// # Sessions
+//
+// [Manager.Login] opens a session for an active user: a short-lived access
+// token (a JWT signed with the secret, [WithSecret], with Directus's
+// claims; 15 minutes by default, [WithSessionLifetimes]) and an opaque
+// refresh token, stored only as a hash and rotated by [Manager.Refresh]; a
+// rotated refresh token presented again ends its session
+// ([ErrTokenReused]). [Manager.ResolveAccessToken] checks the session and
+// the user on every call, so [Manager.Logout], [Manager.EndSession], a
+// password change ([Manager.ChangePassword]) or reset, a status change
+// away from active, an email change or a deletion stops a token at once.
+// [Manager.RequestPasswordReset] and [Manager.ResetPassword] are the
+// forgotten-password flow (same answer and work for every address; links
+// on [WithPasswordResetURLAllowList]). Logins are limited per client IP
+// and address and per address for unknown devices, and per device for
+// devices that logged in before (device cookies, after OWASP), so
+// strangers cannot lock an owner out of a known device; accounts are never
+// suspended. A failed login takes as long for a user hashed at costlier
+// parameters as for an unknown address, and a successful one rehashes at
+// the current parameters.
 //
 // # Stores
 //
@@ -71,10 +92,22 @@
 // budget to be done ([WithHashWaitBudget]) is refused at once with a
 // [*BusyError] ([ErrBusy]) estimating the wait. Mails are limited per recipient — the
 // ones anonymous requests cause ([WithMailLimiter]) apart from the ones
-// administrators ask for ([WithAdminMailLimiter]) — and failed logins per
-// address ([WithLoginLimiter]), by a [Limiter]; [MemoryLimiter] is the
+// administrators ask for ([WithAdminMailLimiter]) — and logins per address
+// ([WithLoginLimiter]), per IP and address ([WithLoginIPLimiter]) and per
+// device ([WithDeviceLimiter]), by a [Limiter]; [MemoryLimiter] is the
 // in-process default, and a denial is a [*RateLimitError] matching
 // [ErrRateLimited].
+//
+// # Health and metrics
+//
+// [Manager.Health] reports, in the shape of Directus's GET /server/health,
+// whether the store answers, the outbox backlog and its oldest mail, the
+// last delivery error, the mail relay (for a [MailerVerifier]) and the
+// hashing limit, against [HealthOptions] thresholds. For metrics the
+// Manager reports flow outcomes, deliveries, hashing waits and rate-limit
+// refusals to an [Observer] ([WithObserver]): one method taking a plain
+// [Event], so the library imports no metrics package and a host adapts
+// the events to its own (examples/server: Prometheus).
 //
 // # HTTP
 //
@@ -347,16 +380,20 @@ func WithAdminMailLimiter(l Limiter) Option {
 	return func(c *config) error { c.adminMail, c.adminMailSet = l, true; return nil }
 }
 
-// WithLoginLimiter limits failed logins per address, keyed by the
-// normalised address (NormalizeEmail). Authenticate consults it before
-// looking the user up, for every well-formed address — existing or not, so
-// that a refusal reveals nothing — and over the limit returns a
-// *RateLimitError (ErrRateLimited) without hashing. A successful login
-// resets the address's count when l is a ResettableLimiter. The limit
-// also lets anyone lock an address out for a while; pair it with a per-IP
-// limit (package httpapi). nil disables the limit. Default:
-// NewMemoryLimiter(10, 15*time.Minute) on the Manager's clock — 10 failed
-// logins per address in any 15 minutes, per process.
+// WithLoginLimiter limits login attempts per address from unknown devices
+// (attempts that present no device cookie issued to that address; see
+// Login), keyed by the normalised address (NormalizeEmail). Login and
+// Authenticate consult it before looking the user up, for every
+// well-formed address — existing or not, so that a refusal reveals
+// nothing — and over the limit return a *RateLimitError (ErrRateLimited)
+// without hashing. A successful login from an unknown device, and a
+// password reset, reset the address's count when l is a
+// ResettableLimiter; wrong current passwords given to ChangePassword count
+// too. Strangers can use this limit up, locking the address for unknown
+// devices only: devices that logged in before are limited per device
+// (WithDeviceLimiter). nil disables the limit. Default:
+// NewMemoryLimiter(10, 15*time.Minute) on the Manager's clock — 10
+// attempts per address in any 15 minutes, per process.
 func WithLoginLimiter(l Limiter) Option {
 	return func(c *config) error { c.authLimit, c.authLimitSet = l, true; return nil }
 }

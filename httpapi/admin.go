@@ -140,12 +140,17 @@ func readUserPatch(p *payload) (users.UserPatch, error) {
 // getUser: GET /users/{id} → 200 {"data": user}; an unknown id is 403
 // FORBIDDEN, as Directus answers.
 func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
+	fields, err := fieldsParam(r.URL.Query())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	u, err := h.m.User(r.Context(), r.PathValue("id"))
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUser(u)})
+	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
 }
 
 // updateUser: PATCH /users/{id} → 200 {"data": user}.

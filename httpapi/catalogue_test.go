@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/mailer/memmailer"
 )
 
 // The bad-input catalogue: each case is one hostile or malformed request,
@@ -148,6 +149,23 @@ func TestBadInputCatalogue(t *testing.T) {
 		{"verification_url with an open-redirect parameter", "POST", register, false, regURL("https://app.example.com/verify?next=https://evil.example"), bad, INVALID},
 		{"first_name with a zero-width space", "POST", register, false, `{"email":"a@example.com","password":` + pw + `,"first_name":"A\u200bda"}`, bad, INVALID},
 		{"first_name over 50 characters", "POST", register, false, `{"email":"a@example.com","password":` + pw + `,"first_name":"` + strings.Repeat("é", 51) + `"}`, bad, INVALID},
+		{"login mode unknown", "POST", login, false, `{"email":"a@example.com","password":` + pw + `,"mode":"jwt"}`, bad, INVALID},
+		{"login mode number", "POST", login, false, `{"email":"a@example.com","password":` + pw + `,"mode":1}`, bad, INVALID},
+		// Sessions and password reset.
+		{"refresh token number", "POST", "/auth/refresh", false, `{"refresh_token":1}`, bad, INVALID},
+		{"refresh no token", "POST", "/auth/refresh", false, `{"mode":"json"}`, bad, INVALID},
+		{"refresh unknown token", "POST", "/auth/refresh", false, `{"refresh_token":"` + strings.Repeat("A", 43) + `"}`, http.StatusUnauthorized, "INVALID_CREDENTIALS"},
+		{"refresh forged session token", "POST", "/auth/refresh", false, `{"refresh_token":"a.b.c","mode":"json"}`, http.StatusUnauthorized, "INVALID_CREDENTIALS"},
+		{"logout unknown field", "POST", "/auth/logout", false, `{"refresh_token":"x","user":"y"}`, bad, INVALID},
+		{"me without a token", "PATCH", "/users/me", false, `{"first_name":"X"}`, http.StatusUnauthorized, "INVALID_CREDENTIALS"},
+		{"me with the static token", "PATCH", "/users/me", true, `{"first_name":"X"}`, http.StatusUnauthorized, "INVALID_CREDENTIALS"},
+		{"reset request email null", "POST", "/auth/password/request", false, `{"email":null}`, bad, INVALID},
+		{"reset request CR in email", "POST", "/auth/password/request", false, `{"email":"invited@example.com\r\nBcc: x@evil.example"}`, bad, INVALID},
+		{"reset request URL not allowed", "POST", "/auth/password/request", false, `{"email":"invited@example.com","reset_url":"https://evil.example/reset"}`, bad, INVALID},
+		{"reset request javascript URL", "POST", "/auth/password/request", false, `{"email":"invited@example.com","reset_url":"javascript:alert(1)"}`, bad, INVALID},
+		{"reset unknown token", "POST", "/auth/password/reset", false, `{"token":"` + strings.Repeat("A", 43) + `","password":` + pw + `}`, http.StatusForbidden, TOKEN},
+		{"reset invite token", "POST", "/auth/password/reset", false, `{"token":"INVITE","password":` + pw + `}`, http.StatusForbidden, TOKEN},
+		{"reset password number", "POST", "/auth/password/reset", false, `{"token":"x","password":1}`, bad, INVALID},
 	}
 	assert.GreaterOrEqual(t, len(cases), 60)
 	for _, c := range cases {
@@ -167,6 +185,13 @@ func TestBadInputCatalogue(t *testing.T) {
 			require.Equal(t, "invited@example.com", queued[0].To)
 			before := f.snapshot()
 			body := strings.ReplaceAll(c.body, "ROLE", f.role.ID)
+			if strings.Contains(body, "INVITE") {
+				// The live invitation's token, presented where a reset
+				// token belongs.
+				inviteMail := f.deliver("invited@example.com")
+				body = strings.ReplaceAll(body, "INVITE", memmailer.Token(inviteMail))
+				before = f.snapshot()
+			}
 			do := f.do
 			if c.admin {
 				do = f.admin

@@ -24,14 +24,30 @@
 //	GET  /users/register/verify-email?token=…
 //	                                   → 204, or 302 to the WithVerifyRedirect URL
 //	POST /users/invite/accept          {token, password} → 204
-//	POST /auth/login                   {email, password, mode?: "json", otp?}
-//	                                   → 200 {"data": user}, else 401 INVALID_CREDENTIALS
+//	POST /auth/login                   {email, password, mode?: "json"|"cookie"|"session", otp?}
+//	                                   → 200 {"data": {access_token, expires, refresh_token}} (json),
+//	                                     {access_token, expires} + refresh cookie (cookie),
+//	                                     {expires} + session cookie (session); else 401 INVALID_CREDENTIALS
+//	POST /auth/refresh                 {refresh_token?, mode?} → 200, new tokens in the mode's form
+//	POST /auth/logout                  {refresh_token?, mode?} → 204
+//	POST /auth/password/request        {email, reset_url?} → 204, whether or not the address has
+//	                                     an account
+//	POST /auth/password/reset          {token, password} → 204
 //	GET  /server/ping                  → 200 "pong" (text/plain)
 //	GET  /server/health                → 200 {"status": "ok"|"warn"}, 503 {"status": "error"}
 //	                                     (application/health+json; administrators also get
 //	                                     releaseId, serviceId and checks: see users.Manager.Health)
 //
-// Admin (the authorizer is asked first, before the body is read):
+// The caller's own user (an access token is required: 401 INVALID_CREDENTIALS
+// without one):
+//
+//	GET   /users/me                    → 200 {"data": user}
+//	PATCH /users/me                    {first_name?, last_name?, password?, current_password?}
+//	                                   → 200 {"data": user}
+//
+// Admin (asked first, before the body is read: the authorizer, then the
+// request's access token, which must be an active user's with admin
+// access):
 //
 //	POST  /users/invite                {email: "a@x" | ["a@x", …], role, invite_url?} → 204
 //	                                   (an address whose account was never verified is taken
@@ -40,7 +56,7 @@
 //	                                    role?, policies?, metadata?} → 200 {"data": user}
 //	GET   /users                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
 //	                                   → 200 {"data": [user, …], "meta"?: {"total_count": n, "filter_count": n}}
-//	GET   /users/{id}                  → 200 {"data": user}
+//	GET   /users/{id}                  ?fields= → 200 {"data": user}
 //	PATCH /users/{id}                  same fields as POST /users → 200 {"data": user}
 //	PATCH /users                       {keys: [id, …], data: {fields}} → 200 {"data": [user, …]}
 //	DELETE /users/{id}                 → 204
@@ -150,6 +166,82 @@
 // checks that registration is on before it reads the body, so a closed
 // registration answers 403 FORBIDDEN whatever the body holds.
 //
+// # Sessions
+//
+// Login answers what users.Manager.Login mints: an access token (a JWT,
+// HS256, signed with the Manager's secret — Directus's SECRET — with
+// Directus's claims, living ACCESS_TOKEN_TTL, 15 minutes by default) and
+// an opaque refresh token (living REFRESH_TOKEN_TTL, 7 days, from its last
+// use; each refresh rotates it, and a rotated token presented again ends
+// its whole session). expires is the access token's lifetime in
+// milliseconds. The three modes are Directus's:
+//
+//   - json: both tokens in the body.
+//   - cookie: the access token in the body, the refresh token in an
+//     HttpOnly cookie (WithRefreshCookie; directus_refresh_token).
+//   - session: the access token in an HttpOnly cookie (WithSessionCookie;
+//     directus_session_token) that the API reads; no refresh token leaves
+//     the server. Refresh in this mode renews the cookie's access token
+//     while the session lasts; the session ends REFRESH_TOKEN_TTL after
+//     login (Directus slides it by SESSION_COOKIE_TTL on each refresh).
+//
+// Reuse detection has a cost for clients that share one refresh token:
+// two browser tabs refreshing from the same refresh cookie at the same
+// moment present it twice, and the second refresh ends the session for
+// both (Directus, without reuse detection, refuses only the second). One
+// client instance refreshes one at a time (the Directus SDK does); apps
+// with many tabs on one cookie should use session mode, whose renewals
+// rotate nothing and may run concurrently.
+//
+// POST /auth/refresh and /auth/logout find the mode and the token as
+// Directus does: mode from the body, else json when the body holds
+// refresh_token, else cookie; the token from the body, the refresh cookie
+// or the session cookie. Their body may be empty (no Content-Type). A
+// missing token is 400 INVALID_PAYLOAD; a bad, expired, already rotated
+// or revoked one is 401 INVALID_CREDENTIALS, as Directus answers. Logout
+// answers 204 even for a token that names no session, and clears the
+// refresh and session cookies the request carried.
+//
+// A request's access token is its "Authorization: Bearer" header (when
+// present, only it counts), else its access_token query parameter, else
+// its session cookie. Revocation is immediate: every resolution reads the
+// session and the user, so a token stops working on the next request after
+// its session ended (logout, a password change or reset, a status change
+// away from active, an email change, deletion). An expired access token is
+// 401 TOKEN_EXPIRED, a forged one 403 INVALID_TOKEN, one whose session
+// ended 401 INVALID_CREDENTIALS. On admin routes, the access token of a
+// user without admin access (or of none any more) is 403 FORBIDDEN and an
+// expired one 401 TOKEN_EXPIRED, so that a client refreshes.
+//
+// A successful login also sets a device cookie (WithDeviceCookie;
+// users_device, for a year): a later login for the same address that
+// presents it is limited per device instead of per IP and address, so
+// strangers' guesses, which lock the address for unknown devices, never
+// lock its owner out of a device that logged in before (see
+// users.Manager.Login). The client IP for the per-IP limit is ClientIP's.
+//
+// Every cookie is HttpOnly, with Path / and SameSite Lax unless
+// configured; Secure is off by default, as in Directus: turn it on
+// whenever the API is served over HTTPS. A cookie-authenticated request
+// cannot be forged cross-site: bodies must be declared JSON (a CORS
+// preflight), PATCH and DELETE always need one, and SameSite Lax keeps the
+// cookies off cross-site POSTs.
+//
+// PATCH /users/me changes the caller's names and, given current_password
+// (an extension: Directus asks for none), the password; a wrong one is 401
+// INVALID_CREDENTIALS and counts against the address's login limit. A
+// password change ends every session of the user, this one included.
+//
+// POST /auth/password/request mails a reset link only to an active user's
+// address, to reset_url (on the password-reset allow-list,
+// users.WithPasswordResetURLAllowList / PASSWORD_RESET_URL_ALLOW_LIST) or
+// the default page, with ?token=; its answer and its work are the same for
+// every address (see users.Manager.RequestPasswordReset). Only input
+// errors are answered (400); anything else is logged and answered 204, as
+// Directus does. The link works once, for an hour, while the user is still
+// active with that address; a reset ends every session and clears the
+// address's failed-login count.
+//
 // # Errors
 //
 // Every error is {"errors":[{"message":"…","extensions":{"code":"…"}}]}:
@@ -159,9 +251,10 @@
 //	400 FAILED_VALIDATION     a malformed field value of a user (POST/PATCH /users)
 //	400 RECORD_NOT_UNIQUE     the email belongs to another user; the role id exists
 //	400 INVALID_QUERY         a query parameter GET /users does not take, or a bad value of one
-//	401 INVALID_CREDENTIALS   login failed, whatever the reason
-//	401 TOKEN_EXPIRED         an expired verification or invite token
-//	403 INVALID_TOKEN         a garbage, unknown, used or wrong-purpose token
+//	401 INVALID_CREDENTIALS   login or refresh failed, whatever the reason; no access token, or
+//	                          one whose session ended (/users/me)
+//	401 TOKEN_EXPIRED         an expired verification, invite or reset token, or access token
+//	403 INVALID_TOKEN         a garbage, unknown, used or wrong-purpose token; a forged access token
 //	403 FORBIDDEN             authorizer refusal, registration off, email filter, unknown user id
 //	404 ROUTE_NOT_FOUND       no such route
 //	429 REQUESTS_EXCEEDED     users.ErrRateLimited: the login limiter, WithRateLimiter, WithRegisterRateLimiter
@@ -185,9 +278,14 @@
 //
 // # Differences from Directus
 //
-// POST /auth/login answers the user, not access and refresh tokens: this
-// package keeps no sessions, so a host app that needs them wraps the route
-// or calls users.Manager.Authenticate itself. Only the fields listed above
+// Refresh tokens are rotated with reuse detection (Directus rotates
+// without it); session-mode sessions do not slide (see Sessions); login
+// takes no otp (two-factor authentication is not implemented: an otp is
+// accepted and unused); the static token (WithAuthorizer) belongs to no
+// user, so GET /users/me answers it 401; PATCH /users/me takes only names
+// and the password, the latter with current_password; accounts are never
+// suspended after failed logins (Directus suspends after
+// AUTH_LOGIN_ATTEMPTS). Only the fields listed above
 // are taken (a Directus field such as "language" is refused by name, not
 // silently dropped), policies are plain id arrays, and GET /users knows only
 // the query parameters above: no relational fields (fields=role.name), no

@@ -37,13 +37,17 @@ type Option func(*config)
 // administrator: it must return true only for requests that may create,
 // list and change users, invite people, and read and change roles and
 // settings. It is called before anything else on every admin route (the
-// body is not read before it answers). Default: no request is an
-// administrator, so every admin route answers 403 FORBIDDEN. Passing nil
-// keeps the default.
+// body is not read before it answers). When it says no, the request's
+// access token is tried: that of an active user whose role or policies
+// have admin access makes the request an administrator too (see the
+// package doc, Sessions). Default: no request is an administrator by the
+// hook, so only such users' access tokens open the admin routes. Passing
+// nil keeps the default.
 //
-// A refused request always gets 403 FORBIDDEN, with or without credentials,
-// as Directus answers for items the caller cannot see. See BearerToken for
-// a static token.
+// A refused request gets 403 FORBIDDEN, with or without credentials, as
+// Directus answers for items the caller cannot see — except an expired
+// access token, 401 TOKEN_EXPIRED, so that a client refreshes. See
+// BearerToken for a static token.
 func WithAuthorizer(f func(r *http.Request) bool) Option {
 	return func(c *config) {
 		if f != nil {

@@ -198,6 +198,22 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 	return out, nil
 }
 
+// fieldsParam reads the fields parameter (in any of its forms) of a route
+// that answers one user; other parameters are left to the route.
+func fieldsParam(v url.Values) ([]string, error) {
+	only := url.Values{}
+	for k, vals := range v {
+		if k == "fields" || strings.HasPrefix(k, "fields[") {
+			only[k] = vals
+		}
+	}
+	if len(only) == 0 {
+		return nil, nil
+	}
+	uq, err := parseUserQuery(only)
+	return uq.fields, err
+}
+
 // splitList splits comma-separated items, trims them and drops empty ones.
 func splitList(items []string) []string {
 	var out []string

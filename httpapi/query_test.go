@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/store/sqlitestore"
 )
 
 // listFixture is a fixture with seven users of varied fields, created a
@@ -23,9 +26,23 @@ type listFixture struct {
 	ids   []string
 }
 
-func newListFixture(t *testing.T) *listFixture {
+// listStores are the stores the listing tests run on: the query is the
+// store's own (SQL on SQLite), so each is checked end to end.
+var listStores = []string{"memory", "sqlite"}
+
+func newListFixture(t *testing.T, kinds ...string) *listFixture {
 	t.Helper()
-	f := newFixture(t)
+	var fc fixtureConfig
+	if len(kinds) > 0 && kinds[0] == "sqlite" {
+		st, db, err := sqlitestore.Open(filepath.Join(t.TempDir(), "users.db"))
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			_ = st.Close()
+			_ = db.Close()
+		})
+		fc.store = func(*memstore.Store) users.Store { return st }
+	}
+	f := newFixtureWith(t, fc)
 	other, err := f.m.CreateRole(f.ctx, users.Role{Name: "Other"})
 	require.NoError(t, err)
 	lf := &listFixture{fixture: f, other: other}
@@ -68,7 +85,15 @@ func jsonQ(doc string) string { return "filter=" + url.QueryEscape(doc) }
 
 func TestListUsersFilters(t *testing.T) {
 	t.Parallel()
-	lf := newListFixture(t)
+	for _, kind := range listStores {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			testListUsersFilters(t, newListFixture(t, kind))
+		})
+	}
+}
+
+func testListUsersFilters(t *testing.T, lf *listFixture) {
 	role, other := lf.role.ID, lf.other.ID
 	for _, tc := range []struct {
 		q    string
@@ -132,7 +157,15 @@ func TestListUsersFilters(t *testing.T) {
 
 func TestListUsersSortAndPage(t *testing.T) {
 	t.Parallel()
-	lf := newListFixture(t)
+	for _, kind := range listStores {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			testListUsersSortAndPage(t, newListFixture(t, kind))
+		})
+	}
+}
+
+func testListUsersSortAndPage(t *testing.T, lf *listFixture) {
 	for _, tc := range []struct {
 		q    string
 		want []int
@@ -176,7 +209,15 @@ func TestListUsersSortAndPage(t *testing.T) {
 // Directus's counts.
 func TestListUsersFieldsAndMeta(t *testing.T) {
 	t.Parallel()
-	lf := newListFixture(t)
+	for _, kind := range listStores {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			testListUsersFieldsAndMeta(t, newListFixture(t, kind))
+		})
+	}
+}
+
+func testListUsersFieldsAndMeta(t *testing.T, lf *listFixture) {
 	body := func(q string) string {
 		t.Helper()
 		w := lf.admin("GET", "/users?"+q, "")
@@ -205,6 +246,13 @@ func TestListUsersFieldsAndMeta(t *testing.T) {
 		body("meta=*&filter[role][_eq]="+lf.role.ID+"&limit=0"))
 	assert.Equal(t, `{"data":[],"meta":{"filter_count":0}}`,
 		body("meta[]=filter_count&search=nobody"))
+
+	// GET /users/{id} takes fields too.
+	w := lf.admin("GET", "/users/"+ada+"?fields=email,status", "")
+	assert.Equal(t, `{"data":{"email":"ada@example.com","status":"active"}}`, w.Body.String())
+	w = lf.admin("GET", "/users/"+ada+"?fields[]=id", "")
+	assert.Equal(t, `{"data":{"id":"`+ada+`"}}`, w.Body.String())
+	wantError(t, lf.admin("GET", "/users/"+ada+"?fields=secret", ""), http.StatusBadRequest, "INVALID_QUERY", "")
 }
 
 // Bad queries are 400 INVALID_QUERY with a message that names the fault,
@@ -272,7 +320,15 @@ func TestListUsersRefusesBadQueries(t *testing.T) {
 // answer an empty page, not an error or an overflow.
 func TestListUsersPagingBounds(t *testing.T) {
 	t.Parallel()
-	lf := newListFixture(t)
+	for _, kind := range listStores {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			testListUsersPagingBounds(t, newListFixture(t, kind))
+		})
+	}
+}
+
+func testListUsersPagingBounds(t *testing.T, lf *listFixture) {
 	assert.Equal(t, []string{}, lf.list("?limit=2147483647&page=2147483647"))
 	assert.Equal(t, []string{}, lf.list("?offset=2147483647"))
 	assert.Len(t, lf.list("?limit=2147483647"), 7)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -98,6 +99,19 @@ func TestHealth(t *testing.T) {
 		require.True(t, ok, name)
 		require.Len(t, c, 1)
 		assert.Equal(t, "ok", c[0].(map[string]any)["status"], name)
+	}
+
+	// An administrator's access token sees the checks too; another user's
+	// does not.
+	f.adminUser("root@example.com")
+	f.create(users.CreateInput{Email: "member@example.com", Password: password})
+	for email, admin := range map[string]bool{"root@example.com": true, "member@example.com": false} {
+		s, err := f.m.Login(f.ctx, users.LoginInput{Email: email, Password: password})
+		require.NoError(t, err)
+		r := request("GET", "/server/health", "")
+		r.Header.Set("Authorization", "Bearer "+s.AccessToken)
+		w := f.raw(r)
+		assert.Equal(t, admin, strings.Contains(w.Body.String(), `"checks"`), email)
 	}
 
 	// A pending mail stuck past the threshold: warn, still 200.

@@ -42,6 +42,14 @@
 // (http.CrossOriginProtection). Every value shown is escaped by
 // html/template. Pages that answer for an address (register, forgot
 // password) say the same whether or not a user has it.
+//
+// # Several instances
+//
+// Sessions live in the Manager's store, so any instance serves any
+// signed-in administrator. The short outcome shown after a form (the
+// "flash", in a cookie signed with a key each handler draws at New) is
+// dropped when the next page is served by another instance: the change
+// itself is made all the same.
 package webui
 
 import (

@@ -1,45 +1,22 @@
 // Command server serves the users library's Directus-compatible HTTP API
 // (package httpapi), so that a client written for Directus's user flows —
 // register, verify email, invite, accept invite, users, roles, settings,
-// login — can talk to a Go app instead.
+// login — can talk to a Go app instead, with the admin console (package
+// webui) at /admin/.
 //
-//	go run ./examples/server
+//	go run ./examples/server        # 127.0.0.1:8055, SQLite in ./users.db, mail printed
+//	go run ./examples/server -h     # every environment variable, its default and meaning
 //
-// It listens on 127.0.0.1:8055 with SQLite in ./users.db, prints every mail
-// to stdout unless SMTP is configured, and runs the mail delivery worker.
 // It is configured by environment variables, named like Directus's where
-// Directus has one:
+// Directus has one (config.go holds the table: name, default, meaning,
+// parser; -h prints it). At start-up it logs the configuration in force,
+// secrets redacted, checks the SMTP relay (EMAIL_VERIFY_SETUP), and says
+// when no administrator can use the admin routes.
 //
-//	HOST, PORT                      listen address (127.0.0.1, 8055)
-//	PUBLIC_URL                      base of the links in mails (http://HOST:PORT)
-//	DB_CLIENT                       sqlite3 (default), pg, or mysql (MySQL 8 and MariaDB 10.6+)
-//	DB_FILENAME                     SQLite file (users.db)
-//	DB_CONNECTION_STRING            PostgreSQL DSN with pg; with mysql, a driver DSN
-//	                                (user:pass@tcp(host:3306)/db) or mysql:// URL
-//	DB_HOST, DB_PORT, DB_DATABASE, DB_USER, DB_PASSWORD   with mysql, instead (port 3306)
-//	EMAIL_SMTP_HOST, EMAIL_SMTP_PORT, EMAIL_SMTP_USER, EMAIL_SMTP_PASSWORD,
-//	EMAIL_SMTP_SECURE (implicit TLS), EMAIL_SMTP_IGNORE_TLS (no TLS), EMAIL_FROM
-//	USER_REGISTER_URL_ALLOW_LIST    comma-separated verification_url allow-list
-//	USER_INVITE_URL_ALLOW_LIST      comma-separated invite_url allow-list
-//	ADMIN_TOKEN                     static bearer token accepted as admin
-//	ADMIN_EMAIL, ADMIN_PASSWORD     the first administrator, created when none exists
-//	IP_TRUST_PROXY                  proxies whose X-Forwarded-For is believed
-//	HASH_MEMORY_COST, HASH_TIME_COST, HASH_PARALLELISM   argon2id parameters
-//	RATE_LIMITER_REGISTRATION_ENABLED, RATE_LIMITER_REGISTRATION_POINTS,
-//	RATE_LIMITER_REGISTRATION_DURATION   registrations per client IP (true, 5, 60 s)
-//	RATE_LIMITER_MAIL_POINTS, RATE_LIMITER_MAIL_DURATION   verification mails per address (5 per 3600 s)
-//	RATE_LIMITER_MAIL_ADMIN_POINTS, RATE_LIMITER_MAIL_ADMIN_DURATION   invitation mails per address (10 per 3600 s)
-//	GOMEMLIMIT                      Go's soft memory limit (default: 2 × cores × HASH_MEMORY_COST + 64 MiB)
-//	SHUTDOWN_TIMEOUT                seconds in-flight requests get on SIGINT/SIGTERM (15)
-//	MAIL_RETRY_BACKOFF, MAIL_SEND_TIMEOUT, MAIL_LEASE   delivery policy, Go durations (30s, 1m, 5m)
-//	SECRET, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, REFRESH_TOKEN_COOKIE_*, SESSION_COOKIE_*,
-//	PASSWORD_RESET_URL_ALLOW_LIST, RATE_LIMITER_LOGIN_{ADDRESS,IP,DEVICE}_{POINTS,DURATION}
-//	                                sessions, password reset, login limits: see sessionConfig
-//
-// The admin console (package webui) is served at /admin/: sign in there
-// as the administrator ADMIN_EMAIL/ADMIN_PASSWORD created. The links in
-// mails open its pages (/admin/verify-email, /admin/accept-invite,
-// /admin/set-password, /admin/reset-password).
+// Besides the API it serves GET /server/ping and GET /server/health
+// (Directus's), GET /metrics in Prometheus format when METRICS_ENABLED,
+// CORS with Directus's CORS_* variables, an access log line per request
+// and an X-Request-Id on every answer.
 //
 // Settings start as the library's defaults (registration off) and are
 // changed on /admin/settings or with PATCH /settings.
@@ -48,6 +25,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,56 +40,93 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
-	"github.com/gousers/users/mailer/logmailer"
-	"github.com/gousers/users/mailer/smtpmailer"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/sqlitestore"
 	"github.com/gousers/users/webui"
 )
 
 func main() {
+	os.Exit(realMain(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// realMain runs the command and returns its exit status: 0 after -h or a
+// clean stop, 2 for a bad command line, 1 when the server fails.
+func realMain(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the usage is ours
+	switch err := fs.Parse(args); {
+	case errors.Is(err, flag.ErrHelp):
+		printHelp(stdout)
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "server: %v\n\n", err)
+		printHelp(stderr)
+		return 2
+	case fs.NArg() > 0:
+		fmt.Fprintf(stderr, "server: unexpected argument %q (the server takes no arguments; it is configured by environment variables)\n\n", fs.Arg(0))
+		printHelp(stderr)
+		return 2
+	}
+
+	opts := &slog.HandlerOptions{}
+	var handler slog.Handler = slog.NewTextHandler(stderr, opts)
+	if cfg, err := loadConfig(getenv); err == nil {
+		opts.Level = cfg.LogLevel
+		if cfg.LogJSON {
+			handler = slog.NewJSONHandler(stderr, opts)
+		}
+	}
+	log := slog.New(handler)
+	setMemoryLimit(getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	setMemoryLimit(os.Getenv)
-	if err := run(ctx, os.Getenv, os.Stdout, log, nil); err != nil {
+	if err := run(ctx, getenv, stdout, log, nil); err != nil {
 		log.Error("server stopped", "error", err)
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // run serves until ctx is done, then shuts down gracefully: the listener
 // closes, in-flight requests finish (up to SHUTDOWN_TIMEOUT), and the mail
-// worker stops. Mail goes to mailOut when no SMTP host is configured.
-// ready, when not nil, is called with the listening address once the
-// server accepts connections.
+// worker stops. Mail goes to mailOut with the log transport. ready, when
+// not nil, is called with the listening address once the server accepts
+// connections.
 func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log *slog.Logger, ready func(addr string)) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
+	log = slog.New(withRequestID(log.Handler()))
 	store, newLimiter, closeStore, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	mailer, mailerName, err := newMailer(cfg, mailOut)
+	mailer, err := newMailer(&cfg, mailOut)
 	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.addr())
 	if err != nil {
-		return err
+		return fmt.Errorf("HOST/PORT: %w", err)
 	}
 	defer ln.Close()
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
+	logEffective(log, getenv, cfg.PublicURL)
+
 	limits, err := newLimits(ctx, cfg, newLimiter)
 	if err != nil {
 		return err
 	}
-	m, err := users.New(store, mailer, append([]users.Option{
+	var metrics *metrics
+	if cfg.MetricsEnabled {
+		metrics = newMetrics(store)
+		limits.register = metrics.countRefusals(limits.register, "register")
+	}
+	opts := []users.Option{
 		users.WithMailLimiter(limits.mail),
 		users.WithAdminMailLimiter(limits.adminMail),
 		users.WithLoginLimiter(limits.login),
@@ -120,21 +135,44 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 		users.WithPublicURL(cfg.PublicURL),
 		users.WithRegisterURLAllowList(cfg.RegisterAllowList...),
 		users.WithInviteURLAllowList(cfg.InviteAllowList...),
+		users.WithTokenLifetimes(cfg.VerifyTTL, cfg.InviteTTL),
 		users.WithHasher(&cfg.Argon2),
+		users.WithHashConcurrency(cfg.hashLimit(), cfg.HashQueue),
+		users.WithHashWaitBudget(cfg.HashBudget),
+		users.WithFailedLoginMinimum(cfg.LoginStall),
 		users.WithLogger(log),
-		users.WithDelivery(cfg.delivery()),
+		users.WithDelivery(cfg.Delivery),
+		users.WithProjectName(cfg.ProjectName),
+		users.WithHealthOptions(cfg.Health),
 		users.WithLinkPaths(webui.LinkPaths(consolePrefix)),
-	}, cfg.Sessions.options()...)...)
+	}
+	opts = append(opts, cfg.Sessions.options()...)
+	if metrics != nil {
+		opts = append(opts, users.WithObserver(metrics))
+	}
+	m, err := users.New(store, mailer, opts...)
 	if err != nil {
 		return err
+	}
+	if metrics != nil {
+		metrics.watch(m)
 	}
 	if m.SecretIsRandom() {
 		log.Warn("SECRET is not set: tokens are signed with a random secret drawn at start-up, so they stop working when the process restarts and other instances refuse them; set SECRET (at least 32 characters)")
 	}
-	if err := bootstrapAdmin(ctx, m, getenv("ADMIN_EMAIL"), getenv("ADMIN_PASSWORD"), log); err != nil {
+	if err := bootstrapAdmin(ctx, m, cfg.AdminEmail, cfg.AdminPassword, log); err != nil {
 		return err
 	}
-	handler := withConsole(m, cfg, log, httpapi.New(m, handlerOptions(cfg, log, limits.register)...))
+	if err := warnNoAdmin(ctx, m, cfg, log); err != nil {
+		return err
+	}
+	warnMail(cfg, log)
+	warnCORS(cfg, log)
+
+	api := httpapi.New(m, handlerOptions(cfg, log, limits.register)...)
+	handler := metrics.mount(withConsole(m, cfg, log, api), m, cfg)
+	handler = withCORS(cfg, handler)
+	handler = withAccessLog(log, metrics, handler)
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -155,9 +193,14 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	}()
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	checkDone := make(chan struct{})
+	go func() {
+		defer close(checkDone)
+		verifyMailSetup(workerCtx, cfg, mailer, log)
+	}()
 
 	log.Info("users server listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
-		"db", cfg.DBClient, "mailer", mailerName, "admin_token", cfg.AdminToken != "")
+		"db", cfg.DBClient, "mail", cfg.EmailTransport, "admin_token", cfg.AdminToken != "")
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -167,6 +210,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	case err := <-serveErr:
 		stopWorker()
 		<-workerDone
+		<-checkDone
 		return err
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
@@ -174,7 +218,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	defer cancel()
 	err = srv.Shutdown(sctx)
 	if errors.Is(err, context.DeadlineExceeded) {
-		err = fmt.Errorf("in-flight requests did not finish within %s", cfg.ShutdownTimeout)
+		err = fmt.Errorf("in-flight requests did not finish within SHUTDOWN_TIMEOUT (%s)", cfg.ShutdownTimeout)
 	}
 	// One last pass sends what the last requests queued; the rest stays in
 	// the outbox for the next start.
@@ -183,6 +227,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	}
 	stopWorker()
 	<-workerDone
+	<-checkDone
 	log.Info("stopped")
 	return err
 }
@@ -206,7 +251,7 @@ func openStore(ctx context.Context, cfg config) (users.Store, limiterFunc, func(
 		s, err := pgstore.New(ctx, pool)
 		if err != nil {
 			pool.Close()
-			return nil, nil, nil, err
+			return nil, nil, nil, fmt.Errorf("DB_CONNECTION_STRING: %w", err)
 		}
 		newLimiter := func(ctx context.Context, name string, points int, window time.Duration) (users.Limiter, error) {
 			return pgstore.NewLimiter(ctx, pool, name, points, window)
@@ -215,43 +260,42 @@ func openStore(ctx context.Context, cfg config) (users.Store, limiterFunc, func(
 	default:
 		s, db, err := sqlitestore.Open(cfg.DBFilename)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, fmt.Errorf("DB_FILENAME: %w", err)
 		}
 		return s, nil, func() { _ = s.Close(); _ = db.Close() }, nil
 	}
 }
 
 // limits are the server's rate limiters: in PostgreSQL or MySQL when the
-// store is (so that every instance shares the counts), else in memory. register is
-// nil when RATE_LIMITER_REGISTRATION_ENABLED is false.
+// store is (so that every instance shares the counts), else in memory.
+// register is nil when RATE_LIMITER_REGISTRATION_ENABLED is false.
 type limits struct {
 	register, mail, adminMail, login, loginIP, loginDevice users.Limiter
 }
 
 func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits, error) {
 	type spec struct {
-		dst    *users.Limiter
-		name   string
-		points int
-		window time.Duration
+		dst  *users.Limiter
+		name string
+		l    limitSpec
 	}
 	var l limits
 	specs := []spec{
-		{&l.mail, "mail-recipient", cfg.MailLimitPoints, cfg.MailLimitDuration},
-		{&l.adminMail, "mail-admin", cfg.AdminMailLimitPoints, cfg.AdminMailLimitDuration},
-		{&l.login, "login-failures", cfg.Sessions.LoginAddress.Points, cfg.Sessions.LoginAddress.Window},
-		{&l.loginIP, "login-ip", cfg.Sessions.LoginIP.Points, cfg.Sessions.LoginIP.Window},
-		{&l.loginDevice, "login-device", cfg.Sessions.LoginDevice.Points, cfg.Sessions.LoginDevice.Window},
+		{&l.mail, "mail-recipient", limitSpec{cfg.MailLimitPoints, cfg.MailLimitDuration}},
+		{&l.adminMail, "mail-admin", limitSpec{cfg.AdminMailLimitPoints, cfg.AdminMailLimitDuration}},
+		{&l.login, "login-failures", cfg.Sessions.LoginAddress},
+		{&l.loginIP, "login-ip", cfg.Sessions.LoginIP},
+		{&l.loginDevice, "login-device", cfg.Sessions.LoginDevice},
 	}
 	if cfg.RegisterLimitEnabled {
-		specs = append(specs, spec{&l.register, "register-ip", cfg.RegisterLimitPoints, cfg.RegisterLimitDuration})
+		specs = append(specs, spec{&l.register, "register-ip", limitSpec{cfg.RegisterLimitPoints, cfg.RegisterLimitDuration}})
 	}
 	for _, s := range specs {
 		if newLimiter == nil {
-			*s.dst = users.NewMemoryLimiter(s.points, s.window)
+			*s.dst = users.NewMemoryLimiter(s.l.Points, s.l.Window)
 			continue
 		}
-		pl, err := newLimiter(ctx, s.name, s.points, s.window)
+		pl, err := newLimiter(ctx, s.name, s.l.Points, s.l.Window)
 		if err != nil {
 			return limits{}, err
 		}
@@ -260,38 +304,12 @@ func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits,
 	return l, nil
 }
 
-// newMailer returns the SMTP mailer when EMAIL_SMTP_HOST is set, else a
-// mailer that prints each mail to out.
-func newMailer(cfg config, out io.Writer) (users.Mailer, string, error) {
-	if cfg.SMTPHost == "" {
-		return logmailer.New(out), "log", nil
-	}
-	mode := smtpmailer.STARTTLS
-	switch {
-	case cfg.SMTPSecure:
-		mode = smtpmailer.ImplicitTLS
-	case cfg.SMTPIgnoreTLS:
-		mode = smtpmailer.Plain
-	}
-	m, err := smtpmailer.New(smtpmailer.Config{
-		Host:     cfg.SMTPHost,
-		Port:     cfg.SMTPPort,
-		Username: cfg.SMTPUser,
-		Password: cfg.SMTPPassword,
-		From:     cfg.EmailFrom,
-		TLS:      mode,
-	})
-	if err != nil {
-		return nil, "", err
-	}
-	return m, "smtp " + cfg.SMTPHost, nil
-}
-
 // handlerOptions configures the HTTP API from cfg.
 func handlerOptions(cfg config, log *slog.Logger, register users.Limiter) []httpapi.Option {
 	opts := []httpapi.Option{
 		httpapi.WithLogger(log),
 		httpapi.WithTrustedProxies(cfg.TrustedProxies...),
+		httpapi.WithServiceID(cfg.Key),
 	}
 	if cfg.AdminToken != "" {
 		opts = append(opts, httpapi.WithAuthorizer(httpapi.BearerToken(cfg.AdminToken)))
@@ -299,5 +317,37 @@ func handlerOptions(cfg config, log *slog.Logger, register users.Limiter) []http
 	if register != nil {
 		opts = append(opts, httpapi.WithRegisterRateLimiter(register))
 	}
+	if cfg.VerifyRedirect != "" {
+		opts = append(opts, httpapi.WithVerifyRedirect(cfg.VerifyRedirect))
+	}
 	return append(opts, cfg.Sessions.handlerOptions()...)
+}
+
+// warnNoAdmin warns, when ADMIN_TOKEN is not set, that no one can use the
+// admin routes unless an active user has an admin role.
+func warnNoAdmin(ctx context.Context, m *users.Manager, cfg config, log *slog.Logger) error {
+	if cfg.AdminToken != "" {
+		return nil
+	}
+	roles, err := m.ListRoles(ctx)
+	if err != nil {
+		return err
+	}
+	active := &users.UserFilter{Field: users.FieldStatus, Op: users.OpEq, Value: string(users.StatusActive)}
+	for _, r := range roles {
+		if !r.AdminAccess {
+			continue
+		}
+		n, err := m.CountUsers(ctx, users.UserQuery{Role: &r.ID, Filter: active})
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			log.Info("ADMIN_TOKEN is not set: the admin routes accept the access tokens of administrators who log in")
+			return nil
+		}
+	}
+	log.Warn("ADMIN_TOKEN is not set and no active user has an admin role: every admin route (users, roles, invitations, settings) " +
+		"will answer 403 FORBIDDEN; set ADMIN_TOKEN (16 characters or more), or ADMIN_EMAIL and ADMIN_PASSWORD to create the first administrator")
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,4 +175,42 @@ func TestSessionCookiesEndToEnd(t *testing.T) {
 	assert.True(t, st.HttpOnly)
 	resp, body = s.do("GET", "/users/me", nil, nil, st)
 	require.Equal(t, 200, resp.StatusCode, "body: %s", body)
+}
+
+// After 1,000 wrong guesses from 20 addresses, the owner's browser that
+// logged in before gets in at once; a new device is locked out with the
+// strangers until a password reset; the account stays active.
+func TestLockoutEndToEnd(t *testing.T) {
+	s := startServer(t, map[string]string{"IP_TRUST_PROXY": "127.0.0.1"})
+	u := s.ok("POST", "/users", map[string]any{"email": "ada@example.com", "password": "correct horse battery"}, true)
+	resp, body := s.do("POST", "/auth/login", map[string]any{"email": "ada@example.com", "password": "correct horse battery"}, nil)
+	require.Equal(t, 200, resp.StatusCode, "body: %s", body)
+	device := cookieNamed(resp, "users_device")
+	require.NotNil(t, device)
+
+	counts := map[int]int{}
+	for i := range 1000 {
+		resp, _ := s.do("POST", "/auth/login", map[string]any{"email": "ada@example.com", "password": "guess " + strconv.Itoa(i)},
+			map[string]string{"X-Forwarded-For": "203.0.113." + strconv.Itoa(i%20)})
+		counts[resp.StatusCode]++
+	}
+	assert.Equal(t, map[int]int{401: 10, 429: 990}, counts, "10 guesses per address in total from unknown devices")
+
+	resp, body = s.do("POST", "/auth/login", map[string]any{"email": "ada@example.com", "password": "correct horse battery"},
+		map[string]string{"X-Forwarded-For": "203.0.113.7"}, device)
+	require.Equal(t, 200, resp.StatusCode, "the known device gets in at once: %s", body)
+	resp, _ = s.do("POST", "/auth/login", map[string]any{"email": "ada@example.com", "password": "correct horse battery"},
+		map[string]string{"X-Forwarded-For": "198.51.100.1"})
+	assert.Equal(t, 429, resp.StatusCode, "a new device waits, or resets the password")
+	got := s.ok("GET", "/users/"+u["id"].(string), nil, true)
+	assert.Equal(t, "active", got["status"], "never suspended")
+
+	resp, _ = s.do("POST", "/auth/password/request", map[string]any{"email": "ada@example.com"}, nil)
+	require.Equal(t, 204, resp.StatusCode)
+	_, tok := linkToken(t, s.mailTo("ada@example.com", 1), s.base+"/admin/reset-password?")
+	resp, _ = s.do("POST", "/auth/password/reset", map[string]any{"token": tok, "password": "a brand new password"}, nil)
+	require.Equal(t, 204, resp.StatusCode)
+	resp, body = s.do("POST", "/auth/login", map[string]any{"email": "ada@example.com", "password": "a brand new password"},
+		map[string]string{"X-Forwarded-For": "198.51.100.1"})
+	assert.Equal(t, 200, resp.StatusCode, "the reset cleared the lock: %s", body)
 }

@@ -365,7 +365,7 @@ func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.roles[r.ID]; ok {
-		return fmt.Errorf("memstore: create role: %w", users.ErrDuplicateID)
+		return users.ErrDuplicateID // as it is: the Manager adds the operation
 	}
 	c := *r
 	s.roles[r.ID] = &c
@@ -413,7 +413,7 @@ func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.policies[p.ID]; ok {
-		return fmt.Errorf("memstore: create policy: %w", users.ErrDuplicateID)
+		return users.ErrDuplicateID // as it is: the Manager adds the operation
 	}
 	c := *p
 	s.policies[p.ID] = &c

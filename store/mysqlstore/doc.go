@@ -13,12 +13,14 @@
 //	store, err := mysqlstore.New(ctx, db)
 //
 // Each Store method that must be atomic is one transaction, so any number
-// of instances may run any operations at once. Every writing transaction
-// runs at READ COMMITTED, whatever the server's default: the rows it
+// of instances may run any operations at once. Every transaction that
+// reads runs at READ COMMITTED, whatever the server's default: the rows it
 // decides on are read with SELECT … FOR UPDATE, which reads the latest
-// committed version at any level, and READ COMMITTED takes no gap locks,
-// so concurrent registrations do not deadlock on each other's index
-// ranges. Rows are locked in one order (the administrators' lock row for
+// committed version at any level, its plain reads see what committed
+// before each statement, and READ COMMITTED takes no gap locks, so
+// concurrent writers do not deadlock on each other's index ranges. The one
+// transaction that only inserts (CreateUser of a new user with its token
+// and mail) runs at the session's level, which changes nothing for it. Rows are locked in one order (the administrators' lock row for
 // a Condition.KeepAdmin change, then users by id, then their tokens or
 // sessions), so operations queue rather than deadlock; a deadlock (error
 // 1213) or a lock wait timeout (1205) that happens anyway is retried,

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -23,13 +24,12 @@ var _ users.ResettableLimiter = (*mysqlstore.Limiter)(nil)
 // params are added to every handle's DSN (session variables).
 func limiterDatabase(params map[string]string) limitertest.Factory {
 	return func(t *testing.T) limitertest.Database {
-		dsn := newDatabase(t)
-		for k, v := range params {
-			dsn += "&" + k + "=" + v
-			if !strings.Contains(dsn, "?") {
-				dsn = strings.Replace(dsn, "&", "?", 1)
-			}
+		cfg, err := mysql.ParseDSN(newDatabase(t))
+		require.NoError(t, err)
+		if len(params) > 0 {
+			cfg.Params = params
 		}
+		dsn := cfg.FormatDSN()
 		admin := newDB(t, dsn)
 		return limitertest.Database{
 			NewLimiter: func(t *testing.T, name string, points int, window time.Duration, clock func() time.Time) users.ResettableLimiter {
@@ -74,7 +74,7 @@ func TestLimiter(t *testing.T) {
 // SERIALIZABLE changes nothing.
 func TestLimiterConcurrentInstancesSerializable(t *testing.T) {
 	t.Parallel()
-	limitertest.ConcurrentInstances(t, limiterDatabase(map[string]string{isolationVar(t): "%27SERIALIZABLE%27"}))
+	limitertest.ConcurrentInstances(t, limiterDatabase(map[string]string{isolationVar(t): "'SERIALIZABLE'"}))
 }
 
 // isolationVar is the server's name of the session's default isolation

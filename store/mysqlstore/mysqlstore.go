@@ -248,7 +248,14 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {
-	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	return inTxLevel(ctx, db, sql.LevelReadCommitted, fn)
+}
+
+// inTxLevel is inTx at the given isolation level; sql.LevelDefault is the
+// session's (the server's default, unless the DSN sets one), and saves the
+// round trip that sets the level.
+func inTxLevel(ctx context.Context, db *sql.DB, level sql.IsolationLevel, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, &sql.TxOptions{Isolation: level})
 	if err != nil {
 		return err
 	}

@@ -65,8 +65,8 @@ type errReused struct{ id string }
 func (errReused) Error() string { return "refresh token reused" }
 
 // RotateSession implements users.Store. One read-committed transaction
-// finds the session's user by the current hash, locks the user's row, then
-// the session's (the order every user change takes), and checks them;
+// locks the row of the user whose session has the current hash, then the
+// session's (the order every user change takes), and checks them;
 // concurrent rotations of one token queue on the user's lock, and the
 // ones after the winner no longer find the hash current. A hash found
 // among the earlier ones ends the session in a transaction of its own,
@@ -78,21 +78,19 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 	)
 	err := s.do(ctx, "rotate session", func() error {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
-			var userID string
-			err := tx.QueryRowContext(ctx, `SELECT user_id FROM users_sessions WHERE token_hash = ?`, oldHash).Scan(&userID)
+			// The session's user, locked; the sub-select locks
+			// nothing (see ConsumeToken).
+			var l locked
+			err := tx.QueryRowContext(ctx, `SELECT `+lockCols+` FROM users_users u
+WHERE u.id = (SELECT s.user_id FROM users_sessions s WHERE s.token_hash = ?) FOR UPDATE`, oldHash).
+				Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash)
 			if errors.Is(err, sql.ErrNoRows) {
-				return earlier(ctx, tx, oldHash)
+				return earlier(ctx, tx, oldHash) // rotated, or its user deleted meanwhile
 			}
 			if err != nil {
 				return err
 			}
-			l, err := lockUser(ctx, tx, userID)
-			if errors.Is(err, users.ErrNotFound) {
-				return earlier(ctx, tx, oldHash) // deleted meanwhile, with its sessions
-			}
-			if err != nil {
-				return err
-			}
+			userID := l.id
 			sess, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM users_sessions s
 WHERE s.token_hash = ? FOR UPDATE`, oldHash))
 			if errors.Is(err, users.ErrNotFound) {
@@ -117,7 +115,7 @@ WHERE s.token_hash = ? FOR UPDATE`, oldHash))
 			sess.TokenHash = append([]byte(nil), newHash...)
 			sess.RefreshedAt = fromMicros(micros(now))
 			sess.ExpiresAt = fromMicros(micros(expiresAt))
-			u, err = getUser(ctx, tx, `SELECT `+userCols+` FROM users_users u WHERE u.id = ?`, userID)
+			u, err = getUser(ctx, tx, `u.id = ?`, userID)
 			return err
 		})
 		var reused errReused

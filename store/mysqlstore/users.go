@@ -21,16 +21,28 @@ const userCols = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.f
 // lockCols reads what a Condition is checked against (see lockedUser).
 const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.password_hash`
 
-// CreateUser implements users.Store, in one read-committed transaction. A
-// concurrent insert of the same email key waits on the unique index until
-// the first commits, then fails with ErrDuplicateEmail.
+// CreateUser implements users.Store, in one transaction. A concurrent
+// insert of the same email key waits on the unique index until the first
+// commits, then fails with ErrDuplicateEmail.
+//
+// When its effects concern only the new user (as they always do when the
+// Manager registers, invites or creates), the transaction only inserts:
+// there is nothing of the user's to revoke yet, and no row it reads
+// depends on the isolation level, so it runs at the session's and skips
+// the round trip that would set one. Otherwise it runs at READ COMMITTED,
+// like every other write.
 func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
 	meta, err := encodeMetadata(u.Metadata)
 	if err != nil {
 		return fmt.Errorf("mysqlstore: create user: %w", err)
 	}
+	fresh := !fx.EndSessions && len(fx.RevokeTokens) == 0 && (fx.Token == nil || fx.Token.UserID == u.ID)
+	level := sql.LevelReadCommitted
+	if fresh {
+		level = sql.LevelDefault
+	}
 	return s.do(ctx, "create user", func() error {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
+		return inTxLevel(ctx, s.db, level, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO users_users (id, email, email_key, password_hash,
 	first_name, last_name, id_lc, email_lc, first_name_lc, last_name_lc, status, role, role_lc, contested, metadata,
 	created_at, updated_at)
@@ -42,6 +54,17 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			}
 			if err := insertPolicies(ctx, tx, []string{u.ID}, u.Policies); err != nil {
 				return err
+			}
+			if fresh {
+				if t := fx.Token; t != nil {
+					if err := insertToken(ctx, tx, t); err != nil {
+						return err
+					}
+				}
+				if m := fx.Mail; m != nil {
+					return insertMail(ctx, tx, m)
+				}
+				return nil
 			}
 			return applyEffects(ctx, tx, u.ID, fx)
 		})
@@ -88,9 +111,7 @@ WHERE user_id = ? AND consumed_at IS NULL AND purpose IN (`+placeholders(len(fx.
 			t.UserID, string(t.Purpose)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
-			micros(t.CreatedAt), micros(t.ExpiresAt), microsPtr(t.ConsumedAt)); err != nil {
+		if err := insertToken(ctx, tx, t); err != nil {
 			return err
 		}
 	}
@@ -107,11 +128,18 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
 	return nil
 }
 
+func insertToken(ctx context.Context, tx *sql.Tx, t *users.TokenRecord) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
+		micros(t.CreatedAt), micros(t.ExpiresAt), microsPtr(t.ConsumedAt))
+	return err
+}
+
 // GetUser implements users.Store.
 func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, error) {
 	var u *users.UserRecord
 	err := s.do(ctx, "get user", func() (err error) {
-		u, err = getUser(ctx, s.db, `SELECT `+userCols+` FROM users_users u WHERE u.id = ?`, id)
+		u, err = getUser(ctx, s.db, `u.id = ?`, id)
 		return err
 	})
 	return u, err
@@ -126,23 +154,44 @@ func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserR
 	var u *users.UserRecord
 	err := s.do(ctx, "get user by email", func() (err error) {
 		// utf8mb4_bin pads: the second comparison makes the match exact.
-		u, err = getUser(ctx, s.db, `SELECT `+userCols+` FROM users_users u
-WHERE u.email_key = ? AND CAST(u.email_key AS BINARY) = CAST(? AS BINARY)`, key, key)
+		u, err = getUser(ctx, s.db, `u.email_key = ? AND CAST(u.email_key AS BINARY) = CAST(? AS BINARY)`, key, key)
 		return err
 	})
 	return u, err
 }
 
-// getUser reads one user, with its policies, by query.
-func getUser(ctx context.Context, q querier, query string, args ...any) (*users.UserRecord, error) {
-	list, err := queryUsers(ctx, q, query, args...)
+// getUser reads the one user that cond (over users_users AS u) selects,
+// with its policies, in one statement: a row per policy, in their order
+// (one row with a NULL policy when it has none).
+func getUser(ctx context.Context, q querier, cond string, args ...any) (*users.UserRecord, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+userCols+`, p.policy_id FROM users_users u
+LEFT JOIN users_user_policies p ON p.user_id = u.id
+WHERE `+cond+` ORDER BY p.position`, args...)
 	if err != nil {
 		return nil, err
 	}
-	if len(list) == 0 {
+	defer rows.Close()
+	var u *users.UserRecord
+	for rows.Next() {
+		var policy sql.NullString
+		r, err := scanUser(rows, &policy)
+		if err != nil {
+			return nil, err
+		}
+		if u == nil {
+			u = r
+		}
+		if policy.Valid {
+			u.Policies = append(u.Policies, policy.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if u == nil {
 		return nil, users.ErrNotFound
 	}
-	return list[0], nil
+	return u, nil
 }
 
 // queryUsers reads the users query selects (with userCols), then their
@@ -204,7 +253,8 @@ WHERE user_id IN (`+placeholders(len(ids))+`) ORDER BY user_id, position`, ids..
 	return rows.Err()
 }
 
-func scanUser(rows *sql.Rows) (*users.UserRecord, error) {
+// scanUser reads the userCols of a row, and the extra columns after them.
+func scanUser(rows *sql.Rows, extra ...any) (*users.UserRecord, error) {
 	var (
 		u                users.UserRecord
 		status           string
@@ -212,8 +262,8 @@ func scanUser(rows *sql.Rows) (*users.UserRecord, error) {
 		meta             sql.NullString
 		created, updated int64
 	)
-	if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&status, &role, &u.Contested, &meta, &created, &updated); err != nil {
+	if err := rows.Scan(append([]any{&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
+		&status, &role, &u.Contested, &meta, &created, &updated}, extra...)...); err != nil {
 		return nil, err
 	}
 	u.Status = users.Status(status)
@@ -439,7 +489,7 @@ func applyChange(ctx context.Context, tx *sql.Tx, id string, ch users.UserChange
 	if err := applyEffects(ctx, tx, id, fx); err != nil {
 		return nil, err
 	}
-	return getUser(ctx, tx, `SELECT `+userCols+` FROM users_users u WHERE u.id = ?`, id)
+	return getUser(ctx, tx, `u.id = ?`, id)
 }
 
 // changeSet is the SET clause of ch, and its arguments: only the fields ch
@@ -516,7 +566,8 @@ func lockAll(ctx context.Context, tx *sql.Tx, ids []string, cond users.Condition
 }
 
 // UpdateUsers implements users.Store: one read-committed transaction locks
-// the users in id order, checks cond on each, and applies the change.
+// the users in id order, checks cond on each, applies the change, and
+// revokes their tokens and ends their sessions as ch asks.
 func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
 	ids = uniqueSorted(ids)
 	if len(ids) == 0 {
@@ -549,6 +600,21 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condit
 					return err
 				}
 				if err := insertPolicies(ctx, tx, ids, ch.Policies); err != nil {
+					return err
+				}
+			}
+			if len(ch.RevokeTokens) > 0 {
+				args := anys(ids)
+				for _, p := range ch.RevokeTokens {
+					args = append(args, string(p))
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM users_tokens WHERE user_id IN (`+in+`)
+AND consumed_at IS NULL AND purpose IN (`+placeholders(len(ch.RevokeTokens))+`)`, args...); err != nil {
+					return err
+				}
+			}
+			if ch.EndSessions {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM users_sessions WHERE user_id IN (`+in+`)`, anys(ids)...); err != nil {
 					return err
 				}
 			}
@@ -593,8 +659,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condit
 }
 
 // ConsumeToken implements users.Store in one read-committed transaction:
-// it finds the token's user, locks the user's row, then the token's
-// (SELECT … FOR UPDATE), checks them, marks the token consumed, applies
+// it locks the token's user's row, then the token's (SELECT … FOR UPDATE), checks them, marks the token consumed, applies
 // the change and the effects, and reads the user back. Concurrent
 // consumers of one token queue on the user's row lock; when the winner
 // commits, the next one reads the token as consumed and gets ErrTokenUsed.
@@ -613,21 +678,21 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 					return err
 				}
 			}
-			var userID string
-			err := tx.QueryRowContext(ctx, `SELECT user_id FROM users_tokens WHERE hash = ? AND purpose = ?`, hash, string(purpose)).Scan(&userID)
+			// The token's user, locked. The sub-select is a plain
+			// read: only the user's row is locked (MySQL and MariaDB
+			// lock no row of a sub-select without its own FOR UPDATE),
+			// so the lock order stays user, then token.
+			var l locked
+			err := tx.QueryRowContext(ctx, `SELECT `+lockCols+` FROM users_users u
+WHERE u.id = (SELECT t.user_id FROM users_tokens t WHERE t.hash = ? AND t.purpose = ?) FOR UPDATE`, hash, string(purpose)).
+				Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash)
 			if errors.Is(err, sql.ErrNoRows) {
-				return users.ErrInvalidToken
+				return users.ErrInvalidToken // unknown, or its user deleted meanwhile
 			}
 			if err != nil {
 				return err
 			}
-			l, err := lockUser(ctx, tx, userID)
-			if errors.Is(err, users.ErrNotFound) {
-				return users.ErrInvalidToken // deleted meanwhile, with its tokens
-			}
-			if err != nil {
-				return err
-			}
+			userID := l.id
 			var (
 				consumed sql.NullInt64
 				expires  int64

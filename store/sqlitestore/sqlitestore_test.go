@@ -348,7 +348,8 @@ func hashOf(s string) []byte {
 
 // A database at version 1 with users in it is migrated to version 2: the
 // lower-cased copies the case-insensitive queries read are filled for the
-// users that exist, as strings.ToLower folds them.
+// users that exist, as strings.ToLower folds them, and pending tokens are
+// bound to their user's address.
 func TestMigrationFillsLowerCasedCopies(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "users.db")
@@ -360,12 +361,19 @@ INSERT INTO users_schema_migrations VALUES (1, '0001_init.sql', 0);` + string(v1
 INSERT INTO users_roles (id, name) VALUES ('RÔLE-Ü', 'Rôle');
 INSERT INTO users_users (id, email, email_key, first_name, last_name, status, role, created_at, updated_at)
 VALUES ('u1', 'ÜNAL@Example.com', 'ünal@example.com', 'Ünal', 'ÖZTÜRK', 'active', 'RÔLE-Ü', 1, 1),
-       ('u2', 'bob@example.com', 'bob@example.com', 'Bob', 'Smith', 'active', NULL, 2, 2);`)
+       ('u2', 'bob@example.com', 'bob@example.com', 'Bob', 'Smith', 'active', NULL, 2, 2);
+INSERT INTO users_tokens (hash, purpose, user_id, created_at, expires_at)
+VALUES (x'0102', 'invite', 'u1', 1, 9000000000000000);`)
 	require.NoError(t, err)
 
 	s, err := sqlitestore.New(db)
 	require.NoError(t, err)
 	ctx := t.Context()
+	// A token mailed before tokens were bound to an address is bound to
+	// the address its user has at the upgrade, so the link still works.
+	tok, err := s.GetToken(ctx, []byte{1, 2})
+	require.NoError(t, err)
+	assert.Equal(t, "ünal@example.com", tok.EmailKey)
 	for _, q := range []users.UserQuery{
 		{Search: "ün"},
 		{Search: "öztürk"},

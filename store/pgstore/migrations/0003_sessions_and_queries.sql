@@ -39,6 +39,10 @@ CREATE INDEX users_user_policies_policy_idx ON users_user_policies (policy_id);
 
 -- The normalised address a token was mailed to; '' for none.
 ALTER TABLE users_tokens ADD COLUMN email_key text COLLATE "C" NOT NULL DEFAULT '';
+-- Tokens mailed before this column existed are bound to the address their
+-- user has now: the only one known, so links already sent keep working
+-- until the address changes.
+UPDATE users_tokens t SET email_key = u.email_key FROM users_users u WHERE u.id = t.user_id;
 -- PurgeExpired.
 CREATE INDEX users_tokens_expires_idx ON users_tokens (expires_at);
 

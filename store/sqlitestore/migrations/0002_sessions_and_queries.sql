@@ -29,6 +29,10 @@ CREATE INDEX users_users_email_lower     ON users_users (email_lower);
 
 -- The normalised address a token was mailed to; '' for none.
 ALTER TABLE users_tokens ADD COLUMN email_key TEXT NOT NULL DEFAULT '';
+-- Tokens mailed before this column existed are bound to the address their
+-- user has now: the only one known, so links already sent keep working
+-- until the address changes.
+UPDATE users_tokens SET email_key = (SELECT u.email_key FROM users_users u WHERE u.id = users_tokens.user_id);
 -- PurgeExpired.
 CREATE INDEX users_tokens_expires ON users_tokens (expires_at);
 

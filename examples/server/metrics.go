@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/httpapi"
+)
+
+// metrics adapts the library's Observer events, the requests withAccessLog
+// sees, and the outbox and hashing state read at scrape time, to
+// Prometheus (github.com/prometheus/client_golang), on a registry of its
+// own. The library itself imports no metrics package: it reports through
+// users.Observer, and this is the adapter.
+type metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	flows       *prometheus.CounterVec
+	mailSent    *prometheus.CounterVec
+	mailFailed  *prometheus.CounterVec
+	mailLatency *prometheus.HistogramVec
+	hashWait    prometheus.Histogram
+	hashShed    prometheus.Counter
+	rateLimited *prometheus.CounterVec
+}
+
+func newMetrics(store users.Store) *metrics {
+	x := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "users_http_requests_total", Help: "HTTP requests answered, by method, route pattern and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "users_http_request_duration_seconds", Help: "Time to answer an HTTP request, by method and route pattern.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route"}),
+		flows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "users_flow_total", Help: "Flows ended, by flow (register, verify_email, invite, accept_invite, create, login…), outcome and, when refused, reason.",
+		}, []string{"flow", "outcome", "reason"}),
+		mailSent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "users_mail_sent_total", Help: "Mails delivered to the relay, by kind.",
+		}, []string{"kind"}),
+		mailFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "users_mail_failed_total", Help: "Failed delivery attempts, by kind; final=true when the mail was given up.",
+		}, []string{"kind", "final"}),
+		mailLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "users_mail_delivery_latency_seconds", Help: "Time from queueing a mail to its delivery, retries included, by kind.",
+			Buckets: []float64{.1, .5, 1, 5, 15, 60, 300, 900, 3600, 4 * 3600},
+		}, []string{"kind"}),
+		hashWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "users_hash_wait_seconds", Help: "Time a password hash or verification waited for a hashing slot.",
+			Buckets: []float64{.001, .01, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		hashShed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "users_hash_shed_total", Help: "Requests refused at once because the hashing queue was full (503).",
+		}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "users_rate_limited_total", Help: "Rate-limit refusals, by limiter (register, mail, admin_mail, login, login_ip, login_device).",
+		}, []string{"limiter"}),
+	}
+	x.reg.MustRegister(x.requests, x.duration, x.flows, x.mailSent, x.mailFailed, x.mailLatency,
+		x.hashWait, x.hashShed, x.rateLimited, outboxCollector{store},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return x
+}
+
+// Observe implements users.Observer.
+func (x *metrics) Observe(e users.Event) {
+	switch e.Kind {
+	case users.EventFlow:
+		x.flows.WithLabelValues(e.Flow, e.Outcome, e.Reason).Inc()
+	case users.EventMailSent:
+		x.mailSent.WithLabelValues(string(e.Mail)).Inc()
+		x.mailLatency.WithLabelValues(string(e.Mail)).Observe(e.Duration.Seconds())
+	case users.EventMailFailed:
+		x.mailFailed.WithLabelValues(string(e.Mail), strconv.FormatBool(e.Final)).Inc()
+	case users.EventHashWait:
+		x.hashWait.Observe(e.Duration.Seconds())
+	case users.EventHashShed:
+		x.hashShed.Inc()
+	case users.EventRateLimited:
+		x.rateLimited.WithLabelValues(e.Limiter).Inc()
+	}
+}
+
+// watch registers the gauges read from m at scrape time.
+func (x *metrics) watch(m *users.Manager) {
+	gauge := func(name, help string, f func(users.HashStats) int) prometheus.GaugeFunc {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
+			func() float64 { return float64(f(m.HashStats())) })
+	}
+	x.reg.MustRegister(
+		gauge("users_hash_running", "Password hashes running now.", func(s users.HashStats) int { return s.Running }),
+		gauge("users_hash_waiting", "Requests waiting for a hashing slot now.", func(s users.HashStats) int { return s.Waiting }),
+		gauge("users_hash_limit", "Hashing slots (HASH_CONCURRENCY).", func(s users.HashStats) int { return s.Limit }),
+	)
+}
+
+// request counts one answered request (withAccessLog). A nil metrics
+// counts nothing.
+func (x *metrics) request(method, route string, status int, took time.Duration) {
+	if x == nil {
+		return
+	}
+	x.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	x.duration.WithLabelValues(method, route).Observe(took.Seconds())
+}
+
+// countRefusals wraps l (which may be nil) to count its refusals as
+// limiter name: the registration limit lives in httpapi, which reports to
+// no Observer.
+func (x *metrics) countRefusals(l users.Limiter, name string) users.Limiter {
+	if l == nil {
+		return nil
+	}
+	return countingLimiter{l, func() { x.rateLimited.WithLabelValues(name).Inc() }}
+}
+
+type countingLimiter struct {
+	users.Limiter
+	refused func()
+}
+
+func (c countingLimiter) Allow(ctx context.Context, key string) (time.Duration, error) {
+	d, err := c.Limiter.Allow(ctx, key)
+	if errors.Is(err, users.ErrRateLimited) {
+		c.refused()
+	}
+	return d, err
+}
+
+// outboxCollector reports the outbox at scrape time (Store.MailStats).
+type outboxCollector struct{ store users.Store }
+
+var (
+	outboxPendingDesc = prometheus.NewDesc("users_outbox_pending", "Mails waiting in the outbox.", nil, nil)
+	outboxFailedDesc  = prometheus.NewDesc("users_outbox_failed", "Mails given up (kept in the outbox as a record).", nil, nil)
+	outboxAgeDesc     = prometheus.NewDesc("users_outbox_oldest_pending_age_seconds", "Age of the oldest pending mail (0 when none).", nil, nil)
+)
+
+func (outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- outboxPendingDesc
+	ch <- outboxFailedDesc
+	ch <- outboxAgeDesc
+}
+
+func (o outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := o.store.MailStats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(outboxPendingDesc, err)
+		return
+	}
+	age := 0.0
+	if st.OldestPending != nil {
+		age = max(time.Since(*st.OldestPending).Seconds(), 0)
+	}
+	ch <- prometheus.MustNewConstMetric(outboxPendingDesc, prometheus.GaugeValue, float64(st.Pending))
+	ch <- prometheus.MustNewConstMetric(outboxFailedDesc, prometheus.GaugeValue, float64(st.Failed))
+	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age)
+}
+
+// mount serves GET /metrics before next, to administrators (ADMIN_TOKEN,
+// or an administrator's access token) and to scrapers that send
+// "Authorization: Metrics <token>" with one of METRICS_TOKENS, as Directus
+// does; anyone else gets 403 FORBIDDEN. A nil metrics serves next alone.
+func (x *metrics) mount(next http.Handler, m *users.Manager, cfg config) http.Handler {
+	if x == nil {
+		return next
+	}
+	admin := httpapi.BearerToken(cfg.AdminToken)
+	var tokens [][32]byte
+	for _, t := range cfg.MetricsTokens {
+		tokens = append(tokens, sha256.Sum256([]byte(t)))
+	}
+	allowed := func(r *http.Request) bool {
+		if admin(r) {
+			return true
+		}
+		scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		switch {
+		case strings.EqualFold(scheme, "Metrics") && cred != "":
+			sum := sha256.Sum256([]byte(cred))
+			ok := 0
+			for _, t := range tokens {
+				ok |= subtle.ConstantTimeCompare(sum[:], t[:])
+			}
+			return ok == 1
+		case strings.EqualFold(scheme, "Bearer") && strings.Count(cred, ".") == 2:
+			p, err := m.ResolveAccessToken(r.Context(), cred)
+			return err == nil && p.Admin
+		}
+		return false
+	}
+	serve := promhttp.HandlerFor(x.reg, promhttp.HandlerOpts{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		if !allowed(r) {
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = w.Write([]byte(`{"errors":[{"message":"You don't have permission to access this.","extensions":{"code":"FORBIDDEN"}}]}`))
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		serve.ServeHTTP(w, r)
+	})
+	mux.Handle("/", next)
+	return mux
+}
