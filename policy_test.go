@@ -99,7 +99,7 @@ func TestPasswordPolicyErrorShowsTheDescription(t *testing.T) {
 // stops, so that such matches never outnumber the slots.
 func TestRunawayPolicyHoldsItsSlot(t *testing.T) {
 	t.Parallel()
-	h := &holdHasher{entered: make(chan struct{})}
+	h := &holdHasher{entered: make(chan struct{}, 8)}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
 	e.open()
 	// Saved as an older version would have: straight into the store.
@@ -134,7 +134,7 @@ func TestRunawayPolicyHoldsItsSlot(t *testing.T) {
 // with ErrPasswordPolicy.
 func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 	t.Parallel()
-	h := &holdHasher{entered: make(chan struct{})}
+	h := &holdHasher{entered: make(chan struct{}, 8)}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
 	p, err := users.ParsePasswordPolicy(users.PasswordPolicyMinLength)
 	require.NoError(t, err)
