@@ -34,6 +34,7 @@ var sdkFiles = []string{"package.json", "package-lock.json", "flow.mjs"}
 // registry (or npm's cache) into a temporary directory. Without them the
 // test skips, except under CI=true, where it fails.
 func TestDirectusSDK(t *testing.T) {
+	t.Parallel()
 	requireLong(t, "installs @directus/sdk with npm and runs node")
 	for _, tool := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -174,6 +175,9 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 		}
 	}
 	require.NoError(t, stopped, "graceful shutdown")
+	for _, secret := range []string{"the root password", "a brand new password", "the third password", "a created password"} {
+		assert.NotContains(t, s.logs.String(), secret)
+	}
 
 	// The store, as the flows left it.
 	cfg, err := loadConfig(func(k string) string { return env[k] })
