@@ -125,7 +125,7 @@ func withAccessLog(log *slog.Logger, metrics *metrics, next http.Handler) http.H
 // or a fixed word when none did: "preflight" for a CORS preflight, which
 // withCORS answers itself, "unmatched" otherwise. Only patterns and these
 // words reach logs and metric labels, so neither grows with what clients
-// send.
+// send (the method label is bounded too: see methodLabel).
 func routeOf(r *http.Request) string {
 	p := r.Pattern
 	if _, path, ok := strings.Cut(p, " "); ok {

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A client chooses the method of its request: a metric label taken from
+// it would grow with every made-up method (a series per method, route and
+// status, each histogram bucket included), filling the server's memory
+// and the scraper's. Methods outside HTTP's own are counted as "other".
+func TestMetricsMethodLabelIsBounded(t *testing.T) {
+	s := startServer(t, map[string]string{"METRICS_ENABLED": "true"})
+	for i := range 5 {
+		for _, path := range []string{"/nowhere", "/admin/nowhere", "/users"} {
+			res, _ := s.request(fmt.Sprintf("MADEUP%d", i), path, nil)
+			assert.NotEqual(t, http.StatusOK, res.StatusCode)
+		}
+	}
+	res, _ := s.request("GET", "/server/ping", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	res, text := s.request("GET", "/metrics", map[string]string{"Authorization": "Bearer " + adminToken})
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.False(t, strings.Contains(text, "MADEUP"), "a made-up method became a label")
+	assert.True(t, strings.Contains(text, `method="other"`), "made-up methods are counted as other")
+	assert.True(t, strings.Contains(text, `users_http_requests_total{method="GET",route="/server/ping",status="200"} 1`))
+	n := 0
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "users_http_requests_total{") && strings.Contains(line, `method="other"`) {
+			n++
+		}
+	}
+	assert.LessOrEqual(t, n, 3, "one series per route and status, whatever the methods")
+}
