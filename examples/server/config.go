@@ -17,6 +17,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
 	"github.com/gousers/users/mailer/smtpmailer"
@@ -770,8 +772,9 @@ func corsOrigins(c *config, v string) error {
 	return nil
 }
 
-// redactDSN hides the password of a PostgreSQL connection string, in URL
-// or key=value form.
+// redactDSN hides the password of a connection string: a URL
+// (postgres://, mysql://), PostgreSQL's key=value pairs, or a MySQL driver
+// DSN (user:password@tcp(host:3306)/db).
 func redactDSN(v string) string {
 	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
 		if _, has := u.User.Password(); has {
@@ -783,6 +786,11 @@ func redactDSN(v string) string {
 			u.RawQuery = q.Encode()
 		}
 		return u.String()
+	}
+	if mc, err := mysql.ParseDSN(v); err == nil && mc.Passwd != "" {
+		// The driver reads the password between the first ":" and the
+		// last "@" before the database name: that very span.
+		return strings.Replace(v, ":"+mc.Passwd+"@", ":xxxxx@", 1)
 	}
 	return dsnPassword.ReplaceAllString(v, "${1}xxxxx")
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -36,4 +37,27 @@ func TestMetricsMethodLabelIsBounded(t *testing.T) {
 		}
 	}
 	assert.LessOrEqual(t, n, 3, "one series per route and status, whatever the methods")
+}
+
+// DB_CONNECTION_STRING may be a MySQL driver DSN (user:password@tcp(host)/db),
+// which is neither a URL nor key=value pairs: its password must not reach
+// the start-up log either.
+func TestRedactMySQLDSN(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{
+		"app:s3cret@tcp(db:3306)/users?parseTime=true",
+		"app:s3cret@unix(/run/mysqld/mysqld.sock)/users",
+		"app:p@s3cret:x@tcp(db)/users", // the driver splits at the last @
+		"app:s3cret@/users",
+	} {
+		got := redactDSN(in)
+		assert.NotContains(t, got, "s3cret", in)
+		assert.Contains(t, got, "app", in)
+		assert.Contains(t, got, "/users", in)
+	}
+	var buf strings.Builder
+	env := map[string]string{"DB_CLIENT": "mysql", "DB_CONNECTION_STRING": "app:s3cret@tcp(db:3306)/users"}
+	logEffective(slog.New(slog.NewTextHandler(&buf, nil)), func(k string) string { return env[k] }, "http://127.0.0.1:8055")
+	assert.NotContains(t, buf.String(), "s3cret")
+	assert.Contains(t, buf.String(), "DB_CONNECTION_STRING=")
 }
