@@ -374,7 +374,7 @@ var limitsSection = section{"Rate limits (durations in seconds, as Directus's)",
 var corsSection = section{"CORS (Directus's names and defaults)", []setting{
 	{name: "CORS_ENABLED", def: "false", help: "Answer cross-origin requests and preflights from the origins CORS_ORIGIN allows.",
 		parse: func(c *config, v string) (err error) { c.CORSEnabled, err = boolean(v); return }},
-	{name: "CORS_ORIGIN", def: "false", help: "Allowed origins: comma-separated (https://app.example.com, https://*.example.com), true or * for any origin, false for none. With any origin, credentials are not allowed (Directus allows them).",
+	{name: "CORS_ORIGIN", def: "false", help: "Allowed origins: comma-separated (https://app.example.com, https://*.example.com), true or * for any origin, false for none. With any origin, credentials are not allowed (Directus allows them). The admin console (/admin/) is never shared cross-origin.",
 		parse: corsOrigins},
 	{name: "CORS_METHODS", def: "GET,POST,PATCH,DELETE", help: "Methods a cross-origin request may use.",
 		parse: func(c *config, v string) error { c.CORSMethods = list(v); return nil }},

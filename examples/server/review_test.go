@@ -61,3 +61,24 @@ func TestRedactMySQLDSN(t *testing.T) {
 	assert.NotContains(t, buf.String(), "s3cret")
 	assert.Contains(t, buf.String(), "DB_CONNECTION_STRING=")
 }
+
+// CORS opens the API to the listed origins, credentials included; the
+// console is not an API. Were its answers shared too, a script on a listed
+// origin (same-site, so the console's SameSite=Lax cookie goes along)
+// could read the user directory with an administrator's session.
+func TestCORSLeavesTheConsoleAlone(t *testing.T) {
+	const app = "https://app.example.com"
+	s := startServer(t, map[string]string{"CORS_ENABLED": "true", "CORS_ORIGIN": app})
+	for _, path := range []string{"/admin/login", "/admin/users", "/admin/", "/admin"} {
+		res, _ := s.request("GET", path, map[string]string{"Origin": app})
+		assert.Empty(t, res.Header.Get("Access-Control-Allow-Origin"), path)
+		assert.Empty(t, res.Header.Get("Access-Control-Allow-Credentials"), path)
+		res, _ = s.request("OPTIONS", path, map[string]string{"Origin": app, "Access-Control-Request-Method": "POST",
+			"Access-Control-Request-Headers": "content-type"})
+		assert.Empty(t, res.Header.Get("Access-Control-Allow-Origin"), "preflight "+path)
+	}
+	// The API is still shared.
+	res, _ := s.request("GET", "/server/ping", map[string]string{"Origin": app})
+	assert.Equal(t, app, res.Header.Get("Access-Control-Allow-Origin"))
+	assert.Equal(t, "true", res.Header.Get("Access-Control-Allow-Credentials"))
+}
