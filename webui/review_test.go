@@ -1,0 +1,85 @@
+package webui_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+)
+
+// follow serves the page a POST redirected to, with the flash cookie the
+// POST set, and returns its body.
+func follow(t *testing.T, h http.Handler, res *http.Response, extra ...*http.Cookie) string {
+	t.Helper()
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	r := httptest.NewRequest("GET", res.Header.Get("Location"), nil)
+	for _, c := range append(res.Cookies(), extra...) {
+		if c.MaxAge >= 0 && c.Value != "" {
+			r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w.Body.String()
+}
+
+var statusDiv = regexp.MustCompile(`(?s)<div role="status"[^>]*>(.*?)</div>`)
+
+// statusOf is the outcome a page shows (its role="status" box).
+func statusOf(body string) string {
+	m := statusDiv.FindStringSubmatch(body)
+	if m == nil {
+		return ""
+	}
+	return m[1]
+}
+
+// An address that has an account elsewhere is not "already a member" of
+// the role it was invited to: the administrator must learn that nothing
+// was done, and how to give it the role.
+func TestInviteOutcomeSaysWhetherTheAccountIsInTheRole(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	ctx := context.Background()
+	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
+	require.NoError(t, err)
+	other, err := e.m.CreateRole(ctx, users.Role{Name: "Other"})
+	require.NoError(t, err)
+	for _, in := range []users.CreateInput{
+		{Email: "member@example.com", Role: &editors.ID, Status: users.StatusActive},
+		{Email: "elsewhere@example.com", Role: &other.ID, Status: users.StatusActive},
+		{Email: "norole@example.com", Status: users.StatusActive},
+		{Email: "suspended@example.com", Role: &other.ID, Status: users.StatusSuspended},
+		{Email: "suspended-member@example.com", Role: &editors.ID, Status: users.StatusSuspended},
+	} {
+		_, err := e.m.Create(ctx, in)
+		require.NoError(t, err)
+	}
+	res, _ := do(t, e.h, "POST", "/admin/roles/"+editors.ID+"/invite", url.Values{"emails": {
+		"member@example.com, elsewhere@example.com, norole@example.com, suspended@example.com, suspended-member@example.com"}})
+	body := statusOf(follow(t, e.h, res))
+
+	assert.Contains(t, body, "member@example.com: already a member (active), nothing sent.")
+	assert.Contains(t, body, "suspended-member@example.com: already a member (suspended), nothing sent.")
+	for _, a := range []string{"elsewhere@example.com", "norole@example.com", "suspended@example.com"} {
+		assert.NotContains(t, body, "<li>"+a+": already a member", a)
+		assert.Contains(t, body, a+": ", a)
+	}
+	assert.Contains(t, body, "elsewhere@example.com: has an active account in another role, nothing sent; Add Existing gives it this role.")
+	assert.Contains(t, body, "norole@example.com: has an active account with no role, nothing sent; Add Existing gives it this role.")
+	assert.Contains(t, body, "suspended@example.com: has a suspended account in another role, nothing sent; Add Existing gives it this role.")
+
+	// Nothing changed.
+	for email, role := range map[string]string{"elsewhere@example.com": other.ID, "suspended@example.com": other.ID} {
+		list, err := e.m.ListUsers(ctx, users.UserQuery{Search: email})
+		require.NoError(t, err)
+		require.Len(t, list, 1)
+		assert.Equal(t, role, *list[0].Role, email)
+	}
+}
