@@ -497,9 +497,9 @@ func inviteLine(res users.InviteResult) string {
 	case users.InviteResent:
 		what = "invite re-sent"
 	case users.InviteSkipped:
-		what = "already a member, nothing sent"
-	case "already active":
-		what = "already a member (active), nothing sent"
+		what = "has a draft, suspended or archived account, nothing sent"
+	case users.InviteAlreadyActive:
+		what = "has an active account already, nothing sent"
 	case "converted":
 		what = "invited (the unverified account with this address now waits for the invitation)"
 	default:
