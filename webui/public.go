@@ -34,6 +34,8 @@ type tokenData struct {
 	Policy string // the password policy, worded
 	Bad    string // why the link is no good ("" when it is)
 	Next   string // what to do then
+	// NextURL and NextText make a link for what to do then, if any.
+	NextURL, NextText string
 }
 
 // tokenFlow is a page behind a mailed link that sets a password.
@@ -42,19 +44,36 @@ type tokenFlow struct {
 	purpose             users.TokenPurpose
 	done                string
 	badNext             string
+	// usedNext, when set, replaces badNext for a link already used: the
+	// account it set up is ready, so asking for a new link is no help.
+	usedNext string
 }
 
 var (
 	acceptInvite = tokenFlow{name: "accept-invite", title: "Accept Invite", button: "Accept Invite", purpose: users.PurposeInvite,
-		done:    "Your account is ready. You can sign in now.",
-		badNext: "Ask the administrator who invited you to send a new invitation."}
+		done:     "Your account is ready. You can sign in now.",
+		badNext:  "Ask the administrator who invited you to send a new invitation.",
+		usedNext: usedAccountNext}
 	setPassword = tokenFlow{name: "set-password", title: "Set Password", button: "Set Password", purpose: users.PurposeInvite,
-		done:    "Your password is set. You can sign in now.",
-		badNext: "Register again with the same address to get a new link, or ask an administrator."}
+		done:     "Your password is set. You can sign in now.",
+		badNext:  "Register again with the same address to get a new link, or ask an administrator.",
+		usedNext: usedAccountNext}
 	resetPassword = tokenFlow{name: "reset-password", title: "Reset Password", button: "Reset Password", purpose: users.PurposePasswordReset,
 		done:    "Your password is changed. You can sign in with it now.",
 		badNext: "Ask for a new link on the Forgot Password page."}
 )
+
+// usedAccountNext is what to do with a used link that set up an account.
+const usedAccountNext = "Your account is set up with the password chosen then: sign in with it. If you no longer know it, choose a new one on the Forgot Password page."
+
+// badLink fills d with why a link is no good (pr, from err) and what to do
+// next.
+func (h *handler) badLink(fl tokenFlow, err error, pr problem, d *tokenData) {
+	d.Bad, d.Next = pr.Msg, fl.badNext
+	if fl.usedNext != "" && errors.Is(err, users.ErrTokenUsed) {
+		d.Next, d.NextURL, d.NextText = fl.usedNext, h.p+"/forgot-password", "Forgot Password"
+	}
+}
 
 // acceptPage shows a set-password form for a live token, or explains why
 // the link is no good. It changes nothing.
@@ -70,7 +89,8 @@ func (h *handler) acceptPage(fl tokenFlow) http.HandlerFunc {
 				h.fail(w, r, "message", &page{Title: fl.title}, err)
 				return
 			}
-			d.Bad, d.Next, status = pr.Msg, fl.badNext, pr.Status
+			h.badLink(fl, err, pr, d)
+			status = pr.Status
 		} else {
 			d.Email = u.Email
 		}
@@ -109,7 +129,7 @@ func (h *handler) accept(fl tokenFlow) http.HandlerFunc {
 			case pr.Internal:
 				h.fail(w, r, "message", &page{Title: fl.title}, err)
 			case pr.Field == "token":
-				d.Bad, d.Next = pr.Msg, fl.badNext
+				h.badLink(fl, err, pr, d)
 				h.render(w, r, pr.Status, "password", p)
 			case pr.Field == "password":
 				p.Errors = map[string]string{"password": pr.Msg}

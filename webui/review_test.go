@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -82,4 +83,43 @@ func TestInviteOutcomeSaysWhetherTheAccountIsInTheRole(t *testing.T) {
 		require.Len(t, list, 1)
 		assert.Equal(t, role, *list[0].Role, email)
 	}
+}
+
+// A used invitation link has done its job: the account is active, and a new
+// invitation would do nothing ("already active"). The page must send its
+// owner to the sign-in or the password reset, not back to the inviter.
+func TestUsedInviteLinkSaysTheAccountIsReady(t *testing.T) {
+	e := newHandlerEnv(t)
+	ctx := context.Background()
+	role, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
+	require.NoError(t, err)
+	_, err = e.m.Invite(ctx, users.InviteInput{Emails: []string{"grace@example.com"}, Role: role.ID})
+	require.NoError(t, err)
+	link := e.link(t, "grace@example.com")
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+	token := u.Query().Get("token")
+	res, _ := do(t, e.h, "POST", u.RequestURI(), url.Values{"token": {token}, "password": {"a password"}, "confirm_password": {"a password"}})
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+
+	for _, method := range []string{"GET", "POST"} {
+		var form url.Values
+		if method == "POST" {
+			form = url.Values{"token": {token}, "password": {"another one"}, "confirm_password": {"another one"}}
+		}
+		res, body := do(t, e.h, method, u.RequestURI(), form)
+		assert.Equal(t, http.StatusGone, res.StatusCode, method)
+		assert.Contains(t, body, "This link was already used.", method)
+		assert.NotContains(t, body, "send a new invitation", method)
+		assert.Contains(t, body, "Your account is set up", method)
+		assert.Contains(t, body, `href="/admin/forgot-password"`, method)
+	}
+	// An expired one still sends its owner to the inviter.
+	_, err = e.m.Invite(ctx, users.InviteInput{Emails: []string{"late@example.com"}, Role: role.ID})
+	require.NoError(t, err)
+	late, err := url.Parse(e.link(t, "late@example.com"))
+	require.NoError(t, err)
+	*e.now = e.now.Add(8 * 24 * time.Hour) // past the default 7 days
+	_, body := do(t, e.h, "GET", late.RequestURI(), nil)
+	assert.Contains(t, body, "send a new invitation")
 }
