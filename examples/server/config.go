@@ -599,7 +599,9 @@ func printHelp(w io.Writer) {
 	fmt.Fprint(w, `Usage: server [-h]
 
 Serves the users library's Directus-compatible HTTP API (register, verify
-email, invite, accept invite, users, roles, settings, login, health).
+email, invite, accept invite, users, roles, settings, login, health), and
+the admin console at /admin/ (sign in there as the administrator
+ADMIN_EMAIL and ADMIN_PASSWORD create; the mailed links open its pages).
 Configured by environment variables, named like Directus's where Directus
 has one. Every variable, with its default:
 `)
@@ -622,8 +624,8 @@ has one. Every variable, with its default:
 	}
 	fmt.Fprint(w, `
 Settings stored in the database (registration on or off, its role, the
-email filter, the password policy, the project name) are changed with
-PATCH /settings.
+email filter, the password policy, the project name) are changed on the
+console's /admin/settings page or with PATCH /settings.
 `)
 }
 

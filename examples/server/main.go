@@ -33,6 +33,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -199,6 +200,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	}()
 
 	log.Info("users server listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"console", strings.TrimSuffix(cfg.PublicURL, "/")+consolePrefix+"/",
 		"db", cfg.DBClient, "mail", cfg.EmailTransport, "admin_token", cfg.AdminToken != "")
 	if ready != nil {
 		ready(ln.Addr().String())

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -81,4 +82,18 @@ func TestCORSLeavesTheConsoleAlone(t *testing.T) {
 	res, _ := s.request("GET", "/server/ping", map[string]string{"Origin": app})
 	assert.Equal(t, app, res.Header.Get("Access-Control-Allow-Origin"))
 	assert.Equal(t, "true", res.Header.Get("Access-Control-Allow-Credentials"))
+}
+
+// A newcomer learns where the console is from -h and from the start-up
+// log, not only from the README.
+func TestTheConsoleIsAnnounced(t *testing.T) {
+	var stdout, stderr strings.Builder
+	require.Equal(t, 0, realMain([]string{"-h"}, func(string) string { return "" }, &stdout, &stderr))
+	help := stdout.String()
+	assert.Contains(t, help, "/admin/")
+	assert.Contains(t, help, "/admin/settings")
+
+	s := startServer(t, nil)
+	line := s.waitLog(regexp.MustCompile(`msg="users server listening".*`))
+	assert.Regexp(t, `console=http://127\.0\.0\.1:\d+/admin/`, line)
 }
