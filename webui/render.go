@@ -86,6 +86,7 @@ type fieldData struct {
 // page is what every template gets.
 type page struct {
 	Title  string
+	Brand  string // the project name (Settings.ProjectName), else "Users"
 	Prefix string
 	CSS    string
 	Icon   string
@@ -125,6 +126,10 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		panic("webui: no template " + name)
 	}
 	p.Prefix, p.CSS, p.Icon = h.p, h.static.cssURL, h.static.iconURL
+	p.Brand = "Users"
+	if s, err := h.m.Settings(r.Context()); err == nil && s.ProjectName != "" {
+		p.Brand = s.ProjectName
+	}
 	if a := adminFrom(r.Context()); a != nil {
 		p.Admin, p.Me = true, a.email
 		p.SignOut = h.cfg.authorize == nil

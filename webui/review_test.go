@@ -123,3 +123,24 @@ func TestUsedInviteLinkSaysTheAccountIsReady(t *testing.T) {
 	_, body := do(t, e.h, "GET", late.RequestURI(), nil)
 	assert.Contains(t, body, "send a new invitation")
 }
+
+// The pages carry the project's name (the one the mails show), so that a
+// person who followed "You have been invited to join Acme" lands on a page
+// that says Acme; without one, "Users".
+func TestPagesShowTheProjectName(t *testing.T) {
+	e := newHandlerEnv(t)
+	_, body := do(t, e.h, "GET", "/admin/login", nil)
+	assert.Contains(t, body, `<span class="brand">Users</span>`)
+	assert.Contains(t, body, `<title>Sign In · Users</title>`)
+
+	s, err := e.m.Settings(context.Background())
+	require.NoError(t, err)
+	s.ProjectName = "Acme <Tools>"
+	_, err = e.m.UpdateSettings(context.Background(), s)
+	require.NoError(t, err)
+	for _, path := range []string{"/admin/login", "/admin/accept-invite?token=x", "/admin/forgot-password"} {
+		_, body = do(t, e.h, "GET", path, nil)
+		assert.Contains(t, body, `<span class="brand">Acme &lt;Tools&gt;</span>`, path)
+		assert.Contains(t, body, ` · Acme &lt;Tools&gt;</title>`, path)
+	}
+}
