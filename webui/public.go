@@ -3,7 +3,9 @@ package webui
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gousers/users"
 )
@@ -227,6 +229,16 @@ func (h *handler) registerPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) register(w http.ResponseWriter, r *http.Request) {
+	if l := h.cfg.register; l != nil {
+		if retry, err := l.Allow(r.Context(), h.clientIP(r)); err != nil {
+			p := &page{Title: "Register", Data: &tokenData{Policy: h.policyHint(r)}}
+			if retry > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+			}
+			h.fail(w, r, "register", p, err)
+			return
+		}
+	}
 	if !parseForm(w, r) {
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/webui"
 )
 
 // follow serves the page a POST redirected to, with the flash cookie the
@@ -143,4 +145,42 @@ func TestPagesShowTheProjectName(t *testing.T) {
 		assert.Contains(t, body, `<span class="brand">Acme &lt;Tools&gt;</span>`, path)
 		assert.Contains(t, body, ` · Acme &lt;Tools&gt;</title>`, path)
 	}
+}
+
+// The register page is a way to register as much as POST /users/register
+// is: the host's per-IP registration limit must hold on it too, or anyone
+// registers (and mails) without bound through the console.
+func TestRegisterPageKeepsTheRegistrationLimit(t *testing.T) {
+	limit := users.NewMemoryLimiter(2, time.Minute)
+	e := newHandlerEnv(t, webui.WithRegisterRateLimiter(limit))
+	ctx := context.Background()
+	s, err := e.m.Settings(ctx)
+	require.NoError(t, err)
+	s.PublicRegistration = true
+	_, err = e.m.UpdateSettings(ctx, s)
+	require.NoError(t, err)
+
+	register := func(email, ip string) (*http.Response, string) {
+		r := httptest.NewRequest("POST", "/admin/register", strings.NewReader(url.Values{"email": {email}, "password": {"a password"}}.Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.RemoteAddr = ip + ":1234"
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		return w.Result(), w.Body.String()
+	}
+	for _, a := range []string{"a@example.com", "b@example.com"} {
+		res, _ := register(a, "192.0.2.1")
+		require.Equal(t, http.StatusSeeOther, res.StatusCode, a)
+	}
+	res, body := register("c@example.com", "192.0.2.1")
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	assert.Contains(t, body, `role="alert"`)
+	assert.Contains(t, body, "Too many attempts")
+	assert.NotEmpty(t, res.Header.Get("Retry-After"))
+	n, err := e.m.CountUsers(ctx, users.UserQuery{})
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "the refused registration made nothing")
+
+	res, _ = register("d@example.com", "192.0.2.2")
+	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "another address has its own count")
 }

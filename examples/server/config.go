@@ -340,7 +340,7 @@ var securitySection = section{"Security", []setting{
 }}
 
 var limitsSection = section{"Rate limits (durations in seconds, as Directus's)", []setting{
-	{name: "RATE_LIMITER_REGISTRATION_ENABLED", def: "true", help: "Limit POST /users/register per client IP (429 beyond).",
+	{name: "RATE_LIMITER_REGISTRATION_ENABLED", def: "true", help: "Limit POST /users/register and the console's register page (/admin/register) per client IP, one count for both (429 beyond).",
 		parse: func(c *config, v string) (err error) { c.RegisterLimitEnabled, err = boolean(v); return }},
 	{name: "RATE_LIMITER_REGISTRATION_POINTS", def: "5", help: "Registrations per client IP per RATE_LIMITER_REGISTRATION_DURATION.",
 		parse: func(c *config, v string) (err error) { c.RegisterLimitPoints, err = intIn(v, 1, 1<<30); return }},

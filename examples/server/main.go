@@ -170,7 +170,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	warnCORS(cfg, log)
 
 	api := httpapi.New(m, handlerOptions(cfg, log, limits.register)...)
-	handler := metrics.mount(withConsole(m, cfg, log, api), m, cfg)
+	handler := metrics.mount(withConsole(m, cfg, log, api, limits.register), m, cfg)
 	handler = withCORS(cfg, handler)
 	handler = withAccessLog(log, metrics, handler)
 	srv := &http.Server{

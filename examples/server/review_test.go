@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -96,4 +97,22 @@ func TestTheConsoleIsAnnounced(t *testing.T) {
 	s := startServer(t, nil)
 	line := s.waitLog(regexp.MustCompile(`msg="users server listening".*`))
 	assert.Regexp(t, `console=http://127\.0\.0\.1:\d+/admin/`, line)
+}
+
+// RATE_LIMITER_REGISTRATION_* holds on the console's register page too,
+// with one count per client IP shared with POST /users/register.
+func TestConsoleRegisterPageIsRateLimited(t *testing.T) {
+	s := startServer(t, map[string]string{"RATE_LIMITER_REGISTRATION_POINTS": "1"})
+	s.ok("PATCH", "/settings", map[string]any{"public_registration": true}, true)
+	code, _, body := s.call("POST", "/users/register", map[string]any{"email": "api@example.com", "password": "pw-pw-pw-pw"}, false)
+	require.Equal(t, 204, code, "body: %s", body)
+
+	form := url.Values{"email": {"page@example.com"}, "password": {"pw-pw-pw-pw"}}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.PostForm(s.base+"/admin/register", form)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
+	_, _, list := s.call("GET", "/users?filter[email][_eq]=page@example.com", nil, true)
+	assert.Contains(t, string(list), `"data":[]`, "nothing registered")
 }
