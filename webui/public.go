@@ -45,6 +45,7 @@ type tokenFlow struct {
 	name, title, button string
 	purpose             users.TokenPurpose
 	done                string
+	doneApp             string // done, to someone who may not use the console
 	badNext             string
 	// usedNext, when set, replaces badNext for a link already used: the
 	// account it set up is ready, so asking for a new link is no help.
@@ -54,14 +55,17 @@ type tokenFlow struct {
 var (
 	acceptInvite = tokenFlow{name: "accept-invite", title: "Accept Invite", button: "Accept Invite", purpose: users.PurposeInvite,
 		done:     "Your account is ready. You can sign in now.",
+		doneApp:  "Your account is ready. You can now sign in to the application with your address and this password.",
 		badNext:  "Ask the administrator who invited you to send a new invitation.",
 		usedNext: usedAccountNext}
 	setPassword = tokenFlow{name: "set-password", title: "Set Password", button: "Set Password", purpose: users.PurposeInvite,
 		done:     "Your password is set. You can sign in now.",
+		doneApp:  "Your password is set. You can now sign in to the application with it.",
 		badNext:  "Register again with the same address to get a new link, or ask an administrator.",
 		usedNext: usedAccountNext}
 	resetPassword = tokenFlow{name: "reset-password", title: "Reset Password", button: "Reset Password", purpose: users.PurposePasswordReset,
 		done:    "Your password is changed. You can sign in with it now.",
+		doneApp: "Your password is changed. You can now sign in to the application with it.",
 		badNext: "Ask for a new link on the Forgot Password page."}
 )
 
@@ -119,11 +123,14 @@ func (h *handler) accept(fl tokenFlow) http.HandlerFunc {
 			h.render(w, r, http.StatusUnprocessableEntity, "password", p)
 			return
 		}
-		var err error
+		var (
+			u   *users.User
+			err error
+		)
 		if fl.purpose == users.PurposePasswordReset {
-			err = h.resetWith(r, token, pw)
+			u, err = h.resetWith(r, token, pw)
 		} else {
-			_, err = h.m.AcceptInvite(r.Context(), token, pw)
+			u, err = h.m.AcceptInvite(r.Context(), token, pw)
 		}
 		if err != nil {
 			pr := explain(err)
@@ -142,15 +149,39 @@ func (h *handler) accept(fl tokenFlow) http.HandlerFunc {
 			}
 			return
 		}
-		h.redirect(w, r, h.p+"/"+fl.name+"/done", &flash{Status: []string{fl.done}})
+		h.redirect(w, r, h.p+"/"+fl.name+"/done", h.doneFlash(r, u, fl.done, fl.doneApp))
 	}
+}
+
+// doneFlash is the outcome of a public flow that left u able to sign in:
+// msg for an administrator, who goes on to the console's sign-in;
+// appMsg, and no console sign-in, for anyone else, whom the console
+// would refuse.
+func (h *handler) doneFlash(r *http.Request, u *users.User, msg, appMsg string) *flash {
+	if u == nil {
+		return &flash{Status: []string{msg}}
+	}
+	admin, err := h.m.HasAdminAccess(r.Context(), u.ID)
+	if err != nil {
+		h.cfg.log.ErrorContext(r.Context(), "webui: reading admin access", "error", err)
+	}
+	if admin || err != nil {
+		return &flash{Status: []string{msg}}
+	}
+	return &flash{Status: []string{appMsg}, NoConsole: true}
 }
 
 // done is the page a finished public flow redirects to.
 func (h *handler) done(title string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p := &page{Title: title, Data: messageData{NextURL: h.signInURL(), NextText: "Sign In"}}
-		h.render(w, r, http.StatusOK, "message", p)
+		f := h.takeFlash(w, r)
+		d := messageData{NextURL: h.signInURL(), NextText: "Sign In"}
+		if f == nil {
+			f = &flash{}
+		} else if f.NoConsole && h.cfg.authorize == nil {
+			d.NextURL, d.NextText = "", ""
+		}
+		h.render(w, r, http.StatusOK, "message", &page{Title: title, Flash: f, Data: d})
 	}
 }
 
@@ -201,13 +232,14 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, pr.Status, "verify", &page{Title: "Verify Email", Data: d})
 		return
 	}
-	msg := "Your email address is verified. You can sign in now."
+	f := h.doneFlash(r, u, "Your email address is verified. You can sign in now.",
+		"Your email address is verified. You can now sign in to the application.")
 	if u.Status == users.StatusInvited {
 		// A contested registration: the owner of the address chooses the
 		// password from the mail just sent.
-		msg = "Your email address is verified. We sent you a mail with a link to choose your password: open it to finish."
+		f = &flash{Status: []string{"Your email address is verified. We sent you a mail with a link to choose your password: open it to finish."}, NoConsole: true}
 	}
-	h.redirect(w, r, h.p+"/verify-email/done", &flash{Status: []string{msg}})
+	h.redirect(w, r, h.p+"/verify-email/done", f)
 }
 
 // registerSent is the one answer to every registration that passed the

@@ -155,6 +155,9 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 type flash struct {
 	Status []string `json:"s,omitempty"`
 	Alert  []string `json:"a,omitempty"`
+	// NoConsole says the person a public flow served may not use the
+	// console: the page after it offers no console sign-in.
+	NoConsole bool `json:"c,omitempty"`
 }
 
 const (

@@ -40,9 +40,8 @@ func (h *handler) forgot(w http.ResponseWriter, r *http.Request) {
 }
 
 // resetWith resets a password with a reset token.
-func (h *handler) resetWith(r *http.Request, token, password string) error {
-	_, err := h.m.ResetPassword(r.Context(), token, password)
-	return err
+func (h *handler) resetWith(r *http.Request, token, password string) (*users.User, error) {
+	return h.m.ResetPassword(r.Context(), token, password)
 }
 
 // countUsers counts the users q selects.

@@ -184,3 +184,32 @@ func TestRegisterPageKeepsTheRegistrationLimit(t *testing.T) {
 	res, _ = register("d@example.com", "192.0.2.2")
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "another address has its own count")
 }
+
+// The page after a mailed link offers the console's sign-in only to whom
+// it can serve: someone invited to a role without admin access who follows
+// "Sign In" is only told the account cannot use the console.
+func TestDonePagesOfferTheConsoleToAdministratorsOnly(t *testing.T) {
+	e := newHandlerEnv(t)
+	ctx := context.Background()
+	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
+	require.NoError(t, err)
+	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Admins", AdminAccess: true})
+	require.NoError(t, err)
+	accept := func(email, role string) string {
+		_, err := e.m.Invite(ctx, users.InviteInput{Emails: []string{email}, Role: role})
+		require.NoError(t, err)
+		u, err := url.Parse(e.link(t, email))
+		require.NoError(t, err)
+		res, _ := do(t, e.h, "POST", u.RequestURI(), url.Values{"token": {u.Query().Get("token")},
+			"password": {"a password"}, "confirm_password": {"a password"}})
+		return follow(t, e.h, res)
+	}
+	body := accept("editor@example.com", editors.ID)
+	assert.Contains(t, statusOf(body), "Your account is ready")
+	assert.NotContains(t, body, `href="/admin/login"`, "no console sign-in for an account without admin access")
+	assert.Contains(t, statusOf(body), "application")
+
+	body = accept("boss@example.com", admins.ID)
+	assert.Contains(t, statusOf(body), "Your account is ready")
+	assert.Contains(t, body, `href="/admin/login"`, "an administrator goes on to the console")
+}
