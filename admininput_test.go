@@ -150,6 +150,26 @@ func TestAdminInputRefusedBeforeTheStore(t *testing.T) {
 	}
 	assert.Equal(t, before, spy.callCount())
 
+	// A search or filter value no stored field can hold is refused, as
+	// every store would not: PostgreSQL cannot compare with a NUL.
+	f, err := users.ParseUserFilter([]byte(`{"email":{"_eq":"a\u0000@example.com"}}`))
+	require.NoError(t, err, "the parser takes it; the Manager refuses it")
+	fin, err := users.ParseUserFilter([]byte(`{"first_name":{"_in":["a","b\u0000"]}}`))
+	require.NoError(t, err)
+	before = spy.callCount()
+	for name, q := range map[string]users.UserQuery{
+		"search NUL":      {Search: "a\x00"},
+		"filter NUL":      {Filter: f},
+		"filter _in NUL":  {Filter: fin},
+		"filter bad UTF8": {Filter: &users.UserFilter{Field: users.FieldEmail, Op: users.OpEq, Value: "\xff"}},
+	} {
+		_, err := e.m.ListUsers(e.ctx, q)
+		require.ErrorIs(t, err, users.ErrInvalidQuery, name)
+		_, err = e.m.CountUsers(e.ctx, q)
+		require.ErrorIs(t, err, users.ErrInvalidQuery, name)
+	}
+	assert.Equal(t, before, spy.callCount(), "refused before any store call")
+
 	// At the limits, accepted.
 	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "deep@example.com", Metadata: nested(32)})
 	require.NoError(t, err)

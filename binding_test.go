@@ -90,6 +90,11 @@ func (s *spyStore) CreateUser(ctx context.Context, u *users.UserRecord, fx users
 	return s.Store.CreateUser(ctx, u, fx)
 }
 
+func (s *spyStore) CountUsers(ctx context.Context, q users.UserQuery) (int, error) {
+	s.note(spyWrite{})
+	return s.Store.CountUsers(ctx, q)
+}
+
 func (s *spyStore) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.UserRecord, error) {
 	s.note(spyWrite{})
 	return s.Store.ListUsers(ctx, q)

@@ -2,7 +2,6 @@ package users
 
 import (
 	"context"
-	"fmt"
 )
 
 // DeleteUsers deletes the users with the given ids, all or none (an
@@ -21,7 +20,7 @@ import (
 // administrators.
 func (m *Manager) DeleteUsers(ctx context.Context, ids ...string) error {
 	if err := m.deleteUsers(ctx, ids); err != nil {
-		return fmt.Errorf("users: delete users: %w", err)
+		return opErr("delete users", err)
 	}
 	return nil
 }

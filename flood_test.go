@@ -42,7 +42,8 @@ func (h *timedHasher) Verify(pw, enc string) (bool, error) {
 // A flood of registrations at Directus's argon2id parameters (64 MiB per
 // hash) neither exhausts memory nor keeps callers past their deadline:
 // the hashing gate lets 2 hash at a time, admits to its queue only the
-// calls whose expected wait fits both the budget and their own deadline,
+// calls whose expected wait and hash fit both the budget and their own
+// deadline,
 // and refuses the rest at once with a *BusyError estimating the wait; a
 // waiting call gives up when its deadline passes. Every call returns nil,
 // ErrBusy or its deadline error, by its deadline plus the longest single

@@ -27,18 +27,26 @@ func (h *timedHoldHasher) Hash(pw string) (string, error) {
 	return h.holdHasher.Hash(pw)
 }
 
-// The hashing gate admits a call to wait only while its expected wait —
-// (calls waiting ahead + 1) × the measured duration of a hash ÷ the limit
-// — fits the budget, and refuses the rest at once with a *BusyError whose
-// RetryAfter is that estimate; also a call whose deadline comes before its
-// expected turn. The first estimate is the hash New runs.
+func (h *timedHoldHasher) Verify(pw, enc string) (bool, error) {
+	if h.hold.Load() == nil {
+		time.Sleep(h.d)
+	}
+	return h.holdHasher.Verify(pw, enc)
+}
+
+// The hashing gate admits a call to wait only while the time it expects
+// to take — (calls waiting ahead + 1) × the measured duration of a hash ÷
+// the limit, then its own hash — fits the budget, and refuses the rest at
+// once with a *BusyError whose RetryAfter is the expected wait; also a
+// call whose deadline comes before it would be done. HashBusy says so beforehand, and Register asks it before
+// any store work. The first estimate comes from the hashes New runs.
 //
 // Checked against the fixed queue (4 × limit, whatever the hash costs):
 // the fifth call waited, no refusal said when to retry, and this test
 // failed.
 func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 	t.Parallel()
-	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{})}, d: 40 * time.Millisecond}
+	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{}, 8)}, d: 40 * time.Millisecond}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 1000), users.WithHashWaitBudget(200*time.Millisecond), quiet)
 	e.open()
 	_, perHash := users.HashGateBudget(e.m)
@@ -60,8 +68,8 @@ func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 	go func() { done <- register(e.ctx) }()
 	waitForLoad(t, e.m, 1, 1)
 
-	// A deadline sooner than the expected turn (2 × 40 ms, within the
-	// budget): refused now, not when the deadline passes.
+	// A deadline sooner than it would be done (a wait of 2 × 40 ms and a
+	// hash, within the budget): refused now, not when the deadline passes.
 	ctx, cancel := context.WithTimeout(e.ctx, perHash/2)
 	defer cancel()
 	err := register(ctx)
@@ -70,19 +78,20 @@ func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 	require.NoError(t, ctx.Err(), "refused before its deadline")
 	assert.Equal(t, 2*perHash, be.RetryAfter)
 
-	// Expected waits: 1 × 40 ms, 2 × 40… 5 × 40 = 200 ms, all within the
-	// 200 ms budget; a sixth would wait 240 ms.
-	n := 5 // waiting calls admitted
+	// Expected waits 1 × 40 ms… 4 × 40 ms, each plus its 40 ms hash: within
+	// the 200 ms budget; a fifth would wait 200 ms and be done at 240 ms.
+	n := 4 // waiting calls admitted
 	for i := 1; i < n; i++ {
 		go func() { done <- register(e.ctx) }()
 		waitForLoad(t, e.m, 1, i+1)
 	}
 	ctx2, cancel2 := context.WithTimeout(e.ctx, 2*time.Second) // were it to wait, it would fail
 	defer cancel2()
+	require.ErrorIs(t, e.m.HashBusy(), users.ErrBusy, "known before asking the store")
 	err = register(ctx2)
 	require.ErrorIs(t, err, users.ErrBusy)
 	require.ErrorAs(t, err, &be)
-	assert.Equal(t, time.Duration(n+1)*perHash, be.RetryAfter, "the estimate: the calls ahead and this one")
+	assert.Equal(t, time.Duration(n+1)*perHash, be.RetryAfter, "the expected wait: the calls ahead and this one")
 	assert.Contains(t, err.Error(), "retry after")
 
 	h.hold.Store(nil)
@@ -94,6 +103,7 @@ func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 	}
 	assert.Equal(t, n+1, served, "the running call and every admitted one")
 	waitForLoad(t, e.m, 0, 0)
+	assert.NoError(t, e.m.HashBusy())
 	assert.Len(t, e.allUsers(), n+1, "refused calls wrote nothing")
 }
 
@@ -101,7 +111,7 @@ func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 // grow, faster ones shrink it.
 func TestHashGateEstimateFollowsTheHashes(t *testing.T) {
 	t.Parallel()
-	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{})}, d: 5 * time.Millisecond}
+	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{}, 8)}, d: 5 * time.Millisecond}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 10), quiet)
 	e.open()
 	var seq atomic.Int64

@@ -2,7 +2,6 @@ package users
 
 import (
 	"context"
-	"fmt"
 )
 
 // CountUsers returns how many users q selects, ignoring its Sort, Limit and
@@ -11,11 +10,11 @@ import (
 // for ListUsers.
 func (m *Manager) CountUsers(ctx context.Context, q UserQuery) (int, error) {
 	if err := validateUserQuery(q); err != nil {
-		return 0, fmt.Errorf("users: count users: %w", err)
+		return 0, opErr("count users", err)
 	}
 	n, err := m.store.CountUsers(ctx, q)
 	if err != nil {
-		return 0, fmt.Errorf("users: count users: %w", err)
+		return 0, opErr("count users", err)
 	}
 	return n, nil
 }

@@ -57,6 +57,8 @@ const (
 	maxPolicyDescription  = 200
 	policyMatchLimit      = 100 * time.Millisecond
 	policyProbeLimit      = 25 * time.Millisecond
+	policyProbeCap        = 40   // a probe stops at policyProbeCap × policyProbeLimit (1 s)
+	policyProbeRatio      = 5000 // see probe
 	maxPolicyProbeClasses = 24
 )
 
@@ -182,24 +184,57 @@ func (p *PasswordPolicy) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// probe runs the policy on the adversarial passwords and refuses it when
-// one of them takes longer than policyProbeLimit.
+// probe runs the policy on the adversarial passwords and refuses it when,
+// on one of them, it does not finish within policyProbeCap ×
+// policyProbeLimit, or takes longer than policyProbeLimit and as long as
+// more than policyProbeRatio runs of a linear reference expression on the
+// same password, counted in the same wall time right after it. A busy
+// machine slows both alike, so a policy that is merely long (several
+// lookaheads over the password) passes however loaded the machine is,
+// while one that backtracks exponentially is worth thousands of reference
+// runs and is refused. Directus's two presets are known to be linear and
+// are not probed.
 func (p *PasswordPolicy) probe() error {
+	switch p.src {
+	case PasswordPolicyMinLength, PasswordPolicyStrong:
+		return nil
+	}
 	q, err := ParsePasswordPolicy(p.src) // its own copy, with its own timeout
 	if err != nil {
 		return err
 	}
 	re := q.re
-	re.MatchTimeout = policyProbeLimit
-	fast := func(in string) bool {
+	re.MatchTimeout = policyProbeLimit * policyProbeCap
+	ref := regexp2.MustCompile(`^(?=.*\d).{8,}$`, regexp2.ECMAScript)
+	timed := func(r *regexp2.Regexp, in string) (time.Duration, error) {
 		t0 := time.Now()
-		_, err := re.MatchString(in)
-		return err == nil && time.Since(t0) <= policyProbeLimit
+		_, err := r.MatchString(in)
+		return time.Since(t0), err
+	}
+	slow := func(in string) bool {
+		d, err := timed(re, in)
+		switch {
+		case err != nil:
+			return true // it did not finish within the cap, loaded or not
+		case d <= policyProbeLimit:
+			return false
+		}
+		// How many times the reference runs on the same password in as
+		// much wall time, on the machine as loaded as it is now: a policy
+		// worth more than policyProbeRatio of them is slow. (Timing one run
+		// of the reference would not do: a short run slips between the
+		// scheduler's time slices and looks fast on a loaded machine.)
+		n, end := 0, time.Now().Add(d)
+		for n <= policyProbeRatio && time.Now().Before(end) {
+			_, _ = ref.MatchString(in)
+			n++
+		}
+		return n > policyProbeRatio
 	}
 	for _, in := range policyProbes(p.src) {
-		// A busy machine only ever adds time: a probe over the limit is
-		// tried twice more, and only a policy slow every time is refused.
-		if !fast(in) && !fast(in) && !fast(in) {
+		// A probe found slow is tried twice more, and only a policy slow
+		// every time is refused.
+		if slow(in) && slow(in) && slow(in) {
 			return invalid("auth_password_policy", fmt.Sprintf(
 				"is too slow to evaluate: it takes more than %v on some passwords (nested repetition such as (a+)+ or (a|aa)+ makes a regular expression backtrack exponentially)",
 				policyProbeLimit))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -99,7 +100,7 @@ func TestPasswordPolicyErrorShowsTheDescription(t *testing.T) {
 // stops, so that such matches never outnumber the slots.
 func TestRunawayPolicyHoldsItsSlot(t *testing.T) {
 	t.Parallel()
-	h := &holdHasher{entered: make(chan struct{})}
+	h := &holdHasher{entered: make(chan struct{}, 8)}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
 	e.open()
 	// Saved as an older version would have: straight into the store.
@@ -134,7 +135,7 @@ func TestRunawayPolicyHoldsItsSlot(t *testing.T) {
 // with ErrPasswordPolicy.
 func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 	t.Parallel()
-	h := &holdHasher{entered: make(chan struct{})}
+	h := &holdHasher{entered: make(chan struct{}, 8)}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
 	p, err := users.ParsePasswordPolicy(users.PasswordPolicyMinLength)
 	require.NoError(t, err)
@@ -197,4 +198,36 @@ func BenchmarkRunawayPolicy(b *testing.B) {
 		worst = max(worst, time.Since(t0))
 	}
 	b.ReportMetric(float64(worst.Microseconds())/1000, "worst-ms")
+}
+
+// A policy that is merely long to evaluate (lookaheads that scan the
+// password several times) is accepted when saved even while the machine is
+// busy: the save-time probe compares it with a linear reference timed
+// beside it, so load that slows both does not refuse it.
+func TestLongPolicyAcceptedOnBusyMachine(t *testing.T) {
+	e := newEnv(t)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 * runtime.NumCPU() {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				for i := 0; i < 1e5; i++ {
+					_ = i * i
+				}
+			}
+		})
+	}
+	defer func() { close(stop); wg.Wait() }()
+	src := `/(?=.*[a-z].*[a-z])(?=.*\d.*\d)(?=.*[A-Z])(?=.*[^\w]).{12,}/`
+	p, err := users.ParsePasswordPolicy(src)
+	require.NoError(t, err)
+	s := users.DefaultSettings()
+	s.PasswordPolicy = p
+	_, err = e.m.UpdateSettings(e.ctx, s)
+	require.NoError(t, err, "a policy that is slow only because the machine is busy is accepted")
 }

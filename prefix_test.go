@@ -46,6 +46,18 @@ func TestErrorsHaveOnePrefix(t *testing.T) {
 	add(e.m.CreatePolicy(e.ctx, users.Policy{}))
 	add(e.m.UsersInRole(e.ctx, "nobody"))
 	add(e.m.UpdateSettings(e.ctx, users.Settings{PublicRegistrationRole: str("nobody")}))
+	add(e.m.Login(e.ctx, users.LoginInput{Email: "a@example.com", Password: "pw"}))
+	add(e.m.Refresh(e.ctx, "garbage"))
+	add(e.m.ResolveAccessToken(e.ctx, "garbage"))
+	add(e.m.HasAdminAccess(e.ctx, "nobody"))
+	errs = append(errs,
+		e.m.RequestPasswordReset(e.ctx, "a@example.com", "https://evil.example/reset"),
+		e.m.ResendVerification(e.ctx, "a@example.com", "https://evil.example/verify"),
+		e.m.DeleteUsers(e.ctx, "nobody"),
+	)
+	add(e.m.ResetPassword(e.ctx, "garbage", "pw"))
+	add(e.m.ChangePassword(e.ctx, "nobody", "pw", "pw2"))
+	add(e.m.TokenUser(e.ctx, "garbage", "no-such-purpose"))
 	for i, err := range errs {
 		require.Error(t, err, i)
 		msg := err.Error()

@@ -41,6 +41,11 @@ type RegisterInput struct {
 // will only become usable through a set-password mail to the address once
 // verified. Any other existing user is left alone.
 //
+// Under a flood of password work, Register answers ErrBusy (a *BusyError
+// estimating the wait) before any of these checks and before any store
+// call (see HashBusy); a call it lets through may still get ErrBusy when
+// it reaches the hashing queue.
+//
 // Register returns nil on every one of those paths, and does the same work
 // on each: one settings read, one lookup, one password hash or verify at
 // the same parameters (under the hashing limit, so that ErrBusy or a
@@ -60,11 +65,33 @@ func (m *Manager) Register(ctx context.Context, in RegisterInput) error {
 	return opErr("register", err)
 }
 
+// HashBusy reports, without waiting and without taking anything, whether a
+// call that checks or hashes a password would be refused at once now (see
+// WithHashConcurrency and WithHashWaitBudget): a *BusyError (ErrBusy) with
+// the estimated wait, else nil. It depends on the load alone, never on an
+// address, so a handler may ask it before reading a request, to shed a
+// flood without the work of decoding it; a nil answer promises nothing (the
+// call itself decides). A refusal counts as one, for Health and the
+// Observer (EventHashShed). Register asks it first.
+func (m *Manager) HashBusy() error {
+	err := m.hashGate.wouldShed()
+	if err != nil {
+		m.gateStats.shed(m.clock())
+		m.observe(Event{Kind: EventHashShed})
+	}
+	return err
+}
+
 // errRegistrationRoleGone is a server misconfiguration, not the caller's
 // fault: it matches no sentinel, so that the HTTP layer answers 500.
 var errRegistrationRoleGone = errors.New("the settings' public_registration_role names a role that no longer exists; update the settings")
 
 func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
+	// Under a flood, shed before any store work: the answer depends on the
+	// load alone, never on the address.
+	if err := m.HashBusy(); err != nil {
+		return err
+	}
 	s, err := m.settings(ctx)
 	if err != nil {
 		return err

@@ -3,7 +3,6 @@ package users
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/google/uuid"
@@ -41,7 +40,7 @@ import (
 // and ResendVerification still returns nil.
 func (m *Manager) ResendVerification(ctx context.Context, email, verificationURL string) error {
 	if err := m.resendVerification(ctx, email, verificationURL); err != nil {
-		return fmt.Errorf("users: resend verification: %w", err)
+		return opErr("resend verification", err)
 	}
 	return nil
 }

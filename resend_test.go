@@ -96,7 +96,7 @@ func TestResendVerificationChecks(t *testing.T) {
 	for _, addr := range []string{"a@example.com", "nobody@example.com"} {
 		err = e.m.ResendVerification(e.ctx, addr, "https://evil.example/verify")
 		requireField(t, err, "verification_url", users.ErrURLNotAllowed)
-		assert.Equal(t, `users: resend verification: users: URL "https://evil.example/verify" can't be used to verify registered users`, err.Error())
+		assert.Equal(t, `users: resend verification: URL "https://evil.example/verify" can't be used to verify registered users`, err.Error())
 	}
 	err = e.m.ResendVerification(e.ctx, "not-an-email", "")
 	requireField(t, err, "email", users.ErrInvalidPayload)

@@ -155,10 +155,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPassword(s, password); err != nil {
-		return nil, err
-	}
-	hash, err := m.hash(ctx, password)
+	hash, err := m.newPasswordHash(ctx, s, password)
 	if err != nil {
 		return nil, err
 	}

@@ -23,11 +23,11 @@ func (m *Manager) TokenUser(ctx context.Context, token string, purpose TokenPurp
 	case PurposePasswordReset:
 		status = StatusActive
 	default:
-		return nil, fmt.Errorf("users: token user: %w", invalid("purpose", fmt.Sprintf("names no token purpose: %q", purpose)))
+		return nil, opErr("token user", invalid("purpose", fmt.Sprintf("names no token purpose: %q", purpose)))
 	}
 	_, u, err := m.liveToken(ctx, token, purpose, status)
 	if err != nil {
-		return nil, fmt.Errorf("users: token user: %w", err)
+		return nil, opErr("token user", err)
 	}
 	return publicUser(u), nil
 }

@@ -545,8 +545,8 @@ func validateUserQuery(q UserQuery) error {
 	if len(q.Search) > maxSearchBytes {
 		return queryErrorf("search", "search", "must be at most %d bytes", maxSearchBytes)
 	}
-	if !utf8.ValidString(q.Search) {
-		return queryErrorf("search", "search", "must be valid UTF-8")
+	if !utf8.ValidString(q.Search) || strings.ContainsRune(q.Search, 0) {
+		return queryErrorf("search", "search", "must be valid UTF-8 without NUL characters")
 	}
 	for i, s := range q.Sort {
 		if !userSortField(s.Field) {
@@ -598,6 +598,13 @@ func validateUserFilter(f *UserFilter, path string, depth int, nodes *int) error
 		return nil
 	}
 	path += "." + Echo(string(f.Field))
+	for _, v := range append([]string{f.Value}, f.Values...) {
+		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+			// No stored field holds one (the Manager refuses them), and some
+			// databases cannot even compare with one.
+			return queryErrorf("filter", path, "values must be valid UTF-8 without NUL characters")
+		}
+	}
 	if !userFilterField(f.Field) {
 		return queryErrorf("filter", path, "unknown field %q (filters take %s)", Echo(string(f.Field)), filterFieldNames)
 	}

@@ -88,9 +88,9 @@
 // # Limits
 //
 // Password work (policy check, hash, verify) runs under a concurrency
-// limit ([WithHashConcurrency]); a call that would wait longer than a
-// budget ([WithHashWaitBudget]) is refused at once with a [*BusyError]
-// ([ErrBusy]) estimating the wait. Mails are limited per recipient — the
+// limit ([WithHashConcurrency]); a call that would take longer than a
+// budget to be done ([WithHashWaitBudget]) is refused at once with a
+// [*BusyError] ([ErrBusy]) estimating the wait. Mails are limited per recipient — the
 // ones anonymous requests cause ([WithMailLimiter]) apart from the ones
 // administrators ask for ([WithAdminMailLimiter]) — and logins per address
 // ([WithLoginLimiter]), per IP and address ([WithLoginIPLimiter]) and per
@@ -325,15 +325,16 @@ func WithHashConcurrency(limit, queue int) Option {
 	}
 }
 
-// WithHashWaitBudget sets how long a call may expect to wait for a
-// hashing slot (see WithHashConcurrency): a call that finds every slot
-// taken joins the queue only while (calls already waiting + 1) × the
-// measured duration of a hash ÷ the limit is at most d; otherwise it is
-// refused at once with a *BusyError whose RetryAfter is that estimate.
-// The duration of a hash is a moving average of the hashes this Manager
-// ran, starting from the one New runs (scaled up by how many of the
-// machine's cores one argon2id hash keeps busy). d must not be negative;
-// 0 means never wait. Default: 5 seconds.
+// WithHashWaitBudget sets how long a call may expect to take at the
+// hashing limit (see WithHashConcurrency), its wait and its own hash: a
+// call that finds every slot taken joins the queue only while (calls
+// already waiting + 1) × the measured duration of a hash ÷ the limit, plus
+// one hash, is at most d; otherwise it is refused at once with a
+// *BusyError whose RetryAfter is the expected wait. The duration of a hash
+// is a moving average of the hashes this Manager ran, starting from the
+// ones New runs (scaled up by how many of the machine's cores one argon2id
+// hash keeps busy). d must not be negative; 0 means never wait. Default: 5
+// seconds.
 func WithHashWaitBudget(d time.Duration) Option {
 	return func(c *config) error {
 		if d < 0 {
@@ -458,7 +459,14 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	}
 	hashTime := time.Since(t0)
 	sess.verifyCosts.add(paramSet(dummy), hashTime)
-	firstHash := hashTime * time.Duration(hashContention(c.hasher, c.hashLimit))
+	// The first hash pays for memory the process never touched (64 MiB at
+	// Directus's parameters): a second one, verifying the first, measures
+	// the cost of the hashes to come, which the gate's first estimate is.
+	t1 := time.Now()
+	if _, err := c.hasher.Verify(uuid.NewString(), dummy); err != nil {
+		return nil, fmt.Errorf("users: hasher: %w", err)
+	}
+	firstHash := min(hashTime, time.Since(t1)) * time.Duration(hashContention(c.hasher, c.hashLimit))
 	return &Manager{
 		store:       store,
 		mailer:      mailer,

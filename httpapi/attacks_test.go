@@ -199,3 +199,57 @@ func TestHTTPSmallOnes(t *testing.T) {
 	f.clock.Advance(8 * 24 * time.Hour)
 	wantError(t, f.do("GET", "/users/register/verify-email?token="+tok, ""), http.StatusUnauthorized, "TOKEN_EXPIRED", "Token expired.")
 }
+
+// A flood is shed before any work: with the only hashing slot taken and no
+// queue, a registration is answered 503 with Retry-After whatever its
+// body — not read, not decoded — and whatever the address.
+func TestHTTPFloodShedBeforeTheBody(t *testing.T) {
+	t.Parallel()
+	h := &gatedHasher{entered: make(chan struct{}, 8), release: make(chan struct{})}
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(h), users.WithHashConcurrency(1, 0)}})
+	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
+	f.openRegistration(true)
+	h.gate.Store(true)
+	done := make(chan int, 1)
+	// An existing address: Register verifies against the dummy hash, which
+	// the gated hasher holds.
+	go func() {
+		done <- f.do("POST", "/users/register", registerBody("ada@example.com", "another password")).Code
+	}()
+	receive(t, h.entered, waitLimit, "the first registration never reached the hasher")
+
+	before := f.snapshot()
+	for _, body := range []string{"not JSON at all", registerBody("ada@example.com", password), registerBody("new@example.com", password)} {
+		w := f.do("POST", "/users/register", body)
+		wantError(t, w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "")
+		assert.Equal(t, "1", w.Header().Get("Retry-After"))
+	}
+	assert.Equal(t, before, f.snapshot())
+	require.ErrorIs(t, f.m.HashBusy(), users.ErrBusy)
+
+	h.gate.Store(false)
+	close(h.release)
+	assert.Equal(t, http.StatusNoContent, <-done)
+	assert.NoError(t, f.m.HashBusy(), "a free slot: not busy")
+}
+
+// PATCH /users/me refuses the same names as every other route; and an
+// email change by an administrator ends the user's sessions (the refresh
+// token stops working), a token mailed to the old address with them.
+func TestHTTPMeNamesAndSessionsEndOnEmailChange(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.create(users.CreateInput{Email: "me@example.com", Password: password})
+	var tk tokens
+	data(t, f.do("POST", "/auth/login", loginBody("me@example.com", password, "json")), &tk)
+	require.NotEmpty(t, tk.RefreshToken)
+	for _, name := range []string{"Me\u202e", "M\u200be", strings.Repeat("m", 51)} {
+		b, _ := json.Marshal(map[string]string{"first_name": name})
+		wantError(t, f.withBearer(request("PATCH", "/users/me", string(b)), tk.AccessToken), http.StatusBadRequest, "INVALID_PAYLOAD", "")
+	}
+	require.Equal(t, http.StatusOK, f.withBearer(request("PATCH", "/users/me", `{"first_name":"Zoë"}`), tk.AccessToken).Code)
+
+	require.Equal(t, http.StatusOK, f.admin("PATCH", "/users/"+u.ID, `{"email":"me.too@example.com"}`).Code)
+	w := f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(tk.RefreshToken)+`,"mode":"json"}`)
+	assert.NotEqual(t, http.StatusOK, w.Code, "the session ended with the address: %s", w.Body.String())
+}

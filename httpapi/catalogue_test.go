@@ -145,6 +145,8 @@ func TestBadInputCatalogue(t *testing.T) {
 		{"settings filter with NUL", "PATCH", "/settings", true, `{"public_registration_email_filter":{"email":{"_eq":"\u0000"}}}`, bad, INVALID},
 		{"settings slow password policy", "PATCH", "/settings", true, `{"auth_password_policy":"/^(a|aa)+$/"}`, bad, INVALID},
 		{"settings policy description with LF", "PATCH", "/settings", true, `{"auth_password_policy_description":"a\nb"}`, bad, INVALID},
+		{"search with NUL", "GET", "/users?search=a%00", true, "", bad, "INVALID_QUERY"},
+		{"filter value with NUL", "GET", "/users?filter[email][_eq]=a%00", true, "", bad, "INVALID_QUERY"},
 		{"unknown key of 100 KB", "POST", register, false, `{"` + strings.Repeat("k", 100<<10) + `":1}`, bad, INVALID},
 		{"verification_url with an open-redirect parameter", "POST", register, false, regURL("https://app.example.com/verify?next=https://evil.example"), bad, INVALID},
 		{"first_name with a zero-width space", "POST", register, false, `{"email":"a@example.com","password":` + pw + `,"first_name":"A\u200bda"}`, bad, INVALID},

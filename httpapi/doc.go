@@ -164,7 +164,10 @@
 // Error messages give byte offsets, never the input; where a message names
 // input (an unknown field, a URL, a path) it is cut to 64 characters. POST /users/register
 // checks that registration is on before it reads the body, so a closed
-// registration answers 403 FORBIDDEN whatever the body holds.
+// registration answers 403 FORBIDDEN whatever the body holds; only a
+// hashing queue too full to take it answers first (503 SERVICE_UNAVAILABLE
+// with Retry-After, users.Manager.HashBusy), so that a flood is shed
+// without reading the store or the body.
 //
 // # Sessions
 //

@@ -16,8 +16,15 @@ import (
 //
 // Registration being off is checked before the body is read, so that it
 // answers 403 whatever the body holds: whether registration is open comes
-// before any check of the input.
+// before any check of the input. Only a hashing queue too full to take the
+// call comes earlier (503), so that a flood is shed without store work.
 func (h *handler) register(w http.ResponseWriter, r *http.Request) {
+	// Under a flood of password work, shed at once: before the settings
+	// are read or the body decoded (the answer depends on the load only).
+	if err := h.m.HashBusy(); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	s, err := h.m.Settings(r.Context())
 	if err != nil {
 		h.writeError(w, r, err)

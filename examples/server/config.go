@@ -322,7 +322,7 @@ var securitySection = section{"Security", []setting{
 		parse: func(c *config, v string) (err error) { c.HashLimit, err = intIn(v, 1, 4096); return }},
 	{name: "HASH_QUEUE", def: "1024", help: "Requests that may wait for a hashing slot; further ones are answered 503 at once (with Retry-After).",
 		parse: func(c *config, v string) (err error) { c.HashQueue, err = intIn(v, 0, 1<<20); return }},
-	{name: "HASH_WAIT_BUDGET", def: "5s", help: "Longest expected wait for a hashing slot: a request that would wait longer (requests ahead × the measured hash time ÷ HASH_CONCURRENCY) is answered 503 at once with that estimate as Retry-After. 0 never waits.",
+	{name: "HASH_WAIT_BUDGET", def: "5s", help: "Longest a request may expect to take at the hashing limit, its wait and its own hash: a request that would take longer ((requests ahead + 1) × the measured hash time ÷ HASH_CONCURRENCY, plus one hash) is answered 503 at once with the expected wait as Retry-After. 0 never waits.",
 		parse: func(c *config, v string) (err error) {
 			if v == "0" {
 				c.HashBudget = 0
@@ -331,6 +331,8 @@ var securitySection = section{"Security", []setting{
 			c.HashBudget, err = duration(v)
 			return
 		}},
+	{name: "GOMEMLIMIT", defText: "2 × HASH_CONCURRENCY × HASH_MEMORY_COST + 64 MiB", help: "Go's soft memory limit (read by the Go runtime; e.g. 300MiB). When it is not set the server sets it to its default, so that a flood of registrations stays near the memory its running hashes hold instead of reaching twice that between garbage collections.",
+		parse: func(*config, string) error { return nil }},
 	{name: "LOGIN_STALL_TIME", def: "0", help: "Least time, in milliseconds, the password check of a failed login takes before the server has learned the cost of every hash parameter set in use (Directus's name; Directus stalls every login to 500). 0: learned only.",
 		parse: func(c *config, v string) error {
 			n, err := intIn(v, 0, 60000)

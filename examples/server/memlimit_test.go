@@ -1,0 +1,15 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// The soft memory limit follows the hashes allowed at once: 2 × 2 cores ×
+// 64 MiB + 64 MiB = 320 MiB at Directus's parameters on 2 cores.
+func TestHashMemoryLimit(t *testing.T) {
+	t.Parallel()
+	assert.Equal(t, int64(320<<20), hashMemoryLimit(65536, 2))
+	assert.Equal(t, int64(4*19456<<10+64<<20), hashMemoryLimit(19456, 2))
+}
