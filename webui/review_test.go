@@ -213,3 +213,18 @@ func TestDonePagesOfferTheConsoleToAdministratorsOnly(t *testing.T) {
 	assert.Contains(t, statusOf(body), "Your account is ready")
 	assert.Contains(t, body, `href="/admin/login"`, "an administrator goes on to the console")
 }
+
+// With a host app's own login (WithAuthorizer) there is no /login page:
+// the page-not-found answer must not send people there.
+func TestNotFoundPointsToAnExistingSignIn(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	res, body := do(t, e.h, "GET", "/admin/nowhere", nil)
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
+	assert.NotContains(t, body, `href="/admin/login"`)
+	res, _ = do(t, e.h, "GET", "/admin/login", nil)
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "the page it would have linked")
+
+	e = newHandlerEnv(t)
+	_, body = do(t, e.h, "GET", "/admin/nowhere", nil)
+	assert.Contains(t, body, `href="/admin/login"`, "the built-in sign-in is linked")
+}

@@ -294,8 +294,12 @@ func (h *handler) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusNotFound, "message", &page{Title: "Page Not Found",
-		Data: messageData{Alert: "There is no page at this address.", Next: "Check the address, or go to the sign-in page.", NextURL: h.p + "/login", NextText: "Sign In"}})
+	d := messageData{Alert: "There is no page at this address.", Next: "Check the address, or go to the sign-in page.", NextURL: h.p + "/login", NextText: "Sign In"}
+	if h.cfg.authorize != nil {
+		// The host app signs people in; there is no /login here.
+		d.Next, d.NextURL, d.NextText = "Check the address.", h.signInURL(), "Home"
+	}
+	h.render(w, r, http.StatusNotFound, "message", &page{Title: "Page Not Found", Data: d})
 }
 
 func (h *handler) crossOrigin(w http.ResponseWriter, r *http.Request) {
