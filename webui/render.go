@@ -88,6 +88,9 @@ type page struct {
 	Title  string
 	Brand  string // the project name (Settings.ProjectName), else "Users"
 	Prefix string
+	// SignIn is where "Sign In" links go: the built-in sign-in, or the
+	// app's home when the host app signs people in (WithAuthorizer).
+	SignIn string
 	CSS    string
 	Icon   string
 	// Nav is the current section ("users", "roles", "settings"); empty on
@@ -125,7 +128,7 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if !ok {
 		panic("webui: no template " + name)
 	}
-	p.Prefix, p.CSS, p.Icon = h.p, h.static.cssURL, h.static.iconURL
+	p.Prefix, p.CSS, p.Icon, p.SignIn = h.p, h.static.cssURL, h.static.iconURL, h.signInURL()
 	p.Brand = "Users"
 	if s, err := h.m.Settings(r.Context()); err == nil && s.ProjectName != "" {
 		p.Brand = s.ProjectName

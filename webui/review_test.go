@@ -228,3 +228,12 @@ func TestNotFoundPointsToAnExistingSignIn(t *testing.T) {
 	_, body = do(t, e.h, "GET", "/admin/nowhere", nil)
 	assert.Contains(t, body, `href="/admin/login"`, "the built-in sign-in is linked")
 }
+
+func TestForgotPasswordLinksAnExistingSignIn(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	_, body := do(t, e.h, "GET", "/admin/forgot-password", nil)
+	assert.NotContains(t, body, `href="/admin/login"`, "no /login with WithAuthorizer")
+	e = newHandlerEnv(t)
+	_, body = do(t, e.h, "GET", "/admin/forgot-password", nil)
+	assert.Contains(t, body, `href="/admin/login"`)
+}
