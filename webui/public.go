@@ -289,7 +289,8 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		h.failWith(w, r, "register", p, err, explain(err), "email", "password", "first_name", "last_name")
 		return
 	}
-	h.redirect(w, r, h.p+"/register/done", &flash{Status: []string{registerSent}})
+	// Registration never gives admin access: no console sign-in after it.
+	h.redirect(w, r, h.p+"/register/done", &flash{Status: []string{registerSent}, NoConsole: true})
 }
 
 // failWith is fail with an explanation already made (and amended).

@@ -237,3 +237,19 @@ func TestForgotPasswordLinksAnExistingSignIn(t *testing.T) {
 	_, body = do(t, e.h, "GET", "/admin/forgot-password", nil)
 	assert.Contains(t, body, `href="/admin/login"`)
 }
+
+// Registration never gives admin access (its role cannot have it): the
+// page after it offers no console sign-in either.
+func TestRegisterDoneOffersNoConsole(t *testing.T) {
+	e := newHandlerEnv(t)
+	ctx := context.Background()
+	s, err := e.m.Settings(ctx)
+	require.NoError(t, err)
+	s.PublicRegistration = true
+	_, err = e.m.UpdateSettings(ctx, s)
+	require.NoError(t, err)
+	res, _ := do(t, e.h, "POST", "/admin/register", url.Values{"email": {"reg@example.com"}, "password": {"a password"}})
+	body := follow(t, e.h, res)
+	assert.Contains(t, statusOf(body), "Thank you.")
+	assert.NotContains(t, body, `href="/admin/login"`)
+}
