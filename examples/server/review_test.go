@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users/mailer/smtpmailer/smtptest"
 )
 
 // A client chooses the method of its request: a metric label taken from
@@ -115,4 +117,21 @@ func TestConsoleRegisterPageIsRateLimited(t *testing.T) {
 	assert.Equal(t, http.StatusTooManyRequests, res.StatusCode)
 	_, _, list := s.call("GET", "/users?filter[email][_eq]=page@example.com", nil, true)
 	assert.Contains(t, string(list), `"data":[]`, "nothing registered")
+}
+
+// A relay on this machine that offers STARTTLS with a certificate not made
+// for its address (Debian's Postfix offers it with its snake-oil
+// certificate) fails the set-up check; the advice must name the variable
+// that fixes it there, EMAIL_SMTP_IGNORE_TLS, which a loopback relay may
+// use (even with AUTH).
+func TestVerifySetupAdviceForALocalRelayWithAnUntrustedCertificate(t *testing.T) {
+	relay := smtptest.Start(t, smtptest.Options{TLS: smtptest.STARTTLS})
+	s := onlyDirectusMail(t, relay, "127.0.0.1", nil)
+	line := s.waitLog(regexp.MustCompile(`level=ERROR msg="mail relay check failed: [^\n]*`))
+	assert.Contains(t, line, "certificate")
+	assert.Contains(t, line, "EMAIL_SMTP_IGNORE_TLS=true")
+
+	// The advice works: with it, mail goes.
+	s = onlyDirectusMail(t, relay, "127.0.0.1", map[string]string{"EMAIL_SMTP_IGNORE_TLS": "true"})
+	s.waitLog(regexp.MustCompile(`mail relay checked: it accepts a session`))
 }
