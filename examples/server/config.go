@@ -147,7 +147,7 @@ var serverSection = section{"Server", []setting{
 		parse: func(c *config, v string) error { c.Host = v; return nil }},
 	{name: "PORT", def: "8055", help: "Port to listen on (0: any free port).",
 		parse: func(c *config, v string) (err error) { c.Port, err = intIn(v, 0, 65535); return }},
-	{name: "PUBLIC_URL", defText: "http://<listening address>", help: "Base of the links in mails (verify email, accept invite): an absolute http(s) URL.",
+	{name: "PUBLIC_URL", defText: "http://<listening address>", help: "Base of the links in mails (verify email, accept invite): an absolute http(s) URL. Set it whenever people reach the server at another address (HOST=0.0.0.0, a proxy).",
 		parse: func(c *config, v string) error { c.PublicURL = v; return checkHTTPURL(v) }},
 	{name: "SHUTDOWN_TIMEOUT", def: "15", help: "Seconds in-flight requests get to finish on SIGINT/SIGTERM.",
 		parse: func(c *config, v string) error { return seconds(v, 0, 3600, &c.ShutdownTimeout) }},

@@ -31,6 +31,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -115,6 +116,11 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	defer ln.Close()
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + ln.Addr().String()
+		if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && ap.Addr().IsUnspecified() {
+			log.Warn("PUBLIC_URL is not set and the server listens on every interface: the links in mails point to "+
+				cfg.PublicURL+", which no browser can open; set PUBLIC_URL to the address people reach the server at",
+				"HOST", cfg.Host)
+		}
 	}
 	logEffective(log, getenv, cfg.PublicURL)
 

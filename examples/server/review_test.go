@@ -135,3 +135,19 @@ func TestVerifySetupAdviceForALocalRelayWithAnUntrustedCertificate(t *testing.T)
 	s = onlyDirectusMail(t, relay, "127.0.0.1", map[string]string{"EMAIL_SMTP_IGNORE_TLS": "true"})
 	s.waitLog(regexp.MustCompile(`mail relay checked: it accepts a session`))
 }
+
+// Listening on every interface (HOST=0.0.0.0, as Directus does by default)
+// without PUBLIC_URL makes the mailed links http://0.0.0.0:<port>/… (or
+// [::]), which no one can open: start-up says so, naming PUBLIC_URL.
+func TestUnspecifiedHostWithoutPublicURLWarns(t *testing.T) {
+	s := startServer(t, map[string]string{"HOST": "0.0.0.0"})
+	line := s.waitLog(regexp.MustCompile(`level=WARN msg="PUBLIC_URL is not set[^\n]*`))
+	assert.Contains(t, line, "0.0.0.0")
+
+	s = startServer(t, map[string]string{"HOST": "0.0.0.0", "PUBLIC_URL": "https://users.example.com"})
+	s.waitLog(regexp.MustCompile(`msg="users server listening"`))
+	assert.NotContains(t, s.logs.String(), "PUBLIC_URL is not set")
+	s = startServer(t, nil)
+	s.waitLog(regexp.MustCompile(`msg="users server listening"`))
+	assert.NotContains(t, s.logs.String(), "PUBLIC_URL is not set", "127.0.0.1 links work on this machine")
+}
