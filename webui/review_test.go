@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/webui"
 )
 
@@ -252,4 +253,58 @@ func TestRegisterDoneOffersNoConsole(t *testing.T) {
 	body := follow(t, e.h, res)
 	assert.Contains(t, statusOf(body), "Thank you.")
 	assert.NotContains(t, body, `href="/admin/login"`)
+}
+
+// The console's Resend for an unverified user is mail an administrator
+// asked for: it must not depend on the registration settings, must not be
+// refused because anonymous registrations used up the address's mail
+// allowance, and must never say "sent" when nothing was.
+func TestResendVerificationIsTheAdministrators(t *testing.T) {
+	ctx := context.Background()
+	box := memmailer.New()
+	m, err := users.New(newStore(), box,
+		users.WithHasher(users.InsecureHasher{}),
+		users.WithLinkPaths(webui.LinkPaths("")),
+		users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)),
+		users.WithAdminMailLimiter(users.NewMemoryLimiter(2, time.Hour)))
+	require.NoError(t, err)
+	h := webui.New(m, asAdmin)
+	s, err := m.Settings(ctx)
+	require.NoError(t, err)
+	s.PublicRegistration = true
+	_, err = m.UpdateSettings(ctx, s)
+	require.NoError(t, err)
+	require.NoError(t, m.Register(ctx, users.RegisterInput{Email: "ada@example.com", Password: "a password"}))
+	// Anonymous traffic uses up the address's allowance.
+	require.NoError(t, m.ResendVerification(ctx, "ada@example.com", ""))
+	// And registration closes.
+	s.PublicRegistration = false
+	_, err = m.UpdateSettings(ctx, s)
+	require.NoError(t, err)
+	list, err := m.ListUsers(ctx, users.UserQuery{Search: "ada@example.com"})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	ada := list[0]
+	mails := func() int {
+		_, err := m.DeliverPending(ctx)
+		require.NoError(t, err)
+		return len(box.To("ada@example.com"))
+	}
+	before := mails()
+	require.Equal(t, 1, before, "the registration's mail only")
+
+	for i := range 2 {
+		res, _ := do(t, h, "POST", "/admin/users/"+ada.ID+"/resend", url.Values{})
+		body := statusOf(follow(t, h, res))
+		assert.Contains(t, body, "Sent the verification mail to ada@example.com again.", i)
+		assert.Equal(t, before+i+1, mails(), "a mail went (%d)", i)
+	}
+	// Over the administrators' own allowance, the page says so.
+	res, body := do(t, h, "POST", "/admin/users/"+ada.ID+"/resend", url.Values{})
+	if res.StatusCode == http.StatusSeeOther {
+		body = follow(t, h, res)
+	}
+	assert.NotContains(t, body, "Sent the verification mail")
+	assert.Regexp(t, `role="alert"[^>]*><ul><li>No mail was sent: too many mails`, body)
+	assert.Equal(t, before+2, mails(), "nothing more went")
 }
