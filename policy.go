@@ -185,10 +185,10 @@ func (p *PasswordPolicy) UnmarshalJSON(b []byte) error {
 }
 
 // probe runs the policy on the adversarial passwords and refuses it when,
-// on one of them, it does not finish within policyProbeCap ×
-// policyProbeLimit, or takes longer than policyProbeLimit and as long as
-// more than policyProbeRatio runs of a linear reference expression on the
-// same password, counted in the same wall time right after it. A busy
+// on one of them, it takes longer than policyProbeLimit and as long as more
+// than policyProbeRatio runs of a linear reference expression on the same
+// password, counted in the same wall time right after it (or does not
+// finish within that many runs' worth, as measured before). A busy
 // machine slows both alike, so a policy that is merely long (several
 // lookaheads over the password) passes however loaded the machine is,
 // while one that backtracks exponentially is worth thousands of reference
@@ -203,9 +203,18 @@ func (p *PasswordPolicy) probe() error {
 	if err != nil {
 		return err
 	}
-	re := q.re
-	re.MatchTimeout = policyProbeLimit * policyProbeCap
+	probes := policyProbes(p.src)
 	ref := regexp2.MustCompile(`^(?=.*\d).{8,}$`, regexp2.ECMAScript)
+	// What one reference run costs on this machine now, over 20 ms of
+	// them: a probe that runs longer than policyProbeRatio of those is
+	// stopped (at least policyProbeCap × policyProbeLimit).
+	n, t0 := 0, time.Now()
+	for time.Since(t0) < 20*time.Millisecond {
+		_, _ = ref.MatchString(probes[0])
+		n++
+	}
+	re := q.re
+	re.MatchTimeout = max(policyProbeLimit*policyProbeCap, policyProbeRatio*(time.Since(t0)/time.Duration(n)))
 	timed := func(r *regexp2.Regexp, in string) (time.Duration, error) {
 		t0 := time.Now()
 		_, err := r.MatchString(in)
@@ -231,10 +240,10 @@ func (p *PasswordPolicy) probe() error {
 		}
 		return n > policyProbeRatio
 	}
-	for _, in := range policyProbes(p.src) {
-		// A probe found slow is tried twice more, and only a policy slow
-		// every time is refused.
-		if slow(in) && slow(in) && slow(in) {
+	for _, in := range probes {
+		// A probe found slow is tried once more, and only a policy slow
+		// both times is refused.
+		if slow(in) && slow(in) {
 			return invalid("auth_password_policy", fmt.Sprintf(
 				"is too slow to evaluate: it takes more than %v on some passwords (nested repetition such as (a+)+ or (a|aa)+ makes a regular expression backtrack exponentially)",
 				policyProbeLimit))

@@ -62,8 +62,14 @@ func viewUsers(us []*users.User) []userView {
 // userFields are the fields POST /users and PATCH /users[/{id}] take.
 var userFields = []string{"email", "password", "first_name", "last_name", "status", "role", "policies", "metadata"}
 
-// createUser: POST /users → 200 {"data": user}.
+// createUser: POST /users → 200 {"data": user}, with only the fields
+// the fields parameter names (a bad one is refused before anything changes).
 func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
+	fields, err := fieldsParam(r.URL.Query())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	p, err := h.decode(w, r)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -93,7 +99,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUser(u)})
+	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
 }
 
 // readUserPatch reads the user fields of p. null clears a nullable field
@@ -153,8 +159,14 @@ func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
 }
 
-// updateUser: PATCH /users/{id} → 200 {"data": user}.
+// updateUser: PATCH /users/{id} → 200 {"data": user}, with only the fields
+// the fields parameter names (a bad one is refused before anything changes).
 func (h *handler) updateUser(w http.ResponseWriter, r *http.Request) {
+	fields, err := fieldsParam(r.URL.Query())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	p, err := h.decode(w, r)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -170,7 +182,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUser(u)})
+	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
 }
 
 // updateUsers: PATCH /users {keys, data} → 200 {"data": [user…]}, all or

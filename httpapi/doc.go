@@ -41,8 +41,8 @@
 // The caller's own user (an access token is required: 401 INVALID_CREDENTIALS
 // without one):
 //
-//	GET   /users/me                    → 200 {"data": user}
-//	PATCH /users/me                    {first_name?, last_name?, password?, current_password?}
+//	GET   /users/me                    ?fields= → 200 {"data": user}
+//	PATCH /users/me                    ?fields= {first_name?, last_name?, password?, current_password?}
 //	                                   → 200 {"data": user}
 //
 // Admin (asked first, before the body is read: the authorizer, then the
@@ -52,12 +52,12 @@
 //	POST  /users/invite                {email: "a@x" | ["a@x", …], role, invite_url?} → 204
 //	                                   (an address whose account was never verified is taken
 //	                                   over by the invitation; counted in the log, never named)
-//	POST  /users                       {email?, password?, first_name?, last_name?, status?,
+//	POST  /users                       ?fields= {email?, password?, first_name?, last_name?, status?,
 //	                                    role?, policies?, metadata?} → 200 {"data": user}
 //	GET   /users                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
 //	                                   → 200 {"data": [user, …], "meta"?: {"total_count": n, "filter_count": n}}
 //	GET   /users/{id}                  ?fields= → 200 {"data": user}
-//	PATCH /users/{id}                  same fields as POST /users → 200 {"data": user}
+//	PATCH /users/{id}                  ?fields= same fields as POST /users → 200 {"data": user}
 //	PATCH /users                       {keys: [id, …], data: {fields}} → 200 {"data": [user, …]}
 //	DELETE /users/{id}                 → 204
 //	DELETE /users                      [id, …] or {keys: [id, …]} → 204

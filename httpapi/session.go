@@ -344,22 +344,34 @@ func (h *handler) principal(r *http.Request) (*users.Principal, error) {
 	return h.m.ResolveAccessToken(r.Context(), tok)
 }
 
-// me: GET /users/me → 200 {"data": user} for the access token's user.
+// me: GET /users/me → 200 {"data": user} for the access token's user,
+// with only the fields the fields parameter names, as GET /users/{id}.
 func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 	p, err := h.principal(r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUser(p.User)})
+	fields, err := fieldsParam(r.URL.Query())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(p.User), fields)})
 }
 
 // updateMe: PATCH /users/me {first_name?, last_name?, password?,
 // current_password?} → 200 {"data": user}. A new password needs the
 // current one (current_password, an extension) and ends every session of
-// the user, this one included.
+// the user, this one included. The answer has only the fields the fields
+// parameter names; a bad one is refused before anything changes.
 func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
 	pr, err := h.principal(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	fields, err := fieldsParam(r.URL.Query())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -412,7 +424,7 @@ func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUser(u)})
+	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
 }
 
 // passwordRequest: POST /auth/password/request {email, reset_url?} → 204

@@ -306,7 +306,7 @@ func ceilingOp(cfg config) opFunc {
 }
 
 // calibrate estimates how many tokens op needs for a phase of cfg.D: it
-// prepares a small batch, runs op on it for a fraction of D, and scales the
+// prepares a batch, runs op on it for a fraction of D, and scales the
 // rate it saw, doubled: the rate of a short run on a fresh pool is a rough
 // guess (SQLite's varies by 2-3× from run to run on the reference machine),
 // and running out early shortens the phase.
@@ -320,7 +320,14 @@ func calibrate(ctx context.Context, d driver, op string, cfg config, progress fu
 	if err := d.settle(ctx); err != nil {
 		return 0, err
 	}
-	r := runPhase(ctx, op, cfg.C, min(cfg.D/5, 2*time.Second), fn)
+	// A fifth of the phase, longer (up to 2 s) while no operation has
+	// finished in it: a short phase on a loaded machine may see none.
+	var r result
+	for w := min(cfg.D/5, 2*time.Second); ; w = min(4*w, 2*time.Second) {
+		if r = runPhase(ctx, op, cfg.C, w, fn); r.OK > 0 || len(r.ErrKinds) > 0 || w >= 2*time.Second || ctx.Err() != nil {
+			break
+		}
+	}
 	if r.OK == 0 {
 		return 0, fmt.Errorf("%s: calibrate: no operation succeeded (%s)", op, errKindsString(r.ErrKinds))
 	}

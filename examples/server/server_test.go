@@ -217,7 +217,7 @@ func linkToken(t *testing.T, m smtptest.Message, prefix string) (string, string)
 	return "", ""
 }
 
-// walk runs both flows of the issue end to end: register → mail → verify
+// walk runs the two sign-up flows end to end: register → mail → verify
 // → login, and invite → mail → accept → login, with the tokens read from
 // the mails the SMTP server received.
 func walk(t *testing.T, s *server) {
