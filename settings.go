@@ -46,7 +46,9 @@ type Settings struct {
 	// been invited to join <project>"). At most 100 characters, with no
 	// control, bidi or other invisible formatting characters. Empty means
 	// the Manager's default (WithProjectName), which is itself empty
-	// unless set. Default "".
+	// unless set; Settings reports that default here, and UpdateSettings
+	// stores a name equal to it as empty, so that settings read and saved
+	// again keep following the configured name. Default "".
 	ProjectName string `json:"project_name"`
 }
 
@@ -100,7 +102,11 @@ func (m *Manager) UpdateSettings(ctx context.Context, s Settings) (Settings, err
 			return Settings{}, opErr("update settings", &ValidationError{Field: "public_registration_role", Reason: "must not have admin access", Err: ErrAdminRole})
 		}
 	}
-	doc, err := json.Marshal(s)
+	stored := s
+	if stored.ProjectName == m.projectName {
+		stored.ProjectName = "" // the configured default, as Settings reported it
+	}
+	doc, err := json.Marshal(stored)
 	if err != nil {
 		return Settings{}, opErr("update settings", err)
 	}

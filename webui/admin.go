@@ -453,13 +453,39 @@ func (h *handler) inviteToRole(w http.ResponseWriter, r *http.Request) {
 		} else {
 			other++
 		}
-		lines = append(lines, inviteLine(res))
+		lines = append(lines, h.inviteLineIn(r, res, r.PathValue("id")))
 	}
 	if len(lines) > 5 {
 		// A long list may not fit the message: the totals come first.
 		lines = append([]string{plural(sent, "invitation", "invitations") + " sent; " + plural(other, "address", "addresses") + " not invited."}, lines...)
 	}
 	h.redirect(w, r, h.roleURL(r), &flash{Status: lines})
+}
+
+// inviteLineIn words one address's invitation outcome to the role
+// roleID. An address that has an account Invite left alone (active,
+// suspended…) is a member only when that account is in the role; else the
+// line says where it is, and how to give it the role.
+func (h *handler) inviteLineIn(r *http.Request, res users.InviteResult, roleID string) string {
+	if res.Outcome != users.InviteAlreadyActive && res.Outcome != users.InviteSkipped || res.UserID == "" {
+		return inviteLine(res)
+	}
+	u, err := h.m.User(r.Context(), res.UserID)
+	if err != nil {
+		return inviteLine(res)
+	}
+	if u.Role != nil && *u.Role == roleID {
+		return res.Email + ": already a member (" + string(u.Status) + "), nothing sent."
+	}
+	where := "in another role"
+	if u.Role == nil {
+		where = "with no role"
+	}
+	article := "a"
+	if u.Status == users.StatusActive || u.Status == users.StatusArchived || u.Status == users.StatusInvited || u.Status == users.StatusUnverified {
+		article = "an"
+	}
+	return res.Email + ": has " + article + " " + string(u.Status) + " account " + where + ", nothing sent; Add Existing gives it this role."
 }
 
 // inviteLine words one address's invitation outcome.
@@ -471,9 +497,9 @@ func inviteLine(res users.InviteResult) string {
 	case users.InviteResent:
 		what = "invite re-sent"
 	case users.InviteSkipped:
-		what = "already a member, nothing sent"
-	case "already active":
-		what = "already a member (active), nothing sent"
+		what = "has a draft, suspended or archived account, nothing sent"
+	case users.InviteAlreadyActive:
+		what = "has an active account already, nothing sent"
 	case "converted":
 		what = "invited (the unverified account with this address now waits for the invitation)"
 	default:

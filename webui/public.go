@@ -3,7 +3,9 @@ package webui
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gousers/users"
 )
@@ -34,6 +36,8 @@ type tokenData struct {
 	Policy string // the password policy, worded
 	Bad    string // why the link is no good ("" when it is)
 	Next   string // what to do then
+	// NextURL and NextText make a link for what to do then, if any.
+	NextURL, NextText string
 }
 
 // tokenFlow is a page behind a mailed link that sets a password.
@@ -41,20 +45,41 @@ type tokenFlow struct {
 	name, title, button string
 	purpose             users.TokenPurpose
 	done                string
+	doneApp             string // done, to someone who may not use the console
 	badNext             string
+	// usedNext, when set, replaces badNext for a link already used: the
+	// account it set up is ready, so asking for a new link is no help.
+	usedNext string
 }
 
 var (
 	acceptInvite = tokenFlow{name: "accept-invite", title: "Accept Invite", button: "Accept Invite", purpose: users.PurposeInvite,
-		done:    "Your account is ready. You can sign in now.",
-		badNext: "Ask the administrator who invited you to send a new invitation."}
+		done:     "Your account is ready. You can sign in now.",
+		doneApp:  "Your account is ready. You can now sign in to the application with your address and this password.",
+		badNext:  "Ask the administrator who invited you to send a new invitation.",
+		usedNext: usedAccountNext}
 	setPassword = tokenFlow{name: "set-password", title: "Set Password", button: "Set Password", purpose: users.PurposeInvite,
-		done:    "Your password is set. You can sign in now.",
-		badNext: "Register again with the same address to get a new link, or ask an administrator."}
+		done:     "Your password is set. You can sign in now.",
+		doneApp:  "Your password is set. You can now sign in to the application with it.",
+		badNext:  "Register again with the same address to get a new link, or ask an administrator.",
+		usedNext: usedAccountNext}
 	resetPassword = tokenFlow{name: "reset-password", title: "Reset Password", button: "Reset Password", purpose: users.PurposePasswordReset,
 		done:    "Your password is changed. You can sign in with it now.",
+		doneApp: "Your password is changed. You can now sign in to the application with it.",
 		badNext: "Ask for a new link on the Forgot Password page."}
 )
+
+// usedAccountNext is what to do with a used link that set up an account.
+const usedAccountNext = "Your account is set up with the password chosen then: sign in with it. If you no longer know it, choose a new one on the Forgot Password page."
+
+// badLink fills d with why a link is no good (pr, from err) and what to do
+// next.
+func (h *handler) badLink(fl tokenFlow, err error, pr problem, d *tokenData) {
+	d.Bad, d.Next = pr.Msg, fl.badNext
+	if fl.usedNext != "" && errors.Is(err, users.ErrTokenUsed) {
+		d.Next, d.NextURL, d.NextText = fl.usedNext, h.p+"/forgot-password", "Forgot Password"
+	}
+}
 
 // acceptPage shows a set-password form for a live token, or explains why
 // the link is no good. It changes nothing.
@@ -70,7 +95,8 @@ func (h *handler) acceptPage(fl tokenFlow) http.HandlerFunc {
 				h.fail(w, r, "message", &page{Title: fl.title}, err)
 				return
 			}
-			d.Bad, d.Next, status = pr.Msg, fl.badNext, pr.Status
+			h.badLink(fl, err, pr, d)
+			status = pr.Status
 		} else {
 			d.Email = u.Email
 		}
@@ -97,11 +123,14 @@ func (h *handler) accept(fl tokenFlow) http.HandlerFunc {
 			h.render(w, r, http.StatusUnprocessableEntity, "password", p)
 			return
 		}
-		var err error
+		var (
+			u   *users.User
+			err error
+		)
 		if fl.purpose == users.PurposePasswordReset {
-			err = h.resetWith(r, token, pw)
+			u, err = h.resetWith(r, token, pw)
 		} else {
-			_, err = h.m.AcceptInvite(r.Context(), token, pw)
+			u, err = h.m.AcceptInvite(r.Context(), token, pw)
 		}
 		if err != nil {
 			pr := explain(err)
@@ -109,7 +138,7 @@ func (h *handler) accept(fl tokenFlow) http.HandlerFunc {
 			case pr.Internal:
 				h.fail(w, r, "message", &page{Title: fl.title}, err)
 			case pr.Field == "token":
-				d.Bad, d.Next = pr.Msg, fl.badNext
+				h.badLink(fl, err, pr, d)
 				h.render(w, r, pr.Status, "password", p)
 			case pr.Field == "password":
 				p.Errors = map[string]string{"password": pr.Msg}
@@ -120,15 +149,39 @@ func (h *handler) accept(fl tokenFlow) http.HandlerFunc {
 			}
 			return
 		}
-		h.redirect(w, r, h.p+"/"+fl.name+"/done", &flash{Status: []string{fl.done}})
+		h.redirect(w, r, h.p+"/"+fl.name+"/done", h.doneFlash(r, u, fl.done, fl.doneApp))
 	}
+}
+
+// doneFlash is the outcome of a public flow that left u able to sign in:
+// msg for an administrator, who goes on to the console's sign-in;
+// appMsg, and no console sign-in, for anyone else, whom the console
+// would refuse.
+func (h *handler) doneFlash(r *http.Request, u *users.User, msg, appMsg string) *flash {
+	if u == nil {
+		return &flash{Status: []string{msg}}
+	}
+	admin, err := h.m.HasAdminAccess(r.Context(), u.ID)
+	if err != nil {
+		h.cfg.log.ErrorContext(r.Context(), "webui: reading admin access", "error", err)
+	}
+	if admin || err != nil {
+		return &flash{Status: []string{msg}}
+	}
+	return &flash{Status: []string{appMsg}, NoConsole: true}
 }
 
 // done is the page a finished public flow redirects to.
 func (h *handler) done(title string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		p := &page{Title: title, Data: messageData{NextURL: h.signInURL(), NextText: "Sign In"}}
-		h.render(w, r, http.StatusOK, "message", p)
+		f := h.takeFlash(w, r)
+		d := messageData{NextURL: h.signInURL(), NextText: "Sign In"}
+		if f == nil {
+			f = &flash{}
+		} else if f.NoConsole && h.cfg.authorize == nil {
+			d.NextURL, d.NextText = "", ""
+		}
+		h.render(w, r, http.StatusOK, "message", &page{Title: title, Flash: f, Data: d})
 	}
 }
 
@@ -179,13 +232,14 @@ func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, pr.Status, "verify", &page{Title: "Verify Email", Data: d})
 		return
 	}
-	msg := "Your email address is verified. You can sign in now."
+	f := h.doneFlash(r, u, "Your email address is verified. You can sign in now.",
+		"Your email address is verified. You can now sign in to the application.")
 	if u.Status == users.StatusInvited {
 		// A contested registration: the owner of the address chooses the
 		// password from the mail just sent.
-		msg = "Your email address is verified. We sent you a mail with a link to choose your password: open it to finish."
+		f = &flash{Status: []string{"Your email address is verified. We sent you a mail with a link to choose your password: open it to finish."}, NoConsole: true}
 	}
-	h.redirect(w, r, h.p+"/verify-email/done", &flash{Status: []string{msg}})
+	h.redirect(w, r, h.p+"/verify-email/done", f)
 }
 
 // registerSent is the one answer to every registration that passed the
@@ -207,6 +261,16 @@ func (h *handler) registerPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) register(w http.ResponseWriter, r *http.Request) {
+	if l := h.cfg.register; l != nil {
+		if retry, err := l.Allow(r.Context(), h.clientIP(r)); err != nil {
+			p := &page{Title: "Register", Data: &tokenData{Policy: h.policyHint(r)}}
+			if retry > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int((retry+time.Second-1)/time.Second)))
+			}
+			h.fail(w, r, "register", p, err)
+			return
+		}
+	}
 	if !parseForm(w, r) {
 		return
 	}
@@ -225,7 +289,8 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		h.failWith(w, r, "register", p, err, explain(err), "email", "password", "first_name", "last_name")
 		return
 	}
-	h.redirect(w, r, h.p+"/register/done", &flash{Status: []string{registerSent}})
+	// Registration never gives admin access: no console sign-in after it.
+	h.redirect(w, r, h.p+"/register/done", &flash{Status: []string{registerSent}, NoConsole: true})
 }
 
 // failWith is fail with an explanation already made (and amended).

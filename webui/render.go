@@ -86,7 +86,11 @@ type fieldData struct {
 // page is what every template gets.
 type page struct {
 	Title  string
+	Brand  string // the project name (Settings.ProjectName), else "Users"
 	Prefix string
+	// SignIn is where "Sign In" links go: the built-in sign-in, or the
+	// app's home when the host app signs people in (WithAuthorizer).
+	SignIn string
 	CSS    string
 	Icon   string
 	// Nav is the current section ("users", "roles", "settings"); empty on
@@ -124,7 +128,11 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if !ok {
 		panic("webui: no template " + name)
 	}
-	p.Prefix, p.CSS, p.Icon = h.p, h.static.cssURL, h.static.iconURL
+	p.Prefix, p.CSS, p.Icon, p.SignIn = h.p, h.static.cssURL, h.static.iconURL, h.signInURL()
+	p.Brand = "Users"
+	if s, err := h.m.Settings(r.Context()); err == nil && s.ProjectName != "" {
+		p.Brand = s.ProjectName
+	}
 	if a := adminFrom(r.Context()); a != nil {
 		p.Admin, p.Me = true, a.email
 		p.SignOut = h.cfg.authorize == nil
@@ -150,6 +158,9 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 type flash struct {
 	Status []string `json:"s,omitempty"`
 	Alert  []string `json:"a,omitempty"`
+	// NoConsole says the person a public flow served may not use the
+	// console: the page after it offers no console sign-in.
+	NoConsole bool `json:"c,omitempty"`
 }
 
 const (

@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 
@@ -40,9 +41,8 @@ func (h *handler) forgot(w http.ResponseWriter, r *http.Request) {
 }
 
 // resetWith resets a password with a reset token.
-func (h *handler) resetWith(r *http.Request, token, password string) error {
-	_, err := h.m.ResetPassword(r.Context(), token, password)
-	return err
+func (h *handler) resetWith(r *http.Request, token, password string) (*users.User, error) {
+	return h.m.ResetPassword(r.Context(), token, password)
 }
 
 // countUsers counts the users q selects.
@@ -64,8 +64,16 @@ func (h *handler) resend(w http.ResponseWriter, r *http.Request) {
 	case u.Email == "":
 		msg = "This user has no email address."
 	case u.Status == users.StatusUnverified:
-		if err = h.m.ResendVerification(ctx, u.Email, ""); err == nil {
+		// The administrators' call: whatever the registration settings,
+		// within their own mail allowance, and an error when over it.
+		err = h.m.ResendVerificationFor(ctx, u.ID)
+		switch {
+		case err == nil:
 			msg = "Sent the verification mail to " + u.Email + " again."
+		case errors.Is(err, users.ErrRateLimited):
+			h.redirect(w, r, h.userURL(r), &flash{Alert: []string{"No mail was sent: too many mails went to " + u.Email +
+				" lately. Try again later; the link sent last still works."}})
+			return
 		}
 	case u.Status == users.StatusInvited && u.Role != nil:
 		var res []users.InviteResult

@@ -83,7 +83,7 @@ func TestSeedInviteUsers(t *testing.T) {
 	assert.Contains(t, status, "ann@example.com: invited")
 	assert.Contains(t, status, "dora@example.com: invited")
 	assert.Contains(t, status, "not-an-address: refused, not a valid email address")
-	assert.Contains(t, status, "member@example.com: already a member")
+	assert.Contains(t, status, "member@example.com: has an active account in another role, nothing sent; Add Existing gives it this role.")
 
 	for _, a := range []string{"ann@example.com", "bob@example.com", "carl@example.com", "dora@example.com"} {
 		u := e.byEmail(a)

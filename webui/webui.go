@@ -79,6 +79,7 @@ type config struct {
 	log       *slog.Logger
 	origins   []string
 	clientIP  func(*http.Request) string
+	register  users.Limiter
 }
 
 // Option configures the handler New returns.
@@ -138,6 +139,20 @@ func WithLogger(l *slog.Logger) Option {
 // such as httpapi.ClientIP). Default: the host of r.RemoteAddr.
 func WithClientIP(f func(*http.Request) string) Option {
 	return func(c *config) { c.clientIP = f }
+}
+
+// WithRegisterRateLimiter limits the register page's form per client
+// address (see WithClientIP), as httpapi.WithRegisterRateLimiter limits
+// POST /users/register: pass both the same limiter, so that each address
+// has one count whichever way it registers. A refused form is answered 429
+// with Retry-After before it is read, and changes nothing. Default: none.
+// Passing nil keeps the default.
+func WithRegisterRateLimiter(l users.Limiter) Option {
+	return func(c *config) {
+		if l != nil {
+			c.register = l
+		}
+	}
 }
 
 // LinkPaths returns the paths of the pages behind the mailed links when the
@@ -279,8 +294,12 @@ func (h *handler) home(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
-	h.render(w, r, http.StatusNotFound, "message", &page{Title: "Page Not Found",
-		Data: messageData{Alert: "There is no page at this address.", Next: "Check the address, or go to the sign-in page.", NextURL: h.p + "/login", NextText: "Sign In"}})
+	d := messageData{Alert: "There is no page at this address.", Next: "Check the address, or go to the sign-in page.", NextURL: h.p + "/login", NextText: "Sign In"}
+	if h.cfg.authorize != nil {
+		// The host app signs people in; there is no /login here.
+		d.Next, d.NextURL, d.NextText = "Check the address.", h.signInURL(), "Home"
+	}
+	h.render(w, r, http.StatusNotFound, "message", &page{Title: "Page Not Found", Data: d})
 }
 
 func (h *handler) crossOrigin(w http.ResponseWriter, r *http.Request) {

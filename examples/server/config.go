@@ -17,6 +17,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/go-sql-driver/mysql"
+
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
 	"github.com/gousers/users/mailer/smtpmailer"
@@ -145,7 +147,7 @@ var serverSection = section{"Server", []setting{
 		parse: func(c *config, v string) error { c.Host = v; return nil }},
 	{name: "PORT", def: "8055", help: "Port to listen on (0: any free port).",
 		parse: func(c *config, v string) (err error) { c.Port, err = intIn(v, 0, 65535); return }},
-	{name: "PUBLIC_URL", defText: "http://<listening address>", help: "Base of the links in mails (verify email, accept invite): an absolute http(s) URL.",
+	{name: "PUBLIC_URL", defText: "http://<listening address>", help: "Base of the links in mails (verify email, accept invite): an absolute http(s) URL. Set it whenever people reach the server at another address (HOST=0.0.0.0, a proxy).",
 		parse: func(c *config, v string) error { c.PublicURL = v; return checkHTTPURL(v) }},
 	{name: "SHUTDOWN_TIMEOUT", def: "15", help: "Seconds in-flight requests get to finish on SIGINT/SIGTERM.",
 		parse: func(c *config, v string) error { return seconds(v, 0, 3600, &c.ShutdownTimeout) }},
@@ -340,7 +342,7 @@ var securitySection = section{"Security", []setting{
 }}
 
 var limitsSection = section{"Rate limits (durations in seconds, as Directus's)", []setting{
-	{name: "RATE_LIMITER_REGISTRATION_ENABLED", def: "true", help: "Limit POST /users/register per client IP (429 beyond).",
+	{name: "RATE_LIMITER_REGISTRATION_ENABLED", def: "true", help: "Limit POST /users/register and the console's register page (/admin/register) per client IP, one count for both (429 beyond).",
 		parse: func(c *config, v string) (err error) { c.RegisterLimitEnabled, err = boolean(v); return }},
 	{name: "RATE_LIMITER_REGISTRATION_POINTS", def: "5", help: "Registrations per client IP per RATE_LIMITER_REGISTRATION_DURATION.",
 		parse: func(c *config, v string) (err error) { c.RegisterLimitPoints, err = intIn(v, 1, 1<<30); return }},
@@ -374,7 +376,7 @@ var limitsSection = section{"Rate limits (durations in seconds, as Directus's)",
 var corsSection = section{"CORS (Directus's names and defaults)", []setting{
 	{name: "CORS_ENABLED", def: "false", help: "Answer cross-origin requests and preflights from the origins CORS_ORIGIN allows.",
 		parse: func(c *config, v string) (err error) { c.CORSEnabled, err = boolean(v); return }},
-	{name: "CORS_ORIGIN", def: "false", help: "Allowed origins: comma-separated (https://app.example.com, https://*.example.com), true or * for any origin, false for none. With any origin, credentials are not allowed (Directus allows them).",
+	{name: "CORS_ORIGIN", def: "false", help: "Allowed origins: comma-separated (https://app.example.com, https://*.example.com), true or * for any origin, false for none. With any origin, credentials are not allowed (Directus allows them). The admin console (/admin/) is never shared cross-origin.",
 		parse: corsOrigins},
 	{name: "CORS_METHODS", def: "GET,POST,PATCH,DELETE", help: "Methods a cross-origin request may use.",
 		parse: func(c *config, v string) error { c.CORSMethods = list(v); return nil }},
@@ -599,7 +601,9 @@ func printHelp(w io.Writer) {
 	fmt.Fprint(w, `Usage: server [-h]
 
 Serves the users library's Directus-compatible HTTP API (register, verify
-email, invite, accept invite, users, roles, settings, login, health).
+email, invite, accept invite, users, roles, settings, login, health), and
+the admin console at /admin/ (sign in there as the administrator
+ADMIN_EMAIL and ADMIN_PASSWORD create; the mailed links open its pages).
 Configured by environment variables, named like Directus's where Directus
 has one. Every variable, with its default:
 `)
@@ -622,8 +626,8 @@ has one. Every variable, with its default:
 	}
 	fmt.Fprint(w, `
 Settings stored in the database (registration on or off, its role, the
-email filter, the password policy, the project name) are changed with
-PATCH /settings.
+email filter, the password policy, the project name) are changed on the
+console's /admin/settings page or with PATCH /settings.
 `)
 }
 
@@ -772,8 +776,9 @@ func corsOrigins(c *config, v string) error {
 	return nil
 }
 
-// redactDSN hides the password of a PostgreSQL connection string, in URL
-// or key=value form.
+// redactDSN hides the password of a connection string: a URL
+// (postgres://, mysql://), PostgreSQL's key=value pairs, or a MySQL driver
+// DSN (user:password@tcp(host:3306)/db).
 func redactDSN(v string) string {
 	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
 		if _, has := u.User.Password(); has {
@@ -785,6 +790,11 @@ func redactDSN(v string) string {
 			u.RawQuery = q.Encode()
 		}
 		return u.String()
+	}
+	if mc, err := mysql.ParseDSN(v); err == nil && mc.Passwd != "" {
+		// The driver reads the password between the first ":" and the
+		// last "@" before the database name: that very span.
+		return strings.Replace(v, ":"+mc.Passwd+"@", ":xxxxx@", 1)
 	}
 	return dsnPassword.ReplaceAllString(v, "${1}xxxxx")
 }

@@ -20,9 +20,12 @@ const consolePrefix = "/admin"
 // withConsole serves the admin console under consolePrefix and the API
 // everywhere else. The console's cookies are Secure when PUBLIC_URL is
 // https; its per-IP login limit sees the client address httpapi.ClientIP
-// finds through IP_TRUST_PROXY.
-func withConsole(m *users.Manager, cfg config, log *slog.Logger, api http.Handler) http.Handler {
+// finds through IP_TRUST_PROXY; its register page counts against register,
+// the per-IP limit of POST /users/register (RATE_LIMITER_REGISTRATION_*;
+// nil: none), so that each address has one count for both.
+func withConsole(m *users.Manager, cfg config, log *slog.Logger, api http.Handler, register users.Limiter) http.Handler {
 	console := webui.New(m,
+		webui.WithRegisterRateLimiter(register),
 		webui.WithPrefix(consolePrefix),
 		webui.WithLogger(log),
 		webui.WithSecureCookies(strings.HasPrefix(cfg.PublicURL, "https://")),

@@ -125,7 +125,7 @@ func withAccessLog(log *slog.Logger, metrics *metrics, next http.Handler) http.H
 // or a fixed word when none did: "preflight" for a CORS preflight, which
 // withCORS answers itself, "unmatched" otherwise. Only patterns and these
 // words reach logs and metric labels, so neither grows with what clients
-// send.
+// send (the method label is bounded too: see methodLabel).
 func routeOf(r *http.Request) string {
 	p := r.Pattern
 	if _, path, ok := strings.Cut(p, " "); ok {
@@ -148,6 +148,10 @@ func routeOf(r *http.Request) string {
 // Access-Control-Allow-Origin: *), whatever CORS_CREDENTIALS says —
 // Directus reflects any origin with credentials, which lets every web
 // site act with a visitor's cookies.
+//
+// The admin console (consolePrefix) is never shared: it is pages for
+// people, not an API, and its session cookie would otherwise let a script
+// on a listed origin read it.
 func withCORS(cfg config, next http.Handler) http.Handler {
 	if !cfg.CORSEnabled || len(cfg.CORSOrigins) == 0 {
 		return next // rs/cors would read an empty list as "any origin"
@@ -160,7 +164,14 @@ func withCORS(cfg config, next http.Handler) http.Handler {
 		AllowCredentials: cfg.CORSCredentials && !cfg.anyOrigin(),
 		MaxAge:           cfg.CORSMaxAge,
 	})
-	return c.Handler(next)
+	api := c.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p := r.URL.Path; p == consolePrefix || strings.HasPrefix(p, consolePrefix+"/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
 
 // warnCORS says at start-up that an explicit CORS_CREDENTIALS=true is

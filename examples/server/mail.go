@@ -88,6 +88,12 @@ func setupAdvice(cfg config, err error) (what, change string) {
 		case strings.Contains(text, "does not offer STARTTLS"):
 			return "the relay offers no STARTTLS, and TLS is required for a relay on another host",
 				"EMAIL_SMTP_SECURE (true if it speaks TLS from the first byte), EMAIL_SMTP_IGNORE_TLS (true to send in the clear, without EMAIL_SMTP_USER), EMAIL_SMTP_HOST"
+		case strings.Contains(text, "certificate") && smtpmailer.IsLoopback(cfg.SMTPHost) && !cfg.SMTPSecure:
+			// A local relay (Debian's Postfix offers STARTTLS with a
+			// snake-oil certificate) needs no TLS: nothing on a network
+			// sees the connection.
+			return "the relay's TLS certificate is not valid for " + cfg.SMTPHost,
+				"EMAIL_SMTP_IGNORE_TLS=true (a relay on this machine may go without TLS, AUTH included), or EMAIL_SMTP_HOST (the name on its certificate)"
 		case strings.Contains(text, "certificate"):
 			return "the relay's TLS certificate is not valid for " + cfg.SMTPHost, "EMAIL_SMTP_HOST (the name on its certificate)"
 		case cfg.SMTPSecure:

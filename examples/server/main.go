@@ -31,8 +31,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -114,6 +116,11 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	defer ln.Close()
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + ln.Addr().String()
+		if ap, err := netip.ParseAddrPort(ln.Addr().String()); err == nil && ap.Addr().IsUnspecified() {
+			log.Warn("PUBLIC_URL is not set and the server listens on every interface: the links in mails point to "+
+				cfg.PublicURL+", which no browser can open; set PUBLIC_URL to the address people reach the server at",
+				"HOST", cfg.Host)
+		}
 	}
 	logEffective(log, getenv, cfg.PublicURL)
 
@@ -170,7 +177,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	warnCORS(cfg, log)
 
 	api := httpapi.New(m, handlerOptions(cfg, log, limits.register)...)
-	handler := metrics.mount(withConsole(m, cfg, log, api), m, cfg)
+	handler := metrics.mount(withConsole(m, cfg, log, api, limits.register), m, cfg)
 	handler = withCORS(cfg, handler)
 	handler = withAccessLog(log, metrics, handler)
 	srv := &http.Server{
@@ -200,6 +207,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	}()
 
 	log.Info("users server listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL,
+		"console", strings.TrimSuffix(cfg.PublicURL, "/")+consolePrefix+"/",
 		"db", cfg.DBClient, "mail", cfg.EmailTransport, "admin_token", cfg.AdminToken != "")
 	if ready != nil {
 		ready(ln.Addr().String())

@@ -114,8 +114,21 @@ func (x *metrics) request(method, route string, status int, took time.Duration) 
 	if x == nil {
 		return
 	}
+	method = methodLabel(method)
 	x.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	x.duration.WithLabelValues(method, route).Observe(took.Seconds())
+}
+
+// methodLabel is a request's method as a metric label: one of HTTP's own
+// methods, else "other". A client may send any token as its method; a
+// label taken from it would add series without bound.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
 
 // countRefusals wraps l (which may be nil) to count its refusals as
