@@ -96,7 +96,8 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithRateLimiter limits the public routes (register, resend, verify-email,
-// accept-invite, login) per client IP (see ClientIP; the key is the
+// accept-invite, login, refresh, logout, password request and reset) per
+// client IP (see ClientIP; the key is the
 // address's text form, "invalid IP" when RemoteAddr does not parse): a
 // request the limiter refuses is answered 429 REQUESTS_EXCEEDED with
 // Retry-After before anything else is done. The Manager's own per-address

@@ -75,6 +75,9 @@ type config struct {
 	HashBudget time.Duration
 	LoginStall time.Duration
 
+	GlobalLimitEnabled    bool
+	GlobalLimitPoints     int
+	GlobalLimitDuration   time.Duration
 	RegisterLimitEnabled  bool
 	RegisterLimitPoints   int
 	RegisterLimitDuration time.Duration
@@ -342,6 +345,12 @@ var securitySection = section{"Security", []setting{
 }}
 
 var limitsSection = section{"Rate limits (durations in seconds, as Directus's)", []setting{
+	{name: "RATE_LIMITER_ENABLED", def: "false", help: "Limit every public route (register, resend, verify-email, accept-invite, login, refresh, logout, password request and reset) per client IP (429 beyond). Directus's limiter counts every request; this one leaves the admin routes, which need a token, out.",
+		parse: func(c *config, v string) (err error) { c.GlobalLimitEnabled, err = boolean(v); return }},
+	{name: "RATE_LIMITER_POINTS", def: "50", help: "Requests to the public routes per client IP per RATE_LIMITER_DURATION.",
+		parse: func(c *config, v string) (err error) { c.GlobalLimitPoints, err = intIn(v, 1, 1<<30); return }},
+	{name: "RATE_LIMITER_DURATION", def: "1", help: "Window of the public-route limit, in seconds.",
+		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.GlobalLimitDuration) }},
 	{name: "RATE_LIMITER_REGISTRATION_ENABLED", def: "true", help: "Limit POST /users/register and the console's register page (/admin/register) per client IP, one count for both (429 beyond).",
 		parse: func(c *config, v string) (err error) { c.RegisterLimitEnabled, err = boolean(v); return }},
 	{name: "RATE_LIMITER_REGISTRATION_POINTS", def: "5", help: "Registrations per client IP per RATE_LIMITER_REGISTRATION_DURATION.",

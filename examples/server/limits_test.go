@@ -276,3 +276,33 @@ func randomHex() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
+
+// RATE_LIMITER_ENABLED (Directus's name; off by default) limits every
+// public route per client IP: the request past RATE_LIMITER_POINTS answers
+// 429, another IP is served, and the admin routes are not counted.
+func TestServerPublicRouteLimit(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"IP_TRUST_PROXY": "127.0.0.1", "RATE_LIMITER_ENABLED": "true", "RATE_LIMITER_POINTS": "3", "RATE_LIMITER_DURATION": "600"}
+	s := startServer(t, env)
+	ask := func(ip string) (int, []byte) {
+		return s.limitCall("POST", "/auth/password/request", map[string]any{"email": "someone@example.com"}, ip)
+	}
+	for i := range 3 {
+		code, body := ask("192.0.2.7")
+		require.Equal(t, 204, code, "request %d: %s", i+1, body)
+		s.ok("GET", "/settings", nil, true) // admin routes are not counted
+	}
+	code, body := ask("192.0.2.7")
+	requireLimited(t, "the public-route limit per client IP", 3, code, body)
+	code, body = s.limitCall("POST", "/auth/login", map[string]any{"email": "someone@example.com", "password": "x"}, "192.0.2.7")
+	requireLimited(t, "the public-route limit on another public route", 3, code, body)
+	code, body = ask("192.0.2.8")
+	require.Equal(t, 204, code, "another IP: %s", body)
+
+	// Off by default.
+	d := startServer(t, map[string]string{"IP_TRUST_PROXY": "127.0.0.1"})
+	for i := range 10 {
+		code, body := d.limitCall("POST", "/auth/password/request", map[string]any{"email": "someone@example.com"}, "192.0.2.7")
+		require.Equal(t, 204, code, "request %d with the limit off: %s", i+1, body)
+	}
+}

@@ -176,7 +176,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	warnMail(cfg, log)
 	warnCORS(cfg, log)
 
-	api := httpapi.New(m, handlerOptions(cfg, log, limits.register)...)
+	api := httpapi.New(m, handlerOptions(cfg, log, limits)...)
 	handler := metrics.mount(withConsole(m, cfg, log, api, limits.register), m, cfg)
 	handler = withCORS(cfg, handler)
 	handler = withAccessLog(log, metrics, handler)
@@ -276,9 +276,10 @@ func openStore(ctx context.Context, cfg config) (users.Store, limiterFunc, func(
 
 // limits are the server's rate limiters: in PostgreSQL or MySQL when the
 // store is (so that every instance shares the counts), else in memory.
-// register is nil when RATE_LIMITER_REGISTRATION_ENABLED is false.
+// register is nil when RATE_LIMITER_REGISTRATION_ENABLED is false, public
+// when RATE_LIMITER_ENABLED is.
 type limits struct {
-	register, mail, adminMail, login, loginIP, loginDevice users.Limiter
+	public, register, mail, adminMail, login, loginIP, loginDevice users.Limiter
 }
 
 func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits, error) {
@@ -298,6 +299,9 @@ func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits,
 	if cfg.RegisterLimitEnabled {
 		specs = append(specs, spec{&l.register, "register-ip", limitSpec{cfg.RegisterLimitPoints, cfg.RegisterLimitDuration}})
 	}
+	if cfg.GlobalLimitEnabled {
+		specs = append(specs, spec{&l.public, "public-ip", limitSpec{cfg.GlobalLimitPoints, cfg.GlobalLimitDuration}})
+	}
 	for _, s := range specs {
 		if newLimiter == nil {
 			*s.dst = users.NewMemoryLimiter(s.l.Points, s.l.Window)
@@ -313,7 +317,7 @@ func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits,
 }
 
 // handlerOptions configures the HTTP API from cfg.
-func handlerOptions(cfg config, log *slog.Logger, register users.Limiter) []httpapi.Option {
+func handlerOptions(cfg config, log *slog.Logger, l limits) []httpapi.Option {
 	opts := []httpapi.Option{
 		httpapi.WithLogger(log),
 		httpapi.WithTrustedProxies(cfg.TrustedProxies...),
@@ -322,8 +326,11 @@ func handlerOptions(cfg config, log *slog.Logger, register users.Limiter) []http
 	if cfg.AdminToken != "" {
 		opts = append(opts, httpapi.WithAuthorizer(httpapi.BearerToken(cfg.AdminToken)))
 	}
-	if register != nil {
-		opts = append(opts, httpapi.WithRegisterRateLimiter(register))
+	if l.register != nil {
+		opts = append(opts, httpapi.WithRegisterRateLimiter(l.register))
+	}
+	if l.public != nil {
+		opts = append(opts, httpapi.WithRateLimiter(l.public))
 	}
 	if cfg.VerifyRedirect != "" {
 		opts = append(opts, httpapi.WithVerifyRedirect(cfg.VerifyRedirect))
