@@ -336,6 +336,8 @@ var securitySection = section{"Security", []setting{
 		}},
 	{name: "GOMEMLIMIT", defText: "2 × HASH_CONCURRENCY × HASH_MEMORY_COST + 64 MiB", help: "Go's soft memory limit (read by the Go runtime; e.g. 300MiB). When it is not set the server sets it to its default, so that a flood of registrations stays near the memory its running hashes hold instead of reaching twice that between garbage collections.",
 		parse: func(*config, string) error { return nil }},
+	{name: "GOMAXPROCS", defText: "HASH_PARALLELISM × HASH_CONCURRENCY + cores", help: "Go's processors (read by the Go runtime). When it is not set the server sets it to its default, a processor per lane of the hashes allowed at once plus one per core, so that a flood of registrations does not hold up the requests that need no hash (a 503 for the flood itself, a login refused, a health check); that costs the routes without hashing 5-10% of their throughput.",
+		parse: func(*config, string) error { return nil }},
 	{name: "LOGIN_STALL_TIME", def: "0", help: "Least time, in milliseconds, the password check of a failed login takes before the server has learned the cost of every hash parameter set in use (Directus's name; Directus stalls every login to 500). 0: learned only.",
 		parse: func(c *config, v string) error {
 			n, err := intIn(v, 0, 60000)

@@ -80,6 +80,7 @@ func realMain(args []string, getenv func(string) string, stdout, stderr io.Write
 	}
 	log := slog.New(handler)
 	setMemoryLimit(getenv)
+	setProcs(getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, getenv, stdout, log, nil); err != nil {
