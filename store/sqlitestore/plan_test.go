@@ -69,6 +69,8 @@ func TestUserQueriesUseIndexes(t *testing.T) {
 		{"no role", users.UserQuery{NoRole: true, Limit: 50}, "users_users_role (role=?)", true},
 		{"by email", users.UserQuery{Sort: byEmail, Limit: 50}, "users_users_email_sort", true},
 		{"by last name", users.UserQuery{Sort: []users.UserSort{{Field: users.FieldLastName}}, Limit: 50}, "users_users_last_name_sort", true},
+		{"by last then first name", users.UserQuery{Sort: []users.UserSort{{Field: users.FieldLastName}, {Field: users.FieldFirstName}}, Limit: 50}, "users_users_full_name_sort", true},
+		{"no role or suspended, by last then first name", users.UserQuery{Filter: &users.UserFilter{Or: []*users.UserFilter{{Field: users.FieldRole, Op: users.OpNull}, eq(users.FieldStatus, "suspended")}}, Sort: []users.UserSort{{Field: users.FieldLastName}, {Field: users.FieldFirstName}}, Limit: 50}, "users_users_full_name_sort", true},
 		{"by update, newest first", users.UserQuery{Sort: []users.UserSort{{Field: users.FieldUpdatedAt, Desc: true}}, Limit: 50}, "users_users_updated", false},
 		{"default order", users.UserQuery{Limit: 50}, "users_users_created", true},
 		{"email prefix, any case", users.UserQuery{Filter: &users.UserFilter{Field: users.FieldEmail, Op: users.OpIStartsWith, Value: "Ab"}}, "users_users_email_lower (email_lower>? AND email_lower<?)", false},

@@ -27,6 +27,8 @@ ALTER TABLE users_users
 CREATE INDEX users_users_email_sort_idx      ON users_users (email, id);
 CREATE INDEX users_users_first_name_sort_idx ON users_users (first_name, id);
 CREATE INDEX users_users_last_name_sort_idx  ON users_users (last_name, id);
+-- A directory's usual order: last name, then first name.
+CREATE INDEX users_users_full_name_sort_idx  ON users_users (last_name, first_name, id);
 CREATE INDEX users_users_updated_idx         ON users_users (updated_at, id);
 CREATE INDEX users_users_status_created_idx  ON users_users (status, created_at, id);
 CREATE INDEX users_users_status_email_idx    ON users_users (status, email, id);

@@ -20,6 +20,8 @@ ALTER TABLE users_users ADD COLUMN role_lower       TEXT;
 CREATE INDEX users_users_email_sort      ON users_users (email, id);
 CREATE INDEX users_users_first_name_sort ON users_users (first_name, id);
 CREATE INDEX users_users_last_name_sort  ON users_users (last_name, id);
+-- A directory's usual order: last name, then first name.
+CREATE INDEX users_users_full_name_sort  ON users_users (last_name, first_name, id);
 CREATE INDEX users_users_updated         ON users_users (updated_at, id);
 CREATE INDEX users_users_status_created  ON users_users (status, created_at, id);
 CREATE INDEX users_users_status_email    ON users_users (status, email, id);
