@@ -184,7 +184,13 @@ func (m *Manager) Health(ctx context.Context) (Health, error) {
 	switch {
 	case err != nil:
 		db.Status, db.Output = HealthError, "the store did not answer"
-		m.log.WarnContext(ctx, "users: health: the store did not answer", "error", err)
+		// Anyone may ask for the health, often: warn at most once a
+		// minute, so that a caller cannot flood the log while the store
+		// is down.
+		now := time.Now().UnixNano()
+		if last := m.healthLog.Load(); now-last >= int64(time.Minute) && m.healthLog.CompareAndSwap(last, now) {
+			m.log.WarnContext(ctx, "users: health: the store did not answer", "error", err)
+		}
 	case took > o.DatabaseResponseTime:
 		db.Status, db.Output = HealthWarn, "the store answered slowly"
 	}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -303,3 +305,18 @@ func TestWithHealthOptionsValidates(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 }
+
+// Anyone may ask for the health, so a store that is down is warned about
+// at most once a minute, however often it is asked.
+func TestHealthDatabaseDownWarnsOnce(t *testing.T) {
+	t.Parallel()
+	var logs syncBuffer
+	st := &statsStore{Store: memstore.New()}
+	e := newEnvOn(t, st, users.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	st.fail(errors.New("connection refused"))
+	for range 50 {
+		assert.Equal(t, users.HealthError, health(t, e).Status)
+	}
+	assert.Equal(t, 1, strings.Count(logs.String(), "the store did not answer"), "one warning for 50 checks:\n%s", logs.String())
+}
+

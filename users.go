@@ -160,6 +160,7 @@ type Manager struct {
 	projectName string   // when the settings carry none
 	health      HealthOptions
 	releaseID   string
+	healthLog   atomic.Int64 // unix nanoseconds of the last "store did not answer" warning
 	deliveries  deliveryState
 	probe       probeState
 	gateStats   gateStats
