@@ -319,4 +319,3 @@ func TestHealthDatabaseDownWarnsOnce(t *testing.T) {
 	}
 	assert.Equal(t, 1, strings.Count(logs.String(), "the store did not answer"), "one warning for 50 checks:\n%s", logs.String())
 }
-
