@@ -5,12 +5,18 @@ import (
 	"time"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/store/storetest"
 )
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) users.Store { return memstore.New() })
+}
+
+func TestShared(t *testing.T) {
+	t.Parallel()
+	sharedtest.Run(t, func(t *testing.T) users.Store { return memstore.New() })
 }
 
 // Metadata is stored as JSON stores it: a value JSON cannot encode is

@@ -11,6 +11,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/mysqlstore"
 )
 
@@ -84,3 +85,13 @@ func newStore(t testing.TB) *mysqlstore.Store {
 	require.NoError(t, err)
 	return s
 }
+
+// The fixtures every store's tests share.
+var (
+	t0     = sharedtest.T0
+	hashOf = sharedtest.HashOf
+	user   = sharedtest.User
+	mail   = sharedtest.Mail
+)
+
+func ptr[T any](v T) *T { return &v }

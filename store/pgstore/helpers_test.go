@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/pgstore"
 )
 
@@ -92,3 +93,13 @@ func newStore(t testing.TB) *pgstore.Store {
 	require.NoError(t, err)
 	return s
 }
+
+// The fixtures every store's tests share.
+var (
+	t0     = sharedtest.T0
+	hashOf = sharedtest.HashOf
+	user   = sharedtest.User
+	mail   = sharedtest.Mail
+)
+
+func ptr[T any](v T) *T { return &v }

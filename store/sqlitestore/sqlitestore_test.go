@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/sqlitestore"
 	"github.com/gousers/users/store/storetest"
 )
@@ -35,6 +36,14 @@ func openTemp(t *testing.T) (*sqlitestore.Store, string) {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) users.Store {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
+func TestShared(t *testing.T) {
+	t.Parallel()
+	sharedtest.Run(t, func(t *testing.T) users.Store {
 		s, _ := openTemp(t)
 		return s
 	})

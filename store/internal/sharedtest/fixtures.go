@@ -1,0 +1,55 @@
+package sharedtest
+
+import (
+	"crypto/sha256"
+	"time"
+
+	"github.com/gousers/users"
+)
+
+// T0 is the tests' fixed clock, in a zone other than UTC so that the UTC
+// conversion is checked, with microseconds so that their loss is seen.
+var T0 = time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.FixedZone("CET", 3600))
+
+// HashOf returns the SHA-256 of s, a token or session hash.
+func HashOf(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// User returns an active user created and updated at T0, with the
+// lower-cased email as its key ("" for a user without email).
+func User(id, email string) *users.UserRecord {
+	u := &users.UserRecord{
+		User: users.User{
+			ID: id, Email: email, Status: users.StatusActive,
+			CreatedAt: T0, UpdatedAt: T0,
+		},
+	}
+	if email != "" {
+		u.EmailKey = lower(email)
+	}
+	return u
+}
+
+// lower lower-cases ASCII letters only, as a fixture's addresses need.
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// Mail returns a pending verification mail, due when it is created.
+func Mail(id, userID, to string, created time.Time) *users.Mail {
+	return &users.Mail{
+		ID: id, Kind: users.MailVerifyEmail, UserID: userID, To: to,
+		Subject: "Verify your email address", Text: "text " + id, HTML: "<p>" + id + "</p>",
+		Status: users.MailPending, CreatedAt: created, NextAttemptAt: created,
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
