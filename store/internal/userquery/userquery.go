@@ -1,0 +1,316 @@
+// Package userquery turns a users.UserQuery into SQL for the stores whose
+// dialects differ only in a few words: sqlitestore and pgstore. Each
+// describes its SQL in a [Dialect]; a [Builder] writes the statement.
+package userquery
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gousers/users"
+)
+
+// The statement reads the table users_users, whose columns a Dialect may
+// qualify (u.id). Every value is a bound parameter; column names come from
+// the fixed tables below, never from the query. The rules every dialect
+// shares:
+//   - Byte-exact comparisons use =, the dialect's substring test
+//     (Dialect.Contains) and its pattern match (Dialect.Match, prefix and
+//     suffix, with the value's wildcards escaped).
+//   - The _i operators and Search compare lower-cased copies of the columns
+//     (…_lower), which the stores write with strings.ToLower, against the
+//     lower-cased value: the servers' lower() depends on their locale or
+//     folds only ASCII.
+//   - A field without a value (a NULL role, an empty string) fails every
+//     positive comparison: each positive condition requires col <> '' and
+//     may be NULL (a NULL role), which WHERE, AND and OR treat as false; a
+//     negative condition is NOT coalesce(positive, false), which a NULL
+//     cannot upset.
+//   - ORDER BY ends with id ascending, unless a sort on id came before; a
+//     NULL role sorts first ascending and last descending.
+
+// ErrInvalid marks a query the store cannot run (an unknown field or
+// operator).
+var ErrInvalid = errors.New("invalid user query")
+
+// Dialect is what differs between the stores' SQL.
+type Dialect struct {
+	// Placeholder is the placeholder of the n-th argument, counted from 1
+	// ("$1" or "?").
+	Placeholder func(n int) string
+	// Qualifier is written before every column name ("u." or "").
+	Qualifier string
+	// True and False are the boolean literals.
+	True, False string
+	// In is the condition that col is one of the list, the placeholder of
+	// an argument that ListArg made of the values.
+	In      func(col, list string) string
+	ListArg func(values []string) any
+	// Contains is the condition that col holds sub, a placeholder, as a
+	// substring, comparing bytes.
+	Contains func(col, sub string) string
+	// Match is the operator that matches col with a pattern ("LIKE",
+	// "GLOB") comparing bytes; Any is the pattern's wildcard for any run of
+	// characters, and Escape makes a value match itself in a pattern.
+	Match  string
+	Any    string
+	Escape func(string) string
+	// NullsFirst writes NULLS FIRST after an ascending sort on role and
+	// NULLS LAST after a descending one, for a server that does not sort
+	// NULL first by itself.
+	NullsFirst bool
+}
+
+// filterColumns are the columns of the fields a filter compares, without
+// the Qualifier; each has a lower-cased copy named column_lower.
+var filterColumns = map[users.UserField]string{
+	users.FieldID:        "id",
+	users.FieldEmail:     "email",
+	users.FieldFirstName: "first_name",
+	users.FieldLastName:  "last_name",
+	users.FieldStatus:    "status",
+	users.FieldRole:      "role",
+}
+
+// sortColumns are the columns of the fields a query sorts on.
+var sortColumns = map[users.UserField]string{
+	users.FieldID:        "id",
+	users.FieldEmail:     "email",
+	users.FieldFirstName: "first_name",
+	users.FieldLastName:  "last_name",
+	users.FieldStatus:    "status",
+	users.FieldRole:      "role",
+	users.FieldCreatedAt: "created_at",
+	users.FieldUpdatedAt: "updated_at",
+}
+
+// Builder accumulates a statement and its arguments.
+type Builder struct {
+	d    *Dialect
+	sb   strings.Builder
+	args []any
+}
+
+// New returns an empty Builder for d.
+func New(d *Dialect) *Builder { return &Builder{d: d} }
+
+// Write writes s.
+func (b *Builder) Write(s ...string) {
+	for _, x := range s {
+		b.sb.WriteString(x)
+	}
+}
+
+// Arg writes a placeholder for v.
+func (b *Builder) Arg(v any) { b.Write(b.param(v)) }
+
+// param adds v to the arguments and returns its placeholder.
+func (b *Builder) param(v any) string {
+	b.args = append(b.args, v)
+	return b.d.Placeholder(len(b.args))
+}
+
+// String is the statement written so far.
+func (b *Builder) String() string { return b.sb.String() }
+
+// Args are the arguments of the statement, in order.
+func (b *Builder) Args() []any { return b.args }
+
+// col is the qualified name of column.
+func (b *Builder) col(column string) string { return b.d.Qualifier + column }
+
+// Where writes q's WHERE clause, keyword included; nothing when q selects
+// every user.
+func (b *Builder) Where(q users.UserQuery) error {
+	and := " WHERE "
+	next := func() {
+		b.Write(and)
+		and = " AND "
+	}
+	switch {
+	case q.NoRole:
+		next()
+		b.Write(b.col("role"), " IS NULL")
+	case q.Role != nil:
+		next()
+		b.Write(b.col("role"), " = ")
+		b.Arg(*q.Role)
+	}
+	if len(q.IDs) > 0 {
+		next()
+		b.Write(b.d.In(b.col("id"), b.param(b.d.ListArg(q.IDs))))
+	}
+	if q.Filter != nil {
+		next()
+		if err := b.filter(q.Filter); err != nil {
+			return err
+		}
+	}
+	if q.Search != "" {
+		next()
+		term := strings.ToLower(q.Search)
+		b.Write("(", b.d.Contains(b.col("email_lower"), b.param(term)))
+		b.Write(" OR ", b.d.Contains(b.col("first_name_lower"), b.param(term)))
+		b.Write(" OR ", b.d.Contains(b.col("last_name_lower"), b.param(term)), ")")
+	}
+	return nil
+}
+
+// filter writes flt as a condition.
+func (b *Builder) filter(flt *users.UserFilter) error {
+	if flt.Field == "" {
+		group, op, empty := flt.And, " AND ", b.d.True
+		if flt.Or != nil {
+			group, op, empty = flt.Or, " OR ", b.d.False
+		}
+		if len(group) == 0 {
+			b.Write(empty)
+			return nil
+		}
+		b.Write("(")
+		for i, c := range group {
+			if c == nil {
+				return fmt.Errorf("%w: nil condition in a filter group", ErrInvalid)
+			}
+			if i > 0 {
+				b.Write(op)
+			}
+			if err := b.filter(c); err != nil {
+				return err
+			}
+		}
+		b.Write(")")
+		return nil
+	}
+	column, ok := filterColumns[flt.Field]
+	if !ok {
+		return fmt.Errorf("%w: %q is not a field a filter can compare", ErrInvalid, flt.Field)
+	}
+	switch flt.Op {
+	case users.OpNull, users.OpEmpty:
+		b.Write("coalesce(", b.col(column), ", '') = ''")
+		return nil
+	case users.OpNNull, users.OpNEmpty:
+		b.Write("coalesce(", b.col(column), ", '') <> ''")
+		return nil
+	}
+	neg, pos, err := positive(flt.Op)
+	if err != nil {
+		return err
+	}
+	if neg {
+		b.Write("NOT coalesce(")
+	}
+	b.compare(column, pos, flt)
+	if neg {
+		b.Write(", ", b.d.False, ")")
+	}
+	return nil
+}
+
+// positive returns the positive operator of op, and whether op is its
+// negation.
+func positive(op users.FilterOp) (neg bool, pos users.FilterOp, err error) {
+	switch op {
+	case users.OpEq, users.OpContains, users.OpIContains, users.OpStartsWith, users.OpIStartsWith,
+		users.OpEndsWith, users.OpIEndsWith, users.OpIn:
+		return false, op, nil
+	case users.OpNeq:
+		return true, users.OpEq, nil
+	case users.OpNContains:
+		return true, users.OpContains, nil
+	case users.OpNIContains:
+		return true, users.OpIContains, nil
+	case users.OpNStartsWith:
+		return true, users.OpStartsWith, nil
+	case users.OpNIStartsWith:
+		return true, users.OpIStartsWith, nil
+	case users.OpNEndsWith:
+		return true, users.OpEndsWith, nil
+	case users.OpNIEndsWith:
+		return true, users.OpIEndsWith, nil
+	case users.OpNin:
+		return true, users.OpIn, nil
+	}
+	return false, "", fmt.Errorf("%w: unknown filter operator %q", ErrInvalid, op)
+}
+
+// compare writes the positive comparison op of column with flt's value:
+// false (or NULL) for a field without a value.
+func (b *Builder) compare(column string, op users.FilterOp, flt *users.UserFilter) {
+	name, lower := b.col(column), b.col(column+"_lower")
+	v := flt.Value
+	switch op {
+	case users.OpEq:
+		if v == "" {
+			b.Write(b.d.False)
+			return
+		}
+		b.Write(name, " = ")
+		b.Arg(v)
+	case users.OpIn:
+		var vs []string
+		for _, x := range flt.Values {
+			if x != "" {
+				vs = append(vs, x)
+			}
+		}
+		if len(vs) == 0 {
+			b.Write(b.d.False)
+			return
+		}
+		b.Write(b.d.In(name, b.param(b.d.ListArg(vs))))
+	case users.OpContains:
+		b.Write("(", name, " <> '' AND ", b.d.Contains(name, b.param(v)), ")")
+	case users.OpIContains:
+		b.Write("(", name, " <> '' AND ", b.d.Contains(lower, b.param(strings.ToLower(v))), ")")
+	case users.OpStartsWith, users.OpEndsWith, users.OpIStartsWith, users.OpIEndsWith:
+		target := name
+		if op == users.OpIStartsWith || op == users.OpIEndsWith {
+			target, v = lower, strings.ToLower(v)
+		}
+		pattern := b.d.Escape(v) + b.d.Any
+		if op == users.OpEndsWith || op == users.OpIEndsWith {
+			pattern = b.d.Any + b.d.Escape(v)
+		}
+		b.Write("(", name, " <> '' AND ", target, " ", b.d.Match, " ")
+		b.Arg(pattern)
+		b.Write(")")
+	}
+}
+
+// OrderBy writes the ORDER BY clause of sorts, id ascending last; without
+// sorts, created_at then id.
+func (b *Builder) OrderBy(sorts []users.UserSort) error {
+	if len(sorts) == 0 {
+		b.Write(" ORDER BY ", b.col("created_at"), ", ", b.col("id"))
+		return nil
+	}
+	b.Write(" ORDER BY ")
+	for i, s := range sorts {
+		column, ok := sortColumns[s.Field]
+		if !ok {
+			return fmt.Errorf("%w: %q is not a field to sort on", ErrInvalid, s.Field)
+		}
+		if i > 0 {
+			b.Write(", ")
+		}
+		b.Write(b.col(column))
+		if s.Desc {
+			b.Write(" DESC")
+		}
+		if s.Field == users.FieldRole && b.d.NullsFirst {
+			if s.Desc {
+				b.Write(" NULLS LAST")
+			} else {
+				b.Write(" NULLS FIRST")
+			}
+		}
+		if s.Field == users.FieldID {
+			return nil // unique: nothing after it matters
+		}
+	}
+	b.Write(", ", b.col("id"))
+	return nil
+}
