@@ -147,29 +147,35 @@ func (h *handler) invite(w http.ResponseWriter, r *http.Request) {
 
 // acceptInvite: POST /users/invite/accept {token, password} → 204.
 func (h *handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
-	p, err := h.decode(w, r)
+	token, password, err := h.decodeTokenPassword(w, r)
+	if err == nil {
+		_, err = h.m.AcceptInvite(r.Context(), token, password)
+	}
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	var (
-		token, password string
-		errs            [3]error
-	)
+	noContent(w)
+}
+
+// decodeTokenPassword reads the body {token, password} of the routes that
+// spend a mailed token on a new password (accepting an invitation,
+// resetting a password): two strings and nothing else, the token
+// required. The password is the Manager's to judge.
+func (h *handler) decodeTokenPassword(w http.ResponseWriter, r *http.Request) (token, password string, err error) {
+	p, err := h.decode(w, r)
+	if err != nil {
+		return "", "", err
+	}
+	var errs [3]error
 	errs[0] = p.only("token", "password")
 	token, _, errs[1] = p.str("token")
 	password, _, errs[2] = p.str("password")
 	if err := firstErr(errs[:]...); err != nil {
-		h.writeError(w, r, err)
-		return
+		return "", "", err
 	}
 	if token == "" {
-		h.writeError(w, r, invalid("token", "is required"))
-		return
+		return "", "", invalid("token", "is required")
 	}
-	if _, err := h.m.AcceptInvite(r.Context(), token, password); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	noContent(w)
+	return token, password, nil
 }

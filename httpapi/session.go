@@ -485,27 +485,11 @@ func (h *handler) passwordRequest(w http.ResponseWriter, r *http.Request) {
 
 // passwordReset: POST /auth/password/reset {token, password} → 204.
 func (h *handler) passwordReset(w http.ResponseWriter, r *http.Request) {
-	p, err := h.decode(w, r)
+	token, password, err := h.decodeTokenPassword(w, r)
+	if err == nil {
+		_, err = h.m.ResetPassword(r.Context(), token, password)
+	}
 	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	var (
-		token, password string
-		errs            [3]error
-	)
-	errs[0] = p.only("token", "password")
-	token, _, errs[1] = p.str("token")
-	password, _, errs[2] = p.str("password")
-	if err := firstErr(errs[:]...); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if token == "" {
-		h.writeError(w, r, invalid("token", "is required"))
-		return
-	}
-	if _, err := h.m.ResetPassword(r.Context(), token, password); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
