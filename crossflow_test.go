@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -269,7 +270,7 @@ func TestPasswordChangesCheckThePolicyUnderTheHashingLimit(t *testing.T) {
 		_, err := e.m.Authenticate(e.ctx, ownerEmail, ownerPass)
 		done <- err
 	}()
-	receive(t, h.entered, waitLimit, "the login never reached the hasher")
+	testenv.Receive(t, h.entered, testenv.WaitLimit, "the login never reached the hasher")
 
 	err = refusedAtOnce(t, "ChangePassword", func() error {
 		_, err := e.m.ChangePassword(e.ctx, u.ID, ownerPass, "short")
@@ -283,7 +284,7 @@ func TestPasswordChangesCheckThePolicyUnderTheHashingLimit(t *testing.T) {
 	assert.ErrorIs(t, err, users.ErrBusy)
 
 	unhold()
-	require.NoError(t, receive(t, done, waitLimit, "the login did not finish once the hasher was released"))
+	require.NoError(t, testenv.Receive(t, done, testenv.WaitLimit, "the login did not finish once the hasher was released"))
 	h.hold.Store(nil)
 	_, err = e.m.ChangePassword(e.ctx, u.ID, ownerPass, "short")
 	requireField(t, err, "password", users.ErrPasswordPolicy)

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 )
 
 // The enumeration tests below measure a security property — a caller
@@ -33,7 +34,7 @@ import (
 // load at 10 on its 2 cores.
 //
 // Skipped with -short, and under -race, which multiplies argon2id's cost
-// several times and makes the timing meaningless (skipTiming); under
+// several times and makes the timing meaningless (testenv.SkipTiming); under
 // CI=true either fails instead, and .ci/run runs them without -race.
 
 const (
@@ -92,7 +93,7 @@ func absDur(d time.Duration) time.Duration { return max(d, -d) }
 // Authenticate takes the same time for an unknown address as for a known
 // address with a wrong password. Not parallel: it measures time.
 func TestAuthenticateTimingDoesNotRevealAccounts(t *testing.T) {
-	skipTiming(t)
+	testenv.SkipTiming(t)
 	e := newEnv(t, users.WithHasher(users.DefaultArgon2id()))
 	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "known@example.com", Password: "the-right-password"})
 	require.NoError(t, err)
@@ -117,7 +118,7 @@ func TestAuthenticateTimingDoesNotRevealAccounts(t *testing.T) {
 // Register takes the same time for a new address as for one that has an
 // active account. Not parallel: it measures time.
 func TestRegisterTimingDoesNotRevealAccounts(t *testing.T) {
-	skipTiming(t)
+	testenv.SkipTiming(t)
 	e := newEnv(t, users.WithHasher(users.DefaultArgon2id()))
 	e.open()
 	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "taken@example.com", Password: "the-owners-password"})

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 )
 
 // timedHasher wraps a Hasher and records the longest single call.
@@ -71,7 +72,7 @@ func TestHashFloodBoundsMemoryAndLatency(t *testing.T) {
 		maxHeap  = 400 << 20
 	)
 	if testing.Short() {
-		skipOrFail(t, "-short: hashes at 64 MiB for a few seconds")
+		testenv.SkipOrFail(t, "-short: hashes at 64 MiB for a few seconds")
 	}
 	h := &timedHasher{Hasher: &users.Argon2id{Memory: 64 << 10, Time: 3, Threads: 4, SaltLen: 16, KeyLen: 32}}
 	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(2, 1024), quiet)
@@ -156,7 +157,7 @@ func TestHashFloodBoundsMemoryAndLatency(t *testing.T) {
 
 	running, waiting := users.HashGateLoad(e.m)
 	assert.Zero(t, running+waiting, "no slot leaked")
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	ctx, cancel := context.WithTimeout(context.Background(), testenv.WaitLimit)
 	defer cancel()
 	require.NoError(t, e.m.Register(ctx, users.RegisterInput{Email: "after@example.com", Password: "pw"}),
 		"the gate admits work after the flood (a slot leaked if this timed out)")

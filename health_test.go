@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
 )
@@ -260,7 +261,7 @@ func TestHealthHashing(t *testing.T) {
 		go func() { done <- e.m.Register(e.ctx, users.RegisterInput{Email: addr, Password: "pw"}) }()
 	}
 	register("a@example.com")
-	receive(t, h.entered, waitLimit, "a never reached the hasher")
+	testenv.Receive(t, h.entered, testenv.WaitLimit, "a never reached the hasher")
 	c := check(t, health(t, e), "hashing:waiting")
 	assert.Equal(t, users.HealthOK, c.Status)
 	assert.Equal(t, 0, c.ObservedValue)
@@ -280,7 +281,7 @@ func TestHealthHashing(t *testing.T) {
 	require.ErrorIs(t, err, users.ErrBusy)
 	unhold()
 	for range 3 {
-		require.NoError(t, receive(t, done, waitLimit, "a registration did not finish once the hasher was released"))
+		require.NoError(t, testenv.Receive(t, done, testenv.WaitLimit, "a registration did not finish once the hasher was released"))
 	}
 	h.hold.Store(nil)
 	c = check(t, health(t, e), "hashing:waiting")

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
 )
@@ -70,6 +71,16 @@ func (h *holdHasher) Verify(pw, enc string) (bool, error) {
 	return h.InsecureHasher.Verify(pw, enc)
 }
 
+// refusedAtOnce runs call, which the hashing gate must refuse at once (its
+// slots and queue being full), and returns its error; it fails t, naming
+// the call, when call is still blocked after testenv.WaitLimit.
+func refusedAtOnce(t *testing.T, what string, call func() error) error {
+	t.Helper()
+	var err error
+	testenv.Within(t, testenv.WaitLimit, what+" was not refused at once: the hash gate let it wait or hash", func() { err = call() })
+	return err
+}
+
 // waitForLoad spins until the Manager's hashing gate has that many calls
 // running and waiting.
 func waitForLoad(t *testing.T, m *users.Manager, running, waiting int) {
@@ -108,7 +119,7 @@ func TestHashQueueFull(t *testing.T) {
 	// A hashes, B waits.
 	errA := make(chan error, 1)
 	go func() { errA <- e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"}) }()
-	receive(t, h.entered, waitLimit, "A never reached the hasher")
+	testenv.Receive(t, h.entered, testenv.WaitLimit, "A never reached the hasher")
 	ctxB, cancelB := context.WithCancel(e.ctx)
 	errB := make(chan error, 1)
 	go func() { errB <- e.m.Register(ctxB, users.RegisterInput{Email: "b@example.com", Password: "pw"}) }()
@@ -135,10 +146,10 @@ func TestHashQueueFull(t *testing.T) {
 	require.ErrorIs(t, err, users.ErrInvalidToken, "a bad token costs no hashing, so no slot either")
 
 	cancelB()
-	require.ErrorIs(t, receive(t, errB, waitLimit, "B, queued for a hashing slot, did not give up when its ctx ended"), context.Canceled)
+	require.ErrorIs(t, testenv.Receive(t, errB, testenv.WaitLimit, "B, queued for a hashing slot, did not give up when its ctx ended"), context.Canceled)
 	waitForLoad(t, e.m, 1, 0)
 	unhold()
-	require.NoError(t, receive(t, errA, waitLimit, "A did not finish once the hasher was released"))
+	require.NoError(t, testenv.Receive(t, errA, testenv.WaitLimit, "A did not finish once the hasher was released"))
 
 	var emails []string
 	for _, u := range e.allUsers() {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
 )
@@ -934,7 +935,7 @@ func TestPasswordPolicies(t *testing.T) {
 	require.NoError(t, err)
 	matched := make(chan bool, 1)
 	go func() { matched <- evil.Match(strings.Repeat("a", 40) + "!") }()
-	assert.False(t, receive(t, matched, waitLimit, "a catastrophic password policy was not cut off: the match timeout is gone"))
+	assert.False(t, testenv.Receive(t, matched, testenv.WaitLimit, "a catastrophic password policy was not cut off: the match timeout is gone"))
 }
 
 func TestErrorsNeverLeakSecrets(t *testing.T) {

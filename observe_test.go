@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 )
 
@@ -193,16 +194,16 @@ func TestObserverHashing(t *testing.T) {
 	h.hold.Store(&release)
 	done := make(chan error, 1)
 	go func() { done <- e.m.Register(e.ctx, users.RegisterInput{Email: "b@example.com", Password: "pw"}) }()
-	receive(t, h.entered, waitLimit, "b never reached the hasher")
+	testenv.Receive(t, h.entered, testenv.WaitLimit, "b never reached the hasher")
 	var err error
-	within(t, waitLimit, "a registration while the only hashing slot is taken was not refused at once: the hash gate let it wait or hash", func() {
+	testenv.Within(t, testenv.WaitLimit, "a registration while the only hashing slot is taken was not refused at once: the hash gate let it wait or hash", func() {
 		err = e.m.Register(e.ctx, users.RegisterInput{Email: "c@example.com", Password: "pw"})
 	})
 	require.ErrorIs(t, err, users.ErrBusy)
 	s := e.m.HashStats()
 	assert.Equal(t, users.HashStats{Limit: 1, Queue: 0, Running: 1, Waiting: 0, Shed: 1}, s)
 	unhold()
-	require.NoError(t, receive(t, done, waitLimit, "b did not finish once the hasher was released"))
+	require.NoError(t, testenv.Receive(t, done, testenv.WaitLimit, "b did not finish once the hasher was released"))
 	h.hold.Store(nil)
 	got := rec.take(users.EventHashWait, users.EventHashShed, users.EventFlow)
 	assert.Contains(t, got, users.Event{Kind: users.EventHashShed})

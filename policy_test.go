@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
 )
@@ -149,7 +150,7 @@ func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 	go func() {
 		done <- e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "long enough"})
 	}()
-	receive(t, h.entered, waitLimit, "a never reached the hasher")
+	testenv.Receive(t, h.entered, testenv.WaitLimit, "a never reached the hasher")
 
 	err = refusedAtOnce(t, "Register b", func() error {
 		return e.m.Register(e.ctx, users.RegisterInput{Email: "b@example.com", Password: "short"})
@@ -164,7 +165,7 @@ func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 	require.ErrorAs(t, err, &be)
 
 	unhold()
-	require.NoError(t, receive(t, done, waitLimit, "a did not finish once the hasher was released"))
+	require.NoError(t, testenv.Receive(t, done, testenv.WaitLimit, "a did not finish once the hasher was released"))
 	h.hold.Store(nil)
 	err = e.m.Register(e.ctx, users.RegisterInput{Email: "b@example.com", Password: "short"})
 	requireField(t, err, "password", users.ErrPasswordPolicy)
@@ -206,7 +207,7 @@ func BenchmarkRunawayPolicy(b *testing.B) {
 // beside it, so load that slows both does not refuse it. A timing test:
 // the race detector slows the two unevenly.
 func TestPolicyProbeTimingOnBusyMachine(t *testing.T) {
-	skipTiming(t)
+	testenv.SkipTiming(t)
 	e := newEnv(t)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -264,7 +265,7 @@ func TestResendVerificationDoesTheSameWork(t *testing.T) {
 // every path, bounds how often one address can be measured: past it no
 // path writes. Not parallel: it measures time.
 func TestResendVerificationTiming(t *testing.T) {
-	skipTiming(t)
+	testenv.SkipTiming(t)
 	e := newEnv(t)
 	e.open()
 	e.waiting("wait@example.com", "pw")

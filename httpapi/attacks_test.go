@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 )
 
@@ -216,7 +217,7 @@ func TestHTTPFloodShedBeforeTheBody(t *testing.T) {
 	go func() {
 		done <- f.do("POST", "/users/register", registerBody("ada@example.com", "another password")).Code
 	}()
-	receive(t, h.entered, waitLimit, "the first registration never reached the hasher")
+	testenv.Receive(t, h.entered, testenv.WaitLimit, "the first registration never reached the hasher")
 
 	before := f.snapshot()
 	for _, body := range []string{"not JSON at all", registerBody("ada@example.com", password), registerBody("new@example.com", password)} {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 )
 
 // Enumeration through the HTTP API: a client cannot tell from the answer —
@@ -31,7 +32,7 @@ import (
 // one, the medians differ by the whole hash (about 20 ms against 0.1 ms)
 // and the tests fail on every pass.
 //
-// Skipped with -short and under -race (timing; skipTiming), except under
+// Skipped with -short and under -race (timing; testenv.SkipTiming), except under
 // CI=true, where either fails; .ci/run runs them in a separate step
 // without -race.
 
@@ -101,7 +102,7 @@ func abs(d time.Duration) time.Duration { return max(d, -d) }
 // POST /users/register: 200 new and 200 existing addresses (an active
 // account), interleaved: the same answer, byte for byte, in the same time.
 func TestRegisterEnumerationOverHTTP(t *testing.T) {
-	skipTiming(t)
+	testenv.SkipTiming(t)
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.DefaultArgon2id())}})
 	f.openRegistration(true)
 	f.create(users.CreateInput{Email: "taken@example.com", Password: "the-owners-password", Status: users.StatusActive})
@@ -131,7 +132,7 @@ func TestRegisterEnumerationOverHTTP(t *testing.T) {
 // POST /auth/login: an unknown address and a known one with a wrong
 // password get the same 401, byte for byte, in the same time.
 func TestLoginEnumerationOverHTTP(t *testing.T) {
-	skipTiming(t)
+	testenv.SkipTiming(t)
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.DefaultArgon2id())}})
 	f.create(users.CreateInput{Email: "known@example.com", Password: "the-right-password", Status: users.StatusActive})
 	var first *answer

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -109,20 +110,20 @@ func TestBusyIs503WithRetryAfter(t *testing.T) {
 		f.h.ServeHTTP(w, request("POST", "/auth/login", registerBody("ada@example.com", password)))
 		first <- w
 	}()
-	receive(t, h.entered, waitLimit, "the first login never reached the hasher")
+	testenv.Receive(t, h.entered, testenv.WaitLimit, "the first login never reached the hasher")
 
 	var w, reg *httptest.ResponseRecorder
-	within(t, waitLimit, "a login while the only hashing slot is taken was not refused at once: the hash gate let it wait or hash", func() {
+	testenv.Within(t, testenv.WaitLimit, "a login while the only hashing slot is taken was not refused at once: the hash gate let it wait or hash", func() {
 		w = f.do("POST", "/auth/login", registerBody("ada@example.com", password))
 	})
 	wantError(t, w, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", `Service "users" is unavailable. Too many requests in progress, try again later.`)
 	assert.Equal(t, "1", w.Header().Get("Retry-After"))
-	within(t, waitLimit, "a registration while the only hashing slot is taken was not refused at once: the hash gate let it wait or hash", func() {
+	testenv.Within(t, testenv.WaitLimit, "a registration while the only hashing slot is taken was not refused at once: the hash gate let it wait or hash", func() {
 		reg = f.do("POST", "/users/register", registerBody("ada@example.com", password))
 	})
 	wantError(t, reg, http.StatusServiceUnavailable, "SERVICE_UNAVAILABLE", "")
 
 	release()
-	fw := receive(t, first, waitLimit, "the first login did not finish once the hasher was released")
+	fw := testenv.Receive(t, first, testenv.WaitLimit, "the first login did not finish once the hasher was released")
 	require.Equal(t, http.StatusOK, fw.Code, fw.Body.String())
 }

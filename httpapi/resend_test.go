@@ -13,6 +13,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 )
 
@@ -96,7 +97,7 @@ func TestResendVerificationLimits(t *testing.T) {
 // for one with no account, through the handler (see the package's
 // enumeration tests for the method). Not parallel: it measures time.
 func TestResendTimingDoesNotRevealAccounts(t *testing.T) {
-	skipTiming(t)
+	testenv.SkipTiming(t)
 	f := newFixture(t)
 	f.openRegistration(true)
 	assert.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", `{"email":"wait@example.com","password":"pw-123456"}`).Code)

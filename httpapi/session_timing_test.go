@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 )
 
 // POST /auth/password/request: an address without an account and one with
@@ -16,7 +17,7 @@ import (
 // the enumeration tests above; both paths do the same Store work, without
 // hashing, so both take microseconds).
 func TestPasswordRequestEnumerationOverHTTP(t *testing.T) {
-	skipTiming(t)
+	testenv.SkipTiming(t)
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.DefaultArgon2id())}})
 	f.create(users.CreateInput{Email: "known@example.com", Password: "the-owners-password"})
 	var first *answer

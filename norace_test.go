@@ -1,7 +1,0 @@
-//go:build !race
-
-package users_test
-
-// raceEnabled reports whether the tests run under the race detector, which
-// makes argon2id several times slower and timing measurements meaningless.
-const raceEnabled = false
