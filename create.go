@@ -19,7 +19,7 @@ type CreateInput struct {
 	LastName  string
 	Status    Status         // default active
 	Role      *string        // nil: no role
-	Policies  []string       // policy ids
+	Policies  []string       // policy ids; one listed twice counts once
 	Metadata  map[string]any // host-app fields
 }
 
@@ -91,7 +91,7 @@ func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
 			LastName:  in.LastName,
 			Status:    status,
 			Role:      in.Role,
-			Policies:  slices.Clone(in.Policies),
+			Policies:  uniqueIDs(in.Policies),
 			Metadata:  meta,
 			CreatedAt: now,
 			UpdatedAt: now,
@@ -296,7 +296,7 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (UserChange, error) {
 		if err := validIDs("policies", p.Policies); err != nil {
 			return ch, err
 		}
-		ch.SetPolicies, ch.Policies = true, slices.Clone(p.Policies)
+		ch.SetPolicies, ch.Policies = true, uniqueIDs(p.Policies)
 		if ch.Policies == nil {
 			ch.Policies = []string{}
 		}
@@ -490,4 +490,20 @@ func (m *Manager) ListPolicies(ctx context.Context) ([]*Policy, error) {
 		return nil, opErr("list policies", err)
 	}
 	return ps, nil
+}
+
+// uniqueIDs returns ids without repeats, in the order of their first
+// appearance (a new slice: nil for nil). A policy listed twice counts once,
+// the same on every store.
+func uniqueIDs(ids []string) []string {
+	if ids == nil {
+		return nil
+	}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
 }

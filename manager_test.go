@@ -1016,3 +1016,19 @@ func TestContextCancelledWritesNothing(t *testing.T) {
 	assert.Empty(t, e.allUsers())
 	assert.Empty(t, e.allMail())
 }
+
+// A policy listed twice counts once, whatever the store does with repeats.
+func TestPoliciesListedTwiceCountOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p, err := e.m.CreatePolicy(e.ctx, users.Policy{Name: "Editors"})
+	require.NoError(t, err)
+	q, err := e.m.CreatePolicy(e.ctx, users.Policy{Name: "Viewers"})
+	require.NoError(t, err)
+	u, err := e.m.Create(e.ctx, users.CreateInput{Email: "twice@example.com", Policies: []string{p.ID, q.ID, p.ID}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{p.ID, q.ID}, u.Policies)
+	u, err = e.m.SetPolicies(e.ctx, u.ID, q.ID, q.ID, p.ID)
+	require.NoError(t, err)
+	assert.Equal(t, []string{q.ID, p.ID}, u.Policies)
+}
