@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -144,7 +145,7 @@ func TestAdminInputRefusedBeforeTheStore(t *testing.T) {
 		require.ErrorIs(t, err, users.ErrRoleNotFound)
 		_, err = e.m.UpdateUser(e.ctx, id, users.UserPatch{FirstName: str("x")})
 		require.ErrorIs(t, err, users.ErrUserNotFound)
-		us, err := e.m.ListUsers(e.ctx, users.UserQuery{IDs: []string{id}})
+		us, err := e.m.ListUsers(e.ctx, store.UserQuery{IDs: []string{id}})
 		require.NoError(t, err)
 		assert.Empty(t, us)
 	}
@@ -157,11 +158,11 @@ func TestAdminInputRefusedBeforeTheStore(t *testing.T) {
 	fin, err := users.ParseUserFilter([]byte(`{"first_name":{"_in":["a","b\u0000"]}}`))
 	require.NoError(t, err)
 	before = spy.callCount()
-	for name, q := range map[string]users.UserQuery{
+	for name, q := range map[string]store.UserQuery{
 		"search NUL":      {Search: "a\x00"},
 		"filter NUL":      {Filter: f},
 		"filter _in NUL":  {Filter: fin},
-		"filter bad UTF8": {Filter: &users.UserFilter{Field: users.FieldEmail, Op: users.OpEq, Value: "\xff"}},
+		"filter bad UTF8": {Filter: &store.Filter{Field: store.FieldEmail, Op: store.OpEq, Value: "\xff"}},
 	} {
 		_, err := e.m.ListUsers(e.ctx, q)
 		require.ErrorIs(t, err, users.ErrInvalidQuery, name)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/gousers/users/store"
 )
 
 // ResendVerificationFor mails the verification link of an unverified user
@@ -57,9 +59,9 @@ func (m *Manager) resendVerificationFor(ctx context.Context, userID string) erro
 	if err != nil {
 		return err
 	}
-	_, err = m.store.UpdateUser(ctx, u.ID, Condition{Status: StatusUnverified, EmailKey: &key}, UserChange{UpdatedAt: now}, fx)
+	_, err = m.store.UpdateUser(ctx, u.ID, store.Condition{Status: StatusUnverified, EmailKey: &key}, store.UserChange{UpdatedAt: now}, fx)
 	switch {
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, store.ErrConflict):
 		return invalid("status", "is no longer unverified")
 	case isNotFound(err):
 		return ErrUserNotFound

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/gousers/users/store"
 )
 
 // Authenticate returns the user with this email and password, only if the
@@ -31,7 +33,7 @@ func (m *Manager) Authenticate(ctx context.Context, email, password string) (*Us
 // checkCredentials is the password check of Login and Authenticate: the
 // limits, the lookup, the verification (padded when it fails), and the
 // rehash. It returns the user as stored afterwards and the address's key.
-func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*UserRecord, string, error) {
+func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*store.User, string, error) {
 	email, password := strings.TrimSpace(in.Email), in.Password
 	if emailProblem(email) != "" || password == "" || len(password) > maxPassBytes {
 		// Malformed input cannot name a user; the cost here differs from a
@@ -170,7 +172,7 @@ type RehashChecker interface {
 // rehash stores a new hash of password for u when its stored one was
 // made with other parameters, and returns u as stored afterwards. A
 // failure leaves the old hash (which still verifies) and is logged.
-func (m *Manager) rehash(ctx context.Context, u *UserRecord, password string) *UserRecord {
+func (m *Manager) rehash(ctx context.Context, u *store.User, password string) *store.User {
 	rc, ok := m.hasher.(RehashChecker)
 	if !ok || !rc.NeedsRehash(u.PasswordHash) {
 		return u
@@ -182,10 +184,10 @@ func (m *Manager) rehash(ctx context.Context, u *UserRecord, password string) *U
 	}
 	old := u.PasswordHash
 	// UpdatedAt stays: a rehash is not a change anyone made.
-	after, err := m.store.UpdateUser(ctx, u.ID, Condition{PasswordHash: &old},
-		UserChange{PasswordHash: &hash, UpdatedAt: u.UpdatedAt}, Effects{})
+	after, err := m.store.UpdateUser(ctx, u.ID, store.Condition{PasswordHash: &old},
+		store.UserChange{PasswordHash: &hash, UpdatedAt: u.UpdatedAt}, store.Effects{})
 	if err != nil {
-		if !errors.Is(err, ErrConflict) { // else the password changed meanwhile
+		if !errors.Is(err, store.ErrConflict) { // else the password changed meanwhile
 			m.log.WarnContext(ctx, "users: rehash after login failed", "user_id", u.ID, "error", err)
 		}
 		return u

@@ -57,6 +57,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/store/sqlitestore"
 )
@@ -82,7 +83,7 @@ var benchStores = []string{"memory", "sqlite"}
 
 // benchOpenStore returns a fresh, empty store of the given kind, closed
 // when the benchmark ends.
-func benchOpenStore(b *testing.B, kind string) users.Store {
+func benchOpenStore(b *testing.B, kind string) store.Store {
 	b.Helper()
 	switch kind {
 	case "memory":
@@ -168,7 +169,7 @@ func (e *benchEnv) renew(b *testing.B) {
 
 // benchSwap is a Store whose back-end a memory-store benchmark replaces
 // between batches (with the timer stopped), through renew.
-type benchSwap struct{ users.Store }
+type benchSwap struct{ store.Store }
 
 // email returns an address no user of the env has.
 func (e *benchEnv) email() string {
@@ -210,12 +211,12 @@ func (e *benchEnv) inviteTokens(b *testing.B, n int) []string {
 // store itself only ever gets a token's hash), and writes the change
 // without the mail.
 type benchTap struct {
-	users.Store
+	store.Store
 	mu     sync.Mutex
 	tokens []string
 }
 
-func (t *benchTap) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+func (t *benchTap) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	tok := t.token(&fx)
 	err := t.Store.CreateUser(ctx, u, fx)
 	if err == nil {
@@ -224,7 +225,7 @@ func (t *benchTap) CreateUser(ctx context.Context, u *users.UserRecord, fx users
 	return err
 }
 
-func (t *benchTap) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (t *benchTap) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	tok := t.token(&fx)
 	u, err := t.Store.UpdateUser(ctx, id, cond, ch, fx)
 	if err == nil {
@@ -236,7 +237,7 @@ func (t *benchTap) UpdateUser(ctx context.Context, id string, cond users.Conditi
 // token reads the token out of fx's mail and takes the mail out of fx: a
 // prepared user's mail is never read, and it would only swell the outbox
 // (and the delivery worker's backlog).
-func (t *benchTap) token(fx *users.Effects) *string {
+func (t *benchTap) token(fx *store.Effects) *string {
 	if fx.Mail == nil {
 		return nil
 	}
@@ -531,22 +532,22 @@ func BenchmarkHash(b *testing.B) {
 
 // benchTokenRecord returns a fresh token record for user, as the Manager
 // makes one (the hash of 32 random bytes).
-func benchTokenRecord(user string, purpose users.TokenPurpose, now time.Time) *users.TokenRecord {
+func benchTokenRecord(user string, purpose store.Purpose, now time.Time) *store.Token {
 	var raw [32]byte
 	_, _ = rand.Read(raw[:])
 	sum := sha256.Sum256(raw[:])
-	return &users.TokenRecord{Hash: sum[:], Purpose: purpose, UserID: user, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	return &store.Token{Hash: sum[:], Purpose: purpose, UserID: user, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
 }
 
 // benchStoreUser inserts a user with the given status (and optional
 // token) directly in st.
-func benchStoreUser(b *testing.B, st users.Store, id string, status users.Status, tok *users.TokenRecord, now time.Time) {
+func benchStoreUser(b *testing.B, st store.Store, id string, status users.Status, tok *store.Token, now time.Time) {
 	b.Helper()
-	u := &users.UserRecord{
-		User:     users.User{ID: id, Email: id + "@example.com", Status: status, CreatedAt: now, UpdatedAt: now},
+	u := &store.User{
+		ID: id, Email: id + "@example.com", Status: status, CreatedAt: now, UpdatedAt: now,
 		EmailKey: id + "@example.com",
 	}
-	if err := st.CreateUser(context.Background(), u, users.Effects{Token: tok}); err != nil {
+	if err := st.CreateUser(context.Background(), u, store.Effects{Token: tok}); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -563,9 +564,9 @@ func BenchmarkStoreIssueToken(b *testing.B) {
 			benchStoreUser(b, st, "u0", users.StatusInvited, nil, now)
 			b.ReportAllocs()
 			for b.Loop() {
-				tok := benchTokenRecord("u0", users.PurposeInvite, now)
-				if _, err := st.UpdateUser(ctx, "u0", users.Condition{Status: users.StatusInvited},
-					users.UserChange{UpdatedAt: now}, users.Effects{Token: tok}); err != nil {
+				tok := benchTokenRecord("u0", store.PurposeInvite, now)
+				if _, err := st.UpdateUser(ctx, "u0", store.Condition{Status: users.StatusInvited},
+					store.UserChange{UpdatedAt: now}, store.Effects{Token: tok}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -583,7 +584,7 @@ func BenchmarkStoreConsumeToken(b *testing.B) {
 		b.Run("store="+kind, func(b *testing.B) {
 			ctx, now := context.Background(), time.Now().UTC()
 			var (
-				st   users.Store
+				st   store.Store
 				seq  int
 				pool *benchPool
 			)
@@ -596,7 +597,7 @@ func BenchmarkStoreConsumeToken(b *testing.B) {
 					for i := range hashes {
 						seq++
 						id := fmt.Sprintf("u%d", seq)
-						tok := benchTokenRecord(id, users.PurposeVerifyEmail, now)
+						tok := benchTokenRecord(id, store.PurposeVerifyEmail, now)
 						benchStoreUser(b, st, id, users.StatusUnverified, tok, now)
 						hashes[i] = string(tok.Hash)
 					}
@@ -615,9 +616,9 @@ func BenchmarkStoreConsumeToken(b *testing.B) {
 					b.StartTimer()
 				}
 				n++
-				if _, err := st.ConsumeToken(ctx, []byte(pool.next()), users.PurposeVerifyEmail, now,
-					users.Condition{Status: users.StatusUnverified},
-					users.UserChange{Status: &active, UpdatedAt: now}, users.Effects{}); err != nil {
+				if _, err := st.ConsumeToken(ctx, []byte(pool.next()), store.PurposeVerifyEmail, now,
+					store.Condition{Status: users.StatusUnverified},
+					store.UserChange{Status: &active, UpdatedAt: now}, store.Effects{}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -638,13 +639,13 @@ func BenchmarkStoreIssueTokenAtSize(b *testing.B) {
 				ctx, now := context.Background(), time.Now().UTC()
 				for i := range size {
 					id := fmt.Sprintf("u%d", i)
-					benchStoreUser(b, st, id, users.StatusInvited, benchTokenRecord(id, users.PurposeInvite, now), now)
+					benchStoreUser(b, st, id, users.StatusInvited, benchTokenRecord(id, store.PurposeInvite, now), now)
 				}
 				b.ReportAllocs()
 				for b.Loop() {
-					tok := benchTokenRecord("u0", users.PurposeInvite, now)
-					if _, err := st.UpdateUser(ctx, "u0", users.Condition{Status: users.StatusInvited},
-						users.UserChange{UpdatedAt: now}, users.Effects{Token: tok}); err != nil {
+					tok := benchTokenRecord("u0", store.PurposeInvite, now)
+					if _, err := st.UpdateUser(ctx, "u0", store.Condition{Status: users.StatusInvited},
+						store.UserChange{UpdatedAt: now}, store.Effects{Token: tok}); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -661,14 +662,14 @@ func BenchmarkStoreGetToken(b *testing.B) {
 	for _, kind := range benchStores {
 		st := benchOpenStore(b, kind)
 		now := time.Now().UTC()
-		hit := benchTokenRecord("u0", users.PurposeVerifyEmail, now)
+		hit := benchTokenRecord("u0", store.PurposeVerifyEmail, now)
 		benchStoreUser(b, st, "u0", users.StatusUnverified, hit, now)
-		miss := benchTokenRecord("u0", users.PurposeVerifyEmail, now)
+		miss := benchTokenRecord("u0", store.PurposeVerifyEmail, now)
 		for _, tc := range []struct {
 			name string
 			hash []byte
 			want error
-		}{{"hit", hit.Hash, nil}, {"miss", miss.Hash, users.ErrNotFound}} {
+		}{{"hit", hit.Hash, nil}, {"miss", miss.Hash, store.ErrNotFound}} {
 			b.Run("store="+kind+"/"+tc.name, func(b *testing.B) {
 				ctx := context.Background()
 				b.ReportAllocs()

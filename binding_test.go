@@ -12,13 +12,14 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
 // spyStore is a Store that records the conditions, changes and effects of
 // the writes the Manager asks for, and how many calls reached it.
 type spyStore struct {
-	users.Store
+	store.Store
 	mu      sync.Mutex
 	calls   int
 	updates []spyWrite
@@ -26,9 +27,9 @@ type spyStore struct {
 
 type spyWrite struct {
 	method string
-	cond   users.Condition
-	ch     users.UserChange
-	fx     users.Effects
+	cond   store.Condition
+	ch     store.UserChange
+	fx     store.Effects
 }
 
 func (s *spyStore) note(w spyWrite) {
@@ -55,22 +56,22 @@ func (s *spyStore) callCount() int {
 	return s.calls
 }
 
-func (s *spyStore) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (s *spyStore) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	s.note(spyWrite{"UpdateUser", cond, ch, fx})
 	return s.Store.UpdateUser(ctx, id, cond, ch, fx)
 }
 
-func (s *spyStore) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
-	s.note(spyWrite{"UpdateUsers", cond, ch, users.Effects{}})
+func (s *spyStore) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
+	s.note(spyWrite{"UpdateUsers", cond, ch, store.Effects{}})
 	return s.Store.UpdateUsers(ctx, ids, cond, ch)
 }
 
-func (s *spyStore) ConsumeToken(ctx context.Context, hash []byte, p users.TokenPurpose, now time.Time, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (s *spyStore) ConsumeToken(ctx context.Context, hash []byte, p store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	s.note(spyWrite{"ConsumeToken", cond, ch, fx})
 	return s.Store.ConsumeToken(ctx, hash, p, now, cond, ch, fx)
 }
 
-func (s *spyStore) GetUser(ctx context.Context, id string) (*users.UserRecord, error) {
+func (s *spyStore) GetUser(ctx context.Context, id string) (*store.User, error) {
 	s.note(spyWrite{})
 	return s.Store.GetUser(ctx, id)
 }
@@ -85,17 +86,17 @@ func (s *spyStore) CreateRole(ctx context.Context, r *users.Role) error {
 	return s.Store.CreateRole(ctx, r)
 }
 
-func (s *spyStore) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+func (s *spyStore) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	s.note(spyWrite{})
 	return s.Store.CreateUser(ctx, u, fx)
 }
 
-func (s *spyStore) CountUsers(ctx context.Context, q users.UserQuery) (int, error) {
+func (s *spyStore) CountUsers(ctx context.Context, q store.UserQuery) (int, error) {
 	s.note(spyWrite{})
 	return s.Store.CountUsers(ctx, q)
 }
 
-func (s *spyStore) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.UserRecord, error) {
+func (s *spyStore) ListUsers(ctx context.Context, q store.UserQuery) ([]*store.User, error) {
 	s.note(spyWrite{})
 	return s.Store.ListUsers(ctx, q)
 }
@@ -127,7 +128,7 @@ func TestTokenBoundToItsAddress(t *testing.T) {
 	_, err = e.m.AcceptInvite(e.ctx, typo, "typo-holders-password")
 	require.ErrorIs(t, err, users.ErrInvalidToken)
 	_, err = e.store.GetToken(e.ctx, tokenHash(typo))
-	require.ErrorIs(t, err, users.ErrNotFound, "revoked by the change")
+	require.ErrorIs(t, err, store.ErrNotFound, "revoked by the change")
 	assert.Equal(t, users.StatusInvited, e.userByEmail(fixed).Status)
 
 	// Changing it back does not revive it.
@@ -211,7 +212,7 @@ func TestRevocationEffects(t *testing.T) {
 	spy := &spyStore{Store: memstore.New()}
 	e := newEnvOn(t, spy)
 	e.open()
-	all := []users.TokenPurpose{users.PurposeVerifyEmail, users.PurposeInvite, users.PurposePasswordReset}
+	all := []store.Purpose{store.PurposeVerifyEmail, store.PurposeInvite, store.PurposePasswordReset}
 	u, err := e.m.Create(e.ctx, users.CreateInput{Email: "u@example.com", Password: "pw"})
 	require.NoError(t, err)
 	key := "u@example.com"
@@ -274,7 +275,7 @@ func TestRevocationEffects(t *testing.T) {
 	assert.Equal(t, "ConsumeToken", w.method)
 	require.NotNil(t, w.cond.EmailKey)
 	assert.Equal(t, "r@example.com", *w.cond.EmailKey)
-	assert.ElementsMatch(t, []users.TokenPurpose{users.PurposeInvite, users.PurposePasswordReset}, w.fx.RevokeTokens)
+	assert.ElementsMatch(t, []store.Purpose{store.PurposeInvite, store.PurposePasswordReset}, w.fx.RevokeTokens)
 
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"i@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
@@ -284,7 +285,7 @@ func TestRevocationEffects(t *testing.T) {
 	w = spy.take()[0]
 	require.NotNil(t, w.cond.EmailKey)
 	assert.Equal(t, "i@example.com", *w.cond.EmailKey)
-	assert.ElementsMatch(t, []users.TokenPurpose{users.PurposeVerifyEmail, users.PurposePasswordReset}, w.fx.RevokeTokens)
+	assert.ElementsMatch(t, []store.Purpose{store.PurposeVerifyEmail, store.PurposePasswordReset}, w.fx.RevokeTokens)
 }
 
 // Every token is minted with the address it is mailed to; one without
@@ -311,10 +312,10 @@ func TestTokensCarryTheirAddress(t *testing.T) {
 		legacy = "M" + reg[1:]
 	}
 	now := e.clock.Now()
-	require.NoError(t, e.store.CreateUser(e.ctx, &users.UserRecord{
-		User:     users.User{ID: "legacy-user", Email: "legacy@example.com", Status: users.StatusUnverified, CreatedAt: now, UpdatedAt: now},
+	require.NoError(t, e.store.CreateUser(e.ctx, &store.User{
+		ID: "legacy-user", Email: "legacy@example.com", Status: users.StatusUnverified, CreatedAt: now, UpdatedAt: now,
 		EmailKey: "legacy@example.com",
-	}, users.Effects{Token: &users.TokenRecord{Hash: tokenHash(legacy), Purpose: users.PurposeVerifyEmail, UserID: "legacy-user", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}))
+	}, store.Effects{Token: &store.Token{Hash: tokenHash(legacy), Purpose: store.PurposeVerifyEmail, UserID: "legacy-user", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}))
 	_, err = e.m.VerifyEmail(e.ctx, legacy)
 	require.ErrorIs(t, err, users.ErrInvalidToken)
 	_, err = e.m.VerifyEmail(e.ctx, reg)

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/gousers/users/store"
 )
 
 // CreateInput is an administrator's new user. Every field is optional.
@@ -83,25 +85,23 @@ func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
 		}
 	}
 	now := m.clock()
-	u := &UserRecord{
-		User: User{
-			ID:        uuid.NewString(),
-			Email:     email,
-			FirstName: in.FirstName,
-			LastName:  in.LastName,
-			Status:    status,
-			Role:      in.Role,
-			Policies:  uniqueIDs(in.Policies),
-			Metadata:  meta,
-			CreatedAt: now,
-			UpdatedAt: now,
-		},
+	u := &store.User{
+		ID:           uuid.NewString(),
+		Email:        email,
+		FirstName:    in.FirstName,
+		LastName:     in.LastName,
+		Status:       status,
+		Role:         in.Role,
+		Policies:     uniqueIDs(in.Policies),
+		Metadata:     meta,
+		CreatedAt:    now,
+		UpdatedAt:    now,
 		PasswordHash: hash,
 	}
 	if email != "" {
 		u.EmailKey = NormalizeEmail(email)
 	}
-	if err := m.store.CreateUser(ctx, u, Effects{}); err != nil {
+	if err := m.store.CreateUser(ctx, u, store.Effects{}); err != nil {
 		return nil, err
 	}
 	return publicUser(u), nil
@@ -161,7 +161,7 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		cond, fx := Condition{KeepAdmin: removesAdmin(p)}, Effects{}
+		cond, fx := store.Condition{KeepAdmin: removesAdmin(p)}, store.Effects{}
 		if ch.EmailKey != nil || ch.Status != nil {
 			// Whether the change revokes anything depends on the user as
 			// it is: read it, and apply the change only if it is still so.
@@ -179,7 +179,7 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 			}
 		}
 		r, err := m.store.UpdateUser(ctx, id, cond, ch, fx)
-		if errors.Is(err, ErrConflict) && attempt < 3 {
+		if errors.Is(err, store.ErrConflict) && attempt < 3 {
 			continue // changed meanwhile: judge again
 		}
 		if err != nil {
@@ -193,10 +193,10 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 // a user whose address key and status are key and status: a new address
 // or status revokes every token; a new address, or a status that leaves
 // active, ends every session.
-func revocation(key string, status Status, ch UserChange) Effects {
+func revocation(key string, status Status, ch store.UserChange) store.Effects {
 	newKey := ch.EmailKey != nil && *ch.EmailKey != key
 	newStatus := ch.Status != nil && *ch.Status != status
-	var fx Effects
+	var fx store.Effects
 	if newKey || newStatus {
 		fx.RevokeTokens = allPurposes
 	}
@@ -241,7 +241,7 @@ func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) er
 		ch.RevokeTokens = allPurposes
 		ch.EndSessions = *ch.Status != StatusActive
 	}
-	return notFoundAs(m.store.UpdateUsers(ctx, ids, Condition{KeepAdmin: removesAdmin(p)}, ch), ErrUserNotFound)
+	return notFoundAs(m.store.UpdateUsers(ctx, ids, store.Condition{KeepAdmin: removesAdmin(p)}, ch), ErrUserNotFound)
 }
 
 // removesAdmin reports whether a patch may take admin access away from a
@@ -254,8 +254,8 @@ func removesAdmin(p UserPatch) bool {
 }
 
 // change validates a patch and turns it into a store change.
-func (m *Manager) change(ctx context.Context, p UserPatch) (UserChange, error) {
-	ch := UserChange{
+func (m *Manager) change(ctx context.Context, p UserPatch) (store.UserChange, error) {
+	ch := store.UserChange{
 		FirstName: p.FirstName, LastName: p.LastName, Status: p.Status,
 		SetRole: p.SetRole, Role: p.Role, Metadata: p.Metadata, UpdatedAt: m.clock(),
 	}
@@ -324,7 +324,7 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (UserChange, error) {
 // in q.IDs or q.Role that could not have been stored (empty, over 255
 // bytes, control characters) select nobody; the store is not asked about
 // them.
-func (m *Manager) ListUsers(ctx context.Context, q UserQuery) ([]*User, error) {
+func (m *Manager) ListUsers(ctx context.Context, q store.UserQuery) ([]*User, error) {
 	if err := validateUserQuery(q); err != nil {
 		return nil, opErr("list users", err)
 	}
@@ -378,7 +378,7 @@ func (m *Manager) UsersInRole(ctx context.Context, roleID string) ([]*User, erro
 	if _, err := m.Role(ctx, roleID); err != nil {
 		return nil, err
 	}
-	return m.ListUsers(ctx, UserQuery{Role: &roleID})
+	return m.ListUsers(ctx, store.UserQuery{Role: &roleID})
 }
 
 // SetPolicies replaces a user's policies (ErrPolicyNotFound,

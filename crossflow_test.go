@@ -12,6 +12,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/internal/testenv"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -66,7 +67,7 @@ func TestPasswordChangeRevokesResetLinks(t *testing.T) {
 		u := e.owner(nil)
 		old, err := legacy.Hash(ownerPass)
 		require.NoError(t, err)
-		_, err = e.store.UpdateUser(e.ctx, u.ID, users.Condition{}, users.UserChange{PasswordHash: &old, UpdatedAt: u.UpdatedAt}, users.Effects{})
+		_, err = e.store.UpdateUser(e.ctx, u.ID, store.Condition{}, store.UserChange{PasswordHash: &old, UpdatedAt: u.UpdatedAt}, store.Effects{})
 		require.NoError(t, err)
 		require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, ""))
 		tok := resetToken(t, e.onlyMail(ownerEmail))
@@ -145,11 +146,11 @@ func TestStaleDeviceCookiesShareOneBudget(t *testing.T) {
 
 // lookupCount is a Store that counts lookups by address.
 type lookupCount struct {
-	users.Store
+	store.Store
 	n int
 }
 
-func (s *lookupCount) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+func (s *lookupCount) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
 	s.n++
 	return s.Store.GetUserByEmailKey(ctx, key)
 }
@@ -212,11 +213,11 @@ func TestOwnersDevicesOutliveTheirPasswordReset(t *testing.T) {
 // CreateSession: a change committed by another request while a login was
 // checking the password.
 type beforeSession struct {
-	users.Store
+	store.Store
 	hook func()
 }
 
-func (s *beforeSession) CreateSession(ctx context.Context, rec *users.SessionRecord, cond users.Condition) error {
+func (s *beforeSession) CreateSession(ctx context.Context, rec *store.Session, cond store.Condition) error {
 	if h := s.hook; h != nil {
 		s.hook = nil
 		h()

@@ -2,6 +2,8 @@ package users
 
 import (
 	"context"
+
+	"github.com/gousers/users/store"
 )
 
 // DeleteUsers deletes the users with the given ids, all or none (an
@@ -32,5 +34,5 @@ func (m *Manager) deleteUsers(ctx context.Context, ids []string) error {
 	if err := validIDs("keys", ids); err != nil {
 		return err
 	}
-	return notFoundAs(m.store.DeleteUsers(ctx, ids, Condition{KeepAdmin: true}), ErrUserNotFound)
+	return notFoundAs(m.store.DeleteUsers(ctx, ids, store.Condition{KeepAdmin: true}), ErrUserNotFound)
 }

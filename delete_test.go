@@ -10,6 +10,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 )
 
 // linkToken returns the token of a mailed link.
@@ -70,13 +71,13 @@ func TestDeleteUsersTakesTokensAndPendingMail(t *testing.T) {
 	_, err := e.m.VerifyEmail(e.ctx, tok)
 	require.ErrorIs(t, err, users.ErrInvalidToken, "a deleted user's link is dead")
 	assert.Empty(t, e.deliver(), "the pending mail went with the user")
-	var kept []users.MailStatus
+	var kept []store.MailStatus
 	for _, m := range e.allMail() {
 		if m.To == "ann@example.com" {
 			kept = append(kept, m.Status)
 		}
 	}
-	assert.Equal(t, []users.MailStatus{users.MailSent}, kept, "sent mail stays as the record")
+	assert.Equal(t, []store.MailStatus{store.MailSent}, kept, "sent mail stays as the record")
 
 	// The address is free again.
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ann@example.com", Password: "pw"}))
@@ -263,7 +264,7 @@ func TestDeleteUsersEndsSessions(t *testing.T) {
 	_, err = e.m.Refresh(e.ctx, s.RefreshToken)
 	require.ErrorIs(t, err, users.ErrInvalidToken)
 	_, err = e.store.GetSession(e.ctx, s.ID)
-	require.ErrorIs(t, err, users.ErrNotFound)
+	require.ErrorIs(t, err, store.ErrNotFound)
 	// A new login finds no one.
 	_, err = e.m.Login(e.ctx, users.LoginInput{Email: "s@example.com", Password: "pw"})
 	require.ErrorIs(t, err, users.ErrInvalidCredentials)

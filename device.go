@@ -8,6 +8,8 @@ import (
 	"encoding/binary"
 	"strings"
 	"time"
+
+	"github.com/gousers/users/store"
 )
 
 // Device cookies, after OWASP's "Slow Down Online Guessing Attacks with
@@ -124,6 +126,6 @@ func staleDevices(key string) string { return "stale " + key }
 
 // current reports whether d was issued while u (the user at the address
 // with this key, or nil) had the password it has now.
-func (m *Manager) current(d *device, key string, u *UserRecord) bool {
+func (m *Manager) current(d *device, key string, u *store.User) bool {
 	return u != nil && u.PasswordHash != "" && hmac.Equal(d.tag, m.deviceTag(key, u.PasswordHash))
 }

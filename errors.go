@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gousers/users/store"
 )
 
 // sentinel is an error value with an optional parent, so that a specific
@@ -79,24 +81,23 @@ var (
 	// matches ErrInvalidToken.
 	ErrTokenUsed = newSentinel("users: token already used", ErrInvalidToken)
 
-	// ErrDuplicateEmail is returned by Create and UpdateUser (and by a Store's
-	// CreateUser) when another user has the same email, compared
-	// case-insensitively. HTTP: 400 RECORD_NOT_UNIQUE.
+	// ErrDuplicateEmail is returned by Create and UpdateUser when another
+	// user has the same email, compared case-insensitively. HTTP: 400
+	// RECORD_NOT_UNIQUE.
 	ErrDuplicateEmail = newSentinel("users: a user with this email already exists", nil)
 
-	// ErrDuplicateID is returned by CreateRole and CreatePolicy (and by a
-	// Store's) when a record with the same id exists. HTTP: 400
-	// RECORD_NOT_UNIQUE.
+	// ErrDuplicateID is returned by CreateRole and CreatePolicy when a
+	// record with the same id exists. HTTP: 400 RECORD_NOT_UNIQUE.
 	ErrDuplicateID = newSentinel("users: a record with this id already exists", nil)
 
 	// ErrLastAdmin is returned when a deletion or a change would leave no
-	// active user with admin access (a Store answers it for
-	// Condition.KeepAdmin). HTTP: 400 INVALID_PAYLOAD, as Directus answers.
+	// active user with admin access. HTTP: 400 INVALID_PAYLOAD, as Directus
+	// answers.
 	ErrLastAdmin = newSentinel("users: the last active user with admin access can't be removed", ErrInvalidPayload)
 
-	// ErrTokenReused is returned (by a Store's RotateSession, and by the
-	// Manager's refresh) for a refresh token that was already rotated: its
-	// session has been ended. It also matches ErrInvalidToken.
+	// ErrTokenReused is returned by Refresh for a refresh token that was
+	// already rotated: its session has been ended. It also matches
+	// ErrInvalidToken.
 	ErrTokenReused = newSentinel("users: refresh token already used; the session was ended", ErrInvalidToken)
 
 	// ErrRoleNotFound is returned when a role id names no role.
@@ -117,15 +118,6 @@ var (
 	// failure: unknown email, wrong password, user not active, no password.
 	// HTTP: 401 INVALID_CREDENTIALS.
 	ErrInvalidCredentials = newSentinel("users: invalid user credentials", nil)
-
-	// ErrConflict is returned by a Store when the precondition of an update
-	// no longer holds (the user's status changed in between). The Manager
-	// turns it into the flow's own error; Store authors return it.
-	ErrConflict = newSentinel("users: precondition failed", nil)
-
-	// ErrNotFound is returned by a Store's getters when nothing matches.
-	// The Manager turns it into ErrUserNotFound, ErrRoleNotFound….
-	ErrNotFound = newSentinel("users: not found", nil)
 
 	// ErrBusy is returned (inside a *BusyError, which estimates when to
 	// retry) by every method that checks or hashes a password (Register,
@@ -257,5 +249,5 @@ func opErr(op string, err error) error {
 	return &opError{op: op, err: err}
 }
 
-// isNotFound reports whether err is a Store's not-found answer.
-func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+// isNotFound reports whether err is a store's not-found answer.
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gousers/users/store"
 )
 
 // Fuzz targets for email parsing and token parsing. The filter and the
@@ -106,7 +108,7 @@ func FuzzParseEmailList(f *testing.F) {
 // returns their SHA-256, nil otherwise; every token newToken mints, and
 // every encoding of 32 bytes, is accepted.
 func FuzzParseToken(f *testing.F) {
-	tok, _, err := newToken("u", "u@example.com", PurposeInvite, time.Unix(0, 0), time.Hour)
+	tok, _, err := newToken("u", "u@example.com", store.PurposeInvite, time.Unix(0, 0), time.Hour)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // Vectors from the reference argon2 CLI (Debian package argon2):
@@ -109,6 +110,6 @@ func TestInsecureHasher(t *testing.T) {
 
 // nopStore and nopMailer satisfy the interfaces for tests of New that fail
 // before any store or mail work.
-type nopStore struct{ users.Store }
+type nopStore struct{ store.Store }
 
 type nopMailer struct{ users.Mailer }

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/gousers/users/store"
 )
 
 // HealthStatus is the state of a Health report or of one check, in
@@ -56,7 +58,7 @@ type HealthCheck struct {
 // its default.
 type HealthOptions struct {
 	// DatabaseResponseTime is how long the store may take to answer
-	// (Store.MailStats) before the database check warns. Default 150ms, as
+	// (store.Outbox.MailStats) before the database check warns. Default 150ms, as
 	// Directus's DB_HEALTHCHECK_THRESHOLD. A store that fails to answer is
 	// an error, the one check that makes the whole report an error.
 	DatabaseResponseTime time.Duration
@@ -145,7 +147,7 @@ type MailerVerifier interface {
 // Health checks what the Manager depends on and reports it in the shape
 // of Directus's GET /server/health:
 //
-//   - database:responseTime — the store answers (Store.MailStats), and
+//   - database:responseTime — the store answers (store.Outbox.MailStats), and
 //     within HealthOptions.DatabaseResponseTime; a store that does not
 //     answer is the one error (Status "error": serving cannot work);
 //   - outbox:pending and outbox:oldestPendingAge — the mail backlog and
@@ -249,7 +251,7 @@ type deliveryState struct {
 
 // noteDelivery records a delivery attempt's outcome and tells the
 // Observer.
-func (m *Manager) noteDelivery(mail *Mail, sendErr error, u MailUpdate, now time.Time) {
+func (m *Manager) noteDelivery(mail *store.Mail, sendErr error, u store.MailUpdate, now time.Time) {
 	d := &m.deliveries
 	d.mu.Lock()
 	if sendErr == nil {
@@ -260,9 +262,9 @@ func (m *Manager) noteDelivery(mail *Mail, sendErr error, u MailUpdate, now time
 	}
 	d.mu.Unlock()
 	if sendErr == nil {
-		m.observe(Event{Kind: EventMailSent, Mail: mail.Kind, Duration: max(now.Sub(mail.CreatedAt), 0)})
+		m.observe(Event{Kind: EventMailSent, Mail: MailKind(mail.Kind), Duration: max(now.Sub(mail.CreatedAt), 0)})
 	} else {
-		m.observe(Event{Kind: EventMailFailed, Mail: mail.Kind, Final: u.Status == MailFailed})
+		m.observe(Event{Kind: EventMailFailed, Mail: MailKind(mail.Kind), Final: u.Status == store.MailFailed})
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -67,7 +68,7 @@ func TestHealthOK(t *testing.T) {
 
 // statsStore fails MailStats on demand.
 type statsStore struct {
-	users.Store
+	store.Store
 	mu  sync.Mutex
 	err error
 }
@@ -78,12 +79,12 @@ func (s *statsStore) fail(err error) {
 	s.err = err
 }
 
-func (s *statsStore) MailStats(ctx context.Context) (users.MailStats, error) {
+func (s *statsStore) MailStats(ctx context.Context) (store.MailStats, error) {
 	s.mu.Lock()
 	err := s.err
 	s.mu.Unlock()
 	if err != nil {
-		return users.MailStats{}, err
+		return store.MailStats{}, err
 	}
 	return s.Store.MailStats(ctx)
 }

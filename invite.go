@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/gousers/users/store"
 )
 
 // MaxInviteEmails caps the number of addresses one Invite call takes.
@@ -164,7 +166,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 				return InviteResult{}, err
 			}
 			id := uuid.NewString()
-			var fx Effects
+			var fx store.Effects
 			if denied == nil {
 				if fx, err = m.inviteMail(ctx, MailInvite, id, email, key, base, now); err != nil {
 					return InviteResult{}, err
@@ -173,8 +175,8 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 				m.mailHeld(ctx, MailInvite, id)
 			}
 			r := role
-			u := &UserRecord{
-				User:     User{ID: id, Email: email, Status: StatusInvited, Role: &r, CreatedAt: now, UpdatedAt: now},
+			u := &store.User{
+				ID: id, Email: email, Status: StatusInvited, Role: &r, CreatedAt: now, UpdatedAt: now,
 				EmailKey: key,
 			}
 			err = m.store.CreateUser(ctx, u, fx)
@@ -203,7 +205,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 		if existing.Status == StatusUnverified {
 			to = email // the administrator's spelling replaces the registrant's
 		}
-		var fx Effects
+		var fx store.Effects
 		if denied == nil {
 			if fx, err = m.inviteMail(ctx, MailInvite, existing.ID, to, existing.EmailKey, base, now); err != nil {
 				return InviteResult{}, err
@@ -211,12 +213,12 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 		} else {
 			m.mailHeld(ctx, MailInvite, existing.ID)
 		}
-		ch := UserChange{UpdatedAt: now}
+		ch := store.UserChange{UpdatedAt: now}
 		if existing.Role == nil || *existing.Role != role {
 			r := role
 			ch.SetRole, ch.Role = true, &r
 		}
-		cond := Condition{Status: existing.Status, EmailKey: &existing.EmailKey}
+		cond := store.Condition{Status: existing.Status, EmailKey: &existing.EmailKey}
 		outcome := InviteResent
 		if existing.Status == StatusUnverified {
 			// The takeover: whatever the registration left behind goes.
@@ -228,7 +230,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 		}
 		_, err = m.store.UpdateUser(ctx, existing.ID, cond, ch, fx)
 		switch {
-		case errors.Is(err, ErrConflict), isNotFound(err):
+		case errors.Is(err, store.ErrConflict), isNotFound(err):
 			if attempt == 0 {
 				continue // accepted, verified or removed meanwhile: look again
 			}
@@ -250,20 +252,20 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 // inviteMail mints an invite token bound to the address (its key) and
 // renders a mail of the given kind (MailInvite, or MailSetPassword for a
 // contested registration).
-func (m *Manager) inviteMail(ctx context.Context, kind MailKind, userID, to, key, base string, now time.Time) (Effects, error) {
-	tok, rec, err := newToken(userID, key, PurposeInvite, now, m.inviteTTL)
+func (m *Manager) inviteMail(ctx context.Context, kind MailKind, userID, to, key, base string, now time.Time) (store.Effects, error) {
+	tok, rec, err := newToken(userID, key, store.PurposeInvite, now, m.inviteTTL)
 	if err != nil {
-		return Effects{}, err
+		return store.Effects{}, err
 	}
 	link, err := m.link(base, m.inviteLinkPath(kind), tok)
 	if err != nil {
-		return Effects{}, err
+		return store.Effects{}, err
 	}
 	mail, err := m.newMail(ctx, kind, userID, to, MailData{Link: link}, now)
 	if err != nil {
-		return Effects{}, err
+		return store.Effects{}, err
 	}
-	return Effects{Token: rec, Mail: mail}, nil
+	return store.Effects{Token: rec, Mail: mail}, nil
 }
 
 // ParseEmailList splits a list of addresses as typed into an invite box —
@@ -306,7 +308,7 @@ func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (*Us
 }
 
 func (m *Manager) acceptInvite(ctx context.Context, token, password string) (*User, error) {
-	tok, _, err := m.liveToken(ctx, token, PurposeInvite, StatusInvited)
+	tok, _, err := m.liveToken(ctx, token, store.PurposeInvite, StatusInvited)
 	if err != nil {
 		return nil, err
 	}
@@ -320,10 +322,10 @@ func (m *Manager) acceptInvite(ctx context.Context, token, password string) (*Us
 	}
 	now := m.clock()
 	active := StatusActive
-	after, err := m.store.ConsumeToken(ctx, tok.Hash, PurposeInvite, now,
-		Condition{Status: StatusInvited, EmailKey: &tok.EmailKey},
-		UserChange{PasswordHash: &hash, Status: &active, UpdatedAt: now},
-		Effects{RevokeTokens: otherPurposes(PurposeInvite)})
+	after, err := m.store.ConsumeToken(ctx, tok.Hash, store.PurposeInvite, now,
+		store.Condition{Status: StatusInvited, EmailKey: &tok.EmailKey},
+		store.UserChange{PasswordHash: &hash, Status: &active, UpdatedAt: now},
+		store.Effects{RevokeTokens: otherPurposes(store.PurposeInvite)})
 	if err != nil {
 		return nil, tokenError(err)
 	}

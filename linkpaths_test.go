@@ -11,6 +11,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 )
 
 func TestLinkPathsDefaults(t *testing.T) {
@@ -71,22 +72,22 @@ func TestTokenUser(t *testing.T) {
 	require.NoError(t, err)
 	tok := tokenIn(t, memmailer.Link(e.onlyMail("i@example.com")))
 
-	u, err := e.m.TokenUser(e.ctx, tok, users.PurposeInvite)
+	u, err := e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
 	require.NoError(t, err)
 	assert.Equal(t, "i@example.com", u.Email)
 	assert.Equal(t, users.StatusInvited, u.Status, "reading changes nothing")
-	_, err = e.m.TokenUser(e.ctx, tok, users.PurposeInvite)
+	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
 	require.NoError(t, err, "and can be repeated")
 
-	_, err = e.m.TokenUser(e.ctx, tok, users.PurposeVerifyEmail)
+	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeVerifyEmail)
 	assert.ErrorIs(t, err, users.ErrInvalidToken, "another purpose")
-	_, err = e.m.TokenUser(e.ctx, "garbage", users.PurposeInvite)
+	_, err = e.m.TokenUser(e.ctx, "garbage", store.PurposeInvite)
 	assert.ErrorIs(t, err, users.ErrInvalidToken)
 	_, err = e.m.TokenUser(e.ctx, tok, "other")
 	assert.ErrorIs(t, err, users.ErrInvalidPayload)
 
 	e.clock.Advance(8 * 24 * time.Hour)
-	_, err = e.m.TokenUser(e.ctx, tok, users.PurposeInvite)
+	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
 	assert.ErrorIs(t, err, users.ErrTokenExpired)
 
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"j@example.com"}, Role: e.member.ID})
@@ -94,7 +95,7 @@ func TestTokenUser(t *testing.T) {
 	tok = tokenIn(t, memmailer.Link(e.onlyMail("j@example.com")))
 	_, err = e.m.AcceptInvite(e.ctx, tok, "a password")
 	require.NoError(t, err)
-	_, err = e.m.TokenUser(e.ctx, tok, users.PurposeInvite)
+	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
 	assert.ErrorIs(t, err, users.ErrTokenUsed)
 	assert.False(t, errors.Is(err, users.ErrTokenExpired))
 }

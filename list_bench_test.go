@@ -15,6 +15,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 )
 
 // BenchmarkListUsers100k exists to show that an admin's page of users — a
@@ -51,10 +52,10 @@ func BenchmarkListUsers100k(b *testing.B) {
 // and 50 users, as the admin directory asks for them.
 func listBenchQueries(roles []string) []struct {
 	name, http string
-	q          users.UserQuery
+	q          store.UserQuery
 	want       int // users on the page
 } {
-	f := func(doc string) *users.UserFilter {
+	f := func(doc string) *store.Filter {
 		uf, err := users.ParseUserFilter([]byte(doc))
 		if err != nil {
 			panic(err)
@@ -63,26 +64,26 @@ func listBenchQueries(roles []string) []struct {
 	}
 	return []struct {
 		name, http string
-		q          users.UserQuery
+		q          store.UserQuery
 		want       int
 	}{
 		{"role,newest", "filter[role][_eq]=" + roles[2] + "&sort=-created_at&limit=50",
-			users.UserQuery{Filter: f(`{"role":{"_eq":"` + roles[2] + `"}}`), Sort: []users.UserSort{{Field: users.FieldCreatedAt, Desc: true}}, Limit: 50}, 50},
+			store.UserQuery{Filter: f(`{"role":{"_eq":"` + roles[2] + `"}}`), Sort: []store.Sort{{Field: store.FieldCreatedAt, Desc: true}}, Limit: 50}, 50},
 		{"status,by-email,page-21", "filter[status][_eq]=active&sort=email&limit=50&page=21",
-			users.UserQuery{Filter: f(`{"status":{"_eq":"active"}}`), Sort: []users.UserSort{{Field: users.FieldEmail}}, Limit: 50, Offset: 1000}, 50},
+			store.UserQuery{Filter: f(`{"status":{"_eq":"active"}}`), Sort: []store.Sort{{Field: store.FieldEmail}}, Limit: 50, Offset: 1000}, 50},
 		{"no-role-or-suspended,by-last-name", "filter[_or][0][role][_null]=true&filter[_or][1][status][_eq]=suspended&sort=last_name,first_name&limit=50",
-			users.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
-				Sort: []users.UserSort{{Field: users.FieldLastName}, {Field: users.FieldFirstName}}, Limit: 50}, 50},
+			store.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
+				Sort: []store.Sort{{Field: store.FieldLastName}, {Field: store.FieldFirstName}}, Limit: 50}, 50},
 		{"no-role-or-suspended,by-last-name-only", "filter[_or][0][role][_null]=true&filter[_or][1][status][_eq]=suspended&sort=last_name&limit=50",
-			users.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
-				Sort: []users.UserSort{{Field: users.FieldLastName}}, Limit: 50}, 50},
+			store.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
+				Sort: []store.Sort{{Field: store.FieldLastName}}, Limit: 50}, 50},
 		{"no-role-or-suspended,newest", "filter[_or][0][role][_null]=true&filter[_or][1][status][_eq]=suspended&sort=-created_at&limit=50",
-			users.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
-				Sort: []users.UserSort{{Field: users.FieldCreatedAt, Desc: true}}, Limit: 50}, 50},
+			store.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
+				Sort: []store.Sort{{Field: store.FieldCreatedAt, Desc: true}}, Limit: 50}, 50},
 		{"domain,newest", "filter[email][_iends_with]=@domain7.example&sort=-created_at&limit=50",
-			users.UserQuery{Filter: f(`{"email":{"_iends_with":"@domain7.example"}}`), Sort: []users.UserSort{{Field: users.FieldCreatedAt, Desc: true}}, Limit: 50}, 50},
+			store.UserQuery{Filter: f(`{"email":{"_iends_with":"@domain7.example"}}`), Sort: []store.Sort{{Field: store.FieldCreatedAt, Desc: true}}, Limit: 50}, 50},
 		{"search,by-email", "search=smith0&sort=email&limit=50",
-			users.UserQuery{Search: "smith0", Sort: []users.UserSort{{Field: users.FieldEmail}}, Limit: 50}, 50},
+			store.UserQuery{Search: "smith0", Sort: []store.Sort{{Field: store.FieldEmail}}, Limit: 50}, 50},
 	}
 }
 
@@ -106,22 +107,20 @@ func benchListUsers(b *testing.B, kind string, n int) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range n {
 		email := fmt.Sprintf("user%06d@domain%d.example", i, i%20)
-		u := &users.UserRecord{
-			User: users.User{
-				ID:        uuid.NewString(),
-				Email:     email,
-				FirstName: fmt.Sprintf("First%03d", (i*7)%1000),
-				LastName:  fmt.Sprintf("Smith%03d", (i*13)%1000),
-				Status:    statuses[i%len(statuses)],
-				CreatedAt: t0.Add(time.Duration(i) * time.Millisecond),
-				UpdatedAt: t0.Add(time.Duration(i) * time.Millisecond),
-			},
-			EmailKey: users.NormalizeEmail(email),
+		u := &store.User{
+			ID:        uuid.NewString(),
+			Email:     email,
+			FirstName: fmt.Sprintf("First%03d", (i*7)%1000),
+			LastName:  fmt.Sprintf("Smith%03d", (i*13)%1000),
+			Status:    statuses[i%len(statuses)],
+			CreatedAt: t0.Add(time.Duration(i) * time.Millisecond),
+			UpdatedAt: t0.Add(time.Duration(i) * time.Millisecond),
+			EmailKey:  users.NormalizeEmail(email),
 		}
 		if i%6 != 5 {
 			u.Role = &roles[i%6]
 		}
-		if err := st.CreateUser(ctx, u, users.Effects{}); err != nil {
+		if err := st.CreateUser(ctx, u, store.Effects{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -161,7 +160,7 @@ func benchListUsers(b *testing.B, kind string, n int) {
 	}
 	// The counts of meta=total_count,filter_count.
 	b.Run("count/status", func(b *testing.B) {
-		q := users.UserQuery{Filter: &users.UserFilter{Field: users.FieldStatus, Op: users.OpEq, Value: "active"}}
+		q := store.UserQuery{Filter: &store.Filter{Field: store.FieldStatus, Op: store.OpEq, Value: "active"}}
 		c, err := m.CountUsers(ctx, q)
 		if err != nil || c != n*3/8 {
 			b.Fatalf("CountUsers: %d, %v", c, err)

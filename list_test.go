@@ -11,21 +11,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
 // queryCountingStore counts the queries that reach the Store.
 type queryCountingStore struct {
-	users.Store
+	store.Store
 	queries int
 }
 
-func (s *queryCountingStore) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.UserRecord, error) {
+func (s *queryCountingStore) ListUsers(ctx context.Context, q store.UserQuery) ([]*store.User, error) {
 	s.queries++
 	return s.Store.ListUsers(ctx, q)
 }
 
-func (s *queryCountingStore) CountUsers(ctx context.Context, q users.UserQuery) (int, error) {
+func (s *queryCountingStore) CountUsers(ctx context.Context, q store.UserQuery) (int, error) {
 	s.queries++
 	return s.Store.CountUsers(ctx, q)
 }
@@ -37,9 +38,9 @@ func TestListUsersRefusesBadQueries(t *testing.T) {
 	st := &queryCountingStore{Store: memstore.New()}
 	e := newEnvOn(t, st)
 	st.queries = 0
-	deep := &users.UserFilter{Field: users.FieldEmail, Op: users.OpEq, Value: "a"}
+	deep := &store.Filter{Field: store.FieldEmail, Op: store.OpEq, Value: "a"}
 	for range 33 {
-		deep = &users.UserFilter{And: []*users.UserFilter{deep}}
+		deep = &store.Filter{And: []*store.Filter{deep}}
 	}
 	many := make([]string, 10001)
 	for i := range many {
@@ -47,33 +48,33 @@ func TestListUsersRefusesBadQueries(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, field, msg string
-		q                users.UserQuery
+		q                store.UserQuery
 	}{
-		{"negative limit", "limit", "limit: must not be negative", users.UserQuery{Limit: -1}},
-		{"negative offset", "offset", "offset: must not be negative", users.UserQuery{Offset: -5}},
-		{"long search", "search", "search: must be at most 1024 bytes", users.UserQuery{Search: strings.Repeat("a", 1025)}},
-		{"search not UTF-8", "search", "search: must be valid UTF-8", users.UserQuery{Search: "\xff"}},
+		{"negative limit", "limit", "limit: must not be negative", store.UserQuery{Limit: -1}},
+		{"negative offset", "offset", "offset: must not be negative", store.UserQuery{Offset: -5}},
+		{"long search", "search", "search: must be at most 1024 bytes", store.UserQuery{Search: strings.Repeat("a", 1025)}},
+		{"search not UTF-8", "search", "search: must be valid UTF-8", store.UserQuery{Search: "\xff"}},
 		{"sort on a hidden field", "sort", `sort[1]: unknown field "password" (sorts take id, email, first_name, last_name, status, role, created_at, updated_at)`,
-			users.UserQuery{Sort: []users.UserSort{{Field: users.FieldEmail}, {Field: "password"}}}},
-		{"empty node", "filter", "filter: a node needs exactly one of And, Or and Field", users.UserQuery{Filter: &users.UserFilter{}}},
+			store.UserQuery{Sort: []store.Sort{{Field: store.FieldEmail}, {Field: "password"}}}},
+		{"empty node", "filter", "filter: a node needs exactly one of And, Or and Field", store.UserQuery{Filter: &store.Filter{}}},
 		{"group and field", "filter", "filter: a node needs exactly one of And, Or and Field",
-			users.UserQuery{Filter: &users.UserFilter{And: []*users.UserFilter{}, Field: users.FieldEmail, Op: users.OpNull}}},
-		{"nil child", "filter", "filter._or[0]: nil filter node", users.UserQuery{Filter: &users.UserFilter{Or: []*users.UserFilter{nil}}}},
+			store.UserQuery{Filter: &store.Filter{And: []*store.Filter{}, Field: store.FieldEmail, Op: store.OpNull}}},
+		{"nil child", "filter", "filter._or[0]: nil filter node", store.UserQuery{Filter: &store.Filter{Or: []*store.Filter{nil}}}},
 		{"unknown field", "filter", `filter.created_at: unknown field "created_at" (filters take id, email, first_name, last_name, status, role)`,
-			users.UserQuery{Filter: &users.UserFilter{Field: users.FieldCreatedAt, Op: users.OpNull}}},
+			store.UserQuery{Filter: &store.Filter{Field: store.FieldCreatedAt, Op: store.OpNull}}},
 		{"unknown operator", "filter", `filter.email: unknown operator "_regex"`,
-			users.UserQuery{Filter: &users.UserFilter{Field: users.FieldEmail, Op: "_regex", Value: "."}}},
+			store.UserQuery{Filter: &store.Filter{Field: store.FieldEmail, Op: "_regex", Value: "."}}},
 		{"in with Value", "filter", "filter.id: _in takes Values, not Value",
-			users.UserQuery{Filter: &users.UserFilter{Field: users.FieldID, Op: users.OpIn, Value: "a"}}},
+			store.UserQuery{Filter: &store.Filter{Field: store.FieldID, Op: store.OpIn, Value: "a"}}},
 		{"eq with Values", "filter", "filter.id: _eq takes Value, not Values",
-			users.UserQuery{Filter: &users.UserFilter{Field: users.FieldID, Op: users.OpEq, Values: []string{"a"}}}},
+			store.UserQuery{Filter: &store.Filter{Field: store.FieldID, Op: store.OpEq, Values: []string{"a"}}}},
 		{"null with an operand", "filter", "filter.role: _null takes no operand",
-			users.UserQuery{Filter: &users.UserFilter{Field: users.FieldRole, Op: users.OpNull, Value: "x"}}},
+			store.UserQuery{Filter: &store.Filter{Field: store.FieldRole, Op: store.OpNull, Value: "x"}}},
 		{"group with an operand", "filter", "filter: a group has no Op, Value or Values",
-			users.UserQuery{Filter: &users.UserFilter{Or: []*users.UserFilter{}, Op: users.OpEq}}},
-		{"too deep", "filter", "filter" + strings.Repeat("._and[0]", 32) + ": nested too deeply: more than 32 levels of _and/_or", users.UserQuery{Filter: deep}},
+			store.UserQuery{Filter: &store.Filter{Or: []*store.Filter{}, Op: store.OpEq}}},
+		{"too deep", "filter", "filter" + strings.Repeat("._and[0]", 32) + ": nested too deeply: more than 32 levels of _and/_or", store.UserQuery{Filter: deep}},
 		{"too many values", "filter", "filter.id: filter is too large: more than 10000 nodes",
-			users.UserQuery{Filter: &users.UserFilter{Field: users.FieldID, Op: users.OpIn, Values: many}}},
+			store.UserQuery{Filter: &store.Filter{Field: store.FieldID, Op: store.OpIn, Values: many}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := e.m.ListUsers(e.ctx, tc.q)
@@ -108,7 +109,7 @@ func TestListAndCountUsers(t *testing.T) {
 		ids = append(ids, u.ID)
 		e.clock.Advance(time.Millisecond)
 	}
-	list := func(q users.UserQuery) []string {
+	list := func(q store.UserQuery) []string {
 		t.Helper()
 		us, err := e.m.ListUsers(e.ctx, q)
 		require.NoError(t, err)
@@ -123,35 +124,35 @@ func TestListAndCountUsers(t *testing.T) {
 		}
 		return out
 	}
-	f := func(doc string) *users.UserFilter {
+	f := func(doc string) *store.Filter {
 		t.Helper()
 		uf, err := users.ParseUserFilter([]byte(doc))
 		require.NoError(t, err)
 		return uf
 	}
-	assert.Equal(t, ids, list(users.UserQuery{}), "created_at order by default")
-	assert.Equal(t, []string{ids[0], ids[3]}, list(users.UserQuery{Filter: f(`{"email":{"_ends_with":"@example.com"}}`)}), "byte for byte")
-	assert.Equal(t, []string{ids[0], ids[2], ids[3]}, list(users.UserQuery{Filter: f(`{"email":{"_iends_with":"@example.com"}}`)}))
-	assert.Equal(t, []string{ids[2]}, list(users.UserQuery{Filter: f(`{"role":{"_null":true}}`)}))
-	assert.Equal(t, []string{ids[0], ids[1], ids[3]}, list(users.UserQuery{Filter: f(`{"role":{"_null":"false"}}`)}))
-	assert.Equal(t, []string{ids[2]}, list(users.UserQuery{Filter: f(`{"last_name":{"_empty":true}}`)}))
-	assert.Equal(t, []string{ids[1], ids[3]}, list(users.UserQuery{Search: "SMITH"}))
-	assert.Equal(t, []string{ids[0]}, list(users.UserQuery{Search: "ärg"}), "case-insensitive beyond ASCII")
-	assert.Equal(t, []string{}, list(users.UserQuery{Search: "%"}), "% is a literal")
-	assert.Equal(t, []string{}, list(users.UserQuery{Search: "_"}), "_ is a literal")
-	assert.Equal(t, []string{ids[3], ids[1]}, list(users.UserQuery{
+	assert.Equal(t, ids, list(store.UserQuery{}), "created_at order by default")
+	assert.Equal(t, []string{ids[0], ids[3]}, list(store.UserQuery{Filter: f(`{"email":{"_ends_with":"@example.com"}}`)}), "byte for byte")
+	assert.Equal(t, []string{ids[0], ids[2], ids[3]}, list(store.UserQuery{Filter: f(`{"email":{"_iends_with":"@example.com"}}`)}))
+	assert.Equal(t, []string{ids[2]}, list(store.UserQuery{Filter: f(`{"role":{"_null":true}}`)}))
+	assert.Equal(t, []string{ids[0], ids[1], ids[3]}, list(store.UserQuery{Filter: f(`{"role":{"_null":"false"}}`)}))
+	assert.Equal(t, []string{ids[2]}, list(store.UserQuery{Filter: f(`{"last_name":{"_empty":true}}`)}))
+	assert.Equal(t, []string{ids[1], ids[3]}, list(store.UserQuery{Search: "SMITH"}))
+	assert.Equal(t, []string{ids[0]}, list(store.UserQuery{Search: "ärg"}), "case-insensitive beyond ASCII")
+	assert.Equal(t, []string{}, list(store.UserQuery{Search: "%"}), "% is a literal")
+	assert.Equal(t, []string{}, list(store.UserQuery{Search: "_"}), "_ is a literal")
+	assert.Equal(t, []string{ids[3], ids[1]}, list(store.UserQuery{
 		Filter: f(`{"_or":[{"last_name":{"_eq":"Smith"}},{"email":{"_contains":"%"}}]}`),
-		Sort:   []users.UserSort{{Field: users.FieldFirstName, Desc: true}},
+		Sort:   []store.Sort{{Field: store.FieldFirstName, Desc: true}},
 	}))
-	bySort := list(users.UserQuery{Sort: []users.UserSort{{Field: users.FieldLastName}, {Field: users.FieldEmail, Desc: true}}})
+	bySort := list(store.UserQuery{Sort: []store.Sort{{Field: store.FieldLastName}, {Field: store.FieldEmail, Desc: true}}})
 	// An empty last name first; then Smith, email descending; Ärger sorts
 	// by its bytes, after ASCII.
 	assert.Equal(t, []string{ids[2], ids[3], ids[1], ids[0]}, bySort)
-	assert.Equal(t, ids[1:3], list(users.UserQuery{Limit: 2, Offset: 1}))
-	n, err := e.m.CountUsers(e.ctx, users.UserQuery{Limit: 1, Offset: 3, Sort: []users.UserSort{{Field: users.FieldEmail}}})
+	assert.Equal(t, ids[1:3], list(store.UserQuery{Limit: 2, Offset: 1}))
+	n, err := e.m.CountUsers(e.ctx, store.UserQuery{Limit: 1, Offset: 3, Sort: []store.Sort{{Field: store.FieldEmail}}})
 	require.NoError(t, err)
 	assert.Equal(t, 4, n, "the count ignores sort and page")
-	n, err = e.m.CountUsers(e.ctx, users.UserQuery{Filter: f(`{"id":{"_in":` + fmt.Sprintf("%q", ids[0]+","+ids[1]+",nope") + `}}`)})
+	n, err = e.m.CountUsers(e.ctx, store.UserQuery{Filter: f(`{"id":{"_in":` + fmt.Sprintf("%q", ids[0]+","+ids[1]+",nope") + `}}`)})
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 }

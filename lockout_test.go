@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 func (e *env) try(email, pw, ip, device string) (*users.Session, error) {
@@ -193,7 +194,7 @@ func TestRehashOnLogin(t *testing.T) {
 	old, err := legacy.Hash(ownerPass)
 	require.NoError(t, err)
 	u := e.owner(nil)
-	_, err = e.store.UpdateUser(e.ctx, u.ID, users.Condition{}, users.UserChange{PasswordHash: &old, UpdatedAt: u.UpdatedAt}, users.Effects{})
+	_, err = e.store.UpdateUser(e.ctx, u.ID, store.Condition{}, store.UserChange{PasswordHash: &old, UpdatedAt: u.UpdatedAt}, store.Effects{})
 	require.NoError(t, err)
 	assert.True(t, current.NeedsRehash(old))
 

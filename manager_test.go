@@ -14,6 +14,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -41,7 +42,7 @@ type env struct {
 	t      *testing.T
 	ctx    context.Context
 	m      *users.Manager
-	store  users.Store
+	store  store.Store
 	mail   *memmailer.Mailer
 	clock  *fakeClock
 	member *users.Role
@@ -59,7 +60,7 @@ func newEnv(t *testing.T, opts ...users.Option) *env {
 	return newEnvOn(t, memstore.New(), opts...)
 }
 
-func newEnvOn(t *testing.T, st users.Store, opts ...users.Option) *env {
+func newEnvOn(t *testing.T, st store.Store, opts ...users.Option) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), store: st, mail: memmailer.New(),
 		clock: &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}}
@@ -113,7 +114,7 @@ func (e *env) onlyMail(addr string) users.Message {
 	return msgs[0]
 }
 
-func (e *env) userByEmail(email string) *users.UserRecord {
+func (e *env) userByEmail(email string) *store.User {
 	e.t.Helper()
 	u, err := e.store.GetUserByEmailKey(e.ctx, users.NormalizeEmail(email))
 	require.NoError(e.t, err)
@@ -122,14 +123,14 @@ func (e *env) userByEmail(email string) *users.UserRecord {
 
 func (e *env) allUsers() []*users.User {
 	e.t.Helper()
-	us, err := e.m.ListUsers(e.ctx, users.UserQuery{})
+	us, err := e.m.ListUsers(e.ctx, store.UserQuery{})
 	require.NoError(e.t, err)
 	return us
 }
 
-func (e *env) allMail() []*users.Mail {
+func (e *env) allMail() []*store.Mail {
 	e.t.Helper()
-	ms, err := e.store.ListMail(e.ctx, users.MailQuery{})
+	ms, err := e.store.ListMail(e.ctx, store.MailQuery{})
 	require.NoError(e.t, err)
 	return ms
 }
@@ -419,7 +420,7 @@ func TestRegisterContestedAccountTakeoverClosed(t *testing.T) {
 // countingStore and countingHasher record the work each Register path
 // does, to show it is the same on every path.
 type countingStore struct {
-	users.Store
+	store.Store
 	mu    sync.Mutex
 	calls []string
 }
@@ -443,22 +444,22 @@ func (s *countingStore) Settings(ctx context.Context) ([]byte, error) {
 	return s.Store.Settings(ctx)
 }
 
-func (s *countingStore) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+func (s *countingStore) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
 	s.note("read")
 	return s.Store.GetUserByEmailKey(ctx, key)
 }
 
-func (s *countingStore) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+func (s *countingStore) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	s.note(writeShape(fx))
 	return s.Store.CreateUser(ctx, u, fx)
 }
 
-func (s *countingStore) UpdateUser(ctx context.Context, id string, c users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (s *countingStore) UpdateUser(ctx context.Context, id string, c store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	s.note(writeShape(fx))
 	return s.Store.UpdateUser(ctx, id, c, ch, fx)
 }
 
-func writeShape(fx users.Effects) string {
+func writeShape(fx store.Effects) string {
 	return "write" + map[bool]string{true: "+token", false: ""}[fx.Token != nil] + map[bool]string{true: "+mail", false: ""}[fx.Mail != nil]
 }
 
@@ -827,7 +828,7 @@ func TestRoleAssignment(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, in, 1)
 	assert.Equal(t, ids[1], in[0].ID)
-	none, err := e.m.ListUsers(e.ctx, users.UserQuery{NoRole: true})
+	none, err := e.m.ListUsers(e.ctx, store.UserQuery{NoRole: true})
 	require.NoError(t, err)
 	assert.Len(t, none, 2)
 	_, err = e.m.UsersInRole(e.ctx, "00000000-0000-0000-0000-000000000000")

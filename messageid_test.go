@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -52,7 +53,7 @@ func TestMessageIDKeptAcrossAttempts(t *testing.T) {
 	_, err = m.Invite(ctx, users.InviteInput{Emails: []string{"r@example.com", "s@example.com"}, Role: role.ID})
 	require.NoError(t, err)
 
-	queued, err := st.ListMail(ctx, users.MailQuery{})
+	queued, err := st.ListMail(ctx, store.MailQuery{})
 	require.NoError(t, err)
 	require.Len(t, queued, 2)
 	ids := map[string]string{}
@@ -76,9 +77,9 @@ func TestMessageIDKeptAcrossAttempts(t *testing.T) {
 	assert.Equal(t, []string{ids["s@example.com"]}, attempts["s@example.com"])
 
 	// A mail from before Message-IDs: one derived from its id, stable.
-	old := &users.Mail{ID: "0d6f3c1a-1111-4222-8333-944455556666", Kind: users.MailInvite, To: "old@example.com",
-		Subject: "x", Text: "x", HTML: "x", Status: users.MailPending, CreatedAt: clock.Now(), NextAttemptAt: clock.Now()}
-	require.NoError(t, st.CreateUser(ctx, &users.UserRecord{User: users.User{ID: "old", Status: users.StatusInvited, CreatedAt: clock.Now(), UpdatedAt: clock.Now()}}, users.Effects{Mail: old}))
+	old := &store.Mail{ID: "0d6f3c1a-1111-4222-8333-944455556666", Kind: string(users.MailInvite), To: "old@example.com",
+		Subject: "x", Text: "x", HTML: "x", Status: store.MailPending, CreatedAt: clock.Now(), NextAttemptAt: clock.Now()}
+	require.NoError(t, st.CreateUser(ctx, &store.User{ID: "old", Status: users.StatusInvited, CreatedAt: clock.Now(), UpdatedAt: clock.Now()}, store.Effects{Mail: old}))
 	mu.Unlock()
 	_, err = m.DeliverPending(ctx)
 	mu.Lock()

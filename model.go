@@ -1,28 +1,24 @@
 package users
 
-import "time"
+import (
+	"time"
 
-// Status is a user's account status.
-type Status string
+	"github.com/gousers/users/store"
+)
+
+// Status is a user's account status. It is owned by package store (see
+// store.Status); the constants below are the same values.
+type Status = store.Status
 
 // User statuses. Only active users with a password can authenticate.
 const (
-	StatusActive     Status = "active"
-	StatusInvited    Status = "invited"
-	StatusUnverified Status = "unverified"
-	StatusDraft      Status = "draft"
-	StatusSuspended  Status = "suspended"
-	StatusArchived   Status = "archived"
+	StatusActive     = store.StatusActive
+	StatusInvited    = store.StatusInvited
+	StatusUnverified = store.StatusUnverified
+	StatusDraft      = store.StatusDraft
+	StatusSuspended  = store.StatusSuspended
+	StatusArchived   = store.StatusArchived
 )
-
-// Valid reports whether s is one of the defined statuses.
-func (s Status) Valid() bool {
-	switch s {
-	case StatusActive, StatusInvited, StatusUnverified, StatusDraft, StatusSuspended, StatusArchived:
-		return true
-	}
-	return false
-}
 
 // User is a person (or entity) known to the application. It never holds the
 // password or its hash; HasPassword says whether one is set.
@@ -40,17 +36,10 @@ type User struct {
 	UpdatedAt   time.Time      `json:"updated_at"`
 }
 
-// Role groups users; AdminAccess grants everything.
-type Role struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	AdminAccess bool   `json:"admin_access"`
-}
+// Role groups users; AdminAccess grants everything. It is owned by package
+// store (see store.Role).
+type Role = store.Role
 
-// Policy is a set of permissions that can be attached to users.
-type Policy struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	AdminAccess bool   `json:"admin_access"`
-}
+// Policy is a set of permissions that can be attached to users. It is owned
+// by package store (see store.Policy).
+type Policy = store.Policy

@@ -11,6 +11,23 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/gousers/users/store"
+)
+
+// MailKind names the reason a mail was sent: it selects the mail's
+// template, and the outbox keeps it with the mail (store.Mail.Kind).
+type MailKind string
+
+// Mail kinds.
+const (
+	MailVerifyEmail MailKind = "verify-email"
+	MailInvite      MailKind = "invite"
+	// MailSetPassword is sent when a contested registration is verified:
+	// the address's owner chooses the password.
+	MailSetPassword MailKind = "set-password"
+	// MailPasswordReset carries a password-reset link.
+	MailPasswordReset MailKind = "password-reset"
 )
 
 // DeliveryOptions is the outbox delivery policy.
@@ -96,7 +113,7 @@ func messageIDHost(publicURL string) string {
 // Message-ID is set here, once: every delivery attempt sends the same one,
 // so a receiver can drop the copy a retry after a crash may send. The
 // template sees the settings' project name.
-func (m *Manager) newMail(ctx context.Context, kind MailKind, userID, to string, d MailData, now time.Time) (*Mail, error) {
+func (m *Manager) newMail(ctx context.Context, kind MailKind, userID, to string, d MailData, now time.Time) (*store.Mail, error) {
 	d.Email = to
 	if !d.projectSet {
 		s, err := m.settings(ctx)
@@ -110,16 +127,16 @@ func (m *Manager) newMail(ctx context.Context, kind MailKind, userID, to string,
 		return nil, err
 	}
 	id := uuid.NewString()
-	return &Mail{
+	return &store.Mail{
 		ID:            id,
 		MessageID:     id + "@" + m.msgIDHost,
-		Kind:          kind,
+		Kind:          string(kind),
 		UserID:        userID,
 		To:            to,
 		Subject:       subject,
 		Text:          text,
 		HTML:          html,
-		Status:        MailPending,
+		Status:        store.MailPending,
 		CreatedAt:     now,
 		NextAttemptAt: now,
 	}, nil
@@ -164,11 +181,11 @@ func (m *Manager) DeliverPending(ctx context.Context) (DeliveryReport, error) {
 				mu.Lock()
 				defer mu.Unlock()
 				switch outcome {
-				case MailSent:
+				case store.MailSent:
 					rep.Sent++
-				case MailPending:
+				case store.MailPending:
 					rep.Retried++
-				case MailFailed:
+				case store.MailFailed:
 					rep.Failed++
 				}
 				if err != nil && firstErr == nil {
@@ -188,7 +205,7 @@ func (m *Manager) DeliverPending(ctx context.Context) (DeliveryReport, error) {
 
 // deliverOne sends one claimed mail and records the outcome. The returned
 // error is a Store error only.
-func (m *Manager) deliverOne(ctx context.Context, mail *Mail) (MailStatus, error) {
+func (m *Manager) deliverOne(ctx context.Context, mail *store.Mail) (store.MailStatus, error) {
 	d := m.delivery
 	sendCtx, cancel := context.WithTimeout(ctx, d.SendTimeout)
 	msgID := mail.MessageID
@@ -200,24 +217,24 @@ func (m *Manager) deliverOne(ctx context.Context, mail *Mail) (MailStatus, error
 	sendErr := m.mailer.Send(sendCtx, Message{MessageID: msgID, To: mail.To, Subject: mail.Subject, Text: mail.Text, HTML: mail.HTML})
 	cancel()
 	now := m.clock()
-	u := MailUpdate{Attempts: mail.Attempts + 1}
+	u := store.MailUpdate{Attempts: mail.Attempts + 1}
 	switch {
 	case sendErr == nil:
-		u.Status, u.SentAt, u.ClearBody = MailSent, &now, true
+		u.Status, u.SentAt, u.ClearBody = store.MailSent, &now, true
 	case errors.Is(sendErr, context.Canceled) && ctx.Err() != nil:
 		// Shutting down: leave the mail pending for the next worker, and do
 		// not count this as an attempt.
-		u.Status, u.Attempts, u.NextAttemptAt = MailPending, mail.Attempts, now
+		u.Status, u.Attempts, u.NextAttemptAt = store.MailPending, mail.Attempts, now
 		u.LastError = mail.LastError
 	default:
 		u.LastError = truncate(sendErr.Error(), 500)
 		if errors.Is(sendErr, ErrPermanent) || u.Attempts >= d.MaxAttempts {
-			u.Status = MailFailed
+			u.Status = store.MailFailed
 		} else {
-			u.Status, u.NextAttemptAt = MailPending, now.Add(d.backoff(u.Attempts))
+			u.Status, u.NextAttemptAt = store.MailPending, now.Add(d.backoff(u.Attempts))
 		}
-		m.log.Warn("users: mail delivery failed", "mail_id", mail.ID, "kind", string(mail.Kind),
-			"attempt", u.Attempts, "final", u.Status == MailFailed, "error", u.LastError)
+		m.log.Warn("users: mail delivery failed", "mail_id", mail.ID, "kind", mail.Kind,
+			"attempt", u.Attempts, "final", u.Status == store.MailFailed, "error", u.LastError)
 	}
 	// Record the outcome even if ctx was cancelled meanwhile: a sent mail
 	// must not be sent again.
@@ -277,7 +294,7 @@ func (m *Manager) Run(ctx context.Context) error {
 
 // ListMail lists outbox mails (newest state, oldest first) without their
 // bodies, which hold live tokens.
-func (m *Manager) ListMail(ctx context.Context, q MailQuery) ([]*Mail, error) {
+func (m *Manager) ListMail(ctx context.Context, q store.MailQuery) ([]*store.Mail, error) {
 	ms, err := m.store.ListMail(ctx, q)
 	if err != nil {
 		return nil, opErr("list mail", err)

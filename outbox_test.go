@@ -12,6 +12,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -31,7 +32,7 @@ func TestOutboxRetriesWithBackoffThenDelivers(t *testing.T) {
 	assert.Equal(t, users.DeliveryReport{Retried: 1}, rep)
 	ms := e.allMail()
 	require.Len(t, ms, 1)
-	assert.Equal(t, users.MailPending, ms[0].Status)
+	assert.Equal(t, store.MailPending, ms[0].Status)
 	assert.Equal(t, 1, ms[0].Attempts)
 	assert.Equal(t, "421 try later", ms[0].LastError)
 	wait := ms[0].NextAttemptAt.Sub(e.clock.Now())
@@ -48,7 +49,7 @@ func TestOutboxRetriesWithBackoffThenDelivers(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, users.DeliveryReport{Sent: 1}, rep)
 	ms = e.allMail()
-	assert.Equal(t, users.MailSent, ms[0].Status)
+	assert.Equal(t, store.MailSent, ms[0].Status)
 	assert.Equal(t, 2, ms[0].Attempts)
 	assert.Empty(t, ms[0].Text, "a sent mail's body (live token) is erased")
 	assert.Empty(t, ms[0].HTML)
@@ -67,7 +68,7 @@ func TestOutboxBackoffDoublesAndGivesUp(t *testing.T) {
 		_, err := e.m.DeliverPending(e.ctx)
 		require.NoError(t, err)
 		m := e.allMail()[0]
-		if m.Status == users.MailFailed {
+		if m.Status == store.MailFailed {
 			break
 		}
 		w := m.NextAttemptAt.Sub(e.clock.Now())
@@ -80,9 +81,9 @@ func TestOutboxBackoffDoublesAndGivesUp(t *testing.T) {
 		assert.LessOrEqual(t, waits[i], base+base/10)
 	}
 	m := e.allMail()[0]
-	assert.Equal(t, users.MailFailed, m.Status)
+	assert.Equal(t, store.MailFailed, m.Status)
 	assert.Equal(t, 4, m.Attempts)
-	failed, err := e.m.ListMail(e.ctx, users.MailQuery{Status: users.MailFailed})
+	failed, err := e.m.ListMail(e.ctx, store.MailQuery{Status: store.MailFailed})
 	require.NoError(t, err)
 	require.Len(t, failed, 1)
 	assert.Equal(t, "451 greylisted", failed[0].LastError)
@@ -96,7 +97,7 @@ func TestOutboxPermanentFailure(t *testing.T) {
 	rep, err := e.m.DeliverPending(e.ctx)
 	require.NoError(t, err)
 	assert.Equal(t, users.DeliveryReport{Failed: 1}, rep)
-	assert.Equal(t, users.MailFailed, e.allMail()[0].Status)
+	assert.Equal(t, store.MailFailed, e.allMail()[0].Status)
 }
 
 // Mail survives a restart: a second Manager on the same store (a new
@@ -135,11 +136,11 @@ func TestListMailHidesBodies(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	invite(t, e, "a@example.com")
-	ms, err := e.m.ListMail(e.ctx, users.MailQuery{Status: users.MailPending})
+	ms, err := e.m.ListMail(e.ctx, store.MailQuery{Status: store.MailPending})
 	require.NoError(t, err)
 	require.Len(t, ms, 1)
 	assert.Equal(t, "a@example.com", ms[0].To)
-	assert.Equal(t, users.MailInvite, ms[0].Kind)
+	assert.Equal(t, string(users.MailInvite), ms[0].Kind)
 	assert.Empty(t, ms[0].Text)
 	assert.Empty(t, ms[0].HTML)
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/gousers/users/store"
 )
 
 // RegisterInput is the public registration payload. Only these fields can
@@ -143,21 +145,19 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		if err != nil {
 			return err
 		}
-		u := &UserRecord{
-			User: User{
-				ID:        uuid.NewString(),
-				Email:     email,
-				FirstName: in.FirstName,
-				LastName:  in.LastName,
-				Status:    StatusActive,
-				Role:      s.PublicRegistrationRole,
-				CreatedAt: now,
-				UpdatedAt: now,
-			},
+		u := &store.User{
+			ID:           uuid.NewString(),
+			Email:        email,
+			FirstName:    in.FirstName,
+			LastName:     in.LastName,
+			Status:       StatusActive,
+			Role:         s.PublicRegistrationRole,
+			CreatedAt:    now,
+			UpdatedAt:    now,
 			EmailKey:     key,
 			PasswordHash: hash,
 		}
-		var fx Effects
+		var fx store.Effects
 		if s.PublicRegistrationVerifyEmail {
 			u.Status = StatusUnverified
 			if fx, err = m.verifyMail(ctx, u.ID, email, key, in.VerificationURL, data, now); err != nil {
@@ -166,7 +166,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		}
 		if denied != nil {
 			m.mailHeld(ctx, MailVerifyEmail, u.ID)
-			fx = Effects{}
+			fx = store.Effects{}
 		}
 		switch err := m.store.CreateUser(ctx, u, fx); {
 		case errors.Is(err, ErrDuplicateEmail):
@@ -204,14 +204,14 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		// Keep the tokens already mailed: a new one would revoke them
 		// and never be delivered.
 		m.mailHeld(ctx, MailVerifyEmail, existing.ID)
-		fx = Effects{}
+		fx = store.Effects{}
 	}
-	ch := UserChange{UpdatedAt: now}
+	ch := store.UserChange{UpdatedAt: now}
 	if !same {
 		contested := true
 		ch.Contested = &contested
 	}
-	cond := Condition{Status: StatusUnverified, EmailKey: &existing.EmailKey}
+	cond := store.Condition{Status: StatusUnverified, EmailKey: &existing.EmailKey}
 	_, err = m.store.UpdateUser(ctx, existing.ID, cond, ch, fx)
 	switch {
 	case err == nil:
@@ -219,7 +219,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 			m.queued()
 		}
 		return nil
-	case errors.Is(err, ErrConflict), isNotFound(err):
+	case errors.Is(err, store.ErrConflict), isNotFound(err):
 		return nil
 	default:
 		return err
@@ -230,7 +230,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 // check, the lookup, and one hash (a new address) or one verify (an
 // existing one: against its hash when it is still unverified, else
 // against the dummy hash).
-func (m *Manager) registerLookup(ctx context.Context, s *Settings, sl *slot, email, password string) (existing *UserRecord, hash string, same bool, err error) {
+func (m *Manager) registerLookup(ctx context.Context, s *Settings, sl *slot, email, password string) (existing *store.User, hash string, same bool, err error) {
 	// The settings' role was checked when they were saved, but it may have
 	// been deleted since (outside the library). Check it here, on every
 	// path, so that a new address does not fail where an existing one
@@ -272,19 +272,19 @@ func unmailedKey(key string) string { return "unmailed " + key }
 
 // verifyMail mints a verification token bound to the address (its key)
 // and renders its mail.
-func (m *Manager) verifyMail(ctx context.Context, userID, to, key, base string, d MailData, now time.Time) (Effects, error) {
-	tok, rec, err := newToken(userID, key, PurposeVerifyEmail, now, m.verifyTTL)
+func (m *Manager) verifyMail(ctx context.Context, userID, to, key, base string, d MailData, now time.Time) (store.Effects, error) {
+	tok, rec, err := newToken(userID, key, store.PurposeVerifyEmail, now, m.verifyTTL)
 	if err != nil {
-		return Effects{}, err
+		return store.Effects{}, err
 	}
 	if d.Link, err = m.link(base, m.links.VerifyEmail, tok); err != nil {
-		return Effects{}, err
+		return store.Effects{}, err
 	}
 	mail, err := m.newMail(ctx, MailVerifyEmail, userID, to, d, now)
 	if err != nil {
-		return Effects{}, err
+		return store.Effects{}, err
 	}
-	return Effects{Token: rec, Mail: mail}, nil
+	return store.Effects{Token: rec, Mail: mail}, nil
 }
 
 // The password work happens in these functions, under the hashing limit

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+
+	"github.com/gousers/users/store"
 )
 
 // ResendVerification mails the verification link of a registration again,
@@ -73,7 +75,7 @@ func (m *Manager) resendVerification(ctx context.Context, email, verificationURL
 	// An unknown address gets a stand-in that no user has, so that the
 	// same token, mail and write are made and refused as for a user in
 	// another status.
-	target := &UserRecord{User: User{ID: uuid.NewString(), Email: email}}
+	target := &store.User{ID: uuid.NewString(), Email: email}
 	if existing != nil {
 		target = existing
 	}
@@ -92,17 +94,17 @@ func (m *Manager) resendVerification(ctx context.Context, email, verificationURL
 		if existing != nil && existing.Status == StatusUnverified {
 			m.mailHeld(ctx, MailVerifyEmail, existing.ID)
 		}
-		fx = Effects{}
+		fx = store.Effects{}
 	}
-	cond := Condition{Status: StatusUnverified, EmailKey: &key}
-	_, err = m.store.UpdateUser(ctx, target.ID, cond, UserChange{UpdatedAt: now}, fx)
+	cond := store.Condition{Status: StatusUnverified, EmailKey: &key}
+	_, err = m.store.UpdateUser(ctx, target.ID, cond, store.UserChange{UpdatedAt: now}, fx)
 	switch {
 	case err == nil:
 		if fx.Mail != nil {
 			m.queued()
 		}
 		return nil
-	case errors.Is(err, ErrConflict), isNotFound(err):
+	case errors.Is(err, store.ErrConflict), isNotFound(err):
 		return nil
 	default:
 		return err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/internal/testenv"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -164,7 +165,7 @@ func (l *workLog) take() []string {
 }
 
 type loggingStore struct {
-	users.Store
+	store.Store
 	log *workLog
 }
 
@@ -173,22 +174,22 @@ func (s *loggingStore) Settings(ctx context.Context) ([]byte, error) {
 	return s.Store.Settings(ctx)
 }
 
-func (s *loggingStore) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+func (s *loggingStore) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
 	s.log.add("GetUserByEmailKey %s", key)
 	return s.Store.GetUserByEmailKey(ctx, key)
 }
 
-func (s *loggingStore) GetUser(ctx context.Context, id string) (*users.UserRecord, error) {
+func (s *loggingStore) GetUser(ctx context.Context, id string) (*store.User, error) {
 	s.log.add("GetUser")
 	return s.Store.GetUser(ctx, id)
 }
 
-func (s *loggingStore) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+func (s *loggingStore) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	s.log.add("CreateUser")
 	return s.Store.CreateUser(ctx, u, fx)
 }
 
-func (s *loggingStore) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (s *loggingStore) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	key := "<nil>"
 	if cond.EmailKey != nil {
 		key = *cond.EmailKey

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/gousers/users/store"
 )
 
 // PasswordResetTTL is how long a password-reset link works.
@@ -55,7 +57,7 @@ func (m *Manager) requestReset(ctx context.Context, email, resetURL string) erro
 	// A user that does not exist stands in when the address has no active
 	// account, so that the work below is the same on every path.
 	active := u != nil && u.Status == StatusActive
-	target := &UserRecord{User: User{ID: uuid.NewString(), Email: email, UpdatedAt: now}}
+	target := &store.User{ID: uuid.NewString(), Email: email, UpdatedAt: now}
 	if active {
 		target = u
 	}
@@ -71,18 +73,18 @@ func (m *Manager) requestReset(ctx context.Context, email, resetURL string) erro
 		if active {
 			m.mailHeld(ctx, MailPasswordReset, target.ID)
 		}
-		fx = Effects{} // keep the link already sent
+		fx = store.Effects{} // keep the link already sent
 	}
 	// UpdatedAt stays: asking for a link changes nothing about the user.
-	_, err = m.store.UpdateUser(ctx, target.ID, Condition{Status: StatusActive, EmailKey: &key},
-		UserChange{UpdatedAt: target.UpdatedAt}, fx)
+	_, err = m.store.UpdateUser(ctx, target.ID, store.Condition{Status: StatusActive, EmailKey: &key},
+		store.UserChange{UpdatedAt: target.UpdatedAt}, fx)
 	switch {
 	case err == nil:
 		if fx.Mail != nil {
 			m.queued()
 		}
 		return nil
-	case errors.Is(err, ErrConflict), isNotFound(err):
+	case errors.Is(err, store.ErrConflict), isNotFound(err):
 		return nil
 	default:
 		return err
@@ -91,21 +93,21 @@ func (m *Manager) requestReset(ctx context.Context, email, resetURL string) erro
 
 // resetMail mints a password-reset token bound to the address and renders
 // its mail.
-func (m *Manager) resetMail(ctx context.Context, userID, to, key, base string, now time.Time) (Effects, error) {
-	tok, rec, err := newToken(userID, key, PurposePasswordReset, now, PasswordResetTTL)
+func (m *Manager) resetMail(ctx context.Context, userID, to, key, base string, now time.Time) (store.Effects, error) {
+	tok, rec, err := newToken(userID, key, store.PurposePasswordReset, now, PasswordResetTTL)
 	if err != nil {
-		return Effects{}, err
+		return store.Effects{}, err
 	}
 	rec.EmailKey = key
 	link, err := m.link(base, m.links.ResetPassword, tok)
 	if err != nil {
-		return Effects{}, err
+		return store.Effects{}, err
 	}
 	mail, err := m.newMail(ctx, MailPasswordReset, userID, to, MailData{Link: link}, now)
 	if err != nil {
-		return Effects{}, err
+		return store.Effects{}, err
 	}
-	return Effects{Token: rec, Mail: mail}, nil
+	return store.Effects{Token: rec, Mail: mail}, nil
 }
 
 // ResetPassword consumes a password-reset token (from the link
@@ -137,7 +139,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 		return nil, tokenError(err)
 	}
 	switch {
-	case rec.Purpose != PurposePasswordReset:
+	case rec.Purpose != store.PurposePasswordReset:
 		return nil, ErrInvalidToken
 	case rec.ConsumedAt != nil:
 		return nil, ErrTokenUsed
@@ -161,9 +163,9 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 	}
 	now := m.clock()
 	key := rec.EmailKey
-	after, err := m.store.ConsumeToken(ctx, hashTok, PurposePasswordReset, now,
-		Condition{Status: StatusActive, EmailKey: &key},
-		UserChange{PasswordHash: &hash, UpdatedAt: now}, Effects{EndSessions: true})
+	after, err := m.store.ConsumeToken(ctx, hashTok, store.PurposePasswordReset, now,
+		store.Condition{Status: StatusActive, EmailKey: &key},
+		store.UserChange{PasswordHash: &hash, UpdatedAt: now}, store.Effects{EndSessions: true})
 	if err != nil {
 		return nil, tokenError(err)
 	}
@@ -228,10 +230,10 @@ func (m *Manager) changePassword(ctx context.Context, userID, current, newPasswo
 		return nil, err
 	}
 	old := u.PasswordHash
-	after, err := m.store.UpdateUser(ctx, u.ID, Condition{Status: StatusActive, PasswordHash: &old},
-		UserChange{PasswordHash: &hash, UpdatedAt: m.clock()}, Effects{EndSessions: true, RevokeTokens: passwordPurposes})
+	after, err := m.store.UpdateUser(ctx, u.ID, store.Condition{Status: StatusActive, PasswordHash: &old},
+		store.UserChange{PasswordHash: &hash, UpdatedAt: m.clock()}, store.Effects{EndSessions: true, RevokeTokens: passwordPurposes})
 	switch {
-	case errors.Is(err, ErrConflict), isNotFound(err):
+	case errors.Is(err, store.ErrConflict), isNotFound(err):
 		return nil, ErrInvalidCredentials // changed or removed meanwhile
 	case err != nil:
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -152,16 +153,16 @@ func TestPasswordResetMailLimit(t *testing.T) {
 
 // callLog is a Store that records the methods called on it.
 type callLog struct {
-	users.Store
+	store.Store
 	calls []string
 }
 
-func (c *callLog) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+func (c *callLog) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
 	c.calls = append(c.calls, "GetUserByEmailKey")
 	return c.Store.GetUserByEmailKey(ctx, key)
 }
 
-func (c *callLog) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (c *callLog) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	c.calls = append(c.calls, fmt.Sprintf("UpdateUser(token %v, mail %v)", fx.Token != nil, fx.Mail != nil))
 	return c.Store.UpdateUser(ctx, id, cond, ch, fx)
 }

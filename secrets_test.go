@@ -16,6 +16,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -188,7 +189,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	require.NoError(t, err)
 	mm.FailWith(errors.New("smtp: 451 try later"))
 	deliver()
-	outbox, err := m.ListMail(ctx, users.MailQuery{Status: users.MailPending})
+	outbox, err := m.ListMail(ctx, store.MailQuery{Status: store.MailPending})
 	require.NoError(t, err)
 	require.NotEmpty(t, outbox)
 	for _, x := range outbox {
@@ -213,7 +214,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, tokens, 8, "tokens were mailed")
-	recs, err := st.ListUsers(ctx, users.UserQuery{})
+	recs, err := st.ListUsers(ctx, store.UserQuery{})
 	require.NoError(t, err)
 	hashes := []string{users.DummyHash(m)}
 	for _, r := range recs {

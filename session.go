@@ -14,6 +14,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+
+	"github.com/gousers/users/store"
 )
 
 // Sessions
@@ -280,7 +282,7 @@ type accessClaims struct {
 }
 
 // mintAccess signs an access token for u in session sid.
-func (m *Manager) mintAccess(u *UserRecord, sid string, admin, cookie bool, now time.Time) (string, time.Time, error) {
+func (m *Manager) mintAccess(u *store.User, sid string, admin, cookie bool, now time.Time) (string, time.Time, error) {
 	exp := now.Add(m.sess.accessTTL).Truncate(time.Second)
 	c := accessClaims{
 		ID: u.ID, Role: u.Role, AppAccess: admin, AdminAccess: admin, Session: sid, SessionCookie: cookie,
@@ -401,7 +403,7 @@ func (m *Manager) login(ctx context.Context, in LoginInput) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	rec := &SessionRecord{
+	rec := &store.Session{
 		ID:          uuid.NewString(),
 		UserID:      u.ID,
 		TokenHash:   hash,
@@ -412,9 +414,9 @@ func (m *Manager) login(ctx context.Context, in LoginInput) (*Session, error) {
 		UserAgent:   clip(in.UserAgent, maxUserAgentBytes),
 	}
 	pw, addr := u.PasswordHash, u.EmailKey
-	err = m.store.CreateSession(ctx, rec, Condition{Status: StatusActive, PasswordHash: &pw, EmailKey: &addr})
+	err = m.store.CreateSession(ctx, rec, store.Condition{Status: StatusActive, PasswordHash: &pw, EmailKey: &addr})
 	switch {
-	case errors.Is(err, ErrConflict), isNotFound(err):
+	case errors.Is(err, store.ErrConflict), isNotFound(err):
 		// The password, the status, the address or the user changed since
 		// the check: each of those ends the user's sessions.
 		return nil, ErrInvalidCredentials
@@ -489,14 +491,14 @@ func (m *Manager) refresh(ctx context.Context, token string) (*Session, error) {
 		return nil, err
 	}
 	now := m.clock()
-	rec, u, err := m.store.RotateSession(ctx, old, hash, now, now.Add(m.sess.refreshTTL), Condition{Status: StatusActive})
+	rec, u, err := m.store.RotateSession(ctx, old, hash, now, now.Add(m.sess.refreshTTL), store.Condition{Status: StatusActive})
 	switch {
 	case errors.Is(err, ErrTokenReused):
 		m.log.WarnContext(ctx, "users: a rotated refresh token was presented again; its session was ended")
 		return nil, ErrTokenReused
 	case errors.Is(err, ErrTokenExpired):
 		return nil, ErrTokenExpired
-	case errors.Is(err, ErrConflict):
+	case errors.Is(err, store.ErrConflict):
 		// The user is no longer active: end the session, as Directus does.
 		if derr := m.store.DeleteSessionByToken(ctx, old); derr != nil && !isNotFound(derr) {
 			return nil, derr
@@ -527,7 +529,7 @@ func (m *Manager) renew(ctx context.Context, token string) (*Session, error) {
 }
 
 // sessionAnswer mints the access token of a refreshed session.
-func (m *Manager) sessionAnswer(ctx context.Context, rec *SessionRecord, u *UserRecord, refresh string, cookie bool, now time.Time) (*Session, error) {
+func (m *Manager) sessionAnswer(ctx context.Context, rec *store.Session, u *store.User, refresh string, cookie bool, now time.Time) (*Session, error) {
 	admin, err := m.adminAccess(ctx, u)
 	if err != nil {
 		return nil, err
@@ -545,7 +547,7 @@ func (m *Manager) sessionAnswer(ctx context.Context, rec *SessionRecord, u *User
 // liveSession reads the session an access token names and its user:
 // ErrTokenExpired when the session lapsed, ErrInvalidToken when it ended
 // or its user is gone or not active.
-func (m *Manager) liveSession(ctx context.Context, c *accessClaims) (*SessionRecord, *UserRecord, error) {
+func (m *Manager) liveSession(ctx context.Context, c *accessClaims) (*store.Session, *store.User, error) {
 	rec, err := m.store.GetSession(ctx, c.Session)
 	if err != nil {
 		return nil, nil, tokenError(err)
@@ -656,7 +658,7 @@ func (m *Manager) HasAdminAccess(ctx context.Context, userID string) (bool, erro
 
 // adminAccess reports whether u's role or one of its policies has admin
 // access. A role or policy that no longer exists grants nothing.
-func (m *Manager) adminAccess(ctx context.Context, u *UserRecord) (bool, error) {
+func (m *Manager) adminAccess(ctx context.Context, u *store.User) (bool, error) {
 	if u.Role != nil {
 		r, err := m.store.GetRole(ctx, *u.Role)
 		switch {

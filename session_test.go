@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 const (
@@ -305,7 +306,7 @@ func TestSessionsEndWithTheUsersChanges(t *testing.T) {
 			require.NoError(t, err)
 		},
 		"deleted": func(e *env, u *users.User, _ *users.Session) {
-			require.NoError(t, e.store.DeleteUsers(e.ctx, []string{u.ID}, users.Condition{}))
+			require.NoError(t, e.store.DeleteUsers(e.ctx, []string{u.ID}, store.Condition{}))
 		},
 		"password reset": func(e *env, _ *users.User, _ *users.Session) {
 			require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, ""))
@@ -414,14 +415,14 @@ func TestRefreshOfAnInactiveUserEndsTheSession(t *testing.T) {
 	// Behind the Manager's back (no EndSessions effect), as a host's own
 	// SQL might do: the status check still holds.
 	susp := users.StatusSuspended
-	_, err := e.store.UpdateUser(e.ctx, u.ID, users.Condition{}, users.UserChange{Status: &susp, UpdatedAt: e.clock.Now()}, users.Effects{})
+	_, err := e.store.UpdateUser(e.ctx, u.ID, store.Condition{}, store.UserChange{Status: &susp, UpdatedAt: e.clock.Now()}, store.Effects{})
 	require.NoError(t, err)
 	_, err = e.m.ResolveAccessToken(e.ctx, s.AccessToken)
 	assert.ErrorIs(t, err, users.ErrInvalidCredentials)
 	_, err = e.m.Refresh(e.ctx, s.RefreshToken)
 	assert.ErrorIs(t, err, users.ErrInvalidToken)
 	_, err = e.store.GetSession(e.ctx, s.ID)
-	assert.ErrorIs(t, err, users.ErrNotFound, "the session was ended")
+	assert.ErrorIs(t, err, store.ErrNotFound, "the session was ended")
 }
 
 func TestSessionRecordsClientInfo(t *testing.T) {
@@ -501,7 +502,7 @@ func TestPurgeExpired(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
 	_, err = e.store.GetSession(e.ctx, s.ID)
-	assert.ErrorIs(t, err, users.ErrNotFound)
+	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = e.m.Refresh(e.ctx, s.RefreshToken)
 	assert.ErrorIs(t, err, users.ErrInvalidToken)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/internal/testenv"
+	"github.com/gousers/users/store"
 )
 
 // A wrong password for a user whose hash was made at costlier parameters
@@ -31,7 +32,7 @@ func TestLoginTimingHidesOtherHashParameters(t *testing.T) {
 	require.NoError(t, err)
 	u, err := e.m.Create(e.ctx, users.CreateInput{Email: "imported@example.com"})
 	require.NoError(t, err)
-	_, err = e.store.UpdateUser(e.ctx, u.ID, users.Condition{}, users.UserChange{PasswordHash: &imported, UpdatedAt: u.UpdatedAt}, users.Effects{})
+	_, err = e.store.UpdateUser(e.ctx, u.ID, store.Condition{}, store.UserChange{PasswordHash: &imported, UpdatedAt: u.UpdatedAt}, store.Effects{})
 	require.NoError(t, err)
 
 	try := func(email string) func(int) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -21,7 +22,7 @@ import (
 // caller's context is cancelled just before the call is passed on (a
 // client that hangs up mid-operation).
 type faultStore struct {
-	users.Store
+	store.Store
 	mu     sync.Mutex
 	armed  bool
 	k      int // 1-based index of the call to break
@@ -64,42 +65,42 @@ func (f *faultStore) fault() error {
 	return errInjected
 }
 
-func (f *faultStore) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+func (f *faultStore) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	if err := f.fault(); err != nil {
 		return err
 	}
 	return f.Store.CreateUser(ctx, u, fx)
 }
 
-func (f *faultStore) GetUser(ctx context.Context, id string) (*users.UserRecord, error) {
+func (f *faultStore) GetUser(ctx context.Context, id string) (*store.User, error) {
 	if err := f.fault(); err != nil {
 		return nil, err
 	}
 	return f.Store.GetUser(ctx, id)
 }
 
-func (f *faultStore) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+func (f *faultStore) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
 	if err := f.fault(); err != nil {
 		return nil, err
 	}
 	return f.Store.GetUserByEmailKey(ctx, key)
 }
 
-func (f *faultStore) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (f *faultStore) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	if err := f.fault(); err != nil {
 		return nil, err
 	}
 	return f.Store.UpdateUser(ctx, id, cond, ch, fx)
 }
 
-func (f *faultStore) ConsumeToken(ctx context.Context, hash []byte, p users.TokenPurpose, now time.Time, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (f *faultStore) ConsumeToken(ctx context.Context, hash []byte, p store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	if err := f.fault(); err != nil {
 		return nil, err
 	}
 	return f.Store.ConsumeToken(ctx, hash, p, now, cond, ch, fx)
 }
 
-func (f *faultStore) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, error) {
+func (f *faultStore) GetToken(ctx context.Context, hash []byte) (*store.Token, error) {
 	if err := f.fault(); err != nil {
 		return nil, err
 	}
@@ -122,12 +123,12 @@ func (f *faultStore) Settings(ctx context.Context) ([]byte, error) {
 
 // state is everything a flow may write, as text: users (with hashes and
 // statuses) and the outbox (with bodies, so new tokens show).
-func state(t *testing.T, s users.Store) string {
+func state(t *testing.T, s store.Store) string {
 	t.Helper()
 	ctx := context.Background()
-	us, err := s.ListUsers(ctx, users.UserQuery{})
+	us, err := s.ListUsers(ctx, store.UserQuery{})
 	require.NoError(t, err)
-	ms, err := s.ListMail(ctx, users.MailQuery{})
+	ms, err := s.ListMail(ctx, store.MailQuery{})
 	require.NoError(t, err)
 	out := ""
 	for _, u := range us {
@@ -237,10 +238,10 @@ func TestFlowsLeaveNothingHalfWritten(t *testing.T) {
 
 // goneRoleStore answers as if the roles were deleted behind the library's
 // back (by SQL, say).
-type goneRoleStore struct{ users.Store }
+type goneRoleStore struct{ store.Store }
 
 func (goneRoleStore) GetRole(context.Context, string) (*users.Role, error) {
-	return nil, users.ErrNotFound
+	return nil, store.ErrNotFound
 }
 
 // The registration role deleted after the settings were saved: Register

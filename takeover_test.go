@@ -10,6 +10,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 )
 
 // An attacker registers the victim's address first, with the attacker's
@@ -77,7 +78,7 @@ func TestInviteTakesOverNeverVerifiedAccount(t *testing.T) {
 		require.ErrorIs(t, err, users.ErrInvalidToken, "the verification links were revoked")
 		sum := sha256.Sum256([]byte(tok))
 		_, err = e.store.GetToken(e.ctx, sum[:])
-		require.ErrorIs(t, err, users.ErrNotFound, "revoked, not merely refused while invited")
+		require.ErrorIs(t, err, store.ErrNotFound, "revoked, not merely refused while invited")
 	}
 	for _, pw := range []string{"attacker-pw", "attacker-pw-2"} {
 		_, err := e.m.Authenticate(e.ctx, "victim@example.com", pw)

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"time"
+
+	"github.com/gousers/users/store"
 )
 
 // Tokens are 32 random bytes from crypto/rand, encoded as unpadded
@@ -18,14 +20,14 @@ const (
 // bound to the address it is mailed to (emailKey, a normalised email): it
 // is good only while its user still has that address. It returns the token
 // (for the mail link only) and its record (for the Store).
-func newToken(userID, emailKey string, purpose TokenPurpose, now time.Time, ttl time.Duration) (string, *TokenRecord, error) {
+func newToken(userID, emailKey string, purpose store.Purpose, now time.Time, ttl time.Duration) (string, *store.Token, error) {
 	var raw [tokenBytes]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", nil, err
 	}
 	tok := base64.RawURLEncoding.EncodeToString(raw[:])
 	sum := sha256.Sum256([]byte(tok))
-	return tok, &TokenRecord{
+	return tok, &store.Token{
 		Hash:      sum[:],
 		Purpose:   purpose,
 		UserID:    userID,
@@ -60,16 +62,16 @@ func parseToken(tok string) ([]byte, bool) {
 
 // allPurposes lists every token purpose: what a change of a user's address
 // or status revokes.
-var allPurposes = []TokenPurpose{PurposeVerifyEmail, PurposeInvite, PurposePasswordReset}
+var allPurposes = []store.Purpose{store.PurposeVerifyEmail, store.PurposeInvite, store.PurposePasswordReset}
 
 // passwordPurposes lists what a new password revokes: the links that would
 // set the password again.
-var passwordPurposes = []TokenPurpose{PurposePasswordReset}
+var passwordPurposes = []store.Purpose{store.PurposePasswordReset}
 
 // otherPurposes lists every purpose but p: what consuming a token of
 // purpose p revokes besides it (the consumed token stays, consumed).
-func otherPurposes(p TokenPurpose) []TokenPurpose {
-	out := make([]TokenPurpose, 0, len(allPurposes)-1)
+func otherPurposes(p store.Purpose) []store.Purpose {
+	out := make([]store.Purpose, 0, len(allPurposes)-1)
 	for _, q := range allPurposes {
 		if q != p {
 			out = append(out, q)

@@ -3,6 +3,8 @@ package users
 import (
 	"context"
 	"fmt"
+
+	"github.com/gousers/users/store"
 )
 
 // TokenUser returns the user a mailed token belongs to, without consuming
@@ -13,14 +15,14 @@ import (
 // (unverified for PurposeVerifyEmail, invited for PurposeInvite, active for
 // PurposePasswordReset); otherwise the error matches ErrInvalidToken (and,
 // more precisely, ErrTokenExpired or ErrTokenUsed). It changes nothing.
-func (m *Manager) TokenUser(ctx context.Context, token string, purpose TokenPurpose) (*User, error) {
+func (m *Manager) TokenUser(ctx context.Context, token string, purpose store.Purpose) (*User, error) {
 	var status Status
 	switch purpose {
-	case PurposeVerifyEmail:
+	case store.PurposeVerifyEmail:
 		status = StatusUnverified
-	case PurposeInvite:
+	case store.PurposeInvite:
 		status = StatusInvited
-	case PurposePasswordReset:
+	case store.PurposePasswordReset:
 		status = StatusActive
 	default:
 		return nil, opErr("token user", invalid("purpose", fmt.Sprintf("names no token purpose: %q", purpose)))

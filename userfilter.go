@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gousers/users/store"
 )
 
 // Limits on a user query, so that a hostile or mistaken request cannot make
@@ -30,26 +32,26 @@ const (
 // filterFieldNames lists the fields a user filter takes, for messages.
 const filterFieldNames = "id, email, first_name, last_name, status, role"
 
-// userFilterField reports whether f is a field a UserFilter condition takes.
-func userFilterField(f UserField) bool {
+// userFilterField reports whether f is a field a filter condition takes.
+func userFilterField(f store.Field) bool {
 	switch f {
-	case FieldID, FieldEmail, FieldFirstName, FieldLastName, FieldStatus, FieldRole:
+	case store.FieldID, store.FieldEmail, store.FieldFirstName, store.FieldLastName, store.FieldStatus, store.FieldRole:
 		return true
 	}
 	return false
 }
 
-// userSortField reports whether f is a field a UserSort takes.
-func userSortField(f UserField) bool {
-	return userFilterField(f) || f == FieldCreatedAt || f == FieldUpdatedAt
+// userSortField reports whether f is a field a sort key takes.
+func userSortField(f store.Field) bool {
+	return userFilterField(f) || f == store.FieldCreatedAt || f == store.FieldUpdatedAt
 }
 
 // stringFilterOp reports whether op compares with one string (Value).
-func stringFilterOp(op FilterOp) bool {
+func stringFilterOp(op store.Op) bool {
 	switch op {
-	case OpEq, OpNeq, OpContains, OpNContains, OpIContains, OpNIContains,
-		OpStartsWith, OpNStartsWith, OpIStartsWith, OpNIStartsWith,
-		OpEndsWith, OpNEndsWith, OpIEndsWith, OpNIEndsWith:
+	case store.OpEq, store.OpNeq, store.OpContains, store.OpNContains, store.OpIContains, store.OpNIContains,
+		store.OpStartsWith, store.OpNStartsWith, store.OpIStartsWith, store.OpNIStartsWith,
+		store.OpEndsWith, store.OpNEndsWith, store.OpIEndsWith, store.OpNIEndsWith:
 		return true
 	}
 	return false
@@ -57,9 +59,9 @@ func stringFilterOp(op FilterOp) bool {
 
 // nullFilterOp reports whether op takes no operand (_null, _nnull, _empty,
 // _nempty).
-func nullFilterOp(op FilterOp) bool {
+func nullFilterOp(op store.Op) bool {
 	switch op {
-	case OpNull, OpNNull, OpEmpty, OpNEmpty:
+	case store.OpNull, store.OpNNull, store.OpEmpty, store.OpNEmpty:
 		return true
 	}
 	return false
@@ -79,7 +81,7 @@ func queryErrorf(field, path, format string, args ...any) error {
 }
 
 // ParseUserFilter parses a filter in Directus's JSON syntax — the filter
-// query parameter of GET /users — into the UserFilter a Store runs. It
+// query parameter of GET /users — into the [store.Filter] a store runs. It
 // returns (nil, nil) for null and for {} (no filter: every user).
 //
 // A filter is an object whose keys must all hold:
@@ -115,7 +117,7 @@ func queryErrorf(field, path, format string, args ...any) error {
 // empty object or array, more than 32 nested levels of _and/_or, more than
 // 10,000 nodes (filter objects, operators and _in/_nin items), or a
 // document over 1 MiB.
-func ParseUserFilter(doc []byte) (*UserFilter, error) {
+func ParseUserFilter(doc []byte) (*store.Filter, error) {
 	const path = "filter"
 	if len(doc) > maxUserFilterBytes {
 		return nil, queryErrorf("filter", path, "document is larger than %d bytes", maxUserFilterBytes)
@@ -129,7 +131,7 @@ func ParseUserFilter(doc []byte) (*UserFilter, error) {
 	if err != nil {
 		return nil, err
 	}
-	var f *UserFilter
+	var f *store.Filter
 	switch tok {
 	case nil:
 	case json.Delim('{'):
@@ -205,21 +207,21 @@ func (p *userFilterParser) key(path string, seen *[]string) (string, error) {
 }
 
 // allOf combines the conditions of one object.
-func allOf(kids []*UserFilter) *UserFilter {
+func allOf(kids []*store.Filter) *store.Filter {
 	if len(kids) == 1 {
 		return kids[0]
 	}
-	return &UserFilter{And: kids}
+	return &store.Filter{And: kids}
 }
 
 // object compiles a filter object whose '{' has been read. The top-level
 // empty object is no filter (nil); a nested one is an error.
-func (p *userFilterParser) object(path string, depth int) (*UserFilter, error) {
+func (p *userFilterParser) object(path string, depth int) (*store.Filter, error) {
 	if err := p.count(path); err != nil {
 		return nil, err
 	}
 	var (
-		kids []*UserFilter
+		kids []*store.Filter
 		seen []string
 	)
 	for p.dec.More() {
@@ -228,10 +230,10 @@ func (p *userFilterParser) object(path string, depth int) (*UserFilter, error) {
 			return nil, err
 		}
 		kpath := path + "." + Echo(k)
-		var n *UserFilter
+		var n *store.Filter
 		switch {
 		case k == "_and" || k == "_or":
-			n, err = p.group(kpath, k, depth+1, func(ipath string) (*UserFilter, error) {
+			n, err = p.group(kpath, k, depth+1, func(ipath string) (*store.Filter, error) {
 				tok, err := p.token()
 				if err != nil {
 					return nil, err
@@ -241,8 +243,8 @@ func (p *userFilterParser) object(path string, depth int) (*UserFilter, error) {
 				}
 				return p.object(ipath, depth+1)
 			})
-		case userFilterField(UserField(k)):
-			n, err = p.field(kpath, UserField(k), depth)
+		case userFilterField(store.Field(k)):
+			n, err = p.field(kpath, store.Field(k), depth)
 		case strings.HasPrefix(k, "_"):
 			return nil, queryErrorf("filter", path, "operator %q needs a field: write {\"<field>\": {%q: …}} with a field among %s", Echo(k), Echo(k), filterFieldNames)
 		default:
@@ -266,7 +268,7 @@ func (p *userFilterParser) object(path string, depth int) (*UserFilter, error) {
 }
 
 // group compiles the array of an _and or _or; elem compiles one item.
-func (p *userFilterParser) group(path, op string, depth int, elem func(ipath string) (*UserFilter, error)) (*UserFilter, error) {
+func (p *userFilterParser) group(path, op string, depth int, elem func(ipath string) (*store.Filter, error)) (*store.Filter, error) {
 	tok, err := p.token()
 	if err != nil {
 		return nil, err
@@ -277,7 +279,7 @@ func (p *userFilterParser) group(path, op string, depth int, elem func(ipath str
 	if depth > maxUserFilterDepth {
 		return nil, queryErrorf("filter", path, "nested too deeply: more than %d levels of _and/_or", maxUserFilterDepth)
 	}
-	var kids []*UserFilter
+	var kids []*store.Filter
 	for i := 0; p.dec.More(); i++ {
 		n, err := elem(path + "[" + strconv.Itoa(i) + "]")
 		if err != nil {
@@ -294,14 +296,14 @@ func (p *userFilterParser) group(path, op string, depth int, elem func(ipath str
 	case len(kids) == 1:
 		return kids[0], nil
 	case op == "_or":
-		return &UserFilter{Or: kids}, nil
+		return &store.Filter{Or: kids}, nil
 	}
-	return &UserFilter{And: kids}, nil
+	return &store.Filter{And: kids}, nil
 }
 
 // field compiles the value of a field key: an operator object, or a
 // string or null (shorthand for _eq).
-func (p *userFilterParser) field(path string, f UserField, depth int) (*UserFilter, error) {
+func (p *userFilterParser) field(path string, f store.Field, depth int) (*store.Filter, error) {
 	tok, err := p.token()
 	if err != nil {
 		return nil, err
@@ -315,19 +317,19 @@ func (p *userFilterParser) field(path string, f UserField, depth int) (*UserFilt
 		if err := p.count(path); err != nil {
 			return nil, err
 		}
-		return stringCondition(path, f, OpEq, tok)
+		return stringCondition(path, f, store.OpEq, tok)
 	}
 	return nil, queryErrorf("filter", path, "want an object of operators (or a string, meaning _eq), got %s", describeOperand(tok))
 }
 
 // operators compiles the operator object of field f, whose '{' has been
 // read.
-func (p *userFilterParser) operators(path string, f UserField, depth int) (*UserFilter, error) {
+func (p *userFilterParser) operators(path string, f store.Field, depth int) (*store.Filter, error) {
 	if err := p.count(path); err != nil {
 		return nil, err
 	}
 	var (
-		kids []*UserFilter
+		kids []*store.Filter
 		seen []string
 	)
 	for p.dec.More() {
@@ -339,11 +341,11 @@ func (p *userFilterParser) operators(path string, f UserField, depth int) (*User
 		if err := p.count(opath); err != nil {
 			return nil, err
 		}
-		op := FilterOp(k)
-		var n *UserFilter
+		op := store.Op(k)
+		var n *store.Filter
 		switch {
 		case k == "_and" || k == "_or":
-			n, err = p.group(opath, k, depth+1, func(ipath string) (*UserFilter, error) {
+			n, err = p.group(opath, k, depth+1, func(ipath string) (*store.Filter, error) {
 				tok, err := p.token()
 				if err != nil {
 					return nil, err
@@ -358,10 +360,10 @@ func (p *userFilterParser) operators(path string, f UserField, depth int) (*User
 			if tok, err = p.token(); err == nil {
 				n, err = stringCondition(opath, f, op, tok)
 			}
-		case op == OpIn || op == OpNin:
+		case op == store.OpIn || op == store.OpNin:
 			var vals []string
 			if vals, err = p.list(opath); err == nil {
-				n = &UserFilter{Field: f, Op: op, Values: vals}
+				n = &store.Filter{Field: f, Op: op, Values: vals}
 			}
 		case nullFilterOp(op):
 			var b bool
@@ -392,21 +394,21 @@ func (p *userFilterParser) operators(path string, f UserField, depth int) (*User
 // stringCondition builds the condition of a string operator from its
 // operand token. null (or "null", "NULL", as Directus reads them) is only
 // for _eq and _neq, which then mean _null and _nnull.
-func stringCondition(path string, f UserField, op FilterOp, tok json.Token) (*UserFilter, error) {
+func stringCondition(path string, f store.Field, op store.Op, tok json.Token) (*store.Filter, error) {
 	s, isString := tok.(string)
 	isNull := tok == nil || isString && (s == "null" || s == "NULL")
 	switch {
-	case isNull && op == OpEq:
-		return &UserFilter{Field: f, Op: OpNull}, nil
-	case isNull && op == OpNeq:
-		return &UserFilter{Field: f, Op: OpNNull}, nil
+	case isNull && op == store.OpEq:
+		return &store.Filter{Field: f, Op: store.OpNull}, nil
+	case isNull && op == store.OpNeq:
+		return &store.Filter{Field: f, Op: store.OpNNull}, nil
 	case !isString:
 		return nil, queryErrorf("filter", path, "want a string, got %s", describeOperand(tok))
 	}
 	if err := checkOperand(path, s); err != nil {
 		return nil, err
 	}
-	return &UserFilter{Field: f, Op: op, Value: s}, nil
+	return &store.Filter{Field: f, Op: op, Value: s}, nil
 }
 
 // checkOperand refuses what Directus would read differently: an empty
@@ -444,11 +446,11 @@ func describeOperand(tok json.Token) string {
 
 // nullCondition builds _null/_nnull/_empty/_nempty with its boolean
 // honoured: false negates.
-func nullCondition(f UserField, op FilterOp, b bool) *UserFilter {
+func nullCondition(f store.Field, op store.Op, b bool) *store.Filter {
 	if !b {
-		op = map[FilterOp]FilterOp{OpNull: OpNNull, OpNNull: OpNull, OpEmpty: OpNEmpty, OpNEmpty: OpEmpty}[op]
+		op = map[store.Op]store.Op{store.OpNull: store.OpNNull, store.OpNNull: store.OpNull, store.OpEmpty: store.OpNEmpty, store.OpNEmpty: store.OpEmpty}[op]
 	}
-	return &UserFilter{Field: f, Op: op}
+	return &store.Filter{Field: f, Op: op}
 }
 
 // list reads the operand of _in/_nin: a non-empty array of strings, or a
@@ -535,7 +537,7 @@ func (p *userFilterParser) boolean(path string) (bool, error) {
 
 // validateUserQuery checks a UserQuery before it reaches the Store, so
 // that a query built by hand gets the same clear errors as a parsed one.
-func validateUserQuery(q UserQuery) error {
+func validateUserQuery(q store.UserQuery) error {
 	if q.Limit < 0 {
 		return queryErrorf("limit", "limit", "must not be negative")
 	}
@@ -560,9 +562,9 @@ func validateUserQuery(q UserQuery) error {
 	return nil
 }
 
-// validateUserFilter checks the shape of a UserFilter node and its
+// validateUserFilter checks the shape of a filter node and its
 // children, under the parser's limits.
-func validateUserFilter(f *UserFilter, path string, depth int, nodes *int) error {
+func validateUserFilter(f *store.Filter, path string, depth int, nodes *int) error {
 	if f == nil {
 		return queryErrorf("filter", path, "nil filter node")
 	}
@@ -613,7 +615,7 @@ func validateUserFilter(f *UserFilter, path string, depth int, nodes *int) error
 		if f.Values != nil {
 			return queryErrorf("filter", path, "%s takes Value, not Values", f.Op)
 		}
-	case f.Op == OpIn || f.Op == OpNin:
+	case f.Op == store.OpIn || f.Op == store.OpNin:
 		if f.Value != "" {
 			return queryErrorf("filter", path, "%s takes Values, not Value", f.Op)
 		}

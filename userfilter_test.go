@@ -10,54 +10,55 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-func cond(f users.UserField, op users.FilterOp, v string) *users.UserFilter {
-	return &users.UserFilter{Field: f, Op: op, Value: v}
+func cond(f store.Field, op store.Op, v string) *store.Filter {
+	return &store.Filter{Field: f, Op: op, Value: v}
 }
 
 func TestParseUserFilterAccepts(t *testing.T) {
 	t.Parallel()
-	email, role, id, status := users.FieldEmail, users.FieldRole, users.FieldID, users.FieldStatus
+	email, role, id, status := store.FieldEmail, store.FieldRole, store.FieldID, store.FieldStatus
 	for _, tc := range []struct {
 		name, doc string
-		want      *users.UserFilter
+		want      *store.Filter
 	}{
 		{"null is no filter", `null`, nil},
 		{"empty object is no filter", ` { } `, nil},
-		{"eq", `{"email":{"_eq":"a@x.com"}}`, cond(email, users.OpEq, "a@x.com")},
-		{"shorthand eq", `{"email":"a@x.com"}`, cond(email, users.OpEq, "a@x.com")},
-		{"values kept verbatim", `{"first_name":{"_contains":"%_\\' OR 1=1 --"}}`, cond(users.FieldFirstName, users.OpContains, `%_\' OR 1=1 --`)},
-		{"null true", `{"role":{"_null":true}}`, cond(role, users.OpNull, "")},
-		{"null false negates", `{"role":{"_null":false}}`, cond(role, users.OpNNull, "")},
-		{"null as a query string spells it", `{"role":{"_null":"true"}}`, cond(role, users.OpNull, "")},
-		{"nnull false negates", `{"role":{"_nnull":false}}`, cond(role, users.OpNull, "")},
-		{"nnull true", `{"role":{"_nnull":"true"}}`, cond(role, users.OpNNull, "")},
-		{"empty true", `{"last_name":{"_empty":true}}`, cond(users.FieldLastName, users.OpEmpty, "")},
-		{"empty false negates", `{"last_name":{"_empty":"false"}}`, cond(users.FieldLastName, users.OpNEmpty, "")},
-		{"nempty false negates", `{"last_name":{"_nempty":false}}`, cond(users.FieldLastName, users.OpEmpty, "")},
-		{"eq null is null", `{"role":{"_eq":null}}`, cond(role, users.OpNull, "")},
-		{"eq \"null\" is null, as Directus reads it", `{"role":{"_eq":"null"}}`, cond(role, users.OpNull, "")},
-		{"neq NULL is nnull", `{"role":{"_neq":"NULL"}}`, cond(role, users.OpNNull, "")},
-		{"shorthand null", `{"role":null}`, cond(role, users.OpNull, "")},
-		{"contains \"null\" stays a string", `{"email":{"_contains":"null"}}`, cond(email, users.OpContains, "null")},
-		{"in array", `{"id":{"_in":["a","b"]}}`, &users.UserFilter{Field: id, Op: users.OpIn, Values: []string{"a", "b"}}},
-		{"in comma string", `{"id":{"_in":" a, b,,c "}}`, &users.UserFilter{Field: id, Op: users.OpIn, Values: []string{"a", "b", "c"}}},
-		{"nin", `{"status":{"_nin":["suspended"]}}`, &users.UserFilter{Field: status, Op: users.OpNin, Values: []string{"suspended"}}},
+		{"eq", `{"email":{"_eq":"a@x.com"}}`, cond(email, store.OpEq, "a@x.com")},
+		{"shorthand eq", `{"email":"a@x.com"}`, cond(email, store.OpEq, "a@x.com")},
+		{"values kept verbatim", `{"first_name":{"_contains":"%_\\' OR 1=1 --"}}`, cond(store.FieldFirstName, store.OpContains, `%_\' OR 1=1 --`)},
+		{"null true", `{"role":{"_null":true}}`, cond(role, store.OpNull, "")},
+		{"null false negates", `{"role":{"_null":false}}`, cond(role, store.OpNNull, "")},
+		{"null as a query string spells it", `{"role":{"_null":"true"}}`, cond(role, store.OpNull, "")},
+		{"nnull false negates", `{"role":{"_nnull":false}}`, cond(role, store.OpNull, "")},
+		{"nnull true", `{"role":{"_nnull":"true"}}`, cond(role, store.OpNNull, "")},
+		{"empty true", `{"last_name":{"_empty":true}}`, cond(store.FieldLastName, store.OpEmpty, "")},
+		{"empty false negates", `{"last_name":{"_empty":"false"}}`, cond(store.FieldLastName, store.OpNEmpty, "")},
+		{"nempty false negates", `{"last_name":{"_nempty":false}}`, cond(store.FieldLastName, store.OpEmpty, "")},
+		{"eq null is null", `{"role":{"_eq":null}}`, cond(role, store.OpNull, "")},
+		{"eq \"null\" is null, as Directus reads it", `{"role":{"_eq":"null"}}`, cond(role, store.OpNull, "")},
+		{"neq NULL is nnull", `{"role":{"_neq":"NULL"}}`, cond(role, store.OpNNull, "")},
+		{"shorthand null", `{"role":null}`, cond(role, store.OpNull, "")},
+		{"contains \"null\" stays a string", `{"email":{"_contains":"null"}}`, cond(email, store.OpContains, "null")},
+		{"in array", `{"id":{"_in":["a","b"]}}`, &store.Filter{Field: id, Op: store.OpIn, Values: []string{"a", "b"}}},
+		{"in comma string", `{"id":{"_in":" a, b,,c "}}`, &store.Filter{Field: id, Op: store.OpIn, Values: []string{"a", "b", "c"}}},
+		{"nin", `{"status":{"_nin":["suspended"]}}`, &store.Filter{Field: status, Op: store.OpNin, Values: []string{"suspended"}}},
 		{"keys of an object all hold", `{"email":{"_contains":"x"},"status":{"_eq":"active"}}`,
-			&users.UserFilter{And: []*users.UserFilter{cond(email, users.OpContains, "x"), cond(status, users.OpEq, "active")}}},
+			&store.Filter{And: []*store.Filter{cond(email, store.OpContains, "x"), cond(status, store.OpEq, "active")}}},
 		{"operators of a field all hold", `{"email":{"_starts_with":"a","_ends_with":"z"}}`,
-			&users.UserFilter{And: []*users.UserFilter{cond(email, users.OpStartsWith, "a"), cond(email, users.OpEndsWith, "z")}}},
+			&store.Filter{And: []*store.Filter{cond(email, store.OpStartsWith, "a"), cond(email, store.OpEndsWith, "z")}}},
 		{"or", `{"_or":[{"status":{"_eq":"active"}},{"status":{"_eq":"invited"}}]}`,
-			&users.UserFilter{Or: []*users.UserFilter{cond(status, users.OpEq, "active"), cond(status, users.OpEq, "invited")}}},
-		{"and of one is that one", `{"_and":[{"_or":[{"role":{"_null":true}}]}]}`, cond(role, users.OpNull, "")},
+			&store.Filter{Or: []*store.Filter{cond(status, store.OpEq, "active"), cond(status, store.OpEq, "invited")}}},
+		{"and of one is that one", `{"_and":[{"_or":[{"role":{"_null":true}}]}]}`, cond(role, store.OpNull, "")},
 		{"nested", `{"_and":[{"email":{"_iends_with":"@X.com"}},{"_or":[{"role":{"_null":true}},{"role":{"_eq":"r1"}}]}]}`,
-			&users.UserFilter{And: []*users.UserFilter{
-				cond(email, users.OpIEndsWith, "@X.com"),
-				{Or: []*users.UserFilter{cond(role, users.OpNull, ""), cond(role, users.OpEq, "r1")}},
+			&store.Filter{And: []*store.Filter{
+				cond(email, store.OpIEndsWith, "@X.com"),
+				{Or: []*store.Filter{cond(role, store.OpNull, ""), cond(role, store.OpEq, "r1")}},
 			}}},
 		{"or inside a field", `{"email":{"_or":[{"_ends_with":"@a.com"},{"_ends_with":"@b.com"}]}}`,
-			&users.UserFilter{Or: []*users.UserFilter{cond(email, users.OpEndsWith, "@a.com"), cond(email, users.OpEndsWith, "@b.com")}}},
+			&store.Filter{Or: []*store.Filter{cond(email, store.OpEndsWith, "@a.com"), cond(email, store.OpEndsWith, "@b.com")}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := users.ParseUserFilter([]byte(tc.doc))
@@ -66,10 +67,10 @@ func TestParseUserFilterAccepts(t *testing.T) {
 		})
 	}
 	// Every string operator, under its own name.
-	for _, op := range []users.FilterOp{users.OpEq, users.OpNeq, users.OpContains, users.OpNContains,
-		users.OpIContains, users.OpNIContains, users.OpStartsWith, users.OpNStartsWith, users.OpIStartsWith,
-		users.OpNIStartsWith, users.OpEndsWith, users.OpNEndsWith, users.OpIEndsWith, users.OpNIEndsWith} {
-		for _, f := range []users.UserField{id, email, users.FieldFirstName, users.FieldLastName, status, role} {
+	for _, op := range []store.Op{store.OpEq, store.OpNeq, store.OpContains, store.OpNContains,
+		store.OpIContains, store.OpNIContains, store.OpStartsWith, store.OpNStartsWith, store.OpIStartsWith,
+		store.OpNIStartsWith, store.OpEndsWith, store.OpNEndsWith, store.OpIEndsWith, store.OpNIEndsWith} {
+		for _, f := range []store.Field{id, email, store.FieldFirstName, store.FieldLastName, status, role} {
 			got, err := users.ParseUserFilter([]byte(`{"` + string(f) + `":{"` + string(op) + `":"v"}}`))
 			require.NoError(t, err, "%s %s", f, op)
 			assert.Equal(t, cond(f, op, "v"), got)
@@ -185,7 +186,7 @@ func FuzzParseUserFilter(f *testing.F) {
 			return
 		}
 		e := newEnv(t)
-		if _, err := e.m.ListUsers(e.ctx, users.UserQuery{Filter: uf}); err != nil {
+		if _, err := e.m.ListUsers(e.ctx, store.UserQuery{Filter: uf}); err != nil {
 			t.Fatalf("ListUsers with the filter of %q: %v", doc, err)
 		}
 	})

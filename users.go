@@ -6,7 +6,7 @@
 //
 // # Overview
 //
-// A [Manager] is built by [New] from a [Store] and a [Mailer]:
+// A [Manager] is built by [New] from a [store.Store] and a [Mailer]:
 //
 //	m, err := users.New(store, mailer,
 //		users.WithPublicURL("https://app.example.com"),
@@ -46,11 +46,16 @@
 //
 // # Stores
 //
-// A [Store] keeps users, roles, policies, tokens, settings and the mail
-// outbox; store.go is its whole contract and store/storetest checks it.
-// The module ships store/memstore (tests), store/sqlitestore (the embedded
-// default) and store/pgstore (PostgreSQL, for several instances on one
-// database). Tokens are never stored, only their SHA-256.
+// A store keeps users, roles, policies, tokens, settings and the mail
+// outbox. Its contract, [store.Store], lives in package store, which is
+// what a store author reads; store/storetest checks it. The module ships
+// store/memstore (tests), store/sqlitestore (the embedded default),
+// store/pgstore (PostgreSQL) and store/mysqlstore (MySQL and MariaDB), the
+// last two for several instances on one database. Tokens are never
+// stored, only their SHA-256. [Status], [Role] and [Policy] are owned by
+// package store and are aliases here, so an application and a store share
+// them without converting; the errors a store returns reach an
+// application as this package's sentinels.
 //
 // # Mailers
 //
@@ -128,11 +133,13 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/gousers/users/store"
 )
 
 // Manager runs the flows. It is safe for concurrent use.
 type Manager struct {
-	store     Store
+	store     backend // the Store, its errors translated
 	mailer    Mailer
 	hasher    Hasher
 	now       func() time.Time
@@ -401,8 +408,8 @@ func WithLoginLimiter(l Limiter) Option {
 
 // New builds a Manager. It validates every option (allow-list entries
 // included) and fails on the first bad one.
-func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
-	if store == nil {
+func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
+	if s == nil {
 		return nil, errors.New("users: store must not be nil")
 	}
 	if mailer == nil {
@@ -477,7 +484,7 @@ func New(store Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	// estimate allows for it, as the measured ones that replace it do.
 	firstHash := min(hashTime, time.Since(t1)) * time.Duration(hashContention(c.hasher, c.hashLimit)) * 5 / 4
 	return &Manager{
-		store:       store,
+		store:       backend{s},
 		mailer:      mailer,
 		hasher:      c.hasher,
 		now:         c.now,
@@ -523,14 +530,26 @@ func hashContention(h Hasher, limit int) int {
 // keeps).
 func (m *Manager) clock() time.Time { return m.now().UTC().Truncate(time.Microsecond) }
 
-// publicUser returns the User view of a record: no hash, HasPassword set.
-func publicUser(r *UserRecord) *User {
-	u := r.User
-	u.HasPassword = r.PasswordHash != ""
+// publicUser returns the User view of a store's record: no hash,
+// HasPassword set.
+func publicUser(r *store.User) *User {
+	u := &User{
+		ID:          r.ID,
+		Email:       r.Email,
+		FirstName:   r.FirstName,
+		LastName:    r.LastName,
+		Status:      r.Status,
+		Role:        r.Role,
+		Policies:    r.Policies,
+		Metadata:    r.Metadata,
+		HasPassword: r.PasswordHash != "",
+		CreatedAt:   r.CreatedAt,
+		UpdatedAt:   r.UpdatedAt,
+	}
 	if u.Policies == nil {
 		u.Policies = []string{}
 	}
-	return &u
+	return u
 }
 
 // queued nudges the delivery worker after a mail was written.
@@ -562,7 +581,7 @@ func (m *Manager) User(ctx context.Context, id string) (*User, error) {
 	return publicUser(r), nil
 }
 
-// notFoundAs turns a Store's ErrNotFound into the given sentinel.
+// notFoundAs turns a store's store.ErrNotFound into the given sentinel.
 func notFoundAs(err, sentinel error) error {
 	if isNotFound(err) {
 		return sentinel

@@ -3,6 +3,8 @@ package users
 import (
 	"context"
 	"errors"
+
+	"github.com/gousers/users/store"
 )
 
 // VerifyEmail consumes a verification token (from the link Register
@@ -29,25 +31,25 @@ func (m *Manager) VerifyEmail(ctx context.Context, token string) (*User, error) 
 }
 
 func (m *Manager) verifyEmail(ctx context.Context, token string) (*User, error) {
-	tok, user, err := m.liveToken(ctx, token, PurposeVerifyEmail, StatusUnverified)
+	tok, user, err := m.liveToken(ctx, token, store.PurposeVerifyEmail, StatusUnverified)
 	if err != nil {
 		return nil, err
 	}
 	now := m.clock()
 	contested := user.Contested
-	cond := Condition{Status: StatusUnverified, Contested: &contested, EmailKey: &tok.EmailKey}
+	cond := store.Condition{Status: StatusUnverified, Contested: &contested, EmailKey: &tok.EmailKey}
 	active, invited, no := StatusActive, StatusInvited, false
-	ch := UserChange{Status: &active, UpdatedAt: now}
-	var fx Effects
+	ch := store.UserChange{Status: &active, UpdatedAt: now}
+	var fx store.Effects
 	if contested {
 		empty := ""
-		ch = UserChange{Status: &invited, PasswordHash: &empty, Contested: &no, UpdatedAt: now}
+		ch = store.UserChange{Status: &invited, PasswordHash: &empty, Contested: &no, UpdatedAt: now}
 		if fx, err = m.inviteMail(ctx, MailSetPassword, user.ID, user.Email, user.EmailKey, "", now); err != nil {
 			return nil, err
 		}
 	}
-	fx.RevokeTokens = otherPurposes(PurposeVerifyEmail)
-	after, err := m.store.ConsumeToken(ctx, tok.Hash, PurposeVerifyEmail, now, cond, ch, fx)
+	fx.RevokeTokens = otherPurposes(store.PurposeVerifyEmail)
+	after, err := m.store.ConsumeToken(ctx, tok.Hash, store.PurposeVerifyEmail, now, cond, ch, fx)
 	if err != nil {
 		return nil, tokenError(err)
 	}
@@ -62,7 +64,7 @@ func (m *Manager) verifyEmail(ctx context.Context, token string) (*User, error) 
 // still at the address it was mailed to and in the given status. It
 // returns the token's record and its user. ConsumeToken checks all of it
 // again atomically (the caller passes Condition.EmailKey and the status).
-func (m *Manager) liveToken(ctx context.Context, token string, purpose TokenPurpose, status Status) (*TokenRecord, *UserRecord, error) {
+func (m *Manager) liveToken(ctx context.Context, token string, purpose store.Purpose, status Status) (*store.Token, *store.User, error) {
 	hash, ok := parseToken(token)
 	if !ok {
 		return nil, nil, ErrInvalidToken
@@ -96,7 +98,7 @@ func (m *Manager) liveToken(ctx context.Context, token string, purpose TokenPurp
 // precondition failures are an invalid token.
 func tokenError(err error) error {
 	switch {
-	case isNotFound(err), errors.Is(err, ErrConflict):
+	case isNotFound(err), errors.Is(err, store.ErrConflict):
 		return ErrInvalidToken
 	}
 	return err

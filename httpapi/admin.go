@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // This file holds the admin routes: users, roles, settings. Each is wrapped
@@ -219,7 +220,7 @@ func (h *handler) updateUsers(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	us, err := h.m.ListUsers(r.Context(), users.UserQuery{IDs: keys})
+	us, err := h.m.ListUsers(r.Context(), store.UserQuery{IDs: keys})
 	if err != nil {
 		h.writeError(w, r, err)
 		return

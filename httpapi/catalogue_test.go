@@ -10,6 +10,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 )
 
 // The bad-input catalogue: each case is one hostile or malformed request,
@@ -181,7 +182,7 @@ func TestBadInputCatalogue(t *testing.T) {
 			invited, err := f.mem.GetUserByEmailKey(f.ctx, "invited@example.com")
 			require.NoError(t, err, "setup invite")
 			require.Equal(t, users.StatusInvited, invited.Status, "setup invite")
-			queued, err := f.mem.ListMail(f.ctx, users.MailQuery{})
+			queued, err := f.mem.ListMail(f.ctx, store.MailQuery{})
 			require.NoError(t, err)
 			require.Len(t, queued, 1, "setup invite: the invitation (and its live token) is queued")
 			require.Equal(t, "invited@example.com", queued[0].To)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // TestWriteError pins the one mapping from errors to statuses, codes and
@@ -54,7 +55,7 @@ func TestWriteError(t *testing.T) {
 		{"invalid payload, bare", wrap(users.ErrInvalidPayload), 400, "INVALID_PAYLOAD", "Invalid payload.", "", false},
 		{"url not allowed, bare", wrap(users.ErrURLNotAllowed), 400, "INVALID_PAYLOAD", "Invalid payload.", "", false},
 		{"unknown", errors.New("pq: password authentication failed for user app"), 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred.", "", true},
-		{"conflict leaking out", wrap(users.ErrConflict), 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred.", "", true},
+		{"conflict leaking out", wrap(store.ErrConflict), 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred.", "", true},
 		{"deadline", wrap(context.DeadlineExceeded), 500, "INTERNAL_SERVER_ERROR", "An unexpected error occurred.", "", true},
 	}
 	for _, c := range cases {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/internal/testenv"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -25,14 +26,14 @@ type brokenStore struct {
 
 var errDown = errors.New("store: connection refused (db.internal:5432)")
 
-func (s *brokenStore) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+func (s *brokenStore) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
 	if s.broken.Load() {
 		return nil, errDown
 	}
 	return s.Store.GetUserByEmailKey(ctx, key)
 }
 
-func (s *brokenStore) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.UserRecord, error) {
+func (s *brokenStore) ListUsers(ctx context.Context, q store.UserQuery) ([]*store.User, error) {
 	if s.broken.Load() {
 		return nil, errDown
 	}
@@ -42,7 +43,7 @@ func (s *brokenStore) ListUsers(ctx context.Context, q users.UserQuery) ([]*user
 func TestUnexpectedErrorsAre500AndLogged(t *testing.T) {
 	t.Parallel()
 	var bs *brokenStore
-	f := newFixtureWith(t, fixtureConfig{store: func(m *memstore.Store) users.Store {
+	f := newFixtureWith(t, fixtureConfig{store: func(m *memstore.Store) store.Store {
 		bs = &brokenStore{Store: m}
 		return bs
 	}})

@@ -20,6 +20,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -71,7 +72,7 @@ func (s *syncBuffer) String() string {
 type fixture struct {
 	t     *testing.T
 	ctx   context.Context
-	store users.Store
+	store store.Store
 	mem   *memstore.Store
 	mail  *memmailer.Mailer
 	clock *clock
@@ -82,7 +83,7 @@ type fixture struct {
 }
 
 type fixtureConfig struct {
-	store   func(*memstore.Store) users.Store
+	store   func(*memstore.Store) store.Store
 	manager []users.Option
 	handler []httpapi.Option
 	noAuth  bool
@@ -265,13 +266,13 @@ type wireUser struct {
 // (tokens are covered by the mail outbox: every token is mailed).
 func (f *fixture) snapshot() string {
 	f.t.Helper()
-	us, err := f.mem.ListUsers(f.ctx, users.UserQuery{})
+	us, err := f.mem.ListUsers(f.ctx, store.UserQuery{})
 	require.NoError(f.t, err)
 	rs, err := f.mem.ListRoles(f.ctx)
 	require.NoError(f.t, err)
 	s, err := f.mem.Settings(f.ctx)
 	require.NoError(f.t, err)
-	ms, err := f.mem.ListMail(f.ctx, users.MailQuery{})
+	ms, err := f.mem.ListMail(f.ctx, store.MailQuery{})
 	require.NoError(f.t, err)
 	b, err := json.Marshal(map[string]any{"users": us, "roles": rs, "settings": string(s), "mail": ms})
 	require.NoError(f.t, err)
@@ -291,7 +292,7 @@ func (f *fixture) deliver(addr string) users.Message {
 }
 
 // user returns the stored user with the email.
-func (f *fixture) user(email string) *users.UserRecord {
+func (f *fixture) user(email string) *store.User {
 	f.t.Helper()
 	u, err := f.mem.GetUserByEmailKey(f.ctx, users.NormalizeEmail(email))
 	require.NoError(f.t, err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // This file holds GET /users's query string: Directus's filter, search,
@@ -30,7 +31,7 @@ const (
 
 // userQuery is GET /users's query, parsed.
 type userQuery struct {
-	q      users.UserQuery
+	q      store.UserQuery
 	none   bool     // limit=0: no user wanted (meta may still be)
 	fields []string // nil: every field
 	meta   []string // "total_count", "filter_count", in the order asked
@@ -228,13 +229,13 @@ func splitList(items []string) []string {
 }
 
 // parseSort reads sort fields; "-" before one sorts it descending.
-func parseSort(items []string) ([]users.UserSort, error) {
-	var out []users.UserSort
+func parseSort(items []string) ([]store.Sort, error) {
+	var out []store.Sort
 	for _, it := range items {
-		s := users.UserSort{Field: users.UserField(strings.TrimPrefix(it, "-")), Desc: strings.HasPrefix(it, "-")}
+		s := store.Sort{Field: store.Field(strings.TrimPrefix(it, "-")), Desc: strings.HasPrefix(it, "-")}
 		switch s.Field {
-		case users.FieldID, users.FieldEmail, users.FieldFirstName, users.FieldLastName,
-			users.FieldStatus, users.FieldRole, users.FieldCreatedAt, users.FieldUpdatedAt:
+		case store.FieldID, store.FieldEmail, store.FieldFirstName, store.FieldLastName,
+			store.FieldStatus, store.FieldRole, store.FieldCreatedAt, store.FieldUpdatedAt:
 		default:
 			if strings.Contains(it, ".") {
 				return nil, badQuery("sort: sorting on related collections (%q) is not supported", it)
@@ -465,7 +466,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 		for _, name := range uq.meta {
 			q := uq.q // filter_count: the filter and the search
 			if name == "total_count" {
-				q = users.UserQuery{}
+				q = store.UserQuery{}
 			}
 			n, err := h.m.CountUsers(ctx, q)
 			if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/store/sqlitestore"
 )
@@ -40,7 +41,7 @@ func newListFixture(t *testing.T, kinds ...string) *listFixture {
 			_ = st.Close()
 			_ = db.Close()
 		})
-		fc.store = func(*memstore.Store) users.Store { return st }
+		fc.store = func(*memstore.Store) store.Store { return st }
 	}
 	f := newFixtureWith(t, fc)
 	other, err := f.m.CreateRole(f.ctx, users.Role{Name: "Other"})

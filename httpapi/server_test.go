@@ -16,6 +16,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -43,7 +44,7 @@ func TestPing(t *testing.T) {
 
 // failingStats makes MailStats fail while down is set.
 type failingStats struct {
-	users.Store
+	store.Store
 	mu   sync.Mutex
 	down bool
 }
@@ -54,12 +55,12 @@ func (s *failingStats) set(down bool) {
 	s.down = down
 }
 
-func (s *failingStats) MailStats(ctx context.Context) (users.MailStats, error) {
+func (s *failingStats) MailStats(ctx context.Context) (store.MailStats, error) {
 	s.mu.Lock()
 	down := s.down
 	s.mu.Unlock()
 	if down {
-		return users.MailStats{}, errors.New("connection refused")
+		return store.MailStats{}, errors.New("connection refused")
 	}
 	return s.Store.MailStats(ctx)
 }
@@ -68,7 +69,7 @@ func TestHealth(t *testing.T) {
 	t.Parallel()
 	var st *failingStats
 	f := newFixtureWith(t, fixtureConfig{
-		store:   func(m *memstore.Store) users.Store { st = &failingStats{Store: m}; return st },
+		store:   func(m *memstore.Store) store.Store { st = &failingStats{Store: m}; return st },
 		handler: []httpapi.Option{httpapi.WithServiceID("svc-1")},
 	})
 	get := func(admin bool) (*httptest.ResponseRecorder, map[string]any) {

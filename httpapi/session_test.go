@@ -13,6 +13,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/store"
 )
 
 const ownerEmail = "owner@example.com"
@@ -331,7 +332,7 @@ func TestTokensOfSuspendedAndDeletedUsers(t *testing.T) {
 	wantError(t, f.withBearer(request("GET", "/users/me", ""), a.AccessToken), 401, "INVALID_CREDENTIALS", "")
 	wantError(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(a.RefreshToken)+`}`), 401, "INVALID_CREDENTIALS", "")
 
-	require.NoError(t, f.store.DeleteUsers(f.ctx, []string{other.ID}, users.Condition{}))
+	require.NoError(t, f.store.DeleteUsers(f.ctx, []string{other.ID}, store.Condition{}))
 	wantError(t, f.withBearer(request("GET", "/users/me", ""), b.AccessToken), 401, "INVALID_CREDENTIALS", "")
 	wantError(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(b.RefreshToken)+`}`), 401, "INVALID_CREDENTIALS", "")
 }

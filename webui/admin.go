@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // parseForm reads a POST form, bounded in size.
@@ -263,7 +264,7 @@ func (h *handler) showRole(w http.ResponseWriter, r *http.Request, status int, p
 	}
 	base := h.p + "/roles/" + url.PathEscape(id)
 	n := pageParam(q.Get("page"))
-	d.Users, d.Pager, err = h.listPage(r, users.UserQuery{Role: &id}, n, func(page int) string {
+	d.Users, d.Pager, err = h.listPage(r, store.UserQuery{Role: &id}, n, func(page int) string {
 		return base + "?page=" + strconv.Itoa(page)
 	})
 	if err != nil {
@@ -272,8 +273,8 @@ func (h *handler) showRole(w http.ResponseWriter, r *http.Request, status int, p
 	}
 	if d.Panel == "add" {
 		d.Search = strings.TrimSpace(q.Get("q"))
-		cq := users.UserQuery{Search: d.Search,
-			Filter: &users.UserFilter{Field: users.FieldRole, Op: users.OpNeq, Value: id}}
+		cq := store.UserQuery{Search: d.Search,
+			Filter: &store.Filter{Field: store.FieldRole, Op: store.OpNeq, Value: id}}
 		cn := pageParam(q.Get("cpage"))
 		d.Candidates, d.CandPager, err = h.listPage(r, cq, cn, func(page int) string {
 			return base + "?" + url.Values{"panel": {"add"}, "q": {d.Search}, "cpage": {strconv.Itoa(page)}}.Encode()
@@ -289,8 +290,8 @@ func (h *handler) showRole(w http.ResponseWriter, r *http.Request, status int, p
 
 // listPage lists page n (1-based) of the users q selects, sorted by email,
 // PageSize of them, with links built by link.
-func (h *handler) listPage(r *http.Request, q users.UserQuery, n int, link func(int) string) ([]*users.User, pager, error) {
-	q.Sort = []users.UserSort{{Field: users.FieldEmail}}
+func (h *handler) listPage(r *http.Request, q store.UserQuery, n int, link func(int) string) ([]*users.User, pager, error) {
+	q.Sort = []store.Sort{{Field: store.FieldEmail}}
 	q.Limit, q.Offset = PageSize+1, (n-1)*PageSize
 	list, err := h.m.ListUsers(r.Context(), q)
 	if err != nil {

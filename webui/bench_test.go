@@ -12,14 +12,15 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/sqlitestore"
 	"github.com/gousers/users/webui"
 )
 
 // benchStores are the stores the page benchmarks run on.
-var benchStores = map[string]func(b *testing.B) users.Store{
-	"memstore": func(*testing.B) users.Store { return newStore() },
-	"sqlite": func(b *testing.B) users.Store {
+var benchStores = map[string]func(b *testing.B) store.Store{
+	"memstore": func(*testing.B) store.Store { return newStore() },
+	"sqlite": func(b *testing.B) store.Store {
 		s, db, err := sqlitestore.Open(filepath.Join(b.TempDir(), "users.db"))
 		if err != nil {
 			b.Fatal(err)

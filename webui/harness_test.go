@@ -26,6 +26,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/webui"
 )
@@ -37,7 +38,7 @@ var screenshots = flag.Bool("screenshots", false, "write docs/screenshots/*.png 
 type env struct {
 	t     *testing.T
 	m     *users.Manager
-	store users.Store
+	store store.Store
 	mail  *memmailer.Mailer
 	srv   *httptest.Server
 	base  string // the console's URL: <server>/admin
@@ -70,7 +71,7 @@ func newEnv(t *testing.T, opts ...webui.Option) *env {
 // asAdmin is the authorizer of tests that need no sign-in.
 var asAdmin = webui.WithAuthorizer(func(*http.Request) bool { return true })
 
-func newStore() users.Store { return memstore.New() }
+func newStore() store.Store { return memstore.New() }
 
 func (e *env) role(name string, admin bool) *users.Role {
 	e.t.Helper()
@@ -88,7 +89,7 @@ func (e *env) user(in users.CreateInput) *users.User {
 
 func (e *env) byEmail(email string) *users.User {
 	e.t.Helper()
-	list, err := e.m.ListUsers(context.Background(), users.UserQuery{})
+	list, err := e.m.ListUsers(context.Background(), store.UserQuery{})
 	require.NoError(e.t, err)
 	for _, u := range list {
 		if strings.EqualFold(u.Email, email) {

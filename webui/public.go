@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // policyHint describes the password policy in force, as a password
@@ -43,7 +44,7 @@ type tokenData struct {
 // tokenFlow is a page behind a mailed link that sets a password.
 type tokenFlow struct {
 	name, title, button string
-	purpose             users.TokenPurpose
+	purpose             store.Purpose
 	done                string
 	doneApp             string // done, to someone who may not use the console
 	badNext             string
@@ -53,17 +54,17 @@ type tokenFlow struct {
 }
 
 var (
-	acceptInvite = tokenFlow{name: "accept-invite", title: "Accept Invite", button: "Accept Invite", purpose: users.PurposeInvite,
+	acceptInvite = tokenFlow{name: "accept-invite", title: "Accept Invite", button: "Accept Invite", purpose: store.PurposeInvite,
 		done:     "Your account is ready. You can sign in now.",
 		doneApp:  "Your account is ready. You can now sign in to the application with your address and this password.",
 		badNext:  "Ask the administrator who invited you to send a new invitation.",
 		usedNext: usedAccountNext}
-	setPassword = tokenFlow{name: "set-password", title: "Set Password", button: "Set Password", purpose: users.PurposeInvite,
+	setPassword = tokenFlow{name: "set-password", title: "Set Password", button: "Set Password", purpose: store.PurposeInvite,
 		done:     "Your password is set. You can sign in now.",
 		doneApp:  "Your password is set. You can now sign in to the application with it.",
 		badNext:  "Register again with the same address to get a new link, or ask an administrator.",
 		usedNext: usedAccountNext}
-	resetPassword = tokenFlow{name: "reset-password", title: "Reset Password", button: "Reset Password", purpose: users.PurposePasswordReset,
+	resetPassword = tokenFlow{name: "reset-password", title: "Reset Password", button: "Reset Password", purpose: store.PurposePasswordReset,
 		done:    "Your password is changed. You can sign in with it now.",
 		doneApp: "Your password is changed. You can now sign in to the application with it.",
 		badNext: "Ask for a new link on the Forgot Password page."}
@@ -127,7 +128,7 @@ func (h *handler) accept(fl tokenFlow) http.HandlerFunc {
 			u   *users.User
 			err error
 		)
-		if fl.purpose == users.PurposePasswordReset {
+		if fl.purpose == store.PurposePasswordReset {
 			u, err = h.resetWith(r, token, pw)
 		} else {
 			u, err = h.m.AcceptInvite(r.Context(), token, pw)
@@ -200,7 +201,7 @@ func (h *handler) verifyPage(w http.ResponseWriter, r *http.Request) {
 	token := r.URL.Query().Get("token")
 	d := &tokenData{Token: token, Action: "Verify Email"}
 	status := http.StatusOK
-	u, err := h.m.TokenUser(r.Context(), token, users.PurposeVerifyEmail)
+	u, err := h.m.TokenUser(r.Context(), token, store.PurposeVerifyEmail)
 	if err != nil {
 		pr := explain(err)
 		if pr.Internal {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // resetRoutes serves the password reset: asking for a link (Forgot
@@ -46,7 +47,7 @@ func (h *handler) resetWith(r *http.Request, token, password string) (*users.Use
 }
 
 // countUsers counts the users q selects.
-func (h *handler) countUsers(r *http.Request, q users.UserQuery) (int, error) {
+func (h *handler) countUsers(r *http.Request, q store.UserQuery) (int, error) {
 	return h.m.CountUsers(r.Context(), q)
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 type usersData struct {
@@ -24,10 +25,10 @@ type usersData struct {
 func (h *handler) usersPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := &usersData{Search: strings.TrimSpace(q.Get("q")), Statuses: statuses}
-	uq := users.UserQuery{Search: d.Search}
+	uq := store.UserQuery{Search: d.Search}
 	if st := users.Status(q.Get("status")); st.Valid() {
 		d.Status = string(st)
-		uq.Filter = &users.UserFilter{Field: users.FieldStatus, Op: users.OpEq, Value: d.Status}
+		uq.Filter = &store.Filter{Field: store.FieldStatus, Op: store.OpEq, Value: d.Status}
 	}
 	n := pageParam(q.Get("page"))
 	var err error

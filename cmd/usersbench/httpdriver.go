@@ -17,6 +17,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/sqlitestore"
 )
 
@@ -445,7 +446,7 @@ func openDBMailbox(path string) (*dbMailbox, error) {
 }
 
 func (b *dbMailbox) tokens(ctx context.Context) (map[string]string, error) {
-	ms, err := b.store.ListMail(ctx, users.MailQuery{Status: users.MailPending})
+	ms, err := b.store.ListMail(ctx, store.MailQuery{Status: store.MailPending})
 	if err != nil {
 		return nil, err
 	}

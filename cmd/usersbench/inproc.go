@@ -20,6 +20,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/sqlitestore"
@@ -29,7 +30,7 @@ import (
 type inproc struct {
 	cfg     config
 	where   string
-	store   users.Store
+	store   store.Store
 	closers []func() error // run in reverse order
 
 	m     *users.Manager // measured: the run's hasher, library defaults otherwise
@@ -339,12 +340,12 @@ func garbageResult(err error) error {
 // store itself only ever gets a token's hash), and writes the change
 // without the mail.
 type tokenTap struct {
-	users.Store
+	store.Store
 	mu     sync.Mutex
 	tokens []string
 }
 
-func (t *tokenTap) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+func (t *tokenTap) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	tok := t.token(&fx)
 	err := t.Store.CreateUser(ctx, u, fx)
 	if err == nil {
@@ -353,7 +354,7 @@ func (t *tokenTap) CreateUser(ctx context.Context, u *users.UserRecord, fx users
 	return err
 }
 
-func (t *tokenTap) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (t *tokenTap) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	tok := t.token(&fx)
 	u, err := t.Store.UpdateUser(ctx, id, cond, ch, fx)
 	if err == nil {
@@ -365,7 +366,7 @@ func (t *tokenTap) UpdateUser(ctx context.Context, id string, cond users.Conditi
 // token reads the token out of fx's mail and takes the mail out of fx: a
 // prepared user's mail is never read, and it would only swell the outbox
 // (and the delivery worker's backlog).
-func (t *tokenTap) token(fx *users.Effects) *string {
+func (t *tokenTap) token(fx *store.Effects) *string {
 	if fx.Mail == nil {
 		return nil
 	}

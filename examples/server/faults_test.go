@@ -19,8 +19,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/smtpmailer/smtptest"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/sqlitestore"
 )
 
@@ -57,7 +57,7 @@ func TestSMTPDownThenBack(t *testing.T) {
 	require.NoError(t, s.stop(), "graceful shutdown")
 	assert.Equal(t, once(to), received(s.smtp), "every mail exactly once")
 	for _, m := range outbox(t, db) {
-		assert.Equal(t, users.MailSent, m.Status, m.To)
+		assert.Equal(t, store.MailSent, m.Status, m.To)
 		assert.GreaterOrEqual(t, m.Attempts, 2, "%s: refused at least once, then sent", m.To)
 	}
 }
@@ -117,9 +117,9 @@ func TestKilledServerLosesNoMail(t *testing.T) {
 	defer cancel()
 	_, err := smtp.WaitAttempts(ctx, func(as []smtptest.Attempt) bool { return len(as) > 0 })
 	require.NoError(t, err, "the worker never tried to send")
-	waitOutbox(t, db, "a mail claimed less than a second ago", func(ms []*users.Mail) bool {
+	waitOutbox(t, db, "a mail claimed less than a second ago", func(ms []*store.Mail) bool {
 		for _, m := range ms {
-			if m.Status == users.MailPending && m.LeaseUntil != nil &&
+			if m.Status == store.MailPending && m.LeaseUntil != nil &&
 				time.Until(m.LeaseUntil.Add(-lease+sendTimeout)) > 2*time.Second {
 				return true
 			}
@@ -148,7 +148,7 @@ func TestKilledServerLosesNoMail(t *testing.T) {
 	require.NoError(t, waitExit(t, second.cmd), "graceful shutdown exits 0")
 	assert.Equal(t, once(to), received(smtp), "every mail exactly once")
 	for _, m := range outbox(t, db) {
-		assert.Equal(t, users.MailSent, m.Status, m.To)
+		assert.Equal(t, store.MailSent, m.Status, m.To)
 		assert.Nil(t, m.LeaseUntil, m.To)
 	}
 }
@@ -191,18 +191,18 @@ func waitAttempted(t *testing.T, srv *smtptest.Server, to []string) {
 // outbox returns the outbox of the SQLite database at path, read by a
 // store of the test's own (the server may be running: SQLite in WAL mode
 // lets a reader in beside it).
-func outbox(t *testing.T, path string) []*users.Mail {
+func outbox(t *testing.T, path string) []*store.Mail {
 	t.Helper()
 	s, db, err := sqlitestore.Open(path)
 	require.NoError(t, err)
 	defer func() { _ = s.Close(); _ = db.Close() }()
-	ms, err := s.ListMail(context.Background(), users.MailQuery{})
+	ms, err := s.ListMail(context.Background(), store.MailQuery{})
 	require.NoError(t, err)
 	return ms
 }
 
 // waitOutbox polls the outbox at path until done holds.
-func waitOutbox(t *testing.T, path, what string, done func([]*users.Mail) bool) {
+func waitOutbox(t *testing.T, path, what string, done func([]*store.Mail) bool) {
 	t.Helper()
 	deadline := time.Now().Add(eventLimit)
 	for !done(outbox(t, path)) {

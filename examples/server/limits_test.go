@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // limitEnv sets every limit the server documents to a value of its own, so
@@ -143,10 +143,10 @@ func checkLimits(t *testing.T, env map[string]string, servers ...*server) {
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	ctx := context.Background()
-	store, _, closeStore, err := openStore(ctx, cfg)
+	st, _, closeStore, err := openStore(ctx, cfg)
 	require.NoError(t, err)
 	defer closeStore()
-	queued, err := store.ListMail(ctx, users.MailQuery{To: "mailme@example.com"})
+	queued, err := st.ListMail(ctx, store.MailQuery{To: "mailme@example.com"})
 	require.NoError(t, err)
 	assert.Equal(t, 4, len(queued), "the verification mail limit per recipient let another number of mails be queued")
 }

@@ -42,6 +42,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/sqlitestore"
 	"github.com/gousers/users/webui"
@@ -248,7 +249,7 @@ type limiterFunc func(ctx context.Context, name string, points int, window time.
 // openStore opens the store DB_CLIENT names and returns it with the
 // function that releases it, and the constructor of limiters in its
 // database (nil for SQLite: a file serves one instance).
-func openStore(ctx context.Context, cfg config) (users.Store, limiterFunc, func(), error) {
+func openStore(ctx context.Context, cfg config) (store.Store, limiterFunc, func(), error) {
 	switch cfg.DBClient {
 	case "mysql":
 		return openMySQL(ctx, cfg)
@@ -349,12 +350,12 @@ func warnNoAdmin(ctx context.Context, m *users.Manager, cfg config, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	active := &users.UserFilter{Field: users.FieldStatus, Op: users.OpEq, Value: string(users.StatusActive)}
+	active := &store.Filter{Field: store.FieldStatus, Op: store.OpEq, Value: string(users.StatusActive)}
 	for _, r := range roles {
 		if !r.AdminAccess {
 			continue
 		}
-		n, err := m.CountUsers(ctx, users.UserQuery{Role: &r.ID, Filter: active})
+		n, err := m.CountUsers(ctx, store.UserQuery{Role: &r.ID, Filter: active})
 		if err != nil {
 			return err
 		}

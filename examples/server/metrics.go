@@ -16,6 +16,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/store"
 )
 
 // metrics adapts the library's Observer events, the requests withAccessLog
@@ -36,7 +37,7 @@ type metrics struct {
 	rateLimited *prometheus.CounterVec
 }
 
-func newMetrics(store users.Store) *metrics {
+func newMetrics(store store.Store) *metrics {
 	x := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -154,8 +155,8 @@ func (c countingLimiter) Allow(ctx context.Context, key string) (time.Duration, 
 	return d, err
 }
 
-// outboxCollector reports the outbox at scrape time (Store.MailStats).
-type outboxCollector struct{ store users.Store }
+// outboxCollector reports the outbox at scrape time (store.Outbox.MailStats).
+type outboxCollector struct{ store store.Store }
 
 var (
 	outboxPendingDesc = prometheus.NewDesc("users_outbox_pending", "Mails waiting in the outbox.", nil, nil)

@@ -14,6 +14,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/mysqlstore"
 )
 
@@ -77,7 +78,7 @@ func (c config) mysqlDSN() (string, error) {
 
 // openMySQL opens the MySQL or MariaDB database of cfg and its store, and
 // returns the limiter constructor on it.
-func openMySQL(ctx context.Context, cfg config) (users.Store, limiterFunc, func(), error) {
+func openMySQL(ctx context.Context, cfg config) (store.Store, limiterFunc, func(), error) {
 	dsn, err := cfg.mysqlDSN()
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("DB_CONNECTION_STRING: %w", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // sdkFiles are what testdata/directus-sdk holds: the pinned SDK's
@@ -183,11 +184,11 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	require.NoError(t, err)
 	ctx := context.Background()
-	store, _, closeStore, err := openStore(ctx, cfg)
+	st, _, closeStore, err := openStore(ctx, cfg)
 	require.NoError(t, err)
 	defer closeStore()
 
-	ada, err := store.GetUser(ctx, got.str("ids.ada"))
+	ada, err := st.GetUser(ctx, got.str("ids.ada"))
 	require.NoError(t, err)
 	assert.Equal(t, "ada@example.com", ada.Email)
 	assert.Equal(t, users.StatusActive, ada.Status, "verified")
@@ -198,45 +199,45 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 	assert.Equal(t, "King", ada.LastName)
 	ids := map[string]string{}
 	require.NoError(t, json.Unmarshal(got["ids.created"], &ids))
-	edsger, err := store.GetUser(ctx, ids["edsger"])
+	edsger, err := st.GetUser(ctx, ids["edsger"])
 	require.NoError(t, err)
 	assert.Equal(t, users.StatusSuspended, edsger.Status)
 	for _, id := range []string{got.str("ids.grace"), ids["alan"], ids["donald"]} {
-		_, err := store.GetUser(ctx, id)
-		assert.ErrorIs(t, err, users.ErrNotFound, "deleted user %s", id)
+		_, err := st.GetUser(ctx, id)
+		assert.ErrorIs(t, err, store.ErrNotFound, "deleted user %s", id)
 	}
-	_, err = store.GetUserByEmailKey(ctx, "grace@example.com")
-	assert.ErrorIs(t, err, users.ErrNotFound, "the address is free again")
-	n, err := store.CountUsers(ctx, users.UserQuery{})
+	_, err = st.GetUserByEmailKey(ctx, "grace@example.com")
+	assert.ErrorIs(t, err, store.ErrNotFound, "the address is free again")
+	n, err := st.CountUsers(ctx, store.UserQuery{})
 	require.NoError(t, err)
 	assert.Equal(t, 4, n)
 	for _, sid := range []string{"session.replayed", "session.loggedOut", "session.grace"} {
-		_, err := store.GetSession(ctx, got.str(sid))
-		assert.ErrorIs(t, err, users.ErrNotFound, "%s: the session is gone", sid)
+		_, err := st.GetSession(ctx, got.str(sid))
+		assert.ErrorIs(t, err, store.ErrNotFound, "%s: the session is gone", sid)
 	}
 
-	doc, err := store.Settings(ctx)
+	doc, err := st.Settings(ctx)
 	require.NoError(t, err)
-	var st users.Settings
-	require.NoError(t, json.Unmarshal(doc, &st))
-	assert.True(t, st.PublicRegistration)
-	assert.True(t, st.PublicRegistrationVerifyEmail)
-	if assert.NotNil(t, st.PublicRegistrationRole) {
-		assert.Equal(t, roleID, *st.PublicRegistrationRole)
+	var settings users.Settings
+	require.NoError(t, json.Unmarshal(doc, &settings))
+	assert.True(t, settings.PublicRegistration)
+	assert.True(t, settings.PublicRegistrationVerifyEmail)
+	if assert.NotNil(t, settings.PublicRegistrationRole) {
+		assert.Equal(t, roleID, *settings.PublicRegistrationRole)
 	}
 
 	// Mail went where the flows asked, and nowhere else: three to ada
 	// (verification, two resets), none to the unknown or filtered
 	// addresses, none pending for the deleted grace.
 	for addr, want := range map[string]int{"ada@example.com": 3, "nobody@example.com": 0, "eve@elsewhere.example": 0, "mallory@example.com": 0} {
-		mail, err := store.ListMail(ctx, users.MailQuery{To: addr})
+		mail, err := st.ListMail(ctx, store.MailQuery{To: addr})
 		require.NoError(t, err)
 		assert.Len(t, mail, want, "mail to %s", addr)
 		for _, m := range mail {
-			assert.Equal(t, users.MailSent, m.Status, "mail to %s", addr)
+			assert.Equal(t, store.MailSent, m.Status, "mail to %s", addr)
 		}
 	}
-	pending, err := store.ListMail(ctx, users.MailQuery{To: "grace@example.com", Status: users.MailPending})
+	pending, err := st.ListMail(ctx, store.MailQuery{To: "grace@example.com", Status: store.MailPending})
 	require.NoError(t, err)
 	assert.Empty(t, pending)
 }

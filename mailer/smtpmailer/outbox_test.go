@@ -14,6 +14,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/smtpmailer"
 	"github.com/gousers/users/mailer/smtpmailer/smtptest"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 )
 
@@ -41,7 +42,7 @@ func (c *clock) Advance(d time.Duration) {
 type outbox struct {
 	ctx   context.Context
 	srv   *smtptest.Server
-	store users.Store
+	store store.Store
 	m     *users.Manager
 	clock *clock
 }
@@ -70,9 +71,9 @@ func newOutbox(t *testing.T) *outbox {
 }
 
 // mail returns the one outbox mail, body included (straight from the store).
-func (o *outbox) mail(t *testing.T) *users.Mail {
+func (o *outbox) mail(t *testing.T) *store.Mail {
 	t.Helper()
-	ms, err := o.store.ListMail(o.ctx, users.MailQuery{})
+	ms, err := o.store.ListMail(o.ctx, store.MailQuery{})
 	require.NoError(t, err)
 	require.Len(t, ms, 1)
 	return ms[0]
@@ -99,7 +100,7 @@ func TestOutboxRetriesThroughSMTP(t *testing.T) {
 
 	assert.Equal(t, users.DeliveryReport{Retried: 1}, o.deliver(t))
 	m := o.mail(t)
-	assert.Equal(t, users.MailPending, m.Status)
+	assert.Equal(t, store.MailPending, m.Status)
 	assert.Equal(t, 1, m.Attempts)
 	assert.Contains(t, m.LastError, "451")
 	assert.NotContains(t, m.LastError, tok[1], "no token in the recorded error")
@@ -119,7 +120,7 @@ func TestOutboxRetriesThroughSMTP(t *testing.T) {
 	o.clock.Advance(m.NextAttemptAt.Sub(o.clock.Now()))
 	assert.Equal(t, users.DeliveryReport{Sent: 1}, o.deliver(t))
 	m = o.mail(t)
-	assert.Equal(t, users.MailSent, m.Status)
+	assert.Equal(t, store.MailSent, m.Status)
 	assert.Equal(t, 3, m.Attempts)
 
 	o.clock.Advance(24 * time.Hour)
@@ -147,7 +148,7 @@ func TestOutboxPermanentFailureThroughSMTP(t *testing.T) {
 
 	assert.Equal(t, users.DeliveryReport{Failed: 1}, o.deliver(t))
 	m := o.mail(t)
-	assert.Equal(t, users.MailFailed, m.Status)
+	assert.Equal(t, store.MailFailed, m.Status)
 	assert.Equal(t, 1, m.Attempts)
 	assert.Contains(t, m.LastError, "550")
 	assert.NotContains(t, m.LastError, queued.Text)
@@ -155,7 +156,7 @@ func TestOutboxPermanentFailureThroughSMTP(t *testing.T) {
 
 	o.clock.Advance(24 * time.Hour)
 	assert.Equal(t, users.DeliveryReport{}, o.deliver(t), "a failed mail is not retried")
-	failed, err := o.m.ListMail(o.ctx, users.MailQuery{Status: users.MailFailed})
+	failed, err := o.m.ListMail(o.ctx, store.MailQuery{Status: store.MailFailed})
 	require.NoError(t, err)
 	require.Len(t, failed, 1)
 	assert.Equal(t, invitee, failed[0].To)

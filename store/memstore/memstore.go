@@ -1,4 +1,4 @@
-// Package memstore is an in-memory [users.Store], for tests and examples.
+// Package memstore is an in-memory [store.Store], for tests and examples.
 //
 // A Store keeps everything in maps behind one mutex, so every method is
 // atomic and concurrent callers in the same process see each change whole.
@@ -34,48 +34,48 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// Store is an in-memory users.Store. The zero value is not usable: call
+// Store is an in-memory store.Store. The zero value is not usable: call
 // New. A Store is safe for concurrent use.
 type Store struct {
 	mu       sync.Mutex
-	users    map[string]*users.UserRecord  // by ID
-	byKey    map[string]string             // EmailKey (not empty) → user ID
-	tokens   map[string]*users.TokenRecord // by string(Hash)
-	roles    map[string]*users.Role
-	policies map[string]*users.Policy
-	mail     map[string]*users.Mail
+	users    map[string]*store.User  // by ID
+	byKey    map[string]string       // EmailKey (not empty) → user ID
+	tokens   map[string]*store.Token // by string(Hash)
+	roles    map[string]*store.Role
+	policies map[string]*store.Policy
+	mail     map[string]*store.Mail
 	settings []byte // nil until saved
 
-	sessions  map[string]*users.SessionRecord // by ID
-	current   map[string]string               // string(TokenHash) → session ID
-	earlier   map[string]string               // string(an earlier hash) → session ID
-	earlierOf map[string][]string             // session ID → its earlier hashes
+	sessions  map[string]*store.Session // by ID
+	current   map[string]string         // string(TokenHash) → session ID
+	earlier   map[string]string         // string(an earlier hash) → session ID
+	earlierOf map[string][]string       // session ID → its earlier hashes
 }
 
-var _ users.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
-		users:    make(map[string]*users.UserRecord),
+		users:    make(map[string]*store.User),
 		byKey:    make(map[string]string),
-		tokens:   make(map[string]*users.TokenRecord),
-		roles:    make(map[string]*users.Role),
-		policies: make(map[string]*users.Policy),
-		mail:     make(map[string]*users.Mail),
+		tokens:   make(map[string]*store.Token),
+		roles:    make(map[string]*store.Role),
+		policies: make(map[string]*store.Policy),
+		mail:     make(map[string]*store.Mail),
 
-		sessions:  make(map[string]*users.SessionRecord),
+		sessions:  make(map[string]*store.Session),
 		current:   make(map[string]string),
 		earlier:   make(map[string]string),
 		earlierOf: make(map[string][]string),
 	}
 }
 
-// CreateUser implements users.Store.
-func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+// CreateUser implements store.Store.
+func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -99,8 +99,8 @@ func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Ef
 	return nil
 }
 
-// GetUser implements users.Store.
-func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, error) {
+// GetUser implements store.Store.
+func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -108,13 +108,13 @@ func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, erro
 	defer s.mu.Unlock()
 	u, ok := s.users[id]
 	if !ok {
-		return nil, fmt.Errorf("memstore: get user: %w", users.ErrNotFound)
+		return nil, fmt.Errorf("memstore: get user: %w", store.ErrNotFound)
 	}
 	return copyUserOut(u), nil
 }
 
-// GetUserByEmailKey implements users.Store. An empty key names no user.
-func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+// GetUserByEmailKey implements store.Store. An empty key names no user.
+func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -122,13 +122,13 @@ func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserR
 	defer s.mu.Unlock()
 	id, ok := s.byKey[key]
 	if key == "" || !ok {
-		return nil, fmt.Errorf("memstore: get user by email: %w", users.ErrNotFound)
+		return nil, fmt.Errorf("memstore: get user by email: %w", store.ErrNotFound)
 	}
 	return copyUserOut(s.users[id]), nil
 }
 
-// ListUsers implements users.Store.
-func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.UserRecord, error) {
+// ListUsers implements store.Store.
+func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) ([]*store.User, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -142,7 +142,7 @@ func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.User
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*users.UserRecord
+	var out []*store.User
 	for _, u := range s.users {
 		if sel(u) {
 			out = append(out, u)
@@ -156,8 +156,8 @@ func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.User
 	return out, nil
 }
 
-// CountUsers implements users.Store.
-func (s *Store) CountUsers(ctx context.Context, q users.UserQuery) (int, error) {
+// CountUsers implements store.Store.
+func (s *Store) CountUsers(ctx context.Context, q store.UserQuery) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -176,8 +176,8 @@ func (s *Store) CountUsers(ctx context.Context, q users.UserQuery) (int, error) 
 	return n, nil
 }
 
-// UpdateUser implements users.Store.
-func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+// UpdateUser implements store.Store.
+func (s *Store) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -185,17 +185,17 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 	defer s.mu.Unlock()
 	cur, ok := s.users[id]
 	if !ok {
-		return nil, fmt.Errorf("memstore: update user: %w", users.ErrNotFound)
+		return nil, fmt.Errorf("memstore: update user: %w", store.ErrNotFound)
 	}
 	if !holds(cur, cond) {
-		return nil, fmt.Errorf("memstore: update user: %w", users.ErrConflict)
+		return nil, fmt.Errorf("memstore: update user: %w", store.ErrConflict)
 	}
 	next, err := s.changed(cur, ch)
 	if err != nil {
 		return nil, fmt.Errorf("memstore: update user: %w", err)
 	}
-	if cond.KeepAdmin && !s.keepsAdmin(map[string]*users.UserRecord{id: next}, nil) {
-		return nil, fmt.Errorf("memstore: update user: %w", users.ErrLastAdmin)
+	if cond.KeepAdmin && !s.keepsAdmin(map[string]*store.User{id: next}, nil) {
+		return nil, fmt.Errorf("memstore: update user: %w", store.ErrLastAdmin)
 	}
 	if err := s.checkEffects(id, fx); err != nil {
 		return nil, fmt.Errorf("memstore: update user: %w", err)
@@ -205,11 +205,11 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 	return copyUserOut(next), nil
 }
 
-// UpdateUsers implements users.Store, applying ch.RevokeTokens and
+// UpdateUsers implements store.Store, applying ch.RevokeTokens and
 // ch.EndSessions to every user it changes. A change of Email or EmailKey
 // is refused: the contract forbids it, and one key cannot go to many
 // users.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -223,7 +223,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condit
 	if err != nil {
 		return fmt.Errorf("memstore: update users: %w", err)
 	}
-	next := make(map[string]*users.UserRecord, len(ids))
+	next := make(map[string]*store.User, len(ids))
 	for _, u := range cur {
 		n, err := s.changed(u, ch)
 		if err != nil {
@@ -232,17 +232,17 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condit
 		next[u.ID] = n
 	}
 	if cond.KeepAdmin && !s.keepsAdmin(next, nil) {
-		return fmt.Errorf("memstore: update users: %w", users.ErrLastAdmin)
+		return fmt.Errorf("memstore: update users: %w", store.ErrLastAdmin)
 	}
 	for _, u := range next {
 		s.put(u, u.EmailKey)
-		s.applyEffects(u.ID, users.Effects{RevokeTokens: ch.RevokeTokens, EndSessions: ch.EndSessions})
+		s.applyEffects(u.ID, store.Effects{RevokeTokens: ch.RevokeTokens, EndSessions: ch.EndSessions})
 	}
 	return nil
 }
 
-// DeleteUsers implements users.Store.
-func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condition) error {
+// DeleteUsers implements store.Store.
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -257,7 +257,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condit
 		gone[id] = true
 	}
 	if cond.KeepAdmin && !s.keepsAdmin(nil, gone) {
-		return fmt.Errorf("memstore: delete users: %w", users.ErrLastAdmin)
+		return fmt.Errorf("memstore: delete users: %w", store.ErrLastAdmin)
 	}
 	for k, t := range s.tokens {
 		if gone[t.UserID] {
@@ -270,7 +270,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condit
 		}
 	}
 	for id, m := range s.mail {
-		if gone[m.UserID] && m.Status == users.MailPending {
+		if gone[m.UserID] && m.Status == store.MailPending {
 			delete(s.mail, id)
 		}
 	}
@@ -285,25 +285,25 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condit
 
 // existing returns the users with the given ids: ErrNotFound when one is
 // missing, ErrConflict when one does not satisfy cond.
-func (s *Store) existing(ids []string, cond users.Condition) ([]*users.UserRecord, error) {
-	out := make([]*users.UserRecord, 0, len(ids))
+func (s *Store) existing(ids []string, cond store.Condition) ([]*store.User, error) {
+	out := make([]*store.User, 0, len(ids))
 	for _, id := range ids {
 		u, ok := s.users[id]
 		if !ok {
-			return nil, users.ErrNotFound
+			return nil, store.ErrNotFound
 		}
 		out = append(out, u)
 	}
 	for _, u := range out {
 		if !holds(u, cond) {
-			return nil, users.ErrConflict
+			return nil, store.ErrConflict
 		}
 	}
 	return out, nil
 }
 
-// ConsumeToken implements users.Store.
-func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.TokenPurpose, now time.Time, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+// ConsumeToken implements store.Store.
+func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -312,27 +312,27 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 	defer s.mu.Unlock()
 	tok, ok := s.tokens[string(hash)]
 	if !ok || tok.Purpose != purpose {
-		return nil, fmt.Errorf("memstore: consume token: %w", users.ErrInvalidToken)
+		return nil, fmt.Errorf("memstore: consume token: %w", store.ErrInvalidToken)
 	}
 	if tok.ConsumedAt != nil {
-		return nil, fmt.Errorf("memstore: consume token: %w", users.ErrTokenUsed)
+		return nil, fmt.Errorf("memstore: consume token: %w", store.ErrTokenUsed)
 	}
 	if !now.Before(tok.ExpiresAt) {
-		return nil, fmt.Errorf("memstore: consume token: %w", users.ErrTokenExpired)
+		return nil, fmt.Errorf("memstore: consume token: %w", store.ErrTokenExpired)
 	}
 	cur, ok := s.users[tok.UserID]
 	if !ok {
-		return nil, fmt.Errorf("memstore: consume token: %w", users.ErrInvalidToken)
+		return nil, fmt.Errorf("memstore: consume token: %w", store.ErrInvalidToken)
 	}
 	if !holds(cur, cond) {
-		return nil, fmt.Errorf("memstore: consume token: %w", users.ErrConflict)
+		return nil, fmt.Errorf("memstore: consume token: %w", store.ErrConflict)
 	}
 	next, err := s.changed(cur, ch)
 	if err != nil {
 		return nil, fmt.Errorf("memstore: consume token: %w", err)
 	}
-	if cond.KeepAdmin && !s.keepsAdmin(map[string]*users.UserRecord{cur.ID: next}, nil) {
-		return nil, fmt.Errorf("memstore: consume token: %w", users.ErrLastAdmin)
+	if cond.KeepAdmin && !s.keepsAdmin(map[string]*store.User{cur.ID: next}, nil) {
+		return nil, fmt.Errorf("memstore: consume token: %w", store.ErrLastAdmin)
 	}
 	if err := s.checkEffects(cur.ID, fx); err != nil {
 		return nil, fmt.Errorf("memstore: consume token: %w", err)
@@ -343,8 +343,8 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 	return copyUserOut(next), nil
 }
 
-// GetToken implements users.Store.
-func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, error) {
+// GetToken implements store.Store.
+func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -352,28 +352,28 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, 
 	defer s.mu.Unlock()
 	tok, ok := s.tokens[string(hash)]
 	if !ok {
-		return nil, fmt.Errorf("memstore: get token: %w", users.ErrNotFound)
+		return nil, fmt.Errorf("memstore: get token: %w", store.ErrNotFound)
 	}
 	return copyToken(tok), nil
 }
 
-// CreateRole implements users.Store.
-func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
+// CreateRole implements store.Store.
+func (s *Store) CreateRole(ctx context.Context, r *store.Role) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.roles[r.ID]; ok {
-		return users.ErrDuplicateID // as it is: the Manager adds the operation
+		return store.ErrDuplicateID // as it is: the Manager adds the operation
 	}
 	c := *r
 	s.roles[r.ID] = &c
 	return nil
 }
 
-// GetRole implements users.Store.
-func (s *Store) GetRole(ctx context.Context, id string) (*users.Role, error) {
+// GetRole implements store.Store.
+func (s *Store) GetRole(ctx context.Context, id string) (*store.Role, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -381,47 +381,47 @@ func (s *Store) GetRole(ctx context.Context, id string) (*users.Role, error) {
 	defer s.mu.Unlock()
 	r, ok := s.roles[id]
 	if !ok {
-		return nil, fmt.Errorf("memstore: get role: %w", users.ErrNotFound)
+		return nil, fmt.Errorf("memstore: get role: %w", store.ErrNotFound)
 	}
 	c := *r
 	return &c, nil
 }
 
-// ListRoles implements users.Store.
-func (s *Store) ListRoles(ctx context.Context) ([]*users.Role, error) {
+// ListRoles implements store.Store.
+func (s *Store) ListRoles(ctx context.Context) ([]*store.Role, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*users.Role, 0, len(s.roles))
+	out := make([]*store.Role, 0, len(s.roles))
 	for _, r := range s.roles {
 		c := *r
 		out = append(out, &c)
 	}
-	slices.SortFunc(out, func(a, b *users.Role) int {
+	slices.SortFunc(out, func(a, b *store.Role) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
 	})
 	return out, nil
 }
 
-// CreatePolicy implements users.Store.
-func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
+// CreatePolicy implements store.Store.
+func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.policies[p.ID]; ok {
-		return users.ErrDuplicateID // as it is: the Manager adds the operation
+		return store.ErrDuplicateID // as it is: the Manager adds the operation
 	}
 	c := *p
 	s.policies[p.ID] = &c
 	return nil
 }
 
-// GetPolicy implements users.Store.
-func (s *Store) GetPolicy(ctx context.Context, id string) (*users.Policy, error) {
+// GetPolicy implements store.Store.
+func (s *Store) GetPolicy(ctx context.Context, id string) (*store.Policy, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -429,31 +429,31 @@ func (s *Store) GetPolicy(ctx context.Context, id string) (*users.Policy, error)
 	defer s.mu.Unlock()
 	p, ok := s.policies[id]
 	if !ok {
-		return nil, fmt.Errorf("memstore: get policy: %w", users.ErrNotFound)
+		return nil, fmt.Errorf("memstore: get policy: %w", store.ErrNotFound)
 	}
 	c := *p
 	return &c, nil
 }
 
-// ListPolicies implements users.Store.
-func (s *Store) ListPolicies(ctx context.Context) ([]*users.Policy, error) {
+// ListPolicies implements store.Store.
+func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*users.Policy, 0, len(s.policies))
+	out := make([]*store.Policy, 0, len(s.policies))
 	for _, p := range s.policies {
 		c := *p
 		out = append(out, &c)
 	}
-	slices.SortFunc(out, func(a, b *users.Policy) int {
+	slices.SortFunc(out, func(a, b *store.Policy) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
 	})
 	return out, nil
 }
 
-// Settings implements users.Store.
+// Settings implements store.Store.
 func (s *Store) Settings(ctx context.Context) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -463,7 +463,7 @@ func (s *Store) Settings(ctx context.Context) ([]byte, error) {
 	return bytes.Clone(s.settings), nil
 }
 
-// SaveSettings implements users.Store.
+// SaveSettings implements store.Store.
 func (s *Store) SaveSettings(ctx context.Context, doc []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -478,24 +478,24 @@ func (s *Store) SaveSettings(ctx context.Context, doc []byte) error {
 	return nil
 }
 
-// ClaimMail implements users.Store. A limit of zero or less claims
+// ClaimMail implements store.Store. A limit of zero or less claims
 // nothing.
-func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*users.Mail, error) {
+func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*store.Mail, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	now, leaseUntil = norm(now), norm(leaseUntil)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var due []*users.Mail
+	var due []*store.Mail
 	for _, m := range s.mail {
-		if m.Status == users.MailPending && !m.NextAttemptAt.After(now) && (m.LeaseUntil == nil || !m.LeaseUntil.After(now)) {
+		if m.Status == store.MailPending && !m.NextAttemptAt.After(now) && (m.LeaseUntil == nil || !m.LeaseUntil.After(now)) {
 			due = append(due, m)
 		}
 	}
 	sortMail(due)
 	due = due[:min(max(limit, 0), len(due))]
-	out := make([]*users.Mail, len(due))
+	out := make([]*store.Mail, len(due))
 	for i, m := range due {
 		m.LeaseUntil = &leaseUntil
 		out[i] = copyMail(m)
@@ -503,8 +503,8 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 	return out, nil
 }
 
-// UpdateMail implements users.Store.
-func (s *Store) UpdateMail(ctx context.Context, id string, u users.MailUpdate) error {
+// UpdateMail implements store.Store.
+func (s *Store) UpdateMail(ctx context.Context, id string, u store.MailUpdate) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -512,7 +512,7 @@ func (s *Store) UpdateMail(ctx context.Context, id string, u users.MailUpdate) e
 	defer s.mu.Unlock()
 	m, ok := s.mail[id]
 	if !ok {
-		return fmt.Errorf("memstore: update mail: %w", users.ErrNotFound)
+		return fmt.Errorf("memstore: update mail: %w", store.ErrNotFound)
 	}
 	m.Status = u.Status
 	m.Attempts = u.Attempts
@@ -526,14 +526,14 @@ func (s *Store) UpdateMail(ctx context.Context, id string, u users.MailUpdate) e
 	return nil
 }
 
-// ListMail implements users.Store.
-func (s *Store) ListMail(ctx context.Context, q users.MailQuery) ([]*users.Mail, error) {
+// ListMail implements store.Store.
+func (s *Store) ListMail(ctx context.Context, q store.MailQuery) ([]*store.Mail, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*users.Mail
+	var out []*store.Mail
 	for _, m := range s.mail {
 		if (q.Status == "" || m.Status == q.Status) && (q.To == "" || m.To == q.To) {
 			out = append(out, m)
@@ -547,22 +547,22 @@ func (s *Store) ListMail(ctx context.Context, q users.MailQuery) ([]*users.Mail,
 	return out, nil
 }
 
-// MailStats implements users.Store.
-func (s *Store) MailStats(ctx context.Context) (users.MailStats, error) {
+// MailStats implements store.Store.
+func (s *Store) MailStats(ctx context.Context) (store.MailStats, error) {
 	if err := ctx.Err(); err != nil {
-		return users.MailStats{}, err
+		return store.MailStats{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var st users.MailStats
+	var st store.MailStats
 	for _, m := range s.mail {
 		switch m.Status {
-		case users.MailPending:
+		case store.MailPending:
 			st.Pending++
 			if st.OldestPending == nil || m.CreatedAt.Before(*st.OldestPending) {
 				st.OldestPending = new(m.CreatedAt)
 			}
-		case users.MailFailed:
+		case store.MailFailed:
 			st.Failed++
 		}
 	}
@@ -574,27 +574,27 @@ func (s *Store) MailStats(ctx context.Context) (users.MailStats, error) {
 
 // checkUser checks the uniqueness of rec's email key (against users other
 // than rec) and the existence of its role and policies.
-func (s *Store) checkUser(rec *users.UserRecord) error {
+func (s *Store) checkUser(rec *store.User) error {
 	if rec.EmailKey != "" {
 		if id, ok := s.byKey[rec.EmailKey]; ok && id != rec.ID {
-			return users.ErrDuplicateEmail
+			return store.ErrDuplicateEmail
 		}
 	}
 	if rec.Role != nil {
 		if _, ok := s.roles[*rec.Role]; !ok {
-			return users.ErrRoleNotFound
+			return store.ErrRoleNotFound
 		}
 	}
 	for _, p := range rec.Policies {
 		if _, ok := s.policies[p]; !ok {
-			return users.ErrPolicyNotFound
+			return store.ErrPolicyNotFound
 		}
 	}
 	return nil
 }
 
 // changed returns a copy of cur with ch applied, checked with checkUser.
-func (s *Store) changed(cur *users.UserRecord, ch users.UserChange) (*users.UserRecord, error) {
+func (s *Store) changed(cur *store.User, ch store.UserChange) (*store.User, error) {
 	u := copyUser(cur)
 	if ch.Email != nil {
 		u.Email = *ch.Email
@@ -641,7 +641,7 @@ func (s *Store) changed(cur *users.UserRecord, ch users.UserChange) (*users.User
 }
 
 // put stores u, whose email key was oldKey, and keeps the key index.
-func (s *Store) put(u *users.UserRecord, oldKey string) {
+func (s *Store) put(u *store.User, oldKey string) {
 	if oldKey != "" && s.byKey[oldKey] == u.ID {
 		delete(s.byKey, oldKey)
 	}
@@ -654,7 +654,7 @@ func (s *Store) put(u *users.UserRecord, oldKey string) {
 // checkEffects reports whether fx, for the user userID, can be applied: a
 // token's hash is not another token's (unless fx deletes that one first),
 // a mail's id is new.
-func (s *Store) checkEffects(userID string, fx users.Effects) error {
+func (s *Store) checkEffects(userID string, fx store.Effects) error {
 	if t := fx.Token; t != nil {
 		if old, ok := s.tokens[string(t.Hash)]; ok && !revokes(userID, fx, old) {
 			return errors.New("a token with the same hash exists already")
@@ -669,7 +669,7 @@ func (s *Store) checkEffects(userID string, fx users.Effects) error {
 }
 
 // revokes reports whether applying fx for userID deletes the token old.
-func revokes(userID string, fx users.Effects, old *users.TokenRecord) bool {
+func revokes(userID string, fx store.Effects, old *store.Token) bool {
 	if old.ConsumedAt != nil {
 		return false
 	}
@@ -682,7 +682,7 @@ func revokes(userID string, fx users.Effects, old *users.TokenRecord) bool {
 // applyEffects writes fx for the user userID: the revocations, then the
 // token after revoking the unconsumed tokens of the same user and purpose,
 // the mail, the end of the user's sessions.
-func (s *Store) applyEffects(userID string, fx users.Effects) {
+func (s *Store) applyEffects(userID string, fx store.Effects) {
 	for k, old := range s.tokens {
 		if revokes(userID, fx, old) {
 			delete(s.tokens, k)
@@ -711,7 +711,7 @@ func (s *Store) applyEffects(userID string, fx users.Effects) {
 // keepsAdmin reports whether, with the users in changed replaced and those
 // in gone deleted, an active user with admin access remains — or none
 // existed before.
-func (s *Store) keepsAdmin(changed map[string]*users.UserRecord, gone map[string]bool) bool {
+func (s *Store) keepsAdmin(changed map[string]*store.User, gone map[string]bool) bool {
 	before, after := false, false
 	for id, u := range s.users {
 		if s.activeAdmin(u) {
@@ -735,8 +735,8 @@ func (s *Store) keepsAdmin(changed map[string]*users.UserRecord, gone map[string
 
 // activeAdmin reports whether u is active and has admin access through its
 // role or one of its policies.
-func (s *Store) activeAdmin(u *users.UserRecord) bool {
-	if u.Status != users.StatusActive {
+func (s *Store) activeAdmin(u *store.User) bool {
+	if u.Status != store.StatusActive {
 		return false
 	}
 	if u.Role != nil {
@@ -754,7 +754,7 @@ func (s *Store) activeAdmin(u *users.UserRecord) bool {
 
 // holds reports whether u satisfies cond (but for KeepAdmin, which is
 // judged on the change).
-func holds(u *users.UserRecord, cond users.Condition) bool {
+func holds(u *store.User, cond store.Condition) bool {
 	switch {
 	case cond.Status != "" && u.Status != cond.Status,
 		cond.Contested != nil && u.Contested != *cond.Contested,
@@ -789,8 +789,8 @@ func page[T any](s []T, offset, limit int) []T {
 	return s
 }
 
-func sortMail(ms []*users.Mail) {
-	slices.SortFunc(ms, func(a, b *users.Mail) int {
+func sortMail(ms []*store.Mail) {
+	slices.SortFunc(ms, func(a, b *store.Mail) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 }
@@ -807,7 +807,7 @@ func normPtr(t *time.Time) *time.Time {
 
 // copyUserIn is the record CreateUser stores: a deep copy of u, times
 // normalised, metadata through JSON.
-func copyUserIn(u *users.UserRecord) (*users.UserRecord, error) {
+func copyUserIn(u *store.User) (*store.User, error) {
 	c := copyUser(u)
 	c.CreatedAt, c.UpdatedAt = norm(c.CreatedAt), norm(c.UpdatedAt)
 	if u.Metadata != nil {
@@ -820,16 +820,12 @@ func copyUserIn(u *users.UserRecord) (*users.UserRecord, error) {
 	return c, nil
 }
 
-// copyUserOut is the record a getter returns: a deep copy, HasPassword set.
-func copyUserOut(u *users.UserRecord) *users.UserRecord {
-	c := copyUser(u)
-	c.HasPassword = c.PasswordHash != ""
-	return c
-}
+// copyUserOut is the record a getter returns: a deep copy.
+func copyUserOut(u *store.User) *store.User { return copyUser(u) }
 
 // copyUser returns a deep copy of u. Metadata must hold JSON values only
 // (as stored ones do).
-func copyUser(u *users.UserRecord) *users.UserRecord {
+func copyUser(u *store.User) *store.User {
 	c := *u
 	if u.Role != nil {
 		c.Role = new(*u.Role)
@@ -848,7 +844,7 @@ func clonePolicies(p []string) []string {
 	return slices.Clone(p)
 }
 
-func copyToken(t *users.TokenRecord) *users.TokenRecord {
+func copyToken(t *store.Token) *store.Token {
 	c := *t
 	c.Hash = bytes.Clone(t.Hash)
 	if t.ConsumedAt != nil {
@@ -857,7 +853,7 @@ func copyToken(t *users.TokenRecord) *users.TokenRecord {
 	return &c
 }
 
-func copyMail(m *users.Mail) *users.Mail {
+func copyMail(m *store.Mail) *store.Mail {
 	c := *m
 	if m.LeaseUntil != nil {
 		c.LeaseUntil = new(*m.LeaseUntil)

@@ -4,19 +4,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/store/storetest"
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) users.Store { return memstore.New() })
+	storetest.Run(t, func(t *testing.T) store.Store { return memstore.New() })
 }
 
 func TestShared(t *testing.T) {
 	t.Parallel()
-	sharedtest.Run(t, func(t *testing.T) users.Store { return memstore.New() })
+	sharedtest.Run(t, func(t *testing.T) store.Store { return memstore.New() })
 }
 
 // Metadata is stored as JSON stores it: a value JSON cannot encode is
@@ -26,11 +26,9 @@ func TestMetadataIsJSON(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s := memstore.New()
-	u := &users.UserRecord{User: users.User{
-		ID: "8f0c3c9e-5f7a-4e55-9a52-000000000001", Status: users.StatusActive,
-		Metadata: map[string]any{"seats": 3, "names": []string{"a"}},
-	}}
-	if err := s.CreateUser(ctx, u, users.Effects{}); err != nil {
+	u := &store.User{ID: "8f0c3c9e-5f7a-4e55-9a52-000000000001", Status: store.StatusActive,
+		Metadata: map[string]any{"seats": 3, "names": []string{"a"}}}
+	if err := s.CreateUser(ctx, u, store.Effects{}); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	got, err := s.GetUser(ctx, u.ID)
@@ -44,11 +42,9 @@ func TestMetadataIsJSON(t *testing.T) {
 		t.Errorf("names = %#v, want []any{\"a\"}", got.Metadata["names"])
 	}
 
-	bad := &users.UserRecord{User: users.User{
-		ID: "8f0c3c9e-5f7a-4e55-9a52-000000000002", Status: users.StatusActive,
-		Metadata: map[string]any{"f": func() {}},
-	}}
-	if err := s.CreateUser(ctx, bad, users.Effects{}); err == nil {
+	bad := &store.User{ID: "8f0c3c9e-5f7a-4e55-9a52-000000000002", Status: store.StatusActive,
+		Metadata: map[string]any{"f": func() {}}}
+	if err := s.CreateUser(ctx, bad, store.Effects{}); err == nil {
 		t.Error("CreateUser with metadata JSON cannot encode succeeded")
 	}
 	if _, err := s.GetUser(ctx, bad.ID); err == nil {
@@ -62,8 +58,8 @@ func TestTimesTruncatedToMicrosecond(t *testing.T) {
 	ctx := t.Context()
 	s := memstore.New()
 	at := time.Date(2026, 1, 2, 8, 34, 5, 123456789, time.FixedZone("x", 5*3600+1800))
-	u := &users.UserRecord{User: users.User{ID: "8f0c3c9e-5f7a-4e55-9a52-000000000003", Status: users.StatusActive, CreatedAt: at, UpdatedAt: at}}
-	if err := s.CreateUser(ctx, u, users.Effects{}); err != nil {
+	u := &store.User{ID: "8f0c3c9e-5f7a-4e55-9a52-000000000003", Status: store.StatusActive, CreatedAt: at, UpdatedAt: at}
+	if err := s.CreateUser(ctx, u, store.Effects{}); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	got, err := s.GetUser(ctx, u.ID)
@@ -81,12 +77,12 @@ func TestUpdateUsersRefusesEmail(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s := memstore.New()
-	u := &users.UserRecord{User: users.User{ID: "8f0c3c9e-5f7a-4e55-9a52-000000000004", Email: "a@example.com", Status: users.StatusActive}, EmailKey: "a@example.com"}
-	if err := s.CreateUser(ctx, u, users.Effects{}); err != nil {
+	u := &store.User{ID: "8f0c3c9e-5f7a-4e55-9a52-000000000004", Email: "a@example.com", Status: store.StatusActive, EmailKey: "a@example.com"}
+	if err := s.CreateUser(ctx, u, store.Effects{}); err != nil {
 		t.Fatalf("CreateUser: %v", err)
 	}
 	email := "b@example.com"
-	if err := s.UpdateUsers(ctx, []string{u.ID}, users.Condition{}, users.UserChange{Email: &email, EmailKey: &email}); err == nil {
+	if err := s.UpdateUsers(ctx, []string{u.ID}, store.Condition{}, store.UserChange{Email: &email, EmailKey: &email}); err == nil {
 		t.Error("UpdateUsers changing the email succeeded")
 	}
 	if got, err := s.GetUser(ctx, u.ID); err != nil || got.Email != "a@example.com" {

@@ -5,27 +5,27 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // compileQuery returns the selection of q (every field but Sort, Limit and
 // Offset) as a predicate; an error for a filter naming an unknown field or
 // operator.
-func compileQuery(q users.UserQuery) (func(*users.UserRecord) bool, error) {
-	var preds []func(*users.UserRecord) bool
+func compileQuery(q store.UserQuery) (func(*store.User) bool, error) {
+	var preds []func(*store.User) bool
 	switch {
 	case q.NoRole:
-		preds = append(preds, func(u *users.UserRecord) bool { return u.Role == nil })
+		preds = append(preds, func(u *store.User) bool { return u.Role == nil })
 	case q.Role != nil:
 		role := *q.Role
-		preds = append(preds, func(u *users.UserRecord) bool { return u.Role != nil && *u.Role == role })
+		preds = append(preds, func(u *store.User) bool { return u.Role != nil && *u.Role == role })
 	}
 	if len(q.IDs) > 0 {
 		ids := make(map[string]bool, len(q.IDs))
 		for _, id := range q.IDs {
 			ids[id] = true
 		}
-		preds = append(preds, func(u *users.UserRecord) bool { return ids[u.ID] })
+		preds = append(preds, func(u *store.User) bool { return ids[u.ID] })
 	}
 	if q.Filter != nil {
 		p, err := compileFilter(q.Filter)
@@ -36,13 +36,13 @@ func compileQuery(q users.UserQuery) (func(*users.UserRecord) bool, error) {
 	}
 	if q.Search != "" {
 		term := strings.ToLower(q.Search)
-		preds = append(preds, func(u *users.UserRecord) bool {
+		preds = append(preds, func(u *store.User) bool {
 			return strings.Contains(strings.ToLower(u.Email), term) ||
 				strings.Contains(strings.ToLower(u.FirstName), term) ||
 				strings.Contains(strings.ToLower(u.LastName), term)
 		})
 	}
-	return func(u *users.UserRecord) bool {
+	return func(u *store.User) bool {
 		for _, p := range preds {
 			if !p(u) {
 				return false
@@ -54,20 +54,20 @@ func compileQuery(q users.UserQuery) (func(*users.UserRecord) bool, error) {
 
 // stringField returns the getter of a filterable field: the value, and
 // whether the user has one (a null role or an empty string has none).
-func stringField(f users.UserField) (func(*users.UserRecord) string, error) {
+func stringField(f store.Field) (func(*store.User) string, error) {
 	switch f {
-	case users.FieldID:
-		return func(u *users.UserRecord) string { return u.ID }, nil
-	case users.FieldEmail:
-		return func(u *users.UserRecord) string { return u.Email }, nil
-	case users.FieldFirstName:
-		return func(u *users.UserRecord) string { return u.FirstName }, nil
-	case users.FieldLastName:
-		return func(u *users.UserRecord) string { return u.LastName }, nil
-	case users.FieldStatus:
-		return func(u *users.UserRecord) string { return string(u.Status) }, nil
-	case users.FieldRole:
-		return func(u *users.UserRecord) string {
+	case store.FieldID:
+		return func(u *store.User) string { return u.ID }, nil
+	case store.FieldEmail:
+		return func(u *store.User) string { return u.Email }, nil
+	case store.FieldFirstName:
+		return func(u *store.User) string { return u.FirstName }, nil
+	case store.FieldLastName:
+		return func(u *store.User) string { return u.LastName }, nil
+	case store.FieldStatus:
+		return func(u *store.User) string { return string(u.Status) }, nil
+	case store.FieldRole:
+		return func(u *store.User) string {
 			if u.Role == nil {
 				return ""
 			}
@@ -78,14 +78,14 @@ func stringField(f users.UserField) (func(*users.UserRecord) string, error) {
 }
 
 // compileFilter returns flt as a predicate.
-func compileFilter(flt *users.UserFilter) (func(*users.UserRecord) bool, error) {
+func compileFilter(flt *store.Filter) (func(*store.User) bool, error) {
 	if flt.Field == "" {
 		group := flt.And
 		isOr := flt.Or != nil
 		if isOr {
 			group = flt.Or
 		}
-		kids := make([]func(*users.UserRecord) bool, len(group))
+		kids := make([]func(*store.User) bool, len(group))
 		for i, c := range group {
 			if c == nil {
 				return nil, fmt.Errorf("filter: nil condition in a group")
@@ -96,7 +96,7 @@ func compileFilter(flt *users.UserFilter) (func(*users.UserRecord) bool, error) 
 			}
 			kids[i] = p
 		}
-		return func(u *users.UserRecord) bool {
+		return func(u *store.User) bool {
 			for _, k := range kids {
 				if k(u) == isOr {
 					return isOr
@@ -118,56 +118,56 @@ func compileFilter(flt *users.UserFilter) (func(*users.UserRecord) bool, error) 
 		lx    = strings.ToLower(flt.Value)
 	)
 	switch flt.Op {
-	case users.OpEq, users.OpNeq:
-		match, neg = func(v string) bool { return v == x }, flt.Op == users.OpNeq
-	case users.OpContains, users.OpNContains:
-		match, neg = func(v string) bool { return strings.Contains(v, x) }, flt.Op == users.OpNContains
-	case users.OpIContains, users.OpNIContains:
-		match, neg = func(v string) bool { return strings.Contains(strings.ToLower(v), lx) }, flt.Op == users.OpNIContains
-	case users.OpStartsWith, users.OpNStartsWith:
-		match, neg = func(v string) bool { return strings.HasPrefix(v, x) }, flt.Op == users.OpNStartsWith
-	case users.OpIStartsWith, users.OpNIStartsWith:
-		match, neg = func(v string) bool { return strings.HasPrefix(strings.ToLower(v), lx) }, flt.Op == users.OpNIStartsWith
-	case users.OpEndsWith, users.OpNEndsWith:
-		match, neg = func(v string) bool { return strings.HasSuffix(v, x) }, flt.Op == users.OpNEndsWith
-	case users.OpIEndsWith, users.OpNIEndsWith:
-		match, neg = func(v string) bool { return strings.HasSuffix(strings.ToLower(v), lx) }, flt.Op == users.OpNIEndsWith
-	case users.OpIn, users.OpNin:
+	case store.OpEq, store.OpNeq:
+		match, neg = func(v string) bool { return v == x }, flt.Op == store.OpNeq
+	case store.OpContains, store.OpNContains:
+		match, neg = func(v string) bool { return strings.Contains(v, x) }, flt.Op == store.OpNContains
+	case store.OpIContains, store.OpNIContains:
+		match, neg = func(v string) bool { return strings.Contains(strings.ToLower(v), lx) }, flt.Op == store.OpNIContains
+	case store.OpStartsWith, store.OpNStartsWith:
+		match, neg = func(v string) bool { return strings.HasPrefix(v, x) }, flt.Op == store.OpNStartsWith
+	case store.OpIStartsWith, store.OpNIStartsWith:
+		match, neg = func(v string) bool { return strings.HasPrefix(strings.ToLower(v), lx) }, flt.Op == store.OpNIStartsWith
+	case store.OpEndsWith, store.OpNEndsWith:
+		match, neg = func(v string) bool { return strings.HasSuffix(v, x) }, flt.Op == store.OpNEndsWith
+	case store.OpIEndsWith, store.OpNIEndsWith:
+		match, neg = func(v string) bool { return strings.HasSuffix(strings.ToLower(v), lx) }, flt.Op == store.OpNIEndsWith
+	case store.OpIn, store.OpNin:
 		set := make(map[string]bool, len(flt.Values))
 		for _, v := range flt.Values {
 			set[v] = true
 		}
-		match, neg = func(v string) bool { return set[v] }, flt.Op == users.OpNin
-	case users.OpNull, users.OpEmpty:
-		return func(u *users.UserRecord) bool { return get(u) == "" }, nil
-	case users.OpNNull, users.OpNEmpty:
-		return func(u *users.UserRecord) bool { return get(u) != "" }, nil
+		match, neg = func(v string) bool { return set[v] }, flt.Op == store.OpNin
+	case store.OpNull, store.OpEmpty:
+		return func(u *store.User) bool { return get(u) == "" }, nil
+	case store.OpNNull, store.OpNEmpty:
+		return func(u *store.User) bool { return get(u) != "" }, nil
 	default:
 		return nil, fmt.Errorf("filter: unknown operator %q", flt.Op)
 	}
 	// A field without a value fails every positive comparison.
-	return func(u *users.UserRecord) bool {
+	return func(u *store.User) bool {
 		v := get(u)
 		return (v != "" && match(v)) != neg
 	}, nil
 }
 
 // compileSort returns the order of sorts, then ID.
-func compileSort(sorts []users.UserSort) (func(a, b *users.UserRecord) int, error) {
+func compileSort(sorts []store.Sort) (func(a, b *store.User) int, error) {
 	if len(sorts) == 0 {
-		sorts = []users.UserSort{{Field: users.FieldCreatedAt}}
+		sorts = []store.Sort{{Field: store.FieldCreatedAt}}
 	}
-	keys := make([]func(a, b *users.UserRecord) int, len(sorts))
+	keys := make([]func(a, b *store.User) int, len(sorts))
 	for i, s := range sorts {
-		var key func(a, b *users.UserRecord) int
+		var key func(a, b *store.User) int
 		switch s.Field {
-		case users.FieldCreatedAt:
-			key = func(a, b *users.UserRecord) int { return a.CreatedAt.Compare(b.CreatedAt) }
-		case users.FieldUpdatedAt:
-			key = func(a, b *users.UserRecord) int { return a.UpdatedAt.Compare(b.UpdatedAt) }
-		case users.FieldRole:
+		case store.FieldCreatedAt:
+			key = func(a, b *store.User) int { return a.CreatedAt.Compare(b.CreatedAt) }
+		case store.FieldUpdatedAt:
+			key = func(a, b *store.User) int { return a.UpdatedAt.Compare(b.UpdatedAt) }
+		case store.FieldRole:
 			// A null role sorts before every role.
-			key = func(a, b *users.UserRecord) int {
+			key = func(a, b *store.User) int {
 				if a.Role == nil || b.Role == nil {
 					return cmp.Compare(boolInt(a.Role != nil), boolInt(b.Role != nil))
 				}
@@ -178,15 +178,15 @@ func compileSort(sorts []users.UserSort) (func(a, b *users.UserRecord) int, erro
 			if err != nil {
 				return nil, fmt.Errorf("sort: %q is not a field to sort on", s.Field)
 			}
-			key = func(a, b *users.UserRecord) int { return strings.Compare(get(a), get(b)) }
+			key = func(a, b *store.User) int { return strings.Compare(get(a), get(b)) }
 		}
 		if s.Desc {
 			asc := key
-			key = func(a, b *users.UserRecord) int { return -asc(a, b) }
+			key = func(a, b *store.User) int { return -asc(a, b) }
 		}
 		keys[i] = key
 	}
-	return func(a, b *users.UserRecord) int {
+	return func(a, b *store.User) int {
 		for _, k := range keys {
 			if c := k(a, b); c != 0 {
 				return c

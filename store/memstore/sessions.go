@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// CreateSession implements users.Store.
-func (s *Store) CreateSession(ctx context.Context, sess *users.SessionRecord, cond users.Condition) error {
+// CreateSession implements store.Store.
+func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -19,10 +19,10 @@ func (s *Store) CreateSession(ctx context.Context, sess *users.SessionRecord, co
 	defer s.mu.Unlock()
 	u, ok := s.users[sess.UserID]
 	if !ok {
-		return fmt.Errorf("memstore: create session: %w", users.ErrNotFound)
+		return fmt.Errorf("memstore: create session: %w", store.ErrNotFound)
 	}
 	if !holds(u, cond) {
-		return fmt.Errorf("memstore: create session: %w", users.ErrConflict)
+		return fmt.Errorf("memstore: create session: %w", store.ErrConflict)
 	}
 	if _, ok := s.sessions[sess.ID]; ok {
 		return errors.New("memstore: create session: a session with this id exists already")
@@ -37,8 +37,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *users.SessionRecord, co
 	return nil
 }
 
-// GetSession implements users.Store.
-func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord, error) {
+// GetSession implements store.Store.
+func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -46,13 +46,13 @@ func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[id]
 	if !ok {
-		return nil, fmt.Errorf("memstore: get session: %w", users.ErrNotFound)
+		return nil, fmt.Errorf("memstore: get session: %w", store.ErrNotFound)
 	}
 	return copySession(sess), nil
 }
 
-// RotateSession implements users.Store.
-func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond users.Condition) (*users.SessionRecord, *users.UserRecord, error) {
+// RotateSession implements store.Store.
+func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond store.Condition) (*store.Session, *store.User, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, err
 	}
@@ -62,20 +62,20 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 	if !ok {
 		if id, ok := s.earlier[string(oldHash)]; ok {
 			s.deleteSession(id)
-			return nil, nil, fmt.Errorf("memstore: rotate session: %w", users.ErrTokenReused)
+			return nil, nil, fmt.Errorf("memstore: rotate session: %w", store.ErrTokenReused)
 		}
-		return nil, nil, fmt.Errorf("memstore: rotate session: %w", users.ErrInvalidToken)
+		return nil, nil, fmt.Errorf("memstore: rotate session: %w", store.ErrInvalidToken)
 	}
 	sess := s.sessions[id]
 	if !norm(now).Before(sess.ExpiresAt) {
-		return nil, nil, fmt.Errorf("memstore: rotate session: %w", users.ErrTokenExpired)
+		return nil, nil, fmt.Errorf("memstore: rotate session: %w", store.ErrTokenExpired)
 	}
 	u, ok := s.users[sess.UserID]
 	if !ok {
-		return nil, nil, fmt.Errorf("memstore: rotate session: %w", users.ErrInvalidToken)
+		return nil, nil, fmt.Errorf("memstore: rotate session: %w", store.ErrInvalidToken)
 	}
 	if !holds(u, cond) {
-		return nil, nil, fmt.Errorf("memstore: rotate session: %w", users.ErrConflict)
+		return nil, nil, fmt.Errorf("memstore: rotate session: %w", store.ErrConflict)
 	}
 	if s.hashInUse(newHash) {
 		return nil, nil, errors.New("memstore: rotate session: the new token hash is in use")
@@ -90,7 +90,7 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 	return copySession(sess), copyUserOut(u), nil
 }
 
-// DeleteSession implements users.Store.
+// DeleteSession implements store.Store.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -98,13 +98,13 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.sessions[id]; !ok {
-		return fmt.Errorf("memstore: delete session: %w", users.ErrNotFound)
+		return fmt.Errorf("memstore: delete session: %w", store.ErrNotFound)
 	}
 	s.deleteSession(id)
 	return nil
 }
 
-// DeleteSessionByToken implements users.Store.
+// DeleteSessionByToken implements store.Store.
 func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -116,13 +116,13 @@ func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 		id, ok = s.earlier[string(hash)]
 	}
 	if !ok {
-		return fmt.Errorf("memstore: delete session: %w", users.ErrNotFound)
+		return fmt.Errorf("memstore: delete session: %w", store.ErrNotFound)
 	}
 	s.deleteSession(id)
 	return nil
 }
 
-// PurgeExpired implements users.Store.
+// PurgeExpired implements store.Store.
 func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
@@ -167,7 +167,7 @@ func (s *Store) hashInUse(hash []byte) bool {
 	return cur || old
 }
 
-func copySession(sess *users.SessionRecord) *users.SessionRecord {
+func copySession(sess *store.Session) *store.Session {
 	c := *sess
 	c.TokenHash = bytes.Clone(sess.TokenHash)
 	return &c

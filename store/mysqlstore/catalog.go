@@ -6,31 +6,31 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// CreateRole implements users.Store; ErrDuplicateID when the id exists.
-func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
+// CreateRole implements store.Store; ErrDuplicateID when the id exists.
+func (s *Store) CreateRole(ctx context.Context, r *store.Role) error {
 	return s.do(ctx, "create role", func() error {
 		_, err := s.db.ExecContext(ctx, `INSERT INTO users_roles (id, name, description, admin_access) VALUES (?, ?, ?, ?)`,
 			r.ID, r.Name, r.Description, r.AdminAccess)
 		if isDup(err, "PRIMARY") {
-			return users.ErrDuplicateID
+			return store.ErrDuplicateID
 		}
 		return err
 	})
 }
 
-// GetRole implements users.Store.
-func (s *Store) GetRole(ctx context.Context, id string) (*users.Role, error) {
-	var r *users.Role
+// GetRole implements store.Store.
+func (s *Store) GetRole(ctx context.Context, id string) (*store.Role, error) {
+	var r *store.Role
 	err := s.do(ctx, "get role", func() error {
 		list, err := s.roles(ctx, `WHERE id = ?`, id)
 		if err != nil {
 			return err
 		}
 		if len(list) == 0 {
-			return users.ErrNotFound
+			return store.ErrNotFound
 		}
 		r = list[0]
 		return nil
@@ -38,9 +38,9 @@ func (s *Store) GetRole(ctx context.Context, id string) (*users.Role, error) {
 	return r, err
 }
 
-// ListRoles implements users.Store: by name, then id, both by their bytes.
-func (s *Store) ListRoles(ctx context.Context) ([]*users.Role, error) {
-	var list []*users.Role
+// ListRoles implements store.Store: by name, then id, both by their bytes.
+func (s *Store) ListRoles(ctx context.Context) ([]*store.Role, error) {
+	var list []*store.Role
 	err := s.do(ctx, "list roles", func() (err error) {
 		list, err = s.roles(ctx, `ORDER BY CAST(name AS BINARY), CAST(id AS BINARY)`)
 		return err
@@ -48,15 +48,15 @@ func (s *Store) ListRoles(ctx context.Context) ([]*users.Role, error) {
 	return list, err
 }
 
-func (s *Store) roles(ctx context.Context, tail string, args ...any) ([]*users.Role, error) {
+func (s *Store) roles(ctx context.Context, tail string, args ...any) ([]*store.Role, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, name, description, admin_access FROM users_roles `+tail, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var list []*users.Role
+	var list []*store.Role
 	for rows.Next() {
-		var r users.Role
+		var r store.Role
 		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess); err != nil {
 			return nil, err
 		}
@@ -65,28 +65,28 @@ func (s *Store) roles(ctx context.Context, tail string, args ...any) ([]*users.R
 	return list, rows.Err()
 }
 
-// CreatePolicy implements users.Store; ErrDuplicateID when the id exists.
-func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
+// CreatePolicy implements store.Store; ErrDuplicateID when the id exists.
+func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
 	return s.do(ctx, "create policy", func() error {
 		_, err := s.db.ExecContext(ctx, `INSERT INTO users_policies (id, name, admin_access) VALUES (?, ?, ?)`,
 			p.ID, p.Name, p.AdminAccess)
 		if isDup(err, "PRIMARY") {
-			return users.ErrDuplicateID
+			return store.ErrDuplicateID
 		}
 		return err
 	})
 }
 
-// GetPolicy implements users.Store.
-func (s *Store) GetPolicy(ctx context.Context, id string) (*users.Policy, error) {
-	var p *users.Policy
+// GetPolicy implements store.Store.
+func (s *Store) GetPolicy(ctx context.Context, id string) (*store.Policy, error) {
+	var p *store.Policy
 	err := s.do(ctx, "get policy", func() error {
 		list, err := s.policies(ctx, `WHERE id = ?`, id)
 		if err != nil {
 			return err
 		}
 		if len(list) == 0 {
-			return users.ErrNotFound
+			return store.ErrNotFound
 		}
 		p = list[0]
 		return nil
@@ -94,10 +94,10 @@ func (s *Store) GetPolicy(ctx context.Context, id string) (*users.Policy, error)
 	return p, err
 }
 
-// ListPolicies implements users.Store: by name, then id, both by their
+// ListPolicies implements store.Store: by name, then id, both by their
 // bytes.
-func (s *Store) ListPolicies(ctx context.Context) ([]*users.Policy, error) {
-	var list []*users.Policy
+func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
+	var list []*store.Policy
 	err := s.do(ctx, "list policies", func() (err error) {
 		list, err = s.policies(ctx, `ORDER BY CAST(name AS BINARY), CAST(id AS BINARY)`)
 		return err
@@ -105,15 +105,15 @@ func (s *Store) ListPolicies(ctx context.Context) ([]*users.Policy, error) {
 	return list, err
 }
 
-func (s *Store) policies(ctx context.Context, tail string, args ...any) ([]*users.Policy, error) {
+func (s *Store) policies(ctx context.Context, tail string, args ...any) ([]*store.Policy, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, name, admin_access FROM users_policies `+tail, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var list []*users.Policy
+	var list []*store.Policy
 	for rows.Next() {
-		var p users.Policy
+		var p store.Policy
 		if err := rows.Scan(&p.ID, &p.Name, &p.AdminAccess); err != nil {
 			return nil, err
 		}
@@ -122,7 +122,7 @@ func (s *Store) policies(ctx context.Context, tail string, args ...any) ([]*user
 	return list, rows.Err()
 }
 
-// Settings implements users.Store. Nothing is cached: every call reads the
+// Settings implements store.Store. Nothing is cached: every call reads the
 // row, so a document saved by one instance is what the others read next.
 func (s *Store) Settings(ctx context.Context) ([]byte, error) {
 	var doc []byte
@@ -143,7 +143,7 @@ func (s *Store) Settings(ctx context.Context) ([]byte, error) {
 	return doc, nil
 }
 
-// SaveSettings implements users.Store. A nil doc is saved as an empty one.
+// SaveSettings implements store.Store. A nil doc is saved as an empty one.
 func (s *Store) SaveSettings(ctx context.Context, doc []byte) error {
 	if doc == nil {
 		doc = []byte{}

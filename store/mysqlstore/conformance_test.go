@@ -7,12 +7,12 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/mysqlstore"
 	"github.com/gousers/users/store/storetest"
 )
 
-// TestConformance runs the users.Store contract suite on a database of its
+// TestConformance runs the store.Store contract suite on a database of its
 // own, twice: with server-side prepared statements (the driver's default)
 // and with interpolateParams=true (what the package recommends), whose
 // arguments the driver escapes itself. The suite runs its sub-tests one
@@ -29,7 +29,7 @@ func TestConformance(t *testing.T) {
 			db := newDB(t, cfg.FormatDSN())
 			s, err := mysqlstore.New(context.Background(), db)
 			require.NoError(t, err)
-			storetest.Run(t, func(t *testing.T) users.Store {
+			storetest.Run(t, func(t *testing.T) store.Store {
 				for _, table := range []string{"users_session_hashes", "users_sessions", "users_user_policies", "users_tokens",
 					"users_mail", "users_users", "users_roles", "users_policies", "users_settings"} {
 					_, err := db.Exec("DELETE FROM " + table)

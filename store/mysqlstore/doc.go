@@ -5,7 +5,7 @@
 //
 // # Store
 //
-// [New] returns a [Store], the users.Store on a *sql.DB the host app
+// [New] returns a [Store], the store.Store on a *sql.DB the host app
 // opened:
 //
 //	db, err := sql.Open("mysql", "app:secret@tcp(db.internal:3306)/app?interpolateParams=true")

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// where builds the WHERE clause of a users.UserQuery over users_users AS
+// where builds the WHERE clause of a store.UserQuery over users_users AS
 // u, with its arguments.
 type where struct {
 	conds []string
@@ -22,7 +22,7 @@ func (w *where) String() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
-func (w *where) query(q users.UserQuery) error {
+func (w *where) query(q store.UserQuery) error {
 	switch {
 	case q.NoRole:
 		w.conds = append(w.conds, "u.role IS NULL")
@@ -62,13 +62,13 @@ type column struct {
 // filterColumns are the fields a filter takes. Each but status has a
 // lower-cased copy the store writes with strings.ToLower; a status is one
 // of a few ASCII words, which the server lower-cases as Go does.
-var filterColumns = map[users.UserField]column{
-	users.FieldID:        {"u.id", "u.id_lc"},
-	users.FieldEmail:     {"u.email", "u.email_lc"},
-	users.FieldFirstName: {"u.first_name", "u.first_name_lc"},
-	users.FieldLastName:  {"u.last_name", "u.last_name_lc"},
-	users.FieldStatus:    {"u.status", "LOWER(u.status)"},
-	users.FieldRole:      {"u.role", "u.role_lc"},
+var filterColumns = map[store.Field]column{
+	store.FieldID:        {"u.id", "u.id_lc"},
+	store.FieldEmail:     {"u.email", "u.email_lc"},
+	store.FieldFirstName: {"u.first_name", "u.first_name_lc"},
+	store.FieldLastName:  {"u.last_name", "u.last_name_lc"},
+	store.FieldStatus:    {"u.status", "LOWER(u.status)"},
+	store.FieldRole:      {"u.role", "u.role_lc"},
 }
 
 // escapeLike escapes LIKE's wildcards in s, for ESCAPE '!'.
@@ -81,7 +81,7 @@ func escapeLike(s string) string {
 // A field without a value (NULL or empty) fails every positive comparison and
 // passes every negative one: a positive operator is "has a value AND
 // matches", a negative one the NOT of its positive.
-func filterSQL(f *users.UserFilter) (string, []any, error) {
+func filterSQL(f *store.Filter) (string, []any, error) {
 	n := 0
 	if f.And != nil {
 		n++
@@ -116,39 +116,39 @@ func filterSQL(f *users.UserFilter) (string, []any, error) {
 		neg  bool
 	)
 	switch f.Op {
-	case users.OpNull, users.OpEmpty:
+	case store.OpNull, store.OpEmpty:
 		return "NOT " + has, nil, nil
-	case users.OpNNull, users.OpNEmpty:
+	case store.OpNNull, store.OpNEmpty:
 		return has, nil, nil
-	case users.OpEq, users.OpNeq:
+	case store.OpEq, store.OpNeq:
 		pos, args = "("+has+" AND "+bin(c.col)+" = CAST(? AS BINARY))", []any{f.Value}
-		neg = f.Op == users.OpNeq
-	case users.OpIn, users.OpNin:
+		neg = f.Op == store.OpNeq
+	case store.OpIn, store.OpNin:
 		if len(f.Values) == 0 {
 			pos = "FALSE"
 		} else {
 			ph := strings.Repeat("CAST(? AS BINARY), ", len(f.Values)-1) + "CAST(? AS BINARY)"
 			pos, args = "("+has+" AND "+bin(c.col)+" IN ("+ph+"))", anys(f.Values)
 		}
-		neg = f.Op == users.OpNin
-	case users.OpContains, users.OpNContains:
+		neg = f.Op == store.OpNin
+	case store.OpContains, store.OpNContains:
 		pos, args = like(c.col, "%"+escapeLike(f.Value)+"%")
-		neg = f.Op == users.OpNContains
-	case users.OpStartsWith, users.OpNStartsWith:
+		neg = f.Op == store.OpNContains
+	case store.OpStartsWith, store.OpNStartsWith:
 		pos, args = like(c.col, escapeLike(f.Value)+"%")
-		neg = f.Op == users.OpNStartsWith
-	case users.OpEndsWith, users.OpNEndsWith:
+		neg = f.Op == store.OpNStartsWith
+	case store.OpEndsWith, store.OpNEndsWith:
 		pos, args = like(c.col, "%"+escapeLike(f.Value))
-		neg = f.Op == users.OpNEndsWith
-	case users.OpIContains, users.OpNIContains:
+		neg = f.Op == store.OpNEndsWith
+	case store.OpIContains, store.OpNIContains:
 		pos, args = like(c.lc, "%"+escapeLike(strings.ToLower(f.Value))+"%")
-		neg = f.Op == users.OpNIContains
-	case users.OpIStartsWith, users.OpNIStartsWith:
+		neg = f.Op == store.OpNIContains
+	case store.OpIStartsWith, store.OpNIStartsWith:
 		pos, args = like(c.lc, escapeLike(strings.ToLower(f.Value))+"%")
-		neg = f.Op == users.OpNIStartsWith
-	case users.OpIEndsWith, users.OpNIEndsWith:
+		neg = f.Op == store.OpNIStartsWith
+	case store.OpIEndsWith, store.OpNIEndsWith:
 		pos, args = like(c.lc, "%"+escapeLike(strings.ToLower(f.Value)))
-		neg = f.Op == users.OpNIEndsWith
+		neg = f.Op == store.OpNIEndsWith
 	default:
 		return "", nil, fmt.Errorf("unknown filter operator %q", f.Op)
 	}
@@ -160,7 +160,7 @@ func filterSQL(f *users.UserFilter) (string, []any, error) {
 
 // group joins the conditions of children with op; empty is the value of
 // an empty group.
-func group(children []*users.UserFilter, op, empty string) (string, []any, error) {
+func group(children []*store.Filter, op, empty string) (string, []any, error) {
 	if len(children) == 0 {
 		return empty, nil, nil
 	}
@@ -183,21 +183,21 @@ func group(children []*users.UserFilter, op, empty string) (string, []any, error
 // sortColumns are the expressions a sort orders by: strings by their
 // bytes (code-point order, no padding), timestamps as stored. A NULL role
 // sorts first ascending and last descending, as MySQL orders NULL.
-var sortColumns = map[users.UserField]string{
-	users.FieldID:        "CAST(u.id AS BINARY)",
-	users.FieldEmail:     "CAST(u.email AS BINARY)",
-	users.FieldFirstName: "CAST(u.first_name AS BINARY)",
-	users.FieldLastName:  "CAST(u.last_name AS BINARY)",
-	users.FieldStatus:    "CAST(u.status AS BINARY)",
-	users.FieldRole:      "CAST(u.role AS BINARY)",
-	users.FieldCreatedAt: "u.created_at",
-	users.FieldUpdatedAt: "u.updated_at",
+var sortColumns = map[store.Field]string{
+	store.FieldID:        "CAST(u.id AS BINARY)",
+	store.FieldEmail:     "CAST(u.email AS BINARY)",
+	store.FieldFirstName: "CAST(u.first_name AS BINARY)",
+	store.FieldLastName:  "CAST(u.last_name AS BINARY)",
+	store.FieldStatus:    "CAST(u.status AS BINARY)",
+	store.FieldRole:      "CAST(u.role AS BINARY)",
+	store.FieldCreatedAt: "u.created_at",
+	store.FieldUpdatedAt: "u.updated_at",
 }
 
 // orderBy is the ORDER BY clause of sorts; ID ascending breaks ties.
 // Without sorts, CreatedAt then ID, which the (created_at, id) index
 // serves.
-func orderBy(sorts []users.UserSort) (string, error) {
+func orderBy(sorts []store.Sort) (string, error) {
 	if len(sorts) == 0 {
 		return " ORDER BY u.created_at, u.id", nil
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // Deadlocks and lock wait timeouts are retried, nothing else; the backoff
@@ -22,7 +22,7 @@ func TestRetryable(t *testing.T) {
 		{&mysql.MySQLError{Number: 1213}, true},
 		{fmt.Errorf("wrapped: %w", &mysql.MySQLError{Number: 1205}), true},
 		{&mysql.MySQLError{Number: 1062}, false},
-		{users.ErrConflict, false},
+		{store.ErrConflict, false},
 		{context.Canceled, false},
 	} {
 		if got := retryable(c.err); got != c.want {
@@ -52,7 +52,7 @@ func TestDuplicateEntryHidesValue(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 	err = wrapErr(context.Background(), "op", &mysql.MySQLError{Number: 1062, Message: "Duplicate entry 'a@b' for key 'users_users.users_users_email_key'"})
-	if !errors.Is(err, users.ErrDuplicateEmail) {
+	if !errors.Is(err, store.ErrDuplicateEmail) {
 		t.Errorf("MySQL 8's message: %v; want ErrDuplicateEmail", err)
 	}
 }

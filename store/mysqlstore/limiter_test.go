@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/mysqlstore"
 	"github.com/gousers/users/store/storetest/limitertest"
 )
@@ -56,7 +57,7 @@ func limiterDatabase(params map[string]string) limitertest.Factory {
 				_, err := admin.Exec("DROP TABLE users_limiter_events")
 				require.NoError(t, err)
 			},
-			NewStore: func(t *testing.T) users.Store {
+			NewStore: func(t *testing.T) store.Store {
 				s, err := mysqlstore.New(context.Background(), newDB(t, dsn))
 				require.NoError(t, err)
 				return s

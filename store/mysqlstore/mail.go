@@ -7,14 +7,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// mailCols reads a users.Mail (see scanMail) from users_mail AS m.
+// mailCols reads a store.Mail (see scanMail) from users_mail AS m.
 const mailCols = `m.id, m.message_id, m.kind, m.user_id, m.to_addr, m.subject, m.text_body, m.html_body,
 	m.status, m.attempts, m.last_error, m.created_at, m.next_attempt_at, m.lease_until, m.sent_at`
 
-func insertMail(ctx context.Context, q querier, m *users.Mail) error {
+func insertMail(ctx context.Context, q querier, m *store.Mail) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO users_mail (id, message_id, kind, user_id, to_addr, subject, text_body, html_body,
 	status, attempts, last_error, created_at, next_attempt_at, lease_until, sent_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -24,19 +24,18 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 	return err
 }
 
-func scanMail(rows *sql.Rows) (*users.Mail, error) {
+func scanMail(rows *sql.Rows) (*store.Mail, error) {
 	var (
-		m                  users.Mail
-		kind, status       string
+		m                  store.Mail
+		status             string
 		created, next      int64
 		leaseUntil, sentAt sql.NullInt64
 	)
-	if err := rows.Scan(&m.ID, &m.MessageID, &kind, &m.UserID, &m.To, &m.Subject, &m.Text, &m.HTML,
+	if err := rows.Scan(&m.ID, &m.MessageID, &m.Kind, &m.UserID, &m.To, &m.Subject, &m.Text, &m.HTML,
 		&status, &m.Attempts, &m.LastError, &created, &next, &leaseUntil, &sentAt); err != nil {
 		return nil, err
 	}
-	m.Kind = users.MailKind(kind)
-	m.Status = users.MailStatus(status)
+	m.Status = store.MailStatus(status)
 	m.CreatedAt = fromMicros(created)
 	m.NextAttemptAt = fromMicros(next)
 	m.LeaseUntil = fromMicrosNull(leaseUntil)
@@ -44,13 +43,13 @@ func scanMail(rows *sql.Rows) (*users.Mail, error) {
 	return &m, nil
 }
 
-func queryMail(ctx context.Context, q querier, query string, args ...any) ([]*users.Mail, error) {
+func queryMail(ctx context.Context, q querier, query string, args ...any) ([]*store.Mail, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var list []*users.Mail
+	var list []*store.Mail
 	for rows.Next() {
 		m, err := scanMail(rows)
 		if err != nil {
@@ -61,18 +60,18 @@ func queryMail(ctx context.Context, q querier, query string, args ...any) ([]*us
 	return list, rows.Err()
 }
 
-// ClaimMail implements users.Store in one read-committed transaction: a
+// ClaimMail implements store.Store in one read-committed transaction: a
 // SELECT … FOR UPDATE SKIP LOCKED picks the due mails, oldest first,
 // passing over rows another worker is claiming right now (instead of
 // waiting for it), and locks them; an UPDATE sets their lease; the commit
 // releases them. A row claimed and committed by another worker since is
 // read at its latest version by the locking read, so its new lease makes
 // it drop out.
-func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*users.Mail, error) {
+func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*store.Mail, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	var list []*users.Mail
+	var list []*store.Mail
 	err := s.do(ctx, "claim mail", func() error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			var err error
@@ -106,8 +105,8 @@ FOR UPDATE SKIP LOCKED`, micros(now), micros(now), limit)
 	return list, nil
 }
 
-// UpdateMail implements users.Store.
-func (s *Store) UpdateMail(ctx context.Context, id string, u users.MailUpdate) error {
+// UpdateMail implements store.Store.
+func (s *Store) UpdateMail(ctx context.Context, id string, u store.MailUpdate) error {
 	body := ""
 	if u.ClearBody {
 		body = ", text_body = '', html_body = ''"
@@ -127,14 +126,14 @@ func (s *Store) UpdateMail(ctx context.Context, id string, u users.MailUpdate) e
 		var one int
 		err = s.db.QueryRowContext(ctx, `SELECT 1 FROM users_mail WHERE id = ?`, id).Scan(&one)
 		if errors.Is(err, sql.ErrNoRows) {
-			return users.ErrNotFound
+			return store.ErrNotFound
 		}
 		return err
 	})
 }
 
-// ListMail implements users.Store.
-func (s *Store) ListMail(ctx context.Context, q users.MailQuery) ([]*users.Mail, error) {
+// ListMail implements store.Store.
+func (s *Store) ListMail(ctx context.Context, q store.MailQuery) ([]*store.Mail, error) {
 	var (
 		conds []string
 		args  []any
@@ -156,7 +155,7 @@ func (s *Store) ListMail(ctx context.Context, q users.MailQuery) ([]*users.Mail,
 		query += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	var list []*users.Mail
+	var list []*store.Mail
 	err := s.do(ctx, "list mail", func() (err error) {
 		list, err = queryMail(ctx, s.db, query, args...)
 		return err
@@ -164,11 +163,11 @@ func (s *Store) ListMail(ctx context.Context, q users.MailQuery) ([]*users.Mail,
 	return list, err
 }
 
-// MailStats implements users.Store in one query of three index lookups on
+// MailStats implements store.Store in one query of three index lookups on
 // (status, created_at, id).
-func (s *Store) MailStats(ctx context.Context) (users.MailStats, error) {
+func (s *Store) MailStats(ctx context.Context) (store.MailStats, error) {
 	var (
-		st     users.MailStats
+		st     store.MailStats
 		oldest sql.NullInt64
 	)
 	err := s.do(ctx, "mail stats", func() error {
@@ -178,7 +177,7 @@ func (s *Store) MailStats(ctx context.Context) (users.MailStats, error) {
 	(SELECT MIN(created_at) FROM users_mail WHERE status = 'pending')`).Scan(&st.Pending, &st.Failed, &oldest)
 	})
 	if err != nil {
-		return users.MailStats{}, err
+		return store.MailStats{}, err
 	}
 	st.OldestPending = fromMicrosNull(oldest)
 	return st, nil

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/mysqlstore"
 	"github.com/gousers/users/store/storetest/multitest"
 )
@@ -16,10 +16,10 @@ import (
 func database(t *testing.T) multitest.Database {
 	dsn := newDatabase(t)
 	return multitest.Database{
-		Connect: func(t *testing.T) func(context.Context) (users.Store, error) {
+		Connect: func(t *testing.T) func(context.Context) (store.Store, error) {
 			db := newDB(t, dsn)
 			require.NoError(t, db.Ping())
-			return func(ctx context.Context) (users.Store, error) { return mysqlstore.New(ctx, db) }
+			return func(ctx context.Context) (store.Store, error) { return mysqlstore.New(ctx, db) }
 		},
 		Migrations: func(t *testing.T) (rows, versions int) {
 			db := newDB(t, dsn)

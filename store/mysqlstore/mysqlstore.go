@@ -12,10 +12,10 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// Store is a users.Store on MySQL or MariaDB. It is safe for concurrent
+// Store is a store.Store on MySQL or MariaDB. It is safe for concurrent
 // use, and several Stores — in one process or in many — may share one
 // database. Create it with New.
 type Store struct {
@@ -23,7 +23,7 @@ type Store struct {
 	retries int
 }
 
-var _ users.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // Option configures New.
 type Option func(*options)
@@ -196,11 +196,11 @@ func wrapErr(ctx context.Context, op string, err error) error {
 	if me := mysqlErr(err); me != nil {
 		switch {
 		case isDup(err, "users_users_email_key"):
-			err = users.ErrDuplicateEmail
+			err = store.ErrDuplicateEmail
 		case (me.Number == erNoReferenced || me.Number == erNoReferencedOld) && strings.Contains(me.Message, "`users_users_role_fkey`"):
-			err = users.ErrRoleNotFound
+			err = store.ErrRoleNotFound
 		case (me.Number == erNoReferenced || me.Number == erNoReferencedOld) && strings.Contains(me.Message, "`users_user_policies_policy_fkey`"):
-			err = users.ErrPolicyNotFound
+			err = store.ErrPolicyNotFound
 		case me.Number == erDupEntry:
 			// The message quotes the duplicate value, which may be a
 			// token hash or an address: keep only the index's name.
@@ -223,9 +223,9 @@ func wrapErr(ctx context.Context, op string, err error) error {
 
 func isSentinel(err error) bool {
 	for _, s := range []error{
-		users.ErrNotFound, users.ErrConflict, users.ErrInvalidToken,
-		users.ErrDuplicateEmail, users.ErrDuplicateID, users.ErrRoleNotFound,
-		users.ErrPolicyNotFound, users.ErrLastAdmin,
+		store.ErrNotFound, store.ErrConflict, store.ErrInvalidToken,
+		store.ErrDuplicateEmail, store.ErrDuplicateID, store.ErrRoleNotFound,
+		store.ErrPolicyNotFound, store.ErrLastAdmin,
 	} {
 		if errors.Is(err, s) {
 			return true

@@ -11,14 +11,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/mysqlstore"
 )
 
 func TestShared(t *testing.T) {
 	t.Parallel()
-	sharedtest.Run(t, func(t *testing.T) users.Store { return newStore(t) })
+	sharedtest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
 }
 
 // A statement cancelled while it waits on a lock gives the context's error
@@ -30,9 +30,9 @@ func TestContextCancelledWhileWaiting(t *testing.T) {
 	s, err := mysqlstore.New(ctx, newDB(t, dsn))
 	require.NoError(t, err)
 	u := user("u1", "a@example.com")
-	require.NoError(t, s.CreateUser(ctx, u, users.Effects{}))
-	tok := &users.TokenRecord{Hash: hashOf("t"), Purpose: users.PurposeInvite, UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-	_, err = s.UpdateUser(ctx, "u1", users.Condition{}, users.UserChange{UpdatedAt: t0}, users.Effects{Token: tok})
+	require.NoError(t, s.CreateUser(ctx, u, store.Effects{}))
+	tok := &store.Token{Hash: hashOf("t"), Purpose: store.PurposeInvite, UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	_, err = s.UpdateUser(ctx, "u1", store.Condition{}, store.UserChange{UpdatedAt: t0}, store.Effects{Token: tok})
 	require.NoError(t, err)
 
 	// Hold the user's row lock from another "instance".
@@ -44,12 +44,12 @@ func TestContextCancelledWhileWaiting(t *testing.T) {
 
 	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	_, err = s.ConsumeToken(cctx, hashOf("t"), users.PurposeInvite, t0, users.Condition{}, users.UserChange{UpdatedAt: t0}, users.Effects{})
+	_, err = s.ConsumeToken(cctx, hashOf("t"), store.PurposeInvite, t0, store.Condition{}, store.UserChange{UpdatedAt: t0}, store.Effects{})
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
 	require.NoError(t, tx.Rollback())
 
-	got, err := s.ConsumeToken(ctx, hashOf("t"), users.PurposeInvite, t0, users.Condition{}, users.UserChange{UpdatedAt: t0}, users.Effects{})
+	got, err := s.ConsumeToken(ctx, hashOf("t"), store.PurposeInvite, t0, store.Condition{}, store.UserChange{UpdatedAt: t0}, store.Effects{})
 	require.NoError(t, err)
 	assert.Equal(t, "u1", got.ID)
 }
@@ -61,31 +61,31 @@ func TestCaseFoldingIsGos(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
-	require.NoError(t, s.CreateRole(ctx, &users.Role{ID: "RÔLE-Ⴀ", Name: "Georgian"}))
+	require.NoError(t, s.CreateRole(ctx, &store.Role{ID: "RÔLE-Ⴀ", Name: "Georgian"}))
 	u := user("ID-Ꭰ", "ẞig@example.com")
 	u.FirstName, u.LastName, u.Role = "ẞtraße", "ᎠᎡᎢ", ptr("RÔLE-Ⴀ")
-	require.NoError(t, s.CreateUser(ctx, u, users.Effects{}))
-	require.NoError(t, s.CreateUser(ctx, user("other", "other@example.com"), users.Effects{}))
+	require.NoError(t, s.CreateUser(ctx, u, store.Effects{}))
+	require.NoError(t, s.CreateUser(ctx, user("other", "other@example.com"), store.Effects{}))
 
 	for _, tc := range []struct {
-		field users.UserField
-		op    users.FilterOp
+		field store.Field
+		op    store.Op
 		value string
 	}{
-		{users.FieldFirstName, users.OpIStartsWith, "ß"},
-		{users.FieldLastName, users.OpIContains, "ꭱ"},
-		{users.FieldEmail, users.OpIStartsWith, "ßIG@"},
-		{users.FieldID, users.OpIEndsWith, "-ꭰ"},
-		{users.FieldRole, users.OpIContains, "rôle-ⴀ"},
+		{store.FieldFirstName, store.OpIStartsWith, "ß"},
+		{store.FieldLastName, store.OpIContains, "ꭱ"},
+		{store.FieldEmail, store.OpIStartsWith, "ßIG@"},
+		{store.FieldID, store.OpIEndsWith, "-ꭰ"},
+		{store.FieldRole, store.OpIContains, "rôle-ⴀ"},
 	} {
-		f := &users.UserFilter{Field: tc.field, Op: tc.op, Value: tc.value}
-		list, err := s.ListUsers(ctx, users.UserQuery{Filter: f})
+		f := &store.Filter{Field: tc.field, Op: tc.op, Value: tc.value}
+		list, err := s.ListUsers(ctx, store.UserQuery{Filter: f})
 		require.NoError(t, err)
 		require.Len(t, list, 1, "%s %s %q", tc.field, tc.op, tc.value)
 		assert.Equal(t, u.ID, list[0].ID)
 	}
 	for _, q := range []string{"ß", "ꭰꭱ", "STRASSE"} {
-		list, err := s.ListUsers(ctx, users.UserQuery{Search: q})
+		list, err := s.ListUsers(ctx, store.UserQuery{Search: q})
 		require.NoError(t, err)
 		if q == "STRASSE" {
 			assert.Empty(t, list, "lower-casing is not case folding: ß is not ss")
@@ -94,12 +94,12 @@ func TestCaseFoldingIsGos(t *testing.T) {
 		require.Len(t, list, 1, "search %q", q)
 	}
 	// An update keeps the lower-cased copies in step.
-	_, err := s.UpdateUser(ctx, u.ID, users.Condition{}, users.UserChange{FirstName: ptr("Ǆemal"), SetRole: true, UpdatedAt: t0}, users.Effects{})
+	_, err := s.UpdateUser(ctx, u.ID, store.Condition{}, store.UserChange{FirstName: ptr("Ǆemal"), SetRole: true, UpdatedAt: t0}, store.Effects{})
 	require.NoError(t, err)
-	n, err := s.CountUsers(ctx, users.UserQuery{Search: "ǆem"})
+	n, err := s.CountUsers(ctx, store.UserQuery{Search: "ǆem"})
 	require.NoError(t, err)
 	assert.Equal(t, 1, n)
-	n, err = s.CountUsers(ctx, users.UserQuery{Filter: &users.UserFilter{Field: users.FieldRole, Op: users.OpIContains, Value: "ⴀ"}})
+	n, err = s.CountUsers(ctx, store.UserQuery{Filter: &store.Filter{Field: store.FieldRole, Op: store.OpIContains, Value: "ⴀ"}})
 	require.NoError(t, err)
 	assert.Zero(t, n, "the role was removed")
 }
@@ -115,9 +115,9 @@ func TestExactComparisonsAndOrder(t *testing.T) {
 	for i, n := range names {
 		u := user(fmt.Sprint("u", i), fmt.Sprintf("u%d@example.com", i))
 		u.FirstName = n
-		require.NoError(t, s.CreateUser(ctx, u, users.Effects{}))
+		require.NoError(t, s.CreateUser(ctx, u, store.Effects{}))
 	}
-	list, err := s.ListUsers(ctx, users.UserQuery{Sort: []users.UserSort{{Field: users.FieldFirstName}}})
+	list, err := s.ListUsers(ctx, store.UserQuery{Sort: []store.Sort{{Field: store.FieldFirstName}}})
 	require.NoError(t, err)
 	var got []string
 	for _, u := range list {
@@ -127,21 +127,21 @@ func TestExactComparisonsAndOrder(t *testing.T) {
 	slices.Sort(want)
 	assert.Equal(t, want, got, "byte order, trailing spaces and tabs included")
 
-	count := func(op users.FilterOp, v string) int {
-		n, err := s.CountUsers(ctx, users.UserQuery{Filter: &users.UserFilter{Field: users.FieldFirstName, Op: op, Value: v}})
+	count := func(op store.Op, v string) int {
+		n, err := s.CountUsers(ctx, store.UserQuery{Filter: &store.Filter{Field: store.FieldFirstName, Op: op, Value: v}})
 		require.NoError(t, err)
 		return n
 	}
-	assert.Equal(t, 1, count(users.OpEq, "Ann"), "no padding")
-	assert.Equal(t, 1, count(users.OpEq, "Ann "))
-	assert.Equal(t, 3, count(users.OpStartsWith, "Ann"))
-	assert.Equal(t, 1, count(users.OpContains, "_"), "_ is no wildcard")
-	assert.Equal(t, 1, count(users.OpContains, "%"), "% is no wildcard")
-	assert.Equal(t, 1, count(users.OpEq, "😀"))
-	assert.Equal(t, 4, count(users.OpIStartsWith, "ann"), "Ann, Ann , Ann\\t, ann")
+	assert.Equal(t, 1, count(store.OpEq, "Ann"), "no padding")
+	assert.Equal(t, 1, count(store.OpEq, "Ann "))
+	assert.Equal(t, 3, count(store.OpStartsWith, "Ann"))
+	assert.Equal(t, 1, count(store.OpContains, "_"), "_ is no wildcard")
+	assert.Equal(t, 1, count(store.OpContains, "%"), "% is no wildcard")
+	assert.Equal(t, 1, count(store.OpEq, "😀"))
+	assert.Equal(t, 4, count(store.OpIStartsWith, "ann"), "Ann, Ann , Ann\\t, ann")
 
 	_, err = s.GetUserByEmailKey(ctx, "u0@example.com ")
-	assert.ErrorIs(t, err, users.ErrNotFound, "keys compare exactly")
+	assert.ErrorIs(t, err, store.ErrNotFound, "keys compare exactly")
 	got0, err := s.GetUser(ctx, "u5")
 	require.NoError(t, err)
 	assert.Equal(t, "😀", got0.FirstName)

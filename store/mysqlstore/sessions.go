@@ -6,19 +6,19 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 const sessionCols = `s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent`
 
-func scanSession(row interface{ Scan(...any) error }) (*users.SessionRecord, error) {
+func scanSession(row interface{ Scan(...any) error }) (*store.Session, error) {
 	var (
-		r                           users.SessionRecord
+		r                           store.Session
 		created, refreshed, expires int64
 	)
 	if err := row.Scan(&r.ID, &r.UserID, &r.TokenHash, &created, &refreshed, &expires, &r.IP, &r.UserAgent); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, users.ErrNotFound
+			return nil, store.ErrNotFound
 		}
 		return nil, err
 	}
@@ -28,9 +28,9 @@ func scanSession(row interface{ Scan(...any) error }) (*users.SessionRecord, err
 	return &r, nil
 }
 
-// CreateSession implements users.Store: one read-committed transaction
+// CreateSession implements store.Store: one read-committed transaction
 // locks the user's row, checks cond and inserts the session.
-func (s *Store) CreateSession(ctx context.Context, r *users.SessionRecord, cond users.Condition) error {
+func (s *Store) CreateSession(ctx context.Context, r *store.Session, cond store.Condition) error {
 	return s.do(ctx, "create session", func() error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			l, err := lockUser(ctx, tx, r.UserID)
@@ -38,7 +38,7 @@ func (s *Store) CreateSession(ctx context.Context, r *users.SessionRecord, cond 
 				return err
 			}
 			if !l.holds(cond) {
-				return users.ErrConflict
+				return store.ErrConflict
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO users_sessions (id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, micros(r.CreatedAt), micros(r.RefreshedAt),
@@ -48,9 +48,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, micros(r.CreatedA
 	})
 }
 
-// GetSession implements users.Store.
-func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord, error) {
-	var r *users.SessionRecord
+// GetSession implements store.Store.
+func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
+	var r *store.Session
 	err := s.do(ctx, "get session", func() (err error) {
 		r, err = scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM users_sessions s WHERE s.id = ?`, id))
 		return err
@@ -64,17 +64,17 @@ type errReused struct{ id string }
 
 func (errReused) Error() string { return "refresh token reused" }
 
-// RotateSession implements users.Store. One read-committed transaction
+// RotateSession implements store.Store. One read-committed transaction
 // locks the row of the user whose session has the current hash, then the
 // session's (the order every user change takes), and checks them;
 // concurrent rotations of one token queue on the user's lock, and the
 // ones after the winner no longer find the hash current. A hash found
 // among the earlier ones ends the session in a transaction of its own,
 // committed, and answers ErrTokenReused.
-func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond users.Condition) (*users.SessionRecord, *users.UserRecord, error) {
+func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond store.Condition) (*store.Session, *store.User, error) {
 	var (
-		sess *users.SessionRecord
-		u    *users.UserRecord
+		sess *store.Session
+		u    *store.User
 	)
 	err := s.do(ctx, "rotate session", func() error {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
@@ -93,7 +93,7 @@ WHERE u.id = (SELECT s.user_id FROM users_sessions s WHERE s.token_hash = ?) FOR
 			userID := l.id
 			sess, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM users_sessions s
 WHERE s.token_hash = ? FOR UPDATE`, oldHash))
-			if errors.Is(err, users.ErrNotFound) {
+			if errors.Is(err, store.ErrNotFound) {
 				return earlier(ctx, tx, oldHash) // rotated meanwhile
 			}
 			if err != nil {
@@ -101,9 +101,9 @@ WHERE s.token_hash = ? FOR UPDATE`, oldHash))
 			}
 			switch {
 			case !now.Before(sess.ExpiresAt):
-				return users.ErrTokenExpired
+				return store.ErrTokenExpired
 			case !l.holds(cond):
-				return users.ErrConflict
+				return store.ErrConflict
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO users_session_hashes (hash, session_id) VALUES (?, ?)`, oldHash, sess.ID); err != nil {
 				return err
@@ -124,7 +124,7 @@ WHERE s.token_hash = ? FOR UPDATE`, oldHash))
 			if _, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, reused.id); err != nil {
 				return err
 			}
-			return users.ErrTokenReused
+			return store.ErrTokenReused
 		}
 		return err
 	})
@@ -140,7 +140,7 @@ func earlier(ctx context.Context, tx *sql.Tx, hash []byte) error {
 	var id string
 	err := tx.QueryRowContext(ctx, `SELECT session_id FROM users_session_hashes WHERE hash = ?`, hash).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return users.ErrInvalidToken
+		return store.ErrInvalidToken
 	}
 	if err != nil {
 		return err
@@ -148,7 +148,7 @@ func earlier(ctx context.Context, tx *sql.Tx, hash []byte) error {
 	return errReused{id: id}
 }
 
-// DeleteSession implements users.Store; its earlier hashes go with it (ON
+// DeleteSession implements store.Store; its earlier hashes go with it (ON
 // DELETE CASCADE).
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return s.do(ctx, "delete session", func() error {
@@ -157,12 +157,12 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	})
 }
 
-// DeleteSessionByToken implements users.Store: the session whose current
+// DeleteSessionByToken implements store.Store: the session whose current
 // hash is hash, else the one that had it before.
 func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 	return s.do(ctx, "delete session by token", func() error {
 		res, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE token_hash = ?`, hash)
-		if err := deleted(res, err); !errors.Is(err, users.ErrNotFound) {
+		if err := deleted(res, err); !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		res, err = s.db.ExecContext(ctx, `DELETE FROM users_sessions
@@ -181,12 +181,12 @@ func deleted(res sql.Result, err error) error {
 		return err
 	}
 	if n == 0 {
-		return users.ErrNotFound
+		return store.ErrNotFound
 	}
 	return nil
 }
 
-// PurgeExpired implements users.Store: two DELETEs by the expires_at
+// PurgeExpired implements store.Store: two DELETEs by the expires_at
 // indexes (the sessions' earlier hashes go with them).
 func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error) {
 	var total int

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// userCols reads a users.UserRecord (see scanUser) from users_users AS u;
+// userCols reads a store.User (see scanUser) from users_users AS u;
 // the policies are read apart (loadPolicies).
 const userCols = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.first_name, u.last_name,
 	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at`
@@ -21,7 +21,7 @@ const userCols = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.f
 // lockCols reads what a Condition is checked against (see lockedUser).
 const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.password_hash`
 
-// CreateUser implements users.Store, in one transaction. A concurrent
+// CreateUser implements store.Store, in one transaction. A concurrent
 // insert of the same email key waits on the unique index until the first
 // commits, then fails with ErrDuplicateEmail.
 //
@@ -31,7 +31,7 @@ const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.pass
 // depends on the isolation level, so it runs at the session's and skips
 // the round trip that would set one. Otherwise it runs at READ COMMITTED,
 // like every other write.
-func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	meta, err := encodeMetadata(u.Metadata)
 	if err != nil {
 		return fmt.Errorf("mysqlstore: create user: %w", err)
@@ -95,7 +95,7 @@ func insertPolicies(ctx context.Context, tx *sql.Tx, ids, policies []string) err
 }
 
 // applyEffects writes fx for the user userID, inside tx.
-func applyEffects(ctx context.Context, tx *sql.Tx, userID string, fx users.Effects) error {
+func applyEffects(ctx context.Context, tx *sql.Tx, userID string, fx store.Effects) error {
 	if len(fx.RevokeTokens) > 0 {
 		args := []any{userID}
 		for _, p := range fx.RevokeTokens {
@@ -128,16 +128,16 @@ WHERE user_id = ? AND consumed_at IS NULL AND purpose IN (`+placeholders(len(fx.
 	return nil
 }
 
-func insertToken(ctx context.Context, tx *sql.Tx, t *users.TokenRecord) error {
+func insertToken(ctx context.Context, tx *sql.Tx, t *store.Token) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
 		micros(t.CreatedAt), micros(t.ExpiresAt), microsPtr(t.ConsumedAt))
 	return err
 }
 
-// GetUser implements users.Store.
-func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, error) {
-	var u *users.UserRecord
+// GetUser implements store.Store.
+func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
+	var u *store.User
 	err := s.do(ctx, "get user", func() (err error) {
 		u, err = getUser(ctx, s.db, `u.id = ?`, id)
 		return err
@@ -145,13 +145,13 @@ func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, erro
 	return u, err
 }
 
-// GetUserByEmailKey implements users.Store. The empty key names no user
+// GetUserByEmailKey implements store.Store. The empty key names no user
 // (users without an email have a NULL key).
-func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
 	if key == "" {
-		return nil, fmt.Errorf("mysqlstore: get user by email: %w", users.ErrNotFound)
+		return nil, fmt.Errorf("mysqlstore: get user by email: %w", store.ErrNotFound)
 	}
-	var u *users.UserRecord
+	var u *store.User
 	err := s.do(ctx, "get user by email", func() (err error) {
 		// utf8mb4_bin pads: the second comparison makes the match exact.
 		u, err = getUser(ctx, s.db, `u.email_key = ? AND CAST(u.email_key AS BINARY) = CAST(? AS BINARY)`, key, key)
@@ -163,7 +163,7 @@ func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserR
 // getUser reads the one user that cond (over users_users AS u) selects,
 // with its policies, in one statement: a row per policy, in their order
 // (one row with a NULL policy when it has none).
-func getUser(ctx context.Context, q querier, cond string, args ...any) (*users.UserRecord, error) {
+func getUser(ctx context.Context, q querier, cond string, args ...any) (*store.User, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+userCols+`, p.policy_id FROM users_users u
 LEFT JOIN users_user_policies p ON p.user_id = u.id
 WHERE `+cond+` ORDER BY p.position`, args...)
@@ -171,7 +171,7 @@ WHERE `+cond+` ORDER BY p.position`, args...)
 		return nil, err
 	}
 	defer rows.Close()
-	var u *users.UserRecord
+	var u *store.User
 	for rows.Next() {
 		var policy sql.NullString
 		r, err := scanUser(rows, &policy)
@@ -189,19 +189,19 @@ WHERE `+cond+` ORDER BY p.position`, args...)
 		return nil, err
 	}
 	if u == nil {
-		return nil, users.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	return u, nil
 }
 
 // queryUsers reads the users query selects (with userCols), then their
 // policies.
-func queryUsers(ctx context.Context, q querier, query string, args ...any) ([]*users.UserRecord, error) {
+func queryUsers(ctx context.Context, q querier, query string, args ...any) ([]*store.User, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	var list []*users.UserRecord
+	var list []*store.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
@@ -223,11 +223,11 @@ func queryUsers(ctx context.Context, q querier, query string, args ...any) ([]*u
 }
 
 // loadPolicies fills in the policies of list, in one query.
-func loadPolicies(ctx context.Context, q querier, list []*users.UserRecord) error {
+func loadPolicies(ctx context.Context, q querier, list []*store.User) error {
 	if len(list) == 0 {
 		return nil
 	}
-	byID := make(map[string]*users.UserRecord, len(list))
+	byID := make(map[string]*store.User, len(list))
 	ids := make([]any, 0, len(list))
 	for _, u := range list {
 		if _, dup := byID[u.ID]; !dup {
@@ -254,9 +254,9 @@ WHERE user_id IN (`+placeholders(len(ids))+`) ORDER BY user_id, position`, ids..
 }
 
 // scanUser reads the userCols of a row, and the extra columns after them.
-func scanUser(rows *sql.Rows, extra ...any) (*users.UserRecord, error) {
+func scanUser(rows *sql.Rows, extra ...any) (*store.User, error) {
 	var (
-		u                users.UserRecord
+		u                store.User
 		status           string
 		role             sql.NullString
 		meta             sql.NullString
@@ -266,12 +266,11 @@ func scanUser(rows *sql.Rows, extra ...any) (*users.UserRecord, error) {
 		&status, &role, &u.Contested, &meta, &created, &updated}, extra...)...); err != nil {
 		return nil, err
 	}
-	u.Status = users.Status(status)
+	u.Status = store.Status(status)
 	if role.Valid {
 		r := role.String
 		u.Role = &r
 	}
-	u.HasPassword = u.PasswordHash != ""
 	u.CreatedAt = fromMicros(created)
 	u.UpdatedAt = fromMicros(updated)
 	if meta.Valid {
@@ -303,9 +302,9 @@ func encodeMetadata(m map[string]any) (any, error) {
 	return string(b), nil
 }
 
-// ListUsers implements users.Store: one query for the page, one for its
+// ListUsers implements store.Store: one query for the page, one for its
 // users' policies.
-func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.UserRecord, error) {
+func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) ([]*store.User, error) {
 	var w where
 	if err := w.query(q); err != nil {
 		return nil, fmt.Errorf("mysqlstore: list users: %w", err)
@@ -324,7 +323,7 @@ func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.User
 		query += " LIMIT 18446744073709551615 OFFSET ?"
 		args = append(args, q.Offset)
 	}
-	var list []*users.UserRecord
+	var list []*store.User
 	err = s.do(ctx, "list users", func() (err error) {
 		list, err = queryUsers(ctx, s.db, query, args...)
 		return err
@@ -332,8 +331,8 @@ func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.User
 	return list, err
 }
 
-// CountUsers implements users.Store.
-func (s *Store) CountUsers(ctx context.Context, q users.UserQuery) (int, error) {
+// CountUsers implements store.Store.
+func (s *Store) CountUsers(ctx context.Context, q store.UserQuery) (int, error) {
 	var w where
 	if err := w.query(q); err != nil {
 		return 0, fmt.Errorf("mysqlstore: count users: %w", err)
@@ -353,8 +352,8 @@ type locked struct {
 
 // holds reports whether l satisfies cond (all but KeepAdmin, which judges
 // the whole change).
-func (l locked) holds(cond users.Condition) bool {
-	return (cond.Status == "" || users.Status(l.status) == cond.Status) &&
+func (l locked) holds(cond store.Condition) bool {
+	return (cond.Status == "" || store.Status(l.status) == cond.Status) &&
 		(cond.Contested == nil || *cond.Contested == l.contested) &&
 		(cond.EmailKey == nil || *cond.EmailKey == l.emailKey) &&
 		(cond.PasswordHash == nil || *cond.PasswordHash == l.passwordHash)
@@ -387,7 +386,7 @@ func lockUser(ctx context.Context, tx *sql.Tx, id string) (locked, error) {
 	err := tx.QueryRowContext(ctx, `SELECT `+lockCols+` FROM users_users u WHERE u.id = ? FOR UPDATE`, id).
 		Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return l, users.ErrNotFound
+		return l, store.ErrNotFound
 	}
 	return l, err
 }
@@ -421,7 +420,7 @@ func adminExists(ctx context.Context, tx *sql.Tx) (bool, error) {
 
 // keepAdmin returns ErrLastAdmin when an admin existed before the change
 // (before) and none does now.
-func keepAdmin(ctx context.Context, tx *sql.Tx, cond users.Condition, before bool) error {
+func keepAdmin(ctx context.Context, tx *sql.Tx, cond store.Condition, before bool) error {
 	if !cond.KeepAdmin || !before {
 		return nil
 	}
@@ -430,20 +429,20 @@ func keepAdmin(ctx context.Context, tx *sql.Tx, cond users.Condition, before boo
 		return err
 	}
 	if !after {
-		return users.ErrLastAdmin
+		return store.ErrLastAdmin
 	}
 	return nil
 }
 
-// UpdateUser implements users.Store: in one read-committed transaction it
+// UpdateUser implements store.Store: in one read-committed transaction it
 // locks the user's row (SELECT … FOR UPDATE), checks the condition against
 // it, applies the change and the effects, and reads the user back.
-func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (s *Store) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	set, args, err := changeSet(ch)
 	if err != nil {
 		return nil, fmt.Errorf("mysqlstore: update user: %w", err)
 	}
-	var u *users.UserRecord
+	var u *store.User
 	err = s.do(ctx, "update user", func() error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			var before bool
@@ -457,7 +456,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 				return err
 			}
 			if !l.holds(cond) {
-				return users.ErrConflict
+				return store.ErrConflict
 			}
 			u, err = applyChange(ctx, tx, id, ch, set, args, fx)
 			if err != nil {
@@ -474,7 +473,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 
 // applyChange applies ch (set and args from changeSet) and fx to the user
 // id inside tx, and reads the user back.
-func applyChange(ctx context.Context, tx *sql.Tx, id string, ch users.UserChange, set string, args []any, fx users.Effects) (*users.UserRecord, error) {
+func applyChange(ctx context.Context, tx *sql.Tx, id string, ch store.UserChange, set string, args []any, fx store.Effects) (*store.User, error) {
 	if _, err := tx.ExecContext(ctx, `UPDATE users_users SET `+set+` WHERE id = ?`, append(args, id)...); err != nil {
 		return nil, err
 	}
@@ -494,7 +493,7 @@ func applyChange(ctx context.Context, tx *sql.Tx, id string, ch users.UserChange
 
 // changeSet is the SET clause of ch, and its arguments: only the fields ch
 // changes, the lower-cased copies with them.
-func changeSet(ch users.UserChange) (string, []any, error) {
+func changeSet(ch store.UserChange) (string, []any, error) {
 	cols := []string{"updated_at = ?"}
 	args := []any{micros(ch.UpdatedAt)}
 	add := func(col string, v any) {
@@ -549,26 +548,26 @@ func uniqueSorted(ids []string) []string {
 
 // lockAll locks the users in ids (sorted, unique) and checks cond on each:
 // ErrNotFound when one is missing, ErrConflict when one fails cond.
-func lockAll(ctx context.Context, tx *sql.Tx, ids []string, cond users.Condition) error {
+func lockAll(ctx context.Context, tx *sql.Tx, ids []string, cond store.Condition) error {
 	list, err := lockUsers(ctx, tx, ids)
 	if err != nil {
 		return err
 	}
 	if len(list) != len(ids) {
-		return users.ErrNotFound
+		return store.ErrNotFound
 	}
 	for _, l := range list {
 		if !l.holds(cond) {
-			return users.ErrConflict
+			return store.ErrConflict
 		}
 	}
 	return nil
 }
 
-// UpdateUsers implements users.Store: one read-committed transaction locks
+// UpdateUsers implements store.Store: one read-committed transaction locks
 // the users in id order, checks cond on each, applies the change, and
 // revokes their tokens and ends their sessions as ch asks.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
 	ids = uniqueSorted(ids)
 	if len(ids) == 0 {
 		return nil
@@ -623,11 +622,11 @@ AND consumed_at IS NULL AND purpose IN (`+placeholders(len(ch.RevokeTokens))+`)`
 	})
 }
 
-// DeleteUsers implements users.Store: one read-committed transaction locks
+// DeleteUsers implements store.Store: one read-committed transaction locks
 // the users in id order, checks cond, deletes their pending mail and the
 // users (their tokens, sessions and policy links go with them: ON DELETE
 // CASCADE).
-func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condition) error {
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
 	ids = uniqueSorted(ids)
 	if len(ids) == 0 {
 		return nil
@@ -658,18 +657,18 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condit
 	})
 }
 
-// ConsumeToken implements users.Store in one read-committed transaction:
+// ConsumeToken implements store.Store in one read-committed transaction:
 // it locks the token's user's row, then the token's (SELECT … FOR UPDATE), checks them, marks the token consumed, applies
 // the change and the effects, and reads the user back. Concurrent
 // consumers of one token queue on the user's row lock; when the winner
 // commits, the next one reads the token as consumed and gets ErrTokenUsed.
 // UpdateUser too locks the user before it revokes tokens: one lock order.
-func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.TokenPurpose, now time.Time, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	set, args, err := changeSet(ch)
 	if err != nil {
 		return nil, fmt.Errorf("mysqlstore: consume token: %w", err)
 	}
-	var u *users.UserRecord
+	var u *store.User
 	err = s.do(ctx, "consume token", func() error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			var before bool
@@ -687,7 +686,7 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 WHERE u.id = (SELECT t.user_id FROM users_tokens t WHERE t.hash = ? AND t.purpose = ?) FOR UPDATE`, hash, string(purpose)).
 				Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash)
 			if errors.Is(err, sql.ErrNoRows) {
-				return users.ErrInvalidToken // unknown, or its user deleted meanwhile
+				return store.ErrInvalidToken // unknown, or its user deleted meanwhile
 			}
 			if err != nil {
 				return err
@@ -700,18 +699,18 @@ WHERE u.id = (SELECT t.user_id FROM users_tokens t WHERE t.hash = ? AND t.purpos
 			err = tx.QueryRowContext(ctx, `SELECT consumed_at, expires_at FROM users_tokens
 WHERE hash = ? AND purpose = ? FOR UPDATE`, hash, string(purpose)).Scan(&consumed, &expires)
 			if errors.Is(err, sql.ErrNoRows) {
-				return users.ErrInvalidToken // revoked meanwhile
+				return store.ErrInvalidToken // revoked meanwhile
 			}
 			if err != nil {
 				return err
 			}
 			switch {
 			case consumed.Valid:
-				return users.ErrTokenUsed
+				return store.ErrTokenUsed
 			case !now.Before(fromMicros(expires)):
-				return users.ErrTokenExpired
+				return store.ErrTokenExpired
 			case !l.holds(cond):
-				return users.ErrConflict
+				return store.ErrConflict
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE users_tokens SET consumed_at = ? WHERE hash = ?`, micros(now), hash); err != nil {
 				return err
@@ -729,12 +728,12 @@ WHERE hash = ? AND purpose = ? FOR UPDATE`, hash, string(purpose)).Scan(&consume
 	return u, nil
 }
 
-// GetToken implements users.Store.
-func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, error) {
-	var t *users.TokenRecord
+// GetToken implements store.Store.
+func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error) {
+	var t *store.Token
 	err := s.do(ctx, "get token", func() error {
 		var (
-			r                users.TokenRecord
+			r                store.Token
 			purpose          string
 			created, expires int64
 			consumed         sql.NullInt64
@@ -742,12 +741,12 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, 
 		err := s.db.QueryRowContext(ctx, `SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at
 FROM users_tokens WHERE hash = ?`, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &created, &expires, &consumed)
 		if errors.Is(err, sql.ErrNoRows) {
-			return users.ErrNotFound
+			return store.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		r.Purpose = users.TokenPurpose(purpose)
+		r.Purpose = store.Purpose(purpose)
 		r.CreatedAt = fromMicros(created)
 		r.ExpiresAt = fromMicros(expires)
 		r.ConsumedAt = fromMicrosNull(consumed)

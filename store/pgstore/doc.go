@@ -3,16 +3,16 @@
 //
 // # Store
 //
-// [New] returns a [Store], the users.Store on a pgx pool the host app
+// [New] returns a [Store], the store.Store on a pgx pool the host app
 // opened. Each Store method that must be atomic is one transaction, so
 // any number of instances may run any operations at once.
 //
 // Users are listed and counted by one SELECT built from the
-// users.UserQuery (filter, search, sort, paging happen in PostgreSQL).
+// store.UserQuery (filter, search, sort, paging happen in PostgreSQL).
 // Text sorts bytewise (COLLATE "C") whatever the database's collation; the
 // case-insensitive comparisons use lower-cased copies of the user's fields
 // that the store writes with Go's strings.ToLower, so they do not depend on
-// the database's locale. Changes made with users.Condition.KeepAdmin
+// the database's locale. Changes made with store.Condition.KeepAdmin
 // serialise on a transaction-scoped advisory lock per schema, so that two
 // instances cannot together remove the last two administrators. Refresh
 // tokens are rotated under a row lock on their session, so that of

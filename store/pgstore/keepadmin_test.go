@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/pgstore"
 )
 
@@ -35,14 +35,14 @@ func TestKeepAdminRace(t *testing.T) {
 				require.NoError(t, err)
 				stores = append(stores, s)
 			}
-			require.NoError(t, stores[0].CreateRole(ctx, &users.Role{ID: "admin", Name: "Admin", AdminAccess: true}))
-			require.NoError(t, stores[0].CreatePolicy(ctx, &users.Policy{ID: "all", Name: "All", AdminAccess: true}))
+			require.NoError(t, stores[0].CreateRole(ctx, &store.Role{ID: "admin", Name: "Admin", AdminAccess: true}))
+			require.NoError(t, stores[0].CreatePolicy(ctx, &store.Policy{ID: "all", Name: "All", AdminAccess: true}))
 			watcher := newPool(t, schema)
 			for round := range 4 {
 				x, y := user(fmt.Sprint("x", round), fmt.Sprint("x", round, "@example.com")), user(fmt.Sprint("y", round), fmt.Sprint("y", round, "@example.com"))
 				x.Role, y.Policies = ptr("admin"), []string{"all"}
-				require.NoError(t, stores[0].CreateUser(ctx, x, users.Effects{}))
-				require.NoError(t, stores[0].CreateUser(ctx, y, users.Effects{}))
+				require.NoError(t, stores[0].CreateUser(ctx, x, store.Effects{}))
+				require.NoError(t, stores[0].CreateUser(ctx, y, store.Effects{}))
 
 				blocker, err := watcher.Begin(ctx)
 				require.NoError(t, err)
@@ -50,14 +50,14 @@ func TestKeepAdminRace(t *testing.T) {
 				require.NoError(t, err)
 				errs := make([]error, 2)
 				var wg sync.WaitGroup
-				for i, u := range []*users.UserRecord{x, y} {
+				for i, u := range []*store.User{x, y} {
 					wg.Go(func() {
 						if round%2 == 0 {
-							errs[i] = stores[i].DeleteUsers(ctx, []string{u.ID}, users.Condition{KeepAdmin: true})
+							errs[i] = stores[i].DeleteUsers(ctx, []string{u.ID}, store.Condition{KeepAdmin: true})
 							return
 						}
-						_, errs[i] = stores[i].UpdateUser(ctx, u.ID, users.Condition{KeepAdmin: true},
-							users.UserChange{Status: ptr(users.StatusSuspended), UpdatedAt: t0}, users.Effects{})
+						_, errs[i] = stores[i].UpdateUser(ctx, u.ID, store.Condition{KeepAdmin: true},
+							store.UserChange{Status: ptr(store.StatusSuspended), UpdatedAt: t0}, store.Effects{})
 					})
 				}
 				waitForLockWaits(t, watcher, app, 2)
@@ -68,12 +68,12 @@ func TestKeepAdminRace(t *testing.T) {
 					switch {
 					case err == nil:
 						wins++
-					case !errors.Is(err, users.ErrLastAdmin):
+					case !errors.Is(err, store.ErrLastAdmin):
 						t.Errorf("round %d, call %d: %v; want nil or ErrLastAdmin", round, i, err)
 					}
 				}
 				require.Equal(t, 1, wins, "round %d: both last admins were removed, or neither", round)
-				n, err := stores[0].CountUsers(ctx, users.UserQuery{Filter: &users.UserFilter{Field: users.FieldStatus, Op: users.OpEq, Value: "active"}})
+				n, err := stores[0].CountUsers(ctx, store.UserQuery{Filter: &store.Filter{Field: store.FieldStatus, Op: store.OpEq, Value: "active"}})
 				require.NoError(t, err)
 				assert.Equal(t, 1, n, "round %d: active users left", round)
 				// The next round starts with no active admin.

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/storetest/limitertest"
 )
@@ -54,7 +55,7 @@ func limiterDatabase(params map[string]string) limitertest.Factory {
 				_, err := admin.Exec(context.Background(), "DROP TABLE users_limiter_events")
 				require.NoError(t, err)
 			},
-			NewStore: func(t *testing.T) users.Store {
+			NewStore: func(t *testing.T) store.Store {
 				s, err := pgstore.New(context.Background(), newPool(t, schema))
 				require.NoError(t, err)
 				return s

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/storetest/multitest"
 )
@@ -21,10 +21,10 @@ func database(params map[string]string) multitest.Factory {
 		files, err := filepath.Glob("migrations/*.sql")
 		require.NoError(t, err)
 		return multitest.Database{
-			Connect: func(t *testing.T) func(context.Context) (users.Store, error) {
+			Connect: func(t *testing.T) func(context.Context) (store.Store, error) {
 				pool := newPoolWith(t, schema, params)
 				require.NoError(t, pool.Ping(context.Background()))
-				return func(ctx context.Context) (users.Store, error) { return pgstore.New(ctx, pool) }
+				return func(ctx context.Context) (store.Store, error) { return pgstore.New(ctx, pool) }
 			},
 			Migrations: func(t *testing.T) (rows, versions int) {
 				require.NoError(t, newPool(t, schema).QueryRow(context.Background(),

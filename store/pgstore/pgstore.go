@@ -12,10 +12,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// Store is a users.Store on PostgreSQL. It is safe for concurrent use, and
+// Store is a store.Store on PostgreSQL. It is safe for concurrent use, and
 // several Stores — in one process or in many — may share one database
 // schema. Create it with New.
 type Store struct {
@@ -34,7 +34,7 @@ type Store struct {
 // advisory lock that serialises the changes made with Condition.KeepAdmin.
 const adminLockNamespace = "github.com/gousers/users/store/pgstore keep-admin "
 
-var _ users.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // Option configures New.
 type Option func(*options)
@@ -165,11 +165,11 @@ func wrapErr(ctx context.Context, op string, err error) error {
 	if errors.As(err, &pe) {
 		switch {
 		case pe.Code == "23505" && pe.ConstraintName == "users_users_email_key_idx":
-			err = users.ErrDuplicateEmail
+			err = store.ErrDuplicateEmail
 		case pe.Code == "23503" && pe.ConstraintName == "users_users_role_fkey":
-			err = users.ErrRoleNotFound
+			err = store.ErrRoleNotFound
 		case pe.Code == "23503" && pe.ConstraintName == "users_user_policies_policy_fkey":
-			err = users.ErrPolicyNotFound
+			err = store.ErrPolicyNotFound
 		}
 	}
 	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && !isSentinel(err) {
@@ -182,9 +182,9 @@ func wrapErr(ctx context.Context, op string, err error) error {
 
 func isSentinel(err error) bool {
 	for _, s := range []error{
-		users.ErrNotFound, users.ErrConflict, users.ErrInvalidToken,
-		users.ErrDuplicateEmail, users.ErrRoleNotFound, users.ErrPolicyNotFound,
-		users.ErrDuplicateID, users.ErrLastAdmin,
+		store.ErrNotFound, store.ErrConflict, store.ErrInvalidToken,
+		store.ErrDuplicateEmail, store.ErrRoleNotFound, store.ErrPolicyNotFound,
+		store.ErrDuplicateID, store.ErrLastAdmin,
 	} {
 		if errors.Is(err, s) {
 			return true

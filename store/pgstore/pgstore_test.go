@@ -9,26 +9,26 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/pgstore"
 )
 
 func TestShared(t *testing.T) {
 	t.Parallel()
-	sharedtest.Run(t, func(t *testing.T) users.Store { return newStore(t) })
+	sharedtest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
 }
 
 // A duplicate role or policy id gives the package's own sentinel, which
-// also matches users.ErrDuplicateID (checked by the conformance suite).
+// also matches store.ErrDuplicateID (checked by the conformance suite).
 func TestDuplicateIDSentinels(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := newStore(t)
-	require.NoError(t, s.CreateRole(ctx, &users.Role{ID: "r", Name: "R"}))
-	assert.ErrorIs(t, s.CreateRole(ctx, &users.Role{ID: "r", Name: "R"}), pgstore.ErrRoleExists)
-	require.NoError(t, s.CreatePolicy(ctx, &users.Policy{ID: "y", Name: "A"}))
-	assert.ErrorIs(t, s.CreatePolicy(ctx, &users.Policy{ID: "y", Name: "A"}), pgstore.ErrPolicyExists)
+	require.NoError(t, s.CreateRole(ctx, &store.Role{ID: "r", Name: "R"}))
+	assert.ErrorIs(t, s.CreateRole(ctx, &store.Role{ID: "r", Name: "R"}), pgstore.ErrRoleExists)
+	require.NoError(t, s.CreatePolicy(ctx, &store.Policy{ID: "y", Name: "A"}))
+	assert.ErrorIs(t, s.CreatePolicy(ctx, &store.Policy{ID: "y", Name: "A"}), pgstore.ErrPolicyExists)
 }
 
 // A statement cancelled while it waits on a lock gives context.Canceled
@@ -40,9 +40,9 @@ func TestContextCancelledWhileWaiting(t *testing.T) {
 	s, err := pgstore.New(ctx, newPool(t, schema))
 	require.NoError(t, err)
 	u := user("u1", "a@example.com")
-	require.NoError(t, s.CreateUser(ctx, u, users.Effects{}))
-	tok := &users.TokenRecord{Hash: hashOf("t"), Purpose: users.PurposeInvite, UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-	_, err = s.UpdateUser(ctx, "u1", users.Condition{}, users.UserChange{UpdatedAt: t0}, users.Effects{Token: tok})
+	require.NoError(t, s.CreateUser(ctx, u, store.Effects{}))
+	tok := &store.Token{Hash: hashOf("t"), Purpose: store.PurposeInvite, UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+	_, err = s.UpdateUser(ctx, "u1", store.Condition{}, store.UserChange{UpdatedAt: t0}, store.Effects{Token: tok})
 	require.NoError(t, err)
 
 	// Hold the user's row lock from another "instance".
@@ -54,12 +54,12 @@ func TestContextCancelledWhileWaiting(t *testing.T) {
 
 	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	_, err = s.ConsumeToken(cctx, hashOf("t"), users.PurposeInvite, t0, users.Condition{}, users.UserChange{UpdatedAt: t0}, users.Effects{})
+	_, err = s.ConsumeToken(cctx, hashOf("t"), store.PurposeInvite, t0, store.Condition{}, store.UserChange{UpdatedAt: t0}, store.Effects{})
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
 	require.NoError(t, tx.Rollback(ctx))
 
-	got, err := s.ConsumeToken(ctx, hashOf("t"), users.PurposeInvite, t0, users.Condition{}, users.UserChange{UpdatedAt: t0}, users.Effects{})
+	got, err := s.ConsumeToken(ctx, hashOf("t"), store.PurposeInvite, t0, store.Condition{}, store.UserChange{UpdatedAt: t0}, store.Effects{})
 	require.NoError(t, err)
 	assert.Equal(t, "u1", got.ID)
 }
@@ -74,7 +74,7 @@ func TestWithSchema(t *testing.T) {
 	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+schema+` CASCADE`) })
 	s, err := pgstore.New(ctx, pool, pgstore.WithSchema(schema), pgstore.WithRetries(2))
 	require.NoError(t, err)
-	require.NoError(t, s.CreateUser(ctx, user("u1", "a@example.com"), users.Effects{Mail: mail("m", "u1", "a@example.com", t0)}))
+	require.NoError(t, s.CreateUser(ctx, user("u1", "a@example.com"), store.Effects{Mail: mail("m", "u1", "a@example.com", t0)}))
 	var n int
 	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM `+schema+`.users_users`).Scan(&n))
 	assert.Equal(t, 1, n)

@@ -19,12 +19,12 @@ type queries struct {
 	deleteSessionByToken, purgeExpired                                          string
 }
 
-// userCols reads a users.UserRecord (see scanUser) from users_users AS u.
+// userCols reads a store.User (see scanUser) from users_users AS u.
 const userCols = `u.id, u.email, u.email_key, u.password_hash, u.first_name, u.last_name,
 	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at,
 	ARRAY(SELECT p.policy_id FROM users_user_policies p WHERE p.user_id = u.id ORDER BY p.position)`
 
-// userSet applies a users.UserChange: NULL leaves a column alone; $8 says
+// userSet applies a store.UserChange: NULL leaves a column alone; $8 says
 // whether $9 (NULL: no role) replaces the role. $1 is the user id (or ids).
 // $13 to $17 are the lower-cased copies of email, first and last name,
 // status and role.
@@ -49,11 +49,11 @@ const userSet = `
 // read them.
 const userState = `status, contested, email_key, password_hash`
 
-// mailCols reads a users.Mail (see scanMail) from users_mail AS m.
+// mailCols reads a store.Mail (see scanMail) from users_mail AS m.
 const mailCols = `m.id, m.kind, m.user_id, m.to_addr, m.subject, m.text_body, m.html_body,
 	m.status, m.attempts, m.last_error, m.created_at, m.next_attempt_at, m.lease_until, m.sent_at, m.message_id`
 
-// sessionCols reads a users.SessionRecord (see scanSession).
+// sessionCols reads a store.Session (see scanSession).
 const sessionCols = `id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent`
 
 func newQueries(prefix string) queries {

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/storetest"
 )
@@ -36,21 +36,21 @@ SELECT md5(i::text), 'user' || md5(i::text) || '@example.com', 'user' || md5(i::
 FROM generate_series(1, 20000) i;
 ANALYZE users_users`)
 	require.NoError(t, err)
-	eq := func(f users.UserField, v string) *users.UserFilter {
-		return &users.UserFilter{Field: f, Op: users.OpEq, Value: v}
+	eq := func(f store.Field, v string) *store.Filter {
+		return &store.Filter{Field: f, Op: store.OpEq, Value: v}
 	}
-	byEmail := []users.UserSort{{Field: users.FieldEmail}}
+	byEmail := []store.Sort{{Field: store.FieldEmail}}
 	for _, c := range []struct {
 		name  string
-		q     users.UserQuery
+		q     store.UserQuery
 		index string
 	}{
-		{"status, by email", users.UserQuery{Filter: eq(users.FieldStatus, "active"), Sort: byEmail, Limit: 50}, "users_users_status_email_idx"},
-		{"role, by email", users.UserQuery{Role: ptr("r1"), Sort: byEmail, Limit: 50}, "users_users_role_email_idx"},
-		{"status and role, by email", users.UserQuery{Filter: &users.UserFilter{And: []*users.UserFilter{eq(users.FieldStatus, "active"), eq(users.FieldRole, "r1")}}, Sort: byEmail, Limit: 50}, "users_users_role_email_idx"},
-		{"by email", users.UserQuery{Sort: byEmail, Limit: 50}, "users_users_email_sort_idx"},
-		{"by email, second page", users.UserQuery{Sort: byEmail, Limit: 50, Offset: 50}, "users_users_email_sort_idx"},
-		{"default order", users.UserQuery{Limit: 50}, "users_users_created_idx"},
+		{"status, by email", store.UserQuery{Filter: eq(store.FieldStatus, "active"), Sort: byEmail, Limit: 50}, "users_users_status_email_idx"},
+		{"role, by email", store.UserQuery{Role: ptr("r1"), Sort: byEmail, Limit: 50}, "users_users_role_email_idx"},
+		{"status and role, by email", store.UserQuery{Filter: &store.Filter{And: []*store.Filter{eq(store.FieldStatus, "active"), eq(store.FieldRole, "r1")}}, Sort: byEmail, Limit: 50}, "users_users_role_email_idx"},
+		{"by email", store.UserQuery{Sort: byEmail, Limit: 50}, "users_users_email_sort_idx"},
+		{"by email, second page", store.UserQuery{Sort: byEmail, Limit: 50, Offset: 50}, "users_users_email_sort_idx"},
+		{"default order", store.UserQuery{Limit: 50}, "users_users_created_idx"},
 	} {
 		query, args, err := pgstore.ListUsersSQL(s, c.q)
 		require.NoError(t, err, c.name)
@@ -105,7 +105,7 @@ func TestConformanceICUDatabase(t *testing.T) {
 	require.True(t, less, "the database's default collation should not be bytewise")
 	s, err := pgstore.New(ctx, pool)
 	require.NoError(t, err)
-	storetest.Run(t, func(t *testing.T) users.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		_, err := pool.Exec(ctx, `DELETE FROM users_session_hashes; DELETE FROM users_sessions;
 DELETE FROM users_user_policies; DELETE FROM users_tokens; DELETE FROM users_mail; DELETE FROM users_users;
 DELETE FROM users_roles; DELETE FROM users_policies; DELETE FROM users_settings`)
@@ -149,11 +149,11 @@ VALUES ('\x0102', 'invite', 'u1', now(), now() + interval '1 day');`)
 	tok, err := s.GetToken(ctx, []byte{1, 2})
 	require.NoError(t, err)
 	assert.Equal(t, "ünal@example.com", tok.EmailKey)
-	for _, q := range []users.UserQuery{
+	for _, q := range []store.UserQuery{
 		{Search: "ün"},
 		{Search: "öztürk"},
-		{Filter: &users.UserFilter{Field: users.FieldEmail, Op: users.OpIStartsWith, Value: "üNAL@"}},
-		{Filter: &users.UserFilter{Field: users.FieldRole, Op: users.OpIContains, Value: "rôle-ü"}},
+		{Filter: &store.Filter{Field: store.FieldEmail, Op: store.OpIStartsWith, Value: "üNAL@"}},
+		{Filter: &store.Filter{Field: store.FieldRole, Op: store.OpIContains, Value: "rôle-ü"}},
 	} {
 		got, err := s.ListUsers(ctx, q)
 		require.NoError(t, err)

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/internal/userquery"
 )
 
@@ -41,7 +41,7 @@ var likeEscape = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace
 
 // listUsersSQL is the statement ListUsers runs for q (its tables
 // qualified by qual), and its arguments.
-func listUsersSQL(qual func(string) string, q users.UserQuery) (string, []any, error) {
+func listUsersSQL(qual func(string) string, q store.UserQuery) (string, []any, error) {
 	b := userquery.New(dialect)
 	b.Write(qual(`SELECT ` + userCols + ` FROM users_users u`))
 	if err := b.Where(q); err != nil {
@@ -62,7 +62,7 @@ func listUsersSQL(qual func(string) string, q users.UserQuery) (string, []any, e
 }
 
 // countUsersSQL is the statement CountUsers runs for q, and its arguments.
-func countUsersSQL(qual func(string) string, q users.UserQuery) (string, []any, error) {
+func countUsersSQL(qual func(string) string, q store.UserQuery) (string, []any, error) {
 	b := userquery.New(dialect)
 	b.Write(qual(`SELECT count(*) FROM users_users u`))
 	if err := b.Where(q); err != nil {

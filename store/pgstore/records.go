@@ -11,12 +11,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// CreateRole implements users.Store. A role whose id exists already is an
-// error matching users.ErrDuplicateID and ErrRoleExists.
-func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
+// CreateRole implements store.Store. A role whose id exists already is an
+// error matching store.ErrDuplicateID and ErrRoleExists.
+func (s *Store) CreateRole(ctx context.Context, r *store.Role) error {
 	return s.do(ctx, "create role", func() error {
 		_, err := s.pool.Exec(ctx, s.q.insertRole, r.ID, r.Name, r.Description, r.AdminAccess)
 		if isUniqueViolation(err, "users_roles_pkey") {
@@ -26,9 +26,9 @@ func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
 	})
 }
 
-// GetRole implements users.Store.
-func (s *Store) GetRole(ctx context.Context, id string) (*users.Role, error) {
-	var r *users.Role
+// GetRole implements store.Store.
+func (s *Store) GetRole(ctx context.Context, id string) (*store.Role, error) {
+	var r *store.Role
 	err := s.do(ctx, "get role", func() (err error) {
 		r, err = scanRole(s.pool.QueryRow(ctx, s.q.getRole, id))
 		return err
@@ -36,9 +36,9 @@ func (s *Store) GetRole(ctx context.Context, id string) (*users.Role, error) {
 	return r, err
 }
 
-// ListRoles implements users.Store.
-func (s *Store) ListRoles(ctx context.Context) ([]*users.Role, error) {
-	var list []*users.Role
+// ListRoles implements store.Store.
+func (s *Store) ListRoles(ctx context.Context) ([]*store.Role, error) {
+	var list []*store.Role
 	err := s.do(ctx, "list roles", func() error {
 		rows, err := s.pool.Query(ctx, s.q.listRoles)
 		if err != nil {
@@ -50,11 +50,11 @@ func (s *Store) ListRoles(ctx context.Context) ([]*users.Role, error) {
 	return list, err
 }
 
-func scanRole(row pgx.Row) (*users.Role, error) {
-	var r users.Role
+func scanRole(row pgx.Row) (*store.Role, error) {
+	var r store.Role
 	err := row.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, users.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -62,9 +62,9 @@ func scanRole(row pgx.Row) (*users.Role, error) {
 	return &r, nil
 }
 
-// CreatePolicy implements users.Store. A policy whose id exists already is
-// an error matching users.ErrDuplicateID and ErrPolicyExists.
-func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
+// CreatePolicy implements store.Store. A policy whose id exists already is
+// an error matching store.ErrDuplicateID and ErrPolicyExists.
+func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
 	return s.do(ctx, "create policy", func() error {
 		_, err := s.pool.Exec(ctx, s.q.insertPolicy, p.ID, p.Name, p.AdminAccess)
 		if isUniqueViolation(err, "users_policies_pkey") {
@@ -74,9 +74,9 @@ func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
 	})
 }
 
-// GetPolicy implements users.Store.
-func (s *Store) GetPolicy(ctx context.Context, id string) (*users.Policy, error) {
-	var p *users.Policy
+// GetPolicy implements store.Store.
+func (s *Store) GetPolicy(ctx context.Context, id string) (*store.Policy, error) {
+	var p *store.Policy
 	err := s.do(ctx, "get policy", func() (err error) {
 		p, err = scanPolicy(s.pool.QueryRow(ctx, s.q.getPolicy, id))
 		return err
@@ -84,9 +84,9 @@ func (s *Store) GetPolicy(ctx context.Context, id string) (*users.Policy, error)
 	return p, err
 }
 
-// ListPolicies implements users.Store.
-func (s *Store) ListPolicies(ctx context.Context) ([]*users.Policy, error) {
-	var list []*users.Policy
+// ListPolicies implements store.Store.
+func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
+	var list []*store.Policy
 	err := s.do(ctx, "list policies", func() error {
 		rows, err := s.pool.Query(ctx, s.q.listPolicies)
 		if err != nil {
@@ -98,11 +98,11 @@ func (s *Store) ListPolicies(ctx context.Context) ([]*users.Policy, error) {
 	return list, err
 }
 
-func scanPolicy(row pgx.Row) (*users.Policy, error) {
-	var p users.Policy
+func scanPolicy(row pgx.Row) (*store.Policy, error) {
+	var p store.Policy
 	err := row.Scan(&p.ID, &p.Name, &p.AdminAccess)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, users.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -110,7 +110,7 @@ func scanPolicy(row pgx.Row) (*users.Policy, error) {
 	return &p, nil
 }
 
-// Settings implements users.Store. Nothing is cached: every call reads the
+// Settings implements store.Store. Nothing is cached: every call reads the
 // row, so a document saved by one instance is what the others read next.
 func (s *Store) Settings(ctx context.Context) ([]byte, error) {
 	var doc []byte
@@ -128,7 +128,7 @@ func (s *Store) Settings(ctx context.Context) ([]byte, error) {
 	return doc, nil
 }
 
-// SaveSettings implements users.Store. A nil doc is saved as an empty one.
+// SaveSettings implements store.Store. A nil doc is saved as an empty one.
 func (s *Store) SaveSettings(ctx context.Context, doc []byte) error {
 	if doc == nil {
 		doc = []byte{}
@@ -139,14 +139,14 @@ func (s *Store) SaveSettings(ctx context.Context, doc []byte) error {
 	})
 }
 
-// ClaimMail implements users.Store in one statement (see the claimMail
+// ClaimMail implements store.Store in one statement (see the claimMail
 // query): concurrent claimers on any number of instances skip each other's
 // rows instead of waiting, and never both lease one mail.
-func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*users.Mail, error) {
+func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*store.Mail, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	var list []*users.Mail
+	var list []*store.Mail
 	err := s.do(ctx, "claim mail", func() error {
 		rows, err := s.pool.Query(ctx, s.q.claimMail, now, leaseUntil, limit)
 		if err != nil {
@@ -158,14 +158,14 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(list, func(a, b *users.Mail) int {
+	slices.SortFunc(list, func(a, b *store.Mail) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	return list, nil
 }
 
-// UpdateMail implements users.Store.
-func (s *Store) UpdateMail(ctx context.Context, id string, u users.MailUpdate) error {
+// UpdateMail implements store.Store.
+func (s *Store) UpdateMail(ctx context.Context, id string, u store.MailUpdate) error {
 	return s.do(ctx, "update mail", func() error {
 		ct, err := s.pool.Exec(ctx, s.q.updateMail, id, string(u.Status), u.Attempts, u.LastError,
 			u.NextAttemptAt, u.SentAt, u.ClearBody)
@@ -173,14 +173,14 @@ func (s *Store) UpdateMail(ctx context.Context, id string, u users.MailUpdate) e
 			return err
 		}
 		if ct.RowsAffected() == 0 {
-			return users.ErrNotFound
+			return store.ErrNotFound
 		}
 		return nil
 	})
 }
 
-// ListMail implements users.Store.
-func (s *Store) ListMail(ctx context.Context, q users.MailQuery) ([]*users.Mail, error) {
+// ListMail implements store.Store.
+func (s *Store) ListMail(ctx context.Context, q store.MailQuery) ([]*store.Mail, error) {
 	var (
 		sb   strings.Builder
 		args []any
@@ -202,7 +202,7 @@ func (s *Store) ListMail(ctx context.Context, q users.MailQuery) ([]*users.Mail,
 	if q.Limit > 0 {
 		sb.WriteString(" LIMIT " + arg(q.Limit))
 	}
-	var list []*users.Mail
+	var list []*store.Mail
 	err := s.do(ctx, "list mail", func() error {
 		rows, err := s.pool.Query(ctx, sb.String(), args...)
 		if err != nil {
@@ -214,18 +214,17 @@ func (s *Store) ListMail(ctx context.Context, q users.MailQuery) ([]*users.Mail,
 	return list, err
 }
 
-func scanMail(row pgx.Row) (*users.Mail, error) {
+func scanMail(row pgx.Row) (*store.Mail, error) {
 	var (
-		m            users.Mail
-		kind, status string
+		m      store.Mail
+		status string
 	)
-	err := row.Scan(&m.ID, &kind, &m.UserID, &m.To, &m.Subject, &m.Text, &m.HTML,
+	err := row.Scan(&m.ID, &m.Kind, &m.UserID, &m.To, &m.Subject, &m.Text, &m.HTML,
 		&status, &m.Attempts, &m.LastError, &m.CreatedAt, &m.NextAttemptAt, &m.LeaseUntil, &m.SentAt, &m.MessageID)
 	if err != nil {
 		return nil, err
 	}
-	m.Kind = users.MailKind(kind)
-	m.Status = users.MailStatus(status)
+	m.Status = store.MailStatus(status)
 	m.CreatedAt = m.CreatedAt.UTC()
 	m.NextAttemptAt = m.NextAttemptAt.UTC()
 	m.LeaseUntil = utcPtr(m.LeaseUntil)
@@ -241,23 +240,23 @@ func utcPtr(t *time.Time) *time.Time {
 	return &u
 }
 
-// MailStats implements users.Store with one statement: two counts and a
+// MailStats implements store.Store with one statement: two counts and a
 // minimum, each over an index (users_mail_status_idx,
 // users_mail_pending_idx).
-func (s *Store) MailStats(ctx context.Context) (users.MailStats, error) {
-	var st users.MailStats
+func (s *Store) MailStats(ctx context.Context) (store.MailStats, error) {
+	var st store.MailStats
 	err := s.do(ctx, "mail stats", func() error {
 		return s.pool.QueryRow(ctx, s.q.mailStats).Scan(&st.Pending, &st.Failed, &st.OldestPending)
 	})
 	if err != nil {
-		return users.MailStats{}, err
+		return store.MailStats{}, err
 	}
 	st.OldestPending = utcPtr(st.OldestPending)
 	return st, nil
 }
 
-// Errors of this package, beside the users sentinels the Store contract
-// names. Both match users.ErrDuplicateID too.
+// Errors of this package, beside the store sentinels the Store contract
+// names. Both match store.ErrDuplicateID too.
 var (
 	// ErrRoleExists is returned by CreateRole for a role id that exists.
 	ErrRoleExists error = &duplicateID{"pgstore: a role with this id already exists"}
@@ -267,8 +266,8 @@ var (
 )
 
 // duplicateID is an error of this package that is also
-// users.ErrDuplicateID.
+// store.ErrDuplicateID.
 type duplicateID struct{ msg string }
 
 func (e *duplicateID) Error() string { return e.msg }
-func (e *duplicateID) Unwrap() error { return users.ErrDuplicateID }
+func (e *duplicateID) Unwrap() error { return store.ErrDuplicateID }

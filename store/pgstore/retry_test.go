@@ -22,7 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/pgstore"
 )
 
@@ -89,9 +89,9 @@ func TestRetrySerializationFailure(t *testing.T) {
 			s, err := pgstore.New(ctx, pool, c.retries...)
 			require.NoError(t, err)
 			u := user("u", "u@example.com")
-			u.Status = users.StatusUnverified
-			tok := &users.TokenRecord{Hash: hashOf("tok"), Purpose: users.PurposeVerifyEmail, UserID: "u", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-			require.NoError(t, s.CreateUser(ctx, u, users.Effects{Token: tok}))
+			u.Status = store.StatusUnverified
+			tok := &store.Token{Hash: hashOf("tok"), Purpose: store.PurposeVerifyEmail, UserID: "u", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+			require.NoError(t, s.CreateUser(ctx, u, store.Effects{Token: tok}))
 
 			// The barrier: an uncommitted update of the user's row, from
 			// a pool of the test's own (another application_name).
@@ -105,8 +105,8 @@ func TestRetrySerializationFailure(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range errs {
 				wg.Go(func() {
-					_, errs[i] = s.ConsumeToken(ctx, tok.Hash, users.PurposeVerifyEmail, t0, users.Condition{},
-						users.UserChange{Status: ptr(users.StatusActive), FirstName: ptr(fmt.Sprint("winner-", i)), UpdatedAt: t0}, users.Effects{})
+					_, errs[i] = s.ConsumeToken(ctx, tok.Hash, store.PurposeVerifyEmail, t0, store.Condition{},
+						store.UserChange{Status: ptr(store.StatusActive), FirstName: ptr(fmt.Sprint("winner-", i)), UpdatedAt: t0}, store.Effects{})
 				})
 			}
 			waitForLockWaits(t, pool, app, 2)
@@ -119,14 +119,14 @@ func TestRetrySerializationFailure(t *testing.T) {
 					switch {
 					case err == nil:
 						wins++
-					case !errors.Is(err, users.ErrTokenUsed):
+					case !errors.Is(err, store.ErrTokenUsed):
 						t.Errorf("call %d: %v; want nil or ErrTokenUsed (a serialization failure must be retried)", i, err)
 					}
 				}
 				assert.Equal(t, 1, wins, "exactly one ConsumeToken succeeds")
 				got, err := s.GetUser(ctx, "u")
 				require.NoError(t, err)
-				assert.Equal(t, users.StatusActive, got.Status)
+				assert.Equal(t, store.StatusActive, got.Status)
 				assert.Contains(t, got.FirstName, "winner-", "the winner's change is applied over the blocker's")
 				return
 			}
@@ -176,29 +176,29 @@ func TestRetryInjectedFailures(t *testing.T) {
 	ops := []op{
 		{"ConsumeToken", "users_tokens", "UPDATE",
 			func(ctx context.Context, s *pgstore.Store) error {
-				_, err := s.ConsumeToken(ctx, hashOf("tok"), users.PurposeVerifyEmail, t0, users.Condition{},
-					users.UserChange{Status: ptr(users.StatusActive), UpdatedAt: t0}, users.Effects{Mail: mail("m1", "u", "u@example.com", t0)})
+				_, err := s.ConsumeToken(ctx, hashOf("tok"), store.PurposeVerifyEmail, t0, store.Condition{},
+					store.UserChange{Status: ptr(store.StatusActive), UpdatedAt: t0}, store.Effects{Mail: mail("m1", "u", "u@example.com", t0)})
 				return err
 			},
 			func(t *testing.T, s *pgstore.Store) {
 				tok, err := s.GetToken(context.Background(), hashOf("tok"))
 				require.NoError(t, err)
 				assert.Nil(t, tok.ConsumedAt)
-				ms, err := s.ListMail(context.Background(), users.MailQuery{})
+				ms, err := s.ListMail(context.Background(), store.MailQuery{})
 				require.NoError(t, err)
 				assert.Empty(t, ms)
 			}},
 		{"CreateUser", "users_users", "INSERT",
 			func(ctx context.Context, s *pgstore.Store) error {
-				return s.CreateUser(ctx, user("v", "v@example.com"), users.Effects{})
+				return s.CreateUser(ctx, user("v", "v@example.com"), store.Effects{})
 			},
 			func(t *testing.T, s *pgstore.Store) {
 				_, err := s.GetUser(context.Background(), "v")
-				assert.ErrorIs(t, err, users.ErrNotFound)
+				assert.ErrorIs(t, err, store.ErrNotFound)
 			}},
 		{"RotateSession", "users_sessions", "UPDATE",
 			func(ctx context.Context, s *pgstore.Store) error {
-				_, _, err := s.RotateSession(ctx, hashOf("s0"), hashOf("s1"), t0, t0.Add(time.Hour), users.Condition{})
+				_, _, err := s.RotateSession(ctx, hashOf("s0"), hashOf("s1"), t0, t0.Add(time.Hour), store.Condition{})
 				return err
 			},
 			func(t *testing.T, s *pgstore.Store) {
@@ -223,11 +223,11 @@ func TestRetryInjectedFailures(t *testing.T) {
 					s, err := pgstore.New(ctx, pool, opts...)
 					require.NoError(t, err)
 					u := user("u", "u@example.com")
-					u.Status = users.StatusUnverified
-					tok := &users.TokenRecord{Hash: hashOf("tok"), Purpose: users.PurposeVerifyEmail, UserID: "u", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-					require.NoError(t, s.CreateUser(ctx, u, users.Effects{Token: tok}))
-					require.NoError(t, s.CreateSession(ctx, &users.SessionRecord{ID: "s", UserID: "u", TokenHash: hashOf("s0"),
-						CreatedAt: t0, RefreshedAt: t0, ExpiresAt: t0.Add(time.Hour)}, users.Condition{}))
+					u.Status = store.StatusUnverified
+					tok := &store.Token{Hash: hashOf("tok"), Purpose: store.PurposeVerifyEmail, UserID: "u", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+					require.NoError(t, s.CreateUser(ctx, u, store.Effects{Token: tok}))
+					require.NoError(t, s.CreateSession(ctx, &store.Session{ID: "s", UserID: "u", TokenHash: hashOf("s0"),
+						CreatedAt: t0, RefreshedAt: t0, ExpiresAt: t0.Add(time.Hour)}, store.Condition{}))
 
 					failFirst(t, pool, o.table, o.event, 2, code)
 					err = o.run(ctx, s)

@@ -7,14 +7,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-func scanSession(row pgx.Row) (*users.SessionRecord, error) {
-	var s users.SessionRecord
+func scanSession(row pgx.Row) (*store.Session, error) {
+	var s store.Session
 	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.CreatedAt, &s.RefreshedAt, &s.ExpiresAt, &s.IP, &s.UserAgent)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, users.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
@@ -23,12 +23,12 @@ func scanSession(row pgx.Row) (*users.SessionRecord, error) {
 	return &s, nil
 }
 
-// CreateSession implements users.Store in two round trips: the first
+// CreateSession implements store.Store in two round trips: the first
 // begins the transaction and locks the user FOR SHARE (a concurrent change
 // of the user — a new password that ends its sessions — is ordered before
 // or after it, never across); the condition is checked here; the second
 // inserts the session and commits.
-func (s *Store) CreateSession(ctx context.Context, sess *users.SessionRecord, cond users.Condition) error {
+func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition) error {
 	return s.do(ctx, "create session", func() error {
 		return s.inTx(ctx, func(c *pgx.Conn) error {
 			var st state
@@ -37,12 +37,12 @@ func (s *Store) CreateSession(ctx context.Context, sess *users.SessionRecord, co
 			b.Queue(s.q.lockUserShare, sess.UserID).QueryRow(st.scan)
 			if err := c.SendBatch(ctx, b).Close(); err != nil {
 				if errors.Is(err, pgx.ErrNoRows) {
-					return users.ErrNotFound
+					return store.ErrNotFound
 				}
 				return err
 			}
 			if !st.holds(cond) {
-				return users.ErrConflict
+				return store.ErrConflict
 			}
 			b = &pgx.Batch{}
 			b.Queue(s.q.insertSession, sess.ID, sess.UserID, sess.TokenHash, sess.CreatedAt, sess.RefreshedAt,
@@ -53,9 +53,9 @@ func (s *Store) CreateSession(ctx context.Context, sess *users.SessionRecord, co
 	})
 }
 
-// GetSession implements users.Store.
-func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord, error) {
-	var sess *users.SessionRecord
+// GetSession implements store.Store.
+func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
+	var sess *store.Session
 	err := s.do(ctx, "get session", func() (err error) {
 		sess, err = scanSession(s.pool.QueryRow(ctx, s.q.getSession, id))
 		return err
@@ -63,7 +63,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord
 	return sess, err
 }
 
-// RotateSession implements users.Store in two round trips, at read
+// RotateSession implements store.Store in two round trips, at read
 // committed whatever the pool's default. The first locks the session's
 // user FOR SHARE, then the session whose current hash is oldHash FOR
 // UPDATE: concurrent rotations of one token queue on that row lock, and
@@ -71,17 +71,17 @@ func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord
 // checks run here; the second round trip either rotates (keeps oldHash as
 // an earlier hash, sets the new one, reads the user) and commits, or —
 // when oldHash is an earlier hash — deletes the session and commits that.
-func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond users.Condition) (*users.SessionRecord, *users.UserRecord, error) {
+func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond store.Condition) (*store.Session, *store.User, error) {
 	var (
-		sess *users.SessionRecord
-		u    *users.UserRecord
+		sess *store.Session
+		u    *store.User
 	)
 	err := s.do(ctx, "rotate session", func() error {
 		return s.inTx(ctx, func(c *pgx.Conn) error {
 			var (
 				st        state
 				userFound bool
-				cur       *users.SessionRecord
+				cur       *store.Session
 			)
 			b := &pgx.Batch{}
 			b.Queue("begin isolation level read committed")
@@ -113,11 +113,11 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 			case !userFound:
 				// The session was committed after the first statement
 				// began: it did not exist when this call looked.
-				return users.ErrInvalidToken
+				return store.ErrInvalidToken
 			case !now.Before(cur.ExpiresAt):
-				return users.ErrTokenExpired
+				return store.ErrTokenExpired
 			case !st.holds(cond):
-				return users.ErrConflict
+				return store.ErrConflict
 			}
 			b = &pgx.Batch{}
 			b.Queue(s.q.insertSessionHash, oldHash, cur.ID)
@@ -146,7 +146,7 @@ func (s *Store) endReused(ctx context.Context, c *pgx.Conn, hash []byte) error {
 	var id string
 	err := c.QueryRow(ctx, s.q.deleteReused, hash).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return users.ErrInvalidToken
+		return store.ErrInvalidToken
 	}
 	if err != nil {
 		return err
@@ -154,10 +154,10 @@ func (s *Store) endReused(ctx context.Context, c *pgx.Conn, hash []byte) error {
 	if _, err := c.Exec(ctx, "commit"); err != nil {
 		return err
 	}
-	return users.ErrTokenReused
+	return store.ErrTokenReused
 }
 
-// DeleteSession implements users.Store. The session's earlier hashes go
+// DeleteSession implements store.Store. The session's earlier hashes go
 // by ON DELETE CASCADE.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return s.do(ctx, "delete session", func() error {
@@ -166,13 +166,13 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 			return err
 		}
 		if ct.RowsAffected() == 0 {
-			return users.ErrNotFound
+			return store.ErrNotFound
 		}
 		return nil
 	})
 }
 
-// DeleteSessionByToken implements users.Store.
+// DeleteSessionByToken implements store.Store.
 func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 	return s.do(ctx, "delete session", func() error {
 		ct, err := s.pool.Exec(ctx, s.q.deleteSessionByToken, hash)
@@ -180,13 +180,13 @@ func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 			return err
 		}
 		if ct.RowsAffected() == 0 {
-			return users.ErrNotFound
+			return store.ErrNotFound
 		}
 		return nil
 	})
 }
 
-// PurgeExpired implements users.Store in one statement.
+// PurgeExpired implements store.Store in one statement.
 func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error) {
 	var n int
 	err := s.do(ctx, "purge expired", func() error {

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/pgstore"
 )
 
@@ -44,9 +44,9 @@ func TestRotateSessionRace(t *testing.T) {
 	}
 	for round := range 3 {
 		id := fmt.Sprint("u", round)
-		require.NoError(t, stores[0].CreateUser(ctx, user(id, id+"@example.com"), users.Effects{}))
-		sess := &users.SessionRecord{ID: id + "-s", UserID: id, TokenHash: hashOf(id + "t0"), CreatedAt: t0, RefreshedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-		require.NoError(t, stores[0].CreateSession(ctx, sess, users.Condition{}))
+		require.NoError(t, stores[0].CreateUser(ctx, user(id, id+"@example.com"), store.Effects{}))
+		sess := &store.Session{ID: id + "-s", UserID: id, TokenHash: hashOf(id + "t0"), CreatedAt: t0, RefreshedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		require.NoError(t, stores[0].CreateSession(ctx, sess, store.Condition{}))
 
 		blocker, err := newPool(t, schema).Begin(ctx)
 		require.NoError(t, err)
@@ -56,7 +56,7 @@ func TestRotateSessionRace(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				_, _, errs[i] = stores[i%2].RotateSession(ctx, sess.TokenHash, hashOf(fmt.Sprint(id, "t", i+1)), t0, t0.Add(time.Hour), users.Condition{Status: users.StatusActive})
+				_, _, errs[i] = stores[i%2].RotateSession(ctx, sess.TokenHash, hashOf(fmt.Sprint(id, "t", i+1)), t0, t0.Add(time.Hour), store.Condition{Status: store.StatusActive})
 			})
 		}
 		waitForLockWaits(t, newPool(t, schema), app, n)
@@ -68,15 +68,15 @@ func TestRotateSessionRace(t *testing.T) {
 			switch {
 			case err == nil:
 				wins++
-			case errors.Is(err, users.ErrTokenReused):
+			case errors.Is(err, store.ErrTokenReused):
 				reused++
-			case !errors.Is(err, users.ErrInvalidToken):
+			case !errors.Is(err, store.ErrInvalidToken):
 				t.Errorf("round %d, call %d: %v; want nil, ErrTokenReused or ErrInvalidToken", round, i, err)
 			}
 		}
 		assert.Equal(t, 1, wins, "round %d: rotations that succeeded", round)
 		assert.NotZero(t, reused, "round %d: no call found the token rotated", round)
 		_, err = stores[1].GetSession(ctx, sess.ID)
-		assert.ErrorIs(t, err, users.ErrNotFound, "round %d: the session must end", round)
+		assert.ErrorIs(t, err, store.ErrNotFound, "round %d: the session must end", round)
 	}
 }

@@ -12,14 +12,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// CreateUser implements users.Store. The user, its policies, the token and
+// CreateUser implements store.Store. The user, its policies, the token and
 // the mail go to the server in one batch: one round trip, one implicit
 // transaction. A concurrent insert of the same email key waits on the
 // unique index until the first commits, then fails with ErrDuplicateEmail.
-func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	meta, err := encodeMetadata(u.Metadata)
 	if err != nil {
 		return fmt.Errorf("pgstore: create user: %w", err)
@@ -41,7 +41,7 @@ func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Ef
 // queueEffects queues the rows of fx, for the user userID: the
 // revocations, then the token (after revoking the unconsumed tokens of its
 // user and purpose), the mail, the end of the user's sessions.
-func (s *Store) queueEffects(b *pgx.Batch, userID string, fx users.Effects) {
+func (s *Store) queueEffects(b *pgx.Batch, userID string, fx store.Effects) {
 	if len(fx.RevokeTokens) > 0 {
 		purposes := make([]string, len(fx.RevokeTokens))
 		for i, p := range fx.RevokeTokens {
@@ -71,9 +71,9 @@ func lowerPtr(v *string) *string {
 	return &l
 }
 
-// GetUser implements users.Store.
-func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, error) {
-	var u *users.UserRecord
+// GetUser implements store.Store.
+func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
+	var u *store.User
 	err := s.do(ctx, "get user", func() (err error) {
 		u, err = scanUser(s.pool.QueryRow(ctx, s.q.getUser, id))
 		return err
@@ -81,10 +81,10 @@ func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, erro
 	return u, err
 }
 
-// GetUserByEmailKey implements users.Store. The empty key names no user
+// GetUserByEmailKey implements store.Store. The empty key names no user
 // (users without an email all have it).
-func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
-	var u *users.UserRecord
+func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
+	var u *store.User
 	err := s.do(ctx, "get user by email", func() (err error) {
 		u, err = scanUser(s.pool.QueryRow(ctx, s.q.getUserByEmailKey, key))
 		return err
@@ -92,14 +92,14 @@ func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserR
 	return u, err
 }
 
-// ListUsers implements users.Store: one SELECT whose WHERE, ORDER BY and
+// ListUsers implements store.Store: one SELECT whose WHERE, ORDER BY and
 // LIMIT come from q (see query.go).
-func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.UserRecord, error) {
+func (s *Store) ListUsers(ctx context.Context, q store.UserQuery) ([]*store.User, error) {
 	query, args, err := listUsersSQL(s.qual, q)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: list users: %w", err)
 	}
-	var list []*users.UserRecord
+	var list []*store.User
 	err = s.do(ctx, "list users", func() error {
 		rows, err := s.pool.Query(ctx, query, args...)
 		if err != nil {
@@ -111,8 +111,8 @@ func (s *Store) ListUsers(ctx context.Context, q users.UserQuery) ([]*users.User
 	return list, err
 }
 
-// CountUsers implements users.Store.
-func (s *Store) CountUsers(ctx context.Context, q users.UserQuery) (int, error) {
+// CountUsers implements store.Store.
+func (s *Store) CountUsers(ctx context.Context, q store.UserQuery) (int, error) {
 	query, args, err := countUsersSQL(s.qual, q)
 	if err != nil {
 		return 0, fmt.Errorf("pgstore: count users: %w", err)
@@ -139,8 +139,8 @@ func (st *state) scan(row pgx.Row) error {
 
 // holds reports whether the user satisfies cond (but for KeepAdmin, which
 // is judged on the change).
-func (st *state) holds(cond users.Condition) bool {
-	return (cond.Status == "" || users.Status(st.status) == cond.Status) &&
+func (st *state) holds(cond store.Condition) bool {
+	return (cond.Status == "" || store.Status(st.status) == cond.Status) &&
 		(cond.Contested == nil || *cond.Contested == st.contested) &&
 		(cond.EmailKey == nil || *cond.EmailKey == st.emailKey) &&
 		(cond.PasswordHash == nil || *cond.PasswordHash == st.passwordHash)
@@ -180,22 +180,22 @@ func (s *Store) finish(ctx context.Context, c *pgx.Conn, b *pgx.Batch, keep, bef
 		return nil
 	}
 	if !after {
-		return users.ErrLastAdmin
+		return store.ErrLastAdmin
 	}
 	_, err := c.Exec(ctx, "commit")
 	return err
 }
 
-// UpdateUser implements users.Store in two round trips: the first begins
+// UpdateUser implements store.Store in two round trips: the first begins
 // the transaction and locks the user row; the precondition is checked here;
 // the second applies the change and the effects, reads the user back and
 // commits.
-func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
+func (s *Store) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	args, err := changeArgs(id, ch)
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: update user: %w", err)
 	}
-	var u *users.UserRecord
+	var u *store.User
 	err = s.do(ctx, "update user", func() error {
 		return s.inTx(ctx, func(c *pgx.Conn) error {
 			b := &pgx.Batch{}
@@ -207,12 +207,12 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 			b.Queue(s.q.lockUser, id).QueryRow(st.scan)
 			if err := c.SendBatch(ctx, b).Close(); err != nil {
 				if errors.Is(err, pgx.ErrNoRows) {
-					return users.ErrNotFound
+					return store.ErrNotFound
 				}
 				return err
 			}
 			if !st.holds(cond) {
-				return users.ErrConflict
+				return store.ErrConflict
 			}
 			u, err = s.applyChange(ctx, c, &pgx.Batch{}, id, ch, args, fx, cond.KeepAdmin, before)
 			return err
@@ -229,7 +229,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 // afterwards, and finishes the transaction (see finish; keep and before as
 // begin set them). The policies are replaced before the user row is
 // updated so that the row's RETURNING sees them.
-func (s *Store) applyChange(ctx context.Context, c *pgx.Conn, b *pgx.Batch, id string, ch users.UserChange, args []any, fx users.Effects, keep, before bool) (*users.UserRecord, error) {
+func (s *Store) applyChange(ctx context.Context, c *pgx.Conn, b *pgx.Batch, id string, ch store.UserChange, args []any, fx store.Effects, keep, before bool) (*store.User, error) {
 	if ch.SetPolicies {
 		b.Queue(s.q.deletePolicies, id)
 		if len(ch.Policies) > 0 {
@@ -237,7 +237,7 @@ func (s *Store) applyChange(ctx context.Context, c *pgx.Conn, b *pgx.Batch, id s
 		}
 	}
 	s.queueEffects(b, id, fx)
-	var u *users.UserRecord
+	var u *store.User
 	b.Queue(s.q.updateUser, args...).QueryRow(func(row pgx.Row) (err error) {
 		u, err = scanUser(row)
 		return err
@@ -249,7 +249,7 @@ func (s *Store) applyChange(ctx context.Context, c *pgx.Conn, b *pgx.Batch, id s
 }
 
 // changeArgs are the arguments of userSet for ch, with first as $1.
-func changeArgs(first any, ch users.UserChange) ([]any, error) {
+func changeArgs(first any, ch store.UserChange) ([]any, error) {
 	var status *string
 	if ch.Status != nil {
 		st := string(*ch.Status)
@@ -271,12 +271,12 @@ func changeArgs(first any, ch users.UserChange) ([]any, error) {
 		lowerPtr(ch.Email), lowerPtr(ch.FirstName), lowerPtr(ch.LastName), lowerPtr(status), lowerPtr(role)}, nil
 }
 
-// UpdateUsers implements users.Store, applying ch.RevokeTokens and
+// UpdateUsers implements store.Store, applying ch.RevokeTokens and
 // ch.EndSessions to every user it changes: the first round trip begins
 // the transaction and locks the users (in id order, so that overlapping
 // bulk updates queue instead of deadlocking); the second applies the
 // change and commits.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
 	if ch.Email != nil || ch.EmailKey != nil {
 		return errors.New("pgstore: update users: the change must not set Email")
 	}
@@ -327,7 +327,7 @@ func sortedUniq(ids []string) []string {
 // lockAll begins a transaction on c (see begin) and locks the users ids
 // (sorted, unique) with lock: ErrNotFound when one is missing, ErrConflict
 // when one does not satisfy cond. It returns begin's before.
-func (s *Store) lockAll(ctx context.Context, c *pgx.Conn, lock string, ids []string, cond users.Condition) (before bool, err error) {
+func (s *Store) lockAll(ctx context.Context, c *pgx.Conn, lock string, ids []string, cond store.Condition) (before bool, err error) {
 	b := &pgx.Batch{}
 	s.begin(b, cond.KeepAdmin, &before)
 	found, held := 0, 0
@@ -349,18 +349,18 @@ func (s *Store) lockAll(ctx context.Context, c *pgx.Conn, lock string, ids []str
 	}
 	switch {
 	case found != len(ids):
-		return false, users.ErrNotFound
+		return false, store.ErrNotFound
 	case held != len(ids):
-		return false, users.ErrConflict
+		return false, store.ErrConflict
 	}
 	return before, nil
 }
 
-// DeleteUsers implements users.Store: the first round trip begins the
+// DeleteUsers implements store.Store: the first round trip begins the
 // transaction and locks the users (in id order); the second deletes their
 // pending mail and them — their tokens, sessions and policy links go by
 // ON DELETE CASCADE — and commits.
-func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condition) error {
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
 	ids = sortedUniq(ids)
 	if len(ids) == 0 {
 		return nil
@@ -379,15 +379,15 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condit
 	})
 }
 
-// ConsumeToken implements users.Store in two round trips: the first begins
+// ConsumeToken implements store.Store in two round trips: the first begins
 // the transaction and locks the token's user, then the token (SELECT … FOR
 // UPDATE); the checks run here; the second marks the token consumed,
 // applies the change and the effects, reads the user back and commits.
 // Concurrent consumers of one token queue on the user's row lock; when the
 // winner commits, the next one reads the token as consumed and gets
 // ErrTokenUsed.
-func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.TokenPurpose, now time.Time, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
-	var u *users.UserRecord
+func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
+	var u *store.User
 	err := s.do(ctx, "consume token", func() error {
 		return s.inTx(ctx, func(c *pgx.Conn) error {
 			var (
@@ -414,22 +414,22 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 			})
 			if err := c.SendBatch(ctx, b).Close(); err != nil {
 				if errors.Is(err, pgx.ErrNoRows) {
-					return users.ErrInvalidToken
+					return store.ErrInvalidToken
 				}
 				return err
 			}
 			if !userFound {
 				// The token was committed after the first statement
 				// began: it did not exist when this call looked.
-				return users.ErrInvalidToken
+				return store.ErrInvalidToken
 			}
 			switch {
 			case consumed != nil:
-				return users.ErrTokenUsed
+				return store.ErrTokenUsed
 			case !now.Before(expires):
-				return users.ErrTokenExpired
+				return store.ErrTokenExpired
 			case !st.holds(cond):
-				return users.ErrConflict
+				return store.ErrConflict
 			}
 			args, err := changeArgs(userID, ch)
 			if err != nil {
@@ -447,22 +447,22 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 	return u, nil
 }
 
-// GetToken implements users.Store.
-func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, error) {
-	var t *users.TokenRecord
+// GetToken implements store.Store.
+func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error) {
+	var t *store.Token
 	err := s.do(ctx, "get token", func() error {
 		var (
-			r       users.TokenRecord
+			r       store.Token
 			purpose string
 		)
 		err := s.pool.QueryRow(ctx, s.q.getToken, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &r.CreatedAt, &r.ExpiresAt, &r.ConsumedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return users.ErrNotFound
+			return store.ErrNotFound
 		}
 		if err != nil {
 			return err
 		}
-		r.Purpose = users.TokenPurpose(purpose)
+		r.Purpose = store.Purpose(purpose)
 		r.CreatedAt = r.CreatedAt.UTC()
 		r.ExpiresAt = r.ExpiresAt.UTC()
 		r.ConsumedAt = utcPtr(r.ConsumedAt)
@@ -472,9 +472,9 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, 
 	return t, err
 }
 
-func scanUser(row pgx.Row) (*users.UserRecord, error) {
+func scanUser(row pgx.Row) (*store.User, error) {
 	var (
-		u        users.UserRecord
+		u        store.User
 		status   string
 		meta     []byte
 		policies []string
@@ -482,13 +482,12 @@ func scanUser(row pgx.Row) (*users.UserRecord, error) {
 	err := row.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
 		&status, &u.Role, &u.Contested, &meta, &u.CreatedAt, &u.UpdatedAt, &policies)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, users.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, err
 	}
-	u.Status = users.Status(status)
-	u.HasPassword = u.PasswordHash != ""
+	u.Status = store.Status(status)
 	u.CreatedAt = u.CreatedAt.UTC()
 	u.UpdatedAt = u.UpdatedAt.UTC()
 	if len(policies) > 0 {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/sqlitestore"
 )
 
@@ -31,27 +31,25 @@ func BenchmarkUserQueries(b *testing.B) {
 	ctx := b.Context()
 	roles := []string{"administrator", "editor", "author", "viewer", "guest"}
 	for _, r := range roles {
-		if err := s.CreateRole(ctx, &users.Role{ID: r, Name: r}); err != nil {
+		if err := s.CreateRole(ctx, &store.Role{ID: r, Name: r}); err != nil {
 			b.Fatal(err)
 		}
 	}
-	statuses := []users.Status{users.StatusActive, users.StatusActive, users.StatusActive, users.StatusInvited,
-		users.StatusSuspended, users.StatusUnverified, users.StatusActive, users.StatusDraft}
+	statuses := []store.Status{store.StatusActive, store.StatusActive, store.StatusActive, store.StatusInvited,
+		store.StatusSuspended, store.StatusUnverified, store.StatusActive, store.StatusDraft}
 	first := []string{"Ada", "Grace", "Ünal", "Zoë", "Élodie", "Bob", "Carol", "Dave", "Eve", "Frank"}
 	last := []string{"Lovelace", "Hopper", "Öztürk", "Smith", "Ørsted", "Jones", "Brown", "Nguyen", "García", "Müller"}
 	rng := rand.New(rand.NewPCG(1, 2))
 	perm := rng.Perm(benchUsers) // email order differs from creation order
 	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	began := time.Now()
-	all := make([]*users.UserRecord, benchUsers)
+	all := make([]*store.User, benchUsers)
 	for i := range benchUsers {
 		email := fmt.Sprintf("user%06d@example%d.com", perm[i], i%7)
-		u := &users.UserRecord{
-			User: users.User{
-				ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, rng.Uint64()&0xffffffffffff), Email: email,
-				FirstName: first[rng.IntN(len(first))], LastName: last[rng.IntN(len(last))],
-				Status: statuses[rng.IntN(len(statuses))], CreatedAt: base.Add(time.Duration(i) * time.Second),
-			},
+		u := &store.User{
+			ID: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, rng.Uint64()&0xffffffffffff), Email: email,
+			FirstName: first[rng.IntN(len(first))], LastName: last[rng.IntN(len(last))],
+			Status: statuses[rng.IntN(len(statuses))], CreatedAt: base.Add(time.Duration(i) * time.Second),
 			EmailKey: email,
 		}
 		u.UpdatedAt = u.CreatedAt
@@ -62,7 +60,7 @@ func BenchmarkUserQueries(b *testing.B) {
 	}
 	// The first through CreateUser, which prepares the statements the
 	// transaction of the others then uses.
-	if err := s.CreateUser(ctx, all[0], users.Effects{}); err != nil {
+	if err := s.CreateUser(ctx, all[0], store.Effects{}); err != nil {
 		b.Fatal(err)
 	}
 	if err := s.CreateUsers(ctx, all[1:]); err != nil {
@@ -70,23 +68,23 @@ func BenchmarkUserQueries(b *testing.B) {
 	}
 	b.Logf("created %d users in %v", benchUsers, time.Since(began).Round(time.Millisecond))
 
-	eq := func(f users.UserField, v string) *users.UserFilter {
-		return &users.UserFilter{Field: f, Op: users.OpEq, Value: v}
+	eq := func(f store.Field, v string) *store.Filter {
+		return &store.Filter{Field: f, Op: store.OpEq, Value: v}
 	}
-	byEmail := []users.UserSort{{Field: users.FieldEmail}}
+	byEmail := []store.Sort{{Field: store.FieldEmail}}
 	for _, c := range []struct {
 		name  string
-		q     users.UserQuery
+		q     store.UserQuery
 		count bool
 	}{
-		{"FilteredSortedPage/StatusAndRole", users.UserQuery{Filter: &users.UserFilter{And: []*users.UserFilter{eq(users.FieldStatus, "active"), eq(users.FieldRole, "editor")}}, Sort: byEmail, Limit: 50}, false},
-		{"FilteredSortedPage/Status", users.UserQuery{Filter: eq(users.FieldStatus, "active"), Sort: byEmail, Limit: 50}, false},
-		{"FilteredSortedPage/StatusDescending", users.UserQuery{Filter: eq(users.FieldStatus, "active"), Sort: []users.UserSort{{Field: users.FieldEmail, Desc: true}}, Limit: 50}, false},
-		{"FilteredSortedPage/RolePage20", users.UserQuery{Role: &roles[1], Sort: byEmail, Limit: 50, Offset: 1000}, false},
-		{"Search", users.UserQuery{Search: "öztürk", Sort: byEmail, Limit: 50}, false},
-		{"SearchRare", users.UserQuery{Search: "user04242", Limit: 50}, false},
-		{"Count/Status", users.UserQuery{Filter: eq(users.FieldStatus, "active")}, true},
-		{"Count/Search", users.UserQuery{Search: "öztürk"}, true},
+		{"FilteredSortedPage/StatusAndRole", store.UserQuery{Filter: &store.Filter{And: []*store.Filter{eq(store.FieldStatus, "active"), eq(store.FieldRole, "editor")}}, Sort: byEmail, Limit: 50}, false},
+		{"FilteredSortedPage/Status", store.UserQuery{Filter: eq(store.FieldStatus, "active"), Sort: byEmail, Limit: 50}, false},
+		{"FilteredSortedPage/StatusDescending", store.UserQuery{Filter: eq(store.FieldStatus, "active"), Sort: []store.Sort{{Field: store.FieldEmail, Desc: true}}, Limit: 50}, false},
+		{"FilteredSortedPage/RolePage20", store.UserQuery{Role: &roles[1], Sort: byEmail, Limit: 50, Offset: 1000}, false},
+		{"Search", store.UserQuery{Search: "öztürk", Sort: byEmail, Limit: 50}, false},
+		{"SearchRare", store.UserQuery{Search: "user04242", Limit: 50}, false},
+		{"Count/Status", store.UserQuery{Filter: eq(store.FieldStatus, "active")}, true},
+		{"Count/Search", store.UserQuery{Search: "öztürk"}, true},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -97,7 +95,7 @@ func BenchmarkUserQueries(b *testing.B) {
 				if c.count {
 					n, err = s.CountUsers(ctx, c.q)
 				} else {
-					var us []*users.UserRecord
+					var us []*store.User
 					us, err = s.ListUsers(ctx, c.q)
 					n = len(us)
 				}

@@ -7,28 +7,28 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// CreateRole implements [users.Store].
-func (s *Store) CreateRole(ctx context.Context, r *users.Role) error {
+// CreateRole implements [store.Store].
+func (s *Store) CreateRole(ctx context.Context, r *store.Role) error {
 	return s.writeOne(ctx, "create role", func(q querier) error {
 		_, err := q.exec(ctx, `INSERT INTO users_roles (id, name, description, admin_access) VALUES (?, ?, ?, ?)`,
 			r.ID, r.Name, r.Description, boolInt(r.AdminAccess))
 		if constraint(err, sqlite3.ErrConstraintPrimaryKey, "") {
-			return users.ErrDuplicateID
+			return store.ErrDuplicateID
 		}
 		return err
 	})
 }
 
-// GetRole implements [users.Store].
-func (s *Store) GetRole(ctx context.Context, id string) (*users.Role, error) {
-	var r users.Role
+// GetRole implements [store.Store].
+func (s *Store) GetRole(ctx context.Context, id string) (*store.Role, error) {
+	var r store.Role
 	err := s.read().queryRow(ctx, `SELECT id, name, description, admin_access FROM users_roles WHERE id = ?`,
 		func(rows *sql.Rows) error { return rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess) }, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, users.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, s.fail(ctx, "get role", err)
@@ -36,16 +36,16 @@ func (s *Store) GetRole(ctx context.Context, id string) (*users.Role, error) {
 	return &r, nil
 }
 
-// ListRoles implements [users.Store].
-func (s *Store) ListRoles(ctx context.Context) ([]*users.Role, error) {
+// ListRoles implements [store.Store].
+func (s *Store) ListRoles(ctx context.Context) ([]*store.Role, error) {
 	rows, err := s.read().query(ctx, `SELECT id, name, description, admin_access FROM users_roles ORDER BY name, id`)
 	if err != nil {
 		return nil, s.fail(ctx, "list roles", err)
 	}
 	defer rows.Close()
-	var out []*users.Role
+	var out []*store.Role
 	for rows.Next() {
-		var r users.Role
+		var r store.Role
 		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess); err != nil {
 			return nil, s.fail(ctx, "list roles", err)
 		}
@@ -57,25 +57,25 @@ func (s *Store) ListRoles(ctx context.Context) ([]*users.Role, error) {
 	return out, nil
 }
 
-// CreatePolicy implements [users.Store].
-func (s *Store) CreatePolicy(ctx context.Context, p *users.Policy) error {
+// CreatePolicy implements [store.Store].
+func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
 	return s.writeOne(ctx, "create policy", func(q querier) error {
 		_, err := q.exec(ctx, `INSERT INTO users_policies (id, name, admin_access) VALUES (?, ?, ?)`,
 			p.ID, p.Name, boolInt(p.AdminAccess))
 		if constraint(err, sqlite3.ErrConstraintPrimaryKey, "") {
-			return users.ErrDuplicateID
+			return store.ErrDuplicateID
 		}
 		return err
 	})
 }
 
-// GetPolicy implements [users.Store].
-func (s *Store) GetPolicy(ctx context.Context, id string) (*users.Policy, error) {
-	var p users.Policy
+// GetPolicy implements [store.Store].
+func (s *Store) GetPolicy(ctx context.Context, id string) (*store.Policy, error) {
+	var p store.Policy
 	err := s.read().queryRow(ctx, `SELECT id, name, admin_access FROM users_policies WHERE id = ?`,
 		func(rows *sql.Rows) error { return rows.Scan(&p.ID, &p.Name, &p.AdminAccess) }, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, users.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, s.fail(ctx, "get policy", err)
@@ -83,16 +83,16 @@ func (s *Store) GetPolicy(ctx context.Context, id string) (*users.Policy, error)
 	return &p, nil
 }
 
-// ListPolicies implements [users.Store].
-func (s *Store) ListPolicies(ctx context.Context) ([]*users.Policy, error) {
+// ListPolicies implements [store.Store].
+func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
 	rows, err := s.read().query(ctx, `SELECT id, name, admin_access FROM users_policies ORDER BY name, id`)
 	if err != nil {
 		return nil, s.fail(ctx, "list policies", err)
 	}
 	defer rows.Close()
-	var out []*users.Policy
+	var out []*store.Policy
 	for rows.Next() {
-		var p users.Policy
+		var p store.Policy
 		if err := rows.Scan(&p.ID, &p.Name, &p.AdminAccess); err != nil {
 			return nil, s.fail(ctx, "list policies", err)
 		}
@@ -104,7 +104,7 @@ func (s *Store) ListPolicies(ctx context.Context) ([]*users.Policy, error) {
 	return out, nil
 }
 
-// Settings implements [users.Store].
+// Settings implements [store.Store].
 func (s *Store) Settings(ctx context.Context) ([]byte, error) {
 	var doc []byte
 	err := s.read().queryRow(ctx, `SELECT doc FROM users_settings WHERE id = 1`,
@@ -121,7 +121,7 @@ func (s *Store) Settings(ctx context.Context) ([]byte, error) {
 	return doc, nil
 }
 
-// SaveSettings implements [users.Store].
+// SaveSettings implements [store.Store].
 func (s *Store) SaveSettings(ctx context.Context, doc []byte) error {
 	if doc == nil {
 		doc = []byte{}

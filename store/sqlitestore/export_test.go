@@ -3,7 +3,7 @@ package sqlitestore
 import (
 	"context"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // The statements the store runs, for the tests that check their query
@@ -14,22 +14,22 @@ import (
 const GetUserByEmailKeySQL = getUserByEmailKeySQL
 
 // ListUsersSQL is the statement ListUsers runs for q, and its arguments.
-func ListUsersSQL(q users.UserQuery) (string, []any, error) { return listUsersSQL(q) }
+func ListUsersSQL(q store.UserQuery) (string, []any, error) { return listUsersSQL(q) }
 
 // CountUsersSQL is the statement CountUsers runs for q, and its arguments.
-func CountUsersSQL(q users.UserQuery) (string, []any, error) { return countUsersSQL(q) }
+func CountUsersSQL(q store.UserQuery) (string, []any, error) { return countUsersSQL(q) }
 
 // CreateUsers creates us as CreateUser does, with the same statements, but
 // all in one transaction: benchmarks fill a database of 100,000 users in
 // seconds instead of a minute.
-func (s *Store) CreateUsers(ctx context.Context, us []*users.UserRecord) error {
+func (s *Store) CreateUsers(ctx context.Context, us []*store.User) error {
 	return s.write(ctx, "create users", func(q querier) error {
 		for _, u := range us {
 			meta, err := metadataArg(u.Metadata)
 			if err != nil {
 				return err
 			}
-			if err := insertUser(ctx, q, u, meta, users.Effects{}); err != nil {
+			if err := insertUser(ctx, q, u, meta, store.Effects{}); err != nil {
 				return err
 			}
 		}

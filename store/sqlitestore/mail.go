@@ -8,15 +8,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 const mailCols = `id, kind, user_id, to_addr, subject, text, html, status, attempts, last_error,
 	created_at, next_attempt_at, lease_until, sent_at, message_id`
 
-func scanMail(rows *sql.Rows) (*users.Mail, error) {
+func scanMail(rows *sql.Rows) (*store.Mail, error) {
 	var (
-		m             users.Mail
+		m             store.Mail
 		created, next int64
 		lease, sentAt sql.NullInt64
 	)
@@ -29,9 +29,9 @@ func scanMail(rows *sql.Rows) (*users.Mail, error) {
 	return &m, nil
 }
 
-func collectMail(rows *sql.Rows) ([]*users.Mail, error) {
+func collectMail(rows *sql.Rows) ([]*store.Mail, error) {
 	defer rows.Close()
-	var out []*users.Mail
+	var out []*store.Mail
 	for rows.Next() {
 		m, err := scanMail(rows)
 		if err != nil {
@@ -42,20 +42,20 @@ func collectMail(rows *sql.Rows) ([]*users.Mail, error) {
 	return out, rows.Err()
 }
 
-func insertMail(ctx context.Context, q querier, m *users.Mail) error {
+func insertMail(ctx context.Context, q querier, m *store.Mail) error {
 	_, err := q.exec(ctx, `INSERT INTO users_mail (`+mailCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, string(m.Kind), m.UserID, m.To, m.Subject, m.Text, m.HTML, string(m.Status),
 		m.Attempts, m.LastError, toDB(m.CreatedAt), toDB(m.NextAttemptAt), toDBPtr(m.LeaseUntil), toDBPtr(m.SentAt), m.MessageID)
 	return err
 }
 
-// ClaimMail implements [users.Store]. It is one UPDATE … RETURNING
+// ClaimMail implements [store.Store]. It is one UPDATE … RETURNING
 // statement, which SQLite runs atomically under its write lock.
-func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*users.Mail, error) {
+func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*store.Mail, error) {
 	if limit <= 0 {
 		return nil, s.fail(ctx, "claim mail", ctx.Err())
 	}
-	var out []*users.Mail
+	var out []*store.Mail
 	err := s.writeOne(ctx, "claim mail", func(q querier) error {
 		rows, err := q.query(ctx, `UPDATE users_mail SET lease_until = ?
 	WHERE id IN (
@@ -63,7 +63,7 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 		WHERE status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
 		ORDER BY created_at, id LIMIT ?)
 	RETURNING `+mailCols,
-			toDB(leaseUntil), string(users.MailPending), toDB(now), toDB(now), limit)
+			toDB(leaseUntil), string(store.MailPending), toDB(now), toDB(now), limit)
 		if err != nil {
 			return err
 		}
@@ -74,14 +74,14 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 		return nil, err
 	}
 	// RETURNING gives no order.
-	slices.SortFunc(out, func(a, b *users.Mail) int {
+	slices.SortFunc(out, func(a, b *store.Mail) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 	})
 	return out, nil
 }
 
-// UpdateMail implements [users.Store].
-func (s *Store) UpdateMail(ctx context.Context, id string, u users.MailUpdate) error {
+// UpdateMail implements [store.Store].
+func (s *Store) UpdateMail(ctx context.Context, id string, u store.MailUpdate) error {
 	return s.writeOne(ctx, "update mail", func(q querier) error {
 		res, err := q.exec(ctx, `UPDATE users_mail SET status = ?, attempts = ?, last_error = ?,
 	next_attempt_at = ?, sent_at = ?, lease_until = NULL,
@@ -95,14 +95,14 @@ func (s *Store) UpdateMail(ctx context.Context, id string, u users.MailUpdate) e
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return users.ErrNotFound
+			return store.ErrNotFound
 		}
 		return nil
 	})
 }
 
-// ListMail implements [users.Store].
-func (s *Store) ListMail(ctx context.Context, mq users.MailQuery) ([]*users.Mail, error) {
+// ListMail implements [store.Store].
+func (s *Store) ListMail(ctx context.Context, mq store.MailQuery) ([]*store.Mail, error) {
 	var (
 		where []string
 		args  []any
@@ -135,12 +135,12 @@ func (s *Store) ListMail(ctx context.Context, mq users.MailQuery) ([]*users.Mail
 	return out, nil
 }
 
-// MailStats implements [users.Store] with one statement of three indexed
+// MailStats implements [store.Store] with one statement of three indexed
 // lookups (users_mail_status): two counts of an index range and its first
 // entry.
-func (s *Store) MailStats(ctx context.Context) (users.MailStats, error) {
+func (s *Store) MailStats(ctx context.Context) (store.MailStats, error) {
 	var (
-		st     users.MailStats
+		st     store.MailStats
 		oldest sql.NullInt64
 	)
 	err := s.read().queryRow(ctx, `SELECT
@@ -148,9 +148,9 @@ func (s *Store) MailStats(ctx context.Context) (users.MailStats, error) {
 	(SELECT count(*) FROM users_mail WHERE status = ?),
 	(SELECT min(created_at) FROM users_mail WHERE status = ?)`, func(rows *sql.Rows) error {
 		return rows.Scan(&st.Pending, &st.Failed, &oldest)
-	}, string(users.MailPending), string(users.MailFailed), string(users.MailPending))
+	}, string(store.MailPending), string(store.MailFailed), string(store.MailPending))
 	if err != nil {
-		return users.MailStats{}, s.fail(ctx, "mail stats", err)
+		return store.MailStats{}, s.fail(ctx, "mail stats", err)
 	}
 	st.OldestPending = fromDBNull(oldest)
 	return st, nil

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/sqlitestore"
 	"github.com/gousers/users/store/storetest/multitest"
 )
@@ -26,9 +26,9 @@ func database(t *testing.T) multitest.Database {
 		return db
 	}
 	return multitest.Database{
-		Connect: func(t *testing.T) func(context.Context) (users.Store, error) {
+		Connect: func(t *testing.T) func(context.Context) (store.Store, error) {
 			db := open(t)
-			return func(context.Context) (users.Store, error) {
+			return func(context.Context) (store.Store, error) {
 				s, err := sqlitestore.New(db)
 				if err != nil {
 					return nil, err

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/sqlitestore"
 )
 
@@ -49,31 +49,31 @@ func TestUserQueriesUseIndexes(t *testing.T) {
 	t.Parallel()
 	_, path := openTemp(t)
 	db := openApp(t, sqlitestore.DSN(path))
-	eq := func(f users.UserField, v string) *users.UserFilter {
-		return &users.UserFilter{Field: f, Op: users.OpEq, Value: v}
+	eq := func(f store.Field, v string) *store.Filter {
+		return &store.Filter{Field: f, Op: store.OpEq, Value: v}
 	}
-	byEmail := []users.UserSort{{Field: users.FieldEmail}}
+	byEmail := []store.Sort{{Field: store.FieldEmail}}
 	for _, c := range []struct {
 		name    string
-		q       users.UserQuery
+		q       store.UserQuery
 		index   string
 		ordered bool // the index gives the order: no sort step at all
 	}{
-		{"status, by email", users.UserQuery{Filter: eq(users.FieldStatus, "active"), Sort: byEmail, Limit: 50}, "users_users_status_email (status=?)", true},
-		{"status, by email descending", users.UserQuery{Filter: eq(users.FieldStatus, "active"), Sort: []users.UserSort{{Field: users.FieldEmail, Desc: true}}, Limit: 50}, "users_users_status_email (status=?)", false},
-		{"role, by email", users.UserQuery{Role: ptr("r"), Sort: byEmail, Limit: 50}, "users_users_role_email (role=?)", true},
-		{"role filter, by email", users.UserQuery{Filter: eq(users.FieldRole, "r"), Sort: byEmail, Limit: 50}, "users_users_role_email (role=?)", true},
-		{"status and role, by email", users.UserQuery{Filter: &users.UserFilter{And: []*users.UserFilter{eq(users.FieldStatus, "active"), eq(users.FieldRole, "r")}}, Sort: byEmail, Limit: 50}, "users_users_role_email (role=?)", true},
-		{"status, default order", users.UserQuery{Filter: eq(users.FieldStatus, "active"), Limit: 50}, "users_users_status_created (status=?)", true},
-		{"role, default order", users.UserQuery{Role: ptr("r"), Limit: 50}, "users_users_role (role=?)", true},
-		{"no role", users.UserQuery{NoRole: true, Limit: 50}, "users_users_role (role=?)", true},
-		{"by email", users.UserQuery{Sort: byEmail, Limit: 50}, "users_users_email_sort", true},
-		{"by last name", users.UserQuery{Sort: []users.UserSort{{Field: users.FieldLastName}}, Limit: 50}, "users_users_last_name_sort", true},
-		{"by last then first name", users.UserQuery{Sort: []users.UserSort{{Field: users.FieldLastName}, {Field: users.FieldFirstName}}, Limit: 50}, "users_users_full_name_sort", true},
-		{"no role or suspended, by last then first name", users.UserQuery{Filter: &users.UserFilter{Or: []*users.UserFilter{{Field: users.FieldRole, Op: users.OpNull}, eq(users.FieldStatus, "suspended")}}, Sort: []users.UserSort{{Field: users.FieldLastName}, {Field: users.FieldFirstName}}, Limit: 50}, "users_users_full_name_sort", true},
-		{"by update, newest first", users.UserQuery{Sort: []users.UserSort{{Field: users.FieldUpdatedAt, Desc: true}}, Limit: 50}, "users_users_updated", false},
-		{"default order", users.UserQuery{Limit: 50}, "users_users_created", true},
-		{"email prefix, any case", users.UserQuery{Filter: &users.UserFilter{Field: users.FieldEmail, Op: users.OpIStartsWith, Value: "Ab"}}, "users_users_email_lower (email_lower>? AND email_lower<?)", false},
+		{"status, by email", store.UserQuery{Filter: eq(store.FieldStatus, "active"), Sort: byEmail, Limit: 50}, "users_users_status_email (status=?)", true},
+		{"status, by email descending", store.UserQuery{Filter: eq(store.FieldStatus, "active"), Sort: []store.Sort{{Field: store.FieldEmail, Desc: true}}, Limit: 50}, "users_users_status_email (status=?)", false},
+		{"role, by email", store.UserQuery{Role: ptr("r"), Sort: byEmail, Limit: 50}, "users_users_role_email (role=?)", true},
+		{"role filter, by email", store.UserQuery{Filter: eq(store.FieldRole, "r"), Sort: byEmail, Limit: 50}, "users_users_role_email (role=?)", true},
+		{"status and role, by email", store.UserQuery{Filter: &store.Filter{And: []*store.Filter{eq(store.FieldStatus, "active"), eq(store.FieldRole, "r")}}, Sort: byEmail, Limit: 50}, "users_users_role_email (role=?)", true},
+		{"status, default order", store.UserQuery{Filter: eq(store.FieldStatus, "active"), Limit: 50}, "users_users_status_created (status=?)", true},
+		{"role, default order", store.UserQuery{Role: ptr("r"), Limit: 50}, "users_users_role (role=?)", true},
+		{"no role", store.UserQuery{NoRole: true, Limit: 50}, "users_users_role (role=?)", true},
+		{"by email", store.UserQuery{Sort: byEmail, Limit: 50}, "users_users_email_sort", true},
+		{"by last name", store.UserQuery{Sort: []store.Sort{{Field: store.FieldLastName}}, Limit: 50}, "users_users_last_name_sort", true},
+		{"by last then first name", store.UserQuery{Sort: []store.Sort{{Field: store.FieldLastName}, {Field: store.FieldFirstName}}, Limit: 50}, "users_users_full_name_sort", true},
+		{"no role or suspended, by last then first name", store.UserQuery{Filter: &store.Filter{Or: []*store.Filter{{Field: store.FieldRole, Op: store.OpNull}, eq(store.FieldStatus, "suspended")}}, Sort: []store.Sort{{Field: store.FieldLastName}, {Field: store.FieldFirstName}}, Limit: 50}, "users_users_full_name_sort", true},
+		{"by update, newest first", store.UserQuery{Sort: []store.Sort{{Field: store.FieldUpdatedAt, Desc: true}}, Limit: 50}, "users_users_updated", false},
+		{"default order", store.UserQuery{Limit: 50}, "users_users_created", true},
+		{"email prefix, any case", store.UserQuery{Filter: &store.Filter{Field: store.FieldEmail, Op: store.OpIStartsWith, Value: "Ab"}}, "users_users_email_lower (email_lower>? AND email_lower<?)", false},
 	} {
 		query, args, err := sqlitestore.ListUsersSQL(c.q)
 		require.NoError(t, err, c.name)
@@ -86,11 +86,11 @@ func TestUserQueriesUseIndexes(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name  string
-		q     users.UserQuery
+		q     store.UserQuery
 		index string
 	}{
-		{"count by status", users.UserQuery{Filter: eq(users.FieldStatus, "active")}, "COVERING INDEX users_users_status_"},
-		{"count by role", users.UserQuery{Role: ptr("r")}, "COVERING INDEX users_users_role"},
+		{"count by status", store.UserQuery{Filter: eq(store.FieldStatus, "active")}, "COVERING INDEX users_users_status_"},
+		{"count by role", store.UserQuery{Role: ptr("r")}, "COVERING INDEX users_users_role"},
 	} {
 		query, args, err := sqlitestore.CountUsersSQL(c.q)
 		require.NoError(t, err, c.name)

@@ -3,7 +3,7 @@ package sqlitestore
 import (
 	"strings"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/internal/userquery"
 )
 
@@ -54,7 +54,7 @@ func globEscape(s string) string {
 }
 
 // listUsersSQL is the statement ListUsers runs for q, and its arguments.
-func listUsersSQL(q users.UserQuery) (string, []any, error) {
+func listUsersSQL(q store.UserQuery) (string, []any, error) {
 	b := userquery.New(dialect)
 	b.Write(`SELECT ` + userCols + ` FROM users_users`)
 	if err := b.Where(q); err != nil {
@@ -77,7 +77,7 @@ func listUsersSQL(q users.UserQuery) (string, []any, error) {
 }
 
 // countUsersSQL is the statement CountUsers runs for q, and its arguments.
-func countUsersSQL(q users.UserQuery) (string, []any, error) {
+func countUsersSQL(q store.UserQuery) (string, []any, error) {
 	b := userquery.New(dialect)
 	b.Write(`SELECT count(*) FROM users_users`)
 	if err := b.Where(q); err != nil {

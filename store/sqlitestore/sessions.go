@@ -6,14 +6,14 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 const sessionCols = `id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent`
 
-func scanSession(rows *sql.Rows) (*users.SessionRecord, error) {
+func scanSession(rows *sql.Rows) (*store.Session, error) {
 	var (
-		s                           users.SessionRecord
+		s                           store.Session
 		created, refreshed, expires int64
 	)
 	if err := rows.Scan(&s.ID, &s.UserID, &s.TokenHash, &created, &refreshed, &expires, &s.IP, &s.UserAgent); err != nil {
@@ -60,9 +60,9 @@ func endSessionsCount(ctx context.Context, q querier, where string, args ...any)
 	return int64(len(ids)), nil
 }
 
-// CreateSession implements [users.Store]: one INSERT that happens only when
+// CreateSession implements [store.Store]: one INSERT that happens only when
 // the user exists and satisfies cond.
-func (s *Store) CreateSession(ctx context.Context, sess *users.SessionRecord, cond users.Condition) error {
+func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition) error {
 	condSQL, condArgs := condWhere(cond)
 	return s.write(ctx, "create session", func(q querier) error {
 		args := []any{sess.ID, sess.UserID, sess.TokenHash, toDB(sess.CreatedAt), toDB(sess.RefreshedAt),
@@ -84,21 +84,21 @@ func (s *Store) CreateSession(ctx context.Context, sess *users.SessionRecord, co
 			return err
 		}
 		if exists {
-			return users.ErrConflict
+			return store.ErrConflict
 		}
-		return users.ErrNotFound
+		return store.ErrNotFound
 	})
 }
 
-// GetSession implements [users.Store].
-func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord, error) {
-	var sess *users.SessionRecord
+// GetSession implements [store.Store].
+func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
+	var sess *store.Session
 	err := s.read().queryRow(ctx, `SELECT `+sessionCols+` FROM users_sessions WHERE id = ?`, func(rows *sql.Rows) (err error) {
 		sess, err = scanSession(rows)
 		return err
 	}, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, users.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, s.fail(ctx, "get session", err)
@@ -106,14 +106,14 @@ func (s *Store) GetSession(ctx context.Context, id string) (*users.SessionRecord
 	return sess, nil
 }
 
-// RotateSession implements [users.Store]. Its first statement is the
+// RotateSession implements [store.Store]. Its first statement is the
 // conditional UPDATE of the current hash, so the transaction holds the
 // write lock from the start: a concurrent rotation of the same token waits,
 // then finds it among the earlier hashes and ends the session.
-func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond users.Condition) (*users.SessionRecord, *users.UserRecord, error) {
+func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond store.Condition) (*store.Session, *store.User, error) {
 	var (
-		sess *users.SessionRecord
-		u    *users.UserRecord
+		sess *store.Session
+		u    *store.User
 	)
 	condSQL, condArgs := condWhere(cond)
 	err := s.write(ctx, "rotate session", func(q querier) error {
@@ -153,9 +153,9 @@ func whyNotRotated(ctx context.Context, q querier, oldHash []byte, now time.Time
 		func(rows *sql.Rows) error { return rows.Scan(&expires) }, oldHash)
 	switch {
 	case err == nil && toDB(now) >= expires:
-		return users.ErrTokenExpired
+		return store.ErrTokenExpired
 	case err == nil:
-		return users.ErrConflict
+		return store.ErrConflict
 	case !errors.Is(err, sql.ErrNoRows):
 		return err
 	}
@@ -163,7 +163,7 @@ func whyNotRotated(ctx context.Context, q querier, oldHash []byte, now time.Time
 	err = q.queryRow(ctx, `SELECT session_id FROM users_session_hashes WHERE hash = ?`,
 		func(rows *sql.Rows) error { return rows.Scan(&id) }, oldHash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return users.ErrInvalidToken
+		return store.ErrInvalidToken
 	}
 	if err != nil {
 		return err
@@ -173,10 +173,10 @@ func whyNotRotated(ctx context.Context, q querier, oldHash []byte, now time.Time
 	if err := endSessions(ctx, q, `id = ?`, id); err != nil {
 		return err
 	}
-	return &committedError{users.ErrTokenReused}
+	return &committedError{store.ErrTokenReused}
 }
 
-// DeleteSession implements [users.Store].
+// DeleteSession implements [store.Store].
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return s.write(ctx, "delete session", func(q querier) error {
 		n, err := endSessionsCount(ctx, q, `id = ?`, id)
@@ -184,13 +184,13 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 			return err
 		}
 		if n == 0 {
-			return users.ErrNotFound
+			return store.ErrNotFound
 		}
 		return nil
 	})
 }
 
-// DeleteSessionByToken implements [users.Store].
+// DeleteSessionByToken implements [store.Store].
 func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 	return s.write(ctx, "delete session", func(q querier) error {
 		n, err := endSessionsCount(ctx, q, `id IN (SELECT id FROM users_sessions WHERE token_hash = ?
@@ -199,13 +199,13 @@ func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 			return err
 		}
 		if n == 0 {
-			return users.ErrNotFound
+			return store.ErrNotFound
 		}
 		return nil
 	})
 }
 
-// PurgeExpired implements [users.Store].
+// PurgeExpired implements [store.Store].
 func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, "purge expired", func(q querier) error {

@@ -1,4 +1,4 @@
-// Package sqlitestore is a [users.Store] on SQLite, through
+// Package sqlitestore is a [store.Store] on SQLite, through
 // github.com/mattn/go-sqlite3 (cgo).
 //
 // # Opening
@@ -41,7 +41,7 @@
 // # Queries
 //
 // ListUsers and CountUsers run one SELECT each, whose WHERE and ORDER BY
-// are built from the users.UserQuery: nothing is filtered or sorted in Go.
+// are built from the store.UserQuery: nothing is filtered or sorted in Go.
 // Strings compare and sort byte for byte (SQLite's BINARY collation). The
 // case-insensitive filter operators and the search compare lower-cased
 // copies of the user's fields, which the store writes itself with Go's
@@ -74,10 +74,10 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
-// Store is a [users.Store] on a SQLite database. It is safe for concurrent
+// Store is a [store.Store] on a SQLite database. It is safe for concurrent
 // use. Create it with [New] or [Open].
 type Store struct {
 	db *sql.DB
@@ -91,7 +91,7 @@ type Store struct {
 	pending map[string]struct{} // met inside a transaction, not yet prepared
 }
 
-var _ users.Store = (*Store)(nil)
+var _ store.Store = (*Store)(nil)
 
 // ErrForeignKeysOff is returned by New for a handle whose connections do
 // not enforce foreign keys. Open the database with _foreign_keys=on in the
@@ -428,8 +428,8 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 
 func isSentinel(err error) bool {
 	for _, s := range [...]error{
-		users.ErrNotFound, users.ErrConflict, users.ErrDuplicateEmail, users.ErrDuplicateID,
-		users.ErrRoleNotFound, users.ErrPolicyNotFound, users.ErrInvalidToken, users.ErrLastAdmin,
+		store.ErrNotFound, store.ErrConflict, store.ErrDuplicateEmail, store.ErrDuplicateID,
+		store.ErrRoleNotFound, store.ErrPolicyNotFound, store.ErrInvalidToken, store.ErrLastAdmin,
 	} {
 		if errors.Is(err, s) {
 			return true

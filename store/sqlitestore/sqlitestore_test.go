@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/sqlitestore"
 	"github.com/gousers/users/store/storetest"
@@ -35,7 +35,7 @@ func openTemp(t *testing.T) (*sqlitestore.Store, string) {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) users.Store {
+	storetest.Run(t, func(t *testing.T) store.Store {
 		s, _ := openTemp(t)
 		return s
 	})
@@ -43,7 +43,7 @@ func TestConformance(t *testing.T) {
 
 func TestShared(t *testing.T) {
 	t.Parallel()
-	sharedtest.Run(t, func(t *testing.T) users.Store {
+	sharedtest.Run(t, func(t *testing.T) store.Store {
 		s, _ := openTemp(t)
 		return s
 	})
@@ -67,7 +67,7 @@ func TestMigrationsIdempotentAndVersioned(t *testing.T) {
 	s1, err := sqlitestore.New(db)
 	require.NoError(t, err)
 	ctx := t.Context()
-	require.NoError(t, s1.CreateRole(ctx, &users.Role{ID: "r1", Name: "editor"}))
+	require.NoError(t, s1.CreateRole(ctx, &store.Role{ID: "r1", Name: "editor"}))
 
 	// New again on the migrated database changes nothing and loses nothing.
 	s2, err := sqlitestore.New(db)
@@ -193,20 +193,20 @@ func TestNewRefusesForeignKeysOff(t *testing.T) {
 	_, err = db.Exec(`PRAGMA foreign_keys = OFF`)
 	require.NoError(t, err)
 	ctx := t.Context()
-	u := &users.UserRecord{User: users.User{ID: "u1", Status: users.StatusActive, Role: ptr("nope")}}
-	require.ErrorIs(t, s.CreateUser(ctx, u, users.Effects{}), users.ErrRoleNotFound)
+	u := &store.User{ID: "u1", Status: store.StatusActive, Role: ptr("nope")}
+	require.ErrorIs(t, s.CreateUser(ctx, u, store.Effects{}), store.ErrRoleNotFound)
 	u.Role, u.Policies = nil, []string{"nope"}
-	require.ErrorIs(t, s.CreateUser(ctx, u, users.Effects{}), users.ErrPolicyNotFound)
+	require.ErrorIs(t, s.CreateUser(ctx, u, store.Effects{}), store.ErrPolicyNotFound)
 	_, err = s.GetUser(ctx, "u1")
-	require.ErrorIs(t, err, users.ErrNotFound)
+	require.ErrorIs(t, err, store.ErrNotFound)
 	u.Policies = nil
-	require.NoError(t, s.CreateUser(ctx, u, users.Effects{}))
-	_, err = s.UpdateUser(ctx, "u1", users.Condition{}, users.UserChange{SetRole: true, Role: ptr("nope")}, users.Effects{})
-	require.ErrorIs(t, err, users.ErrRoleNotFound)
-	_, err = s.UpdateUser(ctx, "u1", users.Condition{}, users.UserChange{SetPolicies: true, Policies: []string{"nope"}}, users.Effects{})
-	require.ErrorIs(t, err, users.ErrPolicyNotFound)
-	require.ErrorIs(t, s.UpdateUsers(ctx, []string{"u1"}, users.Condition{}, users.UserChange{SetRole: true, Role: ptr("nope")}), users.ErrRoleNotFound)
-	require.ErrorIs(t, s.UpdateUsers(ctx, []string{"u1"}, users.Condition{}, users.UserChange{SetPolicies: true, Policies: []string{"nope"}}), users.ErrPolicyNotFound)
+	require.NoError(t, s.CreateUser(ctx, u, store.Effects{}))
+	_, err = s.UpdateUser(ctx, "u1", store.Condition{}, store.UserChange{SetRole: true, Role: ptr("nope")}, store.Effects{})
+	require.ErrorIs(t, err, store.ErrRoleNotFound)
+	_, err = s.UpdateUser(ctx, "u1", store.Condition{}, store.UserChange{SetPolicies: true, Policies: []string{"nope"}}, store.Effects{})
+	require.ErrorIs(t, err, store.ErrPolicyNotFound)
+	require.ErrorIs(t, s.UpdateUsers(ctx, []string{"u1"}, store.Condition{}, store.UserChange{SetRole: true, Role: ptr("nope")}), store.ErrRoleNotFound)
+	require.ErrorIs(t, s.UpdateUsers(ctx, []string{"u1"}, store.Condition{}, store.UserChange{SetPolicies: true, Policies: []string{"nope"}}), store.ErrPolicyNotFound)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -240,10 +240,10 @@ func TestConsumeTokenAcrossHandles(t *testing.T) {
 			ctx := t.Context()
 			now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 			for round := range 5 {
-				u := &users.UserRecord{User: users.User{ID: fmt.Sprintf("u%d", round), Status: users.StatusInvited, CreatedAt: now, UpdatedAt: now}}
+				u := &store.User{ID: fmt.Sprintf("u%d", round), Status: store.StatusInvited, CreatedAt: now, UpdatedAt: now}
 				hash := sha256.Sum256([]byte(u.ID))
-				tok := &users.TokenRecord{Hash: hash[:], Purpose: users.PurposeInvite, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-				require.NoError(t, stores[round%2].CreateUser(ctx, u, users.Effects{Token: tok}))
+				tok := &store.Token{Hash: hash[:], Purpose: store.PurposeInvite, UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+				require.NoError(t, stores[round%2].CreateUser(ctx, u, store.Effects{Token: tok}))
 
 				const n = 50
 				var (
@@ -255,17 +255,17 @@ func TestConsumeTokenAcrossHandles(t *testing.T) {
 				for i := range n {
 					s := stores[i%2]
 					wg.Go(func() {
-						got, err := s.ConsumeToken(ctx, hash[:], users.PurposeInvite, now.Add(time.Minute),
-							users.Condition{Status: users.StatusInvited},
-							users.UserChange{Status: ptr(users.StatusActive), PasswordHash: ptr(fmt.Sprintf("hash-%d", i)), UpdatedAt: now.Add(time.Minute)},
-							users.Effects{Mail: &users.Mail{ID: fmt.Sprintf("m-%d-%d", round, i), Kind: users.MailInvite, UserID: u.ID, To: "x@example.com", Status: users.MailPending, CreatedAt: now, NextAttemptAt: now}})
+						got, err := s.ConsumeToken(ctx, hash[:], store.PurposeInvite, now.Add(time.Minute),
+							store.Condition{Status: store.StatusInvited},
+							store.UserChange{Status: ptr(store.StatusActive), PasswordHash: ptr(fmt.Sprintf("hash-%d", i)), UpdatedAt: now.Add(time.Minute)},
+							store.Effects{Mail: &store.Mail{ID: fmt.Sprintf("m-%d-%d", round, i), Kind: "invite", UserID: u.ID, To: "x@example.com", Status: store.MailPending, CreatedAt: now, NextAttemptAt: now}})
 						mu.Lock()
 						defer mu.Unlock()
 						switch {
 						case err == nil:
 							wins++
-							assert.Equal(t, users.StatusActive, got.Status)
-						case errors.Is(err, users.ErrTokenUsed):
+							assert.Equal(t, store.StatusActive, got.Status)
+						case errors.Is(err, store.ErrTokenUsed):
 							used++
 						default:
 							other++
@@ -278,7 +278,7 @@ func TestConsumeTokenAcrossHandles(t *testing.T) {
 				require.Equal(t, 1, wins)
 				require.Equal(t, n-1, used)
 				// Exactly one change and one mail were written.
-				ms, err := stores[0].ListMail(ctx, users.MailQuery{})
+				ms, err := stores[0].ListMail(ctx, store.MailQuery{})
 				require.NoError(t, err)
 				require.Len(t, ms, round+1)
 			}
@@ -293,10 +293,10 @@ func TestPoliciesKeepOrder(t *testing.T) {
 	s, _ := openTemp(t)
 	ctx := t.Context()
 	for _, id := range []string{"a", "b", "c"} {
-		require.NoError(t, s.CreatePolicy(ctx, &users.Policy{ID: id, Name: id}))
+		require.NoError(t, s.CreatePolicy(ctx, &store.Policy{ID: id, Name: id}))
 	}
-	u := &users.UserRecord{User: users.User{ID: "u", Status: users.StatusActive, Policies: []string{"c", "a", "c", "b"}}}
-	require.NoError(t, s.CreateUser(ctx, u, users.Effects{}))
+	u := &store.User{ID: "u", Status: store.StatusActive, Policies: []string{"c", "a", "c", "b"}}
+	require.NoError(t, s.CreateUser(ctx, u, store.Effects{}))
 	got, err := s.GetUser(ctx, "u")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"c", "a", "b"}, got.Policies)
@@ -324,21 +324,21 @@ func TestDeletesWithoutForeignKeys(t *testing.T) {
 	require.NoError(t, err)
 	ctx := t.Context()
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	require.NoError(t, s.CreatePolicy(ctx, &users.Policy{ID: "p", Name: "p"}))
+	require.NoError(t, s.CreatePolicy(ctx, &store.Policy{ID: "p", Name: "p"}))
 	for _, id := range []string{"a", "b"} {
-		u := &users.UserRecord{User: users.User{ID: id, Status: users.StatusActive, Policies: []string{"p"}, CreatedAt: now, UpdatedAt: now}}
-		tok := &users.TokenRecord{Hash: hashOf(id + "tok"), Purpose: users.PurposePasswordReset, UserID: id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
-		require.NoError(t, s.CreateUser(ctx, u, users.Effects{Token: tok}))
-		sess := &users.SessionRecord{ID: id + "s", UserID: id, TokenHash: hashOf(id + "0"), CreatedAt: now, RefreshedAt: now, ExpiresAt: now.Add(time.Hour)}
-		require.NoError(t, s.CreateSession(ctx, sess, users.Condition{}))
-		_, _, err := s.RotateSession(ctx, hashOf(id+"0"), hashOf(id+"1"), now, now.Add(time.Hour), users.Condition{})
+		u := &store.User{ID: id, Status: store.StatusActive, Policies: []string{"p"}, CreatedAt: now, UpdatedAt: now}
+		tok := &store.Token{Hash: hashOf(id + "tok"), Purpose: store.PurposePasswordReset, UserID: id, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		require.NoError(t, s.CreateUser(ctx, u, store.Effects{Token: tok}))
+		sess := &store.Session{ID: id + "s", UserID: id, TokenHash: hashOf(id + "0"), CreatedAt: now, RefreshedAt: now, ExpiresAt: now.Add(time.Hour)}
+		require.NoError(t, s.CreateSession(ctx, sess, store.Condition{}))
+		_, _, err := s.RotateSession(ctx, hashOf(id+"0"), hashOf(id+"1"), now, now.Add(time.Hour), store.Condition{})
 		require.NoError(t, err)
 	}
 	require.Equal(t, 2, countRows(t, db, "users_session_hashes"))
-	_, err = s.UpdateUser(ctx, "b", users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{EndSessions: true})
+	_, err = s.UpdateUser(ctx, "b", store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{EndSessions: true})
 	require.NoError(t, err)
 	assert.Equal(t, 1, countRows(t, db, "users_session_hashes"), "EndSessions left earlier hashes behind")
-	require.NoError(t, s.DeleteUsers(ctx, []string{"a"}, users.Condition{}))
+	require.NoError(t, s.DeleteUsers(ctx, []string{"a"}, store.Condition{}))
 	for _, table := range []string{"users_sessions", "users_session_hashes", "users_user_policies", "users_tokens"} {
 		var n int
 		require.NoError(t, db.QueryRow(`SELECT count(*) FROM `+table+` WHERE `+map[string]string{
@@ -383,11 +383,11 @@ VALUES (x'0102', 'invite', 'u1', 1, 9000000000000000);`)
 	tok, err := s.GetToken(ctx, []byte{1, 2})
 	require.NoError(t, err)
 	assert.Equal(t, "ünal@example.com", tok.EmailKey)
-	for _, q := range []users.UserQuery{
+	for _, q := range []store.UserQuery{
 		{Search: "ün"},
 		{Search: "öztürk"},
-		{Filter: &users.UserFilter{Field: users.FieldEmail, Op: users.OpIStartsWith, Value: "üNAL@"}},
-		{Filter: &users.UserFilter{Field: users.FieldRole, Op: users.OpIContains, Value: "rôle-ü"}},
+		{Filter: &store.Filter{Field: store.FieldEmail, Op: store.OpIStartsWith, Value: "üNAL@"}},
+		{Filter: &store.Filter{Field: store.FieldRole, Op: store.OpIContains, Value: "rôle-ü"}},
 	} {
 		got, err := s.ListUsers(ctx, q)
 		require.NoError(t, err)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // userCols are the columns scanUser reads, policies last, as a JSON array
@@ -21,9 +21,9 @@ const userCols = `id, email, email_key, password_hash, first_name, last_name, st
 	contested, metadata, created_at, updated_at,
 	(SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = users_users.id)`
 
-func scanUser(rows *sql.Rows) (*users.UserRecord, error) {
+func scanUser(rows *sql.Rows) (*store.User, error) {
 	var (
-		u         users.UserRecord
+		u         store.User
 		role      sql.NullString
 		contested bool
 		meta      sql.NullString
@@ -51,7 +51,6 @@ func scanUser(rows *sql.Rows) (*users.UserRecord, error) {
 			return nil, fmt.Errorf("user %s: policies: %w", u.ID, err)
 		}
 	}
-	u.HasPassword = u.PasswordHash != ""
 	return &u, nil
 }
 
@@ -104,8 +103,8 @@ func jsonArray(ids []string) string {
 	return string(b)
 }
 
-// CreateUser implements [users.Store].
-func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Effects) error {
+// CreateUser implements [store.Store].
+func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	meta, err := metadataArg(u.Metadata)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: create user: %w", err)
@@ -117,7 +116,7 @@ func (s *Store) CreateUser(ctx context.Context, u *users.UserRecord, fx users.Ef
 
 // insertUser writes u (meta is its metadataArg), its policies and fx in
 // the transaction of q, as the transaction's first write.
-func insertUser(ctx context.Context, q querier, u *users.UserRecord, meta any, fx users.Effects) error {
+func insertUser(ctx context.Context, q querier, u *store.User, meta any, fx store.Effects) error {
 	const cols = `INSERT INTO users_users (id, email, email_key, password_hash, first_name, last_name,
 	status, role, contested, metadata, created_at, updated_at,
 	id_lower, email_lower, first_name_lower, last_name_lower, status_lower, role_lower) `
@@ -140,7 +139,7 @@ func insertUser(ctx context.Context, q querier, u *users.UserRecord, meta any, f
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return users.ErrRoleNotFound
+		return store.ErrRoleNotFound
 	}
 	if err := setPolicies(ctx, q, []string{u.ID}, uniq(u.Policies), false); err != nil {
 		return err
@@ -153,9 +152,9 @@ func insertUser(ctx context.Context, q querier, u *users.UserRecord, meta any, f
 func userWriteErr(err error) error {
 	switch {
 	case constraint(err, sqlite3.ErrConstraintUnique, "users_users.email_key"):
-		return users.ErrDuplicateEmail
+		return store.ErrDuplicateEmail
 	case constraint(err, sqlite3.ErrConstraintForeignKey, ""):
-		return users.ErrRoleNotFound // the only foreign key of users_users
+		return store.ErrRoleNotFound // the only foreign key of users_users
 	}
 	return err
 }
@@ -178,7 +177,7 @@ func setPolicies(ctx context.Context, q querier, ids, policies []string, replace
 	WHERE p.value IN (SELECT id FROM users_policies)`, idsArg, jsonArray(policies))
 	if err != nil {
 		if constraint(err, sqlite3.ErrConstraintForeignKey, "") {
-			return users.ErrPolicyNotFound
+			return store.ErrPolicyNotFound
 		}
 		return err
 	}
@@ -187,7 +186,7 @@ func setPolicies(ctx context.Context, q querier, ids, policies []string, replace
 		return err
 	}
 	if n != int64(len(ids)*len(policies)) {
-		return users.ErrPolicyNotFound
+		return store.ErrPolicyNotFound
 	}
 	return nil
 }
@@ -195,7 +194,7 @@ func setPolicies(ctx context.Context, q querier, ids, policies []string, replace
 // applyEffects writes fx, for the user userID, in the transaction of q:
 // the revocations, then the token (after revoking the unconsumed tokens of
 // its user and purpose), the mail, the end of the user's sessions.
-func applyEffects(ctx context.Context, q querier, userID string, fx users.Effects) error {
+func applyEffects(ctx context.Context, q querier, userID string, fx store.Effects) error {
 	if len(fx.RevokeTokens) > 0 {
 		purposes := make([]string, len(fx.RevokeTokens))
 		for i, p := range fx.RevokeTokens {
@@ -230,8 +229,8 @@ func applyEffects(ctx context.Context, q querier, userID string, fx users.Effect
 	return nil
 }
 
-// GetUser implements [users.Store].
-func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, error) {
+// GetUser implements [store.Store].
+func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
 	return s.getUser(ctx, "get user", `SELECT `+userCols+` FROM users_users WHERE id = ?`, id)
 }
 
@@ -240,19 +239,19 @@ func (s *Store) GetUser(ctx context.Context, id string) (*users.UserRecord, erro
 // index.
 const getUserByEmailKeySQL = `SELECT ` + userCols + ` FROM users_users WHERE email_key = ? AND email_key <> ''`
 
-// GetUserByEmailKey implements [users.Store]. An empty key matches no user.
-func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*users.UserRecord, error) {
+// GetUserByEmailKey implements [store.Store]. An empty key matches no user.
+func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
 	return s.getUser(ctx, "get user by email", getUserByEmailKeySQL, key)
 }
 
-func (s *Store) getUser(ctx context.Context, op, query string, arg any) (*users.UserRecord, error) {
-	var u *users.UserRecord
+func (s *Store) getUser(ctx context.Context, op, query string, arg any) (*store.User, error) {
+	var u *store.User
 	err := s.read().queryRow(ctx, query, func(rows *sql.Rows) (err error) {
 		u, err = scanUser(rows)
 		return err
 	}, arg)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, users.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, s.fail(ctx, op, err)
@@ -260,9 +259,9 @@ func (s *Store) getUser(ctx context.Context, op, query string, arg any) (*users.
 	return u, nil
 }
 
-// ListUsers implements [users.Store]: one SELECT whose WHERE, ORDER BY
+// ListUsers implements [store.Store]: one SELECT whose WHERE, ORDER BY
 // and LIMIT come from q (see query.go).
-func (s *Store) ListUsers(ctx context.Context, uq users.UserQuery) ([]*users.UserRecord, error) {
+func (s *Store) ListUsers(ctx context.Context, uq store.UserQuery) ([]*store.User, error) {
 	query, args, err := listUsersSQL(uq)
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
@@ -273,7 +272,7 @@ func (s *Store) ListUsers(ctx context.Context, uq users.UserQuery) ([]*users.Use
 		return nil, s.fail(ctx, "list users", err)
 	}
 	defer rows.Close()
-	var out []*users.UserRecord
+	var out []*store.User
 	for rows.Next() {
 		u, err := scanUser(rows)
 		if err != nil {
@@ -287,8 +286,8 @@ func (s *Store) ListUsers(ctx context.Context, uq users.UserQuery) ([]*users.Use
 	return out, nil
 }
 
-// CountUsers implements [users.Store].
-func (s *Store) CountUsers(ctx context.Context, uq users.UserQuery) (int, error) {
+// CountUsers implements [store.Store].
+func (s *Store) CountUsers(ctx context.Context, uq store.UserQuery) (int, error) {
 	query, args, err := countUsersSQL(uq)
 	if err != nil {
 		return 0, fmt.Errorf("sqlitestore: count users: %w", err)
@@ -308,7 +307,7 @@ type change struct {
 	roleCheck *string // a role the change sets, which must exist
 }
 
-func buildChange(ch users.UserChange) (change, error) {
+func buildChange(ch store.UserChange) (change, error) {
 	var c change
 	add := func(col string, v any) {
 		c.set = append(c.set, col+` = ?`)
@@ -358,7 +357,7 @@ func buildChange(ch users.UserChange) (change, error) {
 // updateUser applies ch to the user id when it satisfies cond, as the first
 // write of a transaction, and returns the user afterwards. On no match it
 // tells why: errNoUser, ErrConflict (cond), ErrRoleNotFound.
-func updateUser(ctx context.Context, q querier, id string, cond users.Condition, ch users.UserChange) (*users.UserRecord, error) {
+func updateUser(ctx context.Context, q querier, id string, cond store.Condition, ch store.UserChange) (*store.User, error) {
 	c, err := buildChange(ch)
 	if err != nil {
 		return nil, err
@@ -374,7 +373,7 @@ func updateUser(ctx context.Context, q querier, id string, cond users.Condition,
 		args = append(args, *c.roleCheck)
 	}
 	query += ` RETURNING ` + userCols
-	var u *users.UserRecord
+	var u *store.User
 	err = q.queryRow(ctx, query, func(rows *sql.Rows) (err error) {
 		u, err = scanUser(rows)
 		return err
@@ -402,7 +401,7 @@ func updateUser(ctx context.Context, q querier, id string, cond users.Condition,
 var errNoUser = errors.New("no such user")
 
 // condWhere is cond (but for KeepAdmin) as a condition on users_users.
-func condWhere(cond users.Condition) (string, []any) {
+func condWhere(cond store.Condition) (string, []any) {
 	var (
 		terms []string
 		args  []any
@@ -430,7 +429,7 @@ func condWhere(cond users.Condition) (string, []any) {
 }
 
 // whyNoUpdate finds which WHERE term of updateUser failed.
-func whyNoUpdate(ctx context.Context, q querier, id string, cond users.Condition) error {
+func whyNoUpdate(ctx context.Context, q querier, id string, cond store.Condition) error {
 	condSQL, condArgs := condWhere(cond)
 	var holds bool
 	err := q.queryRow(ctx, `SELECT `+condSQL+` FROM users_users WHERE id = ?`, func(rows *sql.Rows) error {
@@ -442,9 +441,9 @@ func whyNoUpdate(ctx context.Context, q querier, id string, cond users.Condition
 	case err != nil:
 		return err
 	case !holds:
-		return users.ErrConflict
+		return store.ErrConflict
 	}
-	return users.ErrRoleNotFound
+	return store.ErrRoleNotFound
 }
 
 // lockForRead is the first statement of a write transaction that must
@@ -461,7 +460,7 @@ func activeAdminExists(ctx context.Context, q querier) (bool, error) {
 		WHERE r.admin_access AND u.status = ?)
 	OR EXISTS (SELECT 1 FROM users_policies p JOIN users_user_policies up ON up.policy_id = p.id
 		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = ?)`,
-		func(rows *sql.Rows) error { return rows.Scan(&ok) }, string(users.StatusActive), string(users.StatusActive))
+		func(rows *sql.Rows) error { return rows.Scan(&ok) }, string(store.StatusActive), string(store.StatusActive))
 	return ok, err
 }
 
@@ -485,19 +484,19 @@ func keepAdmin(ctx context.Context, q querier, change func() error) error {
 		return err
 	}
 	if !after {
-		return users.ErrLastAdmin
+		return store.ErrLastAdmin
 	}
 	return nil
 }
 
-// UpdateUser implements [users.Store].
-func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
-	var u *users.UserRecord
+// UpdateUser implements [store.Store].
+func (s *Store) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
+	var u *store.User
 	err := s.write(ctx, "update user", func(q querier) error {
 		change := func() (err error) {
 			u, err = updateUser(ctx, q, id, cond, ch)
 			if errors.Is(err, errNoUser) {
-				return users.ErrNotFound
+				return store.ErrNotFound
 			}
 			return err
 		}
@@ -515,7 +514,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond users.Condition,
 // guarded runs change in the transaction of q, under cond.KeepAdmin when
 // it is set. first says that change would be the transaction's first
 // statement: KeepAdmin then takes the write lock before it reads.
-func guarded(ctx context.Context, q querier, cond users.Condition, first bool, change func() error) error {
+func guarded(ctx context.Context, q querier, cond store.Condition, first bool, change func() error) error {
 	if !cond.KeepAdmin {
 		return change()
 	}
@@ -527,10 +526,10 @@ func guarded(ctx context.Context, q querier, cond users.Condition, first bool, c
 	return keepAdmin(ctx, q, change)
 }
 
-// UpdateUsers implements [users.Store], applying ch.RevokeTokens and
+// UpdateUsers implements [store.Store], applying ch.RevokeTokens and
 // ch.EndSessions to every user it changes. A change of Email or EmailKey
 // is refused.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condition, ch users.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
 	if ch.Email != nil || ch.EmailKey != nil {
 		return errors.New("sqlitestore: update users: the change must not set Email")
 	}
@@ -567,11 +566,11 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condit
 				case err != nil:
 					return err
 				case found != len(ids):
-					return users.ErrNotFound
+					return store.ErrNotFound
 				case held != len(ids):
-					return users.ErrConflict
+					return store.ErrConflict
 				}
-				return users.ErrRoleNotFound
+				return store.ErrRoleNotFound
 			}
 			if ch.SetPolicies {
 				if err := setPolicies(ctx, q, ids, policies, true); err != nil {
@@ -585,7 +584,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond users.Condit
 
 // revokeAndEnd deletes, for the users in idsArg (a JSON array), their
 // unconsumed tokens of the given purposes and, with end, their sessions.
-func revokeAndEnd(ctx context.Context, q querier, idsArg string, purposes []users.TokenPurpose, end bool) error {
+func revokeAndEnd(ctx context.Context, q querier, idsArg string, purposes []store.Purpose, end bool) error {
 	const in = ` IN (SELECT value FROM json_each(?))`
 	if len(purposes) > 0 {
 		ps := make([]string, len(purposes))
@@ -605,7 +604,7 @@ func revokeAndEnd(ctx context.Context, q querier, idsArg string, purposes []user
 
 // countHolding counts the users among idsArg (a JSON array) and those of
 // them that satisfy cond.
-func countHolding(ctx context.Context, q querier, idsArg string, cond users.Condition) (found, held int, err error) {
+func countHolding(ctx context.Context, q querier, idsArg string, cond store.Condition) (found, held int, err error) {
 	condSQL, condArgs := condWhere(cond)
 	err = q.queryRow(ctx, `SELECT count(*), coalesce(sum(`+condSQL+`), 0) FROM users_users
 	WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
@@ -614,10 +613,10 @@ func countHolding(ctx context.Context, q querier, idsArg string, cond users.Cond
 	return found, held, err
 }
 
-// DeleteUsers implements [users.Store]. It deletes the users' rows in
+// DeleteUsers implements [store.Store]. It deletes the users' rows in
 // every table itself rather than leave it to ON DELETE CASCADE, so the
 // result does not depend on the connection enforcing foreign keys.
-func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condition) error {
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
 	ids = uniq(ids)
 	if len(ids) == 0 {
 		return s.fail(ctx, "delete users", ctx.Err())
@@ -632,9 +631,9 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condit
 		case err != nil:
 			return err
 		case found != len(ids):
-			return users.ErrNotFound
+			return store.ErrNotFound
 		case held != len(ids):
-			return users.ErrConflict
+			return store.ErrConflict
 		}
 		return guarded(ctx, q, cond, false, func() error {
 			const in = ` IN (SELECT value FROM json_each(?))`
@@ -649,7 +648,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condit
 					return err
 				}
 			}
-			if _, err := q.exec(ctx, `DELETE FROM users_mail WHERE status = ? AND user_id`+in, string(users.MailPending), idsArg); err != nil {
+			if _, err := q.exec(ctx, `DELETE FROM users_mail WHERE status = ? AND user_id`+in, string(store.MailPending), idsArg); err != nil {
 				return err
 			}
 			_, err := q.exec(ctx, `DELETE FROM users_users WHERE id`+in, idsArg)
@@ -658,10 +657,10 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond users.Condit
 	})
 }
 
-// ConsumeToken implements [users.Store]. A token whose user no longer
+// ConsumeToken implements [store.Store]. A token whose user no longer
 // exists is ErrInvalidToken.
-func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.TokenPurpose, now time.Time, cond users.Condition, ch users.UserChange, fx users.Effects) (*users.UserRecord, error) {
-	var u *users.UserRecord
+func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
+	var u *store.User
 	err := s.write(ctx, "consume token", func(q querier) error {
 		// The first statement writes, so the transaction holds the write
 		// lock from here on: a concurrent consumer waits, then finds the
@@ -681,7 +680,7 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 		err = guarded(ctx, q, cond, false, func() (err error) {
 			u, err = updateUser(ctx, q, userID, cond, ch)
 			if errors.Is(err, errNoUser) {
-				return users.ErrInvalidToken
+				return store.ErrInvalidToken
 			}
 			return err
 		})
@@ -697,25 +696,25 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose users.Tok
 }
 
 // whyNotConsumed tells why ConsumeToken's update matched no token.
-func whyNotConsumed(ctx context.Context, q querier, hash []byte, purpose users.TokenPurpose) error {
+func whyNotConsumed(ctx context.Context, q querier, hash []byte, purpose store.Purpose) error {
 	var consumed sql.NullInt64
 	err := q.queryRow(ctx, `SELECT consumed_at FROM users_tokens WHERE hash = ? AND purpose = ?`, func(rows *sql.Rows) error {
 		return rows.Scan(&consumed)
 	}, hash, string(purpose))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		return users.ErrInvalidToken
+		return store.ErrInvalidToken
 	case err != nil:
 		return err
 	case consumed.Valid:
-		return users.ErrTokenUsed
+		return store.ErrTokenUsed
 	}
-	return users.ErrTokenExpired
+	return store.ErrTokenExpired
 }
 
-// GetToken implements [users.Store].
-func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, error) {
-	var t users.TokenRecord
+// GetToken implements [store.Store].
+func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error) {
+	var t store.Token
 	err := s.read().queryRow(ctx, `SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at
 	FROM users_tokens WHERE hash = ?`, func(rows *sql.Rows) error {
 		var (
@@ -726,12 +725,12 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*users.TokenRecord, 
 		if err := rows.Scan(&t.Hash, &purpose, &t.UserID, &t.EmailKey, &created, &expires, &consumed); err != nil {
 			return err
 		}
-		t.Purpose = users.TokenPurpose(purpose)
+		t.Purpose = store.Purpose(purpose)
 		t.CreatedAt, t.ExpiresAt, t.ConsumedAt = fromDB(created), fromDB(expires), fromDBNull(consumed)
 		return nil
 	}, hash)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, users.ErrNotFound
+		return nil, store.ErrNotFound
 	}
 	if err != nil {
 		return nil, s.fail(ctx, "get token", err)

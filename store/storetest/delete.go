@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // ---------------------------------------------------------------------------
@@ -14,54 +14,54 @@ import (
 // belongings are the rows of one user that DeleteUsers must remove (or
 // keep).
 type belongings struct {
-	user     *users.UserRecord
-	live     *users.TokenRecord // unconsumed
-	consumed *users.TokenRecord
-	session  *users.SessionRecord // rotated once
-	earlier  []byte               // its earlier token
-	second   *users.SessionRecord
-	pending  *users.Mail
-	leased   *users.Mail // pending, claimed by a worker
-	sent     *users.Mail
-	failed   *users.Mail
+	user     *store.User
+	live     *store.Token // unconsumed
+	consumed *store.Token
+	session  *store.Session // rotated once
+	earlier  []byte         // its earlier token
+	second   *store.Session
+	pending  *store.Mail
+	leased   *store.Mail // pending, claimed by a worker
+	sent     *store.Mail
+	failed   *store.Mail
 }
 
 // withBelongings creates a user with a policy, tokens (one consumed),
 // sessions (one rotated) and mail in every state.
-func (f *fixture) withBelongings(email string, p *users.Policy) *belongings {
+func (f *fixture) withBelongings(email string, p *store.Policy) *belongings {
 	f.Helper()
 	b := &belongings{}
 	u := newUser(email)
-	u.Status = users.StatusUnverified
+	u.Status = store.StatusUnverified
 	u.Policies = []string{p.ID}
-	b.consumed = newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
-	b.user = f.createUserFx(u, users.Effects{Token: b.consumed})
-	if _, err := f.s.ConsumeToken(f.ctx, b.consumed.Hash, users.PurposeVerifyEmail, base, users.Condition{},
-		users.UserChange{Status: ptr(users.StatusActive), UpdatedAt: base}, users.Effects{}); err != nil {
+	b.consumed = newToken(u.ID, store.PurposeVerifyEmail, base.Add(day))
+	b.user = f.createUserFx(u, store.Effects{Token: b.consumed})
+	if _, err := f.s.ConsumeToken(f.ctx, b.consumed.Hash, store.PurposeVerifyEmail, base, store.Condition{},
+		store.UserChange{Status: ptr(store.StatusActive), UpdatedAt: base}, store.Effects{}); err != nil {
 		f.Fatalf("ConsumeToken: %v", err)
 	}
 	b.consumed.ConsumedAt = ptr(base)
-	b.user.Status = users.StatusActive
-	b.live = newToken(u.ID, users.PurposePasswordReset, base.Add(day))
+	b.user.Status = store.StatusActive
+	b.live = newToken(u.ID, store.PurposePasswordReset, base.Add(day))
 	f.issue(b.live)
 	b.session = f.session(u.ID)
 	b.earlier = f.rotate(b.session, base.Add(time.Minute))
 	b.second = f.session(u.ID)
-	mk := func(offset time.Duration) *users.Mail {
+	mk := func(offset time.Duration) *store.Mail {
 		m := newMail(u.ID, u.Email, base.Add(offset))
 		f.enqueue(m)
 		return m
 	}
 	b.sent, b.failed, b.leased, b.pending = mk(-4*time.Second), mk(-3*time.Second), mk(-2*time.Second), mk(-time.Second)
 	sentAt := base
-	if err := f.s.UpdateMail(f.ctx, b.sent.ID, users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: b.sent.NextAttemptAt, SentAt: &sentAt, ClearBody: true}); err != nil {
+	if err := f.s.UpdateMail(f.ctx, b.sent.ID, store.MailUpdate{Status: store.MailSent, Attempts: 1, NextAttemptAt: b.sent.NextAttemptAt, SentAt: &sentAt, ClearBody: true}); err != nil {
 		f.Fatalf("UpdateMail: %v", err)
 	}
-	b.sent.Status, b.sent.Attempts, b.sent.SentAt, b.sent.Text, b.sent.HTML = users.MailSent, 1, &sentAt, "", ""
-	if err := f.s.UpdateMail(f.ctx, b.failed.ID, users.MailUpdate{Status: users.MailFailed, Attempts: 5, LastError: "550 no such user", NextAttemptAt: b.failed.NextAttemptAt}); err != nil {
+	b.sent.Status, b.sent.Attempts, b.sent.SentAt, b.sent.Text, b.sent.HTML = store.MailSent, 1, &sentAt, "", ""
+	if err := f.s.UpdateMail(f.ctx, b.failed.ID, store.MailUpdate{Status: store.MailFailed, Attempts: 5, LastError: "550 no such user", NextAttemptAt: b.failed.NextAttemptAt}); err != nil {
 		f.Fatalf("UpdateMail: %v", err)
 	}
-	b.failed.Status, b.failed.Attempts, b.failed.LastError = users.MailFailed, 5, "550 no such user"
+	b.failed.Status, b.failed.Attempts, b.failed.LastError = store.MailFailed, 5, "550 no such user"
 	// The pending mails are the only ones due; claim the older one.
 	claimed := f.claim(base, base.Add(time.Hour), 1)
 	if len(claimed) != 1 || claimed[0].ID != b.leased.ID {
@@ -80,9 +80,9 @@ func (f *fixture) intact(b *belongings, what string) {
 	f.checkToken(what+": consumed token", f.getToken(b.consumed.Hash), b.consumed)
 	f.sessionIs(b.session, what+": session")
 	f.sessionIs(b.second, what+": second session")
-	for _, m := range []*users.Mail{b.pending, b.leased, b.sent, b.failed} {
+	for _, m := range []*store.Mail{b.pending, b.leased, b.sent, b.failed} {
 		found := false
-		for _, got := range f.listMail(users.MailQuery{To: m.To}) {
+		for _, got := range f.listMail(store.MailQuery{To: m.To}) {
 			if got.ID == m.ID {
 				found = true
 				f.checkMail(what+": mail", got, m)
@@ -108,16 +108,16 @@ func (f *fixture) gone(b *belongings, what string) {
 	f.sessionGone(b.second.ID, what+": second session")
 	f.hashUnknown(b.session.TokenHash, what+": current token of a session")
 	f.hashUnknown(b.earlier, what+": earlier token of a session")
-	left := map[string]*users.Mail{}
-	for _, m := range f.listMail(users.MailQuery{To: b.user.Email}) {
+	left := map[string]*store.Mail{}
+	for _, m := range f.listMail(store.MailQuery{To: b.user.Email}) {
 		left[m.ID] = m
 	}
-	for _, m := range []*users.Mail{b.pending, b.leased} {
+	for _, m := range []*store.Mail{b.pending, b.leased} {
 		if _, ok := left[m.ID]; ok {
 			f.Errorf("%s: pending mail %s (leased: %v) is still in the outbox", what, m.ID, m.LeaseUntil != nil)
 		}
 	}
-	for _, m := range []*users.Mail{b.sent, b.failed} {
+	for _, m := range []*store.Mail{b.sent, b.failed} {
 		if got, ok := left[m.ID]; ok {
 			f.checkMail(what+": "+string(m.Status)+" mail kept", got, m)
 		} else {
@@ -132,13 +132,13 @@ func deleteUsersEverything(f *fixture) {
 	b := f.withBelongings("b@example.com", p)
 	c := f.withBelongings("c@example.com", p)
 	// Duplicate ids count once.
-	if err := f.s.DeleteUsers(f.ctx, []string{a.user.ID, b.user.ID, a.user.ID}, users.Condition{}); err != nil {
+	if err := f.s.DeleteUsers(f.ctx, []string{a.user.ID, b.user.ID, a.user.ID}, store.Condition{}); err != nil {
 		f.Fatalf("DeleteUsers: %v", err)
 	}
 	f.gone(a, "first deleted user")
 	f.gone(b, "second deleted user")
 	f.intact(c, "user not deleted")
-	if n := f.countUsers(users.UserQuery{}); n != 1 {
+	if n := f.countUsers(store.UserQuery{}); n != 1 {
 		f.Errorf("CountUsers after deleting two of three users = %d, want 1", n)
 	}
 	// The policy stays, and its link to the deleted user went: a user
@@ -155,10 +155,10 @@ func deleteUsersEverything(f *fixture) {
 func deleteUsersKeepsSentMail(f *fixture) {
 	p := f.policy("content")
 	a := f.withBelongings("a@example.com", p)
-	if err := f.s.DeleteUsers(f.ctx, []string{a.user.ID}, users.Condition{}); err != nil {
+	if err := f.s.DeleteUsers(f.ctx, []string{a.user.ID}, store.Condition{}); err != nil {
 		f.Fatalf("DeleteUsers: %v", err)
 	}
-	f.checkIDs("outbox after DeleteUsers (sent and failed mail only)", mailIDs(f.listMail(users.MailQuery{})), mailIDs([]*users.Mail{a.sent, a.failed}))
+	f.checkIDs("outbox after DeleteUsers (sent and failed mail only)", mailIDs(f.listMail(store.MailQuery{})), mailIDs([]*store.Mail{a.sent, a.failed}))
 	// The deleted pending mail is not claimed: nothing is due.
 	f.checkIDs("ClaimMail after DeleteUsers", mailIDs(f.claim(base.Add(2*time.Hour), base.Add(3*time.Hour), 10)), nil)
 }
@@ -167,33 +167,33 @@ func deleteUsersAllOrNothing(f *fixture) {
 	p := f.policy("content")
 	a := f.withBelongings("a@example.com", p)
 	b := f.withBelongings("b@example.com", p)
-	err := f.s.DeleteUsers(f.ctx, []string{a.user.ID, newID(), b.user.ID}, users.Condition{})
-	f.wantErr("DeleteUsers with one unknown id", err, users.ErrNotFound)
+	err := f.s.DeleteUsers(f.ctx, []string{a.user.ID, newID(), b.user.ID}, store.Condition{})
+	f.wantErr("DeleteUsers with one unknown id", err, store.ErrNotFound)
 	f.intact(a, "first user after a refused DeleteUsers")
 	f.intact(b, "second user after a refused DeleteUsers")
-	err = f.s.DeleteUsers(f.ctx, []string{newID()}, users.Condition{})
-	f.wantErr("DeleteUsers of an unknown id", err, users.ErrNotFound)
+	err = f.s.DeleteUsers(f.ctx, []string{newID()}, store.Condition{})
+	f.wantErr("DeleteUsers of an unknown id", err, store.ErrNotFound)
 }
 
 func deleteUsersCondition(f *fixture) {
 	p := f.policy("content")
 	a := f.withBelongings("a@example.com", p)
 	inv := newUser("invited@example.com")
-	inv.Status = users.StatusInvited
+	inv.Status = store.StatusInvited
 	f.createUser(inv)
-	for _, cond := range []users.Condition{
-		{Status: users.StatusInvited},
+	for _, cond := range []store.Condition{
+		{Status: store.StatusInvited},
 		{Contested: ptr(true)},
 		{EmailKey: ptr("invited@example.com")},
 		{PasswordHash: ptr("$argon2id$hash")},
 	} {
 		err := f.s.DeleteUsers(f.ctx, []string{inv.ID, a.user.ID}, cond)
 		what := fmt.Sprintf("DeleteUsers with a condition one user does not satisfy (%+v)", cond)
-		f.wantErr(what, err, users.ErrConflict)
+		f.wantErr(what, err, store.ErrConflict)
 		f.intact(a, what)
 		f.checkUser(what+": the other user", f.getUser(inv.ID), inv)
 	}
-	if err := f.s.DeleteUsers(f.ctx, []string{inv.ID}, users.Condition{Status: users.StatusInvited, Contested: ptr(false)}); err != nil {
+	if err := f.s.DeleteUsers(f.ctx, []string{inv.ID}, store.Condition{Status: store.StatusInvited, Contested: ptr(false)}); err != nil {
 		f.Fatalf("DeleteUsers with a condition that holds: %v", err)
 	}
 	f.userGone(inv.ID, "after DeleteUsers with a condition that holds")
@@ -203,7 +203,7 @@ func deleteUsersCondition(f *fixture) {
 func deleteUsersNoIDs(f *fixture) {
 	u := f.user("alice@example.com")
 	for _, ids := range [][]string{nil, {}} {
-		if err := f.s.DeleteUsers(f.ctx, ids, users.Condition{KeepAdmin: true}); err != nil {
+		if err := f.s.DeleteUsers(f.ctx, ids, store.Condition{KeepAdmin: true}); err != nil {
 			f.Errorf("DeleteUsers(%v): %v; want nil (nothing to delete)", ids, err)
 		}
 	}
@@ -212,11 +212,11 @@ func deleteUsersNoIDs(f *fixture) {
 
 func deleteUsersKeepAdmin(f *fixture) {
 	k := f.adminKit()
-	a := f.adminByRole(k, "a@example.com", users.StatusActive)
-	b := f.adminByPolicy(k, "b@example.com", users.StatusActive)
+	a := f.adminByRole(k, "a@example.com", store.StatusActive)
+	b := f.adminByPolicy(k, "b@example.com", store.StatusActive)
 	c := f.user("c@example.com")
-	d := f.adminByRole(k, "d@example.com", users.StatusInvited)
-	tok := newToken(a.ID, users.PurposePasswordReset, base.Add(day))
+	d := f.adminByRole(k, "d@example.com", store.StatusInvited)
+	tok := newToken(a.ID, store.PurposePasswordReset, base.Add(day))
 	f.issue(tok)
 	sess := f.session(a.ID)
 	m := newMail(a.ID, a.Email, base)
@@ -224,25 +224,25 @@ func deleteUsersKeepAdmin(f *fixture) {
 
 	for _, ids := range [][]string{{a.ID, b.ID}, {a.ID, b.ID, c.ID, d.ID}} {
 		err := f.s.DeleteUsers(f.ctx, ids, keepAdmin)
-		f.wantErr(fmt.Sprintf("DeleteUsers of every active admin (%d ids) with KeepAdmin", len(ids)), err, users.ErrLastAdmin)
-		for _, u := range []*users.UserRecord{a, b, c, d} {
+		f.wantErr(fmt.Sprintf("DeleteUsers of every active admin (%d ids) with KeepAdmin", len(ids)), err, store.ErrLastAdmin)
+		for _, u := range []*store.User{a, b, c, d} {
 			if _, err := f.s.GetUser(f.ctx, u.ID); err != nil {
 				f.Errorf("user %s after a refused DeleteUsers: %v", u.Email, err)
 			}
 		}
 		f.tokenLive(tok.Hash, "token after a refused DeleteUsers")
 		f.sessionIs(sess, "session after a refused DeleteUsers")
-		f.checkIDs("outbox after a refused DeleteUsers", mailIDs(f.listMail(users.MailQuery{})), []string{m.ID})
+		f.checkIDs("outbox after a refused DeleteUsers", mailIDs(f.listMail(store.MailQuery{})), []string{m.ID})
 	}
 	if err := f.s.DeleteUsers(f.ctx, []string{a.ID, c.ID}, keepAdmin); err != nil {
 		f.Fatalf("DeleteUsers of one of two active admins with KeepAdmin: %v", err)
 	}
 	// d is an admin, but not active: b is the last one.
-	f.wantErr("DeleteUsers of the last active admin with KeepAdmin", f.s.DeleteUsers(f.ctx, []string{b.ID}, keepAdmin), users.ErrLastAdmin)
+	f.wantErr("DeleteUsers of the last active admin with KeepAdmin", f.s.DeleteUsers(f.ctx, []string{b.ID}, keepAdmin), store.ErrLastAdmin)
 	if err := f.s.DeleteUsers(f.ctx, []string{d.ID}, keepAdmin); err != nil {
 		f.Errorf("DeleteUsers of an invited admin with KeepAdmin: %v", err)
 	}
-	if err := f.s.DeleteUsers(f.ctx, []string{b.ID}, users.Condition{}); err != nil {
+	if err := f.s.DeleteUsers(f.ctx, []string{b.ID}, store.Condition{}); err != nil {
 		f.Errorf("DeleteUsers of the last active admin without KeepAdmin: %v", err)
 	}
 }
@@ -252,8 +252,8 @@ func deleteUsersKeepAdmin(f *fixture) {
 func deleteUsersKeepAdminConcurrent(f *fixture) {
 	k := f.adminKit()
 	for round := range 10 {
-		x := f.adminByRole(k, fmt.Sprintf("x%d@example.com", round), users.StatusActive)
-		y := f.adminByPolicy(k, fmt.Sprintf("y%d@example.com", round), users.StatusActive)
+		x := f.adminByRole(k, fmt.Sprintf("x%d@example.com", round), store.StatusActive)
+		y := f.adminByPolicy(k, fmt.Sprintf("y%d@example.com", round), store.StatusActive)
 		errs := make([]error, 2)
 		what := fmt.Sprintf("round %d: deleting the last two active admins at once, with KeepAdmin", round)
 		f.race(what, 2, func(ctx context.Context, i int) {
@@ -268,7 +268,7 @@ func deleteUsersKeepAdminConcurrent(f *fixture) {
 		for _, id := range []string{x.ID, y.ID} {
 			if _, err := f.s.GetUser(f.ctx, id); err == nil {
 				left++
-				if err := f.s.DeleteUsers(f.ctx, []string{id}, users.Condition{}); err != nil {
+				if err := f.s.DeleteUsers(f.ctx, []string{id}, store.Condition{}); err != nil {
 					f.Fatalf("DeleteUsers: %v", err)
 				}
 			}

@@ -3,7 +3,7 @@ package storetest
 import (
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // ---------------------------------------------------------------------------
@@ -11,24 +11,24 @@ import (
 
 // tokenSet is a user's tokens for the RevokeTokens clauses.
 type tokenSet struct {
-	consumed, verify, invite, reset *users.TokenRecord
+	consumed, verify, invite, reset *store.Token
 }
 
 // tokensOf gives u a consumed verification token and an unconsumed token
 // of each purpose.
-func (f *fixture) tokensOf(u *users.UserRecord) tokenSet {
+func (f *fixture) tokensOf(u *store.User) tokenSet {
 	f.Helper()
 	var ts tokenSet
-	ts.consumed = newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
+	ts.consumed = newToken(u.ID, store.PurposeVerifyEmail, base.Add(day))
 	f.issue(ts.consumed)
-	if _, err := f.s.ConsumeToken(f.ctx, ts.consumed.Hash, users.PurposeVerifyEmail, base, users.Condition{}, users.UserChange{UpdatedAt: base}, users.Effects{}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, ts.consumed.Hash, store.PurposeVerifyEmail, base, store.Condition{}, store.UserChange{UpdatedAt: base}, store.Effects{}); err != nil {
 		f.Fatalf("ConsumeToken: %v", err)
 	}
 	ts.consumed.ConsumedAt = ptr(base)
-	ts.verify = newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
-	ts.invite = newToken(u.ID, users.PurposeInvite, base.Add(day))
-	ts.reset = newToken(u.ID, users.PurposePasswordReset, base.Add(day))
-	for _, t := range []*users.TokenRecord{ts.verify, ts.invite, ts.reset} {
+	ts.verify = newToken(u.ID, store.PurposeVerifyEmail, base.Add(day))
+	ts.invite = newToken(u.ID, store.PurposeInvite, base.Add(day))
+	ts.reset = newToken(u.ID, store.PurposePasswordReset, base.Add(day))
+	for _, t := range []*store.Token{ts.verify, ts.invite, ts.reset} {
 		t.EmailKey = u.EmailKey
 		f.issue(t)
 	}
@@ -39,12 +39,12 @@ func effectsRevokeTokens(f *fixture) {
 	u := f.user("alice@example.com")
 	v := f.user("bob@example.com")
 	mine, theirs := f.tokensOf(u), f.tokensOf(v)
-	fresh := newToken(u.ID, users.PurposeVerifyEmail, base.Add(2*day))
+	fresh := newToken(u.ID, store.PurposeVerifyEmail, base.Add(2*day))
 	fresh.EmailKey = "alice.new@example.com"
 	at := base.Add(time.Hour)
-	if _, err := f.s.UpdateUser(f.ctx, u.ID, users.Condition{}, users.UserChange{
+	if _, err := f.s.UpdateUser(f.ctx, u.ID, store.Condition{}, store.UserChange{
 		Email: ptr("Alice.New@example.com"), EmailKey: ptr("alice.new@example.com"), UpdatedAt: at,
-	}, users.Effects{RevokeTokens: []users.TokenPurpose{users.PurposeVerifyEmail, users.PurposeInvite}, Token: fresh}); err != nil {
+	}, store.Effects{RevokeTokens: []store.Purpose{store.PurposeVerifyEmail, store.PurposeInvite}, Token: fresh}); err != nil {
 		f.Fatalf("UpdateUser with RevokeTokens: %v", err)
 	}
 	f.tokenGone(mine.verify.Hash, "unconsumed token of a revoked purpose")
@@ -52,32 +52,32 @@ func effectsRevokeTokens(f *fixture) {
 	f.tokenLive(mine.reset.Hash, "token of a purpose not revoked")
 	f.checkToken("consumed token of a revoked purpose (kept: it still answers ErrTokenUsed)", f.getToken(mine.consumed.Hash), mine.consumed)
 	f.checkToken("token inserted after the revocation", f.getToken(fresh.Hash), fresh)
-	for _, t := range []*users.TokenRecord{theirs.verify, theirs.invite, theirs.reset} {
+	for _, t := range []*store.Token{theirs.verify, theirs.invite, theirs.reset} {
 		f.tokenLive(t.Hash, "another user's token")
 	}
-	_, err := f.s.ConsumeToken(f.ctx, mine.consumed.Hash, users.PurposeVerifyEmail, at, users.Condition{}, users.UserChange{UpdatedAt: at}, users.Effects{})
-	f.wantErr("ConsumeToken of the consumed token after a revocation", err, users.ErrTokenUsed)
+	_, err := f.s.ConsumeToken(f.ctx, mine.consumed.Hash, store.PurposeVerifyEmail, at, store.Condition{}, store.UserChange{UpdatedAt: at}, store.Effects{})
+	f.wantErr("ConsumeToken of the consumed token after a revocation", err, store.ErrTokenUsed)
 
 	// In CreateUser the new user has nothing to revoke; the rest applies.
 	w := newUser("carol@example.com")
-	wt := newToken(w.ID, users.PurposeInvite, base.Add(day))
-	f.createUserFx(w, users.Effects{RevokeTokens: []users.TokenPurpose{users.PurposeInvite}, Token: wt, EndSessions: true})
+	wt := newToken(w.ID, store.PurposeInvite, base.Add(day))
+	f.createUserFx(w, store.Effects{RevokeTokens: []store.Purpose{store.PurposeInvite}, Token: wt, EndSessions: true})
 	f.tokenLive(wt.Hash, "token inserted by CreateUser with RevokeTokens of its purpose")
-	for _, t := range []*users.TokenRecord{theirs.verify, theirs.invite, theirs.reset} {
+	for _, t := range []*store.Token{theirs.verify, theirs.invite, theirs.reset} {
 		f.tokenLive(t.Hash, "another user's token after CreateUser with RevokeTokens")
 	}
 }
 
 func effectsRevokeTokensInConsume(f *fixture) {
 	u := newUser("alice@example.com")
-	u.Status = users.StatusInvited
+	u.Status = store.StatusInvited
 	f.createUser(u)
 	v := f.user("bob@example.com")
 	mine, theirs := f.tokensOf(u), f.tokensOf(v)
 	now := base.Add(time.Minute)
-	if _, err := f.s.ConsumeToken(f.ctx, mine.invite.Hash, users.PurposeInvite, now, users.Condition{Status: users.StatusInvited},
-		users.UserChange{Status: ptr(users.StatusActive), UpdatedAt: now},
-		users.Effects{RevokeTokens: []users.TokenPurpose{users.PurposeInvite, users.PurposeVerifyEmail}}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, mine.invite.Hash, store.PurposeInvite, now, store.Condition{Status: store.StatusInvited},
+		store.UserChange{Status: ptr(store.StatusActive), UpdatedAt: now},
+		store.Effects{RevokeTokens: []store.Purpose{store.PurposeInvite, store.PurposeVerifyEmail}}); err != nil {
 		f.Fatalf("ConsumeToken with RevokeTokens: %v", err)
 	}
 	consumed := *mine.invite
@@ -85,11 +85,11 @@ func effectsRevokeTokensInConsume(f *fixture) {
 	f.checkToken("the consumed token (RevokeTokens deletes only unconsumed ones)", f.getToken(mine.invite.Hash), &consumed)
 	f.tokenGone(mine.verify.Hash, "the user's unconsumed token of a revoked purpose")
 	f.tokenLive(mine.reset.Hash, "the user's token of another purpose")
-	for _, t := range []*users.TokenRecord{theirs.verify, theirs.invite, theirs.reset} {
+	for _, t := range []*store.Token{theirs.verify, theirs.invite, theirs.reset} {
 		f.tokenLive(t.Hash, "another user's token")
 	}
-	_, err := f.s.ConsumeToken(f.ctx, mine.invite.Hash, users.PurposeInvite, now, users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{})
-	f.wantErr("ConsumeToken of the token a second time", err, users.ErrTokenUsed)
+	_, err := f.s.ConsumeToken(f.ctx, mine.invite.Hash, store.PurposeInvite, now, store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{})
+	f.wantErr("ConsumeToken of the token a second time", err, store.ErrTokenUsed)
 }
 
 func effectsEndSessions(f *fixture) {
@@ -99,8 +99,8 @@ func effectsEndSessions(f *fixture) {
 	earlier := f.rotate(s1, base.Add(time.Minute))
 	s2 := f.session(u.ID)
 	theirs := f.session(v.ID)
-	if _, err := f.s.UpdateUser(f.ctx, u.ID, users.Condition{}, users.UserChange{PasswordHash: ptr("$argon2id$new"), UpdatedAt: base.Add(time.Hour)},
-		users.Effects{EndSessions: true}); err != nil {
+	if _, err := f.s.UpdateUser(f.ctx, u.ID, store.Condition{}, store.UserChange{PasswordHash: ptr("$argon2id$new"), UpdatedAt: base.Add(time.Hour)},
+		store.Effects{EndSessions: true}); err != nil {
 		f.Fatalf("UpdateUser with EndSessions: %v", err)
 	}
 	f.sessionGone(s1.ID, "a session of the user after EndSessions")
@@ -116,13 +116,13 @@ func effectsEndSessions(f *fixture) {
 func effectsEndSessionsInConsume(f *fixture) {
 	u := newUser("alice@example.com")
 	u.PasswordHash = "$argon2id$old"
-	tok := newToken(u.ID, users.PurposePasswordReset, base.Add(time.Hour))
-	f.createUserFx(u, users.Effects{Token: tok})
+	tok := newToken(u.ID, store.PurposePasswordReset, base.Add(time.Hour))
+	f.createUserFx(u, store.Effects{Token: tok})
 	v := f.user("bob@example.com")
 	s1, s2, theirs := f.session(u.ID), f.session(u.ID), f.session(v.ID)
 	now := base.Add(time.Minute)
-	if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposePasswordReset, now, users.Condition{},
-		users.UserChange{PasswordHash: ptr("$argon2id$new"), UpdatedAt: now}, users.Effects{EndSessions: true}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposePasswordReset, now, store.Condition{},
+		store.UserChange{PasswordHash: ptr("$argon2id$new"), UpdatedAt: now}, store.Effects{EndSessions: true}); err != nil {
 		f.Fatalf("ConsumeToken with EndSessions: %v", err)
 	}
 	f.sessionGone(s1.ID, "a session of the token's user after ConsumeToken with EndSessions")
@@ -135,25 +135,25 @@ func effectsNothingOnFailure(f *fixture) {
 	u := f.user("alice@example.com")
 	ts := f.tokensOf(u)
 	s := f.session(u.ID)
-	fx := users.Effects{RevokeTokens: []users.TokenPurpose{users.PurposeVerifyEmail, users.PurposeInvite, users.PurposePasswordReset}, EndSessions: true}
+	fx := store.Effects{RevokeTokens: []store.Purpose{store.PurposeVerifyEmail, store.PurposeInvite, store.PurposePasswordReset}, EndSessions: true}
 	check := func(what string, err error) {
 		f.Helper()
 		if err == nil {
 			f.Fatalf("%s succeeded; want it refused", what)
 		}
-		for _, t := range []*users.TokenRecord{ts.verify, ts.invite, ts.reset} {
+		for _, t := range []*store.Token{ts.verify, ts.invite, ts.reset} {
 			f.tokenLive(t.Hash, what+": token")
 		}
 		f.sessionIs(s, what+": session")
 	}
 	at := base.Add(time.Hour)
-	_, err := f.s.UpdateUser(f.ctx, u.ID, users.Condition{Status: users.StatusSuspended}, users.UserChange{UpdatedAt: at}, fx)
+	_, err := f.s.UpdateUser(f.ctx, u.ID, store.Condition{Status: store.StatusSuspended}, store.UserChange{UpdatedAt: at}, fx)
 	check("UpdateUser whose condition fails", err)
-	_, err = f.s.UpdateUser(f.ctx, u.ID, users.Condition{}, users.UserChange{SetRole: true, Role: ptr(newID()), UpdatedAt: at}, fx)
+	_, err = f.s.UpdateUser(f.ctx, u.ID, store.Condition{}, store.UserChange{SetRole: true, Role: ptr(newID()), UpdatedAt: at}, fx)
 	check("UpdateUser with an unknown role", err)
-	_, err = f.s.ConsumeToken(f.ctx, ts.verify.Hash, users.PurposeVerifyEmail, ts.verify.ExpiresAt, users.Condition{}, users.UserChange{UpdatedAt: at}, fx)
+	_, err = f.s.ConsumeToken(f.ctx, ts.verify.Hash, store.PurposeVerifyEmail, ts.verify.ExpiresAt, store.Condition{}, store.UserChange{UpdatedAt: at}, fx)
 	check("ConsumeToken of an expired token", err)
-	_, err = f.s.ConsumeToken(f.ctx, ts.verify.Hash, users.PurposeVerifyEmail, base, users.Condition{EmailKey: ptr("other@example.com")}, users.UserChange{UpdatedAt: at}, fx)
+	_, err = f.s.ConsumeToken(f.ctx, ts.verify.Hash, store.PurposeVerifyEmail, base, store.Condition{EmailKey: ptr("other@example.com")}, store.UserChange{UpdatedAt: at}, fx)
 	check("ConsumeToken whose condition fails", err)
 }
 
@@ -164,20 +164,20 @@ func updateUsersRevokeAndEnd(f *fixture) {
 	ta, tb, tc := f.tokensOf(a), f.tokensOf(b), f.tokensOf(c)
 	sa, sb, sc := f.session(a.ID), f.session(b.ID), f.session(c.ID)
 	earlier := f.rotate(sa, base.Add(time.Minute))
-	ch := users.UserChange{
-		Status: ptr(users.StatusSuspended), UpdatedAt: base.Add(time.Hour),
-		RevokeTokens: []users.TokenPurpose{users.PurposeVerifyEmail, users.PurposeInvite}, EndSessions: true,
+	ch := store.UserChange{
+		Status: ptr(store.StatusSuspended), UpdatedAt: base.Add(time.Hour),
+		RevokeTokens: []store.Purpose{store.PurposeVerifyEmail, store.PurposeInvite}, EndSessions: true,
 	}
 
 	// Refused: nothing is revoked, no session ends.
-	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.Condition{Status: users.StatusInvited}, ch)
-	f.wantErr("UpdateUsers whose condition fails", err, users.ErrConflict)
+	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, store.Condition{Status: store.StatusInvited}, ch)
+	f.wantErr("UpdateUsers whose condition fails", err, store.ErrConflict)
 	for _, ts := range []tokenSet{ta, tb} {
 		f.tokenLive(ts.verify.Hash, "token after a refused UpdateUsers")
 	}
 	f.sessionIs(sa, "session after a refused UpdateUsers")
 
-	if err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.Condition{}, ch); err != nil {
+	if err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, store.Condition{}, ch); err != nil {
 		f.Fatalf("UpdateUsers with RevokeTokens and EndSessions: %v", err)
 	}
 	for _, ts := range []tokenSet{ta, tb} {
@@ -189,7 +189,7 @@ func updateUsersRevokeAndEnd(f *fixture) {
 	f.sessionGone(sa.ID, "a changed user's session")
 	f.sessionGone(sb.ID, "the other changed user's session")
 	f.hashUnknown(earlier, "an earlier token of an ended session")
-	for _, t := range []*users.TokenRecord{tc.verify, tc.invite, tc.reset} {
+	for _, t := range []*store.Token{tc.verify, tc.invite, tc.reset} {
 		f.tokenLive(t.Hash, "a token of a user left out")
 	}
 	f.sessionIs(sc, "the session of a user left out")
@@ -201,10 +201,10 @@ func effectsChangeFieldsIgnored(f *fixture) {
 	u := f.user("alice@example.com")
 	ts := f.tokensOf(u)
 	s := f.session(u.ID)
-	ch := users.UserChange{FirstName: ptr("Changed"), UpdatedAt: base.Add(time.Hour),
-		RevokeTokens: []users.TokenPurpose{users.PurposeVerifyEmail, users.PurposeInvite, users.PurposePasswordReset}, EndSessions: true}
-	f.update(u.ID, ch, users.Effects{})
-	if _, err := f.s.ConsumeToken(f.ctx, ts.reset.Hash, users.PurposePasswordReset, base, users.Condition{}, ch, users.Effects{}); err != nil {
+	ch := store.UserChange{FirstName: ptr("Changed"), UpdatedAt: base.Add(time.Hour),
+		RevokeTokens: []store.Purpose{store.PurposeVerifyEmail, store.PurposeInvite, store.PurposePasswordReset}, EndSessions: true}
+	f.update(u.ID, ch, store.Effects{})
+	if _, err := f.s.ConsumeToken(f.ctx, ts.reset.Hash, store.PurposePasswordReset, base, store.Condition{}, ch, store.Effects{}); err != nil {
 		f.Fatalf("ConsumeToken: %v", err)
 	}
 	f.tokenLive(ts.verify.Hash, "token after UpdateUser and ConsumeToken with UserChange.RevokeTokens")

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // ---------------------------------------------------------------------------
@@ -17,22 +17,22 @@ import (
 
 func tokenEmailKeyRoundTrip(f *fixture) {
 	u := newUser("Alice@Example.com")
-	u.Status = users.StatusUnverified
-	bound := newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
+	u.Status = store.StatusUnverified
+	bound := newToken(u.ID, store.PurposeVerifyEmail, base.Add(day))
 	bound.EmailKey = u.EmailKey
-	f.createUserFx(u, users.Effects{Token: bound})
+	f.createUserFx(u, store.Effects{Token: bound})
 	f.checkToken("GetToken of a token bound to an address (CreateUser)", f.getToken(bound.Hash), bound)
 
-	unbound := newToken(u.ID, users.PurposeInvite, base.Add(day))
+	unbound := newToken(u.ID, store.PurposeInvite, base.Add(day))
 	f.issue(unbound)
 	f.checkToken("GetToken of a token bound to no address", f.getToken(unbound.Hash), unbound)
 
 	// A token issued by ConsumeToken keeps its address too, and so does a
 	// consumed one.
 	now := base.Add(time.Minute)
-	next := newToken(u.ID, users.PurposePasswordReset, base.Add(day))
+	next := newToken(u.ID, store.PurposePasswordReset, base.Add(day))
 	next.EmailKey = "ünïcødé@exämple.com"
-	if _, err := f.s.ConsumeToken(f.ctx, bound.Hash, users.PurposeVerifyEmail, now, users.Condition{EmailKey: ptr(bound.EmailKey)}, activate(), users.Effects{Token: next}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, bound.Hash, store.PurposeVerifyEmail, now, store.Condition{EmailKey: ptr(bound.EmailKey)}, activate(), store.Effects{Token: next}); err != nil {
 		f.Fatalf("ConsumeToken: %v", err)
 	}
 	f.checkToken("GetToken of a token issued by ConsumeToken", f.getToken(next.Hash), next)
@@ -111,7 +111,7 @@ func updateUserUnicodeAndDeepMetadata(f *fixture) {
 	want := clone(u)
 	f.createUser(u)
 	f.checkUser("GetUser of a user with Unicode names and metadata nested 32 levels deep", f.getUser(u.ID), want)
-	if us := f.listUsers(users.UserQuery{}); len(us) == 1 {
+	if us := f.listUsers(store.UserQuery{}); len(us) == 1 {
 		f.checkUser("ListUsers of it", us[0], want)
 	}
 	byKey, err := f.s.GetUserByEmailKey(f.ctx, u.EmailKey)
@@ -126,24 +126,24 @@ func updateUserUnicodeAndDeepMetadata(f *fixture) {
 		if d := depthOf(m); d != metaDepth {
 			f.Fatalf("suite bug: metadata %d levels deep, want %d", d, metaDepth)
 		}
-		got := f.update(u.ID, users.UserChange{FirstName: ptr(s), LastName: ptr(strings.ToUpper(s)), Metadata: m, UpdatedAt: at}, users.Effects{})
+		got := f.update(u.ID, store.UserChange{FirstName: ptr(s), LastName: ptr(strings.ToUpper(s)), Metadata: m, UpdatedAt: at}, store.Effects{})
 		want.FirstName, want.LastName, want.Metadata, want.UpdatedAt = s, strings.ToUpper(s), m, at
 		f.checkUser(fmt.Sprintf("UpdateUser with Unicode sample %d", i), got, want)
 		f.checkUser(fmt.Sprintf("GetUser after UpdateUser with Unicode sample %d", i), f.getUser(u.ID), want)
 	}
 	// Search and filters find the combining-mark name as it was written,
 	// not composed.
-	f.update(u.ID, users.UserChange{FirstName: ptr(unicodeSamples[3]), UpdatedAt: base.Add(time.Hour)}, users.Effects{})
-	f.checkQuery("Search for a decomposed name", users.UserQuery{Search: "e\u0301le\u0300ve"}, []string{u.ID})
-	f.checkQuery("Search for its composed form", users.UserQuery{Search: "élève"}, nil)
-	f.checkQuery("filter _eq on a decomposed name", users.UserQuery{Filter: cond(users.FieldFirstName, users.OpEq, unicodeSamples[3])}, []string{u.ID})
+	f.update(u.ID, store.UserChange{FirstName: ptr(unicodeSamples[3]), UpdatedAt: base.Add(time.Hour)}, store.Effects{})
+	f.checkQuery("Search for a decomposed name", store.UserQuery{Search: "e\u0301le\u0300ve"}, []string{u.ID})
+	f.checkQuery("Search for its composed form", store.UserQuery{Search: "élève"}, nil)
+	f.checkQuery("filter _eq on a decomposed name", store.UserQuery{Filter: cond(store.FieldFirstName, store.OpEq, unicodeSamples[3])}, []string{u.ID})
 }
 
 func rolesUnicode(f *fixture) {
 	names := []string{"éclair", "Zebra", "👑 Admin", "Äpfel", "apple", "管理者", "Éclair", "Zebra"}
-	var want []*users.Role
+	var want []*store.Role
 	for i, name := range names {
-		r := &users.Role{ID: fmt.Sprintf("rôle-%d-%s", i, name), Name: name, Description: unicodeSamples[i%len(unicodeSamples)]}
+		r := &store.Role{ID: fmt.Sprintf("rôle-%d-%s", i, name), Name: name, Description: unicodeSamples[i%len(unicodeSamples)]}
 		if err := f.s.CreateRole(f.ctx, r); err != nil {
 			f.Fatalf("CreateRole(%q): %v", r.ID, err)
 		}
@@ -159,7 +159,7 @@ func rolesUnicode(f *fixture) {
 	// Names in byte order, then ids: "Zebra" (Z is 5A) before "apple",
 	// then "Äpfel" (C3 84), "Éclair" (C3 89), "éclair" (C3 A9), CJK, emoji.
 	wantNames := []string{"Zebra", "Zebra", "apple", "Äpfel", "Éclair", "éclair", "管理者", "👑 Admin"}
-	slices.SortFunc(want, func(a, b *users.Role) int {
+	slices.SortFunc(want, func(a, b *store.Role) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
@@ -187,7 +187,7 @@ func rolesUnicode(f *fixture) {
 	f.createUser(u)
 	f.checkUser("user with a role whose id has an emoji", f.getUser(u.ID), u)
 
-	p := &users.Policy{ID: "politique-✓-" + newID(), Name: "Rédacteurs 📝"}
+	p := &store.Policy{ID: "politique-✓-" + newID(), Name: "Rédacteurs 📝"}
 	if err := f.s.CreatePolicy(f.ctx, p); err != nil {
 		f.Fatalf("CreatePolicy: %v", err)
 	}
@@ -208,14 +208,14 @@ func mailMessageIDKept(f *fixture) {
 	if len(claimed) != 2 {
 		f.Fatalf("ClaimMail: %d mails, want 2", len(claimed))
 	}
-	for i, want := range []*users.Mail{with, without} {
+	for i, want := range []*store.Mail{with, without} {
 		if claimed[i].MessageID != want.MessageID {
 			f.Errorf("claimed mail %d: MessageID = %q, want %q", i, claimed[i].MessageID, want.MessageID)
 		}
 	}
 	// A failed attempt and a retry keep it; so does a sent mail whose body
 	// was cleared.
-	if err := f.s.UpdateMail(f.ctx, with.ID, users.MailUpdate{Status: users.MailPending, Attempts: 1, LastError: "421", NextAttemptAt: base.Add(2 * time.Minute)}); err != nil {
+	if err := f.s.UpdateMail(f.ctx, with.ID, store.MailUpdate{Status: store.MailPending, Attempts: 1, LastError: "421", NextAttemptAt: base.Add(2 * time.Minute)}); err != nil {
 		f.Fatalf("UpdateMail: %v", err)
 	}
 	again := f.claim(base.Add(2*time.Minute), base.Add(3*time.Minute), 10)
@@ -223,10 +223,10 @@ func mailMessageIDKept(f *fixture) {
 		f.Errorf("ClaimMail after a failed attempt: %d mails; want mail %s with MessageID %q", len(again), with.ID, with.MessageID)
 	}
 	sentAt := base.Add(3 * time.Minute)
-	if err := f.s.UpdateMail(f.ctx, with.ID, users.MailUpdate{Status: users.MailSent, Attempts: 2, NextAttemptAt: base.Add(2 * time.Minute), SentAt: &sentAt, ClearBody: true}); err != nil {
+	if err := f.s.UpdateMail(f.ctx, with.ID, store.MailUpdate{Status: store.MailSent, Attempts: 2, NextAttemptAt: base.Add(2 * time.Minute), SentAt: &sentAt, ClearBody: true}); err != nil {
 		f.Fatalf("UpdateMail: %v", err)
 	}
-	for _, m := range f.listMail(users.MailQuery{}) {
+	for _, m := range f.listMail(store.MailQuery{}) {
 		want := with.MessageID
 		if m.ID == without.ID {
 			want = ""
@@ -238,7 +238,7 @@ func mailMessageIDKept(f *fixture) {
 }
 
 func mailStats(f *fixture) {
-	stats := func() users.MailStats {
+	stats := func() store.MailStats {
 		f.Helper()
 		st, err := f.s.MailStats(f.ctx)
 		if err != nil {
@@ -260,7 +260,7 @@ func mailStats(f *fixture) {
 	}
 	check("empty outbox", 0, 0, nil)
 	u := f.mailUser()
-	var ms []*users.Mail
+	var ms []*store.Mail
 	for _, off := range []time.Duration{3 * time.Minute, -time.Hour, time.Minute, 2 * time.Minute, 5 * time.Minute, 4 * time.Minute} {
 		m := newMail(u.ID, u.Email, base.Add(off))
 		m.NextAttemptAt = base.Add(-2 * time.Hour)
@@ -272,17 +272,17 @@ func mailStats(f *fixture) {
 	f.claim(base, base.Add(time.Hour), 2)
 	check("six pending mails, two leased", 6, 0, ptr(base.Add(-time.Hour)))
 	// The oldest is sent, two fail.
-	if err := f.s.UpdateMail(f.ctx, ms[1].ID, users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: ptr(base)}); err != nil {
+	if err := f.s.UpdateMail(f.ctx, ms[1].ID, store.MailUpdate{Status: store.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: ptr(base)}); err != nil {
 		f.Fatalf("UpdateMail: %v", err)
 	}
-	for _, m := range []*users.Mail{ms[2], ms[5]} {
-		if err := f.s.UpdateMail(f.ctx, m.ID, users.MailUpdate{Status: users.MailFailed, Attempts: 5, LastError: "550", NextAttemptAt: base}); err != nil {
+	for _, m := range []*store.Mail{ms[2], ms[5]} {
+		if err := f.s.UpdateMail(f.ctx, m.ID, store.MailUpdate{Status: store.MailFailed, Attempts: 5, LastError: "550", NextAttemptAt: base}); err != nil {
 			f.Fatalf("UpdateMail: %v", err)
 		}
 	}
 	check("three pending, one sent, two failed", 3, 2, ptr(base.Add(2*time.Minute)))
-	for _, m := range []*users.Mail{ms[0], ms[3], ms[4]} {
-		if err := f.s.UpdateMail(f.ctx, m.ID, users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: ptr(base)}); err != nil {
+	for _, m := range []*store.Mail{ms[0], ms[3], ms[4]} {
+		if err := f.s.UpdateMail(f.ctx, m.ID, store.MailUpdate{Status: store.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: ptr(base)}); err != nil {
 			f.Fatalf("UpdateMail: %v", err)
 		}
 	}
@@ -322,35 +322,35 @@ func errorsNoHashes(f *fixture) {
 	}
 	_, err := f.s.GetToken(f.ctx, unknown)
 	add("GetToken of an unknown hash", unknown, err)
-	_, err = f.s.ConsumeToken(f.ctx, unknown, users.PurposeVerifyEmail, now, users.Condition{}, activate(), users.Effects{})
+	_, err = f.s.ConsumeToken(f.ctx, unknown, store.PurposeVerifyEmail, now, store.Condition{}, activate(), store.Effects{})
 	add("ConsumeToken of an unknown hash", unknown, err)
-	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeInvite, now, users.Condition{}, activate(), users.Effects{})
+	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeInvite, now, store.Condition{}, activate(), store.Effects{})
 	add("ConsumeToken with another purpose", tok.Hash, err)
-	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, tok.ExpiresAt, users.Condition{}, activate(), users.Effects{})
+	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, tok.ExpiresAt, store.Condition{}, activate(), store.Effects{})
 	add("ConsumeToken of an expired token", tok.Hash, err)
-	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{Status: users.StatusSuspended}, activate(), users.Effects{})
+	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, now, store.Condition{Status: store.StatusSuspended}, activate(), store.Effects{})
 	add("ConsumeToken whose condition fails", tok.Hash, err)
-	if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{}, activate(), users.Effects{}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, now, store.Condition{}, activate(), store.Effects{}); err != nil {
 		f.Fatalf("ConsumeToken: %v", err)
 	}
-	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{}, activate(), users.Effects{})
+	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, now, store.Condition{}, activate(), store.Effects{})
 	add("ConsumeToken of a used token", tok.Hash, err)
-	dupTok := newToken(u.ID, users.PurposeInvite, base.Add(day))
+	dupTok := newToken(u.ID, store.PurposeInvite, base.Add(day))
 	dupTok.Hash = tok.Hash
-	_, err = f.s.UpdateUser(f.ctx, u.ID, users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{Token: dupTok})
+	_, err = f.s.UpdateUser(f.ctx, u.ID, store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{Token: dupTok})
 	add("UpdateUser inserting a token whose hash exists", tok.Hash, err)
 
-	_, _, err = f.s.RotateSession(f.ctx, unknown, newHash(), now, now.Add(day), users.Condition{})
+	_, _, err = f.s.RotateSession(f.ctx, unknown, newHash(), now, now.Add(day), store.Condition{})
 	add("RotateSession of an unknown hash", unknown, err)
-	_, _, err = f.s.RotateSession(f.ctx, expired.TokenHash, newHash(), expired.ExpiresAt, expired.ExpiresAt.Add(day), users.Condition{})
+	_, _, err = f.s.RotateSession(f.ctx, expired.TokenHash, newHash(), expired.ExpiresAt, expired.ExpiresAt.Add(day), store.Condition{})
 	add("RotateSession of an expired session", expired.TokenHash, err)
-	_, _, err = f.s.RotateSession(f.ctx, s.TokenHash, newHash(), now, now.Add(day), users.Condition{Status: users.StatusSuspended})
+	_, _, err = f.s.RotateSession(f.ctx, s.TokenHash, newHash(), now, now.Add(day), store.Condition{Status: store.StatusSuspended})
 	add("RotateSession whose condition fails", s.TokenHash, err)
 	dup := newSession(u.ID)
 	dup.TokenHash = s.TokenHash
-	add("CreateSession with a token hash in use", s.TokenHash, f.s.CreateSession(f.ctx, dup, users.Condition{}))
+	add("CreateSession with a token hash in use", s.TokenHash, f.s.CreateSession(f.ctx, dup, store.Condition{}))
 	add("DeleteSessionByToken of an unknown hash", unknown, f.s.DeleteSessionByToken(f.ctx, unknown))
-	_, _, err = f.s.RotateSession(f.ctx, earlier, newHash(), now, now.Add(day), users.Condition{})
+	_, _, err = f.s.RotateSession(f.ctx, earlier, newHash(), now, now.Add(day), store.Condition{})
 	add("RotateSession of a reused token", earlier, err)
 
 	for _, c := range calls {
@@ -367,7 +367,7 @@ func copiesSession(f *fixture) {
 	u := f.user("alice@example.com")
 	s := newSession(u.ID)
 	want := cloneSession(s)
-	if err := f.s.CreateSession(f.ctx, s, users.Condition{}); err != nil {
+	if err := f.s.CreateSession(f.ctx, s, store.Condition{}); err != nil {
 		f.Fatalf("CreateSession: %v", err)
 	}
 	s.TokenHash[0] ^= 0xff
@@ -380,7 +380,7 @@ func copiesSession(f *fixture) {
 	next := newHash()
 	nextWant := cloneBytes(next)
 	now := base.Add(time.Minute)
-	rotated, ru, err := f.s.RotateSession(f.ctx, want.TokenHash, next, now, now.Add(day), users.Condition{})
+	rotated, ru, err := f.s.RotateSession(f.ctx, want.TokenHash, next, now, now.Add(day), store.Condition{})
 	if err != nil {
 		f.Fatalf("RotateSession: %v", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // ---------------------------------------------------------------------------
@@ -29,9 +29,9 @@ const (
 // first or without last name, without role; upper and lower case, non-ASCII
 // letters, the characters that are wildcards in SQL patterns (% _ * ? [),
 // two users created at the same instant, two with the same last name.
-func (f *fixture) queryUsers() []*users.UserRecord {
+func (f *fixture) queryUsers() []*store.User {
 	f.Helper()
-	for _, r := range []*users.Role{
+	for _, r := range []*store.Role{
 		{ID: roleEditor, Name: "Éditeur"},
 		{ID: roleViewer, Name: "Viewer"},
 	} {
@@ -41,21 +41,21 @@ func (f *fixture) queryUsers() []*users.UserRecord {
 	}
 	rows := []struct {
 		email, first, last string
-		status             users.Status
+		status             store.Status
 		role               string
 		created            time.Duration
 	}{
-		{"Ünal.Oz@Example.com", "Ünal", "Öztürk", users.StatusActive, roleEditor, 0},
-		{"50%_off@example.com", "Bob", "Smith_Jones", users.StatusActive, roleViewer, time.Second},
-		{"", "", "Solo", users.StatusInvited, "", 2 * time.Second},
-		{"carol@EXAMPLE.org", "Carol", "Ørsted", users.StatusSuspended, roleEditor, 3 * time.Second},
-		{"dave@example.com", "Dave", "", users.StatusActive, "", 3 * time.Second},
-		{"eve*?[x]@example.net", "Ève", "st*r", users.StatusUnverified, roleViewer, 5 * time.Second},
-		{"ZOE@example.com", "Zoë", "Zed", users.StatusActive, "", 6 * time.Second},
-		{"élodie@example.com", "Élodie", "Ünal", users.StatusDraft, roleEditor, 7 * time.Second},
-		{"frank@example.com", "frank", "Ünal", users.StatusActive, roleEditor, 4 * time.Second},
+		{"Ünal.Oz@Example.com", "Ünal", "Öztürk", store.StatusActive, roleEditor, 0},
+		{"50%_off@example.com", "Bob", "Smith_Jones", store.StatusActive, roleViewer, time.Second},
+		{"", "", "Solo", store.StatusInvited, "", 2 * time.Second},
+		{"carol@EXAMPLE.org", "Carol", "Ørsted", store.StatusSuspended, roleEditor, 3 * time.Second},
+		{"dave@example.com", "Dave", "", store.StatusActive, "", 3 * time.Second},
+		{"eve*?[x]@example.net", "Ève", "st*r", store.StatusUnverified, roleViewer, 5 * time.Second},
+		{"ZOE@example.com", "Zoë", "Zed", store.StatusActive, "", 6 * time.Second},
+		{"élodie@example.com", "Élodie", "Ünal", store.StatusDraft, roleEditor, 7 * time.Second},
+		{"frank@example.com", "frank", "Ünal", store.StatusActive, roleEditor, 4 * time.Second},
 	}
-	out := make([]*users.UserRecord, len(rows))
+	out := make([]*store.User, len(rows))
 	for i, r := range rows {
 		u := newUser(r.email)
 		u.FirstName, u.LastName, u.Status = r.first, r.last, r.status
@@ -71,20 +71,20 @@ func (f *fixture) queryUsers() []*users.UserRecord {
 
 // fieldValue is u's value of field, and whether it has one: a null role and
 // an empty string have none.
-func fieldValue(u *users.UserRecord, field users.UserField) (string, bool) {
+func fieldValue(u *store.User, field store.Field) (string, bool) {
 	var v string
 	switch field {
-	case users.FieldID:
+	case store.FieldID:
 		v = u.ID
-	case users.FieldEmail:
+	case store.FieldEmail:
 		v = u.Email
-	case users.FieldFirstName:
+	case store.FieldFirstName:
 		v = u.FirstName
-	case users.FieldLastName:
+	case store.FieldLastName:
 		v = u.LastName
-	case users.FieldStatus:
+	case store.FieldStatus:
 		v = string(u.Status)
-	case users.FieldRole:
+	case store.FieldRole:
 		if u.Role != nil {
 			v = *u.Role
 		}
@@ -95,11 +95,11 @@ func fieldValue(u *users.UserRecord, field users.UserField) (string, bool) {
 }
 
 // reference reports whether u matches flt, as the contract defines it.
-func reference(u *users.UserRecord, flt *users.UserFilter) bool {
+func reference(u *store.User, flt *store.Filter) bool {
 	switch {
 	case flt.Field != "":
 	case flt.Or != nil:
-		return slices.ContainsFunc(flt.Or, func(c *users.UserFilter) bool { return reference(u, c) })
+		return slices.ContainsFunc(flt.Or, func(c *store.Filter) bool { return reference(u, c) })
 	default:
 		for _, c := range flt.And {
 			if !reference(u, c) {
@@ -112,48 +112,48 @@ func reference(u *users.UserRecord, flt *users.UserFilter) bool {
 	lv, lx := strings.ToLower(v), strings.ToLower(flt.Value)
 	pos := func(ok bool) bool { return has && ok }
 	switch flt.Op {
-	case users.OpEq:
+	case store.OpEq:
 		return pos(v == flt.Value)
-	case users.OpNeq:
+	case store.OpNeq:
 		return !pos(v == flt.Value)
-	case users.OpContains:
+	case store.OpContains:
 		return pos(strings.Contains(v, flt.Value))
-	case users.OpNContains:
+	case store.OpNContains:
 		return !pos(strings.Contains(v, flt.Value))
-	case users.OpIContains:
+	case store.OpIContains:
 		return pos(strings.Contains(lv, lx))
-	case users.OpNIContains:
+	case store.OpNIContains:
 		return !pos(strings.Contains(lv, lx))
-	case users.OpStartsWith:
+	case store.OpStartsWith:
 		return pos(strings.HasPrefix(v, flt.Value))
-	case users.OpNStartsWith:
+	case store.OpNStartsWith:
 		return !pos(strings.HasPrefix(v, flt.Value))
-	case users.OpIStartsWith:
+	case store.OpIStartsWith:
 		return pos(strings.HasPrefix(lv, lx))
-	case users.OpNIStartsWith:
+	case store.OpNIStartsWith:
 		return !pos(strings.HasPrefix(lv, lx))
-	case users.OpEndsWith:
+	case store.OpEndsWith:
 		return pos(strings.HasSuffix(v, flt.Value))
-	case users.OpNEndsWith:
+	case store.OpNEndsWith:
 		return !pos(strings.HasSuffix(v, flt.Value))
-	case users.OpIEndsWith:
+	case store.OpIEndsWith:
 		return pos(strings.HasSuffix(lv, lx))
-	case users.OpNIEndsWith:
+	case store.OpNIEndsWith:
 		return !pos(strings.HasSuffix(lv, lx))
-	case users.OpIn:
+	case store.OpIn:
 		return pos(slices.Contains(flt.Values, v))
-	case users.OpNin:
+	case store.OpNin:
 		return !pos(slices.Contains(flt.Values, v))
-	case users.OpNull, users.OpEmpty:
+	case store.OpNull, store.OpEmpty:
 		return !has
-	case users.OpNNull, users.OpNEmpty:
+	case store.OpNNull, store.OpNEmpty:
 		return has
 	}
 	panic("storetest: no filter operator " + string(flt.Op))
 }
 
 // searchMatches reports whether u matches a UserQuery.Search of s.
-func searchMatches(u *users.UserRecord, s string) bool {
+func searchMatches(u *store.User, s string) bool {
 	s = strings.ToLower(s)
 	return strings.Contains(strings.ToLower(u.Email), s) ||
 		strings.Contains(strings.ToLower(u.FirstName), s) ||
@@ -161,19 +161,19 @@ func searchMatches(u *users.UserRecord, s string) bool {
 }
 
 // compareUsers orders a and b as ListUsers with sorts must.
-func compareUsers(sorts []users.UserSort) func(a, b *users.UserRecord) int {
+func compareUsers(sorts []store.Sort) func(a, b *store.User) int {
 	if len(sorts) == 0 {
-		sorts = []users.UserSort{{Field: users.FieldCreatedAt}}
+		sorts = []store.Sort{{Field: store.FieldCreatedAt}}
 	}
-	return func(a, b *users.UserRecord) int {
+	return func(a, b *store.User) int {
 		for _, s := range sorts {
 			var c int
 			switch s.Field {
-			case users.FieldCreatedAt:
+			case store.FieldCreatedAt:
 				c = a.CreatedAt.Compare(b.CreatedAt)
-			case users.FieldUpdatedAt:
+			case store.FieldUpdatedAt:
 				c = a.UpdatedAt.Compare(b.UpdatedAt)
-			case users.FieldRole:
+			case store.FieldRole:
 				switch {
 				case a.Role == nil && b.Role == nil:
 				case a.Role == nil:
@@ -203,8 +203,8 @@ func compareUsers(sorts []users.UserSort) func(a, b *users.UserRecord) int {
 // paged, as the reference reading of the contract has it. It handles the
 // fields of q the clauses use: Filter, Search, Role, NoRole, IDs, Sort,
 // Limit, Offset.
-func expect(all []*users.UserRecord, q users.UserQuery) []string {
-	var sel []*users.UserRecord
+func expect(all []*store.User, q store.UserQuery) []string {
+	var sel []*store.User
 	for _, u := range all {
 		switch {
 		case q.NoRole && u.Role != nil:
@@ -231,8 +231,8 @@ func expect(all []*users.UserRecord, q users.UserQuery) []string {
 }
 
 // pick returns the ids of us[i] for each i, in ListUsers' default order.
-func pick(us []*users.UserRecord, idx ...int) []string {
-	var sel []*users.UserRecord
+func pick(us []*store.User, idx ...int) []string {
+	var sel []*store.User
 	for _, i := range idx {
 		sel = append(sel, us[i])
 	}
@@ -240,7 +240,7 @@ func pick(us []*users.UserRecord, idx ...int) []string {
 }
 
 // allBut returns the indexes of us but those in except.
-func allBut(us []*users.UserRecord, except ...int) []int {
+func allBut(us []*store.User, except ...int) []int {
 	var idx []int
 	for i := range us {
 		if !slices.Contains(except, i) {
@@ -250,7 +250,7 @@ func allBut(us []*users.UserRecord, except ...int) []int {
 	return idx
 }
 
-func (f *fixture) countUsers(q users.UserQuery) int {
+func (f *fixture) countUsers(q store.UserQuery) int {
 	f.Helper()
 	n, err := f.s.CountUsers(f.ctx, q)
 	if err != nil {
@@ -261,7 +261,7 @@ func (f *fixture) countUsers(q users.UserQuery) int {
 
 // checkQuery runs q through ListUsers and CountUsers and compares both with
 // want (the ids ListUsers must return).
-func (f *fixture) checkQuery(what string, q users.UserQuery, want []string) {
+func (f *fixture) checkQuery(what string, q store.UserQuery, want []string) {
 	f.Helper()
 	got := userIDs(f.listUsers(q))
 	if len(got) == 0 {
@@ -278,7 +278,7 @@ func (f *fixture) checkQuery(what string, q users.UserQuery, want []string) {
 }
 
 // describeQuery spells q out for failure messages.
-func describeQuery(q users.UserQuery) string {
+func describeQuery(q store.UserQuery) string {
 	var parts []string
 	if q.Filter != nil {
 		parts = append(parts, "Filter "+describeFilter(q.Filter))
@@ -307,8 +307,8 @@ func describeQuery(q users.UserQuery) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
-func describeFilter(flt *users.UserFilter) string {
-	group := func(name string, cs []*users.UserFilter) string {
+func describeFilter(flt *store.Filter) string {
+	group := func(name string, cs []*store.Filter) string {
 		var parts []string
 		for _, c := range cs {
 			parts = append(parts, describeFilter(c))
@@ -316,7 +316,7 @@ func describeFilter(flt *users.UserFilter) string {
 		return name + "[" + strings.Join(parts, " ") + "]"
 	}
 	switch {
-	case flt.Field != "" && (flt.Op == users.OpIn || flt.Op == users.OpNin):
+	case flt.Field != "" && (flt.Op == store.OpIn || flt.Op == store.OpNin):
 		return fmt.Sprintf("%s %s %q", flt.Field, flt.Op, flt.Values)
 	case flt.Field != "":
 		return fmt.Sprintf("%s %s %q", flt.Field, flt.Op, flt.Value)
@@ -327,29 +327,29 @@ func describeFilter(flt *users.UserFilter) string {
 }
 
 // cond is a filter condition.
-func cond(field users.UserField, op users.FilterOp, value string) *users.UserFilter {
-	return &users.UserFilter{Field: field, Op: op, Value: value}
+func cond(field store.Field, op store.Op, value string) *store.Filter {
+	return &store.Filter{Field: field, Op: op, Value: value}
 }
 
-func condIn(field users.UserField, op users.FilterOp, values ...string) *users.UserFilter {
+func condIn(field store.Field, op store.Op, values ...string) *store.Filter {
 	if values == nil {
 		values = []string{}
 	}
-	return &users.UserFilter{Field: field, Op: op, Values: values}
+	return &store.Filter{Field: field, Op: op, Values: values}
 }
 
-func and(cs ...*users.UserFilter) *users.UserFilter {
+func and(cs ...*store.Filter) *store.Filter {
 	if cs == nil {
-		cs = []*users.UserFilter{}
+		cs = []*store.Filter{}
 	}
-	return &users.UserFilter{And: cs}
+	return &store.Filter{And: cs}
 }
 
-func or(cs ...*users.UserFilter) *users.UserFilter {
+func or(cs ...*store.Filter) *store.Filter {
 	if cs == nil {
-		cs = []*users.UserFilter{}
+		cs = []*store.Filter{}
 	}
-	return &users.UserFilter{Or: cs}
+	return &store.Filter{Or: cs}
 }
 
 // listUsersFilterSemantics pins the meaning of the operators with answers
@@ -361,81 +361,81 @@ func or(cs ...*users.UserFilter) *users.UserFilter {
 func listUsersFilterSemantics(f *fixture) {
 	us := f.queryUsers()
 	for _, c := range []struct {
-		flt  *users.UserFilter
+		flt  *store.Filter
 		want []int
 	}{
-		{cond(users.FieldEmail, users.OpEq, "dave@example.com"), []int{4}},
-		{cond(users.FieldEmail, users.OpEq, "DAVE@example.com"), nil},
-		{cond(users.FieldEmail, users.OpNeq, "dave@example.com"), allBut(us, 4)},
-		{cond(users.FieldEmail, users.OpEq, ""), nil},
-		{cond(users.FieldEmail, users.OpNeq, ""), allBut(us)},
-		{cond(users.FieldEmail, users.OpNull, ""), []int{2}},
-		{cond(users.FieldEmail, users.OpEmpty, ""), []int{2}},
-		{cond(users.FieldEmail, users.OpNNull, ""), allBut(us, 2)},
-		{cond(users.FieldEmail, users.OpNEmpty, ""), allBut(us, 2)},
-		{cond(users.FieldRole, users.OpNull, ""), []int{2, 4, 6}},
-		{cond(users.FieldRole, users.OpEmpty, ""), []int{2, 4, 6}},
-		{cond(users.FieldRole, users.OpNNull, ""), allBut(us, 2, 4, 6)},
-		{cond(users.FieldRole, users.OpEq, ""), nil},
-		{cond(users.FieldRole, users.OpNeq, ""), allBut(us)},
-		{cond(users.FieldRole, users.OpNeq, roleEditor), []int{1, 2, 4, 5, 6}},
-		{cond(users.FieldFirstName, users.OpNull, ""), []int{2}},
-		{cond(users.FieldLastName, users.OpEmpty, ""), []int{4}},
-		{cond(users.FieldLastName, users.OpNEmpty, ""), allBut(us, 4)},
-		{cond(users.FieldEmail, users.OpContains, "example"), []int{1, 4, 5, 6, 7, 8}},
-		{cond(users.FieldEmail, users.OpIContains, "EXAMPLE"), allBut(us, 2)},
-		{cond(users.FieldEmail, users.OpContains, ""), allBut(us, 2)},
-		{cond(users.FieldEmail, users.OpNContains, ""), []int{2}},
-		{cond(users.FieldEmail, users.OpContains, "%"), []int{1}},
-		{cond(users.FieldEmail, users.OpContains, "_"), []int{1}},
-		{cond(users.FieldEmail, users.OpContains, "%_"), []int{1}},
-		{cond(users.FieldEmail, users.OpStartsWith, "_"), nil},
-		{cond(users.FieldEmail, users.OpContains, "*?[x]"), []int{5}},
-		{cond(users.FieldEmail, users.OpContains, "?"), []int{5}},
-		{cond(users.FieldEmail, users.OpIContains, "[X]"), []int{5}},
-		{cond(users.FieldLastName, users.OpEndsWith, "*r"), []int{5}},
-		{cond(users.FieldLastName, users.OpNContains, "Ü"), allBut(us, 7, 8)},
-		{cond(users.FieldLastName, users.OpIContains, "ünal"), []int{7, 8}},
-		{cond(users.FieldLastName, users.OpIContains, "unal"), nil},
-		{cond(users.FieldLastName, users.OpNIEndsWith, "ÜNAL"), allBut(us, 7, 8)},
-		{cond(users.FieldLastName, users.OpIStartsWith, "ø"), []int{3}},
-		{cond(users.FieldFirstName, users.OpIStartsWith, "é"), []int{7}},
-		{cond(users.FieldFirstName, users.OpStartsWith, "É"), []int{7}},
-		{cond(users.FieldFirstName, users.OpStartsWith, "é"), nil},
-		{cond(users.FieldFirstName, users.OpNStartsWith, "É"), allBut(us, 7)},
-		{cond(users.FieldFirstName, users.OpNIStartsWith, "é"), allBut(us, 7)},
-		{cond(users.FieldFirstName, users.OpIEndsWith, "Ë"), []int{6}},
-		{cond(users.FieldFirstName, users.OpEq, "Frank"), nil},
-		{cond(users.FieldEmail, users.OpIEndsWith, ".COM"), []int{0, 1, 4, 6, 7, 8}},
-		{cond(users.FieldEmail, users.OpEndsWith, ".com"), []int{0, 1, 4, 6, 7, 8}},
-		{cond(users.FieldEmail, users.OpNEndsWith, ".com"), []int{2, 3, 5}},
-		{cond(users.FieldEmail, users.OpNIContains, "example.com"), []int{2, 3, 5}},
-		{cond(users.FieldStatus, users.OpEq, "active"), []int{0, 1, 4, 6, 8}},
-		{cond(users.FieldStatus, users.OpIStartsWith, "ACT"), []int{0, 1, 4, 6, 8}},
-		{condIn(users.FieldStatus, users.OpIn, "active", "invited"), []int{0, 1, 2, 4, 6, 8}},
-		{condIn(users.FieldStatus, users.OpIn), nil},
-		{condIn(users.FieldStatus, users.OpNin), allBut(us)},
-		{condIn(users.FieldStatus, users.OpNin, "active"), []int{2, 3, 5, 7}},
-		{condIn(users.FieldRole, users.OpIn, roleEditor), []int{0, 3, 7, 8}},
-		{condIn(users.FieldRole, users.OpNin, roleEditor), []int{1, 2, 4, 5, 6}},
-		{condIn(users.FieldRole, users.OpIn, ""), nil},
-		{condIn(users.FieldRole, users.OpNin, ""), allBut(us)},
-		{condIn(users.FieldEmail, users.OpIn, "", "dave@example.com"), []int{4}},
-		{condIn(users.FieldEmail, users.OpNin, "", "dave@example.com"), allBut(us, 4)},
-		{cond(users.FieldRole, users.OpIContains, "éditeur"), []int{0, 3, 7, 8}},
-		{cond(users.FieldRole, users.OpContains, "éditeur"), nil},
-		{cond(users.FieldRole, users.OpEndsWith, "👀"), []int{1, 5}},
-		{cond(users.FieldRole, users.OpNIStartsWith, "RÔLE"), []int{1, 2, 4, 5, 6}},
-		{cond(users.FieldID, users.OpEq, us[3].ID), []int{3}},
-		{cond(users.FieldID, users.OpIEndsWith, strings.ToUpper(us[3].ID[24:])), []int{3}},
-		{condIn(users.FieldID, users.OpIn, us[3].ID, us[5].ID, newID()), []int{3, 5}},
-		{condIn(users.FieldID, users.OpNin, us[3].ID, us[5].ID), allBut(us, 3, 5)},
+		{cond(store.FieldEmail, store.OpEq, "dave@example.com"), []int{4}},
+		{cond(store.FieldEmail, store.OpEq, "DAVE@example.com"), nil},
+		{cond(store.FieldEmail, store.OpNeq, "dave@example.com"), allBut(us, 4)},
+		{cond(store.FieldEmail, store.OpEq, ""), nil},
+		{cond(store.FieldEmail, store.OpNeq, ""), allBut(us)},
+		{cond(store.FieldEmail, store.OpNull, ""), []int{2}},
+		{cond(store.FieldEmail, store.OpEmpty, ""), []int{2}},
+		{cond(store.FieldEmail, store.OpNNull, ""), allBut(us, 2)},
+		{cond(store.FieldEmail, store.OpNEmpty, ""), allBut(us, 2)},
+		{cond(store.FieldRole, store.OpNull, ""), []int{2, 4, 6}},
+		{cond(store.FieldRole, store.OpEmpty, ""), []int{2, 4, 6}},
+		{cond(store.FieldRole, store.OpNNull, ""), allBut(us, 2, 4, 6)},
+		{cond(store.FieldRole, store.OpEq, ""), nil},
+		{cond(store.FieldRole, store.OpNeq, ""), allBut(us)},
+		{cond(store.FieldRole, store.OpNeq, roleEditor), []int{1, 2, 4, 5, 6}},
+		{cond(store.FieldFirstName, store.OpNull, ""), []int{2}},
+		{cond(store.FieldLastName, store.OpEmpty, ""), []int{4}},
+		{cond(store.FieldLastName, store.OpNEmpty, ""), allBut(us, 4)},
+		{cond(store.FieldEmail, store.OpContains, "example"), []int{1, 4, 5, 6, 7, 8}},
+		{cond(store.FieldEmail, store.OpIContains, "EXAMPLE"), allBut(us, 2)},
+		{cond(store.FieldEmail, store.OpContains, ""), allBut(us, 2)},
+		{cond(store.FieldEmail, store.OpNContains, ""), []int{2}},
+		{cond(store.FieldEmail, store.OpContains, "%"), []int{1}},
+		{cond(store.FieldEmail, store.OpContains, "_"), []int{1}},
+		{cond(store.FieldEmail, store.OpContains, "%_"), []int{1}},
+		{cond(store.FieldEmail, store.OpStartsWith, "_"), nil},
+		{cond(store.FieldEmail, store.OpContains, "*?[x]"), []int{5}},
+		{cond(store.FieldEmail, store.OpContains, "?"), []int{5}},
+		{cond(store.FieldEmail, store.OpIContains, "[X]"), []int{5}},
+		{cond(store.FieldLastName, store.OpEndsWith, "*r"), []int{5}},
+		{cond(store.FieldLastName, store.OpNContains, "Ü"), allBut(us, 7, 8)},
+		{cond(store.FieldLastName, store.OpIContains, "ünal"), []int{7, 8}},
+		{cond(store.FieldLastName, store.OpIContains, "unal"), nil},
+		{cond(store.FieldLastName, store.OpNIEndsWith, "ÜNAL"), allBut(us, 7, 8)},
+		{cond(store.FieldLastName, store.OpIStartsWith, "ø"), []int{3}},
+		{cond(store.FieldFirstName, store.OpIStartsWith, "é"), []int{7}},
+		{cond(store.FieldFirstName, store.OpStartsWith, "É"), []int{7}},
+		{cond(store.FieldFirstName, store.OpStartsWith, "é"), nil},
+		{cond(store.FieldFirstName, store.OpNStartsWith, "É"), allBut(us, 7)},
+		{cond(store.FieldFirstName, store.OpNIStartsWith, "é"), allBut(us, 7)},
+		{cond(store.FieldFirstName, store.OpIEndsWith, "Ë"), []int{6}},
+		{cond(store.FieldFirstName, store.OpEq, "Frank"), nil},
+		{cond(store.FieldEmail, store.OpIEndsWith, ".COM"), []int{0, 1, 4, 6, 7, 8}},
+		{cond(store.FieldEmail, store.OpEndsWith, ".com"), []int{0, 1, 4, 6, 7, 8}},
+		{cond(store.FieldEmail, store.OpNEndsWith, ".com"), []int{2, 3, 5}},
+		{cond(store.FieldEmail, store.OpNIContains, "example.com"), []int{2, 3, 5}},
+		{cond(store.FieldStatus, store.OpEq, "active"), []int{0, 1, 4, 6, 8}},
+		{cond(store.FieldStatus, store.OpIStartsWith, "ACT"), []int{0, 1, 4, 6, 8}},
+		{condIn(store.FieldStatus, store.OpIn, "active", "invited"), []int{0, 1, 2, 4, 6, 8}},
+		{condIn(store.FieldStatus, store.OpIn), nil},
+		{condIn(store.FieldStatus, store.OpNin), allBut(us)},
+		{condIn(store.FieldStatus, store.OpNin, "active"), []int{2, 3, 5, 7}},
+		{condIn(store.FieldRole, store.OpIn, roleEditor), []int{0, 3, 7, 8}},
+		{condIn(store.FieldRole, store.OpNin, roleEditor), []int{1, 2, 4, 5, 6}},
+		{condIn(store.FieldRole, store.OpIn, ""), nil},
+		{condIn(store.FieldRole, store.OpNin, ""), allBut(us)},
+		{condIn(store.FieldEmail, store.OpIn, "", "dave@example.com"), []int{4}},
+		{condIn(store.FieldEmail, store.OpNin, "", "dave@example.com"), allBut(us, 4)},
+		{cond(store.FieldRole, store.OpIContains, "éditeur"), []int{0, 3, 7, 8}},
+		{cond(store.FieldRole, store.OpContains, "éditeur"), nil},
+		{cond(store.FieldRole, store.OpEndsWith, "👀"), []int{1, 5}},
+		{cond(store.FieldRole, store.OpNIStartsWith, "RÔLE"), []int{1, 2, 4, 5, 6}},
+		{cond(store.FieldID, store.OpEq, us[3].ID), []int{3}},
+		{cond(store.FieldID, store.OpIEndsWith, strings.ToUpper(us[3].ID[24:])), []int{3}},
+		{condIn(store.FieldID, store.OpIn, us[3].ID, us[5].ID, newID()), []int{3, 5}},
+		{condIn(store.FieldID, store.OpNin, us[3].ID, us[5].ID), allBut(us, 3, 5)},
 	} {
 		var want []string
 		if len(c.want) > 0 {
 			want = pick(us, c.want...)
 		}
-		f.checkQuery("filter", users.UserQuery{Filter: c.flt}, want)
+		f.checkQuery("filter", store.UserQuery{Filter: c.flt}, want)
 	}
 }
 
@@ -445,39 +445,39 @@ func listUsersFilterSemantics(f *fixture) {
 func listUsersFilterEveryOperator(f *fixture) {
 	us := f.queryUsers()
 	id := us[3].ID
-	values := map[users.UserField][]string{
-		users.FieldID:        {id, id[:8], strings.ToUpper(id[9:18]), id[24:], "", "nope"},
-		users.FieldEmail:     {us[0].Email, "example", "EXAMPLE", "ün", "%", "_", "*", "?", "[x]", ".com", "", "zz"},
-		users.FieldFirstName: {"Ünal", "é", "É", "è", "o", "ZOË", "frank", ""},
-		users.FieldLastName:  {"Ünal", "ÜNAL", "_", "*r", "ø", "Ø", "Smith_", ""},
-		users.FieldStatus:    {"active", "ACTIVE", "act", "ed", "ive", ""},
-		users.FieldRole:      {roleEditor, roleViewer, "rôle", "ÉDITEUR", "👀", "viewer", ""},
+	values := map[store.Field][]string{
+		store.FieldID:        {id, id[:8], strings.ToUpper(id[9:18]), id[24:], "", "nope"},
+		store.FieldEmail:     {us[0].Email, "example", "EXAMPLE", "ün", "%", "_", "*", "?", "[x]", ".com", "", "zz"},
+		store.FieldFirstName: {"Ünal", "é", "É", "è", "o", "ZOË", "frank", ""},
+		store.FieldLastName:  {"Ünal", "ÜNAL", "_", "*r", "ø", "Ø", "Smith_", ""},
+		store.FieldStatus:    {"active", "ACTIVE", "act", "ed", "ive", ""},
+		store.FieldRole:      {roleEditor, roleViewer, "rôle", "ÉDITEUR", "👀", "viewer", ""},
 	}
 	lists := func(vs []string) [][]string {
 		return [][]string{{}, {vs[0]}, {vs[0], vs[1], "nope"}, {""}, {vs[1], vs[len(vs)-1]}}
 	}
-	compares := []users.FilterOp{
-		users.OpEq, users.OpNeq, users.OpContains, users.OpNContains, users.OpIContains, users.OpNIContains,
-		users.OpStartsWith, users.OpNStartsWith, users.OpIStartsWith, users.OpNIStartsWith,
-		users.OpEndsWith, users.OpNEndsWith, users.OpIEndsWith, users.OpNIEndsWith,
+	compares := []store.Op{
+		store.OpEq, store.OpNeq, store.OpContains, store.OpNContains, store.OpIContains, store.OpNIContains,
+		store.OpStartsWith, store.OpNStartsWith, store.OpIStartsWith, store.OpNIStartsWith,
+		store.OpEndsWith, store.OpNEndsWith, store.OpIEndsWith, store.OpNIEndsWith,
 	}
-	for _, field := range []users.UserField{users.FieldID, users.FieldEmail, users.FieldFirstName, users.FieldLastName, users.FieldStatus, users.FieldRole} {
-		var filters []*users.UserFilter
+	for _, field := range []store.Field{store.FieldID, store.FieldEmail, store.FieldFirstName, store.FieldLastName, store.FieldStatus, store.FieldRole} {
+		var filters []*store.Filter
 		for _, op := range compares {
 			for _, v := range values[field] {
 				filters = append(filters, cond(field, op, v))
 			}
 		}
-		for _, op := range []users.FilterOp{users.OpIn, users.OpNin} {
+		for _, op := range []store.Op{store.OpIn, store.OpNin} {
 			for _, vs := range lists(values[field]) {
 				filters = append(filters, condIn(field, op, vs...))
 			}
 		}
-		for _, op := range []users.FilterOp{users.OpNull, users.OpNNull, users.OpEmpty, users.OpNEmpty} {
+		for _, op := range []store.Op{store.OpNull, store.OpNNull, store.OpEmpty, store.OpNEmpty} {
 			filters = append(filters, cond(field, op, ""))
 		}
 		for _, flt := range filters {
-			q := users.UserQuery{Filter: flt}
+			q := store.UserQuery{Filter: flt}
 			f.checkQuery("filter", q, expect(us, q))
 		}
 	}
@@ -487,34 +487,34 @@ func listUsersFilterEveryOperator(f *fixture) {
 // with the other fields of a UserQuery (which all must hold).
 func listUsersFilterGroups(f *fixture) {
 	us := f.queryUsers()
-	deep := cond(users.FieldStatus, users.OpEq, "active")
+	deep := cond(store.FieldStatus, store.OpEq, "active")
 	for range 20 {
 		deep = and(or(deep))
 	}
 	for _, c := range []struct {
-		q    users.UserQuery
+		q    store.UserQuery
 		want []int
 	}{
-		{users.UserQuery{Filter: and()}, allBut(us)},
-		{users.UserQuery{Filter: or()}, nil},
-		{users.UserQuery{Filter: or(cond(users.FieldEmail, users.OpEq, "dave@example.com"), cond(users.FieldStatus, users.OpEq, "invited"))}, []int{2, 4}},
-		{users.UserQuery{Filter: and(cond(users.FieldStatus, users.OpEq, "active"),
-			or(cond(users.FieldRole, users.OpNull, ""), cond(users.FieldLastName, users.OpIContains, "ünal")))}, []int{4, 6, 8}},
-		{users.UserQuery{Filter: or(
-			and(condIn(users.FieldRole, users.OpIn, roleViewer), cond(users.FieldStatus, users.OpNeq, "active")),
+		{store.UserQuery{Filter: and()}, allBut(us)},
+		{store.UserQuery{Filter: or()}, nil},
+		{store.UserQuery{Filter: or(cond(store.FieldEmail, store.OpEq, "dave@example.com"), cond(store.FieldStatus, store.OpEq, "invited"))}, []int{2, 4}},
+		{store.UserQuery{Filter: and(cond(store.FieldStatus, store.OpEq, "active"),
+			or(cond(store.FieldRole, store.OpNull, ""), cond(store.FieldLastName, store.OpIContains, "ünal")))}, []int{4, 6, 8}},
+		{store.UserQuery{Filter: or(
+			and(condIn(store.FieldRole, store.OpIn, roleViewer), cond(store.FieldStatus, store.OpNeq, "active")),
 			and(or()))}, []int{5}},
-		{users.UserQuery{Filter: or(and(), cond(users.FieldEmail, users.OpEq, "nobody"))}, allBut(us)},
-		{users.UserQuery{Filter: and(cond(users.FieldRole, users.OpNNull, ""),
-			or(cond(users.FieldEmail, users.OpNull, ""), cond(users.FieldFirstName, users.OpEmpty, "")))}, nil},
-		{users.UserQuery{Filter: and(cond(users.FieldRole, users.OpNeq, roleViewer), cond(users.FieldEmail, users.OpNContains, "example"))}, []int{0, 2, 3}},
-		{users.UserQuery{Filter: deep}, []int{0, 1, 4, 6, 8}},
+		{store.UserQuery{Filter: or(and(), cond(store.FieldEmail, store.OpEq, "nobody"))}, allBut(us)},
+		{store.UserQuery{Filter: and(cond(store.FieldRole, store.OpNNull, ""),
+			or(cond(store.FieldEmail, store.OpNull, ""), cond(store.FieldFirstName, store.OpEmpty, "")))}, nil},
+		{store.UserQuery{Filter: and(cond(store.FieldRole, store.OpNeq, roleViewer), cond(store.FieldEmail, store.OpNContains, "example"))}, []int{0, 2, 3}},
+		{store.UserQuery{Filter: deep}, []int{0, 1, 4, 6, 8}},
 		// Every field of the query must hold.
-		{users.UserQuery{Filter: cond(users.FieldStatus, users.OpEq, "active"), Role: ptr(roleEditor)}, []int{0, 8}},
-		{users.UserQuery{Filter: cond(users.FieldStatus, users.OpEq, "active"), NoRole: true}, []int{4, 6}},
-		{users.UserQuery{Filter: cond(users.FieldRole, users.OpNNull, ""), NoRole: true}, nil},
-		{users.UserQuery{Filter: cond(users.FieldStatus, users.OpNeq, "active"), IDs: []string{us[0].ID, us[2].ID, us[3].ID}}, []int{2, 3}},
-		{users.UserQuery{Filter: cond(users.FieldStatus, users.OpEq, "active"), Search: "ünal"}, []int{0, 8}},
-		{users.UserQuery{Filter: or(), Search: "a"}, nil},
+		{store.UserQuery{Filter: cond(store.FieldStatus, store.OpEq, "active"), Role: ptr(roleEditor)}, []int{0, 8}},
+		{store.UserQuery{Filter: cond(store.FieldStatus, store.OpEq, "active"), NoRole: true}, []int{4, 6}},
+		{store.UserQuery{Filter: cond(store.FieldRole, store.OpNNull, ""), NoRole: true}, nil},
+		{store.UserQuery{Filter: cond(store.FieldStatus, store.OpNeq, "active"), IDs: []string{us[0].ID, us[2].ID, us[3].ID}}, []int{2, 3}},
+		{store.UserQuery{Filter: cond(store.FieldStatus, store.OpEq, "active"), Search: "ünal"}, []int{0, 8}},
+		{store.UserQuery{Filter: or(), Search: "a"}, nil},
 	} {
 		var want []string
 		if len(c.want) > 0 {
@@ -557,24 +557,24 @@ func listUsersSearch(f *fixture) {
 		if len(c.want) > 0 {
 			want = pick(us, c.want...)
 		}
-		q := users.UserQuery{Search: c.search}
+		q := store.UserQuery{Search: c.search}
 		f.checkQuery("search", q, want)
 		f.checkQuery("search (reference)", q, expect(us, q))
 	}
 	// Search with a role: both hold.
-	f.checkQuery("search with a role", users.UserQuery{Search: "ünal", Role: ptr(roleEditor)}, pick(us, 0, 7, 8))
-	f.checkQuery("search with NoRole", users.UserQuery{Search: "e", NoRole: true}, pick(us, 4, 6))
+	f.checkQuery("search with a role", store.UserQuery{Search: "ünal", Role: ptr(roleEditor)}, pick(us, 0, 7, 8))
+	f.checkQuery("search with NoRole", store.UserQuery{Search: "e", NoRole: true}, pick(us, 4, 6))
 }
 
 // listUsersSort checks Sort: several keys, Desc, strings in byte order,
 // a null role before every role ascending, ID breaking ties.
 func listUsersSort(f *fixture) {
 	us := f.queryUsers()
-	sortBy := func(spec ...string) []users.UserSort {
-		var s []users.UserSort
+	sortBy := func(spec ...string) []store.Sort {
+		var s []store.Sort
 		for _, x := range spec {
 			desc := strings.HasPrefix(x, "-")
-			s = append(s, users.UserSort{Field: users.UserField(strings.TrimPrefix(x, "-")), Desc: desc})
+			s = append(s, store.Sort{Field: store.Field(strings.TrimPrefix(x, "-")), Desc: desc})
 		}
 		return s
 	}
@@ -588,11 +588,11 @@ func listUsersSort(f *fixture) {
 	// Written out: byte order puts "" first, digits and upper case before
 	// lower case, and "Ü" (C3 9C) before "é" (C3 A9) after every ASCII
 	// letter.
-	f.checkQuery("sort by email (byte order)", users.UserQuery{Sort: sortBy("email")}, ids(2, 1, 6, 3, 4, 5, 8, 0, 7))
-	f.checkQuery("sort by email descending", users.UserQuery{Sort: sortBy("-email")}, ids(7, 0, 8, 5, 4, 3, 6, 1, 2))
+	f.checkQuery("sort by email (byte order)", store.UserQuery{Sort: sortBy("email")}, ids(2, 1, 6, 3, 4, 5, 8, 0, 7))
+	f.checkQuery("sort by email descending", store.UserQuery{Sort: sortBy("-email")}, ids(7, 0, 8, 5, 4, 3, 6, 1, 2))
 
 	// A null role sorts first ascending, last descending; ties by ID.
-	byRole := f.listUsers(users.UserQuery{Sort: sortBy("role")})
+	byRole := f.listUsers(store.UserQuery{Sort: sortBy("role")})
 	if len(byRole) == len(us) {
 		for i, u := range byRole {
 			if (i < 3) != (u.Role == nil) {
@@ -600,7 +600,7 @@ func listUsersSort(f *fixture) {
 			}
 		}
 	}
-	byRoleDesc := f.listUsers(users.UserQuery{Sort: sortBy("-role")})
+	byRoleDesc := f.listUsers(store.UserQuery{Sort: sortBy("-role")})
 	if len(byRoleDesc) == len(us) {
 		for i, u := range byRoleDesc {
 			if (i >= len(us)-3) != (u.Role == nil) {
@@ -617,14 +617,14 @@ func listUsersSort(f *fixture) {
 		{"id"}, {"-id"}, {"status", "role", "email"}, {"-status", "-role", "-created_at"},
 		{"email", "-email"},
 	} {
-		q := users.UserQuery{Sort: sortBy(spec...)}
+		q := store.UserQuery{Sort: sortBy(spec...)}
 		f.checkQuery(fmt.Sprintf("sort %v", spec), q, expect(us, q))
 	}
 
 	// Ties: users with the same status come in ID order, whichever the
 	// direction of the key.
 	for _, spec := range []string{"status", "-status"} {
-		got := f.listUsers(users.UserQuery{Sort: sortBy(spec)})
+		got := f.listUsers(store.UserQuery{Sort: sortBy(spec)})
 		for i := 1; i < len(got); i++ {
 			if got[i].Status == got[i-1].Status && got[i].ID < got[i-1].ID {
 				f.Errorf("sort %s: users %s and %s have the same status but come in descending ID order; ID ascending breaks ties", spec, got[i-1].ID, got[i].ID)
@@ -633,17 +633,17 @@ func listUsersSort(f *fixture) {
 	}
 	// Two users created at the same instant: the default order breaks the
 	// tie by ID as well.
-	f.checkQuery("no sort", users.UserQuery{}, expect(us, users.UserQuery{}))
+	f.checkQuery("no sort", store.UserQuery{}, expect(us, store.UserQuery{}))
 }
 
 // listUsersPages pages through a query that filters, searches and sorts:
 // Limit and Offset apply after all of them.
 func listUsersPages(f *fixture) {
 	us := f.queryUsers()
-	q := users.UserQuery{
-		Filter: condIn(users.FieldStatus, users.OpNin, "suspended"),
+	q := store.UserQuery{
+		Filter: condIn(store.FieldStatus, store.OpNin, "suspended"),
 		Search: "e",
-		Sort:   []users.UserSort{{Field: users.FieldLastName, Desc: true}, {Field: users.FieldEmail}},
+		Sort:   []store.Sort{{Field: store.FieldLastName, Desc: true}, {Field: store.FieldEmail}},
 	}
 	full := expect(us, q)
 	if len(full) < 5 {
@@ -677,11 +677,11 @@ func listUsersPages(f *fixture) {
 func listUsersUnicodeRoles(f *fixture) {
 	ids := []string{"rôle-管理者-🛡", "Rôle-ÉDITEUR", "role-plain", "rôle-管理"}
 	for _, id := range ids {
-		if err := f.s.CreateRole(f.ctx, &users.Role{ID: id, Name: "Nom «" + id + "»"}); err != nil {
+		if err := f.s.CreateRole(f.ctx, &store.Role{ID: id, Name: "Nom «" + id + "»"}); err != nil {
 			f.Fatalf("CreateRole(%q): %v", id, err)
 		}
 	}
-	var all []*users.UserRecord
+	var all []*store.User
 	for i, id := range ids {
 		u := newUser(fmt.Sprintf("user%d@example.com", i))
 		u.Role = ptr(id)
@@ -689,16 +689,16 @@ func listUsersUnicodeRoles(f *fixture) {
 		all = append(all, f.createUser(u))
 		f.checkUser("GetUser of a user with a Unicode role id", f.getUser(u.ID), u)
 	}
-	f.checkQuery("Role with a Unicode id", users.UserQuery{Role: ptr(ids[0])}, []string{all[0].ID})
-	f.checkQuery("Role that is a prefix of another", users.UserQuery{Role: ptr(ids[3])}, []string{all[3].ID})
-	for _, q := range []users.UserQuery{
-		{Filter: cond(users.FieldRole, users.OpEq, ids[0])},
-		{Filter: cond(users.FieldRole, users.OpStartsWith, "rôle-管理")},
-		{Filter: cond(users.FieldRole, users.OpIStartsWith, "RÔLE-")},
-		{Filter: cond(users.FieldRole, users.OpIContains, "管理者-🛡")},
-		{Filter: condIn(users.FieldRole, users.OpIn, ids[0], ids[3])},
-		{Sort: []users.UserSort{{Field: users.FieldRole}}},
-		{Sort: []users.UserSort{{Field: users.FieldRole, Desc: true}}},
+	f.checkQuery("Role with a Unicode id", store.UserQuery{Role: ptr(ids[0])}, []string{all[0].ID})
+	f.checkQuery("Role that is a prefix of another", store.UserQuery{Role: ptr(ids[3])}, []string{all[3].ID})
+	for _, q := range []store.UserQuery{
+		{Filter: cond(store.FieldRole, store.OpEq, ids[0])},
+		{Filter: cond(store.FieldRole, store.OpStartsWith, "rôle-管理")},
+		{Filter: cond(store.FieldRole, store.OpIStartsWith, "RÔLE-")},
+		{Filter: cond(store.FieldRole, store.OpIContains, "管理者-🛡")},
+		{Filter: condIn(store.FieldRole, store.OpIn, ids[0], ids[3])},
+		{Sort: []store.Sort{{Field: store.FieldRole}}},
+		{Sort: []store.Sort{{Field: store.FieldRole, Desc: true}}},
 	} {
 		f.checkQuery("Unicode role ids", q, expect(all, q))
 	}
@@ -707,22 +707,22 @@ func listUsersUnicodeRoles(f *fixture) {
 // countUsersIgnoresPaging: CountUsers counts what the query selects,
 // whatever its Sort, Limit and Offset.
 func countUsersIgnoresPaging(f *fixture) {
-	if n := f.countUsers(users.UserQuery{}); n != 0 {
+	if n := f.countUsers(store.UserQuery{}); n != 0 {
 		f.Errorf("CountUsers on an empty store = %d, want 0", n)
 	}
 	us := f.queryUsers()
-	for _, q := range []users.UserQuery{
+	for _, q := range []store.UserQuery{
 		{},
 		{Limit: 2},
 		{Limit: 2, Offset: 5},
 		{Offset: 100},
-		{Sort: []users.UserSort{{Field: users.FieldEmail, Desc: true}}, Limit: 1},
+		{Sort: []store.Sort{{Field: store.FieldEmail, Desc: true}}, Limit: 1},
 	} {
 		if n := f.countUsers(q); n != len(us) {
 			f.Errorf("CountUsers(%s) = %d, want %d", describeQuery(q), n, len(us))
 		}
 	}
-	q := users.UserQuery{Role: ptr(roleEditor), Limit: 1, Offset: 1}
+	q := store.UserQuery{Role: ptr(roleEditor), Limit: 1, Offset: 1}
 	if n := f.countUsers(q); n != 4 {
 		f.Errorf("CountUsers(%s) = %d, want 4", describeQuery(q), n)
 	}
@@ -732,15 +732,15 @@ func countUsersIgnoresPaging(f *fixture) {
 // kind of selection.
 func countUsersMatchesList(f *fixture) {
 	us := f.queryUsers()
-	for _, q := range []users.UserQuery{
+	for _, q := range []store.UserQuery{
 		{Role: ptr(roleViewer)},
 		{Role: ptr(newID())},
 		{NoRole: true},
 		{IDs: []string{us[1].ID, us[2].ID, newID()}},
-		{Filter: cond(users.FieldEmail, users.OpNull, "")},
+		{Filter: cond(store.FieldEmail, store.OpNull, "")},
 		{Filter: or()},
 		{Search: "ün"},
-		{Search: "EXAMPLE", Filter: cond(users.FieldStatus, users.OpEq, "active"), Role: ptr(roleEditor)},
+		{Search: "EXAMPLE", Filter: cond(store.FieldStatus, store.OpEq, "active"), Role: ptr(roleEditor)},
 	} {
 		want := len(expect(us, q))
 		if n := f.countUsers(q); n != want {
@@ -751,9 +751,9 @@ func countUsersMatchesList(f *fixture) {
 		}
 	}
 	// A user changed or added is counted at once.
-	f.update(us[2].ID, users.UserChange{Status: ptr(users.StatusActive), UpdatedAt: base.Add(time.Hour)}, users.Effects{})
+	f.update(us[2].ID, store.UserChange{Status: ptr(store.StatusActive), UpdatedAt: base.Add(time.Hour)}, store.Effects{})
 	f.user("new@example.com")
-	q := users.UserQuery{Filter: cond(users.FieldStatus, users.OpEq, "active")}
+	q := store.UserQuery{Filter: cond(store.FieldStatus, store.OpEq, "active")}
 	if n := f.countUsers(q); n != 7 {
 		f.Errorf("CountUsers(%s) after an update and a create = %d, want 7", describeQuery(q), n)
 	}

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // ---------------------------------------------------------------------------
@@ -24,8 +24,8 @@ func newHash() []byte {
 
 // newSession returns a session of userID created at base, expiring a week
 // later.
-func newSession(userID string) *users.SessionRecord {
-	return &users.SessionRecord{
+func newSession(userID string) *store.Session {
+	return &store.Session{
 		ID:          newID(),
 		UserID:      userID,
 		TokenHash:   newHash(),
@@ -38,10 +38,10 @@ func newSession(userID string) *users.SessionRecord {
 }
 
 // session creates a session for userID.
-func (f *fixture) session(userID string) *users.SessionRecord {
+func (f *fixture) session(userID string) *store.Session {
 	f.Helper()
 	s := newSession(userID)
-	if err := f.s.CreateSession(f.ctx, s, users.Condition{}); err != nil {
+	if err := f.s.CreateSession(f.ctx, s, store.Condition{}); err != nil {
 		f.Fatalf("CreateSession: %v", err)
 	}
 	return s
@@ -50,11 +50,11 @@ func (f *fixture) session(userID string) *users.SessionRecord {
 // rotate rotates s's current token to a new one at now, which must
 // succeed, and returns the session's earlier hash; s is updated to what the
 // store must now hold.
-func (f *fixture) rotate(s *users.SessionRecord, now time.Time) (earlier []byte) {
+func (f *fixture) rotate(s *store.Session, now time.Time) (earlier []byte) {
 	f.Helper()
 	earlier = s.TokenHash
 	next := newHash()
-	got, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(7*day), users.Condition{})
+	got, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(7*day), store.Condition{})
 	if err != nil {
 		f.Fatalf("RotateSession: %v", err)
 	}
@@ -63,7 +63,7 @@ func (f *fixture) rotate(s *users.SessionRecord, now time.Time) (earlier []byte)
 	return earlier
 }
 
-func (f *fixture) getSession(id string) *users.SessionRecord {
+func (f *fixture) getSession(id string) *store.Session {
 	f.Helper()
 	s, err := f.s.GetSession(f.ctx, id)
 	if err != nil {
@@ -78,13 +78,13 @@ func (f *fixture) getSession(id string) *users.SessionRecord {
 // sessionGone asserts that no session has the given id.
 func (f *fixture) sessionGone(id, what string) {
 	f.Helper()
-	if s, err := f.s.GetSession(f.ctx, id); !errors.Is(err, users.ErrNotFound) {
+	if s, err := f.s.GetSession(f.ctx, id); !errors.Is(err, store.ErrNotFound) {
 		f.Errorf("%s: GetSession = %+v, %v; want ErrNotFound", what, s, err)
 	}
 }
 
 // sessionIs asserts that the stored session is want.
-func (f *fixture) sessionIs(want *users.SessionRecord, what string) {
+func (f *fixture) sessionIs(want *store.Session, what string) {
 	f.Helper()
 	got, err := f.s.GetSession(f.ctx, want.ID)
 	if err != nil {
@@ -98,14 +98,14 @@ func (f *fixture) sessionIs(want *users.SessionRecord, what string) {
 // and not ErrTokenReused: no session, current or earlier, has it.
 func (f *fixture) hashUnknown(hash []byte, what string) {
 	f.Helper()
-	_, _, err := f.s.RotateSession(f.ctx, hash, newHash(), base, base.Add(day), users.Condition{})
-	f.wantErr(what, err, users.ErrInvalidToken)
-	if errors.Is(err, users.ErrTokenReused) || errors.Is(err, users.ErrTokenExpired) {
+	_, _, err := f.s.RotateSession(f.ctx, hash, newHash(), base, base.Add(day), store.Condition{})
+	f.wantErr(what, err, store.ErrInvalidToken)
+	if errors.Is(err, store.ErrTokenReused) || errors.Is(err, store.ErrTokenExpired) {
 		f.Errorf("%s: err = %v; want plain ErrInvalidToken (no session holds the hash)", what, err)
 	}
 }
 
-func diffSession(got, want *users.SessionRecord) []string {
+func diffSession(got, want *store.Session) []string {
 	var d differ
 	d.str("ID", got.ID, want.ID)
 	d.str("UserID", got.UserID, want.UserID)
@@ -120,7 +120,7 @@ func diffSession(got, want *users.SessionRecord) []string {
 	return d
 }
 
-func (f *fixture) checkSession(what string, got, want *users.SessionRecord) {
+func (f *fixture) checkSession(what string, got, want *store.Session) {
 	f.Helper()
 	if got == nil {
 		f.Errorf("%s: nil session", what)
@@ -131,7 +131,7 @@ func (f *fixture) checkSession(what string, got, want *users.SessionRecord) {
 	}
 }
 
-func cloneSession(s *users.SessionRecord) *users.SessionRecord {
+func cloneSession(s *store.Session) *store.Session {
 	c := *s
 	c.TokenHash = bytes.Clone(s.TokenHash)
 	return &c
@@ -147,7 +147,7 @@ func sessionsCreateGet(f *fixture) {
 	s.IP = "2001:db8::1"
 	s.UserAgent = strings.Repeat("Ünïcode agent ✓ ", 30)[:500]
 	want := cloneSession(s)
-	if err := f.s.CreateSession(f.ctx, s, users.Condition{}); err != nil {
+	if err := f.s.CreateSession(f.ctx, s, store.Condition{}); err != nil {
 		f.Fatalf("CreateSession: %v", err)
 	}
 	f.checkSession("GetSession after CreateSession (non-UTC times)", f.getSession(s.ID), want)
@@ -156,7 +156,7 @@ func sessionsCreateGet(f *fixture) {
 	f.session(u.ID)
 	bare := newSession(u.ID)
 	bare.IP, bare.UserAgent = "", ""
-	if err := f.s.CreateSession(f.ctx, bare, users.Condition{}); err != nil {
+	if err := f.s.CreateSession(f.ctx, bare, store.Condition{}); err != nil {
 		f.Fatalf("CreateSession without IP and user agent: %v", err)
 	}
 	f.checkSession("GetSession of a session without IP and user agent", f.getSession(bare.ID), bare)
@@ -166,34 +166,34 @@ func sessionsCreateGet(f *fixture) {
 func sessionsCreateUnknownUser(f *fixture) {
 	f.user("alice@example.com")
 	s := newSession(newID())
-	err := f.s.CreateSession(f.ctx, s, users.Condition{})
-	f.wantErr("CreateSession for an unknown user", err, users.ErrNotFound)
+	err := f.s.CreateSession(f.ctx, s, store.Condition{})
+	f.wantErr("CreateSession for an unknown user", err, store.ErrNotFound)
 	f.sessionGone(s.ID, "after CreateSession for an unknown user")
 	f.hashUnknown(s.TokenHash, "RotateSession of the token of a session never created")
-	err = f.s.CreateSession(f.ctx, newSession(newID()), users.Condition{Status: users.StatusActive})
-	f.wantErr("CreateSession for an unknown user with a condition", err, users.ErrNotFound)
+	err = f.s.CreateSession(f.ctx, newSession(newID()), store.Condition{Status: store.StatusActive})
+	f.wantErr("CreateSession for an unknown user with a condition", err, store.ErrNotFound)
 }
 
 func sessionsCreateCondition(f *fixture) {
 	u := newUser("alice@example.com")
-	u.Status = users.StatusSuspended
+	u.Status = store.StatusSuspended
 	u.PasswordHash = "$argon2id$current"
 	f.createUser(u)
-	for _, cond := range []users.Condition{
-		{Status: users.StatusActive},
+	for _, cond := range []store.Condition{
+		{Status: store.StatusActive},
 		{PasswordHash: ptr("$argon2id$previous")},
 		{EmailKey: ptr("bob@example.com")},
-		{Status: users.StatusSuspended, Contested: ptr(true)},
+		{Status: store.StatusSuspended, Contested: ptr(true)},
 	} {
 		s := newSession(u.ID)
 		err := f.s.CreateSession(f.ctx, s, cond)
 		what := fmt.Sprintf("CreateSession with a condition the user does not satisfy (%+v)", cond)
-		f.wantErr(what, err, users.ErrConflict)
+		f.wantErr(what, err, store.ErrConflict)
 		f.sessionGone(s.ID, what)
 		f.hashUnknown(s.TokenHash, what+": its token")
 	}
 	s := newSession(u.ID)
-	if err := f.s.CreateSession(f.ctx, s, users.Condition{Status: users.StatusSuspended, PasswordHash: ptr("$argon2id$current"), EmailKey: ptr(u.EmailKey)}); err != nil {
+	if err := f.s.CreateSession(f.ctx, s, store.Condition{Status: store.StatusSuspended, PasswordHash: ptr("$argon2id$current"), EmailKey: ptr(u.EmailKey)}); err != nil {
 		f.Fatalf("CreateSession with a condition that holds: %v", err)
 	}
 	f.checkSession("GetSession", f.getSession(s.ID), s)
@@ -201,11 +201,11 @@ func sessionsCreateCondition(f *fixture) {
 
 func sessionsGetNotFound(f *fixture) {
 	_, err := f.s.GetSession(f.ctx, newID())
-	f.wantErr("GetSession on an empty store", err, users.ErrNotFound)
+	f.wantErr("GetSession on an empty store", err, store.ErrNotFound)
 	u := f.user("alice@example.com")
 	f.session(u.ID)
 	_, err = f.s.GetSession(f.ctx, newID())
-	f.wantErr("GetSession of an unknown id", err, users.ErrNotFound)
+	f.wantErr("GetSession of an unknown id", err, store.ErrNotFound)
 }
 
 func sessionsRotate(f *fixture) {
@@ -219,7 +219,7 @@ func sessionsRotate(f *fixture) {
 	want := cloneSession(s)
 	want.TokenHash, want.RefreshedAt, want.ExpiresAt = next, now, now.Add(14*day)
 	got, gotUser, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(14*day),
-		users.Condition{Status: users.StatusActive, PasswordHash: ptr(u.PasswordHash)})
+		store.Condition{Status: store.StatusActive, PasswordHash: ptr(u.PasswordHash)})
 	if err != nil {
 		f.Fatalf("RotateSession: %v", err)
 	}
@@ -235,8 +235,8 @@ func sessionsRotate(f *fixture) {
 	}
 	f.checkSession("GetSession after four rotations", f.getSession(s.ID), s)
 	// The user as it is now comes back.
-	f.update(u.ID, users.UserChange{FirstName: ptr("Renamed"), UpdatedAt: now}, users.Effects{})
-	_, gotUser, err = f.s.RotateSession(f.ctx, s.TokenHash, newHash(), now.Add(time.Hour), now.Add(8*day), users.Condition{})
+	f.update(u.ID, store.UserChange{FirstName: ptr("Renamed"), UpdatedAt: now}, store.Effects{})
+	_, gotUser, err = f.s.RotateSession(f.ctx, s.TokenHash, newHash(), now.Add(time.Hour), now.Add(8*day), store.Condition{})
 	if err != nil {
 		f.Fatalf("RotateSession: %v", err)
 	}
@@ -260,8 +260,8 @@ func sessionsRotateExpired(f *fixture) {
 	s := f.session(u.ID)
 	for _, now := range []time.Time{s.ExpiresAt, s.ExpiresAt.Add(time.Millisecond), s.ExpiresAt.Add(30 * day)} {
 		next := newHash()
-		_, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(7*day), users.Condition{})
-		f.wantErr(fmt.Sprintf("RotateSession at %v of a session expiring at %v", now, s.ExpiresAt), err, users.ErrTokenExpired)
+		_, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(7*day), store.Condition{})
+		f.wantErr(fmt.Sprintf("RotateSession at %v of a session expiring at %v", now, s.ExpiresAt), err, store.ErrTokenExpired)
 		f.hashUnknown(next, "the new hash of an expired RotateSession")
 	}
 	f.sessionIs(s, "an expired session (GetSession returns it as it is)")
@@ -272,17 +272,17 @@ func sessionsRotateExpired(f *fixture) {
 func sessionsRotateConditionFails(f *fixture) {
 	u := f.user("alice@example.com")
 	s := f.session(u.ID)
-	f.update(u.ID, users.UserChange{Status: ptr(users.StatusSuspended), UpdatedAt: base.Add(time.Second)}, users.Effects{})
+	f.update(u.ID, store.UserChange{Status: ptr(store.StatusSuspended), UpdatedAt: base.Add(time.Second)}, store.Effects{})
 	now := base.Add(time.Minute)
 	next := newHash()
-	_, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(day), users.Condition{Status: users.StatusActive})
-	f.wantErr("RotateSession whose user does not satisfy the condition", err, users.ErrConflict)
+	_, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(day), store.Condition{Status: store.StatusActive})
+	f.wantErr("RotateSession whose user does not satisfy the condition", err, store.ErrConflict)
 	f.sessionIs(s, "session after the refused RotateSession")
 	f.hashUnknown(next, "the new hash of the refused RotateSession")
 	// The old token is still current, not an earlier one: it rotates once
 	// the user satisfies the condition again.
-	f.update(u.ID, users.UserChange{Status: ptr(users.StatusActive), UpdatedAt: base.Add(2 * time.Second)}, users.Effects{})
-	if _, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(day), users.Condition{Status: users.StatusActive}); err != nil {
+	f.update(u.ID, store.UserChange{Status: ptr(store.StatusActive), UpdatedAt: base.Add(2 * time.Second)}, store.Effects{})
+	if _, _, err := f.s.RotateSession(f.ctx, s.TokenHash, next, now, now.Add(day), store.Condition{Status: store.StatusActive}); err != nil {
 		f.Errorf("RotateSession once the condition holds: %v", err)
 	}
 }
@@ -292,8 +292,8 @@ func sessionsRotateReused(f *fixture) {
 	s := f.session(u.ID)
 	other := f.session(u.ID)
 	first := f.rotate(s, base.Add(time.Minute))
-	_, _, err := f.s.RotateSession(f.ctx, first, newHash(), base.Add(2*time.Minute), base.Add(day), users.Condition{})
-	f.wantErr("RotateSession of an already rotated token", err, users.ErrTokenReused)
+	_, _, err := f.s.RotateSession(f.ctx, first, newHash(), base.Add(2*time.Minute), base.Add(day), store.Condition{})
+	f.wantErr("RotateSession of an already rotated token", err, store.ErrTokenReused)
 	// The deletion is committed although the call failed.
 	f.sessionGone(s.ID, "session after its rotated token was presented again")
 	f.hashUnknown(s.TokenHash, "the current token of a session ended by reuse")
@@ -305,15 +305,15 @@ func sessionsRotateReused(f *fixture) {
 	old := f.rotate(s2, base.Add(time.Minute))
 	f.rotate(s2, base.Add(2*time.Minute))
 	f.rotate(s2, base.Add(3*time.Minute))
-	_, _, err = f.s.RotateSession(f.ctx, old, newHash(), base.Add(4*time.Minute), base.Add(day), users.Condition{})
-	f.wantErr("RotateSession of a token rotated three times ago", err, users.ErrTokenReused)
+	_, _, err = f.s.RotateSession(f.ctx, old, newHash(), base.Add(4*time.Minute), base.Add(day), store.Condition{})
+	f.wantErr("RotateSession of a token rotated three times ago", err, store.ErrTokenReused)
 	f.sessionGone(s2.ID, "session after a token rotated three times ago was presented")
 	// Reuse is detected whatever the expiry and the condition: the token
 	// leaked, the session must end.
 	s3 := f.session(u.ID)
 	old = f.rotate(s3, base.Add(time.Minute))
-	_, _, err = f.s.RotateSession(f.ctx, old, newHash(), s3.ExpiresAt.Add(day), s3.ExpiresAt.Add(2*day), users.Condition{Status: users.StatusSuspended})
-	f.wantErr("RotateSession of a rotated token, after expiry and with a failing condition", err, users.ErrTokenReused)
+	_, _, err = f.s.RotateSession(f.ctx, old, newHash(), s3.ExpiresAt.Add(day), s3.ExpiresAt.Add(2*day), store.Condition{Status: store.StatusSuspended})
+	f.wantErr("RotateSession of a rotated token, after expiry and with a failing condition", err, store.ErrTokenReused)
 	f.sessionGone(s3.ID, "session after that")
 	f.sessionIs(other, "the other session at the end")
 }
@@ -333,7 +333,7 @@ func sessionsRotateConcurrent(f *fixture) {
 	errs := make([]error, n)
 	now := base.Add(time.Minute)
 	f.race("concurrent RotateSession of one token", n, func(ctx context.Context, i int) {
-		_, _, errs[i] = f.s.RotateSession(ctx, s.TokenHash, nexts[i], now, now.Add(day), users.Condition{})
+		_, _, errs[i] = f.s.RotateSession(ctx, s.TokenHash, nexts[i], now, now.Add(day), store.Condition{})
 	})
 	winner, reused := -1, 0
 	for i, err := range errs {
@@ -342,9 +342,9 @@ func sessionsRotateConcurrent(f *fixture) {
 			f.Errorf("RotateSession calls %d and %d both succeeded with the same token", winner, i)
 		case err == nil:
 			winner = i
-		case errors.Is(err, users.ErrTokenReused):
+		case errors.Is(err, store.ErrTokenReused):
 			reused++
-		case !errors.Is(err, users.ErrInvalidToken):
+		case !errors.Is(err, store.ErrInvalidToken):
 			f.Errorf("concurrent RotateSession %d: err = %v, want one matching ErrTokenReused or ErrInvalidToken", i, err)
 		}
 	}
@@ -361,7 +361,7 @@ func sessionsRotateConcurrent(f *fixture) {
 
 func sessionsDelete(f *fixture) {
 	err := f.s.DeleteSession(f.ctx, newID())
-	f.wantErr("DeleteSession on an empty store", err, users.ErrNotFound)
+	f.wantErr("DeleteSession on an empty store", err, store.ErrNotFound)
 	u := f.user("alice@example.com")
 	s := f.session(u.ID)
 	earlier := f.rotate(s, base.Add(time.Minute))
@@ -373,13 +373,13 @@ func sessionsDelete(f *fixture) {
 	f.hashUnknown(s.TokenHash, "the current token of a deleted session")
 	f.hashUnknown(earlier, "an earlier token of a deleted session")
 	f.sessionIs(other, "another session of the same user after DeleteSession")
-	f.wantErr("DeleteSession a second time", f.s.DeleteSession(f.ctx, s.ID), users.ErrNotFound)
-	f.wantErr("DeleteSession of an unknown id", f.s.DeleteSession(f.ctx, newID()), users.ErrNotFound)
+	f.wantErr("DeleteSession a second time", f.s.DeleteSession(f.ctx, s.ID), store.ErrNotFound)
+	f.wantErr("DeleteSession of an unknown id", f.s.DeleteSession(f.ctx, newID()), store.ErrNotFound)
 	f.checkUser("the user after DeleteSession", f.getUser(u.ID), u)
 }
 
 func sessionsDeleteByToken(f *fixture) {
-	f.wantErr("DeleteSessionByToken on an empty store", f.s.DeleteSessionByToken(f.ctx, newHash()), users.ErrNotFound)
+	f.wantErr("DeleteSessionByToken on an empty store", f.s.DeleteSessionByToken(f.ctx, newHash()), store.ErrNotFound)
 	u := f.user("alice@example.com")
 	byCurrent := f.session(u.ID)
 	earlierOfFirst := f.rotate(byCurrent, base.Add(time.Minute))
@@ -400,9 +400,9 @@ func sessionsDeleteByToken(f *fixture) {
 	f.sessionGone(byEarlier.ID, "after DeleteSessionByToken with an earlier token")
 	f.hashUnknown(byEarlier.TokenHash, "the current token of the session deleted by an earlier one")
 
-	f.wantErr("DeleteSessionByToken with the token of a deleted session", f.s.DeleteSessionByToken(f.ctx, byCurrent.TokenHash), users.ErrNotFound)
-	f.wantErr("DeleteSessionByToken with an unknown token", f.s.DeleteSessionByToken(f.ctx, newHash()), users.ErrNotFound)
-	f.wantErr("DeleteSessionByToken with a prefix of a token", f.s.DeleteSessionByToken(f.ctx, other.TokenHash[:16]), users.ErrNotFound)
+	f.wantErr("DeleteSessionByToken with the token of a deleted session", f.s.DeleteSessionByToken(f.ctx, byCurrent.TokenHash), store.ErrNotFound)
+	f.wantErr("DeleteSessionByToken with an unknown token", f.s.DeleteSessionByToken(f.ctx, newHash()), store.ErrNotFound)
+	f.wantErr("DeleteSessionByToken with a prefix of a token", f.s.DeleteSessionByToken(f.ctx, other.TokenHash[:16]), store.ErrNotFound)
 	f.sessionIs(other, "another session of the same user")
 }
 
@@ -415,14 +415,14 @@ func purgeExpired(f *fixture) {
 	}
 	u := f.user("alice@example.com")
 	v := f.user("bob@example.com")
-	t1 := newToken(u.ID, users.PurposeVerifyEmail, base.Add(time.Hour))
-	t1consumed := newToken(v.ID, users.PurposeInvite, base.Add(time.Hour))
-	t2 := newToken(u.ID, users.PurposeInvite, base.Add(2*time.Hour))
-	t3 := newToken(u.ID, users.PurposePasswordReset, base.Add(3*day))
-	for _, tok := range []*users.TokenRecord{t1, t1consumed, t2, t3} {
+	t1 := newToken(u.ID, store.PurposeVerifyEmail, base.Add(time.Hour))
+	t1consumed := newToken(v.ID, store.PurposeInvite, base.Add(time.Hour))
+	t2 := newToken(u.ID, store.PurposeInvite, base.Add(2*time.Hour))
+	t3 := newToken(u.ID, store.PurposePasswordReset, base.Add(3*day))
+	for _, tok := range []*store.Token{t1, t1consumed, t2, t3} {
 		f.issue(tok)
 	}
-	if _, err := f.s.ConsumeToken(f.ctx, t1consumed.Hash, t1consumed.Purpose, base, users.Condition{}, users.UserChange{UpdatedAt: base}, users.Effects{}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, t1consumed.Hash, t1consumed.Purpose, base, store.Condition{}, store.UserChange{UpdatedAt: base}, store.Effects{}); err != nil {
 		f.Fatalf("ConsumeToken: %v", err)
 	}
 	s1 := newSession(u.ID)
@@ -430,8 +430,8 @@ func purgeExpired(f *fixture) {
 	s2 := newSession(v.ID)
 	s2.ExpiresAt = base.Add(time.Minute)
 	s3 := newSession(u.ID)
-	for _, s := range []*users.SessionRecord{s1, s2, s3} {
-		if err := f.s.CreateSession(f.ctx, s, users.Condition{}); err != nil {
+	for _, s := range []*store.Session{s1, s2, s3} {
+		if err := f.s.CreateSession(f.ctx, s, store.Condition{}); err != nil {
 			f.Fatalf("CreateSession: %v", err)
 		}
 	}
@@ -439,7 +439,7 @@ func purgeExpired(f *fixture) {
 	// token.
 	earlier := s2.TokenHash
 	next := newHash()
-	if _, _, err := f.s.RotateSession(f.ctx, earlier, next, base, base.Add(2*time.Hour), users.Condition{}); err != nil {
+	if _, _, err := f.s.RotateSession(f.ctx, earlier, next, base, base.Add(2*time.Hour), store.Condition{}); err != nil {
 		f.Fatalf("RotateSession: %v", err)
 	}
 	m := newMail(u.ID, u.Email, base)

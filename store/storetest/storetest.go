@@ -1,8 +1,9 @@
-// Package storetest is the conformance suite for [users.Store] back-ends.
+// Package storetest is the conformance suite for [store.Store] back-ends.
 //
-// The contract of a Store is written in the doc comments of [users.Store]
-// (store.go in package users); this package checks it. Every back-end in
-// this module passes it, and a back-end written elsewhere should too.
+// The contract of a Store is written in the doc comments of package store
+// ([store.Store] and the interfaces it is composed of); this package checks
+// it. Every back-end in this module passes it, and a back-end written
+// elsewhere should too.
 //
 // # Using it
 //
@@ -10,7 +11,7 @@
 // returns a fresh, empty store:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) users.Store {
+//		storetest.Run(t, func(t *testing.T) store.Store {
 //			db := openTestDB(t) // registers t.Cleanup(db.Close)
 //			return mystore.New(db)
 //		})
@@ -66,7 +67,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // base is the suite's fixed clock: every time the suite passes derives
@@ -87,10 +88,10 @@ type group struct {
 	clauses []clause
 }
 
-// Run checks that the stores newStore returns keep the users.Store
+// Run checks that the stores newStore returns keep the store.Store
 // contract. newStore must return a fresh, empty store each time it is
 // called; it is called once per sub-test, with that sub-test's t.
-func Run(t *testing.T, newStore func(t *testing.T) users.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	for _, g := range groups() {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.clauses {
@@ -110,7 +111,6 @@ func groups() []group {
 	return []group{
 		{"CreateUser", []clause{
 			{"RoundTrip", createUserRoundTrip},
-			{"HasPassword", createUserHasPassword},
 			{"DuplicateEmailCaseInsensitive", createUserDuplicateEmail},
 			{"UnknownRole", createUserUnknownRole},
 			{"UnknownPolicy", createUserUnknownPolicy},
@@ -285,7 +285,7 @@ func groups() []group {
 // fixture is one sub-test: its T, its fresh store, its context.
 type fixture struct {
 	*testing.T
-	s   users.Store
+	s   store.Store
 	ctx context.Context
 }
 
@@ -300,35 +300,33 @@ func emailKey(email string) string { return strings.ToLower(strings.TrimSpace(em
 // newUser returns an active user with the given email (and its key; both
 // empty for ""), created and last updated at base, with no role, no
 // policies, no password.
-func newUser(email string) *users.UserRecord {
-	return &users.UserRecord{
-		User: users.User{
-			ID:        newID(),
-			Email:     email,
-			FirstName: "Ada",
-			LastName:  "Lovelace",
-			Status:    users.StatusActive,
-			CreatedAt: base,
-			UpdatedAt: base,
-		},
-		EmailKey: emailKey(email),
+func newUser(email string) *store.User {
+	return &store.User{
+		ID:        newID(),
+		Email:     email,
+		FirstName: "Ada",
+		LastName:  "Lovelace",
+		Status:    store.StatusActive,
+		CreatedAt: base,
+		UpdatedAt: base,
+		EmailKey:  emailKey(email),
 	}
 }
 
 // newRole returns a role without admin access.
-func newRole(name string) *users.Role {
-	return &users.Role{ID: newID(), Name: name, Description: "the " + name + " role"}
+func newRole(name string) *store.Role {
+	return &store.Role{ID: newID(), Name: name, Description: "the " + name + " role"}
 }
 
 // newPolicy returns a policy without admin access.
-func newPolicy(name string) *users.Policy {
-	return &users.Policy{ID: newID(), Name: name}
+func newPolicy(name string) *store.Policy {
+	return &store.Policy{ID: newID(), Name: name}
 }
 
 // newToken returns an unconsumed token record for userID, created at base.
-func newToken(userID string, purpose users.TokenPurpose, expires time.Time) *users.TokenRecord {
+func newToken(userID string, purpose store.Purpose, expires time.Time) *store.Token {
 	sum := sha256.Sum256([]byte(newID()))
-	return &users.TokenRecord{
+	return &store.Token{
 		Hash:      sum[:],
 		Purpose:   purpose,
 		UserID:    userID,
@@ -338,30 +336,30 @@ func newToken(userID string, purpose users.TokenPurpose, expires time.Time) *use
 }
 
 // newMail returns a pending mail for userID, due at its creation.
-func newMail(userID, to string, created time.Time) *users.Mail {
+func newMail(userID, to string, created time.Time) *store.Mail {
 	id := newID()
-	return &users.Mail{
+	return &store.Mail{
 		ID:            id,
 		MessageID:     "<" + id + "@mail.example.com>",
-		Kind:          users.MailVerifyEmail,
+		Kind:          "verify-email",
 		UserID:        userID,
 		To:            to,
 		Subject:       "Verify your email address",
 		Text:          "Open https://example.com/verify?token=t-" + id,
 		HTML:          `<a href="https://example.com/verify?token=t-` + id + `">Verify</a>`,
-		Status:        users.MailPending,
+		Status:        store.MailPending,
 		CreatedAt:     created,
 		NextAttemptAt: created,
 	}
 }
 
 // createUser stores u, which must succeed.
-func (f *fixture) createUser(u *users.UserRecord) *users.UserRecord {
+func (f *fixture) createUser(u *store.User) *store.User {
 	f.Helper()
-	return f.createUserFx(u, users.Effects{})
+	return f.createUserFx(u, store.Effects{})
 }
 
-func (f *fixture) createUserFx(u *users.UserRecord, fx users.Effects) *users.UserRecord {
+func (f *fixture) createUserFx(u *store.User, fx store.Effects) *store.User {
 	f.Helper()
 	if err := f.s.CreateUser(f.ctx, u, fx); err != nil {
 		f.Fatalf("CreateUser(%s): %v", u.Email, err)
@@ -370,12 +368,12 @@ func (f *fixture) createUserFx(u *users.UserRecord, fx users.Effects) *users.Use
 }
 
 // user creates a user with newUser(email).
-func (f *fixture) user(email string) *users.UserRecord {
+func (f *fixture) user(email string) *store.User {
 	f.Helper()
 	return f.createUser(newUser(email))
 }
 
-func (f *fixture) role(name string) *users.Role {
+func (f *fixture) role(name string) *store.Role {
 	f.Helper()
 	r := newRole(name)
 	if err := f.s.CreateRole(f.ctx, r); err != nil {
@@ -384,7 +382,7 @@ func (f *fixture) role(name string) *users.Role {
 	return r
 }
 
-func (f *fixture) policy(name string) *users.Policy {
+func (f *fixture) policy(name string) *store.Policy {
 	f.Helper()
 	p := newPolicy(name)
 	if err := f.s.CreatePolicy(f.ctx, p); err != nil {
@@ -393,7 +391,7 @@ func (f *fixture) policy(name string) *users.Policy {
 	return p
 }
 
-func (f *fixture) getUser(id string) *users.UserRecord {
+func (f *fixture) getUser(id string) *store.User {
 	f.Helper()
 	u, err := f.s.GetUser(f.ctx, id)
 	if err != nil {
@@ -405,7 +403,7 @@ func (f *fixture) getUser(id string) *users.UserRecord {
 	return u
 }
 
-func (f *fixture) listUsers(q users.UserQuery) []*users.UserRecord {
+func (f *fixture) listUsers(q store.UserQuery) []*store.User {
 	f.Helper()
 	us, err := f.s.ListUsers(f.ctx, q)
 	if err != nil {
@@ -415,9 +413,9 @@ func (f *fixture) listUsers(q users.UserQuery) []*users.UserRecord {
 }
 
 // update applies ch (and fx) to user id, which must succeed.
-func (f *fixture) update(id string, ch users.UserChange, fx users.Effects) *users.UserRecord {
+func (f *fixture) update(id string, ch store.UserChange, fx store.Effects) *store.User {
 	f.Helper()
-	u, err := f.s.UpdateUser(f.ctx, id, users.Condition{}, ch, fx)
+	u, err := f.s.UpdateUser(f.ctx, id, store.Condition{}, ch, fx)
 	if err != nil {
 		f.Fatalf("UpdateUser: %v", err)
 	}
@@ -428,18 +426,18 @@ func (f *fixture) update(id string, ch users.UserChange, fx users.Effects) *user
 }
 
 // issue stores tok through UpdateUser's effects, as the Manager does.
-func (f *fixture) issue(tok *users.TokenRecord) {
+func (f *fixture) issue(tok *store.Token) {
 	f.Helper()
-	f.update(tok.UserID, users.UserChange{UpdatedAt: base}, users.Effects{Token: tok})
+	f.update(tok.UserID, store.UserChange{UpdatedAt: base}, store.Effects{Token: tok})
 }
 
 // enqueue stores m through UpdateUser's effects, as the Manager does.
-func (f *fixture) enqueue(m *users.Mail) {
+func (f *fixture) enqueue(m *store.Mail) {
 	f.Helper()
-	f.update(m.UserID, users.UserChange{UpdatedAt: base}, users.Effects{Mail: m})
+	f.update(m.UserID, store.UserChange{UpdatedAt: base}, store.Effects{Mail: m})
 }
 
-func (f *fixture) getToken(hash []byte) *users.TokenRecord {
+func (f *fixture) getToken(hash []byte) *store.Token {
 	f.Helper()
 	tok, err := f.s.GetToken(f.ctx, hash)
 	if err != nil {
@@ -454,7 +452,7 @@ func (f *fixture) getToken(hash []byte) *users.TokenRecord {
 // tokenGone asserts that no token with hash is stored.
 func (f *fixture) tokenGone(hash []byte, what string) {
 	f.Helper()
-	if tok, err := f.s.GetToken(f.ctx, hash); !errors.Is(err, users.ErrNotFound) {
+	if tok, err := f.s.GetToken(f.ctx, hash); !errors.Is(err, store.ErrNotFound) {
 		f.Errorf("%s: GetToken = %+v, %v; want ErrNotFound", what, tok, err)
 	}
 }
@@ -471,7 +469,7 @@ func (f *fixture) tokenLive(hash []byte, what string) {
 	}
 }
 
-func (f *fixture) listMail(q users.MailQuery) []*users.Mail {
+func (f *fixture) listMail(q store.MailQuery) []*store.Mail {
 	f.Helper()
 	ms, err := f.s.ListMail(f.ctx, q)
 	if err != nil {
@@ -480,7 +478,7 @@ func (f *fixture) listMail(q users.MailQuery) []*users.Mail {
 	return ms
 }
 
-func (f *fixture) claim(now, leaseUntil time.Time, limit int) []*users.Mail {
+func (f *fixture) claim(now, leaseUntil time.Time, limit int) []*store.Mail {
 	f.Helper()
 	ms, err := f.s.ClaimMail(f.ctx, now, leaseUntil, limit)
 	if err != nil {
@@ -490,9 +488,9 @@ func (f *fixture) claim(now, leaseUntil time.Time, limit int) []*users.Mail {
 }
 
 // onlyMail returns the one mail in the outbox.
-func (f *fixture) onlyMail() *users.Mail {
+func (f *fixture) onlyMail() *store.Mail {
 	f.Helper()
-	ms := f.listMail(users.MailQuery{})
+	ms := f.listMail(store.MailQuery{})
 	if len(ms) != 1 {
 		f.Fatalf("ListMail: %d mails, want 1", len(ms))
 	}
@@ -502,7 +500,7 @@ func (f *fixture) onlyMail() *users.Mail {
 // noMail asserts that the outbox is empty.
 func (f *fixture) noMail(what string) {
 	f.Helper()
-	if ms := f.listMail(users.MailQuery{}); len(ms) != 0 {
+	if ms := f.listMail(store.MailQuery{}); len(ms) != 0 {
 		f.Errorf("%s: outbox holds %d mails, want none", what, len(ms))
 	}
 }
@@ -510,7 +508,7 @@ func (f *fixture) noMail(what string) {
 // userGone asserts that no user has the given id.
 func (f *fixture) userGone(id, what string) {
 	f.Helper()
-	if u, err := f.s.GetUser(f.ctx, id); !errors.Is(err, users.ErrNotFound) {
+	if u, err := f.s.GetUser(f.ctx, id); !errors.Is(err, store.ErrNotFound) {
 		f.Errorf("%s: GetUser = %+v, %v; want ErrNotFound", what, u, err)
 	}
 }
@@ -524,7 +522,7 @@ func (f *fixture) wantErr(what string, err, target error) {
 }
 
 // checkUser reports every field of got that differs from want.
-func (f *fixture) checkUser(what string, got, want *users.UserRecord) {
+func (f *fixture) checkUser(what string, got, want *store.User) {
 	f.Helper()
 	if got == nil {
 		f.Errorf("%s: nil user", what)
@@ -536,7 +534,7 @@ func (f *fixture) checkUser(what string, got, want *users.UserRecord) {
 }
 
 // checkMail reports every field of got that differs from want.
-func (f *fixture) checkMail(what string, got, want *users.Mail) {
+func (f *fixture) checkMail(what string, got, want *store.Mail) {
 	f.Helper()
 	if got == nil {
 		f.Errorf("%s: nil mail", what)
@@ -555,7 +553,7 @@ func (f *fixture) checkIDs(what string, got, want []string) {
 	}
 }
 
-func userIDs(us []*users.UserRecord) []string {
+func userIDs(us []*store.User) []string {
 	ids := make([]string, len(us))
 	for i, u := range us {
 		ids[i] = u.ID
@@ -563,7 +561,7 @@ func userIDs(us []*users.UserRecord) []string {
 	return ids
 }
 
-func mailIDs(ms []*users.Mail) []string {
+func mailIDs(ms []*store.Mail) []string {
 	ids := make([]string, len(ms))
 	for i, m := range ms {
 		ids[i] = m.ID
@@ -572,8 +570,8 @@ func mailIDs(ms []*users.Mail) []string {
 }
 
 // sortUsers orders us as ListUsers must: CreatedAt, then ID.
-func sortUsers(us []*users.UserRecord) {
-	slices.SortFunc(us, func(a, b *users.UserRecord) int {
+func sortUsers(us []*store.User) {
+	slices.SortFunc(us, func(a, b *store.User) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
@@ -582,8 +580,8 @@ func sortUsers(us []*users.UserRecord) {
 }
 
 // sortMail orders ms as ClaimMail and ListMail must: CreatedAt, then ID.
-func sortMail(ms []*users.Mail) {
-	slices.SortFunc(ms, func(a, b *users.Mail) int {
+func sortMail(ms []*store.Mail) {
+	slices.SortFunc(ms, func(a, b *store.Mail) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
@@ -657,15 +655,12 @@ func metaJSON(m map[string]any) string {
 	return string(b)
 }
 
-func diffUser(got, want *users.UserRecord) []string {
+func diffUser(got, want *store.User) []string {
 	var d differ
 	d.str("ID", got.ID, want.ID)
 	d.str("Email", got.Email, want.Email)
 	d.str("EmailKey", got.EmailKey, want.EmailKey)
 	d.str("PasswordHash", got.PasswordHash, want.PasswordHash)
-	if got.HasPassword != (want.PasswordHash != "") {
-		d.add("HasPassword = %v, want %v (PasswordHash is %q)", got.HasPassword, want.PasswordHash != "", want.PasswordHash)
-	}
 	d.str("FirstName", got.FirstName, want.FirstName)
 	d.str("LastName", got.LastName, want.LastName)
 	d.str("Status", string(got.Status), string(want.Status))
@@ -686,7 +681,7 @@ func diffUser(got, want *users.UserRecord) []string {
 	return d
 }
 
-func diffMail(got, want *users.Mail) []string {
+func diffMail(got, want *store.Mail) []string {
 	var d differ
 	d.str("ID", got.ID, want.ID)
 	d.str("MessageID", got.MessageID, want.MessageID)
@@ -708,7 +703,7 @@ func diffMail(got, want *users.Mail) []string {
 	return d
 }
 
-func diffToken(got, want *users.TokenRecord) []string {
+func diffToken(got, want *store.Token) []string {
 	var d differ
 	if !bytes.Equal(got.Hash, want.Hash) {
 		d.add("Hash = %x, want %x", got.Hash, want.Hash)
@@ -722,7 +717,7 @@ func diffToken(got, want *users.TokenRecord) []string {
 	return d
 }
 
-func (f *fixture) checkToken(what string, got, want *users.TokenRecord) {
+func (f *fixture) checkToken(what string, got, want *store.Token) {
 	f.Helper()
 	if got == nil {
 		f.Errorf("%s: nil token", what)
@@ -734,7 +729,7 @@ func (f *fixture) checkToken(what string, got, want *users.TokenRecord) {
 }
 
 // clone returns a deep copy of u, for the expected value of a change.
-func clone(u *users.UserRecord) *users.UserRecord {
+func clone(u *store.User) *store.User {
 	c := *u
 	if u.Role != nil {
 		c.Role = ptr(*u.Role)
@@ -761,7 +756,7 @@ func createUserRoundTrip(f *fixture) {
 	p1, p2 := f.policy("content"), f.policy("files")
 	u := newUser("Alice@Example.com")
 	u.FirstName, u.LastName = "Alice", "Liddell"
-	u.Status = users.StatusInvited
+	u.Status = store.StatusInvited
 	u.Role = ptr(r.ID)
 	u.Policies = []string{p1.ID, p2.ID}
 	u.Metadata = map[string]any{"plan": "pro", "seats": 3.0, "beta": true, "tags": []any{"a", "b"}, "address": map[string]any{"city": "Oxford"}}
@@ -777,34 +772,16 @@ func createUserRoundTrip(f *fixture) {
 	f.checkUser("GetUser of a user without email, role, policies or metadata", f.getUser(bare.ID), bare)
 }
 
-// The Store keeps HasPassword in step with PasswordHash: the Manager never
-// has to set it.
-func createUserHasPassword(f *fixture) {
-	with := newUser("with@example.com")
-	with.PasswordHash = "$argon2id$hash"
-	with.HasPassword = false
-	f.createUser(with)
-	if got := f.getUser(with.ID); !got.HasPassword {
-		f.Error("user created with a PasswordHash: HasPassword = false, want true")
-	}
-	without := newUser("without@example.com")
-	without.HasPassword = true
-	f.createUser(without)
-	if got := f.getUser(without.ID); got.HasPassword {
-		f.Error("user created without a PasswordHash: HasPassword = true, want false")
-	}
-}
-
 func createUserDuplicateEmail(f *fixture) {
 	first := f.user("Alice@Example.com")
 	dup := newUser("ALICE@example.COM")
 	if dup.EmailKey != first.EmailKey {
 		f.Fatalf("suite bug: keys %q and %q differ", dup.EmailKey, first.EmailKey)
 	}
-	f.wantErr("CreateUser with another user's email key", f.s.CreateUser(f.ctx, dup, users.Effects{}), users.ErrDuplicateEmail)
+	f.wantErr("CreateUser with another user's email key", f.s.CreateUser(f.ctx, dup, store.Effects{}), store.ErrDuplicateEmail)
 	f.userGone(dup.ID, "after a duplicate CreateUser")
 	f.checkUser("first user after a duplicate CreateUser", f.getUser(first.ID), first)
-	if us := f.listUsers(users.UserQuery{}); len(us) != 1 {
+	if us := f.listUsers(store.UserQuery{}); len(us) != 1 {
 		f.Errorf("ListUsers after a duplicate CreateUser: %d users, want 1", len(us))
 	}
 }
@@ -812,9 +789,9 @@ func createUserDuplicateEmail(f *fixture) {
 func createUserUnknownRole(f *fixture) {
 	u := newUser("alice@example.com")
 	u.Role = ptr(newID())
-	tok := newToken(u.ID, users.PurposeInvite, base.Add(day))
-	fx := users.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)}
-	f.wantErr("CreateUser with an unknown role", f.s.CreateUser(f.ctx, u, fx), users.ErrRoleNotFound)
+	tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
+	fx := store.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)}
+	f.wantErr("CreateUser with an unknown role", f.s.CreateUser(f.ctx, u, fx), store.ErrRoleNotFound)
 	f.userGone(u.ID, "after CreateUser with an unknown role")
 	f.tokenGone(tok.Hash, "after CreateUser with an unknown role")
 	f.noMail("after CreateUser with an unknown role")
@@ -828,9 +805,9 @@ func createUserUnknownPolicy(f *fixture) {
 	p := f.policy("content")
 	u := newUser("alice@example.com")
 	u.Policies = []string{p.ID, newID()}
-	tok := newToken(u.ID, users.PurposeInvite, base.Add(day))
-	fx := users.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)}
-	f.wantErr("CreateUser with an unknown policy", f.s.CreateUser(f.ctx, u, fx), users.ErrPolicyNotFound)
+	tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
+	fx := store.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)}
+	f.wantErr("CreateUser with an unknown policy", f.s.CreateUser(f.ctx, u, fx), store.ErrPolicyNotFound)
 	f.userGone(u.ID, "after CreateUser with an unknown policy")
 	f.tokenGone(tok.Hash, "after CreateUser with an unknown policy")
 	f.noMail("after CreateUser with an unknown policy")
@@ -838,13 +815,13 @@ func createUserUnknownPolicy(f *fixture) {
 }
 
 func createUserNoEmailManyUsers(f *fixture) {
-	var want []*users.UserRecord
+	var want []*store.User
 	for i := range 3 {
 		u := newUser("")
 		u.CreatedAt = base.Add(time.Duration(i) * time.Second)
 		want = append(want, f.createUser(u))
 	}
-	got := f.listUsers(users.UserQuery{})
+	got := f.listUsers(store.UserQuery{})
 	f.checkIDs("ListUsers after three users without email", userIDs(got), userIDs(want))
 	for i, u := range got {
 		if i < len(want) {
@@ -853,7 +830,7 @@ func createUserNoEmailManyUsers(f *fixture) {
 	}
 	// Removing an email frees nothing but must not clash with the others.
 	other := f.user("bob@example.com")
-	f.update(other.ID, users.UserChange{Email: ptr(""), EmailKey: ptr(""), UpdatedAt: base.Add(time.Minute)}, users.Effects{})
+	f.update(other.ID, store.UserChange{Email: ptr(""), EmailKey: ptr(""), UpdatedAt: base.Add(time.Minute)}, store.Effects{})
 	if got := f.getUser(other.ID); got.Email != "" || got.EmailKey != "" {
 		f.Errorf("after removing the email: Email %q, EmailKey %q; want both empty", got.Email, got.EmailKey)
 	}
@@ -861,12 +838,12 @@ func createUserNoEmailManyUsers(f *fixture) {
 
 func createUserWithEffects(f *fixture) {
 	u := newUser("alice@example.com")
-	u.Status = users.StatusUnverified
-	tok := newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
+	u.Status = store.StatusUnverified
+	tok := newToken(u.ID, store.PurposeVerifyEmail, base.Add(day))
 	m := newMail(u.ID, u.Email, base)
-	f.createUserFx(u, users.Effects{Token: tok, Mail: m})
+	f.createUserFx(u, store.Effects{Token: tok, Mail: m})
 	f.checkToken("GetToken after CreateUser with a token", f.getToken(tok.Hash), tok)
-	ms := f.listMail(users.MailQuery{})
+	ms := f.listMail(store.MailQuery{})
 	if len(ms) != 1 {
 		f.Fatalf("ListMail after CreateUser with a mail: %d mails, want 1", len(ms))
 	}
@@ -874,12 +851,12 @@ func createUserWithEffects(f *fixture) {
 
 	// A duplicate email writes neither the token nor the mail.
 	dup := newUser("ALICE@example.com")
-	dupTok := newToken(dup.ID, users.PurposeVerifyEmail, base.Add(day))
+	dupTok := newToken(dup.ID, store.PurposeVerifyEmail, base.Add(day))
 	dupMail := newMail(dup.ID, dup.Email, base.Add(time.Second))
-	err := f.s.CreateUser(f.ctx, dup, users.Effects{Token: dupTok, Mail: dupMail})
-	f.wantErr("CreateUser with a duplicate email and effects", err, users.ErrDuplicateEmail)
+	err := f.s.CreateUser(f.ctx, dup, store.Effects{Token: dupTok, Mail: dupMail})
+	f.wantErr("CreateUser with a duplicate email and effects", err, store.ErrDuplicateEmail)
 	f.tokenGone(dupTok.Hash, "token of a duplicate CreateUser")
-	f.checkIDs("ListMail after a duplicate CreateUser", mailIDs(f.listMail(users.MailQuery{})), []string{m.ID})
+	f.checkIDs("ListMail after a duplicate CreateUser", mailIDs(f.listMail(store.MailQuery{})), []string{m.ID})
 	f.tokenLive(tok.Hash, "first user's token after a duplicate CreateUser")
 }
 
@@ -888,10 +865,10 @@ func createUserWithEffects(f *fixture) {
 
 func getUserNotFound(f *fixture) {
 	_, err := f.s.GetUser(f.ctx, newID())
-	f.wantErr("GetUser on an empty store", err, users.ErrNotFound)
+	f.wantErr("GetUser on an empty store", err, store.ErrNotFound)
 	f.user("alice@example.com")
 	_, err = f.s.GetUser(f.ctx, newID())
-	f.wantErr("GetUser of an unknown id", err, users.ErrNotFound)
+	f.wantErr("GetUser of an unknown id", err, store.ErrNotFound)
 }
 
 func getUserByEmailKeyFound(f *fixture) {
@@ -906,19 +883,19 @@ func getUserByEmailKeyFound(f *fixture) {
 
 func getUserByEmailKeyNotFound(f *fixture) {
 	_, err := f.s.GetUserByEmailKey(f.ctx, "alice@example.com")
-	f.wantErr("GetUserByEmailKey on an empty store", err, users.ErrNotFound)
+	f.wantErr("GetUserByEmailKey on an empty store", err, store.ErrNotFound)
 	f.user("bob@example.com")
 	_, err = f.s.GetUserByEmailKey(f.ctx, "alice@example.com")
-	f.wantErr("GetUserByEmailKey of an unknown key", err, users.ErrNotFound)
+	f.wantErr("GetUserByEmailKey of an unknown key", err, store.ErrNotFound)
 }
 
 // The Store compares keys exactly: normalising is the Manager's job.
 func getUserByEmailKeyExact(f *fixture) {
 	f.user("alice@example.com")
 	_, err := f.s.GetUserByEmailKey(f.ctx, "Alice@Example.com")
-	f.wantErr("GetUserByEmailKey with a key that differs in case", err, users.ErrNotFound)
+	f.wantErr("GetUserByEmailKey with a key that differs in case", err, store.ErrNotFound)
 	_, err = f.s.GetUserByEmailKey(f.ctx, "alice@example.co")
-	f.wantErr("GetUserByEmailKey with a prefix of a key", err, users.ErrNotFound)
+	f.wantErr("GetUserByEmailKey with a prefix of a key", err, store.ErrNotFound)
 }
 
 // An empty key means "no email": it names no user, even when users without
@@ -927,7 +904,7 @@ func getUserByEmailKeyEmpty(f *fixture) {
 	f.user("")
 	f.user("")
 	u, err := f.s.GetUserByEmailKey(f.ctx, "")
-	if !errors.Is(err, users.ErrNotFound) {
+	if !errors.Is(err, store.ErrNotFound) {
 		f.Errorf("GetUserByEmailKey(\"\") with users without email: %+v, %v; want ErrNotFound", u, err)
 	}
 }
@@ -936,7 +913,7 @@ func getUserByEmailKeyEmpty(f *fixture) {
 // ListUsers
 
 func listUsersAll(f *fixture) {
-	if us := f.listUsers(users.UserQuery{}); len(us) != 0 {
+	if us := f.listUsers(store.UserQuery{}); len(us) != 0 {
 		f.Errorf("ListUsers on an empty store: %d users", len(us))
 	}
 	r := f.role("editor")
@@ -946,7 +923,7 @@ func listUsersAll(f *fixture) {
 	b := newUser("b@example.com")
 	b.CreatedAt = base.Add(time.Second)
 	f.createUser(b)
-	got := f.listUsers(users.UserQuery{})
+	got := f.listUsers(store.UserQuery{})
 	f.checkIDs("ListUsers with the zero query", userIDs(got), []string{a.ID, b.ID})
 	if len(got) == 2 {
 		f.checkUser("ListUsers[0]", got[0], a)
@@ -956,7 +933,7 @@ func listUsersAll(f *fixture) {
 
 func listUsersByRole(f *fixture) {
 	editor, viewer, empty := f.role("editor"), f.role("viewer"), f.role("empty")
-	var editors []*users.UserRecord
+	var editors []*store.User
 	for i := range 3 {
 		u := newUser(fmt.Sprintf("editor%d@example.com", i))
 		u.Role = ptr(editor.ID)
@@ -968,12 +945,12 @@ func listUsersByRole(f *fixture) {
 	f.createUser(v)
 	f.user("norole@example.com")
 
-	f.checkIDs("ListUsers by role", userIDs(f.listUsers(users.UserQuery{Role: ptr(editor.ID)})), userIDs(editors))
-	f.checkIDs("ListUsers by the other role", userIDs(f.listUsers(users.UserQuery{Role: ptr(viewer.ID)})), []string{v.ID})
-	if us := f.listUsers(users.UserQuery{Role: ptr(empty.ID)}); len(us) != 0 {
+	f.checkIDs("ListUsers by role", userIDs(f.listUsers(store.UserQuery{Role: ptr(editor.ID)})), userIDs(editors))
+	f.checkIDs("ListUsers by the other role", userIDs(f.listUsers(store.UserQuery{Role: ptr(viewer.ID)})), []string{v.ID})
+	if us := f.listUsers(store.UserQuery{Role: ptr(empty.ID)}); len(us) != 0 {
 		f.Errorf("ListUsers by a role nobody has: %d users", len(us))
 	}
-	if us := f.listUsers(users.UserQuery{Role: ptr(newID())}); len(us) != 0 {
+	if us := f.listUsers(store.UserQuery{Role: ptr(newID())}); len(us) != 0 {
 		f.Errorf("ListUsers by an unknown role: %d users", len(us))
 	}
 }
@@ -988,18 +965,18 @@ func listUsersNoRole(f *fixture) {
 	b.CreatedAt = base.Add(time.Second)
 	f.createUser(b)
 
-	f.checkIDs("ListUsers with NoRole", userIDs(f.listUsers(users.UserQuery{NoRole: true})), []string{a.ID, b.ID})
+	f.checkIDs("ListUsers with NoRole", userIDs(f.listUsers(store.UserQuery{NoRole: true})), []string{a.ID, b.ID})
 	f.checkIDs("ListUsers with NoRole and a Role (NoRole wins)",
-		userIDs(f.listUsers(users.UserQuery{NoRole: true, Role: ptr(r.ID)})), []string{a.ID, b.ID})
+		userIDs(f.listUsers(store.UserQuery{NoRole: true, Role: ptr(r.ID)})), []string{a.ID, b.ID})
 
 	// A role removed with UpdateUser puts the user among them.
-	f.update(withRole.ID, users.UserChange{SetRole: true, UpdatedAt: base}, users.Effects{})
+	f.update(withRole.ID, store.UserChange{SetRole: true, UpdatedAt: base}, store.Effects{})
 	f.checkIDs("ListUsers with NoRole after a role was removed",
-		userIDs(f.listUsers(users.UserQuery{NoRole: true})), userIDs(inListOrder(withRole, a, b)))
+		userIDs(f.listUsers(store.UserQuery{NoRole: true})), userIDs(inListOrder(withRole, a, b)))
 }
 
 func listUsersOrder(f *fixture) {
-	var all []*users.UserRecord
+	var all []*store.User
 	// Insertion order differs from CreatedAt order, and three users share
 	// a CreatedAt so that ID breaks the tie.
 	offsets := []time.Duration{2 * time.Hour, 0, time.Hour, time.Hour, time.Hour, -time.Minute, 2 * time.Hour}
@@ -1010,14 +987,14 @@ func listUsersOrder(f *fixture) {
 		all = append(all, f.createUser(u))
 	}
 	sortUsers(all)
-	f.checkIDs("ListUsers order (CreatedAt, then ID)", userIDs(f.listUsers(users.UserQuery{})), userIDs(all))
+	f.checkIDs("ListUsers order (CreatedAt, then ID)", userIDs(f.listUsers(store.UserQuery{})), userIDs(all))
 	// UpdatedAt does not move a user.
-	f.update(all[0].ID, users.UserChange{FirstName: ptr("Later"), UpdatedAt: base.Add(10 * time.Hour)}, users.Effects{})
-	f.checkIDs("ListUsers order after an update", userIDs(f.listUsers(users.UserQuery{})), userIDs(all))
+	f.update(all[0].ID, store.UserChange{FirstName: ptr("Later"), UpdatedAt: base.Add(10 * time.Hour)}, store.Effects{})
+	f.checkIDs("ListUsers order after an update", userIDs(f.listUsers(store.UserQuery{})), userIDs(all))
 }
 
 func listUsersLimitOffset(f *fixture) {
-	var all []*users.UserRecord
+	var all []*store.User
 	for i := range 5 {
 		u := newUser(fmt.Sprintf("user%d@example.com", i))
 		u.CreatedAt = base.Add(time.Duration(5-i) * time.Minute) // reverse insertion order
@@ -1038,21 +1015,21 @@ func listUsersLimitOffset(f *fixture) {
 		{10, 1, ids[1:]},
 		{1, 0, ids[:1]},
 	} {
-		got := f.listUsers(users.UserQuery{Limit: c.limit, Offset: c.offset})
+		got := f.listUsers(store.UserQuery{Limit: c.limit, Offset: c.offset})
 		f.checkIDs(fmt.Sprintf("ListUsers Limit %d Offset %d", c.limit, c.offset), userIDs(got), c.want)
 	}
 	// Limit and Offset apply after the filter.
 	r := f.role("editor")
-	if err := f.s.UpdateUsers(f.ctx, []string{ids[1], ids[3], ids[4]}, users.Condition{}, users.UserChange{SetRole: true, Role: ptr(r.ID), UpdatedAt: base}); err != nil {
+	if err := f.s.UpdateUsers(f.ctx, []string{ids[1], ids[3], ids[4]}, store.Condition{}, store.UserChange{SetRole: true, Role: ptr(r.ID), UpdatedAt: base}); err != nil {
 		f.Fatalf("UpdateUsers: %v", err)
 	}
-	got := f.listUsers(users.UserQuery{Role: ptr(r.ID), Limit: 1, Offset: 1})
+	got := f.listUsers(store.UserQuery{Role: ptr(r.ID), Limit: 1, Offset: 1})
 	f.checkIDs("ListUsers by role, Limit 1 Offset 1", userIDs(got), []string{ids[3]})
 }
 
 func listUsersIDs(f *fixture) {
 	r := f.role("editor")
-	var all []*users.UserRecord
+	var all []*store.User
 	for i := range 4 {
 		u := newUser(fmt.Sprintf("user%d@example.com", i))
 		u.CreatedAt = base.Add(time.Duration(i) * time.Second)
@@ -1062,17 +1039,17 @@ func listUsersIDs(f *fixture) {
 		all = append(all, f.createUser(u))
 	}
 	// Order of the ids asked for does not matter; unknown ids are skipped.
-	got := f.listUsers(users.UserQuery{IDs: []string{all[3].ID, newID(), all[0].ID, all[2].ID}})
+	got := f.listUsers(store.UserQuery{IDs: []string{all[3].ID, newID(), all[0].ID, all[2].ID}})
 	f.checkIDs("ListUsers by IDs", userIDs(got), []string{all[0].ID, all[2].ID, all[3].ID})
 	if len(got) == 3 {
 		f.checkUser("ListUsers by IDs [0]", got[0], all[0])
 	}
 	// IDs and Role both select.
-	got = f.listUsers(users.UserQuery{IDs: []string{all[0].ID, all[1].ID, all[3].ID}, Role: ptr(r.ID)})
+	got = f.listUsers(store.UserQuery{IDs: []string{all[0].ID, all[1].ID, all[3].ID}, Role: ptr(r.ID)})
 	f.checkIDs("ListUsers by IDs and Role", userIDs(got), []string{all[0].ID})
-	got = f.listUsers(users.UserQuery{IDs: []string{all[0].ID, all[1].ID, all[3].ID}, NoRole: true})
+	got = f.listUsers(store.UserQuery{IDs: []string{all[0].ID, all[1].ID, all[3].ID}, NoRole: true})
 	f.checkIDs("ListUsers by IDs and NoRole", userIDs(got), []string{all[1].ID, all[3].ID})
-	got = f.listUsers(users.UserQuery{IDs: []string{newID()}})
+	got = f.listUsers(store.UserQuery{IDs: []string{newID()}})
 	f.checkIDs("ListUsers by an unknown id", userIDs(got), nil)
 }
 
@@ -1083,7 +1060,7 @@ func updateUserFields(f *fixture) {
 	r1, r2 := f.role("editor"), f.role("viewer")
 	p1, p2, p3 := f.policy("a"), f.policy("b"), f.policy("c")
 	u := newUser("alice@example.com")
-	u.Status = users.StatusUnverified
+	u.Status = store.StatusUnverified
 	u.Role = ptr(r1.ID)
 	u.Policies = []string{p1.ID, p2.ID}
 	u.PasswordHash = "old-hash"
@@ -1091,13 +1068,13 @@ func updateUserFields(f *fixture) {
 	f.createUser(u)
 
 	at := base.Add(time.Hour)
-	ch := users.UserChange{
+	ch := store.UserChange{
 		Email:        ptr("Alice.Smith@Example.org"),
 		EmailKey:     ptr("alice.smith@example.org"),
 		PasswordHash: ptr("new-hash"),
 		FirstName:    ptr("Alicia"),
 		LastName:     ptr("Smith"),
-		Status:       ptr(users.StatusActive),
+		Status:       ptr(store.StatusActive),
 		SetRole:      true,
 		Role:         ptr(r2.ID),
 		SetPolicies:  true,
@@ -1113,7 +1090,7 @@ func updateUserFields(f *fixture) {
 	want.Metadata = map[string]any{"plan": "pro", "seats": 5.0}
 	want.UpdatedAt = at
 
-	got := f.update(u.ID, ch, users.Effects{})
+	got := f.update(u.ID, ch, store.Effects{})
 	f.checkUser("UpdateUser result", got, want)
 	f.checkUser("GetUser after UpdateUser", f.getUser(u.ID), want)
 	byKey, err := f.s.GetUserByEmailKey(f.ctx, "alice.smith@example.org")
@@ -1122,12 +1099,12 @@ func updateUserFields(f *fixture) {
 	}
 	f.checkUser("GetUserByEmailKey of the new key", byKey, want)
 	_, err = f.s.GetUserByEmailKey(f.ctx, "alice@example.com")
-	f.wantErr("GetUserByEmailKey of the old key", err, users.ErrNotFound)
+	f.wantErr("GetUserByEmailKey of the old key", err, store.ErrNotFound)
 	// The old address is free again.
 	f.user("alice@example.com")
 
 	// Contested can be cleared again.
-	got = f.update(u.ID, users.UserChange{Contested: ptr(false), UpdatedAt: at}, users.Effects{})
+	got = f.update(u.ID, store.UserChange{Contested: ptr(false), UpdatedAt: at}, store.Effects{})
 	if got.Contested {
 		f.Error("UpdateUser with Contested false: Contested = true")
 	}
@@ -1148,7 +1125,7 @@ func updateUserZeroChange(f *fixture) {
 	want := clone(u)
 	want.UpdatedAt = at
 	// Role and Policies without SetRole and SetPolicies are ignored.
-	got := f.update(u.ID, users.UserChange{Role: ptr(other.ID), Policies: []string{otherP.ID}, UpdatedAt: at}, users.Effects{})
+	got := f.update(u.ID, store.UserChange{Role: ptr(other.ID), Policies: []string{otherP.ID}, UpdatedAt: at}, store.Effects{})
 	f.checkUser("UpdateUser with only UpdatedAt (and Role, Policies without their Set flags)", got, want)
 	f.checkUser("GetUser after it", f.getUser(u.ID), want)
 }
@@ -1157,33 +1134,33 @@ func updateUserRemovePassword(f *fixture) {
 	u := newUser("alice@example.com")
 	u.PasswordHash = "hash"
 	f.createUser(u)
-	got := f.update(u.ID, users.UserChange{PasswordHash: ptr(""), UpdatedAt: base.Add(time.Minute)}, users.Effects{})
-	if got.PasswordHash != "" || got.HasPassword {
-		f.Errorf("after removing the password: PasswordHash %q, HasPassword %v; want empty and false", got.PasswordHash, got.HasPassword)
+	got := f.update(u.ID, store.UserChange{PasswordHash: ptr(""), UpdatedAt: base.Add(time.Minute)}, store.Effects{})
+	if got.PasswordHash != "" {
+		f.Errorf("after removing the password: PasswordHash %q, want empty", got.PasswordHash)
 	}
-	got = f.update(u.ID, users.UserChange{PasswordHash: ptr("again"), UpdatedAt: base.Add(2 * time.Minute)}, users.Effects{})
-	if got.PasswordHash != "again" || !got.HasPassword {
-		f.Errorf("after setting a password: PasswordHash %q, HasPassword %v; want %q and true", got.PasswordHash, got.HasPassword, "again")
+	got = f.update(u.ID, store.UserChange{PasswordHash: ptr("again"), UpdatedAt: base.Add(2 * time.Minute)}, store.Effects{})
+	if got.PasswordHash != "again" {
+		f.Errorf("after setting a password: PasswordHash %q, want %q", got.PasswordHash, "again")
 	}
 }
 
 func updateUserCondition(f *fixture) {
 	u := newUser("alice@example.com")
-	u.Status = users.StatusInvited
+	u.Status = store.StatusInvited
 	f.createUser(u)
-	ch := users.UserChange{FirstName: ptr("Changed"), Status: ptr(users.StatusActive), UpdatedAt: base.Add(time.Hour)}
+	ch := store.UserChange{FirstName: ptr("Changed"), Status: ptr(store.StatusActive), UpdatedAt: base.Add(time.Hour)}
 
-	for _, cond := range []users.Condition{
-		{Status: users.StatusUnverified},
+	for _, cond := range []store.Condition{
+		{Status: store.StatusUnverified},
 		{Contested: ptr(true)},
-		{Status: users.StatusInvited, Contested: ptr(true)},
-		{Status: users.StatusActive, Contested: ptr(false)},
+		{Status: store.StatusInvited, Contested: ptr(true)},
+		{Status: store.StatusActive, Contested: ptr(false)},
 	} {
-		tok := newToken(u.ID, users.PurposeInvite, base.Add(day))
+		tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
 		m := newMail(u.ID, u.Email, base)
-		_, err := f.s.UpdateUser(f.ctx, u.ID, cond, ch, users.Effects{Token: tok, Mail: m})
+		_, err := f.s.UpdateUser(f.ctx, u.ID, cond, ch, store.Effects{Token: tok, Mail: m})
 		what := fmt.Sprintf("UpdateUser with an unmet condition (status %q, contested %s)", cond.Status, boolString(cond.Contested))
-		f.wantErr(what, err, users.ErrConflict)
+		f.wantErr(what, err, store.ErrConflict)
 		f.checkUser(what+": user", f.getUser(u.ID), u)
 		f.tokenGone(tok.Hash, what+": token")
 		f.noMail(what)
@@ -1191,20 +1168,20 @@ func updateUserCondition(f *fixture) {
 
 	// A condition that holds lets the change through.
 	want := clone(u)
-	want.FirstName, want.Status, want.UpdatedAt = "Changed", users.StatusActive, base.Add(time.Hour)
-	got, err := f.s.UpdateUser(f.ctx, u.ID, users.Condition{Status: users.StatusInvited, Contested: ptr(false)}, ch, users.Effects{})
+	want.FirstName, want.Status, want.UpdatedAt = "Changed", store.StatusActive, base.Add(time.Hour)
+	got, err := f.s.UpdateUser(f.ctx, u.ID, store.Condition{Status: store.StatusInvited, Contested: ptr(false)}, ch, store.Effects{})
 	if err != nil {
 		f.Fatalf("UpdateUser with a condition that holds: %v", err)
 	}
 	f.checkUser("UpdateUser with a condition that holds", got, want)
 	// Now the same condition no longer holds.
-	_, err = f.s.UpdateUser(f.ctx, u.ID, users.Condition{Status: users.StatusInvited}, users.UserChange{FirstName: ptr("Again"), UpdatedAt: base.Add(2 * time.Hour)}, users.Effects{})
-	f.wantErr("UpdateUser whose condition the previous update broke", err, users.ErrConflict)
+	_, err = f.s.UpdateUser(f.ctx, u.ID, store.Condition{Status: store.StatusInvited}, store.UserChange{FirstName: ptr("Again"), UpdatedAt: base.Add(2 * time.Hour)}, store.Effects{})
+	f.wantErr("UpdateUser whose condition the previous update broke", err, store.ErrConflict)
 	f.checkUser("user after it", f.getUser(u.ID), want)
 
 	// Contested as a condition.
-	f.update(u.ID, users.UserChange{Contested: ptr(true), UpdatedAt: base.Add(3 * time.Hour)}, users.Effects{})
-	if _, err := f.s.UpdateUser(f.ctx, u.ID, users.Condition{Contested: ptr(true)}, users.UserChange{UpdatedAt: base.Add(4 * time.Hour)}, users.Effects{}); err != nil {
+	f.update(u.ID, store.UserChange{Contested: ptr(true), UpdatedAt: base.Add(3 * time.Hour)}, store.Effects{})
+	if _, err := f.s.UpdateUser(f.ctx, u.ID, store.Condition{Contested: ptr(true)}, store.UserChange{UpdatedAt: base.Add(4 * time.Hour)}, store.Effects{}); err != nil {
 		f.Errorf("UpdateUser with Contested true on a contested user: %v", err)
 	}
 }
@@ -1221,14 +1198,14 @@ func updateUserSetRoleNull(f *fixture) {
 	u := newUser("alice@example.com")
 	u.Role = ptr(r.ID)
 	f.createUser(u)
-	got := f.update(u.ID, users.UserChange{SetRole: true, Role: nil, UpdatedAt: base.Add(time.Minute)}, users.Effects{})
+	got := f.update(u.ID, store.UserChange{SetRole: true, Role: nil, UpdatedAt: base.Add(time.Minute)}, store.Effects{})
 	if got.Role != nil {
 		f.Errorf("UpdateUser with SetRole and a nil Role: Role = %q, want nil", *got.Role)
 	}
 	if got := f.getUser(u.ID); got.Role != nil {
 		f.Errorf("GetUser after the role was removed: Role = %q, want nil", *got.Role)
 	}
-	got = f.update(u.ID, users.UserChange{SetRole: true, Role: ptr(r.ID), UpdatedAt: base.Add(2 * time.Minute)}, users.Effects{})
+	got = f.update(u.ID, store.UserChange{SetRole: true, Role: ptr(r.ID), UpdatedAt: base.Add(2 * time.Minute)}, store.Effects{})
 	if roleString(got.Role) != roleString(&r.ID) {
 		f.Errorf("UpdateUser setting the role back: Role = %s, want %q", roleString(got.Role), r.ID)
 	}
@@ -1241,47 +1218,47 @@ func updateUserPolicies(f *fixture) {
 	f.createUser(u)
 	want := clone(u)
 
-	step := func(what string, ch users.UserChange, policies []string) {
+	step := func(what string, ch store.UserChange, policies []string) {
 		f.Helper()
 		ch.UpdatedAt = base.Add(time.Minute)
-		got := f.update(u.ID, ch, users.Effects{})
+		got := f.update(u.ID, ch, store.Effects{})
 		want.Policies, want.UpdatedAt = policies, ch.UpdatedAt
 		f.checkUser(what, got, want)
 		f.checkUser(what+" (GetUser)", f.getUser(u.ID), want)
 	}
-	step("SetPolicies with two policies", users.UserChange{SetPolicies: true, Policies: []string{b.ID, c.ID}}, []string{b.ID, c.ID})
+	step("SetPolicies with two policies", store.UserChange{SetPolicies: true, Policies: []string{b.ID, c.ID}}, []string{b.ID, c.ID})
 	want.FirstName = "X"
-	step("UpdateUser without SetPolicies", users.UserChange{FirstName: ptr("X")}, []string{b.ID, c.ID})
-	step("SetPolicies with a nil list", users.UserChange{SetPolicies: true}, nil)
-	step("SetPolicies with all three", users.UserChange{SetPolicies: true, Policies: []string{c.ID, a.ID, b.ID}}, []string{a.ID, b.ID, c.ID})
-	step("SetPolicies with an empty list", users.UserChange{SetPolicies: true, Policies: []string{}}, nil)
+	step("UpdateUser without SetPolicies", store.UserChange{FirstName: ptr("X")}, []string{b.ID, c.ID})
+	step("SetPolicies with a nil list", store.UserChange{SetPolicies: true}, nil)
+	step("SetPolicies with all three", store.UserChange{SetPolicies: true, Policies: []string{c.ID, a.ID, b.ID}}, []string{a.ID, b.ID, c.ID})
+	step("SetPolicies with an empty list", store.UserChange{SetPolicies: true, Policies: []string{}}, nil)
 
 	// Another user's policies are their own.
 	v := newUser("bob@example.com")
 	v.Policies = []string{a.ID}
 	f.createUser(v)
-	step("SetPolicies on the first user", users.UserChange{SetPolicies: true, Policies: []string{b.ID}}, []string{b.ID})
+	step("SetPolicies on the first user", store.UserChange{SetPolicies: true, Policies: []string{b.ID}}, []string{b.ID})
 	f.checkUser("the other user", f.getUser(v.ID), v)
 }
 
 func updateUserDuplicateEmail(f *fixture) {
 	a := f.user("alice@example.com")
 	b := f.user("bob@example.com")
-	tok := newToken(b.ID, users.PurposeVerifyEmail, base.Add(day))
+	tok := newToken(b.ID, store.PurposeVerifyEmail, base.Add(day))
 	m := newMail(b.ID, "Alice@Example.com", base)
-	_, err := f.s.UpdateUser(f.ctx, b.ID, users.Condition{}, users.UserChange{
+	_, err := f.s.UpdateUser(f.ctx, b.ID, store.Condition{}, store.UserChange{
 		Email: ptr("Alice@Example.com"), EmailKey: ptr("alice@example.com"), FirstName: ptr("Changed"), UpdatedAt: base.Add(time.Hour),
-	}, users.Effects{Token: tok, Mail: m})
-	f.wantErr("UpdateUser to another user's email key", err, users.ErrDuplicateEmail)
+	}, store.Effects{Token: tok, Mail: m})
+	f.wantErr("UpdateUser to another user's email key", err, store.ErrDuplicateEmail)
 	f.checkUser("user after a duplicate UpdateUser", f.getUser(b.ID), b)
 	f.checkUser("other user after a duplicate UpdateUser", f.getUser(a.ID), a)
 	f.tokenGone(tok.Hash, "after a duplicate UpdateUser")
 	f.noMail("after a duplicate UpdateUser")
 
 	// A user may keep its own key (a change of case in the address).
-	got, err := f.s.UpdateUser(f.ctx, a.ID, users.Condition{}, users.UserChange{
+	got, err := f.s.UpdateUser(f.ctx, a.ID, store.Condition{}, store.UserChange{
 		Email: ptr("ALICE@example.com"), EmailKey: ptr("alice@example.com"), UpdatedAt: base.Add(time.Hour),
-	}, users.Effects{})
+	}, store.Effects{})
 	if err != nil {
 		f.Fatalf("UpdateUser keeping its own email key: %v", err)
 	}
@@ -1290,7 +1267,7 @@ func updateUserDuplicateEmail(f *fixture) {
 	}
 	// Two users may both drop their email.
 	for _, id := range []string{a.ID, b.ID} {
-		f.update(id, users.UserChange{Email: ptr(""), EmailKey: ptr(""), UpdatedAt: base.Add(2 * time.Hour)}, users.Effects{})
+		f.update(id, store.UserChange{Email: ptr(""), EmailKey: ptr(""), UpdatedAt: base.Add(2 * time.Hour)}, store.Effects{})
 	}
 }
 
@@ -1310,7 +1287,7 @@ func updateUserMetadata(f *fixture) {
 
 	step := func(what string, meta map[string]any, wantMeta map[string]any) {
 		f.Helper()
-		got := f.update(u.ID, users.UserChange{Metadata: meta, UpdatedAt: base.Add(time.Minute)}, users.Effects{})
+		got := f.update(u.ID, store.UserChange{Metadata: meta, UpdatedAt: base.Add(time.Minute)}, store.Effects{})
 		want.Metadata, want.UpdatedAt = wantMeta, base.Add(time.Minute)
 		f.checkUser(what, got, want)
 		f.checkUser(what+" (GetUser)", f.getUser(u.ID), want)
@@ -1323,12 +1300,12 @@ func updateUserMetadata(f *fixture) {
 func updateUserNotFound(f *fixture) {
 	u := f.user("alice@example.com")
 	id := newID()
-	tok := newToken(id, users.PurposeInvite, base.Add(day))
+	tok := newToken(id, store.PurposeInvite, base.Add(day))
 	m := newMail(id, "ghost@example.com", base)
-	_, err := f.s.UpdateUser(f.ctx, id, users.Condition{}, users.UserChange{FirstName: ptr("X"), UpdatedAt: base}, users.Effects{Token: tok, Mail: m})
-	f.wantErr("UpdateUser of an unknown id", err, users.ErrNotFound)
-	_, err = f.s.UpdateUser(f.ctx, id, users.Condition{Status: users.StatusInvited}, users.UserChange{FirstName: ptr("X"), UpdatedAt: base}, users.Effects{})
-	f.wantErr("UpdateUser of an unknown id with a condition", err, users.ErrNotFound)
+	_, err := f.s.UpdateUser(f.ctx, id, store.Condition{}, store.UserChange{FirstName: ptr("X"), UpdatedAt: base}, store.Effects{Token: tok, Mail: m})
+	f.wantErr("UpdateUser of an unknown id", err, store.ErrNotFound)
+	_, err = f.s.UpdateUser(f.ctx, id, store.Condition{Status: store.StatusInvited}, store.UserChange{FirstName: ptr("X"), UpdatedAt: base}, store.Effects{})
+	f.wantErr("UpdateUser of an unknown id with a condition", err, store.ErrNotFound)
 	f.userGone(id, "after UpdateUser of an unknown id")
 	f.tokenGone(tok.Hash, "after UpdateUser of an unknown id")
 	f.noMail("after UpdateUser of an unknown id")
@@ -1337,11 +1314,11 @@ func updateUserNotFound(f *fixture) {
 
 func updateUserUnknownRole(f *fixture) {
 	u := f.user("alice@example.com")
-	tok := newToken(u.ID, users.PurposeInvite, base.Add(day))
-	_, err := f.s.UpdateUser(f.ctx, u.ID, users.Condition{}, users.UserChange{
+	tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
+	_, err := f.s.UpdateUser(f.ctx, u.ID, store.Condition{}, store.UserChange{
 		SetRole: true, Role: ptr(newID()), FirstName: ptr("X"), UpdatedAt: base.Add(time.Hour),
-	}, users.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)})
-	f.wantErr("UpdateUser with an unknown role", err, users.ErrRoleNotFound)
+	}, store.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)})
+	f.wantErr("UpdateUser with an unknown role", err, store.ErrRoleNotFound)
 	f.checkUser("user after it", f.getUser(u.ID), u)
 	f.tokenGone(tok.Hash, "after UpdateUser with an unknown role")
 	f.noMail("after UpdateUser with an unknown role")
@@ -1352,11 +1329,11 @@ func updateUserUnknownPolicy(f *fixture) {
 	u := newUser("alice@example.com")
 	u.Policies = []string{p.ID}
 	f.createUser(u)
-	tok := newToken(u.ID, users.PurposeInvite, base.Add(day))
-	_, err := f.s.UpdateUser(f.ctx, u.ID, users.Condition{}, users.UserChange{
+	tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
+	_, err := f.s.UpdateUser(f.ctx, u.ID, store.Condition{}, store.UserChange{
 		SetPolicies: true, Policies: []string{newID(), p.ID}, FirstName: ptr("X"), UpdatedAt: base.Add(time.Hour),
-	}, users.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)})
-	f.wantErr("UpdateUser with an unknown policy", err, users.ErrPolicyNotFound)
+	}, store.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)})
+	f.wantErr("UpdateUser with an unknown policy", err, store.ErrPolicyNotFound)
 	f.checkUser("user after it", f.getUser(u.ID), u)
 	f.tokenGone(tok.Hash, "after UpdateUser with an unknown policy")
 	f.noMail("after UpdateUser with an unknown policy")
@@ -1364,14 +1341,14 @@ func updateUserUnknownPolicy(f *fixture) {
 
 func updateUserWithEffects(f *fixture) {
 	u := newUser("alice@example.com")
-	u.Status = users.StatusInvited
+	u.Status = store.StatusInvited
 	f.createUser(u)
-	tok := newToken(u.ID, users.PurposeInvite, base.Add(day))
+	tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
 	m := newMail(u.ID, u.Email, base.Add(time.Minute))
-	m.Kind = users.MailInvite
-	got, err := f.s.UpdateUser(f.ctx, u.ID, users.Condition{Status: users.StatusInvited}, users.UserChange{
+	m.Kind = "invite"
+	got, err := f.s.UpdateUser(f.ctx, u.ID, store.Condition{Status: store.StatusInvited}, store.UserChange{
 		FirstName: ptr("Invited"), UpdatedAt: base.Add(time.Minute),
-	}, users.Effects{Token: tok, Mail: m})
+	}, store.Effects{Token: tok, Mail: m})
 	if err != nil {
 		f.Fatalf("UpdateUser with effects: %v", err)
 	}
@@ -1379,7 +1356,7 @@ func updateUserWithEffects(f *fixture) {
 		f.Errorf("FirstName = %q, want %q", got.FirstName, "Invited")
 	}
 	f.checkToken("GetToken after UpdateUser with a token", f.getToken(tok.Hash), tok)
-	ms := f.listMail(users.MailQuery{})
+	ms := f.listMail(store.MailQuery{})
 	f.checkIDs("ListMail after UpdateUser with a mail", mailIDs(ms), []string{m.ID})
 	if len(ms) == 1 {
 		f.checkMail("mail written by UpdateUser", ms[0], m)
@@ -1394,22 +1371,22 @@ func updateUsersApplies(f *fixture) {
 	p := f.policy("a")
 	a, b, c := f.user("a@example.com"), f.user("b@example.com"), f.user("c@example.com")
 	at := base.Add(time.Hour)
-	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.Condition{}, users.UserChange{
-		SetRole: true, Role: ptr(r.ID), SetPolicies: true, Policies: []string{p.ID}, Status: ptr(users.StatusSuspended), UpdatedAt: at,
+	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, store.Condition{}, store.UserChange{
+		SetRole: true, Role: ptr(r.ID), SetPolicies: true, Policies: []string{p.ID}, Status: ptr(store.StatusSuspended), UpdatedAt: at,
 	})
 	if err != nil {
 		f.Fatalf("UpdateUsers: %v", err)
 	}
-	for _, u := range []*users.UserRecord{a, b} {
+	for _, u := range []*store.User{a, b} {
 		want := clone(u)
-		want.Role, want.Policies, want.Status, want.UpdatedAt = ptr(r.ID), []string{p.ID}, users.StatusSuspended, at
+		want.Role, want.Policies, want.Status, want.UpdatedAt = ptr(r.ID), []string{p.ID}, store.StatusSuspended, at
 		f.checkUser("user after UpdateUsers", f.getUser(u.ID), want)
 	}
 	f.checkUser("user not in UpdateUsers' ids", f.getUser(c.ID), c)
-	f.checkIDs("ListUsers by the role after UpdateUsers", userIDs(f.listUsers(users.UserQuery{Role: ptr(r.ID)})), userIDs(inListOrder(a, b)))
+	f.checkIDs("ListUsers by the role after UpdateUsers", userIDs(f.listUsers(store.UserQuery{Role: ptr(r.ID)})), userIDs(inListOrder(a, b)))
 
 	// Removing the role from one of them.
-	if err := f.s.UpdateUsers(f.ctx, []string{b.ID}, users.Condition{}, users.UserChange{SetRole: true, UpdatedAt: at.Add(time.Minute)}); err != nil {
+	if err := f.s.UpdateUsers(f.ctx, []string{b.ID}, store.Condition{}, store.UserChange{SetRole: true, UpdatedAt: at.Add(time.Minute)}); err != nil {
 		f.Fatalf("UpdateUsers removing a role: %v", err)
 	}
 	if got := f.getUser(b.ID); got.Role != nil {
@@ -1421,7 +1398,7 @@ func updateUsersApplies(f *fixture) {
 }
 
 // inListOrder returns us in ListUsers order.
-func inListOrder(us ...*users.UserRecord) []*users.UserRecord {
+func inListOrder(us ...*store.User) []*store.User {
 	s := slices.Clone(us)
 	sortUsers(s)
 	return s
@@ -1430,20 +1407,20 @@ func inListOrder(us ...*users.UserRecord) []*users.UserRecord {
 func updateUsersAllOrNothing(f *fixture) {
 	r := f.role("editor")
 	a, b := f.user("a@example.com"), f.user("b@example.com")
-	err := f.s.UpdateUsers(f.ctx, []string{a.ID, newID(), b.ID}, users.Condition{}, users.UserChange{
+	err := f.s.UpdateUsers(f.ctx, []string{a.ID, newID(), b.ID}, store.Condition{}, store.UserChange{
 		SetRole: true, Role: ptr(r.ID), FirstName: ptr("Changed"), UpdatedAt: base.Add(time.Hour),
 	})
-	f.wantErr("UpdateUsers with one unknown id", err, users.ErrNotFound)
+	f.wantErr("UpdateUsers with one unknown id", err, store.ErrNotFound)
 	f.checkUser("first user after a failed UpdateUsers", f.getUser(a.ID), a)
 	f.checkUser("last user after a failed UpdateUsers", f.getUser(b.ID), b)
 }
 
 func updateUsersUnknownRole(f *fixture) {
 	a, b := f.user("a@example.com"), f.user("b@example.com")
-	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.Condition{}, users.UserChange{
+	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, store.Condition{}, store.UserChange{
 		SetRole: true, Role: ptr(newID()), FirstName: ptr("Changed"), UpdatedAt: base.Add(time.Hour),
 	})
-	f.wantErr("UpdateUsers with an unknown role", err, users.ErrRoleNotFound)
+	f.wantErr("UpdateUsers with an unknown role", err, store.ErrRoleNotFound)
 	f.checkUser("first user after it", f.getUser(a.ID), a)
 	f.checkUser("second user after it", f.getUser(b.ID), b)
 }
@@ -1451,10 +1428,10 @@ func updateUsersUnknownRole(f *fixture) {
 func updateUsersUnknownPolicy(f *fixture) {
 	p := f.policy("a")
 	a, b := f.user("a@example.com"), f.user("b@example.com")
-	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, users.Condition{}, users.UserChange{
+	err := f.s.UpdateUsers(f.ctx, []string{a.ID, b.ID}, store.Condition{}, store.UserChange{
 		SetPolicies: true, Policies: []string{p.ID, newID()}, FirstName: ptr("Changed"), UpdatedAt: base.Add(time.Hour),
 	})
-	f.wantErr("UpdateUsers with an unknown policy", err, users.ErrPolicyNotFound)
+	f.wantErr("UpdateUsers with an unknown policy", err, store.ErrPolicyNotFound)
 	f.checkUser("first user after it", f.getUser(a.ID), a)
 	f.checkUser("second user after it", f.getUser(b.ID), b)
 }
@@ -1464,7 +1441,7 @@ func updateUsersUnknownPolicy(f *fixture) {
 
 func tokenRoundTrip(f *fixture) {
 	u := f.user("alice@example.com")
-	tok := newToken(u.ID, users.PurposeInvite, base.Add(7*day))
+	tok := newToken(u.ID, store.PurposeInvite, base.Add(7*day))
 	tok.CreatedAt = base.Add(-time.Minute)
 	f.issue(tok)
 	f.checkToken("GetToken", f.getToken(tok.Hash), tok)
@@ -1472,42 +1449,42 @@ func tokenRoundTrip(f *fixture) {
 
 func tokenNotFound(f *fixture) {
 	_, err := f.s.GetToken(f.ctx, make([]byte, 32))
-	f.wantErr("GetToken on an empty store", err, users.ErrNotFound)
+	f.wantErr("GetToken on an empty store", err, store.ErrNotFound)
 	u := f.user("alice@example.com")
-	tok := newToken(u.ID, users.PurposeInvite, base.Add(day))
+	tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
 	f.issue(tok)
-	other := newToken(u.ID, users.PurposeInvite, base.Add(day)) // never stored
+	other := newToken(u.ID, store.PurposeInvite, base.Add(day)) // never stored
 	_, err = f.s.GetToken(f.ctx, other.Hash)
-	f.wantErr("GetToken of an unknown hash", err, users.ErrNotFound)
+	f.wantErr("GetToken of an unknown hash", err, store.ErrNotFound)
 	_, err = f.s.GetToken(f.ctx, tok.Hash[:16])
-	f.wantErr("GetToken of a prefix of a stored hash", err, users.ErrNotFound)
+	f.wantErr("GetToken of a prefix of a stored hash", err, store.ErrNotFound)
 }
 
 func tokenReissueRevokes(f *fixture) {
 	u := newUser("alice@example.com")
-	u.Status = users.StatusUnverified
-	first := newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
-	f.createUserFx(u, users.Effects{Token: first})
-	invite := newToken(u.ID, users.PurposeInvite, base.Add(day))
+	u.Status = store.StatusUnverified
+	first := newToken(u.ID, store.PurposeVerifyEmail, base.Add(day))
+	f.createUserFx(u, store.Effects{Token: first})
+	invite := newToken(u.ID, store.PurposeInvite, base.Add(day))
 	f.issue(invite)
 	v := newUser("bob@example.com")
-	v.Status = users.StatusUnverified
-	others := newToken(v.ID, users.PurposeVerifyEmail, base.Add(day))
-	f.createUserFx(v, users.Effects{Token: others})
+	v.Status = store.StatusUnverified
+	others := newToken(v.ID, store.PurposeVerifyEmail, base.Add(day))
+	f.createUserFx(v, store.Effects{Token: others})
 
-	second := newToken(u.ID, users.PurposeVerifyEmail, base.Add(2*day))
+	second := newToken(u.ID, store.PurposeVerifyEmail, base.Add(2*day))
 	f.issue(second)
 
 	f.tokenGone(first.Hash, "the first token after a second was issued for the same user and purpose")
 	now := base.Add(time.Minute)
-	_, err := f.s.ConsumeToken(f.ctx, first.Hash, users.PurposeVerifyEmail, now, users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{})
-	f.wantErr("ConsumeToken of a revoked token", err, users.ErrInvalidToken)
+	_, err := f.s.ConsumeToken(f.ctx, first.Hash, store.PurposeVerifyEmail, now, store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{})
+	f.wantErr("ConsumeToken of a revoked token", err, store.ErrInvalidToken)
 	f.tokenLive(second.Hash, "the second token")
 	f.tokenLive(invite.Hash, "a token of another purpose")
 	f.tokenLive(others.Hash, "another user's token of the same purpose")
 
-	for _, tok := range []*users.TokenRecord{second, invite, others} {
-		if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, tok.Purpose, now, users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{}); err != nil {
+	for _, tok := range []*store.Token{second, invite, others} {
+		if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, tok.Purpose, now, store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{}); err != nil {
 			f.Errorf("ConsumeToken of a token that must still be valid (%s): %v", tok.Purpose, err)
 		}
 	}
@@ -1515,15 +1492,15 @@ func tokenReissueRevokes(f *fixture) {
 
 func tokenReissueInConsumeRevokes(f *fixture) {
 	u := newUser("alice@example.com")
-	u.Status = users.StatusUnverified
-	verify := newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
-	oldInvite := newToken(u.ID, users.PurposeInvite, base.Add(day))
-	f.createUserFx(u, users.Effects{Token: verify})
+	u.Status = store.StatusUnverified
+	verify := newToken(u.ID, store.PurposeVerifyEmail, base.Add(day))
+	oldInvite := newToken(u.ID, store.PurposeInvite, base.Add(day))
+	f.createUserFx(u, store.Effects{Token: verify})
 	f.issue(oldInvite)
 
-	newInvite := newToken(u.ID, users.PurposeInvite, base.Add(2*day))
+	newInvite := newToken(u.ID, store.PurposeInvite, base.Add(2*day))
 	now := base.Add(time.Minute)
-	if _, err := f.s.ConsumeToken(f.ctx, verify.Hash, users.PurposeVerifyEmail, now, users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{Token: newInvite}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, verify.Hash, store.PurposeVerifyEmail, now, store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{Token: newInvite}); err != nil {
 		f.Fatalf("ConsumeToken issuing a token: %v", err)
 	}
 	f.tokenGone(oldInvite.Hash, "an invite token after ConsumeToken issued a new one")
@@ -1534,14 +1511,14 @@ func tokenReissueInConsumeRevokes(f *fixture) {
 // answers ErrTokenUsed.
 func tokenReissueKeepsConsumed(f *fixture) {
 	u := newUser("alice@example.com")
-	u.Status = users.StatusUnverified
-	first := newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
-	f.createUserFx(u, users.Effects{Token: first})
+	u.Status = store.StatusUnverified
+	first := newToken(u.ID, store.PurposeVerifyEmail, base.Add(day))
+	f.createUserFx(u, store.Effects{Token: first})
 	now := base.Add(time.Minute)
-	if _, err := f.s.ConsumeToken(f.ctx, first.Hash, users.PurposeVerifyEmail, now, users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, first.Hash, store.PurposeVerifyEmail, now, store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{}); err != nil {
 		f.Fatalf("ConsumeToken: %v", err)
 	}
-	f.issue(newToken(u.ID, users.PurposeVerifyEmail, base.Add(day)))
+	f.issue(newToken(u.ID, store.PurposeVerifyEmail, base.Add(day)))
 	got, err := f.s.GetToken(f.ctx, first.Hash)
 	if err != nil {
 		f.Fatalf("GetToken of a consumed token after a re-issue: %v (the consumed token was deleted)", err)
@@ -1549,8 +1526,8 @@ func tokenReissueKeepsConsumed(f *fixture) {
 	if got.ConsumedAt == nil {
 		f.Error("consumed token after a re-issue: ConsumedAt = nil")
 	}
-	_, err = f.s.ConsumeToken(f.ctx, first.Hash, users.PurposeVerifyEmail, now, users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{})
-	f.wantErr("ConsumeToken of a consumed token after a re-issue", err, users.ErrTokenUsed)
+	_, err = f.s.ConsumeToken(f.ctx, first.Hash, store.PurposeVerifyEmail, now, store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{})
+	f.wantErr("ConsumeToken of a consumed token after a re-issue", err, store.ErrTokenUsed)
 }
 
 // ---------------------------------------------------------------------------
@@ -1558,31 +1535,31 @@ func tokenReissueKeepsConsumed(f *fixture) {
 
 // unverified creates an unverified user holding a live verification token
 // that expires a day after base.
-func (f *fixture) unverified(email string) (*users.UserRecord, *users.TokenRecord) {
+func (f *fixture) unverified(email string) (*store.User, *store.Token) {
 	f.Helper()
 	u := newUser(email)
-	u.Status = users.StatusUnverified
+	u.Status = store.StatusUnverified
 	u.PasswordHash = "hash"
-	tok := newToken(u.ID, users.PurposeVerifyEmail, base.Add(day))
+	tok := newToken(u.ID, store.PurposeVerifyEmail, base.Add(day))
 	tok.EmailKey = u.EmailKey
-	f.createUserFx(u, users.Effects{Token: tok})
+	f.createUserFx(u, store.Effects{Token: tok})
 	return u, tok
 }
 
 // activate is the change of a verification: the user becomes active.
-func activate() users.UserChange {
-	return users.UserChange{Status: ptr(users.StatusActive), UpdatedAt: base.Add(time.Minute)}
+func activate() store.UserChange {
+	return store.UserChange{Status: ptr(store.StatusActive), UpdatedAt: base.Add(time.Minute)}
 }
 
 func consumeSuccess(f *fixture) {
 	u, tok := f.unverified("alice@example.com")
 	now := base.Add(time.Minute)
-	got, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{Status: users.StatusUnverified}, activate(), users.Effects{})
+	got, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, now, store.Condition{Status: store.StatusUnverified}, activate(), store.Effects{})
 	if err != nil {
 		f.Fatalf("ConsumeToken of a live token: %v", err)
 	}
 	want := clone(u)
-	want.Status, want.UpdatedAt = users.StatusActive, activate().UpdatedAt
+	want.Status, want.UpdatedAt = store.StatusActive, activate().UpdatedAt
 	f.checkUser("ConsumeToken result", got, want)
 	f.checkUser("GetUser after ConsumeToken", f.getUser(u.ID), want)
 	consumed := *tok
@@ -1591,7 +1568,7 @@ func consumeSuccess(f *fixture) {
 
 	// A second, unrelated token still works.
 	v, tok2 := f.unverified("bob@example.com")
-	got, err = f.s.ConsumeToken(f.ctx, tok2.Hash, users.PurposeVerifyEmail, now, users.Condition{}, users.UserChange{FirstName: ptr("Bob"), UpdatedAt: now}, users.Effects{})
+	got, err = f.s.ConsumeToken(f.ctx, tok2.Hash, store.PurposeVerifyEmail, now, store.Condition{}, store.UserChange{FirstName: ptr("Bob"), UpdatedAt: now}, store.Effects{})
 	if err != nil {
 		f.Fatalf("ConsumeToken of another user's token: %v", err)
 	}
@@ -1604,18 +1581,18 @@ func consumeSuccess(f *fixture) {
 func consumeWrongPurpose(f *fixture) {
 	u, tok := f.unverified("alice@example.com")
 	now := base.Add(time.Minute)
-	for _, p := range []users.TokenPurpose{users.PurposeInvite, users.PurposePasswordReset} {
-		_, err := f.s.ConsumeToken(f.ctx, tok.Hash, p, now, users.Condition{}, activate(), users.Effects{Mail: newMail(u.ID, u.Email, now)})
+	for _, p := range []store.Purpose{store.PurposeInvite, store.PurposePasswordReset} {
+		_, err := f.s.ConsumeToken(f.ctx, tok.Hash, p, now, store.Condition{}, activate(), store.Effects{Mail: newMail(u.ID, u.Email, now)})
 		what := fmt.Sprintf("ConsumeToken of a %s token as %s", tok.Purpose, p)
-		f.wantErr(what, err, users.ErrInvalidToken)
-		if errors.Is(err, users.ErrTokenUsed) || errors.Is(err, users.ErrTokenExpired) {
+		f.wantErr(what, err, store.ErrInvalidToken)
+		if errors.Is(err, store.ErrTokenUsed) || errors.Is(err, store.ErrTokenExpired) {
 			f.Errorf("%s: err = %v; want plain ErrInvalidToken, as for an unknown token", what, err)
 		}
 	}
 	f.checkUser("user after wrong-purpose ConsumeToken", f.getUser(u.ID), u)
 	f.tokenLive(tok.Hash, "token after wrong-purpose ConsumeToken")
 	f.noMail("after wrong-purpose ConsumeToken")
-	if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{}, activate(), users.Effects{}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, now, store.Condition{}, activate(), store.Effects{}); err != nil {
 		f.Errorf("ConsumeToken with the right purpose afterwards: %v", err)
 	}
 }
@@ -1623,13 +1600,13 @@ func consumeWrongPurpose(f *fixture) {
 func consumeUnknown(f *fixture) {
 	now := base.Add(time.Minute)
 	unknown := sha256.Sum256([]byte("unknown"))
-	_, err := f.s.ConsumeToken(f.ctx, unknown[:], users.PurposeVerifyEmail, now, users.Condition{}, activate(), users.Effects{})
-	f.wantErr("ConsumeToken on an empty store", err, users.ErrInvalidToken)
+	_, err := f.s.ConsumeToken(f.ctx, unknown[:], store.PurposeVerifyEmail, now, store.Condition{}, activate(), store.Effects{})
+	f.wantErr("ConsumeToken on an empty store", err, store.ErrInvalidToken)
 	u, tok := f.unverified("alice@example.com")
 	for _, h := range [][]byte{unknown[:], tok.Hash[:16], {}, nil} {
-		_, err = f.s.ConsumeToken(f.ctx, h, users.PurposeVerifyEmail, now, users.Condition{}, activate(), users.Effects{Mail: newMail(u.ID, u.Email, now)})
-		f.wantErr(fmt.Sprintf("ConsumeToken of unknown hash %x", h), err, users.ErrInvalidToken)
-		if errors.Is(err, users.ErrTokenUsed) || errors.Is(err, users.ErrTokenExpired) {
+		_, err = f.s.ConsumeToken(f.ctx, h, store.PurposeVerifyEmail, now, store.Condition{}, activate(), store.Effects{Mail: newMail(u.ID, u.Email, now)})
+		f.wantErr(fmt.Sprintf("ConsumeToken of unknown hash %x", h), err, store.ErrInvalidToken)
+		if errors.Is(err, store.ErrTokenUsed) || errors.Is(err, store.ErrTokenExpired) {
 			f.Errorf("ConsumeToken of an unknown hash: err = %v, want plain ErrInvalidToken", err)
 		}
 	}
@@ -1641,14 +1618,14 @@ func consumeUnknown(f *fixture) {
 func consumeExpired(f *fixture) {
 	u, tok := f.unverified("alice@example.com")
 	for _, now := range []time.Time{tok.ExpiresAt, tok.ExpiresAt.Add(time.Millisecond), tok.ExpiresAt.Add(30 * day)} {
-		_, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{}, activate(), users.Effects{Mail: newMail(u.ID, u.Email, now)})
-		f.wantErr(fmt.Sprintf("ConsumeToken at %v of a token expiring at %v", now, tok.ExpiresAt), err, users.ErrTokenExpired)
+		_, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, now, store.Condition{}, activate(), store.Effects{Mail: newMail(u.ID, u.Email, now)})
+		f.wantErr(fmt.Sprintf("ConsumeToken at %v of a token expiring at %v", now, tok.ExpiresAt), err, store.ErrTokenExpired)
 	}
 	f.checkUser("user after expired ConsumeToken", f.getUser(u.ID), u)
 	f.tokenLive(tok.Hash, "token after expired ConsumeToken")
 	f.noMail("after expired ConsumeToken")
 	// Just before expiry it is still good: nothing was written.
-	if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, tok.ExpiresAt.Add(-time.Millisecond), users.Condition{}, activate(), users.Effects{}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, tok.ExpiresAt.Add(-time.Millisecond), store.Condition{}, activate(), store.Effects{}); err != nil {
 		f.Errorf("ConsumeToken a millisecond before expiry: %v", err)
 	}
 }
@@ -1656,15 +1633,15 @@ func consumeExpired(f *fixture) {
 func consumeUsed(f *fixture) {
 	u, tok := f.unverified("alice@example.com")
 	now := base.Add(time.Minute)
-	after, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{}, activate(), users.Effects{})
+	after, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, now, store.Condition{}, activate(), store.Effects{})
 	if err != nil {
 		f.Fatalf("first ConsumeToken: %v", err)
 	}
-	newTok := newToken(u.ID, users.PurposeInvite, base.Add(day))
+	newTok := newToken(u.ID, store.PurposeInvite, base.Add(day))
 	later := now.Add(time.Minute)
-	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, later, users.Condition{},
-		users.UserChange{FirstName: ptr("Again"), UpdatedAt: later}, users.Effects{Token: newTok, Mail: newMail(u.ID, u.Email, later)})
-	f.wantErr("second ConsumeToken of the same token", err, users.ErrTokenUsed)
+	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, later, store.Condition{},
+		store.UserChange{FirstName: ptr("Again"), UpdatedAt: later}, store.Effects{Token: newTok, Mail: newMail(u.ID, u.Email, later)})
+	f.wantErr("second ConsumeToken of the same token", err, store.ErrTokenUsed)
 	f.checkUser("user after a used ConsumeToken", f.getUser(u.ID), after)
 	f.tokenGone(newTok.Hash, "token issued by a used ConsumeToken")
 	f.noMail("after a used ConsumeToken")
@@ -1672,54 +1649,54 @@ func consumeUsed(f *fixture) {
 		f.Errorf("ConsumedAt after a second ConsumeToken = %v, want the first consumption's %v", got.ConsumedAt, now)
 	}
 	// Used wins over expired.
-	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, tok.ExpiresAt.Add(day), users.Condition{}, activate(), users.Effects{})
-	f.wantErr("ConsumeToken of a used token after its expiry", err, users.ErrTokenUsed)
+	_, err = f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, tok.ExpiresAt.Add(day), store.Condition{}, activate(), store.Effects{})
+	f.wantErr("ConsumeToken of a used token after its expiry", err, store.ErrTokenUsed)
 }
 
 func consumeConditionFails(f *fixture) {
 	u, tok := f.unverified("alice@example.com")
 	now := base.Add(time.Minute)
-	for _, cond := range []users.Condition{
-		{Status: users.StatusInvited},
+	for _, cond := range []store.Condition{
+		{Status: store.StatusInvited},
 		{Contested: ptr(true)},
-		{Status: users.StatusUnverified, Contested: ptr(true)},
+		{Status: store.StatusUnverified, Contested: ptr(true)},
 	} {
-		newTok := newToken(u.ID, users.PurposeInvite, base.Add(day))
-		_, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now, cond, activate(), users.Effects{Token: newTok, Mail: newMail(u.ID, u.Email, now)})
+		newTok := newToken(u.ID, store.PurposeInvite, base.Add(day))
+		_, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, now, cond, activate(), store.Effects{Token: newTok, Mail: newMail(u.ID, u.Email, now)})
 		what := fmt.Sprintf("ConsumeToken with an unmet condition (status %q, contested %s)", cond.Status, boolString(cond.Contested))
-		f.wantErr(what, err, users.ErrConflict)
+		f.wantErr(what, err, store.ErrConflict)
 		f.checkUser(what+": user", f.getUser(u.ID), u)
 		f.tokenLive(tok.Hash, what+": the token is not consumed")
 		f.tokenGone(newTok.Hash, what+": effects token")
 		f.noMail(what)
 	}
-	got, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{Status: users.StatusUnverified, Contested: ptr(false)}, activate(), users.Effects{})
+	got, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, now, store.Condition{Status: store.StatusUnverified, Contested: ptr(false)}, activate(), store.Effects{})
 	if err != nil {
 		f.Fatalf("ConsumeToken with the condition met, after the failures: %v", err)
 	}
-	if got.Status != users.StatusActive {
-		f.Errorf("Status = %q, want %q", got.Status, users.StatusActive)
+	if got.Status != store.StatusActive {
+		f.Errorf("Status = %q, want %q", got.Status, store.StatusActive)
 	}
 }
 
 func consumeWithEffects(f *fixture) {
 	u, tok := f.unverified("alice@example.com")
 	now := base.Add(time.Minute)
-	invite := newToken(u.ID, users.PurposeInvite, now.Add(7*day))
+	invite := newToken(u.ID, store.PurposeInvite, now.Add(7*day))
 	invite.CreatedAt = now
 	m := newMail(u.ID, u.Email, now)
-	m.Kind = users.MailSetPassword
-	got, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{Status: users.StatusUnverified},
-		users.UserChange{Status: ptr(users.StatusInvited), PasswordHash: ptr(""), Contested: ptr(false), UpdatedAt: now},
-		users.Effects{Token: invite, Mail: m})
+	m.Kind = "set-password"
+	got, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, now, store.Condition{Status: store.StatusUnverified},
+		store.UserChange{Status: ptr(store.StatusInvited), PasswordHash: ptr(""), Contested: ptr(false), UpdatedAt: now},
+		store.Effects{Token: invite, Mail: m})
 	if err != nil {
 		f.Fatalf("ConsumeToken with effects: %v", err)
 	}
 	want := clone(u)
-	want.Status, want.PasswordHash, want.UpdatedAt = users.StatusInvited, "", now
+	want.Status, want.PasswordHash, want.UpdatedAt = store.StatusInvited, "", now
 	f.checkUser("ConsumeToken with effects: result", got, want)
 	f.checkToken("token issued by ConsumeToken", f.getToken(invite.Hash), invite)
-	ms := f.listMail(users.MailQuery{})
+	ms := f.listMail(store.MailQuery{})
 	f.checkIDs("ListMail after ConsumeToken with a mail", mailIDs(ms), []string{m.ID})
 	if len(ms) == 1 {
 		f.checkMail("mail written by ConsumeToken", ms[0], m)
@@ -1733,16 +1710,16 @@ func consumeConcurrent(f *fixture) {
 	u, tok := f.unverified("alice@example.com")
 	now := base.Add(time.Minute)
 	const n = 50
-	mails := make([]*users.Mail, n)
+	mails := make([]*store.Mail, n)
 	for i := range mails {
 		mails[i] = newMail(u.ID, u.Email, now)
 	}
 	errs := make([]error, n)
 	f.race("concurrent ConsumeToken of one token", n, func(ctx context.Context, i int) {
-		_, errs[i] = f.s.ConsumeToken(ctx, tok.Hash, users.PurposeVerifyEmail, now,
-			users.Condition{Status: users.StatusUnverified},
-			users.UserChange{Status: ptr(users.StatusActive), FirstName: ptr(fmt.Sprintf("winner-%d", i)), UpdatedAt: now},
-			users.Effects{Mail: mails[i]})
+		_, errs[i] = f.s.ConsumeToken(ctx, tok.Hash, store.PurposeVerifyEmail, now,
+			store.Condition{Status: store.StatusUnverified},
+			store.UserChange{Status: ptr(store.StatusActive), FirstName: ptr(fmt.Sprintf("winner-%d", i)), UpdatedAt: now},
+			store.Effects{Mail: mails[i]})
 	})
 
 	winner := -1
@@ -1752,18 +1729,18 @@ func consumeConcurrent(f *fixture) {
 			f.Errorf("ConsumeToken calls %d and %d both succeeded", winner, i)
 		case err == nil:
 			winner = i
-		case !errors.Is(err, users.ErrInvalidToken):
-			f.Errorf("concurrent ConsumeToken %d: err = %v, want one matching ErrInvalidToken (ErrTokenUsed)", i, err)
+		case !errors.Is(err, store.ErrTokenUsed) && !errors.Is(err, store.ErrInvalidToken):
+			f.Errorf("concurrent ConsumeToken %d: err = %v, want one matching ErrTokenUsed or ErrInvalidToken", i, err)
 		}
 	}
 	if winner < 0 {
 		f.Fatalf("none of %d concurrent ConsumeToken calls succeeded", n)
 	}
 	got := f.getUser(u.ID)
-	if want := fmt.Sprintf("winner-%d", winner); got.FirstName != want || got.Status != users.StatusActive {
-		f.Errorf("user after the race: FirstName %q, Status %q; want %q, %q", got.FirstName, got.Status, want, users.StatusActive)
+	if want := fmt.Sprintf("winner-%d", winner); got.FirstName != want || got.Status != store.StatusActive {
+		f.Errorf("user after the race: FirstName %q, Status %q; want %q, %q", got.FirstName, got.Status, want, store.StatusActive)
 	}
-	f.checkIDs("outbox after the race (the winner's mail only)", mailIDs(f.listMail(users.MailQuery{})), []string{mails[winner].ID})
+	f.checkIDs("outbox after the race (the winner's mail only)", mailIDs(f.listMail(store.MailQuery{})), []string{mails[winner].ID})
 }
 
 // ---------------------------------------------------------------------------
@@ -1777,7 +1754,7 @@ func rolesCreateGet(f *fixture) {
 		f.Fatalf("CreateRole: %v", err)
 	}
 	plain := f.role("editor")
-	for _, want := range []*users.Role{r, plain} {
+	for _, want := range []*store.Role{r, plain} {
 		got, err := f.s.GetRole(f.ctx, want.ID)
 		if err != nil {
 			f.Fatalf("GetRole: %v", err)
@@ -1796,11 +1773,11 @@ func rolesListOrder(f *fixture) {
 	if len(roles) != 0 {
 		f.Errorf("ListRoles on an empty store: %d roles", len(roles))
 	}
-	var want []*users.Role
+	var want []*store.Role
 	for _, name := range []string{"viewer", "admin", "editor", "admin", "author"} {
 		want = append(want, f.role(name))
 	}
-	slices.SortFunc(want, func(a, b *users.Role) int {
+	slices.SortFunc(want, func(a, b *store.Role) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
@@ -1822,16 +1799,16 @@ func rolesListOrder(f *fixture) {
 
 func rolesNotFound(f *fixture) {
 	_, err := f.s.GetRole(f.ctx, newID())
-	f.wantErr("GetRole on an empty store", err, users.ErrNotFound)
+	f.wantErr("GetRole on an empty store", err, store.ErrNotFound)
 	f.role("editor")
 	_, err = f.s.GetRole(f.ctx, newID())
-	f.wantErr("GetRole of an unknown id", err, users.ErrNotFound)
+	f.wantErr("GetRole of an unknown id", err, store.ErrNotFound)
 }
 
 func rolesDuplicateID(f *fixture) {
 	r := f.role("editor")
-	dup := &users.Role{ID: r.ID, Name: "impostor", AdminAccess: true}
-	f.wantErr("CreateRole with an existing id", f.s.CreateRole(f.ctx, dup), users.ErrDuplicateID)
+	dup := &store.Role{ID: r.ID, Name: "impostor", AdminAccess: true}
+	f.wantErr("CreateRole with an existing id", f.s.CreateRole(f.ctx, dup), store.ErrDuplicateID)
 	got, err := f.s.GetRole(f.ctx, r.ID)
 	if err != nil {
 		f.Fatalf("GetRole: %v", err)
@@ -1851,7 +1828,7 @@ func policiesCreateGet(f *fixture) {
 		f.Fatalf("CreatePolicy: %v", err)
 	}
 	plain := f.policy("content")
-	for _, want := range []*users.Policy{p, plain} {
+	for _, want := range []*store.Policy{p, plain} {
 		got, err := f.s.GetPolicy(f.ctx, want.ID)
 		if err != nil {
 			f.Fatalf("GetPolicy: %v", err)
@@ -1870,11 +1847,11 @@ func policiesListOrder(f *fixture) {
 	if len(ps) != 0 {
 		f.Errorf("ListPolicies on an empty store: %d policies", len(ps))
 	}
-	var want []*users.Policy
+	var want []*store.Policy
 	for _, name := range []string{"files", "content", "public", "content"} {
 		want = append(want, f.policy(name))
 	}
-	slices.SortFunc(want, func(a, b *users.Policy) int {
+	slices.SortFunc(want, func(a, b *store.Policy) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
@@ -1896,15 +1873,15 @@ func policiesListOrder(f *fixture) {
 
 func policiesNotFound(f *fixture) {
 	_, err := f.s.GetPolicy(f.ctx, newID())
-	f.wantErr("GetPolicy on an empty store", err, users.ErrNotFound)
+	f.wantErr("GetPolicy on an empty store", err, store.ErrNotFound)
 	f.policy("content")
 	_, err = f.s.GetPolicy(f.ctx, newID())
-	f.wantErr("GetPolicy of an unknown id", err, users.ErrNotFound)
+	f.wantErr("GetPolicy of an unknown id", err, store.ErrNotFound)
 }
 
 func policiesDuplicateID(f *fixture) {
 	p := f.policy("content")
-	f.wantErr("CreatePolicy with an existing id", f.s.CreatePolicy(f.ctx, &users.Policy{ID: p.ID, Name: "impostor", AdminAccess: true}), users.ErrDuplicateID)
+	f.wantErr("CreatePolicy with an existing id", f.s.CreatePolicy(f.ctx, &store.Policy{ID: p.ID, Name: "impostor", AdminAccess: true}), store.ErrDuplicateID)
 	got, err := f.s.GetPolicy(f.ctx, p.ID)
 	if err != nil {
 		f.Fatalf("GetPolicy: %v", err)
@@ -1961,7 +1938,7 @@ func settingsReplace(f *fixture) {
 // ---------------------------------------------------------------------------
 // Mail outbox
 
-func (f *fixture) mailUser() *users.UserRecord {
+func (f *fixture) mailUser() *store.User {
 	f.Helper()
 	return f.user("mail@example.com")
 }
@@ -1969,13 +1946,13 @@ func (f *fixture) mailUser() *users.UserRecord {
 func mailRoundTrip(f *fixture) {
 	u := f.mailUser()
 	m := newMail(u.ID, "Mail@Example.com", base.Add(-time.Hour))
-	m.Kind = users.MailInvite
+	m.Kind = "invite"
 	m.Subject = "You've been invited"
 	m.Text = "Line one\nLine two — «quoted» ✓"
 	m.HTML = "<p>Hello &amp; <b>welcome</b></p>"
 	m.NextAttemptAt = base.Add(time.Hour)
 	f.enqueue(m)
-	ms := f.listMail(users.MailQuery{})
+	ms := f.listMail(store.MailQuery{})
 	if len(ms) != 1 {
 		f.Fatalf("ListMail: %d mails, want 1", len(ms))
 	}
@@ -1984,7 +1961,7 @@ func mailRoundTrip(f *fixture) {
 
 func mailClaimOrder(f *fixture) {
 	u := f.mailUser()
-	var all []*users.Mail
+	var all []*store.Mail
 	offsets := []time.Duration{3 * time.Minute, 0, time.Minute, time.Minute, time.Minute, -time.Hour, 3 * time.Minute}
 	for _, off := range offsets {
 		m := newMail(u.ID, u.Email, base.Add(off))
@@ -1995,7 +1972,7 @@ func mailClaimOrder(f *fixture) {
 	sortMail(all)
 	got := f.claim(base, base.Add(time.Minute), 100)
 	f.checkIDs("ClaimMail order (CreatedAt, then ID)", mailIDs(got), mailIDs(all))
-	f.checkIDs("ListMail order (CreatedAt, then ID)", mailIDs(f.listMail(users.MailQuery{})), mailIDs(all))
+	f.checkIDs("ListMail order (CreatedAt, then ID)", mailIDs(f.listMail(store.MailQuery{})), mailIDs(all))
 }
 
 func mailClaimNextAttempt(f *fixture) {
@@ -2025,7 +2002,7 @@ func mailClaimLease(f *fixture) {
 		want := *m
 		want.LeaseUntil = &until
 		f.checkMail("claimed mail", got[0], &want)
-		listed := f.listMail(users.MailQuery{})
+		listed := f.listMail(store.MailQuery{})
 		if len(listed) == 1 {
 			f.checkMail("ListMail of a claimed mail (still pending, leased)", listed[0], &want)
 		}
@@ -2047,7 +2024,7 @@ func mailClaimLease(f *fixture) {
 
 func mailClaimLimit(f *fixture) {
 	u := f.mailUser()
-	var all []*users.Mail
+	var all []*store.Mail
 	for i := range 5 {
 		m := newMail(u.ID, u.Email, base.Add(time.Duration(i)*time.Second))
 		m.NextAttemptAt = base
@@ -2130,7 +2107,7 @@ func mailUpdateRetryState(f *fixture) {
 
 	// A failed attempt: pending again, retried later.
 	retryAt := base.Add(5 * time.Minute)
-	if err := f.s.UpdateMail(f.ctx, m.ID, users.MailUpdate{Status: users.MailPending, Attempts: 1, LastError: "421 try again later", NextAttemptAt: retryAt}); err != nil {
+	if err := f.s.UpdateMail(f.ctx, m.ID, store.MailUpdate{Status: store.MailPending, Attempts: 1, LastError: "421 try again later", NextAttemptAt: retryAt}); err != nil {
 		f.Fatalf("UpdateMail: %v", err)
 	}
 	want := *m
@@ -2140,10 +2117,10 @@ func mailUpdateRetryState(f *fixture) {
 	f.checkIDs("ClaimMail when the retry is due (its lease was cleared)", mailIDs(f.claim(retryAt, retryAt.Add(time.Minute), 10)), []string{m.ID})
 
 	// Given up: failed mails are never claimed again.
-	if err := f.s.UpdateMail(f.ctx, m.ID, users.MailUpdate{Status: users.MailFailed, Attempts: 5, LastError: "550 no such user", NextAttemptAt: retryAt}); err != nil {
+	if err := f.s.UpdateMail(f.ctx, m.ID, store.MailUpdate{Status: store.MailFailed, Attempts: 5, LastError: "550 no such user", NextAttemptAt: retryAt}); err != nil {
 		f.Fatalf("UpdateMail to failed: %v", err)
 	}
-	want.Status, want.Attempts, want.LastError = users.MailFailed, 5, "550 no such user"
+	want.Status, want.Attempts, want.LastError = store.MailFailed, 5, "550 no such user"
 	f.checkMail("failed mail", f.onlyMail(), &want)
 	f.checkIDs("ClaimMail of a failed mail", mailIDs(f.claim(retryAt.Add(30*day), retryAt.Add(31*day), 10)), nil)
 
@@ -2152,12 +2129,12 @@ func mailUpdateRetryState(f *fixture) {
 	f.enqueue(s)
 	f.claim(base.Add(time.Second), base.Add(time.Minute), 10)
 	sentAt := base.Add(2 * time.Second)
-	if err := f.s.UpdateMail(f.ctx, s.ID, users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: s.NextAttemptAt, SentAt: &sentAt, ClearBody: true}); err != nil {
+	if err := f.s.UpdateMail(f.ctx, s.ID, store.MailUpdate{Status: store.MailSent, Attempts: 1, NextAttemptAt: s.NextAttemptAt, SentAt: &sentAt, ClearBody: true}); err != nil {
 		f.Fatalf("UpdateMail to sent: %v", err)
 	}
 	wantSent := *s
-	wantSent.Status, wantSent.Attempts, wantSent.SentAt, wantSent.Text, wantSent.HTML = users.MailSent, 1, &sentAt, "", ""
-	sent := f.listMail(users.MailQuery{Status: users.MailSent})
+	wantSent.Status, wantSent.Attempts, wantSent.SentAt, wantSent.Text, wantSent.HTML = store.MailSent, 1, &sentAt, "", ""
+	sent := f.listMail(store.MailQuery{Status: store.MailSent})
 	f.checkIDs("ListMail of sent mails", mailIDs(sent), []string{s.ID})
 	if len(sent) == 1 {
 		f.checkMail("sent mail with ClearBody", sent[0], &wantSent)
@@ -2167,12 +2144,12 @@ func mailUpdateRetryState(f *fixture) {
 	// Sent without ClearBody keeps the body.
 	k := newMail(u.ID, u.Email, base.Add(3*time.Second))
 	f.enqueue(k)
-	if err := f.s.UpdateMail(f.ctx, k.ID, users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: k.NextAttemptAt, SentAt: &sentAt}); err != nil {
+	if err := f.s.UpdateMail(f.ctx, k.ID, store.MailUpdate{Status: store.MailSent, Attempts: 1, NextAttemptAt: k.NextAttemptAt, SentAt: &sentAt}); err != nil {
 		f.Fatalf("UpdateMail to sent: %v", err)
 	}
 	wantKept := *k
-	wantKept.Status, wantKept.Attempts, wantKept.SentAt = users.MailSent, 1, &sentAt
-	for _, got := range f.listMail(users.MailQuery{Status: users.MailSent}) {
+	wantKept.Status, wantKept.Attempts, wantKept.SentAt = store.MailSent, 1, &sentAt
+	for _, got := range f.listMail(store.MailQuery{Status: store.MailSent}) {
 		if got.ID == k.ID {
 			f.checkMail("sent mail without ClearBody", got, &wantKept)
 		}
@@ -2180,50 +2157,50 @@ func mailUpdateRetryState(f *fixture) {
 }
 
 func mailUpdateNotFound(f *fixture) {
-	err := f.s.UpdateMail(f.ctx, newID(), users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: ptr(base)})
-	f.wantErr("UpdateMail on an empty store", err, users.ErrNotFound)
+	err := f.s.UpdateMail(f.ctx, newID(), store.MailUpdate{Status: store.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: ptr(base)})
+	f.wantErr("UpdateMail on an empty store", err, store.ErrNotFound)
 	u := f.mailUser()
 	m := newMail(u.ID, u.Email, base)
 	f.enqueue(m)
-	err = f.s.UpdateMail(f.ctx, newID(), users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: ptr(base)})
-	f.wantErr("UpdateMail of an unknown id", err, users.ErrNotFound)
+	err = f.s.UpdateMail(f.ctx, newID(), store.MailUpdate{Status: store.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: ptr(base)})
+	f.wantErr("UpdateMail of an unknown id", err, store.ErrNotFound)
 	f.checkMail("the existing mail", f.onlyMail(), m)
 }
 
 func mailList(f *fixture) {
-	if ms := f.listMail(users.MailQuery{}); len(ms) != 0 {
+	if ms := f.listMail(store.MailQuery{}); len(ms) != 0 {
 		f.Errorf("ListMail on an empty store: %d mails", len(ms))
 	}
 	u := f.mailUser()
-	var all []*users.Mail
+	var all []*store.Mail
 	for i, to := range []string{"a@example.com", "b@example.com", "a@example.com", "A@example.com", "a@example.com"} {
 		m := newMail(u.ID, to, base.Add(time.Duration(5-i)*time.Second)) // reverse insertion order
 		f.enqueue(m)
 		all = append(all, m)
 	}
 	// all[1] sent, all[2] failed; the rest pending.
-	if err := f.s.UpdateMail(f.ctx, all[1].ID, users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: ptr(base)}); err != nil {
+	if err := f.s.UpdateMail(f.ctx, all[1].ID, store.MailUpdate{Status: store.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: ptr(base)}); err != nil {
 		f.Fatalf("UpdateMail: %v", err)
 	}
-	if err := f.s.UpdateMail(f.ctx, all[2].ID, users.MailUpdate{Status: users.MailFailed, Attempts: 3, LastError: "boom", NextAttemptAt: base}); err != nil {
+	if err := f.s.UpdateMail(f.ctx, all[2].ID, store.MailUpdate{Status: store.MailFailed, Attempts: 3, LastError: "boom", NextAttemptAt: base}); err != nil {
 		f.Fatalf("UpdateMail: %v", err)
 	}
-	ids := func(ms ...*users.Mail) []string { s := slices.Clone(ms); sortMail(s); return mailIDs(s) }
+	ids := func(ms ...*store.Mail) []string { s := slices.Clone(ms); sortMail(s); return mailIDs(s) }
 	for _, c := range []struct {
-		q    users.MailQuery
+		q    store.MailQuery
 		want []string
 	}{
-		{users.MailQuery{}, ids(all...)},
-		{users.MailQuery{Status: users.MailPending}, ids(all[0], all[3], all[4])},
-		{users.MailQuery{Status: users.MailSent}, ids(all[1])},
-		{users.MailQuery{Status: users.MailFailed}, ids(all[2])},
-		{users.MailQuery{To: "a@example.com"}, ids(all[0], all[2], all[4])},
-		{users.MailQuery{To: "A@example.com"}, ids(all[3])},
-		{users.MailQuery{To: "nobody@example.com"}, nil},
-		{users.MailQuery{To: "a@example.com", Status: users.MailPending}, ids(all[0], all[4])},
-		{users.MailQuery{Limit: 2}, ids(all...)[:2]},
-		{users.MailQuery{To: "a@example.com", Limit: 1}, ids(all[0], all[2], all[4])[:1]},
-		{users.MailQuery{Status: users.MailPending, Limit: 10}, ids(all[0], all[3], all[4])},
+		{store.MailQuery{}, ids(all...)},
+		{store.MailQuery{Status: store.MailPending}, ids(all[0], all[3], all[4])},
+		{store.MailQuery{Status: store.MailSent}, ids(all[1])},
+		{store.MailQuery{Status: store.MailFailed}, ids(all[2])},
+		{store.MailQuery{To: "a@example.com"}, ids(all[0], all[2], all[4])},
+		{store.MailQuery{To: "A@example.com"}, ids(all[3])},
+		{store.MailQuery{To: "nobody@example.com"}, nil},
+		{store.MailQuery{To: "a@example.com", Status: store.MailPending}, ids(all[0], all[4])},
+		{store.MailQuery{Limit: 2}, ids(all...)[:2]},
+		{store.MailQuery{To: "a@example.com", Limit: 1}, ids(all[0], all[2], all[4])[:1]},
+		{store.MailQuery{Status: store.MailPending, Limit: 10}, ids(all[0], all[3], all[4])},
 	} {
 		f.checkIDs(fmt.Sprintf("ListMail(%+v)", c.q), mailIDs(f.listMail(c.q)), c.want)
 	}
@@ -2252,7 +2229,7 @@ func copiesUser(f *fixture) {
 	f.checkUser("GetUser after changing the record passed to CreateUser", f.getUser(want.ID), want)
 
 	// Changing what came out changes nothing stored.
-	mutate := func(got *users.UserRecord) {
+	mutate := func(got *store.User) {
 		if got.Role != nil {
 			*got.Role = other.ID
 		}
@@ -2277,14 +2254,14 @@ func copiesUser(f *fixture) {
 		f.Fatalf("GetUserByEmailKey: %v", err)
 	}
 	mutate(byKey)
-	for _, got := range f.listUsers(users.UserQuery{}) {
+	for _, got := range f.listUsers(store.UserQuery{}) {
 		mutate(got)
 	}
 	f.checkUser("GetUser after changing what GetUserByEmailKey and ListUsers returned", f.getUser(want.ID), want)
 
 	// The slices and maps of a change are not kept either.
-	ch := users.UserChange{SetRole: true, Role: ptr(r.ID), SetPolicies: true, Policies: []string{p.ID}, Metadata: map[string]any{"plan": "team"}, UpdatedAt: base.Add(time.Minute)}
-	mutate(f.update(want.ID, ch, users.Effects{}))
+	ch := store.UserChange{SetRole: true, Role: ptr(r.ID), SetPolicies: true, Policies: []string{p.ID}, Metadata: map[string]any{"plan": "team"}, UpdatedAt: base.Add(time.Minute)}
+	mutate(f.update(want.ID, ch, store.Effects{}))
 	*ch.Role = other.ID
 	ch.Policies[0] = otherP.ID
 	ch.Metadata["plan"] = "free"
@@ -2340,7 +2317,7 @@ func copiesRoleAndPolicy(f *fixture) {
 
 func copiesToken(f *fixture) {
 	u := f.user("alice@example.com")
-	tok := newToken(u.ID, users.PurposeInvite, base.Add(day))
+	tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
 	want := *tok
 	want.Hash = slices.Clone(tok.Hash)
 	f.issue(tok)
@@ -2348,11 +2325,11 @@ func copiesToken(f *fixture) {
 	tok.UserID = "changed"
 	got := f.getToken(want.Hash)
 	got.Hash[1] ^= 0xff
-	got.Purpose = users.PurposePasswordReset
+	got.Purpose = store.PurposePasswordReset
 	f.checkToken("GetToken after changing records passed in and returned", f.getToken(want.Hash), &want)
 
 	now := base.Add(time.Minute)
-	if _, err := f.s.ConsumeToken(f.ctx, want.Hash, want.Purpose, now, users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, want.Hash, want.Purpose, now, store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{}); err != nil {
 		f.Fatalf("ConsumeToken: %v", err)
 	}
 	got = f.getToken(want.Hash)
@@ -2373,21 +2350,21 @@ func copiesMail(f *fixture) {
 		got.Subject = "changed"
 		*got.LeaseUntil = base.Add(-day)
 	}
-	for _, got := range f.listMail(users.MailQuery{}) {
+	for _, got := range f.listMail(store.MailQuery{}) {
 		got.Subject = "changed"
 		if got.LeaseUntil != nil {
 			*got.LeaseUntil = base.Add(-day)
 		}
 	}
 	want.LeaseUntil = &until
-	ms := f.listMail(users.MailQuery{})
+	ms := f.listMail(store.MailQuery{})
 	if len(ms) != 1 {
 		f.Fatalf("ListMail: %d mails, want 1", len(ms))
 	}
 	f.checkMail("mail after changing records passed in and returned", ms[0], &want)
 
 	sentAt := base.Add(time.Second)
-	mu := users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: &sentAt}
+	mu := store.MailUpdate{Status: store.MailSent, Attempts: 1, NextAttemptAt: base, SentAt: &sentAt}
 	if err := f.s.UpdateMail(f.ctx, m.ID, mu); err != nil {
 		f.Fatalf("UpdateMail: %v", err)
 	}
@@ -2432,7 +2409,7 @@ func contextCancelled(f *fixture) {
 	sess := f.session(u.ID)
 	expiring := newSession(u.ID)
 	expiring.ExpiresAt = base.Add(time.Minute)
-	if err := f.s.CreateSession(f.ctx, expiring, users.Condition{}); err != nil {
+	if err := f.s.CreateSession(f.ctx, expiring, store.Condition{}); err != nil {
 		f.Fatalf("CreateSession: %v", err)
 	}
 	before := f.getUser(u.ID)
@@ -2449,13 +2426,13 @@ func contextCancelled(f *fixture) {
 
 	// Writes.
 	nu := newUser("bob@example.com")
-	nuTok := newToken(nu.ID, users.PurposeVerifyEmail, base.Add(day))
-	check("CreateUser", f.s.CreateUser(ctx, nu, users.Effects{Token: nuTok, Mail: newMail(nu.ID, nu.Email, base)}))
-	upTok := newToken(u.ID, users.PurposeInvite, base.Add(day))
-	_, err := f.s.UpdateUser(ctx, u.ID, users.Condition{}, users.UserChange{FirstName: ptr("Changed"), UpdatedAt: now}, users.Effects{Token: upTok, Mail: newMail(u.ID, u.Email, now)})
+	nuTok := newToken(nu.ID, store.PurposeVerifyEmail, base.Add(day))
+	check("CreateUser", f.s.CreateUser(ctx, nu, store.Effects{Token: nuTok, Mail: newMail(nu.ID, nu.Email, base)}))
+	upTok := newToken(u.ID, store.PurposeInvite, base.Add(day))
+	_, err := f.s.UpdateUser(ctx, u.ID, store.Condition{}, store.UserChange{FirstName: ptr("Changed"), UpdatedAt: now}, store.Effects{Token: upTok, Mail: newMail(u.ID, u.Email, now)})
 	check("UpdateUser", err)
-	check("UpdateUsers", f.s.UpdateUsers(ctx, []string{u.ID}, users.Condition{}, users.UserChange{SetRole: true, Role: ptr(r.ID), SetPolicies: true, Policies: []string{p.ID}, UpdatedAt: now}))
-	_, err = f.s.ConsumeToken(ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{}, activate(), users.Effects{Mail: newMail(u.ID, u.Email, now)})
+	check("UpdateUsers", f.s.UpdateUsers(ctx, []string{u.ID}, store.Condition{}, store.UserChange{SetRole: true, Role: ptr(r.ID), SetPolicies: true, Policies: []string{p.ID}, UpdatedAt: now}))
+	_, err = f.s.ConsumeToken(ctx, tok.Hash, store.PurposeVerifyEmail, now, store.Condition{}, activate(), store.Effects{Mail: newMail(u.ID, u.Email, now)})
 	check("ConsumeToken", err)
 	nr := newRole("viewer")
 	check("CreateRole", f.s.CreateRole(ctx, nr))
@@ -2464,18 +2441,18 @@ func contextCancelled(f *fixture) {
 	check("SaveSettings", f.s.SaveSettings(ctx, []byte(`{"public_registration":true}`)))
 	_, err = f.s.ClaimMail(ctx, now, now.Add(time.Hour), 10)
 	check("ClaimMail", err)
-	check("UpdateMail", f.s.UpdateMail(ctx, m.ID, users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: now, SentAt: &now, ClearBody: true}))
-	check("DeleteUsers", f.s.DeleteUsers(ctx, []string{u.ID}, users.Condition{}))
+	check("UpdateMail", f.s.UpdateMail(ctx, m.ID, store.MailUpdate{Status: store.MailSent, Attempts: 1, NextAttemptAt: now, SentAt: &now, ClearBody: true}))
+	check("DeleteUsers", f.s.DeleteUsers(ctx, []string{u.ID}, store.Condition{}))
 	ns := newSession(u.ID)
-	check("CreateSession", f.s.CreateSession(ctx, ns, users.Condition{}))
+	check("CreateSession", f.s.CreateSession(ctx, ns, store.Condition{}))
 	rotated := newHash()
-	_, _, err = f.s.RotateSession(ctx, sess.TokenHash, rotated, now, now.Add(day), users.Condition{})
+	_, _, err = f.s.RotateSession(ctx, sess.TokenHash, rotated, now, now.Add(day), store.Condition{})
 	check("RotateSession", err)
 	check("DeleteSession", f.s.DeleteSession(ctx, sess.ID))
 	check("DeleteSessionByToken", f.s.DeleteSessionByToken(ctx, sess.TokenHash))
 	_, err = f.s.PurgeExpired(ctx, now.Add(30*day))
 	check("PurgeExpired", err)
-	_, err = f.s.UpdateUser(ctx, u.ID, users.Condition{}, users.UserChange{UpdatedAt: now}, users.Effects{RevokeTokens: []users.TokenPurpose{users.PurposeVerifyEmail}, EndSessions: true})
+	_, err = f.s.UpdateUser(ctx, u.ID, store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{RevokeTokens: []store.Purpose{store.PurposeVerifyEmail}, EndSessions: true})
 	check("UpdateUser with RevokeTokens and EndSessions", err)
 
 	// Reads.
@@ -2483,7 +2460,7 @@ func contextCancelled(f *fixture) {
 	check("GetUser", err)
 	_, err = f.s.GetUserByEmailKey(ctx, u.EmailKey)
 	check("GetUserByEmailKey", err)
-	_, err = f.s.ListUsers(ctx, users.UserQuery{})
+	_, err = f.s.ListUsers(ctx, store.UserQuery{})
 	check("ListUsers", err)
 	_, err = f.s.GetToken(ctx, tok.Hash)
 	check("GetToken", err)
@@ -2497,11 +2474,11 @@ func contextCancelled(f *fixture) {
 	check("ListPolicies", err)
 	_, err = f.s.Settings(ctx)
 	check("Settings", err)
-	_, err = f.s.ListMail(ctx, users.MailQuery{})
+	_, err = f.s.ListMail(ctx, store.MailQuery{})
 	check("ListMail", err)
-	_, err = f.s.CountUsers(ctx, users.UserQuery{})
+	_, err = f.s.CountUsers(ctx, store.UserQuery{})
 	check("CountUsers", err)
-	_, err = f.s.ListUsers(ctx, users.UserQuery{Filter: cond(users.FieldEmail, users.OpIContains, "a"), Search: "a", Sort: []users.UserSort{{Field: users.FieldEmail}}})
+	_, err = f.s.ListUsers(ctx, store.UserQuery{Filter: cond(store.FieldEmail, store.OpIContains, "a"), Search: "a", Sort: []store.Sort{{Field: store.FieldEmail}}})
 	check("ListUsers with Filter, Search and Sort", err)
 	_, err = f.s.MailStats(ctx)
 	check("MailStats", err)
@@ -2514,16 +2491,16 @@ func contextCancelled(f *fixture) {
 	f.tokenGone(upTok.Hash, "UpdateUser with a cancelled context")
 	f.checkUser("user after writes with a cancelled context", f.getUser(u.ID), before)
 	f.tokenLive(tok.Hash, "ConsumeToken with a cancelled context")
-	if _, err := f.s.GetRole(f.ctx, nr.ID); !errors.Is(err, users.ErrNotFound) {
+	if _, err := f.s.GetRole(f.ctx, nr.ID); !errors.Is(err, store.ErrNotFound) {
 		f.Errorf("GetRole of the role created with a cancelled context: %v, want ErrNotFound", err)
 	}
-	if _, err := f.s.GetPolicy(f.ctx, np.ID); !errors.Is(err, users.ErrNotFound) {
+	if _, err := f.s.GetPolicy(f.ctx, np.ID); !errors.Is(err, store.ErrNotFound) {
 		f.Errorf("GetPolicy of the policy created with a cancelled context: %v, want ErrNotFound", err)
 	}
 	if doc, err := f.s.Settings(f.ctx); err != nil || doc != nil {
 		f.Errorf("Settings after SaveSettings with a cancelled context = %q, %v; want nil, nil", doc, err)
 	}
-	ms := f.listMail(users.MailQuery{})
+	ms := f.listMail(store.MailQuery{})
 	f.checkIDs("ListMail after writes with a cancelled context", mailIDs(ms), []string{m.ID})
 	if len(ms) == 1 {
 		f.checkMail("mail after ClaimMail and UpdateMail with a cancelled context", ms[0], m)
@@ -2542,11 +2519,11 @@ func timestampsUTC(f *fixture) {
 	zone := time.FixedZone("storetest+0530", 5*3600+30*60)
 	at := time.Date(2026, 1, 2, 8, 34, 5, 123456789, zone) // 03:04:05.123456789 UTC
 	u := newUser("alice@example.com")
-	u.Status = users.StatusUnverified
+	u.Status = store.StatusUnverified
 	u.CreatedAt, u.UpdatedAt = at, at.Add(time.Second)
-	tok := newToken(u.ID, users.PurposeVerifyEmail, time.Date(2026, 1, 3, 8, 34, 5, 250_000_000, zone))
+	tok := newToken(u.ID, store.PurposeVerifyEmail, time.Date(2026, 1, 3, 8, 34, 5, 250_000_000, zone))
 	tok.CreatedAt = at
-	f.createUserFx(u, users.Effects{Token: tok})
+	f.createUserFx(u, store.Effects{Token: tok})
 
 	f.checkUser("GetUser of a user created with non-UTC times", f.getUser(u.ID), u)
 	if got, err := f.s.GetUserByEmailKey(f.ctx, u.EmailKey); err == nil {
@@ -2554,23 +2531,23 @@ func timestampsUTC(f *fixture) {
 	} else {
 		f.Errorf("GetUserByEmailKey: %v", err)
 	}
-	if us := f.listUsers(users.UserQuery{}); len(us) == 1 {
+	if us := f.listUsers(store.UserQuery{}); len(us) == 1 {
 		f.checkUser("ListUsers", us[0], u)
 	}
 	f.checkToken("GetToken of a token with non-UTC times", f.getToken(tok.Hash), tok)
 
 	later := at.Add(time.Hour + 456*time.Microsecond)
-	got := f.update(u.ID, users.UserChange{FirstName: ptr("Later"), UpdatedAt: later}, users.Effects{})
+	got := f.update(u.ID, store.UserChange{FirstName: ptr("Later"), UpdatedAt: later}, store.Effects{})
 	if s := timeDiff(got.UpdatedAt, later); s != "" {
 		f.Errorf("UpdateUser result UpdatedAt %s", s)
 	}
 
 	// Expiry compares instants, whatever the zone: a millisecond before
 	// (given in UTC) is live, the instant itself is expired.
-	_, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, tok.ExpiresAt.UTC(), users.Condition{}, activate(), users.Effects{})
-	f.wantErr("ConsumeToken at ExpiresAt given in UTC", err, users.ErrTokenExpired)
+	_, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, tok.ExpiresAt.UTC(), store.Condition{}, activate(), store.Effects{})
+	f.wantErr("ConsumeToken at ExpiresAt given in UTC", err, store.ErrTokenExpired)
 	now := tok.ExpiresAt.Add(-time.Millisecond).UTC()
-	if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, users.PurposeVerifyEmail, now, users.Condition{}, activate(), users.Effects{}); err != nil {
+	if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, store.PurposeVerifyEmail, now, store.Condition{}, activate(), store.Effects{}); err != nil {
 		f.Errorf("ConsumeToken a millisecond before ExpiresAt, given in UTC: %v", err)
 	}
 	consumed := f.getToken(tok.Hash)
@@ -2593,10 +2570,10 @@ func timestampsUTC(f *fixture) {
 	}
 	sentAt := at.Add(4 * time.Minute)
 	next := at.Add(5 * time.Minute)
-	if err := f.s.UpdateMail(f.ctx, m.ID, users.MailUpdate{Status: users.MailSent, Attempts: 1, NextAttemptAt: next, SentAt: &sentAt}); err != nil {
+	if err := f.s.UpdateMail(f.ctx, m.ID, store.MailUpdate{Status: store.MailSent, Attempts: 1, NextAttemptAt: next, SentAt: &sentAt}); err != nil {
 		f.Fatalf("UpdateMail: %v", err)
 	}
 	want := *m
-	want.Status, want.Attempts, want.NextAttemptAt, want.SentAt = users.MailSent, 1, next, &sentAt
+	want.Status, want.Attempts, want.NextAttemptAt, want.SentAt = store.MailSent, 1, next, &sentAt
 	f.checkMail("ListMail after UpdateMail with non-UTC times", f.onlyMail(), &want)
 }

@@ -4,7 +4,7 @@ import (
 	"crypto/sha256"
 	"time"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // T0 is the tests' fixed clock, in a zone other than UTC so that the UTC
@@ -19,12 +19,10 @@ func HashOf(s string) []byte {
 
 // User returns an active user created and updated at T0, with the
 // lower-cased email as its key ("" for a user without email).
-func User(id, email string) *users.UserRecord {
-	u := &users.UserRecord{
-		User: users.User{
-			ID: id, Email: email, Status: users.StatusActive,
-			CreatedAt: T0, UpdatedAt: T0,
-		},
+func User(id, email string) *store.User {
+	u := &store.User{
+		ID: id, Email: email, Status: store.StatusActive,
+		CreatedAt: T0, UpdatedAt: T0,
 	}
 	if email != "" {
 		u.EmailKey = lower(email)
@@ -44,11 +42,11 @@ func lower(s string) string {
 }
 
 // Mail returns a pending verification mail, due when it is created.
-func Mail(id, userID, to string, created time.Time) *users.Mail {
-	return &users.Mail{
-		ID: id, Kind: users.MailVerifyEmail, UserID: userID, To: to,
+func Mail(id, userID, to string, created time.Time) *store.Mail {
+	return &store.Mail{
+		ID: id, Kind: "verify-email", UserID: userID, To: to,
 		Subject: "Verify your email address", Text: "text " + id, HTML: "<p>" + id + "</p>",
-		Status: users.MailPending, CreatedAt: created, NextAttemptAt: created,
+		Status: store.MailPending, CreatedAt: created, NextAttemptAt: created,
 	}
 }
 

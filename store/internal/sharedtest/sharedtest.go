@@ -1,12 +1,12 @@
 // Package sharedtest holds what this module's stores test alike beyond
-// the users.Store contract that store/storetest checks, and the fixtures
+// the store.Store contract that store/storetest checks, and the fixtures
 // their own tests build on.
 //
 // Each store's tests call [Run] with a function that returns a fresh,
 // empty store:
 //
 //	func TestShared(t *testing.T) {
-//		sharedtest.Run(t, func(t *testing.T) users.Store { return newStore(t) })
+//		sharedtest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
 //	}
 //
 // It checks what the contract leaves open and every store here does the
@@ -25,15 +25,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // Run runs the shared tests as parallel sub-tests, each on a store of its
 // own from newStore.
-func Run(t *testing.T, newStore func(t *testing.T) users.Store) {
+func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	for _, tc := range []struct {
 		name string
-		run  func(t *testing.T, s users.Store)
+		run  func(t *testing.T, s store.Store)
 	}{
 		{"CreateAndGetUser", createAndGetUser},
 		{"UpdateUsers", updateUsers},
@@ -47,11 +47,11 @@ func Run(t *testing.T, newStore func(t *testing.T) users.Store) {
 
 // createAndGetUser reads back a user with everything set. Beyond the
 // contract: policies keep their order and times their microseconds.
-func createAndGetUser(t *testing.T, s users.Store) {
+func createAndGetUser(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	require.NoError(t, s.CreateRole(ctx, &users.Role{ID: "r1", Name: "Editors", Description: "edit"}))
-	require.NoError(t, s.CreatePolicy(ctx, &users.Policy{ID: "p1", Name: "P1"}))
-	require.NoError(t, s.CreatePolicy(ctx, &users.Policy{ID: "p2", Name: "P2", AdminAccess: true}))
+	require.NoError(t, s.CreateRole(ctx, &store.Role{ID: "r1", Name: "Editors", Description: "edit"}))
+	require.NoError(t, s.CreatePolicy(ctx, &store.Policy{ID: "p1", Name: "P1"}))
+	require.NoError(t, s.CreatePolicy(ctx, &store.Policy{ID: "p2", Name: "P2", AdminAccess: true}))
 
 	u := User("u1", "Ann@Example.com")
 	u.PasswordHash = "$argon2id$x"
@@ -59,15 +59,14 @@ func createAndGetUser(t *testing.T, s users.Store) {
 	u.Role = ptr("r1")
 	u.Policies = []string{"p2", "p1"}
 	u.Metadata = map[string]any{"team": "blue", "n": 2.0, "tags": []any{"a"}}
-	tok := &users.TokenRecord{Hash: HashOf("t1"), Purpose: users.PurposeVerifyEmail, UserID: "u1", CreatedAt: T0, ExpiresAt: T0.Add(time.Hour)}
-	require.NoError(t, s.CreateUser(ctx, u, users.Effects{Token: tok, Mail: Mail("m1", "u1", u.Email, T0)}))
+	tok := &store.Token{Hash: HashOf("t1"), Purpose: store.PurposeVerifyEmail, UserID: "u1", CreatedAt: T0, ExpiresAt: T0.Add(time.Hour)}
+	require.NoError(t, s.CreateUser(ctx, u, store.Effects{Token: tok, Mail: Mail("m1", "u1", u.Email, T0)}))
 
 	got, err := s.GetUser(ctx, "u1")
 	require.NoError(t, err)
 	assert.Equal(t, "Ann@Example.com", got.Email)
 	assert.Equal(t, "ann@example.com", got.EmailKey)
 	assert.Equal(t, "$argon2id$x", got.PasswordHash)
-	assert.True(t, got.HasPassword)
 	assert.Equal(t, []string{"p2", "p1"}, got.Policies, "policies keep their order")
 	assert.Equal(t, u.Metadata, got.Metadata)
 	assert.Equal(t, ptr("r1"), got.Role)
@@ -80,11 +79,11 @@ func createAndGetUser(t *testing.T, s users.Store) {
 
 	tr, err := s.GetToken(ctx, HashOf("t1"))
 	require.NoError(t, err)
-	assert.Equal(t, users.PurposeVerifyEmail, tr.Purpose)
+	assert.Equal(t, store.PurposeVerifyEmail, tr.Purpose)
 	assert.Equal(t, "u1", tr.UserID)
 	assert.Nil(t, tr.ConsumedAt)
 
-	ms, err := s.ListMail(ctx, users.MailQuery{To: "Ann@Example.com"})
+	ms, err := s.ListMail(ctx, store.MailQuery{To: "Ann@Example.com"})
 	require.NoError(t, err)
 	require.Len(t, ms, 1)
 	assert.Equal(t, "text m1", ms[0].Text)
@@ -96,44 +95,44 @@ func createAndGetUser(t *testing.T, s users.Store) {
 	assert.Equal(t, "p2", again.Policies[0])
 
 	_, err = s.GetUser(ctx, "nobody")
-	assert.ErrorIs(t, err, users.ErrNotFound)
+	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.GetUserByEmailKey(ctx, "")
-	assert.ErrorIs(t, err, users.ErrNotFound)
+	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.GetToken(ctx, HashOf("nope"))
-	assert.ErrorIs(t, err, users.ErrNotFound)
+	assert.ErrorIs(t, err, store.ErrNotFound)
 }
 
 // updateUsers changes several users at once. Beyond the contract: an id
 // given twice counts once, and IDs combine with Limit and Offset.
-func updateUsers(t *testing.T, s users.Store) {
+func updateUsers(t *testing.T, s store.Store) {
 	ctx := context.Background()
-	require.NoError(t, s.CreateRole(ctx, &users.Role{ID: "r1", Name: "R1"}))
-	require.NoError(t, s.CreatePolicy(ctx, &users.Policy{ID: "p1", Name: "P1"}))
+	require.NoError(t, s.CreateRole(ctx, &store.Role{ID: "r1", Name: "R1"}))
+	require.NoError(t, s.CreatePolicy(ctx, &store.Policy{ID: "p1", Name: "P1"}))
 	for i := range 3 {
-		require.NoError(t, s.CreateUser(ctx, User(fmt.Sprint("u", i), fmt.Sprintf("u%d@example.com", i)), users.Effects{}))
+		require.NoError(t, s.CreateUser(ctx, User(fmt.Sprint("u", i), fmt.Sprintf("u%d@example.com", i)), store.Effects{}))
 	}
 	t1 := T0.Add(time.Hour)
-	err := s.UpdateUsers(ctx, []string{"u0", "nobody"}, users.Condition{}, users.UserChange{SetRole: true, Role: ptr("r1"), UpdatedAt: t1})
-	assert.ErrorIs(t, err, users.ErrNotFound)
-	err = s.UpdateUsers(ctx, []string{"u0", "u1"}, users.Condition{}, users.UserChange{SetRole: true, Role: ptr("nope"), UpdatedAt: t1})
-	assert.ErrorIs(t, err, users.ErrRoleNotFound)
-	err = s.UpdateUsers(ctx, []string{"u0", "u1"}, users.Condition{}, users.UserChange{SetPolicies: true, Policies: []string{"p1", "nope"}, UpdatedAt: t1})
-	assert.ErrorIs(t, err, users.ErrPolicyNotFound)
-	list, err := s.ListUsers(ctx, users.UserQuery{Role: ptr("r1")})
+	err := s.UpdateUsers(ctx, []string{"u0", "nobody"}, store.Condition{}, store.UserChange{SetRole: true, Role: ptr("r1"), UpdatedAt: t1})
+	assert.ErrorIs(t, err, store.ErrNotFound)
+	err = s.UpdateUsers(ctx, []string{"u0", "u1"}, store.Condition{}, store.UserChange{SetRole: true, Role: ptr("nope"), UpdatedAt: t1})
+	assert.ErrorIs(t, err, store.ErrRoleNotFound)
+	err = s.UpdateUsers(ctx, []string{"u0", "u1"}, store.Condition{}, store.UserChange{SetPolicies: true, Policies: []string{"p1", "nope"}, UpdatedAt: t1})
+	assert.ErrorIs(t, err, store.ErrPolicyNotFound)
+	list, err := s.ListUsers(ctx, store.UserQuery{Role: ptr("r1")})
 	require.NoError(t, err)
 	assert.Empty(t, list)
 
-	require.NoError(t, s.UpdateUsers(ctx, []string{"u1", "u0", "u1"}, users.Condition{}, users.UserChange{SetRole: true, Role: ptr("r1"), SetPolicies: true, Policies: []string{"p1"}, UpdatedAt: t1}))
-	list, err = s.ListUsers(ctx, users.UserQuery{Role: ptr("r1")})
+	require.NoError(t, s.UpdateUsers(ctx, []string{"u1", "u0", "u1"}, store.Condition{}, store.UserChange{SetRole: true, Role: ptr("r1"), SetPolicies: true, Policies: []string{"p1"}, UpdatedAt: t1}))
+	list, err = s.ListUsers(ctx, store.UserQuery{Role: ptr("r1")})
 	require.NoError(t, err)
 	require.Len(t, list, 2)
 	assert.Equal(t, "u0", list[0].ID)
 	assert.Equal(t, []string{"p1"}, list[1].Policies)
-	list, err = s.ListUsers(ctx, users.UserQuery{NoRole: true, Role: ptr("r1")})
+	list, err = s.ListUsers(ctx, store.UserQuery{NoRole: true, Role: ptr("r1")})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	assert.Equal(t, "u2", list[0].ID)
-	list, err = s.ListUsers(ctx, users.UserQuery{IDs: []string{"u2", "u1"}, Limit: 1, Offset: 1})
+	list, err = s.ListUsers(ctx, store.UserQuery{IDs: []string{"u2", "u1"}, Limit: 1, Offset: 1})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	assert.Equal(t, "u2", list[0].ID)

@@ -1,4 +1,4 @@
-// Package userquery turns a users.UserQuery into SQL for the stores whose
+// Package userquery turns a store.UserQuery into SQL for the stores whose
 // dialects differ only in a few words: sqlitestore and pgstore. Each
 // describes its SQL in a [Dialect]; a [Builder] writes the statement.
 package userquery
@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/gousers/users"
+	"github.com/gousers/users/store"
 )
 
 // The statement reads the table users_users, whose columns a Dialect may
@@ -64,25 +64,25 @@ type Dialect struct {
 
 // filterColumns are the columns of the fields a filter compares, without
 // the Qualifier; each has a lower-cased copy named column_lower.
-var filterColumns = map[users.UserField]string{
-	users.FieldID:        "id",
-	users.FieldEmail:     "email",
-	users.FieldFirstName: "first_name",
-	users.FieldLastName:  "last_name",
-	users.FieldStatus:    "status",
-	users.FieldRole:      "role",
+var filterColumns = map[store.Field]string{
+	store.FieldID:        "id",
+	store.FieldEmail:     "email",
+	store.FieldFirstName: "first_name",
+	store.FieldLastName:  "last_name",
+	store.FieldStatus:    "status",
+	store.FieldRole:      "role",
 }
 
 // sortColumns are the columns of the fields a query sorts on.
-var sortColumns = map[users.UserField]string{
-	users.FieldID:        "id",
-	users.FieldEmail:     "email",
-	users.FieldFirstName: "first_name",
-	users.FieldLastName:  "last_name",
-	users.FieldStatus:    "status",
-	users.FieldRole:      "role",
-	users.FieldCreatedAt: "created_at",
-	users.FieldUpdatedAt: "updated_at",
+var sortColumns = map[store.Field]string{
+	store.FieldID:        "id",
+	store.FieldEmail:     "email",
+	store.FieldFirstName: "first_name",
+	store.FieldLastName:  "last_name",
+	store.FieldStatus:    "status",
+	store.FieldRole:      "role",
+	store.FieldCreatedAt: "created_at",
+	store.FieldUpdatedAt: "updated_at",
 }
 
 // Builder accumulates a statement and its arguments.
@@ -122,7 +122,7 @@ func (b *Builder) col(column string) string { return b.d.Qualifier + column }
 
 // Where writes q's WHERE clause, keyword included; nothing when q selects
 // every user.
-func (b *Builder) Where(q users.UserQuery) error {
+func (b *Builder) Where(q store.UserQuery) error {
 	and := " WHERE "
 	next := func() {
 		b.Write(and)
@@ -158,7 +158,7 @@ func (b *Builder) Where(q users.UserQuery) error {
 }
 
 // filter writes flt as a condition.
-func (b *Builder) filter(flt *users.UserFilter) error {
+func (b *Builder) filter(flt *store.Filter) error {
 	if flt.Field == "" {
 		group, op, empty := flt.And, " AND ", b.d.True
 		if flt.Or != nil {
@@ -188,10 +188,10 @@ func (b *Builder) filter(flt *users.UserFilter) error {
 		return fmt.Errorf("%w: %q is not a field a filter can compare", ErrInvalid, flt.Field)
 	}
 	switch flt.Op {
-	case users.OpNull, users.OpEmpty:
+	case store.OpNull, store.OpEmpty:
 		b.Write("coalesce(", b.col(column), ", '') = ''")
 		return nil
-	case users.OpNNull, users.OpNEmpty:
+	case store.OpNNull, store.OpNEmpty:
 		b.Write("coalesce(", b.col(column), ", '') <> ''")
 		return nil
 	}
@@ -211,45 +211,45 @@ func (b *Builder) filter(flt *users.UserFilter) error {
 
 // positive returns the positive operator of op, and whether op is its
 // negation.
-func positive(op users.FilterOp) (neg bool, pos users.FilterOp, err error) {
+func positive(op store.Op) (neg bool, pos store.Op, err error) {
 	switch op {
-	case users.OpEq, users.OpContains, users.OpIContains, users.OpStartsWith, users.OpIStartsWith,
-		users.OpEndsWith, users.OpIEndsWith, users.OpIn:
+	case store.OpEq, store.OpContains, store.OpIContains, store.OpStartsWith, store.OpIStartsWith,
+		store.OpEndsWith, store.OpIEndsWith, store.OpIn:
 		return false, op, nil
-	case users.OpNeq:
-		return true, users.OpEq, nil
-	case users.OpNContains:
-		return true, users.OpContains, nil
-	case users.OpNIContains:
-		return true, users.OpIContains, nil
-	case users.OpNStartsWith:
-		return true, users.OpStartsWith, nil
-	case users.OpNIStartsWith:
-		return true, users.OpIStartsWith, nil
-	case users.OpNEndsWith:
-		return true, users.OpEndsWith, nil
-	case users.OpNIEndsWith:
-		return true, users.OpIEndsWith, nil
-	case users.OpNin:
-		return true, users.OpIn, nil
+	case store.OpNeq:
+		return true, store.OpEq, nil
+	case store.OpNContains:
+		return true, store.OpContains, nil
+	case store.OpNIContains:
+		return true, store.OpIContains, nil
+	case store.OpNStartsWith:
+		return true, store.OpStartsWith, nil
+	case store.OpNIStartsWith:
+		return true, store.OpIStartsWith, nil
+	case store.OpNEndsWith:
+		return true, store.OpEndsWith, nil
+	case store.OpNIEndsWith:
+		return true, store.OpIEndsWith, nil
+	case store.OpNin:
+		return true, store.OpIn, nil
 	}
 	return false, "", fmt.Errorf("%w: unknown filter operator %q", ErrInvalid, op)
 }
 
 // compare writes the positive comparison op of column with flt's value:
 // false (or NULL) for a field without a value.
-func (b *Builder) compare(column string, op users.FilterOp, flt *users.UserFilter) {
+func (b *Builder) compare(column string, op store.Op, flt *store.Filter) {
 	name, lower := b.col(column), b.col(column+"_lower")
 	v := flt.Value
 	switch op {
-	case users.OpEq:
+	case store.OpEq:
 		if v == "" {
 			b.Write(b.d.False)
 			return
 		}
 		b.Write(name, " = ")
 		b.Arg(v)
-	case users.OpIn:
+	case store.OpIn:
 		var vs []string
 		for _, x := range flt.Values {
 			if x != "" {
@@ -261,17 +261,17 @@ func (b *Builder) compare(column string, op users.FilterOp, flt *users.UserFilte
 			return
 		}
 		b.Write(b.d.In(name, b.param(b.d.ListArg(vs))))
-	case users.OpContains:
+	case store.OpContains:
 		b.Write("(", name, " <> '' AND ", b.d.Contains(name, b.param(v)), ")")
-	case users.OpIContains:
+	case store.OpIContains:
 		b.Write("(", name, " <> '' AND ", b.d.Contains(lower, b.param(strings.ToLower(v))), ")")
-	case users.OpStartsWith, users.OpEndsWith, users.OpIStartsWith, users.OpIEndsWith:
+	case store.OpStartsWith, store.OpEndsWith, store.OpIStartsWith, store.OpIEndsWith:
 		target := name
-		if op == users.OpIStartsWith || op == users.OpIEndsWith {
+		if op == store.OpIStartsWith || op == store.OpIEndsWith {
 			target, v = lower, strings.ToLower(v)
 		}
 		pattern := b.d.Escape(v) + b.d.Any
-		if op == users.OpEndsWith || op == users.OpIEndsWith {
+		if op == store.OpEndsWith || op == store.OpIEndsWith {
 			pattern = b.d.Any + b.d.Escape(v)
 		}
 		b.Write("(", name, " <> '' AND ", target, " ", b.d.Match, " ")
@@ -282,7 +282,7 @@ func (b *Builder) compare(column string, op users.FilterOp, flt *users.UserFilte
 
 // OrderBy writes the ORDER BY clause of sorts, id ascending last; without
 // sorts, created_at then id.
-func (b *Builder) OrderBy(sorts []users.UserSort) error {
+func (b *Builder) OrderBy(sorts []store.Sort) error {
 	if len(sorts) == 0 {
 		b.Write(" ORDER BY ", b.col("created_at"), ", ", b.col("id"))
 		return nil
@@ -300,14 +300,14 @@ func (b *Builder) OrderBy(sorts []users.UserSort) error {
 		if s.Desc {
 			b.Write(" DESC")
 		}
-		if s.Field == users.FieldRole && b.d.NullsFirst {
+		if s.Field == store.FieldRole && b.d.NullsFirst {
 			if s.Desc {
 				b.Write(" NULLS LAST")
 			} else {
 				b.Write(" NULLS FIRST")
 			}
 		}
-		if s.Field == users.FieldID {
+		if s.Field == store.FieldID {
 			return nil // unique: nothing after it matters
 		}
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 )
 
 // Database is one fresh database the sub-test's limiters share.
@@ -47,9 +48,9 @@ type Database struct {
 	// drops their table).
 	Break func(t *testing.T)
 
-	// NewStore returns a users.Store on the database, on a handle of its
+	// NewStore returns a store.Store on the database, on a handle of its
 	// own, for a Manager whose login limiter the Limiter is.
-	NewStore func(t *testing.T) users.Store
+	NewStore func(t *testing.T) store.Store
 }
 
 // Factory creates a fresh, empty database for t, dropped when t ends.

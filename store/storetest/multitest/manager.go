@@ -13,6 +13,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
 )
 
 // countingMailer records every message, and how many times each was sent.
@@ -58,7 +59,7 @@ func ManagersSettingsShared(t *testing.T, newDatabase Factory) {
 	if !errors.Is(err, users.ErrRegistrationDisabled) {
 		t.Fatalf("Register before registration was opened: %v; want ErrRegistrationDisabled", err)
 	}
-	role, err := ms[1].CreateRole(ctx, users.Role{Name: "Members"})
+	role, err := ms[1].CreateRole(ctx, store.Role{Name: "Members"})
 	must(t, "CreateRole", err)
 	s, err := ms[0].Settings(ctx)
 	must(t, "Settings", err)
@@ -77,7 +78,7 @@ func ManagersSettingsShared(t *testing.T, newDatabase Factory) {
 	must(t, "Register on instance 3", ms[3].Register(ctx, users.RegisterInput{Email: "a@example.com", Password: "pw-123456"}))
 	list, err := ms[2].UsersInRole(ctx, role.ID)
 	must(t, "UsersInRole", err)
-	if len(list) != 1 || list[0].Status != users.StatusUnverified {
+	if len(list) != 1 || list[0].Status != store.StatusUnverified {
 		t.Fatalf("users in the registration role: %+v; want one unverified", list)
 	}
 
@@ -115,12 +116,12 @@ func ManagersRegistrationOneUser(t *testing.T, newDatabase Factory) {
 			t.Errorf("Register %d: %v; want nil", i, err)
 		}
 	}
-	list, err := ms[1].ListUsers(ctx, users.UserQuery{})
+	list, err := ms[1].ListUsers(ctx, store.UserQuery{})
 	must(t, "ListUsers", err)
 	if len(list) != 1 {
 		t.Fatalf("%d users for one address; want 1", len(list))
 	}
-	if list[0].Status != users.StatusUnverified || users.NormalizeEmail(list[0].Email) != "victim@example.com" {
+	if list[0].Status != store.StatusUnverified || users.NormalizeEmail(list[0].Email) != "victim@example.com" {
 		t.Errorf("the user: %s %q; want unverified victim@example.com", list[0].Status, list[0].Email)
 	}
 }
@@ -131,7 +132,7 @@ func ManagersWorkersSendEachMailOnce(t *testing.T, newDatabase Factory) {
 	ctx := t.Context()
 	mailer := &countingMailer{}
 	ms := managers(t, newDatabase, 2, mailer)
-	role, err := ms[0].CreateRole(ctx, users.Role{Name: "Team"})
+	role, err := ms[0].CreateRole(ctx, store.Role{Name: "Team"})
 	must(t, "CreateRole", err)
 
 	const n = 60
@@ -171,7 +172,7 @@ func ManagersWorkersSendEachMailOnce(t *testing.T, newDatabase Factory) {
 			t.Errorf("sent %d times: %.40q", c, k)
 		}
 	}
-	pending, err := ms[1].ListMail(ctx, users.MailQuery{Status: users.MailPending})
+	pending, err := ms[1].ListMail(ctx, store.MailQuery{Status: store.MailPending})
 	must(t, "ListMail", err)
 	if len(pending) != 0 {
 		t.Errorf("%d mails still pending", len(pending))

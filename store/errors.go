@@ -1,0 +1,59 @@
+package store
+
+import "errors"
+
+// Errors a Store returns, matched with errors.Is; a Store may wrap them
+// with its own context. Each is distinct: none matches another. The
+// Manager turns each into the users package's error of the same meaning.
+var (
+	// ErrNotFound is returned by the getters (GetUser, GetUserByEmailKey,
+	// GetToken, GetRole, GetPolicy, GetSession) when nothing matches, and
+	// by UpdateUser, UpdateUsers, DeleteUsers, CreateSession, UpdateMail,
+	// DeleteSession and DeleteSessionByToken when what they change does
+	// not exist.
+	ErrNotFound = errors.New("store: not found")
+
+	// ErrConflict is returned by UpdateUser, UpdateUsers, DeleteUsers,
+	// ConsumeToken, CreateSession and RotateSession when the Condition
+	// they were handed does not hold (the user's status changed in
+	// between); nothing is written.
+	ErrConflict = errors.New("store: precondition failed")
+
+	// ErrDuplicateEmail is returned by CreateUser and UpdateUser when
+	// another user has the same EmailKey.
+	ErrDuplicateEmail = errors.New("store: a user with this email already exists")
+
+	// ErrDuplicateID is returned by CreateRole and CreatePolicy when a
+	// record with the same ID exists.
+	ErrDuplicateID = errors.New("store: a record with this id already exists")
+
+	// ErrRoleNotFound is returned by CreateUser, UpdateUser and
+	// UpdateUsers when the user's role names no role.
+	ErrRoleNotFound = errors.New("store: role not found")
+
+	// ErrPolicyNotFound is returned by CreateUser, UpdateUser and
+	// UpdateUsers when one of the user's policies names no policy.
+	ErrPolicyNotFound = errors.New("store: policy not found")
+
+	// ErrInvalidToken is returned by ConsumeToken for a token hash that is
+	// unknown or of another purpose, and by RotateSession for a
+	// refresh-token hash no session has.
+	ErrInvalidToken = errors.New("store: invalid token")
+
+	// ErrTokenUsed is returned by ConsumeToken for a token already
+	// consumed.
+	ErrTokenUsed = errors.New("store: token already used")
+
+	// ErrTokenExpired is returned by ConsumeToken and RotateSession when
+	// now is not before the token's or the session's ExpiresAt.
+	ErrTokenExpired = errors.New("store: token expired")
+
+	// ErrTokenReused is returned by RotateSession for a refresh-token hash
+	// that was already rotated; the session has been deleted.
+	ErrTokenReused = errors.New("store: refresh token already used; the session was ended")
+
+	// ErrLastAdmin is returned by the methods that take a Condition with
+	// KeepAdmin set (UpdateUser, UpdateUsers, DeleteUsers, ConsumeToken)
+	// when the change would leave no active user with admin access.
+	ErrLastAdmin = errors.New("store: the last active user with admin access can't be removed")
+)

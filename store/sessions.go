@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Sessions keeps login sessions and rotates their refresh tokens.
+type Sessions interface {
+	// CreateSession inserts s, a new login session whose current refresh
+	// token's SHA-256 is s.TokenHash, provided the user s.UserID satisfies
+	// cond (else ErrConflict; ErrNotFound when there is no such user).
+	CreateSession(ctx context.Context, s *Session, cond Condition) error
+
+	// GetSession returns the session with the given id, or ErrNotFound.
+	// An expired session is returned as it is (the Manager compares its
+	// ExpiresAt); a deleted one is not found.
+	GetSession(ctx context.Context, id string) (*Session, error)
+
+	// RotateSession is a refresh, atomically, in one transaction:
+	//
+	//   - it finds the session whose current refresh-token hash, or one of
+	//     its earlier (rotated) ones, equals oldHash; none: ErrInvalidToken;
+	//   - when oldHash is an earlier hash (the token was already rotated:
+	//     it leaked, or a client replayed it), it deletes the whole session
+	//     and returns ErrTokenReused — that deletion is committed, it is the
+	//     point of reuse detection;
+	//   - when now is not before the session's ExpiresAt: ErrTokenExpired;
+	//   - when the session's user does not satisfy cond: ErrConflict;
+	//   - otherwise it keeps oldHash as an earlier hash of the session,
+	//     makes newHash the current one, sets RefreshedAt to now and
+	//     ExpiresAt to expiresAt, and returns the session and its user as
+	//     they are afterwards.
+	//
+	// In the three error cases after the first, nothing else is written.
+	// Under concurrent calls with the same oldHash, in one process or many,
+	// exactly one succeeds; the others find oldHash already rotated, so the
+	// session ends. A Store keeps a session's earlier hashes as long as the
+	// session exists.
+	RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond Condition) (*Session, *User, error)
+
+	// DeleteSession deletes the session with the given id and its earlier
+	// hashes (log out); ErrNotFound when there is none.
+	DeleteSession(ctx context.Context, id string) error
+
+	// DeleteSessionByToken deletes the session whose current or an earlier
+	// refresh-token hash equals hash (log out with a refresh token; an
+	// earlier token ends its session too); ErrNotFound when there is none.
+	DeleteSessionByToken(ctx context.Context, hash []byte) error
+}
+
+// Session is a login session as the Store keeps it: never the refresh
+// token itself, only its SHA-256.
+type Session struct {
+	ID          string // random, unguessable; access tokens name it
+	UserID      string
+	TokenHash   []byte // SHA-256 of the current refresh token, 32 bytes
+	CreatedAt   time.Time
+	RefreshedAt time.Time // the last rotation; CreatedAt before the first
+	ExpiresAt   time.Time // when the current refresh token stops working
+	IP          string    // the client's address at login ("" if unknown)
+	UserAgent   string    // at most 512 bytes
+}
