@@ -1,9 +1,9 @@
 // Package store is the contract between a users.Manager and the back-end
 // that keeps its data: users, roles, policies, tokens, sessions, settings
-// and the mail outbox. Application developers do not need it beyond
-// choosing a back-end (store/memstore, store/sqlitestore, store/pgstore,
-// store/mysqlstore) and passing it to users.New; store authors read this
-// package, as driver authors read database/sql/driver.
+// and the mail outbox. Store authors read this package, as driver authors
+// read database/sql/driver; an application chooses a back-end
+// (store/memstore, store/sqlitestore, store/pgstore, store/mysqlstore),
+// passes it to users.New, and meets little else of it (see Shared types).
 //
 // [Store] is composed of small interfaces, one per concern: [Users],
 // [Tokens], [Sessions], [Outbox] and [Catalog] (roles, policies and the
@@ -41,8 +41,11 @@
 // speak of the same values without converting. Everything else here —
 // the row types ([User], [Token], [Session], [Mail]), the preconditions
 // and changes, the query tree ([UserQuery], [Filter]) and the errors — is
-// for stores only. The application's view of a user is users.User, which
-// never carries the password hash; the Manager converts from [User].
+// the stores' vocabulary; an application meets only the query and mail
+// types the Manager's listing methods take and return ([UserQuery],
+// [Filter], [MailQuery], [Mail]) and [Purpose]. The application's view of
+// a user is users.User, which never carries the password hash; the
+// Manager converts from [User].
 //
 // This package imports only the standard library, so a back-end that
 // implements it depends on nothing else of this module.
