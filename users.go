@@ -49,8 +49,9 @@
 // A [Store] keeps users, roles, policies, tokens, settings and the mail
 // outbox; store.go is its whole contract and store/storetest checks it.
 // The module ships store/memstore (tests), store/sqlitestore (the embedded
-// default) and store/pgstore (PostgreSQL, for several instances on one
-// database). Tokens are never stored, only their SHA-256.
+// default), store/pgstore (PostgreSQL) and store/mysqlstore (MySQL 8 and
+// MariaDB 10.6+), the last two for several instances on one database.
+// Tokens are never stored, only their SHA-256.
 //
 // # Mailers
 //
