@@ -99,7 +99,7 @@ func TestGodocLinksCheck(t *testing.T) {
 	imports := map[string]string{"httpapi": modulePath + "/httpapi"}
 	assert.Empty(t, m.commentProblems(root, imports,
 		"[Manager], [Manager.Login], [*ValidationError], [httpapi.New], [net/http.Handler] and [email] exist;\n"+
-			"see ParseFilter, see Manager.Login, see HashBusy, see users.Manager.Health, see Sessions.\n"))
+			"see DefaultSettings, see Manager.Login, see VerifyEmail, see users.Manager.Register, see Sessions.\n"))
 	for _, bad := range []string{
 		"[Manager.Nope]", "[NoSuchThing]", "[httpapi.Nope]", "[github.com/gousers/users/nopkg.X]",
 		"see ParseRegisterJSON for the wire form", "see Manager.Nope", "see users.NoSuchThing", "see httpapi.Nope",
