@@ -65,10 +65,10 @@ const DefaultLimiterMaxKeys = 100_000
 //
 // Memory is bounded: a key costs about 100 bytes plus 8 bytes per recorded
 // event (at most Points), a key with no event left in the window is
-// dropped as new events arrive, and at most MaxKeys keys are kept (default
-// DefaultLimiterMaxKeys): beyond that the least recently used key is
-// forgotten, so its count starts again. Set MaxKeys above the number of
-// keys you expect to be active within one window.
+// dropped as new events arrive, and at most DefaultLimiterMaxKeys keys are
+// kept ([WithLimiterMaxKeys] sets another bound): beyond that the least
+// recently used key is forgotten, so its count starts again. Set the bound
+// above the number of keys you expect to be active within one window.
 //
 // Each process has its own counts: several instances of an application
 // each allow Points per window. Supply a shared Limiter (for example on

@@ -13,7 +13,8 @@ import (
 )
 
 // RegisterInput is the public registration payload. Only these fields can
-// be set by a registering user (see ParseRegisterJSON for the wire form).
+// be set by a registering user (httpapi's POST /users/register takes the
+// same ones, in Directus's JSON names).
 type RegisterInput struct {
 	Email           string
 	Password        string

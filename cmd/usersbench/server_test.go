@@ -19,7 +19,7 @@ import (
 )
 
 // The HTTP mode against the real examples/server (built and run as the
-// README shows: mail printed to stdout, which is the -maillog file): every
+// docs/server.md shows: mail printed to stdout, which is the -maillog file): every
 // operation succeeds, with no errors, the tokens for verify and accept are
 // read from the server's mail output, and the peak RSS is the server's.
 func TestHTTPModeAgainstExamplesServer(t *testing.T) {

@@ -3,10 +3,14 @@
 //
 //	go run ./examples/quickstart
 //
-// It creates a SQLite file in a temporary directory, turns public
-// registration on with a role and an email filter, registers a user, reads
-// the verification mail, verifies with the token from it, invites a second
-// user, accepts the invitation, and logs both in.
+// In a temporary directory it opens a SQLite file, turns public
+// registration on with a role and an email filter, then: a registration
+// refused by the filter; a registration, verified with the token from its
+// mail; an invitation, accepted; a user created by an administrator; a
+// login, a refresh (the old refresh token is spent) and a logout; a
+// forgotten password reset with the token from its mail; a filtered list
+// of users; and a deletion. Each mail is printed as the log mailer
+// writes it, and read back for its link, as a user would from an inbox.
 package main
 
 import (
@@ -39,14 +43,8 @@ func run(ctx context.Context, out io.Writer) error {
 		n++
 		fmt.Fprintf(out, "\n[%d] %s\n", n, fmt.Sprintf(format, args...))
 	}
-	deliver := func(m *users.Manager) error {
-		rep, err := m.DeliverPending(ctx)
-		if err != nil {
-			return err
-		}
-		step("delivery worker sent %d mail(s)", rep.Sent)
-		return nil
-	}
+
+	// --- Set-up: a SQLite file, a mailer that prints, a Manager.
 
 	dir, err := os.MkdirTemp("", "users-quickstart-")
 	if err != nil {
@@ -61,18 +59,30 @@ func run(ctx context.Context, out io.Writer) error {
 	defer db.Close()
 	step("opened SQLite store at %s", dbPath)
 
-	// The log mailer prints each mail; we also keep a copy to read the
-	// links from, as a user would from their inbox.
+	// The log mailer prints each mail; the inbox keeps a copy to read the
+	// links from.
 	var inbox bytes.Buffer
-	mailer := logmailer.New(io.MultiWriter(out, &inbox))
-	m, err := users.New(store, mailer,
+	m, err := users.New(store, logmailer.New(io.MultiWriter(out, &inbox)),
 		users.WithPublicURL("https://app.example.com"),
 		users.WithRegisterURLAllowList("https://app.example.com/verify"),
 		users.WithInviteURLAllowList("https://app.example.com/accept-invite"),
+		users.WithPasswordResetURLAllowList("https://app.example.com/reset-password"),
 	)
 	if err != nil {
 		return err
 	}
+	// mailedToken delivers the mail waiting in the outbox (what m.Run does
+	// in a server) and returns the token of the last link mailed to email.
+	mailedToken := func(email string) (string, error) {
+		rep, err := m.DeliverPending(ctx)
+		if err != nil {
+			return "", err
+		}
+		step("delivery worker sent %d mail(s)", rep.Sent)
+		return lastToken(inbox.String(), email)
+	}
+
+	// --- Settings: roles, public registration, an email filter.
 
 	member, err := m.CreateRole(ctx, users.Role{Name: "Member", Description: "Registered users"})
 	if err != nil {
@@ -97,6 +107,8 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	step("enabled public registration (role %q, verification on, filter %s)", member.Name, filter)
 
+	// --- Register and verify.
+
 	err = m.Register(ctx, users.RegisterInput{Email: "someone@elsewhere.org", Password: "whatever"})
 	if !errors.Is(err, users.ErrEmailNotAllowed) {
 		return fmt.Errorf("registering someone@elsewhere.org: want ErrEmailNotAllowed, got %v", err)
@@ -110,18 +122,17 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	step("registered ada@example.com; the verification mail is in the outbox")
-	if err := deliver(m); err != nil {
-		return err
-	}
-	token, err := lastToken(&inbox)
+	token, err := mailedToken("ada@example.com")
 	if err != nil {
 		return err
 	}
-	u, err := m.VerifyEmail(ctx, token)
+	ada, err := m.VerifyEmail(ctx, token)
 	if err != nil {
 		return err
 	}
-	step("verified %s with the token from the mail: status %s", u.Email, u.Status)
+	step("verified %s with the token from the mail: status %s", ada.Email, ada.Status)
+
+	// --- Invite and accept.
 
 	if _, err := m.Invite(ctx, users.InviteInput{
 		Emails: []string{"grace@example.com"}, Role: editor.ID, InviteURL: "https://app.example.com/accept-invite",
@@ -129,44 +140,134 @@ func run(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	step("invited grace@example.com as %q", editor.Name)
-	if err := deliver(m); err != nil {
+	if token, err = mailedToken("grace@example.com"); err != nil {
 		return err
 	}
-	if token, err = lastToken(&inbox); err != nil {
+	grace, err := m.AcceptInvite(ctx, token, "hopper compiler 1952")
+	if err != nil {
 		return err
 	}
-	if u, err = m.AcceptInvite(ctx, token, "hopper compiler 1952"); err != nil {
-		return err
-	}
-	step("grace accepted the invitation: status %s", u.Status)
+	step("grace accepted the invitation: status %s", grace.Status)
 
-	for _, c := range [][2]string{{"Ada@Example.com", "correct horse battery"}, {"grace@example.com", "hopper compiler 1952"}} {
-		u, err := m.Authenticate(ctx, c[0], c[1])
-		if err != nil {
-			return err
-		}
-		step("authenticated %s (id %s, status %s)", u.Email, u.ID, u.Status)
+	// --- An administrator creates a user (no mail, active at once).
+
+	alan, err := m.Create(ctx, users.CreateInput{
+		Email: "alan@example.com", Password: "turing machine 1936", FirstName: "Alan", Role: &editor.ID,
+	})
+	if err != nil {
+		return err
 	}
-	_, err = m.Authenticate(ctx, "ada@example.com", "wrong password")
+	step("an administrator created %s: status %s", alan.Email, alan.Status)
+
+	// --- Sessions: login, refresh (rotation), logout.
+
+	_, err = m.Login(ctx, users.LoginInput{Email: "ada@example.com", Password: "wrong password"})
 	if !errors.Is(err, users.ErrInvalidCredentials) {
 		return fmt.Errorf("a wrong password: want ErrInvalidCredentials, got %v", err)
 	}
 	step("a wrong password is refused: %v", err)
+	ada1 := users.LoginInput{Email: "Ada@Example.com", Password: "correct horse battery"}
+	sess, err := m.Login(ctx, ada1)
+	if err != nil {
+		return err
+	}
+	who, err := m.ResolveAccessToken(ctx, sess.AccessToken)
+	if err != nil {
+		return err
+	}
+	step("ada logged in: the access token speaks for %s", who.User.Email)
+	renewed, err := m.Refresh(ctx, sess.RefreshToken)
+	if err != nil {
+		return err
+	}
+	step("refreshed: a new access token and a new refresh token; the one presented is spent")
+	_, err = m.Refresh(ctx, sess.RefreshToken)
+	if !errors.Is(err, users.ErrTokenReused) {
+		return fmt.Errorf("a spent refresh token: want ErrTokenReused, got %v", err)
+	}
+	if _, err := m.ResolveAccessToken(ctx, renewed.AccessToken); !errors.Is(err, users.ErrInvalidCredentials) {
+		return fmt.Errorf("the session after a reuse: want it ended (ErrInvalidCredentials), got %v", err)
+	}
+	step("the spent refresh token, presented again, is refused and ends the session: %v", err)
+
+	if sess, err = m.Login(ctx, ada1); err != nil {
+		return err
+	}
+	if err := m.Logout(ctx, sess.RefreshToken); err != nil {
+		return err
+	}
+	_, err = m.ResolveAccessToken(ctx, sess.AccessToken)
+	if !errors.Is(err, users.ErrInvalidCredentials) {
+		return fmt.Errorf("an access token after logout: want ErrInvalidCredentials, got %v", err)
+	}
+	step("ada logged in again and out: the access token is refused at once: %v", err)
+
+	// --- Password reset: a mailed link, a new password.
+
+	if err := m.RequestPasswordReset(ctx, "grace@example.com", "https://app.example.com/reset-password"); err != nil {
+		return err
+	}
+	step("grace asked for a password reset")
+	if token, err = mailedToken("grace@example.com"); err != nil {
+		return err
+	}
+	if _, err := m.ResetPassword(ctx, token, "cobol compiler 1959"); err != nil {
+		return err
+	}
+	if _, err := m.Login(ctx, users.LoginInput{Email: "grace@example.com", Password: "cobol compiler 1959"}); err != nil {
+		return err
+	}
+	step("grace reset her password with the token from the mail and logged in with the new one")
+
+	// --- List with a Directus filter, then delete.
+
+	editors, err := users.ParseUserFilter([]byte(`{"role":{"_eq":"` + editor.ID + `"}}`))
+	if err != nil {
+		return err
+	}
+	list, err := m.ListUsers(ctx, users.UserQuery{Filter: editors, Sort: []users.UserSort{{Field: users.FieldEmail}}})
+	if err != nil {
+		return err
+	}
+	var emails []string
+	for _, u := range list {
+		emails = append(emails, u.Email)
+	}
+	step("users in the role %q, by email: %v", editor.Name, emails)
+
+	if err := m.DeleteUsers(ctx, alan.ID); err != nil {
+		return err
+	}
+	left, err := m.CountUsers(ctx, users.UserQuery{Filter: editors})
+	if err != nil {
+		return err
+	}
+	step("deleted %s: %d user(s) left in the role %q", alan.Email, left, editor.Name)
 	step("done")
 	return nil
 }
 
-var linkRE = regexp.MustCompile(`https://\S+`)
-
-// lastToken reads the token from the last link in the inbox.
-func lastToken(inbox *bytes.Buffer) (string, error) {
-	links := linkRE.FindAllString(inbox.String(), -1)
-	if len(links) == 0 {
-		return "", fmt.Errorf("no link in the mail")
+// lastToken returns the token of the last link mailed to email, read from
+// the printed mails as a user would read their inbox.
+func lastToken(inbox, email string) (string, error) {
+	var link string
+	for _, mail := range mailRE.FindAllStringSubmatch(inbox, -1) {
+		if l := linkRE.FindString(mail[0]); mail[1] == email && l != "" {
+			link = l
+		}
 	}
-	u, err := url.Parse(links[len(links)-1])
+	if link == "" {
+		return "", fmt.Errorf("no link mailed to %s", email)
+	}
+	u, err := url.Parse(link)
 	if err != nil {
 		return "", err
 	}
 	return u.Query().Get("token"), nil
 }
+
+var (
+	// mailRE matches one printed mail: from its To: line to the next.
+	mailRE = regexp.MustCompile(`(?m)^To: (\S+)\n(?:.*\n)*?(?:----|\z)`)
+	linkRE = regexp.MustCompile(`https://\S+token=\S+`)
+)

@@ -88,7 +88,7 @@ func TestCORSLeavesTheConsoleAlone(t *testing.T) {
 }
 
 // A newcomer learns where the console is from -h and from the start-up
-// log, not only from the README.
+// log, not only from the docs.
 func TestTheConsoleIsAnnounced(t *testing.T) {
 	var stdout, stderr strings.Builder
 	require.Equal(t, 0, realMain([]string{"-h"}, func(string) string { return "" }, &stdout, &stderr))

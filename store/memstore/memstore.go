@@ -2,8 +2,8 @@
 //
 // A Store keeps everything in maps behind one mutex, so every method is
 // atomic and concurrent callers in the same process see each change whole.
-// Nothing survives the process: use store/sqlitestore or store/pgstore for
-// data that must last, or that several processes share.
+// Nothing survives the process: use store/sqlitestore, store/pgstore or
+// store/mysqlstore for data that must last, or that several processes share.
 //
 // It behaves as the database-backed stores do, so that tests written
 // against it hold for them too:
