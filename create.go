@@ -318,7 +318,7 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (store.UserChange, er
 }
 
 // ListUsers lists the users q selects, in its order and page (an
-// administrator's view; see UserQuery). A query the Store cannot run — a
+// administrator's view; see store.UserQuery). A query the Store cannot run — a
 // negative limit or offset, an unknown sort field, a malformed filter, a
 // search over 1 KiB — is a *ValidationError matching ErrInvalidQuery. Ids
 // in q.IDs or q.Role that could not have been stored (empty, over 255

@@ -27,6 +27,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/logmailer"
+	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/sqlitestore"
 )
 
@@ -52,7 +53,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	dbPath := filepath.Join(dir, "users.db")
-	store, db, err := sqlitestore.Open(dbPath)
+	st, db, err := sqlitestore.Open(dbPath)
 	if err != nil {
 		return err
 	}
@@ -62,7 +63,7 @@ func run(ctx context.Context, out io.Writer) error {
 	// The log mailer prints each mail; the inbox keeps a copy to read the
 	// links from.
 	var inbox bytes.Buffer
-	m, err := users.New(store, logmailer.New(io.MultiWriter(out, &inbox)),
+	m, err := users.New(st, logmailer.New(io.MultiWriter(out, &inbox)),
 		users.WithPublicURL("https://app.example.com"),
 		users.WithRegisterURLAllowList("https://app.example.com/verify"),
 		users.WithInviteURLAllowList("https://app.example.com/accept-invite"),
@@ -225,7 +226,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	list, err := m.ListUsers(ctx, users.UserQuery{Filter: editors, Sort: []users.UserSort{{Field: users.FieldEmail}}})
+	list, err := m.ListUsers(ctx, store.UserQuery{Filter: editors, Sort: []store.Sort{{Field: store.FieldEmail}}})
 	if err != nil {
 		return err
 	}
@@ -238,7 +239,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := m.DeleteUsers(ctx, alan.ID); err != nil {
 		return err
 	}
-	left, err := m.CountUsers(ctx, users.UserQuery{Filter: editors})
+	left, err := m.CountUsers(ctx, store.UserQuery{Filter: editors})
 	if err != nil {
 		return err
 	}

@@ -135,6 +135,11 @@ func TestDocsIdentifiers(t *testing.T) {
 	t.Parallel()
 	m, docs := loadDocs(t)
 	for _, d := range docs {
+		if d.Path == "CHANGELOG.md" {
+			// The changelog names what was removed or renamed: its old
+			// names exist no more, by design. Its links are checked.
+			continue
+		}
 		for _, p := range m.docProblems(d) {
 			t.Error(p)
 		}
