@@ -3,10 +3,17 @@ package httpapi
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/gousers/users"
 )
+
+// This file holds who a request is: a static token (BearerToken), the
+// client IP, the access token a request carries, and the admin check every
+// admin route passes.
 
 // BearerToken returns an authorizer (see WithAuthorizer) that lets a
 // request act as an administrator when it carries token, either as
@@ -109,4 +116,82 @@ func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
 		}
 	}
 	return false
+}
+
+// admin checks, before anything else, that the request may act as an
+// administrator: the authorizer (WithAuthorizer) says so, or the request
+// carries the access token of an active user with admin access (see
+// accessToken). An expired access token is 401 TOKEN_EXPIRED, so that a
+// client refreshes; any other refusal is 403 FORBIDDEN.
+func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h.cfg.authorize(r) {
+			f(w, r)
+			return
+		}
+		if tok := h.accessToken(r); strings.Count(tok, ".") == 2 {
+			p, err := h.m.ResolveAccessToken(r.Context(), tok)
+			switch {
+			case err == nil && p.Admin:
+				f(w, r)
+				return
+			case errors.Is(err, users.ErrTokenExpired):
+				h.writeError(w, r, err)
+				return
+			case err != nil && !errors.Is(err, users.ErrInvalidToken) && !errors.Is(err, users.ErrInvalidCredentials):
+				h.writeError(w, r, err) // the Store failed
+				return
+			}
+		}
+		h.writeError(w, r, users.ErrForbidden)
+	}
+}
+
+// isAdmin reports whether r may see what administrators see, as the admin
+// routes decide it: the authorizer says so, or r carries the access token
+// of an active user with admin access. It answers no error: a request
+// that is not an administrator's, for whatever reason, is anonymous.
+func (h *handler) isAdmin(r *http.Request) bool {
+	if h.cfg.authorize(r) {
+		return true
+	}
+	if tok := h.accessToken(r); strings.Count(tok, ".") == 2 {
+		p, err := h.m.ResolveAccessToken(r.Context(), tok)
+		return err == nil && p.Admin
+	}
+	return false
+}
+
+// accessToken returns the access token a request carries: the
+// Authorization header's bearer token (when the header is present only it
+// counts), else the access_token query parameter, else the session
+// cookie, as Directus reads them.
+func (h *handler) accessToken(r *http.Request) string {
+	if hs := r.Header.Values("Authorization"); len(hs) > 0 {
+		scheme, cred, ok := strings.Cut(hs[0], " ")
+		if len(hs) != 1 || !ok || !strings.EqualFold(scheme, "Bearer") {
+			return ""
+		}
+		return strings.TrimSpace(cred)
+	}
+	if qs := r.URL.Query()["access_token"]; len(qs) > 0 {
+		if len(qs) != 1 {
+			return ""
+		}
+		return qs[0]
+	}
+	return cookieValue(r, h.cfg.sessionCookie.Name)
+}
+
+// principal resolves the request's access token: 401 INVALID_CREDENTIALS
+// without one (or with one that is not an access token), 401
+// TOKEN_EXPIRED when it expired, 403 INVALID_TOKEN when its signature is
+// wrong, 401 INVALID_CREDENTIALS when its session ended or its user is no
+// longer active.
+func (h *handler) principal(r *http.Request) (*users.Principal, error) {
+	tok := h.accessToken(r)
+	if strings.Count(tok, ".") != 2 {
+		return nil, users.ErrInvalidCredentials
+	}
+	return h.m.ResolveAccessToken(r.Context(), tok)
 }

@@ -303,3 +303,50 @@ func firstErr(errs ...error) error {
 	}
 	return nil
 }
+
+// decodeTokenPassword reads the body {token, password} of the routes that
+// spend a mailed token on a new password (accepting an invitation,
+// resetting a password): two strings and nothing else, the token
+// required. The password is the Manager's to judge.
+func (h *handler) decodeTokenPassword(w http.ResponseWriter, r *http.Request) (token, password string, err error) {
+	p, err := h.decode(w, r)
+	if err != nil {
+		return "", "", err
+	}
+	var errs [3]error
+	errs[0] = p.only("token", "password")
+	token, _, errs[1] = p.str("token")
+	password, _, errs[2] = p.str("password")
+	if err := firstErr(errs[:]...); err != nil {
+		return "", "", err
+	}
+	if token == "" {
+		return "", "", invalid("token", "is required")
+	}
+	return token, password, nil
+}
+
+// decodeOptional is decode, except that an empty body (with a JSON
+// Content-Type or none) is an empty object, as Directus reads it.
+func (h *handler) decodeOptional(w http.ResponseWriter, r *http.Request) (*payload, error) {
+	if r.Header.Get("Content-Type") != "" {
+		return h.decode(w, r)
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
+	if err != nil || len(b) > 0 {
+		return nil, invalidBody("Content-Type must be application/json")
+	}
+	return &payload{vals: map[string]json.RawMessage{}}, nil
+}
+
+// checkJSONValue refuses a body that is not valid UTF-8 or not exactly one
+// JSON value.
+func checkJSONValue(b []byte) error {
+	if !utf8.Valid(b) {
+		return invalidBody("Request body must be valid UTF-8")
+	}
+	if !json.Valid(b) {
+		return invalidBody("Malformed JSON")
+	}
+	return nil
+}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,122 +10,6 @@ import (
 
 	"github.com/gousers/users"
 )
-
-// DefaultMaxBodyBytes is the request body limit when WithMaxBodyBytes is not
-// given: 1 MiB.
-const DefaultMaxBodyBytes int64 = 1 << 20
-
-type config struct {
-	authorize      func(*http.Request) bool
-	maxBody        int64
-	trusted        []netip.Prefix
-	verifyRedirect string
-	log            *slog.Logger
-	limiter        users.Limiter
-	registerLimit  users.Limiter
-	refreshCookie  CookieOptions
-	sessionCookie  CookieOptions
-	deviceCookie   CookieOptions
-	serviceID      string
-}
-
-// Option configures the handler New returns.
-type Option func(*config)
-
-// WithAuthorizer sets the hook that decides whether a request may act as an
-// administrator: it must return true only for requests that may create,
-// list and change users, invite people, and read and change roles and
-// settings. It is called before anything else on every admin route (the
-// body is not read before it answers). When it says no, the request's
-// access token is tried: that of an active user whose role or policies
-// have admin access makes the request an administrator too (see the
-// package doc, Sessions). Default: no request is an administrator by the
-// hook, so only such users' access tokens open the admin routes. Passing
-// nil keeps the default.
-//
-// A refused request gets 403 FORBIDDEN, with or without credentials, as
-// Directus answers for items the caller cannot see — except an expired
-// access token, 401 TOKEN_EXPIRED, so that a client refreshes. See
-// BearerToken for a static token.
-func WithAuthorizer(f func(r *http.Request) bool) Option {
-	return func(c *config) {
-		if f != nil {
-			c.authorize = f
-		}
-	}
-}
-
-// WithMaxBodyBytes sets the largest request body read, in bytes; a bigger
-// one is answered 400 INVALID_PAYLOAD. Default: DefaultMaxBodyBytes (1 MiB).
-// n <= 0 keeps the default.
-func WithMaxBodyBytes(n int64) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.maxBody = n
-		}
-	}
-}
-
-// WithTrustedProxies sets the reverse proxies whose X-Forwarded-For header is
-// believed (see ClientIP). Default: none, so the client IP is always the
-// direct peer. New panics on an invalid prefix.
-func WithTrustedProxies(p ...netip.Prefix) Option {
-	return func(c *config) { c.trusted = append(c.trusted, p...) }
-}
-
-// WithVerifyRedirect makes GET /users/register/verify-email answer a
-// successful verification with 302 Found to u (a sign-in page, say) instead
-// of 204 No Content; nothing is appended to u. Errors are still answered
-// with the JSON error envelope. u must be an absolute http(s) URL or an
-// absolute path ("/login"); New panics otherwise. Default: 204.
-func WithVerifyRedirect(u string) Option {
-	return func(c *config) { c.verifyRedirect = u }
-}
-
-// WithLogger sets the logger of unexpected errors (answered 500 with a
-// generic message): the method, the path (never the query, which may hold a
-// token), the client IP and the error are logged. Default: slog.Default().
-// Passing nil keeps the default.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) {
-		if l != nil {
-			c.log = l
-		}
-	}
-}
-
-// WithRateLimiter limits the public routes (register, resend, verify-email,
-// accept-invite, login, refresh, logout, password request and reset) per
-// client IP (see ClientIP; the key is the
-// address's text form, "invalid IP" when RemoteAddr does not parse): a
-// request the limiter refuses is answered 429 REQUESTS_EXCEEDED with
-// Retry-After before anything else is done. The Manager's own per-address
-// limits (users.WithMailLimiter, users.WithLoginLimiter) apply as well.
-// Default: none — behind a proxy that is not listed in WithTrustedProxies
-// every client would share the proxy's IP. Passing nil keeps the default.
-func WithRateLimiter(l users.Limiter) Option {
-	return func(c *config) {
-		if l != nil {
-			c.limiter = l
-		}
-	}
-}
-
-// WithRegisterRateLimiter limits POST /users/register per client IP, as
-// Directus's RATE_LIMITER_REGISTRATION_* settings do (Directus's default is
-// 5 per 60 s: users.NewMemoryLimiter(5, time.Minute)), and POST
-// /users/register/resend with it (the two share each IP's count: both mail
-// a verification link). A refused request
-// is answered 429 REQUESTS_EXCEEDED with Retry-After and the extensions
-// limit and reset, before the body is read. It applies on top of
-// WithRateLimiter. Default: none. Passing nil keeps the default.
-func WithRegisterRateLimiter(l users.Limiter) Option {
-	return func(c *config) {
-		if l != nil {
-			c.registerLimit = l
-		}
-	}
-}
 
 // handler serves the routes of the package doc.
 type handler struct {
@@ -231,35 +114,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Referrer-Policy", "no-referrer")
 	h.mux.ServeHTTP(w, r)
-}
-
-// admin checks, before anything else, that the request may act as an
-// administrator: the authorizer (WithAuthorizer) says so, or the request
-// carries the access token of an active user with admin access (see
-// accessToken). An expired access token is 401 TOKEN_EXPIRED, so that a
-// client refreshes; any other refusal is 403 FORBIDDEN.
-func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if h.cfg.authorize(r) {
-			f(w, r)
-			return
-		}
-		if tok := h.accessToken(r); strings.Count(tok, ".") == 2 {
-			p, err := h.m.ResolveAccessToken(r.Context(), tok)
-			switch {
-			case err == nil && p.Admin:
-				f(w, r)
-				return
-			case errors.Is(err, users.ErrTokenExpired):
-				h.writeError(w, r, err)
-				return
-			case err != nil && !errors.Is(err, users.ErrInvalidToken) && !errors.Is(err, users.ErrInvalidCredentials):
-				h.writeError(w, r, err) // the Store failed
-				return
-			}
-		}
-		h.writeError(w, r, users.ErrForbidden)
-	}
 }
 
 // limitedBy asks the rate limiter l, if any, before anything else.

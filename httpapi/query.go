@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"math"
-	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -431,53 +430,6 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 		b = append(append(append(b, k...), ':'), v...)
 	}
 	return append(b, '}'), nil
-}
-
-// listUsers: GET /users → 200 {"data": [user…]}, with "meta" when asked.
-// See parseUserQuery for the query parameters.
-func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
-	uq, err := parseUserQuery(r.URL.Query())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	ctx := r.Context()
-	data := []any{}
-	if uq.none {
-		// Nothing to list, but the query is judged all the same.
-		if _, err := h.m.CountUsers(ctx, uq.q); err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-	} else {
-		us, err := h.m.ListUsers(ctx, uq.q)
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		data = make([]any, len(us))
-		for i, u := range us {
-			data[i] = selectFields(viewUser(u), uq.fields)
-		}
-	}
-	body := orderedObject{{"data", data}}
-	if len(uq.meta) > 0 {
-		meta := orderedObject{}
-		for _, name := range uq.meta {
-			q := uq.q // filter_count: the filter and the search
-			if name == "total_count" {
-				q = store.UserQuery{}
-			}
-			n, err := h.m.CountUsers(ctx, q)
-			if err != nil {
-				h.writeError(w, r, err)
-				return
-			}
-			meta = append(meta, orderedField{name, n})
-		}
-		body = append(body, orderedField{"meta", meta})
-	}
-	h.writeJSON(w, http.StatusOK, body)
 }
 
 // selectFields returns the user with only the given fields, in the wire

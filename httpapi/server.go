@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/gousers/users"
 )
@@ -12,13 +11,6 @@ import (
 // This file holds Directus's server routes: GET /server/ping and
 // GET /server/health. Neither is rate limited (monitors poll them), and
 // neither reads a body.
-
-// WithServiceID sets the serviceId GET /server/health shows
-// administrators (Directus shows its KEY). Default: none (the field is
-// left out).
-func WithServiceID(id string) Option {
-	return func(c *config) { c.serviceID = id }
-}
 
 // serverRoutes registers the server routes on the handler's mux.
 func (h *handler) serverRoutes() {
@@ -63,19 +55,4 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
-}
-
-// isAdmin reports whether r may see what administrators see, as the admin
-// routes decide it: the authorizer says so, or r carries the access token
-// of an active user with admin access. It answers no error: a request
-// that is not an administrator's, for whatever reason, is anonymous.
-func (h *handler) isAdmin(r *http.Request) bool {
-	if h.cfg.authorize(r) {
-		return true
-	}
-	if tok := h.accessToken(r); strings.Count(tok, ".") == 2 {
-		p, err := h.m.ResolveAccessToken(r.Context(), tok)
-		return err == nil && p.Admin
-	}
-	return false
 }

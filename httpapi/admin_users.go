@@ -9,8 +9,10 @@ import (
 	"github.com/gousers/users/store"
 )
 
-// This file holds the admin routes: users, roles, settings. Each is wrapped
-// by handler.admin, so the authorizer has answered before any of it runs.
+// This file holds the admin routes on users: create, get, update, list,
+// delete. Each is wrapped by handler.admin, as every admin route (roles,
+// settings, invite) is, so the authorizer has answered before any of it
+// runs.
 
 // maskedPassword is what Directus shows for a password that is set.
 const maskedPassword = "**********"
@@ -228,146 +230,106 @@ func (h *handler) updateUsers(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUsers(us)})
 }
 
-// listRoles: GET /roles → 200 {"data": [role…]}.
-func (h *handler) listRoles(w http.ResponseWriter, r *http.Request) {
-	rs, err := h.m.ListRoles(r.Context())
+// listUsers: GET /users → 200 {"data": [user…]}, with "meta" when asked.
+// See parseUserQuery for the query parameters.
+func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
+	uq, err := parseUserQuery(r.URL.Query())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	if rs == nil {
-		rs = []*users.Role{}
+	ctx := r.Context()
+	data := []any{}
+	if uq.none {
+		// Nothing to list, but the query is judged all the same.
+		if _, err := h.m.CountUsers(ctx, uq.q); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	} else {
+		us, err := h.m.ListUsers(ctx, uq.q)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		data = make([]any, len(us))
+		for i, u := range us {
+			data[i] = selectFields(viewUser(u), uq.fields)
+		}
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: rs})
-}
-
-// createRole: POST /roles {id?, name, description?, admin_access?} → 200
-// {"data": role}.
-func (h *handler) createRole(w http.ResponseWriter, r *http.Request) {
-	p, err := h.decode(w, r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	var (
-		role users.Role
-		errs [5]error
-	)
-	errs[0] = p.only("id", "name", "description", "admin_access")
-	role.ID, _, errs[1] = p.str("id")
-	role.Name, _, errs[2] = p.str("name")
-	role.Description, _, errs[3] = p.str("description")
-	role.AdminAccess, _, errs[4] = p.boolean("admin_access")
-	if err := firstErr(errs[:]...); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	out, err := h.m.CreateRole(r.Context(), role)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: out})
-}
-
-// getSettings: GET /settings → 200 {"data": settings}.
-func (h *handler) getSettings(w http.ResponseWriter, r *http.Request) {
-	s, err := h.m.Settings(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: s})
-}
-
-// updateSettings: PATCH /settings → 200 {"data": settings}. Only the fields
-// given change; null clears the role, the filter and the password policy.
-func (h *handler) updateSettings(w http.ResponseWriter, r *http.Request) {
-	p, err := h.decode(w, r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if err := p.only("public_registration", "public_registration_verify_email",
-		"public_registration_role", "public_registration_email_filter", "auth_password_policy",
-		"auth_password_policy_description", "project_name"); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	s, err := h.m.Settings(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	if err := applySettings(p, &s); err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	out, err := h.m.UpdateSettings(r.Context(), s)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: out})
-}
-
-// applySettings sets on s the fields p gives.
-func applySettings(p *payload, s *users.Settings) error {
-	if b, ok, err := p.boolean("public_registration"); err != nil {
-		return err
-	} else if ok {
-		s.PublicRegistration = b
-	}
-	if b, ok, err := p.boolean("public_registration_verify_email"); err != nil {
-		return err
-	} else if ok {
-		s.PublicRegistrationVerifyEmail = b
-	}
-	if role, ok, err := p.nullableStr("public_registration_role"); err != nil {
-		return err
-	} else if ok {
-		s.PublicRegistrationRole = role
-	}
-	if raw, ok := p.vals["public_registration_email_filter"]; ok {
-		s.PublicRegistrationEmailFilter = nil
-		if kind(raw) != 'n' {
-			f, err := users.ParseFilter(raw)
-			if err != nil {
-				return err
+	body := orderedObject{{"data", data}}
+	if len(uq.meta) > 0 {
+		meta := orderedObject{}
+		for _, name := range uq.meta {
+			q := uq.q // filter_count: the filter and the search
+			if name == "total_count" {
+				q = store.UserQuery{}
 			}
-			s.PublicRegistrationEmailFilter = f
-		}
-	}
-	if name, ok, err := p.nullableStr("project_name"); err != nil {
-		return err
-	} else if ok {
-		s.ProjectName = ""
-		if name != nil {
-			s.ProjectName = *name
-		}
-	}
-	if src, ok, err := p.nullableStr("auth_password_policy"); err != nil {
-		return err
-	} else if ok {
-		s.PasswordPolicy = nil
-		if src != nil {
-			pp, err := users.ParsePasswordPolicy(*src)
+			n, err := h.m.CountUsers(ctx, q)
 			if err != nil {
-				return err
+				h.writeError(w, r, err)
+				return
 			}
-			s.PasswordPolicy = pp
+			meta = append(meta, orderedField{name, n})
 		}
-		// A description describes one policy: a new policy without one
-		// has none (the presets are described by the library).
-		s.PasswordPolicyDescription = ""
+		body = append(body, orderedField{"meta", meta})
 	}
-	if d, ok, err := p.nullableStr("auth_password_policy_description"); err != nil {
-		return err
-	} else if ok {
-		s.PasswordPolicyDescription = ""
-		if d != nil {
-			s.PasswordPolicyDescription = *d
+	h.writeJSON(w, http.StatusOK, body)
+}
+
+// deleteUser (admin): DELETE /users/{id} → 204. An unknown id is 403
+// FORBIDDEN, as for GET /users/{id}; deleting the last active user with
+// admin access is 400 INVALID_PAYLOAD.
+func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request) {
+	if err := h.m.DeleteUsers(r.Context(), r.PathValue("id")); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	noContent(w)
+}
+
+// deleteUsers (admin): DELETE /users with an array of ids, or {"keys":
+// [ids]}, as Directus takes them → 204. All or none: one unknown id (403
+// FORBIDDEN) or the last active administrator among them (400) deletes
+// nothing. Directus's {"query": …} form is refused by name.
+func (h *handler) deleteUsers(w http.ResponseWriter, r *http.Request) {
+	b, err := h.readBody(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var keys []string
+	switch kind(b) {
+	case '[':
+		if err := checkJSONValue(b); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		if keys, err = decodeStrList("keys", b); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	default:
+		p, err := parseObject(b)
+		if err != nil {
+			h.writeError(w, r, invalidBody("Request body must be an array of user ids, or an object with \"keys\""))
+			return
+		}
+		if _, ok := p.vals["query"]; ok {
+			h.writeError(w, r, invalid("query", "is not supported: give the ids to delete as an array, or as \"keys\""))
+			return
+		}
+		var errs [2]error
+		errs[0] = p.only("keys")
+		keys, _, errs[1] = p.strList("keys")
+		if err := firstErr(errs[:]...); err != nil {
+			h.writeError(w, r, err)
+			return
 		}
 	}
-	return nil
+	if err := h.m.DeleteUsers(r.Context(), keys...); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	noContent(w)
 }

@@ -1,0 +1,104 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gousers/users"
+)
+
+// me: GET /users/me → 200 {"data": user} for the access token's user,
+// with only the fields the fields parameter names, as GET /users/{id}.
+func (h *handler) me(w http.ResponseWriter, r *http.Request) {
+	p, err := h.principal(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	fields, err := fieldsParam(r.URL.Query())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(p.User), fields)})
+}
+
+// updateMe: PATCH /users/me {first_name?, last_name?, password?,
+// current_password?} → 200 {"data": user}. A new password needs the
+// current one (current_password, an extension) and ends every session of
+// the user, this one included. The answer has only the fields the fields
+// parameter names; a bad one is refused before anything changes.
+func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
+	pr, err := h.principal(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	fields, err := fieldsParam(r.URL.Query())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	p, err := h.decode(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var (
+		patch                   users.UserPatch
+		password, current       string
+		hasPassword, hasCurrent bool
+		errs                    [5]error
+	)
+	errs[0] = p.only("first_name", "last_name", "password", "current_password")
+	patch.FirstName, _, errs[1] = p.nullableStr("first_name")
+	patch.LastName, _, errs[2] = p.nullableStr("last_name")
+	password, hasPassword, errs[3] = p.str("password")
+	current, hasCurrent, errs[4] = p.str("current_password")
+	if err := firstErr(errs[:]...); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	empty := "" // null clears a name
+	if _, given := p.vals["first_name"]; given && patch.FirstName == nil {
+		patch.FirstName = &empty
+	}
+	if _, given := p.vals["last_name"]; given && patch.LastName == nil {
+		patch.LastName = &empty
+	}
+	switch {
+	case hasPassword && !hasCurrent:
+		h.writeError(w, r, invalid("current_password", "is required to change the password"))
+		return
+	case hasCurrent && !hasPassword:
+		h.writeError(w, r, invalid("current_password", "is only taken with password"))
+		return
+	}
+	// The names are judged before the password changes, so that a refused
+	// name leaves the password and the sessions as they were.
+	for _, n := range []struct {
+		field string
+		v     *string
+	}{{"first_name", patch.FirstName}, {"last_name", patch.LastName}} {
+		if n.v == nil {
+			continue
+		}
+		if err := users.ValidateName(n.field, *n.v); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	u := pr.User
+	if hasPassword {
+		if u, err = h.m.ChangePassword(r.Context(), pr.User.ID, current, password); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	if patch.FirstName != nil || patch.LastName != nil {
+		if u, err = h.m.UpdateUser(r.Context(), pr.User.ID, patch); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
+}

@@ -1,0 +1,54 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/gousers/users"
+)
+
+// register: POST /users/register → 204 on every path that passes
+// validation, whether or not the email exists.
+//
+// Registration being off is checked before the body is read, so that it
+// answers 403 whatever the body holds: whether registration is open comes
+// before any check of the input. Only a hashing queue too full to take the
+// call comes earlier (503), so that a flood is shed without store work.
+func (h *handler) register(w http.ResponseWriter, r *http.Request) {
+	// Under a flood of password work, shed at once: before the settings
+	// are read or the body decoded (the answer depends on the load only).
+	if err := h.m.HashBusy(); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	s, err := h.m.Settings(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if !s.PublicRegistration {
+		h.writeError(w, r, users.ErrRegistrationDisabled)
+		return
+	}
+	p, err := h.decode(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var in users.RegisterInput
+	var errs [6]error
+	errs[0] = p.only("email", "password", "first_name", "last_name", "verification_url")
+	in.Email, _, errs[1] = p.email("email")
+	in.Password, _, errs[2] = p.str("password")
+	in.FirstName, _, errs[3] = p.str("first_name")
+	in.LastName, _, errs[4] = p.str("last_name")
+	in.VerificationURL, _, errs[5] = p.str("verification_url")
+	if err := firstErr(errs[:]...); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.m.Register(r.Context(), in); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	noContent(w)
+}
