@@ -2,9 +2,12 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -192,5 +195,128 @@ func TestRegisterRateLimiter(t *testing.T) {
 	assert.Equal(t, http.StatusNoContent, register("198.51.100.7:1", "d@example.com").Code)
 	r := request("POST", "/auth/login", registerBody("a@example.com", password))
 	r.RemoteAddr = "203.0.113.9:4"
+	assert.Equal(t, http.StatusOK, f.serve(r).Code)
+}
+
+func TestAdminRoutesTakeAnAdminsAccessToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	adminRole, err := f.m.CreateRole(f.ctx, users.Role{Name: "Administrator", AdminAccess: true})
+	require.NoError(t, err)
+	f.owner(adminRole)
+	f.create(users.CreateInput{Email: "member@example.com", Password: password, Role: &f.role.ID})
+
+	var admin, member tokens
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &admin)
+	data(t, f.do("POST", "/auth/login", loginBody("member@example.com", password, "")), &member)
+
+	var roles []users.Role
+	data(t, f.withBearer(request("GET", "/roles", ""), admin.AccessToken), &roles)
+	assert.Len(t, roles, 2)
+	wantError(t, f.withBearer(request("GET", "/roles", ""), member.AccessToken), 403, "FORBIDDEN", "")
+	wantError(t, f.withBearer(request("GET", "/roles", ""), "not-a-token"), 403, "FORBIDDEN", "")
+	data(t, f.admin("GET", "/roles", ""), &roles) // the static token still works
+
+	f.clock.Advance(16 * time.Minute)
+	wantError(t, f.withBearer(request("GET", "/roles", ""), admin.AccessToken), 401, "TOKEN_EXPIRED", "")
+	var next tokens
+	data(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(admin.RefreshToken)+`}`), &next)
+	data(t, f.withBearer(request("GET", "/roles", ""), next.AccessToken), &roles)
+
+	// Logged out: the token stops working at once.
+	assert.Equal(t, http.StatusNoContent, f.do("POST", "/auth/logout", `{"refresh_token":`+jsonString(next.RefreshToken)+`}`).Code)
+	wantError(t, f.withBearer(request("GET", "/roles", ""), next.AccessToken), 403, "FORBIDDEN", "")
+}
+
+// adminRoutes are every admin route with a body that would succeed.
+func adminRoutes(f *fixture, userID string) []struct{ method, target, body string } {
+	role := jsonString(f.role.ID)
+	return []struct{ method, target, body string }{
+		{"POST", "/users/invite", `{"email":"new@example.com","role":` + role + `}`},
+		{"POST", "/users", `{"email":"new@example.com","password":"pw"}`},
+		{"GET", "/users", ""},
+		{"GET", "/users/" + userID, ""},
+		{"PATCH", "/users/" + userID, `{"role":null}`},
+		{"PATCH", "/users", `{"keys":[` + jsonString(userID) + `],"data":{"status":"suspended"}}`},
+		{"GET", "/roles", ""},
+		{"POST", "/roles", `{"name":"Editors"}`},
+		{"GET", "/settings", ""},
+		{"PATCH", "/settings", `{"public_registration":true}`},
+		// VICTIM: a user made for the request where it must succeed.
+		{"DELETE", "/users/VICTIM", ""},
+		{"DELETE", "/users", `["VICTIM"]`},
+	}
+}
+
+func TestAdminRoutesRefuseWithoutAuthorization(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.create(users.CreateInput{Email: "ada@example.com", Password: password, Role: &f.role.ID})
+	before := f.snapshot()
+	deny := map[string]func(*http.Request){
+		"no credentials":       func(*http.Request) {},
+		"wrong bearer":         func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+adminToken+"x") },
+		"prefix of the token":  func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+adminToken[:5]) },
+		"empty bearer":         func(r *http.Request) { r.Header.Set("Authorization", "Bearer ") },
+		"basic scheme":         func(r *http.Request) { r.Header.Set("Authorization", "Basic "+adminToken) },
+		"token without scheme": func(r *http.Request) { r.Header.Set("Authorization", adminToken) },
+		"wrong access_token": func(r *http.Request) {
+			r.URL.RawQuery = url.Values{"access_token": {"nope"}}.Encode()
+		},
+		"bad header wins over good query": func(r *http.Request) {
+			r.Header.Set("Authorization", "Bearer nope")
+			r.URL.RawQuery = url.Values{"access_token": {adminToken}}.Encode()
+		},
+	}
+	for _, rt := range adminRoutes(f, u.ID) {
+		for name, set := range deny {
+			t.Run(rt.method+" "+rt.target+"/"+name, func(t *testing.T) {
+				r := request(rt.method, rt.target, rt.body)
+				set(r)
+				wantError(t, f.serve(r), http.StatusForbidden, "FORBIDDEN", "You don't have permission to access this.")
+			})
+		}
+		// Authorization comes before the body is even read.
+		t.Run(rt.method+" "+rt.target+"/bad body", func(t *testing.T) {
+			r := request(rt.method, rt.target, `{"bad json`)
+			wantError(t, f.serve(r), http.StatusForbidden, "FORBIDDEN", "")
+		})
+	}
+	assert.Equal(t, before, f.snapshot(), "a refused request changed the store")
+	assert.Empty(t, f.mail.Messages())
+}
+
+func TestAdminRoutesRefuseByDefault(t *testing.T) {
+	t.Parallel()
+	f := newFixtureWith(t, fixtureConfig{noAuth: true})
+	u := f.create(users.CreateInput{Email: "ada@example.com"})
+	before := f.snapshot()
+	for _, rt := range adminRoutes(f, u.ID) {
+		// Not even the token the other fixtures accept.
+		r := request(rt.method, rt.target, rt.body)
+		r.Header.Set("Authorization", "Bearer "+adminToken)
+		wantError(t, f.serve(r), http.StatusForbidden, "FORBIDDEN", "You don't have permission to access this.")
+	}
+	assert.Equal(t, before, f.snapshot())
+}
+
+func TestAdminRoutesAcceptTheToken(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.create(users.CreateInput{Email: "ada@example.com"})
+	for i, rt := range adminRoutes(f, u.ID) {
+		if strings.Contains(rt.target+rt.body, "VICTIM") {
+			victim := f.create(users.CreateInput{Email: fmt.Sprintf("victim%d@example.com", i)})
+			rt.target, rt.body = strings.ReplaceAll(rt.target, "VICTIM", victim.ID), strings.ReplaceAll(rt.body, "VICTIM", victim.ID)
+		}
+		w := f.admin(rt.method, strings.Replace(rt.target, "new@", fmt.Sprintf("new%d@", i), 1), strings.Replace(rt.body, "new@", fmt.Sprintf("new%d@", i), 1))
+		assert.Contains(t, []int{200, 204}, w.Code, "%s %s: %s", rt.method, rt.target, w.Body.String())
+	}
+	// The access_token query parameter, as Directus accepts it.
+	w := f.serve(request("GET", "/roles?access_token="+url.QueryEscape(adminToken), ""))
+	assert.Equal(t, http.StatusOK, w.Code)
+	// A lower-case scheme.
+	r := request("GET", "/roles", "")
+	r.Header.Set("Authorization", "bearer "+adminToken)
 	assert.Equal(t, http.StatusOK, f.serve(r).Code)
 }

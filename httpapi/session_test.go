@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -288,36 +287,6 @@ func TestDeviceCookieThroughTheAPI(t *testing.T) {
 	assert.NotEmpty(t, tk.AccessToken)
 }
 
-func TestAdminRoutesTakeAnAdminsAccessToken(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	adminRole, err := f.m.CreateRole(f.ctx, users.Role{Name: "Administrator", AdminAccess: true})
-	require.NoError(t, err)
-	f.owner(adminRole)
-	f.create(users.CreateInput{Email: "member@example.com", Password: password, Role: &f.role.ID})
-
-	var admin, member tokens
-	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &admin)
-	data(t, f.do("POST", "/auth/login", loginBody("member@example.com", password, "")), &member)
-
-	var roles []users.Role
-	data(t, f.withBearer(request("GET", "/roles", ""), admin.AccessToken), &roles)
-	assert.Len(t, roles, 2)
-	wantError(t, f.withBearer(request("GET", "/roles", ""), member.AccessToken), 403, "FORBIDDEN", "")
-	wantError(t, f.withBearer(request("GET", "/roles", ""), "not-a-token"), 403, "FORBIDDEN", "")
-	data(t, f.admin("GET", "/roles", ""), &roles) // the static token still works
-
-	f.clock.Advance(16 * time.Minute)
-	wantError(t, f.withBearer(request("GET", "/roles", ""), admin.AccessToken), 401, "TOKEN_EXPIRED", "")
-	var next tokens
-	data(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(admin.RefreshToken)+`}`), &next)
-	data(t, f.withBearer(request("GET", "/roles", ""), next.AccessToken), &roles)
-
-	// Logged out: the token stops working at once.
-	assert.Equal(t, http.StatusNoContent, f.do("POST", "/auth/logout", `{"refresh_token":`+jsonString(next.RefreshToken)+`}`).Code)
-	wantError(t, f.withBearer(request("GET", "/roles", ""), next.AccessToken), 403, "FORBIDDEN", "")
-}
-
 func TestTokensOfSuspendedAndDeletedUsers(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -337,92 +306,63 @@ func TestTokensOfSuspendedAndDeletedUsers(t *testing.T) {
 	wantError(t, f.do("POST", "/auth/refresh", `{"refresh_token":`+jsonString(b.RefreshToken)+`}`), 401, "INVALID_CREDENTIALS", "")
 }
 
-func TestUpdateMe(t *testing.T) {
+func TestLogin(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.owner(nil)
-	var tk tokens
-	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &tk)
-	patch := func(body string) *httptest.ResponseRecorder {
-		return f.withBearer(request("PATCH", "/users/me", body), tk.AccessToken)
-	}
-	var me wireUser
-	data(t, patch(`{"first_name":"Ada","last_name":"Lovelace"}`), &me)
-	assert.Equal(t, "Ada", *me.FirstName)
-	assert.Equal(t, "Lovelace", *me.LastName)
-	data(t, patch(`{"last_name":null}`), &me)
-	assert.Nil(t, me.LastName)
-	assert.Equal(t, "Ada", *me.FirstName)
-
-	before := f.snapshot()
-	wantError(t, patch(`{"email":"new@example.com"}`), 400, "INVALID_PAYLOAD", `Invalid payload. "email" is not allowed.`)
-	wantError(t, patch(`{"role":null}`), 400, "INVALID_PAYLOAD", `Invalid payload. "role" is not allowed.`)
-	wantError(t, patch(`{"password":"a-new-password"}`), 400, "INVALID_PAYLOAD",
-		`Invalid payload. "current_password" is required to change the password.`)
-	wantError(t, patch(`{"password":"a-new-password","current_password":"wrong"}`), 401, "INVALID_CREDENTIALS", "")
-	wantError(t, f.do("PATCH", "/users/me", `{"first_name":"Eve"}`), 401, "INVALID_CREDENTIALS", "")
-	assert.Equal(t, before, f.snapshot(), "nothing changed")
-
-	data(t, patch(`{"password":"a-new-password","current_password":`+jsonString(password)+`}`), &me)
-	// The change ended every session, this one included.
-	wantError(t, f.withBearer(request("GET", "/users/me", ""), tk.AccessToken), 401, "INVALID_CREDENTIALS", "")
-	wantError(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), 401, "INVALID_CREDENTIALS", "")
-	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, "a-new-password", "")), &tk)
-}
-
-func TestPasswordResetRoutes(t *testing.T) {
-	t.Parallel()
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{
-		users.WithPasswordResetURLAllowList("https://app.example.com/reset")}})
-	f.owner(nil)
-	var tk tokens
-	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &tk)
+	u := f.create(users.CreateInput{Email: "ada@example.com", Password: password, FirstName: "Ada", Role: &f.role.ID})
+	f.create(users.CreateInput{Email: "suspended@example.com", Password: password, Status: users.StatusSuspended})
+	f.create(users.CreateInput{Email: "nopass@example.com"})
 
 	for _, body := range []string{
-		`{"email":"owner@example.com"}`,
-		`{"email":"nobody@example.com"}`,
-		`{"email":"owner@example.com","reset_url":"https://app.example.com/reset"}`,
+		registerBody("ada@example.com", password),
+		`{"email":"ADA@example.com","password":` + jsonString(password) + `,"mode":"json"}`,
+		`{"email":"ada@example.com","password":` + jsonString(password) + `,"otp":"123456"}`,
 	} {
-		w := f.do("POST", "/auth/password/request", body)
-		assert.Equal(t, http.StatusNoContent, w.Code, body)
-		if body == `{"email":"owner@example.com"}` {
-			assert.Contains(t, f.deliver(ownerEmail).Text, "https://app.example.com/admin/reset-password?token=")
-		}
+		var got tokens
+		data(t, f.do("POST", "/auth/login", body), &got)
+		var me wireUser
+		data(t, f.withBearer(request("GET", "/users/me", ""), got.AccessToken), &me)
+		assert.Equal(t, u.ID, me.ID)
+		assert.Equal(t, "Ada", *me.FirstName)
+		assert.Equal(t, "**********", *me.Password)
 	}
-	assert.Empty(t, f.mail.To("nobody@example.com"))
-	wantError(t, f.do("POST", "/auth/password/request", `{"email":"owner@example.com","reset_url":"https://evil.example/reset"}`),
-		400, "INVALID_PAYLOAD", `Invalid payload. URL "https://evil.example/reset" can't be used to reset passwords.`)
-	wantError(t, f.do("POST", "/auth/password/request", `{}`), 400, "INVALID_PAYLOAD", `Invalid payload. "email" is required.`)
-	wantError(t, f.do("POST", "/auth/password/request", `{"email":"a@example.com","role":"x"}`), 400, "INVALID_PAYLOAD", `Invalid payload. "role" is not allowed.`)
-
-	msg := f.deliver(ownerEmail)
-	assert.Contains(t, msg.Text, "https://app.example.com/reset?token=")
-	link := msg.Text[strings.Index(msg.Text, "https://app.example.com/reset?token="):]
-	link = strings.Fields(link)[0]
-	lu, err := url.Parse(link)
-	require.NoError(t, err)
-	token := lu.Query().Get("token")
-
-	wantError(t, f.do("POST", "/auth/password/reset", `{"token":"garbage","password":"x"}`), 403, "INVALID_TOKEN", "Invalid token.")
-	wantError(t, f.do("POST", "/auth/password/reset", `{"password":"x"}`), 400, "INVALID_PAYLOAD", `Invalid payload. "token" is required.`)
-	w := f.do("POST", "/auth/password/reset", `{"token":`+jsonString(token)+`,"password":"after-reset-pw"}`)
-	assert.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
-	wantError(t, f.do("POST", "/auth/password/reset", `{"token":`+jsonString(token)+`,"password":"again-pw"}`), 403, "INVALID_TOKEN", "")
-	wantError(t, f.withBearer(request("GET", "/users/me", ""), tk.AccessToken), 401, "INVALID_CREDENTIALS", "")
-	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, "after-reset-pw", "")), &tk)
+	before := f.snapshot()
+	for name, body := range map[string]string{
+		"wrong password":  registerBody("ada@example.com", "wrong"),
+		"unknown email":   registerBody("nobody@example.com", password),
+		"suspended":       registerBody("suspended@example.com", password),
+		"no password":     registerBody("nopass@example.com", ""),
+		"empty":           `{}`,
+		"malformed email": registerBody("ada", password),
+	} {
+		wantError(t, f.do("POST", "/auth/login", body), http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid user credentials.")
+		_ = name
+	}
+	for body, msg := range map[string]string{
+		`{"email":"ada@example.com","password":"x","mode":"jwt"}`:       `Invalid payload. "mode" must be one of "json", "cookie", "session".`,
+		`{"email":"ada@example.com","password":null}`:                   `Invalid payload. "password" must be a string.`,
+		`{"email":["ada@example.com"],"password":"x"}`:                  `Invalid payload. "email" must be a string.`,
+		`{"email":"ada@example.com","password":"x","remember":true}`:    `Invalid payload. "remember" is not allowed.`,
+		`{"email":"ada@example.com","password":"x"}{}`:                  "Invalid payload. Request body must hold one JSON object and nothing after it.",
+		`{"email":"ada@example.com","password":"x","otp":123}`:          `Invalid payload. "otp" must be a string.`,
+		`{"email":"ada@example.com","password":"x","password":"y"}`:     `Invalid payload. "password" must not be given more than once.`,
+		`{"email":"ada@example.com","password":"\ud800","mode":"json"}`: `Invalid payload. "password" must be valid Unicode text.`,
+	} {
+		wantError(t, f.do("POST", "/auth/login", body), http.StatusBadRequest, "INVALID_PAYLOAD", msg)
+	}
+	assert.Equal(t, before, f.snapshot())
 }
 
-// A reset token mailed to a user who was suspended since does not work.
-func TestResetTokenOfSuspendedUser(t *testing.T) {
+func TestLoginLimiterAnswers429(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
-	u := f.owner(nil)
-	assert.Equal(t, http.StatusNoContent, f.do("POST", "/auth/password/request", `{"email":"owner@example.com"}`).Code)
-	msg := f.deliver(ownerEmail)
-	i := strings.Index(msg.Text, "token=")
-	require.Positive(t, i)
-	token := strings.Fields(msg.Text[i+len("token="):])[0]
-	require.Equal(t, http.StatusOK, f.admin("PATCH", "/users/"+u.ID, `{"status":"suspended"}`).Code)
-	wantError(t, f.do("POST", "/auth/password/reset", `{"token":`+jsonString(token)+`,"password":"taken-over"}`), 403, "INVALID_TOKEN", "")
-	assert.Equal(t, users.StatusSuspended, f.user(ownerEmail).Status)
+	lim := users.NewMemoryLimiter(2, time.Minute)
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithLoginLimiter(lim)}})
+	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
+	for range 2 {
+		wantError(t, f.do("POST", "/auth/login", registerBody("ada@example.com", "wrong")), http.StatusUnauthorized, "INVALID_CREDENTIALS", "")
+	}
+	w := f.do("POST", "/auth/login", registerBody("ada@example.com", password))
+	wantError(t, w, http.StatusTooManyRequests, "REQUESTS_EXCEEDED", "")
+	assert.Regexp(t, `^Too many requests, retry after \d+s\.$`, errMessage(t, w))
+	assert.Regexp(t, `^[1-9]\d*$`, w.Header().Get("Retry-After"))
 }

@@ -1,0 +1,69 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gousers/users"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPasswordResetRoutes(t *testing.T) {
+	t.Parallel()
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{
+		users.WithPasswordResetURLAllowList("https://app.example.com/reset")}})
+	f.owner(nil)
+	var tk tokens
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &tk)
+
+	for _, body := range []string{
+		`{"email":"owner@example.com"}`,
+		`{"email":"nobody@example.com"}`,
+		`{"email":"owner@example.com","reset_url":"https://app.example.com/reset"}`,
+	} {
+		w := f.do("POST", "/auth/password/request", body)
+		assert.Equal(t, http.StatusNoContent, w.Code, body)
+		if body == `{"email":"owner@example.com"}` {
+			assert.Contains(t, f.deliver(ownerEmail).Text, "https://app.example.com/admin/reset-password?token=")
+		}
+	}
+	assert.Empty(t, f.mail.To("nobody@example.com"))
+	wantError(t, f.do("POST", "/auth/password/request", `{"email":"owner@example.com","reset_url":"https://evil.example/reset"}`),
+		400, "INVALID_PAYLOAD", `Invalid payload. URL "https://evil.example/reset" can't be used to reset passwords.`)
+	wantError(t, f.do("POST", "/auth/password/request", `{}`), 400, "INVALID_PAYLOAD", `Invalid payload. "email" is required.`)
+	wantError(t, f.do("POST", "/auth/password/request", `{"email":"a@example.com","role":"x"}`), 400, "INVALID_PAYLOAD", `Invalid payload. "role" is not allowed.`)
+
+	msg := f.deliver(ownerEmail)
+	assert.Contains(t, msg.Text, "https://app.example.com/reset?token=")
+	link := msg.Text[strings.Index(msg.Text, "https://app.example.com/reset?token="):]
+	link = strings.Fields(link)[0]
+	lu, err := url.Parse(link)
+	require.NoError(t, err)
+	token := lu.Query().Get("token")
+
+	wantError(t, f.do("POST", "/auth/password/reset", `{"token":"garbage","password":"x"}`), 403, "INVALID_TOKEN", "Invalid token.")
+	wantError(t, f.do("POST", "/auth/password/reset", `{"password":"x"}`), 400, "INVALID_PAYLOAD", `Invalid payload. "token" is required.`)
+	w := f.do("POST", "/auth/password/reset", `{"token":`+jsonString(token)+`,"password":"after-reset-pw"}`)
+	assert.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
+	wantError(t, f.do("POST", "/auth/password/reset", `{"token":`+jsonString(token)+`,"password":"again-pw"}`), 403, "INVALID_TOKEN", "")
+	wantError(t, f.withBearer(request("GET", "/users/me", ""), tk.AccessToken), 401, "INVALID_CREDENTIALS", "")
+	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, "after-reset-pw", "")), &tk)
+}
+
+// A reset token mailed to a user who was suspended since does not work.
+func TestResetTokenOfSuspendedUser(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.owner(nil)
+	assert.Equal(t, http.StatusNoContent, f.do("POST", "/auth/password/request", `{"email":"owner@example.com"}`).Code)
+	msg := f.deliver(ownerEmail)
+	i := strings.Index(msg.Text, "token=")
+	require.Positive(t, i)
+	token := strings.Fields(msg.Text[i+len("token="):])[0]
+	require.Equal(t, http.StatusOK, f.admin("PATCH", "/users/"+u.ID, `{"status":"suspended"}`).Code)
+	wantError(t, f.do("POST", "/auth/password/reset", `{"token":`+jsonString(token)+`,"password":"taken-over"}`), 403, "INVALID_TOKEN", "")
+	assert.Equal(t, users.StatusSuspended, f.user(ownerEmail).Status)
+}
