@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -47,4 +48,40 @@ func (h *handler) localNext(next string) string {
 		return h.p + "/users"
 	}
 	return next
+}
+
+// clientIP is the client's address for the per-IP login limit.
+func (h *handler) clientIP(r *http.Request) string {
+	if h.cfg.clientIP != nil {
+		return h.cfg.clientIP(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return ""
+	}
+	return host
+}
+
+// adminKey carries the signed-in administrator in a request's context.
+type adminKey struct{}
+
+// admin is who passed the admin check: the built-in sign-in knows the
+// user; an authorizer does not.
+type adminInfo struct {
+	email   string
+	session string // the built-in sign-in's access token
+}
+
+func adminFrom(ctx context.Context) *adminInfo {
+	a, _ := ctx.Value(adminKey{}).(*adminInfo)
+	return a
+}
+
+// signInURL is where "Sign In" links lead: the built-in sign-in page, or
+// the application's home when the host app has its own login.
+func (h *handler) signInURL() string {
+	if h.cfg.authorize != nil {
+		return "/"
+	}
+	return h.p + "/login"
 }

@@ -136,3 +136,20 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, name string, p *p
 	}
 	h.render(w, r, pr.Status, name, p)
 }
+
+// failWith is fail with an explanation already made (and amended).
+func (h *handler) failWith(w http.ResponseWriter, r *http.Request, name string, p *page, err error, pr problem, fields ...string) {
+	if pr.Internal {
+		h.fail(w, r, name, p, err, fields...)
+		return
+	}
+	for _, f := range fields {
+		if f == pr.Field {
+			p.Errors = map[string]string{f: pr.Msg}
+		}
+	}
+	if p.Errors == nil {
+		p.Alert = pr.Msg
+	}
+	h.render(w, r, pr.Status, name, p)
+}

@@ -2,7 +2,6 @@ package webui
 
 import (
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"embed"
@@ -16,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gousers/users"
 )
 
 //go:embed templates/*.html
@@ -290,17 +291,64 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// adminKey carries the signed-in administrator in a request's context.
-type adminKey struct{}
-
-// admin is who passed the admin check: the built-in sign-in knows the
-// user; an authorizer does not.
-type adminInfo struct {
-	email   string
-	session string // the built-in sign-in's access token
+// policyHint describes the password policy in force, as a password
+// field's hint: its description (the settings', else the preset's), never
+// the regular expression. "" when there is no policy.
+func (h *handler) policyHint(r *http.Request) string {
+	s, err := h.m.Settings(r.Context())
+	if err != nil || s.PasswordPolicy == nil {
+		return ""
+	}
+	d := s.PasswordPolicyDescription
+	if d == "" {
+		d = s.PasswordPolicy.Description()
+	}
+	if d == "" {
+		return "The password must meet the password policy."
+	}
+	return "The password must have " + strings.TrimSuffix(d, ".") + "."
 }
 
-func adminFrom(ctx context.Context) *adminInfo {
-	a, _ := ctx.Value(adminKey{}).(*adminInfo)
-	return a
+// tokenPage is what the pages behind mailed links show.
+type tokenData struct {
+	Token  string
+	Email  string // the address the link was mailed to
+	Action string // the submit button's text
+	Policy string // the password policy, worded
+	Bad    string // why the link is no good ("" when it is)
+	Next   string // what to do then
+	// NextURL and NextText make a link for what to do then, if any.
+	NextURL, NextText string
+}
+
+// doneFlash is the outcome of a public flow that left u able to sign in:
+// msg for an administrator, who goes on to the console's sign-in;
+// appMsg, and no console sign-in, for anyone else, whom the console
+// would refuse.
+func (h *handler) doneFlash(r *http.Request, u *users.User, msg, appMsg string) *flash {
+	if u == nil {
+		return &flash{Status: []string{msg}}
+	}
+	admin, err := h.m.HasAdminAccess(r.Context(), u.ID)
+	if err != nil {
+		h.cfg.log.ErrorContext(r.Context(), "webui: reading admin access", "error", err)
+	}
+	if admin || err != nil {
+		return &flash{Status: []string{msg}}
+	}
+	return &flash{Status: []string{appMsg}, NoConsole: true}
+}
+
+// done is the page a finished public flow redirects to.
+func (h *handler) done(title string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		f := h.takeFlash(w, r)
+		d := messageData{NextURL: h.signInURL(), NextText: "Sign In"}
+		if f == nil {
+			f = &flash{}
+		} else if f.NoConsole && h.cfg.authorize == nil {
+			d.NextURL, d.NextText = "", ""
+		}
+		h.render(w, r, http.StatusOK, "message", &page{Title: title, Flash: f, Data: d})
+	}
 }

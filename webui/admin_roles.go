@@ -11,141 +11,6 @@ import (
 	"github.com/gousers/users/store"
 )
 
-// parseForm reads a POST form, bounded in size.
-func parseForm(w http.ResponseWriter, r *http.Request) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "the form could not be read", http.StatusBadRequest)
-		return false
-	}
-	return true
-}
-
-// ---------------------------------------------------------------------------
-// Settings
-
-type settingsData struct {
-	Roles        []*users.Role // the roles registration may give: no admin access
-	Role         string        // the selected one ("" for none)
-	Registration bool
-	VerifyEmail  bool
-	Presets      []preset
-}
-
-type preset struct{ Value, Label string }
-
-var policyPresets = []preset{
-	{users.PasswordPolicyMinLength, "Weak: at least 8 characters"},
-	{users.PasswordPolicyStrong, "Strong: upper and lower case, digits, special characters"},
-}
-
-func (h *handler) settingsPage(w http.ResponseWriter, r *http.Request) {
-	s, err := h.m.Settings(r.Context())
-	if err != nil {
-		h.fail(w, r, "message", &page{Title: "Settings"}, err)
-		return
-	}
-	p := &page{Title: "Settings", Nav: "settings", Values: map[string]string{}}
-	d := &settingsData{Registration: s.PublicRegistration, VerifyEmail: s.PublicRegistrationVerifyEmail, Presets: policyPresets}
-	if s.PublicRegistrationRole != nil {
-		d.Role = *s.PublicRegistrationRole
-	}
-	if s.PublicRegistrationEmailFilter != nil {
-		p.Values["public_registration_email_filter"] = s.PublicRegistrationEmailFilter.String()
-	}
-	if s.PasswordPolicy != nil {
-		p.Values["auth_password_policy"] = s.PasswordPolicy.String()
-		p.Values["auth_password_policy_description"] = s.PasswordPolicyDescription
-	}
-	settingsToForm(&s, p)
-	h.showSettings(w, r, http.StatusOK, p, d)
-}
-
-func (h *handler) showSettings(w http.ResponseWriter, r *http.Request, status int, p *page, d *settingsData) {
-	roles, err := h.m.ListRoles(r.Context())
-	if err != nil {
-		h.fail(w, r, "message", &page{Title: "Settings"}, err)
-		return
-	}
-	for _, ro := range roles {
-		if !ro.AdminAccess {
-			d.Roles = append(d.Roles, ro)
-		}
-	}
-	p.Data = d
-	h.render(w, r, status, "settings", p)
-}
-
-func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
-	if !parseForm(w, r) {
-		return
-	}
-	ctx := r.Context()
-	s, err := h.m.Settings(ctx)
-	if err != nil {
-		h.fail(w, r, "message", &page{Title: "Settings"}, err)
-		return
-	}
-	f := r.PostForm
-	p := &page{Title: "Settings", Nav: "settings", Values: map[string]string{
-		"public_registration_email_filter": f.Get("public_registration_email_filter"),
-		"auth_password_policy":             f.Get("auth_password_policy"),
-		"auth_password_policy_description": f.Get("auth_password_policy_description"),
-	}}
-	d := &settingsData{Registration: f.Get("public_registration") != "", VerifyEmail: f.Get("public_registration_verify_email") != "",
-		Role: f.Get("public_registration_role"), Presets: policyPresets}
-	fields := []string{"public_registration_role", "public_registration_email_filter", "auth_password_policy", "auth_password_policy_description"}
-	fields = append(fields, formToSettings(f, &s, p)...)
-	s.PublicRegistration, s.PublicRegistrationVerifyEmail = d.Registration, d.VerifyEmail
-	s.PublicRegistrationRole = nil
-	if d.Role != "" {
-		role := d.Role
-		s.PublicRegistrationRole = &role
-	}
-	s.PublicRegistrationEmailFilter = nil
-	if doc := strings.TrimSpace(f.Get("public_registration_email_filter")); doc != "" {
-		if s.PublicRegistrationEmailFilter, err = users.ParseFilter([]byte(doc)); err != nil {
-			h.failSettings(w, r, p, d, err, fields)
-			return
-		}
-	}
-	s.PasswordPolicy = nil
-	if src := strings.TrimSpace(f.Get("auth_password_policy")); src != "" {
-		if s.PasswordPolicy, err = users.ParsePasswordPolicy(src); err != nil {
-			h.failSettings(w, r, p, d, err, fields)
-			return
-		}
-	}
-	s.PasswordPolicyDescription = ""
-	if s.PasswordPolicy != nil {
-		s.PasswordPolicyDescription = strings.TrimSpace(f.Get("auth_password_policy_description"))
-	}
-	if _, err := h.m.UpdateSettings(ctx, s); err != nil {
-		h.failSettings(w, r, p, d, err, fields)
-		return
-	}
-	h.redirect(w, r, h.p+"/settings", &flash{Status: []string{"Saved."}})
-}
-
-func (h *handler) failSettings(w http.ResponseWriter, r *http.Request, p *page, d *settingsData, err error, fields []string) {
-	pr := explain(err)
-	if pr.Internal {
-		h.fail(w, r, "message", &page{Title: "Settings"}, err)
-		return
-	}
-	placed := false
-	for _, f := range fields {
-		if f == pr.Field {
-			p.Errors = map[string]string{f: pr.Msg}
-			placed = true
-		}
-	}
-	if !placed {
-		p.Alert = pr.Msg
-	}
-	h.showSettings(w, r, pr.Status, p, d)
-}
-
 // ---------------------------------------------------------------------------
 // Roles
 
@@ -208,35 +73,6 @@ type roleData struct {
 	Search     string
 }
 
-type statusOption struct {
-	Value users.Status
-	Label string
-}
-
-var statuses = []statusOption{
-	{users.StatusActive, "Active"},
-	{users.StatusInvited, "Invited"},
-	{users.StatusUnverified, "Unverified"},
-	{users.StatusDraft, "Draft"},
-	{users.StatusSuspended, "Suspended"},
-	{users.StatusArchived, "Archived"},
-}
-
-// pager is the paging of a list: 1-based page, whether there is a next one.
-type pager struct {
-	Page       int
-	Total      int // -1 when not counted
-	Prev, Next string
-}
-
-func pageParam(v string) int {
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 1_000_000 {
-		return 1
-	}
-	return n
-}
-
 func (h *handler) rolePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := &page{Nav: "roles", Values: map[string]string{"status": string(users.StatusActive)}}
@@ -286,26 +122,6 @@ func (h *handler) showRole(w http.ResponseWriter, r *http.Request, status int, p
 	}
 	p.Title, p.Data = role.Name, d
 	h.render(w, r, status, "role", p)
-}
-
-// listPage lists page n (1-based) of the users q selects, sorted by email,
-// PageSize of them, with links built by link.
-func (h *handler) listPage(r *http.Request, q store.UserQuery, n int, link func(int) string) ([]*users.User, pager, error) {
-	q.Sort = []store.Sort{{Field: store.FieldEmail}}
-	q.Limit, q.Offset = PageSize+1, (n-1)*PageSize
-	list, err := h.m.ListUsers(r.Context(), q)
-	if err != nil {
-		return nil, pager{}, err
-	}
-	pg := pager{Page: n, Total: -1}
-	if len(list) > PageSize {
-		list = list[:PageSize]
-		pg.Next = link(n + 1)
-	}
-	if n > 1 {
-		pg.Prev = link(n - 1)
-	}
-	return list, pg, nil
 }
 
 func (h *handler) roleURL(r *http.Request) string {
@@ -487,43 +303,4 @@ func (h *handler) inviteLineIn(r *http.Request, res users.InviteResult, roleID s
 		article = "an"
 	}
 	return res.Email + ": has " + article + " " + string(u.Status) + " account " + where + ", nothing sent; Add Existing gives it this role."
-}
-
-// inviteLine words one address's invitation outcome.
-func inviteLine(res users.InviteResult) string {
-	var what string
-	switch res.Outcome {
-	case users.InviteCreated:
-		what = "invited"
-	case users.InviteResent:
-		what = "invite re-sent"
-	case users.InviteSkipped:
-		what = "has a draft, suspended or archived account, nothing sent"
-	case users.InviteAlreadyActive:
-		what = "has an active account already, nothing sent"
-	case "converted":
-		what = "invited (the unverified account with this address now waits for the invitation)"
-	default:
-		what = strings.ReplaceAll(string(res.Outcome), "_", " ")
-	}
-	if res.Err != nil {
-		if errors.Is(res.Err, users.ErrRateLimited) {
-			what += ", but no mail was sent: too many mails went to this address lately; try again later"
-		} else {
-			what += ", but no mail was sent: " + explain(res.Err).Msg
-		}
-	}
-	return res.Email + ": " + what + "."
-}
-
-// display names a user in a message: its email, else its name, else its
-// id.
-func display(u *users.User) string {
-	if u.Email != "" {
-		return u.Email
-	}
-	if n := strings.TrimSpace(u.FirstName + " " + u.LastName); n != "" {
-		return n
-	}
-	return u.ID
 }

@@ -146,3 +146,69 @@ func (h *handler) saveUser(w http.ResponseWriter, r *http.Request) {
 	}
 	h.redirect(w, r, h.userURL(r), &flash{Status: []string{"Saved " + display(u) + "."}})
 }
+
+// countUsers counts the users q selects.
+func (h *handler) countUsers(r *http.Request, q store.UserQuery) (int, error) {
+	return h.m.CountUsers(r.Context(), q)
+}
+
+type statusOption struct {
+	Value users.Status
+	Label string
+}
+
+var statuses = []statusOption{
+	{users.StatusActive, "Active"},
+	{users.StatusInvited, "Invited"},
+	{users.StatusUnverified, "Unverified"},
+	{users.StatusDraft, "Draft"},
+	{users.StatusSuspended, "Suspended"},
+	{users.StatusArchived, "Archived"},
+}
+
+// pager is the paging of a list: 1-based page, whether there is a next one.
+type pager struct {
+	Page       int
+	Total      int // -1 when not counted
+	Prev, Next string
+}
+
+func pageParam(v string) int {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 1
+	}
+	return n
+}
+
+// listPage lists page n (1-based) of the users q selects, sorted by email,
+// PageSize of them, with links built by link.
+func (h *handler) listPage(r *http.Request, q store.UserQuery, n int, link func(int) string) ([]*users.User, pager, error) {
+	q.Sort = []store.Sort{{Field: store.FieldEmail}}
+	q.Limit, q.Offset = PageSize+1, (n-1)*PageSize
+	list, err := h.m.ListUsers(r.Context(), q)
+	if err != nil {
+		return nil, pager{}, err
+	}
+	pg := pager{Page: n, Total: -1}
+	if len(list) > PageSize {
+		list = list[:PageSize]
+		pg.Next = link(n + 1)
+	}
+	if n > 1 {
+		pg.Prev = link(n - 1)
+	}
+	return list, pg, nil
+}
+
+// display names a user in a message: its email, else its name, else its
+// id.
+func display(u *users.User) string {
+	if u.Email != "" {
+		return u.Email
+	}
+	if n := strings.TrimSpace(u.FirstName + " " + u.LastName); n != "" {
+		return n
+	}
+	return u.ID
+}

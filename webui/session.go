@@ -3,7 +3,6 @@ package webui
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -145,16 +144,4 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
 	h.redirect(w, r, h.p+"/login", &flash{Status: []string{"You are signed out."}})
-}
-
-// clientIP is the client's address for the per-IP login limit.
-func (h *handler) clientIP(r *http.Request) string {
-	if h.cfg.clientIP != nil {
-		return h.cfg.clientIP(r)
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return ""
-	}
-	return host
 }
