@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/mysqlstore"
 	"github.com/gousers/users/store/storetest"
 )
@@ -39,4 +40,9 @@ func TestConformance(t *testing.T) {
 			})
 		})
 	}
+}
+
+func TestShared(t *testing.T) {
+	t.Parallel()
+	sharedtest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
 }

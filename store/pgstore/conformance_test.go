@@ -2,11 +2,18 @@ package pgstore_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/storetest"
 )
@@ -26,6 +33,60 @@ func TestConformance(t *testing.T) {
 DELETE FROM users_user_policies; DELETE FROM users_tokens;
 DELETE FROM users_mail; DELETE FROM users_users; DELETE FROM users_roles; DELETE FROM users_policies;
 DELETE FROM users_settings`)
+		require.NoError(t, err)
+		return s
+	})
+}
+
+func TestShared(t *testing.T) {
+	t.Parallel()
+	sharedtest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
+}
+
+// The whole contract holds on a database whose default collation is not
+// bytewise (ICU en-US, which sorts "apple" before "Zebra"): the store's
+// own COLLATE "C" columns give byte order.
+func TestConformanceICUDatabase(t *testing.T) {
+	ctx := context.Background()
+	dsn := testDSN(t)
+	admin, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer admin.Close(ctx)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "users_test_icu_" + hex.EncodeToString(b[:])
+	_, err = admin.Exec(ctx, `CREATE DATABASE `+name+` TEMPLATE template0 ENCODING 'UTF8'
+	LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'`)
+	if err != nil && os.Getenv("CI") != "true" && strings.Contains(err.Error(), "icu") {
+		t.Skipf("this server cannot create an ICU database: %v", err)
+	}
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP DATABASE `+name+` WITH (FORCE)`); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	cfg, err := pgxpool.ParseConfig(dsn)
+	require.NoError(t, err)
+	cfg.ConnConfig.Database = name
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	var less bool
+	require.NoError(t, pool.QueryRow(ctx, `SELECT 'apple' < 'Zebra'`).Scan(&less))
+	require.True(t, less, "the database's default collation should not be bytewise")
+	s, err := pgstore.New(ctx, pool)
+	require.NoError(t, err)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		_, err := pool.Exec(ctx, `DELETE FROM users_session_hashes; DELETE FROM users_sessions;
+DELETE FROM users_user_policies; DELETE FROM users_tokens; DELETE FROM users_mail; DELETE FROM users_users;
+DELETE FROM users_roles; DELETE FROM users_policies; DELETE FROM users_settings`)
 		require.NoError(t, err)
 		return s
 	})

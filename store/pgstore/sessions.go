@@ -10,6 +10,9 @@ import (
 	"github.com/gousers/users/store"
 )
 
+// sessionCols reads a store.Session (see scanSession).
+const sessionCols = `id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent`
+
 func scanSession(row pgx.Row) (*store.Session, error) {
 	var s store.Session
 	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.CreatedAt, &s.RefreshedAt, &s.ExpiresAt, &s.IP, &s.UserAgent)

@@ -7,13 +7,42 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gousers/users/store"
 )
+
+// userCols reads a store.User (see scanUser) from users_users AS u.
+const userCols = `u.id, u.email, u.email_key, u.password_hash, u.first_name, u.last_name,
+	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at,
+	ARRAY(SELECT p.policy_id FROM users_user_policies p WHERE p.user_id = u.id ORDER BY p.position)`
+
+// userSet applies a store.UserChange: NULL leaves a column alone; $8 says
+// whether $9 (NULL: no role) replaces the role. $1 is the user id (or ids).
+// $13 to $17 are the lower-cased copies of email, first and last name,
+// status and role.
+const userSet = `
+	email            = COALESCE($2, u.email),
+	email_key        = COALESCE($3, u.email_key),
+	password_hash    = COALESCE($4, u.password_hash),
+	first_name       = COALESCE($5, u.first_name),
+	last_name        = COALESCE($6, u.last_name),
+	status           = COALESCE($7, u.status),
+	role             = CASE WHEN $8::boolean THEN $9 ELSE u.role END,
+	contested        = COALESCE($10, u.contested),
+	metadata         = COALESCE($11::jsonb, u.metadata),
+	updated_at       = $12,
+	email_lower      = COALESCE($13, u.email_lower),
+	first_name_lower = COALESCE($14, u.first_name_lower),
+	last_name_lower  = COALESCE($15, u.last_name_lower),
+	status_lower     = COALESCE($16, u.status_lower),
+	role_lower       = CASE WHEN $8::boolean THEN $17 ELSE u.role_lower END`
+
+// userState are the columns a Condition tests, as the lock statements
+// read them.
+const userState = `status, contested, email_key, password_hash`
 
 // CreateUser implements store.Store. The user, its policies, the token and
 // the mail go to the server in one batch: one round trip, one implicit
@@ -377,99 +406,6 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 			return s.finish(ctx, c, b, cond.KeepAdmin, before)
 		})
 	})
-}
-
-// ConsumeToken implements store.Store in two round trips: the first begins
-// the transaction and locks the token's user, then the token (SELECT … FOR
-// UPDATE); the checks run here; the second marks the token consumed,
-// applies the change and the effects, reads the user back and commits.
-// Concurrent consumers of one token queue on the user's row lock; when the
-// winner commits, the next one reads the token as consumed and gets
-// ErrTokenUsed.
-func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
-	var u *store.User
-	err := s.do(ctx, "consume token", func() error {
-		return s.inTx(ctx, func(c *pgx.Conn) error {
-			var (
-				userID    string
-				consumed  *time.Time
-				expires   time.Time
-				st        state
-				userFound bool
-				before    bool
-			)
-			b := &pgx.Batch{}
-			s.begin(b, cond.KeepAdmin, &before)
-			b.Queue(s.q.lockTokenUser, hash, string(purpose)).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					userFound = true
-					if err := st.scan(rows); err != nil {
-						return err
-					}
-				}
-				return rows.Err()
-			})
-			b.Queue(s.q.lockToken, hash, string(purpose)).QueryRow(func(row pgx.Row) error {
-				return row.Scan(&userID, &consumed, &expires)
-			})
-			if err := c.SendBatch(ctx, b).Close(); err != nil {
-				if errors.Is(err, pgx.ErrNoRows) {
-					return store.ErrInvalidToken
-				}
-				return err
-			}
-			if !userFound {
-				// The token was committed after the first statement
-				// began: it did not exist when this call looked.
-				return store.ErrInvalidToken
-			}
-			switch {
-			case consumed != nil:
-				return store.ErrTokenUsed
-			case !now.Before(expires):
-				return store.ErrTokenExpired
-			case !st.holds(cond):
-				return store.ErrConflict
-			}
-			args, err := changeArgs(userID, ch)
-			if err != nil {
-				return err
-			}
-			b = &pgx.Batch{}
-			b.Queue(s.q.consumeToken, hash, now)
-			u, err = s.applyChange(ctx, c, b, userID, ch, args, fx, cond.KeepAdmin, before)
-			return err
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return u, nil
-}
-
-// GetToken implements store.Store.
-func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error) {
-	var t *store.Token
-	err := s.do(ctx, "get token", func() error {
-		var (
-			r       store.Token
-			purpose string
-		)
-		err := s.pool.QueryRow(ctx, s.q.getToken, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &r.CreatedAt, &r.ExpiresAt, &r.ConsumedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return store.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		r.Purpose = store.Purpose(purpose)
-		r.CreatedAt = r.CreatedAt.UTC()
-		r.ExpiresAt = r.ExpiresAt.UTC()
-		r.ConsumedAt = utcPtr(r.ConsumedAt)
-		t = &r
-		return nil
-	})
-	return t, err
 }
 
 func scanUser(row pgx.Row) (*store.User, error) {

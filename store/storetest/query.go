@@ -10,6 +10,150 @@ import (
 )
 
 // ---------------------------------------------------------------------------
+// ListUsers
+
+func listUsersAll(f *fixture) {
+	if us := f.listUsers(store.UserQuery{}); len(us) != 0 {
+		f.Errorf("ListUsers on an empty store: %d users", len(us))
+	}
+	r := f.role("editor")
+	a := newUser("a@example.com")
+	a.Role = ptr(r.ID)
+	f.createUser(a)
+	b := newUser("b@example.com")
+	b.CreatedAt = base.Add(time.Second)
+	f.createUser(b)
+	got := f.listUsers(store.UserQuery{})
+	f.checkIDs("ListUsers with the zero query", userIDs(got), []string{a.ID, b.ID})
+	if len(got) == 2 {
+		f.checkUser("ListUsers[0]", got[0], a)
+		f.checkUser("ListUsers[1]", got[1], b)
+	}
+}
+
+func listUsersByRole(f *fixture) {
+	editor, viewer, empty := f.role("editor"), f.role("viewer"), f.role("empty")
+	var editors []*store.User
+	for i := range 3 {
+		u := newUser(fmt.Sprintf("editor%d@example.com", i))
+		u.Role = ptr(editor.ID)
+		u.CreatedAt = base.Add(time.Duration(i) * time.Second)
+		editors = append(editors, f.createUser(u))
+	}
+	v := newUser("viewer@example.com")
+	v.Role = ptr(viewer.ID)
+	f.createUser(v)
+	f.user("norole@example.com")
+
+	f.checkIDs("ListUsers by role", userIDs(f.listUsers(store.UserQuery{Role: ptr(editor.ID)})), userIDs(editors))
+	f.checkIDs("ListUsers by the other role", userIDs(f.listUsers(store.UserQuery{Role: ptr(viewer.ID)})), []string{v.ID})
+	if us := f.listUsers(store.UserQuery{Role: ptr(empty.ID)}); len(us) != 0 {
+		f.Errorf("ListUsers by a role nobody has: %d users", len(us))
+	}
+	if us := f.listUsers(store.UserQuery{Role: ptr(newID())}); len(us) != 0 {
+		f.Errorf("ListUsers by an unknown role: %d users", len(us))
+	}
+}
+
+func listUsersNoRole(f *fixture) {
+	r := f.role("editor")
+	withRole := newUser("editor@example.com")
+	withRole.Role = ptr(r.ID)
+	f.createUser(withRole)
+	a := f.user("a@example.com")
+	b := newUser("")
+	b.CreatedAt = base.Add(time.Second)
+	f.createUser(b)
+
+	f.checkIDs("ListUsers with NoRole", userIDs(f.listUsers(store.UserQuery{NoRole: true})), []string{a.ID, b.ID})
+	f.checkIDs("ListUsers with NoRole and a Role (NoRole wins)",
+		userIDs(f.listUsers(store.UserQuery{NoRole: true, Role: ptr(r.ID)})), []string{a.ID, b.ID})
+
+	// A role removed with UpdateUser puts the user among them.
+	f.update(withRole.ID, store.UserChange{SetRole: true, UpdatedAt: base}, store.Effects{})
+	f.checkIDs("ListUsers with NoRole after a role was removed",
+		userIDs(f.listUsers(store.UserQuery{NoRole: true})), userIDs(inListOrder(withRole, a, b)))
+}
+
+func listUsersOrder(f *fixture) {
+	var all []*store.User
+	// Insertion order differs from CreatedAt order, and three users share
+	// a CreatedAt so that ID breaks the tie.
+	offsets := []time.Duration{2 * time.Hour, 0, time.Hour, time.Hour, time.Hour, -time.Minute, 2 * time.Hour}
+	for i, off := range offsets {
+		u := newUser(fmt.Sprintf("user%d@example.com", i))
+		u.CreatedAt = base.Add(off)
+		u.UpdatedAt = u.CreatedAt
+		all = append(all, f.createUser(u))
+	}
+	sortUsers(all)
+	f.checkIDs("ListUsers order (CreatedAt, then ID)", userIDs(f.listUsers(store.UserQuery{})), userIDs(all))
+	// UpdatedAt does not move a user.
+	f.update(all[0].ID, store.UserChange{FirstName: ptr("Later"), UpdatedAt: base.Add(10 * time.Hour)}, store.Effects{})
+	f.checkIDs("ListUsers order after an update", userIDs(f.listUsers(store.UserQuery{})), userIDs(all))
+}
+
+func listUsersLimitOffset(f *fixture) {
+	var all []*store.User
+	for i := range 5 {
+		u := newUser(fmt.Sprintf("user%d@example.com", i))
+		u.CreatedAt = base.Add(time.Duration(5-i) * time.Minute) // reverse insertion order
+		all = append(all, f.createUser(u))
+	}
+	sortUsers(all)
+	ids := userIDs(all)
+	for _, c := range []struct {
+		limit, offset int
+		want          []string
+	}{
+		{0, 0, ids},
+		{2, 0, ids[:2]},
+		{2, 2, ids[2:4]},
+		{2, 4, ids[4:]},
+		{2, 5, nil},
+		{0, 3, ids[3:]},
+		{10, 1, ids[1:]},
+		{1, 0, ids[:1]},
+	} {
+		got := f.listUsers(store.UserQuery{Limit: c.limit, Offset: c.offset})
+		f.checkIDs(fmt.Sprintf("ListUsers Limit %d Offset %d", c.limit, c.offset), userIDs(got), c.want)
+	}
+	// Limit and Offset apply after the filter.
+	r := f.role("editor")
+	if err := f.s.UpdateUsers(f.ctx, []string{ids[1], ids[3], ids[4]}, store.Condition{}, store.UserChange{SetRole: true, Role: ptr(r.ID), UpdatedAt: base}); err != nil {
+		f.Fatalf("UpdateUsers: %v", err)
+	}
+	got := f.listUsers(store.UserQuery{Role: ptr(r.ID), Limit: 1, Offset: 1})
+	f.checkIDs("ListUsers by role, Limit 1 Offset 1", userIDs(got), []string{ids[3]})
+}
+
+func listUsersIDs(f *fixture) {
+	r := f.role("editor")
+	var all []*store.User
+	for i := range 4 {
+		u := newUser(fmt.Sprintf("user%d@example.com", i))
+		u.CreatedAt = base.Add(time.Duration(i) * time.Second)
+		if i%2 == 0 {
+			u.Role = ptr(r.ID)
+		}
+		all = append(all, f.createUser(u))
+	}
+	// Order of the ids asked for does not matter; unknown ids are skipped.
+	got := f.listUsers(store.UserQuery{IDs: []string{all[3].ID, newID(), all[0].ID, all[2].ID}})
+	f.checkIDs("ListUsers by IDs", userIDs(got), []string{all[0].ID, all[2].ID, all[3].ID})
+	if len(got) == 3 {
+		f.checkUser("ListUsers by IDs [0]", got[0], all[0])
+	}
+	// IDs and Role both select.
+	got = f.listUsers(store.UserQuery{IDs: []string{all[0].ID, all[1].ID, all[3].ID}, Role: ptr(r.ID)})
+	f.checkIDs("ListUsers by IDs and Role", userIDs(got), []string{all[0].ID})
+	got = f.listUsers(store.UserQuery{IDs: []string{all[0].ID, all[1].ID, all[3].ID}, NoRole: true})
+	f.checkIDs("ListUsers by IDs and NoRole", userIDs(got), []string{all[1].ID, all[3].ID})
+	got = f.listUsers(store.UserQuery{IDs: []string{newID()}})
+	f.checkIDs("ListUsers by an unknown id", userIDs(got), nil)
+}
+
+// ---------------------------------------------------------------------------
 // ListUsers with Filter, Search and Sort; CountUsers.
 //
 // The clauses below check a store against hand-written answers (which pin

@@ -2,22 +2,10 @@ package memstore_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/gousers/users/store"
-	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/memstore"
-	"github.com/gousers/users/store/storetest"
 )
-
-func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return memstore.New() })
-}
-
-func TestShared(t *testing.T) {
-	t.Parallel()
-	sharedtest.Run(t, func(t *testing.T) store.Store { return memstore.New() })
-}
 
 // Metadata is stored as JSON stores it: a value JSON cannot encode is
 // refused at once, and numbers come back as float64, as from the SQL
@@ -49,26 +37,6 @@ func TestMetadataIsJSON(t *testing.T) {
 	}
 	if _, err := s.GetUser(ctx, bad.ID); err == nil {
 		t.Error("the refused user was stored")
-	}
-}
-
-// Times are kept to the microsecond, in UTC, like a PostgreSQL timestamptz.
-func TestTimesTruncatedToMicrosecond(t *testing.T) {
-	t.Parallel()
-	ctx := t.Context()
-	s := memstore.New()
-	at := time.Date(2026, 1, 2, 8, 34, 5, 123456789, time.FixedZone("x", 5*3600+1800))
-	u := &store.User{ID: "8f0c3c9e-5f7a-4e55-9a52-000000000003", Status: store.StatusActive, CreatedAt: at, UpdatedAt: at}
-	if err := s.CreateUser(ctx, u, store.Effects{}); err != nil {
-		t.Fatalf("CreateUser: %v", err)
-	}
-	got, err := s.GetUser(ctx, u.ID)
-	if err != nil {
-		t.Fatalf("GetUser: %v", err)
-	}
-	want := time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)
-	if got.CreatedAt != want {
-		t.Errorf("CreatedAt = %v, want %v", got.CreatedAt, want)
 	}
 }
 

@@ -10,26 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users/store"
-	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/pgstore"
 )
-
-func TestShared(t *testing.T) {
-	t.Parallel()
-	sharedtest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
-}
-
-// A duplicate role or policy id gives the package's own sentinel, which
-// also matches store.ErrDuplicateID (checked by the conformance suite).
-func TestDuplicateIDSentinels(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s := newStore(t)
-	require.NoError(t, s.CreateRole(ctx, &store.Role{ID: "r", Name: "R"}))
-	assert.ErrorIs(t, s.CreateRole(ctx, &store.Role{ID: "r", Name: "R"}), pgstore.ErrRoleExists)
-	require.NoError(t, s.CreatePolicy(ctx, &store.Policy{ID: "y", Name: "A"}))
-	assert.ErrorIs(t, s.CreatePolicy(ctx, &store.Policy{ID: "y", Name: "A"}), pgstore.ErrPolicyExists)
-}
 
 // A statement cancelled while it waits on a lock gives context.Canceled
 // and leaves the connection usable.

@@ -1,0 +1,118 @@
+package mysqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gousers/users/store"
+)
+
+func insertToken(ctx context.Context, tx *sql.Tx, t *store.Token) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
+		micros(t.CreatedAt), micros(t.ExpiresAt), microsPtr(t.ConsumedAt))
+	return err
+}
+
+// ConsumeToken implements store.Store in one read-committed transaction:
+// it locks the token's user's row, then the token's (SELECT … FOR UPDATE), checks them, marks the token consumed, applies
+// the change and the effects, and reads the user back. Concurrent
+// consumers of one token queue on the user's row lock; when the winner
+// commits, the next one reads the token as consumed and gets ErrTokenUsed.
+// UpdateUser too locks the user before it revokes tokens: one lock order.
+func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
+	set, args, err := changeSet(ch)
+	if err != nil {
+		return nil, fmt.Errorf("mysqlstore: consume token: %w", err)
+	}
+	var u *store.User
+	err = s.do(ctx, "consume token", func() error {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			var before bool
+			if cond.KeepAdmin {
+				if before, err = lockAdmins(ctx, tx); err != nil {
+					return err
+				}
+			}
+			// The token's user, locked. The sub-select is a plain
+			// read: only the user's row is locked (MySQL and MariaDB
+			// lock no row of a sub-select without its own FOR UPDATE),
+			// so the lock order stays user, then token.
+			var l locked
+			err := tx.QueryRowContext(ctx, `SELECT `+lockCols+` FROM users_users u
+WHERE u.id = (SELECT t.user_id FROM users_tokens t WHERE t.hash = ? AND t.purpose = ?) FOR UPDATE`, hash, string(purpose)).
+				Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash)
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.ErrInvalidToken // unknown, or its user deleted meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			userID := l.id
+			var (
+				consumed sql.NullInt64
+				expires  int64
+			)
+			err = tx.QueryRowContext(ctx, `SELECT consumed_at, expires_at FROM users_tokens
+WHERE hash = ? AND purpose = ? FOR UPDATE`, hash, string(purpose)).Scan(&consumed, &expires)
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.ErrInvalidToken // revoked meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			switch {
+			case consumed.Valid:
+				return store.ErrTokenUsed
+			case !now.Before(fromMicros(expires)):
+				return store.ErrTokenExpired
+			case !l.holds(cond):
+				return store.ErrConflict
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users_tokens SET consumed_at = ? WHERE hash = ?`, micros(now), hash); err != nil {
+				return err
+			}
+			u, err = applyChange(ctx, tx, userID, ch, set, slices.Clone(args), fx)
+			if err != nil {
+				return err
+			}
+			return keepAdmin(ctx, tx, cond, before)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// GetToken implements store.Store.
+func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error) {
+	var t *store.Token
+	err := s.do(ctx, "get token", func() error {
+		var (
+			r                store.Token
+			purpose          string
+			created, expires int64
+			consumed         sql.NullInt64
+		)
+		err := s.db.QueryRowContext(ctx, `SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at
+FROM users_tokens WHERE hash = ?`, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &created, &expires, &consumed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		r.Purpose = store.Purpose(purpose)
+		r.CreatedAt = fromMicros(created)
+		r.ExpiresAt = fromMicros(expires)
+		r.ConsumedAt = fromMicrosNull(consumed)
+		t = &r
+		return nil
+	})
+	return t, err
+}

@@ -1,0 +1,24 @@
+package sqlitestore_test
+
+import (
+	"testing"
+
+	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sharedtest"
+	"github.com/gousers/users/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, _ := openTemp(t)
+		return s
+	})
+}
+
+func TestShared(t *testing.T) {
+	t.Parallel()
+	sharedtest.Run(t, func(t *testing.T) store.Store {
+		s, _ := openTemp(t)
+		return s
+	})
+}

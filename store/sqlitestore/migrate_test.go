@@ -1,0 +1,143 @@
+package sqlitestore_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/sqlitestore"
+)
+
+func TestMigrationsIdempotentAndVersioned(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "users.db")
+	db := openApp(t, sqlitestore.DSN(path))
+
+	s1, err := sqlitestore.New(db)
+	require.NoError(t, err)
+	ctx := t.Context()
+	require.NoError(t, s1.CreateRole(ctx, &store.Role{ID: "r1", Name: "editor"}))
+
+	// New again on the migrated database changes nothing and loses nothing.
+	s2, err := sqlitestore.New(db)
+	require.NoError(t, err)
+	r, err := s2.GetRole(ctx, "r1")
+	require.NoError(t, err)
+	assert.Equal(t, "editor", r.Name)
+
+	// Each version is recorded once, up to the package's latest.
+	rows, err := db.QueryContext(ctx, `SELECT version, name FROM users_schema_migrations ORDER BY version`)
+	require.NoError(t, err)
+	var versions []int
+	for rows.Next() {
+		var v int
+		var name string
+		require.NoError(t, rows.Scan(&v, &name))
+		assert.True(t, strings.HasPrefix(name, fmt.Sprintf("%04d_", v)), "name %q of version %d", name, v)
+		versions = append(versions, v)
+	}
+	require.NoError(t, rows.Err())
+	require.NotEmpty(t, versions)
+	assert.Equal(t, sqlitestore.SchemaVersion(), versions[len(versions)-1])
+	for i, v := range versions {
+		assert.Equal(t, i+1, v, "versions must be 1..n without gaps")
+	}
+
+	// Every table is prefixed, so the store can share the app's database.
+	var tables []string
+	rows, err = db.QueryContext(ctx, `SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var n string
+		require.NoError(t, rows.Scan(&n))
+		tables = append(tables, n)
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, []string{"users_mail", "users_policies", "users_roles", "users_schema_migrations",
+		"users_session_hashes", "users_sessions", "users_settings", "users_tokens", "users_user_policies", "users_users"}, tables)
+}
+
+func TestMigrationsRefuseNewerSchema(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "users.db")
+	db := openApp(t, sqlitestore.DSN(path))
+	_, err := sqlitestore.New(db)
+	require.NoError(t, err)
+	_, err = db.Exec(`INSERT INTO users_schema_migrations (version, name, applied_at) VALUES (?, 'from_the_future.sql', 0)`,
+		sqlitestore.SchemaVersion()+1)
+	require.NoError(t, err)
+	_, err = sqlitestore.New(db)
+	require.ErrorContains(t, err, "newer than this package")
+}
+
+// Processes starting together on a fresh file all migrate it without error,
+// and each version is applied once.
+func TestMigrationsConcurrent(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "users.db")
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		db := openApp(t, sqlitestore.DSN(path))
+		wg.Go(func() { _, errs[i] = sqlitestore.New(db) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	db := openApp(t, sqlitestore.DSN(path))
+	var count, max int
+	require.NoError(t, db.QueryRow(`SELECT count(*), max(version) FROM users_schema_migrations`).Scan(&count, &max))
+	assert.Equal(t, sqlitestore.SchemaVersion(), count)
+	assert.Equal(t, sqlitestore.SchemaVersion(), max)
+}
+
+// A database at version 1 with users in it is migrated to version 2: the
+// lower-cased copies the case-insensitive queries read are filled for the
+// users that exist, as strings.ToLower folds them, and pending tokens are
+// bound to their user's address.
+func TestMigrationFillsLowerCasedCopies(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "users.db")
+	db := openApp(t, sqlitestore.DSN(path))
+	v1, err := os.ReadFile("migrations/0001_init.sql")
+	require.NoError(t, err)
+	_, err = db.Exec(`CREATE TABLE users_schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);
+INSERT INTO users_schema_migrations VALUES (1, '0001_init.sql', 0);` + string(v1) + `
+INSERT INTO users_roles (id, name) VALUES ('RÔLE-Ü', 'Rôle');
+INSERT INTO users_users (id, email, email_key, first_name, last_name, status, role, created_at, updated_at)
+VALUES ('u1', 'ÜNAL@Example.com', 'ünal@example.com', 'Ünal', 'ÖZTÜRK', 'active', 'RÔLE-Ü', 1, 1),
+       ('u2', 'bob@example.com', 'bob@example.com', 'Bob', 'Smith', 'active', NULL, 2, 2);
+INSERT INTO users_tokens (hash, purpose, user_id, created_at, expires_at)
+VALUES (x'0102', 'invite', 'u1', 1, 9000000000000000);`)
+	require.NoError(t, err)
+
+	s, err := sqlitestore.New(db)
+	require.NoError(t, err)
+	ctx := t.Context()
+	// A token mailed before tokens were bound to an address is bound to
+	// the address its user has at the upgrade, so the link still works.
+	tok, err := s.GetToken(ctx, []byte{1, 2})
+	require.NoError(t, err)
+	assert.Equal(t, "ünal@example.com", tok.EmailKey)
+	for _, q := range []store.UserQuery{
+		{Search: "ün"},
+		{Search: "öztürk"},
+		{Filter: &store.Filter{Field: store.FieldEmail, Op: store.OpIStartsWith, Value: "üNAL@"}},
+		{Filter: &store.Filter{Field: store.FieldRole, Op: store.OpIContains, Value: "rôle-ü"}},
+	} {
+		got, err := s.ListUsers(ctx, q)
+		require.NoError(t, err)
+		if assert.Len(t, got, 1, "%+v", q) {
+			assert.Equal(t, "u1", got[0].ID)
+		}
+	}
+}
