@@ -331,3 +331,11 @@ func (m *Manager) acceptInvite(ctx context.Context, token, password string) (*Us
 	}
 	return publicUser(after), nil
 }
+
+// inviteLinkPath is the default path of an invite-token link of the kind.
+func (m *Manager) inviteLinkPath(kind MailKind) string {
+	if kind == MailSetPassword {
+		return m.links.SetPassword
+	}
+	return m.links.AcceptInvite
+}

@@ -109,18 +109,6 @@ type Event struct {
 	Limiter string
 }
 
-// WithObserver sets the Observer told about flows, deliveries, hashing
-// waits and rate-limit refusals. Default: none.
-func WithObserver(o Observer) Option {
-	return func(c *config) error {
-		if o == nil {
-			return errors.New("users: observer must not be nil")
-		}
-		c.observer = o
-		return nil
-	}
-}
-
 // observe tells the Observer, if any.
 func (m *Manager) observe(e Event) {
 	if m.observer != nil {

@@ -10,20 +10,6 @@ import (
 // (Directus keeps project_name in a 100-character column).
 const MaxProjectNameLen = 100
 
-// WithProjectName sets the project name used when the stored settings
-// carry none (Settings.ProjectName is empty): Settings reports it, and
-// mails show it. It is validated as Settings.ProjectName is. Default: ""
-// (mails then read "You have been invited", without a name).
-func WithProjectName(name string) Option {
-	return func(c *config) error {
-		if err := ValidateProjectName(name); err != nil {
-			return err
-		}
-		c.projectName = name
-		return nil
-	}
-}
-
 // ValidateProjectName checks a project name as UpdateSettings and
 // WithProjectName do: at most MaxProjectNameLen characters, valid UTF-8,
 // and none that would garble a mail — controls (line breaks included),

@@ -48,13 +48,6 @@ import (
 // library elsewhere sharing the secret) would accept a revoked token
 // until its exp, at most ACCESS_TOKEN_TTL after it was minted.
 
-// Default session lifetimes (Directus's ACCESS_TOKEN_TTL and
-// REFRESH_TOKEN_TTL).
-const (
-	DefaultAccessTokenTTL  = 15 * time.Minute
-	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
-)
-
 // MinSecretBytes is the shortest secret WithSecret accepts: a shorter
 // HMAC key could be guessed offline from any access token.
 const MinSecretBytes = 32
@@ -114,100 +107,6 @@ type Principal struct {
 	// admin access, as read from the Store for this resolution.
 	Admin     bool
 	ExpiresAt time.Time // the access token's exp
-}
-
-// sessionOptions are the session-related options.
-type sessionOptions struct {
-	secret          []byte
-	accessTTL       time.Duration
-	refreshTTL      time.Duration
-	resetEntries    []string
-	ipLimit         Limiter
-	ipLimitSet      bool
-	deviceLimit     Limiter
-	deviceLimitSet  bool
-	failedLoginMin  time.Duration
-	failedLoginSeen bool
-}
-
-// WithSecret sets the key that signs access tokens (HS256) and, derived
-// from it, device cookies — Directus's SECRET. It must be at least
-// MinSecretBytes long. Default: 32 random bytes drawn when the Manager is
-// built, so tokens do not survive a restart and are not accepted by
-// another instance: set it whenever several instances serve one Store.
-func WithSecret(secret []byte) Option {
-	return func(c *config) error {
-		if len(secret) < MinSecretBytes {
-			return fmt.Errorf("users: the secret must be at least %d bytes, not %d", MinSecretBytes, len(secret))
-		}
-		c.sess.secret = append([]byte(nil), secret...)
-		return nil
-	}
-}
-
-// WithSessionLifetimes sets how long an access token lives
-// (ACCESS_TOKEN_TTL, default DefaultAccessTokenTTL: 15 minutes) and how
-// long a session lives after its last refresh (REFRESH_TOKEN_TTL, default
-// DefaultRefreshTokenTTL: 7 days). Zero leaves a lifetime unchanged; the
-// refresh lifetime must not be shorter than the access one.
-func WithSessionLifetimes(access, refresh time.Duration) Option {
-	return func(c *config) error {
-		if access < 0 || refresh < 0 {
-			return errors.New("users: session lifetimes must not be negative")
-		}
-		if access > 0 {
-			c.sess.accessTTL = access
-		}
-		if refresh > 0 {
-			c.sess.refreshTTL = refresh
-		}
-		return nil
-	}
-}
-
-// WithPasswordResetURLAllowList sets the URLs RequestPasswordReset accepts
-// as reset_url (PASSWORD_RESET_URL_ALLOW_LIST). Default: none.
-func WithPasswordResetURLAllowList(entries ...string) Option {
-	return func(c *config) error { c.sess.resetEntries = append(c.sess.resetEntries, entries...); return nil }
-}
-
-// WithLoginIPLimiter limits login attempts per client IP and address
-// (keyed "<IP> <normalised address>") from unknown devices — attempts
-// that present no device cookie issued to that address. Over the limit,
-// Login answers a *RateLimitError without hashing. A successful login
-// resets the key when l is a ResettableLimiter. Attempts without an IP
-// (LoginInput.IP empty, and Authenticate) skip it. nil disables it.
-// Default: NewMemoryLimiter(5, 15*time.Minute) on the Manager's clock —
-// 5 attempts per address from one IP in any 15 minutes, per process.
-func WithLoginIPLimiter(l Limiter) Option {
-	return func(c *config) error { c.sess.ipLimit, c.sess.ipLimitSet = l, true; return nil }
-}
-
-// WithDeviceLimiter limits login attempts per device cookie, for attempts
-// that present a device cookie issued to the address they name (such
-// attempts skip the per-IP and per-address limits). A successful login
-// resets the key when l is a ResettableLimiter. nil disables it. Default:
-// NewMemoryLimiter(10, 15*time.Minute) on the Manager's clock — 10
-// attempts per device in any 15 minutes, per process.
-func WithDeviceLimiter(l Limiter) Option {
-	return func(c *config) error { c.sess.deviceLimit, c.sess.deviceLimitSet = l, true; return nil }
-}
-
-// WithFailedLoginMinimum sets a lower bound on how long the password check
-// of a failed login takes (see Login: failed logins are padded to the
-// learned cost of the slowest parameter set in use; this bound applies
-// before any has been learned). Set it to the verification time of the
-// slowest hash parameters your store may hold — for users imported from
-// Directus, its m=65536,t=3,p=4 — to hide them from the first probe after
-// a start. Default: 0 (learned only).
-func WithFailedLoginMinimum(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 || d > time.Minute {
-			return fmt.Errorf("users: failed-login minimum must be between 0 and 1m, not %v", d)
-		}
-		c.sess.failedLoginMin, c.sess.failedLoginSeen = d, true
-		return nil
-	}
 }
 
 // sessionState is the Manager's session machinery.
