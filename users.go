@@ -1,7 +1,6 @@
 package users
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -211,18 +210,6 @@ func (m *Manager) link(base, defaultPath, token string) (string, error) {
 		base = m.publicURL + defaultPath
 	}
 	return WithQueryParam(base, "token", token)
-}
-
-// User returns the user with the given id (ErrUserNotFound).
-func (m *Manager) User(ctx context.Context, id string) (*User, error) {
-	if !possibleID(id) {
-		return nil, opErr("get user", ErrUserNotFound)
-	}
-	r, err := m.store.GetUser(ctx, id)
-	if err != nil {
-		return nil, opErr("get user", notFoundAs(err, ErrUserNotFound))
-	}
-	return publicUser(r), nil
 }
 
 // notFoundAs turns a store's store.ErrNotFound into the given sentinel.
