@@ -54,15 +54,6 @@ type HealthCheck struct {
 	Output string `json:"output,omitempty"`
 }
 
-// MailerVerifier is a Mailer that can check its relay without sending
-// mail (smtpmailer.Mailer does: it connects, says EHLO, sets up TLS and
-// AUTH, and quits). Manager.Health probes such a Mailer; a failure is a
-// warning, not an error, because mail waits in the outbox until the relay
-// is back.
-type MailerVerifier interface {
-	Verify(ctx context.Context) error
-}
-
 // Health checks what the Manager depends on and reports it in the shape
 // of Directus's GET /server/health:
 //
