@@ -23,6 +23,14 @@ type Hasher interface {
 	Verify(password, encoded string) (bool, error)
 }
 
+// RehashChecker is implemented by a Hasher that can tell a stored hash
+// made with other parameters than its own (Argon2id does). After a
+// successful login the Manager hashes the password again with the current
+// parameters when NeedsRehash says so.
+type RehashChecker interface {
+	NeedsRehash(encoded string) bool
+}
+
 // Argon2id hashes passwords with argon2id and encodes them as PHC strings
 // (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`, unpadded standard
 // base64), the format Directus (and the node argon2 package) writes, so

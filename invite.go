@@ -331,3 +331,32 @@ func (m *Manager) acceptInvite(ctx context.Context, token, password string) (*Us
 	}
 	return publicUser(after), nil
 }
+
+// inviteLinkPath is the default path of an invite-token link of the kind.
+func (m *Manager) inviteLinkPath(kind MailKind) string {
+	if kind == MailSetPassword {
+		return m.links.SetPassword
+	}
+	return m.links.AcceptInvite
+}
+
+// observeInvite reports an Invite: one event per address, or one refusal
+// when the call failed before any.
+func (m *Manager) observeInvite(res []InviteResult, err error) {
+	if m.observer == nil {
+		return
+	}
+	for _, r := range res {
+		e := Event{Kind: EventFlow, Flow: FlowInvite, Outcome: OutcomeInvited}
+		switch {
+		case r.Err != nil:
+			e.Outcome, e.Reason = OutcomeRefused, reasonOf(r.Err)
+		case r.Outcome == InviteSkipped, r.Outcome == InviteAlreadyActive:
+			e.Outcome = OutcomeSkipped
+		}
+		m.observer.Observe(e)
+	}
+	if err != nil {
+		m.observeFlow(FlowInvite, OutcomeInvited, err)
+	}
+}

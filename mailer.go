@@ -15,6 +15,15 @@ type Mailer interface {
 	Send(ctx context.Context, m Message) error
 }
 
+// MailerVerifier is a Mailer that can check its relay without sending
+// mail (smtpmailer.Mailer does: it connects, says EHLO, sets up TLS and
+// AUTH, and quits). Manager.Health probes such a Mailer; a failure is a
+// warning, not an error, because mail waits in the outbox until the relay
+// is back.
+type MailerVerifier interface {
+	Verify(ctx context.Context) error
+}
+
 // Message is one mail, ready to send.
 type Message struct {
 	// MessageID is the mail's Message-ID without the angle brackets

@@ -109,18 +109,6 @@ type Event struct {
 	Limiter string
 }
 
-// WithObserver sets the Observer told about flows, deliveries, hashing
-// waits and rate-limit refusals. Default: none.
-func WithObserver(o Observer) Option {
-	return func(c *config) error {
-		if o == nil {
-			return errors.New("users: observer must not be nil")
-		}
-		c.observer = o
-		return nil
-	}
-}
-
 // observe tells the Observer, if any.
 func (m *Manager) observe(e Event) {
 	if m.observer != nil {
@@ -176,40 +164,4 @@ func reasonOf(err error) string {
 		return "canceled"
 	}
 	return "error"
-}
-
-// acquireHash waits for a slot under the hashing limit, as hashGate.acquire
-// does, and reports the wait or the refusal.
-func (m *Manager) acquireHash(ctx context.Context) (*slot, error) {
-	start := time.Now()
-	sl, err := m.hashGate.acquire(ctx)
-	switch {
-	case err == nil:
-		m.observe(Event{Kind: EventHashWait, Duration: time.Since(start)})
-	case errors.Is(err, ErrBusy):
-		m.gateStats.shed(m.clock())
-		m.observe(Event{Kind: EventHashShed})
-	}
-	return sl, err
-}
-
-// observeInvite reports an Invite: one event per address, or one refusal
-// when the call failed before any.
-func (m *Manager) observeInvite(res []InviteResult, err error) {
-	if m.observer == nil {
-		return
-	}
-	for _, r := range res {
-		e := Event{Kind: EventFlow, Flow: FlowInvite, Outcome: OutcomeInvited}
-		switch {
-		case r.Err != nil:
-			e.Outcome, e.Reason = OutcomeRefused, reasonOf(r.Err)
-		case r.Outcome == InviteSkipped, r.Outcome == InviteAlreadyActive:
-			e.Outcome = OutcomeSkipped
-		}
-		m.observer.Observe(e)
-	}
-	if err != nil {
-		m.observeFlow(FlowInvite, OutcomeInvited, err)
-	}
 }

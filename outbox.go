@@ -30,61 +30,6 @@ const (
 	MailPasswordReset MailKind = "password-reset"
 )
 
-// DeliveryOptions is the outbox delivery policy.
-type DeliveryOptions struct {
-	// MaxAttempts is how many times a mail is tried before it is marked
-	// failed. Default 8.
-	MaxAttempts int
-	// InitialBackoff is the wait after the first failure; it doubles after
-	// each further failure (with up to 10% jitter) up to MaxBackoff.
-	// Defaults 30s and 1h: eight attempts span about an hour and a half.
-	InitialBackoff time.Duration
-	MaxBackoff     time.Duration
-	// Lease is how long a claimed mail is reserved for the worker that
-	// claimed it; a mail whose worker died is retried once its lease ends.
-	// It must exceed SendTimeout. Default 5m.
-	Lease time.Duration
-	// SendTimeout bounds one Mailer.Send. Default 1m.
-	SendTimeout time.Duration
-	// BatchSize is how many mails one claim takes. Default 50.
-	BatchSize int
-	// Concurrency is how many mails are sent at once. Default 4.
-	Concurrency int
-	// PollInterval is how often Run looks for due mails when nothing nudged
-	// it (mails queued by this process nudge it at once). Default 5s.
-	PollInterval time.Duration
-}
-
-// DefaultDeliveryOptions returns the default delivery policy.
-func DefaultDeliveryOptions() DeliveryOptions {
-	return DeliveryOptions{
-		MaxAttempts:    8,
-		InitialBackoff: 30 * time.Second,
-		MaxBackoff:     time.Hour,
-		Lease:          5 * time.Minute,
-		SendTimeout:    time.Minute,
-		BatchSize:      50,
-		Concurrency:    4,
-		PollInterval:   5 * time.Second,
-	}
-}
-
-func (d DeliveryOptions) validate() error {
-	switch {
-	case d.MaxAttempts < 1:
-		return errors.New("users: delivery: MaxAttempts must be at least 1")
-	case d.InitialBackoff <= 0 || d.MaxBackoff < d.InitialBackoff:
-		return errors.New("users: delivery: need 0 < InitialBackoff <= MaxBackoff")
-	case d.SendTimeout <= 0 || d.Lease <= d.SendTimeout:
-		return errors.New("users: delivery: need 0 < SendTimeout < Lease")
-	case d.BatchSize < 1 || d.Concurrency < 1:
-		return errors.New("users: delivery: BatchSize and Concurrency must be at least 1")
-	case d.PollInterval <= 0:
-		return errors.New("users: delivery: PollInterval must be positive")
-	}
-	return nil
-}
-
 // backoff is the wait after the n-th failed attempt (n >= 1).
 func (d DeliveryOptions) backoff(n int) time.Duration {
 	b := d.InitialBackoff

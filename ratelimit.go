@@ -2,6 +2,7 @@ package users
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -251,4 +252,43 @@ func (e *limiterEntry) push(t time.Duration, points int) {
 	}
 	e.ring[(e.first+e.n)%len(e.ring)] = t
 	e.n++
+}
+
+// allowMail asks the public mail limiter (WithMailLimiter) whether a mail
+// may go to the address with this key (a normalised email). A non-nil
+// denied (matching ErrRateLimited) means it is over the limit; a non-nil
+// err, that the limiter failed.
+func (m *Manager) allowMail(ctx context.Context, key string) (denied, err error) {
+	return m.askLimiter(ctx, m.mailLimit, key, "mail limiter", "mail")
+}
+
+// allowAdminMail is allowMail for mail an administrator asked for
+// (WithAdminMailLimiter).
+func (m *Manager) allowAdminMail(ctx context.Context, key string) (denied, err error) {
+	return m.askLimiter(ctx, m.adminMail, key, "admin mail limiter", "admin_mail")
+}
+
+func (m *Manager) askLimiter(ctx context.Context, l Limiter, key, name, event string) (denied, err error) {
+	if l == nil {
+		return nil, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // nothing will be written: count nothing
+	}
+	switch _, err := l.Allow(ctx, key); {
+	case err == nil:
+		return nil, nil
+	case errors.Is(err, ErrRateLimited):
+		m.observe(Event{Kind: EventRateLimited, Limiter: event})
+		return err, nil
+	default:
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+}
+
+// mailHeld logs a mail the mail limiter held back: its kind and user id,
+// never the address.
+func (m *Manager) mailHeld(ctx context.Context, kind MailKind, userID string) {
+	m.log.InfoContext(ctx, "users: recipient over the mail rate limit; no mail queued",
+		"kind", string(kind), "user_id", userID)
 }

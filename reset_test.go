@@ -3,6 +3,7 @@ package users_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,17 @@ import (
 )
 
 const resetURL = "https://app.example.com/reset"
+
+// resetToken takes the token out of a password-reset mail's link.
+func resetToken(t *testing.T, msg users.Message) string {
+	t.Helper()
+	i := strings.Index(msg.Text, "http")
+	require.GreaterOrEqual(t, i, 0, "no link in %q", msg.Text)
+	link := strings.Fields(msg.Text[i:])[0]
+	u, err := url.Parse(link)
+	require.NoError(t, err)
+	return u.Query().Get("token")
+}
 
 func TestPasswordReset(t *testing.T) {
 	t.Parallel()

@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
 	"github.com/gousers/users/store"
@@ -48,25 +47,8 @@ import (
 // library elsewhere sharing the secret) would accept a revoked token
 // until its exp, at most ACCESS_TOKEN_TTL after it was minted.
 
-// Default session lifetimes (Directus's ACCESS_TOKEN_TTL and
-// REFRESH_TOKEN_TTL).
-const (
-	DefaultAccessTokenTTL  = 15 * time.Minute
-	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
-)
-
-// MinSecretBytes is the shortest secret WithSecret accepts: a shorter
-// HMAC key could be guessed offline from any access token.
-const MinSecretBytes = 32
-
 // maxUserAgentBytes is how much of a client's User-Agent a session keeps.
 const maxUserAgentBytes = 512
-
-// maxAccessTokenBytes bounds what is parsed as an access token.
-const maxAccessTokenBytes = 4096
-
-// jwtIssuer is the iss claim, as Directus writes it.
-const jwtIssuer = "directus"
 
 // LoginInput is a login attempt.
 type LoginInput struct {
@@ -114,238 +96,6 @@ type Principal struct {
 	// admin access, as read from the Store for this resolution.
 	Admin     bool
 	ExpiresAt time.Time // the access token's exp
-}
-
-// sessionOptions are the session-related options.
-type sessionOptions struct {
-	secret          []byte
-	accessTTL       time.Duration
-	refreshTTL      time.Duration
-	resetEntries    []string
-	ipLimit         Limiter
-	ipLimitSet      bool
-	deviceLimit     Limiter
-	deviceLimitSet  bool
-	failedLoginMin  time.Duration
-	failedLoginSeen bool
-}
-
-// WithSecret sets the key that signs access tokens (HS256) and, derived
-// from it, device cookies — Directus's SECRET. It must be at least
-// MinSecretBytes long. Default: 32 random bytes drawn when the Manager is
-// built, so tokens do not survive a restart and are not accepted by
-// another instance: set it whenever several instances serve one Store.
-func WithSecret(secret []byte) Option {
-	return func(c *config) error {
-		if len(secret) < MinSecretBytes {
-			return fmt.Errorf("users: the secret must be at least %d bytes, not %d", MinSecretBytes, len(secret))
-		}
-		c.sess.secret = append([]byte(nil), secret...)
-		return nil
-	}
-}
-
-// WithSessionLifetimes sets how long an access token lives
-// (ACCESS_TOKEN_TTL, default DefaultAccessTokenTTL: 15 minutes) and how
-// long a session lives after its last refresh (REFRESH_TOKEN_TTL, default
-// DefaultRefreshTokenTTL: 7 days). Zero leaves a lifetime unchanged; the
-// refresh lifetime must not be shorter than the access one.
-func WithSessionLifetimes(access, refresh time.Duration) Option {
-	return func(c *config) error {
-		if access < 0 || refresh < 0 {
-			return errors.New("users: session lifetimes must not be negative")
-		}
-		if access > 0 {
-			c.sess.accessTTL = access
-		}
-		if refresh > 0 {
-			c.sess.refreshTTL = refresh
-		}
-		return nil
-	}
-}
-
-// WithPasswordResetURLAllowList sets the URLs RequestPasswordReset accepts
-// as reset_url (PASSWORD_RESET_URL_ALLOW_LIST). Default: none.
-func WithPasswordResetURLAllowList(entries ...string) Option {
-	return func(c *config) error { c.sess.resetEntries = append(c.sess.resetEntries, entries...); return nil }
-}
-
-// WithLoginIPLimiter limits login attempts per client IP and address
-// (keyed "<IP> <normalised address>") from unknown devices — attempts
-// that present no device cookie issued to that address. Over the limit,
-// Login answers a *RateLimitError without hashing. A successful login
-// resets the key when l is a ResettableLimiter. Attempts without an IP
-// (LoginInput.IP empty, and Authenticate) skip it. nil disables it.
-// Default: NewMemoryLimiter(5, 15*time.Minute) on the Manager's clock —
-// 5 attempts per address from one IP in any 15 minutes, per process.
-func WithLoginIPLimiter(l Limiter) Option {
-	return func(c *config) error { c.sess.ipLimit, c.sess.ipLimitSet = l, true; return nil }
-}
-
-// WithDeviceLimiter limits login attempts per device cookie, for attempts
-// that present a device cookie issued to the address they name (such
-// attempts skip the per-IP and per-address limits). A successful login
-// resets the key when l is a ResettableLimiter. nil disables it. Default:
-// NewMemoryLimiter(10, 15*time.Minute) on the Manager's clock — 10
-// attempts per device in any 15 minutes, per process.
-func WithDeviceLimiter(l Limiter) Option {
-	return func(c *config) error { c.sess.deviceLimit, c.sess.deviceLimitSet = l, true; return nil }
-}
-
-// WithFailedLoginMinimum sets a lower bound on how long the password check
-// of a failed login takes (see Login: failed logins are padded to the
-// learned cost of the slowest parameter set in use; this bound applies
-// before any has been learned). Set it to the verification time of the
-// slowest hash parameters your store may hold — for users imported from
-// Directus, its m=65536,t=3,p=4 — to hide them from the first probe after
-// a start. Default: 0 (learned only).
-func WithFailedLoginMinimum(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 || d > time.Minute {
-			return fmt.Errorf("users: failed-login minimum must be between 0 and 1m, not %v", d)
-		}
-		c.sess.failedLoginMin, c.sess.failedLoginSeen = d, true
-		return nil
-	}
-}
-
-// sessionState is the Manager's session machinery.
-type sessionState struct {
-	key         []byte // HS256 key
-	deviceKey   []byte // HMAC key of device cookies, derived from key
-	accessTTL   time.Duration
-	refreshTTL  time.Duration
-	reset       *AllowList
-	ipLimit     Limiter // nil: no limit
-	deviceLimit Limiter // nil: no limit
-	verifyCosts *verifyCosts
-	randomKey   bool
-	lastPurge   atomic.Int64 // UnixNano of Run's last purge
-}
-
-func newSessionState(c *config) (*sessionState, error) {
-	o := c.sess
-	if o.accessTTL == 0 {
-		o.accessTTL = DefaultAccessTokenTTL
-	}
-	if o.refreshTTL == 0 {
-		o.refreshTTL = DefaultRefreshTokenTTL
-	}
-	if o.refreshTTL < o.accessTTL {
-		return nil, fmt.Errorf("users: the refresh lifetime (%v) must not be shorter than the access lifetime (%v)", o.refreshTTL, o.accessTTL)
-	}
-	if o.accessTTL < time.Second {
-		return nil, errors.New("users: the access-token lifetime must be at least 1s")
-	}
-	reset, err := NewAllowList(o.resetEntries...)
-	if err != nil {
-		return nil, fmt.Errorf("users: password reset URL allow-list: %w", err)
-	}
-	st := &sessionState{
-		key:         o.secret,
-		accessTTL:   o.accessTTL,
-		refreshTTL:  o.refreshTTL,
-		reset:       reset,
-		ipLimit:     o.ipLimit,
-		deviceLimit: o.deviceLimit,
-		verifyCosts: newVerifyCosts(o.failedLoginMin),
-	}
-	if st.key == nil {
-		st.key = make([]byte, MinSecretBytes)
-		if _, err := rand.Read(st.key); err != nil {
-			return nil, fmt.Errorf("users: drawing a secret: %w", err)
-		}
-		st.randomKey = true
-	}
-	st.deviceKey = deriveKey(st.key, "users device cookie v1")
-	if !o.ipLimitSet {
-		st.ipLimit = NewMemoryLimiter(5, 15*time.Minute, WithLimiterClock(c.now))
-	}
-	if !o.deviceLimitSet {
-		st.deviceLimit = NewMemoryLimiter(10, 15*time.Minute, WithLimiterClock(c.now))
-	}
-	return st, nil
-}
-
-// accessClaims are the claims of an access token.
-type accessClaims struct {
-	ID          string  `json:"id"`
-	Role        *string `json:"role"`
-	AppAccess   bool    `json:"app_access"`
-	AdminAccess bool    `json:"admin_access"`
-	Session     string  `json:"session"`
-	// SessionCookie marks a token minted for a session cookie: only such a
-	// token may renew itself (Refresh) or end its session (Logout).
-	SessionCookie bool `json:"session_cookie,omitempty"`
-	jwt.RegisteredClaims
-}
-
-// mintAccess signs an access token for u in session sid.
-func (m *Manager) mintAccess(u *store.User, sid string, admin, cookie bool, now time.Time) (string, time.Time, error) {
-	exp := now.Add(m.sess.accessTTL).Truncate(time.Second)
-	c := accessClaims{
-		ID: u.ID, Role: u.Role, AppAccess: admin, AdminAccess: admin, Session: sid, SessionCookie: cookie,
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer:    jwtIssuer,
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(exp),
-		},
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(m.sess.key)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("signing the access token: %w", err)
-	}
-	return tok, exp, nil
-}
-
-// parseAccess checks an access token's signature, issuer and — unless
-// anyAge — expiry on the Manager's clock. Errors: ErrTokenExpired,
-// ErrInvalidToken.
-func (m *Manager) parseAccess(tok string, anyAge bool) (*accessClaims, error) {
-	if len(tok) > maxAccessTokenBytes || strings.Count(tok, ".") != 2 {
-		return nil, ErrInvalidToken
-	}
-	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithIssuer(jwtIssuer),
-		jwt.WithExpirationRequired(),
-		jwt.WithTimeFunc(m.now),
-	}
-	if anyAge {
-		opts = []jwt.ParserOption{jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithoutClaimsValidation()}
-	}
-	var c accessClaims
-	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return m.sess.key, nil }, opts...)
-	switch {
-	case err == nil:
-	case errors.Is(err, jwt.ErrTokenExpired):
-		return nil, ErrTokenExpired
-	default:
-		return nil, ErrInvalidToken
-	}
-	if anyAge && c.Issuer != jwtIssuer {
-		return nil, ErrInvalidToken
-	}
-	if c.ID == "" || c.Session == "" {
-		return nil, ErrInvalidToken
-	}
-	return &c, nil
-}
-
-// looksLikeJWT tells an access token from a refresh token (which has no
-// dots).
-func looksLikeJWT(tok string) bool { return strings.Contains(tok, ".") }
-
-// newRefreshToken mints a refresh token and its SHA-256.
-func newRefreshToken() (string, []byte, error) {
-	var raw [tokenBytes]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", nil, err
-	}
-	tok := base64.RawURLEncoding.EncodeToString(raw[:])
-	sum := sha256.Sum256([]byte(tok))
-	return tok, sum[:], nil
 }
 
 // Login checks the email and password and, for an active user, opens a
@@ -451,6 +201,183 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// Authenticate returns the user with this email and password, only if the
+// user is active and has a password that matches, without opening a
+// session (Login does). Every failure — unknown email, malformed input,
+// wrong password, inactive user, no password — is ErrInvalidCredentials,
+// and each takes the same time (see Login). It counts as an attempt from
+// an unknown device without an IP: the per-address login limit
+// (WithLoginLimiter) applies, and over it Authenticate returns a
+// *RateLimitError matching ErrRateLimited without hashing. A successful
+// login resets the address's count when the limiter is a
+// ResettableLimiter, and rehashes a password stored at other parameters.
+// Under load the hashing limit may answer ErrBusy (WithHashConcurrency).
+func (m *Manager) Authenticate(ctx context.Context, email, password string) (*User, error) {
+	u, _, err := m.checkCredentials(ctx, LoginInput{Email: email, Password: password})
+	m.observeFlow(FlowLogin, OutcomeAuthenticated, err)
+	if err != nil {
+		return nil, opErr("authenticate", err)
+	}
+	return publicUser(u), nil
+}
+
+// checkCredentials is the password check of Login and Authenticate: the
+// limits, the lookup, the verification (padded when it fails), and the
+// rehash. It returns the user as stored afterwards and the address's key.
+func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*store.User, string, error) {
+	email, password := strings.TrimSpace(in.Email), in.Password
+	if emailProblem(email) != "" || password == "" || len(password) > maxPassBytes {
+		// Malformed input cannot name a user; the cost here differs from a
+		// real check, but it reveals nothing about any account.
+		return nil, "", ErrInvalidCredentials
+	}
+	key := NormalizeEmail(email)
+	if err := ctx.Err(); err != nil {
+		return nil, "", err // not an attempt: count nothing
+	}
+	dev := m.deviceFor(in.Device, key, m.clock())
+	device := ""
+	if dev != nil {
+		device = dev.id
+	}
+	ipKey := ""
+	if in.IP != "" {
+		ipKey = in.IP + " " + key
+	}
+	if err := m.allowLogin(ctx, key, ipKey, device); err != nil {
+		return nil, "", err // allowLogin reported a refusal to the observer
+	}
+	u, err := m.store.GetUserByEmailKey(ctx, key)
+	if err != nil && !isNotFound(err) {
+		return nil, "", err
+	}
+	if dev != nil && !m.current(dev, key, u) {
+		// Issued under an older password (or to a user since gone). The
+		// device stays known — strangers' guesses do not lock it out — but
+		// every such cookie of the address shares one count as well, so
+		// that cookies collected with an old password do not each bring a
+		// budget of their own. Only whoever logged in to this address
+		// before gets here, so a refusal after the lookup tells them
+		// nothing new.
+		if err := m.allowLogin(ctx, key, ipKey, staleDevices(key)); err != nil {
+			return nil, "", err
+		}
+	}
+	stored := m.dummyHash
+	if u != nil && u.PasswordHash != "" {
+		stored = u.PasswordHash
+	}
+	ok, start, err := m.verifyTimed(ctx, password, stored)
+	if err != nil && (ctx.Err() != nil || errors.Is(err, ErrBusy)) {
+		return nil, "", err
+	}
+	if err != nil || !ok || u == nil || u.PasswordHash == "" || u.Status != StatusActive {
+		m.sess.verifyCosts.pad(ctx, start)
+		return nil, "", ErrInvalidCredentials
+	}
+	m.loginSucceeded(ctx, u.ID, key, ipKey, device)
+	return m.rehash(ctx, u, password), key, nil
+}
+
+// allowLogin asks the limits that apply to an attempt: the device's when
+// it presents a device cookie of this address, else the IP's (when known)
+// and the address's.
+func (m *Manager) allowLogin(ctx context.Context, key, ipKey, device string) error {
+	type check struct {
+		l     Limiter
+		key   string
+		who   string
+		event string // EventRateLimited's Limiter
+	}
+	var checks []check
+	if device != "" {
+		checks = []check{{m.sess.deviceLimit, device, "device", "login_device"}}
+	} else {
+		if ipKey != "" {
+			checks = append(checks, check{m.sess.ipLimit, ipKey, "IP", "login_ip"})
+		}
+		checks = append(checks, check{m.authLimit, key, "address", "login"})
+	}
+	for _, c := range checks {
+		if c.l == nil {
+			continue
+		}
+		if _, err := c.l.Allow(ctx, c.key); err != nil {
+			if errors.Is(err, ErrRateLimited) {
+				m.observe(Event{Kind: EventRateLimited, Limiter: c.event})
+				return err
+			}
+			return fmt.Errorf("login limiter (%s): %w", c.who, err)
+		}
+	}
+	return nil
+}
+
+// loginSucceeded forgets the counts of the keys a successful login used.
+func (m *Manager) loginSucceeded(ctx context.Context, userID, key, ipKey, device string) {
+	reset := func(l Limiter, k string) {
+		if r, ok := l.(ResettableLimiter); ok && k != "" {
+			if err := r.Reset(ctx, k); err != nil {
+				// The login stands; the key merely keeps its count.
+				m.log.WarnContext(ctx, "users: login limiter reset failed", "user_id", userID, "error", err)
+			}
+		}
+	}
+	if device != "" {
+		// A known device's success says nothing about the strangers
+		// counted against the address: their lock stays.
+		reset(m.sess.deviceLimit, device)
+		return
+	}
+	reset(m.authLimit, key)
+	reset(m.sess.ipLimit, ipKey)
+}
+
+// verifyTimed verifies under the hashing limit, records how long the
+// verification itself took for its parameter set, and returns when it
+// started (for padding).
+func (m *Manager) verifyTimed(ctx context.Context, pw, encoded string) (bool, time.Time, error) {
+	sl, err := m.acquireHash(ctx)
+	if err != nil {
+		return false, time.Now(), err
+	}
+	start := time.Now()
+	ok, err := m.hasher.Verify(pw, encoded)
+	d := time.Since(start)
+	m.hashGate.observe(d)
+	sl.release()
+	if err == nil {
+		m.sess.verifyCosts.add(paramSet(encoded), d)
+	}
+	return ok, start, err
+}
+
+// rehash stores a new hash of password for u when its stored one was
+// made with other parameters, and returns u as stored afterwards. A
+// failure leaves the old hash (which still verifies) and is logged.
+func (m *Manager) rehash(ctx context.Context, u *store.User, password string) *store.User {
+	rc, ok := m.hasher.(RehashChecker)
+	if !ok || !rc.NeedsRehash(u.PasswordHash) {
+		return u
+	}
+	hash, err := m.hash(ctx, password)
+	if err != nil {
+		m.log.WarnContext(ctx, "users: rehash after login failed", "user_id", u.ID, "error", err)
+		return u
+	}
+	old := u.PasswordHash
+	// UpdatedAt stays: a rehash is not a change anyone made.
+	after, err := m.store.UpdateUser(ctx, u.ID, store.Condition{PasswordHash: &old},
+		store.UserChange{PasswordHash: &hash, UpdatedAt: u.UpdatedAt}, store.Effects{})
+	if err != nil {
+		if !errors.Is(err, store.ErrConflict) { // else the password changed meanwhile
+			m.log.WarnContext(ctx, "users: rehash after login failed", "user_id", u.ID, "error", err)
+		}
+		return u
+	}
+	return after
 }
 
 // Refresh trades a refresh token for a new access token and a new refresh
@@ -707,13 +634,77 @@ func (m *Manager) purgeIfDue(ctx context.Context) {
 	}
 }
 
-// SecretIsRandom reports whether the Manager signs with a secret it drew
-// itself (no WithSecret): its tokens die with the process and no other
-// instance accepts them. A host warns about it at start-up.
-func (m *Manager) SecretIsRandom() bool { return m.sess.randomKey }
-
 // SessionLifetimes returns the access-token and refresh lifetimes
 // (WithSessionLifetimes).
 func (m *Manager) SessionLifetimes() (access, refresh time.Duration) {
 	return m.sess.accessTTL, m.sess.refreshTTL
+}
+
+// sessionState is the Manager's session machinery.
+type sessionState struct {
+	key         []byte // HS256 key
+	deviceKey   []byte // HMAC key of device cookies, derived from key
+	accessTTL   time.Duration
+	refreshTTL  time.Duration
+	reset       *AllowList
+	ipLimit     Limiter // nil: no limit
+	deviceLimit Limiter // nil: no limit
+	verifyCosts *verifyCosts
+	randomKey   bool
+	lastPurge   atomic.Int64 // UnixNano of Run's last purge
+}
+
+func newSessionState(c *config) (*sessionState, error) {
+	o := c.sess
+	if o.accessTTL == 0 {
+		o.accessTTL = DefaultAccessTokenTTL
+	}
+	if o.refreshTTL == 0 {
+		o.refreshTTL = DefaultRefreshTokenTTL
+	}
+	if o.refreshTTL < o.accessTTL {
+		return nil, fmt.Errorf("users: the refresh lifetime (%v) must not be shorter than the access lifetime (%v)", o.refreshTTL, o.accessTTL)
+	}
+	if o.accessTTL < time.Second {
+		return nil, errors.New("users: the access-token lifetime must be at least 1s")
+	}
+	reset, err := NewAllowList(o.resetEntries...)
+	if err != nil {
+		return nil, fmt.Errorf("users: password reset URL allow-list: %w", err)
+	}
+	st := &sessionState{
+		key:         o.secret,
+		accessTTL:   o.accessTTL,
+		refreshTTL:  o.refreshTTL,
+		reset:       reset,
+		ipLimit:     o.ipLimit,
+		deviceLimit: o.deviceLimit,
+		verifyCosts: newVerifyCosts(o.failedLoginMin),
+	}
+	if st.key == nil {
+		st.key = make([]byte, MinSecretBytes)
+		if _, err := rand.Read(st.key); err != nil {
+			return nil, fmt.Errorf("users: drawing a secret: %w", err)
+		}
+		st.randomKey = true
+	}
+	st.deviceKey = deriveKey(st.key, "users device cookie v1")
+	if !o.ipLimitSet {
+		st.ipLimit = NewMemoryLimiter(5, 15*time.Minute, WithLimiterClock(c.now))
+	}
+	if !o.deviceLimitSet {
+		st.deviceLimit = NewMemoryLimiter(10, 15*time.Minute, WithLimiterClock(c.now))
+	}
+	return st, nil
+}
+
+// newRefreshToken mints a refresh token and its SHA-256.
+func newRefreshToken() (string, []byte, error) {
+	var raw [tokenBytes]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", nil, err
+	}
+	tok := base64.RawURLEncoding.EncodeToString(raw[:])
+	sum := sha256.Sum256([]byte(tok))
+	return tok, sum[:], nil
 }

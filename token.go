@@ -1,13 +1,88 @@
 package users
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gousers/users/store"
 )
+
+// TokenUser returns the user a mailed token belongs to, without consuming
+// it, so that a page behind a mailed link can show the address before its
+// owner acts (and say at once when the link is no longer good). The token
+// must be live for purpose — well formed, known, of that purpose, unused,
+// unexpired — and its user in the status the consuming call requires
+// (unverified for PurposeVerifyEmail, invited for PurposeInvite, active for
+// PurposePasswordReset); otherwise the error matches ErrInvalidToken (and,
+// more precisely, ErrTokenExpired or ErrTokenUsed). It changes nothing.
+func (m *Manager) TokenUser(ctx context.Context, token string, purpose store.Purpose) (*User, error) {
+	var status Status
+	switch purpose {
+	case store.PurposeVerifyEmail:
+		status = StatusUnverified
+	case store.PurposeInvite:
+		status = StatusInvited
+	case store.PurposePasswordReset:
+		status = StatusActive
+	default:
+		return nil, opErr("token user", invalid("purpose", fmt.Sprintf("names no token purpose: %q", purpose)))
+	}
+	_, u, err := m.liveToken(ctx, token, purpose, status)
+	if err != nil {
+		return nil, opErr("token user", err)
+	}
+	return publicUser(u), nil
+}
+
+// liveToken parses a token and checks it against the store before any
+// expensive work: known, of the purpose, unused, unexpired, and its user
+// still at the address it was mailed to and in the given status. It
+// returns the token's record and its user. ConsumeToken checks all of it
+// again atomically (the caller passes Condition.EmailKey and the status).
+func (m *Manager) liveToken(ctx context.Context, token string, purpose store.Purpose, status Status) (*store.Token, *store.User, error) {
+	hash, ok := parseToken(token)
+	if !ok {
+		return nil, nil, ErrInvalidToken
+	}
+	rec, err := m.store.GetToken(ctx, hash)
+	if err != nil {
+		return nil, nil, tokenError(err)
+	}
+	switch {
+	case rec.Purpose != purpose:
+		return nil, nil, ErrInvalidToken
+	case rec.ConsumedAt != nil:
+		return nil, nil, ErrTokenUsed
+	case !m.clock().Before(rec.ExpiresAt):
+		return nil, nil, ErrTokenExpired
+	}
+	user, err := m.store.GetUser(ctx, rec.UserID)
+	if err != nil {
+		return nil, nil, tokenError(err)
+	}
+	// A token minted before tokens were bound to an address has no
+	// EmailKey: it is refused like one whose address changed.
+	if user.Status != status || rec.EmailKey == "" || user.EmailKey != rec.EmailKey {
+		return nil, nil, ErrInvalidToken
+	}
+	rec.Hash = hash
+	return rec, user, nil
+}
+
+// tokenError maps a Store error met while handling a token: not found and
+// precondition failures are an invalid token.
+func tokenError(err error) error {
+	switch {
+	case isNotFound(err), errors.Is(err, store.ErrConflict):
+		return ErrInvalidToken
+	}
+	return err
+}
 
 // Tokens are 32 random bytes from crypto/rand, encoded as unpadded
 // base64url (43 characters). Only their SHA-256 reaches the Store.

@@ -2,7 +2,6 @@ package users
 
 import (
 	"context"
-	"errors"
 
 	"github.com/gousers/users/store"
 )
@@ -57,49 +56,4 @@ func (m *Manager) verifyEmail(ctx context.Context, token string) (*User, error) 
 		m.queued()
 	}
 	return publicUser(after), nil
-}
-
-// liveToken parses a token and checks it against the store before any
-// expensive work: known, of the purpose, unused, unexpired, and its user
-// still at the address it was mailed to and in the given status. It
-// returns the token's record and its user. ConsumeToken checks all of it
-// again atomically (the caller passes Condition.EmailKey and the status).
-func (m *Manager) liveToken(ctx context.Context, token string, purpose store.Purpose, status Status) (*store.Token, *store.User, error) {
-	hash, ok := parseToken(token)
-	if !ok {
-		return nil, nil, ErrInvalidToken
-	}
-	rec, err := m.store.GetToken(ctx, hash)
-	if err != nil {
-		return nil, nil, tokenError(err)
-	}
-	switch {
-	case rec.Purpose != purpose:
-		return nil, nil, ErrInvalidToken
-	case rec.ConsumedAt != nil:
-		return nil, nil, ErrTokenUsed
-	case !m.clock().Before(rec.ExpiresAt):
-		return nil, nil, ErrTokenExpired
-	}
-	user, err := m.store.GetUser(ctx, rec.UserID)
-	if err != nil {
-		return nil, nil, tokenError(err)
-	}
-	// A token minted before tokens were bound to an address has no
-	// EmailKey: it is refused like one whose address changed.
-	if user.Status != status || rec.EmailKey == "" || user.EmailKey != rec.EmailKey {
-		return nil, nil, ErrInvalidToken
-	}
-	rec.Hash = hash
-	return rec, user, nil
-}
-
-// tokenError maps a Store error met while handling a token: not found and
-// precondition failures are an invalid token.
-func tokenError(err error) error {
-	switch {
-	case isNotFound(err), errors.Is(err, store.ErrConflict):
-		return ErrInvalidToken
-	}
-	return err
 }

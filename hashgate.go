@@ -2,10 +2,28 @@ package users
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 )
+
+// HashBusy reports, without waiting and without taking anything, whether a
+// call that checks or hashes a password would be refused at once now (see
+// WithHashConcurrency and WithHashWaitBudget): a *BusyError (ErrBusy) with
+// the estimated wait, else nil. It depends on the load alone, never on an
+// address, so a handler may ask it before reading a request, to shed a
+// flood without the work of decoding it; a nil answer promises nothing (the
+// call itself decides). A refusal counts as one, for Health and the
+// Observer (EventHashShed). Register asks it first.
+func (m *Manager) HashBusy() error {
+	err := m.hashGate.wouldShed()
+	if err != nil {
+		m.gateStats.shed(m.clock())
+		m.observe(Event{Kind: EventHashShed})
+	}
+	return err
+}
 
 // hashGate bounds password work (checking a new password against the
 // policy, hashing it, verifying one): at most limit calls hold a slot at
@@ -129,4 +147,99 @@ func (g *hashGate) wouldShed() error {
 // load returns how many calls hold a slot and how many wait.
 func (g *hashGate) load() (running, waiting int) {
 	return len(g.run), int(g.waiting.Load())
+}
+
+// acquireHash waits for a slot under the hashing limit, as hashGate.acquire
+// does, and reports the wait or the refusal.
+func (m *Manager) acquireHash(ctx context.Context) (*slot, error) {
+	start := time.Now()
+	sl, err := m.hashGate.acquire(ctx)
+	switch {
+	case err == nil:
+		m.observe(Event{Kind: EventHashWait, Duration: time.Since(start)})
+	case errors.Is(err, ErrBusy):
+		m.gateStats.shed(m.clock())
+		m.observe(Event{Kind: EventHashShed})
+	}
+	return sl, err
+}
+
+// The password work happens in these functions, under the hashing limit
+// (WithHashConcurrency): hash and verify take a slot for one operation
+// (ErrBusy when the queue cannot take the call, ctx's error when ctx is
+// done before a slot is free); hashIn and verifyIn run in a slot the
+// caller holds. Each hash's duration feeds the gate's estimate.
+
+func (m *Manager) hash(ctx context.Context, pw string) (string, error) {
+	sl, err := m.acquireHash(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer sl.release()
+	return m.hashIn(sl, pw)
+}
+
+func (m *Manager) verify(ctx context.Context, pw, encoded string) (bool, error) {
+	sl, err := m.acquireHash(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer sl.release()
+	return m.verifyIn(sl, pw, encoded)
+}
+
+func (m *Manager) hashIn(_ *slot, pw string) (string, error) {
+	t0 := time.Now()
+	h, err := m.hasher.Hash(pw)
+	m.hashGate.observe(time.Since(t0))
+	return h, err
+}
+
+func (m *Manager) verifyIn(_ *slot, pw, encoded string) (bool, error) {
+	t0 := time.Now()
+	ok, err := m.hasher.Verify(pw, encoded)
+	m.hashGate.observe(time.Since(t0))
+	return ok, err
+}
+
+// newPasswordHash checks a new password (shape, then the policy) and
+// hashes it, under the hashing limit: the one way a flow that sets a
+// password turns it into a hash.
+func (m *Manager) newPasswordHash(ctx context.Context, s *Settings, pw string) (string, error) {
+	if err := validatePasswordShape(pw); err != nil {
+		return "", err
+	}
+	sl, err := m.acquireHash(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := m.checkPolicy(s, pw, sl); err != nil {
+		return "", err
+	}
+	defer sl.release()
+	return m.hashIn(sl, pw)
+}
+
+// checkPolicy checks a new password against the settings' policy in the
+// slot sl. On error the slot is released — at once, or, when the check ran
+// past its time limit, once the abandoned match has stopped, so that a
+// slow policy never runs more matches at once than there are slots.
+func (m *Manager) checkPolicy(s *Settings, pw string, sl *slot) error {
+	if s.PasswordPolicy == nil {
+		return nil
+	}
+	return policyInSlot(s, sl, policyMatchLimit, func() bool { return s.PasswordPolicy.matchNow(pw) })
+}
+
+// policyInSlot runs match (the policy check) within limit in the slot sl;
+// see checkPolicy.
+func policyInSlot(s *Settings, sl *slot, limit time.Duration, match func() bool) error {
+	ok, timedOut := within(match, limit, sl.release)
+	if ok {
+		return nil
+	}
+	if !timedOut {
+		sl.release()
+	}
+	return s.policyError()
 }

@@ -1,6 +1,7 @@
 package users_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -8,7 +9,71 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
+	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store/memstore"
 )
+
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s, err := e.m.Settings(e.ctx)
+	require.NoError(t, err)
+	assert.Equal(t, users.DefaultSettings(), s)
+	assert.False(t, s.PublicRegistration)
+	assert.True(t, s.PublicRegistrationVerifyEmail)
+
+	s.PublicRegistrationRole = &e.admin.ID
+	_, err = e.m.UpdateSettings(e.ctx, s)
+	require.ErrorIs(t, err, users.ErrAdminRole)
+	missing := "00000000-0000-0000-0000-000000000000"
+	s.PublicRegistrationRole = &missing
+	_, err = e.m.UpdateSettings(e.ctx, s)
+	require.ErrorIs(t, err, users.ErrRoleNotFound)
+	got, err := e.m.Settings(e.ctx)
+	require.NoError(t, err)
+	assert.Nil(t, got.PublicRegistrationRole, "a rejected update saves nothing")
+
+	// Settings are shared through the store: a second Manager sees them.
+	e.open()
+	other, err := users.New(e.store, e.mail, users.WithHasher(users.InsecureHasher{}))
+	require.NoError(t, err)
+	got, err = other.Settings(e.ctx)
+	require.NoError(t, err)
+	assert.True(t, got.PublicRegistration)
+	assert.Equal(t, e.member.ID, *got.PublicRegistrationRole)
+}
+
+func TestPasswordPolicies(t *testing.T) {
+	t.Parallel()
+	strong, err := users.ParsePasswordPolicy(users.PasswordPolicyStrong)
+	require.NoError(t, err, "Directus's strong preset (lookaheads) is accepted")
+	for pw, want := range map[string]bool{
+		"Abcdef1!": true, "abcdef1!": false, "ABCDEF1!": false, "Abcdefg!": false,
+		"Abcdef12": false, "Ab1!": false, "Abc def1!": false, "Zz9;Zz9;Zz9;": true,
+	} {
+		assert.Equal(t, want, strong.Match(pw), pw)
+	}
+	minLen, err := users.ParsePasswordPolicy(users.PasswordPolicyMinLength)
+	require.NoError(t, err)
+	assert.True(t, minLen.Match("12345678"))
+	assert.False(t, minLen.Match("1234567"))
+	ci, err := users.ParsePasswordPolicy("/^secret/i")
+	require.NoError(t, err)
+	assert.True(t, ci.Match("SECRET-ish"))
+
+	for _, bad := range []string{"", "  ", "/(/", "(", "/a/q", strings.Repeat("a", 1025)} {
+		_, err := users.ParsePasswordPolicy(bad)
+		requireField(t, err, "auth_password_policy", users.ErrInvalidPayload)
+	}
+	// A catastrophic pattern (2^40 steps) is cut off by the match
+	// timeout, not hung on.
+	evil, err := users.ParsePasswordPolicy(`^(a+)+$`)
+	require.NoError(t, err)
+	matched := make(chan bool, 1)
+	go func() { matched <- evil.Match(strings.Repeat("a", 40) + "!") }()
+	assert.False(t, testenv.Receive(t, matched, testenv.WaitLimit, "a catastrophic password policy was not cut off: the match timeout is gone"))
+}
 
 // The stored project name reaches the mails, escaped in their HTML part;
 // without one the invitation still reads well.
@@ -98,4 +163,42 @@ func TestProjectNameValidation(t *testing.T) {
 		require.NoError(t, err, good)
 		assert.Equal(t, good, s.ProjectName)
 	}
+}
+
+// Settings reports WithProjectName's name while the stored settings carry
+// none, so a host saving the settings it read (a console form, PATCH
+// /settings changing another field) hands that default back. It must not
+// be stored as if chosen: the configured name would then never change
+// again (PROJECT_NAME edited, the mails still show the old one).
+func TestSavingSettingsDoesNotStoreTheDefaultProjectName(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	store := memstore.New()
+	open := func(name string) *users.Manager {
+		m, err := users.New(store, memmailer.New(), users.WithHasher(users.InsecureHasher{}), users.WithProjectName(name))
+		require.NoError(t, err)
+		return m
+	}
+	m := open("Acme")
+	s, err := m.Settings(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "Acme", s.ProjectName)
+	s.PublicRegistration = true
+	saved, err := m.UpdateSettings(ctx, s)
+	require.NoError(t, err)
+	assert.Equal(t, "Acme", saved.ProjectName, "still reported")
+
+	s, err = open("Acme Corp").Settings(ctx)
+	require.NoError(t, err)
+	assert.True(t, s.PublicRegistration)
+	assert.Equal(t, "Acme Corp", s.ProjectName, "the configured name follows the configuration")
+
+	// A name chosen apart from the configured one is stored, and wins.
+	m = open("Acme Corp")
+	s.ProjectName = "Chosen"
+	_, err = m.UpdateSettings(ctx, s)
+	require.NoError(t, err)
+	s, err = open("Other").Settings(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "Chosen", s.ProjectName)
 }

@@ -3,6 +3,8 @@ package users_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -321,4 +323,45 @@ func TestTokensCarryTheirAddress(t *testing.T) {
 	_, err = e.m.VerifyEmail(e.ctx, reg)
 	require.NoError(t, err)
 	assert.Equal(t, u.ID, e.userByEmail("reg@example.com").ID)
+}
+
+func TestTokenUser(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"i@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	tok := tokenIn(t, memmailer.Link(e.onlyMail("i@example.com")))
+
+	u, err := e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
+	require.NoError(t, err)
+	assert.Equal(t, "i@example.com", u.Email)
+	assert.Equal(t, users.StatusInvited, u.Status, "reading changes nothing")
+	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
+	require.NoError(t, err, "and can be repeated")
+
+	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeVerifyEmail)
+	assert.ErrorIs(t, err, users.ErrInvalidToken, "another purpose")
+	_, err = e.m.TokenUser(e.ctx, "garbage", store.PurposeInvite)
+	assert.ErrorIs(t, err, users.ErrInvalidToken)
+	_, err = e.m.TokenUser(e.ctx, tok, "other")
+	assert.ErrorIs(t, err, users.ErrInvalidPayload)
+
+	e.clock.Advance(8 * 24 * time.Hour)
+	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
+	assert.ErrorIs(t, err, users.ErrTokenExpired)
+
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"j@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	tok = tokenIn(t, memmailer.Link(e.onlyMail("j@example.com")))
+	_, err = e.m.AcceptInvite(e.ctx, tok, "a password")
+	require.NoError(t, err)
+	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
+	assert.ErrorIs(t, err, users.ErrTokenUsed)
+	assert.False(t, errors.Is(err, users.ErrTokenExpired))
+}
+
+func tokenIn(t *testing.T, link string) string {
+	t.Helper()
+	i := strings.Index(link, "token=")
+	require.GreaterOrEqual(t, i, 0, link)
+	return link[i+len("token="):]
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -115,6 +114,80 @@ func asFailed(err error) error {
 		return failed(ve.Field, ve.Reason)
 	}
 	return err
+}
+
+// uniqueIDs returns ids without repeats, in the order of their first
+// appearance (a new slice: nil for nil). A policy listed twice counts once,
+// the same on every store.
+func uniqueIDs(ids []string) []string {
+	if ids == nil {
+		return nil
+	}
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// User returns the user with the given id (ErrUserNotFound).
+func (m *Manager) User(ctx context.Context, id string) (*User, error) {
+	if !possibleID(id) {
+		return nil, opErr("get user", ErrUserNotFound)
+	}
+	r, err := m.store.GetUser(ctx, id)
+	if err != nil {
+		return nil, opErr("get user", notFoundAs(err, ErrUserNotFound))
+	}
+	return publicUser(r), nil
+}
+
+// ListUsers lists the users q selects, in its order and page (an
+// administrator's view; see store.UserQuery). A query the Store cannot run — a
+// negative limit or offset, an unknown sort field, a malformed filter, a
+// search over 1 KiB — is a *ValidationError matching ErrInvalidQuery. Ids
+// in q.IDs or q.Role that could not have been stored (empty, over 255
+// bytes, control characters) select nobody; the store is not asked about
+// them.
+func (m *Manager) ListUsers(ctx context.Context, q store.UserQuery) ([]*User, error) {
+	if err := validateUserQuery(q); err != nil {
+		return nil, opErr("list users", err)
+	}
+	if len(q.IDs) > 0 {
+		q.IDs = slices.DeleteFunc(slices.Clone(q.IDs), func(id string) bool { return !possibleID(id) })
+		if len(q.IDs) == 0 {
+			return []*User{}, nil
+		}
+	}
+	if q.Role != nil && !q.NoRole && !possibleID(*q.Role) {
+		return []*User{}, nil
+	}
+	rs, err := m.store.ListUsers(ctx, q)
+	if err != nil {
+		return nil, opErr("list users", err)
+	}
+	out := make([]*User, len(rs))
+	for i, r := range rs {
+		out[i] = publicUser(r)
+	}
+	return out, nil
+}
+
+// CountUsers returns how many users q selects, ignoring its Sort, Limit and
+// Offset (Directus's filter_count; UserQuery{} gives total_count). A query
+// the Store cannot run is a *ValidationError matching ErrInvalidQuery, as
+// for ListUsers.
+func (m *Manager) CountUsers(ctx context.Context, q store.UserQuery) (int, error) {
+	if err := validateUserQuery(q); err != nil {
+		return 0, opErr("count users", err)
+	}
+	n, err := m.store.CountUsers(ctx, q)
+	if err != nil {
+		return 0, opErr("count users", err)
+	}
+	return n, nil
 }
 
 // UserPatch changes an existing user; nil or false fields are left alone.
@@ -317,193 +390,33 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (store.UserChange, er
 	return ch, nil
 }
 
-// ListUsers lists the users q selects, in its order and page (an
-// administrator's view; see store.UserQuery). A query the Store cannot run — a
-// negative limit or offset, an unknown sort field, a malformed filter, a
-// search over 1 KiB — is a *ValidationError matching ErrInvalidQuery. Ids
-// in q.IDs or q.Role that could not have been stored (empty, over 255
-// bytes, control characters) select nobody; the store is not asked about
-// them.
-func (m *Manager) ListUsers(ctx context.Context, q store.UserQuery) ([]*User, error) {
-	if err := validateUserQuery(q); err != nil {
-		return nil, opErr("list users", err)
-	}
-	if len(q.IDs) > 0 {
-		q.IDs = slices.DeleteFunc(slices.Clone(q.IDs), func(id string) bool { return !possibleID(id) })
-		if len(q.IDs) == 0 {
-			return []*User{}, nil
-		}
-	}
-	if q.Role != nil && !q.NoRole && !possibleID(*q.Role) {
-		return []*User{}, nil
-	}
-	rs, err := m.store.ListUsers(ctx, q)
-	if err != nil {
-		return nil, opErr("list users", err)
-	}
-	out := make([]*User, len(rs))
-	for i, r := range rs {
-		out[i] = publicUser(r)
-	}
-	return out, nil
-}
-
-// AssignRole gives the role to every listed user, all or none
-// (ErrRoleNotFound, ErrUserNotFound).
-func (m *Manager) AssignRole(ctx context.Context, roleID string, userIDs ...string) error {
-	if strings.TrimSpace(roleID) == "" {
-		return opErr("assign role", invalid("role", "is required"))
-	}
-	r := roleID
-	if err := m.updateUsers(ctx, userIDs, UserPatch{SetRole: true, Role: &r}); err != nil {
-		return opErr("assign role", err)
+// DeleteUsers deletes the users with the given ids, all or none (an
+// administrator's action: authorise before calling). With each user go its
+// tokens (so no link mailed to it works any more), its sessions (so no
+// refresh token works any more) and its mail not yet sent; mail already
+// sent or failed stays in the outbox as its record. Duplicate ids count
+// once.
+//
+// Nothing is deleted when: no id is given, or one is empty (a
+// *ValidationError for "keys"); one of them names no user (ErrUserNotFound);
+// or the deletion would leave no active user with admin access where there
+// was one (ErrLastAdmin), as Directus refuses to delete its last
+// administrator. The Store judges the last one in the transaction that
+// deletes, so two concurrent deletions cannot remove the last two
+// administrators.
+func (m *Manager) DeleteUsers(ctx context.Context, ids ...string) error {
+	if err := m.deleteUsers(ctx, ids); err != nil {
+		return opErr("delete users", err)
 	}
 	return nil
 }
 
-// RemoveRole removes the role of every listed user: they keep public
-// permissions only (role NULL). Removing the last active administrator's
-// admin role is refused with ErrLastAdmin (so is AssignRole giving them a
-// role without admin access).
-func (m *Manager) RemoveRole(ctx context.Context, userIDs ...string) error {
-	if err := m.updateUsers(ctx, userIDs, UserPatch{SetRole: true}); err != nil {
-		return opErr("remove role", err)
+func (m *Manager) deleteUsers(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return invalid("keys", "is required")
 	}
-	return nil
-}
-
-// UsersInRole lists the users in a role (ErrRoleNotFound for an unknown
-// one).
-func (m *Manager) UsersInRole(ctx context.Context, roleID string) ([]*User, error) {
-	if _, err := m.Role(ctx, roleID); err != nil {
-		return nil, err
+	if err := validIDs("keys", ids); err != nil {
+		return err
 	}
-	return m.ListUsers(ctx, store.UserQuery{Role: &roleID})
-}
-
-// SetPolicies replaces a user's policies (ErrPolicyNotFound,
-// ErrUserNotFound).
-func (m *Manager) SetPolicies(ctx context.Context, userID string, policyIDs ...string) (*User, error) {
-	return m.UpdateUser(ctx, userID, UserPatch{SetPolicies: true, Policies: policyIDs})
-}
-
-// AddPolicies adds policies to a user, keeping the ones it has.
-func (m *Manager) AddPolicies(ctx context.Context, userID string, policyIDs ...string) (*User, error) {
-	return m.editPolicies(ctx, userID, func(have []string) []string {
-		for _, p := range policyIDs {
-			if !slices.Contains(have, p) {
-				have = append(have, p)
-			}
-		}
-		return have
-	})
-}
-
-// RemovePolicies removes policies from a user.
-func (m *Manager) RemovePolicies(ctx context.Context, userID string, policyIDs ...string) (*User, error) {
-	return m.editPolicies(ctx, userID, func(have []string) []string {
-		return slices.DeleteFunc(have, func(p string) bool { return slices.Contains(policyIDs, p) })
-	})
-}
-
-func (m *Manager) editPolicies(ctx context.Context, userID string, edit func([]string) []string) (*User, error) {
-	u, err := m.User(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	return m.SetPolicies(ctx, userID, edit(slices.Clone(u.Policies))...)
-}
-
-// CreateRole creates a role; an empty ID gets a new UUID. The name is
-// required: at most 100 characters (Directus's limit) of visible text; an
-// ID is 1 to 255 bytes without control characters; the description holds
-// no NUL (each a *ValidationError). An ID already taken is
-// ErrDuplicateID.
-func (m *Manager) CreateRole(ctx context.Context, r Role) (*Role, error) {
-	if err := checkRecord(&r.ID, r.Name, r.Description); err != nil {
-		return nil, opErr("create role", err)
-	}
-	if err := m.store.CreateRole(ctx, &r); err != nil {
-		return nil, opErr("create role", err)
-	}
-	return &r, nil
-}
-
-// checkRecord validates a new role's or policy's fields and gives an empty
-// id a new UUID.
-func checkRecord(id *string, name, description string) error {
-	if strings.TrimSpace(name) == "" {
-		return invalid("name", "is required")
-	}
-	if utf8.RuneCountInString(name) > maxRoleNameLen {
-		return invalid("name", fmt.Sprintf("must be at most %d characters", maxRoleNameLen))
-	}
-	if reason := textProblem(name); reason != "" {
-		return invalid("name", reason)
-	}
-	if !utf8.ValidString(description) || strings.ContainsRune(description, 0) {
-		return invalid("description", "must be valid UTF-8 without NUL characters")
-	}
-	if *id == "" {
-		*id = uuid.NewString()
-	}
-	return idProblem("id", *id)
-}
-
-// Role returns a role (ErrRoleNotFound).
-func (m *Manager) Role(ctx context.Context, id string) (*Role, error) {
-	if !possibleID(id) {
-		return nil, opErr("get role", ErrRoleNotFound)
-	}
-	r, err := m.store.GetRole(ctx, id)
-	if err != nil {
-		return nil, opErr("get role", notFoundAs(err, ErrRoleNotFound))
-	}
-	return r, nil
-}
-
-// ListRoles lists every role.
-func (m *Manager) ListRoles(ctx context.Context) ([]*Role, error) {
-	rs, err := m.store.ListRoles(ctx)
-	if err != nil {
-		return nil, opErr("list roles", err)
-	}
-	return rs, nil
-}
-
-// CreatePolicy creates a policy; an empty ID gets a new UUID. The rules
-// of CreateRole apply.
-func (m *Manager) CreatePolicy(ctx context.Context, p Policy) (*Policy, error) {
-	if err := checkRecord(&p.ID, p.Name, ""); err != nil {
-		return nil, opErr("create policy", err)
-	}
-	if err := m.store.CreatePolicy(ctx, &p); err != nil {
-		return nil, opErr("create policy", err)
-	}
-	return &p, nil
-}
-
-// ListPolicies lists every policy.
-func (m *Manager) ListPolicies(ctx context.Context) ([]*Policy, error) {
-	ps, err := m.store.ListPolicies(ctx)
-	if err != nil {
-		return nil, opErr("list policies", err)
-	}
-	return ps, nil
-}
-
-// uniqueIDs returns ids without repeats, in the order of their first
-// appearance (a new slice: nil for nil). A policy listed twice counts once,
-// the same on every store.
-func uniqueIDs(ids []string) []string {
-	if ids == nil {
-		return nil
-	}
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if !slices.Contains(out, id) {
-			out = append(out, id)
-		}
-	}
-	return out
+	return notFoundAs(m.store.DeleteUsers(ctx, ids, store.Condition{KeepAdmin: true}), ErrUserNotFound)
 }

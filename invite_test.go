@@ -2,6 +2,7 @@ package users_test
 
 import (
 	"crypto/sha256"
+	"net/url"
 	"testing"
 	"time"
 
@@ -12,6 +13,138 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 )
+
+func TestInviteFlow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, users.WithInviteURLAllowList(inviteURL+"?team=7"))
+	res, err := e.m.Invite(e.ctx, users.InviteInput{
+		Emails: []string{"x@example.com", "Y@example.com", "x@EXAMPLE.com"}, Role: e.member.ID, InviteURL: inviteURL + "?team=7",
+	})
+	require.NoError(t, err)
+	require.Len(t, res, 2, "duplicates count once")
+	assert.Equal(t, users.InviteCreated, res[0].Outcome)
+	msgs := e.deliver()
+	require.Len(t, msgs, 2)
+	for _, m := range msgs {
+		assert.Equal(t, users.SubjectInvite, m.Subject)
+		l, err := url.Parse(memmailer.Link(m))
+		require.NoError(t, err)
+		assert.Equal(t, "/invite", l.Path)
+		assert.Equal(t, "7", l.Query().Get("team"))
+	}
+	x := e.userByEmail("x@example.com")
+	assert.Equal(t, users.StatusInvited, x.Status)
+	assert.Equal(t, e.member.ID, *x.Role)
+	assert.Empty(t, x.PasswordHash)
+
+	tok := memmailer.Token(e.mail.To("x@example.com")[0])
+	u, err := e.m.AcceptInvite(e.ctx, tok, "newpass")
+	require.NoError(t, err)
+	assert.Equal(t, users.StatusActive, u.Status)
+	assert.True(t, u.HasPassword)
+	_, err = e.m.Authenticate(e.ctx, "x@example.com", "newpass")
+	require.NoError(t, err)
+	_, err = e.m.AcceptInvite(e.ctx, tok, "again")
+	require.ErrorIs(t, err, users.ErrTokenUsed)
+	_, err = e.m.Authenticate(e.ctx, "x@example.com", "newpass")
+	require.NoError(t, err, "a used token changes nothing")
+}
+
+func TestReinviteRevokesAndUpdatesRole(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	other, err := e.m.CreateRole(e.ctx, users.Role{Name: "Other"})
+	require.NoError(t, err)
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"z@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	old := memmailer.Token(e.onlyMail("z@example.com"))
+	res, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"Z@example.com"}, Role: other.ID})
+	require.NoError(t, err)
+	assert.Equal(t, users.InviteResent, res[0].Outcome)
+	fresh := memmailer.Token(e.onlyMail("z@example.com"))
+	assert.Equal(t, other.ID, *e.userByEmail("z@example.com").Role)
+	_, err = e.m.AcceptInvite(e.ctx, old, "pw")
+	require.ErrorIs(t, err, users.ErrInvalidToken)
+	_, err = e.m.AcceptInvite(e.ctx, fresh, "pw")
+	require.NoError(t, err)
+
+	// Now active: a further invite does nothing and mails nothing.
+	before := e.userByEmail("z@example.com")
+	res, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"z@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	assert.Equal(t, users.InviteAlreadyActive, res[0].Outcome)
+	assert.Empty(t, e.deliver())
+	assert.Equal(t, before, e.userByEmail("z@example.com"))
+}
+
+func TestInviteBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"ok@example.com"}})
+	requireField(t, err, "role", users.ErrInvalidPayload)
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"ok@example.com"}, Role: "00000000-0000-0000-0000-000000000000"})
+	require.ErrorIs(t, err, users.ErrRoleNotFound)
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"ok@example.com", "bad@@example.com"}, Role: e.member.ID})
+	requireField(t, err, "email", users.ErrInvalidPayload)
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Role: e.member.ID})
+	requireField(t, err, "email", users.ErrInvalidPayload)
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"ok@example.com"}, Role: e.member.ID, InviteURL: "https://evil.com/invite"})
+	requireField(t, err, "invite_url", users.ErrURLNotAllowed)
+	assert.Equal(t, `users: invite: URL "https://evil.com/invite" can't be used to invite users`, err.Error())
+	assert.Empty(t, e.allUsers())
+	assert.Empty(t, e.allMail())
+}
+
+// The invite URL is checked before anything else on every path, re-invites
+// included (Directus lets a re-invite through with any invite_url).
+func TestReinviteChecksURLFirst(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"z@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	e.deliver()
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"z@example.com"}, Role: e.member.ID, InviteURL: "https://evil.com/steal"})
+	require.ErrorIs(t, err, users.ErrURLNotAllowed)
+	assert.Empty(t, e.deliver())
+}
+
+func TestAcceptInviteBadInput(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p, err := users.ParsePasswordPolicy(users.PasswordPolicyMinLength)
+	require.NoError(t, err)
+	s := users.DefaultSettings()
+	s.PasswordPolicy = p
+	_, err = e.m.UpdateSettings(e.ctx, s)
+	require.NoError(t, err)
+	e.open(func(s *users.Settings) { s.PasswordPolicy = p })
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "v@example.com", Password: "longenough"}))
+	verifyTok := memmailer.Token(e.onlyMail("v@example.com"))
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"i@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	tok := memmailer.Token(e.onlyMail("i@example.com"))
+
+	_, err = e.m.AcceptInvite(e.ctx, verifyTok, "longenough")
+	require.ErrorIs(t, err, users.ErrInvalidToken, "a verification token cannot accept an invite")
+	_, err = e.m.AcceptInvite(e.ctx, tok, "")
+	requireField(t, err, "password", users.ErrInvalidPayload)
+	_, err = e.m.AcceptInvite(e.ctx, tok, "short")
+	requireField(t, err, "password", users.ErrPasswordPolicy)
+	assert.NotContains(t, err.Error(), "short")
+	_, err = e.m.AcceptInvite(e.ctx, "garbage", "longenough")
+	require.ErrorIs(t, err, users.ErrInvalidToken)
+	assert.Equal(t, users.StatusInvited, e.userByEmail("i@example.com").Status)
+	assert.Equal(t, users.StatusUnverified, e.userByEmail("v@example.com").Status)
+	_, err = e.m.AcceptInvite(e.ctx, tok, "longenough")
+	require.NoError(t, err, "the token survived the failed attempts")
+}
+
+func TestParseEmailList(t *testing.T) {
+	t.Parallel()
+	got := users.ParseEmailList(" a@example.com, b@example.com\n\nc@example.com;A@EXAMPLE.com,\r\n , d@example.com ")
+	assert.Equal(t, []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com"}, got)
+	assert.Empty(t, users.ParseEmailList(" ,\n, "))
+}
 
 // An attacker registers the victim's address first, with the attacker's
 // password, and leaves the verification mail unread (it reaches the

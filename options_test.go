@@ -1,7 +1,6 @@
 package users_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -11,8 +10,59 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
-	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/memstore"
 )
+
+func TestNewValidatesOptions(t *testing.T) {
+	t.Parallel()
+	st := memstore.New()
+	mm := memmailer.New()
+	// Each bad option is refused with an error naming it.
+	for name, tc := range map[string]struct {
+		opt  users.Option
+		want string
+	}{
+		"relative allow-list entry": {users.WithRegisterURLAllowList("/verify"), `register URL allow-list: users: allow-list entry "/verify"`},
+		"javascript entry":          {users.WithInviteURLAllowList("javascript:alert(1)"), `invite URL allow-list: users: allow-list entry "javascript:alert(1)"`},
+		"bad public URL":            {users.WithPublicURL("ftp://x"), `public URL "ftp://x"`},
+		"nil clock":                 {users.WithClock(nil), "clock must not be nil"},
+		"negative ttl":              {users.WithTokenLifetimes(-time.Second, 0), "token lifetimes must not be negative"},
+		"bad delivery":              {users.WithDelivery(users.DeliveryOptions{}), "delivery: MaxAttempts"},
+		"incomplete templates":      {users.WithTemplates(users.Templates{}), "templates: no template"},
+	} {
+		m, err := users.New(st, mm, tc.opt)
+		assert.Nil(t, m, name)
+		if assert.Error(t, err, name) {
+			assert.Contains(t, err.Error(), tc.want, name)
+		}
+	}
+	_, err := users.New(nil, mm)
+	assert.EqualError(t, err, "users: store must not be nil")
+	_, err = users.New(st, nil)
+	assert.EqualError(t, err, "users: mailer must not be nil")
+	// The options above are refused for themselves: the same store and
+	// mailer build a Manager.
+	_, err = users.New(st, mm)
+	assert.NoError(t, err)
+}
+
+func TestTokenLifetimeOption(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, users.WithTokenLifetimes(time.Hour, 2*time.Hour))
+	e.open()
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "v@example.com", Password: "pw"}))
+	tok := memmailer.Token(e.onlyMail("v@example.com"))
+	e.clock.Advance(time.Hour - time.Second)
+	_, err := e.m.VerifyEmail(e.ctx, tok)
+	require.NoError(t, err)
+
+	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"i@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	inv := memmailer.Token(e.onlyMail("i@example.com"))
+	e.clock.Advance(2 * time.Hour)
+	_, err = e.m.AcceptInvite(e.ctx, inv, "pw")
+	require.ErrorIs(t, err, users.ErrTokenExpired)
+}
 
 func TestLinkPathsDefaults(t *testing.T) {
 	e := newEnv(t)
@@ -64,45 +114,4 @@ func TestLinkPathsRefused(t *testing.T) {
 		require.Error(t, err, bad)
 		assert.Contains(t, err.Error(), "link path", bad)
 	}
-}
-
-func TestTokenUser(t *testing.T) {
-	e := newEnv(t)
-	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"i@example.com"}, Role: e.member.ID})
-	require.NoError(t, err)
-	tok := tokenIn(t, memmailer.Link(e.onlyMail("i@example.com")))
-
-	u, err := e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
-	require.NoError(t, err)
-	assert.Equal(t, "i@example.com", u.Email)
-	assert.Equal(t, users.StatusInvited, u.Status, "reading changes nothing")
-	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
-	require.NoError(t, err, "and can be repeated")
-
-	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeVerifyEmail)
-	assert.ErrorIs(t, err, users.ErrInvalidToken, "another purpose")
-	_, err = e.m.TokenUser(e.ctx, "garbage", store.PurposeInvite)
-	assert.ErrorIs(t, err, users.ErrInvalidToken)
-	_, err = e.m.TokenUser(e.ctx, tok, "other")
-	assert.ErrorIs(t, err, users.ErrInvalidPayload)
-
-	e.clock.Advance(8 * 24 * time.Hour)
-	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
-	assert.ErrorIs(t, err, users.ErrTokenExpired)
-
-	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"j@example.com"}, Role: e.member.ID})
-	require.NoError(t, err)
-	tok = tokenIn(t, memmailer.Link(e.onlyMail("j@example.com")))
-	_, err = e.m.AcceptInvite(e.ctx, tok, "a password")
-	require.NoError(t, err)
-	_, err = e.m.TokenUser(e.ctx, tok, store.PurposeInvite)
-	assert.ErrorIs(t, err, users.ErrTokenUsed)
-	assert.False(t, errors.Is(err, users.ErrTokenExpired))
-}
-
-func tokenIn(t *testing.T, link string) string {
-	t.Helper()
-	i := strings.Index(link, "token=")
-	require.GreaterOrEqual(t, i, 0, link)
-	return link[i+len("token="):]
 }

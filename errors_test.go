@@ -66,3 +66,35 @@ func TestErrorsHaveOnePrefix(t *testing.T) {
 		assert.False(t, strings.HasPrefix(rest, "users: ") || strings.Contains(rest, ": users: "), "%d: %s", i, msg)
 	}
 }
+
+func TestErrorsNeverLeakSecrets(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p, err := users.ParsePasswordPolicy(users.PasswordPolicyStrong)
+	require.NoError(t, err)
+	e.open(func(s *users.Settings) { s.PasswordPolicy = p })
+	const pw = "leakyPassw0rd"
+	type refusal struct {
+		what string
+		err  error
+		want error
+	}
+	var errs []refusal
+	errs = append(errs, refusal{"register", e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: pw}), users.ErrPasswordPolicy})
+	_, err = e.m.Authenticate(e.ctx, "a@example.com", pw)
+	errs = append(errs, refusal{"authenticate", err, users.ErrInvalidCredentials})
+	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "b@example.com", Password: pw})
+	errs = append(errs, refusal{"create", err, users.ErrPasswordPolicy})
+	tok := strings.Repeat("Q", 43)
+	_, err = e.m.VerifyEmail(e.ctx, tok)
+	errs = append(errs, refusal{"verify", err, users.ErrInvalidToken})
+	_, err = e.m.AcceptInvite(e.ctx, tok, pw)
+	errs = append(errs, refusal{"accept", err, users.ErrInvalidToken})
+	for _, r := range errs {
+		err := r.err
+		require.ErrorIs(t, err, r.want, r.what)
+		assert.NotContains(t, err.Error(), pw)
+		assert.NotContains(t, err.Error(), tok)
+		assert.NotContains(t, err.Error(), "$argon2")
+	}
+}

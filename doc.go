@@ -1,0 +1,123 @@
+// Package users brings people into an application: self-service
+// registration with email verification, creation by an administrator, and
+// email invitations, under runtime settings (registration on or off, default
+// role, email filter, password policy) and redirect-URL allow-lists. Its
+// semantics follow the user model of the Directus headless CMS.
+//
+// # Overview
+//
+// A [Manager] is built by [New] from a [store.Store] and a [Mailer]:
+//
+//	m, err := users.New(store, mailer,
+//		users.WithPublicURL("https://app.example.com"),
+//		users.WithRegisterURLAllowList("https://app.example.com/verify"))
+//
+// It offers [Manager.Register] and [Manager.VerifyEmail] (public),
+// [Manager.Create] and [Manager.Invite] (administrators),
+// [Manager.AcceptInvite] (public), [Manager.Login] and [Manager.Authenticate], and role
+// management ([Manager.CreateRole], [Manager.AssignRole], [Manager.RemoveRole],
+// [Manager.UsersInRole], [Manager.SetPolicies]…). Administrators list and
+// count users with Directus's filter syntax ([Manager.ListUsers],
+// [Manager.CountUsers], [ParseUserFilter]) and delete them
+// ([Manager.DeleteUsers]); the last active administrator is never removed
+// ([ErrLastAdmin]). [Manager.ResendVerification] mails a registration's
+// verification link again (an extension: Directus has none).
+//
+// # Sessions
+//
+// [Manager.Login] opens a session for an active user: a short-lived access
+// token (a JWT signed with the secret, [WithSecret], with Directus's
+// claims; 15 minutes by default, [WithSessionLifetimes]) and an opaque
+// refresh token, stored only as a hash and rotated by [Manager.Refresh]; a
+// rotated refresh token presented again ends its session
+// ([ErrTokenReused]). [Manager.ResolveAccessToken] checks the session and
+// the user on every call, so [Manager.Logout], [Manager.EndSession], a
+// password change ([Manager.ChangePassword]) or reset, a status change
+// away from active, an email change or a deletion stops a token at once.
+// [Manager.RequestPasswordReset] and [Manager.ResetPassword] are the
+// forgotten-password flow (same answer and work for every address; links
+// on [WithPasswordResetURLAllowList]). Logins are limited per client IP
+// and address and per address for unknown devices, and per device for
+// devices that logged in before (device cookies, after OWASP), so
+// strangers cannot lock an owner out of a known device; accounts are never
+// suspended. A failed login takes as long for a user hashed at costlier
+// parameters as for an unknown address, and a successful one rehashes at
+// the current parameters.
+//
+// # Stores
+//
+// A store keeps users, roles, policies, tokens, settings and the mail
+// outbox. Its contract, [store.Store], lives in package store, which is
+// what a store author reads; store/storetest checks it. The module ships
+// store/memstore (tests), store/sqlitestore (the embedded default),
+// store/pgstore (PostgreSQL) and store/mysqlstore (MySQL and MariaDB), the
+// last two for several instances on one database. Tokens are never
+// stored, only their SHA-256. [Status], [Role] and [Policy] are owned by
+// package store and are aliases here, so an application and a store share
+// them without converting; the errors a store returns reach an
+// application as this package's sentinels.
+//
+// # Mailers
+//
+// Mail is never lost: every mail is written to the store's outbox in the
+// same transaction as the change that causes it, and delivered by a worker
+// the host runs ([Manager.Run], or [Manager.DeliverPending] from a cron job
+// or a test) through a [Mailer], with retries and exponential backoff. The
+// module ships mailer/logmailer (prints mail, for quick starts),
+// mailer/memmailer (records, for tests) and mailer/smtpmailer. Mails are
+// rendered from [Templates] the host can replace; every value is escaped
+// for its context. Delivery is at least once — a crash between a send and
+// its record sends the mail again — and each mail carries one Message-ID,
+// set when it is queued and the same on every attempt, so a receiver can
+// drop the copy.
+//
+// # Settings
+//
+// [Settings] live in the store and are validated on save
+// ([Manager.UpdateSettings]): the registration role must exist and must not
+// have admin access, the email [Filter] and the [PasswordPolicy] are
+// compiled when parsed, so a bad one is refused then, never at registration
+// time.
+//
+// # Errors
+//
+// Errors match sentinels with errors.Is ([ErrRegistrationDisabled],
+// [ErrEmailNotAllowed], [ErrURLNotAllowed], [ErrInvalidToken],
+// [ErrDuplicateEmail], [ErrRoleNotFound], [ErrInvalidCredentials],
+// [ErrBusy], [ErrRateLimited]…), and
+// input errors are a [*ValidationError] naming the field. No error, log line
+// or response ever contains a password, a token or a hash. Errors read
+// "users: <operation>: <cause>", and repeat at most [MaxEcho] characters of
+// any input.
+//
+// # Limits
+//
+// Password work (policy check, hash, verify) runs under a concurrency
+// limit ([WithHashConcurrency]); a call that would take longer than a
+// budget to be done ([WithHashWaitBudget]) is refused at once with a
+// [*BusyError] ([ErrBusy]) estimating the wait. Mails are limited per recipient — the
+// ones anonymous requests cause ([WithMailLimiter]) apart from the ones
+// administrators ask for ([WithAdminMailLimiter]) — and logins per address
+// ([WithLoginLimiter]), per IP and address ([WithLoginIPLimiter]) and per
+// device ([WithDeviceLimiter]), by a [Limiter]; [MemoryLimiter] is the
+// in-process default, and a denial is a [*RateLimitError] matching
+// [ErrRateLimited].
+//
+// # Health and metrics
+//
+// [Manager.Health] reports, in the shape of Directus's GET /server/health,
+// whether the store answers, the outbox backlog and its oldest mail, the
+// last delivery error, the mail relay (for a [MailerVerifier]) and the
+// hashing limit, against [HealthOptions] thresholds. For metrics the
+// Manager reports flow outcomes, deliveries, hashing waits and rate-limit
+// refusals to an [Observer] ([WithObserver]): one method taking a plain
+// [Event], so the library imports no metrics package and a host adapts
+// the events to its own (examples/server: Prometheus).
+//
+// # HTTP
+//
+// Package httpapi serves the Manager over net/http in the Directus wire
+// format, so Directus clients work against a Go host app; package webui
+// serves an administration console and the pages behind the mailed links,
+// as server-rendered HTML. This package imports neither.
+package users

@@ -1,0 +1,96 @@
+package users
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gousers/users/store"
+)
+
+// MinSecretBytes is the shortest secret WithSecret accepts: a shorter
+// HMAC key could be guessed offline from any access token.
+const MinSecretBytes = 32
+
+// jwtIssuer is the iss claim, as Directus writes it.
+const jwtIssuer = "directus"
+
+// maxAccessTokenBytes bounds what is parsed as an access token.
+const maxAccessTokenBytes = 4096
+
+// accessClaims are the claims of an access token.
+type accessClaims struct {
+	ID          string  `json:"id"`
+	Role        *string `json:"role"`
+	AppAccess   bool    `json:"app_access"`
+	AdminAccess bool    `json:"admin_access"`
+	Session     string  `json:"session"`
+	// SessionCookie marks a token minted for a session cookie: only such a
+	// token may renew itself (Refresh) or end its session (Logout).
+	SessionCookie bool `json:"session_cookie,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// mintAccess signs an access token for u in session sid.
+func (m *Manager) mintAccess(u *store.User, sid string, admin, cookie bool, now time.Time) (string, time.Time, error) {
+	exp := now.Add(m.sess.accessTTL).Truncate(time.Second)
+	c := accessClaims{
+		ID: u.ID, Role: u.Role, AppAccess: admin, AdminAccess: admin, Session: sid, SessionCookie: cookie,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    jwtIssuer,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+		},
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(m.sess.key)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("signing the access token: %w", err)
+	}
+	return tok, exp, nil
+}
+
+// parseAccess checks an access token's signature, issuer and — unless
+// anyAge — expiry on the Manager's clock. Errors: ErrTokenExpired,
+// ErrInvalidToken.
+func (m *Manager) parseAccess(tok string, anyAge bool) (*accessClaims, error) {
+	if len(tok) > maxAccessTokenBytes || strings.Count(tok, ".") != 2 {
+		return nil, ErrInvalidToken
+	}
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithIssuer(jwtIssuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(m.now),
+	}
+	if anyAge {
+		opts = []jwt.ParserOption{jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithoutClaimsValidation()}
+	}
+	var c accessClaims
+	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return m.sess.key, nil }, opts...)
+	switch {
+	case err == nil:
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, ErrTokenExpired
+	default:
+		return nil, ErrInvalidToken
+	}
+	if anyAge && c.Issuer != jwtIssuer {
+		return nil, ErrInvalidToken
+	}
+	if c.ID == "" || c.Session == "" {
+		return nil, ErrInvalidToken
+	}
+	return &c, nil
+}
+
+// looksLikeJWT tells an access token from a refresh token (which has no
+// dots).
+func looksLikeJWT(tok string) bool { return strings.Contains(tok, ".") }
+
+// SecretIsRandom reports whether the Manager signs with a secret it drew
+// itself (no WithSecret): its tokens die with the process and no other
+// instance accepts them. A host warns about it at start-up.
+func (m *Manager) SecretIsRandom() bool { return m.sess.randomKey }
