@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // mailCols reads a store.Mail (see scanMail) from users_mail AS m.
@@ -47,13 +48,7 @@ func (s *Store) UpdateMail(ctx context.Context, id string, u store.MailUpdate) e
 	return s.do(ctx, "update mail", func() error {
 		ct, err := s.pool.Exec(ctx, s.q.updateMail, id, string(u.Status), u.Attempts, u.LastError,
 			u.NextAttemptAt, u.SentAt, u.ClearBody)
-		if err != nil {
-			return err
-		}
-		if ct.RowsAffected() == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return sqlstore.Found(ct.RowsAffected(), err)
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // userCols reads a store.User (see scanUser) from users_users AS u.
@@ -49,7 +50,7 @@ const userState = `status, contested, email_key, password_hash`
 // transaction. A concurrent insert of the same email key waits on the
 // unique index until the first commits, then fails with ErrDuplicateEmail.
 func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
-	meta, err := encodeMetadata(u.Metadata)
+	meta, err := sqlstore.EncodeMetadata(u.Metadata)
 	if err != nil {
 		return fmt.Errorf("pgstore: create user: %w", err)
 	}
@@ -58,7 +59,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects)
 		b.Queue(s.q.insertUser, u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
 			string(u.Status), u.Role, u.Contested, meta, u.CreatedAt, u.UpdatedAt,
 			strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
-			strings.ToLower(string(u.Status)), lowerPtr(u.Role))
+			strings.ToLower(string(u.Status)), sqlstore.LowerPtr(u.Role))
 		if len(u.Policies) > 0 {
 			b.Queue(s.q.insertPolicies, u.ID, u.Policies)
 		}
@@ -89,15 +90,6 @@ func (s *Store) queueEffects(b *pgx.Batch, userID string, fx store.Effects) {
 	if fx.EndSessions {
 		b.Queue(s.q.endSessions, userID)
 	}
-}
-
-// lowerPtr is the lower-cased copy of an optional value.
-func lowerPtr(v *string) *string {
-	if v == nil {
-		return nil
-	}
-	l := strings.ToLower(*v)
-	return &l
 }
 
 // GetUser implements store.Store.
@@ -175,6 +167,21 @@ func (st *state) holds(cond store.Condition) bool {
 		(cond.PasswordHash == nil || *cond.PasswordHash == st.passwordHash)
 }
 
+// check is the error of the batch that locked the user into st (err, the
+// batch's): ErrNotFound when there is no such user, ErrConflict when the
+// user does not satisfy cond.
+func (st *state) check(err error, cond store.Condition) error {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil:
+		return err
+	case !st.holds(cond):
+		return store.ErrConflict
+	}
+	return nil
+}
+
 // begin queues the start of a transaction on b, and for a change made with
 // KeepAdmin (keep), the advisory lock that serialises such changes and the
 // check of whether an active admin exists before it (into before). Such a
@@ -234,14 +241,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond store.Condition,
 			)
 			s.begin(b, cond.KeepAdmin, &before)
 			b.Queue(s.q.lockUser, id).QueryRow(st.scan)
-			if err := c.SendBatch(ctx, b).Close(); err != nil {
-				if errors.Is(err, pgx.ErrNoRows) {
-					return store.ErrNotFound
-				}
+			if err := st.check(c.SendBatch(ctx, b).Close(), cond); err != nil {
 				return err
-			}
-			if !st.holds(cond) {
-				return store.ErrConflict
 			}
 			u, err = s.applyChange(ctx, c, &pgx.Batch{}, id, ch, args, fx, cond.KeepAdmin, before)
 			return err
@@ -287,7 +288,7 @@ func changeArgs(first any, ch store.UserChange) ([]any, error) {
 	var meta any
 	if ch.Metadata != nil {
 		var err error
-		if meta, err = encodeMetadata(ch.Metadata); err != nil {
+		if meta, err = sqlstore.EncodeMetadata(ch.Metadata); err != nil {
 			return nil, err
 		}
 	}
@@ -297,7 +298,7 @@ func changeArgs(first any, ch store.UserChange) ([]any, error) {
 	}
 	return []any{first, ch.Email, ch.EmailKey, ch.PasswordHash, ch.FirstName, ch.LastName,
 		status, ch.SetRole, role, ch.Contested, meta, ch.UpdatedAt,
-		lowerPtr(ch.Email), lowerPtr(ch.FirstName), lowerPtr(ch.LastName), lowerPtr(status), lowerPtr(role)}, nil
+		sqlstore.LowerPtr(ch.Email), sqlstore.LowerPtr(ch.FirstName), sqlstore.LowerPtr(ch.LastName), sqlstore.LowerPtr(status), sqlstore.LowerPtr(role)}, nil
 }
 
 // UpdateUsers implements store.Store, applying ch.RevokeTokens and
@@ -435,18 +436,6 @@ func scanUser(row pgx.Row) (*store.User, error) {
 		}
 	}
 	return &u, nil
-}
-
-// encodeMetadata is the jsonb argument for m: NULL for a nil map.
-func encodeMetadata(m map[string]any) (any, error) {
-	if m == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("metadata: %w", err)
-	}
-	return string(b), nil
 }
 
 // collect reads every row with scan and closes rows.
