@@ -1,7 +1,6 @@
 package pgstore
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -37,9 +36,7 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(list, func(a, b *store.Mail) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(list, store.CompareMail)
 	return list, nil
 }
 

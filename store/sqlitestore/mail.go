@@ -1,7 +1,6 @@
 package sqlitestore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"slices"
@@ -75,9 +74,7 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 		return nil, err
 	}
 	// RETURNING gives no order.
-	slices.SortFunc(out, func(a, b *store.Mail) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(out, store.CompareMail)
 	return out, nil
 }
 

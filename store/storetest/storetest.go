@@ -526,16 +526,6 @@ func sortUsers(us []*store.User) {
 	})
 }
 
-// sortMail orders ms as ClaimMail and ListMail must: CreatedAt, then ID.
-func sortMail(ms []*store.Mail) {
-	slices.SortFunc(ms, func(a, b *store.Mail) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-}
-
 type differ []string
 
 func (d *differ) add(format string, args ...any) { *d = append(*d, fmt.Sprintf(format, args...)) }

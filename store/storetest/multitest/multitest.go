@@ -446,7 +446,7 @@ func MailWorkers(t *testing.T, newDatabase Factory) {
 			}
 			for i := 1; i < len(batch); i++ {
 				a, b := batch[i-1], batch[i]
-				if !(a.CreatedAt.Before(b.CreatedAt) || a.CreatedAt.Equal(b.CreatedAt) && a.ID < b.ID) {
+				if store.CompareMail(a, b) >= 0 {
 					t.Errorf("worker %d: batch out of order: %s before %s", w, a.ID, b.ID)
 				}
 			}
