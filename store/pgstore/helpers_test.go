@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gousers/users/store/internal/sharedtest"
+	"github.com/gousers/users/store/internal/testkit"
 	"github.com/gousers/users/store/pgstore"
 )
 
@@ -96,10 +96,10 @@ func newStore(t testing.TB) *pgstore.Store {
 
 // The fixtures every store's tests share.
 var (
-	t0     = sharedtest.T0
-	hashOf = sharedtest.HashOf
-	user   = sharedtest.User
-	mail   = sharedtest.Mail
+	t0     = testkit.T0
+	hashOf = testkit.HashOf
+	user   = testkit.User
+	mail   = testkit.Mail
 )
 
 func ptr[T any](v T) *T { return &v }

@@ -2,11 +2,11 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/testkit"
 )
 
 // ---------------------------------------------------------------------------
@@ -184,16 +184,7 @@ func updateUserKeepAdminConcurrent(f *fixture) {
 // matches ErrLastAdmin.
 func (f *fixture) checkOneWins(what string, errs []error) {
 	f.Helper()
-	wins := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			wins++
-		case !errors.Is(err, store.ErrLastAdmin):
-			f.Errorf("%s: call %d: err = %v, want nil or one matching ErrLastAdmin", what, i, err)
-		}
-	}
-	if wins != 1 {
+	if wins := testkit.Wins(f, what, errs, store.ErrLastAdmin); wins != 1 {
 		f.Errorf("%s: %d calls succeeded, want exactly 1: two concurrent changes together removed the last active admin", what, wins)
 	}
 }

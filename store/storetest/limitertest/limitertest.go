@@ -26,6 +26,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/testkit"
 )
 
 // Database is one fresh database the sub-test's limiters share.
@@ -108,26 +109,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
-}
-
-// start runs f(i) for i in [0, n) on n goroutines released at once, and
-// waits for them.
-func start(n int, f func(i int)) {
-	var ready, done sync.WaitGroup
-	gate := make(chan struct{})
-	ready.Add(n)
-	done.Add(n)
-	for i := range n {
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-gate
-			f(i)
-		}()
-	}
-	ready.Wait()
-	close(gate)
-	done.Wait()
 }
 
 func allow(t *testing.T, l users.Limiter, key, what string) {
@@ -275,7 +256,7 @@ func ConcurrentInstances(t *testing.T, newDatabase Factory) {
 	}
 	var allowed, denied atomic.Int64
 	errs := make([]error, instances*goroutines)
-	start(instances*goroutines, func(i int) {
+	testkit.Start(instances*goroutines, func(i int) {
 		d, err := ls[i%instances].Allow(t.Context(), "victim@example.com")
 		var rl *users.RateLimitError
 		switch {

@@ -43,17 +43,16 @@ package multitest
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/testkit"
 )
 
 // Database is one fresh database that the suite's instances share.
@@ -136,51 +135,16 @@ func instances(t *testing.T, newDatabase Factory, n int) []store.Store {
 	return stores
 }
 
-// start runs f(i) for i in [0, n) on n goroutines released at once, and
-// waits for them.
-func start(n int, f func(i int)) {
-	var ready, done sync.WaitGroup
-	gate := make(chan struct{})
-	ready.Add(n)
-	done.Add(n)
-	for i := range n {
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-gate
-			f(i)
-		}()
-	}
-	ready.Wait()
-	close(gate)
-	done.Wait()
-}
-
-// t0 is the suite's fixed clock, in a zone other than UTC.
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.FixedZone("CET", 3600))
+// The suite's fixtures: t0, its fixed clock, in a zone other than UTC;
+// active users and pending mails.
+var (
+	t0     = testkit.T0
+	hashOf = testkit.HashOf
+	user   = testkit.User
+	mail   = testkit.Mail
+)
 
 func ptr[T any](v T) *T { return &v }
-
-func hashOf(s string) []byte {
-	h := sha256.Sum256([]byte(s))
-	return h[:]
-}
-
-func user(id, email string) *store.User {
-	u := &store.User{ID: id, Email: email, Status: store.StatusActive, CreatedAt: t0, UpdatedAt: t0}
-	if email != "" {
-		u.EmailKey = strings.ToLower(email)
-	}
-	return u
-}
-
-func mail(id, userID, to string, created time.Time) *store.Mail {
-	return &store.Mail{
-		ID: id, Kind: "verify-email", UserID: userID, To: to,
-		Subject: "Verify your email address", Text: "text " + id, HTML: "<p>" + id + "</p>",
-		Status: store.MailPending, CreatedAt: created, NextAttemptAt: created,
-	}
-}
 
 func mixedCase(s string, seed int) string {
 	r := rand.New(rand.NewPCG(uint64(seed), 1))
@@ -214,7 +178,7 @@ func MigrateOnce(t *testing.T, newDatabase Factory) {
 	stores := make([]store.Store, n)
 	errs := make([]error, n)
 	began := time.Now()
-	start(n, func(i int) { stores[i], errs[i] = news[i](t.Context()) })
+	testkit.Start(n, func(i int) { stores[i], errs[i] = news[i](t.Context()) })
 	t.Logf("%d concurrent constructors: %v", n, time.Since(began))
 	for i, err := range errs {
 		must(t, fmt.Sprintf("instance %d", i), err)
@@ -249,7 +213,7 @@ func DuplicateEmail(t *testing.T, newDatabase Factory) {
 	const n = 100
 	errs := make([]error, n)
 	began := time.Now()
-	start(n, func(i int) {
+	testkit.Start(n, func(i int) {
 		email := mixedCase("someone@example.com", i)
 		u := user(fmt.Sprint("u", i), email)
 		u.Status = store.StatusUnverified
@@ -260,16 +224,7 @@ func DuplicateEmail(t *testing.T, newDatabase Factory) {
 		errs[i] = stores[i%len(stores)].CreateUser(ctx, u, fx)
 	})
 	t.Logf("%d concurrent CreateUser of one email on %d instances: %v", n, len(stores), time.Since(began))
-	ok := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, store.ErrDuplicateEmail):
-			t.Errorf("CreateUser %d: %v; want nil or ErrDuplicateEmail", i, err)
-		}
-	}
-	if ok != 1 {
+	if ok := testkit.Wins(t, "CreateUser", errs, store.ErrDuplicateEmail); ok != 1 {
 		t.Errorf("%d registrations won; want exactly 1", ok)
 	}
 	list, err := stores[1].ListUsers(ctx, store.UserQuery{})
@@ -310,23 +265,14 @@ func ConsumeTokenOnce(t *testing.T, newDatabase Factory) {
 
 		errs := make([]error, consumers)
 		began := time.Now()
-		start(consumers, func(i int) {
+		testkit.Start(consumers, func(i int) {
 			_, errs[i] = stores[i%len(stores)].ConsumeToken(ctx, hashOf(id), store.PurposeVerifyEmail, t0,
 				store.Condition{Status: store.StatusUnverified},
 				store.UserChange{Status: ptr(store.StatusActive), UpdatedAt: t0.Add(time.Second)},
 				store.Effects{Mail: mail(fmt.Sprint("m", r, "-", i), id, u.Email, t0)})
 		})
 		elapsed += time.Since(began)
-		ok := 0
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, store.ErrTokenUsed):
-				t.Errorf("round %d: consumer %d: %v; want nil or ErrTokenUsed", r, i, err)
-			}
-		}
-		if ok != 1 {
+		if ok := testkit.Wins(t, fmt.Sprintf("round %d: ConsumeToken", r), errs, store.ErrTokenUsed); ok != 1 {
 			t.Errorf("round %d: %d consumers won; want exactly 1", r, ok)
 		}
 		ms, err := stores[1].ListMail(ctx, store.MailQuery{To: u.Email})
@@ -349,21 +295,12 @@ func ConditionalUpdateOnce(t *testing.T, newDatabase Factory) {
 	must(t, "CreateUser", stores[0].CreateUser(ctx, u, store.Effects{}))
 	const n = 20
 	errs := make([]error, n)
-	start(n, func(i int) {
+	testkit.Start(n, func(i int) {
 		_, errs[i] = stores[i%len(stores)].UpdateUser(ctx, "u1", store.Condition{Status: store.StatusInvited},
 			store.UserChange{Status: ptr(store.StatusActive), FirstName: ptr(fmt.Sprint(i)), UpdatedAt: t0},
 			store.Effects{Mail: mail(fmt.Sprint("m", i), "u1", u.Email, t0)})
 	})
-	ok := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, store.ErrConflict):
-			t.Errorf("update %d: %v; want nil or ErrConflict", i, err)
-		}
-	}
-	if ok != 1 {
+	if ok := testkit.Wins(t, "UpdateUser", errs, store.ErrConflict); ok != 1 {
 		t.Errorf("%d updates applied; want exactly 1", ok)
 	}
 	ms, err := stores[3].ListMail(ctx, store.MailQuery{})
@@ -389,7 +326,7 @@ func ConsumeVersusReissue(t *testing.T, newDatabase Factory) {
 		old := &store.Token{Hash: hashOf(id + "old"), Purpose: store.PurposeVerifyEmail, UserID: id, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 		must(t, "CreateUser", stores[0].CreateUser(ctx, u, store.Effects{Token: old}))
 		var consumeErr, reissueErr error
-		start(2, func(i int) {
+		testkit.Start(2, func(i int) {
 			if i == 0 {
 				_, consumeErr = stores[0].ConsumeToken(ctx, old.Hash, store.PurposeVerifyEmail, t0, store.Condition{},
 					store.UserChange{Status: ptr(store.StatusActive), UpdatedAt: t0}, store.Effects{})
@@ -435,7 +372,7 @@ func MailWorkers(t *testing.T, newDatabase Factory) {
 		failed  atomic.Bool
 	)
 	began := time.Now()
-	start(2, func(w int) {
+	testkit.Start(2, func(w int) {
 		s := stores[w]
 		for total.Load() < mails && !failed.Load() {
 			batch, err := s.ClaimMail(ctx, now, now.Add(time.Minute), 5)
@@ -558,7 +495,7 @@ func RotateSessionOnce(t *testing.T, newDatabase Factory) {
 			ID: sid, UserID: "u1", TokenHash: old, CreatedAt: t0, RefreshedAt: t0, ExpiresAt: t0.Add(time.Hour),
 		}, store.Condition{Status: store.StatusActive}))
 		errs := make([]error, callers)
-		start(callers, func(i int) {
+		testkit.Start(callers, func(i int) {
 			_, _, errs[i] = stores[i%len(stores)].RotateSession(ctx, old, hashOf(fmt.Sprint(sid, "new", i)),
 				t0.Add(time.Minute), t0.Add(2*time.Hour), store.Condition{Status: store.StatusActive})
 		})
@@ -606,7 +543,7 @@ func KeepAdmin(t *testing.T, newDatabase Factory) {
 	}
 	errs := make([]error, n)
 	cond := store.Condition{KeepAdmin: true}
-	start(n, func(i int) {
+	testkit.Start(n, func(i int) {
 		s, id := stores[i%len(stores)], fmt.Sprint("a", i)
 		if i%2 == 0 {
 			_, errs[i] = s.UpdateUser(ctx, id, cond, store.UserChange{Status: ptr(store.StatusSuspended), UpdatedAt: t0}, store.Effects{})
@@ -614,19 +551,8 @@ func KeepAdmin(t *testing.T, newDatabase Factory) {
 			errs[i] = s.DeleteUsers(ctx, []string{id}, cond)
 		}
 	})
-	ok, last := 0, 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case errors.Is(err, store.ErrLastAdmin):
-			last++
-		default:
-			t.Errorf("call %d: %v; want nil or ErrLastAdmin", i, err)
-		}
-	}
-	if ok != n-1 || last != 1 {
-		t.Errorf("%d removals succeeded and %d got ErrLastAdmin; want %d and 1", ok, last, n-1)
+	if ok := testkit.Wins(t, "removal", errs, store.ErrLastAdmin); ok != n-1 {
+		t.Errorf("%d removals succeeded; want %d, and one ErrLastAdmin", ok, n-1)
 	}
 	list, err := stores[0].ListUsers(ctx, store.UserQuery{Role: ptr(admin.ID)})
 	must(t, "ListUsers", err)
