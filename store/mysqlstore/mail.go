@@ -44,23 +44,6 @@ func scanMail(rows *sql.Rows) (*store.Mail, error) {
 	return &m, nil
 }
 
-func queryMail(ctx context.Context, q querier, query string, args ...any) ([]*store.Mail, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var list []*store.Mail
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, m)
-	}
-	return list, rows.Err()
-}
-
 // ClaimMail implements store.Store in one read-committed transaction: a
 // SELECT … FOR UPDATE SKIP LOCKED picks the due mails, oldest first,
 // passing over rows another worker is claiming right now (instead of
@@ -76,11 +59,11 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 	err := s.do(ctx, "claim mail", func() error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			list, err = queryMail(ctx, tx, `SELECT `+mailCols+` FROM users_mail m
+			list, err = queryAll(ctx, tx, `SELECT `+mailCols+` FROM users_mail m
 WHERE m.status = 'pending' AND m.next_attempt_at <= ? AND (m.lease_until IS NULL OR m.lease_until <= ?)
 ORDER BY m.created_at, m.id
 LIMIT ?
-FOR UPDATE SKIP LOCKED`, sqlstore.Micros(now), sqlstore.Micros(now), limit)
+FOR UPDATE SKIP LOCKED`, scanMail, sqlstore.Micros(now), sqlstore.Micros(now), limit)
 			if err != nil || len(list) == 0 {
 				return err
 			}
@@ -156,12 +139,9 @@ func (s *Store) ListMail(ctx context.Context, q store.MailQuery) ([]*store.Mail,
 		query += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	var list []*store.Mail
-	err := s.do(ctx, "list mail", func() (err error) {
-		list, err = queryMail(ctx, s.db, query, args...)
-		return err
+	return read(ctx, s, "list mail", func() ([]*store.Mail, error) {
+		return queryAll(ctx, s.db, query, scanMail, args...)
 	})
-	return list, err
 }
 
 // MailStats implements store.Store in one query of three index lookups on

@@ -24,15 +24,7 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 	if limit <= 0 {
 		return nil, nil
 	}
-	var list []*store.Mail
-	err := s.do(ctx, "claim mail", func() error {
-		rows, err := s.pool.Query(ctx, s.q.claimMail, now, leaseUntil, limit)
-		if err != nil {
-			return err
-		}
-		list, err = collect(rows, scanMail)
-		return err
-	})
+	list, err := queryAll(ctx, s, "claim mail", s.q.claimMail, scanMail, now, leaseUntil, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -72,16 +64,7 @@ func (s *Store) ListMail(ctx context.Context, q store.MailQuery) ([]*store.Mail,
 	if q.Limit > 0 {
 		sb.WriteString(" LIMIT " + arg(q.Limit))
 	}
-	var list []*store.Mail
-	err := s.do(ctx, "list mail", func() error {
-		rows, err := s.pool.Query(ctx, sb.String(), args...)
-		if err != nil {
-			return err
-		}
-		list, err = collect(rows, scanMail)
-		return err
-	})
-	return list, err
+	return queryAll(ctx, s, "list mail", sb.String(), scanMail, args...)
 }
 
 func scanMail(row pgx.Row) (*store.Mail, error) {

@@ -53,12 +53,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 
 // GetSession implements store.Store.
 func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
-	var sess *store.Session
-	err := s.do(ctx, "get session", func() (err error) {
-		sess, err = scanSession(s.pool.QueryRow(ctx, s.q.getSession, id))
-		return err
-	})
-	return sess, err
+	return queryOne(ctx, s, "get session", s.q.getSession, scanSession, id)
 }
 
 // RotateSession implements store.Store in two round trips, at read

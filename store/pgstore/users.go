@@ -94,23 +94,13 @@ func (s *Store) queueEffects(b *pgx.Batch, userID string, fx store.Effects) {
 
 // GetUser implements store.Store.
 func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
-	var u *store.User
-	err := s.do(ctx, "get user", func() (err error) {
-		u, err = scanUser(s.pool.QueryRow(ctx, s.q.getUser, id))
-		return err
-	})
-	return u, err
+	return queryOne(ctx, s, "get user", s.q.getUser, scanUser, id)
 }
 
 // GetUserByEmailKey implements store.Store. The empty key names no user
 // (users without an email all have it).
 func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
-	var u *store.User
-	err := s.do(ctx, "get user by email", func() (err error) {
-		u, err = scanUser(s.pool.QueryRow(ctx, s.q.getUserByEmailKey, key))
-		return err
-	})
-	return u, err
+	return queryOne(ctx, s, "get user by email", s.q.getUserByEmailKey, scanUser, key)
 }
 
 // ListUsers implements store.Store: one SELECT whose WHERE, ORDER BY and
@@ -436,6 +426,32 @@ func scanUser(row pgx.Row) (*store.User, error) {
 		}
 	}
 	return &u, nil
+}
+
+// queryOne runs query under do (op names it) and reads its row with scan,
+// which turns pgx.ErrNoRows into the error the caller returns.
+func queryOne[T any](ctx context.Context, s *Store, op, query string, scan func(pgx.Row) (T, error), args ...any) (T, error) {
+	var v T
+	err := s.do(ctx, op, func() (err error) {
+		v, err = scan(s.pool.QueryRow(ctx, query, args...))
+		return err
+	})
+	return v, err
+}
+
+// queryAll runs query under do (op names it) and reads every row with
+// scan.
+func queryAll[T any](ctx context.Context, s *Store, op, query string, scan func(pgx.Row) (T, error), args ...any) ([]T, error) {
+	var list []T
+	err := s.do(ctx, op, func() error {
+		rows, err := s.pool.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		list, err = collect(rows, scan)
+		return err
+	})
+	return list, err
 }
 
 // collect reads every row with scan and closes rows.

@@ -29,19 +29,6 @@ func scanMail(rows *sql.Rows) (*store.Mail, error) {
 	return &m, nil
 }
 
-func collectMail(rows *sql.Rows) ([]*store.Mail, error) {
-	defer rows.Close()
-	var out []*store.Mail
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
-}
-
 func insertMail(ctx context.Context, q querier, m *store.Mail) error {
 	_, err := q.exec(ctx, `INSERT INTO users_mail (`+mailCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, string(m.Kind), m.UserID, m.To, m.Subject, m.Text, m.HTML, string(m.Status),
@@ -67,7 +54,7 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 		if err != nil {
 			return err
 		}
-		out, err = collectMail(rows)
+		out, err = sqlstore.Collect(rows, scanMail)
 		return err
 	})
 	if err != nil {
@@ -117,7 +104,7 @@ func (s *Store) ListMail(ctx context.Context, mq store.MailQuery) ([]*store.Mail
 	if err != nil {
 		return nil, s.fail(ctx, "list mail", err)
 	}
-	out, err := collectMail(rows)
+	out, err := sqlstore.Collect(rows, scanMail)
 	if err != nil {
 		return nil, s.fail(ctx, "list mail", err)
 	}

@@ -159,17 +159,17 @@ func groups() []group {
 			{"ConditionPasswordHash", consumeConditionPasswordHash},
 		}},
 		{"Roles", []clause{
-			{"CreateGet", rolesCreateGet},
-			{"ListOrder", rolesListOrder},
-			{"NotFound", rolesNotFound},
-			{"DuplicateID", rolesDuplicateID},
+			{"CreateGet", onRoles(catalogCreateGet)},
+			{"ListOrder", onRoles(catalogListOrder)},
+			{"NotFound", onRoles(catalogNotFound)},
+			{"DuplicateID", onRoles(catalogDuplicateID)},
 			{"Unicode", rolesUnicode},
 		}},
 		{"Policies", []clause{
-			{"CreateGet", policiesCreateGet},
-			{"ListOrder", policiesListOrder},
-			{"NotFound", policiesNotFound},
-			{"DuplicateID", policiesDuplicateID},
+			{"CreateGet", onPolicies(catalogCreateGet)},
+			{"ListOrder", onPolicies(catalogListOrder)},
+			{"NotFound", onPolicies(catalogNotFound)},
+			{"DuplicateID", onPolicies(catalogDuplicateID)},
 		}},
 		{"Settings", []clause{
 			{"NoneSaved", settingsNoneSaved},
@@ -322,20 +322,12 @@ func (f *fixture) user(email string) *store.User {
 
 func (f *fixture) role(name string) *store.Role {
 	f.Helper()
-	r := newRole(name)
-	if err := f.s.CreateRole(f.ctx, r); err != nil {
-		f.Fatalf("CreateRole(%s): %v", name, err)
-	}
-	return r
+	return roleCatalog().add(f, name)
 }
 
 func (f *fixture) policy(name string) *store.Policy {
 	f.Helper()
-	p := newPolicy(name)
-	if err := f.s.CreatePolicy(f.ctx, p); err != nil {
-		f.Fatalf("CreatePolicy(%s): %v", name, err)
-	}
-	return p
+	return policyCatalog().add(f, name)
 }
 
 func (f *fixture) getUser(id string) *store.User {

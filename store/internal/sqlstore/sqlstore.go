@@ -85,6 +85,39 @@ func Found(n int64, err error) error {
 	return nil
 }
 
+// Collect reads every row of rows with scan and closes rows; on an error
+// it returns no rows.
+func Collect[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var list []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return list, nil
+}
+
+// First is the first of list, the rows of a query that returned err;
+// store.ErrNotFound when there are none:
+//
+//	r, err := sqlstore.First(queryRoles(ctx, `WHERE id = ?`, id))
+func First[T any](list []T, err error) (T, error) {
+	var zero T
+	switch {
+	case err != nil:
+		return zero, err
+	case len(list) == 0:
+		return zero, store.ErrNotFound
+	}
+	return list[0], nil
+}
+
 // EncodeMetadata is the column value for a user's metadata: its JSON as a
 // string, NULL (nil) for a nil map.
 func EncodeMetadata(m map[string]any) (any, error) {

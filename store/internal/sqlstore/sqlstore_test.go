@@ -109,6 +109,18 @@ func TestKeepAdmin(t *testing.T) {
 	assert.Equal(t, boom, err, "no change when the first question fails")
 }
 
+func TestFirst(t *testing.T) {
+	t.Parallel()
+	v, err := sqlstore.First([]string{"a", "b"}, nil)
+	assert.NoError(t, err)
+	assert.Equal(t, "a", v)
+	_, err = sqlstore.First([]string{}, nil)
+	assert.ErrorIs(t, err, store.ErrNotFound, "no rows")
+	boom := errors.New("boom")
+	_, err = sqlstore.First([]string{"a"}, boom)
+	assert.Equal(t, boom, err, "the query's error as it is")
+}
+
 func TestFound(t *testing.T) {
 	t.Parallel()
 	assert.NoError(t, sqlstore.Found(1, nil))
