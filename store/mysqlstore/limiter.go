@@ -118,13 +118,11 @@ WHERE expires_at <= ? ORDER BY expires_at LIMIT 10 FOR UPDATE SKIP LOCKED`
 // migration). It fails if db is nil, name is empty, points < 1 or
 // window <= 0.
 func NewLimiter(ctx context.Context, db *sql.DB, name string, points int, window time.Duration, opts ...LimiterOption) (*Limiter, error) {
-	switch {
-	case db == nil:
+	if db == nil {
 		return nil, errors.New("mysqlstore: NewLimiter: nil handle")
-	case name == "":
-		return nil, errors.New("mysqlstore: NewLimiter: empty name")
-	case points < 1 || window <= 0:
-		return nil, fmt.Errorf("mysqlstore: NewLimiter %s: needs points >= 1 and window > 0, not %d and %v", name, points, window)
+	}
+	if err := sqlstore.CheckLimiter(name, points, window); err != nil {
+		return nil, fmt.Errorf("mysqlstore: %w", err)
 	}
 	var o limiterOptions
 	for _, opt := range opts {

@@ -2,8 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"testing"
 
@@ -11,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/internal/testkit"
 	"github.com/gousers/users/store/pgstore"
 )
@@ -40,27 +39,16 @@ func testDSN(t testing.TB) string {
 func newSchema(t testing.TB) string {
 	t.Helper()
 	dsn := testDSN(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "users_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
+	return sharedtest.Scratch(t, func(stmt string) error {
+		ctx := context.Background()
 		conn, err := pgx.Connect(ctx, dsn)
 		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
+			return err
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
+		_, err = conn.Exec(ctx, stmt)
+		return err
+	}, "CREATE SCHEMA %s", "DROP SCHEMA %s CASCADE")
 }
 
 // newPool opens a pool whose connections use schema, closed when the test

@@ -113,13 +113,11 @@ const dbNow = `(extract(epoch FROM clock_timestamp()) * 1000000000)::bigint`
 // date first, as New does (the limiter's table is an embedded migration).
 // It fails if pool is nil, name is empty, points < 1 or window <= 0.
 func NewLimiter(ctx context.Context, pool *pgxpool.Pool, name string, points int, window time.Duration, opts ...LimiterOption) (*Limiter, error) {
-	switch {
-	case pool == nil:
+	if pool == nil {
 		return nil, errors.New("pgstore: NewLimiter: nil pool")
-	case name == "":
-		return nil, errors.New("pgstore: NewLimiter: empty name")
-	case points < 1 || window <= 0:
-		return nil, fmt.Errorf("pgstore: NewLimiter %s: needs points >= 1 and window > 0, not %d and %v", name, points, window)
+	}
+	if err := sqlstore.CheckLimiter(name, points, window); err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
 	}
 	var o limiterOptions
 	for _, opt := range opts {

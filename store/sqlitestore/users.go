@@ -502,14 +502,8 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 			} else if n != int64(len(ids)) {
 				// An id names no user, one does not satisfy cond, or the
 				// role does not exist.
-				found, held, err := countHolding(ctx, q, idsArg, cond)
-				switch {
-				case err != nil:
+				if err := holding(ctx, q, idsArg, len(ids), cond); err != nil {
 					return err
-				case found != len(ids):
-					return store.ErrNotFound
-				case held != len(ids):
-					return store.ErrConflict
 				}
 				return store.ErrRoleNotFound
 			}
@@ -543,15 +537,25 @@ func revokeAndEnd(ctx context.Context, q querier, idsArg string, purposes []stor
 	return nil
 }
 
-// countHolding counts the users among idsArg (a JSON array) and those of
-// them that satisfy cond.
-func countHolding(ctx context.Context, q querier, idsArg string, cond store.Condition) (found, held int, err error) {
+// holding checks the n users of idsArg (a JSON array, without
+// duplicates): ErrNotFound when one of them does not exist, ErrConflict
+// when one does not satisfy cond.
+func holding(ctx context.Context, q querier, idsArg string, n int, cond store.Condition) error {
 	condSQL, condArgs := condWhere(cond)
-	err = q.queryRow(ctx, `SELECT count(*), coalesce(sum(`+condSQL+`), 0) FROM users_users
+	var found, held int
+	err := q.queryRow(ctx, `SELECT count(*), coalesce(sum(`+condSQL+`), 0) FROM users_users
 	WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
 		return rows.Scan(&found, &held)
 	}, append(condArgs, idsArg)...)
-	return found, held, err
+	switch {
+	case err != nil:
+		return err
+	case found != n:
+		return store.ErrNotFound
+	case held != n:
+		return store.ErrConflict
+	}
+	return nil
 }
 
 // DeleteUsers implements [store.Store]. It deletes the users' rows in
@@ -567,14 +571,8 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 			return err
 		}
 		idsArg := jsonArray(ids)
-		found, held, err := countHolding(ctx, q, idsArg, cond)
-		switch {
-		case err != nil:
+		if err := holding(ctx, q, idsArg, len(ids), cond); err != nil {
 			return err
-		case found != len(ids):
-			return store.ErrNotFound
-		case held != len(ids):
-			return store.ErrConflict
 		}
 		return guarded(ctx, q, cond, false, func() error {
 			const in = ` IN (SELECT value FROM json_each(?))`

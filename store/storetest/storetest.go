@@ -333,13 +333,20 @@ func (f *fixture) policy(name string) *store.Policy {
 func (f *fixture) getUser(id string) *store.User {
 	f.Helper()
 	u, err := f.s.GetUser(f.ctx, id)
+	return must(f, "GetUser", u, err)
+}
+
+// must returns v, which op returned with err, failing the sub-test when op
+// failed or returned nil.
+func must[T any](f *fixture, op string, v *T, err error) *T {
+	f.Helper()
 	if err != nil {
-		f.Fatalf("GetUser: %v", err)
+		f.Fatalf("%s: %v", op, err)
 	}
-	if u == nil {
-		f.Fatal("GetUser returned a nil user and no error")
+	if v == nil {
+		f.Fatalf("%s returned a nil %T and no error", op, v)
 	}
-	return u
+	return v
 }
 
 func (f *fixture) listUsers(q store.UserQuery) []*store.User {
@@ -355,13 +362,7 @@ func (f *fixture) listUsers(q store.UserQuery) []*store.User {
 func (f *fixture) update(id string, ch store.UserChange, fx store.Effects) *store.User {
 	f.Helper()
 	u, err := f.s.UpdateUser(f.ctx, id, store.Condition{}, ch, fx)
-	if err != nil {
-		f.Fatalf("UpdateUser: %v", err)
-	}
-	if u == nil {
-		f.Fatal("UpdateUser returned a nil user and no error")
-	}
-	return u
+	return must(f, "UpdateUser", u, err)
 }
 
 // issue stores tok through UpdateUser's effects, as the Manager does.
@@ -379,13 +380,7 @@ func (f *fixture) enqueue(m *store.Mail) {
 func (f *fixture) getToken(hash []byte) *store.Token {
 	f.Helper()
 	tok, err := f.s.GetToken(f.ctx, hash)
-	if err != nil {
-		f.Fatalf("GetToken: %v", err)
-	}
-	if tok == nil {
-		f.Fatal("GetToken returned a nil token and no error")
-	}
-	return tok
+	return must(f, "GetToken", tok, err)
 }
 
 // tokenGone asserts that no token with hash is stored.
@@ -463,23 +458,23 @@ func (f *fixture) wantErr(what string, err, target error) {
 // checkUser reports every field of got that differs from want.
 func (f *fixture) checkUser(what string, got, want *store.User) {
 	f.Helper()
-	if got == nil {
-		f.Errorf("%s: nil user", what)
-		return
-	}
-	for _, d := range diffUser(got, want) {
-		f.Errorf("%s: %s", what, d)
-	}
+	check(f, what, got, want, diffUser)
 }
 
 // checkMail reports every field of got that differs from want.
 func (f *fixture) checkMail(what string, got, want *store.Mail) {
 	f.Helper()
+	check(f, what, got, want, diffMail)
+}
+
+// check reports every difference diff finds between got and want.
+func check[T any](f *fixture, what string, got, want *T, diff func(got, want *T) []string) {
+	f.Helper()
 	if got == nil {
-		f.Errorf("%s: nil mail", what)
+		f.Errorf("%s: nil %T", what, got)
 		return
 	}
-	for _, d := range diffMail(got, want) {
+	for _, d := range diff(got, want) {
 		f.Errorf("%s: %s", what, d)
 	}
 }
@@ -648,13 +643,7 @@ func diffToken(got, want *store.Token) []string {
 
 func (f *fixture) checkToken(what string, got, want *store.Token) {
 	f.Helper()
-	if got == nil {
-		f.Errorf("%s: nil token", what)
-		return
-	}
-	for _, d := range diffToken(got, want) {
-		f.Errorf("%s: %s", what, d)
-	}
+	check(f, what, got, want, diffToken)
 }
 
 // clone returns a deep copy of u, for the expected value of a change.

@@ -207,3 +207,17 @@ func TestLimiterKey(t *testing.T) {
 	assert.False(t, bytes.Equal(a, sqlstore.LimiterKey("login1", ".2.3.4")))
 	assert.False(t, bytes.Equal(a, sqlstore.LimiterKey("mail", "1.2.3.4")))
 }
+
+func TestCheckLimiter(t *testing.T) {
+	t.Parallel()
+	assert.NoError(t, sqlstore.CheckLimiter("login", 1, time.Nanosecond))
+	for _, c := range []struct {
+		name   string
+		points int
+		window time.Duration
+	}{
+		{"", 1, time.Hour}, {"login", 0, time.Hour}, {"login", 1, 0}, {"login", 1, -time.Second},
+	} {
+		assert.Error(t, sqlstore.CheckLimiter(c.name, c.points, c.window), "%+v", c)
+	}
+}
