@@ -19,6 +19,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
@@ -30,24 +31,6 @@ const (
 	hashPrefix = "$insecure-sha256$"
 	password   = "correct horse battery"
 )
-
-// clock is a settable clock for the Manager.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes (the logger).
 type syncBuffer struct {
@@ -75,7 +58,7 @@ type fixture struct {
 	store store.Store
 	mem   *memstore.Store
 	mail  *memmailer.Mailer
-	clock *clock
+	clock *testenv.Clock
 	m     *users.Manager
 	h     http.Handler
 	role  *users.Role
@@ -100,7 +83,7 @@ func newFixtureWith(t *testing.T, fc fixtureConfig) *fixture {
 		ctx:   context.Background(),
 		mem:   memstore.New(),
 		mail:  memmailer.New(),
-		clock: &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
+		clock: testenv.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
 		logs:  &syncBuffer{},
 	}
 	f.store = f.mem

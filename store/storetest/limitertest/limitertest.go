@@ -18,12 +18,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/internal/testkit"
@@ -89,26 +89,10 @@ func Run(t *testing.T, newDatabase Factory) {
 	}
 }
 
-// clock is a fake clock, safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock {
-	return &clock{now: time.Date(2026, 3, 4, 5, 6, 7, 890, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+// newClock returns the sub-tests' fake clock, at a fixed instant with
+// nanoseconds.
+func newClock() *testenv.Clock {
+	return testenv.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 890, time.UTC))
 }
 
 func allow(t *testing.T, l users.Limiter, key, what string) {
