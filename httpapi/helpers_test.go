@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,24 +31,6 @@ const (
 	password   = "correct horse battery"
 )
 
-// syncBuffer is a bytes.Buffer safe for concurrent writes (the logger).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // fixture is a Manager on a memstore with a recording mailer, the fast test
 // hasher, a fixed clock, a role, and the handler with BearerToken(adminToken).
 type fixture struct {
@@ -62,7 +43,7 @@ type fixture struct {
 	m     *users.Manager
 	h     http.Handler
 	role  *users.Role
-	logs  *syncBuffer
+	logs  *testenv.Buffer
 }
 
 type fixtureConfig struct {
@@ -84,7 +65,7 @@ func newFixtureWith(t *testing.T, fc fixtureConfig) *fixture {
 		mem:   memstore.New(),
 		mail:  memmailer.New(),
 		clock: testenv.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
-		logs:  &syncBuffer{},
+		logs:  &testenv.Buffer{},
 	}
 	f.store = f.mem
 	if fc.store != nil {

@@ -24,3 +24,16 @@ func TestClock(t *testing.T) {
 		t.Errorf("after 10 concurrent Advance(1m): %v, want %v", got, want)
 	}
 }
+
+func TestBuffer(t *testing.T) {
+	t.Parallel()
+	var b testenv.Buffer
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() { _, _ = b.Write([]byte("ab")) })
+	}
+	wg.Wait()
+	if got := b.String(); got != "abababababababababab" {
+		t.Errorf("String = %q after 10 concurrent writes of ab", got)
+	}
+}
