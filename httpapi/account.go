@@ -9,12 +9,7 @@ import (
 // me: GET /users/me → 200 {"data": user} for the access token's user,
 // with only the fields the fields parameter names, as GET /users/{id}.
 func (h *handler) me(w http.ResponseWriter, r *http.Request) {
-	p, err := h.principal(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	fields, err := fieldsParam(r.URL.Query())
+	p, fields, err := h.principalFields(r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -28,12 +23,7 @@ func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 // the user, this one included. The answer has only the fields the fields
 // parameter names; a bad one is refused before anything changes.
 func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
-	pr, err := h.principal(r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	fields, err := fieldsParam(r.URL.Query())
+	pr, fields, err := h.principalFields(r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -101,4 +91,18 @@ func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
+}
+
+// principalFields reads what GET and PATCH /users/me take first: the
+// access token's principal, then the fields parameter.
+func (h *handler) principalFields(r *http.Request) (*users.Principal, []string, error) {
+	p, err := h.principal(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	fields, err := fieldsParam(r.URL.Query())
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, fields, nil
 }

@@ -15,8 +15,7 @@ func TestUpdateMeRefusedChangesNothing(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.owner(nil)
-	var tk tokens
-	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &tk)
+	tk := f.login(ownerEmail, password)
 	before := f.snapshot()
 	for _, name := range []string{strings.Repeat("n", 51), "evil\u202eexe"} {
 		body := `{"password":"a-new-password","current_password":` + jsonString(password) + `,"first_name":` + jsonString(name) + `}`
@@ -35,8 +34,7 @@ func TestUpdateMe(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.owner(nil)
-	var tk tokens
-	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &tk)
+	tk := f.login(ownerEmail, password)
 	patch := func(body string) *httptest.ResponseRecorder {
 		return f.withBearer(request("PATCH", "/users/me", body), tk.AccessToken)
 	}

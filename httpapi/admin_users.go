@@ -68,17 +68,7 @@ var userFields = []string{"email", "password", "first_name", "last_name", "statu
 // createUser: POST /users → 200 {"data": user}, with only the fields
 // the fields parameter names (a bad one is refused before anything changes).
 func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
-	fields, err := fieldsParam(r.URL.Query())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	p, err := h.decode(w, r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	patch, err := readUserPatch(p)
+	fields, patch, err := h.readUser(w, r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -103,6 +93,20 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
+}
+
+// readUser reads what POST /users and PATCH /users/{id} take: the fields
+// parameter, checked before the body, and the user fields of the body.
+func (h *handler) readUser(w http.ResponseWriter, r *http.Request) (fields []string, patch users.UserPatch, err error) {
+	if fields, err = fieldsParam(r.URL.Query()); err != nil {
+		return nil, patch, err
+	}
+	p, err := h.decode(w, r)
+	if err != nil {
+		return nil, patch, err
+	}
+	patch, err = readUserPatch(p)
+	return fields, patch, err
 }
 
 // readUserPatch reads the user fields of p. null clears a nullable field
@@ -165,17 +169,7 @@ func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
 // updateUser: PATCH /users/{id} → 200 {"data": user}, with only the fields
 // the fields parameter names (a bad one is refused before anything changes).
 func (h *handler) updateUser(w http.ResponseWriter, r *http.Request) {
-	fields, err := fieldsParam(r.URL.Query())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	p, err := h.decode(w, r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	patch, err := readUserPatch(p)
+	fields, patch, err := h.readUser(w, r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -48,8 +48,7 @@ func TestCreateUser(t *testing.T) {
 	assert.ElementsMatch(t, []string{"id", "email", "password", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}, keys)
 
 	// The created user logs in.
-	var tk tokens
-	data(t, f.do("POST", "/auth/login", registerBody("ada@example.com", password)), &tk)
+	tk := f.login("ada@example.com", password)
 	var in wireUser
 	data(t, f.withBearer(request("GET", "/users/me", ""), tk.AccessToken), &in)
 	assert.Equal(t, got.ID, in.ID)

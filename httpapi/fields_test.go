@@ -17,8 +17,7 @@ func TestOneUserRoutesTakeFields(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	u := f.owner(nil)
-	var tk tokens
-	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &tk)
+	tk := f.login(ownerEmail, password)
 	me := func(method, target, body string) *httptest.ResponseRecorder {
 		return f.withBearer(request(method, target, body), tk.AccessToken)
 	}

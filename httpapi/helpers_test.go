@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
@@ -31,42 +31,6 @@ const (
 	password   = "correct horse battery"
 )
 
-// clock is a settable clock for the Manager.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writes (the logger).
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // fixture is a Manager on a memstore with a recording mailer, the fast test
 // hasher, a fixed clock, a role, and the handler with BearerToken(adminToken).
 type fixture struct {
@@ -75,11 +39,11 @@ type fixture struct {
 	store store.Store
 	mem   *memstore.Store
 	mail  *memmailer.Mailer
-	clock *clock
+	clock *testenv.Clock
 	m     *users.Manager
 	h     http.Handler
 	role  *users.Role
-	logs  *syncBuffer
+	logs  *testenv.Buffer
 }
 
 type fixtureConfig struct {
@@ -100,8 +64,8 @@ func newFixtureWith(t *testing.T, fc fixtureConfig) *fixture {
 		ctx:   context.Background(),
 		mem:   memstore.New(),
 		mail:  memmailer.New(),
-		clock: &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
-		logs:  &syncBuffer{},
+		clock: testenv.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
+		logs:  &testenv.Buffer{},
 	}
 	f.store = f.mem
 	if fc.store != nil {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/gousers/users"
@@ -20,13 +21,8 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	s, err := h.m.Settings(r.Context())
-	if err != nil {
+	if err := h.registrationOpen(r.Context()); err != nil {
 		h.writeError(w, r, err)
-		return
-	}
-	if !s.PublicRegistration {
-		h.writeError(w, r, users.ErrRegistrationDisabled)
 		return
 	}
 	p, err := h.decode(w, r)
@@ -51,4 +47,18 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noContent(w)
+}
+
+// registrationOpen is nil when public registration is on, and otherwise
+// ErrRegistrationDisabled, or the error of reading the settings. register
+// and resendVerification ask it before they read the body.
+func (h *handler) registrationOpen(ctx context.Context) error {
+	s, err := h.m.Settings(ctx)
+	if err != nil {
+		return err
+	}
+	if !s.PublicRegistration {
+		return users.ErrRegistrationDisabled
+	}
+	return nil
 }

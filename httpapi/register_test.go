@@ -217,8 +217,7 @@ func TestContestedRegistrationBecomesInvited(t *testing.T) {
 	set := memmailer.Token(f.deliver("victim@example.com"))
 	w := f.do("POST", "/users/invite/accept", fmt.Sprintf(`{"token":%s,"password":%s}`, jsonString(set), jsonString(password)))
 	assert.Equal(t, http.StatusNoContent, w.Code)
-	var tk tokens
-	data(t, f.do("POST", "/auth/login", registerBody("victim@example.com", password)), &tk)
+	tk := f.login("victim@example.com", password)
 	var u wireUser
 	data(t, f.withBearer(request("GET", "/users/me", ""), tk.AccessToken), &u)
 	assert.Equal(t, "active", u.Status)

@@ -2,8 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-
-	"github.com/gousers/users"
 )
 
 // resendVerification: POST /users/register/resend {email,
@@ -12,13 +10,8 @@ import (
 // extension: Directus has no such route). As for register, registration
 // being off is checked before the body is read.
 func (h *handler) resendVerification(w http.ResponseWriter, r *http.Request) {
-	s, err := h.m.Settings(r.Context())
-	if err != nil {
+	if err := h.registrationOpen(r.Context()); err != nil {
 		h.writeError(w, r, err)
-		return
-	}
-	if !s.PublicRegistration {
-		h.writeError(w, r, users.ErrRegistrationDisabled)
 		return
 	}
 	p, err := h.decode(w, r)

@@ -16,8 +16,7 @@ func TestPasswordResetRoutes(t *testing.T) {
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{
 		users.WithPasswordResetURLAllowList("https://app.example.com/reset")}})
 	f.owner(nil)
-	var tk tokens
-	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &tk)
+	tk := f.login(ownerEmail, password)
 
 	for _, body := range []string{
 		`{"email":"owner@example.com"}`,

@@ -23,6 +23,14 @@ type tokens struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
+// login logs in with email and pw (mode json) and returns the tokens.
+func (f *fixture) login(email, pw string) tokens {
+	f.t.Helper()
+	var tk tokens
+	data(f.t, f.do("POST", "/auth/login", loginBody(email, pw, "")), &tk)
+	return tk
+}
+
 // withBearer sends r with an access token.
 func (f *fixture) withBearer(r *http.Request, tok string) *httptest.ResponseRecorder {
 	f.t.Helper()
@@ -66,8 +74,7 @@ func TestJSONSessionFlow(t *testing.T) {
 	f := newFixture(t)
 	u := f.owner(nil)
 
-	var tk tokens
-	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &tk)
+	tk := f.login(ownerEmail, password)
 	assert.EqualValues(t, 900000, tk.Expires, "ACCESS_TOKEN_TTL in ms")
 	assert.Len(t, tk.RefreshToken, 43)
 	assert.Equal(t, 2, strings.Count(tk.AccessToken, "."))

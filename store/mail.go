@@ -1,7 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"strings"
 	"time"
 )
 
@@ -34,6 +36,14 @@ type Outbox interface {
 	// pending and of failed mails, and the CreatedAt of the oldest pending
 	// one. An error here means the back-end is unreachable.
 	MailStats(ctx context.Context) (MailStats, error)
+}
+
+// CompareMail orders mails as ClaimMail and ListMail return them: by
+// CreatedAt, then by ID. It returns a negative number when a comes first,
+// a positive one when b does, 0 when they are the same mail; use it with
+// slices.SortFunc.
+func CompareMail(a, b *Mail) int {
+	return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
 }
 
 // MailStatus is the delivery state of an outbox mail.

@@ -30,11 +30,8 @@ func everyPage(t *testing.T, e *env) []string {
 	editors := e.role("Editors", false)
 	u := e.user(users.CreateInput{Email: "someone.with.a.rather.long.address@subdomain.example.com", FirstName: "Someone", LastName: "Long", Role: &editors.ID})
 	e.user(users.CreateInput{Email: "other@example.com"})
-	s := e.settings()
-	s.PublicRegistration = true
-	_, err := e.m.UpdateSettings(ctx, s)
-	require.NoError(t, err)
-	_, err = e.m.Invite(ctx, users.InviteInput{Emails: []string{"inv@example.com"}, Role: editors.ID})
+	openRegistration(t, e.m)
+	_, err := e.m.Invite(ctx, users.InviteInput{Emails: []string{"inv@example.com"}, Role: editors.ID})
 	require.NoError(t, err)
 	invite := e.lastLink("inv@example.com")
 	require.NoError(t, e.m.Register(ctx, users.RegisterInput{Email: "reg@example.com", Password: "a password"}))

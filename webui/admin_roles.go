@@ -42,17 +42,9 @@ func (h *handler) createRole(w http.ResponseWriter, r *http.Request) {
 	role, err := h.m.CreateRole(r.Context(), users.Role{Name: name, AdminAccess: admin})
 	if err != nil {
 		p := &page{Title: "Roles", Nav: "roles", Values: map[string]string{"name": name}}
-		pr := explain(err)
-		if pr.Internal {
-			h.fail(w, r, "message", &page{Title: "Roles"}, err)
-			return
+		if pr, ok := h.failOn(w, r, "Roles", p, err, "name"); ok {
+			h.showRoles(w, r, pr.Status, p, admin)
 		}
-		if pr.Field == "name" {
-			p.Errors = map[string]string{"name": pr.Msg}
-		} else {
-			p.Alert = pr.Msg
-		}
-		h.showRoles(w, r, pr.Status, p, admin)
 		return
 	}
 	h.redirect(w, r, h.p+"/roles/"+url.PathEscape(role.ID), &flash{Status: []string{"Created the role " + role.Name + "."}})
@@ -151,20 +143,9 @@ func (h *handler) createInRole(w http.ResponseWriter, r *http.Request) {
 
 // failPanel re-renders a role page with panel open and err shown.
 func (h *handler) failPanel(w http.ResponseWriter, r *http.Request, p *page, panel string, err error, fields ...string) {
-	pr := explain(err)
-	if pr.Internal {
-		h.fail(w, r, "message", &page{Title: "Role"}, err)
-		return
+	if pr, ok := h.failOn(w, r, "Role", p, err, fields...); ok {
+		h.showRole(w, r, pr.Status, p, panel)
 	}
-	for _, f := range fields {
-		if f == pr.Field {
-			p.Errors = map[string]string{f: pr.Msg}
-		}
-	}
-	if p.Errors == nil {
-		p.Alert = pr.Msg
-	}
-	h.showRole(w, r, pr.Status, p, panel)
 }
 
 // addToRole is "Add Existing": the checked users get this role.

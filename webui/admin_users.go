@@ -129,19 +129,10 @@ func (h *handler) saveUser(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, "message", &page{Title: "User"}, err)
 			return
 		}
-		pr := explain(err)
-		if pr.Internal {
-			h.fail(w, r, "message", &page{Title: "User"}, err)
-			return
-		}
 		p := &page{Nav: "users", Values: map[string]string{"first_name": first, "last_name": last}}
-		switch pr.Field {
-		case "first_name", "last_name", "status", "role":
-			p.Errors = map[string]string{pr.Field: pr.Msg}
-		default:
-			p.Alert = pr.Msg
+		if pr, ok := h.failOn(w, r, "User", p, err, "first_name", "last_name", "status", "role"); ok {
+			h.showUser(w, r, pr.Status, p, cur, &userData{Role: role, Status: string(st)})
 		}
-		h.showUser(w, r, pr.Status, p, cur, &userData{Role: role, Status: string(st)})
 		return
 	}
 	h.redirect(w, r, h.userURL(r), &flash{Status: []string{"Saved " + display(u) + "."}})

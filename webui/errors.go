@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,35 +122,35 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, name string, p *p
 	if pr.Internal {
 		h.cfg.log.ErrorContext(r.Context(), "webui: unexpected error", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
-	placed := false
-	for _, f := range fields {
-		if f == pr.Field {
-			if p.Errors == nil {
-				p.Errors = map[string]string{}
-			}
-			p.Errors[f] = pr.Msg
-			placed = true
-		}
-	}
-	if !placed {
-		p.Alert = pr.Msg
-	}
+	place(p, pr, fields...)
 	h.render(w, r, pr.Status, name, p)
 }
 
-// failWith is fail with an explanation already made (and amended).
-func (h *handler) failWith(w http.ResponseWriter, r *http.Request, name string, p *page, err error, pr problem, fields ...string) {
+// failOn explains err for page p, which the caller re-renders with the
+// answer's status: it places the message on p as place does and returns
+// the explanation. An unexpected error instead gets the generic message
+// page (titled title, the error logged) and ok false: the caller has
+// nothing left to do.
+func (h *handler) failOn(w http.ResponseWriter, r *http.Request, title string, p *page, err error, fields ...string) (pr problem, ok bool) {
+	pr = explain(err)
 	if pr.Internal {
-		h.fail(w, r, name, p, err, fields...)
+		h.fail(w, r, "message", &page{Title: title}, err)
+		return pr, false
+	}
+	place(p, pr, fields...)
+	return pr, true
+}
+
+// place puts pr's message on p: next to its field when the page has that
+// field (fields lists them), else at the top of the form (Alert). It is
+// always shown somewhere, and messages already on p stay.
+func place(p *page, pr problem, fields ...string) {
+	if pr.Field != "" && slices.Contains(fields, pr.Field) {
+		if p.Errors == nil {
+			p.Errors = map[string]string{}
+		}
+		p.Errors[pr.Field] = pr.Msg
 		return
 	}
-	for _, f := range fields {
-		if f == pr.Field {
-			p.Errors = map[string]string{f: pr.Msg}
-		}
-	}
-	if p.Errors == nil {
-		p.Alert = pr.Msg
-	}
-	h.render(w, r, pr.Status, name, p)
+	p.Alert = pr.Msg
 }

@@ -303,11 +303,7 @@ func TestTokenPages(t *testing.T) {
 func TestVerifyLinkHeadAndGetConsumeNothing(t *testing.T) {
 	e := newHandlerEnv(t)
 	ctx := context.Background()
-	s, err := e.m.Settings(ctx)
-	require.NoError(t, err)
-	s.PublicRegistration = true
-	_, err = e.m.UpdateSettings(ctx, s)
-	require.NoError(t, err)
+	openRegistration(t, e.m)
 	require.NoError(t, e.m.Register(ctx, users.RegisterInput{Email: "v@example.com", Password: "pw"}))
 	link := e.link(t, "v@example.com")
 	u, err := url.Parse(link)
@@ -548,4 +544,29 @@ func TestSessionRenewalAndRevocation(t *testing.T) {
 	c = signInCookie(t, e.h, "a@example.com", "pw")
 	*e.now = e.now.Add(users.DefaultRefreshTokenTTL + time.Hour)
 	assert.Equal(t, http.StatusSeeOther, get(t, e.h, "/admin/users", c).StatusCode)
+}
+
+// The user page's selects show the user's role and status, and a refused
+// status is reported next to its select, which says it is invalid and
+// points at the message (as every input does).
+func TestUserPageSelects(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	ctx := context.Background()
+	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
+	require.NoError(t, err)
+	res, err := e.m.Invite(ctx, users.InviteInput{Emails: []string{"ann@example.com"}, Role: editors.ID})
+	require.NoError(t, err)
+	require.Len(t, res, 1)
+	page := "/admin/users/" + res[0].UserID
+
+	_, body := do(t, e.h, "GET", page, nil)
+	assert.Contains(t, body, `<option value="`+editors.ID+`" selected>Editors</option>`)
+	assert.Contains(t, body, `<option value="">No Role</option>`)
+	assert.Contains(t, body, `<option value="invited" selected>`)
+
+	resp, body := do(t, e.h, "POST", page, url.Values{"role": {""}, "status": {"bogus"}, "first_name": {"Ann"}, "last_name": {""}})
+	assert.Equal(t, http.StatusUnprocessableEntity, resp.StatusCode, body)
+	assert.Contains(t, body, `<select id="status" name="status" aria-invalid="true" aria-describedby="status-error">`)
+	assert.Regexp(t, `<p class="error" id="status-error">Status [^<]+</p>`, body)
+	assert.NotContains(t, body, `role="alert"`, "the message is next to its field, not at the top")
 }

@@ -99,6 +99,16 @@ func (e *env) byEmail(email string) *users.User {
 	return nil
 }
 
+// openRegistration turns public registration on.
+func openRegistration(t *testing.T, m *users.Manager) {
+	t.Helper()
+	s, err := m.Settings(context.Background())
+	require.NoError(t, err)
+	s.PublicRegistration = true
+	_, err = m.UpdateSettings(context.Background(), s)
+	require.NoError(t, err)
+}
+
 func (e *env) settings() users.Settings {
 	e.t.Helper()
 	s, err := e.m.Settings(context.Background())

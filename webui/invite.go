@@ -113,11 +113,8 @@ func (h *handler) accept(fl tokenFlow) http.HandlerFunc {
 			case pr.Field == "token":
 				h.badLink(fl, err, pr, d)
 				h.render(w, r, pr.Status, "password", p)
-			case pr.Field == "password":
-				p.Errors = map[string]string{"password": pr.Msg}
-				h.render(w, r, pr.Status, "password", p)
 			default:
-				p.Alert = pr.Msg
+				place(p, pr, "password")
 				h.render(w, r, pr.Status, "password", p)
 			}
 			return

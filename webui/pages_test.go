@@ -127,10 +127,7 @@ func TestPageRegister(t *testing.T) {
 
 func TestPageVerifyEmail(t *testing.T) {
 	e := newEnv(t)
-	s := e.settings()
-	s.PublicRegistration = true
-	_, err := e.m.UpdateSettings(context.Background(), s)
-	require.NoError(t, err)
+	openRegistration(t, e.m)
 	require.NoError(t, e.m.Register(context.Background(), users.RegisterInput{Email: "v@example.com", Password: "a password"}))
 	link := e.lastLink("v@example.com")
 	require.True(t, strings.HasPrefix(link, e.srv.URL+"/admin/verify-email?token="), link)
@@ -198,10 +195,7 @@ func TestPageAcceptInvite(t *testing.T) {
 
 func TestPageSetPassword(t *testing.T) {
 	e := newEnv(t)
-	s := e.settings()
-	s.PublicRegistration = true
-	_, err := e.m.UpdateSettings(context.Background(), s)
-	require.NoError(t, err)
+	openRegistration(t, e.m)
 	ctx := context.Background()
 	// Two registrations of one address with different passwords: once
 	// verified, only the mailbox's owner chooses the password.
@@ -210,7 +204,7 @@ func TestPageSetPassword(t *testing.T) {
 	require.NoError(t, e.m.Register(ctx, users.RegisterInput{Email: "c@example.com", Password: "other password"}))
 	link := e.lastLink("c@example.com")
 	require.NotEqual(t, first, link)
-	_, err = e.m.VerifyEmail(ctx, tokenOf(t, link))
+	_, err := e.m.VerifyEmail(ctx, tokenOf(t, link))
 	require.NoError(t, err)
 	link = e.lastLink("c@example.com")
 	require.True(t, strings.HasPrefix(link, e.srv.URL+"/admin/set-password?token="), link)
@@ -313,10 +307,7 @@ func TestPageUser(t *testing.T) {
 	assert.Equal(t, "Name", got.LastName)
 
 	// An unverified user's mail is sent again.
-	s := e.settings()
-	s.PublicRegistration = true
-	_, err = e.m.UpdateSettings(context.Background(), s)
-	require.NoError(t, err)
+	openRegistration(t, e.m)
 	require.NoError(t, e.m.Register(context.Background(), users.RegisterInput{Email: "unv@example.com", Password: "a password"}))
 	first := e.lastLink("unv@example.com")
 	require.Equal(t, 200, p.open("/users?q=unv"))

@@ -54,7 +54,7 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 				Data: messageData{Alert: "Registration is closed.", Next: "Ask an administrator for an invitation."}})
 			return
 		}
-		h.failWith(w, r, "register", p, err, explain(err), "email", "password", "first_name", "last_name")
+		h.fail(w, r, "register", p, err, "email", "password", "first_name", "last_name")
 		return
 	}
 	// Registration never gives admin access: no console sign-in after it.

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
@@ -76,6 +77,50 @@ var funcs = template.FuncMap{
 		}
 		return f
 	},
+	"choice": choice,
+}
+
+// choice is one labelled select of the page p (the "select" template):
+// the field name (its id too), its label, the selected value, and the
+// options, statuses or roles. opts are "first=Label", an option with the
+// empty value before the others, and "hint=…".
+func choice(p *page, name, label, selected string, options any, opts ...string) selectData {
+	d := selectData{fieldData: fieldData{ID: name, Name: name, Label: label, Err: p.Errors[name]}}
+	add := func(value, label string) {
+		d.Options = append(d.Options, option{Value: value, Label: label, Selected: value == selected})
+	}
+	for _, o := range opts {
+		switch k, v, _ := strings.Cut(o, "="); k {
+		case "first":
+			add("", v)
+		case "hint":
+			d.Hint = v
+		}
+	}
+	switch options := options.(type) {
+	case []statusOption:
+		for _, o := range options {
+			add(string(o.Value), o.Label)
+		}
+	case []*users.Role:
+		for _, r := range options {
+			add(r.ID, r.Name)
+		}
+	default:
+		panic(fmt.Sprintf("webui: choice: options of type %T", options))
+	}
+	return d
+}
+
+// selectData is one labelled select (the "select" template).
+type selectData struct {
+	fieldData
+	Options []option
+}
+
+type option struct {
+	Value, Label string
+	Selected     bool
 }
 
 // fieldData is one labelled input (the "input" template).

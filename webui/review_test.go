@@ -156,11 +156,7 @@ func TestRegisterPageKeepsTheRegistrationLimit(t *testing.T) {
 	limit := users.NewMemoryLimiter(2, time.Minute)
 	e := newHandlerEnv(t, webui.WithRegisterRateLimiter(limit))
 	ctx := context.Background()
-	s, err := e.m.Settings(ctx)
-	require.NoError(t, err)
-	s.PublicRegistration = true
-	_, err = e.m.UpdateSettings(ctx, s)
-	require.NoError(t, err)
+	openRegistration(t, e.m)
 
 	register := func(email, ip string) (*http.Response, string) {
 		r := httptest.NewRequest("POST", "/admin/register", strings.NewReader(url.Values{"email": {email}, "password": {"a password"}}.Encode()))
@@ -244,12 +240,7 @@ func TestForgotPasswordLinksAnExistingSignIn(t *testing.T) {
 // page after it offers no console sign-in either.
 func TestRegisterDoneOffersNoConsole(t *testing.T) {
 	e := newHandlerEnv(t)
-	ctx := context.Background()
-	s, err := e.m.Settings(ctx)
-	require.NoError(t, err)
-	s.PublicRegistration = true
-	_, err = e.m.UpdateSettings(ctx, s)
-	require.NoError(t, err)
+	openRegistration(t, e.m)
 	res, _ := do(t, e.h, "POST", "/admin/register", url.Values{"email": {"reg@example.com"}, "password": {"a password"}})
 	body := follow(t, e.h, res)
 	assert.Contains(t, statusOf(body), "Thank you.")

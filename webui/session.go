@@ -99,13 +99,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	p := &page{Title: "Sign In", Values: map[string]string{"email": email, "next": next}, Data: true}
 	s, err := h.m.Login(ctx, in)
 	if err != nil {
-		pr := explain(err)
-		if pr.Internal {
-			h.fail(w, r, "login", p, err)
-			return
-		}
-		p.Alert = pr.Msg
-		h.render(w, r, pr.Status, "login", p)
+		h.fail(w, r, "login", p, err)
 		return
 	}
 	if s.Device != "" {

@@ -112,22 +112,9 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) failSettings(w http.ResponseWriter, r *http.Request, p *page, d *settingsData, err error, fields []string) {
-	pr := explain(err)
-	if pr.Internal {
-		h.fail(w, r, "message", &page{Title: "Settings"}, err)
-		return
+	if pr, ok := h.failOn(w, r, "Settings", p, err, fields...); ok {
+		h.showSettings(w, r, pr.Status, p, d)
 	}
-	placed := false
-	for _, f := range fields {
-		if f == pr.Field {
-			p.Errors = map[string]string{f: pr.Msg}
-			placed = true
-		}
-	}
-	if !placed {
-		p.Alert = pr.Msg
-	}
-	h.showSettings(w, r, pr.Status, p, d)
 }
 
 // settingsToForm fills the form values of the settings that have no field

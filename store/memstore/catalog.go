@@ -12,96 +12,83 @@ import (
 
 // CreateRole implements store.Store.
 func (s *Store) CreateRole(ctx context.Context, r *store.Role) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.roles[r.ID]; ok {
-		return store.ErrDuplicateID // as it is: the Manager adds the operation
-	}
-	c := *r
-	s.roles[r.ID] = &c
-	return nil
+	return create(ctx, s, s.roles, r.ID, r)
 }
 
 // GetRole implements store.Store.
 func (s *Store) GetRole(ctx context.Context, id string) (*store.Role, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.roles[id]
-	if !ok {
-		return nil, fmt.Errorf("memstore: get role: %w", store.ErrNotFound)
-	}
-	c := *r
-	return &c, nil
+	return get(ctx, s, s.roles, id, "get role")
 }
 
 // ListRoles implements store.Store.
 func (s *Store) ListRoles(ctx context.Context) ([]*store.Role, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]*store.Role, 0, len(s.roles))
-	for _, r := range s.roles {
-		c := *r
-		out = append(out, &c)
-	}
-	slices.SortFunc(out, func(a, b *store.Role) int {
-		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
-	})
-	return out, nil
+	return list(ctx, s, s.roles, func(r *store.Role) (string, string) { return r.Name, r.ID })
 }
 
 // CreatePolicy implements store.Store.
 func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
+	return create(ctx, s, s.policies, p.ID, p)
+}
+
+// GetPolicy implements store.Store.
+func (s *Store) GetPolicy(ctx context.Context, id string) (*store.Policy, error) {
+	return get(ctx, s, s.policies, id, "get policy")
+}
+
+// ListPolicies implements store.Store.
+func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
+	return list(ctx, s, s.policies, func(p *store.Policy) (string, string) { return p.Name, p.ID })
+}
+
+// create stores a copy of v under id in m, one of the Store's catalogs
+// (roles, policies); ErrDuplicateID when id is taken.
+func create[T any](ctx context.Context, s *Store, m map[string]*T, id string, v *T) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.policies[p.ID]; ok {
+	if _, ok := m[id]; ok {
 		return store.ErrDuplicateID // as it is: the Manager adds the operation
 	}
-	c := *p
-	s.policies[p.ID] = &c
+	c := *v
+	m[id] = &c
 	return nil
 }
 
-// GetPolicy implements store.Store.
-func (s *Store) GetPolicy(ctx context.Context, id string) (*store.Policy, error) {
+// get returns a copy of the record id of m; ErrNotFound, wrapped with op,
+// when there is none.
+func get[T any](ctx context.Context, s *Store, m map[string]*T, id, op string) (*T, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p, ok := s.policies[id]
+	v, ok := m[id]
 	if !ok {
-		return nil, fmt.Errorf("memstore: get policy: %w", store.ErrNotFound)
+		return nil, fmt.Errorf("memstore: %s: %w", op, store.ErrNotFound)
 	}
-	c := *p
+	c := *v
 	return &c, nil
 }
 
-// ListPolicies implements store.Store.
-func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
+// list returns copies of every record of m, by name, then id (key returns
+// both).
+func list[T any](ctx context.Context, s *Store, m map[string]*T, key func(*T) (name, id string)) ([]*T, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*store.Policy, 0, len(s.policies))
-	for _, p := range s.policies {
-		c := *p
+	out := make([]*T, 0, len(m))
+	for _, v := range m {
+		c := *v
 		out = append(out, &c)
 	}
-	slices.SortFunc(out, func(a, b *store.Policy) int {
-		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.ID, b.ID))
+	slices.SortFunc(out, func(a, b *T) int {
+		an, ai := key(a)
+		bn, bi := key(b)
+		return cmp.Or(strings.Compare(an, bn), strings.Compare(ai, bi))
 	})
 	return out, nil
 }

@@ -1,11 +1,9 @@
 package memstore
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/gousers/users/store"
@@ -26,7 +24,7 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 			due = append(due, m)
 		}
 	}
-	sortMail(due)
+	slices.SortFunc(due, store.CompareMail)
 	due = due[:min(max(limit, 0), len(due))]
 	out := make([]*store.Mail, len(due))
 	for i, m := range due {
@@ -72,7 +70,7 @@ func (s *Store) ListMail(ctx context.Context, q store.MailQuery) ([]*store.Mail,
 			out = append(out, m)
 		}
 	}
-	sortMail(out)
+	slices.SortFunc(out, store.CompareMail)
 	out = page(out, 0, q.Limit)
 	for i, m := range out {
 		out[i] = copyMail(m)
@@ -100,12 +98,6 @@ func (s *Store) MailStats(ctx context.Context) (store.MailStats, error) {
 		}
 	}
 	return st, nil
-}
-
-func sortMail(ms []*store.Mail) {
-	slices.SortFunc(ms, func(a, b *store.Mail) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
-	})
 }
 
 func copyMail(m *store.Mail) *store.Mail {

@@ -2,119 +2,97 @@ package mysqlstore
 
 import (
 	"context"
+	"database/sql"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // CreateRole implements store.Store; ErrDuplicateID when the id exists.
 func (s *Store) CreateRole(ctx context.Context, r *store.Role) error {
-	return s.do(ctx, "create role", func() error {
-		_, err := s.db.ExecContext(ctx, `INSERT INTO users_roles (id, name, description, admin_access) VALUES (?, ?, ?, ?)`,
-			r.ID, r.Name, r.Description, r.AdminAccess)
-		if isDup(err, "PRIMARY") {
-			return store.ErrDuplicateID
-		}
-		return err
-	})
+	return s.create(ctx, "create role", `INSERT INTO users_roles (id, name, description, admin_access) VALUES (?, ?, ?, ?)`,
+		r.ID, r.Name, r.Description, r.AdminAccess)
 }
 
 // GetRole implements store.Store.
 func (s *Store) GetRole(ctx context.Context, id string) (*store.Role, error) {
-	var r *store.Role
-	err := s.do(ctx, "get role", func() error {
-		list, err := s.roles(ctx, `WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if len(list) == 0 {
-			return store.ErrNotFound
-		}
-		r = list[0]
-		return nil
+	return read(ctx, s, "get role", func() (*store.Role, error) {
+		return sqlstore.First(queryAll(ctx, s.db, selectRoles+`WHERE id = ?`, scanRole, id))
 	})
-	return r, err
 }
 
 // ListRoles implements store.Store: by name, then id, both by their bytes.
 func (s *Store) ListRoles(ctx context.Context) ([]*store.Role, error) {
-	var list []*store.Role
-	err := s.do(ctx, "list roles", func() (err error) {
-		list, err = s.roles(ctx, `ORDER BY CAST(name AS BINARY), CAST(id AS BINARY)`)
-		return err
+	return read(ctx, s, "list roles", func() ([]*store.Role, error) {
+		return queryAll(ctx, s.db, selectRoles+byName, scanRole)
 	})
-	return list, err
 }
 
-func (s *Store) roles(ctx context.Context, tail string, args ...any) ([]*store.Role, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, description, admin_access FROM users_roles `+tail, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var list []*store.Role
-	for rows.Next() {
-		var r store.Role
-		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess); err != nil {
-			return nil, err
-		}
-		list = append(list, &r)
-	}
-	return list, rows.Err()
+const selectRoles = `SELECT id, name, description, admin_access FROM users_roles `
+
+func scanRole(rows *sql.Rows) (*store.Role, error) {
+	var r store.Role
+	return &r, rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess)
 }
 
 // CreatePolicy implements store.Store; ErrDuplicateID when the id exists.
 func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
-	return s.do(ctx, "create policy", func() error {
-		_, err := s.db.ExecContext(ctx, `INSERT INTO users_policies (id, name, admin_access) VALUES (?, ?, ?)`,
-			p.ID, p.Name, p.AdminAccess)
-		if isDup(err, "PRIMARY") {
-			return store.ErrDuplicateID
-		}
-		return err
-	})
+	return s.create(ctx, "create policy", `INSERT INTO users_policies (id, name, admin_access) VALUES (?, ?, ?)`,
+		p.ID, p.Name, p.AdminAccess)
 }
 
 // GetPolicy implements store.Store.
 func (s *Store) GetPolicy(ctx context.Context, id string) (*store.Policy, error) {
-	var p *store.Policy
-	err := s.do(ctx, "get policy", func() error {
-		list, err := s.policies(ctx, `WHERE id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if len(list) == 0 {
-			return store.ErrNotFound
-		}
-		p = list[0]
-		return nil
+	return read(ctx, s, "get policy", func() (*store.Policy, error) {
+		return sqlstore.First(queryAll(ctx, s.db, selectPolicies+`WHERE id = ?`, scanPolicy, id))
 	})
-	return p, err
 }
 
 // ListPolicies implements store.Store: by name, then id, both by their
 // bytes.
 func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
-	var list []*store.Policy
-	err := s.do(ctx, "list policies", func() (err error) {
-		list, err = s.policies(ctx, `ORDER BY CAST(name AS BINARY), CAST(id AS BINARY)`)
-		return err
+	return read(ctx, s, "list policies", func() ([]*store.Policy, error) {
+		return queryAll(ctx, s.db, selectPolicies+byName, scanPolicy)
 	})
-	return list, err
 }
 
-func (s *Store) policies(ctx context.Context, tail string, args ...any) ([]*store.Policy, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, admin_access FROM users_policies `+tail, args...)
+const selectPolicies = `SELECT id, name, admin_access FROM users_policies `
+
+func scanPolicy(rows *sql.Rows) (*store.Policy, error) {
+	var p store.Policy
+	return &p, rows.Scan(&p.ID, &p.Name, &p.AdminAccess)
+}
+
+// byName orders roles and policies by name, then id, both by their bytes.
+const byName = `ORDER BY CAST(name AS BINARY), CAST(id AS BINARY)`
+
+// create runs insert, whose primary key is a role's or a policy's id;
+// ErrDuplicateID when the id exists.
+func (s *Store) create(ctx context.Context, op, insert string, args ...any) error {
+	return s.do(ctx, op, func() error {
+		_, err := s.db.ExecContext(ctx, insert, args...)
+		if isDup(err, "PRIMARY") {
+			return store.ErrDuplicateID
+		}
+		return err
+	})
+}
+
+// read runs fn under do (op names it) and returns its result.
+func read[T any](ctx context.Context, s *Store, op string, fn func() (T, error)) (T, error) {
+	var v T
+	err := s.do(ctx, op, func() (err error) {
+		v, err = fn()
+		return err
+	})
+	return v, err
+}
+
+// queryAll runs query on q and reads every row with scan.
+func queryAll[T any](ctx context.Context, q querier, query string, scan func(*sql.Rows) (T, error), args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var list []*store.Policy
-	for rows.Next() {
-		var p store.Policy
-		if err := rows.Scan(&p.ID, &p.Name, &p.AdminAccess); err != nil {
-			return nil, err
-		}
-		list = append(list, &p)
-	}
-	return list, rows.Err()
+	return sqlstore.Collect(rows, scan)
 }

@@ -2,9 +2,7 @@ package mysqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"os"
 	"testing"
 
@@ -40,26 +38,16 @@ func newDatabase(t testing.TB) string {
 	t.Helper()
 	cfg, err := mysql.ParseDSN(testDSN(t))
 	require.NoError(t, err)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "users_test_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	require.NoError(t, err)
-	defer admin.Close()
-	_, err = admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		admin, err := sql.Open("mysql", cfg.FormatDSN())
+	server := cfg.FormatDSN()
+	cfg.DBName = sharedtest.Scratch(t, func(stmt string) error {
+		admin, err := sql.Open("mysql", server)
 		if err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-			return
+			return err
 		}
 		defer admin.Close()
-		if _, err := admin.Exec("DROP DATABASE " + name); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	cfg.DBName = name
+		_, err = admin.Exec(stmt)
+		return err
+	}, "CREATE DATABASE %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", "DROP DATABASE %s")
 	return cfg.FormatDSN()
 }
 
@@ -85,13 +73,5 @@ func newStore(t testing.TB) *mysqlstore.Store {
 	require.NoError(t, err)
 	return s
 }
-
-// The fixtures every store's tests share.
-var (
-	t0     = sharedtest.T0
-	hashOf = sharedtest.HashOf
-	user   = sharedtest.User
-	mail   = sharedtest.Mail
-)
 
 func ptr[T any](v T) *T { return &v }

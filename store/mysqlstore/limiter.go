@@ -2,15 +2,14 @@ package mysqlstore
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // Limiter is a users.Limiter and users.ResettableLimiter whose counts live
@@ -119,13 +118,11 @@ WHERE expires_at <= ? ORDER BY expires_at LIMIT 10 FOR UPDATE SKIP LOCKED`
 // migration). It fails if db is nil, name is empty, points < 1 or
 // window <= 0.
 func NewLimiter(ctx context.Context, db *sql.DB, name string, points int, window time.Duration, opts ...LimiterOption) (*Limiter, error) {
-	switch {
-	case db == nil:
+	if db == nil {
 		return nil, errors.New("mysqlstore: NewLimiter: nil handle")
-	case name == "":
-		return nil, errors.New("mysqlstore: NewLimiter: empty name")
-	case points < 1 || window <= 0:
-		return nil, fmt.Errorf("mysqlstore: NewLimiter %s: needs points >= 1 and window > 0, not %d and %v", name, points, window)
+	}
+	if err := sqlstore.CheckLimiter(name, points, window); err != nil {
+		return nil, fmt.Errorf("mysqlstore: %w", err)
 	}
 	var o limiterOptions
 	for _, opt := range opts {
@@ -141,7 +138,7 @@ func NewLimiter(ctx context.Context, db *sql.DB, name string, points int, window
 // ends first; the event is then recorded or not, as the transaction had
 // committed or not.
 func (l *Limiter) Allow(ctx context.Context, key string) (time.Duration, error) {
-	h := l.keyHash(key)
+	h := sqlstore.LimiterKey(l.name, key)
 	var at any // NULL: the server's clock
 	if l.now != nil {
 		at = l.now().UnixNano()
@@ -254,20 +251,9 @@ func joinOr(conds []string) string {
 // events an Allow has inserted and not committed yet, and deletes them
 // too.
 func (l *Limiter) Reset(ctx context.Context, key string) error {
-	h := l.keyHash(key)
+	h := sqlstore.LimiterKey(l.name, key)
 	return do(ctx, l.retries, "limiter "+l.name+": reset", func() error {
 		_, err := l.db.ExecContext(ctx, `DELETE FROM users_limiter_events WHERE key_hash = ?`, h)
 		return err
 	})
-}
-
-// keyHash is the SHA-256 of the limiter's name and key, the name prefixed
-// by its length so that no two (name, key) pairs hash the same input.
-func (l *Limiter) keyHash(key string) []byte {
-	buf := make([]byte, 0, binary.MaxVarintLen64+len(l.name)+len(key))
-	buf = binary.AppendUvarint(buf, uint64(len(l.name)))
-	buf = append(buf, l.name...)
-	buf = append(buf, key...)
-	h := sha256.Sum256(buf)
-	return h[:]
 }

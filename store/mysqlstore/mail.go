@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // mailCols reads a store.Mail (see scanMail) from users_mail AS m.
@@ -19,8 +20,8 @@ func insertMail(ctx context.Context, q querier, m *store.Mail) error {
 	status, attempts, last_error, created_at, next_attempt_at, lease_until, sent_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.MessageID, string(m.Kind), m.UserID, m.To, m.Subject, m.Text, m.HTML,
-		string(m.Status), m.Attempts, m.LastError, micros(m.CreatedAt), micros(m.NextAttemptAt),
-		microsPtr(m.LeaseUntil), microsPtr(m.SentAt))
+		string(m.Status), m.Attempts, m.LastError, sqlstore.Micros(m.CreatedAt), sqlstore.Micros(m.NextAttemptAt),
+		sqlstore.MicrosPtr(m.LeaseUntil), sqlstore.MicrosPtr(m.SentAt))
 	return err
 }
 
@@ -36,28 +37,11 @@ func scanMail(rows *sql.Rows) (*store.Mail, error) {
 		return nil, err
 	}
 	m.Status = store.MailStatus(status)
-	m.CreatedAt = fromMicros(created)
-	m.NextAttemptAt = fromMicros(next)
-	m.LeaseUntil = fromMicrosNull(leaseUntil)
-	m.SentAt = fromMicrosNull(sentAt)
+	m.CreatedAt = sqlstore.FromMicros(created)
+	m.NextAttemptAt = sqlstore.FromMicros(next)
+	m.LeaseUntil = sqlstore.FromMicrosNull(leaseUntil)
+	m.SentAt = sqlstore.FromMicrosNull(sentAt)
 	return &m, nil
-}
-
-func queryMail(ctx context.Context, q querier, query string, args ...any) ([]*store.Mail, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var list []*store.Mail
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, err
-		}
-		list = append(list, m)
-	}
-	return list, rows.Err()
 }
 
 // ClaimMail implements store.Store in one read-committed transaction: a
@@ -75,23 +59,23 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 	err := s.do(ctx, "claim mail", func() error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			list, err = queryMail(ctx, tx, `SELECT `+mailCols+` FROM users_mail m
+			list, err = queryAll(ctx, tx, `SELECT `+mailCols+` FROM users_mail m
 WHERE m.status = 'pending' AND m.next_attempt_at <= ? AND (m.lease_until IS NULL OR m.lease_until <= ?)
 ORDER BY m.created_at, m.id
 LIMIT ?
-FOR UPDATE SKIP LOCKED`, micros(now), micros(now), limit)
+FOR UPDATE SKIP LOCKED`, scanMail, sqlstore.Micros(now), sqlstore.Micros(now), limit)
 			if err != nil || len(list) == 0 {
 				return err
 			}
 			ids := make([]any, 0, len(list)+1)
-			ids = append(ids, micros(leaseUntil))
+			ids = append(ids, sqlstore.Micros(leaseUntil))
 			for _, m := range list {
 				ids = append(ids, m.ID)
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE users_mail SET lease_until = ? WHERE id IN (`+placeholders(len(list))+`)`, ids...); err != nil {
 				return err
 			}
-			lease := fromMicros(micros(leaseUntil))
+			lease := sqlstore.FromMicros(sqlstore.Micros(leaseUntil))
 			for _, m := range list {
 				l := lease
 				m.LeaseUntil = &l
@@ -114,7 +98,7 @@ func (s *Store) UpdateMail(ctx context.Context, id string, u store.MailUpdate) e
 	return s.do(ctx, "update mail", func() error {
 		res, err := s.db.ExecContext(ctx, `UPDATE users_mail SET status = ?, attempts = ?, last_error = ?,
 	next_attempt_at = ?, sent_at = ?, lease_until = NULL`+body+` WHERE id = ?`,
-			string(u.Status), u.Attempts, u.LastError, micros(u.NextAttemptAt), microsPtr(u.SentAt), id)
+			string(u.Status), u.Attempts, u.LastError, sqlstore.Micros(u.NextAttemptAt), sqlstore.MicrosPtr(u.SentAt), id)
 		if err != nil {
 			return err
 		}
@@ -155,12 +139,9 @@ func (s *Store) ListMail(ctx context.Context, q store.MailQuery) ([]*store.Mail,
 		query += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
-	var list []*store.Mail
-	err := s.do(ctx, "list mail", func() (err error) {
-		list, err = queryMail(ctx, s.db, query, args...)
-		return err
+	return read(ctx, s, "list mail", func() ([]*store.Mail, error) {
+		return queryAll(ctx, s.db, query, scanMail, args...)
 	})
-	return list, err
 }
 
 // MailStats implements store.Store in one query of three index lookups on
@@ -179,6 +160,6 @@ func (s *Store) MailStats(ctx context.Context) (store.MailStats, error) {
 	if err != nil {
 		return store.MailStats{}, err
 	}
-	st.OldestPending = fromMicrosNull(oldest)
+	st.OldestPending = sqlstore.FromMicrosNull(oldest)
 	return st, nil
 }

@@ -8,12 +8,10 @@ import (
 	"embed"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // migrationFS holds the schema migrations, named NNNN_description.sql and
@@ -22,40 +20,6 @@ import (
 //
 //go:embed migrations/*.sql
 var migrationFS embed.FS
-
-type migration struct {
-	version int
-	name    string
-	stmts   []string
-}
-
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, n := range names {
-		base := path.Base(n)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("mysqlstore: migration %s: name must start with a positive version and '_'", base)
-		}
-		b, err := migrationFS.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(base, ".sql"), stmts: splitStatements(string(b))})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("mysqlstore: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
-}
 
 // splitStatements splits a migration file into its statements, so that
 // the DSN needs no multiStatements: a statement ends with a ';' at the end
@@ -87,11 +51,11 @@ func splitStatements(src string) []string {
 // SchemaVersion is the schema version this package migrates a database
 // to: the highest version among its embedded migrations.
 func SchemaVersion() int {
-	ms, err := migrations()
-	if err != nil || len(ms) == 0 {
+	ms, err := sqlstore.Migrations(migrationFS, "migrations")
+	if err != nil {
 		return 0
 	}
-	return ms[len(ms)-1].version
+	return sqlstore.Latest(ms)
 }
 
 // lockWait is how long one GET_LOCK call waits before the migrator checks
@@ -110,9 +74,9 @@ const lockWait = 2 * time.Second
 // version is recorded after the last one, so a migration cut short is
 // applied again, whole, by the next migrator.
 func migrate(ctx context.Context, db *sql.DB) (err error) {
-	ms, err := migrations()
+	ms, err := sqlstore.Migrations(migrationFS, "migrations")
 	if err != nil {
-		return err
+		return fmt.Errorf("mysqlstore: %w", err)
 	}
 	wrap := func(err error) error { return wrapErr(ctx, "migrate", err) }
 	conn, err := db.Conn(ctx)
@@ -151,20 +115,20 @@ func migrate(ctx context.Context, db *sql.DB) (err error) {
 	if err := conn.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM users_schema_migrations").Scan(&current); err != nil {
 		return wrap(err)
 	}
-	if latest := ms[len(ms)-1].version; current > latest {
+	if latest := sqlstore.Latest(ms); current > latest {
 		return wrap(fmt.Errorf("database %q is at schema version %d, newer than this code's %d: upgrade the code", database, current, latest))
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.Version <= current {
 			continue
 		}
-		for _, st := range m.stmts {
+		for _, st := range splitStatements(m.SQL) {
 			if _, err := conn.ExecContext(ctx, st); err != nil {
-				return wrap(fmt.Errorf("migration %s: %w", m.name, err))
+				return wrap(fmt.Errorf("migration %s: %w", m.Name, err))
 			}
 		}
 		if _, err := conn.ExecContext(ctx, "INSERT INTO users_schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-			m.version, m.name, time.Now().UnixMicro()); err != nil {
+			m.Version, m.Name, sqlstore.Micros(time.Now())); err != nil {
 			return wrap(err)
 		}
 	}

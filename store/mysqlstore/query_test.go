@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/testkit"
 )
 
 // The case-insensitive filters and Search lower-case as Go does, also
@@ -20,10 +21,10 @@ func TestCaseFoldingIsGos(t *testing.T) {
 	ctx := context.Background()
 	s := newStore(t)
 	require.NoError(t, s.CreateRole(ctx, &store.Role{ID: "RÔLE-Ⴀ", Name: "Georgian"}))
-	u := user("ID-Ꭰ", "ẞig@example.com")
+	u := testkit.User("ID-Ꭰ", "ẞig@example.com")
 	u.FirstName, u.LastName, u.Role = "ẞtraße", "ᎠᎡᎢ", ptr("RÔLE-Ⴀ")
 	require.NoError(t, s.CreateUser(ctx, u, store.Effects{}))
-	require.NoError(t, s.CreateUser(ctx, user("other", "other@example.com"), store.Effects{}))
+	require.NoError(t, s.CreateUser(ctx, testkit.User("other", "other@example.com"), store.Effects{}))
 
 	for _, tc := range []struct {
 		field store.Field
@@ -52,7 +53,7 @@ func TestCaseFoldingIsGos(t *testing.T) {
 		require.Len(t, list, 1, "search %q", q)
 	}
 	// An update keeps the lower-cased copies in step.
-	_, err := s.UpdateUser(ctx, u.ID, store.Condition{}, store.UserChange{FirstName: ptr("Ǆemal"), SetRole: true, UpdatedAt: t0}, store.Effects{})
+	_, err := s.UpdateUser(ctx, u.ID, store.Condition{}, store.UserChange{FirstName: ptr("Ǆemal"), SetRole: true, UpdatedAt: testkit.T0}, store.Effects{})
 	require.NoError(t, err)
 	n, err := s.CountUsers(ctx, store.UserQuery{Search: "ǆem"})
 	require.NoError(t, err)
@@ -71,7 +72,7 @@ func TestExactComparisonsAndOrder(t *testing.T) {
 	s := newStore(t)
 	names := []string{"Ann", "Ann ", "Ann\t", "ann", "Änn", "😀", "Z", "A_n", "A%n"}
 	for i, n := range names {
-		u := user(fmt.Sprint("u", i), fmt.Sprintf("u%d@example.com", i))
+		u := testkit.User(fmt.Sprint("u", i), fmt.Sprintf("u%d@example.com", i))
 		u.FirstName = n
 		require.NoError(t, s.CreateUser(ctx, u, store.Effects{}))
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/testkit"
 	"github.com/gousers/users/store/mysqlstore"
 )
 
@@ -28,7 +29,7 @@ func TestLockWaitTimeoutRetried(t *testing.T) {
 	short := newDB(t, cfg.FormatDSN())
 	s, err := mysqlstore.New(ctx, short)
 	require.NoError(t, err)
-	require.NoError(t, s.CreateUser(ctx, user("u1", "a@example.com"), store.Effects{}))
+	require.NoError(t, s.CreateUser(ctx, testkit.User("u1", "a@example.com"), store.Effects{}))
 	noRetry, err := mysqlstore.New(ctx, short, mysqlstore.WithRetries(0))
 	require.NoError(t, err)
 
@@ -45,7 +46,7 @@ func TestLockWaitTimeoutRetried(t *testing.T) {
 	}
 
 	released := hold(3 * time.Second)
-	_, err = noRetry.UpdateUser(ctx, "u1", store.Condition{}, store.UserChange{FirstName: ptr("X"), UpdatedAt: t0}, store.Effects{})
+	_, err = noRetry.UpdateUser(ctx, "u1", store.Condition{}, store.UserChange{FirstName: ptr("X"), UpdatedAt: testkit.T0}, store.Effects{})
 	var me *mysql.MySQLError
 	require.True(t, errors.As(err, &me), "%v", err)
 	assert.EqualValues(t, 1205, me.Number)
@@ -56,7 +57,7 @@ func TestLockWaitTimeoutRetried(t *testing.T) {
 
 	hold(1500 * time.Millisecond)
 	began := time.Now()
-	got, err = s.UpdateUser(ctx, "u1", store.Condition{}, store.UserChange{FirstName: ptr("Y"), UpdatedAt: t0}, store.Effects{})
+	got, err = s.UpdateUser(ctx, "u1", store.Condition{}, store.UserChange{FirstName: ptr("Y"), UpdatedAt: testkit.T0}, store.Effects{})
 	require.NoError(t, err)
 	assert.Equal(t, "Y", got.FirstName)
 	assert.Greater(t, time.Since(began), time.Second, "the first attempt timed out")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 const sessionCols = `s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent`
@@ -22,9 +23,9 @@ func scanSession(row interface{ Scan(...any) error }) (*store.Session, error) {
 		}
 		return nil, err
 	}
-	r.CreatedAt = fromMicros(created)
-	r.RefreshedAt = fromMicros(refreshed)
-	r.ExpiresAt = fromMicros(expires)
+	r.CreatedAt = sqlstore.FromMicros(created)
+	r.RefreshedAt = sqlstore.FromMicros(refreshed)
+	r.ExpiresAt = sqlstore.FromMicros(expires)
 	return &r, nil
 }
 
@@ -41,8 +42,8 @@ func (s *Store) CreateSession(ctx context.Context, r *store.Session, cond store.
 				return store.ErrConflict
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO users_sessions (id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, micros(r.CreatedAt), micros(r.RefreshedAt),
-				micros(r.ExpiresAt), r.IP, r.UserAgent)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, sqlstore.Micros(r.CreatedAt), sqlstore.Micros(r.RefreshedAt),
+				sqlstore.Micros(r.ExpiresAt), r.IP, r.UserAgent)
 			return err
 		})
 	})
@@ -109,12 +110,12 @@ WHERE s.token_hash = ? FOR UPDATE`, oldHash))
 				return err
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE users_sessions SET token_hash = ?, refreshed_at = ?, expires_at = ? WHERE id = ?`,
-				newHash, micros(now), micros(expiresAt), sess.ID); err != nil {
+				newHash, sqlstore.Micros(now), sqlstore.Micros(expiresAt), sess.ID); err != nil {
 				return err
 			}
 			sess.TokenHash = append([]byte(nil), newHash...)
-			sess.RefreshedAt = fromMicros(micros(now))
-			sess.ExpiresAt = fromMicros(micros(expiresAt))
+			sess.RefreshedAt = sqlstore.FromMicros(sqlstore.Micros(now))
+			sess.ExpiresAt = sqlstore.FromMicros(sqlstore.Micros(expiresAt))
 			u, err = getUser(ctx, tx, `u.id = ?`, userID)
 			return err
 		})
@@ -152,8 +153,7 @@ func earlier(ctx context.Context, tx *sql.Tx, hash []byte) error {
 // DELETE CASCADE).
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return s.do(ctx, "delete session", func() error {
-		res, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, id)
-		return deleted(res, err)
+		return sqlstore.Found(sqlstore.Affected(s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, id)))
 	})
 }
 
@@ -161,29 +161,13 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 // hash is hash, else the one that had it before.
 func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 	return s.do(ctx, "delete session by token", func() error {
-		res, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE token_hash = ?`, hash)
-		if err := deleted(res, err); !errors.Is(err, store.ErrNotFound) {
+		err := sqlstore.Found(sqlstore.Affected(s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE token_hash = ?`, hash)))
+		if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		res, err = s.db.ExecContext(ctx, `DELETE FROM users_sessions
-WHERE id = (SELECT h.session_id FROM users_session_hashes h WHERE h.hash = ?)`, hash)
-		return deleted(res, err)
+		return sqlstore.Found(sqlstore.Affected(s.db.ExecContext(ctx, `DELETE FROM users_sessions
+WHERE id = (SELECT h.session_id FROM users_session_hashes h WHERE h.hash = ?)`, hash)))
 	})
-}
-
-// deleted is ErrNotFound when a DELETE deleted nothing.
-func deleted(res sql.Result, err error) error {
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return store.ErrNotFound
-	}
-	return nil
 }
 
 // PurgeExpired implements store.Store: two DELETEs by the expires_at
@@ -196,11 +180,7 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error)
 			`DELETE FROM users_sessions WHERE expires_at <= ?`,
 			`DELETE FROM users_tokens WHERE expires_at <= ?`,
 		} {
-			res, err := s.db.ExecContext(ctx, q, micros(before))
-			if err != nil {
-				return err
-			}
-			n, err := res.RowsAffected()
+			n, err := sqlstore.Affected(s.db.ExecContext(ctx, q, sqlstore.Micros(before)))
 			if err != nil {
 				return err
 			}

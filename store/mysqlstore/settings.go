@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // Settings implements store.Store. Nothing is cached: every call reads the
@@ -35,7 +37,7 @@ func (s *Store) SaveSettings(ctx context.Context, doc []byte) error {
 	}
 	return s.do(ctx, "save settings", func() error {
 		_, err := s.db.ExecContext(ctx, `INSERT INTO users_settings (id, doc, updated_at) VALUES (1, ?, ?)
-ON DUPLICATE KEY UPDATE doc = VALUES(doc), updated_at = VALUES(updated_at)`, doc, time.Now().UnixMicro())
+ON DUPLICATE KEY UPDATE doc = VALUES(doc), updated_at = VALUES(updated_at)`, doc, sqlstore.Micros(time.Now()))
 		return err
 	})
 }

@@ -5,14 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // Store is a store.Store on MySQL or MariaDB. It is safe for concurrent
@@ -130,7 +129,7 @@ func do(ctx context.Context, retries int, op string, fn func() error) error {
 			return nil
 		}
 		if attempt < retries && retryable(err) && ctx.Err() == nil {
-			if serr := sleep(ctx, backoff(attempt)); serr == nil {
+			if serr := sqlstore.Sleep(ctx, sqlstore.Backoff(attempt)); serr == nil {
 				continue
 			}
 		}
@@ -164,25 +163,6 @@ func retryable(err error) bool {
 	return me != nil && (me.Number == erLockDeadlock || me.Number == erLockWaitTimeout)
 }
 
-// backoff is the wait before retry attempt+1: 1-2 ms doubling, at most
-// about 128 ms, jittered so that the transactions that collided do not
-// collide again.
-func backoff(attempt int) time.Duration {
-	base := time.Millisecond << min(attempt, 6)
-	return base + rand.N(base)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // isDup reports whether err is a duplicate-key error on the named index.
 // MariaDB names the index ('users_users_email_key'), MySQL 8 the table and
 // the index ('users_users.users_users_email_key').
@@ -213,25 +193,12 @@ func wrapErr(ctx context.Context, op string, err error) error {
 			err = fmt.Errorf("duplicate entry for key %s (error %d)", idx, me.Number)
 		}
 	}
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && !isSentinel(err) {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && !sqlstore.IsSentinel(err) {
 		// The driver reports a statement cut short by ctx in several
 		// ways; make sure errors.Is(err, context.Canceled) holds.
 		return fmt.Errorf("mysqlstore: %s: %w (%w)", op, cerr, err)
 	}
 	return fmt.Errorf("mysqlstore: %s: %w", op, err)
-}
-
-func isSentinel(err error) bool {
-	for _, s := range []error{
-		store.ErrNotFound, store.ErrConflict, store.ErrInvalidToken,
-		store.ErrDuplicateEmail, store.ErrDuplicateID, store.ErrRoleNotFound,
-		store.ErrPolicyNotFound, store.ErrLastAdmin,
-	} {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // inTx runs fn in a read-committed transaction and commits it when fn
@@ -271,27 +238,6 @@ type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// Times are stored as Unix microseconds.
-
-func micros(t time.Time) int64 { return t.UnixMicro() }
-
-func fromMicros(v int64) time.Time { return time.UnixMicro(v).UTC() }
-
-func microsPtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMicro()
-}
-
-func fromMicrosNull(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromMicros(v.Int64)
-	return &t
 }
 
 // placeholders returns "?, ?, …" for n arguments.

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 func insertToken(ctx context.Context, tx *sql.Tx, t *store.Token) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
-		micros(t.CreatedAt), micros(t.ExpiresAt), microsPtr(t.ConsumedAt))
+		sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt))
 	return err
 }
 
@@ -30,58 +31,47 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose store.Pur
 		return nil, fmt.Errorf("mysqlstore: consume token: %w", err)
 	}
 	var u *store.User
-	err = s.do(ctx, "consume token", func() error {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
-			var before bool
-			if cond.KeepAdmin {
-				if before, err = lockAdmins(ctx, tx); err != nil {
-					return err
-				}
-			}
-			// The token's user, locked. The sub-select is a plain
-			// read: only the user's row is locked (MySQL and MariaDB
-			// lock no row of a sub-select without its own FOR UPDATE),
-			// so the lock order stays user, then token.
-			var l locked
-			err := tx.QueryRowContext(ctx, `SELECT `+lockCols+` FROM users_users u
+	err = s.change(ctx, "consume token", cond, func(tx *sql.Tx) error {
+		// The token's user, locked. The sub-select is a plain
+		// read: only the user's row is locked (MySQL and MariaDB
+		// lock no row of a sub-select without its own FOR UPDATE),
+		// so the lock order stays user, then token.
+		var l locked
+		err := tx.QueryRowContext(ctx, `SELECT `+lockCols+` FROM users_users u
 WHERE u.id = (SELECT t.user_id FROM users_tokens t WHERE t.hash = ? AND t.purpose = ?) FOR UPDATE`, hash, string(purpose)).
-				Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash)
-			if errors.Is(err, sql.ErrNoRows) {
-				return store.ErrInvalidToken // unknown, or its user deleted meanwhile
-			}
-			if err != nil {
-				return err
-			}
-			userID := l.id
-			var (
-				consumed sql.NullInt64
-				expires  int64
-			)
-			err = tx.QueryRowContext(ctx, `SELECT consumed_at, expires_at FROM users_tokens
+			Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrInvalidToken // unknown, or its user deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		userID := l.id
+		var (
+			consumed sql.NullInt64
+			expires  int64
+		)
+		err = tx.QueryRowContext(ctx, `SELECT consumed_at, expires_at FROM users_tokens
 WHERE hash = ? AND purpose = ? FOR UPDATE`, hash, string(purpose)).Scan(&consumed, &expires)
-			if errors.Is(err, sql.ErrNoRows) {
-				return store.ErrInvalidToken // revoked meanwhile
-			}
-			if err != nil {
-				return err
-			}
-			switch {
-			case consumed.Valid:
-				return store.ErrTokenUsed
-			case !now.Before(fromMicros(expires)):
-				return store.ErrTokenExpired
-			case !l.holds(cond):
-				return store.ErrConflict
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE users_tokens SET consumed_at = ? WHERE hash = ?`, micros(now), hash); err != nil {
-				return err
-			}
-			u, err = applyChange(ctx, tx, userID, ch, set, slices.Clone(args), fx)
-			if err != nil {
-				return err
-			}
-			return keepAdmin(ctx, tx, cond, before)
-		})
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrInvalidToken // revoked meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case consumed.Valid:
+			return store.ErrTokenUsed
+		case !now.Before(sqlstore.FromMicros(expires)):
+			return store.ErrTokenExpired
+		case !l.holds(cond):
+			return store.ErrConflict
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE users_tokens SET consumed_at = ? WHERE hash = ?`, sqlstore.Micros(now), hash); err != nil {
+			return err
+		}
+		u, err = applyChange(ctx, tx, userID, ch, set, slices.Clone(args), fx)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -108,9 +98,9 @@ FROM users_tokens WHERE hash = ?`, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.E
 			return err
 		}
 		r.Purpose = store.Purpose(purpose)
-		r.CreatedAt = fromMicros(created)
-		r.ExpiresAt = fromMicros(expires)
-		r.ConsumedAt = fromMicrosNull(consumed)
+		r.CreatedAt = sqlstore.FromMicros(created)
+		r.ExpiresAt = sqlstore.FromMicros(expires)
+		r.ConsumedAt = sqlstore.FromMicrosNull(consumed)
 		t = &r
 		return nil
 	})

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // userCols reads a store.User (see scanUser) from users_users AS u;
@@ -31,7 +32,7 @@ const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.pass
 // the round trip that would set one. Otherwise it runs at READ COMMITTED,
 // like every other write.
 func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
-	meta, err := encodeMetadata(u.Metadata)
+	meta, err := sqlstore.EncodeMetadata(u.Metadata)
 	if err != nil {
 		return fmt.Errorf("mysqlstore: create user: %w", err)
 	}
@@ -48,7 +49,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects)
 VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
 				strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
-				string(u.Status), u.Role, lowerPtr(u.Role), u.Contested, meta, micros(u.CreatedAt), micros(u.UpdatedAt)); err != nil {
+				string(u.Status), u.Role, sqlstore.LowerPtr(u.Role), u.Contested, meta, sqlstore.Micros(u.CreatedAt), sqlstore.Micros(u.UpdatedAt)); err != nil {
 				return err
 			}
 			if err := insertPolicies(ctx, tx, []string{u.ID}, u.Policies); err != nil {
@@ -263,35 +264,14 @@ func scanUser(rows *sql.Rows, extra ...any) (*store.User, error) {
 		r := role.String
 		u.Role = &r
 	}
-	u.CreatedAt = fromMicros(created)
-	u.UpdatedAt = fromMicros(updated)
+	u.CreatedAt = sqlstore.FromMicros(created)
+	u.UpdatedAt = sqlstore.FromMicros(updated)
 	if meta.Valid {
 		if err := json.Unmarshal([]byte(meta.String), &u.Metadata); err != nil {
 			return nil, fmt.Errorf("metadata: %w", err)
 		}
 	}
 	return &u, nil
-}
-
-// lowerPtr is strings.ToLower of *s, nil for nil.
-func lowerPtr(s *string) *string {
-	if s == nil {
-		return nil
-	}
-	l := strings.ToLower(*s)
-	return &l
-}
-
-// encodeMetadata is the column value for m: NULL for a nil map.
-func encodeMetadata(m map[string]any) (any, error) {
-	if m == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("metadata: %w", err)
-	}
-	return string(b), nil
 }
 
 // ListUsers implements store.Store: one query for the page, one for its
@@ -386,14 +366,10 @@ func lockUser(ctx context.Context, tx *sql.Tx, id string) (locked, error) {
 // lockAdmins makes the KeepAdmin changes take turns: the first statement
 // of every transaction whose condition has KeepAdmin, before any user row
 // is locked (one lock order), it locks the 'admins' row of users_locks
-// until the commit. It returns whether an active user with admin access
-// exists before the change.
-func lockAdmins(ctx context.Context, tx *sql.Tx) (bool, error) {
+// until the commit.
+func lockAdmins(ctx context.Context, tx *sql.Tx) error {
 	var name string
-	if err := tx.QueryRowContext(ctx, `SELECT name FROM users_locks WHERE name = 'admins' FOR UPDATE`).Scan(&name); err != nil {
-		return false, err
-	}
-	return adminExists(ctx, tx)
+	return tx.QueryRowContext(ctx, `SELECT name FROM users_locks WHERE name = 'admins' FOR UPDATE`).Scan(&name)
 }
 
 // adminExists reports whether an active user with admin access — by role
@@ -410,20 +386,22 @@ func adminExists(ctx context.Context, tx *sql.Tx) (bool, error) {
 	return ok, err
 }
 
-// keepAdmin returns ErrLastAdmin when an admin existed before the change
-// (before) and none does now.
-func keepAdmin(ctx context.Context, tx *sql.Tx, cond store.Condition, before bool) error {
-	if !cond.KeepAdmin || !before {
-		return nil
-	}
-	after, err := adminExists(ctx, tx)
-	if err != nil {
-		return err
-	}
-	if !after {
-		return store.ErrLastAdmin
-	}
-	return nil
+// change runs fn in one read-committed transaction, retried whole as do
+// retries. With cond.KeepAdmin it first locks the admins (lockAdmins), and
+// returns ErrLastAdmin when an active admin existed before fn and none
+// does after.
+func (s *Store) change(ctx context.Context, op string, cond store.Condition, fn func(tx *sql.Tx) error) error {
+	return s.do(ctx, op, func() error {
+		return s.inTx(ctx, func(tx *sql.Tx) error {
+			if !cond.KeepAdmin {
+				return fn(tx)
+			}
+			if err := lockAdmins(ctx, tx); err != nil {
+				return err
+			}
+			return sqlstore.KeepAdmin(func() (bool, error) { return adminExists(ctx, tx) }, func() error { return fn(tx) })
+		})
+	})
 }
 
 // UpdateUser implements store.Store: in one read-committed transaction it
@@ -435,27 +413,16 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond store.Condition,
 		return nil, fmt.Errorf("mysqlstore: update user: %w", err)
 	}
 	var u *store.User
-	err = s.do(ctx, "update user", func() error {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
-			var before bool
-			if cond.KeepAdmin {
-				if before, err = lockAdmins(ctx, tx); err != nil {
-					return err
-				}
-			}
-			l, err := lockUser(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			if !l.holds(cond) {
-				return store.ErrConflict
-			}
-			u, err = applyChange(ctx, tx, id, ch, set, args, fx)
-			if err != nil {
-				return err
-			}
-			return keepAdmin(ctx, tx, cond, before)
-		})
+	err = s.change(ctx, "update user", cond, func(tx *sql.Tx) error {
+		l, err := lockUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if !l.holds(cond) {
+			return store.ErrConflict
+		}
+		u, err = applyChange(ctx, tx, id, ch, set, slices.Clone(args), fx)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -487,7 +454,7 @@ func applyChange(ctx context.Context, tx *sql.Tx, id string, ch store.UserChange
 // changes, the lower-cased copies with them.
 func changeSet(ch store.UserChange) (string, []any, error) {
 	cols := []string{"updated_at = ?"}
-	args := []any{micros(ch.UpdatedAt)}
+	args := []any{sqlstore.Micros(ch.UpdatedAt)}
 	add := func(col string, v any) {
 		cols = append(cols, col+" = ?")
 		args = append(args, v)
@@ -516,13 +483,13 @@ func changeSet(ch store.UserChange) (string, []any, error) {
 	}
 	if ch.SetRole {
 		add("role", ch.Role)
-		add("role_lc", lowerPtr(ch.Role))
+		add("role_lc", sqlstore.LowerPtr(ch.Role))
 	}
 	if ch.Contested != nil {
 		add("contested", *ch.Contested)
 	}
 	if ch.Metadata != nil {
-		meta, err := encodeMetadata(ch.Metadata)
+		meta, err := sqlstore.EncodeMetadata(ch.Metadata)
 		if err != nil {
 			return "", nil, err
 		}
@@ -571,46 +538,38 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 	if err != nil {
 		return fmt.Errorf("mysqlstore: update users: %w", err)
 	}
-	return s.do(ctx, "update users", func() error {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
-			var before bool
-			if cond.KeepAdmin {
-				if before, err = lockAdmins(ctx, tx); err != nil {
-					return err
-				}
-			}
-			if err := lockAll(ctx, tx, ids, cond); err != nil {
+	return s.change(ctx, "update users", cond, func(tx *sql.Tx) error {
+		if err := lockAll(ctx, tx, ids, cond); err != nil {
+			return err
+		}
+		in := placeholders(len(ids))
+		if _, err := tx.ExecContext(ctx, `UPDATE users_users SET `+set+` WHERE id IN (`+in+`)`, append(slices.Clone(args), anys(ids)...)...); err != nil {
+			return err
+		}
+		if ch.SetPolicies {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM users_user_policies WHERE user_id IN (`+in+`)`, anys(ids)...); err != nil {
 				return err
 			}
-			in := placeholders(len(ids))
-			if _, err := tx.ExecContext(ctx, `UPDATE users_users SET `+set+` WHERE id IN (`+in+`)`, append(slices.Clone(args), anys(ids)...)...); err != nil {
+			if err := insertPolicies(ctx, tx, ids, ch.Policies); err != nil {
 				return err
 			}
-			if ch.SetPolicies {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM users_user_policies WHERE user_id IN (`+in+`)`, anys(ids)...); err != nil {
-					return err
-				}
-				if err := insertPolicies(ctx, tx, ids, ch.Policies); err != nil {
-					return err
-				}
+		}
+		if len(ch.RevokeTokens) > 0 {
+			args := anys(ids)
+			for _, p := range ch.RevokeTokens {
+				args = append(args, string(p))
 			}
-			if len(ch.RevokeTokens) > 0 {
-				args := anys(ids)
-				for _, p := range ch.RevokeTokens {
-					args = append(args, string(p))
-				}
-				if _, err := tx.ExecContext(ctx, `DELETE FROM users_tokens WHERE user_id IN (`+in+`)
+			if _, err := tx.ExecContext(ctx, `DELETE FROM users_tokens WHERE user_id IN (`+in+`)
 AND consumed_at IS NULL AND purpose IN (`+placeholders(len(ch.RevokeTokens))+`)`, args...); err != nil {
-					return err
-				}
+				return err
 			}
-			if ch.EndSessions {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM users_sessions WHERE user_id IN (`+in+`)`, anys(ids)...); err != nil {
-					return err
-				}
+		}
+		if ch.EndSessions {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM users_sessions WHERE user_id IN (`+in+`)`, anys(ids)...); err != nil {
+				return err
 			}
-			return keepAdmin(ctx, tx, cond, before)
-		})
+		}
+		return nil
 	})
 }
 
@@ -623,28 +582,15 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 	if len(ids) == 0 {
 		return nil
 	}
-	return s.do(ctx, "delete users", func() error {
-		return s.inTx(ctx, func(tx *sql.Tx) error {
-			var (
-				before bool
-				err    error
-			)
-			if cond.KeepAdmin {
-				if before, err = lockAdmins(ctx, tx); err != nil {
-					return err
-				}
-			}
-			if err := lockAll(ctx, tx, ids, cond); err != nil {
-				return err
-			}
-			in := placeholders(len(ids))
-			if _, err := tx.ExecContext(ctx, `DELETE FROM users_mail WHERE status = 'pending' AND user_id IN (`+in+`)`, anys(ids)...); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM users_users WHERE id IN (`+in+`)`, anys(ids)...); err != nil {
-				return err
-			}
-			return keepAdmin(ctx, tx, cond, before)
-		})
+	return s.change(ctx, "delete users", cond, func(tx *sql.Tx) error {
+		if err := lockAll(ctx, tx, ids, cond); err != nil {
+			return err
+		}
+		in := placeholders(len(ids))
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users_mail WHERE status = 'pending' AND user_id IN (`+in+`)`, anys(ids)...); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM users_users WHERE id IN (`+in+`)`, anys(ids)...)
+		return err
 	})
 }

@@ -23,26 +23,12 @@ func (s *Store) CreateRole(ctx context.Context, r *store.Role) error {
 
 // GetRole implements store.Store.
 func (s *Store) GetRole(ctx context.Context, id string) (*store.Role, error) {
-	var r *store.Role
-	err := s.do(ctx, "get role", func() (err error) {
-		r, err = scanRole(s.pool.QueryRow(ctx, s.q.getRole, id))
-		return err
-	})
-	return r, err
+	return queryOne(ctx, s, "get role", s.q.getRole, scanRole, id)
 }
 
 // ListRoles implements store.Store.
 func (s *Store) ListRoles(ctx context.Context) ([]*store.Role, error) {
-	var list []*store.Role
-	err := s.do(ctx, "list roles", func() error {
-		rows, err := s.pool.Query(ctx, s.q.listRoles)
-		if err != nil {
-			return err
-		}
-		list, err = collect(rows, scanRole)
-		return err
-	})
-	return list, err
+	return queryAll(ctx, s, "list roles", s.q.listRoles, scanRole)
 }
 
 func scanRole(row pgx.Row) (*store.Role, error) {
@@ -71,26 +57,12 @@ func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
 
 // GetPolicy implements store.Store.
 func (s *Store) GetPolicy(ctx context.Context, id string) (*store.Policy, error) {
-	var p *store.Policy
-	err := s.do(ctx, "get policy", func() (err error) {
-		p, err = scanPolicy(s.pool.QueryRow(ctx, s.q.getPolicy, id))
-		return err
-	})
-	return p, err
+	return queryOne(ctx, s, "get policy", s.q.getPolicy, scanPolicy, id)
 }
 
 // ListPolicies implements store.Store.
 func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
-	var list []*store.Policy
-	err := s.do(ctx, "list policies", func() error {
-		rows, err := s.pool.Query(ctx, s.q.listPolicies)
-		if err != nil {
-			return err
-		}
-		list, err = collect(rows, scanPolicy)
-		return err
-	})
-	return list, err
+	return queryAll(ctx, s, "list policies", s.q.listPolicies, scanPolicy)
 }
 
 func scanPolicy(row pgx.Row) (*store.Policy, error) {

@@ -1,11 +1,14 @@
 package pgstore
 
-import "github.com/gousers/users/store"
+import (
+	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
+)
 
 // LimiterStatements returns l's sweep and decide statements and the hash
 // that names key in them, for the tests that check their plans.
 func LimiterStatements(l *Limiter, key string) (sweep, decide string, keyHash []byte) {
-	return l.sweep, l.decide, l.keyHash(key)
+	return l.sweep, l.decide, sqlstore.LimiterKey(l.name, key)
 }
 
 // ListUsersSQL is the statement s's ListUsers runs for q, and its

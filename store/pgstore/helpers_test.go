@@ -2,8 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"testing"
 
@@ -12,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users/store/internal/sharedtest"
+	"github.com/gousers/users/store/internal/testkit"
 	"github.com/gousers/users/store/pgstore"
 )
 
@@ -40,27 +39,16 @@ func testDSN(t testing.TB) string {
 func newSchema(t testing.TB) string {
 	t.Helper()
 	dsn := testDSN(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "users_test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	require.NoError(t, err)
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
+	return sharedtest.Scratch(t, func(stmt string) error {
+		ctx := context.Background()
 		conn, err := pgx.Connect(ctx, dsn)
 		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
+			return err
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
+		_, err = conn.Exec(ctx, stmt)
+		return err
+	}, "CREATE SCHEMA %s", "DROP SCHEMA %s CASCADE")
 }
 
 // newPool opens a pool whose connections use schema, closed when the test
@@ -96,10 +84,10 @@ func newStore(t testing.TB) *pgstore.Store {
 
 // The fixtures every store's tests share.
 var (
-	t0     = sharedtest.T0
-	hashOf = sharedtest.HashOf
-	user   = sharedtest.User
-	mail   = sharedtest.Mail
+	t0     = testkit.T0
+	hashOf = testkit.HashOf
+	user   = testkit.User
+	mail   = testkit.Mail
 )
 
 func ptr[T any](v T) *T { return &v }

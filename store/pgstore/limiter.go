@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // Limiter is a users.Limiter and users.ResettableLimiter whose counts live
@@ -113,13 +113,11 @@ const dbNow = `(extract(epoch FROM clock_timestamp()) * 1000000000)::bigint`
 // date first, as New does (the limiter's table is an embedded migration).
 // It fails if pool is nil, name is empty, points < 1 or window <= 0.
 func NewLimiter(ctx context.Context, pool *pgxpool.Pool, name string, points int, window time.Duration, opts ...LimiterOption) (*Limiter, error) {
-	switch {
-	case pool == nil:
+	if pool == nil {
 		return nil, errors.New("pgstore: NewLimiter: nil pool")
-	case name == "":
-		return nil, errors.New("pgstore: NewLimiter: empty name")
-	case points < 1 || window <= 0:
-		return nil, fmt.Errorf("pgstore: NewLimiter %s: needs points >= 1 and window > 0, not %d and %v", name, points, window)
+	}
+	if err := sqlstore.CheckLimiter(name, points, window); err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
 	}
 	var o limiterOptions
 	for _, opt := range opts {
@@ -185,7 +183,10 @@ SELECT now, n, oldest FROM c`
 // ends first; the event is then recorded or not, as the transaction had
 // committed or not.
 func (l *Limiter) Allow(ctx context.Context, key string) (time.Duration, error) {
-	h := l.keyHash(key)
+	h := sqlstore.LimiterKey(l.name, key)
+	// The key hash's first 8 bytes are the key of the advisory lock: the
+	// lock space is shared by the whole database (every schema, every
+	// app), where a collision only makes two keys wait for each other.
 	lock := int64(binary.BigEndian.Uint64(h))
 	var at *int64
 	if l.now != nil {
@@ -222,23 +223,9 @@ func (l *Limiter) Allow(ctx context.Context, key string) (time.Duration, error) 
 // for this limiter's name. An Allow running at the same time either counts
 // before the reset or is recorded after it.
 func (l *Limiter) Reset(ctx context.Context, key string) error {
-	h := l.keyHash(key)
+	h := sqlstore.LimiterKey(l.name, key)
 	return l.s.do(ctx, "limiter "+l.name+": reset", func() error {
 		_, err := l.s.pool.Exec(ctx, l.reset, h)
 		return err
 	})
-}
-
-// keyHash is the SHA-256 of the limiter's name and key, the name prefixed
-// by its length so that no two (name, key) pairs hash the same input. Its
-// first 8 bytes are the key of the advisory lock: the lock space is shared
-// by the whole database (every schema, every app), where a collision only
-// makes two keys wait for each other.
-func (l *Limiter) keyHash(key string) []byte {
-	buf := make([]byte, 0, binary.MaxVarintLen64+len(l.name)+len(key))
-	buf = binary.AppendUvarint(buf, uint64(len(l.name)))
-	buf = append(buf, l.name...)
-	buf = append(buf, key...)
-	h := sha256.Sum256(buf)
-	return h[:]
 }

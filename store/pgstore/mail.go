@@ -1,7 +1,6 @@
 package pgstore
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // mailCols reads a store.Mail (see scanMail) from users_mail AS m.
@@ -24,21 +24,11 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 	if limit <= 0 {
 		return nil, nil
 	}
-	var list []*store.Mail
-	err := s.do(ctx, "claim mail", func() error {
-		rows, err := s.pool.Query(ctx, s.q.claimMail, now, leaseUntil, limit)
-		if err != nil {
-			return err
-		}
-		list, err = collect(rows, scanMail)
-		return err
-	})
+	list, err := queryAll(ctx, s, "claim mail", s.q.claimMail, scanMail, now, leaseUntil, limit)
 	if err != nil {
 		return nil, err
 	}
-	slices.SortFunc(list, func(a, b *store.Mail) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(list, store.CompareMail)
 	return list, nil
 }
 
@@ -47,13 +37,7 @@ func (s *Store) UpdateMail(ctx context.Context, id string, u store.MailUpdate) e
 	return s.do(ctx, "update mail", func() error {
 		ct, err := s.pool.Exec(ctx, s.q.updateMail, id, string(u.Status), u.Attempts, u.LastError,
 			u.NextAttemptAt, u.SentAt, u.ClearBody)
-		if err != nil {
-			return err
-		}
-		if ct.RowsAffected() == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return sqlstore.Found(ct.RowsAffected(), err)
 	})
 }
 
@@ -80,16 +64,7 @@ func (s *Store) ListMail(ctx context.Context, q store.MailQuery) ([]*store.Mail,
 	if q.Limit > 0 {
 		sb.WriteString(" LIMIT " + arg(q.Limit))
 	}
-	var list []*store.Mail
-	err := s.do(ctx, "list mail", func() error {
-		rows, err := s.pool.Query(ctx, sb.String(), args...)
-		if err != nil {
-			return err
-		}
-		list, err = collect(rows, scanMail)
-		return err
-	})
-	return list, err
+	return queryAll(ctx, s, "list mail", sb.String(), scanMail, args...)
 }
 
 func scanMail(row pgx.Row) (*store.Mail, error) {

@@ -5,13 +5,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // migrationFS holds the schema migrations, named NNNN_description.sql and
@@ -20,40 +18,6 @@ import (
 //
 //go:embed migrations/*.sql
 var migrationFS embed.FS
-
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, n := range names {
-		base := path.Base(n)
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("pgstore: migration %s: name must start with a positive version and '_'", base)
-		}
-		b, err := migrationFS.ReadFile(n)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: strings.TrimSuffix(base, ".sql"), sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("pgstore: migrations %s and %s share a version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
-}
 
 // lockNamespace is hashed with the schema name into the key of the
 // migration advisory lock, so that instances migrating one schema queue up
@@ -68,9 +32,9 @@ const lockNamespace = "github.com/gousers/users/store/pgstore migrate "
 // rollback, so a migrator that dies holds nothing. PostgreSQL's DDL is
 // transactional: a failed migration leaves no trace.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	ms, err := sqlstore.Migrations(migrationFS, "migrations")
 	if err != nil {
-		return err
+		return fmt.Errorf("pgstore: %w", err)
 	}
 	wrap := func(err error) error { return wrapErr(ctx, "migrate", err) }
 	tx, err := s.pool.Begin(ctx)
@@ -113,22 +77,22 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err := tx.QueryRow(ctx, "SELECT COALESCE(max(version), 0) FROM users_schema_migrations").Scan(&current); err != nil {
 		return wrap(err)
 	}
-	if latest := ms[len(ms)-1].version; current > latest {
+	if latest := sqlstore.Latest(ms); current > latest {
 		return wrap(fmt.Errorf("schema %q is at version %d, newer than this code's %d: upgrade the code", schema, current, latest))
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.Version <= current {
 			continue
 		}
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return wrap(fmt.Errorf("migration %s: %w", m.name, err))
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return wrap(fmt.Errorf("migration %s: %w", m.Name, err))
 		}
-		if step := goSteps[m.version]; step != nil {
+		if step := goSteps[m.Version]; step != nil {
 			if err := step(ctx, tx); err != nil {
-				return wrap(fmt.Errorf("migration %s: %w", m.name, err))
+				return wrap(fmt.Errorf("migration %s: %w", m.Name, err))
 			}
 		}
-		if _, err := tx.Exec(ctx, "INSERT INTO users_schema_migrations (version, name) VALUES ($1, $2)", m.version, m.name); err != nil {
+		if _, err := tx.Exec(ctx, "INSERT INTO users_schema_migrations (version, name) VALUES ($1, $2)", m.Version, m.Name); err != nil {
 			return wrap(err)
 		}
 	}
@@ -168,7 +132,7 @@ func fillLowered(ctx context.Context, tx pgx.Tx) error {
 		b.Queue(`UPDATE users_users SET id_lower = $2, email_lower = $3, first_name_lower = $4, last_name_lower = $5,
 	status_lower = $6, role_lower = $7 WHERE id = $1`,
 			r.id, strings.ToLower(r.id), strings.ToLower(r.email), strings.ToLower(r.first), strings.ToLower(r.last),
-			strings.ToLower(r.status), lowerPtr(r.role))
+			strings.ToLower(r.status), sqlstore.LowerPtr(r.role))
 	}
 	return tx.SendBatch(ctx, b).Close()
 }

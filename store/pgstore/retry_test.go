@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/testkit"
 	"github.com/gousers/users/store/pgstore"
 )
 
@@ -114,15 +115,9 @@ func TestRetrySerializationFailure(t *testing.T) {
 			wg.Wait()
 
 			if c.retries == nil {
-				wins := 0
-				for i, err := range errs {
-					switch {
-					case err == nil:
-						wins++
-					case !errors.Is(err, store.ErrTokenUsed):
-						t.Errorf("call %d: %v; want nil or ErrTokenUsed (a serialization failure must be retried)", i, err)
-					}
-				}
+				// A serialization failure must be retried: the loser sees
+				// the token used.
+				wins := testkit.Wins(t, "ConsumeToken", errs, store.ErrTokenUsed)
 				assert.Equal(t, 1, wins, "exactly one ConsumeToken succeeds")
 				got, err := s.GetUser(ctx, "u")
 				require.NoError(t, err)

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // sessionCols reads a store.Session (see scanSession).
@@ -38,14 +39,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 			b := &pgx.Batch{}
 			b.Queue("begin")
 			b.Queue(s.q.lockUserShare, sess.UserID).QueryRow(st.scan)
-			if err := c.SendBatch(ctx, b).Close(); err != nil {
-				if errors.Is(err, pgx.ErrNoRows) {
-					return store.ErrNotFound
-				}
+			if err := st.check(c.SendBatch(ctx, b).Close(), cond); err != nil {
 				return err
-			}
-			if !st.holds(cond) {
-				return store.ErrConflict
 			}
 			b = &pgx.Batch{}
 			b.Queue(s.q.insertSession, sess.ID, sess.UserID, sess.TokenHash, sess.CreatedAt, sess.RefreshedAt,
@@ -58,12 +53,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 
 // GetSession implements store.Store.
 func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
-	var sess *store.Session
-	err := s.do(ctx, "get session", func() (err error) {
-		sess, err = scanSession(s.pool.QueryRow(ctx, s.q.getSession, id))
-		return err
-	})
-	return sess, err
+	return queryOne(ctx, s, "get session", s.q.getSession, scanSession, id)
 }
 
 // RotateSession implements store.Store in two round trips, at read
@@ -165,13 +155,7 @@ func (s *Store) endReused(ctx context.Context, c *pgx.Conn, hash []byte) error {
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return s.do(ctx, "delete session", func() error {
 		ct, err := s.pool.Exec(ctx, s.q.deleteSession, id)
-		if err != nil {
-			return err
-		}
-		if ct.RowsAffected() == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return sqlstore.Found(ct.RowsAffected(), err)
 	})
 }
 
@@ -179,13 +163,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 	return s.do(ctx, "delete session", func() error {
 		ct, err := s.pool.Exec(ctx, s.q.deleteSessionByToken, hash)
-		if err != nil {
-			return err
-		}
-		if ct.RowsAffected() == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return sqlstore.Found(ct.RowsAffected(), err)
 	})
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // Store is a store.Store on PostgreSQL. It is safe for concurrent use, and
@@ -122,7 +122,7 @@ func (s *Store) do(ctx context.Context, op string, fn func() error) error {
 			return nil
 		}
 		if attempt < s.retries && retryable(err) && ctx.Err() == nil {
-			if serr := sleep(ctx, backoff(attempt)); serr == nil {
+			if serr := sqlstore.Sleep(ctx, sqlstore.Backoff(attempt)); serr == nil {
 				continue
 			}
 		}
@@ -140,25 +140,6 @@ func retryable(err error) bool {
 	return false
 }
 
-// backoff is the wait before retry attempt+1: 1-2 ms doubling, at most
-// about 64 ms, jittered so that the transactions that collided do not
-// collide again.
-func backoff(attempt int) time.Duration {
-	base := time.Millisecond << min(attempt, 6)
-	return base + rand.N(base)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // wrapErr maps err to the Store's error for op.
 func wrapErr(ctx context.Context, op string, err error) error {
 	var pe *pgconn.PgError
@@ -172,25 +153,12 @@ func wrapErr(ctx context.Context, op string, err error) error {
 			err = store.ErrPolicyNotFound
 		}
 	}
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && !isSentinel(err) {
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) && !sqlstore.IsSentinel(err) {
 		// pgx reports a cancelled statement in several ways; make sure
 		// errors.Is(err, context.Canceled) holds whichever it was.
 		return fmt.Errorf("pgstore: %s: %w (%w)", op, cerr, err)
 	}
 	return fmt.Errorf("pgstore: %s: %w", op, err)
-}
-
-func isSentinel(err error) bool {
-	for _, s := range []error{
-		store.ErrNotFound, store.ErrConflict, store.ErrInvalidToken,
-		store.ErrDuplicateEmail, store.ErrRoleNotFound, store.ErrPolicyNotFound,
-		store.ErrDuplicateID, store.ErrLastAdmin,
-	} {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
 }
 
 // inTx runs fn on a connection of its own, for an explicit transaction that

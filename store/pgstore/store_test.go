@@ -2,14 +2,13 @@ package pgstore_test
 
 import (
 	"context"
-	"errors"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/pgstore"
 )
 
@@ -17,33 +16,17 @@ import (
 // and leaves the connection usable.
 func TestContextCancelledWhileWaiting(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	schema := newSchema(t)
-	s, err := pgstore.New(ctx, newPool(t, schema))
+	s, err := pgstore.New(context.Background(), newPool(t, schema))
 	require.NoError(t, err)
-	u := user("u1", "a@example.com")
-	require.NoError(t, s.CreateUser(ctx, u, store.Effects{}))
-	tok := &store.Token{Hash: hashOf("t"), Purpose: store.PurposeInvite, UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
-	_, err = s.UpdateUser(ctx, "u1", store.Condition{}, store.UserChange{UpdatedAt: t0}, store.Effects{Token: tok})
-	require.NoError(t, err)
-
-	// Hold the user's row lock from another "instance".
-	tx, err := newPool(t, schema).Begin(ctx)
-	require.NoError(t, err)
-	defer func() { _ = tx.Rollback(ctx) }()
-	_, err = tx.Exec(ctx, "SELECT 1 FROM users_users WHERE id = 'u1' FOR UPDATE")
-	require.NoError(t, err)
-
-	cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-	defer cancel()
-	_, err = s.ConsumeToken(cctx, hashOf("t"), store.PurposeInvite, t0, store.Condition{}, store.UserChange{UpdatedAt: t0}, store.Effects{})
-	require.Error(t, err)
-	assert.True(t, errors.Is(err, context.DeadlineExceeded), "%v", err)
-	require.NoError(t, tx.Rollback(ctx))
-
-	got, err := s.ConsumeToken(ctx, hashOf("t"), store.PurposeInvite, t0, store.Condition{}, store.UserChange{UpdatedAt: t0}, store.Effects{})
-	require.NoError(t, err)
-	assert.Equal(t, "u1", got.ID)
+	sharedtest.CancelWhileWaiting(t, s, func(ctx context.Context) func() error {
+		tx, err := newPool(t, schema).Begin(ctx)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = tx.Rollback(ctx) })
+		_, err = tx.Exec(ctx, "SELECT 1 FROM users_users WHERE id = 'u1' FOR UPDATE")
+		require.NoError(t, err)
+		return func() error { return tx.Rollback(ctx) }
+	})
 }
 
 func TestWithSchema(t *testing.T) {

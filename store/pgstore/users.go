@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // userCols reads a store.User (see scanUser) from users_users AS u.
@@ -49,7 +50,7 @@ const userState = `status, contested, email_key, password_hash`
 // transaction. A concurrent insert of the same email key waits on the
 // unique index until the first commits, then fails with ErrDuplicateEmail.
 func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
-	meta, err := encodeMetadata(u.Metadata)
+	meta, err := sqlstore.EncodeMetadata(u.Metadata)
 	if err != nil {
 		return fmt.Errorf("pgstore: create user: %w", err)
 	}
@@ -58,7 +59,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects)
 		b.Queue(s.q.insertUser, u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
 			string(u.Status), u.Role, u.Contested, meta, u.CreatedAt, u.UpdatedAt,
 			strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
-			strings.ToLower(string(u.Status)), lowerPtr(u.Role))
+			strings.ToLower(string(u.Status)), sqlstore.LowerPtr(u.Role))
 		if len(u.Policies) > 0 {
 			b.Queue(s.q.insertPolicies, u.ID, u.Policies)
 		}
@@ -91,34 +92,15 @@ func (s *Store) queueEffects(b *pgx.Batch, userID string, fx store.Effects) {
 	}
 }
 
-// lowerPtr is the lower-cased copy of an optional value.
-func lowerPtr(v *string) *string {
-	if v == nil {
-		return nil
-	}
-	l := strings.ToLower(*v)
-	return &l
-}
-
 // GetUser implements store.Store.
 func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
-	var u *store.User
-	err := s.do(ctx, "get user", func() (err error) {
-		u, err = scanUser(s.pool.QueryRow(ctx, s.q.getUser, id))
-		return err
-	})
-	return u, err
+	return queryOne(ctx, s, "get user", s.q.getUser, scanUser, id)
 }
 
 // GetUserByEmailKey implements store.Store. The empty key names no user
 // (users without an email all have it).
 func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*store.User, error) {
-	var u *store.User
-	err := s.do(ctx, "get user by email", func() (err error) {
-		u, err = scanUser(s.pool.QueryRow(ctx, s.q.getUserByEmailKey, key))
-		return err
-	})
-	return u, err
+	return queryOne(ctx, s, "get user by email", s.q.getUserByEmailKey, scanUser, key)
 }
 
 // ListUsers implements store.Store: one SELECT whose WHERE, ORDER BY and
@@ -173,6 +155,21 @@ func (st *state) holds(cond store.Condition) bool {
 		(cond.Contested == nil || *cond.Contested == st.contested) &&
 		(cond.EmailKey == nil || *cond.EmailKey == st.emailKey) &&
 		(cond.PasswordHash == nil || *cond.PasswordHash == st.passwordHash)
+}
+
+// check is the error of the batch that locked the user into st (err, the
+// batch's): ErrNotFound when there is no such user, ErrConflict when the
+// user does not satisfy cond.
+func (st *state) check(err error, cond store.Condition) error {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil:
+		return err
+	case !st.holds(cond):
+		return store.ErrConflict
+	}
+	return nil
 }
 
 // begin queues the start of a transaction on b, and for a change made with
@@ -234,14 +231,8 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond store.Condition,
 			)
 			s.begin(b, cond.KeepAdmin, &before)
 			b.Queue(s.q.lockUser, id).QueryRow(st.scan)
-			if err := c.SendBatch(ctx, b).Close(); err != nil {
-				if errors.Is(err, pgx.ErrNoRows) {
-					return store.ErrNotFound
-				}
+			if err := st.check(c.SendBatch(ctx, b).Close(), cond); err != nil {
 				return err
-			}
-			if !st.holds(cond) {
-				return store.ErrConflict
 			}
 			u, err = s.applyChange(ctx, c, &pgx.Batch{}, id, ch, args, fx, cond.KeepAdmin, before)
 			return err
@@ -287,7 +278,7 @@ func changeArgs(first any, ch store.UserChange) ([]any, error) {
 	var meta any
 	if ch.Metadata != nil {
 		var err error
-		if meta, err = encodeMetadata(ch.Metadata); err != nil {
+		if meta, err = sqlstore.EncodeMetadata(ch.Metadata); err != nil {
 			return nil, err
 		}
 	}
@@ -297,7 +288,7 @@ func changeArgs(first any, ch store.UserChange) ([]any, error) {
 	}
 	return []any{first, ch.Email, ch.EmailKey, ch.PasswordHash, ch.FirstName, ch.LastName,
 		status, ch.SetRole, role, ch.Contested, meta, ch.UpdatedAt,
-		lowerPtr(ch.Email), lowerPtr(ch.FirstName), lowerPtr(ch.LastName), lowerPtr(status), lowerPtr(role)}, nil
+		sqlstore.LowerPtr(ch.Email), sqlstore.LowerPtr(ch.FirstName), sqlstore.LowerPtr(ch.LastName), sqlstore.LowerPtr(status), sqlstore.LowerPtr(role)}, nil
 }
 
 // UpdateUsers implements store.Store, applying ch.RevokeTokens and
@@ -437,16 +428,30 @@ func scanUser(row pgx.Row) (*store.User, error) {
 	return &u, nil
 }
 
-// encodeMetadata is the jsonb argument for m: NULL for a nil map.
-func encodeMetadata(m map[string]any) (any, error) {
-	if m == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("metadata: %w", err)
-	}
-	return string(b), nil
+// queryOne runs query under do (op names it) and reads its row with scan,
+// which turns pgx.ErrNoRows into the error the caller returns.
+func queryOne[T any](ctx context.Context, s *Store, op, query string, scan func(pgx.Row) (T, error), args ...any) (T, error) {
+	var v T
+	err := s.do(ctx, op, func() (err error) {
+		v, err = scan(s.pool.QueryRow(ctx, query, args...))
+		return err
+	})
+	return v, err
+}
+
+// queryAll runs query under do (op names it) and reads every row with
+// scan.
+func queryAll[T any](ctx context.Context, s *Store, op, query string, scan func(pgx.Row) (T, error), args ...any) ([]T, error) {
+	var list []T
+	err := s.do(ctx, op, func() error {
+		rows, err := s.pool.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		list, err = collect(rows, scan)
+		return err
+	})
+	return list, err
 }
 
 // collect reads every row with scan and closes rows.

@@ -2,7 +2,6 @@ package pgstore_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/testkit"
 	"github.com/gousers/users/store/pgstore"
 )
 
@@ -63,15 +63,7 @@ func TestKeepAdminRace(t *testing.T) {
 				waitForLockWaits(t, watcher, app, 2)
 				require.NoError(t, blocker.Commit(ctx))
 				wg.Wait()
-				wins := 0
-				for i, err := range errs {
-					switch {
-					case err == nil:
-						wins++
-					case !errors.Is(err, store.ErrLastAdmin):
-						t.Errorf("round %d, call %d: %v; want nil or ErrLastAdmin", round, i, err)
-					}
-				}
+				wins := testkit.Wins(t, fmt.Sprintf("round %d", round), errs, store.ErrLastAdmin)
 				require.Equal(t, 1, wins, "round %d: both last admins were removed, or neither", round)
 				n, err := stores[0].CountUsers(ctx, store.UserQuery{Filter: &store.Filter{Field: store.FieldStatus, Op: store.OpEq, Value: "active"}})
 				require.NoError(t, err)

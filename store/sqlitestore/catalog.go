@@ -3,65 +3,68 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"errors"
 
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // CreateRole implements [store.Store].
 func (s *Store) CreateRole(ctx context.Context, r *store.Role) error {
-	return s.writeOne(ctx, "create role", func(q querier) error {
-		_, err := q.exec(ctx, `INSERT INTO users_roles (id, name, description, admin_access) VALUES (?, ?, ?, ?)`,
-			r.ID, r.Name, r.Description, boolInt(r.AdminAccess))
-		if constraint(err, sqlite3.ErrConstraintPrimaryKey, "") {
-			return store.ErrDuplicateID
-		}
-		return err
-	})
+	return s.create(ctx, "create role", `INSERT INTO users_roles (id, name, description, admin_access) VALUES (?, ?, ?, ?)`,
+		r.ID, r.Name, r.Description, boolInt(r.AdminAccess))
 }
 
 // GetRole implements [store.Store].
 func (s *Store) GetRole(ctx context.Context, id string) (*store.Role, error) {
-	var r store.Role
-	err := s.read().queryRow(ctx, `SELECT id, name, description, admin_access FROM users_roles WHERE id = ?`,
-		func(rows *sql.Rows) error { return rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess) }, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
-	if err != nil {
-		return nil, s.fail(ctx, "get role", err)
-	}
-	return &r, nil
+	r, err := sqlstore.First(queryAll(ctx, s.read(), selectRoles+`WHERE id = ?`, scanRole, id))
+	return r, s.fail(ctx, "get role", err)
 }
 
 // ListRoles implements [store.Store].
 func (s *Store) ListRoles(ctx context.Context) ([]*store.Role, error) {
-	rows, err := s.read().query(ctx, `SELECT id, name, description, admin_access FROM users_roles ORDER BY name, id`)
-	if err != nil {
-		return nil, s.fail(ctx, "list roles", err)
-	}
-	defer rows.Close()
-	var out []*store.Role
-	for rows.Next() {
-		var r store.Role
-		if err := rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess); err != nil {
-			return nil, s.fail(ctx, "list roles", err)
-		}
-		out = append(out, &r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(ctx, "list roles", err)
-	}
-	return out, nil
+	list, err := queryAll(ctx, s.read(), selectRoles+`ORDER BY name, id`, scanRole)
+	return list, s.fail(ctx, "list roles", err)
+}
+
+const selectRoles = `SELECT id, name, description, admin_access FROM users_roles `
+
+func scanRole(rows *sql.Rows) (*store.Role, error) {
+	var r store.Role
+	return &r, rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess)
 }
 
 // CreatePolicy implements [store.Store].
 func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
-	return s.writeOne(ctx, "create policy", func(q querier) error {
-		_, err := q.exec(ctx, `INSERT INTO users_policies (id, name, admin_access) VALUES (?, ?, ?)`,
-			p.ID, p.Name, boolInt(p.AdminAccess))
+	return s.create(ctx, "create policy", `INSERT INTO users_policies (id, name, admin_access) VALUES (?, ?, ?)`,
+		p.ID, p.Name, boolInt(p.AdminAccess))
+}
+
+// GetPolicy implements [store.Store].
+func (s *Store) GetPolicy(ctx context.Context, id string) (*store.Policy, error) {
+	p, err := sqlstore.First(queryAll(ctx, s.read(), selectPolicies+`WHERE id = ?`, scanPolicy, id))
+	return p, s.fail(ctx, "get policy", err)
+}
+
+// ListPolicies implements [store.Store].
+func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
+	list, err := queryAll(ctx, s.read(), selectPolicies+`ORDER BY name, id`, scanPolicy)
+	return list, s.fail(ctx, "list policies", err)
+}
+
+const selectPolicies = `SELECT id, name, admin_access FROM users_policies `
+
+func scanPolicy(rows *sql.Rows) (*store.Policy, error) {
+	var p store.Policy
+	return &p, rows.Scan(&p.ID, &p.Name, &p.AdminAccess)
+}
+
+// create runs insert, whose primary key is a role's or a policy's id;
+// ErrDuplicateID when the id exists.
+func (s *Store) create(ctx context.Context, op, insert string, args ...any) error {
+	return s.writeOne(ctx, op, func(q querier) error {
+		_, err := q.exec(ctx, insert, args...)
 		if constraint(err, sqlite3.ErrConstraintPrimaryKey, "") {
 			return store.ErrDuplicateID
 		}
@@ -69,37 +72,11 @@ func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
 	})
 }
 
-// GetPolicy implements [store.Store].
-func (s *Store) GetPolicy(ctx context.Context, id string) (*store.Policy, error) {
-	var p store.Policy
-	err := s.read().queryRow(ctx, `SELECT id, name, admin_access FROM users_policies WHERE id = ?`,
-		func(rows *sql.Rows) error { return rows.Scan(&p.ID, &p.Name, &p.AdminAccess) }, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
+// queryAll runs query with q and reads every row with scan.
+func queryAll[T any](ctx context.Context, q querier, query string, scan func(*sql.Rows) (T, error), args ...any) ([]T, error) {
+	rows, err := q.query(ctx, query, args...)
 	if err != nil {
-		return nil, s.fail(ctx, "get policy", err)
+		return nil, err
 	}
-	return &p, nil
-}
-
-// ListPolicies implements [store.Store].
-func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
-	rows, err := s.read().query(ctx, `SELECT id, name, admin_access FROM users_policies ORDER BY name, id`)
-	if err != nil {
-		return nil, s.fail(ctx, "list policies", err)
-	}
-	defer rows.Close()
-	var out []*store.Policy
-	for rows.Next() {
-		var p store.Policy
-		if err := rows.Scan(&p.ID, &p.Name, &p.AdminAccess); err != nil {
-			return nil, s.fail(ctx, "list policies", err)
-		}
-		out = append(out, &p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(ctx, "list policies", err)
-	}
-	return out, nil
+	return sqlstore.Collect(rows, scan)
 }

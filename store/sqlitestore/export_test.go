@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // The statements the store runs, for the tests that check their query
@@ -25,7 +26,7 @@ func CountUsersSQL(q store.UserQuery) (string, []any, error) { return countUsers
 func (s *Store) CreateUsers(ctx context.Context, us []*store.User) error {
 	return s.write(ctx, "create users", func(q querier) error {
 		for _, u := range us {
-			meta, err := metadataArg(u.Metadata)
+			meta, err := sqlstore.EncodeMetadata(u.Metadata)
 			if err != nil {
 				return err
 			}

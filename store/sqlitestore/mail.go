@@ -1,7 +1,6 @@
 package sqlitestore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"slices"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 const mailCols = `id, kind, user_id, to_addr, subject, text, html, status, attempts, last_error,
@@ -24,28 +24,15 @@ func scanMail(rows *sql.Rows) (*store.Mail, error) {
 		&m.Attempts, &m.LastError, &created, &next, &lease, &sentAt, &m.MessageID); err != nil {
 		return nil, err
 	}
-	m.CreatedAt, m.NextAttemptAt = fromDB(created), fromDB(next)
-	m.LeaseUntil, m.SentAt = fromDBNull(lease), fromDBNull(sentAt)
+	m.CreatedAt, m.NextAttemptAt = sqlstore.FromMicros(created), sqlstore.FromMicros(next)
+	m.LeaseUntil, m.SentAt = sqlstore.FromMicrosNull(lease), sqlstore.FromMicrosNull(sentAt)
 	return &m, nil
-}
-
-func collectMail(rows *sql.Rows) ([]*store.Mail, error) {
-	defer rows.Close()
-	var out []*store.Mail
-	for rows.Next() {
-		m, err := scanMail(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
 }
 
 func insertMail(ctx context.Context, q querier, m *store.Mail) error {
 	_, err := q.exec(ctx, `INSERT INTO users_mail (`+mailCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, string(m.Kind), m.UserID, m.To, m.Subject, m.Text, m.HTML, string(m.Status),
-		m.Attempts, m.LastError, toDB(m.CreatedAt), toDB(m.NextAttemptAt), toDBPtr(m.LeaseUntil), toDBPtr(m.SentAt), m.MessageID)
+		m.Attempts, m.LastError, sqlstore.Micros(m.CreatedAt), sqlstore.Micros(m.NextAttemptAt), sqlstore.MicrosPtr(m.LeaseUntil), sqlstore.MicrosPtr(m.SentAt), m.MessageID)
 	return err
 }
 
@@ -63,41 +50,30 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 		WHERE status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
 		ORDER BY created_at, id LIMIT ?)
 	RETURNING `+mailCols,
-			toDB(leaseUntil), string(store.MailPending), toDB(now), toDB(now), limit)
+			sqlstore.Micros(leaseUntil), string(store.MailPending), sqlstore.Micros(now), sqlstore.Micros(now), limit)
 		if err != nil {
 			return err
 		}
-		out, err = collectMail(rows)
+		out, err = sqlstore.Collect(rows, scanMail)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	// RETURNING gives no order.
-	slices.SortFunc(out, func(a, b *store.Mail) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
-	})
+	slices.SortFunc(out, store.CompareMail)
 	return out, nil
 }
 
 // UpdateMail implements [store.Store].
 func (s *Store) UpdateMail(ctx context.Context, id string, u store.MailUpdate) error {
 	return s.writeOne(ctx, "update mail", func(q querier) error {
-		res, err := q.exec(ctx, `UPDATE users_mail SET status = ?, attempts = ?, last_error = ?,
+		return sqlstore.Found(sqlstore.Affected(q.exec(ctx, `UPDATE users_mail SET status = ?, attempts = ?, last_error = ?,
 	next_attempt_at = ?, sent_at = ?, lease_until = NULL,
 	text = CASE WHEN ? THEN '' ELSE text END, html = CASE WHEN ? THEN '' ELSE html END
 	WHERE id = ?`,
-			string(u.Status), u.Attempts, u.LastError, toDB(u.NextAttemptAt), toDBPtr(u.SentAt),
-			u.ClearBody, u.ClearBody, id)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+			string(u.Status), u.Attempts, u.LastError, sqlstore.Micros(u.NextAttemptAt), sqlstore.MicrosPtr(u.SentAt),
+			u.ClearBody, u.ClearBody, id)))
 	})
 }
 
@@ -128,7 +104,7 @@ func (s *Store) ListMail(ctx context.Context, mq store.MailQuery) ([]*store.Mail
 	if err != nil {
 		return nil, s.fail(ctx, "list mail", err)
 	}
-	out, err := collectMail(rows)
+	out, err := sqlstore.Collect(rows, scanMail)
 	if err != nil {
 		return nil, s.fail(ctx, "list mail", err)
 	}
@@ -152,6 +128,6 @@ func (s *Store) MailStats(ctx context.Context) (store.MailStats, error) {
 	if err != nil {
 		return store.MailStats{}, s.fail(ctx, "mail stats", err)
 	}
-	st.OldestPending = fromDBNull(oldest)
+	st.OldestPending = sqlstore.FromMicrosNull(oldest)
 	return st, nil
 }

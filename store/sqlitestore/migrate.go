@@ -5,11 +5,10 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // migrationFiles holds the schema, one file per version, named
@@ -19,49 +18,14 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, path := range names {
-		name := strings.TrimPrefix(path, "migrations/")
-		num, _, ok := strings.Cut(name, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlitestore: migration %s: name must start with a positive version number and '_'", name)
-		}
-		b, err := migrationFiles.ReadFile(path)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("sqlitestore: migrations %s and %s have the same version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
-}
-
 // SchemaVersion is the schema version this package migrates a database
 // to: the highest version among its embedded migrations.
 func SchemaVersion() int {
-	ms, err := migrations()
-	if err != nil || len(ms) == 0 {
+	ms, err := sqlstore.Migrations(migrationFiles, "migrations")
+	if err != nil {
 		return 0
 	}
-	return ms[len(ms)-1].version
+	return sqlstore.Latest(ms)
 }
 
 // migrate applies every embedded migration db has not recorded yet, each in
@@ -71,9 +35,9 @@ func SchemaVersion() int {
 // so exactly one of them applies a given version and the others see it
 // applied.
 func migrate(ctx context.Context, db *sql.DB) error {
-	ms, err := migrations()
+	ms, err := sqlstore.Migrations(migrationFiles, "migrations")
 	if err != nil {
-		return err
+		return fmt.Errorf("sqlitestore: %w", err)
 	}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS users_schema_migrations (
     version    INTEGER NOT NULL PRIMARY KEY,
@@ -86,21 +50,21 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM users_schema_migrations`).Scan(&current); err != nil {
 		return fmt.Errorf("sqlitestore: migrate: %w", err)
 	}
-	if latest := ms[len(ms)-1].version; current > latest {
+	if latest := sqlstore.Latest(ms); current > latest {
 		return fmt.Errorf("sqlitestore: the database's schema is at version %d, newer than this package's %d: upgrade github.com/gousers/users", current, latest)
 	}
 	for _, m := range ms {
-		if m.version <= current {
+		if m.Version <= current {
 			continue
 		}
 		if err := apply(ctx, db, m); err != nil {
-			return fmt.Errorf("sqlitestore: migrate to version %d (%s): %w", m.version, m.name, err)
+			return fmt.Errorf("sqlitestore: migrate to version %d (%s): %w", m.Version, m.Name, err)
 		}
 	}
 	return nil
 }
 
-func apply(ctx context.Context, db *sql.DB, m migration) error {
+func apply(ctx context.Context, db *sql.DB, m sqlstore.Migration) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -108,17 +72,17 @@ func apply(ctx context.Context, db *sql.DB, m migration) error {
 	defer tx.Rollback()
 	res, err := tx.ExecContext(ctx,
 		`INSERT INTO users_schema_migrations (version, name, applied_at) VALUES (?, ?, ?) ON CONFLICT (version) DO NOTHING`,
-		m.version, m.name, toDB(time.Now()))
+		m.Version, m.Name, sqlstore.Micros(time.Now()))
 	if err != nil {
 		return err
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err // another process applied it meanwhile
 	}
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return err
 	}
-	if step := goSteps[m.version]; step != nil {
+	if step := goSteps[m.Version]; step != nil {
 		if err := step(ctx, tx); err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 const sessionCols = `id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent`
@@ -19,7 +20,7 @@ func scanSession(rows *sql.Rows) (*store.Session, error) {
 	if err := rows.Scan(&s.ID, &s.UserID, &s.TokenHash, &created, &refreshed, &expires, &s.IP, &s.UserAgent); err != nil {
 		return nil, err
 	}
-	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = fromDB(created), fromDB(refreshed), fromDB(expires)
+	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = sqlstore.FromMicros(created), sqlstore.FromMicros(refreshed), sqlstore.FromMicros(expires)
 	return &s, nil
 }
 
@@ -65,8 +66,8 @@ func endSessionsCount(ctx context.Context, q querier, where string, args ...any)
 func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition) error {
 	condSQL, condArgs := condWhere(cond)
 	return s.write(ctx, "create session", func(q querier) error {
-		args := []any{sess.ID, sess.UserID, sess.TokenHash, toDB(sess.CreatedAt), toDB(sess.RefreshedAt),
-			toDB(sess.ExpiresAt), sess.IP, sess.UserAgent, sess.UserID}
+		args := []any{sess.ID, sess.UserID, sess.TokenHash, sqlstore.Micros(sess.CreatedAt), sqlstore.Micros(sess.RefreshedAt),
+			sqlstore.Micros(sess.ExpiresAt), sess.IP, sess.UserAgent, sess.UserID}
 		res, err := q.exec(ctx, `INSERT INTO users_sessions (`+sessionCols+`)
 	SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users_users WHERE id = ? AND `+condSQL+`)`,
 			append(args, condArgs...)...)
@@ -117,7 +118,7 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 	)
 	condSQL, condArgs := condWhere(cond)
 	err := s.write(ctx, "rotate session", func(q querier) error {
-		args := append([]any{newHash, toDB(now), toDB(expiresAt), oldHash, toDB(now)}, condArgs...)
+		args := append([]any{newHash, sqlstore.Micros(now), sqlstore.Micros(expiresAt), oldHash, sqlstore.Micros(now)}, condArgs...)
 		err := q.queryRow(ctx, `UPDATE users_sessions SET token_hash = ?, refreshed_at = ?, expires_at = ?
 	WHERE token_hash = ? AND expires_at > ?
 	AND EXISTS (SELECT 1 FROM users_users WHERE users_users.id = users_sessions.user_id AND `+condSQL+`)
@@ -152,7 +153,7 @@ func whyNotRotated(ctx context.Context, q querier, oldHash []byte, now time.Time
 	err := q.queryRow(ctx, `SELECT expires_at FROM users_sessions WHERE token_hash = ?`,
 		func(rows *sql.Rows) error { return rows.Scan(&expires) }, oldHash)
 	switch {
-	case err == nil && toDB(now) >= expires:
+	case err == nil && sqlstore.Micros(now) >= expires:
 		return store.ErrTokenExpired
 	case err == nil:
 		return store.ErrConflict
@@ -179,29 +180,15 @@ func whyNotRotated(ctx context.Context, q querier, oldHash []byte, now time.Time
 // DeleteSession implements [store.Store].
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return s.write(ctx, "delete session", func(q querier) error {
-		n, err := endSessionsCount(ctx, q, `id = ?`, id)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return sqlstore.Found(endSessionsCount(ctx, q, `id = ?`, id))
 	})
 }
 
 // DeleteSessionByToken implements [store.Store].
 func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 	return s.write(ctx, "delete session", func(q querier) error {
-		n, err := endSessionsCount(ctx, q, `id IN (SELECT id FROM users_sessions WHERE token_hash = ?
-	UNION ALL SELECT session_id FROM users_session_hashes WHERE hash = ?)`, hash, hash)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
+		return sqlstore.Found(endSessionsCount(ctx, q, `id IN (SELECT id FROM users_sessions WHERE token_hash = ?
+	UNION ALL SELECT session_id FROM users_session_hashes WHERE hash = ?)`, hash, hash))
 	})
 }
 
@@ -209,15 +196,11 @@ func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error) {
 	var n int64
 	err := s.write(ctx, "purge expired", func(q querier) error {
-		sessions, err := endSessionsCount(ctx, q, `expires_at <= ?`, toDB(before))
+		sessions, err := endSessionsCount(ctx, q, `expires_at <= ?`, sqlstore.Micros(before))
 		if err != nil {
 			return err
 		}
-		res, err := q.exec(ctx, `DELETE FROM users_tokens WHERE expires_at <= ?`, toDB(before))
-		if err != nil {
-			return err
-		}
-		tokens, err := res.RowsAffected()
+		tokens, err := sqlstore.Affected(q.exec(ctx, `DELETE FROM users_tokens WHERE expires_at <= ?`, sqlstore.Micros(before)))
 		if err != nil {
 			return err
 		}

@@ -9,11 +9,11 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // Store is a [store.Store] on a SQLite database. It is safe for concurrent
@@ -357,7 +357,7 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case isSentinel(err):
+	case sqlstore.IsSentinel(err):
 		return err
 	case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
 		return fmt.Errorf("sqlitestore: %s: %w (%v)", op, ctx.Err(), err)
@@ -365,44 +365,11 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	return fmt.Errorf("sqlitestore: %s: %w", op, err)
 }
 
-func isSentinel(err error) bool {
-	for _, s := range [...]error{
-		store.ErrNotFound, store.ErrConflict, store.ErrDuplicateEmail, store.ErrDuplicateID,
-		store.ErrRoleNotFound, store.ErrPolicyNotFound, store.ErrInvalidToken, store.ErrLastAdmin,
-	} {
-		if errors.Is(err, s) {
-			return true
-		}
-	}
-	return false
-}
-
 // constraint reports whether err is a SQLite constraint violation of kind
 // ext (sqlite3.ErrConstraintUnique…) whose message mentions what.
 func constraint(err error, ext sqlite3.ErrNoExtended, what string) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && se.ExtendedCode == ext && strings.Contains(se.Error(), what)
-}
-
-// Times are stored as unix microseconds.
-
-func toDB(t time.Time) int64 { return t.UnixMicro() }
-
-func fromDB(v int64) time.Time { return time.UnixMicro(v).UTC() }
-
-func toDBPtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UnixMicro()
-}
-
-func fromDBNull(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := fromDB(v.Int64)
-	return &t
 }
 
 func boolInt(b bool) int {

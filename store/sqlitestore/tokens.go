@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // ConsumeToken implements [store.Store]. A token whose user no longer
@@ -22,7 +23,7 @@ func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose store.Pur
 	WHERE hash = ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ?
 	RETURNING user_id`, func(rows *sql.Rows) error {
 			return rows.Scan(&userID)
-		}, toDB(now), hash, string(purpose), toDB(now))
+		}, sqlstore.Micros(now), hash, string(purpose), sqlstore.Micros(now))
 		if errors.Is(err, sql.ErrNoRows) {
 			return whyNotConsumed(ctx, q, hash, purpose)
 		}
@@ -78,7 +79,7 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error)
 			return err
 		}
 		t.Purpose = store.Purpose(purpose)
-		t.CreatedAt, t.ExpiresAt, t.ConsumedAt = fromDB(created), fromDB(expires), fromDBNull(consumed)
+		t.CreatedAt, t.ExpiresAt, t.ConsumedAt = sqlstore.FromMicros(created), sqlstore.FromMicros(expires), sqlstore.FromMicrosNull(consumed)
 		return nil
 	}, hash)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -12,6 +12,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/sqlstore"
 )
 
 // userCols are the columns scanUser reads, policies last, as a JSON array
@@ -43,42 +44,14 @@ func scanUser(rows *sql.Rows) (*store.User, error) {
 			return nil, fmt.Errorf("user %s: metadata: %w", u.ID, err)
 		}
 	}
-	u.CreatedAt = fromDB(created)
-	u.UpdatedAt = fromDB(updated)
+	u.CreatedAt = sqlstore.FromMicros(created)
+	u.UpdatedAt = sqlstore.FromMicros(updated)
 	if policies != "[]" {
 		if err := json.Unmarshal([]byte(policies), &u.Policies); err != nil {
 			return nil, fmt.Errorf("user %s: policies: %w", u.ID, err)
 		}
 	}
 	return &u, nil
-}
-
-// metadataArg is the stored form of m: NULL for nil.
-func metadataArg(m map[string]any) (any, error) {
-	if m == nil {
-		return nil, nil
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, fmt.Errorf("metadata: %w", err)
-	}
-	return string(b), nil
-}
-
-// roleArg is the stored form of a role: NULL for none.
-func roleArg(r *string) any {
-	if r == nil {
-		return nil
-	}
-	return *r
-}
-
-// roleLowerArg is the stored lower-cased copy of a role: NULL for none.
-func roleLowerArg(r *string) any {
-	if r == nil {
-		return nil
-	}
-	return strings.ToLower(*r)
 }
 
 // uniq returns ids without duplicates, in first-seen order.
@@ -104,7 +77,7 @@ func jsonArray(ids []string) string {
 
 // CreateUser implements [store.Store].
 func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
-	meta, err := metadataArg(u.Metadata)
+	meta, err := sqlstore.EncodeMetadata(u.Metadata)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: create user: %w", err)
 	}
@@ -113,16 +86,16 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects)
 	})
 }
 
-// insertUser writes u (meta is its metadataArg), its policies and fx in
+// insertUser writes u (meta its encoded metadata), its policies and fx in
 // the transaction of q, as the transaction's first write.
 func insertUser(ctx context.Context, q querier, u *store.User, meta any, fx store.Effects) error {
 	const cols = `INSERT INTO users_users (id, email, email_key, password_hash, first_name, last_name,
 	status, role, contested, metadata, created_at, updated_at,
 	id_lower, email_lower, first_name_lower, last_name_lower, status_lower, role_lower) `
 	args := []any{u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
-		string(u.Status), roleArg(u.Role), boolInt(u.Contested), meta, toDB(u.CreatedAt), toDB(u.UpdatedAt),
+		string(u.Status), u.Role, boolInt(u.Contested), meta, sqlstore.Micros(u.CreatedAt), sqlstore.Micros(u.UpdatedAt),
 		strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
-		strings.ToLower(string(u.Status)), roleLowerArg(u.Role)}
+		strings.ToLower(string(u.Status)), sqlstore.LowerPtr(u.Role)}
 	query := cols + `VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	if u.Role != nil {
 		// Checked here rather than left to the foreign key, so the
@@ -131,12 +104,8 @@ func insertUser(ctx context.Context, q querier, u *store.User, meta any, fx stor
 	WHERE EXISTS (SELECT 1 FROM users_roles WHERE id = ?)`
 		args = append(args, *u.Role)
 	}
-	res, err := q.exec(ctx, query, args...)
-	if err != nil {
+	if n, err := sqlstore.Affected(q.exec(ctx, query, args...)); err != nil {
 		return userWriteErr(err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
 	} else if n == 0 {
 		return store.ErrRoleNotFound
 	}
@@ -211,7 +180,7 @@ func applyEffects(ctx context.Context, q querier, userID string, fx store.Effect
 		}
 		if _, err := q.exec(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			t.Hash, string(t.Purpose), t.UserID, t.EmailKey, toDB(t.CreatedAt), toDB(t.ExpiresAt), toDBPtr(t.ConsumedAt)); err != nil {
+			t.Hash, string(t.Purpose), t.UserID, t.EmailKey, sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt)); err != nil {
 			return fmt.Errorf("insert token: %w", err)
 		}
 	}
@@ -335,21 +304,21 @@ func buildChange(ch store.UserChange) (change, error) {
 		add(`status_lower`, strings.ToLower(string(*ch.Status)))
 	}
 	if ch.SetRole {
-		add(`role`, roleArg(ch.Role))
-		add(`role_lower`, roleLowerArg(ch.Role))
+		add(`role`, ch.Role)
+		add(`role_lower`, sqlstore.LowerPtr(ch.Role))
 		c.roleCheck = ch.Role
 	}
 	if ch.Contested != nil {
 		add(`contested`, boolInt(*ch.Contested))
 	}
 	if ch.Metadata != nil {
-		meta, err := metadataArg(ch.Metadata)
+		meta, err := sqlstore.EncodeMetadata(ch.Metadata)
 		if err != nil {
 			return c, err
 		}
 		add(`metadata`, meta)
 	}
-	add(`updated_at`, toDB(ch.UpdatedAt))
+	add(`updated_at`, sqlstore.Micros(ch.UpdatedAt))
 	return c, nil
 }
 
@@ -463,31 +432,6 @@ func activeAdminExists(ctx context.Context, q querier) (bool, error) {
 	return ok, err
 }
 
-// keepAdmin runs change, in the transaction of q, refusing it with
-// ErrLastAdmin when an active admin existed before it and none does after.
-// The transaction holds the write lock already (lockForRead), so no other
-// writer changes the answer in between.
-func keepAdmin(ctx context.Context, q querier, change func() error) error {
-	before, err := activeAdminExists(ctx, q)
-	if err != nil {
-		return err
-	}
-	if err := change(); err != nil {
-		return err
-	}
-	if !before {
-		return nil
-	}
-	after, err := activeAdminExists(ctx, q)
-	if err != nil {
-		return err
-	}
-	if !after {
-		return store.ErrLastAdmin
-	}
-	return nil
-}
-
 // UpdateUser implements [store.Store].
 func (s *Store) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	var u *store.User
@@ -512,7 +456,9 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond store.Condition,
 
 // guarded runs change in the transaction of q, under cond.KeepAdmin when
 // it is set. first says that change would be the transaction's first
-// statement: KeepAdmin then takes the write lock before it reads.
+// statement: KeepAdmin then takes the write lock before it reads, so that
+// no other writer changes the answer between the questions before and
+// after the change.
 func guarded(ctx context.Context, q querier, cond store.Condition, first bool, change func() error) error {
 	if !cond.KeepAdmin {
 		return change()
@@ -522,7 +468,7 @@ func guarded(ctx context.Context, q querier, cond store.Condition, first bool, c
 			return err
 		}
 	}
-	return keepAdmin(ctx, q, change)
+	return sqlstore.KeepAdmin(func() (bool, error) { return activeAdminExists(ctx, q) }, change)
 }
 
 // UpdateUsers implements [store.Store], applying ch.RevokeTokens and
@@ -551,23 +497,13 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 				query += ` AND EXISTS (SELECT 1 FROM users_roles WHERE id = ?)`
 				args = append(args, *c.roleCheck)
 			}
-			res, err := q.exec(ctx, query, args...)
-			if err != nil {
+			if n, err := sqlstore.Affected(q.exec(ctx, query, args...)); err != nil {
 				return userWriteErr(err)
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
 			} else if n != int64(len(ids)) {
 				// An id names no user, one does not satisfy cond, or the
 				// role does not exist.
-				found, held, err := countHolding(ctx, q, idsArg, cond)
-				switch {
-				case err != nil:
+				if err := holding(ctx, q, idsArg, len(ids), cond); err != nil {
 					return err
-				case found != len(ids):
-					return store.ErrNotFound
-				case held != len(ids):
-					return store.ErrConflict
 				}
 				return store.ErrRoleNotFound
 			}
@@ -601,15 +537,25 @@ func revokeAndEnd(ctx context.Context, q querier, idsArg string, purposes []stor
 	return nil
 }
 
-// countHolding counts the users among idsArg (a JSON array) and those of
-// them that satisfy cond.
-func countHolding(ctx context.Context, q querier, idsArg string, cond store.Condition) (found, held int, err error) {
+// holding checks the n users of idsArg (a JSON array, without
+// duplicates): ErrNotFound when one of them does not exist, ErrConflict
+// when one does not satisfy cond.
+func holding(ctx context.Context, q querier, idsArg string, n int, cond store.Condition) error {
 	condSQL, condArgs := condWhere(cond)
-	err = q.queryRow(ctx, `SELECT count(*), coalesce(sum(`+condSQL+`), 0) FROM users_users
+	var found, held int
+	err := q.queryRow(ctx, `SELECT count(*), coalesce(sum(`+condSQL+`), 0) FROM users_users
 	WHERE id IN (SELECT value FROM json_each(?))`, func(rows *sql.Rows) error {
 		return rows.Scan(&found, &held)
 	}, append(condArgs, idsArg)...)
-	return found, held, err
+	switch {
+	case err != nil:
+		return err
+	case found != n:
+		return store.ErrNotFound
+	case held != n:
+		return store.ErrConflict
+	}
+	return nil
 }
 
 // DeleteUsers implements [store.Store]. It deletes the users' rows in
@@ -625,14 +571,8 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 			return err
 		}
 		idsArg := jsonArray(ids)
-		found, held, err := countHolding(ctx, q, idsArg, cond)
-		switch {
-		case err != nil:
+		if err := holding(ctx, q, idsArg, len(ids), cond); err != nil {
 			return err
-		case found != len(ids):
-			return store.ErrNotFound
-		case held != len(ids):
-			return store.ErrConflict
 		}
 		return guarded(ctx, q, cond, false, func() error {
 			const in = ` IN (SELECT value FROM json_each(?))`

@@ -2,11 +2,11 @@ package storetest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/testkit"
 )
 
 // ---------------------------------------------------------------------------
@@ -154,25 +154,18 @@ func updateUserKeepAdminNoAdminBefore(f *fixture) {
 func updateUserKeepAdminConcurrent(f *fixture) {
 	k := f.adminKit()
 	for round := range 10 {
-		x := f.adminByRole(k, fmt.Sprintf("x%d@example.com", round), store.StatusActive)
-		y := f.adminByPolicy(k, fmt.Sprintf("y%d@example.com", round), store.StatusActive)
-		errs := make([]error, 2)
-		what := fmt.Sprintf("round %d: suspending the last two active admins at once, with KeepAdmin", round)
-		f.race(what, 2, func(ctx context.Context, i int) {
-			id := x.ID
-			ch := store.UserChange{Status: ptr(store.StatusSuspended), UpdatedAt: base.Add(time.Hour)}
-			if i == 1 {
-				id = y.ID
-				if round%2 == 1 {
+		ids, _ := f.raceLastTwoAdmins(k, round, "suspending the last two active admins at once, with KeepAdmin",
+			func(ctx context.Context, i int, id string) error {
+				ch := store.UserChange{Status: ptr(store.StatusSuspended), UpdatedAt: base.Add(time.Hour)}
+				if i == 1 && round%2 == 1 {
 					// Odd rounds: one suspends, the other removes access.
 					ch = store.UserChange{SetPolicies: true, UpdatedAt: base.Add(time.Hour)}
 				}
-			}
-			_, errs[i] = f.s.UpdateUser(ctx, id, keepAdmin, ch, store.Effects{})
-		})
-		f.checkOneWins(what, errs)
+				_, err := f.s.UpdateUser(ctx, id, keepAdmin, ch, store.Effects{})
+				return err
+			})
 		// Start the next round with no active admin.
-		for _, id := range []string{x.ID, y.ID} {
+		for _, id := range ids {
 			if _, err := f.s.UpdateUser(f.ctx, id, store.Condition{}, store.UserChange{Status: ptr(store.StatusArchived), UpdatedAt: base.Add(2 * time.Hour)}, store.Effects{}); err != nil {
 				f.Fatalf("archiving: %v", err)
 			}
@@ -180,22 +173,24 @@ func updateUserKeepAdminConcurrent(f *fixture) {
 	}
 }
 
-// checkOneWins asserts that exactly one of errs is nil and the other
-// matches ErrLastAdmin.
-func (f *fixture) checkOneWins(what string, errs []error) {
+// raceLastTwoAdmins makes two active admins, the first by role and the
+// second by policy, calls remove on both at once (i is 0 or 1, id the
+// admin's), and checks that exactly one call succeeded and the other got
+// ErrLastAdmin. It returns the admins' ids, and what it checked (for the
+// caller's messages).
+func (f *fixture) raceLastTwoAdmins(k adminKit, round int, what string, remove func(ctx context.Context, i int, id string) error) ([]string, string) {
 	f.Helper()
-	wins := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			wins++
-		case !errors.Is(err, store.ErrLastAdmin):
-			f.Errorf("%s: call %d: err = %v, want nil or one matching ErrLastAdmin", what, i, err)
-		}
+	ids := []string{
+		f.adminByRole(k, fmt.Sprintf("x%d@example.com", round), store.StatusActive).ID,
+		f.adminByPolicy(k, fmt.Sprintf("y%d@example.com", round), store.StatusActive).ID,
 	}
-	if wins != 1 {
+	errs := make([]error, 2)
+	what = fmt.Sprintf("round %d: %s", round, what)
+	f.race(what, 2, func(ctx context.Context, i int) { errs[i] = remove(ctx, i, ids[i]) })
+	if wins := testkit.Wins(f, what, errs, store.ErrLastAdmin); wins != 1 {
 		f.Errorf("%s: %d calls succeeded, want exactly 1: two concurrent changes together removed the last active admin", what, wins)
 	}
+	return ids, what
 }
 
 func updateUsersKeepAdmin(f *fixture) {

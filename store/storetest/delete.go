@@ -252,20 +252,12 @@ func deleteUsersKeepAdmin(f *fixture) {
 func deleteUsersKeepAdminConcurrent(f *fixture) {
 	k := f.adminKit()
 	for round := range 10 {
-		x := f.adminByRole(k, fmt.Sprintf("x%d@example.com", round), store.StatusActive)
-		y := f.adminByPolicy(k, fmt.Sprintf("y%d@example.com", round), store.StatusActive)
-		errs := make([]error, 2)
-		what := fmt.Sprintf("round %d: deleting the last two active admins at once, with KeepAdmin", round)
-		f.race(what, 2, func(ctx context.Context, i int) {
-			id := x.ID
-			if i == 1 {
-				id = y.ID
-			}
-			errs[i] = f.s.DeleteUsers(ctx, []string{id}, keepAdmin)
-		})
-		f.checkOneWins(what, errs)
+		ids, what := f.raceLastTwoAdmins(k, round, "deleting the last two active admins at once, with KeepAdmin",
+			func(ctx context.Context, _ int, id string) error {
+				return f.s.DeleteUsers(ctx, []string{id}, keepAdmin)
+			})
 		left := 0
-		for _, id := range []string{x.ID, y.ID} {
+		for _, id := range ids {
 			if _, err := f.s.GetUser(f.ctx, id); err == nil {
 				left++
 				if err := f.s.DeleteUsers(f.ctx, []string{id}, store.Condition{}); err != nil {

@@ -43,7 +43,7 @@ func mailClaimOrder(f *fixture) {
 		f.enqueue(m)
 		all = append(all, m)
 	}
-	sortMail(all)
+	slices.SortFunc(all, store.CompareMail)
 	got := f.claim(base, base.Add(time.Minute), 100)
 	f.checkIDs("ClaimMail order (CreatedAt, then ID)", mailIDs(got), mailIDs(all))
 	f.checkIDs("ListMail order (CreatedAt, then ID)", mailIDs(f.listMail(store.MailQuery{})), mailIDs(all))
@@ -259,7 +259,11 @@ func mailList(f *fixture) {
 	if err := f.s.UpdateMail(f.ctx, all[2].ID, store.MailUpdate{Status: store.MailFailed, Attempts: 3, LastError: "boom", NextAttemptAt: base}); err != nil {
 		f.Fatalf("UpdateMail: %v", err)
 	}
-	ids := func(ms ...*store.Mail) []string { s := slices.Clone(ms); sortMail(s); return mailIDs(s) }
+	ids := func(ms ...*store.Mail) []string {
+		s := slices.Clone(ms)
+		slices.SortFunc(s, store.CompareMail)
+		return mailIDs(s)
+	}
 	for _, c := range []struct {
 		q    store.MailQuery
 		want []string

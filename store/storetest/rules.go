@@ -154,49 +154,8 @@ func copiesUser(f *fixture) {
 }
 
 func copiesRoleAndPolicy(f *fixture) {
-	r := newRole("editor")
-	want := *r
-	if err := f.s.CreateRole(f.ctx, r); err != nil {
-		f.Fatalf("CreateRole: %v", err)
-	}
-	r.Name = "changed"
-	got, err := f.s.GetRole(f.ctx, want.ID)
-	if err != nil {
-		f.Fatalf("GetRole: %v", err)
-	}
-	got.Name = "changed"
-	roles, err := f.s.ListRoles(f.ctx)
-	if err != nil {
-		f.Fatalf("ListRoles: %v", err)
-	}
-	for _, x := range roles {
-		x.Name = "changed"
-	}
-	if got, err := f.s.GetRole(f.ctx, want.ID); err != nil || *got != want {
-		f.Errorf("GetRole after changing records passed in and returned = %+v, %v; want %+v", got, err, want)
-	}
-
-	p := newPolicy("content")
-	wantP := *p
-	if err := f.s.CreatePolicy(f.ctx, p); err != nil {
-		f.Fatalf("CreatePolicy: %v", err)
-	}
-	p.Name = "changed"
-	gotP, err := f.s.GetPolicy(f.ctx, wantP.ID)
-	if err != nil {
-		f.Fatalf("GetPolicy: %v", err)
-	}
-	gotP.Name = "changed"
-	ps, err := f.s.ListPolicies(f.ctx)
-	if err != nil {
-		f.Fatalf("ListPolicies: %v", err)
-	}
-	for _, x := range ps {
-		x.Name = "changed"
-	}
-	if got, err := f.s.GetPolicy(f.ctx, wantP.ID); err != nil || *got != wantP {
-		f.Errorf("GetPolicy after changing records passed in and returned = %+v, %v; want %+v", got, err, wantP)
-	}
+	catalogCopies(f, roleCatalog())
+	catalogCopies(f, policyCatalog())
 }
 
 func copiesToken(f *fixture) {

@@ -66,13 +66,7 @@ func (f *fixture) rotate(s *store.Session, now time.Time) (earlier []byte) {
 func (f *fixture) getSession(id string) *store.Session {
 	f.Helper()
 	s, err := f.s.GetSession(f.ctx, id)
-	if err != nil {
-		f.Fatalf("GetSession: %v", err)
-	}
-	if s == nil {
-		f.Fatal("GetSession returned a nil session and no error")
-	}
-	return s
+	return must(f, "GetSession", s, err)
 }
 
 // sessionGone asserts that no session has the given id.
@@ -122,13 +116,7 @@ func diffSession(got, want *store.Session) []string {
 
 func (f *fixture) checkSession(what string, got, want *store.Session) {
 	f.Helper()
-	if got == nil {
-		f.Errorf("%s: nil session", what)
-		return
-	}
-	for _, d := range diffSession(got, want) {
-		f.Errorf("%s: %s", what, d)
-	}
+	check(f, what, got, want, diffSession)
 }
 
 func cloneSession(s *store.Session) *store.Session {

@@ -159,17 +159,17 @@ func groups() []group {
 			{"ConditionPasswordHash", consumeConditionPasswordHash},
 		}},
 		{"Roles", []clause{
-			{"CreateGet", rolesCreateGet},
-			{"ListOrder", rolesListOrder},
-			{"NotFound", rolesNotFound},
-			{"DuplicateID", rolesDuplicateID},
+			{"CreateGet", onRoles(catalogCreateGet)},
+			{"ListOrder", onRoles(catalogListOrder)},
+			{"NotFound", onRoles(catalogNotFound)},
+			{"DuplicateID", onRoles(catalogDuplicateID)},
 			{"Unicode", rolesUnicode},
 		}},
 		{"Policies", []clause{
-			{"CreateGet", policiesCreateGet},
-			{"ListOrder", policiesListOrder},
-			{"NotFound", policiesNotFound},
-			{"DuplicateID", policiesDuplicateID},
+			{"CreateGet", onPolicies(catalogCreateGet)},
+			{"ListOrder", onPolicies(catalogListOrder)},
+			{"NotFound", onPolicies(catalogNotFound)},
+			{"DuplicateID", onPolicies(catalogDuplicateID)},
 		}},
 		{"Settings", []clause{
 			{"NoneSaved", settingsNoneSaved},
@@ -322,32 +322,31 @@ func (f *fixture) user(email string) *store.User {
 
 func (f *fixture) role(name string) *store.Role {
 	f.Helper()
-	r := newRole(name)
-	if err := f.s.CreateRole(f.ctx, r); err != nil {
-		f.Fatalf("CreateRole(%s): %v", name, err)
-	}
-	return r
+	return roleCatalog().add(f, name)
 }
 
 func (f *fixture) policy(name string) *store.Policy {
 	f.Helper()
-	p := newPolicy(name)
-	if err := f.s.CreatePolicy(f.ctx, p); err != nil {
-		f.Fatalf("CreatePolicy(%s): %v", name, err)
-	}
-	return p
+	return policyCatalog().add(f, name)
 }
 
 func (f *fixture) getUser(id string) *store.User {
 	f.Helper()
 	u, err := f.s.GetUser(f.ctx, id)
+	return must(f, "GetUser", u, err)
+}
+
+// must returns v, which op returned with err, failing the sub-test when op
+// failed or returned nil.
+func must[T any](f *fixture, op string, v *T, err error) *T {
+	f.Helper()
 	if err != nil {
-		f.Fatalf("GetUser: %v", err)
+		f.Fatalf("%s: %v", op, err)
 	}
-	if u == nil {
-		f.Fatal("GetUser returned a nil user and no error")
+	if v == nil {
+		f.Fatalf("%s returned a nil %T and no error", op, v)
 	}
-	return u
+	return v
 }
 
 func (f *fixture) listUsers(q store.UserQuery) []*store.User {
@@ -363,13 +362,7 @@ func (f *fixture) listUsers(q store.UserQuery) []*store.User {
 func (f *fixture) update(id string, ch store.UserChange, fx store.Effects) *store.User {
 	f.Helper()
 	u, err := f.s.UpdateUser(f.ctx, id, store.Condition{}, ch, fx)
-	if err != nil {
-		f.Fatalf("UpdateUser: %v", err)
-	}
-	if u == nil {
-		f.Fatal("UpdateUser returned a nil user and no error")
-	}
-	return u
+	return must(f, "UpdateUser", u, err)
 }
 
 // issue stores tok through UpdateUser's effects, as the Manager does.
@@ -387,13 +380,7 @@ func (f *fixture) enqueue(m *store.Mail) {
 func (f *fixture) getToken(hash []byte) *store.Token {
 	f.Helper()
 	tok, err := f.s.GetToken(f.ctx, hash)
-	if err != nil {
-		f.Fatalf("GetToken: %v", err)
-	}
-	if tok == nil {
-		f.Fatal("GetToken returned a nil token and no error")
-	}
-	return tok
+	return must(f, "GetToken", tok, err)
 }
 
 // tokenGone asserts that no token with hash is stored.
@@ -471,23 +458,23 @@ func (f *fixture) wantErr(what string, err, target error) {
 // checkUser reports every field of got that differs from want.
 func (f *fixture) checkUser(what string, got, want *store.User) {
 	f.Helper()
-	if got == nil {
-		f.Errorf("%s: nil user", what)
-		return
-	}
-	for _, d := range diffUser(got, want) {
-		f.Errorf("%s: %s", what, d)
-	}
+	check(f, what, got, want, diffUser)
 }
 
 // checkMail reports every field of got that differs from want.
 func (f *fixture) checkMail(what string, got, want *store.Mail) {
 	f.Helper()
+	check(f, what, got, want, diffMail)
+}
+
+// check reports every difference diff finds between got and want.
+func check[T any](f *fixture, what string, got, want *T, diff func(got, want *T) []string) {
+	f.Helper()
 	if got == nil {
-		f.Errorf("%s: nil mail", what)
+		f.Errorf("%s: nil %T", what, got)
 		return
 	}
-	for _, d := range diffMail(got, want) {
+	for _, d := range diff(got, want) {
 		f.Errorf("%s: %s", what, d)
 	}
 }
@@ -519,16 +506,6 @@ func mailIDs(ms []*store.Mail) []string {
 // sortUsers orders us as ListUsers must: CreatedAt, then ID.
 func sortUsers(us []*store.User) {
 	slices.SortFunc(us, func(a, b *store.User) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-}
-
-// sortMail orders ms as ClaimMail and ListMail must: CreatedAt, then ID.
-func sortMail(ms []*store.Mail) {
-	slices.SortFunc(ms, func(a, b *store.Mail) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
@@ -666,13 +643,7 @@ func diffToken(got, want *store.Token) []string {
 
 func (f *fixture) checkToken(what string, got, want *store.Token) {
 	f.Helper()
-	if got == nil {
-		f.Errorf("%s: nil token", what)
-		return
-	}
-	for _, d := range diffToken(got, want) {
-		f.Errorf("%s: %s", what, d)
-	}
+	check(f, what, got, want, diffToken)
 }
 
 // clone returns a deep copy of u, for the expected value of a change.

@@ -51,29 +51,28 @@ func createUserDuplicateEmail(f *fixture) {
 func createUserUnknownRole(f *fixture) {
 	u := newUser("alice@example.com")
 	u.Role = ptr(newID())
-	tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
-	fx := store.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)}
-	f.wantErr("CreateUser with an unknown role", f.s.CreateUser(f.ctx, u, fx), store.ErrRoleNotFound)
-	f.userGone(u.ID, "after CreateUser with an unknown role")
-	f.tokenGone(tok.Hash, "after CreateUser with an unknown role")
-	f.noMail("after CreateUser with an unknown role")
-
-	// The same address is free: nothing was reserved.
-	u2 := newUser("alice@example.com")
-	f.createUser(u2)
+	f.createRefused(u, "CreateUser with an unknown role", store.ErrRoleNotFound)
 }
 
 func createUserUnknownPolicy(f *fixture) {
 	p := f.policy("content")
 	u := newUser("alice@example.com")
 	u.Policies = []string{p.ID, newID()}
+	f.createRefused(u, "CreateUser with an unknown policy", store.ErrPolicyNotFound)
+}
+
+// createRefused checks that CreateUser of u, with a token and a mail,
+// fails with want and writes nothing: no user, no token, no mail, and the
+// address is free.
+func (f *fixture) createRefused(u *store.User, what string, want error) {
+	f.Helper()
 	tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
 	fx := store.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)}
-	f.wantErr("CreateUser with an unknown policy", f.s.CreateUser(f.ctx, u, fx), store.ErrPolicyNotFound)
-	f.userGone(u.ID, "after CreateUser with an unknown policy")
-	f.tokenGone(tok.Hash, "after CreateUser with an unknown policy")
-	f.noMail("after CreateUser with an unknown policy")
-	f.createUser(newUser("alice@example.com"))
+	f.wantErr(what, f.s.CreateUser(f.ctx, u, fx), want)
+	f.userGone(u.ID, "after "+what)
+	f.tokenGone(tok.Hash, "after "+what)
+	f.noMail("after " + what)
+	f.createUser(newUser(u.Email))
 }
 
 func createUserNoEmailManyUsers(f *fixture) {
@@ -432,14 +431,7 @@ func updateUserNotFound(f *fixture) {
 
 func updateUserUnknownRole(f *fixture) {
 	u := f.user("alice@example.com")
-	tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
-	_, err := f.s.UpdateUser(f.ctx, u.ID, store.Condition{}, store.UserChange{
-		SetRole: true, Role: ptr(newID()), FirstName: ptr("X"), UpdatedAt: base.Add(time.Hour),
-	}, store.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)})
-	f.wantErr("UpdateUser with an unknown role", err, store.ErrRoleNotFound)
-	f.checkUser("user after it", f.getUser(u.ID), u)
-	f.tokenGone(tok.Hash, "after UpdateUser with an unknown role")
-	f.noMail("after UpdateUser with an unknown role")
+	f.updateRefused(u, "UpdateUser with an unknown role", store.UserChange{SetRole: true, Role: ptr(newID())}, store.ErrRoleNotFound)
 }
 
 func updateUserUnknownPolicy(f *fixture) {
@@ -447,14 +439,20 @@ func updateUserUnknownPolicy(f *fixture) {
 	u := newUser("alice@example.com")
 	u.Policies = []string{p.ID}
 	f.createUser(u)
+	f.updateRefused(u, "UpdateUser with an unknown policy", store.UserChange{SetPolicies: true, Policies: []string{newID(), p.ID}}, store.ErrPolicyNotFound)
+}
+
+// updateRefused checks that UpdateUser of u with ch (plus a new first name)
+// and effects (a token, a mail) fails with want and writes nothing.
+func (f *fixture) updateRefused(u *store.User, what string, ch store.UserChange, want error) {
+	f.Helper()
 	tok := newToken(u.ID, store.PurposeInvite, base.Add(day))
-	_, err := f.s.UpdateUser(f.ctx, u.ID, store.Condition{}, store.UserChange{
-		SetPolicies: true, Policies: []string{newID(), p.ID}, FirstName: ptr("X"), UpdatedAt: base.Add(time.Hour),
-	}, store.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)})
-	f.wantErr("UpdateUser with an unknown policy", err, store.ErrPolicyNotFound)
+	ch.FirstName, ch.UpdatedAt = ptr("X"), base.Add(time.Hour)
+	_, err := f.s.UpdateUser(f.ctx, u.ID, store.Condition{}, ch, store.Effects{Token: tok, Mail: newMail(u.ID, u.Email, base)})
+	f.wantErr(what, err, want)
 	f.checkUser("user after it", f.getUser(u.ID), u)
-	f.tokenGone(tok.Hash, "after UpdateUser with an unknown policy")
-	f.noMail("after UpdateUser with an unknown policy")
+	f.tokenGone(tok.Hash, "after "+what)
+	f.noMail("after " + what)
 }
 
 func updateUserWithEffects(f *fixture) {

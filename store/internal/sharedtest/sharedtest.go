@@ -1,6 +1,6 @@
 // Package sharedtest holds what this module's stores test alike beyond
-// the store.Store contract that store/storetest checks, and the fixtures
-// their own tests build on.
+// the store.Store contract that store/storetest checks; the fixtures their
+// own tests build on are in package testkit.
 //
 // Each store's tests call [Run] with a function that returns a fresh,
 // empty store:
@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/testkit"
 )
 
 // Run runs the shared tests as parallel sub-tests, each on a store of its
@@ -53,14 +54,14 @@ func createAndGetUser(t *testing.T, s store.Store) {
 	require.NoError(t, s.CreatePolicy(ctx, &store.Policy{ID: "p1", Name: "P1"}))
 	require.NoError(t, s.CreatePolicy(ctx, &store.Policy{ID: "p2", Name: "P2", AdminAccess: true}))
 
-	u := User("u1", "Ann@Example.com")
+	u := testkit.User("u1", "Ann@Example.com")
 	u.PasswordHash = "$argon2id$x"
 	u.FirstName, u.LastName = "Ann", "Lee"
 	u.Role = ptr("r1")
 	u.Policies = []string{"p2", "p1"}
 	u.Metadata = map[string]any{"team": "blue", "n": 2.0, "tags": []any{"a"}}
-	tok := &store.Token{Hash: HashOf("t1"), Purpose: store.PurposeVerifyEmail, UserID: "u1", CreatedAt: T0, ExpiresAt: T0.Add(time.Hour)}
-	require.NoError(t, s.CreateUser(ctx, u, store.Effects{Token: tok, Mail: Mail("m1", "u1", u.Email, T0)}))
+	tok := &store.Token{Hash: testkit.HashOf("t1"), Purpose: store.PurposeVerifyEmail, UserID: "u1", CreatedAt: testkit.T0, ExpiresAt: testkit.T0.Add(time.Hour)}
+	require.NoError(t, s.CreateUser(ctx, u, store.Effects{Token: tok, Mail: testkit.Mail("m1", "u1", u.Email, testkit.T0)}))
 
 	got, err := s.GetUser(ctx, "u1")
 	require.NoError(t, err)
@@ -71,13 +72,13 @@ func createAndGetUser(t *testing.T, s store.Store) {
 	assert.Equal(t, u.Metadata, got.Metadata)
 	assert.Equal(t, ptr("r1"), got.Role)
 	assert.Equal(t, time.UTC, got.CreatedAt.Location())
-	assert.True(t, got.CreatedAt.Equal(T0.Truncate(time.Microsecond)), "%v", got.CreatedAt)
+	assert.True(t, got.CreatedAt.Equal(testkit.T0.Truncate(time.Microsecond)), "%v", got.CreatedAt)
 
 	byKey, err := s.GetUserByEmailKey(ctx, "ann@example.com")
 	require.NoError(t, err)
 	assert.Equal(t, got, byKey)
 
-	tr, err := s.GetToken(ctx, HashOf("t1"))
+	tr, err := s.GetToken(ctx, testkit.HashOf("t1"))
 	require.NoError(t, err)
 	assert.Equal(t, store.PurposeVerifyEmail, tr.Purpose)
 	assert.Equal(t, "u1", tr.UserID)
@@ -98,7 +99,7 @@ func createAndGetUser(t *testing.T, s store.Store) {
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.GetUserByEmailKey(ctx, "")
 	assert.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.GetToken(ctx, HashOf("nope"))
+	_, err = s.GetToken(ctx, testkit.HashOf("nope"))
 	assert.ErrorIs(t, err, store.ErrNotFound)
 }
 
@@ -109,9 +110,9 @@ func updateUsers(t *testing.T, s store.Store) {
 	require.NoError(t, s.CreateRole(ctx, &store.Role{ID: "r1", Name: "R1"}))
 	require.NoError(t, s.CreatePolicy(ctx, &store.Policy{ID: "p1", Name: "P1"}))
 	for i := range 3 {
-		require.NoError(t, s.CreateUser(ctx, User(fmt.Sprint("u", i), fmt.Sprintf("u%d@example.com", i)), store.Effects{}))
+		require.NoError(t, s.CreateUser(ctx, testkit.User(fmt.Sprint("u", i), fmt.Sprintf("u%d@example.com", i)), store.Effects{}))
 	}
-	t1 := T0.Add(time.Hour)
+	t1 := testkit.T0.Add(time.Hour)
 	err := s.UpdateUsers(ctx, []string{"u0", "nobody"}, store.Condition{}, store.UserChange{SetRole: true, Role: ptr("r1"), UpdatedAt: t1})
 	assert.ErrorIs(t, err, store.ErrNotFound)
 	err = s.UpdateUsers(ctx, []string{"u0", "u1"}, store.Condition{}, store.UserChange{SetRole: true, Role: ptr("nope"), UpdatedAt: t1})
@@ -137,3 +138,5 @@ func updateUsers(t *testing.T, s store.Store) {
 	require.Len(t, list, 1)
 	assert.Equal(t, "u2", list[0].ID)
 }
+
+func ptr[T any](v T) *T { return &v }

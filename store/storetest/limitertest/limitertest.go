@@ -18,14 +18,15 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/testkit"
 )
 
 // Database is one fresh database the sub-test's limiters share.
@@ -88,46 +89,10 @@ func Run(t *testing.T, newDatabase Factory) {
 	}
 }
 
-// clock is a fake clock, safe for concurrent use.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock {
-	return &clock{now: time.Date(2026, 3, 4, 5, 6, 7, 890, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// start runs f(i) for i in [0, n) on n goroutines released at once, and
-// waits for them.
-func start(n int, f func(i int)) {
-	var ready, done sync.WaitGroup
-	gate := make(chan struct{})
-	ready.Add(n)
-	done.Add(n)
-	for i := range n {
-		go func() {
-			defer done.Done()
-			ready.Done()
-			<-gate
-			f(i)
-		}()
-	}
-	ready.Wait()
-	close(gate)
-	done.Wait()
+// newClock returns the sub-tests' fake clock, at a fixed instant with
+// nanoseconds.
+func newClock() *testenv.Clock {
+	return testenv.NewClock(time.Date(2026, 3, 4, 5, 6, 7, 890, time.UTC))
 }
 
 func allow(t *testing.T, l users.Limiter, key, what string) {
@@ -275,7 +240,7 @@ func ConcurrentInstances(t *testing.T, newDatabase Factory) {
 	}
 	var allowed, denied atomic.Int64
 	errs := make([]error, instances*goroutines)
-	start(instances*goroutines, func(i int) {
+	testkit.Start(instances*goroutines, func(i int) {
 		d, err := ls[i%instances].Allow(t.Context(), "victim@example.com")
 		var rl *users.RateLimitError
 		switch {

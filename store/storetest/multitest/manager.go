@@ -14,6 +14,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/internal/testkit"
 )
 
 // countingMailer records every message, and how many times each was sent.
@@ -105,7 +106,7 @@ func ManagersRegistrationOneUser(t *testing.T, newDatabase Factory) {
 
 	const n = 100
 	errs := make([]error, n)
-	start(n, func(i int) {
+	testkit.Start(n, func(i int) {
 		errs[i] = ms[i%len(ms)].Register(ctx, users.RegisterInput{
 			Email:    mixedCase("victim@example.com", i),
 			Password: "same-password-1",

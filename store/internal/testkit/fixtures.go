@@ -1,4 +1,9 @@
-package sharedtest
+// Package testkit holds what this module's store tests share and can
+// write with the standard library alone — fixtures, goroutines released
+// at once, the count of the calls that won a race — so that
+// store/storetest and its sub-packages, which stores written elsewhere
+// import, may use it as the stores' own tests do.
+package testkit
 
 import (
 	"crypto/sha256"
@@ -49,5 +54,3 @@ func Mail(id, userID, to string, created time.Time) *store.Mail {
 		Status: store.MailPending, CreatedAt: created, NextAttemptAt: created,
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
