@@ -108,6 +108,10 @@ type driver interface {
 var needsTokens = map[string]bool{opVerify: true, opAccept: true}
 
 func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	switch {
+	case cfg.Count:
+		return runCount(ctx, cfg, stdout)
+	}
 	var (
 		d   driver
 		err error
