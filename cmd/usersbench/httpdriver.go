@@ -139,6 +139,29 @@ func (d *httpDriver) call(ctx context.Context, method, path string, body any, ad
 	return nil
 }
 
+// callShed is call for untimed preparation: a request the server sheds
+// (503: its hashing queue is full) is sent again after a short wait, up
+// to tokenWait in all.
+func (d *httpDriver) callShed(ctx context.Context, method, path string, body any, admin bool) error {
+	deadline := time.Now().Add(tokenWait)
+	for {
+		status, b, err := d.send(ctx, method, path, body, admin)
+		switch {
+		case err != nil:
+			return err
+		case status/100 == 2:
+			return nil
+		case status != http.StatusServiceUnavailable || time.Now().After(deadline):
+			return statusError(method, path, status, b)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
 // statusError is an unexpected answer, named by its status and Directus
 // error code in the report.
 func statusError(method, path string, status int, body []byte) error {
@@ -195,7 +218,7 @@ func (d *httpDriver) prepare(ctx context.Context, op string, n, c int) (opFunc, 
 		var i atomic.Int64
 		err := parallelHTTP(ctx, c, n, func(ctx context.Context) error {
 			e := emails[i.Add(1)-1]
-			return d.call(ctx, http.MethodPost, "/users/register", map[string]any{"email": e, "password": pw}, false, nil)
+			return d.callShed(ctx, http.MethodPost, "/users/register", map[string]any{"email": e, "password": pw}, false)
 		})
 		if err != nil {
 			return nil, err
