@@ -73,6 +73,9 @@ import (
 )
 
 func main() {
+	if spec := os.Getenv(refusalServerEnv); spec != "" {
+		os.Exit(refusalServerMain(spec))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := parseArgs(os.Args[1:], os.Stderr)
@@ -111,6 +114,8 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	switch {
 	case cfg.Count:
 		return runCount(ctx, cfg, stdout)
+	case cfg.Refusals:
+		return runRefusals(ctx, cfg, stdout, stderr)
 	}
 	var (
 		d   driver
