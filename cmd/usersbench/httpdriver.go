@@ -379,7 +379,8 @@ type logMailbox struct {
 	path   string
 	offset int64
 	rest   []byte
-	found  map[string]string
+	found  map[string]string // address → the token of its latest mail
+	counts map[string]int    // address → mails seen
 }
 
 func (b *logMailbox) tokens(context.Context) (map[string]string, error) {
@@ -399,9 +400,10 @@ func (b *logMailbox) tokens(context.Context) (map[string]string, error) {
 	mails, rest := parseMailLog(append(b.rest, data...))
 	b.rest = append([]byte(nil), rest...)
 	if b.found == nil {
-		b.found = map[string]string{}
+		b.found, b.counts = map[string]string{}, map[string]int{}
 	}
 	for _, m := range mails {
+		b.counts[users.NormalizeEmail(m.to)]++
 		if tok := memmailer.Token(users.Message{Text: m.text}); tok != "" {
 			b.found[users.NormalizeEmail(m.to)] = tok
 		}

@@ -116,6 +116,10 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return runCount(ctx, cfg, stdout)
 	case cfg.Refusals:
 		return runRefusals(ctx, cfg, stdout, stderr)
+	case cfg.Soak:
+		return runSoak(ctx, cfg, stdout, stderr)
+	case cfg.Replot != "":
+		return replot(cfg.Replot, cfg.Plot, stdout)
 	}
 	var (
 		d   driver
