@@ -25,6 +25,15 @@ const (
 
 var allOps = []string{opRegister, opVerify, opVerifyGarbage, opInvite, opAccept, opLogin}
 
+// Operations over HTTP only, not in "all": they measure the server's
+// routes rather than a flow of the library.
+const (
+	opList = "list" // GET /users?limit=50 (admin), on a server holding -list-users users
+	opMe   = "me"   // GET /users/me with a user's access token (Bearer)
+)
+
+var httpOnlyOps = []string{opList, opMe}
+
 // hashesPerOp says which operations do one password hash (or verify) each,
 // and so are compared with the hash-only ceiling.
 var hashesPerOp = map[string]bool{opRegister: true, opAccept: true, opLogin: true}
@@ -52,6 +61,7 @@ type config struct {
 	CPUProfile string        // write a CPU profile of the timed phases here
 	Burst      int           // with HTTP: registrations sent at once (0: no burst)
 	Bursts     int           // how many bursts, one after the other
+	ListUsers  int           // -ops list: users the server holds (made when fewer)
 
 	Count   bool // -count-statements: statements and rows written per flow
 	CountN  int  // operations per flow counted
@@ -152,19 +162,19 @@ func parseOps(s string) ([]string, error) {
 			want[opVerifyGarbage] = true
 		default:
 			known := false
-			for _, op := range allOps {
+			for _, op := range append(allOps, httpOnlyOps...) {
 				if f == op {
 					known = true
 				}
 			}
 			if !known {
-				return nil, fmt.Errorf("-ops: unknown operation %q (know %s)", f, strings.Join(allOps, ", "))
+				return nil, fmt.Errorf("-ops: unknown operation %q (know %s)", f, strings.Join(append(allOps, httpOnlyOps...), ", "))
 			}
 			want[f] = true
 		}
 	}
 	var out []string
-	for _, op := range allOps {
+	for _, op := range append(allOps, httpOnlyOps...) {
 		if want[op] {
 			out = append(out, op)
 		}
@@ -211,7 +221,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&argon2, "argon2", directusArgon2.String(), "hasher: argon2id m,t,p (KiB, iterations, parallelism), default (the library's), directus, or fake")
 	fs.IntVar(&c.C, "c", 8, "concurrency: workers per operation")
 	fs.DurationVar(&c.D, "d", 10*time.Second, "duration of each timed phase")
-	fs.StringVar(&ops, "ops", strings.Join(allOps, ","), "operations to run, comma-separated: "+strings.Join(allOps, ",")+" (or all)")
+	fs.StringVar(&ops, "ops", strings.Join(allOps, ","), "operations to run, comma-separated: "+strings.Join(allOps, ",")+" (or all);\nwith -http also list and me")
 	fs.StringVar(&c.HTTP, "http", "", "base URL of a running server (e.g. http://127.0.0.1:8055); empty: run in-process")
 	fs.StringVar(&c.AdminToken, "admin-token", "", "with -http: the server's ADMIN_TOKEN (for roles, settings, invite and login users)")
 	fs.StringVar(&mailLog, "maillog", "", "with -http: file holding the server's mail output (examples/server's stdout), read for tokens")
@@ -226,6 +236,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed operation phases (not the ceiling, preparation or calibration) to this file")
 	fs.IntVar(&c.Burst, "burst", 0, "with -http: send this many registrations at the same instant and report how many were served and shed,\nthe latencies of each, the Retry-After of the shed ones and the server's peak RSS (0: no burst;\nwithout -ops, the burst is all the run does)")
 	fs.IntVar(&c.Bursts, "bursts", 1, "with -burst: how many bursts, each after the previous one's last answer")
+	fs.IntVar(&c.ListUsers, "list-users", 100_000, "with -http -ops list: users the server must hold (the tool creates the missing ones, untimed)")
 	fs.BoolVar(&c.Count, "count-statements", false, "count the SQL statements and rows written per operation of each flow\n(register, verify, invite, accept, login, refresh, reset-request, reset, deliver) on -store, and stop")
 	fs.IntVar(&c.CountN, "count-n", 50, "with -count-statements: operations of each flow counted")
 	fs.BoolVar(&c.Verbose, "v", false, "with -count-statements: list each statement")

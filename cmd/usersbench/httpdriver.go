@@ -96,6 +96,15 @@ func (d *httpDriver) settle(context.Context) error { return nil }
 // send makes one request and returns the status and the body (read in
 // full, so that the connection is reused).
 func (d *httpDriver) send(ctx context.Context, method, path string, body any, admin bool) (int, []byte, error) {
+	bearer := ""
+	if admin {
+		bearer = d.cfg.AdminToken
+	}
+	return d.sendAs(ctx, method, path, body, bearer)
+}
+
+// sendAs is send with "Authorization: Bearer <bearer>" (none when empty).
+func (d *httpDriver) sendAs(ctx context.Context, method, path string, body any, bearer string) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -111,8 +120,8 @@ func (d *httpDriver) send(ctx context.Context, method, path string, body any, ad
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if admin {
-		req.Header.Set("Authorization", "Bearer "+d.cfg.AdminToken)
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
@@ -292,6 +301,9 @@ func (d *httpDriver) prepare(ctx context.Context, op string, n, c int) (opFunc, 
 			e := emails[i.Add(1)%uint64(len(emails))]
 			return d.call(ctx, http.MethodPost, "/auth/login", map[string]any{"email": e, "password": pw}, false, nil)
 		}, nil
+
+	case opList, opMe:
+		return d.prepareHTTPOnly(ctx, op, c)
 	}
 	return nil, fmt.Errorf("unknown operation %q", op)
 }

@@ -244,6 +244,9 @@ func (d *inproc) prepare(ctx context.Context, op string, n, c int) (opFunc, erro
 			return libErr(err)
 		}, nil
 
+	case opList, opMe:
+		return nil, fmt.Errorf("%s runs over HTTP only (-http)", op)
+
 	case opLogin:
 		emails, err := d.loginUsers(ctx, loginUserCount(c))
 		if err != nil {
