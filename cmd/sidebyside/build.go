@@ -17,6 +17,7 @@ type side struct {
 	rev    string // what it was built from, as the report names it
 	bin    string // directory of its binaries
 	env    []string
+	extra  []string        // usersbench flags for this side only
 	flags  map[string]bool // usersbench's flags: name → takes a value
 	server *server         // with -http
 }

@@ -29,7 +29,14 @@
 //
 // The two usersbench binaries need not have the same flags: each is asked
 // for its flags (-h) and a flag it does not know is left out of its runs,
-// which the report says. Servers are configured by environment variables:
+// which the report says. -old-flags and -new-flags add flags for one side
+// (over HTTP: for the client driving that side's server), so that one run
+// can measure a route only the new server has beside the old server's
+// flows:
+//
+//	go run ./cmd/sidebyside -old 33aeb80 -http … -new-flags '-ops verify,list,me' -- -argon2 8,1,1 -c 8 -d 5s -ops verify -ceiling=false
+//
+// Servers are configured by environment variables:
 // -server-env for both, -old-env and -new-env for one side (an old server
 // may need settings the new one does not, or lack some).
 package main
@@ -76,6 +83,10 @@ type config struct {
 	Keep           bool     // keep Dir
 	JSON           bool
 	Bench          []string // usersbench flags, for both sides
+	// OldFlags and NewFlags are usersbench flags for one side, after the
+	// common ones (a flag given again overrides: -new-flags "-ops
+	// verify,list" runs list on the new side only).
+	OldFlags, NewFlags []string
 }
 
 func parseArgs(args []string, stderr io.Writer) (config, error) {
@@ -97,6 +108,9 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&oldEnv, "old-env", "", "with -http: comma-separated K=V for the old server only")
 	fs.StringVar(&newEnv, "new-env", "", "with -http: comma-separated K=V for the new server only")
 	fs.StringVar(&c.AdminToken, "admin-token", "sidebyside-admin-token-0123456789", "with -http: ADMIN_TOKEN of both servers")
+	var oldFlags, newFlags string
+	fs.StringVar(&oldFlags, "old-flags", "", "usersbench flags for the old side only (space-separated), after the common ones")
+	fs.StringVar(&newFlags, "new-flags", "", "usersbench flags for the new side only (space-separated), after the common ones;\ne.g. -new-flags '-ops verify,list,me' measures routes the old server lacks in the same run")
 	fs.StringVar(&c.Dir, "dir", "", "work directory for builds, databases and logs (default: a temporary one, removed)")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the work directory")
 	fs.BoolVar(&c.JSON, "json", false, "print JSON instead of a table")
@@ -104,6 +118,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 		return config{}, err
 	}
 	c.Bench = fs.Args()
+	c.OldFlags, c.NewFlags = strings.Fields(oldFlags), strings.Fields(newFlags)
 	c.Env, c.OldEnv, c.NewEnv = splitEnv(env), splitEnv(oldEnv), splitEnv(newEnv)
 	switch {
 	case c.Rounds < 1:
@@ -118,7 +133,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 			return config{}, fmt.Errorf("environment setting %q: want K=V", kv)
 		}
 	}
-	for _, a := range c.Bench {
+	for _, a := range append(append(append([]string(nil), c.Bench...), c.OldFlags...), c.NewFlags...) {
 		switch name := flagName(a); name {
 		case "json", "http", "admin-token", "maillog", "pid":
 			if c.HTTP || name == "json" {

@@ -42,7 +42,7 @@ func TestRunAlternatesAndComparesMedians(t *testing.T) {
 	fakeBench(t, filepath.Join(dir, "new"), "new", 150, calls)
 
 	cfg, err := parseArgs([]string{"-old-bin", filepath.Join(dir, "old"), "-new-bin", filepath.Join(dir, "new"), "-rounds", "3",
-		"-dir", filepath.Join(dir, "work"), "--", "-c", "8", "-burst", "5", "-ops", "verify,invite", "-ceiling=false"}, io.Discard)
+		"-dir", filepath.Join(dir, "work"), "-new-flags", "-c 4", "--", "-c", "8", "-burst", "5", "-ops", "verify,invite", "-ceiling=false"}, io.Discard)
 	require.NoError(t, err)
 	var out bytes.Buffer
 	require.NoError(t, run(t.Context(), cfg, &out, io.Discard))
@@ -60,7 +60,7 @@ func TestRunAlternatesAndComparesMedians(t *testing.T) {
 		if strings.HasPrefix(l, "old ") {
 			assert.Equal(t, "old -json -c 8 -ops verify,invite -ceiling=false", l, "the flag the old side lacks is left out with its value")
 		} else {
-			assert.Equal(t, "new -json -c 8 -burst 5 -ops verify,invite -ceiling=false", l)
+			assert.Equal(t, "new -json -c 8 -burst 5 -ops verify,invite -ceiling=false -c 4", l, "the new side's own flags come last")
 		}
 	}
 
@@ -69,6 +69,7 @@ func TestRunAlternatesAndComparesMedians(t *testing.T) {
 	assert.Contains(t, table, "| invite | 50 [50-50] | 75 [75-75] | **1.50** [1.50-1.50] | 3.00 / 3.00 | 3 / 3 |")
 	assert.Contains(t, table, "left out of the old side's runs (its usersbench does not know them): -burst")
 	assert.Contains(t, table, "load average at start")
+	assert.Contains(t, table, "new side only: -c 4")
 
 	cfg.JSON = true
 	out.Reset()

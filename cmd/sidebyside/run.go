@@ -48,6 +48,7 @@ type summary struct {
 	Old       string            `json:"old"`
 	New       string            `json:"new"`
 	Flags     []string          `json:"usersbench_flags"`
+	Extra     map[string]string `json:"side_flags,omitempty"`    // side → its own flags
 	Dropped   map[string]string `json:"dropped_flags,omitempty"` // side → flags left out
 	Servers   map[string]string `json:"servers,omitempty"`       // side → URL and pid
 	LoadStart string            `json:"loadavg_start"`
@@ -94,7 +95,8 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 		return err
 	}
 	old, nw := sides[0], sides[1]
-	sum := summary{Started: time.Now().UTC().Truncate(time.Second), Mode: "in-process", Old: old.rev, New: nw.rev, Flags: cfg.Bench}
+	sum := summary{Started: time.Now().UTC().Truncate(time.Second), Mode: "in-process", Old: old.rev, New: nw.rev, Flags: cfg.Bench,
+		Extra: map[string]string{"old": strings.Join(cfg.OldFlags, " "), "new": strings.Join(cfg.NewFlags, " ")}}
 
 	// Each side's arguments: its flags only (in process), or the new
 	// client's against its server (HTTP).
@@ -112,7 +114,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			s.server = srv
 			defer srv.stop()
 			sum.Servers[s.name] = fmt.Sprintf("%s (pid %d)", srv.url, srv.pid)
-			kept, dropped := adapt(cfg.Bench, nw.flags, old.flags)
+			kept, dropped := adapt(append(append([]string(nil), cfg.Bench...), s.extra...), nw.flags, old.flags)
 			if len(dropped) > 0 {
 				return fmt.Errorf("the new usersbench does not know %s", strings.Join(dropped, " "))
 			}
@@ -126,7 +128,7 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 			if s == old {
 				other = nw.flags
 			}
-			kept, dropped := adapt(cfg.Bench, s.flags, other)
+			kept, dropped := adapt(append(append([]string(nil), cfg.Bench...), s.extra...), s.flags, other)
 			if len(dropped) > 0 {
 				sum.Dropped[s.name] = strings.Join(dropped, " ")
 				progress("%s: its usersbench does not know %s: left out of its runs", s.name, sum.Dropped[s.name])
@@ -201,9 +203,9 @@ func prepareSides(ctx context.Context, cfg config, dir string, progress func(str
 			return sides, err
 		}
 		s.flags = flags
-		s.env = cfg.OldEnv
+		s.env, s.extra = cfg.OldEnv, cfg.OldFlags
 		if sp.name == "new" {
-			s.env = cfg.NewEnv
+			s.env, s.extra = cfg.NewEnv, cfg.NewFlags
 		}
 		sides[i] = s
 	}
@@ -311,6 +313,11 @@ func (s summary) writeTable(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "usersbench flags: %s\n", strings.Join(s.Flags, " "))
 	for _, name := range []string{"old", "new"} {
+		if f := s.Extra[name]; f != "" {
+			fmt.Fprintf(w, "%s side only: %s\n", name, f)
+		}
+	}
+	for _, name := range []string{"old", "new"} {
 		if d := s.Dropped[name]; d != "" {
 			fmt.Fprintf(w, "left out of the %s side's runs (its usersbench does not know them): %s\n", name, d)
 		}
@@ -319,6 +326,15 @@ func (s summary) writeTable(w io.Writer) error {
 	fmt.Fprintf(w, "| op | old ops/s median [min-max] | new ops/s median [min-max] | new / old [rounds' min-max] | p50 ms old / new | errors old / new |\n")
 	fmt.Fprintf(w, "|---|---|---|---|---|---|\n")
 	for _, o := range s.Ops {
+		if o.Old == 0 || o.New == 0 {
+			// An operation one side did not run (-old-flags, -new-flags).
+			side, r := "new", o.New
+			if o.New == 0 {
+				side, r = "old", o.Old
+			}
+			fmt.Fprintf(w, "| %s | %s only: %.0f ops/s | | | | |\n", o.Op, side, r)
+			continue
+		}
 		fmt.Fprintf(w, "| %s | %.0f [%.0f-%.0f] | %.0f [%.0f-%.0f] | **%.2f** [%.2f-%.2f] | %.2f / %.2f | %d / %d |\n",
 			o.Op, o.Old, o.OldRange[0], o.OldRange[1], o.New, o.NewRange[0], o.NewRange[1],
 			o.Ratio, o.RatioRange[0], o.RatioRange[1], o.OldP50, o.NewP50, o.Errors[0], o.Errors[1])
