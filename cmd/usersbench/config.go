@@ -340,6 +340,13 @@ Over HTTP, against a running server (Directus wire format):
 A burst of 256 registrations at once, with the hash ceiling at 2 workers:
   usersbench -http http://127.0.0.1:8055 -admin-token $ADMIN_TOKEN \
       -pid $(pgrep -nx server) -burst 256 -bursts 3 -c 2 -d 10s
+SQL statements and rows written per flow:
+  usersbench -count-statements -store sqlite -v
+Refusal paths against a bare handler, with and without a hashing flood:
+  usersbench -refusals -argon2 directus -d 5s -rounds 3
+The launch day (10,000 registrations over 10 minutes) with plots:
+  usersbench -soak -http http://127.0.0.1:8055 -admin-token $ADMIN_TOKEN \
+      -maillog server.out -pid $(pgrep -nx server) -plot docs/bench
 
 Flags:
 `
