@@ -26,7 +26,7 @@ func fakeBench(t *testing.T, dir, side string, rate float64, calls string) {
 	script := fmt.Sprintf(`#!/bin/sh
 if [ "$1" = -h ]; then printf '%%s' '%s' >&2; exit 0; fi
 echo "%s $*" >>%s
-echo '{"results":[{"op":"verify","ok":10,"ops_per_s":%g,"p50_ms":1.5},{"op":"invite","ok":5,"errors":1,"ops_per_s":%g,"p50_ms":3}]}'
+echo '{"results":[{"op":"verify","ok":10,"ops_per_s":%g,"p50_ms":1.5,"cpu_ms_per_op":0.25},{"op":"invite","ok":5,"errors":1,"ops_per_s":%g,"p50_ms":3}]}'
 `, flags, side, calls, rate, rate/2)
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "usersbench"), []byte(script), 0o755))
@@ -65,8 +65,8 @@ func TestRunAlternatesAndComparesMedians(t *testing.T) {
 	}
 
 	table := out.String()
-	assert.Contains(t, table, "| verify | 100 [100-100] | 150 [150-150] | **1.50** [1.50-1.50] | 1.50 / 1.50 | 0 / 0 |")
-	assert.Contains(t, table, "| invite | 50 [50-50] | 75 [75-75] | **1.50** [1.50-1.50] | 3.00 / 3.00 | 3 / 3 |")
+	assert.Contains(t, table, "| verify | 100 [100-100] | 150 [150-150] | **1.50** [1.50-1.50] | 1.50 / 1.50 | 0.250 / 0.250 | 0 / 0 |")
+	assert.Contains(t, table, "| invite | 50 [50-50] | 75 [75-75] | **1.50** [1.50-1.50] | 3.00 / 3.00 | - / - | 3 / 3 |")
 	assert.Contains(t, table, "left out of the old side's runs (its usersbench does not know them): -burst")
 	assert.Contains(t, table, "load average at start")
 	assert.Contains(t, table, "new side only: -c 4")

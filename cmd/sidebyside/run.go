@@ -31,6 +31,9 @@ type opResult struct {
 	P50ms     float64        `json:"p50_ms"`
 	P99ms     float64        `json:"p99_ms"`
 	Exhausted bool           `json:"exhausted,omitempty"`
+	// CPUPerOpMs is the measured process's CPU per operation, when the
+	// usersbench reports it (an older one may not).
+	CPUPerOpMs float64 `json:"cpu_ms_per_op,omitempty"`
 }
 
 // round is one run of one side.
@@ -67,6 +70,8 @@ type opSummary struct {
 	NewRange [2]float64 `json:"new_range"`
 	OldP50   float64    `json:"old_p50_ms"`
 	NewP50   float64    `json:"new_p50_ms"`
+	OldCPU   float64    `json:"old_cpu_ms_per_op,omitempty"`
+	NewCPU   float64    `json:"new_cpu_ms_per_op,omitempty"`
 	// Ratio is New / Old; RatioRange the range of the rounds' own ratios.
 	Ratio      float64    `json:"ratio"`
 	RatioRange [2]float64 `json:"ratio_range"`
@@ -247,6 +252,7 @@ func summarize(rounds []round) []opSummary {
 	type key struct{ op, side string }
 	rates := map[key][]float64{}
 	p50s := map[key][]float64{}
+	cpus := map[key][]float64{}
 	errs := map[key]int{}
 	byRound := map[int]map[key]float64{}
 	var ops []string
@@ -261,6 +267,9 @@ func summarize(rounds []round) []opSummary {
 			}
 			rates[k] = append(rates[k], x.OpsPerSec)
 			p50s[k] = append(p50s[k], x.P50ms)
+			if x.CPUPerOpMs > 0 {
+				cpus[k] = append(cpus[k], x.CPUPerOpMs)
+			}
 			errs[k] += x.Errors
 			byRound[r.Round][k] = x.OpsPerSec
 		}
@@ -269,7 +278,8 @@ func summarize(rounds []round) []opSummary {
 	for _, op := range ops {
 		o, n := key{op, "old"}, key{op, "new"}
 		s := opSummary{Op: op, Old: median(rates[o]), New: median(rates[n]), OldRange: span(rates[o]), NewRange: span(rates[n]),
-			OldP50: median(p50s[o]), NewP50: median(p50s[n]), Errors: [2]int{errs[o], errs[n]}}
+			OldP50: median(p50s[o]), NewP50: median(p50s[n]), OldCPU: median(cpus[o]), NewCPU: median(cpus[n]),
+			Errors: [2]int{errs[o], errs[n]}}
 		if s.Old > 0 {
 			s.Ratio = s.New / s.Old
 		}
@@ -323,8 +333,8 @@ func (s summary) writeTable(w io.Writer) error {
 		}
 	}
 	fmt.Fprintf(w, "load average at start %s, at end %s\n\n", s.LoadStart, s.LoadEnd)
-	fmt.Fprintf(w, "| op | old ops/s median [min-max] | new ops/s median [min-max] | new / old [rounds' min-max] | p50 ms old / new | errors old / new |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| op | old ops/s median [min-max] | new ops/s median [min-max] | new / old [rounds' min-max] | p50 ms old / new | CPU ms/op old / new | errors old / new |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|\n")
 	for _, o := range s.Ops {
 		if o.Old == 0 || o.New == 0 {
 			// An operation one side did not run (-old-flags, -new-flags).
@@ -332,14 +342,23 @@ func (s summary) writeTable(w io.Writer) error {
 			if o.New == 0 {
 				side, r = "old", o.Old
 			}
-			fmt.Fprintf(w, "| %s | %s only: %.0f ops/s | | | | |\n", o.Op, side, r)
+			fmt.Fprintf(w, "| %s | %s only: %.0f ops/s | | | | | |\n", o.Op, side, r)
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %.0f [%.0f-%.0f] | %.0f [%.0f-%.0f] | **%.2f** [%.2f-%.2f] | %.2f / %.2f | %d / %d |\n",
+		fmt.Fprintf(w, "| %s | %.0f [%.0f-%.0f] | %.0f [%.0f-%.0f] | **%.2f** [%.2f-%.2f] | %.2f / %.2f | %s / %s | %d / %d |\n",
 			o.Op, o.Old, o.OldRange[0], o.OldRange[1], o.New, o.NewRange[0], o.NewRange[1],
-			o.Ratio, o.RatioRange[0], o.RatioRange[1], o.OldP50, o.NewP50, o.Errors[0], o.Errors[1])
+			o.Ratio, o.RatioRange[0], o.RatioRange[1], o.OldP50, o.NewP50, cpuCell(o.OldCPU), cpuCell(o.NewCPU), o.Errors[0], o.Errors[1])
 	}
 	return nil
+}
+
+// cpuCell shows a CPU time per operation, or "-" when the side's
+// usersbench does not report it.
+func cpuCell(ms float64) string {
+	if ms <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", ms)
 }
 
 // loadAvg returns the 1, 5 and 15 minute load averages.

@@ -352,7 +352,16 @@ func measure(ctx context.Context, rss *peakRSS, op string, c int, d time.Duratio
 	runtime.GC()
 	debug.FreeOSMemory()
 	reset := rss != nil && rss.reset()
+	cpu0 := rss.cpu()
 	r := runPhase(ctx, op, c, d, fn)
+	if cpu1 := rss.cpu(); cpu0 >= 0 && cpu1 >= cpu0 {
+		cpu := cpu1 - cpu0
+		r.CPUCores = cpu.Seconds() / r.Elapsed.Seconds()
+		if r.OK > 0 {
+			r.CPUPerOpMs = float64(cpu.Microseconds()) / 1000 / float64(r.OK)
+		}
+		r.CPUOf = r.RSSOf
+	}
 	if reset {
 		r.PeakRSS = rss.read()
 	} else if rss != nil {

@@ -116,6 +116,17 @@ func TestParseArgsRejects(t *testing.T) {
 	}
 }
 
+func TestStatCPU(t *testing.T) {
+	t.Parallel()
+	// pid (comm with spaces) state ppid … utime=250 stime=50 (fields 14, 15).
+	stat := "4242 (user sbench (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 0 0\n"
+	assert.Equal(t, 3*time.Second, statCPU([]byte(stat)))
+	assert.Equal(t, time.Duration(-1), statCPU([]byte("garbage")))
+	p := newPeakRSS(0)
+	assert.GreaterOrEqual(t, p.cpu(), time.Duration(0), "this process's CPU time is readable")
+	assert.Equal(t, time.Duration(-1), (*peakRSS)(nil).cpu())
+}
+
 func TestParseArgsModes(t *testing.T) {
 	t.Parallel()
 	c, err := parseArgs([]string{"-refusals"}, io.Discard)
