@@ -128,3 +128,54 @@ func TestParseArgsRejects(t *testing.T) {
 	assert.Equal(t, []string{"-c", "32"}, c.Bench)
 	assert.Equal(t, "33aeb80", c.Old)
 }
+
+// fakeServer writes a shell script standing in for examples/server in
+// dir: it records its environment, logs the line the servers log when
+// they listen, with the given address, and waits to be stopped.
+func fakeServer(t *testing.T, dir, addr string) {
+	t.Helper()
+	script := fmt.Sprintf(`#!/bin/sh
+env >server.env
+echo 'time=x level=INFO msg="users server listening" addr=%s public_url=http://%s' >&2
+exec sleep 60
+`, addr, addr)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "server"), []byte(script), 0o755))
+}
+
+// Over HTTP, each side's server is started with the common environment
+// and its own, and the new side's usersbench drives both, pointed at each
+// server's URL, mail output and process.
+func TestRunHTTPStartsBothServers(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	calls := filepath.Join(dir, "calls")
+	for side, addr := range map[string]string{"old": "127.0.0.1:1111", "new": "127.0.0.1:2222"} {
+		fakeBench(t, filepath.Join(dir, side), side, 100, calls)
+		fakeServer(t, filepath.Join(dir, side), addr)
+	}
+	work := filepath.Join(dir, "work")
+	cfg, err := parseArgs([]string{"-http", "-old-bin", filepath.Join(dir, "old"), "-new-bin", filepath.Join(dir, "new"), "-rounds", "1",
+		"-dir", work, "-server-env", "HASH_TIME_COST=1", "-old-env", "OLD_ONLY=yes", "--", "-c", "32", "-ops", "invite"}, io.Discard)
+	require.NoError(t, err)
+	var out bytes.Buffer
+	require.NoError(t, run(t.Context(), cfg, &out, io.Discard))
+
+	b, err := os.ReadFile(calls)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	require.Len(t, lines, 2)
+	for i, addr := range []string{"127.0.0.1:1111", "127.0.0.1:2222"} {
+		side := []string{"old", "new"}[i]
+		assert.True(t, strings.HasPrefix(lines[i], "new -http http://"+addr+" -admin-token "), "the new client drives the %s server: %s", side, lines[i])
+		assert.Contains(t, lines[i], "-maillog "+filepath.Join(work, side+"-server", "server.out"))
+		assert.Contains(t, lines[i], " -pid ")
+		assert.True(t, strings.HasSuffix(lines[i], "-json -c 32 -ops invite"), lines[i])
+		env, err := os.ReadFile(filepath.Join(work, side+"-server", "server.env"))
+		require.NoError(t, err)
+		assert.Contains(t, string(env), "HASH_TIME_COST=1\n")
+		assert.Contains(t, string(env), "RATE_LIMITER_REGISTRATION_ENABLED=false\n")
+		assert.Contains(t, string(env), "DB_FILENAME="+filepath.Join(work, side+"-server", "users.db")+"\n", "a database of its own")
+		assert.Equal(t, side == "old", strings.Contains(string(env), "OLD_ONLY=yes"), "%s: the old side's own setting", side)
+	}
+	assert.Contains(t, out.String(), "old server http://127.0.0.1:1111")
+}
