@@ -167,6 +167,20 @@ func savePlot(path, title, ylabel string, logY bool, lines []namedLine) error {
 		p.Add(ln)
 		p.Legend.Add(l.name, ln)
 	}
+	// Head room above the highest line for the legend.
+	top := 0.0
+	for _, l := range lines {
+		for _, pt := range l.xy {
+			top = max(top, pt.Y)
+		}
+	}
+	if top > 0 {
+		if logY {
+			p.Y.Max = top * 8
+		} else {
+			p.Y.Max = top * 1.35
+		}
+	}
 	return p.Save(10*vg.Inch, 4.5*vg.Inch, path)
 }
 
