@@ -25,6 +25,15 @@ const (
 
 var allOps = []string{opRegister, opVerify, opVerifyGarbage, opInvite, opAccept, opLogin}
 
+// Operations over HTTP only, not in "all": they measure the server's
+// routes rather than a flow of the library.
+const (
+	opList = "list" // GET /users?limit=50 (admin), on a server holding -list-users users
+	opMe   = "me"   // GET /users/me with a user's access token (Bearer)
+)
+
+var httpOnlyOps = []string{opList, opMe}
+
 // hashesPerOp says which operations do one password hash (or verify) each,
 // and so are compared with the hash-only ceiling.
 var hashesPerOp = map[string]bool{opRegister: true, opAccept: true, opLogin: true}
@@ -52,6 +61,24 @@ type config struct {
 	CPUProfile string        // write a CPU profile of the timed phases here
 	Burst      int           // with HTTP: registrations sent at once (0: no burst)
 	Bursts     int           // how many bursts, one after the other
+	ListUsers  int           // -ops list: users the server holds (made when fewer)
+
+	Count   bool // -count-statements: statements and rows written per flow
+	CountN  int  // operations per flow counted
+	Verbose bool // print each statement
+
+	Refusals bool     // -refusals: refusal paths against a bare handler
+	Rounds   int      // -refusals: alternations of each pair of phases
+	FloodC   int      // -refusals: concurrent registrations of the hashing flood
+	Floods   []bool   // -refusals: without and/or with the flood
+	Procs    []string // -refusals: GOMAXPROCS conditions of the server process ("server", "go")
+
+	Soak     bool          // -soak: the launch curve against a server
+	SoakN    int           // registrations offered
+	SoakD    time.Duration // over this long
+	SoakStep time.Duration // report interval
+	Plot     string        // directory the soak's PNGs are written to
+	Replot   string        // a soak's JSON report to plot (no run)
 }
 
 // argon2Params is the -argon2 flag: argon2id parameters, or the fake
@@ -135,19 +162,19 @@ func parseOps(s string) ([]string, error) {
 			want[opVerifyGarbage] = true
 		default:
 			known := false
-			for _, op := range allOps {
+			for _, op := range append(allOps, httpOnlyOps...) {
 				if f == op {
 					known = true
 				}
 			}
 			if !known {
-				return nil, fmt.Errorf("-ops: unknown operation %q (know %s)", f, strings.Join(allOps, ", "))
+				return nil, fmt.Errorf("-ops: unknown operation %q (know %s)", f, strings.Join(append(allOps, httpOnlyOps...), ", "))
 			}
 			want[f] = true
 		}
 	}
 	var out []string
-	for _, op := range allOps {
+	for _, op := range append(allOps, httpOnlyOps...) {
 		if want[op] {
 			out = append(out, op)
 		}
@@ -194,7 +221,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&argon2, "argon2", directusArgon2.String(), "hasher: argon2id m,t,p (KiB, iterations, parallelism), default (the library's), directus, or fake")
 	fs.IntVar(&c.C, "c", 8, "concurrency: workers per operation")
 	fs.DurationVar(&c.D, "d", 10*time.Second, "duration of each timed phase")
-	fs.StringVar(&ops, "ops", strings.Join(allOps, ","), "operations to run, comma-separated: "+strings.Join(allOps, ",")+" (or all)")
+	fs.StringVar(&ops, "ops", strings.Join(allOps, ","), "operations to run, comma-separated: "+strings.Join(allOps, ",")+" (or all);\nwith -http also list and me")
 	fs.StringVar(&c.HTTP, "http", "", "base URL of a running server (e.g. http://127.0.0.1:8055); empty: run in-process")
 	fs.StringVar(&c.AdminToken, "admin-token", "", "with -http: the server's ADMIN_TOKEN (for roles, settings, invite and login users)")
 	fs.StringVar(&mailLog, "maillog", "", "with -http: file holding the server's mail output (examples/server's stdout), read for tokens")
@@ -209,16 +236,44 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the timed operation phases (not the ceiling, preparation or calibration) to this file")
 	fs.IntVar(&c.Burst, "burst", 0, "with -http: send this many registrations at the same instant and report how many were served and shed,\nthe latencies of each, the Retry-After of the shed ones and the server's peak RSS (0: no burst;\nwithout -ops, the burst is all the run does)")
 	fs.IntVar(&c.Bursts, "bursts", 1, "with -burst: how many bursts, each after the previous one's last answer")
+	fs.IntVar(&c.ListUsers, "list-users", 100_000, "with -http -ops list: users the server must hold (the tool creates the missing ones, untimed)")
+	fs.BoolVar(&c.Count, "count-statements", false, "count the SQL statements and rows written per operation of each flow\n(register, verify, invite, accept, login, refresh, reset-request, reset, deliver) on -store, and stop")
+	fs.IntVar(&c.CountN, "count-n", 50, "with -count-statements: operations of each flow counted")
+	fs.BoolVar(&c.Verbose, "v", false, "with -count-statements: list each statement")
+	fs.BoolVar(&c.Refusals, "refusals", false, "start the httpapi handler and a bare net/http handler giving the same answers in a server process,\nand drive both alternately on each refusal path (see the package doc)")
+	fs.IntVar(&c.Rounds, "rounds", 3, "with -refusals: rounds; each runs every path on both handlers")
+	fs.IntVar(&c.FloodC, "flood-c", 16, "with -refusals: concurrent registrations of the hashing flood (at -argon2)")
+	var floods, procs string
+	fs.StringVar(&floods, "flood", "off,on", "with -refusals: without (off) and/or with (on) the hashing flood")
+	fs.StringVar(&procs, "procs", "server,go", "with -refusals: the server process's GOMAXPROCS: server (examples/server's default,\nHASH_PARALLELISM × NumCPU + NumCPU) and/or go (Go's default, NumCPU)")
+	fs.BoolVar(&c.Soak, "soak", false, "with -http: offer -soak-n registrations over -soak-d as a launch curve (see the package doc),\nthen check every one's mail and verification")
+	fs.IntVar(&c.SoakN, "soak-n", 10_000, "with -soak: registrations offered")
+	fs.DurationVar(&c.SoakD, "soak-d", 10*time.Minute, "with -soak: over this long")
+	fs.DurationVar(&c.SoakStep, "soak-step", 10*time.Second, "with -soak: report interval")
+	fs.StringVar(&c.Plot, "plot", "", "with -soak or -replot: write throughput, latency and RSS plots (PNG) to this directory")
+	fs.StringVar(&c.Replot, "replot", "", "plot the soak report (JSON) in this file to -plot, and stop")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err
 	}
-	opsGiven := false
-	fs.Visit(func(f *flag.Flag) { opsGiven = opsGiven || f.Name == "ops" })
+	opsGiven, cGiven := false, false
+	fs.Visit(func(f *flag.Flag) {
+		opsGiven = opsGiven || f.Name == "ops"
+		cGiven = cGiven || f.Name == "c"
+	})
+	var err error
+	if c.Floods, err = parseFloods(floods); err != nil {
+		return config{}, err
+	}
+	if c.Procs, err = parseProcs(procs); err != nil {
+		return config{}, err
+	}
+	if err := checkModes(&c, cGiven); err != nil {
+		return config{}, err
+	}
 	if fs.NArg() > 0 {
 		return config{}, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	c.MailLog = mailLog
-	var err error
 	if c.Argon2, err = parseArgon2(argon2); err != nil {
 		return config{}, err
 	}
@@ -285,6 +340,85 @@ Over HTTP, against a running server (Directus wire format):
 A burst of 256 registrations at once, with the hash ceiling at 2 workers:
   usersbench -http http://127.0.0.1:8055 -admin-token $ADMIN_TOKEN \
       -pid $(pgrep -nx server) -burst 256 -bursts 3 -c 2 -d 10s
+SQL statements and rows written per flow:
+  usersbench -count-statements -store sqlite -v
+Refusal paths against a bare handler, with and without a hashing flood:
+  usersbench -refusals -argon2 directus -d 5s -rounds 3
+The launch day (10,000 registrations over 10 minutes) with plots:
+  usersbench -soak -http http://127.0.0.1:8055 -admin-token $ADMIN_TOKEN \
+      -maillog server.out -pid $(pgrep -nx server) -plot docs/bench
 
 Flags:
 `
+
+func parseFloods(s string) ([]bool, error) {
+	var out []bool
+	for f := range strings.SplitSeq(s, ",") {
+		switch strings.TrimSpace(f) {
+		case "off":
+			out = append(out, false)
+		case "on":
+			out = append(out, true)
+		case "":
+		default:
+			return nil, fmt.Errorf("-flood %q: want off, on or off,on", s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-flood %q: want off, on or off,on", s)
+	}
+	return out, nil
+}
+
+func parseProcs(s string) ([]string, error) {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		switch f = strings.TrimSpace(f); f {
+		case "server", "go":
+			out = append(out, f)
+		case "":
+		default:
+			return nil, fmt.Errorf("-procs %q: want server, go or server,go", s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("-procs %q: want server, go or server,go", s)
+	}
+	return out, nil
+}
+
+// checkModes checks the flags of the modes that replace the operation
+// phases (-count-statements, -refusals, -soak, -replot): one at a time,
+// each with what it needs.
+func checkModes(c *config, cGiven bool) error {
+	n := 0
+	for _, on := range []bool{c.Count, c.Refusals, c.Soak, c.Replot != ""} {
+		if on {
+			n++
+		}
+	}
+	switch {
+	case n > 1:
+		return errors.New("-count-statements, -refusals, -soak and -replot are separate modes: give one")
+	case c.Count && c.HTTP != "":
+		return errors.New("-count-statements runs in process: drop -http")
+	case c.Count && c.CountN < 1:
+		return fmt.Errorf("-count-n %d: must be at least 1", c.CountN)
+	case c.Refusals && c.HTTP != "":
+		return errors.New("-refusals starts its own server: drop -http")
+	case c.Refusals && (c.Rounds < 1 || c.FloodC < 1):
+		return fmt.Errorf("-rounds %d -flood-c %d: must be at least 1", c.Rounds, c.FloodC)
+	case c.Soak && c.HTTP == "":
+		return errors.New("-soak needs -http (the server under test) and -admin-token")
+	case c.Soak && (c.SoakN < 1 || c.SoakD <= 0 || c.SoakStep <= 0):
+		return fmt.Errorf("-soak-n %d -soak-d %s -soak-step %s: must be positive", c.SoakN, c.SoakD, c.SoakStep)
+	case c.Replot != "" && c.Plot == "":
+		return errors.New("-replot needs -plot (the directory the PNGs go to)")
+	case c.Plot != "" && !c.Soak && c.Replot == "":
+		return errors.New("-plot applies with -soak or -replot")
+	}
+	if c.Refusals && !cGiven {
+		c.C = 32
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
@@ -40,6 +42,9 @@ type inproc struct {
 	seq   *emailSeq
 
 	stopDelivery func()
+	// counter, when set, counts the statements the store sends
+	// (-count-statements).
+	counter *sqlCounter
 }
 
 func newInproc(ctx context.Context, cfg config, stderr io.Writer) (_ *inproc, err error) {
@@ -104,14 +109,21 @@ func (d *inproc) openStore(ctx context.Context) error {
 			}
 			path = filepath.Join(dir, "users.db")
 		}
-		s, db, err := sqlitestore.Open(path)
+		s, db, err := d.openSQLite(path)
 		if err != nil {
 			return err
 		}
 		d.closers = append(d.closers, db.Close, s.Close)
 		d.store, d.where = s, "sqlite "+path
 	case "pg":
-		pool, err := pgxpool.New(ctx, d.cfg.DSN)
+		pcfg, err := pgxpool.ParseConfig(d.cfg.DSN)
+		if err != nil {
+			return fmt.Errorf("-dsn: %w", err)
+		}
+		if d.counter != nil {
+			pcfg.ConnConfig.Tracer = pgxCounter{d.counter}
+		}
+		pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 		if err != nil {
 			return fmt.Errorf("-dsn: %w", err)
 		}
@@ -134,6 +146,25 @@ func (d *inproc) openStore(ctx context.Context) error {
 		return fmt.Errorf("unknown store %q", d.cfg.Store)
 	}
 	return nil
+}
+
+// openSQLite opens the store's file as sqlitestore.Open does, through the
+// statement counter when there is one.
+func (d *inproc) openSQLite(path string) (*sqlitestore.Store, *sql.DB, error) {
+	if d.counter == nil {
+		return sqlitestore.Open(path)
+	}
+	db := sql.OpenDB(&countingConnector{next: dsnConnector{dsn: sqlitestore.DSN(path), drv: &sqlite3.SQLiteDriver{}},
+		c: d.counter, rowsf: sqliteRows()})
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	s, err := sqlitestore.New(db)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return s, db, nil
 }
 
 func (d *inproc) describe() string { return d.where }
@@ -212,6 +243,9 @@ func (d *inproc) prepare(ctx context.Context, op string, n, c int) (opFunc, erro
 			_, err := m.AcceptInvite(ctx, tok, pw)
 			return libErr(err)
 		}, nil
+
+	case opList, opMe:
+		return nil, fmt.Errorf("%s runs over HTTP only (-http)", op)
 
 	case opLogin:
 		emails, err := d.loginUsers(ctx, loginUserCount(c))

@@ -28,6 +28,12 @@
 //	accept          AcceptInvite with a valid token (one hash + one write)
 //	login           Authenticate an active user (one verify)
 //
+// Over HTTP only (not in "all"):
+//
+//	list            GET /users?limit=50 as an administrator, on a server holding
+//	                -list-users users (the tool creates the missing ones first)
+//	me              GET /users/me with a user's access token (the Bearer path)
+//
 // Tokens are single-use, so verify and accept run on tokens prepared before
 // the timed phase: a short calibration run estimates the rate, and enough
 // tokens for -d at that rate (plus a margin, at most -maxpool) are made by a
@@ -45,6 +51,53 @@
 // the server's parameters: start the server with cheap ones
 // (HASH_MEMORY_COST=8 HASH_TIME_COST=1 HASH_PARALLELISM=1) to measure
 // verify, which does not hash.
+//
+// # Other modes
+//
+// Each replaces the operation phases.
+//
+// -count-statements counts, below the store (a database/sql driver
+// wrapper for SQLite and MySQL, a pgx tracer for PostgreSQL), the SQL
+// statements and the rows they write per operation of register, verify,
+// invite, accept, login, refresh, reset-request, reset and deliver (per
+// mail), run -count-n times one at a time with the fake hasher after an
+// uncounted setup; -v lists each statement:
+//
+//	go run ./cmd/usersbench -count-statements -store sqlite -v
+//
+// -refusals starts a server process (this program again) serving the
+// httpapi handler and a bare net/http handler that replays, for each
+// refusal path, the status, headers and body the httpapi handler gave at
+// start: a well-formed but never issued verify, accept or reset token, a
+// body that is not JSON, an admin route without credentials, and GET
+// /server/ping. It drives both alternately with the same client (-c, 32
+// by default) for -rounds rounds of -d per path and handler, and reports
+// each path's rate and p50/p99 on both and their ratio; -flood on adds a
+// hashing flood (-flood-c clients registering back to back at -argon2)
+// against the httpapi handler, and reports each path's rate against its
+// rate without the flood; -procs runs the server process at
+// examples/server's GOMAXPROCS default (HASH_PARALLELISM × NumCPU +
+// NumCPU) and at Go's (NumCPU):
+//
+//	go run ./cmd/usersbench -refusals -argon2 directus -d 5s -rounds 3
+//
+// -soak, with -http, offers -soak-n registrations over -soak-d to a
+// server along a launch curve (launchCurve: a ramp, a peak, a tail and
+// three bursts sent at once), open loop, and reports per -soak-step
+// served, shed (503 with Retry-After), p50/p99 of each, the server's RSS
+// (-pid) and its outbox backlog (GET /server/health as an administrator);
+// then waits for the outbox to drain and checks, from the server's mail
+// output (-maillog), that every served registration got exactly one mail
+// and that its link verifies the address, and that no shed one got mail;
+// finally it measures the hash ceiling (argon2id alone at -argon2, NumCPU
+// goroutines) for -soak-d. -plot DIR writes its throughput, latency, RSS
+// and backlog over time as PNGs; -replot FILE redraws a saved -json
+// report:
+//
+//	go run ./cmd/usersbench -soak -http http://127.0.0.1:8055 -admin-token … -maillog server.out -pid … -plot docs/bench
+//
+// cmd/sidebyside runs this tool of an older commit and of this checkout
+// alternately.
 //
 // # Peak RSS
 //
@@ -73,6 +126,9 @@ import (
 )
 
 func main() {
+	if spec := os.Getenv(refusalServerEnv); spec != "" {
+		os.Exit(refusalServerMain(spec))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := parseArgs(os.Args[1:], os.Stderr)
@@ -108,6 +164,16 @@ type driver interface {
 var needsTokens = map[string]bool{opVerify: true, opAccept: true}
 
 func run(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
+	switch {
+	case cfg.Count:
+		return runCount(ctx, cfg, stdout)
+	case cfg.Refusals:
+		return runRefusals(ctx, cfg, stdout, stderr)
+	case cfg.Soak:
+		return runSoak(ctx, cfg, stdout, stderr)
+	case cfg.Replot != "":
+		return replot(cfg.Replot, cfg.Plot, stdout)
+	}
 	var (
 		d   driver
 		err error
@@ -286,7 +352,16 @@ func measure(ctx context.Context, rss *peakRSS, op string, c int, d time.Duratio
 	runtime.GC()
 	debug.FreeOSMemory()
 	reset := rss != nil && rss.reset()
+	cpu0 := rss.cpu()
 	r := runPhase(ctx, op, c, d, fn)
+	if cpu1 := rss.cpu(); cpu0 >= 0 && cpu1 >= cpu0 {
+		cpu := cpu1 - cpu0
+		r.CPUCores = cpu.Seconds() / r.Elapsed.Seconds()
+		if r.OK > 0 {
+			r.CPUPerOpMs = float64(cpu.Microseconds()) / 1000 / float64(r.OK)
+		}
+		r.CPUOf = r.RSSOf
+	}
 	if reset {
 		r.PeakRSS = rss.read()
 	} else if rss != nil {

@@ -100,10 +100,53 @@ func TestParseArgsRejects(t *testing.T) {
 		{"-burst 5", "-burst needs -http"},
 		{"-http http://x.example -burst -1", "need -burst >= 0"},
 		{"-http http://x.example -burst 5 -bursts 0", "-bursts >= 1"},
+		{"-count-statements -refusals", "separate modes"},
+		{"-count-statements -count-n 0", "-count-n 0: must be at least 1"},
+		{"-refusals -http http://x.example", "-refusals starts its own server"},
+		{"-refusals -rounds 0", "must be at least 1"},
+		{"-refusals -flood maybe", `-flood "maybe"`},
+		{"-refusals -procs none", `-procs "none"`},
+		{"-soak", "-soak needs -http"},
+		{"-soak -http http://x.example -soak-n 0", "must be positive"},
+		{"-replot soak.json", "-replot needs -plot"},
+		{"-plot dir", "-plot applies with -soak or -replot"},
 	} {
 		_, err := parseArgs(strings.Fields(tc.args), io.Discard)
 		assert.ErrorContains(t, err, tc.want, tc.args)
 	}
+}
+
+func TestStatCPU(t *testing.T) {
+	t.Parallel()
+	// pid (comm with spaces) state ppid … utime=250 stime=50 (fields 14, 15).
+	stat := "4242 (user sbench (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 8 0 100 0 0\n"
+	assert.Equal(t, 3*time.Second, statCPU([]byte(stat)))
+	assert.Equal(t, time.Duration(-1), statCPU([]byte("garbage")))
+	p := newPeakRSS(0)
+	assert.GreaterOrEqual(t, p.cpu(), time.Duration(0), "this process's CPU time is readable")
+	assert.Equal(t, time.Duration(-1), (*peakRSS)(nil).cpu())
+}
+
+func TestParseArgsModes(t *testing.T) {
+	t.Parallel()
+	c, err := parseArgs([]string{"-refusals"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 32, c.C, "-refusals drives 32 clients unless -c says otherwise")
+	assert.Equal(t, []bool{false, true}, c.Floods)
+	assert.Equal(t, []string{"server", "go"}, c.Procs)
+	c, err = parseArgs([]string{"-refusals", "-c", "4", "-flood", "on", "-procs", "go"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 4, c.C)
+	assert.Equal(t, []bool{true}, c.Floods)
+	c, err = parseArgs([]string{"-soak", "-http", "http://127.0.0.1:1", "-admin-token", "x"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, 10_000, c.SoakN)
+	assert.Equal(t, 10*time.Minute, c.SoakD)
+	assert.Equal(t, 10*time.Second, c.SoakStep)
+	c, err = parseArgs([]string{"-count-statements", "-store", "pg", "-dsn", "postgres://x@y/z"}, io.Discard)
+	require.NoError(t, err)
+	assert.True(t, c.Count)
+	assert.Equal(t, 50, c.CountN)
 }
 
 func TestParseArgon2(t *testing.T) {

@@ -41,10 +41,14 @@ func (d *inproc) openMySQL(ctx context.Context) error {
 		})
 	}
 	cfg.DBName = name
-	db, err := sql.Open("mysql", cfg.FormatDSN())
+	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return err
 	}
+	if d.counter != nil {
+		conn = &countingConnector{next: conn, c: d.counter, rowsf: mysqlRows}
+	}
+	db := sql.OpenDB(conn)
 	n := max(4, runtime.NumCPU())
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)

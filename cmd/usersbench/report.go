@@ -37,6 +37,40 @@ func (p *peakRSS) reset() bool {
 	return p.resetable
 }
 
+// cpu returns the process's CPU time so far (user + system, from
+// /proc/<pid>/stat, in clock ticks of 10 ms), or -1 when it cannot be
+// read (or p is nil).
+func (p *peakRSS) cpu() time.Duration {
+	if p == nil {
+		return -1
+	}
+	b, err := os.ReadFile("/proc/" + p.pid + "/stat")
+	if err != nil {
+		return -1
+	}
+	return statCPU(b)
+}
+
+// statCPU reads utime and stime (fields 14 and 15, after the command name
+// in parentheses, which may hold spaces) of a /proc/<pid>/stat line.
+func statCPU(stat []byte) time.Duration {
+	s := string(stat)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return -1
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	k, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(u+k) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
 // read returns VmHWM in KiB, or 0 when it cannot be read.
 func (p *peakRSS) read() int64 {
 	b, err := os.ReadFile("/proc/" + p.pid + "/status")
@@ -139,7 +173,7 @@ func (r *report) writeTable(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "op\tc\tops\terrors\tops/s\tp50 ms\tp99 ms\tmax ms\tpeak RSS MiB\tvs ceiling\t")
+	fmt.Fprintln(tw, "op\tc\tops\terrors\tops/s\tp50 ms\tp99 ms\tmax ms\tpeak RSS MiB\tCPU ms/op (cores)\tvs ceiling\t")
 	rows := r.Results
 	if r.Ceiling != nil {
 		rows = append([]result{*r.Ceiling}, rows...)
@@ -156,8 +190,15 @@ func (r *report) writeTable(w io.Writer) error {
 				rss += " (server)"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%s\t%s\t\n",
-			x.Op, x.C, x.OK, x.Errors, x.OpsPerSec, x.P50ms, x.P99ms, x.MaxMs, rss, vs)
+		cpu := "-"
+		if x.CPUPerOpMs > 0 {
+			cpu = fmt.Sprintf("%.3f (%.2f)", x.CPUPerOpMs, x.CPUCores)
+			if x.CPUOf == "server" {
+				cpu += " server"
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.1f\t%.2f\t%.2f\t%.2f\t%s\t%s\t%s\t\n",
+			x.Op, x.C, x.OK, x.Errors, x.OpsPerSec, x.P50ms, x.P99ms, x.MaxMs, rss, cpu, vs)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -45,9 +45,16 @@ type result struct {
 	MaxMs     float64        `json:"max_ms"`
 	PeakRSS   int64          `json:"peak_rss_kib,omitempty"` // VmHWM during the phase, KiB; 0: unknown
 	RSSOf     string         `json:"peak_rss_of,omitempty"`  // "usersbench" or "server"
-	Ceiling   float64        `json:"vs_ceiling,omitempty"`   // OpsPerSec / ceiling's, for hashing operations
-	Exhausted bool           `json:"exhausted,omitempty"`    // the prepared tokens ran out before D
-	Note      string         `json:"note,omitempty"`
+	// CPUPerOpMs is the CPU time (user + system) the measured process
+	// (this one in process, the server's over HTTP with -pid) spent in the
+	// phase per successful operation; CPUCores that time over the phase's
+	// duration (2 = both cores of a 2-core machine busy).
+	CPUPerOpMs float64 `json:"cpu_ms_per_op,omitempty"`
+	CPUCores   float64 `json:"cpu_cores,omitempty"`
+	CPUOf      string  `json:"-"`
+	Ceiling    float64 `json:"vs_ceiling,omitempty"` // OpsPerSec / ceiling's, for hashing operations
+	Exhausted  bool    `json:"exhausted,omitempty"`  // the prepared tokens ran out before D
+	Note       string  `json:"note,omitempty"`
 }
 
 // summarize builds a result from the latencies of the successful
