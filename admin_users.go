@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gousers/users/internal/echo"
 	"github.com/gousers/users/store"
 )
 
@@ -46,7 +47,7 @@ func (m *Manager) Create(ctx context.Context, in CreateInput) (*User, error) {
 func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
 	email := strings.TrimSpace(in.Email)
 	if email != "" {
-		if err := ValidateEmail(email); err != nil {
+		if err := validateEmail(email); err != nil {
 			return nil, asFailed(err)
 		}
 	}
@@ -61,7 +62,7 @@ func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
 		status = StatusActive
 	}
 	if !status.Valid() {
-		return nil, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", Echo(string(status))))
+		return nil, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", echo.Cut(string(status))))
 	}
 	if err := validIDs("policies", in.Policies); err != nil {
 		return nil, err
@@ -336,7 +337,7 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (store.UserChange, er
 		e := strings.TrimSpace(*p.Email)
 		key := ""
 		if e != "" {
-			if err := ValidateEmail(e); err != nil {
+			if err := validateEmail(e); err != nil {
 				return ch, asFailed(err)
 			}
 			key = NormalizeEmail(e)
@@ -351,7 +352,7 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (store.UserChange, er
 		}
 	}
 	if p.Status != nil && !p.Status.Valid() {
-		return ch, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", Echo(string(*p.Status))))
+		return ch, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", echo.Cut(string(*p.Status))))
 	}
 	if p.SetRole {
 		if err := validateID("role", p.Role); err != nil {

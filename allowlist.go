@@ -193,58 +193,6 @@ func (e *allowEntry) matches(c *allowURLParts) bool {
 	return isLDHLabel(c.host[:n-1])
 }
 
-// WithQueryParam returns rawURL with key=value in its query: the link a
-// verification or invite mail carries (key "token"). Every other query
-// parameter is kept as written and in order, as is the fragment; a parameter
-// named key is replaced. key and value are query-escaped. rawURL must be an
-// absolute URL (with a host for http and https); otherwise the error is a
-// *ValidationError that matches ErrInvalidPayload. The error never contains
-// value.
-func WithQueryParam(rawURL, key, value string) (string, error) {
-	if key == "" {
-		return "", &ValidationError{Field: "url", Reason: "query parameter name is empty", whole: true}
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme == "" || u.Opaque != "" ||
-		(u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
-		return "", &ValidationError{Field: "url", Reason: fmt.Sprintf("URL %q is not a valid absolute URL", rawURL), whole: true}
-	}
-
-	// Work on the string: u.String() may re-escape the path, and
-	// url.Values.Encode sorts and re-escapes the query, while the link must
-	// keep the URL as its owner wrote it.
-	base, frag, hasFrag := strings.Cut(rawURL, "#")
-	base, query, _ := strings.Cut(base, "?")
-	ek := url.QueryEscape(key)
-	ev := url.QueryEscape(value)
-
-	var b strings.Builder
-	b.Grow(len(rawURL) + len(ek) + len(ev) + 3)
-	b.WriteString(base)
-	b.WriteByte('?')
-	for query != "" {
-		var param string
-		param, query, _ = strings.Cut(query, "&")
-		if param == "" {
-			continue
-		}
-		name, _, _ := strings.Cut(param, "=")
-		if n, err := url.QueryUnescape(name); err == nil && n == key {
-			continue
-		}
-		b.WriteString(param)
-		b.WriteByte('&')
-	}
-	b.WriteString(ek)
-	b.WriteByte('=')
-	b.WriteString(ev)
-	if hasFrag {
-		b.WriteByte('#')
-		b.WriteString(frag)
-	}
-	return b.String(), nil
-}
-
 // parseAllowURL parses raw strictly into the parts an allow-list compares.
 // entry allows a leading wildcard label and forbids any other '*'. It returns a
 // non-empty reason, phrased to follow the URL, when raw is refused. The

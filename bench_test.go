@@ -7,7 +7,7 @@ package users_test
 // Each flow runs with three hashers, as sub-benchmarks named
 // store=<memory|sqlite>/hash=<…>:
 //
-//   - hash=fake: users.InsecureHasher, which makes the password work vanish,
+//   - hash=fake: userstest.Hasher, which makes the password work vanish,
 //     so what is left is the library's own overhead (validation, token,
 //     mail rendering, the store's transaction);
 //   - hash=argon2-default: users.DefaultArgon2id() (m=19456 KiB, t=2, p=1);
@@ -60,6 +60,7 @@ import (
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/store/sqlitestore"
+	"github.com/gousers/users/userstest"
 )
 
 // benchPassword is long enough for any policy the benchmarks set.
@@ -69,7 +70,7 @@ var benchHashers = []struct {
 	name string
 	h    func() users.Hasher
 }{
-	{"fake", func() users.Hasher { return users.InsecureHasher{} }},
+	{"fake", func() users.Hasher { return userstest.Hasher{} }},
 	{"argon2-default", func() users.Hasher { return users.DefaultArgon2id() }},
 	{"argon2-directus", func() users.Hasher { return benchDirectusArgon2() }},
 }
@@ -135,7 +136,7 @@ func newBenchEnv(b *testing.B, storeKind string, h users.Hasher, opts ...users.O
 		b.Fatal(err)
 	}
 	e.tap = &benchTap{Store: st}
-	if e.setup, err = users.New(e.tap, nop, users.WithHasher(users.InsecureHasher{}), users.WithLogger(quiet)); err != nil {
+	if e.setup, err = users.New(e.tap, nop, users.WithHasher(userstest.Hasher{}), users.WithLogger(quiet)); err != nil {
 		b.Fatal(err)
 	}
 	e.init(b)
@@ -399,7 +400,7 @@ func BenchmarkVerifyEmail(b *testing.B) {
 // plays no part, so only the fake one runs.
 func BenchmarkVerifyEmailGarbage(b *testing.B) {
 	for _, st := range benchStores {
-		e := newBenchEnv(b, st, users.InsecureHasher{})
+		e := newBenchEnv(b, st, userstest.Hasher{})
 		var raw [32]byte
 		_, _ = rand.Read(raw[:])
 		for _, tc := range []struct{ name, token string }{
@@ -487,7 +488,7 @@ func BenchmarkRegisterNewWithRules(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fake := func() users.Hasher { return users.InsecureHasher{} }
+	fake := func() users.Hasher { return userstest.Hasher{} }
 	for _, st := range benchStores {
 		b.Run("store="+st+"/hash=fake", func(b *testing.B) {
 			benchRun(b, st, fake, func(b *testing.B, e *benchEnv) func() {

@@ -87,7 +87,7 @@
 // [ErrBusy], [ErrRateLimited]…), and
 // input errors are a [*ValidationError] naming the field. No error, log line
 // or response ever contains a password, a token or a hash. Errors read
-// "users: <operation>: <cause>", and repeat at most [MaxEcho] characters of
+// "users: <operation>: <cause>", and repeat at most 64 characters of
 // any input.
 //
 // # Limits

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/gousers/users/internal/echo"
 	"github.com/gousers/users/store"
 )
 
@@ -158,29 +158,6 @@ type ValidationError struct {
 
 func (e *ValidationError) Error() string { return "users: " + e.Message() }
 
-// MaxEcho is how many characters of a caller's input an error message
-// repeats at most (a field name, a URL, a status); longer input is cut
-// there and marked with "…", so that an error is never bigger than a
-// bounded multiple of its text however big the input.
-const MaxEcho = 64
-
-// Echo returns s cut to MaxEcho characters (with "…" when cut) and with
-// invalid UTF-8 replaced: the form in which error messages repeat input.
-func Echo(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if utf8.RuneCountInString(s) <= MaxEcho {
-		return s
-	}
-	i, n := 0, 0
-	for i = range s {
-		if n == MaxEcho {
-			break
-		}
-		n++
-	}
-	return s[:i] + "…"
-}
-
 // Unwrap returns the sentinel the error belongs to.
 func (e *ValidationError) Unwrap() error {
 	if e.Err == nil {
@@ -195,7 +172,7 @@ func (e *ValidationError) Message() string {
 	if e.Field == "" || e.whole {
 		return e.Reason
 	}
-	return fmt.Sprintf("%q %s", Echo(e.Field), e.Reason)
+	return fmt.Sprintf("%q %s", echo.Cut(e.Field), e.Reason)
 }
 
 func invalid(field, reason string) error {
@@ -208,7 +185,7 @@ func failed(field, reason string) error {
 
 // urlNotAllowed builds the Directus-worded error for a rejected redirect URL.
 func urlNotAllowed(field, rawURL, what string) error {
-	return &ValidationError{Field: field, Reason: fmt.Sprintf("URL %q can't be used to %s", Echo(rawURL), what), Err: ErrURLNotAllowed, whole: true}
+	return &ValidationError{Field: field, Reason: fmt.Sprintf("URL %q can't be used to %s", echo.Cut(rawURL), what), Err: ErrURLNotAllowed, whole: true}
 }
 
 // BusyError is the hashing queue's refusal (see WithHashConcurrency and

@@ -9,6 +9,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // exampleManager builds a Manager for the examples: an in-memory store, a
@@ -17,7 +18,7 @@ import (
 func exampleManager() (*users.Manager, *memmailer.Mailer, *users.Role) {
 	mail := memmailer.New()
 	m, err := users.New(memstore.New(), mail,
-		users.WithHasher(users.InsecureHasher{}),
+		users.WithHasher(userstest.Hasher{}),
 		users.WithPublicURL("https://app.example.com"),
 		users.WithRegisterURLAllowList("https://app.example.com/verify"),
 		users.WithInviteURLAllowList("https://app.example.com/welcome"),

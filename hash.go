@@ -2,7 +2,6 @@ package users
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -160,42 +159,4 @@ func decodeArgon2id(encoded string) (p Argon2id, salt, key []byte, err error) {
 		return p, nil, nil, errBadHash
 	}
 	return p, salt, key, nil
-}
-
-// InsecureHasher is a fast, salted SHA-256 Hasher for TESTS ONLY: it makes
-// the password cost vanish so a test suite runs in milliseconds. Never use
-// it in production — SHA-256 is far too fast to resist offline guessing.
-type InsecureHasher struct{}
-
-const insecurePrefix = "$insecure-sha256$"
-
-// Hash implements Hasher.
-func (InsecureHasher) Hash(password string) (string, error) {
-	salt := make([]byte, 8)
-	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("users: reading salt: %w", err)
-	}
-	sum := sha256.Sum256(append(salt, password...))
-	b64 := base64.RawStdEncoding
-	return insecurePrefix + b64.EncodeToString(salt) + "$" + b64.EncodeToString(sum[:]), nil
-}
-
-// Verify implements Hasher.
-func (InsecureHasher) Verify(password, encoded string) (bool, error) {
-	rest, ok := strings.CutPrefix(encoded, insecurePrefix)
-	if !ok {
-		return false, errBadHash
-	}
-	s, h, ok := strings.Cut(rest, "$")
-	if !ok {
-		return false, errBadHash
-	}
-	b64 := base64.RawStdEncoding
-	salt, err1 := b64.DecodeString(s)
-	want, err2 := b64.DecodeString(h)
-	if err1 != nil || err2 != nil {
-		return false, errBadHash
-	}
-	sum := sha256.Sum256(append(salt, password...))
-	return subtle.ConstantTimeCompare(sum[:], want) == 1, nil
 }

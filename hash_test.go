@@ -92,22 +92,6 @@ func TestArgon2idParameterValidation(t *testing.T) {
 	require.Error(t, err)
 }
 
-func TestInsecureHasher(t *testing.T) {
-	t.Parallel()
-	h := users.InsecureHasher{}
-	enc, err := h.Hash("secret")
-	require.NoError(t, err)
-	assert.NotContains(t, enc, "secret")
-	ok, err := h.Verify("secret", enc)
-	require.NoError(t, err)
-	assert.True(t, ok)
-	ok, err = h.Verify("secreT", enc)
-	require.NoError(t, err)
-	assert.False(t, ok)
-	_, err = h.Verify("secret", directusParamsVector)
-	assert.Error(t, err)
-}
-
 // nopStore and nopMailer satisfy the interfaces for tests of New that fail
 // before any store or mail work.
 type nopStore struct{ store.Store }

@@ -20,6 +20,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // check returns the one result of the named check.
@@ -210,7 +211,7 @@ func TestHealthProbesTheRelay(t *testing.T) {
 
 	clock := &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
 	pm := &probeMailer{Mailer: memmailer.New()}
-	m, err := users.New(memstore.New(), pm, users.WithHasher(users.InsecureHasher{}), users.WithClock(clock.Now))
+	m, err := users.New(memstore.New(), pm, users.WithHasher(userstest.Hasher{}), users.WithClock(clock.Now))
 	require.NoError(t, err)
 	ctx := context.Background()
 	get := func() users.HealthCheck {
@@ -239,7 +240,7 @@ func TestHealthProbesTheRelay(t *testing.T) {
 	clock.Advance(o.MailerProbeInterval)
 	assert.Equal(t, users.HealthOK, get().Status)
 
-	off, err := users.New(memstore.New(), pm, users.WithHasher(users.InsecureHasher{}),
+	off, err := users.New(memstore.New(), pm, users.WithHasher(userstest.Hasher{}),
 		users.WithHealthOptions(users.HealthOptions{MailerProbeInterval: -1}))
 	require.NoError(t, err)
 	h, err = off.Health(ctx)
@@ -303,7 +304,7 @@ func TestWithHealthOptionsValidates(t *testing.T) {
 		"HashWaiting":          {HashWaiting: -1},
 		"HashShedWindow":       {HashShedWindow: -1},
 	} {
-		_, err := users.New(memstore.New(), memmailer.New(), users.WithHasher(users.InsecureHasher{}), users.WithHealthOptions(o))
+		_, err := users.New(memstore.New(), memmailer.New(), users.WithHasher(userstest.Hasher{}), users.WithHealthOptions(o))
 		assert.Error(t, err, name)
 	}
 }

@@ -109,7 +109,7 @@ func (m *Manager) invite1(ctx context.Context, in InviteInput) ([]InviteResult, 
 	seen := make(map[string]bool, len(in.Emails))
 	for _, e := range in.Emails {
 		e = strings.TrimSpace(e)
-		if err := ValidateEmail(e); err != nil {
+		if err := validateEmail(e); err != nil {
 			return nil, err
 		}
 		if k := NormalizeEmail(e); !seen[k] {

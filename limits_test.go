@@ -19,6 +19,7 @@ import (
 	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // quiet drops the Manager's log lines.
@@ -49,7 +50,7 @@ func TestHashConcurrencyOption(t *testing.T) {
 // released. Give entered a buffer when a call the gate should have kept
 // out must not block on the announcement.
 type holdHasher struct {
-	users.InsecureHasher
+	userstest.Hasher
 	hold    atomic.Pointer[chan struct{}]
 	entered chan struct{}
 }
@@ -63,12 +64,12 @@ func (h *holdHasher) wait() {
 
 func (h *holdHasher) Hash(pw string) (string, error) {
 	h.wait()
-	return h.InsecureHasher.Hash(pw)
+	return h.Hasher.Hash(pw)
 }
 
 func (h *holdHasher) Verify(pw, enc string) (bool, error) {
 	h.wait()
-	return h.InsecureHasher.Verify(pw, enc)
+	return h.Hasher.Verify(pw, enc)
 }
 
 // refusedAtOnce runs call, which the hashing gate must refuse at once (its

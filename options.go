@@ -208,8 +208,8 @@ func WithSecret(secret []byte) Option {
 	}
 }
 
-// WithHasher sets the password hasher. Default: DefaultArgon2id(). Use
-// InsecureHasher{} in tests only.
+// WithHasher sets the password hasher. Default: DefaultArgon2id(). Tests
+// may use the fast, insecure userstest.Hasher.
 func WithHasher(h Hasher) Option {
 	return func(c *config) error {
 		if h == nil {
@@ -401,7 +401,7 @@ func WithObserver(o Observer) Option {
 // (mails then read "You have been invited", without a name).
 func WithProjectName(name string) Option {
 	return func(c *config) error {
-		if err := ValidateProjectName(name); err != nil {
+		if err := validateProjectName(name); err != nil {
 			return err
 		}
 		c.projectName = name

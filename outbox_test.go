@@ -15,6 +15,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 func invite(t *testing.T, e *env, emails ...string) {
@@ -110,7 +111,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	invite(t, e, "a@example.com", "b@example.com")
 	// The first process dies before delivering.
 	next := memmailer.New()
-	m2, err := users.New(st, next, users.WithHasher(users.InsecureHasher{}), users.WithClock(e.clock.Now))
+	m2, err := users.New(st, next, users.WithHasher(userstest.Hasher{}), users.WithClock(e.clock.Now))
 	require.NoError(t, err)
 	rep, err := m2.DeliverPending(e.ctx)
 	require.NoError(t, err)
@@ -153,7 +154,7 @@ func TestRunDeliversAndStops(t *testing.T) {
 	got := make(chan users.Message, 1)
 	mailer := users.MailerFunc(func(ctx context.Context, m users.Message) error { got <- m; return nil })
 	st := memstore.New()
-	m, err := users.New(st, mailer, users.WithHasher(users.InsecureHasher{}))
+	m, err := users.New(st, mailer, users.WithHasher(userstest.Hasher{}))
 	require.NoError(t, err)
 	role, err := m.CreateRole(context.Background(), users.Role{Name: "R"})
 	require.NoError(t, err)
@@ -248,7 +249,7 @@ func TestMessageIDKeptAcrossAttempts(t *testing.T) {
 	})
 	st := memstore.New()
 	clock := &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-	m, err := users.New(st, mailer, users.WithHasher(users.InsecureHasher{}), users.WithClock(clock.Now),
+	m, err := users.New(st, mailer, users.WithHasher(userstest.Hasher{}), users.WithClock(clock.Now),
 		users.WithPublicURL("https://App.Example.com:8443/base"), quiet)
 	require.NoError(t, err)
 	ctx := context.Background()

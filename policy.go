@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/dlclark/regexp2"
+	"github.com/gousers/users/internal/echo"
+	"github.com/gousers/users/internal/validate"
 )
 
 // PasswordPolicy is a compiled password rule: a regular expression a new
@@ -101,7 +103,7 @@ func ParsePasswordPolicy(src string) (*PasswordPolicy, error) {
 	}
 	re, err := regexp2.Compile(pattern, opts)
 	if err != nil {
-		return nil, bad("is not a valid regular expression: " + Echo(err.Error()))
+		return nil, bad("is not a valid regular expression: " + echo.Cut(err.Error()))
 	}
 	re.MatchTimeout = policyMatchLimit
 	return &PasswordPolicy{src: src, re: re}, nil
@@ -306,7 +308,7 @@ func validatePolicyDescription(d string) error {
 	if utf8.RuneCountInString(d) > maxPolicyDescription {
 		return invalid("auth_password_policy_description", fmt.Sprintf("must be at most %d characters", maxPolicyDescription))
 	}
-	if reason := textProblem(d); reason != "" {
+	if reason := validate.Text(d); reason != "" {
 		return invalid("auth_password_policy_description", reason)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // Policies whose backtracking explodes on some passwords are refused when
@@ -177,7 +178,7 @@ func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 // 100 ms, took 200 ms.
 func BenchmarkRunawayPolicy(b *testing.B) {
 	st := memstore.New()
-	m, err := users.New(st, memmailer.New(), users.WithHasher(users.InsecureHasher{}), users.WithHashConcurrency(64, 64), quiet)
+	m, err := users.New(st, memmailer.New(), users.WithHasher(userstest.Hasher{}), users.WithHashConcurrency(64, 64), quiet)
 	if err != nil {
 		b.Fatal(err)
 	}

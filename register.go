@@ -86,7 +86,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		return ErrRegistrationDisabled
 	}
 	email := strings.TrimSpace(in.Email)
-	if err := ValidateEmail(email); err != nil {
+	if err := validateEmail(email); err != nil {
 		return err
 	}
 	if err := validatePasswordShape(in.Password); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 func TestRegisterDisabled(t *testing.T) {
@@ -338,7 +339,7 @@ func writeShape(fx store.Effects) string {
 }
 
 type countingHasher struct {
-	users.InsecureHasher
+	userstest.Hasher
 	mu sync.Mutex
 	n  int
 }
@@ -347,14 +348,14 @@ func (h *countingHasher) Hash(pw string) (string, error) {
 	h.mu.Lock()
 	h.n++
 	h.mu.Unlock()
-	return h.InsecureHasher.Hash(pw)
+	return h.Hasher.Hash(pw)
 }
 
 func (h *countingHasher) Verify(pw, enc string) (bool, error) {
 	h.mu.Lock()
 	h.n++
 	h.mu.Unlock()
-	return h.InsecureHasher.Verify(pw, enc)
+	return h.Hasher.Verify(pw, enc)
 }
 
 func (h *countingHasher) take() int {

@@ -57,7 +57,7 @@ func (m *Manager) resendVerification(ctx context.Context, email, verificationURL
 		return ErrRegistrationDisabled
 	}
 	email = strings.TrimSpace(email)
-	if err := ValidateEmail(email); err != nil {
+	if err := validateEmail(email); err != nil {
 		return err
 	}
 	if verificationURL != "" && !m.register.Allowed(verificationURL) {

@@ -41,7 +41,7 @@ func (m *Manager) RequestPasswordReset(ctx context.Context, email, resetURL stri
 
 func (m *Manager) requestReset(ctx context.Context, email, resetURL string) error {
 	email = strings.TrimSpace(email)
-	if err := ValidateEmail(email); err != nil {
+	if err := validateEmail(email); err != nil {
 		return err
 	}
 	if resetURL != "" && !m.sess.reset.Allowed(resetURL) {

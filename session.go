@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gousers/users/internal/validate"
 	"github.com/gousers/users/store"
 )
 
@@ -228,7 +229,7 @@ func (m *Manager) Authenticate(ctx context.Context, email, password string) (*Us
 // rehash. It returns the user as stored afterwards and the address's key.
 func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*store.User, string, error) {
 	email, password := strings.TrimSpace(in.Email), in.Password
-	if emailProblem(email) != "" || password == "" || len(password) > maxPassBytes {
+	if validate.Email(email) != "" || password == "" || len(password) > maxPassBytes {
 		// Malformed input cannot name a user; the cost here differs from a
 		// real check, but it reveals nothing about any account.
 		return nil, "", ErrInvalidCredentials

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/userstest"
 )
 
 // BenchmarkResolveAccessToken is the cost every authenticated request
@@ -16,7 +17,7 @@ func BenchmarkResolveAccessToken(b *testing.B) {
 	for _, kind := range benchStores {
 		b.Run(kind, func(b *testing.B) {
 			ctx := context.Background()
-			m, err := users.New(benchOpenStore(b, kind), memmailer.New(), users.WithHasher(users.InsecureHasher{}))
+			m, err := users.New(benchOpenStore(b, kind), memmailer.New(), users.WithHasher(userstest.Hasher{}))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -47,7 +48,7 @@ func BenchmarkRefresh(b *testing.B) {
 	for _, kind := range benchStores {
 		b.Run(kind, func(b *testing.B) {
 			ctx := context.Background()
-			m, err := users.New(benchOpenStore(b, kind), memmailer.New(), users.WithHasher(users.InsecureHasher{}))
+			m, err := users.New(benchOpenStore(b, kind), memmailer.New(), users.WithHasher(userstest.Hasher{}))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/userstest"
 )
 
 const (
@@ -211,12 +212,12 @@ func TestSecret(t *testing.T) {
 	assert.False(t, e.m.SecretIsRandom())
 
 	// Another instance on the same store and secret accepts the token…
-	other, err := users.New(e.store, e.mail, withSecret(), users.WithClock(e.clock.Now), users.WithHasher(users.InsecureHasher{}))
+	other, err := users.New(e.store, e.mail, withSecret(), users.WithClock(e.clock.Now), users.WithHasher(userstest.Hasher{}))
 	require.NoError(t, err)
 	_, err = other.ResolveAccessToken(e.ctx, s.AccessToken)
 	require.NoError(t, err)
 	// …one with its own random secret does not.
-	random, err := users.New(e.store, e.mail, users.WithClock(e.clock.Now), users.WithHasher(users.InsecureHasher{}))
+	random, err := users.New(e.store, e.mail, users.WithClock(e.clock.Now), users.WithHasher(userstest.Hasher{}))
 	require.NoError(t, err)
 	assert.True(t, random.SecretIsRandom())
 	_, err = random.ResolveAccessToken(e.ctx, s.AccessToken)

@@ -12,6 +12,7 @@ import (
 	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 func TestSettings(t *testing.T) {
@@ -36,7 +37,7 @@ func TestSettings(t *testing.T) {
 
 	// Settings are shared through the store: a second Manager sees them.
 	e.open()
-	other, err := users.New(e.store, e.mail, users.WithHasher(users.InsecureHasher{}))
+	other, err := users.New(e.store, e.mail, users.WithHasher(userstest.Hasher{}))
 	require.NoError(t, err)
 	got, err = other.Settings(e.ctx)
 	require.NoError(t, err)
@@ -175,7 +176,7 @@ func TestSavingSettingsDoesNotStoreTheDefaultProjectName(t *testing.T) {
 	ctx := context.Background()
 	store := memstore.New()
 	open := func(name string) *users.Manager {
-		m, err := users.New(store, memmailer.New(), users.WithHasher(users.InsecureHasher{}), users.WithProjectName(name))
+		m, err := users.New(store, memmailer.New(), users.WithHasher(userstest.Hasher{}), users.WithProjectName(name))
 		require.NoError(t, err)
 		return m
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gousers/users/internal/echo"
+	"github.com/gousers/users/internal/linkurl"
 	"github.com/gousers/users/store"
 )
 
@@ -209,7 +211,11 @@ func (m *Manager) link(base, defaultPath, token string) (string, error) {
 	if base == "" {
 		base = m.publicURL + defaultPath
 	}
-	return WithQueryParam(base, "token", token)
+	link, err := linkurl.WithQueryParam(base, "token", token)
+	if err != nil {
+		return "", &ValidationError{Field: "url", Reason: fmt.Sprintf("URL %q is not a valid absolute URL", echo.Cut(base)), whole: true}
+	}
+	return link, nil
 }
 
 // notFoundAs turns a store's store.ErrNotFound into the given sentinel.

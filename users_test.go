@@ -13,6 +13,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // fakeClock is a settable clock; tests move it instead of sleeping.
@@ -62,7 +63,7 @@ func newEnvOn(t *testing.T, st store.Store, opts ...users.Option) *env {
 	e := &env{t: t, ctx: context.Background(), store: st, mail: memmailer.New(),
 		clock: &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}}
 	base := []users.Option{
-		users.WithHasher(users.InsecureHasher{}),
+		users.WithHasher(userstest.Hasher{}),
 		users.WithClock(e.clock.Now),
 		users.WithPublicURL(appURL),
 		users.WithRegisterURLAllowList(verifyURL),

@@ -22,11 +22,12 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 const (
 	adminToken = "admin-token-0123456789"
-	// hashPrefix starts every InsecureHasher hash: no response may hold it.
+	// hashPrefix starts every userstest.Hasher hash: no response may hold it.
 	hashPrefix = "$insecure-sha256$"
 	password   = "correct horse battery"
 )
@@ -108,7 +109,7 @@ func newFixtureWith(t *testing.T, fc fixtureConfig) *fixture {
 		f.store = fc.store(f.mem)
 	}
 	opts := append([]users.Option{
-		users.WithHasher(users.InsecureHasher{}),
+		users.WithHasher(userstest.Hasher{}),
 		users.WithClock(f.clock.Now),
 		users.WithLogger(slog.New(slog.NewTextHandler(f.logs, nil))),
 		users.WithPublicURL("https://app.example.com"),

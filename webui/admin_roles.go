@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/validate"
 	"github.com/gousers/users/store"
 )
 
@@ -230,7 +231,7 @@ func (h *handler) inviteToRole(w http.ResponseWriter, r *http.Request) {
 	valid := make([]string, 0, len(addrs))
 	refused := map[string]string{}
 	for _, a := range addrs {
-		if err := users.ValidateEmail(a); err != nil {
+		if validate.Email(a) != "" {
 			refused[a] = a + ": refused, not a valid email address."
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/sqlitestore"
+	"github.com/gousers/users/userstest"
 	"github.com/gousers/users/webui"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkPages(b *testing.B) {
 	for name, open := range benchStores {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			m, err := users.New(open(b), memmailer.New(), users.WithHasher(users.InsecureHasher{}), users.WithMailLimiter(nil))
+			m, err := users.New(open(b), memmailer.New(), users.WithHasher(userstest.Hasher{}), users.WithMailLimiter(nil))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/userstest"
 	"github.com/gousers/users/webui"
 )
 
@@ -57,7 +58,7 @@ func newHandlerEnv(t *testing.T, opts ...webui.Option) *handlerEnv {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	e := &handlerEnv{now: &now, box: memmailer.New()}
 	m, err := users.New(newStore(), e.box,
-		users.WithHasher(users.InsecureHasher{}),
+		users.WithHasher(userstest.Hasher{}),
 		users.WithClock(func() time.Time { return *e.now }),
 		users.WithLinkPaths(webui.LinkPaths("")),
 		users.WithMailLimiter(nil), users.WithLoginLimiter(nil))

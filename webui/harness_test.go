@@ -28,6 +28,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 	"github.com/gousers/users/webui"
 )
 
@@ -56,7 +57,7 @@ func newEnv(t *testing.T, opts ...webui.Option) *env {
 	t.Cleanup(e.srv.Close)
 	e.base = e.srv.URL + "/admin"
 	m, err := users.New(e.store, e.mail,
-		users.WithHasher(users.InsecureHasher{}),
+		users.WithHasher(userstest.Hasher{}),
 		users.WithPublicURL(e.srv.URL),
 		users.WithLinkPaths(webui.LinkPaths("/admin")),
 		users.WithMailLimiter(nil),

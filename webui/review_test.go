@@ -16,6 +16,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/userstest"
 	"github.com/gousers/users/webui"
 )
 
@@ -264,7 +265,7 @@ func TestResendVerificationIsTheAdministrators(t *testing.T) {
 	ctx := context.Background()
 	box := memmailer.New()
 	m, err := users.New(newStore(), box,
-		users.WithHasher(users.InsecureHasher{}),
+		users.WithHasher(userstest.Hasher{}),
 		users.WithLinkPaths(webui.LinkPaths("")),
 		users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)),
 		users.WithAdminMailLimiter(users.NewMemoryLimiter(2, time.Hour)))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/userstest"
 )
 
 // Operations the tool knows, in the order it runs them.
@@ -55,7 +56,7 @@ type config struct {
 }
 
 // argon2Params is the -argon2 flag: argon2id parameters, or the fake
-// (InsecureHasher) hasher.
+// (userstest.Hasher) hasher.
 type argon2Params struct {
 	Fake    bool
 	Memory  uint32 // KiB
@@ -76,7 +77,7 @@ func (p argon2Params) String() string {
 // hasher returns the users.Hasher p names.
 func (p argon2Params) hasher() users.Hasher {
 	if p.Fake {
-		return users.InsecureHasher{}
+		return userstest.Hasher{}
 	}
 	return &users.Argon2id{Memory: p.Memory, Time: p.Time, Threads: p.Threads, SaltLen: 16, KeyLen: 32}
 }

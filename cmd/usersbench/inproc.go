@@ -24,6 +24,7 @@ import (
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/sqlitestore"
+	"github.com/gousers/users/userstest"
 )
 
 // inproc runs the operations against a Manager in this process.
@@ -62,7 +63,7 @@ func newInproc(ctx context.Context, cfg config, stderr io.Writer) (_ *inproc, er
 		return nil, err
 	}
 	d.tap = &tokenTap{Store: d.store}
-	if d.setup, err = users.New(d.tap, discard, users.WithHasher(users.InsecureHasher{}),
+	if d.setup, err = users.New(d.tap, discard, users.WithHasher(userstest.Hasher{}),
 		users.WithMailLimiter(nil), users.WithLogger(log)); err != nil {
 		return nil, err
 	}

@@ -171,7 +171,7 @@ var serverSection = section{"Server", []setting{
 	{name: "KEY", help: "Identifier of this project, shown to administrators as serviceId by GET /server/health (Directus's KEY). Default: none.",
 		parse: func(c *config, v string) error { c.Key = v; return nil }},
 	{name: "PROJECT_NAME", help: "The project name mails use (\"You have been invited to join <project>\") while the stored settings have none; PATCH /settings project_name overrides it. At most 100 characters. Default: none (\"You have been invited\").",
-		parse: func(c *config, v string) error { c.ProjectName = v; return unprefix(users.ValidateProjectName(v)) }},
+		parse: func(c *config, v string) error { c.ProjectName = v; return nil }}, // judged by users.New (see managerError)
 }}
 
 var databaseSection = section{"Database", []setting{
@@ -297,7 +297,15 @@ var securitySection = section{"Security", []setting{
 			return nil
 		}},
 	{name: "ADMIN_EMAIL", help: "With ADMIN_PASSWORD: the first administrator, created at start-up (active, in the role Administrator) when no active user has an admin role. An existing user with that address is left alone. Default: none.",
-		parse: func(c *config, v string) error { c.AdminEmail = v; return unprefix(users.ValidateEmail(v)) }},
+		parse: func(c *config, v string) error {
+			// The library judges the address when it creates the user; a
+			// value that is not even an address stops the start here.
+			if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
+				return errors.New("must be a plain email address (name@example.com)")
+			}
+			c.AdminEmail = v
+			return nil
+		}},
 	{name: "ADMIN_PASSWORD", secret: true, verbatim: true, help: "The first administrator's password (required with ADMIN_EMAIL; unlike Directus, none is made up).",
 		parse: func(c *config, v string) error { c.AdminPassword = v; return nil }},
 	{name: "IP_TRUST_PROXY", help: "Comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed for the client IP (rate limits). Default: none — Directus trusts every proxy by default; a client could then choose its IP.",

@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -222,7 +226,6 @@ func TestLoadConfigErrors(t *testing.T) {
 		"ttl":                 {map[string]string{"USER_INVITE_TOKEN_TTL": "forever"}, "USER_INVITE_TOKEN_TTL"},
 		"allow-list":          {map[string]string{"USER_REGISTER_URL_ALLOW_LIST": "https://good@evil.example/"}, "USER_REGISTER_URL_ALLOW_LIST"},
 		"verify redirect":     {map[string]string{"USER_REGISTER_VERIFY_REDIRECT": "//evil.example"}, "USER_REGISTER_VERIFY_REDIRECT"},
-		"project name":        {map[string]string{"PROJECT_NAME": "Acme \u202egnp.exe"}, "PROJECT_NAME: \"project_name\" must not contain"},
 		"cors origin":         {map[string]string{"CORS_ORIGIN": "https://app.example.com/path"}, "CORS_ORIGIN"},
 		"metrics token":       {map[string]string{"METRICS_TOKENS": "short"}, "METRICS_TOKENS: token 1 must be at least 16 characters"},
 		"log level":           {map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
@@ -245,6 +248,28 @@ func TestLoadConfigErrors(t *testing.T) {
 				assert.True(t, known[m[1]] || m[1] == "EMAIL_SMTP_*", "%q names no variable of the table", line)
 			}
 			assert.NotRegexp(t, `\b(SendTimeout|Lease|InitialBackoff|MaxBackoff|Memory|Threads|HeloName|Username|Password|TLSMode)\b`, err.Error(), "no Go field names")
+		})
+	}
+}
+
+// The values users.New judges by the library's own rules stop the start
+// with an error that names the variable, as the loader's do.
+func TestManagerOptionErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"project name": {map[string]string{"PROJECT_NAME": "Acme \u202egnp.exe"}, "configuration: PROJECT_NAME: \"project_name\" must not contain"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{"PORT": "0", "DB_FILENAME": filepath.Join(t.TempDir(), "users.db"), "EMAIL_TRANSPORT": "log",
+				"HASH_MEMORY_COST": "1024", "HASH_TIME_COST": "1", "HASH_PARALLELISM": "1"}
+			maps.Copy(vars, tc.env)
+			err := run(context.Background(), func(k string) string { return vars[k] }, io.Discard, slog.New(slog.DiscardHandler), nil)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
 }

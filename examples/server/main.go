@@ -161,7 +161,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	}
 	m, err := users.New(store, mailer, opts...)
 	if err != nil {
-		return err
+		return managerError(err)
 	}
 	if metrics != nil {
 		metrics.watch(m)
@@ -367,4 +367,23 @@ func warnNoAdmin(ctx context.Context, m *users.Manager, cfg config, log *slog.Lo
 	log.Warn("ADMIN_TOKEN is not set and no active user has an admin role: every admin route (users, roles, invitations, settings) " +
 		"will answer 403 FORBIDDEN; set ADMIN_TOKEN (16 characters or more), or ADMIN_EMAIL and ADMIN_PASSWORD to create the first administrator")
 	return nil
+}
+
+// optionVariables names the variable behind each Manager option that
+// users.New judges by the library's own rules rather than this loader: a
+// *users.ValidationError from New names the option in its Field.
+var optionVariables = map[string]string{
+	"project_name": "PROJECT_NAME",
+}
+
+// managerError turns New's refusal of an option into the loader's form,
+// naming the variable to change.
+func managerError(err error) error {
+	var ve *users.ValidationError
+	if errors.As(err, &ve) {
+		if name, ok := optionVariables[ve.Field]; ok {
+			return fmt.Errorf("configuration: %s: %s", name, ve.Message())
+		}
+	}
+	return err
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/userstest"
 )
 
 // Database is one fresh database the sub-test's limiters share.
@@ -483,7 +484,7 @@ func AsLoginLimiter(t *testing.T, newDatabase Factory) {
 	db := newDatabase(t)
 	ms := make([]*users.Manager, 2)
 	for i := range ms {
-		m, err := users.New(db.NewStore(t), memmailer.New(), users.WithHasher(users.InsecureHasher{}),
+		m, err := users.New(db.NewStore(t), memmailer.New(), users.WithHasher(userstest.Hasher{}),
 			users.WithLoginLimiter(db.NewLimiter(t, "login", 3, 15*time.Minute, nil)))
 		if err != nil {
 			t.Fatalf("users.New: %v", err)
