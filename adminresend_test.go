@@ -24,8 +24,10 @@ func TestResendVerificationFor(t *testing.T) {
 	ctx := context.Background()
 	box := memmailer.New()
 	m, err := users.New(memstore.New(), box, users.WithHasher(userstest.Hasher{}),
-		users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)),
-		users.WithAdminMailLimiter(users.NewMemoryLimiter(2, time.Hour)))
+		limits(func(l *users.Limits) {
+			l.Mail = &users.MemoryLimiter{Points: 1, Window: time.Hour}
+			l.AdminMail = &users.MemoryLimiter{Points: 2, Window: time.Hour}
+		}))
 	require.NoError(t, err)
 	s, err := m.Settings(ctx)
 	require.NoError(t, err)

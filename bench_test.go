@@ -10,7 +10,7 @@ package users_test
 //   - hash=fake: userstest.Hasher, which makes the password work vanish,
 //     so what is left is the library's own overhead (validation, token,
 //     mail rendering, the store's transaction);
-//   - hash=argon2-default: users.DefaultArgon2id() (m=19456 KiB, t=2, p=1);
+//   - hash=argon2-default: users.Argon2id{} (m=19456 KiB, t=2, p=1);
 //   - hash=argon2-directus: Directus's m=65536 KiB, t=3, p=4.
 //
 // BenchmarkHash measures the hashers alone, so a flow's cost over its one
@@ -71,7 +71,7 @@ var benchHashers = []struct {
 	h    func() users.Hasher
 }{
 	{"fake", func() users.Hasher { return userstest.Hasher{} }},
-	{"argon2-default", func() users.Hasher { return users.DefaultArgon2id() }},
+	{"argon2-default", func() users.Hasher { return users.Argon2id{} }},
 	{"argon2-directus", func() users.Hasher { return benchDirectusArgon2() }},
 }
 
@@ -376,7 +376,7 @@ func BenchmarkRegisterExisting(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-	}, users.WithMailLimiter(nil))
+	}, limits(func(l *users.Limits) { l.Mail = nil }))
 }
 
 // BenchmarkVerifyEmail exists because following a verification link is a

@@ -16,7 +16,7 @@ import (
 // Device Cookies": a successful login hands the client a cookie bound to
 // the address it logged in with and to the password it logged in with. A
 // later attempt for that address that presents it is "from a known
-// device": it is limited per device (WithDeviceLimiter) and skips the
+// device": it is limited per device (Limits.Device) and skips the
 // per-IP and per-address limits, which strangers can exhaust. So after any
 // number of wrong guesses from any number of addresses, an owner on a
 // device that logged in before gets in at once.

@@ -94,7 +94,7 @@ func absDur(d time.Duration) time.Duration { return max(d, -d) }
 // address with a wrong password. Not parallel: it measures time.
 func TestAuthenticateTimingDoesNotRevealAccounts(t *testing.T) {
 	testenv.SkipTiming(t)
-	e := newEnv(t, users.WithHasher(users.DefaultArgon2id()))
+	e := newEnv(t, users.WithHasher(users.Argon2id{}))
 	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "known@example.com", Password: "the-right-password"})
 	require.NoError(t, err)
 	try := func(email string) func(int) {
@@ -119,7 +119,7 @@ func TestAuthenticateTimingDoesNotRevealAccounts(t *testing.T) {
 // active account. Not parallel: it measures time.
 func TestRegisterTimingDoesNotRevealAccounts(t *testing.T) {
 	testenv.SkipTiming(t)
-	e := newEnv(t, users.WithHasher(users.DefaultArgon2id()))
+	e := newEnv(t, users.WithHasher(users.Argon2id{}))
 	e.open()
 	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "taken@example.com", Password: "the-owners-password"})
 	require.NoError(t, err)

@@ -122,17 +122,17 @@ var (
 	// ErrBusy is returned (inside a *BusyError, which estimates when to
 	// retry) by every method that checks or hashes a password (Register,
 	// Authenticate, AcceptInvite, Create, UpdateUser) when the hashing
-	// queue cannot take the call (WithHashConcurrency,
-	// WithHashWaitBudget); nothing was written, and the answer does not
+	// queue cannot take the call (Limits.HashConcurrency,
+	// Limits.HashWaitBudget); nothing was written, and the answer does not
 	// depend on whether the address exists. Retry later. HTTP: 503 with
 	// Retry-After.
 	ErrBusy = newSentinel("users: too many requests in progress, try again later", nil)
 
 	// ErrRateLimited is returned (inside a *RateLimitError, which says when
 	// to retry) by Authenticate when an address has had too many failed
-	// logins (WithLoginLimiter), and reported in an InviteResult when an
+	// logins (Limits.Login), and reported in an InviteResult when an
 	// address is over the administrators' mail limit
-	// (WithAdminMailLimiter); a Limiter's denial matches it. HTTP: 429
+	// (Limits.AdminMail); a Limiter's denial matches it. HTTP: 429
 	// REQUESTS_EXCEEDED with Retry-After.
 	ErrRateLimited = newSentinel("users: too many requests", nil)
 )
@@ -188,8 +188,8 @@ func urlNotAllowed(field, rawURL, what string) error {
 	return &ValidationError{Field: field, Reason: fmt.Sprintf("URL %q can't be used to %s", echo.Cut(rawURL), what), Err: ErrURLNotAllowed, whole: true}
 }
 
-// BusyError is the hashing queue's refusal (see WithHashConcurrency and
-// WithHashWaitBudget). It unwraps to ErrBusy. RetryAfter estimates when a
+// BusyError is the hashing queue's refusal (see Limits.HashConcurrency and
+// Limits.HashWaitBudget). It unwraps to ErrBusy. RetryAfter estimates when a
 // call would be admitted: the time the calls already queued need.
 type BusyError struct {
 	RetryAfter time.Duration

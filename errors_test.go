@@ -19,7 +19,7 @@ import (
 func TestErrorsHaveOnePrefix(t *testing.T) {
 	t.Parallel()
 	broken := &recordingLimiter{deny: errors.New("users: limiter back-end down")}
-	e := newEnv(t, users.WithMailLimiter(broken), users.WithAdminMailLimiter(broken), quiet)
+	e := newEnv(t, limits(func(l *users.Limits) { l.Mail = broken; l.AdminMail = broken }), quiet)
 	str := func(s string) *string { return &s }
 	var errs []error
 	add := func(_ any, err error) { errs = append(errs, err) }

@@ -19,9 +19,9 @@ func exampleManager() (*users.Manager, *memmailer.Mailer, *users.Role) {
 	mail := memmailer.New()
 	m, err := users.New(memstore.New(), mail,
 		users.WithHasher(userstest.Hasher{}),
-		users.WithPublicURL("https://app.example.com"),
-		users.WithRegisterURLAllowList("https://app.example.com/verify"),
-		users.WithInviteURLAllowList("https://app.example.com/welcome"),
+		users.Links{PublicURL: "https://app.example.com"},
+		users.Links{RegisterURLs: []string{"https://app.example.com/verify"}},
+		users.Links{InviteURLs: []string{"https://app.example.com/welcome"}},
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -44,13 +44,13 @@ func lastToken(m *users.Manager, mail *memmailer.Mailer) string {
 
 func ExampleNew() {
 	_, err := users.New(memstore.New(), memmailer.New(),
-		users.WithPublicURL("https://app.example.com"),
-		users.WithRegisterURLAllowList("https://app.example.com/verify", "https://*.preview.example.com/verify"),
-		users.WithTokenLifetimes(24*time.Hour, 72*time.Hour),
+		users.Links{PublicURL: "https://app.example.com"},
+		users.Links{RegisterURLs: []string{"https://app.example.com/verify", "https://*.preview.example.com/verify"}},
+		users.Lifetimes{VerifyEmail: 24 * time.Hour, Invite: 72 * time.Hour},
 	)
 	fmt.Println(err)
 
-	_, err = users.New(memstore.New(), memmailer.New(), users.WithRegisterURLAllowList("javascript:alert(1)"))
+	_, err = users.New(memstore.New(), memmailer.New(), users.Links{RegisterURLs: []string{"javascript:alert(1)"}})
 	fmt.Println(err != nil)
 	// Output:
 	// <nil>

@@ -10,7 +10,7 @@ import (
 
 // HashBusy reports, without waiting and without taking anything, whether a
 // call that checks or hashes a password would be refused at once now (see
-// WithHashConcurrency and WithHashWaitBudget): a *BusyError (ErrBusy) with
+// Limits.HashConcurrency and Limits.HashWaitBudget): a *BusyError (ErrBusy) with
 // the estimated wait, else nil. It depends on the load alone, never on an
 // address, so a handler may ask it before reading a request, to shed a
 // flood without the work of decoding it; a nil answer promises nothing (the
@@ -165,7 +165,7 @@ func (m *Manager) acquireHash(ctx context.Context) (*slot, error) {
 }
 
 // The password work happens in these functions, under the hashing limit
-// (WithHashConcurrency): hash and verify take a slot for one operation
+// (Limits.HashConcurrency): hash and verify take a slot for one operation
 // (ErrBusy when the queue cannot take the call, ctx's error when ctx is
 // done before a slot is free); hashIn and verifyIn run in a slot the
 // caller holds. Each hash's duration feeds the gate's estimate.

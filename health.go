@@ -58,7 +58,7 @@ type HealthCheck struct {
 // of Directus's GET /server/health:
 //
 //   - database:responseTime — the store answers (store.Outbox.MailStats), and
-//     within HealthOptions.DatabaseResponseTime; a store that does not
+//     within HealthThresholds.DatabaseResponseTime; a store that does not
 //     answer is the one error (Status "error": serving cannot work);
 //   - outbox:pending and outbox:oldestPendingAge — the mail backlog and
 //     how long its oldest mail has waited; outbox:failed counts mails given
@@ -172,9 +172,9 @@ func (m *Manager) noteDelivery(mail *store.Mail, sendErr error, u store.MailUpda
 	}
 	d.mu.Unlock()
 	if sendErr == nil {
-		m.observe(Event{Kind: EventMailSent, Mail: MailKind(mail.Kind), Duration: max(now.Sub(mail.CreatedAt), 0)})
+		m.observe(Event{Kind: EventMailSent, Mail: mail.Kind, Duration: max(now.Sub(mail.CreatedAt), 0)})
 	} else {
-		m.observe(Event{Kind: EventMailFailed, Mail: MailKind(mail.Kind), Final: u.Status == store.MailFailed})
+		m.observe(Event{Kind: EventMailFailed, Mail: mail.Kind, Final: u.Status == store.MailFailed})
 	}
 }
 
@@ -205,7 +205,7 @@ type probeState struct {
 // check probes the relay when the last result is older than the
 // interval and no other call is probing; otherwise it reports the last
 // result.
-func (p *probeState) check(ctx context.Context, v MailerVerifier, now time.Time, o HealthOptions) HealthCheck {
+func (p *probeState) check(ctx context.Context, v MailerVerifier, now time.Time, o HealthThresholds) HealthCheck {
 	p.mu.Lock()
 	if !p.running && (p.at.IsZero() || now.Sub(p.at) >= o.MailerProbeInterval) {
 		p.running = true
@@ -231,7 +231,7 @@ func (p *probeState) check(ctx context.Context, v MailerVerifier, now time.Time,
 	return c
 }
 
-// HashStats describes the hashing limit (WithHashConcurrency) at one
+// HashStats describes the hashing limit (Limits.HashConcurrency) at one
 // moment.
 type HashStats struct {
 	Limit, Queue     int    // the configured bounds

@@ -97,7 +97,7 @@ type Event struct {
 	// "rate_limited", "busy", "canceled" or "error" (anything else).
 	Reason string
 	// Mail is the mail's kind, for EventMailSent and EventMailFailed.
-	Mail MailKind
+	Mail string
 	// Final, for EventMailFailed: the mail was given up.
 	Final bool
 	// Duration: delivery latency (EventMailSent) or wait (EventHashWait).

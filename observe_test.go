@@ -52,7 +52,7 @@ func flow(f, outcome, reason string) users.Event {
 func TestObserverFlows(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	e := newEnv(t, users.WithObserver(rec), users.WithLoginLimiter(users.NewMemoryLimiter(2, time.Hour)))
+	e := newEnv(t, users.WithObserver(rec), limits(func(l *users.Limits) { l.Login = &users.MemoryLimiter{Points: 2, Window: time.Hour} }))
 	ctx := e.ctx
 
 	// Register, refused then accepted; verify, refused then accepted.
@@ -128,8 +128,10 @@ func TestObserverFlows(t *testing.T) {
 func TestObserverMailLimit(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	e := newEnv(t, users.WithObserver(rec), users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)),
-		users.WithAdminMailLimiter(users.NewMemoryLimiter(1, time.Hour)))
+	e := newEnv(t, users.WithObserver(rec), limits(func(l *users.Limits) {
+		l.Mail = &users.MemoryLimiter{Points: 1, Window: time.Hour}
+		l.AdminMail = &users.MemoryLimiter{Points: 1, Window: time.Hour}
+	}))
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
@@ -162,15 +164,15 @@ func TestObserverDeliveries(t *testing.T) {
 	e.mail.FailWith(nil)
 	e.deliver()
 	assert.Equal(t, []users.Event{
-		{Kind: users.EventMailFailed, Mail: users.MailInvite, Final: false},
-		{Kind: users.EventMailSent, Mail: users.MailInvite, Duration: time.Hour + 90*time.Second},
+		{Kind: users.EventMailFailed, Mail: "invite", Final: false},
+		{Kind: users.EventMailSent, Mail: "invite", Duration: time.Hour + 90*time.Second},
 	}, rec.take(users.EventMailSent, users.EventMailFailed))
 
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"b@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
 	e.mail.FailWith(fmt.Errorf("550 no such user: %w", users.ErrPermanent))
 	e.deliver()
-	assert.Equal(t, []users.Event{{Kind: users.EventMailFailed, Mail: users.MailInvite, Final: true}},
+	assert.Equal(t, []users.Event{{Kind: users.EventMailFailed, Mail: "invite", Final: true}},
 		rec.take(users.EventMailSent, users.EventMailFailed))
 }
 
@@ -180,7 +182,7 @@ func TestObserverHashing(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
 	h := &holdHasher{entered: make(chan struct{}, 8)}
-	e := newEnv(t, users.WithObserver(rec), users.WithHasher(h), users.WithHashConcurrency(1, 0))
+	e := newEnv(t, users.WithObserver(rec), users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 }))
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"}))
 	waits := rec.take(users.EventHashWait, users.EventHashShed)

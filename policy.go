@@ -20,7 +20,7 @@ import (
 // (`/^.{8,}$/`, `/(?=^.{8,}$)(?=.*\d)…/`), and evaluates it with a
 // backtracking engine, whose cost is bounded three ways:
 //
-//   - a password is checked under the hashing limit (WithHashConcurrency),
+//   - a password is checked under the hashing limit (Limits.HashConcurrency),
 //     before it is hashed, so a flood of requests never runs more policy
 //     checks at once than hashes;
 //   - a check gives its answer within 100 ms: past that the password is

@@ -103,7 +103,7 @@ func TestPasswordPolicyErrorShowsTheDescription(t *testing.T) {
 func TestRunawayPolicyHoldsItsSlot(t *testing.T) {
 	t.Parallel()
 	h := &holdHasher{entered: make(chan struct{}, 8)}
-	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
+	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 }))
 	e.open()
 	// Saved as an older version would have: straight into the store.
 	s := users.DefaultSettings()
@@ -138,7 +138,7 @@ func TestRunawayPolicyHoldsItsSlot(t *testing.T) {
 func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 	t.Parallel()
 	h := &holdHasher{entered: make(chan struct{}, 8)}
-	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
+	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 }))
 	p, err := users.ParsePasswordPolicy(users.PasswordPolicyMinLength)
 	require.NoError(t, err)
 	e.open(func(s *users.Settings) { s.PasswordPolicy = p })
@@ -178,7 +178,7 @@ func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 // 100 ms, took 200 ms.
 func BenchmarkRunawayPolicy(b *testing.B) {
 	st := memstore.New()
-	m, err := users.New(st, memmailer.New(), users.WithHasher(userstest.Hasher{}), users.WithHashConcurrency(64, 64), quiet)
+	m, err := users.New(st, memmailer.New(), users.WithHasher(userstest.Hasher{}), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 64, 64 }), quiet)
 	if err != nil {
 		b.Fatal(err)
 	}

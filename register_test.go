@@ -32,7 +32,7 @@ func TestRegisterNewUserVerifyFlow(t *testing.T) {
 	t.Parallel()
 	// An entry with a query and a fragment allows exactly that URL; the
 	// mailed link keeps them.
-	e := newEnv(t, users.WithRegisterURLAllowList(verifyURL+"?lang=en#top"))
+	e := newEnv(t, users.Links{RegisterURLs: []string{verifyURL + "?lang=en#top"}})
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{
 		Email: "Ann@Example.com", Password: "s3cret!", FirstName: "Ann", LastName: "Lee",
@@ -46,7 +46,7 @@ func TestRegisterNewUserVerifyFlow(t *testing.T) {
 	assert.Equal(t, "Ann", u.FirstName)
 
 	msg := e.onlyMail("Ann@Example.com")
-	assert.Equal(t, users.SubjectVerifyEmail, msg.Subject)
+	assert.Equal(t, "Verify your email address", msg.Subject)
 	assert.Contains(t, msg.Text, "Hello Ann")
 	link, err := url.Parse(memmailer.Link(msg))
 	require.NoError(t, err)
@@ -283,7 +283,7 @@ func TestRegisterContestedAccountTakeoverClosed(t *testing.T) {
 		require.ErrorIs(t, err, users.ErrInvalidCredentials, pw)
 	}
 	set := e.onlyMail("victim@example.com")
-	assert.Equal(t, users.SubjectSetPassword, set.Subject)
+	assert.Equal(t, "Choose your password", set.Subject)
 	assert.True(t, strings.HasPrefix(memmailer.Link(set), appURL+"/admin/accept-invite?token="))
 	_, err = e.m.AcceptInvite(e.ctx, memmailer.Token(set), "chosen-by-owner")
 	require.NoError(t, err)

@@ -58,9 +58,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		// Real argon2id PHC strings, at a cost tests can afford.
 		users.WithHasher(&users.Argon2id{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
 		users.WithClock(clock.Now),
-		users.WithPublicURL(appURL),
-		users.WithRegisterURLAllowList(verifyURL),
-		users.WithInviteURLAllowList(inviteURL),
+		users.Links{PublicURL: appURL},
+		users.Links{RegisterURLs: []string{verifyURL}},
+		users.Links{InviteURLs: []string{inviteURL}},
 		users.WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 	)
 	require.NoError(t, err)

@@ -183,7 +183,7 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 
 func TestSessionLifetimes(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, users.WithSessionLifetimes(10*time.Minute, 24*time.Hour))
+	e := newEnv(t, users.Lifetimes{Access: 10 * time.Minute, Refresh: 24 * time.Hour})
 	e.owner(nil)
 	s := e.login(ownerEmail, ownerPass)
 	assert.Equal(t, e.clock.Now().Add(10*time.Minute), s.AccessExpires)
@@ -199,7 +199,7 @@ func TestSessionLifetimes(t *testing.T) {
 	assert.ErrorIs(t, err, users.ErrTokenExpired)
 
 	for _, bad := range [][2]time.Duration{{-time.Minute, 0}, {time.Hour, time.Minute}, {time.Millisecond, 0}} {
-		_, err := users.New(e.store, e.mail, users.WithSessionLifetimes(bad[0], bad[1]))
+		_, err := users.New(e.store, e.mail, users.Lifetimes{Access: bad[0], Refresh: bad[1]})
 		assert.Error(t, err, "%v", bad)
 	}
 }
@@ -499,7 +499,7 @@ func TestPurgeExpired(t *testing.T) {
 func TestLoginIsObserved(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	e := newEnv(t, users.WithObserver(rec), users.WithLoginIPLimiter(users.NewMemoryLimiter(1, time.Hour)))
+	e := newEnv(t, users.WithObserver(rec), limits(func(l *users.Limits) { l.LoginIP = &users.MemoryLimiter{Points: 1, Window: time.Hour} }))
 	e.owner(nil)
 	rec.take()
 	e.login(ownerEmail, ownerPass)

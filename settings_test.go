@@ -86,7 +86,7 @@ func TestProjectNameInMails(t *testing.T) {
 	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"grace@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
 	msg := e.onlyMail("grace@example.com")
-	assert.Equal(t, users.SubjectInvite, msg.Subject, "subjects stay fixed strings")
+	assert.Equal(t, "You've been invited", msg.Subject, "subjects stay fixed strings")
 	assert.Contains(t, msg.Text, "You have been invited to join Acme <Tools> & Co as grace@example.com.")
 	assert.Contains(t, msg.HTML, "You have been invited to join Acme &lt;Tools&gt; &amp; Co as grace@example.com.")
 
@@ -128,7 +128,7 @@ func TestProjectNameDefault(t *testing.T) {
 	assert.Contains(t, e.onlyMail("b@example.com").Text, "join Stored Co as")
 
 	_, err = users.New(e.store, e.mail, users.WithProjectName("Bad\nName"))
-	requireField(t, err, "project_name", users.ErrInvalidPayload)
+	requireField(t, err, "WithProjectName", users.ErrInvalidPayload)
 }
 
 func TestProjectNameValidation(t *testing.T) {

@@ -40,9 +40,9 @@ func TestHTTPInviteTakesOverUnverifiedAccount(t *testing.T) {
 	require.NoError(t, err)
 	for _, m := range f.mail.To("victim@example.com") {
 		switch m.Subject {
-		case users.SubjectVerifyEmail:
+		case "Verify your email address":
 			verify = memmailer.Token(m)
-		case users.SubjectInvite:
+		case "You've been invited":
 			invite = memmailer.Token(m)
 		}
 	}
@@ -97,8 +97,8 @@ func TestHTTPTokensBoundToTheirAddress(t *testing.T) {
 // allowance whole.
 func TestHTTPStrangersCannotBlockAnInvite(t *testing.T) {
 	t.Parallel()
-	public := users.NewMemoryLimiter(5, time.Hour)
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithMailLimiter(public)}})
+	public := &users.MemoryLimiter{Points: 5, Window: time.Hour}
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{limits(func(l *users.Limits) { l.Mail = public })}})
 	f.openRegistration(true)
 	f.create(users.CreateInput{Email: "active@example.com", Password: password})
 	require.Equal(t, http.StatusNoContent, f.admin("POST", "/users/invite", `{"email":"new.hire@example.com","role":"`+f.role.ID+`"}`).Code)
@@ -112,7 +112,7 @@ func TestHTTPStrangersCannotBlockAnInvite(t *testing.T) {
 
 	w := f.admin("POST", "/users/invite", `{"email":"new.hire@example.com","role":"`+f.role.ID+`"}`)
 	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
-	assert.Equal(t, users.SubjectInvite, f.deliver("new.hire@example.com").Subject)
+	assert.Equal(t, "You've been invited", f.deliver("new.hire@example.com").Subject)
 	for i := range 5 {
 		_, err := public.Allow(f.ctx, "active@example.com")
 		require.NoError(t, err, "the active address's allowance is whole (%d)", i)
@@ -128,7 +128,7 @@ func TestHTTPStrangersCannotBlockAnInvite(t *testing.T) {
 	require.Len(t, f.mail.To("pending@example.com"), 5, "the public allowance is used up")
 	w = f.admin("POST", "/users/invite", `{"email":"pending@example.com","role":"`+f.role.ID+`"}`)
 	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
-	assert.Equal(t, users.SubjectInvite, f.deliver("pending@example.com").Subject)
+	assert.Equal(t, "You've been invited", f.deliver("pending@example.com").Subject)
 }
 
 // Names with bidi controls, zero-width or other invisible characters, or
@@ -207,7 +207,7 @@ func TestHTTPSmallOnes(t *testing.T) {
 func TestHTTPFloodShedBeforeTheBody(t *testing.T) {
 	t.Parallel()
 	h := &gatedHasher{entered: make(chan struct{}, 8), release: make(chan struct{})}
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(h), users.WithHashConcurrency(1, 0)}})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 })}})
 	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
 	f.openRegistration(true)
 	h.gate.Store(true)

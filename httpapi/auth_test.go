@@ -113,7 +113,7 @@ func TestClientIP(t *testing.T) {
 
 func TestRateLimiterPerClientIP(t *testing.T) {
 	t.Parallel()
-	lim := users.NewMemoryLimiter(2, time.Minute)
+	lim := &users.MemoryLimiter{Points: 2, Window: time.Minute}
 	f := newFixture(t,
 		httpapi.WithRateLimiter(lim),
 		httpapi.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8")))
@@ -162,7 +162,7 @@ func TestRateLimiterPerClientIP(t *testing.T) {
 // extensions; other routes and other clients are not affected.
 func TestRegisterRateLimiter(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, httpapi.WithRegisterRateLimiter(users.NewMemoryLimiter(2, time.Minute)))
+	f := newFixture(t, httpapi.WithRegisterRateLimiter(&users.MemoryLimiter{Points: 2, Window: time.Minute}))
 	f.openRegistration(false)
 	register := func(remote, email string) *httptest.ResponseRecorder {
 		r := request("POST", "/users/register", registerBody(email, password))

@@ -103,7 +103,7 @@ func abs(d time.Duration) time.Duration { return max(d, -d) }
 // account), interleaved: the same answer, byte for byte, in the same time.
 func TestRegisterEnumerationOverHTTP(t *testing.T) {
 	testenv.SkipTiming(t)
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.DefaultArgon2id())}})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.Argon2id{})}})
 	f.openRegistration(true)
 	f.create(users.CreateInput{Email: "taken@example.com", Password: "the-owners-password", Status: users.StatusActive})
 	var first *answer
@@ -133,7 +133,7 @@ func TestRegisterEnumerationOverHTTP(t *testing.T) {
 // password get the same 401, byte for byte, in the same time.
 func TestLoginEnumerationOverHTTP(t *testing.T) {
 	testenv.SkipTiming(t)
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.DefaultArgon2id())}})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.Argon2id{})}})
 	f.create(users.CreateInput{Email: "known@example.com", Password: "the-right-password", Status: users.StatusActive})
 	var first *answer
 	try := func(email string) func(int) {

@@ -97,7 +97,7 @@ func TestBusyIs503WithRetryAfter(t *testing.T) {
 	t.Parallel()
 	h := &gatedHasher{entered: make(chan struct{}, 8), release: make(chan struct{})}
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{
-		users.WithHasher(h), users.WithHashConcurrency(1, 0),
+		users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 }),
 	}})
 	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
 	f.openRegistration(true)

@@ -20,7 +20,7 @@ import (
 func Example() {
 	m, err := users.New(memstore.New(), memmailer.New(),
 		users.WithHasher(userstest.Hasher{}), // tests only: use the default argon2id
-		users.WithPublicURL("https://app.example.com"))
+		users.Links{PublicURL: "https://app.example.com"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -112,9 +112,9 @@ func newFixtureWith(t *testing.T, fc fixtureConfig) *fixture {
 		users.WithHasher(userstest.Hasher{}),
 		users.WithClock(f.clock.Now),
 		users.WithLogger(slog.New(slog.NewTextHandler(f.logs, nil))),
-		users.WithPublicURL("https://app.example.com"),
-		users.WithRegisterURLAllowList("https://app.example.com/verify"),
-		users.WithInviteURLAllowList("https://app.example.com/welcome"),
+		users.Links{PublicURL: "https://app.example.com"},
+		users.Links{RegisterURLs: []string{"https://app.example.com/verify"}},
+		users.Links{InviteURLs: []string{"https://app.example.com/welcome"}},
 	}, fc.manager...)
 	var err error
 	f.m, err = users.New(f.store, f.mail, opts...)
@@ -327,4 +327,12 @@ func errMessage(t *testing.T, w *httptest.ResponseRecorder) string {
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &env))
 	require.NotEmpty(t, env.Errors)
 	return env.Errors[0].Message
+}
+
+// limits returns users.DefaultLimits with change applied: a test sets the
+// limits it is about and keeps the others.
+func limits(change func(*users.Limits)) users.Limits {
+	l := users.DefaultLimits()
+	change(&l)
+	return l
 }

@@ -77,8 +77,8 @@ func TestResendVerificationRefuses(t *testing.T) {
 func TestResendVerificationLimits(t *testing.T) {
 	t.Parallel()
 	f := newFixtureWith(t, fixtureConfig{
-		manager: []users.Option{users.WithMailLimiter(users.NewMemoryLimiter(2, time.Hour))},
-		handler: []httpapi.Option{httpapi.WithRegisterRateLimiter(users.NewMemoryLimiter(4, time.Hour))},
+		manager: []users.Option{limits(func(l *users.Limits) { l.Mail = &users.MemoryLimiter{Points: 2, Window: time.Hour} })},
+		handler: []httpapi.Option{httpapi.WithRegisterRateLimiter(&users.MemoryLimiter{Points: 4, Window: time.Hour})},
 	})
 	f.openRegistration(true)
 	assert.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", `{"email":"wait@example.com","password":"pw-123456"}`).Code)

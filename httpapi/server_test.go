@@ -137,7 +137,7 @@ func TestHealth(t *testing.T) {
 // does not apply to them.
 func TestServerRoutesAreNotRateLimited(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, httpapi.WithRateLimiter(users.NewMemoryLimiter(1, time.Hour)))
+	f := newFixture(t, httpapi.WithRateLimiter(&users.MemoryLimiter{Points: 1, Window: time.Hour}))
 	for range 5 {
 		assert.Equal(t, http.StatusOK, f.raw(request("GET", "/server/ping", "")).Code)
 		assert.Equal(t, http.StatusOK, f.raw(request("GET", "/server/health", "")).Code)

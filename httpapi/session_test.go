@@ -355,8 +355,8 @@ func TestLogin(t *testing.T) {
 
 func TestLoginLimiterAnswers429(t *testing.T) {
 	t.Parallel()
-	lim := users.NewMemoryLimiter(2, time.Minute)
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithLoginLimiter(lim)}})
+	lim := &users.MemoryLimiter{Points: 2, Window: time.Minute}
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{limits(func(l *users.Limits) { l.Login = lim })}})
 	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
 	for range 2 {
 		wantError(t, f.do("POST", "/auth/login", registerBody("ada@example.com", "wrong")), http.StatusUnauthorized, "INVALID_CREDENTIALS", "")

@@ -18,7 +18,7 @@ import (
 // hashing, so both take microseconds).
 func TestPasswordRequestEnumerationOverHTTP(t *testing.T) {
 	testenv.SkipTiming(t)
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.DefaultArgon2id())}})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.Argon2id{})}})
 	f.create(users.CreateInput{Email: "known@example.com", Password: "the-owners-password"})
 	var first *answer
 	try := func(email string) func(int) {

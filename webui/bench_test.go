@@ -41,7 +41,7 @@ func BenchmarkPages(b *testing.B) {
 	for name, open := range benchStores {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			m, err := users.New(open(b), memmailer.New(), users.WithHasher(userstest.Hasher{}), users.WithMailLimiter(nil))
+			m, err := users.New(open(b), memmailer.New(), users.WithHasher(userstest.Hasher{}), limits(func(l *users.Limits) { l.Mail = nil }))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -60,8 +60,15 @@ func newHandlerEnv(t *testing.T, opts ...webui.Option) *handlerEnv {
 	m, err := users.New(newStore(), e.box,
 		users.WithHasher(userstest.Hasher{}),
 		users.WithClock(func() time.Time { return *e.now }),
-		users.WithLinkPaths(webui.LinkPaths("")),
-		users.WithMailLimiter(nil), users.WithLoginLimiter(nil))
+		webui.LinkPaths(""),
+		limits(func(l *users.Limits) {
+			// The limits left run on the env's clock, as the Manager's own
+			// defaults would.
+			l.Mail, l.Login = nil, nil
+			for _, lim := range []users.Limiter{l.AdminMail, l.LoginIP, l.Device} {
+				lim.(*users.MemoryLimiter).Now = func() time.Time { return *e.now }
+			}
+		}))
 	require.NoError(t, err)
 	e.m, e.h = m, webui.New(m, opts...)
 	return e
@@ -524,7 +531,7 @@ func TestSessionRenewalAndRevocation(t *testing.T) {
 	assert.Equal(t, http.StatusOK, get(t, e.h, "/admin/users", c).StatusCode)
 
 	// Past the access token's life, the session renews it.
-	*e.now = e.now.Add(users.DefaultAccessTokenTTL + time.Minute)
+	*e.now = e.now.Add(e.m.Lifetimes().Access + time.Minute)
 	res := get(t, e.h, "/admin/users", c)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	var renewed *http.Cookie
@@ -547,6 +554,6 @@ func TestSessionRenewalAndRevocation(t *testing.T) {
 	_, err = e.m.UpdateUser(ctx, u.ID, users.UserPatch{SetRole: true, Role: &admins.ID})
 	require.NoError(t, err)
 	c = signInCookie(t, e.h, "a@example.com", "pw")
-	*e.now = e.now.Add(users.DefaultRefreshTokenTTL + time.Hour)
+	*e.now = e.now.Add(e.m.Lifetimes().Refresh + time.Hour)
 	assert.Equal(t, http.StatusSeeOther, get(t, e.h, "/admin/users", c).StatusCode)
 }

@@ -58,10 +58,9 @@ func newEnv(t *testing.T, opts ...webui.Option) *env {
 	e.base = e.srv.URL + "/admin"
 	m, err := users.New(e.store, e.mail,
 		users.WithHasher(userstest.Hasher{}),
-		users.WithPublicURL(e.srv.URL),
-		users.WithLinkPaths(webui.LinkPaths("/admin")),
-		users.WithMailLimiter(nil),
-		users.WithLoginLimiter(nil),
+		users.Links{PublicURL: e.srv.URL},
+		webui.LinkPaths("/admin"),
+		limits(func(l *users.Limits) { l.Mail = nil; l.Login = nil }),
 	)
 	require.NoError(t, err)
 	e.m = m
@@ -471,4 +470,12 @@ func (p *page) describedBy(name string) string {
 	})
 	require.NoError(p.t, err)
 	return desc
+}
+
+// limits returns users.DefaultLimits with change applied: a test sets the
+// limits it is about and keeps the others.
+func limits(change func(*users.Limits)) users.Limits {
+	l := users.DefaultLimits()
+	change(&l)
+	return l
 }

@@ -154,7 +154,7 @@ func TestPagesShowTheProjectName(t *testing.T) {
 // is: the host's per-IP registration limit must hold on it too, or anyone
 // registers (and mails) without bound through the console.
 func TestRegisterPageKeepsTheRegistrationLimit(t *testing.T) {
-	limit := users.NewMemoryLimiter(2, time.Minute)
+	limit := &users.MemoryLimiter{Points: 2, Window: time.Minute}
 	e := newHandlerEnv(t, webui.WithRegisterRateLimiter(limit))
 	ctx := context.Background()
 	s, err := e.m.Settings(ctx)
@@ -266,9 +266,11 @@ func TestResendVerificationIsTheAdministrators(t *testing.T) {
 	box := memmailer.New()
 	m, err := users.New(newStore(), box,
 		users.WithHasher(userstest.Hasher{}),
-		users.WithLinkPaths(webui.LinkPaths("")),
-		users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)),
-		users.WithAdminMailLimiter(users.NewMemoryLimiter(2, time.Hour)))
+		webui.LinkPaths(""),
+		limits(func(l *users.Limits) {
+			l.Mail = &users.MemoryLimiter{Points: 1, Window: time.Hour}
+			l.AdminMail = &users.MemoryLimiter{Points: 2, Window: time.Hour}
+		}))
 	require.NoError(t, err)
 	h := webui.New(m, asAdmin)
 	s, err := m.Settings(ctx)

@@ -42,9 +42,11 @@ func (h slowHasher) Verify(pw, enc string) (bool, error) {
 // served, the rest shed with 503 and a Retry-After, and nothing else.
 func TestBurstAgainstTheHandler(t *testing.T) {
 	t.Parallel()
+	lim := users.DefaultLimits()
+	lim.HashConcurrency, lim.HashQueue, lim.HashWaitBudget = 1, 1024, 100*time.Millisecond
+	lim.Mail = nil
 	m, err := users.New(memstore.New(), memmailer.New(), users.WithHasher(slowHasher{d: 20 * time.Millisecond}),
-		users.WithHashConcurrency(1, 1024), users.WithHashWaitBudget(100*time.Millisecond),
-		users.WithMailLimiter(nil), users.WithLogger(slog.New(slog.DiscardHandler)))
+		lim, users.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	srv := httptest.NewServer(httpapi.New(m, httpapi.WithAuthorizer(httpapi.BearerToken("admin-token-0123456789"))))
 	t.Cleanup(srv.Close)

@@ -57,14 +57,17 @@ func newInproc(ctx context.Context, cfg config, stderr io.Writer) (_ *inproc, er
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := []users.Option{users.WithHasher(cfg.Argon2.hasher()), users.WithLogger(log)}
 	if cfg.HashLimit != (hashLimit{}) {
-		opts = append(opts, users.WithHashConcurrency(cfg.HashLimit.Limit, cfg.HashLimit.Queue))
+		lim := users.DefaultLimits()
+		lim.HashConcurrency, lim.HashQueue = cfg.HashLimit.Limit, cfg.HashLimit.Queue
+		opts = append(opts, lim)
 	}
 	if d.m, err = users.New(d.store, discard, opts...); err != nil {
 		return nil, err
 	}
 	d.tap = &tokenTap{Store: d.store}
-	if d.setup, err = users.New(d.tap, discard, users.WithHasher(userstest.Hasher{}),
-		users.WithMailLimiter(nil), users.WithLogger(log)); err != nil {
+	unmailed := users.DefaultLimits()
+	unmailed.Mail = nil
+	if d.setup, err = users.New(d.tap, discard, users.WithHasher(userstest.Hasher{}), unmailed, users.WithLogger(log)); err != nil {
 		return nil, err
 	}
 	role, err := d.m.CreateRole(ctx, users.Role{Name: "usersbench " + d.seq.prefix})

@@ -136,24 +136,25 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 		limits.register = metrics.countRefusals(limits.register, "register")
 	}
 	opts := []users.Option{
-		users.WithMailLimiter(limits.mail),
-		users.WithAdminMailLimiter(limits.adminMail),
-		users.WithLoginLimiter(limits.login),
-		users.WithLoginIPLimiter(limits.loginIP),
-		users.WithDeviceLimiter(limits.loginDevice),
-		users.WithPublicURL(cfg.PublicURL),
-		users.WithRegisterURLAllowList(cfg.RegisterAllowList...),
-		users.WithInviteURLAllowList(cfg.InviteAllowList...),
-		users.WithTokenLifetimes(cfg.VerifyTTL, cfg.InviteTTL),
-		users.WithHasher(&cfg.Argon2),
-		users.WithHashConcurrency(cfg.hashLimit(), cfg.HashQueue),
-		users.WithHashWaitBudget(cfg.HashBudget),
-		users.WithFailedLoginMinimum(cfg.LoginStall),
+		users.Limits{
+			HashConcurrency:    cfg.hashLimit(),
+			HashQueue:          cfg.HashQueue,
+			HashWaitBudget:     cfg.HashBudget,
+			FailedLoginMinimum: cfg.LoginStall,
+			Mail:               limits.mail,
+			AdminMail:          limits.adminMail,
+			Login:              limits.login,
+			LoginIP:            limits.loginIP,
+			Device:             limits.loginDevice,
+		},
+		users.Links{PublicURL: cfg.PublicURL, RegisterURLs: cfg.RegisterAllowList, InviteURLs: cfg.InviteAllowList},
+		webui.LinkPaths(consolePrefix),
+		users.Lifetimes{VerifyEmail: cfg.VerifyTTL, Invite: cfg.InviteTTL},
+		users.WithHasher(cfg.Argon2),
 		users.WithLogger(log),
-		users.WithDelivery(cfg.Delivery),
+		cfg.Delivery,
 		users.WithProjectName(cfg.ProjectName),
-		users.WithHealthOptions(cfg.Health),
-		users.WithLinkPaths(webui.LinkPaths(consolePrefix)),
+		cfg.Health,
 	}
 	opts = append(opts, cfg.Sessions.options()...)
 	if metrics != nil {
@@ -306,7 +307,7 @@ func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits,
 	}
 	for _, s := range specs {
 		if newLimiter == nil {
-			*s.dst = users.NewMemoryLimiter(s.l.Points, s.l.Window)
+			*s.dst = &users.MemoryLimiter{Points: s.l.Points, Window: s.l.Window}
 			continue
 		}
 		pl, err := newLimiter(ctx, s.name, s.l.Points, s.l.Window)
@@ -373,7 +374,11 @@ func warnNoAdmin(ctx context.Context, m *users.Manager, cfg config, log *slog.Lo
 // users.New judges by the library's own rules rather than this loader: a
 // *users.ValidationError from New names the option in its Field.
 var optionVariables = map[string]string{
-	"project_name": "PROJECT_NAME",
+	"Links.PublicURL":         "PUBLIC_URL",
+	"Links.RegisterURLs":      "USER_REGISTER_URL_ALLOW_LIST",
+	"Links.InviteURLs":        "USER_INVITE_URL_ALLOW_LIST",
+	"Links.PasswordResetURLs": "PASSWORD_RESET_URL_ALLOW_LIST",
+	"WithProjectName":         "PROJECT_NAME",
 }
 
 // managerError turns New's refusal of an option into the loader's form,
@@ -382,7 +387,7 @@ func managerError(err error) error {
 	var ve *users.ValidationError
 	if errors.As(err, &ve) {
 		if name, ok := optionVariables[ve.Field]; ok {
-			return fmt.Errorf("configuration: %s: %s", name, ve.Message())
+			return fmt.Errorf("configuration: %s: %s", name, strings.TrimPrefix(ve.Message(), ve.Field+": "))
 		}
 	}
 	return err

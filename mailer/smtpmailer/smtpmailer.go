@@ -23,7 +23,7 @@
 //
 // Each Send opens a connection, sends one mail and says QUIT: no pool, no
 // background goroutine, nothing to close. The delivery worker's Concurrency
-// (users.DeliveryOptions) bounds how many connections are open at once. A
+// (users.Delivery) bounds how many connections are open at once. A
 // Mailer is safe for concurrent use.
 //
 // # TLS

@@ -1,4 +1,4 @@
-// Package limitertest checks a users.ResettableLimiter whose counts live in
+// Package limitertest checks a users.Limiter whose counts live in
 // a database shared by several instances of an application (pgstore's and
 // mysqlstore's Limiter): that it answers exactly as users.MemoryLimiter
 // does — allowed or not, and the same RetryAfter to the nanosecond — that
@@ -35,7 +35,7 @@ type Database struct {
 	// window, on a handle of its own on the database (as one instance of
 	// an app has), closed when t ends. clock, when not nil, is its clock
 	// (the back-end's WithLimiterClock).
-	NewLimiter func(t *testing.T, name string, points int, window time.Duration, clock func() time.Time) users.ResettableLimiter
+	NewLimiter func(t *testing.T, name string, points int, window time.Duration, clock func() time.Time) users.Limiter
 
 	// Rows reports how many rows the back-end's events table holds and how
 	// many events they record.
@@ -208,7 +208,7 @@ func MatchesMemoryLimiter(t *testing.T, newDatabase Factory) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
 			c := newClock()
-			mem := users.NewMemoryLimiter(tc.points, tc.window, users.WithLimiterClock(c.Now))
+			mem := &users.MemoryLimiter{Points: tc.points, Window: tc.window, Now: c.Now}
 			db := newDatabase(t).NewLimiter(t, "test", tc.points, tc.window, c.Now)
 			denied := 0
 			for i, s := range tc.steps {
@@ -484,8 +484,9 @@ func AsLoginLimiter(t *testing.T, newDatabase Factory) {
 	db := newDatabase(t)
 	ms := make([]*users.Manager, 2)
 	for i := range ms {
-		m, err := users.New(db.NewStore(t), memmailer.New(), users.WithHasher(userstest.Hasher{}),
-			users.WithLoginLimiter(db.NewLimiter(t, "login", 3, 15*time.Minute, nil)))
+		lim := users.DefaultLimits()
+		lim.Login = db.NewLimiter(t, "login", 3, 15*time.Minute, nil)
+		m, err := users.New(db.NewStore(t), memmailer.New(), users.WithHasher(userstest.Hasher{}), lim)
 		if err != nil {
 			t.Fatalf("users.New: %v", err)
 		}

@@ -42,7 +42,7 @@ func managers(t *testing.T, newDatabase Factory, n int, mailer users.Mailer) []*
 	ms := make([]*users.Manager, n)
 	for i, s := range instances(t, newDatabase, n) {
 		m, err := users.New(s, mailer, users.WithHasher(userstest.Hasher{}),
-			users.WithPublicURL("https://app.example.com"))
+			users.Links{PublicURL: "https://app.example.com"})
 		must(t, "users.New", err)
 		ms[i] = m
 	}
