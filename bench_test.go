@@ -130,7 +130,7 @@ func newBenchEnv(b *testing.B, storeKind string, h users.Hasher, opts ...users.O
 		st = e.swap
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	nop := users.MailerFunc(func(context.Context, users.Message) error { return nil })
+	nop := mailerFunc(func(context.Context, users.Message) error { return nil })
 	var err error
 	if e.m, err = users.New(st, nop, append([]users.Option{users.WithHasher(h), users.WithLogger(quiet)}, opts...)...); err != nil {
 		b.Fatal(err)

@@ -37,10 +37,6 @@ import (
 // owner changed it) gets one device's guesses in all, not one per cookie.
 // A login with the new password issues a current cookie.
 
-// DeviceCookieLifetime is how long a device cookie is honoured after the
-// login that issued it.
-const DeviceCookieLifetime = 365 * 24 * time.Hour
-
 const (
 	deviceNonceBytes   = 16
 	deviceTagBytes     = 8

@@ -116,12 +116,12 @@
 //
 // [Manager.Health] reports, in the shape of Directus's GET /server/health,
 // whether the store answers, the outbox backlog and its oldest mail, the
-// last delivery error, the mail relay (for a [MailerVerifier]) and the
-// hashing limit, against [HealthThresholds] thresholds. For metrics the
+// last delivery error, the mail relay (for a [Mailer] that can check it)
+// and the hashing limit, against [HealthThresholds]. For metrics the
 // Manager reports flow outcomes, deliveries, hashing waits and rate-limit
-// refusals to an [Observer] ([WithObserver]): one method taking a plain
-// [Event], so the library imports no metrics package and a host adapts
-// the events to its own (examples/server: Prometheus).
+// refusals to an [Observer] ([WithObserver]): a function taking a plain
+// [Observation], so the library imports no metrics package and a host
+// adapts the observations to its own (examples/server: Prometheus).
 //
 // # HTTP
 //

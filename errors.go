@@ -135,6 +135,10 @@ var (
 	// (Limits.AdminMail); a Limiter's denial matches it. HTTP: 429
 	// REQUESTS_EXCEEDED with Retry-After.
 	ErrRateLimited = newSentinel("users: too many requests", nil)
+
+	// ErrPermanent, wrapped by a Mailer's error, marks a delivery failure
+	// that a retry cannot fix: the mail is marked failed at once.
+	ErrPermanent = newSentinel("users: permanent delivery failure", nil)
 )
 
 // ValidationError reports one invalid input field. It unwraps to its

@@ -15,12 +15,12 @@ import (
 // address, so a handler may ask it before reading a request, to shed a
 // flood without the work of decoding it; a nil answer promises nothing (the
 // call itself decides). A refusal counts as one, for Health and the
-// Observer (EventHashShed). Register asks it first.
+// Observer (KindHashShed). Register asks it first.
 func (m *Manager) HashBusy() error {
 	err := m.hashGate.wouldShed()
 	if err != nil {
 		m.gateStats.shed(m.clock())
-		m.observe(Event{Kind: EventHashShed})
+		m.observe(Observation{Kind: KindHashShed})
 	}
 	return err
 }
@@ -156,10 +156,10 @@ func (m *Manager) acquireHash(ctx context.Context) (*slot, error) {
 	sl, err := m.hashGate.acquire(ctx)
 	switch {
 	case err == nil:
-		m.observe(Event{Kind: EventHashWait, Duration: time.Since(start)})
+		m.observe(Observation{Kind: KindHashWait, Duration: time.Since(start)})
 	case errors.Is(err, ErrBusy):
 		m.gateStats.shed(m.clock())
-		m.observe(Event{Kind: EventHashShed})
+		m.observe(Observation{Kind: KindHashShed})
 	}
 	return sl, err
 }

@@ -50,7 +50,7 @@ func TestHealthOK(t *testing.T) {
 		assert.Equal(t, users.HealthOK, cs[0].Status, n)
 	}
 	slices.Sort(names)
-	assert.Equal(t, []string{"database:responseTime", "email:lastDelivery", "hashing:waiting",
+	assert.Equal(t, []string{"database:responseTime", "email:lastDelivery", "hashing:running", "hashing:waiting",
 		"outbox:failed", "outbox:oldestPendingAge", "outbox:pending"}, names,
 		"no email:connection: memmailer cannot be probed")
 

@@ -12,9 +12,6 @@ import (
 	"github.com/gousers/users/store"
 )
 
-// MaxInviteEmails caps the number of addresses one Invite call takes.
-const MaxInviteEmails = 1000
-
 // InviteInput is an invitation: one or many emails, the role they get, and
 // an optional invite URL (on the invite allow-list) for the mail's link.
 type InviteInput struct {
@@ -347,14 +344,14 @@ func (m *Manager) observeInvite(res []InviteResult, err error) {
 		return
 	}
 	for _, r := range res {
-		e := Event{Kind: EventFlow, Flow: FlowInvite, Outcome: OutcomeInvited}
+		e := Observation{Kind: KindFlow, Flow: FlowInvite, Outcome: OutcomeInvited}
 		switch {
 		case r.Err != nil:
 			e.Outcome, e.Reason = OutcomeRefused, reasonOf(r.Err)
 		case r.Outcome == InviteSkipped, r.Outcome == InviteAlreadyActive:
 			e.Outcome = OutcomeSkipped
 		}
-		m.observer.Observe(e)
+		m.observer(e)
 	}
 	if err != nil {
 		m.observeFlow(FlowInvite, OutcomeInvited, err)

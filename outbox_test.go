@@ -153,7 +153,7 @@ func TestListMailHidesBodies(t *testing.T) {
 func TestRunDeliversAndStops(t *testing.T) {
 	t.Parallel()
 	got := make(chan users.Message, 1)
-	mailer := users.MailerFunc(func(ctx context.Context, m users.Message) error { got <- m; return nil })
+	mailer := mailerFunc(func(ctx context.Context, m users.Message) error { got <- m; return nil })
 	st := memstore.New()
 	m, err := users.New(st, mailer, users.WithHasher(userstest.Hasher{}))
 	require.NoError(t, err)
@@ -260,7 +260,7 @@ func TestMessageIDKeptAcrossAttempts(t *testing.T) {
 		attempts = map[string][]string{} // To → Message-IDs, in order
 		fail     = 2
 	)
-	mailer := users.MailerFunc(func(_ context.Context, m users.Message) error {
+	mailer := mailerFunc(func(_ context.Context, m users.Message) error {
 		mu.Lock()
 		defer mu.Unlock()
 		attempts[m.To] = append(attempts[m.To], m.MessageID)
@@ -314,3 +314,8 @@ func TestMessageIDKeptAcrossAttempts(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{old.ID + "@app.example.com"}, attempts["old@example.com"])
 }
+
+// mailerFunc adapts a function to users.Mailer.
+type mailerFunc func(ctx context.Context, m users.Message) error
+
+func (f mailerFunc) Send(ctx context.Context, m users.Message) error { return f(ctx, m) }

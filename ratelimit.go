@@ -271,7 +271,7 @@ func (m *Manager) askLimiter(ctx context.Context, l Limiter, key, name, event st
 	case err == nil:
 		return nil, nil
 	case errors.Is(err, ErrRateLimited):
-		m.observe(Event{Kind: EventRateLimited, Limiter: event})
+		m.observe(Observation{Kind: KindRateLimited, Limiter: event})
 		return err, nil
 	default:
 		return nil, fmt.Errorf("%s: %w", name, err)

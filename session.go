@@ -290,7 +290,7 @@ func (m *Manager) allowLogin(ctx context.Context, key, ipKey, device string) err
 		l     Limiter
 		key   string
 		who   string
-		event string // EventRateLimited's Limiter
+		event string // KindRateLimited's Limiter
 	}
 	var checks []check
 	if device != "" {
@@ -307,7 +307,7 @@ func (m *Manager) allowLogin(ctx context.Context, key, ipKey, device string) err
 		}
 		if _, err := c.l.Allow(ctx, c.key); err != nil {
 			if errors.Is(err, ErrRateLimited) {
-				m.observe(Event{Kind: EventRateLimited, Limiter: c.event})
+				m.observe(Observation{Kind: KindRateLimited, Limiter: c.event})
 				return err
 			}
 			return fmt.Errorf("login limiter (%s): %w", c.who, err)

@@ -499,7 +499,7 @@ func TestPurgeExpired(t *testing.T) {
 func TestLoginIsObserved(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	e := newEnv(t, users.WithObserver(rec), limits(func(l *users.Limits) { l.LoginIP = &users.MemoryLimiter{Points: 1, Window: time.Hour} }))
+	e := newEnv(t, users.WithObserver(rec.Observe), limits(func(l *users.Limits) { l.LoginIP = &users.MemoryLimiter{Points: 1, Window: time.Hour} }))
 	e.owner(nil)
 	rec.take()
 	e.login(ownerEmail, ownerPass)
@@ -507,10 +507,10 @@ func TestLoginIsObserved(t *testing.T) {
 	require.ErrorIs(t, err, users.ErrInvalidCredentials)
 	_, err = e.try(ownerEmail, "wrong", "192.0.2.7", "")
 	require.ErrorIs(t, err, users.ErrRateLimited)
-	assert.Equal(t, []users.Event{
+	assert.Equal(t, []users.Observation{
 		flow(users.FlowLogin, users.OutcomeAuthenticated, ""),
 		flow(users.FlowLogin, users.OutcomeRefused, "invalid_credentials"),
-		{Kind: users.EventRateLimited, Limiter: "login_ip"},
+		{Kind: users.KindRateLimited, Limiter: "login_ip"},
 		flow(users.FlowLogin, users.OutcomeRefused, "rate_limited"),
-	}, rec.take(users.EventFlow, users.EventRateLimited))
+	}, rec.take(users.KindFlow, users.KindRateLimited))
 }

@@ -15,6 +15,18 @@ import (
 	"github.com/gousers/users/store"
 )
 
+// Bounds the Manager holds to, whatever its options.
+const (
+	// MaxInviteEmails caps the number of addresses one Invite call takes.
+	MaxInviteEmails = 1000
+	// MinSecretBytes is the shortest secret WithSecret accepts: a shorter
+	// HMAC key could be guessed offline from any access token.
+	MinSecretBytes = 32
+	// DeviceCookieLifetime is how long a device cookie is honoured after
+	// the login that issued it (see Manager.Login).
+	DeviceCookieLifetime = 365 * 24 * time.Hour
+)
+
 // Manager runs the flows. It is safe for concurrent use.
 type Manager struct {
 	store     backend // the Store, its errors translated

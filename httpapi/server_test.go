@@ -95,7 +95,7 @@ func TestHealth(t *testing.T) {
 	assert.Equal(t, "svc-1", body["serviceId"])
 	checks, ok := body["checks"].(map[string]any)
 	require.True(t, ok, w.Body.String())
-	for _, name := range []string{"database:responseTime", "outbox:pending", "outbox:oldestPendingAge", "email:lastDelivery", "hashing:waiting"} {
+	for _, name := range []string{"database:responseTime", "outbox:pending", "outbox:oldestPendingAge", "email:lastDelivery", "hashing:running", "hashing:waiting"} {
 		c, ok := checks[name].([]any)
 		require.True(t, ok, name)
 		require.Len(t, c, 1)

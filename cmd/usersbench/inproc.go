@@ -53,7 +53,7 @@ func newInproc(ctx context.Context, cfg config, stderr io.Writer) (_ *inproc, er
 	if err := d.openStore(ctx); err != nil {
 		return nil, err
 	}
-	discard := users.MailerFunc(func(context.Context, users.Message) error { return nil })
+	var discard discardMailer
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := []users.Option{users.WithHasher(cfg.Argon2.hasher()), users.WithLogger(log)}
 	if cfg.HashLimit != (hashLimit{}) {
@@ -451,3 +451,8 @@ func newEmailSeq() *emailSeq {
 func (s *emailSeq) next() string {
 	return fmt.Sprintf("ub%s-%d@example.com", s.prefix, s.n.Add(1))
 }
+
+// discardMailer accepts every mail and sends none.
+type discardMailer struct{}
+
+func (discardMailer) Send(context.Context, users.Message) error { return nil }

@@ -132,7 +132,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	}
 	var metrics *metrics
 	if cfg.MetricsEnabled {
-		metrics = newMetrics(store)
+		metrics = newMetrics()
 		limits.register = metrics.countRefusals(limits.register, "register")
 	}
 	opts := []users.Option{
@@ -158,7 +158,7 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	}
 	opts = append(opts, cfg.Sessions.options()...)
 	if metrics != nil {
-		opts = append(opts, users.WithObserver(metrics))
+		opts = append(opts, users.WithObserver(metrics.observe))
 	}
 	m, err := users.New(store, mailer, opts...)
 	if err != nil {
