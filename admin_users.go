@@ -13,8 +13,8 @@ import (
 	"github.com/gousers/users/store"
 )
 
-// CreateInput is an administrator's new user. Every field is optional.
-type CreateInput struct {
+// CreateUserInput is an administrator's new user. Every field is optional.
+type CreateUserInput struct {
 	Email     string // unique, case-insensitively
 	Password  string // hashed; the password policy applies
 	FirstName string
@@ -25,7 +25,7 @@ type CreateInput struct {
 	Metadata  map[string]any // host-app fields
 }
 
-// Create creates a user (an administrator's action: authorise before
+// CreateUser creates a user (an administrator's action: authorise before
 // calling). A malformed email or a password that breaks the policy is a
 // *ValidationError (ErrFailedValidation, ErrPasswordPolicy); an email
 // already taken, compared case-insensitively, is ErrDuplicateEmail; an
@@ -35,16 +35,16 @@ type CreateInput struct {
 // (each a *ValidationError, checked before the store is asked). Surrounding
 // white space of the email is trimmed. Nothing is written on error. The
 // returned user never carries the hash.
-func (m *Manager) Create(ctx context.Context, in CreateInput) (*User, error) {
+func (m *Manager) CreateUser(ctx context.Context, in CreateUserInput) (*User, error) {
 	u, err := m.create(ctx, in)
-	m.observeFlow(FlowCreate, OutcomeCreated, err)
+	m.observeFlow(FlowCreateUser, OutcomeCreated, err)
 	if err != nil {
-		return nil, opErr("create", err)
+		return nil, opErr("create user", err)
 	}
 	return u, nil
 }
 
-func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
+func (m *Manager) create(ctx context.Context, in CreateUserInput) (*User, error) {
 	email := strings.TrimSpace(in.Email)
 	if email != "" {
 		if err := validateEmail(email); err != nil {
@@ -206,7 +206,7 @@ type UserPatch struct {
 }
 
 // UpdateUser changes one user (an administrator's action). The rules of
-// Create apply; ErrUserNotFound for an unknown id. A change of status, role
+// CreateUser apply; ErrUserNotFound for an unknown id. A change of status, role
 // or policies that would leave no active user with admin access, where
 // there was one, is refused with ErrLastAdmin and changes nothing.
 //

@@ -452,7 +452,7 @@ func BenchmarkAcceptInvite(b *testing.B) {
 func BenchmarkAuthenticate(b *testing.B) {
 	benchMatrix(b, func(b *testing.B, e *benchEnv) func() {
 		email := e.email()
-		if _, err := e.m.Create(e.ctx, users.CreateInput{Email: email, Password: benchPassword}); err != nil {
+		if _, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: email, Password: benchPassword}); err != nil {
 			b.Fatal(err)
 		}
 		return func() {
@@ -468,7 +468,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 func BenchmarkCreate(b *testing.B) {
 	benchMatrix(b, func(b *testing.B, e *benchEnv) func() {
 		return func() {
-			if _, err := e.m.Create(e.ctx, users.CreateInput{Email: e.email(), Password: benchPassword}); err != nil {
+			if _, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: e.email(), Password: benchPassword}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -511,7 +511,7 @@ func BenchmarkRegisterNewWithRules(b *testing.B) {
 }
 
 // BenchmarkHash exists as the ceiling the hashing flows are compared with:
-// Register, AcceptInvite, Authenticate and Create each do exactly one of
+// Register, AcceptInvite, Authenticate and CreateUser each do exactly one of
 // these (Verify costs what Hash costs), so flow minus hash is the library's
 // overhead at real parameters.
 func BenchmarkHash(b *testing.B) {

@@ -14,7 +14,7 @@
 //	})
 //
 // It offers [Manager.Register] and [Manager.VerifyEmail] (public),
-// [Manager.Create] and [Manager.Invite] (administrators),
+// [Manager.CreateUser] and [Manager.Invite] (administrators),
 // [Manager.AcceptInvite] (public), [Manager.Login] and [Manager.Authenticate], and role
 // management ([Manager.CreateRole], [Manager.AssignRole], [Manager.RemoveRole],
 // [Manager.UsersInRole], [Manager.SetPolicies]…). Administrators list and

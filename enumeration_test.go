@@ -95,7 +95,7 @@ func absDur(d time.Duration) time.Duration { return max(d, -d) }
 func TestAuthenticateTimingDoesNotRevealAccounts(t *testing.T) {
 	testenv.SkipTiming(t)
 	e := newEnv(t, users.WithHasher(users.Argon2id{}))
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "known@example.com", Password: "the-right-password"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "known@example.com", Password: "the-right-password"})
 	require.NoError(t, err)
 	try := func(email string) func(int) {
 		return func(int) {
@@ -121,7 +121,7 @@ func TestRegisterTimingDoesNotRevealAccounts(t *testing.T) {
 	testenv.SkipTiming(t)
 	e := newEnv(t, users.WithHasher(users.Argon2id{}))
 	e.open()
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "taken@example.com", Password: "the-owners-password"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "taken@example.com", Password: "the-owners-password"})
 	require.NoError(t, err)
 	register := func(email func(i int) string) func(int) {
 		return func(i int) {

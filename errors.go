@@ -40,7 +40,7 @@ var (
 	// INVALID_QUERY.
 	ErrInvalidQuery = newSentinel("users: invalid query", ErrInvalidPayload)
 
-	// ErrFailedValidation is returned (inside a *ValidationError) by Create
+	// ErrFailedValidation is returned (inside a *ValidationError) by CreateUser
 	// and UpdateUser when a field value breaks a rule of the data model
 	// (malformed email, password policy). HTTP: 400 FAILED_VALIDATION.
 	ErrFailedValidation = newSentinel("users: failed validation", nil)
@@ -81,7 +81,7 @@ var (
 	// matches ErrInvalidToken.
 	ErrTokenUsed = newSentinel("users: token already used", ErrInvalidToken)
 
-	// ErrDuplicateEmail is returned by Create and UpdateUser when another
+	// ErrDuplicateEmail is returned by CreateUser and UpdateUser when another
 	// user has the same email, compared case-insensitively. HTTP: 400
 	// RECORD_NOT_UNIQUE.
 	ErrDuplicateEmail = newSentinel("users: a user with this email already exists", nil)
@@ -121,7 +121,7 @@ var (
 
 	// ErrBusy is returned (inside a *BusyError, which estimates when to
 	// retry) by every method that checks or hashes a password (Register,
-	// Authenticate, AcceptInvite, Create, UpdateUser) when the hashing
+	// Authenticate, AcceptInvite, CreateUser, UpdateUser) when the hashing
 	// queue cannot take the call (Limits.HashConcurrency,
 	// Limits.HashWaitBudget); nothing was written, and the answer does not
 	// depend on whether the address exists. Retry later. HTTP: 503 with

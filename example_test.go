@@ -150,14 +150,14 @@ func ExampleManager_AcceptInvite() {
 	// grace@example.com <nil>
 }
 
-func ExampleManager_Create() {
+func ExampleManager_CreateUser() {
 	ctx := context.Background()
 	m, _, role := exampleManager()
-	u, err := m.Create(ctx, users.CreateInput{Email: "Linus@Example.com", Password: "s3cret", Role: &role.ID})
+	u, err := m.CreateUser(ctx, users.CreateUserInput{Email: "Linus@Example.com", Password: "s3cret", Role: &role.ID})
 	fmt.Println(u.Email, u.Status, err)
-	_, err = m.Create(ctx, users.CreateInput{Email: "linus@example.COM"})
+	_, err = m.CreateUser(ctx, users.CreateUserInput{Email: "linus@example.COM"})
 	fmt.Println(err)
 	// Output:
 	// Linus@Example.com active <nil>
-	// users: create: a user with this email already exists
+	// users: create user: a user with this email already exists
 }

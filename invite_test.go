@@ -236,9 +236,9 @@ func TestInviteTakesOverNeverVerifiedAccount(t *testing.T) {
 func TestInviteAlreadyActive(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	act, err := e.m.Create(e.ctx, users.CreateInput{Email: "act@example.com", Password: "pw", Role: &e.member.ID})
+	act, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "act@example.com", Password: "pw", Role: &e.member.ID})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "sus@example.com", Password: "pw", Status: users.StatusSuspended})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "sus@example.com", Password: "pw", Status: users.StatusSuspended})
 	require.NoError(t, err)
 	before := e.userByEmail("act@example.com")
 	other, err := e.m.CreateRole(e.ctx, users.Role{Name: "Other"})

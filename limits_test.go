@@ -106,7 +106,7 @@ func TestHashQueueFull(t *testing.T) {
 	h := &holdHasher{entered: make(chan struct{}, 8)}
 	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 1 }))
 	e.open()
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "old@example.com", Password: "pw"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "old@example.com", Password: "pw"})
 	require.NoError(t, err)
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "unverified@example.com", Password: "pw"}))
 	e.deliver()
@@ -199,9 +199,9 @@ func TestLimitersAskedOnEveryPath(t *testing.T) {
 	mail, login := &recordingLimiter{}, &recordingLimiter{}
 	e := newEnv(t, limits(func(l *users.Limits) { l.Mail = mail; l.Login = login }))
 	e.open()
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "active@example.com", Password: "pw"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "active@example.com", Password: "pw"})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Password: "pw", Status: users.StatusSuspended})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "suspended@example.com", Password: "pw", Status: users.StatusSuspended})
 	require.NoError(t, err)
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"invited@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
@@ -337,7 +337,7 @@ func TestLoginLimit(t *testing.T) {
 	t.Parallel()
 	h := &countingHasher{}
 	e := newEnv(t, users.WithHasher(h))
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "known@example.com", Password: "right"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "known@example.com", Password: "right"})
 	require.NoError(t, err)
 	h.take()
 

@@ -114,7 +114,7 @@ func TestDeviceLimitAndCookieChecks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.owner(nil)
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "other@example.com", Password: ownerPass})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "other@example.com", Password: ownerPass})
 	require.NoError(t, err)
 	dev := e.login(ownerEmail, ownerPass).Device
 	otherDev := e.login("other@example.com", ownerPass).Device

@@ -82,7 +82,7 @@ const (
 	FlowVerifyEmail  = "verify_email"
 	FlowInvite       = "invite"
 	FlowAcceptInvite = "accept_invite"
-	FlowCreate       = "create"
+	FlowCreateUser   = "create_user"
 	FlowLogin        = "login"
 
 	OutcomeRegistered    = "registered"    // Register accepted (new or existing address alike)
@@ -90,7 +90,7 @@ const (
 	OutcomeInvited       = "invited"       // Invite, per address invited, re-invited or converted
 	OutcomeSkipped       = "skipped"       // Invite, per address left alone (already active, suspended…)
 	OutcomeAccepted      = "accepted"      // AcceptInvite
-	OutcomeCreated       = "created"       // Create
+	OutcomeCreated       = "created"       // CreateUser
 	OutcomeAuthenticated = "authenticated" // Login and Authenticate
 	OutcomeRefused       = "refused"       // any flow; see Observation.Reason
 )

@@ -96,14 +96,14 @@ func TestObserverFlows(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []users.Observation{flow(users.FlowAcceptInvite, users.OutcomeAccepted, "")}, rec.take(users.KindFlow))
 
-	// Create, refused then accepted.
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "ada@example.com"})
+	// CreateUser, refused then accepted.
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "ada@example.com"})
 	require.ErrorIs(t, err, users.ErrDuplicateEmail)
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "linus@example.com", Password: "pw"})
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "linus@example.com", Password: "pw"})
 	require.NoError(t, err)
 	assert.Equal(t, []users.Observation{
-		flow(users.FlowCreate, users.OutcomeRefused, "duplicate_email"),
-		flow(users.FlowCreate, users.OutcomeCreated, ""),
+		flow(users.FlowCreateUser, users.OutcomeRefused, "duplicate_email"),
+		flow(users.FlowCreateUser, users.OutcomeCreated, ""),
 	}, rec.take(users.KindFlow))
 
 	// Login: success, failures, then the login limiter.

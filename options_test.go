@@ -157,7 +157,7 @@ func TestLinkPathsDefaults(t *testing.T) {
 	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"i@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(memmailer.Link(e.onlyMail("i@example.com")), appURL+"/admin/accept-invite?token="))
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "r@example.com", Password: "pw"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "r@example.com", Password: "pw"})
 	require.NoError(t, err)
 	require.NoError(t, e.m.RequestPasswordReset(e.ctx, "r@example.com", ""))
 	assert.True(t, strings.HasPrefix(memmailer.Link(e.onlyMail("r@example.com")), appURL+"/admin/reset-password?token="))
@@ -184,7 +184,7 @@ func TestLinkPathsOption(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(memmailer.Link(e.onlyMail("i@example.com")), appURL+"/console/accept?token="))
 
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "r@example.com", Password: "pw"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "r@example.com", Password: "pw"})
 	require.NoError(t, err)
 	require.NoError(t, e.m.RequestPasswordReset(e.ctx, "r@example.com", ""))
 	assert.True(t, strings.HasPrefix(memmailer.Link(e.onlyMail("r@example.com")), appURL+"/console/reset?token="))

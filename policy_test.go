@@ -62,7 +62,7 @@ func TestPasswordPolicyErrorShowsTheDescription(t *testing.T) {
 		for _, call := range []func() error{
 			func() error { return e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "Zq1"}) },
 			func() error {
-				_, err := e.m.Create(e.ctx, users.CreateInput{Email: "b@example.com", Password: "Zq1"})
+				_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "b@example.com", Password: "Zq1"})
 				return err
 			},
 		} {
@@ -158,7 +158,7 @@ func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 	})
 	require.ErrorIs(t, err, users.ErrBusy)
 	err = refusedAtOnce(t, "Create c", func() error {
-		_, err := e.m.Create(e.ctx, users.CreateInput{Email: "c@example.com", Password: "short"})
+		_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "c@example.com", Password: "short"})
 		return err
 	})
 	require.ErrorIs(t, err, users.ErrBusy)

@@ -189,9 +189,9 @@ func TestRegisterErrorsDoNotDependOnExistence(t *testing.T) {
 	f, err := users.ParseFilter([]byte(`{"email":{"_nends_with":"@blocked.com"}}`))
 	require.NoError(t, err)
 	e.open(func(s *users.Settings) { s.PasswordPolicy = p; s.PublicRegistrationEmailFilter = f })
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "taken@example.com", Password: "longenough"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "taken@example.com", Password: "longenough"})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "taken@blocked.com", Password: "longenough"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "taken@blocked.com", Password: "longenough"})
 	require.NoError(t, err)
 
 	pairs := []struct {
@@ -219,11 +219,11 @@ func TestRegisterExistingUsersUntouched(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			e.open()
-			in := users.CreateInput{Email: "old@example.com", Status: status, FirstName: "Old"}
+			in := users.CreateUserInput{Email: "old@example.com", Status: status, FirstName: "Old"}
 			if status != users.StatusInvited {
 				in.Password = "original"
 			}
-			_, err := e.m.Create(e.ctx, in)
+			_, err := e.m.CreateUser(e.ctx, in)
 			require.NoError(t, err)
 			before := e.userByEmail("old@example.com")
 			e.clock.Advance(time.Minute)
@@ -372,7 +372,7 @@ func TestRegisterSameWorkOnEveryPath(t *testing.T) {
 	h := &countingHasher{}
 	e := newEnvOn(t, cs, users.WithHasher(h))
 	e.open()
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "active@example.com", Password: "pw"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "active@example.com", Password: "pw"})
 	require.NoError(t, err)
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"invited@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)

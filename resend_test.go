@@ -66,9 +66,9 @@ func TestResendVerificationChangesNothingForOthers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.open()
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "active@example.com", Password: "pw"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "active@example.com", Password: "pw"})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Status: users.StatusSuspended})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "suspended@example.com", Status: users.StatusSuspended})
 	require.NoError(t, err)
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"invited@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
@@ -229,9 +229,9 @@ func TestResendVerificationDoesTheSameWork(t *testing.T) {
 	e.open()
 	// Addresses of one length, so that the mails are of one size.
 	e.waiting("wait@example.com", "pw")
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "live@example.com", Password: "pw"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "live@example.com", Password: "pw"})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "susp@example.com", Status: users.StatusSuspended})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "susp@example.com", Status: users.StatusSuspended})
 	require.NoError(t, err)
 	// An unknown address has no name to greet; give none to the others
 	// either, to compare like with like.

@@ -130,7 +130,7 @@ func TestPasswordResetOnlyForActiveUsers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.owner(nil)
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Password: ownerPass, Status: users.StatusSuspended})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "suspended@example.com", Password: ownerPass, Status: users.StatusSuspended})
 	require.NoError(t, err)
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"invited@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
@@ -194,7 +194,7 @@ func TestPasswordResetRequestWork(t *testing.T) {
 	lim := &countingLimiter{}
 	e := newEnvOn(t, log, limits(func(l *users.Limits) { l.Mail = lim }))
 	e.owner(nil)
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Password: ownerPass, Status: users.StatusSuspended})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "suspended@example.com", Password: ownerPass, Status: users.StatusSuspended})
 	require.NoError(t, err)
 	work := func(addr string) ([]string, int) {
 		log.calls, lim.n = nil, 0

@@ -171,11 +171,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 	note(err)
 
 	// Create and update.
-	u, err := m.Create(ctx, users.CreateInput{Email: "made@example.com", Password: use(pw("Created"))})
+	u, err := m.CreateUser(ctx, users.CreateUserInput{Email: "made@example.com", Password: use(pw("Created"))})
 	require.NoError(t, err)
-	_, err = m.Create(ctx, users.CreateInput{Email: "MADE@example.com", Password: use(pw("Duplicate"))})
+	_, err = m.CreateUser(ctx, users.CreateUserInput{Email: "MADE@example.com", Password: use(pw("Duplicate"))})
 	note(err)
-	_, err = m.Create(ctx, users.CreateInput{Email: "weak2@example.com", Password: use("zQ4")})
+	_, err = m.CreateUser(ctx, users.CreateUserInput{Email: "weak2@example.com", Password: use("zQ4")})
 	note(err)
 	newPw := use(pw("Updated"))
 	_, err = m.UpdateUser(ctx, u.ID, users.UserPatch{Password: &newPw})

@@ -25,7 +25,7 @@ func BenchmarkResolveAccessToken(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := m.Create(ctx, users.CreateInput{Email: "ada@example.com", Password: "pw-pw-pw-pw", Role: &role.ID}); err != nil {
+			if _, err := m.CreateUser(ctx, users.CreateUserInput{Email: "ada@example.com", Password: "pw-pw-pw-pw", Role: &role.ID}); err != nil {
 				b.Fatal(err)
 			}
 			s, err := m.Login(ctx, users.LoginInput{Email: "ada@example.com", Password: "pw-pw-pw-pw"})
@@ -52,7 +52,7 @@ func BenchmarkRefresh(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := m.Create(ctx, users.CreateInput{Email: "ada@example.com", Password: "pw-pw-pw-pw"}); err != nil {
+			if _, err := m.CreateUser(ctx, users.CreateUserInput{Email: "ada@example.com", Password: "pw-pw-pw-pw"}); err != nil {
 				b.Fatal(err)
 			}
 			s, err := m.Login(ctx, users.LoginInput{Email: "ada@example.com", Password: "pw-pw-pw-pw"})

@@ -29,11 +29,11 @@ func withSecret() users.Option { return users.WithSecret([]byte(testSecret)) }
 // owner creates an active user with a password (and a role, if given).
 func (e *env) owner(role *users.Role) *users.User {
 	e.t.Helper()
-	in := users.CreateInput{Email: ownerEmail, Password: ownerPass}
+	in := users.CreateUserInput{Email: ownerEmail, Password: ownerPass}
 	if role != nil {
 		in.Role = &role.ID
 	}
-	u, err := e.m.Create(e.ctx, in)
+	u, err := e.m.CreateUser(e.ctx, in)
 	require.NoError(e.t, err)
 	return u
 }
@@ -99,9 +99,9 @@ func TestLoginFailuresAreOneError(t *testing.T) {
 	e := newEnv(t)
 	e.owner(nil)
 	susp := users.StatusSuspended
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Password: ownerPass, Status: susp})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "suspended@example.com", Password: ownerPass, Status: susp})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "nopass@example.com"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "nopass@example.com"})
 	require.NoError(t, err)
 	for _, in := range []users.LoginInput{
 		{Email: "nobody@example.com", Password: ownerPass},
@@ -122,13 +122,13 @@ func TestLoginFailuresAreOneError(t *testing.T) {
 func TestAuthenticateOneErrorForEveryFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	for _, in := range []users.CreateInput{
+	for _, in := range []users.CreateUserInput{
 		{Email: "active@example.com", Password: "pw"},
 		{Email: "suspended@example.com", Password: "pw", Status: users.StatusSuspended},
 		{Email: "unverified@example.com", Password: "pw", Status: users.StatusUnverified},
 		{Email: "nopw@example.com"},
 	} {
-		_, err := e.m.Create(e.ctx, in)
+		_, err := e.m.CreateUser(e.ctx, in)
 		require.NoError(t, err)
 	}
 	var msgs []string
@@ -260,7 +260,7 @@ func TestForgedAccessTokensAreRefused(t *testing.T) {
 		assert.ErrorIs(t, err, users.ErrInvalidToken, name)
 	}
 	// Signed right, but naming another user than its session's.
-	other, err := e.m.Create(e.ctx, users.CreateInput{Email: "other@example.com", Password: ownerPass})
+	other, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "other@example.com", Password: ownerPass})
 	require.NoError(t, err)
 	tok := sign(jwt.SigningMethodHS256, []byte(testSecret), func(m jwt.MapClaims) { m["id"] = other.ID })
 	_, err = e.m.ResolveAccessToken(e.ctx, tok)
@@ -286,7 +286,7 @@ func TestAdminAccessIsReadAtEachResolution(t *testing.T) {
 	assert.True(t, ok)
 
 	// A second administrator, so that the role can be taken away.
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "second@example.com", Role: &e.admin.ID})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "second@example.com", Role: &e.admin.ID})
 	require.NoError(t, err)
 	require.NoError(t, e.m.AssignRole(e.ctx, e.member.ID, u.ID))
 	p, err = e.m.ResolveAccessToken(e.ctx, s.AccessToken)

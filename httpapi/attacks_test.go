@@ -100,7 +100,7 @@ func TestHTTPStrangersCannotBlockAnInvite(t *testing.T) {
 	public := &users.MemoryLimiter{Points: 5, Window: time.Hour}
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{limits(func(l *users.Limits) { l.Mail = public })}})
 	f.openRegistration(true)
-	f.create(users.CreateInput{Email: "active@example.com", Password: password})
+	f.create(users.CreateUserInput{Email: "active@example.com", Password: password})
 	require.Equal(t, http.StatusNoContent, f.admin("POST", "/users/invite", `{"email":"new.hire@example.com","role":"`+f.role.ID+`"}`).Code)
 	f.deliver("new.hire@example.com")
 
@@ -139,7 +139,7 @@ func TestHTTPNamesAndVerificationURL(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.openRegistration(true)
-	u := f.create(users.CreateInput{Email: "u@example.com"})
+	u := f.create(users.CreateUserInput{Email: "u@example.com"})
 	bad := []string{
 		"Ada\u202eevil", "\u2066Ada\u2069", "A\u200bda", "Ada\u00ad", "Ada\U000E0041", "\u3164", "Ada\x00",
 		"Ada\u2028", "A\tda", strings.Repeat("a", 51), strings.Repeat("é", 51), "\u200dAda",
@@ -208,7 +208,7 @@ func TestHTTPFloodShedBeforeTheBody(t *testing.T) {
 	t.Parallel()
 	h := &gatedHasher{entered: make(chan struct{}, 8), release: make(chan struct{})}
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 })}})
-	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
+	f.create(users.CreateUserInput{Email: "ada@example.com", Password: password})
 	f.openRegistration(true)
 	h.gate.Store(true)
 	done := make(chan int, 1)
@@ -240,7 +240,7 @@ func TestHTTPFloodShedBeforeTheBody(t *testing.T) {
 func TestHTTPMeNamesAndSessionsEndOnEmailChange(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	u := f.create(users.CreateInput{Email: "me@example.com", Password: password})
+	u := f.create(users.CreateUserInput{Email: "me@example.com", Password: password})
 	var tk tokens
 	data(t, f.do("POST", "/auth/login", loginBody("me@example.com", password, "json")), &tk)
 	require.NotEmpty(t, tk.RefreshToken)

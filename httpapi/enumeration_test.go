@@ -105,7 +105,7 @@ func TestRegisterEnumerationOverHTTP(t *testing.T) {
 	testenv.SkipTiming(t)
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.Argon2id{})}})
 	f.openRegistration(true)
-	f.create(users.CreateInput{Email: "taken@example.com", Password: "the-owners-password", Status: users.StatusActive})
+	f.create(users.CreateUserInput{Email: "taken@example.com", Password: "the-owners-password", Status: users.StatusActive})
 	var first *answer
 	check := func(w *httptest.ResponseRecorder) {
 		a := answerOf(w)
@@ -134,7 +134,7 @@ func TestRegisterEnumerationOverHTTP(t *testing.T) {
 func TestLoginEnumerationOverHTTP(t *testing.T) {
 	testenv.SkipTiming(t)
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.Argon2id{})}})
-	f.create(users.CreateInput{Email: "known@example.com", Password: "the-right-password", Status: users.StatusActive})
+	f.create(users.CreateUserInput{Email: "known@example.com", Password: "the-right-password", Status: users.StatusActive})
 	var first *answer
 	try := func(email string) func(int) {
 		return func(int) {

@@ -99,7 +99,7 @@ func TestBusyIs503WithRetryAfter(t *testing.T) {
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{
 		users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 }),
 	}})
-	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
+	f.create(users.CreateUserInput{Email: "ada@example.com", Password: password})
 	f.openRegistration(true)
 	h.gate.Store(true)
 	var once sync.Once

@@ -301,9 +301,9 @@ func (f *fixture) user(email string) *store.User {
 }
 
 // create creates a user through the Manager.
-func (f *fixture) create(in users.CreateInput) *users.User {
+func (f *fixture) create(in users.CreateUserInput) *users.User {
 	f.t.Helper()
-	u, err := f.m.Create(f.ctx, in)
+	u, err := f.m.CreateUser(f.ctx, in)
 	require.NoError(f.t, err)
 	return u
 }

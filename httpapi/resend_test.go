@@ -25,7 +25,7 @@ func TestResendVerification(t *testing.T) {
 	f.openRegistration(true)
 	assert.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", `{"email":"wait@example.com","password":"pw-123456"}`).Code)
 	first := memmailer.Token(f.deliver("wait@example.com"))
-	f.create(users.CreateInput{Email: "live@example.com", Password: password})
+	f.create(users.CreateUserInput{Email: "live@example.com", Password: password})
 
 	var answers []answer
 	for _, addr := range []string{"wait@example.com", "nobody@example.com", "live@example.com", "WAIT@example.com"} {

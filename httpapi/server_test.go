@@ -105,7 +105,7 @@ func TestHealth(t *testing.T) {
 	// An administrator's access token sees the checks too; another user's
 	// does not.
 	f.adminUser("root@example.com")
-	f.create(users.CreateInput{Email: "member@example.com", Password: password})
+	f.create(users.CreateUserInput{Email: "member@example.com", Password: password})
 	for email, admin := range map[string]bool{"root@example.com": true, "member@example.com": false} {
 		s, err := f.m.Login(f.ctx, users.LoginInput{Email: email, Password: password})
 		require.NoError(t, err)

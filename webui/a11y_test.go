@@ -28,8 +28,8 @@ func everyPage(t *testing.T, e *env) []string {
 	t.Helper()
 	ctx := context.Background()
 	editors := e.role("Editors", false)
-	u := e.user(users.CreateInput{Email: "someone.with.a.rather.long.address@subdomain.example.com", FirstName: "Someone", LastName: "Long", Role: &editors.ID})
-	e.user(users.CreateInput{Email: "other@example.com"})
+	u := e.user(users.CreateUserInput{Email: "someone.with.a.rather.long.address@subdomain.example.com", FirstName: "Someone", LastName: "Long", Role: &editors.ID})
+	e.user(users.CreateUserInput{Email: "other@example.com"})
 	s := e.settings()
 	s.PublicRegistration = true
 	_, err := e.m.UpdateSettings(ctx, s)

@@ -136,12 +136,12 @@ func (h *handler) createInRole(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	id := r.PathValue("id")
-	in := users.CreateInput{
+	in := users.CreateUserInput{
 		Email: strings.TrimSpace(f.Get("email")), Password: f.Get("password"),
 		FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
 		Status: users.Status(f.Get("status")), Role: &id,
 	}
-	u, err := h.m.Create(r.Context(), in)
+	u, err := h.m.CreateUser(r.Context(), in)
 	if err != nil {
 		p := &page{Nav: "roles", Values: map[string]string{"email": in.Email, "first_name": in.FirstName, "last_name": in.LastName, "status": string(in.Status)}}
 		h.failPanel(w, r, p, "create", err, "email", "password", "first_name", "last_name", "status")

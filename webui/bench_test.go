@@ -50,11 +50,11 @@ func BenchmarkPages(b *testing.B) {
 				b.Fatal(err)
 			}
 			for i := range 10_000 {
-				in := users.CreateInput{Email: fmt.Sprintf("user%05d@example.com", i), FirstName: "User", LastName: fmt.Sprint(i)}
+				in := users.CreateUserInput{Email: fmt.Sprintf("user%05d@example.com", i), FirstName: "User", LastName: fmt.Sprint(i)}
 				if i%2 == 0 {
 					in.Role = &role.ID
 				}
-				if _, err := m.Create(ctx, in); err != nil {
+				if _, err := m.CreateUser(ctx, in); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -148,7 +148,7 @@ func TestSignInNextStaysInConsole(t *testing.T) {
 	ctx := context.Background()
 	r, err := e.m.CreateRole(ctx, users.Role{Name: "Admin", AdminAccess: true})
 	require.NoError(t, err)
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "a@example.com", Password: "pw", Role: &r.ID})
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "a@example.com", Password: "pw", Role: &r.ID})
 	require.NoError(t, err)
 	for next, want := range map[string]string{
 		"/admin/roles":          "/admin/roles",
@@ -179,7 +179,7 @@ func TestSecureCookies(t *testing.T) {
 	ctx := context.Background()
 	r, err := e.m.CreateRole(ctx, users.Role{Name: "Admin", AdminAccess: true})
 	require.NoError(t, err)
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "a@example.com", Password: "pw", Role: &r.ID})
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "a@example.com", Password: "pw", Role: &r.ID})
 	require.NoError(t, err)
 	res, _ := do(t, e.h, "POST", "/admin/login", url.Values{"email": {"a@example.com"}, "password": {"pw"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
@@ -196,7 +196,7 @@ func TestScriptInNameIsInert(t *testing.T) {
 	evil := `<script>alert(1)</script>`
 	role, err := e.m.CreateRole(ctx, users.Role{Name: evil})
 	require.NoError(t, err)
-	u, err := e.m.Create(ctx, users.CreateInput{Email: "x@example.com", FirstName: evil, LastName: `"><img src=x onerror=alert(2)>`, Role: &role.ID})
+	u, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "x@example.com", FirstName: evil, LastName: `"><img src=x onerror=alert(2)>`, Role: &role.ID})
 	require.NoError(t, err)
 	for _, path := range []string{"/admin/users", "/admin/users/" + u.ID, "/admin/roles", "/admin/roles/" + role.ID, "/admin/roles/" + role.ID + "?panel=add&q=" + url.QueryEscape(evil)} {
 		res, body := do(t, e.h, "GET", path, nil)
@@ -343,7 +343,7 @@ func TestSameAnswerForKnownAndUnknownAddresses(t *testing.T) {
 	s.PublicRegistration = true
 	_, err = e.m.UpdateSettings(ctx, s)
 	require.NoError(t, err)
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "known@example.com", Password: "secret pw"})
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "known@example.com", Password: "secret pw"})
 	require.NoError(t, err)
 
 	answer := func(path string, form url.Values) string {
@@ -416,7 +416,7 @@ func TestRemovingTheLastAdministratorIsRefused(t *testing.T) {
 	ctx := context.Background()
 	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
 	require.NoError(t, err)
-	u, err := e.m.Create(ctx, users.CreateInput{Email: "only@example.com", Password: "pw", Role: &admins.ID})
+	u, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "only@example.com", Password: "pw", Role: &admins.ID})
 	require.NoError(t, err)
 	res, body := do(t, e.h, "POST", "/admin/roles/"+admins.ID+"/remove", url.Values{"user": {u.ID}})
 	assert.Equal(t, http.StatusConflict, res.StatusCode)
@@ -523,9 +523,9 @@ func TestSessionRenewalAndRevocation(t *testing.T) {
 	ctx := context.Background()
 	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
 	require.NoError(t, err)
-	u, err := e.m.Create(ctx, users.CreateInput{Email: "a@example.com", Password: "pw", Role: &admins.ID})
+	u, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "a@example.com", Password: "pw", Role: &admins.ID})
 	require.NoError(t, err)
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "b@example.com", Password: "pw", Role: &admins.ID})
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "b@example.com", Password: "pw", Role: &admins.ID})
 	require.NoError(t, err)
 	c := signInCookie(t, e.h, "a@example.com", "pw")
 	assert.Equal(t, http.StatusOK, get(t, e.h, "/admin/users", c).StatusCode)

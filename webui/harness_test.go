@@ -80,9 +80,9 @@ func (e *env) role(name string, admin bool) *users.Role {
 	return r
 }
 
-func (e *env) user(in users.CreateInput) *users.User {
+func (e *env) user(in users.CreateUserInput) *users.User {
 	e.t.Helper()
-	u, err := e.m.Create(context.Background(), in)
+	u, err := e.m.CreateUser(context.Background(), in)
 	require.NoError(e.t, err)
 	return u
 }

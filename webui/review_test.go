@@ -57,14 +57,14 @@ func TestInviteOutcomeSaysWhetherTheAccountIsInTheRole(t *testing.T) {
 	require.NoError(t, err)
 	other, err := e.m.CreateRole(ctx, users.Role{Name: "Other"})
 	require.NoError(t, err)
-	for _, in := range []users.CreateInput{
+	for _, in := range []users.CreateUserInput{
 		{Email: "member@example.com", Role: &editors.ID, Status: users.StatusActive},
 		{Email: "elsewhere@example.com", Role: &other.ID, Status: users.StatusActive},
 		{Email: "norole@example.com", Status: users.StatusActive},
 		{Email: "suspended@example.com", Role: &other.ID, Status: users.StatusSuspended},
 		{Email: "suspended-member@example.com", Role: &editors.ID, Status: users.StatusSuspended},
 	} {
-		_, err := e.m.Create(ctx, in)
+		_, err := e.m.CreateUser(ctx, in)
 		require.NoError(t, err)
 	}
 	res, _ := do(t, e.h, "POST", "/admin/roles/"+editors.ID+"/invite", url.Values{"emails": {

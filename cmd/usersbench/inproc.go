@@ -272,7 +272,7 @@ func (d *inproc) loginUsers(ctx context.Context, k int) ([]string, error) {
 	emails := make([]string, k)
 	for i := range emails {
 		emails[i] = d.seq.next()
-		if _, err := d.m.Create(ctx, users.CreateInput{Email: emails[i], Password: d.cfg.Password}); err != nil {
+		if _, err := d.m.CreateUser(ctx, users.CreateUserInput{Email: emails[i], Password: d.cfg.Password}); err != nil {
 			return nil, err
 		}
 	}

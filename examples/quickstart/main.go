@@ -152,7 +152,7 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// --- An administrator creates a user (no mail, active at once).
 
-	alan, err := m.Create(ctx, users.CreateInput{
+	alan, err := m.CreateUser(ctx, users.CreateUserInput{
 		Email: "alan@example.com", Password: "turing machine 1936", FirstName: "Alan", Role: &editor.ID,
 	})
 	if err != nil {

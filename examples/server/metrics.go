@@ -48,7 +48,7 @@ func newMetrics() *metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route"}),
 		flows: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "users_flow_total", Help: "Flows ended, by flow (register, verify_email, invite, accept_invite, create, login…), outcome and, when refused, reason.",
+			Name: "users_flow_total", Help: "Flows ended, by flow (register, verify_email, invite, accept_invite, create_user, login…), outcome and, when refused, reason.",
 		}, []string{"flow", "outcome", "reason"}),
 		mailSent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "users_mail_sent_total", Help: "Mails delivered to the relay, by kind.",

@@ -492,8 +492,8 @@ func AsLoginLimiter(t *testing.T, newDatabase Factory) {
 		}
 		ms[i] = m
 	}
-	if _, err := ms[0].Create(ctx, users.CreateInput{Email: "Ann@example.com", Password: "right-password-1"}); err != nil {
-		t.Fatalf("Create: %v", err)
+	if _, err := ms[0].CreateUser(ctx, users.CreateUserInput{Email: "Ann@example.com", Password: "right-password-1"}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
 	}
 	login := func(i int, pw string) error {
 		_, err := ms[i].Authenticate(ctx, "ann@EXAMPLE.com", pw)
