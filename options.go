@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
 	"runtime"
 	"strings"
 	"time"
@@ -85,27 +86,27 @@ func (c *config) check() error {
 	return c.templates.check()
 }
 
-// WithClock sets the clock. Default: time.Now.
-func WithClock(now func() time.Time) Option {
+// nonNil is the Option of a With… function whose value must not be nil:
+// set stores it.
+func nonNil(name string, isNil bool, set func(*config)) Option {
 	return optionFunc(func(c *config) error {
-		if now == nil {
-			return optionError("WithClock", nil, "the clock must not be nil")
+		if isNil {
+			return optionError(name, nil, "must not be nil")
 		}
-		c.now = now
+		set(c)
 		return nil
 	})
+}
+
+// WithClock sets the clock. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return nonNil("WithClock", now == nil, func(c *config) { c.now = now })
 }
 
 // WithLogger sets the logger. Default: slog.Default(). The Manager logs
 // delivery failures and nothing secret.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *config) error {
-		if l == nil {
-			return optionError("WithLogger", nil, "the logger must not be nil")
-		}
-		c.log = l
-		return nil
-	})
+	return nonNil("WithLogger", l == nil, func(c *config) { c.log = l })
 }
 
 // WithHasher sets the password hasher. Default: Argon2id{} (its default
@@ -114,7 +115,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithHasher(h Hasher) Option {
 	return optionFunc(func(c *config) error {
 		if h == nil {
-			return optionError("WithHasher", nil, "the hasher must not be nil")
+			return optionError("WithHasher", nil, "must not be nil")
 		}
 		if a, ok := argon2idOf(h); ok {
 			if err := a.params().validate(); err != nil {
@@ -129,13 +130,7 @@ func WithHasher(h Hasher) Option {
 // WithObserver sets the Observer told about flows, deliveries, hashing
 // waits and rate-limit refusals. Default: none.
 func WithObserver(o Observer) Option {
-	return optionFunc(func(c *config) error {
-		if o == nil {
-			return optionError("WithObserver", nil, "the observer must not be nil")
-		}
-		c.observer = o
-		return nil
-	})
+	return nonNil("WithObserver", o == nil, func(c *config) { c.observer = o })
 }
 
 // WithProjectName sets the project name used when the stored settings
@@ -251,14 +246,11 @@ type Links struct {
 
 func (l Links) apply(c *config) error {
 	d := &c.links
-	setString(&d.PublicURL, l.PublicURL)
-	d.RegisterURLs = append(d.RegisterURLs, l.RegisterURLs...)
-	d.InviteURLs = append(d.InviteURLs, l.InviteURLs...)
-	d.PasswordResetURLs = append(d.PasswordResetURLs, l.PasswordResetURLs...)
-	setString(&d.VerifyEmailPath, l.VerifyEmailPath)
-	setString(&d.AcceptInvitePath, l.AcceptInvitePath)
-	setString(&d.SetPasswordPath, l.SetPasswordPath)
-	setString(&d.ResetPasswordPath, l.ResetPasswordPath)
+	reg, inv, reset := d.RegisterURLs, d.InviteURLs, d.PasswordResetURLs
+	overlay(d, l)
+	d.RegisterURLs = append(reg, l.RegisterURLs...)
+	d.InviteURLs = append(inv, l.InviteURLs...)
+	d.PasswordResetURLs = append(reset, l.PasswordResetURLs...)
 	return nil
 }
 
@@ -324,12 +316,7 @@ func defaultLifetimes() Lifetimes {
 }
 
 func (l Lifetimes) apply(c *config) error {
-	d := &c.lifetimes
-	setDuration(&d.VerifyEmail, l.VerifyEmail)
-	setDuration(&d.Invite, l.Invite)
-	setDuration(&d.PasswordReset, l.PasswordReset)
-	setDuration(&d.Access, l.Access)
-	setDuration(&d.Refresh, l.Refresh)
+	overlay(&c.lifetimes, l)
 	return nil
 }
 
@@ -540,15 +527,7 @@ func defaultDelivery() Delivery {
 }
 
 func (d Delivery) apply(c *config) error {
-	t := &c.delivery
-	setInt(&t.MaxAttempts, d.MaxAttempts)
-	setDuration(&t.InitialBackoff, d.InitialBackoff)
-	setDuration(&t.MaxBackoff, d.MaxBackoff)
-	setDuration(&t.Lease, d.Lease)
-	setDuration(&t.SendTimeout, d.SendTimeout)
-	setInt(&t.BatchSize, d.BatchSize)
-	setInt(&t.Concurrency, d.Concurrency)
-	setDuration(&t.PollInterval, d.PollInterval)
+	overlay(&c.delivery, d)
 	return nil
 }
 
@@ -626,15 +605,7 @@ func defaultHealthThresholds() HealthThresholds {
 }
 
 func (h HealthThresholds) apply(c *config) error {
-	t := &c.health
-	setDuration(&t.DatabaseResponseTime, h.DatabaseResponseTime)
-	setInt(&t.OutboxPending, h.OutboxPending)
-	setDuration(&t.OutboxAge, h.OutboxAge)
-	setDuration(&t.DeliveryErrorWindow, h.DeliveryErrorWindow)
-	setDuration(&t.MailerProbeInterval, h.MailerProbeInterval)
-	setDuration(&t.MailerProbeTimeout, h.MailerProbeTimeout)
-	setInt(&t.HashWaiting, h.HashWaiting)
-	setDuration(&t.HashShedWindow, h.HashShedWindow)
+	overlay(&c.health, h)
 	return nil
 }
 
@@ -658,23 +629,14 @@ func (h HealthThresholds) check() error {
 	return nil
 }
 
-// setString, setInt and setDuration set *dst to v unless v is zero: how an
+// overlay sets each field of *dst to src's unless src's is zero: how an
 // option struct's zero fields keep what was there.
-func setString(dst *string, v string) {
-	if v != "" {
-		*dst = v
-	}
-}
-
-func setInt(dst *int, v int) {
-	if v != 0 {
-		*dst = v
-	}
-}
-
-func setDuration(dst *time.Duration, v time.Duration) {
-	if v != 0 {
-		*dst = v
+func overlay[T any](dst *T, src T) {
+	d, v := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src)
+	for i := range v.NumField() {
+		if f := v.Field(i); !f.IsZero() {
+			d.Field(i).Set(f)
+		}
 	}
 }
 
@@ -703,14 +665,7 @@ type Templates struct {
 
 func (t Templates) apply(c *config) error {
 	for _, k := range mailKinds {
-		src, dst := t.byKind(k), c.templates.byKind(k)
-		setString(&dst.Subject, src.Subject)
-		if src.Text != nil {
-			dst.Text = src.Text
-		}
-		if src.HTML != nil {
-			dst.HTML = src.HTML
-		}
+		overlay(c.templates.byKind(k), *t.byKind(k))
 	}
 	return nil
 }
