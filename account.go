@@ -12,7 +12,7 @@ import (
 // changing their own password; an administrator uses UpdateUser). The
 // user must be active with a password, and current must match it (else
 // ErrInvalidCredentials; such attempts count against the address's login
-// limit, WithLoginLimiter, so a stolen access token cannot be used to
+// limit, Limits.Login, so a stolen access token cannot be used to
 // guess the password faster than a login could). The new password must
 // match the password policy (*ValidationError). Every session of the user
 // ends, the caller's included: log in again with the new password. A
@@ -69,8 +69,8 @@ func (m *Manager) changePassword(ctx context.Context, userID, current, newPasswo
 	case err != nil:
 		return nil, err
 	}
-	if r, ok := m.authLimit.(ResettableLimiter); ok && u.EmailKey != "" {
-		if err := r.Reset(ctx, u.EmailKey); err != nil {
+	if m.authLimit != nil && u.EmailKey != "" {
+		if err := m.authLimit.Reset(ctx, u.EmailKey); err != nil {
 			m.log.WarnContext(ctx, "users: login limiter reset failed", "user_id", u.ID, "error", err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gousers/users/internal/validate"
 	"github.com/gousers/users/store"
 )
 
@@ -36,7 +37,7 @@ func checkRecord(id *string, name, description string) error {
 	if utf8.RuneCountInString(name) > maxRoleNameLen {
 		return invalid("name", fmt.Sprintf("must be at most %d characters", maxRoleNameLen))
 	}
-	if reason := textProblem(name); reason != "" {
+	if reason := validate.Text(name); reason != "" {
 		return invalid("name", reason)
 	}
 	if !utf8.ValidString(description) || strings.ContainsRune(description, 0) {

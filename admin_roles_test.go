@@ -16,7 +16,7 @@ func TestRoleAssignment(t *testing.T) {
 	e := newEnv(t)
 	var ids []string
 	for _, em := range []string{"a@example.com", "b@example.com", "c@example.com"} {
-		u, err := e.m.Create(e.ctx, users.CreateInput{Email: em})
+		u, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: em})
 		require.NoError(t, err)
 		ids = append(ids, u.ID)
 	}

@@ -9,11 +9,12 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gousers/users/internal/echo"
 	"github.com/gousers/users/store"
 )
 
-// CreateInput is an administrator's new user. Every field is optional.
-type CreateInput struct {
+// CreateUserInput is an administrator's new user. Every field is optional.
+type CreateUserInput struct {
 	Email     string // unique, case-insensitively
 	Password  string // hashed; the password policy applies
 	FirstName string
@@ -24,7 +25,7 @@ type CreateInput struct {
 	Metadata  map[string]any // host-app fields
 }
 
-// Create creates a user (an administrator's action: authorise before
+// CreateUser creates a user (an administrator's action: authorise before
 // calling). A malformed email or a password that breaks the policy is a
 // *ValidationError (ErrFailedValidation, ErrPasswordPolicy); an email
 // already taken, compared case-insensitively, is ErrDuplicateEmail; an
@@ -34,19 +35,19 @@ type CreateInput struct {
 // (each a *ValidationError, checked before the store is asked). Surrounding
 // white space of the email is trimmed. Nothing is written on error. The
 // returned user never carries the hash.
-func (m *Manager) Create(ctx context.Context, in CreateInput) (*User, error) {
+func (m *Manager) CreateUser(ctx context.Context, in CreateUserInput) (*User, error) {
 	u, err := m.create(ctx, in)
-	m.observeFlow(FlowCreate, OutcomeCreated, err)
+	m.observeFlow(FlowCreateUser, OutcomeCreated, err)
 	if err != nil {
-		return nil, opErr("create", err)
+		return nil, opErr("create user", err)
 	}
 	return u, nil
 }
 
-func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
+func (m *Manager) create(ctx context.Context, in CreateUserInput) (*User, error) {
 	email := strings.TrimSpace(in.Email)
 	if email != "" {
-		if err := ValidateEmail(email); err != nil {
+		if err := validateEmail(email); err != nil {
 			return nil, asFailed(err)
 		}
 	}
@@ -61,7 +62,7 @@ func (m *Manager) create(ctx context.Context, in CreateInput) (*User, error) {
 		status = StatusActive
 	}
 	if !status.Valid() {
-		return nil, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", Echo(string(status))))
+		return nil, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", echo.Cut(string(status))))
 	}
 	if err := validIDs("policies", in.Policies); err != nil {
 		return nil, err
@@ -205,7 +206,7 @@ type UserPatch struct {
 }
 
 // UpdateUser changes one user (an administrator's action). The rules of
-// Create apply; ErrUserNotFound for an unknown id. A change of status, role
+// CreateUser apply; ErrUserNotFound for an unknown id. A change of status, role
 // or policies that would leave no active user with admin access, where
 // there was one, is refused with ErrLastAdmin and changes nothing.
 //
@@ -336,7 +337,7 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (store.UserChange, er
 		e := strings.TrimSpace(*p.Email)
 		key := ""
 		if e != "" {
-			if err := ValidateEmail(e); err != nil {
+			if err := validateEmail(e); err != nil {
 				return ch, asFailed(err)
 			}
 			key = NormalizeEmail(e)
@@ -351,7 +352,7 @@ func (m *Manager) change(ctx context.Context, p UserPatch) (store.UserChange, er
 		}
 	}
 	if p.Status != nil && !p.Status.Valid() {
-		return ch, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", Echo(string(*p.Status))))
+		return ch, invalid("status", fmt.Sprintf("must be one of active, invited, unverified, draft, suspended, archived, not %q", echo.Cut(string(*p.Status))))
 	}
 	if p.SetRole {
 		if err := validateID("role", p.Role); err != nil {

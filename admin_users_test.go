@@ -24,7 +24,7 @@ func TestCreate(t *testing.T) {
 	e := newEnv(t)
 	pol, err := e.m.CreatePolicy(e.ctx, users.Policy{Name: "Editors"})
 	require.NoError(t, err)
-	u, err := e.m.Create(e.ctx, users.CreateInput{Email: "Boss@Example.com", Password: "pw", Role: &e.admin.ID, Policies: []string{pol.ID}, Metadata: map[string]any{"tier": "gold"}})
+	u, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "Boss@Example.com", Password: "pw", Role: &e.admin.ID, Policies: []string{pol.ID}, Metadata: map[string]any{"tier": "gold"}})
 	require.NoError(t, err)
 	assert.Equal(t, users.StatusActive, u.Status, "default status")
 	assert.True(t, u.HasPassword)
@@ -33,23 +33,23 @@ func TestCreate(t *testing.T) {
 	_, err = e.m.Authenticate(e.ctx, "boss@example.com", "pw")
 	require.NoError(t, err)
 
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "BOSS@example.COM"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "BOSS@example.COM"})
 	require.ErrorIs(t, err, users.ErrDuplicateEmail)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "not-an-email"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "not-an-email"})
 	requireField(t, err, "email", users.ErrFailedValidation)
 	missing := "00000000-0000-0000-0000-000000000000"
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "r@example.com", Role: &missing})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "r@example.com", Role: &missing})
 	require.ErrorIs(t, err, users.ErrRoleNotFound)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "p@example.com", Policies: []string{missing}})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "p@example.com", Policies: []string{missing}})
 	require.ErrorIs(t, err, users.ErrPolicyNotFound)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "s@example.com", Status: "bogus"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "s@example.com", Status: "bogus"})
 	requireField(t, err, "status", users.ErrInvalidPayload)
 	assert.Len(t, e.allUsers(), 1, "failed creates wrote nothing")
 
 	// Users without email may coexist.
-	_, err = e.m.Create(e.ctx, users.CreateInput{FirstName: "Bot 1"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{FirstName: "Bot 1"})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{FirstName: "Bot 2"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{FirstName: "Bot 2"})
 	require.NoError(t, err)
 	assert.Len(t, e.allUsers(), 3)
 }
@@ -63,7 +63,7 @@ func TestAdminInputRefusedBeforeTheStore(t *testing.T) {
 	t.Parallel()
 	spy := &spyStore{Store: memstore.New()}
 	e := newEnvOn(t, spy)
-	u, err := e.m.Create(e.ctx, users.CreateInput{Email: "u@example.com"})
+	u, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "u@example.com"})
 	require.NoError(t, err)
 	str := func(s string) *string { return &s }
 	cases := []struct {
@@ -86,7 +86,7 @@ func TestAdminInputRefusedBeforeTheStore(t *testing.T) {
 		}},
 		{"policy id with NUL", "id", func() error { _, err := e.m.CreatePolicy(e.ctx, users.Policy{ID: "\x00", Name: "P"}); return err }},
 		{"metadata 5000 deep", "metadata", func() error {
-			_, err := e.m.Create(e.ctx, users.CreateInput{Email: "m@example.com", Metadata: nested(5000)})
+			_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "m@example.com", Metadata: nested(5000)})
 			return err
 		}},
 		{"metadata 33 deep", "metadata", func() error {
@@ -98,19 +98,19 @@ func TestAdminInputRefusedBeforeTheStore(t *testing.T) {
 			return err
 		}},
 		{"metadata NUL key", "metadata", func() error {
-			_, err := e.m.Create(e.ctx, users.CreateInput{Metadata: map[string]any{"k\x00": 1.0}})
+			_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Metadata: map[string]any{"k\x00": 1.0}})
 			return err
 		}},
 		{"metadata NUL deep in an array", "metadata", func() error {
-			_, err := e.m.Create(e.ctx, users.CreateInput{Metadata: map[string]any{"a": []any{1.0, map[string]any{"b": "\x00"}}}})
+			_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Metadata: map[string]any{"a": []any{1.0, map[string]any{"b": "\x00"}}}})
 			return err
 		}},
 		{"metadata invalid UTF-8", "metadata", func() error {
-			_, err := e.m.Create(e.ctx, users.CreateInput{Metadata: map[string]any{"k": "\xff"}})
+			_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Metadata: map[string]any{"k": "\xff"}})
 			return err
 		}},
 		{"metadata infinity", "metadata", func() error {
-			_, err := e.m.Create(e.ctx, users.CreateInput{Metadata: map[string]any{"k": math.Inf(1)}})
+			_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Metadata: map[string]any{"k": math.Inf(1)}})
 			return err
 		}},
 		{"metadata typed and too deep", "metadata", func() error {
@@ -119,12 +119,12 @@ func TestAdminInputRefusedBeforeTheStore(t *testing.T) {
 			for range 40 {
 				d = &deep{N: d}
 			}
-			_, err := e.m.Create(e.ctx, users.CreateInput{Metadata: map[string]any{"d": d}})
+			_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Metadata: map[string]any{"d": d}})
 			return err
 		}},
-		{"user role with NUL", "role", func() error { _, err := e.m.Create(e.ctx, users.CreateInput{Role: str("r\x00")}); return err }},
+		{"user role with NUL", "role", func() error { _, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Role: str("r\x00")}); return err }},
 		{"policy ids with NUL", "policies", func() error {
-			_, err := e.m.Create(e.ctx, users.CreateInput{Policies: []string{"p\x00"}})
+			_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Policies: []string{"p\x00"}})
 			return err
 		}},
 		{"patch role with NUL", "role", func() error {
@@ -203,7 +203,7 @@ func TestAdminInputRefusedBeforeTheStore(t *testing.T) {
 	assert.Equal(t, before, spy.callCount(), "refused before any store call")
 
 	// At the limits, accepted.
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "deep@example.com", Metadata: nested(32)})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "deep@example.com", Metadata: nested(32)})
 	require.NoError(t, err)
 	_, err = e.m.CreateRole(e.ctx, users.Role{ID: strings.Repeat("r", 255), Name: strings.Repeat("n", 100), Description: "line one\nline two"})
 	require.NoError(t, err)
@@ -221,9 +221,9 @@ func nested(depth int) map[string]any {
 func TestUpdateUser(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	a, err := e.m.Create(e.ctx, users.CreateInput{Email: "a@example.com"})
+	a, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "a@example.com"})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "b@example.com"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "b@example.com"})
 	require.NoError(t, err)
 	taken := "B@EXAMPLE.COM"
 	_, err = e.m.UpdateUser(e.ctx, a.ID, users.UserPatch{Email: &taken})
@@ -251,7 +251,7 @@ func TestPoliciesListedTwiceCountOnce(t *testing.T) {
 	require.NoError(t, err)
 	q, err := e.m.CreatePolicy(e.ctx, users.Policy{Name: "Viewers"})
 	require.NoError(t, err)
-	u, err := e.m.Create(e.ctx, users.CreateInput{Email: "twice@example.com", Policies: []string{p.ID, q.ID, p.ID}})
+	u, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "twice@example.com", Policies: []string{p.ID, q.ID, p.ID}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{p.ID, q.ID}, u.Policies)
 	u, err = e.m.SetPolicies(e.ctx, u.ID, q.ID, q.ID, p.ID)
@@ -348,7 +348,7 @@ func TestListAndCountUsers(t *testing.T) {
 		if i == 2 {
 			role = nil
 		}
-		u, err := e.m.Create(e.ctx, users.CreateInput{Email: n.email, FirstName: n.first, LastName: n.last, Role: role})
+		u, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: n.email, FirstName: n.first, LastName: n.last, Role: role})
 		require.NoError(t, err)
 		ids = append(ids, u.ID)
 		e.clock.Advance(time.Millisecond)
@@ -414,14 +414,14 @@ func linkToken(t *testing.T, msg users.Message) string {
 // newAdmin creates an active user in the admin role.
 func (e *env) newAdmin(email string) *users.User {
 	e.t.Helper()
-	u, err := e.m.Create(e.ctx, users.CreateInput{Email: email, Password: "pw", Role: &e.admin.ID})
+	u, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: email, Password: "pw", Role: &e.admin.ID})
 	require.NoError(e.t, err)
 	return u
 }
 
 func (e *env) newMember(email string) *users.User {
 	e.t.Helper()
-	u, err := e.m.Create(e.ctx, users.CreateInput{Email: email, Password: "pw", Role: &e.member.ID})
+	u, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: email, Password: "pw", Role: &e.member.ID})
 	require.NoError(e.t, err)
 	return u
 }
@@ -545,12 +545,12 @@ func TestDeleteUsersKeepsAnAdmin(t *testing.T) {
 	// nothing to keep.
 	e2 := newEnv(t)
 	active := e2.newAdmin("a@example.com")
-	susp, err := e2.m.Create(e2.ctx, users.CreateInput{Email: "s@example.com", Role: &e2.admin.ID, Status: users.StatusSuspended})
+	susp, err := e2.m.CreateUser(e2.ctx, users.CreateUserInput{Email: "s@example.com", Role: &e2.admin.ID, Status: users.StatusSuspended})
 	require.NoError(t, err)
 	require.ErrorIs(t, e2.m.DeleteUsers(e2.ctx, active.ID), users.ErrLastAdmin)
 	require.NoError(t, e2.m.DeleteUsers(e2.ctx, susp.ID))
 	e3 := newEnv(t)
-	only, err := e3.m.Create(e3.ctx, users.CreateInput{Email: "s@example.com", Role: &e3.admin.ID, Status: users.StatusSuspended})
+	only, err := e3.m.CreateUser(e3.ctx, users.CreateUserInput{Email: "s@example.com", Role: &e3.admin.ID, Status: users.StatusSuspended})
 	require.NoError(t, err)
 	require.NoError(t, e3.m.DeleteUsers(e3.ctx, only.ID))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // An administrator's resend of a verification mail does not depend on the
@@ -22,9 +23,11 @@ func TestResendVerificationFor(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	box := memmailer.New()
-	m, err := users.New(memstore.New(), box, users.WithHasher(users.InsecureHasher{}),
-		users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)),
-		users.WithAdminMailLimiter(users.NewMemoryLimiter(2, time.Hour)))
+	m, err := users.New(memstore.New(), box, users.WithHasher(userstest.Hasher{}),
+		limits(func(l *users.Limits) {
+			l.Mail = &users.MemoryLimiter{Points: 1, Window: time.Hour}
+			l.AdminMail = &users.MemoryLimiter{Points: 2, Window: time.Hour}
+		}))
 	require.NoError(t, err)
 	s, err := m.Settings(ctx)
 	require.NoError(t, err)

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 )
 
-// AllowList is a validated list of redirect URLs: the equivalent of
+// allowList is a validated list of redirect URLs: the equivalent of
 // Directus's USER_REGISTER_URL_ALLOW_LIST and USER_INVITE_URL_ALLOW_LIST.
 // Register checks a verification_url against one, Invite an invite_url.
 //
@@ -74,15 +74,15 @@ import (
 // your own domains only. The wildcard entry itself is not a URL and is never
 // allowed as a candidate. No other '*' may appear in an entry.
 //
-// An AllowList is immutable and safe for concurrent use. The zero value and a
-// nil *AllowList allow nothing.
-type AllowList struct {
+// An allowList is immutable and safe for concurrent use. The zero value and a
+// nil *allowList allow nothing.
+type allowList struct {
 	entries []allowEntry
 }
 
 // allowEntry is one pre-parsed entry.
 type allowEntry struct {
-	raw string // as given, for Entries
+	raw string // as given
 	allowURLParts
 }
 
@@ -104,13 +104,13 @@ type allowURLParts struct {
 // refused: no redirect URL needs more, and it keeps a check's cost bounded.
 const maxAllowURLLength = 4096
 
-// NewAllowList validates entries and returns the list. Every entry must be an
-// absolute URL as described on AllowList; the first invalid one is reported
+// newAllowList validates entries and returns the list. Every entry must be an
+// absolute URL as described on allowList; the first invalid one is reported
 // as a *ValidationError (Field "allow_list") naming it, which matches both
 // ErrURLNotAllowed and ErrInvalidPayload. No entries give a list that allows
 // nothing.
-func NewAllowList(entries ...string) (*AllowList, error) {
-	a := &AllowList{entries: make([]allowEntry, 0, len(entries))}
+func newAllowList(entries ...string) (*allowList, error) {
+	a := &allowList{entries: make([]allowEntry, 0, len(entries))}
 	for _, raw := range entries {
 		p, reason := parseAllowURL(raw, true)
 		if reason != "" {
@@ -127,27 +127,12 @@ func NewAllowList(entries ...string) (*AllowList, error) {
 	return a, nil
 }
 
-// ParseAllowList parses a comma-separated list of URLs, as the
-// USER_REGISTER_URL_ALLOW_LIST and USER_INVITE_URL_ALLOW_LIST environment
-// variables hold it: blanks around items are trimmed and empty items skipped,
-// so "" gives a list that allows nothing. An entry therefore cannot contain a
-// comma. The entries are validated by NewAllowList.
-func ParseAllowList(csv string) (*AllowList, error) {
-	var entries []string
-	for item := range strings.SplitSeq(csv, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			entries = append(entries, item)
-		}
-	}
-	return NewAllowList(entries...)
-}
-
 // Allowed reports whether candidate may be used as a redirect URL: whether
 // it survives strict parsing, its scheme, host, port and path equal an
 // entry's, and its query and fragment are exactly that entry's (see
-// AllowList). It is false for every candidate when the list is
+// allowList). It is false for every candidate when the list is
 // nil or empty.
-func (a *AllowList) Allowed(candidate string) bool {
+func (a *allowList) Allowed(candidate string) bool {
 	if a == nil || len(a.entries) == 0 {
 		return false
 	}
@@ -161,19 +146,6 @@ func (a *AllowList) Allowed(candidate string) bool {
 		}
 	}
 	return false
-}
-
-// Entries returns the entries as they were given, in order. The slice is a
-// copy; it is nil for a nil or empty list.
-func (a *AllowList) Entries() []string {
-	if a == nil || len(a.entries) == 0 {
-		return nil
-	}
-	out := make([]string, len(a.entries))
-	for i := range a.entries {
-		out[i] = a.entries[i].raw
-	}
-	return out
 }
 
 // matches reports whether the parsed candidate c matches the entry.
@@ -191,58 +163,6 @@ func (e *allowEntry) matches(c *allowURLParts) bool {
 		return false
 	}
 	return isLDHLabel(c.host[:n-1])
-}
-
-// WithQueryParam returns rawURL with key=value in its query: the link a
-// verification or invite mail carries (key "token"). Every other query
-// parameter is kept as written and in order, as is the fragment; a parameter
-// named key is replaced. key and value are query-escaped. rawURL must be an
-// absolute URL (with a host for http and https); otherwise the error is a
-// *ValidationError that matches ErrInvalidPayload. The error never contains
-// value.
-func WithQueryParam(rawURL, key, value string) (string, error) {
-	if key == "" {
-		return "", &ValidationError{Field: "url", Reason: "query parameter name is empty", whole: true}
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil || u.Scheme == "" || u.Opaque != "" ||
-		(u.Scheme == "http" || u.Scheme == "https") && u.Host == "" {
-		return "", &ValidationError{Field: "url", Reason: fmt.Sprintf("URL %q is not a valid absolute URL", rawURL), whole: true}
-	}
-
-	// Work on the string: u.String() may re-escape the path, and
-	// url.Values.Encode sorts and re-escapes the query, while the link must
-	// keep the URL as its owner wrote it.
-	base, frag, hasFrag := strings.Cut(rawURL, "#")
-	base, query, _ := strings.Cut(base, "?")
-	ek := url.QueryEscape(key)
-	ev := url.QueryEscape(value)
-
-	var b strings.Builder
-	b.Grow(len(rawURL) + len(ek) + len(ev) + 3)
-	b.WriteString(base)
-	b.WriteByte('?')
-	for query != "" {
-		var param string
-		param, query, _ = strings.Cut(query, "&")
-		if param == "" {
-			continue
-		}
-		name, _, _ := strings.Cut(param, "=")
-		if n, err := url.QueryUnescape(name); err == nil && n == key {
-			continue
-		}
-		b.WriteString(param)
-		b.WriteByte('&')
-	}
-	b.WriteString(ek)
-	b.WriteByte('=')
-	b.WriteString(ev)
-	if hasFrag {
-		b.WriteByte('#')
-		b.WriteString(frag)
-	}
-	return b.String(), nil
 }
 
 // parseAllowURL parses raw strictly into the parts an allow-list compares.

@@ -5,11 +5,11 @@ import "testing"
 // BenchmarkAllowListAllowed exists because Allowed runs on every Register and
 // Invite that carries a URL, on the request path of a public endpoint, and
 // must stay well under a microsecond with no more than the one allocation
-// net/url makes: entries are parsed once in NewAllowList, the candidate once
+// net/url makes: entries are parsed once in newAllowList, the candidate once
 // per call. The list has 10 entries, one a wildcard; the candidates hit the
 // last entry, the wildcard and nothing (the worst case: every entry tried).
 func BenchmarkAllowListAllowed(b *testing.B) {
-	al, err := NewAllowList(
+	al, err := newAllowList(
 		"https://app.example.com/verify",
 		"https://app.example.com/admin/accept-invite",
 		"https://www.example.com/register/verify",

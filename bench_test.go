@@ -7,10 +7,10 @@ package users_test
 // Each flow runs with three hashers, as sub-benchmarks named
 // store=<memory|sqlite>/hash=<…>:
 //
-//   - hash=fake: users.InsecureHasher, which makes the password work vanish,
+//   - hash=fake: userstest.Hasher, which makes the password work vanish,
 //     so what is left is the library's own overhead (validation, token,
 //     mail rendering, the store's transaction);
-//   - hash=argon2-default: users.DefaultArgon2id() (m=19456 KiB, t=2, p=1);
+//   - hash=argon2-default: users.Argon2id{} (m=19456 KiB, t=2, p=1);
 //   - hash=argon2-directus: Directus's m=65536 KiB, t=3, p=4.
 //
 // BenchmarkHash measures the hashers alone, so a flow's cost over its one
@@ -60,6 +60,7 @@ import (
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/store/sqlitestore"
+	"github.com/gousers/users/userstest"
 )
 
 // benchPassword is long enough for any policy the benchmarks set.
@@ -69,8 +70,8 @@ var benchHashers = []struct {
 	name string
 	h    func() users.Hasher
 }{
-	{"fake", func() users.Hasher { return users.InsecureHasher{} }},
-	{"argon2-default", func() users.Hasher { return users.DefaultArgon2id() }},
+	{"fake", func() users.Hasher { return userstest.Hasher{} }},
+	{"argon2-default", func() users.Hasher { return users.Argon2id{} }},
 	{"argon2-directus", func() users.Hasher { return benchDirectusArgon2() }},
 }
 
@@ -129,13 +130,13 @@ func newBenchEnv(b *testing.B, storeKind string, h users.Hasher, opts ...users.O
 		st = e.swap
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	nop := users.MailerFunc(func(context.Context, users.Message) error { return nil })
+	nop := mailerFunc(func(context.Context, users.Message) error { return nil })
 	var err error
 	if e.m, err = users.New(st, nop, append([]users.Option{users.WithHasher(h), users.WithLogger(quiet)}, opts...)...); err != nil {
 		b.Fatal(err)
 	}
 	e.tap = &benchTap{Store: st}
-	if e.setup, err = users.New(e.tap, nop, users.WithHasher(users.InsecureHasher{}), users.WithLogger(quiet)); err != nil {
+	if e.setup, err = users.New(e.tap, nop, users.WithHasher(userstest.Hasher{}), users.WithLogger(quiet)); err != nil {
 		b.Fatal(err)
 	}
 	e.init(b)
@@ -375,7 +376,7 @@ func BenchmarkRegisterExisting(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-	}, users.WithMailLimiter(nil))
+	}, limits(func(l *users.Limits) { l.Mail = nil }))
 }
 
 // BenchmarkVerifyEmail exists because following a verification link is a
@@ -399,7 +400,7 @@ func BenchmarkVerifyEmail(b *testing.B) {
 // plays no part, so only the fake one runs.
 func BenchmarkVerifyEmailGarbage(b *testing.B) {
 	for _, st := range benchStores {
-		e := newBenchEnv(b, st, users.InsecureHasher{})
+		e := newBenchEnv(b, st, userstest.Hasher{})
 		var raw [32]byte
 		_, _ = rand.Read(raw[:])
 		for _, tc := range []struct{ name, token string }{
@@ -451,7 +452,7 @@ func BenchmarkAcceptInvite(b *testing.B) {
 func BenchmarkAuthenticate(b *testing.B) {
 	benchMatrix(b, func(b *testing.B, e *benchEnv) func() {
 		email := e.email()
-		if _, err := e.m.Create(e.ctx, users.CreateInput{Email: email, Password: benchPassword}); err != nil {
+		if _, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: email, Password: benchPassword}); err != nil {
 			b.Fatal(err)
 		}
 		return func() {
@@ -467,7 +468,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 func BenchmarkCreate(b *testing.B) {
 	benchMatrix(b, func(b *testing.B, e *benchEnv) func() {
 		return func() {
-			if _, err := e.m.Create(e.ctx, users.CreateInput{Email: e.email(), Password: benchPassword}); err != nil {
+			if _, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: e.email(), Password: benchPassword}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -487,7 +488,7 @@ func BenchmarkRegisterNewWithRules(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	fake := func() users.Hasher { return users.InsecureHasher{} }
+	fake := func() users.Hasher { return userstest.Hasher{} }
 	for _, st := range benchStores {
 		b.Run("store="+st+"/hash=fake", func(b *testing.B) {
 			benchRun(b, st, fake, func(b *testing.B, e *benchEnv) func() {
@@ -510,7 +511,7 @@ func BenchmarkRegisterNewWithRules(b *testing.B) {
 }
 
 // BenchmarkHash exists as the ceiling the hashing flows are compared with:
-// Register, AcceptInvite, Authenticate and Create each do exactly one of
+// Register, AcceptInvite, Authenticate and CreateUser each do exactly one of
 // these (Verify costs what Hash costs), so flow minus hash is the library's
 // overhead at real parameters.
 func BenchmarkHash(b *testing.B) {

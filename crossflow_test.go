@@ -253,7 +253,7 @@ func TestEmailChangeDuringLoginOpensNoSession(t *testing.T) {
 func TestPasswordChangesCheckThePolicyUnderTheHashingLimit(t *testing.T) {
 	t.Parallel()
 	h := &holdHasher{entered: make(chan struct{})}
-	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
+	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 }))
 	p, err := users.ParsePasswordPolicy(users.PasswordPolicyMinLength)
 	require.NoError(t, err)
 	e.open(func(s *users.Settings) { s.PasswordPolicy = p })

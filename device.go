@@ -16,7 +16,7 @@ import (
 // Device Cookies": a successful login hands the client a cookie bound to
 // the address it logged in with and to the password it logged in with. A
 // later attempt for that address that presents it is "from a known
-// device": it is limited per device (WithDeviceLimiter) and skips the
+// device": it is limited per device (Limits.Device) and skips the
 // per-IP and per-address limits, which strangers can exhaust. So after any
 // number of wrong guesses from any number of addresses, an owner on a
 // device that logged in before gets in at once.
@@ -36,10 +36,6 @@ import (
 // own: whoever collected cookies with the old password (the reason its
 // owner changed it) gets one device's guesses in all, not one per cookie.
 // A login with the new password issues a current cookie.
-
-// DeviceCookieLifetime is how long a device cookie is honoured after the
-// login that issued it.
-const DeviceCookieLifetime = 365 * 24 * time.Hour
 
 const (
 	deviceNonceBytes   = 16

@@ -8,12 +8,13 @@
 //
 // A [Manager] is built by [New] from a [store.Store] and a [Mailer]:
 //
-//	m, err := users.New(store, mailer,
-//		users.WithPublicURL("https://app.example.com"),
-//		users.WithRegisterURLAllowList("https://app.example.com/verify"))
+//	m, err := users.New(store, mailer, users.Links{
+//		PublicURL:    "https://app.example.com",
+//		RegisterURLs: []string{"https://app.example.com/verify"},
+//	})
 //
 // It offers [Manager.Register] and [Manager.VerifyEmail] (public),
-// [Manager.Create] and [Manager.Invite] (administrators),
+// [Manager.CreateUser] and [Manager.Invite] (administrators),
 // [Manager.AcceptInvite] (public), [Manager.Login] and [Manager.Authenticate], and role
 // management ([Manager.CreateRole], [Manager.AssignRole], [Manager.RemoveRole],
 // [Manager.UsersInRole], [Manager.SetPolicies]…). Administrators list and
@@ -23,11 +24,21 @@
 // ([ErrLastAdmin]). [Manager.ResendVerification] mails a registration's
 // verification link again (an extension: Directus has none).
 //
+// # Options
+//
+// New takes [Option] values. A With… function sets one thing ([WithClock],
+// [WithHasher], [WithSecret]…); related settings come grouped in structs
+// that are options themselves — [Links], [Lifetimes], [Limits],
+// [Delivery], [HealthThresholds], [Templates] — whose zero fields keep
+// their defaults, so an application writes only what it changes. [Limits]
+// alone is taken whole, since its zero values mean something: start from
+// [DefaultLimits].
+//
 // # Sessions
 //
 // [Manager.Login] opens a session for an active user: a short-lived access
 // token (a JWT signed with the secret, [WithSecret], with Directus's
-// claims; 15 minutes by default, [WithSessionLifetimes]) and an opaque
+// claims; 15 minutes by default, [Lifetimes].Access) and an opaque
 // refresh token, stored only as a hash and rotated by [Manager.Refresh]; a
 // rotated refresh token presented again ends its session
 // ([ErrTokenReused]). [Manager.ResolveAccessToken] checks the session and
@@ -36,7 +47,7 @@
 // away from active, an email change or a deletion stops a token at once.
 // [Manager.RequestPasswordReset] and [Manager.ResetPassword] are the
 // forgotten-password flow (same answer and work for every address; links
-// on [WithPasswordResetURLAllowList]). Logins are limited per client IP
+// on the allow-list [Links].PasswordResetURLs). Logins are limited per client IP
 // and address and per address for unknown devices, and per device for
 // devices that logged in before (device cookies, after OWASP), so
 // strangers cannot lock an owner out of a known device; accounts are never
@@ -87,32 +98,30 @@
 // [ErrBusy], [ErrRateLimited]…), and
 // input errors are a [*ValidationError] naming the field. No error, log line
 // or response ever contains a password, a token or a hash. Errors read
-// "users: <operation>: <cause>", and repeat at most [MaxEcho] characters of
+// "users: <operation>: <cause>", and repeat at most 64 characters of
 // any input.
 //
 // # Limits
 //
-// Password work (policy check, hash, verify) runs under a concurrency
-// limit ([WithHashConcurrency]); a call that would take longer than a
-// budget to be done ([WithHashWaitBudget]) is refused at once with a
-// [*BusyError] ([ErrBusy]) estimating the wait. Mails are limited per recipient — the
-// ones anonymous requests cause ([WithMailLimiter]) apart from the ones
-// administrators ask for ([WithAdminMailLimiter]) — and logins per address
-// ([WithLoginLimiter]), per IP and address ([WithLoginIPLimiter]) and per
-// device ([WithDeviceLimiter]), by a [Limiter]; [MemoryLimiter] is the
-// in-process default, and a denial is a [*RateLimitError] matching
-// [ErrRateLimited].
+// [Limits] bounds the work strangers can cause. Password work (policy
+// check, hash, verify) runs under a concurrency limit; a call that would
+// take longer than a budget to be done is refused at once with a
+// [*BusyError] ([ErrBusy]) estimating the wait. Mails are limited per
+// recipient — the ones anonymous requests cause apart from the ones
+// administrators ask for — and logins per address, per IP and address and
+// per device, each by a [Limiter]; [MemoryLimiter] is the in-process
+// default, and a denial is a [*RateLimitError] matching [ErrRateLimited].
 //
 // # Health and metrics
 //
 // [Manager.Health] reports, in the shape of Directus's GET /server/health,
 // whether the store answers, the outbox backlog and its oldest mail, the
-// last delivery error, the mail relay (for a [MailerVerifier]) and the
-// hashing limit, against [HealthOptions] thresholds. For metrics the
+// last delivery error, the mail relay (for a [Mailer] that can check it)
+// and the hashing limit, against [HealthThresholds]. For metrics the
 // Manager reports flow outcomes, deliveries, hashing waits and rate-limit
-// refusals to an [Observer] ([WithObserver]): one method taking a plain
-// [Event], so the library imports no metrics package and a host adapts
-// the events to its own (examples/server: Prometheus).
+// refusals to an [Observer] ([WithObserver]): a function taking a plain
+// [Observation], so the library imports no metrics package and a host
+// adapts the observations to its own (examples/server: Prometheus).
 //
 // # HTTP
 //

@@ -94,8 +94,8 @@ func absDur(d time.Duration) time.Duration { return max(d, -d) }
 // address with a wrong password. Not parallel: it measures time.
 func TestAuthenticateTimingDoesNotRevealAccounts(t *testing.T) {
 	testenv.SkipTiming(t)
-	e := newEnv(t, users.WithHasher(users.DefaultArgon2id()))
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "known@example.com", Password: "the-right-password"})
+	e := newEnv(t, users.WithHasher(users.Argon2id{}))
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "known@example.com", Password: "the-right-password"})
 	require.NoError(t, err)
 	try := func(email string) func(int) {
 		return func(int) {
@@ -119,9 +119,9 @@ func TestAuthenticateTimingDoesNotRevealAccounts(t *testing.T) {
 // active account. Not parallel: it measures time.
 func TestRegisterTimingDoesNotRevealAccounts(t *testing.T) {
 	testenv.SkipTiming(t)
-	e := newEnv(t, users.WithHasher(users.DefaultArgon2id()))
+	e := newEnv(t, users.WithHasher(users.Argon2id{}))
 	e.open()
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "taken@example.com", Password: "the-owners-password"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "taken@example.com", Password: "the-owners-password"})
 	require.NoError(t, err)
 	register := func(email func(i int) string) func(int) {
 		return func(i int) {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
+	"github.com/gousers/users/internal/echo"
 	"github.com/gousers/users/store"
 )
 
@@ -40,7 +40,7 @@ var (
 	// INVALID_QUERY.
 	ErrInvalidQuery = newSentinel("users: invalid query", ErrInvalidPayload)
 
-	// ErrFailedValidation is returned (inside a *ValidationError) by Create
+	// ErrFailedValidation is returned (inside a *ValidationError) by CreateUser
 	// and UpdateUser when a field value breaks a rule of the data model
 	// (malformed email, password policy). HTTP: 400 FAILED_VALIDATION.
 	ErrFailedValidation = newSentinel("users: failed validation", nil)
@@ -81,7 +81,7 @@ var (
 	// matches ErrInvalidToken.
 	ErrTokenUsed = newSentinel("users: token already used", ErrInvalidToken)
 
-	// ErrDuplicateEmail is returned by Create and UpdateUser when another
+	// ErrDuplicateEmail is returned by CreateUser and UpdateUser when another
 	// user has the same email, compared case-insensitively. HTTP: 400
 	// RECORD_NOT_UNIQUE.
 	ErrDuplicateEmail = newSentinel("users: a user with this email already exists", nil)
@@ -121,20 +121,24 @@ var (
 
 	// ErrBusy is returned (inside a *BusyError, which estimates when to
 	// retry) by every method that checks or hashes a password (Register,
-	// Authenticate, AcceptInvite, Create, UpdateUser) when the hashing
-	// queue cannot take the call (WithHashConcurrency,
-	// WithHashWaitBudget); nothing was written, and the answer does not
+	// Authenticate, AcceptInvite, CreateUser, UpdateUser) when the hashing
+	// queue cannot take the call (Limits.HashConcurrency,
+	// Limits.HashWaitBudget); nothing was written, and the answer does not
 	// depend on whether the address exists. Retry later. HTTP: 503 with
 	// Retry-After.
 	ErrBusy = newSentinel("users: too many requests in progress, try again later", nil)
 
 	// ErrRateLimited is returned (inside a *RateLimitError, which says when
 	// to retry) by Authenticate when an address has had too many failed
-	// logins (WithLoginLimiter), and reported in an InviteResult when an
+	// logins (Limits.Login), and reported in an InviteResult when an
 	// address is over the administrators' mail limit
-	// (WithAdminMailLimiter); a Limiter's denial matches it. HTTP: 429
+	// (Limits.AdminMail); a Limiter's denial matches it. HTTP: 429
 	// REQUESTS_EXCEEDED with Retry-After.
 	ErrRateLimited = newSentinel("users: too many requests", nil)
+
+	// ErrPermanent, wrapped by a Mailer's error, marks a delivery failure
+	// that a retry cannot fix: the mail is marked failed at once.
+	ErrPermanent = newSentinel("users: permanent delivery failure", nil)
 )
 
 // ValidationError reports one invalid input field. It unwraps to its
@@ -158,29 +162,6 @@ type ValidationError struct {
 
 func (e *ValidationError) Error() string { return "users: " + e.Message() }
 
-// MaxEcho is how many characters of a caller's input an error message
-// repeats at most (a field name, a URL, a status); longer input is cut
-// there and marked with "…", so that an error is never bigger than a
-// bounded multiple of its text however big the input.
-const MaxEcho = 64
-
-// Echo returns s cut to MaxEcho characters (with "…" when cut) and with
-// invalid UTF-8 replaced: the form in which error messages repeat input.
-func Echo(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	if utf8.RuneCountInString(s) <= MaxEcho {
-		return s
-	}
-	i, n := 0, 0
-	for i = range s {
-		if n == MaxEcho {
-			break
-		}
-		n++
-	}
-	return s[:i] + "…"
-}
-
 // Unwrap returns the sentinel the error belongs to.
 func (e *ValidationError) Unwrap() error {
 	if e.Err == nil {
@@ -195,7 +176,7 @@ func (e *ValidationError) Message() string {
 	if e.Field == "" || e.whole {
 		return e.Reason
 	}
-	return fmt.Sprintf("%q %s", Echo(e.Field), e.Reason)
+	return fmt.Sprintf("%q %s", echo.Cut(e.Field), e.Reason)
 }
 
 func invalid(field, reason string) error {
@@ -208,11 +189,11 @@ func failed(field, reason string) error {
 
 // urlNotAllowed builds the Directus-worded error for a rejected redirect URL.
 func urlNotAllowed(field, rawURL, what string) error {
-	return &ValidationError{Field: field, Reason: fmt.Sprintf("URL %q can't be used to %s", Echo(rawURL), what), Err: ErrURLNotAllowed, whole: true}
+	return &ValidationError{Field: field, Reason: fmt.Sprintf("URL %q can't be used to %s", echo.Cut(rawURL), what), Err: ErrURLNotAllowed, whole: true}
 }
 
-// BusyError is the hashing queue's refusal (see WithHashConcurrency and
-// WithHashWaitBudget). It unwraps to ErrBusy. RetryAfter estimates when a
+// BusyError is the hashing queue's refusal (see Limits.HashConcurrency and
+// Limits.HashWaitBudget). It unwraps to ErrBusy. RetryAfter estimates when a
 // call would be admitted: the time the calls already queued need.
 type BusyError struct {
 	RetryAfter time.Duration

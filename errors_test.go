@@ -19,7 +19,7 @@ import (
 func TestErrorsHaveOnePrefix(t *testing.T) {
 	t.Parallel()
 	broken := &recordingLimiter{deny: errors.New("users: limiter back-end down")}
-	e := newEnv(t, users.WithMailLimiter(broken), users.WithAdminMailLimiter(broken), quiet)
+	e := newEnv(t, limits(func(l *users.Limits) { l.Mail = broken; l.AdminMail = broken }), quiet)
 	str := func(s string) *string { return &s }
 	var errs []error
 	add := func(_ any, err error) { errs = append(errs, err) }
@@ -37,8 +37,8 @@ func TestErrorsHaveOnePrefix(t *testing.T) {
 	add(e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"x@example.com"}, Role: e.member.ID}))
 	add(e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"x@example.com"}, Role: "nope"}))
 	add(e.m.Authenticate(e.ctx, "a@example.com", "pw"))
-	add(e.m.Create(e.ctx, users.CreateInput{Email: "bad"}))
-	add(e.m.Create(e.ctx, users.CreateInput{Role: str("no-such-role")}))
+	add(e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "bad"}))
+	add(e.m.CreateUser(e.ctx, users.CreateUserInput{Role: str("no-such-role")}))
 	add(e.m.UpdateUser(e.ctx, "nobody", users.UserPatch{FirstName: str("x")}))
 	add(e.m.User(e.ctx, "nobody"))
 	add(e.m.Role(e.ctx, "nobody"))
@@ -83,7 +83,7 @@ func TestErrorsNeverLeakSecrets(t *testing.T) {
 	errs = append(errs, refusal{"register", e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: pw}), users.ErrPasswordPolicy})
 	_, err = e.m.Authenticate(e.ctx, "a@example.com", pw)
 	errs = append(errs, refusal{"authenticate", err, users.ErrInvalidCredentials})
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "b@example.com", Password: pw})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "b@example.com", Password: pw})
 	errs = append(errs, refusal{"create", err, users.ErrPasswordPolicy})
 	tok := strings.Repeat("Q", 43)
 	_, err = e.m.VerifyEmail(e.ctx, tok)

@@ -9,6 +9,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // exampleManager builds a Manager for the examples: an in-memory store, a
@@ -17,10 +18,10 @@ import (
 func exampleManager() (*users.Manager, *memmailer.Mailer, *users.Role) {
 	mail := memmailer.New()
 	m, err := users.New(memstore.New(), mail,
-		users.WithHasher(users.InsecureHasher{}),
-		users.WithPublicURL("https://app.example.com"),
-		users.WithRegisterURLAllowList("https://app.example.com/verify"),
-		users.WithInviteURLAllowList("https://app.example.com/welcome"),
+		users.WithHasher(userstest.Hasher{}),
+		users.Links{PublicURL: "https://app.example.com"},
+		users.Links{RegisterURLs: []string{"https://app.example.com/verify"}},
+		users.Links{InviteURLs: []string{"https://app.example.com/welcome"}},
 	)
 	if err != nil {
 		log.Fatal(err)
@@ -43,13 +44,13 @@ func lastToken(m *users.Manager, mail *memmailer.Mailer) string {
 
 func ExampleNew() {
 	_, err := users.New(memstore.New(), memmailer.New(),
-		users.WithPublicURL("https://app.example.com"),
-		users.WithRegisterURLAllowList("https://app.example.com/verify", "https://*.preview.example.com/verify"),
-		users.WithTokenLifetimes(24*time.Hour, 72*time.Hour),
+		users.Links{PublicURL: "https://app.example.com"},
+		users.Links{RegisterURLs: []string{"https://app.example.com/verify", "https://*.preview.example.com/verify"}},
+		users.Lifetimes{VerifyEmail: 24 * time.Hour, Invite: 72 * time.Hour},
 	)
 	fmt.Println(err)
 
-	_, err = users.New(memstore.New(), memmailer.New(), users.WithRegisterURLAllowList("javascript:alert(1)"))
+	_, err = users.New(memstore.New(), memmailer.New(), users.Links{RegisterURLs: []string{"javascript:alert(1)"}})
 	fmt.Println(err != nil)
 	// Output:
 	// <nil>
@@ -149,14 +150,14 @@ func ExampleManager_AcceptInvite() {
 	// grace@example.com <nil>
 }
 
-func ExampleManager_Create() {
+func ExampleManager_CreateUser() {
 	ctx := context.Background()
 	m, _, role := exampleManager()
-	u, err := m.Create(ctx, users.CreateInput{Email: "Linus@Example.com", Password: "s3cret", Role: &role.ID})
+	u, err := m.CreateUser(ctx, users.CreateUserInput{Email: "Linus@Example.com", Password: "s3cret", Role: &role.ID})
 	fmt.Println(u.Email, u.Status, err)
-	_, err = m.Create(ctx, users.CreateInput{Email: "linus@example.COM"})
+	_, err = m.CreateUser(ctx, users.CreateUserInput{Email: "linus@example.COM"})
 	fmt.Println(err)
 	// Output:
 	// Linus@Example.com active <nil>
-	// users: create: a user with this email already exists
+	// users: create user: a user with this email already exists
 }

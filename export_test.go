@@ -22,3 +22,15 @@ func DummyHash(m *Manager) string { return m.dummyHash }
 
 // SetHashEstimate sets the hashing gate's estimate of one hash's duration.
 func SetHashEstimate(m *Manager, d time.Duration) { m.hashGate.avg.Store(int64(d)) }
+
+// Defaults are the option structs' defaults, as New starts from them.
+type Defaults struct {
+	Delivery Delivery
+	Health   HealthThresholds
+}
+
+// DefaultsForTest returns the defaults New starts from.
+func DefaultsForTest() Defaults {
+	c := defaultConfig()
+	return Defaults{Delivery: c.delivery, Health: c.health}
+}

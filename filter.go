@@ -12,6 +12,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gousers/users/internal/echo"
 )
 
 // filterField is the settings field every filter error names.
@@ -180,12 +182,12 @@ func (f *Filter) String() string {
 func filterErrorf(path, format string, args ...any) error {
 	for i, a := range args {
 		if s, ok := a.(string); ok {
-			args[i] = Echo(s) // the caller's input: cut to MaxEcho characters
+			args[i] = echo.Cut(s) // the caller's input: cut to echo.Max characters
 		}
 	}
 	reason := fmt.Sprintf(format, args...)
 	if path != "" {
-		reason = Echo(path) + ": " + reason
+		reason = echo.Cut(path) + ": " + reason
 	}
 	return invalid(filterField, reason)
 }

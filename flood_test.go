@@ -54,7 +54,7 @@ func (h *timedHasher) Verify(pw, enc string) (bool, error) {
 // 260 MiB here: two live 64 MiB hashes plus garbage awaiting collection);
 // and afterwards no slot is left taken.
 //
-// Checked against the protection: with WithHashConcurrency(16, 30) instead,
+// Checked against the protection: with Limits.HashConcurrency(16, 30) instead,
 // the peak heap reached 1089 MiB (and single hashes took 3.6 s), and the
 // test failed; with the gate removed (256 at once) the flood would need
 // 256 × 64 MiB = 16 GiB — try it with 16, not 256, unless the machine has
@@ -75,7 +75,7 @@ func TestHashFloodBoundsMemoryAndLatency(t *testing.T) {
 		testenv.SkipOrFail(t, "-short: hashes at 64 MiB for a few seconds")
 	}
 	h := &timedHasher{Hasher: &users.Argon2id{Memory: 64 << 10, Time: 3, Threads: 4, SaltLen: 16, KeyLen: 32}}
-	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(2, 1024), quiet)
+	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 2, 1024 }), quiet)
 	e.open()
 
 	runtime.GC()

@@ -28,7 +28,7 @@ var emailSeeds = []string{
 	"\u0085a@b.com\u00a0", "İ@example.com", "\xff@example.com",
 }
 
-// FuzzValidateEmail checks ValidateEmail and NormalizeEmail: they never
+// FuzzValidateEmail checks validateEmail and NormalizeEmail: they never
 // panic; NormalizeEmail is idempotent; a valid address (once trimmed) is
 // plain printable ASCII without CR, LF, space or control characters, has
 // exactly one @, at most 254 bytes, stays valid and keeps its length when
@@ -43,11 +43,11 @@ func FuzzValidateEmail(f *testing.F) {
 		if nn := NormalizeEmail(n); nn != n {
 			t.Fatalf("NormalizeEmail not idempotent: %q -> %q -> %q", s, n, nn)
 		}
-		err := ValidateEmail(s)
+		err := validateEmail(s)
 		if err != nil {
 			var ve *ValidationError
 			if !errors.As(err, &ve) || ve.Field != "email" || !errors.Is(err, ErrInvalidPayload) || ve.Reason == "" {
-				t.Fatalf("ValidateEmail(%q) = %v, not an email *ValidationError", s, err)
+				t.Fatalf("validateEmail(%q) = %v, not an email *ValidationError", s, err)
 			}
 			return
 		}
@@ -60,7 +60,7 @@ func FuzzValidateEmail(f *testing.F) {
 		if strings.Count(e, "@") != 1 || len(e) > 254 {
 			t.Fatalf("valid %q: want one @ and at most 254 bytes", e)
 		}
-		if err := ValidateEmail(n); err != nil {
+		if err := validateEmail(n); err != nil {
 			t.Fatalf("normalised %q of valid %q is invalid: %v", n, s, err)
 		}
 		if len(n) != len(e) || n != strings.ToLower(e) {

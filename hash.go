@@ -2,7 +2,6 @@ package users
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
@@ -21,13 +20,11 @@ type Hasher interface {
 	// Verify reports whether password matches encoded. An encoded string
 	// the Hasher cannot read is an error, not a mismatch.
 	Verify(password, encoded string) (bool, error)
-}
-
-// RehashChecker is implemented by a Hasher that can tell a stored hash
-// made with other parameters than its own (Argon2id does). After a
-// successful login the Manager hashes the password again with the current
-// parameters when NeedsRehash says so.
-type RehashChecker interface {
+	// NeedsRehash reports whether encoded should be replaced by a new hash
+	// of the same password: it was made with other parameters than the
+	// Hasher's own, or by another scheme. After a successful login the
+	// Manager hashes the password again when it says so. A Hasher with a
+	// single, fixed scheme returns false for its own hashes.
 	NeedsRehash(encoded string) bool
 }
 
@@ -37,19 +34,46 @@ type RehashChecker interface {
 // hashes imported from Directus verify. Verify reads the parameters from the
 // stored string, so hashes made with other parameters verify too.
 //
-// The zero value is not valid; use DefaultArgon2id or fill every field.
+// A zero field takes its default, so Argon2id{} is the default hasher
+// (m=19456 KiB, t=2, p=1, 16-byte salt, 32-byte key) and
+// Argon2id{Memory: 65536, Time: 3, Threads: 4} hashes as Directus does.
 type Argon2id struct {
-	Memory  uint32 // KiB; default 19456 (19 MiB, the OWASP minimum)
+	Memory  uint32 // KiB, at least 8 × Threads; default 19456 (19 MiB, the OWASP minimum)
 	Time    uint32 // iterations; default 2
 	Threads uint8  // parallelism; default 1
-	SaltLen uint32 // bytes; default 16
-	KeyLen  uint32 // bytes; default 32
+	SaltLen uint32 // bytes, at least 8; default 16
+	KeyLen  uint32 // bytes, at least 16; default 32
 }
 
-// DefaultArgon2id returns the default parameters: m=19456 KiB, t=2, p=1,
-// 16-byte salt, 32-byte key. Directus uses m=65536, t=3, p=4.
-func DefaultArgon2id() *Argon2id {
-	return &Argon2id{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}
+// params returns a with its zero fields set to their defaults.
+func (a Argon2id) params() Argon2id {
+	def := func(v *uint32, d uint32) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&a.Memory, 19456)
+	def(&a.Time, 2)
+	if a.Threads == 0 {
+		a.Threads = 1
+	}
+	def(&a.SaltLen, 16)
+	def(&a.KeyLen, 32)
+	return a
+}
+
+// argon2idOf returns h's parameters when h is an Argon2id (or a pointer
+// to one).
+func argon2idOf(h Hasher) (Argon2id, bool) {
+	switch a := h.(type) {
+	case Argon2id:
+		return a, true
+	case *Argon2id:
+		if a != nil {
+			return *a, true
+		}
+	}
+	return Argon2id{}, false
 }
 
 // Limits on stored parameters, so that a crafted hash cannot make Verify
@@ -63,7 +87,7 @@ const (
 
 var errBadHash = errors.New("users: password hash is not a valid argon2id PHC string")
 
-func (a *Argon2id) validate() error {
+func (a Argon2id) validate() error {
 	switch {
 	case a.Memory < 8*uint32(a.Threads) || a.Memory > maxArgonMemory:
 		return fmt.Errorf("users: argon2id memory %d KiB out of range (8*threads..%d)", a.Memory, maxArgonMemory)
@@ -80,7 +104,8 @@ func (a *Argon2id) validate() error {
 }
 
 // Hash implements Hasher.
-func (a *Argon2id) Hash(password string) (string, error) {
+func (a Argon2id) Hash(password string) (string, error) {
+	a = a.params()
 	if err := a.validate(); err != nil {
 		return "", err
 	}
@@ -96,7 +121,7 @@ func (a *Argon2id) Hash(password string) (string, error) {
 
 // Verify implements Hasher. It uses the parameters stored in encoded and
 // compares in constant time.
-func (a *Argon2id) Verify(password, encoded string) (bool, error) {
+func (a Argon2id) Verify(password, encoded string) (bool, error) {
 	p, salt, key, err := decodeArgon2id(encoded)
 	if err != nil {
 		return false, err
@@ -105,12 +130,12 @@ func (a *Argon2id) Verify(password, encoded string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, key) == 1, nil
 }
 
-// NeedsRehash implements RehashChecker: it reports whether encoded was
-// made with other parameters than a's (memory, time, threads, salt or key
-// length), or is not an argon2id hash this package reads.
-func (a *Argon2id) NeedsRehash(encoded string) bool {
+// NeedsRehash implements Hasher: it reports whether encoded was made with
+// other parameters than a's (memory, time, threads, salt or key length),
+// or is not an argon2id hash this package reads.
+func (a Argon2id) NeedsRehash(encoded string) bool {
 	p, _, _, err := decodeArgon2id(encoded)
-	return err != nil || p != *a
+	return err != nil || p != a.params()
 }
 
 // decodeArgon2id parses `$argon2id$v=19$m=…,t=…,p=…$salt$hash`.
@@ -160,42 +185,4 @@ func decodeArgon2id(encoded string) (p Argon2id, salt, key []byte, err error) {
 		return p, nil, nil, errBadHash
 	}
 	return p, salt, key, nil
-}
-
-// InsecureHasher is a fast, salted SHA-256 Hasher for TESTS ONLY: it makes
-// the password cost vanish so a test suite runs in milliseconds. Never use
-// it in production — SHA-256 is far too fast to resist offline guessing.
-type InsecureHasher struct{}
-
-const insecurePrefix = "$insecure-sha256$"
-
-// Hash implements Hasher.
-func (InsecureHasher) Hash(password string) (string, error) {
-	salt := make([]byte, 8)
-	if _, err := rand.Read(salt); err != nil {
-		return "", fmt.Errorf("users: reading salt: %w", err)
-	}
-	sum := sha256.Sum256(append(salt, password...))
-	b64 := base64.RawStdEncoding
-	return insecurePrefix + b64.EncodeToString(salt) + "$" + b64.EncodeToString(sum[:]), nil
-}
-
-// Verify implements Hasher.
-func (InsecureHasher) Verify(password, encoded string) (bool, error) {
-	rest, ok := strings.CutPrefix(encoded, insecurePrefix)
-	if !ok {
-		return false, errBadHash
-	}
-	s, h, ok := strings.Cut(rest, "$")
-	if !ok {
-		return false, errBadHash
-	}
-	b64 := base64.RawStdEncoding
-	salt, err1 := b64.DecodeString(s)
-	want, err2 := b64.DecodeString(h)
-	if err1 != nil || err2 != nil {
-		return false, errBadHash
-	}
-	sum := sha256.Sum256(append(salt, password...))
-	return subtle.ConstantTimeCompare(sum[:], want) == 1, nil
 }

@@ -22,7 +22,7 @@ const (
 
 func TestArgon2idVerifiesReferenceVectors(t *testing.T) {
 	t.Parallel()
-	h := users.DefaultArgon2id()
+	h := &users.Argon2id{}
 	ok, err := h.Verify("correct horse", directusParamsVector)
 	require.NoError(t, err)
 	assert.True(t, ok, "a hash made with Directus's parameters verifies")
@@ -56,14 +56,14 @@ func TestArgon2idHashFormat(t *testing.T) {
 	enc2, err := h.Hash("pw")
 	require.NoError(t, err)
 	assert.NotEqual(t, enc, enc2, "salted")
-	ok, err := users.DefaultArgon2id().Verify("pw", enc)
+	ok, err := users.Argon2id{}.Verify("pw", enc)
 	require.NoError(t, err)
 	assert.True(t, ok, "Verify reads the parameters from the string, not from the hasher")
 }
 
 func TestArgon2idRejectsMalformedAndHostileHashes(t *testing.T) {
 	t.Parallel()
-	h := users.DefaultArgon2id()
+	h := &users.Argon2id{}
 	for _, enc := range []string{
 		"", "plain", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
 		"$argon2id$v=16$m=64,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
@@ -88,24 +88,24 @@ func TestArgon2idParameterValidation(t *testing.T) {
 	t.Parallel()
 	_, err := users.New(nopStore{}, nopMailer{}, users.WithHasher(&users.Argon2id{Memory: 1, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}))
 	require.Error(t, err)
-	_, err = users.New(nopStore{}, nopMailer{}, users.WithHasher(&users.Argon2id{Memory: 64, Time: 0, Threads: 1, SaltLen: 16, KeyLen: 32}))
-	require.Error(t, err)
+	_, err = users.New(nopStore{}, nopMailer{}, users.WithHasher(users.Argon2id{Memory: 64, Threads: 16}))
+	require.ErrorContains(t, err, "users: WithHasher: argon2id memory 64 KiB out of range")
+	_, err = users.New(nopStore{}, nopMailer{}, users.WithHasher(users.Argon2id{SaltLen: 4}))
+	require.ErrorContains(t, err, "users: WithHasher: argon2id salt length 4")
 }
 
-func TestInsecureHasher(t *testing.T) {
+// A zero field takes its default: Argon2id{} hashes at m=19456, t=2, p=1
+// with a 16-byte salt and a 32-byte key, and the same parameters spelt
+// out need no rehash of its hashes; other parameters do.
+func TestArgon2idZeroFieldsAreDefaults(t *testing.T) {
 	t.Parallel()
-	h := users.InsecureHasher{}
-	enc, err := h.Hash("secret")
+	enc, err := users.Argon2id{}.Hash("pw")
 	require.NoError(t, err)
-	assert.NotContains(t, enc, "secret")
-	ok, err := h.Verify("secret", enc)
-	require.NoError(t, err)
-	assert.True(t, ok)
-	ok, err = h.Verify("secreT", enc)
-	require.NoError(t, err)
-	assert.False(t, ok)
-	_, err = h.Verify("secret", directusParamsVector)
-	assert.Error(t, err)
+	assert.Regexp(t, `^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`, enc)
+	assert.False(t, users.Argon2id{}.NeedsRehash(enc))
+	assert.False(t, (&users.Argon2id{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}).NeedsRehash(enc))
+	assert.True(t, users.Argon2id{Time: 3}.NeedsRehash(enc))
+	assert.True(t, users.Argon2id{}.NeedsRehash("$insecure-sha256$x$y"))
 }
 
 // nopStore and nopMailer satisfy the interfaces for tests of New that fail

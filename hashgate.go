@@ -10,17 +10,17 @@ import (
 
 // HashBusy reports, without waiting and without taking anything, whether a
 // call that checks or hashes a password would be refused at once now (see
-// WithHashConcurrency and WithHashWaitBudget): a *BusyError (ErrBusy) with
+// Limits.HashConcurrency and Limits.HashWaitBudget): a *BusyError (ErrBusy) with
 // the estimated wait, else nil. It depends on the load alone, never on an
 // address, so a handler may ask it before reading a request, to shed a
 // flood without the work of decoding it; a nil answer promises nothing (the
 // call itself decides). A refusal counts as one, for Health and the
-// Observer (EventHashShed). Register asks it first.
+// Observer (KindHashShed). Register asks it first.
 func (m *Manager) HashBusy() error {
 	err := m.hashGate.wouldShed()
 	if err != nil {
 		m.gateStats.shed(m.clock())
-		m.observe(Event{Kind: EventHashShed})
+		m.observe(Observation{Kind: KindHashShed})
 	}
 	return err
 }
@@ -156,16 +156,16 @@ func (m *Manager) acquireHash(ctx context.Context) (*slot, error) {
 	sl, err := m.hashGate.acquire(ctx)
 	switch {
 	case err == nil:
-		m.observe(Event{Kind: EventHashWait, Duration: time.Since(start)})
+		m.observe(Observation{Kind: KindHashWait, Duration: time.Since(start)})
 	case errors.Is(err, ErrBusy):
 		m.gateStats.shed(m.clock())
-		m.observe(Event{Kind: EventHashShed})
+		m.observe(Observation{Kind: KindHashShed})
 	}
 	return sl, err
 }
 
 // The password work happens in these functions, under the hashing limit
-// (WithHashConcurrency): hash and verify take a slot for one operation
+// (Limits.HashConcurrency): hash and verify take a slot for one operation
 // (ErrBusy when the queue cannot take the call, ctx's error when ctx is
 // done before a slot is free); hashIn and verifyIn run in a slot the
 // caller holds. Each hash's duration feeds the gate's estimate.

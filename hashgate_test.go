@@ -47,7 +47,10 @@ func (h *timedHoldHasher) Verify(pw, enc string) (bool, error) {
 func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 	t.Parallel()
 	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{}, 8)}, d: 40 * time.Millisecond}
-	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 1000), users.WithHashWaitBudget(200*time.Millisecond), quiet)
+	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) {
+		l.HashConcurrency, l.HashQueue = 1, 1000
+		l.HashWaitBudget = 200 * time.Millisecond
+	}), quiet)
 	e.open()
 	_, perHash := users.HashGateBudget(e.m)
 	require.GreaterOrEqual(t, perHash, 40*time.Millisecond, "measured from New's hash")
@@ -112,7 +115,7 @@ func TestHashGateAdmitsByExpectedWait(t *testing.T) {
 func TestHashGateEstimateFollowsTheHashes(t *testing.T) {
 	t.Parallel()
 	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{}, 8)}, d: 5 * time.Millisecond}
-	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 10), quiet)
+	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 10 }), quiet)
 	e.open()
 	var seq atomic.Int64
 	hashes := func(n int, d time.Duration) time.Duration {
@@ -129,7 +132,7 @@ func TestHashGateEstimateFollowsTheHashes(t *testing.T) {
 	assert.Less(t, fast, slow/2, "after thirty 1 ms hashes")
 
 	for _, bad := range []time.Duration{-time.Second} {
-		_, err := users.New(e.store, e.mail, users.WithHashWaitBudget(bad))
+		_, err := users.New(e.store, e.mail, limits(func(l *users.Limits) { l.HashWaitBudget = bad }))
 		require.Error(t, err)
 	}
 }

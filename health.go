@@ -44,7 +44,8 @@ type HealthCheck struct {
 	ComponentType string       `json:"componentType"`
 	Status        HealthStatus `json:"status"`
 	// ObservedValue is what was measured, in ObservedUnit ("ms", "s", or
-	// none for a count); Threshold is the value at which the check warns.
+	// none for a count); Threshold is the value at which the check warns
+	// (for hashing:running, which never warns, the number of slots).
 	ObservedValue any    `json:"observedValue,omitempty"`
 	ObservedUnit  string `json:"observedUnit,omitempty"`
 	Threshold     any    `json:"threshold,omitempty"`
@@ -58,18 +59,21 @@ type HealthCheck struct {
 // of Directus's GET /server/health:
 //
 //   - database:responseTime — the store answers (store.Outbox.MailStats), and
-//     within HealthOptions.DatabaseResponseTime; a store that does not
+//     within HealthThresholds.DatabaseResponseTime; a store that does not
 //     answer is the one error (Status "error": serving cannot work);
 //   - outbox:pending and outbox:oldestPendingAge — the mail backlog and
 //     how long its oldest mail has waited; outbox:failed counts mails given
 //     up (for information: it never warns);
 //   - email:lastDelivery — the last delivery error, when a later delivery
 //     has not succeeded since;
-//   - email:connection — the relay accepts a session (only when the
-//     Mailer is a MailerVerifier), probed at most every
-//     MailerProbeInterval;
+//   - email:connection — the relay accepts a session (only for a Mailer
+//     that can check its relay, see Mailer), probed at most every
+//     HealthThresholds.MailerProbeInterval;
+//   - hashing:running — calls hashing now, against the number of slots
+//     (Limits.HashConcurrency) as its Threshold (for information: it
+//     never warns);
 //   - hashing:waiting — calls waiting for a hashing slot, and calls
-//     refused at the limit lately.
+//     refused at the limit lately (the count since New is in its Output).
 //
 // Every check but the database's warns rather than fails: the Manager
 // still serves, and mail waits in the outbox. The error is ctx's, when ctx
@@ -130,10 +134,13 @@ func (m *Manager) Health(ctx context.Context) (Health, error) {
 	}
 
 	add("email:lastDelivery", m.deliveries.check(now, o.DeliveryErrorWindow))
-	if v, ok := m.mailer.(MailerVerifier); ok && o.MailerProbeInterval > 0 {
+	if v, ok := m.mailer.(relayChecker); ok && o.MailerProbeInterval > 0 {
 		add("email:connection", m.probe.check(ctx, v, now, o))
 	}
-	add("hashing:waiting", m.hashCheck(now))
+	running, waiting := m.hashGate.load()
+	add("hashing:running", HealthCheck{ComponentType: "system", Status: HealthOK, ObservedValue: running,
+		Threshold: m.hashGate.limit, Output: "hashing slots in use (for information)"})
+	add("hashing:waiting", m.hashCheck(now, waiting))
 	return h, nil
 }
 
@@ -172,9 +179,9 @@ func (m *Manager) noteDelivery(mail *store.Mail, sendErr error, u store.MailUpda
 	}
 	d.mu.Unlock()
 	if sendErr == nil {
-		m.observe(Event{Kind: EventMailSent, Mail: MailKind(mail.Kind), Duration: max(now.Sub(mail.CreatedAt), 0)})
+		m.observe(Observation{Kind: KindMailSent, Mail: mail.Kind, Duration: max(now.Sub(mail.CreatedAt), 0)})
 	} else {
-		m.observe(Event{Kind: EventMailFailed, Mail: MailKind(mail.Kind), Final: u.Status == store.MailFailed})
+		m.observe(Observation{Kind: KindMailFailed, Mail: mail.Kind, Final: u.Status == store.MailFailed})
 	}
 }
 
@@ -205,7 +212,7 @@ type probeState struct {
 // check probes the relay when the last result is older than the
 // interval and no other call is probing; otherwise it reports the last
 // result.
-func (p *probeState) check(ctx context.Context, v MailerVerifier, now time.Time, o HealthOptions) HealthCheck {
+func (p *probeState) check(ctx context.Context, v relayChecker, now time.Time, o HealthThresholds) HealthCheck {
 	p.mu.Lock()
 	if !p.running && (p.at.IsZero() || now.Sub(p.at) >= o.MailerProbeInterval) {
 		p.running = true
@@ -231,23 +238,10 @@ func (p *probeState) check(ctx context.Context, v MailerVerifier, now time.Time,
 	return c
 }
 
-// HashStats describes the hashing limit (WithHashConcurrency) at one
-// moment.
-type HashStats struct {
-	Limit, Queue     int    // the configured bounds
-	Running, Waiting int    // calls hashing, and waiting for a slot
-	Shed             uint64 // calls refused with ErrBusy since New
-}
-
-// HashStats reports the hashing limit's occupancy, for metrics.
-func (m *Manager) HashStats() HashStats {
-	g := m.hashGate
-	running, waiting := g.load()
-	s := HashStats{Limit: g.limit, Queue: g.queue, Running: running, Waiting: waiting}
-	m.gateStats.mu.Lock()
-	s.Shed = m.gateStats.count
-	m.gateStats.mu.Unlock()
-	return s
+// relayChecker is a Mailer that can check its relay without sending mail
+// (see Mailer).
+type relayChecker interface {
+	Verify(ctx context.Context) error
 }
 
 // gateStats counts the calls refused at the hashing limit.
@@ -264,24 +258,24 @@ func (g *gateStats) shed(now time.Time) {
 	g.last = now
 }
 
-func (m *Manager) hashCheck(now time.Time) HealthCheck {
-	s := m.HashStats()
+// hashCheck is the hashing:waiting check, given how many calls wait.
+func (m *Manager) hashCheck(now time.Time, waiting int) HealthCheck {
 	threshold := m.health.HashWaiting
 	if threshold == 0 {
-		threshold = max(s.Queue/2, 1)
+		threshold = max(m.hashGate.queue/2, 1)
 	}
-	c := HealthCheck{ComponentType: "system", Status: HealthOK, ObservedValue: s.Waiting, Threshold: threshold}
+	c := HealthCheck{ComponentType: "system", Status: HealthOK, ObservedValue: waiting, Threshold: threshold}
 	m.gateStats.mu.Lock()
-	last := m.gateStats.last
+	last, shed := m.gateStats.last, m.gateStats.count
 	m.gateStats.mu.Unlock()
 	switch {
 	case !last.IsZero() && now.Sub(last) < m.health.HashShedWindow:
 		c.Status = HealthWarn
 		c.Output = fmt.Sprintf("requests were refused at the hashing limit %s ago (%d since start)",
-			max(now.Sub(last), 0).Round(time.Second), s.Shed)
-	case s.Waiting >= threshold:
+			max(now.Sub(last), 0).Round(time.Second), shed)
+	case waiting >= threshold:
 		c.Status = HealthWarn
-		c.Output = fmt.Sprintf("%d requests wait for one of %d hashing slots", s.Waiting, s.Limit)
+		c.Output = fmt.Sprintf("%d requests wait for one of %d hashing slots", waiting, m.hashGate.limit)
 	}
 	return c
 }

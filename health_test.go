@@ -20,6 +20,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // check returns the one result of the named check.
@@ -49,7 +50,7 @@ func TestHealthOK(t *testing.T) {
 		assert.Equal(t, users.HealthOK, cs[0].Status, n)
 	}
 	slices.Sort(names)
-	assert.Equal(t, []string{"database:responseTime", "email:lastDelivery", "hashing:waiting",
+	assert.Equal(t, []string{"database:responseTime", "email:lastDelivery", "hashing:running", "hashing:waiting",
 		"outbox:failed", "outbox:oldestPendingAge", "outbox:pending"}, names,
 		"no email:connection: memmailer cannot be probed")
 
@@ -117,7 +118,7 @@ func TestHealthDatabaseDown(t *testing.T) {
 
 func TestHealthOutbox(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, users.WithHealthOptions(users.HealthOptions{OutboxPending: 2, OutboxAge: 10 * time.Minute}))
+	e := newEnv(t, users.HealthThresholds{OutboxPending: 2, OutboxAge: 10 * time.Minute})
 	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"a@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
 	h := health(t, e)
@@ -148,7 +149,7 @@ func TestHealthOutbox(t *testing.T) {
 // recipient the relay refused for good does not concern the relay.
 func TestHealthDeliveryErrors(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, users.WithHealthOptions(users.HealthOptions{DeliveryErrorWindow: 5 * time.Minute}))
+	e := newEnv(t, users.HealthThresholds{DeliveryErrorWindow: 5 * time.Minute})
 	invite := func(addr string) {
 		_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{addr}, Role: e.member.ID})
 		require.NoError(t, err)
@@ -204,13 +205,14 @@ func (p *probeMailer) set(err error) (calls int) {
 
 func TestHealthProbesTheRelay(t *testing.T) {
 	t.Parallel()
-	o := users.DefaultHealthOptions()
+	// The documented defaults of HealthThresholds.
+	o := users.HealthThresholds{MailerProbeInterval: 30 * time.Second, MailerProbeTimeout: 10 * time.Second}
 	require.LessOrEqual(t, o.MailerProbeInterval+o.MailerProbeTimeout, time.Minute,
 		"a stopped relay shows as warn within a minute")
 
 	clock := &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
 	pm := &probeMailer{Mailer: memmailer.New()}
-	m, err := users.New(memstore.New(), pm, users.WithHasher(users.InsecureHasher{}), users.WithClock(clock.Now))
+	m, err := users.New(memstore.New(), pm, users.WithHasher(userstest.Hasher{}), users.WithClock(clock.Now))
 	require.NoError(t, err)
 	ctx := context.Background()
 	get := func() users.HealthCheck {
@@ -239,8 +241,8 @@ func TestHealthProbesTheRelay(t *testing.T) {
 	clock.Advance(o.MailerProbeInterval)
 	assert.Equal(t, users.HealthOK, get().Status)
 
-	off, err := users.New(memstore.New(), pm, users.WithHasher(users.InsecureHasher{}),
-		users.WithHealthOptions(users.HealthOptions{MailerProbeInterval: -1}))
+	off, err := users.New(memstore.New(), pm, users.WithHasher(userstest.Hasher{}),
+		users.HealthThresholds{MailerProbeInterval: -1})
 	require.NoError(t, err)
 	h, err = off.Health(ctx)
 	require.NoError(t, err)
@@ -250,7 +252,7 @@ func TestHealthProbesTheRelay(t *testing.T) {
 func TestHealthHashing(t *testing.T) {
 	t.Parallel()
 	h := &holdHasher{entered: make(chan struct{}, 8)}
-	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 2))
+	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 2 }))
 	e.open()
 	release := make(chan struct{})
 	var once sync.Once
@@ -292,9 +294,9 @@ func TestHealthHashing(t *testing.T) {
 	assert.Equal(t, users.HealthOK, check(t, health(t, e), "hashing:waiting").Status)
 }
 
-func TestWithHealthOptionsValidates(t *testing.T) {
+func TestHealthThresholdsValidate(t *testing.T) {
 	t.Parallel()
-	for name, o := range map[string]users.HealthOptions{
+	for name, o := range map[string]users.HealthThresholds{
 		"DatabaseResponseTime": {DatabaseResponseTime: -1},
 		"OutboxPending":        {OutboxPending: -1},
 		"OutboxAge":            {OutboxAge: -1},
@@ -303,7 +305,7 @@ func TestWithHealthOptionsValidates(t *testing.T) {
 		"HashWaiting":          {HashWaiting: -1},
 		"HashShedWindow":       {HashShedWindow: -1},
 	} {
-		_, err := users.New(memstore.New(), memmailer.New(), users.WithHasher(users.InsecureHasher{}), users.WithHealthOptions(o))
+		_, err := users.New(memstore.New(), memmailer.New(), users.WithHasher(userstest.Hasher{}), o)
 		assert.Error(t, err, name)
 	}
 }

@@ -12,9 +12,6 @@ import (
 	"github.com/gousers/users/store"
 )
 
-// MaxInviteEmails caps the number of addresses one Invite call takes.
-const MaxInviteEmails = 1000
-
 // InviteInput is an invitation: one or many emails, the role they get, and
 // an optional invite URL (on the invite allow-list) for the mail's link.
 type InviteInput struct {
@@ -49,7 +46,7 @@ type InviteResult struct {
 	// skipped, needed no mail). Otherwise it says why no mail was queued
 	// although Outcome's change was made: an error matching
 	// ErrRateLimited (a *RateLimitError with RetryAfter) when the address
-	// is over the administrators' mail limit (WithAdminMailLimiter). No
+	// is over the administrators' mail limit (Limits.AdminMail). No
 	// new token was issued either, so the links already mailed to a
 	// re-invited address stay valid (a converted account's verification
 	// links are revoked all the same; invite it again later).
@@ -82,7 +79,7 @@ type InviteResult struct {
 // Each invited address gets a mail whose link is the invite URL with
 // token=<token>.
 //
-// An address over the administrators' mail limit (WithAdminMailLimiter)
+// An address over the administrators' mail limit (Limits.AdminMail)
 // is created or updated all the same but gets no mail; its
 // InviteResult.Err matches ErrRateLimited, and Invite goes on with the
 // other addresses. Anonymous traffic never counts against that limit.
@@ -109,7 +106,7 @@ func (m *Manager) invite1(ctx context.Context, in InviteInput) ([]InviteResult, 
 	seen := make(map[string]bool, len(in.Emails))
 	for _, e := range in.Emails {
 		e = strings.TrimSpace(e)
-		if err := ValidateEmail(e); err != nil {
+		if err := validateEmail(e); err != nil {
 			return nil, err
 		}
 		if k := NormalizeEmail(e); !seen[k] {
@@ -168,11 +165,11 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 			id := uuid.NewString()
 			var fx store.Effects
 			if denied == nil {
-				if fx, err = m.inviteMail(ctx, MailInvite, id, email, key, base, now); err != nil {
+				if fx, err = m.inviteMail(ctx, mailInvite, id, email, key, base, now); err != nil {
 					return InviteResult{}, err
 				}
 			} else {
-				m.mailHeld(ctx, MailInvite, id)
+				m.mailHeld(ctx, mailInvite, id)
 			}
 			r := role
 			u := &store.User{
@@ -207,11 +204,11 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 		}
 		var fx store.Effects
 		if denied == nil {
-			if fx, err = m.inviteMail(ctx, MailInvite, existing.ID, to, existing.EmailKey, base, now); err != nil {
+			if fx, err = m.inviteMail(ctx, mailInvite, existing.ID, to, existing.EmailKey, base, now); err != nil {
 				return InviteResult{}, err
 			}
 		} else {
-			m.mailHeld(ctx, MailInvite, existing.ID)
+			m.mailHeld(ctx, mailInvite, existing.ID)
 		}
 		ch := store.UserChange{UpdatedAt: now}
 		if existing.Role == nil || *existing.Role != role {
@@ -250,10 +247,10 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 }
 
 // inviteMail mints an invite token bound to the address (its key) and
-// renders a mail of the given kind (MailInvite, or MailSetPassword for a
+// renders a mail of the given kind (mailInvite, or mailSetPassword for a
 // contested registration).
-func (m *Manager) inviteMail(ctx context.Context, kind MailKind, userID, to, key, base string, now time.Time) (store.Effects, error) {
-	tok, rec, err := newToken(userID, key, store.PurposeInvite, now, m.inviteTTL)
+func (m *Manager) inviteMail(ctx context.Context, kind mailKind, userID, to, key, base string, now time.Time) (store.Effects, error) {
+	tok, rec, err := newToken(userID, key, store.PurposeInvite, now, m.lifetimes.Invite)
 	if err != nil {
 		return store.Effects{}, err
 	}
@@ -261,7 +258,7 @@ func (m *Manager) inviteMail(ctx context.Context, kind MailKind, userID, to, key
 	if err != nil {
 		return store.Effects{}, err
 	}
-	mail, err := m.newMail(ctx, kind, userID, to, MailData{Link: link}, now)
+	mail, err := m.newMail(ctx, kind, userID, to, mailData{Link: link}, now)
 	if err != nil {
 		return store.Effects{}, err
 	}
@@ -333,11 +330,11 @@ func (m *Manager) acceptInvite(ctx context.Context, token, password string) (*Us
 }
 
 // inviteLinkPath is the default path of an invite-token link of the kind.
-func (m *Manager) inviteLinkPath(kind MailKind) string {
-	if kind == MailSetPassword {
-		return m.links.SetPassword
+func (m *Manager) inviteLinkPath(kind mailKind) string {
+	if kind == mailSetPassword {
+		return m.links.SetPasswordPath
 	}
-	return m.links.AcceptInvite
+	return m.links.AcceptInvitePath
 }
 
 // observeInvite reports an Invite: one event per address, or one refusal
@@ -347,14 +344,14 @@ func (m *Manager) observeInvite(res []InviteResult, err error) {
 		return
 	}
 	for _, r := range res {
-		e := Event{Kind: EventFlow, Flow: FlowInvite, Outcome: OutcomeInvited}
+		e := Observation{Kind: KindFlow, Flow: FlowInvite, Outcome: OutcomeInvited}
 		switch {
 		case r.Err != nil:
 			e.Outcome, e.Reason = OutcomeRefused, reasonOf(r.Err)
 		case r.Outcome == InviteSkipped, r.Outcome == InviteAlreadyActive:
 			e.Outcome = OutcomeSkipped
 		}
-		m.observer.Observe(e)
+		m.observer(e)
 	}
 	if err != nil {
 		m.observeFlow(FlowInvite, OutcomeInvited, err)

@@ -16,7 +16,7 @@ import (
 
 func TestInviteFlow(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, users.WithInviteURLAllowList(inviteURL+"?team=7"))
+	e := newEnv(t, users.Links{InviteURLs: []string{inviteURL + "?team=7"}})
 	res, err := e.m.Invite(e.ctx, users.InviteInput{
 		Emails: []string{"x@example.com", "Y@example.com", "x@EXAMPLE.com"}, Role: e.member.ID, InviteURL: inviteURL + "?team=7",
 	})
@@ -26,7 +26,7 @@ func TestInviteFlow(t *testing.T) {
 	msgs := e.deliver()
 	require.Len(t, msgs, 2)
 	for _, m := range msgs {
-		assert.Equal(t, users.SubjectInvite, m.Subject)
+		assert.Equal(t, "You've been invited", m.Subject)
 		l, err := url.Parse(memmailer.Link(m))
 		require.NoError(t, err)
 		assert.Equal(t, "/invite", l.Path)
@@ -198,9 +198,9 @@ func TestInviteTakesOverNeverVerifiedAccount(t *testing.T) {
 	var invite users.Message
 	for _, m := range msgs {
 		switch m.Subject {
-		case users.SubjectVerifyEmail:
+		case "Verify your email address":
 			verifyLinks = append(verifyLinks, memmailer.Token(m))
-		case users.SubjectInvite:
+		case "You've been invited":
 			invite = m
 		}
 	}
@@ -236,9 +236,9 @@ func TestInviteTakesOverNeverVerifiedAccount(t *testing.T) {
 func TestInviteAlreadyActive(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	act, err := e.m.Create(e.ctx, users.CreateInput{Email: "act@example.com", Password: "pw", Role: &e.member.ID})
+	act, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "act@example.com", Password: "pw", Role: &e.member.ID})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "sus@example.com", Password: "pw", Status: users.StatusSuspended})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "sus@example.com", Password: "pw", Status: users.StatusSuspended})
 	require.NoError(t, err)
 	before := e.userByEmail("act@example.com")
 	other, err := e.m.CreateRole(e.ctx, users.Role{Name: "Other"})
@@ -262,7 +262,7 @@ func TestInviteAlreadyActive(t *testing.T) {
 func TestInviteTakeoverOverMailLimit(t *testing.T) {
 	t.Parallel()
 	deny := &recordingLimiter{deny: &users.RateLimitError{Limit: 10, Window: time.Hour, RetryAfter: time.Minute}}
-	e := newEnv(t, users.WithAdminMailLimiter(deny), quiet)
+	e := newEnv(t, limits(func(l *users.Limits) { l.AdminMail = deny }), quiet)
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "v@example.com", Password: "attacker-pw"}))
 	link := memmailer.Token(e.onlyMail("v@example.com"))

@@ -11,10 +11,6 @@ import (
 	"github.com/gousers/users/store"
 )
 
-// MinSecretBytes is the shortest secret WithSecret accepts: a shorter
-// HMAC key could be guessed offline from any access token.
-const MinSecretBytes = 32
-
 // jwtIssuer is the iss claim, as Directus writes it.
 const jwtIssuer = "directus"
 

@@ -19,6 +19,7 @@ import (
 	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // quiet drops the Manager's log lines.
@@ -34,13 +35,13 @@ func TestHashConcurrencyOption(t *testing.T) {
 	assert.Equal(t, 5*time.Second, budget, "default wait budget")
 	assert.Positive(t, perHash, "the first estimate comes from the hash New runs")
 
-	e = newEnv(t, users.WithHashConcurrency(3, 0))
+	e = newEnv(t, limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 3, 0 }))
 	limit, queue = users.HashGateSize(e.m)
 	assert.Equal(t, [2]int{3, 0}, [2]int{limit, queue})
 
 	for _, bad := range [][2]int{{0, 4}, {-1, 0}, {1, -1}} {
-		_, err := users.New(memstore.New(), memmailer.New(), users.WithHashConcurrency(bad[0], bad[1]))
-		assert.ErrorContains(t, err, "hash concurrency needs limit >= 1 and queue >= 0", "%v", bad)
+		_, err := users.New(memstore.New(), memmailer.New(), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = bad[0], bad[1] }))
+		assert.ErrorContains(t, err, "users: Limits.Hash", "%v", bad)
 	}
 }
 
@@ -49,7 +50,7 @@ func TestHashConcurrencyOption(t *testing.T) {
 // released. Give entered a buffer when a call the gate should have kept
 // out must not block on the announcement.
 type holdHasher struct {
-	users.InsecureHasher
+	userstest.Hasher
 	hold    atomic.Pointer[chan struct{}]
 	entered chan struct{}
 }
@@ -63,12 +64,12 @@ func (h *holdHasher) wait() {
 
 func (h *holdHasher) Hash(pw string) (string, error) {
 	h.wait()
-	return h.InsecureHasher.Hash(pw)
+	return h.Hasher.Hash(pw)
 }
 
 func (h *holdHasher) Verify(pw, enc string) (bool, error) {
 	h.wait()
-	return h.InsecureHasher.Verify(pw, enc)
+	return h.Hasher.Verify(pw, enc)
 }
 
 // refusedAtOnce runs call, which the hashing gate must refuse at once (its
@@ -103,9 +104,9 @@ func waitForLoad(t *testing.T, m *users.Manager, running, waiting int) {
 func TestHashQueueFull(t *testing.T) {
 	t.Parallel()
 	h := &holdHasher{entered: make(chan struct{}, 8)}
-	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 1))
+	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 1 }))
 	e.open()
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "old@example.com", Password: "pw"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "old@example.com", Password: "pw"})
 	require.NoError(t, err)
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "unverified@example.com", Password: "pw"}))
 	e.deliver()
@@ -158,7 +159,7 @@ func TestHashQueueFull(t *testing.T) {
 	assert.ElementsMatch(t, []string{"old@example.com", "unverified@example.com", "a@example.com"}, emails, "only A wrote")
 	assert.Equal(t, before, e.userByEmail("unverified@example.com"), "a busy answer is not a password mismatch")
 	msg := e.onlyMail("a@example.com")
-	assert.Equal(t, users.SubjectVerifyEmail, msg.Subject)
+	assert.Equal(t, "Verify your email address", msg.Subject)
 }
 
 // recordingLimiter records every key it is asked about and answers with
@@ -175,6 +176,8 @@ func (l *recordingLimiter) Allow(_ context.Context, key string) (time.Duration, 
 	l.keys = append(l.keys, key)
 	return 0, l.deny
 }
+
+func (l *recordingLimiter) Reset(context.Context, string) error { return nil }
 
 func (l *recordingLimiter) take() []string {
 	l.mu.Lock()
@@ -194,11 +197,11 @@ func (l *recordingLimiter) take() []string {
 func TestLimitersAskedOnEveryPath(t *testing.T) {
 	t.Parallel()
 	mail, login := &recordingLimiter{}, &recordingLimiter{}
-	e := newEnv(t, users.WithMailLimiter(mail), users.WithLoginLimiter(login))
+	e := newEnv(t, limits(func(l *users.Limits) { l.Mail = mail; l.Login = login }))
 	e.open()
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "active@example.com", Password: "pw"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "active@example.com", Password: "pw"})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Password: "pw", Status: users.StatusSuspended})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "suspended@example.com", Password: "pw", Status: users.StatusSuspended})
 	require.NoError(t, err)
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"invited@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
@@ -258,7 +261,7 @@ func TestRegisterMailLimit(t *testing.T) {
 
 	// A new address over the limit: the user is created, without mail.
 	deny := &recordingLimiter{deny: &users.RateLimitError{Limit: 5, Window: time.Hour, RetryAfter: time.Minute}}
-	e2 := newEnv(t, users.WithMailLimiter(deny), quiet)
+	e2 := newEnv(t, limits(func(l *users.Limits) { l.Mail = deny }), quiet)
 	e2.open()
 	require.NoError(t, e2.m.Register(e2.ctx, users.RegisterInput{Email: "n@example.com", Password: "pw"}))
 	assert.Equal(t, users.StatusUnverified, e2.userByEmail("n@example.com").Status)
@@ -270,7 +273,7 @@ func TestRegisterMailLimit(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, users.StatusInvited, v.Status)
 	set := e.onlyMail("r@example.com")
-	assert.Equal(t, users.SubjectSetPassword, set.Subject)
+	assert.Equal(t, "Choose your password", set.Subject)
 
 	// The window slides: an hour after the first of the five, mail flows.
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "r2@example.com", Password: "pw"}))
@@ -279,7 +282,7 @@ func TestRegisterMailLimit(t *testing.T) {
 	_, err = e.m.UpdateUser(e.ctx, u.ID, users.UserPatch{Status: new(users.StatusUnverified)})
 	require.NoError(t, err)
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "r@example.com", Password: "pw"}))
-	assert.Equal(t, users.SubjectVerifyEmail, e.onlyMail("r@example.com").Subject)
+	assert.Equal(t, "Verify your email address", e.onlyMail("r@example.com").Subject)
 }
 
 // Over the mail limit, Invite still creates or updates the user, mails
@@ -316,7 +319,7 @@ func TestInviteMailLimit(t *testing.T) {
 
 	deny := &recordingLimiter{deny: &users.RateLimitError{Limit: 5, Window: time.Hour, RetryAfter: time.Minute}}
 	public := &recordingLimiter{}
-	e2 := newEnv(t, users.WithAdminMailLimiter(deny), users.WithMailLimiter(public), quiet)
+	e2 := newEnv(t, limits(func(l *users.Limits) { l.AdminMail = deny; l.Mail = public }), quiet)
 	res, err = e2.m.Invite(e2.ctx, users.InviteInput{Emails: []string{"n@example.com"}, Role: e2.member.ID})
 	require.NoError(t, err)
 	assert.Equal(t, users.InviteCreated, res[0].Outcome)
@@ -334,7 +337,7 @@ func TestLoginLimit(t *testing.T) {
 	t.Parallel()
 	h := &countingHasher{}
 	e := newEnv(t, users.WithHasher(h))
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "known@example.com", Password: "right"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "known@example.com", Password: "right"})
 	require.NoError(t, err)
 	h.take()
 
@@ -374,7 +377,7 @@ func TestLoginLimit(t *testing.T) {
 	require.ErrorIs(t, err, users.ErrRateLimited)
 
 	// nil disables the limit.
-	e2 := newEnv(t, users.WithLoginLimiter(nil))
+	e2 := newEnv(t, limits(func(l *users.Limits) { l.Login = nil }))
 	for range 20 {
 		_, err := e2.m.Authenticate(e2.ctx, "x@example.com", "wrong")
 		require.ErrorIs(t, err, users.ErrInvalidCredentials)
@@ -386,7 +389,7 @@ func TestLoginLimit(t *testing.T) {
 func TestLimiterFailure(t *testing.T) {
 	t.Parallel()
 	broken := &recordingLimiter{deny: errors.New("limiter back-end down")}
-	e := newEnv(t, users.WithMailLimiter(broken), users.WithAdminMailLimiter(broken), users.WithLoginLimiter(broken))
+	e := newEnv(t, limits(func(l *users.Limits) { l.Mail = broken; l.AdminMail = broken; l.Login = broken }))
 	e.open()
 	err := e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"})
 	require.ErrorContains(t, err, "limiter back-end down")

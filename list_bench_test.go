@@ -16,6 +16,7 @@ import (
 	"github.com/gousers/users/httpapi"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/userstest"
 )
 
 // BenchmarkListUsers100k exists to show that an admin's page of users — a
@@ -90,7 +91,7 @@ func listBenchQueries(roles []string) []struct {
 func benchListUsers(b *testing.B, kind string, n int) {
 	ctx := context.Background()
 	st := benchOpenStore(b, kind)
-	m, err := users.New(st, memmailer.New(), users.WithHasher(users.InsecureHasher{}))
+	m, err := users.New(st, memmailer.New(), users.WithHasher(userstest.Hasher{}))
 	if err != nil {
 		b.Fatal(err)
 	}

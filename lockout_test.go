@@ -114,7 +114,7 @@ func TestDeviceLimitAndCookieChecks(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.owner(nil)
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "other@example.com", Password: ownerPass})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "other@example.com", Password: ownerPass})
 	require.NoError(t, err)
 	dev := e.login(ownerEmail, ownerPass).Device
 	otherDev := e.login("other@example.com", ownerPass).Device
@@ -160,9 +160,11 @@ func TestDeviceLimitAndCookieChecks(t *testing.T) {
 func TestLoginLimitsAreOptions(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t,
-		users.WithLoginIPLimiter(users.NewMemoryLimiter(2, time.Hour)),
-		users.WithLoginLimiter(nil),
-		users.WithDeviceLimiter(users.NewMemoryLimiter(1, time.Hour)))
+		limits(func(l *users.Limits) {
+			l.LoginIP = &users.MemoryLimiter{Points: 2, Window: time.Hour}
+			l.Login = nil
+			l.Device = &users.MemoryLimiter{Points: 1, Window: time.Hour}
+		}))
 	e.owner(nil)
 	for range 2 {
 		_, err := e.try(ownerEmail, "wrong", "192.0.2.1", "")

@@ -11,17 +11,14 @@ import "context"
 // retrying cannot help (the address was refused), so the mail is marked
 // failed at once. Send must honour ctx's deadline. The error text is
 // recorded with the mail, so it must not contain the message body.
+//
+// A Mailer that can check its relay without sending mail has a method
+// Verify(ctx context.Context) error (smtpmailer.Mailer does: it connects,
+// says EHLO, sets up TLS and AUTH, and quits). Manager.Health probes such
+// a Mailer; a failure is a warning, not an error, because mail waits in
+// the outbox until the relay is back.
 type Mailer interface {
 	Send(ctx context.Context, m Message) error
-}
-
-// MailerVerifier is a Mailer that can check its relay without sending
-// mail (smtpmailer.Mailer does: it connects, says EHLO, sets up TLS and
-// AUTH, and quits). Manager.Health probes such a Mailer; a failure is a
-// warning, not an error, because mail waits in the outbox until the relay
-// is back.
-type MailerVerifier interface {
-	Verify(ctx context.Context) error
 }
 
 // Message is one mail, ready to send.
@@ -37,13 +34,3 @@ type Message struct {
 	Text      string // the plain-text part
 	HTML      string // the HTML part
 }
-
-// MailerFunc adapts a function to the Mailer interface.
-type MailerFunc func(ctx context.Context, m Message) error
-
-// Send calls f(ctx, m).
-func (f MailerFunc) Send(ctx context.Context, m Message) error { return f(ctx, m) }
-
-// ErrPermanent, wrapped by a Mailer's error, marks a delivery failure that a
-// retry cannot fix.
-var ErrPermanent = newSentinel("users: permanent delivery failure", nil)

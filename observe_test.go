@@ -16,13 +16,14 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 )
 
-// recorder is an Observer that keeps every event.
+// recorder keeps every observation (its Observe is the Observer).
 type recorder struct {
 	mu     sync.Mutex
-	events []users.Event
+	events []users.Observation
 }
 
-func (r *recorder) Observe(e users.Event) {
+// Observe is the users.Observer.
+func (r *recorder) Observe(e users.Observation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, e)
@@ -30,10 +31,10 @@ func (r *recorder) Observe(e users.Event) {
 
 // take returns the events of the given kinds seen since the last take,
 // and forgets every event.
-func (r *recorder) take(kinds ...users.EventKind) []users.Event {
+func (r *recorder) take(kinds ...string) []users.Observation {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []users.Event
+	var out []users.Observation
 	for _, e := range r.events {
 		for _, k := range kinds {
 			if e.Kind == k {
@@ -45,28 +46,28 @@ func (r *recorder) take(kinds ...users.EventKind) []users.Event {
 	return out
 }
 
-func flow(f, outcome, reason string) users.Event {
-	return users.Event{Kind: users.EventFlow, Flow: f, Outcome: outcome, Reason: reason}
+func flow(f, outcome, reason string) users.Observation {
+	return users.Observation{Kind: users.KindFlow, Flow: f, Outcome: outcome, Reason: reason}
 }
 
 func TestObserverFlows(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	e := newEnv(t, users.WithObserver(rec), users.WithLoginLimiter(users.NewMemoryLimiter(2, time.Hour)))
+	e := newEnv(t, users.WithObserver(rec.Observe), limits(func(l *users.Limits) { l.Login = &users.MemoryLimiter{Points: 2, Window: time.Hour} }))
 	ctx := e.ctx
 
 	// Register, refused then accepted; verify, refused then accepted.
 	err := e.m.Register(ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"})
 	require.ErrorIs(t, err, users.ErrRegistrationDisabled)
-	assert.Equal(t, []users.Event{flow(users.FlowRegister, users.OutcomeRefused, "registration_disabled")}, rec.take(users.EventFlow))
+	assert.Equal(t, []users.Observation{flow(users.FlowRegister, users.OutcomeRefused, "registration_disabled")}, rec.take(users.KindFlow))
 	e.open()
 	require.NoError(t, e.m.Register(ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
 	err = e.m.Register(ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw", VerificationURL: "https://evil.example/"})
 	require.ErrorIs(t, err, users.ErrURLNotAllowed)
-	assert.Equal(t, []users.Event{
+	assert.Equal(t, []users.Observation{
 		flow(users.FlowRegister, users.OutcomeRegistered, ""),
 		flow(users.FlowRegister, users.OutcomeRefused, "url_not_allowed"),
-	}, rec.take(users.EventFlow))
+	}, rec.take(users.KindFlow))
 	tok := memmailer.Token(e.onlyMail("ada@example.com"))
 	_, err = e.m.VerifyEmail(ctx, strings.Repeat("A", 43))
 	require.ErrorIs(t, err, users.ErrInvalidToken)
@@ -74,36 +75,36 @@ func TestObserverFlows(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.m.VerifyEmail(ctx, tok)
 	require.ErrorIs(t, err, users.ErrTokenUsed)
-	assert.Equal(t, []users.Event{
+	assert.Equal(t, []users.Observation{
 		flow(users.FlowVerifyEmail, users.OutcomeRefused, "invalid_token"),
 		flow(users.FlowVerifyEmail, users.OutcomeVerified, ""),
 		flow(users.FlowVerifyEmail, users.OutcomeRefused, "token_used"),
-	}, rec.take(users.EventFlow))
+	}, rec.take(users.KindFlow))
 
 	// Invite: one event per address.
 	_, err = e.m.Invite(ctx, users.InviteInput{Emails: []string{"grace@example.com", "ada@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
 	_, err = e.m.Invite(ctx, users.InviteInput{Emails: []string{"x@example.com"}, Role: "no-such-role"})
 	require.ErrorIs(t, err, users.ErrRoleNotFound)
-	assert.Equal(t, []users.Event{
+	assert.Equal(t, []users.Observation{
 		flow(users.FlowInvite, users.OutcomeInvited, ""),
 		flow(users.FlowInvite, users.OutcomeSkipped, ""),
 		flow(users.FlowInvite, users.OutcomeRefused, "role_not_found"),
-	}, rec.take(users.EventFlow))
+	}, rec.take(users.KindFlow))
 	inviteTok := memmailer.Token(e.onlyMail("grace@example.com"))
 	_, err = e.m.AcceptInvite(ctx, inviteTok, "pw2")
 	require.NoError(t, err)
-	assert.Equal(t, []users.Event{flow(users.FlowAcceptInvite, users.OutcomeAccepted, "")}, rec.take(users.EventFlow))
+	assert.Equal(t, []users.Observation{flow(users.FlowAcceptInvite, users.OutcomeAccepted, "")}, rec.take(users.KindFlow))
 
-	// Create, refused then accepted.
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "ada@example.com"})
+	// CreateUser, refused then accepted.
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "ada@example.com"})
 	require.ErrorIs(t, err, users.ErrDuplicateEmail)
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "linus@example.com", Password: "pw"})
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "linus@example.com", Password: "pw"})
 	require.NoError(t, err)
-	assert.Equal(t, []users.Event{
-		flow(users.FlowCreate, users.OutcomeRefused, "duplicate_email"),
-		flow(users.FlowCreate, users.OutcomeCreated, ""),
-	}, rec.take(users.EventFlow))
+	assert.Equal(t, []users.Observation{
+		flow(users.FlowCreateUser, users.OutcomeRefused, "duplicate_email"),
+		flow(users.FlowCreateUser, users.OutcomeCreated, ""),
+	}, rec.take(users.KindFlow))
 
 	// Login: success, failures, then the login limiter.
 	_, err = e.m.Authenticate(ctx, "linus@example.com", "pw")
@@ -114,13 +115,13 @@ func TestObserverFlows(t *testing.T) {
 	}
 	_, err = e.m.Authenticate(ctx, "linus@example.com", "pw")
 	require.ErrorIs(t, err, users.ErrRateLimited)
-	assert.Equal(t, []users.Event{
+	assert.Equal(t, []users.Observation{
 		flow(users.FlowLogin, users.OutcomeAuthenticated, ""),
 		flow(users.FlowLogin, users.OutcomeRefused, "invalid_credentials"),
 		flow(users.FlowLogin, users.OutcomeRefused, "invalid_credentials"),
-		{Kind: users.EventRateLimited, Limiter: "login"},
+		{Kind: users.KindRateLimited, Limiter: "login"},
 		flow(users.FlowLogin, users.OutcomeRefused, "rate_limited"),
-	}, rec.take(users.EventFlow, users.EventRateLimited))
+	}, rec.take(users.KindFlow, users.KindRateLimited))
 }
 
 // A mail the mail limiter holds back is reported, although Register
@@ -128,8 +129,10 @@ func TestObserverFlows(t *testing.T) {
 func TestObserverMailLimit(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	e := newEnv(t, users.WithObserver(rec), users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)),
-		users.WithAdminMailLimiter(users.NewMemoryLimiter(1, time.Hour)))
+	e := newEnv(t, users.WithObserver(rec.Observe), limits(func(l *users.Limits) {
+		l.Mail = &users.MemoryLimiter{Points: 1, Window: time.Hour}
+		l.AdminMail = &users.MemoryLimiter{Points: 1, Window: time.Hour}
+	}))
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "pw"}))
@@ -137,14 +140,14 @@ func TestObserverMailLimit(t *testing.T) {
 	require.NoError(t, err)
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"grace@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
-	assert.Equal(t, []users.Event{
+	assert.Equal(t, []users.Observation{
 		flow(users.FlowRegister, users.OutcomeRegistered, ""),
-		{Kind: users.EventRateLimited, Limiter: "mail"},
+		{Kind: users.KindRateLimited, Limiter: "mail"},
 		flow(users.FlowRegister, users.OutcomeRegistered, ""),
 		flow(users.FlowInvite, users.OutcomeInvited, ""),
-		{Kind: users.EventRateLimited, Limiter: "admin_mail"},
+		{Kind: users.KindRateLimited, Limiter: "admin_mail"},
 		flow(users.FlowInvite, users.OutcomeRefused, "rate_limited"),
-	}, rec.take(users.EventFlow, users.EventRateLimited))
+	}, rec.take(users.KindFlow, users.KindRateLimited))
 }
 
 // Deliveries report their latency from the queue, failures whether they
@@ -152,7 +155,7 @@ func TestObserverMailLimit(t *testing.T) {
 func TestObserverDeliveries(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	e := newEnv(t, users.WithObserver(rec))
+	e := newEnv(t, users.WithObserver(rec.Observe))
 	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"a@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
 	e.clock.Advance(90 * time.Second)
@@ -161,31 +164,31 @@ func TestObserverDeliveries(t *testing.T) {
 	e.clock.Advance(time.Hour) // past the backoff
 	e.mail.FailWith(nil)
 	e.deliver()
-	assert.Equal(t, []users.Event{
-		{Kind: users.EventMailFailed, Mail: users.MailInvite, Final: false},
-		{Kind: users.EventMailSent, Mail: users.MailInvite, Duration: time.Hour + 90*time.Second},
-	}, rec.take(users.EventMailSent, users.EventMailFailed))
+	assert.Equal(t, []users.Observation{
+		{Kind: users.KindMailFailed, Mail: "invite", Final: false},
+		{Kind: users.KindMailSent, Mail: "invite", Duration: time.Hour + 90*time.Second},
+	}, rec.take(users.KindMailSent, users.KindMailFailed))
 
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"b@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
 	e.mail.FailWith(fmt.Errorf("550 no such user: %w", users.ErrPermanent))
 	e.deliver()
-	assert.Equal(t, []users.Event{{Kind: users.EventMailFailed, Mail: users.MailInvite, Final: true}},
-		rec.take(users.EventMailSent, users.EventMailFailed))
+	assert.Equal(t, []users.Observation{{Kind: users.KindMailFailed, Mail: "invite", Final: true}},
+		rec.take(users.KindMailSent, users.KindMailFailed))
 }
 
 // Every hash reports its wait; a hash refused at the limit reports the
-// refusal, and HashStats counts it.
+// refusal, and the health report counts it.
 func TestObserverHashing(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
 	h := &holdHasher{entered: make(chan struct{}, 8)}
-	e := newEnv(t, users.WithObserver(rec), users.WithHasher(h), users.WithHashConcurrency(1, 0))
+	e := newEnv(t, users.WithObserver(rec.Observe), users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 }))
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"}))
-	waits := rec.take(users.EventHashWait, users.EventHashShed)
+	waits := rec.take(users.KindHashWait, users.KindHashShed)
 	require.Len(t, waits, 1)
-	assert.Equal(t, users.EventHashWait, waits[0].Kind)
+	assert.Equal(t, users.KindHashWait, waits[0].Kind)
 
 	release := make(chan struct{})
 	var once sync.Once
@@ -200,13 +203,20 @@ func TestObserverHashing(t *testing.T) {
 		err = e.m.Register(e.ctx, users.RegisterInput{Email: "c@example.com", Password: "pw"})
 	})
 	require.ErrorIs(t, err, users.ErrBusy)
-	s := e.m.HashStats()
-	assert.Equal(t, users.HashStats{Limit: 1, Queue: 0, Running: 1, Waiting: 0, Shed: 1}, s)
+	report, err := e.m.Health(e.ctx)
+	require.NoError(t, err)
+	running := check(t, report, "hashing:running")
+	assert.Equal(t, users.HealthCheck{ComponentType: "system", Status: users.HealthOK, ObservedValue: 1, Threshold: 1,
+		Output: "hashing slots in use (for information)"}, running, "one of one slot in use")
+	waiting := check(t, report, "hashing:waiting")
+	assert.Equal(t, 0, waiting.ObservedValue)
+	assert.Equal(t, users.HealthWarn, waiting.Status)
+	assert.Contains(t, waiting.Output, "(1 since start)", "the refusal is counted")
 	unhold()
 	require.NoError(t, testenv.Receive(t, done, testenv.WaitLimit, "b did not finish once the hasher was released"))
 	h.hold.Store(nil)
-	got := rec.take(users.EventHashWait, users.EventHashShed, users.EventFlow)
-	assert.Contains(t, got, users.Event{Kind: users.EventHashShed})
+	got := rec.take(users.KindHashWait, users.KindHashShed, users.KindFlow)
+	assert.Contains(t, got, users.Observation{Kind: users.KindHashShed})
 	assert.Contains(t, got, flow(users.FlowRegister, users.OutcomeRefused, "busy"))
 }
 
@@ -214,7 +224,7 @@ func TestObserverHashing(t *testing.T) {
 func TestObserverEventsCarryNoPersonalData(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	e := newEnv(t, users.WithObserver(rec))
+	e := newEnv(t, users.WithObserver(rec.Observe))
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "ada@example.com", Password: "s3cret", FirstName: "Ada"}))
 	tok := memmailer.Token(e.onlyMail("ada@example.com"))

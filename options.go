@@ -4,193 +4,149 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/url"
+	"reflect"
+	"runtime"
 	"strings"
 	"time"
 )
 
-// Option configures a Manager.
-type Option func(*config) error
+// Option configures a Manager: pass options to New. The With… functions
+// set one thing each; Links, Lifetimes, Limits, Delivery, HealthThresholds
+// and Templates are Options themselves, each grouping related settings.
+// Options apply in order: a later one overrides what an earlier one set.
+type Option interface {
+	apply(*config) error
+}
+
+// optionFunc is the Option a With… function returns.
+type optionFunc func(*config) error
+
+func (f optionFunc) apply(c *config) error { return f(c) }
 
 // config is what the options set: New starts from the defaults, applies
-// the options in order, and builds the Manager from the result.
+// the options in order, checks the result and builds the Manager from it.
 type config struct {
-	hasher          Hasher
-	now             func() time.Time
-	log             *slog.Logger
-	publicURL       string
-	registerEntries []string
-	inviteEntries   []string
-	verifyTTL       time.Duration
-	inviteTTL       time.Duration
-	templates       Templates
-	delivery        DeliveryOptions
-	hashLimit       int
-	hashQueue       int
-	hashBudget      time.Duration
-	mailLimit       Limiter
-	mailLimitSet    bool
-	adminMail       Limiter
-	adminMailSet    bool
-	authLimit       Limiter
-	authLimitSet    bool
-	links           LinkPaths
-	sess            sessionOptions
-	observer        Observer
-	health          HealthOptions
-	projectName     string
+	hasher      Hasher
+	now         func() time.Time
+	log         *slog.Logger
+	observer    Observer
+	projectName string
+	secret      []byte
+	links       Links
+	lifetimes   Lifetimes
+	limits      *Limits // nil: the Manager's own defaults, on its clock
+	delivery    Delivery
+	health      HealthThresholds
+	templates   Templates
 }
 
-// sessionOptions are the session-related options.
-type sessionOptions struct {
-	secret          []byte
-	accessTTL       time.Duration
-	refreshTTL      time.Duration
-	resetEntries    []string
-	ipLimit         Limiter
-	ipLimitSet      bool
-	deviceLimit     Limiter
-	deviceLimitSet  bool
-	failedLoginMin  time.Duration
-	failedLoginSeen bool
+// defaultConfig is what New starts from.
+func defaultConfig() config {
+	return config{
+		hasher:    Argon2id{},
+		now:       time.Now,
+		log:       slog.Default(),
+		links:     Links{PublicURL: "http://localhost:8055"}.withDefaultPaths(),
+		lifetimes: defaultLifetimes(),
+		delivery:  defaultDelivery(),
+		health:    defaultHealthThresholds(),
+		templates: defaultTemplates(),
+	}
 }
 
-// WithPublicURL sets the public URL of the application, the base of the
-// default links (see WithLinkPaths): <public URL>/users/register/verify-email
-// and <public URL>/admin/accept-invite. It must be an absolute http(s) URL.
-// Default: http://localhost:8055 (Directus's default).
-func WithPublicURL(u string) Option {
-	return func(c *config) error {
-		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil {
-			return fmt.Errorf("users: public URL %q must be an absolute http(s) URL", u)
+// optionError is New's refusal of an option's value: a *ValidationError
+// whose Field names the option and its field ("Links.RegisterURLs",
+// "Lifetimes.Refresh", "WithSecret"), which the message starts with.
+func optionError(field string, sentinel error, format string, a ...any) error {
+	return &ValidationError{Field: field, Reason: field + ": " + fmt.Sprintf(format, a...), Err: sentinel, whole: true}
+}
+
+// check validates what the options set, in the order of the fields, and
+// fills the Manager's own default limits. It reports the first bad value.
+func (c *config) check() error {
+	if err := c.links.check(); err != nil {
+		return err
+	}
+	if err := c.lifetimes.check(); err != nil {
+		return err
+	}
+	if c.limits == nil {
+		l := defaultLimits(c.now)
+		c.limits = &l
+	} else if err := c.limits.check(); err != nil {
+		return err
+	}
+	if err := c.delivery.check(); err != nil {
+		return err
+	}
+	if err := c.health.check(); err != nil {
+		return err
+	}
+	return c.templates.check()
+}
+
+// nonNil is the Option of a With… function whose value must not be nil:
+// set stores it.
+func nonNil(name string, isNil bool, set func(*config)) Option {
+	return optionFunc(func(c *config) error {
+		if isNil {
+			return optionError(name, nil, "must not be nil")
 		}
-		c.publicURL = strings.TrimRight(u, "/")
+		set(c)
 		return nil
-	}
+	})
 }
 
-// LinkPaths are the paths, under the public URL (WithPublicURL), of the
-// links the Manager mails when the caller gives no URL of its own. Each is
-// an absolute path; the Manager appends ?token=<token>.
-type LinkPaths struct {
-	// VerifyEmail is the path of the verification link Register mails.
-	// Default: /users/register/verify-email (the API route, which verifies
-	// on GET).
-	VerifyEmail string
-	// AcceptInvite is the path of the link Invite mails. Default:
-	// /admin/accept-invite (Directus's).
-	AcceptInvite string
-	// SetPassword is the path of the link mailed when a contested
-	// registration is verified (its owner chooses the password; the token
-	// is an invite token). Default: /admin/accept-invite.
-	SetPassword string
-	// ResetPassword is the path of the password-reset link. Default:
-	// /admin/reset-password (Directus's).
-	ResetPassword string
+// WithClock sets the clock. Default: time.Now.
+func WithClock(now func() time.Time) Option {
+	return nonNil("WithClock", now == nil, func(c *config) { c.now = now })
 }
 
-// DefaultLinkPaths returns the paths used when WithLinkPaths is not given.
-func DefaultLinkPaths() LinkPaths {
-	return LinkPaths{
-		VerifyEmail:   "/users/register/verify-email",
-		AcceptInvite:  "/admin/accept-invite",
-		SetPassword:   "/admin/accept-invite",
-		ResetPassword: "/admin/reset-password",
-	}
+// WithLogger sets the logger. Default: slog.Default(). The Manager logs
+// delivery failures and nothing secret.
+func WithLogger(l *slog.Logger) Option {
+	return nonNil("WithLogger", l == nil, func(c *config) { c.log = l })
 }
 
-// WithLinkPaths sets the paths of the mailed links (see LinkPaths), so that
-// they open the pages that serve them (package webui's LinkPaths gives its
-// own). An empty field keeps its default; any other must be an absolute
-// path ("/…") with no query or fragment. Default: DefaultLinkPaths().
-func WithLinkPaths(p LinkPaths) Option {
-	return func(c *config) error {
-		d := c.links
-		for _, f := range []struct {
-			name string
-			v    string
-			dst  *string
-		}{
-			{"VerifyEmail", p.VerifyEmail, &d.VerifyEmail},
-			{"AcceptInvite", p.AcceptInvite, &d.AcceptInvite},
-			{"SetPassword", p.SetPassword, &d.SetPassword},
-			{"ResetPassword", p.ResetPassword, &d.ResetPassword},
-		} {
-			if f.v == "" {
-				continue
+// WithHasher sets the password hasher. Default: Argon2id{} (its default
+// parameters). An Argon2id's parameters are checked here. Tests may use
+// the fast, insecure userstest.Hasher.
+func WithHasher(h Hasher) Option {
+	return optionFunc(func(c *config) error {
+		if h == nil {
+			return optionError("WithHasher", nil, "must not be nil")
+		}
+		if a, ok := argon2idOf(h); ok {
+			if err := a.params().validate(); err != nil {
+				return optionError("WithHasher", nil, "%s", strings.TrimPrefix(err.Error(), "users: "))
 			}
-			if !strings.HasPrefix(f.v, "/") || strings.HasPrefix(f.v, "//") || strings.ContainsAny(f.v, "?#\\ \t\r\n") {
-				return fmt.Errorf("users: link path %s %q must be an absolute path without query or fragment", f.name, f.v)
-			}
-			*f.dst = f.v
 		}
-		c.links = d
+		c.hasher = h
 		return nil
-	}
+	})
 }
 
-// WithRegisterURLAllowList sets the URLs Register accepts as
-// verification_url (USER_REGISTER_URL_ALLOW_LIST). Default: none.
-func WithRegisterURLAllowList(entries ...string) Option {
-	return func(c *config) error { c.registerEntries = append(c.registerEntries, entries...); return nil }
+// WithObserver sets the Observer told about flows, deliveries, hashing
+// waits and rate-limit refusals. Default: none.
+func WithObserver(o Observer) Option {
+	return nonNil("WithObserver", o == nil, func(c *config) { c.observer = o })
 }
 
-// WithInviteURLAllowList sets the URLs Invite accepts as invite_url
-// (USER_INVITE_URL_ALLOW_LIST). Default: none.
-func WithInviteURLAllowList(entries ...string) Option {
-	return func(c *config) error { c.inviteEntries = append(c.inviteEntries, entries...); return nil }
-}
-
-// WithPasswordResetURLAllowList sets the URLs RequestPasswordReset accepts
-// as reset_url (PASSWORD_RESET_URL_ALLOW_LIST). Default: none.
-func WithPasswordResetURLAllowList(entries ...string) Option {
-	return func(c *config) error { c.sess.resetEntries = append(c.sess.resetEntries, entries...); return nil }
-}
-
-// WithTokenLifetimes sets how long verification and invite tokens live.
-// Default: 7 days each. Zero leaves a lifetime unchanged.
-func WithTokenLifetimes(verify, invite time.Duration) Option {
-	return func(c *config) error {
-		if verify < 0 || invite < 0 {
-			return errors.New("users: token lifetimes must not be negative")
+// WithProjectName sets the project name used when the stored settings
+// carry none (Settings.ProjectName is empty): Settings reports it, and
+// mails show it. It is validated as Settings.ProjectName is. Default: ""
+// (mails then read "You have been invited", without a name).
+func WithProjectName(name string) Option {
+	return optionFunc(func(c *config) error {
+		if err := validateProjectName(name); err != nil {
+			var ve *ValidationError
+			errors.As(err, &ve)
+			return optionError("WithProjectName", nil, "%s", ve.Message())
 		}
-		if verify > 0 {
-			c.verifyTTL = verify
-		}
-		if invite > 0 {
-			c.inviteTTL = invite
-		}
+		c.projectName = name
 		return nil
-	}
-}
-
-// Default session lifetimes (Directus's ACCESS_TOKEN_TTL and
-// REFRESH_TOKEN_TTL).
-const (
-	DefaultAccessTokenTTL  = 15 * time.Minute
-	DefaultRefreshTokenTTL = 7 * 24 * time.Hour
-)
-
-// WithSessionLifetimes sets how long an access token lives
-// (ACCESS_TOKEN_TTL, default DefaultAccessTokenTTL: 15 minutes) and how
-// long a session lives after its last refresh (REFRESH_TOKEN_TTL, default
-// DefaultRefreshTokenTTL: 7 days). Zero leaves a lifetime unchanged; the
-// refresh lifetime must not be shorter than the access one.
-func WithSessionLifetimes(access, refresh time.Duration) Option {
-	return func(c *config) error {
-		if access < 0 || refresh < 0 {
-			return errors.New("users: session lifetimes must not be negative")
-		}
-		if access > 0 {
-			c.sess.accessTTL = access
-		}
-		if refresh > 0 {
-			c.sess.refreshTTL = refresh
-		}
-		return nil
-	}
+	})
 }
 
 // WithSecret sets the key that signs access tokens (HS256) and, derived
@@ -199,229 +155,341 @@ func WithSessionLifetimes(access, refresh time.Duration) Option {
 // built, so tokens do not survive a restart and are not accepted by
 // another instance: set it whenever several instances serve one Store.
 func WithSecret(secret []byte) Option {
-	return func(c *config) error {
+	return optionFunc(func(c *config) error {
 		if len(secret) < MinSecretBytes {
-			return fmt.Errorf("users: the secret must be at least %d bytes, not %d", MinSecretBytes, len(secret))
+			return optionError("WithSecret", nil, "the secret must be at least %d bytes, not %d", MinSecretBytes, len(secret))
 		}
-		c.sess.secret = append([]byte(nil), secret...)
+		c.secret = append([]byte(nil), secret...)
 		return nil
+	})
+}
+
+// Links is an Option: pass it to New. It says where the links the Manager
+// mails point. A zero field keeps its default, so an application sets
+// only what it changes; a later Links overrides an earlier one's non-empty
+// fields, and the URLs of the allow-lists accumulate.
+//
+// A link is a URL with token=<token> added to its query: the URL the
+// caller gave (Register's verification URL, Invite's invite URL,
+// RequestPasswordReset's reset URL), which must be on the flow's
+// allow-list, or else the public URL followed by the flow's path.
+//
+// An allow-list entry is an absolute URL; a candidate is allowed when its
+// scheme, host, port and path equal an entry's and its query and fragment
+// are exactly the entry's (none when the entry has none). The query and
+// fragment are compared, not ignored as Directus ignores them, because a
+// verification URL comes from whoever registers, for any address:
+// anything it may carry beyond what the entry names
+// ("?next=https://evil.example", "#/other-route") would reach a stranger's
+// inbox inside a genuine mail from the application. An application that
+// needs a parameter in its links lists the exact URL, parameter included.
+//
+// A candidate is parsed strictly and refused outright when it has
+// userinfo ("https://good.com@evil.com"), a backslash, a control
+// character, a space, an invisible Unicode character or invalid UTF-8; a
+// scheme that runs code or reads local data (javascript, data, file…);
+// no scheme, an opaque form ("https:evil.com") or, for http and https, no
+// host; a host with percent-encoding, a trailing dot or an empty label; a
+// "." or ".." path segment. Schemes and ASCII letters of hosts compare
+// case-insensitively; non-ASCII host characters byte for byte, so a
+// look-alike host never matches (list an internationalised host in its
+// punycode form as well if both occur). Default ports are normalised; the
+// path compares exactly as written, escapes included. Schemes other than
+// http and https (a mobile app's "myapp://callback") match only in the
+// exact form an entry gives.
+//
+// An http or https entry may start its host with one wildcard label,
+// "https://*.preview.example.com/verify", for preview deployments: it
+// matches exactly one more DNS label of letters, digits and hyphens
+// ("https://pr-12.preview.example.com/verify"), never zero nor two. The
+// part after "*." needs at least two labels. A wildcard under a shared
+// domain ("*.github.io", "*.vercel.app") lets anyone with a site there in:
+// list your own domains only.
+//
+// New refuses an entry that is not such a URL with a *ValidationError
+// matching ErrURLNotAllowed, naming the field and the entry.
+type Links struct {
+	// PublicURL is the application's public URL, the base of the default
+	// links: an absolute http(s) URL. Default: http://localhost:8055
+	// (Directus's default).
+	PublicURL string
+
+	// RegisterURLs are the URLs Register and ResendVerification accept
+	// as the verification URL (Directus's USER_REGISTER_URL_ALLOW_LIST).
+	// Default: none.
+	RegisterURLs []string
+	// InviteURLs are the URLs Invite accepts as the invite URL
+	// (USER_INVITE_URL_ALLOW_LIST). Default: none.
+	InviteURLs []string
+	// PasswordResetURLs are the URLs RequestPasswordReset accepts as the
+	// reset URL (PASSWORD_RESET_URL_ALLOW_LIST). Default: none.
+	PasswordResetURLs []string
+
+	// The paths, under PublicURL, of the links mailed when the caller
+	// gives no URL of its own: absolute paths ("/…") without query or
+	// fragment. Package webui's LinkPaths gives the paths of its pages.
+	//
+	// VerifyEmailPath: the verification link Register mails. Default:
+	// /users/register/verify-email (the API route, which verifies on GET).
+	VerifyEmailPath string
+	// AcceptInvitePath: the link Invite mails. Default:
+	// /admin/accept-invite (Directus's).
+	AcceptInvitePath string
+	// SetPasswordPath: the link mailed when a contested registration is
+	// verified (its owner chooses the password; the token is an invite
+	// token). Default: /admin/accept-invite.
+	SetPasswordPath string
+	// ResetPasswordPath: the password-reset link. Default:
+	// /admin/reset-password (Directus's).
+	ResetPasswordPath string
+}
+
+func (l Links) apply(c *config) error {
+	d := &c.links
+	reg, inv, reset := d.RegisterURLs, d.InviteURLs, d.PasswordResetURLs
+	overlay(d, l)
+	d.RegisterURLs = append(reg, l.RegisterURLs...)
+	d.InviteURLs = append(inv, l.InviteURLs...)
+	d.PasswordResetURLs = append(reset, l.PasswordResetURLs...)
+	return nil
+}
+
+func (l Links) withDefaultPaths() Links {
+	l.VerifyEmailPath = "/users/register/verify-email"
+	l.AcceptInvitePath = "/admin/accept-invite"
+	l.SetPasswordPath = "/admin/accept-invite"
+	l.ResetPasswordPath = "/admin/reset-password"
+	return l
+}
+
+func (l *Links) check() error {
+	p, err := url.Parse(l.PublicURL)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil {
+		return optionError("Links.PublicURL", nil, "%q must be an absolute http(s) URL", l.PublicURL)
+	}
+	l.PublicURL = strings.TrimRight(l.PublicURL, "/")
+	for _, f := range []struct{ name, v string }{
+		{"VerifyEmailPath", l.VerifyEmailPath},
+		{"AcceptInvitePath", l.AcceptInvitePath},
+		{"SetPasswordPath", l.SetPasswordPath},
+		{"ResetPasswordPath", l.ResetPasswordPath},
+	} {
+		if !strings.HasPrefix(f.v, "/") || strings.HasPrefix(f.v, "//") || strings.ContainsAny(f.v, "?#\\ \t\r\n") {
+			return optionError("Links."+f.name, nil, "%q must be an absolute path without query or fragment", f.v)
+		}
+	}
+	for _, f := range []struct {
+		name    string
+		entries []string
+	}{{"RegisterURLs", l.RegisterURLs}, {"InviteURLs", l.InviteURLs}, {"PasswordResetURLs", l.PasswordResetURLs}} {
+		if _, err := newAllowList(f.entries...); err != nil {
+			var ve *ValidationError
+			errors.As(err, &ve)
+			return optionError("Links."+f.name, ErrURLNotAllowed, "%s", ve.Message())
+		}
+	}
+	return nil
+}
+
+// Lifetimes is an Option: pass it to New. It sets how long tokens and
+// sessions live. A zero field keeps its default; a later Lifetimes
+// overrides an earlier one's non-zero fields. None may be negative.
+type Lifetimes struct {
+	// VerifyEmail: a verification link Register mails. Default: 7 days.
+	VerifyEmail time.Duration
+	// Invite: an invitation link (and the set-password link of a
+	// contested registration). Default: 7 days.
+	Invite time.Duration
+	// PasswordReset: a password-reset link. Default: 1 hour.
+	PasswordReset time.Duration
+	// Access: an access token (Directus's ACCESS_TOKEN_TTL); at least 1s.
+	// Default: 15 minutes.
+	Access time.Duration
+	// Refresh: a session after its last refresh (REFRESH_TOKEN_TTL); not
+	// shorter than Access. Default: 7 days.
+	Refresh time.Duration
+}
+
+func defaultLifetimes() Lifetimes {
+	return Lifetimes{VerifyEmail: 7 * 24 * time.Hour, Invite: 7 * 24 * time.Hour, PasswordReset: time.Hour,
+		Access: 15 * time.Minute, Refresh: 7 * 24 * time.Hour}
+}
+
+func (l Lifetimes) apply(c *config) error {
+	overlay(&c.lifetimes, l)
+	return nil
+}
+
+func (l Lifetimes) check() error {
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"VerifyEmail", l.VerifyEmail}, {"Invite", l.Invite}, {"PasswordReset", l.PasswordReset}, {"Access", l.Access}, {"Refresh", l.Refresh}} {
+		if f.v < 0 {
+			return optionError("Lifetimes."+f.name, nil, "must not be negative, not %v", f.v)
+		}
+	}
+	if l.Access < time.Second {
+		return optionError("Lifetimes.Access", nil, "must be at least 1s, not %v", l.Access)
+	}
+	if l.Refresh < l.Access {
+		return optionError("Lifetimes.Refresh", nil, "(%v) must not be shorter than Lifetimes.Access (%v)", l.Refresh, l.Access)
+	}
+	return nil
+}
+
+// Limits is an Option: pass it to New. It bounds password work and rate
+// limits mail and logins. Unlike the other option structs, a Limits is
+// taken whole, because its zero values mean something (a queue of 0: never
+// wait; a nil Limiter: no limit): start from DefaultLimits and change the
+// fields you need. Without a Limits option, the Manager uses the defaults
+// of DefaultLimits, with its memory limiters on the Manager's clock
+// (WithClock); DefaultLimits' own limiters run on time.Now.
+//
+// The memory limiters count per process: several instances of an
+// application each allow the limit. Pass a shared Limiter (pgstore's and
+// mysqlstore's NewLimiter, or one on your own database or Redis) to
+// limit across instances.
+type Limits struct {
+	// HashConcurrency bounds password work — checking a new password
+	// against the policy, hashing it, verifying one (Register,
+	// Authenticate, AcceptInvite, CreateUser, UpdateUser): at most this
+	// many calls do it at once. Each running argon2id hash holds its
+	// Memory parameter (19 MiB by default), so it bounds the memory a burst
+	// of logins or registrations takes. At least 1. Default:
+	// runtime.NumCPU().
+	HashConcurrency int
+	// HashQueue is how many more calls may wait for a slot, as long as
+	// their expected wait stays within HashWaitBudget. Any other call fails
+	// at once with a *BusyError (ErrBusy; HTTP 503 with Retry-After)
+	// estimating the wait. A waiting call gives up when its ctx is done,
+	// with ctx's error, having written nothing; one whose ctx deadline
+	// comes before its expected turn is refused at once. At least 0 (0:
+	// never wait). Default: 1024.
+	HashQueue int
+	// HashWaitBudget is how long a call may expect to take at the hashing
+	// limit, its wait and its own hash: a call that finds every slot taken
+	// joins the queue only while (calls already waiting + 1) × the
+	// measured duration of a hash ÷ HashConcurrency, plus one hash, is at
+	// most this; otherwise it is refused at once with a *BusyError whose
+	// RetryAfter is the expected wait. The duration of a hash is a moving
+	// average of the hashes this Manager ran, starting from the ones New
+	// runs. At least 0 (0: never wait). Default: 5 seconds.
+	HashWaitBudget time.Duration
+	// FailedLoginMinimum is a lower bound on how long the password check
+	// of a failed login takes (see Login: failed logins are padded to the
+	// learned cost of the slowest parameter set in use; this bound applies
+	// before any has been learned). Set it to the verification time of
+	// the slowest hash parameters your store may hold — for users imported
+	// from Directus, its m=65536,t=3,p=4 — to hide them from the first
+	// probe after a start. From 0 to 1 minute. Default: 0 (learned only).
+	FailedLoginMinimum time.Duration
+
+	// Mail limits the mails that anonymous requests make the Manager
+	// queue (Register's and ResendVerification's), per recipient, keyed by
+	// the normalised address (NormalizeEmail). Over the limit the
+	// operation still makes its change but queues no mail and mints no
+	// token, so the links already sent stay valid, and Register answers as
+	// usual. Register consults it on every path that passed its checks,
+	// whether or not the address exists, so that its work never depends on
+	// it; but only a registration that mails the address (a new or still
+	// unverified one) counts against the address. The mail held back is
+	// logged at Info level with the user id, never the address. The
+	// set-password mail of a contested registration is not limited: each
+	// one answers a verification link that was itself counted. Default: 5
+	// mails per address in any hour.
+	Mail Limiter
+	// AdminMail limits the mails an administrator's actions queue
+	// (Invite, ResendVerificationFor), per recipient, apart from Mail, so
+	// that anonymous requests can never use up what an administrator needs;
+	// it guards against a runaway script. Over the limit Invite still makes
+	// its change but queues no mail and mints no token, and reports
+	// ErrRateLimited in that address's InviteResult.Err. Default: 10 mails
+	// per address in any hour.
+	AdminMail Limiter
+	// Login limits login attempts per address from unknown devices
+	// (attempts that present no device cookie issued to that address; see
+	// Login), keyed by the normalised address. Login and Authenticate
+	// consult it before looking the user up, for every well-formed address
+	// — existing or not, so that a refusal reveals nothing — and over the
+	// limit return a *RateLimitError (ErrRateLimited) without hashing. A
+	// successful login from an unknown device, and a password reset, reset
+	// the address's count; wrong current passwords given to ChangePassword
+	// count too. Strangers can use this limit up, locking the address for
+	// unknown devices only: devices that logged in before are limited per
+	// device (Device). Default: 10 attempts per address in any 15 minutes.
+	Login Limiter
+	// LoginIP limits login attempts per client IP and address (keyed
+	// "<IP> <normalised address>") from unknown devices. Over the limit,
+	// Login answers a *RateLimitError without hashing; a successful login
+	// resets the key. Attempts without an IP (LoginInput.IP empty, and
+	// Authenticate) skip it. Default: 5 attempts per address from one IP
+	// in any 15 minutes.
+	LoginIP Limiter
+	// Device limits login attempts per device cookie, for attempts that
+	// present a device cookie issued to the address they name (such
+	// attempts skip LoginIP and Login). A successful login resets the key.
+	// Default: 10 attempts per device in any 15 minutes.
+	Device Limiter
+}
+
+// DefaultLimits returns the default Limits, with new memory limiters on
+// time.Now: start from it to change some of them.
+//
+//	l := users.DefaultLimits()
+//	l.HashConcurrency = 2
+//	l.Login = pgstore.NewLimiter(…)
+//	m, err := users.New(st, mailer, l)
+func DefaultLimits() Limits { return defaultLimits(nil) }
+
+// defaultLimits is DefaultLimits with its memory limiters on now (nil:
+// time.Now).
+func defaultLimits(now func() time.Time) Limits {
+	return Limits{
+		HashConcurrency: runtime.NumCPU(),
+		HashQueue:       1024,
+		HashWaitBudget:  5 * time.Second,
+		Mail:            &MemoryLimiter{Points: 5, Window: time.Hour, Now: now},
+		AdminMail:       &MemoryLimiter{Points: 10, Window: time.Hour, Now: now},
+		Login:           &MemoryLimiter{Points: 10, Window: 15 * time.Minute, Now: now},
+		LoginIP:         &MemoryLimiter{Points: 5, Window: 15 * time.Minute, Now: now},
+		Device:          &MemoryLimiter{Points: 10, Window: 15 * time.Minute, Now: now},
 	}
 }
 
-// WithHasher sets the password hasher. Default: DefaultArgon2id(). Use
-// InsecureHasher{} in tests only.
-func WithHasher(h Hasher) Option {
-	return func(c *config) error {
-		if h == nil {
-			return errors.New("users: hasher must not be nil")
-		}
-		if a, ok := h.(*Argon2id); ok {
-			if err := a.validate(); err != nil {
-				return err
+func (l Limits) apply(c *config) error {
+	c.limits = &l
+	return nil
+}
+
+func (l *Limits) check() error {
+	switch {
+	case l.HashConcurrency < 1:
+		return optionError("Limits.HashConcurrency", nil, "must be at least 1, not %d (start from DefaultLimits)", l.HashConcurrency)
+	case l.HashQueue < 0:
+		return optionError("Limits.HashQueue", nil, "must not be negative, not %d", l.HashQueue)
+	case l.HashWaitBudget < 0:
+		return optionError("Limits.HashWaitBudget", nil, "must not be negative, not %v", l.HashWaitBudget)
+	case l.FailedLoginMinimum < 0 || l.FailedLoginMinimum > time.Minute:
+		return optionError("Limits.FailedLoginMinimum", nil, "must be between 0 and 1m, not %v", l.FailedLoginMinimum)
+	}
+	for _, f := range []struct {
+		name string
+		l    Limiter
+	}{{"Mail", l.Mail}, {"AdminMail", l.AdminMail}, {"Login", l.Login}, {"LoginIP", l.LoginIP}, {"Device", l.Device}} {
+		if ml, ok := f.l.(*MemoryLimiter); ok && ml != nil {
+			if err := ml.check(); err != nil {
+				return optionError("Limits."+f.name, nil, "%s", strings.TrimPrefix(err.Error(), "users: "))
 			}
 		}
-		c.hasher = h
-		return nil
 	}
+	return nil
 }
 
-// WithHashConcurrency bounds password work — checking a new password
-// against the policy, hashing it, verifying one (Register, Authenticate,
-// AcceptInvite, Create, UpdateUser): at most limit calls do it at once,
-// and at most queue more wait for a slot, as long as their expected wait
-// stays within the budget (WithHashWaitBudget). Any other call fails at
-// once with a *BusyError (ErrBusy; HTTP 503 with Retry-After) estimating
-// the wait. A waiting call gives up when its ctx is done, with ctx's
-// error, having written nothing; one whose ctx deadline comes before its
-// expected turn is refused at once. Each running argon2id hash holds its
-// Memory parameter (19 MiB by default), so limit bounds the memory a
-// burst of logins or registrations takes, while waiting costs little.
-// limit must be at least 1 and queue at least 0 (0: never wait). Default:
-// limit runtime.NumCPU(), queue 1024.
-func WithHashConcurrency(limit, queue int) Option {
-	return func(c *config) error {
-		if limit < 1 || queue < 0 {
-			return fmt.Errorf("users: hash concurrency needs limit >= 1 and queue >= 0, not %d and %d", limit, queue)
-		}
-		c.hashLimit, c.hashQueue = limit, queue
-		return nil
-	}
-}
-
-// WithHashWaitBudget sets how long a call may expect to take at the
-// hashing limit (see WithHashConcurrency), its wait and its own hash: a
-// call that finds every slot taken joins the queue only while (calls
-// already waiting + 1) × the measured duration of a hash ÷ the limit, plus
-// one hash, is at most d; otherwise it is refused at once with a
-// *BusyError whose RetryAfter is the expected wait. The duration of a hash
-// is a moving average of the hashes this Manager ran, starting from the
-// ones New runs (scaled up by how many of the machine's cores one argon2id
-// hash keeps busy). d must not be negative; 0 means never wait. Default: 5
-// seconds.
-func WithHashWaitBudget(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 {
-			return fmt.Errorf("users: hash wait budget must not be negative, not %v", d)
-		}
-		c.hashBudget = d
-		return nil
-	}
-}
-
-// WithFailedLoginMinimum sets a lower bound on how long the password check
-// of a failed login takes (see Login: failed logins are padded to the
-// learned cost of the slowest parameter set in use; this bound applies
-// before any has been learned). Set it to the verification time of the
-// slowest hash parameters your store may hold — for users imported from
-// Directus, its m=65536,t=3,p=4 — to hide them from the first probe after
-// a start. Default: 0 (learned only).
-func WithFailedLoginMinimum(d time.Duration) Option {
-	return func(c *config) error {
-		if d < 0 || d > time.Minute {
-			return fmt.Errorf("users: failed-login minimum must be between 0 and 1m, not %v", d)
-		}
-		c.sess.failedLoginMin, c.sess.failedLoginSeen = d, true
-		return nil
-	}
-}
-
-// WithMailLimiter limits the mails that anonymous requests make the
-// Manager queue (Register's verification mails), per recipient, keyed by
-// the normalised address (NormalizeEmail). Over the limit the operation
-// still makes its change but queues no mail and mints no token, so the
-// links already sent stay valid, and Register answers as usual. Register
-// consults a limiter on every path that passed its checks, whether or not
-// the address exists, so that its work never depends on it; but only a
-// registration that mails the address (a new or still unverified one)
-// counts against the address: registering the address of an existing
-// account that gets no mail (active, invited…) uses up none of its
-// allowance. Mail an administrator asks for has its own allowance
-// (WithAdminMailLimiter), so anonymous traffic never holds it back. The
-// mail held back is logged at Info level with the user id, never the
-// address. The set-password mail of a contested registration is not
-// limited: each one answers a verification link that was itself counted.
-// nil disables the limit. Default: NewMemoryLimiter(5, time.Hour) on the
-// Manager's clock — at most 5 mails per address in any hour, per process.
-func WithMailLimiter(l Limiter) Option {
-	return func(c *config) error { c.mailLimit, c.mailLimitSet = l, true; return nil }
-}
-
-// WithAdminMailLimiter limits the mails an administrator's actions queue
-// (Invite: new invitations, re-invitations, invitations that take over a
-// never-verified account), per recipient, keyed by the normalised
-// address. It is separate from WithMailLimiter, so that anonymous
-// requests can never use up what an administrator needs; it guards
-// against a runaway script. Over the limit Invite still makes its change
-// but queues no mail and mints no token, and reports ErrRateLimited in
-// that address's InviteResult.Err. nil disables the limit. Default:
-// NewMemoryLimiter(10, time.Hour) on the Manager's clock — at most 10
-// invitation mails per address in any hour, per process.
-func WithAdminMailLimiter(l Limiter) Option {
-	return func(c *config) error { c.adminMail, c.adminMailSet = l, true; return nil }
-}
-
-// WithLoginLimiter limits login attempts per address from unknown devices
-// (attempts that present no device cookie issued to that address; see
-// Login), keyed by the normalised address (NormalizeEmail). Login and
-// Authenticate consult it before looking the user up, for every
-// well-formed address — existing or not, so that a refusal reveals
-// nothing — and over the limit return a *RateLimitError (ErrRateLimited)
-// without hashing. A successful login from an unknown device, and a
-// password reset, reset the address's count when l is a
-// ResettableLimiter; wrong current passwords given to ChangePassword count
-// too. Strangers can use this limit up, locking the address for unknown
-// devices only: devices that logged in before are limited per device
-// (WithDeviceLimiter). nil disables the limit. Default:
-// NewMemoryLimiter(10, 15*time.Minute) on the Manager's clock — 10
-// attempts per address in any 15 minutes, per process.
-func WithLoginLimiter(l Limiter) Option {
-	return func(c *config) error { c.authLimit, c.authLimitSet = l, true; return nil }
-}
-
-// WithLoginIPLimiter limits login attempts per client IP and address
-// (keyed "<IP> <normalised address>") from unknown devices — attempts
-// that present no device cookie issued to that address. Over the limit,
-// Login answers a *RateLimitError without hashing. A successful login
-// resets the key when l is a ResettableLimiter. Attempts without an IP
-// (LoginInput.IP empty, and Authenticate) skip it. nil disables it.
-// Default: NewMemoryLimiter(5, 15*time.Minute) on the Manager's clock —
-// 5 attempts per address from one IP in any 15 minutes, per process.
-func WithLoginIPLimiter(l Limiter) Option {
-	return func(c *config) error { c.sess.ipLimit, c.sess.ipLimitSet = l, true; return nil }
-}
-
-// WithDeviceLimiter limits login attempts per device cookie, for attempts
-// that present a device cookie issued to the address they name (such
-// attempts skip the per-IP and per-address limits). A successful login
-// resets the key when l is a ResettableLimiter. nil disables it. Default:
-// NewMemoryLimiter(10, 15*time.Minute) on the Manager's clock — 10
-// attempts per device in any 15 minutes, per process.
-func WithDeviceLimiter(l Limiter) Option {
-	return func(c *config) error { c.sess.deviceLimit, c.sess.deviceLimitSet = l, true; return nil }
-}
-
-// WithClock sets the clock. Default: time.Now.
-func WithClock(now func() time.Time) Option {
-	return func(c *config) error {
-		if now == nil {
-			return errors.New("users: clock must not be nil")
-		}
-		c.now = now
-		return nil
-	}
-}
-
-// WithLogger sets the logger. Default: slog.Default(). The Manager logs
-// delivery failures and nothing secret.
-func WithLogger(l *slog.Logger) Option {
-	return func(c *config) error {
-		if l == nil {
-			return errors.New("users: logger must not be nil")
-		}
-		c.log = l
-		return nil
-	}
-}
-
-// WithObserver sets the Observer told about flows, deliveries, hashing
-// waits and rate-limit refusals. Default: none.
-func WithObserver(o Observer) Option {
-	return func(c *config) error {
-		if o == nil {
-			return errors.New("users: observer must not be nil")
-		}
-		c.observer = o
-		return nil
-	}
-}
-
-// WithProjectName sets the project name used when the stored settings
-// carry none (Settings.ProjectName is empty): Settings reports it, and
-// mails show it. It is validated as Settings.ProjectName is. Default: ""
-// (mails then read "You have been invited", without a name).
-func WithProjectName(name string) Option {
-	return func(c *config) error {
-		if err := ValidateProjectName(name); err != nil {
-			return err
-		}
-		c.projectName = name
-		return nil
-	}
-}
-
-// WithTemplates replaces the mail templates. Default: DefaultTemplates().
-func WithTemplates(t Templates) Option {
-	return func(c *config) error {
-		if err := t.validate(); err != nil {
-			return err
-		}
-		c.templates = maps.Clone(t)
-		return nil
-	}
-}
-
-// DeliveryOptions is the outbox delivery policy.
-type DeliveryOptions struct {
+// Delivery is an Option: pass it to New. It is the outbox's delivery
+// policy. A zero field keeps its default; a later Delivery overrides an
+// earlier one's non-zero fields.
+type Delivery struct {
 	// MaxAttempts is how many times a mail is tried before it is marked
 	// failed. Default 8.
 	MaxAttempts int
@@ -445,9 +513,8 @@ type DeliveryOptions struct {
 	PollInterval time.Duration
 }
 
-// DefaultDeliveryOptions returns the default delivery policy.
-func DefaultDeliveryOptions() DeliveryOptions {
-	return DeliveryOptions{
+func defaultDelivery() Delivery {
+	return Delivery{
 		MaxAttempts:    8,
 		InitialBackoff: 30 * time.Second,
 		MaxBackoff:     time.Hour,
@@ -459,41 +526,42 @@ func DefaultDeliveryOptions() DeliveryOptions {
 	}
 }
 
-func (d DeliveryOptions) validate() error {
+func (d Delivery) apply(c *config) error {
+	overlay(&c.delivery, d)
+	return nil
+}
+
+func (d Delivery) check() error {
 	switch {
 	case d.MaxAttempts < 1:
-		return errors.New("users: delivery: MaxAttempts must be at least 1")
-	case d.InitialBackoff <= 0 || d.MaxBackoff < d.InitialBackoff:
-		return errors.New("users: delivery: need 0 < InitialBackoff <= MaxBackoff")
-	case d.SendTimeout <= 0 || d.Lease <= d.SendTimeout:
-		return errors.New("users: delivery: need 0 < SendTimeout < Lease")
-	case d.BatchSize < 1 || d.Concurrency < 1:
-		return errors.New("users: delivery: BatchSize and Concurrency must be at least 1")
+		return optionError("Delivery.MaxAttempts", nil, "must be at least 1, not %d", d.MaxAttempts)
+	case d.InitialBackoff <= 0:
+		return optionError("Delivery.InitialBackoff", nil, "must be positive, not %v", d.InitialBackoff)
+	case d.MaxBackoff < d.InitialBackoff:
+		return optionError("Delivery.MaxBackoff", nil, "(%v) must not be below InitialBackoff (%v)", d.MaxBackoff, d.InitialBackoff)
+	case d.SendTimeout <= 0:
+		return optionError("Delivery.SendTimeout", nil, "must be positive, not %v", d.SendTimeout)
+	case d.Lease <= d.SendTimeout:
+		return optionError("Delivery.Lease", nil, "(%v) must exceed SendTimeout (%v)", d.Lease, d.SendTimeout)
+	case d.BatchSize < 1:
+		return optionError("Delivery.BatchSize", nil, "must be at least 1, not %d", d.BatchSize)
+	case d.Concurrency < 1:
+		return optionError("Delivery.Concurrency", nil, "must be at least 1, not %d", d.Concurrency)
 	case d.PollInterval <= 0:
-		return errors.New("users: delivery: PollInterval must be positive")
+		return optionError("Delivery.PollInterval", nil, "must be positive, not %v", d.PollInterval)
 	}
 	return nil
 }
 
-// WithDelivery sets the outbox delivery policy. Default:
-// DefaultDeliveryOptions().
-func WithDelivery(d DeliveryOptions) Option {
-	return func(c *config) error {
-		if err := d.validate(); err != nil {
-			return err
-		}
-		c.delivery = d
-		return nil
-	}
-}
-
-// HealthOptions are the thresholds of Manager.Health. A zero field takes
-// its default.
-type HealthOptions struct {
+// HealthThresholds is an Option: pass it to New. It sets the thresholds of
+// Manager.Health. A zero field keeps its default; a later HealthThresholds
+// overrides an earlier one's non-zero fields. None may be negative, but
+// MailerProbeInterval, where negative turns probing off.
+type HealthThresholds struct {
 	// DatabaseResponseTime is how long the store may take to answer
-	// (store.Outbox.MailStats) before the database check warns. Default 150ms, as
-	// Directus's DB_HEALTHCHECK_THRESHOLD. A store that fails to answer is
-	// an error, the one check that makes the whole report an error.
+	// before the database check warns. Default 150ms, as Directus's
+	// DB_HEALTHCHECK_THRESHOLD. A store that fails to answer is an error,
+	// the one check that makes the whole report an error.
 	DatabaseResponseTime time.Duration
 	// OutboxPending is the number of pending mails at which the outbox
 	// check warns. Default 1000.
@@ -507,8 +575,8 @@ type HealthOptions struct {
 	// for good) keeps the delivery check at warn, unless a later delivery
 	// succeeded. Default 15m.
 	DeliveryErrorWindow time.Duration
-	// MailerProbeInterval is how often Health checks the mail relay when
-	// the Mailer is a MailerVerifier; between probes the last result is
+	// MailerProbeInterval is how often Health checks the mail relay, for a
+	// Mailer that can (see Mailer); between probes the last result is
 	// reported, so a relay that stopped shows as warn within this interval
 	// (plus MailerProbeTimeout) of the next Health call. Default 30s;
 	// negative: never probe.
@@ -516,18 +584,16 @@ type HealthOptions struct {
 	// MailerProbeTimeout bounds one probe. Default 10s.
 	MailerProbeTimeout time.Duration
 	// HashWaiting is the number of calls waiting for a hashing slot at
-	// which the hashing check warns. Default: half the queue of
-	// WithHashConcurrency, at least 1.
+	// which the hashing check warns. Default: half of Limits.HashQueue, at
+	// least 1.
 	HashWaiting int
 	// HashShedWindow is how long a call refused at the hashing limit
 	// (ErrBusy) keeps the hashing check at warn. Default 1m.
 	HashShedWindow time.Duration
 }
 
-// DefaultHealthOptions returns the default thresholds; HashWaiting stays
-// 0, meaning half the hashing queue.
-func DefaultHealthOptions() HealthOptions {
-	return HealthOptions{
+func defaultHealthThresholds() HealthThresholds {
+	return HealthThresholds{
 		DatabaseResponseTime: 150 * time.Millisecond,
 		OutboxPending:        1000,
 		OutboxAge:            15 * time.Minute,
@@ -538,32 +604,80 @@ func DefaultHealthOptions() HealthOptions {
 	}
 }
 
-// WithHealthOptions sets the thresholds of Manager.Health. Zero fields
-// keep their defaults (DefaultHealthOptions); negative ones are an error,
-// except MailerProbeInterval, where negative turns probing off.
-func WithHealthOptions(h HealthOptions) Option {
-	return func(c *config) error {
-		if h.DatabaseResponseTime < 0 || h.OutboxPending < 0 || h.OutboxAge < 0 || h.DeliveryErrorWindow < 0 ||
-			h.MailerProbeTimeout < 0 || h.HashWaiting < 0 || h.HashShedWindow < 0 {
-			return errors.New("users: health options must not be negative (but MailerProbeInterval, to turn probing off)")
+func (h HealthThresholds) apply(c *config) error {
+	overlay(&c.health, h)
+	return nil
+}
+
+func (h HealthThresholds) check() error {
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"DatabaseResponseTime", h.DatabaseResponseTime < 0},
+		{"OutboxPending", h.OutboxPending < 0},
+		{"OutboxAge", h.OutboxAge < 0},
+		{"DeliveryErrorWindow", h.DeliveryErrorWindow < 0},
+		{"MailerProbeTimeout", h.MailerProbeTimeout < 0},
+		{"HashWaiting", h.HashWaiting < 0},
+		{"HashShedWindow", h.HashShedWindow < 0},
+	} {
+		if f.negative {
+			return optionError("HealthThresholds."+f.name, nil, "must not be negative")
 		}
-		d := DefaultHealthOptions()
-		set := func(dst *time.Duration, v time.Duration) {
-			if v != 0 {
-				*dst = v
-			}
-		}
-		set(&d.DatabaseResponseTime, h.DatabaseResponseTime)
-		set(&d.OutboxAge, h.OutboxAge)
-		set(&d.DeliveryErrorWindow, h.DeliveryErrorWindow)
-		set(&d.MailerProbeInterval, h.MailerProbeInterval)
-		set(&d.MailerProbeTimeout, h.MailerProbeTimeout)
-		set(&d.HashShedWindow, h.HashShedWindow)
-		if h.OutboxPending != 0 {
-			d.OutboxPending = h.OutboxPending
-		}
-		d.HashWaiting = h.HashWaiting
-		c.health = d
-		return nil
 	}
+	return nil
+}
+
+// overlay sets each field of *dst to src's unless src's is zero: how an
+// option struct's zero fields keep what was there.
+func overlay[T any](dst *T, src T) {
+	d, v := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src)
+	for i := range v.NumField() {
+		if f := v.Field(i); !f.IsZero() {
+			d.Field(i).Set(f)
+		}
+	}
+}
+
+// Templates is an Option: pass it to New. It replaces the templates of
+// the mails the Manager sends, one per kind of mail. A zero field, and a
+// zero field of a Template, keeps the built-in one, so an application can
+// change a subject alone; a later Templates overrides an earlier one's
+// non-zero fields. Template says what a template sees.
+//
+//	users.Templates{Invite: users.Template{Subject: "Join Acme"}}
+type Templates struct {
+	// VerifyEmail: the verification link Register mails. Default subject:
+	// "Verify your email address".
+	VerifyEmail Template
+	// Invite: the invitation Invite mails. Default subject: "You've been
+	// invited".
+	Invite Template
+	// SetPassword: the link mailed when a contested registration is
+	// verified, for its owner to choose the password. Default subject:
+	// "Choose your password".
+	SetPassword Template
+	// PasswordReset: the link RequestPasswordReset mails. Default subject:
+	// "Password Reset Request" (Directus's).
+	PasswordReset Template
+}
+
+func (t Templates) apply(c *config) error {
+	for _, k := range mailKinds {
+		overlay(c.templates.byKind(k), *t.byKind(k))
+	}
+	return nil
+}
+
+func (t *Templates) check() error {
+	for _, f := range []struct {
+		name string
+		tpl  *Template
+	}{{"VerifyEmail", &t.VerifyEmail}, {"Invite", &t.Invite}, {"SetPassword", &t.SetPassword}, {"PasswordReset", &t.PasswordReset}} {
+		if strings.TrimSpace(f.tpl.Subject) == "" || strings.ContainsAny(f.tpl.Subject, "\r\n") {
+			return optionError("Templates."+f.name+".Subject", nil, "must be one line of text, not %q", f.tpl.Subject)
+		}
+	}
+	return nil
 }

@@ -12,26 +12,42 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gousers/users/internal/linkurl"
 	"github.com/gousers/users/store"
 )
 
-// MailKind names the reason a mail was sent: it selects the mail's
-// template, and the outbox keeps it with the mail (store.Mail.Kind).
-type MailKind string
+// mailKind names the reason a mail was sent: it selects the mail's
+// template, and the outbox keeps it with the mail (store.Mail.Kind), and
+// the Observer sees it (Observation.Mail).
+type mailKind string
 
 // Mail kinds.
 const (
-	MailVerifyEmail MailKind = "verify-email"
-	MailInvite      MailKind = "invite"
-	// MailSetPassword is sent when a contested registration is verified:
+	mailVerifyEmail mailKind = "verify-email"
+	mailInvite      mailKind = "invite"
+	// mailSetPassword is sent when a contested registration is verified:
 	// the address's owner chooses the password.
-	MailSetPassword MailKind = "set-password"
-	// MailPasswordReset carries a password-reset link.
-	MailPasswordReset MailKind = "password-reset"
+	mailSetPassword mailKind = "set-password"
+	// mailPasswordReset carries a password-reset link.
+	mailPasswordReset mailKind = "password-reset"
 )
 
+// mailKinds lists every kind.
+var mailKinds = []mailKind{mailVerifyEmail, mailInvite, mailSetPassword, mailPasswordReset}
+
+// validFor is how long the link of a kind of mail works.
+func (m *Manager) validFor(kind mailKind) time.Duration {
+	switch kind {
+	case mailVerifyEmail:
+		return m.lifetimes.VerifyEmail
+	case mailPasswordReset:
+		return m.lifetimes.PasswordReset
+	}
+	return m.lifetimes.Invite
+}
+
 // backoff is the wait after the n-th failed attempt (n >= 1).
-func (d DeliveryOptions) backoff(n int) time.Duration {
+func (d Delivery) backoff(n int) time.Duration {
 	b := d.InitialBackoff
 	for i := 1; i < n && b < d.MaxBackoff; i++ {
 		b *= 2
@@ -58,8 +74,9 @@ func messageIDHost(publicURL string) string {
 // Message-ID is set here, once: every delivery attempt sends the same one,
 // so a receiver can drop the copy a retry after a crash may send. The
 // template sees the settings' project name.
-func (m *Manager) newMail(ctx context.Context, kind MailKind, userID, to string, d MailData, now time.Time) (*store.Mail, error) {
+func (m *Manager) newMail(ctx context.Context, kind mailKind, userID, to string, d mailData, now time.Time) (*store.Mail, error) {
 	d.Email = to
+	d.ValidFor = linkurl.ValidFor(m.validFor(kind))
 	if !d.projectSet {
 		s, err := m.settings(ctx)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	texttemplate "text/template"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -15,6 +16,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 func invite(t *testing.T, e *env, emails ...string) {
@@ -59,9 +61,9 @@ func TestOutboxRetriesWithBackoffThenDelivers(t *testing.T) {
 
 func TestOutboxBackoffDoublesAndGivesUp(t *testing.T) {
 	t.Parallel()
-	d := users.DefaultDeliveryOptions()
+	d := users.Delivery{}
 	d.MaxAttempts = 4
-	e := newEnv(t, users.WithDelivery(d))
+	e := newEnv(t, d)
 	invite(t, e, "r@example.com")
 	e.mail.FailWith(errors.New("451 greylisted"))
 	var waits []time.Duration
@@ -110,7 +112,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	invite(t, e, "a@example.com", "b@example.com")
 	// The first process dies before delivering.
 	next := memmailer.New()
-	m2, err := users.New(st, next, users.WithHasher(users.InsecureHasher{}), users.WithClock(e.clock.Now))
+	m2, err := users.New(st, next, users.WithHasher(userstest.Hasher{}), users.WithClock(e.clock.Now))
 	require.NoError(t, err)
 	rep, err := m2.DeliverPending(e.ctx)
 	require.NoError(t, err)
@@ -141,7 +143,7 @@ func TestListMailHidesBodies(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, ms, 1)
 	assert.Equal(t, "a@example.com", ms[0].To)
-	assert.Equal(t, string(users.MailInvite), ms[0].Kind)
+	assert.Equal(t, "invite", ms[0].Kind)
 	assert.Empty(t, ms[0].Text)
 	assert.Empty(t, ms[0].HTML)
 }
@@ -151,9 +153,9 @@ func TestListMailHidesBodies(t *testing.T) {
 func TestRunDeliversAndStops(t *testing.T) {
 	t.Parallel()
 	got := make(chan users.Message, 1)
-	mailer := users.MailerFunc(func(ctx context.Context, m users.Message) error { got <- m; return nil })
+	mailer := mailerFunc(func(ctx context.Context, m users.Message) error { got <- m; return nil })
 	st := memstore.New()
-	m, err := users.New(st, mailer, users.WithHasher(users.InsecureHasher{}))
+	m, err := users.New(st, mailer, users.WithHasher(userstest.Hasher{}))
 	require.NoError(t, err)
 	role, err := m.CreateRole(context.Background(), users.Role{Name: "R"})
 	require.NoError(t, err)
@@ -179,7 +181,7 @@ func TestRunDeliversAndStops(t *testing.T) {
 
 func TestTemplatesEscapeEveryValue(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, users.WithRegisterURLAllowList(`https://app.example.com/v"onmouseover="x`))
+	e := newEnv(t, users.Links{RegisterURLs: []string{`https://app.example.com/v"onmouseover="x`}})
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{
 		Email: "a@example.com", Password: "pw", FirstName: `<script>alert(1)</script>`,
@@ -189,34 +191,56 @@ func TestTemplatesEscapeEveryValue(t *testing.T) {
 	assert.NotContains(t, msg.HTML, "<script>")
 	assert.Contains(t, msg.HTML, "&lt;script&gt;")
 	assert.NotContains(t, msg.HTML, `"onmouseover="`)
-	assert.Equal(t, users.SubjectVerifyEmail, msg.Subject, "the subject is the template's fixed string: no value reaches a header")
+	assert.Equal(t, "Verify your email address", msg.Subject, "the subject is the template's fixed string: no value reaches a header")
 }
 
 // A subject is one line: a template whose subject would add a header
 // (or none) is refused when the Manager is built.
 func TestTemplatesRefuseMultiLineSubjects(t *testing.T) {
 	t.Parallel()
-	for _, subject := range []string{"Welcome\r\nBcc: victim@example.org", "Welcome\nBcc: victim@example.org", "Welcome\r", "", "  "} {
-		tpl := users.DefaultTemplates()
-		v := tpl[users.MailInvite]
-		v.Subject = subject
-		tpl[users.MailInvite] = v
-		_, err := users.New(memstore.New(), memmailer.New(), users.WithTemplates(tpl))
+	for _, subject := range []string{"Welcome\r\nBcc: victim@example.org", "Welcome\nBcc: victim@example.org", "Welcome\r", "  "} {
+		_, err := users.New(memstore.New(), memmailer.New(), users.Templates{Invite: users.Template{Subject: subject}})
 		require.Error(t, err, "subject %q", subject)
-		assert.Contains(t, err.Error(), `"invite" needs a one-line subject`, "subject %q", subject)
+		assert.Contains(t, err.Error(), `users: Templates.Invite.Subject: must be one line of text`, "subject %q", subject)
+		var ve *users.ValidationError
+		require.ErrorAs(t, err, &ve)
+		assert.Equal(t, "Templates.Invite.Subject", ve.Field)
 	}
 }
 
+// A Template's zero fields keep the built-in one's: a subject alone can
+// change, or a text part alone; a later Templates overrides an earlier
+// one's fields, and the other kinds keep theirs.
 func TestCustomTemplates(t *testing.T) {
 	t.Parallel()
-	tpl := users.DefaultTemplates()
-	v := tpl[users.MailVerifyEmail]
-	v.Subject = "Welcome to Acme"
-	tpl[users.MailVerifyEmail] = v
-	e := newEnv(t, users.WithTemplates(tpl))
+	text := texttemplate.Must(texttemplate.New("v").Parse("{{.Kind}} for {{.Email}} ({{.FirstName}}, {{.ProjectName}}): {{.Link}} works for {{.ValidFor}}"))
+	e := newEnv(t,
+		users.Templates{VerifyEmail: users.Template{Subject: "Welcome", Text: text}},
+		users.Templates{VerifyEmail: users.Template{Subject: "Welcome to Acme"}},
+		users.WithProjectName("Acme"))
 	e.open()
-	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"}))
-	assert.Equal(t, "Welcome to Acme", e.onlyMail("a@example.com").Subject)
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw", FirstName: "Ann"}))
+	msg := e.onlyMail("a@example.com")
+	assert.Equal(t, "Welcome to Acme", msg.Subject)
+	assert.Equal(t, "verify-email for a@example.com (Ann, Acme): "+memmailer.Link(msg)+" works for 7 days", msg.Text)
+	assert.Contains(t, msg.HTML, "Thanks for registering with Acme", "the HTML part stays the built-in one")
+
+	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"i@example.com"}, Role: e.member.ID})
+	require.NoError(t, err)
+	assert.Equal(t, "You've been invited", e.onlyMail("i@example.com").Subject, "the other kinds keep theirs")
+}
+
+// A template that names a field the data has not fails when the mail is
+// queued, and the flow writes nothing.
+func TestTemplateUnknownFieldFails(t *testing.T) {
+	t.Parallel()
+	bad := texttemplate.Must(texttemplate.New("v").Parse("{{.Password}}"))
+	e := newEnv(t, users.Templates{VerifyEmail: users.Template{Text: bad}})
+	e.open()
+	err := e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "pw"})
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "pw")
+	assert.Empty(t, e.allMail())
 }
 
 // Every mail gets its Message-ID when it is queued — a unique id at the
@@ -236,7 +260,7 @@ func TestMessageIDKeptAcrossAttempts(t *testing.T) {
 		attempts = map[string][]string{} // To → Message-IDs, in order
 		fail     = 2
 	)
-	mailer := users.MailerFunc(func(_ context.Context, m users.Message) error {
+	mailer := mailerFunc(func(_ context.Context, m users.Message) error {
 		mu.Lock()
 		defer mu.Unlock()
 		attempts[m.To] = append(attempts[m.To], m.MessageID)
@@ -248,8 +272,8 @@ func TestMessageIDKeptAcrossAttempts(t *testing.T) {
 	})
 	st := memstore.New()
 	clock := &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-	m, err := users.New(st, mailer, users.WithHasher(users.InsecureHasher{}), users.WithClock(clock.Now),
-		users.WithPublicURL("https://App.Example.com:8443/base"), quiet)
+	m, err := users.New(st, mailer, users.WithHasher(userstest.Hasher{}), users.WithClock(clock.Now),
+		users.Links{PublicURL: "https://App.Example.com:8443/base"}, quiet)
 	require.NoError(t, err)
 	ctx := context.Background()
 	role, err := m.CreateRole(ctx, users.Role{Name: "Member"})
@@ -281,7 +305,7 @@ func TestMessageIDKeptAcrossAttempts(t *testing.T) {
 	assert.Equal(t, []string{ids["s@example.com"]}, attempts["s@example.com"])
 
 	// A mail from before Message-IDs: one derived from its id, stable.
-	old := &store.Mail{ID: "0d6f3c1a-1111-4222-8333-944455556666", Kind: string(users.MailInvite), To: "old@example.com",
+	old := &store.Mail{ID: "0d6f3c1a-1111-4222-8333-944455556666", Kind: "invite", To: "old@example.com",
 		Subject: "x", Text: "x", HTML: "x", Status: store.MailPending, CreatedAt: clock.Now(), NextAttemptAt: clock.Now()}
 	require.NoError(t, st.CreateUser(ctx, &store.User{ID: "old", Status: users.StatusInvited, CreatedAt: clock.Now(), UpdatedAt: clock.Now()}, store.Effects{Mail: old}))
 	mu.Unlock()
@@ -290,3 +314,8 @@ func TestMessageIDKeptAcrossAttempts(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{old.ID + "@app.example.com"}, attempts["old@example.com"])
 }
+
+// mailerFunc adapts a function to users.Mailer.
+type mailerFunc func(ctx context.Context, m users.Message) error
+
+func (f mailerFunc) Send(ctx context.Context, m users.Message) error { return f(ctx, m) }

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/dlclark/regexp2"
+	"github.com/gousers/users/internal/echo"
+	"github.com/gousers/users/internal/validate"
 )
 
 // PasswordPolicy is a compiled password rule: a regular expression a new
@@ -18,7 +20,7 @@ import (
 // (`/^.{8,}$/`, `/(?=^.{8,}$)(?=.*\d)…/`), and evaluates it with a
 // backtracking engine, whose cost is bounded three ways:
 //
-//   - a password is checked under the hashing limit (WithHashConcurrency),
+//   - a password is checked under the hashing limit (Limits.HashConcurrency),
 //     before it is hashed, so a flood of requests never runs more policy
 //     checks at once than hashes;
 //   - a check gives its answer within 100 ms: past that the password is
@@ -101,7 +103,7 @@ func ParsePasswordPolicy(src string) (*PasswordPolicy, error) {
 	}
 	re, err := regexp2.Compile(pattern, opts)
 	if err != nil {
-		return nil, bad("is not a valid regular expression: " + Echo(err.Error()))
+		return nil, bad("is not a valid regular expression: " + echo.Cut(err.Error()))
 	}
 	re.MatchTimeout = policyMatchLimit
 	return &PasswordPolicy{src: src, re: re}, nil
@@ -306,7 +308,7 @@ func validatePolicyDescription(d string) error {
 	if utf8.RuneCountInString(d) > maxPolicyDescription {
 		return invalid("auth_password_policy_description", fmt.Sprintf("must be at most %d characters", maxPolicyDescription))
 	}
-	if reason := textProblem(d); reason != "" {
+	if reason := validate.Text(d); reason != "" {
 		return invalid("auth_password_policy_description", reason)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // Policies whose backtracking explodes on some passwords are refused when
@@ -61,7 +62,7 @@ func TestPasswordPolicyErrorShowsTheDescription(t *testing.T) {
 		for _, call := range []func() error{
 			func() error { return e.m.Register(e.ctx, users.RegisterInput{Email: "a@example.com", Password: "Zq1"}) },
 			func() error {
-				_, err := e.m.Create(e.ctx, users.CreateInput{Email: "b@example.com", Password: "Zq1"})
+				_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "b@example.com", Password: "Zq1"})
 				return err
 			},
 		} {
@@ -102,7 +103,7 @@ func TestPasswordPolicyErrorShowsTheDescription(t *testing.T) {
 func TestRunawayPolicyHoldsItsSlot(t *testing.T) {
 	t.Parallel()
 	h := &holdHasher{entered: make(chan struct{}, 8)}
-	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
+	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 }))
 	e.open()
 	// Saved as an older version would have: straight into the store.
 	s := users.DefaultSettings()
@@ -137,7 +138,7 @@ func TestRunawayPolicyHoldsItsSlot(t *testing.T) {
 func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 	t.Parallel()
 	h := &holdHasher{entered: make(chan struct{}, 8)}
-	e := newEnv(t, users.WithHasher(h), users.WithHashConcurrency(1, 0))
+	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 }))
 	p, err := users.ParsePasswordPolicy(users.PasswordPolicyMinLength)
 	require.NoError(t, err)
 	e.open(func(s *users.Settings) { s.PasswordPolicy = p })
@@ -157,7 +158,7 @@ func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 	})
 	require.ErrorIs(t, err, users.ErrBusy)
 	err = refusedAtOnce(t, "Create c", func() error {
-		_, err := e.m.Create(e.ctx, users.CreateInput{Email: "c@example.com", Password: "short"})
+		_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "c@example.com", Password: "short"})
 		return err
 	})
 	require.ErrorIs(t, err, users.ErrBusy)
@@ -177,7 +178,7 @@ func TestPolicyCheckedUnderTheHashingLimit(t *testing.T) {
 // 100 ms, took 200 ms.
 func BenchmarkRunawayPolicy(b *testing.B) {
 	st := memstore.New()
-	m, err := users.New(st, memmailer.New(), users.WithHasher(users.InsecureHasher{}), users.WithHashConcurrency(64, 64), quiet)
+	m, err := users.New(st, memmailer.New(), users.WithHasher(userstest.Hasher{}), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 64, 64 }), quiet)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,32 +9,30 @@ import (
 )
 
 // Limiter decides whether an event for a key may happen now. The Manager
-// uses one per recipient address for anonymous flows' mail
-// (WithMailLimiter), one for administrators' mail (WithAdminMailLimiter)
-// and one per address for logins (WithLoginLimiter); package httpapi uses
-// one per client IP. Keys are opaque to the Limiter; the Manager passes
-// normalised email addresses (see NormalizeEmail), and, where Register
-// must do the same work without counting against an address, a key that
-// no address can be ("unmailed " and the address).
+// uses one per recipient address for anonymous flows' mail (Limits.Mail),
+// one for administrators' mail (Limits.AdminMail) and several for logins
+// (Limits.Login, LoginIP, Device); package httpapi uses one per client IP.
+// Keys are opaque to the Limiter; the Manager passes normalised email
+// addresses (see NormalizeEmail), and, where Register must do the same
+// work without counting against an address, a key that no address can be
+// ("unmailed " and the address).
 //
-// Allow records an event for key and returns nil when it is allowed. When
-// it is not, Allow records nothing and returns a *RateLimitError (which
-// matches ErrRateLimited) whose RetryAfter, also returned, says when the
-// next event would be allowed. Any other error means the Limiter could not
-// decide (its back-end failed); the Manager then fails the operation
-// before writing anything. Implementations must be safe for concurrent use
-// and must not put the key in an error: it is an email address.
+// Implementations must be safe for concurrent use and must not put the
+// key in an error: it is an email address. MemoryLimiter is the
+// in-process one; pgstore and mysqlstore have limiters shared by every
+// instance on one database.
 type Limiter interface {
+	// Allow records an event for key and returns nil when it is allowed.
+	// When it is not, Allow records nothing and returns a
+	// *RateLimitError (which matches ErrRateLimited) whose RetryAfter,
+	// also returned, says when the next event would be allowed. Any other
+	// error means the Limiter could not decide (its back-end failed); the
+	// Manager then fails the operation before writing anything.
 	Allow(ctx context.Context, key string) (retryAfter time.Duration, err error)
-}
-
-// ResettableLimiter is a Limiter that can forget a key's events. The
-// Manager resets an address's login limiter after a successful login, so
-// that only failed logins since the last success count. MemoryLimiter
-// implements it; a Limiter without Reset counts successful logins too.
-type ResettableLimiter interface {
-	Limiter
-	// Reset forgets every event recorded for key.
+	// Reset forgets every event recorded for key. The Manager resets an
+	// address's login limits after a successful login, so that only failed
+	// logins since the last success count. An error is logged; the login
+	// stands.
 	Reset(ctx context.Context, key string) error
 }
 
@@ -54,36 +52,45 @@ func (e *RateLimitError) Error() string {
 // Unwrap returns ErrRateLimited.
 func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 
-// DefaultLimiterMaxKeys is how many keys a MemoryLimiter tracks unless
-// WithLimiterMaxKeys says otherwise.
-const DefaultLimiterMaxKeys = 100_000
+// defaultLimiterMaxKeys is how many keys a MemoryLimiter tracks when its
+// MaxKeys is 0.
+const defaultLimiterMaxKeys = 100_000
 
 // MemoryLimiter is an in-process Limiter: it allows at most Points events
-// per key in any sliding window of length Window (an exact sliding log, not
-// a fixed window, so there is no burst of 2×Points across a window
+// per key in any sliding window of length Window (an exact sliding log,
+// not a fixed window, so there is no burst of 2×Points across a window
 // boundary). A denied event is not recorded, so retrying while denied does
-// not extend the wait.
+// not extend the wait. Use it as a literal:
+//
+//	l := &users.MemoryLimiter{Points: 5, Window: time.Hour}
+//
+// It sets itself up on first use; its fields must not change after that.
+// A MemoryLimiter with Points below 1 or Window not positive is
+// misconfigured: New refuses it in Limits, and its Allow answers an error
+// (not a *RateLimitError), so that a Manager fails the operation rather
+// than allow or deny without a limit.
 //
 // Memory is bounded: a key costs about 100 bytes plus 8 bytes per recorded
 // event (at most Points), a key with no event left in the window is
-// dropped as new events arrive, and at most DefaultLimiterMaxKeys keys are
-// kept ([WithLimiterMaxKeys] sets another bound): beyond that the least
-// recently used key is forgotten, so its count starts again. Set the bound
-// above the number of keys you expect to be active within one window.
+// dropped as new events arrive, and at most MaxKeys keys are kept: beyond
+// that the least recently used key is forgotten, so its count starts
+// again. Set MaxKeys above the number of keys you expect to be active
+// within one window.
 //
 // Each process has its own counts: several instances of an application
-// each allow Points per window. Supply a shared Limiter (for example on
-// the application's database or Redis) to limit across instances.
+// each allow Points per window. Supply a shared Limiter (pgstore's or
+// mysqlstore's, or one on your own database or Redis) to limit across
+// instances.
 //
 // It is safe for concurrent use.
 type MemoryLimiter struct {
-	points  int
-	window  time.Duration
-	now     func() time.Time
-	maxKeys int
-	base    time.Time // event times are durations since base
+	Points  int              // events allowed per key in any Window; at least 1
+	Window  time.Duration    // the sliding window; positive
+	MaxKeys int              // keys kept at most; 0: 100,000
+	Now     func() time.Time // the clock; nil: time.Now
 
 	mu         sync.Mutex
+	base       time.Time // event times are durations since base; zero until first use
 	keys       map[string]*limiterEntry
 	head, tail *limiterEntry // most and least recently used
 }
@@ -97,57 +104,38 @@ type limiterEntry struct {
 	prev, next *limiterEntry
 }
 
-// LimiterOption configures a MemoryLimiter.
-type LimiterOption func(*MemoryLimiter)
-
-// WithLimiterClock sets a MemoryLimiter's clock. Default: time.Now. A nil
-// clock is ignored.
-func WithLimiterClock(now func() time.Time) LimiterOption {
-	return func(l *MemoryLimiter) {
-		if now != nil {
-			l.now = now
-		}
+// check reports a misconfigured limiter.
+func (l *MemoryLimiter) check() error {
+	if l.Points < 1 || l.Window <= 0 || l.MaxKeys < 0 {
+		return fmt.Errorf("users: MemoryLimiter needs Points >= 1, Window > 0 and MaxKeys >= 0, not %d, %v and %d", l.Points, l.Window, l.MaxKeys)
 	}
+	return nil
 }
 
-// WithLimiterMaxKeys sets how many keys a MemoryLimiter keeps at most.
-// Default: DefaultLimiterMaxKeys. Values below 1 are ignored.
-func WithLimiterMaxKeys(n int) LimiterOption {
-	return func(l *MemoryLimiter) {
-		if n >= 1 {
-			l.maxKeys = n
-		}
+// elapsed returns the time since base, setting the limiter up on first use.
+// l.mu is held.
+func (l *MemoryLimiter) elapsed() time.Duration {
+	now := time.Now
+	if l.Now != nil {
+		now = l.Now
 	}
-}
-
-// NewMemoryLimiter returns a MemoryLimiter allowing points events per key
-// in any window. It panics if points < 1 or window <= 0, as
-// time.NewTicker does for a bad period: those are programming errors.
-func NewMemoryLimiter(points int, window time.Duration, opts ...LimiterOption) *MemoryLimiter {
-	if points < 1 || window <= 0 {
-		panic("users: NewMemoryLimiter needs points >= 1 and window > 0")
+	t := now()
+	if l.keys == nil {
+		l.keys = make(map[string]*limiterEntry)
+		l.base = t
 	}
-	l := &MemoryLimiter{
-		points:  points,
-		window:  window,
-		now:     time.Now,
-		maxKeys: DefaultLimiterMaxKeys,
-		keys:    make(map[string]*limiterEntry),
-	}
-	for _, o := range opts {
-		o(l)
-	}
-	l.base = l.now()
-	return l
+	return t.Sub(l.base)
 }
 
 // Allow implements Limiter.
 func (l *MemoryLimiter) Allow(_ context.Context, key string) (time.Duration, error) {
-	now := l.now().Sub(l.base)
-	cutoff := now - l.window // an event at t counts while t > cutoff
-
+	if err := l.check(); err != nil {
+		return 0, err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := l.elapsed()
+	cutoff := now - l.Window // an event at t counts while t > cutoff
 	e := l.keys[key]
 	if e == nil {
 		e = &limiterEntry{key: key}
@@ -158,15 +146,15 @@ func (l *MemoryLimiter) Allow(_ context.Context, key string) (time.Duration, err
 	l.pushFront(e)
 	l.evict(cutoff)
 	e.prune(cutoff)
-	if e.n >= l.points {
-		retry := max(e.ring[e.first]+l.window-now, 0)
-		return retry, &RateLimitError{Limit: l.points, Window: l.window, RetryAfter: retry}
+	if e.n >= l.Points {
+		retry := max(e.ring[e.first]+l.Window-now, 0)
+		return retry, &RateLimitError{Limit: l.Points, Window: l.Window, RetryAfter: retry}
 	}
-	e.push(now, l.points)
+	e.push(now, l.Points)
 	return 0, nil
 }
 
-// Reset implements ResettableLimiter.
+// Reset implements Limiter.
 func (l *MemoryLimiter) Reset(_ context.Context, key string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -188,7 +176,11 @@ func (l *MemoryLimiter) Len() int {
 // memory follows the number of keys active within a window. The head (the
 // key being asked about) is never dropped.
 func (l *MemoryLimiter) evict(cutoff time.Duration) {
-	for len(l.keys) > l.maxKeys {
+	maxKeys := l.MaxKeys
+	if maxKeys == 0 {
+		maxKeys = defaultLimiterMaxKeys
+	}
+	for len(l.keys) > maxKeys {
 		l.remove(l.tail)
 	}
 	for range 2 {
@@ -254,7 +246,7 @@ func (e *limiterEntry) push(t time.Duration, points int) {
 	e.n++
 }
 
-// allowMail asks the public mail limiter (WithMailLimiter) whether a mail
+// allowMail asks the public mail limiter (Limits.Mail) whether a mail
 // may go to the address with this key (a normalised email). A non-nil
 // denied (matching ErrRateLimited) means it is over the limit; a non-nil
 // err, that the limiter failed.
@@ -263,7 +255,7 @@ func (m *Manager) allowMail(ctx context.Context, key string) (denied, err error)
 }
 
 // allowAdminMail is allowMail for mail an administrator asked for
-// (WithAdminMailLimiter).
+// (Limits.AdminMail).
 func (m *Manager) allowAdminMail(ctx context.Context, key string) (denied, err error) {
 	return m.askLimiter(ctx, m.adminMail, key, "admin mail limiter", "admin_mail")
 }
@@ -279,7 +271,7 @@ func (m *Manager) askLimiter(ctx context.Context, l Limiter, key, name, event st
 	case err == nil:
 		return nil, nil
 	case errors.Is(err, ErrRateLimited):
-		m.observe(Event{Kind: EventRateLimited, Limiter: event})
+		m.observe(Observation{Kind: KindRateLimited, Limiter: event})
 		return err, nil
 	default:
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -288,7 +280,7 @@ func (m *Manager) askLimiter(ctx context.Context, l Limiter, key, name, event st
 
 // mailHeld logs a mail the mail limiter held back: its kind and user id,
 // never the address.
-func (m *Manager) mailHeld(ctx context.Context, kind MailKind, userID string) {
+func (m *Manager) mailHeld(ctx context.Context, kind mailKind, userID string) {
 	m.log.InfoContext(ctx, "users: recipient over the mail rate limit; no mail queued",
 		"kind", string(kind), "user_id", userID)
 }

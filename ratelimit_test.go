@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,11 +14,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store/memstore"
 )
 
-func newTestLimiter(points int, window time.Duration, opts ...users.LimiterOption) (*users.MemoryLimiter, *fakeClock) {
+// newTestLimiter returns a MemoryLimiter of points per window (and
+// maxKeys, 0 for the default) on a fake clock.
+func newTestLimiter(points int, window time.Duration, maxKeys int) (*users.MemoryLimiter, *fakeClock) {
 	c := &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
-	return users.NewMemoryLimiter(points, window, append([]users.LimiterOption{users.WithLimiterClock(c.Now)}, opts...)...), c
+	return &users.MemoryLimiter{Points: points, Window: window, MaxKeys: maxKeys, Now: c.Now}, c
 }
 
 // The window slides: an event counts for exactly one window after it
@@ -26,7 +31,7 @@ func newTestLimiter(points int, window time.Duration, opts ...users.LimiterOptio
 func TestMemoryLimiterSlidingWindow(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	l, clock := newTestLimiter(3, time.Hour)
+	l, clock := newTestLimiter(3, time.Hour, 0)
 	for i := range 3 {
 		d, err := l.Allow(ctx, "k")
 		require.NoError(t, err, i)
@@ -64,7 +69,7 @@ func TestMemoryLimiterMatchesModel(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	const points, window = 4, time.Minute
-	l, clock := newTestLimiter(points, window, users.WithLimiterMaxKeys(1000))
+	l, clock := newTestLimiter(points, window, 1000)
 	events := map[string][]time.Time{}
 	seed := uint32(1)
 	for i := range 5000 {
@@ -92,7 +97,7 @@ func TestMemoryLimiterMatchesModel(t *testing.T) {
 func TestMemoryLimiterReset(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	l, _ := newTestLimiter(1, time.Hour)
+	l, _ := newTestLimiter(1, time.Hour, 0)
 	_, err := l.Allow(ctx, "k")
 	require.NoError(t, err)
 	_, err = l.Allow(ctx, "k")
@@ -101,7 +106,7 @@ func TestMemoryLimiterReset(t *testing.T) {
 	_, err = l.Allow(ctx, "k")
 	require.NoError(t, err)
 	require.NoError(t, l.Reset(ctx, "never seen"))
-	var _ users.ResettableLimiter = l
+	var _ users.Limiter = l
 }
 
 // Memory is bounded: idle keys are dropped as new events arrive, and no
@@ -109,7 +114,7 @@ func TestMemoryLimiterReset(t *testing.T) {
 func TestMemoryLimiterBoundedMemory(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	l, clock := newTestLimiter(2, time.Minute, users.WithLimiterMaxKeys(100))
+	l, clock := newTestLimiter(2, time.Minute, 100)
 	for i := range 10_000 {
 		_, err := l.Allow(ctx, fmt.Sprintf("flood-%d", i))
 		require.NoError(t, err)
@@ -135,7 +140,7 @@ func TestMemoryLimiterBoundedMemory(t *testing.T) {
 // -race).
 func TestMemoryLimiterConcurrent(t *testing.T) {
 	t.Parallel()
-	l := users.NewMemoryLimiter(50, time.Hour)
+	l := &users.MemoryLimiter{Points: 50, Window: time.Hour}
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
 	for g := range 8 {
@@ -152,15 +157,47 @@ func TestMemoryLimiterConcurrent(t *testing.T) {
 	assert.EqualValues(t, 50, allowed.Load())
 }
 
-func TestNewMemoryLimiterPanicsOnBadArguments(t *testing.T) {
+// A misconfigured MemoryLimiter decides nothing: its Allow answers an
+// error that is not a denial (so a Manager fails the operation rather than
+// allow it without a limit), and New refuses it in Limits, naming the
+// field.
+func TestMemoryLimiterMisconfigured(t *testing.T) {
 	t.Parallel()
-	assert.Panics(t, func() { users.NewMemoryLimiter(0, time.Hour) })
-	assert.Panics(t, func() { users.NewMemoryLimiter(1, 0) })
+	for name, l := range map[string]*users.MemoryLimiter{
+		"zero":            {},
+		"no points":       {Window: time.Hour},
+		"no window":       {Points: 1},
+		"negative window": {Points: 1, Window: -time.Second},
+		"negative keys":   {Points: 1, Window: time.Hour, MaxKeys: -1},
+	} {
+		_, err := l.Allow(context.Background(), "k")
+		require.Error(t, err, name)
+		assert.False(t, errors.Is(err, users.ErrRateLimited), name)
+		assert.Contains(t, err.Error(), "MemoryLimiter needs Points >= 1", name)
+		assert.Zero(t, l.Len(), name)
+
+		_, err = users.New(memstore.New(), memmailer.New(), limits(func(lim *users.Limits) { lim.Device = l }))
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), "users: Limits.Device: MemoryLimiter needs", name)
+	}
+}
+
+// The zero MaxKeys keeps the documented default of 100,000 keys.
+func TestMemoryLimiterDefaultMaxKeys(t *testing.T) {
+	t.Parallel()
+	l, _ := newTestLimiter(1, time.Hour, 0)
+	for i := range 100_001 {
+		_, err := l.Allow(context.Background(), strconv.Itoa(i))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 100_000, l.Len())
 }
 
 func TestRateLimitErrorMatching(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, users.WithLoginLimiter(&recordingLimiter{deny: &users.RateLimitError{Limit: 10, Window: 15 * time.Minute, RetryAfter: time.Minute}}))
+	e := newEnv(t, limits(func(l *users.Limits) {
+		l.Login = &recordingLimiter{deny: &users.RateLimitError{Limit: 10, Window: 15 * time.Minute, RetryAfter: time.Minute}}
+	}))
 	_, err := e.m.Authenticate(e.ctx, "a@example.com", "pw")
 	require.ErrorIs(t, err, users.ErrRateLimited)
 	assert.False(t, errors.Is(err, users.ErrInvalidCredentials))

@@ -58,7 +58,7 @@ type RegisterInput struct {
 // (for an existing user it is the same conditional update, which the store
 // refuses unless the user is still unverified). Mail is written to the
 // outbox and sent by the worker, never on the request path. When the
-// address is over the mail limit (WithMailLimiter) the change is made all
+// address is over the mail limit (Limits.Mail) the change is made all
 // the same but without a new token or mail, so the last link sent stays
 // valid, and Register still returns nil. Only the paths that mail the
 // address count against its allowance.
@@ -86,7 +86,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 		return ErrRegistrationDisabled
 	}
 	email := strings.TrimSpace(in.Email)
-	if err := ValidateEmail(email); err != nil {
+	if err := validateEmail(email); err != nil {
 		return err
 	}
 	if err := validatePasswordShape(in.Password); err != nil {
@@ -122,7 +122,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 
 	now := m.clock()
 	key := NormalizeEmail(email)
-	data := MailData{FirstName: in.FirstName, LastName: in.LastName}.withProject(s)
+	data := mailData{FirstName: in.FirstName, LastName: in.LastName}.withProject(s)
 
 	if existing == nil {
 		denied, err := m.allowMail(ctx, key)
@@ -149,7 +149,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 			}
 		}
 		if denied != nil {
-			m.mailHeld(ctx, MailVerifyEmail, u.ID)
+			m.mailHeld(ctx, mailVerifyEmail, u.ID)
 			fx = store.Effects{}
 		}
 		switch err := m.store.CreateUser(ctx, u, fx); {
@@ -187,7 +187,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	if denied != nil {
 		// Keep the tokens already mailed: a new one would revoke them
 		// and never be delivered.
-		m.mailHeld(ctx, MailVerifyEmail, existing.ID)
+		m.mailHeld(ctx, mailVerifyEmail, existing.ID)
 		fx = store.Effects{}
 	}
 	ch := store.UserChange{UpdatedAt: now}
@@ -256,15 +256,15 @@ func unmailedKey(key string) string { return "unmailed " + key }
 
 // verifyMail mints a verification token bound to the address (its key)
 // and renders its mail.
-func (m *Manager) verifyMail(ctx context.Context, userID, to, key, base string, d MailData, now time.Time) (store.Effects, error) {
-	tok, rec, err := newToken(userID, key, store.PurposeVerifyEmail, now, m.verifyTTL)
+func (m *Manager) verifyMail(ctx context.Context, userID, to, key, base string, d mailData, now time.Time) (store.Effects, error) {
+	tok, rec, err := newToken(userID, key, store.PurposeVerifyEmail, now, m.lifetimes.VerifyEmail)
 	if err != nil {
 		return store.Effects{}, err
 	}
-	if d.Link, err = m.link(base, m.links.VerifyEmail, tok); err != nil {
+	if d.Link, err = m.link(base, m.links.VerifyEmailPath, tok); err != nil {
 		return store.Effects{}, err
 	}
-	mail, err := m.newMail(ctx, MailVerifyEmail, userID, to, d, now)
+	mail, err := m.newMail(ctx, mailVerifyEmail, userID, to, d, now)
 	if err != nil {
 		return store.Effects{}, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 func TestRegisterDisabled(t *testing.T) {
@@ -31,7 +32,7 @@ func TestRegisterNewUserVerifyFlow(t *testing.T) {
 	t.Parallel()
 	// An entry with a query and a fragment allows exactly that URL; the
 	// mailed link keeps them.
-	e := newEnv(t, users.WithRegisterURLAllowList(verifyURL+"?lang=en#top"))
+	e := newEnv(t, users.Links{RegisterURLs: []string{verifyURL + "?lang=en#top"}})
 	e.open()
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{
 		Email: "Ann@Example.com", Password: "s3cret!", FirstName: "Ann", LastName: "Lee",
@@ -45,7 +46,7 @@ func TestRegisterNewUserVerifyFlow(t *testing.T) {
 	assert.Equal(t, "Ann", u.FirstName)
 
 	msg := e.onlyMail("Ann@Example.com")
-	assert.Equal(t, users.SubjectVerifyEmail, msg.Subject)
+	assert.Equal(t, "Verify your email address", msg.Subject)
 	assert.Contains(t, msg.Text, "Hello Ann")
 	link, err := url.Parse(memmailer.Link(msg))
 	require.NoError(t, err)
@@ -188,9 +189,9 @@ func TestRegisterErrorsDoNotDependOnExistence(t *testing.T) {
 	f, err := users.ParseFilter([]byte(`{"email":{"_nends_with":"@blocked.com"}}`))
 	require.NoError(t, err)
 	e.open(func(s *users.Settings) { s.PasswordPolicy = p; s.PublicRegistrationEmailFilter = f })
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "taken@example.com", Password: "longenough"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "taken@example.com", Password: "longenough"})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "taken@blocked.com", Password: "longenough"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "taken@blocked.com", Password: "longenough"})
 	require.NoError(t, err)
 
 	pairs := []struct {
@@ -218,11 +219,11 @@ func TestRegisterExistingUsersUntouched(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			e.open()
-			in := users.CreateInput{Email: "old@example.com", Status: status, FirstName: "Old"}
+			in := users.CreateUserInput{Email: "old@example.com", Status: status, FirstName: "Old"}
 			if status != users.StatusInvited {
 				in.Password = "original"
 			}
-			_, err := e.m.Create(e.ctx, in)
+			_, err := e.m.CreateUser(e.ctx, in)
 			require.NoError(t, err)
 			before := e.userByEmail("old@example.com")
 			e.clock.Advance(time.Minute)
@@ -282,7 +283,7 @@ func TestRegisterContestedAccountTakeoverClosed(t *testing.T) {
 		require.ErrorIs(t, err, users.ErrInvalidCredentials, pw)
 	}
 	set := e.onlyMail("victim@example.com")
-	assert.Equal(t, users.SubjectSetPassword, set.Subject)
+	assert.Equal(t, "Choose your password", set.Subject)
 	assert.True(t, strings.HasPrefix(memmailer.Link(set), appURL+"/admin/accept-invite?token="))
 	_, err = e.m.AcceptInvite(e.ctx, memmailer.Token(set), "chosen-by-owner")
 	require.NoError(t, err)
@@ -338,7 +339,7 @@ func writeShape(fx store.Effects) string {
 }
 
 type countingHasher struct {
-	users.InsecureHasher
+	userstest.Hasher
 	mu sync.Mutex
 	n  int
 }
@@ -347,14 +348,14 @@ func (h *countingHasher) Hash(pw string) (string, error) {
 	h.mu.Lock()
 	h.n++
 	h.mu.Unlock()
-	return h.InsecureHasher.Hash(pw)
+	return h.Hasher.Hash(pw)
 }
 
 func (h *countingHasher) Verify(pw, enc string) (bool, error) {
 	h.mu.Lock()
 	h.n++
 	h.mu.Unlock()
-	return h.InsecureHasher.Verify(pw, enc)
+	return h.Hasher.Verify(pw, enc)
 }
 
 func (h *countingHasher) take() int {
@@ -371,7 +372,7 @@ func TestRegisterSameWorkOnEveryPath(t *testing.T) {
 	h := &countingHasher{}
 	e := newEnvOn(t, cs, users.WithHasher(h))
 	e.open()
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "active@example.com", Password: "pw"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "active@example.com", Password: "pw"})
 	require.NoError(t, err)
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"invited@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)

@@ -38,7 +38,7 @@ import (
 // not), one token minted and one mail rendered, and one conditional write
 // attempted, which the Store refuses unless the user is still unverified
 // with that address. Mail is sent by the delivery worker, never on the
-// request path. When the address is over the mail limit (WithMailLimiter)
+// request path. When the address is over the mail limit (Limits.Mail)
 // no token is minted and no mail queued, so the last link sent stays valid,
 // and ResendVerification still returns nil.
 func (m *Manager) ResendVerification(ctx context.Context, email, verificationURL string) error {
@@ -57,7 +57,7 @@ func (m *Manager) resendVerification(ctx context.Context, email, verificationURL
 		return ErrRegistrationDisabled
 	}
 	email = strings.TrimSpace(email)
-	if err := ValidateEmail(email); err != nil {
+	if err := validateEmail(email); err != nil {
 		return err
 	}
 	if verificationURL != "" && !m.register.Allowed(verificationURL) {
@@ -84,7 +84,7 @@ func (m *Manager) resendVerification(ctx context.Context, email, verificationURL
 	if err != nil {
 		return err
 	}
-	data := MailData{FirstName: target.FirstName, LastName: target.LastName}.withProject(s)
+	data := mailData{FirstName: target.FirstName, LastName: target.LastName}.withProject(s)
 	fx, err := m.verifyMail(ctx, target.ID, target.Email, key, verificationURL, data, now)
 	if err != nil {
 		return err
@@ -93,7 +93,7 @@ func (m *Manager) resendVerification(ctx context.Context, email, verificationURL
 		// Keep the tokens already mailed: a new one would revoke them and
 		// never be delivered.
 		if existing != nil && existing.Status == StatusUnverified {
-			m.mailHeld(ctx, MailVerifyEmail, existing.ID)
+			m.mailHeld(ctx, mailVerifyEmail, existing.ID)
 		}
 		fx = store.Effects{}
 	}
@@ -117,7 +117,7 @@ func (m *Manager) resendVerification(ctx context.Context, email, verificationURL
 // authorise before calling). Unlike ResendVerification, the public call,
 // it names the user by id, does not depend on the registration settings
 // (registration may be closed since, or the filter changed), and counts
-// against the administrators' mail allowance (WithAdminMailLimiter), which
+// against the administrators' mail allowance (Limits.AdminMail), which
 // anonymous traffic cannot use up; its errors say what happened, since the
 // caller is trusted. A new token replaces the earlier ones; the link is
 // built as Register builds it with no verification_url.
@@ -154,11 +154,11 @@ func (m *Manager) resendVerificationFor(ctx context.Context, userID string) erro
 		return err
 	}
 	if denied != nil {
-		m.mailHeld(ctx, MailVerifyEmail, u.ID)
+		m.mailHeld(ctx, mailVerifyEmail, u.ID)
 		return denied
 	}
 	now := m.clock()
-	data := MailData{FirstName: u.FirstName, LastName: u.LastName}.withProject(s)
+	data := mailData{FirstName: u.FirstName, LastName: u.LastName}.withProject(s)
 	fx, err := m.verifyMail(ctx, u.ID, u.Email, key, "", data, now)
 	if err != nil {
 		return err

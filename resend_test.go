@@ -33,7 +33,7 @@ func TestResendVerification(t *testing.T) {
 
 	require.NoError(t, e.m.ResendVerification(e.ctx, " ann@EXAMPLE.com ", verifyURL))
 	msg := e.onlyMail("Ann@Example.com")
-	assert.Equal(t, users.SubjectVerifyEmail, msg.Subject)
+	assert.Equal(t, "Verify your email address", msg.Subject)
 	assert.Contains(t, msg.Text, "Hello Ann", "the stored name")
 	assert.True(t, strings.HasPrefix(msg.Text[strings.Index(msg.Text, "https://"):], verifyURL+"?token="), msg.Text)
 	second := linkToken(t, msg)
@@ -66,9 +66,9 @@ func TestResendVerificationChangesNothingForOthers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.open()
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "active@example.com", Password: "pw"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "active@example.com", Password: "pw"})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Status: users.StatusSuspended})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "suspended@example.com", Status: users.StatusSuspended})
 	require.NoError(t, err)
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"invited@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
@@ -113,7 +113,7 @@ func TestResendVerificationChecks(t *testing.T) {
 // stays valid — and the answer is still nil.
 func TestResendVerificationMailLimit(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, users.WithMailLimiter(users.NewMemoryLimiter(2, time.Hour)))
+	e := newEnv(t, limits(func(l *users.Limits) { l.Mail = &users.MemoryLimiter{Points: 2, Window: time.Hour} }))
 	e.open()
 	e.waiting("c@example.com", "pw") // mail 1
 	require.NoError(t, e.m.ResendVerification(e.ctx, "c@example.com", ""))
@@ -223,13 +223,15 @@ func TestResendVerificationDoesTheSameWork(t *testing.T) {
 	t.Parallel()
 	log := &workLog{}
 	st := &loggingStore{Store: memstore.New(), log: log}
-	e := newEnvOn(t, st, users.WithMailLimiter(loggingLimiter{users.NewMemoryLimiter(100, time.Hour), log}))
+	e := newEnvOn(t, st, limits(func(l *users.Limits) {
+		l.Mail = loggingLimiter{&users.MemoryLimiter{Points: 100, Window: time.Hour}, log}
+	}))
 	e.open()
 	// Addresses of one length, so that the mails are of one size.
 	e.waiting("wait@example.com", "pw")
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "live@example.com", Password: "pw"})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "live@example.com", Password: "pw"})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "susp@example.com", Status: users.StatusSuspended})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "susp@example.com", Status: users.StatusSuspended})
 	require.NoError(t, err)
 	// An unknown address has no name to greet; give none to the others
 	// either, to compare like with like.

@@ -11,22 +11,20 @@ import (
 	"github.com/gousers/users/store"
 )
 
-// PasswordResetTTL is how long a password-reset link works.
-const PasswordResetTTL = time.Hour
-
 // RequestPasswordReset mails a password-reset link to the address when it
 // belongs to an active user. The link is resetURL — which must be on the
-// password-reset allow-list (WithPasswordResetURLAllowList, Directus's
+// password-reset allow-list (Links.PasswordResetURLs, Directus's
 // PASSWORD_RESET_URL_ALLOW_LIST; else ErrURLNotAllowed naming reset_url) —
-// or <public URL>/admin/reset-password (WithLinkPaths), with token=<token> added to its
-// query. The token works once, for PasswordResetTTL (1 hour), and only
+// or <public URL>/admin/reset-password (Links.ResetPasswordPath), with
+// token=<token> added to its query. The token works once, for
+// Lifetimes.PasswordReset (1 hour by default), and only
 // while the user is active with the same address; a new request revokes
 // the earlier link.
 //
 // A malformed email is a *ValidationError. Otherwise RequestPasswordReset
 // answers nil whether or not the address has an active account, and does
 // the same work either way: one lookup, one call to the mail limiter
-// (WithMailLimiter), one token minted and one mail rendered, and one write
+// (Limits.Mail), one token minted and one mail rendered, and one write
 // transaction attempted — for an address without an active account, the
 // same conditional write aimed at a user that does not exist, which the
 // Store refuses. Mail is written to the outbox and sent by the worker,
@@ -41,7 +39,7 @@ func (m *Manager) RequestPasswordReset(ctx context.Context, email, resetURL stri
 
 func (m *Manager) requestReset(ctx context.Context, email, resetURL string) error {
 	email = strings.TrimSpace(email)
-	if err := ValidateEmail(email); err != nil {
+	if err := validateEmail(email); err != nil {
 		return err
 	}
 	if resetURL != "" && !m.sess.reset.Allowed(resetURL) {
@@ -70,7 +68,7 @@ func (m *Manager) requestReset(ctx context.Context, email, resetURL string) erro
 	}
 	if denied != nil {
 		if active {
-			m.mailHeld(ctx, MailPasswordReset, target.ID)
+			m.mailHeld(ctx, mailPasswordReset, target.ID)
 		}
 		fx = store.Effects{} // keep the link already sent
 	}
@@ -93,16 +91,16 @@ func (m *Manager) requestReset(ctx context.Context, email, resetURL string) erro
 // resetMail mints a password-reset token bound to the address and renders
 // its mail.
 func (m *Manager) resetMail(ctx context.Context, userID, to, key, base string, now time.Time) (store.Effects, error) {
-	tok, rec, err := newToken(userID, key, store.PurposePasswordReset, now, PasswordResetTTL)
+	tok, rec, err := newToken(userID, key, store.PurposePasswordReset, now, m.lifetimes.PasswordReset)
 	if err != nil {
 		return store.Effects{}, err
 	}
 	rec.EmailKey = key
-	link, err := m.link(base, m.links.ResetPassword, tok)
+	link, err := m.link(base, m.links.ResetPasswordPath, tok)
 	if err != nil {
 		return store.Effects{}, err
 	}
-	mail, err := m.newMail(ctx, MailPasswordReset, userID, to, MailData{Link: link}, now)
+	mail, err := m.newMail(ctx, mailPasswordReset, userID, to, mailData{Link: link}, now)
 	if err != nil {
 		return store.Effects{}, err
 	}
@@ -118,7 +116,7 @@ func (m *Manager) resetMail(ctx context.Context, userID, to, key, base string, n
 // changes. The password must be present, at most 1 KiB and match the
 // password policy (*ValidationError); the token is checked before the
 // password is hashed. Afterwards the address's failed-login count
-// (WithLoginLimiter) is cleared, so an owner locked out by strangers'
+// (Limits.Login) is cleared, so an owner locked out by strangers'
 // guesses gets in with the new password at once.
 func (m *Manager) ResetPassword(ctx context.Context, token, password string) (*User, error) {
 	u, err := m.resetPassword(ctx, token, password)
@@ -168,8 +166,8 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 	if err != nil {
 		return nil, tokenError(err)
 	}
-	if r, ok := m.authLimit.(ResettableLimiter); ok {
-		if err := r.Reset(ctx, key); err != nil {
+	if m.authLimit != nil {
+		if err := m.authLimit.Reset(ctx, key); err != nil {
 			m.log.WarnContext(ctx, "users: login limiter reset failed", "user_id", after.ID, "error", err)
 		}
 	}

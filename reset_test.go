@@ -31,13 +31,13 @@ func resetToken(t *testing.T, msg users.Message) string {
 
 func TestPasswordReset(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, users.WithPasswordResetURLAllowList(resetURL))
+	e := newEnv(t, users.Links{PasswordResetURLs: []string{resetURL}})
 	u := e.owner(nil)
 	s := e.login(ownerEmail, ownerPass)
 
 	require.NoError(t, e.m.RequestPasswordReset(e.ctx, " OWNER@example.com ", ""))
 	msg := e.onlyMail(ownerEmail)
-	assert.Equal(t, users.SubjectPasswordReset, msg.Subject)
+	assert.Equal(t, "Password Reset Request", msg.Subject)
 	assert.Contains(t, msg.Text, appURL+"/admin/reset-password?token=")
 	assert.Contains(t, msg.HTML, appURL+"/admin/reset-password?token=")
 	tok := resetToken(t, msg)
@@ -130,7 +130,7 @@ func TestPasswordResetOnlyForActiveUsers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.owner(nil)
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Password: ownerPass, Status: users.StatusSuspended})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "suspended@example.com", Password: ownerPass, Status: users.StatusSuspended})
 	require.NoError(t, err)
 	_, err = e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"invited@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
@@ -184,15 +184,17 @@ type countingLimiter struct{ n int }
 
 func (l *countingLimiter) Allow(context.Context, string) (time.Duration, error) { l.n++; return 0, nil }
 
+func (l *countingLimiter) Reset(context.Context, string) error { return nil }
+
 // RequestPasswordReset does the same Store and limiter work for an
 // address with an active account as for one without.
 func TestPasswordResetRequestWork(t *testing.T) {
 	t.Parallel()
 	log := &callLog{Store: memstore.New()}
 	lim := &countingLimiter{}
-	e := newEnvOn(t, log, users.WithMailLimiter(lim))
+	e := newEnvOn(t, log, limits(func(l *users.Limits) { l.Mail = lim }))
 	e.owner(nil)
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Password: ownerPass, Status: users.StatusSuspended})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "suspended@example.com", Password: ownerPass, Status: users.StatusSuspended})
 	require.NoError(t, err)
 	work := func(addr string) ([]string, int) {
 		log.calls, lim.n = nil, 0

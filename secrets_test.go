@@ -58,9 +58,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 		// Real argon2id PHC strings, at a cost tests can afford.
 		users.WithHasher(&users.Argon2id{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}),
 		users.WithClock(clock.Now),
-		users.WithPublicURL(appURL),
-		users.WithRegisterURLAllowList(verifyURL),
-		users.WithInviteURLAllowList(inviteURL),
+		users.Links{PublicURL: appURL},
+		users.Links{RegisterURLs: []string{verifyURL}},
+		users.Links{InviteURLs: []string{inviteURL}},
 		users.WithLogger(slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))),
 	)
 	require.NoError(t, err)
@@ -171,11 +171,11 @@ func TestSecretsNeverLeak(t *testing.T) {
 	note(err)
 
 	// Create and update.
-	u, err := m.Create(ctx, users.CreateInput{Email: "made@example.com", Password: use(pw("Created"))})
+	u, err := m.CreateUser(ctx, users.CreateUserInput{Email: "made@example.com", Password: use(pw("Created"))})
 	require.NoError(t, err)
-	_, err = m.Create(ctx, users.CreateInput{Email: "MADE@example.com", Password: use(pw("Duplicate"))})
+	_, err = m.CreateUser(ctx, users.CreateUserInput{Email: "MADE@example.com", Password: use(pw("Duplicate"))})
 	note(err)
-	_, err = m.Create(ctx, users.CreateInput{Email: "weak2@example.com", Password: use("zQ4")})
+	_, err = m.CreateUser(ctx, users.CreateUserInput{Email: "weak2@example.com", Password: use("zQ4")})
 	note(err)
 	newPw := use(pw("Updated"))
 	_, err = m.UpdateUser(ctx, u.ID, users.UserPatch{Password: &newPw})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gousers/users/internal/validate"
 	"github.com/gousers/users/store"
 )
 
@@ -27,7 +28,7 @@ import (
 //     iss "directus". app_access mirrors admin_access (the data model has
 //     no separate app-access flag); session names the session, where
 //     Directus's session mode puts the refresh token itself. It lives
-//     ACCESS_TOKEN_TTL (WithSessionLifetimes, default 15 minutes).
+//     ACCESS_TOKEN_TTL (Lifetimes, default 15 minutes).
 //   - a refresh token: 256 random bits, opaque, of which the Store keeps
 //     only the SHA-256. Refresh trades it for a new pair and the old one
 //     stops working (rotation); presenting an already-rotated refresh
@@ -55,7 +56,7 @@ type LoginInput struct {
 	Email    string
 	Password string
 	// IP is the client's address; it keys the per-IP login limit
-	// (WithLoginIPLimiter) and is kept with the session. Empty: the
+	// (Limits.LoginIP) and is kept with the session. Empty: the
 	// per-IP limit does not apply, only the per-address one.
 	IP string
 	// UserAgent is kept with the session (its first 512 bytes).
@@ -110,11 +111,11 @@ type Principal struct {
 // Limits, following OWASP's advice against online guessing: an attempt
 // that presents a device cookie (in.Device) issued by an earlier
 // successful login for the same address counts only against that device
-// (WithDeviceLimiter; a cookie issued before the user's password last
+// (Limits.Device; a cookie issued before the user's password last
 // changed also against one count shared by every such cookie of the
 // address); any other attempt counts against the client IP and
-// the address (WithLoginIPLimiter) and against the address
-// (WithLoginLimiter). So strangers guessing an address cannot lock its
+// the address (Limits.LoginIP) and against the address
+// (Limits.Login). So strangers guessing an address cannot lock its
 // owner out of a device that logged in before. A successful login from an
 // unknown device clears the IP's and the address's counts; one from a
 // known device only the device's (the strangers' count against the
@@ -130,10 +131,10 @@ type Principal struct {
 // parameter set, with a margin), so a wrong password for a user hashed at
 // costlier parameters takes as long as an unknown address. The costs are
 // learned from the verifications logins perform anyway, never from extra
-// hashing; see WithFailedLoginMinimum for the first probe after a start.
+// hashing; see Limits.FailedLoginMinimum for the first probe after a start.
 // Successful logins are not padded.
 //
-// Under load the hashing limit may answer ErrBusy (WithHashConcurrency).
+// Under load the hashing limit may answer ErrBusy (Limits.HashConcurrency).
 func (m *Manager) Login(ctx context.Context, in LoginInput) (*Session, error) {
 	s, err := m.login(ctx, in)
 	m.observeFlow(FlowLogin, OutcomeAuthenticated, err)
@@ -209,11 +210,11 @@ func clip(s string, n int) string {
 // wrong password, inactive user, no password — is ErrInvalidCredentials,
 // and each takes the same time (see Login). It counts as an attempt from
 // an unknown device without an IP: the per-address login limit
-// (WithLoginLimiter) applies, and over it Authenticate returns a
+// (Limits.Login) applies, and over it Authenticate returns a
 // *RateLimitError matching ErrRateLimited without hashing. A successful
-// login resets the address's count when the limiter is a
-// ResettableLimiter, and rehashes a password stored at other parameters.
-// Under load the hashing limit may answer ErrBusy (WithHashConcurrency).
+// login resets the address's count, and rehashes a password stored at
+// other parameters. Under load the hashing limit may answer ErrBusy
+// (Limits.HashConcurrency).
 func (m *Manager) Authenticate(ctx context.Context, email, password string) (*User, error) {
 	u, _, err := m.checkCredentials(ctx, LoginInput{Email: email, Password: password})
 	m.observeFlow(FlowLogin, OutcomeAuthenticated, err)
@@ -228,7 +229,7 @@ func (m *Manager) Authenticate(ctx context.Context, email, password string) (*Us
 // rehash. It returns the user as stored afterwards and the address's key.
 func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*store.User, string, error) {
 	email, password := strings.TrimSpace(in.Email), in.Password
-	if emailProblem(email) != "" || password == "" || len(password) > maxPassBytes {
+	if validate.Email(email) != "" || password == "" || len(password) > maxPassBytes {
 		// Malformed input cannot name a user; the cost here differs from a
 		// real check, but it reveals nothing about any account.
 		return nil, "", ErrInvalidCredentials
@@ -289,7 +290,7 @@ func (m *Manager) allowLogin(ctx context.Context, key, ipKey, device string) err
 		l     Limiter
 		key   string
 		who   string
-		event string // EventRateLimited's Limiter
+		event string // KindRateLimited's Limiter
 	}
 	var checks []check
 	if device != "" {
@@ -306,7 +307,7 @@ func (m *Manager) allowLogin(ctx context.Context, key, ipKey, device string) err
 		}
 		if _, err := c.l.Allow(ctx, c.key); err != nil {
 			if errors.Is(err, ErrRateLimited) {
-				m.observe(Event{Kind: EventRateLimited, Limiter: c.event})
+				m.observe(Observation{Kind: KindRateLimited, Limiter: c.event})
 				return err
 			}
 			return fmt.Errorf("login limiter (%s): %w", c.who, err)
@@ -318,8 +319,8 @@ func (m *Manager) allowLogin(ctx context.Context, key, ipKey, device string) err
 // loginSucceeded forgets the counts of the keys a successful login used.
 func (m *Manager) loginSucceeded(ctx context.Context, userID, key, ipKey, device string) {
 	reset := func(l Limiter, k string) {
-		if r, ok := l.(ResettableLimiter); ok && k != "" {
-			if err := r.Reset(ctx, k); err != nil {
+		if l != nil && k != "" {
+			if err := l.Reset(ctx, k); err != nil {
 				// The login stands; the key merely keeps its count.
 				m.log.WarnContext(ctx, "users: login limiter reset failed", "user_id", userID, "error", err)
 			}
@@ -358,8 +359,7 @@ func (m *Manager) verifyTimed(ctx context.Context, pw, encoded string) (bool, ti
 // made with other parameters, and returns u as stored afterwards. A
 // failure leaves the old hash (which still verifies) and is logged.
 func (m *Manager) rehash(ctx context.Context, u *store.User, password string) *store.User {
-	rc, ok := m.hasher.(RehashChecker)
-	if !ok || !rc.NeedsRehash(u.PasswordHash) {
+	if !m.hasher.NeedsRehash(u.PasswordHash) {
 		return u
 	}
 	hash, err := m.hash(ctx, password)
@@ -634,11 +634,9 @@ func (m *Manager) purgeIfDue(ctx context.Context) {
 	}
 }
 
-// SessionLifetimes returns the access-token and refresh lifetimes
-// (WithSessionLifetimes).
-func (m *Manager) SessionLifetimes() (access, refresh time.Duration) {
-	return m.sess.accessTTL, m.sess.refreshTTL
-}
+// Lifetimes returns the lifetimes of tokens and sessions in effect (the
+// Lifetimes option over the defaults).
+func (m *Manager) Lifetimes() Lifetimes { return m.lifetimes }
 
 // sessionState is the Manager's session machinery.
 type sessionState struct {
@@ -646,7 +644,7 @@ type sessionState struct {
 	deviceKey   []byte // HMAC key of device cookies, derived from key
 	accessTTL   time.Duration
 	refreshTTL  time.Duration
-	reset       *AllowList
+	reset       *allowList
 	ipLimit     Limiter // nil: no limit
 	deviceLimit Limiter // nil: no limit
 	verifyCosts *verifyCosts
@@ -655,31 +653,15 @@ type sessionState struct {
 }
 
 func newSessionState(c *config) (*sessionState, error) {
-	o := c.sess
-	if o.accessTTL == 0 {
-		o.accessTTL = DefaultAccessTokenTTL
-	}
-	if o.refreshTTL == 0 {
-		o.refreshTTL = DefaultRefreshTokenTTL
-	}
-	if o.refreshTTL < o.accessTTL {
-		return nil, fmt.Errorf("users: the refresh lifetime (%v) must not be shorter than the access lifetime (%v)", o.refreshTTL, o.accessTTL)
-	}
-	if o.accessTTL < time.Second {
-		return nil, errors.New("users: the access-token lifetime must be at least 1s")
-	}
-	reset, err := NewAllowList(o.resetEntries...)
-	if err != nil {
-		return nil, fmt.Errorf("users: password reset URL allow-list: %w", err)
-	}
+	reset, _ := newAllowList(c.links.PasswordResetURLs...) // checked
 	st := &sessionState{
-		key:         o.secret,
-		accessTTL:   o.accessTTL,
-		refreshTTL:  o.refreshTTL,
+		key:         c.secret,
+		accessTTL:   c.lifetimes.Access,
+		refreshTTL:  c.lifetimes.Refresh,
 		reset:       reset,
-		ipLimit:     o.ipLimit,
-		deviceLimit: o.deviceLimit,
-		verifyCosts: newVerifyCosts(o.failedLoginMin),
+		ipLimit:     c.limits.LoginIP,
+		deviceLimit: c.limits.Device,
+		verifyCosts: newVerifyCosts(c.limits.FailedLoginMinimum),
 	}
 	if st.key == nil {
 		st.key = make([]byte, MinSecretBytes)
@@ -689,12 +671,6 @@ func newSessionState(c *config) (*sessionState, error) {
 		st.randomKey = true
 	}
 	st.deviceKey = deriveKey(st.key, "users device cookie v1")
-	if !o.ipLimitSet {
-		st.ipLimit = NewMemoryLimiter(5, 15*time.Minute, WithLimiterClock(c.now))
-	}
-	if !o.deviceLimitSet {
-		st.deviceLimit = NewMemoryLimiter(10, 15*time.Minute, WithLimiterClock(c.now))
-	}
 	return st, nil
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/userstest"
 )
 
 // BenchmarkResolveAccessToken is the cost every authenticated request
@@ -16,7 +17,7 @@ func BenchmarkResolveAccessToken(b *testing.B) {
 	for _, kind := range benchStores {
 		b.Run(kind, func(b *testing.B) {
 			ctx := context.Background()
-			m, err := users.New(benchOpenStore(b, kind), memmailer.New(), users.WithHasher(users.InsecureHasher{}))
+			m, err := users.New(benchOpenStore(b, kind), memmailer.New(), users.WithHasher(userstest.Hasher{}))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -24,7 +25,7 @@ func BenchmarkResolveAccessToken(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := m.Create(ctx, users.CreateInput{Email: "ada@example.com", Password: "pw-pw-pw-pw", Role: &role.ID}); err != nil {
+			if _, err := m.CreateUser(ctx, users.CreateUserInput{Email: "ada@example.com", Password: "pw-pw-pw-pw", Role: &role.ID}); err != nil {
 				b.Fatal(err)
 			}
 			s, err := m.Login(ctx, users.LoginInput{Email: "ada@example.com", Password: "pw-pw-pw-pw"})
@@ -47,11 +48,11 @@ func BenchmarkRefresh(b *testing.B) {
 	for _, kind := range benchStores {
 		b.Run(kind, func(b *testing.B) {
 			ctx := context.Background()
-			m, err := users.New(benchOpenStore(b, kind), memmailer.New(), users.WithHasher(users.InsecureHasher{}))
+			m, err := users.New(benchOpenStore(b, kind), memmailer.New(), users.WithHasher(userstest.Hasher{}))
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := m.Create(ctx, users.CreateInput{Email: "ada@example.com", Password: "pw-pw-pw-pw"}); err != nil {
+			if _, err := m.CreateUser(ctx, users.CreateUserInput{Email: "ada@example.com", Password: "pw-pw-pw-pw"}); err != nil {
 				b.Fatal(err)
 			}
 			s, err := m.Login(ctx, users.LoginInput{Email: "ada@example.com", Password: "pw-pw-pw-pw"})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/userstest"
 )
 
 const (
@@ -28,11 +29,11 @@ func withSecret() users.Option { return users.WithSecret([]byte(testSecret)) }
 // owner creates an active user with a password (and a role, if given).
 func (e *env) owner(role *users.Role) *users.User {
 	e.t.Helper()
-	in := users.CreateInput{Email: ownerEmail, Password: ownerPass}
+	in := users.CreateUserInput{Email: ownerEmail, Password: ownerPass}
 	if role != nil {
 		in.Role = &role.ID
 	}
-	u, err := e.m.Create(e.ctx, in)
+	u, err := e.m.CreateUser(e.ctx, in)
 	require.NoError(e.t, err)
 	return u
 }
@@ -98,9 +99,9 @@ func TestLoginFailuresAreOneError(t *testing.T) {
 	e := newEnv(t)
 	e.owner(nil)
 	susp := users.StatusSuspended
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "suspended@example.com", Password: ownerPass, Status: susp})
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "suspended@example.com", Password: ownerPass, Status: susp})
 	require.NoError(t, err)
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "nopass@example.com"})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "nopass@example.com"})
 	require.NoError(t, err)
 	for _, in := range []users.LoginInput{
 		{Email: "nobody@example.com", Password: ownerPass},
@@ -121,13 +122,13 @@ func TestLoginFailuresAreOneError(t *testing.T) {
 func TestAuthenticateOneErrorForEveryFailure(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	for _, in := range []users.CreateInput{
+	for _, in := range []users.CreateUserInput{
 		{Email: "active@example.com", Password: "pw"},
 		{Email: "suspended@example.com", Password: "pw", Status: users.StatusSuspended},
 		{Email: "unverified@example.com", Password: "pw", Status: users.StatusUnverified},
 		{Email: "nopw@example.com"},
 	} {
-		_, err := e.m.Create(e.ctx, in)
+		_, err := e.m.CreateUser(e.ctx, in)
 		require.NoError(t, err)
 	}
 	var msgs []string
@@ -182,7 +183,7 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 
 func TestSessionLifetimes(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, users.WithSessionLifetimes(10*time.Minute, 24*time.Hour))
+	e := newEnv(t, users.Lifetimes{Access: 10 * time.Minute, Refresh: 24 * time.Hour})
 	e.owner(nil)
 	s := e.login(ownerEmail, ownerPass)
 	assert.Equal(t, e.clock.Now().Add(10*time.Minute), s.AccessExpires)
@@ -198,7 +199,7 @@ func TestSessionLifetimes(t *testing.T) {
 	assert.ErrorIs(t, err, users.ErrTokenExpired)
 
 	for _, bad := range [][2]time.Duration{{-time.Minute, 0}, {time.Hour, time.Minute}, {time.Millisecond, 0}} {
-		_, err := users.New(e.store, e.mail, users.WithSessionLifetimes(bad[0], bad[1]))
+		_, err := users.New(e.store, e.mail, users.Lifetimes{Access: bad[0], Refresh: bad[1]})
 		assert.Error(t, err, "%v", bad)
 	}
 }
@@ -211,12 +212,12 @@ func TestSecret(t *testing.T) {
 	assert.False(t, e.m.SecretIsRandom())
 
 	// Another instance on the same store and secret accepts the token…
-	other, err := users.New(e.store, e.mail, withSecret(), users.WithClock(e.clock.Now), users.WithHasher(users.InsecureHasher{}))
+	other, err := users.New(e.store, e.mail, withSecret(), users.WithClock(e.clock.Now), users.WithHasher(userstest.Hasher{}))
 	require.NoError(t, err)
 	_, err = other.ResolveAccessToken(e.ctx, s.AccessToken)
 	require.NoError(t, err)
 	// …one with its own random secret does not.
-	random, err := users.New(e.store, e.mail, users.WithClock(e.clock.Now), users.WithHasher(users.InsecureHasher{}))
+	random, err := users.New(e.store, e.mail, users.WithClock(e.clock.Now), users.WithHasher(userstest.Hasher{}))
 	require.NoError(t, err)
 	assert.True(t, random.SecretIsRandom())
 	_, err = random.ResolveAccessToken(e.ctx, s.AccessToken)
@@ -259,7 +260,7 @@ func TestForgedAccessTokensAreRefused(t *testing.T) {
 		assert.ErrorIs(t, err, users.ErrInvalidToken, name)
 	}
 	// Signed right, but naming another user than its session's.
-	other, err := e.m.Create(e.ctx, users.CreateInput{Email: "other@example.com", Password: ownerPass})
+	other, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "other@example.com", Password: ownerPass})
 	require.NoError(t, err)
 	tok := sign(jwt.SigningMethodHS256, []byte(testSecret), func(m jwt.MapClaims) { m["id"] = other.ID })
 	_, err = e.m.ResolveAccessToken(e.ctx, tok)
@@ -285,7 +286,7 @@ func TestAdminAccessIsReadAtEachResolution(t *testing.T) {
 	assert.True(t, ok)
 
 	// A second administrator, so that the role can be taken away.
-	_, err = e.m.Create(e.ctx, users.CreateInput{Email: "second@example.com", Role: &e.admin.ID})
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "second@example.com", Role: &e.admin.ID})
 	require.NoError(t, err)
 	require.NoError(t, e.m.AssignRole(e.ctx, e.member.ID, u.ID))
 	p, err = e.m.ResolveAccessToken(e.ctx, s.AccessToken)
@@ -498,7 +499,7 @@ func TestPurgeExpired(t *testing.T) {
 func TestLoginIsObserved(t *testing.T) {
 	t.Parallel()
 	rec := &recorder{}
-	e := newEnv(t, users.WithObserver(rec), users.WithLoginIPLimiter(users.NewMemoryLimiter(1, time.Hour)))
+	e := newEnv(t, users.WithObserver(rec.Observe), limits(func(l *users.Limits) { l.LoginIP = &users.MemoryLimiter{Points: 1, Window: time.Hour} }))
 	e.owner(nil)
 	rec.take()
 	e.login(ownerEmail, ownerPass)
@@ -506,10 +507,10 @@ func TestLoginIsObserved(t *testing.T) {
 	require.ErrorIs(t, err, users.ErrInvalidCredentials)
 	_, err = e.try(ownerEmail, "wrong", "192.0.2.7", "")
 	require.ErrorIs(t, err, users.ErrRateLimited)
-	assert.Equal(t, []users.Event{
+	assert.Equal(t, []users.Observation{
 		flow(users.FlowLogin, users.OutcomeAuthenticated, ""),
 		flow(users.FlowLogin, users.OutcomeRefused, "invalid_credentials"),
-		{Kind: users.EventRateLimited, Limiter: "login_ip"},
+		{Kind: users.KindRateLimited, Limiter: "login_ip"},
 		flow(users.FlowLogin, users.OutcomeRefused, "rate_limited"),
-	}, rec.take(users.EventFlow, users.EventRateLimited))
+	}, rec.take(users.KindFlow, users.KindRateLimited))
 }

@@ -26,11 +26,11 @@ import (
 // 0.02 ms) with the machine's load at 10 on its 2 cores.
 func TestLoginTimingHidesOtherHashParameters(t *testing.T) {
 	testenv.SkipTiming(t)
-	e := newEnv(t, users.WithHasher(users.DefaultArgon2id()))
+	e := newEnv(t, users.WithHasher(users.Argon2id{}))
 	costlier := &users.Argon2id{Memory: 32768, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}
 	imported, err := costlier.Hash("the-owners-password")
 	require.NoError(t, err)
-	u, err := e.m.Create(e.ctx, users.CreateInput{Email: "imported@example.com"})
+	u, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "imported@example.com"})
 	require.NoError(t, err)
 	_, err = e.store.UpdateUser(e.ctx, u.ID, store.Condition{}, store.UserChange{PasswordHash: &imported, UpdatedAt: u.UpdatedAt}, store.Effects{})
 	require.NoError(t, err)
@@ -59,8 +59,8 @@ func TestLoginTimingHidesOtherHashParameters(t *testing.T) {
 // a hash on one path only, fails it).
 func TestPasswordResetRequestTimingDoesNotRevealAccounts(t *testing.T) {
 	testenv.SkipTiming(t)
-	e := newEnv(t, users.WithHasher(users.DefaultArgon2id()))
-	_, err := e.m.Create(e.ctx, users.CreateInput{Email: "known@example.com", Password: "the-owners-password"})
+	e := newEnv(t, users.WithHasher(users.Argon2id{}))
+	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "known@example.com", Password: "the-owners-password"})
 	require.NoError(t, err)
 	request := func(email string) func(int) {
 		return func(int) {

@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/gousers/users/internal/validate"
 )
 
 // Settings are the runtime registration settings. They are persisted in the
@@ -79,7 +79,7 @@ func (m *Manager) Settings(ctx context.Context) (Settings, error) {
 // description that is not one short line of visible text. Nothing is
 // saved when s is invalid.
 func (m *Manager) UpdateSettings(ctx context.Context, s Settings) (Settings, error) {
-	if err := ValidateProjectName(s.ProjectName); err != nil {
+	if err := validateProjectName(s.ProjectName); err != nil {
 		return Settings{}, opErr("update settings", err)
 	}
 	if err := validatePolicyDescription(s.PasswordPolicyDescription); err != nil {
@@ -154,28 +154,12 @@ func (m *Manager) settings(ctx context.Context) (*Settings, error) {
 	return &s, nil
 }
 
-// MaxProjectNameLen is the longest Settings.ProjectName, in characters
-// (Directus keeps project_name in a 100-character column).
-const MaxProjectNameLen = 100
-
-// ValidateProjectName checks a project name as UpdateSettings and
-// WithProjectName do: at most MaxProjectNameLen characters, valid UTF-8,
-// and none that would garble a mail — controls (line breaks included),
-// bidi overrides and other invisible format characters, line and
-// paragraph separators, private-use characters and noncharacters. The
-// error is a *ValidationError for the field "project_name".
-func ValidateProjectName(name string) error {
-	bad := func(reason string) error { return invalid("project_name", reason) }
-	switch {
-	case !utf8.ValidString(name):
-		return bad("must be valid UTF-8")
-	case utf8.RuneCountInString(name) > MaxProjectNameLen:
-		return bad(fmt.Sprintf("must be at most %d characters", MaxProjectNameLen))
-	}
-	for _, r := range name {
-		if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co, unicode.Noncharacter_Code_Point) {
-			return bad(fmt.Sprintf("must not contain control, bidi or invisible formatting characters (found U+%04X)", r))
-		}
+// validateProjectName checks a project name as UpdateSettings and
+// WithProjectName do (see validate.ProjectName). The error is a
+// *ValidationError for the field "project_name".
+func validateProjectName(name string) error {
+	if reason := validate.ProjectName(name); reason != "" {
+		return invalid("project_name", reason)
 	}
 	return nil
 }

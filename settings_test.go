@@ -12,6 +12,7 @@ import (
 	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 func TestSettings(t *testing.T) {
@@ -36,7 +37,7 @@ func TestSettings(t *testing.T) {
 
 	// Settings are shared through the store: a second Manager sees them.
 	e.open()
-	other, err := users.New(e.store, e.mail, users.WithHasher(users.InsecureHasher{}))
+	other, err := users.New(e.store, e.mail, users.WithHasher(userstest.Hasher{}))
 	require.NoError(t, err)
 	got, err = other.Settings(e.ctx)
 	require.NoError(t, err)
@@ -85,7 +86,7 @@ func TestProjectNameInMails(t *testing.T) {
 	_, err := e.m.Invite(e.ctx, users.InviteInput{Emails: []string{"grace@example.com"}, Role: e.member.ID})
 	require.NoError(t, err)
 	msg := e.onlyMail("grace@example.com")
-	assert.Equal(t, users.SubjectInvite, msg.Subject, "subjects stay fixed strings")
+	assert.Equal(t, "You've been invited", msg.Subject, "subjects stay fixed strings")
 	assert.Contains(t, msg.Text, "You have been invited to join Acme <Tools> & Co as grace@example.com.")
 	assert.Contains(t, msg.HTML, "You have been invited to join Acme &lt;Tools&gt; &amp; Co as grace@example.com.")
 
@@ -127,7 +128,7 @@ func TestProjectNameDefault(t *testing.T) {
 	assert.Contains(t, e.onlyMail("b@example.com").Text, "join Stored Co as")
 
 	_, err = users.New(e.store, e.mail, users.WithProjectName("Bad\nName"))
-	requireField(t, err, "project_name", users.ErrInvalidPayload)
+	requireField(t, err, "WithProjectName", users.ErrInvalidPayload)
 }
 
 func TestProjectNameValidation(t *testing.T) {
@@ -175,7 +176,7 @@ func TestSavingSettingsDoesNotStoreTheDefaultProjectName(t *testing.T) {
 	ctx := context.Background()
 	store := memstore.New()
 	open := func(name string) *users.Manager {
-		m, err := users.New(store, memmailer.New(), users.WithHasher(users.InsecureHasher{}), users.WithProjectName(name))
+		m, err := users.New(store, memmailer.New(), users.WithHasher(userstest.Hasher{}), users.WithProjectName(name))
 		require.NoError(t, err)
 		return m
 	}

@@ -190,7 +190,7 @@ func TestFlowsLeaveNothingHalfWritten(t *testing.T) {
 		}},
 		{"create", func(e *env) func(context.Context) error {
 			return func(ctx context.Context) error {
-				_, err := e.m.Create(ctx, users.CreateInput{Email: "c@example.com", Password: "pw-123456", Role: &e.member.ID})
+				_, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "c@example.com", Password: "pw-123456", Role: &e.member.ID})
 				return err
 			}
 		}},

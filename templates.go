@@ -8,15 +8,15 @@ import (
 	texttemplate "text/template"
 )
 
-// MailData is what a mail template sees.
-type MailData struct {
-	Kind      MailKind
-	Link      string // the verification, invite, set-password or reset link, token included
-	Email     string // the recipient
-	FirstName string // registration only
-	LastName  string // registration only
-	// ProjectName is the settings' project_name ("" when none is set).
+// mailData is what a mail template sees (see Template).
+type mailData struct {
+	Kind        string // "verify-email", "invite", "set-password" or "password-reset"
+	Link        string
+	Email       string
+	FirstName   string
+	LastName    string
 	ProjectName string
+	ValidFor    string
 
 	// projectSet: ProjectName was taken from settings the flow had read
 	// already, so rendering reads none again (Register must do the same
@@ -25,7 +25,7 @@ type MailData struct {
 }
 
 // withProject returns d with the project name of s.
-func (d MailData) withProject(s *Settings) MailData {
+func (d mailData) withProject(s *Settings) mailData {
 	d.ProjectName, d.projectSet = s.ProjectName, true
 	return d
 }
@@ -34,29 +34,26 @@ func (d MailData) withProject(s *Settings) MailData {
 // HTML part. The HTML part is an html/template, so every value is escaped
 // for its context (a quote in a link cannot break out of its attribute; a
 // javascript: link is neutralised). Subjects are fixed strings, so no
-// user-supplied value can reach a mail header.
+// user-supplied value can reach a mail header. A zero field keeps the
+// default template's (see Templates); a subject must be one line.
+//
+// The templates see a value with these fields:
+//
+//   - Kind: "verify-email", "invite", "set-password" (a contested
+//     registration's owner chooses the password) or "password-reset";
+//   - Link: the link to follow, token included;
+//   - Email: the recipient;
+//   - FirstName, LastName: the names given at registration (verify-email
+//     only; empty otherwise);
+//   - ProjectName: the settings' project name ("" when none is set);
+//   - ValidFor: how long the link works, in words ("7 days", "1 hour").
+//
+// A template that names another field fails when the mail is queued.
 type Template struct {
 	Subject string
 	Text    *texttemplate.Template
 	HTML    *htmltemplate.Template
 }
-
-// Templates maps each mail kind to its template. Start from
-// DefaultTemplates and replace what you need:
-//
-//	t := users.DefaultTemplates()
-//	t[users.MailInvite] = users.Template{Subject: "Join Acme", Text: …, HTML: …}
-//	m, err := users.New(store, mailer, users.WithTemplates(t))
-type Templates map[MailKind]Template
-
-// Default subjects.
-const (
-	SubjectVerifyEmail = "Verify your email address"
-	SubjectInvite      = "You've been invited"
-	SubjectSetPassword = "Choose your password"
-	// SubjectPasswordReset is Directus's subject for the same mail.
-	SubjectPasswordReset = "Password Reset Request"
-)
 
 const (
 	textVerify = `Hello{{with .FirstName}} {{.}}{{end}},
@@ -103,7 +100,7 @@ Your email address ({{.Email}}) was verified, but it was registered more than on
 `
 	textPasswordReset = `Hello,
 
-Someone asked to reset the password of the account with this email address ({{.Email}}). Choose a new password here (the link works once, for one hour):
+Someone asked to reset the password of the account with this email address ({{.Email}}). Choose a new password here (the link works once, for {{.ValidFor}}):
 
 {{.Link}}
 
@@ -112,16 +109,16 @@ If it was not you, ignore this mail: your password stays as it is.
 	htmlPasswordReset = `<!DOCTYPE html>
 <html><body>
 <p>Hello,</p>
-<p>Someone asked to reset the password of the account with this email address ({{.Email}}). Choose a new password here (the link works once, for one hour):</p>
+<p>Someone asked to reset the password of the account with this email address ({{.Email}}). Choose a new password here (the link works once, for {{.ValidFor}}):</p>
 <p><a href="{{.Link}}">Reset password</a></p>
 <p>If it was not you, ignore this mail: your password stays as it is.</p>
 </body></html>
 `
 )
 
-// DefaultTemplates returns a fresh copy of the built-in templates.
-func DefaultTemplates() Templates {
-	mk := func(kind MailKind, subject, text, html string) Template {
+// defaultTemplates returns the built-in templates.
+func defaultTemplates() Templates {
+	mk := func(kind mailKind, subject, text, html string) Template {
 		return Template{
 			Subject: subject,
 			Text:    texttemplate.Must(texttemplate.New(string(kind)).Option("missingkey=error").Parse(text)),
@@ -129,36 +126,33 @@ func DefaultTemplates() Templates {
 		}
 	}
 	return Templates{
-		MailVerifyEmail:   mk(MailVerifyEmail, SubjectVerifyEmail, textVerify, htmlVerify),
-		MailInvite:        mk(MailInvite, SubjectInvite, textInvite, htmlInvite),
-		MailSetPassword:   mk(MailSetPassword, SubjectSetPassword, textSetPassword, htmlSetPassword),
-		MailPasswordReset: mk(MailPasswordReset, SubjectPasswordReset, textPasswordReset, htmlPasswordReset),
+		VerifyEmail:   mk(mailVerifyEmail, "Verify your email address", textVerify, htmlVerify),
+		Invite:        mk(mailInvite, "You've been invited", textInvite, htmlInvite),
+		SetPassword:   mk(mailSetPassword, "Choose your password", textSetPassword, htmlSetPassword),
+		PasswordReset: mk(mailPasswordReset, "Password Reset Request", textPasswordReset, htmlPasswordReset), // Directus's subject
 	}
 }
 
-func (t Templates) validate() error {
-	for _, kind := range []MailKind{MailVerifyEmail, MailInvite, MailSetPassword, MailPasswordReset} {
-		tpl, ok := t[kind]
-		if !ok {
-			return fmt.Errorf("users: templates: no template for %q", kind)
-		}
-		if tpl.Text == nil || tpl.HTML == nil {
-			return fmt.Errorf("users: templates: %q needs both a Text and an HTML template", kind)
-		}
-		if strings.TrimSpace(tpl.Subject) == "" || strings.ContainsAny(tpl.Subject, "\r\n") {
-			return fmt.Errorf("users: templates: %q needs a one-line subject", kind)
-		}
+// byKind returns the template of a kind of mail.
+func (t *Templates) byKind(kind mailKind) *Template {
+	switch kind {
+	case mailInvite:
+		return &t.Invite
+	case mailSetPassword:
+		return &t.SetPassword
+	case mailPasswordReset:
+		return &t.PasswordReset
 	}
-	return nil
+	return &t.VerifyEmail
 }
 
 var errRender = errors.New("users: rendering mail")
 
 // render builds a mail of the given kind. The error never includes the
 // data (the link holds a token).
-func (t Templates) render(kind MailKind, d MailData) (subject, text, html string, err error) {
-	tpl := t[kind]
-	d.Kind = kind
+func (t *Templates) render(kind mailKind, d mailData) (subject, text, html string, err error) {
+	tpl := t.byKind(kind)
+	d.Kind = string(kind)
 	var tb, hb strings.Builder
 	if err := tpl.Text.Execute(&tb, d); err != nil {
 		return "", "", "", fmt.Errorf("%w: %s text template failed", errRender, kind)

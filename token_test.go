@@ -215,7 +215,7 @@ func TestRevocationEffects(t *testing.T) {
 	e := newEnvOn(t, spy)
 	e.open()
 	all := []store.Purpose{store.PurposeVerifyEmail, store.PurposeInvite, store.PurposePasswordReset}
-	u, err := e.m.Create(e.ctx, users.CreateInput{Email: "u@example.com", Password: "pw"})
+	u, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "u@example.com", Password: "pw"})
 	require.NoError(t, err)
 	key := "u@example.com"
 	spy.take()

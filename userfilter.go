@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/gousers/users/internal/echo"
 	"github.com/gousers/users/store"
 )
 
@@ -200,7 +201,7 @@ func (p *userFilterParser) key(path string, seen *[]string) (string, error) {
 	}
 	k, _ := tok.(string) // object keys are always strings
 	if slices.Contains(*seen, k) {
-		return "", queryErrorf("filter", path, "duplicate key %q", Echo(k))
+		return "", queryErrorf("filter", path, "duplicate key %q", echo.Cut(k))
 	}
 	*seen = append(*seen, k)
 	return k, nil
@@ -229,7 +230,7 @@ func (p *userFilterParser) object(path string, depth int) (*store.Filter, error)
 		if err != nil {
 			return nil, err
 		}
-		kpath := path + "." + Echo(k)
+		kpath := path + "." + echo.Cut(k)
 		var n *store.Filter
 		switch {
 		case k == "_and" || k == "_or":
@@ -246,9 +247,9 @@ func (p *userFilterParser) object(path string, depth int) (*store.Filter, error)
 		case userFilterField(store.Field(k)):
 			n, err = p.field(kpath, store.Field(k), depth)
 		case strings.HasPrefix(k, "_"):
-			return nil, queryErrorf("filter", path, "operator %q needs a field: write {\"<field>\": {%q: …}} with a field among %s", Echo(k), Echo(k), filterFieldNames)
+			return nil, queryErrorf("filter", path, "operator %q needs a field: write {\"<field>\": {%q: …}} with a field among %s", echo.Cut(k), echo.Cut(k), filterFieldNames)
 		default:
-			return nil, queryErrorf("filter", path, "unknown field %q (filters take %s, _and and _or)", Echo(k), filterFieldNames)
+			return nil, queryErrorf("filter", path, "unknown field %q (filters take %s, _and and _or)", echo.Cut(k), filterFieldNames)
 		}
 		if err != nil {
 			return nil, err
@@ -337,7 +338,7 @@ func (p *userFilterParser) operators(path string, f store.Field, depth int) (*st
 		if err != nil {
 			return nil, err
 		}
-		opath := path + "." + Echo(k)
+		opath := path + "." + echo.Cut(k)
 		if err := p.count(opath); err != nil {
 			return nil, err
 		}
@@ -373,9 +374,9 @@ func (p *userFilterParser) operators(path string, f store.Field, depth int) (*st
 		case slices.Contains(unsupportedFilterOps, k):
 			return nil, queryErrorf("filter", path, "operator %s is not supported on users (supported: _eq _neq _contains _ncontains _icontains _nicontains _starts_with _nstarts_with _istarts_with _nistarts_with _ends_with _nends_with _iends_with _niends_with _in _nin _null _nnull _empty _nempty)", k)
 		case !strings.HasPrefix(k, "_"):
-			return nil, queryErrorf("filter", path, "%q is not an operator: filters on related collections (%s.%s) are not supported", Echo(k), f, Echo(k))
+			return nil, queryErrorf("filter", path, "%q is not an operator: filters on related collections (%s.%s) are not supported", echo.Cut(k), f, echo.Cut(k))
 		default:
-			return nil, queryErrorf("filter", path, "unknown operator %q", Echo(k))
+			return nil, queryErrorf("filter", path, "unknown operator %q", echo.Cut(k))
 		}
 		if err != nil {
 			return nil, err
@@ -552,7 +553,7 @@ func validateUserQuery(q store.UserQuery) error {
 	}
 	for i, s := range q.Sort {
 		if !userSortField(s.Field) {
-			return queryErrorf("sort", "sort["+strconv.Itoa(i)+"]", "unknown field %q (sorts take %s, created_at, updated_at)", Echo(string(s.Field)), filterFieldNames)
+			return queryErrorf("sort", "sort["+strconv.Itoa(i)+"]", "unknown field %q (sorts take %s, created_at, updated_at)", echo.Cut(string(s.Field)), filterFieldNames)
 		}
 	}
 	if q.Filter != nil {
@@ -599,7 +600,7 @@ func validateUserFilter(f *store.Filter, path string, depth int, nodes *int) err
 		}
 		return nil
 	}
-	path += "." + Echo(string(f.Field))
+	path += "." + echo.Cut(string(f.Field))
 	for _, v := range append([]string{f.Value}, f.Values...) {
 		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
 			// No stored field holds one (the Manager refuses them), and some
@@ -608,7 +609,7 @@ func validateUserFilter(f *store.Filter, path string, depth int, nodes *int) err
 		}
 	}
 	if !userFilterField(f.Field) {
-		return queryErrorf("filter", path, "unknown field %q (filters take %s)", Echo(string(f.Field)), filterFieldNames)
+		return queryErrorf("filter", path, "unknown field %q (filters take %s)", echo.Cut(string(f.Field)), filterFieldNames)
 	}
 	switch {
 	case stringFilterOp(f.Op):
@@ -628,7 +629,7 @@ func validateUserFilter(f *store.Filter, path string, depth int, nodes *int) err
 			return queryErrorf("filter", path, "%s takes no operand", f.Op)
 		}
 	default:
-		return queryErrorf("filter", path, "unknown operator %q", Echo(string(f.Op)))
+		return queryErrorf("filter", path, "unknown operator %q", echo.Cut(string(f.Op)))
 	}
 	return nil
 }

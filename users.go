@@ -10,7 +10,21 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/gousers/users/internal/echo"
+	"github.com/gousers/users/internal/linkurl"
 	"github.com/gousers/users/store"
+)
+
+// Bounds the Manager holds to, whatever its options.
+const (
+	// MaxInviteEmails caps the number of addresses one Invite call takes.
+	MaxInviteEmails = 1000
+	// MinSecretBytes is the shortest secret WithSecret accepts: a shorter
+	// HMAC key could be guessed offline from any access token.
+	MinSecretBytes = 32
+	// DeviceCookieLifetime is how long a device cookie is honoured after
+	// the login that issued it (see Manager.Login).
+	DeviceCookieLifetime = 365 * 24 * time.Hour
 )
 
 // Manager runs the flows. It is safe for concurrent use.
@@ -20,18 +34,16 @@ type Manager struct {
 	hasher    Hasher
 	now       func() time.Time
 	log       *slog.Logger
-	publicURL string
-	register  *AllowList
-	invite    *AllowList
-	verifyTTL time.Duration
-	inviteTTL time.Duration
+	links     Links // PublicURL without a trailing slash; the paths
+	register  *allowList
+	invite    *allowList
+	lifetimes Lifetimes
 	templates Templates
-	delivery  DeliveryOptions
+	delivery  Delivery
 	hashGate  *hashGate
 	mailLimit Limiter // public flows; nil: no limit
 	adminMail Limiter // mail an administrator asked for; nil: no limit
 	authLimit Limiter // nil: no limit
-	links     LinkPaths
 	sess      *sessionState
 	msgIDHost string // the right-hand side of every Message-ID
 
@@ -41,7 +53,7 @@ type Manager struct {
 
 	observer    Observer // nil: none
 	projectName string   // when the settings carry none
-	health      HealthOptions
+	health      HealthThresholds
 	releaseID   string
 	healthLog   atomic.Int64 // unix nanoseconds of the last "store did not answer" warning
 	deliveries  deliveryState
@@ -49,8 +61,12 @@ type Manager struct {
 	gateStats   gateStats
 }
 
-// New builds a Manager. It validates every option (allow-list entries
-// included) and fails on the first bad one.
+// New builds a Manager on a Store and a Mailer. It applies the options in
+// order, then checks what they set — every value, allow-list entries
+// included — and fails on the first bad one, with a *ValidationError whose
+// Field names the option and its field ("Links.RegisterURLs",
+// "Lifetimes.Refresh", "WithSecret"). It hashes twice, to measure the
+// hasher.
 func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	if s == nil {
 		return nil, errors.New("users: store must not be nil")
@@ -58,47 +74,25 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	if mailer == nil {
 		return nil, errors.New("users: mailer must not be nil")
 	}
-	c := config{
-		hasher:     DefaultArgon2id(),
-		now:        time.Now,
-		log:        slog.Default(),
-		publicURL:  "http://localhost:8055",
-		verifyTTL:  7 * 24 * time.Hour,
-		inviteTTL:  7 * 24 * time.Hour,
-		templates:  DefaultTemplates(),
-		delivery:   DefaultDeliveryOptions(),
-		hashLimit:  runtime.NumCPU(),
-		hashQueue:  1024,
-		hashBudget: 5 * time.Second,
-		links:      DefaultLinkPaths(),
-		health:     DefaultHealthOptions(),
-	}
+	c := defaultConfig()
 	for _, o := range opts {
-		if err := o(&c); err != nil {
+		if o == nil {
+			return nil, errors.New("users: a nil Option")
+		}
+		if err := o.apply(&c); err != nil {
 			return nil, err
 		}
 	}
-	if !c.mailLimitSet {
-		c.mailLimit = NewMemoryLimiter(5, time.Hour, WithLimiterClock(c.now))
+	if err := c.check(); err != nil {
+		return nil, err
 	}
-	if !c.adminMailSet {
-		c.adminMail = NewMemoryLimiter(10, time.Hour, WithLimiterClock(c.now))
-	}
-	if !c.authLimitSet {
-		c.authLimit = NewMemoryLimiter(10, 15*time.Minute, WithLimiterClock(c.now))
-	}
-	reg, err := NewAllowList(c.registerEntries...)
-	if err != nil {
-		return nil, fmt.Errorf("users: register URL allow-list: %w", err)
-	}
-	inv, err := NewAllowList(c.inviteEntries...)
-	if err != nil {
-		return nil, fmt.Errorf("users: invite URL allow-list: %w", err)
-	}
+	reg, _ := newAllowList(c.links.RegisterURLs...) // checked
+	inv, _ := newAllowList(c.links.InviteURLs...)
 	sess, err := newSessionState(&c)
 	if err != nil {
 		return nil, err
 	}
+	lim := c.limits
 	// A hash of a random password, verified on the paths that have no real
 	// hash to check, so that every path does the same hashing work. Its
 	// duration is the first sample of the failed-login floor and the
@@ -125,26 +119,24 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	// Under a burst, the requests beside the hashes (reading them, shedding
 	// the ones over budget) take about a fifth of the CPU: the first
 	// estimate allows for it, as the measured ones that replace it do.
-	firstHash := min(hashTime, time.Since(t1)) * time.Duration(hashContention(c.hasher, c.hashLimit)) * 5 / 4
+	firstHash := min(hashTime, time.Since(t1)) * time.Duration(hashContention(c.hasher, lim.HashConcurrency)) * 5 / 4
 	return &Manager{
 		store:       backend{s},
 		mailer:      mailer,
 		hasher:      c.hasher,
 		now:         c.now,
 		log:         c.log,
-		publicURL:   c.publicURL,
+		links:       c.links,
 		register:    reg,
 		invite:      inv,
-		verifyTTL:   c.verifyTTL,
-		inviteTTL:   c.inviteTTL,
+		lifetimes:   c.lifetimes,
 		templates:   c.templates,
 		delivery:    c.delivery,
-		hashGate:    newHashGate(c.hashLimit, c.hashQueue, c.hashBudget, firstHash),
-		mailLimit:   c.mailLimit,
-		adminMail:   c.adminMail,
-		msgIDHost:   messageIDHost(c.publicURL),
-		authLimit:   c.authLimit,
-		links:       c.links,
+		hashGate:    newHashGate(lim.HashConcurrency, lim.HashQueue, lim.HashWaitBudget, firstHash),
+		mailLimit:   lim.Mail,
+		adminMail:   lim.AdminMail,
+		msgIDHost:   messageIDHost(c.links.PublicURL),
+		authLimit:   lim.Login,
 		sess:        sess,
 		dummyHash:   dummy,
 		wake:        make(chan struct{}, 1),
@@ -161,8 +153,8 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 // cores. Other hashers are taken to use one core.
 func hashContention(h Hasher, limit int) int {
 	lanes := 1
-	if a, ok := h.(*Argon2id); ok {
-		lanes = int(a.Threads)
+	if a, ok := argon2idOf(h); ok {
+		lanes = int(a.params().Threads)
 	}
 	cores := runtime.NumCPU()
 	busy := limit * min(lanes, cores)
@@ -203,13 +195,17 @@ func (m *Manager) queued() {
 	}
 }
 
-// link builds a mail link: base (or the default path, one of m.links, under
-// the public URL) with token=<token> added to its query.
+// link builds a mail link: base (or the default path, one of m.links' paths,
+// under the public URL) with token=<token> added to its query.
 func (m *Manager) link(base, defaultPath, token string) (string, error) {
 	if base == "" {
-		base = m.publicURL + defaultPath
+		base = m.links.PublicURL + defaultPath
 	}
-	return WithQueryParam(base, "token", token)
+	link, err := linkurl.WithQueryParam(base, "token", token)
+	if err != nil {
+		return "", &ValidationError{Field: "url", Reason: fmt.Sprintf("URL %q is not a valid absolute URL", echo.Cut(base)), whole: true}
+	}
+	return link, nil
 }
 
 // notFoundAs turns a store's store.ErrNotFound into the given sentinel.

@@ -13,6 +13,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // fakeClock is a settable clock; tests move it instead of sleeping.
@@ -62,11 +63,22 @@ func newEnvOn(t *testing.T, st store.Store, opts ...users.Option) *env {
 	e := &env{t: t, ctx: context.Background(), store: st, mail: memmailer.New(),
 		clock: &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}}
 	base := []users.Option{
-		users.WithHasher(users.InsecureHasher{}),
+		users.WithHasher(userstest.Hasher{}),
 		users.WithClock(e.clock.Now),
-		users.WithPublicURL(appURL),
-		users.WithRegisterURLAllowList(verifyURL),
-		users.WithInviteURLAllowList(inviteURL),
+		users.Links{PublicURL: appURL},
+		users.Links{RegisterURLs: []string{verifyURL}},
+		users.Links{InviteURLs: []string{inviteURL}},
+	}
+	for _, o := range opts {
+		// The Manager's own default limiters run on its clock; so do the
+		// memory limiters of a test's Limits that name no clock.
+		if l, ok := o.(users.Limits); ok {
+			for _, lim := range []users.Limiter{l.Mail, l.AdminMail, l.Login, l.LoginIP, l.Device} {
+				if ml, ok := lim.(*users.MemoryLimiter); ok && ml.Now == nil {
+					ml.Now = e.clock.Now
+				}
+			}
+		}
 	}
 	m, err := users.New(st, e.mail, append(base, opts...)...)
 	require.NoError(t, err)
@@ -78,6 +90,15 @@ func newEnvOn(t *testing.T, st store.Store, opts ...users.Option) *env {
 		require.NoError(t, err)
 	}
 	return e
+}
+
+// limits returns the default Limits (users.DefaultLimits) with change
+// applied: a test sets the limits it is about and keeps the others.
+// newEnvOn puts the memory limiters that name no clock on the env's clock.
+func limits(change func(*users.Limits)) users.Limits {
+	l := users.DefaultLimits()
+	change(&l)
+	return l
 }
 
 // open turns public registration on with the member role.

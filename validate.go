@@ -18,63 +18,6 @@ const (
 	maxMetadataDepth = 32  // nesting of objects and arrays in metadata
 )
 
-// textProblem checks text that people read (names, descriptions): valid
-// UTF-8, and none of
-//
-//   - control characters (C0, DEL, C1), line and paragraph separators;
-//   - format characters (Unicode category Cf): bidi embeddings,
-//     overrides and isolates (U+202A-U+202E, U+2066-U+2069), marks
-//     (U+200E, U+200F, U+061C), zero-width spaces, the word joiner, the
-//     BOM, soft hyphens, tag characters;
-//   - other default-ignorable characters, which render as nothing (Hangul
-//     fillers, U+115F, U+1160, U+3164, U+FFA0; U+034F; U+180B-U+180F),
-//     private-use and unassigned-surrogate code points, noncharacters.
-//
-// Two exceptions keep real names writable: the zero-width non-joiner and
-// joiner (U+200C, U+200D) between two letters, marks or symbols, as
-// Persian and Indic scripts (and emoji sequences) need them, and variation
-// selectors after a letter, mark or symbol (emoji and CJK variants). It
-// returns the reason, or "".
-func textProblem(s string) string {
-	if !utf8.ValidString(s) {
-		return "must be valid UTF-8"
-	}
-	var prev rune = -1
-	for i, r := range s {
-		switch {
-		case r == '\u200c' || r == '\u200d':
-			next, _ := utf8.DecodeRuneInString(s[i+utf8.RuneLen(r):])
-			if !isLetterOrMark(prev) || !isLetterOrMark(next) {
-				return "must not contain invisible format characters (bidi controls, zero-width characters)"
-			}
-		case unicode.Is(unicode.Variation_Selector, r):
-			if !isLetterOrMark(prev) {
-				return "must not contain invisible format characters (bidi controls, zero-width characters)"
-			}
-		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
-			return "must not contain control characters"
-		case unicode.Is(unicode.Cf, r) || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
-			return "must not contain invisible format characters (bidi controls, zero-width characters)"
-		case unicode.Is(unicode.Co, r) || isNoncharacter(r):
-			return "must not contain private-use or noncharacter code points"
-		}
-		prev = r
-	}
-	return ""
-}
-
-// isLetterOrMark reports letters, marks and symbols (emoji sequences join
-// symbols).
-func isLetterOrMark(r rune) bool {
-	return r >= 0 && (unicode.IsLetter(r) || unicode.IsMark(r) || unicode.In(r, unicode.So, unicode.Sk))
-}
-
-// isNoncharacter reports the 66 code points Unicode reserves as
-// noncharacters (U+FDD0-U+FDEF and the last two of every plane).
-func isNoncharacter(r rune) bool {
-	return r >= 0xFDD0 && r <= 0xFDEF || r&0xFFFE == 0xFFFE
-}
-
 // validateID checks an id an administrator gives (a role, a policy, a
 // user to act on): 1 to 255 bytes of valid UTF-8 without control
 // characters. nil is fine (no id).

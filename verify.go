@@ -43,7 +43,7 @@ func (m *Manager) verifyEmail(ctx context.Context, token string) (*User, error) 
 	if contested {
 		empty := ""
 		ch = store.UserChange{Status: &invited, PasswordHash: &empty, Contested: &no, UpdatedAt: now}
-		if fx, err = m.inviteMail(ctx, MailSetPassword, user.ID, user.Email, user.EmailKey, "", now); err != nil {
+		if fx, err = m.inviteMail(ctx, mailSetPassword, user.ID, user.Email, user.EmailKey, "", now); err != nil {
 			return nil, err
 		}
 	}

@@ -24,7 +24,7 @@ import (
 // hashing: per set, the last verifyCostSamples durations, measured inside
 // the hashing slot (queueing excluded); the set's cost is their 90th
 // percentile plus 10% and 1 ms. The floor is the largest cost among the
-// sets seen, at least the WithFailedLoginMinimum bound. A verification
+// sets seen, at least the Limits.FailedLoginMinimum bound. A verification
 // that runs longer than the floor (a slow outlier) is not cut short; with
 // the floor above nine verifications in ten of the slowest set, the
 // medians of failed logins for unknown addresses and for users at that
@@ -36,7 +36,7 @@ import (
 // first new verification may run over the floor, and then raises it.
 // After a restart a set is unknown until first verified: the first failed
 // login against such a hash shows its cost once, unless
-// WithFailedLoginMinimum covers it.
+// Limits.FailedLoginMinimum covers it.
 //
 // Successful logins return without padding: their caller learns that the
 // account exists anyway. The Manager rehashes them at its own parameters,

@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/validate"
 )
 
 // me: GET /users/me → 200 {"data": user} for the access token's user,
@@ -72,8 +73,8 @@ func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
 		if n.v == nil {
 			continue
 		}
-		if err := users.ValidateName(n.field, *n.v); err != nil {
-			h.writeError(w, r, err)
+		if reason := validate.Name(*n.v); reason != "" {
+			h.writeError(w, r, invalid(n.field, reason))
 			return
 		}
 	}

@@ -79,7 +79,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 		}
 		return *s
 	}
-	in := users.CreateInput{
+	in := users.CreateUserInput{
 		Email: deref(patch.Email), Password: deref(patch.Password),
 		FirstName: deref(patch.FirstName), LastName: deref(patch.LastName),
 		Role: patch.Role, Policies: patch.Policies, Metadata: patch.Metadata,
@@ -87,7 +87,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 	if patch.Status != nil {
 		in.Status = *patch.Status
 	}
-	u, err := h.m.Create(r.Context(), in)
+	u, err := h.m.CreateUser(r.Context(), in)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

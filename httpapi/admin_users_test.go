@@ -110,7 +110,7 @@ func TestCreateUserPasswordPolicyIsNotEchoed(t *testing.T) {
 func TestGetUser(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	u := f.create(users.CreateInput{Email: "ada@example.com", Password: password, Role: &f.role.ID})
+	u := f.create(users.CreateUserInput{Email: "ada@example.com", Password: password, Role: &f.role.ID})
 	var got wireUser
 	data(t, f.admin("GET", "/users/"+u.ID, ""), &got)
 	assert.Equal(t, u.ID, got.ID)
@@ -125,8 +125,8 @@ func TestGetUser(t *testing.T) {
 func TestUpdateUser(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	u := f.create(users.CreateInput{Email: "ada@example.com", FirstName: "Ada", Role: &f.role.ID, Metadata: map[string]any{"a": 1.0}})
-	f.create(users.CreateInput{Email: "taken@example.com"})
+	u := f.create(users.CreateUserInput{Email: "ada@example.com", FirstName: "Ada", Role: &f.role.ID, Metadata: map[string]any{"a": 1.0}})
+	f.create(users.CreateUserInput{Email: "taken@example.com"})
 	target := "/users/" + u.ID
 
 	var got wireUser
@@ -171,9 +171,9 @@ func TestUpdateUser(t *testing.T) {
 func TestUpdateUsersInBulk(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	a := f.create(users.CreateInput{Email: "a@example.com"})
-	b := f.create(users.CreateInput{Email: "b@example.com", Role: &f.role.ID})
-	c := f.create(users.CreateInput{Email: "c@example.com", Role: &f.role.ID})
+	a := f.create(users.CreateUserInput{Email: "a@example.com"})
+	b := f.create(users.CreateUserInput{Email: "b@example.com", Role: &f.role.ID})
+	c := f.create(users.CreateUserInput{Email: "c@example.com", Role: &f.role.ID})
 	keys := fmt.Sprintf(`[%s,%s]`, jsonString(a.ID), jsonString(b.ID))
 
 	var got []wireUser
@@ -226,7 +226,7 @@ func (f *fixture) adminUser(email string) *users.User {
 	f.t.Helper()
 	r, err := f.m.CreateRole(f.ctx, users.Role{Name: "Administrator " + email, AdminAccess: true})
 	require.NoError(f.t, err)
-	return f.create(users.CreateInput{Email: email, Password: password, Role: &r.ID})
+	return f.create(users.CreateUserInput{Email: email, Password: password, Role: &r.ID})
 }
 
 func (f *fixture) exists(id string) bool {
@@ -239,8 +239,8 @@ func TestDeleteUser(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.adminUser("root@example.com")
-	a := f.create(users.CreateInput{Email: "a@example.com"})
-	b := f.create(users.CreateInput{Email: "b@example.com"})
+	a := f.create(users.CreateUserInput{Email: "a@example.com"})
+	b := f.create(users.CreateUserInput{Email: "b@example.com"})
 
 	w := f.admin("DELETE", "/users/"+a.ID, "")
 	assert.Equal(t, http.StatusNoContent, w.Code)
@@ -263,7 +263,7 @@ func TestDeleteUsersInBatch(t *testing.T) {
 	f.adminUser("root@example.com")
 	var ids []string
 	for _, e := range []string{"a@example.com", "b@example.com", "c@example.com", "d@example.com"} {
-		ids = append(ids, f.create(users.CreateInput{Email: e}).ID)
+		ids = append(ids, f.create(users.CreateUserInput{Email: e}).ID)
 	}
 	assert.Equal(t, http.StatusNoContent, f.admin("DELETE", "/users", `[`+jsonString(ids[0])+`,`+jsonString(ids[1])+`]`).Code)
 	assert.Equal(t, http.StatusNoContent, f.admin("DELETE", "/users", `{"keys":[`+jsonString(ids[2])+`]}`).Code)

@@ -40,9 +40,9 @@ func TestHTTPInviteTakesOverUnverifiedAccount(t *testing.T) {
 	require.NoError(t, err)
 	for _, m := range f.mail.To("victim@example.com") {
 		switch m.Subject {
-		case users.SubjectVerifyEmail:
+		case "Verify your email address":
 			verify = memmailer.Token(m)
-		case users.SubjectInvite:
+		case "You've been invited":
 			invite = memmailer.Token(m)
 		}
 	}
@@ -97,10 +97,10 @@ func TestHTTPTokensBoundToTheirAddress(t *testing.T) {
 // allowance whole.
 func TestHTTPStrangersCannotBlockAnInvite(t *testing.T) {
 	t.Parallel()
-	public := users.NewMemoryLimiter(5, time.Hour)
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithMailLimiter(public)}})
+	public := &users.MemoryLimiter{Points: 5, Window: time.Hour}
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{limits(func(l *users.Limits) { l.Mail = public })}})
 	f.openRegistration(true)
-	f.create(users.CreateInput{Email: "active@example.com", Password: password})
+	f.create(users.CreateUserInput{Email: "active@example.com", Password: password})
 	require.Equal(t, http.StatusNoContent, f.admin("POST", "/users/invite", `{"email":"new.hire@example.com","role":"`+f.role.ID+`"}`).Code)
 	f.deliver("new.hire@example.com")
 
@@ -112,7 +112,7 @@ func TestHTTPStrangersCannotBlockAnInvite(t *testing.T) {
 
 	w := f.admin("POST", "/users/invite", `{"email":"new.hire@example.com","role":"`+f.role.ID+`"}`)
 	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
-	assert.Equal(t, users.SubjectInvite, f.deliver("new.hire@example.com").Subject)
+	assert.Equal(t, "You've been invited", f.deliver("new.hire@example.com").Subject)
 	for i := range 5 {
 		_, err := public.Allow(f.ctx, "active@example.com")
 		require.NoError(t, err, "the active address's allowance is whole (%d)", i)
@@ -128,7 +128,7 @@ func TestHTTPStrangersCannotBlockAnInvite(t *testing.T) {
 	require.Len(t, f.mail.To("pending@example.com"), 5, "the public allowance is used up")
 	w = f.admin("POST", "/users/invite", `{"email":"pending@example.com","role":"`+f.role.ID+`"}`)
 	require.Equal(t, http.StatusNoContent, w.Code, w.Body.String())
-	assert.Equal(t, users.SubjectInvite, f.deliver("pending@example.com").Subject)
+	assert.Equal(t, "You've been invited", f.deliver("pending@example.com").Subject)
 }
 
 // Names with bidi controls, zero-width or other invisible characters, or
@@ -139,7 +139,7 @@ func TestHTTPNamesAndVerificationURL(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.openRegistration(true)
-	u := f.create(users.CreateInput{Email: "u@example.com"})
+	u := f.create(users.CreateUserInput{Email: "u@example.com"})
 	bad := []string{
 		"Ada\u202eevil", "\u2066Ada\u2069", "A\u200bda", "Ada\u00ad", "Ada\U000E0041", "\u3164", "Ada\x00",
 		"Ada\u2028", "A\tda", strings.Repeat("a", 51), strings.Repeat("é", 51), "\u200dAda",
@@ -207,8 +207,8 @@ func TestHTTPSmallOnes(t *testing.T) {
 func TestHTTPFloodShedBeforeTheBody(t *testing.T) {
 	t.Parallel()
 	h := &gatedHasher{entered: make(chan struct{}, 8), release: make(chan struct{})}
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(h), users.WithHashConcurrency(1, 0)}})
-	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 })}})
+	f.create(users.CreateUserInput{Email: "ada@example.com", Password: password})
 	f.openRegistration(true)
 	h.gate.Store(true)
 	done := make(chan int, 1)
@@ -240,7 +240,7 @@ func TestHTTPFloodShedBeforeTheBody(t *testing.T) {
 func TestHTTPMeNamesAndSessionsEndOnEmailChange(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	u := f.create(users.CreateInput{Email: "me@example.com", Password: password})
+	u := f.create(users.CreateUserInput{Email: "me@example.com", Password: password})
 	var tk tokens
 	data(t, f.do("POST", "/auth/login", loginBody("me@example.com", password, "json")), &tk)
 	require.NotEmpty(t, tk.RefreshToken)

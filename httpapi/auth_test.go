@@ -113,7 +113,7 @@ func TestClientIP(t *testing.T) {
 
 func TestRateLimiterPerClientIP(t *testing.T) {
 	t.Parallel()
-	lim := users.NewMemoryLimiter(2, time.Minute)
+	lim := &users.MemoryLimiter{Points: 2, Window: time.Minute}
 	f := newFixture(t,
 		httpapi.WithRateLimiter(lim),
 		httpapi.WithTrustedProxies(netip.MustParsePrefix("10.0.0.0/8")))
@@ -162,7 +162,7 @@ func TestRateLimiterPerClientIP(t *testing.T) {
 // extensions; other routes and other clients are not affected.
 func TestRegisterRateLimiter(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, httpapi.WithRegisterRateLimiter(users.NewMemoryLimiter(2, time.Minute)))
+	f := newFixture(t, httpapi.WithRegisterRateLimiter(&users.MemoryLimiter{Points: 2, Window: time.Minute}))
 	f.openRegistration(false)
 	register := func(remote, email string) *httptest.ResponseRecorder {
 		r := request("POST", "/users/register", registerBody(email, password))
@@ -204,7 +204,7 @@ func TestAdminRoutesTakeAnAdminsAccessToken(t *testing.T) {
 	adminRole, err := f.m.CreateRole(f.ctx, users.Role{Name: "Administrator", AdminAccess: true})
 	require.NoError(t, err)
 	f.owner(adminRole)
-	f.create(users.CreateInput{Email: "member@example.com", Password: password, Role: &f.role.ID})
+	f.create(users.CreateUserInput{Email: "member@example.com", Password: password, Role: &f.role.ID})
 
 	var admin, member tokens
 	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &admin)
@@ -251,7 +251,7 @@ func adminRoutes(f *fixture, userID string) []struct{ method, target, body strin
 func TestAdminRoutesRefuseWithoutAuthorization(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	u := f.create(users.CreateInput{Email: "ada@example.com", Password: password, Role: &f.role.ID})
+	u := f.create(users.CreateUserInput{Email: "ada@example.com", Password: password, Role: &f.role.ID})
 	before := f.snapshot()
 	deny := map[string]func(*http.Request){
 		"no credentials":       func(*http.Request) {},
@@ -289,7 +289,7 @@ func TestAdminRoutesRefuseWithoutAuthorization(t *testing.T) {
 func TestAdminRoutesRefuseByDefault(t *testing.T) {
 	t.Parallel()
 	f := newFixtureWith(t, fixtureConfig{noAuth: true})
-	u := f.create(users.CreateInput{Email: "ada@example.com"})
+	u := f.create(users.CreateUserInput{Email: "ada@example.com"})
 	before := f.snapshot()
 	for _, rt := range adminRoutes(f, u.ID) {
 		// Not even the token the other fixtures accept.
@@ -303,10 +303,10 @@ func TestAdminRoutesRefuseByDefault(t *testing.T) {
 func TestAdminRoutesAcceptTheToken(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	u := f.create(users.CreateInput{Email: "ada@example.com"})
+	u := f.create(users.CreateUserInput{Email: "ada@example.com"})
 	for i, rt := range adminRoutes(f, u.ID) {
 		if strings.Contains(rt.target+rt.body, "VICTIM") {
-			victim := f.create(users.CreateInput{Email: fmt.Sprintf("victim%d@example.com", i)})
+			victim := f.create(users.CreateUserInput{Email: fmt.Sprintf("victim%d@example.com", i)})
 			rt.target, rt.body = strings.ReplaceAll(rt.target, "VICTIM", victim.ID), strings.ReplaceAll(rt.body, "VICTIM", victim.ID)
 		}
 		w := f.admin(rt.method, strings.Replace(rt.target, "new@", fmt.Sprintf("new%d@", i), 1), strings.Replace(rt.body, "new@", fmt.Sprintf("new%d@", i), 1))

@@ -237,7 +237,7 @@
 //
 // POST /auth/password/request mails a reset link only to an active user's
 // address, to reset_url (on the password-reset allow-list,
-// users.WithPasswordResetURLAllowList / PASSWORD_RESET_URL_ALLOW_LIST) or
+// users.Links.PasswordResetURLs / PASSWORD_RESET_URL_ALLOW_LIST) or
 // the default page, with ?token=; its answer and its work are the same for
 // every address (see users.Manager.RequestPasswordReset). Only input
 // errors are answered (400); anything else is logged and answered 204, as

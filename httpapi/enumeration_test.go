@@ -103,9 +103,9 @@ func abs(d time.Duration) time.Duration { return max(d, -d) }
 // account), interleaved: the same answer, byte for byte, in the same time.
 func TestRegisterEnumerationOverHTTP(t *testing.T) {
 	testenv.SkipTiming(t)
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.DefaultArgon2id())}})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.Argon2id{})}})
 	f.openRegistration(true)
-	f.create(users.CreateInput{Email: "taken@example.com", Password: "the-owners-password", Status: users.StatusActive})
+	f.create(users.CreateUserInput{Email: "taken@example.com", Password: "the-owners-password", Status: users.StatusActive})
 	var first *answer
 	check := func(w *httptest.ResponseRecorder) {
 		a := answerOf(w)
@@ -133,8 +133,8 @@ func TestRegisterEnumerationOverHTTP(t *testing.T) {
 // password get the same 401, byte for byte, in the same time.
 func TestLoginEnumerationOverHTTP(t *testing.T) {
 	testenv.SkipTiming(t)
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.DefaultArgon2id())}})
-	f.create(users.CreateInput{Email: "known@example.com", Password: "the-right-password", Status: users.StatusActive})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.Argon2id{})}})
+	f.create(users.CreateUserInput{Email: "known@example.com", Password: "the-right-password", Status: users.StatusActive})
 	var first *answer
 	try := func(email string) func(int) {
 		return func(int) {

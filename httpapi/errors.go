@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/echo"
 )
 
 // Directus error codes (extensions.code).
@@ -43,11 +44,11 @@ type queryError struct{ msg string }
 func (e *queryError) Error() string { return "httpapi: invalid query: " + e.msg }
 
 // badQuery builds a queryError; string arguments (the caller's input) are
-// cut to users.MaxEcho characters.
+// cut to echo.Max characters.
 func badQuery(format string, args ...any) error {
 	for i, a := range args {
 		if s, ok := a.(string); ok {
-			args[i] = users.Echo(s)
+			args[i] = echo.Cut(s)
 		}
 	}
 	return &queryError{msg: fmt.Sprintf(format, args...)}
@@ -74,7 +75,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 	)
 	switch {
 	case errors.Is(err, errRouteNotFound):
-		status, code, msg = http.StatusNotFound, codeRouteNotFound, fmt.Sprintf("Route %s doesn't exist.", users.Echo(r.URL.Path))
+		status, code, msg = http.StatusNotFound, codeRouteNotFound, fmt.Sprintf("Route %s doesn't exist.", echo.Cut(r.URL.Path))
 	case errors.As(err, &qe):
 		status, code, msg = http.StatusBadRequest, codeInvalidQuery, "Invalid query. "+sentence(qe.msg)
 	case errors.Is(err, users.ErrInvalidQuery):

@@ -16,6 +16,7 @@ import (
 	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // brokenStore is a memstore whose user lookups fail while broken is set.
@@ -71,7 +72,7 @@ func TestUnexpectedErrorsAre500AndLogged(t *testing.T) {
 // (buffered, so that a call the hash gate should have refused is seen too
 // and never blocks on the signal), until release is closed.
 type gatedHasher struct {
-	users.InsecureHasher
+	userstest.Hasher
 	gate    atomic.Bool
 	entered chan struct{}
 	release chan struct{}
@@ -85,7 +86,7 @@ func (h *gatedHasher) Verify(pw, encoded string) (bool, error) {
 		}
 		<-h.release
 	}
-	return h.InsecureHasher.Verify(pw, encoded)
+	return h.Hasher.Verify(pw, encoded)
 }
 
 // With the only hashing slot taken and no queue, a login and a
@@ -96,9 +97,9 @@ func TestBusyIs503WithRetryAfter(t *testing.T) {
 	t.Parallel()
 	h := &gatedHasher{entered: make(chan struct{}, 8), release: make(chan struct{})}
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{
-		users.WithHasher(h), users.WithHashConcurrency(1, 0),
+		users.WithHasher(h), limits(func(l *users.Limits) { l.HashConcurrency, l.HashQueue = 1, 0 }),
 	}})
-	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
+	f.create(users.CreateUserInput{Email: "ada@example.com", Password: password})
 	f.openRegistration(true)
 	h.gate.Store(true)
 	var once sync.Once

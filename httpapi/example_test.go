@@ -12,14 +12,15 @@ import (
 	"github.com/gousers/users/httpapi"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // Mount the API under /api/ of the host app's mux, with a static admin
 // token, and drive it as a Directus client would.
 func Example() {
 	m, err := users.New(memstore.New(), memmailer.New(),
-		users.WithHasher(users.InsecureHasher{}), // tests only: use the default argon2id
-		users.WithPublicURL("https://app.example.com"))
+		users.WithHasher(userstest.Hasher{}), // tests only: use the default argon2id
+		users.Links{PublicURL: "https://app.example.com"})
 	if err != nil {
 		log.Fatal(err)
 	}

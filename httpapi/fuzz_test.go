@@ -52,7 +52,7 @@ func FuzzHandlers(f *testing.F) {
 	f.Fuzz(func(t *testing.T, route uint8, body string) {
 		fx := newFixture(t)
 		fx.openRegistration(true)
-		user := fx.create(users.CreateInput{Email: "existing@example.com"})
+		user := fx.create(users.CreateUserInput{Email: "existing@example.com"})
 		r := fuzzRoutes[int(route)%len(fuzzRoutes)]
 		path := strings.ReplaceAll(r.path, "USER", user.ID)
 		var req *http.Request

@@ -22,11 +22,12 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 const (
 	adminToken = "admin-token-0123456789"
-	// hashPrefix starts every InsecureHasher hash: no response may hold it.
+	// hashPrefix starts every userstest.Hasher hash: no response may hold it.
 	hashPrefix = "$insecure-sha256$"
 	password   = "correct horse battery"
 )
@@ -72,12 +73,12 @@ func newFixtureWith(t *testing.T, fc fixtureConfig) *fixture {
 		f.store = fc.store(f.mem)
 	}
 	opts := append([]users.Option{
-		users.WithHasher(users.InsecureHasher{}),
+		users.WithHasher(userstest.Hasher{}),
 		users.WithClock(f.clock.Now),
 		users.WithLogger(slog.New(slog.NewTextHandler(f.logs, nil))),
-		users.WithPublicURL("https://app.example.com"),
-		users.WithRegisterURLAllowList("https://app.example.com/verify"),
-		users.WithInviteURLAllowList("https://app.example.com/welcome"),
+		users.Links{PublicURL: "https://app.example.com"},
+		users.Links{RegisterURLs: []string{"https://app.example.com/verify"}},
+		users.Links{InviteURLs: []string{"https://app.example.com/welcome"}},
 	}, fc.manager...)
 	var err error
 	f.m, err = users.New(f.store, f.mail, opts...)
@@ -264,9 +265,9 @@ func (f *fixture) user(email string) *store.User {
 }
 
 // create creates a user through the Manager.
-func (f *fixture) create(in users.CreateInput) *users.User {
+func (f *fixture) create(in users.CreateUserInput) *users.User {
 	f.t.Helper()
-	u, err := f.m.Create(f.ctx, in)
+	u, err := f.m.CreateUser(f.ctx, in)
 	require.NoError(f.t, err)
 	return u
 }
@@ -290,4 +291,12 @@ func errMessage(t *testing.T, w *httptest.ResponseRecorder) string {
 	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &env))
 	require.NotEmpty(t, env.Errors)
 	return env.Errors[0].Message
+}
+
+// limits returns users.DefaultLimits with change applied: a test sets the
+// limits it is about and keeps the others.
+func limits(change func(*users.Limits)) users.Limits {
+	l := users.DefaultLimits()
+	change(&l)
+	return l
 }

@@ -99,7 +99,7 @@ func TestInviteRefusals(t *testing.T) {
 // log line that counts (never names) the held ones.
 func TestInviteOverMailLimit(t *testing.T) {
 	t.Parallel()
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithAdminMailLimiter(users.NewMemoryLimiter(1, time.Hour))}})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{limits(func(l *users.Limits) { l.AdminMail = &users.MemoryLimiter{Points: 1, Window: time.Hour} })}})
 	body := func(emails ...string) string {
 		b, err := json.Marshal(map[string]any{"email": emails, "role": f.role.ID})
 		require.NoError(t, err)

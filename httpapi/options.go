@@ -97,7 +97,7 @@ func WithLogger(l *slog.Logger) Option {
 // address's text form, "invalid IP" when RemoteAddr does not parse): a
 // request the limiter refuses is answered 429 REQUESTS_EXCEEDED with
 // Retry-After before anything else is done. The Manager's own per-address
-// limits (users.WithMailLimiter, users.WithLoginLimiter) apply as well.
+// limits (users.Limits.Mail, users.Limits.Login) apply as well.
 // Default: none — behind a proxy that is not listed in WithTrustedProxies
 // every client would share the proxy's IP. Passing nil keeps the default.
 func WithRateLimiter(l users.Limiter) Option {
@@ -110,7 +110,7 @@ func WithRateLimiter(l users.Limiter) Option {
 
 // WithRegisterRateLimiter limits POST /users/register per client IP, as
 // Directus's RATE_LIMITER_REGISTRATION_* settings do (Directus's default is
-// 5 per 60 s: users.NewMemoryLimiter(5, time.Minute)), and POST
+// 5 per 60 s: &users.MemoryLimiter{Points: 5, Window: time.Minute}), and POST
 // /users/register/resend with it (the two share each IP's count: both mail
 // a verification link). A refused request
 // is answered 429 REQUESTS_EXCEEDED with Retry-After and the extensions
@@ -155,7 +155,7 @@ const (
 // cookie mode (Directus's REFRESH_TOKEN_COOKIE_NAME, _DOMAIN, _SECURE,
 // _SAME_SITE). Default: directus_refresh_token, host-only, Path /, not
 // Secure, SameSite Lax — Directus's defaults. Max-Age is the refresh
-// lifetime (users.WithSessionLifetimes). New panics on an invalid value
+// lifetime (users.Lifetimes). New panics on an invalid value
 // (an empty or malformed name, SameSite None without Secure).
 func WithRefreshCookie(c CookieOptions) Option {
 	return func(cfg *config) { cfg.refreshCookie = c }

@@ -47,7 +47,7 @@ func newListFixture(t *testing.T, kinds ...string) *listFixture {
 	other, err := f.m.CreateRole(f.ctx, users.Role{Name: "Other"})
 	require.NoError(t, err)
 	lf := &listFixture{fixture: f, other: other}
-	for _, u := range []users.CreateInput{
+	for _, u := range []users.CreateUserInput{
 		{Email: "ada@example.com", FirstName: "Ada", LastName: "Lovelace", Role: &f.role.ID, Password: password},
 		{Email: "BOB@EXAMPLE.COM", FirstName: "Bob", LastName: "O'Brien", Role: &other.ID},
 		{Email: "under_score@example.org", FirstName: "100%", LastName: "Smith"},

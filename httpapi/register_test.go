@@ -22,8 +22,8 @@ func TestRegisterAnswersTheSameForNewAndExistingEmails(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.openRegistration(true)
-	f.create(users.CreateInput{Email: "active@example.com", Password: "other password"})
-	f.create(users.CreateInput{Email: "nopass@example.com", Status: users.StatusDraft})
+	f.create(users.CreateUserInput{Email: "active@example.com", Password: "other password"})
+	f.create(users.CreateUserInput{Email: "nopass@example.com", Status: users.StatusDraft})
 
 	cases := []struct{ name, body string }{
 		{"new", registerBody("new@example.com", password)},

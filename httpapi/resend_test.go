@@ -25,7 +25,7 @@ func TestResendVerification(t *testing.T) {
 	f.openRegistration(true)
 	assert.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", `{"email":"wait@example.com","password":"pw-123456"}`).Code)
 	first := memmailer.Token(f.deliver("wait@example.com"))
-	f.create(users.CreateInput{Email: "live@example.com", Password: password})
+	f.create(users.CreateUserInput{Email: "live@example.com", Password: password})
 
 	var answers []answer
 	for _, addr := range []string{"wait@example.com", "nobody@example.com", "live@example.com", "WAIT@example.com"} {
@@ -77,8 +77,8 @@ func TestResendVerificationRefuses(t *testing.T) {
 func TestResendVerificationLimits(t *testing.T) {
 	t.Parallel()
 	f := newFixtureWith(t, fixtureConfig{
-		manager: []users.Option{users.WithMailLimiter(users.NewMemoryLimiter(2, time.Hour))},
-		handler: []httpapi.Option{httpapi.WithRegisterRateLimiter(users.NewMemoryLimiter(4, time.Hour))},
+		manager: []users.Option{limits(func(l *users.Limits) { l.Mail = &users.MemoryLimiter{Points: 2, Window: time.Hour} })},
+		handler: []httpapi.Option{httpapi.WithRegisterRateLimiter(&users.MemoryLimiter{Points: 4, Window: time.Hour})},
 	})
 	f.openRegistration(true)
 	assert.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", `{"email":"wait@example.com","password":"pw-123456"}`).Code)

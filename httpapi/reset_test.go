@@ -14,7 +14,7 @@ import (
 func TestPasswordResetRoutes(t *testing.T) {
 	t.Parallel()
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{
-		users.WithPasswordResetURLAllowList("https://app.example.com/reset")}})
+		users.Links{PasswordResetURLs: []string{"https://app.example.com/reset"}}}})
 	f.owner(nil)
 	tk := f.login(ownerEmail, password)
 

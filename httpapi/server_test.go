@@ -95,7 +95,7 @@ func TestHealth(t *testing.T) {
 	assert.Equal(t, "svc-1", body["serviceId"])
 	checks, ok := body["checks"].(map[string]any)
 	require.True(t, ok, w.Body.String())
-	for _, name := range []string{"database:responseTime", "outbox:pending", "outbox:oldestPendingAge", "email:lastDelivery", "hashing:waiting"} {
+	for _, name := range []string{"database:responseTime", "outbox:pending", "outbox:oldestPendingAge", "email:lastDelivery", "hashing:running", "hashing:waiting"} {
 		c, ok := checks[name].([]any)
 		require.True(t, ok, name)
 		require.Len(t, c, 1)
@@ -105,7 +105,7 @@ func TestHealth(t *testing.T) {
 	// An administrator's access token sees the checks too; another user's
 	// does not.
 	f.adminUser("root@example.com")
-	f.create(users.CreateInput{Email: "member@example.com", Password: password})
+	f.create(users.CreateUserInput{Email: "member@example.com", Password: password})
 	for email, admin := range map[string]bool{"root@example.com": true, "member@example.com": false} {
 		s, err := f.m.Login(f.ctx, users.LoginInput{Email: email, Password: password})
 		require.NoError(t, err)
@@ -137,7 +137,7 @@ func TestHealth(t *testing.T) {
 // does not apply to them.
 func TestServerRoutesAreNotRateLimited(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, httpapi.WithRateLimiter(users.NewMemoryLimiter(1, time.Hour)))
+	f := newFixture(t, httpapi.WithRateLimiter(&users.MemoryLimiter{Points: 1, Window: time.Hour}))
 	for range 5 {
 		assert.Equal(t, http.StatusOK, f.raw(request("GET", "/server/ping", "")).Code)
 		assert.Equal(t, http.StatusOK, f.raw(request("GET", "/server/health", "")).Code)

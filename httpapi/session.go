@@ -88,7 +88,7 @@ type tokensBody struct {
 // the refresh token in its cookie; session — the access token in its
 // cookie, only expires in the body.
 func (h *handler) answerSession(w http.ResponseWriter, mode string, s *users.Session) {
-	access, _ := h.m.SessionLifetimes()
+	access := h.m.Lifetimes().Access
 	body := tokensBody{Expires: access.Milliseconds()}
 	// What is left of the session, on the Manager's clock: the access
 	// token was minted (to the second) accessTTL before it expires.

@@ -40,7 +40,7 @@ func (f *fixture) withBearer(r *http.Request, tok string) *httptest.ResponseReco
 
 func (f *fixture) owner(role *users.Role) *users.User {
 	f.t.Helper()
-	in := users.CreateInput{Email: ownerEmail, Password: password}
+	in := users.CreateUserInput{Email: ownerEmail, Password: password}
 	if role != nil {
 		in.Role = &role.ID
 	}
@@ -298,7 +298,7 @@ func TestTokensOfSuspendedAndDeletedUsers(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	u := f.owner(nil)
-	other := f.create(users.CreateInput{Email: "other@example.com", Password: password})
+	other := f.create(users.CreateUserInput{Email: "other@example.com", Password: password})
 	var a, b tokens
 	data(t, f.do("POST", "/auth/login", loginBody(ownerEmail, password, "")), &a)
 	data(t, f.do("POST", "/auth/login", loginBody("other@example.com", password, "")), &b)
@@ -316,9 +316,9 @@ func TestTokensOfSuspendedAndDeletedUsers(t *testing.T) {
 func TestLogin(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	u := f.create(users.CreateInput{Email: "ada@example.com", Password: password, FirstName: "Ada", Role: &f.role.ID})
-	f.create(users.CreateInput{Email: "suspended@example.com", Password: password, Status: users.StatusSuspended})
-	f.create(users.CreateInput{Email: "nopass@example.com"})
+	u := f.create(users.CreateUserInput{Email: "ada@example.com", Password: password, FirstName: "Ada", Role: &f.role.ID})
+	f.create(users.CreateUserInput{Email: "suspended@example.com", Password: password, Status: users.StatusSuspended})
+	f.create(users.CreateUserInput{Email: "nopass@example.com"})
 
 	for _, body := range []string{
 		registerBody("ada@example.com", password),
@@ -362,9 +362,9 @@ func TestLogin(t *testing.T) {
 
 func TestLoginLimiterAnswers429(t *testing.T) {
 	t.Parallel()
-	lim := users.NewMemoryLimiter(2, time.Minute)
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithLoginLimiter(lim)}})
-	f.create(users.CreateInput{Email: "ada@example.com", Password: password})
+	lim := &users.MemoryLimiter{Points: 2, Window: time.Minute}
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{limits(func(l *users.Limits) { l.Login = lim })}})
+	f.create(users.CreateUserInput{Email: "ada@example.com", Password: password})
 	for range 2 {
 		wantError(t, f.do("POST", "/auth/login", registerBody("ada@example.com", "wrong")), http.StatusUnauthorized, "INVALID_CREDENTIALS", "")
 	}

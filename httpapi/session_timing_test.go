@@ -18,8 +18,8 @@ import (
 // hashing, so both take microseconds).
 func TestPasswordRequestEnumerationOverHTTP(t *testing.T) {
 	testenv.SkipTiming(t)
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.DefaultArgon2id())}})
-	f.create(users.CreateInput{Email: "known@example.com", Password: "the-owners-password"})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.Argon2id{})}})
+	f.create(users.CreateUserInput{Email: "known@example.com", Password: "the-owners-password"})
 	var first *answer
 	try := func(email string) func(int) {
 		return func(int) {

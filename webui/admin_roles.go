@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/validate"
 	"github.com/gousers/users/store"
 )
 
@@ -127,12 +128,12 @@ func (h *handler) createInRole(w http.ResponseWriter, r *http.Request) {
 	}
 	f := r.PostForm
 	id := r.PathValue("id")
-	in := users.CreateInput{
+	in := users.CreateUserInput{
 		Email: strings.TrimSpace(f.Get("email")), Password: f.Get("password"),
 		FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
 		Status: users.Status(f.Get("status")), Role: &id,
 	}
-	u, err := h.m.Create(r.Context(), in)
+	u, err := h.m.CreateUser(r.Context(), in)
 	if err != nil {
 		p := &page{Nav: "roles", Values: map[string]string{"email": in.Email, "first_name": in.FirstName, "last_name": in.LastName, "status": string(in.Status)}}
 		h.failPanel(w, r, p, "create", err, "email", "password", "first_name", "last_name", "status")
@@ -211,7 +212,7 @@ func (h *handler) inviteToRole(w http.ResponseWriter, r *http.Request) {
 	valid := make([]string, 0, len(addrs))
 	refused := map[string]string{}
 	for _, a := range addrs {
-		if err := users.ValidateEmail(a); err != nil {
+		if validate.Email(a) != "" {
 			refused[a] = a + ": refused, not a valid email address."
 			continue
 		}

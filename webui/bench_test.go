@@ -14,6 +14,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/sqlitestore"
+	"github.com/gousers/users/userstest"
 	"github.com/gousers/users/webui"
 )
 
@@ -40,7 +41,7 @@ func BenchmarkPages(b *testing.B) {
 	for name, open := range benchStores {
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
-			m, err := users.New(open(b), memmailer.New(), users.WithHasher(users.InsecureHasher{}), users.WithMailLimiter(nil))
+			m, err := users.New(open(b), memmailer.New(), users.WithHasher(userstest.Hasher{}), limits(func(l *users.Limits) { l.Mail = nil }))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -49,11 +50,11 @@ func BenchmarkPages(b *testing.B) {
 				b.Fatal(err)
 			}
 			for i := range 10_000 {
-				in := users.CreateInput{Email: fmt.Sprintf("user%05d@example.com", i), FirstName: "User", LastName: fmt.Sprint(i)}
+				in := users.CreateUserInput{Email: fmt.Sprintf("user%05d@example.com", i), FirstName: "User", LastName: fmt.Sprint(i)}
 				if i%2 == 0 {
 					in.Role = &role.ID
 				}
-				if _, err := m.Create(ctx, in); err != nil {
+				if _, err := m.CreateUser(ctx, in); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -15,8 +15,8 @@ import (
 // points the mailed links at the console's pages.
 func ExampleNew() {
 	m, err := users.New(memstore.New(), logmailer.New(nil),
-		users.WithPublicURL("https://app.example.com"),
-		users.WithLinkPaths(webui.LinkPaths("/admin")))
+		users.Links{PublicURL: "https://app.example.com"},
+		webui.LinkPaths("/admin"))
 	if err != nil {
 		panic(err)
 	}
@@ -29,7 +29,7 @@ func ExampleNew() {
 		mux.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
 		fmt.Println(path, w.Code, w.Header().Get("Location") != "")
 	}
-	fmt.Println(webui.LinkPaths("/admin").AcceptInvite)
+	fmt.Println(webui.LinkPaths("/admin").AcceptInvitePath)
 	// Output:
 	// /admin/users 303 true
 	// /admin/login 200 false

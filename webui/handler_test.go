@@ -17,6 +17,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/userstest"
 	"github.com/gousers/users/webui"
 )
 
@@ -57,10 +58,17 @@ func newHandlerEnv(t *testing.T, opts ...webui.Option) *handlerEnv {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	e := &handlerEnv{now: &now, box: memmailer.New()}
 	m, err := users.New(newStore(), e.box,
-		users.WithHasher(users.InsecureHasher{}),
+		users.WithHasher(userstest.Hasher{}),
 		users.WithClock(func() time.Time { return *e.now }),
-		users.WithLinkPaths(webui.LinkPaths("")),
-		users.WithMailLimiter(nil), users.WithLoginLimiter(nil))
+		webui.LinkPaths(""),
+		limits(func(l *users.Limits) {
+			// The limits left run on the env's clock, as the Manager's own
+			// defaults would.
+			l.Mail, l.Login = nil, nil
+			for _, lim := range []users.Limiter{l.AdminMail, l.LoginIP, l.Device} {
+				lim.(*users.MemoryLimiter).Now = func() time.Time { return *e.now }
+			}
+		}))
 	require.NoError(t, err)
 	e.m, e.h = m, webui.New(m, opts...)
 	return e
@@ -140,7 +148,7 @@ func TestSignInNextStaysInConsole(t *testing.T) {
 	ctx := context.Background()
 	r, err := e.m.CreateRole(ctx, users.Role{Name: "Admin", AdminAccess: true})
 	require.NoError(t, err)
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "a@example.com", Password: "pw", Role: &r.ID})
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "a@example.com", Password: "pw", Role: &r.ID})
 	require.NoError(t, err)
 	for next, want := range map[string]string{
 		"/admin/roles":          "/admin/roles",
@@ -171,7 +179,7 @@ func TestSecureCookies(t *testing.T) {
 	ctx := context.Background()
 	r, err := e.m.CreateRole(ctx, users.Role{Name: "Admin", AdminAccess: true})
 	require.NoError(t, err)
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "a@example.com", Password: "pw", Role: &r.ID})
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "a@example.com", Password: "pw", Role: &r.ID})
 	require.NoError(t, err)
 	res, _ := do(t, e.h, "POST", "/admin/login", url.Values{"email": {"a@example.com"}, "password": {"pw"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
@@ -188,7 +196,7 @@ func TestScriptInNameIsInert(t *testing.T) {
 	evil := `<script>alert(1)</script>`
 	role, err := e.m.CreateRole(ctx, users.Role{Name: evil})
 	require.NoError(t, err)
-	u, err := e.m.Create(ctx, users.CreateInput{Email: "x@example.com", FirstName: evil, LastName: `"><img src=x onerror=alert(2)>`, Role: &role.ID})
+	u, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "x@example.com", FirstName: evil, LastName: `"><img src=x onerror=alert(2)>`, Role: &role.ID})
 	require.NoError(t, err)
 	for _, path := range []string{"/admin/users", "/admin/users/" + u.ID, "/admin/roles", "/admin/roles/" + role.ID, "/admin/roles/" + role.ID + "?panel=add&q=" + url.QueryEscape(evil)} {
 		res, body := do(t, e.h, "GET", path, nil)
@@ -331,7 +339,7 @@ func TestSameAnswerForKnownAndUnknownAddresses(t *testing.T) {
 	s.PublicRegistration = true
 	_, err = e.m.UpdateSettings(ctx, s)
 	require.NoError(t, err)
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "known@example.com", Password: "secret pw"})
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "known@example.com", Password: "secret pw"})
 	require.NoError(t, err)
 
 	answer := func(path string, form url.Values) string {
@@ -404,7 +412,7 @@ func TestRemovingTheLastAdministratorIsRefused(t *testing.T) {
 	ctx := context.Background()
 	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
 	require.NoError(t, err)
-	u, err := e.m.Create(ctx, users.CreateInput{Email: "only@example.com", Password: "pw", Role: &admins.ID})
+	u, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "only@example.com", Password: "pw", Role: &admins.ID})
 	require.NoError(t, err)
 	res, body := do(t, e.h, "POST", "/admin/roles/"+admins.ID+"/remove", url.Values{"user": {u.ID}})
 	assert.Equal(t, http.StatusConflict, res.StatusCode)
@@ -511,15 +519,15 @@ func TestSessionRenewalAndRevocation(t *testing.T) {
 	ctx := context.Background()
 	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
 	require.NoError(t, err)
-	u, err := e.m.Create(ctx, users.CreateInput{Email: "a@example.com", Password: "pw", Role: &admins.ID})
+	u, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "a@example.com", Password: "pw", Role: &admins.ID})
 	require.NoError(t, err)
-	_, err = e.m.Create(ctx, users.CreateInput{Email: "b@example.com", Password: "pw", Role: &admins.ID})
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "b@example.com", Password: "pw", Role: &admins.ID})
 	require.NoError(t, err)
 	c := signInCookie(t, e.h, "a@example.com", "pw")
 	assert.Equal(t, http.StatusOK, get(t, e.h, "/admin/users", c).StatusCode)
 
 	// Past the access token's life, the session renews it.
-	*e.now = e.now.Add(users.DefaultAccessTokenTTL + time.Minute)
+	*e.now = e.now.Add(e.m.Lifetimes().Access + time.Minute)
 	res := get(t, e.h, "/admin/users", c)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	var renewed *http.Cookie
@@ -542,7 +550,7 @@ func TestSessionRenewalAndRevocation(t *testing.T) {
 	_, err = e.m.UpdateUser(ctx, u.ID, users.UserPatch{SetRole: true, Role: &admins.ID})
 	require.NoError(t, err)
 	c = signInCookie(t, e.h, "a@example.com", "pw")
-	*e.now = e.now.Add(users.DefaultRefreshTokenTTL + time.Hour)
+	*e.now = e.now.Add(e.m.Lifetimes().Refresh + time.Hour)
 	assert.Equal(t, http.StatusSeeOther, get(t, e.h, "/admin/users", c).StatusCode)
 }
 

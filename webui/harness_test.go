@@ -28,6 +28,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 	"github.com/gousers/users/webui"
 )
 
@@ -56,11 +57,10 @@ func newEnv(t *testing.T, opts ...webui.Option) *env {
 	t.Cleanup(e.srv.Close)
 	e.base = e.srv.URL + "/admin"
 	m, err := users.New(e.store, e.mail,
-		users.WithHasher(users.InsecureHasher{}),
-		users.WithPublicURL(e.srv.URL),
-		users.WithLinkPaths(webui.LinkPaths("/admin")),
-		users.WithMailLimiter(nil),
-		users.WithLoginLimiter(nil),
+		users.WithHasher(userstest.Hasher{}),
+		users.Links{PublicURL: e.srv.URL},
+		webui.LinkPaths("/admin"),
+		limits(func(l *users.Limits) { l.Mail = nil; l.Login = nil }),
 	)
 	require.NoError(t, err)
 	e.m = m
@@ -80,9 +80,9 @@ func (e *env) role(name string, admin bool) *users.Role {
 	return r
 }
 
-func (e *env) user(in users.CreateInput) *users.User {
+func (e *env) user(in users.CreateUserInput) *users.User {
 	e.t.Helper()
-	u, err := e.m.Create(context.Background(), in)
+	u, err := e.m.CreateUser(context.Background(), in)
 	require.NoError(e.t, err)
 	return u
 }
@@ -480,4 +480,12 @@ func (p *page) describedBy(name string) string {
 	})
 	require.NoError(p.t, err)
 	return desc
+}
+
+// limits returns users.DefaultLimits with change applied: a test sets the
+// limits it is about and keeps the others.
+func limits(change func(*users.Limits)) users.Limits {
+	l := users.DefaultLimits()
+	change(&l)
+	return l
 }

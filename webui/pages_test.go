@@ -38,13 +38,13 @@ func (p *page) cookie(name string) string {
 func (e *env) admin(email, password string) *users.User {
 	e.t.Helper()
 	r := e.role("Administrator", true)
-	return e.user(users.CreateInput{Email: email, Password: password, Role: &r.ID})
+	return e.user(users.CreateUserInput{Email: email, Password: password, Role: &r.ID})
 }
 
 func TestPageSignIn(t *testing.T) {
 	e := newEnv(t)
 	e.admin("admin@example.com", "admin password")
-	e.user(users.CreateInput{Email: "plain@example.com", Password: "plain password"})
+	e.user(users.CreateUserInput{Email: "plain@example.com", Password: "plain password"})
 	p := e.newPage()
 
 	// An admin page sends a stranger to the sign-in page, and back after.
@@ -91,7 +91,7 @@ func TestPageRegister(t *testing.T) {
 	s.PublicRegistration, s.PublicRegistrationVerifyEmail, s.PublicRegistrationRole = true, true, &member.ID
 	_, err := e.m.UpdateSettings(context.Background(), s)
 	require.NoError(t, err)
-	e.user(users.CreateInput{Email: "taken@example.com", Password: "whatever1"})
+	e.user(users.CreateUserInput{Email: "taken@example.com", Password: "whatever1"})
 	p := e.newPage()
 
 	answer := func(email string) string {
@@ -224,7 +224,7 @@ func TestPageSetPassword(t *testing.T) {
 
 func TestPageResetPassword(t *testing.T) {
 	e := newEnv(t)
-	e.user(users.CreateInput{Email: "r@example.com", Password: "old password"})
+	e.user(users.CreateUserInput{Email: "r@example.com", Password: "old password"})
 	p := e.newPage()
 
 	require.Equal(t, 200, p.open("/login"))
@@ -257,9 +257,9 @@ func TestPageUsers(t *testing.T) {
 	e := newEnv(t, asAdmin)
 	editors := e.role("Editors", false)
 	for i := range 60 {
-		e.user(users.CreateInput{Email: fmt.Sprintf("u%02d@example.com", i), FirstName: "User", LastName: fmt.Sprint(i)})
+		e.user(users.CreateUserInput{Email: fmt.Sprintf("u%02d@example.com", i), FirstName: "User", LastName: fmt.Sprint(i)})
 	}
-	e.user(users.CreateInput{Email: "zed@example.org", FirstName: "Zed", Status: users.StatusSuspended, Role: &editors.ID})
+	e.user(users.CreateUserInput{Email: "zed@example.org", FirstName: "Zed", Status: users.StatusSuspended, Role: &editors.ID})
 	p := e.newPage()
 
 	require.Equal(t, 200, p.open("/users"))
@@ -286,7 +286,7 @@ func TestPageUsers(t *testing.T) {
 func TestPageUser(t *testing.T) {
 	e := newEnv(t, asAdmin)
 	editors := e.role("Editors", false)
-	u := e.user(users.CreateInput{Email: "edit@example.com", FirstName: "Old", Role: &editors.ID})
+	u := e.user(users.CreateUserInput{Email: "edit@example.com", FirstName: "Old", Role: &editors.ID})
 	p := e.newPage()
 
 	require.Equal(t, 200, p.open("/users"))

@@ -16,6 +16,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/userstest"
 	"github.com/gousers/users/webui"
 )
 
@@ -56,14 +57,14 @@ func TestInviteOutcomeSaysWhetherTheAccountIsInTheRole(t *testing.T) {
 	require.NoError(t, err)
 	other, err := e.m.CreateRole(ctx, users.Role{Name: "Other"})
 	require.NoError(t, err)
-	for _, in := range []users.CreateInput{
+	for _, in := range []users.CreateUserInput{
 		{Email: "member@example.com", Role: &editors.ID, Status: users.StatusActive},
 		{Email: "elsewhere@example.com", Role: &other.ID, Status: users.StatusActive},
 		{Email: "norole@example.com", Status: users.StatusActive},
 		{Email: "suspended@example.com", Role: &other.ID, Status: users.StatusSuspended},
 		{Email: "suspended-member@example.com", Role: &editors.ID, Status: users.StatusSuspended},
 	} {
-		_, err := e.m.Create(ctx, in)
+		_, err := e.m.CreateUser(ctx, in)
 		require.NoError(t, err)
 	}
 	res, _ := do(t, e.h, "POST", "/admin/roles/"+editors.ID+"/invite", url.Values{"emails": {
@@ -153,7 +154,7 @@ func TestPagesShowTheProjectName(t *testing.T) {
 // is: the host's per-IP registration limit must hold on it too, or anyone
 // registers (and mails) without bound through the console.
 func TestRegisterPageKeepsTheRegistrationLimit(t *testing.T) {
-	limit := users.NewMemoryLimiter(2, time.Minute)
+	limit := &users.MemoryLimiter{Points: 2, Window: time.Minute}
 	e := newHandlerEnv(t, webui.WithRegisterRateLimiter(limit))
 	ctx := context.Background()
 	openRegistration(t, e.m)
@@ -255,10 +256,12 @@ func TestResendVerificationIsTheAdministrators(t *testing.T) {
 	ctx := context.Background()
 	box := memmailer.New()
 	m, err := users.New(newStore(), box,
-		users.WithHasher(users.InsecureHasher{}),
-		users.WithLinkPaths(webui.LinkPaths("")),
-		users.WithMailLimiter(users.NewMemoryLimiter(1, time.Hour)),
-		users.WithAdminMailLimiter(users.NewMemoryLimiter(2, time.Hour)))
+		users.WithHasher(userstest.Hasher{}),
+		webui.LinkPaths(""),
+		limits(func(l *users.Limits) {
+			l.Mail = &users.MemoryLimiter{Points: 1, Window: time.Hour}
+			l.AdminMail = &users.MemoryLimiter{Points: 2, Window: time.Hour}
+		}))
 	require.NoError(t, err)
 	h := webui.New(m, asAdmin)
 	s, err := m.Settings(ctx)

@@ -71,7 +71,7 @@ func TestSeedInviteUsers(t *testing.T) {
 	e := newEnv(t, asAdmin)
 	editors := e.role("Editors", false)
 	other := e.role("Other", false)
-	e.user(users.CreateInput{Email: "member@example.com", Role: &other.ID})
+	e.user(users.CreateUserInput{Email: "member@example.com", Role: &other.ID})
 	p := e.newPage()
 
 	require.Equal(t, 200, p.open("/roles/"+editors.ID))
@@ -146,10 +146,10 @@ func TestSeedAddExisting(t *testing.T) {
 	e := newEnv(t, asAdmin)
 	editors := e.role("Editors", false)
 	other := e.role("Other", false)
-	a := e.user(users.CreateInput{Email: "a@example.com"})
-	b := e.user(users.CreateInput{Email: "b@example.com", Role: &other.ID})
-	c := e.user(users.CreateInput{Email: "c@example.com"})
-	e.user(users.CreateInput{Email: "in@example.com", Role: &editors.ID})
+	a := e.user(users.CreateUserInput{Email: "a@example.com"})
+	b := e.user(users.CreateUserInput{Email: "b@example.com", Role: &other.ID})
+	c := e.user(users.CreateUserInput{Email: "c@example.com"})
+	e.user(users.CreateUserInput{Email: "in@example.com", Role: &editors.ID})
 	p := e.newPage()
 
 	require.Equal(t, 200, p.open("/roles/"+editors.ID))
@@ -179,8 +179,8 @@ func TestSeedAddExisting(t *testing.T) {
 func TestSeedRemoveRole(t *testing.T) {
 	e := newEnv(t, asAdmin)
 	editors := e.role("Editors", false)
-	u := e.user(users.CreateInput{Email: "gone@example.com", Role: &editors.ID})
-	keep := e.user(users.CreateInput{Email: "stays@example.com", Role: &editors.ID})
+	u := e.user(users.CreateUserInput{Email: "gone@example.com", Role: &editors.ID})
+	keep := e.user(users.CreateUserInput{Email: "stays@example.com", Role: &editors.ID})
 	p := e.newPage()
 
 	require.Equal(t, 200, p.open("/roles/"+editors.ID))

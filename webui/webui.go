@@ -18,8 +18,8 @@
 //     The pages behind mailed links never act on GET: a mail scanner that
 //     opens a link consumes nothing.
 //
-// Pass [LinkPaths] to users.WithLinkPaths so that the mailed links open
-// these pages.
+// Pass [LinkPaths] to users.New so that the mailed links open these
+// pages.
 //
 // Every page works without JavaScript (there is none) and loads nothing
 // from another origin. Every change goes through the Manager; the console
@@ -69,15 +69,17 @@ const PageSize = 50
 const maxFormBytes = 256 << 10
 
 // LinkPaths returns the paths of the pages behind the mailed links when the
-// console is served under prefix (DefaultPrefix when empty), for
-// users.WithLinkPaths.
-func LinkPaths(prefix string) users.LinkPaths {
+// console is served under prefix (DefaultPrefix when empty): a users.Links
+// with its paths only, to pass to users.New beside the application's own
+// Links (the public URL and allow-lists), so that the mailed links open
+// these pages.
+func LinkPaths(prefix string) users.Links {
 	p := cleanPrefix(prefix)
-	return users.LinkPaths{
-		VerifyEmail:   p + "/verify-email",
-		AcceptInvite:  p + "/accept-invite",
-		SetPassword:   p + "/set-password",
-		ResetPassword: p + "/reset-password",
+	return users.Links{
+		VerifyEmailPath:   p + "/verify-email",
+		AcceptInvitePath:  p + "/accept-invite",
+		SetPasswordPath:   p + "/set-password",
+		ResetPasswordPath: p + "/reset-password",
 	}
 }
 

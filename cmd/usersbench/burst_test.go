@@ -17,23 +17,24 @@ import (
 	"github.com/gousers/users/httpapi"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // slowHasher is the test hasher, taking d per hash: a stand-in for argon2id
 // whose duration the hashing gate measures.
 type slowHasher struct {
-	users.InsecureHasher
+	userstest.Hasher
 	d time.Duration
 }
 
 func (h slowHasher) Hash(pw string) (string, error) {
 	time.Sleep(h.d)
-	return h.InsecureHasher.Hash(pw)
+	return h.Hasher.Hash(pw)
 }
 
 func (h slowHasher) Verify(pw, enc string) (bool, error) {
 	time.Sleep(h.d)
-	return h.InsecureHasher.Verify(pw, enc)
+	return h.Hasher.Verify(pw, enc)
 }
 
 // A burst against the real handler, whose hashing gate holds one 20 ms
@@ -41,9 +42,11 @@ func (h slowHasher) Verify(pw, enc string) (bool, error) {
 // served, the rest shed with 503 and a Retry-After, and nothing else.
 func TestBurstAgainstTheHandler(t *testing.T) {
 	t.Parallel()
+	lim := users.DefaultLimits()
+	lim.HashConcurrency, lim.HashQueue, lim.HashWaitBudget = 1, 1024, 100*time.Millisecond
+	lim.Mail = nil
 	m, err := users.New(memstore.New(), memmailer.New(), users.WithHasher(slowHasher{d: 20 * time.Millisecond}),
-		users.WithHashConcurrency(1, 1024), users.WithHashWaitBudget(100*time.Millisecond),
-		users.WithMailLimiter(nil), users.WithLogger(slog.New(slog.DiscardHandler)))
+		lim, users.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	srv := httptest.NewServer(httpapi.New(m, httpapi.WithAuthorizer(httpapi.BearerToken("admin-token-0123456789"))))
 	t.Cleanup(srv.Close)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/userstest"
 )
 
 // Operations the tool knows, in the order it runs them.
@@ -54,7 +55,7 @@ type config struct {
 	JSON       bool          // machine-readable output
 	Password   string        // every user's password
 	Deliver    bool          // run the Manager's delivery worker (in-process)
-	HashLimit  hashLimit     // WithHashConcurrency; zero: the library's default
+	HashLimit  hashLimit     // Limits.HashConcurrency; zero: the library's default
 	Ceiling    bool          // measure the hash-only ceiling
 	MaxPool    int           // cap on the tokens prepared for verify and accept
 	Keep       bool          // keep the SQLite file or PostgreSQL schema
@@ -82,7 +83,7 @@ type config struct {
 }
 
 // argon2Params is the -argon2 flag: argon2id parameters, or the fake
-// (InsecureHasher) hasher.
+// (userstest.Hasher) hasher.
 type argon2Params struct {
 	Fake    bool
 	Memory  uint32 // KiB
@@ -103,7 +104,7 @@ func (p argon2Params) String() string {
 // hasher returns the users.Hasher p names.
 func (p argon2Params) hasher() users.Hasher {
 	if p.Fake {
-		return users.InsecureHasher{}
+		return userstest.Hasher{}
 	}
 	return &users.Argon2id{Memory: p.Memory, Time: p.Time, Threads: p.Threads, SaltLen: 16, KeyLen: 32}
 }
@@ -118,8 +119,7 @@ func parseArgon2(s string) (argon2Params, error) {
 	case "directus":
 		return directusArgon2, nil
 	case "default":
-		d := users.DefaultArgon2id()
-		return argon2Params{Memory: d.Memory, Time: d.Time, Threads: d.Threads}, nil
+		return argon2Params{Memory: 19456, Time: 2, Threads: 1}, nil // users.Argon2id{}'s, as documented
 	}
 	parts := strings.Split(s, ",")
 	if len(parts) != 3 {
@@ -186,7 +186,7 @@ func parseOps(s string) ([]string, error) {
 }
 
 // hashLimit is the -hashlimit flag: "limit,queue" for
-// users.WithHashConcurrency, or "" for the library's default.
+// users.Limits.HashConcurrency, or "" for the library's default.
 type hashLimit struct{ Limit, Queue int }
 
 func parseHashLimit(s string) (hashLimit, error) {
@@ -229,7 +229,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.JSON, "json", false, "print JSON instead of a table")
 	fs.StringVar(&c.Password, "password", "correct-Horse-battery-9-staple!", "password of every user the tool creates")
 	fs.BoolVar(&c.Deliver, "deliver", true, "in-process: run the mail delivery worker (to a mailer that discards), as a server does")
-	fs.StringVar(&hashlim, "hashlimit", "", "in-process: users.WithHashConcurrency limit,queue (default: the library's, NumCPU and 4×NumCPU)")
+	fs.StringVar(&hashlim, "hashlimit", "", "in-process: users.Limits HashConcurrency,HashQueue (default: the library's, NumCPU and 1024)")
 	fs.BoolVar(&c.Ceiling, "ceiling", true, "measure the hash-only ceiling (argon2id alone at the same parameters and concurrency)")
 	fs.IntVar(&c.MaxPool, "maxpool", 500_000, "at most this many tokens are prepared for verify and accept")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the SQLite file or the PostgreSQL schema")

@@ -14,6 +14,7 @@ import (
 	"github.com/gousers/users/httpapi"
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/userstest"
 )
 
 // flowKit runs each flow once per call on a Manager with the fake hasher,
@@ -30,7 +31,9 @@ type flowKit struct {
 
 func newFlowKit(ctx context.Context, st store.Store, seq *emailSeq, pw string) (*flowKit, error) {
 	mail := memmailer.New()
-	m, err := users.New(st, mail, users.WithHasher(users.InsecureHasher{}), users.WithMailLimiter(nil),
+	lim := users.DefaultLimits()
+	lim.Mail = nil
+	m, err := users.New(st, mail, users.WithHasher(userstest.Hasher{}), lim,
 		users.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return nil, err
@@ -81,7 +84,7 @@ func (k *flowKit) accept(ctx context.Context, tok string) error {
 }
 
 func (k *flowKit) createActive(ctx context.Context, email string) error {
-	_, err := k.m.Create(ctx, users.CreateInput{Email: email, Password: k.pw})
+	_, err := k.m.CreateUser(ctx, users.CreateUserInput{Email: email, Password: k.pw})
 	return err
 }
 
@@ -139,7 +142,7 @@ func (k *flowKit) tokens(emails []string) ([]string, error) {
 // given hasher, and public registration open; its Manager's delivery
 // worker runs until ctx ends.
 func refusalHandler(ctx context.Context, st store.Store, hasher users.Hasher, admin string) (http.Handler, error) {
-	m, err := users.New(st, users.MailerFunc(func(context.Context, users.Message) error { return nil }),
+	m, err := users.New(st, discardMailer{},
 		users.WithHasher(hasher), users.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		return nil, err

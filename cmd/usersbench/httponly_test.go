@@ -16,6 +16,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // list fills the server up to -list-users users first, then reads pages;
@@ -23,7 +24,7 @@ import (
 // the real handler, and neither runs in process.
 func TestHTTPOnlyOps(t *testing.T) {
 	t.Parallel()
-	m, err := users.New(memstore.New(), memmailer.New(), users.WithHasher(users.InsecureHasher{}),
+	m, err := users.New(memstore.New(), memmailer.New(), users.WithHasher(userstest.Hasher{}),
 		users.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	srv := httptest.NewServer(httpapi.New(m, httpapi.WithAuthorizer(httpapi.BearerToken("admin-token-0123456789"))))

@@ -26,6 +26,7 @@ import (
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/sqlitestore"
+	"github.com/gousers/users/userstest"
 )
 
 // inproc runs the operations against a Manager in this process.
@@ -57,18 +58,21 @@ func newInproc(ctx context.Context, cfg config, stderr io.Writer) (_ *inproc, er
 	if err := d.openStore(ctx); err != nil {
 		return nil, err
 	}
-	discard := users.MailerFunc(func(context.Context, users.Message) error { return nil })
+	var discard discardMailer
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	opts := []users.Option{users.WithHasher(cfg.Argon2.hasher()), users.WithLogger(log)}
 	if cfg.HashLimit != (hashLimit{}) {
-		opts = append(opts, users.WithHashConcurrency(cfg.HashLimit.Limit, cfg.HashLimit.Queue))
+		lim := users.DefaultLimits()
+		lim.HashConcurrency, lim.HashQueue = cfg.HashLimit.Limit, cfg.HashLimit.Queue
+		opts = append(opts, lim)
 	}
 	if d.m, err = users.New(d.store, discard, opts...); err != nil {
 		return nil, err
 	}
 	d.tap = &tokenTap{Store: d.store}
-	if d.setup, err = users.New(d.tap, discard, users.WithHasher(users.InsecureHasher{}),
-		users.WithMailLimiter(nil), users.WithLogger(log)); err != nil {
+	unmailed := users.DefaultLimits()
+	unmailed.Mail = nil
+	if d.setup, err = users.New(d.tap, discard, users.WithHasher(userstest.Hasher{}), unmailed, users.WithLogger(log)); err != nil {
 		return nil, err
 	}
 	role, err := d.m.CreateRole(ctx, users.Role{Name: "usersbench " + d.seq.prefix})
@@ -302,7 +306,7 @@ func (d *inproc) loginUsers(ctx context.Context, k int) ([]string, error) {
 	emails := make([]string, k)
 	for i := range emails {
 		emails[i] = d.seq.next()
-		if _, err := d.m.Create(ctx, users.CreateInput{Email: emails[i], Password: d.cfg.Password}); err != nil {
+		if _, err := d.m.CreateUser(ctx, users.CreateUserInput{Email: emails[i], Password: d.cfg.Password}); err != nil {
 			return nil, err
 		}
 	}
@@ -481,3 +485,8 @@ func newEmailSeq() *emailSeq {
 func (s *emailSeq) next() string {
 	return fmt.Sprintf("ub%s-%d@example.com", s.prefix, s.n.Add(1))
 }
+
+// discardMailer accepts every mail and sends none.
+type discardMailer struct{}
+
+func (discardMailer) Send(context.Context, users.Message) error { return nil }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/logmailer"
+	"github.com/gousers/users/userstest"
 )
 
 func TestParseArgsDefaults(t *testing.T) {
@@ -44,7 +45,7 @@ func TestParseArgs(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "memory", c.Store)
 	assert.True(t, c.Argon2.Fake)
-	assert.IsType(t, users.InsecureHasher{}, c.Argon2.hasher())
+	assert.IsType(t, userstest.Hasher{}, c.Argon2.hasher())
 	assert.Equal(t, 32, c.C)
 	assert.Equal(t, 3*time.Second, c.D)
 	assert.Equal(t, []string{opRegister, opInvite}, c.Ops, "run order, not flag order")

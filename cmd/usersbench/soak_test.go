@@ -76,9 +76,10 @@ func TestSoakAgainstTheHandler(t *testing.T) {
 	out, err := os.Create(mailLog)
 	require.NoError(t, err)
 	defer out.Close()
+	lim := users.DefaultLimits()
+	lim.HashConcurrency, lim.HashQueue, lim.HashWaitBudget, lim.Mail = 1, 1024, 50*time.Millisecond, nil
 	m, err := users.New(memstore.New(), logmailer.New(out), users.WithHasher(slowHasher{d: 2 * time.Millisecond}),
-		users.WithHashConcurrency(1, 1024), users.WithHashWaitBudget(50*time.Millisecond),
-		users.WithMailLimiter(nil), users.WithLogger(slog.New(slog.DiscardHandler)))
+		lim, users.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	go func() { _ = m.Run(t.Context()) }()
 	srv := httptest.NewServer(httpapi.New(m, httpapi.WithAuthorizer(httpapi.BearerToken("admin-token-0123456789"))))

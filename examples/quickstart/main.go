@@ -64,10 +64,10 @@ func run(ctx context.Context, out io.Writer) error {
 	// links from.
 	var inbox bytes.Buffer
 	m, err := users.New(st, logmailer.New(io.MultiWriter(out, &inbox)),
-		users.WithPublicURL("https://app.example.com"),
-		users.WithRegisterURLAllowList("https://app.example.com/verify"),
-		users.WithInviteURLAllowList("https://app.example.com/accept-invite"),
-		users.WithPasswordResetURLAllowList("https://app.example.com/reset-password"),
+		users.Links{PublicURL: "https://app.example.com"},
+		users.Links{RegisterURLs: []string{"https://app.example.com/verify"}},
+		users.Links{InviteURLs: []string{"https://app.example.com/accept-invite"}},
+		users.Links{PasswordResetURLs: []string{"https://app.example.com/reset-password"}},
 	)
 	if err != nil {
 		return err
@@ -152,7 +152,7 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// --- An administrator creates a user (no mail, active at once).
 
-	alan, err := m.Create(ctx, users.CreateInput{
+	alan, err := m.CreateUser(ctx, users.CreateUserInput{
 		Email: "alan@example.com", Password: "turing machine 1936", FirstName: "Alan", Role: &editor.ID,
 	})
 	if err != nil {

@@ -56,7 +56,7 @@ type config struct {
 	SMTPSecure       bool
 	SMTPIgnoreTLS    bool
 	SMTPName         string
-	Delivery         users.DeliveryOptions
+	Delivery         users.Delivery
 
 	RegisterAllowList []string
 	InviteAllowList   []string
@@ -102,7 +102,7 @@ type config struct {
 	MetricsEnabled bool
 	MetricsTokens  []string
 
-	Health users.HealthOptions
+	Health users.HealthThresholds
 
 	// set records the variables the environment set (not their defaults).
 	set map[string]bool
@@ -171,7 +171,7 @@ var serverSection = section{"Server", []setting{
 	{name: "KEY", help: "Identifier of this project, shown to administrators as serviceId by GET /server/health (Directus's KEY). Default: none.",
 		parse: func(c *config, v string) error { c.Key = v; return nil }},
 	{name: "PROJECT_NAME", help: "The project name mails use (\"You have been invited to join <project>\") while the stored settings have none; PATCH /settings project_name overrides it. At most 100 characters. Default: none (\"You have been invited\").",
-		parse: func(c *config, v string) error { c.ProjectName = v; return unprefix(users.ValidateProjectName(v)) }},
+		parse: func(c *config, v string) error { c.ProjectName = v; return nil }}, // judged by users.New (see managerError)
 }}
 
 var databaseSection = section{"Database", []setting{
@@ -276,9 +276,9 @@ var deliverySection = section{"Mail delivery (the outbox worker; durations such 
 
 var usersSection = section{"Users and tokens", []setting{
 	{name: "USER_REGISTER_URL_ALLOW_LIST", help: "Comma-separated URLs POST /users/register accepts as verification_url (one leading *. label allowed in a host). Default: none.",
-		parse: func(c *config, v string) error { c.RegisterAllowList = list(v); return allowList(c.RegisterAllowList) }},
+		parse: func(c *config, v string) error { c.RegisterAllowList = list(v); return nil }}, // judged by users.New (see managerError)
 	{name: "USER_INVITE_URL_ALLOW_LIST", help: "Comma-separated URLs POST /users/invite accepts as invite_url. Default: none.",
-		parse: func(c *config, v string) error { c.InviteAllowList = list(v); return allowList(c.InviteAllowList) }},
+		parse: func(c *config, v string) error { c.InviteAllowList = list(v); return nil }}, // judged by users.New
 	{name: "EMAIL_VERIFICATION_TOKEN_TTL", def: "7d", help: "Lifetime of a verification link (Directus's name): a duration such as 7d, 36h or 30m, or a number of milliseconds, as in Directus.",
 		parse: func(c *config, v string) (err error) { c.VerifyTTL, err = duration(v); return }},
 	{name: "USER_INVITE_TOKEN_TTL", def: "7d", help: "Lifetime of an invitation link (Directus's name).",
@@ -297,7 +297,15 @@ var securitySection = section{"Security", []setting{
 			return nil
 		}},
 	{name: "ADMIN_EMAIL", help: "With ADMIN_PASSWORD: the first administrator, created at start-up (active, in the role Administrator) when no active user has an admin role. An existing user with that address is left alone. Default: none.",
-		parse: func(c *config, v string) error { c.AdminEmail = v; return unprefix(users.ValidateEmail(v)) }},
+		parse: func(c *config, v string) error {
+			// The library judges the address when it creates the user; a
+			// value that is not even an address stops the start here.
+			if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
+				return errors.New("must be a plain email address (name@example.com)")
+			}
+			c.AdminEmail = v
+			return nil
+		}},
 	{name: "ADMIN_PASSWORD", secret: true, verbatim: true, help: "The first administrator's password (required with ADMIN_EMAIL; unlike Directus, none is made up).",
 		parse: func(c *config, v string) error { c.AdminPassword = v; return nil }},
 	{name: "IP_TRUST_PROXY", help: "Comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For is believed for the client IP (rate limits). Default: none — Directus trusts every proxy by default; a client could then choose its IP.",
@@ -315,11 +323,11 @@ var securitySection = section{"Security", []setting{
 			}
 			return nil
 		}},
-	{name: "HASH_MEMORY_COST", def: strconv.Itoa(int(users.DefaultArgon2id().Memory)), help: "argon2id memory per password hash, in KiB (at least 8 × HASH_PARALLELISM).",
+	{name: "HASH_MEMORY_COST", def: "19456", help: "argon2id memory per password hash, in KiB (at least 8 × HASH_PARALLELISM).",
 		parse: func(c *config, v string) error { n, err := intIn(v, 8, 4<<20); c.Argon2.Memory = uint32(n); return err }},
-	{name: "HASH_TIME_COST", def: strconv.Itoa(int(users.DefaultArgon2id().Time)), help: "argon2id passes.",
+	{name: "HASH_TIME_COST", def: "2", help: "argon2id passes.",
 		parse: func(c *config, v string) error { n, err := intIn(v, 1, 1024); c.Argon2.Time = uint32(n); return err }},
-	{name: "HASH_PARALLELISM", def: strconv.Itoa(int(users.DefaultArgon2id().Threads)), help: "argon2id lanes.",
+	{name: "HASH_PARALLELISM", def: "1", help: "argon2id lanes.",
 		parse: func(c *config, v string) error { n, err := intIn(v, 1, 255); c.Argon2.Threads = uint8(n); return err }},
 	{name: "HASH_CONCURRENCY", defText: fmt.Sprintf("the number of CPUs (%d here)", runtime.NumCPU()), help: "Password hashes run at once; each holds HASH_MEMORY_COST of memory.",
 		parse: func(c *config, v string) (err error) { c.HashLimit, err = intIn(v, 1, 4096); return }},
@@ -444,7 +452,7 @@ var healthSection = section{"Health (GET /server/health thresholds)", []setting{
 // checks the rules between variables. Every problem is reported, by
 // variable name, in one error.
 func loadConfig(getenv func(string) string) (config, error) {
-	c := config{Argon2: *users.DefaultArgon2id(), set: map[string]bool{},
+	c := config{set: map[string]bool{},
 		Sessions: sessionConfig{RefreshCookie: httpapi.CookieOptions{SameSite: http.SameSiteLaxMode},
 			SessionCookie: httpapi.CookieOptions{SameSite: http.SameSiteLaxMode}}}
 	var errs []error
@@ -760,11 +768,6 @@ func checkRedirect(v string) error {
 		return errors.New("must be an absolute http(s) URL or a path starting with /")
 	}
 	return nil
-}
-
-func allowList(entries []string) error {
-	_, err := users.NewAllowList(entries...)
-	return unprefix(err)
 }
 
 func corsOrigins(c *config, v string) error {

@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -67,8 +71,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.Equal(t, "no-reply@example.com", c.EmailFrom)
 	assert.True(t, c.EmailVerifySetup)
 	assert.Empty(t, c.AdminToken, "no admin unless configured")
-	assert.Equal(t, *users.DefaultArgon2id(), c.Argon2)
-	assert.Equal(t, users.DefaultDeliveryOptions(), c.Delivery, "the library's delivery policy")
+	assert.Equal(t, users.Argon2id{Memory: 19456, Time: 2, Threads: 1}, c.Argon2, "users.Argon2id{}'s defaults, spelt out")
+	assert.Equal(t, libraryDelivery, c.Delivery, "the library's delivery policy")
 	assert.Equal(t, 7*24*time.Hour, c.VerifyTTL)
 	assert.Equal(t, 7*24*time.Hour, c.InviteTTL)
 	assert.Equal(t, 1024, c.HashQueue)
@@ -89,26 +93,19 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.True(t, c.CORSCredentials)
 	assert.Equal(t, 18000, c.CORSMaxAge)
 	assert.False(t, c.MetricsEnabled)
-	h := users.DefaultHealthOptions()
-	h.HashWaiting = 0
-	assert.Equal(t, h.DatabaseResponseTime, c.Health.DatabaseResponseTime)
-	assert.Equal(t, h.OutboxPending, c.Health.OutboxPending)
-	assert.Equal(t, h.OutboxAge, c.Health.OutboxAge)
-	assert.Equal(t, h.DeliveryErrorWindow, c.Health.DeliveryErrorWindow)
-	assert.Equal(t, h.MailerProbeInterval, c.Health.MailerProbeInterval)
+	assert.Equal(t, libraryHealth, c.Health, "the library's thresholds")
 }
 
-// The library's defaults and the table's agree: -h tells the truth.
-func TestDefaultsMatchTheLibrary(t *testing.T) {
-	t.Parallel()
-	c, err := loadConfig(env(nil))
-	require.NoError(t, err)
-	d := users.DefaultDeliveryOptions()
-	assert.Equal(t, d, c.Delivery)
-	h := users.DefaultHealthOptions()
-	assert.Equal(t, h.MailerProbeInterval, c.Health.MailerProbeInterval)
-	assert.Equal(t, h.DatabaseResponseTime, c.Health.DatabaseResponseTime)
-}
+// libraryDelivery and libraryHealth are the defaults users.Delivery and
+// users.HealthThresholds document (the library's tests hold it to them;
+// MailerProbeTimeout, HashWaiting and HashShedWindow have no variable):
+// the table's defaults agree, so -h tells the truth.
+var (
+	libraryDelivery = users.Delivery{MaxAttempts: 8, InitialBackoff: 30 * time.Second, MaxBackoff: time.Hour,
+		Lease: 5 * time.Minute, SendTimeout: time.Minute, BatchSize: 50, Concurrency: 4, PollInterval: 5 * time.Second}
+	libraryHealth = users.HealthThresholds{DatabaseResponseTime: 150 * time.Millisecond, OutboxPending: 1000,
+		OutboxAge: 15 * time.Minute, DeliveryErrorWindow: 15 * time.Minute, MailerProbeInterval: 30 * time.Second}
+)
 
 func TestLoadConfigDirectusNames(t *testing.T) {
 	t.Parallel()
@@ -220,9 +217,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		"backoff above max":   {map[string]string{"MAIL_RETRY_BACKOFF": "2h"}, "MAIL_RETRY_BACKOFF (2h0m0s) must not exceed MAIL_MAX_BACKOFF (1h0m0s)"},
 		"duration":            {map[string]string{"MAIL_SEND_TIMEOUT": "30 seconds"}, "MAIL_SEND_TIMEOUT: must be a positive duration such as 30s"},
 		"ttl":                 {map[string]string{"USER_INVITE_TOKEN_TTL": "forever"}, "USER_INVITE_TOKEN_TTL"},
-		"allow-list":          {map[string]string{"USER_REGISTER_URL_ALLOW_LIST": "https://good@evil.example/"}, "USER_REGISTER_URL_ALLOW_LIST"},
 		"verify redirect":     {map[string]string{"USER_REGISTER_VERIFY_REDIRECT": "//evil.example"}, "USER_REGISTER_VERIFY_REDIRECT"},
-		"project name":        {map[string]string{"PROJECT_NAME": "Acme \u202egnp.exe"}, "PROJECT_NAME: \"project_name\" must not contain"},
 		"cors origin":         {map[string]string{"CORS_ORIGIN": "https://app.example.com/path"}, "CORS_ORIGIN"},
 		"metrics token":       {map[string]string{"METRICS_TOKENS": "short"}, "METRICS_TOKENS: token 1 must be at least 16 characters"},
 		"log level":           {map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
@@ -245,6 +240,31 @@ func TestLoadConfigErrors(t *testing.T) {
 				assert.True(t, known[m[1]] || m[1] == "EMAIL_SMTP_*", "%q names no variable of the table", line)
 			}
 			assert.NotRegexp(t, `\b(SendTimeout|Lease|InitialBackoff|MaxBackoff|Memory|Threads|HeloName|Username|Password|TLSMode)\b`, err.Error(), "no Go field names")
+		})
+	}
+}
+
+// The values users.New judges by the library's own rules stop the start
+// with an error that names the variable, as the loader's do.
+func TestManagerOptionErrorsNameTheVariable(t *testing.T) {
+	t.Parallel()
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"project name":        {map[string]string{"PROJECT_NAME": "Acme \u202egnp.exe"}, "configuration: PROJECT_NAME: \"project_name\" must not contain"},
+		"register allow-list": {map[string]string{"USER_REGISTER_URL_ALLOW_LIST": "https://app.example.com/v, https://good@evil.example/"}, `configuration: USER_REGISTER_URL_ALLOW_LIST: allow-list entry "https://good@evil.example/"`},
+		"invite allow-list":   {map[string]string{"USER_INVITE_URL_ALLOW_LIST": "javascript:alert(1)"}, `configuration: USER_INVITE_URL_ALLOW_LIST: allow-list entry "javascript:alert(1)": uses a forbidden scheme`},
+		"reset allow-list":    {map[string]string{"PASSWORD_RESET_URL_ALLOW_LIST": "/reset"}, `configuration: PASSWORD_RESET_URL_ALLOW_LIST: allow-list entry "/reset"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			vars := map[string]string{"PORT": "0", "DB_FILENAME": filepath.Join(t.TempDir(), "users.db"), "EMAIL_TRANSPORT": "log",
+				"HASH_MEMORY_COST": "1024", "HASH_TIME_COST": "1", "HASH_PARALLELISM": "1"}
+			maps.Copy(vars, tc.env)
+			err := run(context.Background(), func(k string) string { return vars[k] }, io.Discard, slog.New(slog.DiscardHandler), nil)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
 		})
 	}
 }

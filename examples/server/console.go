@@ -86,7 +86,7 @@ func bootstrapAdmin(ctx context.Context, m *users.Manager, email, password strin
 			return fmt.Errorf("ADMIN_EMAIL: %w", err)
 		}
 	}
-	u, err := m.Create(ctx, users.CreateInput{Email: email, Password: password, Role: &role.ID, Status: users.StatusActive})
+	u, err := m.CreateUser(ctx, users.CreateUserInput{Email: email, Password: password, Role: &role.ID, Status: users.StatusActive})
 	switch {
 	case errors.Is(err, users.ErrDuplicateEmail):
 		log.Warn("ADMIN_EMAIL names an existing user without admin access; it was left alone (give it an admin role with the API)")

@@ -132,36 +132,37 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	}
 	var metrics *metrics
 	if cfg.MetricsEnabled {
-		metrics = newMetrics(store)
+		metrics = newMetrics()
 		limits.register = metrics.countRefusals(limits.register, "register")
 	}
 	opts := []users.Option{
-		users.WithMailLimiter(limits.mail),
-		users.WithAdminMailLimiter(limits.adminMail),
-		users.WithLoginLimiter(limits.login),
-		users.WithLoginIPLimiter(limits.loginIP),
-		users.WithDeviceLimiter(limits.loginDevice),
-		users.WithPublicURL(cfg.PublicURL),
-		users.WithRegisterURLAllowList(cfg.RegisterAllowList...),
-		users.WithInviteURLAllowList(cfg.InviteAllowList...),
-		users.WithTokenLifetimes(cfg.VerifyTTL, cfg.InviteTTL),
-		users.WithHasher(&cfg.Argon2),
-		users.WithHashConcurrency(cfg.hashLimit(), cfg.HashQueue),
-		users.WithHashWaitBudget(cfg.HashBudget),
-		users.WithFailedLoginMinimum(cfg.LoginStall),
+		users.Limits{
+			HashConcurrency:    cfg.hashLimit(),
+			HashQueue:          cfg.HashQueue,
+			HashWaitBudget:     cfg.HashBudget,
+			FailedLoginMinimum: cfg.LoginStall,
+			Mail:               limits.mail,
+			AdminMail:          limits.adminMail,
+			Login:              limits.login,
+			LoginIP:            limits.loginIP,
+			Device:             limits.loginDevice,
+		},
+		users.Links{PublicURL: cfg.PublicURL, RegisterURLs: cfg.RegisterAllowList, InviteURLs: cfg.InviteAllowList},
+		webui.LinkPaths(consolePrefix),
+		users.Lifetimes{VerifyEmail: cfg.VerifyTTL, Invite: cfg.InviteTTL},
+		users.WithHasher(cfg.Argon2),
 		users.WithLogger(log),
-		users.WithDelivery(cfg.Delivery),
+		cfg.Delivery,
 		users.WithProjectName(cfg.ProjectName),
-		users.WithHealthOptions(cfg.Health),
-		users.WithLinkPaths(webui.LinkPaths(consolePrefix)),
+		cfg.Health,
 	}
 	opts = append(opts, cfg.Sessions.options()...)
 	if metrics != nil {
-		opts = append(opts, users.WithObserver(metrics))
+		opts = append(opts, users.WithObserver(metrics.observe))
 	}
 	m, err := users.New(store, mailer, opts...)
 	if err != nil {
-		return err
+		return managerError(err)
 	}
 	if metrics != nil {
 		metrics.watch(m)
@@ -306,7 +307,7 @@ func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits,
 	}
 	for _, s := range specs {
 		if newLimiter == nil {
-			*s.dst = users.NewMemoryLimiter(s.l.Points, s.l.Window)
+			*s.dst = &users.MemoryLimiter{Points: s.l.Points, Window: s.l.Window}
 			continue
 		}
 		pl, err := newLimiter(ctx, s.name, s.l.Points, s.l.Window)
@@ -367,4 +368,27 @@ func warnNoAdmin(ctx context.Context, m *users.Manager, cfg config, log *slog.Lo
 	log.Warn("ADMIN_TOKEN is not set and no active user has an admin role: every admin route (users, roles, invitations, settings) " +
 		"will answer 403 FORBIDDEN; set ADMIN_TOKEN (16 characters or more), or ADMIN_EMAIL and ADMIN_PASSWORD to create the first administrator")
 	return nil
+}
+
+// optionVariables names the variable behind each Manager option that
+// users.New judges by the library's own rules rather than this loader: a
+// *users.ValidationError from New names the option in its Field.
+var optionVariables = map[string]string{
+	"Links.PublicURL":         "PUBLIC_URL",
+	"Links.RegisterURLs":      "USER_REGISTER_URL_ALLOW_LIST",
+	"Links.InviteURLs":        "USER_INVITE_URL_ALLOW_LIST",
+	"Links.PasswordResetURLs": "PASSWORD_RESET_URL_ALLOW_LIST",
+	"WithProjectName":         "PROJECT_NAME",
+}
+
+// managerError turns New's refusal of an option into the loader's form,
+// naming the variable to change.
+func managerError(err error) error {
+	var ve *users.ValidationError
+	if errors.As(err, &ve) {
+		if name, ok := optionVariables[ve.Field]; ok {
+			return fmt.Errorf("configuration: %s: %s", name, strings.TrimPrefix(ve.Message(), ve.Field+": "))
+		}
+	}
+	return err
 }

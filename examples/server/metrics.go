@@ -16,14 +16,14 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
-	"github.com/gousers/users/store"
 )
 
-// metrics adapts the library's Observer events, the requests withAccessLog
-// sees, and the outbox and hashing state read at scrape time, to
-// Prometheus (github.com/prometheus/client_golang), on a registry of its
-// own. The library itself imports no metrics package: it reports through
-// users.Observer, and this is the adapter.
+// metrics adapts the library's observations (users.Observer), the
+// requests withAccessLog sees, and the outbox and hashing state its health
+// report gives at scrape time, to Prometheus
+// (github.com/prometheus/client_golang), on a registry of its own. The
+// library itself imports no metrics package: it reports through
+// users.Observer and Manager.Health, and this is the adapter.
 type metrics struct {
 	reg         *prometheus.Registry
 	requests    *prometheus.CounterVec
@@ -37,7 +37,7 @@ type metrics struct {
 	rateLimited *prometheus.CounterVec
 }
 
-func newMetrics(store store.Store) *metrics {
+func newMetrics() *metrics {
 	x := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -48,7 +48,7 @@ func newMetrics(store store.Store) *metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route"}),
 		flows: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "users_flow_total", Help: "Flows ended, by flow (register, verify_email, invite, accept_invite, create, login…), outcome and, when refused, reason.",
+			Name: "users_flow_total", Help: "Flows ended, by flow (register, verify_email, invite, accept_invite, create_user, login…), outcome and, when refused, reason.",
 		}, []string{"flow", "outcome", "reason"}),
 		mailSent: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "users_mail_sent_total", Help: "Mails delivered to the relay, by kind.",
@@ -72,41 +72,33 @@ func newMetrics(store store.Store) *metrics {
 		}, []string{"limiter"}),
 	}
 	x.reg.MustRegister(x.requests, x.duration, x.flows, x.mailSent, x.mailFailed, x.mailLatency,
-		x.hashWait, x.hashShed, x.rateLimited, outboxCollector{store},
+		x.hashWait, x.hashShed, x.rateLimited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return x
 }
 
-// Observe implements users.Observer.
-func (x *metrics) Observe(e users.Event) {
-	switch e.Kind {
-	case users.EventFlow:
-		x.flows.WithLabelValues(e.Flow, e.Outcome, e.Reason).Inc()
-	case users.EventMailSent:
-		x.mailSent.WithLabelValues(string(e.Mail)).Inc()
-		x.mailLatency.WithLabelValues(string(e.Mail)).Observe(e.Duration.Seconds())
-	case users.EventMailFailed:
-		x.mailFailed.WithLabelValues(string(e.Mail), strconv.FormatBool(e.Final)).Inc()
-	case users.EventHashWait:
-		x.hashWait.Observe(e.Duration.Seconds())
-	case users.EventHashShed:
+// observe is the users.Observer.
+func (x *metrics) observe(o users.Observation) {
+	switch o.Kind {
+	case users.KindFlow:
+		x.flows.WithLabelValues(o.Flow, o.Outcome, o.Reason).Inc()
+	case users.KindMailSent:
+		x.mailSent.WithLabelValues(o.Mail).Inc()
+		x.mailLatency.WithLabelValues(o.Mail).Observe(o.Duration.Seconds())
+	case users.KindMailFailed:
+		x.mailFailed.WithLabelValues(o.Mail, strconv.FormatBool(o.Final)).Inc()
+	case users.KindHashWait:
+		x.hashWait.Observe(o.Duration.Seconds())
+	case users.KindHashShed:
 		x.hashShed.Inc()
-	case users.EventRateLimited:
-		x.rateLimited.WithLabelValues(e.Limiter).Inc()
+	case users.KindRateLimited:
+		x.rateLimited.WithLabelValues(o.Limiter).Inc()
 	}
 }
 
-// watch registers the gauges read from m at scrape time.
+// watch registers the gauges read from m's health report at scrape time.
 func (x *metrics) watch(m *users.Manager) {
-	gauge := func(name, help string, f func(users.HashStats) int) prometheus.GaugeFunc {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help},
-			func() float64 { return float64(f(m.HashStats())) })
-	}
-	x.reg.MustRegister(
-		gauge("users_hash_running", "Password hashes running now.", func(s users.HashStats) int { return s.Running }),
-		gauge("users_hash_waiting", "Requests waiting for a hashing slot now.", func(s users.HashStats) int { return s.Waiting }),
-		gauge("users_hash_limit", "Hashing slots (HASH_CONCURRENCY).", func(s users.HashStats) int { return s.Limit }),
-	)
+	x.reg.MustRegister(healthCollector{m})
 }
 
 // request counts one answered request (withAccessLog). A nil metrics
@@ -155,36 +147,67 @@ func (c countingLimiter) Allow(ctx context.Context, key string) (time.Duration, 
 	return d, err
 }
 
-// outboxCollector reports the outbox at scrape time (store.Outbox.MailStats).
-type outboxCollector struct{ store store.Store }
+// healthCollector reports, at scrape time, what the Manager's health
+// report measures: the outbox (its backlog, the mails given up, the age of
+// the oldest pending one) and the hashing limit (calls hashing and waiting,
+// and the slots). One scrape asks for one report.
+type healthCollector struct{ m *users.Manager }
 
 var (
 	outboxPendingDesc = prometheus.NewDesc("users_outbox_pending", "Mails waiting in the outbox.", nil, nil)
 	outboxFailedDesc  = prometheus.NewDesc("users_outbox_failed", "Mails given up (kept in the outbox as a record).", nil, nil)
 	outboxAgeDesc     = prometheus.NewDesc("users_outbox_oldest_pending_age_seconds", "Age of the oldest pending mail (0 when none).", nil, nil)
+	hashRunningDesc   = prometheus.NewDesc("users_hash_running", "Password hashes running now.", nil, nil)
+	hashWaitingDesc   = prometheus.NewDesc("users_hash_waiting", "Requests waiting for a hashing slot now.", nil, nil)
+	hashLimitDesc     = prometheus.NewDesc("users_hash_limit", "Hashing slots (HASH_CONCURRENCY).", nil, nil)
 )
 
-func (outboxCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- outboxPendingDesc
-	ch <- outboxFailedDesc
-	ch <- outboxAgeDesc
+func (healthCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{outboxPendingDesc, outboxFailedDesc, outboxAgeDesc, hashRunningDesc, hashWaitingDesc, hashLimitDesc} {
+		ch <- d
+	}
 }
 
-func (o outboxCollector) Collect(ch chan<- prometheus.Metric) {
+func (c healthCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	st, err := o.store.MailStats(ctx)
+	h, err := c.m.Health(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(outboxPendingDesc, err)
 		return
 	}
-	age := 0.0
-	if st.OldestPending != nil {
-		age = max(time.Since(*st.OldestPending).Seconds(), 0)
+	gauge := func(d *prometheus.Desc, check string, value func(users.HealthCheck) any) {
+		cs := h.Checks[check]
+		if len(cs) == 0 {
+			// The outbox checks are missing when the store did not answer.
+			ch <- prometheus.NewInvalidMetric(d, errors.New(check+": not measured (the store did not answer)"))
+			return
+		}
+		v, ok := number(value(cs[0]))
+		if !ok {
+			ch <- prometheus.NewInvalidMetric(d, errors.New(check+": not a number"))
+			return
+		}
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
 	}
-	ch <- prometheus.MustNewConstMetric(outboxPendingDesc, prometheus.GaugeValue, float64(st.Pending))
-	ch <- prometheus.MustNewConstMetric(outboxFailedDesc, prometheus.GaugeValue, float64(st.Failed))
-	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age)
+	observed := func(c users.HealthCheck) any { return c.ObservedValue }
+	gauge(outboxPendingDesc, "outbox:pending", observed)
+	gauge(outboxFailedDesc, "outbox:failed", observed)
+	gauge(outboxAgeDesc, "outbox:oldestPendingAge", observed)
+	gauge(hashRunningDesc, "hashing:running", observed)
+	gauge(hashWaitingDesc, "hashing:waiting", observed)
+	gauge(hashLimitDesc, "hashing:running", func(c users.HealthCheck) any { return c.Threshold })
+}
+
+// number reads a health check's value: an int or a float64.
+func number(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case float64:
+		return n, true
+	}
+	return 0, false
 }
 
 // mount serves GET /metrics before next, to administrators (ADMIN_TOKEN,

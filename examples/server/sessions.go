@@ -62,10 +62,7 @@ var sessionsSection = section{"Sessions and password resets (Directus's names)",
 	{name: "SESSION_COOKIE_SAME_SITE", def: "lax", help: "Its SameSite: lax, strict or none (none needs SESSION_COOKIE_SECURE=true).",
 		parse: func(c *config, v string) error { return sameSite(&c.Sessions.SessionCookie, v) }},
 	{name: "PASSWORD_RESET_URL_ALLOW_LIST", help: "Comma-separated URLs POST /auth/password/request accepts as reset_url. Default: none.",
-		parse: func(c *config, v string) error {
-			c.Sessions.ResetAllowList = list(v)
-			return allowList(c.Sessions.ResetAllowList)
-		}},
+		parse: func(c *config, v string) error { c.Sessions.ResetAllowList = list(v); return nil }}, // judged by users.New
 }}
 
 func cookieName(dst *httpapi.CookieOptions, v string) error {
@@ -116,8 +113,8 @@ func (c *config) checkSessions(bad func(format string, a ...any)) {
 // sessionOptions are the Manager's options from cfg.
 func (c sessionConfig) options() []users.Option {
 	opts := []users.Option{
-		users.WithSessionLifetimes(c.AccessTTL, c.RefreshTTL),
-		users.WithPasswordResetURLAllowList(c.ResetAllowList...),
+		users.Lifetimes{Access: c.AccessTTL, Refresh: c.RefreshTTL},
+		users.Links{PasswordResetURLs: c.ResetAllowList},
 	}
 	if c.Secret != nil {
 		opts = append(opts, users.WithSecret(c.Secret))

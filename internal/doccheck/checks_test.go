@@ -59,7 +59,7 @@ func TestDocChecksCatchDrift(t *testing.T) {
 			"See DefaultSettings; see Manager.Login.\n\n```go\nm, err := users.New(store, mailer)\nerr = m.Register(ctx, in)\n```\n"
 		assert.Empty(t, m.docProblems(parseDoc("docs/fixture.md", good)))
 		for _, bad := range []string{
-			"`users.ParseRegisterJSON`", "`users.MemoryLimiter.MaxKeys`", "`pgstore.Nope(ctx)`",
+			"`users.ParseRegisterJSON`", "`users.MemoryLimiter.Burst`", "`pgstore.Nope(ctx)`",
 			"see ParseRegisterJSON for the wire form", "```go\nu, err := m.Nope(ctx)\n```",
 		} {
 			assert.Len(t, m.docProblems(parseDoc("docs/fixture.md", bad+"\n")), 1, bad)

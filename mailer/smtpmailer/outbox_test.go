@@ -16,6 +16,7 @@ import (
 	"github.com/gousers/users/mailer/smtpmailer/smtptest"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // clock is a settable clock: the outbox's backoff is crossed by moving
@@ -59,7 +60,7 @@ func newOutbox(t *testing.T) *outbox {
 	}
 	cfg := config(o.srv, smtpmailer.STARTTLS)
 	cfg.Username, cfg.Password = user, password
-	m, err := users.New(o.store, newMailer(t, cfg), users.WithHasher(users.InsecureHasher{}),
+	m, err := users.New(o.store, newMailer(t, cfg), users.WithHasher(userstest.Hasher{}),
 		users.WithClock(o.clock.Now), users.WithLogger(slog.New(slog.DiscardHandler)))
 	require.NoError(t, err)
 	o.m = m

@@ -23,7 +23,7 @@
 //
 // Each Send opens a connection, sends one mail and says QUIT: no pool, no
 // background goroutine, nothing to close. The delivery worker's Concurrency
-// (users.DeliveryOptions) bounds how many connections are open at once. A
+// (users.Delivery) bounds how many connections are open at once. A
 // Mailer is safe for concurrent use.
 //
 // # TLS
@@ -61,9 +61,10 @@
 // Verify connects and goes through greeting, EHLO, STARTTLS (or the
 // implicit TLS handshake) and AUTH as Send would, then says QUIT, without
 // sending mail: a host runs it at start-up to report a misconfiguration
-// at once rather than at the first mail, and health checks run it to see
-// a relay that stopped (users.MailerVerifier). Its error is a *SetupError
-// that names the step that failed.
+// at once rather than at the first mail, and users.Manager.Health runs it
+// to see a relay that stopped (a Mailer with this method is probed; see
+// users.Mailer). Its error is a *SetupError that names the step that
+// failed.
 //
 // # Errors
 //

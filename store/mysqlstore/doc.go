@@ -57,7 +57,7 @@
 //
 // # Limiter
 //
-// [NewLimiter] returns a [Limiter], a users.ResettableLimiter whose
+// [NewLimiter] returns a [Limiter], a users.Limiter whose
 // sliding-window counts live in the database, so that all instances share
 // one count per key where users.MemoryLimiter counts per process.
 //

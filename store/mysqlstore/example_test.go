@@ -33,7 +33,9 @@ func ExampleNewLimiter() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	m, err := users.New(store, logmailer.New(os.Stderr), users.WithLoginLimiter(logins))
+	limits := users.DefaultLimits()
+	limits.Login = logins
+	m, err := users.New(store, logmailer.New(os.Stderr), limits)
 	if err != nil {
 		log.Fatal(err)
 	}

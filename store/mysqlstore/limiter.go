@@ -12,7 +12,7 @@ import (
 	"github.com/gousers/users/store/internal/sqlstore"
 )
 
-// Limiter is a users.Limiter and users.ResettableLimiter whose counts live
+// Limiter is a users.Limiter whose counts live
 // in MySQL or MariaDB, so that every instance of an application on one
 // database shares them: with users.MemoryLimiter each process counts on
 // its own, and n instances allow n times the limit. Create it with
@@ -59,7 +59,7 @@ type Limiter struct {
 	now     func() time.Time // nil: the database server's clock
 }
 
-var _ users.ResettableLimiter = (*Limiter)(nil)
+var _ users.Limiter = (*Limiter)(nil)
 
 // LimiterOption configures NewLimiter.
 type LimiterOption func(*limiterOptions)
@@ -69,7 +69,7 @@ type limiterOptions struct {
 }
 
 // WithLimiterClock makes the Limiter read the time from now, as
-// users.WithLimiterClock does for a MemoryLimiter; tests pass a fake clock.
+// a users.MemoryLimiter's Now field does; tests pass a fake clock.
 // Default: the database server's clock (UTC_TIMESTAMP(6), read after the
 // key's lock is taken), so that instances whose clocks disagree still count
 // in one time line. Every Limiter on one name and database should use the
@@ -245,7 +245,7 @@ func joinOr(conds []string) string {
 	return s
 }
 
-// Reset implements users.ResettableLimiter: it deletes the key's events
+// Reset implements users.Limiter: it deletes the key's events
 // for this limiter's name. An Allow running at the same time either counts
 // before the reset or is recorded after it: the DELETE waits for the
 // events an Allow has inserted and not committed yet, and deletes them

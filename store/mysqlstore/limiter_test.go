@@ -19,7 +19,7 @@ import (
 	"github.com/gousers/users/store/storetest/limitertest"
 )
 
-var _ users.ResettableLimiter = (*mysqlstore.Limiter)(nil)
+var _ users.Limiter = (*mysqlstore.Limiter)(nil)
 
 // limiterDatabase is the shared limiter suite's factory: a fresh database;
 // params are added to every handle's DSN (session variables).
@@ -33,7 +33,7 @@ func limiterDatabase(params map[string]string) limitertest.Factory {
 		dsn := cfg.FormatDSN()
 		admin := newDB(t, dsn)
 		return limitertest.Database{
-			NewLimiter: func(t *testing.T, name string, points int, window time.Duration, clock func() time.Time) users.ResettableLimiter {
+			NewLimiter: func(t *testing.T, name string, points int, window time.Duration, clock func() time.Time) users.Limiter {
 				l, err := mysqlstore.NewLimiter(context.Background(), newDB(t, dsn), name, points, window, mysqlstore.WithLimiterClock(clock))
 				require.NoError(t, err)
 				return l

@@ -21,10 +21,10 @@
 //
 // # Limiter
 //
-// [NewLimiter] returns a [Limiter], a users.ResettableLimiter whose
+// [NewLimiter] returns a [Limiter], a users.Limiter whose
 // sliding-window counts live in the database, so that all instances share
 // one count per key where users.MemoryLimiter counts per process. Pass it
-// to users.WithLoginLimiter or users.WithMailLimiter, or to httpapi's
+// as a field of users.Limits (Login, Mail…), or to httpapi's
 // per-IP limits (httpapi.WithRateLimiter, httpapi.WithRegisterRateLimiter)
 // under names of their own.
 //

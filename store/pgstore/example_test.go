@@ -26,7 +26,9 @@ func newManager(ctx context.Context, pool *pgxpool.Pool) (*users.Manager, error)
 	if err != nil {
 		return nil, err
 	}
-	return users.New(store, logmailer.New(os.Stderr), users.WithLoginLimiter(logins))
+	limits := users.DefaultLimits()
+	limits.Login = logins
+	return users.New(store, logmailer.New(os.Stderr), limits)
 }
 
 func ExampleNewLimiter() {

@@ -24,7 +24,7 @@ func TestExampleNewLimiterWiring(t *testing.T) {
 		require.NoError(t, err)
 		ms[i] = m
 	}
-	_, err := ms[0].Create(ctx, users.CreateInput{Email: "ann@example.com", Password: "right-password-1"})
+	_, err := ms[0].CreateUser(ctx, users.CreateUserInput{Email: "ann@example.com", Password: "right-password-1"})
 	require.NoError(t, err)
 	for i := range 10 {
 		_, err := ms[i%2].Authenticate(ctx, "ann@example.com", "wrong")

@@ -14,7 +14,7 @@ import (
 	"github.com/gousers/users/store/internal/sqlstore"
 )
 
-// Limiter is a users.Limiter and users.ResettableLimiter whose counts live
+// Limiter is a users.Limiter whose counts live
 // in PostgreSQL, so that every instance of an application on one database
 // shares them: with users.MemoryLimiter each process counts on its own, and
 // n instances allow n times the limit. Create it with NewLimiter.
@@ -58,7 +58,7 @@ type Limiter struct {
 	sweep, decide, reset string
 }
 
-var _ users.ResettableLimiter = (*Limiter)(nil)
+var _ users.Limiter = (*Limiter)(nil)
 
 // LimiterOption configures NewLimiter.
 type LimiterOption func(*limiterOptions)
@@ -69,7 +69,7 @@ type limiterOptions struct {
 }
 
 // WithLimiterClock makes the Limiter read the time from now, as
-// users.WithLimiterClock does for a MemoryLimiter; tests pass a fake clock.
+// a users.MemoryLimiter's Now field does; tests pass a fake clock.
 // Default: the database server's clock (clock_timestamp(), read after the
 // key's lock is taken), so that instances whose clocks disagree still count
 // in one time line. Every Limiter on one name and database should use the
@@ -219,7 +219,7 @@ func (l *Limiter) Allow(ctx context.Context, key string) (time.Duration, error) 
 	return retry, &users.RateLimitError{Limit: l.points, Window: l.window, RetryAfter: retry}
 }
 
-// Reset implements users.ResettableLimiter: it deletes the key's events
+// Reset implements users.Limiter: it deletes the key's events
 // for this limiter's name. An Allow running at the same time either counts
 // before the reset or is recorded after it.
 func (l *Limiter) Reset(ctx context.Context, key string) error {

@@ -18,7 +18,7 @@ import (
 	"github.com/gousers/users/store/storetest/limitertest"
 )
 
-var _ users.ResettableLimiter = (*pgstore.Limiter)(nil)
+var _ users.Limiter = (*pgstore.Limiter)(nil)
 
 // newLimiter returns a Limiter on pool, failing the test if it cannot.
 func newLimiter(t testing.TB, pool *pgxpool.Pool, name string, points int, window time.Duration, opts ...pgstore.LimiterOption) *pgstore.Limiter {
@@ -36,7 +36,7 @@ func limiterDatabase(params map[string]string) limitertest.Factory {
 		schema := newSchema(t)
 		admin := newPool(t, schema)
 		return limitertest.Database{
-			NewLimiter: func(t *testing.T, name string, points int, window time.Duration, clock func() time.Time) users.ResettableLimiter {
+			NewLimiter: func(t *testing.T, name string, points int, window time.Duration, clock func() time.Time) users.Limiter {
 				return newLimiter(t, newPoolWith(t, schema, params), name, points, window, pgstore.WithLimiterClock(clock))
 			},
 			Rows: func(t *testing.T) (rows, events int) {

@@ -1,4 +1,4 @@
-// Package limitertest checks a users.ResettableLimiter whose counts live in
+// Package limitertest checks a users.Limiter whose counts live in
 // a database shared by several instances of an application (pgstore's and
 // mysqlstore's Limiter): that it answers exactly as users.MemoryLimiter
 // does — allowed or not, and the same RetryAfter to the nanosecond — that
@@ -27,6 +27,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/internal/testkit"
+	"github.com/gousers/users/userstest"
 )
 
 // Database is one fresh database the sub-test's limiters share.
@@ -35,7 +36,7 @@ type Database struct {
 	// window, on a handle of its own on the database (as one instance of
 	// an app has), closed when t ends. clock, when not nil, is its clock
 	// (the back-end's WithLimiterClock).
-	NewLimiter func(t *testing.T, name string, points int, window time.Duration, clock func() time.Time) users.ResettableLimiter
+	NewLimiter func(t *testing.T, name string, points int, window time.Duration, clock func() time.Time) users.Limiter
 
 	// Rows reports how many rows the back-end's events table holds and how
 	// many events they record.
@@ -172,7 +173,7 @@ func MatchesMemoryLimiter(t *testing.T, newDatabase Factory) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := t.Context()
 			c := newClock()
-			mem := users.NewMemoryLimiter(tc.points, tc.window, users.WithLimiterClock(c.Now))
+			mem := &users.MemoryLimiter{Points: tc.points, Window: tc.window, Now: c.Now}
 			db := newDatabase(t).NewLimiter(t, "test", tc.points, tc.window, c.Now)
 			denied := 0
 			for i, s := range tc.steps {
@@ -448,15 +449,16 @@ func AsLoginLimiter(t *testing.T, newDatabase Factory) {
 	db := newDatabase(t)
 	ms := make([]*users.Manager, 2)
 	for i := range ms {
-		m, err := users.New(db.NewStore(t), memmailer.New(), users.WithHasher(users.InsecureHasher{}),
-			users.WithLoginLimiter(db.NewLimiter(t, "login", 3, 15*time.Minute, nil)))
+		lim := users.DefaultLimits()
+		lim.Login = db.NewLimiter(t, "login", 3, 15*time.Minute, nil)
+		m, err := users.New(db.NewStore(t), memmailer.New(), users.WithHasher(userstest.Hasher{}), lim)
 		if err != nil {
 			t.Fatalf("users.New: %v", err)
 		}
 		ms[i] = m
 	}
-	if _, err := ms[0].Create(ctx, users.CreateInput{Email: "Ann@example.com", Password: "right-password-1"}); err != nil {
-		t.Fatalf("Create: %v", err)
+	if _, err := ms[0].CreateUser(ctx, users.CreateUserInput{Email: "Ann@example.com", Password: "right-password-1"}); err != nil {
+		t.Fatalf("CreateUser: %v", err)
 	}
 	login := func(i int, pw string) error {
 		_, err := ms[i].Authenticate(ctx, "ann@EXAMPLE.com", pw)

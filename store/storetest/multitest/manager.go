@@ -15,6 +15,7 @@ import (
 	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/internal/testkit"
+	"github.com/gousers/users/userstest"
 )
 
 // countingMailer records every message, and how many times each was sent.
@@ -41,8 +42,8 @@ func managers(t *testing.T, newDatabase Factory, n int, mailer users.Mailer) []*
 	t.Helper()
 	ms := make([]*users.Manager, n)
 	for i, s := range instances(t, newDatabase, n) {
-		m, err := users.New(s, mailer, users.WithHasher(users.InsecureHasher{}),
-			users.WithPublicURL("https://app.example.com"))
+		m, err := users.New(s, mailer, users.WithHasher(userstest.Hasher{}),
+			users.Links{PublicURL: "https://app.example.com"})
 		must(t, "users.New", err)
 		ms[i] = m
 	}
