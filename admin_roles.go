@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/gousers/users/internal/validate"
-	"github.com/gousers/users/store"
 )
 
 // CreateRole creates a role; an empty ID gets a new UUID. The name is
@@ -121,7 +120,7 @@ func (m *Manager) UsersInRole(ctx context.Context, roleID string) ([]*User, erro
 	if _, err := m.Role(ctx, roleID); err != nil {
 		return nil, err
 	}
-	return m.ListUsers(ctx, store.UserQuery{Role: &roleID})
+	return m.ListUsers(ctx, UserQuery{Role: &roleID})
 }
 
 // SetPolicies replaces a user's policies (ErrPolicyNotFound,

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
-	"github.com/gousers/users/store"
 )
 
 func TestRoleAssignment(t *testing.T) {
@@ -40,7 +39,7 @@ func TestRoleAssignment(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, in, 1)
 	assert.Equal(t, ids[1], in[0].ID)
-	none, err := e.m.ListUsers(e.ctx, store.UserQuery{NoRole: true})
+	none, err := e.m.ListUsers(e.ctx, users.UserQuery{NoRole: true})
 	require.NoError(t, err)
 	assert.Len(t, none, 2)
 	_, err = e.m.UsersInRole(e.ctx, "00000000-0000-0000-0000-000000000000")

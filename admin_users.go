@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -145,29 +146,130 @@ func (m *Manager) User(ctx context.Context, id string) (*User, error) {
 	return publicUser(r), nil
 }
 
+// UserQuery selects users for ListUsers and CountUsers. The zero value
+// selects every user; every field given must hold (they combine with AND).
+type UserQuery struct {
+	// Filter, when not nil, must hold (see ParseFilter; listing does not
+	// run _regex).
+	Filter *Filter
+	// Search, when not empty, selects the users whose email, first name or
+	// last name contains it, case-insensitively (non-ASCII letters
+	// included). At most 1 KiB of valid UTF-8.
+	Search string
+	// Sort orders the result, as Directus writes it: field names, each
+	// with "-" before it for descending ("-created_at"), among id, email,
+	// first_name, last_name, status, role, created_at and updated_at.
+	// Strings sort by their bytes, a null role before every role; id
+	// ascending breaks ties. Empty: created_at, then id.
+	Sort []string
+	// Limit caps the result (0: no cap); Offset skips that many.
+	Limit, Offset int
+	// Role, when not nil, selects the users in that role. NoRole selects
+	// the users without a role; it wins over Role.
+	Role   *string
+	NoRole bool
+	// IDs, when not empty, selects those users.
+	IDs []string
+}
+
+// maxSearchBytes bounds UserQuery.Search: longer than any field it
+// searches, so nothing is lost.
+const maxSearchBytes = 1024
+
+// sortFields are the fields UserQuery.Sort takes.
+var sortFields = []store.Field{
+	store.FieldID, store.FieldEmail, store.FieldFirstName, store.FieldLastName,
+	store.FieldStatus, store.FieldRole, store.FieldCreatedAt, store.FieldUpdatedAt,
+}
+
+// queryError is the *ValidationError of a bad query part.
+func queryError(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Reason: fmt.Sprintf(format, args...), Err: ErrInvalidQuery}
+}
+
+// unsupportedFilter is the error of a filter operator listing does not
+// run, whether the Manager or the Store found it.
+func unsupportedFilter(op store.Op) error {
+	return queryError("filter", "operator %s is not supported when listing users", echo.Cut(string(op)))
+}
+
+// storeQuery checks q and returns the query the Store runs. Every error is
+// a *ValidationError matching ErrInvalidQuery.
+func (q UserQuery) storeQuery() (store.UserQuery, error) {
+	sq := store.UserQuery{Role: q.Role, NoRole: q.NoRole, IDs: q.IDs, Filter: q.Filter.storeFilter(),
+		Search: q.Search, Limit: q.Limit, Offset: q.Offset}
+	switch {
+	case q.Limit < 0:
+		return sq, queryError("limit", "must not be negative")
+	case q.Offset < 0:
+		return sq, queryError("offset", "must not be negative")
+	case len(q.Search) > maxSearchBytes:
+		return sq, queryError("search", "must be at most %d bytes", maxSearchBytes)
+	case !utf8.ValidString(q.Search) || strings.IndexByte(q.Search, 0) >= 0:
+		return sq, queryError("search", "must be valid UTF-8 without NUL characters")
+	}
+	for _, it := range q.Sort {
+		s := store.Sort{Field: store.Field(strings.TrimPrefix(it, "-")), Desc: strings.HasPrefix(it, "-")}
+		switch {
+		case slices.Contains(sortFields, s.Field):
+			sq.Sort = append(sq.Sort, s)
+		case strings.Contains(it, "."):
+			return sq, queryError("sort", "sorting on related collections (%q) is not supported", echo.Cut(it))
+		default:
+			return sq, queryError("sort", "unknown field %q (sorts take id, email, first_name, last_name, status, role, created_at, updated_at, each with - for descending)", echo.Cut(it))
+		}
+	}
+	if hasOp(sq.Filter, store.OpRegex) {
+		return sq, unsupportedFilter(store.OpRegex)
+	}
+	return sq, nil
+}
+
+// hasOp reports whether op occurs in the tree t.
+func hasOp(t *store.Filter, op store.Op) bool {
+	if t == nil {
+		return false
+	}
+	return t.Op == op || slices.ContainsFunc(t.And, func(k *store.Filter) bool { return hasOp(k, op) }) ||
+		slices.ContainsFunc(t.Or, func(k *store.Filter) bool { return hasOp(k, op) })
+}
+
+// storeQueryErr translates a listing error of the Store: an operator it
+// does not run is the caller's error.
+func storeQueryErr(err error) error {
+	var ue *store.UnsupportedError
+	switch {
+	case errors.As(err, &ue):
+		return unsupportedFilter(ue.Op)
+	case errors.Is(err, store.ErrUnsupported):
+		return queryError("filter", "an operator is not supported when listing users")
+	}
+	return err
+}
+
 // ListUsers lists the users q selects, in its order and page (an
-// administrator's view; see store.UserQuery). A query the Store cannot run — a
-// negative limit or offset, an unknown sort field, a malformed filter, a
-// search over 1 KiB — is a *ValidationError matching ErrInvalidQuery. Ids
-// in q.IDs or q.Role that could not have been stored (empty, over 255
-// bytes, control characters) select nobody; the store is not asked about
-// them.
-func (m *Manager) ListUsers(ctx context.Context, q store.UserQuery) ([]*User, error) {
-	if err := validateUserQuery(q); err != nil {
+// administrator's view). A query that cannot run — a negative limit or
+// offset, an unknown sort field, a search over 1 KiB, a filter with _regex
+// — is a *ValidationError matching ErrInvalidQuery. Ids in q.IDs or q.Role
+// that could not have been stored (empty, over 255 bytes, control
+// characters) select nobody; the store is not asked about them.
+func (m *Manager) ListUsers(ctx context.Context, q UserQuery) ([]*User, error) {
+	sq, err := q.storeQuery()
+	if err != nil {
 		return nil, opErr("list users", err)
 	}
-	if len(q.IDs) > 0 {
-		q.IDs = slices.DeleteFunc(slices.Clone(q.IDs), func(id string) bool { return !possibleID(id) })
-		if len(q.IDs) == 0 {
+	if len(sq.IDs) > 0 {
+		sq.IDs = slices.DeleteFunc(slices.Clone(sq.IDs), func(id string) bool { return !possibleID(id) })
+		if len(sq.IDs) == 0 {
 			return []*User{}, nil
 		}
 	}
-	if q.Role != nil && !q.NoRole && !possibleID(*q.Role) {
+	if sq.Role != nil && !sq.NoRole && !possibleID(*sq.Role) {
 		return []*User{}, nil
 	}
-	rs, err := m.store.ListUsers(ctx, q)
+	rs, err := m.store.ListUsers(ctx, sq)
 	if err != nil {
-		return nil, opErr("list users", err)
+		return nil, opErr("list users", storeQueryErr(err))
 	}
 	out := make([]*User, len(rs))
 	for i, r := range rs {
@@ -178,15 +280,16 @@ func (m *Manager) ListUsers(ctx context.Context, q store.UserQuery) ([]*User, er
 
 // CountUsers returns how many users q selects, ignoring its Sort, Limit and
 // Offset (Directus's filter_count; UserQuery{} gives total_count). A query
-// the Store cannot run is a *ValidationError matching ErrInvalidQuery, as
-// for ListUsers.
-func (m *Manager) CountUsers(ctx context.Context, q store.UserQuery) (int, error) {
-	if err := validateUserQuery(q); err != nil {
-		return 0, opErr("count users", err)
-	}
-	n, err := m.store.CountUsers(ctx, q)
+// that cannot run is a *ValidationError matching ErrInvalidQuery, as for
+// ListUsers.
+func (m *Manager) CountUsers(ctx context.Context, q UserQuery) (int, error) {
+	sq, err := q.storeQuery()
 	if err != nil {
 		return 0, opErr("count users", err)
+	}
+	n, err := m.store.CountUsers(ctx, sq)
+	if err != nil {
+		return 0, opErr("count users", storeQueryErr(err))
 	}
 	return n, nil
 }

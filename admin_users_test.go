@@ -149,7 +149,7 @@ func TestAdminInputRefusedBeforeTheStore(t *testing.T) {
 			return err
 		}},
 		{"email filter with NUL", "public_registration_email_filter", func() error {
-			f, err := users.ParseFilter([]byte(`{"email":{"_eq":"a\u0000@example.com"}}`))
+			f, err := users.ParseEmailFilter([]byte(`{"email":{"_eq":"a\u0000@example.com"}}`))
 			if err != nil {
 				return err
 			}
@@ -176,24 +176,23 @@ func TestAdminInputRefusedBeforeTheStore(t *testing.T) {
 		require.ErrorIs(t, err, users.ErrRoleNotFound)
 		_, err = e.m.UpdateUser(e.ctx, id, users.UserPatch{FirstName: str("x")})
 		require.ErrorIs(t, err, users.ErrUserNotFound)
-		us, err := e.m.ListUsers(e.ctx, store.UserQuery{IDs: []string{id}})
+		us, err := e.m.ListUsers(e.ctx, users.UserQuery{IDs: []string{id}})
 		require.NoError(t, err)
 		assert.Empty(t, us)
 	}
 	assert.Equal(t, before, spy.callCount())
 
-	// A search or filter value no stored field can hold is refused, as
-	// every store would not: PostgreSQL cannot compare with a NUL.
-	f, err := users.ParseUserFilter([]byte(`{"email":{"_eq":"a\u0000@example.com"}}`))
-	require.NoError(t, err, "the parser takes it; the Manager refuses it")
-	fin, err := users.ParseUserFilter([]byte(`{"first_name":{"_in":["a","b\u0000"]}}`))
-	require.NoError(t, err)
+	// A search or filter value no stored field can hold is refused before
+	// any store call, as every store would not: PostgreSQL cannot compare
+	// with a NUL.
+	for _, doc := range []string{`{"email":{"_eq":"a\u0000@example.com"}}`, `{"first_name":{"_in":["a","b\u0000"]}}`} {
+		_, err := users.ParseFilter([]byte(doc))
+		require.ErrorIs(t, err, users.ErrInvalidQuery, doc)
+	}
 	before = spy.callCount()
-	for name, q := range map[string]store.UserQuery{
+	for name, q := range map[string]users.UserQuery{
 		"search NUL":      {Search: "a\x00"},
-		"filter NUL":      {Filter: f},
-		"filter _in NUL":  {Filter: fin},
-		"filter bad UTF8": {Filter: &store.Filter{Field: store.FieldEmail, Op: store.OpEq, Value: "\xff"}},
+		"search bad UTF8": {Search: "\xff"},
 	} {
 		_, err := e.m.ListUsers(e.ctx, q)
 		require.ErrorIs(t, err, users.ErrInvalidQuery, name)
@@ -275,50 +274,33 @@ func (s *queryCountingStore) CountUsers(ctx context.Context, q store.UserQuery) 
 	return s.Store.CountUsers(ctx, q)
 }
 
-// A query the Store cannot run is refused by the Manager with a clear
-// error, before it reaches the Store.
+// A query that cannot run is refused by the Manager with a clear error,
+// before it reaches the Store.
 func TestListUsersRefusesBadQueries(t *testing.T) {
 	t.Parallel()
 	st := &queryCountingStore{Store: memstore.New()}
 	e := newEnvOn(t, st)
 	st.queries = 0
-	deep := &store.Filter{Field: store.FieldEmail, Op: store.OpEq, Value: "a"}
-	for range 33 {
-		deep = &store.Filter{And: []*store.Filter{deep}}
-	}
-	many := make([]string, 10001)
-	for i := range many {
-		many[i] = "x"
+	filter := func(doc string) *users.Filter {
+		f, err := users.ParseFilter([]byte(doc))
+		require.NoError(t, err)
+		return f
 	}
 	for _, tc := range []struct {
 		name, field, msg string
-		q                store.UserQuery
+		q                users.UserQuery
 	}{
-		{"negative limit", "limit", "limit: must not be negative", store.UserQuery{Limit: -1}},
-		{"negative offset", "offset", "offset: must not be negative", store.UserQuery{Offset: -5}},
-		{"long search", "search", "search: must be at most 1024 bytes", store.UserQuery{Search: strings.Repeat("a", 1025)}},
-		{"search not UTF-8", "search", "search: must be valid UTF-8", store.UserQuery{Search: "\xff"}},
-		{"sort on a hidden field", "sort", `sort[1]: unknown field "password" (sorts take id, email, first_name, last_name, status, role, created_at, updated_at)`,
-			store.UserQuery{Sort: []store.Sort{{Field: store.FieldEmail}, {Field: "password"}}}},
-		{"empty node", "filter", "filter: a node needs exactly one of And, Or and Field", store.UserQuery{Filter: &store.Filter{}}},
-		{"group and field", "filter", "filter: a node needs exactly one of And, Or and Field",
-			store.UserQuery{Filter: &store.Filter{And: []*store.Filter{}, Field: store.FieldEmail, Op: store.OpNull}}},
-		{"nil child", "filter", "filter._or[0]: nil filter node", store.UserQuery{Filter: &store.Filter{Or: []*store.Filter{nil}}}},
-		{"unknown field", "filter", `filter.created_at: unknown field "created_at" (filters take id, email, first_name, last_name, status, role)`,
-			store.UserQuery{Filter: &store.Filter{Field: store.FieldCreatedAt, Op: store.OpNull}}},
-		{"unknown operator", "filter", `filter.email: unknown operator "_regex"`,
-			store.UserQuery{Filter: &store.Filter{Field: store.FieldEmail, Op: "_regex", Value: "."}}},
-		{"in with Value", "filter", "filter.id: _in takes Values, not Value",
-			store.UserQuery{Filter: &store.Filter{Field: store.FieldID, Op: store.OpIn, Value: "a"}}},
-		{"eq with Values", "filter", "filter.id: _eq takes Value, not Values",
-			store.UserQuery{Filter: &store.Filter{Field: store.FieldID, Op: store.OpEq, Values: []string{"a"}}}},
-		{"null with an operand", "filter", "filter.role: _null takes no operand",
-			store.UserQuery{Filter: &store.Filter{Field: store.FieldRole, Op: store.OpNull, Value: "x"}}},
-		{"group with an operand", "filter", "filter: a group has no Op, Value or Values",
-			store.UserQuery{Filter: &store.Filter{Or: []*store.Filter{}, Op: store.OpEq}}},
-		{"too deep", "filter", "filter" + strings.Repeat("._and[0]", 32) + ": nested too deeply: more than 32 levels of _and/_or", store.UserQuery{Filter: deep}},
-		{"too many values", "filter", "filter.id: filter is too large: more than 10000 nodes",
-			store.UserQuery{Filter: &store.Filter{Field: store.FieldID, Op: store.OpIn, Values: many}}},
+		{"negative limit", "limit", `"limit" must not be negative`, users.UserQuery{Limit: -1}},
+		{"negative offset", "offset", `"offset" must not be negative`, users.UserQuery{Offset: -5}},
+		{"long search", "search", `"search" must be at most 1024 bytes`, users.UserQuery{Search: strings.Repeat("a", 1025)}},
+		{"search not UTF-8", "search", `"search" must be valid UTF-8`, users.UserQuery{Search: "\xff"}},
+		{"sort on a hidden field", "sort", `"sort" unknown field "password" (sorts take id, email, first_name, last_name, status, role, created_at, updated_at, each with - for descending)`,
+			users.UserQuery{Sort: []string{"email", "password"}}},
+		{"sort on a relation", "sort", `"sort" sorting on related collections ("role.name") is not supported`, users.UserQuery{Sort: []string{"role.name"}}},
+		{"sort on nothing", "sort", `"sort" unknown field "-"`, users.UserQuery{Sort: []string{"-"}}},
+		{"regex", "filter", `"filter" operator _regex is not supported when listing users`, users.UserQuery{Filter: filter(`{"email":{"_regex":"^a"}}`)}},
+		{"regex deep in a filter", "filter", `"filter" operator _regex is not supported when listing users`,
+			users.UserQuery{Filter: filter(`{"_or":[{"id":{"_eq":"x"}},{"_and":[{"status":{"_eq":"active"}},{"first_name":{"_or":[{"_eq":"a"},{"_regex":"/b/i"}]}}]}]}`)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := e.m.ListUsers(e.ctx, tc.q)
@@ -326,9 +308,60 @@ func TestListUsersRefusesBadQueries(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.msg)
 			_, err = e.m.CountUsers(e.ctx, tc.q)
 			requireField(t, err, tc.field, users.ErrInvalidQuery)
+			assert.Contains(t, err.Error(), tc.msg)
 			assert.Zero(t, st.queries, "the bad query reached the store")
 		})
 	}
+}
+
+// unsupportedStore answers every listing as a store that does not run an
+// operator of the filter.
+type unsupportedStore struct {
+	store.Store
+	err error
+}
+
+func (s unsupportedStore) ListUsers(context.Context, store.UserQuery) ([]*store.User, error) {
+	return nil, s.err
+}
+
+func (s unsupportedStore) CountUsers(context.Context, store.UserQuery) (int, error) {
+	return 0, s.err
+}
+
+// A filter with an operator the Store does not run is the caller's error,
+// named as the Manager names _regex: the answer is the same whichever
+// side finds it.
+func TestListUsersStoreUnsupportedOperator(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		err  error
+		msg  string
+	}{
+		{"typed", fmt.Errorf("somestore: %w", &store.UnsupportedError{Op: "_starts_with"}), `"filter" operator _starts_with is not supported when listing users`},
+		{"sentinel", fmt.Errorf("somestore: %w", store.ErrUnsupported), `"filter" an operator is not supported when listing users`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnvOn(t, unsupportedStore{Store: memstore.New(), err: tc.err})
+			f, err := users.ParseFilter([]byte(`{"email":{"_starts_with":"a"}}`))
+			require.NoError(t, err)
+			_, err = e.m.ListUsers(e.ctx, users.UserQuery{Filter: f})
+			requireField(t, err, "filter", users.ErrInvalidQuery)
+			assert.Contains(t, err.Error(), tc.msg)
+			_, err = e.m.CountUsers(e.ctx, users.UserQuery{Filter: f})
+			requireField(t, err, "filter", users.ErrInvalidQuery)
+			assert.Contains(t, err.Error(), tc.msg)
+		})
+	}
+	// The Manager's own refusal of _regex says the same.
+	e := newEnv(t)
+	f, err := users.ParseFilter([]byte(`{"email":{"_regex":"^a"}}`))
+	require.NoError(t, err)
+	_, err = e.m.ListUsers(e.ctx, users.UserQuery{Filter: f})
+	var ve *users.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "operator _regex is not supported when listing users", ve.Reason)
 }
 
 // ListUsers and CountUsers hand the query to the Store: filter, search,
@@ -353,7 +386,7 @@ func TestListAndCountUsers(t *testing.T) {
 		ids = append(ids, u.ID)
 		e.clock.Advance(time.Millisecond)
 	}
-	list := func(q store.UserQuery) []string {
+	list := func(q users.UserQuery) []string {
 		t.Helper()
 		us, err := e.m.ListUsers(e.ctx, q)
 		require.NoError(t, err)
@@ -368,35 +401,35 @@ func TestListAndCountUsers(t *testing.T) {
 		}
 		return out
 	}
-	f := func(doc string) *store.Filter {
+	f := func(doc string) *users.Filter {
 		t.Helper()
-		uf, err := users.ParseUserFilter([]byte(doc))
+		uf, err := users.ParseFilter([]byte(doc))
 		require.NoError(t, err)
 		return uf
 	}
-	assert.Equal(t, ids, list(store.UserQuery{}), "created_at order by default")
-	assert.Equal(t, []string{ids[0], ids[3]}, list(store.UserQuery{Filter: f(`{"email":{"_ends_with":"@example.com"}}`)}), "byte for byte")
-	assert.Equal(t, []string{ids[0], ids[2], ids[3]}, list(store.UserQuery{Filter: f(`{"email":{"_iends_with":"@example.com"}}`)}))
-	assert.Equal(t, []string{ids[2]}, list(store.UserQuery{Filter: f(`{"role":{"_null":true}}`)}))
-	assert.Equal(t, []string{ids[0], ids[1], ids[3]}, list(store.UserQuery{Filter: f(`{"role":{"_null":"false"}}`)}))
-	assert.Equal(t, []string{ids[2]}, list(store.UserQuery{Filter: f(`{"last_name":{"_empty":true}}`)}))
-	assert.Equal(t, []string{ids[1], ids[3]}, list(store.UserQuery{Search: "SMITH"}))
-	assert.Equal(t, []string{ids[0]}, list(store.UserQuery{Search: "ärg"}), "case-insensitive beyond ASCII")
-	assert.Equal(t, []string{}, list(store.UserQuery{Search: "%"}), "% is a literal")
-	assert.Equal(t, []string{}, list(store.UserQuery{Search: "_"}), "_ is a literal")
-	assert.Equal(t, []string{ids[3], ids[1]}, list(store.UserQuery{
+	assert.Equal(t, ids, list(users.UserQuery{}), "created_at order by default")
+	assert.Equal(t, []string{ids[0], ids[3]}, list(users.UserQuery{Filter: f(`{"email":{"_ends_with":"@example.com"}}`)}), "byte for byte")
+	assert.Equal(t, []string{ids[0], ids[2], ids[3]}, list(users.UserQuery{Filter: f(`{"email":{"_iends_with":"@example.com"}}`)}))
+	assert.Equal(t, []string{ids[2]}, list(users.UserQuery{Filter: f(`{"role":{"_null":true}}`)}))
+	assert.Equal(t, []string{ids[0], ids[1], ids[3]}, list(users.UserQuery{Filter: f(`{"role":{"_null":"false"}}`)}))
+	assert.Equal(t, []string{ids[2]}, list(users.UserQuery{Filter: f(`{"last_name":{"_empty":true}}`)}))
+	assert.Equal(t, []string{ids[1], ids[3]}, list(users.UserQuery{Search: "SMITH"}))
+	assert.Equal(t, []string{ids[0]}, list(users.UserQuery{Search: "ärg"}), "case-insensitive beyond ASCII")
+	assert.Equal(t, []string{}, list(users.UserQuery{Search: "%"}), "% is a literal")
+	assert.Equal(t, []string{}, list(users.UserQuery{Search: "_"}), "_ is a literal")
+	assert.Equal(t, []string{ids[3], ids[1]}, list(users.UserQuery{
 		Filter: f(`{"_or":[{"last_name":{"_eq":"Smith"}},{"email":{"_contains":"%"}}]}`),
-		Sort:   []store.Sort{{Field: store.FieldFirstName, Desc: true}},
+		Sort:   []string{"-first_name"},
 	}))
-	bySort := list(store.UserQuery{Sort: []store.Sort{{Field: store.FieldLastName}, {Field: store.FieldEmail, Desc: true}}})
+	bySort := list(users.UserQuery{Sort: []string{"last_name", "-email"}})
 	// An empty last name first; then Smith, email descending; Ärger sorts
 	// by its bytes, after ASCII.
 	assert.Equal(t, []string{ids[2], ids[3], ids[1], ids[0]}, bySort)
-	assert.Equal(t, ids[1:3], list(store.UserQuery{Limit: 2, Offset: 1}))
-	n, err := e.m.CountUsers(e.ctx, store.UserQuery{Limit: 1, Offset: 3, Sort: []store.Sort{{Field: store.FieldEmail}}})
+	assert.Equal(t, ids[1:3], list(users.UserQuery{Limit: 2, Offset: 1}))
+	n, err := e.m.CountUsers(e.ctx, users.UserQuery{Limit: 1, Offset: 3, Sort: []string{"email"}})
 	require.NoError(t, err)
 	assert.Equal(t, 4, n, "the count ignores sort and page")
-	n, err = e.m.CountUsers(e.ctx, store.UserQuery{Filter: f(`{"id":{"_in":` + fmt.Sprintf("%q", ids[0]+","+ids[1]+",nope") + `}}`)})
+	n, err = e.m.CountUsers(e.ctx, users.UserQuery{Filter: f(`{"id":{"_in":` + fmt.Sprintf("%q", ids[0]+","+ids[1]+",nope") + `}}`)})
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 }

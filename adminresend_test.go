@@ -11,7 +11,6 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
-	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/userstest"
 )
@@ -39,7 +38,7 @@ func TestResendVerificationFor(t *testing.T) {
 	s.PublicRegistration = false
 	_, err = m.UpdateSettings(ctx, s)
 	require.NoError(t, err)
-	list, err := m.ListUsers(ctx, store.UserQuery{Search: "ada@example.com"})
+	list, err := m.ListUsers(ctx, users.UserQuery{Search: "ada@example.com"})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	ada := list[0]

@@ -19,7 +19,7 @@
 // management ([Manager.CreateRole], [Manager.AssignRole], [Manager.RemoveRole],
 // [Manager.UsersInRole], [Manager.SetPolicies]…). Administrators list and
 // count users with Directus's filter syntax ([Manager.ListUsers],
-// [Manager.CountUsers], [ParseUserFilter]) and delete them
+// [Manager.CountUsers], [ParseFilter]) and delete them
 // ([Manager.DeleteUsers]); the last active administrator is never removed
 // ([ErrLastAdmin]). [Manager.ResendVerification] mails a registration's
 // verification link again (an extension: Directus has none).

@@ -34,7 +34,7 @@ var (
 
 	// ErrInvalidQuery is returned (inside a *ValidationError naming the
 	// query part at fault: "filter", "sort", "search", "limit", "offset")
-	// by ParseUserFilter, ListUsers and CountUsers for a query they cannot
+	// by ParseFilter, ListUsers and CountUsers for a query they cannot
 	// run: an unknown field or operator, a value of the wrong type, a filter
 	// over the size limits. It also matches ErrInvalidPayload. HTTP: 400
 	// INVALID_QUERY.

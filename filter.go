@@ -8,203 +8,305 @@ import (
 	"io"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gousers/users/internal/echo"
+	"github.com/gousers/users/store"
 )
 
-// filterField is the settings field every filter error names.
-const filterField = "public_registration_email_filter"
+// This file holds the one parser of Directus's filter syntax. Every filter
+// the package takes — a listing's (ParseFilter) and the registration email
+// filter (ParseEmailFilter) — is read by it into one tree, a *store.Filter,
+// under a schema that says which fields the document may name and which
+// operators each takes. The grammar is the same for every schema: a
+// document is accepted or refused alike wherever filters are accepted, and
+// only a field the schema lacks is refused by one and not by another.
 
-// Limits on a filter document, so that a hostile or mistaken settings
-// payload cannot make parsing or evaluation expensive.
+// Limits on a filter document, so that a hostile or mistaken document
+// cannot make parsing, evaluation or a store's query expensive.
 const (
 	// maxFilterDepth is how many _and/_or levels may be nested.
 	maxFilterDepth = 32
-	// maxFilterNodes bounds filter objects + operators + _in/_nin items.
+	// maxFilterNodes bounds objects + operators + _in/_nin items.
 	maxFilterNodes = 10000
 	// maxFilterBytes bounds the size of the document.
 	maxFilterBytes = 1 << 20
-	// mergeThreshold is how many sibling rules of one family (_eq/_in,
-	// _ends_with "@domain", _ends_with "suffix") an _or (or, negated, an
-	// _and) must hold before they are evaluated as one hash-set lookup
-	// instead of one by one.
-	mergeThreshold = 8
 )
 
-// Filter is a compiled Directus-style email filter, the settings field
-// public_registration_email_filter. It is immutable (except through
-// UnmarshalJSON) and safe for concurrent use.
-//
-// A filter document is a JSON object whose keys are all required to hold:
-//
-//   - "email": an object of operators, all of which must hold:
-//     _eq _neq _contains _ncontains _icontains _nicontains _starts_with
-//     _nstarts_with _istarts_with _nistarts_with _ends_with _nends_with
-//     _iends_with _niends_with (a string each); _in _nin (an array of
-//     strings, or one comma-separated string whose items are trimmed and
-//     whose empty items are dropped; _in: [] matches nothing, _nin: []
-//     matches everything); _null _nnull _empty _nempty (true or false, or
-//     the strings "true" and "false"; false negates); _regex (a string, see
-//     below).
-//   - "_and": a non-empty array of filter objects, all of which must hold.
-//   - "_or": a non-empty array of filter objects, one of which must hold.
-//
-// For example {"_and":[{"email":{"_ends_with":"@example.com"}},
-// {"email":{"_nstarts_with":"test"}}]} admits a@example.com but not
-// test1@example.com.
-//
-// ParseFilter rejects, with a reason that names the offending node (as in
-// `_and[1].email: unknown operator "_foo"`): invalid JSON, a top level that
-// is not an object, an unknown field or operator, a value of the wrong type,
-// a duplicate key, an empty object ({} or {"email":{}}), an empty _and or _or
-// (a filter that admits everyone is no filter at all: null), a _regex that
-// does not compile, more than 32 nested levels of _and/_or, more than 10,000
-// nodes, or a document over 1 MiB.
-//
-// _regex takes a pattern in Go's RE2 syntax, which for the usual email
-// patterns is the syntax of JavaScript's RegExp: either a plain pattern
-// ("^[a-z]+@example\\.com$") or the literal form "/pattern/" or
-// "/pattern/i" (no other flag). JavaScript's \uXXXX escape is accepted.
-// Lookaround and backreferences, which RE2 cannot match in linear time, are
-// rejected when parsed. Like RegExp.test, the pattern matches anywhere in the
-// email unless anchored.
-//
-// The zero Filter, like a nil *Filter, is the absent filter: it matches
-// every email and marshals as JSON null.
-type Filter struct {
-	doc  []byte // the compacted document; nil for the absent filter
-	root *filterNode
+// filterField is a field a filter may name and the operators it takes, in
+// the order messages list them. A field of another kind (a timestamp)
+// will take other operators.
+type filterField struct {
+	name store.Field
+	ops  []store.Op
 }
 
-// ParseFilter parses and compiles a filter document (see [Filter]). Every
-// error is a [*ValidationError] for the field
-// "public_registration_email_filter" that matches [ErrInvalidPayload].
-func ParseFilter(doc []byte) (*Filter, error) {
-	if len(doc) > maxFilterBytes {
-		return nil, filterErrorf("", "document is larger than %d bytes", maxFilterBytes)
+// filterSchema is the fields a filter may name.
+type filterSchema []filterField
+
+// textOps are the operators of a text field.
+var textOps = []store.Op{
+	store.OpEq, store.OpNeq, store.OpContains, store.OpNContains, store.OpIContains, store.OpNIContains,
+	store.OpStartsWith, store.OpNStartsWith, store.OpIStartsWith, store.OpNIStartsWith,
+	store.OpEndsWith, store.OpNEndsWith, store.OpIEndsWith, store.OpNIEndsWith,
+	store.OpIn, store.OpNin, store.OpNull, store.OpNNull, store.OpEmpty, store.OpNEmpty, store.OpRegex,
+}
+
+var (
+	// userFilterSchema is what a listing's filter takes (ParseFilter).
+	userFilterSchema = filterSchema{
+		{store.FieldID, textOps}, {store.FieldEmail, textOps}, {store.FieldFirstName, textOps},
+		{store.FieldLastName, textOps}, {store.FieldStatus, textOps}, {store.FieldRole, textOps},
 	}
-	if !utf8.Valid(doc) {
-		return nil, filterErrorf("", "document is not valid UTF-8")
-	}
-	p := &filterParser{doc: doc, dec: json.NewDecoder(bytes.NewReader(doc))}
-	p.dec.UseNumber()
-	tok, err := p.token()
-	if err != nil {
-		return nil, err
-	}
-	if tok != json.Delim('{') {
-		return nil, filterErrorf("", "want a JSON object, got %s", describeToken(tok))
-	}
-	root, err := p.object("", 0)
-	if err != nil {
-		return nil, err
-	}
-	if tok, err := p.dec.Token(); err != io.EOF {
-		if err != nil {
-			return nil, p.jsonError(err)
+	// emailFilterSchema is what the registration email filter takes
+	// (ParseEmailFilter).
+	emailFilterSchema = filterSchema{{store.FieldEmail, textOps}}
+)
+
+// field returns the field named name.
+func (s filterSchema) field(name string) (*filterField, bool) {
+	for i := range s {
+		if string(s[i].name) == name {
+			return &s[i], true
 		}
-		return nil, filterErrorf("", "invalid JSON: %s after the filter object", describeToken(tok))
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, doc); err != nil { // the decoder has read it all: cannot fail
-		return nil, filterErrorf("", "invalid JSON: %v", err)
-	}
-	return &Filter{doc: buf.Bytes(), root: root}, nil
+	return nil, false
 }
 
-// Match reports whether email satisfies the filter. A nil or zero Filter
-// matches every email. Match neither trims nor validates email.
+// names lists the fields for a message.
+func (s filterSchema) names() string {
+	names := make([]string, len(s))
+	for i, f := range s {
+		names[i] = string(f.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// operandKind is what an operator takes.
+type operandKind uint8
+
+const (
+	operandString operandKind = iota // one non-empty string
+	operandList                      // strings: an array, or one comma-separated string
+	operandBool                      // true or false (or "true", "false")
+	operandRegex                     // a regular expression
+)
+
+// filterOperands maps every operator the grammar knows to its operand.
+var filterOperands = map[store.Op]operandKind{
+	store.OpEq: operandString, store.OpNeq: operandString,
+	store.OpContains: operandString, store.OpNContains: operandString,
+	store.OpIContains: operandString, store.OpNIContains: operandString,
+	store.OpStartsWith: operandString, store.OpNStartsWith: operandString,
+	store.OpIStartsWith: operandString, store.OpNIStartsWith: operandString,
+	store.OpEndsWith: operandString, store.OpNEndsWith: operandString,
+	store.OpIEndsWith: operandString, store.OpNIEndsWith: operandString,
+	store.OpIn: operandList, store.OpNin: operandList,
+	store.OpNull: operandBool, store.OpNNull: operandBool, store.OpEmpty: operandBool, store.OpNEmpty: operandBool,
+	store.OpRegex: operandRegex,
+}
+
+// directusOnlyOps are Directus operators no field here takes; they are
+// named as such rather than as unknown.
+var directusOnlyOps = []string{
+	"_gt", "_gte", "_lt", "_lte", "_between", "_nbetween", "_ieq", "_nieq", "_some", "_none", "_json",
+	"_intersects", "_nintersects", "_intersects_bbox", "_nintersects_bbox", "_submitted",
+}
+
+// negatedOp is the operator that holds where op does not, for the
+// operators whose boolean operand can negate them.
+var negatedOp = map[store.Op]store.Op{
+	store.OpNull: store.OpNNull, store.OpNNull: store.OpNull, store.OpEmpty: store.OpNEmpty, store.OpNEmpty: store.OpEmpty,
+}
+
+// Filter is a parsed filter over user fields, as [ParseFilter] returns it,
+// for [UserQuery]. It keeps its JSON document: MarshalJSON and String
+// return it. It is immutable (except through UnmarshalJSON) and safe for
+// concurrent use. A nil or zero Filter is no filter (every user) and
+// marshals as null.
+type Filter struct {
+	doc  []byte        // the compacted document; nil for no filter
+	tree *store.Filter // nil for no filter
+}
+
+// ParseFilter parses a filter in Directus's JSON syntax — the filter query
+// parameter of GET /users — for [Manager.ListUsers] and
+// [Manager.CountUsers]. It returns nil for null, and a Filter that holds
+// for every user for {}.
 //
-// Case rule: the email's domain (the part after its last '@') is compared
-// case-insensitively and its local part (before that '@') case-sensitively,
-// so _eq "A@Example.com" matches "A@example.COM" but not "a@example.com",
-// and _ends_with "@example.com" (or "COM") matches "a@EXAMPLE.COM". Each
-// operand is split the same way: what follows its last '@' lines up with the
-// email's domain, and an operand without '@' can only lie wholly inside the
-// local part or wholly inside the domain, so _contains "X.COM" matches
-// "a@x.com" while _contains "BOB" does not match "bob@x.com", and
-// _starts_with "bob" never reaches into the domain. The _i* operators compare
-// the whole email case-insensitively. Case-insensitive comparisons use
-// Unicode simple case folding (as [strings.EqualFold]); a byte that is not
-// valid UTF-8 equals nothing under folding. _regex sees the email with its
-// domain lower-cased (unless the pattern has the i flag, when it sees the
-// email as given).
+// A filter is an object whose keys must all hold:
 //
-// Match does not allocate, except for a _regex when the domain has
-// upper-case letters, and for an _in of 8 or more addresses when the email
-// is longer than 256 bytes and its domain has upper-case letters.
-func (f *Filter) Match(email string) bool {
-	if f == nil || f.root == nil {
-		return true
-	}
-	e := splitFilterInput(email)
-	return f.root.eval(&e)
-}
-
-// MarshalJSON returns the document given to ParseFilter, with insignificant
-// whitespace removed, or null for a nil or zero Filter.
-func (f *Filter) MarshalJSON() ([]byte, error) {
-	if f == nil || f.doc == nil {
-		return []byte("null"), nil
-	}
-	return bytes.Clone(f.doc), nil
-}
-
-// UnmarshalJSON sets f to ParseFilter(b); JSON null sets it to the absent
-// (zero) Filter. On error f is unchanged.
-func (f *Filter) UnmarshalJSON(b []byte) error {
-	if string(bytes.TrimSpace(b)) == "null" {
-		*f = Filter{}
-		return nil
-	}
-	g, err := ParseFilter(b)
+//   - a field — id, email, first_name, last_name, status, role — whose value
+//     is an object of operators, all of which must hold, or a string or
+//     null (shorthand for _eq);
+//   - "_and": a non-empty array of filters, all of which must hold;
+//   - "_or": a non-empty array of filters, one of which must hold.
+//
+// Operators, as Directus names them: _eq _neq _contains _ncontains
+// _icontains _nicontains _starts_with _nstarts_with _istarts_with
+// _nistarts_with _ends_with _nends_with _iends_with _niends_with take a
+// non-empty string (the _i ones compare case-insensitively, the others byte
+// for byte); _in and _nin take an array of non-empty strings, or one
+// comma-separated string (items trimmed, empty ones dropped) — _in: []
+// holds for nobody, _nin: [] for everybody; _null _nnull _empty _nempty
+// take true or false (or the strings "true" and "false", as a query string
+// spells them), and false negates them (_null: false is _nnull: true);
+// _regex takes a regular expression (see [ParseEmailFilter]). As Directus does,
+// _eq and _neq also take null (or the string "null" or "NULL"), meaning
+// _null and _nnull. A field's operator object may itself hold "_and" or
+// "_or" with an array of operator objects
+// ({"email":{"_or":[{"_ends_with":"@a.com"},{"_ends_with":"@b.com"}]}}).
+// A field without a value (a null role, an empty name) is null and empty:
+// it fails every positive comparison and passes every negative one.
+//
+// Listing users does not run _regex: ListUsers and CountUsers refuse a
+// filter that uses it (users are selected by the store's query, and each
+// database has its own regular expressions). ParseFilter still accepts it,
+// so that a document is accepted or refused alike here and by
+// [ParseEmailFilter].
+//
+// Every error is a [*ValidationError] for the field "filter" that matches
+// [ErrInvalidQuery], with a reason that locates the fault
+// (`_and[1].email: unknown operator "_foo"`) and never repeats an
+// operand: invalid JSON, a duplicate key, an unknown field or operator, a
+// Directus operator this library does not run (_gt, _between…, named as
+// such), a filter on a related collection (role.name), a value of the
+// wrong type, an empty string (use _empty), a NUL character, a dynamic
+// variable ($CURRENT_USER, $NOW), a regular expression that does not
+// compile, an empty object or array below the top level, more than 32
+// nested levels of _and/_or, more than 10,000 nodes (objects, operators and
+// _in/_nin items), or a document over 1 MiB. [ParseEmailFilter] refuses
+// the same documents with the same reasons, and also any field but email.
+func ParseFilter(doc []byte) (*Filter, error) {
+	tree, compact, err := parseFilter(doc, userFilterSchema)
 	if err != nil {
-		return err
+		return nil, &ValidationError{Field: "filter", Reason: err.Error(), Err: ErrInvalidQuery}
 	}
-	*f = *g
-	return nil
+	if compact == nil {
+		return nil, nil
+	}
+	return &Filter{doc: compact, tree: tree}, nil
 }
+
+// MarshalJSON returns the document given to ParseFilter, with
+// insignificant white space removed, or null for a nil or zero Filter.
+func (f *Filter) MarshalJSON() ([]byte, error) {
+	if f == nil {
+		return filterDocJSON(nil), nil
+	}
+	return filterDocJSON(f.doc), nil
+}
+
+// UnmarshalJSON sets f to ParseFilter(b); JSON null sets it to the zero
+// Filter. On error f is unchanged.
+func (f *Filter) UnmarshalJSON(b []byte) error { return unmarshalFilter(f, b, ParseFilter) }
 
 // String returns the filter's JSON document, as MarshalJSON does.
 func (f *Filter) String() string {
-	if f == nil || f.doc == nil {
-		return "null"
-	}
-	return string(f.doc)
+	b, _ := f.MarshalJSON()
+	return string(b)
 }
 
-// filterErrorf builds the *ValidationError of a bad filter; path locates the
-// bad node ("" for the document itself).
-func filterErrorf(path, format string, args ...any) error {
-	for i, a := range args {
-		if s, ok := a.(string); ok {
-			args[i] = echo.Cut(s) // the caller's input: cut to echo.Max characters
-		}
+// storeFilter is the tree a Store evaluates: nil for no filter.
+func (f *Filter) storeFilter() *store.Filter {
+	if f == nil {
+		return nil
 	}
+	return f.tree
+}
+
+// unmarshalFilter sets *dst to parse(b), or to the zero filter when b is
+// null; on error *dst is unchanged.
+func unmarshalFilter[T any](dst *T, b []byte, parse func([]byte) (*T, error)) error {
+	f, err := parse(b)
+	if err != nil {
+		return err
+	}
+	if f == nil {
+		f = new(T)
+	}
+	*dst = *f
+	return nil
+}
+
+// filterDocJSON is the JSON of a filter's document: a copy, or null.
+func filterDocJSON(doc []byte) []byte {
+	if doc == nil {
+		return []byte("null")
+	}
+	return bytes.Clone(doc)
+}
+
+// filterError is the reason a document is refused; the exported parsers
+// wrap it in the *ValidationError of their field.
+type filterError string
+
+func (e filterError) Error() string { return string(e) }
+
+// filterErrorf builds a filterError; path locates the fault ("" for the
+// document itself) and starts the reason.
+func filterErrorf(path, format string, args ...any) error {
 	reason := fmt.Sprintf(format, args...)
 	if path != "" {
-		reason = echo.Cut(path) + ": " + reason
+		reason = path + ": " + reason
 	}
-	return invalid(filterField, reason)
+	return filterError(reason)
 }
 
-// ---------------------------------------------------------------------------
-// Parsing
+// parseFilter parses doc under schema. It returns the tree (nil when every
+// user holds: null or {}) and the compacted document (nil for null).
+func parseFilter(doc []byte, schema filterSchema) (*store.Filter, []byte, error) {
+	if len(doc) > maxFilterBytes {
+		return nil, nil, filterErrorf("", "document is larger than %d bytes", maxFilterBytes)
+	}
+	if !utf8.Valid(doc) {
+		return nil, nil, filterErrorf("", "document is not valid UTF-8")
+	}
+	p := &filterParser{schema: schema, doc: doc, dec: json.NewDecoder(bytes.NewReader(doc))}
+	p.dec.UseNumber()
+	tok, err := p.token()
+	if err != nil {
+		return nil, nil, err
+	}
+	var tree *store.Filter
+	switch tok {
+	case nil:
+	case json.Delim('{'):
+		if tree, err = p.object("", 0); err != nil {
+			return nil, nil, err
+		}
+	default:
+		return nil, nil, filterErrorf("", "want a JSON object, got %s", describeToken(tok))
+	}
+	if tok, err := p.dec.Token(); err != io.EOF {
+		if err != nil {
+			return nil, nil, p.jsonError(err)
+		}
+		return nil, nil, filterErrorf("", "invalid JSON: %s after the filter object", describeToken(tok))
+	}
+	if tok == nil {
+		return nil, nil, nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, doc); err != nil { // the decoder has read it all: cannot fail
+		return nil, nil, filterErrorf("", "invalid JSON: %v", err)
+	}
+	return tree, buf.Bytes(), nil
+}
 
-// filterParser compiles a document from a json.Decoder's token stream, so
+// filterParser reads a document from a json.Decoder's token stream, so
 // that a value of the wrong type is refused before it is read, and nesting
 // is bounded by the filter grammar rather than by the JSON.
 type filterParser struct {
-	doc   []byte
-	dec   *json.Decoder
-	nodes int
+	schema filterSchema
+	doc    []byte
+	dec    *json.Decoder
+	nodes  int
 }
 
-// token reads the next token.
 func (p *filterParser) token() (json.Token, error) {
 	tok, err := p.dec.Token()
 	if err != nil {
@@ -230,38 +332,53 @@ func (p *filterParser) jsonError(err error) error {
 	return filterErrorf("", "invalid JSON: %v", err)
 }
 
-// count adds n nodes to the total and fails past the limit.
-func (p *filterParser) count(path string, n int) error {
-	p.nodes += n
+// count adds a node and fails past the limit.
+func (p *filterParser) count(path string) error {
+	p.nodes++
 	if p.nodes > maxFilterNodes {
-		return filterErrorf(path, "filter is too large: more than %d nodes (filter objects, operators and _in/_nin items)", maxFilterNodes)
+		return filterErrorf(path, "filter is too large: more than %d nodes (objects, operators and _in/_nin items)", maxFilterNodes)
 	}
 	return nil
 }
 
-// key reads an object key and rejects a duplicate.
+// key reads an object key and refuses a duplicate.
 func (p *filterParser) key(path string, seen *[]string) (string, error) {
 	tok, err := p.token()
 	if err != nil {
 		return "", err
 	}
 	k, _ := tok.(string) // object keys are always strings
-	for _, s := range *seen {
-		if s == k {
-			return "", filterErrorf(path, "duplicate key %q", k)
-		}
+	if slices.Contains(*seen, k) {
+		return "", filterErrorf(path, "duplicate key %q", echo.Cut(k))
 	}
 	*seen = append(*seen, k)
 	return k, nil
 }
 
-// object compiles a filter object whose '{' has been read.
-func (p *filterParser) object(path string, depth int) (*filterNode, error) {
-	if err := p.count(path, 1); err != nil {
+// join extends a path with a key.
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// allOf combines the conditions of one object.
+func allOf(kids []*store.Filter) *store.Filter {
+	if len(kids) == 1 {
+		return kids[0]
+	}
+	return &store.Filter{And: kids}
+}
+
+// object reads a filter object whose '{' has been read. The top-level
+// empty object is no filter (nil); a nested one is an error.
+func (p *filterParser) object(path string, depth int) (*store.Filter, error) {
+	if err := p.count(path); err != nil {
 		return nil, err
 	}
 	var (
-		kids []*filterNode
+		kids []*store.Filter
 		seen []string
 	)
 	for p.dec.More() {
@@ -269,14 +386,24 @@ func (p *filterParser) object(path string, depth int) (*filterNode, error) {
 		if err != nil {
 			return nil, err
 		}
-		var n *filterNode
-		switch k {
-		case "email":
-			n, err = p.condition(filterPath(path, k))
-		case "_and", "_or":
-			n, err = p.group(filterPath(path, k), k, depth+1)
-		default:
-			return nil, filterErrorf(path, `unknown field %q (want "email", "_and" or "_or")`, k)
+		var n *store.Filter
+		if k == "_and" || k == "_or" {
+			n, err = p.group(join(path, k), k, depth+1, func(ipath string) (*store.Filter, error) {
+				tok, err := p.token()
+				if err != nil {
+					return nil, err
+				}
+				if tok != json.Delim('{') {
+					return nil, filterErrorf(ipath, "want a filter object, got %s", describeToken(tok))
+				}
+				return p.object(ipath, depth+1)
+			})
+		} else if f, ok := p.schema.field(k); ok {
+			n, err = p.field(join(path, k), f, depth)
+		} else if strings.HasPrefix(k, "_") {
+			return nil, filterErrorf(path, "operator %q needs a field: write {\"<field>\": {%q: …}} with a field among %s", echo.Cut(k), echo.Cut(k), p.schema.names())
+		} else {
+			return nil, filterErrorf(path, "unknown field %q (filters take %s, _and and _or)", echo.Cut(k), p.schema.names())
 		}
 		if err != nil {
 			return nil, err
@@ -287,37 +414,29 @@ func (p *filterParser) object(path string, depth int) (*filterNode, error) {
 		return nil, err
 	}
 	if len(kids) == 0 {
-		if path == "" {
-			return nil, filterErrorf(path, `empty filter {}: give at least one condition (no filter at all is null)`)
+		if depth == 0 {
+			return nil, nil
 		}
-		return nil, filterErrorf(path, `empty filter object {}: give at least one condition`)
+		return nil, filterErrorf(path, "empty filter object {}: give at least one condition")
 	}
-	return newFilterGroup(kindAnd, kids), nil
+	return allOf(kids), nil
 }
 
-// group compiles the array of an _and or _or.
-func (p *filterParser) group(path, op string, depth int) (*filterNode, error) {
+// group reads the array of an _and or _or; elem reads one item.
+func (p *filterParser) group(path, op string, depth int, elem func(ipath string) (*store.Filter, error)) (*store.Filter, error) {
 	tok, err := p.token()
 	if err != nil {
 		return nil, err
 	}
 	if tok != json.Delim('[') {
-		return nil, filterErrorf(path, "want an array of filter objects, got %s", describeToken(tok))
+		return nil, filterErrorf(path, "want an array, got %s", describeToken(tok))
 	}
 	if depth > maxFilterDepth {
 		return nil, filterErrorf(path, "nested too deeply: more than %d levels of _and/_or", maxFilterDepth)
 	}
-	var kids []*filterNode
+	var kids []*store.Filter
 	for i := 0; p.dec.More(); i++ {
-		ipath := path + "[" + strconv.Itoa(i) + "]"
-		tok, err := p.token()
-		if err != nil {
-			return nil, err
-		}
-		if tok != json.Delim('{') {
-			return nil, filterErrorf(ipath, "want a filter object, got %s", describeToken(tok))
-		}
-		n, err := p.object(ipath, depth)
+		n, err := elem(path + "[" + strconv.Itoa(i) + "]")
 		if err != nil {
 			return nil, err
 		}
@@ -326,37 +445,87 @@ func (p *filterParser) group(path, op string, depth int) (*filterNode, error) {
 	if _, err := p.token(); err != nil { // ']'
 		return nil, err
 	}
-	if len(kids) == 0 {
-		return nil, filterErrorf(path, "empty array: %s needs at least one filter object", op)
+	switch {
+	case len(kids) == 0:
+		return nil, filterErrorf(path, "empty array: %s needs at least one item", op)
+	case len(kids) == 1:
+		return kids[0], nil
+	case op == "_or":
+		return &store.Filter{Or: kids}, nil
 	}
-	if op == "_or" {
-		return newFilterGroup(kindOr, kids), nil
-	}
-	return newFilterGroup(kindAnd, kids), nil
+	return &store.Filter{And: kids}, nil
 }
 
-// condition compiles the operator object of the field "email".
-func (p *filterParser) condition(path string) (*filterNode, error) {
+// field reads the value of a field key: an object of operators, or a
+// string or null (shorthand for _eq).
+func (p *filterParser) field(path string, f *filterField, depth int) (*store.Filter, error) {
 	tok, err := p.token()
 	if err != nil {
 		return nil, err
 	}
-	if tok != json.Delim('{') {
-		return nil, filterErrorf(path, "want an object of operators, got %s", describeToken(tok))
+	switch v := tok.(type) {
+	case json.Delim:
+		if v == '{' {
+			return p.operators(path, f, depth)
+		}
+	case string, nil:
+		if err := p.count(path); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(f.ops, store.OpEq) {
+			return nil, filterErrorf(path, "want an object of operators, got %s", describeToken(tok))
+		}
+		return stringCondition(path, f.name, store.OpEq, tok)
+	}
+	return nil, filterErrorf(path, "want an object of operators (or a string, meaning _eq), got %s", describeToken(tok))
+}
+
+// operators reads the operator object of field f, whose '{' has been read.
+func (p *filterParser) operators(path string, f *filterField, depth int) (*store.Filter, error) {
+	if err := p.count(path); err != nil {
+		return nil, err
 	}
 	var (
-		kids []*filterNode
+		kids []*store.Filter
 		seen []string
 	)
 	for p.dec.More() {
-		op, err := p.key(path, &seen)
+		k, err := p.key(path, &seen)
 		if err != nil {
 			return nil, err
 		}
-		if err := p.count(path, 1); err != nil {
+		opath := join(path, k)
+		if err := p.count(opath); err != nil {
 			return nil, err
 		}
-		n, err := p.operator(path, op)
+		op := store.Op(k)
+		kind, known := filterOperands[op]
+		var n *store.Filter
+		switch {
+		case k == "_and" || k == "_or":
+			n, err = p.group(opath, k, depth+1, func(ipath string) (*store.Filter, error) {
+				tok, err := p.token()
+				if err != nil {
+					return nil, err
+				}
+				if tok != json.Delim('{') {
+					return nil, filterErrorf(ipath, "want an object of operators, got %s", describeToken(tok))
+				}
+				return p.operators(ipath, f, depth+1)
+			})
+		case known && slices.Contains(f.ops, op):
+			n, err = p.operand(opath, f.name, op, kind)
+		case known || slices.Contains(directusOnlyOps, k):
+			ops := make([]string, len(f.ops))
+			for i, o := range f.ops {
+				ops[i] = string(o)
+			}
+			return nil, filterErrorf(path, "operator %s is not supported on %s (supported: %s)", k, f.name, strings.Join(ops, " "))
+		case !strings.HasPrefix(k, "_"):
+			return nil, filterErrorf(path, "%q is not an operator: filters on related collections (%s.%s) are not supported", echo.Cut(k), f.name, echo.Cut(k))
+		default:
+			return nil, filterErrorf(path, "unknown operator %q", echo.Cut(k))
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -368,126 +537,141 @@ func (p *filterParser) condition(path string) (*filterNode, error) {
 	if len(kids) == 0 {
 		return nil, filterErrorf(path, "empty condition {}: give at least one operator")
 	}
-	return newFilterGroup(kindAnd, kids), nil
+	return allOf(kids), nil
 }
 
-// filterStringOps maps each string operator to its kind and negation.
-var filterStringOps = map[string]struct {
-	kind filterKind
-	neg  bool
-}{
-	"_eq":            {kindEq, false},
-	"_neq":           {kindEq, true},
-	"_contains":      {kindContains, false},
-	"_ncontains":     {kindContains, true},
-	"_icontains":     {kindIContains, false},
-	"_nicontains":    {kindIContains, true},
-	"_starts_with":   {kindStartsWith, false},
-	"_nstarts_with":  {kindStartsWith, true},
-	"_istarts_with":  {kindIStartsWith, false},
-	"_nistarts_with": {kindIStartsWith, true},
-	"_ends_with":     {kindEndsWith, false},
-	"_nends_with":    {kindEndsWith, true},
-	"_iends_with":    {kindIEndsWith, false},
-	"_niends_with":   {kindIEndsWith, true},
-}
-
-// operator compiles one operator of a condition; path is the condition's.
-func (p *filterParser) operator(path, op string) (*filterNode, error) {
-	opath := path + "." + op
-	if so, ok := filterStringOps[op]; ok {
-		s, err := p.stringValue(opath)
+// operand reads the operand of op and returns its condition.
+func (p *filterParser) operand(path string, field store.Field, op store.Op, kind operandKind) (*store.Filter, error) {
+	switch kind {
+	case operandList:
+		vals, err := p.list(path)
 		if err != nil {
 			return nil, err
 		}
-		return newStringNode(so.kind, so.neg, s), nil
-	}
-	switch op {
-	case "_in", "_nin":
-		items, err := p.stringList(opath)
+		return &store.Filter{Field: field, Op: op, Values: vals}, nil
+	case operandBool:
+		b, err := p.boolean(path)
 		if err != nil {
 			return nil, err
 		}
-		set := make(map[string]struct{}, len(items))
-		for _, s := range items {
-			set[filterKey(s)] = struct{}{}
+		if !b {
+			op = negatedOp[op]
 		}
-		return &filterNode{kind: kindIn, neg: op == "_nin", set: set}, nil
-	case "_null", "_nnull", "_empty", "_nempty":
-		b, err := p.boolValue(opath)
-		if err != nil {
-			return nil, err
-		}
-		switch op {
-		case "_null": // an email is never null
-			return &filterNode{kind: kindConst, val: !b}, nil
-		case "_nnull":
-			return &filterNode{kind: kindConst, val: b}, nil
-		case "_empty":
-			return &filterNode{kind: kindEmpty, neg: !b}, nil
-		default: // _nempty
-			return &filterNode{kind: kindEmpty, neg: b}, nil
-		}
-	case "_regex":
-		s, err := p.stringValue(opath)
-		if err != nil {
-			return nil, err
-		}
-		return compileFilterRegex(opath, s)
+		return &store.Filter{Field: field, Op: op}, nil
 	}
-	return nil, filterErrorf(path, "unknown operator %q", op)
-}
-
-func (p *filterParser) stringValue(path string) (string, error) {
-	tok, err := p.token()
-	if err != nil {
-		return "", err
-	}
-	s, ok := tok.(string)
-	if !ok {
-		return "", filterErrorf(path, "want a string, got %s", describeToken(tok))
-	}
-	return s, nil
-}
-
-// stringList reads an array of strings or a comma-separated string.
-func (p *filterParser) stringList(path string) ([]string, error) {
 	tok, err := p.token()
 	if err != nil {
 		return nil, err
 	}
-	if s, ok := tok.(string); ok {
-		var items []string
-		for item := range strings.SplitSeq(s, ",") {
-			if item = strings.TrimSpace(item); item != "" {
-				items = append(items, item)
-			}
+	if kind == operandRegex {
+		s, ok := tok.(string)
+		if !ok {
+			return nil, filterErrorf(path, "want a string, got %s", describeToken(tok))
 		}
-		return items, p.count(path, len(items))
+		if err := checkOperand(path, s); err != nil {
+			return nil, err
+		}
+		if _, err := compileFilterRegex(s); err != nil {
+			return nil, filterErrorf(path, "%v", err)
+		}
+		return &store.Filter{Field: field, Op: op, Value: s}, nil
 	}
-	if tok != json.Delim('[') {
-		return nil, filterErrorf(path, "want an array of strings or a comma-separated string, got %s", describeToken(tok))
+	return stringCondition(path, field, op, tok)
+}
+
+// stringCondition builds the condition of a string operator from its
+// operand token. null (or "null", "NULL", as Directus reads them) is only
+// for _eq and _neq, which then mean _null and _nnull.
+func stringCondition(path string, field store.Field, op store.Op, tok json.Token) (*store.Filter, error) {
+	s, isString := tok.(string)
+	isNull := tok == nil || isString && (s == "null" || s == "NULL")
+	switch {
+	case isNull && op == store.OpEq:
+		return &store.Filter{Field: field, Op: store.OpNull}, nil
+	case isNull && op == store.OpNeq:
+		return &store.Filter{Field: field, Op: store.OpNNull}, nil
+	case !isString:
+		return nil, filterErrorf(path, "want a string, got %s", describeToken(tok))
+	}
+	if err := checkOperand(path, s); err != nil {
+		return nil, err
+	}
+	return &store.Filter{Field: field, Op: op, Value: s}, nil
+}
+
+// checkOperand refuses what no field holds or Directus would read
+// differently: an empty string (a field without a value is null and empty,
+// so Directus's _eq "" is _empty here), a NUL character, and a dynamic
+// variable.
+func checkOperand(path, s string) error {
+	switch {
+	case s == "":
+		return filterErrorf(path, "can't filter for an empty string: use _empty or _nempty")
+	case strings.IndexByte(s, 0) >= 0:
+		return filterErrorf(path, "can't contain a NUL character")
+	case strings.HasPrefix(s, "$CURRENT_") || strings.HasPrefix(s, "$NOW"):
+		return filterErrorf(path, "dynamic variables ($CURRENT_USER, $NOW…) are not supported")
+	}
+	return nil
+}
+
+// list reads the operand of _in/_nin: an array of strings, or a
+// comma-separated string (items trimmed, empty ones dropped). It may be
+// empty.
+func (p *filterParser) list(path string) ([]string, error) {
+	tok, err := p.token()
+	if err != nil {
+		return nil, err
 	}
 	items := []string{}
-	for i := 0; p.dec.More(); i++ {
-		ipath := path + "[" + strconv.Itoa(i) + "]"
-		s, err := p.stringValue(ipath)
-		if err != nil {
-			return nil, err
+	add := func(ipath string, s string) error {
+		if err := p.count(ipath); err != nil {
+			return err
 		}
-		if err := p.count(ipath, 1); err != nil {
-			return nil, err
+		if err := checkOperand(ipath, s); err != nil {
+			return err
 		}
 		items = append(items, s)
+		return nil
 	}
-	if _, err := p.token(); err != nil { // ']'
-		return nil, err
+	switch v := tok.(type) {
+	case string:
+		for item := range strings.SplitSeq(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				if err := add(path+"["+strconv.Itoa(len(items))+"]", item); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return items, nil
+	case json.Delim:
+		if v != '[' {
+			break
+		}
+		for i := 0; p.dec.More(); i++ {
+			ipath := path + "[" + strconv.Itoa(i) + "]"
+			tok, err := p.token()
+			if err != nil {
+				return nil, err
+			}
+			s, ok := tok.(string)
+			if !ok {
+				return nil, filterErrorf(ipath, "want a string, got %s", describeToken(tok))
+			}
+			if err := add(ipath, s); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := p.token(); err != nil { // ']'
+			return nil, err
+		}
+		return items, nil
 	}
-	return items, nil
+	return nil, filterErrorf(path, "want an array of strings or a comma-separated string, got %s", describeToken(tok))
 }
 
-// boolValue reads true, false, "true" or "false".
-func (p *filterParser) boolValue(path string) (bool, error) {
+// boolean reads true, false, "true" or "false".
+func (p *filterParser) boolean(path string) (bool, error) {
 	tok, err := p.token()
 	if err != nil {
 		return false, err
@@ -506,42 +690,32 @@ func (p *filterParser) boolValue(path string) (bool, error) {
 	return false, filterErrorf(path, "want true or false, got %s", describeToken(tok))
 }
 
-// describe names a token's JSON type for an error message; a short string
-// or number is quoted, as the reader will want to find it.
+// describeToken names a token's JSON type for an error message, without
+// its value: a filter's operands are the caller's data (an address, a
+// name), not ours to repeat.
 func describeToken(tok json.Token) string {
 	switch v := tok.(type) {
 	case json.Delim:
 		if v == '[' {
-			return "array"
+			return "an array"
 		}
-		return "object"
+		return "an object"
 	case string:
-		if len(v) <= 40 {
-			return fmt.Sprintf("string %q", v)
-		}
-		return "string"
+		return "a string"
 	case json.Number:
-		if len(v) <= 40 {
-			return "number " + string(v)
-		}
-		return "number"
+		return "a number"
 	case bool:
-		return "boolean " + strconv.FormatBool(v)
+		return "a boolean"
 	case nil:
 		return "null"
 	}
 	return fmt.Sprintf("%T", tok)
 }
 
-func filterPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// compileFilterRegex compiles a _regex operand.
-func compileFilterRegex(path, v string) (*filterNode, error) {
+// compileFilterRegex compiles a _regex operand: a plain pattern or the
+// literal form "/pattern/" or "/pattern/i". The error names what is wrong,
+// not the pattern.
+func compileFilterRegex(v string) (*regexp.Regexp, error) {
 	pattern, fold := v, false
 	if last := strings.LastIndexByte(v, '/'); len(v) >= 2 && v[0] == '/' && last > 0 && isRegexFlags(v[last+1:]) {
 		pattern = v[1:last]
@@ -550,7 +724,7 @@ func compileFilterRegex(path, v string) (*filterNode, error) {
 		case "i":
 			fold = true
 		default:
-			return nil, filterErrorf(path, `unsupported flags %q in %q: only "i" is supported`, flags, v)
+			return nil, fmt.Errorf(`unsupported flags %q: only "i" is supported`, echo.Cut(flags))
 		}
 	}
 	expr := translateJSEscapes(pattern)
@@ -559,19 +733,20 @@ func compileFilterRegex(path, v string) (*filterNode, error) {
 	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		hint := ""
+		reason := err.Error()
 		var se *syntax.Error
 		if errors.As(err, &se) {
+			reason = string(se.Code)
 			switch {
 			case strings.HasPrefix(se.Expr, "(?=") || strings.HasPrefix(se.Expr, "(?!") || strings.HasPrefix(se.Expr, "(?<=") || strings.HasPrefix(se.Expr, "(?<!"):
-				hint = "lookahead and lookbehind are JavaScript-only and Go's RE2 engine cannot compile them; "
+				reason = "lookahead and lookbehind are JavaScript-only and Go's RE2 engine cannot compile them"
 			case se.Code == syntax.ErrInvalidEscape && len(se.Expr) == 2 && ('1' <= se.Expr[1] && se.Expr[1] <= '9' || se.Expr[1] == 'k'):
-				hint = "backreferences are JavaScript-only and Go's RE2 engine cannot compile them; "
+				reason = "backreferences are JavaScript-only and Go's RE2 engine cannot compile them"
 			}
 		}
-		return nil, filterErrorf(path, "cannot compile regular expression %q: %s%v", v, hint, err)
+		return nil, fmt.Errorf("cannot compile regular expression: %s", reason)
 	}
-	return &filterNode{kind: kindRegex, re: re, reFold: fold}, nil
+	return re, nil
 }
 
 func isRegexFlags(s string) bool {
@@ -614,494 +789,4 @@ func isHex4(s string) bool {
 		}
 	}
 	return true
-}
-
-// ---------------------------------------------------------------------------
-// Compiled form
-
-type filterKind uint8
-
-const (
-	kindAnd filterKind = iota
-	kindOr
-	kindConst       // val
-	kindEmpty       // email == ""
-	kindEq          // email equals the operand (case rule of Match)
-	kindContains    // email contains the operand (case rule of Match)
-	kindStartsWith  // email starts with the operand (case rule of Match)
-	kindEndsWith    // email ends with the operand (case rule of Match)
-	kindIContains   // folded email contains f
-	kindIStartsWith // folded email starts with f
-	kindIEndsWith   // folded email ends with f
-	kindIn          // the email's key (see filterKey) is in set
-	kindDomainSet   // the email's folded domain is in set
-	kindSuffixSet   // a suffix of the email's folded domain is in set
-	kindRegex       // re matches
-)
-
-// filterNode is one node of a compiled filter. Its result is negated when
-// neg is set.
-type filterNode struct {
-	kind filterKind
-	neg  bool
-	val  bool          // kindConst
-	kids []*filterNode // kindAnd, kindOr
-
-	// String operands. For the case-sensitive kinds, s is the operand as
-	// given; when it contains '@' (at), a is what precedes its last '@' and
-	// f is the folded rest, else f is the whole operand folded. For the _i*
-	// kinds, f is the whole operand folded.
-	s, a, f string
-	at      bool
-
-	set  map[string]struct{} // kindIn, kindDomainSet, kindSuffixSet
-	list []string            // kindSuffixSet: the operands, for an email without '@'
-
-	re     *regexp.Regexp // kindRegex
-	reFold bool           // kindRegex: the i flag; match the email as given
-}
-
-func newStringNode(kind filterKind, neg bool, s string) *filterNode {
-	n := &filterNode{kind: kind, neg: neg, s: s}
-	switch kind {
-	case kindIContains, kindIStartsWith, kindIEndsWith:
-		n.f = foldString(s)
-	default:
-		if i := strings.LastIndexByte(s, '@'); i >= 0 {
-			n.at, n.a, n.f = true, s[:i], foldString(s[i+1:])
-		} else {
-			n.f = foldString(s)
-		}
-	}
-	return n
-}
-
-// filterKey is the form in which an address is kept in an _in set: local
-// part as given, domain folded. An operand without '@' is kept as given.
-func filterKey(s string) string {
-	if i := strings.LastIndexByte(s, '@'); i >= 0 {
-		return s[:i+1] + foldString(s[i+1:])
-	}
-	return s
-}
-
-// newFilterGroup builds an _and or _or node: nested groups of the same kind are
-// flattened, large families of set-like siblings are merged into one
-// set lookup, and a group of one is that one.
-func newFilterGroup(kind filterKind, kids []*filterNode) *filterNode {
-	flat := make([]*filterNode, 0, len(kids))
-	for _, k := range kids {
-		if k.kind == kind {
-			flat = append(flat, k.kids...)
-		} else {
-			flat = append(flat, k)
-		}
-	}
-	flat = mergeFilterSets(kind, flat)
-	if len(flat) == 1 {
-		return flat[0]
-	}
-	return &filterNode{kind: kind, kids: flat}
-}
-
-// mergeFilterSets replaces, among the children of an _or, many positive _eq/_in
-// by one _in, many _ends_with "@domain" by one domain set, and many
-// _ends_with "suffix" (no '@') by one suffix set; and among the children of
-// an _and, the negated forms likewise (not a or not b = not (a or b)).
-func mergeFilterSets(kind filterKind, kids []*filterNode) []*filterNode {
-	neg := kind == kindAnd
-	family := func(k *filterNode) filterKind {
-		if k.neg != neg {
-			return kindAnd // none
-		}
-		switch {
-		case k.kind == kindEq || k.kind == kindIn:
-			return kindIn
-		case k.kind == kindEndsWith && k.at && k.a == "":
-			return kindDomainSet
-		case k.kind == kindEndsWith && !k.at:
-			return kindSuffixSet
-		}
-		return kindAnd
-	}
-	var count [kindRegex + 1]int
-	keys := 0
-	for _, k := range kids {
-		fam := family(k)
-		count[fam]++
-		if fam == kindIn {
-			if k.kind == kindIn {
-				keys += len(k.set)
-			} else {
-				keys++
-			}
-		}
-	}
-	merge := func(fam filterKind) bool {
-		switch fam {
-		case kindIn:
-			return count[fam] >= 2 && keys >= mergeThreshold
-		case kindDomainSet, kindSuffixSet:
-			return count[fam] >= mergeThreshold
-		}
-		return false
-	}
-	if !merge(kindIn) && !merge(kindDomainSet) && !merge(kindSuffixSet) {
-		return kids
-	}
-	merged := map[filterKind]*filterNode{}
-	out := make([]*filterNode, 0, len(kids))
-	for _, k := range kids {
-		fam := family(k)
-		if !merge(fam) {
-			out = append(out, k)
-			continue
-		}
-		m := merged[fam]
-		if m == nil {
-			m = &filterNode{kind: fam, neg: neg, set: map[string]struct{}{}}
-			merged[fam] = m
-			out = append(out, m)
-		}
-		switch {
-		case k.kind == kindIn:
-			for key := range k.set {
-				m.set[key] = struct{}{}
-			}
-		case fam == kindIn: // kindEq
-			m.set[filterKey(k.s)] = struct{}{}
-		case fam == kindDomainSet:
-			m.set[k.f] = struct{}{}
-		default: // kindSuffixSet
-			if _, dup := m.set[k.f]; !dup {
-				m.list = append(m.list, k.s)
-			}
-			m.set[k.f] = struct{}{}
-		}
-	}
-	return out
-}
-
-// ---------------------------------------------------------------------------
-// Evaluation
-
-// filterInput is an email address split for evaluation.
-type filterInput struct {
-	s, local, domain string // local is s when there is no '@'
-	at               bool
-	folded           bool // domain is already folded (ASCII without upper case)
-}
-
-func splitFilterInput(s string) filterInput {
-	i := strings.LastIndexByte(s, '@')
-	if i < 0 {
-		return filterInput{s: s, local: s}
-	}
-	e := filterInput{s: s, local: s[:i], domain: s[i+1:], at: true, folded: true}
-	for j := 0; j < len(e.domain); j++ {
-		if c := e.domain[j]; c >= utf8.RuneSelf || 'A' <= c && c <= 'Z' {
-			e.folded = false
-			break
-		}
-	}
-	return e
-}
-
-func (n *filterNode) eval(e *filterInput) bool {
-	switch n.kind {
-	case kindAnd:
-		for _, k := range n.kids {
-			if !k.eval(e) {
-				return false
-			}
-		}
-		return true
-	case kindOr:
-		for _, k := range n.kids {
-			if k.eval(e) {
-				return true
-			}
-		}
-		return false
-	}
-	var r bool
-	switch n.kind {
-	case kindConst:
-		r = n.val
-	case kindEmpty:
-		r = e.s == ""
-	case kindEq:
-		if n.at {
-			r = e.at && e.local == n.a && foldedEqual(e.domain, n.f)
-		} else {
-			r = !e.at && e.s == n.s
-		}
-	case kindContains:
-		if n.at {
-			r = e.at && strings.HasSuffix(e.local, n.a) && foldedHasPrefix(e.domain, n.f) ||
-				strings.Contains(e.local, n.s)
-		} else {
-			r = strings.Contains(e.local, n.s) || e.at && foldedContains(e.domain, n.f)
-		}
-	case kindStartsWith:
-		if n.at {
-			r = e.at && e.local == n.a && foldedHasPrefix(e.domain, n.f) ||
-				strings.HasPrefix(e.local, n.s)
-		} else {
-			r = strings.HasPrefix(e.local, n.s)
-		}
-	case kindEndsWith:
-		switch {
-		case n.at:
-			r = e.at && strings.HasSuffix(e.local, n.a) && foldedEqual(e.domain, n.f)
-		case e.at:
-			r = foldedHasSuffix(e.domain, n.f)
-		default:
-			r = strings.HasSuffix(e.s, n.s)
-		}
-	case kindIContains:
-		r = foldedContains(e.s, n.f)
-	case kindIStartsWith:
-		r = foldedHasPrefix(e.s, n.f)
-	case kindIEndsWith:
-		r = foldedHasSuffix(e.s, n.f)
-	case kindIn:
-		r = n.inSet(e)
-	case kindDomainSet:
-		r = e.at && n.domainInSet(e)
-	case kindSuffixSet:
-		r = n.suffixInSet(e)
-	case kindRegex:
-		r = n.re.MatchString(n.regexInput(e))
-	}
-	return r != n.neg
-}
-
-// filterKeyBuf is the stack buffer in which a key is folded; longer emails
-// (beyond the 254 bytes an address may have) cost an allocation.
-const filterKeyBuf = 256
-
-func (n *filterNode) inSet(e *filterInput) bool {
-	if len(n.set) == 0 {
-		return false
-	}
-	if !e.at || e.folded {
-		_, ok := n.set[e.s]
-		return ok
-	}
-	var buf [filterKeyBuf]byte
-	k := append(buf[:0], e.s[:len(e.local)+1]...)
-	k = appendFold(k, e.domain)
-	_, ok := n.set[string(k)]
-	return ok
-}
-
-func (n *filterNode) domainInSet(e *filterInput) bool {
-	if e.folded {
-		_, ok := n.set[e.domain]
-		return ok
-	}
-	var buf [filterKeyBuf]byte
-	k := appendFold(buf[:0], e.domain)
-	_, ok := n.set[string(k)]
-	return ok
-}
-
-func (n *filterNode) suffixInSet(e *filterInput) bool {
-	if !e.at { // the whole string is a local part: compare as given
-		for _, s := range n.list {
-			if strings.HasSuffix(e.s, s) {
-				return true
-			}
-		}
-		return false
-	}
-	if e.folded {
-		d := e.domain
-		for i := 0; i <= len(d); i++ {
-			if _, ok := n.set[d[i:]]; ok {
-				return true
-			}
-		}
-		return false
-	}
-	var buf [filterKeyBuf]byte
-	d := appendFold(buf[:0], e.domain)
-	for i := 0; i <= len(d); i++ {
-		if i < len(d) && d[i]&0xC0 == 0x80 {
-			continue // not the start of a rune
-		}
-		if _, ok := n.set[string(d[i:])]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-// regexInput is the email with its domain lower-cased, or as given for a
-// pattern with the i flag.
-func (n *filterNode) regexInput(e *filterInput) string {
-	if n.reFold || e.folded || !e.at {
-		return e.s
-	}
-	if d := strings.ToLower(e.domain); d != e.domain {
-		return e.s[:len(e.local)+1] + d
-	}
-	return e.s
-}
-
-// ---------------------------------------------------------------------------
-// Case folding without allocation
-//
-// Every rune is folded to one canonical member of its Unicode simple
-// case-folding orbit: the lower-case letter for an orbit that holds an ASCII
-// letter, else the smallest rune of the orbit. Two runes are equal under
-// strings.EqualFold exactly when their folds are equal, and a fold is never
-// longer in UTF-8 than the rune it folds, so folded text is never longer than
-// its source.
-
-func foldRune(r rune) rune {
-	if r < utf8.RuneSelf {
-		if 'A' <= r && r <= 'Z' {
-			r += 'a' - 'A'
-		}
-		return r
-	}
-	m := r
-	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-		m = min(m, f)
-	}
-	if 'A' <= m && m <= 'Z' {
-		m += 'a' - 'A'
-	}
-	return m
-}
-
-// foldString folds s (which is valid UTF-8: it comes from a JSON document).
-func foldString(s string) string {
-	return string(appendFold(nil, s))
-}
-
-// appendFold appends s folded to dst; a byte that is not valid UTF-8 is
-// copied as is, so the result equals no folded valid text.
-func appendFold(dst []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			dst = append(dst, c)
-			i++
-			continue
-		}
-		r, w := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && w == 1 {
-			dst = append(dst, c)
-		} else {
-			dst = utf8.AppendRune(dst, foldRune(r))
-		}
-		i += w
-	}
-	return dst
-}
-
-// foldedPrefixLen reports whether s begins with text whose fold is f (folded),
-// and how many bytes of s that text takes.
-func foldedPrefixLen(s, f string) (int, bool) {
-	i, j := 0, 0
-	for j < len(f) {
-		if len(s)-i < len(f)-j {
-			return 0, false
-		}
-		c, d := s[i], f[j]
-		if c|d < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != d {
-				return 0, false
-			}
-			i++
-			j++
-			continue
-		}
-		r, w := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && w == 1 {
-			return 0, false
-		}
-		fr, fw := utf8.DecodeRuneInString(f[j:])
-		if foldRune(r) != fr {
-			return 0, false
-		}
-		i += w
-		j += fw
-	}
-	return i, true
-}
-
-func foldedHasPrefix(s, f string) bool {
-	_, ok := foldedPrefixLen(s, f)
-	return ok
-}
-
-func foldedEqual(s, f string) bool {
-	n, ok := foldedPrefixLen(s, f)
-	return ok && n == len(s)
-}
-
-func foldedHasSuffix(s, f string) bool {
-	i, j := len(s), len(f)
-	for j > 0 {
-		if i < j {
-			return false
-		}
-		c, d := s[i-1], f[j-1]
-		if c|d < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != d {
-				return false
-			}
-			i--
-			j--
-			continue
-		}
-		r, w := utf8.DecodeLastRuneInString(s[:i])
-		if r == utf8.RuneError && w == 1 {
-			return false
-		}
-		fr, fw := utf8.DecodeLastRuneInString(f[:j])
-		if foldRune(r) != fr {
-			return false
-		}
-		i -= w
-		j -= fw
-	}
-	return true
-}
-
-func foldedContains(s, f string) bool {
-	if f == "" {
-		return true
-	}
-	f0 := f[0]
-	for i := 0; len(s)-i >= len(f); i++ {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if 'A' <= c && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			if c != f0 {
-				continue
-			}
-		} else if c < 0xC0 {
-			continue // a continuation byte starts no rune
-		}
-		if _, ok := foldedPrefixLen(s[i:], f); ok {
-			return true
-		}
-	}
-	return false
 }

@@ -21,7 +21,7 @@ const bench5Clause = `{"_and":[` +
 // case (every clause holds, so all five are evaluated). The upper-case domain
 // case shows the domain folding stays allocation-free too.
 func BenchmarkFilterMatch5Clause(b *testing.B) {
-	f, err := ParseFilter([]byte(bench5Clause))
+	f, err := ParseEmailFilter([]byte(bench5Clause))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func BenchmarkFilterMatch1000Rules(b *testing.B) {
 	}
 	for _, tc := range cases {
 		b.Run(tc.name, func(b *testing.B) {
-			f, err := ParseFilter([]byte(manyRules("_or", tc.op, 1000, tc.operand)))
+			f, err := ParseEmailFilter([]byte(manyRules("_or", tc.op, 1000, tc.operand)))
 			if err != nil {
 				b.Fatal(err)
 			}

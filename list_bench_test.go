@@ -53,11 +53,11 @@ func BenchmarkListUsers100k(b *testing.B) {
 // and 50 users, as the admin directory asks for them.
 func listBenchQueries(roles []string) []struct {
 	name, http string
-	q          store.UserQuery
+	q          users.UserQuery
 	want       int // users on the page
 } {
-	f := func(doc string) *store.Filter {
-		uf, err := users.ParseUserFilter([]byte(doc))
+	f := func(doc string) *users.Filter {
+		uf, err := users.ParseFilter([]byte(doc))
 		if err != nil {
 			panic(err)
 		}
@@ -65,26 +65,26 @@ func listBenchQueries(roles []string) []struct {
 	}
 	return []struct {
 		name, http string
-		q          store.UserQuery
+		q          users.UserQuery
 		want       int
 	}{
 		{"role,newest", "filter[role][_eq]=" + roles[2] + "&sort=-created_at&limit=50",
-			store.UserQuery{Filter: f(`{"role":{"_eq":"` + roles[2] + `"}}`), Sort: []store.Sort{{Field: store.FieldCreatedAt, Desc: true}}, Limit: 50}, 50},
+			users.UserQuery{Filter: f(`{"role":{"_eq":"` + roles[2] + `"}}`), Sort: []string{"-created_at"}, Limit: 50}, 50},
 		{"status,by-email,page-21", "filter[status][_eq]=active&sort=email&limit=50&page=21",
-			store.UserQuery{Filter: f(`{"status":{"_eq":"active"}}`), Sort: []store.Sort{{Field: store.FieldEmail}}, Limit: 50, Offset: 1000}, 50},
+			users.UserQuery{Filter: f(`{"status":{"_eq":"active"}}`), Sort: []string{"email"}, Limit: 50, Offset: 1000}, 50},
 		{"no-role-or-suspended,by-last-name", "filter[_or][0][role][_null]=true&filter[_or][1][status][_eq]=suspended&sort=last_name,first_name&limit=50",
-			store.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
-				Sort: []store.Sort{{Field: store.FieldLastName}, {Field: store.FieldFirstName}}, Limit: 50}, 50},
+			users.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
+				Sort: []string{"last_name", "first_name"}, Limit: 50}, 50},
 		{"no-role-or-suspended,by-last-name-only", "filter[_or][0][role][_null]=true&filter[_or][1][status][_eq]=suspended&sort=last_name&limit=50",
-			store.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
-				Sort: []store.Sort{{Field: store.FieldLastName}}, Limit: 50}, 50},
+			users.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
+				Sort: []string{"last_name"}, Limit: 50}, 50},
 		{"no-role-or-suspended,newest", "filter[_or][0][role][_null]=true&filter[_or][1][status][_eq]=suspended&sort=-created_at&limit=50",
-			store.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
-				Sort: []store.Sort{{Field: store.FieldCreatedAt, Desc: true}}, Limit: 50}, 50},
+			users.UserQuery{Filter: f(`{"_or":[{"role":{"_null":true}},{"status":{"_eq":"suspended"}}]}`),
+				Sort: []string{"-created_at"}, Limit: 50}, 50},
 		{"domain,newest", "filter[email][_iends_with]=@domain7.example&sort=-created_at&limit=50",
-			store.UserQuery{Filter: f(`{"email":{"_iends_with":"@domain7.example"}}`), Sort: []store.Sort{{Field: store.FieldCreatedAt, Desc: true}}, Limit: 50}, 50},
+			users.UserQuery{Filter: f(`{"email":{"_iends_with":"@domain7.example"}}`), Sort: []string{"-created_at"}, Limit: 50}, 50},
 		{"search,by-email", "search=smith0&sort=email&limit=50",
-			store.UserQuery{Search: "smith0", Sort: []store.Sort{{Field: store.FieldEmail}}, Limit: 50}, 50},
+			users.UserQuery{Search: "smith0", Sort: []string{"email"}, Limit: 50}, 50},
 	}
 }
 
@@ -161,7 +161,11 @@ func benchListUsers(b *testing.B, kind string, n int) {
 	}
 	// The counts of meta=total_count,filter_count.
 	b.Run("count/status", func(b *testing.B) {
-		q := store.UserQuery{Filter: &store.Filter{Field: store.FieldStatus, Op: store.OpEq, Value: "active"}}
+		active, err := users.ParseFilter([]byte(`{"status":{"_eq":"active"}}`))
+		if err != nil {
+			b.Fatal(err)
+		}
+		q := users.UserQuery{Filter: active}
 		c, err := m.CountUsers(ctx, q)
 		if err != nil || c != n*3/8 {
 			b.Fatalf("CountUsers: %d, %v", c, err)

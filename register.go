@@ -101,7 +101,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	if in.VerificationURL != "" && !m.register.Allowed(in.VerificationURL) {
 		return urlNotAllowed("verification_url", in.VerificationURL, "verify registered users")
 	}
-	if f := s.PublicRegistrationEmailFilter; f != nil && !f.Match(email) {
+	if f := s.PublicRegistrationEmailFilter; f != nil && !f.Match(NormalizeEmail(email)) {
 		return ErrEmailNotAllowed
 	}
 

@@ -149,7 +149,7 @@ func TestRegisterURLErrorWording(t *testing.T) {
 func TestRegisterEmailFilter(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	f, err := users.ParseFilter([]byte(`{"_and":[{"email":{"_ends_with":"@example.com"}},{"email":{"_nstarts_with":"test"}}]}`))
+	f, err := users.ParseEmailFilter([]byte(`{"_and":[{"email":{"_ends_with":"@example.com"}},{"email":{"_nstarts_with":"test"}}]}`))
 	require.NoError(t, err)
 	e.open(func(s *users.Settings) { s.PublicRegistrationEmailFilter = f })
 
@@ -162,6 +162,35 @@ func TestRegisterEmailFilter(t *testing.T) {
 	// Beyond Directus: the domain is compared case-insensitively.
 	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "a@EXAMPLE.COM", Password: "pw"}))
 	assert.Len(t, e.allUsers(), 1)
+}
+
+// A deny rule holds whatever the letter case of the address or of the
+// rule: accounts are keyed by the lower-cased address, so CEO@… is ceo@…,
+// and registering it past a rule on ceo@… would hand over that account.
+// Resending a verification mail is refused alike.
+func TestRegisterEmailFilterIgnoresLetterCase(t *testing.T) {
+	t.Parallel()
+	for _, doc := range []string{
+		`{"email":{"_nin":["ceo@example.com"]}}`,
+		`{"email":{"_nin":["CEO@Example.com"]}}`,
+		`{"email":{"_neq":"Ceo@example.com"}}`,
+		`{"email":{"_nstarts_with":"ceo@"}}`,
+		`{"_and":[{"email":{"_ends_with":"@example.com"}},{"email":{"_ncontains":"CEO"}}]}`,
+		`{"email":{"_regex":"^(?:[^c]|c[^e]|ce[^o]|ceo[^@])"}}`,
+	} {
+		e := newEnv(t)
+		f, err := users.ParseEmailFilter([]byte(doc))
+		require.NoError(t, err)
+		e.open(func(s *users.Settings) { s.PublicRegistrationEmailFilter = f })
+		for _, addr := range []string{"ceo@example.com", "CEO@example.com", "Ceo@EXAMPLE.com", " cEo@example.com "} {
+			err := e.m.Register(e.ctx, users.RegisterInput{Email: addr, Password: "pw"})
+			require.ErrorIs(t, err, users.ErrEmailNotAllowed, "%s with %s", addr, doc)
+			err = e.m.ResendVerification(e.ctx, addr, "")
+			require.ErrorIs(t, err, users.ErrEmailNotAllowed, "resend %s with %s", addr, doc)
+		}
+		assert.Empty(t, e.allUsers(), doc)
+		require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "Ada@Example.com", Password: "pw"}), doc)
+	}
 }
 
 func TestRegisterPasswordPolicyNeverEchoesPassword(t *testing.T) {
@@ -186,7 +215,7 @@ func TestRegisterErrorsDoNotDependOnExistence(t *testing.T) {
 	e := newEnv(t)
 	p, err := users.ParsePasswordPolicy(users.PasswordPolicyMinLength)
 	require.NoError(t, err)
-	f, err := users.ParseFilter([]byte(`{"email":{"_nends_with":"@blocked.com"}}`))
+	f, err := users.ParseEmailFilter([]byte(`{"email":{"_nends_with":"@blocked.com"}}`))
 	require.NoError(t, err)
 	e.open(func(s *users.Settings) { s.PasswordPolicy = p; s.PublicRegistrationEmailFilter = f })
 	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "taken@example.com", Password: "longenough"})

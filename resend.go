@@ -63,7 +63,7 @@ func (m *Manager) resendVerification(ctx context.Context, email, verificationURL
 	if verificationURL != "" && !m.register.Allowed(verificationURL) {
 		return urlNotAllowed("verification_url", verificationURL, "verify registered users")
 	}
-	if f := s.PublicRegistrationEmailFilter; f != nil && !f.Match(email) {
+	if f := s.PublicRegistrationEmailFilter; f != nil && !f.Match(NormalizeEmail(email)) {
 		return ErrEmailNotAllowed
 	}
 

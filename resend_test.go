@@ -91,7 +91,7 @@ func TestResendVerificationChecks(t *testing.T) {
 	err := e.m.ResendVerification(e.ctx, "a@example.com", "")
 	require.ErrorIs(t, err, users.ErrRegistrationDisabled)
 
-	filter, err := users.ParseFilter([]byte(`{"email":{"_ends_with":"@example.com"}}`))
+	filter, err := users.ParseEmailFilter([]byte(`{"email":{"_ends_with":"@example.com"}}`))
 	require.NoError(t, err)
 	e.open(func(s *users.Settings) { s.PublicRegistrationEmailFilter = filter })
 	e.waiting("a@example.com", "pw")

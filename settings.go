@@ -27,8 +27,9 @@ type Settings struct {
 	PublicRegistrationRole *string `json:"public_registration_role"`
 
 	// PublicRegistrationEmailFilter, when not nil, must match a registering
-	// email (see Filter). Default nil.
-	PublicRegistrationEmailFilter *Filter `json:"public_registration_email_filter"`
+	// email, which it sees normalised as the account is keyed (see
+	// EmailFilter and NormalizeEmail). Default nil.
+	PublicRegistrationEmailFilter *EmailFilter `json:"public_registration_email_filter"`
 
 	// PasswordPolicy, when not nil, must match every new password. Default
 	// nil. UpdateSettings refuses a policy that is too slow to evaluate
@@ -72,7 +73,7 @@ func (m *Manager) Settings(ctx context.Context) (Settings, error) {
 
 // UpdateSettings validates s and saves it: the registration role must exist
 // and must not have admin access (ErrRoleNotFound, ErrAdminRole); the filter
-// and the password policy are already compiled (ParseFilter,
+// and the password policy are already compiled (ParseEmailFilter,
 // ParsePasswordPolicy), so a malformed one never gets this far, but a
 // policy too slow to evaluate on the library's adversarial probes is
 // refused here (a *ValidationError for "auth_password_policy"), as is a

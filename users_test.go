@@ -141,7 +141,7 @@ func (e *env) userByEmail(email string) *store.User {
 
 func (e *env) allUsers() []*users.User {
 	e.t.Helper()
-	us, err := e.m.ListUsers(e.ctx, store.UserQuery{})
+	us, err := e.m.ListUsers(e.ctx, users.UserQuery{})
 	require.NoError(e.t, err)
 	return us
 }

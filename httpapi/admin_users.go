@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gousers/users"
-	"github.com/gousers/users/store"
 )
 
 // This file holds the admin routes on users: create, get, update, list,
@@ -216,7 +215,7 @@ func (h *handler) updateUsers(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	us, err := h.m.ListUsers(r.Context(), store.UserQuery{IDs: keys})
+	us, err := h.m.ListUsers(r.Context(), users.UserQuery{IDs: keys})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -257,7 +256,7 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 		for _, name := range uq.meta {
 			q := uq.q // filter_count: the filter and the search
 			if name == "total_count" {
-				q = store.UserQuery{}
+				q = users.UserQuery{}
 			}
 			n, err := h.m.CountUsers(ctx, q)
 			if err != nil {

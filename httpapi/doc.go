@@ -95,7 +95,7 @@
 // them (every list may be comma-separated, repeated, or key[]= / key[0]=):
 //
 //   - filter: Directus's filter rules on id, email, first_name, last_name,
-//     status and role (see users.ParseUserFilter for the operators), as JSON
+//     status and role (see users.ParseFilter for the operators), as JSON
 //     (filter={"role":{"_null":true}}) or in brackets
 //     (filter[email][_ends_with]=@example.com, filter[_or][0][status][_eq]=active,
 //     filter[id][_in]=<id>,<id>). The string operators compare byte for byte,
@@ -116,7 +116,7 @@
 // Filtering, sorting and paging are done by the store's own query. Any
 // other parameter, an unknown field or operator, a value of the wrong type
 // or a limit out of range is 400 INVALID_QUERY with a message that names
-// it (`Invalid query. filter._or[1].email: unknown operator "_foo".`).
+// it (`Invalid query. "filter" _or[1].email: unknown operator "_foo".`).
 //
 // # Deleting users
 //
@@ -292,10 +292,10 @@
 // are taken (a Directus field such as "language" is refused by name, not
 // silently dropped), policies are plain id arrays, and GET /users knows only
 // the query parameters above: no relational fields (fields=role.name), no
-// operators beyond the string ones (no _gt, _between, _regex), no dynamic
-// variables ($CURRENT_USER), no deep, alias, aggregate or groupBy; a filter
-// with an empty string, an empty _in or a duplicate key is refused, not
-// run. DELETE /users deletes all or none (Directus, for an administrator,
+// operators beyond the string ones (no _gt, _between; _regex is refused,
+// as Directus refuses it in a query), no dynamic variables
+// ($CURRENT_USER), no deep, alias, aggregate or groupBy; a filter with an
+// empty string or a duplicate key is refused, not run. DELETE /users deletes all or none (Directus, for an administrator,
 // deletes the ids it finds and answers 204) and does not take
 // {"query": …}. Bodies must be declared JSON (see above).
 // An expired token is 401 TOKEN_EXPIRED, as Directus answers.

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/gousers/users"
-	"github.com/gousers/users/store"
 )
 
 // This file holds GET /users's query string: Directus's filter, search,
@@ -30,7 +29,7 @@ const (
 
 // userQuery is GET /users's query, parsed.
 type userQuery struct {
-	q      store.UserQuery
+	q      users.UserQuery
 	none   bool     // limit=0: no user wanted (meta may still be)
 	fields []string // nil: every field
 	meta   []string // "total_count", "filter_count", in the order asked
@@ -53,7 +52,7 @@ var bracketKey = regexp.MustCompile(`^([a-z_]+)\[(\d*)\]$`)
 //     list (sort[]=);
 //   - fields: the fields of each user in the answer ("*": all);
 //   - meta: total_count, filter_count or "*" (both);
-//   - filter: JSON (users.ParseUserFilter) or bracketed
+//   - filter: JSON (users.ParseFilter) or bracketed
 //     (filter[email][_ends_with]=@example.com, filter[_or][0][role][_null]=true,
 //     filter[id][_in][]=…);
 //   - access_token (see BearerToken).
@@ -157,10 +156,8 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 		lists[name] = splitList(items)
 	}
 
+	out.q.Sort = lists["sort"] // the Manager judges the fields
 	var err error
-	if out.q.Sort, err = parseSort(lists["sort"]); err != nil {
-		return out, err
-	}
 	if out.fields, err = parseFields(lists["fields"]); err != nil {
 		return out, err
 	}
@@ -171,7 +168,7 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 	case filterJSON != nil && len(brackets) > 0:
 		return out, badQuery(`"filter" must be given in one form: JSON (filter={…}) or brackets (filter[field][_op]=…)`)
 	case filterJSON != nil && *filterJSON != "":
-		if out.q.Filter, err = users.ParseUserFilter([]byte(*filterJSON)); err != nil {
+		if out.q.Filter, err = users.ParseFilter([]byte(*filterJSON)); err != nil {
 			return out, err
 		}
 	case len(brackets) > 0:
@@ -179,7 +176,7 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 		if err != nil {
 			return out, err
 		}
-		if out.q.Filter, err = users.ParseUserFilter(doc); err != nil {
+		if out.q.Filter, err = users.ParseFilter(doc); err != nil {
 			return out, err
 		}
 	}
@@ -225,25 +222,6 @@ func splitList(items []string) []string {
 		}
 	}
 	return out
-}
-
-// parseSort reads sort fields; "-" before one sorts it descending.
-func parseSort(items []string) ([]store.Sort, error) {
-	var out []store.Sort
-	for _, it := range items {
-		s := store.Sort{Field: store.Field(strings.TrimPrefix(it, "-")), Desc: strings.HasPrefix(it, "-")}
-		switch s.Field {
-		case store.FieldID, store.FieldEmail, store.FieldFirstName, store.FieldLastName,
-			store.FieldStatus, store.FieldRole, store.FieldCreatedAt, store.FieldUpdatedAt:
-		default:
-			if strings.Contains(it, ".") {
-				return nil, badQuery("sort: sorting on related collections (%q) is not supported", it)
-			}
-			return nil, badQuery("sort: unknown field %q (sorts take id, email, first_name, last_name, status, role, created_at, updated_at, each with - for descending)", it)
-		}
-		out = append(out, s)
-	}
-	return out, nil
 }
 
 // parseFields reads the fields selection; nil (or "*") is every field.

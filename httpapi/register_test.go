@@ -76,7 +76,7 @@ func TestRegisterRefusals(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.openRegistration(true)
-	filter, err := users.ParseFilter([]byte(`{"email":{"_ends_with":"@example.com"}}`))
+	filter, err := users.ParseEmailFilter([]byte(`{"email":{"_ends_with":"@example.com"}}`))
 	require.NoError(t, err)
 	policy, err := users.ParsePasswordPolicy(users.PasswordPolicyStrong)
 	require.NoError(t, err)

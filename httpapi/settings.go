@@ -67,7 +67,7 @@ func applySettings(p *payload, s *users.Settings) error {
 	if raw, ok := p.vals["public_registration_email_filter"]; ok {
 		s.PublicRegistrationEmailFilter = nil
 		if kind(raw) != 'n' {
-			f, err := users.ParseFilter(raw)
+			f, err := users.ParseEmailFilter(raw)
 			if err != nil {
 				return err
 			}

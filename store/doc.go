@@ -41,9 +41,10 @@
 // speak of the same values without converting. Everything else here —
 // the row types ([User], [Token], [Session], [Mail]), the preconditions
 // and changes, the query tree ([UserQuery], [Filter]) and the errors — is
-// the stores' vocabulary; an application meets only the query and mail
-// types the Manager's listing methods take and return ([UserQuery],
-// [Filter], [MailQuery], [Mail]) and [Purpose]. The application's view of
+// the stores' vocabulary; an application meets only the mail types the
+// Manager's outbox methods take and return ([MailQuery], [Mail]) and
+// [Purpose] (it lists users with users.UserQuery, whose filter the Manager
+// turns into a [Filter]). The application's view of
 // a user is users.User, which never carries the password hash; the
 // Manager converts from [User].
 //

@@ -1,6 +1,9 @@
 package store
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors a Store returns, matched with errors.Is; a Store may wrap them
 // with its own context. Each is distinct: none matches another. The
@@ -56,4 +59,23 @@ var (
 	// KeepAdmin set (UpdateUser, UpdateUsers, DeleteUsers, ConsumeToken)
 	// when the change would leave no active user with admin access.
 	ErrLastAdmin = errors.New("store: the last active user with admin access can't be removed")
+
+	// ErrUnsupported is matched by the *UnsupportedError that ListUsers
+	// and CountUsers return for a filter with an operator the store does
+	// not run (OpRegex, or an operator it does not know); nothing is read.
+	ErrUnsupported = errors.New("store: filter operator not supported")
 )
+
+// UnsupportedError is the error of ListUsers and CountUsers for a filter
+// with an operator the store does not run. It matches [ErrUnsupported]; Op
+// names the operator, so the Manager can say which one.
+type UnsupportedError struct {
+	Op Op
+}
+
+func (e *UnsupportedError) Error() string {
+	return fmt.Sprintf("store: filter operator %q is not supported", string(e.Op))
+}
+
+// Is reports whether target is ErrUnsupported.
+func (e *UnsupportedError) Is(target error) bool { return target == ErrUnsupported }

@@ -54,6 +54,14 @@ type Op string
 // for byte, except the _i ones, which lower-case both sides as
 // strings.ToLower does. _null/_empty hold for a field without a value (a
 // null role, an empty email), _nnull/_nempty for one with a value.
+//
+// OpRegex (Value: a regular expression) is in the tree because the Manager
+// parses every filter with one grammar, but no store runs it and the
+// Manager never hands it to ListUsers or CountUsers: each database has its
+// own regular expressions, so a listing's answer would depend on the
+// store. A store answers a filter with an operator it does not run —
+// OpRegex, or one it does not know — with an [*UnsupportedError], which
+// matches [ErrUnsupported].
 const (
 	OpEq           Op = "_eq"
 	OpNeq          Op = "_neq"
@@ -75,6 +83,7 @@ const (
 	OpNNull        Op = "_nnull"
 	OpEmpty        Op = "_empty"
 	OpNEmpty       Op = "_nempty"
+	OpRegex        Op = "_regex"
 )
 
 // Filter is a parsed filter over user fields, as a Store evaluates it.
@@ -87,8 +96,9 @@ const (
 // A field without a value (a null role, an empty email or name) is null
 // and empty; such a field fails every positive comparison (_eq, _contains,
 // _starts_with, _in…) and passes every negative one (_neq, _ncontains,
-// _nin…). The Manager builds filters from Directus's JSON; a Store only
-// evaluates them, with its own query.
+// _nin…). The Manager builds filters from Directus's JSON (users.ParseFilter
+// reads it); a Store only evaluates them, with its own query, and answers
+// an [*UnsupportedError] for an operator it does not run (see Op).
 type Filter struct {
 	And    []*Filter
 	Or     []*Filter

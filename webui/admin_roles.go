@@ -9,7 +9,6 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/internal/validate"
-	"github.com/gousers/users/store"
 )
 
 // ---------------------------------------------------------------------------
@@ -93,7 +92,7 @@ func (h *handler) showRole(w http.ResponseWriter, r *http.Request, status int, p
 	}
 	base := h.p + "/roles/" + url.PathEscape(id)
 	n := pageParam(q.Get("page"))
-	d.Users, d.Pager, err = h.listPage(r, store.UserQuery{Role: &id}, n, func(page int) string {
+	d.Users, d.Pager, err = h.listPage(r, users.UserQuery{Role: &id}, n, func(page int) string {
 		return base + "?page=" + strconv.Itoa(page)
 	})
 	if err != nil {
@@ -102,8 +101,12 @@ func (h *handler) showRole(w http.ResponseWriter, r *http.Request, status int, p
 	}
 	if d.Panel == "add" {
 		d.Search = strings.TrimSpace(q.Get("q"))
-		cq := store.UserQuery{Search: d.Search,
-			Filter: &store.Filter{Field: store.FieldRole, Op: store.OpNeq, Value: id}}
+		// _nin rather than _neq, which reads an id "null" as null.
+		cq := users.UserQuery{Search: d.Search}
+		if cq.Filter, err = fieldFilter("role", "_nin", []string{id}); err != nil {
+			h.fail(w, r, "message", &page{Title: role.Name}, err)
+			return
+		}
 		cn := pageParam(q.Get("cpage"))
 		d.Candidates, d.CandPager, err = h.listPage(r, cq, cn, func(page int) string {
 			return base + "?" + url.Values{"panel": {"add"}, "q": {d.Search}, "cpage": {strconv.Itoa(page)}}.Encode()

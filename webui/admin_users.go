@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -8,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/gousers/users"
-	"github.com/gousers/users/store"
 )
 
 type usersData struct {
@@ -25,13 +25,16 @@ type usersData struct {
 func (h *handler) usersPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	d := &usersData{Search: strings.TrimSpace(q.Get("q")), Statuses: statuses}
-	uq := store.UserQuery{Search: d.Search}
+	uq := users.UserQuery{Search: d.Search}
+	var err error
 	if st := users.Status(q.Get("status")); st.Valid() {
 		d.Status = string(st)
-		uq.Filter = &store.Filter{Field: store.FieldStatus, Op: store.OpEq, Value: d.Status}
+		if uq.Filter, err = fieldFilter("status", "_eq", d.Status); err != nil {
+			h.fail(w, r, "message", &page{Title: "Users"}, err)
+			return
+		}
 	}
 	n := pageParam(q.Get("page"))
-	var err error
 	d.Users, d.Pager, err = h.listPage(r, uq, n, func(page int) string {
 		v := url.Values{"page": {strconv.Itoa(page)}}
 		if d.Search != "" {
@@ -139,7 +142,7 @@ func (h *handler) saveUser(w http.ResponseWriter, r *http.Request) {
 }
 
 // countUsers counts the users q selects.
-func (h *handler) countUsers(r *http.Request, q store.UserQuery) (int, error) {
+func (h *handler) countUsers(r *http.Request, q users.UserQuery) (int, error) {
 	return h.m.CountUsers(r.Context(), q)
 }
 
@@ -174,8 +177,8 @@ func pageParam(v string) int {
 
 // listPage lists page n (1-based) of the users q selects, sorted by email,
 // PageSize of them, with links built by link.
-func (h *handler) listPage(r *http.Request, q store.UserQuery, n int, link func(int) string) ([]*users.User, pager, error) {
-	q.Sort = []store.Sort{{Field: store.FieldEmail}}
+func (h *handler) listPage(r *http.Request, q users.UserQuery, n int, link func(int) string) ([]*users.User, pager, error) {
+	q.Sort = []string{"email"}
 	q.Limit, q.Offset = PageSize+1, (n-1)*PageSize
 	list, err := h.m.ListUsers(r.Context(), q)
 	if err != nil {
@@ -190,6 +193,15 @@ func (h *handler) listPage(r *http.Request, q store.UserQuery, n int, link func(
 		pg.Prev = link(n - 1)
 	}
 	return list, pg, nil
+}
+
+// fieldFilter is the filter {field: {op: operand}}.
+func fieldFilter(field, op string, operand any) (*users.Filter, error) {
+	doc, err := json.Marshal(map[string]map[string]any{field: {op: operand}})
+	if err != nil {
+		return nil, err
+	}
+	return users.ParseFilter(doc)
 }
 
 // display names a user in a message: its email, else its name, else its

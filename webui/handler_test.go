@@ -16,7 +16,6 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
-	"github.com/gousers/users/store"
 	"github.com/gousers/users/userstest"
 	"github.com/gousers/users/webui"
 )
@@ -246,7 +245,7 @@ func TestTokenPages(t *testing.T) {
 	require.Equal(t, "/admin/accept-invite", u.Path)
 	tok := u.Query().Get("token")
 	status := func() users.Status {
-		list, err := e.m.ListUsers(ctx, store.UserQuery{})
+		list, err := e.m.ListUsers(ctx, users.UserQuery{})
 		require.NoError(t, err)
 		require.Len(t, list, 1)
 		return list[0].Status
@@ -302,7 +301,7 @@ func TestTokenPages(t *testing.T) {
 	res, body = accept(late)
 	assert.Equal(t, http.StatusGone, res.StatusCode)
 	assert.Contains(t, body, "expired")
-	list, err := e.m.ListUsers(ctx, store.UserQuery{Search: "late"})
+	list, err := e.m.ListUsers(ctx, users.UserQuery{Search: "late"})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	assert.Equal(t, users.StatusInvited, list[0].Status)
@@ -319,12 +318,12 @@ func TestVerifyLinkHeadAndGetConsumeNothing(t *testing.T) {
 	for _, m := range []string{"HEAD", "GET", "GET"} {
 		do(t, e.h, m, u.RequestURI(), nil)
 	}
-	list, err := e.m.ListUsers(ctx, store.UserQuery{})
+	list, err := e.m.ListUsers(ctx, users.UserQuery{})
 	require.NoError(t, err)
 	assert.Equal(t, users.StatusUnverified, list[0].Status, "a mail scanner that opens the link verifies nothing")
 	res, _ := do(t, e.h, "POST", "/admin/verify-email", url.Values{"token": {u.Query().Get("token")}})
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
-	list, err = e.m.ListUsers(ctx, store.UserQuery{})
+	list, err = e.m.ListUsers(ctx, users.UserQuery{})
 	require.NoError(t, err)
 	assert.Equal(t, users.StatusActive, list[0].Status)
 }
@@ -459,7 +458,7 @@ func TestInviteManyAddressesFitsTheMessage(t *testing.T) {
 	assert.Contains(t, body, "300 invitations sent; 1 address not invited.")
 	assert.Contains(t, body, "person0@example.com: invited.")
 	assert.Contains(t, body, "more lines were left out")
-	n, err := e.m.CountUsers(ctx, store.UserQuery{Role: &role.ID})
+	n, err := e.m.CountUsers(ctx, users.UserQuery{Role: &role.ID})
 	require.NoError(t, err)
 	assert.Equal(t, 300, n)
 }
@@ -484,7 +483,7 @@ func TestPolicyFailureShowsTheDescriptionNotTheExpression(t *testing.T) {
 	assert.Contains(t, body, `id="password-error"`)
 	assert.Contains(t, body, "at least 12 characters, with a digit")
 	assert.NotContains(t, body, `(?=`)
-	n, err := e.m.CountUsers(ctx, store.UserQuery{})
+	n, err := e.m.CountUsers(ctx, users.UserQuery{})
 	require.NoError(t, err)
 	assert.Zero(t, n)
 }

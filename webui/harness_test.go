@@ -89,7 +89,7 @@ func (e *env) user(in users.CreateUserInput) *users.User {
 
 func (e *env) byEmail(email string) *users.User {
 	e.t.Helper()
-	list, err := e.m.ListUsers(context.Background(), store.UserQuery{})
+	list, err := e.m.ListUsers(context.Background(), users.UserQuery{})
 	require.NoError(e.t, err)
 	for _, u := range list {
 		if strings.EqualFold(u.Email, email) {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
-	"github.com/gousers/users/store"
 	"github.com/gousers/users/userstest"
 	"github.com/gousers/users/webui"
 )
@@ -83,7 +82,7 @@ func TestInviteOutcomeSaysWhetherTheAccountIsInTheRole(t *testing.T) {
 
 	// Nothing changed.
 	for email, role := range map[string]string{"elsewhere@example.com": other.ID, "suspended@example.com": other.ID} {
-		list, err := e.m.ListUsers(ctx, store.UserQuery{Search: email})
+		list, err := e.m.ListUsers(ctx, users.UserQuery{Search: email})
 		require.NoError(t, err)
 		require.Len(t, list, 1)
 		assert.Equal(t, role, *list[0].Role, email)
@@ -176,7 +175,7 @@ func TestRegisterPageKeepsTheRegistrationLimit(t *testing.T) {
 	assert.Contains(t, body, `role="alert"`)
 	assert.Contains(t, body, "Too many attempts")
 	assert.NotEmpty(t, res.Header.Get("Retry-After"))
-	n, err := e.m.CountUsers(ctx, store.UserQuery{})
+	n, err := e.m.CountUsers(ctx, users.UserQuery{})
 	require.NoError(t, err)
 	assert.Equal(t, 2, n, "the refused registration made nothing")
 
@@ -276,7 +275,7 @@ func TestResendVerificationIsTheAdministrators(t *testing.T) {
 	s.PublicRegistration = false
 	_, err = m.UpdateSettings(ctx, s)
 	require.NoError(t, err)
-	list, err := m.ListUsers(ctx, store.UserQuery{Search: "ada@example.com"})
+	list, err := m.ListUsers(ctx, users.UserQuery{Search: "ada@example.com"})
 	require.NoError(t, err)
 	require.Len(t, list, 1)
 	ada := list[0]

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
-	"github.com/gousers/users/store"
 )
 
 // The steps of the Data Studio's user guide ("Users": enable registration,
@@ -137,7 +136,7 @@ func TestSeedCreateUser(t *testing.T) {
 	p.fill("Email", "NEW@example.com")
 	require.Equal(t, 409, p.click("button", "Save"))
 	assert.Contains(t, p.describedBy("Email"), "already exists")
-	list, err := e.m.ListUsers(context.Background(), store.UserQuery{})
+	list, err := e.m.ListUsers(context.Background(), users.UserQuery{})
 	require.NoError(t, err)
 	assert.Len(t, list, 1)
 }

@@ -88,7 +88,7 @@ func (h *handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 	}
 	s.PublicRegistrationEmailFilter = nil
 	if doc := strings.TrimSpace(f.Get("public_registration_email_filter")); doc != "" {
-		if s.PublicRegistrationEmailFilter, err = users.ParseFilter([]byte(doc)); err != nil {
+		if s.PublicRegistrationEmailFilter, err = users.ParseEmailFilter([]byte(doc)); err != nil {
 			h.failSettings(w, r, p, d, err, fields)
 			return
 		}

@@ -14,7 +14,6 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
 	"github.com/gousers/users/mailer/memmailer"
-	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/userstest"
 )
@@ -43,7 +42,7 @@ func TestHTTPOnlyOps(t *testing.T) {
 		assert.Positive(t, r.OK, r.Op)
 		assert.Zero(t, r.Errors, "%s: %v", r.Op, r.ErrKinds)
 	}
-	n, err := m.CountUsers(t.Context(), store.UserQuery{})
+	n, err := m.CountUsers(t.Context(), users.UserQuery{})
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, n, 120, "the server was filled to -list-users")
 	assert.Less(t, n, 130, "and not beyond (the me phase adds its own few)")

@@ -27,7 +27,6 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/logmailer"
-	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/sqlitestore"
 )
 
@@ -95,7 +94,7 @@ func run(ctx context.Context, out io.Writer) error {
 	}
 	step("created roles %q and %q", member.Name, editor.Name)
 
-	filter, err := users.ParseFilter([]byte(`{"_and":[{"email":{"_ends_with":"@example.com"}},{"email":{"_nstarts_with":"test"}}]}`))
+	filter, err := users.ParseEmailFilter([]byte(`{"_and":[{"email":{"_ends_with":"@example.com"}},{"email":{"_nstarts_with":"test"}}]}`))
 	if err != nil {
 		return err
 	}
@@ -222,11 +221,11 @@ func run(ctx context.Context, out io.Writer) error {
 
 	// --- List with a Directus filter, then delete.
 
-	editors, err := users.ParseUserFilter([]byte(`{"role":{"_eq":"` + editor.ID + `"}}`))
+	editors, err := users.ParseFilter([]byte(`{"role":{"_eq":"` + editor.ID + `"}}`))
 	if err != nil {
 		return err
 	}
-	list, err := m.ListUsers(ctx, store.UserQuery{Filter: editors, Sort: []store.Sort{{Field: store.FieldEmail}}})
+	list, err := m.ListUsers(ctx, users.UserQuery{Filter: editors, Sort: []string{"email"}})
 	if err != nil {
 		return err
 	}
@@ -239,7 +238,7 @@ func run(ctx context.Context, out io.Writer) error {
 	if err := m.DeleteUsers(ctx, alan.ID); err != nil {
 		return err
 	}
-	left, err := m.CountUsers(ctx, store.UserQuery{Filter: editors})
+	left, err := m.CountUsers(ctx, users.UserQuery{Filter: editors})
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
-	"github.com/gousers/users/store"
 	"github.com/gousers/users/webui"
 )
 
@@ -64,12 +63,15 @@ func bootstrapAdmin(ctx context.Context, m *users.Manager, email, password strin
 		return fmt.Errorf("ADMIN_EMAIL: %w", err)
 	}
 	var role *users.Role
-	active := &store.Filter{Field: store.FieldStatus, Op: store.OpEq, Value: string(users.StatusActive)}
+	active, err := users.ParseFilter([]byte(`{"status":{"_eq":"active"}}`))
+	if err != nil {
+		return err
+	}
 	for _, r := range roles {
 		if !r.AdminAccess {
 			continue
 		}
-		n, err := m.CountUsers(ctx, store.UserQuery{Role: &r.ID, Filter: active})
+		n, err := m.CountUsers(ctx, users.UserQuery{Role: &r.ID, Filter: active})
 		if err != nil {
 			return fmt.Errorf("ADMIN_EMAIL: %w", err)
 		}

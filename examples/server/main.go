@@ -351,12 +351,15 @@ func warnNoAdmin(ctx context.Context, m *users.Manager, cfg config, log *slog.Lo
 	if err != nil {
 		return err
 	}
-	active := &store.Filter{Field: store.FieldStatus, Op: store.OpEq, Value: string(users.StatusActive)}
+	active, err := users.ParseFilter([]byte(`{"status":{"_eq":"active"}}`))
+	if err != nil {
+		return err
+	}
 	for _, r := range roles {
 		if !r.AdminAccess {
 			continue
 		}
-		n, err := m.CountUsers(ctx, store.UserQuery{Role: &r.ID, Filter: active})
+		n, err := m.CountUsers(ctx, users.UserQuery{Role: &r.ID, Filter: active})
 		if err != nil {
 			return err
 		}

@@ -9,8 +9,9 @@ import (
 )
 
 // compileQuery returns the selection of q (every field but Sort, Limit and
-// Offset) as a predicate; an error for a filter naming an unknown field or
-// operator.
+// Offset) as a predicate; an error for a filter naming an unknown field,
+// and a *store.UnsupportedError for an operator it does not run (OpRegex,
+// or one it does not know).
 func compileQuery(q store.UserQuery) (func(*store.User) bool, error) {
 	var preds []func(*store.User) bool
 	switch {
@@ -143,7 +144,7 @@ func compileFilter(flt *store.Filter) (func(*store.User) bool, error) {
 	case store.OpNNull, store.OpNEmpty:
 		return func(u *store.User) bool { return get(u) != "" }, nil
 	default:
-		return nil, fmt.Errorf("filter: unknown operator %q", flt.Op)
+		return nil, &store.UnsupportedError{Op: flt.Op}
 	}
 	// A field without a value fails every positive comparison.
 	return func(u *store.User) bool {

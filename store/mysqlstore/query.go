@@ -149,8 +149,8 @@ func filterSQL(f *store.Filter) (string, []any, error) {
 	case store.OpIEndsWith, store.OpNIEndsWith:
 		pos, args = like(c.lc, "%"+escapeLike(strings.ToLower(f.Value)))
 		neg = f.Op == store.OpNIEndsWith
-	default:
-		return "", nil, fmt.Errorf("unknown filter operator %q", f.Op)
+	default: // OpRegex (each database has its own), or one it does not know
+		return "", nil, &store.UnsupportedError{Op: f.Op}
 	}
 	if neg {
 		return "NOT " + pos, args, nil

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -900,5 +901,94 @@ func countUsersMatchesList(f *fixture) {
 	q := store.UserQuery{Filter: cond(store.FieldStatus, store.OpEq, "active")}
 	if n := f.countUsers(q); n != 7 {
 		f.Errorf("CountUsers(%s) after an update and a create = %d, want 7", describeQuery(q), n)
+	}
+}
+
+// listUsersFilterUnsupported: an operator the store does not run — OpRegex,
+// since every database has its own regular expressions, or one it does not
+// know — makes ListUsers and CountUsers fail with an *UnsupportedError
+// naming it (matching store.ErrUnsupported), wherever it sits in the tree,
+// so that every store answers such a filter alike.
+func listUsersFilterUnsupported(f *fixture) {
+	f.user("a@example.com")
+	for _, c := range []struct {
+		flt *store.Filter
+		op  store.Op
+	}{
+		{cond(store.FieldEmail, store.OpRegex, "^a"), store.OpRegex},
+		{or(cond(store.FieldStatus, store.OpEq, "active"), and(cond(store.FieldFirstName, store.OpRegex, "/a/i"))), store.OpRegex},
+		{cond(store.FieldEmail, "_like", "a%"), "_like"},
+		{and(cond(store.FieldEmail, store.OpNull, ""), cond(store.FieldRole, "_gt", "x")), "_gt"},
+	} {
+		q := store.UserQuery{Filter: c.flt}
+		_, lerr := f.s.ListUsers(f.ctx, q)
+		_, cerr := f.s.CountUsers(f.ctx, q)
+		for _, r := range []struct {
+			method string
+			err    error
+		}{{"ListUsers", lerr}, {"CountUsers", cerr}} {
+			var ue *store.UnsupportedError
+			switch {
+			case !errors.Is(r.err, store.ErrUnsupported):
+				f.Errorf("%s(%s): err = %v; want one matching store.ErrUnsupported", r.method, describeQuery(q), r.err)
+			case !errors.As(r.err, &ue) || ue.Op != c.op:
+				f.Errorf("%s(%s): err = %v; want a *store.UnsupportedError for %s", r.method, describeQuery(q), r.err, c.op)
+			}
+		}
+	}
+}
+
+// injectionValues are filter values and searches that would change the
+// meaning of a query that pasted them into its text: quotes, backslashes,
+// comment and statement separators, and the wildcard and escape characters
+// of LIKE and GLOB. The first is the classic escape out of a substring
+// test: pasted into instr(email, '…') > 0 it selects every user.
+var injectionValues = []string{
+	`x') > 0 OR 1=1 OR instr(email, 'x`,
+	`' OR '1'='1`,
+	`\' OR 1=1 -- `,
+	`x") OR 1=1 --`,
+	`'; DELETE FROM users_users; --`,
+	`%' OR '1'='1`,
+	`'`, `''`, `\`, `\\`, `\'`, `\%`, `\_`, `!`, `!%`, `$1`, `?`,
+	`O'Brien`, `back\slash`, `"quoted"`,
+}
+
+// listUsersFilterValuesAreData: every value of a filter or a search is
+// compared as text and never read as part of the query, whatever quotes or
+// backslashes it holds; the classic injection as a _contains value selects
+// no user.
+func listUsersFilterValuesAreData(f *fixture) {
+	all := f.queryUsers()
+	odd := newUser(`o'brien\x@example.com`)
+	odd.FirstName, odd.LastName = `O'Brien`, `back\slash "quoted"`
+	odd.CreatedAt = base.Add(time.Minute)
+	all = append(all, f.createUser(odd))
+
+	classic := store.UserQuery{Filter: cond(store.FieldEmail, store.OpContains, injectionValues[0])}
+	f.checkQuery("the classic injection as a _contains value", classic, nil)
+	f.checkQuery("the classic injection as a search", store.UserQuery{Search: injectionValues[0]}, nil)
+
+	ops := []store.Op{
+		store.OpEq, store.OpNeq, store.OpContains, store.OpNContains, store.OpIContains, store.OpNIContains,
+		store.OpStartsWith, store.OpNStartsWith, store.OpIStartsWith, store.OpNIStartsWith,
+		store.OpEndsWith, store.OpNEndsWith, store.OpIEndsWith, store.OpNIEndsWith,
+	}
+	for _, v := range injectionValues {
+		for _, field := range []store.Field{store.FieldEmail, store.FieldLastName} {
+			for _, op := range ops {
+				q := store.UserQuery{Filter: cond(field, op, v)}
+				f.checkQuery("a value with quotes or backslashes", q, expect(all, q))
+			}
+			for _, op := range []store.Op{store.OpIn, store.OpNin} {
+				q := store.UserQuery{Filter: condIn(field, op, v, odd.Email)}
+				f.checkQuery("a list with quotes or backslashes", q, expect(all, q))
+			}
+		}
+		q := store.UserQuery{Search: v}
+		f.checkQuery("a search with quotes or backslashes", q, expect(all, q))
+	}
+	if n := f.countUsers(store.UserQuery{}); n != len(all) {
+		f.Errorf("CountUsers after the queries = %d, want %d: a query changed the data", n, len(all))
 	}
 }

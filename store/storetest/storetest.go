@@ -83,6 +83,8 @@ func groups() []group {
 			{"FilterSemantics", listUsersFilterSemantics},
 			{"FilterEveryOperator", listUsersFilterEveryOperator},
 			{"FilterGroups", listUsersFilterGroups},
+			{"FilterUnsupportedOperator", listUsersFilterUnsupported},
+			{"FilterValuesAreData", listUsersFilterValuesAreData},
 			{"Search", listUsersSearch},
 			{"Sort", listUsersSort},
 			{"PagesOfAQuery", listUsersPages},

@@ -30,8 +30,9 @@ import (
 //   - ORDER BY ends with id ascending, unless a sort on id came before; a
 //     NULL role sorts first ascending and last descending.
 
-// ErrInvalid marks a query the store cannot run (an unknown field or
-// operator).
+// ErrInvalid marks a query the store cannot run (an unknown field, a
+// malformed node). An operator the stores do not run (OpRegex, or one they
+// do not know) is a *store.UnsupportedError.
 var ErrInvalid = errors.New("invalid user query")
 
 // Dialect is what differs between the stores' SQL.
@@ -210,7 +211,8 @@ func (b *Builder) filter(flt *store.Filter) error {
 }
 
 // positive returns the positive operator of op, and whether op is its
-// negation.
+// negation; a *store.UnsupportedError for an operator the stores do not
+// run.
 func positive(op store.Op) (neg bool, pos store.Op, err error) {
 	switch op {
 	case store.OpEq, store.OpContains, store.OpIContains, store.OpStartsWith, store.OpIStartsWith,
@@ -233,7 +235,7 @@ func positive(op store.Op) (neg bool, pos store.Op, err error) {
 	case store.OpNin:
 		return true, store.OpIn, nil
 	}
-	return false, "", fmt.Errorf("%w: unknown filter operator %q", ErrInvalid, op)
+	return false, "", &store.UnsupportedError{Op: op}
 }
 
 // compare writes the positive comparison op of column with flt's value:

@@ -118,7 +118,7 @@ func ManagersRegistrationOneUser(t *testing.T, newDatabase Factory) {
 			t.Errorf("Register %d: %v; want nil", i, err)
 		}
 	}
-	list, err := ms[1].ListUsers(ctx, store.UserQuery{})
+	list, err := ms[1].ListUsers(ctx, users.UserQuery{})
 	must(t, "ListUsers", err)
 	if len(list) != 1 {
 		t.Fatalf("%d users for one address; want 1", len(list))
