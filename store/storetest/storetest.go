@@ -111,6 +111,7 @@ func groups() []group {
 			{"ConditionPasswordHash", updateUserConditionPasswordHash},
 			{"KeepAdmin", updateUserKeepAdmin},
 			{"KeepAdminNoAdminBefore", updateUserKeepAdminNoAdminBefore},
+			{"KeepAdminKeepsAnEmail", updateUserKeepAdminEmail},
 			{"KeepAdminUnderConcurrency", updateUserKeepAdminConcurrent},
 			{"UnicodeAndDeepMetadata", updateUserUnicodeAndDeepMetadata},
 		}},
