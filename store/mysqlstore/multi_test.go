@@ -2,6 +2,7 @@ package mysqlstore_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,6 +16,8 @@ import (
 // which each instance opens a handle of its own.
 func database(t *testing.T) multitest.Database {
 	dsn := newDatabase(t)
+	files, err := filepath.Glob("migrations/*.sql") // numbers may have gaps
+	require.NoError(t, err)
 	return multitest.Database{
 		Connect: func(t *testing.T) func(context.Context) (store.Store, error) {
 			db := newDB(t, dsn)
@@ -26,7 +29,7 @@ func database(t *testing.T) multitest.Database {
 			require.NoError(t, db.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT version) FROM users_schema_migrations`).Scan(&rows, &versions))
 			return rows, versions
 		},
-		Want: mysqlstore.SchemaVersion(),
+		Want: len(files),
 	}
 }
 

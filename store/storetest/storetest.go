@@ -66,6 +66,7 @@ func groups() []group {
 		}},
 		{"GetUser", []clause{
 			{"NotFound", getUserNotFound},
+			{"TrailingSpaceIsAnotherID", getUserTrailingSpace},
 		}},
 		{"GetUserByEmailKey", []clause{
 			{"Found", getUserByEmailKeyFound},
