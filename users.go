@@ -178,6 +178,7 @@ func publicUser(r *store.User) *User {
 		Policies:    r.Policies,
 		Metadata:    r.Metadata,
 		HasPassword: r.PasswordHash != "",
+		Contested:   r.Contested,
 		CreatedAt:   r.CreatedAt,
 		UpdatedAt:   r.UpdatedAt,
 	}
