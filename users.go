@@ -29,7 +29,8 @@ const (
 
 // Manager runs the flows. It is safe for concurrent use.
 type Manager struct {
-	store     backend // the Store, its errors translated
+	stall     time.Duration // Limits.RequestStall
+	store     backend       // the Store, its errors translated
 	mailer    Mailer
 	hasher    Hasher
 	now       func() time.Time
@@ -134,6 +135,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		delivery:    c.delivery,
 		hashGate:    newHashGate(lim.HashConcurrency, lim.HashQueue, lim.HashWaitBudget, firstHash),
 		mailLimit:   lim.Mail,
+		stall:       lim.RequestStall,
 		adminMail:   lim.AdminMail,
 		msgIDHost:   messageIDHost(c.links.PublicURL),
 		authLimit:   lim.Login,
