@@ -95,6 +95,22 @@ func TestCreateUser(t *testing.T) {
 	assert.Equal(t, before, f.snapshot())
 }
 
+// TestFailedValidationShape: a malformed email answers Directus's
+// FAILED_VALIDATION, naming the field and the rule in the extensions; a
+// duplicate answers RECORD_NOT_UNIQUE naming the collection and the field.
+func TestFailedValidationShape(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.create(users.CreateUserInput{Email: "taken@example.com"})
+	for _, email := range []string{"not an email", "a@b", "a@@example.com", strings.Repeat("a", 65) + "@example.com"} {
+		wantFailed(t, f.admin("POST", "/users", `{"email":`+jsonString(email)+`}`), "email", "email",
+			`Validation failed for field "email". Value has to be a valid email address.`)
+	}
+	w := f.admin("POST", "/users", `{"email":"TAKEN@example.com"}`)
+	wantError(t, w, http.StatusBadRequest, "RECORD_NOT_UNIQUE", `Value for field "email" in collection "directus_users" has to be unique.`)
+	assert.Equal(t, map[string]any{"code": "RECORD_NOT_UNIQUE", "collection": "directus_users", "field": "email"}, extensions(t, w))
+}
+
 func TestCreateUserPasswordPolicyIsNotEchoed(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -159,7 +175,7 @@ func TestUpdateUser(t *testing.T) {
 	before := f.snapshot()
 	wantError(t, f.admin("PATCH", "/users/nope", `{"first_name":"x"}`), http.StatusForbidden, "FORBIDDEN", "")
 	wantError(t, f.admin("PATCH", target, `{"email":"Taken@example.com"}`), http.StatusBadRequest, "RECORD_NOT_UNIQUE", "")
-	wantError(t, f.admin("PATCH", target, `{"email":"bad"}`), http.StatusBadRequest, "FAILED_VALIDATION", "")
+	wantFailed(t, f.admin("PATCH", target, `{"email":"bad"}`), "email", "email", `Validation failed for field "email". Value has to be a valid email address.`)
 	wantError(t, f.admin("PATCH", target, `{"role":"nope"}`), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "role" names no role.`)
 	wantError(t, f.admin("PATCH", target, `{"role":5}`), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "role" must be a string or null.`)
 	wantError(t, f.admin("PATCH", target, `{"status":"boss"}`), http.StatusBadRequest, "INVALID_PAYLOAD", "")

@@ -247,7 +247,11 @@
 //
 // # Errors
 //
-// Every error is {"errors":[{"message":"…","extensions":{"code":"…"}}]}:
+// Every error is {"errors":[{"message":"…","extensions":{"code":"…"}}]}.
+// As in Directus, a FAILED_VALIDATION error also names the field and the
+// rule it broke (extensions field and type: "email" for an address,
+// "regex" for another malformed value), and a RECORD_NOT_UNIQUE error the
+// collection and the field (extensions collection and field):
 //
 //	400 INVALID_PAYLOAD       malformed or disallowed input, URL not on the allow-list, unknown role,
 //	                          removing the last active user with admin access
