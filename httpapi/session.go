@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gousers/users"
-	"github.com/gousers/users/internal/validate"
 )
 
 // This file holds the session routes — login, refresh, logout — and the
@@ -158,26 +157,16 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // loginShape checks the shape of a login's email and password as Directus
-// does before it looks anyone up, in its order and words: the email is
-// required, not empty, and a valid address; the password is required and
-// not empty. These answers (400 INVALID_PAYLOAD) depend on the request
-// alone, never on an account: an address that fails the check could not
-// have an account (users.Manager.Login refuses it as it refuses a wrong
-// password).
+// does before it looks anyone up, in its order and words (see
+// emailShape); the password is required and not empty. These answers (400
+// INVALID_PAYLOAD) depend on the request alone, never on an account: an
+// address that fails the check could not have an account
+// (users.Manager.Login refuses it as it refuses a wrong password).
 func loginShape(email string, hasEmail bool, password string, hasPass bool) error {
-	switch {
-	case !hasEmail:
-		return invalid("email", "is required")
-	case email == "":
-		return invalid("email", "is not allowed to be empty")
-	case validate.Email(strings.TrimSpace(email)) != "":
-		return invalid("email", "must be a valid email")
-	case !hasPass:
-		return invalid("password", "is required")
-	case password == "":
-		return invalid("password", "is not allowed to be empty")
+	if err := emailShape(email, hasEmail); err != nil {
+		return err
 	}
-	return nil
+	return requiredShape("password", password, hasPass)
 }
 
 // sessionToken reads the mode and the token of POST /auth/refresh and
