@@ -335,10 +335,10 @@ func TestLogin(t *testing.T) {
 	}
 	before := f.snapshot()
 	for name, body := range map[string]string{
-		"wrong password":  registerBody("ada@example.com", "wrong"),
-		"unknown email":   registerBody("nobody@example.com", password),
-		"suspended":       registerBody("suspended@example.com", password),
-		"no password":     registerBody("nopass@example.com", "x"),
+		"wrong password": registerBody("ada@example.com", "wrong"),
+		"unknown email":  registerBody("nobody@example.com", password),
+		"suspended":      registerBody("suspended@example.com", password),
+		"no password":    registerBody("nopass@example.com", "x"),
 	} {
 		wantError(t, f.do("POST", "/auth/login", body), http.StatusUnauthorized, "INVALID_CREDENTIALS", "Invalid user credentials.")
 		_ = name
