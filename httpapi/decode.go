@@ -118,6 +118,32 @@ func parseObject(b []byte) (*payload, error) {
 	return p, nil
 }
 
+// parseObjects parses b as a JSON array of objects, each read as
+// parseObject reads a body.
+func parseObjects(b []byte) ([]*payload, error) {
+	if err := checkJSONValue(b); err != nil {
+		return nil, err
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(b, &raws); err != nil {
+		return nil, invalidBody("Request body must be a JSON object or an array of objects")
+	}
+	out := make([]*payload, len(raws))
+	for i, raw := range raws {
+		p, err := parseObject(raw)
+		if err != nil {
+			var ve *users.ValidationError
+			if errors.As(err, &ve) && ve.Field == "" {
+				// The item, not the body, is at fault.
+				return nil, invalidBody(fmt.Sprintf("Item %d of the array must be a JSON object", i))
+			}
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
 // only refuses the first field not in allowed (`"role" is not allowed`).
 func (p *payload) only(allowed ...string) error {
 	for _, k := range p.keys {
