@@ -53,7 +53,8 @@
 //	                                   (an address whose account was never verified is taken
 //	                                   over by the invitation; counted in the log, never named)
 //	POST  /users                       ?fields= {email?, password?, first_name?, last_name?, status?,
-//	                                    role?, policies?, metadata?} → 200 {"data": user}
+//	                                    role?, policies?, metadata?} → 200 {"data": user}; an array of
+//	                                   them → 200 {"data": [user, …]}, all or none (users.Manager.CreateUsers)
 //	GET   /users                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
 //	                                   → 200 {"data": [user, …], "meta"?: {"total_count": n, "filter_count": n}}
 //	GET   /users/{id}                  ?fields= → 200 {"data": user}
