@@ -11,7 +11,7 @@ import (
 )
 
 // CreateSession implements store.Store.
-func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition) error {
+func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition, events ...*store.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -34,6 +34,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 	c.CreatedAt, c.RefreshedAt, c.ExpiresAt = norm(c.CreatedAt), norm(c.RefreshedAt), norm(c.ExpiresAt)
 	s.sessions[c.ID] = c
 	s.current[string(c.TokenHash)] = c.ID
+	s.insertEvents(events)
 	return nil
 }
 
@@ -91,7 +92,7 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 }
 
 // DeleteSession implements store.Store.
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, id string, events ...*store.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -101,11 +102,12 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		return fmt.Errorf("memstore: delete session: %w", store.ErrNotFound)
 	}
 	s.deleteSession(id)
+	s.insertEvents(events)
 	return nil
 }
 
 // DeleteSessionByToken implements store.Store.
-func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
+func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte, events ...*store.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -118,7 +120,18 @@ func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 	if !ok {
 		return fmt.Errorf("memstore: delete session: %w", store.ErrNotFound)
 	}
+	if u, ok := s.users[s.sessions[id].UserID]; ok {
+		for _, e := range events {
+			if e.Item == "" {
+				e.Item, e.Email = u.ID, u.Email
+				if u.Role != nil {
+					e.Role = *u.Role
+				}
+			}
+		}
+	}
 	s.deleteSession(id)
+	s.insertEvents(events)
 	return nil
 }
 
