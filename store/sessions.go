@@ -42,15 +42,18 @@ type Sessions interface {
 
 	// DeleteSession deletes the session with the given id and its earlier
 	// hashes (log out), and inserts events in the same transaction, as
-	// Effects.Events; ErrNotFound (nothing written) when there is none.
+	// Effects.Events, an event without an Item getting the session's user
+	// as DeleteSessionByToken says; ErrNotFound (nothing written) when
+	// there is none.
 	DeleteSession(ctx context.Context, id string, events ...*Event) error
 
 	// DeleteSessionByToken deletes the session whose current or an earlier
 	// refresh-token hash equals hash (log out with a refresh token; an
 	// earlier token ends its session too); ErrNotFound when there is none.
 	// events are inserted in the same transaction, as Effects.Events; an
-	// event whose Item is "" gets the session's user as its Item, and that
-	// user's Email and Role (the caller knows only the token).
+	// event whose Item is "" gets the session's user as its Item (and its
+	// Actor, when that is "" too), and that user's Email and Role (the
+	// caller knows only the token).
 	DeleteSessionByToken(ctx context.Context, hash []byte, events ...*Event) error
 }
 

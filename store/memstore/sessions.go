@@ -101,6 +101,7 @@ func (s *Store) DeleteSession(ctx context.Context, id string, events ...*store.E
 	if _, ok := s.sessions[id]; !ok {
 		return fmt.Errorf("memstore: delete session: %w", store.ErrNotFound)
 	}
+	s.fillEventUser(events, s.sessions[id].UserID)
 	s.deleteSession(id)
 	s.insertEvents(events)
 	return nil
@@ -120,19 +121,29 @@ func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte, events ..
 	if !ok {
 		return fmt.Errorf("memstore: delete session: %w", store.ErrNotFound)
 	}
-	if u, ok := s.users[s.sessions[id].UserID]; ok {
-		for _, e := range events {
-			if e.Item == "" {
-				e.Item, e.Email = u.ID, u.Email
-				if u.Role != nil {
-					e.Role = *u.Role
-				}
-			}
-		}
-	}
+	s.fillEventUser(events, s.sessions[id].UserID)
 	s.deleteSession(id)
 	s.insertEvents(events)
 	return nil
+}
+
+// fillEventUser gives the events without an Item the user userID.
+func (s *Store) fillEventUser(events []*store.Event, userID string) {
+	u, ok := s.users[userID]
+	if !ok {
+		return
+	}
+	for _, e := range events {
+		if e.Item == "" {
+			e.Item, e.Email, e.Role = u.ID, u.Email, ""
+			if u.Role != nil {
+				e.Role = *u.Role
+			}
+			if e.Actor == "" {
+				e.Actor = u.ID
+			}
+		}
+	}
 }
 
 // PurgeExpired implements store.Store.

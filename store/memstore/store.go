@@ -19,7 +19,7 @@ type Store struct {
 	mail     map[string]*store.Mail
 	settings []byte // nil until saved
 
-	events     []*store.Event                   // by ID, ascending
+	events     []*store.Event                    // by ID, ascending
 	deliveries map[deliveryKey]*store.EventRetry // pending deliveries
 	leases     map[deliveryKey]time.Time
 	lastEvent  int64

@@ -69,6 +69,9 @@ func fillEventUser(ctx context.Context, tx *sql.Tx, events []*store.Event, query
 	for _, e := range events {
 		if e.Item == "" {
 			e.Item, e.Email, e.Role = id, email, role
+			if e.Actor == "" {
+				e.Actor = id
+			}
 		}
 	}
 	return nil

@@ -107,6 +107,9 @@ func (s *Store) deleteSessionWith(ctx context.Context, del, who string, arg any,
 				for _, e := range events {
 					if e.Item == "" {
 						e.Item, e.Email, e.Role = id, email, role
+						if e.Actor == "" {
+							e.Actor = id
+						}
 					}
 				}
 			}

@@ -81,6 +81,9 @@ func fillEventUser(ctx context.Context, q querier, events []*store.Event, query 
 	for _, e := range events {
 		if e.Item == "" {
 			e.Item, e.Email, e.Role = id, email, role
+			if e.Actor == "" {
+				e.Actor = id
+			}
 		}
 	}
 	return nil

@@ -180,6 +180,10 @@ func whyNotRotated(ctx context.Context, q querier, oldHash []byte, now time.Time
 // DeleteSession implements [store.Store].
 func (s *Store) DeleteSession(ctx context.Context, id string, events ...*store.Event) error {
 	return s.write(ctx, "delete session", func(q querier) error {
+		if err := fillEventUser(ctx, q, events, `SELECT u.id, u.email, coalesce(u.role, '') FROM users_users u
+	JOIN users_sessions s ON s.user_id = u.id WHERE s.id = ?`, id); err != nil {
+			return err
+		}
 		return withEvents(ctx, q, events, sqlstore.Found(endSessionsCount(ctx, q, `id = ?`, id)))
 	})
 }
