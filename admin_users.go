@@ -51,6 +51,9 @@ func (m *Manager) create(ctx context.Context, in CreateUserInput) (*User, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := m.beforeCreate(ctx, u); err != nil {
+		return nil, err
+	}
 	if in.Password != "" {
 		s, err := m.settings(ctx)
 		if err != nil {
@@ -60,10 +63,40 @@ func (m *Manager) create(ctx context.Context, in CreateUserInput) (*User, error)
 			return nil, err
 		}
 	}
-	if err := m.store.CreateUser(ctx, u, store.Effects{}); err != nil {
+	fx := store.Effects{Events: m.events(m.event(ctx, flowCreated, u, actorAdmin, m.clock()))}
+	if err := m.store.CreateUser(ctx, u, fx); err != nil {
 		return nil, err
 	}
 	return publicUser(u), nil
+}
+
+// beforeCreate runs the BeforeCreate hook, if any, on the user about to be
+// created: it may refuse (ErrInvalidPayload) or change the role and the
+// metadata, which are checked again as CreateUser checks them.
+func (m *Manager) beforeCreate(ctx context.Context, u *store.User) error {
+	if m.hooks.BeforeCreate == nil {
+		return nil
+	}
+	he := &Event{Flow: flowCreated, Action: actionOf(flowCreated), Email: u.Email, Actor: actorAdmin, Time: m.clock(), Metadata: u.Metadata}
+	if u.Role != nil {
+		he.Role = *u.Role
+	}
+	if err := m.before(ctx, "BeforeCreate", m.hooks.BeforeCreate, he); err != nil {
+		return refusedPayload()
+	}
+	var role *string
+	if he.Role != "" {
+		role = &he.Role
+		if err := validateID("role", role); err != nil {
+			return err
+		}
+	}
+	meta, err := cleanMetadata("metadata", he.Metadata)
+	if err != nil {
+		return err
+	}
+	u.Role, u.Metadata = role, meta
+	return nil
 }
 
 // newUser checks in (every rule of CreateUser but the password's) and
@@ -186,6 +219,9 @@ func (m *Manager) createMany(ctx context.Context, in []CreateUserInput) ([]*User
 		if err != nil {
 			return nil, err
 		}
+		if err := m.beforeCreate(ctx, u); err != nil {
+			return nil, err
+		}
 		us[i] = u
 		if u.Role != nil {
 			roles[*u.Role] = true
@@ -224,7 +260,8 @@ func (m *Manager) createMany(ctx context.Context, in []CreateUserInput) ([]*User
 	}
 	out := make([]*User, len(us))
 	for i, u := range us {
-		if err := m.store.CreateUser(ctx, u, store.Effects{}); err != nil {
+		fx := store.Effects{Events: m.events(m.event(ctx, flowCreated, u, actorAdmin, m.clock()))}
+		if err := m.store.CreateUser(ctx, u, fx); err != nil {
 			return nil, m.undoCreate(ctx, us[:i], err)
 		}
 		out[i] = publicUser(u)
@@ -483,16 +520,18 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 	}
 	for attempt := 0; ; attempt++ {
 		cond, fx := store.Condition{KeepAdmin: removesAdmin(p)}, store.Effects{}
+		// The user as it is: whether the change revokes anything depends
+		// on it (the change then applies only if it is still so), and the
+		// event records the address and role it leaves.
+		cur, err := m.store.GetUser(ctx, id)
+		if err != nil {
+			return nil, notFoundAs(err, ErrUserNotFound)
+		}
 		if ch.EmailKey != nil || ch.Status != nil {
-			// Whether the change revokes anything depends on the user as
-			// it is: read it, and apply the change only if it is still so.
-			cur, err := m.store.GetUser(ctx, id)
-			if err != nil {
-				return nil, notFoundAs(err, ErrUserNotFound)
-			}
 			cond.EmailKey, cond.Status = &cur.EmailKey, cur.Status
 			fx = revocation(cur.EmailKey, cur.Status, ch)
 		}
+		fx.Events = m.events(m.event(ctx, flowUpdated, changedView(cur, ch), actorAdmin, ch.UpdatedAt))
 		if ch.PasswordHash != nil {
 			fx.EndSessions = true
 			if len(fx.RevokeTokens) == 0 {
@@ -562,7 +601,11 @@ func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) er
 		ch.RevokeTokens = allPurposes
 		ch.EndSessions = *ch.Status != StatusActive
 	}
-	return notFoundAs(m.store.UpdateUsers(ctx, ids, store.Condition{KeepAdmin: removesAdmin(p)}, ch), ErrUserNotFound)
+	events, err := m.usersEvents(ctx, flowUpdated, ids, &ch)
+	if err != nil {
+		return err
+	}
+	return notFoundAs(m.store.UpdateUsers(ctx, ids, store.Condition{KeepAdmin: removesAdmin(p)}, ch, events...), ErrUserNotFound)
 }
 
 // removesAdmin reports whether a patch may take admin access away from a
@@ -666,5 +709,41 @@ func (m *Manager) deleteUsers(ctx context.Context, ids []string) error {
 	if err := validIDs("keys", ids); err != nil {
 		return err
 	}
-	return notFoundAs(m.store.DeleteUsers(ctx, ids, store.Condition{KeepAdmin: true}), ErrUserNotFound)
+	events, err := m.usersEvents(ctx, flowDeleted, ids, nil)
+	if err != nil {
+		return err
+	}
+	return notFoundAs(m.store.DeleteUsers(ctx, ids, store.Condition{KeepAdmin: true}, events...), ErrUserNotFound)
+}
+
+// changedView is u as ch leaves its email and role, for an event.
+func changedView(u *store.User, ch store.UserChange) *store.User {
+	v := *u
+	if ch.Email != nil {
+		v.Email = *ch.Email
+	}
+	if ch.SetRole {
+		v.Role = ch.Role
+	}
+	return &v
+}
+
+// usersEvents are the events of a change (ch; nil: a deletion) of the
+// users ids, one per user that exists (the store refuses the call if one
+// does not), the administrator of the request as actor.
+func (m *Manager) usersEvents(ctx context.Context, flow string, ids []string, ch *store.UserChange) ([]*store.Event, error) {
+	ids = uniqueIDs(ids)
+	rs, err := m.store.ListUsers(ctx, store.UserQuery{IDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	now := m.clock()
+	out := make([]*store.Event, 0, len(rs))
+	for _, r := range rs {
+		if ch != nil {
+			r = changedView(r, *ch)
+		}
+		out = append(out, m.event(ctx, flow, r, actorAdmin, now))
+	}
+	return m.events(out...), nil
 }

@@ -127,11 +127,11 @@ func (f *failingCreates) CreateUser(ctx context.Context, u *store.User, fx store
 	return f.Store.CreateUser(ctx, u, fx)
 }
 
-func (f *failingCreates) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
+func (f *failingCreates) DeleteUsers(ctx context.Context, ids []string, cond store.Condition, events ...*store.Event) error {
 	if f.failDelete {
 		return errors.New("injected delete failure")
 	}
-	return f.Store.DeleteUsers(ctx, ids, cond)
+	return f.Store.DeleteUsers(ctx, ids, cond, events...)
 }
 
 // TestCreateUsersStoreFailure: an insert that fails after others leaves
