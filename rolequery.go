@@ -12,59 +12,17 @@ import (
 )
 
 // This file holds the listing of roles: Directus's query parameters over
-// the roles, read by the one filter parser (ParseRoleFilter) and run by the
+// the roles, read by the one filter parser (as ParseFilter reads) and run by the
 // Manager over the store's roles, which are few.
-
-// RoleFilter is a parsed filter over role fields, as [ParseRoleFilter]
-// returns it, for [RoleQuery]. Like [Filter], it keeps its JSON document,
-// is immutable and safe for concurrent use; nil is no filter.
-type RoleFilter struct {
-	doc  []byte
-	tree *store.Filter
-}
-
-// ParseRoleFilter parses a filter in Directus's JSON syntax over the
-// fields of a role — id, name, description — for [Manager.FindRoles] (the
-// filter query parameter of GET /roles). The grammar, the operators, the
-// limits and the errors are those of [ParseFilter], with these fields in
-// place of a user's; _regex is parsed but not run when listing.
-func ParseRoleFilter(doc []byte) (*RoleFilter, error) {
-	tree, compact, err := parseFilter(doc, roleFilterSchema)
-	if err != nil {
-		return nil, &ValidationError{Field: "filter", Reason: err.Error(), Err: ErrInvalidQuery}
-	}
-	if compact == nil {
-		return nil, nil
-	}
-	return &RoleFilter{doc: compact, tree: tree}, nil
-}
-
-// MarshalJSON returns the document given to ParseRoleFilter, compacted,
-// or null for a nil or zero RoleFilter.
-func (f *RoleFilter) MarshalJSON() ([]byte, error) {
-	if f == nil {
-		return filterDocJSON(nil), nil
-	}
-	return filterDocJSON(f.doc), nil
-}
-
-// UnmarshalJSON sets f to ParseRoleFilter(b); JSON null sets it to the
-// zero RoleFilter. On error f is unchanged.
-func (f *RoleFilter) UnmarshalJSON(b []byte) error {
-	return unmarshalFilter(f, b, ParseRoleFilter)
-}
-
-// String returns the filter's JSON document, as MarshalJSON does.
-func (f *RoleFilter) String() string {
-	b, _ := f.MarshalJSON()
-	return string(b)
-}
 
 // RoleQuery selects roles for FindRoles and CountRoles. The zero value
 // selects every role; every field given must hold.
 type RoleQuery struct {
-	// Filter, when not nil, must hold (see ParseRoleFilter).
-	Filter *RoleFilter
+	// Filter, when not empty, is a filter in Directus's JSON syntax over
+	// the fields of a role — id, name, description — that must hold: the
+	// grammar, operators, limits and errors are those of ParseFilter, with
+	// these fields in place of a user's; _regex is refused.
+	Filter []byte
 	// Search, when not empty, selects the roles whose name or description
 	// contains it, case-insensitively. At most 1 KiB of valid UTF-8.
 	Search string
@@ -118,9 +76,9 @@ func (m *Manager) selectRoles(ctx context.Context, q RoleQuery) ([]*Role, error)
 	if err != nil {
 		return nil, err
 	}
-	var tree *store.Filter
-	if q.Filter != nil {
-		tree = q.Filter.tree
+	tree, err := parseRoleFilter(q.Filter)
+	if err != nil {
+		return nil, err
 	}
 	term := strings.ToLower(q.Search)
 	out := make([]*Role, 0, len(all))
@@ -148,9 +106,6 @@ func (q RoleQuery) check() (func(a, b *Role) int, error) {
 		return nil, queryError("search", "must be at most %d bytes", maxSearchBytes)
 	case !utf8.ValidString(q.Search) || strings.IndexByte(q.Search, 0) >= 0:
 		return nil, queryError("search", "must be valid UTF-8 without NUL characters")
-	}
-	if q.Filter != nil && hasOp(q.Filter.tree, store.OpRegex) {
-		return nil, queryError("filter", "operator _regex is not supported when listing roles")
 	}
 	sorts := []store.Sort{{Field: roleFieldName}}
 	if len(q.Sort) > 0 {
@@ -184,6 +139,21 @@ func (q RoleQuery) check() (func(a, b *Role) int, error) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	}, nil
+}
+
+// parseRoleFilter parses a RoleQuery's filter document (nil for none).
+func parseRoleFilter(doc []byte) (*store.Filter, error) {
+	if len(doc) == 0 {
+		return nil, nil
+	}
+	tree, _, err := parseFilter(doc, roleFilterSchema)
+	if err != nil {
+		return nil, &ValidationError{Field: "filter", Reason: err.Error(), Err: ErrInvalidQuery}
+	}
+	if tree != nil && hasOp(tree, store.OpRegex) {
+		return nil, queryError("filter", "operator _regex is not supported when listing roles")
+	}
+	return tree, nil
 }
 
 func boolRank(b bool) int {
