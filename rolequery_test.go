@@ -117,4 +117,3 @@ func TestFindRolesRefusals(t *testing.T) {
 	_, err := e.m.FindRoles(e.ctx, users.RoleQuery{Sort: []string{"users.name"}})
 	require.ErrorContains(t, err, "related collections")
 }
-
