@@ -380,6 +380,12 @@ func TestLastAdminIsKept(t *testing.T) {
 	} {
 		wantError(t, f.admin(rq.method, rq.target, rq.body), http.StatusBadRequest, "INVALID_PAYLOAD", lastAdminMsg)
 	}
+	// Nor can it lose its email, password or not: no one could sign in as
+	// it or reset its password.
+	for _, body := range []string{`{"email":null,"password":null}`, `{"email":"","password":""}`, `{"email":null}`} {
+		wantError(t, f.admin("PATCH", "/users/"+root.ID, body), http.StatusBadRequest, "INVALID_PAYLOAD",
+			`Invalid payload. "email" can't be removed from the last active user with admin access: no one could sign in.`)
+	}
 	assert.Equal(t, before, f.snapshot())
 	// Other changes to it go through.
 	assert.Equal(t, http.StatusOK, f.admin("PATCH", "/users/"+root.ID, `{"first_name":"Root"}`).Code)
