@@ -12,7 +12,16 @@ import (
 
 const sessionCols = `id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent`
 
-func scanSession(rows *sql.Rows) (*store.Session, error) {
+// scanner is a row to scan: *sql.Rows, or a scanFunc.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanFunc scans with a function: it lets one row hold what two scan
+// functions read (see ResolveSession).
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+func scanSession(rows scanner) (*store.Session, error) {
 	var (
 		s                           store.Session
 		created, refreshed, expires int64
@@ -105,6 +114,42 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 		return nil, s.fail(ctx, "get session", err)
 	}
 	return sess, nil
+}
+
+// resolveSessionSQL reads a session, its user and the user's admin access
+// in one statement.
+const resolveSessionSQL = `SELECT s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent,
+	u.id, u.email, u.email_key, u.password_hash, u.first_name, u.last_name, u.status, u.role,
+	u.contested, u.metadata, u.created_at, u.updated_at,
+	(SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = u.id),
+	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
+	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies p ON p.id = up.policy_id
+		WHERE up.user_id = u.id AND p.admin_access)
+FROM users_sessions s JOIN users_users u ON u.id = s.user_id WHERE s.id = ?`
+
+// ResolveSession implements [store.Store] with one SELECT.
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+	var (
+		sess  *store.Session
+		u     *store.User
+		admin bool
+	)
+	err := s.read().queryRow(ctx, resolveSessionSQL, func(rows *sql.Rows) (err error) {
+		sess, err = scanSession(scanFunc(func(sd ...any) (err error) {
+			u, err = scanUser(scanFunc(func(ud ...any) error {
+				return rows.Scan(append(append(sd, ud...), &admin)...)
+			}))
+			return err
+		}))
+		return err
+	}, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, false, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, false, s.fail(ctx, "resolve session", err)
+	}
+	return sess, u, admin, nil
 }
 
 // RotateSession implements [store.Store]. Its first statement is the

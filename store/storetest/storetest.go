@@ -196,6 +196,7 @@ func groups() []group {
 			{"CreateUnknownUser", sessionsCreateUnknownUser},
 			{"CreateCondition", sessionsCreateCondition},
 			{"GetNotFound", sessionsGetNotFound},
+			{"Resolve", sessionsResolve},
 			{"Rotate", sessionsRotate},
 			{"RotateUnknownHash", sessionsRotateUnknown},
 			{"RotateExpired", sessionsRotateExpired},
