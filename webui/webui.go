@@ -115,6 +115,12 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 	if c.prefix != "" && (!strings.HasPrefix(c.prefix, "/") || strings.ContainsAny(c.prefix, "?#{} ")) {
 		panic(fmt.Sprintf("webui: WithPrefix: %q is not an absolute path", c.prefix))
 	}
+	if c.landing != "" && (c.landing[0] != '/' || strings.HasPrefix(c.landing, "//") || strings.ContainsAny(c.landing, "\\\r\n\t ")) {
+		panic(fmt.Sprintf("webui: WithUserSignIn: %q is not an absolute path", c.landing))
+	}
+	if c.authorize != nil {
+		c.landing = "" // the host app signs people in
+	}
 	c.prefix = cleanPrefix(c.prefix)
 	if c.prefix == "/" {
 		c.prefix = ""
