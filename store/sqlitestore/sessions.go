@@ -116,33 +116,33 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 	return sess, nil
 }
 
-// resolveSessionSQL reads a session, its user and the user's admin access
-// in one statement.
-const resolveSessionSQL = `SELECT s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent,
-	u.id, u.email, u.email_key, u.password_hash, u.first_name, u.last_name, u.status, u.role,
-	u.contested, u.metadata, u.created_at, u.updated_at,
-	(SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = u.id),
-	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
+// resolveUserSQL reads a user (userCols) and whether its role or one of
+// its policies has admin access.
+const resolveUserSQL = `SELECT ` + userCols + `,
+	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = users_users.role AND r.admin_access)
 	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies p ON p.id = up.policy_id
-		WHERE up.user_id = u.id AND p.admin_access)
-FROM users_sessions s JOIN users_users u ON u.id = s.user_id WHERE s.id = ?`
+		WHERE up.user_id = users_users.id AND p.admin_access)
+FROM users_users WHERE id = ?`
 
-// ResolveSession implements [store.Store] with one SELECT.
+// ResolveSession implements [store.Store] with two SELECTs on the same
+// connection pool, no network between them: the session, then its user
+// with its admin access. One SELECT joining the two tables measured
+// nearly twice the CPU time of these two on SQLite.
 func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+	sess, err := s.GetSession(ctx, id)
+	if err != nil {
+		return nil, nil, false, err
+	}
 	var (
-		sess  *store.Session
 		u     *store.User
 		admin bool
 	)
-	err := s.read().queryRow(ctx, resolveSessionSQL, func(rows *sql.Rows) (err error) {
-		sess, err = scanSession(scanFunc(func(sd ...any) (err error) {
-			u, err = scanUser(scanFunc(func(ud ...any) error {
-				return rows.Scan(append(append(sd, ud...), &admin)...)
-			}))
-			return err
+	err = s.read().queryRow(ctx, resolveUserSQL, func(rows *sql.Rows) (err error) {
+		u, err = scanUser(scanFunc(func(ud ...any) error {
+			return rows.Scan(append(ud, &admin)...)
 		}))
 		return err
-	}, id)
+	}, sess.UserID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, false, store.ErrNotFound
 	}
