@@ -85,6 +85,26 @@ func (m *Manager) create(ctx context.Context, in CreateUserInput) (*User, error)
 			return nil, err
 		}
 	}
+	role := in.Role
+	if m.hooks.BeforeCreate != nil {
+		he := &Event{Flow: flowCreated, Action: actionOf(flowCreated), Email: email, Actor: actorAdmin, Time: m.clock(), Metadata: meta}
+		if role != nil {
+			he.Role = *role
+		}
+		if err := m.before(ctx, "BeforeCreate", m.hooks.BeforeCreate, he); err != nil {
+			return nil, refusedPayload()
+		}
+		role = nil
+		if he.Role != "" {
+			role = &he.Role
+			if err := validateID("role", role); err != nil {
+				return nil, err
+			}
+		}
+		if meta, err = cleanMetadata("metadata", he.Metadata); err != nil {
+			return nil, err
+		}
+	}
 	now := m.clock()
 	u := &store.User{
 		ID:           uuid.NewString(),
@@ -92,7 +112,7 @@ func (m *Manager) create(ctx context.Context, in CreateUserInput) (*User, error)
 		FirstName:    in.FirstName,
 		LastName:     in.LastName,
 		Status:       status,
-		Role:         in.Role,
+		Role:         role,
 		Policies:     uniqueIDs(in.Policies),
 		Metadata:     meta,
 		CreatedAt:    now,
@@ -102,7 +122,8 @@ func (m *Manager) create(ctx context.Context, in CreateUserInput) (*User, error)
 	if email != "" {
 		u.EmailKey = NormalizeEmail(email)
 	}
-	if err := m.store.CreateUser(ctx, u, store.Effects{}); err != nil {
+	fx := store.Effects{Events: m.events(m.event(ctx, flowCreated, u, actorAdmin, now))}
+	if err := m.store.CreateUser(ctx, u, fx); err != nil {
 		return nil, err
 	}
 	return publicUser(u), nil
@@ -339,16 +360,18 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 	}
 	for attempt := 0; ; attempt++ {
 		cond, fx := store.Condition{KeepAdmin: removesAdmin(p)}, store.Effects{}
+		// The user as it is: whether the change revokes anything depends
+		// on it (the change then applies only if it is still so), and the
+		// event records the address and role it leaves.
+		cur, err := m.store.GetUser(ctx, id)
+		if err != nil {
+			return nil, notFoundAs(err, ErrUserNotFound)
+		}
 		if ch.EmailKey != nil || ch.Status != nil {
-			// Whether the change revokes anything depends on the user as
-			// it is: read it, and apply the change only if it is still so.
-			cur, err := m.store.GetUser(ctx, id)
-			if err != nil {
-				return nil, notFoundAs(err, ErrUserNotFound)
-			}
 			cond.EmailKey, cond.Status = &cur.EmailKey, cur.Status
 			fx = revocation(cur.EmailKey, cur.Status, ch)
 		}
+		fx.Events = m.events(m.event(ctx, flowUpdated, changedView(cur, ch), actorAdmin, ch.UpdatedAt))
 		if ch.PasswordHash != nil {
 			fx.EndSessions = true
 			if len(fx.RevokeTokens) == 0 {
@@ -418,7 +441,11 @@ func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) er
 		ch.RevokeTokens = allPurposes
 		ch.EndSessions = *ch.Status != StatusActive
 	}
-	return notFoundAs(m.store.UpdateUsers(ctx, ids, store.Condition{KeepAdmin: removesAdmin(p)}, ch), ErrUserNotFound)
+	events, err := m.usersEvents(ctx, flowUpdated, ids, &ch)
+	if err != nil {
+		return err
+	}
+	return notFoundAs(m.store.UpdateUsers(ctx, ids, store.Condition{KeepAdmin: removesAdmin(p)}, ch, events...), ErrUserNotFound)
 }
 
 // removesAdmin reports whether a patch may take admin access away from a
@@ -522,5 +549,41 @@ func (m *Manager) deleteUsers(ctx context.Context, ids []string) error {
 	if err := validIDs("keys", ids); err != nil {
 		return err
 	}
-	return notFoundAs(m.store.DeleteUsers(ctx, ids, store.Condition{KeepAdmin: true}), ErrUserNotFound)
+	events, err := m.usersEvents(ctx, flowDeleted, ids, nil)
+	if err != nil {
+		return err
+	}
+	return notFoundAs(m.store.DeleteUsers(ctx, ids, store.Condition{KeepAdmin: true}, events...), ErrUserNotFound)
+}
+
+// changedView is u as ch leaves its email and role, for an event.
+func changedView(u *store.User, ch store.UserChange) *store.User {
+	v := *u
+	if ch.Email != nil {
+		v.Email = *ch.Email
+	}
+	if ch.SetRole {
+		v.Role = ch.Role
+	}
+	return &v
+}
+
+// usersEvents are the events of a change (ch; nil: a deletion) of the
+// users ids, one per user that exists (the store refuses the call if one
+// does not), the administrator of the request as actor.
+func (m *Manager) usersEvents(ctx context.Context, flow string, ids []string, ch *store.UserChange) ([]*store.Event, error) {
+	ids = uniqueIDs(ids)
+	rs, err := m.store.ListUsers(ctx, store.UserQuery{IDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	now := m.clock()
+	out := make([]*store.Event, 0, len(rs))
+	for _, r := range rs {
+		if ch != nil {
+			r = changedView(r, *ch)
+		}
+		out = append(out, m.event(ctx, flow, r, actorAdmin, now))
+	}
+	return m.events(out...), nil
 }

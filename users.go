@@ -59,6 +59,7 @@ type Manager struct {
 	deliveries  deliveryState
 	probe       probeState
 	gateStats   gateStats
+	hooks       hooks
 }
 
 // New builds a Manager on a Store and a Mailer. It applies the options in
@@ -144,6 +145,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		health:      c.health,
 		releaseID:   moduleVersion(),
 		projectName: c.projectName,
+		hooks:       newHooks(c.hooks),
 	}, nil
 }
 

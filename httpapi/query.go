@@ -60,6 +60,15 @@ var bracketKey = regexp.MustCompile(`^([a-z_]+)\[(\d*)\]$`)
 // Each may be given once (a list in any one of its forms). Anything else is
 // an error for 400 INVALID_QUERY.
 func parseUserQuery(v url.Values) (userQuery, error) {
+	return parseListQuery(v, viewFields, "users", func(out *userQuery, doc []byte) (err error) {
+		out.q.Filter, err = users.ParseFilter(doc)
+		return err
+	})
+}
+
+// parseListQuery reads a listing's query string as parseUserQuery says,
+// the fields among names, the filter document handed to filter.
+func parseListQuery(v url.Values, names []string, noun string, filter func(out *userQuery, doc []byte) error) (userQuery, error) {
 	var (
 		out                 userQuery
 		limit, offset, page = defaultLimit, 0, 0
@@ -158,7 +167,7 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 
 	out.q.Sort = lists["sort"] // the Manager judges the fields
 	var err error
-	if out.fields, err = parseFields(lists["fields"]); err != nil {
+	if out.fields, err = parseFieldsOf(lists["fields"], names, noun); err != nil {
 		return out, err
 	}
 	if out.meta, err = parseMeta(lists["meta"]); err != nil {
@@ -168,7 +177,7 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 	case filterJSON != nil && len(brackets) > 0:
 		return out, badQuery(`"filter" must be given in one form: JSON (filter={…}) or brackets (filter[field][_op]=…)`)
 	case filterJSON != nil && *filterJSON != "":
-		if out.q.Filter, err = users.ParseFilter([]byte(*filterJSON)); err != nil {
+		if err = filter(&out, []byte(*filterJSON)); err != nil {
 			return out, err
 		}
 	case len(brackets) > 0:
@@ -176,7 +185,7 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 		if err != nil {
 			return out, err
 		}
-		if out.q.Filter, err = users.ParseFilter(doc); err != nil {
+		if err = filter(&out, doc); err != nil {
 			return out, err
 		}
 	}
@@ -224,21 +233,25 @@ func splitList(items []string) []string {
 	return out
 }
 
-// parseFields reads the fields selection; nil (or "*") is every field.
-func parseFields(items []string) ([]string, error) {
+// parseFields reads the fields selection of a user; nil (or "*") is every
+// field.
+func parseFields(items []string) ([]string, error) { return parseFieldsOf(items, viewFields, "users") }
+
+// parseFieldsOf reads a fields selection among names.
+func parseFieldsOf(items, names []string, noun string) ([]string, error) {
 	var out []string
 	for _, it := range items {
 		switch {
 		case it == "*":
 			return nil, nil
-		case slices.Contains(viewFields, it):
+		case slices.Contains(names, it):
 			if !slices.Contains(out, it) {
 				out = append(out, it)
 			}
 		case strings.Contains(it, "."):
 			return nil, badQuery("fields: fields of related collections (%q) are not supported", it)
 		default:
-			return nil, badQuery("fields: unknown field %q (users have "+strings.Join(viewFields, ", ")+")", it)
+			return nil, badQuery("fields: unknown field %q ("+noun+" have "+strings.Join(names, ", ")+")", it)
 		}
 	}
 	return out, nil

@@ -62,9 +62,11 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 					}
 				}
 				if m := fx.Mail; m != nil {
-					return insertMail(ctx, tx, m)
+					if err := insertMail(ctx, tx, m); err != nil {
+						return err
+					}
 				}
-				return nil
+				return insertEvents(ctx, tx, fx.Events)
 			}
 			return applyEffects(ctx, tx, u.ID, fx)
 		})
@@ -125,7 +127,7 @@ WHERE user_id = ? AND consumed_at IS NULL AND purpose IN (`+placeholders(len(fx.
 			return err
 		}
 	}
-	return nil
+	return insertEvents(ctx, tx, fx.Events)
 }
 
 // GetUser implements store.Store.
@@ -526,7 +528,7 @@ func lockAll(ctx context.Context, tx *sql.Tx, ids []string, cond store.Condition
 // UpdateUsers implements store.Store: one read-committed transaction locks
 // the users in id order, checks cond on each, applies the change, and
 // revokes their tokens and ends their sessions as ch asks.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange, events ...*store.Event) error {
 	ids = uniqueSorted(ids)
 	if len(ids) == 0 {
 		return nil
@@ -569,7 +571,7 @@ AND consumed_at IS NULL AND purpose IN (`+placeholders(len(ch.RevokeTokens))+`)`
 				return err
 			}
 		}
-		return nil
+		return insertEvents(ctx, tx, events)
 	})
 }
 
@@ -577,7 +579,7 @@ AND consumed_at IS NULL AND purpose IN (`+placeholders(len(ch.RevokeTokens))+`)`
 // the users in id order, checks cond, deletes their pending mail and the
 // users (their tokens, sessions and policy links go with them: ON DELETE
 // CASCADE).
-func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition, events ...*store.Event) error {
 	ids = uniqueSorted(ids)
 	if len(ids) == 0 {
 		return nil
@@ -590,7 +592,9 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users_mail WHERE status = 'pending' AND user_id IN (`+in+`)`, anys(ids)...); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM users_users WHERE id IN (`+in+`)`, anys(ids)...)
-		return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users_users WHERE id IN (`+in+`)`, anys(ids)...); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, events)
 	})
 }

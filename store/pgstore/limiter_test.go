@@ -203,7 +203,7 @@ func TestLimiterWithSchema(t *testing.T) {
 		versions = append(versions, v)
 	}
 	require.NoError(t, rows.Err())
-	assert.Equal(t, []int{1, 2, 3}, versions)
+	assert.Equal(t, []int{1, 2, 3, 11}, versions)
 }
 
 // Bad arguments are errors, reported before any connection is made.

@@ -23,6 +23,7 @@ type Store struct {
 	schema  string // "" when the pool's search_path decides
 	retries int
 	q       queries
+	eq      eventQueries
 	qual    func(string) string // qualifies table names with the schema
 
 	// adminLock names the advisory lock under which KeepAdmin is judged;
@@ -86,6 +87,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	}
 	s.q = newQueries(prefix)
 	s.qual = qualifier(prefix)
+	s.eq = newEventQueries(s.qual)
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -97,7 +99,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 var tables = []string{
 	"users_users", "users_roles", "users_policies", "users_user_policies",
 	"users_tokens", "users_mail", "users_settings", "users_schema_migrations",
-	"users_sessions", "users_session_hashes",
+	"users_sessions", "users_session_hashes", "users_events", "users_event_deliveries",
 }
 
 func qualifier(prefix string) func(string) string {

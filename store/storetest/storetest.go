@@ -191,6 +191,16 @@ func groups() []group {
 			{"MessageIDKept", mailMessageIDKept},
 			{"Stats", mailStats},
 		}},
+		{"Events", []clause{
+			{"InsertedWithChange", eventsInsertedWithChange},
+			{"EveryWriter", eventsEveryWriter},
+			{"ClaimInOrderPerUser", eventsClaimInOrderPerUser},
+			{"ClaimLimit", eventsClaimLimit},
+			{"Retry", eventsRetry},
+			{"ClaimedOnce", eventsConcurrentClaim},
+			{"ListQuery", eventsListQuery},
+			{"Prune", eventsPrune},
+		}},
 		{"Sessions", []clause{
 			{"CreateGet", sessionsCreateGet},
 			{"CreateUnknownUser", sessionsCreateUnknownUser},
