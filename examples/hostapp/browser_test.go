@@ -203,7 +203,11 @@ func signIn(t *testing.T, ctx context.Context, email, password string) {
 
 // TestBrowserWalk walks the application as people would: an anonymous
 // visit is sent to sign in; an administrator invites; the invitee follows
-// the mailed link, sets a password, signs in and lands on the team page.
+// the mailed link and sets a password. The team's event handler writes
+// her row and is then held; the process is killed with SIGKILL before the
+// delivery is acknowledged, and started again. She signs in, lands on the
+// team page, and is on the team exactly once: the event was delivered
+// again after the crash, and the handler is idempotent.
 func TestBrowserWalk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the browser test builds and runs hostapp")
@@ -215,8 +219,10 @@ func TestBrowserWalk(t *testing.T) {
 		"SECRET=hostapp-test-secret-0123456789abcdef",
 		"ADMIN_EMAIL=admin@example.com", "ADMIN_PASSWORD=a long admin passphrase",
 	}
+	hold := filepath.Join(dir, "handler-running")
+	env = append(env, "DELIVERY_LEASE=3s")
 	addr := freeAddr(t)
-	a := start(t, addr, env...)
+	a := start(t, addr, append(env, "HOSTAPP_HOLD_HANDLER="+hold)...)
 
 	// An anonymous visit to the team page is sent to sign in, and back.
 	anon := tab()
@@ -252,11 +258,41 @@ func TestBrowserWalk(t *testing.T) {
 	submit(t, ivy, `main form button[type=submit]`)
 	assert.Contains(t, text(t, ivy, "main"), "Your account is ready")
 
+	// The handler runs: it wrote the row and is held. Kill the process
+	// mid-handler, and start it again on the same database.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := os.Stat(hold); err == nil {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the team handler never ran:\n%s", a.errs.String())
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.kill()
+	a = start(t, addr, env...)
+
 	// She signs in from the page's link and lands on the team page.
 	submit(t, ivy, `main a[href="/admin/login"]`)
 	signIn(t, ivy, "ivy@example.com", "ivy's long passphrase")
 	assert.Equal(t, "/team", location(t, ivy).Path)
 	assert.Equal(t, "ivy@example.com", text(t, ivy, "#me"))
+
+	// Her row is there once, and stays once after the event is delivered
+	// again (the lease of the killed process's delivery is 3 s).
+	members := func() int {
+		_, err := chromedp.RunResponse(ivy, chromedp.Navigate(a.url+"/team"))
+		require.NoError(t, err)
+		return strings.Count(text(t, ivy, "main"), "ivy@example.com")
+	}
+	assert.Equal(t, 1, members())
+	// The restarted process takes the killed one's delivery over once its
+	// lease ends, and finds her on the team already.
+	deadline = time.Now().Add(60 * time.Second)
+	for !strings.Contains(a.errs.String(), "already on the team") {
+		require.True(t, time.Now().Before(deadline), "the event was not delivered again after the crash:\n%s", a.errs.String())
+		time.Sleep(100 * time.Millisecond)
+	}
+	assert.Equal(t, 1, members())
 
 	// The console is not hers.
 	res, err := chromedp.RunResponse(ivy, chromedp.Navigate(a.url+"/admin/users"))

@@ -11,7 +11,9 @@
 // http://ADDR), DB_FILENAME (default hostapp.db: the users and the team
 // share one SQLite database), SECRET (signs the access tokens; without it
 // every restart signs everyone out), ADMIN_EMAIL and ADMIN_PASSWORD (the
-// first administrator, created at start-up when missing).
+// first administrator, created at start-up when missing), DELIVERY_LEASE
+// (how soon the deliveries of a process that died are taken over; default
+// users.Delivery's). HOSTAPP_HOLD_HANDLER is for its test only.
 package main
 
 import (
@@ -56,7 +58,7 @@ func run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 		return err
 	}
 	defer db.Close()
-	team, err := openTeam(ctx, db)
+	team, err := openTeam(ctx, db, log)
 	if err != nil {
 		return err
 	}
@@ -190,10 +192,12 @@ func or(s, def string) string {
 // team is the application's own table: who joined, filled by an event
 // handler when an invitee accepts.
 type team struct {
-	db *sql.DB
+	db   *sql.DB
+	log  *slog.Logger
+	hold string // HOSTAPP_HOLD_HANDLER: see onEvent
 }
 
-func openTeam(ctx context.Context, db *sql.DB) (*team, error) {
+func openTeam(ctx context.Context, db *sql.DB, log *slog.Logger) (*team, error) {
 	_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS team_members (
 	user_id   TEXT PRIMARY KEY,
 	email     TEXT NOT NULL,
@@ -202,7 +206,7 @@ func openTeam(ctx context.Context, db *sql.DB) (*team, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating the team table: %w", err)
 	}
-	return &team{db: db}, nil
+	return &team{db: db, log: log}, nil
 }
 
 // member is a row of the team.
@@ -239,7 +243,46 @@ func (t *team) page(w http.ResponseWriter, r *http.Request) {
 	render(w, http.StatusOK, "team", pageData{Title: "Team", Me: p.User.Email, Admin: p.Admin, Members: list})
 }
 
-// options returns the Manager options the team needs.
+// options returns the Manager options the team needs: its event handler,
+// and the delivery policy (DELIVERY_LEASE shortens the lease after which
+// the deliveries of a process that died are taken over; its test uses it).
 func (t *team) options(getenv func(string) string) []users.Option {
+	t.hold = getenv("HOSTAPP_HOLD_HANDLER")
+	opts := []users.Option{users.Hooks{Handlers: map[string]func(context.Context, users.Event) error{
+		"team": t.onEvent, // a stable name: pending deliveries are kept under it
+	}}}
+	if d, err := time.ParseDuration(getenv("DELIVERY_LEASE")); err == nil && d > 0 {
+		opts = append(opts, users.Delivery{Lease: d, SendTimeout: d / 2, PollInterval: d / 4})
+	}
+	return opts
+}
+
+// onEvent adds an invitee to the team when the invitation is accepted.
+// Events are delivered at least once (again after a crash, or after an
+// error), so it is idempotent: the user's id is the row's key.
+func (t *team) onEvent(ctx context.Context, e users.Event) error {
+	if e.Flow != "invite_accepted" {
+		return nil
+	}
+	res, err := t.db.ExecContext(ctx, `INSERT INTO team_members (user_id, email, joined_at) VALUES (?, ?, ?)
+ON CONFLICT (user_id) DO NOTHING`, e.UserID, e.Email, e.Time.UTC().Format("2006-01-02 15:04:05"))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		t.log.InfoContext(ctx, "hostapp: joined the team", "user_id", e.UserID, "event", e.ID)
+	} else {
+		t.log.InfoContext(ctx, "hostapp: already on the team (event delivered again)", "user_id", e.UserID, "event", e.ID)
+	}
+	if t.hold != "" {
+		// For the test: say the row is written, then never return, so
+		// that the process can be killed before the delivery is
+		// acknowledged.
+		if err := os.WriteFile(t.hold, []byte(e.UserID), 0o600); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	return nil
 }
