@@ -96,6 +96,11 @@ type authn struct {
 // access_token parameter is exempt: another site cannot make a browser
 // send those. The refusal is answered like the guards answer (below).
 //
+// The request's context also carries a users.RequestInfo (users.WithRequest)
+// with the client's address, User-Agent, Origin, request id and the
+// principal's user id as Actor, so that the Manager's calls a handler makes
+// with it record who acted in their events.
+//
 // Options that apply: WithSessionCookie, WithSignInURL,
 // WithTrustedOrigins, WithLogger, WithTrustedProxies (for the client IP
 // logged with an unexpected error); the others are ignored. It panics on
@@ -138,7 +143,14 @@ func Authenticate(m *users.Manager, opts ...Option) func(http.Handler) http.Hand
 						"method", r.Method, "path", r.URL.Path, "error", st.err.Error())
 				}
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, st)))
+			// The Manager's calls made with the request's context record the
+			// request's facts, and the principal as the actor, in their events.
+			ri := h.requestInfo(r)
+			if st.p != nil {
+				ri.Actor = st.p.User.ID
+			}
+			ctx := context.WithValue(users.WithRequest(r.Context(), ri), requestInfoKey{}, ri)
+			next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, principalKey{}, st)))
 		})
 	}
 }

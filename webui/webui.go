@@ -34,6 +34,12 @@
 // console). A host app with a login of its own passes [WithAuthorizer]
 // instead, and the built-in sign-in is off.
 //
+// [WithUserSignIn] opens the sign-in, sign-out, forgot-password and
+// reset-password pages to every active user, for a host app whose own
+// pages are behind httpapi.Authenticate: a user without admin access lands
+// on the app's page after signing in, and gets a 403 page from the
+// console's admin pages.
+//
 // # Security
 //
 // Every answer carries a Content-Security-Policy that allows no script, no
