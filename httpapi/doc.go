@@ -11,6 +11,19 @@
 //	mux.Handle("/api/", http.StripPrefix("/api", httpapi.New(m,
 //		httpapi.WithAuthorizer(httpapi.BearerToken(adminToken)))))
 //
+// # Your own handlers
+//
+// [Authenticate] is middleware for the application's own routes: it finds
+// who is calling (a bearer token, the session cookie, or the cookie of the
+// console's sign-in pages, package webui) and puts the principal into the
+// request's context, for [PrincipalFrom]. [RequireUser], [RequireAdmin] and
+// [RequireRole] guard routes: a browser is sent to the sign-in page, an
+// API call gets Directus's 401 or 403. Cookie-authenticated state changes
+// from another origin are refused.
+//
+//	mux.Handle("GET /home", httpapi.RequireUser(http.HandlerFunc(home)))
+//	srv := &http.Server{Handler: httpapi.Authenticate(m)(mux)}
+//
 // # Routes
 //
 // Public:

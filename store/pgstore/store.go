@@ -218,7 +218,7 @@ type queries struct {
 	insertMail, claimMail, updateMail, listMail, mailStats                      string
 	lockUserShare, insertSession, getSession, lockSessionUser, lockSession      string
 	insertSessionHash, rotateSession, deleteReused, deleteSession               string
-	deleteSessionByToken, purgeExpired                                          string
+	deleteSessionByToken, purgeExpired, resolveSession                          string
 }
 
 func newQueries(prefix string) queries {
@@ -326,6 +326,13 @@ WHERE id = $1`),
 		lockUserShare: q(`SELECT ` + userState + ` FROM users_users WHERE id = $1 FOR SHARE`),
 		insertSession: q(`INSERT INTO users_sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
 		getSession:    q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE id = $1`),
+		// A session, its user and the user's admin access, in one read.
+		resolveSession: q(`SELECT s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent,
+	` + userCols + `,
+	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
+	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies ap ON ap.id = up.policy_id
+		WHERE up.user_id = u.id AND ap.admin_access)
+FROM users_sessions s JOIN users_users u ON u.id = s.user_id WHERE s.id = $1`),
 		lockSessionUser: q(`SELECT u.status, u.contested, u.email_key, u.password_hash FROM users_users u
 WHERE u.id = (SELECT s.user_id FROM users_sessions s WHERE s.token_hash = $1)
 FOR SHARE`),
