@@ -98,7 +98,7 @@ type Principal struct {
 	SessionID string
 	// Admin reports whether the user's role or one of its policies has
 	// admin access, as read from the Store for this resolution.
-	Admin     bool
+	Admin bool
 	// TwoFactorSetupRequired reports that the user's role or one of its
 	// policies enforces two-factor sign-in (EnforceTFA) and the user has
 	// no second factor yet: until it has, the user may only set one up
@@ -107,7 +107,7 @@ type Principal struct {
 	// ErrTwoFactorRequired; an application serving its own routes should
 	// do the same.
 	TwoFactorSetupRequired bool
-	ExpiresAt time.Time // the access token's exp
+	ExpiresAt              time.Time // the access token's exp
 }
 
 // Login checks the email and password and, for an active user, opens a
