@@ -225,6 +225,7 @@ func groups() []group {
 		{"Timestamps", []clause{
 			{"UTC", timestampsUTC},
 		}},
+		tfaGroup(),
 	}
 }
 
