@@ -238,6 +238,7 @@ func groups() []group {
 		{"Timestamps", []clause{
 			{"UTC", timestampsUTC},
 		}},
+		tfaGroup(),
 	}
 }
 
