@@ -34,7 +34,10 @@ type User struct {
 	HasPassword bool           `json:"-"`
 	// Contested: a registration made more than once with different
 	// passwords, not yet verified (see Manager.VerifyEmail).
-	Contested bool      `json:"-"`
+	Contested bool `json:"-"`
+	// TwoFactor reports whether the user has a second factor (see
+	// EnableTwoFactor).
+	TwoFactor bool      `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

@@ -53,7 +53,9 @@ func splitStatements(src string) []string {
 // only (the prefix is removed), and {{nopad_bin}} names the binary NO PAD
 // collation, which compares strings byte for byte, trailing spaces
 // included (MariaDB's utf8mb4_nopad_bin, MySQL's utf8mb4_0900_bin;
-// utf8mb4_bin pads).
+// utf8mb4_bin pads). utf8mb4_bin, which the migrations before 0010 name,
+// is read as that collation too, so that every table is created with it
+// and a foreign key from a later table joins columns of one collation.
 func flavour(stmts []string, mariaDB bool) []string {
 	nopad := "utf8mb4_0900_bin"
 	if mariaDB {
@@ -72,7 +74,8 @@ func flavour(stmts []string, mariaDB bool) []string {
 			}
 			st = rest
 		}
-		out = append(out, strings.TrimSpace(strings.ReplaceAll(st, "{{nopad_bin}}", nopad)))
+		st = strings.ReplaceAll(st, "{{nopad_bin}}", nopad)
+		out = append(out, strings.TrimSpace(strings.ReplaceAll(st, "utf8mb4_bin", nopad)))
 	}
 	return out
 }
@@ -160,6 +163,11 @@ func migrate(ctx context.Context, db *sql.DB) (err error) {
 		}
 		for _, st := range flavour(splitStatements(m.SQL), mariaDB) {
 			if _, err := conn.ExecContext(ctx, st); err != nil {
+				// MySQL has no ADD COLUMN IF NOT EXISTS: a column that a
+				// migration cut short added already is left as it is.
+				if me := mysqlErr(err); me != nil && me.Number == erDupFieldName && strings.Contains(st, "ADD COLUMN") {
+					continue
+				}
 				return wrap(fmt.Errorf("migration %s: %w", m.Name, err))
 			}
 		}

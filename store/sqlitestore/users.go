@@ -19,9 +19,10 @@ import (
 // in their stored order. The subquery also works in a RETURNING clause.
 const userCols = `id, email, email_key, password_hash, first_name, last_name, status, role,
 	contested, metadata, created_at, updated_at,
+	EXISTS (SELECT 1 FROM users_tfa WHERE user_id = users_users.id),
 	(SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = users_users.id)`
 
-func scanUser(rows *sql.Rows) (*store.User, error) {
+func scanUser(rows scanner) (*store.User, error) {
 	var (
 		u         store.User
 		role      sql.NullString
@@ -32,7 +33,7 @@ func scanUser(rows *sql.Rows) (*store.User, error) {
 		policies  string
 	)
 	if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&u.Status, &role, &contested, &meta, &created, &updated, &policies); err != nil {
+		&u.Status, &role, &contested, &meta, &created, &updated, &u.TwoFactor, &policies); err != nil {
 		return nil, err
 	}
 	if role.Valid {
@@ -194,7 +195,7 @@ func applyEffects(ctx context.Context, q querier, userID string, fx store.Effect
 			return err
 		}
 	}
-	return nil
+	return insertEvents(ctx, q, fx.Events)
 }
 
 // GetUser implements [store.Store].
@@ -474,7 +475,7 @@ func guarded(ctx context.Context, q querier, cond store.Condition, first bool, c
 // UpdateUsers implements [store.Store], applying ch.RevokeTokens and
 // ch.EndSessions to every user it changes. A change of Email or EmailKey
 // is refused.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange, events ...*store.Event) error {
 	if ch.Email != nil || ch.EmailKey != nil {
 		return errors.New("sqlitestore: update users: the change must not set Email")
 	}
@@ -490,7 +491,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 	condSQL, condArgs := condWhere(cond)
 	return s.write(ctx, "update users", func(q querier) error {
 		idsArg := jsonArray(ids)
-		return guarded(ctx, q, cond, true, func() error {
+		return withEvents(ctx, q, events, guarded(ctx, q, cond, true, func() error {
 			query := `UPDATE users_users SET ` + strings.Join(c.set, `, `) + ` WHERE id IN (SELECT value FROM json_each(?)) AND ` + condSQL
 			args := append(append(slices.Clone(c.args), idsArg), condArgs...)
 			if c.roleCheck != nil {
@@ -513,7 +514,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 				}
 			}
 			return revokeAndEnd(ctx, q, idsArg, ch.RevokeTokens, ch.EndSessions)
-		})
+		}))
 	})
 }
 
@@ -561,7 +562,7 @@ func holding(ctx context.Context, q querier, idsArg string, n int, cond store.Co
 // DeleteUsers implements [store.Store]. It deletes the users' rows in
 // every table itself rather than leave it to ON DELETE CASCADE, so the
 // result does not depend on the connection enforcing foreign keys.
-func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition, events ...*store.Event) error {
 	ids = uniq(ids)
 	if len(ids) == 0 {
 		return s.fail(ctx, "delete users", ctx.Err())
@@ -574,7 +575,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 		if err := holding(ctx, q, idsArg, len(ids), cond); err != nil {
 			return err
 		}
-		return guarded(ctx, q, cond, false, func() error {
+		return withEvents(ctx, q, events, guarded(ctx, q, cond, false, func() error {
 			const in = ` IN (SELECT value FROM json_each(?))`
 			if err := endSessions(ctx, q, `user_id`+in, idsArg); err != nil {
 				return err
@@ -592,6 +593,6 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 			}
 			_, err := q.exec(ctx, `DELETE FROM users_users WHERE id`+in, idsArg)
 			return err
-		})
+		}))
 	})
 }

@@ -193,11 +193,22 @@ func groups() []group {
 			{"MessageIDKept", mailMessageIDKept},
 			{"Stats", mailStats},
 		}},
+		{"Events", []clause{
+			{"InsertedWithChange", eventsInsertedWithChange},
+			{"EveryWriter", eventsEveryWriter},
+			{"ClaimInOrderPerUser", eventsClaimInOrderPerUser},
+			{"ClaimLimit", eventsClaimLimit},
+			{"Retry", eventsRetry},
+			{"ClaimedOnce", eventsConcurrentClaim},
+			{"ListQuery", eventsListQuery},
+			{"Prune", eventsPrune},
+		}},
 		{"Sessions", []clause{
 			{"CreateGet", sessionsCreateGet},
 			{"CreateUnknownUser", sessionsCreateUnknownUser},
 			{"CreateCondition", sessionsCreateCondition},
 			{"GetNotFound", sessionsGetNotFound},
+			{"Resolve", sessionsResolve},
 			{"Rotate", sessionsRotate},
 			{"RotateUnknownHash", sessionsRotateUnknown},
 			{"RotateExpired", sessionsRotateExpired},
@@ -227,6 +238,7 @@ func groups() []group {
 		{"Timestamps", []clause{
 			{"UTC", timestampsUTC},
 		}},
+		tfaGroup(),
 	}
 }
 
