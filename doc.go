@@ -112,6 +112,23 @@
 // per device, each by a [Limiter]; [MemoryLimiter] is the in-process
 // default, and a denial is a [*RateLimitError] matching [ErrRateLimited].
 //
+// # Security
+//
+// Whatever a stranger types reaches someone else only as far as it was
+// proved. A verification mail greets no one by name (names come with the
+// address, unverified; see [Template]); an administrator who activates an
+// unverified registration does not keep the password given with it — the
+// address gets a link to choose one ([Manager.UpdateUser]). Answers that
+// could tell whether an address has an account are the same, and take the
+// same time: password-reset requests and resends are padded to
+// [Limits].RequestStall ([Manager.RequestPasswordReset]). Reset, invite and
+// verification tokens are bound to the address they were mailed to. The
+// last active administrator keeps an email, so that someone can still
+// sign in ([ErrLastAdmin]). A new role or policy id is ASCII letters,
+// digits, '-' and '_' ([Manager.CreateRole]), one path segment wherever a
+// page builds a URL from it. docs/security.md lists the threats and the
+// rules that stop them.
+//
 // # Health and metrics
 //
 // [Manager.Health] reports, in the shape of Directus's GET /server/health,
