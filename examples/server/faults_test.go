@@ -33,7 +33,6 @@ const eventLimit = 30 * time.Second
 // SMTP down for a while: mails stay pending, and once it is back every one
 // is delivered, none twice.
 func TestSMTPDownThenBack(t *testing.T) {
-	t.Parallel()
 	db := filepath.Join(t.TempDir(), "users.db")
 	s := startServer(t, map[string]string{"DB_FILENAME": db, "MAIL_RETRY_BACKOFF": "200ms", "RATE_LIMITER_REGISTRATION_ENABLED": "false"})
 	s.smtp.Refuse(smtptest.Rcpt, 421, 0) // until Accept

@@ -19,24 +19,31 @@ import (
 // cases' medians, and the median of the per-round differences (which
 // cancels the load a round shares).
 //
-// It measures sequentially, as few rounds as the evidence needs. At each
-// look before the last (after 24, 48, 96, 192 and 384 rounds) it passes only if
-// the medians differ by less than the tolerance and the whole 95%
-// confidence interval of the median per-round difference (the
-// distribution-free one, from the order statistics of the differences)
-// lies within ±tolerance: few rounds give a wide interval, so a quiet
-// machine passes early while a noisy one measures on. At the last look
-// (SameTimeMaxRounds rounds, pooled) the point statistics alone must be
-// within the tolerance. A real difference — a password hash on one path
-// only, 20 ms and more against microseconds — lies outside the tolerance
-// at every look, so a broken protection fails after SameTimeMaxRounds
-// rounds, never passes early.
+// It measures sequentially, as few rounds as the evidence needs, in looks
+// after 24, 48, 96, 192, 384 and SameTimeMaxRounds rounds (pooled). A look
+// of fewer than SameTimePointRounds rounds passes only if the medians
+// differ by less than the tolerance and the whole 95% confidence interval
+// of the median per-round difference (the distribution-free one, from the
+// order statistics of the differences) lies within ±tolerance: few rounds
+// give a wide interval, so a quiet machine passes at the first look while
+// a noisy one measures on. A look of SameTimePointRounds rounds or more
+// passes when the two point statistics are within the tolerance, the
+// criterion the tests used before with 200 rounds a pass. The last look
+// fails the test. A real difference — a password hash on one path only,
+// 20 ms and more against microseconds — lies outside the tolerance at every
+// look, so a broken protection fails after SameTimeMaxRounds rounds, never
+// passes early.
 //
 // Callers skip under -short and -race first (SkipTiming) and do not run in
 // parallel with other tests: they measure time.
 
-// SameTimeMaxRounds is the number of rounds of SameTime's last look.
-const SameTimeMaxRounds = 600
+// SameTimeMaxRounds is the number of rounds of SameTime's last look, and
+// SameTimePointRounds the least number of rounds whose point statistics
+// alone decide a look.
+const (
+	SameTimeMaxRounds   = 600
+	SameTimePointRounds = 192
+)
 
 const (
 	sameTimeWarmUp    = 6
@@ -70,13 +77,12 @@ func SameTime(t testing.TB, what string, a, b func(i int)) {
 			}
 		}
 		v := judgeSameTime(da, db, diff)
-		last := look == SameTimeMaxRounds
 		t.Logf("%s, %d rounds: medians %v and %v, median difference %v (95%% interval %v to %v), tolerance %v",
 			what, len(da), v.ma, v.mb, v.md, v.lo, v.hi, v.tolerance)
-		if last && v.samePoint() || !last && v.sameInterval() {
+		if len(da) >= SameTimePointRounds && v.samePoint() || len(da) < SameTimePointRounds && v.sameInterval() {
 			return
 		}
-		if last {
+		if look == SameTimeMaxRounds {
 			t.Fatalf("%s: the time tells the cases apart", what)
 		}
 	}
