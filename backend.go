@@ -118,6 +118,11 @@ func (b backend) DeleteSession(ctx context.Context, id string) error {
 	return storeErr(b.s.DeleteSession(ctx, id))
 }
 
+func (b backend) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	l, err := b.s.ListSessions(ctx, userID)
+	return l, storeErr(err)
+}
+
 func (b backend) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 	return storeErr(b.s.DeleteSessionByToken(ctx, hash))
 }

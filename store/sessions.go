@@ -39,6 +39,11 @@ type Sessions interface {
 	// session exists.
 	RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond Condition) (*Session, *User, error)
 
+	// ListSessions returns the sessions of the user userID (none: an empty
+	// list, also for an unknown user), the most recently created first,
+	// then by ID; expired sessions not yet purged are included.
+	ListSessions(ctx context.Context, userID string) ([]*Session, error)
+
 	// DeleteSession deletes the session with the given id and its earlier
 	// hashes (log out); ErrNotFound when there is none.
 	DeleteSession(ctx context.Context, id string) error

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gousers/users/store"
@@ -171,4 +173,26 @@ func copySession(sess *store.Session) *store.Session {
 	c := *sess
 	c.TokenHash = bytes.Clone(sess.TokenHash)
 	return &c
+}
+
+// ListSessions implements store.Store.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []*store.Session
+	for _, sess := range s.sessions {
+		if sess.UserID == userID {
+			list = append(list, copySession(sess))
+		}
+	}
+	slices.SortFunc(list, func(a, b *store.Session) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return list, nil
 }
