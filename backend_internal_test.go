@@ -126,6 +126,9 @@ func (failing) RotateSession(context.Context, []byte, []byte, time.Time, time.Ti
 }
 func (failing) DeleteSession(context.Context, string) error        { return errFailing }
 func (failing) DeleteSessionByToken(context.Context, []byte) error { return errFailing }
+func (failing) ListSessions(context.Context, string) ([]*store.Session, error) {
+	return nil, errFailing
+}
 func (failing) ClaimMail(context.Context, time.Time, time.Time, int) ([]*store.Mail, error) {
 	return nil, errFailing
 }
