@@ -42,7 +42,7 @@
 // without one):
 //
 //	GET   /users/me                    ?fields= → 200 {"data": user}
-//	PATCH /users/me                    ?fields= {first_name?, last_name?, password?, current_password?}
+//	PATCH /users/me                    ?fields= {first_name?, last_name?, email?, password?, current_password?}
 //	                                   → 200 {"data": user}
 //
 // Admin (asked first, before the body is read: the authorizer, then the
@@ -233,7 +233,13 @@
 // PATCH /users/me changes the caller's names and, given current_password
 // (an extension: Directus asks for none), the password; a wrong one is 401
 // INVALID_CREDENTIALS and counts against the address's login limit. A
-// password change ends every session of the user, this one included.
+// password change ends every session of the user, this one included. An
+// email is not changed at once (Directus changes it at once): the new
+// address gets a link that applies the change, the current one a notice
+// with links to cancel it and to reset the password, and the answer still
+// shows the current address (see users.Manager.RequestEmailChange; an
+// address another user has is answered the same). The address it already
+// has is no change.
 //
 // POST /auth/password/request mails a reset link only to an active user's
 // address, to reset_url (on the password-reset allow-list,
@@ -285,8 +291,9 @@
 // without it); session-mode sessions do not slide (see Sessions); login
 // takes no otp (two-factor authentication is not implemented: an otp is
 // accepted and unused); the static token (WithAuthorizer) belongs to no
-// user, so GET /users/me answers it 401; PATCH /users/me takes only names
-// and the password, the latter with current_password; accounts are never
+// user, so GET /users/me answers it 401; PATCH /users/me takes only names,
+// the email (applied when the new address confirms it) and the password,
+// the latter with current_password; accounts are never
 // suspended after failed logins (Directus suspends after
 // AUTH_LOGIN_ATTEMPTS). Only the fields listed above
 // are taken (a Directus field such as "language" is refused by name, not
