@@ -39,7 +39,7 @@ func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		patch                   users.UserPatch
+		patch                             users.UserPatch
 		password, current, email          string
 		hasPassword, hasCurrent, hasEmail bool
 		errs                              [6]error
