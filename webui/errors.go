@@ -27,6 +27,7 @@ type problem struct {
 var fieldLabels = map[string]string{
 	"email":                            "Email",
 	"password":                         "Password",
+	"current_password":                 "Current Password",
 	"first_name":                       "First Name",
 	"last_name":                        "Last Name",
 	"status":                           "Status",

@@ -143,6 +143,7 @@ type page struct {
 	// the public pages, which show no navigation.
 	Nav     string
 	Admin   bool   // an administrator is signed in: show the navigation
+	Member  bool   // a user is signed in on an account page
 	Me      string // the signed-in administrator's email, if known
 	SignOut bool   // the built-in sign-in is on: show "Sign Out"
 	Flash   *flash
@@ -182,6 +183,9 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if a := adminFrom(r.Context()); a != nil {
 		p.Admin, p.Me = true, a.email
 		p.SignOut = h.cfg.authorize == nil
+	}
+	if m := memberFrom(r.Context()); m != nil {
+		p.Member, p.Me, p.SignOut = true, m.p.User.Email, true
 	}
 	if p.Flash == nil && r.Method == http.MethodGet {
 		p.Flash = h.takeFlash(w, r)

@@ -76,10 +76,12 @@ const maxFormBytes = 256 << 10
 func LinkPaths(prefix string) users.Links {
 	p := cleanPrefix(prefix)
 	return users.Links{
-		VerifyEmailPath:   p + "/verify-email",
-		AcceptInvitePath:  p + "/accept-invite",
-		SetPasswordPath:   p + "/set-password",
-		ResetPasswordPath: p + "/reset-password",
+		VerifyEmailPath:       p + "/verify-email",
+		AcceptInvitePath:      p + "/accept-invite",
+		SetPasswordPath:       p + "/set-password",
+		ResetPasswordPath:     p + "/reset-password",
+		ConfirmEmailPath:      p + "/confirm-email",
+		CancelEmailChangePath: p + "/cancel-email-change",
 	}
 }
 
@@ -168,6 +170,19 @@ func (h *handler) routes() {
 	admin("GET /users/{id}", h.userPage)
 	admin("POST /users/{id}", h.saveUser)
 	admin("POST /users/{id}/resend", h.resend)
+
+	member := func(pattern string, f http.HandlerFunc) { handle(pattern, h.signedInMember(f)) }
+	member("GET /account", h.accountPage)
+	member("POST /account/names", h.saveNames)
+	member("POST /account/password", h.changePassword)
+	member("POST /account/email", h.changeEmail)
+	member("POST /account/sessions/end", h.endSession)
+	handle("GET /confirm-email", h.emailChangePage(confirmEmail))
+	handle("POST /confirm-email", h.emailChange(confirmEmail))
+	handle("GET /confirm-email/done", h.done("Email Changed"))
+	handle("GET /cancel-email-change", h.emailChangePage(cancelEmail))
+	handle("POST /cancel-email-change", h.emailChange(cancelEmail))
+	handle("GET /cancel-email-change/done", h.done("Email Change Cancelled"))
 
 	handle("GET /register", h.registerPage)
 	handle("POST /register", h.register)
