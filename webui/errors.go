@@ -32,6 +32,7 @@ var fieldLabels = map[string]string{
 	"last_name":                        "Last Name",
 	"status":                           "Status",
 	"role":                             "Role",
+	"emails":                           "Emails",
 	"name":                             "Name",
 	"public_registration_role":         "Role",
 	"public_registration_email_filter": "Email Filter",
