@@ -206,8 +206,8 @@ func (h *handler) removeConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, http.StatusOK, "message", &page{Title: "Remove from Role", Nav: "roles", Data: messageData{
-		Next: "Remove " + display(u) + " from " + role.Name + "? They will have no role: public access only.",
-		Form: &actionForm{Action: h.roleURL(r) + "/remove", Button: "Remove", Hidden: map[string]string{"user": id}},
+		Next:    "Remove " + display(u) + " from " + role.Name + "? They will have no role: public access only.",
+		Form:    &actionForm{Action: h.roleURL(r) + "/remove", Button: "Remove", Hidden: map[string]string{"user": id}},
 		NextURL: h.roleURL(r), NextText: "Cancel", Secondary: true,
 	}})
 }

@@ -138,8 +138,8 @@ func (h *handler) deleteConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, http.StatusOK, "message", &page{Title: "Delete User", Nav: "users", Data: messageData{
-		Next: "Delete " + display(u) + "? The account, its sessions and its pending mail are removed for good.",
-		Form: &actionForm{Action: h.userURL(r) + "/delete", Button: "Delete"},
+		Next:    "Delete " + display(u) + "? The account, its sessions and its pending mail are removed for good.",
+		Form:    &actionForm{Action: h.userURL(r) + "/delete", Button: "Delete"},
 		NextURL: h.p + "/users", NextText: "Cancel", Secondary: true,
 	}})
 }
