@@ -224,3 +224,52 @@ func TestPageAccountSessionsAndPassword(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// The Users page creates, invites and deletes; Delete asks first, and the
+// last administrator stays.
+func TestPageUsersCreateInviteDelete(t *testing.T) {
+	e := newEnv(t)
+	admin := e.admin("admin@example.com", "admin password")
+	editors := e.role("Editors", false)
+	p := e.newPage()
+	p.signIn("admin@example.com", "admin password")
+
+	require.Equal(t, 200, p.click("button", "Create User"))
+	p.fill("Email", "made@example.com")
+	p.fill("Password", "made password")
+	p.choose("Role", "Editors")
+	p.choose("Account Status", "Active")
+	p.shot("users-create")
+	require.Equal(t, 200, p.click("button", "Save"))
+	assert.Contains(t, p.text("status", ""), "Created made@example.com")
+	made := e.byEmail("made@example.com")
+	require.NotNil(t, made)
+	require.NotNil(t, made.Role)
+	assert.Equal(t, editors.ID, *made.Role)
+
+	require.Equal(t, 200, p.open("/users"))
+	require.Equal(t, 200, p.click("button", "Invite Users"))
+	p.fill("Emails", "inv@example.com\nnope\nmade@example.com")
+	p.choose("Role", "Editors")
+	require.Equal(t, 200, p.click("button", "Invite"))
+	assert.Contains(t, p.text("status", ""), "inv@example.com: invited")
+	assert.NotContains(t, p.text("status", ""), "nope")
+	assert.Contains(t, p.text("alert", "Refused"), "nope: refused")
+	assert.Contains(t, p.text("status", "Left alone"), "made@example.com")
+	p.shot("users-invite-results")
+
+	require.Equal(t, 200, p.click("button", "Delete made@example.com"))
+	assert.Contains(t, p.text("main", ""), "Delete made@example.com?")
+	p.shot("user-delete-confirm")
+	require.Equal(t, 200, p.click("link", "Cancel"))
+	assert.NotNil(t, e.byEmail("made@example.com"), "Cancel deletes nothing")
+	require.Equal(t, 200, p.click("button", "Delete made@example.com"))
+	require.Equal(t, 200, p.click("button", "Delete"))
+	assert.Contains(t, p.text("status", ""), "Deleted made@example.com")
+	assert.Nil(t, e.byEmail("made@example.com"))
+
+	require.Equal(t, 200, p.click("button", "Delete admin@example.com"))
+	require.Equal(t, 409, p.click("button", "Delete"))
+	assert.Contains(t, p.text("alert", ""), "no active user with admin access")
+	_, err := e.m.User(context.Background(), admin.ID)
+	require.NoError(t, err)
+}

@@ -25,7 +25,7 @@ type usersData struct {
 // usersPage lists every user: searched, filtered by status, PageSize a
 // page; ?panel=create or invite opens "Create User" or "Invite Users".
 func (h *handler) usersPage(w http.ResponseWriter, r *http.Request) {
-	p := &page{Values: map[string]string{"status": string(users.StatusActive)}}
+	p := &page{Values: map[string]string{"account_status": string(users.StatusActive)}}
 	h.showUsers(w, r, http.StatusOK, p, r.URL.Query().Get("panel"))
 }
 
@@ -83,7 +83,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 	role := f.Get("role")
 	in := users.CreateUserInput{
 		Email: strings.TrimSpace(f.Get("email")), Password: f.Get("password"),
-		FirstName: f.Get("first_name"), LastName: f.Get("last_name"), Status: users.Status(f.Get("status")),
+		FirstName: f.Get("first_name"), LastName: f.Get("last_name"), Status: users.Status(f.Get("account_status")),
 	}
 	if role != "" {
 		in.Role = &role
@@ -91,8 +91,8 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 	u, err := h.m.CreateUser(r.Context(), in)
 	if err != nil {
 		p := &page{Values: map[string]string{"email": in.Email, "first_name": in.FirstName, "last_name": in.LastName,
-			"status": string(in.Status), "role": role}}
-		if pr, ok := h.failOn(w, r, "Users", p, err, "email", "password", "first_name", "last_name", "status", "role"); ok {
+			"account_status": string(in.Status), "role": role}}
+		if pr, ok := h.failOn(w, r, "Users", p, err, "email", "password", "first_name", "last_name", "account_status", "role"); ok {
 			h.showUsers(w, r, pr.Status, p, "create")
 		}
 		return

@@ -74,11 +74,11 @@ func TestUsersPageCreatesAndInvites(t *testing.T) {
 	res, body := do(t, e.h, "GET", "/admin/users?panel=create", nil)
 	require.Equal(t, http.StatusOK, res.StatusCode)
 	assert.Contains(t, body, "Create User")
-	res, body = do(t, e.h, "POST", "/admin/users/create", url.Values{"email": {"bad"}, "status": {"active"}})
+	res, body = do(t, e.h, "POST", "/admin/users/create", url.Values{"email": {"bad"}, "account_status": {"active"}})
 	assert.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
 	assert.Contains(t, body, `value="bad"`, "the input is kept")
 	res, _ = do(t, e.h, "POST", "/admin/users/create", url.Values{"email": {"new@example.com"}, "password": {"pw"},
-		"role": {editors.ID}, "status": {"active"}})
+		"role": {editors.ID}, "account_status": {"active"}})
 	require.Equal(t, http.StatusSeeOther, res.StatusCode)
 	list, err := e.m.UsersInRole(ctx, editors.ID)
 	require.NoError(t, err)

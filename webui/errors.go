@@ -33,6 +33,7 @@ var fieldLabels = map[string]string{
 	"status":                           "Status",
 	"role":                             "Role",
 	"emails":                           "Emails",
+	"account_status":                   "Account Status",
 	"name":                             "Name",
 	"public_registration_role":         "Role",
 	"public_registration_email_filter": "Email Filter",

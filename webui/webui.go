@@ -9,14 +9,29 @@
 //   - /admin/settings: registration on or off, its role, email
 //     verification, the email filter, the password policy, the project name.
 //   - /admin/roles and /admin/roles/{id}: the roles; a role's users, with
-//     "Create New", "Add Existing", "Invite Users" and one "Remove" per user.
+//     "Create New", "Add Existing" (which names each candidate's current
+//     role: adding moves them), "Invite Users" and one "Remove" per user.
 //   - /admin/users and /admin/users/{id}: every user, searched, filtered by
-//     status and paged; one user's role, status and names, and "Resend" for
-//     a user who never acted on its mail.
+//     status and paged, with "Create User", "Invite Users" and one "Delete"
+//     per user; one user's role, status and names, and "Resend" for a user
+//     who never acted on its mail.
+//   - /admin/account: for every signed-in active user, not only
+//     administrators: the names, the password (the current one required;
+//     the other sessions end), an email change (applied when the link
+//     mailed to the new address is used; see users.Manager.RequestEmailChange)
+//     and the account's sessions, with "Sign Out" for each and "Sign Out
+//     Everywhere Else". Not served with WithAuthorizer (the console then
+//     knows no user).
 //   - public pages: /admin/register, /admin/verify-email, /admin/accept-invite,
-//     /admin/set-password, /admin/forgot-password and /admin/reset-password.
-//     The pages behind mailed links never act on GET: a mail scanner that
-//     opens a link consumes nothing.
+//     /admin/set-password, /admin/forgot-password, /admin/reset-password,
+//     /admin/confirm-email and /admin/cancel-email-change.
+//
+// Remove and Delete ask first, on a page of their own (no script); an
+// invitation's outcome is split into the invitations sent, the addresses
+// refused (shown as a warning) and those left alone.
+//
+//	The pages behind mailed links never act on GET: a mail scanner that
+//	opens a link consumes nothing.
 //
 // Pass [LinkPaths] to users.New so that the mailed links open these
 // pages.
