@@ -15,6 +15,7 @@ type Store interface {
 	Sessions
 	Outbox
 	Catalog
+	TwoFactor
 
 	// PurgeExpired deletes the sessions and the tokens (consumed or not)
 	// whose ExpiresAt is at or before before, and returns how many sessions

@@ -41,6 +41,10 @@ const (
 	// address: it withdraws the change while it is pending.
 	PurposeEmailChange       Purpose = "email-change"
 	PurposeEmailChangeCancel Purpose = "email-change-cancel"
+	// PurposeTwoFactorSetup marks a TOTP secret generated for a user and
+	// not yet enabled (its Hash is the SHA-256 of the secret; nothing is
+	// mailed).
+	PurposeTwoFactorSetup Purpose = "tfa-setup"
 )
 
 // Token is a token as the Store keeps it: never the token itself, only its

@@ -97,7 +97,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 var tables = []string{
 	"users_users", "users_roles", "users_policies", "users_user_policies",
 	"users_tokens", "users_mail", "users_settings", "users_schema_migrations",
-	"users_sessions", "users_session_hashes",
+	"users_sessions", "users_session_hashes", "users_tfa", "users_recovery_codes",
 }
 
 func qualifier(prefix string) func(string) string {
@@ -276,12 +276,12 @@ WHERE hash = $1 AND purpose = $2 FOR UPDATE`),
 		consumeToken: q(`UPDATE users_tokens SET consumed_at = $2 WHERE hash = $1`),
 		getToken:     q(`SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at, new_email FROM users_tokens WHERE hash = $1`),
 
-		insertRole:   q(`INSERT INTO users_roles (id, name, description, admin_access) VALUES ($1, $2, $3, $4)`),
-		getRole:      q(`SELECT id, name, description, admin_access FROM users_roles WHERE id = $1`),
-		listRoles:    q(`SELECT id, name, description, admin_access FROM users_roles ORDER BY name, id`),
-		insertPolicy: q(`INSERT INTO users_policies (id, name, admin_access) VALUES ($1, $2, $3)`),
-		getPolicy:    q(`SELECT id, name, admin_access FROM users_policies WHERE id = $1`),
-		listPolicies: q(`SELECT id, name, admin_access FROM users_policies ORDER BY name, id`),
+		insertRole:   q(`INSERT INTO users_roles (id, name, description, admin_access, enforce_tfa) VALUES ($1, $2, $3, $4, $5)`),
+		getRole:      q(`SELECT id, name, description, admin_access, enforce_tfa FROM users_roles WHERE id = $1`),
+		listRoles:    q(`SELECT id, name, description, admin_access, enforce_tfa FROM users_roles ORDER BY name, id`),
+		insertPolicy: q(`INSERT INTO users_policies (id, name, admin_access, enforce_tfa) VALUES ($1, $2, $3, $4)`),
+		getPolicy:    q(`SELECT id, name, admin_access, enforce_tfa FROM users_policies WHERE id = $1`),
+		listPolicies: q(`SELECT id, name, admin_access, enforce_tfa FROM users_policies ORDER BY name, id`),
 
 		getSettings: q(`SELECT doc FROM users_settings WHERE id = 1`),
 		saveSettings: q(`INSERT INTO users_settings (id, doc, updated_at) VALUES (1, $1, now())

@@ -3,6 +3,7 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"path/filepath"
 	"testing"
 
@@ -41,7 +42,7 @@ func database(t *testing.T) multitest.Database {
 			require.NoError(t, open(t).QueryRow(`SELECT count(*), count(DISTINCT version) FROM users_schema_migrations`).Scan(&rows, &versions))
 			return rows, versions
 		},
-		Want: sqlitestore.SchemaVersion(),
+		Want: migrationCount(t, sqlitestore.MigrationFiles),
 	}
 }
 
@@ -49,4 +50,12 @@ func database(t *testing.T) multitest.Database {
 // database file.
 func TestMulti(t *testing.T) {
 	multitest.Run(t, database)
+}
+
+// migrationCount is how many migrations a fresh database gets: one per
+// embedded file (numbers reserved for work in progress may leave gaps).
+func migrationCount(t *testing.T, fsys fs.FS) int {
+	files, err := fs.Glob(fsys, "migrations/*.sql")
+	require.NoError(t, err)
+	return len(files)
 }
