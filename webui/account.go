@@ -1,12 +1,18 @@
 package webui
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"html/template"
+	"image/png"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/pquerna/otp"
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/internal/validate"
@@ -53,6 +59,11 @@ func (h *handler) signedInMember(f http.HandlerFunc) http.HandlerFunc {
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
+		if m.p.TwoFactorSetupRequired && r.URL.Path != h.p+"/account" && !strings.HasPrefix(r.URL.Path, h.p+"/account/tfa/") {
+			// Before anything else, the second factor its role requires.
+			h.redirect(w, r, h.p+"/account", &flash{Alert: []string{"Your role requires two-factor sign-in: set it up to continue."}})
+			return
+		}
 		ctx := context.WithValue(r.Context(), memberKey{}, m)
 		if m.p.Admin {
 			ctx = context.WithValue(ctx, adminKey{}, &adminInfo{email: m.p.User.Email, session: m.token})
@@ -83,6 +94,7 @@ func (h *handler) resolveMember(w http.ResponseWriter, r *http.Request) *member 
 		if pr := explain(err); pr.Internal {
 			h.cfg.log.ErrorContext(ctx, "webui: resolving a session", "error", err)
 		}
+		http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
 		return nil
 	}
 	return &member{p: p, token: tok}
@@ -94,6 +106,19 @@ type accountData struct {
 	Sessions []sessionRow
 	Others   int // sessions besides this one
 	Policy   string
+
+	// Two-factor sign-in.
+	SetupRequired bool      // a role or policy requires it: nothing else until it is on
+	Setup         *tfaSetup // a secret just drawn, to enable
+	Codes         []string  // recovery codes just made: shown once
+	CodesLeft     int
+}
+
+// tfaSetup is a secret drawn for the user, shown as a QR code and as text.
+type tfaSetup struct {
+	Secret  string
+	Grouped string // the secret in groups of four, to type
+	QR      template.URL
 }
 
 // sessionRow is one session in the account page's list.
@@ -109,6 +134,12 @@ func (h *handler) accountPage(w http.ResponseWriter, r *http.Request) {
 // showAccount renders the account page with p's values, errors and
 // alert.
 func (h *handler) showAccount(w http.ResponseWriter, r *http.Request, status int, p *page) {
+	h.showAccountWith(w, r, status, p, nil)
+}
+
+// showAccountWith renders the account page with what the two-factor
+// forms just made (a secret to enable, recovery codes to show) in d.
+func (h *handler) showAccountWith(w http.ResponseWriter, r *http.Request, status int, p *page, tfa *accountData) {
 	m := memberFrom(r.Context())
 	u, err := h.m.User(r.Context(), m.p.User.ID)
 	if err != nil {
@@ -120,7 +151,16 @@ func (h *handler) showAccount(w http.ResponseWriter, r *http.Request, status int
 		h.fail(w, r, "message", &page{Title: "Account"}, err)
 		return
 	}
-	d := &accountData{User: u, Policy: h.policyHint(r)}
+	d := &accountData{User: u, Policy: h.policyHint(r), SetupRequired: m.p.TwoFactorSetupRequired && !u.TwoFactor}
+	if tfa != nil {
+		d.Setup, d.Codes = tfa.Setup, tfa.Codes
+	}
+	if u.TwoFactor {
+		if d.CodesLeft, err = h.m.RecoveryCodesLeft(r.Context(), u.ID); err != nil {
+			h.fail(w, r, "message", &page{Title: "Account"}, err)
+			return
+		}
+	}
 	for _, s := range list {
 		row := sessionRow{ID: s.ID, UserAgent: s.UserAgent, IP: s.IP, Started: when(s.CreatedAt),
 			LastUsed: when(s.RefreshedAt), Current: s.ID == m.p.SessionID}
@@ -358,4 +398,146 @@ func (h *handler) emailChange(fl emailChangeFlow) http.HandlerFunc {
 		}
 		h.showEmailChange(w, r, fl, token, err)
 	}
+}
+
+// tfaGenerate draws a secret (the password required) and shows it, as a
+// QR code and as text, with the form that enables it.
+func (h *handler) tfaGenerate(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	m := memberFrom(r.Context())
+	secret, otpauth, err := h.m.GenerateTwoFactorSecret(r.Context(), m.p.User.ID, r.PostForm.Get("tfa_password"))
+	p := &page{}
+	if err != nil {
+		if errors.Is(err, users.ErrInvalidCredentials) {
+			p.Errors = map[string]string{"tfa_password": "The password is wrong."}
+			h.showAccount(w, r, http.StatusUnauthorized, p)
+			return
+		}
+		h.accountFail(w, r, p, err, "tfa_password")
+		return
+	}
+	setup, err := newTFASetup(secret, otpauth)
+	if err != nil {
+		h.fail(w, r, "message", &page{Title: "Account"}, err)
+		return
+	}
+	h.showAccountWith(w, r, http.StatusOK, p, &accountData{Setup: setup})
+}
+
+// newTFASetup renders the QR code of otpauth on the server, as a PNG in a
+// data: URL (the page runs no script).
+func newTFASetup(secret, otpauth string) (*tfaSetup, error) {
+	key, err := otp.NewKeyFromURL(otpauth)
+	if err != nil {
+		return nil, err
+	}
+	img, err := key.Image(240, 240)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, err
+	}
+	var groups []string
+	for i := 0; i < len(secret); i += 4 {
+		groups = append(groups, secret[i:min(i+4, len(secret))])
+	}
+	return &tfaSetup{Secret: secret, Grouped: strings.Join(groups, " "),
+		QR: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()))}, nil
+}
+
+// tfaEnable turns the drawn secret on with a code from the app, and shows
+// the recovery codes once.
+func (h *handler) tfaEnable(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	m := memberFrom(ctx)
+	secret := r.PostForm.Get("secret")
+	codes, err := h.m.EnableTwoFactor(ctx, m.p.User.ID, secret, r.PostForm.Get("tfa_code"))
+	if err != nil {
+		p := &page{}
+		pr := explain(err)
+		if pr.Internal {
+			h.fail(w, r, "message", &page{Title: "Account"}, err)
+			return
+		}
+		var d *accountData
+		if pr.Field == "otp" {
+			// The same secret stays on screen: only the code was wrong.
+			p.Errors = map[string]string{"tfa_code": pr.Msg}
+			if _, url, ok := otpauthOf(m.p.User.Email, secret); ok {
+				if s, err := newTFASetup(secret, url); err == nil {
+					d = &accountData{Setup: s}
+				}
+			}
+		} else {
+			p.Alert = pr.Msg
+		}
+		h.showAccountWith(w, r, pr.Status, p, d)
+		return
+	}
+	if m.p.TwoFactorSetupRequired {
+		// The session's principal was read before: let the next page see
+		// the second factor.
+		m.p.TwoFactorSetupRequired = false
+	}
+	h.showAccountWith(w, r, http.StatusOK, &page{Flash: &flash{Status: []string{
+		"Two-factor sign-in is on. Keep the recovery codes below somewhere safe: each signs in once when your phone is lost, and they are shown only now."}}},
+		&accountData{Codes: codes})
+}
+
+// otpauthOf rebuilds the otpauth:// URL of a secret for its QR code.
+func otpauthOf(email, secret string) (string, string, bool) {
+	if secret == "" || len(secret) > 128 {
+		return "", "", false
+	}
+	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + email,
+		RawQuery: url.Values{"secret": {secret}, "algorithm": {"SHA1"}, "digits": {"6"}, "period": {"30"}}.Encode()}
+	return secret, u.String(), true
+}
+
+// tfaDisable turns two-factor sign-in off, given a code.
+func (h *handler) tfaDisable(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	m := memberFrom(r.Context())
+	if err := h.m.DisableTwoFactor(r.Context(), m.p.User.ID, r.PostForm.Get("tfa_off_code")); err != nil {
+		h.accountFail(w, r, &page{}, renameField(err, "otp", "tfa_off_code"), "tfa_off_code")
+		return
+	}
+	h.accountDone(w, r, "Two-factor sign-in is off. Your recovery codes no longer work.")
+}
+
+// tfaRecovery replaces the recovery codes, given a code, and shows the new
+// ones once.
+func (h *handler) tfaRecovery(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	m := memberFrom(r.Context())
+	codes, err := h.m.RegenerateRecoveryCodes(r.Context(), m.p.User.ID, r.PostForm.Get("tfa_new_code"))
+	if err != nil {
+		h.accountFail(w, r, &page{}, renameField(err, "otp", "tfa_new_code"), "tfa_new_code")
+		return
+	}
+	h.showAccountWith(w, r, http.StatusOK, &page{Flash: &flash{Status: []string{
+		"New recovery codes are below; the earlier ones no longer work. They are shown only now."}}}, &accountData{Codes: codes})
+}
+
+// renameField moves a validation error of field from onto the form field
+// to, so that it shows next to the right input.
+func renameField(err error, from, to string) error {
+	var ve *users.ValidationError
+	if errors.As(err, &ve) && ve.Field == from {
+		c := *ve
+		c.Field = to
+		return &c
+	}
+	return err
 }

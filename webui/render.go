@@ -78,6 +78,7 @@ var funcs = template.FuncMap{
 		return f
 	},
 	"choice": choice,
+	"plural": plural,
 }
 
 // choice is one labelled select of the page p (the "select" template):

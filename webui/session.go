@@ -91,7 +91,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f := r.PostForm
 	email, next := strings.TrimSpace(f.Get("email")), h.localNext(f.Get("next"))
-	in := users.LoginInput{Email: email, Password: f.Get("password"), IP: h.clientIP(r),
+	in := users.LoginInput{Email: email, Password: f.Get("password"), OTP: f.Get("otp"), IP: h.clientIP(r),
 		UserAgent: r.UserAgent(), SessionCookie: true}
 	if c, err := r.Cookie(deviceCookie); err == nil {
 		in.Device = c.Value
@@ -99,7 +99,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	p := &page{Title: "Sign In", Values: map[string]string{"email": email, "next": next}, Data: true}
 	s, err := h.m.Login(ctx, in)
 	if err != nil {
-		h.fail(w, r, "login", p, err)
+		h.fail(w, r, "login", p, err, "otp")
 		return
 	}
 	if s.Device != "" {

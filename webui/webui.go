@@ -197,6 +197,10 @@ func (h *handler) routes() {
 	member("POST /account/password", h.changePassword)
 	member("POST /account/email", h.changeEmail)
 	member("POST /account/sessions/end", h.endSession)
+	member("POST /account/tfa/generate", h.tfaGenerate)
+	member("POST /account/tfa/enable", h.tfaEnable)
+	member("POST /account/tfa/disable", h.tfaDisable)
+	member("POST /account/tfa/recovery", h.tfaRecovery)
 	handle("GET /confirm-email", h.emailChangePage(confirmEmail))
 	handle("POST /confirm-email", h.emailChange(confirmEmail))
 	handle("GET /confirm-email/done", h.done("Email Changed"))
@@ -233,10 +237,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.guard.ServeHTTP(w, r)
 }
 
-// contentSecurityPolicy allows the console's own stylesheet and images and
-// nothing else: no script at all, no inline style, no other origin, no
+// contentSecurityPolicy allows the console's own stylesheet and images
+// (and images inlined as data: URLs, such as the two-factor set-up's QR
+// code, rendered on the server) and nothing else: no script at all, no inline style, no other origin, no
 // framing; forms post only to the console's origin.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; " +
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func (h *handler) home(w http.ResponseWriter, r *http.Request) {
