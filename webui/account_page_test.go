@@ -5,11 +5,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -272,4 +275,118 @@ func TestPageUsersCreateInviteDelete(t *testing.T) {
 	assert.Contains(t, p.text("alert", ""), "no active user with admin access")
 	_, err := e.m.User(context.Background(), admin.ID)
 	require.NoError(t, err)
+}
+
+// codeAt is the TOTP code of secret for the time t.
+func codeAt(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	c, err := totp.GenerateCodeCustom(secret, at, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	require.NoError(t, err)
+	return c
+}
+
+// signInWith fills the sign-in form, with a code when not empty, and
+// returns the answer's status.
+func (p *page) signInWith(email, password, code string) int {
+	p.t.Helper()
+	require.Equal(p.t, 200, p.open("/login"))
+	p.fill("Email", email)
+	p.fill("Password", password)
+	if code != "" {
+		p.fill("Two-Factor Code", code)
+	}
+	return p.click("button", "Sign In")
+}
+
+// Two-factor sign-in, enrolled on the account page: the code is computed
+// from the key the page shows; after signing out, sign-in is refused
+// without a code and with a code already used, and succeeds with a fresh
+// code, then with a recovery code (once).
+func TestPageAccountTwoFactor(t *testing.T) {
+	e := newEnv(t)
+	e.admin("admin@example.com", "admin password")
+	p := e.newPage()
+	p.signIn("admin@example.com", "admin password")
+	require.Equal(t, 200, p.open("/account"))
+
+	p.fill("Password", "wrong")
+	require.Equal(t, 401, p.click("button", "Set Up Two-Factor Sign-In"))
+	p.fill("Password", "admin password")
+	require.Equal(t, 200, p.click("button", "Set Up Two-Factor Sign-In"))
+	alt, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.querySelector("img.qr").alt`))
+	require.NoError(t, err)
+	assert.Equal(t, "QR code of the two-factor key shown below", alt, "the QR code is an image with a text alternative")
+	src, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.querySelector("img.qr").getAttribute("src")`))
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(src, "data:image/png;base64,"), "rendered on the server")
+	natural, err := chromedp.Run(p.ctx, chromedp.Evaluate[int](`document.querySelector("img.qr").naturalWidth`))
+	require.NoError(t, err)
+	assert.Positive(t, natural, "the image loads under the page's CSP")
+	key, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.querySelector("code.secret").textContent`))
+	require.NoError(t, err)
+	secret := strings.ReplaceAll(key, " ", "")
+	require.NotEmpty(t, secret)
+	p.shot("account-tfa-setup")
+	p.controlsNamed("/account two-factor set-up")
+	require.NoError(t, chromedp.Do(p.ctx, chromedp.EmulateViewport(1280, 800)))
+
+	p.fill("Code from the App", "000000")
+	require.Equal(t, 422, p.click("button", "Turn On Two-Factor Sign-In"))
+	assert.Contains(t, p.describedBy("Code from the App"), "invalid")
+	enrolled := codeAt(t, secret, time.Now())
+	p.fill("Code from the App", enrolled)
+	require.Equal(t, 200, p.click("button", "Turn On Two-Factor Sign-In"))
+	assert.Contains(t, p.text("status", ""), "Two-factor sign-in is on")
+	codes, err := chromedp.Run(p.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("ul.recovery code")].map(c => c.textContent)`))
+	require.NoError(t, err)
+	require.Len(t, codes, 10)
+	p.shot("account-tfa-codes")
+	u := e.byEmail("admin@example.com")
+	assert.True(t, u.TwoFactor)
+
+	require.Equal(t, 200, p.click("button", "Sign Out"))
+	require.Equal(t, 401, p.signInWith("admin@example.com", "admin password", ""), "no code")
+	assert.Contains(t, p.describedBy("Two-Factor Code"), "two-factor code")
+	require.Equal(t, 401, p.signInWith("admin@example.com", "admin password", enrolled), "a code already used")
+	require.Equal(t, 200, p.signInWith("admin@example.com", "admin password", codeAt(t, secret, time.Now().Add(30*time.Second))))
+	assert.Equal(t, "/users", p.location())
+	require.Equal(t, 200, p.click("button", "Sign Out"))
+
+	require.Equal(t, 200, p.signInWith("admin@example.com", "admin password", codes[0]))
+	assert.Equal(t, "/users", p.location(), "a recovery code signs in")
+	require.Equal(t, 200, p.click("link", "Account"))
+	assert.Contains(t, p.text("main", ""), "9 recovery codes are left.")
+	p.shot("account-tfa-on")
+	require.Equal(t, 200, p.click("button", "Sign Out"))
+	require.Equal(t, 401, p.signInWith("admin@example.com", "admin password", codes[0]), "a recovery code works once")
+}
+
+// A role that requires two-factor sign-in sends its users to set it up
+// before anything else.
+func TestPageEnforcedTwoFactor(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	strict, err := e.m.CreateRole(ctx, users.Role{Name: "Strict Admins", AdminAccess: true, EnforceTFA: true})
+	require.NoError(t, err)
+	e.user(users.CreateUserInput{Email: "strict@example.com", Password: "strict password", Role: &strict.ID})
+	p := e.newPage()
+	p.signIn("strict@example.com", "strict password")
+	assert.Equal(t, "/account", p.location(), "set-up first")
+	assert.Contains(t, p.text("main", ""), "Your role requires two-factor sign-in")
+	assert.False(t, p.has("button", "Change Email"), "nothing else on the page")
+	p.shot("account-tfa-required")
+	require.Equal(t, 200, p.open("/users"))
+	assert.Equal(t, "/account", p.location(), "the console waits")
+	require.Equal(t, 200, p.open("/settings"))
+	assert.Equal(t, "/account", p.location())
+
+	p.fill("Password", "strict password")
+	require.Equal(t, 200, p.click("button", "Set Up Two-Factor Sign-In"))
+	key, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](`document.querySelector("code.secret").textContent`))
+	require.NoError(t, err)
+	p.fill("Code from the App", codeAt(t, strings.ReplaceAll(key, " ", ""), time.Now()))
+	require.Equal(t, 200, p.click("button", "Turn On Two-Factor Sign-In"))
+	assert.Contains(t, p.text("status", ""), "Two-factor sign-in is on")
+	require.Equal(t, 200, p.open("/users"))
+	assert.Equal(t, "/users", p.location(), "with a second factor, the console opens")
 }
