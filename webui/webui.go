@@ -18,10 +18,13 @@
 //   - /admin/account: for every signed-in active user, not only
 //     administrators: the names, the password (the current one required;
 //     the other sessions end), an email change (applied when the link
-//     mailed to the new address is used; see users.Manager.RequestEmailChange)
-//     and the account's sessions, with "Sign Out" for each and "Sign Out
-//     Everywhere Else". Not served with WithAuthorizer (the console then
-//     knows no user).
+//     mailed to the new address is used; see users.Manager.RequestEmailChange),
+//     the account's sessions, with "Sign Out" for each and "Sign Out
+//     Everywhere Else", and two-factor sign-in (set-up with a QR code
+//     rendered on the server and the key as text, recovery codes shown
+//     once, turning it off). A user whose role or policy requires two-factor
+//     sign-in and has none is sent here before any other page. Not served
+//     with WithAuthorizer (the console then knows no user).
 //   - public pages: /admin/register, /admin/verify-email, /admin/accept-invite,
 //     /admin/set-password, /admin/forgot-password, /admin/reset-password,
 //     /admin/confirm-email and /admin/cancel-email-change.
@@ -52,7 +55,8 @@
 // # Security
 //
 // Every answer carries a Content-Security-Policy that allows no script, no
-// inline style and nothing from another origin, and forbids framing.
+// inline style and nothing from another origin (images inlined as data:
+// URLs, the two-factor QR code, excepted), and forbids framing.
 // State-changing requests from another origin are refused
 // (http.CrossOriginProtection). Every value shown is escaped by
 // html/template. Pages that answer for an address (register, forgot
