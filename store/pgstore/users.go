@@ -82,7 +82,7 @@ func (s *Store) queueEffects(b *pgx.Batch, userID string, fx store.Effects) {
 	}
 	if t := fx.Token; t != nil {
 		b.Queue(s.q.revokeTokens, t.UserID, string(t.Purpose))
-		b.Queue(s.q.insertToken, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.CreatedAt, t.ExpiresAt, t.ConsumedAt)
+		b.Queue(s.q.insertToken, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.CreatedAt, t.ExpiresAt, t.ConsumedAt, t.NewEmail)
 	}
 	if m := fx.Mail; m != nil {
 		b.Queue(s.q.insertMail, m.ID, string(m.Kind), m.UserID, m.To, m.Subject, m.Text, m.HTML,

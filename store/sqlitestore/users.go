@@ -179,9 +179,9 @@ func applyEffects(ctx context.Context, q querier, userID string, fx store.Effect
 			t.UserID, string(t.Purpose)); err != nil {
 			return err
 		}
-		if _, err := q.exec(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			t.Hash, string(t.Purpose), t.UserID, t.EmailKey, sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt)); err != nil {
+		if _, err := q.exec(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.NewEmail, sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt)); err != nil {
 			return fmt.Errorf("insert token: %w", err)
 		}
 	}
