@@ -17,7 +17,13 @@ type Store struct {
 	roles    map[string]*store.Role
 	policies map[string]*store.Policy
 	mail     map[string]*store.Mail
-	settings []byte // nil until saved
+	settings []byte               // nil until saved
+	tfa      map[string]*tfaState // by user ID
+
+	events     []*store.Event                    // by ID, ascending
+	deliveries map[deliveryKey]*store.EventRetry // pending deliveries
+	leases     map[deliveryKey]time.Time
+	lastEvent  int64
 
 	sessions  map[string]*store.Session // by ID
 	current   map[string]string         // string(TokenHash) → session ID
@@ -36,6 +42,10 @@ func New() *Store {
 		roles:    make(map[string]*store.Role),
 		policies: make(map[string]*store.Policy),
 		mail:     make(map[string]*store.Mail),
+		tfa:      make(map[string]*tfaState),
+
+		deliveries: make(map[deliveryKey]*store.EventRetry),
+		leases:     make(map[deliveryKey]time.Time),
 
 		sessions:  make(map[string]*store.Session),
 		current:   make(map[string]string),

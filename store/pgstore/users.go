@@ -18,6 +18,7 @@ import (
 // userCols reads a store.User (see scanUser) from users_users AS u.
 const userCols = `u.id, u.email, u.email_key, u.password_hash, u.first_name, u.last_name,
 	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at,
+	EXISTS (SELECT 1 FROM users_tfa t WHERE t.user_id = u.id),
 	ARRAY(SELECT p.policy_id FROM users_user_policies p WHERE p.user_id = u.id ORDER BY p.position)`
 
 // userSet applies a store.UserChange: NULL leaves a column alone; $8 says
@@ -81,7 +82,7 @@ func (s *Store) queueEffects(b *pgx.Batch, userID string, fx store.Effects) {
 	}
 	if t := fx.Token; t != nil {
 		b.Queue(s.q.revokeTokens, t.UserID, string(t.Purpose))
-		b.Queue(s.q.insertToken, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.CreatedAt, t.ExpiresAt, t.ConsumedAt)
+		b.Queue(s.q.insertToken, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.CreatedAt, t.ExpiresAt, t.ConsumedAt, t.NewEmail)
 	}
 	if m := fx.Mail; m != nil {
 		b.Queue(s.q.insertMail, m.ID, string(m.Kind), m.UserID, m.To, m.Subject, m.Text, m.HTML,
@@ -90,6 +91,7 @@ func (s *Store) queueEffects(b *pgx.Batch, userID string, fx store.Effects) {
 	if fx.EndSessions {
 		b.Queue(s.q.endSessions, userID)
 	}
+	s.queueEvents(b, fx.Events)
 }
 
 // GetUser implements store.Store.
@@ -296,7 +298,7 @@ func changeArgs(first any, ch store.UserChange) ([]any, error) {
 // the transaction and locks the users (in id order, so that overlapping
 // bulk updates queue instead of deadlocking); the second applies the
 // change and commits.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange, events ...*store.Event) error {
 	if ch.Email != nil || ch.EmailKey != nil {
 		return errors.New("pgstore: update users: the change must not set Email")
 	}
@@ -332,6 +334,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 			if ch.EndSessions {
 				b.Queue(s.q.endUsersSessions, ids)
 			}
+			s.queueEvents(b, events)
 			return s.finish(ctx, c, b, cond.KeepAdmin, before)
 		})
 	})
@@ -380,7 +383,7 @@ func (s *Store) lockAll(ctx context.Context, c *pgx.Conn, lock string, ids []str
 // transaction and locks the users (in id order); the second deletes their
 // pending mail and them — their tokens, sessions and policy links go by
 // ON DELETE CASCADE — and commits.
-func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition, events ...*store.Event) error {
 	ids = sortedUniq(ids)
 	if len(ids) == 0 {
 		return nil
@@ -394,6 +397,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 			b := &pgx.Batch{}
 			b.Queue(s.q.deleteUsersMail, ids)
 			b.Queue(s.q.deleteUsers, ids)
+			s.queueEvents(b, events)
 			return s.finish(ctx, c, b, cond.KeepAdmin, before)
 		})
 	})
@@ -407,7 +411,7 @@ func scanUser(row pgx.Row) (*store.User, error) {
 		policies []string
 	)
 	err := row.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&status, &u.Role, &u.Contested, &meta, &u.CreatedAt, &u.UpdatedAt, &policies)
+		&status, &u.Role, &u.Contested, &meta, &u.CreatedAt, &u.UpdatedAt, &u.TwoFactor, &policies)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
