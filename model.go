@@ -32,6 +32,9 @@ type User struct {
 	Policies    []string       `json:"policies"`
 	Metadata    map[string]any `json:"metadata,omitempty"` // host-app fields, stored as JSON
 	HasPassword bool           `json:"-"`
+	// Contested: a registration made more than once with different
+	// passwords, not yet verified (see Manager.VerifyEmail).
+	Contested bool `json:"-"`
 	// TwoFactor reports whether the user has a second factor (see
 	// EnableTwoFactor).
 	TwoFactor bool      `json:"-"`

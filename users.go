@@ -31,7 +31,8 @@ const (
 
 // Manager runs the flows. It is safe for concurrent use.
 type Manager struct {
-	store       backend // the Store, its errors translated
+	stall       time.Duration // Limits.RequestStall
+	store       backend       // the Store, its errors translated
 	mailer      Mailer
 	hasher      Hasher
 	now         func() time.Time
@@ -140,6 +141,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		delivery:    c.delivery,
 		hashGate:    newHashGate(lim.HashConcurrency, lim.HashQueue, lim.HashWaitBudget, firstHash),
 		mailLimit:   lim.Mail,
+		stall:       lim.RequestStall,
 		adminMail:   lim.AdminMail,
 		msgIDHost:   messageIDHost(c.links.PublicURL),
 		authLimit:   lim.Login,
@@ -185,6 +187,7 @@ func publicUser(r *store.User) *User {
 		Policies:    r.Policies,
 		Metadata:    r.Metadata,
 		HasPassword: r.PasswordHash != "",
+		Contested:   r.Contested,
 		TwoFactor:   r.TwoFactor,
 		CreatedAt:   r.CreatedAt,
 		UpdatedAt:   r.UpdatedAt,

@@ -206,11 +206,17 @@ func TestScriptInNameIsInert(t *testing.T) {
 	}
 }
 
+// wantCSP is the console's whole Content-Security-Policy, compared
+// exactly: a weakened one ("script-src *", an added origin) must fail a
+// test, which checking a few fragments would not.
+const wantCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 func TestSecurityHeaders(t *testing.T) {
 	e := newHandlerEnv(t)
 	for _, path := range []string{"/admin/login", "/admin/register", "/admin/accept-invite?token=x", "/admin/nowhere", "/admin/users"} {
 		res, body := do(t, e.h, "GET", path, nil)
 		csp := res.Header.Get("Content-Security-Policy")
+		assert.Equal(t, []string{wantCSP}, res.Header.Values("Content-Security-Policy"), path)
 		assert.Contains(t, csp, "default-src 'none'", path)
 		assert.NotContains(t, csp, "unsafe-inline", path)
 		assert.Contains(t, csp, "frame-ancestors 'none'", path)

@@ -48,7 +48,8 @@
 // SQLite, and the unique index on the normalised email enforces one user
 // per address. Databases created before schema version 10 used
 // utf8mb4_bin, which pads (trailing spaces are ignored in comparisons,
-// so "id " named the user "id"); that migration converts them. The
+// so "id " named the user "id"); that migration converts them, and every
+// migration's tables are created with the NO PAD collation. The
 // store compares and sorts user fields through CAST(… AS BINARY): sorting
 // is by the UTF-8 bytes, as Go sorts strings. The case-insensitive filters
 // (_icontains…) and UserQuery.Search compare lower-cased copies of the
