@@ -64,7 +64,7 @@ var (
 	// emailFilterSchema is what the registration email filter takes
 	// (ParseEmailFilter).
 	emailFilterSchema = filterSchema{{store.FieldEmail, textOps}}
-	// roleFilterSchema is what a listing of roles takes (ParseRoleFilter).
+	// roleFilterSchema is what a listing of roles takes (RoleQuery.Filter).
 	roleFilterSchema = filterSchema{{store.FieldID, textOps}, {roleFieldName, textOps}, {roleFieldDescription, textOps}}
 )
 

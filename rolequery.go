@@ -12,59 +12,18 @@ import (
 )
 
 // This file holds the listing of roles: Directus's query parameters over
-// the roles, read by the one filter parser (ParseRoleFilter) and run by the
-// Manager over the store's roles, which are few.
-
-// RoleFilter is a parsed filter over role fields, as [ParseRoleFilter]
-// returns it, for [RoleQuery]. Like [Filter], it keeps its JSON document,
-// is immutable and safe for concurrent use; nil is no filter.
-type RoleFilter struct {
-	doc  []byte
-	tree *store.Filter
-}
-
-// ParseRoleFilter parses a filter in Directus's JSON syntax over the
-// fields of a role — id, name, description — for [Manager.FindRoles] (the
-// filter query parameter of GET /roles). The grammar, the operators, the
-// limits and the errors are those of [ParseFilter], with these fields in
-// place of a user's; _regex is parsed but not run when listing.
-func ParseRoleFilter(doc []byte) (*RoleFilter, error) {
-	tree, compact, err := parseFilter(doc, roleFilterSchema)
-	if err != nil {
-		return nil, &ValidationError{Field: "filter", Reason: err.Error(), Err: ErrInvalidQuery}
-	}
-	if compact == nil {
-		return nil, nil
-	}
-	return &RoleFilter{doc: compact, tree: tree}, nil
-}
-
-// MarshalJSON returns the document given to ParseRoleFilter, compacted,
-// or null for a nil or zero RoleFilter.
-func (f *RoleFilter) MarshalJSON() ([]byte, error) {
-	if f == nil {
-		return filterDocJSON(nil), nil
-	}
-	return filterDocJSON(f.doc), nil
-}
-
-// UnmarshalJSON sets f to ParseRoleFilter(b); JSON null sets it to the
-// zero RoleFilter. On error f is unchanged.
-func (f *RoleFilter) UnmarshalJSON(b []byte) error {
-	return unmarshalFilter(f, b, ParseRoleFilter)
-}
-
-// String returns the filter's JSON document, as MarshalJSON does.
-func (f *RoleFilter) String() string {
-	b, _ := f.MarshalJSON()
-	return string(b)
-}
+// the roles, the filter read by the one filter parser under the roles'
+// schema, run by the Manager over the store's roles, which are few.
 
 // RoleQuery selects roles for FindRoles and CountRoles. The zero value
 // selects every role; every field given must hold.
 type RoleQuery struct {
-	// Filter, when not nil, must hold (see ParseRoleFilter).
-	Filter *RoleFilter
+	// Filter, when not empty, is a filter in Directus's JSON syntax over
+	// the fields of a role — id, name, description — that must hold. The
+	// grammar, the operators, the limits and the errors are those of
+	// ParseFilter, with these fields in place of a user's; _regex is
+	// refused.
+	Filter []byte
 	// Search, when not empty, selects the roles whose name or description
 	// contains it, case-insensitively. At most 1 KiB of valid UTF-8.
 	Search string
@@ -80,9 +39,10 @@ type RoleQuery struct {
 var roleSortFields = []store.Field{store.FieldID, roleFieldName, roleFieldDescription, roleFieldAdminAccess}
 
 // FindRoles lists the roles q selects, in its order and page. A query that
-// cannot run — a negative limit or offset, an unknown sort field, a search
-// over 1 KiB, a filter with _regex — is a *ValidationError matching
-// ErrInvalidQuery.
+// cannot run — a filter ParseFilter would refuse (or one naming a field a
+// role lacks, or using _regex), a negative limit or offset, an unknown sort
+// field, a search over 1 KiB — is a *ValidationError matching
+// ErrInvalidQuery that names the part at fault.
 func (m *Manager) FindRoles(ctx context.Context, q RoleQuery) ([]*Role, error) {
 	rs, err := m.selectRoles(ctx, q)
 	if err != nil {
@@ -110,17 +70,13 @@ func (m *Manager) CountRoles(ctx context.Context, q RoleQuery) (int, error) {
 // selectRoles checks q and returns the roles its filter and search
 // select, in its order (its page is the caller's).
 func (m *Manager) selectRoles(ctx context.Context, q RoleQuery) ([]*Role, error) {
-	order, err := q.check()
+	tree, order, err := q.check()
 	if err != nil {
 		return nil, err
 	}
 	all, err := m.store.ListRoles(ctx)
 	if err != nil {
 		return nil, err
-	}
-	var tree *store.Filter
-	if q.Filter != nil {
-		tree = q.Filter.tree
 	}
 	term := strings.ToLower(q.Search)
 	out := make([]*Role, 0, len(all))
@@ -137,20 +93,28 @@ func (m *Manager) selectRoles(ctx context.Context, q RoleQuery) ([]*Role, error)
 	return out, nil
 }
 
-// check validates q and returns its order.
-func (q RoleQuery) check() (func(a, b *Role) int, error) {
+// check validates q and returns its filter's tree (nil: every role) and
+// its order.
+func (q RoleQuery) check() (*store.Filter, func(a, b *Role) int, error) {
 	switch {
 	case q.Limit < 0:
-		return nil, queryError("limit", "must not be negative")
+		return nil, nil, queryError("limit", "must not be negative")
 	case q.Offset < 0:
-		return nil, queryError("offset", "must not be negative")
+		return nil, nil, queryError("offset", "must not be negative")
 	case len(q.Search) > maxSearchBytes:
-		return nil, queryError("search", "must be at most %d bytes", maxSearchBytes)
+		return nil, nil, queryError("search", "must be at most %d bytes", maxSearchBytes)
 	case !utf8.ValidString(q.Search) || strings.IndexByte(q.Search, 0) >= 0:
-		return nil, queryError("search", "must be valid UTF-8 without NUL characters")
+		return nil, nil, queryError("search", "must be valid UTF-8 without NUL characters")
 	}
-	if q.Filter != nil && hasOp(q.Filter.tree, store.OpRegex) {
-		return nil, queryError("filter", "operator _regex is not supported when listing roles")
+	var tree *store.Filter
+	if len(q.Filter) > 0 {
+		var err error
+		if tree, _, err = parseFilter(q.Filter, roleFilterSchema); err != nil {
+			return nil, nil, queryError("filter", "%s", err.Error())
+		}
+		if hasOp(tree, store.OpRegex) {
+			return nil, nil, queryError("filter", "operator _regex is not supported when listing roles")
+		}
 	}
 	sorts := []store.Sort{{Field: roleFieldName}}
 	if len(q.Sort) > 0 {
@@ -162,12 +126,12 @@ func (q RoleQuery) check() (func(a, b *Role) int, error) {
 		case slices.Contains(roleSortFields, s.Field):
 			sorts = append(sorts, s)
 		case strings.Contains(it, "."):
-			return nil, queryError("sort", "sorting on related collections (%q) is not supported", echo.Cut(it))
+			return nil, nil, queryError("sort", "sorting on related collections (%q) is not supported", echo.Cut(it))
 		default:
-			return nil, queryError("sort", "unknown field %q (sorts take id, name, description, admin_access, each with - for descending)", echo.Cut(it))
+			return nil, nil, queryError("sort", "unknown field %q (sorts take id, name, description, admin_access, each with - for descending)", echo.Cut(it))
 		}
 	}
-	return func(a, b *Role) int {
+	return tree, func(a, b *Role) int {
 		for _, s := range sorts {
 			var c int
 			if s.Field == roleFieldAdminAccess {

@@ -10,7 +10,7 @@ import (
 // listRoles: GET /roles → 200 {"data": [role…], "meta"?: {…}}, with the
 // query parameters of GET /users (see parseListQuery) over the roles'
 // fields: id, name, description, admin_access (filter and search take the
-// text fields; see users.ParseRoleFilter and users.RoleQuery).
+// text fields; see users.RoleQuery).
 func (h *handler) listRoles(w http.ResponseWriter, r *http.Request) {
 	rq, err := parseRoleQuery(r.URL.Query())
 	if err != nil {

@@ -118,7 +118,7 @@
 // Filtering, sorting and paging are done by the store's own query.
 //
 // GET /roles takes the same parameters over a role's fields: filter on
-// id, name and description (users.ParseRoleFilter), search in name and
+// id, name and description (users.RoleQuery), search in name and
 // description, sort on id, name, description and admin_access (default:
 // name), fields among id, name, description and admin_access
 // (users.RoleQuery); the Manager filters the roles, which are few.

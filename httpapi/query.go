@@ -84,7 +84,7 @@ var bracketKey = regexp.MustCompile(`^([a-z_]+)\[(\d*)\]$`)
 // Each may be given once (a list in any one of its forms). Anything else is
 // an error for 400 INVALID_QUERY. The filter is returned as a JSON
 // document, for the collection's parser (users.ParseFilter,
-// users.ParseRoleFilter).
+// users.RoleQuery).
 func parseListQuery(v url.Values, what string, fields []string) (listQuery, error) {
 	var (
 		out                 listQuery
@@ -233,7 +233,7 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 }
 
 // parseRoleQuery reads GET /roles's query string (see parseListQuery; the
-// filter is read by users.ParseRoleFilter).
+// filter is read by the Manager: see users.RoleQuery).
 func parseRoleQuery(v url.Values) (roleQuery, error) {
 	lq, err := parseListQuery(v, "roles", roleFields)
 	if err != nil {
@@ -241,11 +241,7 @@ func parseRoleQuery(v url.Values) (roleQuery, error) {
 	}
 	out := roleQuery{none: lq.none, fields: lq.fields, meta: lq.meta, q: users.RoleQuery{
 		Search: lq.search, Sort: lq.sort, Limit: lq.limit, Offset: lq.offset}}
-	if lq.filter != nil {
-		if out.q.Filter, err = users.ParseRoleFilter(lq.filter); err != nil {
-			return out, err
-		}
-	}
+	out.q.Filter = lq.filter
 	return out, nil
 }
 
