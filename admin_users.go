@@ -495,9 +495,12 @@ type UserPatch struct {
 }
 
 // UpdateUser changes one user (an administrator's action). The rules of
-// CreateUser apply; ErrUserNotFound for an unknown id. A change of status, role
-// or policies that would leave no active user with admin access, where
-// there was one, is refused with ErrLastAdmin and changes nothing.
+// CreateUser apply; ErrUserNotFound for an unknown id. A change of status,
+// role, policies or email that would leave no active user with admin
+// access and an email, where there was one, is refused with ErrLastAdmin
+// and changes nothing: the last administrator's email cannot be removed
+// (with or without its password), since no one could then sign in as it or
+// reset its password.
 //
 // Tokens are bound to the address and the status they were issued for: a
 // change of the user's email (other than in letter case) or status revokes
@@ -546,6 +549,10 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 		r, err := m.store.UpdateUser(ctx, id, cond, ch, fx)
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {
 			continue // changed meanwhile: judge again
+		}
+		if errors.Is(err, ErrLastAdmin) && ch.EmailKey != nil && *ch.EmailKey == "" {
+			return nil, &ValidationError{Field: "email", Err: ErrLastAdmin,
+				Reason: "can't be removed from the last active user with admin access: no one could sign in"}
 		}
 		if err != nil {
 			return nil, notFoundAs(err, ErrUserNotFound)
@@ -615,11 +622,12 @@ func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) er
 
 // removesAdmin reports whether a patch may take admin access away from a
 // user — it changes the status, the role or the policies — so that the
-// Store must keep at least one active user with admin access
+// Store must keep at least one active user with admin access and an email
 // (Condition.KeepAdmin; ErrLastAdmin otherwise, as Directus refuses to
-// remove its last administrator).
+// remove its last administrator). Taking the email counts: without one,
+// no one can sign in as the user or reset its password.
 func removesAdmin(p UserPatch) bool {
-	return p.Status != nil || p.SetRole || p.SetPolicies
+	return p.Status != nil || p.SetRole || p.SetPolicies || p.Email != nil
 }
 
 // change validates a patch and turns it into a store change.

@@ -12,17 +12,16 @@ import (
 )
 
 // This file holds the listing of roles: Directus's query parameters over
-// the roles, the filter read by the one filter parser under the roles'
-// schema, run by the Manager over the store's roles, which are few.
+// the roles, read by the one filter parser (as ParseFilter reads) and run by the
+// Manager over the store's roles, which are few.
 
 // RoleQuery selects roles for FindRoles and CountRoles. The zero value
 // selects every role; every field given must hold.
 type RoleQuery struct {
 	// Filter, when not empty, is a filter in Directus's JSON syntax over
-	// the fields of a role — id, name, description — that must hold. The
-	// grammar, the operators, the limits and the errors are those of
-	// ParseFilter, with these fields in place of a user's; _regex is
-	// refused.
+	// the fields of a role — id, name, description — that must hold: the
+	// grammar, operators, limits and errors are those of ParseFilter, with
+	// these fields in place of a user's; _regex is refused.
 	Filter []byte
 	// Search, when not empty, selects the roles whose name or description
 	// contains it, case-insensitively. At most 1 KiB of valid UTF-8.
@@ -39,10 +38,9 @@ type RoleQuery struct {
 var roleSortFields = []store.Field{store.FieldID, roleFieldName, roleFieldDescription, roleFieldAdminAccess}
 
 // FindRoles lists the roles q selects, in its order and page. A query that
-// cannot run — a filter ParseFilter would refuse (or one naming a field a
-// role lacks, or using _regex), a negative limit or offset, an unknown sort
-// field, a search over 1 KiB — is a *ValidationError matching
-// ErrInvalidQuery that names the part at fault.
+// cannot run — a negative limit or offset, an unknown sort field, a search
+// over 1 KiB, a filter with _regex — is a *ValidationError matching
+// ErrInvalidQuery.
 func (m *Manager) FindRoles(ctx context.Context, q RoleQuery) ([]*Role, error) {
 	rs, err := m.selectRoles(ctx, q)
 	if err != nil {
@@ -70,11 +68,15 @@ func (m *Manager) CountRoles(ctx context.Context, q RoleQuery) (int, error) {
 // selectRoles checks q and returns the roles its filter and search
 // select, in its order (its page is the caller's).
 func (m *Manager) selectRoles(ctx context.Context, q RoleQuery) ([]*Role, error) {
-	tree, order, err := q.check()
+	order, err := q.check()
 	if err != nil {
 		return nil, err
 	}
 	all, err := m.store.ListRoles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tree, err := parseRoleFilter(q.Filter)
 	if err != nil {
 		return nil, err
 	}
@@ -93,28 +95,17 @@ func (m *Manager) selectRoles(ctx context.Context, q RoleQuery) ([]*Role, error)
 	return out, nil
 }
 
-// check validates q and returns its filter's tree (nil: every role) and
-// its order.
-func (q RoleQuery) check() (*store.Filter, func(a, b *Role) int, error) {
+// check validates q and returns its order.
+func (q RoleQuery) check() (func(a, b *Role) int, error) {
 	switch {
 	case q.Limit < 0:
-		return nil, nil, queryError("limit", "must not be negative")
+		return nil, queryError("limit", "must not be negative")
 	case q.Offset < 0:
-		return nil, nil, queryError("offset", "must not be negative")
+		return nil, queryError("offset", "must not be negative")
 	case len(q.Search) > maxSearchBytes:
-		return nil, nil, queryError("search", "must be at most %d bytes", maxSearchBytes)
+		return nil, queryError("search", "must be at most %d bytes", maxSearchBytes)
 	case !utf8.ValidString(q.Search) || strings.IndexByte(q.Search, 0) >= 0:
-		return nil, nil, queryError("search", "must be valid UTF-8 without NUL characters")
-	}
-	var tree *store.Filter
-	if len(q.Filter) > 0 {
-		var err error
-		if tree, _, err = parseFilter(q.Filter, roleFilterSchema); err != nil {
-			return nil, nil, queryError("filter", "%s", err.Error())
-		}
-		if hasOp(tree, store.OpRegex) {
-			return nil, nil, queryError("filter", "operator _regex is not supported when listing roles")
-		}
+		return nil, queryError("search", "must be valid UTF-8 without NUL characters")
 	}
 	sorts := []store.Sort{{Field: roleFieldName}}
 	if len(q.Sort) > 0 {
@@ -126,12 +117,12 @@ func (q RoleQuery) check() (*store.Filter, func(a, b *Role) int, error) {
 		case slices.Contains(roleSortFields, s.Field):
 			sorts = append(sorts, s)
 		case strings.Contains(it, "."):
-			return nil, nil, queryError("sort", "sorting on related collections (%q) is not supported", echo.Cut(it))
+			return nil, queryError("sort", "sorting on related collections (%q) is not supported", echo.Cut(it))
 		default:
-			return nil, nil, queryError("sort", "unknown field %q (sorts take id, name, description, admin_access, each with - for descending)", echo.Cut(it))
+			return nil, queryError("sort", "unknown field %q (sorts take id, name, description, admin_access, each with - for descending)", echo.Cut(it))
 		}
 	}
-	return tree, func(a, b *Role) int {
+	return func(a, b *Role) int {
 		for _, s := range sorts {
 			var c int
 			if s.Field == roleFieldAdminAccess {
@@ -148,6 +139,21 @@ func (q RoleQuery) check() (*store.Filter, func(a, b *Role) int, error) {
 		}
 		return strings.Compare(a.ID, b.ID)
 	}, nil
+}
+
+// parseRoleFilter parses a RoleQuery's filter document (nil for none).
+func parseRoleFilter(doc []byte) (*store.Filter, error) {
+	if len(doc) == 0 {
+		return nil, nil
+	}
+	tree, _, err := parseFilter(doc, roleFilterSchema)
+	if err != nil {
+		return nil, &ValidationError{Field: "filter", Reason: err.Error(), Err: ErrInvalidQuery}
+	}
+	if tree != nil && hasOp(tree, store.OpRegex) {
+		return nil, queryError("filter", "operator _regex is not supported when listing roles")
+	}
+	return tree, nil
 }
 
 func boolRank(b bool) int {

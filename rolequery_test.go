@@ -95,16 +95,13 @@ func TestFindRolesRefusals(t *testing.T) {
 		`{"role.name":{"_eq":"x"}}`:         "role.name",
 		`{"name":{"_eq":"$CURRENT_USER"}}`:  "dynamic",
 		`{"admin_access":{"_eq":true}}`:     `unknown field "admin_access"`,
-		`{"name":{"_regex":"^E"}}`:          "_regex is not supported",
-		`{"name":`:                          "JSON",
 	} {
 		_, err := e.m.FindRoles(e.ctx, users.RoleQuery{Filter: []byte(doc)})
 		requireField(t, err, "filter", users.ErrInvalidQuery)
 		assert.Contains(t, err.Error(), reason, doc)
-		_, err = e.m.CountRoles(e.ctx, users.RoleQuery{Filter: []byte(doc)})
-		requireField(t, err, "filter", users.ErrInvalidQuery)
 	}
 	for field, q := range map[string]users.RoleQuery{
+		"filter": {Filter: []byte(`{"name":{"_regex":"^E"}}`)},
 		"limit":  {Limit: -1},
 		"offset": {Offset: -1},
 		"sort":   {Sort: []string{"email"}},
@@ -113,7 +110,7 @@ func TestFindRolesRefusals(t *testing.T) {
 		_, err := e.m.FindRoles(e.ctx, q)
 		requireField(t, err, field, users.ErrInvalidQuery)
 		_, err = e.m.CountRoles(e.ctx, q)
-		if field == "search" {
+		if field != "limit" && field != "offset" && field != "sort" {
 			requireField(t, err, field, users.ErrInvalidQuery)
 		}
 	}

@@ -182,6 +182,7 @@ func publicUser(r *store.User) *User {
 		Policies:    r.Policies,
 		Metadata:    r.Metadata,
 		HasPassword: r.PasswordHash != "",
+		TwoFactor:   r.TwoFactor,
 		CreatedAt:   r.CreatedAt,
 		UpdatedAt:   r.UpdatedAt,
 	}

@@ -45,7 +45,7 @@ func TestCreateUser(t *testing.T) {
 	for k := range raw["data"] {
 		keys = append(keys, k)
 	}
-	assert.ElementsMatch(t, []string{"id", "email", "password", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}, keys)
+	assert.ElementsMatch(t, []string{"id", "email", "password", "tfa_secret", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}, keys)
 
 	// The created user logs in.
 	tk := f.login("ada@example.com", password)
@@ -379,6 +379,12 @@ func TestLastAdminIsKept(t *testing.T) {
 		{"PATCH", "/users", `{"keys":[` + jsonString(root.ID) + `],"data":{"status":"archived"}}`},
 	} {
 		wantError(t, f.admin(rq.method, rq.target, rq.body), http.StatusBadRequest, "INVALID_PAYLOAD", lastAdminMsg)
+	}
+	// Nor can it lose its email, password or not: no one could sign in as
+	// it or reset its password.
+	for _, body := range []string{`{"email":null,"password":null}`, `{"email":"","password":""}`, `{"email":null}`} {
+		wantError(t, f.admin("PATCH", "/users/"+root.ID, body), http.StatusBadRequest, "INVALID_PAYLOAD",
+			`Invalid payload. "email" can't be removed from the last active user with admin access: no one could sign in.`)
 	}
 	assert.Equal(t, before, f.snapshot())
 	// Other changes to it go through.

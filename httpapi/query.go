@@ -59,7 +59,7 @@ type roleQuery struct {
 var roleFields = []string{"id", "name", "description", "admin_access"}
 
 // viewFields are the fields of a user on the wire, in their order.
-var viewFields = []string{"id", "email", "password", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}
+var viewFields = []string{"id", "email", "password", "tfa_secret", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}
 
 // bracketKey matches a list parameter's bracket forms: name[] and name[N].
 var bracketKey = regexp.MustCompile(`^([a-z_]+)\[(\d*)\]$`)
@@ -84,7 +84,7 @@ var bracketKey = regexp.MustCompile(`^([a-z_]+)\[(\d*)\]$`)
 // Each may be given once (a list in any one of its forms). Anything else is
 // an error for 400 INVALID_QUERY. The filter is returned as a JSON
 // document, for the collection's parser (users.ParseFilter,
-// users.RoleQuery).
+// users.RoleQuery's Filter).
 func parseListQuery(v url.Values, what string, fields []string) (listQuery, error) {
 	var (
 		out                 listQuery
@@ -233,15 +233,14 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 }
 
 // parseRoleQuery reads GET /roles's query string (see parseListQuery; the
-// filter is read by the Manager: see users.RoleQuery).
+// filter is read by the Manager: users.RoleQuery).
 func parseRoleQuery(v url.Values) (roleQuery, error) {
 	lq, err := parseListQuery(v, "roles", roleFields)
 	if err != nil {
 		return roleQuery{}, err
 	}
 	out := roleQuery{none: lq.none, fields: lq.fields, meta: lq.meta, q: users.RoleQuery{
-		Search: lq.search, Sort: lq.sort, Limit: lq.limit, Offset: lq.offset}}
-	out.q.Filter = lq.filter
+		Filter: lq.filter, Search: lq.search, Sort: lq.sort, Limit: lq.limit, Offset: lq.offset}}
 	return out, nil
 }
 
@@ -480,6 +479,8 @@ func selectFields(v userView, fields []string) any {
 			val = v.Email
 		case "password":
 			val = v.Password
+		case "tfa_secret":
+			val = v.TFASecret
 		case "first_name":
 			val = v.FirstName
 		case "last_name":
