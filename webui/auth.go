@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gousers/users"
 )
 
 // admin lets only administrators through to f: those the authorizer
@@ -33,7 +35,11 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		f(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, a)))
+		ctx := context.WithValue(r.Context(), adminKey{}, a)
+		// The administrator is the actor of the events of its changes.
+		ctx = users.WithRequest(ctx, users.RequestInfo{IP: h.clientIP(r), UserAgent: r.UserAgent(),
+			Origin: r.Header.Get("Origin"), ID: r.Header.Get("X-Request-Id"), Actor: a.id})
+		f(w, r.WithContext(ctx))
 	}
 }
 
@@ -68,6 +74,7 @@ type adminKey struct{}
 // admin is who passed the admin check: the built-in sign-in knows the
 // user; an authorizer does not.
 type adminInfo struct {
+	id      string // "" with an authorizer: no user
 	email   string
 	session string // the built-in sign-in's access token
 }

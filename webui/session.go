@@ -52,7 +52,7 @@ func (h *handler) signedIn(w http.ResponseWriter, r *http.Request) *adminInfo {
 	if !p.Admin {
 		return nil
 	}
-	return &adminInfo{email: p.User.Email, session: c.Value}
+	return &adminInfo{id: p.User.ID, email: p.User.Email, session: c.Value}
 }
 
 func (h *handler) setSession(w http.ResponseWriter, r *http.Request, s *users.Session) {

@@ -158,6 +158,11 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 		"readUsers.meta":           `{"data":["ada@example.com","grace@example.com"],"meta":{"total_count":7,"filter_count":2}}`,
 		"readUsers.fields":         `["email","role"]`,
 
+		"readActivities.registration": `{"action":"create","user":null,"collection":"directus_users","flow":"registered"}`,
+		"readActivities.login":        `{"action":"login","user":"ada","collection":"directus_users","flow":"signed_in"}`,
+		"readActivities.roleChange":   `{"action":"update","user":"admin","collection":"directus_users","flow":"updated"}`,
+		"readActivities.notAdmin":     `{"status":403,"code":"FORBIDDEN"}`,
+
 		"deleteUser":           `{"status":403,"code":"FORBIDDEN"}`,
 		"readMe.deleted":       `{"status":401,"code":"INVALID_CREDENTIALS"}`,
 		"refresh.deleted":      `{"status":401,"code":"INVALID_CREDENTIALS"}`,
