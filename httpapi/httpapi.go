@@ -120,7 +120,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Referrer-Policy", "no-referrer")
 	ri := h.requestInfo(r)
 	ctx := context.WithValue(users.WithRequest(r.Context(), ri), requestInfoKey{}, ri)
-	h.mux.ServeHTTP(w, r.WithContext(ctx))
+	r2 := r.WithContext(ctx)
+	h.mux.ServeHTTP(w, r2)
+	// The mux sets the pattern that served the request on r2; an
+	// enclosing handler (an access log) reads it from r, as it would had
+	// the mux been given r.
+	r.Pattern = r2.Pattern
 }
 
 type requestInfoKey struct{}
