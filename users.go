@@ -182,6 +182,7 @@ func publicUser(r *store.User) *User {
 		HasPassword: r.PasswordHash != "",
 		CreatedAt:   r.CreatedAt,
 		UpdatedAt:   r.UpdatedAt,
+		LastAccess:  r.LastAccess,
 	}
 	if u.Policies == nil {
 		u.Policies = []string{}

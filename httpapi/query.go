@@ -36,7 +36,7 @@ type userQuery struct {
 }
 
 // viewFields are the fields of a user on the wire, in their order.
-var viewFields = []string{"id", "email", "password", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}
+var viewFields = []string{"id", "email", "password", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at", "last_access"}
 
 // bracketKey matches a list parameter's bracket forms: name[] and name[N].
 var bracketKey = regexp.MustCompile(`^([a-z_]+)\[(\d*)\]$`)
@@ -458,6 +458,8 @@ func selectFields(v userView, fields []string) any {
 			val = v.CreatedAt
 		case "updated_at":
 			val = v.UpdatedAt
+		case "last_access":
+			val = v.LastAccess
 		}
 		out = append(out, orderedField{f, val})
 	}

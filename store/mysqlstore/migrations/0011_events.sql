@@ -39,3 +39,12 @@ CREATE TABLE IF NOT EXISTS users_event_deliveries (
 	UNIQUE KEY users_event_deliveries_event (event_id, handler),
 	KEY users_event_deliveries_queue (handler, item, event_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Directus's last_access: the last sign-in or session refresh (Unix
+-- microseconds). The check keeps the statement idempotent.
+SET @has_last_access = (SELECT COUNT(*) FROM information_schema.columns
+	WHERE table_schema = DATABASE() AND table_name = 'users_users' AND column_name = 'last_access');
+SET @add_last_access = IF(@has_last_access = 0, 'ALTER TABLE users_users ADD COLUMN last_access BIGINT NULL', 'DO 0');
+PREPARE add_last_access FROM @add_last_access;
+EXECUTE add_last_access;
+DEALLOCATE PREPARE add_last_access;
