@@ -48,7 +48,7 @@ UPDATE users_event_deliveries d SET lease_until = $2 FROM c, users_events u
 WHERE d.id = c.id AND u.id = d.event_id
 RETURNING d.handler, d.attempts, d.last_error, ` + eventCols),
 		lastAccess: q(`UPDATE users_users SET last_access = $2 WHERE id = $1`),
-		ackEvent: q(`DELETE FROM users_event_deliveries WHERE event_id = $1 AND handler = $2`),
+		ackEvent:   q(`DELETE FROM users_event_deliveries WHERE event_id = $1 AND handler = $2`),
 		retryEvent: q(`UPDATE users_event_deliveries SET attempts = $3, last_error = $4, next_attempt_at = $5, lease_until = NULL
 WHERE event_id = $1 AND handler = $2`),
 		pruneEvents: q(`WITH old AS (
