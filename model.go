@@ -32,8 +32,11 @@ type User struct {
 	Policies    []string       `json:"policies"`
 	Metadata    map[string]any `json:"metadata,omitempty"` // host-app fields, stored as JSON
 	HasPassword bool           `json:"-"`
-	CreatedAt   time.Time      `json:"created_at"`
-	UpdatedAt   time.Time      `json:"updated_at"`
+	// TwoFactor reports whether the user has a second factor (see
+	// EnableTwoFactor).
+	TwoFactor bool      `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// LastAccess is the user's last sign-in or session refresh, as
 	// Directus's last_access; nil: never.
 	LastAccess *time.Time `json:"last_access"`

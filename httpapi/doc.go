@@ -11,6 +11,19 @@
 //	mux.Handle("/api/", http.StripPrefix("/api", httpapi.New(m,
 //		httpapi.WithAuthorizer(httpapi.BearerToken(adminToken)))))
 //
+// # Your own handlers
+//
+// [Authenticate] is middleware for the application's own routes: it finds
+// who is calling (a bearer token, the session cookie, or the cookie of the
+// console's sign-in pages, package webui) and puts the principal into the
+// request's context, for [PrincipalFrom]. [RequireUser], [RequireAdmin] and
+// [RequireRole] guard routes: a browser is sent to the sign-in page, an
+// API call gets Directus's 401 or 403. Cookie-authenticated state changes
+// from another origin are refused.
+//
+//	mux.Handle("GET /home", httpapi.RequireUser(http.HandlerFunc(home)))
+//	srv := &http.Server{Handler: httpapi.Authenticate(m)(mux)}
+//
 // # Routes
 //
 // Public:
@@ -27,7 +40,9 @@
 //	POST /auth/login                   {email, password, mode?: "json"|"cookie"|"session", otp?}
 //	                                   → 200 {"data": {access_token, expires, refresh_token}} (json),
 //	                                     {access_token, expires} + refresh cookie (cookie),
-//	                                     {expires} + session cookie (session); else 401 INVALID_CREDENTIALS
+//	                                     {expires} + session cookie (session); else 401 INVALID_CREDENTIALS,
+//	                                     or 401 INVALID_OTP for a user with a second factor whose otp is
+//	                                     missing, wrong or already used
 //	POST /auth/refresh                 {refresh_token?, mode?} → 200, new tokens in the mode's form
 //	POST /auth/logout                  {refresh_token?, mode?} → 204
 //	POST /auth/password/request        {email, reset_url?} → 204, whether or not the address has
@@ -44,6 +59,16 @@
 //	GET   /users/me                    ?fields= → 200 {"data": user}
 //	PATCH /users/me                    ?fields= {first_name?, last_name?, password?, current_password?}
 //	                                   → 200 {"data": user}
+//	POST  /users/me/tfa/generate       {password} → 200 {"data": {secret, otpauth_url}}
+//	POST  /users/me/tfa/enable         {secret, otp} → 204 (secret: the one generate answered)
+//	POST  /users/me/tfa/disable        {otp} → 204 (a TOTP code or a recovery code)
+//
+// A user whose role or policy enforces two-factor sign-in (enforce_tfa)
+// and who has not set it up signs in as usual, but its access token is
+// then good only for GET /users/me and the generate and enable routes
+// above (and refresh and logout, which take none): every other route
+// answers 403 FORBIDDEN until the second factor is on (see
+// users.Principal.TwoFactorSetupRequired).
 //
 // Admin (asked first, before the body is read: the authorizer, then the
 // request's access token, which must be an active user's with admin
@@ -53,7 +78,8 @@
 //	                                   (an address whose account was never verified is taken
 //	                                   over by the invitation; counted in the log, never named)
 //	POST  /users                       ?fields= {email?, password?, first_name?, last_name?, status?,
-//	                                    role?, policies?, metadata?} → 200 {"data": user}
+//	                                    role?, policies?, metadata?} → 200 {"data": user}; an array of
+//	                                   them → 200 {"data": [user, …]}, all or none (users.Manager.CreateUsers)
 //	GET   /users                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
 //	                                   → 200 {"data": [user, …], "meta"?: {"total_count": n, "filter_count": n}}
 //	GET   /users/{id}                  ?fields= → 200 {"data": user}
@@ -61,8 +87,11 @@
 //	PATCH /users                       {keys: [id, …], data: {fields}} → 200 {"data": [user, …]}
 //	DELETE /users/{id}                 → 204
 //	DELETE /users                      [id, …] or {keys: [id, …]} → 204
-//	GET   /roles                       → 200 {"data": [role, …]}
-//	POST  /roles                       {id?, name, description?, admin_access?} → 200 {"data": role}
+//	POST  /users/{id}/tfa/disable      → 204: removes the user's second factor, no code needed
+//	GET   /roles                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
+//	                                   → 200 {"data": [role, …], "meta"?: {…}}
+//	POST  /roles                       {id?, name, description?, admin_access?, enforce_tfa?}
+//	                                   → 200 {"data": role}
 //	GET   /settings                    → 200 {"data": settings}
 //	PATCH /settings                    {public_registration?, public_registration_verify_email?,
 //	                                    public_registration_role?, public_registration_email_filter?,
@@ -113,8 +142,15 @@
 //     and search select), or * for both, answered as
 //     {"data": […], "meta": {"total_count": 2, "filter_count": 1}}.
 //
-// Filtering, sorting and paging are done by the store's own query. Any
-// other parameter, an unknown field or operator, a value of the wrong type
+// Filtering, sorting and paging are done by the store's own query.
+//
+// GET /roles takes the same parameters over a role's fields: filter on
+// id, name and description (users.RoleQuery), search in name and
+// description, sort on id, name, description and admin_access (default:
+// name), fields among id, name, description and admin_access
+// (users.RoleQuery); the Manager filters the roles, which are few.
+//
+// Any other parameter, an unknown field or operator, a value of the wrong type
 // or a limit out of range is 400 INVALID_QUERY with a message that names
 // it (`Invalid query. "filter" _or[1].email: unknown operator "_foo".`).
 //
@@ -247,7 +283,11 @@
 //
 // # Errors
 //
-// Every error is {"errors":[{"message":"…","extensions":{"code":"…"}}]}:
+// Every error is {"errors":[{"message":"…","extensions":{"code":"…"}}]}.
+// As in Directus, a FAILED_VALIDATION error also names the field and the
+// rule it broke (extensions field and type: "email" for an address,
+// "regex" for another malformed value), and a RECORD_NOT_UNIQUE error the
+// collection and the field (extensions collection and field):
 //
 //	400 INVALID_PAYLOAD       malformed or disallowed input, URL not on the allow-list, unknown role,
 //	                          removing the last active user with admin access
@@ -256,9 +296,11 @@
 //	400 INVALID_QUERY         a query parameter GET /users does not take, or a bad value of one
 //	401 INVALID_CREDENTIALS   login or refresh failed, whatever the reason; no access token, or
 //	                          one whose session ended (/users/me)
+//	401 INVALID_OTP           "Invalid user OTP.": the password was right, the second factor not
 //	401 TOKEN_EXPIRED         an expired verification, invite or reset token, or access token
 //	403 INVALID_TOKEN         a garbage, unknown, used or wrong-purpose token; a forged access token
-//	403 FORBIDDEN             authorizer refusal, registration off, email filter, unknown user id
+//	403 FORBIDDEN             authorizer refusal, registration off, email filter, unknown user id,
+//	                          two-factor set-up required first
 //	404 ROUTE_NOT_FOUND       no such route
 //	429 REQUESTS_EXCEEDED     users.ErrRateLimited: the login limiter, WithRateLimiter, WithRegisterRateLimiter
 //	                          (with Retry-After, and extensions limit and reset as Directus sends them)
@@ -282,9 +324,12 @@
 // # Differences from Directus
 //
 // Refresh tokens are rotated with reuse detection (Directus rotates
-// without it); session-mode sessions do not slide (see Sessions); login
-// takes no otp (two-factor authentication is not implemented: an otp is
-// accepted and unused); the static token (WithAuthorizer) belongs to no
+// without it); session-mode sessions do not slide (see Sessions);
+// two-factor sign-in is stricter (tfa/enable takes only a secret that
+// tfa/generate answered to the same user within 10 minutes; a code is
+// accepted once; code attempts are rate limited; the secret is stored
+// encrypted; recovery codes are accepted as otp; see users.Manager's
+// "Two-factor sign-in"); the static token (WithAuthorizer) belongs to no
 // user, so GET /users/me answers it 401; PATCH /users/me takes only names
 // and the password, the latter with current_password; accounts are never
 // suspended after failed logins (Directus suspends after

@@ -287,7 +287,7 @@ func TestListUsersRefusesBadQueries(t *testing.T) {
 		{"sort=" + url.QueryEscape("email;DROP TABLE users"), ""},
 		{"sort=email&sort[]=id", `Invalid query. "sort" must be given in one form (sort=a,b or sort[]=a&sort[]=b).`},
 		{"sort[x]=email", `Invalid query. unknown query parameter "sort[x]".`},
-		{"fields=password_hash", `Invalid query. fields: unknown field "password_hash" (users have id, email, password, first_name, last_name, status, role, policies, metadata, created_at, updated_at, last_access).`},
+		{"fields=password_hash", `Invalid query. fields: unknown field "password_hash" (users have id, email, password, tfa_secret, first_name, last_name, status, role, policies, metadata, created_at, updated_at, last_access).`},
 		{"fields=role.name", `Invalid query. fields: fields of related collections ("role.name") are not supported.`},
 		{"meta=count", `Invalid query. meta: unknown value "count" (want total_count, filter_count or *).`},
 		{"deep[role][_limit]=1", `Invalid query. unknown query parameter "deep[role][_limit]".`},

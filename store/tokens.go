@@ -36,6 +36,10 @@ const (
 	PurposeVerifyEmail   Purpose = "verify-email"
 	PurposeInvite        Purpose = "invite"
 	PurposePasswordReset Purpose = "password-reset"
+	// PurposeTwoFactorSetup marks a TOTP secret generated for a user and
+	// not yet enabled (its Hash is the SHA-256 of the secret; nothing is
+	// mailed).
+	PurposeTwoFactorSetup Purpose = "tfa-setup"
 )
 
 // Token is a token as the Store keeps it: never the token itself, only its

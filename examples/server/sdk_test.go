@@ -90,10 +90,15 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 		"updateSettings":           `{"public_registration":true,"public_registration_verify_email":true,"public_registration_email_filter":{"email":{"_ends_with":"@example.com"}},"role":true}`,
 		"updateSettings.anonymous": `{"status":403,"code":"FORBIDDEN"}`,
 		// Outside the email filter: refused, as Directus does.
-		"registerUser.filtered":    `{"status":403,"code":"FORBIDDEN"}`,
-		"login.unverified":         `{"status":401,"code":"INVALID_CREDENTIALS"}`,
-		"registerUserVerify":       `null`,
-		"registerUserVerify.again": `{"status":403,"code":"INVALID_TOKEN"}`,
+		"registerUser.filtered":       `{"status":403,"code":"FORBIDDEN"}`,
+		"login.unverified":            `{"status":401,"code":"INVALID_CREDENTIALS"}`,
+		"registerUserVerify":          `null`,
+		"registerUserVerify.again":    `{"status":403,"code":"INVALID_TOKEN"}`,
+		"registerUserVerify.noToken":  `{"status":403,"code":"INVALID_TOKEN"}`,
+		"registerUser.malformedEmail": `{"status":400,"code":"INVALID_PAYLOAD","message":"Invalid payload. \"email\" must be a valid email."}`,
+		"registerUser.malformedURL":   `{"status":400,"code":"INVALID_PAYLOAD","message":"Invalid payload. \"verification_url\" must be a valid uri."}`,
+		"login.malformedEmail":        `{"status":400,"code":"INVALID_PAYLOAD","message":"Invalid payload. \"email\" must be a valid email."}`,
+		"login.noPassword":            `{"status":400,"code":"INVALID_PAYLOAD","message":"Invalid payload. \"password\" is required."}`,
 		// The SDK computes expires_at itself from expires (15 min in ms).
 		"login.json":           `{"access_token":"string","refresh_token":"string","expires":900000,"expires_at":"number"}`,
 		"readMe":               `{"email":"ada@example.com","first_name":"Ada","last_name":"Lovelace","status":"active","password":"**********","role":true}`,
@@ -163,12 +168,45 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 		"readActivities.roleChange":   `{"action":"update","user":"admin","collection":"directus_users","flow":"updated"}`,
 		"readActivities.notAdmin":     `{"status":403,"code":"FORBIDDEN"}`,
 
+		"readRoles.filter": `["Member"]`,
+		"readRoles.sort":   `["Member","Administrator"]`,
+		"readRoles.page":   `{"data":[{"name":"Administrator","admin_access":true}],"meta":{"total_count":2}}`,
+		"readRoles.search": `["Member"]`,
+
+		"createUser.malformedEmail": `{"status":400,"code":"FAILED_VALIDATION","field":"email","type":"email","message":"Validation failed for field \"email\". Value has to be a valid email address."}`,
+		"createUser.duplicate":      `{"status":400,"code":"RECORD_NOT_UNIQUE","collection":"directus_users","field":"email","message":"Value for field \"email\" in collection \"directus_users\" has to be unique."}`,
+		"createUsers":               `[{"email":"kathleen@example.com","status":"active"},{"email":"john@example.com","status":"draft"}]`,
+		"createUsers.duplicate":     `{"status":400,"code":"RECORD_NOT_UNIQUE","collection":"directus_users","field":"email","message":"Value for field \"email\" in collection \"directus_users\" has to be unique."}`,
+		"createUsers.taken":         `{"status":400,"code":"RECORD_NOT_UNIQUE","collection":"directus_users","field":"email","message":"Value for field \"email\" in collection \"directus_users\" has to be unique."}`,
+		"createUsers.none":          `[]`,
+
 		"deleteUser":           `{"status":403,"code":"FORBIDDEN"}`,
 		"readMe.deleted":       `{"status":401,"code":"INVALID_CREDENTIALS"}`,
 		"refresh.deleted":      `{"status":401,"code":"INVALID_CREDENTIALS"}`,
-		"deleteUsers":          `["ada@example.com","barbara@example.com","edsger@example.com","root@example.com"]`,
+		"deleteUsers":          `["ada@example.com","barbara@example.com","edsger@example.com","john@example.com","kathleen@example.com","root@example.com"]`,
 		"deleteUser.lastAdmin": `{"status":400,"code":"INVALID_PAYLOAD"}`,
 		"deleteUser.notAdmin":  `{"status":403,"code":"FORBIDDEN"}`,
+
+		// Two-factor sign-in with the SDK's generateTwoFactorSecret,
+		// enableTwoFactor, disableTwoFactor and login's otp.
+		"tfa.generate.wrongPassword": `{"status":401,"code":"INVALID_CREDENTIALS"}`,
+		"tfa.generate":               `{"secret":true,"otpauth_url":true}`,
+		"tfa.enable.foreignSecret":   `{"status":400,"code":"INVALID_PAYLOAD"}`,
+		"tfa.enable.wrongOtp":        `{"status":400,"code":"INVALID_PAYLOAD"}`,
+		"tfa.enable":                 `null`,
+		"tfa.readMe":                 `{"email":"ada@example.com","tfa_secret":"**********"}`,
+		"tfa.login.noOtp":            `{"status":401,"code":"INVALID_OTP"}`,
+		"tfa.login.wrongOtp":         `{"status":401,"code":"INVALID_OTP"}`,
+		"tfa.login":                  `"ada@example.com"`,
+		"tfa.login.reused":           `{"status":401,"code":"INVALID_OTP"}`,
+		"tfa.disable.wrongOtp":       `{"status":400,"code":"INVALID_PAYLOAD"}`,
+		"tfa.disable":                `null`,
+		"tfa.readMe.afterDisable":    `{"tfa_secret":null}`,
+		"tfa.login.afterDisable":     `"ok"`,
+		"tfa.enforce.role":           `true`,
+		"tfa.enforce.readMe":         `"kim@example.com"`,
+		"tfa.enforce.updateMe":       `{"status":403,"code":"FORBIDDEN"}`,
+		"tfa.enforce.afterSetUp":     `{"first_name":"Kim","tfa_secret":"**********"}`,
 	}
 	for name, w := range want {
 		if assert.Contains(t, got, name, "flow.mjs reported no step %s", name) {
@@ -215,7 +253,25 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 	assert.ErrorIs(t, err, store.ErrNotFound, "the address is free again")
 	n, err := st.CountUsers(ctx, store.UserQuery{})
 	require.NoError(t, err)
-	assert.Equal(t, 4, n)
+	assert.Equal(t, 7, n, "with the batch of two and kim, of the two-factor flow")
+	var batch []string
+	require.NoError(t, json.Unmarshal(got["ids.batch"], &batch))
+	require.Len(t, batch, 2)
+	for i, email := range []string{"john@example.com", "kathleen@example.com"} {
+		u, err := st.GetUser(ctx, batch[i])
+		require.NoError(t, err)
+		assert.Equal(t, email, u.Email)
+	}
+	ada, err = st.GetUser(ctx, got.str("ids.ada"))
+	require.NoError(t, err)
+	assert.False(t, ada.TwoFactor, "ada turned it off")
+	kim, err := st.GetUser(ctx, got.str("ids.kim"))
+	require.NoError(t, err)
+	assert.True(t, kim.TwoFactor)
+	rec, err := st.GetTwoFactor(ctx, kim.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 10, rec.RecoveryCodes)
+	assert.NotRegexp(t, `[A-Z2-7]{32}`, string(rec.Secret), "stored sealed")
 	for _, sid := range []string{"session.replayed", "session.loggedOut", "session.grace"} {
 		_, err := st.GetSession(ctx, got.str(sid))
 		assert.ErrorIs(t, err, store.ErrNotFound, "%s: the session is gone", sid)

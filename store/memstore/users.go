@@ -30,6 +30,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects)
 	if err := s.checkEffects(rec.ID, fx); err != nil {
 		return fmt.Errorf("memstore: create user: %w", err)
 	}
+	rec.TwoFactor = false // only CreateTwoFactor sets it
 	s.put(rec, "")
 	s.applyEffects(rec.ID, fx)
 	return nil
@@ -216,6 +217,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 			delete(s.byKey, k)
 		}
 		delete(s.users, id)
+		delete(s.tfa, id)
 	}
 	s.insertEvents(events)
 	return nil
@@ -402,10 +404,10 @@ func (s *Store) keepsAdmin(changed map[string]*store.User, gone map[string]bool)
 	return !before
 }
 
-// activeAdmin reports whether u is active and has admin access through its
-// role or one of its policies.
+// activeAdmin reports whether u is active, has an email and has admin
+// access through its role or one of its policies.
 func (s *Store) activeAdmin(u *store.User) bool {
-	if u.Status != store.StatusActive {
+	if u.Status != store.StatusActive || u.EmailKey == "" {
 		return false
 	}
 	if u.Role != nil {

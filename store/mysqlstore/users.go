@@ -16,7 +16,8 @@ import (
 // userCols reads a store.User (see scanUser) from users_users AS u;
 // the policies are read apart (loadPolicies).
 const userCols = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.first_name, u.last_name,
-	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at, u.last_access`
+	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at, u.last_access,
+	EXISTS (SELECT 1 FROM users_tfa t WHERE t.user_id = u.id)`
 
 // lockCols reads what a Condition is checked against (see lockedUser).
 const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.password_hash`
@@ -259,7 +260,7 @@ func scanUser(rows *sql.Rows, extra ...any) (*store.User, error) {
 		last             sql.NullInt64
 	)
 	if err := rows.Scan(append([]any{&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&status, &role, &u.Contested, &meta, &created, &updated, &last}, extra...)...); err != nil {
+		&status, &role, &u.Contested, &meta, &created, &updated, &last, &u.TwoFactor}, extra...)...); err != nil {
 		return nil, err
 	}
 	u.Status = store.Status(status)
@@ -376,14 +377,14 @@ func lockAdmins(ctx context.Context, tx *sql.Tx) error {
 	return tx.QueryRowContext(ctx, `SELECT name FROM users_locks WHERE name = 'admins' FOR UPDATE`).Scan(&name)
 }
 
-// adminExists reports whether an active user with admin access — by role
+// adminExists reports whether an active user with an email and admin access — by role
 // or by one of its policies — exists, as the transaction sees it (its own
 // changes included).
 func adminExists(ctx context.Context, tx *sql.Tx) (bool, error) {
 	var ok bool
 	err := tx.QueryRowContext(ctx, `SELECT EXISTS (
 	SELECT 1 FROM users_users u
-	WHERE u.status = 'active' AND (
+	WHERE u.status = 'active' AND u.email_key <> '' AND (
 		EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
 		OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies p ON p.id = up.policy_id
 			WHERE up.user_id = u.id AND p.admin_access)))`).Scan(&ok)

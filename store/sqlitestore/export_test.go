@@ -44,3 +44,6 @@ func (s *Store) CreateUsers(ctx context.Context, us []*store.User) error {
 func (s *Store) InsertEvents(ctx context.Context, events []*store.Event) error {
 	return s.write(ctx, "insert events", func(q querier) error { return insertEvents(ctx, q, events) })
 }
+
+// MigrationFiles are the embedded migrations.
+var MigrationFiles = migrationFiles

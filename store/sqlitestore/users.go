@@ -19,9 +19,10 @@ import (
 // in their stored order. The subquery also works in a RETURNING clause.
 const userCols = `id, email, email_key, password_hash, first_name, last_name, status, role,
 	contested, metadata, created_at, updated_at, last_access,
+	EXISTS (SELECT 1 FROM users_tfa WHERE user_id = users_users.id),
 	(SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = users_users.id)`
 
-func scanUser(rows *sql.Rows) (*store.User, error) {
+func scanUser(rows scanner) (*store.User, error) {
 	var (
 		u         store.User
 		role      sql.NullString
@@ -33,7 +34,7 @@ func scanUser(rows *sql.Rows) (*store.User, error) {
 		policies  string
 	)
 	if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&u.Status, &role, &contested, &meta, &created, &updated, &last, &policies); err != nil {
+		&u.Status, &role, &contested, &meta, &created, &updated, &last, &u.TwoFactor, &policies); err != nil {
 		return nil, err
 	}
 	if role.Valid {
@@ -422,14 +423,14 @@ func whyNoUpdate(ctx context.Context, q querier, id string, cond store.Condition
 // commits, whatever _txlock the handle was opened with.
 const lockForRead = `UPDATE users_users SET id = id WHERE 0`
 
-// activeAdminExists tells whether an active user has admin access through
-// its role or one of its policies.
+// activeAdminExists tells whether an active user with an email has admin
+// access through its role or one of its policies.
 func activeAdminExists(ctx context.Context, q querier) (bool, error) {
 	var ok bool
 	err := q.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users_roles r JOIN users_users u ON u.role = r.id
-		WHERE r.admin_access AND u.status = ?)
+		WHERE r.admin_access AND u.status = ? AND u.email_key <> '')
 	OR EXISTS (SELECT 1 FROM users_policies p JOIN users_user_policies up ON up.policy_id = p.id
-		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = ?)`,
+		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = ? AND u.email_key <> '')`,
 		func(rows *sql.Rows) error { return rows.Scan(&ok) }, string(store.StatusActive), string(store.StatusActive))
 	return ok, err
 }

@@ -66,6 +66,7 @@ func groups() []group {
 		}},
 		{"GetUser", []clause{
 			{"NotFound", getUserNotFound},
+			{"TrailingSpaceIsAnotherID", getUserTrailingSpace},
 		}},
 		{"GetUserByEmailKey", []clause{
 			{"Found", getUserByEmailKeyFound},
@@ -111,6 +112,7 @@ func groups() []group {
 			{"ConditionPasswordHash", updateUserConditionPasswordHash},
 			{"KeepAdmin", updateUserKeepAdmin},
 			{"KeepAdminNoAdminBefore", updateUserKeepAdminNoAdminBefore},
+			{"KeepAdminKeepsAnEmail", updateUserKeepAdminEmail},
 			{"KeepAdminUnderConcurrency", updateUserKeepAdminConcurrent},
 			{"UnicodeAndDeepMetadata", updateUserUnicodeAndDeepMetadata},
 		}},
@@ -207,6 +209,7 @@ func groups() []group {
 			{"CreateUnknownUser", sessionsCreateUnknownUser},
 			{"CreateCondition", sessionsCreateCondition},
 			{"GetNotFound", sessionsGetNotFound},
+			{"Resolve", sessionsResolve},
 			{"Rotate", sessionsRotate},
 			{"RotateUnknownHash", sessionsRotateUnknown},
 			{"RotateExpired", sessionsRotateExpired},
@@ -236,6 +239,7 @@ func groups() []group {
 		{"Timestamps", []clause{
 			{"UTC", timestampsUTC},
 		}},
+		tfaGroup(),
 	}
 }
 

@@ -14,10 +14,12 @@
 import { createInterface } from 'node:readline';
 import {
   createDirectus, rest, staticToken, authentication, withToken,
-  createRole, updateSettings, createUser, readUser, readUsers, readMe, updateMe,
+  createRole, updateSettings, createUser, createUsers, readUser, readUsers, readRoles, readMe, updateMe,
   deleteUser, deleteUsers, registerUser, registerUserVerify, inviteUser, acceptUserInvite,
   passwordRequest, passwordReset, refresh, updateUser, readActivities,
+  generateTwoFactorSecret, enableTwoFactor, disableTwoFactor,
 } from '@directus/sdk';
+import { createHmac } from 'node:crypto';
 
 const url = process.env.URL;
 const stdin = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -40,6 +42,18 @@ async function refused(p) {
     return 'succeeded';
   } catch (e) {
     return { status: e?.response?.status ?? null, code: e?.errors?.[0]?.extensions?.code ?? String(e) };
+  }
+}
+
+// failure answers what a request the server must refuse was answered
+// with: its status, message and every extension Directus sends.
+async function failure(p) {
+  try {
+    await p;
+    return 'succeeded';
+  } catch (e) {
+    const err = e?.errors?.[0];
+    return { status: e?.response?.status ?? null, message: err?.message ?? String(e), ...(err?.extensions ?? {}) };
   }
 }
 
@@ -129,6 +143,13 @@ step('login.unverified', await refused(ada.sdk.login({ email: 'ada@example.com',
 const verifyToken = await mailToken('ada@example.com', 1, 'https://app.example.com/verify?');
 step('registerUserVerify', await anon.request(registerUserVerify(verifyToken)));
 step('registerUserVerify.again', await refused(anon.request(registerUserVerify(verifyToken))));
+// The SDK drops an empty token: the link holds none, an invalid token.
+step('registerUserVerify.noToken', await refused(anon.request(registerUserVerify(''))));
+// Directus's request schemas, in its words.
+step('registerUser.malformedEmail', await failure(anon.request(registerUser('ada@', PW))));
+step('registerUser.malformedURL', await failure(anon.request(registerUser('zed@example.com', PW, { verification_url: 'verify' }))));
+step('login.malformedEmail', await failure(client(authentication('json')).sdk.login({ email: 'ada', password: PW })));
+step('login.noPassword', await failure(client(authentication('json')).sdk.login({ email: 'ada@example.com' })));
 
 const auth = await ada.sdk.login({ email: 'ada@example.com', password: PW });
 step('login.json', {
@@ -301,6 +322,29 @@ step('readActivities.login', shape(acts.find((a) => a.item === me.id && a.action
 step('readActivities.roleChange', shape(acts.find((a) => a.item === ids.barbara && a.action === 'update')));
 step('readActivities.notAdmin', await refused(ada.sdk.request(readActivities())));
 
+// Roles take the same query parameters.
+const names = (list) => list.map((r) => r.name);
+step('readRoles.filter', names(await boss.sdk.request(readRoles({ fields: ['name'], filter: { name: { _eq: 'Member' } } }))));
+step('readRoles.sort', names(await boss.sdk.request(readRoles({ fields: ['name'], sort: ['-name'] }))));
+const firstRole = await boss.sdk.request(readRoles({ fields: ['name', 'admin_access'], sort: ['name'], limit: 1, meta: 'total_count' }));
+step('readRoles.page', { data: firstRole, meta: boss.browser.lastBody?.meta ?? null });
+step('readRoles.search', names(await boss.sdk.request(readRoles({ fields: ['name'], search: 'MEMB' }))));
+
+// Errors name the field and the rule, as Directus's do.
+step('createUser.malformedEmail', await failure(boss.sdk.request(createUser({ email: 'not an email' }))));
+step('createUser.duplicate', await failure(boss.sdk.request(createUser({ email: 'ADA@example.com' }))));
+
+// Several users at once, all or none.
+const batch = await boss.sdk.request(createUsers([
+  { email: 'kathleen@example.com', first_name: 'Kathleen', password: 'a created password' },
+  { email: 'john@example.com', first_name: 'John', status: 'draft' },
+], { fields: ['email', 'status'] }));
+step('createUsers', batch);
+step('ids.batch', (await boss.sdk.request(readUsers({ fields: ['id'], filter: { email: { _in: ['kathleen@example.com', 'john@example.com'] } }, sort: ['email'] }))).map((u) => u.id));
+step('createUsers.duplicate', await failure(boss.sdk.request(createUsers([{ email: 'hedy@example.com' }, { email: 'Hedy@example.com' }]))));
+step('createUsers.taken', await failure(boss.sdk.request(createUsers([{ email: 'hedy@example.com' }, { email: 'john@example.com' }]))));
+step('createUsers.none', await list({ filter: { email: { _eq: 'hedy@example.com' } } }));
+
 // Deleting: one user (with a live session), then two at once; the last
 // administrator stays.
 await boss.sdk.request(deleteUser(graceMe.id));
@@ -311,6 +355,65 @@ await boss.sdk.request(deleteUsers([ids.alan, ids.donald]));
 step('deleteUsers', await list({ sort: ['email'] }));
 step('deleteUser.lastAdmin', await refused(boss.sdk.request(deleteUser(bossMe.id))));
 step('deleteUser.notAdmin', await refused(ada.sdk.request(deleteUser(ids.barbara))));
+
+// 10. Two-factor sign-in, through the SDK's own functions.
+// totp is the RFC 6238 code of a base32 secret for a 30-second time step.
+function totp(secret, step) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const h = createHmac('sha1', key).update(msg).digest();
+  const o = h[h.length - 1] & 0xf;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+// Each code must be of a later time step than the last one accepted, and
+// within one step of now: the next step to use, at the earliest now - 1.
+let lastStep = 0;
+const nextCode = (secret) => {
+  lastStep = Math.max(lastStep + 1, Math.floor(Date.now() / 30000) - 1);
+  return totp(secret, lastStep);
+};
+const TPW = 'the third password';
+step('tfa.generate.wrongPassword', await refused(ada.sdk.request(generateTwoFactorSecret('not the password'))));
+const gen = await ada.sdk.request(generateTwoFactorSecret(TPW));
+step('tfa.generate', { secret: /^[A-Z2-7]{32}$/.test(gen.secret), otpauth_url: gen.otpauth_url.startsWith('otpauth://totp/') && gen.otpauth_url.includes(`secret=${gen.secret}`) });
+// A secret the server did not generate for this user is refused (Directus
+// takes any).
+const chosen = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+step('tfa.enable.foreignSecret', await refused(ada.sdk.request(enableTwoFactor(chosen, totp(chosen, Math.floor(Date.now() / 30000))))));
+step('tfa.enable.wrongOtp', await refused(ada.sdk.request(enableTwoFactor(gen.secret, '000000x'))));
+step('tfa.enable', await ada.sdk.request(enableTwoFactor(gen.secret, nextCode(gen.secret))) ?? null);
+step('tfa.readMe', (await ada.sdk.request(readMe({ fields: ['email', 'tfa_secret'] }))));
+const ada2 = client(authentication('json'));
+step('tfa.login.noOtp', await refused(ada2.sdk.login({ email: 'ada@example.com', password: TPW })));
+step('tfa.login.wrongOtp', await refused(ada2.sdk.login({ email: 'ada@example.com', password: TPW }, { otp: '12345x' })));
+const code = nextCode(gen.secret);
+await ada2.sdk.login({ email: 'ada@example.com', password: TPW }, { otp: code });
+step('tfa.login', (await ada2.sdk.request(readMe())).email);
+step('tfa.login.reused', await refused(client(authentication('json')).sdk.login({ email: 'ada@example.com', password: TPW }, { otp: code })));
+step('tfa.disable.wrongOtp', await refused(ada2.sdk.request(disableTwoFactor('000000x'))));
+step('tfa.disable', await ada2.sdk.request(disableTwoFactor(nextCode(gen.secret))) ?? null);
+step('tfa.readMe.afterDisable', (await ada2.sdk.request(readMe({ fields: ['tfa_secret'] }))));
+await client(authentication('json')).sdk.login({ email: 'ada@example.com', password: TPW });
+step('tfa.login.afterDisable', 'ok');
+
+// A role that enforces two-factor sign-in: its users sign in, but may do
+// nothing but set it up until they have.
+const strict = await admin.request(createRole({ name: 'Strict', enforce_tfa: true }));
+step('tfa.enforce.role', strict.enforce_tfa);
+const kim = await boss.sdk.request(createUser({ email: 'kim@example.com', password: 'kims password', role: strict.id }));
+step('ids.kim', kim.id);
+const k = client(authentication('json'));
+await k.sdk.login({ email: 'kim@example.com', password: 'kims password' });
+step('tfa.enforce.readMe', (await k.sdk.request(readMe())).email);
+step('tfa.enforce.updateMe', await refused(k.sdk.request(updateMe({ first_name: 'Kim' }))));
+const kgen = await k.sdk.request(generateTwoFactorSecret('kims password'));
+lastStep = 0;
+await k.sdk.request(enableTwoFactor(kgen.secret, nextCode(kgen.secret)));
+step('tfa.enforce.afterSetUp', pick(await k.sdk.request(updateMe({ first_name: 'Kim' })), ['first_name', 'tfa_secret']));
 
 // The SDK's auto-refresh timers would keep node running.
 process.exit(0);
