@@ -241,7 +241,7 @@ func testListUsersFieldsAndMeta(t *testing.T, lf *listFixture) {
 	var all []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(body("fields=*&limit=1")), &struct{ Data *[]map[string]any }{&all}))
 	require.Len(t, all, 1)
-	assert.Len(t, all[0], 11, "every field (metadata is left out when empty)")
+	assert.Len(t, all[0], 12, "every field (metadata is left out when empty)")
 
 	assert.Equal(t, `{"data":[{"id":"`+lf.ids[2]+`"}],"meta":{"total_count":7,"filter_count":2}}`,
 		body("meta=total_count,filter_count&fields=id&search=smith&limit=1"))
