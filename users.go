@@ -126,8 +126,8 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	// the ones over budget) take about a fifth of the CPU: the first
 	// estimate allows for it, as the measured ones that replace it do.
 	firstHash := min(hashTime, time.Since(t1)) * time.Duration(hashContention(c.hasher, lim.HashConcurrency)) * 5 / 4
-	return &Manager{
-		store:       backend{s},
+	m := &Manager{
+		store:       backend{s: s},
 		mailer:      mailer,
 		hasher:      c.hasher,
 		now:         c.now,
@@ -153,7 +153,11 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		releaseID:   moduleVersion(),
 		projectName: c.projectName,
 		hooks:       newHooks(c.hooks),
-	}, nil
+	}
+	if len(m.hooks.names) > 0 {
+		m.store.wrote = m.queued
+	}
+	return m, nil
 }
 
 // hashContention estimates how many times longer one hash takes when
@@ -191,6 +195,7 @@ func publicUser(r *store.User) *User {
 		TwoFactor:   r.TwoFactor,
 		CreatedAt:   r.CreatedAt,
 		UpdatedAt:   r.UpdatedAt,
+		LastAccess:  r.LastAccess,
 	}
 	if u.Policies == nil {
 		u.Policies = []string{}

@@ -66,7 +66,7 @@ func (h *handler) signedInMember(f http.HandlerFunc) http.HandlerFunc {
 		}
 		ctx := context.WithValue(r.Context(), memberKey{}, m)
 		if m.p.Admin {
-			ctx = context.WithValue(ctx, adminKey{}, &adminInfo{email: m.p.User.Email, session: m.token, admin: true})
+			ctx = context.WithValue(ctx, adminKey{}, &adminInfo{id: m.p.User.ID, email: m.p.User.Email, session: m.token, admin: true})
 		}
 		f(w, r.WithContext(ctx))
 	}

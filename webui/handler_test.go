@@ -584,3 +584,20 @@ func TestUserPageSelects(t *testing.T) {
 	assert.Regexp(t, `<p class="error" id="status-error">Status [^<]+</p>`, body)
 	assert.NotContains(t, body, `role="alert"`, "the message is next to its field, not at the top")
 }
+
+// The user page shows the user's history: invited by whom, role changes,
+// newest first; a change made in the console names its administrator.
+func TestUserPageHistory(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	ctx := users.WithRequest(context.Background(), users.RequestInfo{Actor: "boss-id"})
+	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
+	require.NoError(t, err)
+	res, err := e.m.Invite(ctx, users.InviteInput{Emails: []string{"ann@example.com"}, Role: editors.ID})
+	require.NoError(t, err)
+	page := "/admin/users/" + res[0].UserID
+	resp, body := do(t, e.h, "POST", page, url.Values{"role": {""}, "status": {"invited"}, "first_name": {"Ann"}, "last_name": {""}})
+	require.Less(t, resp.StatusCode, 400, body)
+	_, body = do(t, e.h, "GET", page, nil)
+	assert.Contains(t, body, `<h2 id="history-title">History</h2>`)
+	assert.Regexp(t, `(?s)Changed \(no role\).*Invited \(role Editors\)</td><td><a href="/admin/users/boss-id">administrator boss-id</a>`, body)
+}

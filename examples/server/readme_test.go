@@ -279,6 +279,7 @@ func (w *watchWriter) String() string {
 var notServerVariables = map[string]bool{
 	"AUTH_LOGIN_ATTEMPTS": true, "SESSION_COOKIE_TTL": true, // Directus's
 	"USERS_TEST_POSTGRES_DSN": true, "USERS_TEST_MYSQL_DSN": true, "CGO_ENABLED": true,
+	"FAILED_VALIDATION": true, "RECORD_NOT_UNIQUE": true, // Directus's error codes
 }
 
 // Every variable the README and docs/ name in code (`HASH_QUEUE`, or a
