@@ -662,6 +662,7 @@ type sessionState struct {
 	verifyCosts *verifyCosts
 	randomKey   bool
 	lastPurge   atomic.Int64 // UnixNano of Run's last purge
+	verified    verifiedTokens
 }
 
 func newSessionState(c *config) (*sessionState, error) {
