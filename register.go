@@ -122,7 +122,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 
 	now := m.clock()
 	key := NormalizeEmail(email)
-	data := mailData{FirstName: in.FirstName, LastName: in.LastName}.withProject(s)
+	data := mailData{}.withProject(s) // no names: see Template
 
 	// The application's hook sees every well-formed registration, new
 	// address or known one: its duration tells nothing. A refusal does

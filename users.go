@@ -19,6 +19,8 @@ import (
 const (
 	// MaxInviteEmails caps the number of addresses one Invite call takes.
 	MaxInviteEmails = 1000
+	// MaxCreateUsers caps the number of users one CreateUsers call takes.
+	MaxCreateUsers = 1000
 	// MinSecretBytes is the shortest secret WithSecret accepts: a shorter
 	// HMAC key could be guessed offline from any access token.
 	MinSecretBytes = 32

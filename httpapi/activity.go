@@ -66,19 +66,16 @@ func activityView(e users.Event, fields []string) orderedObject {
 // parseActivityQuery reads GET /activity's query string as GET /users's
 // (filter, sort, limit, offset, page, fields, meta), over the activity's
 // fields; search is refused.
-func parseActivityQuery(r *http.Request) (userQuery, users.ActivityQuery, error) {
+func parseActivityQuery(r *http.Request) (listQuery, users.ActivityQuery, error) {
 	var aq users.ActivityQuery
-	lq, err := parseListQuery(r.URL.Query(), activityFields, "activity entries", func(_ *userQuery, doc []byte) error {
-		aq.Filter = doc
-		return nil
-	})
+	lq, err := parseListQuery(r.URL.Query(), "activity entries", activityFields)
 	if err != nil {
 		return lq, aq, err
 	}
-	if lq.q.Search != "" {
+	if lq.search != "" {
 		return lq, aq, badQuery("search is not supported on activity")
 	}
-	aq.Sort, aq.Limit, aq.Offset = lq.q.Sort, lq.q.Limit, lq.q.Offset
+	aq.Filter, aq.Sort, aq.Limit, aq.Offset = lq.filter, lq.sort, lq.limit, lq.offset
 	return lq, aq, nil
 }
 
@@ -133,7 +130,7 @@ func (h *handler) listActivity(w http.ResponseWriter, r *http.Request) {
 // unknown id is 403 FORBIDDEN, as Directus answers for an item the caller
 // may not see.
 func (h *handler) getActivity(w http.ResponseWriter, r *http.Request) {
-	fields, err := parseFieldsOf(listParam(r, "fields"), activityFields, "activity entries")
+	fields, err := parseFields(listParam(r, "fields"), "activity entries", activityFields)
 	if err != nil {
 		h.writeError(w, r, err)
 		return

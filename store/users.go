@@ -140,10 +140,12 @@ type Condition struct {
 	// only while the password that opened it is still the user's).
 	PasswordHash *string
 	// KeepAdmin, when true, refuses with ErrLastAdmin (nothing written) a
-	// change or deletion after which no active user with admin access
-	// would remain, when at least one existed before it. A user has admin
-	// access when its role, or one of its policies, has AdminAccess; an
-	// active user is one whose Status is StatusActive. The Store judges it
+	// change or deletion after which no active user with admin access and
+	// an email would remain, when at least one existed before it. A user
+	// has admin access when its role, or one of its policies, has
+	// AdminAccess; an active user is one whose Status is StatusActive; a
+	// user has an email when its EmailKey is not empty (without one, no
+	// one can sign in as it or reset its password). The Store judges it
 	// in the transaction that applies the change, so that two concurrent
 	// calls cannot together remove the last two administrators.
 	KeepAdmin bool

@@ -402,10 +402,10 @@ func (s *Store) keepsAdmin(changed map[string]*store.User, gone map[string]bool)
 	return !before
 }
 
-// activeAdmin reports whether u is active and has admin access through its
-// role or one of its policies.
+// activeAdmin reports whether u is active, has an email and has admin
+// access through its role or one of its policies.
 func (s *Store) activeAdmin(u *store.User) bool {
-	if u.Status != store.StatusActive {
+	if u.Status != store.StatusActive || u.EmailKey == "" {
 		return false
 	}
 	if u.Role != nil {

@@ -374,14 +374,14 @@ func lockAdmins(ctx context.Context, tx *sql.Tx) error {
 	return tx.QueryRowContext(ctx, `SELECT name FROM users_locks WHERE name = 'admins' FOR UPDATE`).Scan(&name)
 }
 
-// adminExists reports whether an active user with admin access — by role
+// adminExists reports whether an active user with an email and admin access — by role
 // or by one of its policies — exists, as the transaction sees it (its own
 // changes included).
 func adminExists(ctx context.Context, tx *sql.Tx) (bool, error) {
 	var ok bool
 	err := tx.QueryRowContext(ctx, `SELECT EXISTS (
 	SELECT 1 FROM users_users u
-	WHERE u.status = 'active' AND (
+	WHERE u.status = 'active' AND u.email_key <> '' AND (
 		EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
 		OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies p ON p.id = up.policy_id
 			WHERE up.user_id = u.id AND p.admin_access)))`).Scan(&ok)

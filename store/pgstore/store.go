@@ -254,9 +254,9 @@ SELECT u.id, p.ord, p.id FROM unnest($1::text[]) AS u(id) CROSS JOIN unnest($2::
 		// activeAdmin before and after the change.
 		adminLock: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
 		activeAdmin: q(`SELECT EXISTS (SELECT 1 FROM users_roles r JOIN users_users u ON u.role = r.id
-		WHERE r.admin_access AND u.status = 'active')
+		WHERE r.admin_access AND u.status = 'active' AND u.email_key <> '')
 	OR EXISTS (SELECT 1 FROM users_policies p JOIN users_user_policies up ON up.policy_id = p.id
-		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = 'active')`),
+		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = 'active' AND u.email_key <> '')`),
 
 		revokeTokens:        q(`DELETE FROM users_tokens WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL`),
 		revokePurposes:      q(`DELETE FROM users_tokens WHERE user_id = $1 AND purpose = ANY($2) AND consumed_at IS NULL`),

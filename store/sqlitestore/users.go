@@ -420,14 +420,14 @@ func whyNoUpdate(ctx context.Context, q querier, id string, cond store.Condition
 // commits, whatever _txlock the handle was opened with.
 const lockForRead = `UPDATE users_users SET id = id WHERE 0`
 
-// activeAdminExists tells whether an active user has admin access through
-// its role or one of its policies.
+// activeAdminExists tells whether an active user with an email has admin
+// access through its role or one of its policies.
 func activeAdminExists(ctx context.Context, q querier) (bool, error) {
 	var ok bool
 	err := q.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users_roles r JOIN users_users u ON u.role = r.id
-		WHERE r.admin_access AND u.status = ?)
+		WHERE r.admin_access AND u.status = ? AND u.email_key <> '')
 	OR EXISTS (SELECT 1 FROM users_policies p JOIN users_user_policies up ON up.policy_id = p.id
-		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = ?)`,
+		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = ? AND u.email_key <> '')`,
 		func(rows *sql.Rows) error { return rows.Scan(&ok) }, string(store.StatusActive), string(store.StatusActive))
 	return ok, err
 }

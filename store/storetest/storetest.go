@@ -66,6 +66,7 @@ func groups() []group {
 		}},
 		{"GetUser", []clause{
 			{"NotFound", getUserNotFound},
+			{"TrailingSpaceIsAnotherID", getUserTrailingSpace},
 		}},
 		{"GetUserByEmailKey", []clause{
 			{"Found", getUserByEmailKeyFound},
@@ -111,6 +112,7 @@ func groups() []group {
 			{"ConditionPasswordHash", updateUserConditionPasswordHash},
 			{"KeepAdmin", updateUserKeepAdmin},
 			{"KeepAdminNoAdminBefore", updateUserKeepAdminNoAdminBefore},
+			{"KeepAdminKeepsAnEmail", updateUserKeepAdminEmail},
 			{"KeepAdminUnderConcurrency", updateUserKeepAdminConcurrent},
 			{"UnicodeAndDeepMetadata", updateUserUnicodeAndDeepMetadata},
 		}},
