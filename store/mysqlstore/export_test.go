@@ -7,3 +7,6 @@ import "github.com/gousers/users/store/internal/sqlstore"
 func LimiterStatements(l *Limiter, key string) (count, sweepEvents, sweepKeys string, keyHash []byte) {
 	return limiterCount, limiterSweepEvents, limiterSweepKeys, sqlstore.LimiterKey(l.name, key)
 }
+
+// MigrationFiles are the embedded migrations.
+var MigrationFiles = migrationFS
