@@ -51,8 +51,12 @@ func (d mailData) withProject(s *Settings) mailData {
 //   - NewEmail: email-change-notice only: the new address, its local
 //     part hidden but for the first character (n***@example.com);
 //   - Email: the recipient;
-//   - FirstName, LastName: the names given at registration (verify-email
-//     only; empty otherwise);
+//   - FirstName, LastName: always empty. A verification mail goes to
+//     whatever address was typed, and the names came with it from whoever
+//     typed it: a first name such as "locked! reset: https://evil.example"
+//     would reach a stranger's inbox inside a genuine mail. No mail shows
+//     a name nobody has proved; the fields stay so that templates naming
+//     them still render;
 //   - ProjectName: the settings' project name ("" when none is set);
 //   - ValidFor: how long the link works, in words ("7 days", "1 hour").
 //
@@ -64,7 +68,7 @@ type Template struct {
 }
 
 const (
-	textVerify = `Hello{{with .FirstName}} {{.}}{{end}},
+	textVerify = `Hello,
 
 Thanks for registering{{with .ProjectName}} with {{.}}{{end}}. Verify your email address ({{.Email}}) by opening this link:
 
@@ -74,7 +78,7 @@ If you did not register, you can ignore this mail.
 `
 	htmlVerify = `<!DOCTYPE html>
 <html><body>
-<p>Hello{{with .FirstName}} {{.}}{{end}},</p>
+<p>Hello,</p>
 <p>Thanks for registering{{with .ProjectName}} with {{.}}{{end}}. Verify your email address ({{.Email}}) by following this link:</p>
 <p><a href="{{.Link}}">Verify email</a></p>
 <p>If you did not register, you can ignore this mail.</p>

@@ -12,6 +12,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -79,6 +80,9 @@ var funcs = template.FuncMap{
 	},
 	"choice": choice,
 	"plural": plural,
+	// seg escapes an id as one path segment: html/template leaves '/' and
+	// '?' alone in a URL, and an id holding them would name another page.
+	"seg": url.PathEscape,
 }
 
 // choice is one labelled select of the page p (the "select" template):

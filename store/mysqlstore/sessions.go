@@ -31,7 +31,7 @@ func scanSession(row interface{ Scan(...any) error }) (*store.Session, error) {
 
 // CreateSession implements store.Store: one read-committed transaction
 // locks the user's row, checks cond and inserts the session.
-func (s *Store) CreateSession(ctx context.Context, r *store.Session, cond store.Condition) error {
+func (s *Store) CreateSession(ctx context.Context, r *store.Session, cond store.Condition, events ...*store.Event) error {
 	return s.do(ctx, "create session", func() error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			l, err := lockUser(ctx, tx, r.UserID)
@@ -44,7 +44,10 @@ func (s *Store) CreateSession(ctx context.Context, r *store.Session, cond store.
 			_, err = tx.ExecContext(ctx, `INSERT INTO users_sessions (id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, sqlstore.Micros(r.CreatedAt), sqlstore.Micros(r.RefreshedAt),
 				sqlstore.Micros(r.ExpiresAt), r.IP, r.UserAgent)
-			return err
+			if err != nil {
+				return err
+			}
+			return insertEvents(ctx, tx, events)
 		})
 	})
 }
@@ -151,7 +154,21 @@ func earlier(ctx context.Context, tx *sql.Tx, hash []byte) error {
 
 // DeleteSession implements store.Store; its earlier hashes go with it (ON
 // DELETE CASCADE).
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, id string, events ...*store.Event) error {
+	if len(events) > 0 {
+		return s.do(ctx, "delete session", func() error {
+			return s.inTx(ctx, func(tx *sql.Tx) error {
+				if err := fillEventUser(ctx, tx, events, `SELECT u.id, u.email, COALESCE(u.role, '') FROM users_users u
+JOIN users_sessions s ON s.user_id = u.id WHERE s.id = ?`, id); err != nil {
+					return err
+				}
+				if err := sqlstore.Found(sqlstore.Affected(tx.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, id))); err != nil {
+					return err
+				}
+				return insertEvents(ctx, tx, events)
+			})
+		})
+	}
 	return s.do(ctx, "delete session", func() error {
 		return sqlstore.Found(sqlstore.Affected(s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, id)))
 	})
@@ -159,7 +176,23 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 
 // DeleteSessionByToken implements store.Store: the session whose current
 // hash is hash, else the one that had it before.
-func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
+func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte, events ...*store.Event) error {
+	if len(events) > 0 {
+		return s.do(ctx, "delete session by token", func() error {
+			return s.inTx(ctx, func(tx *sql.Tx) error {
+				if err := fillEventUser(ctx, tx, events, `SELECT u.id, u.email, COALESCE(u.role, '') FROM users_users u
+JOIN users_sessions s ON s.user_id = u.id
+WHERE s.token_hash = ? OR s.id = (SELECT h.session_id FROM users_session_hashes h WHERE h.hash = ?)`, hash, hash); err != nil {
+					return err
+				}
+				if err := sqlstore.Found(sqlstore.Affected(tx.ExecContext(ctx, `DELETE FROM users_sessions
+WHERE token_hash = ? OR id = (SELECT session_id FROM (SELECT h.session_id FROM users_session_hashes h WHERE h.hash = ?) AS x)`, hash, hash))); err != nil {
+					return err
+				}
+				return insertEvents(ctx, tx, events)
+			})
+		})
+	}
 	return s.do(ctx, "delete session by token", func() error {
 		err := sqlstore.Found(sqlstore.Affected(s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE token_hash = ?`, hash)))
 		if !errors.Is(err, store.ErrNotFound) {

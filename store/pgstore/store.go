@@ -23,6 +23,7 @@ type Store struct {
 	schema  string // "" when the pool's search_path decides
 	retries int
 	q       queries
+	eq      eventQueries
 	qual    func(string) string // qualifies table names with the schema
 
 	// adminLock names the advisory lock under which KeepAdmin is judged;
@@ -86,6 +87,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	}
 	s.q = newQueries(prefix)
 	s.qual = qualifier(prefix)
+	s.eq = newEventQueries(s.qual)
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -97,7 +99,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 var tables = []string{
 	"users_users", "users_roles", "users_policies", "users_user_policies",
 	"users_tokens", "users_mail", "users_settings", "users_schema_migrations",
-	"users_sessions", "users_session_hashes", "users_tfa", "users_recovery_codes",
+	"users_sessions", "users_session_hashes", "users_tfa", "users_recovery_codes", "users_events", "users_event_deliveries",
 }
 
 func qualifier(prefix string) func(string) string {
@@ -252,9 +254,9 @@ SELECT u.id, p.ord, p.id FROM unnest($1::text[]) AS u(id) CROSS JOIN unnest($2::
 		// activeAdmin before and after the change.
 		adminLock: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
 		activeAdmin: q(`SELECT EXISTS (SELECT 1 FROM users_roles r JOIN users_users u ON u.role = r.id
-		WHERE r.admin_access AND u.status = 'active')
+		WHERE r.admin_access AND u.status = 'active' AND u.email_key <> '')
 	OR EXISTS (SELECT 1 FROM users_policies p JOIN users_user_policies up ON up.policy_id = p.id
-		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = 'active')`),
+		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = 'active' AND u.email_key <> '')`),
 
 		revokeTokens:        q(`DELETE FROM users_tokens WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL`),
 		revokePurposes:      q(`DELETE FROM users_tokens WHERE user_id = $1 AND purpose = ANY($2) AND consumed_at IS NULL`),

@@ -63,7 +63,7 @@ func endSessionsCount(ctx context.Context, q querier, where string, args ...any)
 
 // CreateSession implements [store.Store]: one INSERT that happens only when
 // the user exists and satisfies cond.
-func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition) error {
+func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition, events ...*store.Event) error {
 	condSQL, condArgs := condWhere(cond)
 	return s.write(ctx, "create session", func(q querier) error {
 		args := []any{sess.ID, sess.UserID, sess.TokenHash, sqlstore.Micros(sess.CreatedAt), sqlstore.Micros(sess.RefreshedAt),
@@ -77,7 +77,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 1 {
-			return nil
+			return insertEvents(ctx, q, events)
 		}
 		var exists bool
 		if err := q.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users_users WHERE id = ?)`,
@@ -178,17 +178,26 @@ func whyNotRotated(ctx context.Context, q querier, oldHash []byte, now time.Time
 }
 
 // DeleteSession implements [store.Store].
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, id string, events ...*store.Event) error {
 	return s.write(ctx, "delete session", func(q querier) error {
-		return sqlstore.Found(endSessionsCount(ctx, q, `id = ?`, id))
+		if err := fillEventUser(ctx, q, events, `SELECT u.id, u.email, coalesce(u.role, '') FROM users_users u
+	JOIN users_sessions s ON s.user_id = u.id WHERE s.id = ?`, id); err != nil {
+			return err
+		}
+		return withEvents(ctx, q, events, sqlstore.Found(endSessionsCount(ctx, q, `id = ?`, id)))
 	})
 }
 
 // DeleteSessionByToken implements [store.Store].
-func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
+func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte, events ...*store.Event) error {
 	return s.write(ctx, "delete session", func(q querier) error {
-		return sqlstore.Found(endSessionsCount(ctx, q, `id IN (SELECT id FROM users_sessions WHERE token_hash = ?
-	UNION ALL SELECT session_id FROM users_session_hashes WHERE hash = ?)`, hash, hash))
+		if err := fillEventUser(ctx, q, events, `SELECT u.id, u.email, coalesce(u.role, '') FROM users_users u
+	JOIN users_sessions s ON s.user_id = u.id
+	WHERE s.token_hash = ? OR s.id IN (SELECT session_id FROM users_session_hashes WHERE hash = ?)`, hash, hash); err != nil {
+			return err
+		}
+		return withEvents(ctx, q, events, sqlstore.Found(endSessionsCount(ctx, q, `id IN (SELECT id FROM users_sessions WHERE token_hash = ?
+	UNION ALL SELECT session_id FROM users_session_hashes WHERE hash = ?)`, hash, hash)))
 	})
 }
 
