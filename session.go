@@ -579,18 +579,17 @@ func (m *Manager) resolve(ctx context.Context, token string) (*Principal, error)
 	if err != nil {
 		return nil, err
 	}
-	_, u, err := m.liveSession(ctx, c)
+	// One read: the session, its user and the user's admin access.
+	rec, u, admin, err := m.store.ResolveSession(ctx, c.Session)
 	switch {
-	case errors.Is(err, ErrInvalidToken):
-		return nil, ErrInvalidCredentials
-	case errors.Is(err, ErrTokenExpired):
-		return nil, ErrInvalidCredentials // the session lapsed, not the token
+	case isNotFound(err):
+		return nil, ErrInvalidCredentials // the session ended
 	case err != nil:
 		return nil, err
-	}
-	admin, err := m.adminAccess(ctx, u)
-	if err != nil {
-		return nil, err
+	case rec.UserID != c.ID || u.Status != StatusActive:
+		return nil, ErrInvalidCredentials
+	case !m.clock().Before(rec.ExpiresAt):
+		return nil, ErrInvalidCredentials // the session lapsed, not the token
 	}
 	setup, err := m.requiresTwoFactor(ctx, u)
 	if err != nil {

@@ -11,6 +11,19 @@
 //	mux.Handle("/api/", http.StripPrefix("/api", httpapi.New(m,
 //		httpapi.WithAuthorizer(httpapi.BearerToken(adminToken)))))
 //
+// # Your own handlers
+//
+// [Authenticate] is middleware for the application's own routes: it finds
+// who is calling (a bearer token, the session cookie, or the cookie of the
+// console's sign-in pages, package webui) and puts the principal into the
+// request's context, for [PrincipalFrom]. [RequireUser], [RequireAdmin] and
+// [RequireRole] guard routes: a browser is sent to the sign-in page, an
+// API call gets Directus's 401 or 403. Cookie-authenticated state changes
+// from another origin are refused.
+//
+//	mux.Handle("GET /home", httpapi.RequireUser(http.HandlerFunc(home)))
+//	srv := &http.Server{Handler: httpapi.Authenticate(m)(mux)}
+//
 // # Routes
 //
 // Public:
@@ -27,7 +40,9 @@
 //	POST /auth/login                   {email, password, mode?: "json"|"cookie"|"session", otp?}
 //	                                   → 200 {"data": {access_token, expires, refresh_token}} (json),
 //	                                     {access_token, expires} + refresh cookie (cookie),
-//	                                     {expires} + session cookie (session); else 401 INVALID_CREDENTIALS
+//	                                     {expires} + session cookie (session); else 401 INVALID_CREDENTIALS,
+//	                                     or 401 INVALID_OTP for a user with a second factor whose otp is
+//	                                     missing, wrong or already used
 //	POST /auth/refresh                 {refresh_token?, mode?} → 200, new tokens in the mode's form
 //	POST /auth/logout                  {refresh_token?, mode?} → 204
 //	POST /auth/password/request        {email, reset_url?} → 204, whether or not the address has
@@ -44,6 +59,16 @@
 //	GET   /users/me                    ?fields= → 200 {"data": user}
 //	PATCH /users/me                    ?fields= {first_name?, last_name?, email?, password?, current_password?}
 //	                                   → 200 {"data": user}
+//	POST  /users/me/tfa/generate       {password} → 200 {"data": {secret, otpauth_url}}
+//	POST  /users/me/tfa/enable         {secret, otp} → 204 (secret: the one generate answered)
+//	POST  /users/me/tfa/disable        {otp} → 204 (a TOTP code or a recovery code)
+//
+// A user whose role or policy enforces two-factor sign-in (enforce_tfa)
+// and who has not set it up signs in as usual, but its access token is
+// then good only for GET /users/me and the generate and enable routes
+// above (and refresh and logout, which take none): every other route
+// answers 403 FORBIDDEN until the second factor is on (see
+// users.Principal.TwoFactorSetupRequired).
 //
 // Admin (asked first, before the body is read: the authorizer, then the
 // request's access token, which must be an active user's with admin
@@ -62,9 +87,11 @@
 //	PATCH /users                       {keys: [id, …], data: {fields}} → 200 {"data": [user, …]}
 //	DELETE /users/{id}                 → 204
 //	DELETE /users                      [id, …] or {keys: [id, …]} → 204
+//	POST  /users/{id}/tfa/disable      → 204: removes the user's second factor, no code needed
 //	GET   /roles                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
 //	                                   → 200 {"data": [role, …], "meta"?: {…}}
-//	POST  /roles                       {id?, name, description?, admin_access?} → 200 {"data": role}
+//	POST  /roles                       {id?, name, description?, admin_access?, enforce_tfa?}
+//	                                   → 200 {"data": role}
 //	GET   /settings                    → 200 {"data": settings}
 //	PATCH /settings                    {public_registration?, public_registration_verify_email?,
 //	                                    public_registration_role?, public_registration_email_filter?,
@@ -275,9 +302,11 @@
 //	400 INVALID_QUERY         a query parameter GET /users does not take, or a bad value of one
 //	401 INVALID_CREDENTIALS   login or refresh failed, whatever the reason; no access token, or
 //	                          one whose session ended (/users/me)
+//	401 INVALID_OTP           "Invalid user OTP.": the password was right, the second factor not
 //	401 TOKEN_EXPIRED         an expired verification, invite or reset token, or access token
 //	403 INVALID_TOKEN         a garbage, unknown, used or wrong-purpose token; a forged access token
-//	403 FORBIDDEN             authorizer refusal, registration off, email filter, unknown user id
+//	403 FORBIDDEN             authorizer refusal, registration off, email filter, unknown user id,
+//	                          two-factor set-up required first
 //	404 ROUTE_NOT_FOUND       no such route
 //	429 REQUESTS_EXCEEDED     users.ErrRateLimited: the login limiter, WithRateLimiter, WithRegisterRateLimiter
 //	                          (with Retry-After, and extensions limit and reset as Directus sends them)
@@ -301,9 +330,12 @@
 // # Differences from Directus
 //
 // Refresh tokens are rotated with reuse detection (Directus rotates
-// without it); session-mode sessions do not slide (see Sessions); login
-// takes no otp (two-factor authentication is not implemented: an otp is
-// accepted and unused); the static token (WithAuthorizer) belongs to no
+// without it); session-mode sessions do not slide (see Sessions);
+// two-factor sign-in is stricter (tfa/enable takes only a secret that
+// tfa/generate answered to the same user within 10 minutes; a code is
+// accepted once; code attempts are rate limited; the secret is stored
+// encrypted; recovery codes are accepted as otp; see users.Manager's
+// "Two-factor sign-in"); the static token (WithAuthorizer) belongs to no
 // user, so GET /users/me answers it 401; PATCH /users/me takes only names,
 // the email (applied when the new address confirms it) and the password,
 // the latter with current_password; accounts are never

@@ -29,31 +29,8 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 	if m == nil {
 		panic("httpapi: New: nil *users.Manager")
 	}
-	c := config{
-		authorize: func(*http.Request) bool { return false },
-		maxBody:   DefaultMaxBodyBytes,
-		log:       slog.Default(),
-	}
-	for _, o := range opts {
-		o(&c)
-	}
-	c.trusted = append([]netip.Prefix(nil), c.trusted...) // never the caller's array
-	for i, p := range c.trusted {
-		if !p.IsValid() {
-			panic(fmt.Sprintf("httpapi: WithTrustedProxies: invalid prefix %v", p))
-		}
-		c.trusted[i] = p.Masked()
-	}
-	if c.verifyRedirect != "" {
-		if err := checkRedirect(c.verifyRedirect); err != nil {
-			panic("httpapi: WithVerifyRedirect: " + err.Error())
-		}
-	}
-	checkCookie("WithRefreshCookie", &c.refreshCookie, DefaultRefreshCookieName)
-	checkCookie("WithSessionCookie", &c.sessionCookie, DefaultSessionCookieName)
-	checkCookie("WithDeviceCookie", &c.deviceCookie, DefaultDeviceCookieName)
-
-	h := &handler{m: m, cfg: c, mux: http.NewServeMux()}
+	h := newHandlerConfig(m, opts)
+	h.mux = http.NewServeMux()
 	public := map[string]http.HandlerFunc{
 		"POST /users/register":             h.register,
 		"GET /users/register/verify-email": h.verifyEmail,
@@ -108,8 +85,39 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 			h.mux.HandleFunc(method+" "+p, h.notFound)
 		}
 	}
+	h.tfaRoutes()
 	h.serverRoutes()
 	return h
+}
+
+// newHandlerConfig applies opts to the defaults and checks them (it panics
+// on an invalid one); the handler it returns has no routes.
+func newHandlerConfig(m *users.Manager, opts []Option) *handler {
+	c := config{
+		authorize: func(*http.Request) bool { return false },
+		maxBody:   DefaultMaxBodyBytes,
+		log:       slog.Default(),
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	c.trusted = append([]netip.Prefix(nil), c.trusted...) // never the caller's array
+	for i, p := range c.trusted {
+		if !p.IsValid() {
+			panic(fmt.Sprintf("httpapi: WithTrustedProxies: invalid prefix %v", p))
+		}
+		c.trusted[i] = p.Masked()
+	}
+	if c.verifyRedirect != "" {
+		if err := checkRedirect(c.verifyRedirect); err != nil {
+			panic("httpapi: WithVerifyRedirect: " + err.Error())
+		}
+	}
+	checkCookie("WithRefreshCookie", &c.refreshCookie, DefaultRefreshCookieName)
+	checkCookie("WithSessionCookie", &c.sessionCookie, DefaultSessionCookieName)
+	checkCookie("WithDeviceCookie", &c.deviceCookie, DefaultDeviceCookieName)
+
+	return &handler{m: m, cfg: c}
 }
 
 // ServeHTTP sets the headers every answer carries, then routes.

@@ -24,6 +24,8 @@ type config struct {
 	sessionCookie  CookieOptions
 	deviceCookie   CookieOptions
 	serviceID      string
+	signIn         string   // Authenticate
+	origins        []string // Authenticate
 }
 
 // Option configures the handler New returns.

@@ -18,6 +18,15 @@ type Sessions interface {
 	// ExpiresAt); a deleted one is not found.
 	GetSession(ctx context.Context, id string) (*Session, error)
 
+	// ResolveSession returns, in one read (one round trip to a database),
+	// the session with the given id, its user as GetUser returns it, and
+	// whether that user's role or one of its policies has AdminAccess (a
+	// role or policy that no longer exists grants nothing). ErrNotFound
+	// when there is no such session. An expired session is returned as it
+	// is, and the user whatever its status: the Manager judges both. It
+	// is what every authenticated request costs, so it must be cheap.
+	ResolveSession(ctx context.Context, id string) (*Session, *User, bool, error)
+
 	// RotateSession is a refresh, atomically, in one transaction:
 	//
 	//   - it finds the session whose current refresh-token hash, or one of

@@ -66,7 +66,7 @@ func (h *handler) signedInMember(f http.HandlerFunc) http.HandlerFunc {
 		}
 		ctx := context.WithValue(r.Context(), memberKey{}, m)
 		if m.p.Admin {
-			ctx = context.WithValue(ctx, adminKey{}, &adminInfo{email: m.p.User.Email, session: m.token})
+			ctx = context.WithValue(ctx, adminKey{}, &adminInfo{email: m.p.User.Email, session: m.token, admin: true})
 		}
 		f(w, r.WithContext(ctx))
 	}
@@ -94,7 +94,7 @@ func (h *handler) resolveMember(w http.ResponseWriter, r *http.Request) *member 
 		if pr := explain(err); pr.Internal {
 			h.cfg.log.ErrorContext(ctx, "webui: resolving a session", "error", err)
 		}
-		http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+		h.clearSession(w, r)
 		return nil
 	}
 	return &member{p: p, token: tok}

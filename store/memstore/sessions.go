@@ -199,6 +199,35 @@ func copySession(sess *store.Session) *store.Session {
 	return &c
 }
 
+// ResolveSession implements store.Store.
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	if !ok {
+		return nil, nil, false, fmt.Errorf("memstore: resolve session: %w", store.ErrNotFound)
+	}
+	u, ok := s.users[sess.UserID]
+	if !ok {
+		return nil, nil, false, fmt.Errorf("memstore: resolve session: %w", store.ErrNotFound)
+	}
+	admin := false
+	if u.Role != nil {
+		if r, ok := s.roles[*u.Role]; ok && r.AdminAccess {
+			admin = true
+		}
+	}
+	for _, p := range u.Policies {
+		if pol, ok := s.policies[p]; ok && pol.AdminAccess {
+			admin = true
+		}
+	}
+	return copySession(sess), copyUserOut(u), admin, nil
+}
+
 // ListSessions implements store.Store.
 func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
 	if err := ctx.Err(); err != nil {

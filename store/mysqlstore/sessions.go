@@ -62,6 +62,70 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 	return r, err
 }
 
+// scanFunc scans with a function: it lets one row hold what two scan
+// functions read (see ResolveSession).
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// resolveSessionSQL reads a session, its user and the user's admin
+// access in one statement: a row per policy of the user, in their order
+// (one with a NULL policy when it has none).
+const resolveSessionSQL = `SELECT ` + userCols + `, p.policy_id, ` + sessionCols + `,
+	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
+	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies ap ON ap.id = up.policy_id
+		WHERE up.user_id = u.id AND ap.admin_access)
+FROM users_sessions s JOIN users_users u ON u.id = s.user_id
+LEFT JOIN users_user_policies p ON p.user_id = u.id
+WHERE s.id = ? ORDER BY p.position`
+
+// ResolveSession implements store.Store with one SELECT.
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+	var (
+		sess  *store.Session
+		u     *store.User
+		admin bool
+	)
+	err := s.do(ctx, "resolve session", func() error {
+		sess, u, admin = nil, nil, false
+		rows, err := s.db.QueryContext(ctx, resolveSessionSQL, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				policy sql.NullString
+				ru     *store.User
+			)
+			rs, err := scanSession(scanFunc(func(sd ...any) (err error) {
+				ru, err = scanUser(rows, append(append([]any{&policy}, sd...), &admin)...)
+				return err
+			}))
+			if err != nil {
+				return err
+			}
+			if u == nil {
+				sess, u = rs, ru
+			}
+			if policy.Valid {
+				u.Policies = append(u.Policies, policy.String)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if u == nil {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return sess, u, admin, nil
+}
+
 // errReused carries, out of the transaction that found it, the id of the
 // session whose earlier token was presented.
 type errReused struct{ id string }

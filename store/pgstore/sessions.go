@@ -57,6 +57,35 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 	return queryOne(ctx, s, "get session", s.q.getSession, scanSession, id)
 }
 
+// scanFunc scans with a function: it lets one row hold what two scan
+// functions read (see ResolveSession).
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// ResolveSession implements store.Store with one SELECT.
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+	var (
+		sess  *store.Session
+		u     *store.User
+		admin bool
+	)
+	err := s.do(ctx, "resolve session", func() (err error) {
+		row := s.pool.QueryRow(ctx, s.q.resolveSession, id)
+		sess, err = scanSession(scanFunc(func(sd ...any) (err error) {
+			u, err = scanUser(scanFunc(func(ud ...any) error {
+				return row.Scan(append(append(sd, ud...), &admin)...)
+			}))
+			return err
+		}))
+		return err
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return sess, u, admin, nil
+}
+
 // RotateSession implements store.Store in two round trips, at read
 // committed whatever the pool's default. The first locks the session's
 // user FOR SHARE, then the session whose current hash is oldHash FOR

@@ -99,7 +99,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 var tables = []string{
 	"users_users", "users_roles", "users_policies", "users_user_policies",
 	"users_tokens", "users_mail", "users_settings", "users_schema_migrations",
-	"users_sessions", "users_session_hashes", "users_tfa", "users_recovery_codes", "users_events", "users_event_deliveries",
+	"users_sessions", "users_session_hashes", "users_events", "users_event_deliveries",
+	"users_tfa", "users_recovery_codes",
 }
 
 func qualifier(prefix string) func(string) string {
@@ -218,7 +219,7 @@ type queries struct {
 	insertMail, claimMail, updateMail, listMail, mailStats                               string
 	lockUserShare, insertSession, getSession, listSessions, lockSessionUser, lockSession string
 	insertSessionHash, rotateSession, deleteReused, deleteSession                        string
-	deleteSessionByToken, purgeExpired                                                   string
+	deleteSessionByToken, purgeExpired, resolveSession                                   string
 }
 
 func newQueries(prefix string) queries {
@@ -326,7 +327,14 @@ WHERE id = $1`),
 		lockUserShare: q(`SELECT ` + userState + ` FROM users_users WHERE id = $1 FOR SHARE`),
 		insertSession: q(`INSERT INTO users_sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
 		getSession:    q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE id = $1`),
-		listSessions:  q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE user_id = $1 ORDER BY created_at DESC, id`),
+		// A session, its user and the user's admin access, in one read.
+		resolveSession: q(`SELECT s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent,
+	` + userCols + `,
+	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
+	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies ap ON ap.id = up.policy_id
+		WHERE up.user_id = u.id AND ap.admin_access)
+FROM users_sessions s JOIN users_users u ON u.id = s.user_id WHERE s.id = $1`),
+		listSessions: q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE user_id = $1 ORDER BY created_at DESC, id`),
 		lockSessionUser: q(`SELECT u.status, u.contested, u.email_key, u.password_hash FROM users_users u
 WHERE u.id = (SELECT s.user_id FROM users_sessions s WHERE s.token_hash = $1)
 FOR SHARE`),

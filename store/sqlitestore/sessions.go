@@ -12,7 +12,16 @@ import (
 
 const sessionCols = `id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent`
 
-func scanSession(rows *sql.Rows) (*store.Session, error) {
+// scanner is a row to scan: *sql.Rows, or a scanFunc.
+type scanner interface{ Scan(dest ...any) error }
+
+// scanFunc scans with a function: it lets one row hold what two scan
+// functions read (see ResolveSession).
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+func scanSession(rows scanner) (*store.Session, error) {
 	var (
 		s                           store.Session
 		created, refreshed, expires int64
@@ -105,6 +114,42 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 		return nil, s.fail(ctx, "get session", err)
 	}
 	return sess, nil
+}
+
+// resolveUserSQL reads a user (userCols) and whether its role or one of
+// its policies has admin access.
+const resolveUserSQL = `SELECT ` + userCols + `,
+	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = users_users.role AND r.admin_access)
+	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies p ON p.id = up.policy_id
+		WHERE up.user_id = users_users.id AND p.admin_access)
+FROM users_users WHERE id = ?`
+
+// ResolveSession implements [store.Store] with two SELECTs on the same
+// connection pool, no network between them: the session, then its user
+// with its admin access. One SELECT joining the two tables measured
+// nearly twice the CPU time of these two on SQLite.
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+	sess, err := s.GetSession(ctx, id)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	var (
+		u     *store.User
+		admin bool
+	)
+	err = s.read().queryRow(ctx, resolveUserSQL, func(rows *sql.Rows) (err error) {
+		u, err = scanUser(scanFunc(func(ud ...any) error {
+			return rows.Scan(append(ud, &admin)...)
+		}))
+		return err
+	}, sess.UserID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, false, store.ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, false, s.fail(ctx, "resolve session", err)
+	}
+	return sess, u, admin, nil
 }
 
 // RotateSession implements [store.Store]. Its first statement is the
@@ -222,6 +267,6 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error)
 // ListSessions implements [store.Store].
 func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
 	list, err := queryAll(ctx, s.read(), `SELECT `+sessionCols+` FROM users_sessions WHERE user_id = ?
-	ORDER BY created_at DESC, id`, scanSession, userID)
+	ORDER BY created_at DESC, id`, func(r *sql.Rows) (*store.Session, error) { return scanSession(r) }, userID)
 	return list, s.fail(ctx, "list sessions", err)
 }

@@ -22,7 +22,7 @@ const userCols = `id, email, email_key, password_hash, first_name, last_name, st
 	EXISTS (SELECT 1 FROM users_tfa WHERE user_id = users_users.id),
 	(SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = users_users.id)`
 
-func scanUser(rows *sql.Rows) (*store.User, error) {
+func scanUser(rows scanner) (*store.User, error) {
 	var (
 		u         store.User
 		role      sql.NullString

@@ -209,6 +209,7 @@ func groups() []group {
 			{"CreateUnknownUser", sessionsCreateUnknownUser},
 			{"CreateCondition", sessionsCreateCondition},
 			{"GetNotFound", sessionsGetNotFound},
+			{"Resolve", sessionsResolve},
 			{"Rotate", sessionsRotate},
 			{"RotateUnknownHash", sessionsRotateUnknown},
 			{"RotateExpired", sessionsRotateExpired},
@@ -239,6 +240,7 @@ func groups() []group {
 		{"Timestamps", []clause{
 			{"UTC", timestampsUTC},
 		}},
+		tfaGroup(),
 	}
 }
 
