@@ -61,8 +61,10 @@ func (m *Manager) changePassword(ctx context.Context, userID, current, newPasswo
 		return nil, err
 	}
 	old := u.PasswordHash
+	now := m.clock()
 	after, err := m.store.UpdateUser(ctx, u.ID, store.Condition{Status: StatusActive, PasswordHash: &old},
-		store.UserChange{PasswordHash: &hash, UpdatedAt: m.clock()}, store.Effects{EndSessions: true, RevokeTokens: passwordPurposes})
+		store.UserChange{PasswordHash: &hash, UpdatedAt: now}, store.Effects{EndSessions: true, RevokeTokens: passwordPurposes,
+			Events: m.events(m.event(ctx, flowPasswordChanged, u, u.ID, now))})
 	switch {
 	case errors.Is(err, store.ErrConflict), isNotFound(err):
 		return nil, ErrInvalidCredentials // changed or removed meanwhile

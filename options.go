@@ -39,6 +39,7 @@ type config struct {
 	delivery    Delivery
 	health      HealthThresholds
 	templates   Templates
+	hooks       Hooks
 }
 
 // defaultConfig is what New starts from.
@@ -81,6 +82,9 @@ func (c *config) check() error {
 		return err
 	}
 	if err := c.health.check(); err != nil {
+		return err
+	}
+	if err := c.hooks.check(); err != nil {
 		return err
 	}
 	return c.templates.check()

@@ -223,10 +223,11 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// Run delivers mail until ctx is done: at once, then whenever this
-// Manager queues a mail, and every PollInterval (for mails queued by other
-// processes, and retries coming due). Once an hour it also purges expired
-// sessions and tokens (PurgeExpired). The host starts it
+// Run delivers mail, then events to the Hooks' handlers (DeliverEvents),
+// until ctx is done: at once, then whenever this Manager queues a mail or
+// an event, and every PollInterval (for what other processes queued, and
+// retries coming due). Once an hour it also purges expired sessions and
+// tokens (PurgeExpired) and prunes the activity log (PruneActivity). The host starts it
 // (`go m.Run(ctx)`); nothing runs in the background otherwise. A Store
 // error is logged and retried on the next tick. Run returns nil when ctx
 // is done.
@@ -242,6 +243,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 		if _, err := m.DeliverPending(ctx); err != nil && ctx.Err() == nil {
 			m.log.Error("users: mail delivery", "error", err)
+		}
+		if _, err := m.DeliverEvents(ctx); err != nil && ctx.Err() == nil {
+			m.log.Error("users: event delivery", "error", err)
 		}
 		m.purgeIfDue(ctx)
 		if !t.Stop() {

@@ -43,8 +43,12 @@ func (d mailData) withProject(s *Settings) mailData {
 //     registration's owner chooses the password) or "password-reset";
 //   - Link: the link to follow, token included;
 //   - Email: the recipient;
-//   - FirstName, LastName: the names given at registration (verify-email
-//     only; empty otherwise);
+//   - FirstName, LastName: always empty. A verification mail goes to
+//     whatever address was typed, and the names came with it from whoever
+//     typed it: a first name such as "locked! reset: https://evil.example"
+//     would reach a stranger's inbox inside a genuine mail. No mail shows
+//     a name nobody has proved; the fields stay so that templates naming
+//     them still render;
 //   - ProjectName: the settings' project name ("" when none is set);
 //   - ValidFor: how long the link works, in words ("7 days", "1 hour").
 //
@@ -56,7 +60,7 @@ type Template struct {
 }
 
 const (
-	textVerify = `Hello{{with .FirstName}} {{.}}{{end}},
+	textVerify = `Hello,
 
 Thanks for registering{{with .ProjectName}} with {{.}}{{end}}. Verify your email address ({{.Email}}) by opening this link:
 
@@ -66,7 +70,7 @@ If you did not register, you can ignore this mail.
 `
 	htmlVerify = `<!DOCTYPE html>
 <html><body>
-<p>Hello{{with .FirstName}} {{.}}{{end}},</p>
+<p>Hello,</p>
 <p>Thanks for registering{{with .ProjectName}} with {{.}}{{end}}. Verify your email address ({{.Email}}) by following this link:</p>
 <p><a href="{{.Link}}">Verify email</a></p>
 <p>If you did not register, you can ignore this mail.</p>

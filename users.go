@@ -19,6 +19,8 @@ import (
 const (
 	// MaxInviteEmails caps the number of addresses one Invite call takes.
 	MaxInviteEmails = 1000
+	// MaxCreateUsers caps the number of users one CreateUsers call takes.
+	MaxCreateUsers = 1000
 	// MinSecretBytes is the shortest secret WithSecret accepts: a shorter
 	// HMAC key could be guessed offline from any access token.
 	MinSecretBytes = 32
@@ -59,6 +61,7 @@ type Manager struct {
 	deliveries  deliveryState
 	probe       probeState
 	gateStats   gateStats
+	hooks       hooks
 }
 
 // New builds a Manager on a Store and a Mailer. It applies the options in
@@ -144,6 +147,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		health:      c.health,
 		releaseID:   moduleVersion(),
 		projectName: c.projectName,
+		hooks:       newHooks(c.hooks),
 	}, nil
 }
 

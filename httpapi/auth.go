@@ -133,7 +133,7 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 			p, err := h.m.ResolveAccessToken(r.Context(), tok)
 			switch {
 			case err == nil && p.Admin:
-				f(w, r)
+				f(w, asActor(r, p.User.ID))
 				return
 			case errors.Is(err, users.ErrTokenExpired):
 				h.writeError(w, r, err)

@@ -11,6 +11,19 @@
 //	mux.Handle("/api/", http.StripPrefix("/api", httpapi.New(m,
 //		httpapi.WithAuthorizer(httpapi.BearerToken(adminToken)))))
 //
+// # Your own handlers
+//
+// [Authenticate] is middleware for the application's own routes: it finds
+// who is calling (a bearer token, the session cookie, or the cookie of the
+// console's sign-in pages, package webui) and puts the principal into the
+// request's context, for [PrincipalFrom]. [RequireUser], [RequireAdmin] and
+// [RequireRole] guard routes: a browser is sent to the sign-in page, an
+// API call gets Directus's 401 or 403. Cookie-authenticated state changes
+// from another origin are refused.
+//
+//	mux.Handle("GET /home", httpapi.RequireUser(http.HandlerFunc(home)))
+//	srv := &http.Server{Handler: httpapi.Authenticate(m)(mux)}
+//
 // # Routes
 //
 // Public:
@@ -53,7 +66,8 @@
 //	                                   (an address whose account was never verified is taken
 //	                                   over by the invitation; counted in the log, never named)
 //	POST  /users                       ?fields= {email?, password?, first_name?, last_name?, status?,
-//	                                    role?, policies?, metadata?} → 200 {"data": user}
+//	                                    role?, policies?, metadata?} → 200 {"data": user}; an array of
+//	                                   them → 200 {"data": [user, …]}, all or none (users.Manager.CreateUsers)
 //	GET   /users                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
 //	                                   → 200 {"data": [user, …], "meta"?: {"total_count": n, "filter_count": n}}
 //	GET   /users/{id}                  ?fields= → 200 {"data": user}
@@ -61,7 +75,8 @@
 //	PATCH /users                       {keys: [id, …], data: {fields}} → 200 {"data": [user, …]}
 //	DELETE /users/{id}                 → 204
 //	DELETE /users                      [id, …] or {keys: [id, …]} → 204
-//	GET   /roles                       → 200 {"data": [role, …]}
+//	GET   /roles                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
+//	                                   → 200 {"data": [role, …], "meta"?: {…}}
 //	POST  /roles                       {id?, name, description?, admin_access?} → 200 {"data": role}
 //	GET   /settings                    → 200 {"data": settings}
 //	PATCH /settings                    {public_registration?, public_registration_verify_email?,
@@ -113,8 +128,15 @@
 //     and search select), or * for both, answered as
 //     {"data": […], "meta": {"total_count": 2, "filter_count": 1}}.
 //
-// Filtering, sorting and paging are done by the store's own query. Any
-// other parameter, an unknown field or operator, a value of the wrong type
+// Filtering, sorting and paging are done by the store's own query.
+//
+// GET /roles takes the same parameters over a role's fields: filter on
+// id, name and description (users.RoleQuery), search in name and
+// description, sort on id, name, description and admin_access (default:
+// name), fields among id, name, description and admin_access
+// (users.RoleQuery); the Manager filters the roles, which are few.
+//
+// Any other parameter, an unknown field or operator, a value of the wrong type
 // or a limit out of range is 400 INVALID_QUERY with a message that names
 // it (`Invalid query. "filter" _or[1].email: unknown operator "_foo".`).
 //
@@ -247,7 +269,11 @@
 //
 // # Errors
 //
-// Every error is {"errors":[{"message":"…","extensions":{"code":"…"}}]}:
+// Every error is {"errors":[{"message":"…","extensions":{"code":"…"}}]}.
+// As in Directus, a FAILED_VALIDATION error also names the field and the
+// rule it broke (extensions field and type: "email" for an address,
+// "regex" for another malformed value), and a RECORD_NOT_UNIQUE error the
+// collection and the field (extensions collection and field):
 //
 //	400 INVALID_PAYLOAD       malformed or disallowed input, URL not on the allow-list, unknown role,
 //	                          removing the last active user with admin access

@@ -539,11 +539,12 @@ func TestSessionRenewalAndRevocation(t *testing.T) {
 	assert.NotEqual(t, c.Value, renewed.Value)
 	assert.Equal(t, http.StatusOK, get(t, e.h, "/admin/users", renewed).StatusCode)
 
-	// Losing admin access ends the console at once.
+	// Losing admin access ends the console at once: a 403 page, since
+	// signing in again would not help.
 	_, err = e.m.UpdateUser(ctx, u.ID, users.UserPatch{SetRole: true})
 	require.NoError(t, err)
 	res = get(t, e.h, "/admin/users", renewed)
-	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Equal(t, http.StatusForbidden, res.StatusCode)
 
 	// Past the session's end, nothing renews it.
 	_, err = e.m.UpdateUser(ctx, u.ID, users.UserPatch{SetRole: true, Role: &admins.ID})

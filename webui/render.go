@@ -12,6 +12,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -78,6 +79,9 @@ var funcs = template.FuncMap{
 		return f
 	},
 	"choice": choice,
+	// seg escapes an id as one path segment: html/template leaves '/' and
+	// '?' alone in a URL, and an id holding them would name another page.
+	"seg": url.PathEscape,
 }
 
 // choice is one labelled select of the page p (the "select" template):
@@ -371,7 +375,7 @@ type tokenData struct {
 // appMsg, and no console sign-in, for anyone else, whom the console
 // would refuse.
 func (h *handler) doneFlash(r *http.Request, u *users.User, msg, appMsg string) *flash {
-	if u == nil {
+	if u == nil || h.cfg.landing != "" { // everyone signs in here
 		return &flash{Status: []string{msg}}
 	}
 	admin, err := h.m.HasAdminAccess(r.Context(), u.ID)
@@ -391,7 +395,7 @@ func (h *handler) done(title string) http.HandlerFunc {
 		d := messageData{NextURL: h.signInURL(), NextText: "Sign In"}
 		if f == nil {
 			f = &flash{}
-		} else if f.NoConsole && h.cfg.authorize == nil {
+		} else if f.NoConsole && h.cfg.authorize == nil && h.cfg.landing == "" {
 			d.NextURL, d.NextText = "", ""
 		}
 		h.render(w, r, http.StatusOK, "message", &page{Title: title, Flash: f, Data: d})

@@ -34,6 +34,12 @@
 // console). A host app with a login of its own passes [WithAuthorizer]
 // instead, and the built-in sign-in is off.
 //
+// [WithUserSignIn] opens the sign-in, sign-out, forgot-password and
+// reset-password pages to every active user, for a host app whose own
+// pages are behind httpapi.Authenticate: a user without admin access lands
+// on the app's page after signing in, and gets a 403 page from the
+// console's admin pages.
+//
 // # Security
 //
 // Every answer carries a Content-Security-Policy that allows no script, no
@@ -114,6 +120,12 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 	}
 	if c.prefix != "" && (!strings.HasPrefix(c.prefix, "/") || strings.ContainsAny(c.prefix, "?#{} ")) {
 		panic(fmt.Sprintf("webui: WithPrefix: %q is not an absolute path", c.prefix))
+	}
+	if c.landing != "" && (c.landing[0] != '/' || strings.HasPrefix(c.landing, "//") || strings.ContainsAny(c.landing, "\\\r\n\t ")) {
+		panic(fmt.Sprintf("webui: WithUserSignIn: %q is not an absolute path", c.landing))
+	}
+	if c.authorize != nil {
+		c.landing = "" // the host app signs people in
 	}
 	c.prefix = cleanPrefix(c.prefix)
 	if c.prefix == "/" {

@@ -395,7 +395,7 @@ var limitsSection = section{"Rate limits (durations in seconds, as Directus's)",
 var corsSection = section{"CORS (Directus's names and defaults)", []setting{
 	{name: "CORS_ENABLED", def: "false", help: "Answer cross-origin requests and preflights from the origins CORS_ORIGIN allows.",
 		parse: func(c *config, v string) (err error) { c.CORSEnabled, err = boolean(v); return }},
-	{name: "CORS_ORIGIN", def: "false", help: "Allowed origins: comma-separated (https://app.example.com, https://*.example.com), true or * for any origin, false for none. With any origin, credentials are not allowed (Directus allows them). The admin console (/admin/) is never shared cross-origin.",
+	{name: "CORS_ORIGIN", def: "false", help: "Allowed origins: comma-separated (https://app.example.com, https://*.example.com — a * only as a whole leading label, matching exactly one label), true or * for any origin, false for none. With any origin, credentials are not allowed (Directus allows them). The admin console (/admin/) is never shared cross-origin.",
 		parse: corsOrigins},
 	{name: "CORS_METHODS", def: "GET,POST,PATCH,DELETE", help: "Methods a cross-origin request may use.",
 		parse: func(c *config, v string) error { c.CORSMethods = list(v); return nil }},
@@ -780,10 +780,8 @@ func corsOrigins(c *config, v string) error {
 		return nil
 	}
 	for _, o := range list(v) {
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.Count(o, "*") > 1 {
-			return fmt.Errorf("%q is not an origin such as https://app.example.com (scheme, host and port only; one * allowed, as in https://*.example.com)", o)
+		if _, err := parseOriginPattern(o); err != nil {
+			return fmt.Errorf("%q is %w", o, err)
 		}
 		c.CORSOrigins = append(c.CORSOrigins, strings.TrimSuffix(o, "/"))
 	}

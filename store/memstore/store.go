@@ -19,6 +19,11 @@ type Store struct {
 	mail     map[string]*store.Mail
 	settings []byte // nil until saved
 
+	events     []*store.Event                    // by ID, ascending
+	deliveries map[deliveryKey]*store.EventRetry // pending deliveries
+	leases     map[deliveryKey]time.Time
+	lastEvent  int64
+
 	sessions  map[string]*store.Session // by ID
 	current   map[string]string         // string(TokenHash) → session ID
 	earlier   map[string]string         // string(an earlier hash) → session ID
@@ -36,6 +41,9 @@ func New() *Store {
 		roles:    make(map[string]*store.Role),
 		policies: make(map[string]*store.Policy),
 		mail:     make(map[string]*store.Mail),
+
+		deliveries: make(map[deliveryKey]*store.EventRetry),
+		leases:     make(map[deliveryKey]time.Time),
 
 		sessions:  make(map[string]*store.Session),
 		current:   make(map[string]string),

@@ -2,6 +2,7 @@ package mysqlstore_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -26,7 +27,7 @@ func database(t *testing.T) multitest.Database {
 			require.NoError(t, db.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT version) FROM users_schema_migrations`).Scan(&rows, &versions))
 			return rows, versions
 		},
-		Want: mysqlstore.SchemaVersion(),
+		Want: migrationFiles(t), // versions may have gaps
 	}
 }
 
@@ -34,4 +35,13 @@ func database(t *testing.T) multitest.Database {
 // database, as several instances of an app share one.
 func TestMulti(t *testing.T) {
 	multitest.Run(t, database)
+}
+
+// migrationFiles counts the embedded migrations: the versions a migrated
+// database records (their numbers may have gaps).
+func migrationFiles(t *testing.T) int {
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	return len(files)
 }

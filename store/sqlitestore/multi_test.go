@@ -41,7 +41,7 @@ func database(t *testing.T) multitest.Database {
 			require.NoError(t, open(t).QueryRow(`SELECT count(*), count(DISTINCT version) FROM users_schema_migrations`).Scan(&rows, &versions))
 			return rows, versions
 		},
-		Want: migrationCount(t),
+		Want: migrationFiles(t), // versions may have gaps
 	}
 }
 
@@ -49,4 +49,13 @@ func database(t *testing.T) multitest.Database {
 // database file.
 func TestMulti(t *testing.T) {
 	multitest.Run(t, database)
+}
+
+// migrationFiles counts the embedded migrations: the versions a migrated
+// database records (their numbers may have gaps).
+func migrationFiles(t *testing.T) int {
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	return len(files)
 }

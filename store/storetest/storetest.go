@@ -66,6 +66,7 @@ func groups() []group {
 		}},
 		{"GetUser", []clause{
 			{"NotFound", getUserNotFound},
+			{"TrailingSpaceIsAnotherID", getUserTrailingSpace},
 		}},
 		{"GetUserByEmailKey", []clause{
 			{"Found", getUserByEmailKeyFound},
@@ -111,6 +112,7 @@ func groups() []group {
 			{"ConditionPasswordHash", updateUserConditionPasswordHash},
 			{"KeepAdmin", updateUserKeepAdmin},
 			{"KeepAdminNoAdminBefore", updateUserKeepAdminNoAdminBefore},
+			{"KeepAdminKeepsAnEmail", updateUserKeepAdminEmail},
 			{"KeepAdminUnderConcurrency", updateUserKeepAdminConcurrent},
 			{"UnicodeAndDeepMetadata", updateUserUnicodeAndDeepMetadata},
 		}},
@@ -191,11 +193,22 @@ func groups() []group {
 			{"MessageIDKept", mailMessageIDKept},
 			{"Stats", mailStats},
 		}},
+		{"Events", []clause{
+			{"InsertedWithChange", eventsInsertedWithChange},
+			{"EveryWriter", eventsEveryWriter},
+			{"ClaimInOrderPerUser", eventsClaimInOrderPerUser},
+			{"ClaimLimit", eventsClaimLimit},
+			{"Retry", eventsRetry},
+			{"ClaimedOnce", eventsConcurrentClaim},
+			{"ListQuery", eventsListQuery},
+			{"Prune", eventsPrune},
+		}},
 		{"Sessions", []clause{
 			{"CreateGet", sessionsCreateGet},
 			{"CreateUnknownUser", sessionsCreateUnknownUser},
 			{"CreateCondition", sessionsCreateCondition},
 			{"GetNotFound", sessionsGetNotFound},
+			{"Resolve", sessionsResolve},
 			{"Rotate", sessionsRotate},
 			{"RotateUnknownHash", sessionsRotateUnknown},
 			{"RotateExpired", sessionsRotateExpired},
