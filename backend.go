@@ -123,6 +123,11 @@ func (b backend) DeleteSession(ctx context.Context, id string, events ...*store.
 	return storeErr(b.s.DeleteSession(ctx, id, events...))
 }
 
+func (b backend) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	l, err := b.s.ListSessions(ctx, userID)
+	return l, storeErr(err)
+}
+
 func (b backend) DeleteSessionByToken(ctx context.Context, hash []byte, events ...*store.Event) error {
 	return storeErr(b.s.DeleteSessionByToken(ctx, hash, events...))
 }

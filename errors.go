@@ -119,6 +119,17 @@ var (
 	// HTTP: 401 INVALID_CREDENTIALS.
 	ErrInvalidCredentials = newSentinel("users: invalid user credentials", nil)
 
+	// ErrInvalidOTP is returned by Login for a user with a second factor
+	// when the password is right but the code (LoginInput.OTP) is missing,
+	// wrong, or already used, and by Authenticate, which takes no code, for
+	// such a user. HTTP: 401 INVALID_OTP.
+	ErrInvalidOTP = newSentinel("users: invalid user OTP", nil)
+
+	// ErrTwoFactorRequired refuses a request of a user who must set up a
+	// second factor first (Principal.TwoFactorSetupRequired). It also
+	// matches ErrForbidden. HTTP: 403 FORBIDDEN.
+	ErrTwoFactorRequired = newSentinel("users: two-factor sign-in must be set up first", ErrForbidden)
+
 	// ErrBusy is returned (inside a *BusyError, which estimates when to
 	// retry) by every method that checks or hashes a password (Register,
 	// Authenticate, AcceptInvite, CreateUser, UpdateUser) when the hashing

@@ -32,8 +32,11 @@ type User struct {
 	Policies    []string       `json:"policies"`
 	Metadata    map[string]any `json:"metadata,omitempty"` // host-app fields, stored as JSON
 	HasPassword bool           `json:"-"`
-	CreatedAt   time.Time      `json:"created_at"`
-	UpdatedAt   time.Time      `json:"updated_at"`
+	// TwoFactor reports whether the user has a second factor (see
+	// EnableTwoFactor).
+	TwoFactor bool      `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Role groups users; AdminAccess grants everything. It is owned by package

@@ -72,6 +72,9 @@ type LoginInput struct {
 	// or not, while its session lasts. Access tokens minted otherwise
 	// cannot be used that way.
 	SessionCookie bool
+	// OTP is the second factor of a user who has one: a TOTP code, or
+	// one of the user's recovery codes (see "Two-factor sign-in").
+	OTP string
 }
 
 // Session is an open login session: what Login and Refresh answer.
@@ -95,8 +98,16 @@ type Principal struct {
 	SessionID string
 	// Admin reports whether the user's role or one of its policies has
 	// admin access, as read from the Store for this resolution.
-	Admin     bool
-	ExpiresAt time.Time // the access token's exp
+	Admin bool
+	// TwoFactorSetupRequired reports that the user's role or one of its
+	// policies enforces two-factor sign-in (EnforceTFA) and the user has
+	// no second factor yet: until it has, the user may only set one up
+	// (GenerateTwoFactorSecret, EnableTwoFactor), read its own user and
+	// end its session. Package httpapi refuses everything else with
+	// ErrTwoFactorRequired; an application serving its own routes should
+	// do the same.
+	TwoFactorSetupRequired bool
+	ExpiresAt              time.Time // the access token's exp
 }
 
 // Login checks the email and password and, for an active user, opens a
@@ -287,6 +298,14 @@ func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*store.U
 	if err != nil || !ok || u == nil || u.PasswordHash == "" || u.Status != StatusActive {
 		m.sess.verifyCosts.pad(ctx, start)
 		return nil, "", ErrInvalidCredentials
+	}
+	if u.TwoFactor {
+		// The code is asked only after the password, as Directus does: a
+		// wrong code counts against the address's limits (its attempt is
+		// not reset) and against the user's code limit.
+		if err := m.checkSecondFactor(ctx, u, in.OTP); err != nil {
+			return nil, "", err
+		}
 	}
 	m.loginSucceeded(ctx, u.ID, key, ipKey, device)
 	return m.rehash(ctx, u, password), key, nil
@@ -572,7 +591,14 @@ func (m *Manager) resolve(ctx context.Context, token string) (*Principal, error)
 	case !m.clock().Before(rec.ExpiresAt):
 		return nil, ErrInvalidCredentials // the session lapsed, not the token
 	}
-	return &Principal{User: publicUser(u), SessionID: c.Session, Admin: admin, ExpiresAt: c.ExpiresAt.Time.UTC()}, nil
+	setup, err := m.requiresTwoFactor(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return &Principal{
+		User: publicUser(u), SessionID: c.Session, Admin: admin, ExpiresAt: c.ExpiresAt.Time.UTC(),
+		TwoFactorSetupRequired: setup,
+	}, nil
 }
 
 // HasAdminAccess reports whether the user is active and its role, or one

@@ -31,23 +31,24 @@ const (
 
 // Manager runs the flows. It is safe for concurrent use.
 type Manager struct {
-	store     backend // the Store, its errors translated
-	mailer    Mailer
-	hasher    Hasher
-	now       func() time.Time
-	log       *slog.Logger
-	links     Links // PublicURL without a trailing slash; the paths
-	register  *allowList
-	invite    *allowList
-	lifetimes Lifetimes
-	templates Templates
-	delivery  Delivery
-	hashGate  *hashGate
-	mailLimit Limiter // public flows; nil: no limit
-	adminMail Limiter // mail an administrator asked for; nil: no limit
-	authLimit Limiter // nil: no limit
-	sess      *sessionState
-	msgIDHost string // the right-hand side of every Message-ID
+	store       backend // the Store, its errors translated
+	mailer      Mailer
+	hasher      Hasher
+	now         func() time.Time
+	log         *slog.Logger
+	links       Links // PublicURL without a trailing slash; the paths
+	register    *allowList
+	invite      *allowList
+	emailChange *allowList
+	lifetimes   Lifetimes
+	templates   Templates
+	delivery    Delivery
+	hashGate    *hashGate
+	mailLimit   Limiter // public flows; nil: no limit
+	adminMail   Limiter // mail an administrator asked for; nil: no limit
+	authLimit   Limiter // nil: no limit
+	sess        *sessionState
+	msgIDHost   string // the right-hand side of every Message-ID
 
 	dummyHash string // hashed once at New; see Register and Authenticate
 	cached    atomic.Pointer[cachedSettings]
@@ -91,6 +92,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	}
 	reg, _ := newAllowList(c.links.RegisterURLs...) // checked
 	inv, _ := newAllowList(c.links.InviteURLs...)
+	change, _ := newAllowList(c.links.EmailChangeURLs...)
 	sess, err := newSessionState(&c)
 	if err != nil {
 		return nil, err
@@ -132,6 +134,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		links:       c.links,
 		register:    reg,
 		invite:      inv,
+		emailChange: change,
 		lifetimes:   c.lifetimes,
 		templates:   c.templates,
 		delivery:    c.delivery,
@@ -182,6 +185,7 @@ func publicUser(r *store.User) *User {
 		Policies:    r.Policies,
 		Metadata:    r.Metadata,
 		HasPassword: r.PasswordHash != "",
+		TwoFactor:   r.TwoFactor,
 		CreatedAt:   r.CreatedAt,
 		UpdatedAt:   r.UpdatedAt,
 	}

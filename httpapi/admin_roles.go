@@ -83,7 +83,7 @@ func selectRoleFields(role *users.Role, fields []string) any {
 	return out
 }
 
-// createRole: POST /roles {id?, name, description?, admin_access?} → 200
+// createRole: POST /roles {id?, name, description?, admin_access?, enforce_tfa?} → 200
 // {"data": role}.
 func (h *handler) createRole(w http.ResponseWriter, r *http.Request) {
 	p, err := h.decode(w, r)
@@ -93,13 +93,14 @@ func (h *handler) createRole(w http.ResponseWriter, r *http.Request) {
 	}
 	var (
 		role users.Role
-		errs [5]error
+		errs [6]error
 	)
-	errs[0] = p.only("id", "name", "description", "admin_access")
+	errs[0] = p.only("id", "name", "description", "admin_access", "enforce_tfa")
 	role.ID, _, errs[1] = p.str("id")
 	role.Name, _, errs[2] = p.str("name")
 	role.Description, _, errs[3] = p.str("description")
 	role.AdminAccess, _, errs[4] = p.boolean("admin_access")
+	role.EnforceTFA, _, errs[5] = p.boolean("enforce_tfa")
 	if err := firstErr(errs[:]...); err != nil {
 		h.writeError(w, r, err)
 		return

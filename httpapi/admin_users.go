@@ -23,6 +23,7 @@ type userView struct {
 	ID        string         `json:"id"`
 	Email     *string        `json:"email"`
 	Password  *string        `json:"password"`
+	TFASecret *string        `json:"tfa_secret"` // masked when set, as Directus shows it
 	FirstName *string        `json:"first_name"`
 	LastName  *string        `json:"last_name"`
 	Status    users.Status   `json:"status"`
@@ -47,6 +48,9 @@ func viewUser(u *users.User) userView {
 	}
 	if u.HasPassword {
 		v.Password = orNull(maskedPassword)
+	}
+	if u.TwoFactor {
+		v.TFASecret = orNull(maskedPassword)
 	}
 	if v.Policies == nil {
 		v.Policies = []string{}

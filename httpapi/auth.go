@@ -132,6 +132,9 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 		if tok := h.accessToken(r); strings.Count(tok, ".") == 2 {
 			p, err := h.m.ResolveAccessToken(r.Context(), tok)
 			switch {
+			case err == nil && p.Admin && p.TwoFactorSetupRequired:
+				h.writeError(w, r, users.ErrTwoFactorRequired)
+				return
 			case err == nil && p.Admin:
 				f(w, asActor(r, p.User.ID))
 				return
@@ -157,7 +160,7 @@ func (h *handler) isAdmin(r *http.Request) bool {
 	}
 	if tok := h.accessToken(r); strings.Count(tok, ".") == 2 {
 		p, err := h.m.ResolveAccessToken(r.Context(), tok)
-		return err == nil && p.Admin
+		return err == nil && p.Admin && !p.TwoFactorSetupRequired
 	}
 	return false
 }
@@ -187,11 +190,19 @@ func (h *handler) accessToken(r *http.Request) string {
 // without one (or with one that is not an access token), 401
 // TOKEN_EXPIRED when it expired, 403 INVALID_TOKEN when its signature is
 // wrong, 401 INVALID_CREDENTIALS when its session ended or its user is no
-// longer active.
+// longer active, 403 FORBIDDEN when its user must set up a second factor
+// first and the route is not one of those that allow it (setupPatterns).
 func (h *handler) principal(r *http.Request) (*users.Principal, error) {
 	tok := h.accessToken(r)
 	if strings.Count(tok, ".") != 2 {
 		return nil, users.ErrInvalidCredentials
 	}
-	return h.m.ResolveAccessToken(r.Context(), tok)
+	p, err := h.m.ResolveAccessToken(r.Context(), tok)
+	if err != nil {
+		return nil, err
+	}
+	if err := setupOnly(r, p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }

@@ -40,7 +40,9 @@
 //	POST /auth/login                   {email, password, mode?: "json"|"cookie"|"session", otp?}
 //	                                   → 200 {"data": {access_token, expires, refresh_token}} (json),
 //	                                     {access_token, expires} + refresh cookie (cookie),
-//	                                     {expires} + session cookie (session); else 401 INVALID_CREDENTIALS
+//	                                     {expires} + session cookie (session); else 401 INVALID_CREDENTIALS,
+//	                                     or 401 INVALID_OTP for a user with a second factor whose otp is
+//	                                     missing, wrong or already used
 //	POST /auth/refresh                 {refresh_token?, mode?} → 200, new tokens in the mode's form
 //	POST /auth/logout                  {refresh_token?, mode?} → 204
 //	POST /auth/password/request        {email, reset_url?} → 204, whether or not the address has
@@ -55,8 +57,18 @@
 // without one):
 //
 //	GET   /users/me                    ?fields= → 200 {"data": user}
-//	PATCH /users/me                    ?fields= {first_name?, last_name?, password?, current_password?}
+//	PATCH /users/me                    ?fields= {first_name?, last_name?, email?, password?, current_password?}
 //	                                   → 200 {"data": user}
+//	POST  /users/me/tfa/generate       {password} → 200 {"data": {secret, otpauth_url}}
+//	POST  /users/me/tfa/enable         {secret, otp} → 204 (secret: the one generate answered)
+//	POST  /users/me/tfa/disable        {otp} → 204 (a TOTP code or a recovery code)
+//
+// A user whose role or policy enforces two-factor sign-in (enforce_tfa)
+// and who has not set it up signs in as usual, but its access token is
+// then good only for GET /users/me and the generate and enable routes
+// above (and refresh and logout, which take none): every other route
+// answers 403 FORBIDDEN until the second factor is on (see
+// users.Principal.TwoFactorSetupRequired).
 //
 // Admin (asked first, before the body is read: the authorizer, then the
 // request's access token, which must be an active user's with admin
@@ -75,9 +87,11 @@
 //	PATCH /users                       {keys: [id, …], data: {fields}} → 200 {"data": [user, …]}
 //	DELETE /users/{id}                 → 204
 //	DELETE /users                      [id, …] or {keys: [id, …]} → 204
+//	POST  /users/{id}/tfa/disable      → 204: removes the user's second factor, no code needed
 //	GET   /roles                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
 //	                                   → 200 {"data": [role, …], "meta"?: {…}}
-//	POST  /roles                       {id?, name, description?, admin_access?} → 200 {"data": role}
+//	POST  /roles                       {id?, name, description?, admin_access?, enforce_tfa?}
+//	                                   → 200 {"data": role}
 //	GET   /settings                    → 200 {"data": settings}
 //	PATCH /settings                    {public_registration?, public_registration_verify_email?,
 //	                                    public_registration_role?, public_registration_email_filter?,
@@ -255,7 +269,13 @@
 // PATCH /users/me changes the caller's names and, given current_password
 // (an extension: Directus asks for none), the password; a wrong one is 401
 // INVALID_CREDENTIALS and counts against the address's login limit. A
-// password change ends every session of the user, this one included.
+// password change ends every session of the user, this one included. An
+// email is not changed at once (Directus changes it at once): the new
+// address gets a link that applies the change, the current one a notice
+// with links to cancel it and to reset the password, and the answer still
+// shows the current address (see users.Manager.RequestEmailChange; an
+// address another user has is answered the same). The address it already
+// has is no change.
 //
 // POST /auth/password/request mails a reset link only to an active user's
 // address, to reset_url (on the password-reset allow-list,
@@ -282,9 +302,11 @@
 //	400 INVALID_QUERY         a query parameter GET /users does not take, or a bad value of one
 //	401 INVALID_CREDENTIALS   login or refresh failed, whatever the reason; no access token, or
 //	                          one whose session ended (/users/me)
+//	401 INVALID_OTP           "Invalid user OTP.": the password was right, the second factor not
 //	401 TOKEN_EXPIRED         an expired verification, invite or reset token, or access token
 //	403 INVALID_TOKEN         a garbage, unknown, used or wrong-purpose token; a forged access token
-//	403 FORBIDDEN             authorizer refusal, registration off, email filter, unknown user id
+//	403 FORBIDDEN             authorizer refusal, registration off, email filter, unknown user id,
+//	                          two-factor set-up required first
 //	404 ROUTE_NOT_FOUND       no such route
 //	429 REQUESTS_EXCEEDED     users.ErrRateLimited: the login limiter, WithRateLimiter, WithRegisterRateLimiter
 //	                          (with Retry-After, and extensions limit and reset as Directus sends them)
@@ -308,11 +330,15 @@
 // # Differences from Directus
 //
 // Refresh tokens are rotated with reuse detection (Directus rotates
-// without it); session-mode sessions do not slide (see Sessions); login
-// takes no otp (two-factor authentication is not implemented: an otp is
-// accepted and unused); the static token (WithAuthorizer) belongs to no
-// user, so GET /users/me answers it 401; PATCH /users/me takes only names
-// and the password, the latter with current_password; accounts are never
+// without it); session-mode sessions do not slide (see Sessions);
+// two-factor sign-in is stricter (tfa/enable takes only a secret that
+// tfa/generate answered to the same user within 10 minutes; a code is
+// accepted once; code attempts are rate limited; the secret is stored
+// encrypted; recovery codes are accepted as otp; see users.Manager's
+// "Two-factor sign-in"); the static token (WithAuthorizer) belongs to no
+// user, so GET /users/me answers it 401; PATCH /users/me takes only names,
+// the email (applied when the new address confirms it) and the password,
+// the latter with current_password; accounts are never
 // suspended after failed logins (Directus suspends after
 // AUTH_LOGIN_ATTEMPTS). Only the fields listed above
 // are taken (a Directus field such as "language" is refused by name, not

@@ -25,6 +25,7 @@ const (
 	codeInvalidToken       = "INVALID_TOKEN"
 	codeTokenExpired       = "TOKEN_EXPIRED"
 	codeInvalidCredentials = "INVALID_CREDENTIALS"
+	codeInvalidOTP         = "INVALID_OTP"
 	codeRequestsExceeded   = "REQUESTS_EXCEEDED"
 	codeServiceUnavailable = "SERVICE_UNAVAILABLE"
 	codeRouteNotFound      = "ROUTE_NOT_FOUND"
@@ -105,6 +106,8 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 		status, code, msg = http.StatusServiceUnavailable, codeServiceUnavailable, `Service "users" is unavailable. Too many requests in progress, try again later.`
+	case errors.Is(err, users.ErrInvalidOTP):
+		status, code, msg = http.StatusUnauthorized, codeInvalidOTP, "Invalid user OTP."
 	case errors.Is(err, users.ErrInvalidCredentials):
 		status, code, msg = http.StatusUnauthorized, codeInvalidCredentials, "Invalid user credentials."
 	case errors.Is(err, users.ErrTokenExpired):
@@ -118,6 +121,8 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		// Roles are the records created by id over HTTP.
 		status, code, msg = http.StatusBadRequest, codeRecordNotUnique, `Value for field "id" in collection "directus_roles" has to be unique.`
 		ext.Collection, ext.Field = "directus_roles", "id"
+	case errors.Is(err, users.ErrTwoFactorRequired):
+		status, code, msg = http.StatusForbidden, codeForbidden, "You don't have permission to access this. Set up two-factor sign-in first."
 	case errors.Is(err, users.ErrForbidden):
 		// Registration off, email filter, unknown user id, authorizer
 		// refusal: one answer, as Directus gives.

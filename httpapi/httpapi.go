@@ -85,6 +85,7 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 			h.mux.HandleFunc(method+" "+p, h.notFound)
 		}
 	}
+	h.tfaRoutes()
 	h.serverRoutes()
 	return h
 }

@@ -106,7 +106,9 @@ func (h *handler) answerSession(w http.ResponseWriter, mode string, s *users.Ses
 }
 
 // login: POST /auth/login {email, password, mode?, otp?} → 200 with the
-// tokens in the mode's form, else 401 INVALID_CREDENTIALS.
+// tokens in the mode's form, else 401 INVALID_CREDENTIALS, or 401
+// INVALID_OTP when the password is right but the user's second factor is
+// missing or wrong.
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	p, err := h.decode(w, r)
 	if err != nil {
@@ -123,7 +125,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	in.Email, hasEmail, errs[1] = p.str("email")
 	in.Password, hasPass, errs[2] = p.str("password")
 	mode, hasMode, errs[3] = p.str("mode")
-	_, _, errs[4] = p.str("otp") // no two-factor auth here: accepted, unused
+	in.OTP, _, errs[4] = p.str("otp")
 	if err := firstErr(errs[:]...); err != nil {
 		h.writeError(w, r, err)
 		return

@@ -35,6 +35,9 @@ type Role struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	AdminAccess bool   `json:"admin_access"`
+	// EnforceTFA makes the role's users set up a second factor before
+	// anything else (see users.Principal).
+	EnforceTFA bool `json:"enforce_tfa"`
 }
 
 // Policy is a set of permissions that can be attached to users. The root
@@ -43,4 +46,7 @@ type Policy struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
 	AdminAccess bool   `json:"admin_access"`
+	// EnforceTFA makes the users of the policy set up a second factor
+	// before anything else, as Directus's policy field of the same name.
+	EnforceTFA bool `json:"enforce_tfa"`
 }

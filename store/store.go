@@ -16,6 +16,7 @@ type Store interface {
 	Outbox
 	Events
 	Catalog
+	TwoFactor
 
 	// PurgeExpired deletes the sessions and the tokens (consumed or not)
 	// whose ExpiresAt is at or before before, and returns how many sessions

@@ -99,6 +99,10 @@ type User struct {
 	// gets no password and its owner chooses one from a set-password mail.
 	Contested bool
 
+	// TwoFactor reports whether the user has a second factor (see
+	// TwoFactor); CreateUser and UpdateUser ignore it.
+	TwoFactor bool
+
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

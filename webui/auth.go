@@ -12,7 +12,9 @@ import (
 // accepts (WithAuthorizer), or else those signed in with the built-in
 // sign-in. Others go to the sign-in page, or get a 403 page when they are
 // signed in without admin access (or refused by the authorizer); nothing
-// of the request is read before that.
+// of the request is read before that. A user whose role or policy
+// requires two-factor sign-in and who has none goes to the account page
+// to set it up first.
 func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var a *adminInfo
@@ -24,7 +26,14 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 			}
 			a = &adminInfo{admin: true}
 		} else {
-			a = h.signedIn(w, r)
+			m := h.resolveMember(w, r)
+			if m != nil && m.p.TwoFactorSetupRequired {
+				h.redirect(w, r, h.p+"/account", &flash{Alert: []string{"Your role requires two-factor sign-in: set it up to continue."}})
+				return
+			}
+			if m != nil {
+				a = &adminInfo{email: m.p.User.Email, session: m.token, admin: m.p.Admin}
+			}
 			if a == nil {
 				target := h.p + "/login"
 				if r.Method == http.MethodGet {

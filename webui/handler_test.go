@@ -455,7 +455,7 @@ func TestInviteManyAddressesFitsTheMessage(t *testing.T) {
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, r)
 	body := w.Body.String()
-	assert.Contains(t, body, "300 invitations sent; 1 address not invited.")
+	assert.Contains(t, body, "300 invitations sent; 1 refused; 0 left alone.")
 	assert.Contains(t, body, "person0@example.com: invited.")
 	assert.Contains(t, body, "more lines were left out")
 	n, err := e.m.CountUsers(ctx, users.UserQuery{Role: &role.ID})

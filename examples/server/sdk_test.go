@@ -181,6 +181,27 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 		"deleteUsers":          `["ada@example.com","barbara@example.com","edsger@example.com","john@example.com","kathleen@example.com","root@example.com"]`,
 		"deleteUser.lastAdmin": `{"status":400,"code":"INVALID_PAYLOAD"}`,
 		"deleteUser.notAdmin":  `{"status":403,"code":"FORBIDDEN"}`,
+
+		// Two-factor sign-in with the SDK's generateTwoFactorSecret,
+		// enableTwoFactor, disableTwoFactor and login's otp.
+		"tfa.generate.wrongPassword": `{"status":401,"code":"INVALID_CREDENTIALS"}`,
+		"tfa.generate":               `{"secret":true,"otpauth_url":true}`,
+		"tfa.enable.foreignSecret":   `{"status":400,"code":"INVALID_PAYLOAD"}`,
+		"tfa.enable.wrongOtp":        `{"status":400,"code":"INVALID_PAYLOAD"}`,
+		"tfa.enable":                 `null`,
+		"tfa.readMe":                 `{"email":"ada@example.com","tfa_secret":"**********"}`,
+		"tfa.login.noOtp":            `{"status":401,"code":"INVALID_OTP"}`,
+		"tfa.login.wrongOtp":         `{"status":401,"code":"INVALID_OTP"}`,
+		"tfa.login":                  `"ada@example.com"`,
+		"tfa.login.reused":           `{"status":401,"code":"INVALID_OTP"}`,
+		"tfa.disable.wrongOtp":       `{"status":400,"code":"INVALID_PAYLOAD"}`,
+		"tfa.disable":                `null`,
+		"tfa.readMe.afterDisable":    `{"tfa_secret":null}`,
+		"tfa.login.afterDisable":     `"ok"`,
+		"tfa.enforce.role":           `true`,
+		"tfa.enforce.readMe":         `"kim@example.com"`,
+		"tfa.enforce.updateMe":       `{"status":403,"code":"FORBIDDEN"}`,
+		"tfa.enforce.afterSetUp":     `{"first_name":"Kim","tfa_secret":"**********"}`,
 	}
 	for name, w := range want {
 		if assert.Contains(t, got, name, "flow.mjs reported no step %s", name) {
@@ -227,7 +248,7 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 	assert.ErrorIs(t, err, store.ErrNotFound, "the address is free again")
 	n, err := st.CountUsers(ctx, store.UserQuery{})
 	require.NoError(t, err)
-	assert.Equal(t, 6, n)
+	assert.Equal(t, 7, n, "with the batch of two and kim, of the two-factor flow")
 	var batch []string
 	require.NoError(t, json.Unmarshal(got["ids.batch"], &batch))
 	require.Len(t, batch, 2)
@@ -236,6 +257,16 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 		require.NoError(t, err)
 		assert.Equal(t, email, u.Email)
 	}
+	ada, err = st.GetUser(ctx, got.str("ids.ada"))
+	require.NoError(t, err)
+	assert.False(t, ada.TwoFactor, "ada turned it off")
+	kim, err := st.GetUser(ctx, got.str("ids.kim"))
+	require.NoError(t, err)
+	assert.True(t, kim.TwoFactor)
+	rec, err := st.GetTwoFactor(ctx, kim.ID)
+	require.NoError(t, err)
+	assert.Equal(t, 10, rec.RecoveryCodes)
+	assert.NotRegexp(t, `[A-Z2-7]{32}`, string(rec.Secret), "stored sealed")
 	for _, sid := range []string{"session.replayed", "session.loggedOut", "session.grace"} {
 		_, err := st.GetSession(ctx, got.str(sid))
 		assert.ErrorIs(t, err, store.ErrNotFound, "%s: the session is gone", sid)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gousers/users/store"
@@ -224,4 +226,26 @@ func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, 
 		}
 	}
 	return copySession(sess), copyUserOut(u), admin, nil
+}
+
+// ListSessions implements store.Store.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []*store.Session
+	for _, sess := range s.sessions {
+		if sess.UserID == userID {
+			list = append(list, copySession(sess))
+		}
+	}
+	slices.SortFunc(list, func(a, b *store.Session) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return list, nil
 }

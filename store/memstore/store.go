@@ -17,7 +17,8 @@ type Store struct {
 	roles    map[string]*store.Role
 	policies map[string]*store.Policy
 	mail     map[string]*store.Mail
-	settings []byte // nil until saved
+	settings []byte               // nil until saved
+	tfa      map[string]*tfaState // by user ID
 
 	events     []*store.Event                    // by ID, ascending
 	deliveries map[deliveryKey]*store.EventRetry // pending deliveries
@@ -41,6 +42,7 @@ func New() *Store {
 		roles:    make(map[string]*store.Role),
 		policies: make(map[string]*store.Policy),
 		mail:     make(map[string]*store.Mail),
+		tfa:      make(map[string]*tfaState),
 
 		deliveries: make(map[deliveryKey]*store.EventRetry),
 		leases:     make(map[deliveryKey]time.Time),

@@ -30,6 +30,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects)
 	if err := s.checkEffects(rec.ID, fx); err != nil {
 		return fmt.Errorf("memstore: create user: %w", err)
 	}
+	rec.TwoFactor = false // only CreateTwoFactor sets it
 	s.put(rec, "")
 	s.applyEffects(rec.ID, fx)
 	return nil
@@ -216,6 +217,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 			delete(s.byKey, k)
 		}
 		delete(s.users, id)
+		delete(s.tfa, id)
 	}
 	s.insertEvents(events)
 	return nil

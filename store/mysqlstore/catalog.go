@@ -10,8 +10,8 @@ import (
 
 // CreateRole implements store.Store; ErrDuplicateID when the id exists.
 func (s *Store) CreateRole(ctx context.Context, r *store.Role) error {
-	return s.create(ctx, "create role", `INSERT INTO users_roles (id, name, description, admin_access) VALUES (?, ?, ?, ?)`,
-		r.ID, r.Name, r.Description, r.AdminAccess)
+	return s.create(ctx, "create role", `INSERT INTO users_roles (id, name, description, admin_access, enforce_tfa) VALUES (?, ?, ?, ?, ?)`,
+		r.ID, r.Name, r.Description, r.AdminAccess, r.EnforceTFA)
 }
 
 // GetRole implements store.Store.
@@ -28,17 +28,17 @@ func (s *Store) ListRoles(ctx context.Context) ([]*store.Role, error) {
 	})
 }
 
-const selectRoles = `SELECT id, name, description, admin_access FROM users_roles `
+const selectRoles = `SELECT id, name, description, admin_access, enforce_tfa FROM users_roles `
 
 func scanRole(rows *sql.Rows) (*store.Role, error) {
 	var r store.Role
-	return &r, rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess)
+	return &r, rows.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess, &r.EnforceTFA)
 }
 
 // CreatePolicy implements store.Store; ErrDuplicateID when the id exists.
 func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
-	return s.create(ctx, "create policy", `INSERT INTO users_policies (id, name, admin_access) VALUES (?, ?, ?)`,
-		p.ID, p.Name, p.AdminAccess)
+	return s.create(ctx, "create policy", `INSERT INTO users_policies (id, name, admin_access, enforce_tfa) VALUES (?, ?, ?, ?)`,
+		p.ID, p.Name, p.AdminAccess, p.EnforceTFA)
 }
 
 // GetPolicy implements store.Store.
@@ -56,11 +56,11 @@ func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
 	})
 }
 
-const selectPolicies = `SELECT id, name, admin_access FROM users_policies `
+const selectPolicies = `SELECT id, name, admin_access, enforce_tfa FROM users_policies `
 
 func scanPolicy(rows *sql.Rows) (*store.Policy, error) {
 	var p store.Policy
-	return &p, rows.Scan(&p.ID, &p.Name, &p.AdminAccess)
+	return &p, rows.Scan(&p.ID, &p.Name, &p.AdminAccess, &p.EnforceTFA)
 }
 
 // byName orders roles and policies by name, then id, both by their bytes.

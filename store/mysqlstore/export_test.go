@@ -14,3 +14,6 @@ func LimiterStatements(l *Limiter, key string) (count, sweepEvents, sweepKeys st
 
 // TxLevel returns the isolation level s's transactions ask for.
 func TxLevel(s *Store) sql.IsolationLevel { return s.level }
+
+// MigrationFiles are the embedded migrations.
+var MigrationFiles = migrationFS

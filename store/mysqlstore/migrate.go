@@ -160,6 +160,11 @@ func migrate(ctx context.Context, db *sql.DB) (err error) {
 		}
 		for _, st := range flavour(splitStatements(m.SQL), mariaDB) {
 			if _, err := conn.ExecContext(ctx, st); err != nil {
+				// MySQL has no ADD COLUMN IF NOT EXISTS: a column that a
+				// migration cut short added already is left as it is.
+				if me := mysqlErr(err); me != nil && me.Number == erDupFieldName && strings.Contains(st, "ADD COLUMN") {
+					continue
+				}
 				return wrap(fmt.Errorf("migration %s: %w", m.Name, err))
 			}
 		}

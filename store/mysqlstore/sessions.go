@@ -287,3 +287,11 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error)
 	})
 	return total, err
 }
+
+// ListSessions implements store.Store.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	return read(ctx, s, "list sessions", func() ([]*store.Session, error) {
+		return queryAll(ctx, s.db, `SELECT `+sessionCols+` FROM users_sessions s WHERE s.user_id = ?
+ORDER BY s.created_at DESC, s.id`, func(rows *sql.Rows) (*store.Session, error) { return scanSession(rows) }, userID)
+	})
+}

@@ -148,6 +148,7 @@ func do(ctx context.Context, retries int, op string, fn func() error) error {
 
 // MySQL error numbers the store handles.
 const (
+	erDupFieldName    = 1060 // ER_DUP_FIELDNAME
 	erDupEntry        = 1062 // ER_DUP_ENTRY
 	erLockWaitTimeout = 1205 // ER_LOCK_WAIT_TIMEOUT
 	erLockDeadlock    = 1213 // ER_LOCK_DEADLOCK

@@ -16,7 +16,8 @@ import (
 // userCols reads a store.User (see scanUser) from users_users AS u;
 // the policies are read apart (loadPolicies).
 const userCols = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.first_name, u.last_name,
-	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at`
+	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at,
+	EXISTS (SELECT 1 FROM users_tfa t WHERE t.user_id = u.id)`
 
 // lockCols reads what a Condition is checked against (see lockedUser).
 const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.password_hash`
@@ -258,7 +259,7 @@ func scanUser(rows *sql.Rows, extra ...any) (*store.User, error) {
 		created, updated int64
 	)
 	if err := rows.Scan(append([]any{&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&status, &role, &u.Contested, &meta, &created, &updated}, extra...)...); err != nil {
+		&status, &role, &u.Contested, &meta, &created, &updated, &u.TwoFactor}, extra...)...); err != nil {
 		return nil, err
 	}
 	u.Status = store.Status(status)

@@ -13,7 +13,7 @@ import (
 // error matching store.ErrDuplicateID and ErrRoleExists.
 func (s *Store) CreateRole(ctx context.Context, r *store.Role) error {
 	return s.do(ctx, "create role", func() error {
-		_, err := s.pool.Exec(ctx, s.q.insertRole, r.ID, r.Name, r.Description, r.AdminAccess)
+		_, err := s.pool.Exec(ctx, s.q.insertRole, r.ID, r.Name, r.Description, r.AdminAccess, r.EnforceTFA)
 		if isUniqueViolation(err, "users_roles_pkey") {
 			return ErrRoleExists
 		}
@@ -33,7 +33,7 @@ func (s *Store) ListRoles(ctx context.Context) ([]*store.Role, error) {
 
 func scanRole(row pgx.Row) (*store.Role, error) {
 	var r store.Role
-	err := row.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess)
+	err := row.Scan(&r.ID, &r.Name, &r.Description, &r.AdminAccess, &r.EnforceTFA)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -47,7 +47,7 @@ func scanRole(row pgx.Row) (*store.Role, error) {
 // an error matching store.ErrDuplicateID and ErrPolicyExists.
 func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
 	return s.do(ctx, "create policy", func() error {
-		_, err := s.pool.Exec(ctx, s.q.insertPolicy, p.ID, p.Name, p.AdminAccess)
+		_, err := s.pool.Exec(ctx, s.q.insertPolicy, p.ID, p.Name, p.AdminAccess, p.EnforceTFA)
 		if isUniqueViolation(err, "users_policies_pkey") {
 			return ErrPolicyExists
 		}
@@ -67,7 +67,7 @@ func (s *Store) ListPolicies(ctx context.Context) ([]*store.Policy, error) {
 
 func scanPolicy(row pgx.Row) (*store.Policy, error) {
 	var p store.Policy
-	err := row.Scan(&p.ID, &p.Name, &p.AdminAccess)
+	err := row.Scan(&p.ID, &p.Name, &p.AdminAccess, &p.EnforceTFA)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}

@@ -211,3 +211,8 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error)
 	})
 	return n, err
 }
+
+// ListSessions implements store.Store.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	return queryAll(ctx, s, "list sessions", s.q.listSessions, scanSession, userID)
+}

@@ -37,3 +37,6 @@ func (s *Store) CreateUsers(ctx context.Context, us []*store.User) error {
 		return nil
 	})
 }
+
+// MigrationFiles are the embedded migrations.
+var MigrationFiles = migrationFiles

@@ -61,8 +61,8 @@ func TestMigrationsIdempotentAndVersioned(t *testing.T) {
 		tables = append(tables, n)
 	}
 	require.NoError(t, rows.Err())
-	assert.Equal(t, []string{"sqlite_sequence", "users_event_deliveries", "users_events", "users_mail", "users_policies", "users_roles", "users_schema_migrations",
-		"users_session_hashes", "users_sessions", "users_settings", "users_tokens", "users_user_policies", "users_users"}, tables)
+	assert.Equal(t, []string{"sqlite_sequence", "users_event_deliveries", "users_events", "users_mail", "users_policies", "users_recovery_codes", "users_roles", "users_schema_migrations",
+		"users_session_hashes", "users_sessions", "users_settings", "users_tfa", "users_tokens", "users_user_policies", "users_users"}, tables)
 }
 
 func TestMigrationsRefuseNewerSchema(t *testing.T) {

@@ -263,3 +263,10 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error)
 	})
 	return int(n), err
 }
+
+// ListSessions implements [store.Store].
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	list, err := queryAll(ctx, s.read(), `SELECT `+sessionCols+` FROM users_sessions WHERE user_id = ?
+	ORDER BY created_at DESC, id`, func(r *sql.Rows) (*store.Session, error) { return scanSession(r) }, userID)
+	return list, s.fail(ctx, "list sessions", err)
+}

@@ -19,6 +19,7 @@ import (
 // in their stored order. The subquery also works in a RETURNING clause.
 const userCols = `id, email, email_key, password_hash, first_name, last_name, status, role,
 	contested, metadata, created_at, updated_at,
+	EXISTS (SELECT 1 FROM users_tfa WHERE user_id = users_users.id),
 	(SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = users_users.id)`
 
 func scanUser(rows scanner) (*store.User, error) {
@@ -32,7 +33,7 @@ func scanUser(rows scanner) (*store.User, error) {
 		policies  string
 	)
 	if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&u.Status, &role, &contested, &meta, &created, &updated, &policies); err != nil {
+		&u.Status, &role, &contested, &meta, &created, &updated, &u.TwoFactor, &policies); err != nil {
 		return nil, err
 	}
 	if role.Valid {
@@ -178,9 +179,9 @@ func applyEffects(ctx context.Context, q querier, userID string, fx store.Effect
 			t.UserID, string(t.Purpose)); err != nil {
 			return err
 		}
-		if _, err := q.exec(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			t.Hash, string(t.Purpose), t.UserID, t.EmailKey, sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt)); err != nil {
+		if _, err := q.exec(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.NewEmail, sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt)); err != nil {
 			return fmt.Errorf("insert token: %w", err)
 		}
 	}

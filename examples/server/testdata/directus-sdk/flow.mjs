@@ -17,7 +17,9 @@ import {
   createRole, updateSettings, createUser, createUsers, readUser, readUsers, readRoles, readMe, updateMe,
   deleteUser, deleteUsers, registerUser, registerUserVerify, inviteUser, acceptUserInvite,
   passwordRequest, passwordReset, refresh,
+  generateTwoFactorSecret, enableTwoFactor, disableTwoFactor,
 } from '@directus/sdk';
+import { createHmac } from 'node:crypto';
 
 const url = process.env.URL;
 const stdin = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
@@ -339,6 +341,65 @@ await boss.sdk.request(deleteUsers([ids.alan, ids.donald]));
 step('deleteUsers', await list({ sort: ['email'] }));
 step('deleteUser.lastAdmin', await refused(boss.sdk.request(deleteUser(bossMe.id))));
 step('deleteUser.notAdmin', await refused(ada.sdk.request(deleteUser(ids.barbara))));
+
+// 10. Two-factor sign-in, through the SDK's own functions.
+// totp is the RFC 6238 code of a base32 secret for a 30-second time step.
+function totp(secret, step) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of secret.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(step));
+  const h = createHmac('sha1', key).update(msg).digest();
+  const o = h[h.length - 1] & 0xf;
+  return String((h.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+// Each code must be of a later time step than the last one accepted, and
+// within one step of now: the next step to use, at the earliest now - 1.
+let lastStep = 0;
+const nextCode = (secret) => {
+  lastStep = Math.max(lastStep + 1, Math.floor(Date.now() / 30000) - 1);
+  return totp(secret, lastStep);
+};
+const TPW = 'the third password';
+step('tfa.generate.wrongPassword', await refused(ada.sdk.request(generateTwoFactorSecret('not the password'))));
+const gen = await ada.sdk.request(generateTwoFactorSecret(TPW));
+step('tfa.generate', { secret: /^[A-Z2-7]{32}$/.test(gen.secret), otpauth_url: gen.otpauth_url.startsWith('otpauth://totp/') && gen.otpauth_url.includes(`secret=${gen.secret}`) });
+// A secret the server did not generate for this user is refused (Directus
+// takes any).
+const chosen = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
+step('tfa.enable.foreignSecret', await refused(ada.sdk.request(enableTwoFactor(chosen, totp(chosen, Math.floor(Date.now() / 30000))))));
+step('tfa.enable.wrongOtp', await refused(ada.sdk.request(enableTwoFactor(gen.secret, '000000x'))));
+step('tfa.enable', await ada.sdk.request(enableTwoFactor(gen.secret, nextCode(gen.secret))) ?? null);
+step('tfa.readMe', (await ada.sdk.request(readMe({ fields: ['email', 'tfa_secret'] }))));
+const ada2 = client(authentication('json'));
+step('tfa.login.noOtp', await refused(ada2.sdk.login({ email: 'ada@example.com', password: TPW })));
+step('tfa.login.wrongOtp', await refused(ada2.sdk.login({ email: 'ada@example.com', password: TPW }, { otp: '12345x' })));
+const code = nextCode(gen.secret);
+await ada2.sdk.login({ email: 'ada@example.com', password: TPW }, { otp: code });
+step('tfa.login', (await ada2.sdk.request(readMe())).email);
+step('tfa.login.reused', await refused(client(authentication('json')).sdk.login({ email: 'ada@example.com', password: TPW }, { otp: code })));
+step('tfa.disable.wrongOtp', await refused(ada2.sdk.request(disableTwoFactor('000000x'))));
+step('tfa.disable', await ada2.sdk.request(disableTwoFactor(nextCode(gen.secret))) ?? null);
+step('tfa.readMe.afterDisable', (await ada2.sdk.request(readMe({ fields: ['tfa_secret'] }))));
+await client(authentication('json')).sdk.login({ email: 'ada@example.com', password: TPW });
+step('tfa.login.afterDisable', 'ok');
+
+// A role that enforces two-factor sign-in: its users sign in, but may do
+// nothing but set it up until they have.
+const strict = await admin.request(createRole({ name: 'Strict', enforce_tfa: true }));
+step('tfa.enforce.role', strict.enforce_tfa);
+const kim = await boss.sdk.request(createUser({ email: 'kim@example.com', password: 'kims password', role: strict.id }));
+step('ids.kim', kim.id);
+const k = client(authentication('json'));
+await k.sdk.login({ email: 'kim@example.com', password: 'kims password' });
+step('tfa.enforce.readMe', (await k.sdk.request(readMe())).email);
+step('tfa.enforce.updateMe', await refused(k.sdk.request(updateMe({ first_name: 'Kim' }))));
+const kgen = await k.sdk.request(generateTwoFactorSecret('kims password'));
+lastStep = 0;
+await k.sdk.request(enableTwoFactor(kgen.secret, nextCode(kgen.secret)));
+step('tfa.enforce.afterSetUp', pick(await k.sdk.request(updateMe({ first_name: 'Kim' })), ['first_name', 'tfa_secret']));
 
 // The SDK's auto-refresh timers would keep node running.
 process.exit(0);
