@@ -123,7 +123,7 @@ func checkCounts(t *testing.T, rep countReport) {
 	}
 	for _, f := range []string{"register", "invite"} {
 		assert.GreaterOrEqual(t, flows[f].Rows, 3.0, "%s writes the user, its token and its mail", f)
-		assert.Equal(t, 3.0, verb(f, "INSERT"), f)
+		assert.GreaterOrEqual(t, verb(f, "INSERT"), 3.0, "%s inserts the user, its token and its mail (and its event)", f)
 	}
 	for _, f := range []string{"verify", "accept", "reset"} {
 		assert.GreaterOrEqual(t, flows[f].Rows, 2.0, "%s consumes the token and updates the user", f)

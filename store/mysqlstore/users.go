@@ -38,7 +38,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects)
 		return fmt.Errorf("mysqlstore: create user: %w", err)
 	}
 	fresh := !fx.EndSessions && len(fx.RevokeTokens) == 0 && (fx.Token == nil || fx.Token.UserID == u.ID)
-	level := sql.LevelReadCommitted
+	level := s.level
 	if fresh {
 		level = sql.LevelDefault
 	}
