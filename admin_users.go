@@ -163,7 +163,8 @@ func (m *Manager) newUser(in CreateUserInput, now time.Time) (*store.User, error
 // an insert fails — the store fails, or a concurrent call took one of the
 // addresses (ErrDuplicateEmail) or deleted a role — the users this call
 // already inserted are deleted again and the error is returned, so that
-// the call still creates none; for that moment they exist. Should that
+// the call still creates none; for that moment they exist (the activity
+// log shows each created, then deleted). Should that
 // deletion fail too, it is logged with their ids, and the error returned
 // says so.
 func (m *Manager) CreateUsers(ctx context.Context, in []CreateUserInput) ([]*User, error) {
@@ -277,11 +278,15 @@ func (m *Manager) undoCreate(ctx context.Context, done []*store.User, err error)
 		return err
 	}
 	ids := make([]string, len(done))
+	evs := make([]*store.Event, len(done))
+	now := m.clock()
 	for i, u := range done {
 		ids[i] = u.ID
+		// The activity log tells what happened: created, then deleted.
+		evs[i] = m.event(ctx, flowDeleted, u, actorAdmin, now)
 	}
 	// Even when the caller has gone: the batch must not stay half made.
-	if derr := m.store.DeleteUsers(context.WithoutCancel(ctx), ids, store.Condition{}); derr != nil {
+	if derr := m.store.DeleteUsers(context.WithoutCancel(ctx), ids, store.Condition{}, m.events(evs...)...); derr != nil {
 		m.log.ErrorContext(ctx, "users: create users: the users created before the failure could not be deleted",
 			"user_ids", ids, "error", derr)
 		return errors.Join(err, fmt.Errorf("%d users created before the failure remain: %w", len(ids), derr))

@@ -40,6 +40,9 @@ type User struct {
 	TwoFactor bool      `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// LastAccess is the user's last sign-in or session refresh, as
+	// Directus's last_access; nil: never.
+	LastAccess *time.Time `json:"last_access"`
 }
 
 // Role groups users; AdminAccess grants everything. It is owned by package

@@ -30,10 +30,15 @@ const (
 	mailSetPassword mailKind = "set-password"
 	// mailPasswordReset carries a password-reset link.
 	mailPasswordReset mailKind = "password-reset"
+	// mailEmailChange carries the link that confirms an email change, to
+	// the new address; mailEmailChangeNotice tells the current address,
+	// with links to cancel the change and to reset the password.
+	mailEmailChange       mailKind = "email-change"
+	mailEmailChangeNotice mailKind = "email-change-notice"
 )
 
 // mailKinds lists every kind.
-var mailKinds = []mailKind{mailVerifyEmail, mailInvite, mailSetPassword, mailPasswordReset}
+var mailKinds = []mailKind{mailVerifyEmail, mailInvite, mailSetPassword, mailPasswordReset, mailEmailChange, mailEmailChangeNotice}
 
 // validFor is how long the link of a kind of mail works.
 func (m *Manager) validFor(kind mailKind) time.Duration {
@@ -42,6 +47,8 @@ func (m *Manager) validFor(kind mailKind) time.Duration {
 		return m.lifetimes.VerifyEmail
 	case mailPasswordReset:
 		return m.lifetimes.PasswordReset
+	case mailEmailChange, mailEmailChangeNotice:
+		return m.lifetimes.EmailChange
 	}
 	return m.lifetimes.Invite
 }

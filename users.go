@@ -31,24 +31,25 @@ const (
 
 // Manager runs the flows. It is safe for concurrent use.
 type Manager struct {
-	stall     time.Duration // Limits.RequestStall
-	store     backend       // the Store, its errors translated
-	mailer    Mailer
-	hasher    Hasher
-	now       func() time.Time
-	log       *slog.Logger
-	links     Links // PublicURL without a trailing slash; the paths
-	register  *allowList
-	invite    *allowList
-	lifetimes Lifetimes
-	templates Templates
-	delivery  Delivery
-	hashGate  *hashGate
-	mailLimit Limiter // public flows; nil: no limit
-	adminMail Limiter // mail an administrator asked for; nil: no limit
-	authLimit Limiter // nil: no limit
-	sess      *sessionState
-	msgIDHost string // the right-hand side of every Message-ID
+	stall       time.Duration // Limits.RequestStall
+	store       backend       // the Store, its errors translated
+	mailer      Mailer
+	hasher      Hasher
+	now         func() time.Time
+	log         *slog.Logger
+	links       Links // PublicURL without a trailing slash; the paths
+	register    *allowList
+	invite      *allowList
+	emailChange *allowList
+	lifetimes   Lifetimes
+	templates   Templates
+	delivery    Delivery
+	hashGate    *hashGate
+	mailLimit   Limiter // public flows; nil: no limit
+	adminMail   Limiter // mail an administrator asked for; nil: no limit
+	authLimit   Limiter // nil: no limit
+	sess        *sessionState
+	msgIDHost   string // the right-hand side of every Message-ID
 
 	dummyHash string // hashed once at New; see Register and Authenticate
 	cached    atomic.Pointer[cachedSettings]
@@ -92,6 +93,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	}
 	reg, _ := newAllowList(c.links.RegisterURLs...) // checked
 	inv, _ := newAllowList(c.links.InviteURLs...)
+	change, _ := newAllowList(c.links.EmailChangeURLs...)
 	sess, err := newSessionState(&c)
 	if err != nil {
 		return nil, err
@@ -124,8 +126,8 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	// the ones over budget) take about a fifth of the CPU: the first
 	// estimate allows for it, as the measured ones that replace it do.
 	firstHash := min(hashTime, time.Since(t1)) * time.Duration(hashContention(c.hasher, lim.HashConcurrency)) * 5 / 4
-	return &Manager{
-		store:       backend{s},
+	m := &Manager{
+		store:       backend{s: s},
 		mailer:      mailer,
 		hasher:      c.hasher,
 		now:         c.now,
@@ -133,6 +135,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		links:       c.links,
 		register:    reg,
 		invite:      inv,
+		emailChange: change,
 		lifetimes:   c.lifetimes,
 		templates:   c.templates,
 		delivery:    c.delivery,
@@ -150,7 +153,11 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		releaseID:   moduleVersion(),
 		projectName: c.projectName,
 		hooks:       newHooks(c.hooks),
-	}, nil
+	}
+	if len(m.hooks.names) > 0 {
+		m.store.wrote = m.queued
+	}
+	return m, nil
 }
 
 // hashContention estimates how many times longer one hash takes when
@@ -188,6 +195,7 @@ func publicUser(r *store.User) *User {
 		TwoFactor:   r.TwoFactor,
 		CreatedAt:   r.CreatedAt,
 		UpdatedAt:   r.UpdatedAt,
+		LastAccess:  r.LastAccess,
 	}
 	if u.Policies == nil {
 		u.Policies = []string{}

@@ -45,7 +45,7 @@ func TestCreateUser(t *testing.T) {
 	for k := range raw["data"] {
 		keys = append(keys, k)
 	}
-	assert.ElementsMatch(t, []string{"id", "email", "password", "tfa_secret", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}, keys)
+	assert.ElementsMatch(t, []string{"id", "email", "password", "tfa_secret", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at", "last_access"}, keys)
 
 	// The created user logs in.
 	tk := f.login("ada@example.com", password)

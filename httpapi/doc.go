@@ -57,7 +57,7 @@
 // without one):
 //
 //	GET   /users/me                    ?fields= → 200 {"data": user}
-//	PATCH /users/me                    ?fields= {first_name?, last_name?, password?, current_password?}
+//	PATCH /users/me                    ?fields= {first_name?, last_name?, email?, password?, current_password?}
 //	                                   → 200 {"data": user}
 //	POST  /users/me/tfa/generate       {password} → 200 {"data": {secret, otpauth_url}}
 //	POST  /users/me/tfa/enable         {secret, otp} → 204 (secret: the one generate answered)
@@ -269,7 +269,13 @@
 // PATCH /users/me changes the caller's names and, given current_password
 // (an extension: Directus asks for none), the password; a wrong one is 401
 // INVALID_CREDENTIALS and counts against the address's login limit. A
-// password change ends every session of the user, this one included.
+// password change ends every session of the user, this one included. An
+// email is not changed at once (Directus changes it at once): the new
+// address gets a link that applies the change, the current one a notice
+// with links to cancel it and to reset the password, and the answer still
+// shows the current address (see users.Manager.RequestEmailChange; an
+// address another user has is answered the same). The address it already
+// has is no change.
 //
 // POST /auth/password/request mails a reset link only to an active user's
 // address, to reset_url (on the password-reset allow-list,
@@ -293,7 +299,7 @@
 //	                          removing the last active user with admin access
 //	400 FAILED_VALIDATION     a malformed field value of a user (POST/PATCH /users)
 //	400 RECORD_NOT_UNIQUE     the email belongs to another user; the role id exists
-//	400 INVALID_QUERY         a query parameter GET /users does not take, or a bad value of one
+//	400 INVALID_QUERY         a query parameter a listing (GET /users, /roles) does not take, or a bad value of one
 //	401 INVALID_CREDENTIALS   login or refresh failed, whatever the reason; no access token, or
 //	                          one whose session ended (/users/me)
 //	401 INVALID_OTP           "Invalid user OTP.": the password was right, the second factor not
@@ -330,8 +336,9 @@
 // accepted once; code attempts are rate limited; the secret is stored
 // encrypted; recovery codes are accepted as otp; see users.Manager's
 // "Two-factor sign-in"); the static token (WithAuthorizer) belongs to no
-// user, so GET /users/me answers it 401; PATCH /users/me takes only names
-// and the password, the latter with current_password; accounts are never
+// user, so GET /users/me answers it 401; PATCH /users/me takes only names,
+// the email (applied when the new address confirms it) and the password,
+// the latter with current_password; accounts are never
 // suspended after failed logins (Directus suspends after
 // AUTH_LOGIN_ATTEMPTS). Only the fields listed above
 // are taken (a Directus field such as "language" is refused by name, not
@@ -342,6 +349,12 @@
 // ($CURRENT_USER), no deep, alias, aggregate or groupBy; a filter with an
 // empty string or a duplicate key is refused, not run. DELETE /users deletes all or none (Directus, for an administrator,
 // deletes the ids it finds and answers 204) and does not take
-// {"query": …}. Bodies must be declared JSON (see above).
+// {"query": …}. POST /users with an array checks every user, then inserts
+// them one by one, deleting those inserted should one insert fail
+// (Directus runs one transaction; see users.Manager.CreateUsers). GET
+// /roles filters and sorts on a role's own fields only (see
+// users.RoleQuery). A password that breaks the policy is 400
+// INVALID_PAYLOAD naming the policy (Directus: FAILED_VALIDATION, with the
+// password in extensions.invalid). Bodies must be declared JSON (see above).
 // An expired token is 401 TOKEN_EXPIRED, as Directus answers.
 package httpapi

@@ -37,7 +37,7 @@ func TestPasswordRequestEnumerationOverHTTP(t *testing.T) {
 			}
 		}
 	}
-	sameTime(t, "password request unknown vs active", try("unknown@example.com"), try("known@example.com"))
+	testenv.SameTime(t, "password request unknown vs active", try("unknown@example.com"), try("known@example.com"))
 	require.NotNil(t, first)
 	assert.Empty(t, f.mail.To("unknown@example.com"))
 }

@@ -49,6 +49,11 @@ type Sessions interface {
 	// session exists.
 	RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond Condition) (*Session, *User, error)
 
+	// ListSessions returns the sessions of the user userID (none: an empty
+	// list, also for an unknown user), the most recently created first,
+	// then by ID; expired sessions not yet purged are included.
+	ListSessions(ctx context.Context, userID string) ([]*Session, error)
+
 	// DeleteSession deletes the session with the given id and its earlier
 	// hashes (log out), and inserts events in the same transaction, as
 	// Effects.Events, an event without an Item getting the session's user

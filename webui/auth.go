@@ -6,13 +6,17 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gousers/users"
 )
 
 // admin lets only administrators through to f: those the authorizer
 // accepts (WithAuthorizer), or else those signed in with the built-in
 // sign-in. Others go to the sign-in page, or get a 403 page when they are
 // signed in without admin access (or refused by the authorizer); nothing
-// of the request is read before that.
+// of the request is read before that. A user whose role or policy
+// requires two-factor sign-in and who has none goes to the account page
+// to set it up first.
 func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var a *adminInfo
@@ -24,7 +28,14 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 			}
 			a = &adminInfo{admin: true}
 		} else {
-			a = h.signedIn(w, r)
+			m := h.resolveMember(w, r)
+			if m != nil && m.p.TwoFactorSetupRequired {
+				h.redirect(w, r, h.p+"/account", &flash{Alert: []string{"Your role requires two-factor sign-in: set it up to continue."}})
+				return
+			}
+			if m != nil {
+				a = &adminInfo{id: m.p.User.ID, email: m.p.User.Email, session: m.token, admin: m.p.Admin}
+			}
 			if a == nil {
 				target := h.p + "/login"
 				if r.Method == http.MethodGet {
@@ -42,7 +53,11 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		f(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, a)))
+		ctx := context.WithValue(r.Context(), adminKey{}, a)
+		// The administrator is the actor of the events of its changes.
+		ctx = users.WithRequest(ctx, users.RequestInfo{IP: h.clientIP(r), UserAgent: r.UserAgent(),
+			Origin: r.Header.Get("Origin"), ID: r.Header.Get("X-Request-Id"), Actor: a.id})
+		f(w, r.WithContext(ctx))
 	}
 }
 
@@ -123,6 +138,7 @@ type adminKey struct{}
 // admin is who passed the admin check: the built-in sign-in knows the
 // user; an authorizer does not.
 type adminInfo struct {
+	id      string // "" with an authorizer: no user
 	email   string
 	session string // the built-in sign-in's access token
 	admin   bool   // has admin access (always, past the admin check)

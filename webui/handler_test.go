@@ -461,7 +461,7 @@ func TestInviteManyAddressesFitsTheMessage(t *testing.T) {
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, r)
 	body := w.Body.String()
-	assert.Contains(t, body, "300 invitations sent; 1 address not invited.")
+	assert.Contains(t, body, "300 invitations sent; 1 refused; 0 left alone.")
 	assert.Contains(t, body, "person0@example.com: invited.")
 	assert.Contains(t, body, "more lines were left out")
 	n, err := e.m.CountUsers(ctx, users.UserQuery{Role: &role.ID})
@@ -583,4 +583,21 @@ func TestUserPageSelects(t *testing.T) {
 	assert.Contains(t, body, `<select id="status" name="status" aria-invalid="true" aria-describedby="status-error">`)
 	assert.Regexp(t, `<p class="error" id="status-error">Status [^<]+</p>`, body)
 	assert.NotContains(t, body, `role="alert"`, "the message is next to its field, not at the top")
+}
+
+// The user page shows the user's history: invited by whom, role changes,
+// newest first; a change made in the console names its administrator.
+func TestUserPageHistory(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	ctx := users.WithRequest(context.Background(), users.RequestInfo{Actor: "boss-id"})
+	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
+	require.NoError(t, err)
+	res, err := e.m.Invite(ctx, users.InviteInput{Emails: []string{"ann@example.com"}, Role: editors.ID})
+	require.NoError(t, err)
+	page := "/admin/users/" + res[0].UserID
+	resp, body := do(t, e.h, "POST", page, url.Values{"role": {""}, "status": {"invited"}, "first_name": {"Ann"}, "last_name": {""}})
+	require.Less(t, resp.StatusCode, 400, body)
+	_, body = do(t, e.h, "GET", page, nil)
+	assert.Contains(t, body, `<h2 id="history-title">History</h2>`)
+	assert.Regexp(t, `(?s)Changed \(no role\).*Invited \(role Editors\)</td><td><a href="/admin/users/boss-id">administrator boss-id</a>`, body)
 }

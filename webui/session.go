@@ -25,31 +25,15 @@ const (
 	deviceCookie  = "webui_device"
 )
 
-// signedIn returns the user whose session the request's cookie holds,
-// renewing an expired access token (the new one is set on w), or nil when
-// there is none or it ended. Only an administrator's has admin set.
+// signedIn returns the user whose session the request's cookie holds
+// (resolveMember), or nil when there is none or it ended. Only an
+// administrator's has admin set.
 func (h *handler) signedIn(w http.ResponseWriter, r *http.Request) *adminInfo {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
+	m := h.resolveMember(w, r)
+	if m == nil {
 		return nil
 	}
-	ctx := r.Context()
-	p, err := h.m.ResolveAccessToken(ctx, c.Value)
-	if errors.Is(err, users.ErrTokenExpired) {
-		var s *users.Session
-		if s, err = h.m.Refresh(ctx, c.Value); err == nil {
-			h.setSession(w, r, s)
-			p, err = h.m.ResolveAccessToken(ctx, s.AccessToken)
-		}
-	}
-	if err != nil {
-		if pr := explain(err); pr.Internal {
-			h.cfg.log.ErrorContext(ctx, "webui: resolving a session", "error", err)
-		}
-		h.clearSession(w, r)
-		return nil
-	}
-	return &adminInfo{email: p.User.Email, session: c.Value, admin: p.Admin}
+	return &adminInfo{id: m.p.User.ID, email: m.p.User.Email, session: m.token, admin: m.p.Admin}
 }
 
 func (h *handler) setSession(w http.ResponseWriter, r *http.Request, s *users.Session) {
@@ -104,7 +88,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f := r.PostForm
 	email, next := strings.TrimSpace(f.Get("email")), h.safeNext(f.Get("next"))
-	in := users.LoginInput{Email: email, Password: f.Get("password"), IP: h.clientIP(r),
+	in := users.LoginInput{Email: email, Password: f.Get("password"), OTP: f.Get("otp"), IP: h.clientIP(r),
 		UserAgent: r.UserAgent(), SessionCookie: true}
 	if c, err := r.Cookie(deviceCookie); err == nil {
 		in.Device = c.Value
@@ -112,7 +96,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	p := &page{Title: "Sign In", Values: map[string]string{"email": email, "next": next}, Data: true}
 	s, err := h.m.Login(ctx, in)
 	if err != nil {
-		h.fail(w, r, "login", p, err)
+		h.fail(w, r, "login", p, err, "otp")
 		return
 	}
 	if s.Device != "" {

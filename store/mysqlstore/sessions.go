@@ -47,6 +47,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, sqlstore.Micros(r
 			if err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users_users SET last_access = ? WHERE id = ?`, sqlstore.Micros(r.CreatedAt), r.UserID); err != nil {
+				return err
+			}
 			return insertEvents(ctx, tx, events)
 		})
 	})
@@ -183,6 +186,9 @@ WHERE s.token_hash = ? FOR UPDATE`, oldHash))
 			sess.TokenHash = append([]byte(nil), newHash...)
 			sess.RefreshedAt = sqlstore.FromMicros(sqlstore.Micros(now))
 			sess.ExpiresAt = sqlstore.FromMicros(sqlstore.Micros(expiresAt))
+			if _, err := tx.ExecContext(ctx, `UPDATE users_users SET last_access = ? WHERE id = ?`, sqlstore.Micros(now), userID); err != nil {
+				return err
+			}
 			u, err = getUser(ctx, tx, `u.id = ?`, userID)
 			return err
 		})
@@ -286,4 +292,12 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error)
 		return nil
 	})
 	return total, err
+}
+
+// ListSessions implements store.Store.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	return read(ctx, s, "list sessions", func() ([]*store.Session, error) {
+		return queryAll(ctx, s.db, `SELECT `+sessionCols+` FROM users_sessions s WHERE s.user_id = ?
+ORDER BY s.created_at DESC, s.id`, func(rows *sql.Rows) (*store.Session, error) { return scanSession(rows) }, userID)
+	})
 }

@@ -13,8 +13,8 @@ import (
 )
 
 func insertToken(ctx context.Context, tx *sql.Tx, t *store.Token) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
+	_, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.NewEmail,
 		sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt))
 	return err
 }
@@ -108,8 +108,8 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error)
 			created, expires int64
 			consumed         sql.NullInt64
 		)
-		err := s.db.QueryRowContext(ctx, `SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at
-FROM users_tokens WHERE hash = ?`, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &created, &expires, &consumed)
+		err := s.db.QueryRowContext(ctx, `SELECT hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at
+FROM users_tokens WHERE hash = ?`, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &r.NewEmail, &created, &expires, &consumed)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNotFound
 		}

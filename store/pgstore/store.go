@@ -207,19 +207,19 @@ func utcPtr(t *time.Time) *time.Time {
 // the schema when WithSchema was given. They are built once, in New; pgx
 // prepares and caches each per connection on first use.
 type queries struct {
-	getUser, getUserByEmailKey                                                  string
-	insertUser, insertPolicies, deletePolicies, lockUser, updateUser            string
-	lockUsers, updateUsers, deleteUsersPolicies, insertUsersPolicies            string
-	lockUsersForDelete, deleteUsersMail, deleteUsers                            string
-	adminLock, activeAdmin                                                      string
-	revokeTokens, insertToken, lockTokenUser, lockToken, consumeToken, getToken string
-	revokePurposes, endSessions, revokeUsersPurposes, endUsersSessions          string
-	insertRole, getRole, listRoles, insertPolicy, getPolicy, listPolicies       string
-	getSettings, saveSettings                                                   string
-	insertMail, claimMail, updateMail, listMail, mailStats                      string
-	lockUserShare, insertSession, getSession, lockSessionUser, lockSession      string
-	insertSessionHash, rotateSession, deleteReused, deleteSession               string
-	deleteSessionByToken, purgeExpired, resolveSession                          string
+	getUser, getUserByEmailKey                                                           string
+	insertUser, insertPolicies, deletePolicies, lockUser, updateUser                     string
+	lockUsers, updateUsers, deleteUsersPolicies, insertUsersPolicies                     string
+	lockUsersForDelete, deleteUsersMail, deleteUsers                                     string
+	adminLock, activeAdmin                                                               string
+	revokeTokens, insertToken, lockTokenUser, lockToken, consumeToken, getToken          string
+	revokePurposes, endSessions, revokeUsersPurposes, endUsersSessions                   string
+	insertRole, getRole, listRoles, insertPolicy, getPolicy, listPolicies                string
+	getSettings, saveSettings                                                            string
+	insertMail, claimMail, updateMail, listMail, mailStats                               string
+	lockUserShare, insertSession, getSession, listSessions, lockSessionUser, lockSession string
+	insertSessionHash, rotateSession, deleteReused, deleteSession                        string
+	deleteSessionByToken, purgeExpired, resolveSession                                   string
 }
 
 func newQueries(prefix string) queries {
@@ -264,8 +264,8 @@ SELECT u.id, p.ord, p.id FROM unnest($1::text[]) AS u(id) CROSS JOIN unnest($2::
 		endSessions:         q(`DELETE FROM users_sessions WHERE user_id = $1`),
 		revokeUsersPurposes: q(`DELETE FROM users_tokens WHERE user_id = ANY($1) AND purpose = ANY($2) AND consumed_at IS NULL`),
 		endUsersSessions:    q(`DELETE FROM users_sessions WHERE user_id = ANY($1)`),
-		insertToken: q(`INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`),
+		insertToken: q(`INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at, new_email)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
 		// ConsumeToken locks the token's user, then the token, as UpdateUser
 		// locks the user before it revokes tokens: one lock order, so the
 		// two never deadlock. The second statement runs after the first
@@ -277,7 +277,7 @@ FOR NO KEY UPDATE`),
 		lockToken: q(`SELECT user_id, consumed_at, expires_at FROM users_tokens
 WHERE hash = $1 AND purpose = $2 FOR UPDATE`),
 		consumeToken: q(`UPDATE users_tokens SET consumed_at = $2 WHERE hash = $1`),
-		getToken:     q(`SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at FROM users_tokens WHERE hash = $1`),
+		getToken:     q(`SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at, new_email FROM users_tokens WHERE hash = $1`),
 
 		insertRole:   q(`INSERT INTO users_roles (id, name, description, admin_access, enforce_tfa) VALUES ($1, $2, $3, $4, $5)`),
 		getRole:      q(`SELECT id, name, description, admin_access, enforce_tfa FROM users_roles WHERE id = $1`),
@@ -334,6 +334,7 @@ WHERE id = $1`),
 	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies ap ON ap.id = up.policy_id
 		WHERE up.user_id = u.id AND ap.admin_access)
 FROM users_sessions s JOIN users_users u ON u.id = s.user_id WHERE s.id = $1`),
+		listSessions: q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE user_id = $1 ORDER BY created_at DESC, id`),
 		lockSessionUser: q(`SELECT u.status, u.contested, u.email_key, u.password_hash FROM users_users u
 WHERE u.id = (SELECT s.user_id FROM users_sessions s WHERE s.token_hash = $1)
 FOR SHARE`),

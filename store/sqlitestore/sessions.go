@@ -86,6 +86,9 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 1 {
+			if _, err := q.exec(ctx, `UPDATE users_users SET last_access = ? WHERE id = ?`, sqlstore.Micros(sess.CreatedAt), sess.UserID); err != nil {
+				return err
+			}
 			return insertEvents(ctx, q, events)
 		}
 		var exists bool
@@ -180,6 +183,9 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 		if _, err := q.exec(ctx, `INSERT INTO users_session_hashes (hash, session_id) VALUES (?, ?)`, oldHash, sess.ID); err != nil {
 			return err
 		}
+		if _, err := q.exec(ctx, `UPDATE users_users SET last_access = ? WHERE id = ?`, sqlstore.Micros(now), sess.UserID); err != nil {
+			return err
+		}
 		return q.queryRow(ctx, `SELECT `+userCols+` FROM users_users WHERE id = ?`, func(rows *sql.Rows) (err error) {
 			u, err = scanUser(rows)
 			return err
@@ -262,4 +268,11 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error)
 		return nil
 	})
 	return int(n), err
+}
+
+// ListSessions implements [store.Store].
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	list, err := queryAll(ctx, s.read(), `SELECT `+sessionCols+` FROM users_sessions WHERE user_id = ?
+	ORDER BY created_at DESC, id`, func(r *sql.Rows) (*store.Session, error) { return scanSession(r) }, userID)
+	return list, s.fail(ctx, "list sessions", err)
 }

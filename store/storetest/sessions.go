@@ -526,3 +526,49 @@ func sessionsResolve(f *fixture) {
 		}
 	}
 }
+
+// sessionsList: ListSessions returns exactly the user's sessions, newest
+// first then by ID, with every field, and nothing for a user without any.
+func sessionsList(f *fixture) {
+	u := f.user("alice@example.com")
+	v := f.user("bob@example.com")
+	got, err := f.s.ListSessions(f.ctx, u.ID)
+	if err != nil {
+		f.Fatalf("ListSessions of a user without sessions: %v", err)
+	}
+	if len(got) != 0 {
+		f.Errorf("ListSessions of a user without sessions: %d sessions; want none", len(got))
+	}
+	older := newSession(u.ID)
+	newer := newSession(u.ID)
+	newer.CreatedAt, newer.RefreshedAt = base.Add(time.Hour), base.Add(time.Hour)
+	newer.IP, newer.UserAgent = "2001:db8::1", "curl/8"
+	twinA, twinB := newSession(u.ID), newSession(u.ID)
+	if twinB.ID < twinA.ID {
+		twinA, twinB = twinB, twinA
+	}
+	twinA.CreatedAt, twinB.CreatedAt = base.Add(time.Minute), base.Add(time.Minute)
+	twinA.RefreshedAt, twinB.RefreshedAt = twinA.CreatedAt, twinB.CreatedAt
+	for _, s := range []*store.Session{older, twinB, newer, twinA} {
+		if err := f.s.CreateSession(f.ctx, s, store.Condition{}); err != nil {
+			f.Fatalf("CreateSession: %v", err)
+		}
+	}
+	f.session(v.ID)
+	f.rotate(older, base.Add(2*time.Hour))
+	got, err = f.s.ListSessions(f.ctx, u.ID)
+	if err != nil {
+		f.Fatalf("ListSessions: %v", err)
+	}
+	want := []*store.Session{newer, twinA, twinB, older}
+	if len(got) != len(want) {
+		f.Fatalf("ListSessions: %d sessions; want %d (the user's own only)", len(got), len(want))
+	}
+	for i := range want {
+		f.checkSession(fmt.Sprintf("ListSessions[%d]", i), got[i], want[i])
+	}
+	got, err = f.s.ListSessions(f.ctx, newID())
+	if err != nil || len(got) != 0 {
+		f.Errorf("ListSessions of an unknown user = %d sessions, %v; want none, nil", len(got), err)
+	}
+}

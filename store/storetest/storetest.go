@@ -149,6 +149,7 @@ func groups() []group {
 			{"ReissueInConsumeRevokes", tokenReissueInConsumeRevokes},
 			{"ReissueKeepsConsumed", tokenReissueKeepsConsumed},
 			{"EmailKeyRoundTrip", tokenEmailKeyRoundTrip},
+			{"NewEmailRoundTrip", tokenNewEmailRoundTrip},
 		}},
 		{"ConsumeToken", []clause{
 			{"Success", consumeSuccess},
@@ -202,6 +203,7 @@ func groups() []group {
 			{"ClaimedOnce", eventsConcurrentClaim},
 			{"ListQuery", eventsListQuery},
 			{"Prune", eventsPrune},
+			{"LastAccess", lastAccessKept},
 		}},
 		{"Sessions", []clause{
 			{"CreateGet", sessionsCreateGet},
@@ -217,6 +219,7 @@ func groups() []group {
 			{"RotateUnderConcurrency", sessionsRotateConcurrent},
 			{"Delete", sessionsDelete},
 			{"DeleteByToken", sessionsDeleteByToken},
+			{"ListByUser", sessionsList},
 		}},
 		{"PurgeExpired", []clause{
 			{"SessionsAndTokens", purgeExpired},
@@ -651,6 +654,7 @@ func diffToken(got, want *store.Token) []string {
 	d.str("Purpose", string(got.Purpose), string(want.Purpose))
 	d.str("UserID", got.UserID, want.UserID)
 	d.str("EmailKey", got.EmailKey, want.EmailKey)
+	d.str("NewEmail", got.NewEmail, want.NewEmail)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.time("ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 	d.timePtr("ConsumedAt", got.ConsumedAt, want.ConsumedAt)
