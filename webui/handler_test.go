@@ -209,7 +209,7 @@ func TestScriptInNameIsInert(t *testing.T) {
 // wantCSP is the console's whole Content-Security-Policy, compared
 // exactly: a weakened one ("script-src *", an added origin) must fail a
 // test, which checking a few fragments would not.
-const wantCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+const wantCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func TestSecurityHeaders(t *testing.T) {
 	e := newHandlerEnv(t)
