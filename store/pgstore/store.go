@@ -320,11 +320,14 @@ WHERE id = $1`),
 	(SELECT min(created_at) FROM users_mail WHERE status = 'pending')`),
 
 		// A session is created, and rotated, while its user is locked FOR
-		// SHARE: a concurrent change of the user (a new password that ends
-		// its sessions) waits for it, or it for the change, which it then
-		// sees. User before session, as UpdateUser and DeleteUsers lock
-		// them, so the two never deadlock.
-		lockUserShare: q(`SELECT ` + userState + ` FROM users_users WHERE id = $1 FOR SHARE`),
+		// NO KEY UPDATE: a concurrent change of the user (a new password
+		// that ends its sessions) waits for it, or it for the change, which
+		// it then sees; and the transaction writes the user's last_access
+		// under the lock it already holds (two FOR SHARE holders that both
+		// went on to update the row would deadlock). User before session,
+		// as UpdateUser and DeleteUsers lock them, so the two never
+		// deadlock.
+		lockUserShare: q(`SELECT ` + userState + ` FROM users_users WHERE id = $1 FOR NO KEY UPDATE`),
 		insertSession: q(`INSERT INTO users_sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
 		getSession:    q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE id = $1`),
 		// A session, its user and the user's admin access, in one read.
@@ -337,7 +340,7 @@ FROM users_sessions s JOIN users_users u ON u.id = s.user_id WHERE s.id = $1`),
 		listSessions: q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE user_id = $1 ORDER BY created_at DESC, id`),
 		lockSessionUser: q(`SELECT u.status, u.contested, u.email_key, u.password_hash FROM users_users u
 WHERE u.id = (SELECT s.user_id FROM users_sessions s WHERE s.token_hash = $1)
-FOR SHARE`),
+FOR NO KEY UPDATE`),
 		// Concurrent rotations of one token queue here; when the first
 		// commits, the others (read committed) find the row no longer has
 		// the hash, and go on to reuse detection.
