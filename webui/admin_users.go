@@ -77,6 +77,9 @@ type userData struct {
 	Status   string
 	Statuses []statusOption
 	Resend   bool // the user's mail can be sent again
+	// RecoveryCodes is how many recovery codes the user has left, when it
+	// has a second factor (User.TwoFactor).
+	RecoveryCodes int
 }
 
 func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
@@ -104,6 +107,12 @@ func (h *handler) showUser(w http.ResponseWriter, r *http.Request, status int, p
 		return
 	}
 	d.User, d.Roles, d.Statuses = u, roles, statuses
+	if u.TwoFactor {
+		if d.RecoveryCodes, err = h.m.RecoveryCodesLeft(r.Context(), u.ID); err != nil {
+			h.fail(w, r, "message", &page{Title: "User"}, err)
+			return
+		}
+	}
 	d.Resend = u.Email != "" && (u.Status == users.StatusUnverified || u.Status == users.StatusInvited)
 	p.Title, p.Data = display(u), d
 	h.render(w, r, status, "user", p)

@@ -53,6 +53,10 @@ func explain(err error) problem {
 		return problem{Field: "token", Msg: "This link was already used.", Status: http.StatusGone}
 	case errors.Is(err, users.ErrInvalidToken):
 		return problem{Field: "token", Msg: "This link is not valid: it may have been replaced by a newer one, or copied incompletely.", Status: http.StatusNotFound}
+	case errors.Is(err, users.ErrInvalidOTP):
+		return problem{Field: "otp", Msg: "Enter the current code from your authenticator app, or an unused recovery code.", Status: http.StatusUnauthorized}
+	case errors.Is(err, users.ErrTwoFactorRequired):
+		return problem{Msg: "Your role requires two-factor sign-in: set it up on your account page before you use the console.", Status: http.StatusForbidden}
 	case errors.Is(err, users.ErrInvalidCredentials):
 		return problem{Msg: "Wrong email or password.", Status: http.StatusUnauthorized}
 	case errors.As(err, &rl):

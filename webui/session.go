@@ -49,7 +49,7 @@ func (h *handler) signedIn(w http.ResponseWriter, r *http.Request) *adminInfo {
 		http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
 		return nil
 	}
-	if !p.Admin {
+	if !p.Admin || p.TwoFactorSetupRequired {
 		return nil
 	}
 	return &adminInfo{email: p.User.Email, session: c.Value}
@@ -91,7 +91,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f := r.PostForm
 	email, next := strings.TrimSpace(f.Get("email")), h.localNext(f.Get("next"))
-	in := users.LoginInput{Email: email, Password: f.Get("password"), IP: h.clientIP(r),
+	in := users.LoginInput{Email: email, Password: f.Get("password"), OTP: f.Get("otp"), IP: h.clientIP(r),
 		UserAgent: r.UserAgent(), SessionCookie: true}
 	if c, err := r.Cookie(deviceCookie); err == nil {
 		in.Device = c.Value
@@ -99,15 +99,18 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	p := &page{Title: "Sign In", Values: map[string]string{"email": email, "next": next}, Data: true}
 	s, err := h.m.Login(ctx, in)
 	if err != nil {
-		h.fail(w, r, "login", p, err)
+		h.fail(w, r, "login", p, err, "otp")
 		return
 	}
 	if s.Device != "" {
 		http.SetCookie(w, h.cookie(r, deviceCookie, s.Device, int(users.DeviceCookieLifetime/time.Second)))
 	}
 	pr, err := h.m.ResolveAccessToken(ctx, s.AccessToken)
-	if err == nil && !pr.Admin {
+	switch {
+	case err == nil && !pr.Admin:
 		err = errNoAdminAccess
+	case err == nil && pr.TwoFactorSetupRequired:
+		err = users.ErrTwoFactorRequired
 	}
 	if err != nil {
 		// Whoever knows this password learns only that the account may not

@@ -168,6 +168,7 @@ func (h *handler) routes() {
 	admin("GET /users/{id}", h.userPage)
 	admin("POST /users/{id}", h.saveUser)
 	admin("POST /users/{id}/resend", h.resend)
+	admin("POST /users/{id}/tfa/remove", h.removeTwoFactor)
 
 	handle("GET /register", h.registerPage)
 	handle("POST /register", h.register)
@@ -201,7 +202,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // contentSecurityPolicy allows the console's own stylesheet and images and
 // nothing else: no script at all, no inline style, no other origin, no
 // framing; forms post only to the console's origin.
-const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self'; " +
+const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func (h *handler) home(w http.ResponseWriter, r *http.Request) {
