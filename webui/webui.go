@@ -11,8 +11,10 @@
 //   - /admin/roles and /admin/roles/{id}: the roles; a role's users, with
 //     "Create New", "Add Existing", "Invite Users" and one "Remove" per user.
 //   - /admin/users and /admin/users/{id}: every user, searched, filtered by
-//     status and paged; one user's role, status and names, and "Resend" for
-//     a user who never acted on its mail.
+//     status and paged; one user's role, status and names, "Resend" for
+//     a user who never acted on its mail, and whether the user has
+//     two-factor sign-in, with "Remove Two-Factor Sign-In" for one who
+//     lost its phone and recovery codes.
 //   - public pages: /admin/register, /admin/verify-email, /admin/accept-invite,
 //     /admin/set-password, /admin/forgot-password and /admin/reset-password.
 //     The pages behind mailed links never act on GET: a mail scanner that
@@ -31,13 +33,18 @@
 // role or one of whose policies has admin access, signed in at
 // /admin/login with the Manager's sessions (Manager.Login; the access and
 // refresh tokens live in HttpOnly, SameSite=Lax cookies scoped to the
-// console). A host app with a login of its own passes [WithAuthorizer]
-// instead, and the built-in sign-in is off.
+// console). The sign-in form takes a two-factor code (or a recovery code)
+// for a user who has set one up; an administrator whose role or policy
+// enforces two-factor sign-in and who has not set it up is kept out of
+// the console until it has (users.Principal.TwoFactorSetupRequired). A
+// host app with a login of its own passes [WithAuthorizer] instead, and
+// the built-in sign-in is off.
 //
 // # Security
 //
 // Every answer carries a Content-Security-Policy that allows no script, no
-// inline style and nothing from another origin, and forbids framing.
+// inline style and nothing from another origin (images may be data: URLs,
+// for the QR code of a two-factor secret), and forbids framing.
 // State-changing requests from another origin are refused
 // (http.CrossOriginProtection). Every value shown is escaped by
 // html/template. Pages that answer for an address (register, forgot
