@@ -61,8 +61,10 @@ func (m *Manager) changePassword(ctx context.Context, userID, current, newPasswo
 		return nil, err
 	}
 	old := u.PasswordHash
+	now := m.clock()
 	after, err := m.store.UpdateUser(ctx, u.ID, store.Condition{Status: StatusActive, PasswordHash: &old},
-		store.UserChange{PasswordHash: &hash, UpdatedAt: m.clock()}, store.Effects{EndSessions: true, RevokeTokens: passwordPurposes})
+		store.UserChange{PasswordHash: &hash, UpdatedAt: now}, store.Effects{EndSessions: true, RevokeTokens: passwordPurposes,
+			Events: m.events(m.event(ctx, flowPasswordChanged, u, u.ID, now))})
 	switch {
 	case errors.Is(err, store.ErrConflict), isNotFound(err):
 		return nil, ErrInvalidCredentials // changed or removed meanwhile
@@ -96,4 +98,52 @@ func (m *Manager) checkNewPassword(ctx context.Context, s *Settings, pw string) 
 	}
 	sl.release()
 	return nil
+}
+
+// UserSessions lists the sessions of a user, the most recent first, for a
+// page where its owner sees where it is signed in: each with its ID, when
+// it started (CreatedAt), when its tokens were last renewed (RefreshedAt:
+// a client renews them when its access token, Lifetimes.Access, runs
+// out), until when it lasts (ExpiresAt), and the IP and user agent it was
+// opened from. Sessions that have ended are not listed. TokenHash is
+// always nil. An unknown id lists nothing.
+func (m *Manager) UserSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	list, err := m.store.ListSessions(ctx, userID)
+	if err != nil {
+		return nil, opErr("user sessions", err)
+	}
+	now := m.clock()
+	out := list[:0]
+	for _, s := range list {
+		if now.Before(s.ExpiresAt) {
+			s.TokenHash = nil
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// EndUserSessions ends sessions of a user — its tokens stop working at
+// once — and returns how many it ended: the session sessionID when
+// others is false (a session of another user, or one that no longer
+// exists, is left alone: 0), or every session of the user but sessionID
+// when others is true ("sign out everywhere else").
+func (m *Manager) EndUserSessions(ctx context.Context, userID, sessionID string, others bool) (int, error) {
+	list, err := m.store.ListSessions(ctx, userID)
+	if err != nil {
+		return 0, opErr("end user sessions", err)
+	}
+	n := 0
+	for _, s := range list {
+		if (s.ID == sessionID) == others {
+			continue
+		}
+		switch err := m.store.DeleteSession(ctx, s.ID); {
+		case err == nil:
+			n++
+		case !isNotFound(err):
+			return n, opErr("end user sessions", err)
+		}
+	}
+	return n, nil
 }

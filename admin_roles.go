@@ -14,7 +14,7 @@ import (
 
 // CreateRole creates a role; an empty ID gets a new UUID. The name is
 // required: at most 100 characters (Directus's limit) of visible text; an
-// ID is 1 to 255 bytes without control characters; the description holds
+// ID is 1 to 255 ASCII letters, digits, "-" and "_"; the description holds
 // no NUL (each a *ValidationError). An ID already taken is
 // ErrDuplicateID.
 func (m *Manager) CreateRole(ctx context.Context, r Role) (*Role, error) {
@@ -45,7 +45,7 @@ func checkRecord(id *string, name, description string) error {
 	if *id == "" {
 		*id = uuid.NewString()
 	}
-	return idProblem("id", *id)
+	return newIDProblem("id", *id)
 }
 
 // Role returns a role (ErrRoleNotFound).

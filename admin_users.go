@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -46,6 +47,61 @@ func (m *Manager) CreateUser(ctx context.Context, in CreateUserInput) (*User, er
 }
 
 func (m *Manager) create(ctx context.Context, in CreateUserInput) (*User, error) {
+	u, err := m.newUser(in, m.clock())
+	if err != nil {
+		return nil, err
+	}
+	if err := m.beforeCreate(ctx, u); err != nil {
+		return nil, err
+	}
+	if in.Password != "" {
+		s, err := m.settings(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if u.PasswordHash, err = m.newPasswordHash(ctx, s, in.Password); err != nil {
+			return nil, err
+		}
+	}
+	fx := store.Effects{Events: m.events(m.event(ctx, flowCreated, u, actorAdmin, m.clock()))}
+	if err := m.store.CreateUser(ctx, u, fx); err != nil {
+		return nil, err
+	}
+	return publicUser(u), nil
+}
+
+// beforeCreate runs the BeforeCreate hook, if any, on the user about to be
+// created: it may refuse (ErrInvalidPayload) or change the role and the
+// metadata, which are checked again as CreateUser checks them.
+func (m *Manager) beforeCreate(ctx context.Context, u *store.User) error {
+	if m.hooks.BeforeCreate == nil {
+		return nil
+	}
+	he := &Event{Flow: flowCreated, Action: actionOf(flowCreated), Email: u.Email, Actor: actorAdmin, Time: m.clock(), Metadata: u.Metadata}
+	if u.Role != nil {
+		he.Role = *u.Role
+	}
+	if err := m.before(ctx, "BeforeCreate", m.hooks.BeforeCreate, he); err != nil {
+		return refusedPayload()
+	}
+	var role *string
+	if he.Role != "" {
+		role = &he.Role
+		if err := validateID("role", role); err != nil {
+			return err
+		}
+	}
+	meta, err := cleanMetadata("metadata", he.Metadata)
+	if err != nil {
+		return err
+	}
+	u.Role, u.Metadata = role, meta
+	return nil
+}
+
+// newUser checks in (every rule of CreateUser but the password's) and
+// returns the user to store, without its password hash.
+func (m *Manager) newUser(in CreateUserInput, now time.Time) (*store.User, error) {
 	email := strings.TrimSpace(in.Email)
 	if email != "" {
 		if err := validateEmail(email); err != nil {
@@ -75,37 +131,162 @@ func (m *Manager) create(ctx context.Context, in CreateUserInput) (*User, error)
 	if err != nil {
 		return nil, err
 	}
-	var hash string
-	if in.Password != "" {
-		s, err := m.settings(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if hash, err = m.newPasswordHash(ctx, s, in.Password); err != nil {
-			return nil, err
-		}
-	}
-	now := m.clock()
 	u := &store.User{
-		ID:           uuid.NewString(),
-		Email:        email,
-		FirstName:    in.FirstName,
-		LastName:     in.LastName,
-		Status:       status,
-		Role:         in.Role,
-		Policies:     uniqueIDs(in.Policies),
-		Metadata:     meta,
-		CreatedAt:    now,
-		UpdatedAt:    now,
-		PasswordHash: hash,
+		ID:        uuid.NewString(),
+		Email:     email,
+		FirstName: in.FirstName,
+		LastName:  in.LastName,
+		Status:    status,
+		Role:      in.Role,
+		Policies:  uniqueIDs(in.Policies),
+		Metadata:  meta,
+		CreatedAt: now,
+		UpdatedAt: now,
 	}
 	if email != "" {
 		u.EmailKey = NormalizeEmail(email)
 	}
-	if err := m.store.CreateUser(ctx, u, store.Effects{}); err != nil {
-		return nil, err
+	return u, nil
+}
+
+// CreateUsers creates several users at once (Directus's POST /users with
+// an array), all or none, and returns them in the order given. Every
+// input is checked as CreateUser checks it before anything is written, in
+// Directus's order: every email's shape (ErrFailedValidation), then
+// uniqueness, case-insensitively, within the batch and against the stored
+// users (ErrDuplicateEmail), then each input's other fields, the roles and
+// policies named (ErrRoleNotFound, ErrPolicyNotFound), and last the
+// passwords (the policy, then the hashing). More than MaxCreateUsers
+// inputs is a *ValidationError; none creates none.
+//
+// The users are then inserted one by one: a Store has no batch insert. If
+// an insert fails — the store fails, or a concurrent call took one of the
+// addresses (ErrDuplicateEmail) or deleted a role — the users this call
+// already inserted are deleted again and the error is returned, so that
+// the call still creates none; for that moment they exist. Should that
+// deletion fail too, it is logged with their ids, and the error returned
+// says so.
+func (m *Manager) CreateUsers(ctx context.Context, in []CreateUserInput) ([]*User, error) {
+	out, err := m.createMany(ctx, in)
+	if err != nil {
+		m.observeFlow(FlowCreateUser, OutcomeCreated, err)
+		return nil, opErr("create users", err)
 	}
-	return publicUser(u), nil
+	for range out {
+		m.observeFlow(FlowCreateUser, OutcomeCreated, nil)
+	}
+	return out, nil
+}
+
+func (m *Manager) createMany(ctx context.Context, in []CreateUserInput) ([]*User, error) {
+	if len(in) > MaxCreateUsers {
+		return nil, &ValidationError{Reason: fmt.Sprintf("At most %d users can be created at once", MaxCreateUsers), whole: true}
+	}
+	// The emails' shape, then their uniqueness, as Directus checks them.
+	keys := make(map[string]bool, len(in))
+	for _, it := range in {
+		email := strings.TrimSpace(it.Email)
+		if email == "" {
+			continue
+		}
+		if err := validateEmail(email); err != nil {
+			return nil, asFailed(err)
+		}
+	}
+	for _, it := range in {
+		if email := strings.TrimSpace(it.Email); email != "" {
+			key := NormalizeEmail(email)
+			if keys[key] {
+				return nil, ErrDuplicateEmail
+			}
+			keys[key] = true
+		}
+	}
+	for key := range keys {
+		switch _, err := m.store.GetUserByEmailKey(ctx, key); {
+		case err == nil:
+			return nil, ErrDuplicateEmail
+		case !isNotFound(err):
+			return nil, err
+		}
+	}
+	// Every other field, and the roles and policies they name.
+	now := m.clock()
+	us := make([]*store.User, len(in))
+	roles, policies := map[string]bool{}, map[string]bool{}
+	for i, it := range in {
+		u, err := m.newUser(it, now)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.beforeCreate(ctx, u); err != nil {
+			return nil, err
+		}
+		us[i] = u
+		if u.Role != nil {
+			roles[*u.Role] = true
+		}
+		for _, p := range u.Policies {
+			policies[p] = true
+		}
+	}
+	for id := range roles {
+		if _, err := m.store.GetRole(ctx, id); err != nil {
+			return nil, notFoundAs(err, ErrRoleNotFound)
+		}
+	}
+	for id := range policies {
+		if _, err := m.store.GetPolicy(ctx, id); err != nil {
+			return nil, notFoundAs(err, ErrPolicyNotFound)
+		}
+	}
+	// The passwords last: the costly part.
+	var s *Settings
+	for i, it := range in {
+		if it.Password == "" {
+			continue
+		}
+		if s == nil {
+			var err error
+			if s, err = m.settings(ctx); err != nil {
+				return nil, err
+			}
+		}
+		hash, err := m.newPasswordHash(ctx, s, it.Password)
+		if err != nil {
+			return nil, err
+		}
+		us[i].PasswordHash = hash
+	}
+	out := make([]*User, len(us))
+	for i, u := range us {
+		fx := store.Effects{Events: m.events(m.event(ctx, flowCreated, u, actorAdmin, m.clock()))}
+		if err := m.store.CreateUser(ctx, u, fx); err != nil {
+			return nil, m.undoCreate(ctx, us[:i], err)
+		}
+		out[i] = publicUser(u)
+	}
+	return out, nil
+}
+
+// undoCreate deletes the users a failed CreateUsers inserted before err,
+// and returns err (joined with the deletion's error, which is logged with
+// the ids, if that fails too).
+func (m *Manager) undoCreate(ctx context.Context, done []*store.User, err error) error {
+	if len(done) == 0 {
+		return err
+	}
+	ids := make([]string, len(done))
+	for i, u := range done {
+		ids[i] = u.ID
+	}
+	// Even when the caller has gone: the batch must not stay half made.
+	if derr := m.store.DeleteUsers(context.WithoutCancel(ctx), ids, store.Condition{}); derr != nil {
+		m.log.ErrorContext(ctx, "users: create users: the users created before the failure could not be deleted",
+			"user_ids", ids, "error", derr)
+		return errors.Join(err, fmt.Errorf("%d users created before the failure remain: %w", len(ids), derr))
+	}
+	return err
 }
 
 // asFailed turns an input error into a failed-validation one (Directus
@@ -309,9 +490,12 @@ type UserPatch struct {
 }
 
 // UpdateUser changes one user (an administrator's action). The rules of
-// CreateUser apply; ErrUserNotFound for an unknown id. A change of status, role
-// or policies that would leave no active user with admin access, where
-// there was one, is refused with ErrLastAdmin and changes nothing.
+// CreateUser apply; ErrUserNotFound for an unknown id. A change of status,
+// role, policies or email that would leave no active user with admin
+// access and an email, where there was one, is refused with ErrLastAdmin
+// and changes nothing: the last administrator's email cannot be removed
+// (with or without its password), since no one could then sign in as it or
+// reset its password.
 //
 // Tokens are bound to the address and the status they were issued for: a
 // change of the user's email (other than in letter case) or status revokes
@@ -339,16 +523,18 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 	}
 	for attempt := 0; ; attempt++ {
 		cond, fx := store.Condition{KeepAdmin: removesAdmin(p)}, store.Effects{}
+		// The user as it is: whether the change revokes anything depends
+		// on it (the change then applies only if it is still so), and the
+		// event records the address and role it leaves.
+		cur, err := m.store.GetUser(ctx, id)
+		if err != nil {
+			return nil, notFoundAs(err, ErrUserNotFound)
+		}
 		if ch.EmailKey != nil || ch.Status != nil {
-			// Whether the change revokes anything depends on the user as
-			// it is: read it, and apply the change only if it is still so.
-			cur, err := m.store.GetUser(ctx, id)
-			if err != nil {
-				return nil, notFoundAs(err, ErrUserNotFound)
-			}
 			cond.EmailKey, cond.Status = &cur.EmailKey, cur.Status
 			fx = revocation(cur.EmailKey, cur.Status, ch)
 		}
+		fx.Events = m.events(m.event(ctx, flowUpdated, changedView(cur, ch), actorAdmin, ch.UpdatedAt))
 		if ch.PasswordHash != nil {
 			fx.EndSessions = true
 			if len(fx.RevokeTokens) == 0 {
@@ -358,6 +544,10 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 		r, err := m.store.UpdateUser(ctx, id, cond, ch, fx)
 		if errors.Is(err, store.ErrConflict) && attempt < 3 {
 			continue // changed meanwhile: judge again
+		}
+		if errors.Is(err, ErrLastAdmin) && ch.EmailKey != nil && *ch.EmailKey == "" {
+			return nil, &ValidationError{Field: "email", Err: ErrLastAdmin,
+				Reason: "can't be removed from the last active user with admin access: no one could sign in"}
 		}
 		if err != nil {
 			return nil, notFoundAs(err, ErrUserNotFound)
@@ -418,16 +608,21 @@ func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) er
 		ch.RevokeTokens = allPurposes
 		ch.EndSessions = *ch.Status != StatusActive
 	}
-	return notFoundAs(m.store.UpdateUsers(ctx, ids, store.Condition{KeepAdmin: removesAdmin(p)}, ch), ErrUserNotFound)
+	events, err := m.usersEvents(ctx, flowUpdated, ids, &ch)
+	if err != nil {
+		return err
+	}
+	return notFoundAs(m.store.UpdateUsers(ctx, ids, store.Condition{KeepAdmin: removesAdmin(p)}, ch, events...), ErrUserNotFound)
 }
 
 // removesAdmin reports whether a patch may take admin access away from a
 // user — it changes the status, the role or the policies — so that the
-// Store must keep at least one active user with admin access
+// Store must keep at least one active user with admin access and an email
 // (Condition.KeepAdmin; ErrLastAdmin otherwise, as Directus refuses to
-// remove its last administrator).
+// remove its last administrator). Taking the email counts: without one,
+// no one can sign in as the user or reset its password.
 func removesAdmin(p UserPatch) bool {
-	return p.Status != nil || p.SetRole || p.SetPolicies
+	return p.Status != nil || p.SetRole || p.SetPolicies || p.Email != nil
 }
 
 // change validates a patch and turns it into a store change.
@@ -522,5 +717,41 @@ func (m *Manager) deleteUsers(ctx context.Context, ids []string) error {
 	if err := validIDs("keys", ids); err != nil {
 		return err
 	}
-	return notFoundAs(m.store.DeleteUsers(ctx, ids, store.Condition{KeepAdmin: true}), ErrUserNotFound)
+	events, err := m.usersEvents(ctx, flowDeleted, ids, nil)
+	if err != nil {
+		return err
+	}
+	return notFoundAs(m.store.DeleteUsers(ctx, ids, store.Condition{KeepAdmin: true}, events...), ErrUserNotFound)
+}
+
+// changedView is u as ch leaves its email and role, for an event.
+func changedView(u *store.User, ch store.UserChange) *store.User {
+	v := *u
+	if ch.Email != nil {
+		v.Email = *ch.Email
+	}
+	if ch.SetRole {
+		v.Role = ch.Role
+	}
+	return &v
+}
+
+// usersEvents are the events of a change (ch; nil: a deletion) of the
+// users ids, one per user that exists (the store refuses the call if one
+// does not), the administrator of the request as actor.
+func (m *Manager) usersEvents(ctx context.Context, flow string, ids []string, ch *store.UserChange) ([]*store.Event, error) {
+	ids = uniqueIDs(ids)
+	rs, err := m.store.ListUsers(ctx, store.UserQuery{IDs: ids})
+	if err != nil {
+		return nil, err
+	}
+	now := m.clock()
+	out := make([]*store.Event, 0, len(rs))
+	for _, r := range rs {
+		if ch != nil {
+			r = changedView(r, *ch)
+		}
+		out = append(out, m.event(ctx, flow, r, actorAdmin, now))
+	}
+	return m.events(out...), nil
 }

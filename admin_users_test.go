@@ -690,3 +690,34 @@ func TestDeleteUsersEndsSessions(t *testing.T) {
 	_, err = e.m.Login(e.ctx, users.LoginInput{Email: "s@example.com", Password: "pw"})
 	require.ErrorIs(t, err, users.ErrInvalidCredentials)
 }
+
+// The last active administrator keeps an email: without one (with or
+// without a password) no one could sign in as it or reset its password,
+// and only a change to the database would let anyone in again.
+func TestLastAdminKeepsAnEmail(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	pw := "root password 1"
+	root, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "root@example.com", Password: pw, Role: &e.admin.ID, Status: users.StatusActive})
+	require.NoError(t, err)
+	none := ""
+	for _, p := range []users.UserPatch{{Email: &none, Password: &none}, {Email: &none}} {
+		_, err = e.m.UpdateUser(e.ctx, root.ID, p)
+		requireField(t, err, "email", users.ErrLastAdmin)
+		assert.Contains(t, err.Error(), "no one could sign in")
+	}
+	u, err := e.m.User(e.ctx, root.ID)
+	require.NoError(t, err)
+	assert.Equal(t, "root@example.com", u.Email, "nothing changed")
+	_, err = e.m.Login(e.ctx, users.LoginInput{Email: "root@example.com", Password: pw})
+	require.NoError(t, err, "the password is still there")
+
+	// The password alone may go: the address can still reset it.
+	_, err = e.m.UpdateUser(e.ctx, root.ID, users.UserPatch{Password: &none})
+	require.NoError(t, err)
+	// With a second administrator, the first may lose both.
+	_, err = e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "second@example.com", Role: &e.admin.ID, Status: users.StatusActive})
+	require.NoError(t, err)
+	_, err = e.m.UpdateUser(e.ctx, root.ID, users.UserPatch{Email: &none})
+	require.NoError(t, err)
+}

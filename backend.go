@@ -85,12 +85,12 @@ func (b backend) UpdateUser(ctx context.Context, id string, cond store.Condition
 	return call(b.s.UpdateUser(ctx, id, cond, ch, fx))
 }
 
-func (b backend) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
-	return storeErr(b.s.UpdateUsers(ctx, ids, cond, ch))
+func (b backend) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange, events ...*store.Event) error {
+	return storeErr(b.s.UpdateUsers(ctx, ids, cond, ch, events...))
 }
 
-func (b backend) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
-	return storeErr(b.s.DeleteUsers(ctx, ids, cond))
+func (b backend) DeleteUsers(ctx context.Context, ids []string, cond store.Condition, events ...*store.Event) error {
+	return storeErr(b.s.DeleteUsers(ctx, ids, cond, events...))
 }
 
 func (b backend) ConsumeToken(ctx context.Context, hash []byte, purpose store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
@@ -101,12 +101,17 @@ func (b backend) GetToken(ctx context.Context, hash []byte) (*store.Token, error
 	return call(b.s.GetToken(ctx, hash))
 }
 
-func (b backend) CreateSession(ctx context.Context, s *store.Session, cond store.Condition) error {
-	return storeErr(b.s.CreateSession(ctx, s, cond))
+func (b backend) CreateSession(ctx context.Context, s *store.Session, cond store.Condition, events ...*store.Event) error {
+	return storeErr(b.s.CreateSession(ctx, s, cond, events...))
 }
 
 func (b backend) GetSession(ctx context.Context, id string) (*store.Session, error) {
 	return call(b.s.GetSession(ctx, id))
+}
+
+func (b backend) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+	s, u, admin, err := b.s.ResolveSession(ctx, id)
+	return s, u, admin, storeErr(err)
 }
 
 func (b backend) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond store.Condition) (*store.Session, *store.User, error) {
@@ -114,12 +119,41 @@ func (b backend) RotateSession(ctx context.Context, oldHash, newHash []byte, now
 	return s, u, storeErr(err)
 }
 
-func (b backend) DeleteSession(ctx context.Context, id string) error {
-	return storeErr(b.s.DeleteSession(ctx, id))
+func (b backend) DeleteSession(ctx context.Context, id string, events ...*store.Event) error {
+	return storeErr(b.s.DeleteSession(ctx, id, events...))
 }
 
-func (b backend) DeleteSessionByToken(ctx context.Context, hash []byte) error {
-	return storeErr(b.s.DeleteSessionByToken(ctx, hash))
+func (b backend) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	l, err := b.s.ListSessions(ctx, userID)
+	return l, storeErr(err)
+}
+
+func (b backend) DeleteSessionByToken(ctx context.Context, hash []byte, events ...*store.Event) error {
+	return storeErr(b.s.DeleteSessionByToken(ctx, hash, events...))
+}
+
+func (b backend) ClaimEvents(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*store.EventDelivery, error) {
+	return call(b.s.ClaimEvents(ctx, now, leaseUntil, limit))
+}
+
+func (b backend) AckEvent(ctx context.Context, eventID int64, handler string) error {
+	return storeErr(b.s.AckEvent(ctx, eventID, handler))
+}
+
+func (b backend) RetryEvent(ctx context.Context, eventID int64, handler string, r store.EventRetry) error {
+	return storeErr(b.s.RetryEvent(ctx, eventID, handler, r))
+}
+
+func (b backend) ListEvents(ctx context.Context, q store.EventQuery) ([]*store.Event, error) {
+	return call(b.s.ListEvents(ctx, q))
+}
+
+func (b backend) CountEvents(ctx context.Context, q store.EventQuery) (int, error) {
+	return call(b.s.CountEvents(ctx, q))
+}
+
+func (b backend) PruneEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	return call(b.s.PruneEvents(ctx, before, limit))
 }
 
 func (b backend) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*store.Mail, error) {

@@ -77,7 +77,7 @@ func TestBackendTranslatesEveryMethod(t *testing.T) {
 	t.Parallel()
 	b := reflect.ValueOf(backend{failing{}})
 	iface := reflect.TypeFor[store.Store]()
-	require.Equal(t, 34, iface.NumMethod(), "the Store contract changed: check this test's fake")
+	require.Equal(t, 42, iface.NumMethod(), "the Store contract changed: check this test's fake")
 	for i := range iface.NumMethod() {
 		m := iface.Method(i)
 		fn := b.MethodByName(m.Name)
@@ -85,7 +85,11 @@ func TestBackendTranslatesEveryMethod(t *testing.T) {
 		for j := range args {
 			args[j] = reflect.Zero(fn.Type().In(j))
 		}
-		out := fn.Call(args)
+		call := fn.Call
+		if fn.Type().IsVariadic() {
+			call = fn.CallSlice
+		}
+		out := call(args)
 		err, _ := out[len(out)-1].Interface().(error)
 		assert.ErrorIs(t, err, ErrDuplicateEmail, "backend.%s", m.Name)
 		assert.Equal(t, ErrDuplicateEmail.Error(), fmt.Sprint(err), "backend.%s", m.Name)
@@ -109,23 +113,47 @@ func (failing) CountUsers(context.Context, store.UserQuery) (int, error) { retur
 func (failing) UpdateUser(context.Context, string, store.Condition, store.UserChange, store.Effects) (*store.User, error) {
 	return nil, errFailing
 }
-func (failing) UpdateUsers(context.Context, []string, store.Condition, store.UserChange) error {
+func (failing) UpdateUsers(context.Context, []string, store.Condition, store.UserChange, ...*store.Event) error {
 	return errFailing
 }
-func (failing) DeleteUsers(context.Context, []string, store.Condition) error { return errFailing }
+func (failing) DeleteUsers(context.Context, []string, store.Condition, ...*store.Event) error {
+	return errFailing
+}
 func (failing) ConsumeToken(context.Context, []byte, store.Purpose, time.Time, store.Condition, store.UserChange, store.Effects) (*store.User, error) {
 	return nil, errFailing
 }
 func (failing) GetToken(context.Context, []byte) (*store.Token, error) { return nil, errFailing }
-func (failing) CreateSession(context.Context, *store.Session, store.Condition) error {
+func (failing) CreateSession(context.Context, *store.Session, store.Condition, ...*store.Event) error {
 	return errFailing
 }
 func (failing) GetSession(context.Context, string) (*store.Session, error) { return nil, errFailing }
+func (failing) ResolveSession(context.Context, string) (*store.Session, *store.User, bool, error) {
+	return nil, nil, false, errFailing
+}
 func (failing) RotateSession(context.Context, []byte, []byte, time.Time, time.Time, store.Condition) (*store.Session, *store.User, error) {
 	return nil, nil, errFailing
 }
-func (failing) DeleteSession(context.Context, string) error        { return errFailing }
-func (failing) DeleteSessionByToken(context.Context, []byte) error { return errFailing }
+func (failing) DeleteSession(context.Context, string, ...*store.Event) error { return errFailing }
+func (failing) DeleteSessionByToken(context.Context, []byte, ...*store.Event) error {
+	return errFailing
+}
+func (failing) ClaimEvents(context.Context, time.Time, time.Time, int) ([]*store.EventDelivery, error) {
+	return nil, errFailing
+}
+func (failing) AckEvent(context.Context, int64, string) error { return errFailing }
+func (failing) RetryEvent(context.Context, int64, string, store.EventRetry) error {
+	return errFailing
+}
+func (failing) ListEvents(context.Context, store.EventQuery) ([]*store.Event, error) {
+	return nil, errFailing
+}
+func (failing) CountEvents(context.Context, store.EventQuery) (int, error) { return 0, errFailing }
+func (failing) PruneEvents(context.Context, time.Time, int) (int, error) {
+	return 0, errFailing
+}
+func (failing) ListSessions(context.Context, string) ([]*store.Session, error) {
+	return nil, errFailing
+}
 func (failing) ClaimMail(context.Context, time.Time, time.Time, int) ([]*store.Mail, error) {
 	return nil, errFailing
 }

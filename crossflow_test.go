@@ -217,12 +217,12 @@ type beforeSession struct {
 	hook func()
 }
 
-func (s *beforeSession) CreateSession(ctx context.Context, rec *store.Session, cond store.Condition) error {
+func (s *beforeSession) CreateSession(ctx context.Context, rec *store.Session, cond store.Condition, events ...*store.Event) error {
 	if h := s.hook; h != nil {
 		s.hook = nil
 		h()
 	}
-	return s.Store.CreateSession(ctx, rec, cond)
+	return s.Store.CreateSession(ctx, rec, cond, events...)
 }
 
 // An email change ends the user's sessions, and so does it end a login

@@ -19,6 +19,12 @@ const maxPassBytes = 1024
 // an address trims it and keeps the trimmed form, so "a@example.com " and
 // "	a@example.com" are a@example.com. White space or any other control
 // character inside an address is refused.
+//
+// Every flow takes a plain address: exactly one @; a local part of 1 to 64
+// printable ASCII characters without spaces, quotes or ()<>[]\,;: and
+// without a leading, trailing or doubled dot; a domain of two or more
+// labels of letters, digits and hyphens (an internationalised domain in
+// its xn-- form); 254 characters at most.
 func NormalizeEmail(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }

@@ -64,6 +64,16 @@ var (
 	// emailFilterSchema is what the registration email filter takes
 	// (ParseEmailFilter).
 	emailFilterSchema = filterSchema{{store.FieldEmail, textOps}}
+	// roleFilterSchema is what a listing of roles takes (RoleQuery.Filter).
+	roleFilterSchema = filterSchema{{store.FieldID, textOps}, {roleFieldName, textOps}, {roleFieldDescription, textOps}}
+)
+
+// The fields of a role a filter or a sort names besides id. They are never
+// handed to a Store: roles are filtered by the Manager (see FindRoles).
+const (
+	roleFieldName        store.Field = "name"
+	roleFieldDescription store.Field = "description"
+	roleFieldAdminAccess store.Field = "admin_access"
 )
 
 // field returns the field named name.

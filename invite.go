@@ -126,9 +126,36 @@ func (m *Manager) invite1(ctx context.Context, in InviteInput) ([]InviteResult, 
 		}
 		return nil, err
 	}
+	// The application's hook judges every address before anything is
+	// written: one refusal refuses the call.
+	adjust := make([]*Event, len(emails))
+	if m.hooks.BeforeInvite != nil {
+		for i, e := range emails {
+			he := &Event{Flow: flowInvited, Action: actionOf(flowInvited), Email: e, Role: in.Role, Actor: actorAdmin, Time: m.clock()}
+			if err := m.before(ctx, "BeforeInvite", m.hooks.BeforeInvite, he); err != nil {
+				return nil, refusedPayload()
+			}
+			if he.Role != in.Role {
+				if err := idProblem("role", he.Role); err != nil {
+					return nil, err
+				}
+				if _, err := m.store.GetRole(ctx, he.Role); err != nil {
+					if isNotFound(err) {
+						return nil, &ValidationError{Field: "role", Reason: "the hook's role names no role", Err: ErrRoleNotFound}
+					}
+					return nil, err
+				}
+			}
+			adjust[i] = he
+		}
+	}
 	results := make([]InviteResult, 0, len(emails))
-	for _, e := range emails {
-		r, err := m.inviteOne(ctx, e, in.Role, in.InviteURL)
+	for i, e := range emails {
+		role, md := in.Role, map[string]any(nil)
+		if he := adjust[i]; he != nil {
+			role, md = he.Role, he.Metadata
+		}
+		r, err := m.inviteOne(ctx, e, role, in.InviteURL, md)
 		if err != nil {
 			return results, err
 		}
@@ -137,7 +164,7 @@ func (m *Manager) invite1(ctx context.Context, in InviteInput) ([]InviteResult, 
 	return results, nil
 }
 
-func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (InviteResult, error) {
+func (m *Manager) inviteOne(ctx context.Context, email, role, base string, md map[string]any) (InviteResult, error) {
 	key := NormalizeEmail(email)
 	var (
 		asked  bool  // the mail limiter was asked (once, whatever the attempts)
@@ -174,8 +201,9 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 			r := role
 			u := &store.User{
 				ID: id, Email: email, Status: StatusInvited, Role: &r, CreatedAt: now, UpdatedAt: now,
-				EmailKey: key,
+				EmailKey: key, Metadata: md,
 			}
+			fx.Events = m.events(m.event(ctx, flowInvited, u, actorAdmin, now))
 			err = m.store.CreateUser(ctx, u, fx)
 			if errors.Is(err, ErrDuplicateEmail) && attempt == 0 {
 				continue // created meanwhile: handle it as existing
@@ -225,6 +253,9 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string) (Invi
 			fx.RevokeTokens, fx.EndSessions = allPurposes, true
 			outcome = InviteConverted
 		}
+		ev := *existing
+		ev.Email, ev.Role = to, &role
+		fx.Events = m.events(m.event(ctx, flowInvited, &ev, actorAdmin, now))
 		_, err = m.store.UpdateUser(ctx, existing.ID, cond, ch, fx)
 		switch {
 		case errors.Is(err, store.ErrConflict), isNotFound(err):
@@ -305,7 +336,7 @@ func (m *Manager) AcceptInvite(ctx context.Context, token, password string) (*Us
 }
 
 func (m *Manager) acceptInvite(ctx context.Context, token, password string) (*User, error) {
-	tok, _, err := m.liveToken(ctx, token, store.PurposeInvite, StatusInvited)
+	tok, user, err := m.liveToken(ctx, token, store.PurposeInvite, StatusInvited)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +353,8 @@ func (m *Manager) acceptInvite(ctx context.Context, token, password string) (*Us
 	after, err := m.store.ConsumeToken(ctx, tok.Hash, store.PurposeInvite, now,
 		store.Condition{Status: StatusInvited, EmailKey: &tok.EmailKey},
 		store.UserChange{PasswordHash: &hash, Status: &active, UpdatedAt: now},
-		store.Effects{RevokeTokens: otherPurposes(store.PurposeInvite)})
+		store.Effects{RevokeTokens: otherPurposes(store.PurposeInvite),
+			Events: m.events(m.event(ctx, flowInviteAccepted, user, user.ID, now))})
 	if err != nil {
 		return nil, tokenError(err)
 	}

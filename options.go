@@ -39,6 +39,7 @@ type config struct {
 	delivery    Delivery
 	health      HealthThresholds
 	templates   Templates
+	hooks       Hooks
 }
 
 // defaultConfig is what New starts from.
@@ -81,6 +82,9 @@ func (c *config) check() error {
 		return err
 	}
 	if err := c.health.check(); err != nil {
+		return err
+	}
+	if err := c.hooks.check(); err != nil {
 		return err
 	}
 	return c.templates.check()
@@ -224,6 +228,9 @@ type Links struct {
 	// PasswordResetURLs are the URLs RequestPasswordReset accepts as the
 	// reset URL (PASSWORD_RESET_URL_ALLOW_LIST). Default: none.
 	PasswordResetURLs []string
+	// EmailChangeURLs are the URLs RequestEmailChange accepts as the
+	// confirm URL. Default: none.
+	EmailChangeURLs []string
 
 	// The paths, under PublicURL, of the links mailed when the caller
 	// gives no URL of its own: absolute paths ("/…") without query or
@@ -242,15 +249,22 @@ type Links struct {
 	// ResetPasswordPath: the password-reset link. Default:
 	// /admin/reset-password (Directus's).
 	ResetPasswordPath string
+	// ConfirmEmailPath: the link that confirms an email change, mailed to
+	// the new address. Default: /admin/confirm-email.
+	ConfirmEmailPath string
+	// CancelEmailChangePath: the link that cancels an email change, mailed
+	// to the current address. Default: /admin/cancel-email-change.
+	CancelEmailChangePath string
 }
 
 func (l Links) apply(c *config) error {
 	d := &c.links
-	reg, inv, reset := d.RegisterURLs, d.InviteURLs, d.PasswordResetURLs
+	reg, inv, reset, change := d.RegisterURLs, d.InviteURLs, d.PasswordResetURLs, d.EmailChangeURLs
 	overlay(d, l)
 	d.RegisterURLs = append(reg, l.RegisterURLs...)
 	d.InviteURLs = append(inv, l.InviteURLs...)
 	d.PasswordResetURLs = append(reset, l.PasswordResetURLs...)
+	d.EmailChangeURLs = append(change, l.EmailChangeURLs...)
 	return nil
 }
 
@@ -259,6 +273,8 @@ func (l Links) withDefaultPaths() Links {
 	l.AcceptInvitePath = "/admin/accept-invite"
 	l.SetPasswordPath = "/admin/accept-invite"
 	l.ResetPasswordPath = "/admin/reset-password"
+	l.ConfirmEmailPath = "/admin/confirm-email"
+	l.CancelEmailChangePath = "/admin/cancel-email-change"
 	return l
 }
 
@@ -273,6 +289,8 @@ func (l *Links) check() error {
 		{"AcceptInvitePath", l.AcceptInvitePath},
 		{"SetPasswordPath", l.SetPasswordPath},
 		{"ResetPasswordPath", l.ResetPasswordPath},
+		{"ConfirmEmailPath", l.ConfirmEmailPath},
+		{"CancelEmailChangePath", l.CancelEmailChangePath},
 	} {
 		if !strings.HasPrefix(f.v, "/") || strings.HasPrefix(f.v, "//") || strings.ContainsAny(f.v, "?#\\ \t\r\n") {
 			return optionError("Links."+f.name, nil, "%q must be an absolute path without query or fragment", f.v)
@@ -281,7 +299,8 @@ func (l *Links) check() error {
 	for _, f := range []struct {
 		name    string
 		entries []string
-	}{{"RegisterURLs", l.RegisterURLs}, {"InviteURLs", l.InviteURLs}, {"PasswordResetURLs", l.PasswordResetURLs}} {
+	}{{"RegisterURLs", l.RegisterURLs}, {"InviteURLs", l.InviteURLs}, {"PasswordResetURLs", l.PasswordResetURLs},
+		{"EmailChangeURLs", l.EmailChangeURLs}} {
 		if _, err := newAllowList(f.entries...); err != nil {
 			var ve *ValidationError
 			errors.As(err, &ve)
@@ -302,6 +321,9 @@ type Lifetimes struct {
 	Invite time.Duration
 	// PasswordReset: a password-reset link. Default: 1 hour.
 	PasswordReset time.Duration
+	// EmailChange: the links an email change mails (confirm, cancel).
+	// Default: 1 hour.
+	EmailChange time.Duration
 	// Access: an access token (Directus's ACCESS_TOKEN_TTL); at least 1s.
 	// Default: 15 minutes.
 	Access time.Duration
@@ -311,7 +333,7 @@ type Lifetimes struct {
 }
 
 func defaultLifetimes() Lifetimes {
-	return Lifetimes{VerifyEmail: 7 * 24 * time.Hour, Invite: 7 * 24 * time.Hour, PasswordReset: time.Hour,
+	return Lifetimes{VerifyEmail: 7 * 24 * time.Hour, Invite: 7 * 24 * time.Hour, PasswordReset: time.Hour, EmailChange: time.Hour,
 		Access: 15 * time.Minute, Refresh: 7 * 24 * time.Hour}
 }
 
@@ -324,7 +346,7 @@ func (l Lifetimes) check() error {
 	for _, f := range []struct {
 		name string
 		v    time.Duration
-	}{{"VerifyEmail", l.VerifyEmail}, {"Invite", l.Invite}, {"PasswordReset", l.PasswordReset}, {"Access", l.Access}, {"Refresh", l.Refresh}} {
+	}{{"VerifyEmail", l.VerifyEmail}, {"Invite", l.Invite}, {"PasswordReset", l.PasswordReset}, {"EmailChange", l.EmailChange}, {"Access", l.Access}, {"Refresh", l.Refresh}} {
 		if f.v < 0 {
 			return optionError("Lifetimes."+f.name, nil, "must not be negative, not %v", f.v)
 		}
@@ -661,6 +683,13 @@ type Templates struct {
 	// PasswordReset: the link RequestPasswordReset mails. Default subject:
 	// "Password Reset Request" (Directus's).
 	PasswordReset Template
+	// EmailChange: the link RequestEmailChange mails to the new address.
+	// Default subject: "Confirm your new email address".
+	EmailChange Template
+	// EmailChangeNotice: the notice RequestEmailChange mails to the
+	// current address. Default subject: "Your email address is about to
+	// change".
+	EmailChangeNotice Template
 }
 
 func (t Templates) apply(c *config) error {
@@ -674,7 +703,8 @@ func (t *Templates) check() error {
 	for _, f := range []struct {
 		name string
 		tpl  *Template
-	}{{"VerifyEmail", &t.VerifyEmail}, {"Invite", &t.Invite}, {"SetPassword", &t.SetPassword}, {"PasswordReset", &t.PasswordReset}} {
+	}{{"VerifyEmail", &t.VerifyEmail}, {"Invite", &t.Invite}, {"SetPassword", &t.SetPassword}, {"PasswordReset", &t.PasswordReset},
+		{"EmailChange", &t.EmailChange}, {"EmailChangeNotice", &t.EmailChangeNotice}} {
 		if strings.TrimSpace(f.tpl.Subject) == "" || strings.ContainsAny(f.tpl.Subject, "\r\n") {
 			return optionError("Templates."+f.name+".Subject", nil, "must be one line of text, not %q", f.tpl.Subject)
 		}

@@ -85,7 +85,7 @@ func TestOptionsMerge(t *testing.T) {
 		users.Delivery{BatchSize: 3},
 	)
 	assert.Equal(t, users.Lifetimes{VerifyEmail: 7 * 24 * time.Hour, Invite: 7 * 24 * time.Hour, PasswordReset: 30 * time.Minute,
-		Access: time.Hour, Refresh: 3 * time.Hour}, e.m.Lifetimes())
+		EmailChange: time.Hour, Access: time.Hour, Refresh: 3 * time.Hour}, e.m.Lifetimes())
 	e.open()
 	// Both the env's verification URL and the one added here are allowed.
 	for _, u := range []string{verifyURL, "https://other.example.com/verify"} {
@@ -219,5 +219,5 @@ func TestOptionDefaultsAreDocumented(t *testing.T) {
 		users.DefaultsForTest().Health)
 	e := newEnv(t)
 	assert.Equal(t, users.Lifetimes{VerifyEmail: 7 * 24 * time.Hour, Invite: 7 * 24 * time.Hour, PasswordReset: time.Hour,
-		Access: 15 * time.Minute, Refresh: 7 * 24 * time.Hour}, e.m.Lifetimes())
+		EmailChange: time.Hour, Access: 15 * time.Minute, Refresh: 7 * 24 * time.Hour}, e.m.Lifetimes())
 }

@@ -30,10 +30,15 @@ const (
 	mailSetPassword mailKind = "set-password"
 	// mailPasswordReset carries a password-reset link.
 	mailPasswordReset mailKind = "password-reset"
+	// mailEmailChange carries the link that confirms an email change, to
+	// the new address; mailEmailChangeNotice tells the current address,
+	// with links to cancel the change and to reset the password.
+	mailEmailChange       mailKind = "email-change"
+	mailEmailChangeNotice mailKind = "email-change-notice"
 )
 
 // mailKinds lists every kind.
-var mailKinds = []mailKind{mailVerifyEmail, mailInvite, mailSetPassword, mailPasswordReset}
+var mailKinds = []mailKind{mailVerifyEmail, mailInvite, mailSetPassword, mailPasswordReset, mailEmailChange, mailEmailChangeNotice}
 
 // validFor is how long the link of a kind of mail works.
 func (m *Manager) validFor(kind mailKind) time.Duration {
@@ -42,6 +47,8 @@ func (m *Manager) validFor(kind mailKind) time.Duration {
 		return m.lifetimes.VerifyEmail
 	case mailPasswordReset:
 		return m.lifetimes.PasswordReset
+	case mailEmailChange, mailEmailChangeNotice:
+		return m.lifetimes.EmailChange
 	}
 	return m.lifetimes.Invite
 }
@@ -223,10 +230,11 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// Run delivers mail until ctx is done: at once, then whenever this
-// Manager queues a mail, and every PollInterval (for mails queued by other
-// processes, and retries coming due). Once an hour it also purges expired
-// sessions and tokens (PurgeExpired). The host starts it
+// Run delivers mail, then events to the Hooks' handlers (DeliverEvents),
+// until ctx is done: at once, then whenever this Manager queues a mail or
+// an event, and every PollInterval (for what other processes queued, and
+// retries coming due). Once an hour it also purges expired sessions and
+// tokens (PurgeExpired) and prunes the activity log (PruneActivity). The host starts it
 // (`go m.Run(ctx)`); nothing runs in the background otherwise. A Store
 // error is logged and retried on the next tick. Run returns nil when ctx
 // is done.
@@ -242,6 +250,9 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 		if _, err := m.DeliverPending(ctx); err != nil && ctx.Err() == nil {
 			m.log.Error("users: mail delivery", "error", err)
+		}
+		if _, err := m.DeliverEvents(ctx); err != nil && ctx.Err() == nil {
+			m.log.Error("users: event delivery", "error", err)
 		}
 		m.purgeIfDue(ctx)
 		if !t.Stop() {

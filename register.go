@@ -122,7 +122,28 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 
 	now := m.clock()
 	key := NormalizeEmail(email)
-	data := mailData{FirstName: in.FirstName, LastName: in.LastName}.withProject(s)
+	data := mailData{}.withProject(s) // no names: see Template
+
+	// The application's hook sees every well-formed registration, new
+	// address or known one: its duration tells nothing. A refusal does
+	// what a known address does — asks the limiter about a key nobody
+	// has, renders the mail — and writes nothing.
+	he := &Event{Flow: flowRegistered, Action: actionOf(flowRegistered), Email: email, Time: now}
+	if s.PublicRegistrationRole != nil {
+		he.Role = *s.PublicRegistrationRole
+	}
+	if existing != nil {
+		he.UserID = existing.ID
+	}
+	if err := m.before(ctx, "BeforeRegister", m.hooks.BeforeRegister, he); err != nil {
+		if _, err := m.allowMail(ctx, unmailedKey(key)); err != nil {
+			return err
+		}
+		if _, err := m.verifyMail(ctx, "", email, key, in.VerificationURL, data, now); err != nil {
+			return err
+		}
+		return nil
+	}
 
 	if existing == nil {
 		denied, err := m.allowMail(ctx, key)
@@ -140,6 +161,13 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 			UpdatedAt:    now,
 			EmailKey:     key,
 			PasswordHash: hash,
+			Metadata:     he.Metadata,
+		}
+		if m.hooks.BeforeRegister != nil {
+			u.Role = nil
+			if he.Role != "" {
+				u.Role = &he.Role
+			}
 		}
 		var fx store.Effects
 		if s.PublicRegistrationVerifyEmail {
@@ -152,6 +180,7 @@ func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 			m.mailHeld(ctx, mailVerifyEmail, u.ID)
 			fx = store.Effects{}
 		}
+		fx.Events = m.events(m.event(ctx, flowRegistered, u, "", now))
 		switch err := m.store.CreateUser(ctx, u, fx); {
 		case errors.Is(err, ErrDuplicateEmail):
 			// Someone registered the same address at the same moment; as for

@@ -47,7 +47,7 @@ func TestRegisterNewUserVerifyFlow(t *testing.T) {
 
 	msg := e.onlyMail("Ann@Example.com")
 	assert.Equal(t, "Verify your email address", msg.Subject)
-	assert.Contains(t, msg.Text, "Hello Ann")
+	assert.Contains(t, msg.Text, "Hello,\n", "no unverified name")
 	link, err := url.Parse(memmailer.Link(msg))
 	require.NoError(t, err)
 	assert.Equal(t, "app.example.com", link.Host)
@@ -421,5 +421,32 @@ func TestRegisterSameWorkOnEveryPath(t *testing.T) {
 		require.NoError(t, e.m.Register(e.ctx, in), name)
 		assert.Equal(t, []string{"read", "read", "write+token+mail"}, cs.take(), name)
 		assert.Equal(t, 1, h.take(), "one hashing operation on path %q", name)
+	}
+}
+
+// A verification mail goes to any address typed, with the names typed
+// beside it: a stranger's text ("locked! reset: https://evil.example/…")
+// must not reach that inbox inside a genuine mail, by Register, by a
+// resend, or by an administrator's resend.
+func TestVerificationMailShowsNoUnverifiedName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.open()
+	const first, last = "locked! reset: https://evil.example/acme", "call +1 555 0100"
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "victim@example.com", Password: "pw", FirstName: first, LastName: last}))
+	require.NoError(t, e.m.ResendVerification(e.ctx, "victim@example.com", ""))
+	list, err := e.m.ListUsers(e.ctx, users.UserQuery{})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.NoError(t, e.m.ResendVerificationFor(e.ctx, list[0].ID))
+	msgs := e.deliver()
+	require.Len(t, msgs, 3)
+	for _, msg := range msgs {
+		for _, part := range []string{msg.Subject, msg.Text, msg.HTML} {
+			assert.NotContains(t, part, "evil.example")
+			assert.NotContains(t, part, "locked!")
+			assert.NotContains(t, part, "555")
+		}
+		assert.Contains(t, msg.Text, "Hello,")
 	}
 }

@@ -84,7 +84,7 @@ func (m *Manager) resendVerification(ctx context.Context, email, verificationURL
 	if err != nil {
 		return err
 	}
-	data := mailData{FirstName: target.FirstName, LastName: target.LastName}.withProject(s)
+	data := mailData{}.withProject(s) // no names: see Template
 	fx, err := m.verifyMail(ctx, target.ID, target.Email, key, verificationURL, data, now)
 	if err != nil {
 		return err
@@ -158,7 +158,7 @@ func (m *Manager) resendVerificationFor(ctx context.Context, userID string) erro
 		return denied
 	}
 	now := m.clock()
-	data := mailData{FirstName: u.FirstName, LastName: u.LastName}.withProject(s)
+	data := mailData{}.withProject(s) // no names: see Template
 	fx, err := m.verifyMail(ctx, u.ID, u.Email, key, "", data, now)
 	if err != nil {
 		return err

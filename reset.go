@@ -162,7 +162,8 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 	key := rec.EmailKey
 	after, err := m.store.ConsumeToken(ctx, hashTok, store.PurposePasswordReset, now,
 		store.Condition{Status: StatusActive, EmailKey: &key},
-		store.UserChange{PasswordHash: &hash, UpdatedAt: now}, store.Effects{EndSessions: true})
+		store.UserChange{PasswordHash: &hash, UpdatedAt: now},
+		store.Effects{EndSessions: true, Events: m.events(m.event(ctx, flowPasswordReset, user, user.ID, now))})
 	if err != nil {
 		return nil, tokenError(err)
 	}

@@ -160,6 +160,15 @@ func (m *Manager) login(ctx context.Context, in LoginInput) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.hooks.BeforeSignIn != nil {
+		he := &Event{Flow: flowSignedIn, Action: actionOf(flowSignedIn), UserID: u.ID, Email: u.Email, Actor: u.ID, Time: m.clock()}
+		if u.Role != nil {
+			he.Role = *u.Role
+		}
+		if err := m.before(ctx, "BeforeSignIn", m.hooks.BeforeSignIn, he); err != nil {
+			return nil, ErrInvalidCredentials
+		}
+	}
 	now := m.clock()
 	refresh, hash, err := newRefreshToken()
 	if err != nil {
@@ -176,7 +185,8 @@ func (m *Manager) login(ctx context.Context, in LoginInput) (*Session, error) {
 		UserAgent:   clip(in.UserAgent, maxUserAgentBytes),
 	}
 	pw, addr := u.PasswordHash, u.EmailKey
-	err = m.store.CreateSession(ctx, rec, store.Condition{Status: StatusActive, PasswordHash: &pw, EmailKey: &addr})
+	err = m.store.CreateSession(ctx, rec, store.Condition{Status: StatusActive, PasswordHash: &pw, EmailKey: &addr},
+		m.events(m.event(ctx, flowSignedIn, u, u.ID, now))...)
 	switch {
 	case errors.Is(err, store.ErrConflict), isNotFound(err):
 		// The password, the status, the address or the user changed since
@@ -525,13 +535,13 @@ func (m *Manager) Logout(ctx context.Context, token string) error {
 		if c, err = m.parseAccess(token, true); err != nil || !c.SessionCookie {
 			return nil
 		}
-		err = m.store.DeleteSession(ctx, c.Session)
+		err = m.store.DeleteSession(ctx, c.Session, m.events(m.event(ctx, flowSignedOut, nil, "", m.clock()))...)
 	} else {
 		hash, ok := parseToken(token)
 		if !ok {
 			return nil
 		}
-		err = m.store.DeleteSessionByToken(ctx, hash)
+		err = m.store.DeleteSessionByToken(ctx, hash, m.events(m.event(ctx, flowSignedOut, nil, "", m.clock()))...)
 	}
 	if err != nil && !isNotFound(err) {
 		return opErr("logout", err)
@@ -569,18 +579,17 @@ func (m *Manager) resolve(ctx context.Context, token string) (*Principal, error)
 	if err != nil {
 		return nil, err
 	}
-	_, u, err := m.liveSession(ctx, c)
+	// One read: the session, its user and the user's admin access.
+	rec, u, admin, err := m.store.ResolveSession(ctx, c.Session)
 	switch {
-	case errors.Is(err, ErrInvalidToken):
-		return nil, ErrInvalidCredentials
-	case errors.Is(err, ErrTokenExpired):
-		return nil, ErrInvalidCredentials // the session lapsed, not the token
+	case isNotFound(err):
+		return nil, ErrInvalidCredentials // the session ended
 	case err != nil:
 		return nil, err
-	}
-	admin, err := m.adminAccess(ctx, u)
-	if err != nil {
-		return nil, err
+	case rec.UserID != c.ID || u.Status != StatusActive:
+		return nil, ErrInvalidCredentials
+	case !m.clock().Before(rec.ExpiresAt):
+		return nil, ErrInvalidCredentials // the session lapsed, not the token
 	}
 	setup, err := m.requiresTwoFactor(ctx, u)
 	if err != nil {
@@ -657,6 +666,9 @@ func (m *Manager) purgeIfDue(ctx context.Context) {
 	}
 	if _, err := m.PurgeExpired(ctx); err != nil && ctx.Err() == nil {
 		m.log.Error("users: purging expired sessions and tokens", "error", err)
+	}
+	if _, err := m.PruneActivity(ctx); err != nil && ctx.Err() == nil {
+		m.log.Error("users: pruning the activity log", "error", err)
 	}
 }
 

@@ -10,8 +10,10 @@ import (
 
 // mailData is what a mail template sees (see Template).
 type mailData struct {
-	Kind        string // "verify-email", "invite", "set-password" or "password-reset"
+	Kind        string // "verify-email", "invite", "set-password", "password-reset", "email-change" or "email-change-notice"
 	Link        string
+	ResetLink   string // email-change-notice: a password-reset link
+	NewEmail    string // email-change-notice: the new address, partly hidden
 	Email       string
 	FirstName   string
 	LastName    string
@@ -40,11 +42,21 @@ func (d mailData) withProject(s *Settings) mailData {
 // The templates see a value with these fields:
 //
 //   - Kind: "verify-email", "invite", "set-password" (a contested
-//     registration's owner chooses the password) or "password-reset";
+//     registration's owner chooses the password), "password-reset",
+//     "email-change" (to the new address of an email change: the link
+//     confirms it) or "email-change-notice" (to the current address: the
+//     link cancels it);
 //   - Link: the link to follow, token included;
+//   - ResetLink: email-change-notice only: a password-reset link;
+//   - NewEmail: email-change-notice only: the new address, its local
+//     part hidden but for the first character (n***@example.com);
 //   - Email: the recipient;
-//   - FirstName, LastName: the names given at registration (verify-email
-//     only; empty otherwise);
+//   - FirstName, LastName: always empty. A verification mail goes to
+//     whatever address was typed, and the names came with it from whoever
+//     typed it: a first name such as "locked! reset: https://evil.example"
+//     would reach a stranger's inbox inside a genuine mail. No mail shows
+//     a name nobody has proved; the fields stay so that templates naming
+//     them still render;
 //   - ProjectName: the settings' project name ("" when none is set);
 //   - ValidFor: how long the link works, in words ("7 days", "1 hour").
 //
@@ -56,7 +68,7 @@ type Template struct {
 }
 
 const (
-	textVerify = `Hello{{with .FirstName}} {{.}}{{end}},
+	textVerify = `Hello,
 
 Thanks for registering{{with .ProjectName}} with {{.}}{{end}}. Verify your email address ({{.Email}}) by opening this link:
 
@@ -66,7 +78,7 @@ If you did not register, you can ignore this mail.
 `
 	htmlVerify = `<!DOCTYPE html>
 <html><body>
-<p>Hello{{with .FirstName}} {{.}}{{end}},</p>
+<p>Hello,</p>
 <p>Thanks for registering{{with .ProjectName}} with {{.}}{{end}}. Verify your email address ({{.Email}}) by following this link:</p>
 <p><a href="{{.Link}}">Verify email</a></p>
 <p>If you did not register, you can ignore this mail.</p>
@@ -116,6 +128,46 @@ If it was not you, ignore this mail: your password stays as it is.
 `
 )
 
+const (
+	textEmailChange = `Hello,
+
+Someone asked to move the account {{with .ProjectName}}at {{.}} {{end}}to this email address ({{.Email}}). Confirm the change here (the link works once, for {{.ValidFor}}):
+
+{{.Link}}
+
+Until then, the account keeps its current address. If it was not you, ignore this mail.
+`
+	htmlEmailChange = `<!DOCTYPE html>
+<html><body>
+<p>Hello,</p>
+<p>Someone asked to move the account {{with .ProjectName}}at {{.}} {{end}}to this email address ({{.Email}}). Confirm the change here (the link works once, for {{.ValidFor}}):</p>
+<p><a href="{{.Link}}">Confirm new address</a></p>
+<p>Until then, the account keeps its current address. If it was not you, ignore this mail.</p>
+</body></html>
+`
+	textEmailChangeNotice = `Hello,
+
+Someone asked to move your account{{with .ProjectName}} at {{.}}{{end}} ({{.Email}}) to another address: {{.NewEmail}}. Nothing changes until the new address confirms it.
+
+If it was not you, cancel the change here (this also signs out every session of your account):
+
+{{.Link}}
+
+and choose a new password here (the link works once, for {{.ValidFor}}):
+
+{{.ResetLink}}
+`
+	htmlEmailChangeNotice = `<!DOCTYPE html>
+<html><body>
+<p>Hello,</p>
+<p>Someone asked to move your account{{with .ProjectName}} at {{.}}{{end}} ({{.Email}}) to another address: {{.NewEmail}}. Nothing changes until the new address confirms it.</p>
+<p>If it was not you, cancel the change (this also signs out every session of your account) and choose a new password (each link works once, for {{.ValidFor}}):</p>
+<p><a href="{{.Link}}">Cancel the change</a></p>
+<p><a href="{{.ResetLink}}">Reset password</a></p>
+</body></html>
+`
+)
+
 // defaultTemplates returns the built-in templates.
 func defaultTemplates() Templates {
 	mk := func(kind mailKind, subject, text, html string) Template {
@@ -130,6 +182,9 @@ func defaultTemplates() Templates {
 		Invite:        mk(mailInvite, "You've been invited", textInvite, htmlInvite),
 		SetPassword:   mk(mailSetPassword, "Choose your password", textSetPassword, htmlSetPassword),
 		PasswordReset: mk(mailPasswordReset, "Password Reset Request", textPasswordReset, htmlPasswordReset), // Directus's subject
+		EmailChange:   mk(mailEmailChange, "Confirm your new email address", textEmailChange, htmlEmailChange),
+		EmailChangeNotice: mk(mailEmailChangeNotice, "Your email address is about to change",
+			textEmailChangeNotice, htmlEmailChangeNotice),
 	}
 }
 
@@ -142,6 +197,10 @@ func (t *Templates) byKind(kind mailKind) *Template {
 		return &t.SetPassword
 	case mailPasswordReset:
 		return &t.PasswordReset
+	case mailEmailChange:
+		return &t.EmailChange
+	case mailEmailChangeNotice:
+		return &t.EmailChangeNotice
 	}
 	return &t.VerifyEmail
 }

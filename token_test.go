@@ -63,9 +63,9 @@ func (s *spyStore) UpdateUser(ctx context.Context, id string, cond store.Conditi
 	return s.Store.UpdateUser(ctx, id, cond, ch, fx)
 }
 
-func (s *spyStore) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
+func (s *spyStore) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange, events ...*store.Event) error {
 	s.note(spyWrite{"UpdateUsers", cond, ch, store.Effects{}})
-	return s.Store.UpdateUsers(ctx, ids, cond, ch)
+	return s.Store.UpdateUsers(ctx, ids, cond, ch, events...)
 }
 
 func (s *spyStore) ConsumeToken(ctx context.Context, hash []byte, p store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {

@@ -19,6 +19,8 @@ import (
 const (
 	// MaxInviteEmails caps the number of addresses one Invite call takes.
 	MaxInviteEmails = 1000
+	// MaxCreateUsers caps the number of users one CreateUsers call takes.
+	MaxCreateUsers = 1000
 	// MinSecretBytes is the shortest secret WithSecret accepts: a shorter
 	// HMAC key could be guessed offline from any access token.
 	MinSecretBytes = 32
@@ -29,23 +31,24 @@ const (
 
 // Manager runs the flows. It is safe for concurrent use.
 type Manager struct {
-	store     backend // the Store, its errors translated
-	mailer    Mailer
-	hasher    Hasher
-	now       func() time.Time
-	log       *slog.Logger
-	links     Links // PublicURL without a trailing slash; the paths
-	register  *allowList
-	invite    *allowList
-	lifetimes Lifetimes
-	templates Templates
-	delivery  Delivery
-	hashGate  *hashGate
-	mailLimit Limiter // public flows; nil: no limit
-	adminMail Limiter // mail an administrator asked for; nil: no limit
-	authLimit Limiter // nil: no limit
-	sess      *sessionState
-	msgIDHost string // the right-hand side of every Message-ID
+	store       backend // the Store, its errors translated
+	mailer      Mailer
+	hasher      Hasher
+	now         func() time.Time
+	log         *slog.Logger
+	links       Links // PublicURL without a trailing slash; the paths
+	register    *allowList
+	invite      *allowList
+	emailChange *allowList
+	lifetimes   Lifetimes
+	templates   Templates
+	delivery    Delivery
+	hashGate    *hashGate
+	mailLimit   Limiter // public flows; nil: no limit
+	adminMail   Limiter // mail an administrator asked for; nil: no limit
+	authLimit   Limiter // nil: no limit
+	sess        *sessionState
+	msgIDHost   string // the right-hand side of every Message-ID
 
 	dummyHash string // hashed once at New; see Register and Authenticate
 	cached    atomic.Pointer[cachedSettings]
@@ -59,6 +62,7 @@ type Manager struct {
 	deliveries  deliveryState
 	probe       probeState
 	gateStats   gateStats
+	hooks       hooks
 }
 
 // New builds a Manager on a Store and a Mailer. It applies the options in
@@ -88,6 +92,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	}
 	reg, _ := newAllowList(c.links.RegisterURLs...) // checked
 	inv, _ := newAllowList(c.links.InviteURLs...)
+	change, _ := newAllowList(c.links.EmailChangeURLs...)
 	sess, err := newSessionState(&c)
 	if err != nil {
 		return nil, err
@@ -129,6 +134,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		links:       c.links,
 		register:    reg,
 		invite:      inv,
+		emailChange: change,
 		lifetimes:   c.lifetimes,
 		templates:   c.templates,
 		delivery:    c.delivery,
@@ -144,6 +150,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		health:      c.health,
 		releaseID:   moduleVersion(),
 		projectName: c.projectName,
+		hooks:       newHooks(c.hooks),
 	}, nil
 }
 

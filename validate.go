@@ -28,6 +28,9 @@ func validateID(field string, id *string) error {
 	return idProblem(field, *id)
 }
 
+// idProblem checks an id that names a record: 1 to 255 bytes of valid
+// UTF-8 without control characters. An id outside newIDProblem's alphabet
+// names no record (none can be created), and the store says so.
 func idProblem(field, id string) error {
 	switch {
 	case strings.TrimSpace(id) == "":
@@ -40,6 +43,24 @@ func idProblem(field, id string) error {
 	for _, r := range id {
 		if unicode.IsControl(r) {
 			return invalid(field, "must not contain control characters (NUL included)")
+		}
+	}
+	return nil
+}
+
+// newIDProblem checks the id of a new role or policy: 1 to 255 ASCII
+// letters, digits, '-' and '_'. The alphabet keeps an id one path segment
+// wherever a page or a client builds a URL from it ("../settings?x" would
+// reach another page), and keeps ids that differ only by spaces or letter
+// forms from meeting on a store whose collation equates them. Generated
+// ids are UUIDs, and Directus's ids are too.
+func newIDProblem(field, id string) error {
+	if err := idProblem(field, id); err != nil {
+		return err
+	}
+	for _, c := range []byte(id) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return invalid(field, `must hold only letters, digits, "-" and "_"`)
 		}
 	}
 	return nil

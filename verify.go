@@ -48,6 +48,7 @@ func (m *Manager) verifyEmail(ctx context.Context, token string) (*User, error) 
 		}
 	}
 	fx.RevokeTokens = otherPurposes(store.PurposeVerifyEmail)
+	fx.Events = m.events(m.event(ctx, flowVerified, user, user.ID, now))
 	after, err := m.store.ConsumeToken(ctx, tok.Hash, store.PurposeVerifyEmail, now, cond, ch, fx)
 	if err != nil {
 		return nil, tokenError(err)

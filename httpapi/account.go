@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/internal/validate"
@@ -18,10 +19,13 @@ func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(p.User), fields)})
 }
 
-// updateMe: PATCH /users/me {first_name?, last_name?, password?,
+// updateMe: PATCH /users/me {first_name?, last_name?, email?, password?,
 // current_password?} → 200 {"data": user}. A new password needs the
 // current one (current_password, an extension) and ends every session of
-// the user, this one included. The answer has only the fields the fields
+// the user, this one included. A new email is not set at once: it asks
+// for the change (users.Manager.RequestEmailChange), which applies when
+// the link mailed to the new address is used, so the answer still shows
+// the current address. The answer has only the fields the fields
 // parameter names; a bad one is refused before anything changes.
 func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
 	pr, fields, err := h.principalFields(r)
@@ -35,16 +39,17 @@ func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		patch                   users.UserPatch
-		password, current       string
-		hasPassword, hasCurrent bool
-		errs                    [5]error
+		patch                             users.UserPatch
+		password, current, email          string
+		hasPassword, hasCurrent, hasEmail bool
+		errs                              [6]error
 	)
-	errs[0] = p.only("first_name", "last_name", "password", "current_password")
+	errs[0] = p.only("first_name", "last_name", "email", "password", "current_password")
 	patch.FirstName, _, errs[1] = p.nullableStr("first_name")
 	patch.LastName, _, errs[2] = p.nullableStr("last_name")
 	password, hasPassword, errs[3] = p.str("password")
 	current, hasCurrent, errs[4] = p.str("current_password")
+	email, hasEmail, errs[5] = p.str("email")
 	if err := firstErr(errs[:]...); err != nil {
 		h.writeError(w, r, err)
 		return
@@ -78,6 +83,15 @@ func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if hasEmail {
+		if reason := validate.Email(strings.TrimSpace(email)); reason != "" {
+			h.writeError(w, r, invalid("email", reason))
+			return
+		}
+		if users.NormalizeEmail(email) == users.NormalizeEmail(pr.User.Email) {
+			hasEmail = false // the address it has: nothing to ask
+		}
+	}
 	u := pr.User
 	if hasPassword {
 		if u, err = h.m.ChangePassword(r.Context(), pr.User.ID, current, password); err != nil {
@@ -87,6 +101,12 @@ func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
 	}
 	if patch.FirstName != nil || patch.LastName != nil {
 		if u, err = h.m.UpdateUser(r.Context(), pr.User.ID, patch); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	if hasEmail {
+		if err := h.m.RequestEmailChange(r.Context(), pr.User.ID, email, ""); err != nil {
 			h.writeError(w, r, err)
 			return
 		}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -70,11 +71,76 @@ var userFields = []string{"email", "password", "first_name", "last_name", "statu
 
 // createUser: POST /users → 200 {"data": user}, with only the fields
 // the fields parameter names (a bad one is refused before anything changes).
+// An array of users creates them all or none (users.Manager.CreateUsers)
+// → 200 {"data": [user, …]}, in the order given, as Directus answers.
 func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
-	fields, patch, err := h.readUser(w, r)
+	fields, err := fieldsParam(r.URL.Query())
 	if err != nil {
 		h.writeError(w, r, err)
 		return
+	}
+	b, err := h.readBody(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if kind(b) == '[' {
+		h.createUsers(w, r, fields, b)
+		return
+	}
+	p, err := parseObject(b)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	in, err := readCreateUser(p)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	u, err := h.m.CreateUser(r.Context(), in)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
+}
+
+// createUsers: POST /users with an array of users (see createUser).
+func (h *handler) createUsers(w http.ResponseWriter, r *http.Request, fields []string, b []byte) {
+	ps, err := parseObjects(b)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if len(ps) > users.MaxCreateUsers {
+		h.writeError(w, r, invalidBody(fmt.Sprintf("At most %d users can be created at once", users.MaxCreateUsers)))
+		return
+	}
+	in := make([]users.CreateUserInput, len(ps))
+	for i, p := range ps {
+		if in[i], err = readCreateUser(p); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	us, err := h.m.CreateUsers(r.Context(), in)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	data := make([]any, len(us))
+	for i, u := range us {
+		data[i] = selectFields(viewUser(u), fields)
+	}
+	h.writeJSON(w, http.StatusOK, dataBody{Data: data})
+}
+
+// readCreateUser reads one user of POST /users.
+func readCreateUser(p *payload) (users.CreateUserInput, error) {
+	patch, err := readUserPatch(p)
+	if err != nil {
+		return users.CreateUserInput{}, err
 	}
 	deref := func(s *string) string {
 		if s == nil {
@@ -90,12 +156,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 	if patch.Status != nil {
 		in.Status = *patch.Status
 	}
-	u, err := h.m.CreateUser(r.Context(), in)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
+	return in, nil
 }
 
 // readUser reads what POST /users and PATCH /users/{id} take: the fields

@@ -85,7 +85,6 @@ func TestCreateUser(t *testing.T) {
 		{"metadata array", `{"metadata":[1]}`, "INVALID_PAYLOAD", `Invalid payload. "metadata" must be an object or null.`},
 		{"id not allowed", `{"id":"x"}`, "INVALID_PAYLOAD", `Invalid payload. "id" is not allowed.`},
 		{"CRLF in email", `{"email":"b@example.com\r\nBcc: c@example.com"}`, "INVALID_PAYLOAD", `Invalid payload. "email" must not contain control characters.`},
-		{"array body", `[{"email":"b@example.com"}]`, "INVALID_PAYLOAD", "Invalid payload. Request body must be a JSON object."},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -93,6 +92,71 @@ func TestCreateUser(t *testing.T) {
 		})
 	}
 	assert.Equal(t, before, f.snapshot())
+}
+
+// TestFailedValidationShape: a malformed email answers Directus's
+// FAILED_VALIDATION, naming the field and the rule in the extensions; a
+// duplicate answers RECORD_NOT_UNIQUE naming the collection and the field.
+func TestFailedValidationShape(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.create(users.CreateUserInput{Email: "taken@example.com"})
+	for _, email := range []string{"not an email", "a@b", "a@@example.com", strings.Repeat("a", 65) + "@example.com"} {
+		wantFailed(t, f.admin("POST", "/users", `{"email":`+jsonString(email)+`}`), "email", "email",
+			`Validation failed for field "email". Value has to be a valid email address.`)
+	}
+	w := f.admin("POST", "/users", `{"email":"TAKEN@example.com"}`)
+	wantError(t, w, http.StatusBadRequest, "RECORD_NOT_UNIQUE", `Value for field "email" in collection "directus_users" has to be unique.`)
+	assert.Equal(t, map[string]any{"code": "RECORD_NOT_UNIQUE", "collection": "directus_users", "field": "email"}, extensions(t, w))
+}
+
+// TestCreateUsersBatch: POST /users with an array creates every user or
+// none, as Directus's createMany: the emails are checked for shape, then
+// for uniqueness within the batch and against the stored users, and the
+// answer is the users created, in order, with the fields asked.
+func TestCreateUsersBatch(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.create(users.CreateUserInput{Email: "taken@example.com"})
+	body := `[{"email":"ada@example.com","password":` + jsonString(password) + `,"first_name":"Ada","role":` + jsonString(f.role.ID) + `},` +
+		`{"email":"grace@example.com","status":"draft"},{"first_name":"Nobody"}]`
+	var got []wireUser
+	data(t, f.admin("POST", "/users", body), &got)
+	require.Len(t, got, 3)
+	assert.Equal(t, "ada@example.com", *got[0].Email)
+	assert.Equal(t, "**********", *got[0].Password)
+	assert.Equal(t, &f.role.ID, got[0].Role)
+	assert.Equal(t, "draft", got[1].Status)
+	assert.Nil(t, got[2].Email)
+	assert.Equal(t, "Nobody", *got[2].FirstName)
+	f.login("ada@example.com", password)
+
+	// fields applies to each user.
+	w := f.admin("POST", "/users?fields=email", `[{"email":"b1@example.com"},{"email":"b2@example.com"}]`)
+	assert.JSONEq(t, `{"data":[{"email":"b1@example.com"},{"email":"b2@example.com"}]}`, w.Body.String())
+	// An empty array creates none.
+	assert.JSONEq(t, `{"data":[]}`, f.admin("POST", "/users", `[]`).Body.String())
+
+	before := f.snapshot()
+	for _, c := range []struct {
+		name, body, code, msg string
+	}{
+		{"duplicate in the batch", `[{"email":"c1@example.com"},{"email":"C1@Example.com"}]`, "RECORD_NOT_UNIQUE", `Value for field "email" in collection "directus_users" has to be unique.`},
+		{"duplicate of a stored user", `[{"email":"c1@example.com"},{"email":"Taken@example.com"}]`, "RECORD_NOT_UNIQUE", `Value for field "email" in collection "directus_users" has to be unique.`},
+		{"malformed email", `[{"email":"c1@example.com"},{"email":"c1@example.com"},{"email":"nope"}]`, "FAILED_VALIDATION", `Validation failed for field "email". Value has to be a valid email address.`},
+		{"unknown role", `[{"email":"c1@example.com"},{"email":"c2@example.com","role":"nope"}]`, "INVALID_PAYLOAD", `Invalid payload. "role" names no role.`},
+		{"field not allowed", `[{"email":"c1@example.com"},{"email":"c2@example.com","id":"x"}]`, "INVALID_PAYLOAD", `Invalid payload. "id" is not allowed.`},
+		{"item not an object", `[{"email":"c1@example.com"},"c2@example.com"]`, "INVALID_PAYLOAD", "Invalid payload. Item 1 of the array must be a JSON object."},
+		{"item with a duplicate key", `[{"email":"c1@example.com","email":"c2@example.com"}]`, "INVALID_PAYLOAD", `Invalid payload. "email" must not be given more than once.`},
+		{"malformed JSON", `[{"email":"c1@example.com"},`, "INVALID_PAYLOAD", "Invalid payload. Malformed JSON."},
+		{"too many", "[" + strings.TrimSuffix(strings.Repeat(`{},`, users.MaxCreateUsers+1), ",") + "]", "INVALID_PAYLOAD", "Invalid payload. At most 1000 users can be created at once."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			wantError(t, f.admin("POST", "/users", c.body), http.StatusBadRequest, c.code, c.msg)
+		})
+	}
+	assert.Equal(t, before, f.snapshot(), "a refused batch creates none")
+	wantError(t, f.do("POST", "/users", `[{"email":"d@example.com"}]`), http.StatusForbidden, "FORBIDDEN", "")
 }
 
 func TestCreateUserPasswordPolicyIsNotEchoed(t *testing.T) {
@@ -159,7 +223,7 @@ func TestUpdateUser(t *testing.T) {
 	before := f.snapshot()
 	wantError(t, f.admin("PATCH", "/users/nope", `{"first_name":"x"}`), http.StatusForbidden, "FORBIDDEN", "")
 	wantError(t, f.admin("PATCH", target, `{"email":"Taken@example.com"}`), http.StatusBadRequest, "RECORD_NOT_UNIQUE", "")
-	wantError(t, f.admin("PATCH", target, `{"email":"bad"}`), http.StatusBadRequest, "FAILED_VALIDATION", "")
+	wantFailed(t, f.admin("PATCH", target, `{"email":"bad"}`), "email", "email", `Validation failed for field "email". Value has to be a valid email address.`)
 	wantError(t, f.admin("PATCH", target, `{"role":"nope"}`), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "role" names no role.`)
 	wantError(t, f.admin("PATCH", target, `{"role":5}`), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "role" must be a string or null.`)
 	wantError(t, f.admin("PATCH", target, `{"status":"boss"}`), http.StatusBadRequest, "INVALID_PAYLOAD", "")
@@ -315,6 +379,12 @@ func TestLastAdminIsKept(t *testing.T) {
 		{"PATCH", "/users", `{"keys":[` + jsonString(root.ID) + `],"data":{"status":"archived"}}`},
 	} {
 		wantError(t, f.admin(rq.method, rq.target, rq.body), http.StatusBadRequest, "INVALID_PAYLOAD", lastAdminMsg)
+	}
+	// Nor can it lose its email, password or not: no one could sign in as
+	// it or reset its password.
+	for _, body := range []string{`{"email":null,"password":null}`, `{"email":"","password":""}`, `{"email":null}`} {
+		wantError(t, f.admin("PATCH", "/users/"+root.ID, body), http.StatusBadRequest, "INVALID_PAYLOAD",
+			`Invalid payload. "email" can't be removed from the last active user with admin access: no one could sign in.`)
 	}
 	assert.Equal(t, before, f.snapshot())
 	// Other changes to it go through.

@@ -136,7 +136,7 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 				h.writeError(w, r, users.ErrTwoFactorRequired)
 				return
 			case err == nil && p.Admin:
-				f(w, r)
+				f(w, asActor(r, p.User.ID))
 				return
 			case errors.Is(err, users.ErrTokenExpired):
 				h.writeError(w, r, err)

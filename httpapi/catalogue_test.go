@@ -132,6 +132,8 @@ func TestBadInputCatalogue(t *testing.T) {
 		// NUL characters, metadata nested thousands deep.
 		{"role id taken", "POST", "/roles", true, `{"id":"ROLE","name":"Again"}`, bad, "RECORD_NOT_UNIQUE"},
 		{"role id with NUL", "POST", "/roles", true, `{"id":"r\u0000","name":"R"}`, bad, INVALID},
+		{"role id that is a path", "POST", "/roles", true, `{"id":"../settings?x","name":"R"}`, bad, INVALID},
+		{"role id with a trailing space", "POST", "/roles", true, `{"id":"ROLE ","name":"R"}`, bad, INVALID},
 		{"role name with NUL", "POST", "/roles", true, `{"name":"R\u0000"}`, bad, INVALID},
 		{"role name with bidi override", "POST", "/roles", true, `{"name":"R\u202e"}`, bad, INVALID},
 		{"role description with NUL", "POST", "/roles", true, `{"name":"R","description":"\u0000"}`, bad, INVALID},

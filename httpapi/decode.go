@@ -8,11 +8,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/internal/validate"
 )
 
 // invalid is an input error naming a field (400 INVALID_PAYLOAD).
@@ -114,6 +116,32 @@ func parseObject(b []byte) (*payload, error) {
 		return nil, invalidBody("Request body must hold one JSON object and nothing after it")
 	}
 	return p, nil
+}
+
+// parseObjects parses b as a JSON array of objects, each read as
+// parseObject reads a body.
+func parseObjects(b []byte) ([]*payload, error) {
+	if err := checkJSONValue(b); err != nil {
+		return nil, err
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(b, &raws); err != nil {
+		return nil, invalidBody("Request body must be a JSON object or an array of objects")
+	}
+	out := make([]*payload, len(raws))
+	for i, raw := range raws {
+		p, err := parseObject(raw)
+		if err != nil {
+			var ve *users.ValidationError
+			if errors.As(err, &ve) && ve.Field == "" {
+				// The item, not the body, is at fault.
+				return nil, invalidBody(fmt.Sprintf("Item %d of the array must be a JSON object", i))
+			}
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
 }
 
 // only refuses the first field not in allowed (`"role" is not allowed`).
@@ -290,6 +318,48 @@ func noControl(name, s string) error {
 		if r < ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
 			return invalid(name, "must not contain control characters")
 		}
+	}
+	return nil
+}
+
+// emailShape checks an address field as Directus's request schemas do
+// (Joi's string().email().required()), with their words: given, not
+// empty, and a valid address (internal/validate.Email, after trimming
+// surrounding white space). The answer depends on the text alone.
+func emailShape(email string, has bool) error {
+	switch {
+	case !has:
+		return invalid("email", "is required")
+	case email == "":
+		return invalid("email", "is not allowed to be empty")
+	case validate.Email(strings.TrimSpace(email)) != "":
+		return invalid("email", "must be a valid email")
+	}
+	return nil
+}
+
+// requiredShape checks that a string field is given and not empty, with
+// Joi's words.
+func requiredShape(name, v string, has bool) error {
+	switch {
+	case !has:
+		return invalid(name, "is required")
+	case v == "":
+		return invalid(name, "is not allowed to be empty")
+	}
+	return nil
+}
+
+// uriShape checks an optional URL field as Directus's request schemas do
+// (Joi's string().uri()): when given and not empty (empty is absent, as
+// the Manager takes it), an absolute URI, with a scheme. Whether the URL
+// may be used (its allow-list) is the Manager's rule.
+func uriShape(name, v string) error {
+	if v == "" {
+		return nil
+	}
+	if u, err := url.Parse(v); err != nil || u.Scheme == "" {
+		return invalid(name, "must be a valid uri")
 	}
 	return nil
 }

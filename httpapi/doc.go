@@ -11,6 +11,19 @@
 //	mux.Handle("/api/", http.StripPrefix("/api", httpapi.New(m,
 //		httpapi.WithAuthorizer(httpapi.BearerToken(adminToken)))))
 //
+// # Your own handlers
+//
+// [Authenticate] is middleware for the application's own routes: it finds
+// who is calling (a bearer token, the session cookie, or the cookie of the
+// console's sign-in pages, package webui) and puts the principal into the
+// request's context, for [PrincipalFrom]. [RequireUser], [RequireAdmin] and
+// [RequireRole] guard routes: a browser is sent to the sign-in page, an
+// API call gets Directus's 401 or 403. Cookie-authenticated state changes
+// from another origin are refused.
+//
+//	mux.Handle("GET /home", httpapi.RequireUser(http.HandlerFunc(home)))
+//	srv := &http.Server{Handler: httpapi.Authenticate(m)(mux)}
+//
 // # Routes
 //
 // Public:
@@ -44,7 +57,7 @@
 // without one):
 //
 //	GET   /users/me                    ?fields= → 200 {"data": user}
-//	PATCH /users/me                    ?fields= {first_name?, last_name?, password?, current_password?}
+//	PATCH /users/me                    ?fields= {first_name?, last_name?, email?, password?, current_password?}
 //	                                   → 200 {"data": user}
 //	POST  /users/me/tfa/generate       {password} → 200 {"data": {secret, otpauth_url}}
 //	POST  /users/me/tfa/enable         {secret, otp} → 204 (secret: the one generate answered)
@@ -65,7 +78,8 @@
 //	                                   (an address whose account was never verified is taken
 //	                                   over by the invitation; counted in the log, never named)
 //	POST  /users                       ?fields= {email?, password?, first_name?, last_name?, status?,
-//	                                    role?, policies?, metadata?} → 200 {"data": user}
+//	                                    role?, policies?, metadata?} → 200 {"data": user}; an array of
+//	                                   them → 200 {"data": [user, …]}, all or none (users.Manager.CreateUsers)
 //	GET   /users                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
 //	                                   → 200 {"data": [user, …], "meta"?: {"total_count": n, "filter_count": n}}
 //	GET   /users/{id}                  ?fields= → 200 {"data": user}
@@ -74,7 +88,8 @@
 //	DELETE /users/{id}                 → 204
 //	DELETE /users                      [id, …] or {keys: [id, …]} → 204
 //	POST  /users/{id}/tfa/disable      → 204: removes the user's second factor, no code needed
-//	GET   /roles                       → 200 {"data": [role, …]}
+//	GET   /roles                       ?filter=&search=&sort=&limit=&offset=&page=&fields=&meta=
+//	                                   → 200 {"data": [role, …], "meta"?: {…}}
 //	POST  /roles                       {id?, name, description?, admin_access?, enforce_tfa?}
 //	                                   → 200 {"data": role}
 //	GET   /settings                    → 200 {"data": settings}
@@ -127,8 +142,15 @@
 //     and search select), or * for both, answered as
 //     {"data": […], "meta": {"total_count": 2, "filter_count": 1}}.
 //
-// Filtering, sorting and paging are done by the store's own query. Any
-// other parameter, an unknown field or operator, a value of the wrong type
+// Filtering, sorting and paging are done by the store's own query.
+//
+// GET /roles takes the same parameters over a role's fields: filter on
+// id, name and description (users.RoleQuery), search in name and
+// description, sort on id, name, description and admin_access (default:
+// name), fields among id, name, description and admin_access
+// (users.RoleQuery); the Manager filters the roles, which are few.
+//
+// Any other parameter, an unknown field or operator, a value of the wrong type
 // or a limit out of range is 400 INVALID_QUERY with a message that names
 // it (`Invalid query. "filter" _or[1].email: unknown operator "_foo".`).
 //
@@ -247,7 +269,13 @@
 // PATCH /users/me changes the caller's names and, given current_password
 // (an extension: Directus asks for none), the password; a wrong one is 401
 // INVALID_CREDENTIALS and counts against the address's login limit. A
-// password change ends every session of the user, this one included.
+// password change ends every session of the user, this one included. An
+// email is not changed at once (Directus changes it at once): the new
+// address gets a link that applies the change, the current one a notice
+// with links to cancel it and to reset the password, and the answer still
+// shows the current address (see users.Manager.RequestEmailChange; an
+// address another user has is answered the same). The address it already
+// has is no change.
 //
 // POST /auth/password/request mails a reset link only to an active user's
 // address, to reset_url (on the password-reset allow-list,
@@ -261,7 +289,11 @@
 //
 // # Errors
 //
-// Every error is {"errors":[{"message":"…","extensions":{"code":"…"}}]}:
+// Every error is {"errors":[{"message":"…","extensions":{"code":"…"}}]}.
+// As in Directus, a FAILED_VALIDATION error also names the field and the
+// rule it broke (extensions field and type: "email" for an address,
+// "regex" for another malformed value), and a RECORD_NOT_UNIQUE error the
+// collection and the field (extensions collection and field):
 //
 //	400 INVALID_PAYLOAD       malformed or disallowed input, URL not on the allow-list, unknown role,
 //	                          removing the last active user with admin access
@@ -304,8 +336,9 @@
 // accepted once; code attempts are rate limited; the secret is stored
 // encrypted; recovery codes are accepted as otp; see the users package doc's
 // "Two-factor sign-in"); the static token (WithAuthorizer) belongs to no
-// user, so GET /users/me answers it 401; PATCH /users/me takes only names
-// and the password, the latter with current_password; accounts are never
+// user, so GET /users/me answers it 401; PATCH /users/me takes only names,
+// the email (applied when the new address confirms it) and the password,
+// the latter with current_password; accounts are never
 // suspended after failed logins (Directus suspends after
 // AUTH_LOGIN_ATTEMPTS). Only the fields listed above
 // are taken (a Directus field such as "language" is refused by name, not

@@ -116,9 +116,11 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		status, code, msg = http.StatusForbidden, codeInvalidToken, "Invalid token."
 	case errors.Is(err, users.ErrDuplicateEmail):
 		status, code, msg = http.StatusBadRequest, codeRecordNotUnique, `Value for field "email" in collection "directus_users" has to be unique.`
+		ext.Collection, ext.Field = "directus_users", "email"
 	case errors.Is(err, users.ErrDuplicateID):
 		// Roles are the records created by id over HTTP.
 		status, code, msg = http.StatusBadRequest, codeRecordNotUnique, `Value for field "id" in collection "directus_roles" has to be unique.`
+		ext.Collection, ext.Field = "directus_roles", "id"
 	case errors.Is(err, users.ErrTwoFactorRequired):
 		status, code, msg = http.StatusForbidden, codeForbidden, "You don't have permission to access this. Set up two-factor sign-in first."
 	case errors.Is(err, users.ErrForbidden):
@@ -127,8 +129,9 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		status, code, msg = http.StatusForbidden, codeForbidden, "You don't have permission to access this."
 	case errors.Is(err, users.ErrFailedValidation):
 		status, code, msg = http.StatusBadRequest, codeFailedValidation, "Validation failed."
-		if errors.As(err, &ve) {
-			msg = "Validation failed. " + sentence(ve.Message())
+		if errors.As(err, &ve) && ve.Field != "" {
+			ext.Field, ext.Type = echo.Cut(ve.Field), failedType(ve.Field)
+			msg = failedMessage(ext.Field, ext.Type)
 		}
 	case errors.Is(err, users.ErrInvalidPayload):
 		status, code, msg = http.StatusBadRequest, codeInvalidPayload, "Invalid payload."
@@ -163,9 +166,36 @@ type errorItem struct {
 }
 
 type errorExt struct {
-	Code  string     `json:"code"`
-	Limit *int       `json:"limit,omitempty"` // REQUESTS_EXCEEDED: events per window
-	Reset *time.Time `json:"reset,omitempty"` // REQUESTS_EXCEEDED: when the next is allowed
+	Code string `json:"code"`
+	// FAILED_VALIDATION: the field at fault and the rule it broke;
+	// RECORD_NOT_UNIQUE: the collection and the field.
+	Collection string     `json:"collection,omitempty"`
+	Field      string     `json:"field,omitempty"`
+	Type       string     `json:"type,omitempty"`
+	Limit      *int       `json:"limit,omitempty"` // REQUESTS_EXCEEDED: events per window
+	Reset      *time.Time `json:"reset,omitempty"` // REQUESTS_EXCEEDED: when the next is allowed
+}
+
+// failedType is the rule a field's FAILED_VALIDATION broke, named as
+// Directus names it (extensions.type): "email" for an address, "regex"
+// (a value of the wrong format) for anything else.
+func failedType(field string) string {
+	if field == "email" {
+		return "email"
+	}
+	return "regex"
+}
+
+// failedMessage is Directus's message of a FAILED_VALIDATION error.
+func failedMessage(field, typ string) string {
+	msg := fmt.Sprintf("Validation failed for field %q.", field)
+	switch typ {
+	case "email":
+		return msg + " Value has to be a valid email address."
+	case "regex":
+		return msg + " Value doesn't have the correct format."
+	}
+	return msg
 }
 
 // sentence ends s with a full stop.

@@ -46,7 +46,9 @@ func TestWriteError(t *testing.T) {
 		{"registration off", wrap(users.ErrRegistrationDisabled), 403, "FORBIDDEN", "You don't have permission to access this.", "", false},
 		{"email filter", wrap(users.ErrEmailNotAllowed), 403, "FORBIDDEN", "You don't have permission to access this.", "", false},
 		{"no such user", wrap(users.ErrUserNotFound), 403, "FORBIDDEN", "You don't have permission to access this.", "", false},
-		{"failed validation", wrap(&users.ValidationError{Field: "email", Reason: "must be a valid email address", Err: users.ErrFailedValidation}), 400, "FAILED_VALIDATION", `Validation failed. "email" must be a valid email address.`, "", false},
+		{"failed validation", wrap(&users.ValidationError{Field: "email", Reason: "must be a valid email address", Err: users.ErrFailedValidation}), 400, "FAILED_VALIDATION", `Validation failed for field "email". Value has to be a valid email address.`, "", false},
+		{"failed validation, other field", wrap(&users.ValidationError{Field: "first_name", Reason: "must be visible text", Err: users.ErrFailedValidation}), 400, "FAILED_VALIDATION", `Validation failed for field "first_name". Value doesn't have the correct format.`, "", false},
+		{"duplicate id", wrap(users.ErrDuplicateID), 400, "RECORD_NOT_UNIQUE", `Value for field "id" in collection "directus_roles" has to be unique.`, "", false},
 		{"failed validation, bare", wrap(users.ErrFailedValidation), 400, "FAILED_VALIDATION", "Validation failed.", "", false},
 		{"invalid payload", wrap(&users.ValidationError{Field: "role", Reason: "is not allowed"}), 400, "INVALID_PAYLOAD", `Invalid payload. "role" is not allowed.`, "", false},
 		{"whole message", &users.ValidationError{Reason: "Malformed JSON."}, 400, "INVALID_PAYLOAD", "Invalid payload. Malformed JSON.", "", false},
@@ -67,6 +69,17 @@ func TestWriteError(t *testing.T) {
 			h.writeError(w, r, c.err)
 			require.Equal(t, c.status, w.Code)
 			ext := errorExt{Code: c.code}
+			// Directus's extensions of FAILED_VALIDATION and RECORD_NOT_UNIQUE.
+			switch c.name {
+			case "failed validation":
+				ext.Field, ext.Type = "email", "email"
+			case "failed validation, other field":
+				ext.Field, ext.Type = "first_name", "regex"
+			case "duplicate":
+				ext.Collection, ext.Field = "directus_users", "email"
+			case "duplicate id":
+				ext.Collection, ext.Field = "directus_roles", "id"
+			}
 			var re *users.RateLimitError
 			if errors.As(c.err, &re) {
 				// Directus's extensions: the limit and when it resets.

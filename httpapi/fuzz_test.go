@@ -41,7 +41,8 @@ var fuzzRoutes = []struct {
 
 // FuzzHandlers sends arbitrary bodies (and query values) to every route:
 // no panic, never a 500, always a valid Directus answer (an empty 204, or
-// JSON with data or errors), and the input never echoed back.
+// JSON with data or errors, or a 302 to the sign-in page), and the input
+// never echoed back.
 func FuzzHandlers(f *testing.F) {
 	for i, r := range fuzzRoutes {
 		f.Add(uint8(i), r.seed)
@@ -74,6 +75,13 @@ func FuzzHandlers(f *testing.F) {
 		if w.Code == http.StatusNoContent {
 			if w.Body.Len() != 0 {
 				t.Fatalf("204 with a body")
+			}
+			return
+		}
+		if w.Code == http.StatusFound {
+			// A verify link Directus's schema refuses: to the sign-in page.
+			if w.Body.Len() != 0 || w.Header().Get("Location") != "/admin/login" {
+				t.Fatalf("302 with a body or elsewhere: %q %q", w.Header().Get("Location"), w.Body.String())
 			}
 			return
 		}

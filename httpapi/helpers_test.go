@@ -186,6 +186,18 @@ func wantError(t *testing.T, w *httptest.ResponseRecorder, status int, code, msg
 		assert.Equal(t, hasLimit, hasReset, "limit and reset go together")
 		ext = map[string]any{"code": ext["code"]}
 	}
+	switch code {
+	case "FAILED_VALIDATION":
+		// Directus names the field and the rule it broke.
+		assert.IsType(t, "", ext["field"], "FAILED_VALIDATION without extensions.field")
+		assert.IsType(t, "", ext["type"], "FAILED_VALIDATION without extensions.type")
+		ext = without(ext, "field", "type")
+	case "RECORD_NOT_UNIQUE":
+		// Directus names the collection and the field.
+		assert.IsType(t, "", ext["collection"], "RECORD_NOT_UNIQUE without extensions.collection")
+		assert.IsType(t, "", ext["field"], "RECORD_NOT_UNIQUE without extensions.field")
+		ext = without(ext, "collection", "field")
+	}
 	assert.Equal(t, map[string]any{"code": code}, ext)
 	if msg != "" {
 		assert.Equal(t, msg, env.Errors[0].Message)
@@ -196,6 +208,39 @@ func wantError(t *testing.T, w *httptest.ResponseRecorder, status int, code, msg
 		"message": env.Errors[0].Message, "extensions": env.Errors[0].Extensions}}})
 	require.NoError(t, err)
 	assert.JSONEq(t, string(want), w.Body.String())
+}
+
+// without returns a copy of m without the keys.
+func without(m map[string]any, keys ...string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
+}
+
+// extensions decodes the extensions of an error envelope's one error.
+func extensions(t *testing.T, w *httptest.ResponseRecorder) map[string]any {
+	t.Helper()
+	var env struct {
+		Errors []struct {
+			Extensions map[string]any `json:"extensions"`
+		} `json:"errors"`
+	}
+	require.NoError(t, json.Unmarshal(w.Body.Bytes(), &env), "body: %s", w.Body.String())
+	require.Len(t, env.Errors, 1)
+	return env.Errors[0].Extensions
+}
+
+// wantFailed checks a FAILED_VALIDATION answer as Directus gives it: the
+// field, the rule (type) and Directus's message for them.
+func wantFailed(t *testing.T, w *httptest.ResponseRecorder, field, typ, msg string) {
+	t.Helper()
+	wantError(t, w, http.StatusBadRequest, "FAILED_VALIDATION", msg)
+	assert.Equal(t, map[string]any{"code": "FAILED_VALIDATION", "field": field, "type": typ}, extensions(t, w))
 }
 
 // data decodes {"data": …} into *v (zeroed first), refusing other

@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
+
+	"github.com/google/uuid"
 
 	"github.com/gousers/users"
 )
@@ -26,31 +29,8 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 	if m == nil {
 		panic("httpapi: New: nil *users.Manager")
 	}
-	c := config{
-		authorize: func(*http.Request) bool { return false },
-		maxBody:   DefaultMaxBodyBytes,
-		log:       slog.Default(),
-	}
-	for _, o := range opts {
-		o(&c)
-	}
-	c.trusted = append([]netip.Prefix(nil), c.trusted...) // never the caller's array
-	for i, p := range c.trusted {
-		if !p.IsValid() {
-			panic(fmt.Sprintf("httpapi: WithTrustedProxies: invalid prefix %v", p))
-		}
-		c.trusted[i] = p.Masked()
-	}
-	if c.verifyRedirect != "" {
-		if err := checkRedirect(c.verifyRedirect); err != nil {
-			panic("httpapi: WithVerifyRedirect: " + err.Error())
-		}
-	}
-	checkCookie("WithRefreshCookie", &c.refreshCookie, DefaultRefreshCookieName)
-	checkCookie("WithSessionCookie", &c.sessionCookie, DefaultSessionCookieName)
-	checkCookie("WithDeviceCookie", &c.deviceCookie, DefaultDeviceCookieName)
-
-	h := &handler{m: m, cfg: c, mux: http.NewServeMux()}
+	h := newHandlerConfig(m, opts)
+	h.mux = http.NewServeMux()
 	public := map[string]http.HandlerFunc{
 		"POST /users/register":             h.register,
 		"GET /users/register/verify-email": h.verifyEmail,
@@ -81,6 +61,8 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 		"POST /roles":        h.createRole,
 		"GET /settings":      h.getSettings,
 		"PATCH /settings":    h.updateSettings,
+		"GET /activity":      h.listActivity,
+		"GET /activity/{id}": h.getActivity,
 	}
 	for p, f := range public {
 		if p == "POST /users/register" || p == "POST /users/register/resend" {
@@ -108,13 +90,83 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 	return h
 }
 
+// newHandlerConfig applies opts to the defaults and checks them (it panics
+// on an invalid one); the handler it returns has no routes.
+func newHandlerConfig(m *users.Manager, opts []Option) *handler {
+	c := config{
+		authorize: func(*http.Request) bool { return false },
+		maxBody:   DefaultMaxBodyBytes,
+		log:       slog.Default(),
+	}
+	for _, o := range opts {
+		o(&c)
+	}
+	c.trusted = append([]netip.Prefix(nil), c.trusted...) // never the caller's array
+	for i, p := range c.trusted {
+		if !p.IsValid() {
+			panic(fmt.Sprintf("httpapi: WithTrustedProxies: invalid prefix %v", p))
+		}
+		c.trusted[i] = p.Masked()
+	}
+	if c.verifyRedirect != "" {
+		if err := checkRedirect(c.verifyRedirect); err != nil {
+			panic("httpapi: WithVerifyRedirect: " + err.Error())
+		}
+	}
+	checkCookie("WithRefreshCookie", &c.refreshCookie, DefaultRefreshCookieName)
+	checkCookie("WithSessionCookie", &c.sessionCookie, DefaultSessionCookieName)
+	checkCookie("WithDeviceCookie", &c.deviceCookie, DefaultDeviceCookieName)
+
+	return &handler{m: m, cfg: c}
+}
+
 // ServeHTTP sets the headers every answer carries, then routes.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("X-Content-Type-Options", "nosniff")
 	hdr.Set("Referrer-Policy", "no-referrer")
-	h.mux.ServeHTTP(w, r)
+	ri := h.requestInfo(r)
+	ctx := context.WithValue(users.WithRequest(r.Context(), ri), requestInfoKey{}, ri)
+	h.mux.ServeHTTP(w, r.WithContext(ctx))
+}
+
+type requestInfoKey struct{}
+
+// requestInfo is what the Manager records about r in its events: the
+// client's address (ClientIP), User-Agent and Origin, and the request's id
+// — the X-Request-Id header when it is a sane one (1 to 128 printable
+// ASCII characters), else a new random id. A RequestInfo already in r's
+// context (set by a wrapping handler) keeps its Actor.
+func (h *handler) requestInfo(r *http.Request) users.RequestInfo {
+	ri := users.RequestInfo{UserAgent: r.UserAgent(), Origin: r.Header.Get("Origin"), ID: r.Header.Get("X-Request-Id")}
+	if ip := ClientIP(r, h.cfg.trusted); ip.IsValid() {
+		ri.IP = ip.String()
+	}
+	if !saneRequestID(ri.ID) {
+		ri.ID = uuid.NewString()
+	}
+	return ri
+}
+
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for i := range len(id) {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// asActor returns r with the user id as the actor of its events.
+func asActor(r *http.Request, userID string) *http.Request {
+	ri, _ := r.Context().Value(requestInfoKey{}).(users.RequestInfo)
+	ri.Actor = userID
+	ctx := context.WithValue(users.WithRequest(r.Context(), ri), requestInfoKey{}, ri)
+	return r.WithContext(ctx)
 }
 
 // limitedBy asks the rate limiter l, if any, before anything else.

@@ -24,6 +24,8 @@ type config struct {
 	sessionCookie  CookieOptions
 	deviceCookie   CookieOptions
 	serviceID      string
+	signIn         string   // Authenticate
+	origins        []string // Authenticate
 }
 
 // Option configures the handler New returns.
@@ -73,7 +75,9 @@ func WithTrustedProxies(p ...netip.Prefix) Option {
 // WithVerifyRedirect makes GET /users/register/verify-email answer a
 // successful verification with 302 Found to u (a sign-in page, say) instead
 // of 204 No Content; nothing is appended to u. Errors are still answered
-// with the JSON error envelope. u must be an absolute http(s) URL or an
+// with the JSON error envelope, except a link with an empty or repeated
+// token, which is sent to u as well (as Directus sends it to its sign-in
+// page; /admin/login without this option). u must be an absolute http(s) URL or an
 // absolute path ("/login"); New panics otherwise. Default: 204.
 func WithVerifyRedirect(u string) Option {
 	return func(c *config) { c.verifyRedirect = u }

@@ -27,13 +27,36 @@ const (
 	maxBracketDepth = 100
 )
 
+// listQuery is a listing's query string, parsed: the parameters GET
+// /users and GET /roles share.
+type listQuery struct {
+	filter        []byte // the filter's JSON document; nil: none
+	search        string
+	sort          []string // the Manager judges the fields
+	limit, offset int      // limit 0: no cap
+	none          bool     // limit=0: no record wanted (meta may still be)
+	fields        []string // nil: every field
+	meta          []string // "total_count", "filter_count", in the order asked
+}
+
 // userQuery is GET /users's query, parsed.
 type userQuery struct {
 	q      users.UserQuery
-	none   bool     // limit=0: no user wanted (meta may still be)
-	fields []string // nil: every field
-	meta   []string // "total_count", "filter_count", in the order asked
+	none   bool
+	fields []string
+	meta   []string
 }
+
+// roleQuery is GET /roles's query, parsed.
+type roleQuery struct {
+	q      users.RoleQuery
+	none   bool
+	fields []string
+	meta   []string
+}
+
+// roleFields are the fields of a role on the wire, in their order.
+var roleFields = []string{"id", "name", "description", "admin_access"}
 
 // viewFields are the fields of a user on the wire, in their order.
 var viewFields = []string{"id", "email", "password", "tfa_secret", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}
@@ -41,27 +64,30 @@ var viewFields = []string{"id", "email", "password", "tfa_secret", "first_name",
 // bracketKey matches a list parameter's bracket forms: name[] and name[N].
 var bracketKey = regexp.MustCompile(`^([a-z_]+)\[(\d*)\]$`)
 
-// parseUserQuery reads GET /users's query string:
+// parseListQuery reads a listing's query string (GET /users, GET /roles):
 //
-//   - limit: an integer from -1 (every user) to 2^31-1; default 100;
+//   - limit: an integer from -1 (every record) to 2^31-1; default 100;
 //   - offset: from 0; page: from 0, 1-based, and with a limit it wins over
 //     offset (offset = (page-1)*limit), as in Directus;
-//   - search: a case-insensitive substring of email, first_name or
-//     last_name; empty is no search;
+//   - search: a case-insensitive substring of the record's text fields
+//     (the Manager says which); empty is no search;
 //   - sort: fields, "-" before one for descending, comma-separated or as a
 //     list (sort[]=);
-//   - fields: the fields of each user in the answer ("*": all);
+//   - fields: the fields of each record in the answer ("*": all), among
+//     fields, those of what ("users");
 //   - meta: total_count, filter_count or "*" (both);
-//   - filter: JSON (users.ParseFilter) or bracketed
+//   - filter: JSON or bracketed
 //     (filter[email][_ends_with]=@example.com, filter[_or][0][role][_null]=true,
 //     filter[id][_in][]=…);
 //   - access_token (see BearerToken).
 //
 // Each may be given once (a list in any one of its forms). Anything else is
-// an error for 400 INVALID_QUERY.
-func parseUserQuery(v url.Values) (userQuery, error) {
+// an error for 400 INVALID_QUERY. The filter is returned as a JSON
+// document, for the collection's parser (users.ParseFilter,
+// users.RoleQuery's Filter).
+func parseListQuery(v url.Values, what string, fields []string) (listQuery, error) {
 	var (
-		out                 userQuery
+		out                 listQuery
 		limit, offset, page = defaultLimit, 0, 0
 		lists               = map[string][]string{}
 		listForm            = map[string]string{}
@@ -103,7 +129,7 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 		case k == "page":
 			page, err = num(0)
 		case k == "search":
-			out.q.Search, err = once()
+			out.search, err = once()
 		case k == "access_token":
 		case k == "filter":
 			var s string
@@ -156,9 +182,9 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 		lists[name] = splitList(items)
 	}
 
-	out.q.Sort = lists["sort"] // the Manager judges the fields
+	out.sort = lists["sort"] // the Manager judges the fields
 	var err error
-	if out.fields, err = parseFields(lists["fields"]); err != nil {
+	if out.fields, err = parseFields(lists["fields"], what, fields); err != nil {
 		return out, err
 	}
 	if out.meta, err = parseMeta(lists["meta"]); err != nil {
@@ -168,15 +194,9 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 	case filterJSON != nil && len(brackets) > 0:
 		return out, badQuery(`"filter" must be given in one form: JSON (filter={…}) or brackets (filter[field][_op]=…)`)
 	case filterJSON != nil && *filterJSON != "":
-		if out.q.Filter, err = users.ParseFilter([]byte(*filterJSON)); err != nil {
-			return out, err
-		}
+		out.filter = []byte(*filterJSON)
 	case len(brackets) > 0:
-		doc, err := bracketFilter(brackets, v)
-		if err != nil {
-			return out, err
-		}
-		if out.q.Filter, err = users.ParseFilter(doc); err != nil {
+		if out.filter, err = bracketFilter(brackets, v); err != nil {
 			return out, err
 		}
 	}
@@ -187,11 +207,40 @@ func parseUserQuery(v url.Values) (userQuery, error) {
 		}
 		offset = int(off)
 	}
-	out.q.Offset = offset
+	out.offset = offset
 	if limit > 0 {
-		out.q.Limit = limit // -1 (every user) is the store's 0
+		out.limit = limit // -1 (every record) is the Manager's 0
 	}
 	out.none = limit == 0
+	return out, nil
+}
+
+// parseUserQuery reads GET /users's query string (see parseListQuery; the
+// filter is read by users.ParseFilter).
+func parseUserQuery(v url.Values) (userQuery, error) {
+	lq, err := parseListQuery(v, "users", viewFields)
+	if err != nil {
+		return userQuery{}, err
+	}
+	out := userQuery{none: lq.none, fields: lq.fields, meta: lq.meta, q: users.UserQuery{
+		Search: lq.search, Sort: lq.sort, Limit: lq.limit, Offset: lq.offset}}
+	if lq.filter != nil {
+		if out.q.Filter, err = users.ParseFilter(lq.filter); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// parseRoleQuery reads GET /roles's query string (see parseListQuery; the
+// filter is read by the Manager: users.RoleQuery).
+func parseRoleQuery(v url.Values) (roleQuery, error) {
+	lq, err := parseListQuery(v, "roles", roleFields)
+	if err != nil {
+		return roleQuery{}, err
+	}
+	out := roleQuery{none: lq.none, fields: lq.fields, meta: lq.meta, q: users.RoleQuery{
+		Filter: lq.filter, Search: lq.search, Sort: lq.sort, Limit: lq.limit, Offset: lq.offset}}
 	return out, nil
 }
 
@@ -224,21 +273,22 @@ func splitList(items []string) []string {
 	return out
 }
 
-// parseFields reads the fields selection; nil (or "*") is every field.
-func parseFields(items []string) ([]string, error) {
+// parseFields reads the fields selection among known, the fields of what
+// ("users"); nil (or "*") is every field.
+func parseFields(items []string, what string, known []string) ([]string, error) {
 	var out []string
 	for _, it := range items {
 		switch {
 		case it == "*":
 			return nil, nil
-		case slices.Contains(viewFields, it):
+		case slices.Contains(known, it):
 			if !slices.Contains(out, it) {
 				out = append(out, it)
 			}
 		case strings.Contains(it, "."):
 			return nil, badQuery("fields: fields of related collections (%q) are not supported", it)
 		default:
-			return nil, badQuery("fields: unknown field %q (users have "+strings.Join(viewFields, ", ")+")", it)
+			return nil, badQuery("fields: unknown field %q ("+what+" have "+strings.Join(known, ", ")+")", it)
 		}
 	}
 	return out, nil

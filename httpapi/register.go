@@ -30,15 +30,25 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	var in users.RegisterInput
-	var errs [6]error
+	var (
+		in                users.RegisterInput
+		hasEmail, hasPass bool
+		errs              [6]error
+	)
 	errs[0] = p.only("email", "password", "first_name", "last_name", "verification_url")
-	in.Email, _, errs[1] = p.email("email")
-	in.Password, _, errs[2] = p.str("password")
+	in.Email, hasEmail, errs[1] = p.email("email")
+	in.Password, hasPass, errs[2] = p.str("password")
 	in.FirstName, _, errs[3] = p.str("first_name")
 	in.LastName, _, errs[4] = p.str("last_name")
 	in.VerificationURL, _, errs[5] = p.str("verification_url")
-	if err := firstErr(errs[:]...); err != nil {
+	err = firstErr(errs[:]...)
+	if err == nil {
+		// Directus's request schema, in its order and words; the
+		// Manager's own checks follow.
+		err = firstErr(emailShape(in.Email, hasEmail), requiredShape("password", in.Password, hasPass),
+			uriShape("verification_url", in.VerificationURL))
+	}
+	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}

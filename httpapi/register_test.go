@@ -100,8 +100,19 @@ func TestRegisterRefusals(t *testing.T) {
 		{"filter", registerBody("a@other.example", strong), 403, "FORBIDDEN", "You don't have permission to access this.", ""},
 		{"policy", registerBody("a@example.com", "weak password 123"), 400, "INVALID_PAYLOAD", "", "weak password 123"},
 		{"missing password", `{"email":"a@example.com"}`, 400, "INVALID_PAYLOAD", `Invalid payload. "password" is required.`, ""},
-		{"empty password", `{"email":"a@example.com","password":""}`, 400, "INVALID_PAYLOAD", `Invalid payload. "password" is required.`, ""},
+		{"empty password", `{"email":"a@example.com","password":""}`, 400, "INVALID_PAYLOAD", `Invalid payload. "password" is not allowed to be empty.`, ""},
 		{"missing email", `{"password":"Str0ng!Passw0rd"}`, 400, "INVALID_PAYLOAD", `Invalid payload. "email" is required.`, ""},
+		// Directus's words for a malformed email and verification_url.
+		{"empty email", `{"email":"","password":"Str0ng!Passw0rd"}`, 400, "INVALID_PAYLOAD", `Invalid payload. "email" is not allowed to be empty.`, ""},
+		{"malformed email", registerBody("not-an-email", strong), 400, "INVALID_PAYLOAD", `Invalid payload. "email" must be a valid email.`, ""},
+		{"no domain dot", registerBody("a@example", strong), 400, "INVALID_PAYLOAD", `Invalid payload. "email" must be a valid email.`, ""},
+		{"malformed email outside the filter", registerBody("a@@other.example", strong), 400, "INVALID_PAYLOAD", `Invalid payload. "email" must be a valid email.`, ""},
+		{"relative verification_url", `{"email":"a@example.com","password":"Str0ng!Passw0rd","verification_url":"/verify"}`,
+			400, "INVALID_PAYLOAD", `Invalid payload. "verification_url" must be a valid uri.`, ""},
+		{"verification_url not a URL", `{"email":"a@example.com","password":"Str0ng!Passw0rd","verification_url":"not a url"}`,
+			400, "INVALID_PAYLOAD", `Invalid payload. "verification_url" must be a valid uri.`, ""},
+		{"verification_url bad escape", `{"email":"a@example.com","password":"Str0ng!Passw0rd","verification_url":"https://app.example.com/%zz"}`,
+			400, "INVALID_PAYLOAD", `Invalid payload. "verification_url" must be a valid uri.`, ""},
 	}
 	before := f.snapshot()
 	for _, c := range cases {
@@ -152,7 +163,7 @@ func TestRegisterBadInput(t *testing.T) {
 		{"verification_url null", "application/json", `{"email":"a@example.com","password":"pw","verification_url":null}`, `Invalid payload. "verification_url" must be a string.`},
 		{"CRLF header injection in email", "application/json", registerBody("a@example.com\r\nBcc: victim@example.com", password), `Invalid payload. "email" must not contain control characters.`},
 		{"CR in email", "application/json", registerBody("a\r@example.com", password), `Invalid payload. "email" must not contain control characters.`},
-		{"malformed email", "application/json", registerBody("not-an-email", password), ""},
+		{"malformed email", "application/json", registerBody("not-an-email", password), `Invalid payload. "email" must be a valid email.`},
 		{"CRLF in first_name", "application/json", `{"email":"a@example.com","password":"pw","first_name":"A\r\nB"}`, `Invalid payload. "first_name" must not contain control characters.`},
 		{"lone surrogate in password", "application/json", `{"email":"a@example.com","password":"\ud800x"}`, `Invalid payload. "password" must be valid Unicode text.`},
 		{"invalid UTF-8", "application/json", "{\"email\":\"a@example.com\",\"password\":\"\xff\xfe\"}", "Invalid payload. Request body must be valid UTF-8."},

@@ -21,12 +21,18 @@ func (h *handler) resendVerification(w http.ResponseWriter, r *http.Request) {
 	}
 	var (
 		email, verifyURL string
+		hasEmail         bool
 		errs             [3]error
 	)
 	errs[0] = p.only("email", "verification_url")
-	email, _, errs[1] = p.email("email")
+	email, hasEmail, errs[1] = p.email("email")
 	verifyURL, _, errs[2] = p.str("verification_url")
-	if err := firstErr(errs[:]...); err != nil {
+	err = firstErr(errs[:]...)
+	if err == nil {
+		// The words of POST /users/register.
+		err = firstErr(emailShape(email, hasEmail), uriShape("verification_url", verifyURL))
+	}
+	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}

@@ -60,8 +60,9 @@ func TestResendVerificationRefuses(t *testing.T) {
 	for _, tc := range []struct{ body, msg string }{
 		{`{"email":"a@example.com","password":"pw"}`, `Invalid payload. "password" is not allowed.`},
 		{`{"email":"a@example.com","verification_url":"https://evil.example/v"}`, `Invalid payload. URL "https://evil.example/v" can't be used to verify registered users.`},
-		{`{"email":"not-an-email"}`, ""},
-		{`{}`, ""},
+		{`{"email":"not-an-email"}`, `Invalid payload. "email" must be a valid email.`},
+		{`{}`, `Invalid payload. "email" is required.`},
+		{`{"email":"a@example.com","verification_url":"verify"}`, `Invalid payload. "verification_url" must be a valid uri.`},
 		{`{"email":null}`, `Invalid payload. "email" must be a string.`},
 		{`{"email":"a@example.com\r\nBcc: x@evil.example"}`, `Invalid payload. "email" must not contain control characters.`},
 		{`{"email":"a@example.com"`, ""},

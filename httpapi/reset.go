@@ -30,8 +30,9 @@ func (h *handler) passwordRequest(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if !hasEmail || email == "" {
-		h.writeError(w, r, invalid("email", "is required"))
+	// Directus's request schema, in its words.
+	if err := emailShape(email, hasEmail); err != nil {
+		h.writeError(w, r, err)
 		return
 	}
 	err = h.m.RequestPasswordReset(r.Context(), email, resetURL)

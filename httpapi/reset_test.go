@@ -33,6 +33,9 @@ func TestPasswordResetRoutes(t *testing.T) {
 	wantError(t, f.do("POST", "/auth/password/request", `{"email":"owner@example.com","reset_url":"https://evil.example/reset"}`),
 		400, "INVALID_PAYLOAD", `Invalid payload. URL "https://evil.example/reset" can't be used to reset passwords.`)
 	wantError(t, f.do("POST", "/auth/password/request", `{}`), 400, "INVALID_PAYLOAD", `Invalid payload. "email" is required.`)
+	// Directus's words for a malformed address.
+	wantError(t, f.do("POST", "/auth/password/request", `{"email":""}`), 400, "INVALID_PAYLOAD", `Invalid payload. "email" is not allowed to be empty.`)
+	wantError(t, f.do("POST", "/auth/password/request", `{"email":"nobody"}`), 400, "INVALID_PAYLOAD", `Invalid payload. "email" must be a valid email.`)
 	wantError(t, f.do("POST", "/auth/password/request", `{"email":"a@example.com","role":"x"}`), 400, "INVALID_PAYLOAD", `Invalid payload. "role" is not allowed.`)
 
 	msg := f.deliver(ownerEmail)

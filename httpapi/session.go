@@ -73,7 +73,7 @@ func checkMode(mode string) error {
 	case modeJSON, modeCookie, modeSession:
 		return nil
 	}
-	return invalid("mode", `must be one of "json", "cookie", "session"`)
+	return invalid("mode", "must be one of [cookie, json, session]")
 }
 
 // tokensBody is the data of a login or refresh answer.
@@ -116,17 +116,21 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var (
-		in      users.LoginInput
-		mode    string
-		hasMode bool
-		errs    [5]error
+		in                         users.LoginInput
+		mode                       string
+		hasEmail, hasPass, hasMode bool
+		errs                       [5]error
 	)
 	errs[0] = p.only("email", "password", "mode", "otp")
-	in.Email, _, errs[1] = p.str("email")
-	in.Password, _, errs[2] = p.str("password")
+	in.Email, hasEmail, errs[1] = p.str("email")
+	in.Password, hasPass, errs[2] = p.str("password")
 	mode, hasMode, errs[3] = p.str("mode")
 	in.OTP, _, errs[4] = p.str("otp")
 	if err := firstErr(errs[:]...); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := loginShape(in.Email, hasEmail, in.Password, hasPass); err != nil {
 		h.writeError(w, r, err)
 		return
 	}
@@ -152,6 +156,19 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		setCookie(w, h.cfg.deviceCookie, s.Device, users.DeviceCookieLifetime)
 	}
 	h.answerSession(w, mode, s)
+}
+
+// loginShape checks the shape of a login's email and password as Directus
+// does before it looks anyone up, in its order and words (see
+// emailShape); the password is required and not empty. These answers (400
+// INVALID_PAYLOAD) depend on the request alone, never on an account: an
+// address that fails the check could not have an account
+// (users.Manager.Login refuses it as it refuses a wrong password).
+func loginShape(email string, hasEmail bool, password string, hasPass bool) error {
+	if err := emailShape(email, hasEmail); err != nil {
+		return err
+	}
+	return requiredShape("password", password, hasPass)
 }
 
 // sessionToken reads the mode and the token of POST /auth/refresh and

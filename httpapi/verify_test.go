@@ -45,9 +45,14 @@ func TestVerifyEmail(t *testing.T) {
 		wantError(t, f.do("GET", "/users/register/verify-email"+q, ""), http.StatusForbidden, "INVALID_TOKEN", "Invalid token.")
 		_ = name
 	}
-	wantError(t, f.do("GET", "/users/register/verify-email", ""), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "token" is required.`)
-	wantError(t, f.do("GET", "/users/register/verify-email?token=", ""), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "token" is required.`)
-	wantError(t, f.do("GET", "/users/register/verify-email?token=a&token=b", ""), http.StatusBadRequest, "INVALID_PAYLOAD", `Invalid payload. "token" must be given once.`)
+	// As Directus answers: no token is an invalid one; an empty or
+	// repeated token sends the browser to the sign-in page.
+	wantError(t, f.do("GET", "/users/register/verify-email", ""), http.StatusForbidden, "INVALID_TOKEN", "Invalid token.")
+	for _, q := range []string{"?token=", "?token=a&token=b", "?token=&token=", "?token=" + url.QueryEscape(token) + "&token=" + url.QueryEscape(token)} {
+		w := f.do("GET", "/users/register/verify-email"+q, "")
+		require.Equal(t, http.StatusFound, w.Code, q)
+		assert.Equal(t, "/admin/login", w.Header().Get("Location"), q)
+	}
 	wantError(t, f.do("POST", target, `{}`), http.StatusNotFound, "ROUTE_NOT_FOUND", "")
 	assert.Equal(t, before, f.snapshot())
 }
@@ -77,6 +82,31 @@ func TestVerifyEmailRedirect(t *testing.T) {
 	assert.NotContains(t, w.Header().Get("Location"), token)
 	assert.Equal(t, "no-referrer", w.Header().Get("Referrer-Policy"))
 	assert.Equal(t, users.StatusActive, f.user("r@example.com").Status)
-	// Errors are not redirected.
+	// Errors are not redirected, but for a link with an empty or repeated
+	// token, which goes to the sign-in page (this one), as in Directus.
 	wantError(t, f.do("GET", "/users/register/verify-email?token="+url.QueryEscape(token), ""), http.StatusForbidden, "INVALID_TOKEN", "")
+	wantError(t, f.do("GET", "/users/register/verify-email", ""), http.StatusForbidden, "INVALID_TOKEN", "")
+	for _, q := range []string{"?token=", "?token=a&token=b"} {
+		w := f.do("GET", "/users/register/verify-email"+q, "")
+		require.Equal(t, http.StatusFound, w.Code, q)
+		assert.Equal(t, "https://app.example.com/login?verified=1", w.Header().Get("Location"), q)
+	}
+}
+
+// TestVerifyEmailMalformedLinkConsumesNothing: a link with a repeated
+// token, one of them valid, is redirected without verifying anything; the
+// link then works.
+func TestVerifyEmailMalformedLinkConsumesNothing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.openRegistration(true)
+	require.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", registerBody("m@example.com", password)).Code)
+	token := memmailer.Token(f.deliver("m@example.com"))
+	before := f.snapshot()
+	w := f.do("GET", "/users/register/verify-email?token="+url.QueryEscape(token)+"&token=x", "")
+	require.Equal(t, http.StatusFound, w.Code)
+	assert.NotContains(t, w.Header().Get("Location"), token)
+	assert.Equal(t, before, f.snapshot())
+	assert.Equal(t, users.StatusUnverified, f.user("m@example.com").Status)
+	assert.Equal(t, http.StatusNoContent, f.do("GET", "/users/register/verify-email?token="+url.QueryEscape(token), "").Code)
 }

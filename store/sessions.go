@@ -9,13 +9,23 @@ import (
 type Sessions interface {
 	// CreateSession inserts s, a new login session whose current refresh
 	// token's SHA-256 is s.TokenHash, provided the user s.UserID satisfies
-	// cond (else ErrConflict; ErrNotFound when there is no such user).
-	CreateSession(ctx context.Context, s *Session, cond Condition) error
+	// cond (else ErrConflict; ErrNotFound when there is no such user),
+	// and inserts events in the same transaction, as Effects.Events.
+	CreateSession(ctx context.Context, s *Session, cond Condition, events ...*Event) error
 
 	// GetSession returns the session with the given id, or ErrNotFound.
 	// An expired session is returned as it is (the Manager compares its
 	// ExpiresAt); a deleted one is not found.
 	GetSession(ctx context.Context, id string) (*Session, error)
+
+	// ResolveSession returns, in one read (one round trip to a database),
+	// the session with the given id, its user as GetUser returns it, and
+	// whether that user's role or one of its policies has AdminAccess (a
+	// role or policy that no longer exists grants nothing). ErrNotFound
+	// when there is no such session. An expired session is returned as it
+	// is, and the user whatever its status: the Manager judges both. It
+	// is what every authenticated request costs, so it must be cheap.
+	ResolveSession(ctx context.Context, id string) (*Session, *User, bool, error)
 
 	// RotateSession is a refresh, atomically, in one transaction:
 	//
@@ -39,14 +49,26 @@ type Sessions interface {
 	// session exists.
 	RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond Condition) (*Session, *User, error)
 
+	// ListSessions returns the sessions of the user userID (none: an empty
+	// list, also for an unknown user), the most recently created first,
+	// then by ID; expired sessions not yet purged are included.
+	ListSessions(ctx context.Context, userID string) ([]*Session, error)
+
 	// DeleteSession deletes the session with the given id and its earlier
-	// hashes (log out); ErrNotFound when there is none.
-	DeleteSession(ctx context.Context, id string) error
+	// hashes (log out), and inserts events in the same transaction, as
+	// Effects.Events, an event without an Item getting the session's user
+	// as DeleteSessionByToken says; ErrNotFound (nothing written) when
+	// there is none.
+	DeleteSession(ctx context.Context, id string, events ...*Event) error
 
 	// DeleteSessionByToken deletes the session whose current or an earlier
 	// refresh-token hash equals hash (log out with a refresh token; an
 	// earlier token ends its session too); ErrNotFound when there is none.
-	DeleteSessionByToken(ctx context.Context, hash []byte) error
+	// events are inserted in the same transaction, as Effects.Events; an
+	// event whose Item is "" gets the session's user as its Item (and its
+	// Actor, when that is "" too), and that user's Email and Role (the
+	// caller knows only the token).
+	DeleteSessionByToken(ctx context.Context, hash []byte, events ...*Event) error
 }
 
 // Session is a login session as the Store keeps it: never the refresh

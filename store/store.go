@@ -6,7 +6,7 @@ import (
 )
 
 // Store is where a Manager keeps users, roles, policies, tokens, sessions,
-// settings and the mail outbox: the small interfaces of this package
+// settings, the mail outbox and the events: the small interfaces of this package
 // composed into one. See the package documentation for the rules every
 // method follows.
 type Store interface {
@@ -14,6 +14,7 @@ type Store interface {
 	Tokens
 	Sessions
 	Outbox
+	Events
 	Catalog
 	TwoFactor
 

@@ -36,6 +36,11 @@ const (
 	PurposeVerifyEmail   Purpose = "verify-email"
 	PurposeInvite        Purpose = "invite"
 	PurposePasswordReset Purpose = "password-reset"
+	// PurposeEmailChange is mailed to the new address of an email change:
+	// it applies the change. PurposeEmailChangeCancel is mailed to the old
+	// address: it withdraws the change while it is pending.
+	PurposeEmailChange       Purpose = "email-change"
+	PurposeEmailChangeCancel Purpose = "email-change-cancel"
 	// PurposeTwoFactorSetup marks a TOTP secret generated for a user and
 	// not yet enabled (its Hash is the SHA-256 of the secret; nothing is
 	// mailed).
@@ -45,10 +50,13 @@ const (
 // Token is a token as the Store keeps it: never the token itself, only its
 // SHA-256.
 type Token struct {
-	Hash       []byte // SHA-256 of the token, 32 bytes
-	Purpose    Purpose
-	UserID     string
-	EmailKey   string // the normalised address it was mailed to ("" if none)
+	Hash     []byte // SHA-256 of the token, 32 bytes
+	Purpose  Purpose
+	UserID   string
+	EmailKey string // the normalised address it was mailed to ("" if none)
+	// NewEmail is the address an email-change token moves its user to, as
+	// typed ("" for the other purposes).
+	NewEmail   string
 	CreatedAt  time.Time
 	ExpiresAt  time.Time
 	ConsumedAt *time.Time

@@ -48,8 +48,8 @@ type Users interface {
 	// Condition), ErrRoleNotFound/ErrPolicyNotFound as CreateUser. ch must
 	// not change Email. ch.RevokeTokens and ch.EndSessions are applied to
 	// every user in ids, in the same transaction, as the Effects fields of
-	// the same names.
-	UpdateUsers(ctx context.Context, ids []string, cond Condition, ch UserChange) error
+	// the same names, and events are inserted as Effects.Events.
+	UpdateUsers(ctx context.Context, ids []string, cond Condition, ch UserChange, events ...*Event) error
 
 	// DeleteUsers deletes every user in ids, all or none, in one
 	// transaction, with everything that belongs to them: their tokens,
@@ -58,7 +58,9 @@ type Users interface {
 	// ErrNotFound when one of the ids names no user, ErrConflict when one
 	// of them does not satisfy cond, ErrLastAdmin as Condition.KeepAdmin
 	// says; in each case nothing is deleted. Duplicate ids count once.
-	DeleteUsers(ctx context.Context, ids []string, cond Condition) error
+	// events are inserted in the same transaction, as Effects.Events (the
+	// activity log outlives the users it names).
+	DeleteUsers(ctx context.Context, ids []string, cond Condition, events ...*Event) error
 }
 
 // User is a user as the Store keeps it, the password hash included. The
@@ -142,10 +144,12 @@ type Condition struct {
 	// only while the password that opened it is still the user's).
 	PasswordHash *string
 	// KeepAdmin, when true, refuses with ErrLastAdmin (nothing written) a
-	// change or deletion after which no active user with admin access
-	// would remain, when at least one existed before it. A user has admin
-	// access when its role, or one of its policies, has AdminAccess; an
-	// active user is one whose Status is StatusActive. The Store judges it
+	// change or deletion after which no active user with admin access and
+	// an email would remain, when at least one existed before it. A user
+	// has admin access when its role, or one of its policies, has
+	// AdminAccess; an active user is one whose Status is StatusActive; a
+	// user has an email when its EmailKey is not empty (without one, no
+	// one can sign in as it or reset its password). The Store judges it
 	// in the transaction that applies the change, so that two concurrent
 	// calls cannot together remove the last two administrators.
 	KeepAdmin bool
@@ -190,6 +194,9 @@ type Effects struct {
 	Token *Token
 	// Mail, when not nil, is inserted into the outbox.
 	Mail *Mail
+	// Events are inserted into the activity log, each with a pending
+	// delivery per name in its Handlers (see Events).
+	Events []*Event
 	// EndSessions, when true, deletes every session of the user (a
 	// password, email or status change logs the user out everywhere).
 	EndSessions bool

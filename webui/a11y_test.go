@@ -36,7 +36,12 @@ func everyPage(t *testing.T, e *env) []string {
 	invite := e.lastLink("inv@example.com")
 	require.NoError(t, e.m.Register(ctx, users.RegisterInput{Email: "reg@example.com", Password: "a password"}))
 	verify := e.lastLink("reg@example.com")
+	require.NoError(t, e.m.RequestEmailChange(ctx, u.ID, "moved@example.com", ""))
+	confirm := e.lastLink("moved@example.com")
+	cancel := e.lastLink(u.Email)
 	return []string{
+		"/users?panel=create", "/users?panel=invite", "/users/" + u.ID + "/delete",
+		"/roles/" + editors.ID + "/remove?user=" + u.ID, confirm, cancel,
 		"/login", "/register", "/forgot-password", invite, verify, "/verify-email?token=bad",
 		"/settings", "/roles", "/roles/" + editors.ID, "/roles/" + editors.ID + "?panel=create",
 		"/roles/" + editors.ID + "?panel=add", "/roles/" + editors.ID + "?panel=invite",

@@ -63,6 +63,7 @@ type roleData struct {
 	Candidates []*users.User
 	CandPager  pager
 	Search     string
+	RoleNames  map[string]string // every role's name, by id: the candidates' current roles
 }
 
 func (h *handler) rolePage(w http.ResponseWriter, r *http.Request) {
@@ -111,6 +112,9 @@ func (h *handler) showRole(w http.ResponseWriter, r *http.Request, status int, p
 		d.Candidates, d.CandPager, err = h.listPage(r, cq, cn, func(page int) string {
 			return base + "?" + url.Values{"panel": {"add"}, "q": {d.Search}, "cpage": {strconv.Itoa(page)}}.Encode()
 		})
+		if err == nil {
+			d.RoleNames, err = h.roleNames(r)
+		}
 		if err != nil {
 			h.fail(w, r, "message", &page{Title: role.Name}, err)
 			return
@@ -163,17 +167,53 @@ func (h *handler) addToRole(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	if err := h.m.AssignRole(ctx, r.PathValue("id"), ids...); err != nil {
+	roleID := r.PathValue("id")
+	moved := 0
+	for _, id := range ids {
+		if u, err := h.m.User(ctx, id); err == nil && u.Role != nil && *u.Role != roleID {
+			moved++
+		}
+	}
+	if err := h.m.AssignRole(ctx, roleID, ids...); err != nil {
 		h.failPanel(w, r, &page{Nav: "roles"}, "add", err)
 		return
 	}
-	h.redirect(w, r, h.roleURL(r), &flash{Status: []string{"Added " + plural(len(ids), "user", "users") + " to the role."}})
+	msg := "Added " + plural(len(ids), "user", "users") + " to the role."
+	if moved > 0 {
+		msg = "Added " + plural(len(ids), "user", "users") + " to the role; " + plural(moved, "was", "were") + " moved out of another role."
+	}
+	h.redirect(w, r, h.roleURL(r), &flash{Status: []string{msg}})
 }
 
 var errNothingChosen = &users.ValidationError{Field: "user", Reason: "Choose at least one user to add."}
 
-// removeFromRole is the "Remove <email>" button: the user's role becomes
-// null (public access only).
+// removeConfirm is the page the "Remove <email>" button opens: it asks
+// before removeFromRole acts.
+func (h *handler) removeConfirm(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.URL.Query().Get("user")
+	role, err := h.m.Role(ctx, r.PathValue("id"))
+	var u *users.User
+	if err == nil {
+		u, err = h.m.User(ctx, id)
+	}
+	if err != nil {
+		if errors.Is(err, users.ErrRoleNotFound) || errors.Is(err, users.ErrUserNotFound) {
+			h.notFound(w, r)
+			return
+		}
+		h.fail(w, r, "message", &page{Title: "Remove from Role"}, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "message", &page{Title: "Remove from Role", Nav: "roles", Data: messageData{
+		Next:    "Remove " + display(u) + " from " + role.Name + "? They will have no role: public access only.",
+		Form:    &actionForm{Action: h.roleURL(r) + "/remove", Button: "Remove", Hidden: map[string]string{"user": id}},
+		NextURL: h.roleURL(r), NextText: "Cancel", Secondary: true,
+	}})
+}
+
+// removeFromRole acts on the confirmation page's "Remove": the user's role
+// becomes null (public access only).
 func (h *handler) removeFromRole(w http.ResponseWriter, r *http.Request) {
 	if !parseForm(w, r) {
 		return
@@ -195,23 +235,35 @@ func (h *handler) removeFromRole(w http.ResponseWriter, r *http.Request) {
 	h.redirect(w, r, h.roleURL(r), &flash{Status: []string{"Removed " + display(u) + " from the role: no role now, public access only."}})
 }
 
-// inviteToRole is "Invite Users": one line per address with its outcome.
+// inviteToRole is "Invite Users" on a role page: one line per address
+// with its outcome.
 func (h *handler) inviteToRole(w http.ResponseWriter, r *http.Request) {
 	if !parseForm(w, r) {
 		return
 	}
 	list := r.PostForm.Get("emails")
 	p := &page{Nav: "roles", Values: map[string]string{"emails": list}}
+	f, err := h.invite(r, list, r.PathValue("id"))
+	if err != nil {
+		h.failPanel(w, r, p, "invite", err, "emails")
+		return
+	}
+	h.redirect(w, r, h.roleURL(r), f)
+}
+
+// invite invites the addresses of list to the role roleID and words the
+// outcome, split by kind: the invitations sent (Status), the addresses
+// refused or not mailed (Warn), and those left alone because they have an
+// account already (Note). An error is returned only when nothing was
+// done.
+func (h *handler) invite(r *http.Request, list, roleID string) (*flash, error) {
 	addrs := users.ParseEmailList(list)
 	if len(addrs) == 0 {
-		h.failPanel(w, r, p, "invite", &users.ValidationError{Field: "emails", Reason: "Enter at least one email address."}, "emails")
-		return
+		return nil, &users.ValidationError{Field: "emails", Reason: "Enter at least one email address."}
 	}
 	if len(addrs) > users.MaxInviteEmails {
-		h.failPanel(w, r, p, "invite", &users.ValidationError{Field: "emails", Reason: "Enter at most " + strconv.Itoa(users.MaxInviteEmails) + " addresses at once."}, "emails")
-		return
+		return nil, &users.ValidationError{Field: "emails", Reason: "Enter at most " + strconv.Itoa(users.MaxInviteEmails) + " addresses at once."}
 	}
-	var lines []string
 	valid := make([]string, 0, len(addrs))
 	refused := map[string]string{}
 	for _, a := range addrs {
@@ -224,10 +276,9 @@ func (h *handler) inviteToRole(w http.ResponseWriter, r *http.Request) {
 	var results []users.InviteResult
 	if len(valid) > 0 {
 		var err error
-		results, err = h.m.Invite(r.Context(), users.InviteInput{Emails: valid, Role: r.PathValue("id")})
+		results, err = h.m.Invite(r.Context(), users.InviteInput{Emails: valid, Role: roleID})
 		if err != nil && len(results) == 0 {
-			h.failPanel(w, r, p, "invite", err, "emails")
-			return
+			return nil, err
 		}
 		if err != nil {
 			h.cfg.log.ErrorContext(r.Context(), "webui: invite stopped part way", "done", len(results), "error", err)
@@ -237,31 +288,31 @@ func (h *handler) inviteToRole(w http.ResponseWriter, r *http.Request) {
 	for _, res := range results {
 		byEmail[users.NormalizeEmail(res.Email)] = res
 	}
-	sent, other := 0, 0
+	f := &flash{}
 	for _, a := range addrs {
 		if line, ok := refused[a]; ok {
-			lines = append(lines, line)
-			other++
+			f.Warn = append(f.Warn, line)
 			continue
 		}
 		res, ok := byEmail[users.NormalizeEmail(a)]
-		if !ok {
-			lines = append(lines, a+": not handled, because an error stopped the invitation. Try again.")
-			other++
-			continue
+		switch {
+		case !ok:
+			f.Warn = append(f.Warn, a+": not handled, because an error stopped the invitation. Try again.")
+		case res.Err != nil:
+			f.Warn = append(f.Warn, h.inviteLineIn(r, res, roleID))
+		case res.Outcome == users.InviteCreated || res.Outcome == users.InviteResent || res.Outcome == "converted":
+			f.Status = append(f.Status, h.inviteLineIn(r, res, roleID))
+		default:
+			f.Note = append(f.Note, h.inviteLineIn(r, res, roleID))
 		}
-		if res.Err == nil && (res.Outcome == users.InviteCreated || res.Outcome == users.InviteResent || res.Outcome == "converted") {
-			sent++
-		} else {
-			other++
-		}
-		lines = append(lines, h.inviteLineIn(r, res, r.PathValue("id")))
 	}
-	if len(lines) > 5 {
+	sent := len(f.Status)
+	if sent+len(f.Warn)+len(f.Note) > 5 {
 		// A long list may not fit the message: the totals come first.
-		lines = append([]string{plural(sent, "invitation", "invitations") + " sent; " + plural(other, "address", "addresses") + " not invited."}, lines...)
+		f.Status = append([]string{plural(sent, "invitation", "invitations") + " sent; " +
+			strconv.Itoa(len(f.Warn)) + " refused; " + strconv.Itoa(len(f.Note)) + " left alone."}, f.Status...)
 	}
-	h.redirect(w, r, h.roleURL(r), &flash{Status: lines})
+	return f, nil
 }
 
 // inviteLineIn words one address's invitation outcome to the role

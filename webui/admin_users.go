@@ -14,17 +14,28 @@ import (
 type usersData struct {
 	Users    []*users.User
 	Roles    map[string]string // role names by id
+	RoleList []*users.Role     // the roles, for the Create and Invite panels
 	Pager    pager
 	Search   string
 	Status   string
 	Statuses []statusOption
+	Panel    string // "create", "invite" or ""
 }
 
 // usersPage lists every user: searched, filtered by status, PageSize a
-// page.
+// page; ?panel=create or invite opens "Create User" or "Invite Users".
 func (h *handler) usersPage(w http.ResponseWriter, r *http.Request) {
+	p := &page{Values: map[string]string{"account_status": string(users.StatusActive)}}
+	h.showUsers(w, r, http.StatusOK, p, r.URL.Query().Get("panel"))
+}
+
+// showUsers renders the Users page with panel open.
+func (h *handler) showUsers(w http.ResponseWriter, r *http.Request, status int, p *page, panel string) {
 	q := r.URL.Query()
 	d := &usersData{Search: strings.TrimSpace(q.Get("q")), Statuses: statuses}
+	if panel == "create" || panel == "invite" {
+		d.Panel = panel
+	}
 	uq := users.UserQuery{Search: d.Search}
 	var err error
 	if st := users.Status(q.Get("status")); st.Valid() {
@@ -49,13 +60,107 @@ func (h *handler) usersPage(w http.ResponseWriter, r *http.Request) {
 		d.Pager.Total, err = h.countUsers(r, uq)
 	}
 	if err == nil {
-		d.Roles, err = h.roleNames(r)
+		d.RoleList, err = h.m.ListRoles(r.Context())
 	}
 	if err != nil {
 		h.fail(w, r, "message", &page{Title: "Users"}, err)
 		return
 	}
-	h.render(w, r, http.StatusOK, "users", &page{Title: "Users", Nav: "users", Data: d})
+	d.Roles = make(map[string]string, len(d.RoleList))
+	for _, ro := range d.RoleList {
+		d.Roles[ro.ID] = ro.Name
+	}
+	p.Title, p.Nav, p.Data = "Users", "users", d
+	h.render(w, r, status, "users", p)
+}
+
+// createUser is the Users page's "Create User".
+func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	f := r.PostForm
+	role := f.Get("role")
+	in := users.CreateUserInput{
+		Email: strings.TrimSpace(f.Get("email")), Password: f.Get("password"),
+		FirstName: f.Get("first_name"), LastName: f.Get("last_name"), Status: users.Status(f.Get("account_status")),
+	}
+	if role != "" {
+		in.Role = &role
+	}
+	u, err := h.m.CreateUser(r.Context(), in)
+	if err != nil {
+		p := &page{Values: map[string]string{"email": in.Email, "first_name": in.FirstName, "last_name": in.LastName,
+			"account_status": string(in.Status), "role": role}}
+		if pr, ok := h.failOn(w, r, "Users", p, err, "email", "password", "first_name", "last_name", "account_status", "role"); ok {
+			h.showUsers(w, r, pr.Status, p, "create")
+		}
+		return
+	}
+	h.redirect(w, r, h.p+"/users/"+url.PathEscape(u.ID), &flash{Status: []string{"Created " + display(u) + "."}})
+}
+
+// inviteUsers is the Users page's "Invite Users": to the chosen role.
+func (h *handler) inviteUsers(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	list, role := r.PostForm.Get("emails"), r.PostForm.Get("role")
+	p := &page{Values: map[string]string{"emails": list, "role": role}}
+	var (
+		f   *flash
+		err error
+	)
+	if role == "" {
+		err = &users.ValidationError{Field: "role", Reason: "Choose the role the invited users get."}
+	} else {
+		f, err = h.invite(r, list, role)
+	}
+	if err != nil {
+		if pr, ok := h.failOn(w, r, "Users", p, err, "emails", "role"); ok {
+			h.showUsers(w, r, pr.Status, p, "invite")
+		}
+		return
+	}
+	h.redirect(w, r, h.p+"/users", f)
+}
+
+// deleteConfirm is the page the "Delete" buttons open: it asks before
+// deleteUser acts.
+func (h *handler) deleteConfirm(w http.ResponseWriter, r *http.Request) {
+	u, err := h.m.User(r.Context(), r.PathValue("id"))
+	if err != nil {
+		if errors.Is(err, users.ErrUserNotFound) {
+			h.notFound(w, r)
+			return
+		}
+		h.fail(w, r, "message", &page{Title: "Delete User"}, err)
+		return
+	}
+	h.render(w, r, http.StatusOK, "message", &page{Title: "Delete User", Nav: "users", Data: messageData{
+		Next:    "Delete " + display(u) + "? The account, its sessions and its pending mail are removed for good.",
+		Form:    &actionForm{Action: h.userURL(r) + "/delete", Button: "Delete"},
+		NextURL: h.p + "/users", NextText: "Cancel", Secondary: true,
+	}})
+}
+
+// deleteUser acts on the confirmation page's "Delete". The last active
+// administrator is kept (users.ErrLastAdmin).
+func (h *handler) deleteUser(w http.ResponseWriter, r *http.Request) {
+	if !parseForm(w, r) {
+		return
+	}
+	ctx := r.Context()
+	u, err := h.m.User(ctx, r.PathValue("id"))
+	if err == nil {
+		err = h.m.DeleteUsers(ctx, u.ID)
+	}
+	if err != nil {
+		h.fail(w, r, "message", &page{Title: "Delete User", Nav: "users",
+			Data: messageData{NextURL: h.p + "/users", NextText: "Back to Users"}}, err)
+		return
+	}
+	h.redirect(w, r, h.p+"/users", &flash{Status: []string{"Deleted " + display(u) + "."}})
 }
 
 func (h *handler) roleNames(r *http.Request) (map[string]string, error) {

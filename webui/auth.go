@@ -10,8 +10,11 @@ import (
 
 // admin lets only administrators through to f: those the authorizer
 // accepts (WithAuthorizer), or else those signed in with the built-in
-// sign-in. Others go to the sign-in page (or, with an authorizer, get a
-// 403 page); nothing of the request is read before that.
+// sign-in. Others go to the sign-in page, or get a 403 page when they are
+// signed in without admin access (or refused by the authorizer); nothing
+// of the request is read before that. A user whose role or policy
+// requires two-factor sign-in and who has none goes to the account page
+// to set it up first.
 func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var a *adminInfo
@@ -21,9 +24,16 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 					Data: messageData{Alert: "This page is for administrators only.", Next: "Sign in to the application as an administrator, then open this page again."}})
 				return
 			}
-			a = &adminInfo{}
+			a = &adminInfo{admin: true}
 		} else {
-			a = h.signedIn(w, r)
+			m := h.resolveMember(w, r)
+			if m != nil && m.p.TwoFactorSetupRequired {
+				h.redirect(w, r, h.p+"/account", &flash{Alert: []string{"Your role requires two-factor sign-in: set it up to continue."}})
+				return
+			}
+			if m != nil {
+				a = &adminInfo{email: m.p.User.Email, session: m.token, admin: m.p.Admin}
+			}
 			if a == nil {
 				target := h.p + "/login"
 				if r.Method == http.MethodGet {
@@ -32,22 +42,76 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 				http.Redirect(w, r, target, http.StatusSeeOther)
 				return
 			}
+			if !a.admin {
+				d := messageData{Alert: "This page is for administrators only.", Next: "Your account has no admin access."}
+				if h.cfg.landing != "" {
+					d.NextURL, d.NextText = h.cfg.landing, "Back to the application"
+				}
+				h.render(w, r, http.StatusForbidden, "message", &page{Title: "Access Denied", Data: d})
+				return
+			}
 		}
 		f(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, a)))
 	}
 }
 
-// localNext returns next when it is a path inside the console (so that the
-// sign-in page cannot send anyone elsewhere), else the console's home.
-func (h *handler) localNext(next string) string {
+// safeNext returns next when it is a path of this site that the sign-in
+// page may send someone to, else "". It must be an absolute path: not
+// protocol-relative ("//host"), with no backslash, control character or
+// space (browsers read "/\host" and "/\t/host" as "//host"), none
+// encoded in its path either ("/%2F/host", "/%5Chost"), no scheme or
+// host, no "..", and not the sign-in page itself. Unless every user signs
+// in here (WithUserSignIn), it must also be a page of the console.
+func (h *handler) safeNext(next string) string {
+	if next == "" || next[0] != '/' || len(next) > 2048 || strings.HasPrefix(next, "//") {
+		return ""
+	}
+	for _, c := range []byte(next) {
+		if c <= ' ' || c == 0x7f || c == '\\' {
+			return ""
+		}
+	}
 	u, err := url.Parse(next)
-	if err != nil || next == "" || u.Scheme != "" || u.Host != "" || u.User != nil ||
-		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n\t") ||
-		!strings.HasPrefix(u.Path, h.p+"/") || strings.Contains(u.Path, "/../") ||
-		u.Path == h.p+"/login" {
-		return h.p + "/users"
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return ""
+	}
+	p := u.Path
+	if strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n\t") ||
+		strings.Contains(p, "/../") || strings.HasSuffix(p, "/..") || p == h.p+"/login" {
+		return ""
+	}
+	if h.cfg.landing == "" && !strings.HasPrefix(p, h.p+"/") {
+		return ""
 	}
 	return next
+}
+
+// landingFor returns where a user goes after signing in: next when it is
+// safe (safeNext) and, for a user without admin access, not a console
+// page; else the console's home for an administrator and the
+// application's landing page (WithUserSignIn) for others.
+func (h *handler) landingFor(admin bool, next string) string {
+	if next = h.safeNext(next); next != "" && (admin || !h.isConsolePath(next)) {
+		return next
+	}
+	if admin || h.cfg.landing == "" {
+		return h.p + "/users"
+	}
+	return h.cfg.landing
+}
+
+// isConsolePath reports whether next (a safe path) is one of the
+// console's admin pages rather than a public page or the application's.
+func (h *handler) isConsolePath(next string) bool {
+	u, _ := url.Parse(next)
+	if !strings.HasPrefix(u.Path, h.p+"/") {
+		return false
+	}
+	switch strings.TrimPrefix(u.Path, h.p) {
+	case "/register", "/verify-email", "/accept-invite", "/set-password", "/forgot-password", "/reset-password":
+		return false
+	}
+	return true
 }
 
 // clientIP is the client's address for the per-IP login limit.
@@ -70,6 +134,7 @@ type adminKey struct{}
 type adminInfo struct {
 	email   string
 	session string // the built-in sign-in's access token
+	admin   bool   // has admin access (always, past the admin check)
 }
 
 func adminFrom(ctx context.Context) *adminInfo {

@@ -27,10 +27,19 @@ type problem struct {
 var fieldLabels = map[string]string{
 	"email":                            "Email",
 	"password":                         "Password",
+	"current_password":                 "Current Password",
+	"otp":                              "Code",
+	"tfa_code":                         "Code",
+	"tfa_off_code":                     "Code",
+	"tfa_new_code":                     "Code",
+	"tfa_password":                     "Password",
+	"secret":                           "Secret",
 	"first_name":                       "First Name",
 	"last_name":                        "Last Name",
 	"status":                           "Status",
 	"role":                             "Role",
+	"emails":                           "Emails",
+	"account_status":                   "Account Status",
 	"name":                             "Name",
 	"public_registration_role":         "Role",
 	"public_registration_email_filter": "Email Filter",
@@ -54,7 +63,7 @@ func explain(err error) problem {
 	case errors.Is(err, users.ErrInvalidToken):
 		return problem{Field: "token", Msg: "This link is not valid: it may have been replaced by a newer one, or copied incompletely.", Status: http.StatusNotFound}
 	case errors.Is(err, users.ErrInvalidOTP):
-		return problem{Field: "otp", Msg: "Enter the current code from your authenticator app, or an unused recovery code.", Status: http.StatusUnauthorized}
+		return problem{Field: "otp", Msg: "This account signs in with a two-factor code: enter the current code from your authenticator app, or an unused recovery code. A code works once.", Status: http.StatusUnauthorized}
 	case errors.Is(err, users.ErrTwoFactorRequired):
 		return problem{Msg: "Your role requires two-factor sign-in: set it up on your account page before you use the console.", Status: http.StatusForbidden}
 	case errors.Is(err, users.ErrInvalidCredentials):

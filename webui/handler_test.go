@@ -455,7 +455,7 @@ func TestInviteManyAddressesFitsTheMessage(t *testing.T) {
 	w := httptest.NewRecorder()
 	e.h.ServeHTTP(w, r)
 	body := w.Body.String()
-	assert.Contains(t, body, "300 invitations sent; 1 address not invited.")
+	assert.Contains(t, body, "300 invitations sent; 1 refused; 0 left alone.")
 	assert.Contains(t, body, "person0@example.com: invited.")
 	assert.Contains(t, body, "more lines were left out")
 	n, err := e.m.CountUsers(ctx, users.UserQuery{Role: &role.ID})
@@ -539,11 +539,12 @@ func TestSessionRenewalAndRevocation(t *testing.T) {
 	assert.NotEqual(t, c.Value, renewed.Value)
 	assert.Equal(t, http.StatusOK, get(t, e.h, "/admin/users", renewed).StatusCode)
 
-	// Losing admin access ends the console at once.
+	// Losing admin access ends the console at once: a 403 page, since
+	// signing in again would not help.
 	_, err = e.m.UpdateUser(ctx, u.ID, users.UserPatch{SetRole: true})
 	require.NoError(t, err)
 	res = get(t, e.h, "/admin/users", renewed)
-	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Equal(t, http.StatusForbidden, res.StatusCode)
 
 	// Past the session's end, nothing renews it.
 	_, err = e.m.UpdateUser(ctx, u.ID, users.UserPatch{SetRole: true, Role: &admins.ID})

@@ -19,6 +19,7 @@ type config struct {
 	origins   []string
 	clientIP  func(*http.Request) string
 	register  users.Limiter
+	landing   string // WithUserSignIn
 }
 
 // Option configures the handler New returns.
@@ -92,4 +93,28 @@ func WithRegisterRateLimiter(l users.Limiter) Option {
 			c.register = l
 		}
 	}
+}
+
+// WithUserSignIn opens the built-in sign-in to every active user, not only
+// administrators: the sign-in, sign-out, forgot-password and
+// reset-password pages then serve an application's own users. landing is
+// the application's page a user without admin access goes to after
+// signing in (an absolute path, "/home"); New panics on anything else.
+// Without it, the console signs in administrators only (others are told
+// their account cannot use it). With it:
+//
+//   - after signing in, a user goes to the ?next= of the sign-in page when
+//     that is a path of this site (never another site: a
+//     protocol-relative, backslashed, encoded or absolute URL is ignored),
+//     else an administrator to the console and others to landing; a user
+//     without admin access is never sent to a console page;
+//   - the session cookie is scoped to the whole site (Path /), so that
+//     the application's pages receive it: httpapi.Authenticate reads it
+//     (httpapi.ConsoleCookieName) and tells them who is calling;
+//   - the console's pages still need admin access: a signed-in user
+//     without it gets a 403 page.
+//
+// It has no effect with WithAuthorizer (the host app signs people in).
+func WithUserSignIn(landing string) Option {
+	return func(c *config) { c.landing = landing }
 }

@@ -12,6 +12,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -78,6 +79,10 @@ var funcs = template.FuncMap{
 		return f
 	},
 	"choice": choice,
+	// seg escapes an id as one path segment: html/template leaves '/' and
+	// '?' alone in a URL, and an id holding them would name another page.
+	"seg":    url.PathEscape,
+	"plural": plural,
 }
 
 // choice is one labelled select of the page p (the "select" template):
@@ -143,6 +148,7 @@ type page struct {
 	// the public pages, which show no navigation.
 	Nav     string
 	Admin   bool   // an administrator is signed in: show the navigation
+	Member  bool   // a user is signed in on an account page
 	Me      string // the signed-in administrator's email, if known
 	SignOut bool   // the built-in sign-in is on: show "Sign Out"
 	Flash   *flash
@@ -160,6 +166,9 @@ type messageData struct {
 	Next              string
 	NextURL, NextText string
 	Form              *actionForm
+	// Secondary shows NextURL as a plain link beside the form's button (a
+	// confirmation page's "Cancel").
+	Secondary bool
 }
 
 // actionForm is a one-button form on a message page.
@@ -183,6 +192,9 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 		p.Admin, p.Me = true, a.email
 		p.SignOut = h.cfg.authorize == nil
 	}
+	if m := memberFrom(r.Context()); m != nil {
+		p.Member, p.Me, p.SignOut = true, m.p.User.Email, true
+	}
 	if p.Flash == nil && r.Method == http.MethodGet {
 		p.Flash = h.takeFlash(w, r)
 	}
@@ -200,10 +212,15 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 }
 
 // flash is a short outcome carried across a POST/Redirect/GET in a signed
-// cookie: Status lines for what was done, Alert lines for what was not.
+// cookie: Status lines for what was done, Alert lines for what failed,
+// Warn lines for what was refused while the rest went on (styled as
+// warnings, not inside the success box), Note lines for what was left
+// alone.
 type flash struct {
 	Status []string `json:"s,omitempty"`
 	Alert  []string `json:"a,omitempty"`
+	Warn   []string `json:"w,omitempty"`
+	Note   []string `json:"n,omitempty"`
 	// NoConsole says the person a public flow served may not use the
 	// console: the page after it offers no console sign-in.
 	NoConsole bool `json:"c,omitempty"`
@@ -224,15 +241,22 @@ func (h *handler) redirect(w http.ResponseWriter, r *http.Request, target string
 
 func (h *handler) setFlash(w http.ResponseWriter, r *http.Request, f *flash) {
 	doc, _ := json.Marshal(f)
-	for len(doc) > maxFlashBytes && len(f.Status)+len(f.Alert) > 1 {
-		// Too many lines for a cookie: keep the first ones and say so.
-		n := len(f.Status) + len(f.Alert)
-		if len(f.Status) > 2 {
+	lines := func() int { return len(f.Status) + len(f.Alert) + len(f.Warn) + len(f.Note) }
+	for len(doc) > maxFlashBytes && lines() > 1 {
+		// Too many lines for a cookie: keep the first ones of each kind
+		// (what was done first, refusals last) and say so.
+		n := lines()
+		switch {
+		case len(f.Status) > 2:
 			f.Status = f.Status[:(len(f.Status)+1)/2]
-		} else {
+		case len(f.Note) > 1:
+			f.Note = f.Note[:len(f.Note)/2]
+		case len(f.Warn) > 1:
+			f.Warn = f.Warn[:len(f.Warn)/2]
+		default:
 			f.Alert = f.Alert[:len(f.Alert)/2]
 		}
-		more := n - len(f.Status) - len(f.Alert)
+		more := n - lines()
 		f.Status = append(f.Status[:len(f.Status):len(f.Status)], plural(more, "more line was", "more lines were")+" left out.")
 		doc, _ = json.Marshal(f)
 	}
@@ -371,7 +395,7 @@ type tokenData struct {
 // appMsg, and no console sign-in, for anyone else, whom the console
 // would refuse.
 func (h *handler) doneFlash(r *http.Request, u *users.User, msg, appMsg string) *flash {
-	if u == nil {
+	if u == nil || h.cfg.landing != "" { // everyone signs in here
 		return &flash{Status: []string{msg}}
 	}
 	admin, err := h.m.HasAdminAccess(r.Context(), u.ID)
@@ -391,7 +415,7 @@ func (h *handler) done(title string) http.HandlerFunc {
 		d := messageData{NextURL: h.signInURL(), NextText: "Sign In"}
 		if f == nil {
 			f = &flash{}
-		} else if f.NoConsole && h.cfg.authorize == nil {
+		} else if f.NoConsole && h.cfg.authorize == nil && h.cfg.landing == "" {
 			d.NextURL, d.NextText = "", ""
 		}
 		h.render(w, r, http.StatusOK, "message", &page{Title: title, Flash: f, Data: d})

@@ -2,6 +2,7 @@ package webui_test
 
 import (
 	"context"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/userstest"
 	"github.com/gousers/users/webui"
 )
@@ -301,4 +304,27 @@ func TestResendVerificationIsTheAdministrators(t *testing.T) {
 	assert.NotContains(t, body, "Sent the verification mail")
 	assert.Regexp(t, `role="alert"[^>]*><ul><li>No mail was sent: too many mails`, body)
 	assert.Equal(t, before+2, mails(), "nothing more went")
+}
+
+// An id is escaped as one path segment wherever a page builds a URL from
+// it. A role id "../settings?x" (left by an older version, or written to
+// the store by hand) once linked to /admin/settings, where the role
+// page's forms then posted and reset every setting.
+func TestRoleIDIsOnePathSegment(t *testing.T) {
+	st := memstore.New()
+	ctx := context.Background()
+	require.NoError(t, st.CreateRole(ctx, &store.Role{ID: "../settings?x", Name: "Legacy"}))
+	m, err := users.New(st, memmailer.New(), users.WithHasher(userstest.Hasher{}), webui.LinkPaths(""))
+	require.NoError(t, err)
+	res, body := do(t, webui.New(m, asAdmin), "GET", "/admin/roles", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	found := regexp.MustCompile(`<a href="([^"]*)">Legacy</a>`).FindStringSubmatch(body)
+	require.NotNil(t, found, body)
+	ref, err := url.Parse(html.UnescapeString(found[1]))
+	require.NoError(t, err)
+	base, err := url.Parse("https://console.example/admin/roles")
+	require.NoError(t, err)
+	got := base.ResolveReference(ref)
+	assert.Equal(t, "/admin/roles/..%2Fsettings%3Fx", got.EscapedPath(), "one segment under /admin/roles/")
+	assert.Empty(t, got.RawQuery)
 }

@@ -82,8 +82,9 @@ func TestSeedInviteUsers(t *testing.T) {
 	p.shot("role-invite-results")
 	assert.Contains(t, status, "ann@example.com: invited")
 	assert.Contains(t, status, "dora@example.com: invited")
-	assert.Contains(t, status, "not-an-address: refused, not a valid email address")
-	assert.Contains(t, status, "member@example.com: has an active account in another role, nothing sent; Add Existing gives it this role.")
+	assert.NotContains(t, status, "not-an-address", "a refusal is not in the success box")
+	assert.Contains(t, p.text("alert", "Refused"), "not-an-address: refused, not a valid email address")
+	assert.Contains(t, p.text("status", "Left alone"), "member@example.com: has an active account in another role, nothing sent; Add Existing gives it this role.")
 
 	for _, a := range []string{"ann@example.com", "bob@example.com", "carl@example.com", "dora@example.com"} {
 		u := e.byEmail(a)
@@ -154,6 +155,7 @@ func TestSeedAddExisting(t *testing.T) {
 	require.Equal(t, 200, p.open("/roles/"+editors.ID))
 	require.Equal(t, 200, p.click("button", "Add Existing"))
 	p.shot("role-add")
+	assert.Contains(t, p.text("main", ""), "Now in Other: adding moves them out of it.")
 	assert.False(t, p.has("checkbox", "in@example.com"), "a user already in the role is not offered")
 	p.fill("Search", "example")
 	require.Equal(t, 200, p.click("button", "Search"))
@@ -185,6 +187,13 @@ func TestSeedRemoveRole(t *testing.T) {
 	require.Equal(t, 200, p.open("/roles/"+editors.ID))
 	p.shot("role")
 	require.Equal(t, 200, p.click("button", "Remove gone@example.com"))
+	// A page of its own asks first; Cancel goes back with nothing changed.
+	assert.Contains(t, p.text("main", ""), "Remove gone@example.com from Editors?")
+	p.shot("role-remove-confirm")
+	require.Equal(t, 200, p.click("link", "Cancel"))
+	assert.True(t, p.has("button", "Remove gone@example.com"))
+	require.Equal(t, 200, p.click("button", "Remove gone@example.com"))
+	require.Equal(t, 200, p.click("button", "Remove"))
 	assert.Contains(t, p.text("status", ""), "Removed gone@example.com")
 	assert.False(t, p.has("button", "Remove gone@example.com"))
 

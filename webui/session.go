@@ -25,34 +25,15 @@ const (
 	deviceCookie  = "webui_device"
 )
 
-// signedIn returns the administrator whose session the request's cookie
-// holds, renewing an expired access token (the new one is set on w), or nil
-// when there is none, it ended, or its user has no admin access.
+// signedIn returns the user whose session the request's cookie holds
+// (resolveMember), or nil when there is none or it ended. Only an
+// administrator's has admin set.
 func (h *handler) signedIn(w http.ResponseWriter, r *http.Request) *adminInfo {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil || c.Value == "" {
+	m := h.resolveMember(w, r)
+	if m == nil {
 		return nil
 	}
-	ctx := r.Context()
-	p, err := h.m.ResolveAccessToken(ctx, c.Value)
-	if errors.Is(err, users.ErrTokenExpired) {
-		var s *users.Session
-		if s, err = h.m.Refresh(ctx, c.Value); err == nil {
-			h.setSession(w, r, s)
-			p, err = h.m.ResolveAccessToken(ctx, s.AccessToken)
-		}
-	}
-	if err != nil {
-		if pr := explain(err); pr.Internal {
-			h.cfg.log.ErrorContext(ctx, "webui: resolving a session", "error", err)
-		}
-		http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
-		return nil
-	}
-	if !p.Admin || p.TwoFactorSetupRequired {
-		return nil
-	}
-	return &adminInfo{email: p.User.Email, session: c.Value}
+	return &adminInfo{email: m.p.User.Email, session: m.token, admin: m.p.Admin}
 }
 
 func (h *handler) setSession(w http.ResponseWriter, r *http.Request, s *users.Session) {
@@ -60,7 +41,23 @@ func (h *handler) setSession(w http.ResponseWriter, r *http.Request, s *users.Se
 	if maxAge < 1 {
 		maxAge = 1
 	}
-	http.SetCookie(w, h.cookie(r, sessionCookie, s.AccessToken, maxAge))
+	http.SetCookie(w, h.sessionCookie(r, s.AccessToken, maxAge))
+}
+
+// sessionCookie is the session's cookie: scoped to the console, or to the
+// whole site when every user signs in here (WithUserSignIn), so that the
+// application's own pages receive it.
+func (h *handler) sessionCookie(r *http.Request, value string, maxAge int) *http.Cookie {
+	c := h.cookie(r, sessionCookie, value, maxAge)
+	if h.cfg.landing != "" {
+		c.Path = "/"
+	}
+	return c
+}
+
+// clearSession forgets the session's cookie.
+func (h *handler) clearSession(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, h.sessionCookie(r, "", -1))
 }
 
 func (h *handler) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -68,9 +65,9 @@ func (h *handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		h.notFound(w, r)
 		return
 	}
-	next := h.localNext(r.URL.Query().Get("next"))
-	if h.signedIn(w, r) != nil {
-		http.Redirect(w, r, next, http.StatusSeeOther)
+	next := h.safeNext(r.URL.Query().Get("next"))
+	if a := h.signedIn(w, r); a != nil && (a.admin || h.cfg.landing != "") {
+		http.Redirect(w, r, h.landingFor(a.admin, next), http.StatusSeeOther)
 		return
 	}
 	h.render(w, r, http.StatusOK, "login", &page{Title: "Sign In", Values: map[string]string{"next": next}, Data: true})
@@ -90,7 +87,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	f := r.PostForm
-	email, next := strings.TrimSpace(f.Get("email")), h.localNext(f.Get("next"))
+	email, next := strings.TrimSpace(f.Get("email")), h.safeNext(f.Get("next"))
 	in := users.LoginInput{Email: email, Password: f.Get("password"), OTP: f.Get("otp"), IP: h.clientIP(r),
 		UserAgent: r.UserAgent(), SessionCookie: true}
 	if c, err := r.Cookie(deviceCookie); err == nil {
@@ -106,11 +103,8 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, h.cookie(r, deviceCookie, s.Device, int(users.DeviceCookieLifetime/time.Second)))
 	}
 	pr, err := h.m.ResolveAccessToken(ctx, s.AccessToken)
-	switch {
-	case err == nil && !pr.Admin:
+	if err == nil && !pr.Admin && h.cfg.landing == "" {
 		err = errNoAdminAccess
-	case err == nil && pr.TwoFactorSetupRequired:
-		err = users.ErrTwoFactorRequired
 	}
 	if err != nil {
 		// Whoever knows this password learns only that the account may not
@@ -125,7 +119,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.setSession(w, r, s)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	http.Redirect(w, r, h.landingFor(pr.Admin, next), http.StatusSeeOther)
 }
 
 // logout ends the session and forgets its cookie.
@@ -139,6 +133,6 @@ func (h *handler) logout(w http.ResponseWriter, r *http.Request) {
 			h.cfg.log.ErrorContext(r.Context(), "webui: logout", "error", err)
 		}
 	}
-	http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+	h.clearSession(w, r)
 	h.redirect(w, r, h.p+"/login", &flash{Status: []string{"You are signed out."}})
 }

@@ -50,7 +50,7 @@ func TestConsoleSignInTakesTheCode(t *testing.T) {
 	for _, otp := range []string{"", "000000x"} {
 		res, body := do(t, e.h, "POST", "/admin/login", url.Values{"email": {"a@example.com"}, "password": {"pw"}, "otp": {otp}})
 		assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
-		assert.Contains(t, body, `<p class="error" id="otp-error">Enter the current code from your authenticator app, or an unused recovery code.</p>`)
+		assert.Contains(t, body, `<p class="error" id="otp-error">This account signs in with a two-factor code`)
 		for _, c := range res.Cookies() {
 			assert.NotEqual(t, "webui_session", c.Name, "no session without the code")
 		}
@@ -106,20 +106,22 @@ func TestRemoveTwoFactorNeedsAnAdministrator(t *testing.T) {
 	assert.True(t, got.TwoFactor, "nothing removed")
 }
 
-// An administrator whose role enforces two-factor sign-in does not get
-// into the console until it has set it up.
-func TestConsoleRefusesUntilTwoFactorIsSetUp(t *testing.T) {
+// An administrator whose role enforces two-factor sign-in is sent to its
+// account page, not into the console, until it has set it up.
+func TestConsoleWaitsForTwoFactorSetUp(t *testing.T) {
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	strict, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true, EnforceTFA: true})
 	require.NoError(t, err)
 	u, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "a@example.com", Password: "pw", Role: &strict.ID})
 	require.NoError(t, err)
-	res, body := do(t, e.h, "POST", "/admin/login", url.Values{"email": {"a@example.com"}, "password": {"pw"}})
-	assert.Equal(t, http.StatusForbidden, res.StatusCode)
-	assert.Contains(t, body, "Your role requires two-factor sign-in")
-
-	secret := e.tfaOn(t, u, "pw")
-	res, _ = do(t, e.h, "POST", "/admin/login", url.Values{"email": {"a@example.com"}, "password": {"pw"}, "otp": {e.code(t, secret)}})
+	c := signInCookie(t, e.h, "a@example.com", "pw")
+	res := get(t, e.h, "/admin/users/"+u.ID, c)
 	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.Contains(t, res.Header.Get("Location"), "/admin/account")
+	res, _ = do(t, e.h, "POST", "/admin/users/"+u.ID+"/tfa/remove", url.Values{}, "Cookie", c.Name+"="+c.Value)
+	assert.NotEqual(t, http.StatusOK, res.StatusCode)
+
+	e.tfaOn(t, u, "pw")
+	assert.Equal(t, http.StatusOK, get(t, e.h, "/admin/users/"+u.ID, c).StatusCode)
 }

@@ -9,16 +9,34 @@
 //   - /admin/settings: registration on or off, its role, email
 //     verification, the email filter, the password policy, the project name.
 //   - /admin/roles and /admin/roles/{id}: the roles; a role's users, with
-//     "Create New", "Add Existing", "Invite Users" and one "Remove" per user.
+//     "Create New", "Add Existing" (which names each candidate's current
+//     role: adding moves them), "Invite Users" and one "Remove" per user.
 //   - /admin/users and /admin/users/{id}: every user, searched, filtered by
-//     status and paged; one user's role, status and names, "Resend" for
-//     a user who never acted on its mail, and whether the user has
-//     two-factor sign-in, with "Remove Two-Factor Sign-In" for one who
-//     lost its phone and recovery codes.
+//     status and paged, with "Create User", "Invite Users" and one "Delete"
+//     per user; one user's role, status and names, "Resend" for a user
+//     who never acted on its mail, and whether the user has two-factor
+//     sign-in, with "Remove Two-Factor Sign-In" for one who lost its phone
+//     and recovery codes.
+//   - /admin/account: for every signed-in active user, not only
+//     administrators: the names, the password (the current one required;
+//     the other sessions end), an email change (applied when the link
+//     mailed to the new address is used; see users.Manager.RequestEmailChange),
+//     the account's sessions, with "Sign Out" for each and "Sign Out
+//     Everywhere Else", and two-factor sign-in (set-up with a QR code
+//     rendered on the server and the key as text, recovery codes shown
+//     once, turning it off). A user whose role or policy requires two-factor
+//     sign-in and has none is sent here before any other page. Not served
+//     with WithAuthorizer (the console then knows no user).
 //   - public pages: /admin/register, /admin/verify-email, /admin/accept-invite,
-//     /admin/set-password, /admin/forgot-password and /admin/reset-password.
-//     The pages behind mailed links never act on GET: a mail scanner that
-//     opens a link consumes nothing.
+//     /admin/set-password, /admin/forgot-password, /admin/reset-password,
+//     /admin/confirm-email and /admin/cancel-email-change.
+//
+// Remove and Delete ask first, on a page of their own (no script); an
+// invitation's outcome is split into the invitations sent, the addresses
+// refused (shown as a warning) and those left alone.
+//
+//	The pages behind mailed links never act on GET: a mail scanner that
+//	opens a link consumes nothing.
 //
 // Pass [LinkPaths] to users.New so that the mailed links open these
 // pages.
@@ -34,17 +52,23 @@
 // /admin/login with the Manager's sessions (Manager.Login; the access and
 // refresh tokens live in HttpOnly, SameSite=Lax cookies scoped to the
 // console). The sign-in form takes a two-factor code (or a recovery code)
-// for a user who has set one up; an administrator whose role or policy
-// enforces two-factor sign-in and who has not set it up is kept out of
-// the console until it has (users.Principal.TwoFactorSetupRequired). A
+// for a user who has set one up; a user whose role or policy enforces
+// two-factor sign-in and who has not set it up is sent to the account
+// page's set-up until it has (users.Principal.TwoFactorSetupRequired). A
 // host app with a login of its own passes [WithAuthorizer] instead, and
 // the built-in sign-in is off.
+//
+// [WithUserSignIn] opens the sign-in, sign-out, forgot-password and
+// reset-password pages to every active user, for a host app whose own
+// pages are behind httpapi.Authenticate: a user without admin access lands
+// on the app's page after signing in, and gets a 403 page from the
+// console's admin pages.
 //
 // # Security
 //
 // Every answer carries a Content-Security-Policy that allows no script, no
-// inline style and nothing from another origin (images may be data: URLs,
-// for the QR code of a two-factor secret), and forbids framing.
+// inline style and nothing from another origin (images inlined as data:
+// URLs, the two-factor QR code, excepted), and forbids framing.
 // State-changing requests from another origin are refused
 // (http.CrossOriginProtection). Every value shown is escaped by
 // html/template. Pages that answer for an address (register, forgot
@@ -83,10 +107,12 @@ const maxFormBytes = 256 << 10
 func LinkPaths(prefix string) users.Links {
 	p := cleanPrefix(prefix)
 	return users.Links{
-		VerifyEmailPath:   p + "/verify-email",
-		AcceptInvitePath:  p + "/accept-invite",
-		SetPasswordPath:   p + "/set-password",
-		ResetPasswordPath: p + "/reset-password",
+		VerifyEmailPath:       p + "/verify-email",
+		AcceptInvitePath:      p + "/accept-invite",
+		SetPasswordPath:       p + "/set-password",
+		ResetPasswordPath:     p + "/reset-password",
+		ConfirmEmailPath:      p + "/confirm-email",
+		CancelEmailChangePath: p + "/cancel-email-change",
 	}
 }
 
@@ -121,6 +147,12 @@ func New(m *users.Manager, opts ...Option) http.Handler {
 	}
 	if c.prefix != "" && (!strings.HasPrefix(c.prefix, "/") || strings.ContainsAny(c.prefix, "?#{} ")) {
 		panic(fmt.Sprintf("webui: WithPrefix: %q is not an absolute path", c.prefix))
+	}
+	if c.landing != "" && (c.landing[0] != '/' || strings.HasPrefix(c.landing, "//") || strings.ContainsAny(c.landing, "\\\r\n\t ")) {
+		panic(fmt.Sprintf("webui: WithUserSignIn: %q is not an absolute path", c.landing))
+	}
+	if c.authorize != nil {
+		c.landing = "" // the host app signs people in
 	}
 	c.prefix = cleanPrefix(c.prefix)
 	if c.prefix == "/" {
@@ -170,12 +202,34 @@ func (h *handler) routes() {
 	admin("POST /roles/{id}/create", h.createInRole)
 	admin("POST /roles/{id}/add", h.addToRole)
 	admin("POST /roles/{id}/invite", h.inviteToRole)
+	admin("GET /roles/{id}/remove", h.removeConfirm)
 	admin("POST /roles/{id}/remove", h.removeFromRole)
 	admin("GET /users", h.usersPage)
+	admin("POST /users/create", h.createUser)
+	admin("POST /users/invite", h.inviteUsers)
+	admin("GET /users/{id}/delete", h.deleteConfirm)
+	admin("POST /users/{id}/delete", h.deleteUser)
 	admin("GET /users/{id}", h.userPage)
 	admin("POST /users/{id}", h.saveUser)
 	admin("POST /users/{id}/resend", h.resend)
 	admin("POST /users/{id}/tfa/remove", h.removeTwoFactor)
+
+	member := func(pattern string, f http.HandlerFunc) { handle(pattern, h.signedInMember(f)) }
+	member("GET /account", h.accountPage)
+	member("POST /account/names", h.saveNames)
+	member("POST /account/password", h.changePassword)
+	member("POST /account/email", h.changeEmail)
+	member("POST /account/sessions/end", h.endSession)
+	member("POST /account/tfa/generate", h.tfaGenerate)
+	member("POST /account/tfa/enable", h.tfaEnable)
+	member("POST /account/tfa/disable", h.tfaDisable)
+	member("POST /account/tfa/recovery", h.tfaRecovery)
+	handle("GET /confirm-email", h.emailChangePage(confirmEmail))
+	handle("POST /confirm-email", h.emailChange(confirmEmail))
+	handle("GET /confirm-email/done", h.done("Email Changed"))
+	handle("GET /cancel-email-change", h.emailChangePage(cancelEmail))
+	handle("POST /cancel-email-change", h.emailChange(cancelEmail))
+	handle("GET /cancel-email-change/done", h.done("Email Change Cancelled"))
 
 	handle("GET /register", h.registerPage)
 	handle("POST /register", h.register)
@@ -206,8 +260,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.guard.ServeHTTP(w, r)
 }
 
-// contentSecurityPolicy allows the console's own stylesheet and images and
-// nothing else: no script at all, no inline style, no other origin, no
+// contentSecurityPolicy allows the console's own stylesheet and images
+// (and images inlined as data: URLs, such as the two-factor set-up's QR
+// code, rendered on the server) and nothing else: no script at all, no inline style, no other origin, no
 // framing; forms post only to the console's origin.
 const contentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; " +
 	"form-action 'self'; frame-ancestors 'none'; base-uri 'none'"

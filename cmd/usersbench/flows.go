@@ -141,9 +141,9 @@ func (k *flowKit) tokens(emails []string) ([]string, error) {
 // the library's defaults for hashing (concurrency and wait budget) at the
 // given hasher, and public registration open; its Manager's delivery
 // worker runs until ctx ends.
-func refusalHandler(ctx context.Context, st store.Store, hasher users.Hasher, admin string) (http.Handler, error) {
+func refusalHandler(ctx context.Context, st store.Store, hasher users.Hasher, admin string, opts ...users.Option) (http.Handler, error) {
 	m, err := users.New(st, discardMailer{},
-		users.WithHasher(hasher), users.WithLogger(slog.New(slog.DiscardHandler)))
+		append([]users.Option{users.WithHasher(hasher), users.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -76,8 +76,9 @@
 // hashing flood (-flood-c clients registering back to back at -argon2)
 // against the httpapi handler, and reports each path's rate against its
 // rate without the flood; -procs runs the server process at
-// examples/server's GOMAXPROCS default (HASH_PARALLELISM × NumCPU +
-// NumCPU) and at Go's (NumCPU):
+// examples/server's GOMAXPROCS default (adaptive: NumCPU, raised to
+// HASH_PARALLELISM × NumCPU + NumCPU while hashing is contended), at that
+// raised value fixed (server) and at Go's (go: NumCPU):
 //
 //	go run ./cmd/usersbench -refusals -argon2 directus -d 5s -rounds 3
 //

@@ -134,7 +134,7 @@ func TestParseArgsModes(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 32, c.C, "-refusals drives 32 clients unless -c says otherwise")
 	assert.Equal(t, []bool{false, true}, c.Floods)
-	assert.Equal(t, []string{"server", "go"}, c.Procs)
+	assert.Equal(t, []string{"adaptive", "go"}, c.Procs)
 	c, err = parseArgs([]string{"-refusals", "-c", "4", "-flood", "on", "-procs", "go"}, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, 4, c.C)

@@ -24,6 +24,9 @@ import (
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/internal/hashprocs"
 )
 
 // The -refusals mode. A server process (this program, started again with
@@ -46,6 +49,10 @@ type serverSpec struct {
 	DSN    string       `json:"dsn,omitempty"`
 	Argon2 argon2Params `json:"argon2"`
 	Admin  string       `json:"admin"`
+	// ProcsHigh, when not zero, makes the server switch GOMAXPROCS as
+	// examples/server does by default: the cores, and ProcsHigh while
+	// hashing is contended (internal/hashprocs).
+	ProcsHigh int `json:"procs_high,omitempty"`
 }
 
 // serverHello is the server process's first line on stdout.
@@ -105,9 +112,10 @@ func (p refusalPath) request(ctx context.Context, base, tok string) (*http.Reque
 	return req, nil
 }
 
-// serverProcs is the GOMAXPROCS examples/server sets by default: one
-// processor per argon2id lane of the hashes allowed at once (the library's
-// default: one per CPU) plus one per CPU.
+// serverProcs is the GOMAXPROCS examples/server raises to while hashing
+// is contended (and kept all the time before it switched): one processor
+// per argon2id lane of the hashes allowed at once (the library's default:
+// one per CPU) plus one per CPU.
 func serverProcs(p argon2Params) int {
 	lanes := 1
 	if !p.Fake {
@@ -144,7 +152,13 @@ func serveRefusals(ctx context.Context, spec serverSpec, stdout io.Writer, stdin
 	if err := d.openStore(ctx); err != nil {
 		return err
 	}
-	app, err := refusalHandler(ctx, d.store, spec.Argon2.hasher(), spec.Admin)
+	var opts []users.Option
+	if spec.ProcsHigh > 0 {
+		a := hashprocs.New(runtime.NumCPU(), spec.ProcsHigh, 2*time.Second)
+		go a.Run(ctx)
+		opts = append(opts, users.WithObserver(a.Observe))
+	}
+	app, err := refusalHandler(ctx, d.store, spec.Argon2.hasher(), spec.Admin, opts...)
 	if err != nil {
 		return err
 	}
@@ -364,8 +378,12 @@ func runRefusals(ctx context.Context, cfg config, stdout, stderr io.Writer) erro
 	defer client.CloseIdleConnections()
 	for _, pc := range cfg.Procs {
 		procs := runtime.NumCPU()
-		if pc == "server" {
+		spec := spec
+		switch pc {
+		case "server":
 			procs = serverProcs(cfg.Argon2)
+		case "adaptive":
+			spec.ProcsHigh = serverProcs(cfg.Argon2)
 		}
 		progress("server process: GOMAXPROCS=%d (%s), store %s", procs, pc, cfg.Store)
 		srv, err := startRefusalServer(ctx, spec, procs, stderr)

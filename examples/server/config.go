@@ -344,7 +344,7 @@ var securitySection = section{"Security", []setting{
 		}},
 	{name: "GOMEMLIMIT", defText: "2 × HASH_CONCURRENCY × HASH_MEMORY_COST + 64 MiB", help: "Go's soft memory limit (read by the Go runtime; e.g. 300MiB). When it is not set the server sets it to its default, so that a flood of registrations stays near the memory its running hashes hold instead of reaching twice that between garbage collections.",
 		parse: func(*config, string) error { return nil }},
-	{name: "GOMAXPROCS", defText: "HASH_PARALLELISM × HASH_CONCURRENCY + cores", help: "Go's processors (read by the Go runtime). When it is not set the server sets it to its default, a processor per lane of the hashes allowed at once plus one per core, so that a flood of registrations does not hold up the requests that need no hash (a 503 for the flood itself, a login refused, a health check); that costs the cheapest routes up to a fifth of their throughput (GOMAXPROCS=2 on 2 cores: 20,200 against 16,600 garbage-token verifications per second).",
+	{name: "GOMAXPROCS", defText: "cores; HASH_PARALLELISM × HASH_CONCURRENCY + cores while hashing is contended", help: "Go's processors (read by the Go runtime). When it is not set the server runs at one per core, and while a flood of registrations or logins keeps the hashing queue contended (a hash waited for its slot or was shed in the last 2 s) raises it to a processor per lane of the hashes allowed at once plus one per core, so that the requests that need no hash (a 503 for the flood itself, a login refused, a health check) do not wait behind the hashing lanes. Set, it is fixed: a fixed high value costs the cheapest routes up to a fifth of their throughput (GOMAXPROCS=2 on 2 cores: 20,200 against 16,600 garbage-token verifications per second with 10).",
 		parse: func(*config, string) error { return nil }},
 	{name: "LOGIN_STALL_TIME", def: "0", help: "Least time, in milliseconds, the password check of a failed login takes before the server has learned the cost of every hash parameter set in use (Directus's name; Directus stalls every login to 500). 0: learned only.",
 		parse: func(c *config, v string) error {
@@ -395,7 +395,7 @@ var limitsSection = section{"Rate limits (durations in seconds, as Directus's)",
 var corsSection = section{"CORS (Directus's names and defaults)", []setting{
 	{name: "CORS_ENABLED", def: "false", help: "Answer cross-origin requests and preflights from the origins CORS_ORIGIN allows.",
 		parse: func(c *config, v string) (err error) { c.CORSEnabled, err = boolean(v); return }},
-	{name: "CORS_ORIGIN", def: "false", help: "Allowed origins: comma-separated (https://app.example.com, https://*.example.com), true or * for any origin, false for none. With any origin, credentials are not allowed (Directus allows them). The admin console (/admin/) is never shared cross-origin.",
+	{name: "CORS_ORIGIN", def: "false", help: "Allowed origins: comma-separated (https://app.example.com, https://*.example.com — a * only as a whole leading label, matching exactly one label), true or * for any origin, false for none. With any origin, credentials are not allowed (Directus allows them). The admin console (/admin/) is never shared cross-origin.",
 		parse: corsOrigins},
 	{name: "CORS_METHODS", def: "GET,POST,PATCH,DELETE", help: "Methods a cross-origin request may use.",
 		parse: func(c *config, v string) error { c.CORSMethods = list(v); return nil }},
@@ -780,10 +780,8 @@ func corsOrigins(c *config, v string) error {
 		return nil
 	}
 	for _, o := range list(v) {
-		u, err := url.Parse(o)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
-			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.Count(o, "*") > 1 {
-			return fmt.Errorf("%q is not an origin such as https://app.example.com (scheme, host and port only; one * allowed, as in https://*.example.com)", o)
+		if _, err := parseOriginPattern(o); err != nil {
+			return fmt.Errorf("%q is %w", o, err)
 		}
 		c.CORSOrigins = append(c.CORSOrigins, strings.TrimSuffix(o, "/"))
 	}

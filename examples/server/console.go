@@ -42,6 +42,13 @@ func withConsole(m *users.Manager, cfg config, log *slog.Logger, api http.Handle
 	return mux
 }
 
+// adminEmailTaken is the warning when ADMIN_EMAIL names an existing
+// account. It must not advise promoting that account: anyone may have
+// registered the address, with a password of their own.
+const adminEmailTaken = "ADMIN_EMAIL names an existing account, so no administrator was created. " +
+	"Anyone may have registered that address: do not give the account an admin role. " +
+	"Set ADMIN_EMAIL to an address that has no account, or use ADMIN_TOKEN"
+
 // bootstrapAdmin creates the first administrator from ADMIN_EMAIL and
 // ADMIN_PASSWORD (Directus's names) when no active user with an admin
 // role exists: the user, active, in the role "Administrator" (with admin
@@ -91,7 +98,7 @@ func bootstrapAdmin(ctx context.Context, m *users.Manager, email, password strin
 	u, err := m.CreateUser(ctx, users.CreateUserInput{Email: email, Password: password, Role: &role.ID, Status: users.StatusActive})
 	switch {
 	case errors.Is(err, users.ErrDuplicateEmail):
-		log.Warn("ADMIN_EMAIL names an existing user without admin access; it was left alone (give it an admin role with the API)")
+		log.Warn(adminEmailTaken)
 		return nil
 	case err != nil:
 		return fmt.Errorf("ADMIN_EMAIL/ADMIN_PASSWORD: %w", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,6 +10,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users"
+	"github.com/gousers/users/mailer/memmailer"
+	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 // noRedirect is a client that shows redirects instead of following them.
@@ -80,4 +86,22 @@ func TestConsoleAdminPasswordRequired(t *testing.T) {
 	err = bootstrapAdmin(t.Context(), nil, "root@example.com", "", nil)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ADMIN_PASSWORD")
+}
+
+// When ADMIN_EMAIL names an account that exists, nothing is promoted and
+// the warning does not advise promoting it: a stranger may have registered
+// that address with a password of their own.
+func TestConsoleAdminEmailTaken(t *testing.T) {
+	m, err := users.New(memstore.New(), memmailer.New(), users.WithHasher(userstest.Hasher{}))
+	require.NoError(t, err)
+	stranger, err := m.CreateUser(t.Context(), users.CreateUserInput{Email: "root@example.com", Password: "stranger pw", Status: users.StatusActive})
+	require.NoError(t, err)
+	var logs strings.Builder
+	require.NoError(t, bootstrapAdmin(t.Context(), m, "root@example.com", "first admin pw", slog.New(slog.NewTextHandler(&logs, nil))))
+	assert.Contains(t, logs.String(), "level=WARN")
+	assert.Contains(t, logs.String(), "do not give the account an admin role")
+	assert.NotRegexp(t, `(?i)give it an admin role|promote it`, logs.String())
+	u, err := m.User(t.Context(), stranger.ID)
+	require.NoError(t, err)
+	assert.Nil(t, u.Role, "the stranger's account was left alone")
 }

@@ -156,14 +156,28 @@ func withCORS(cfg config, next http.Handler) http.Handler {
 	if !cfg.CORSEnabled || len(cfg.CORSOrigins) == 0 {
 		return next // rs/cors would read an empty list as "any origin"
 	}
-	c := cors.New(cors.Options{
-		AllowedOrigins:   cfg.CORSOrigins,
+	opts := cors.Options{
 		AllowedMethods:   cfg.CORSMethods,
 		AllowedHeaders:   cfg.CORSAllowedHeaders,
 		ExposedHeaders:   cfg.CORSExposedHeaders,
 		AllowCredentials: cfg.CORSCredentials && !cfg.anyOrigin(),
 		MaxAge:           cfg.CORSMaxAge,
-	})
+	}
+	if cfg.anyOrigin() {
+		opts.AllowedOrigins = []string{"*"}
+	} else {
+		// Our own matching (origin.go), not rs/cors's, which reads a '*'
+		// anywhere as "any text": "https://*example.com" would allow
+		// https://evilexample.com.
+		var patterns []originPattern
+		for _, o := range cfg.CORSOrigins {
+			if p, err := parseOriginPattern(o); err == nil { // loadConfig refused the others
+				patterns = append(patterns, p)
+			}
+		}
+		opts.AllowOriginFunc = func(origin string) bool { return originAllowed(patterns, origin) }
+	}
+	c := cors.New(opts)
 	api := c.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.Path; p == consolePrefix || strings.HasPrefix(p, consolePrefix+"/") {

@@ -42,6 +42,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/internal/hashprocs"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/sqlitestore"
@@ -81,7 +82,7 @@ func realMain(args []string, getenv func(string) string, stdout, stderr io.Write
 	}
 	log := slog.New(handler)
 	setMemoryLimit(getenv)
-	setProcs(getenv)
+	procs = setProcs(getenv)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, getenv, stdout, log, nil); err != nil {
@@ -90,6 +91,10 @@ func realMain(args []string, getenv func(string) string, stdout, stderr io.Write
 	}
 	return 0
 }
+
+// procs switches GOMAXPROCS while hashing is contended (see setProcs); nil
+// when GOMAXPROCS is set, and in tests, which call run directly.
+var procs *hashprocs.Adaptive
 
 // run serves until ctx is done, then shuts down gracefully: the listener
 // closes, in-flight requests finish (up to SHUTDOWN_TIMEOUT), and the mail
@@ -157,8 +162,19 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 		cfg.Health,
 	}
 	opts = append(opts, cfg.Sessions.options()...)
+	var observers []users.Observer
 	if metrics != nil {
-		opts = append(opts, users.WithObserver(metrics.observe))
+		observers = append(observers, metrics.observe)
+	}
+	if procs != nil {
+		observers = append(observers, procs.Observe)
+		go procs.Run(ctx)
+	}
+	switch len(observers) {
+	case 1:
+		opts = append(opts, users.WithObserver(observers[0]))
+	case 2:
+		opts = append(opts, users.WithObserver(func(o users.Observation) { observers[0](o); observers[1](o) }))
 	}
 	m, err := users.New(store, mailer, opts...)
 	if err != nil {

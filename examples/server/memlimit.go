@@ -5,6 +5,9 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/gousers/users/internal/hashprocs"
 )
 
 // hashMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
@@ -40,28 +43,34 @@ func setMemoryLimit(getenv func(string) string) int64 {
 	return limit
 }
 
-// hashProcs is the GOMAXPROCS the server sets when GOMAXPROCS is not: one
-// per argon2id lane of the hashes allowed to run at once (HASH_PARALLELISM
-// × HASH_CONCURRENCY), plus one per core for everything else. With only
-// one per core (Go's default), a flood of registrations fills every
-// processor with hashing lanes, and the requests that need no hash — the
-// flood's own shed answers (503 at once), a login's refusal, a health
-// check — wait behind them: 500 ms at the 99th percentile for a shed
-// answer at Directus's parameters on 2 cores, against 20-45 ms with this.
-// More processors than cores let the kernel share the cores among the
-// lanes and the request handlers. It costs the cheapest routes up to a
-// fifth of their throughput on a quiet machine (verify-email with garbage
-// tokens, 32 clients: 20,200 against 16,600 requests/s; invitations: no
-// change measured).
+// hashProcs is the GOMAXPROCS the server raises to while hashing is
+// contended (see internal/hashprocs): one processor per argon2id lane of
+// the hashes allowed to run at once (HASH_PARALLELISM × HASH_CONCURRENCY),
+// plus one per core for everything else. With only one per core (Go's
+// default), a flood of registrations fills every processor with hashing
+// lanes, and the requests that need no hash — the flood's own shed
+// answers (503 at once), a login's refusal, a health check — wait behind
+// them: 500 ms at the 99th percentile for a shed answer at Directus's
+// parameters on 2 cores, against 20-45 ms with this. Kept all the time it
+// cost the cheapest routes up to a fifth of their throughput on a quiet
+// machine (verify-email with garbage tokens, 32 clients: 20,200 against
+// 16,600 requests/s), so the server runs at one processor per core and
+// raises GOMAXPROCS only while a hash waits for its slot or is shed,
+// lowering it 2 s after the last.
 func hashProcs(parallelism, concurrency, cores int) int {
 	return max(cores, parallelism*concurrency+cores)
 }
 
-// setProcs applies hashProcs unless GOMAXPROCS says otherwise, and returns
-// the GOMAXPROCS in force.
-func setProcs(getenv func(string) string) int {
+// procsIdle is how long after the last contended hash the server lowers
+// GOMAXPROCS back to the cores.
+const procsIdle = 2 * time.Second
+
+// setProcs returns the Adaptive that switches GOMAXPROCS between the cores
+// and hashProcs, or nil when GOMAXPROCS is set (the runtime read it at
+// start, and the server leaves it alone).
+func setProcs(getenv func(string) string) *hashprocs.Adaptive {
 	if strings.TrimSpace(getenv("GOMAXPROCS")) != "" {
-		return runtime.GOMAXPROCS(0) // the runtime read it at start
+		return nil
 	}
 	par := 1 // the library's default, as loadConfig has it
 	if v, err := strconv.Atoi(strings.TrimSpace(getenv("HASH_PARALLELISM"))); err == nil && v > 0 && v < 256 {
@@ -71,7 +80,5 @@ func setProcs(getenv func(string) string) int {
 	if v, err := strconv.Atoi(strings.TrimSpace(getenv("HASH_CONCURRENCY"))); err == nil && v > 0 && v < 1<<16 {
 		conc = v
 	}
-	n := hashProcs(par, conc, runtime.NumCPU())
-	runtime.GOMAXPROCS(n)
-	return n
+	return hashprocs.New(runtime.NumCPU(), hashProcs(par, conc, runtime.NumCPU()), procsIdle)
 }

@@ -151,3 +151,38 @@ func TestUnspecifiedHostWithoutPublicURLWarns(t *testing.T) {
 	s.waitLog(regexp.MustCompile(`msg="users server listening"`))
 	assert.NotContains(t, s.logs.String(), "PUBLIC_URL is not set", "127.0.0.1 links work on this machine")
 }
+
+// A '*' in CORS_ORIGIN stands for one whole leading label and nothing
+// else: "https://*example.com" once allowed https://evilexample.com with
+// credentials, as rs/cors reads any '*' as "any text".
+func TestCORSWildcardIsOneLeadingLabel(t *testing.T) {
+	for _, bad := range []string{"https://*example.com", "https://ex*.com", "https://*.com", "*://app.example.com",
+		"https://app.*.example.com", "https://*.*.example.com", "https://example.com:*", "https://*",
+		"https://*.example.com.", "https://a@example.com", "https://*.[::1]"} {
+		_, err := loadConfig(env(map[string]string{"CORS_ENABLED": "true", "CORS_ORIGIN": bad}))
+		require.Error(t, err, bad)
+		assert.Contains(t, err.Error(), "CORS_ORIGIN", bad)
+	}
+
+	s := startServer(t, map[string]string{"CORS_ENABLED": "true", "CORS_ORIGIN": "https://*.example.com,http://localhost:3000"})
+	allowed := func(origin string) bool {
+		res, _ := s.request("OPTIONS", "/auth/login", map[string]string{"Origin": origin, "Access-Control-Request-Method": "POST"})
+		got := res.Header.Get("Access-Control-Allow-Origin")
+		if got != "" {
+			assert.Equal(t, origin, got)
+		}
+		return got != ""
+	}
+	for _, ok := range []string{"https://app.example.com", "https://pr-7.example.com", "https://app.example.com:443", "http://localhost:3000"} {
+		assert.True(t, allowed(ok), ok)
+	}
+	for _, origin := range []string{
+		"https://evilexample.com", "https://example.com", "https://a.b.example.com", "https://evil.example.com.attacker",
+		"https://evil.example.com.attacker.net", "http://app.example.com", "https://app.example.com:8443", "wss://app.example.com",
+		"https://app.example.com.", "https://-x.example.com", "https://app_x.example.com", "https://x.example.com@evil.net",
+		"https://evil.net#.example.com", "https://evil.net/.example.com", "https://*.example.com", "null", "",
+		"http://localhost:30000", "http://localhost", "https://localhost:3000", "http://localhost:03000",
+	} {
+		assert.False(t, allowed(origin), origin)
+	}
+}

@@ -90,10 +90,15 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 		"updateSettings":           `{"public_registration":true,"public_registration_verify_email":true,"public_registration_email_filter":{"email":{"_ends_with":"@example.com"}},"role":true}`,
 		"updateSettings.anonymous": `{"status":403,"code":"FORBIDDEN"}`,
 		// Outside the email filter: refused, as Directus does.
-		"registerUser.filtered":    `{"status":403,"code":"FORBIDDEN"}`,
-		"login.unverified":         `{"status":401,"code":"INVALID_CREDENTIALS"}`,
-		"registerUserVerify":       `null`,
-		"registerUserVerify.again": `{"status":403,"code":"INVALID_TOKEN"}`,
+		"registerUser.filtered":       `{"status":403,"code":"FORBIDDEN"}`,
+		"login.unverified":            `{"status":401,"code":"INVALID_CREDENTIALS"}`,
+		"registerUserVerify":          `null`,
+		"registerUserVerify.again":    `{"status":403,"code":"INVALID_TOKEN"}`,
+		"registerUserVerify.noToken":  `{"status":403,"code":"INVALID_TOKEN"}`,
+		"registerUser.malformedEmail": `{"status":400,"code":"INVALID_PAYLOAD","message":"Invalid payload. \"email\" must be a valid email."}`,
+		"registerUser.malformedURL":   `{"status":400,"code":"INVALID_PAYLOAD","message":"Invalid payload. \"verification_url\" must be a valid uri."}`,
+		"login.malformedEmail":        `{"status":400,"code":"INVALID_PAYLOAD","message":"Invalid payload. \"email\" must be a valid email."}`,
+		"login.noPassword":            `{"status":400,"code":"INVALID_PAYLOAD","message":"Invalid payload. \"password\" is required."}`,
 		// The SDK computes expires_at itself from expires (15 min in ms).
 		"login.json":           `{"access_token":"string","refresh_token":"string","expires":900000,"expires_at":"number"}`,
 		"readMe":               `{"email":"ada@example.com","first_name":"Ada","last_name":"Lovelace","status":"active","password":"**********","role":true}`,
@@ -158,10 +163,22 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 		"readUsers.meta":           `{"data":["ada@example.com","grace@example.com"],"meta":{"total_count":7,"filter_count":2}}`,
 		"readUsers.fields":         `["email","role"]`,
 
+		"readRoles.filter": `["Member"]`,
+		"readRoles.sort":   `["Member","Administrator"]`,
+		"readRoles.page":   `{"data":[{"name":"Administrator","admin_access":true}],"meta":{"total_count":2}}`,
+		"readRoles.search": `["Member"]`,
+
+		"createUser.malformedEmail": `{"status":400,"code":"FAILED_VALIDATION","field":"email","type":"email","message":"Validation failed for field \"email\". Value has to be a valid email address."}`,
+		"createUser.duplicate":      `{"status":400,"code":"RECORD_NOT_UNIQUE","collection":"directus_users","field":"email","message":"Value for field \"email\" in collection \"directus_users\" has to be unique."}`,
+		"createUsers":               `[{"email":"kathleen@example.com","status":"active"},{"email":"john@example.com","status":"draft"}]`,
+		"createUsers.duplicate":     `{"status":400,"code":"RECORD_NOT_UNIQUE","collection":"directus_users","field":"email","message":"Value for field \"email\" in collection \"directus_users\" has to be unique."}`,
+		"createUsers.taken":         `{"status":400,"code":"RECORD_NOT_UNIQUE","collection":"directus_users","field":"email","message":"Value for field \"email\" in collection \"directus_users\" has to be unique."}`,
+		"createUsers.none":          `[]`,
+
 		"deleteUser":           `{"status":403,"code":"FORBIDDEN"}`,
 		"readMe.deleted":       `{"status":401,"code":"INVALID_CREDENTIALS"}`,
 		"refresh.deleted":      `{"status":401,"code":"INVALID_CREDENTIALS"}`,
-		"deleteUsers":          `["ada@example.com","barbara@example.com","edsger@example.com","root@example.com"]`,
+		"deleteUsers":          `["ada@example.com","barbara@example.com","edsger@example.com","john@example.com","kathleen@example.com","root@example.com"]`,
 		"deleteUser.lastAdmin": `{"status":400,"code":"INVALID_PAYLOAD"}`,
 		"deleteUser.notAdmin":  `{"status":403,"code":"FORBIDDEN"}`,
 
@@ -231,7 +248,15 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 	assert.ErrorIs(t, err, store.ErrNotFound, "the address is free again")
 	n, err := st.CountUsers(ctx, store.UserQuery{})
 	require.NoError(t, err)
-	assert.Equal(t, 5, n, "with kim, of the two-factor flow")
+	assert.Equal(t, 7, n, "with the batch of two and kim, of the two-factor flow")
+	var batch []string
+	require.NoError(t, json.Unmarshal(got["ids.batch"], &batch))
+	require.Len(t, batch, 2)
+	for i, email := range []string{"john@example.com", "kathleen@example.com"} {
+		u, err := st.GetUser(ctx, batch[i])
+		require.NoError(t, err)
+		assert.Equal(t, email, u.Email)
+	}
 	ada, err = st.GetUser(ctx, got.str("ids.ada"))
 	require.NoError(t, err)
 	assert.False(t, ada.TwoFactor, "ada turned it off")

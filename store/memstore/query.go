@@ -29,7 +29,7 @@ func compileQuery(q store.UserQuery) (func(*store.User) bool, error) {
 		preds = append(preds, func(u *store.User) bool { return ids[u.ID] })
 	}
 	if q.Filter != nil {
-		p, err := compileFilter(q.Filter)
+		p, err := compileFilter(q.Filter, stringField)
 		if err != nil {
 			return nil, err
 		}
@@ -78,26 +78,27 @@ func stringField(f store.Field) (func(*store.User) string, error) {
 	return nil, fmt.Errorf("filter: %q is not a field a filter can compare", f)
 }
 
-// compileFilter returns flt as a predicate.
-func compileFilter(flt *store.Filter) (func(*store.User) bool, error) {
+// compileFilter returns flt as a predicate over records of type T, whose
+// fields field returns.
+func compileFilter[T any](flt *store.Filter, field func(store.Field) (func(T) string, error)) (func(T) bool, error) {
 	if flt.Field == "" {
 		group := flt.And
 		isOr := flt.Or != nil
 		if isOr {
 			group = flt.Or
 		}
-		kids := make([]func(*store.User) bool, len(group))
+		kids := make([]func(T) bool, len(group))
 		for i, c := range group {
 			if c == nil {
 				return nil, fmt.Errorf("filter: nil condition in a group")
 			}
-			p, err := compileFilter(c)
+			p, err := compileFilter(c, field)
 			if err != nil {
 				return nil, err
 			}
 			kids[i] = p
 		}
-		return func(u *store.User) bool {
+		return func(u T) bool {
 			for _, k := range kids {
 				if k(u) == isOr {
 					return isOr
@@ -106,7 +107,7 @@ func compileFilter(flt *store.Filter) (func(*store.User) bool, error) {
 			return !isOr
 		}, nil
 	}
-	get, err := stringField(flt.Field)
+	get, err := field(flt.Field)
 	if err != nil {
 		return nil, err
 	}
@@ -140,14 +141,14 @@ func compileFilter(flt *store.Filter) (func(*store.User) bool, error) {
 		}
 		match, neg = func(v string) bool { return set[v] }, flt.Op == store.OpNin
 	case store.OpNull, store.OpEmpty:
-		return func(u *store.User) bool { return get(u) == "" }, nil
+		return func(u T) bool { return get(u) == "" }, nil
 	case store.OpNNull, store.OpNEmpty:
-		return func(u *store.User) bool { return get(u) != "" }, nil
+		return func(u T) bool { return get(u) != "" }, nil
 	default:
 		return nil, &store.UnsupportedError{Op: flt.Op}
 	}
 	// A field without a value fails every positive comparison.
-	return func(u *store.User) bool {
+	return func(u T) bool {
 		v := get(u)
 		return (v != "" && match(v)) != neg
 	}, nil

@@ -5,13 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/gousers/users/store"
 )
 
 // CreateSession implements store.Store.
-func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition) error {
+func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition, events ...*store.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -34,6 +36,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 	c.CreatedAt, c.RefreshedAt, c.ExpiresAt = norm(c.CreatedAt), norm(c.RefreshedAt), norm(c.ExpiresAt)
 	s.sessions[c.ID] = c
 	s.current[string(c.TokenHash)] = c.ID
+	s.insertEvents(events)
 	return nil
 }
 
@@ -91,7 +94,7 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 }
 
 // DeleteSession implements store.Store.
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, id string, events ...*store.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -100,12 +103,14 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	if _, ok := s.sessions[id]; !ok {
 		return fmt.Errorf("memstore: delete session: %w", store.ErrNotFound)
 	}
+	s.fillEventUser(events, s.sessions[id].UserID)
 	s.deleteSession(id)
+	s.insertEvents(events)
 	return nil
 }
 
 // DeleteSessionByToken implements store.Store.
-func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
+func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte, events ...*store.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -118,8 +123,29 @@ func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
 	if !ok {
 		return fmt.Errorf("memstore: delete session: %w", store.ErrNotFound)
 	}
+	s.fillEventUser(events, s.sessions[id].UserID)
 	s.deleteSession(id)
+	s.insertEvents(events)
 	return nil
+}
+
+// fillEventUser gives the events without an Item the user userID.
+func (s *Store) fillEventUser(events []*store.Event, userID string) {
+	u, ok := s.users[userID]
+	if !ok {
+		return
+	}
+	for _, e := range events {
+		if e.Item == "" {
+			e.Item, e.Email, e.Role = u.ID, u.Email, ""
+			if u.Role != nil {
+				e.Role = *u.Role
+			}
+			if e.Actor == "" {
+				e.Actor = u.ID
+			}
+		}
+	}
 }
 
 // PurgeExpired implements store.Store.
@@ -171,4 +197,55 @@ func copySession(sess *store.Session) *store.Session {
 	c := *sess
 	c.TokenHash = bytes.Clone(sess.TokenHash)
 	return &c
+}
+
+// ResolveSession implements store.Store.
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	if !ok {
+		return nil, nil, false, fmt.Errorf("memstore: resolve session: %w", store.ErrNotFound)
+	}
+	u, ok := s.users[sess.UserID]
+	if !ok {
+		return nil, nil, false, fmt.Errorf("memstore: resolve session: %w", store.ErrNotFound)
+	}
+	admin := false
+	if u.Role != nil {
+		if r, ok := s.roles[*u.Role]; ok && r.AdminAccess {
+			admin = true
+		}
+	}
+	for _, p := range u.Policies {
+		if pol, ok := s.policies[p]; ok && pol.AdminAccess {
+			admin = true
+		}
+	}
+	return copySession(sess), copyUserOut(u), admin, nil
+}
+
+// ListSessions implements store.Store.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var list []*store.Session
+	for _, sess := range s.sessions {
+		if sess.UserID == userID {
+			list = append(list, copySession(sess))
+		}
+	}
+	slices.SortFunc(list, func(a, b *store.Session) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return list, nil
 }

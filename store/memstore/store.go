@@ -20,6 +20,11 @@ type Store struct {
 	settings []byte               // nil until saved
 	tfa      map[string]*tfaState // by user ID
 
+	events     []*store.Event                    // by ID, ascending
+	deliveries map[deliveryKey]*store.EventRetry // pending deliveries
+	leases     map[deliveryKey]time.Time
+	lastEvent  int64
+
 	sessions  map[string]*store.Session // by ID
 	current   map[string]string         // string(TokenHash) → session ID
 	earlier   map[string]string         // string(an earlier hash) → session ID
@@ -38,6 +43,9 @@ func New() *Store {
 		policies: make(map[string]*store.Policy),
 		mail:     make(map[string]*store.Mail),
 		tfa:      make(map[string]*tfaState),
+
+		deliveries: make(map[deliveryKey]*store.EventRetry),
+		leases:     make(map[deliveryKey]time.Time),
 
 		sessions:  make(map[string]*store.Session),
 		current:   make(map[string]string),

@@ -146,7 +146,7 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond store.Condition,
 // ch.EndSessions to every user it changes. A change of Email or EmailKey
 // is refused: the contract forbids it, and one key cannot go to many
 // users.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange, events ...*store.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -175,11 +175,12 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 		s.put(u, u.EmailKey)
 		s.applyEffects(u.ID, store.Effects{RevokeTokens: ch.RevokeTokens, EndSessions: ch.EndSessions})
 	}
+	s.insertEvents(events)
 	return nil
 }
 
 // DeleteUsers implements store.Store.
-func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition, events ...*store.Event) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -218,6 +219,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 		delete(s.users, id)
 		delete(s.tfa, id)
 	}
+	s.insertEvents(events)
 	return nil
 }
 
@@ -374,6 +376,7 @@ func (s *Store) applyEffects(userID string, fx store.Effects) {
 			}
 		}
 	}
+	s.insertEvents(fx.Events)
 }
 
 // keepsAdmin reports whether, with the users in changed replaced and those
@@ -401,10 +404,10 @@ func (s *Store) keepsAdmin(changed map[string]*store.User, gone map[string]bool)
 	return !before
 }
 
-// activeAdmin reports whether u is active and has admin access through its
-// role or one of its policies.
+// activeAdmin reports whether u is active, has an email and has admin
+// access through its role or one of its policies.
 func (s *Store) activeAdmin(u *store.User) bool {
-	if u.Status != store.StatusActive {
+	if u.Status != store.StatusActive || u.EmailKey == "" {
 		return false
 	}
 	if u.Role != nil {

@@ -32,7 +32,7 @@ func TestConformance(t *testing.T) {
 			require.NoError(t, err)
 			storetest.Run(t, func(t *testing.T) store.Store {
 				for _, table := range []string{"users_session_hashes", "users_sessions", "users_user_policies", "users_tokens",
-					"users_mail", "users_users", "users_roles", "users_policies", "users_settings"} {
+					"users_mail", "users_users", "users_roles", "users_policies", "users_settings", "users_events", "users_event_deliveries"} {
 					_, err := db.Exec("DELETE FROM " + table)
 					require.NoError(t, err)
 				}

@@ -42,10 +42,13 @@
 //
 // # Text and ordering
 //
-// Every text column is utf8mb4 with the binary collation utf8mb4_bin:
-// equality is exact and case-sensitive, and the unique index on the
-// normalised email enforces one user per address. That collation pads
-// (trailing spaces are ignored in comparisons) on both servers, so the
+// Every text column is utf8mb4 with the server's binary NO PAD collation
+// (MariaDB's utf8mb4_nopad_bin, MySQL's utf8mb4_0900_bin): equality is
+// exact and case-sensitive, trailing spaces included, as in PostgreSQL and
+// SQLite, and the unique index on the normalised email enforces one user
+// per address. Databases created before schema version 10 used
+// utf8mb4_bin, which pads (trailing spaces are ignored in comparisons,
+// so "id " named the user "id"); that migration converts them. The
 // store compares and sorts user fields through CAST(… AS BINARY): sorting
 // is by the UTF-8 bytes, as Go sorts strings. The case-insensitive filters
 // (_icontains…) and UserQuery.Search compare lower-cased copies of the
@@ -53,7 +56,7 @@
 // Go's lower-casing matches in every script (the servers' LOWER uses older
 // Unicode tables); a status, one of a few ASCII words, is lower-cased by
 // the server. Ids and keys are compared with the column's collation, so two
-// ids that differ only in trailing spaces are one id.
+// ids that differ only in trailing spaces are two ids.
 //
 // # Limiter
 //

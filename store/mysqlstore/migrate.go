@@ -48,6 +48,35 @@ func splitStatements(src string) []string {
 	return stmts
 }
 
+// flavour adapts a migration's statements to the server: a statement
+// starting "MARIADB:" runs on MariaDB only, one starting "MYSQL:" on MySQL
+// only (the prefix is removed), and {{nopad_bin}} names the binary NO PAD
+// collation, which compares strings byte for byte, trailing spaces
+// included (MariaDB's utf8mb4_nopad_bin, MySQL's utf8mb4_0900_bin;
+// utf8mb4_bin pads).
+func flavour(stmts []string, mariaDB bool) []string {
+	nopad := "utf8mb4_0900_bin"
+	if mariaDB {
+		nopad = "utf8mb4_nopad_bin"
+	}
+	out := make([]string, 0, len(stmts))
+	for _, st := range stmts {
+		if rest, ok := strings.CutPrefix(st, "MARIADB:"); ok {
+			if !mariaDB {
+				continue
+			}
+			st = rest
+		} else if rest, ok := strings.CutPrefix(st, "MYSQL:"); ok {
+			if mariaDB {
+				continue
+			}
+			st = rest
+		}
+		out = append(out, strings.TrimSpace(strings.ReplaceAll(st, "{{nopad_bin}}", nopad)))
+	}
+	return out
+}
+
 // SchemaVersion is the schema version this package migrates a database
 // to: the highest version among its embedded migrations.
 func SchemaVersion() int {
@@ -84,7 +113,7 @@ func migrate(ctx context.Context, db *sql.DB) (err error) {
 		return wrap(err)
 	}
 	defer conn.Close()
-	database, err := checkServer(ctx, conn)
+	database, mariaDB, err := checkServer(ctx, conn)
 	if err != nil {
 		return wrap(err)
 	}
@@ -118,11 +147,18 @@ func migrate(ctx context.Context, db *sql.DB) (err error) {
 	if latest := sqlstore.Latest(ms); current > latest {
 		return wrap(fmt.Errorf("database %q is at schema version %d, newer than this code's %d: upgrade the code", database, current, latest))
 	}
+	defer func() {
+		// A migration cut short may leave foreign key checks off on
+		// this connection (0010 turns them off): never pool it so.
+		if err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}()
 	for _, m := range ms {
 		if m.Version <= current {
 			continue
 		}
-		for _, st := range splitStatements(m.SQL) {
+		for _, st := range flavour(splitStatements(m.SQL), mariaDB) {
 			if _, err := conn.ExecContext(ctx, st); err != nil {
 				// MySQL has no ADD COLUMN IF NOT EXISTS: a column that a
 				// migration cut short added already is left as it is.

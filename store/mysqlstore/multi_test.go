@@ -2,7 +2,7 @@ package mysqlstore_test
 
 import (
 	"context"
-	"io/fs"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -27,7 +27,7 @@ func database(t *testing.T) multitest.Database {
 			require.NoError(t, db.QueryRow(`SELECT COUNT(*), COUNT(DISTINCT version) FROM users_schema_migrations`).Scan(&rows, &versions))
 			return rows, versions
 		},
-		Want: migrationCount(t, mysqlstore.MigrationFiles),
+		Want: migrationFiles(t), // versions may have gaps
 	}
 }
 
@@ -37,10 +37,11 @@ func TestMulti(t *testing.T) {
 	multitest.Run(t, database)
 }
 
-// migrationCount is how many migrations a fresh database gets: one per
-// embedded file (numbers reserved for work in progress may leave gaps).
-func migrationCount(t *testing.T, fsys fs.FS) int {
-	files, err := fs.Glob(fsys, "migrations/*.sql")
+// migrationFiles counts the embedded migrations: the versions a migrated
+// database records (their numbers may have gaps).
+func migrationFiles(t *testing.T) int {
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
 	require.NoError(t, err)
+	require.NotEmpty(t, files)
 	return len(files)
 }

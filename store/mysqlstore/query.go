@@ -42,7 +42,7 @@ func (w *where) query(q store.UserQuery) error {
 		w.args = append(w.args, p, p, p)
 	}
 	if q.Filter != nil {
-		c, args, err := filterSQL(q.Filter)
+		c, args, err := filterSQL(filterColumns, q.Filter)
 		if err != nil {
 			return err
 		}
@@ -81,7 +81,7 @@ func escapeLike(s string) string {
 // A field without a value (NULL or empty) fails every positive comparison and
 // passes every negative one: a positive operator is "has a value AND
 // matches", a negative one the NOT of its positive.
-func filterSQL(f *store.Filter) (string, []any, error) {
+func filterSQL(cols map[store.Field]column, f *store.Filter) (string, []any, error) {
 	n := 0
 	if f.And != nil {
 		n++
@@ -97,13 +97,19 @@ func filterSQL(f *store.Filter) (string, []any, error) {
 	}
 	switch {
 	case f.Field == "" && f.Or != nil:
-		return group(f.Or, " OR ", "FALSE")
+		return group(cols, f.Or, " OR ", "FALSE")
 	case f.Field == "":
-		return group(f.And, " AND ", "TRUE")
+		return group(cols, f.And, " AND ", "TRUE")
 	}
-	c, ok := filterColumns[f.Field]
+	c, ok := cols[f.Field]
 	if !ok {
 		return "", nil, fmt.Errorf("filter on unknown field %q", f.Field)
+	}
+	if c.lc == "" {
+		switch f.Op {
+		case store.OpIContains, store.OpNIContains, store.OpIStartsWith, store.OpNIStartsWith, store.OpIEndsWith, store.OpNIEndsWith:
+			return "", nil, &store.UnsupportedError{Op: f.Op}
+		}
 	}
 	has := "(" + c.col + " IS NOT NULL AND LENGTH(" + c.col + ") > 0)" // LENGTH: bytes, no padding
 	bin := func(col string) string { return "CAST(" + col + " AS BINARY)" }
@@ -160,7 +166,7 @@ func filterSQL(f *store.Filter) (string, []any, error) {
 
 // group joins the conditions of children with op; empty is the value of
 // an empty group.
-func group(children []*store.Filter, op, empty string) (string, []any, error) {
+func group(cols map[store.Field]column, children []*store.Filter, op, empty string) (string, []any, error) {
 	if len(children) == 0 {
 		return empty, nil, nil
 	}
@@ -170,7 +176,7 @@ func group(children []*store.Filter, op, empty string) (string, []any, error) {
 		if ch == nil {
 			return "", nil, errors.New("nil filter node")
 		}
-		c, a, err := filterSQL(ch)
+		c, a, err := filterSQL(cols, ch)
 		if err != nil {
 			return "", nil, err
 		}

@@ -31,7 +31,7 @@ func scanSession(row interface{ Scan(...any) error }) (*store.Session, error) {
 
 // CreateSession implements store.Store: one read-committed transaction
 // locks the user's row, checks cond and inserts the session.
-func (s *Store) CreateSession(ctx context.Context, r *store.Session, cond store.Condition) error {
+func (s *Store) CreateSession(ctx context.Context, r *store.Session, cond store.Condition, events ...*store.Event) error {
 	return s.do(ctx, "create session", func() error {
 		return s.inTx(ctx, func(tx *sql.Tx) error {
 			l, err := lockUser(ctx, tx, r.UserID)
@@ -44,7 +44,10 @@ func (s *Store) CreateSession(ctx context.Context, r *store.Session, cond store.
 			_, err = tx.ExecContext(ctx, `INSERT INTO users_sessions (id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, sqlstore.Micros(r.CreatedAt), sqlstore.Micros(r.RefreshedAt),
 				sqlstore.Micros(r.ExpiresAt), r.IP, r.UserAgent)
-			return err
+			if err != nil {
+				return err
+			}
+			return insertEvents(ctx, tx, events)
 		})
 	})
 }
@@ -57,6 +60,70 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 		return err
 	})
 	return r, err
+}
+
+// scanFunc scans with a function: it lets one row hold what two scan
+// functions read (see ResolveSession).
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// resolveSessionSQL reads a session, its user and the user's admin
+// access in one statement: a row per policy of the user, in their order
+// (one with a NULL policy when it has none).
+const resolveSessionSQL = `SELECT ` + userCols + `, p.policy_id, ` + sessionCols + `,
+	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
+	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies ap ON ap.id = up.policy_id
+		WHERE up.user_id = u.id AND ap.admin_access)
+FROM users_sessions s JOIN users_users u ON u.id = s.user_id
+LEFT JOIN users_user_policies p ON p.user_id = u.id
+WHERE s.id = ? ORDER BY p.position`
+
+// ResolveSession implements store.Store with one SELECT.
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+	var (
+		sess  *store.Session
+		u     *store.User
+		admin bool
+	)
+	err := s.do(ctx, "resolve session", func() error {
+		sess, u, admin = nil, nil, false
+		rows, err := s.db.QueryContext(ctx, resolveSessionSQL, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				policy sql.NullString
+				ru     *store.User
+			)
+			rs, err := scanSession(scanFunc(func(sd ...any) (err error) {
+				ru, err = scanUser(rows, append(append([]any{&policy}, sd...), &admin)...)
+				return err
+			}))
+			if err != nil {
+				return err
+			}
+			if u == nil {
+				sess, u = rs, ru
+			}
+			if policy.Valid {
+				u.Policies = append(u.Policies, policy.String)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if u == nil {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return sess, u, admin, nil
 }
 
 // errReused carries, out of the transaction that found it, the id of the
@@ -151,7 +218,21 @@ func earlier(ctx context.Context, tx *sql.Tx, hash []byte) error {
 
 // DeleteSession implements store.Store; its earlier hashes go with it (ON
 // DELETE CASCADE).
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, id string, events ...*store.Event) error {
+	if len(events) > 0 {
+		return s.do(ctx, "delete session", func() error {
+			return s.inTx(ctx, func(tx *sql.Tx) error {
+				if err := fillEventUser(ctx, tx, events, `SELECT u.id, u.email, COALESCE(u.role, '') FROM users_users u
+JOIN users_sessions s ON s.user_id = u.id WHERE s.id = ?`, id); err != nil {
+					return err
+				}
+				if err := sqlstore.Found(sqlstore.Affected(tx.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, id))); err != nil {
+					return err
+				}
+				return insertEvents(ctx, tx, events)
+			})
+		})
+	}
 	return s.do(ctx, "delete session", func() error {
 		return sqlstore.Found(sqlstore.Affected(s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, id)))
 	})
@@ -159,7 +240,23 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 
 // DeleteSessionByToken implements store.Store: the session whose current
 // hash is hash, else the one that had it before.
-func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
+func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte, events ...*store.Event) error {
+	if len(events) > 0 {
+		return s.do(ctx, "delete session by token", func() error {
+			return s.inTx(ctx, func(tx *sql.Tx) error {
+				if err := fillEventUser(ctx, tx, events, `SELECT u.id, u.email, COALESCE(u.role, '') FROM users_users u
+JOIN users_sessions s ON s.user_id = u.id
+WHERE s.token_hash = ? OR s.id = (SELECT h.session_id FROM users_session_hashes h WHERE h.hash = ?)`, hash, hash); err != nil {
+					return err
+				}
+				if err := sqlstore.Found(sqlstore.Affected(tx.ExecContext(ctx, `DELETE FROM users_sessions
+WHERE token_hash = ? OR id = (SELECT session_id FROM (SELECT h.session_id FROM users_session_hashes h WHERE h.hash = ?) AS x)`, hash, hash))); err != nil {
+					return err
+				}
+				return insertEvents(ctx, tx, events)
+			})
+		})
+	}
 	return s.do(ctx, "delete session by token", func() error {
 		err := sqlstore.Found(sqlstore.Affected(s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE token_hash = ?`, hash)))
 		if !errors.Is(err, store.ErrNotFound) {
@@ -189,4 +286,12 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error)
 		return nil
 	})
 	return total, err
+}
+
+// ListSessions implements store.Store.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	return read(ctx, s, "list sessions", func() ([]*store.Session, error) {
+		return queryAll(ctx, s.db, `SELECT `+sessionCols+` FROM users_sessions s WHERE s.user_id = ?
+ORDER BY s.created_at DESC, s.id`, func(rows *sql.Rows) (*store.Session, error) { return scanSession(rows) }, userID)
+	})
 }

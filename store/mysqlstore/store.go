@@ -73,24 +73,25 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 // what the store relies on. conn is the migration's connection: the
 // character set is a per-connection setting, the same on every connection
 // of a handle (the driver sets it from the DSN at connect).
-func checkServer(ctx context.Context, conn *sql.Conn) (database string, err error) {
+// mariaDB tells MariaDB from MySQL, for the migrations that differ.
+func checkServer(ctx context.Context, conn *sql.Conn) (database string, mariaDB bool, err error) {
 	var (
 		version, charset string
 		db               sql.NullString
 	)
 	if err := conn.QueryRowContext(ctx, "SELECT VERSION(), @@character_set_connection, DATABASE()").Scan(&version, &charset, &db); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if !db.Valid || db.String == "" {
-		return "", errors.New("no database selected: name one in the DSN (user@tcp(host:3306)/dbname)")
+		return "", false, errors.New("no database selected: name one in the DSN (user@tcp(host:3306)/dbname)")
 	}
 	if charset != "utf8mb4" {
-		return "", fmt.Errorf("the connection's character set is %s, not utf8mb4: remove charset= from the DSN or set charset=utf8mb4", charset)
+		return "", false, fmt.Errorf("the connection's character set is %s, not utf8mb4: remove charset= from the DSN or set charset=utf8mb4", charset)
 	}
 	if !versionAtLeast(version) {
-		return "", fmt.Errorf("server version %s: the store needs MySQL 8.0 or later, or MariaDB 10.6 or later (for SKIP LOCKED)", version)
+		return "", false, fmt.Errorf("server version %s: the store needs MySQL 8.0 or later, or MariaDB 10.6 or later (for SKIP LOCKED)", version)
 	}
-	return db.String, nil
+	return db.String, strings.Contains(strings.ToLower(version), "mariadb"), nil
 }
 
 // versionAtLeast reports whether a VERSION() string is MySQL >= 8.0 or

@@ -13,15 +13,17 @@ import (
 )
 
 func insertToken(ctx context.Context, tx *sql.Tx, t *store.Token) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey,
+	_, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.NewEmail,
 		sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt))
 	return err
 }
 
 // ConsumeToken implements store.Store in one read-committed transaction:
-// it locks the token's user's row, then the token's (SELECT … FOR UPDATE), checks them, marks the token consumed, applies
-// the change and the effects, and reads the user back. Concurrent
+// it locks the token's user's row (SELECT … FOR UPDATE), checks it, marks
+// the token consumed if it is live (an UPDATE that locks it, one round
+// trip; only a token it does not match is read to tell why), applies the
+// change and the effects, and reads the user back. Concurrent
 // consumers of one token queue on the user's row lock; when the winner
 // commits, the next one reads the token as consumed and gets ErrTokenUsed.
 // UpdateUser too locks the user before it revokes tokens: one lock order.
@@ -47,6 +49,24 @@ WHERE u.id = (SELECT t.user_id FROM users_tokens t WHERE t.hash = ? AND t.purpos
 			return err
 		}
 		userID := l.id
+		// A live token is consumed by one conditional UPDATE, which
+		// locks it (user, then token, as before); only when that
+		// matches nothing, or the user fails cond, is the token read
+		// to tell why, in the order the contract gives: used, expired,
+		// then cond.
+		if l.holds(cond) {
+			res, err := tx.ExecContext(ctx, `UPDATE users_tokens SET consumed_at = ?
+WHERE hash = ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ?`, sqlstore.Micros(now), hash, string(purpose), sqlstore.Micros(now))
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 1 {
+				u, err = applyChange(ctx, tx, userID, ch, set, slices.Clone(args), fx)
+				return err
+			}
+		}
 		var (
 			consumed sql.NullInt64
 			expires  int64
@@ -67,11 +87,10 @@ WHERE hash = ? AND purpose = ? FOR UPDATE`, hash, string(purpose)).Scan(&consume
 		case !l.holds(cond):
 			return store.ErrConflict
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users_tokens SET consumed_at = ? WHERE hash = ?`, sqlstore.Micros(now), hash); err != nil {
-			return err
-		}
-		u, err = applyChange(ctx, tx, userID, ch, set, slices.Clone(args), fx)
-		return err
+		// Live after all: expired exactly at now is caught above, so
+		// this is a token that turned live between the two statements,
+		// which a locked row cannot do.
+		return fmt.Errorf("token neither consumed nor refused")
 	})
 	if err != nil {
 		return nil, err
@@ -89,8 +108,8 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error)
 			created, expires int64
 			consumed         sql.NullInt64
 		)
-		err := s.db.QueryRowContext(ctx, `SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at
-FROM users_tokens WHERE hash = ?`, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &created, &expires, &consumed)
+		err := s.db.QueryRowContext(ctx, `SELECT hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at
+FROM users_tokens WHERE hash = ?`, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &r.NewEmail, &created, &expires, &consumed)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNotFound
 		}

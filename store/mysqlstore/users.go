@@ -63,9 +63,11 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 					}
 				}
 				if m := fx.Mail; m != nil {
-					return insertMail(ctx, tx, m)
+					if err := insertMail(ctx, tx, m); err != nil {
+						return err
+					}
 				}
-				return nil
+				return insertEvents(ctx, tx, fx.Events)
 			}
 			return applyEffects(ctx, tx, u.ID, fx)
 		})
@@ -126,7 +128,7 @@ WHERE user_id = ? AND consumed_at IS NULL AND purpose IN (`+placeholders(len(fx.
 			return err
 		}
 	}
-	return nil
+	return insertEvents(ctx, tx, fx.Events)
 }
 
 // GetUser implements store.Store.
@@ -373,14 +375,14 @@ func lockAdmins(ctx context.Context, tx *sql.Tx) error {
 	return tx.QueryRowContext(ctx, `SELECT name FROM users_locks WHERE name = 'admins' FOR UPDATE`).Scan(&name)
 }
 
-// adminExists reports whether an active user with admin access — by role
+// adminExists reports whether an active user with an email and admin access — by role
 // or by one of its policies — exists, as the transaction sees it (its own
 // changes included).
 func adminExists(ctx context.Context, tx *sql.Tx) (bool, error) {
 	var ok bool
 	err := tx.QueryRowContext(ctx, `SELECT EXISTS (
 	SELECT 1 FROM users_users u
-	WHERE u.status = 'active' AND (
+	WHERE u.status = 'active' AND u.email_key <> '' AND (
 		EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
 		OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies p ON p.id = up.policy_id
 			WHERE up.user_id = u.id AND p.admin_access)))`).Scan(&ok)
@@ -527,7 +529,7 @@ func lockAll(ctx context.Context, tx *sql.Tx, ids []string, cond store.Condition
 // UpdateUsers implements store.Store: one read-committed transaction locks
 // the users in id order, checks cond on each, applies the change, and
 // revokes their tokens and ends their sessions as ch asks.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange, events ...*store.Event) error {
 	ids = uniqueSorted(ids)
 	if len(ids) == 0 {
 		return nil
@@ -570,7 +572,7 @@ AND consumed_at IS NULL AND purpose IN (`+placeholders(len(ch.RevokeTokens))+`)`
 				return err
 			}
 		}
-		return nil
+		return insertEvents(ctx, tx, events)
 	})
 }
 
@@ -578,7 +580,7 @@ AND consumed_at IS NULL AND purpose IN (`+placeholders(len(ch.RevokeTokens))+`)`
 // the users in id order, checks cond, deletes their pending mail and the
 // users (their tokens, sessions and policy links go with them: ON DELETE
 // CASCADE).
-func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition, events ...*store.Event) error {
 	ids = uniqueSorted(ids)
 	if len(ids) == 0 {
 		return nil
@@ -591,7 +593,9 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users_mail WHERE status = 'pending' AND user_id IN (`+in+`)`, anys(ids)...); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM users_users WHERE id IN (`+in+`)`, anys(ids)...)
-		return err
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users_users WHERE id IN (`+in+`)`, anys(ids)...); err != nil {
+			return err
+		}
+		return insertEvents(ctx, tx, events)
 	})
 }

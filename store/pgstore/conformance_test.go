@@ -32,7 +32,7 @@ func TestConformance(t *testing.T) {
 		_, err := pool.Exec(context.Background(), `DELETE FROM users_session_hashes; DELETE FROM users_sessions;
 DELETE FROM users_user_policies; DELETE FROM users_tokens;
 DELETE FROM users_mail; DELETE FROM users_users; DELETE FROM users_roles; DELETE FROM users_policies;
-DELETE FROM users_settings`)
+DELETE FROM users_settings; DELETE FROM users_events; DELETE FROM users_event_deliveries`)
 		require.NoError(t, err)
 		return s
 	})
@@ -86,7 +86,7 @@ func TestConformanceICUDatabase(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store {
 		_, err := pool.Exec(ctx, `DELETE FROM users_session_hashes; DELETE FROM users_sessions;
 DELETE FROM users_user_policies; DELETE FROM users_tokens; DELETE FROM users_mail; DELETE FROM users_users;
-DELETE FROM users_roles; DELETE FROM users_policies; DELETE FROM users_settings`)
+DELETE FROM users_roles; DELETE FROM users_policies; DELETE FROM users_settings; DELETE FROM users_events; DELETE FROM users_event_deliveries`)
 		require.NoError(t, err)
 		return s
 	})

@@ -205,16 +205,23 @@ func TestLimiterWithSchema(t *testing.T) {
 		versions = append(versions, v)
 	}
 	require.NoError(t, rows.Err())
-	// One version per migration file, numbered by the file's prefix.
-	files, err := filepath.Glob("migrations/*.sql")
+	assert.Equal(t, migrationVersions(t), versions)
+}
+
+// migrationVersions are the versions of the package's migration files, in
+// order (numbers may skip).
+func migrationVersions(t *testing.T) []int {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
 	require.NoError(t, err)
-	var want []int
+	require.NotEmpty(t, files)
+	var vs []int
 	for _, f := range files {
 		v, err := strconv.Atoi(filepath.Base(f)[:4])
-		require.NoError(t, err)
-		want = append(want, v)
+		require.NoError(t, err, f)
+		vs = append(vs, v)
 	}
-	assert.Equal(t, want, versions)
+	return vs
 }
 
 // Bad arguments are errors, reported before any connection is made.

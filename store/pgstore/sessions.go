@@ -32,7 +32,7 @@ func scanSession(row pgx.Row) (*store.Session, error) {
 // of the user — a new password that ends its sessions — is ordered before
 // or after it, never across); the condition is checked here; the second
 // inserts the session and commits.
-func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition) error {
+func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond store.Condition, events ...*store.Event) error {
 	return s.do(ctx, "create session", func() error {
 		return s.inTx(ctx, func(c *pgx.Conn) error {
 			var st state
@@ -45,6 +45,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 			b = &pgx.Batch{}
 			b.Queue(s.q.insertSession, sess.ID, sess.UserID, sess.TokenHash, sess.CreatedAt, sess.RefreshedAt,
 				sess.ExpiresAt, sess.IP, sess.UserAgent)
+			s.queueEvents(b, events)
 			b.Queue("commit")
 			return c.SendBatch(ctx, b).Close()
 		})
@@ -54,6 +55,35 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 // GetSession implements store.Store.
 func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
 	return queryOne(ctx, s, "get session", s.q.getSession, scanSession, id)
+}
+
+// scanFunc scans with a function: it lets one row hold what two scan
+// functions read (see ResolveSession).
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// ResolveSession implements store.Store with one SELECT.
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+	var (
+		sess  *store.Session
+		u     *store.User
+		admin bool
+	)
+	err := s.do(ctx, "resolve session", func() (err error) {
+		row := s.pool.QueryRow(ctx, s.q.resolveSession, id)
+		sess, err = scanSession(scanFunc(func(sd ...any) (err error) {
+			u, err = scanUser(scanFunc(func(ud ...any) error {
+				return row.Scan(append(append(sd, ud...), &admin)...)
+			}))
+			return err
+		}))
+		return err
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return sess, u, admin, nil
 }
 
 // RotateSession implements store.Store in two round trips, at read
@@ -152,7 +182,10 @@ func (s *Store) endReused(ctx context.Context, c *pgx.Conn, hash []byte) error {
 
 // DeleteSession implements store.Store. The session's earlier hashes go
 // by ON DELETE CASCADE.
-func (s *Store) DeleteSession(ctx context.Context, id string) error {
+func (s *Store) DeleteSession(ctx context.Context, id string, events ...*store.Event) error {
+	if len(events) > 0 {
+		return s.deleteSessionWith(ctx, s.q.deleteSession, s.eq.sessionUser, id, events)
+	}
 	return s.do(ctx, "delete session", func() error {
 		ct, err := s.pool.Exec(ctx, s.q.deleteSession, id)
 		return sqlstore.Found(ct.RowsAffected(), err)
@@ -160,7 +193,10 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 }
 
 // DeleteSessionByToken implements store.Store.
-func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte) error {
+func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte, events ...*store.Event) error {
+	if len(events) > 0 {
+		return s.deleteSessionWith(ctx, s.q.deleteSessionByToken, s.eq.sessionUserByToken, hash, events)
+	}
 	return s.do(ctx, "delete session", func() error {
 		ct, err := s.pool.Exec(ctx, s.q.deleteSessionByToken, hash)
 		return sqlstore.Found(ct.RowsAffected(), err)
@@ -174,4 +210,9 @@ func (s *Store) PurgeExpired(ctx context.Context, before time.Time) (int, error)
 		return s.pool.QueryRow(ctx, s.q.purgeExpired, before).Scan(&n)
 	})
 	return n, err
+}
+
+// ListSessions implements store.Store.
+func (s *Store) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
+	return queryAll(ctx, s, "list sessions", s.q.listSessions, scanSession, userID)
 }

@@ -23,6 +23,7 @@ type Store struct {
 	schema  string // "" when the pool's search_path decides
 	retries int
 	q       queries
+	eq      eventQueries
 	qual    func(string) string // qualifies table names with the schema
 
 	// adminLock names the advisory lock under which KeepAdmin is judged;
@@ -86,6 +87,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	}
 	s.q = newQueries(prefix)
 	s.qual = qualifier(prefix)
+	s.eq = newEventQueries(s.qual)
 	if err := s.migrate(ctx); err != nil {
 		return nil, err
 	}
@@ -97,7 +99,8 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 var tables = []string{
 	"users_users", "users_roles", "users_policies", "users_user_policies",
 	"users_tokens", "users_mail", "users_settings", "users_schema_migrations",
-	"users_sessions", "users_session_hashes", "users_tfa", "users_recovery_codes",
+	"users_sessions", "users_session_hashes", "users_events", "users_event_deliveries",
+	"users_tfa", "users_recovery_codes",
 }
 
 func qualifier(prefix string) func(string) string {
@@ -204,19 +207,19 @@ func utcPtr(t *time.Time) *time.Time {
 // the schema when WithSchema was given. They are built once, in New; pgx
 // prepares and caches each per connection on first use.
 type queries struct {
-	getUser, getUserByEmailKey                                                  string
-	insertUser, insertPolicies, deletePolicies, lockUser, updateUser            string
-	lockUsers, updateUsers, deleteUsersPolicies, insertUsersPolicies            string
-	lockUsersForDelete, deleteUsersMail, deleteUsers                            string
-	adminLock, activeAdmin                                                      string
-	revokeTokens, insertToken, lockTokenUser, lockToken, consumeToken, getToken string
-	revokePurposes, endSessions, revokeUsersPurposes, endUsersSessions          string
-	insertRole, getRole, listRoles, insertPolicy, getPolicy, listPolicies       string
-	getSettings, saveSettings                                                   string
-	insertMail, claimMail, updateMail, listMail, mailStats                      string
-	lockUserShare, insertSession, getSession, lockSessionUser, lockSession      string
-	insertSessionHash, rotateSession, deleteReused, deleteSession               string
-	deleteSessionByToken, purgeExpired                                          string
+	getUser, getUserByEmailKey                                                           string
+	insertUser, insertPolicies, deletePolicies, lockUser, updateUser                     string
+	lockUsers, updateUsers, deleteUsersPolicies, insertUsersPolicies                     string
+	lockUsersForDelete, deleteUsersMail, deleteUsers                                     string
+	adminLock, activeAdmin                                                               string
+	revokeTokens, insertToken, lockTokenUser, lockToken, consumeToken, getToken          string
+	revokePurposes, endSessions, revokeUsersPurposes, endUsersSessions                   string
+	insertRole, getRole, listRoles, insertPolicy, getPolicy, listPolicies                string
+	getSettings, saveSettings                                                            string
+	insertMail, claimMail, updateMail, listMail, mailStats                               string
+	lockUserShare, insertSession, getSession, listSessions, lockSessionUser, lockSession string
+	insertSessionHash, rotateSession, deleteReused, deleteSession                        string
+	deleteSessionByToken, purgeExpired, resolveSession                                   string
 }
 
 func newQueries(prefix string) queries {
@@ -252,17 +255,17 @@ SELECT u.id, p.ord, p.id FROM unnest($1::text[]) AS u(id) CROSS JOIN unnest($2::
 		// activeAdmin before and after the change.
 		adminLock: `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
 		activeAdmin: q(`SELECT EXISTS (SELECT 1 FROM users_roles r JOIN users_users u ON u.role = r.id
-		WHERE r.admin_access AND u.status = 'active')
+		WHERE r.admin_access AND u.status = 'active' AND u.email_key <> '')
 	OR EXISTS (SELECT 1 FROM users_policies p JOIN users_user_policies up ON up.policy_id = p.id
-		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = 'active')`),
+		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = 'active' AND u.email_key <> '')`),
 
 		revokeTokens:        q(`DELETE FROM users_tokens WHERE user_id = $1 AND purpose = $2 AND consumed_at IS NULL`),
 		revokePurposes:      q(`DELETE FROM users_tokens WHERE user_id = $1 AND purpose = ANY($2) AND consumed_at IS NULL`),
 		endSessions:         q(`DELETE FROM users_sessions WHERE user_id = $1`),
 		revokeUsersPurposes: q(`DELETE FROM users_tokens WHERE user_id = ANY($1) AND purpose = ANY($2) AND consumed_at IS NULL`),
 		endUsersSessions:    q(`DELETE FROM users_sessions WHERE user_id = ANY($1)`),
-		insertToken: q(`INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7)`),
+		insertToken: q(`INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at, new_email)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
 		// ConsumeToken locks the token's user, then the token, as UpdateUser
 		// locks the user before it revokes tokens: one lock order, so the
 		// two never deadlock. The second statement runs after the first
@@ -274,7 +277,7 @@ FOR NO KEY UPDATE`),
 		lockToken: q(`SELECT user_id, consumed_at, expires_at FROM users_tokens
 WHERE hash = $1 AND purpose = $2 FOR UPDATE`),
 		consumeToken: q(`UPDATE users_tokens SET consumed_at = $2 WHERE hash = $1`),
-		getToken:     q(`SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at FROM users_tokens WHERE hash = $1`),
+		getToken:     q(`SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at, new_email FROM users_tokens WHERE hash = $1`),
 
 		insertRole:   q(`INSERT INTO users_roles (id, name, description, admin_access, enforce_tfa) VALUES ($1, $2, $3, $4, $5)`),
 		getRole:      q(`SELECT id, name, description, admin_access, enforce_tfa FROM users_roles WHERE id = $1`),
@@ -324,6 +327,14 @@ WHERE id = $1`),
 		lockUserShare: q(`SELECT ` + userState + ` FROM users_users WHERE id = $1 FOR SHARE`),
 		insertSession: q(`INSERT INTO users_sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
 		getSession:    q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE id = $1`),
+		// A session, its user and the user's admin access, in one read.
+		resolveSession: q(`SELECT s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent,
+	` + userCols + `,
+	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
+	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies ap ON ap.id = up.policy_id
+		WHERE up.user_id = u.id AND ap.admin_access)
+FROM users_sessions s JOIN users_users u ON u.id = s.user_id WHERE s.id = $1`),
+		listSessions: q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE user_id = $1 ORDER BY created_at DESC, id`),
 		lockSessionUser: q(`SELECT u.status, u.contested, u.email_key, u.password_hash FROM users_users u
 WHERE u.id = (SELECT s.user_id FROM users_sessions s WHERE s.token_hash = $1)
 FOR SHARE`),

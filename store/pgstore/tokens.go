@@ -86,7 +86,7 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error)
 			r       store.Token
 			purpose string
 		)
-		err := s.pool.QueryRow(ctx, s.q.getToken, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &r.CreatedAt, &r.ExpiresAt, &r.ConsumedAt)
+		err := s.pool.QueryRow(ctx, s.q.getToken, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &r.CreatedAt, &r.ExpiresAt, &r.ConsumedAt, &r.NewEmail)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return store.ErrNotFound
 		}

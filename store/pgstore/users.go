@@ -82,7 +82,7 @@ func (s *Store) queueEffects(b *pgx.Batch, userID string, fx store.Effects) {
 	}
 	if t := fx.Token; t != nil {
 		b.Queue(s.q.revokeTokens, t.UserID, string(t.Purpose))
-		b.Queue(s.q.insertToken, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.CreatedAt, t.ExpiresAt, t.ConsumedAt)
+		b.Queue(s.q.insertToken, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.CreatedAt, t.ExpiresAt, t.ConsumedAt, t.NewEmail)
 	}
 	if m := fx.Mail; m != nil {
 		b.Queue(s.q.insertMail, m.ID, string(m.Kind), m.UserID, m.To, m.Subject, m.Text, m.HTML,
@@ -91,6 +91,7 @@ func (s *Store) queueEffects(b *pgx.Batch, userID string, fx store.Effects) {
 	if fx.EndSessions {
 		b.Queue(s.q.endSessions, userID)
 	}
+	s.queueEvents(b, fx.Events)
 }
 
 // GetUser implements store.Store.
@@ -297,7 +298,7 @@ func changeArgs(first any, ch store.UserChange) ([]any, error) {
 // the transaction and locks the users (in id order, so that overlapping
 // bulk updates queue instead of deadlocking); the second applies the
 // change and commits.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange, events ...*store.Event) error {
 	if ch.Email != nil || ch.EmailKey != nil {
 		return errors.New("pgstore: update users: the change must not set Email")
 	}
@@ -333,6 +334,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 			if ch.EndSessions {
 				b.Queue(s.q.endUsersSessions, ids)
 			}
+			s.queueEvents(b, events)
 			return s.finish(ctx, c, b, cond.KeepAdmin, before)
 		})
 	})
@@ -381,7 +383,7 @@ func (s *Store) lockAll(ctx context.Context, c *pgx.Conn, lock string, ids []str
 // transaction and locks the users (in id order); the second deletes their
 // pending mail and them — their tokens, sessions and policy links go by
 // ON DELETE CASCADE — and commits.
-func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition, events ...*store.Event) error {
 	ids = sortedUniq(ids)
 	if len(ids) == 0 {
 		return nil
@@ -395,6 +397,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 			b := &pgx.Batch{}
 			b.Queue(s.q.deleteUsersMail, ids)
 			b.Queue(s.q.deleteUsers, ids)
+			s.queueEvents(b, events)
 			return s.finish(ctx, c, b, cond.KeepAdmin, before)
 		})
 	})

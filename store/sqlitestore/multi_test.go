@@ -3,7 +3,6 @@ package sqlitestore_test
 import (
 	"context"
 	"database/sql"
-	"io/fs"
 	"path/filepath"
 	"testing"
 
@@ -42,7 +41,7 @@ func database(t *testing.T) multitest.Database {
 			require.NoError(t, open(t).QueryRow(`SELECT count(*), count(DISTINCT version) FROM users_schema_migrations`).Scan(&rows, &versions))
 			return rows, versions
 		},
-		Want: migrationCount(t, sqlitestore.MigrationFiles),
+		Want: migrationFiles(t), // versions may have gaps
 	}
 }
 
@@ -52,10 +51,11 @@ func TestMulti(t *testing.T) {
 	multitest.Run(t, database)
 }
 
-// migrationCount is how many migrations a fresh database gets: one per
-// embedded file (numbers reserved for work in progress may leave gaps).
-func migrationCount(t *testing.T, fsys fs.FS) int {
-	files, err := fs.Glob(fsys, "migrations/*.sql")
+// migrationFiles counts the embedded migrations: the versions a migrated
+// database records (their numbers may have gaps).
+func migrationFiles(t *testing.T) int {
+	files, err := filepath.Glob(filepath.Join("migrations", "*.sql"))
 	require.NoError(t, err)
+	require.NotEmpty(t, files)
 	return len(files)
 }

@@ -68,14 +68,14 @@ func whyNotConsumed(ctx context.Context, q querier, hash []byte, purpose store.P
 // GetToken implements [store.Store].
 func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error) {
 	var t store.Token
-	err := s.read().queryRow(ctx, `SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at
+	err := s.read().queryRow(ctx, `SELECT hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at
 	FROM users_tokens WHERE hash = ?`, func(rows *sql.Rows) error {
 		var (
 			purpose          string
 			created, expires int64
 			consumed         sql.NullInt64
 		)
-		if err := rows.Scan(&t.Hash, &purpose, &t.UserID, &t.EmailKey, &created, &expires, &consumed); err != nil {
+		if err := rows.Scan(&t.Hash, &purpose, &t.UserID, &t.EmailKey, &t.NewEmail, &created, &expires, &consumed); err != nil {
 			return err
 		}
 		t.Purpose = store.Purpose(purpose)

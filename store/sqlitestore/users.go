@@ -22,7 +22,7 @@ const userCols = `id, email, email_key, password_hash, first_name, last_name, st
 	EXISTS (SELECT 1 FROM users_tfa WHERE user_id = users_users.id),
 	(SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = users_users.id)`
 
-func scanUser(rows *sql.Rows) (*store.User, error) {
+func scanUser(rows scanner) (*store.User, error) {
 	var (
 		u         store.User
 		role      sql.NullString
@@ -179,9 +179,9 @@ func applyEffects(ctx context.Context, q querier, userID string, fx store.Effect
 			t.UserID, string(t.Purpose)); err != nil {
 			return err
 		}
-		if _, err := q.exec(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, created_at, expires_at, consumed_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			t.Hash, string(t.Purpose), t.UserID, t.EmailKey, sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt)); err != nil {
+		if _, err := q.exec(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.NewEmail, sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt)); err != nil {
 			return fmt.Errorf("insert token: %w", err)
 		}
 	}
@@ -195,7 +195,7 @@ func applyEffects(ctx context.Context, q querier, userID string, fx store.Effect
 			return err
 		}
 	}
-	return nil
+	return insertEvents(ctx, q, fx.Events)
 }
 
 // GetUser implements [store.Store].
@@ -421,14 +421,14 @@ func whyNoUpdate(ctx context.Context, q querier, id string, cond store.Condition
 // commits, whatever _txlock the handle was opened with.
 const lockForRead = `UPDATE users_users SET id = id WHERE 0`
 
-// activeAdminExists tells whether an active user has admin access through
-// its role or one of its policies.
+// activeAdminExists tells whether an active user with an email has admin
+// access through its role or one of its policies.
 func activeAdminExists(ctx context.Context, q querier) (bool, error) {
 	var ok bool
 	err := q.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users_roles r JOIN users_users u ON u.role = r.id
-		WHERE r.admin_access AND u.status = ?)
+		WHERE r.admin_access AND u.status = ? AND u.email_key <> '')
 	OR EXISTS (SELECT 1 FROM users_policies p JOIN users_user_policies up ON up.policy_id = p.id
-		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = ?)`,
+		JOIN users_users u ON u.id = up.user_id WHERE p.admin_access AND u.status = ? AND u.email_key <> '')`,
 		func(rows *sql.Rows) error { return rows.Scan(&ok) }, string(store.StatusActive), string(store.StatusActive))
 	return ok, err
 }
@@ -475,7 +475,7 @@ func guarded(ctx context.Context, q querier, cond store.Condition, first bool, c
 // UpdateUsers implements [store.Store], applying ch.RevokeTokens and
 // ch.EndSessions to every user it changes. A change of Email or EmailKey
 // is refused.
-func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange) error {
+func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange, events ...*store.Event) error {
 	if ch.Email != nil || ch.EmailKey != nil {
 		return errors.New("sqlitestore: update users: the change must not set Email")
 	}
@@ -491,7 +491,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 	condSQL, condArgs := condWhere(cond)
 	return s.write(ctx, "update users", func(q querier) error {
 		idsArg := jsonArray(ids)
-		return guarded(ctx, q, cond, true, func() error {
+		return withEvents(ctx, q, events, guarded(ctx, q, cond, true, func() error {
 			query := `UPDATE users_users SET ` + strings.Join(c.set, `, `) + ` WHERE id IN (SELECT value FROM json_each(?)) AND ` + condSQL
 			args := append(append(slices.Clone(c.args), idsArg), condArgs...)
 			if c.roleCheck != nil {
@@ -514,7 +514,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 				}
 			}
 			return revokeAndEnd(ctx, q, idsArg, ch.RevokeTokens, ch.EndSessions)
-		})
+		}))
 	})
 }
 
@@ -562,7 +562,7 @@ func holding(ctx context.Context, q querier, idsArg string, n int, cond store.Co
 // DeleteUsers implements [store.Store]. It deletes the users' rows in
 // every table itself rather than leave it to ON DELETE CASCADE, so the
 // result does not depend on the connection enforcing foreign keys.
-func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition) error {
+func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condition, events ...*store.Event) error {
 	ids = uniq(ids)
 	if len(ids) == 0 {
 		return s.fail(ctx, "delete users", ctx.Err())
@@ -575,7 +575,7 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 		if err := holding(ctx, q, idsArg, len(ids), cond); err != nil {
 			return err
 		}
-		return guarded(ctx, q, cond, false, func() error {
+		return withEvents(ctx, q, events, guarded(ctx, q, cond, false, func() error {
 			const in = ` IN (SELECT value FROM json_each(?))`
 			if err := endSessions(ctx, q, `user_id`+in, idsArg); err != nil {
 				return err
@@ -593,6 +593,6 @@ func (s *Store) DeleteUsers(ctx context.Context, ids []string, cond store.Condit
 			}
 			_, err := q.exec(ctx, `DELETE FROM users_users WHERE id`+in, idsArg)
 			return err
-		})
+		}))
 	})
 }

@@ -115,6 +115,38 @@ func updateUserKeepAdmin(f *fixture) {
 	}
 }
 
+// An administrator without an email is no way in (no one can sign in as it
+// or reset its password): KeepAdmin keeps an active admin with an email.
+func updateUserKeepAdminEmail(f *fixture) {
+	k := f.adminKit()
+	a := f.adminByRole(k, "a@example.com", store.StatusActive)
+	b := f.adminByPolicy(k, "b@example.com", store.StatusActive)
+	none := ""
+	clear := store.UserChange{Email: &none, EmailKey: &none, PasswordHash: &none}
+	if err := f.updateKeep(a.ID, clear, store.Effects{}); err != nil {
+		f.Fatalf("clearing the email and password of one of two active admins with KeepAdmin: %v", err)
+	}
+	bBefore := f.getUser(b.ID)
+	for _, c := range []struct {
+		what string
+		ch   store.UserChange
+	}{
+		{"clearing the email and password of the last active admin with an email", clear},
+		{"clearing the email of the last active admin with an email", store.UserChange{Email: &none, EmailKey: &none}},
+	} {
+		err := f.updateKeep(b.ID, c.ch, store.Effects{})
+		f.wantErr(c.what+" with KeepAdmin", err, store.ErrLastAdmin)
+		f.checkUser(c.what+": user after the refusal", f.getUser(b.ID), bBefore)
+	}
+	// Its password alone may go: the address still resets it.
+	if err := f.updateKeep(b.ID, store.UserChange{PasswordHash: &none}, store.Effects{}); err != nil {
+		f.Errorf("clearing the password of the last active admin with KeepAdmin: %v", err)
+	}
+	// a, without an email, does not count: suspending b is refused.
+	err := f.updateKeep(b.ID, store.UserChange{Status: ptr(store.StatusSuspended)}, store.Effects{})
+	f.wantErr("suspending the last active admin with an email, beside one without", err, store.ErrLastAdmin)
+}
+
 // When no active admin existed before a change, KeepAdmin refuses nothing:
 // there was nothing to keep.
 func updateUserKeepAdminNoAdminBefore(f *fixture) {

@@ -471,3 +471,104 @@ func purgeExpired(f *fixture) {
 	f.tokenLive(t3.Hash, "token expiring days later, at the end")
 	f.sessionIs(s3, "session expiring days later, at the end")
 }
+
+// sessionsResolve: ResolveSession answers the session, its user, and the
+// user's admin access from its role or any of its policies.
+func sessionsResolve(f *fixture) {
+	_, _, _, err := f.s.ResolveSession(f.ctx, newID())
+	f.wantErr("ResolveSession on an empty store", err, store.ErrNotFound)
+
+	plain, admin := f.role("Plain"), &store.Role{ID: newID(), Name: "Admins", AdminAccess: true}
+	if err := f.s.CreateRole(f.ctx, admin); err != nil {
+		f.Fatalf("CreateRole: %v", err)
+	}
+	pol, adminPol := f.policy("Reader"), &store.Policy{ID: newID(), Name: "Root", AdminAccess: true}
+	if err := f.s.CreatePolicy(f.ctx, adminPol); err != nil {
+		f.Fatalf("CreatePolicy: %v", err)
+	}
+	for _, tc := range []struct {
+		name     string
+		role     *string
+		policies []string
+		admin    bool
+		status   store.Status
+	}{
+		{"no role, no policy", nil, nil, false, store.StatusActive},
+		{"plain role, plain policy", &plain.ID, []string{pol.ID}, false, store.StatusActive},
+		{"admin role", &admin.ID, nil, true, store.StatusActive},
+		{"admin policy after a plain one", &plain.ID, []string{pol.ID, adminPol.ID}, true, store.StatusActive},
+		{"admin policy, no role", nil, []string{adminPol.ID}, true, store.StatusActive},
+		{"suspended admin", &admin.ID, nil, true, store.StatusSuspended},
+	} {
+		u := newUser(strings.ReplaceAll(tc.name, " ", "-") + "@example.com")
+		u.Role, u.Policies, u.Status = tc.role, tc.policies, tc.status
+		u.Metadata = map[string]any{"team": "Ünïcode ✓"}
+		f.createUser(u)
+		want := f.getUser(u.ID)
+		s := f.session(u.ID)
+		other := f.session(u.ID)
+		gotS, gotU, gotAdmin, err := f.s.ResolveSession(f.ctx, s.ID)
+		if err != nil {
+			f.Fatalf("ResolveSession (%s): %v", tc.name, err)
+		}
+		f.checkSession("ResolveSession's session ("+tc.name+")", gotS, s)
+		f.checkUser("ResolveSession's user ("+tc.name+")", gotU, want)
+		if gotAdmin != tc.admin {
+			f.Errorf("ResolveSession (%s): admin access %v, want %v", tc.name, gotAdmin, tc.admin)
+		}
+		if err := f.s.DeleteSession(f.ctx, s.ID); err != nil {
+			f.Fatalf("DeleteSession: %v", err)
+		}
+		_, _, _, err = f.s.ResolveSession(f.ctx, s.ID)
+		f.wantErr("ResolveSession of an ended session ("+tc.name+")", err, store.ErrNotFound)
+		if _, _, _, err := f.s.ResolveSession(f.ctx, other.ID); err != nil {
+			f.Errorf("ResolveSession of the user's other session (%s): %v", tc.name, err)
+		}
+	}
+}
+
+// sessionsList: ListSessions returns exactly the user's sessions, newest
+// first then by ID, with every field, and nothing for a user without any.
+func sessionsList(f *fixture) {
+	u := f.user("alice@example.com")
+	v := f.user("bob@example.com")
+	got, err := f.s.ListSessions(f.ctx, u.ID)
+	if err != nil {
+		f.Fatalf("ListSessions of a user without sessions: %v", err)
+	}
+	if len(got) != 0 {
+		f.Errorf("ListSessions of a user without sessions: %d sessions; want none", len(got))
+	}
+	older := newSession(u.ID)
+	newer := newSession(u.ID)
+	newer.CreatedAt, newer.RefreshedAt = base.Add(time.Hour), base.Add(time.Hour)
+	newer.IP, newer.UserAgent = "2001:db8::1", "curl/8"
+	twinA, twinB := newSession(u.ID), newSession(u.ID)
+	if twinB.ID < twinA.ID {
+		twinA, twinB = twinB, twinA
+	}
+	twinA.CreatedAt, twinB.CreatedAt = base.Add(time.Minute), base.Add(time.Minute)
+	twinA.RefreshedAt, twinB.RefreshedAt = twinA.CreatedAt, twinB.CreatedAt
+	for _, s := range []*store.Session{older, twinB, newer, twinA} {
+		if err := f.s.CreateSession(f.ctx, s, store.Condition{}); err != nil {
+			f.Fatalf("CreateSession: %v", err)
+		}
+	}
+	f.session(v.ID)
+	f.rotate(older, base.Add(2*time.Hour))
+	got, err = f.s.ListSessions(f.ctx, u.ID)
+	if err != nil {
+		f.Fatalf("ListSessions: %v", err)
+	}
+	want := []*store.Session{newer, twinA, twinB, older}
+	if len(got) != len(want) {
+		f.Fatalf("ListSessions: %d sessions; want %d (the user's own only)", len(got), len(want))
+	}
+	for i := range want {
+		f.checkSession(fmt.Sprintf("ListSessions[%d]", i), got[i], want[i])
+	}
+	got, err = f.s.ListSessions(f.ctx, newID())
+	if err != nil || len(got) != 0 {
+		f.Errorf("ListSessions of an unknown user = %d sessions, %v; want none, nil", len(got), err)
+	}
+}

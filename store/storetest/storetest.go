@@ -66,6 +66,7 @@ func groups() []group {
 		}},
 		{"GetUser", []clause{
 			{"NotFound", getUserNotFound},
+			{"TrailingSpaceIsAnotherID", getUserTrailingSpace},
 		}},
 		{"GetUserByEmailKey", []clause{
 			{"Found", getUserByEmailKeyFound},
@@ -111,6 +112,7 @@ func groups() []group {
 			{"ConditionPasswordHash", updateUserConditionPasswordHash},
 			{"KeepAdmin", updateUserKeepAdmin},
 			{"KeepAdminNoAdminBefore", updateUserKeepAdminNoAdminBefore},
+			{"KeepAdminKeepsAnEmail", updateUserKeepAdminEmail},
 			{"KeepAdminUnderConcurrency", updateUserKeepAdminConcurrent},
 			{"UnicodeAndDeepMetadata", updateUserUnicodeAndDeepMetadata},
 		}},
@@ -147,6 +149,7 @@ func groups() []group {
 			{"ReissueInConsumeRevokes", tokenReissueInConsumeRevokes},
 			{"ReissueKeepsConsumed", tokenReissueKeepsConsumed},
 			{"EmailKeyRoundTrip", tokenEmailKeyRoundTrip},
+			{"NewEmailRoundTrip", tokenNewEmailRoundTrip},
 		}},
 		{"ConsumeToken", []clause{
 			{"Success", consumeSuccess},
@@ -191,11 +194,22 @@ func groups() []group {
 			{"MessageIDKept", mailMessageIDKept},
 			{"Stats", mailStats},
 		}},
+		{"Events", []clause{
+			{"InsertedWithChange", eventsInsertedWithChange},
+			{"EveryWriter", eventsEveryWriter},
+			{"ClaimInOrderPerUser", eventsClaimInOrderPerUser},
+			{"ClaimLimit", eventsClaimLimit},
+			{"Retry", eventsRetry},
+			{"ClaimedOnce", eventsConcurrentClaim},
+			{"ListQuery", eventsListQuery},
+			{"Prune", eventsPrune},
+		}},
 		{"Sessions", []clause{
 			{"CreateGet", sessionsCreateGet},
 			{"CreateUnknownUser", sessionsCreateUnknownUser},
 			{"CreateCondition", sessionsCreateCondition},
 			{"GetNotFound", sessionsGetNotFound},
+			{"Resolve", sessionsResolve},
 			{"Rotate", sessionsRotate},
 			{"RotateUnknownHash", sessionsRotateUnknown},
 			{"RotateExpired", sessionsRotateExpired},
@@ -204,6 +218,7 @@ func groups() []group {
 			{"RotateUnderConcurrency", sessionsRotateConcurrent},
 			{"Delete", sessionsDelete},
 			{"DeleteByToken", sessionsDeleteByToken},
+			{"ListByUser", sessionsList},
 		}},
 		{"PurgeExpired", []clause{
 			{"SessionsAndTokens", purgeExpired},
@@ -638,6 +653,7 @@ func diffToken(got, want *store.Token) []string {
 	d.str("Purpose", string(got.Purpose), string(want.Purpose))
 	d.str("UserID", got.UserID, want.UserID)
 	d.str("EmailKey", got.EmailKey, want.EmailKey)
+	d.str("NewEmail", got.NewEmail, want.NewEmail)
 	d.time("CreatedAt", got.CreatedAt, want.CreatedAt)
 	d.time("ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 	d.timePtr("ConsumedAt", got.ConsumedAt, want.ConsumedAt)

@@ -342,3 +342,28 @@ func consumeConcurrent(f *fixture) {
 	}
 	f.checkIDs("outbox after the race (the winner's mail only)", mailIDs(f.listMail(store.MailQuery{})), []string{mails[winner].ID})
 }
+
+// tokenNewEmailRoundTrip: the new address an email-change token carries
+// comes back as it was written, from UpdateUser's Effects and from
+// ConsumeToken's, and the cancel token keeps its own.
+func tokenNewEmailRoundTrip(f *fixture) {
+	u := f.user("alice@example.com")
+	change := newToken(u.ID, store.PurposeEmailChange, base.Add(day))
+	change.EmailKey, change.NewEmail = u.EmailKey, "Ålice.New@Exämple.com"
+	f.issue(change)
+	f.checkToken("GetToken of an email-change token", f.getToken(change.Hash), change)
+
+	cancel := newToken(u.ID, store.PurposeEmailChangeCancel, base.Add(day))
+	cancel.EmailKey, cancel.NewEmail = u.EmailKey, change.NewEmail
+	f.issue(cancel)
+	f.checkToken("GetToken of an email-change cancel token", f.getToken(cancel.Hash), cancel)
+	f.checkToken("GetToken of the email-change token after the cancel token was issued", f.getToken(change.Hash), change)
+
+	now := base.Add(time.Minute)
+	next := newToken(u.ID, store.PurposeEmailChange, base.Add(day))
+	next.EmailKey, next.NewEmail = u.EmailKey, "bob@example.com"
+	if _, err := f.s.ConsumeToken(f.ctx, cancel.Hash, store.PurposeEmailChangeCancel, now, store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{Token: next}); err != nil {
+		f.Fatalf("ConsumeToken: %v", err)
+	}
+	f.checkToken("GetToken of an email-change token issued by ConsumeToken", f.getToken(next.Hash), next)
+}

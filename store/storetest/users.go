@@ -132,6 +132,51 @@ func getUserNotFound(f *fixture) {
 	f.wantErr("GetUser of an unknown id", err, store.ErrNotFound)
 }
 
+// Ids and keys compare byte for byte: one with a trailing space (or a
+// leading one) names another record, as it does in PostgreSQL and SQLite —
+// not the same one, as in a PAD SPACE collation (MySQL's and MariaDB's
+// utf8mb4_bin).
+func getUserTrailingSpace(f *fixture) {
+	u := f.user("alice@example.com")
+	for _, id := range []string{u.ID + " ", u.ID + "  ", " " + u.ID, u.ID + "\t"} {
+		if _, err := f.s.GetUser(f.ctx, id); !errors.Is(err, store.ErrNotFound) {
+			f.Errorf("GetUser(%q): err = %v, want ErrNotFound", id, err)
+		}
+		got, err := f.s.ListUsers(f.ctx, store.UserQuery{IDs: []string{id}})
+		if err != nil || len(got) != 0 {
+			f.Errorf("ListUsers(IDs: %q) = %d users, %v; want none", id, len(got), err)
+		}
+		if err := f.s.DeleteUsers(f.ctx, []string{id}, store.Condition{}); !errors.Is(err, store.ErrNotFound) {
+			f.Errorf("DeleteUsers(%q): err = %v, want ErrNotFound", id, err)
+		}
+	}
+	if _, err := f.s.GetUser(f.ctx, u.ID); err != nil {
+		f.Fatalf("GetUser after the refused deletions: %v", err)
+	}
+	if _, err := f.s.GetUserByEmailKey(f.ctx, "alice@example.com "); !errors.Is(err, store.ErrNotFound) {
+		f.Errorf("GetUserByEmailKey with a trailing space: err = %v, want ErrNotFound", err)
+	}
+
+	r := newRole("plain")
+	r.ID = "role-x"
+	if err := f.s.CreateRole(f.ctx, r); err != nil {
+		f.Fatalf("CreateRole: %v", err)
+	}
+	padded := newRole("padded")
+	padded.ID = "role-x "
+	if err := f.s.CreateRole(f.ctx, padded); err != nil {
+		f.Fatalf("CreateRole of %q beside %q: %v (they are two ids)", padded.ID, r.ID, err)
+	}
+	got, err := f.s.GetRole(f.ctx, "role-x ")
+	if err != nil || got.Name != "padded" {
+		f.Errorf("GetRole(%q) = %+v, %v; want the role named padded", "role-x ", got, err)
+	}
+	got, err = f.s.GetRole(f.ctx, "role-x")
+	if err != nil || got.Name != "plain" {
+		f.Errorf("GetRole(%q) = %+v, %v; want the role named plain", "role-x", got, err)
+	}
+}
+
 func getUserByEmailKeyFound(f *fixture) {
 	u := f.user("Alice@Example.com")
 	f.user("bob@example.com")

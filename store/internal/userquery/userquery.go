@@ -6,6 +6,7 @@ package userquery
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gousers/users/store"
@@ -86,15 +87,62 @@ var sortColumns = map[store.Field]string{
 	store.FieldUpdatedAt: "updated_at",
 }
 
+// Table describes the columns a query reads: the users' (Users) or the
+// events' (Events).
+type Table struct {
+	// Filter and Sort map a field to its column.
+	Filter, Sort map[store.Field]string
+	// Lower says that every filter column has a lower-cased copy
+	// (column_lower) for the _i operators; without them those operators
+	// are unsupported.
+	Lower bool
+	// IntID says that the id column is an integer: a filter compares it
+	// with _eq, _neq, _in and _nin only, and a value that is not a decimal
+	// integer matches nothing.
+	IntID bool
+	// Nullable is the one sort field that may be NULL ("" for none).
+	Nullable store.Field
+	// DefaultSort is the ORDER BY columns when a query has no sort.
+	DefaultSort []string
+}
+
+// Users is the users_users table.
+var Users = &Table{Filter: filterColumns, Sort: sortColumns, Lower: true, Nullable: store.FieldRole,
+	DefaultSort: []string{"created_at", "id"}}
+
+// Events is the users_events table.
+var Events = &Table{
+	Filter: map[store.Field]string{
+		store.FieldID: "id", store.FieldAction: "action", store.FieldFlow: "flow",
+		store.FieldCollection: "collection", store.FieldItem: "item", store.FieldUser: "actor",
+		store.FieldIP: "ip", store.FieldUserAgent: "user_agent", store.FieldOrigin: "origin",
+		store.FieldRequestID: "request_id", store.FieldEmail: "email", store.FieldRole: "role",
+	},
+	Sort: map[store.Field]string{
+		store.FieldID: "id", store.FieldTimestamp: "happened_at", store.FieldAction: "action",
+		store.FieldFlow: "flow", store.FieldCollection: "collection", store.FieldItem: "item",
+		store.FieldUser: "actor",
+	},
+	IntID:       true,
+	DefaultSort: []string{"id"},
+}
+
 // Builder accumulates a statement and its arguments.
 type Builder struct {
 	d    *Dialect
+	t    *Table
 	sb   strings.Builder
 	args []any
 }
 
-// New returns an empty Builder for d.
-func New(d *Dialect) *Builder { return &Builder{d: d} }
+// New returns an empty Builder for d, over the users.
+func New(d *Dialect) *Builder { return &Builder{d: d, t: Users} }
+
+// NewFor returns an empty Builder for d, over t.
+func NewFor(d *Dialect, t *Table) *Builder { return &Builder{d: d, t: t} }
+
+// Filter writes flt as a condition.
+func (b *Builder) Filter(flt *store.Filter) error { return b.filter(flt) }
 
 // Write writes s.
 func (b *Builder) Write(s ...string) {
@@ -184,9 +232,18 @@ func (b *Builder) filter(flt *store.Filter) error {
 		b.Write(")")
 		return nil
 	}
-	column, ok := filterColumns[flt.Field]
+	column, ok := b.t.Filter[flt.Field]
 	if !ok {
 		return fmt.Errorf("%w: %q is not a field a filter can compare", ErrInvalid, flt.Field)
+	}
+	if b.t.IntID && flt.Field == store.FieldID {
+		return b.intID(column, flt)
+	}
+	switch flt.Op {
+	case store.OpIContains, store.OpNIContains, store.OpIStartsWith, store.OpNIStartsWith, store.OpIEndsWith, store.OpNIEndsWith:
+		if !b.t.Lower {
+			return &store.UnsupportedError{Op: flt.Op}
+		}
 	}
 	switch flt.Op {
 	case store.OpNull, store.OpEmpty:
@@ -207,6 +264,44 @@ func (b *Builder) filter(flt *store.Filter) error {
 	if neg {
 		b.Write(", ", b.d.False, ")")
 	}
+	return nil
+}
+
+// intID writes the comparison of an integer id column: _eq, _neq, _in and
+// _nin, a value that is not a decimal integer matching nothing.
+func (b *Builder) intID(column string, flt *store.Filter) error {
+	var values []string
+	switch flt.Op {
+	case store.OpEq, store.OpNeq:
+		values = []string{flt.Value}
+	case store.OpIn, store.OpNin:
+		values = flt.Values
+	default:
+		return &store.UnsupportedError{Op: flt.Op}
+	}
+	var ids []int64
+	for _, v := range values {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && strconv.FormatInt(n, 10) == v {
+			ids = append(ids, n)
+		}
+	}
+	neg := flt.Op == store.OpNeq || flt.Op == store.OpNin
+	if neg {
+		b.Write("NOT ")
+	}
+	if len(ids) == 0 {
+		b.Write("(", b.d.False, ")")
+		return nil
+	}
+	b.Write("(")
+	for i, n := range ids {
+		if i > 0 {
+			b.Write(" OR ")
+		}
+		b.Write(b.col(column), " = ")
+		b.Arg(n)
+	}
+	b.Write(")")
 	return nil
 }
 
@@ -286,12 +381,18 @@ func (b *Builder) compare(column string, op store.Op, flt *store.Filter) {
 // sorts, created_at then id.
 func (b *Builder) OrderBy(sorts []store.Sort) error {
 	if len(sorts) == 0 {
-		b.Write(" ORDER BY ", b.col("created_at"), ", ", b.col("id"))
+		b.Write(" ORDER BY ")
+		for i, c := range b.t.DefaultSort {
+			if i > 0 {
+				b.Write(", ")
+			}
+			b.Write(b.col(c))
+		}
 		return nil
 	}
 	b.Write(" ORDER BY ")
 	for i, s := range sorts {
-		column, ok := sortColumns[s.Field]
+		column, ok := b.t.Sort[s.Field]
 		if !ok {
 			return fmt.Errorf("%w: %q is not a field to sort on", ErrInvalid, s.Field)
 		}
@@ -302,7 +403,7 @@ func (b *Builder) OrderBy(sorts []store.Sort) error {
 		if s.Desc {
 			b.Write(" DESC")
 		}
-		if s.Field == store.FieldRole && b.d.NullsFirst {
+		if s.Field == b.t.Nullable && b.d.NullsFirst {
 			if s.Desc {
 				b.Write(" NULLS LAST")
 			} else {

@@ -14,7 +14,7 @@
 import { createInterface } from 'node:readline';
 import {
   createDirectus, rest, staticToken, authentication, withToken,
-  createRole, updateSettings, createUser, readUser, readUsers, readMe, updateMe,
+  createRole, updateSettings, createUser, createUsers, readUser, readUsers, readRoles, readMe, updateMe,
   deleteUser, deleteUsers, registerUser, registerUserVerify, inviteUser, acceptUserInvite,
   passwordRequest, passwordReset, refresh,
   generateTwoFactorSecret, enableTwoFactor, disableTwoFactor,
@@ -42,6 +42,18 @@ async function refused(p) {
     return 'succeeded';
   } catch (e) {
     return { status: e?.response?.status ?? null, code: e?.errors?.[0]?.extensions?.code ?? String(e) };
+  }
+}
+
+// failure answers what a request the server must refuse was answered
+// with: its status, message and every extension Directus sends.
+async function failure(p) {
+  try {
+    await p;
+    return 'succeeded';
+  } catch (e) {
+    const err = e?.errors?.[0];
+    return { status: e?.response?.status ?? null, message: err?.message ?? String(e), ...(err?.extensions ?? {}) };
   }
 }
 
@@ -131,6 +143,13 @@ step('login.unverified', await refused(ada.sdk.login({ email: 'ada@example.com',
 const verifyToken = await mailToken('ada@example.com', 1, 'https://app.example.com/verify?');
 step('registerUserVerify', await anon.request(registerUserVerify(verifyToken)));
 step('registerUserVerify.again', await refused(anon.request(registerUserVerify(verifyToken))));
+// The SDK drops an empty token: the link holds none, an invalid token.
+step('registerUserVerify.noToken', await refused(anon.request(registerUserVerify(''))));
+// Directus's request schemas, in its words.
+step('registerUser.malformedEmail', await failure(anon.request(registerUser('ada@', PW))));
+step('registerUser.malformedURL', await failure(anon.request(registerUser('zed@example.com', PW, { verification_url: 'verify' }))));
+step('login.malformedEmail', await failure(client(authentication('json')).sdk.login({ email: 'ada', password: PW })));
+step('login.noPassword', await failure(client(authentication('json')).sdk.login({ email: 'ada@example.com' })));
 
 const auth = await ada.sdk.login({ email: 'ada@example.com', password: PW });
 step('login.json', {
@@ -288,6 +307,29 @@ const roleMembers = await boss.sdk.request(readUsers({
 }));
 step('readUsers.meta', { data: emails(roleMembers), meta: boss.browser.lastBody?.meta ?? null });
 step('readUsers.fields', Object.keys(roleMembers[0]).sort());
+
+// Roles take the same query parameters.
+const names = (list) => list.map((r) => r.name);
+step('readRoles.filter', names(await boss.sdk.request(readRoles({ fields: ['name'], filter: { name: { _eq: 'Member' } } }))));
+step('readRoles.sort', names(await boss.sdk.request(readRoles({ fields: ['name'], sort: ['-name'] }))));
+const firstRole = await boss.sdk.request(readRoles({ fields: ['name', 'admin_access'], sort: ['name'], limit: 1, meta: 'total_count' }));
+step('readRoles.page', { data: firstRole, meta: boss.browser.lastBody?.meta ?? null });
+step('readRoles.search', names(await boss.sdk.request(readRoles({ fields: ['name'], search: 'MEMB' }))));
+
+// Errors name the field and the rule, as Directus's do.
+step('createUser.malformedEmail', await failure(boss.sdk.request(createUser({ email: 'not an email' }))));
+step('createUser.duplicate', await failure(boss.sdk.request(createUser({ email: 'ADA@example.com' }))));
+
+// Several users at once, all or none.
+const batch = await boss.sdk.request(createUsers([
+  { email: 'kathleen@example.com', first_name: 'Kathleen', password: 'a created password' },
+  { email: 'john@example.com', first_name: 'John', status: 'draft' },
+], { fields: ['email', 'status'] }));
+step('createUsers', batch);
+step('ids.batch', (await boss.sdk.request(readUsers({ fields: ['id'], filter: { email: { _in: ['kathleen@example.com', 'john@example.com'] } }, sort: ['email'] }))).map((u) => u.id));
+step('createUsers.duplicate', await failure(boss.sdk.request(createUsers([{ email: 'hedy@example.com' }, { email: 'Hedy@example.com' }]))));
+step('createUsers.taken', await failure(boss.sdk.request(createUsers([{ email: 'hedy@example.com' }, { email: 'john@example.com' }]))));
+step('createUsers.none', await list({ filter: { email: { _eq: 'hedy@example.com' } } }));
 
 // Deleting: one user (with a live session), then two at once; the last
 // administrator stays.

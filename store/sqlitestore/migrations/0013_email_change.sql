@@ -1,0 +1,5 @@
+-- Version 13: an email change waits for its confirmation from the new
+-- address; the token mailed there (and the cancel token mailed to the old
+-- one) carries the new address.
+ALTER TABLE users_tokens ADD COLUMN new_email TEXT NOT NULL DEFAULT '';
+
