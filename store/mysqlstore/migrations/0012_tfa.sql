@@ -10,7 +10,7 @@ CREATE TABLE IF NOT EXISTS users_tfa (
 	created_at BIGINT NOT NULL,
 	PRIMARY KEY (user_id),
 	CONSTRAINT users_tfa_user_fkey FOREIGN KEY (user_id) REFERENCES users_users (id) ON DELETE CASCADE
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={{nopad_bin}};
 
 -- The SHA-256 of each unused recovery code. It belongs to the second
 -- factor: removing the one removes the others.
@@ -19,7 +19,7 @@ CREATE TABLE IF NOT EXISTS users_recovery_codes (
 	hash    VARBINARY(64) NOT NULL,
 	PRIMARY KEY (user_id, hash),
 	CONSTRAINT users_recovery_codes_tfa_fkey FOREIGN KEY (user_id) REFERENCES users_tfa (user_id) ON DELETE CASCADE
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={{nopad_bin}};
 
 ALTER TABLE users_roles ADD COLUMN enforce_tfa BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE users_policies ADD COLUMN enforce_tfa BOOLEAN NOT NULL DEFAULT FALSE;
