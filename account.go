@@ -138,7 +138,7 @@ func (m *Manager) EndUserSessions(ctx context.Context, userID, sessionID string,
 		if (s.ID == sessionID) == others {
 			continue
 		}
-		switch err := m.store.DeleteSession(ctx, s.ID); {
+		switch err := m.store.DeleteSession(ctx, s.ID, m.events(m.event(ctx, flowSignedOut, nil, userID, m.clock()))...); {
 		case err == nil:
 			n++
 		case !isNotFound(err):

@@ -163,7 +163,8 @@ func (m *Manager) newUser(in CreateUserInput, now time.Time) (*store.User, error
 // an insert fails — the store fails, or a concurrent call took one of the
 // addresses (ErrDuplicateEmail) or deleted a role — the users this call
 // already inserted are deleted again and the error is returned, so that
-// the call still creates none; for that moment they exist. Should that
+// the call still creates none; for that moment they exist (the activity
+// log shows each created, then deleted). Should that
 // deletion fail too, it is logged with their ids, and the error returned
 // says so.
 func (m *Manager) CreateUsers(ctx context.Context, in []CreateUserInput) ([]*User, error) {
@@ -277,11 +278,15 @@ func (m *Manager) undoCreate(ctx context.Context, done []*store.User, err error)
 		return err
 	}
 	ids := make([]string, len(done))
+	evs := make([]*store.Event, len(done))
+	now := m.clock()
 	for i, u := range done {
 		ids[i] = u.ID
+		// The activity log tells what happened: created, then deleted.
+		evs[i] = m.event(ctx, flowDeleted, u, actorAdmin, now)
 	}
 	// Even when the caller has gone: the batch must not stay half made.
-	if derr := m.store.DeleteUsers(context.WithoutCancel(ctx), ids, store.Condition{}); derr != nil {
+	if derr := m.store.DeleteUsers(context.WithoutCancel(ctx), ids, store.Condition{}, m.events(evs...)...); derr != nil {
 		m.log.ErrorContext(ctx, "users: create users: the users created before the failure could not be deleted",
 			"user_ids", ids, "error", derr)
 		return errors.Join(err, fmt.Errorf("%d users created before the failure remain: %w", len(ids), derr))
@@ -497,6 +502,17 @@ type UserPatch struct {
 // (with or without its password), since no one could then sign in as it or
 // reset its password.
 //
+// Activating an unverified registration (status unverified to active,
+// without setting a password) does not keep the password given at
+// registration: nobody proved it belongs to the address's owner — whoever
+// typed the address first chose it, and a contested registration was
+// typed by several people. The password is removed, the user becomes
+// invited, and a link to choose a password goes to the address (the
+// set-password mail for a contested registration, an invitation
+// otherwise), as Invite and VerifyEmail do; the user is active once it
+// chose one. Setting a password in the same patch keeps the activation
+// as asked.
+//
 // Tokens are bound to the address and the status they were issued for: a
 // change of the user's email (other than in letter case) or status revokes
 // every pending token of the user (invitations, verification and reset
@@ -533,6 +549,16 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 		if ch.EmailKey != nil || ch.Status != nil {
 			cond.EmailKey, cond.Status = &cur.EmailKey, cur.Status
 			fx = revocation(cur.EmailKey, cur.Status, ch)
+			if unprovenActivation(cur, p) {
+				// See UpdateUser: the password goes, a link to choose one
+				// comes, and the user is active once it chose one.
+				ach, afx, err := m.activation(ctx, cur, ch)
+				if err != nil {
+					return nil, err
+				}
+				cond.Contested, cond.PasswordHash = &cur.Contested, &cur.PasswordHash
+				ch, fx.Token, fx.Mail = ach, afx.Token, afx.Mail
+			}
 		}
 		fx.Events = m.events(m.event(ctx, flowUpdated, changedView(cur, ch), actorAdmin, ch.UpdatedAt))
 		if ch.PasswordHash != nil {
@@ -552,8 +578,43 @@ func (m *Manager) updateUser(ctx context.Context, id string, p UserPatch) (*User
 		if err != nil {
 			return nil, notFoundAs(err, ErrUserNotFound)
 		}
+		if fx.Mail != nil {
+			m.queued()
+		}
 		return publicUser(r), nil
 	}
+}
+
+// unprovenActivation reports whether patch p activates cur, an unverified
+// registration, keeping a password nobody proved: the one given at
+// registration, by whoever typed the address first (or by several people,
+// when contested).
+func unprovenActivation(cur *store.User, p UserPatch) bool {
+	return cur.Status == StatusUnverified && p.Status != nil && *p.Status == StatusActive &&
+		p.Password == nil && (cur.PasswordHash != "" || cur.Contested)
+}
+
+// activation turns ch, which activates the unverified cur, into a change
+// that leaves cur invited without a password, not contested, and the
+// effects that mail it a link to choose one (the set-password mail of a
+// contested registration, else an invitation). A user left without an
+// email gets no mail.
+func (m *Manager) activation(ctx context.Context, cur *store.User, ch store.UserChange) (store.UserChange, store.Effects, error) {
+	invited, empty, no := StatusInvited, "", false
+	ch.Status, ch.PasswordHash, ch.Contested = &invited, &empty, &no
+	email, key := cur.Email, cur.EmailKey
+	if ch.Email != nil {
+		email, key = *ch.Email, *ch.EmailKey
+	}
+	if key == "" {
+		return ch, store.Effects{}, nil
+	}
+	kind := mailInvite
+	if cur.Contested {
+		kind = mailSetPassword
+	}
+	fx, err := m.inviteMail(ctx, kind, cur.ID, email, key, "", ch.UpdatedAt)
+	return ch, fx, err
 }
 
 // revocation is what a change does to the pending tokens and sessions of
@@ -574,7 +635,8 @@ func revocation(key string, status Status, ch store.UserChange) store.Effects {
 }
 
 // UpdateUsers applies one patch to many users, all or none (the bulk form
-// of the Data Studio). Email and password cannot be set in bulk. As
+// of the Data Studio). Email and password cannot be set in bulk, nor can an
+// unverified registration be activated (see UpdateUser). As
 // UpdateUser, it refuses with ErrLastAdmin a change that would leave no
 // active user with admin access. Setting
 // the status revokes every pending token of every user listed, and, unless
@@ -603,6 +665,15 @@ func (m *Manager) updateUsers(ctx context.Context, ids []string, p UserPatch) er
 	ch, err := m.change(ctx, p)
 	if err != nil {
 		return err
+	}
+	if p.Status != nil && *p.Status == StatusActive {
+		// Activating a registration mails it a link (see UpdateUser),
+		// one user at a time.
+		for _, id := range ids {
+			if cur, err := m.store.GetUser(ctx, id); err == nil && unprovenActivation(cur, p) {
+				return invalid("status", "cannot activate an unverified registration in bulk: activate it alone, which mails it a link to choose its password")
+			}
+		}
 	}
 	if ch.Status != nil {
 		ch.RevokeTokens = allPurposes

@@ -721,3 +721,66 @@ func TestLastAdminKeepsAnEmail(t *testing.T) {
 	_, err = e.m.UpdateUser(e.ctx, root.ID, users.UserPatch{Email: &none})
 	require.NoError(t, err)
 }
+
+// An administrator who activates a registration does not hand it to
+// whoever registered the address first: the password given at
+// registration, which nobody proved, goes, and the address gets a link to
+// choose one. An attacker registers the victim's address, the victim
+// registers too (contested), support activates the account.
+func TestAdminActivationKeepsNoUnprovenPassword(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.open()
+	const attackerPW, victimPW = "attacker password", "victim password"
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "victim@example.com", Password: attackerPW}))
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "victim@example.com", Password: victimPW}))
+	e.deliver()
+	list, err := e.m.ListUsers(e.ctx, users.UserQuery{})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	require.True(t, list[0].Contested, "the contested state is visible")
+
+	active := users.StatusActive
+	u, err := e.m.UpdateUser(e.ctx, list[0].ID, users.UserPatch{Status: &active})
+	require.NoError(t, err)
+	assert.Equal(t, users.StatusInvited, u.Status, "active once the owner chose a password")
+	assert.False(t, u.HasPassword)
+	assert.False(t, u.Contested)
+	for _, pw := range []string{attackerPW, victimPW} {
+		_, err = e.m.Login(e.ctx, users.LoginInput{Email: "victim@example.com", Password: pw})
+		require.ErrorIs(t, err, users.ErrInvalidCredentials)
+	}
+	msg := e.onlyMail("victim@example.com")
+	assert.Contains(t, msg.Text, "registered more than once")
+	u, err = e.m.AcceptInvite(e.ctx, linkToken(t, msg), "the owner's password")
+	require.NoError(t, err)
+	assert.Equal(t, users.StatusActive, u.Status)
+	_, err = e.m.Login(e.ctx, users.LoginInput{Email: "victim@example.com", Password: "the owner's password"})
+	require.NoError(t, err)
+
+	// Not contested: the same, with an invitation.
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "first@example.com", Password: attackerPW}))
+	e.deliver()
+	first := e.userByEmail("first@example.com")
+	u, err = e.m.UpdateUser(e.ctx, first.ID, users.UserPatch{Status: &active})
+	require.NoError(t, err)
+	assert.Equal(t, users.StatusInvited, u.Status)
+	assert.False(t, u.HasPassword)
+	assert.Equal(t, "You've been invited", e.onlyMail("first@example.com").Subject)
+	_, err = e.m.Login(e.ctx, users.LoginInput{Email: "first@example.com", Password: attackerPW})
+	require.ErrorIs(t, err, users.ErrInvalidCredentials)
+
+	// In bulk: refused, nothing changed.
+	require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "bulk@example.com", Password: attackerPW}))
+	e.deliver()
+	bulk := e.userByEmail("bulk@example.com")
+	err = e.m.UpdateUsers(e.ctx, []string{bulk.ID}, users.UserPatch{Status: &active})
+	requireField(t, err, "status", users.ErrInvalidPayload)
+	assert.Equal(t, users.StatusUnverified, e.userByEmail("bulk@example.com").Status)
+
+	// An administrator who sets the password too activates as asked.
+	pw := "chosen by the admin"
+	u, err = e.m.UpdateUser(e.ctx, bulk.ID, users.UserPatch{Status: &active, Password: &pw})
+	require.NoError(t, err)
+	assert.Equal(t, users.StatusActive, u.Status)
+}

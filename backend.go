@@ -14,7 +14,21 @@ import (
 // sentinels (ErrDuplicateEmail, ErrInvalidToken…), and store.ErrNotFound
 // and store.ErrConflict, which have no counterpart here, where it handles
 // them.
-type backend struct{ s store.Store }
+type backend struct {
+	s store.Store
+	// wrote, when not nil, is called after a write that inserted events
+	// returned without error: the change and its events are committed, and
+	// the delivery worker may look for them.
+	wrote func()
+}
+
+// after calls b.wrote when err is nil and n events were written.
+func (b backend) after(n int, err error) error {
+	if err == nil && n > 0 && b.wrote != nil {
+		b.wrote()
+	}
+	return storeErr(err)
+}
 
 var _ store.Store = backend{}
 
@@ -62,7 +76,7 @@ func (e *storeError) Unwrap() []error { return []error{e.sentinel, e.cause} }
 func call[T any](v T, err error) (T, error) { return v, storeErr(err) }
 
 func (b backend) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
-	return storeErr(b.s.CreateUser(ctx, u, fx))
+	return b.after(len(fx.Events), b.s.CreateUser(ctx, u, fx))
 }
 
 func (b backend) GetUser(ctx context.Context, id string) (*store.User, error) {
@@ -82,19 +96,21 @@ func (b backend) CountUsers(ctx context.Context, q store.UserQuery) (int, error)
 }
 
 func (b backend) UpdateUser(ctx context.Context, id string, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
-	return call(b.s.UpdateUser(ctx, id, cond, ch, fx))
+	r, err := b.s.UpdateUser(ctx, id, cond, ch, fx)
+	return r, b.after(len(fx.Events), err)
 }
 
 func (b backend) UpdateUsers(ctx context.Context, ids []string, cond store.Condition, ch store.UserChange, events ...*store.Event) error {
-	return storeErr(b.s.UpdateUsers(ctx, ids, cond, ch, events...))
+	return b.after(len(events), b.s.UpdateUsers(ctx, ids, cond, ch, events...))
 }
 
 func (b backend) DeleteUsers(ctx context.Context, ids []string, cond store.Condition, events ...*store.Event) error {
-	return storeErr(b.s.DeleteUsers(ctx, ids, cond, events...))
+	return b.after(len(events), b.s.DeleteUsers(ctx, ids, cond, events...))
 }
 
 func (b backend) ConsumeToken(ctx context.Context, hash []byte, purpose store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
-	return call(b.s.ConsumeToken(ctx, hash, purpose, now, cond, ch, fx))
+	r, err := b.s.ConsumeToken(ctx, hash, purpose, now, cond, ch, fx)
+	return r, b.after(len(fx.Events), err)
 }
 
 func (b backend) GetToken(ctx context.Context, hash []byte) (*store.Token, error) {
@@ -102,7 +118,7 @@ func (b backend) GetToken(ctx context.Context, hash []byte) (*store.Token, error
 }
 
 func (b backend) CreateSession(ctx context.Context, s *store.Session, cond store.Condition, events ...*store.Event) error {
-	return storeErr(b.s.CreateSession(ctx, s, cond, events...))
+	return b.after(len(events), b.s.CreateSession(ctx, s, cond, events...))
 }
 
 func (b backend) GetSession(ctx context.Context, id string) (*store.Session, error) {
@@ -120,7 +136,7 @@ func (b backend) RotateSession(ctx context.Context, oldHash, newHash []byte, now
 }
 
 func (b backend) DeleteSession(ctx context.Context, id string, events ...*store.Event) error {
-	return storeErr(b.s.DeleteSession(ctx, id, events...))
+	return b.after(len(events), b.s.DeleteSession(ctx, id, events...))
 }
 
 func (b backend) ListSessions(ctx context.Context, userID string) ([]*store.Session, error) {
@@ -129,7 +145,7 @@ func (b backend) ListSessions(ctx context.Context, userID string) ([]*store.Sess
 }
 
 func (b backend) DeleteSessionByToken(ctx context.Context, hash []byte, events ...*store.Event) error {
-	return storeErr(b.s.DeleteSessionByToken(ctx, hash, events...))
+	return b.after(len(events), b.s.DeleteSessionByToken(ctx, hash, events...))
 }
 
 func (b backend) ClaimEvents(ctx context.Context, now, leaseUntil time.Time, limit int) ([]*store.EventDelivery, error) {

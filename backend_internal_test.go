@@ -75,7 +75,7 @@ func TestStoreErrPassesOthers(t *testing.T) {
 // a method that returned the store's error as it is would fail here.
 func TestBackendTranslatesEveryMethod(t *testing.T) {
 	t.Parallel()
-	b := reflect.ValueOf(backend{failing{}})
+	b := reflect.ValueOf(backend{s: failing{}})
 	iface := reflect.TypeFor[store.Store]()
 	require.Equal(t, 42, iface.NumMethod(), "the Store contract changed: check this test's fake")
 	for i := range iface.NumMethod() {

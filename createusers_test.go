@@ -148,6 +148,14 @@ func TestCreateUsersStoreFailure(t *testing.T) {
 			assert.Nil(t, out)
 			if !failDelete {
 				assert.Equal(t, 0, e.userCount(), "the two inserted before the failure are deleted")
+				// The activity log tells it: each created, then deleted.
+				evs, err := e.m.ListActivity(e.ctx, users.ActivityQuery{Filter: []byte(`{"email":{"_in":["a@example.com","b@example.com"]}}`)})
+				require.NoError(t, err)
+				var got []string
+				for _, ev := range evs {
+					got = append(got, ev.Email+" "+ev.Flow)
+				}
+				assert.Equal(t, []string{"a@example.com created", "b@example.com created", "a@example.com deleted", "b@example.com deleted"}, got)
 				return
 			}
 			assert.ErrorContains(t, err, "2 users created before the failure remain")

@@ -192,7 +192,7 @@ func (m *Manager) ConfirmEmailChange(ctx context.Context, token string) (*User, 
 }
 
 func (m *Manager) confirmEmailChange(ctx context.Context, token string) (*User, error) {
-	rec, _, err := m.liveToken(ctx, token, store.PurposeEmailChange, StatusActive)
+	rec, user, err := m.liveToken(ctx, token, store.PurposeEmailChange, StatusActive)
 	if err != nil {
 		return nil, err
 	}
@@ -201,10 +201,11 @@ func (m *Manager) confirmEmailChange(ctx context.Context, token string) (*User, 
 	}
 	now := m.clock()
 	newEmail, newKey := rec.NewEmail, NormalizeEmail(rec.NewEmail)
+	ch := store.UserChange{Email: &newEmail, EmailKey: &newKey, UpdatedAt: now}
 	after, err := m.store.ConsumeToken(ctx, rec.Hash, store.PurposeEmailChange, now,
-		store.Condition{Status: StatusActive, EmailKey: &rec.EmailKey},
-		store.UserChange{Email: &newEmail, EmailKey: &newKey, UpdatedAt: now},
-		store.Effects{RevokeTokens: emailChangeRevokes, EndSessions: true})
+		store.Condition{Status: StatusActive, EmailKey: &rec.EmailKey}, ch,
+		store.Effects{RevokeTokens: emailChangeRevokes, EndSessions: true,
+			Events: m.events(m.event(ctx, flowUpdated, changedView(user, ch), user.ID, now))})
 	switch {
 	case errors.Is(err, ErrDuplicateEmail):
 		return nil, ErrDuplicateEmail

@@ -102,6 +102,11 @@ func TestEmailChangeConfirmedFromTheNewAddress(t *testing.T) {
 	require.ErrorIs(t, err, users.ErrInvalidCredentials)
 	_, err = e.m.ResolveAccessToken(e.ctx, s.AccessToken)
 	require.ErrorIs(t, err, users.ErrInvalidCredentials, "the change ends every session")
+	acts, err := e.m.ListActivity(e.ctx, users.ActivityQuery{Filter: []byte(`{"flow":{"_eq":"updated"}}`)})
+	require.NoError(t, err)
+	require.Len(t, acts, 1, "the change is recorded")
+	assert.Equal(t, newAddr, acts[0].Email)
+	assert.Equal(t, u.ID, acts[0].Actor, "by the user, from the link")
 
 	// Replay, cancel after confirm, the old address's reset link: all dead.
 	_, err = e.m.ConfirmEmailChange(e.ctx, tok)

@@ -226,14 +226,9 @@ func (m *Manager) event(ctx context.Context, flow string, u *store.User, actor s
 	return e
 }
 
-// events returns the events as the list a store write takes, nudging the
-// delivery worker when there are handlers.
-func (m *Manager) events(es ...*store.Event) []*store.Event {
-	if len(m.hooks.names) > 0 {
-		m.queued()
-	}
-	return es
-}
+// events returns the events as the list a store write takes (the backend
+// nudges the delivery worker once the write committed).
+func (m *Manager) events(es ...*store.Event) []*store.Event { return es }
 
 // publicEvent is the Event of a stored one.
 func publicEvent(e *store.Event) Event {

@@ -297,3 +297,34 @@ func TestActivityRetention(t *testing.T) {
 	require.Len(t, left, 1)
 	assert.Equal(t, "new@example.com", left[0].Email)
 }
+
+// Run delivers an event as soon as its change committed, without waiting
+// for its poll interval.
+func TestRunDeliversAtOnce(t *testing.T) {
+	t.Parallel()
+	got := make(chan users.Event, 1)
+	e := newEnv(t, users.Hooks{Handlers: map[string]func(context.Context, users.Event) error{"app": func(_ context.Context, ev users.Event) error {
+		got <- ev
+		return nil
+	}}}, users.Delivery{PollInterval: time.Hour})
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan error, 1)
+	go func() { done <- e.m.Run(ctx) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	// The first event may be found by Run's first pass; once it is
+	// delivered Run waits for its hour-long poll, and only the nudge of the
+	// second change's commit can wake it.
+	for _, addr := range []string{"first@example.com", "second@example.com"} {
+		u, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: addr})
+		require.NoError(t, err)
+		select {
+		case ev := <-got:
+			assert.Equal(t, u.ID, ev.UserID)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: the event was not delivered although its change committed", addr)
+		}
+	}
+}

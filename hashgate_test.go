@@ -3,6 +3,7 @@ package users_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -135,4 +136,58 @@ func TestHashGateEstimateFollowsTheHashes(t *testing.T) {
 		_, err := users.New(e.store, e.mail, limits(func(l *users.Limits) { l.HashWaitBudget = bad }))
 		require.Error(t, err)
 	}
+}
+
+// The wait budget holds on the login path too, for a known address and an
+// unknown one: with calls ahead that would make a login wait past the
+// budget, Login is refused at once with the expected wait, though the
+// queue has room and its ctx would wait.
+func TestHashGateBudgetOnLogin(t *testing.T) {
+	t.Parallel()
+	h := &timedHoldHasher{holdHasher: holdHasher{entered: make(chan struct{}, 8)}, d: time.Millisecond}
+	e := newEnv(t, users.WithHasher(h), limits(func(l *users.Limits) {
+		l.HashConcurrency, l.HashQueue = 1, 1000
+		l.HashWaitBudget = 200 * time.Millisecond
+		l.Login, l.LoginIP = nil, nil
+	}), quiet)
+	e.open()
+	e.owner(nil)
+	perHash := 40 * time.Millisecond
+	users.SetHashEstimate(e.m, perHash)
+
+	release := make(chan struct{})
+	var once sync.Once
+	unhold := func() { once.Do(func() { h.hold.Store(nil); close(release) }) }
+	t.Cleanup(unhold)
+	h.hold.Store(&release)
+	var seq atomic.Int64
+	register := func() error {
+		return e.m.Register(e.ctx, users.RegisterInput{Email: fmt.Sprintf("u%d@example.com", seq.Add(1)), Password: "pw"})
+	}
+	done := make(chan error, 10)
+	go func() { done <- register() }()
+	<-h.entered
+	n := 4 // waiting: 4 × 40 ms + a 40 ms hash fits the 200 ms budget; a fifth does not
+	for i := 1; i <= n; i++ {
+		go func() { done <- register() }()
+		waitForLoad(t, e.m, 1, i)
+	}
+	users.SetHashEstimate(e.m, perHash)
+	for _, email := range []string{ownerEmail, "nobody@example.com"} {
+		ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+		err := refusedAtOnce(t, "Login "+email, func() error {
+			_, err := e.m.Login(ctx, users.LoginInput{Email: email, Password: ownerPass})
+			return err
+		})
+		cancel()
+		var be *users.BusyError
+		require.ErrorAs(t, err, &be, email)
+		assert.Equal(t, time.Duration(n+1)*perHash, be.RetryAfter, email)
+	}
+	unhold()
+	for range n + 1 {
+		require.NoError(t, <-done)
+	}
+	_, err := e.m.Login(e.ctx, users.LoginInput{Email: ownerEmail, Password: ownerPass})
+	require.NoError(t, err, "served once the gate is free")
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -55,6 +56,14 @@ func (m *Manager) parseAccess(tok string, anyAge bool) (*accessClaims, error) {
 	if len(tok) > maxAccessTokenBytes || strings.Count(tok, ".") != 2 {
 		return nil, ErrInvalidToken
 	}
+	if !anyAge {
+		if c := m.sess.verified.get(tok); c != nil {
+			if !m.now().Before(c.ExpiresAt.Time) {
+				return nil, ErrTokenExpired
+			}
+			return c, nil
+		}
+	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(jwtIssuer),
@@ -79,7 +88,43 @@ func (m *Manager) parseAccess(tok string, anyAge bool) (*accessClaims, error) {
 	if c.ID == "" || c.Session == "" {
 		return nil, ErrInvalidToken
 	}
+	if !anyAge {
+		m.sess.verified.put(tok, &c)
+	}
 	return &c, nil
+}
+
+// maxVerifiedTokens bounds the verified-token cache (about 2 MB of real
+// tokens, which are some 400 bytes each).
+const maxVerifiedTokens = 4096
+
+// verifiedTokens remembers the claims of access tokens whose signature,
+// issuer and expiry were checked, so that a token presented again (every
+// request of a client carries the same one) skips the signature check and
+// the JSON decoding of its claims: about a quarter of the cost of
+// resolving it. A token is the key, byte for byte, so only a token this
+// Manager signed is ever found; its expiry is checked again on every use;
+// the session and the user are still read from the Store every time
+// (revocation stays immediate). When full, it is emptied. Claims are never
+// changed after parsing, so they are shared.
+type verifiedTokens struct {
+	mu sync.Mutex
+	m  map[string]*accessClaims
+}
+
+func (v *verifiedTokens) get(tok string) *accessClaims {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.m[tok]
+}
+
+func (v *verifiedTokens) put(tok string, c *accessClaims) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.m == nil || len(v.m) >= maxVerifiedTokens {
+		v.m = make(map[string]*accessClaims)
+	}
+	v.m[tok] = c
 }
 
 // looksLikeJWT tells an access token from a refresh token (which has no

@@ -32,11 +32,17 @@ type User struct {
 	Policies    []string       `json:"policies"`
 	Metadata    map[string]any `json:"metadata,omitempty"` // host-app fields, stored as JSON
 	HasPassword bool           `json:"-"`
+	// Contested: a registration made more than once with different
+	// passwords, not yet verified (see Manager.VerifyEmail).
+	Contested bool `json:"-"`
 	// TwoFactor reports whether the user has a second factor (see
 	// EnableTwoFactor).
 	TwoFactor bool      `json:"-"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// LastAccess is the user's last sign-in or session refresh, as
+	// Directus's last_access; nil: never.
+	LastAccess *time.Time `json:"last_access"`
 }
 
 // Role groups users; AdminAccess grants everything. It is owned by package

@@ -406,6 +406,16 @@ type Limits struct {
 	// from Directus, its m=65536,t=3,p=4 — to hide them from the first
 	// probe after a start. From 0 to 1 minute. Default: 0 (learned only).
 	FailedLoginMinimum time.Duration
+	// RequestStall is the least time RequestPasswordReset and
+	// ResendVerification take, whatever the path: for an address with an
+	// account they commit a write, for the others the store refuses it
+	// before writing, and a database tells the two apart by a fraction of
+	// a millisecond — enough for one request to tell whether an address
+	// has an account. Each call is padded to this time (as Directus pads
+	// its password request); set it above the time the call takes on
+	// your store under load. From 0 to 10 seconds (0: no padding).
+	// Default: 250 ms.
+	RequestStall time.Duration
 
 	// Mail limits the mails that anonymous requests make the Manager
 	// queue (Register's and ResendVerification's), per recipient, keyed by
@@ -471,6 +481,7 @@ func defaultLimits(now func() time.Time) Limits {
 		HashConcurrency: runtime.NumCPU(),
 		HashQueue:       1024,
 		HashWaitBudget:  5 * time.Second,
+		RequestStall:    250 * time.Millisecond,
 		Mail:            &MemoryLimiter{Points: 5, Window: time.Hour, Now: now},
 		AdminMail:       &MemoryLimiter{Points: 10, Window: time.Hour, Now: now},
 		Login:           &MemoryLimiter{Points: 10, Window: 15 * time.Minute, Now: now},
@@ -494,6 +505,8 @@ func (l *Limits) check() error {
 		return optionError("Limits.HashWaitBudget", nil, "must not be negative, not %v", l.HashWaitBudget)
 	case l.FailedLoginMinimum < 0 || l.FailedLoginMinimum > time.Minute:
 		return optionError("Limits.FailedLoginMinimum", nil, "must be between 0 and 1m, not %v", l.FailedLoginMinimum)
+	case l.RequestStall < 0 || l.RequestStall > 10*time.Second:
+		return optionError("Limits.RequestStall", nil, "must be between 0 and 10s, not %v", l.RequestStall)
 	}
 	for _, f := range []struct {
 		name string

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -33,7 +34,8 @@ import (
 // suspended… — nothing is written and no mail is sent.
 //
 // ResendVerification returns nil on every one of those paths, and does the
-// same work on each, as Register does: one settings read, one lookup, one
+// same work on each, as Register does, and takes at least
+// Limits.RequestStall (see RequestPasswordReset): one settings read, one lookup, one
 // call to the mail limiter (keyed by the normalised address, existing or
 // not), one token minted and one mail rendered, and one conditional write
 // attempted, which the Store refuses unless the user is still unverified
@@ -42,6 +44,7 @@ import (
 // no token is minted and no mail queued, so the last link sent stays valid,
 // and ResendVerification still returns nil.
 func (m *Manager) ResendVerification(ctx context.Context, email, verificationURL string) error {
+	defer m.padTo(ctx, time.Now())
 	if err := m.resendVerification(ctx, email, verificationURL); err != nil {
 		return opErr("resend verification", err)
 	}

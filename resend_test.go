@@ -280,5 +280,5 @@ func TestResendVerificationTiming(t *testing.T) {
 			}
 		}
 	}
-	requireSameTime(t, "ResendVerification waiting vs unknown", resend("wait@example.com"), resend("none@example.com"))
+	testenv.SameTime(t, "ResendVerification waiting vs unknown", resend("wait@example.com"), resend("none@example.com"))
 }

@@ -30,7 +30,11 @@ import (
 // Store refuses. Mail is written to the outbox and sent by the worker,
 // never on the request path. Over the mail limit, no token is minted and
 // no mail queued (the last link stays valid), and the answer is still nil.
+// The write is committed on one path and refused on the other, which a
+// database tells apart by a fraction of a millisecond: every call is
+// therefore padded to Limits.RequestStall (250 ms by default).
 func (m *Manager) RequestPasswordReset(ctx context.Context, email, resetURL string) error {
+	defer m.padTo(ctx, time.Now())
 	if err := m.requestReset(ctx, email, resetURL); err != nil {
 		return opErr("request password reset", err)
 	}
@@ -173,4 +177,19 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 		}
 	}
 	return publicUser(after), nil
+}
+
+// padTo returns when Limits.RequestStall has passed since start (in real
+// time: what an observer measures), or when ctx is done.
+func (m *Manager) padTo(ctx context.Context, start time.Time) {
+	d := m.stall - time.Since(start)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }

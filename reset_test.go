@@ -210,3 +210,30 @@ func TestPasswordResetRequestWork(t *testing.T) {
 	}
 	assert.Len(t, e.deliver(), 1, "only the active user got mail")
 }
+
+// A reset token is bound to the address it was mailed to: one whose
+// record names no address, or another address than the user's, is refused
+// before the password is even checked (an empty password gives
+// ErrInvalidToken, not a password error), and a good password does not
+// get in either. Tokens are written to the store directly, as an older
+// version or a change that forgot to revoke them would leave them.
+func TestResetTokenBoundToItsAddress(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	u := e.owner(nil)
+	require.NoError(t, e.m.RequestPasswordReset(e.ctx, ownerEmail, ""))
+	real := resetToken(t, e.onlyMail(ownerEmail))
+	now := e.clock.Now()
+	for i, key := range []string{"", "someone.else@example.com"} {
+		tok := string(rune('A'+i)) + real[1:]
+		require.NotEqual(t, real, tok)
+		_, err := e.store.UpdateUser(e.ctx, u.ID, store.Condition{}, store.UserChange{UpdatedAt: now}, store.Effects{Token: &store.Token{
+			Hash: tokenHash(tok), Purpose: store.PurposePasswordReset, UserID: u.ID, EmailKey: key, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}})
+		require.NoError(t, err)
+		_, err = e.m.ResetPassword(e.ctx, tok, "")
+		require.ErrorIs(t, err, users.ErrInvalidToken, "address %q: refused before the password is looked at", key)
+		_, err = e.m.ResetPassword(e.ctx, tok, "a new password 1")
+		require.ErrorIs(t, err, users.ErrInvalidToken, "address %q", key)
+		e.login(ownerEmail, ownerPass) // the password is unchanged
+	}
+}

@@ -565,7 +565,11 @@ func (m *Manager) EndSession(ctx context.Context, sessionID string) error {
 // (ErrInvalidCredentials otherwise: the client must log in again); a
 // token that is not one of this Manager's access tokens is
 // ErrInvalidToken. Admin access is read from the Store, not from the
-// token's claims, so a role change takes effect at once.
+// token's claims, so a role change takes effect at once. The session, the
+// user and its admin access are one Store call (store.Sessions.ResolveSession).
+// The Manager remembers the last few thousand tokens whose signature it
+// checked, so a client's every request does not pay for it again; their
+// expiry, session and user are checked every time.
 func (m *Manager) ResolveAccessToken(ctx context.Context, token string) (*Principal, error) {
 	p, err := m.resolve(ctx, token)
 	if err != nil {
@@ -688,6 +692,7 @@ type sessionState struct {
 	verifyCosts *verifyCosts
 	randomKey   bool
 	lastPurge   atomic.Int64 // UnixNano of Run's last purge
+	verified    verifiedTokens
 }
 
 func newSessionState(c *config) (*sessionState, error) {

@@ -514,3 +514,37 @@ func TestLoginIsObserved(t *testing.T) {
 		flow(users.FlowLogin, users.OutcomeRefused, "rate_limited"),
 	}, rec.take(users.KindFlow, users.KindRateLimited))
 }
+
+// The HS256 pin holds where a session-cookie token is taken expired or
+// not — renewal (Refresh) and Logout — not only in ResolveAccessToken: a
+// copy of the token re-signed with another algorithm (HS512 with the same
+// secret), another key or none renews nothing and ends nothing.
+func TestForgedSessionCookieTokensAreRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, withSecret())
+	e.owner(nil)
+	s, err := e.m.Login(e.ctx, users.LoginInput{Email: ownerEmail, Password: ownerPass, SessionCookie: true})
+	require.NoError(t, err)
+	c := claims(t, s.AccessToken)
+	sign := func(method jwt.SigningMethod, key any) string {
+		tok, err := jwt.NewWithClaims(method, jwt.MapClaims(c)).SignedString(key)
+		require.NoError(t, err)
+		return tok
+	}
+	for name, tok := range map[string]string{
+		"HS512":     sign(jwt.SigningMethodHS512, []byte(testSecret)),
+		"HS384":     sign(jwt.SigningMethodHS384, []byte(testSecret)),
+		"other key": sign(jwt.SigningMethodHS256, []byte("another-secret-another-secret-0000")),
+		"alg none":  sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType),
+	} {
+		_, err := e.m.Refresh(e.ctx, tok)
+		assert.ErrorIs(t, err, users.ErrInvalidToken, "renewal with %s", name)
+		require.NoError(t, e.m.Logout(e.ctx, tok), name)
+		_, err = e.m.Refresh(e.ctx, s.AccessToken)
+		require.NoError(t, err, "logout with %s ended nothing", name)
+	}
+	// The genuine token works, on both paths.
+	require.NoError(t, e.m.Logout(e.ctx, s.AccessToken))
+	_, err = e.m.Refresh(e.ctx, s.AccessToken)
+	assert.ErrorIs(t, err, users.ErrInvalidToken, "ended by the genuine logout")
+}

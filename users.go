@@ -31,7 +31,8 @@ const (
 
 // Manager runs the flows. It is safe for concurrent use.
 type Manager struct {
-	store       backend // the Store, its errors translated
+	stall       time.Duration // Limits.RequestStall
+	store       backend       // the Store, its errors translated
 	mailer      Mailer
 	hasher      Hasher
 	now         func() time.Time
@@ -125,8 +126,8 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 	// the ones over budget) take about a fifth of the CPU: the first
 	// estimate allows for it, as the measured ones that replace it do.
 	firstHash := min(hashTime, time.Since(t1)) * time.Duration(hashContention(c.hasher, lim.HashConcurrency)) * 5 / 4
-	return &Manager{
-		store:       backend{s},
+	m := &Manager{
+		store:       backend{s: s},
 		mailer:      mailer,
 		hasher:      c.hasher,
 		now:         c.now,
@@ -140,6 +141,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		delivery:    c.delivery,
 		hashGate:    newHashGate(lim.HashConcurrency, lim.HashQueue, lim.HashWaitBudget, firstHash),
 		mailLimit:   lim.Mail,
+		stall:       lim.RequestStall,
 		adminMail:   lim.AdminMail,
 		msgIDHost:   messageIDHost(c.links.PublicURL),
 		authLimit:   lim.Login,
@@ -151,7 +153,11 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		releaseID:   moduleVersion(),
 		projectName: c.projectName,
 		hooks:       newHooks(c.hooks),
-	}, nil
+	}
+	if len(m.hooks.names) > 0 {
+		m.store.wrote = m.queued
+	}
+	return m, nil
 }
 
 // hashContention estimates how many times longer one hash takes when
@@ -185,9 +191,11 @@ func publicUser(r *store.User) *User {
 		Policies:    r.Policies,
 		Metadata:    r.Metadata,
 		HasPassword: r.PasswordHash != "",
+		Contested:   r.Contested,
 		TwoFactor:   r.TwoFactor,
 		CreatedAt:   r.CreatedAt,
 		UpdatedAt:   r.UpdatedAt,
+		LastAccess:  r.LastAccess,
 	}
 	if u.Policies == nil {
 		u.Policies = []string{}

@@ -117,3 +117,15 @@ func TestActivityAdminActor(t *testing.T) {
 	w = f.admin("GET", "/activity?filter[item][_eq]="+target.ID+"&filter[action][_eq]=update&fields=user,role", "")
 	assert.JSONEq(t, `{"data":[{"user":"`+boss.ID+`","role":"`+f.role.ID+`"}]}`, w.Body.String())
 }
+
+// last_access is kept as Directus keeps it: set by a sign-in.
+func TestLastAccess(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	u := f.create(users.CreateUserInput{Email: "la@example.com", Password: password})
+	w := f.admin("GET", "/users/"+u.ID+"?fields=last_access", "")
+	assert.JSONEq(t, `{"data":{"last_access":null}}`, w.Body.String())
+	require.Equal(t, http.StatusOK, f.do("POST", "/auth/login", `{"email":"la@example.com","password":"`+password+`"}`).Code)
+	w = f.admin("GET", "/users/"+u.ID+"?fields=last_access", "")
+	assert.JSONEq(t, `{"data":{"last_access":"`+f.clock.Now().UTC().Format("2006-01-02T15:04:05Z07:00")+`"}}`, w.Body.String())
+}

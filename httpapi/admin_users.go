@@ -32,6 +32,8 @@ type userView struct {
 	Metadata  map[string]any `json:"metadata,omitempty"`
 	CreatedAt time.Time      `json:"created_at"`
 	UpdatedAt time.Time      `json:"updated_at"`
+	// LastAccess is Directus's last_access: the last sign-in or refresh.
+	LastAccess *time.Time `json:"last_access"`
 }
 
 func viewUser(u *users.User) userView {
@@ -44,7 +46,7 @@ func viewUser(u *users.User) userView {
 	v := userView{
 		ID: u.ID, Email: orNull(u.Email), FirstName: orNull(u.FirstName), LastName: orNull(u.LastName),
 		Status: u.Status, Role: u.Role, Policies: u.Policies, Metadata: u.Metadata,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastAccess: u.LastAccess,
 	}
 	if u.HasPassword {
 		v.Password = orNull(maskedPassword)

@@ -45,7 +45,7 @@ func TestCreateUser(t *testing.T) {
 	for k := range raw["data"] {
 		keys = append(keys, k)
 	}
-	assert.ElementsMatch(t, []string{"id", "email", "password", "tfa_secret", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}, keys)
+	assert.ElementsMatch(t, []string{"id", "email", "password", "tfa_secret", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at", "last_access"}, keys)
 
 	// The created user logs in.
 	tk := f.login("ada@example.com", password)
@@ -421,4 +421,28 @@ func TestDeletedUsersTokensAreRefused(t *testing.T) {
 	var none []wireUser
 	data(t, f.admin("GET", "/users?filter[email][_in]=reg@example.com,inv@example.com", ""), &none)
 	assert.Empty(t, none, "no flow brought a deleted user back")
+}
+
+// PATCH /users/{id} {"status":"active"} on a registration nobody verified
+// keeps no password: the one given at registration may be a stranger's
+// (who registered the address first). The address gets a link instead.
+func TestActivatingARegistrationMailsALink(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.openRegistration(true)
+	for _, pw := range []string{"attacker pw 1", "victim pw 12"} {
+		require.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", `{"email":"victim@example.com","password":"`+pw+`"}`).Code)
+	}
+	f.deliver("victim@example.com")
+	u := f.user("victim@example.com")
+	require.True(t, u.Contested)
+	w := f.admin("PATCH", "/users/"+u.ID, `{"status":"active"}`)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	assert.Contains(t, w.Body.String(), `"status":"invited"`)
+	for _, pw := range []string{"attacker pw 1", "victim pw 12"} {
+		assert.Equal(t, http.StatusUnauthorized, f.do("POST", "/auth/login", `{"email":"victim@example.com","password":"`+pw+`"}`).Code, pw)
+	}
+	tok := memmailer.Token(f.deliver("victim@example.com"))
+	require.Equal(t, http.StatusNoContent, f.do("POST", "/users/invite/accept", `{"token":"`+tok+`","password":"owner pw 123"}`).Code)
+	assert.Equal(t, http.StatusOK, f.do("POST", "/auth/login", `{"email":"victim@example.com","password":"owner pw 123"}`).Code)
 }

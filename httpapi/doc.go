@@ -299,7 +299,7 @@
 //	                          removing the last active user with admin access
 //	400 FAILED_VALIDATION     a malformed field value of a user (POST/PATCH /users)
 //	400 RECORD_NOT_UNIQUE     the email belongs to another user; the role id exists
-//	400 INVALID_QUERY         a query parameter GET /users does not take, or a bad value of one
+//	400 INVALID_QUERY         a query parameter a listing (GET /users, /roles) does not take, or a bad value of one
 //	401 INVALID_CREDENTIALS   login or refresh failed, whatever the reason; no access token, or
 //	                          one whose session ended (/users/me)
 //	401 INVALID_OTP           "Invalid user OTP.": the password was right, the second factor not
@@ -349,6 +349,12 @@
 // ($CURRENT_USER), no deep, alias, aggregate or groupBy; a filter with an
 // empty string or a duplicate key is refused, not run. DELETE /users deletes all or none (Directus, for an administrator,
 // deletes the ids it finds and answers 204) and does not take
-// {"query": …}. Bodies must be declared JSON (see above).
+// {"query": …}. POST /users with an array checks every user, then inserts
+// them one by one, deleting those inserted should one insert fail
+// (Directus runs one transaction; see users.Manager.CreateUsers). GET
+// /roles filters and sorts on a role's own fields only (see
+// users.RoleQuery). A password that breaks the policy is 400
+// INVALID_PAYLOAD naming the policy (Directus: FAILED_VALIDATION, with the
+// password in extensions.invalid). Bodies must be declared JSON (see above).
 // An expired token is 401 TOKEN_EXPIRED, as Directus answers.
 package httpapi

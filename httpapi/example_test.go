@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"net/http"
@@ -94,4 +95,46 @@ func ExampleBearerToken() {
 	// Output:
 	// false
 	// true
+}
+
+// Put Authenticate in front of the application's routes; guard the pages
+// that need a user, and read who is calling in the handler.
+func ExampleAuthenticate() {
+	m, err := users.New(memstore.New(), memmailer.New(),
+		users.WithHasher(userstest.Hasher{}), // tests only: use the default argon2id
+		users.Links{PublicURL: "https://app.example.com"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /home", httpapi.RequireUser(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "Hello, %s", httpapi.PrincipalFrom(r.Context()).User.Email)
+	})))
+	app := httpapi.Authenticate(m, httpapi.WithSignInURL("/admin/login"))(mux)
+
+	ctx := context.Background()
+	if _, err := m.CreateUser(ctx, users.CreateUserInput{Email: "ada@example.com", Password: "correct horse battery"}); err != nil {
+		log.Fatal(err)
+	}
+	s, err := m.Login(ctx, users.LoginInput{Email: "ada@example.com", Password: "correct horse battery"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	get := func(token, accept string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/home", nil)
+		if token != "" {
+			r.Header.Set("Authorization", "Bearer "+token)
+		}
+		r.Header.Set("Accept", accept)
+		w := httptest.NewRecorder()
+		app.ServeHTTP(w, r)
+		return w
+	}
+	fmt.Println(get(s.AccessToken, "*/*").Body.String())
+	fmt.Println(get("", "text/html").Header().Get("Location")) // a browser goes to sign in
+	fmt.Println(get("", "application/json").Code)              // an API call gets 401
+	// Output:
+	// Hello, ada@example.com
+	// /admin/login?next=%2Fhome
+	// 401
 }

@@ -128,7 +128,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr.Set("Referrer-Policy", "no-referrer")
 	ri := h.requestInfo(r)
 	ctx := context.WithValue(users.WithRequest(r.Context(), ri), requestInfoKey{}, ri)
-	h.mux.ServeHTTP(w, r.WithContext(ctx))
+	inner := r.WithContext(ctx)
+	h.mux.ServeHTTP(w, inner)
+	// The route that served the request ("POST /users/register"), for the
+	// caller's logs and metrics, as a ServeMux leaves it on the request.
+	r.Pattern = inner.Pattern
 }
 
 type requestInfoKey struct{}

@@ -37,3 +37,21 @@ func TestUnknownRoutes(t *testing.T) {
 	wantError(t, w, http.StatusNotFound, "ROUTE_NOT_FOUND", "Route "+long[:64]+"… doesn't exist.")
 	assert.Less(t, w.Body.Len(), 300)
 }
+
+// TestRoutePatternReachesTheCaller: after ServeHTTP, the request holds the
+// pattern of the route that served it, as a ServeMux leaves it, so that a
+// middleware around the handler can log and count by route.
+func TestRoutePatternReachesTheCaller(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for target, want := range map[string]string{
+		"/users/register/verify-email?token=x": "GET /users/register/verify-email",
+		"/roles?limit=1":                       "GET /roles",
+	} {
+		r := request("GET", target, "")
+		r.Header.Set("Authorization", "Bearer "+adminToken)
+		r.Pattern = "/"
+		f.serve(r)
+		assert.Equal(t, want, r.Pattern, target)
+	}
+}

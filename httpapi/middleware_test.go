@@ -351,3 +351,26 @@ func TestAuthenticateCrossOrigin(t *testing.T) {
 }
 
 func slogTo(f *fixture) *slog.Logger { return slog.New(slog.NewTextHandler(f.logs, nil)) }
+
+// A change the application makes with the request's context is recorded
+// with the principal as its actor and the request's facts.
+func TestAuthenticateRecordsTheActor(t *testing.T) {
+	a := newAuthApp(t)
+	s := a.login("admin@example.com", true, false, false)
+	target := a.create(users.CreateUserInput{Email: "renamed@example.com"})
+	app := httpapi.Authenticate(a.m)(httpapi.RequireAdmin(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := "Renamed"
+		_, err := a.m.UpdateUser(r.Context(), target.ID, users.UserPatch{FirstName: &name})
+		require.NoError(t, err)
+	})))
+	r := bearer("POST", "/rename", s.AccessToken)
+	r.Header.Set("X-Request-Id", "req-42")
+	r.Header.Set("User-Agent", "middleware-test")
+	app.ServeHTTP(httptest.NewRecorder(), r)
+	list, err := a.m.ListActivity(a.ctx, users.ActivityQuery{Filter: []byte(`{"item":{"_eq":"` + target.ID + `"},"flow":{"_eq":"updated"}}`)})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	assert.Equal(t, s.User.ID, list[0].Actor)
+	assert.Equal(t, "req-42", list[0].RequestID)
+	assert.Equal(t, "middleware-test", list[0].UserAgent)
+}

@@ -59,7 +59,7 @@ type roleQuery struct {
 var roleFields = []string{"id", "name", "description", "admin_access"}
 
 // viewFields are the fields of a user on the wire, in their order.
-var viewFields = []string{"id", "email", "password", "tfa_secret", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at"}
+var viewFields = []string{"id", "email", "password", "tfa_secret", "first_name", "last_name", "status", "role", "policies", "metadata", "created_at", "updated_at", "last_access"}
 
 // bracketKey matches a list parameter's bracket forms: name[] and name[N].
 var bracketKey = regexp.MustCompile(`^([a-z_]+)\[(\d*)\]$`)
@@ -497,6 +497,8 @@ func selectFields(v userView, fields []string) any {
 			val = v.CreatedAt
 		case "updated_at":
 			val = v.UpdatedAt
+		case "last_access":
+			val = v.LastAccess
 		}
 		out = append(out, orderedField{f, val})
 	}

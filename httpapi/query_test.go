@@ -241,7 +241,7 @@ func testListUsersFieldsAndMeta(t *testing.T, lf *listFixture) {
 	var all []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(body("fields=*&limit=1")), &struct{ Data *[]map[string]any }{&all}))
 	require.Len(t, all, 1)
-	assert.Len(t, all[0], 11, "every field (metadata is left out when empty)")
+	assert.Len(t, all[0], 12, "every field (metadata is left out when empty)")
 
 	assert.Equal(t, `{"data":[{"id":"`+lf.ids[2]+`"}],"meta":{"total_count":7,"filter_count":2}}`,
 		body("meta=total_count,filter_count&fields=id&search=smith&limit=1"))
@@ -287,7 +287,7 @@ func TestListUsersRefusesBadQueries(t *testing.T) {
 		{"sort=" + url.QueryEscape("email;DROP TABLE users"), ""},
 		{"sort=email&sort[]=id", `Invalid query. "sort" must be given in one form (sort=a,b or sort[]=a&sort[]=b).`},
 		{"sort[x]=email", `Invalid query. unknown query parameter "sort[x]".`},
-		{"fields=password_hash", `Invalid query. fields: unknown field "password_hash" (users have id, email, password, tfa_secret, first_name, last_name, status, role, policies, metadata, created_at, updated_at).`},
+		{"fields=password_hash", `Invalid query. fields: unknown field "password_hash" (users have id, email, password, tfa_secret, first_name, last_name, status, role, policies, metadata, created_at, updated_at, last_access).`},
 		{"fields=role.name", `Invalid query. fields: fields of related collections ("role.name") are not supported.`},
 		{"meta=count", `Invalid query. meta: unknown value "count" (want total_count, filter_count or *).`},
 		{"deep[role][_limit]=1", `Invalid query. unknown query parameter "deep[role][_limit]".`},

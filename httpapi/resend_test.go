@@ -112,5 +112,5 @@ func TestResendTimingDoesNotRevealAccounts(t *testing.T) {
 			}
 		}
 	}
-	sameTime(t, "resend waiting vs unknown", resend("wait@example.com"), resend("nobody@example.com"))
+	testenv.SameTime(t, "resend waiting vs unknown", resend("wait@example.com"), resend("nobody@example.com"))
 }

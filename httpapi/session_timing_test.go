@@ -18,7 +18,11 @@ import (
 // hashing, so both take microseconds).
 func TestPasswordRequestEnumerationOverHTTP(t *testing.T) {
 	testenv.SkipTiming(t)
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.Argon2id{})}})
+	// Unpadded (Limits.RequestStall 0): this test guards the work itself;
+	// the root package's TestRequestStallTimingOnRealStores the stall.
+	lim := users.DefaultLimits()
+	lim.RequestStall, lim.Mail = 0, nil
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.Argon2id{}), lim}})
 	f.create(users.CreateUserInput{Email: "known@example.com", Password: "the-owners-password"})
 	var first *answer
 	try := func(email string) func(int) {
@@ -33,7 +37,7 @@ func TestPasswordRequestEnumerationOverHTTP(t *testing.T) {
 			}
 		}
 	}
-	sameTime(t, "password request unknown vs active", try("unknown@example.com"), try("known@example.com"))
+	testenv.SameTime(t, "password request unknown vs active", try("unknown@example.com"), try("known@example.com"))
 	require.NotNil(t, first)
 	assert.Empty(t, f.mail.To("unknown@example.com"))
 }

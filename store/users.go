@@ -105,6 +105,12 @@ type User struct {
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// LastAccess is when the user last signed in or refreshed a session
+	// (Directus's last_access): CreateSession sets it to the session's
+	// CreatedAt and RotateSession to its now, in their transactions; no
+	// other write changes it (CreateUser ignores it). nil: never.
+	LastAccess *time.Time
 }
 
 // Status is a user's account status.

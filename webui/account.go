@@ -66,7 +66,7 @@ func (h *handler) signedInMember(f http.HandlerFunc) http.HandlerFunc {
 		}
 		ctx := context.WithValue(r.Context(), memberKey{}, m)
 		if m.p.Admin {
-			ctx = context.WithValue(ctx, adminKey{}, &adminInfo{email: m.p.User.Email, session: m.token, admin: true})
+			ctx = context.WithValue(ctx, adminKey{}, &adminInfo{id: m.p.User.ID, email: m.p.User.Email, session: m.token, admin: true})
 		}
 		f(w, r.WithContext(ctx))
 	}
@@ -257,7 +257,7 @@ func (h *handler) changePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	s, err := h.m.Login(context.WithoutCancel(ctx), in)
 	if err != nil {
-		http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+		h.clearSession(w, r)
 		h.redirect(w, r, h.p+"/login", &flash{Status: []string{"Your password is changed and every session ended. Sign in with the new password."}})
 		return
 	}
@@ -382,14 +382,14 @@ func (h *handler) emailChange(fl emailChangeFlow) http.HandlerFunc {
 		if fl.purpose == store.PurposeEmailChange {
 			var u *users.User
 			if u, err = h.m.ConfirmEmailChange(r.Context(), token); err == nil {
-				http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+				h.clearSession(w, r)
 				h.redirect(w, r, h.p+"/"+fl.name+"/done", &flash{Status: []string{
 					"Your account's address is now " + u.Email + ". Every session was signed out: sign in with the new address."}})
 				return
 			}
 		} else {
 			if _, err = h.m.CancelEmailChange(r.Context(), token); err == nil {
-				http.SetCookie(w, h.cookie(r, sessionCookie, "", -1))
+				h.clearSession(w, r)
 				h.redirect(w, r, h.p+"/"+fl.name+"/done", &flash{Status: []string{
 					"The change is cancelled: your address stays as it is, and every session of your account was signed out. " +
 						"If you did not ask for the change, choose a new password with the other link of the mail."}})

@@ -185,6 +185,67 @@ type userData struct {
 	// RecoveryCodes is how many recovery codes the user has left, when it
 	// has a second factor (User.TwoFactor).
 	RecoveryCodes int
+	History       []historyEntry
+}
+
+// historyEntry is one line of a user's history on its page.
+type historyEntry struct {
+	When, What, Who string
+	WhoID           string // the acting user's id when it is another user
+}
+
+// historyFlows are the words the history uses for each flow.
+var historyFlows = map[string]string{
+	"registered": "Registered", "verified": "Verified the email address", "invited": "Invited",
+	"invite_accepted": "Accepted the invitation", "created": "Created", "updated": "Changed",
+	"deleted": "Deleted", "signed_in": "Signed in", "signed_out": "Signed out",
+	"password_reset": "Reset the password", "password_changed": "Changed the password",
+}
+
+// history returns the user's latest 50 events, newest first.
+func (h *handler) history(r *http.Request, u *users.User) ([]historyEntry, error) {
+	doc, err := json.Marshal(map[string]any{"item": map[string]string{"_eq": u.ID}})
+	if err != nil {
+		return nil, err
+	}
+	es, err := h.m.ListActivity(r.Context(), users.ActivityQuery{Filter: doc, Sort: []string{"-id"}, Limit: 50})
+	if err != nil {
+		return nil, err
+	}
+	names, err := h.roleNames(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]historyEntry, len(es))
+	for i, e := range es {
+		what := historyFlows[e.Flow]
+		if what == "" {
+			what = e.Flow
+		}
+		if e.Flow == "updated" || e.Flow == "invited" || e.Flow == "created" {
+			if name, ok := names[e.Role]; ok && e.Role != "" {
+				what += " (role " + name + ")"
+			} else if e.Role != "" {
+				what += " (role " + e.Role + ")"
+			} else {
+				what += " (no role)"
+			}
+		}
+		who := "anonymous"
+		switch e.Actor {
+		case "":
+			if e.Action != "login" && e.Flow != "registered" && e.Flow != "signed_out" {
+				who = "an administrator" // one the host's authorizer let in: no user
+			}
+		case u.ID:
+			who = "the user"
+		default:
+			who = "administrator " + e.Actor
+			out[i].WhoID = e.Actor
+		}
+		out[i].When, out[i].What, out[i].Who = e.Time.Format("2006-01-02 15:04 MST"), what, who
+	}
+	return out, nil
 }
 
 func (h *handler) userPage(w http.ResponseWriter, r *http.Request) {
@@ -219,6 +280,10 @@ func (h *handler) showUser(w http.ResponseWriter, r *http.Request, status int, p
 		}
 	}
 	d.Resend = u.Email != "" && (u.Status == users.StatusUnverified || u.Status == users.StatusInvited)
+	if d.History, err = h.history(r, u); err != nil {
+		h.fail(w, r, "message", &page{Title: "User"}, err)
+		return
+	}
 	p.Title, p.Data = display(u), d
 	h.render(w, r, status, "user", p)
 }

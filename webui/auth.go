@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/gousers/users"
 )
 
 // admin lets only administrators through to f: those the authorizer
@@ -32,7 +34,7 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 			if m != nil {
-				a = &adminInfo{email: m.p.User.Email, session: m.token, admin: m.p.Admin}
+				a = &adminInfo{id: m.p.User.ID, email: m.p.User.Email, session: m.token, admin: m.p.Admin}
 			}
 			if a == nil {
 				target := h.p + "/login"
@@ -51,7 +53,11 @@ func (h *handler) admin(f http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		f(w, r.WithContext(context.WithValue(r.Context(), adminKey{}, a)))
+		ctx := context.WithValue(r.Context(), adminKey{}, a)
+		// The administrator is the actor of the events of its changes.
+		ctx = users.WithRequest(ctx, users.RequestInfo{IP: h.clientIP(r), UserAgent: r.UserAgent(),
+			Origin: r.Header.Get("Origin"), ID: r.Header.Get("X-Request-Id"), Actor: a.id})
+		f(w, r.WithContext(ctx))
 	}
 }
 
@@ -132,6 +138,7 @@ type adminKey struct{}
 // admin is who passed the admin check: the built-in sign-in knows the
 // user; an authorizer does not.
 type adminInfo struct {
+	id      string // "" with an authorizer: no user
 	email   string
 	session string // the built-in sign-in's access token
 	admin   bool   // has admin access (always, past the admin check)

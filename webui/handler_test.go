@@ -206,11 +206,17 @@ func TestScriptInNameIsInert(t *testing.T) {
 	}
 }
 
+// wantCSP is the console's whole Content-Security-Policy, compared
+// exactly: a weakened one ("script-src *", an added origin) must fail a
+// test, which checking a few fragments would not.
+const wantCSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
 func TestSecurityHeaders(t *testing.T) {
 	e := newHandlerEnv(t)
 	for _, path := range []string{"/admin/login", "/admin/register", "/admin/accept-invite?token=x", "/admin/nowhere", "/admin/users"} {
 		res, body := do(t, e.h, "GET", path, nil)
 		csp := res.Header.Get("Content-Security-Policy")
+		assert.Equal(t, []string{wantCSP}, res.Header.Values("Content-Security-Policy"), path)
 		assert.Contains(t, csp, "default-src 'none'", path)
 		assert.NotContains(t, csp, "unsafe-inline", path)
 		assert.Contains(t, csp, "frame-ancestors 'none'", path)
@@ -577,4 +583,21 @@ func TestUserPageSelects(t *testing.T) {
 	assert.Contains(t, body, `<select id="status" name="status" aria-invalid="true" aria-describedby="status-error">`)
 	assert.Regexp(t, `<p class="error" id="status-error">Status [^<]+</p>`, body)
 	assert.NotContains(t, body, `role="alert"`, "the message is next to its field, not at the top")
+}
+
+// The user page shows the user's history: invited by whom, role changes,
+// newest first; a change made in the console names its administrator.
+func TestUserPageHistory(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	ctx := users.WithRequest(context.Background(), users.RequestInfo{Actor: "boss-id"})
+	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
+	require.NoError(t, err)
+	res, err := e.m.Invite(ctx, users.InviteInput{Emails: []string{"ann@example.com"}, Role: editors.ID})
+	require.NoError(t, err)
+	page := "/admin/users/" + res[0].UserID
+	resp, body := do(t, e.h, "POST", page, url.Values{"role": {""}, "status": {"invited"}, "first_name": {"Ann"}, "last_name": {""}})
+	require.Less(t, resp.StatusCode, 400, body)
+	_, body = do(t, e.h, "GET", page, nil)
+	assert.Contains(t, body, `<h2 id="history-title">History</h2>`)
+	assert.Regexp(t, `(?s)Changed \(no role\).*Invited \(role Editors\)</td><td><a href="/admin/users/boss-id">administrator boss-id</a>`, body)
 }

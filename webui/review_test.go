@@ -328,3 +328,35 @@ func TestRoleIDIsOnePathSegment(t *testing.T) {
 	assert.Equal(t, "/admin/roles/..%2Fsettings%3Fx", got.EscapedPath(), "one segment under /admin/roles/")
 	assert.Empty(t, got.RawQuery)
 }
+
+// The console shows a contested registration as such, on the list and on
+// its page, and activating it there keeps neither password.
+func TestConsoleShowsAContestedRegistration(t *testing.T) {
+	e := newHandlerEnv(t, asAdmin)
+	ctx := context.Background()
+	s, err := e.m.Settings(ctx)
+	require.NoError(t, err)
+	s.PublicRegistration = true
+	_, err = e.m.UpdateSettings(ctx, s)
+	require.NoError(t, err)
+	for _, pw := range []string{"attacker pw 1", "victim pw 12"} {
+		require.NoError(t, e.m.Register(ctx, users.RegisterInput{Email: "victim@example.com", Password: pw}))
+	}
+	list, err := e.m.ListUsers(ctx, users.UserQuery{})
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	id := list[0].ID
+	_, body := do(t, e.h, "GET", "/admin/users", nil)
+	assert.Contains(t, body, "unverified (contested)")
+	_, body = do(t, e.h, "GET", "/admin/users/"+id, nil)
+	assert.Contains(t, body, "Contested: this address was registered more than once")
+	assert.Contains(t, body, "Activating it keeps no password")
+
+	res, _ := do(t, e.h, "POST", "/admin/users/"+id, url.Values{"status": {"active"}, "role": {""}, "first_name": {""}, "last_name": {""}})
+	require.Less(t, res.StatusCode, 400)
+	u, err := e.m.User(ctx, id)
+	require.NoError(t, err)
+	assert.Equal(t, users.StatusInvited, u.Status)
+	assert.False(t, u.HasPassword)
+	assert.Contains(t, e.link(t, "victim@example.com"), "token=")
+}

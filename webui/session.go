@@ -33,7 +33,7 @@ func (h *handler) signedIn(w http.ResponseWriter, r *http.Request) *adminInfo {
 	if m == nil {
 		return nil
 	}
-	return &adminInfo{email: m.p.User.Email, session: m.token, admin: m.p.Admin}
+	return &adminInfo{id: m.p.User.ID, email: m.p.User.Email, session: m.token, admin: m.p.Admin}
 }
 
 func (h *handler) setSession(w http.ResponseWriter, r *http.Request, s *users.Session) {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +12,8 @@ import (
 	"github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users/internal/testenv"
 )
 
 // The driver wrapper counts each statement once, transaction control
@@ -75,28 +76,17 @@ func TestCountStatementsSQLite(t *testing.T) {
 
 func TestCountStatementsPostgres(t *testing.T) {
 	t.Parallel()
-	checkCounts(t, countRun(t, "-store", "pg", "-dsn", testDSN(t, "USERS_TEST_POSTGRES_DSN")))
+	checkCounts(t, countRun(t, "-store", "pg", "-dsn", testenv.Postgres.DSN(t)))
 }
 
 func TestCountStatementsMySQL(t *testing.T) {
 	t.Parallel()
-	dsn := testDSN(t, "USERS_TEST_MYSQL_DSN")
+	dsn := testenv.MySQL.DSN(t)
 	// The tool creates a database of its own: the DSN names the server.
 	if i := strings.LastIndex(dsn, "/"); i >= 0 {
 		dsn = dsn[:i+1]
 	}
 	checkCounts(t, countRun(t, "-store", "mysql", "-dsn", dsn))
-}
-
-func testDSN(t *testing.T, env string) string {
-	dsn := os.Getenv(env)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set, and under CI=true nothing may skip", env)
-		}
-		t.Skipf("%s is not set", env)
-	}
-	return dsn
 }
 
 func countRun(t *testing.T, args ...string) countReport {
@@ -133,7 +123,7 @@ func checkCounts(t *testing.T, rep countReport) {
 	}
 	for _, f := range []string{"register", "invite"} {
 		assert.GreaterOrEqual(t, flows[f].Rows, 3.0, "%s writes the user, its token and its mail", f)
-		assert.Equal(t, 3.0, verb(f, "INSERT"), f)
+		assert.GreaterOrEqual(t, verb(f, "INSERT"), 3.0, "%s inserts the user, its token and its mail (and its event)", f)
 	}
 	for _, f := range []string{"verify", "accept", "reset"} {
 		assert.GreaterOrEqual(t, flows[f].Rows, 2.0, "%s consumes the token and updates the user", f)

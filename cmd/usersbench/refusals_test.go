@@ -11,15 +11,19 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users/internal/testenv"
 )
 
 // TestMain lets the test binary be the -refusals server process, as the
-// usersbench binary is (see main).
+// usersbench binary is (see main). Otherwise it runs the tests and says,
+// in one line, when USERS_TEST_POSTGRES_DSN or USERS_TEST_MYSQL_DSN is
+// unset and no test ran against that server.
 func TestMain(m *testing.M) {
 	if spec := os.Getenv(refusalServerEnv); spec != "" {
 		os.Exit(refusalServerMain(spec))
 	}
-	os.Exit(m.Run())
+	testenv.Main(m, "cmd/usersbench", testenv.Postgres, testenv.MySQL)
 }
 
 // The bare handler answers each refusal path exactly as the app does:

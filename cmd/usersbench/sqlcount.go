@@ -182,6 +182,11 @@ func (c *countingConn) BeginTx(ctx context.Context, opts sqldriver.TxOptions) (s
 	if err != nil {
 		return nil, err
 	}
+	if opts.Isolation != 0 {
+		// go-sql-driver/mysql sends this before its START TRANSACTION
+		// when a transaction asks for a level: a round trip of its own.
+		c.k.c.record("SET TRANSACTION ISOLATION LEVEL", 0)
+	}
 	c.k.c.record("BEGIN", 0)
 	return &countingTx{Tx: tx, c: c.k.c}, nil
 }

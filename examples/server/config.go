@@ -104,6 +104,12 @@ type config struct {
 
 	Health users.HealthThresholds
 
+	WebhookURLs       []string
+	WebhookKey        []byte
+	WebhookAllowHTTP  bool
+	RetentionEnabled  bool
+	ActivityRetention time.Duration
+
 	// set records the variables the environment set (not their defaults).
 	set map[string]bool
 }
@@ -142,7 +148,8 @@ type section struct {
 // them.
 func sections() []section {
 	return []section{serverSection, databaseSection, emailSection, deliverySection, usersSection,
-		sessionsSection, securitySection, limitsSection, corsSection, metricsSection, healthSection}
+		sessionsSection, securitySection, limitsSection, corsSection, metricsSection, healthSection,
+		webhookSection, retentionSection}
 }
 
 var serverSection = section{"Server", []setting{
@@ -499,6 +506,7 @@ func (c *config) check(valid bool) []error {
 		}
 	}
 	c.checkSessions(bad)
+	c.checkWebhooks(bad)
 	if c.Argon2.Memory < 8*uint32(c.Argon2.Threads) {
 		bad("HASH_MEMORY_COST (%d) must be at least 8 × HASH_PARALLELISM (%d)", c.Argon2.Memory, c.Argon2.Threads)
 	}

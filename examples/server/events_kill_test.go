@@ -252,3 +252,78 @@ func testEventsSurviveKill(t *testing.T, kind, dsn string) {
 	t.Logf("%s: %d events committed; the killed process handled %d, was killed handling event %d; the new one handled %d; lost %d",
 		kind, len(all), len(before), blocked, len(after), len(lost))
 }
+
+// Three instances on one PostgreSQL or MariaDB database deliver together:
+// each event reaches the handler once, and each user's in order.
+func TestEventsOnceAcrossInstances(t *testing.T) {
+	for _, kind := range []string{"pg", "mysql"} {
+		t.Run(kind, func(t *testing.T) {
+			var dsn string
+			if kind == "pg" {
+				dsn = postgresSchemaDSN(t)
+			} else {
+				_, _, name := mysqlDatabase(t)
+				cfg, err := mysql.ParseDSN(os.Getenv("USERS_TEST_MYSQL_DSN"))
+				require.NoError(t, err)
+				cfg.DBName = name
+				dsn = cfg.FormatDSN()
+			}
+			ctx := context.Background()
+			var (
+				mu   sync.Mutex
+				seen = map[int64]int{}
+				seq  = map[string][]int64{}
+			)
+			handler := func(_ context.Context, e users.Event) error {
+				mu.Lock()
+				defer mu.Unlock()
+				seen[e.ID]++
+				seq[e.UserID] = append(seq[e.UserID], e.ID)
+				return nil
+			}
+			ms := make([]*users.Manager, 3)
+			for i := range ms {
+				s, closeStore, err := openKillStore(ctx, kind, dsn)
+				require.NoError(t, err)
+				defer closeStore()
+				ms[i], err = users.New(s, memmailer.New(), users.WithHasher(userstest.Hasher{}),
+					users.Hooks{Handlers: map[string]func(context.Context, users.Event) error{"app": handler}},
+					users.Delivery{BatchSize: 4, Concurrency: 2})
+				require.NoError(t, err)
+			}
+			const n = 20
+			for i := range n {
+				u, err := ms[i%3].CreateUser(ctx, users.CreateUserInput{Email: fmt.Sprintf("u%d@example.com", i)})
+				require.NoError(t, err)
+				name := "N"
+				_, err = ms[(i+1)%3].UpdateUser(ctx, u.ID, users.UserPatch{FirstName: &name})
+				require.NoError(t, err)
+			}
+			var wg sync.WaitGroup
+			for _, m := range ms {
+				wg.Go(func() {
+					for range 50 {
+						if _, err := m.DeliverEvents(ctx); err != nil {
+							t.Error(err)
+							return
+						}
+						mu.Lock()
+						done := len(seen) == 2*n
+						mu.Unlock()
+						if done {
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			require.Len(t, seen, 2*n, "every event delivered")
+			for id, c := range seen {
+				assert.Equal(t, 1, c, "event %d delivered %d times", id, c)
+			}
+			for u, ids := range seq {
+				assert.True(t, slices.IsSorted(ids), "user %s: %v", u, ids)
+			}
+		})
+	}
+}

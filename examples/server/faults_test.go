@@ -66,6 +66,7 @@ func TestSMTPDownThenBack(t *testing.T) {
 // send's outcome: after a restart on the same database every mail is
 // delivered, once.
 func TestKilledServerLosesNoMail(t *testing.T) {
+	t.Parallel()
 	requireLong(t, "builds and kills the server binary")
 	bin := filepath.Join(t.TempDir(), "server")
 	build := exec.Command("go", "build", "-o", bin, ".")

@@ -105,6 +105,8 @@ func withAccessLog(log *slog.Logger, metrics *metrics, next http.Handler) http.H
 		w.Header().Set("X-Request-Id", id)
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		r = r.WithContext(ctx)
+		// The handlers record the same id in the activity log.
+		r.Header.Set("X-Request-Id", id)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		if sw.status == 0 {

@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/store"
 )
 
@@ -215,13 +215,7 @@ func withEnv(base, more map[string]string) map[string]string {
 // except under CI=true, where it fails.
 func postgresSchemaDSN(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv("USERS_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("USERS_TEST_POSTGRES_DSN is not set: CI must run the PostgreSQL tests")
-		}
-		t.Skip("USERS_TEST_POSTGRES_DSN is not set")
-	}
+	dsn := testenv.Postgres.DSN(t)
 	schema := "users_e2e_" + randomHex()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
@@ -245,13 +239,7 @@ func postgresSchemaDSN(t *testing.T) string {
 // fails.
 func mysqlDatabaseEnv(t *testing.T) map[string]string {
 	t.Helper()
-	dsn := os.Getenv("USERS_TEST_MYSQL_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("USERS_TEST_MYSQL_DSN is not set: CI must run the MySQL tests")
-		}
-		t.Skip("USERS_TEST_MYSQL_DSN is not set")
-	}
+	dsn := testenv.MySQL.DSN(t)
 	cfg, err := mysql.ParseDSN(dsn)
 	require.NoError(t, err)
 	name := "users_e2e_" + randomHex()

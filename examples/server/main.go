@@ -162,6 +162,11 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 		cfg.Health,
 	}
 	opts = append(opts, cfg.Sessions.options()...)
+	hooks := users.Hooks{Handlers: webhookHandlers(&cfg, time.Now)}
+	if cfg.RetentionEnabled {
+		hooks.Retention = cfg.ActivityRetention
+	}
+	opts = append(opts, hooks)
 	var observers []users.Observer
 	if metrics != nil {
 		observers = append(observers, metrics.observe)

@@ -5,12 +5,13 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net"
-	"os"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users/internal/testenv"
 )
 
 // mysqlDatabase creates a database of its own on the USERS_TEST_MYSQL_DSN
@@ -20,13 +21,7 @@ import (
 // server that names the database in its queries.
 func mysqlDatabase(t *testing.T) (env map[string]string, admin *sql.DB, name string) {
 	t.Helper()
-	dsn := os.Getenv("USERS_TEST_MYSQL_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("USERS_TEST_MYSQL_DSN is not set: CI must run the MySQL tests")
-		}
-		t.Skip("USERS_TEST_MYSQL_DSN is not set")
-	}
+	dsn := testenv.MySQL.DSN(t)
 	cfg, err := mysql.ParseDSN(dsn)
 	require.NoError(t, err)
 	var b [6]byte

@@ -125,6 +125,7 @@ func TestLoopbackSinkWithDirectusVariables(t *testing.T) {
 // A relay that stops shows in /server/health as warn within a minute, with
 // the default settings; the server goes on serving, and mail waits.
 func TestStoppedRelayShowsAsWarn(t *testing.T) {
+	t.Parallel()
 	requireLong(t, "waits for the relay probe (up to 30 s by default)")
 	relay := smtptest.Start(t, smtptest.Options{TLS: smtptest.Plain})
 	s := onlyDirectusMail(t, relay, "127.0.0.1", nil)
@@ -420,6 +421,7 @@ func TestStartupLogsConfiguration(t *testing.T) {
 // Building without cgo fails on a message that says what to do, not on
 // go-sqlite3's missing symbols.
 func TestBuildWithoutCgoSaysWhy(t *testing.T) {
+	t.Parallel()
 	requireLong(t, "builds the server without cgo")
 	cmd := exec.Command("go", "build", "-o", filepath.Join(t.TempDir(), "server"), ".")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -163,6 +163,11 @@ func sdkFlows(t *testing.T, dir string, env map[string]string) {
 		"readUsers.meta":           `{"data":["ada@example.com","grace@example.com"],"meta":{"total_count":7,"filter_count":2}}`,
 		"readUsers.fields":         `["email","role"]`,
 
+		"readActivities.registration": `{"action":"create","user":null,"collection":"directus_users","flow":"registered"}`,
+		"readActivities.login":        `{"action":"login","user":"ada","collection":"directus_users","flow":"signed_in"}`,
+		"readActivities.roleChange":   `{"action":"update","user":"admin","collection":"directus_users","flow":"updated"}`,
+		"readActivities.notAdmin":     `{"status":403,"code":"FORBIDDEN"}`,
+
 		"readRoles.filter": `["Member"]`,
 		"readRoles.sort":   `["Member","Administrator"]`,
 		"readRoles.page":   `{"data":[{"name":"Administrator","admin_access":true}],"meta":{"total_count":2}}`,

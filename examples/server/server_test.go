@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/mailer/smtpmailer/smtptest"
 )
 
@@ -301,13 +301,7 @@ func TestEndToEndSQLite(t *testing.T) {
 
 // The same on PostgreSQL (DB_CLIENT=pg), on a schema of its own.
 func TestEndToEndPostgres(t *testing.T) {
-	dsn := os.Getenv("USERS_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("USERS_TEST_POSTGRES_DSN is not set: CI must run the PostgreSQL tests")
-		}
-		t.Skip("USERS_TEST_POSTGRES_DSN is not set")
-	}
+	dsn := testenv.Postgres.DSN(t)
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	schema := "users_e2e_" + hex.EncodeToString(b[:])

@@ -36,6 +36,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 	c.CreatedAt, c.RefreshedAt, c.ExpiresAt = norm(c.CreatedAt), norm(c.RefreshedAt), norm(c.ExpiresAt)
 	s.sessions[c.ID] = c
 	s.current[string(c.TokenHash)] = c.ID
+	s.touch(u.ID, c.CreatedAt)
 	s.insertEvents(events)
 	return nil
 }
@@ -90,7 +91,8 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 	sess.TokenHash = bytes.Clone(newHash)
 	sess.RefreshedAt, sess.ExpiresAt = norm(now), norm(expiresAt)
 	s.current[string(sess.TokenHash)] = id
-	return copySession(sess), copyUserOut(u), nil
+	s.touch(u.ID, sess.RefreshedAt)
+	return copySession(sess), copyUserOut(s.users[u.ID]), nil
 }
 
 // DeleteSession implements store.Store.
@@ -127,6 +129,16 @@ func (s *Store) DeleteSessionByToken(ctx context.Context, hash []byte, events ..
 	s.deleteSession(id)
 	s.insertEvents(events)
 	return nil
+}
+
+// touch sets the user's LastAccess, replacing the record (copies handed
+// out keep theirs).
+func (s *Store) touch(id string, at time.Time) {
+	if u, ok := s.users[id]; ok {
+		c := *u
+		c.LastAccess = &at
+		s.users[id] = &c
+	}
 }
 
 // fillEventUser gives the events without an Item the user userID.

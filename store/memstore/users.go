@@ -454,6 +454,7 @@ func uniq(ids []string) []string {
 func copyUserIn(u *store.User) (*store.User, error) {
 	c := copyUser(u)
 	c.CreatedAt, c.UpdatedAt = norm(c.CreatedAt), norm(c.UpdatedAt)
+	c.LastAccess = nil // set by sessions only
 	if u.Metadata != nil {
 		meta, err := jsonCopy(u.Metadata)
 		if err != nil {

@@ -3,33 +3,28 @@ package mysqlstore_test
 import (
 	"context"
 	"database/sql"
-	"os"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/mysqlstore"
 )
 
-// dsnEnv names the environment variable that points the tests at a MySQL
-// or MariaDB server, e.g. root@tcp(127.0.0.1:3306)/test. The user must be
-// allowed to create and drop databases: each test gets one of its own.
-const dsnEnv = "USERS_TEST_MYSQL_DSN"
+// TestMain says, in one line, when USERS_TEST_MYSQL_DSN is unset and no
+// test ran against MySQL or MariaDB.
+func TestMain(m *testing.M) { testenv.Main(m, "mysqlstore", testenv.MySQL) }
 
-// testDSN returns the server to test against. Without one the test skips,
-// except under CI (CI=true), where nothing may skip.
+// testDSN returns the MySQL or MariaDB server to test against, named by
+// USERS_TEST_MYSQL_DSN (e.g. root@tcp(127.0.0.1:3306)/test). The user must
+// be allowed to create and drop databases: each test gets one of its own.
+// Without the variable the test skips, except under CI (CI=true), where
+// nothing may skip.
 func testDSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set: CI must run the MySQL tests (.ci/mysql-setup.sh starts a MariaDB server)", dsnEnv)
-		}
-		t.Skipf("%s is not set: skipping the MySQL tests (set it to e.g. root@tcp(127.0.0.1:3306)/test)", dsnEnv)
-	}
-	return dsn
+	return testenv.MySQL.DSN(t)
 }
 
 // newDatabase creates a database of its own for the test, dropped with

@@ -53,7 +53,9 @@ func splitStatements(src string) []string {
 // only (the prefix is removed), and {{nopad_bin}} names the binary NO PAD
 // collation, which compares strings byte for byte, trailing spaces
 // included (MariaDB's utf8mb4_nopad_bin, MySQL's utf8mb4_0900_bin;
-// utf8mb4_bin pads).
+// utf8mb4_bin pads). utf8mb4_bin, which the migrations before 0010 name,
+// is read as that collation too, so that every table is created with it
+// and a foreign key from a later table joins columns of one collation.
 func flavour(stmts []string, mariaDB bool) []string {
 	nopad := "utf8mb4_0900_bin"
 	if mariaDB {
@@ -72,7 +74,8 @@ func flavour(stmts []string, mariaDB bool) []string {
 			}
 			st = rest
 		}
-		out = append(out, strings.TrimSpace(strings.ReplaceAll(st, "{{nopad_bin}}", nopad)))
+		st = strings.ReplaceAll(st, "{{nopad_bin}}", nopad)
+		out = append(out, strings.TrimSpace(strings.ReplaceAll(st, "utf8mb4_bin", nopad)))
 	}
 	return out
 }

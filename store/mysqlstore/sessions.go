@@ -47,6 +47,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, sqlstore.Micros(r
 			if err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `UPDATE users_users SET last_access = ? WHERE id = ?`, sqlstore.Micros(r.CreatedAt), r.UserID); err != nil {
+				return err
+			}
 			return insertEvents(ctx, tx, events)
 		})
 	})
@@ -183,6 +186,9 @@ WHERE s.token_hash = ? FOR UPDATE`, oldHash))
 			sess.TokenHash = append([]byte(nil), newHash...)
 			sess.RefreshedAt = sqlstore.FromMicros(sqlstore.Micros(now))
 			sess.ExpiresAt = sqlstore.FromMicros(sqlstore.Micros(expiresAt))
+			if _, err := tx.ExecContext(ctx, `UPDATE users_users SET last_access = ? WHERE id = ?`, sqlstore.Micros(now), userID); err != nil {
+				return err
+			}
 			u, err = getUser(ctx, tx, `u.id = ?`, userID)
 			return err
 		})

@@ -20,6 +20,11 @@ import (
 type Store struct {
 	db      *sql.DB
 	retries int
+	// level is the isolation level the store's transactions ask for:
+	// READ COMMITTED, or the session's when New found the session at
+	// READ COMMITTED already (then no transaction sends the SET that
+	// would set it: one round trip fewer).
+	level sql.IsolationLevel
 }
 
 var _ store.Store = (*Store)(nil)
@@ -62,9 +67,12 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	s := &Store{db: db, retries: o.retries}
+	s := &Store{db: db, retries: o.retries, level: sql.LevelReadCommitted}
 	if err := migrate(ctx, db); err != nil {
 		return nil, err
+	}
+	if sessionReadCommitted(ctx, db) {
+		s.level = sql.LevelDefault
 	}
 	return s, nil
 }
@@ -213,7 +221,22 @@ func wrapErr(ctx context.Context, op string, err error) error {
 // gap or next-key locks, so concurrent inserts of users, tokens and mails
 // do not block or deadlock on each other's index ranges.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return inTx(ctx, s.db, fn)
+	return inTxLevel(ctx, s.db, s.level, fn)
+}
+
+// sessionReadCommitted reports whether a connection's session isolation
+// level is READ COMMITTED already (the DSN sets it on every connection the
+// driver opens: transaction_isolation on MySQL, tx_isolation on MariaDB
+// before 11.1, quoted, e.g. tx_isolation=%27READ-COMMITTED%27). Any error
+// reads as no.
+func sessionReadCommitted(ctx context.Context, db *sql.DB) bool {
+	for _, v := range []string{"@@SESSION.transaction_isolation", "@@SESSION.tx_isolation"} {
+		var level string
+		if err := db.QueryRowContext(ctx, "SELECT "+v).Scan(&level); err == nil {
+			return level == "READ-COMMITTED"
+		}
+	}
+	return false
 }
 
 func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) error) error {

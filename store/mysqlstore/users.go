@@ -16,7 +16,7 @@ import (
 // userCols reads a store.User (see scanUser) from users_users AS u;
 // the policies are read apart (loadPolicies).
 const userCols = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.first_name, u.last_name,
-	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at,
+	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at, u.last_access,
 	EXISTS (SELECT 1 FROM users_tfa t WHERE t.user_id = u.id)`
 
 // lockCols reads what a Condition is checked against (see lockedUser).
@@ -38,7 +38,7 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects)
 		return fmt.Errorf("mysqlstore: create user: %w", err)
 	}
 	fresh := !fx.EndSessions && len(fx.RevokeTokens) == 0 && (fx.Token == nil || fx.Token.UserID == u.ID)
-	level := sql.LevelReadCommitted
+	level := s.level
 	if fresh {
 		level = sql.LevelDefault
 	}
@@ -257,9 +257,10 @@ func scanUser(rows *sql.Rows, extra ...any) (*store.User, error) {
 		role             sql.NullString
 		meta             sql.NullString
 		created, updated int64
+		last             sql.NullInt64
 	)
 	if err := rows.Scan(append([]any{&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&status, &role, &u.Contested, &meta, &created, &updated, &u.TwoFactor}, extra...)...); err != nil {
+		&status, &role, &u.Contested, &meta, &created, &updated, &last, &u.TwoFactor}, extra...)...); err != nil {
 		return nil, err
 	}
 	u.Status = store.Status(status)
@@ -269,6 +270,7 @@ func scanUser(rows *sql.Rows, extra ...any) (*store.User, error) {
 	}
 	u.CreatedAt = sqlstore.FromMicros(created)
 	u.UpdatedAt = sqlstore.FromMicros(updated)
+	u.LastAccess = sqlstore.FromMicrosNull(last)
 	if meta.Valid {
 		if err := json.Unmarshal([]byte(meta.String), &u.Metadata); err != nil {
 			return nil, fmt.Errorf("metadata: %w", err)

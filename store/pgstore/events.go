@@ -19,6 +19,7 @@ const eventCols = `u.id, u.action, u.flow, u.collection, u.item, u.actor, u.happ
 // eventQueries are the statements of the events, qualified.
 type eventQueries struct {
 	insertEvent, claimEvents, ackEvent, retryEvent, pruneEvents, sessionUser, sessionUserByToken string
+	lastAccess                                                                                   string
 }
 
 func newEventQueries(q func(string) string) eventQueries {
@@ -46,7 +47,8 @@ SELECT e.id, h, $4, $6 FROM e CROSS JOIN unnest($13::text[]) AS h`),
 UPDATE users_event_deliveries d SET lease_until = $2 FROM c, users_events u
 WHERE d.id = c.id AND u.id = d.event_id
 RETURNING d.handler, d.attempts, d.last_error, ` + eventCols),
-		ackEvent: q(`DELETE FROM users_event_deliveries WHERE event_id = $1 AND handler = $2`),
+		lastAccess: q(`UPDATE users_users SET last_access = $2 WHERE id = $1`),
+		ackEvent:   q(`DELETE FROM users_event_deliveries WHERE event_id = $1 AND handler = $2`),
 		retryEvent: q(`UPDATE users_event_deliveries SET attempts = $3, last_error = $4, next_attempt_at = $5, lease_until = NULL
 WHERE event_id = $1 AND handler = $2`),
 		pruneEvents: q(`WITH old AS (

@@ -2,35 +2,29 @@ package pgstore_test
 
 import (
 	"context"
-	"os"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gousers/users/internal/testenv"
 	"github.com/gousers/users/store/internal/sharedtest"
 	"github.com/gousers/users/store/internal/testkit"
 	"github.com/gousers/users/store/pgstore"
 )
 
-// dsnEnv names the environment variable that points the tests at a
-// PostgreSQL server, e.g.
-// postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
-const dsnEnv = "USERS_TEST_POSTGRES_DSN"
+// TestMain says, in one line, when USERS_TEST_POSTGRES_DSN is unset and no
+// test ran against PostgreSQL.
+func TestMain(m *testing.M) { testenv.Main(m, "pgstore", testenv.Postgres) }
 
-// testDSN returns the server to test against. Without one the test skips,
-// except under CI (CI=true), where nothing may skip.
+// testDSN returns the PostgreSQL server to test against, named by
+// USERS_TEST_POSTGRES_DSN (e.g.
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable). Without one
+// the test skips, except under CI (CI=true), where nothing may skip.
 func testDSN(t testing.TB) string {
 	t.Helper()
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is not set: CI must run the PostgreSQL tests (.ci/pg-setup.sh starts a server)", dsnEnv)
-		}
-		t.Skipf("%s is not set: skipping the PostgreSQL tests (set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", dsnEnv)
-	}
-	return dsn
+	return testenv.Postgres.DSN(t)
 }
 
 // newSchema creates a schema of its own for the test, dropped with

@@ -45,6 +45,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 			b = &pgx.Batch{}
 			b.Queue(s.q.insertSession, sess.ID, sess.UserID, sess.TokenHash, sess.CreatedAt, sess.RefreshedAt,
 				sess.ExpiresAt, sess.IP, sess.UserAgent)
+			b.Queue(s.eq.lastAccess, sess.UserID, sess.CreatedAt)
 			s.queueEvents(b, events)
 			b.Queue("commit")
 			return c.SendBatch(ctx, b).Close()
@@ -148,6 +149,7 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 				sess, err = scanSession(row)
 				return err
 			})
+			b.Queue(s.eq.lastAccess, cur.UserID, now)
 			b.Queue(s.q.getUser, cur.UserID).QueryRow(func(row pgx.Row) (err error) {
 				u, err = scanUser(row)
 				return err

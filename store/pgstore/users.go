@@ -17,7 +17,7 @@ import (
 
 // userCols reads a store.User (see scanUser) from users_users AS u.
 const userCols = `u.id, u.email, u.email_key, u.password_hash, u.first_name, u.last_name,
-	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at,
+	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at, u.last_access,
 	EXISTS (SELECT 1 FROM users_tfa t WHERE t.user_id = u.id),
 	ARRAY(SELECT p.policy_id FROM users_user_policies p WHERE p.user_id = u.id ORDER BY p.position)`
 
@@ -411,7 +411,7 @@ func scanUser(row pgx.Row) (*store.User, error) {
 		policies []string
 	)
 	err := row.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&status, &u.Role, &u.Contested, &meta, &u.CreatedAt, &u.UpdatedAt, &u.TwoFactor, &policies)
+		&status, &u.Role, &u.Contested, &meta, &u.CreatedAt, &u.UpdatedAt, &u.LastAccess, &u.TwoFactor, &policies)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -421,6 +421,7 @@ func scanUser(row pgx.Row) (*store.User, error) {
 	u.Status = store.Status(status)
 	u.CreatedAt = u.CreatedAt.UTC()
 	u.UpdatedAt = u.UpdatedAt.UTC()
+	u.LastAccess = utcPtr(u.LastAccess)
 	if len(policies) > 0 {
 		u.Policies = policies
 	}

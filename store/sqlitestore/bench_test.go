@@ -112,3 +112,82 @@ func BenchmarkUserQueries(b *testing.B) {
 		})
 	}
 }
+
+// benchEvents is how many entries BenchmarkActivity lists from, about
+// benchEventUsers users.
+const (
+	benchEvents     = 1_000_000
+	benchEventUsers = 20_000
+)
+
+// BenchmarkActivity exists because a user's history (the console's user
+// page, GET /activity?filter[item][_eq]=…) must stay fast in a big activity
+// log: a page of 50 of one user's entries, newest first, among 1,000,000,
+// must take under 10 ms at the median. It also pages the whole log newest
+// first and counts one user's entries. Each reports its median as
+// ms/median.
+func BenchmarkActivity(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "users.db")
+	s, db, err := sqlitestore.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close(); db.Close() })
+	ctx := b.Context()
+	rng := rand.New(rand.NewPCG(3, 4))
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	flows := []string{"registered", "verified", "signed_in", "signed_out", "updated", "password_changed"}
+	began := time.Now()
+	const chunk = 100_000
+	for start := 0; start < benchEvents; start += chunk {
+		batch := make([]*store.Event, 0, chunk)
+		for i := start; i < start+chunk; i++ {
+			u := fmt.Sprintf("%08x-0000-4000-8000-000000000000", rng.IntN(benchEventUsers))
+			f := flows[rng.IntN(len(flows))]
+			batch = append(batch, &store.Event{Action: "update", Flow: f, Collection: "directus_users", Item: u, Actor: u,
+				Time: base.Add(time.Duration(i) * time.Second), IP: "203.0.113.7", UserAgent: "Mozilla/5.0 bench",
+				RequestID: fmt.Sprint("req-", i), Email: "user@example.com"})
+		}
+		if err := s.InsertEvents(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Logf("inserted %d events in %v", benchEvents, time.Since(began).Round(time.Millisecond))
+	user := fmt.Sprintf("%08x-0000-4000-8000-000000000000", 4242)
+	item := &store.Filter{Field: store.FieldItem, Op: store.OpEq, Value: user}
+	newest := []store.Sort{{Field: store.FieldID, Desc: true}}
+	for _, c := range []struct {
+		name  string
+		q     store.EventQuery
+		count bool
+	}{
+		{"OneUserPageOf50", store.EventQuery{Filter: item, Sort: newest, Limit: 50}, false},
+		{"OneUserPageOf50ByTimestamp", store.EventQuery{Filter: item, Sort: []store.Sort{{Field: store.FieldTimestamp, Desc: true}}, Limit: 50}, false},
+		{"AllNewestPageOf50", store.EventQuery{Sort: newest, Limit: 50, Offset: 500}, false},
+		{"OneUserCount", store.EventQuery{Filter: item}, true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			var times []time.Duration
+			for b.Loop() {
+				t0 := time.Now()
+				var n int
+				if c.count {
+					n, err = s.CountEvents(ctx, c.q)
+				} else {
+					var es []*store.Event
+					es, err = s.ListEvents(ctx, c.q)
+					n = len(es)
+				}
+				times = append(times, time.Since(t0))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n == 0 {
+					b.Fatal("the query selected no event")
+				}
+			}
+			slices.Sort(times)
+			b.ReportMetric(float64(times[len(times)/2].Microseconds())/1000, "ms/median")
+		})
+	}
+}

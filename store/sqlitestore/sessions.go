@@ -86,6 +86,9 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 1 {
+			if _, err := q.exec(ctx, `UPDATE users_users SET last_access = ? WHERE id = ?`, sqlstore.Micros(sess.CreatedAt), sess.UserID); err != nil {
+				return err
+			}
 			return insertEvents(ctx, q, events)
 		}
 		var exists bool
@@ -178,6 +181,9 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 			return err
 		}
 		if _, err := q.exec(ctx, `INSERT INTO users_session_hashes (hash, session_id) VALUES (?, ?)`, oldHash, sess.ID); err != nil {
+			return err
+		}
+		if _, err := q.exec(ctx, `UPDATE users_users SET last_access = ? WHERE id = ?`, sqlstore.Micros(now), sess.UserID); err != nil {
 			return err
 		}
 		return q.queryRow(ctx, `SELECT `+userCols+` FROM users_users WHERE id = ?`, func(rows *sql.Rows) (err error) {

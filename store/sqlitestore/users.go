@@ -18,7 +18,7 @@ import (
 // userCols are the columns scanUser reads, policies last, as a JSON array
 // in their stored order. The subquery also works in a RETURNING clause.
 const userCols = `id, email, email_key, password_hash, first_name, last_name, status, role,
-	contested, metadata, created_at, updated_at,
+	contested, metadata, created_at, updated_at, last_access,
 	EXISTS (SELECT 1 FROM users_tfa WHERE user_id = users_users.id),
 	(SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = users_users.id)`
 
@@ -30,10 +30,11 @@ func scanUser(rows scanner) (*store.User, error) {
 		meta      sql.NullString
 		created   int64
 		updated   int64
+		last      sql.NullInt64
 		policies  string
 	)
 	if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&u.Status, &role, &contested, &meta, &created, &updated, &u.TwoFactor, &policies); err != nil {
+		&u.Status, &role, &contested, &meta, &created, &updated, &last, &u.TwoFactor, &policies); err != nil {
 		return nil, err
 	}
 	if role.Valid {
@@ -47,6 +48,7 @@ func scanUser(rows scanner) (*store.User, error) {
 	}
 	u.CreatedAt = sqlstore.FromMicros(created)
 	u.UpdatedAt = sqlstore.FromMicros(updated)
+	u.LastAccess = sqlstore.FromMicrosNull(last)
 	if policies != "[]" {
 		if err := json.Unmarshal([]byte(policies), &u.Policies); err != nil {
 			return nil, fmt.Errorf("user %s: policies: %w", u.ID, err)

@@ -305,3 +305,34 @@ func eventsPrune(f *fixture) {
 	// The pruned events' deliveries went with them.
 	f.checkNames("claim after pruning", deliveryNames(f.claimEvents(base.Add(10*day), base.Add(11*day), 10)), []string{"p3/h"})
 }
+
+func lastAccessKept(f *fixture) {
+	u := f.user("la@example.com")
+	if got := f.getUser(u.ID).LastAccess; got != nil {
+		f.Fatalf("a new user's LastAccess = %v, want nil", got)
+	}
+	sess := newSession(u.ID)
+	sess.CreatedAt, sess.RefreshedAt = base.Add(time.Hour), base.Add(time.Hour)
+	if err := f.s.CreateSession(f.ctx, sess, store.Condition{}); err != nil {
+		f.Fatalf("CreateSession: %v", err)
+	}
+	if got := f.getUser(u.ID).LastAccess; got == nil || !got.Equal(base.Add(time.Hour)) {
+		f.Fatalf("after CreateSession: LastAccess = %v, want the session's CreatedAt %v", got, base.Add(time.Hour))
+	}
+	_, after, err := f.s.RotateSession(f.ctx, sess.TokenHash, newHash(), base.Add(2*time.Hour), base.Add(3*day), store.Condition{})
+	if err != nil {
+		f.Fatalf("RotateSession: %v", err)
+	}
+	want := base.Add(2 * time.Hour)
+	if after.LastAccess == nil || !after.LastAccess.Equal(want) {
+		f.Errorf("RotateSession's user: LastAccess = %v, want %v", after.LastAccess, want)
+	}
+	name := "Changed"
+	got := f.update(u.ID, store.UserChange{FirstName: &name, UpdatedAt: base.Add(5 * time.Hour)}, store.Effects{})
+	if got.LastAccess == nil || !got.LastAccess.Equal(want) {
+		f.Errorf("an update changed LastAccess to %v, want it kept at %v", got.LastAccess, want)
+	}
+	if l := f.getUser(u.ID).LastAccess; l == nil || l.Location() != time.UTC {
+		f.Errorf("LastAccess %v, want UTC", l)
+	}
+}

@@ -203,6 +203,7 @@ func groups() []group {
 			{"ClaimedOnce", eventsConcurrentClaim},
 			{"ListQuery", eventsListQuery},
 			{"Prune", eventsPrune},
+			{"LastAccess", lastAccessKept},
 		}},
 		{"Sessions", []clause{
 			{"CreateGet", sessionsCreateGet},

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS users_events (
 	KEY users_events_item (item, id),
 	KEY users_events_actor (actor, id),
 	KEY users_events_time (happened_at, id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={{nopad_bin}};
 
 -- A pending delivery of an event to one handler; deleted once handled.
 -- The queue key finds the first pending delivery of a handler for a user.
@@ -38,4 +38,13 @@ CREATE TABLE IF NOT EXISTS users_event_deliveries (
 	PRIMARY KEY (id),
 	UNIQUE KEY users_event_deliveries_event (event_id, handler),
 	KEY users_event_deliveries_queue (handler, item, event_id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE={{nopad_bin}};
+
+-- Directus's last_access: the last sign-in or session refresh (Unix
+-- microseconds). The check keeps the statement idempotent.
+SET @has_last_access = (SELECT COUNT(*) FROM information_schema.columns
+	WHERE table_schema = DATABASE() AND table_name = 'users_users' AND column_name = 'last_access');
+SET @add_last_access = IF(@has_last_access = 0, 'ALTER TABLE users_users ADD COLUMN last_access BIGINT NULL', 'DO 0');
+PREPARE add_last_access FROM @add_last_access;
+EXECUTE add_last_access;
+DEALLOCATE PREPARE add_last_access;

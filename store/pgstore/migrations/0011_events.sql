@@ -39,3 +39,6 @@ CREATE TABLE users_event_deliveries (
 );
 -- The first pending delivery of a handler for a user: what a claim may take.
 CREATE INDEX users_event_deliveries_queue_idx ON users_event_deliveries (handler, item, event_id);
+
+-- Directus's last_access: the last sign-in or session refresh.
+ALTER TABLE users_users ADD COLUMN last_access timestamptz;

@@ -16,7 +16,7 @@ import {
   createDirectus, rest, staticToken, authentication, withToken,
   createRole, updateSettings, createUser, createUsers, readUser, readUsers, readRoles, readMe, updateMe,
   deleteUser, deleteUsers, registerUser, registerUserVerify, inviteUser, acceptUserInvite,
-  passwordRequest, passwordReset, refresh,
+  passwordRequest, passwordReset, refresh, updateUser, readActivities,
   generateTwoFactorSecret, enableTwoFactor, disableTwoFactor,
 } from '@directus/sdk';
 import { createHmac } from 'node:crypto';
@@ -307,6 +307,20 @@ const roleMembers = await boss.sdk.request(readUsers({
 }));
 step('readUsers.meta', { data: emails(roleMembers), meta: boss.browser.lastBody?.meta ?? null });
 step('readUsers.fields', Object.keys(roleMembers[0]).sort());
+
+// The activity log, read with readActivities: ada's registration and
+// sign-in, and a role change by the administrator.
+await boss.sdk.request(updateUser(ids.barbara, { role: role.id }));
+const acts = await boss.sdk.request(readActivities({
+  filter: { collection: { _eq: 'directus_users' } }, sort: ['-timestamp'], limit: -1,
+  fields: ['id', 'action', 'user', 'item', 'collection', 'timestamp', 'flow'],
+}));
+const who = (id) => (id === null ? null : id === me.id ? 'ada' : id === bossMe.id ? 'admin' : 'other');
+const shape = (a) => a && { action: a.action, user: who(a.user), collection: a.collection, flow: a.flow };
+step('readActivities.registration', shape(acts.find((a) => a.item === me.id && a.flow === 'registered')));
+step('readActivities.login', shape(acts.find((a) => a.item === me.id && a.action === 'login')));
+step('readActivities.roleChange', shape(acts.find((a) => a.item === ids.barbara && a.action === 'update')));
+step('readActivities.notAdmin', await refused(ada.sdk.request(readActivities())));
 
 // Roles take the same query parameters.
 const names = (list) => list.map((r) => r.name);
