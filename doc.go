@@ -55,6 +55,53 @@
 // parameters as for an unknown address, and a successful one rehashes at
 // the current parameters.
 //
+// # Two-factor sign-in
+//
+// A user may add a second factor to the password: a TOTP code (RFC 6238:
+// six digits, a 30-second step, HMAC-SHA1, as authenticator apps and
+// Directus use), or one of ten single-use recovery codes for when the
+// phone is lost. Set-up takes two steps, as in Directus:
+// [Manager.GenerateTwoFactorSecret] (the password required) draws a secret and
+// answers it with its otpauth:// URL (for a QR code);
+// [Manager.EnableTwoFactor] turns it on once the user proves, with a code, that the app holds it.
+// From then on [Manager.Login] needs a code ([LoginInput].OTP) after the
+// password ([ErrInvalidOTP] otherwise).
+//
+// Where Directus is lenient, the Manager is stricter:
+//
+//   - EnableTwoFactor accepts only a secret GenerateTwoFactorSecret drew
+//     for that same user, within 10 minutes, once: a stolen access token
+//     cannot install a secret of the thief's choosing and lock the owner
+//     out. The pending secret is kept only as its SHA-256, as a token.
+//   - A code is accepted once: the last time step accepted is kept per
+//     user (atomically in the Store), and a code of that step or an
+//     earlier one is refused, so a code seen over a shoulder or in a log
+//     cannot be replayed within its window.
+//   - Code attempts — at login, to enable, disable, or regenerate recovery
+//     codes — are limited per user by the Login limiter ([Limits].Login, key
+//     "tfa <user id>"), as password attempts are per address: a success
+//     resets the count.
+//   - The secret is stored sealed with AES-256-GCM under a key derived by
+//     HKDF-SHA256 from the Manager's secret ([WithSecret]), bound to the
+//     user's id: the Store, its backups and its administrators never see
+//     it. A Manager without WithSecret draws a random secret at New, so its
+//     second factors do not survive a restart: set WithSecret in
+//     production. Changing the secret makes the stored TOTP secrets
+//     unreadable (codes are refused and an error is logged); recovery
+//     codes still work, and an administrator can remove the second factor
+//     ([Manager.RemoveTwoFactor]).
+//   - Recovery codes (16 base32 characters, 80 random bits, shown grouped
+//     by four) are stored as their SHA-256 only, shown once, each accepted
+//     once wherever a TOTP code is (Login's OTP included).
+//
+// A role or a policy with EnforceTFA makes its users set up a second
+// factor before anything else: their sign-in still succeeds, but
+// [Manager.ResolveAccessToken] marks the [Principal]
+// (TwoFactorSetupRequired, [ErrTwoFactorRequired]) until they have one:
+// package httpapi then answers 403 FORBIDDEN to every route but reading
+// their own user, generating and enabling a second factor, refreshing and
+// logging out, and the console (webui) keeps them out.
+//
 // # Stores
 //
 // A store keeps users, roles, policies, tokens, settings and the mail

@@ -334,7 +334,7 @@
 // two-factor sign-in is stricter (tfa/enable takes only a secret that
 // tfa/generate answered to the same user within 10 minutes; a code is
 // accepted once; code attempts are rate limited; the secret is stored
-// encrypted; recovery codes are accepted as otp; see users.Manager's
+// encrypted; recovery codes are accepted as otp; see the users package doc's
 // "Two-factor sign-in"); the static token (WithAuthorizer) belongs to no
 // user, so GET /users/me answers it 401; PATCH /users/me takes only names,
 // the email (applied when the new address confirms it) and the password,

@@ -225,6 +225,10 @@ func PrincipalFrom(ctx context.Context) *users.Principal {
 //     TOKEN_EXPIRED for an expired token (the client refreshes), 403
 //     INVALID_TOKEN for a token that is not one of this Manager's.
 //
+// A user who must set up two-factor sign-in first
+// (users.Principal.TwoFactorSetupRequired) is refused by every guard: 403
+// FORBIDDEN, or a page saying so.
+//
 // Behind no Authenticate, every request is refused with 500 and the
 // mistake is logged.
 func RequireUser(next http.Handler) http.Handler {
@@ -265,6 +269,10 @@ func guard(next http.Handler, allow func(*users.Principal) bool) http.Handler {
 				err = users.ErrInvalidCredentials
 			}
 			st.a.refuse(w, r, err)
+		case st.p.TwoFactorSetupRequired:
+			// Its role or policy enforces two-factor sign-in: nothing
+			// before it is set up.
+			st.a.refuse(w, r, users.ErrTwoFactorRequired)
 		case !allow(st.p):
 			st.a.refuse(w, r, users.ErrForbidden)
 		default:
@@ -301,6 +309,8 @@ func (a *authn) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, errCrossOrigin):
 		writePage(w, http.StatusForbidden, "Request Refused", "This form was sent from another site, so it was refused. Nothing was changed.")
+	case errors.Is(err, users.ErrTwoFactorRequired):
+		writePage(w, http.StatusForbidden, "Two-Factor Sign-In Required", "Your account must set up two-factor sign-in, on its account page, before it opens this page.")
 	case errors.Is(err, users.ErrForbidden):
 		writePage(w, http.StatusForbidden, "Access Denied", "Your account may not open this page.")
 	case isStoreFailure(err):

@@ -7,7 +7,7 @@ import (
 )
 
 // Two-factor sign-in, on Directus's routes and answers (see the package
-// doc); users.Manager's "Two-factor sign-in" says what is stricter.
+// doc); the users package doc's "Two-factor sign-in" says what is stricter.
 
 // tfaRoutes registers the two-factor routes.
 func (h *handler) tfaRoutes() {

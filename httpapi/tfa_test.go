@@ -197,3 +197,31 @@ func TestEnforceTFAOverHTTP(t *testing.T) {
 type wireUserTFA struct {
 	TFASecret *string `json:"tfa_secret"`
 }
+
+// The guards of an application's own routes keep out a user who must set
+// up two-factor sign-in first, until it has.
+func TestGuardsRequireTwoFactorSetUp(t *testing.T) {
+	t.Parallel()
+	a := newAuthApp(t)
+	strict, err := a.m.CreateRole(a.ctx, users.Role{Name: "Strict", AdminAccess: true, EnforceTFA: true})
+	require.NoError(t, err)
+	a.create(users.CreateUserInput{Email: "kim@example.com", Password: password, Role: &strict.ID})
+	s, err := a.m.Login(a.ctx, users.LoginInput{Email: "kim@example.com", Password: password})
+	require.NoError(t, err)
+
+	for _, path := range []string{"/member", "/staff", "/role"} {
+		wantError(t, a.serveApp(bearer("GET", path, s.AccessToken)), http.StatusForbidden, "FORBIDDEN",
+			"You don't have permission to access this. Set up two-factor sign-in first.")
+	}
+	r := bearer("GET", "/member", s.AccessToken)
+	r.Header.Set("Accept", "text/html")
+	w := a.serveApp(r)
+	assert.Equal(t, http.StatusForbidden, w.Code)
+	assert.Contains(t, w.Body.String(), "Two-Factor Sign-In Required")
+	assert.Equal(t, "kim@example.com", a.serveApp(bearer("GET", "/whoami", s.AccessToken)).Body.String(), "Authenticate itself still says who it is")
+
+	a.tfaOn(s.AccessToken)
+	for _, path := range []string{"/member", "/staff"} {
+		assert.Equal(t, http.StatusOK, a.serveApp(bearer("GET", path, s.AccessToken)).Code, path)
+	}
+}

@@ -182,7 +182,10 @@ type userData struct {
 	Status   string
 	Statuses []statusOption
 	Resend   bool // the user's mail can be sent again
-	History  []historyEntry
+	// RecoveryCodes is how many recovery codes the user has left, when it
+	// has a second factor (User.TwoFactor).
+	RecoveryCodes int
+	History       []historyEntry
 }
 
 // historyEntry is one line of a user's history on its page.
@@ -270,6 +273,12 @@ func (h *handler) showUser(w http.ResponseWriter, r *http.Request, status int, p
 		return
 	}
 	d.User, d.Roles, d.Statuses = u, roles, statuses
+	if u.TwoFactor {
+		if d.RecoveryCodes, err = h.m.RecoveryCodesLeft(r.Context(), u.ID); err != nil {
+			h.fail(w, r, "message", &page{Title: "User"}, err)
+			return
+		}
+	}
 	d.Resend = u.Email != "" && (u.Status == users.StatusUnverified || u.Status == users.StatusInvited)
 	if d.History, err = h.history(r, u); err != nil {
 		h.fail(w, r, "message", &page{Title: "User"}, err)

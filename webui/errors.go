@@ -64,6 +64,8 @@ func explain(err error) problem {
 		return problem{Field: "token", Msg: "This link is not valid: it may have been replaced by a newer one, or copied incompletely.", Status: http.StatusNotFound}
 	case errors.Is(err, users.ErrInvalidOTP):
 		return problem{Field: "otp", Msg: "This account signs in with a two-factor code: enter the current code from your authenticator app, or an unused recovery code. A code works once.", Status: http.StatusUnauthorized}
+	case errors.Is(err, users.ErrTwoFactorRequired):
+		return problem{Msg: "Your role requires two-factor sign-in: set it up on your account page before you use the console.", Status: http.StatusForbidden}
 	case errors.Is(err, users.ErrInvalidCredentials):
 		return problem{Msg: "Wrong email or password.", Status: http.StatusUnauthorized}
 	case errors.As(err, &rl):

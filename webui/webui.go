@@ -13,8 +13,10 @@
 //     role: adding moves them), "Invite Users" and one "Remove" per user.
 //   - /admin/users and /admin/users/{id}: every user, searched, filtered by
 //     status and paged, with "Create User", "Invite Users" and one "Delete"
-//     per user; one user's role, status and names, and "Resend" for a user
-//     who never acted on its mail.
+//     per user; one user's role, status and names, "Resend" for a user
+//     who never acted on its mail, and whether the user has two-factor
+//     sign-in, with "Remove Two-Factor Sign-In" for one who lost its phone
+//     and recovery codes.
 //   - /admin/account: for every signed-in active user, not only
 //     administrators: the names, the password (the current one required;
 //     the other sessions end), an email change (applied when the link
@@ -49,8 +51,12 @@
 // role or one of whose policies has admin access, signed in at
 // /admin/login with the Manager's sessions (Manager.Login; the access and
 // refresh tokens live in HttpOnly, SameSite=Lax cookies scoped to the
-// console). A host app with a login of its own passes [WithAuthorizer]
-// instead, and the built-in sign-in is off.
+// console). The sign-in form takes a two-factor code (or a recovery code)
+// for a user who has set one up; a user whose role or policy enforces
+// two-factor sign-in and who has not set it up is sent to the account
+// page's set-up until it has (users.Principal.TwoFactorSetupRequired). A
+// host app with a login of its own passes [WithAuthorizer] instead, and
+// the built-in sign-in is off.
 //
 // [WithUserSignIn] opens the sign-in, sign-out, forgot-password and
 // reset-password pages to every active user, for a host app whose own
@@ -206,6 +212,7 @@ func (h *handler) routes() {
 	admin("GET /users/{id}", h.userPage)
 	admin("POST /users/{id}", h.saveUser)
 	admin("POST /users/{id}/resend", h.resend)
+	admin("POST /users/{id}/tfa/remove", h.removeTwoFactor)
 
 	member := func(pattern string, f http.HandlerFunc) { handle(pattern, h.signedInMember(f)) }
 	member("GET /account", h.accountPage)
