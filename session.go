@@ -623,12 +623,19 @@ func (m *Manager) HasAdminAccess(ctx context.Context, userID string) (bool, erro
 }
 
 // adminAccess reports whether u's role or one of its policies has admin
-// access. A role or policy that no longer exists grants nothing.
+// access.
 func (m *Manager) adminAccess(ctx context.Context, u *store.User) (bool, error) {
+	return m.granted(ctx, u, func(adminAccess, _ bool) bool { return adminAccess })
+}
+
+// granted reports whether u's role or one of its policies has a flag
+// that pick selects (it is given the grant's admin_access and
+// enforce_tfa). A role or policy that no longer exists grants nothing.
+func (m *Manager) granted(ctx context.Context, u *store.User, pick func(adminAccess, enforceTFA bool) bool) (bool, error) {
 	if u.Role != nil {
 		r, err := m.store.GetRole(ctx, *u.Role)
 		switch {
-		case err == nil && r.AdminAccess:
+		case err == nil && pick(r.AdminAccess, r.EnforceTFA):
 			return true, nil
 		case err != nil && !isNotFound(err):
 			return false, err
@@ -637,7 +644,7 @@ func (m *Manager) adminAccess(ctx context.Context, u *store.User) (bool, error) 
 	for _, id := range u.Policies {
 		p, err := m.store.GetPolicy(ctx, id)
 		switch {
-		case err == nil && p.AdminAccess:
+		case err == nil && pick(p.AdminAccess, p.EnforceTFA):
 			return true, nil
 		case err != nil && !isNotFound(err):
 			return false, err

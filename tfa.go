@@ -555,25 +555,7 @@ func (m *Manager) requiresTwoFactor(ctx context.Context, u *store.User) (bool, e
 	if u.TwoFactor {
 		return false, nil
 	}
-	if u.Role != nil {
-		r, err := m.store.GetRole(ctx, *u.Role)
-		switch {
-		case err == nil && r.EnforceTFA:
-			return true, nil
-		case err != nil && !isNotFound(err):
-			return false, err
-		}
-	}
-	for _, id := range u.Policies {
-		p, err := m.store.GetPolicy(ctx, id)
-		switch {
-		case err == nil && p.EnforceTFA:
-			return true, nil
-		case err != nil && !isNotFound(err):
-			return false, err
-		}
-	}
-	return false, nil
+	return m.granted(ctx, u, func(_, enforceTFA bool) bool { return enforceTFA })
 }
 
 // The Store's TwoFactor methods, through storeErr.
