@@ -7,7 +7,6 @@ import (
 	"maps"
 	"runtime/debug"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/gousers/users/store"
@@ -316,33 +315,17 @@ func (m *Manager) DeliverEvents(ctx context.Context) (DeliveryReport, error) {
 		if len(batch) == 0 {
 			return rep, nil
 		}
-		var (
-			mu       sync.Mutex
-			wg       sync.WaitGroup
-			firstErr error
-			sem      = make(chan struct{}, d.Concurrency)
-		)
-		for _, dl := range batch {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				ok, err := m.deliverEvent(ctx, dl)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err != nil:
-					if firstErr == nil {
-						firstErr = err
-					}
-				case ok:
-					rep.Sent++
-				default:
-					rep.Retried++
-				}
-			}()
-		}
-		wg.Wait()
+		firstErr := fanOut(batch, d.Concurrency, func(dl *store.EventDelivery) (bool, error) {
+			return m.deliverEvent(ctx, dl)
+		}, func(ok bool, err error) {
+			switch {
+			case err != nil:
+			case ok:
+				rep.Sent++
+			default:
+				rep.Retried++
+			}
+		})
 		if firstErr != nil {
 			return rep, opErr("deliver events", firstErr)
 		}

@@ -135,34 +135,18 @@ func (m *Manager) DeliverPending(ctx context.Context) (DeliveryReport, error) {
 		if len(batch) == 0 {
 			return rep, nil
 		}
-		var (
-			mu       sync.Mutex
-			wg       sync.WaitGroup
-			firstErr error
-			sem      = make(chan struct{}, d.Concurrency)
-		)
-		for _, mail := range batch {
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				outcome, err := m.deliverOne(ctx, mail)
-				mu.Lock()
-				defer mu.Unlock()
-				switch outcome {
-				case store.MailSent:
-					rep.Sent++
-				case store.MailPending:
-					rep.Retried++
-				case store.MailFailed:
-					rep.Failed++
-				}
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-			}()
-		}
-		wg.Wait()
+		firstErr := fanOut(batch, d.Concurrency, func(mail *store.Mail) (store.MailStatus, error) {
+			return m.deliverOne(ctx, mail)
+		}, func(outcome store.MailStatus, _ error) {
+			switch outcome {
+			case store.MailSent:
+				rep.Sent++
+			case store.MailPending:
+				rep.Retried++
+			case store.MailFailed:
+				rep.Failed++
+			}
+		})
 		if firstErr != nil {
 			return rep, opErr("deliver", firstErr)
 		}
@@ -276,4 +260,32 @@ func (m *Manager) ListMail(ctx context.Context, q store.MailQuery) ([]*store.Mai
 		x.Text, x.HTML = "", ""
 	}
 	return ms, nil
+}
+
+// fanOut runs do on every item, at most n at once, hands each result to
+// tally (one call at a time, so tally may count without a lock), and
+// returns the first error do returned once all are done.
+func fanOut[T, R any](items []T, n int, do func(T) (R, error), tally func(R, error)) error {
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		first error
+		sem   = make(chan struct{}, n)
+	)
+	for _, it := range items {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			r, err := do(it)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && first == nil {
+				first = err
+			}
+			tally(r, err)
+		}()
+	}
+	wg.Wait()
+	return first
 }
