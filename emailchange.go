@@ -93,7 +93,7 @@ func (m *Manager) requestEmailChange(ctx context.Context, userID, newEmail, conf
 
 	// The notice to the current address, with its cancel link, first: a
 	// confirm link never goes out without it.
-	cancelTok, cancelRec, err := newToken(u.ID, key, store.PurposeEmailChangeCancel, now, m.lifetimes.EmailChange)
+	cancelTok, cancelRec, err := newToken(m.sess.tokenKey, u.ID, key, store.PurposeEmailChangeCancel, now, m.lifetimes.EmailChange)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (m *Manager) requestEmailChange(ctx context.Context, userID, newEmail, conf
 	if err != nil {
 		return err
 	}
-	resetTok, resetRec, err := newToken(u.ID, key, store.PurposePasswordReset, now, m.lifetimes.PasswordReset)
+	resetTok, resetRec, err := newToken(m.sess.tokenKey, u.ID, key, store.PurposePasswordReset, now, m.lifetimes.PasswordReset)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (m *Manager) requestEmailChange(ctx context.Context, userID, newEmail, conf
 		return err
 	}
 
-	confirmTok, confirmRec, err := newToken(u.ID, key, store.PurposeEmailChange, now, m.lifetimes.EmailChange)
+	confirmTok, confirmRec, err := newToken(m.sess.tokenKey, u.ID, key, store.PurposeEmailChange, now, m.lifetimes.EmailChange)
 	if err != nil {
 		return err
 	}

@@ -108,7 +108,7 @@ func FuzzParseEmailList(f *testing.F) {
 // returns their SHA-256, nil otherwise; every token newToken mints, and
 // every encoding of 32 bytes, is accepted.
 func FuzzParseToken(f *testing.F) {
-	tok, _, err := newToken("u", "u@example.com", store.PurposeInvite, time.Unix(0, 0), time.Hour)
+	tok, _, err := newToken(nil, "u", "u@example.com", store.PurposeInvite, time.Unix(0, 0), time.Hour)
 	if err != nil {
 		f.Fatal(err)
 	}

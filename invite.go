@@ -281,7 +281,7 @@ func (m *Manager) inviteOne(ctx context.Context, email, role, base string, md ma
 // renders a mail of the given kind (mailInvite, or mailSetPassword for a
 // contested registration).
 func (m *Manager) inviteMail(ctx context.Context, kind mailKind, userID, to, key, base string, now time.Time) (store.Effects, error) {
-	tok, rec, err := newToken(userID, key, store.PurposeInvite, now, m.lifetimes.Invite)
+	tok, rec, err := newToken(m.sess.tokenKey, userID, key, store.PurposeInvite, now, m.lifetimes.Invite)
 	if err != nil {
 		return store.Effects{}, err
 	}

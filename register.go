@@ -286,7 +286,7 @@ func unmailedKey(key string) string { return "unmailed " + key }
 // verifyMail mints a verification token bound to the address (its key)
 // and renders its mail.
 func (m *Manager) verifyMail(ctx context.Context, userID, to, key, base string, d mailData, now time.Time) (store.Effects, error) {
-	tok, rec, err := newToken(userID, key, store.PurposeVerifyEmail, now, m.lifetimes.VerifyEmail)
+	tok, rec, err := newToken(m.sess.tokenKey, userID, key, store.PurposeVerifyEmail, now, m.lifetimes.VerifyEmail)
 	if err != nil {
 		return store.Effects{}, err
 	}

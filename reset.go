@@ -95,7 +95,7 @@ func (m *Manager) requestReset(ctx context.Context, email, resetURL string) erro
 // resetMail mints a password-reset token bound to the address and renders
 // its mail.
 func (m *Manager) resetMail(ctx context.Context, userID, to, key, base string, now time.Time) (store.Effects, error) {
-	tok, rec, err := newToken(userID, key, store.PurposePasswordReset, now, m.lifetimes.PasswordReset)
+	tok, rec, err := newToken(m.sess.tokenKey, userID, key, store.PurposePasswordReset, now, m.lifetimes.PasswordReset)
 	if err != nil {
 		return store.Effects{}, err
 	}
@@ -131,7 +131,7 @@ func (m *Manager) ResetPassword(ctx context.Context, token, password string) (*U
 }
 
 func (m *Manager) resetPassword(ctx context.Context, token, password string) (*User, error) {
-	hashTok, ok := parseToken(token)
+	hashTok, ok := parseMailedToken(m.sess.tokenKey, token)
 	if !ok {
 		return nil, ErrInvalidToken
 	}

@@ -698,6 +698,7 @@ type sessionState struct {
 	deviceLimit Limiter // nil: no limit
 	verifyCosts *verifyCosts
 	randomKey   bool
+	tokenKey    []byte       // mailed tokens' tag key; nil under a random secret
 	lastPurge   atomic.Int64 // UnixNano of Run's last purge
 	verified    verifiedTokens
 }
@@ -721,6 +722,10 @@ func newSessionState(c *config) (*sessionState, error) {
 		st.randomKey = true
 	}
 	st.deviceKey = deriveKey(st.key, "users device cookie v1")
+	if !st.randomKey {
+		// A random secret dies with the process; mailed links must not.
+		st.tokenKey = deriveKey(st.key, "users mailed token v1")
+	}
 	return st, nil
 }
 

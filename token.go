@@ -2,6 +2,7 @@ package users
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -45,7 +46,7 @@ func (m *Manager) TokenUser(ctx context.Context, token string, purpose store.Pur
 // returns the token's record and its user. ConsumeToken checks all of it
 // again atomically (the caller passes Condition.EmailKey and the status).
 func (m *Manager) liveToken(ctx context.Context, token string, purpose store.Purpose, status Status) (*store.Token, *store.User, error) {
-	hash, ok := parseToken(token)
+	hash, ok := parseMailedToken(m.sess.tokenKey, token)
 	if !ok {
 		return nil, nil, ErrInvalidToken
 	}
@@ -84,21 +85,36 @@ func tokenError(err error) error {
 	return err
 }
 
-// Tokens are 32 random bytes from crypto/rand, encoded as unpadded
-// base64url (43 characters). Only their SHA-256 reaches the Store.
+// Tokens are 32 bytes encoded as unpadded base64url (43 characters); only
+// their SHA-256 reaches the Store. A mailed token (verification,
+// invitation, password reset, email change) is 24 random bytes from
+// crypto/rand and an 8-byte tag, the start of an HMAC-SHA256 of those 24
+// bytes under a key derived from the Manager's secret, when the secret is
+// configured (WithSecret): a token that was never minted under that secret
+// is then refused without any Store work, so a flood of made-up tokens
+// costs no database reads. Under the default random secret, which does not
+// outlive the process, the 32 bytes are all random and unchecked, so that
+// mailed links survive a restart; a Manager given a secret later refuses
+// the links mailed before (as one given another secret does). Refresh
+// tokens are 32 random bytes either way.
 const (
-	tokenBytes = 32
-	tokenLen   = 43 // base64.RawURLEncoding.EncodedLen(tokenBytes)
+	tokenBytes    = 32
+	tokenLen      = 43 // base64.RawURLEncoding.EncodedLen(tokenBytes)
+	tokenTagBytes = 8
 )
 
 // newToken mints a token for user and purpose, valid for ttl from now and
 // bound to the address it is mailed to (emailKey, a normalised email): it
-// is good only while its user still has that address. It returns the token
-// (for the mail link only) and its record (for the Store).
-func newToken(userID, emailKey string, purpose store.Purpose, now time.Time, ttl time.Duration) (string, *store.Token, error) {
+// is good only while its user still has that address. key is the mailed
+// tokens' tag key (nil: no tag). It returns the token (for the mail link
+// only) and its record (for the Store).
+func newToken(key []byte, userID, emailKey string, purpose store.Purpose, now time.Time, ttl time.Duration) (string, *store.Token, error) {
 	var raw [tokenBytes]byte
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", nil, err
+	}
+	if key != nil {
+		copy(raw[tokenBytes-tokenTagBytes:], tokenTag(key, raw[:tokenBytes-tokenTagBytes]))
 	}
 	tok := base64.RawURLEncoding.EncodeToString(raw[:])
 	sum := sha256.Sum256([]byte(tok))
@@ -112,10 +128,41 @@ func newToken(userID, emailKey string, purpose store.Purpose, now time.Time, ttl
 	}, nil
 }
 
+// tokenTag is the tag of a mailed token's random part.
+func tokenTag(key, random []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(random)
+	return h.Sum(nil)[:tokenTagBytes]
+}
+
+// parseMailedToken is parseToken for a mailed token: with a tag key, the
+// token's tag must also match (in constant time), or it is refused before
+// any Store work.
+func parseMailedToken(key []byte, tok string) ([]byte, bool) {
+	raw, ok := decodeToken(tok)
+	if !ok {
+		return nil, false
+	}
+	if key != nil && !hmac.Equal(raw[tokenBytes-tokenTagBytes:], tokenTag(key, raw[:tokenBytes-tokenTagBytes])) {
+		return nil, false
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return sum[:], true
+}
+
 // parseToken checks a token's shape — exactly 43 base64url characters that
 // decode to 32 bytes — and returns its SHA-256. A token that cannot be ours
 // is rejected here, before any store work.
 func parseToken(tok string) ([]byte, bool) {
+	if _, ok := decodeToken(tok); !ok {
+		return nil, false
+	}
+	sum := sha256.Sum256([]byte(tok))
+	return sum[:], true
+}
+
+// decodeToken decodes a token of the right shape into its 32 bytes.
+func decodeToken(tok string) ([]byte, bool) {
 	if len(tok) != tokenLen {
 		return nil, false
 	}
@@ -128,11 +175,11 @@ func parseToken(tok string) ([]byte, bool) {
 	// The last character carries 4 padding bits that must be zero for the
 	// encoding to be canonical; Strict decoding rejects the others, so that
 	// two spellings never name one token.
-	if _, err := base64.RawURLEncoding.Strict().DecodeString(tok); err != nil {
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(tok)
+	if err != nil || len(raw) != tokenBytes {
 		return nil, false
 	}
-	sum := sha256.Sum256([]byte(tok))
-	return sum[:], true
+	return raw, true
 }
 
 // allPurposes lists every token purpose: what a change of a user's address

@@ -137,13 +137,15 @@ func (k *flowKit) tokens(emails []string) ([]string, error) {
 }
 
 // refusalHandler is the httpapi handler wired as examples/server wires it
-// for these routes: an admin bearer token, no per-IP registration limit,
+// for these routes: a configured secret (SECRET, so made-up mailed tokens
+// are refused by their tag), an admin bearer token, no per-IP registration limit,
 // the library's defaults for hashing (concurrency and wait budget) at the
 // given hasher, and public registration open; its Manager's delivery
 // worker runs until ctx ends.
 func refusalHandler(ctx context.Context, st store.Store, hasher users.Hasher, admin string, opts ...users.Option) (http.Handler, error) {
 	m, err := users.New(st, discardMailer{},
-		append([]users.Option{users.WithHasher(hasher), users.WithLogger(slog.New(slog.DiscardHandler))}, opts...)...)
+		append([]users.Option{users.WithHasher(hasher), users.WithLogger(slog.New(slog.DiscardHandler)),
+			users.WithSecret([]byte("usersbench-refusals-secret-0123456789"))}, opts...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,8 @@ type refusalPath struct {
 }
 
 // refusalPaths are the paths measured: tokens that are well-formed but
-// never issued (each costs the app a lookup, as an attacker's would), a
+// never issued (an attacker's guesses: under the configured secret their
+// tag is wrong, so they are refused before any Store read), a
 // body that is not JSON (on a route that does not hash), an admin route
 // without credentials, and Directus's ping.
 var refusalPaths = []refusalPath{
