@@ -68,6 +68,7 @@ func listBenchQueries(roles []string) []struct {
 		q          users.UserQuery
 		want       int
 	}{
+		{"plain", "limit=50", users.UserQuery{Limit: 50}, 50},
 		{"role,newest", "filter[role][_eq]=" + roles[2] + "&sort=-created_at&limit=50",
 			users.UserQuery{Filter: f(`{"role":{"_eq":"` + roles[2] + `"}}`), Sort: []string{"-created_at"}, Limit: 50}, 50},
 		{"status,by-email,page-21", "filter[status][_eq]=active&sort=email&limit=50&page=21",

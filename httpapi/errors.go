@@ -213,7 +213,15 @@ type dataBody struct {
 
 // writeJSON writes v as the whole answer.
 func (h *handler) writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var (
+		b   []byte
+		err error
+	)
+	if o, ok := v.(orderedObject); ok {
+		b, err = o.appendJSON(make([]byte, 0, 1024)) // no second pass over the bytes
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		// Only our own types are encoded; this is a bug, not an input error.
 		h.cfg.log.Error("httpapi: encoding a response", "error", err.Error())

@@ -441,8 +441,14 @@ type orderedField struct {
 	val any
 }
 
-func (o orderedObject) MarshalJSON() ([]byte, error) {
-	b := []byte{'{'}
+func (o orderedObject) MarshalJSON() ([]byte, error) { return o.appendJSON(nil) }
+
+// appendJSON appends o's JSON to b. Values are encoded as json.Marshal
+// encodes them, but an ordered object or a list nested in o is appended
+// in place: encoding/json would encode it by itself and then scan its
+// bytes again (a Marshaler's output is compacted), once per level.
+func (o orderedObject) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, '{')
 	for i, f := range o {
 		if i > 0 {
 			b = append(b, ',')
@@ -451,13 +457,41 @@ func (o orderedObject) MarshalJSON() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		v, err := json.Marshal(f.val)
-		if err != nil {
+		b = append(append(b, k...), ':')
+		if b, err = appendValue(b, f.val); err != nil {
 			return nil, err
 		}
-		b = append(append(append(b, k...), ':'), v...)
 	}
 	return append(b, '}'), nil
+}
+
+// appendValue appends v's JSON to b, ordered objects and lists of them in
+// place.
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case orderedObject:
+		return v.appendJSON(b)
+	case []any:
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, e := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendValue(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	enc, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, enc...), nil
 }
 
 // selectFields returns the user with only the given fields, in the wire

@@ -47,3 +47,14 @@ func (s *Store) InsertEvents(ctx context.Context, events []*store.Event) error {
 
 // MigrationFiles are the embedded migrations.
 var MigrationFiles = migrationFiles
+
+// PreparedShapes is how many statements built from a query's shape the
+// store holds prepared.
+func (s *Store) PreparedShapes() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.shapes
+}
+
+// MaxShapeStmts is the cap on them.
+const MaxShapeStmts = maxShapeStmts

@@ -27,6 +27,7 @@ type Store struct {
 
 	mu      sync.RWMutex
 	stmts   map[string]*sql.Stmt
+	shapes  int // of stmts, those shapeStmt prepared
 	pending map[string]struct{} // met inside a transaction, not yet prepared
 }
 
@@ -149,6 +150,7 @@ func (s *Store) Close() error {
 		errs = append(errs, st.Close())
 		delete(s.stmts, q)
 	}
+	s.shapes = 0
 	return errors.Join(errs...)
 }
 
@@ -157,8 +159,25 @@ func (s *Store) Close() error {
 // a guard.
 const maxStmts = 256
 
+// maxShapeStmts caps how many statements built from a query's shape (the
+// user lists and counts: their text follows the filter, sort and paging
+// asked for, the values being arguments) are prepared; the others run
+// unprepared, so that a run of unusual queries cannot fill the cache the
+// flows' own statements need.
+const maxShapeStmts = 64
+
 // stmt returns the prepared statement for query, preparing it on first use.
 func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	return s.prepared(ctx, query, false)
+}
+
+// shapeStmt is stmt for a statement built from a query's shape: nil (run
+// it unprepared) once maxShapeStmts of them are prepared.
+func (s *Store) shapeStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	return s.prepared(ctx, query, true)
+}
+
+func (s *Store) prepared(ctx context.Context, query string, shape bool) (*sql.Stmt, error) {
 	s.mu.RLock()
 	st := s.stmts[query]
 	s.mu.RUnlock()
@@ -170,7 +189,7 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st := s.stmts[query]; st != nil {
 		return st, nil
 	}
-	if len(s.stmts) >= maxStmts {
+	if len(s.stmts) >= maxStmts || shape && s.shapes >= maxShapeStmts {
 		return nil, nil
 	}
 	st, err := s.db.PrepareContext(ctx, query)
@@ -178,6 +197,9 @@ func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 		return nil, err
 	}
 	s.stmts[query] = st
+	if shape {
+		s.shapes++
+	}
 	return st, nil
 }
 

@@ -237,8 +237,7 @@ func (s *Store) ListUsers(ctx context.Context, uq store.UserQuery) ([]*store.Use
 	if err != nil {
 		return nil, fmt.Errorf("sqlitestore: list users: %w", err)
 	}
-	// Built per query: run unprepared rather than fill the statement cache.
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.queryShape(ctx, query, args)
 	if err != nil {
 		return nil, s.fail(ctx, "list users", err)
 	}
@@ -257,14 +256,38 @@ func (s *Store) ListUsers(ctx context.Context, uq store.UserQuery) ([]*store.Use
 	return out, nil
 }
 
+// queryShape runs a statement built from a query's shape, prepared while
+// fewer than maxShapeStmts such statements are.
+func (s *Store) queryShape(ctx context.Context, query string, args []any) (*sql.Rows, error) {
+	st, err := s.shapeStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil {
+		return s.db.QueryContext(ctx, query, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
 // CountUsers implements [store.Store].
 func (s *Store) CountUsers(ctx context.Context, uq store.UserQuery) (int, error) {
 	query, args, err := countUsersSQL(uq)
 	if err != nil {
 		return 0, fmt.Errorf("sqlitestore: count users: %w", err)
 	}
+	rows, err := s.queryShape(ctx, query, args)
+	if err != nil {
+		return 0, s.fail(ctx, "count users", err)
+	}
+	defer rows.Close()
 	var n int
-	if err := s.db.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return 0, s.fail(ctx, "count users", err)
+		}
+		return 0, s.fail(ctx, "count users", sql.ErrNoRows)
+	}
+	if err := rows.Scan(&n); err != nil {
 		return 0, s.fail(ctx, "count users", err)
 	}
 	return n, nil
