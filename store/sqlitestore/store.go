@@ -27,7 +27,7 @@ type Store struct {
 
 	mu      sync.RWMutex
 	stmts   map[string]*sql.Stmt
-	shapes  int // of stmts, those shapeStmt prepared
+	shapes  int                 // of stmts, those shapeStmt prepared
 	pending map[string]struct{} // met inside a transaction, not yet prepared
 }
 
