@@ -81,8 +81,9 @@ type authn struct {
 //
 // It is resolved with users.Manager.ResolveAccessToken: the signature, the
 // expiry, that the session still exists and that its user is active, and
-// the user's admin access, read from the Store — so signing out, a
-// suspension or a lost role take effect on the very next request. An
+// the user's admin access and two-factor obligation, read from the Store in
+// one call per request — so signing out, a suspension or a lost role take
+// effect on the very next request. An
 // expired cookie is not renewed here: an API client refreshes
 // (POST /auth/refresh), and a browser sent to the sign-in page is sent
 // back once its session is renewed there.
