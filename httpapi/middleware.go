@@ -169,11 +169,15 @@ func (a *authn) credential(r *http.Request) (string, bool) {
 		}
 		return cred, false
 	}
-	if qs, ok := r.URL.Query()["access_token"]; ok {
-		if len(qs) != 1 || qs[0] == "" {
-			return "-", false
+	// A query can name access_token only literally or with escapes: one
+	// with neither is not parsed (most requests of an app have none).
+	if raw := r.URL.RawQuery; strings.Contains(raw, "access_token") || strings.Contains(raw, "%") {
+		if qs, ok := r.URL.Query()["access_token"]; ok {
+			if len(qs) != 1 || qs[0] == "" {
+				return "-", false
+			}
+			return qs[0], false
 		}
-		return qs[0], false
 	}
 	if v := cookieValue(r, a.h.cfg.sessionCookie.Name); v != "" {
 		return v, true

@@ -92,12 +92,13 @@ func TestAuthenticatePrincipal(t *testing.T) {
 	cs := a.login("bob@example.com", false, false, true)
 
 	for name, r := range map[string]*http.Request{
-		"bearer":       bearer("GET", "/whoami", s.AccessToken),
-		"query":        httptest.NewRequest("GET", "/whoami?access_token="+s.AccessToken, nil),
-		"directus":     withCookie("GET", "/whoami", httpapi.DefaultSessionCookieName, s.AccessToken),
-		"console":      withCookie("GET", "/whoami", httpapi.ConsoleCookieName, s.AccessToken),
-		"none":         httptest.NewRequest("GET", "/whoami", nil),
-		"bearer first": withCookie("GET", "/whoami", httpapi.DefaultSessionCookieName, cs.AccessToken),
+		"bearer":        bearer("GET", "/whoami", s.AccessToken),
+		"query":         httptest.NewRequest("GET", "/whoami?access_token="+s.AccessToken, nil),
+		"query escaped": httptest.NewRequest("GET", "/whoami?page=2&access%5Ftoken="+s.AccessToken, nil),
+		"directus":      withCookie("GET", "/whoami", httpapi.DefaultSessionCookieName, s.AccessToken),
+		"console":       withCookie("GET", "/whoami", httpapi.ConsoleCookieName, s.AccessToken),
+		"none":          httptest.NewRequest("GET", "/whoami", nil),
+		"bearer first":  withCookie("GET", "/whoami", httpapi.DefaultSessionCookieName, cs.AccessToken),
 	} {
 		t.Run(name, func(t *testing.T) {
 			want := "ada@example.com"

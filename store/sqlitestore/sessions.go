@@ -23,13 +23,13 @@ func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 func scanSession(rows scanner) (*store.Session, error) {
 	var (
-		s                           store.Session
-		created, refreshed, expires int64
+		s store.Session
+		t = &[3]int64{} // created, refreshed, expires: one allocation
 	)
-	if err := rows.Scan(&s.ID, &s.UserID, &s.TokenHash, &created, &refreshed, &expires, &s.IP, &s.UserAgent); err != nil {
+	if err := rows.Scan(&s.ID, &s.UserID, &s.TokenHash, &t[0], &t[1], &t[2], &s.IP, &s.UserAgent); err != nil {
 		return nil, err
 	}
-	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = sqlstore.FromMicros(created), sqlstore.FromMicros(refreshed), sqlstore.FromMicros(expires)
+	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = sqlstore.FromMicros(t[0]), sqlstore.FromMicros(t[1]), sqlstore.FromMicros(t[2])
 	return &s, nil
 }
 
