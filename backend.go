@@ -125,9 +125,9 @@ func (b backend) GetSession(ctx context.Context, id string) (*store.Session, err
 	return call(b.s.GetSession(ctx, id))
 }
 
-func (b backend) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
-	s, u, admin, err := b.s.ResolveSession(ctx, id)
-	return s, u, admin, storeErr(err)
+func (b backend) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, store.Grants, error) {
+	s, u, g, err := b.s.ResolveSession(ctx, id)
+	return s, u, g, storeErr(err)
 }
 
 func (b backend) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond store.Condition) (*store.Session, *store.User, error) {

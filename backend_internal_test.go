@@ -127,8 +127,8 @@ func (failing) CreateSession(context.Context, *store.Session, store.Condition, .
 	return errFailing
 }
 func (failing) GetSession(context.Context, string) (*store.Session, error) { return nil, errFailing }
-func (failing) ResolveSession(context.Context, string) (*store.Session, *store.User, bool, error) {
-	return nil, nil, false, errFailing
+func (failing) ResolveSession(context.Context, string) (*store.Session, *store.User, store.Grants, error) {
+	return nil, nil, store.Grants{}, errFailing
 }
 func (failing) RotateSession(context.Context, []byte, []byte, time.Time, time.Time, store.Condition) (*store.Session, *store.User, error) {
 	return nil, nil, errFailing

@@ -465,7 +465,11 @@ func (m *Manager) refresh(ctx context.Context, token string) (*Session, error) {
 	case err != nil:
 		return nil, err
 	}
-	return m.sessionAnswer(ctx, rec, u, next, false, now)
+	admin, err := m.adminAccess(ctx, u)
+	if err != nil {
+		return nil, err
+	}
+	return m.sessionAnswer(rec, u, admin, next, false, now)
 }
 
 // renew answers a new access token for a session-cookie session.
@@ -477,19 +481,15 @@ func (m *Manager) renew(ctx context.Context, token string) (*Session, error) {
 	if !c.SessionCookie {
 		return nil, ErrInvalidToken
 	}
-	rec, u, err := m.liveSession(ctx, c)
+	rec, u, g, err := m.liveSession(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	return m.sessionAnswer(ctx, rec, u, "", true, m.clock())
+	return m.sessionAnswer(rec, u, g.AdminAccess, "", true, m.clock())
 }
 
 // sessionAnswer mints the access token of a refreshed session.
-func (m *Manager) sessionAnswer(ctx context.Context, rec *store.Session, u *store.User, refresh string, cookie bool, now time.Time) (*Session, error) {
-	admin, err := m.adminAccess(ctx, u)
-	if err != nil {
-		return nil, err
-	}
+func (m *Manager) sessionAnswer(rec *store.Session, u *store.User, admin bool, refresh string, cookie bool, now time.Time) (*Session, error) {
 	access, exp, err := m.mintAccess(u, rec.ID, admin, cookie, now)
 	if err != nil {
 		return nil, err
@@ -500,28 +500,22 @@ func (m *Manager) sessionAnswer(ctx context.Context, rec *store.Session, u *stor
 	}, nil
 }
 
-// liveSession reads the session an access token names and its user:
-// ErrTokenExpired when the session lapsed, ErrInvalidToken when it ended
-// or its user is gone or not active.
-func (m *Manager) liveSession(ctx context.Context, c *accessClaims) (*store.Session, *store.User, error) {
-	rec, err := m.store.GetSession(ctx, c.Session)
-	if err != nil {
-		return nil, nil, tokenError(err)
+// liveSession reads, in one Store call, the session an access token names,
+// its user and the user's grants: ErrTokenExpired when the session lapsed,
+// ErrInvalidToken when it ended or its user is gone or not active.
+func (m *Manager) liveSession(ctx context.Context, c *accessClaims) (*store.Session, *store.User, store.Grants, error) {
+	rec, u, g, err := m.store.ResolveSession(ctx, c.Session)
+	switch {
+	case err != nil:
+		return nil, nil, store.Grants{}, tokenError(err)
+	case rec.UserID != c.ID:
+		return nil, nil, store.Grants{}, ErrInvalidToken
+	case !m.clock().Before(rec.ExpiresAt):
+		return nil, nil, store.Grants{}, ErrTokenExpired
+	case u.Status != StatusActive:
+		return nil, nil, store.Grants{}, ErrInvalidToken
 	}
-	if rec.UserID != c.ID {
-		return nil, nil, ErrInvalidToken
-	}
-	if !m.clock().Before(rec.ExpiresAt) {
-		return nil, nil, ErrTokenExpired
-	}
-	u, err := m.store.GetUser(ctx, rec.UserID)
-	if err != nil {
-		return nil, nil, tokenError(err)
-	}
-	if u.Status != StatusActive {
-		return nil, nil, ErrInvalidToken
-	}
-	return rec, u, nil
+	return rec, u, g, nil
 }
 
 // Logout ends the session of a refresh token (a current or an already
@@ -566,7 +560,8 @@ func (m *Manager) EndSession(ctx context.Context, sessionID string) error {
 // token that is not one of this Manager's access tokens is
 // ErrInvalidToken. Admin access is read from the Store, not from the
 // token's claims, so a role change takes effect at once. The session, the
-// user and its admin access are one Store call (store.Sessions.ResolveSession).
+// user, its admin access and whether its role or a policy enforces
+// two-factor sign-in are one Store call (store.Sessions.ResolveSession).
 // The Manager remembers the last few thousand tokens whose signature it
 // checked, so a client's every request does not pay for it again; their
 // expiry, session and user are checked every time.
@@ -583,8 +578,8 @@ func (m *Manager) resolve(ctx context.Context, token string) (*Principal, error)
 	if err != nil {
 		return nil, err
 	}
-	// One read: the session, its user and the user's admin access.
-	rec, u, admin, err := m.store.ResolveSession(ctx, c.Session)
+	// One read: the session, its user and the user's grants.
+	rec, u, g, err := m.store.ResolveSession(ctx, c.Session)
 	switch {
 	case isNotFound(err):
 		return nil, ErrInvalidCredentials // the session ended
@@ -595,13 +590,9 @@ func (m *Manager) resolve(ctx context.Context, token string) (*Principal, error)
 	case !m.clock().Before(rec.ExpiresAt):
 		return nil, ErrInvalidCredentials // the session lapsed, not the token
 	}
-	setup, err := m.requiresTwoFactor(ctx, u)
-	if err != nil {
-		return nil, err
-	}
 	return &Principal{
-		User: publicUser(u), SessionID: c.Session, Admin: admin, ExpiresAt: c.ExpiresAt.Time.UTC(),
-		TwoFactorSetupRequired: setup,
+		User: publicUser(u), SessionID: c.Session, Admin: g.AdminAccess, ExpiresAt: c.ExpiresAt.Time.UTC(),
+		TwoFactorSetupRequired: g.EnforceTFA && !u.TwoFactor,
 	}, nil
 }
 
@@ -623,19 +614,13 @@ func (m *Manager) HasAdminAccess(ctx context.Context, userID string) (bool, erro
 }
 
 // adminAccess reports whether u's role or one of its policies has admin
-// access.
+// access. A role or policy that no longer exists grants nothing. (A
+// session's resolution reads this with the session: store.Grants.)
 func (m *Manager) adminAccess(ctx context.Context, u *store.User) (bool, error) {
-	return m.granted(ctx, u, func(adminAccess, _ bool) bool { return adminAccess })
-}
-
-// granted reports whether u's role or one of its policies has a flag
-// that pick selects (it is given the grant's admin_access and
-// enforce_tfa). A role or policy that no longer exists grants nothing.
-func (m *Manager) granted(ctx context.Context, u *store.User, pick func(adminAccess, enforceTFA bool) bool) (bool, error) {
 	if u.Role != nil {
 		r, err := m.store.GetRole(ctx, *u.Role)
 		switch {
-		case err == nil && pick(r.AdminAccess, r.EnforceTFA):
+		case err == nil && r.AdminAccess:
 			return true, nil
 		case err != nil && !isNotFound(err):
 			return false, err
@@ -644,7 +629,7 @@ func (m *Manager) granted(ctx context.Context, u *store.User, pick func(adminAcc
 	for _, id := range u.Policies {
 		p, err := m.store.GetPolicy(ctx, id)
 		switch {
-		case err == nil && pick(p.AdminAccess, p.EnforceTFA):
+		case err == nil && p.AdminAccess:
 			return true, nil
 		case err != nil && !isNotFound(err):
 			return false, err

@@ -549,15 +549,6 @@ func tfaNotSet() error {
 	return &ValidationError{Field: "otp", Reason: "TFA is not enabled for this user", whole: true}
 }
 
-// requiresTwoFactor reports whether u, by its role or one of its
-// policies, must have a second factor, and has none.
-func (m *Manager) requiresTwoFactor(ctx context.Context, u *store.User) (bool, error) {
-	if u.TwoFactor {
-		return false, nil
-	}
-	return m.granted(ctx, u, func(_, enforceTFA bool) bool { return enforceTFA })
-}
-
 // The Store's TwoFactor methods, through storeErr.
 
 func (b backend) CreateTwoFactor(ctx context.Context, userID string, tf store.TwoFactorRecord, codes [][]byte) error {

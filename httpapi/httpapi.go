@@ -2,12 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/google/uuid"
 
@@ -148,9 +150,40 @@ func (h *handler) requestInfo(r *http.Request) users.RequestInfo {
 		ri.IP = ip.String()
 	}
 	if !saneRequestID(ri.ID) {
-		ri.ID = uuid.NewString()
+		ri.ID = newRequestID()
 	}
 	return ri
+}
+
+// requestIDs hands out random bytes for request ids from a buffer
+// refilled from crypto/rand, so that a request does not ask the kernel for
+// 16 bytes of its own.
+var requestIDs struct {
+	mu  sync.Mutex
+	buf [4096]byte
+	off int // bytes of buf handed out; len(buf): refill first
+}
+
+func init() { requestIDs.off = len(requestIDs.buf) }
+
+// newRequestID returns a random (version 4) UUID.
+func newRequestID() string {
+	var u uuid.UUID
+	requestIDs.mu.Lock()
+	if requestIDs.off+len(u) > len(requestIDs.buf) {
+		if _, err := rand.Read(requestIDs.buf[:]); err != nil {
+			requestIDs.mu.Unlock()
+			return uuid.NewString() // crypto/rand does not fail on Linux; just in case
+		}
+		requestIDs.off = 0
+	}
+	copy(u[:], requestIDs.buf[requestIDs.off:])
+	clear(requestIDs.buf[requestIDs.off : requestIDs.off+len(u)]) // handed out once
+	requestIDs.off += len(u)
+	requestIDs.mu.Unlock()
+	u[6] = u[6]&0x0f | 0x40 // version 4
+	u[8] = u[8]&0x3f | 0x80 // RFC 9562 variant
+	return u.String()
 }
 
 func saneRequestID(id string) bool {

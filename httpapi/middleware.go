@@ -81,8 +81,9 @@ type authn struct {
 //
 // It is resolved with users.Manager.ResolveAccessToken: the signature, the
 // expiry, that the session still exists and that its user is active, and
-// the user's admin access, read from the Store — so signing out, a
-// suspension or a lost role take effect on the very next request. An
+// the user's admin access and two-factor obligation, read from the Store in
+// one call per request — so signing out, a suspension or a lost role take
+// effect on the very next request. An
 // expired cookie is not renewed here: an API client refreshes
 // (POST /auth/refresh), and a browser sent to the sign-in page is sent
 // back once its session is renewed there.
@@ -168,11 +169,15 @@ func (a *authn) credential(r *http.Request) (string, bool) {
 		}
 		return cred, false
 	}
-	if qs, ok := r.URL.Query()["access_token"]; ok {
-		if len(qs) != 1 || qs[0] == "" {
-			return "-", false
+	// A query can name access_token only literally or with escapes: one
+	// with neither is not parsed (most requests of an app have none).
+	if raw := r.URL.RawQuery; strings.Contains(raw, "access_token") || strings.Contains(raw, "%") {
+		if qs, ok := r.URL.Query()["access_token"]; ok {
+			if len(qs) != 1 || qs[0] == "" {
+				return "-", false
+			}
+			return qs[0], false
 		}
-		return qs[0], false
 	}
 	if v := cookieValue(r, a.h.cfg.sessionCookie.Name); v != "" {
 		return v, true

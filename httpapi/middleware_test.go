@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,8 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
+	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/memstore"
 )
 
 // authApp is an application behind Authenticate: /whoami answers the
@@ -89,12 +92,13 @@ func TestAuthenticatePrincipal(t *testing.T) {
 	cs := a.login("bob@example.com", false, false, true)
 
 	for name, r := range map[string]*http.Request{
-		"bearer":       bearer("GET", "/whoami", s.AccessToken),
-		"query":        httptest.NewRequest("GET", "/whoami?access_token="+s.AccessToken, nil),
-		"directus":     withCookie("GET", "/whoami", httpapi.DefaultSessionCookieName, s.AccessToken),
-		"console":      withCookie("GET", "/whoami", httpapi.ConsoleCookieName, s.AccessToken),
-		"none":         httptest.NewRequest("GET", "/whoami", nil),
-		"bearer first": withCookie("GET", "/whoami", httpapi.DefaultSessionCookieName, cs.AccessToken),
+		"bearer":        bearer("GET", "/whoami", s.AccessToken),
+		"query":         httptest.NewRequest("GET", "/whoami?access_token="+s.AccessToken, nil),
+		"query escaped": httptest.NewRequest("GET", "/whoami?page=2&access%5Ftoken="+s.AccessToken, nil),
+		"directus":      withCookie("GET", "/whoami", httpapi.DefaultSessionCookieName, s.AccessToken),
+		"console":       withCookie("GET", "/whoami", httpapi.ConsoleCookieName, s.AccessToken),
+		"none":          httptest.NewRequest("GET", "/whoami", nil),
+		"bearer first":  withCookie("GET", "/whoami", httpapi.DefaultSessionCookieName, cs.AccessToken),
 	} {
 		t.Run(name, func(t *testing.T) {
 			want := "ada@example.com"
@@ -373,4 +377,105 @@ func TestAuthenticateRecordsTheActor(t *testing.T) {
 	assert.Equal(t, s.User.ID, list[0].Actor)
 	assert.Equal(t, "req-42", list[0].RequestID)
 	assert.Equal(t, "middleware-test", list[0].UserAgent)
+}
+
+// A request through Authenticate and a guard costs one Store call,
+// whatever the credential and whatever the user's grants: the session, the
+// user, its admin access and whether its role or a policy enforces
+// two-factor sign-in come in one read (store.Sessions.ResolveSession).
+func TestAuthenticateOneStoreCall(t *testing.T) {
+	var cs *countingStore
+	f := newFixtureWith(t, fixtureConfig{store: func(m *memstore.Store) store.Store {
+		cs = newCountingStore(m)
+		return cs
+	}})
+	pol, err := f.m.CreatePolicy(f.ctx, users.Policy{Name: "Reader"})
+	require.NoError(t, err)
+	strict, err := f.m.CreatePolicy(f.ctx, users.Policy{Name: "Strict", EnforceTFA: true})
+	require.NoError(t, err)
+	adminRole, err := f.m.CreateRole(f.ctx, users.Role{Name: "Admins", AdminAccess: true})
+	require.NoError(t, err)
+	login := func(email string, role *string, policies ...string) string {
+		f.create(users.CreateUserInput{Email: email, Password: password, Role: role, Policies: policies})
+		s, err := f.m.Login(f.ctx, users.LoginInput{Email: email, Password: password})
+		require.NoError(t, err)
+		return s.AccessToken
+	}
+	member := login("member@example.com", &f.role.ID, pol.ID)
+	admin := login("admin@example.com", &adminRole.ID, pol.ID)
+	setup := login("setup@example.com", &f.role.ID, pol.ID, strict.ID) // must set up two-factor sign-in
+	ended := login("ended@example.com", &f.role.ID)
+	require.NoError(t, f.m.EndSession(f.ctx, f.principal(ended).SessionID))
+
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if httpapi.PrincipalFrom(r.Context()) == nil {
+			_, _ = w.Write([]byte("anonymous"))
+		}
+	})
+	mux := http.NewServeMux()
+	mux.Handle("/whoami", ok)
+	mux.Handle("/member", httpapi.RequireUser(ok))
+	mux.Handle("/staff", httpapi.RequireAdmin(ok))
+	mux.Handle("/role", httpapi.RequireRole(f.role.ID)(ok))
+	app := httpapi.Authenticate(f.m)(mux)
+
+	credentials := map[string]func(method, path, tok string) *http.Request{
+		"bearer": func(method, path, tok string) *http.Request { return bearer(method, path, tok) },
+		"query": func(method, path, tok string) *http.Request {
+			return httptest.NewRequest(method, path+"?access_token="+tok, nil)
+		},
+		"session cookie": func(method, path, tok string) *http.Request {
+			return withCookie(method, path, httpapi.DefaultSessionCookieName, tok)
+		},
+		"console cookie": func(method, path, tok string) *http.Request {
+			return withCookie(method, path, httpapi.ConsoleCookieName, tok)
+		},
+	}
+	for _, tc := range []struct {
+		who, tok, path string
+		status         int
+	}{
+		{"member", member, "/member", 200},
+		{"member", member, "/staff", 403},
+		{"member", member, "/role", 200},
+		{"admin", admin, "/staff", 200},
+		{"admin", admin, "/role", 200},
+		{"setup", setup, "/whoami", 200},
+		{"setup", setup, "/member", 403},
+		{"ended", ended, "/member", 401},
+	} {
+		for cred, req := range credentials {
+			for _, method := range []string{"GET", "POST"} {
+				r := req(method, "https://app.example.com"+tc.path, tc.tok)
+				r.Header.Set("Sec-Fetch-Site", "same-origin")
+				cs.take()
+				w := httptest.NewRecorder()
+				app.ServeHTTP(w, r)
+				what := fmt.Sprintf("%s %s %s by %s", method, tc.path, cred, tc.who)
+				require.Equal(t, tc.status, w.Code, what)
+				assert.Equal(t, map[string]int{"ResolveSession": 1}, cs.take(), "%s: the Store calls", what)
+			}
+		}
+	}
+	// Without a credential, or with one that is not a token, the Store is
+	// not asked at all.
+	for _, r := range []*http.Request{
+		httptest.NewRequest("GET", "/member", nil),
+		bearer("GET", "/member", "not-a-token"),
+		withCookie("GET", "/member", httpapi.ConsoleCookieName, "a.b"),
+	} {
+		cs.take()
+		w := httptest.NewRecorder()
+		app.ServeHTTP(w, r)
+		assert.Equal(t, 401, w.Code)
+		assert.Empty(t, cs.take(), "the Store calls without a token")
+	}
+}
+
+// principal resolves an access token, which must resolve.
+func (f *fixture) principal(tok string) *users.Principal {
+	f.t.Helper()
+	p, err := f.m.ResolveAccessToken(f.ctx, tok)
+	require.NoError(f.t, err)
+	return p
 }

@@ -20,12 +20,11 @@ type Sessions interface {
 
 	// ResolveSession returns, in one read (one round trip to a database),
 	// the session with the given id, its user as GetUser returns it, and
-	// whether that user's role or one of its policies has AdminAccess (a
-	// role or policy that no longer exists grants nothing). ErrNotFound
+	// what that user's role and policies grant it (Grants). ErrNotFound
 	// when there is no such session. An expired session is returned as it
 	// is, and the user whatever its status: the Manager judges both. It
 	// is what every authenticated request costs, so it must be cheap.
-	ResolveSession(ctx context.Context, id string) (*Session, *User, bool, error)
+	ResolveSession(ctx context.Context, id string) (*Session, *User, Grants, error)
 
 	// RotateSession is a refresh, atomically, in one transaction:
 	//
@@ -69,6 +68,15 @@ type Sessions interface {
 	// Actor, when that is "" too), and that user's Email and Role (the
 	// caller knows only the token).
 	DeleteSessionByToken(ctx context.Context, hash []byte, events ...*Event) error
+}
+
+// Grants is what a user's role and policies grant it, as
+// Sessions.ResolveSession reads them: each flag is true when the user's
+// role or at least one of its policies has it set. A role or policy that
+// no longer exists (the user still names it) grants nothing.
+type Grants struct {
+	AdminAccess bool // Role.AdminAccess or Policy.AdminAccess
+	EnforceTFA  bool // Role.EnforceTFA or Policy.EnforceTFA
 }
 
 // Session is a login session as the Store keeps it: never the refresh

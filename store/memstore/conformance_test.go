@@ -10,7 +10,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return memstore.New() })
+	storetest.Run(t, func(t *testing.T) store.Store { return memstore.Dropping{Store: memstore.New()} })
 }
 
 func TestShared(t *testing.T) {

@@ -212,32 +212,33 @@ func copySession(sess *store.Session) *store.Session {
 }
 
 // ResolveSession implements store.Store.
-func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, store.Grants, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, nil, false, err
+		return nil, nil, store.Grants{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[id]
 	if !ok {
-		return nil, nil, false, fmt.Errorf("memstore: resolve session: %w", store.ErrNotFound)
+		return nil, nil, store.Grants{}, fmt.Errorf("memstore: resolve session: %w", store.ErrNotFound)
 	}
 	u, ok := s.users[sess.UserID]
 	if !ok {
-		return nil, nil, false, fmt.Errorf("memstore: resolve session: %w", store.ErrNotFound)
+		return nil, nil, store.Grants{}, fmt.Errorf("memstore: resolve session: %w", store.ErrNotFound)
 	}
-	admin := false
+	var g store.Grants
 	if u.Role != nil {
-		if r, ok := s.roles[*u.Role]; ok && r.AdminAccess {
-			admin = true
+		if r, ok := s.roles[*u.Role]; ok {
+			g.AdminAccess, g.EnforceTFA = r.AdminAccess, r.EnforceTFA
 		}
 	}
 	for _, p := range u.Policies {
-		if pol, ok := s.policies[p]; ok && pol.AdminAccess {
-			admin = true
+		if pol, ok := s.policies[p]; ok {
+			g.AdminAccess = g.AdminAccess || pol.AdminAccess
+			g.EnforceTFA = g.EnforceTFA || pol.EnforceTFA
 		}
 	}
-	return copySession(sess), copyUserOut(u), admin, nil
+	return copySession(sess), copyUserOut(u), g, nil
 }
 
 // ListSessions implements store.Store.

@@ -2,6 +2,7 @@ package mysqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -36,10 +37,42 @@ func TestConformance(t *testing.T) {
 					_, err := db.Exec("DELETE FROM " + table)
 					require.NoError(t, err)
 				}
-				return s
+				return dropping{Store: s, db: db}
 			})
 		})
 	}
+}
+
+// dropping is a Store that can also delete a role or a policy its users
+// still name (storetest.Dropper): on a connection of its own with foreign
+// key checks off.
+type dropping struct {
+	*mysqlstore.Store
+	db *sql.DB
+}
+
+func (d dropping) DropRole(ctx context.Context, id string) error {
+	return d.drop(ctx, `DELETE FROM users_roles WHERE id = ?`, id)
+}
+
+func (d dropping) DropPolicy(ctx context.Context, id string) error {
+	return d.drop(ctx, `DELETE FROM users_policies WHERE id = ?`, id)
+}
+
+func (d dropping) drop(ctx context.Context, stmt, id string) error {
+	c, err := d.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, `SET foreign_key_checks = 0`); err != nil {
+		return err
+	}
+	_, err = c.ExecContext(ctx, stmt, id)
+	if _, rerr := c.ExecContext(ctx, `SET foreign_key_checks = 1`); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 func TestShared(t *testing.T) {

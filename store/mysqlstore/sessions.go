@@ -71,26 +71,29 @@ type scanFunc func(dest ...any) error
 
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
-// resolveSessionSQL reads a session, its user and the user's admin
-// access in one statement: a row per policy of the user, in their order
-// (one with a NULL policy when it has none).
+// resolveSessionSQL reads a session, its user and what the user's role
+// and policies grant it in one statement: a row per policy of the user, in
+// their order (one with a NULL policy when it has none), each with the
+// role's flags and that policy's (NULL when the role or the policy no
+// longer exists: it grants nothing).
 const resolveSessionSQL = `SELECT ` + userCols + `, p.policy_id, ` + sessionCols + `,
-	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
-	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies ap ON ap.id = up.policy_id
-		WHERE up.user_id = u.id AND ap.admin_access)
+	COALESCE(r.admin_access, FALSE), COALESCE(r.enforce_tfa, FALSE),
+	COALESCE(ap.admin_access, FALSE), COALESCE(ap.enforce_tfa, FALSE)
 FROM users_sessions s JOIN users_users u ON u.id = s.user_id
+LEFT JOIN users_roles r ON r.id = u.role
 LEFT JOIN users_user_policies p ON p.user_id = u.id
+LEFT JOIN users_policies ap ON ap.id = p.policy_id
 WHERE s.id = ? ORDER BY p.position`
 
 // ResolveSession implements store.Store with one SELECT.
-func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, store.Grants, error) {
 	var (
-		sess  *store.Session
-		u     *store.User
-		admin bool
+		sess *store.Session
+		u    *store.User
+		g    store.Grants
 	)
 	err := s.do(ctx, "resolve session", func() error {
-		sess, u, admin = nil, nil, false
+		sess, u, g = nil, nil, store.Grants{}
 		rows, err := s.db.QueryContext(ctx, resolveSessionSQL, id)
 		if err != nil {
 			return err
@@ -98,11 +101,12 @@ func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, 
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				policy sql.NullString
-				ru     *store.User
+				policy                           sql.NullString
+				ru                               *store.User
+				roleAdmin, roleTFA, pAdmin, pTFA bool
 			)
 			rs, err := scanSession(scanFunc(func(sd ...any) (err error) {
-				ru, err = scanUser(rows, append(append([]any{&policy}, sd...), &admin)...)
+				ru, err = scanUser(rows, append(append([]any{&policy}, sd...), &roleAdmin, &roleTFA, &pAdmin, &pTFA)...)
 				return err
 			}))
 			if err != nil {
@@ -114,6 +118,8 @@ func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, 
 			if policy.Valid {
 				u.Policies = append(u.Policies, policy.String)
 			}
+			g.AdminAccess = g.AdminAccess || roleAdmin || pAdmin
+			g.EnforceTFA = g.EnforceTFA || roleTFA || pTFA
 		}
 		if err := rows.Err(); err != nil {
 			return err
@@ -124,9 +130,9 @@ func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, 
 		return nil
 	})
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, store.Grants{}, err
 	}
-	return sess, u, admin, nil
+	return sess, u, g, nil
 }
 
 // errReused carries, out of the transaction that found it, the id of the

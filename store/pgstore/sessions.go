@@ -65,26 +65,26 @@ type scanFunc func(dest ...any) error
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // ResolveSession implements store.Store with one SELECT.
-func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, store.Grants, error) {
 	var (
-		sess  *store.Session
-		u     *store.User
-		admin bool
+		sess *store.Session
+		u    *store.User
+		g    store.Grants
 	)
 	err := s.do(ctx, "resolve session", func() (err error) {
 		row := s.pool.QueryRow(ctx, s.q.resolveSession, id)
 		sess, err = scanSession(scanFunc(func(sd ...any) (err error) {
 			u, err = scanUser(scanFunc(func(ud ...any) error {
-				return row.Scan(append(append(sd, ud...), &admin)...)
+				return row.Scan(append(append(sd, ud...), &g.AdminAccess, &g.EnforceTFA)...)
 			}))
 			return err
 		}))
 		return err
 	})
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, store.Grants{}, err
 	}
-	return sess, u, admin, nil
+	return sess, u, g, nil
 }
 
 // RotateSession implements store.Store in two round trips, at read

@@ -330,13 +330,19 @@ WHERE id = $1`),
 		lockUserShare: q(`SELECT ` + userState + ` FROM users_users WHERE id = $1 FOR NO KEY UPDATE`),
 		insertSession: q(`INSERT INTO users_sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
 		getSession:    q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE id = $1`),
-		// A session, its user and the user's admin access, in one read.
+		// A session, its user and what the user's role and policies grant
+		// it, in one read. The lateral subquery aggregates without GROUP
+		// BY, so it always answers one row (NULLs when the user has no
+		// policy); a role or policy that no longer exists joins nothing.
 		resolveSession: q(`SELECT s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent,
 	` + userCols + `,
-	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = u.role AND r.admin_access)
-	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies ap ON ap.id = up.policy_id
-		WHERE up.user_id = u.id AND ap.admin_access)
-FROM users_sessions s JOIN users_users u ON u.id = s.user_id WHERE s.id = $1`),
+	COALESCE(r.admin_access, false) OR COALESCE(g.admin_access, false),
+	COALESCE(r.enforce_tfa, false) OR COALESCE(g.enforce_tfa, false)
+FROM users_sessions s JOIN users_users u ON u.id = s.user_id
+LEFT JOIN users_roles r ON r.id = u.role
+CROSS JOIN LATERAL (SELECT bool_or(ap.admin_access) AS admin_access, bool_or(ap.enforce_tfa) AS enforce_tfa
+	FROM users_user_policies up JOIN users_policies ap ON ap.id = up.policy_id WHERE up.user_id = u.id) g
+WHERE s.id = $1`),
 		listSessions: q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE user_id = $1 ORDER BY created_at DESC, id`),
 		lockSessionUser: q(`SELECT u.status, u.contested, u.email_key, u.password_hash FROM users_users u
 WHERE u.id = (SELECT s.user_id FROM users_sessions s WHERE s.token_hash = $1)

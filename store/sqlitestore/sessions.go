@@ -23,13 +23,13 @@ func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 func scanSession(rows scanner) (*store.Session, error) {
 	var (
-		s                           store.Session
-		created, refreshed, expires int64
+		s store.Session
+		t = &[3]int64{} // created, refreshed, expires: one allocation
 	)
-	if err := rows.Scan(&s.ID, &s.UserID, &s.TokenHash, &created, &refreshed, &expires, &s.IP, &s.UserAgent); err != nil {
+	if err := rows.Scan(&s.ID, &s.UserID, &s.TokenHash, &t[0], &t[1], &t[2], &s.IP, &s.UserAgent); err != nil {
 		return nil, err
 	}
-	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = sqlstore.FromMicros(created), sqlstore.FromMicros(refreshed), sqlstore.FromMicros(expires)
+	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = sqlstore.FromMicros(t[0]), sqlstore.FromMicros(t[1]), sqlstore.FromMicros(t[2])
 	return &s, nil
 }
 
@@ -119,40 +119,50 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 	return sess, nil
 }
 
-// resolveUserSQL reads a user (userCols) and whether its role or one of
-// its policies has admin access.
+// resolveUserSQL reads a user (userCols) and what its role and policies
+// grant it, as one integer of grant bits (grantAdmin, grantTFA): one
+// lookup of the role, one of the policies. A role or policy that no
+// longer exists matches no row, so it grants nothing.
 const resolveUserSQL = `SELECT ` + userCols + `,
-	EXISTS (SELECT 1 FROM users_roles r WHERE r.id = users_users.role AND r.admin_access)
-	OR EXISTS (SELECT 1 FROM users_user_policies up JOIN users_policies p ON p.id = up.policy_id
-		WHERE up.user_id = users_users.id AND p.admin_access)
+	COALESCE((SELECT (r.admin_access <> 0) | ((r.enforce_tfa <> 0) << 1)
+		FROM users_roles r WHERE r.id = users_users.role), 0)
+	| (SELECT COALESCE(max(p.admin_access <> 0) | (max(p.enforce_tfa <> 0) << 1), 0)
+		FROM users_user_policies up JOIN users_policies p ON p.id = up.policy_id
+		WHERE up.user_id = users_users.id)
 FROM users_users WHERE id = ?`
+
+// The grant bits of resolveUserSQL.
+const (
+	grantAdmin = 1 << iota // admin_access
+	grantTFA               // enforce_tfa
+)
 
 // ResolveSession implements [store.Store] with two SELECTs on the same
 // connection pool, no network between them: the session, then its user
-// with its admin access. One SELECT joining the two tables measured
-// nearly twice the CPU time of these two on SQLite.
-func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, bool, error) {
+// with its grants. One SELECT joining the two tables measured nearly
+// twice the CPU time of these two on SQLite.
+func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, store.Grants, error) {
 	sess, err := s.GetSession(ctx, id)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, store.Grants{}, err
 	}
 	var (
-		u     *store.User
-		admin bool
+		u    *store.User
+		bits int64
 	)
 	err = s.read().queryRow(ctx, resolveUserSQL, func(rows *sql.Rows) (err error) {
 		u, err = scanUser(scanFunc(func(ud ...any) error {
-			return rows.Scan(append(ud, &admin)...)
+			return rows.Scan(append(ud, &bits)...)
 		}))
 		return err
 	}, sess.UserID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, false, store.ErrNotFound
+		return nil, nil, store.Grants{}, store.ErrNotFound
 	}
 	if err != nil {
-		return nil, nil, false, s.fail(ctx, "resolve session", err)
+		return nil, nil, store.Grants{}, s.fail(ctx, "resolve session", err)
 	}
-	return sess, u, admin, nil
+	return sess, u, store.Grants{AdminAccess: bits&grantAdmin != 0, EnforceTFA: bits&grantTFA != 0}, nil
 }
 
 // RotateSession implements [store.Store]. Its first statement is the

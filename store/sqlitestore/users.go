@@ -23,20 +23,25 @@ const userCols = `id, email, email_key, password_hash, first_name, last_name, st
 	(SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = users_users.id)`
 
 func scanUser(rows scanner) (*store.User, error) {
+	// The columns that need converting are scanned into one value, so
+	// that they cost one allocation, not one each (Scan's pointers escape).
 	var (
-		u         store.User
-		role      sql.NullString
-		contested bool
-		meta      sql.NullString
-		created   int64
-		updated   int64
-		last      sql.NullInt64
-		policies  string
+		u store.User
+		c = &struct {
+			role      sql.NullString
+			contested bool
+			meta      sql.NullString
+			created   int64
+			updated   int64
+			last      sql.NullInt64
+			policies  string
+		}{}
 	)
 	if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&u.Status, &role, &contested, &meta, &created, &updated, &last, &u.TwoFactor, &policies); err != nil {
+		&u.Status, &c.role, &c.contested, &c.meta, &c.created, &c.updated, &c.last, &u.TwoFactor, &c.policies); err != nil {
 		return nil, err
 	}
+	role, contested, meta, created, updated, last, policies := c.role, c.contested, c.meta, c.created, c.updated, c.last, c.policies
 	if role.Valid {
 		u.Role = &role.String
 	}

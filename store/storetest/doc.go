@@ -17,6 +17,11 @@
 //		})
 //	}
 //
+// A store whose test can also delete a role or a policy that users still
+// name, as SQL run behind the Store's back would, should let the suite do
+// so ([Dropper]): a few clauses check what such a role or policy grants
+// (nothing).
+//
 // Run starts one sub-test per clause of the contract, named after the
 // method and the clause: CreateUser/DuplicateEmailCaseInsensitive,
 // ConsumeToken/SingleUseUnderConcurrency, Mail/ClaimLease… A failing clause

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -472,49 +473,108 @@ func purgeExpired(f *fixture) {
 	f.sessionIs(s3, "session expiring days later, at the end")
 }
 
-// sessionsResolve: ResolveSession answers the session, its user, and the
-// user's admin access from its role or any of its policies.
+// sessionsResolve: ResolveSession answers the session, its user, and what
+// the user's role and policies grant it: each flag set when the role or
+// any policy has it, from the role and the policies alike; a role or
+// policy deleted behind the store's back (Dropper) grants nothing.
 func sessionsResolve(f *fixture) {
 	_, _, _, err := f.s.ResolveSession(f.ctx, newID())
 	f.wantErr("ResolveSession on an empty store", err, store.ErrNotFound)
 
-	plain, admin := f.role("Plain"), &store.Role{ID: newID(), Name: "Admins", AdminAccess: true}
-	if err := f.s.CreateRole(f.ctx, admin); err != nil {
-		f.Fatalf("CreateRole: %v", err)
+	newRole := func(name string, admin, tfa bool) *store.Role {
+		r := &store.Role{ID: newID(), Name: name, AdminAccess: admin, EnforceTFA: tfa}
+		if err := f.s.CreateRole(f.ctx, r); err != nil {
+			f.Fatalf("CreateRole(%s): %v", name, err)
+		}
+		return r
 	}
-	pol, adminPol := f.policy("Reader"), &store.Policy{ID: newID(), Name: "Root", AdminAccess: true}
-	if err := f.s.CreatePolicy(f.ctx, adminPol); err != nil {
-		f.Fatalf("CreatePolicy: %v", err)
+	newPolicy := func(name string, admin, tfa bool) *store.Policy {
+		p := &store.Policy{ID: newID(), Name: name, AdminAccess: admin, EnforceTFA: tfa}
+		if err := f.s.CreatePolicy(f.ctx, p); err != nil {
+			f.Fatalf("CreatePolicy(%s): %v", name, err)
+		}
+		return p
 	}
+	plain, admin := f.role("Plain"), newRole("Admins", true, false)
+	tfaRole, both := newRole("Two-factor", false, true), newRole("Both", true, true)
+	pol, adminPol := f.policy("Reader"), newPolicy("Root", true, false)
+	tfaPol, bothPol := newPolicy("Two-factor policy", false, true), newPolicy("Both policy", true, true)
+	// gone stands for a role or policy with both flags, made afresh for
+	// its case and deleted (Dropper) once the user naming it is created:
+	// what it granted must be gone.
+	gone := ptr("gone")
+	dropper, canDrop := f.s.(Dropper)
+
+	type grants = store.Grants
 	for _, tc := range []struct {
 		name     string
 		role     *string
 		policies []string
-		admin    bool
+		want     grants
 		status   store.Status
+		drop     bool // gone is in role or policies
 	}{
-		{"no role, no policy", nil, nil, false, store.StatusActive},
-		{"plain role, plain policy", &plain.ID, []string{pol.ID}, false, store.StatusActive},
-		{"admin role", &admin.ID, nil, true, store.StatusActive},
-		{"admin policy after a plain one", &plain.ID, []string{pol.ID, adminPol.ID}, true, store.StatusActive},
-		{"admin policy, no role", nil, []string{adminPol.ID}, true, store.StatusActive},
-		{"suspended admin", &admin.ID, nil, true, store.StatusSuspended},
+		{"no role, no policy", nil, nil, grants{}, store.StatusActive, false},
+		{"plain role, plain policy", &plain.ID, []string{pol.ID}, grants{}, store.StatusActive, false},
+		{"admin role", &admin.ID, nil, grants{AdminAccess: true}, store.StatusActive, false},
+		{"admin policy after a plain one", &plain.ID, []string{pol.ID, adminPol.ID}, grants{AdminAccess: true}, store.StatusActive, false},
+		{"admin policy, no role", nil, []string{adminPol.ID}, grants{AdminAccess: true}, store.StatusActive, false},
+		{"suspended admin", &admin.ID, nil, grants{AdminAccess: true}, store.StatusSuspended, false},
+		{"two-factor role", &tfaRole.ID, []string{pol.ID}, grants{EnforceTFA: true}, store.StatusActive, false},
+		{"two-factor policy after a plain one", &plain.ID, []string{pol.ID, tfaPol.ID}, grants{EnforceTFA: true}, store.StatusActive, false},
+		{"two-factor policy, no role", nil, []string{tfaPol.ID}, grants{EnforceTFA: true}, store.StatusActive, false},
+		{"admin role, two-factor policy", &admin.ID, []string{tfaPol.ID}, grants{AdminAccess: true, EnforceTFA: true}, store.StatusActive, false},
+		{"two-factor role, admin policy", &tfaRole.ID, []string{adminPol.ID}, grants{AdminAccess: true, EnforceTFA: true}, store.StatusActive, false},
+		{"role with both", &both.ID, nil, grants{AdminAccess: true, EnforceTFA: true}, store.StatusActive, false},
+		{"policy with both", &plain.ID, []string{pol.ID, bothPol.ID}, grants{AdminAccess: true, EnforceTFA: true}, store.StatusActive, false},
+		{"admin and two-factor policies", nil, []string{adminPol.ID, tfaPol.ID}, grants{AdminAccess: true, EnforceTFA: true}, store.StatusActive, false},
+		{"deleted role", gone, nil, grants{}, store.StatusActive, true},
+		{"deleted policy among plain ones", &plain.ID, []string{pol.ID, *gone}, grants{}, store.StatusActive, true},
+		{"deleted role and policy, two-factor policy", gone, []string{*gone, tfaPol.ID}, grants{EnforceTFA: true}, store.StatusActive, true},
 	} {
+		if tc.drop && !canDrop {
+			f.Logf("ResolveSession (%s): not checked, the store does not implement storetest.Dropper", tc.name)
+			continue
+		}
 		u := newUser(strings.ReplaceAll(tc.name, " ", "-") + "@example.com")
-		u.Role, u.Policies, u.Status = tc.role, tc.policies, tc.status
+		u.Role, u.Policies, u.Status = tc.role, slices.Clone(tc.policies), tc.status
 		u.Metadata = map[string]any{"team": "Ünïcode ✓"}
+		var goneRole *store.Role
+		var gonePol *store.Policy
+		if tc.role == gone {
+			goneRole = newRole("Gone "+tc.name, true, true)
+			u.Role = &goneRole.ID
+		}
+		if i := slices.Index(u.Policies, *gone); i >= 0 {
+			gonePol = newPolicy("Gone "+tc.name, true, true)
+			u.Policies[i] = gonePol.ID
+		}
 		f.createUser(u)
+		if goneRole != nil {
+			if err := dropper.DropRole(f.ctx, goneRole.ID); err != nil {
+				f.Fatalf("DropRole (%s): %v", tc.name, err)
+			}
+			_, err := f.s.GetRole(f.ctx, goneRole.ID)
+			f.wantErr("GetRole of a dropped role ("+tc.name+")", err, store.ErrNotFound)
+		}
+		if gonePol != nil {
+			if err := dropper.DropPolicy(f.ctx, gonePol.ID); err != nil {
+				f.Fatalf("DropPolicy (%s): %v", tc.name, err)
+			}
+			_, err := f.s.GetPolicy(f.ctx, gonePol.ID)
+			f.wantErr("GetPolicy of a dropped policy ("+tc.name+")", err, store.ErrNotFound)
+		}
 		want := f.getUser(u.ID)
 		s := f.session(u.ID)
 		other := f.session(u.ID)
-		gotS, gotU, gotAdmin, err := f.s.ResolveSession(f.ctx, s.ID)
+		gotS, gotU, got, err := f.s.ResolveSession(f.ctx, s.ID)
 		if err != nil {
 			f.Fatalf("ResolveSession (%s): %v", tc.name, err)
 		}
 		f.checkSession("ResolveSession's session ("+tc.name+")", gotS, s)
 		f.checkUser("ResolveSession's user ("+tc.name+")", gotU, want)
-		if gotAdmin != tc.admin {
-			f.Errorf("ResolveSession (%s): admin access %v, want %v", tc.name, gotAdmin, tc.admin)
+		if got != tc.want {
+			f.Errorf("ResolveSession (%s): grants %+v, want %+v", tc.name, got, tc.want)
 		}
 		if err := f.s.DeleteSession(f.ctx, s.ID); err != nil {
 			f.Fatalf("DeleteSession: %v", err)

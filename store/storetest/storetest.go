@@ -54,6 +54,19 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 }
 
+// Dropper is what a store under test may implement as well (usually
+// through a wrapper its test builds around it) so that the suite can check
+// what a Store answers about a role or a policy deleted behind its back —
+// by SQL, or by another program sharing the database — while users still
+// name it. DropRole and DropPolicy delete the role or policy with the given
+// id and nothing else: the users that name it keep naming it. Run checks
+// those clauses only for a store that implements Dropper, and logs that it
+// skipped them otherwise.
+type Dropper interface {
+	DropRole(ctx context.Context, id string) error
+	DropPolicy(ctx context.Context, id string) error
+}
+
 func groups() []group {
 	return []group{
 		{"CreateUser", []clause{
