@@ -166,12 +166,12 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 
 // RenewSession implements store.Store in two round trips, at read
 // committed whatever the pool's default. The first locks the session's
-// user, then the session, FOR UPDATE: concurrent renewals of one session
-// queue on those locks, and each finds the generation the one before it
-// committed. The checks run here; the second round trip advances the
-// generation (or, within the grace, writes nothing), reads the user and
-// commits — or, for a retired generation, deletes the session and commits
-// that.
+// user, then the session (as RotateSession does): concurrent renewals of
+// one session queue on those locks, and each finds the generation the one
+// before it committed. The checks run here; the second round trip
+// advances the generation (or, within the grace, writes nothing), reads
+// the user and commits — or, for a retired generation, deletes the
+// session and commits that.
 func (s *Store) RenewSession(ctx context.Context, id string, generation int64, now time.Time, grace time.Duration, cond store.Condition) (*store.Session, *store.User, error) {
 	var (
 		sess *store.Session
