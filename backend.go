@@ -135,6 +135,11 @@ func (b backend) RotateSession(ctx context.Context, oldHash, newHash []byte, now
 	return s, u, storeErr(err)
 }
 
+func (b backend) RenewSession(ctx context.Context, id string, generation int64, now time.Time, grace time.Duration, cond store.Condition) (*store.Session, *store.User, error) {
+	s, u, err := b.s.RenewSession(ctx, id, generation, now, grace, cond)
+	return s, u, storeErr(err)
+}
+
 func (b backend) DeleteSession(ctx context.Context, id string, events ...*store.Event) error {
 	return b.after(len(events), b.s.DeleteSession(ctx, id, events...))
 }

@@ -96,8 +96,9 @@ var (
 	ErrLastAdmin = newSentinel("users: the last active user with admin access can't be removed", ErrInvalidPayload)
 
 	// ErrTokenReused is returned by Refresh for a refresh token that was
-	// already rotated: its session has been ended. It also matches
-	// ErrInvalidToken.
+	// already rotated, or a session-cookie access token that was already
+	// renewed (more than 10 seconds before): its session has been ended.
+	// It also matches ErrInvalidToken.
 	ErrTokenReused = newSentinel("users: refresh token already used; the session was ended", ErrInvalidToken)
 
 	// ErrRoleNotFound is returned when a role id names no role.

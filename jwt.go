@@ -28,14 +28,21 @@ type accessClaims struct {
 	// SessionCookie marks a token minted for a session cookie: only such a
 	// token may renew itself (Refresh) or end its session (Logout).
 	SessionCookie bool `json:"session_cookie,omitempty"`
+	// Generation is, in a session-cookie token, the session's generation
+	// it was minted for: renewing it retires that generation (see renew).
+	Generation int64 `json:"session_generation,omitempty"`
 	jwt.RegisteredClaims
 }
 
-// mintAccess signs an access token for u in session sid.
-func (m *Manager) mintAccess(u *store.User, sid string, admin, cookie bool, now time.Time) (string, time.Time, error) {
+// mintAccess signs an access token for u in session sid; a session-cookie
+// token (cookie) carries the session's generation gen.
+func (m *Manager) mintAccess(u *store.User, sid string, admin, cookie bool, gen int64, now time.Time) (string, time.Time, error) {
 	exp := now.Add(m.sess.accessTTL).Truncate(time.Second)
+	if !cookie {
+		gen = 0
+	}
 	c := accessClaims{
-		ID: u.ID, Role: u.Role, AppAccess: admin, AdminAccess: admin, Session: sid, SessionCookie: cookie,
+		ID: u.ID, Role: u.Role, AppAccess: admin, AdminAccess: admin, Session: sid, SessionCookie: cookie, Generation: gen,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    jwtIssuer,
 			IssuedAt:  jwt.NewNumericDate(now),

@@ -36,6 +36,17 @@ import (
 //     its legitimate holder cannot both go on). It lives
 //     REFRESH_TOKEN_TTL (default 7 days) from the last refresh.
 //
+// A session-cookie session (LoginInput.SessionCookie) has no refresh
+// token: its access token renews itself (Refresh), and is rotated the
+// same way. The session counts its renewals; each token carries the
+// count it was minted at, and a renewal retires it: the renewed token
+// renews again only within 10 seconds of that renewal (answering a
+// token of the current count, so that requests a client sent at once
+// with the same expired cookie do not sign it out), and after that
+// presenting it ends the whole session. A token already minted still
+// serves requests until its exp, as an access token does after its
+// refresh token rotated.
+//
 // Revocation is immediate. ResolveAccessToken checks the signature and
 // expiry, and then reads the session and the user from the Store: a
 // session ended by Logout, EndSession, a password change or reset, a
@@ -69,7 +80,8 @@ type LoginInput struct {
 	// SessionCookie says the access token will be kept in an HttpOnly
 	// cookie (Directus's "session" mode): no refresh token is returned,
 	// and Refresh and Logout accept that access token instead, expired
-	// or not, while its session lasts. Access tokens minted otherwise
+	// or not, while its session lasts; a renewal retires the token it
+	// renewed (see "Sessions" above). Access tokens minted otherwise
 	// cannot be used that way.
 	SessionCookie bool
 	// OTP is the second factor of a user who has one: a TOTP code, or
@@ -199,7 +211,7 @@ func (m *Manager) login(ctx context.Context, in LoginInput) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	access, exp, err := m.mintAccess(u, rec.ID, admin, in.SessionCookie, now)
+	access, exp, err := m.mintAccess(u, rec.ID, admin, in.SessionCookie, rec.Generation, now)
 	if err != nil {
 		return nil, err
 	}
@@ -420,7 +432,10 @@ func (m *Manager) rehash(ctx context.Context, u *store.User, password string) *s
 // For a session-cookie session (LoginInput.SessionCookie), token is that
 // session's access token, expired or not: the session is checked as above
 // and a new access token is answered (no refresh token; the session keeps
-// its end, RefreshExpires).
+// its end, RefreshExpires). The token presented is retired: presented
+// again within 10 seconds it answers a token like the one just minted
+// (concurrent requests of one client), later it is ErrTokenReused and its
+// whole session is ended.
 func (m *Manager) Refresh(ctx context.Context, token string) (*Session, error) {
 	var (
 		s   *Session
@@ -472,7 +487,16 @@ func (m *Manager) refresh(ctx context.Context, token string) (*Session, error) {
 	return m.sessionAnswer(rec, u, admin, next, false, now)
 }
 
-// renew answers a new access token for a session-cookie session.
+// renewalGrace is how long after a renewal the token it renewed still
+// renews (to a token of the current generation): requests a client sent
+// at once with the same expired cookie (tabs, parallel fetches) do not
+// end its session. Directus keeps a renewed session token as long.
+const renewalGrace = 10 * time.Second
+
+// renew answers a new access token for a session-cookie session, and
+// retires the token's generation (store.Sessions.RenewSession): a copy of
+// a renewed token that comes back after renewalGrace ends the session,
+// as a rotated refresh token does.
 func (m *Manager) renew(ctx context.Context, token string) (*Session, error) {
 	c, err := m.parseAccess(token, true)
 	if err != nil {
@@ -481,16 +505,39 @@ func (m *Manager) renew(ctx context.Context, token string) (*Session, error) {
 	if !c.SessionCookie {
 		return nil, ErrInvalidToken
 	}
-	rec, u, g, err := m.liveSession(ctx, c)
+	now := m.clock()
+	rec, u, err := m.store.RenewSession(ctx, c.Session, c.Generation, now, renewalGrace, store.Condition{Status: StatusActive})
+	switch {
+	case errors.Is(err, ErrTokenReused):
+		m.log.WarnContext(ctx, "users: a renewed session-cookie token was presented again; its session was ended", "user_id", c.ID)
+		return nil, ErrTokenReused
+	case errors.Is(err, ErrTokenExpired):
+		return nil, ErrTokenExpired
+	case errors.Is(err, store.ErrConflict):
+		// The user is no longer active: end the session, as Refresh does.
+		if derr := m.store.DeleteSession(ctx, c.Session); derr != nil && !isNotFound(derr) {
+			return nil, derr
+		}
+		return nil, ErrInvalidToken
+	case isNotFound(err):
+		return nil, ErrInvalidToken
+	case err != nil:
+		return nil, err
+	case rec.UserID != c.ID:
+		return nil, ErrInvalidToken
+	}
+	// RenewSession answers the session and its user, not the user's
+	// grants: admin access is read for the token's claim.
+	admin, err := m.adminAccess(ctx, u)
 	if err != nil {
 		return nil, err
 	}
-	return m.sessionAnswer(rec, u, g.AdminAccess, "", true, m.clock())
+	return m.sessionAnswer(rec, u, admin, "", true, now)
 }
 
 // sessionAnswer mints the access token of a refreshed session.
 func (m *Manager) sessionAnswer(rec *store.Session, u *store.User, admin bool, refresh string, cookie bool, now time.Time) (*Session, error) {
-	access, exp, err := m.mintAccess(u, rec.ID, admin, cookie, now)
+	access, exp, err := m.mintAccess(u, rec.ID, admin, cookie, rec.Generation, now)
 	if err != nil {
 		return nil, err
 	}
@@ -498,24 +545,6 @@ func (m *Manager) sessionAnswer(rec *store.Session, u *store.User, admin bool, r
 		ID: rec.ID, User: publicUser(u), AccessToken: access, AccessExpires: exp,
 		RefreshToken: refresh, RefreshExpires: rec.ExpiresAt,
 	}, nil
-}
-
-// liveSession reads, in one Store call, the session an access token names,
-// its user and the user's grants: ErrTokenExpired when the session lapsed,
-// ErrInvalidToken when it ended or its user is gone or not active.
-func (m *Manager) liveSession(ctx context.Context, c *accessClaims) (*store.Session, *store.User, store.Grants, error) {
-	rec, u, g, err := m.store.ResolveSession(ctx, c.Session)
-	switch {
-	case err != nil:
-		return nil, nil, store.Grants{}, tokenError(err)
-	case rec.UserID != c.ID:
-		return nil, nil, store.Grants{}, ErrInvalidToken
-	case !m.clock().Before(rec.ExpiresAt):
-		return nil, nil, store.Grants{}, ErrTokenExpired
-	case u.Status != StatusActive:
-		return nil, nil, store.Grants{}, ErrInvalidToken
-	}
-	return rec, u, g, nil
 }
 
 // Logout ends the session of a refresh token (a current or an already

@@ -1,9 +1,11 @@
 package users_test
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -435,6 +437,69 @@ func TestSessionCookieSessions(t *testing.T) {
 	e.clock.Advance(7 * 24 * time.Hour)
 	_, err = e.m.Refresh(e.ctx, s.AccessToken)
 	assert.ErrorIs(t, err, users.ErrTokenExpired)
+}
+
+// A renewal retires the session-cookie token it renewed: a copy of it (a
+// stolen cookie) renews only within the 10 s grace after its owner's
+// renewal, and presented later it ends the whole session, the owner's
+// renewed token included. Requests sent at once with the same expired
+// cookie all renew within the grace.
+func TestSessionCookieRenewalRetiresTheToken(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	e := newEnv(t, users.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	u := e.owner(nil)
+	s, err := e.m.Login(e.ctx, users.LoginInput{Email: ownerEmail, Password: ownerPass, SessionCookie: true})
+	require.NoError(t, err)
+	stolen := s.AccessToken
+	e.clock.Advance(time.Hour) // both copies expired
+
+	owner, err := e.m.Refresh(e.ctx, s.AccessToken)
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, claims(t, owner.AccessToken)["session_generation"])
+	// The owner's parallel requests with the old cookie, within the grace,
+	// get a token of the current generation; nothing advances twice.
+	e.clock.Advance(9 * time.Second)
+	for range 3 {
+		again, err := e.m.Refresh(e.ctx, s.AccessToken)
+		require.NoError(t, err, "within the grace")
+		assert.EqualValues(t, 1, claims(t, again.AccessToken)["session_generation"])
+	}
+	// The owner renews on; the chain goes on.
+	e.clock.Advance(time.Hour)
+	owner, err = e.m.Refresh(e.ctx, owner.AccessToken)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, claims(t, owner.AccessToken)["session_generation"])
+	logs.Reset()
+
+	// The copy comes back after the grace: refused, and the session ends.
+	e.clock.Advance(time.Minute)
+	_, err = e.m.Refresh(e.ctx, stolen)
+	require.ErrorIs(t, err, users.ErrTokenReused)
+	assert.ErrorIs(t, err, users.ErrInvalidToken)
+	_, err = e.store.GetSession(e.ctx, s.ID)
+	assert.ErrorIs(t, err, store.ErrNotFound, "the session was ended")
+	_, err = e.m.ResolveAccessToken(e.ctx, owner.AccessToken)
+	assert.ErrorIs(t, err, users.ErrInvalidCredentials, "the owner's unexpired token stops working")
+	_, err = e.m.Refresh(e.ctx, owner.AccessToken)
+	assert.ErrorIs(t, err, users.ErrInvalidToken)
+	assert.Contains(t, logs.String(), "level=WARN")
+	assert.Contains(t, logs.String(), u.ID)
+	for _, tok := range []string{stolen, owner.AccessToken, s.ID} {
+		assert.NotContains(t, logs.String(), tok, "no token in the log")
+	}
+
+	// The copy renewing first ends the session for the owner the same way.
+	s, err = e.m.Login(e.ctx, users.LoginInput{Email: ownerEmail, Password: ownerPass, SessionCookie: true})
+	require.NoError(t, err)
+	e.clock.Advance(time.Hour)
+	_, err = e.m.Refresh(e.ctx, s.AccessToken)
+	require.NoError(t, err, "the thief renews first")
+	e.clock.Advance(11 * time.Second)
+	_, err = e.m.Refresh(e.ctx, s.AccessToken)
+	require.ErrorIs(t, err, users.ErrTokenReused, "the owner's renewal finds its token retired")
+	_, err = e.store.GetSession(e.ctx, s.ID)
+	assert.ErrorIs(t, err, store.ErrNotFound, "the thief's session ended with it")
 }
 
 func TestRefreshOfAnInactiveUserEndsTheSession(t *testing.T) {

@@ -109,6 +109,11 @@ func (c *countingStore) ResolveSession(ctx context.Context, id string) (*store.S
 	return c.s.ResolveSession(ctx, id)
 }
 
+func (c *countingStore) RenewSession(ctx context.Context, id string, generation int64, now time.Time, grace time.Duration, cond store.Condition) (*store.Session, *store.User, error) {
+	c.count("RenewSession")
+	return c.s.RenewSession(ctx, id, generation, now, grace, cond)
+}
+
 func (c *countingStore) RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond store.Condition) (*store.Session, *store.User, error) {
 	c.count("RotateSession")
 	return c.s.RotateSession(ctx, oldHash, newHash, now, expiresAt, cond)

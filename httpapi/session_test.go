@@ -273,6 +273,44 @@ func TestSessionMode(t *testing.T) {
 	wantError(t, f.serve(r), 401, "INVALID_CREDENTIALS", "")
 }
 
+// A copy of an expired session cookie (stolen from the owner's browser)
+// renews only within the 10 s grace after the owner's renewal; after it,
+// POST /auth/refresh in session mode refuses it and the session ends, the
+// owner's renewed cookie included. The owner's requests racing its own
+// renewal with the old cookie are not signed out.
+func TestSessionModeRenewalRetiresTheCookie(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.owner(nil)
+	w := f.do("POST", "/auth/login", loginBody(ownerEmail, password, "session"))
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	stolen := cookie(t, w, "directus_session_token")
+	refresh := func(c *http.Cookie) *httptest.ResponseRecorder {
+		r := request("POST", "/auth/refresh", `{"mode":"session"}`)
+		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		return f.serve(r)
+	}
+	me := func(c *http.Cookie) *httptest.ResponseRecorder {
+		r := request("GET", "/users/me", "")
+		r.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		return f.serve(r)
+	}
+
+	f.clock.Advance(time.Hour)
+	w = refresh(stolen) // the owner's browser, with the same cookie
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	owner := cookie(t, w, "directus_session_token")
+	f.clock.Advance(5 * time.Second)
+	w = refresh(stolen) // another tab, at once
+	require.Equal(t, http.StatusOK, w.Code, "within the grace: %s", w.Body.String())
+	require.Equal(t, http.StatusOK, me(cookie(t, w, "directus_session_token")).Code)
+
+	f.clock.Advance(10 * time.Second)
+	wantError(t, refresh(stolen), 401, "INVALID_CREDENTIALS", "Invalid user credentials.")
+	wantError(t, me(owner), 401, "INVALID_CREDENTIALS", "")
+	wantError(t, refresh(owner), 401, "INVALID_CREDENTIALS", "")
+}
+
 // A device that logged in before keeps getting in while strangers have
 // locked the address for everyone else.
 func TestDeviceCookieThroughTheAPI(t *testing.T) {

@@ -12,12 +12,12 @@ var (
 	// ErrNotFound is returned by the getters (GetUser, GetUserByEmailKey,
 	// GetToken, GetRole, GetPolicy, GetSession) when nothing matches, and
 	// by UpdateUser, UpdateUsers, DeleteUsers, CreateSession, UpdateMail,
-	// DeleteSession and DeleteSessionByToken when what they change does
+	// RenewSession, DeleteSession and DeleteSessionByToken when what they change does
 	// not exist.
 	ErrNotFound = errors.New("store: not found")
 
 	// ErrConflict is returned by UpdateUser, UpdateUsers, DeleteUsers,
-	// ConsumeToken, CreateSession and RotateSession when the Condition
+	// ConsumeToken, CreateSession, RotateSession and RenewSession when the Condition
 	// they were handed does not hold (the user's status changed in
 	// between); nothing is written.
 	ErrConflict = errors.New("store: precondition failed")
@@ -47,12 +47,14 @@ var (
 	// consumed.
 	ErrTokenUsed = errors.New("store: token already used")
 
-	// ErrTokenExpired is returned by ConsumeToken and RotateSession when
-	// now is not before the token's or the session's ExpiresAt.
+	// ErrTokenExpired is returned by ConsumeToken, RotateSession and
+	// RenewSession when now is not before the token's or the session's
+	// ExpiresAt.
 	ErrTokenExpired = errors.New("store: token expired")
 
 	// ErrTokenReused is returned by RotateSession for a refresh-token hash
-	// that was already rotated; the session has been deleted.
+	// that was already rotated, and by RenewSession for a generation
+	// already retired; the session has been deleted.
 	ErrTokenReused = errors.New("store: refresh token already used; the session was ended")
 
 	// ErrLastAdmin is returned by the methods that take a Condition with

@@ -48,6 +48,34 @@ type Sessions interface {
 	// session exists.
 	RotateSession(ctx context.Context, oldHash, newHash []byte, now, expiresAt time.Time, cond Condition) (*Session, *User, error)
 
+	// RenewSession renews a session-cookie session. Such a session's
+	// access tokens carry the Generation they were minted for, and a
+	// renewal retires the generation it renews. Atomically, in one
+	// transaction:
+	//
+	//   - no session has the id: ErrNotFound;
+	//   - when generation is neither the session's Generation nor, while
+	//     now is before RefreshedAt + grace, the one before it (an older
+	//     one, the one before after the grace, or one never issued: a
+	//     retired token presented again — it leaked, or a client replayed
+	//     it), it deletes the whole session and returns ErrTokenReused —
+	//     that deletion is committed, it is the point of reuse detection;
+	//   - when now is not before the session's ExpiresAt: ErrTokenExpired;
+	//   - when the session's user does not satisfy cond: ErrConflict;
+	//   - when generation is the session's Generation, it advances
+	//     Generation by one, sets RefreshedAt and the user's LastAccess to
+	//     now (ExpiresAt stays), and returns the session and its user as
+	//     they are afterwards;
+	//   - when generation is the one before (a renewal that raced the one
+	//     that advanced it, within the grace), it writes nothing and
+	//     returns the session and its user as they are.
+	//
+	// In the three error cases after the first, nothing is written. Under
+	// concurrent calls with the same current generation, in one process
+	// or many, exactly one advances it; the others, within the grace, get
+	// the session as that one left it.
+	RenewSession(ctx context.Context, id string, generation int64, now time.Time, grace time.Duration, cond Condition) (*Session, *User, error)
+
 	// ListSessions returns the sessions of the user userID (none: an empty
 	// list, also for an unknown user), the most recently created first,
 	// then by ID; expired sessions not yet purged are included.
@@ -86,8 +114,13 @@ type Session struct {
 	UserID      string
 	TokenHash   []byte // SHA-256 of the current refresh token, 32 bytes
 	CreatedAt   time.Time
-	RefreshedAt time.Time // the last rotation; CreatedAt before the first
+	RefreshedAt time.Time // the last rotation or renewal; CreatedAt before the first
 	ExpiresAt   time.Time // when the current refresh token stops working
 	IP          string    // the client's address at login ("" if unknown)
 	UserAgent   string    // at most 512 bytes
+	// Generation counts the session's renewals (RenewSession): its
+	// session-cookie access tokens carry the generation they were minted
+	// for. CreateSession keeps it as given (0 for a new session);
+	// RotateSession leaves it.
+	Generation int64
 }

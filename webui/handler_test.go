@@ -560,6 +560,47 @@ func TestSessionRenewalAndRevocation(t *testing.T) {
 	assert.Equal(t, http.StatusSeeOther, get(t, e.h, "/admin/users", c).StatusCode)
 }
 
+// A copy of the console's expired cookie (stolen from the administrator's
+// browser) renews only within the 10 s grace after the owner's renewal;
+// later it is refused, its cookie cleared, and the session ends for the
+// owner too. A tab racing the owner's renewal with the old cookie is not
+// signed out.
+func TestSessionRenewalRetiresTheCookie(t *testing.T) {
+	e := newHandlerEnv(t)
+	ctx := context.Background()
+	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
+	require.NoError(t, err)
+	_, err = e.m.CreateUser(ctx, users.CreateUserInput{Email: "a@example.com", Password: "pw", Role: &admins.ID})
+	require.NoError(t, err)
+	stolen := signInCookie(t, e.h, "a@example.com", "pw")
+	sessionOf := func(res *http.Response) *http.Cookie {
+		for _, k := range res.Cookies() {
+			if k.Name == "webui_session" {
+				return k
+			}
+		}
+		return nil
+	}
+
+	*e.now = e.now.Add(e.m.Lifetimes().Access + time.Minute)
+	res := get(t, e.h, "/admin/users", stolen) // the owner
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	owner := sessionOf(res)
+	require.NotNil(t, owner, "renewed")
+	*e.now = e.now.Add(5 * time.Second)
+	res = get(t, e.h, "/admin/users", stolen) // another tab, at once
+	require.Equal(t, http.StatusOK, res.StatusCode, "within the grace")
+	require.NotNil(t, sessionOf(res))
+
+	*e.now = e.now.Add(10 * time.Second)
+	res = get(t, e.h, "/admin/users", stolen)
+	assert.Equal(t, http.StatusSeeOther, res.StatusCode, "the copy is refused after the grace")
+	if c := sessionOf(res); assert.NotNil(t, c) {
+		assert.Empty(t, c.Value, "and its cookie cleared")
+	}
+	assert.Equal(t, http.StatusSeeOther, get(t, e.h, "/admin/users", owner).StatusCode, "the session ended")
+}
+
 // The user page's selects show the user's role and status, and a refused
 // status is reported next to its select, which says it is invalid and
 // points at the message (as every input does).

@@ -95,6 +95,41 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 	return copySession(sess), copyUserOut(s.users[u.ID]), nil
 }
 
+// RenewSession implements store.Store.
+func (s *Store) RenewSession(ctx context.Context, id string, generation int64, now time.Time, grace time.Duration, cond store.Condition) (*store.Session, *store.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	now = norm(now)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sess, ok := s.sessions[id]
+	if !ok {
+		return nil, nil, fmt.Errorf("memstore: renew session: %w", store.ErrNotFound)
+	}
+	advance := generation == sess.Generation
+	if !advance && (generation != sess.Generation-1 || !now.Before(sess.RefreshedAt.Add(grace))) {
+		s.deleteSession(id)
+		return nil, nil, fmt.Errorf("memstore: renew session: %w", store.ErrTokenReused)
+	}
+	if !now.Before(sess.ExpiresAt) {
+		return nil, nil, fmt.Errorf("memstore: renew session: %w", store.ErrTokenExpired)
+	}
+	u, ok := s.users[sess.UserID]
+	if !ok {
+		return nil, nil, fmt.Errorf("memstore: renew session: %w", store.ErrNotFound)
+	}
+	if !holds(u, cond) {
+		return nil, nil, fmt.Errorf("memstore: renew session: %w", store.ErrConflict)
+	}
+	if advance {
+		sess.Generation++
+		sess.RefreshedAt = now
+		s.touch(u.ID, now)
+	}
+	return copySession(sess), copyUserOut(s.users[u.ID]), nil
+}
+
 // DeleteSession implements store.Store.
 func (s *Store) DeleteSession(ctx context.Context, id string, events ...*store.Event) error {
 	if err := ctx.Err(); err != nil {

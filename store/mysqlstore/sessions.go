@@ -10,14 +10,14 @@ import (
 	"github.com/gousers/users/store/internal/sqlstore"
 )
 
-const sessionCols = `s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent`
+const sessionCols = `s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent, s.generation`
 
 func scanSession(row interface{ Scan(...any) error }) (*store.Session, error) {
 	var (
 		r                           store.Session
 		created, refreshed, expires int64
 	)
-	if err := row.Scan(&r.ID, &r.UserID, &r.TokenHash, &created, &refreshed, &expires, &r.IP, &r.UserAgent); err != nil {
+	if err := row.Scan(&r.ID, &r.UserID, &r.TokenHash, &created, &refreshed, &expires, &r.IP, &r.UserAgent, &r.Generation); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, store.ErrNotFound
 		}
@@ -41,9 +41,9 @@ func (s *Store) CreateSession(ctx context.Context, r *store.Session, cond store.
 			if !l.holds(cond) {
 				return store.ErrConflict
 			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO users_sessions (id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, sqlstore.Micros(r.CreatedAt), sqlstore.Micros(r.RefreshedAt),
-				sqlstore.Micros(r.ExpiresAt), r.IP, r.UserAgent)
+			_, err = tx.ExecContext(ctx, `INSERT INTO users_sessions (id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent, generation)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, sqlstore.Micros(r.CreatedAt), sqlstore.Micros(r.RefreshedAt),
+				sqlstore.Micros(r.ExpiresAt), r.IP, r.UserAgent, r.Generation)
 			if err != nil {
 				return err
 			}
@@ -201,6 +201,75 @@ WHERE s.token_hash = ? FOR UPDATE`, oldHash))
 		var reused errReused
 		if errors.As(err, &reused) {
 			// The reuse ends the session, and that deletion is kept.
+			if _, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, reused.id); err != nil {
+				return err
+			}
+			return store.ErrTokenReused
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, u, nil
+}
+
+// RenewSession implements store.Store. One read-committed transaction
+// locks the row of the session's user, then the session's (the order
+// every user change takes), and checks them; concurrent renewals of one
+// session queue on the user's lock, and each finds the generation the one
+// before it committed. A retired generation ends the session in a
+// transaction of its own, committed, and answers ErrTokenReused.
+func (s *Store) RenewSession(ctx context.Context, id string, generation int64, now time.Time, grace time.Duration, cond store.Condition) (*store.Session, *store.User, error) {
+	var (
+		sess *store.Session
+		u    *store.User
+	)
+	err := s.do(ctx, "renew session", func() error {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			// The session's user, locked; the sub-select locks
+			// nothing (see ConsumeToken).
+			var l locked
+			err := tx.QueryRowContext(ctx, `SELECT `+lockCols+` FROM users_users u
+WHERE u.id = (SELECT s.user_id FROM users_sessions s WHERE s.id = ?) FOR UPDATE`, id).
+				Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash)
+			if errors.Is(err, sql.ErrNoRows) {
+				return store.ErrNotFound // none, or ended meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			sess, err = scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM users_sessions s
+WHERE s.id = ? FOR UPDATE`, id))
+			if err != nil {
+				return err // ErrNotFound when it ended meanwhile
+			}
+			verdict := sqlstore.Renew(generation, sess.Generation, sess.RefreshedAt, now, grace)
+			switch {
+			case verdict == sqlstore.RenewReused:
+				return errReused{id: id}
+			case !now.Before(sess.ExpiresAt):
+				return store.ErrTokenExpired
+			case !l.holds(cond):
+				return store.ErrConflict
+			case verdict == sqlstore.RenewAdvance:
+				if _, err := tx.ExecContext(ctx, `UPDATE users_sessions SET generation = generation + 1, refreshed_at = ? WHERE id = ?`,
+					sqlstore.Micros(now), id); err != nil {
+					return err
+				}
+				sess.Generation++
+				sess.RefreshedAt = sqlstore.FromMicros(sqlstore.Micros(now))
+				if _, err := tx.ExecContext(ctx, `UPDATE users_users SET last_access = ? WHERE id = ?`, sqlstore.Micros(now), l.id); err != nil {
+					return err
+				}
+			}
+			u, err = getUser(ctx, tx, `u.id = ?`, l.id)
+			return err
+		})
+		var reused errReused
+		if errors.As(err, &reused) {
+			// A retired token came back: it leaked. The session ends,
+			// and that deletion is kept.
 			if _, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, reused.id); err != nil {
 				return err
 			}

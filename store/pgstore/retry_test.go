@@ -201,6 +201,16 @@ func TestRetryInjectedFailures(t *testing.T) {
 				require.NoError(t, err)
 				assert.Equal(t, hashOf("s0"), got.TokenHash)
 			}},
+		{"RenewSession", "users_sessions", "UPDATE",
+			func(ctx context.Context, s *pgstore.Store) error {
+				_, _, err := s.RenewSession(ctx, "s", 0, t0, 10*time.Second, store.Condition{})
+				return err
+			},
+			func(t *testing.T, s *pgstore.Store) {
+				got, err := s.GetSession(context.Background(), "s")
+				require.NoError(t, err)
+				assert.Zero(t, got.Generation)
+			}},
 	}
 	for _, code := range []string{"40001", "40P01"} {
 		for _, o := range ops {

@@ -12,11 +12,11 @@ import (
 )
 
 // sessionCols reads a store.Session (see scanSession).
-const sessionCols = `id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent`
+const sessionCols = `id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent, generation`
 
 func scanSession(row pgx.Row) (*store.Session, error) {
 	var s store.Session
-	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.CreatedAt, &s.RefreshedAt, &s.ExpiresAt, &s.IP, &s.UserAgent)
+	err := row.Scan(&s.ID, &s.UserID, &s.TokenHash, &s.CreatedAt, &s.RefreshedAt, &s.ExpiresAt, &s.IP, &s.UserAgent, &s.Generation)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -44,7 +44,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 			}
 			b = &pgx.Batch{}
 			b.Queue(s.q.insertSession, sess.ID, sess.UserID, sess.TokenHash, sess.CreatedAt, sess.RefreshedAt,
-				sess.ExpiresAt, sess.IP, sess.UserAgent)
+				sess.ExpiresAt, sess.IP, sess.UserAgent, sess.Generation)
 			b.Queue(s.eq.lastAccess, sess.UserID, sess.CreatedAt)
 			s.queueEvents(b, events)
 			b.Queue("commit")
@@ -150,6 +150,94 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 				return err
 			})
 			b.Queue(s.eq.lastAccess, cur.UserID, now)
+			b.Queue(s.q.getUser, cur.UserID).QueryRow(func(row pgx.Row) (err error) {
+				u, err = scanUser(row)
+				return err
+			})
+			b.Queue("commit")
+			return c.SendBatch(ctx, b).Close()
+		})
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, u, nil
+}
+
+// RenewSession implements store.Store in two round trips, at read
+// committed whatever the pool's default. The first locks the session's
+// user, then the session (as RotateSession does): concurrent renewals of
+// one session queue on those locks, and each finds the generation the one
+// before it committed. The checks run here; the second round trip
+// advances the generation (or, within the grace, writes nothing), reads
+// the user and commits — or, for a retired generation, deletes the
+// session and commits that.
+func (s *Store) RenewSession(ctx context.Context, id string, generation int64, now time.Time, grace time.Duration, cond store.Condition) (*store.Session, *store.User, error) {
+	var (
+		sess *store.Session
+		u    *store.User
+	)
+	err := s.do(ctx, "renew session", func() error {
+		return s.inTx(ctx, func(c *pgx.Conn) error {
+			var (
+				st        state
+				userFound bool
+				cur       *store.Session
+			)
+			b := &pgx.Batch{}
+			b.Queue("begin isolation level read committed")
+			b.Queue(s.q.lockRenewUser, id).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					userFound = true
+					if err := st.scan(rows); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
+			b.Queue(s.q.lockSessionByID, id).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					var err error
+					if cur, err = scanSession(rows); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
+			if err := c.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
+			if cur == nil || !userFound {
+				// None, or one committed after the first statement began:
+				// it did not exist when this call looked.
+				return store.ErrNotFound
+			}
+			verdict := sqlstore.Renew(generation, cur.Generation, cur.RefreshedAt, now, grace)
+			switch {
+			case verdict == sqlstore.RenewReused:
+				// A retired token came back: it leaked. The session ends,
+				// and that is committed although the call fails.
+				if _, err := c.Exec(ctx, s.q.deleteSession, id); err != nil {
+					return err
+				}
+				if _, err := c.Exec(ctx, "commit"); err != nil {
+					return err
+				}
+				return store.ErrTokenReused
+			case !now.Before(cur.ExpiresAt):
+				return store.ErrTokenExpired
+			case !st.holds(cond):
+				return store.ErrConflict
+			}
+			b = &pgx.Batch{}
+			sess = cur
+			if verdict == sqlstore.RenewAdvance {
+				b.Queue(s.q.renewSession, id, now).QueryRow(func(row pgx.Row) (err error) {
+					sess, err = scanSession(row)
+					return err
+				})
+				b.Queue(s.eq.lastAccess, cur.UserID, now)
+			}
 			b.Queue(s.q.getUser, cur.UserID).QueryRow(func(row pgx.Row) (err error) {
 				u, err = scanUser(row)
 				return err

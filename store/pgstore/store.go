@@ -220,6 +220,7 @@ type queries struct {
 	lockUserShare, insertSession, getSession, listSessions, lockSessionUser, lockSession string
 	insertSessionHash, rotateSession, deleteReused, deleteSession                        string
 	deleteSessionByToken, purgeExpired, resolveSession                                   string
+	lockRenewUser, lockSessionByID, renewSession                                         string
 }
 
 func newQueries(prefix string) queries {
@@ -328,13 +329,13 @@ WHERE id = $1`),
 		// as UpdateUser and DeleteUsers lock them, so the two never
 		// deadlock.
 		lockUserShare: q(`SELECT ` + userState + ` FROM users_users WHERE id = $1 FOR NO KEY UPDATE`),
-		insertSession: q(`INSERT INTO users_sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
+		insertSession: q(`INSERT INTO users_sessions (` + sessionCols + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`),
 		getSession:    q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE id = $1`),
 		// A session, its user and what the user's role and policies grant
 		// it, in one read. The lateral subquery aggregates without GROUP
 		// BY, so it always answers one row (NULLs when the user has no
 		// policy); a role or policy that no longer exists joins nothing.
-		resolveSession: q(`SELECT s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent,
+		resolveSession: q(`SELECT s.id, s.user_id, s.token_hash, s.created_at, s.refreshed_at, s.expires_at, s.ip, s.user_agent, s.generation,
 	` + userCols + `,
 	COALESCE(r.admin_access, false) OR COALESCE(g.admin_access, false),
 	COALESCE(r.enforce_tfa, false) OR COALESCE(g.enforce_tfa, false)
@@ -353,6 +354,16 @@ FOR NO KEY UPDATE`),
 		lockSession:       q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE token_hash = $1 FOR UPDATE`),
 		insertSessionHash: q(`INSERT INTO users_session_hashes (hash, session_id) VALUES ($1, $2)`),
 		rotateSession: q(`UPDATE users_sessions SET token_hash = $2, refreshed_at = $3, expires_at = $4
+WHERE id = $1 RETURNING ` + sessionCols),
+		// A renewal locks the user, then the session by its id (as a
+		// rotation does by its hash): concurrent renewals of one session
+		// queue on those locks, and each sees the generation the one
+		// before it committed.
+		lockRenewUser: q(`SELECT u.status, u.contested, u.email_key, u.password_hash FROM users_users u
+WHERE u.id = (SELECT s.user_id FROM users_sessions s WHERE s.id = $1)
+FOR NO KEY UPDATE`),
+		lockSessionByID: q(`SELECT ` + sessionCols + ` FROM users_sessions WHERE id = $1 FOR UPDATE`),
+		renewSession: q(`UPDATE users_sessions SET generation = generation + 1, refreshed_at = $2
 WHERE id = $1 RETURNING ` + sessionCols),
 		deleteReused: q(`DELETE FROM users_sessions
 WHERE id = (SELECT session_id FROM users_session_hashes WHERE hash = $1) RETURNING id`),

@@ -10,7 +10,7 @@ import (
 	"github.com/gousers/users/store/internal/sqlstore"
 )
 
-const sessionCols = `id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent`
+const sessionCols = `id, user_id, token_hash, created_at, refreshed_at, expires_at, ip, user_agent, generation`
 
 // scanner is a row to scan: *sql.Rows, or a scanFunc.
 type scanner interface{ Scan(dest ...any) error }
@@ -26,7 +26,7 @@ func scanSession(rows scanner) (*store.Session, error) {
 		s store.Session
 		t = &[3]int64{} // created, refreshed, expires: one allocation
 	)
-	if err := rows.Scan(&s.ID, &s.UserID, &s.TokenHash, &t[0], &t[1], &t[2], &s.IP, &s.UserAgent); err != nil {
+	if err := rows.Scan(&s.ID, &s.UserID, &s.TokenHash, &t[0], &t[1], &t[2], &s.IP, &s.UserAgent, &s.Generation); err != nil {
 		return nil, err
 	}
 	s.CreatedAt, s.RefreshedAt, s.ExpiresAt = sqlstore.FromMicros(t[0]), sqlstore.FromMicros(t[1]), sqlstore.FromMicros(t[2])
@@ -76,9 +76,9 @@ func (s *Store) CreateSession(ctx context.Context, sess *store.Session, cond sto
 	condSQL, condArgs := condWhere(cond)
 	return s.write(ctx, "create session", func(q querier) error {
 		args := []any{sess.ID, sess.UserID, sess.TokenHash, sqlstore.Micros(sess.CreatedAt), sqlstore.Micros(sess.RefreshedAt),
-			sqlstore.Micros(sess.ExpiresAt), sess.IP, sess.UserAgent, sess.UserID}
+			sqlstore.Micros(sess.ExpiresAt), sess.IP, sess.UserAgent, sess.Generation, sess.UserID}
 		res, err := q.exec(ctx, `INSERT INTO users_sessions (`+sessionCols+`)
-	SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users_users WHERE id = ? AND `+condSQL+`)`,
+	SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM users_users WHERE id = ? AND `+condSQL+`)`,
 			append(args, condArgs...)...)
 		if err != nil {
 			return err
@@ -236,6 +236,90 @@ func whyNotRotated(ctx context.Context, q querier, oldHash []byte, now time.Time
 		return err
 	}
 	return &committedError{store.ErrTokenReused}
+}
+
+// RenewSession implements [store.Store]. Its first statement is the
+// conditional UPDATE that advances the generation, so the transaction
+// holds the write lock from the start: a concurrent renewal of the same
+// generation waits, then finds it retired (within the grace: the session
+// as the first left it; after: reuse, which ends the session).
+func (s *Store) RenewSession(ctx context.Context, id string, generation int64, now time.Time, grace time.Duration, cond store.Condition) (*store.Session, *store.User, error) {
+	var (
+		sess *store.Session
+		u    *store.User
+	)
+	condSQL, condArgs := condWhere(cond)
+	err := s.write(ctx, "renew session", func(q querier) error {
+		args := append([]any{sqlstore.Micros(now), id, generation, sqlstore.Micros(now)}, condArgs...)
+		err := q.queryRow(ctx, `UPDATE users_sessions SET generation = generation + 1, refreshed_at = ?
+	WHERE id = ? AND generation = ? AND expires_at > ?
+	AND EXISTS (SELECT 1 FROM users_users WHERE users_users.id = users_sessions.user_id AND `+condSQL+`)
+	RETURNING `+sessionCols, func(rows *sql.Rows) (err error) {
+			sess, err = scanSession(rows)
+			return err
+		}, args...)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if sess, err = whyNotRenewed(ctx, q, id, generation, now, grace); err != nil {
+				return err
+			}
+			var holds bool
+			if err := q.queryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users_users WHERE id = ? AND `+condSQL+`)`,
+				func(rows *sql.Rows) error { return rows.Scan(&holds) }, append([]any{sess.UserID}, condArgs...)...); err != nil {
+				return err
+			}
+			if !holds {
+				return store.ErrConflict
+			}
+		case err != nil:
+			return err
+		default:
+			if _, err := q.exec(ctx, `UPDATE users_users SET last_access = ? WHERE id = ?`, sqlstore.Micros(now), sess.UserID); err != nil {
+				return err
+			}
+		}
+		return q.queryRow(ctx, `SELECT `+userCols+` FROM users_users WHERE id = ?`, func(rows *sql.Rows) (err error) {
+			u, err = scanUser(rows)
+			return err
+		}, sess.UserID)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return sess, u, nil
+}
+
+// whyNotRenewed tells why RenewSession's update matched no session: the
+// session as it is for a renewal within the grace (its condition is the
+// caller's to check), an error otherwise; it ends the session of a
+// retired generation.
+func whyNotRenewed(ctx context.Context, q querier, id string, generation int64, now time.Time, grace time.Duration) (*store.Session, error) {
+	var sess *store.Session
+	err := q.queryRow(ctx, `SELECT `+sessionCols+` FROM users_sessions WHERE id = ?`, func(rows *sql.Rows) (err error) {
+		sess, err = scanSession(rows)
+		return err
+	}, id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, store.ErrNotFound
+	case err != nil:
+		return nil, err
+	}
+	verdict := sqlstore.Renew(generation, sess.Generation, sess.RefreshedAt, now, grace)
+	switch {
+	case verdict == sqlstore.RenewReused:
+		// A retired token came back: it leaked. The session ends, and that
+		// is committed although the call fails.
+		if err := endSessions(ctx, q, `id = ?`, id); err != nil {
+			return nil, err
+		}
+		return nil, &committedError{store.ErrTokenReused}
+	case !now.Before(sess.ExpiresAt):
+		return nil, store.ErrTokenExpired
+	case verdict == sqlstore.RenewAdvance:
+		return nil, store.ErrConflict // the update's condition on the user failed
+	}
+	return sess, nil
 }
 
 // DeleteSession implements [store.Store].

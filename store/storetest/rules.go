@@ -267,6 +267,17 @@ func copiesSession(f *fixture) {
 	want.TokenHash, want.RefreshedAt, want.ExpiresAt = nextWant, now, now.Add(day)
 	f.checkSession("GetSession after changing the hash passed to RotateSession and its result", f.getSession(want.ID), want)
 	f.checkUser("user after changing RotateSession's user", f.getUser(u.ID), u)
+
+	renewed, nu, err := f.s.RenewSession(f.ctx, want.ID, 0, now, time.Second, store.Condition{})
+	if err != nil {
+		f.Fatalf("RenewSession: %v", err)
+	}
+	renewed.TokenHash[2] ^= 0xff
+	renewed.UserAgent = "changed"
+	nu.FirstName = "changed"
+	want.Generation, want.RefreshedAt = 1, now
+	f.checkSession("GetSession after changing RenewSession's result", f.getSession(want.ID), want)
+	f.checkUser("user after changing RenewSession's user", f.getUser(u.ID), u)
 }
 
 // cloneBytes returns a copy of b.
@@ -323,6 +334,8 @@ func contextCancelled(f *fixture) {
 	rotated := newHash()
 	_, _, err = f.s.RotateSession(ctx, sess.TokenHash, rotated, now, now.Add(day), store.Condition{})
 	check("RotateSession", err)
+	_, _, err = f.s.RenewSession(ctx, sess.ID, 0, now, renewGrace, store.Condition{})
+	check("RenewSession", err)
 	check("DeleteSession", f.s.DeleteSession(ctx, sess.ID))
 	check("DeleteSessionByToken", f.s.DeleteSessionByToken(ctx, sess.TokenHash))
 	_, err = f.s.PurgeExpired(ctx, now.Add(30*day))
@@ -381,7 +394,7 @@ func contextCancelled(f *fixture) {
 		f.checkMail("mail after ClaimMail and UpdateMail with a cancelled context", ms[0], m)
 	}
 	f.sessionGone(ns.ID, "CreateSession with a cancelled context")
-	f.sessionIs(sess, "session after RotateSession, DeleteSession and DeleteSessionByToken with a cancelled context")
+	f.sessionIs(sess, "session after RotateSession, RenewSession, DeleteSession and DeleteSessionByToken with a cancelled context")
 	f.sessionIs(expiring, "session after PurgeExpired with a cancelled context")
 	f.hashUnknown(rotated, "the new hash of RotateSession with a cancelled context")
 	f.checkIDs("ClaimMail after ClaimMail with a cancelled context", mailIDs(f.claim(now, now.Add(time.Minute), 10)), []string{m.ID})

@@ -112,6 +112,9 @@ func diffSession(got, want *store.Session) []string {
 	d.time("ExpiresAt", got.ExpiresAt, want.ExpiresAt)
 	d.str("IP", got.IP, want.IP)
 	d.str("UserAgent", got.UserAgent, want.UserAgent)
+	if got.Generation != want.Generation {
+		d.add("Generation = %d, want %d", got.Generation, want.Generation)
+	}
 	return d
 }
 
@@ -346,6 +349,220 @@ func sessionsRotateConcurrent(f *fixture) {
 	f.sessionGone(s.ID, "session after concurrent rotations of one token")
 	f.hashUnknown(nexts[winner], "the winner's new token after the session ended")
 	f.sessionIs(other, "another session of the same user")
+}
+
+// renewGrace is the grace the RenewSession clauses pass (the Manager's).
+const renewGrace = 10 * time.Second
+
+// renew renews s's generation gen at now, which must succeed, and
+// returns the session and user answered; s is updated to what the store
+// must now hold when gen is current (a renewal within the grace of the one
+// before changes nothing).
+func (f *fixture) renew(s *store.Session, gen int64, now time.Time) (*store.Session, *store.User) {
+	f.Helper()
+	got, u, err := f.s.RenewSession(f.ctx, s.ID, gen, now, renewGrace, store.Condition{})
+	if err != nil {
+		f.Fatalf("RenewSession of generation %d (current %d) at %v: %v", gen, s.Generation, now, err)
+	}
+	if gen == s.Generation {
+		s.Generation, s.RefreshedAt = gen+1, now
+	}
+	f.checkSession(fmt.Sprintf("RenewSession result (generation %d)", gen), got, s)
+	f.sessionIs(s, fmt.Sprintf("GetSession after RenewSession (generation %d)", gen))
+	return got, u
+}
+
+// sessionsRenew: RenewSession of the current generation advances it and
+// sets RefreshedAt and the user's LastAccess, keeping the rest; a session
+// created at another generation keeps it.
+func sessionsRenew(f *fixture) {
+	u := newUser("alice@example.com")
+	u.PasswordHash = "$argon2id$hash"
+	f.createUser(u)
+	s := f.session(u.ID)
+	other := f.session(u.ID)
+	now := base.Add(time.Hour)
+	got, gotUser, err := f.s.RenewSession(f.ctx, s.ID, 0, now, renewGrace,
+		store.Condition{Status: store.StatusActive, PasswordHash: ptr(u.PasswordHash)})
+	if err != nil {
+		f.Fatalf("RenewSession: %v", err)
+	}
+	want := cloneSession(s)
+	want.Generation, want.RefreshedAt = 1, now
+	f.checkSession("RenewSession result", got, want)
+	f.checkUser("RenewSession's user", gotUser, u)
+	if gotUser != nil && (gotUser.LastAccess == nil || !gotUser.LastAccess.Equal(now)) {
+		f.Errorf("RenewSession's user: LastAccess = %v, want %v", gotUser.LastAccess, now)
+	}
+	f.checkSession("GetSession after RenewSession", f.getSession(s.ID), want)
+	f.checkSession("another session of the same user", f.getSession(other.ID), other)
+	s = want
+	for i := range 3 {
+		f.renew(s, s.Generation, now.Add(time.Duration(i+1)*time.Minute))
+	}
+	if s.Generation != 4 {
+		f.Errorf("after four renewals the generation is %d, want 4", s.Generation)
+	}
+	// The refresh-token chain is another matter: a rotation keeps the
+	// generation, a renewal the hash.
+	f.rotate(s, now.Add(time.Hour))
+	f.renew(s, s.Generation, now.Add(2*time.Hour))
+	f.sessionIs(s, "after a rotation and a renewal")
+
+	high := newSession(u.ID)
+	high.Generation = 41
+	if err := f.s.CreateSession(f.ctx, high, store.Condition{}); err != nil {
+		f.Fatalf("CreateSession at generation 41: %v", err)
+	}
+	f.sessionIs(high, "a session created at generation 41")
+	f.renew(high, 41, now)
+}
+
+// sessionsRenewGrace: within the grace after a renewal, the generation it
+// retired renews again to the session as it is, writing nothing; at the
+// grace's end it is a reuse.
+func sessionsRenewGrace(f *fixture) {
+	u := f.user("alice@example.com")
+	s := f.session(u.ID)
+	at := base.Add(time.Hour)
+	f.renew(s, 0, at)
+	for _, d := range []time.Duration{0, time.Second, renewGrace - time.Microsecond} {
+		got, gotUser := f.renew(s, 0, at.Add(d))
+		if got.Generation != 1 || gotUser == nil || gotUser.ID != u.ID {
+			f.Errorf("RenewSession of the generation before, %v after its renewal = generation %d, user %+v; want generation 1 and the user", d, got.Generation, gotUser)
+		}
+	}
+	f.sessionIs(s, "after renewals within the grace (nothing written)")
+	// The current generation still advances.
+	f.renew(s, 1, at.Add(time.Second))
+	// Two back is a reuse, even within the grace of the last renewal.
+	_, _, err := f.s.RenewSession(f.ctx, s.ID, 0, at.Add(2*time.Second), renewGrace, store.Condition{})
+	f.wantErr("RenewSession of a generation two back, within the grace", err, store.ErrTokenReused)
+	f.sessionGone(s.ID, "session after a generation two back was presented")
+
+	// The generation before, at the grace's end: a reuse.
+	s2 := f.session(u.ID)
+	f.renew(s2, 0, at)
+	_, _, err = f.s.RenewSession(f.ctx, s2.ID, 0, at.Add(renewGrace), renewGrace, store.Condition{})
+	f.wantErr("RenewSession of the generation before, at the grace's end", err, store.ErrTokenReused)
+	f.sessionGone(s2.ID, "session after that")
+}
+
+// sessionsRenewReused: a retired generation ends the session whatever
+// the expiry and the condition, and so does one never issued.
+func sessionsRenewReused(f *fixture) {
+	u := f.user("alice@example.com")
+	other := f.session(u.ID)
+	s := f.session(u.ID)
+	f.renew(s, 0, base.Add(time.Minute))
+	f.renew(s, 1, base.Add(2*time.Minute))
+	_, _, err := f.s.RenewSession(f.ctx, s.ID, 0, base.Add(time.Hour), renewGrace, store.Condition{})
+	f.wantErr("RenewSession of a retired generation", err, store.ErrTokenReused)
+	f.sessionGone(s.ID, "session after a retired generation was presented")
+	_, _, err = f.s.RenewSession(f.ctx, s.ID, 2, base.Add(time.Hour), renewGrace, store.Condition{})
+	f.wantErr("RenewSession of the current generation of a session ended by reuse", err, store.ErrNotFound)
+
+	for _, gen := range []int64{1, -1} {
+		s := f.session(u.ID)
+		_, _, err = f.s.RenewSession(f.ctx, s.ID, gen, base.Add(time.Minute), renewGrace, store.Condition{})
+		f.wantErr(fmt.Sprintf("RenewSession of generation %d, never issued", gen), err, store.ErrTokenReused)
+		f.sessionGone(s.ID, "session after that")
+	}
+
+	s3 := f.session(u.ID)
+	f.renew(s3, 0, base.Add(time.Minute))
+	_, _, err = f.s.RenewSession(f.ctx, s3.ID, 0, s3.ExpiresAt.Add(day), renewGrace, store.Condition{Status: store.StatusSuspended})
+	f.wantErr("RenewSession of a retired generation, after expiry and with a failing condition", err, store.ErrTokenReused)
+	f.sessionGone(s3.ID, "session after that")
+	f.sessionIs(other, "another session of the same user")
+}
+
+// sessionsRenewRefused: an unknown id, an expired session and a failing
+// condition write nothing.
+func sessionsRenewRefused(f *fixture) {
+	_, _, err := f.s.RenewSession(f.ctx, newID(), 0, base, renewGrace, store.Condition{})
+	f.wantErr("RenewSession on an empty store", err, store.ErrNotFound)
+	u := f.user("alice@example.com")
+	s := f.session(u.ID)
+	_, _, err = f.s.RenewSession(f.ctx, newID(), 0, base, renewGrace, store.Condition{})
+	f.wantErr("RenewSession of an unknown id", err, store.ErrNotFound)
+
+	for _, now := range []time.Time{s.ExpiresAt, s.ExpiresAt.Add(time.Millisecond), s.ExpiresAt.Add(30 * day)} {
+		_, _, err := f.s.RenewSession(f.ctx, s.ID, 0, now, renewGrace, store.Condition{})
+		f.wantErr(fmt.Sprintf("RenewSession at %v of a session expiring at %v", now, s.ExpiresAt), err, store.ErrTokenExpired)
+	}
+	f.sessionIs(s, "an expired session (nothing written)")
+
+	f.update(u.ID, store.UserChange{Status: ptr(store.StatusSuspended), UpdatedAt: base.Add(time.Second)}, store.Effects{})
+	now := base.Add(time.Minute)
+	_, _, err = f.s.RenewSession(f.ctx, s.ID, 0, now, renewGrace, store.Condition{Status: store.StatusActive})
+	f.wantErr("RenewSession whose user does not satisfy the condition", err, store.ErrConflict)
+	f.sessionIs(s, "session after the refused RenewSession")
+	f.update(u.ID, store.UserChange{Status: ptr(store.StatusActive), UpdatedAt: base.Add(2 * time.Second)}, store.Effects{})
+	f.renew(s, 0, now)
+
+	// Within the grace, the same checks.
+	f.update(u.ID, store.UserChange{Status: ptr(store.StatusSuspended), UpdatedAt: base.Add(3 * time.Second)}, store.Effects{})
+	_, _, err = f.s.RenewSession(f.ctx, s.ID, 0, now.Add(time.Second), renewGrace, store.Condition{Status: store.StatusActive})
+	f.wantErr("RenewSession within the grace whose user does not satisfy the condition", err, store.ErrConflict)
+	f.sessionIs(s, "session after that")
+
+	late := newSession(u.ID)
+	late.ExpiresAt = now.Add(time.Second)
+	if err := f.s.CreateSession(f.ctx, late, store.Condition{}); err != nil {
+		f.Fatalf("CreateSession: %v", err)
+	}
+	f.renew(late, 0, now)
+	_, _, err = f.s.RenewSession(f.ctx, late.ID, 0, late.ExpiresAt, renewGrace, store.Condition{})
+	f.wantErr("RenewSession within the grace of an expired session", err, store.ErrTokenExpired)
+	f.sessionIs(late, "session after that")
+}
+
+// Twenty requests of one client renew the same generation at once (its
+// tabs, or a page's parallel fetches): exactly one advances it, and the
+// others, within the grace, get the session as it left it.
+func sessionsRenewConcurrent(f *fixture) {
+	u := f.user("alice@example.com")
+	s := f.session(u.ID)
+	other := f.session(u.ID)
+	const n = 20
+	got := make([]*store.Session, n)
+	errs := make([]error, n)
+	now := base.Add(time.Minute)
+	f.race("concurrent RenewSession of one generation", n, func(ctx context.Context, i int) {
+		got[i], _, errs[i] = f.s.RenewSession(ctx, s.ID, 0, now, renewGrace, store.Condition{})
+	})
+	for i, err := range errs {
+		switch {
+		case err != nil:
+			f.Errorf("concurrent RenewSession %d: %v; want every one to succeed (within the grace)", i, err)
+		case got[i].Generation != 1:
+			f.Errorf("concurrent RenewSession %d: generation %d; want 1 (exactly one advances it)", i, got[i].Generation)
+		}
+	}
+	s.Generation, s.RefreshedAt = 1, now
+	f.sessionIs(s, "session after concurrent renewals of one generation")
+	f.sessionIs(other, "another session of the same user")
+
+	// Then the retired generation and the current one at once, after the
+	// grace: the reuse ends the session whichever comes first.
+	later := now.Add(time.Hour)
+	f.race("RenewSession of a retired and of the current generation at once", n, func(ctx context.Context, i int) {
+		_, _, errs[i] = f.s.RenewSession(ctx, s.ID, int64(i%2), later, renewGrace, store.Condition{})
+	})
+	reused := 0
+	for i, err := range errs {
+		switch {
+		case errors.Is(err, store.ErrTokenReused):
+			reused++
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			f.Errorf("RenewSession %d of generation %d after the grace: %v; want success, ErrTokenReused or ErrNotFound", i, i%2, err)
+		}
+	}
+	if reused == 0 {
+		f.Errorf("no RenewSession of the retired generation answered ErrTokenReused")
+	}
+	f.sessionGone(s.ID, "session after its retired generation was presented")
 }
 
 func sessionsDelete(f *fixture) {

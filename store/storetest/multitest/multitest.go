@@ -9,9 +9,9 @@
 // migrating an empty database at once, a hundred registrations of one
 // address in mixed case over four instances, one token consumed at once on
 // every instance, two delivery workers on one outbox, settings saved on
-// one instance and read on the others, refresh-token rotation and the
-// last-administrator rule under concurrent callers, and the same flows
-// through users.Manager.
+// one instance and read on the others, refresh-token rotation, session
+// renewal and the last-administrator rule under concurrent callers, and
+// the same flows through users.Manager.
 //
 // # Using it
 //
@@ -81,7 +81,8 @@ type Factory func(t *testing.T) Database
 // factory-made database: Store/MigrateOnce, Store/DuplicateEmail,
 // Store/ConsumeTokenOnce, Store/ConditionalUpdateOnce,
 // Store/ConsumeVersusReissue, Store/MailWorkers, Store/MailLeaseExpires,
-// Store/Settings, Store/RotateSessionOnce, Store/KeepAdmin, and
+// Store/Settings, Store/RotateSessionOnce, Store/RenewSessionOnce,
+// Store/KeepAdmin, and
 // Manager/SettingsShared, Manager/RegistrationOneUser,
 // Manager/WorkersSendEachMailOnce.
 func Run(t *testing.T, newDatabase Factory) {
@@ -112,6 +113,7 @@ func Tests() []Test {
 		{"Store/MailLeaseExpires", MailLeaseExpires},
 		{"Store/Settings", Settings},
 		{"Store/RotateSessionOnce", RotateSessionOnce},
+		{"Store/RenewSessionOnce", RenewSessionOnce},
 		{"Store/KeepAdmin", KeepAdmin},
 		{"Manager/SettingsShared", ManagersSettingsShared},
 		{"Manager/RegistrationOneUser", ManagersRegistrationOneUser},
@@ -513,6 +515,48 @@ func RotateSessionOnce(t *testing.T, newDatabase Factory) {
 			testkit.T0.Add(2*time.Minute), testkit.T0.Add(3*time.Hour), store.Condition{})
 		if !errors.Is(err, store.ErrInvalidToken) {
 			t.Errorf("round %d: the winner's new token after the session ended: %v; want ErrInvalidToken", r, err)
+		}
+	}
+}
+
+// RenewSessionOnce: one session-cookie generation renewed at once on every
+// instance advances once; every other caller, within the grace, gets the
+// session as the winner left it; after the grace, the retired generation
+// ends the session. Five rounds.
+func RenewSessionOnce(t *testing.T, newDatabase Factory) {
+	ctx := t.Context()
+	stores := instances(t, newDatabase, 4)
+	must(t, "CreateUser", stores[0].CreateUser(ctx, testkit.User("u1", "a@example.com"), store.Effects{}))
+	const rounds, callers, grace = 5, 8, 10 * time.Second
+	now := testkit.T0.Add(time.Minute)
+	for r := range rounds {
+		sid := fmt.Sprint("s", r)
+		must(t, "CreateSession", stores[r%len(stores)].CreateSession(ctx, &store.Session{
+			ID: sid, UserID: "u1", TokenHash: testkit.HashOf(sid), CreatedAt: testkit.T0, RefreshedAt: testkit.T0, ExpiresAt: testkit.T0.Add(time.Hour),
+		}, store.Condition{Status: store.StatusActive}))
+		got := make([]*store.Session, callers)
+		errs := make([]error, callers)
+		testkit.Start(callers, func(i int) {
+			got[i], _, errs[i] = stores[i%len(stores)].RenewSession(ctx, sid, 0, now, grace, store.Condition{Status: store.StatusActive})
+		})
+		for i, err := range errs {
+			switch {
+			case err != nil:
+				t.Errorf("round %d: caller %d: %v; want every renewal within the grace to succeed", r, i, err)
+			case got[i].Generation != 1:
+				t.Errorf("round %d: caller %d: generation %d; want 1 (exactly one renewal advances it)", r, i, got[i].Generation)
+			}
+		}
+		s, err := stores[1].GetSession(ctx, sid)
+		if err != nil || s.Generation != 1 {
+			t.Errorf("round %d: GetSession after the renewals = %+v, %v; want generation 1", r, s, err)
+		}
+		_, _, err = stores[2].RenewSession(ctx, sid, 0, now.Add(grace), grace, store.Condition{})
+		if !errors.Is(err, store.ErrTokenReused) {
+			t.Errorf("round %d: the retired generation after the grace: %v; want ErrTokenReused", r, err)
+		}
+		if _, err := stores[3].GetSession(ctx, sid); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("round %d: GetSession after a reuse: %v; want ErrNotFound (the session ended)", r, err)
 		}
 	}
 }
