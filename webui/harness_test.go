@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -141,27 +140,9 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	raiseParallel()
 	code := m.Run()
 	stopBrowser()
 	os.Exit(code)
-}
-
-// browserTests is how many tests run at once (the -parallel default) unless
-// -parallel says otherwise. The browser tests run in parallel, each in a
-// tab of its own on the one chromium, and spend most of their time
-// waiting for it: for a page to load, for the accessibility tree. Go's
-// default (GOMAXPROCS tests at once) would leave both the test binary and
-// chromium idle much of the time.
-const browserTests = 3
-
-// raiseParallel sets -parallel to browserTests when it was not given.
-func raiseParallel() {
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
-	if !given {
-		_ = flag.Set("test.parallel", strconv.Itoa(browserTests))
-	}
 }
 
 // chromiumPath finds Debian's chromium (or Chrome).
@@ -238,7 +219,10 @@ func (e *env) newPage() *page {
 		t.Skipf("skipping browser test: %v", browserErr)
 	}
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	// The tests run in parallel (as many at once as -parallel, GOMAXPROCS
+	// by default), each in a tab of its own: a deadline per test, far
+	// beyond what one needs on a loaded machine.
+	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
 	p := &page{t: t, ctx: ctx, e: e}
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)))
 	// Every page must work with JavaScript off (the CSP forbids scripts
@@ -343,10 +327,10 @@ func label(role, name string) string { return role + " " + strconvQuote(name) }
 
 func strconvQuote(s string) string { return `"` + s + `"` }
 
-// short gives one lookup a few seconds: an element that is not there fails
+// short gives one lookup ten seconds: an element that is not there fails
 // the test quickly instead of waiting for the page's whole timeout.
 func (p *page) short() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(p.ctx, 5*time.Second)
+	return context.WithTimeout(p.ctx, 10*time.Second)
 }
 
 // fill enters text into the field with this label, as a person would:
