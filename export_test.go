@@ -34,3 +34,7 @@ func DefaultsForTest() Defaults {
 	c := defaultConfig()
 	return Defaults{Delivery: c.delivery, Health: c.health}
 }
+
+// PolicyProbeLimit is how long a password policy may take on a probe
+// before the probe compares it with its linear reference.
+const PolicyProbeLimit = policyProbeLimit

@@ -1,6 +1,7 @@
 package users_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,7 +12,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/memstore"
+	"github.com/gousers/users/userstest"
 )
 
 func (e *env) try(email, pw, ip, device string) (*users.Session, error) {
@@ -74,6 +78,32 @@ func TestStrangersCannotLockTheOwnerOut(t *testing.T) {
 }
 
 func isRateLimited(err error) bool { return errors.Is(err, users.ErrRateLimited) }
+
+// Without a Limits option the Manager makes its own, with DefaultLimits'
+// values (5 failures per IP and address in 15 minutes) and its memory
+// limiters on the Manager's clock (WithClock). The other tests pass
+// Limits of their own (see limits), so this one covers the defaults.
+func TestDefaultLimitersRunOnTheManagersClock(t *testing.T) {
+	t.Parallel()
+	clock := &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
+	m, err := users.New(memstore.New(), memmailer.New(), users.WithHasher(userstest.Hasher{}), users.WithClock(clock.Now))
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = m.CreateUser(ctx, users.CreateUserInput{Email: ownerEmail, Password: ownerPass})
+	require.NoError(t, err)
+	login := func(pw string) error {
+		_, err := m.Login(ctx, users.LoginInput{Email: ownerEmail, Password: pw, IP: "192.0.2.1"})
+		return err
+	}
+	for range 5 {
+		require.ErrorIs(t, login("wrong"), users.ErrInvalidCredentials)
+	}
+	require.ErrorIs(t, login(ownerPass), users.ErrRateLimited, "5 per IP and address")
+	clock.Advance(14 * time.Minute)
+	require.ErrorIs(t, login(ownerPass), users.ErrRateLimited, "still within the window")
+	clock.Advance(time.Minute)
+	require.NoError(t, login(ownerPass), "the window passed on the Manager's clock")
+}
 
 func TestLoginLimitPerIPAndAddress(t *testing.T) {
 	t.Parallel()

@@ -266,7 +266,9 @@ func TestResendVerificationDoesTheSameWork(t *testing.T) {
 // memory store about 10 µs against 7 µs, on SQLite about 140 µs against
 // 50 µs (measured at load 11 on 2 cores). The mail limit, which counts
 // every path, bounds how often one address can be measured: past it no
-// path writes. Not parallel: it measures time.
+// path writes. Unpadded (the test limits have no RequestStall): this test
+// guards the work itself, TestRequestStallTimingOnRealStores the stall.
+// Not parallel: it measures time.
 func TestResendVerificationTiming(t *testing.T) {
 	testenv.SkipTiming(t)
 	e := newEnv(t)

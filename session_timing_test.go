@@ -15,19 +15,20 @@ import (
 // A wrong password for a user whose hash was made at costlier parameters
 // (imported from Directus, or from before HASH_* changed) takes as long as
 // an unknown address, by the standard of the enumeration tests above. The
-// stored parameters, m=32768,t=3,p=1, cost about 2.5 times the default
-// ones — the ratio of Directus's to ours — with one lane, so that the
+// stored parameters, m=13824,t=3,p=1, cost about 2.5 times timingHasher's
+// — the ratio of Directus's to the defaults — with one lane, so that the
 // test's cost stays bounded on a small shared machine. Not parallel: it
 // measures time.
 //
 // Checked against the protection: without the padding of failed logins
-// (verifyCosts.pad returning at once) the medians were 26 ms and 69 ms
-// and the test failed; with it, 535 ms and 537 ms (median difference
-// 0.02 ms) with the machine's load at 10 on its 2 cores.
+// (verifyCosts.pad returning at once) the medians were 26 ms and 69 ms at
+// m=32768,t=3 against the defaults, and 12 ms and 29 ms at the parameters
+// above, and the test failed; with it, 535 ms and 537 ms (median
+// difference 0.02 ms) with the machine's load at 10 on its 2 cores.
 func TestLoginTimingHidesOtherHashParameters(t *testing.T) {
 	testenv.SkipTiming(t)
-	e := newEnv(t, users.WithHasher(users.Argon2id{}))
-	costlier := &users.Argon2id{Memory: 32768, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}
+	e := newEnv(t, users.WithHasher(timingHasher))
+	costlier := &users.Argon2id{Memory: 13824, Time: 3, Threads: 1, SaltLen: 16, KeyLen: 32}
 	imported, err := costlier.Hash("the-owners-password")
 	require.NoError(t, err)
 	u, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "imported@example.com"})
@@ -61,7 +62,7 @@ func TestPasswordResetRequestTimingDoesNotRevealAccounts(t *testing.T) {
 	testenv.SkipTiming(t)
 	// Unpadded: this test guards the work itself (the stall is
 	// TestRequestStallTimingOnRealStores's).
-	e := newEnv(t, users.WithHasher(users.Argon2id{}), limits(func(l *users.Limits) { l.RequestStall = 0 }))
+	e := newEnv(t, users.WithHasher(timingHasher), limits(func(l *users.Limits) { l.RequestStall = 0 }))
 	_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "known@example.com", Password: "the-owners-password"})
 	require.NoError(t, err)
 	request := func(email string) func(int) {

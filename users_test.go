@@ -64,12 +64,13 @@ func newEnvOn(t *testing.T, st store.Store, opts ...users.Option) *env {
 		clock: &fakeClock{now: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}}
 	base := []users.Option{
 		users.WithHasher(userstest.Hasher{}),
+		limits(func(*users.Limits) {}),
 		users.WithClock(e.clock.Now),
 		users.Links{PublicURL: appURL},
 		users.Links{RegisterURLs: []string{verifyURL}},
 		users.Links{InviteURLs: []string{inviteURL}},
 	}
-	for _, o := range opts {
+	for _, o := range append(base, opts...) {
 		// The Manager's own default limiters run on its clock; so do the
 		// memory limiters of a test's Limits that name no clock.
 		if l, ok := o.(users.Limits); ok {
@@ -95,8 +96,13 @@ func newEnvOn(t *testing.T, st store.Store, opts ...users.Option) *env {
 // limits returns the default Limits (users.DefaultLimits) with change
 // applied: a test sets the limits it is about and keeps the others.
 // newEnvOn puts the memory limiters that name no clock on the env's clock.
+// One default differs: no RequestStall, which would make every password
+// reset request and resend sleep 250 ms. The tests of the stall set it
+// (TestRequestStallTimingOnRealStores); the other timing tests measure
+// the unpadded work, where a difference between the paths shows.
 func limits(change func(*users.Limits)) users.Limits {
 	l := users.DefaultLimits()
+	l.RequestStall = 0
 	change(&l)
 	return l
 }

@@ -96,10 +96,16 @@ func TestResendVerificationLimits(t *testing.T) {
 
 // Resend takes the same time for an address waiting for verification as
 // for one with no account, through the handler (see the package's
-// enumeration tests for the method). Not parallel: it measures time.
+// enumeration tests for the method). Unpadded (Limits.RequestStall 0):
+// this test guards the work itself; the root package's
+// TestRequestStallTimingOnRealStores the stall. No mail limit, so that
+// every resend to the waiting address writes. Not parallel: it measures
+// time.
 func TestResendTimingDoesNotRevealAccounts(t *testing.T) {
 	testenv.SkipTiming(t)
-	f := newFixture(t)
+	lim := users.DefaultLimits()
+	lim.RequestStall, lim.Mail = 0, nil
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{lim}})
 	f.openRegistration(true)
 	assert.Equal(t, http.StatusNoContent, f.do("POST", "/users/register", `{"email":"wait@example.com","password":"pw-123456"}`).Code)
 	resend := func(addr string) func(int) {

@@ -22,7 +22,7 @@ func TestPasswordRequestEnumerationOverHTTP(t *testing.T) {
 	// the root package's TestRequestStallTimingOnRealStores the stall.
 	lim := users.DefaultLimits()
 	lim.RequestStall, lim.Mail = 0, nil
-	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(users.Argon2id{}), lim}})
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(timingHasher), lim}})
 	f.create(users.CreateUserInput{Email: "known@example.com", Password: "the-owners-password"})
 	var first *answer
 	try := func(email string) func(int) {

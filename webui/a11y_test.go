@@ -52,6 +52,7 @@ func everyPage(t *testing.T, e *env) []string {
 // At 360 px and at 1280 px wide, no page scrolls sideways: long addresses
 // wrap, tables scroll inside their own region.
 func TestReadableNarrowAndWide(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	paths := everyPage(t, e)
 	p := e.newPage()
@@ -74,6 +75,7 @@ func TestReadableNarrowAndWide(t *testing.T) {
 
 // Every control has an accessible name: a label, or the text of its button.
 func TestEveryControlLabelled(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	paths := everyPage(t, e)
 	p := e.newPage()
@@ -114,6 +116,7 @@ func axString(v *accessibility.Value) string {
 // Tab reaches every control of a form in order, and the focused one shows
 // a visible outline.
 func TestKeyboardFocusVisible(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	e.role("Member", false)
 	p := e.newPage()
@@ -153,6 +156,7 @@ func TestKeyboardFocusVisible(t *testing.T) {
 // The stylesheet's text and background colours meet WCAG AA (4.5:1), and
 // the focus ring and field borders 3:1.
 func TestContrastAA(t *testing.T) {
+	t.Parallel()
 	f, err := os.Open("static/style.css")
 	require.NoError(t, err)
 	defer f.Close()

@@ -85,6 +85,7 @@ func (p *page) controlsNamed(what string) {
 // A user who is no administrator has the account page, without the
 // console's navigation.
 func TestPageAccountForAMember(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.admin("admin@example.com", "admin password")
 	e.user(users.CreateUserInput{Email: "mia@example.com", Password: "mia password", FirstName: "Mia"})
@@ -112,6 +113,7 @@ func TestPageAccountForAMember(t *testing.T) {
 // An email change asked on the account page is confirmed from the new
 // address's mail, and another one is cancelled from the old address's.
 func TestPageAccountEmailChange(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.admin("admin@example.com", "admin password")
 	p := e.newPage()
@@ -167,6 +169,7 @@ func TestPageAccountEmailChange(t *testing.T) {
 // The sessions list: one Sign Out per session, Sign Out Everywhere Else;
 // a password change keeps this browser and ends the others.
 func TestPageAccountSessionsAndPassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.admin("admin@example.com", "admin password")
 	ctx := context.Background()
@@ -230,6 +233,7 @@ func TestPageAccountSessionsAndPassword(t *testing.T) {
 // The Users page creates, invites and deletes; Delete asks first, and the
 // last administrator stays.
 func TestPageUsersCreateInviteDelete(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.admin("admin@example.com", "admin password")
 	editors := e.role("Editors", false)
@@ -303,6 +307,7 @@ func (p *page) signInWith(email, password, code string) int {
 // without a code and with a code already used, and succeeds with a fresh
 // code, then with a recovery code (once).
 func TestPageAccountTwoFactor(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.admin("admin@example.com", "admin password")
 	p := e.newPage()
@@ -364,6 +369,7 @@ func TestPageAccountTwoFactor(t *testing.T) {
 // A role that requires two-factor sign-in sends its users to set it up
 // before anything else.
 func TestPageEnforcedTwoFactor(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	strict, err := e.m.CreateRole(ctx, users.Role{Name: "Strict Admins", AdminAccess: true, EnforceTFA: true})

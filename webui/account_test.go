@@ -55,6 +55,7 @@ func cookieOf(res *http.Response, name string) *http.Cookie {
 // The account page serves every signed-in user, administrators or not,
 // and only them.
 func TestAccountPageForEveryUser(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	_, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "member@example.com", Password: "pw", FirstName: "Mia"})
@@ -84,6 +85,7 @@ func TestAccountPageForEveryUser(t *testing.T) {
 }
 
 func TestAccountNamesAndPassword(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	u, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "member@example.com", Password: "pw"})
@@ -125,6 +127,7 @@ func TestAccountNamesAndPassword(t *testing.T) {
 }
 
 func TestAccountSessions(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	_, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "member@example.com", Password: "pw"})
@@ -163,6 +166,7 @@ func TestAccountSessions(t *testing.T) {
 // The pages behind an email change's links show what they will do and act
 // only on POST.
 func TestAccountEmailChangePages(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	u, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "member@example.com", Password: "pw"})

@@ -16,6 +16,7 @@ import (
 // Remove and Delete ask first, on a page of their own; GET changes
 // nothing.
 func TestRemoveAndDeleteAskFirst(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
@@ -51,6 +52,7 @@ func TestRemoveAndDeleteAskFirst(t *testing.T) {
 }
 
 func TestDeletingTheLastAdministratorIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
@@ -66,6 +68,7 @@ func TestDeletingTheLastAdministratorIsRefused(t *testing.T) {
 
 // The Users page creates and invites.
 func TestUsersPageCreatesAndInvites(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
@@ -101,6 +104,7 @@ func TestUsersPageCreatesAndInvites(t *testing.T) {
 
 // Add Existing names each candidate's role and says adding moves them.
 func TestAddExistingShowsTheCurrentRole(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
@@ -122,6 +126,7 @@ func TestAddExistingShowsTheCurrentRole(t *testing.T) {
 
 // The settings page has Save before the form's fields too.
 func TestSettingsSaveAtTheTop(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	_, body := do(t, e.h, "GET", "/admin/settings", nil)
 	first := strings.Index(body, `<button type="submit">Save</button>`)

@@ -83,6 +83,7 @@ func (e *handlerEnv) link(t *testing.T, to string) string {
 }
 
 func TestCrossOriginPostRefused(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	form := url.Values{"public_registration": {"on"}}
 	for _, hdr := range [][]string{
@@ -110,6 +111,7 @@ func TestCrossOriginPostRefused(t *testing.T) {
 }
 
 func TestUnauthenticatedGoesToSignIn(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	for _, path := range []string{"/admin/users", "/admin/settings", "/admin/roles", "/admin/roles/x", "/admin/users/x?a=b"} {
 		res, _ := do(t, e.h, "GET", path, nil)
@@ -132,6 +134,7 @@ func TestUnauthenticatedGoesToSignIn(t *testing.T) {
 }
 
 func TestAuthorizerRefusal(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, webui.WithAuthorizer(func(r *http.Request) bool { return r.Header.Get("X-Admin") == "yes" }))
 	res, body := do(t, e.h, "GET", "/admin/users", nil)
 	assert.Equal(t, http.StatusForbidden, res.StatusCode)
@@ -143,6 +146,7 @@ func TestAuthorizerRefusal(t *testing.T) {
 }
 
 func TestSignInNextStaysInConsole(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	r, err := e.m.CreateRole(ctx, users.Role{Name: "Admin", AdminAccess: true})
@@ -174,6 +178,7 @@ func TestSignInNextStaysInConsole(t *testing.T) {
 }
 
 func TestSecureCookies(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, webui.WithSecureCookies(true))
 	ctx := context.Background()
 	r, err := e.m.CreateRole(ctx, users.Role{Name: "Admin", AdminAccess: true})
@@ -190,6 +195,7 @@ func TestSecureCookies(t *testing.T) {
 }
 
 func TestScriptInNameIsInert(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	evil := `<script>alert(1)</script>`
@@ -212,6 +218,7 @@ func TestScriptInNameIsInert(t *testing.T) {
 const wantCSP = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	for _, path := range []string{"/admin/login", "/admin/register", "/admin/accept-invite?token=x", "/admin/nowhere", "/admin/users"} {
 		res, body := do(t, e.h, "GET", path, nil)
@@ -239,6 +246,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestTokenPages(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	role, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
@@ -314,6 +322,7 @@ func TestTokenPages(t *testing.T) {
 }
 
 func TestVerifyLinkHeadAndGetConsumeNothing(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	openRegistration(t, e.m)
@@ -337,6 +346,7 @@ func TestVerifyLinkHeadAndGetConsumeNothing(t *testing.T) {
 // Pages that answer for an address say the same whether or not it has an
 // account.
 func TestSameAnswerForKnownAndUnknownAddresses(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	s, err := e.m.Settings(ctx)
@@ -374,6 +384,7 @@ func TestSameAnswerForKnownAndUnknownAddresses(t *testing.T) {
 }
 
 func TestBadFilterNamesThePathAndSavesNothing(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	res, body := do(t, e.h, "POST", "/admin/settings", url.Values{
 		"public_registration":              {"on"},
@@ -388,6 +399,7 @@ func TestBadFilterNamesThePathAndSavesNothing(t *testing.T) {
 }
 
 func TestSettingsOfferNoAdminRole(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	admin, err := e.m.CreateRole(ctx, users.Role{Name: "Boss", AdminAccess: true})
@@ -404,6 +416,7 @@ func TestSettingsOfferNoAdminRole(t *testing.T) {
 }
 
 func TestFlashCannotBeForged(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	r := httptest.NewRequest("GET", "/admin/users", nil)
 	r.AddCookie(&http.Cookie{Name: "webui_flash", Value: "eyJzIjpbIkZvcmdlZCJdfQ.AAAA"})
@@ -413,6 +426,7 @@ func TestFlashCannotBeForged(t *testing.T) {
 }
 
 func TestRemovingTheLastAdministratorIsRefused(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
@@ -437,6 +451,7 @@ func TestRemovingTheLastAdministratorIsRefused(t *testing.T) {
 }
 
 func TestInviteManyAddressesFitsTheMessage(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	role, err := e.m.CreateRole(ctx, users.Role{Name: "Crowd"})
@@ -470,6 +485,7 @@ func TestInviteManyAddressesFitsTheMessage(t *testing.T) {
 }
 
 func TestPolicyFailureShowsTheDescriptionNotTheExpression(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	res, _ := do(t, e.h, "POST", "/admin/settings", url.Values{
@@ -520,6 +536,7 @@ func get(t *testing.T, h http.Handler, path string, c *http.Cookie) *http.Respon
 }
 
 func TestSessionRenewalAndRevocation(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
@@ -605,6 +622,7 @@ func TestSessionRenewalRetiresTheCookie(t *testing.T) {
 // status is reported next to its select, which says it is invalid and
 // points at the message (as every input does).
 func TestUserPageSelects(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
@@ -629,6 +647,7 @@ func TestUserPageSelects(t *testing.T) {
 // The user page shows the user's history: invited by whom, role changes,
 // newest first; a change made in the console names its administrator.
 func TestUserPageHistory(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := users.WithRequest(context.Background(), users.RequestInfo{Actor: "boss-id"})
 	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/dom"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 	"github.com/stretchr/testify/require"
@@ -218,12 +219,19 @@ func (e *env) newPage() *page {
 		t.Skipf("skipping browser test: %v", browserErr)
 	}
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	// The tests run in parallel (as many at once as -parallel, GOMAXPROCS
+	// by default), each in a tab of its own: a deadline per test, far
+	// beyond what one needs on a loaded machine.
+	ctx, cancelT := context.WithTimeout(ctx, 2*time.Minute)
 	p := &page{t: t, ctx: ctx, e: e}
 	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800)))
 	// Every page must work with JavaScript off (the CSP forbids scripts
 	// anyway): the tab runs none.
 	_, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	require.NoError(t, err)
+	// Tests run in parallel, in tabs side by side: each tab behaves as the
+	// focused one (focus rings, :focus-visible), as a lone tab would.
+	_, err = chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
 	require.NoError(t, err)
 	var mu sync.Mutex
 	var problems []string
@@ -319,32 +327,43 @@ func label(role, name string) string { return role + " " + strconvQuote(name) }
 
 func strconvQuote(s string) string { return `"` + s + `"` }
 
-// short gives one lookup a few seconds: an element that is not there fails
+// short gives one lookup ten seconds: an element that is not there fails
 // the test quickly instead of waiting for the page's whole timeout.
 func (p *page) short() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(p.ctx, 5*time.Second)
+	return context.WithTimeout(p.ctx, 10*time.Second)
 }
 
-// fill types text into the field with this label.
+// fill enters text into the field with this label, as a person would:
+// focus it, select what is there and delete it with the keyboard, then
+// enter the text through the browser's editing (Input.insertText, as an
+// input method does: the field's own limits such as maxlength apply). One
+// call for the text, where typing it key by key took a round trip to the
+// page for every key, the larger part of a fill.
 func (p *page) fill(name, text string) {
 	p.t.Helper()
 	ctx, cancel := p.short()
 	defer cancel()
-	// Select what is there, so that typing replaces it.
 	require.NoError(p.t, chromedp.Do(ctx,
 		chromedp.Focus(label("field", name), byName("field", name)),
 		chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)),
-		chromedp.KeyEvent(kb.Delete),
-		chromedp.SendKeys(label("field", name), text, byName("field", name))), "fill %q", name)
+		chromedp.KeyEvent(kb.Delete)), "fill %q", name)
+	if text != "" {
+		_, err := chromedp.Call(ctx, input.InsertText, input.InsertTextParams{Text: text})
+		require.NoError(p.t, err, "fill %q", name)
+	}
 }
 
 // has reports whether an element with this role and name is on the page
-// now.
+// now. It looks once, without waiting: open and click return once the page
+// has loaded, and the tab runs no script, so what is not there then does
+// not come later.
 func (p *page) has(role, name string) bool {
 	p.t.Helper()
-	ctx, cancel := context.WithTimeout(p.ctx, time.Second)
+	ctx, cancel := p.short()
 	defer cancel()
-	return chromedp.Do(ctx, chromedp.WaitReady(label(role, name), byName(role, name))) == nil
+	nodes, err := chromedp.Run(ctx, chromedp.Nodes(label(role, name), byName(role, name), chromedp.AtLeast(0)))
+	require.NoError(p.t, err, "look for %s %q", role, name)
+	return len(nodes) > 0
 }
 
 // click clicks the element with this role and name, and waits for the page

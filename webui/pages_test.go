@@ -42,6 +42,7 @@ func (e *env) admin(email, password string) *users.User {
 }
 
 func TestPageSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.admin("admin@example.com", "admin password")
 	e.user(users.CreateUserInput{Email: "plain@example.com", Password: "plain password"})
@@ -85,6 +86,7 @@ func TestPageSignIn(t *testing.T) {
 }
 
 func TestPageRegister(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	member := e.role("Member", false)
 	s := e.settings()
@@ -126,6 +128,7 @@ func TestPageRegister(t *testing.T) {
 }
 
 func TestPageVerifyEmail(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	openRegistration(t, e.m)
 	require.NoError(t, e.m.Register(context.Background(), users.RegisterInput{Email: "v@example.com", Password: "a password"}))
@@ -150,6 +153,7 @@ func TestPageVerifyEmail(t *testing.T) {
 }
 
 func TestPageAcceptInvite(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	editors := e.role("Editors", false)
 	s := e.settings()
@@ -194,6 +198,7 @@ func TestPageAcceptInvite(t *testing.T) {
 }
 
 func TestPageSetPassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	openRegistration(t, e.m)
 	ctx := context.Background()
@@ -223,6 +228,7 @@ func TestPageSetPassword(t *testing.T) {
 }
 
 func TestPageResetPassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user(users.CreateUserInput{Email: "r@example.com", Password: "old password"})
 	p := e.newPage()
@@ -254,6 +260,7 @@ func TestPageResetPassword(t *testing.T) {
 }
 
 func TestPageUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	editors := e.role("Editors", false)
 	for i := range 60 {
@@ -284,6 +291,7 @@ func TestPageUsers(t *testing.T) {
 }
 
 func TestPageUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	editors := e.role("Editors", false)
 	u := e.user(users.CreateUserInput{Email: "edit@example.com", FirstName: "Old", Role: &editors.ID})
@@ -319,6 +327,7 @@ func TestPageUser(t *testing.T) {
 }
 
 func TestPageRoles(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	e.role("Editors", false)
 	p := e.newPage()

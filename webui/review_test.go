@@ -53,6 +53,7 @@ func statusOf(body string) string {
 // the role it was invited to: the administrator must learn that nothing
 // was done, and how to give it the role.
 func TestInviteOutcomeSaysWhetherTheAccountIsInTheRole(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
@@ -96,6 +97,7 @@ func TestInviteOutcomeSaysWhetherTheAccountIsInTheRole(t *testing.T) {
 // invitation would do nothing ("already active"). The page must send its
 // owner to the sign-in or the password reset, not back to the inviter.
 func TestUsedInviteLinkSaysTheAccountIsReady(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	role, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
@@ -135,6 +137,7 @@ func TestUsedInviteLinkSaysTheAccountIsReady(t *testing.T) {
 // person who followed "You have been invited to join Acme" lands on a page
 // that says Acme; without one, "Users".
 func TestPagesShowTheProjectName(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	_, body := do(t, e.h, "GET", "/admin/login", nil)
 	assert.Contains(t, body, `<span class="brand">Users</span>`)
@@ -156,6 +159,7 @@ func TestPagesShowTheProjectName(t *testing.T) {
 // is: the host's per-IP registration limit must hold on it too, or anyone
 // registers (and mails) without bound through the console.
 func TestRegisterPageKeepsTheRegistrationLimit(t *testing.T) {
+	t.Parallel()
 	limit := &users.MemoryLimiter{Points: 2, Window: time.Minute}
 	e := newHandlerEnv(t, webui.WithRegisterRateLimiter(limit))
 	ctx := context.Background()
@@ -190,6 +194,7 @@ func TestRegisterPageKeepsTheRegistrationLimit(t *testing.T) {
 // it can serve: someone invited to a role without admin access who follows
 // "Sign In" is only told the account cannot use the console.
 func TestDonePagesOfferTheConsoleToAdministratorsOnly(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	editors, err := e.m.CreateRole(ctx, users.Role{Name: "Editors"})
@@ -218,6 +223,7 @@ func TestDonePagesOfferTheConsoleToAdministratorsOnly(t *testing.T) {
 // With a host app's own login (WithAuthorizer) there is no /login page:
 // the page-not-found answer must not send people there.
 func TestNotFoundPointsToAnExistingSignIn(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	res, body := do(t, e.h, "GET", "/admin/nowhere", nil)
 	assert.Equal(t, http.StatusNotFound, res.StatusCode)
@@ -231,6 +237,7 @@ func TestNotFoundPointsToAnExistingSignIn(t *testing.T) {
 }
 
 func TestForgotPasswordLinksAnExistingSignIn(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	_, body := do(t, e.h, "GET", "/admin/forgot-password", nil)
 	assert.NotContains(t, body, `href="/admin/login"`, "no /login with WithAuthorizer")
@@ -242,6 +249,7 @@ func TestForgotPasswordLinksAnExistingSignIn(t *testing.T) {
 // Registration never gives admin access (its role cannot have it): the
 // page after it offers no console sign-in either.
 func TestRegisterDoneOffersNoConsole(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	openRegistration(t, e.m)
 	res, _ := do(t, e.h, "POST", "/admin/register", url.Values{"email": {"reg@example.com"}, "password": {"a password"}})
@@ -255,6 +263,7 @@ func TestRegisterDoneOffersNoConsole(t *testing.T) {
 // refused because anonymous registrations used up the address's mail
 // allowance, and must never say "sent" when nothing was.
 func TestResendVerificationIsTheAdministrators(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	box := memmailer.New()
 	m, err := users.New(newStore(), box,
@@ -311,6 +320,7 @@ func TestResendVerificationIsTheAdministrators(t *testing.T) {
 // the store by hand) once linked to /admin/settings, where the role
 // page's forms then posted and reset every setting.
 func TestRoleIDIsOnePathSegment(t *testing.T) {
+	t.Parallel()
 	st := memstore.New()
 	ctx := context.Background()
 	require.NoError(t, st.CreateRole(ctx, &store.Role{ID: "../settings?x", Name: "Legacy"}))
@@ -332,6 +342,7 @@ func TestRoleIDIsOnePathSegment(t *testing.T) {
 // The console shows a contested registration as such, on the list and on
 // its page, and activating it there keeps neither password.
 func TestConsoleShowsAContestedRegistration(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	s, err := e.m.Settings(ctx)

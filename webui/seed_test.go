@@ -15,6 +15,7 @@ import (
 // browser by accessible names, each checked in the store afterwards.
 
 func TestSeedEnableRegistration(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	member := e.role("Member", false)
 	e.role("Administrator", true)
@@ -51,6 +52,7 @@ func TestSeedEnableRegistration(t *testing.T) {
 }
 
 func TestSeedEnableRegistrationBadFilter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	p := e.newPage()
 	require.Equal(t, 200, p.open("/settings"))
@@ -67,6 +69,7 @@ func TestSeedEnableRegistrationBadFilter(t *testing.T) {
 }
 
 func TestSeedInviteUsers(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	editors := e.role("Editors", false)
 	other := e.role("Other", false)
@@ -105,6 +108,7 @@ func TestSeedInviteUsers(t *testing.T) {
 }
 
 func TestSeedCreateUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	editors := e.role("Editors", false)
 	p := e.newPage()
@@ -143,6 +147,7 @@ func TestSeedCreateUser(t *testing.T) {
 }
 
 func TestSeedAddExisting(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	editors := e.role("Editors", false)
 	other := e.role("Other", false)
@@ -178,6 +183,7 @@ func TestSeedAddExisting(t *testing.T) {
 }
 
 func TestSeedRemoveRole(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, asAdmin)
 	editors := e.role("Editors", false)
 	u := e.user(users.CreateUserInput{Email: "gone@example.com", Role: &editors.ID})

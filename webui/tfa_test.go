@@ -35,6 +35,7 @@ func (e *handlerEnv) code(t *testing.T, secret string) string {
 }
 
 func TestConsoleSignInTakesTheCode(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	admins, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true})
@@ -60,6 +61,7 @@ func TestConsoleSignInTakesTheCode(t *testing.T) {
 }
 
 func TestUserPageShowsAndRemovesTwoFactor(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t, asAdmin)
 	ctx := context.Background()
 	u, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "ann@example.com", Password: "pw"})
@@ -93,6 +95,7 @@ func TestUserPageShowsAndRemovesTwoFactor(t *testing.T) {
 
 // Only an administrator reaches the remove action.
 func TestRemoveTwoFactorNeedsAnAdministrator(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	u, err := e.m.CreateUser(ctx, users.CreateUserInput{Email: "ann@example.com", Password: "pw"})
@@ -109,6 +112,7 @@ func TestRemoveTwoFactorNeedsAnAdministrator(t *testing.T) {
 // An administrator whose role enforces two-factor sign-in is sent to its
 // account page, not into the console, until it has set it up.
 func TestConsoleWaitsForTwoFactorSetUp(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	ctx := context.Background()
 	strict, err := e.m.CreateRole(ctx, users.Role{Name: "Administrator", AdminAccess: true, EnforceTFA: true})

@@ -47,12 +47,14 @@ func signIn(t *testing.T, h http.Handler, email, next string) (*http.Response, *
 
 // The console's cookie is the one httpapi.Authenticate reads.
 func TestConsoleCookieName(t *testing.T) {
+	t.Parallel()
 	e := userSignInEnv(t)
 	_, c := signIn(t, e.h, "member@example.com", "")
 	assert.Equal(t, httpapi.ConsoleCookieName, c.Name)
 }
 
 func TestUserSignInLanding(t *testing.T) {
+	t.Parallel()
 	e := userSignInEnv(t)
 	for _, tc := range []struct{ who, next, want string }{
 		{"member@example.com", "", "/home"},
@@ -76,6 +78,7 @@ func TestUserSignInLanding(t *testing.T) {
 // URL is absolute, protocol-relative, backslashed, encoded or hidden
 // behind whitespace that browsers strip.
 func TestUserSignInNextOpenRedirect(t *testing.T) {
+	t.Parallel()
 	e := userSignInEnv(t)
 	for _, next := range []string{
 		"//evil.example",
@@ -125,6 +128,7 @@ func TestUserSignInNextOpenRedirect(t *testing.T) {
 // A signed-in user without admin access gets a 403 page from the console,
 // never the console.
 func TestUserSignInConsoleForbidden(t *testing.T) {
+	t.Parallel()
 	e := userSignInEnv(t)
 	_, c := signIn(t, e.h, "member@example.com", "")
 	for _, path := range []string{"/admin/users", "/admin/roles", "/admin/settings", "/admin/"} {
@@ -153,6 +157,7 @@ func TestUserSignInConsoleForbidden(t *testing.T) {
 // Sign out, forgot and reset password work for a user without admin
 // access; the reset's done page offers the sign-in.
 func TestUserSignInOutAndReset(t *testing.T) {
+	t.Parallel()
 	e := userSignInEnv(t)
 	_, c := signIn(t, e.h, "member@example.com", "")
 	res, _ := do(t, e.h, "POST", "/admin/logout", url.Values{}, "Cookie", c.Name+"="+c.Value)
@@ -186,6 +191,7 @@ func TestUserSignInOutAndReset(t *testing.T) {
 }
 
 func TestWithUserSignInChecked(t *testing.T) {
+	t.Parallel()
 	e := newHandlerEnv(t)
 	for _, bad := range []string{"home", "//evil.example", "https://evil.example/", "/\\evil", "/a b"} {
 		assert.Panics(t, func() { webui.New(e.m, webui.WithUserSignIn(bad)) }, bad)
