@@ -330,11 +330,18 @@ type Lifetimes struct {
 	// Refresh: a session after its last refresh (REFRESH_TOKEN_TTL); not
 	// shorter than Access. Default: 7 days.
 	Refresh time.Duration
+	// RenewalGrace: how long after a session-cookie token was renewed it
+	// still renews, to a token of the session's current generation, so
+	// that requests a client sent at once with the same expired cookie do
+	// not end its session; a renewed token presented later ends the
+	// session (SESSION_REFRESH_GRACE_PERIOD); at most Access. Default: 10
+	// seconds, as Directus.
+	RenewalGrace time.Duration
 }
 
 func defaultLifetimes() Lifetimes {
 	return Lifetimes{VerifyEmail: 7 * 24 * time.Hour, Invite: 7 * 24 * time.Hour, PasswordReset: time.Hour, EmailChange: time.Hour,
-		Access: 15 * time.Minute, Refresh: 7 * 24 * time.Hour}
+		Access: 15 * time.Minute, Refresh: 7 * 24 * time.Hour, RenewalGrace: 10 * time.Second}
 }
 
 func (l Lifetimes) apply(c *config) error {
@@ -346,7 +353,7 @@ func (l Lifetimes) check() error {
 	for _, f := range []struct {
 		name string
 		v    time.Duration
-	}{{"VerifyEmail", l.VerifyEmail}, {"Invite", l.Invite}, {"PasswordReset", l.PasswordReset}, {"EmailChange", l.EmailChange}, {"Access", l.Access}, {"Refresh", l.Refresh}} {
+	}{{"VerifyEmail", l.VerifyEmail}, {"Invite", l.Invite}, {"PasswordReset", l.PasswordReset}, {"EmailChange", l.EmailChange}, {"Access", l.Access}, {"Refresh", l.Refresh}, {"RenewalGrace", l.RenewalGrace}} {
 		if f.v < 0 {
 			return optionError("Lifetimes."+f.name, nil, "must not be negative, not %v", f.v)
 		}
@@ -356,6 +363,9 @@ func (l Lifetimes) check() error {
 	}
 	if l.Refresh < l.Access {
 		return optionError("Lifetimes.Refresh", nil, "(%v) must not be shorter than Lifetimes.Access (%v)", l.Refresh, l.Access)
+	}
+	if l.RenewalGrace > l.Access {
+		return optionError("Lifetimes.RenewalGrace", nil, "(%v) must not be longer than Lifetimes.Access (%v)", l.RenewalGrace, l.Access)
 	}
 	return nil
 }

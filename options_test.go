@@ -85,7 +85,7 @@ func TestOptionsMerge(t *testing.T) {
 		users.Delivery{BatchSize: 3},
 	)
 	assert.Equal(t, users.Lifetimes{VerifyEmail: 7 * 24 * time.Hour, Invite: 7 * 24 * time.Hour, PasswordReset: 30 * time.Minute,
-		EmailChange: time.Hour, Access: time.Hour, Refresh: 3 * time.Hour}, e.m.Lifetimes())
+		EmailChange: time.Hour, Access: time.Hour, Refresh: 3 * time.Hour, RenewalGrace: 10 * time.Second}, e.m.Lifetimes())
 	e.open()
 	// Both the env's verification URL and the one added here are allowed.
 	for _, u := range []string{verifyURL, "https://other.example.com/verify"} {

@@ -487,16 +487,10 @@ func (m *Manager) refresh(ctx context.Context, token string) (*Session, error) {
 	return m.sessionAnswer(rec, u, admin, next, false, now)
 }
 
-// renewalGrace is how long after a renewal the token it renewed still
-// renews (to a token of the current generation): requests a client sent
-// at once with the same expired cookie (tabs, parallel fetches) do not
-// end its session. Directus keeps a renewed session token as long.
-const renewalGrace = 10 * time.Second
-
 // renew answers a new access token for a session-cookie session, and
 // retires the token's generation (store.Sessions.RenewSession): a copy of
-// a renewed token that comes back after renewalGrace ends the session,
-// as a rotated refresh token does.
+// a renewed token that comes back after Lifetimes.RenewalGrace ends the
+// session, as a rotated refresh token does.
 func (m *Manager) renew(ctx context.Context, token string) (*Session, error) {
 	c, err := m.parseAccess(token, true)
 	if err != nil {
@@ -506,7 +500,7 @@ func (m *Manager) renew(ctx context.Context, token string) (*Session, error) {
 		return nil, ErrInvalidToken
 	}
 	now := m.clock()
-	rec, u, err := m.store.RenewSession(ctx, c.Session, c.Generation, now, renewalGrace, store.Condition{Status: StatusActive})
+	rec, u, err := m.store.RenewSession(ctx, c.Session, c.Generation, now, m.lifetimes.RenewalGrace, store.Condition{Status: StatusActive})
 	switch {
 	case errors.Is(err, ErrTokenReused):
 		m.log.WarnContext(ctx, "users: a renewed session-cookie token was presented again; its session was ended", "user_id", c.ID)

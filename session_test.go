@@ -15,7 +15,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gousers/users"
+	"github.com/gousers/users/mailer/memmailer"
 	"github.com/gousers/users/store"
+	"github.com/gousers/users/store/memstore"
 	"github.com/gousers/users/userstest"
 )
 
@@ -612,4 +614,29 @@ func TestForgedSessionCookieTokensAreRefused(t *testing.T) {
 	require.NoError(t, e.m.Logout(e.ctx, s.AccessToken))
 	_, err = e.m.Refresh(e.ctx, s.AccessToken)
 	assert.ErrorIs(t, err, users.ErrInvalidToken, "ended by the genuine logout")
+}
+
+// Lifetimes.RenewalGrace sets how long a renewed session-cookie token
+// still renews; it may not be negative or outlast an access token.
+func TestRenewalGraceIsConfigurable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, users.Lifetimes{RenewalGrace: 2 * time.Second})
+	e.owner(nil)
+	s, err := e.m.Login(e.ctx, users.LoginInput{Email: ownerEmail, Password: ownerPass, SessionCookie: true})
+	require.NoError(t, err)
+	e.clock.Advance(time.Hour)
+	_, err = e.m.Refresh(e.ctx, s.AccessToken)
+	require.NoError(t, err)
+	e.clock.Advance(1500 * time.Millisecond)
+	_, err = e.m.Refresh(e.ctx, s.AccessToken)
+	require.NoError(t, err, "within the 2 s grace")
+	e.clock.Advance(time.Second)
+	_, err = e.m.Refresh(e.ctx, s.AccessToken)
+	require.ErrorIs(t, err, users.ErrTokenReused, "past the 2 s grace (the default 10 s would still renew)")
+
+	for _, l := range []users.Lifetimes{{RenewalGrace: -time.Second}, {RenewalGrace: 16 * time.Minute}, {Access: time.Minute, RenewalGrace: 2 * time.Minute}} {
+		_, err := users.New(memstore.New(), memmailer.New(), l)
+		require.Error(t, err, "%+v", l)
+		assert.Contains(t, err.Error(), "RenewalGrace")
+	}
 }

@@ -18,6 +18,7 @@ type sessionConfig struct {
 	Secret         []byte
 	AccessTTL      time.Duration
 	RefreshTTL     time.Duration
+	RenewalGrace   time.Duration
 	RefreshCookie  httpapi.CookieOptions
 	SessionCookie  httpapi.CookieOptions
 	ResetAllowList []string
@@ -45,6 +46,8 @@ var sessionsSection = section{"Sessions and password resets (Directus's names)",
 		parse: func(c *config, v string) (err error) { c.Sessions.AccessTTL, err = duration(v); return }},
 	{name: "REFRESH_TOKEN_TTL", def: "7d", help: "Session lifetime after its last refresh; not shorter than ACCESS_TOKEN_TTL.",
 		parse: func(c *config, v string) (err error) { c.Sessions.RefreshTTL, err = duration(v); return }},
+	{name: "SESSION_REFRESH_GRACE_PERIOD", def: "10s", help: "How long a renewed session cookie still renews (to the current token), for requests sent at once; a renewed cookie presented later ends the session (Directus only refuses it). At most ACCESS_TOKEN_TTL.",
+		parse: func(c *config, v string) (err error) { c.Sessions.RenewalGrace, err = duration(v); return }},
 	{name: "REFRESH_TOKEN_COOKIE_NAME", def: httpapi.DefaultRefreshCookieName, help: "Cookie of the refresh token in login mode cookie.",
 		parse: func(c *config, v string) error { return cookieName(&c.Sessions.RefreshCookie, v) }},
 	{name: "REFRESH_TOKEN_COOKIE_DOMAIN", help: "Its Domain. Default: none (host-only).",
@@ -105,6 +108,12 @@ func (c *config) checkSessions(bad func(format string, a ...any)) {
 			bad("%s_SAME_SITE: none needs %s_SECURE=true (browsers refuse it otherwise)", ck.prefix, ck.prefix)
 		}
 	}
+	if s.RenewalGrace <= 0 {
+		bad("SESSION_REFRESH_GRACE_PERIOD: must be positive")
+	}
+	if s.RenewalGrace > s.AccessTTL {
+		bad("SESSION_REFRESH_GRACE_PERIOD: must not be longer than ACCESS_TOKEN_TTL")
+	}
 	if s.RefreshTTL < s.AccessTTL {
 		bad("REFRESH_TOKEN_TTL: must not be shorter than ACCESS_TOKEN_TTL")
 	}
@@ -113,7 +122,7 @@ func (c *config) checkSessions(bad func(format string, a ...any)) {
 // sessionOptions are the Manager's options from cfg.
 func (c sessionConfig) options() []users.Option {
 	opts := []users.Option{
-		users.Lifetimes{Access: c.AccessTTL, Refresh: c.RefreshTTL},
+		users.Lifetimes{Access: c.AccessTTL, Refresh: c.RefreshTTL, RenewalGrace: c.RenewalGrace},
 		users.Links{PasswordResetURLs: c.ResetAllowList},
 	}
 	if c.Secret != nil {
