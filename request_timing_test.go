@@ -97,6 +97,78 @@ func TestRequestStallTimingOnRealStores(t *testing.T) {
 	}
 }
 
+// requestWorkSamples is how many interleaved calls of each path
+// TestRequestWorkTimingOnRealStores times.
+const requestWorkSamples = 40
+
+// On a real store, RequestPasswordReset and ResendVerification do the
+// same work for an address without an account as for one with: one
+// lookup, a token minted, a mail rendered, and one write transaction,
+// which the store commits on one path and refuses on the other. Unpadded
+// (RequestStall 0), the path without an account must take at least half
+// as long as the path with one, by the medians of interleaved calls
+// (about three quarters on SQLite, PostgreSQL and MariaDB: the commit
+// costs the one path a little more). On memstore every path takes
+// microseconds and this cannot be seen; the stall hides it in service,
+// so TestRequestStallTimingOnRealStores cannot see it either. SQLite
+// always; PostgreSQL and MariaDB when their DSNs are set. Not parallel:
+// it measures time.
+//
+// Checked against an early return for an address without an account in
+// RequestPasswordReset (after the lookup): on SQLite the path without an
+// account took a small fraction of the other, and the test failed.
+func TestRequestWorkTimingOnRealStores(t *testing.T) {
+	testenv.SkipTiming(t)
+	stores := map[string]func(t *testing.T) store.Store{"sqlite": sqliteStore}
+	if os.Getenv("USERS_TEST_POSTGRES_DSN") != "" {
+		stores["postgres"] = pgStore
+	}
+	if os.Getenv("USERS_TEST_MYSQL_DSN") != "" {
+		stores["mariadb"] = mysqlStore
+	}
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) {
+			e := newEnvOn(t, open(t), limits(func(l *users.Limits) { l.RequestStall = 0 }))
+			e.open()
+			_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "known@example.com", Password: "the-owners-password"})
+			require.NoError(t, err)
+			require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "waiting@example.com", Password: "pw"}))
+			for _, c := range []struct {
+				what       string
+				real, none string
+				call       func(email string) error
+			}{
+				{"RequestPasswordReset", "known@example.com", "nobody@example.com",
+					func(email string) error { return e.m.RequestPasswordReset(e.ctx, email, "") }},
+				{"ResendVerification", "waiting@example.com", "nobody@example.com",
+					func(email string) error { return e.m.ResendVerification(e.ctx, email, "") }},
+			} {
+				timeIt := func(email string) time.Duration {
+					e.clock.Advance(13 * time.Minute) // under the mail limit
+					t0 := time.Now()
+					require.NoError(t, c.call(email))
+					return time.Since(t0)
+				}
+				for range 3 { // warm up
+					timeIt(c.real)
+					timeIt(c.none)
+				}
+				var a, b []time.Duration
+				for i := range requestWorkSamples {
+					if i%2 == 0 {
+						a, b = append(a, timeIt(c.real)), append(b, timeIt(c.none))
+					} else {
+						b, a = append(b, timeIt(c.none)), append(a, timeIt(c.real))
+					}
+				}
+				ma, mb := medianOf(a), medianOf(b)
+				t.Logf("%s on %s: medians %v (account) and %v (none), ratio %.2f", c.what, name, ma, mb, float64(mb)/float64(ma))
+				require.GreaterOrEqual(t, mb, ma/2, "%s: the path without an account skips work", c.what)
+			}
+		})
+	}
+}
+
 // rankZ is the Mann-Whitney U statistic of a against b as a z-score
 // (normal approximation, ties ranked by their mean rank).
 func rankZ(a, b []time.Duration) float64 {
