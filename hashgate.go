@@ -89,6 +89,7 @@ type hashGate struct {
 	running int                    // slots held
 	waiting int                    // calls waiting for one
 	queued  int                    // clients with a call waiting
+	known   int                    // waiting calls in lane known
 	clients map[string]*gateClient // clients holding or waiting for a slot
 	seq     uint64                 // arrival order of waiting calls
 	grants  uint64                 // slots given so far
@@ -182,8 +183,9 @@ func (g *hashGate) forgetLocked(c *gateClient) {
 // and the time until its own hash is done. The client is served its
 // calls ahead (in its lanes up to this one) and this one, each in a turn
 // shared with the other clients that wait: (ahead + 1) × clients waiting
-// turns, but never more than every call waiting and this one; a turn comes
-// every hash ÷ limit. With one client this is (waiting + 1) × hash ÷
+// turns, but never more than every call waiting (for a known device,
+// every known device's call waiting) and this one; a turn comes every
+// hash ÷ limit. With one client this is (waiting + 1) × hash ÷
 // limit. c may be nil (a client with nothing in the gate). g.mu is held.
 func (g *hashGate) estimateLocked(c *gateClient, lane int) (wait, done time.Duration) {
 	ahead, clients := 0, g.queued+1
@@ -196,6 +198,11 @@ func (g *hashGate) estimateLocked(c *gateClient, lane int) (wait, done time.Dura
 		}
 	}
 	turns := min((ahead+1)*clients, g.waiting+1)
+	if lane == laneKnown {
+		// Served before every stranger of a client holding as many
+		// slots — a client that waits holds few.
+		turns = min(turns, g.known+1)
+	}
 	avg := g.avg.Load()
 	wait = time.Duration(int64(turns) * avg / int64(g.limit))
 	return wait, wait + time.Duration(avg)
@@ -248,6 +255,9 @@ func (g *hashGate) acquire(ctx context.Context, tk gateTicket) (*slot, error) {
 	}
 	w.elem = c.lane[lane].PushBack(w)
 	g.waiting++
+	if lane == laneKnown {
+		g.known++
+	}
 	g.mu.Unlock()
 
 	select {
@@ -283,6 +293,9 @@ func (g *hashGate) removeLocked(w *gateWaiter) {
 	w.c.lane[w.lane].Remove(w.elem)
 	w.elem = nil
 	g.waiting--
+	if w.lane == laneKnown {
+		g.known--
+	}
 	if w.c.waiting() == 0 {
 		g.queued--
 	}

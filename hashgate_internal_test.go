@@ -2,6 +2,7 @@ package users
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"testing"
 	"time"
@@ -133,6 +134,7 @@ func TestHashGateServesClientsInTurn(t *testing.T) {
 	assert.Zero(t, running+queued)
 	assert.Empty(t, g.clients, "clients with nothing in the gate are forgotten")
 	assert.Zero(t, g.queued)
+	assert.Zero(t, g.known)
 }
 
 // At a full queue, a call from a client with at least two waiting calls
@@ -216,6 +218,20 @@ func TestHashGateEstimatesPerClient(t *testing.T) {
 	assert.Equal(t, 101*40*time.Millisecond/2, wait, "the flood's next call: behind its own")
 	wait, _ = g.estimateLocked(flood, laneKnown)
 	assert.Equal(t, 40*time.Millisecond/2, wait, "a known device from the flood's IP: ahead of it")
+
+	// Many clients with a call each: a stranger expects to wait for all of
+	// them, a known device for the known devices' calls alone.
+	for i := range 500 {
+		o := g.clientLocked(fmt.Sprintf("198.51.%d.%d", i/250, i%250))
+		w := &gateWaiter{c: o, lane: laneStranger, seq: uint64(1000 + i)}
+		w.elem = o.lane[laneStranger].PushBack(w)
+		g.waiting++
+		g.queued++
+	}
+	wait, _ = g.estimateLocked(nil, laneStranger)
+	assert.Equal(t, 502*40*time.Millisecond/2, wait, "a stranger among 501 waiting clients")
+	wait, _ = g.estimateLocked(nil, laneKnown)
+	assert.Equal(t, 40*time.Millisecond/2, wait, "a known device: no known device ahead")
 }
 
 // IPv6 clients count by their /64; IPv4-mapped addresses as IPv4.

@@ -397,21 +397,25 @@ type Limits struct {
 	// arriving at a full queue takes the place of the newest waiting call
 	// of the client with the most waiting calls, when that client waits
 	// with at least two more than the caller's own (that call is refused
-	// with a *BusyError). A client's expected wait counts its own calls ahead and
-	// the clients it shares the slots with. So one client's flood — logins
+	// with a *BusyError). A client's expected wait counts its own calls
+	// ahead of it, each a turn shared with the other clients that wait —
+	// (own calls ahead + 1) × clients waiting turns, at most one per call
+	// waiting. So one client's flood — logins
 	// for ever-new addresses, say — fills its own share: another client's
 	// call waits about one hash per client that wants slots, not behind
 	// the flood. A login presenting a valid device cookie of its address
-	// (see Login) goes ahead of its client's other calls and, at a full
+	// (see Login) goes ahead of strangers' calls (of clients holding no
+	// fewer slots than its own, its own client's included) and, at a full
 	// queue, takes a stranger's place. Whoever controls many IPs still
 	// gets a share per IP: keep LoginIPTotal, and a per-IP limit in front
 	// (httpapi.WithRateLimiter).
 	HashQueue int
 	// HashWaitBudget is how long a call may expect to take at the hashing
 	// limit, its wait and its own hash: a call that finds every slot taken
-	// joins the queue only while (calls already waiting + 1) × the
-	// measured duration of a hash ÷ HashConcurrency, plus one hash, is at
-	// most this; otherwise it is refused at once with a *BusyError whose
+	// joins the queue only while its turns (with one client, calls already
+	// waiting + 1; see HashQueue) × the measured duration of a hash ÷
+	// HashConcurrency, plus one hash, is at most this; otherwise it is
+	// refused at once with a *BusyError whose
 	// RetryAfter is the expected wait. The duration of a hash is a moving
 	// average of the hashes this Manager ran, starting from the ones New
 	// runs. At least 0 (0: never wait). Default: 5 seconds.

@@ -338,7 +338,7 @@ var securitySection = section{"Security", []setting{
 		parse: func(c *config, v string) error { n, err := intIn(v, 1, 255); c.Argon2.Threads = uint8(n); return err }},
 	{name: "HASH_CONCURRENCY", defText: fmt.Sprintf("the number of CPUs (%d here)", runtime.NumCPU()), help: "Password hashes run at once; each holds HASH_MEMORY_COST of memory.",
 		parse: func(c *config, v string) (err error) { c.HashLimit, err = intIn(v, 1, 4096); return }},
-	{name: "HASH_QUEUE", def: "1024", help: "Requests that may wait for a hashing slot; further ones are answered 503 at once (with Retry-After).",
+	{name: "HASH_QUEUE", def: "1024", help: "Requests that may wait for a hashing slot; further ones are answered 503 at once (with Retry-After). Slots and queue are shared fairly between client IPs (an IPv6 client by its /64), and a login with a device cookie goes ahead of strangers: one IP's flood fills its own share.",
 		parse: func(c *config, v string) (err error) { c.HashQueue, err = intIn(v, 0, 1<<20); return }},
 	{name: "HASH_WAIT_BUDGET", def: "5s", help: "Longest a request may expect to take at the hashing limit, its wait and its own hash: a request that would take longer ((requests ahead + 1) × the measured hash time ÷ HASH_CONCURRENCY, plus one hash) is answered 503 at once with the expected wait as Retry-After. 0 never waits.",
 		parse: func(c *config, v string) (err error) {
