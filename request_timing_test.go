@@ -2,10 +2,10 @@ package users_test
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
