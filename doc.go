@@ -153,11 +153,15 @@
 // [Limits] bounds the work strangers can cause. Password work (policy
 // check, hash, verify) runs under a concurrency limit; a call that would
 // take longer than a budget to be done is refused at once with a
-// [*BusyError] ([ErrBusy]) estimating the wait. Mails are limited per
+// [*BusyError] ([ErrBusy]) estimating the wait. The limit is shared
+// fairly between client IPs, and a login from a device that logged in
+// before goes ahead of strangers, so one client's flood does not deny
+// others ([Limits].HashQueue). Mails are limited per
 // recipient — the ones anonymous requests cause apart from the ones
-// administrators ask for — and logins per address, per IP and address and
-// per device, each by a [Limiter]; [MemoryLimiter] is the in-process
-// default, and a denial is a [*RateLimitError] matching [ErrRateLimited].
+// administrators ask for — logins per IP, per IP and address, per address
+// and per device, and password-reset requests per IP, each by a [Limiter];
+// [MemoryLimiter] is the in-process default, and a denial is a
+// [*RateLimitError] matching [ErrRateLimited].
 //
 // # Security
 //

@@ -398,12 +398,34 @@ type Limits struct {
 	// with ctx's error, having written nothing; one whose ctx deadline
 	// comes before its expected turn is refused at once. At least 0 (0:
 	// never wait). Default: 1024.
+	//
+	// The slots and the queue are shared fairly between clients — client
+	// IPs (LoginInput.IP, or the IP of the call's RequestInfo, see
+	// WithRequest), an IPv6 address counting by its /64; calls without an
+	// IP are one client. A client alone may use them all, but a freed slot
+	// goes to the waiting client that holds the fewest, and a call
+	// arriving at a full queue takes the place of the newest waiting call
+	// of the client with the most waiting calls, when that client waits
+	// with at least two more than the caller's own (that call is refused
+	// with a *BusyError). A client's expected wait counts its own calls
+	// ahead of it, each a turn shared with the other clients that wait —
+	// (own calls ahead + 1) × clients waiting turns, at most one per call
+	// waiting. So one client's flood — logins
+	// for ever-new addresses, say — fills its own share: another client's
+	// call waits about one hash per client that wants slots, not behind
+	// the flood. A login presenting a valid device cookie of its address
+	// (see Login) goes ahead of strangers' calls (of clients holding no
+	// fewer slots than its own, its own client's included) and, at a full
+	// queue, takes a stranger's place. Whoever controls many IPs still
+	// gets a share per IP: keep LoginIPTotal, and a per-IP limit in front
+	// (httpapi.WithRateLimiter).
 	HashQueue int
 	// HashWaitBudget is how long a call may expect to take at the hashing
 	// limit, its wait and its own hash: a call that finds every slot taken
-	// joins the queue only while (calls already waiting + 1) × the
-	// measured duration of a hash ÷ HashConcurrency, plus one hash, is at
-	// most this; otherwise it is refused at once with a *BusyError whose
+	// joins the queue only while its turns (with one client, calls already
+	// waiting + 1; see HashQueue) × the measured duration of a hash ÷
+	// HashConcurrency, plus one hash, is at most this; otherwise it is
+	// refused at once with a *BusyError whose
 	// RetryAfter is the expected wait. The duration of a hash is a moving
 	// average of the hashes this Manager ran, starting from the ones New
 	// runs. At least 0 (0: never wait). Default: 5 seconds.
@@ -468,11 +490,30 @@ type Limits struct {
 	// Authenticate) skip it. Default: 5 attempts per address from one IP
 	// in any 15 minutes.
 	LoginIP Limiter
+	// LoginIPTotal limits login attempts from unknown devices per client
+	// IP, whatever the address (keyed by the IP, an IPv6 address by its
+	// /64): LoginIP counts per address, so a client trying ever-new
+	// addresses is limited by this one alone. Asked first, before the
+	// other login limits and before any hashing; over it, Login answers a
+	// *RateLimitError. Every attempt it lets through counts, successful
+	// ones too (a Limiter cannot take an event back, and counting only
+	// after the password check would let a burst of simultaneous attempts
+	// past it); a success does not reset it. Attempts from a known device
+	// (Device) and without an IP skip it. Default: 100 attempts per IP in
+	// any 15 minutes.
+	LoginIPTotal Limiter
 	// Device limits login attempts per device cookie, for attempts that
 	// present a device cookie issued to the address they name (such
 	// attempts skip LoginIP and Login). A successful login resets the key.
 	// Default: 10 attempts per device in any 15 minutes.
 	Device Limiter
+	// ResetRequestIP limits RequestPasswordReset per client IP (the IP of
+	// the call's RequestInfo, see WithRequest; an IPv6 address by its
+	// /64), whatever the address: over it, the call answers a
+	// *RateLimitError before looking anything up (httpapi: 429). Calls
+	// without an IP skip it. Mail stays limited per address (Mail).
+	// Default: 10 requests per IP in any 15 minutes.
+	ResetRequestIP Limiter
 }
 
 // DefaultLimits returns the default Limits, with new memory limiters on
@@ -496,7 +537,9 @@ func defaultLimits(now func() time.Time) Limits {
 		AdminMail:       &MemoryLimiter{Points: 10, Window: time.Hour, Now: now},
 		Login:           &MemoryLimiter{Points: 10, Window: 15 * time.Minute, Now: now},
 		LoginIP:         &MemoryLimiter{Points: 5, Window: 15 * time.Minute, Now: now},
+		LoginIPTotal:    &MemoryLimiter{Points: 100, Window: 15 * time.Minute, Now: now},
 		Device:          &MemoryLimiter{Points: 10, Window: 15 * time.Minute, Now: now},
+		ResetRequestIP:  &MemoryLimiter{Points: 10, Window: 15 * time.Minute, Now: now},
 	}
 }
 
@@ -521,7 +564,8 @@ func (l *Limits) check() error {
 	for _, f := range []struct {
 		name string
 		l    Limiter
-	}{{"Mail", l.Mail}, {"AdminMail", l.AdminMail}, {"Login", l.Login}, {"LoginIP", l.LoginIP}, {"Device", l.Device}} {
+	}{{"Mail", l.Mail}, {"AdminMail", l.AdminMail}, {"Login", l.Login}, {"LoginIP", l.LoginIP},
+		{"LoginIPTotal", l.LoginIPTotal}, {"Device", l.Device}, {"ResetRequestIP", l.ResetRequestIP}} {
 		if ml, ok := f.l.(*MemoryLimiter); ok && ml != nil {
 			if err := ml.check(); err != nil {
 				return optionError("Limits."+f.name, nil, "%s", strings.TrimPrefix(err.Error(), "users: "))

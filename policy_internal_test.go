@@ -16,7 +16,7 @@ import (
 func TestWithinHandsTheSlotToLateWork(t *testing.T) {
 	t.Parallel()
 	g := newHashGate(1, 0, time.Second, time.Millisecond)
-	sl, err := g.acquire(context.Background())
+	sl, err := g.acquire(context.Background(), gateTicket{})
 	require.NoError(t, err)
 
 	unblock, started := make(chan struct{}), make(chan struct{})
@@ -30,7 +30,7 @@ func TestWithinHandsTheSlotToLateWork(t *testing.T) {
 	require.ErrorIs(t, err, ErrPasswordPolicy, "past the limit: refused")
 	running, _ := g.load()
 	assert.Equal(t, 1, running, "the late work keeps the slot")
-	_, err = g.acquire(context.Background())
+	_, err = g.acquire(context.Background(), gateTicket{})
 	require.ErrorIs(t, err, ErrBusy)
 
 	close(unblock)
@@ -45,7 +45,7 @@ func TestWithinHandsTheSlotToLateWork(t *testing.T) {
 
 	// In time: the answer, and the slot released at once when it is no.
 	for _, answer := range []bool{true, false} {
-		sl, err := g.acquire(context.Background())
+		sl, err := g.acquire(context.Background(), gateTicket{})
 		require.NoError(t, err)
 		err = policyInSlot(s, sl, time.Second, func() bool { return answer })
 		running, _ := g.load()

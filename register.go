@@ -74,8 +74,8 @@ var errRegistrationRoleGone = errors.New("the settings' public_registration_role
 
 func (m *Manager) register1(ctx context.Context, in RegisterInput) error {
 	// Under a flood, shed before any store work: the answer depends on the
-	// load alone, never on the address.
-	if err := m.HashBusy(); err != nil {
+	// load and the client, never on the address.
+	if err := m.hashBusy(ticketOf(ctx)); err != nil {
 		return err
 	}
 	s, err := m.settings(ctx)

@@ -21,7 +21,9 @@ import (
 // while the user is active with the same address; a new request revokes
 // the earlier link.
 //
-// A malformed email is a *ValidationError. Otherwise RequestPasswordReset
+// A malformed email is a *ValidationError. A client IP over its request
+// limit (Limits.ResetRequestIP; the IP of ctx's RequestInfo) gets a
+// *RateLimitError, whatever the address. Otherwise RequestPasswordReset
 // answers nil whether or not the address has an active account, and does
 // the same work either way: one lookup, one call to the mail limiter
 // (Limits.Mail), one token minted and one mail rendered, and one write
@@ -48,6 +50,16 @@ func (m *Manager) requestReset(ctx context.Context, email, resetURL string) erro
 	}
 	if resetURL != "" && !m.sess.reset.Allowed(resetURL) {
 		return urlNotAllowed("reset_url", resetURL, "reset passwords")
+	}
+	if ip := requestFrom(ctx).IP; ip != "" {
+		// Per client, whatever the address: a refusal tells nothing.
+		denied, err := m.askLimiter(ctx, m.resetLimit, gateClientOf(ip), "reset request limiter", "reset_request_ip")
+		if err != nil {
+			return err
+		}
+		if denied != nil {
+			return denied
+		}
 	}
 	key := NormalizeEmail(email)
 	now := m.clock()

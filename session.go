@@ -136,10 +136,16 @@ type Principal struct {
 // successful login for the same address counts only against that device
 // (Limits.Device; a cookie issued before the user's password last
 // changed also against one count shared by every such cookie of the
-// address); any other attempt counts against the client IP and
-// the address (Limits.LoginIP) and against the address
-// (Limits.Login). So strangers guessing an address cannot lock its
-// owner out of a device that logged in before. A successful login from an
+// address); any other attempt counts against the client IP, whatever the
+// address (Limits.LoginIPTotal), against the client IP and the address
+// (Limits.LoginIP) and against the address (Limits.Login). So strangers
+// guessing an address cannot lock its owner out of a device that logged
+// in before. The password check waits for the hashing gate as the client
+// (in.IP) it comes from, which shares the gate fairly with other clients;
+// a device cookie issued under the current password goes ahead of
+// strangers' calls there (see Limits.HashQueue), so a flood of attempts
+// at unknown addresses does not shut out other clients, nor the owner's
+// known devices. A successful login from an
 // unknown device clears the IP's and the address's counts; one from a
 // known device only the device's (the strangers' count against the
 // address stands); a password reset clears the address's count. Over a
@@ -276,9 +282,16 @@ func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*store.U
 	if dev != nil {
 		device = dev.id
 	}
-	ipKey := ""
+	ipKey, client := "", ticketOf(ctx).client
 	if in.IP != "" {
 		ipKey = in.IP + " " + key
+		client = gateClientOf(in.IP)
+	}
+	if device == "" && in.IP != "" {
+		// Unknown devices' attempts from one client, whatever the address.
+		if err := m.allowLoginBy(ctx, m.sess.ipAllLimit, client, "IP total", "login_ip_total"); err != nil {
+			return nil, "", err
+		}
 	}
 	if err := m.allowLogin(ctx, key, ipKey, device); err != nil {
 		return nil, "", err // allowLogin reported a refusal to the observer
@@ -303,7 +316,10 @@ func (m *Manager) checkCredentials(ctx context.Context, in LoginInput) (*store.U
 	if u != nil && u.PasswordHash != "" {
 		stored = u.PasswordHash
 	}
-	ok, start, err := m.verifyTimed(ctx, password, stored)
+	// A device cookie issued under the password stored now has the gate's
+	// lane for known devices; an unknown address never has one.
+	tk := gateTicket{client: client, known: dev != nil && m.current(dev, key, u)}
+	ok, start, err := m.verifyTimed(ctx, password, stored, tk)
 	if err != nil && (ctx.Err() != nil || errors.Is(err, ErrBusy)) {
 		return nil, "", err
 	}
@@ -343,16 +359,25 @@ func (m *Manager) allowLogin(ctx context.Context, key, ipKey, device string) err
 		checks = append(checks, check{m.authLimit, key, "address", "login"})
 	}
 	for _, c := range checks {
-		if c.l == nil {
-			continue
+		if err := m.allowLoginBy(ctx, c.l, c.key, c.who, c.event); err != nil {
+			return err
 		}
-		if _, err := c.l.Allow(ctx, c.key); err != nil {
-			if errors.Is(err, ErrRateLimited) {
-				m.observe(Observation{Kind: KindRateLimited, Limiter: c.event})
-				return err
-			}
-			return fmt.Errorf("login limiter (%s): %w", c.who, err)
+	}
+	return nil
+}
+
+// allowLoginBy asks one login limiter (none when l is nil), reporting a
+// refusal to the observer as event.
+func (m *Manager) allowLoginBy(ctx context.Context, l Limiter, key, who, event string) error {
+	if l == nil {
+		return nil
+	}
+	if _, err := l.Allow(ctx, key); err != nil {
+		if errors.Is(err, ErrRateLimited) {
+			m.observe(Observation{Kind: KindRateLimited, Limiter: event})
+			return err
 		}
+		return fmt.Errorf("login limiter (%s): %w", who, err)
 	}
 	return nil
 }
@@ -377,11 +402,11 @@ func (m *Manager) loginSucceeded(ctx context.Context, userID, key, ipKey, device
 	reset(m.sess.ipLimit, ipKey)
 }
 
-// verifyTimed verifies under the hashing limit, records how long the
-// verification itself took for its parameter set, and returns when it
-// started (for padding).
-func (m *Manager) verifyTimed(ctx context.Context, pw, encoded string) (bool, time.Time, error) {
-	sl, err := m.acquireHash(ctx)
+// verifyTimed verifies under the hashing limit, as the call tk describes,
+// records how long the verification itself took for its parameter set,
+// and returns when it started (for padding).
+func (m *Manager) verifyTimed(ctx context.Context, pw, encoded string, tk gateTicket) (bool, time.Time, error) {
+	sl, err := m.acquireHashAs(ctx, tk)
 	if err != nil {
 		return false, time.Now(), err
 	}
@@ -703,6 +728,7 @@ type sessionState struct {
 	refreshTTL  time.Duration
 	reset       *allowList
 	ipLimit     Limiter // nil: no limit
+	ipAllLimit  Limiter // nil: no limit
 	deviceLimit Limiter // nil: no limit
 	verifyCosts *verifyCosts
 	randomKey   bool
@@ -719,6 +745,7 @@ func newSessionState(c *config) (*sessionState, error) {
 		refreshTTL:  c.lifetimes.Refresh,
 		reset:       reset,
 		ipLimit:     c.limits.LoginIP,
+		ipAllLimit:  c.limits.LoginIPTotal,
 		deviceLimit: c.limits.Device,
 		verifyCosts: newVerifyCosts(c.limits.FailedLoginMinimum),
 	}

@@ -46,6 +46,7 @@ type Manager struct {
 	delivery    Delivery
 	hashGate    *hashGate
 	mailLimit   Limiter // public flows; nil: no limit
+	resetLimit  Limiter // password-reset requests per client IP; nil: no limit
 	adminMail   Limiter // mail an administrator asked for; nil: no limit
 	authLimit   Limiter // nil: no limit
 	sess        *sessionState
@@ -141,6 +142,7 @@ func New(s store.Store, mailer Mailer, opts ...Option) (*Manager, error) {
 		delivery:    c.delivery,
 		hashGate:    newHashGate(lim.HashConcurrency, lim.HashQueue, lim.HashWaitBudget, firstHash),
 		mailLimit:   lim.Mail,
+		resetLimit:  lim.ResetRequestIP,
 		stall:       lim.RequestStall,
 		adminMail:   lim.AdminMail,
 		msgIDHost:   messageIDHost(c.links.PublicURL),

@@ -74,7 +74,7 @@ func newEnvOn(t *testing.T, st store.Store, opts ...users.Option) *env {
 		// The Manager's own default limiters run on its clock; so do the
 		// memory limiters of a test's Limits that name no clock.
 		if l, ok := o.(users.Limits); ok {
-			for _, lim := range []users.Limiter{l.Mail, l.AdminMail, l.Login, l.LoginIP, l.Device} {
+			for _, lim := range []users.Limiter{l.Mail, l.AdminMail, l.Login, l.LoginIP, l.LoginIPTotal, l.Device, l.ResetRequestIP} {
 				if ml, ok := lim.(*users.MemoryLimiter); ok && ml.Now == nil {
 					ml.Now = e.clock.Now
 				}

@@ -9,9 +9,10 @@ import (
 
 // passwordRequest: POST /auth/password/request {email, reset_url?} → 204
 // whether or not the address has an account. Only input errors (a
-// malformed email, a reset_url not on the allow-list) are answered, 400;
-// anything else is logged and answered 204, as Directus does, so that no
-// answer depends on the address.
+// malformed email, a reset_url not on the allow-list) are answered, 400,
+// and a client IP over its request limit (users.Limits.ResetRequestIP),
+// 429 whatever the address; anything else is logged and answered 204, as
+// Directus does, so that no answer depends on the address.
 func (h *handler) passwordRequest(w http.ResponseWriter, r *http.Request) {
 	p, err := h.decode(w, r)
 	if err != nil {
@@ -38,7 +39,7 @@ func (h *handler) passwordRequest(w http.ResponseWriter, r *http.Request) {
 	err = h.m.RequestPasswordReset(r.Context(), email, resetURL)
 	switch {
 	case err == nil:
-	case errors.Is(err, users.ErrInvalidPayload):
+	case errors.Is(err, users.ErrInvalidPayload), errors.Is(err, users.ErrRateLimited):
 		h.writeError(w, r, err)
 		return
 	default:

@@ -2,9 +2,11 @@ package httpapi_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gousers/users"
 	"github.com/stretchr/testify/assert"
@@ -68,4 +70,35 @@ func TestResetTokenOfSuspendedUser(t *testing.T) {
 	require.Equal(t, http.StatusOK, f.admin("PATCH", "/users/"+u.ID, `{"status":"suspended"}`).Code)
 	wantError(t, f.do("POST", "/auth/password/reset", `{"token":`+jsonString(token)+`,"password":"taken-over"}`), 403, "INVALID_TOKEN", "")
 	assert.Equal(t, users.StatusSuspended, f.user(ownerEmail).Status)
+}
+
+// POST /auth/password/request is limited per client IP by the Manager
+// (users.Limits.ResetRequestIP; 10 per 15 minutes by default): past it,
+// 429 REQUESTS_EXCEEDED with Retry-After, whatever the address; another
+// IP is not affected.
+//
+// Checked against answering the Manager's refusal 204 (as other errors
+// are): the third request got 204 and the test failed.
+func TestPasswordRequestLimitPerIP(t *testing.T) {
+	t.Parallel()
+	lim := users.DefaultLimits()
+	lim.RequestStall = 0
+	lim.ResetRequestIP = &users.MemoryLimiter{Points: 2, Window: time.Hour}
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{lim}})
+	f.owner(nil)
+	from := func(ip, email string) *httptest.ResponseRecorder {
+		r := request("POST", "/auth/password/request", `{"email":`+jsonString(email)+`}`)
+		r.RemoteAddr = ip + ":5000"
+		return f.serve(r)
+	}
+	assert.Equal(t, http.StatusNoContent, from("192.0.2.7", "a@example.com").Code)
+	assert.Equal(t, http.StatusNoContent, from("192.0.2.7", "b@example.com").Code)
+	w := from("192.0.2.7", ownerEmail)
+	wantError(t, w, http.StatusTooManyRequests, "REQUESTS_EXCEEDED", "")
+	assert.NotEmpty(t, w.Header().Get("Retry-After"))
+	_, err := f.m.DeliverPending(f.ctx)
+	require.NoError(t, err)
+	assert.Empty(t, f.mail.To(ownerEmail), "refused: no mail")
+	assert.Equal(t, http.StatusNoContent, from("198.51.100.3", ownerEmail).Code)
+	assert.NotEmpty(t, f.deliver(ownerEmail).Text, "another IP's request is served")
 }

@@ -21,7 +21,7 @@ func TestPasswordRequestEnumerationOverHTTP(t *testing.T) {
 	// Unpadded (Limits.RequestStall 0): this test guards the work itself;
 	// the root package's TestRequestStallTimingOnRealStores the stall.
 	lim := users.DefaultLimits()
-	lim.RequestStall, lim.Mail = 0, nil
+	lim.RequestStall, lim.Mail, lim.ResetRequestIP = 0, nil, nil // every request from one IP
 	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.WithHasher(timingHasher), lim}})
 	f.create(users.CreateUserInput{Email: "known@example.com", Password: "the-owners-password"})
 	var first *answer

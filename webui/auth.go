@@ -120,6 +120,14 @@ func (h *handler) isConsolePath(next string) bool {
 	return true
 }
 
+// anonymous returns r's context carrying what the Manager records about
+// a request nobody signed in made, its client IP above all: the Manager's
+// per-IP limits and its hashing gate's fair shares key on it.
+func (h *handler) anonymous(r *http.Request) context.Context {
+	return users.WithRequest(r.Context(), users.RequestInfo{IP: h.clientIP(r), UserAgent: r.UserAgent(),
+		Origin: r.Header.Get("Origin"), ID: r.Header.Get("X-Request-Id")})
+}
+
 // clientIP is the client's address for the per-IP login limit.
 func (h *handler) clientIP(r *http.Request) string {
 	if h.cfg.clientIP != nil {

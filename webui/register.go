@@ -45,7 +45,7 @@ func (h *handler) register(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	in := users.RegisterInput{Email: strings.TrimSpace(f.Get("email")), Password: f.Get("password"),
 		FirstName: f.Get("first_name"), LastName: f.Get("last_name")}
-	err := h.m.Register(r.Context(), in)
+	err := h.m.Register(h.anonymous(r), in)
 	if err != nil {
 		p := &page{Title: "Register", Data: &tokenData{Policy: h.policyHint(r)},
 			Values: map[string]string{"email": in.Email, "first_name": in.FirstName, "last_name": in.LastName}}

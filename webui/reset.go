@@ -38,7 +38,7 @@ func (h *handler) forgot(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := strings.TrimSpace(r.PostForm.Get("email"))
-	if err := h.m.RequestPasswordReset(r.Context(), email, ""); err != nil {
+	if err := h.m.RequestPasswordReset(h.anonymous(r), email, ""); err != nil {
 		p := &page{Title: "Forgot Password", Values: map[string]string{"email": email}}
 		h.fail(w, r, "forgot", p, err, "email")
 		return

@@ -338,7 +338,7 @@ var securitySection = section{"Security", []setting{
 		parse: func(c *config, v string) error { n, err := intIn(v, 1, 255); c.Argon2.Threads = uint8(n); return err }},
 	{name: "HASH_CONCURRENCY", defText: fmt.Sprintf("the number of CPUs (%d here)", runtime.NumCPU()), help: "Password hashes run at once; each holds HASH_MEMORY_COST of memory.",
 		parse: func(c *config, v string) (err error) { c.HashLimit, err = intIn(v, 1, 4096); return }},
-	{name: "HASH_QUEUE", def: "1024", help: "Requests that may wait for a hashing slot; further ones are answered 503 at once (with Retry-After).",
+	{name: "HASH_QUEUE", def: "1024", help: "Requests that may wait for a hashing slot; further ones are answered 503 at once (with Retry-After). Slots and queue are shared fairly between client IPs (an IPv6 client by its /64), and a login with a device cookie goes ahead of strangers: one IP's flood fills its own share.",
 		parse: func(c *config, v string) (err error) { c.HashQueue, err = intIn(v, 0, 1<<20); return }},
 	{name: "HASH_WAIT_BUDGET", def: "5s", help: "Longest a request may expect to take at the hashing limit, its wait and its own hash: a request that would take longer ((requests ahead + 1) × the measured hash time ÷ HASH_CONCURRENCY, plus one hash) is answered 503 at once with the expected wait as Retry-After. 0 never waits.",
 		parse: func(c *config, v string) (err error) {
@@ -393,10 +393,24 @@ var limitsSection = section{"Rate limits (durations in seconds, as Directus's)",
 		parse: func(c *config, v string) (err error) { c.Sessions.LoginIP.Points, err = intIn(v, 1, 1<<30); return }},
 	{name: "RATE_LIMITER_LOGIN_IP_DURATION", def: "900", help: "Window of the per-IP login limit, in seconds.",
 		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.Sessions.LoginIP.Window) }},
+	{name: "RATE_LIMITER_LOGIN_IP_TOTAL_POINTS", def: "100", help: "Login attempts per client IP from unknown devices, whatever the address, per RATE_LIMITER_LOGIN_IP_TOTAL_DURATION (successful ones count too); beyond, 429. It limits a client that tries ever-new addresses, which the per-address limits never see twice.",
+		parse: func(c *config, v string) (err error) {
+			c.Sessions.LoginIPTotal.Points, err = intIn(v, 1, 1<<30)
+			return
+		}},
+	{name: "RATE_LIMITER_LOGIN_IP_TOTAL_DURATION", def: "900", help: "Window of the per-IP login limit over all addresses, in seconds.",
+		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.Sessions.LoginIPTotal.Window) }},
 	{name: "RATE_LIMITER_LOGIN_DEVICE_POINTS", def: "10", help: "Login attempts per device that logged in to the address before (device cookie) per RATE_LIMITER_LOGIN_DEVICE_DURATION.",
 		parse: func(c *config, v string) (err error) { c.Sessions.LoginDevice.Points, err = intIn(v, 1, 1<<30); return }},
 	{name: "RATE_LIMITER_LOGIN_DEVICE_DURATION", def: "900", help: "Window of the per-device login limit, in seconds.",
 		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.Sessions.LoginDevice.Window) }},
+	{name: "RATE_LIMITER_PASSWORD_REQUEST_POINTS", def: "10", help: "Password-reset requests (POST /auth/password/request, the console's forgot-password page) per client IP, whatever the address, per RATE_LIMITER_PASSWORD_REQUEST_DURATION; beyond, 429.",
+		parse: func(c *config, v string) (err error) {
+			c.Sessions.ResetRequestIP.Points, err = intIn(v, 1, 1<<30)
+			return
+		}},
+	{name: "RATE_LIMITER_PASSWORD_REQUEST_DURATION", def: "900", help: "Window of the password-reset request limit, in seconds.",
+		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.Sessions.ResetRequestIP.Window) }},
 }}
 
 var corsSection = section{"CORS (Directus's names and defaults)", []setting{

@@ -140,18 +140,19 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 		metrics = newMetrics()
 		limits.register = metrics.countRefusals(limits.register, "register")
 	}
+	// From the defaults, so that a limit the server has no variable for
+	// (RequestStall) keeps its default.
+	lim := users.DefaultLimits()
+	lim.HashConcurrency = cfg.hashLimit()
+	lim.HashQueue = cfg.HashQueue
+	lim.HashWaitBudget = cfg.HashBudget
+	lim.FailedLoginMinimum = cfg.LoginStall
+	lim.Mail, lim.AdminMail = limits.mail, limits.adminMail
+	lim.Login, lim.LoginIP, lim.LoginIPTotal = limits.login, limits.loginIP, limits.loginIPTotal
+	lim.Device = limits.loginDevice
+	lim.ResetRequestIP = limits.resetRequestIP
 	opts := []users.Option{
-		users.Limits{
-			HashConcurrency:    cfg.hashLimit(),
-			HashQueue:          cfg.HashQueue,
-			HashWaitBudget:     cfg.HashBudget,
-			FailedLoginMinimum: cfg.LoginStall,
-			Mail:               limits.mail,
-			AdminMail:          limits.adminMail,
-			Login:              limits.login,
-			LoginIP:            limits.loginIP,
-			Device:             limits.loginDevice,
-		},
+		lim,
 		users.Links{PublicURL: cfg.PublicURL, RegisterURLs: cfg.RegisterAllowList, InviteURLs: cfg.InviteAllowList},
 		webui.LinkPaths(consolePrefix),
 		users.Lifetimes{VerifyEmail: cfg.VerifyTTL, Invite: cfg.InviteTTL},
@@ -303,7 +304,7 @@ func openStore(ctx context.Context, cfg config) (store.Store, limiterFunc, func(
 // register is nil when RATE_LIMITER_REGISTRATION_ENABLED is false, public
 // when RATE_LIMITER_ENABLED is.
 type limits struct {
-	public, register, mail, adminMail, login, loginIP, loginDevice users.Limiter
+	public, register, mail, adminMail, login, loginIP, loginIPTotal, loginDevice, resetRequestIP users.Limiter
 }
 
 func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits, error) {
@@ -318,7 +319,9 @@ func newLimits(ctx context.Context, cfg config, newLimiter limiterFunc) (limits,
 		{&l.adminMail, "mail-admin", limitSpec{cfg.AdminMailLimitPoints, cfg.AdminMailLimitDuration}},
 		{&l.login, "login-failures", cfg.Sessions.LoginAddress},
 		{&l.loginIP, "login-ip", cfg.Sessions.LoginIP},
+		{&l.loginIPTotal, "login-ip-total", cfg.Sessions.LoginIPTotal},
 		{&l.loginDevice, "login-device", cfg.Sessions.LoginDevice},
+		{&l.resetRequestIP, "password-request-ip", cfg.Sessions.ResetRequestIP},
 	}
 	if cfg.RegisterLimitEnabled {
 		specs = append(specs, spec{&l.register, "register-ip", limitSpec{cfg.RegisterLimitPoints, cfg.RegisterLimitDuration}})

@@ -24,7 +24,9 @@ type sessionConfig struct {
 	ResetAllowList []string
 	LoginAddress   limitSpec
 	LoginIP        limitSpec
+	LoginIPTotal   limitSpec
 	LoginDevice    limitSpec
+	ResetRequestIP limitSpec
 }
 
 // limitSpec is a sliding-window limit: Points events per Window.
