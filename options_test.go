@@ -219,5 +219,5 @@ func TestOptionDefaultsAreDocumented(t *testing.T) {
 		users.DefaultsForTest().Health)
 	e := newEnv(t)
 	assert.Equal(t, users.Lifetimes{VerifyEmail: 7 * 24 * time.Hour, Invite: 7 * 24 * time.Hour, PasswordReset: time.Hour,
-		EmailChange: time.Hour, Access: 15 * time.Minute, Refresh: 7 * 24 * time.Hour}, e.m.Lifetimes())
+		EmailChange: time.Hour, Access: 15 * time.Minute, Refresh: 7 * 24 * time.Hour, RenewalGrace: 10 * time.Second}, e.m.Lifetimes())
 }
