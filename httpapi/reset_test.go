@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gousers/users"
 	"github.com/stretchr/testify/assert"
@@ -68,4 +69,21 @@ func TestResetTokenOfSuspendedUser(t *testing.T) {
 	require.Equal(t, http.StatusOK, f.admin("PATCH", "/users/"+u.ID, `{"status":"suspended"}`).Code)
 	wantError(t, f.do("POST", "/auth/password/reset", `{"token":`+jsonString(token)+`,"password":"taken-over"}`), 403, "INVALID_TOKEN", "")
 	assert.Equal(t, users.StatusSuspended, f.user(ownerEmail).Status)
+}
+
+// With the default limits, POST /auth/password/request takes at least
+// Limits.RequestStall, for an address with an account as for one without
+// (the other tests run without the stall).
+func TestPasswordResetRequestStallsByDefault(t *testing.T) {
+	t.Parallel()
+	stall := users.DefaultLimits().RequestStall
+	require.Positive(t, stall)
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.DefaultLimits()}})
+	f.owner(nil)
+	for _, email := range []string{ownerEmail, "nobody@example.com"} {
+		start := time.Now()
+		w := f.do("POST", "/auth/password/request", `{"email":`+jsonString(email)+`}`)
+		assert.Equal(t, http.StatusNoContent, w.Code, email)
+		assert.GreaterOrEqual(t, time.Since(start), stall, email)
+	}
 }
