@@ -73,6 +73,7 @@ func newFixtureWith(t *testing.T, fc fixtureConfig) *fixture {
 		f.store = fc.store(f.mem)
 	}
 	opts := append([]users.Option{
+		clockLimits(limits(func(*users.Limits) {}), f.clock.Now),
 		users.WithHasher(userstest.Hasher{}),
 		users.WithClock(f.clock.Now),
 		users.WithLogger(slog.New(slog.NewTextHandler(f.logs, nil))),
@@ -339,9 +340,23 @@ func errMessage(t *testing.T, w *httptest.ResponseRecorder) string {
 }
 
 // limits returns users.DefaultLimits with change applied: a test sets the
-// limits it is about and keeps the others.
+// limits it is about and keeps the others. One default differs: no
+// RequestStall, which would make every password reset request and resend
+// sleep 250 ms; TestPasswordResetRequestStallsByDefault checks the stall.
 func limits(change func(*users.Limits)) users.Limits {
 	l := users.DefaultLimits()
+	l.RequestStall = 0
 	change(&l)
+	return l
+}
+
+// clockLimits puts the memory limiters of l on now, as users.New does
+// with the limits it picks when none are given.
+func clockLimits(l users.Limits, now func() time.Time) users.Limits {
+	for _, lim := range []users.Limiter{l.Mail, l.AdminMail, l.Login, l.LoginIP, l.Device} {
+		if ml, ok := lim.(*users.MemoryLimiter); ok {
+			ml.Now = now
+		}
+	}
 	return l
 }

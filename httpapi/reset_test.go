@@ -102,3 +102,20 @@ func TestPasswordRequestLimitPerIP(t *testing.T) {
 	assert.Equal(t, http.StatusNoContent, from("198.51.100.3", ownerEmail).Code)
 	assert.NotEmpty(t, f.deliver(ownerEmail).Text, "another IP's request is served")
 }
+
+// With the default limits, POST /auth/password/request takes at least
+// Limits.RequestStall, for an address with an account as for one without
+// (the other tests run without the stall).
+func TestPasswordResetRequestStallsByDefault(t *testing.T) {
+	t.Parallel()
+	stall := users.DefaultLimits().RequestStall
+	require.Positive(t, stall)
+	f := newFixtureWith(t, fixtureConfig{manager: []users.Option{users.DefaultLimits()}})
+	f.owner(nil)
+	for _, email := range []string{ownerEmail, "nobody@example.com"} {
+		start := time.Now()
+		w := f.do("POST", "/auth/password/request", `{"email":`+jsonString(email)+`}`)
+		assert.Equal(t, http.StatusNoContent, w.Code, email)
+		assert.GreaterOrEqual(t, time.Since(start), stall, email)
+	}
+}

@@ -661,3 +661,23 @@ func TestUserPageHistory(t *testing.T) {
 	assert.Contains(t, body, `<h2 id="history-title">History</h2>`)
 	assert.Regexp(t, `(?s)Changed \(no role\).*Invited \(role Editors\)</td><td><a href="/admin/users/boss-id">administrator boss-id</a>`, body)
 }
+
+// With the default limits, the forgot-password form takes at least
+// Limits.RequestStall, for an address with an account as for one without
+// (the other tests run without the stall).
+func TestForgotPasswordStallsByDefault(t *testing.T) {
+	t.Parallel()
+	stall := users.DefaultLimits().RequestStall
+	require.Positive(t, stall)
+	m, err := users.New(newStore(), memmailer.New(), users.WithHasher(userstest.Hasher{}), webui.LinkPaths(""), users.DefaultLimits())
+	require.NoError(t, err)
+	_, err = m.CreateUser(context.Background(), users.CreateUserInput{Email: "known@example.com", Password: "a long password", Status: users.StatusActive})
+	require.NoError(t, err)
+	h := webui.New(m)
+	for _, email := range []string{"known@example.com", "unknown@example.com"} {
+		start := time.Now()
+		res, _ := do(t, h, "POST", "/admin/forgot-password", url.Values{"email": {email}})
+		assert.Less(t, res.StatusCode, 400, email)
+		assert.GreaterOrEqual(t, time.Since(start), stall, email)
+	}
+}

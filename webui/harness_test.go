@@ -502,9 +502,12 @@ func (p *page) describedBy(name string) string {
 }
 
 // limits returns users.DefaultLimits with change applied: a test sets the
-// limits it is about and keeps the others.
+// limits it is about and keeps the others. One default differs: no
+// RequestStall, which would make every password reset request and resend
+// sleep 250 ms; TestForgotPasswordStallsByDefault checks the stall.
 func limits(change func(*users.Limits)) users.Limits {
 	l := users.DefaultLimits()
+	l.RequestStall = 0
 	change(&l)
 	return l
 }

@@ -9,9 +9,19 @@ import (
 
 // TestMain says, in one line, when USERS_TEST_POSTGRES_DSN or
 // USERS_TEST_MYSQL_DSN is unset and no test ran against that server.
+//
+// With USERS_TEST_SERVER_MAIN=1 the test binary is the server instead:
+// tests that run the server as a process of its own start the test binary
+// this way rather than link the server once more.
 func TestMain(m *testing.M) {
+	if os.Getenv(serverMainEnv) == "1" {
+		os.Exit(realMain(nil, os.Getenv, os.Stdout, os.Stderr))
+	}
 	testenv.Main(m, "examples/server", testenv.Postgres, testenv.MySQL)
 }
+
+// serverMainEnv set to 1 makes the test binary run the server (TestMain).
+const serverMainEnv = "USERS_TEST_SERVER_MAIN"
 
 // requireLong skips a long test (what says why it is long) under -short,
 // except under CI=true, where nothing may skip: there it fails.

@@ -67,11 +67,8 @@ func TestSMTPDownThenBack(t *testing.T) {
 // delivered, once.
 func TestKilledServerLosesNoMail(t *testing.T) {
 	t.Parallel()
-	requireLong(t, "builds and kills the server binary")
-	bin := filepath.Join(t.TempDir(), "server")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	requireLong(t, "runs and kills the server as a process of its own")
+	bin := os.Args[0] // the test binary, as the server (TestMain)
 
 	smtp := smtptest.Start(t, smtptest.Options{})
 	smtp.Stall(smtptest.Mail) // sends hang before any message data moves
@@ -81,6 +78,7 @@ func TestKilledServerLosesNoMail(t *testing.T) {
 		lease       = 4 * time.Second
 	)
 	env := append(os.Environ(),
+		serverMainEnv+"=1",
 		"PORT=0",
 		"DB_FILENAME="+db,
 		"EMAIL_SMTP_HOST="+smtp.Host(),

@@ -15,9 +15,10 @@ import (
 )
 
 // TestConformance runs the store.Store contract suite on a database of its
-// own, twice: with server-side prepared statements (the driver's default)
-// and with interpolateParams=true (what the package recommends), whose
-// arguments the driver escapes itself. The suite runs its sub-tests one
+// own, twice side by side (each on a database of its own): with
+// server-side prepared statements (the driver's default) and with
+// interpolateParams=true (what the package recommends), whose arguments
+// the driver escapes itself. The suite runs its sub-tests one
 // after the other, so they share the database, emptied before each:
 // migrating a fresh database per sub-test would multiply the run time and
 // check nothing more (TestMulti and every other test here migrate fresh
@@ -25,6 +26,7 @@ import (
 func TestConformance(t *testing.T) {
 	for _, interpolate := range []bool{false, true} {
 		t.Run(map[bool]string{false: "Prepared", true: "Interpolated"}[interpolate], func(t *testing.T) {
+			t.Parallel() // a database of its own
 			cfg, err := mysql.ParseDSN(newDatabase(t))
 			require.NoError(t, err)
 			cfg.InterpolateParams = interpolate

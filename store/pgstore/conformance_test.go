@@ -23,7 +23,11 @@ import (
 // schema, emptied before each: migrating a fresh schema per sub-test would
 // triple the run time and check nothing more (TestMultiMigrateOnce and
 // every other test here migrate fresh schemas).
+//
+// It runs beside TestConformanceICUDatabase (t.Parallel): each has a
+// schema or database of its own.
 func TestConformance(t *testing.T) {
+	t.Parallel()
 	schema := newSchema(t)
 	pool := newPool(t, schema)
 	s, err := pgstore.New(context.Background(), pool)
@@ -73,6 +77,7 @@ func TestShared(t *testing.T) {
 // bytewise (ICU en-US, which sorts "apple" before "Zebra"): the store's
 // own COLLATE "C" columns give byte order.
 func TestConformanceICUDatabase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dsn := testDSN(t)
 	admin, err := pgx.Connect(ctx, dsn)
