@@ -499,8 +499,10 @@ type Limits struct {
 	// ones too (a Limiter cannot take an event back, and counting only
 	// after the password check would let a burst of simultaneous attempts
 	// past it); a success does not reset it. Attempts from a known device
-	// (Device) and without an IP skip it. Default: 100 attempts per IP in
-	// any 15 minutes.
+	// (Device) and without an IP skip it. Default: 1,000 attempts per IP
+	// in any 15 minutes: since successes count, the default leaves room
+	// for an office or campus behind one address signing in at once,
+	// while a client spraying addresses gets about one guess a second.
 	LoginIPTotal Limiter
 	// Device limits login attempts per device cookie, for attempts that
 	// present a device cookie issued to the address they name (such
@@ -537,7 +539,7 @@ func defaultLimits(now func() time.Time) Limits {
 		AdminMail:       &MemoryLimiter{Points: 10, Window: time.Hour, Now: now},
 		Login:           &MemoryLimiter{Points: 10, Window: 15 * time.Minute, Now: now},
 		LoginIP:         &MemoryLimiter{Points: 5, Window: 15 * time.Minute, Now: now},
-		LoginIPTotal:    &MemoryLimiter{Points: 100, Window: 15 * time.Minute, Now: now},
+		LoginIPTotal:    &MemoryLimiter{Points: 1000, Window: 15 * time.Minute, Now: now},
 		Device:          &MemoryLimiter{Points: 10, Window: 15 * time.Minute, Now: now},
 		ResetRequestIP:  &MemoryLimiter{Points: 10, Window: 15 * time.Minute, Now: now},
 	}

@@ -29,7 +29,8 @@ var listening = regexp.MustCompile(`msg="users server listening" addr=(\S+)`)
 
 // serverEnv is what every server gets before -server-env and the side's
 // own: a port of its own, a database of its own, the admin token, and no
-// per-IP registration limit (one client sends every request).
+// per-IP registration or all-address login limit (one client sends every
+// request; a server that does not know a variable ignores it).
 func serverEnv(dir, admin string) []string {
 	return []string{
 		"HOST=127.0.0.1",
@@ -37,6 +38,7 @@ func serverEnv(dir, admin string) []string {
 		"DB_FILENAME=" + filepath.Join(dir, "users.db"),
 		"ADMIN_TOKEN=" + admin,
 		"RATE_LIMITER_REGISTRATION_ENABLED=false",
+		"RATE_LIMITER_LOGIN_IP_TOTAL_POINTS=1073741824",
 	}
 }
 

@@ -48,6 +48,7 @@ func TestHTTPModeAgainstExamplesServer(t *testing.T) {
 		"ADMIN_TOKEN="+admin,
 		"HASH_MEMORY_COST=64", "HASH_TIME_COST=1", "HASH_PARALLELISM=1",
 		"RATE_LIMITER_REGISTRATION_ENABLED=false",
+		"RATE_LIMITER_LOGIN_IP_TOTAL_POINTS=1073741824", // one client logs in as everyone
 	)
 	cmd.Stdout = out
 	stderr, err := cmd.StderrPipe()

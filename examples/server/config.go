@@ -393,7 +393,7 @@ var limitsSection = section{"Rate limits (durations in seconds, as Directus's)",
 		parse: func(c *config, v string) (err error) { c.Sessions.LoginIP.Points, err = intIn(v, 1, 1<<30); return }},
 	{name: "RATE_LIMITER_LOGIN_IP_DURATION", def: "900", help: "Window of the per-IP login limit, in seconds.",
 		parse: func(c *config, v string) error { return seconds(v, 1, 1<<30, &c.Sessions.LoginIP.Window) }},
-	{name: "RATE_LIMITER_LOGIN_IP_TOTAL_POINTS", def: "100", help: "Login attempts per client IP from unknown devices, whatever the address, per RATE_LIMITER_LOGIN_IP_TOTAL_DURATION (successful ones count too); beyond, 429. It limits a client that tries ever-new addresses, which the per-address limits never see twice.",
+	{name: "RATE_LIMITER_LOGIN_IP_TOTAL_POINTS", def: "1000", help: "Login attempts per client IP from unknown devices, whatever the address, per RATE_LIMITER_LOGIN_IP_TOTAL_DURATION (successful ones count too); beyond, 429. It limits a client that tries ever-new addresses, which the per-address limits never see twice.",
 		parse: func(c *config, v string) (err error) {
 			c.Sessions.LoginIPTotal.Points, err = intIn(v, 1, 1<<30)
 			return
