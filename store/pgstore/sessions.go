@@ -102,32 +102,8 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 	)
 	err := s.do(ctx, "rotate session", func() error {
 		return s.inTx(ctx, func(c *pgx.Conn) error {
-			var (
-				st        state
-				userFound bool
-				cur       *store.Session
-			)
-			b := &pgx.Batch{}
-			b.Queue("begin isolation level read committed")
-			b.Queue(s.q.lockSessionUser, oldHash).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					userFound = true
-					if err := st.scan(rows); err != nil {
-						return err
-					}
-				}
-				return rows.Err()
-			})
-			b.Queue(s.q.lockSession, oldHash).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					var err error
-					if cur, err = scanSession(rows); err != nil {
-						return err
-					}
-				}
-				return rows.Err()
-			})
-			if err := c.SendBatch(ctx, b).Close(); err != nil {
+			st, userFound, cur, err := s.lockSessionAndUser(ctx, c, s.q.lockSessionUser, s.q.lockSession, oldHash)
+			if err != nil {
 				return err
 			}
 			if cur == nil {
@@ -143,7 +119,7 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 			case !st.holds(cond):
 				return store.ErrConflict
 			}
-			b = &pgx.Batch{}
+			b := &pgx.Batch{}
 			b.Queue(s.q.insertSessionHash, oldHash, cur.ID)
 			b.Queue(s.q.rotateSession, cur.ID, newHash, now, expiresAt).QueryRow(func(row pgx.Row) (err error) {
 				sess, err = scanSession(row)
@@ -164,6 +140,36 @@ func (s *Store) RotateSession(ctx context.Context, oldHash, newHash []byte, now,
 	return sess, u, nil
 }
 
+// lockSessionAndUser is the first round trip of a rotation or renewal: it
+// begins a read-committed transaction, locks the session's user with
+// lockUser (its state, and whether it was found) and then the session
+// with lockSession, both looked up by arg. cur is nil when no session
+// matched.
+func (s *Store) lockSessionAndUser(ctx context.Context, c *pgx.Conn, lockUser, lockSession string, arg any) (st state, userFound bool, cur *store.Session, err error) {
+	b := &pgx.Batch{}
+	b.Queue("begin isolation level read committed")
+	b.Queue(lockUser, arg).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			userFound = true
+			if err := st.scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	b.Queue(lockSession, arg).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var err error
+			if cur, err = scanSession(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	})
+	err = c.SendBatch(ctx, b).Close()
+	return st, userFound, cur, err
+}
+
 // RenewSession implements store.Store in two round trips, at read
 // committed whatever the pool's default. The first locks the session's
 // user, then the session (as RotateSession does): concurrent renewals of
@@ -179,32 +185,8 @@ func (s *Store) RenewSession(ctx context.Context, id string, generation int64, n
 	)
 	err := s.do(ctx, "renew session", func() error {
 		return s.inTx(ctx, func(c *pgx.Conn) error {
-			var (
-				st        state
-				userFound bool
-				cur       *store.Session
-			)
-			b := &pgx.Batch{}
-			b.Queue("begin isolation level read committed")
-			b.Queue(s.q.lockRenewUser, id).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					userFound = true
-					if err := st.scan(rows); err != nil {
-						return err
-					}
-				}
-				return rows.Err()
-			})
-			b.Queue(s.q.lockSessionByID, id).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					var err error
-					if cur, err = scanSession(rows); err != nil {
-						return err
-					}
-				}
-				return rows.Err()
-			})
-			if err := c.SendBatch(ctx, b).Close(); err != nil {
+			st, userFound, cur, err := s.lockSessionAndUser(ctx, c, s.q.lockRenewUser, s.q.lockSessionByID, id)
+			if err != nil {
 				return err
 			}
 			if cur == nil || !userFound {
@@ -229,7 +211,7 @@ func (s *Store) RenewSession(ctx context.Context, id string, generation int64, n
 			case !st.holds(cond):
 				return store.ErrConflict
 			}
-			b = &pgx.Batch{}
+			b := &pgx.Batch{}
 			sess = cur
 			if verdict == sqlstore.RenewAdvance {
 				b.Queue(s.q.renewSession, id, now).QueryRow(func(row pgx.Row) (err error) {
