@@ -198,15 +198,7 @@ WHERE s.token_hash = ? FOR UPDATE`, oldHash))
 			u, err = getUser(ctx, tx, `u.id = ?`, userID)
 			return err
 		})
-		var reused errReused
-		if errors.As(err, &reused) {
-			// The reuse ends the session, and that deletion is kept.
-			if _, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, reused.id); err != nil {
-				return err
-			}
-			return store.ErrTokenReused
-		}
-		return err
+		return s.endReused(ctx, err)
 	})
 	if err != nil {
 		return nil, nil, err
@@ -266,21 +258,27 @@ WHERE s.id = ? FOR UPDATE`, id))
 			u, err = getUser(ctx, tx, `u.id = ?`, l.id)
 			return err
 		})
-		var reused errReused
-		if errors.As(err, &reused) {
-			// A retired token came back: it leaked. The session ends,
-			// and that deletion is kept.
-			if _, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, reused.id); err != nil {
-				return err
-			}
-			return store.ErrTokenReused
-		}
-		return err
+		return s.endReused(ctx, err)
 	})
 	if err != nil {
 		return nil, nil, err
 	}
 	return sess, u, nil
+}
+
+// endReused passes err on, except errReused: a token of the session that
+// was already rotated or renewed came back (it leaked), so the session is
+// deleted — a deletion kept, outside the rolled-back transaction — and
+// the answer is ErrTokenReused.
+func (s *Store) endReused(ctx context.Context, err error) error {
+	var reused errReused
+	if !errors.As(err, &reused) {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM users_sessions WHERE id = ?`, reused.id); err != nil {
+		return err
+	}
+	return store.ErrTokenReused
 }
 
 // earlier looks hash up among the sessions' earlier hashes: errReused with
