@@ -40,7 +40,8 @@ import (
 // token: its access token renews itself (Refresh), and is rotated the
 // same way. The session counts its renewals; each token carries the
 // count it was minted at, and a renewal retires it: the renewed token
-// renews again only within 10 seconds of that renewal (answering a
+// renews again only within Lifetimes.RenewalGrace (10 seconds by
+// default) of that renewal (answering a
 // token of the current count, so that requests a client sent at once
 // with the same expired cookie do not sign it out), and after that
 // presenting it ends the whole session. A token already minted still
@@ -458,7 +459,7 @@ func (m *Manager) rehash(ctx context.Context, u *store.User, password string) *s
 // session's access token, expired or not: the session is checked as above
 // and a new access token is answered (no refresh token; the session keeps
 // its end, RefreshExpires). The token presented is retired: presented
-// again within 10 seconds it answers a token like the one just minted
+// again within Lifetimes.RenewalGrace (10 seconds by default) it answers a token like the one just minted
 // (concurrent requests of one client), later it is ErrTokenReused and its
 // whole session is ended.
 func (m *Manager) Refresh(ctx context.Context, token string) (*Session, error) {
@@ -505,11 +506,7 @@ func (m *Manager) refresh(ctx context.Context, token string) (*Session, error) {
 	case err != nil:
 		return nil, err
 	}
-	admin, err := m.adminAccess(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	return m.sessionAnswer(rec, u, admin, next, false, now)
+	return m.sessionAnswer(ctx, rec, u, next, false, now)
 }
 
 // renew answers a new access token for a session-cookie session, and
@@ -545,17 +542,17 @@ func (m *Manager) renew(ctx context.Context, token string) (*Session, error) {
 	case rec.UserID != c.ID:
 		return nil, ErrInvalidToken
 	}
-	// RenewSession answers the session and its user, not the user's
-	// grants: admin access is read for the token's claim.
+	return m.sessionAnswer(ctx, rec, u, "", true, now)
+}
+
+// sessionAnswer mints the access token of a refreshed session. Neither
+// RotateSession nor RenewSession answers the user's grants, so admin
+// access is read here for the token's claim.
+func (m *Manager) sessionAnswer(ctx context.Context, rec *store.Session, u *store.User, refresh string, cookie bool, now time.Time) (*Session, error) {
 	admin, err := m.adminAccess(ctx, u)
 	if err != nil {
 		return nil, err
 	}
-	return m.sessionAnswer(rec, u, admin, "", true, now)
-}
-
-// sessionAnswer mints the access token of a refreshed session.
-func (m *Manager) sessionAnswer(rec *store.Session, u *store.User, admin bool, refresh string, cookie bool, now time.Time) (*Session, error) {
 	access, exp, err := m.mintAccess(u, rec.ID, admin, cookie, rec.Generation, now)
 	if err != nil {
 		return nil, err

@@ -222,8 +222,8 @@
 //     directus_session_token) that the API reads; no refresh token leaves
 //     the server. Refresh in this mode renews the cookie's access token
 //     while the session lasts, and retires the one it renewed: that one
-//     renews again only within 10 seconds (Directus's grace for
-//     concurrent refreshes), and after that it ends the session, as a
+//     renews again only within users.Lifetimes.RenewalGrace (10 seconds
+//     by default, Directus's SESSION_REFRESH_GRACE_PERIOD), and after that it ends the session, as a
 //     rotated refresh token does. The session ends REFRESH_TOKEN_TTL
 //     after login (Directus slides it by SESSION_COOKIE_TTL on each
 //     refresh).
@@ -234,8 +234,8 @@
 // both (Directus, without reuse detection, refuses only the second). One
 // client instance refreshes one at a time (the Directus SDK does); apps
 // with many tabs on one cookie should use session mode, whose renewals
-// may run concurrently: within 10 seconds of a renewal the cookie it
-// renewed still renews.
+// may run concurrently: within users.Lifetimes.RenewalGrace of a renewal
+// the cookie it renewed still renews.
 //
 // POST /auth/refresh and /auth/logout find the mode and the token as
 // Directus does: mode from the body, else json when the body holds
