@@ -17,8 +17,8 @@ import (
 // it (ResolveAccessToken, which reads the session and the user's admin
 // access from the store, so signing out, a password change or a lost role
 // take effect at once); an expired one is renewed (Refresh) while its
-// session lasts, which retires it: a copy of it renews only within 10
-// seconds of that renewal, and later ends the session. A second cookie keeps the device cookie Login issues, so
+// session lasts, which retires it: a copy of it renews only within
+// users.Lifetimes.RenewalGrace of that renewal, and later ends the session. A second cookie keeps the device cookie Login issues, so
 // that an administrator's own browser is not locked out by strangers'
 // failed attempts.
 const (
