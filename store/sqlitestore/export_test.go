@@ -58,3 +58,41 @@ func (s *Store) PreparedShapes() int {
 
 // MaxShapeStmts is the cap on them.
 const MaxShapeStmts = maxShapeStmts
+
+// GroupAlways makes a lone write run as a group of one, through the
+// savepoints a group's writes run in.
+func (s *Store) GroupAlways() { s.groupAlways = true }
+
+// HoldWriteLock takes the Store's write lock, as a write in progress
+// holds it, until release is called: writes queue behind it meanwhile.
+func (s *Store) HoldWriteLock() (release func()) {
+	s.wlock <- struct{}{}
+	return s.unlock
+}
+
+// Queued is how many writes wait for the write lock.
+func (s *Store) Queued() int {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	return len(s.queue)
+}
+
+// Groups is how many transactions ran writes as a group.
+func (s *Store) Groups() int {
+	s.wlock <- struct{}{}
+	defer s.unlock()
+	return s.groups
+}
+
+// WriteExec runs stmts as one write (in a transaction, or a group's
+// savepoint) that then fails with err when err is not nil.
+func (s *Store) WriteExec(ctx context.Context, err error, stmts ...string) error {
+	return s.write(ctx, "write exec", func(q querier) error {
+		for _, st := range stmts {
+			if _, err := q.exec(ctx, st); err != nil {
+				return err
+			}
+		}
+		return err
+	})
+}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"strconv"
 	"runtime"
 	"strings"
 	"sync"
@@ -24,6 +26,14 @@ type Store struct {
 	// wlock serialises this Store's write transactions, so that writers
 	// in one process queue in Go instead of polling SQLite's busy handler.
 	wlock chan struct{}
+	// queue holds the writes waiting for wlock (see write).
+	qmu   sync.Mutex
+	queue []*queuedWrite
+	// groupAlways runs a lone write as a group of one (tests run the
+	// conformance suite through the savepoints that way).
+	groupAlways bool
+	// groups counts the transactions writeGroup began (under wlock).
+	groups int
 
 	mu      sync.RWMutex
 	stmts   map[string]*sql.Stmt
@@ -66,6 +76,12 @@ func Open(path string) (*Store, *sql.DB, error) {
 	// One writer at a time (SQLite's rule); readers in parallel under WAL.
 	// Idle connections are kept: opening one runs the DSN's PRAGMAs.
 	n := max(4, 2*runtime.GOMAXPROCS(0))
+	if v, _ := strconv.Atoi(os.Getenv("USERS_EXP_CONNS")); v > 0 {
+		n = v
+	}
+	if v := os.Getenv("USERS_EXP_CACHE"); v != "" {
+		db.Exec("PRAGMA cache_size=" + v)
+	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	db.SetConnMaxLifetime(0)
@@ -74,6 +90,25 @@ func Open(path string) (*Store, *sql.DB, error) {
 	if err != nil {
 		db.Close()
 		return nil, nil, err
+	}
+	if v := os.Getenv("USERS_EXP_PRAGMA"); v != "" {
+		ctx := context.Background()
+		var conns []*sql.Conn
+		for range n {
+			c, err := db.Conn(ctx)
+			if err != nil {
+				panic(err)
+			}
+			for _, p := range strings.Split(v, ";") {
+				if _, err := c.ExecContext(ctx, "PRAGMA "+p); err != nil {
+					panic(err)
+				}
+			}
+			conns = append(conns, c)
+		}
+		for _, c := range conns {
+			c.Close()
+		}
 	}
 	return s, db, nil
 }
@@ -208,6 +243,9 @@ func (s *Store) prepared(ctx context.Context, query string, shape bool) (*sql.St
 type querier struct {
 	s  *Store
 	tx *sql.Tx // nil: outside a transaction
+	// nocancel: statements run without their context's cancellation (see
+	// writeGroup).
+	nocancel bool
 }
 
 // cached returns the prepared statement for query without preparing it.
@@ -253,6 +291,9 @@ func (s *Store) preparePending(ctx context.Context) {
 }
 
 func (q querier) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if q.nocancel {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if q.tx != nil {
 		if st := q.s.cached(query); st != nil {
 			return q.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
@@ -270,6 +311,9 @@ func (q querier) exec(ctx context.Context, query string, args ...any) (sql.Resul
 }
 
 func (q querier) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if q.nocancel {
+		ctx = context.WithoutCancel(ctx)
+	}
 	if q.tx != nil {
 		if st := q.s.cached(query); st != nil {
 			return q.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
@@ -314,11 +358,106 @@ func (s *Store) read() querier { return querier{s: s} }
 // commits it when fn returns nil. fn's first statement must be a write, so
 // that the transaction takes SQLite's write lock before it reads anything,
 // whatever _txlock the handle was opened with.
+//
+// Writers that queue behind the lock share one transaction (a group
+// commit): the writer that takes the lock runs every queued fn in turn,
+// each in a savepoint of its own, which is rolled back when fn fails, and
+// commits them together. A commit costs a fixed price (SQLite's file locks,
+// the WAL frames of the pages every write touches, such as the tail of the
+// event log), which a group pays once; each fn still sees the changes of
+// the ones before it, as if they had run one after another, and none
+// returns before its changes are committed (or known lost).
 func (s *Store) write(ctx context.Context, op string, fn func(q querier) error) error {
-	if err := s.lock(ctx); err != nil {
+	if err := ctx.Err(); err != nil {
 		return s.fail(ctx, op, err)
 	}
-	defer s.unlock()
+	w := &queuedWrite{ctx: ctx, op: op, fn: fn, done: make(chan struct{})}
+	s.qmu.Lock()
+	s.queue = append(s.queue, w)
+	s.qmu.Unlock()
+	for {
+		select {
+		case s.wlock <- struct{}{}:
+			s.runQueue()
+			s.unlock()
+		case <-w.done:
+			return w.err
+		case <-ctx.Done():
+			if s.dequeue(w) {
+				return s.fail(ctx, op, ctx.Err())
+			}
+			<-w.done // a group has it: its outcome is known soon
+			return w.err
+		}
+		// The queue held w (or an earlier group ran it) when this writer
+		// took the lock, so w is done, unless a transaction that failed as
+		// a whole put it back in the queue.
+		select {
+		case <-w.done:
+			return w.err
+		default:
+		}
+	}
+}
+
+// queuedWrite is a write transaction's fn waiting for the write lock.
+type queuedWrite struct {
+	ctx  context.Context
+	op   string
+	fn   func(q querier) error
+	err  error // the outcome, set before done is closed
+	done chan struct{}
+}
+
+func (w *queuedWrite) finish(err error) {
+	w.err = err
+	close(w.done)
+}
+
+// maxGroup caps the writes one transaction commits together.
+const maxGroup = 32
+
+// dequeue takes w off the queue; false when a group has taken it.
+func (s *Store) dequeue(w *queuedWrite) bool {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	for i, q := range s.queue {
+		if q == w {
+			s.queue = append(s.queue[:i], s.queue[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// runQueue runs the queued writes, up to maxGroup of them, as one group.
+// The caller holds wlock.
+func (s *Store) runQueue() {
+	s.qmu.Lock()
+	n := min(len(s.queue), maxGroup)
+	group := make([]*queuedWrite, 0, n)
+	for _, w := range s.queue[:n] {
+		if err := w.ctx.Err(); err != nil {
+			w.finish(s.fail(w.ctx, w.op, err))
+			continue
+		}
+		group = append(group, w)
+	}
+	s.queue = append(s.queue[:0], s.queue[n:]...)
+	s.qmu.Unlock()
+	switch {
+	case len(group) == 0:
+		return
+	case len(group) == 1 && !s.groupAlways:
+		w := group[0]
+		w.finish(s.writeAlone(w.ctx, w.op, w.fn))
+		return
+	}
+	s.writeGroup(group)
+}
+
+// writeAlone runs fn in a transaction of its own. The caller holds wlock.
+func (s *Store) writeAlone(ctx context.Context, op string, fn func(q querier) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail(ctx, op, err)
@@ -337,6 +476,92 @@ func (s *Store) write(ctx context.Context, op string, fn func(q querier) error) 
 		return s.fail(ctx, op, keep.err)
 	}
 	return nil
+}
+
+// writeGroup runs the group's writes in one transaction, each in a
+// savepoint, and commits the ones that succeeded. Their statements run
+// without their contexts' cancellation: SQLite answers an interrupted
+// write inside a transaction by rolling the whole transaction back, which
+// would undo the group's other writes (a context is checked before each
+// write starts). The caller holds wlock.
+func (s *Store) writeGroup(group []*queuedWrite) {
+	bg := context.Background()
+	s.groups++
+	tx, err := s.db.BeginTx(bg, nil)
+	if err != nil {
+		for _, w := range group {
+			w.finish(s.fail(w.ctx, w.op, err))
+		}
+		return
+	}
+	type kept struct {
+		w   *queuedWrite
+		err error // a committedError's, returned once committed
+	}
+	var done []kept
+	// lost ends the transaction after err, met running group[i] (ran:
+	// its fn ran) or beginning it: the writes kept so far are undone with
+	// the transaction and fail, group[i] fails with err if it ran, and the
+	// writes not run yet go back to the head of the queue, for the next
+	// transaction.
+	lost := func(i int, ran bool, err error) {
+		_ = tx.Rollback()
+		for _, k := range done {
+			k.w.finish(s.fail(k.w.ctx, k.w.op, fmt.Errorf("transaction rolled back: %w", err)))
+		}
+		if ran {
+			group[i].finish(s.fail(group[i].ctx, group[i].op, err))
+			i++
+		}
+		s.qmu.Lock()
+		s.queue = append(group[i:len(group):len(group)], s.queue...)
+		s.qmu.Unlock()
+	}
+	for i, w := range group {
+		if err := w.ctx.Err(); err != nil {
+			w.finish(s.fail(w.ctx, w.op, err))
+			continue
+		}
+		if _, err := tx.ExecContext(bg, `SAVEPOINT w`); err != nil {
+			lost(i, false, err)
+			return
+		}
+		err := w.fn(querier{s: s, tx: tx, nocancel: true})
+		var keep *committedError
+		if err == nil || errors.As(err, &keep) {
+			if _, err := tx.ExecContext(bg, `RELEASE w`); err != nil {
+				lost(i, true, err)
+				return
+			}
+			k := kept{w: w}
+			if keep != nil {
+				k.err = keep.err
+			}
+			done = append(done, k)
+			continue
+		}
+		// SQLite rolls the whole transaction back on some errors (an I/O
+		// error, a full disk): then there is no savepoint to return to.
+		if _, rerr := tx.ExecContext(bg, `ROLLBACK TO w`); rerr != nil {
+			lost(i, true, err)
+			return
+		}
+		if _, rerr := tx.ExecContext(bg, `RELEASE w`); rerr != nil {
+			lost(i, true, err)
+			return
+		}
+		w.finish(s.fail(w.ctx, w.op, err))
+	}
+	if err := tx.Commit(); err != nil {
+		for _, k := range done {
+			k.w.finish(s.fail(k.w.ctx, k.w.op, err))
+		}
+		return
+	}
+	s.preparePending(bg)
+	for _, k := range done {
+		k.w.finish(s.fail(k.w.ctx, k.w.op, k.err))
+	}
 }
 
 // committedError is an error of a write whose transaction is committed
