@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"strconv"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 
