@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -76,12 +74,6 @@ func Open(path string) (*Store, *sql.DB, error) {
 	// One writer at a time (SQLite's rule); readers in parallel under WAL.
 	// Idle connections are kept: opening one runs the DSN's PRAGMAs.
 	n := max(4, 2*runtime.GOMAXPROCS(0))
-	if v, _ := strconv.Atoi(os.Getenv("USERS_EXP_CONNS")); v > 0 {
-		n = v
-	}
-	if v := os.Getenv("USERS_EXP_CACHE"); v != "" {
-		db.Exec("PRAGMA cache_size=" + v)
-	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	db.SetConnMaxLifetime(0)
@@ -90,25 +82,6 @@ func Open(path string) (*Store, *sql.DB, error) {
 	if err != nil {
 		db.Close()
 		return nil, nil, err
-	}
-	if v := os.Getenv("USERS_EXP_PRAGMA"); v != "" {
-		ctx := context.Background()
-		var conns []*sql.Conn
-		for range n {
-			c, err := db.Conn(ctx)
-			if err != nil {
-				panic(err)
-			}
-			for _, p := range strings.Split(v, ";") {
-				if _, err := c.ExecContext(ctx, "PRAGMA "+p); err != nil {
-					panic(err)
-				}
-			}
-			conns = append(conns, c)
-		}
-		for _, c := range conns {
-			c.Close()
-		}
 	}
 	return s, db, nil
 }
