@@ -47,7 +47,8 @@ type Events interface {
 	// PruneEvents deletes up to limit events whose Time is before before,
 	// oldest first, with their pending deliveries, and returns how many it
 	// deleted. The Manager calls it in batches until it deletes fewer than
-	// limit.
+	// limit. A store may keep the newest event of all, whatever its Time,
+	// when deleting it would let a later event get its ID again.
 	PruneEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }
 

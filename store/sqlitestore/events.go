@@ -245,7 +245,11 @@ func (s *Store) PruneEvents(ctx context.Context, before time.Time, limit int) (i
 	}
 	var n int64
 	err := s.write(ctx, "prune events", func(q querier) error {
-		const old = `SELECT id FROM users_events WHERE happened_at < ? ORDER BY happened_at, id LIMIT ?`
+		// The newest event stays, whatever its time: a new event's id is
+		// one more than the highest in the table, so deleting the highest
+		// would give its id again.
+		const old = `SELECT id FROM users_events WHERE happened_at < ?
+	AND id < (SELECT max(id) FROM users_events) ORDER BY happened_at, id LIMIT ?`
 		if _, err := q.exec(ctx, `DELETE FROM users_event_deliveries WHERE event_id IN (`+old+`)`,
 			sqlstore.Micros(before), limit); err != nil {
 			return err

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -124,4 +125,58 @@ VALUES (x'0102', 'invite', 'u1', 1, 9000000000000000);`)
 	s, err := sqlitestore.New(db)
 	require.NoError(t, err)
 	sharedtest.CheckLowerCasedCopies(t, s)
+}
+
+// A database at version 15 with events in it is migrated to the event ids
+// without AUTOINCREMENT: the events and their deliveries keep their ids
+// and fields, and the next event continues after the highest id given.
+func TestMigrationKeepsEventIDs(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "users.db")
+	db := openApp(t, sqlitestore.DSN(path))
+	var schema strings.Builder
+	schema.WriteString(`CREATE TABLE users_schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL);`)
+	files, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
+	for _, f := range files {
+		var v int
+		_, err := fmt.Sscanf(filepath.Base(f), "%04d_", &v)
+		require.NoError(t, err)
+		if v > 15 {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		fmt.Fprintf(&schema, "INSERT INTO users_schema_migrations VALUES (%d, '%s', 0);\n%s\n", v, filepath.Base(f), b)
+	}
+	_, err = db.Exec(schema.String() + `
+INSERT INTO users_events (id, action, flow, collection, item, actor, happened_at, email)
+VALUES (7, 'create', 'registered', 'directus_users', 'u1', 'u1', 100, 'a@example.com'),
+       (9, 'update', 'verified', 'directus_users', 'u1', 'u1', 200, 'a@example.com');
+INSERT INTO users_event_deliveries (event_id, handler, item, next_attempt_at) VALUES (9, 'h', 'u1', 200);
+UPDATE sqlite_sequence SET seq = 9 WHERE name = 'users_events';`)
+	require.NoError(t, err)
+
+	s, err := sqlitestore.New(db)
+	require.NoError(t, err)
+	ctx := t.Context()
+	evs, err := s.ListEvents(ctx, store.EventQuery{})
+	require.NoError(t, err)
+	require.Len(t, evs, 2)
+	assert.Equal(t, []int64{7, 9}, []int64{evs[0].ID, evs[1].ID})
+	assert.Equal(t, "verified", evs[1].Flow)
+	assert.Equal(t, "a@example.com", evs[1].Email)
+	ds, err := s.ClaimEvents(ctx, time.UnixMicro(300), time.UnixMicro(400), 10)
+	require.NoError(t, err)
+	require.Len(t, ds, 1, "the pending delivery survived")
+	assert.Equal(t, int64(9), ds[0].Event.ID)
+
+	require.NoError(t, s.InsertEvents(ctx, []*store.Event{{Action: "update", Flow: "next", Collection: "directus_users", Item: "u1", Time: time.UnixMicro(500)}}))
+	evs, err = s.ListEvents(ctx, store.EventQuery{})
+	require.NoError(t, err)
+	require.Len(t, evs, 3)
+	assert.Equal(t, int64(10), evs[2].ID)
+	var autoinc int
+	require.NoError(t, db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%AUTOINCREMENT%'`).Scan(&autoinc))
+	assert.Zero(t, autoinc, "no table keeps AUTOINCREMENT")
 }

@@ -306,6 +306,40 @@ func eventsPrune(f *fixture) {
 	f.checkNames("claim after pruning", deliveryNames(f.claimEvents(base.Add(10*day), base.Add(11*day), 10)), []string{"p3/h"})
 }
 
+// eventsIDsNeverReused: pruning every old event, the newest included
+// where the store deletes it, never lets a later event take an id given
+// before.
+func eventsIDsNeverReused(f *fixture) {
+	a := f.user("ids@example.com")
+	for i := range 3 {
+		f.update(a.ID, store.UserChange{UpdatedAt: base}, store.Effects{Events: []*store.Event{
+			newEvent(fmt.Sprint("old", i), a, base.Add(time.Duration(i)*time.Hour))}})
+	}
+	var highest int64
+	for _, e := range f.events(store.EventQuery{}) {
+		highest = max(highest, e.ID)
+	}
+	for {
+		n, err := f.s.PruneEvents(f.ctx, base.Add(10*day), 100)
+		if err != nil {
+			f.Fatalf("PruneEvents: %v", err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if left := f.events(store.EventQuery{}); len(left) > 1 {
+		f.Fatalf("after pruning every old event %d are left; a store keeps at most the newest", len(left))
+	}
+	f.update(a.ID, store.UserChange{UpdatedAt: base}, store.Effects{Events: []*store.Event{
+		newEvent("new", a, base.Add(20*day))}})
+	for _, e := range f.events(store.EventQuery{}) {
+		if e.Flow == "new" && e.ID <= highest {
+			f.Fatalf("the event inserted after pruning got id %d, not above the %d given before", e.ID, highest)
+		}
+	}
+}
+
 func lastAccessKept(f *fixture) {
 	u := f.user("la@example.com")
 	if got := f.getUser(u.ID).LastAccess; got != nil {

@@ -216,6 +216,7 @@ func groups() []group {
 			{"ClaimedOnce", eventsConcurrentClaim},
 			{"ListQuery", eventsListQuery},
 			{"Prune", eventsPrune},
+			{"IDsNeverReused", eventsIDsNeverReused},
 			{"LastAccess", lastAccessKept},
 		}},
 		{"Sessions", []clause{
