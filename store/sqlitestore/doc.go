@@ -58,5 +58,10 @@
 // writers act on the same snapshot, and ConsumeToken is single-use across
 // goroutines, handles and processes. Within one Store writers queue on a
 // Go lock rather than on SQLite's busy handler; across processes
-// the busy timeout applies.
+// the busy timeout applies. The writers queued behind the lock when it
+// frees commit together, in one transaction, each method's statements in a
+// savepoint of their own: one that fails is rolled back alone, each sees
+// the changes of the ones before it as if they ran one after another, and
+// none returns before its changes are committed. A commit's fixed cost
+// (file locks, the pages every write touches) is then paid once a group.
 package sqlitestore
