@@ -1,6 +1,7 @@
 package mysqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -157,29 +158,35 @@ func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*store.User,
 }
 
 // getUser reads the one user that cond (over users_users AS u) selects,
-// with its policies, in one statement: a row per policy, in their order
-// (one row with a NULL policy when it has none).
+// with its policies, in one statement: a row per policy with its position
+// (one row with a NULL policy when it has none). The policies are put in
+// order here: an ORDER BY on the joined table made the server build a
+// temporary table and sort it for every read of a user.
 func getUser(ctx context.Context, q querier, cond string, args ...any) (*store.User, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+userCols+`, p.policy_id FROM users_users u
+	rows, err := q.QueryContext(ctx, `SELECT `+userCols+`, p.policy_id, p.position FROM users_users u
 LEFT JOIN users_user_policies p ON p.user_id = u.id
-WHERE `+cond+` ORDER BY p.position`, args...)
+WHERE `+cond, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var u *store.User
+	var (
+		u   *store.User
+		pos policyOrder
+	)
 	for rows.Next() {
-		var policy sql.NullString
-		r, err := scanUser(rows, &policy)
+		var (
+			policy   sql.NullString
+			position sql.NullInt64
+		)
+		r, err := scanUser(rows, &policy, &position)
 		if err != nil {
 			return nil, err
 		}
 		if u == nil {
 			u = r
 		}
-		if policy.Valid {
-			u.Policies = append(u.Policies, policy.String)
-		}
+		pos.add(policy, position)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -187,7 +194,40 @@ WHERE `+cond+` ORDER BY p.position`, args...)
 	if u == nil {
 		return nil, store.ErrNotFound
 	}
+	u.Policies = pos.sorted()
 	return u, nil
+}
+
+// policyOrder collects a user's policies as the rows of a join bring them,
+// each with its position, and gives them back in position order.
+type policyOrder struct {
+	list []positioned
+}
+
+type positioned struct {
+	pos int64
+	id  string
+}
+
+// add records policy at position; a NULL policy (a user without any) is
+// skipped.
+func (o *policyOrder) add(policy sql.NullString, position sql.NullInt64) {
+	if policy.Valid {
+		o.list = append(o.list, positioned{position.Int64, policy.String})
+	}
+}
+
+// sorted returns the policies in position order, nil when there are none.
+func (o *policyOrder) sorted() []string {
+	if len(o.list) == 0 {
+		return nil
+	}
+	slices.SortFunc(o.list, func(a, b positioned) int { return cmp.Compare(a.pos, b.pos) })
+	ids := make([]string, len(o.list))
+	for i, p := range o.list {
+		ids[i] = p.id
+	}
+	return ids
 }
 
 // queryUsers reads the users query selects (with userCols), then their
