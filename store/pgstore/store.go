@@ -314,12 +314,16 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
 		// statement began (which then found no user to lock).
 		lockTokenUserNowait: q(lockTokenUser + ` NOWAIT`),
 		lockTokenNowait:     q(lockToken + ` NOWAIT`),
+		// (A join of the token and the user, instead of the sub-select,
+		// cost a quarter of a millisecond more per call in its generic
+		// plan.)
 		liveToken: q(`SELECT 1 / count(*) FROM (
-	SELECT 1 FROM users_tokens t JOIN users_users u ON u.id = t.user_id
-	WHERE t.hash = $1 AND t.purpose = $2 AND t.consumed_at IS NULL AND t.expires_at > $3
+	SELECT 1 FROM users_users u
+	WHERE u.id = (SELECT t.user_id FROM users_tokens t
+		WHERE t.hash = $1 AND t.purpose = $2 AND t.consumed_at IS NULL AND t.expires_at > $3)
 	AND ($4::text IS NULL OR u.status = $4) AND ($5::boolean IS NULL OR u.contested = $5)
 	AND ($6::text IS NULL OR u.email_key = $6) AND ($7::text IS NULL OR u.password_hash = $7)
-	FOR NO KEY UPDATE OF u NOWAIT
+	FOR NO KEY UPDATE NOWAIT
 ) live`),
 		consumeToken: q(`UPDATE users_tokens SET consumed_at = $2 WHERE hash = $1`),
 		getToken:     q(`SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at, new_email FROM users_tokens WHERE hash = $1`),
