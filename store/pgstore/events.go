@@ -19,7 +19,7 @@ const eventCols = `u.id, u.action, u.flow, u.collection, u.item, u.actor, u.happ
 // eventQueries are the statements of the events, qualified.
 type eventQueries struct {
 	insertEvent, insertEventOnly, claimEvents, ackEvent, retryEvent, pruneEvents, sessionUser, sessionUserByToken string
-	lastAccess                                                                                   string
+	lastAccess                                                                                                    string
 }
 
 func newEventQueries(q func(string) string) eventQueries {
