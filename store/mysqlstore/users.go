@@ -481,6 +481,12 @@ func applyChange(ctx context.Context, tx *sql.Tx, id string, ch store.UserChange
 	if _, err := tx.ExecContext(ctx, `UPDATE users_users SET `+set+` WHERE id = ?`, append(args, id)...); err != nil {
 		return nil, err
 	}
+	return applyRest(ctx, tx, id, ch, fx)
+}
+
+// applyRest is applyChange after the update of the user's row: the
+// policies, fx, and the read of the user.
+func applyRest(ctx context.Context, tx *sql.Tx, id string, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	if ch.SetPolicies {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users_user_policies WHERE user_id = ?`, id); err != nil {
 			return nil, err
@@ -498,10 +504,16 @@ func applyChange(ctx context.Context, tx *sql.Tx, id string, ch store.UserChange
 // changeSet is the SET clause of ch, and its arguments: only the fields ch
 // changes, the lower-cased copies with them.
 func changeSet(ch store.UserChange) (string, []any, error) {
-	cols := []string{"updated_at = ?"}
+	return changeSetOf("", ch)
+}
+
+// changeSetOf is changeSet with every column named with prefix (the
+// table's alias and a dot, in an UPDATE of several tables).
+func changeSetOf(prefix string, ch store.UserChange) (string, []any, error) {
+	cols := []string{prefix + "updated_at = ?"}
 	args := []any{sqlstore.Micros(ch.UpdatedAt)}
 	add := func(col string, v any) {
-		cols = append(cols, col+" = ?")
+		cols = append(cols, prefix+col+" = ?")
 		args = append(args, v)
 	}
 	if ch.Email != nil {
@@ -509,7 +521,7 @@ func changeSet(ch store.UserChange) (string, []any, error) {
 		add("email_lc", strings.ToLower(*ch.Email))
 	}
 	if ch.EmailKey != nil {
-		cols = append(cols, "email_key = NULLIF(?, '')")
+		cols = append(cols, prefix+"email_key = NULLIF(?, '')")
 		args = append(args, *ch.EmailKey)
 	}
 	if ch.PasswordHash != nil {
