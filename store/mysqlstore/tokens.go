@@ -11,7 +11,7 @@ import (
 	"github.com/gousers/users/store/internal/sqlstore"
 )
 
-func insertToken(ctx context.Context, tx *sql.Tx, t *store.Token) error {
+func insertToken(ctx context.Context, tx execer, t *store.Token) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.NewEmail,
 		sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt))

@@ -31,44 +31,65 @@ const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.pass
 // Manager registers, invites or creates), the transaction only inserts:
 // there is nothing of the user's to revoke yet, and no row it reads
 // depends on the isolation level, so it runs at the session's and skips
-// the round trip that would set one. Otherwise it runs at READ COMMITTED,
-// like every other write.
+// the round trip that would set one; on a handle that sends several
+// statements at once (see the package documentation, The DSN), the whole
+// transaction is one round trip when no event has handlers. Otherwise it
+// runs at READ COMMITTED, like every other write.
 func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	meta, err := sqlstore.EncodeMetadata(u.Metadata)
 	if err != nil {
 		return fmt.Errorf("mysqlstore: create user: %w", err)
 	}
 	fresh := !fx.EndSessions && len(fx.RevokeTokens) == 0 && (fx.Token == nil || fx.Token.UserID == u.ID)
+	insertUser := func(tx execer) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users_users (id, email, email_key, password_hash,
+	first_name, last_name, id_lc, email_lc, first_name_lc, last_name_lc, status, role, role_lc, contested, metadata,
+	created_at, updated_at)
+VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
+			strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
+			string(u.Status), u.Role, sqlstore.LowerPtr(u.Role), u.Contested, meta, sqlstore.Micros(u.CreatedAt), sqlstore.Micros(u.UpdatedAt)); err != nil {
+			return err
+		}
+		return insertPolicies(ctx, tx, []string{u.ID}, u.Policies)
+	}
+	// The rows of a fresh user: the user, its policies, its token, its
+	// mail and the events.
+	insertFresh := func(tx execer) error {
+		if err := insertUser(tx); err != nil {
+			return err
+		}
+		if t := fx.Token; t != nil {
+			if err := insertToken(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		if m := fx.Mail; m != nil {
+			if err := insertMail(ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		return insertEvents(ctx, tx, fx.Events)
+	}
+	if fresh && s.multi && !slices.ContainsFunc(fx.Events, func(e *store.Event) bool { return len(e.Handlers) > 0 }) {
+		// One round trip (an event's deliveries would need its id).
+		var b batch
+		if err := insertFresh(&b); err != nil {
+			return fmt.Errorf("mysqlstore: create user: %w", err)
+		}
+		return s.do(ctx, "create user", func() error { return b.run(ctx, s.db) })
+	}
 	level := s.level
 	if fresh {
 		level = sql.LevelDefault
 	}
 	return s.do(ctx, "create user", func() error {
 		return inTxLevel(ctx, s.db, level, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO users_users (id, email, email_key, password_hash,
-	first_name, last_name, id_lc, email_lc, first_name_lc, last_name_lc, status, role, role_lc, contested, metadata,
-	created_at, updated_at)
-VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
-				strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
-				string(u.Status), u.Role, sqlstore.LowerPtr(u.Role), u.Contested, meta, sqlstore.Micros(u.CreatedAt), sqlstore.Micros(u.UpdatedAt)); err != nil {
-				return err
-			}
-			if err := insertPolicies(ctx, tx, []string{u.ID}, u.Policies); err != nil {
-				return err
-			}
 			if fresh {
-				if t := fx.Token; t != nil {
-					if err := insertToken(ctx, tx, t); err != nil {
-						return err
-					}
-				}
-				if m := fx.Mail; m != nil {
-					if err := insertMail(ctx, tx, m); err != nil {
-						return err
-					}
-				}
-				return insertEvents(ctx, tx, fx.Events)
+				return insertFresh(tx)
+			}
+			if err := insertUser(tx); err != nil {
+				return err
 			}
 			return applyEffects(ctx, tx, u.ID, fx)
 		})
@@ -76,7 +97,7 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 // insertPolicies links every user in ids to policies, in their order.
-func insertPolicies(ctx context.Context, tx *sql.Tx, ids, policies []string) error {
+func insertPolicies(ctx context.Context, tx execer, ids, policies []string) error {
 	if len(policies) == 0 || len(ids) == 0 {
 		return nil
 	}
