@@ -127,7 +127,8 @@ func checkCounts(t *testing.T, rep countReport) {
 	}
 	for _, f := range []string{"verify", "accept", "reset"} {
 		assert.GreaterOrEqual(t, flows[f].Rows, 2.0, "%s consumes the token and updates the user", f)
-		assert.GreaterOrEqual(t, verb(f, "UPDATE"), 2.0, f)
+		// Two UPDATEs, or one of both rows (MySQL).
+		assert.GreaterOrEqual(t, verb(f, "UPDATE"), 1.0, f)
 	}
 	assert.GreaterOrEqual(t, flows["login"].Rows, 1.0, "a login writes its session")
 	assert.GreaterOrEqual(t, flows["refresh"].Rows, 1.0)

@@ -16,13 +16,15 @@ import (
 // The pool is sized as pgxpool sizes the PostgreSQL one by default (one
 // connection per CPU, at least 4), so that the stores compare on equal
 // pools, sends statements with interpolated parameters (one round trip
-// each) and opens its sessions at READ COMMITTED.
+// each), lets the store send several at once (multiStatements) and opens
+// its sessions at READ COMMITTED, as the store's documentation recommends.
 func (d *inproc) openMySQL(ctx context.Context) error {
 	cfg, err := mysql.ParseDSN(d.cfg.DSN)
 	if err != nil {
 		return fmt.Errorf("-dsn: %w", err)
 	}
 	cfg.InterpolateParams = true
+	cfg.MultiStatements = true
 	name := "usersbench_" + d.seq.prefix
 	admin := cfg.Clone()
 	admin.DBName = ""

@@ -137,7 +137,28 @@ type countingConn struct {
 // done counts a finished statement. Rows written are read even while the
 // counter is off, so that a counter kept per connection (SQLite's
 // total_changes) stays current.
+//
+// Several statements sent at once (MySQL's multiStatements: the store
+// separates them with ";\n") count one by one, each with its rows changed
+// when the driver reports them per statement.
 func (c *countingConn) done(ctx context.Context, query string, res sqldriver.Result) {
+	if parts := strings.Split(query, ";\n"); len(parts) > 1 {
+		var all []int64
+		if r, ok := res.(interface{ AllRowsAffected() []int64 }); ok {
+			all = r.AllRowsAffected()
+		}
+		for i, q := range parts {
+			rows := int64(-1)
+			if i < len(all) {
+				rows = all[i]
+			}
+			if !writes(q) {
+				rows = 0
+			}
+			c.k.c.record(q, rows)
+		}
+		return
+	}
 	rows := int64(0)
 	if writes(query) {
 		rows = c.k.rowsf(ctx, c.Conn, query, res)

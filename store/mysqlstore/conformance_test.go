@@ -15,24 +15,27 @@ import (
 )
 
 // TestConformance runs the store.Store contract suite on a database of its
-// own, twice side by side (each on a database of its own): with
-// server-side prepared statements (the driver's default) and with
+// own, three times side by side (each on a database of its own): with
+// server-side prepared statements (the driver's default), with
 // interpolateParams=true (what the package recommends), whose arguments
-// the driver escapes itself. The suite runs its sub-tests one
+// the driver escapes itself, and with multiStatements=true as well, which
+// lets the store send a transaction in one round trip. The suite runs its sub-tests one
 // after the other, so they share the database, emptied before each:
 // migrating a fresh database per sub-test would multiply the run time and
 // check nothing more (TestMulti and every other test here migrate fresh
 // databases).
 func TestConformance(t *testing.T) {
-	for _, interpolate := range []bool{false, true} {
-		t.Run(map[bool]string{false: "Prepared", true: "Interpolated"}[interpolate], func(t *testing.T) {
+	for _, mode := range []string{"Prepared", "Interpolated", "Multi"} {
+		t.Run(mode, func(t *testing.T) {
 			t.Parallel() // a database of its own
 			cfg, err := mysql.ParseDSN(newDatabase(t))
 			require.NoError(t, err)
-			cfg.InterpolateParams = interpolate
+			cfg.InterpolateParams = mode != "Prepared"
+			cfg.MultiStatements = mode == "Multi"
 			db := newDB(t, cfg.FormatDSN())
 			s, err := mysqlstore.New(context.Background(), db)
 			require.NoError(t, err)
+			require.Equal(t, mode == "Multi", mysqlstore.MultiStatements(s))
 			storetest.Run(t, func(t *testing.T) store.Store {
 				for _, table := range []string{"users_session_hashes", "users_sessions", "users_user_policies", "users_tokens",
 					"users_mail", "users_users", "users_roles", "users_policies", "users_settings", "users_events", "users_event_deliveries"} {

@@ -29,7 +29,7 @@ func scanEvent(rows *sql.Rows) (*store.Event, error) {
 
 // insertEvents writes events, and a pending delivery per handler of each,
 // inside tx.
-func insertEvents(ctx context.Context, tx *sql.Tx, events []*store.Event) error {
+func insertEvents(ctx context.Context, tx execer, events []*store.Event) error {
 	for _, e := range events {
 		res, err := tx.ExecContext(ctx, `INSERT INTO users_events (action, flow, collection, item, actor, happened_at,
 	ip, user_agent, origin, request_id, email, role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

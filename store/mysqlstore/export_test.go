@@ -15,5 +15,9 @@ func LimiterStatements(l *Limiter, key string) (count, sweepEvents, sweepKeys st
 // TxLevel returns the isolation level s's transactions ask for.
 func TxLevel(s *Store) sql.IsolationLevel { return s.level }
 
+// MultiStatements reports whether s sends a transaction's statements in
+// one round trip.
+func MultiStatements(s *Store) bool { return s.multi }
+
 // MigrationFiles are the embedded migrations.
 var MigrationFiles = migrationFS

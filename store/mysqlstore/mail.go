@@ -15,7 +15,7 @@ import (
 const mailCols = `m.id, m.message_id, m.kind, m.user_id, m.to_addr, m.subject, m.text_body, m.html_body,
 	m.status, m.attempts, m.last_error, m.created_at, m.next_attempt_at, m.lease_until, m.sent_at`
 
-func insertMail(ctx context.Context, q querier, m *store.Mail) error {
+func insertMail(ctx context.Context, q execer, m *store.Mail) error {
 	_, err := q.ExecContext(ctx, `INSERT INTO users_mail (id, message_id, kind, user_id, to_addr, subject, text_body, html_body,
 	status, attempts, last_error, created_at, next_attempt_at, lease_until, sent_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

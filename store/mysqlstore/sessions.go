@@ -72,18 +72,18 @@ type scanFunc func(dest ...any) error
 func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // resolveSessionSQL reads a session, its user and what the user's role
-// and policies grant it in one statement: a row per policy of the user, in
-// their order (one with a NULL policy when it has none), each with the
+// and policies grant it in one statement: a row per policy of the user,
+// with its position (one with a NULL policy when it has none), each with the
 // role's flags and that policy's (NULL when the role or the policy no
 // longer exists: it grants nothing).
-const resolveSessionSQL = `SELECT ` + userCols + `, p.policy_id, ` + sessionCols + `,
+const resolveSessionSQL = `SELECT ` + userCols + `, p.policy_id, p.position, ` + sessionCols + `,
 	COALESCE(r.admin_access, FALSE), COALESCE(r.enforce_tfa, FALSE),
 	COALESCE(ap.admin_access, FALSE), COALESCE(ap.enforce_tfa, FALSE)
 FROM users_sessions s JOIN users_users u ON u.id = s.user_id
 LEFT JOIN users_roles r ON r.id = u.role
 LEFT JOIN users_user_policies p ON p.user_id = u.id
 LEFT JOIN users_policies ap ON ap.id = p.policy_id
-WHERE s.id = ? ORDER BY p.position`
+WHERE s.id = ?`
 
 // ResolveSession implements store.Store with one SELECT.
 func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, *store.User, store.Grants, error) {
@@ -99,14 +99,16 @@ func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, 
 			return err
 		}
 		defer rows.Close()
+		var pos policyOrder
 		for rows.Next() {
 			var (
 				policy                           sql.NullString
+				position                         sql.NullInt64
 				ru                               *store.User
 				roleAdmin, roleTFA, pAdmin, pTFA bool
 			)
 			rs, err := scanSession(scanFunc(func(sd ...any) (err error) {
-				ru, err = scanUser(rows, append(append([]any{&policy}, sd...), &roleAdmin, &roleTFA, &pAdmin, &pTFA)...)
+				ru, err = scanUser(rows, append(append([]any{&policy, &position}, sd...), &roleAdmin, &roleTFA, &pAdmin, &pTFA)...)
 				return err
 			}))
 			if err != nil {
@@ -115,9 +117,7 @@ func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, 
 			if u == nil {
 				sess, u = rs, ru
 			}
-			if policy.Valid {
-				u.Policies = append(u.Policies, policy.String)
-			}
+			pos.add(policy, position)
 			g.AdminAccess = g.AdminAccess || roleAdmin || pAdmin
 			g.EnforceTFA = g.EnforceTFA || roleTFA || pTFA
 		}
@@ -127,6 +127,7 @@ func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, 
 		if u == nil {
 			return store.ErrNotFound
 		}
+		u.Policies = pos.sorted()
 		return nil
 	})
 	if err != nil {

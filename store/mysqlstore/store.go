@@ -3,10 +3,12 @@ package mysqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 
@@ -25,6 +27,9 @@ type Store struct {
 	// READ COMMITTED already (then no transaction sends the SET that
 	// would set it: one round trip fewer).
 	level sql.IsolationLevel
+	// multi: the handle sends several statements, their arguments
+	// interpolated, in one round trip (see multiStatements).
+	multi bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -74,6 +79,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	if sessionReadCommitted(ctx, db) {
 		s.level = sql.LevelDefault
 	}
+	s.multi = multiStatements(ctx, db)
 	return s, nil
 }
 
@@ -256,6 +262,65 @@ func inTxLevel(ctx context.Context, db *sql.DB, level sql.IsolationLevel, fn fun
 		return err
 	}
 	return tx.Commit()
+}
+
+// multiStatements reports whether db sends several statements with their
+// arguments in one round trip: the DSN has both multiStatements=true and
+// interpolateParams=true (without the first the server refuses the
+// statements; without the second the driver prepares them, which the
+// server refuses too). Any error reads as no.
+func multiStatements(ctx context.Context, db *sql.DB) bool {
+	_, err := db.ExecContext(ctx, "DO ?; DO ?", 1, 2)
+	return err == nil
+}
+
+// execer is what the inserts need of a *sql.Tx; a batch records them.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// batch records statements, to be sent in one round trip with run.
+type batch struct {
+	sql  strings.Builder
+	args []any
+}
+
+// ExecContext records query and its arguments; the result it returns
+// reports nothing (no id, no row).
+func (b *batch) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	b.sql.WriteString(query)
+	b.sql.WriteString(";\n")
+	b.args = append(b.args, args...)
+	return noResult{}, nil
+}
+
+// noResult is the result of a recorded statement.
+type noResult struct{}
+
+func (noResult) LastInsertId() (int64, error) { return 0, nil }
+func (noResult) RowsAffected() (int64, error) { return 0, nil }
+
+// run sends the recorded statements in one transaction, in one round trip
+// on a connection of db's (at the session's isolation level). The server
+// stops at the first statement that fails, with the transaction still
+// open: it is rolled back before the connection goes back to the pool.
+func (b *batch) run(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "START TRANSACTION;\n"+b.sql.String()+"COMMIT", b.args...); err != nil {
+		// ctx may be cancelled already; the rollback must still run.
+		// If it fails, the connection is broken and is not reused.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, rerr := conn.ExecContext(rctx, "ROLLBACK"); rerr != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		return err
+	}
+	return nil
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.

@@ -5,14 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/internal/sqlstore"
 )
 
-func insertToken(ctx context.Context, tx *sql.Tx, t *store.Token) error {
+func insertToken(ctx context.Context, tx execer, t *store.Token) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO users_tokens (hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.NewEmail,
 		sqlstore.Micros(t.CreatedAt), sqlstore.Micros(t.ExpiresAt), sqlstore.MicrosPtr(t.ConsumedAt))
@@ -21,14 +20,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.Hash, string(t.Purpose), t.UserID, t.EmailKe
 
 // ConsumeToken implements store.Store in one read-committed transaction:
 // it locks the token's user's row (SELECT … FOR UPDATE), checks it, marks
-// the token consumed if it is live (an UPDATE that locks it, one round
-// trip; only a token it does not match is read to tell why), applies the
-// change and the effects, and reads the user back. Concurrent
+// the token consumed if it is live and changes the user (one UPDATE of
+// both rows, which locks the token; only a token it does not match is
+// read to tell why), applies the effects, and reads the user back. Concurrent
 // consumers of one token queue on the user's row lock; when the winner
 // commits, the next one reads the token as consumed and gets ErrTokenUsed.
 // UpdateUser too locks the user before it revokes tokens: one lock order.
 func (s *Store) ConsumeToken(ctx context.Context, hash []byte, purpose store.Purpose, now time.Time, cond store.Condition, ch store.UserChange, fx store.Effects) (*store.User, error) {
-	set, args, err := changeSet(ch)
+	set, args, err := changeSetOf("u.", ch)
 	if err != nil {
 		return nil, fmt.Errorf("mysqlstore: consume token: %w", err)
 	}
@@ -49,21 +48,26 @@ WHERE u.id = (SELECT t.user_id FROM users_tokens t WHERE t.hash = ? AND t.purpos
 			return err
 		}
 		userID := l.id
-		// A live token is consumed by one conditional UPDATE, which
-		// locks it (user, then token, as before); only when that
-		// matches nothing, or the user fails cond, is the token read
-		// to tell why, in the order the contract gives: used, expired,
-		// then cond.
+		// A live token is consumed, and the change made to its user, by
+		// one conditional UPDATE of both rows, which locks the token
+		// (user, then token, as before); it changes the token's row
+		// whenever it matches (consumed_at was NULL), so it reports at
+		// least one row changed exactly then. Only when it matches
+		// nothing, or the user fails cond, is the token read to tell
+		// why, in the order the contract gives: used, expired, then
+		// cond.
 		if l.holds(cond) {
-			res, err := tx.ExecContext(ctx, `UPDATE users_tokens SET consumed_at = ?
-WHERE hash = ? AND purpose = ? AND consumed_at IS NULL AND expires_at > ?`, sqlstore.Micros(now), hash, string(purpose), sqlstore.Micros(now))
+			res, err := tx.ExecContext(ctx, `UPDATE users_tokens t JOIN users_users u ON u.id = t.user_id
+SET t.consumed_at = ?, `+set+`
+WHERE t.hash = ? AND t.purpose = ? AND t.consumed_at IS NULL AND t.expires_at > ? AND u.id = ?`,
+				append(append([]any{sqlstore.Micros(now)}, args...), hash, string(purpose), sqlstore.Micros(now), userID)...)
 			if err != nil {
 				return err
 			}
 			if n, err := res.RowsAffected(); err != nil {
 				return err
-			} else if n == 1 {
-				u, err = applyChange(ctx, tx, userID, ch, set, slices.Clone(args), fx)
+			} else if n >= 1 {
+				u, err = applyRest(ctx, tx, userID, ch, fx)
 				return err
 			}
 		}

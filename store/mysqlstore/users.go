@@ -1,6 +1,7 @@
 package mysqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -30,44 +31,65 @@ const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.pass
 // Manager registers, invites or creates), the transaction only inserts:
 // there is nothing of the user's to revoke yet, and no row it reads
 // depends on the isolation level, so it runs at the session's and skips
-// the round trip that would set one. Otherwise it runs at READ COMMITTED,
-// like every other write.
+// the round trip that would set one; on a handle that sends several
+// statements at once (see the package documentation, The DSN), the whole
+// transaction is one round trip when no event has handlers. Otherwise it
+// runs at READ COMMITTED, like every other write.
 func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	meta, err := sqlstore.EncodeMetadata(u.Metadata)
 	if err != nil {
 		return fmt.Errorf("mysqlstore: create user: %w", err)
 	}
 	fresh := !fx.EndSessions && len(fx.RevokeTokens) == 0 && (fx.Token == nil || fx.Token.UserID == u.ID)
+	insertUser := func(tx execer) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users_users (id, email, email_key, password_hash,
+	first_name, last_name, id_lc, email_lc, first_name_lc, last_name_lc, status, role, role_lc, contested, metadata,
+	created_at, updated_at)
+VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
+			strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
+			string(u.Status), u.Role, sqlstore.LowerPtr(u.Role), u.Contested, meta, sqlstore.Micros(u.CreatedAt), sqlstore.Micros(u.UpdatedAt)); err != nil {
+			return err
+		}
+		return insertPolicies(ctx, tx, []string{u.ID}, u.Policies)
+	}
+	// The rows of a fresh user: the user, its policies, its token, its
+	// mail and the events.
+	insertFresh := func(tx execer) error {
+		if err := insertUser(tx); err != nil {
+			return err
+		}
+		if t := fx.Token; t != nil {
+			if err := insertToken(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		if m := fx.Mail; m != nil {
+			if err := insertMail(ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		return insertEvents(ctx, tx, fx.Events)
+	}
+	if fresh && s.multi && !slices.ContainsFunc(fx.Events, func(e *store.Event) bool { return len(e.Handlers) > 0 }) {
+		// One round trip (an event's deliveries would need its id).
+		var b batch
+		if err := insertFresh(&b); err != nil {
+			return fmt.Errorf("mysqlstore: create user: %w", err)
+		}
+		return s.do(ctx, "create user", func() error { return b.run(ctx, s.db) })
+	}
 	level := s.level
 	if fresh {
 		level = sql.LevelDefault
 	}
 	return s.do(ctx, "create user", func() error {
 		return inTxLevel(ctx, s.db, level, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO users_users (id, email, email_key, password_hash,
-	first_name, last_name, id_lc, email_lc, first_name_lc, last_name_lc, status, role, role_lc, contested, metadata,
-	created_at, updated_at)
-VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				u.ID, u.Email, u.EmailKey, u.PasswordHash, u.FirstName, u.LastName,
-				strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
-				string(u.Status), u.Role, sqlstore.LowerPtr(u.Role), u.Contested, meta, sqlstore.Micros(u.CreatedAt), sqlstore.Micros(u.UpdatedAt)); err != nil {
-				return err
-			}
-			if err := insertPolicies(ctx, tx, []string{u.ID}, u.Policies); err != nil {
-				return err
-			}
 			if fresh {
-				if t := fx.Token; t != nil {
-					if err := insertToken(ctx, tx, t); err != nil {
-						return err
-					}
-				}
-				if m := fx.Mail; m != nil {
-					if err := insertMail(ctx, tx, m); err != nil {
-						return err
-					}
-				}
-				return insertEvents(ctx, tx, fx.Events)
+				return insertFresh(tx)
+			}
+			if err := insertUser(tx); err != nil {
+				return err
 			}
 			return applyEffects(ctx, tx, u.ID, fx)
 		})
@@ -75,7 +97,7 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 // insertPolicies links every user in ids to policies, in their order.
-func insertPolicies(ctx context.Context, tx *sql.Tx, ids, policies []string) error {
+func insertPolicies(ctx context.Context, tx execer, ids, policies []string) error {
 	if len(policies) == 0 || len(ids) == 0 {
 		return nil
 	}
@@ -157,29 +179,35 @@ func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*store.User,
 }
 
 // getUser reads the one user that cond (over users_users AS u) selects,
-// with its policies, in one statement: a row per policy, in their order
-// (one row with a NULL policy when it has none).
+// with its policies, in one statement: a row per policy with its position
+// (one row with a NULL policy when it has none). The policies are put in
+// order here: an ORDER BY on the joined table made the server build a
+// temporary table and sort it for every read of a user.
 func getUser(ctx context.Context, q querier, cond string, args ...any) (*store.User, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+userCols+`, p.policy_id FROM users_users u
+	rows, err := q.QueryContext(ctx, `SELECT `+userCols+`, p.policy_id, p.position FROM users_users u
 LEFT JOIN users_user_policies p ON p.user_id = u.id
-WHERE `+cond+` ORDER BY p.position`, args...)
+WHERE `+cond, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var u *store.User
+	var (
+		u   *store.User
+		pos policyOrder
+	)
 	for rows.Next() {
-		var policy sql.NullString
-		r, err := scanUser(rows, &policy)
+		var (
+			policy   sql.NullString
+			position sql.NullInt64
+		)
+		r, err := scanUser(rows, &policy, &position)
 		if err != nil {
 			return nil, err
 		}
 		if u == nil {
 			u = r
 		}
-		if policy.Valid {
-			u.Policies = append(u.Policies, policy.String)
-		}
+		pos.add(policy, position)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
@@ -187,7 +215,40 @@ WHERE `+cond+` ORDER BY p.position`, args...)
 	if u == nil {
 		return nil, store.ErrNotFound
 	}
+	u.Policies = pos.sorted()
 	return u, nil
+}
+
+// policyOrder collects a user's policies as the rows of a join bring them,
+// each with its position, and gives them back in position order.
+type policyOrder struct {
+	list []positioned
+}
+
+type positioned struct {
+	pos int64
+	id  string
+}
+
+// add records policy at position; a NULL policy (a user without any) is
+// skipped.
+func (o *policyOrder) add(policy sql.NullString, position sql.NullInt64) {
+	if policy.Valid {
+		o.list = append(o.list, positioned{position.Int64, policy.String})
+	}
+}
+
+// sorted returns the policies in position order, nil when there are none.
+func (o *policyOrder) sorted() []string {
+	if len(o.list) == 0 {
+		return nil
+	}
+	slices.SortFunc(o.list, func(a, b positioned) int { return cmp.Compare(a.pos, b.pos) })
+	ids := make([]string, len(o.list))
+	for i, p := range o.list {
+		ids[i] = p.id
+	}
+	return ids
 }
 
 // queryUsers reads the users query selects (with userCols), then their
@@ -441,6 +502,12 @@ func applyChange(ctx context.Context, tx *sql.Tx, id string, ch store.UserChange
 	if _, err := tx.ExecContext(ctx, `UPDATE users_users SET `+set+` WHERE id = ?`, append(args, id)...); err != nil {
 		return nil, err
 	}
+	return applyRest(ctx, tx, id, ch, fx)
+}
+
+// applyRest is applyChange after the update of the user's row: the
+// policies, fx, and the read of the user.
+func applyRest(ctx context.Context, tx *sql.Tx, id string, ch store.UserChange, fx store.Effects) (*store.User, error) {
 	if ch.SetPolicies {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users_user_policies WHERE user_id = ?`, id); err != nil {
 			return nil, err
@@ -458,10 +525,16 @@ func applyChange(ctx context.Context, tx *sql.Tx, id string, ch store.UserChange
 // changeSet is the SET clause of ch, and its arguments: only the fields ch
 // changes, the lower-cased copies with them.
 func changeSet(ch store.UserChange) (string, []any, error) {
-	cols := []string{"updated_at = ?"}
+	return changeSetOf("", ch)
+}
+
+// changeSetOf is changeSet with every column named with prefix (the
+// table's alias and a dot, in an UPDATE of several tables).
+func changeSetOf(prefix string, ch store.UserChange) (string, []any, error) {
+	cols := []string{prefix + "updated_at = ?"}
 	args := []any{sqlstore.Micros(ch.UpdatedAt)}
 	add := func(col string, v any) {
-		cols = append(cols, col+" = ?")
+		cols = append(cols, prefix+col+" = ?")
 		args = append(args, v)
 	}
 	if ch.Email != nil {
@@ -469,7 +542,7 @@ func changeSet(ch store.UserChange) (string, []any, error) {
 		add("email_lc", strings.ToLower(*ch.Email))
 	}
 	if ch.EmailKey != nil {
-		cols = append(cols, "email_key = NULLIF(?, '')")
+		cols = append(cols, prefix+"email_key = NULLIF(?, '')")
 		args = append(args, *ch.EmailKey)
 	}
 	if ch.PasswordHash != nil {

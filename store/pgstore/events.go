@@ -18,8 +18,8 @@ const eventCols = `u.id, u.action, u.flow, u.collection, u.item, u.actor, u.happ
 
 // eventQueries are the statements of the events, qualified.
 type eventQueries struct {
-	insertEvent, claimEvents, ackEvent, retryEvent, pruneEvents, sessionUser, sessionUserByToken string
-	lastAccess                                                                                   string
+	insertEvent, insertEventOnly, claimEvents, ackEvent, retryEvent, pruneEvents, sessionUser, sessionUserByToken string
+	lastAccess                                                                                                    string
 }
 
 func newEventQueries(q func(string) string) eventQueries {
@@ -31,6 +31,9 @@ func newEventQueries(q func(string) string) eventQueries {
 )
 INSERT INTO users_event_deliveries (event_id, handler, item, next_attempt_at)
 SELECT e.id, h, $4, $6 FROM e CROSS JOIN unnest($13::text[]) AS h`),
+		// The event of no handler: nothing to deliver.
+		insertEventOnly: q(`INSERT INTO users_events (action, flow, collection, item, actor, happened_at, ip, user_agent, origin, request_id, email, role)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`),
 		// As ClaimMail: the CTE locks what it picks and SKIP LOCKED passes
 		// over deliveries another worker is claiming right now. A delivery
 		// whose earlier sibling (same handler and user) is still pending —
@@ -79,8 +82,10 @@ func scanEvent(row pgx.Row) (*store.Event, error) {
 func (s *Store) queueEvents(b *pgx.Batch, events []*store.Event) {
 	for _, e := range events {
 		handlers := sortedUniq(e.Handlers)
-		if handlers == nil {
-			handlers = []string{}
+		if len(handlers) == 0 {
+			b.Queue(s.eq.insertEventOnly, e.Action, e.Flow, e.Collection, e.Item, e.Actor, e.Time,
+				e.IP, e.UserAgent, e.Origin, e.RequestID, e.Email, e.Role)
+			continue
 		}
 		b.Queue(s.eq.insertEvent, e.Action, e.Flow, e.Collection, e.Item, e.Actor, e.Time,
 			e.IP, e.UserAgent, e.Origin, e.RequestID, e.Email, e.Role, handlers)

@@ -62,26 +62,30 @@ func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects)
 			strings.ToLower(u.ID), strings.ToLower(u.Email), strings.ToLower(u.FirstName), strings.ToLower(u.LastName),
 			strings.ToLower(string(u.Status)), sqlstore.LowerPtr(u.Role))
 		if len(u.Policies) > 0 {
-			b.Queue(s.q.insertPolicies, u.ID, u.Policies)
+			b.Queue(s.q.byID.insertPolicies, u.ID, u.Policies)
 		}
-		s.queueEffects(b, u.ID, fx)
+		s.queueEffects(b, &s.q.byID, u.ID, fx, u.ID)
 		return s.sendBatch(ctx, b)
 	})
 }
 
-// queueEffects queues the rows of fx, for the user userID: the
-// revocations, then the token (after revoking the unconsumed tokens of its
-// user and purpose), the mail, the end of the user's sessions.
-func (s *Store) queueEffects(b *pgx.Batch, userID string, fx store.Effects) {
+// queueEffects queues the rows of fx, for the user that user (with its
+// statements us: by id or by token) names: the revocations, then the token
+// (after revoking the unconsumed tokens of its user and purpose), the
+// mail, the end of the user's sessions. A token for the user fresh, who
+// is being created in the same batch, has no earlier tokens to revoke.
+func (s *Store) queueEffects(b *pgx.Batch, us *userStmts, user any, fx store.Effects, fresh string) {
 	if len(fx.RevokeTokens) > 0 {
 		purposes := make([]string, len(fx.RevokeTokens))
 		for i, p := range fx.RevokeTokens {
 			purposes[i] = string(p)
 		}
-		b.Queue(s.q.revokePurposes, userID, purposes)
+		b.Queue(us.revokePurposes, user, purposes)
 	}
 	if t := fx.Token; t != nil {
-		b.Queue(s.q.revokeTokens, t.UserID, string(t.Purpose))
+		if fresh == "" || t.UserID != fresh {
+			b.Queue(s.q.revokeTokens, t.UserID, string(t.Purpose))
+		}
 		b.Queue(s.q.insertToken, t.Hash, string(t.Purpose), t.UserID, t.EmailKey, t.CreatedAt, t.ExpiresAt, t.ConsumedAt, t.NewEmail)
 	}
 	if m := fx.Mail; m != nil {
@@ -89,7 +93,7 @@ func (s *Store) queueEffects(b *pgx.Batch, userID string, fx store.Effects) {
 			string(m.Status), m.Attempts, m.LastError, m.CreatedAt, m.NextAttemptAt, m.LeaseUntil, m.SentAt, m.MessageID)
 	}
 	if fx.EndSessions {
-		b.Queue(s.q.endSessions, userID)
+		b.Queue(us.endSessions, user)
 	}
 	s.queueEvents(b, fx.Events)
 }
@@ -247,27 +251,35 @@ func (s *Store) UpdateUser(ctx context.Context, id string, cond store.Condition,
 }
 
 // applyChange queues on b, inside the transaction c is in, the change of
-// user id (args from changeArgs), fx, the read of the user as it is
-// afterwards, and finishes the transaction (see finish; keep and before as
-// begin set them). The policies are replaced before the user row is
-// updated so that the row's RETURNING sees them.
+// user id (args from changeArgs), fx and the read of the user as it is
+// afterwards (see queueChange), and finishes the transaction (see finish;
+// keep and before as begin set them).
 func (s *Store) applyChange(ctx context.Context, c *pgx.Conn, b *pgx.Batch, id string, ch store.UserChange, args []any, fx store.Effects, keep, before bool) (*store.User, error) {
-	if ch.SetPolicies {
-		b.Queue(s.q.deletePolicies, id)
-		if len(ch.Policies) > 0 {
-			b.Queue(s.q.insertPolicies, id, ch.Policies)
-		}
-	}
-	s.queueEffects(b, id, fx)
 	var u *store.User
-	b.Queue(s.q.updateUser, args...).QueryRow(func(row pgx.Row) (err error) {
-		u, err = scanUser(row)
-		return err
-	})
+	s.queueChange(b, &s.q.byID, id, ch, args, fx, &u)
 	if err := s.finish(ctx, c, b, keep, before); err != nil {
 		return nil, err
 	}
 	return u, nil
+}
+
+// queueChange queues on b the change of the user that user names (with
+// its statements us; args from changeArgs, with user as $1), fx, and the
+// read of the user as it is afterwards, into *u. The policies are
+// replaced before the user row is updated so that the row's RETURNING
+// sees them.
+func (s *Store) queueChange(b *pgx.Batch, us *userStmts, user any, ch store.UserChange, args []any, fx store.Effects, u **store.User) {
+	if ch.SetPolicies {
+		b.Queue(us.deletePolicies, user)
+		if len(ch.Policies) > 0 {
+			b.Queue(us.insertPolicies, user, ch.Policies)
+		}
+	}
+	s.queueEffects(b, us, user, fx, "")
+	b.Queue(us.updateUser, args...).QueryRow(func(row pgx.Row) (err error) {
+		*u, err = scanUser(row)
+		return err
+	})
 }
 
 // changeArgs are the arguments of userSet for ch, with first as $1.
