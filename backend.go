@@ -117,6 +117,11 @@ func (b backend) GetToken(ctx context.Context, hash []byte) (*store.Token, error
 	return call(b.s.GetToken(ctx, hash))
 }
 
+func (b backend) GetTokenUser(ctx context.Context, hash []byte) (*store.Token, *store.User, error) {
+	t, u, err := b.s.GetTokenUser(ctx, hash)
+	return t, u, storeErr(err)
+}
+
 func (b backend) CreateSession(ctx context.Context, s *store.Session, cond store.Condition, events ...*store.Event) error {
 	return b.after(len(events), b.s.CreateSession(ctx, s, cond, events...))
 }

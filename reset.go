@@ -147,7 +147,7 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 	if !ok {
 		return nil, ErrInvalidToken
 	}
-	rec, err := m.store.GetToken(ctx, hashTok)
+	rec, user, err := m.store.GetTokenUser(ctx, hashTok)
 	if err != nil {
 		return nil, tokenError(err)
 	}
@@ -158,10 +158,6 @@ func (m *Manager) resetPassword(ctx context.Context, token, password string) (*U
 		return nil, ErrTokenUsed
 	case !m.clock().Before(rec.ExpiresAt):
 		return nil, ErrTokenExpired
-	}
-	user, err := m.store.GetUser(ctx, rec.UserID)
-	if err != nil {
-		return nil, tokenError(err)
 	}
 	if user.Status != StatusActive || rec.EmailKey == "" || user.EmailKey != rec.EmailKey {
 		return nil, ErrInvalidToken

@@ -50,7 +50,7 @@ func (m *Manager) liveToken(ctx context.Context, token string, purpose store.Pur
 	if !ok {
 		return nil, nil, ErrInvalidToken
 	}
-	rec, err := m.store.GetToken(ctx, hash)
+	rec, user, err := m.store.GetTokenUser(ctx, hash)
 	if err != nil {
 		return nil, nil, tokenError(err)
 	}
@@ -61,10 +61,6 @@ func (m *Manager) liveToken(ctx context.Context, token string, purpose store.Pur
 		return nil, nil, ErrTokenUsed
 	case !m.clock().Before(rec.ExpiresAt):
 		return nil, nil, ErrTokenExpired
-	}
-	user, err := m.store.GetUser(ctx, rec.UserID)
-	if err != nil {
-		return nil, nil, tokenError(err)
 	}
 	// A token minted before tokens were bound to an address has no
 	// EmailKey: it is refused like one whose address changed.

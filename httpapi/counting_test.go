@@ -94,6 +94,11 @@ func (c *countingStore) GetToken(ctx context.Context, hash []byte) (*store.Token
 	return c.s.GetToken(ctx, hash)
 }
 
+func (c *countingStore) GetTokenUser(ctx context.Context, hash []byte) (*store.Token, *store.User, error) {
+	c.count("GetTokenUser")
+	return c.s.GetTokenUser(ctx, hash)
+}
+
 func (c *countingStore) CreateSession(ctx context.Context, s *store.Session, cond store.Condition, events ...*store.Event) error {
 	c.count("CreateSession")
 	return c.s.CreateSession(ctx, s, cond, events...)

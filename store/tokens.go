@@ -26,6 +26,13 @@ type Tokens interface {
 	// to read the token's user before it builds the change that
 	// ConsumeToken applies atomically; it decides nothing on it alone.
 	GetToken(ctx context.Context, hash []byte) (*Token, error)
+
+	// GetTokenUser returns the token whose Hash equals hash, consumed or
+	// not, with its user as GetUser returns it, read together (one
+	// statement where the back-end can: the Manager reads both before every
+	// ConsumeToken). ErrNotFound when there is no such token, or no such
+	// user.
+	GetTokenUser(ctx context.Context, hash []byte) (*Token, *User, error)
 }
 
 // Purpose says what a token may be used for.

@@ -64,6 +64,24 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error)
 	return copyToken(tok), nil
 }
 
+// GetTokenUser implements store.Store.
+func (s *Store) GetTokenUser(ctx context.Context, hash []byte) (*store.Token, *store.User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tok, ok := s.tokens[string(hash)]
+	if !ok {
+		return nil, nil, fmt.Errorf("memstore: get token: %w", store.ErrNotFound)
+	}
+	u, ok := s.users[tok.UserID]
+	if !ok {
+		return nil, nil, fmt.Errorf("memstore: get token: its user: %w", store.ErrNotFound)
+	}
+	return copyToken(tok), copyUserOut(u), nil
+}
+
 func copyToken(t *store.Token) *store.Token {
 	c := *t
 	c.Hash = bytes.Clone(t.Hash)

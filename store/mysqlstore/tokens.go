@@ -129,3 +129,33 @@ FROM users_tokens WHERE hash = ?`, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.E
 	})
 	return t, err
 }
+
+// GetTokenUser implements store.Store in one statement, one round trip.
+func (s *Store) GetTokenUser(ctx context.Context, hash []byte) (*store.Token, *store.User, error) {
+	var (
+		t store.Token
+		u *store.User
+	)
+	err := s.do(ctx, "get token", func() (err error) {
+		var (
+			purpose          string
+			created, expires int64
+			consumed         sql.NullInt64
+		)
+		u, err = getUserFrom(ctx, s.db, `users_tokens tok JOIN users_users u ON u.id = tok.user_id`,
+			`, tok.hash, tok.purpose, tok.user_id, tok.email_key, tok.new_email, tok.created_at, tok.expires_at, tok.consumed_at`,
+			[]any{&t.Hash, &purpose, &t.UserID, &t.EmailKey, &t.NewEmail, &created, &expires, &consumed}, `tok.hash = ?`, hash)
+		if err != nil {
+			return err
+		}
+		t.Purpose = store.Purpose(purpose)
+		t.CreatedAt = sqlstore.FromMicros(created)
+		t.ExpiresAt = sqlstore.FromMicros(expires)
+		t.ConsumedAt = sqlstore.FromMicrosNull(consumed)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return &t, u, nil
+}

@@ -184,7 +184,13 @@ func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*store.User,
 // order here: an ORDER BY on the joined table made the server build a
 // temporary table and sort it for every read of a user.
 func getUser(ctx context.Context, q querier, cond string, args ...any) (*store.User, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+userCols+`, p.policy_id, p.position FROM users_users u
+	return getUserFrom(ctx, q, `users_users u`, "", nil, cond, args...)
+}
+
+// getUserFrom is getUser over from, which names users_users u and may
+// join other tables: extraCols (", col, …") are read into extra as well.
+func getUserFrom(ctx context.Context, q querier, from, extraCols string, extra []any, cond string, args ...any) (*store.User, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+userCols+`, p.policy_id, p.position`+extraCols+` FROM `+from+`
 LEFT JOIN users_user_policies p ON p.user_id = u.id
 WHERE `+cond, args...)
 	if err != nil {
@@ -200,7 +206,7 @@ WHERE `+cond, args...)
 			policy   sql.NullString
 			position sql.NullInt64
 		)
-		r, err := scanUser(rows, &policy, &position)
+		r, err := scanUser(rows, append([]any{&policy, &position}, extra...)...)
 		if err != nil {
 			return nil, err
 		}

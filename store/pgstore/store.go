@@ -214,6 +214,7 @@ type queries struct {
 	lockUsersForDelete, deleteUsersMail, deleteUsers                                     string
 	adminLock, activeAdmin                                                               string
 	revokeTokens, insertToken, lockTokenUser, lockToken, consumeToken, getToken          string
+	getTokenUser                                                                         string
 	lockTokenUserNowait, lockTokenNowait, liveToken                                      string
 	revokeUsersPurposes, endUsersSessions                                                string
 	insertRole, getRole, listRoles, insertPolicy, getPolicy, listPolicies                string
@@ -327,6 +328,8 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`),
 ) live`),
 		consumeToken: q(`UPDATE users_tokens SET consumed_at = $2 WHERE hash = $1`),
 		getToken:     q(`SELECT hash, purpose, user_id, email_key, created_at, expires_at, consumed_at, new_email FROM users_tokens WHERE hash = $1`),
+		getTokenUser: q(`SELECT tok.hash, tok.purpose, tok.user_id, tok.email_key, tok.created_at, tok.expires_at, tok.consumed_at, tok.new_email,
+	` + userCols + ` FROM users_tokens tok JOIN users_users u ON u.id = tok.user_id WHERE tok.hash = $1`),
 
 		insertRole:   q(`INSERT INTO users_roles (id, name, description, admin_access, enforce_tfa) VALUES ($1, $2, $3, $4, $5)`),
 		getRole:      q(`SELECT id, name, description, admin_access, enforce_tfa FROM users_roles WHERE id = $1`),

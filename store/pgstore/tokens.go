@@ -200,3 +200,37 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error)
 	})
 	return t, err
 }
+
+// GetTokenUser implements store.Store in one statement, one round trip.
+func (s *Store) GetTokenUser(ctx context.Context, hash []byte) (*store.Token, *store.User, error) {
+	var t *store.Token
+	u, err := queryOne(ctx, s, "get token", s.q.getTokenUser, func(row pgx.Row) (*store.User, error) {
+		var (
+			r       store.Token
+			purpose string
+		)
+		u, err := scanUser(prefixRow{row, []any{&r.Hash, &purpose, &r.UserID, &r.EmailKey, &r.CreatedAt, &r.ExpiresAt, &r.ConsumedAt, &r.NewEmail}})
+		if err != nil {
+			return nil, err
+		}
+		r.Purpose = store.Purpose(purpose)
+		r.CreatedAt = r.CreatedAt.UTC()
+		r.ExpiresAt = r.ExpiresAt.UTC()
+		r.ConsumedAt = utcPtr(r.ConsumedAt)
+		t = &r
+		return u, nil
+	}, hash)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t, u, nil
+}
+
+// prefixRow is a row whose first columns go to pre, the rest to what Scan
+// is given: it lets a row hold what two scan functions read.
+type prefixRow struct {
+	row pgx.Row
+	pre []any
+}
+
+func (p prefixRow) Scan(dest ...any) error { return p.row.Scan(append(p.pre, dest...)...) }

@@ -158,6 +158,7 @@ func groups() []group {
 		{"Token", []clause{
 			{"RoundTrip", tokenRoundTrip},
 			{"NotFound", tokenNotFound},
+			{"WithUser", tokenWithUser},
 			{"ReissueRevokes", tokenReissueRevokes},
 			{"ReissueInConsumeRevokes", tokenReissueInConsumeRevokes},
 			{"ReissueKeepsConsumed", tokenReissueKeepsConsumed},

@@ -34,6 +34,40 @@ func tokenNotFound(f *fixture) {
 	f.wantErr("GetToken of a prefix of a stored hash", err, store.ErrNotFound)
 }
 
+// tokenWithUser: GetTokenUser answers the token as GetToken does and its
+// user as GetUser does (role, policies in order, metadata), consumed or
+// not; ErrNotFound for a hash it does not hold.
+func tokenWithUser(f *fixture) {
+	_, _, err := f.s.GetTokenUser(f.ctx, make([]byte, 32))
+	f.wantErr("GetTokenUser on an empty store", err, store.ErrNotFound)
+	r := f.role("editor")
+	p1, p2 := f.policy("p1"), f.policy("p2")
+	u := newUser("tu@example.com")
+	u.Role = &r.ID
+	u.Policies = []string{p2.ID, p1.ID}
+	u.Metadata = map[string]any{"plan": "pro"}
+	f.createUser(u)
+	other := f.user("other@example.com")
+	tok := newToken(u.ID, store.PurposeVerifyEmail, base.Add(day))
+	f.issue(tok)
+	f.issue(newToken(other.ID, store.PurposeVerifyEmail, base.Add(day)))
+	for _, when := range []string{"unused", "consumed"} {
+		gt, gu, err := f.s.GetTokenUser(f.ctx, tok.Hash)
+		if err != nil {
+			f.Fatalf("GetTokenUser (%s): %v", when, err)
+		}
+		f.checkToken("GetTokenUser ("+when+")", gt, f.getToken(tok.Hash))
+		f.checkUser("GetTokenUser's user ("+when+")", gu, f.getUser(u.ID))
+		if when == "unused" {
+			if _, err := f.s.ConsumeToken(f.ctx, tok.Hash, tok.Purpose, base, store.Condition{}, store.UserChange{UpdatedAt: base}, store.Effects{}); err != nil {
+				f.Fatalf("ConsumeToken: %v", err)
+			}
+		}
+	}
+	_, _, err = f.s.GetTokenUser(f.ctx, tok.Hash[:16])
+	f.wantErr("GetTokenUser of a prefix of a stored hash", err, store.ErrNotFound)
+}
+
 func tokenReissueRevokes(f *fixture) {
 	u := newUser("alice@example.com")
 	u.Status = store.StatusUnverified
