@@ -44,7 +44,7 @@ type userScanner struct {
 		created   int64
 		updated   int64
 		last      sql.NullInt64
-		policies  string
+		policies  sql.NullString // NULL or "[]": none
 	}
 	dest [15]any
 }
@@ -70,8 +70,8 @@ func (sc *userScanner) scan(rows scanner, u *store.User) error {
 	u.CreatedAt = sqlstore.FromMicros(c.created)
 	u.UpdatedAt = sqlstore.FromMicros(c.updated)
 	u.LastAccess = sqlstore.FromMicrosNull(c.last)
-	if c.policies != "[]" {
-		if err := json.Unmarshal([]byte(c.policies), &u.Policies); err != nil {
+	if c.policies.Valid && c.policies.String != "[]" {
+		if err := json.Unmarshal([]byte(c.policies.String), &u.Policies); err != nil {
 			return fmt.Errorf("user %s: policies: %w", u.ID, err)
 		}
 	}
