@@ -457,9 +457,12 @@ func (m *Manager) ListUsers(ctx context.Context, q UserQuery) ([]*User, error) {
 	if err != nil {
 		return nil, opErr("list users", storeQueryErr(err))
 	}
+	// One array for the page's users, not an allocation each.
+	page := make([]User, len(rs))
 	out := make([]*User, len(rs))
 	for i, r := range rs {
-		out[i] = publicUser(r)
+		page[i] = *publicUser(r)
+		out[i] = &page[i]
 	}
 	return out, nil
 }

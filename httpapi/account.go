@@ -16,7 +16,7 @@ func (h *handler) me(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(p.User), fields)})
+	h.writeJSON(w, http.StatusOK, dataBody{Data: userJSON{p.User, fields}})
 }
 
 // updateMe: PATCH /users/me {first_name?, last_name?, email?, password?,
@@ -111,7 +111,7 @@ func (h *handler) updateMe(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
+	h.writeJSON(w, http.StatusOK, dataBody{Data: userJSON{u, fields}})
 }
 
 // principalFields reads what GET and PATCH /users/me take first: the

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/gousers/users"
 )
@@ -13,60 +12,6 @@ import (
 // delete. Each is wrapped by handler.admin, as every admin route (roles,
 // settings, invite) is, so the authorizer has answered before any of it
 // runs.
-
-// maskedPassword is what Directus shows for a password that is set.
-const maskedPassword = "**********"
-
-// userView is a user on the wire: Directus's directus_users fields, empty
-// strings as null, the password masked.
-type userView struct {
-	ID        string         `json:"id"`
-	Email     *string        `json:"email"`
-	Password  *string        `json:"password"`
-	TFASecret *string        `json:"tfa_secret"` // masked when set, as Directus shows it
-	FirstName *string        `json:"first_name"`
-	LastName  *string        `json:"last_name"`
-	Status    users.Status   `json:"status"`
-	Role      *string        `json:"role"`
-	Policies  []string       `json:"policies"`
-	Metadata  map[string]any `json:"metadata,omitempty"`
-	CreatedAt time.Time      `json:"created_at"`
-	UpdatedAt time.Time      `json:"updated_at"`
-	// LastAccess is Directus's last_access: the last sign-in or refresh.
-	LastAccess *time.Time `json:"last_access"`
-}
-
-func viewUser(u *users.User) userView {
-	orNull := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
-	v := userView{
-		ID: u.ID, Email: orNull(u.Email), FirstName: orNull(u.FirstName), LastName: orNull(u.LastName),
-		Status: u.Status, Role: u.Role, Policies: u.Policies, Metadata: u.Metadata,
-		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, LastAccess: u.LastAccess,
-	}
-	if u.HasPassword {
-		v.Password = orNull(maskedPassword)
-	}
-	if u.TwoFactor {
-		v.TFASecret = orNull(maskedPassword)
-	}
-	if v.Policies == nil {
-		v.Policies = []string{}
-	}
-	return v
-}
-
-func viewUsers(us []*users.User) []userView {
-	out := make([]userView, len(us))
-	for i, u := range us {
-		out[i] = viewUser(u)
-	}
-	return out
-}
 
 // userFields are the fields POST /users and PATCH /users[/{id}] take.
 var userFields = []string{"email", "password", "first_name", "last_name", "status", "role", "policies", "metadata"}
@@ -105,7 +50,7 @@ func (h *handler) createUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
+	h.writeJSON(w, http.StatusOK, dataBody{Data: userJSON{u, fields}})
 }
 
 // createUsers: POST /users with an array of users (see createUser).
@@ -131,11 +76,7 @@ func (h *handler) createUsers(w http.ResponseWriter, r *http.Request, fields []s
 		h.writeError(w, r, err)
 		return
 	}
-	data := make([]any, len(us))
-	for i, u := range us {
-		data[i] = selectFields(viewUser(u), fields)
-	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: data})
+	h.writeJSON(w, http.StatusOK, orderedObject{{"data", usersJSON{us, fields}}})
 }
 
 // readCreateUser reads one user of POST /users.
@@ -229,7 +170,7 @@ func (h *handler) getUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
+	h.writeJSON(w, http.StatusOK, dataBody{Data: userJSON{u, fields}})
 }
 
 // updateUser: PATCH /users/{id} → 200 {"data": user}, with only the fields
@@ -245,7 +186,7 @@ func (h *handler) updateUser(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: selectFields(viewUser(u), fields)})
+	h.writeJSON(w, http.StatusOK, dataBody{Data: userJSON{u, fields}})
 }
 
 // updateUsers: PATCH /users {keys, data} → 200 {"data": [user…]}, all or
@@ -287,7 +228,7 @@ func (h *handler) updateUsers(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, dataBody{Data: viewUsers(us)})
+	h.writeJSON(w, http.StatusOK, orderedObject{{"data", usersJSON{us, nil}}})
 }
 
 // listUsers: GET /users → 200 {"data": [user…]}, with "meta" when asked.
@@ -299,23 +240,16 @@ func (h *handler) listUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	data := []any{}
+	data := usersJSON{fields: uq.fields}
 	if uq.none {
 		// Nothing to list, but the query is judged all the same.
 		if _, err := h.m.CountUsers(ctx, uq.q); err != nil {
 			h.writeError(w, r, err)
 			return
 		}
-	} else {
-		us, err := h.m.ListUsers(ctx, uq.q)
-		if err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		data = make([]any, len(us))
-		for i, u := range us {
-			data[i] = selectFields(viewUser(u), uq.fields)
-		}
+	} else if data.us, err = h.m.ListUsers(ctx, uq.q); err != nil {
+		h.writeError(w, r, err)
+		return
 	}
 	body := orderedObject{{"data", data}}
 	if len(uq.meta) > 0 {

@@ -211,6 +211,10 @@ type dataBody struct {
 	Data any `json:"data"`
 }
 
+// maxPooledAnswer bounds the buffers writeJSON keeps for later answers
+// (a page of 100 users is about 35 KiB).
+const maxPooledAnswer = 64 << 10
+
 // writeJSON writes v as the whole answer.
 func (h *handler) writeJSON(w http.ResponseWriter, status int, v any) {
 	var (
@@ -218,7 +222,17 @@ func (h *handler) writeJSON(w http.ResponseWriter, status int, v any) {
 		err error
 	)
 	if o, ok := v.(orderedObject); ok {
-		b, err = o.appendJSON(make([]byte, 0, 1024)) // no second pass over the bytes
+		// No second pass over the bytes, in a buffer of an earlier answer.
+		bp, _ := h.bufs.Get().(*[]byte)
+		if bp == nil {
+			bp = new([]byte)
+		}
+		if b, err = o.appendJSON((*bp)[:0]); err == nil && cap(b) <= maxPooledAnswer {
+			defer func() {
+				*bp = b[:0]
+				h.bufs.Put(bp)
+			}()
+		}
 	} else {
 		b, err = json.Marshal(v)
 	}

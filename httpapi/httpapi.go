@@ -21,6 +21,9 @@ type handler struct {
 	m   *users.Manager
 	cfg config
 	mux *http.ServeMux
+	// bufs holds *[]byte answer buffers between requests (see writeJSON):
+	// a page of users is tens of kilobytes.
+	bufs sync.Pool
 }
 
 // New returns an http.Handler serving m in the Directus wire format on the

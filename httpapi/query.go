@@ -471,6 +471,10 @@ func appendValue(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case orderedObject:
 		return v.appendJSON(b)
+	case usersJSON:
+		return v.appendJSON(b)
+	case userJSON:
+		return appendUser(b, v.u, v.fields)
 	case []any:
 		if v == nil {
 			return append(b, "null"...), nil
@@ -492,49 +496,4 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, enc...), nil
-}
-
-// selectFields returns the user with only the given fields, in the wire
-// order; nil fields is the whole user.
-func selectFields(v userView, fields []string) any {
-	if fields == nil {
-		return v
-	}
-	out := make(orderedObject, 0, len(fields))
-	for _, f := range viewFields {
-		if !slices.Contains(fields, f) {
-			continue
-		}
-		var val any
-		switch f {
-		case "id":
-			val = v.ID
-		case "email":
-			val = v.Email
-		case "password":
-			val = v.Password
-		case "tfa_secret":
-			val = v.TFASecret
-		case "first_name":
-			val = v.FirstName
-		case "last_name":
-			val = v.LastName
-		case "status":
-			val = v.Status
-		case "role":
-			val = v.Role
-		case "policies":
-			val = v.Policies
-		case "metadata":
-			val = v.Metadata
-		case "created_at":
-			val = v.CreatedAt
-		case "updated_at":
-			val = v.UpdatedAt
-		case "last_access":
-			val = v.LastAccess
-		}
-		out = append(out, orderedField{f, val})
-	}
-	return out
 }

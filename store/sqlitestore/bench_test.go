@@ -77,6 +77,7 @@ func BenchmarkUserQueries(b *testing.B) {
 		q     store.UserQuery
 		count bool
 	}{
+		{"Page", store.UserQuery{Limit: 50}, false}, // GET /users?limit=50: the default order
 		{"FilteredSortedPage/StatusAndRole", store.UserQuery{Filter: &store.Filter{And: []*store.Filter{eq(store.FieldStatus, "active"), eq(store.FieldRole, "editor")}}, Sort: byEmail, Limit: 50}, false},
 		{"FilteredSortedPage/Status", store.UserQuery{Filter: eq(store.FieldStatus, "active"), Sort: byEmail, Limit: 50}, false},
 		{"FilteredSortedPage/StatusDescending", store.UserQuery{Filter: eq(store.FieldStatus, "active"), Sort: []store.Sort{{Field: store.FieldEmail, Desc: true}}, Limit: 50}, false},

@@ -98,6 +98,34 @@ func TestUserQueriesUseIndexes(t *testing.T) {
 	}
 }
 
+// A page's LIMIT is part of the statement's text, not a parameter: SQLite
+// (3.54) plans with a bound LIMIT's value and marks the statement to be
+// prepared again whenever that parameter is bound, so a bound LIMIT would
+// re-prepare the cached statement on every call. OFFSET stays a parameter
+// (it does not re-prepare), so that paging makes no new statements.
+func TestUserPagesLimitNotBound(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		q        store.UserQuery
+		suffix   string
+		wantArgs []any
+	}{
+		{store.UserQuery{Limit: 50}, " LIMIT 50 OFFSET ?", []any{0}},
+		{store.UserQuery{Limit: 50, Offset: 1000}, " LIMIT 50 OFFSET ?", []any{1000}},
+		{store.UserQuery{Offset: 10}, " LIMIT -1 OFFSET ?", []any{10}},
+		{store.UserQuery{Role: ptr("r"), Limit: 25, Offset: 25}, " LIMIT 25 OFFSET ?", []any{"r", 25}},
+	} {
+		query, args, err := sqlitestore.ListUsersSQL(c.q)
+		require.NoError(t, err)
+		assert.True(t, strings.HasSuffix(query, c.suffix), "%+v: %s", c.q, query)
+		assert.Equal(t, c.wantArgs, args, "%+v", c.q)
+	}
+	query, args, err := sqlitestore.ListUsersSQL(store.UserQuery{})
+	require.NoError(t, err)
+	assert.NotContains(t, query, "LIMIT", "no limit and no offset: every user")
+	assert.Empty(t, args)
+}
+
 // A verification, an acceptance and a reset change a user's status,
 // password and updated_at in the write transaction that holds SQLite's
 // only write lock: no index of users_users may hold those columns, or each

@@ -23,43 +23,59 @@ const userCols = `id, email, email_key, password_hash, first_name, last_name, st
 	(SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = users_users.id)`
 
 func scanUser(rows scanner) (*store.User, error) {
-	// The columns that need converting are scanned into one value, so
-	// that they cost one allocation, not one each (Scan's pointers escape).
 	var (
-		u store.User
-		c = &struct {
-			role      sql.NullString
-			contested bool
-			meta      sql.NullString
-			created   int64
-			updated   int64
-			last      sql.NullInt64
-			policies  string
-		}{}
+		sc userScanner
+		u  store.User
 	)
-	if err := rows.Scan(&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
-		&u.Status, &c.role, &c.contested, &c.meta, &c.created, &c.updated, &c.last, &u.TwoFactor, &c.policies); err != nil {
+	if err := sc.scan(rows, &u); err != nil {
 		return nil, err
 	}
-	role, contested, meta, created, updated, last, policies := c.role, c.contested, c.meta, c.created, c.updated, c.last, c.policies
-	if role.Valid {
-		u.Role = &role.String
-	}
-	u.Contested = contested
-	if meta.Valid {
-		if err := json.Unmarshal([]byte(meta.String), &u.Metadata); err != nil {
-			return nil, fmt.Errorf("user %s: metadata: %w", u.ID, err)
-		}
-	}
-	u.CreatedAt = sqlstore.FromMicros(created)
-	u.UpdatedAt = sqlstore.FromMicros(updated)
-	u.LastAccess = sqlstore.FromMicrosNull(last)
-	if policies != "[]" {
-		if err := json.Unmarshal([]byte(policies), &u.Policies); err != nil {
-			return nil, fmt.Errorf("user %s: policies: %w", u.ID, err)
-		}
-	}
 	return &u, nil
+}
+
+// userScanner reads users from rows into users the caller provides; its
+// scan destinations are allocated once for all the rows it reads (Scan's
+// pointers escape), so a page of users costs no allocation per user here.
+type userScanner struct {
+	c struct {
+		role      sql.NullString
+		contested bool
+		meta      sql.NullString
+		created   int64
+		updated   int64
+		last      sql.NullInt64
+		policies  sql.NullString // NULL or "[]": none
+	}
+	dest [15]any
+}
+
+// scan reads the current row (userCols) into u.
+func (sc *userScanner) scan(rows scanner, u *store.User) error {
+	c := &sc.c
+	sc.dest = [15]any{&u.ID, &u.Email, &u.EmailKey, &u.PasswordHash, &u.FirstName, &u.LastName,
+		&u.Status, &c.role, &c.contested, &c.meta, &c.created, &c.updated, &c.last, &u.TwoFactor, &c.policies}
+	if err := rows.Scan(sc.dest[:]...); err != nil {
+		return err
+	}
+	if c.role.Valid {
+		role := c.role.String
+		u.Role = &role
+	}
+	u.Contested = c.contested
+	if c.meta.Valid {
+		if err := json.Unmarshal([]byte(c.meta.String), &u.Metadata); err != nil {
+			return fmt.Errorf("user %s: metadata: %w", u.ID, err)
+		}
+	}
+	u.CreatedAt = sqlstore.FromMicros(c.created)
+	u.UpdatedAt = sqlstore.FromMicros(c.updated)
+	u.LastAccess = sqlstore.FromMicrosNull(c.last)
+	if c.policies.Valid && c.policies.String != "[]" {
+		if err := json.Unmarshal([]byte(c.policies.String), &u.Policies); err != nil {
+			return fmt.Errorf("user %s: policies: %w", u.ID, err)
+		}
+	}
+	return nil
 }
 
 // uniq returns ids without duplicates, in first-seen order.
@@ -247,19 +263,34 @@ func (s *Store) ListUsers(ctx context.Context, uq store.UserQuery) ([]*store.Use
 		return nil, s.fail(ctx, "list users", err)
 	}
 	defer rows.Close()
-	var out []*store.User
+	// The users are read into one array, and the scan destinations are
+	// reused: a page costs a few allocations rather than a few per user.
+	var (
+		sc   userScanner
+		page = make([]store.User, 0, min(max(uq.Limit, 0), maxPageHint))
+	)
 	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
+		page = append(page, store.User{})
+		if err := sc.scan(rows, &page[len(page)-1]); err != nil {
 			return nil, s.fail(ctx, "list users", err)
 		}
-		out = append(out, u)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.fail(ctx, "list users", err)
 	}
+	if len(page) == 0 {
+		return nil, nil
+	}
+	out := make([]*store.User, len(page))
+	for i := range page {
+		out[i] = &page[i]
+	}
 	return out, nil
 }
+
+// maxPageHint bounds the users ListUsers makes room for before reading
+// them (a query's limit; a bigger page grows as it is read).
+const maxPageHint = 1000
 
 // queryShape runs a statement built from a query's shape, prepared while
 // fewer than maxShapeStmts such statements are.

@@ -15,7 +15,8 @@ import (
 )
 
 // Policies come back in the order they were given (the contract compares
-// them as sets; this store keeps the order).
+// them as sets; this store keeps the order), from GetUser and from a page
+// of ListUsers (which reads them only for users who have some).
 func TestPoliciesKeepOrder(t *testing.T) {
 	t.Parallel()
 	s, _ := openTemp(t)
@@ -25,9 +26,16 @@ func TestPoliciesKeepOrder(t *testing.T) {
 	}
 	u := &store.User{ID: "u", Status: store.StatusActive, Policies: []string{"c", "a", "c", "b"}}
 	require.NoError(t, s.CreateUser(ctx, u, store.Effects{}))
+	require.NoError(t, s.CreateUser(ctx, &store.User{ID: "v", Status: store.StatusActive, CreatedAt: time.Unix(1, 0)}, store.Effects{}))
 	got, err := s.GetUser(ctx, "u")
 	require.NoError(t, err)
 	assert.Equal(t, []string{"c", "a", "b"}, got.Policies)
+	page, err := s.ListUsers(ctx, store.UserQuery{Limit: 50})
+	require.NoError(t, err)
+	require.Len(t, page, 2)
+	assert.Equal(t, "u", page[0].ID)
+	assert.Equal(t, []string{"c", "a", "b"}, page[0].Policies)
+	assert.Empty(t, page[1].Policies, "a user without policies has none")
 }
 
 // countRows returns the number of rows in table.
