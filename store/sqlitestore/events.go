@@ -106,15 +106,16 @@ func (s *Store) ClaimEvents(ctx context.Context, now, leaseUntil time.Time, limi
 		out []*store.EventDelivery
 	)
 	err := s.write(ctx, "claim events", func(q querier) error {
+		// The limit is written into the statement, as ClaimMail's is.
 		rows, err := q.query(ctx, `UPDATE users_event_deliveries SET lease_until = ?
 	WHERE id IN (
 		SELECT d.id FROM users_event_deliveries d
 		WHERE d.next_attempt_at <= ? AND (d.lease_until IS NULL OR d.lease_until <= ?)
 		AND NOT EXISTS (SELECT 1 FROM users_event_deliveries e
 			WHERE e.handler = d.handler AND e.item = d.item AND e.event_id < d.event_id)
-		ORDER BY d.event_id LIMIT ?)
+		ORDER BY d.event_id LIMIT `+strconv.Itoa(limit)+`)
 	RETURNING event_id, handler, attempts, last_error`,
-			sqlstore.Micros(leaseUntil), sqlstore.Micros(now), sqlstore.Micros(now), limit)
+			sqlstore.Micros(leaseUntil), sqlstore.Micros(now), sqlstore.Micros(now))
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -44,13 +45,16 @@ func (s *Store) ClaimMail(ctx context.Context, now, leaseUntil time.Time, limit 
 	}
 	var out []*store.Mail
 	err := s.writeOne(ctx, "claim mail", func(q querier) error {
+		// The limit is written into the statement: SQLite plans with a
+		// bound LIMIT's value and so prepares the statement again each
+		// time it is bound. The workers claim with a fixed batch size.
 		rows, err := q.query(ctx, `UPDATE users_mail SET lease_until = ?
 	WHERE id IN (
 		SELECT id FROM users_mail
 		WHERE status = ? AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until <= ?)
-		ORDER BY created_at, id LIMIT ?)
+		ORDER BY created_at, id LIMIT `+strconv.Itoa(limit)+`)
 	RETURNING `+mailCols,
-			sqlstore.Micros(leaseUntil), string(store.MailPending), sqlstore.Micros(now), sqlstore.Micros(now), limit)
+			sqlstore.Micros(leaseUntil), string(store.MailPending), sqlstore.Micros(now), sqlstore.Micros(now))
 		if err != nil {
 			return err
 		}
