@@ -545,15 +545,12 @@ type committedError struct{ err error }
 func (e *committedError) Error() string { return e.err.Error() }
 func (e *committedError) Unwrap() error { return e.err }
 
-// writeOne runs fn, whose writes are a single statement, under the Store's
-// write lock and outside a transaction (SQLite makes the one statement
-// atomic).
+// writeOne runs fn, whose writes are a single statement, as write runs a
+// write: in the queue behind the write lock, so that it commits with the
+// writes queued beside it (the outbox's and the event log's updates, one a
+// message, then share the flows' commits).
 func (s *Store) writeOne(ctx context.Context, op string, fn func(q querier) error) error {
-	if err := s.lock(ctx); err != nil {
-		return s.fail(ctx, op, err)
-	}
-	defer s.unlock()
-	return s.fail(ctx, op, fn(s.read()))
+	return s.write(ctx, op, fn)
 }
 
 func (s *Store) lock(ctx context.Context) error {
