@@ -24,6 +24,7 @@ import (
 // check nothing more (TestMulti and every other test here migrate fresh
 // databases).
 func TestConformance(t *testing.T) {
+	t.Parallel() // its sub-tests run side by side with the package's other tests
 	for _, interpolate := range []bool{false, true} {
 		t.Run(map[bool]string{false: "Prepared", true: "Interpolated"}[interpolate], func(t *testing.T) {
 			t.Parallel() // a database of its own
