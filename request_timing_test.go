@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,10 +37,16 @@ const requestStallSamples = 30
 // Limits.RequestStall. A Mann-Whitney rank test over interleaved calls
 // must not tell the paths apart (|z| < 3.5). SQLite always;
 // PostgreSQL and MariaDB when USERS_TEST_POSTGRES_DSN and
-// USERS_TEST_MYSQL_DSN are set. Not parallel: it measures time.
+// USERS_TEST_MYSQL_DSN are set. Not parallel with other tests: it
+// measures time. Its own streams of calls (each call on each store, on
+// one Manager per store) run side by side: a call spends nearly all of its
+// time waiting out the stall, so the streams hardly compete, and each
+// stream interleaves its own two paths.
 //
 // Checked against the protection: with RequestStall 0 on SQLite, the
-// calls for the real account took longer and z was above 4.
+// calls for the real account took longer and z was above 4; with the
+// streams side by side and RequestStall 0 on every store, |z| was above
+// 3.5 for every call on every store.
 func TestRequestStallTimingOnRealStores(t *testing.T) {
 	testenv.SkipTiming(t)
 	// The stall must exceed the slower path's time on the store, under
@@ -55,45 +62,61 @@ func TestRequestStallTimingOnRealStores(t *testing.T) {
 	if os.Getenv("USERS_TEST_MYSQL_DSN") != "" {
 		stores["mariadb"] = real{mysqlStore, 80 * time.Millisecond}
 	}
+	// A stream times one call on one store: requestStallSamples calls for
+	// each path, interleaved, after a warm-up.
+	type stream struct {
+		name       string // store/call
+		real, none string
+		call       func(email string) error
+		advance    func()
+		a, b       []time.Duration // the real path's times, the other's
+		err        error
+	}
+	var streams []*stream
 	for name, st := range stores {
-		t.Run(name, func(t *testing.T) {
-			e := newEnvOn(t, st.open(t), limits(func(l *users.Limits) { l.RequestStall = st.stall }))
-			e.open()
-			_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "known@example.com", Password: "the-owners-password"})
-			require.NoError(t, err)
-			require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "waiting@example.com", Password: "pw"}))
-			for _, c := range []struct {
-				what       string
-				real, none string
-				call       func(email string) error
-			}{
-				{"RequestPasswordReset", "known@example.com", "nobody@example.com",
-					func(email string) error { return e.m.RequestPasswordReset(e.ctx, email, "") }},
-				{"ResendVerification", "waiting@example.com", "nobody@example.com",
-					func(email string) error { return e.m.ResendVerification(e.ctx, email, "") }},
-			} {
-				timeIt := func(email string) time.Duration {
-					e.clock.Advance(13 * time.Minute) // under the mail limit
-					t0 := time.Now()
-					require.NoError(t, c.call(email))
-					return time.Since(t0)
+		e := newEnvOn(t, st.open(t), limits(func(l *users.Limits) { l.RequestStall = st.stall }))
+		e.open()
+		_, err := e.m.CreateUser(e.ctx, users.CreateUserInput{Email: "known@example.com", Password: "the-owners-password"})
+		require.NoError(t, err)
+		require.NoError(t, e.m.Register(e.ctx, users.RegisterInput{Email: "waiting@example.com", Password: "pw"}))
+		advance := func() { e.clock.Advance(13 * time.Minute) } // under the mail limit
+		streams = append(streams,
+			&stream{name: name + "/RequestPasswordReset", real: "known@example.com", none: "nobody@example.com", advance: advance,
+				call: func(email string) error { return e.m.RequestPasswordReset(e.ctx, email, "") }},
+			&stream{name: name + "/ResendVerification", real: "waiting@example.com", none: "nobody@example.com", advance: advance,
+				call: func(email string) error { return e.m.ResendVerification(e.ctx, email, "") }})
+	}
+	var wg sync.WaitGroup
+	for _, s := range streams {
+		wg.Go(func() {
+			timeIt := func(email string) time.Duration {
+				s.advance()
+				t0 := time.Now()
+				if err := s.call(email); err != nil && s.err == nil {
+					s.err = err
 				}
-				for range 3 { // warm up
-					timeIt(c.real)
-					timeIt(c.none)
-				}
-				var a, b []time.Duration
-				for i := range requestStallSamples {
-					if i%2 == 0 {
-						a, b = append(a, timeIt(c.real)), append(b, timeIt(c.none))
-					} else {
-						b, a = append(b, timeIt(c.none)), append(a, timeIt(c.real))
-					}
-				}
-				z := rankZ(a, b)
-				t.Logf("%s on %s: medians %v (account) and %v (none), z = %.2f", c.what, name, medianOf(a), medianOf(b), z)
-				require.Less(t, math.Abs(z), 3.5, "%s: the time tells the paths apart", c.what)
+				return time.Since(t0)
 			}
+			for range 3 { // warm up
+				timeIt(s.real)
+				timeIt(s.none)
+			}
+			for i := range requestStallSamples {
+				if i%2 == 0 {
+					s.a, s.b = append(s.a, timeIt(s.real)), append(s.b, timeIt(s.none))
+				} else {
+					s.b, s.a = append(s.b, timeIt(s.none)), append(s.a, timeIt(s.real))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, s := range streams {
+		t.Run(s.name, func(t *testing.T) {
+			require.NoError(t, s.err)
+			z := rankZ(s.a, s.b)
+			t.Logf("%s: medians %v (account) and %v (none), z = %.2f", s.name, medianOf(s.a), medianOf(s.b), z)
+			require.Less(t, math.Abs(z), 3.5, "%s: the time tells the paths apart", s.name)
 		})
 	}
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users/internal/testenv"
 )
 
 // The HTTP mode against the real examples/server (built and run as the
@@ -31,10 +33,8 @@ func TestHTTPModeAgainstExamplesServer(t *testing.T) {
 		t.Skip("-short: builds and runs examples/server")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "server")
-	build := exec.Command("go", "build", "-o", bin, "../../examples/server")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin, err := testenv.Executable("../../examples/server", dir)
+	require.NoError(t, err)
 
 	const admin = "bench-admin-token-0123456789"
 	mailLog := filepath.Join(dir, "server.out")

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,9 +19,12 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gousers/users/internal/testenv"
 )
 
-// The browser test runs hostapp as a separate process (built once), so
+// The browser test runs hostapp as a separate process (built once, or
+// found built in the go command's cache: testenv.Executable), so
 // that it can be killed with SIGKILL and started again on the same
 // database, and drives it with Debian's chromium.
 
@@ -35,16 +37,7 @@ var (
 func build(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "hostapp-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "hostapp")
-		out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
+		binary, buildErr = testenv.Executable(".", t.TempDir())
 	})
 	require.NoError(t, buildErr)
 	return binary

@@ -8,7 +8,9 @@ import (
 )
 
 // TestMain says, in one line, when USERS_TEST_POSTGRES_DSN or
-// USERS_TEST_MYSQL_DSN is unset and no test ran against that server.
+// USERS_TEST_MYSQL_DSN is unset and no test ran against that server. It
+// runs four parallel tests at once (unless -parallel says otherwise): most
+// of them wait on a process, a build or a relay rather than compute.
 //
 // With USERS_TEST_SERVER_MAIN=1 the test binary is the server instead:
 // tests that run the server as a process of its own start the test binary
@@ -17,6 +19,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(serverMainEnv) == "1" {
 		os.Exit(realMain(nil, os.Getenv, os.Stdout, os.Stderr))
 	}
+	testenv.Parallel(4)
 	testenv.Main(m, "examples/server", testenv.Postgres, testenv.MySQL)
 }
 

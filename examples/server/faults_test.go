@@ -31,10 +31,12 @@ import (
 const eventLimit = 30 * time.Second
 
 // SMTP down for a while: mails stay pending, and once it is back every one
-// is delivered, none twice.
+// is delivered, none twice. The worker looks for due mail every 100 ms, so
+// that each retry goes once its backoff allows.
 func TestSMTPDownThenBack(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "users.db")
-	s := startServer(t, map[string]string{"DB_FILENAME": db, "MAIL_RETRY_BACKOFF": "200ms", "RATE_LIMITER_REGISTRATION_ENABLED": "false"})
+	s := startServer(t, map[string]string{"DB_FILENAME": db, "MAIL_RETRY_BACKOFF": "200ms", "MAIL_POLL_INTERVAL": "100ms",
+		"RATE_LIMITER_REGISTRATION_ENABLED": "false"})
 	s.smtp.Refuse(smtptest.Rcpt, 421, 0) // until Accept
 	s.ok("PATCH", "/settings", map[string]any{"public_registration": true}, true)
 	const n = 6

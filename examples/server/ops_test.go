@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -422,16 +422,53 @@ func TestStartupLogsConfiguration(t *testing.T) {
 }
 
 // Building without cgo fails on a message that says what to do, not on
-// go-sqlite3's missing symbols.
+// go-sqlite3's missing symbols. Without compiling every dependency of the
+// server a second time, without cgo (the better part of a minute on a
+// small machine whose cache holds only the cgo builds): go list shows that
+// the server still needs sqlitestore without cgo, that go-sqlite3 is the
+// only package of its dependencies outside the standard library with C
+// code (the standard library's have Go fallbacks), and that sqlitestore
+// alone imports it, so that sqlitestore is where such a build fails; and
+// building sqlitestore without cgo fails first on the name that says what
+// to do.
 func TestBuildWithoutCgoSaysWhy(t *testing.T) {
 	t.Parallel()
-	requireLong(t, "builds the server without cgo")
-	cmd := exec.Command("go", "build", "-o", filepath.Join(t.TempDir(), "server"), ".")
+	requireLong(t, "builds sqlitestore without cgo")
+	golist := func(cgo string) map[string][]string {
+		t.Helper()
+		cmd := exec.Command("go", "list", "-deps", "-f", `{{if not .Standard}}{{.ImportPath}}{{if .CgoFiles}} C{{end}}{{range .Imports}} {{.}}{{end}}{{end}}`, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED="+cgo)
+		out, err := cmd.Output()
+		require.NoError(t, err, "go list with CGO_ENABLED=%s", cgo)
+		pkgs := map[string][]string{}
+		for line := range strings.Lines(string(out)) {
+			if f := strings.Fields(line); len(f) > 0 {
+				pkgs[f[0]] = f[1:]
+			}
+		}
+		return pkgs
+	}
+	const sqlite3, sqlitestore = "github.com/mattn/go-sqlite3", "github.com/gousers/users/store/sqlitestore"
+	assert.Contains(t, golist("0"), sqlitestore, "without cgo the server still needs sqlitestore")
+	var withC, importers []string
+	for pkg, imports := range golist("1") {
+		if slices.Contains(imports, "C") {
+			withC = append(withC, pkg)
+		}
+		if slices.Contains(imports, sqlite3) {
+			importers = append(importers, pkg)
+		}
+	}
+	require.Equal(t, []string{sqlite3}, withC, "the server's dependencies with C code")
+	require.Equal(t, []string{sqlitestore}, importers, "the server's packages that import go-sqlite3")
+
+	cmd := exec.Command("go", "build", sqlitestore)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	out, err := cmd.CombinedOutput()
 	require.Error(t, err, "%s", out)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	require.GreaterOrEqual(t, len(lines), 2, "%s", out)
+	assert.Equal(t, "# "+sqlitestore, lines[0], "%s", out)
 	assert.Contains(t, lines[1], "sqlitestore_needs_cgo_build_with_CGO_ENABLED_1_and_a_C_compiler_such_as_gcc",
 		"the first error says what to do: %s", out)
 }

@@ -25,6 +25,7 @@ import (
 // check nothing more (TestMulti and every other test here migrate fresh
 // databases).
 func TestConformance(t *testing.T) {
+	t.Parallel() // its sub-tests run side by side with the package's other tests
 	for _, mode := range []string{"Prepared", "Interpolated", "Multi"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel() // a database of its own

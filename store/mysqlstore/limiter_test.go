@@ -68,6 +68,7 @@ func limiterDatabase(params map[string]string) limitertest.Factory {
 
 // TestLimiter runs the shared limiter suite on MariaDB/MySQL.
 func TestLimiter(t *testing.T) {
+	t.Parallel() // its sub-tests run side by side with the package's other tests
 	limitertest.Run(t, limiterDatabase(nil))
 }
 

@@ -34,6 +34,7 @@ func database(t *testing.T) multitest.Database {
 // TestMulti races several Stores, each on a handle of its own, on one
 // database, as several instances of an app share one.
 func TestMulti(t *testing.T) {
+	t.Parallel() // its sub-tests run side by side with the package's other tests
 	multitest.Run(t, database)
 }
 

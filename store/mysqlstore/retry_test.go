@@ -18,7 +18,8 @@ import (
 // A lock wait timeout (1205) is retried, whole: with the server's wait cut
 // to one second, an update that waits 1.5 s for a row another client holds
 // fails its first attempt and succeeds on a later one; without retries the
-// caller gets the timeout, and nothing was written.
+// caller gets the timeout (the row held until then), and nothing was
+// written.
 func TestLockWaitTimeoutRetried(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -33,27 +34,26 @@ func TestLockWaitTimeoutRetried(t *testing.T) {
 	noRetry, err := mysqlstore.New(ctx, short, mysqlstore.WithRetries(0))
 	require.NoError(t, err)
 
-	// hold locks u1's row from another client for d; the channel is
-	// closed once it let go.
-	hold := func(d time.Duration) <-chan struct{} {
+	// hold locks u1's row from another client for d, or until release is
+	// called.
+	hold := func(d time.Duration) (release func()) {
 		tx, err := newDB(t, dsn).BeginTx(ctx, nil)
 		require.NoError(t, err)
 		_, err = tx.ExecContext(ctx, "SELECT 1 FROM users_users WHERE id = 'u1' FOR UPDATE")
 		require.NoError(t, err)
-		released := make(chan struct{})
-		time.AfterFunc(d, func() { _ = tx.Rollback(); close(released) })
-		return released
+		timer := time.AfterFunc(d, func() { _ = tx.Rollback() })
+		return func() { timer.Stop(); _ = tx.Rollback() }
 	}
 
-	released := hold(3 * time.Second)
+	release := hold(time.Minute)
 	_, err = noRetry.UpdateUser(ctx, "u1", store.Condition{}, store.UserChange{FirstName: ptr("X"), UpdatedAt: testkit.T0}, store.Effects{})
+	release()
 	var me *mysql.MySQLError
 	require.True(t, errors.As(err, &me), "%v", err)
 	assert.EqualValues(t, 1205, me.Number)
 	got, err := s.GetUser(ctx, "u1")
 	require.NoError(t, err)
 	assert.Empty(t, got.FirstName, "nothing written")
-	<-released
 
 	hold(1500 * time.Millisecond)
 	began := time.Now()

@@ -39,6 +39,7 @@ func database(params map[string]string) multitest.Factory {
 // TestMulti races several Stores, each on a pool of its own, on one
 // schema, as several instances of an app share one database.
 func TestMulti(t *testing.T) {
+	t.Parallel() // its sub-tests run side by side with the package's other tests
 	multitest.Run(t, database(nil))
 }
 
