@@ -55,7 +55,8 @@ func setMemoryLimit(getenv func(string) string) int64 {
 // cost the cheapest routes up to a fifth of their throughput on a quiet
 // machine (verify-email with garbage tokens, 32 clients: 20,200 against
 // 16,600 requests/s), so the server runs at one processor per core and
-// raises GOMAXPROCS only while a hash waits for its slot or is shed,
+// raises GOMAXPROCS only while a hash waits for its slot (10 ms or more:
+// hashprocs.MinWait) or is shed,
 // lowering it 2 s after the last.
 func hashProcs(parallelism, concurrency, cores int) int {
 	return max(cores, parallelism*concurrency+cores)

@@ -13,9 +13,13 @@
 //
 // Adaptive keeps Go's default (one processor per core) while hashes come
 // one at a time, raises GOMAXPROCS when the hashing queue is contended (a
-// hash had to wait for its slot, or was shed), and lowers it again once
-// none has been contended for a while. It learns both from the Manager's
-// Observer.
+// hash had to wait for its slot at least MinWait, or was shed), and lowers
+// it again once none has been contended for a while. It learns both from
+// the Manager's Observer. Cheap hashes (a test deployment's, or a fast
+// machine's) that wait less than MinWait leave the run queue before a
+// request notices them: raising GOMAXPROCS for them only adds switching
+// (a valid-token accept at c=8 with a cheap hash ran at 0.72 of its rate
+// at Go's default).
 package hashprocs
 
 import (
@@ -58,11 +62,16 @@ func (a *Adaptive) Procs() int {
 	return a.low
 }
 
+// MinWait is the shortest wait for a hashing slot that raises GOMAXPROCS:
+// the Go scheduler's time slice (it preempts a goroutine after 10 ms), the
+// longest a request waits behind a lane that holds its processor.
+const MinWait = 10 * time.Millisecond
+
 // Observe is a users.Observer (compose it with others): a hash that
-// waited for its slot, or was shed, raises GOMAXPROCS.
+// waited MinWait or more for its slot, or was shed, raises GOMAXPROCS.
 func (a *Adaptive) Observe(o users.Observation) {
 	switch {
-	case o.Kind == users.KindHashShed, o.Kind == users.KindHashWait && o.Duration > 0:
+	case o.Kind == users.KindHashShed, o.Kind == users.KindHashWait && o.Duration >= MinWait:
 	default:
 		return
 	}

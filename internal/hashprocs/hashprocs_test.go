@@ -29,11 +29,21 @@ func TestUncontendedHashKeepsLow(t *testing.T) {
 	assert.Equal(t, 2, a.Procs())
 }
 
+// Cheap hashes that wait a little for a slot (under MinWait) leave the run
+// queue before a request notices: no raise.
+func TestShortWaitKeepsLow(t *testing.T) {
+	a, sets, _ := newTest(t)
+	a.Observe(users.Observation{Kind: users.KindHashWait, Duration: time.Millisecond})
+	a.Observe(users.Observation{Kind: users.KindHashWait, Duration: MinWait - time.Microsecond})
+	assert.Empty(t, *sets)
+	assert.Equal(t, 2, a.Procs())
+}
+
 // A hash that waited, or one shed, raises GOMAXPROCS once; it comes back
 // down only after idle without contention.
 func TestContentionRaisesThenIdleLowers(t *testing.T) {
 	for _, o := range []users.Observation{
-		{Kind: users.KindHashWait, Duration: time.Millisecond},
+		{Kind: users.KindHashWait, Duration: MinWait},
 		{Kind: users.KindHashShed},
 	} {
 		t.Run(o.Kind, func(t *testing.T) {
