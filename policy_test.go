@@ -232,9 +232,11 @@ func TestPolicyProbeTimingOnBusyMachine(t *testing.T) {
 	testenv.SkipTiming(t)
 	e := newEnv(t)
 	stop := make(chan struct{})
-	var wg sync.WaitGroup
+	var wg, started sync.WaitGroup
 	for range 2 * runtime.NumCPU() {
+		started.Add(1)
 		wg.Go(func() {
+			started.Done()
 			for {
 				select {
 				case <-stop:
@@ -248,6 +250,11 @@ func TestPolicyProbeTimingOnBusyMachine(t *testing.T) {
 		})
 	}
 	defer func() { close(stop); wg.Wait() }()
+	// Every spinner runs before the probe is timed: a probe that starts
+	// first runs alone for its first time slices (15 ms for 1,024 '~'s on a
+	// fast day, under the limit, and the test would prove nothing).
+	started.Wait()
+	time.Sleep(20 * time.Millisecond)
 	src := `/^[^~]*$|~.*\d/`
 	p, err := users.ParsePasswordPolicy(src)
 	require.NoError(t, err)
