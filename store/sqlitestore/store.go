@@ -553,18 +553,6 @@ func (s *Store) writeOne(ctx context.Context, op string, fn func(q querier) erro
 	return s.write(ctx, op, fn)
 }
 
-func (s *Store) lock(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	select {
-	case s.wlock <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 func (s *Store) unlock() { <-s.wlock }
 
 // fail turns err into the error a method returns: the contract's sentinels
