@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -24,6 +25,10 @@ type flowCount struct {
 	ByVerb     []verbCount `json:"by_verb"`
 	Rows       float64     `json:"rows_written_per_op"`
 	RowsKnown  bool        `json:"rows_known"`
+	// WALPages and Commits (SQLite only): the pages the flow's commits
+	// wrote to the write-ahead log, and its commits, per operation.
+	WALPages float64 `json:"wal_pages_per_op,omitempty"`
+	Commits  float64 `json:"commits_per_op,omitempty"`
 	Detail     []stmtCount `json:"statements"` // totals over Ops
 }
 
@@ -56,7 +61,7 @@ func runCount(ctx context.Context, cfg config, stdout io.Writer) error {
 	}
 	rep := countReport{Started: time.Now().UTC().Truncate(time.Second), Store: d.describe(), LoadBefore: loadAvg()}
 	for _, flow := range countFlows {
-		fc, err := countFlow(ctx, k, d.counter, flow, cfg.CountN)
+		fc, err := countFlow(ctx, k, d.counter, d.wal, flow, cfg.CountN)
 		if err != nil {
 			return fmt.Errorf("%s: %w", flow, err)
 		}
@@ -71,8 +76,8 @@ func runCount(ctx context.Context, cfg config, stdout io.Writer) error {
 }
 
 // countFlow sets flow up for n operations, then counts what n of them
-// send.
-func countFlow(ctx context.Context, k *flowKit, c *sqlCounter, flow string, n int) (flowCount, error) {
+// send and, with wal, the pages they write.
+func countFlow(ctx context.Context, k *flowKit, c *sqlCounter, wal *walMeter, flow string, n int) (flowCount, error) {
 	emails := make([]string, n)
 	for i := range emails {
 		emails[i] = k.seq.next()
@@ -145,6 +150,11 @@ func countFlow(ctx context.Context, k *flowKit, c *sqlCounter, flow string, n in
 	if err != nil {
 		return flowCount{}, fmt.Errorf("setup: %w", err)
 	}
+	if wal != nil {
+		if err := wal.reset(ctx); err != nil {
+			return flowCount{}, err
+		}
+	}
 	c.take()
 	c.on.Store(true)
 	for i := range ops {
@@ -154,7 +164,20 @@ func countFlow(ctx context.Context, k *flowKit, c *sqlCounter, flow string, n in
 		}
 	}
 	c.on.Store(false)
-	return tally(flow, n, c.take()), nil
+	fc := tally(flow, n, c.take())
+	if wal != nil {
+		wc, err := wal.read()
+		if err != nil {
+			return flowCount{}, err
+		}
+		fc.WALPages, fc.Commits = float64(wc.Frames)/float64(n), float64(wc.Commits)/float64(n)
+		if dump := os.Getenv("USERSBENCH_WAL_DUMP"); dump != "" {
+			if err := dumpWAL(wal, dump, flow); err != nil {
+				return flowCount{}, err
+			}
+		}
+	}
+	return fc, nil
 }
 
 func each(ctx context.Context, emails []string, do func(context.Context, string) error) error {
@@ -207,7 +230,11 @@ func (r countReport) write(w io.Writer, verbose bool) error {
 	for _, v := range append(verbOrder, "other") {
 		fmt.Fprintf(tw, "%s\t", v)
 	}
-	fmt.Fprintln(tw, "rows written\t")
+	fmt.Fprint(tw, "rows written\t")
+	if len(r.Flows) > 0 && r.Flows[0].Commits > 0 {
+		fmt.Fprint(tw, "WAL pages\tcommits\t")
+	}
+	fmt.Fprintln(tw)
 	for _, f := range r.Flows {
 		fmt.Fprintf(tw, "%s\t%.2f\t", f.Flow, f.Statements)
 		per := map[string]float64{}
@@ -225,7 +252,11 @@ func (r countReport) write(w io.Writer, verbose bool) error {
 		if !f.RowsKnown {
 			rows += " (some unknown)"
 		}
-		fmt.Fprintf(tw, "%s\t\n", rows)
+		fmt.Fprintf(tw, "%s\t", rows)
+		if f.Commits > 0 {
+			fmt.Fprintf(tw, "%.2f\t%.2f\t", f.WALPages, f.Commits)
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

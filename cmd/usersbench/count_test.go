@@ -67,11 +67,57 @@ func TestSQLCounterCountsStatementsAndRows(t *testing.T) {
 
 // -count-statements on SQLite: every flow is counted, each writes the
 // rows it must (a registration: the user, its token and its mail), and a
-// delivered mail is one update.
+// delivered mail is one update. Each flow also reports the pages its
+// commits wrote: at least one per row written (a verification changes a
+// token and a user, two rows on two pages), one commit per operation, and
+// a registration, which inserts into every index of the users, tokens and
+// mail tables, writes more pages than a verification.
 func TestCountStatementsSQLite(t *testing.T) {
 	t.Parallel()
 	rep := countRun(t, "-store", "sqlite", "-db", filepath.Join(t.TempDir(), "users.db"))
 	checkCounts(t, rep)
+	pages := map[string]float64{}
+	for _, f := range rep.Flows {
+		if f.Flow == "deliver" {
+			continue
+		}
+		pages[f.Flow] = f.WALPages
+		assert.Equal(t, 1.0, f.Commits, f.Flow)
+		assert.GreaterOrEqual(t, f.WALPages, f.Rows, f.Flow)
+	}
+	assert.GreaterOrEqual(t, pages["verify"], 2.0)
+	assert.Greater(t, pages["register"], 2*pages["verify"])
+}
+
+// walMeter reads the frames of the log's current salt only: after a
+// reset, frames left in the file from before it are not counted.
+func TestWALMeterCountsFramesSinceReset(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "w.db")
+	db := sql.OpenDB(&countingConnector{next: dsnConnector{dsn: "file:" + path + "?_journal_mode=WAL", drv: &sqlite3.SQLiteDriver{}},
+		c: newSQLCounter(), rowsf: sqliteRows(), init: "PRAGMA wal_autocheckpoint=0"})
+	db.SetMaxOpenConns(1)
+	defer db.Close()
+	m := &walMeter{db: db, path: path + "-wal"}
+	_, err := db.Exec("CREATE TABLE t (v TEXT)")
+	require.NoError(t, err)
+	for range 5 {
+		_, err = db.Exec("INSERT INTO t VALUES (randomblob(100))")
+		require.NoError(t, err)
+	}
+	wc, err := m.read()
+	require.NoError(t, err)
+	assert.Equal(t, 6, wc.Commits, "one per statement: the table, then five rows")
+	require.NoError(t, m.reset(t.Context()))
+	wc, err = m.read()
+	require.NoError(t, err)
+	assert.Zero(t, wc.Frames, "TRUNCATE empties the log")
+	_, err = db.Exec("INSERT INTO t VALUES (randomblob(100))")
+	require.NoError(t, err)
+	wc, err = m.read()
+	require.NoError(t, err)
+	assert.Equal(t, 1, wc.Commits)
+	assert.Equal(t, 1, wc.Frames, "one row on the table's only page")
 }
 
 func TestCountStatementsPostgres(t *testing.T) {

@@ -46,6 +46,8 @@ type inproc struct {
 	// counter, when set, counts the statements the store sends
 	// (-count-statements).
 	counter *sqlCounter
+	// wal, with counter on SQLite, counts the pages each flow writes.
+	wal *walMeter
 }
 
 func newInproc(ctx context.Context, cfg config, stderr io.Writer) (_ *inproc, err error) {
@@ -158,8 +160,11 @@ func (d *inproc) openSQLite(path string) (*sqlitestore.Store, *sql.DB, error) {
 	if d.counter == nil {
 		return sqlitestore.Open(path)
 	}
+	// Without automatic checkpoints, the log keeps every page each flow
+	// writes for walMeter to count.
 	db := sql.OpenDB(&countingConnector{next: dsnConnector{dsn: sqlitestore.DSN(path), drv: &sqlite3.SQLiteDriver{}},
-		c: d.counter, rowsf: sqliteRows()})
+		c: d.counter, rowsf: sqliteRows(), init: "PRAGMA wal_autocheckpoint=0"})
+	d.wal = &walMeter{db: db, path: path + "-wal"}
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	sqldriver "database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"regexp"
@@ -108,12 +109,25 @@ type countingConnector struct {
 	next  sqldriver.Connector
 	c     *sqlCounter
 	rowsf rowsWritten
+	// init, when set, runs on each new connection, uncounted.
+	init string
 }
 
 func (k *countingConnector) Connect(ctx context.Context) (sqldriver.Conn, error) {
 	conn, err := k.next.Connect(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if k.init != "" {
+		ex, ok := conn.(sqldriver.ExecerContext)
+		if !ok {
+			conn.Close()
+			return nil, fmt.Errorf("count: the driver's connections cannot run %q", k.init)
+		}
+		if _, err := ex.ExecContext(ctx, k.init, nil); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("count: %s: %w", k.init, err)
+		}
 	}
 	return &countingConn{Conn: conn, k: k}, nil
 }
