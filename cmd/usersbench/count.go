@@ -27,9 +27,9 @@ type flowCount struct {
 	RowsKnown  bool        `json:"rows_known"`
 	// WALPages and Commits (SQLite only): the pages the flow's commits
 	// wrote to the write-ahead log, and its commits, per operation.
-	WALPages float64 `json:"wal_pages_per_op,omitempty"`
-	Commits  float64 `json:"commits_per_op,omitempty"`
-	Detail     []stmtCount `json:"statements"` // totals over Ops
+	WALPages float64     `json:"wal_pages_per_op,omitempty"`
+	Commits  float64     `json:"commits_per_op,omitempty"`
+	Detail   []stmtCount `json:"statements"` // totals over Ops
 }
 
 type verbCount struct {
