@@ -3,7 +3,6 @@ package sqlitestore
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"sync"
 	"time"
 	"weak"
@@ -59,6 +58,7 @@ type checkpointer struct {
 
 const (
 	checkpointEvery = 50 * time.Millisecond
+	checkpointIdle  = time.Second
 	restartFrames   = 8192
 )
 
@@ -81,12 +81,17 @@ func (s *Store) startCheckpointer(every time.Duration, restartFrames int) {
 func (c *checkpointer) run(s *Store) {
 	defer close(c.done)
 	t := time.NewTimer(c.every)
+	idle := time.NewTicker(checkpointIdle)
+	defer idle.Stop()
 	for {
 		select {
 		case <-c.stop:
 			t.Stop()
 			return
 		case <-c.kick:
+		case <-idle.C:
+			// Writes on the handle's other users (code beside the Store
+			// on a connection the Store has written on) do not kick.
 		}
 		// Let the commits of the next moment join this checkpoint: each
 		// one copies a page once however often the log holds it, and
@@ -166,19 +171,14 @@ func (s *Store) writeConn(ctx context.Context) (*sql.Conn, error) {
 }
 
 // tune turns a connection's automatic checkpoints off, once per
-// connection of go-sqlite3 (and on every write for a connection of
-// another type: a driver wrapping go-sqlite3's, as a statement counter
-// does).
+// connection. It knows go-sqlite3's connections only: a connection of a
+// driver wrapping it (a tracer's, a statement counter's) keeps the
+// handle's setting, so its commits may still checkpoint past 1,000 pages,
+// as without the Store's checkpointer.
 func (c *checkpointer) tune(dc any) error {
-	const off = "PRAGMA wal_autocheckpoint=0"
 	sc, ok := dc.(*sqlite3.SQLiteConn)
 	if !ok {
-		ex, ok := dc.(driver.ExecerContext)
-		if !ok {
-			return nil
-		}
-		_, err := ex.ExecContext(context.Background(), off, nil)
-		return err
+		return nil
 	}
 	key := weak.Make(sc)
 	c.mu.Lock()
@@ -187,7 +187,7 @@ func (c *checkpointer) tune(dc any) error {
 	if done {
 		return nil
 	}
-	if _, err := sc.Exec(off, nil); err != nil {
+	if _, err := sc.Exec("PRAGMA wal_autocheckpoint=0", nil); err != nil {
 		return err
 	}
 	c.mu.Lock()
