@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 )
 
 // walMeter counts the pages a SQLite store writes: its connections run
@@ -15,6 +16,11 @@ import (
 type walMeter struct {
 	db   *sql.DB
 	path string // the -wal file
+	// pin holds a read transaction from reset to read: a reader of the
+	// database as it was before the log's first frame stops every
+	// checkpoint (the Store's own, in the background, included) from
+	// copying frames, so no writer can start the log again meanwhile.
+	pin *sql.Conn
 }
 
 // walCount is what the log held after a flow's operations.
@@ -27,19 +33,54 @@ type walCount struct {
 
 // reset checkpoints the whole log into the database and truncates it.
 func (m *walMeter) reset(ctx context.Context) error {
+	// The Store's own checkpoint may be running: SQLite answers busy at
+	// once then, without its busy handler.
 	var busy, logged, done int
-	if err := m.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logged, &done); err != nil {
-		return fmt.Errorf("wal checkpoint: %w", err)
+	for try := 0; try < 100; try++ {
+		if err := m.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logged, &done); err != nil {
+			return fmt.Errorf("wal checkpoint: %w", err)
+		}
+		if busy == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if busy != 0 {
 		return errors.New("wal checkpoint: a reader or writer held the log: the page count would be wrong")
 	}
+	pin, err := m.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	var n int
+	if _, err := pin.ExecContext(ctx, "BEGIN DEFERRED"); err != nil {
+		pin.Close()
+		return err
+	}
+	if err := pin.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+		_, _ = pin.ExecContext(ctx, "ROLLBACK")
+		pin.Close()
+		return err
+	}
+	m.pin = pin
 	return nil
+}
+
+// unpin ends reset's read transaction.
+func (m *walMeter) unpin() error {
+	if m.pin == nil {
+		return nil
+	}
+	_, err := m.pin.ExecContext(context.Background(), "ROLLBACK")
+	m.pin.Close()
+	m.pin = nil
+	return err
 }
 
 // read parses the log's frames: the ones of the log's current salt, which
 // after a reset are all the frames written since.
 func (m *walMeter) read() (walCount, error) {
+	defer m.unpin()
 	b, err := os.ReadFile(m.path)
 	if err != nil {
 		return walCount{}, err

@@ -64,4 +64,18 @@
 // the changes of the ones before it as if they ran one after another, and
 // none returns before its changes are committed. A commit's fixed cost
 // (file locks, the pages every write touches) is then paid once a group.
+//
+// Checkpoints (copying the write-ahead log back into the database file,
+// with an fsync of each) run beside the writers instead of inside their
+// commits. SQLite's own automatic checkpoint runs in the commit that takes
+// the log past 1,000 pages, while every writer queued behind it waits,
+// once every few dozen registrations. The Store turns it off on the
+// connections it writes on, and a goroutine of its own checkpoints in
+// PASSIVE mode (which never waits for readers or writers) shortly after
+// commits. Once the log holds 8,192 pages (32 MiB of 4 KiB pages), that
+// goroutine takes the write lock, waits for readers of the old log, copies
+// what is left and starts the log again: the only checkpoint work writers
+// wait for. The log's file therefore grows to about 32 MiB rather than
+// SQLite's 4 MiB. [Store.Close] stops the goroutine; call it before
+// closing the handle, whose last connection checkpoints what is left.
 package sqlitestore

@@ -1,6 +1,8 @@
 package sqlitestore
 
 import (
+	"time"
+
 	"context"
 
 	"github.com/gousers/users/store"
@@ -96,3 +98,29 @@ func (s *Store) WriteExec(ctx context.Context, err error, stmts ...string) error
 		return err
 	})
 }
+
+// Checkpoints restarts the Store's checkpointer with the given pause and
+// restart threshold (0 frames: no checkpointer at all, so that only the
+// writers' own settings decide), and returns a function reporting the
+// PASSIVE and RESTART checkpoints it has run.
+func (s *Store) Checkpoints(every time.Duration, restartFrames int) func() (passes, resets int) {
+	old := s.ckpt
+	s.stopCheckpointer()
+	if restartFrames == 0 {
+		// Writers still turn their connections' automatic checkpoints
+		// off: keep a checkpointer that never runs.
+		s.ckpt = &checkpointer{tuned: old.tuned}
+		return func() (int, int) { return 0, 0 }
+	}
+	s.startCheckpointer(every, restartFrames)
+	c := s.ckpt
+	return func() (int, int) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.passes, c.resets
+	}
+}
+
+// CheckpointNow runs one round of the checkpointer (a PASSIVE checkpoint,
+// and a RESTART one past its threshold) at once.
+func (s *Store) CheckpointNow() { s.ckpt.checkpoint(s) }

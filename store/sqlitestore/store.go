@@ -37,6 +37,10 @@ type Store struct {
 	stmts   map[string]*sql.Stmt
 	shapes  int                 // of stmts, those shapeStmt prepared
 	pending map[string]struct{} // met inside a transaction, not yet prepared
+
+	// ckpt checkpoints a WAL database in the background (nil for a
+	// database in memory); see checkpointer.
+	ckpt *checkpointer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -106,51 +110,59 @@ func Open(path string) (*Store, *sql.DB, error) {
 // [Store.Close].
 func New(db *sql.DB) (*Store, error) {
 	ctx := context.Background()
-	if err := checkConn(ctx, db); err != nil {
+	wal, err := checkConn(ctx, db)
+	if err != nil {
 		return nil, err
 	}
 	if err := migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	return &Store{
+	s := &Store{
 		db:      db,
 		wlock:   make(chan struct{}, 1),
 		stmts:   make(map[string]*sql.Stmt),
 		pending: make(map[string]struct{}),
-	}, nil
+	}
+	if wal {
+		s.startCheckpointer(checkpointEvery, restartFrames)
+	}
+	return s, nil
 }
 
 // checkConn verifies the per-connection settings New relies on, on one
-// connection, and applies the per-database one (WAL).
-func checkConn(ctx context.Context, db *sql.DB) error {
+// connection, and applies the per-database one (WAL). It reports whether
+// the database is in WAL mode.
+func checkConn(ctx context.Context, db *sql.DB) (wal bool, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: %w", err)
+		return false, fmt.Errorf("sqlitestore: %w", err)
 	}
 	defer conn.Close()
 	var fk int
 	if err := conn.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
-		return fmt.Errorf("sqlitestore: read foreign_keys: %w", err)
+		return false, fmt.Errorf("sqlitestore: read foreign_keys: %w", err)
 	}
 	if fk != 1 {
-		return ErrForeignKeysOff
+		return false, ErrForeignKeysOff
 	}
 	var mode string
 	if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return fmt.Errorf("sqlitestore: read journal_mode: %w", err)
+		return false, fmt.Errorf("sqlitestore: read journal_mode: %w", err)
 	}
 	// An in-memory database cannot use WAL; its mode stays "memory".
 	if mode != "wal" && mode != "memory" {
 		if err := conn.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode); err != nil {
-			return fmt.Errorf("sqlitestore: set journal_mode=WAL: %w", err)
+			return false, fmt.Errorf("sqlitestore: set journal_mode=WAL: %w", err)
 		}
 	}
-	return nil
+	return mode == "wal", nil
 }
 
-// Close releases the prepared statements the Store holds. It does not
-// close the *sql.DB.
+// Close stops the Store's background checkpoints and releases the
+// prepared statements it holds. It does not close the *sql.DB (closing its
+// last connection checkpoints the log into the database file).
 func (s *Store) Close() error {
+	s.stopCheckpointer()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
@@ -431,7 +443,15 @@ func (s *Store) runQueue() {
 
 // writeAlone runs fn in a transaction of its own. The caller holds wlock.
 func (s *Store) writeAlone(ctx context.Context, op string, fn func(q querier) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	conn, err := s.writeConn(ctx)
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	// The connection goes back to the pool before preparePending, which
+	// needs one (a pool may hold only one).
+	release := sync.OnceFunc(func() { _ = conn.Close() })
+	defer release()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return s.fail(ctx, op, err)
 	}
@@ -444,6 +464,8 @@ func (s *Store) writeAlone(ctx context.Context, op string, fn func(q querier) er
 	if err := tx.Commit(); err != nil {
 		return s.fail(ctx, op, err)
 	}
+	release()
+	s.committed()
 	s.preparePending(ctx)
 	if keep != nil {
 		return s.fail(ctx, op, keep.err)
@@ -460,7 +482,16 @@ func (s *Store) writeAlone(ctx context.Context, op string, fn func(q querier) er
 func (s *Store) writeGroup(group []*queuedWrite) {
 	bg := context.Background()
 	s.groups++
-	tx, err := s.db.BeginTx(bg, nil)
+	conn, err := s.writeConn(bg)
+	if err != nil {
+		for _, w := range group {
+			w.finish(s.fail(w.ctx, w.op, err))
+		}
+		return
+	}
+	release := sync.OnceFunc(func() { _ = conn.Close() })
+	defer release()
+	tx, err := conn.BeginTx(bg, nil)
 	if err != nil {
 		for _, w := range group {
 			w.finish(s.fail(w.ctx, w.op, err))
@@ -531,6 +562,8 @@ func (s *Store) writeGroup(group []*queuedWrite) {
 		}
 		return
 	}
+	release()
+	s.committed()
 	s.preparePending(bg)
 	for _, k := range done {
 		k.w.finish(s.fail(k.w.ctx, k.w.op, k.err))
