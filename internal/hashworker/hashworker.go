@@ -82,7 +82,7 @@ type Pool struct {
 }
 
 // Start starts cfg.Workers children and returns the Pool once each has
-// lowered its priority; an error when one cannot.
+// lowered its priority and hashed once; an error when one cannot.
 func Start(cfg Config) (*Pool, error) {
 	if cfg.Workers < 1 {
 		return nil, errors.New("hashworker: Workers must be at least 1")
@@ -98,14 +98,22 @@ func Start(cfg Config) (*Pool, error) {
 	if p.cmd == nil {
 		p.cmd = selfCommand
 	}
-	for range cfg.Workers {
+	// The children start together: each hashes once before it greets
+	// (see serve).
+	errs := make([]error, cfg.Workers)
+	var wg sync.WaitGroup
+	for i := range cfg.Workers {
 		c := &child{}
 		p.children = append(p.children, c)
-		if err := p.start(c); err != nil {
-			p.Close()
-			return nil, err
-		}
+		wg.Go(func() { errs[i] = p.start(c) })
+	}
+	wg.Wait()
+	for _, c := range p.children {
 		p.idle <- c
+	}
+	if err := errors.Join(errs...); err != nil {
+		p.Close()
+		return nil, err
 	}
 	return p, nil
 }
@@ -356,6 +364,15 @@ func serve(specJSON string, stdin io.Reader, stdout io.Writer) int {
 	// buffers be resident at once.
 	debug.SetGCPercent(-1)
 	keep := uint64(sp.Argon2id.Memory)<<10 + 32<<20
+	// One hash before the greeting: the first hash of a process pays
+	// for faulting its memory in (at 64 MiB, two to three times the
+	// cost of the next), and the Manager's first estimate of a hash's
+	// cost, which the hashing gate sheds by, is taken from the first
+	// calls.
+	if _, err := sp.Argon2id.Hash("warm-up"); err != nil {
+		return fail(fmt.Errorf("hashworker: %w", err))
+	}
+	collect(keep)
 	if err := w.WriteByte(statusOK); err != nil {
 		return 2
 	}
