@@ -62,9 +62,6 @@ type Config struct {
 	// Nice is added to the children's nice value (0-19): 10 gives a
 	// runnable request thread about nine tenths of a CPU the two share.
 	Nice int
-	// Command returns the command that starts a child; Env is added to
-	// its environment. Default: this process's executable, no arguments.
-	Command func() (*exec.Cmd, error)
 }
 
 // Pool is a users.Hasher whose Hash and Verify run in child processes.
@@ -72,7 +69,6 @@ type Config struct {
 type Pool struct {
 	hasher users.Argon2id
 	env    string
-	cmd    func() (*exec.Cmd, error)
 	idle   chan *child
 
 	children []*child // fixed at Start
@@ -94,10 +90,7 @@ func Start(cfg Config) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Pool{hasher: cfg.Hasher, env: Env + "=" + string(b), cmd: cfg.Command, idle: make(chan *child, cfg.Workers)}
-	if p.cmd == nil {
-		p.cmd = selfCommand
-	}
+	p := &Pool{hasher: cfg.Hasher, env: Env + "=" + string(b), idle: make(chan *child, cfg.Workers)}
 	// The children start together: each hashes once before it greets
 	// (see serve).
 	errs := make([]error, cfg.Workers)
@@ -118,14 +111,6 @@ func Start(cfg Config) (*Pool, error) {
 	return p, nil
 }
 
-func selfCommand() (*exec.Cmd, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	return exec.Command(self), nil
-}
-
 // child is one hashing process; it serves one call at a time.
 type child struct {
 	pid atomic.Int64 // 0: not running
@@ -135,13 +120,15 @@ type child struct {
 	r   *bufio.Reader
 }
 
-// start starts c's process and waits for its greeting.
+// start starts c's process (this process's executable again, with Env
+// set) and waits for its greeting.
 func (p *Pool) start(c *child) error {
-	cmd, err := p.cmd()
+	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("hashworker: %w", err)
 	}
-	cmd.Env = append(cmd.Environ(), p.env)
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), p.env)
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
