@@ -72,7 +72,7 @@ type config struct {
 	Rounds   int      // -refusals: alternations of each pair of phases
 	FloodC   int      // -refusals: concurrent registrations of the hashing flood
 	Floods   []bool   // -refusals: without and/or with the flood
-	Procs    []string // -refusals: GOMAXPROCS conditions of the server process ("server", "go")
+	Procs    []string // -refusals: conditions of the server process ("adaptive", "server", "go", "children")
 
 	Soak     bool          // -soak: the launch curve against a server
 	SoakN    int           // registrations offered
@@ -245,7 +245,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.FloodC, "flood-c", 16, "with -refusals: concurrent registrations of the hashing flood (at -argon2)")
 	var floods, procs string
 	fs.StringVar(&floods, "flood", "off,on", "with -refusals: without (off) and/or with (on) the hashing flood")
-	fs.StringVar(&procs, "procs", "adaptive,go", "with -refusals: the server process's GOMAXPROCS, a list of: adaptive (examples/server's default:\nNumCPU, raised to HASH_PARALLELISM × NumCPU + NumCPU while hashing is contended), server (that raised value, fixed)\nand go (Go's default, NumCPU, fixed)")
+	fs.StringVar(&procs, "procs", "adaptive,go", "with -refusals: the server process's GOMAXPROCS, a list of: adaptive (examples/server's default:\nNumCPU, raised to HASH_PARALLELISM × NumCPU + NumCPU while hashing is contended), server (that raised value, fixed)\ngo (Go's default, NumCPU, fixed)\nand children (examples/server's default at costly hash parameters, HASH_PROCESSES: GOMAXPROCS NumCPU, hashing in\nNumCPU child processes at nice 10)")
 	fs.BoolVar(&c.Soak, "soak", false, "with -http: offer -soak-n registrations over -soak-d as a launch curve (see the package doc),\nthen check every one's mail and verification")
 	fs.IntVar(&c.SoakN, "soak-n", 10_000, "with -soak: registrations offered")
 	fs.DurationVar(&c.SoakD, "soak-d", 10*time.Minute, "with -soak: over this long")
@@ -374,15 +374,15 @@ func parseProcs(s string) ([]string, error) {
 	var out []string
 	for f := range strings.SplitSeq(s, ",") {
 		switch f = strings.TrimSpace(f); f {
-		case "adaptive", "server", "go":
+		case "adaptive", "server", "go", "children":
 			out = append(out, f)
 		case "":
 		default:
-			return nil, fmt.Errorf("-procs %q: want a list of adaptive, server and go", s)
+			return nil, fmt.Errorf("-procs %q: want a list of adaptive, server, go and children", s)
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("-procs %q: want a list of adaptive, server and go", s)
+		return nil, fmt.Errorf("-procs %q: want a list of adaptive, server, go and children", s)
 	}
 	return out, nil
 }

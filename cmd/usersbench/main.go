@@ -124,9 +124,14 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/gousers/users/internal/hashworker"
 )
 
 func main() {
+	if code := hashworker.Main(); code >= 0 { // a -refusals server's hashing child
+		os.Exit(code)
+	}
 	if spec := os.Getenv(refusalServerEnv); spec != "" {
 		os.Exit(refusalServerMain(spec))
 	}

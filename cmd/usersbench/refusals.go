@@ -27,6 +27,7 @@ import (
 
 	"github.com/gousers/users"
 	"github.com/gousers/users/internal/hashprocs"
+	"github.com/gousers/users/internal/hashworker"
 )
 
 // The -refusals mode. A server process (this program, started again with
@@ -53,6 +54,10 @@ type serverSpec struct {
 	// examples/server does by default: the cores, and ProcsHigh while
 	// hashing is contended (internal/hashprocs).
 	ProcsHigh int `json:"procs_high,omitempty"`
+	// Children, when not zero, makes the server hash in that many child
+	// processes at nice 10, as examples/server does by default at costly
+	// parameters (HASH_PROCESSES, internal/hashworker).
+	Children int `json:"children,omitempty"`
 }
 
 // serverHello is the server process's first line on stdout.
@@ -143,7 +148,7 @@ func refusalServerMain(specJSON string) int {
 }
 
 func serveRefusals(ctx context.Context, spec serverSpec, stdout io.Writer, stdin io.Reader) error {
-	if !spec.Argon2.Fake {
+	if !spec.Argon2.Fake && spec.Children == 0 {
 		// examples/server's soft memory limit (twice what the hashes
 		// allowed at once hold, plus 64 MiB).
 		debug.SetMemoryLimit(2*int64(runtime.NumCPU())*int64(spec.Argon2.Memory)<<10 + 64<<20)
@@ -159,7 +164,16 @@ func serveRefusals(ctx context.Context, spec serverSpec, stdout io.Writer, stdin
 		go a.Run(ctx)
 		opts = append(opts, users.WithObserver(a.Observe))
 	}
-	app, err := refusalHandler(ctx, d.store, spec.Argon2.hasher(), spec.Admin, opts...)
+	hasher := spec.Argon2.hasher()
+	if spec.Children > 0 && !spec.Argon2.Fake {
+		pool, err := hashworker.Start(hashworker.Config{Hasher: *hasher.(*users.Argon2id), Workers: spec.Children, Nice: 10})
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		hasher = pool
+	}
+	app, err := refusalHandler(ctx, d.store, hasher, spec.Admin, opts...)
 	if err != nil {
 		return err
 	}
@@ -385,6 +399,8 @@ func runRefusals(ctx context.Context, cfg config, stdout, stderr io.Writer) erro
 			procs = serverProcs(cfg.Argon2)
 		case "adaptive":
 			spec.ProcsHigh = serverProcs(cfg.Argon2)
+		case "children":
+			spec.Children = runtime.NumCPU()
 		}
 		progress("server process: GOMAXPROCS=%d (%s), store %s", procs, pc, cfg.Store)
 		srv, err := startRefusalServer(ctx, spec, procs, stderr)

@@ -17,6 +17,9 @@ import (
 // peakRSS tracks a process's peak resident set size (VmHWM) per phase:
 // reset clears the high-water mark (Linux ≥ 4.0, writing 5 to
 // /proc/<pid>/clear_refs) so that the next read covers one phase only.
+// For another process (a server) it covers the process with its
+// descendants (a server's hashing children): read sums their marks, which
+// may exceed the peak of their sum, never fall short of it.
 type peakRSS struct {
 	pid       string // "self" or a number
 	resetable bool
@@ -30,25 +33,64 @@ func newPeakRSS(pid int) *peakRSS {
 	return p
 }
 
+// tree is p's process and, for another process, its descendants.
+func (p *peakRSS) tree() []string {
+	if p.pid == "self" {
+		return []string{"self"}
+	}
+	return processTree(p.pid)
+}
+
+// processTree returns pid and its descendants (from
+// /proc/<pid>/task/<tid>/children).
+func processTree(pid string) []string {
+	out := []string{pid}
+	for i := 0; i < len(out); i++ {
+		tasks, _ := os.ReadDir("/proc/" + out[i] + "/task")
+		for _, t := range tasks {
+			b, err := os.ReadFile("/proc/" + out[i] + "/task/" + t.Name() + "/children")
+			if err == nil {
+				out = append(out, strings.Fields(string(b))...)
+			}
+		}
+	}
+	return out
+}
+
 // reset clears the high-water mark; it reports whether it could.
 func (p *peakRSS) reset() bool {
-	err := os.WriteFile("/proc/"+p.pid+"/clear_refs", []byte("5"), 0)
-	p.resetable = err == nil
+	p.resetable = true
+	for _, pid := range p.tree() {
+		if err := os.WriteFile("/proc/"+pid+"/clear_refs", []byte("5"), 0); err != nil && pid == p.pid {
+			p.resetable = false
+		}
+	}
 	return p.resetable
 }
 
-// cpu returns the process's CPU time so far (user + system, from
-// /proc/<pid>/stat, in clock ticks of 10 ms), or -1 when it cannot be
-// read (or p is nil).
+// cpu returns the CPU time so far (user + system, from /proc/<pid>/stat,
+// in clock ticks of 10 ms) of p's process and its descendants, or -1 when
+// it cannot be read (or p is nil).
 func (p *peakRSS) cpu() time.Duration {
 	if p == nil {
 		return -1
 	}
-	b, err := os.ReadFile("/proc/" + p.pid + "/stat")
-	if err != nil {
-		return -1
+	var sum time.Duration
+	for i, pid := range p.tree() {
+		b, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			if i == 0 {
+				return -1
+			}
+			continue // a descendant that ended
+		}
+		c := statCPU(b)
+		if c < 0 {
+			return -1
+		}
+		sum += c
 	}
-	return statCPU(b)
+	return sum
 }
 
 // statCPU reads utime and stime (fields 14 and 15, after the command name
@@ -71,13 +113,17 @@ func statCPU(stat []byte) time.Duration {
 	return time.Duration(u+k) * 10 * time.Millisecond // USER_HZ is 100 on Linux
 }
 
-// read returns VmHWM in KiB, or 0 when it cannot be read.
+// read returns VmHWM in KiB (summed over p's processes), or 0 when it
+// cannot be read.
 func (p *peakRSS) read() int64 {
-	b, err := os.ReadFile("/proc/" + p.pid + "/status")
-	if err != nil {
-		return 0
+	var sum int64
+	for _, pid := range p.tree() {
+		b, err := os.ReadFile("/proc/" + pid + "/status")
+		if err == nil {
+			sum += vmHWM(b)
+		}
 	}
-	return vmHWM(b)
+	return sum
 }
 
 // vmHWM extracts the VmHWM line (KiB) of a /proc/<pid>/status file.

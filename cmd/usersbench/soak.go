@@ -341,19 +341,23 @@ func (d *httpDriver) soak(ctx context.Context, cfg config, times []time.Duration
 	return answers, ctx.Err()
 }
 
-// vmRSS returns a process's resident set size (VmRSS), KiB; 0: unknown.
+// vmRSS returns the resident set size (VmRSS) of a process and its
+// descendants (a server's hashing children), KiB; 0: unknown.
 func vmRSS(pid int) int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n
+	var sum int64
+	for _, p := range processTree(strconv.Itoa(pid)) {
+		b, err := os.ReadFile("/proc/" + p + "/status")
+		if err != nil {
+			continue
+		}
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+				n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+				sum += n
+			}
 		}
 	}
-	return 0
+	return sum
 }
 
 // backlog reads the pending mail from the server's health report (an

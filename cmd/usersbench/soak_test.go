@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -135,4 +136,24 @@ func TestSoakAgainstTheHandler(t *testing.T) {
 	var table bytes.Buffer
 	require.NoError(t, rep.write(&table))
 	assert.Contains(t, table.String(), "zero lost")
+}
+
+// A server's RSS and CPU are its own and its descendants' (its hashing
+// children): processTree finds a child, and vmRSS counts it.
+func TestProcessTreeCountsChildren(t *testing.T) {
+	t.Parallel()
+	if _, err := os.Stat("/proc/self/task"); err != nil {
+		t.Skip("no /proc")
+	}
+	cmd := exec.Command("sleep", "30")
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	self := strconv.Itoa(os.Getpid())
+	tree := processTree(self)
+	assert.Equal(t, self, tree[0])
+	assert.Contains(t, tree, strconv.Itoa(cmd.Process.Pid))
+	own := newPeakRSS(0).read()
+	require.Positive(t, own)
+	assert.Greater(t, vmRSS(os.Getpid()), int64(0))
+	assert.GreaterOrEqual(t, newPeakRSS(os.Getpid()).read(), own, "the tree's peak counts the process's own")
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/gousers/users/internal/hashworker"
 	"github.com/gousers/users/internal/testenv"
 )
 
@@ -16,6 +17,9 @@ import (
 // tests that run the server as a process of its own start the test binary
 // this way rather than link the server once more.
 func TestMain(m *testing.M) {
+	if code := hashworker.Main(); code >= 0 { // a hashing child (HASH_PROCESSES)
+		os.Exit(code)
+	}
 	if os.Getenv(serverMainEnv) == "1" {
 		os.Exit(realMain(nil, os.Getenv, os.Stdout, os.Stderr))
 	}

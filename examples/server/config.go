@@ -71,6 +71,8 @@ type config struct {
 	Argon2         users.Argon2id
 	HashLimit      int // 0: the number of CPUs
 	HashQueue      int
+	HashProcesses  string // "auto", "true" or "false": see hashInChildren
+	HashNice       int
 
 	HashBudget time.Duration
 	LoginStall time.Duration
@@ -349,9 +351,20 @@ var securitySection = section{"Security", []setting{
 			c.HashBudget, err = duration(v)
 			return
 		}},
-	{name: "GOMEMLIMIT", defText: "2 × HASH_CONCURRENCY × HASH_MEMORY_COST + 64 MiB", help: "Go's soft memory limit (read by the Go runtime; e.g. 300MiB). When it is not set the server sets it to its default, so that a flood of registrations stays near the memory its running hashes hold instead of reaching twice that between garbage collections.",
+	{name: "HASH_PROCESSES", def: "auto", help: "Hash passwords in child processes of the server (one per HASH_CONCURRENCY) whose threads run at a lower CPU priority (HASH_NICE), so that under a flood of registrations or logins the requests that need no hash (the flood's own 503s, refusals, health checks) still get the CPU at once: true, false, or auto: on Linux, when HASH_MEMORY_COST × HASH_TIME_COST is at least 16384 (a hash of 15 ms or more; the library's default is 38912, Directus's 196608). A cheaper hash costs less in the server than a round trip to another process.",
+		parse: func(c *config, v string) error {
+			switch v = strings.ToLower(v); v {
+			case "auto", "true", "false":
+				c.HashProcesses = v
+				return nil
+			}
+			return fmt.Errorf("%q is not auto, true or false", v)
+		}},
+	{name: "HASH_NICE", def: "10", help: "How much lower the hashing processes' CPU priority is than the server's (nice, 0-19; with HASH_PROCESSES). At 10 a request thread gets about nine tenths of a CPU it shares with a hashing thread; the hashing gets every CPU cycle the requests leave.",
+		parse: func(c *config, v string) (err error) { c.HashNice, err = intIn(v, 0, 19); return }},
+	{name: "GOMEMLIMIT", defText: "2 × HASH_CONCURRENCY × HASH_MEMORY_COST + 64 MiB", help: "Go's soft memory limit (read by the Go runtime; e.g. 300MiB). When it is not set and the server hashes itself (HASH_PROCESSES off) the server sets it to its default, so that a flood of registrations stays near the memory its running hashes hold instead of reaching twice that between garbage collections.",
 		parse: func(*config, string) error { return nil }},
-	{name: "GOMAXPROCS", defText: "cores; HASH_PARALLELISM × HASH_CONCURRENCY + cores while hashing is contended", help: "Go's processors (read by the Go runtime). When it is not set the server runs at one per core, and while a flood of registrations or logins keeps the hashing queue contended (a hash waited for its slot or was shed in the last 2 s) raises it to a processor per lane of the hashes allowed at once plus one per core, so that the requests that need no hash (a 503 for the flood itself, a login refused, a health check) do not wait behind the hashing lanes. Set, it is fixed: a fixed high value costs the cheapest routes up to a fifth of their throughput (GOMAXPROCS=2 on 2 cores: 20,200 against 16,600 garbage-token verifications per second with 10).",
+	{name: "GOMAXPROCS", defText: "cores; HASH_PARALLELISM × HASH_CONCURRENCY + cores while hashing is contended", help: "Go's processors (read by the Go runtime). When it is not set the server runs at one per core, and, when it hashes itself (HASH_PROCESSES off), while a flood of registrations or logins keeps the hashing queue contended (a hash waited for its slot or was shed in the last 2 s) raises it to a processor per lane of the hashes allowed at once plus one per core, so that the requests that need no hash (a 503 for the flood itself, a login refused, a health check) do not wait behind the hashing lanes. Set, it is fixed: a fixed high value costs the cheapest routes up to a fifth of their throughput (GOMAXPROCS=2 on 2 cores: 20,200 against 16,600 garbage-token verifications per second with 10).",
 		parse: func(*config, string) error { return nil }},
 	{name: "LOGIN_STALL_TIME", def: "0", help: "Least time, in milliseconds, the password check of a failed login takes before the server has learned the cost of every hash parameter set in use (Directus's name; Directus stalls every login to 500). 0: learned only.",
 		parse: func(c *config, v string) error {
@@ -591,6 +604,25 @@ func (c *config) newSMTPMailer() (*smtpmailer.Mailer, error) {
 		TLS:      c.smtpMode(),
 		HeloName: c.SMTPName,
 	})
+}
+
+// hashChildrenMinWork is the least HASH_MEMORY_COST × HASH_TIME_COST
+// (KiB passes) that HASH_PROCESSES=auto hashes in child processes: at
+// about 1 µs per KiB pass, a hash of 15 ms or more, longer than the Go
+// scheduler's time slice.
+const hashChildrenMinWork = 16384
+
+// hashInChildren reports whether passwords are hashed in child processes
+// (HASH_PROCESSES): true or false as set; auto, on Linux when a hash is
+// at least hashChildrenMinWork.
+func (c *config) hashInChildren() bool {
+	switch c.HashProcesses {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	return runtime.GOOS == "linux" && uint64(c.Argon2.Memory)*uint64(c.Argon2.Time) >= hashChildrenMinWork
 }
 
 func (c *config) hashLimit() int {

@@ -43,6 +43,7 @@ import (
 	"github.com/gousers/users"
 	"github.com/gousers/users/httpapi"
 	"github.com/gousers/users/internal/hashprocs"
+	"github.com/gousers/users/internal/hashworker"
 	"github.com/gousers/users/store"
 	"github.com/gousers/users/store/pgstore"
 	"github.com/gousers/users/store/sqlitestore"
@@ -50,6 +51,10 @@ import (
 )
 
 func main() {
+	// The server started again as a hashing child (HASH_PROCESSES).
+	if code := hashworker.Main(); code >= 0 {
+		os.Exit(code)
+	}
 	os.Exit(realMain(os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
@@ -74,15 +79,19 @@ func realMain(args []string, getenv func(string) string, stdout, stderr io.Write
 
 	opts := &slog.HandlerOptions{}
 	var handler slog.Handler = slog.NewTextHandler(stderr, opts)
-	if cfg, err := loadConfig(getenv); err == nil {
+	cfg, err := loadConfig(getenv)
+	if err == nil {
 		opts.Level = cfg.LogLevel
 		if cfg.LogJSON {
 			handler = slog.NewJSONHandler(stderr, opts)
 		}
 	}
 	log := slog.New(handler)
-	setMemoryLimit(getenv)
-	procs = setProcs(getenv)
+	if err != nil || !cfg.hashInChildren() {
+		// The server hashes itself: see setMemoryLimit and setProcs.
+		setMemoryLimit(getenv)
+		procs = setProcs(getenv)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, getenv, stdout, log, nil); err != nil {
@@ -151,12 +160,22 @@ func run(ctx context.Context, getenv func(string) string, mailOut io.Writer, log
 	lim.Login, lim.LoginIP, lim.LoginIPTotal = limits.login, limits.loginIP, limits.loginIPTotal
 	lim.Device = limits.loginDevice
 	lim.ResetRequestIP = limits.resetRequestIP
+	var hasher users.Hasher = cfg.Argon2
+	if cfg.hashInChildren() {
+		pool, err := hashworker.Start(hashworker.Config{Hasher: cfg.Argon2, Workers: cfg.hashLimit(), Nice: cfg.HashNice})
+		if err != nil {
+			return fmt.Errorf("HASH_PROCESSES: %w", err)
+		}
+		defer pool.Close()
+		hasher = pool
+		log.Info("hashing passwords in child processes", "processes", cfg.hashLimit(), "nice", cfg.HashNice, "pids", pool.PIDs())
+	}
 	opts := []users.Option{
 		lim,
 		users.Links{PublicURL: cfg.PublicURL, RegisterURLs: cfg.RegisterAllowList, InviteURLs: cfg.InviteAllowList},
 		webui.LinkPaths(consolePrefix),
 		users.Lifetimes{VerifyEmail: cfg.VerifyTTL, Invite: cfg.InviteTTL},
-		users.WithHasher(cfg.Argon2),
+		users.WithHasher(hasher),
 		users.WithLogger(log),
 		cfg.Delivery,
 		users.WithProjectName(cfg.ProjectName),

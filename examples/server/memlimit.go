@@ -10,6 +10,12 @@ import (
 	"github.com/gousers/users/internal/hashprocs"
 )
 
+// The defaults in this file apply when the server hashes passwords in its
+// own process (HASH_PROCESSES off). Hashing in child processes
+// (internal/hashworker), the server holds no hash's memory and its
+// requests need no extra processors: the kernel runs them before the
+// children's lanes.
+
 // hashMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
 // the server sets when GOMEMLIMIT is not: twice the memory the hashes
 // allowed to run at once hold (one argon2id hash holds HASH_MEMORY_COST

@@ -73,7 +73,12 @@ func newMetrics() *metrics {
 	}
 	x.reg.MustRegister(x.requests, x.duration, x.flows, x.mailSent, x.mailFailed, x.mailLatency,
 		x.hashWait, x.hashShed, x.rateLimited,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		// With the scheduler's figures: go_sched_latencies_seconds (how
+		// long runnable goroutines waited for a processor) and the
+		// stop-the-world pauses, what a flood of hashes in the server's
+		// process (HASH_PROCESSES off) shows first.
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsScheduler)),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return x
 }
 
