@@ -59,7 +59,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, sqlstore.Micro
 func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
 	var r *store.Session
 	err := s.do(ctx, "get session", func() (err error) {
-		r, err = scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM users_sessions s WHERE s.id = ?`, id))
+		r, err = scanSession(s.ro.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM users_sessions s WHERE s.id = ?`, id))
 		return err
 	})
 	return r, err
@@ -94,7 +94,7 @@ func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, 
 	)
 	err := s.do(ctx, "resolve session", func() error {
 		sess, u, g = nil, nil, store.Grants{}
-		rows, err := s.db.QueryContext(ctx, resolveSessionSQL, id)
+		rows, err := s.ro.QueryContext(ctx, resolveSessionSQL, id)
 		if err != nil {
 			return err
 		}

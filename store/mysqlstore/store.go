@@ -30,6 +30,8 @@ type Store struct {
 	// multi: the handle sends several statements, their arguments
 	// interpolated, in one round trip (see multiStatements).
 	multi bool
+	// ro runs the frequent reads as prepared statements.
+	ro *prepared
 }
 
 var _ store.Store = (*Store)(nil)
@@ -72,7 +74,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	s := &Store{db: db, retries: o.retries, level: sql.LevelReadCommitted}
+	s := &Store{db: db, retries: o.retries, level: sql.LevelReadCommitted, ro: newPrepared(db)}
 	if err := migrate(ctx, db); err != nil {
 		return nil, err
 	}

@@ -112,7 +112,7 @@ func (s *Store) GetToken(ctx context.Context, hash []byte) (*store.Token, error)
 			created, expires int64
 			consumed         sql.NullInt64
 		)
-		err := s.db.QueryRowContext(ctx, `SELECT hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at
+		err := s.ro.QueryRowContext(ctx, `SELECT hash, purpose, user_id, email_key, new_email, created_at, expires_at, consumed_at
 FROM users_tokens WHERE hash = ?`, hash).Scan(&r.Hash, &purpose, &r.UserID, &r.EmailKey, &r.NewEmail, &created, &expires, &consumed)
 		if errors.Is(err, sql.ErrNoRows) {
 			return store.ErrNotFound
@@ -142,7 +142,7 @@ func (s *Store) GetTokenUser(ctx context.Context, hash []byte) (*store.Token, *s
 			created, expires int64
 			consumed         sql.NullInt64
 		)
-		u, err = getUserFrom(ctx, s.db, `users_tokens tok JOIN users_users u ON u.id = tok.user_id`,
+		u, err = getUserFrom(ctx, s.ro, `users_tokens tok JOIN users_users u ON u.id = tok.user_id`,
 			`, tok.hash, tok.purpose, tok.user_id, tok.email_key, tok.new_email, tok.created_at, tok.expires_at, tok.consumed_at`,
 			[]any{&t.Hash, &purpose, &t.UserID, &t.EmailKey, &t.NewEmail, &created, &expires, &consumed}, `tok.hash = ?`, hash)
 		if err != nil {

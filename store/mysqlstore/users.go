@@ -157,7 +157,7 @@ WHERE user_id = ? AND consumed_at IS NULL AND purpose IN (`+placeholders(len(fx.
 func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
 	var u *store.User
 	err := s.do(ctx, "get user", func() (err error) {
-		u, err = getUser(ctx, s.db, `u.id = ?`, id)
+		u, err = getUser(ctx, s.ro, `u.id = ?`, id)
 		return err
 	})
 	return u, err
@@ -171,8 +171,9 @@ func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*store.User,
 	}
 	var u *store.User
 	err := s.do(ctx, "get user by email", func() (err error) {
-		// utf8mb4_bin pads: the second comparison makes the match exact.
-		u, err = getUser(ctx, s.db, `u.email_key = ? AND CAST(u.email_key AS BINARY) = CAST(? AS BINARY)`, key, key)
+		// The column's collation does not pad (utf8mb4_nopad_bin,
+		// utf8mb4_0900_bin): equality is exact.
+		u, err = getUser(ctx, s.ro, `u.email_key = ?`, key)
 		return err
 	})
 	return u, err
