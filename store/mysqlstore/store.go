@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,9 @@ type Store struct {
 	// multi: the handle sends several statements, their arguments
 	// interpolated, in one round trip (see multiStatements).
 	multi bool
+	// block: the server runs anonymous blocks (BEGIN NOT ATOMIC … END,
+	// MariaDB) with the arguments interpolated (see compoundStatements).
+	block bool
 	// ro runs the frequent reads as prepared statements.
 	ro *prepared
 }
@@ -82,6 +86,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 		s.level = sql.LevelDefault
 	}
 	s.multi = multiStatements(ctx, db)
+	s.block = compoundStatements(ctx, db)
 	return s, nil
 }
 
@@ -276,6 +281,17 @@ func multiStatements(ctx context.Context, db *sql.DB) bool {
 	return err == nil
 }
 
+// compoundStatements reports whether db runs an anonymous block (BEGIN
+// NOT ATOMIC … END: MariaDB, not MySQL) of statements with arguments
+// interpolated by the driver (interpolateParams=true): such a block is
+// one statement, sent in one round trip, which runs its statements on the
+// server and can decide between them (IF … END IF). Any error reads as no.
+func compoundStatements(ctx context.Context, db *sql.DB) bool {
+	var n int
+	err := db.QueryRowContext(ctx, "BEGIN NOT ATOMIC\nDECLARE v INT;\nSET v = ?;\nSELECT v;\nEND", 1).Scan(&n)
+	return err == nil && n == 1
+}
+
 // execer is what the inserts need of a *sql.Tx; a batch records them.
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
@@ -288,13 +304,35 @@ type batch struct {
 }
 
 // ExecContext records query and its arguments; the result it returns
-// reports nothing (no id, no row).
+// reports nothing (no id, no row). An argument that is a sqlExpr is
+// written into the statement in place of its placeholder.
 func (b *batch) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
-	b.sql.WriteString(query)
+	if !slices.ContainsFunc(args, func(a any) bool { _, ok := a.(sqlExpr); return ok }) {
+		b.sql.WriteString(query)
+		b.args = append(b.args, args...)
+	} else {
+		n := 0
+		for i := 0; i < len(query); i++ {
+			if query[i] != '?' || n >= len(args) {
+				b.sql.WriteByte(query[i])
+				continue
+			}
+			if e, ok := args[n].(sqlExpr); ok {
+				b.sql.WriteString(string(e))
+			} else {
+				b.sql.WriteByte('?')
+				b.args = append(b.args, args[n])
+			}
+			n++
+		}
+	}
 	b.sql.WriteString(";\n")
-	b.args = append(b.args, args...)
 	return noResult{}, nil
 }
+
+// sqlExpr is an argument a batch writes into the statement's text: the
+// name of a variable its block declares. Never a value from outside.
+type sqlExpr string
 
 // noResult is the result of a recorded statement.
 type noResult struct{}
@@ -313,16 +351,22 @@ func (b *batch) run(ctx context.Context, db *sql.DB) error {
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "START TRANSACTION;\n"+b.sql.String()+"COMMIT", b.args...); err != nil {
-		// ctx may be cancelled already; the rollback must still run.
-		// If it fails, the connection is broken and is not reused.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if _, rerr := conn.ExecContext(rctx, "ROLLBACK"); rerr != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
+		rollback(ctx, conn)
 		return err
 	}
 	return nil
+}
+
+// rollback rolls back the transaction a batch left open on conn (the
+// server stops at the first statement that fails, with the transaction
+// still open). ctx may be cancelled already; the rollback must still run.
+// If it fails, the connection is broken and is not reused.
+func rollback(ctx context.Context, conn *sql.Conn) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := conn.ExecContext(rctx, "ROLLBACK"); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.

@@ -33,7 +33,7 @@ const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.pass
 // depends on the isolation level, so it runs at the session's and skips
 // the round trip that would set one; on a handle that sends several
 // statements at once (see the package documentation, The DSN), the whole
-// transaction is one round trip when no event has handlers. Otherwise it
+// transaction is one round trip. Otherwise it
 // runs at READ COMMITTED, like every other write.
 func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	meta, err := sqlstore.EncodeMetadata(u.Metadata)
@@ -51,7 +51,7 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			string(u.Status), u.Role, sqlstore.LowerPtr(u.Role), u.Contested, meta, sqlstore.Micros(u.CreatedAt), sqlstore.Micros(u.UpdatedAt)); err != nil {
 			return err
 		}
-		return insertPolicies(ctx, tx, []string{u.ID}, u.Policies)
+		return insertPolicies(ctx, tx, []any{u.ID}, u.Policies)
 	}
 	// The rows of a fresh user: the user, its policies, its token, its
 	// mail and the events.
@@ -71,8 +71,8 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		}
 		return insertEvents(ctx, tx, fx.Events)
 	}
-	if fresh && s.multi && !slices.ContainsFunc(fx.Events, func(e *store.Event) bool { return len(e.Handlers) > 0 }) {
-		// One round trip (an event's deliveries would need its id).
+	if fresh && s.multi {
+		// One round trip.
 		var b batch
 		if err := insertFresh(&b); err != nil {
 			return fmt.Errorf("mysqlstore: create user: %w", err)
@@ -97,7 +97,7 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 // insertPolicies links every user in ids to policies, in their order.
-func insertPolicies(ctx context.Context, tx execer, ids, policies []string) error {
+func insertPolicies(ctx context.Context, tx execer, ids []any, policies []string) error {
 	if len(policies) == 0 || len(ids) == 0 {
 		return nil
 	}
@@ -120,7 +120,7 @@ func insertPolicies(ctx context.Context, tx execer, ids, policies []string) erro
 }
 
 // applyEffects writes fx for the user userID, inside tx.
-func applyEffects(ctx context.Context, tx *sql.Tx, userID string, fx store.Effects) error {
+func applyEffects(ctx context.Context, tx execer, userID any, fx store.Effects) error {
 	if len(fx.RevokeTokens) > 0 {
 		args := []any{userID}
 		for _, p := range fx.RevokeTokens {
@@ -191,13 +191,24 @@ func getUser(ctx context.Context, q querier, cond string, args ...any) (*store.U
 // getUserFrom is getUser over from, which names users_users u and may
 // join other tables: extraCols (", col, …") are read into extra as well.
 func getUserFrom(ctx context.Context, q querier, from, extraCols string, extra []any, cond string, args ...any) (*store.User, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+userCols+`, p.policy_id, p.position`+extraCols+` FROM `+from+`
-LEFT JOIN users_user_policies p ON p.user_id = u.id
-WHERE `+cond, args...)
+	rows, err := q.QueryContext(ctx, userSelect(from, extraCols, cond), args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	return scanUserRows(rows, extra...)
+}
+
+// userSelect is the statement of getUserFrom.
+func userSelect(from, extraCols, cond string) string {
+	return `SELECT ` + userCols + `, p.policy_id, p.position` + extraCols + ` FROM ` + from + `
+LEFT JOIN users_user_policies p ON p.user_id = u.id
+WHERE ` + cond
+}
+
+// scanUserRows reads the user that the rows of a userSelect hold, and
+// extra from its first row; ErrNotFound when there are none.
+func scanUserRows(rows *sql.Rows, extra ...any) (*store.User, error) {
 	var (
 		u   *store.User
 		pos policyOrder
@@ -519,7 +530,7 @@ func applyRest(ctx context.Context, tx *sql.Tx, id string, ch store.UserChange, 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users_user_policies WHERE user_id = ?`, id); err != nil {
 			return nil, err
 		}
-		if err := insertPolicies(ctx, tx, []string{id}, ch.Policies); err != nil {
+		if err := insertPolicies(ctx, tx, []any{id}, ch.Policies); err != nil {
 			return nil, err
 		}
 	}
@@ -635,7 +646,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 			if _, err := tx.ExecContext(ctx, `DELETE FROM users_user_policies WHERE user_id IN (`+in+`)`, anys(ids)...); err != nil {
 				return err
 			}
-			if err := insertPolicies(ctx, tx, ids, ch.Policies); err != nil {
+			if err := insertPolicies(ctx, tx, anys(ids), ch.Policies); err != nil {
 				return err
 			}
 		}
