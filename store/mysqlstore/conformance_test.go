@@ -3,6 +3,7 @@ package mysqlstore_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -39,6 +40,11 @@ func TestConformance(t *testing.T) {
 			s, err := mysqlstore.New(context.Background(), db)
 			require.NoError(t, err)
 			require.Equal(t, mode == "Multi", mysqlstore.MultiStatements(s))
+			var version string
+			require.NoError(t, db.QueryRow("SELECT VERSION()").Scan(&version))
+			if mode == "Interpolated" && strings.Contains(strings.ToLower(version), "mariadb") {
+				require.True(t, mysqlstore.CompoundStatements(s), "MariaDB with interpolated arguments runs anonymous blocks")
+			}
 			if mode == "Multi" {
 				// The two-round-trip forms that multiStatements allows:
 				// the Interpolated mode already runs the anonymous

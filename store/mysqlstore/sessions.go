@@ -76,12 +76,11 @@ func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 // with its position (one with a NULL policy when it has none), each with the
 // role's flags and that policy's (NULL when the role or the policy no
 // longer exists: it grants nothing).
-const resolveSessionSQL = `SELECT ` + userCols + `, p.policy_id, p.position, ` + sessionCols + `,
+const resolveSessionSQL = `SELECT ` + userJoinCols + `, p.policy_id, p.position, ` + sessionCols + `,
 	COALESCE(r.admin_access, FALSE), COALESCE(r.enforce_tfa, FALSE),
 	COALESCE(ap.admin_access, FALSE), COALESCE(ap.enforce_tfa, FALSE)
 FROM users_sessions s JOIN users_users u ON u.id = s.user_id
-LEFT JOIN users_roles r ON r.id = u.role
-LEFT JOIN users_user_policies p ON p.user_id = u.id
+LEFT JOIN users_roles r ON r.id = u.role` + userJoins + `
 LEFT JOIN users_policies ap ON ap.id = p.policy_id
 WHERE s.id = ?`
 

@@ -16,9 +16,22 @@ import (
 
 // userCols reads a store.User (see scanUser) from users_users AS u;
 // the policies are read apart (loadPolicies).
-const userCols = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.first_name, u.last_name,
-	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at, u.last_access,
+const userCols = userFields + `,
 	EXISTS (SELECT 1 FROM users_tfa t WHERE t.user_id = u.id)`
+
+// userFields are the columns of userCols read from users_users itself.
+const userFields = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.first_name, u.last_name,
+	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at, u.last_access`
+
+// userJoinCols are userCols for a statement that joins users_tfa tf (see
+// userJoins): where one user is read, a join costs the server less than
+// the sub-select.
+const userJoinCols = userFields + `, tf.user_id IS NOT NULL`
+
+// userJoins joins what userJoinCols and the policies read to users_users u.
+const userJoins = `
+LEFT JOIN users_tfa tf ON tf.user_id = u.id
+LEFT JOIN users_user_policies p ON p.user_id = u.id`
 
 // lockCols reads what a Condition is checked against (see lockedUser).
 const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.password_hash`
@@ -201,8 +214,7 @@ func getUserFrom(ctx context.Context, q querier, from, extraCols string, extra [
 
 // userSelect is the statement of getUserFrom.
 func userSelect(from, extraCols, cond string) string {
-	return `SELECT ` + userCols + `, p.policy_id, p.position` + extraCols + ` FROM ` + from + `
-LEFT JOIN users_user_policies p ON p.user_id = u.id
+	return `SELECT ` + userJoinCols + `, p.policy_id, p.position` + extraCols + ` FROM ` + from + userJoins + `
 WHERE ` + cond
 }
 
