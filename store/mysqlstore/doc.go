@@ -60,8 +60,8 @@
 // from strings elsewhere.
 //
 // Whatever the DSN, the frequent reads (a user by id or by email, a token
-// and its user, the settings, a role, a policy, a session) are server-side
-// prepared statements, prepared on a connection the first time it runs
+// and its user, the settings, a role, a policy, a session) and the update
+// of a mail after its delivery are server-side prepared statements, prepared on a connection the first time it runs
 // them and kept while it is open: the server parses them once per
 // connection instead of once per call, and MariaDB sends their column
 // definitions only when they change. Each connection holds up to a dozen

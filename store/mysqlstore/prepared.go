@@ -17,8 +17,10 @@ import (
 // far below the server's max_prepared_stmt_count.
 //
 // Only fixed statement texts go through it (never one built from a
-// query's filter), so the set stays small. Writes inside transactions
-// keep the handle's own way of sending statements.
+// query's filter), so the set stays small: the reads of one user, token,
+// session, role, policy or the settings, and the update of a mail after
+// its delivery. Writes inside transactions keep the handle's own way of
+// sending statements.
 type prepared struct {
 	db *sql.DB
 	mu sync.Mutex // held while preparing

@@ -34,7 +34,8 @@ type Store struct {
 	// block: the server runs anonymous blocks (BEGIN NOT ATOMIC … END,
 	// MariaDB) with the arguments interpolated (see compoundStatements).
 	block bool
-	// ro runs the frequent reads as prepared statements.
+	// ro runs the frequent reads (and the update of a mail sent) as
+	// prepared statements.
 	ro *prepared
 }
 
