@@ -325,6 +325,21 @@ type countingRows struct {
 	done func()
 }
 
+// HasNextResultSet and NextResultSet pass the driver's further results
+// on (several statements sent at once, an anonymous block's results).
+func (r *countingRows) HasNextResultSet() bool {
+	n, ok := r.Rows.(sqldriver.RowsNextResultSet)
+	return ok && n.HasNextResultSet()
+}
+
+func (r *countingRows) NextResultSet() error {
+	n, ok := r.Rows.(sqldriver.RowsNextResultSet)
+	if !ok {
+		return io.EOF
+	}
+	return n.NextResultSet()
+}
+
 func (r *countingRows) Close() error {
 	err := r.Rows.Close()
 	r.once.Do(r.done)

@@ -273,24 +273,38 @@ func inTxLevel(ctx context.Context, db *sql.DB, level sql.IsolationLevel, fn fun
 }
 
 // multiStatements reports whether db sends several statements with their
-// arguments in one round trip: the DSN has both multiStatements=true and
-// interpolateParams=true (without the first the server refuses the
-// statements; without the second the driver prepares them, which the
-// server refuses too). Any error reads as no.
+// arguments in one round trip and hands back each one's result: the DSN
+// has both multiStatements=true and interpolateParams=true (without the
+// first the server refuses the statements; without the second the driver
+// prepares them, which the server refuses too), and nothing between the
+// store and the driver hides the second result. Any error reads as no.
 func multiStatements(ctx context.Context, db *sql.DB) bool {
-	_, err := db.ExecContext(ctx, "DO ?; DO ?", 1, 2)
-	return err == nil
+	return twoResults(ctx, db, "SELECT ?;\nSELECT ?", 1, 2)
+}
+
+// twoResults reports whether query, run on db with args, gives two
+// results of one row each, 1 and 2, as the store reads them.
+func twoResults(ctx context.Context, db *sql.DB, query string, args ...any) bool {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return false
+	}
+	defer rows.Close()
+	var a, b int
+	if !rows.Next() || rows.Scan(&a) != nil || rows.Next() || !rows.NextResultSet() || !rows.Next() || rows.Scan(&b) != nil {
+		return false
+	}
+	return rows.Close() == nil && a == 1 && b == 2
 }
 
 // compoundStatements reports whether db runs an anonymous block (BEGIN
 // NOT ATOMIC … END: MariaDB, not MySQL) of statements with arguments
 // interpolated by the driver (interpolateParams=true): such a block is
 // one statement, sent in one round trip, which runs its statements on the
-// server and can decide between them (IF … END IF). Any error reads as no.
+// server and can decide between them (IF … END IF), and whose several
+// results reach the store. Any error reads as no.
 func compoundStatements(ctx context.Context, db *sql.DB) bool {
-	var n int
-	err := db.QueryRowContext(ctx, "BEGIN NOT ATOMIC\nDECLARE v INT;\nSET v = ?;\nSELECT v;\nEND", 1).Scan(&n)
-	return err == nil && n == 1
+	return twoResults(ctx, db, "BEGIN NOT ATOMIC\nDECLARE v INT;\nSET v = ?;\nSELECT v;\nSELECT v + 1;\nEND", 1)
 }
 
 // execer is what the inserts need of a *sql.Tx; a batch records them.
