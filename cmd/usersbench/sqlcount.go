@@ -243,11 +243,55 @@ func (c *countingConn) QueryContext(ctx context.Context, query string, args []sq
 	if !ok {
 		return nil, sqldriver.ErrSkip
 	}
+	if strings.HasPrefix(query, "BEGIN NOT ATOMIC") {
+		return c.queryBlock(ctx, q, query, args)
+	}
 	rows, err := q.QueryContext(ctx, query, args)
 	if err != nil {
 		return nil, err
 	}
 	return &countingRows{Rows: rows, done: func() { c.done(ctx, query, nil) }}, nil
+}
+
+// handlerRows is the rows the session has written so far (MariaDB's
+// handler counts: rows inserted, updated, deleted).
+const handlerRows = `SELECT CAST(COALESCE(SUM(VARIABLE_VALUE), 0) AS SIGNED) FROM information_schema.SESSION_STATUS
+WHERE VARIABLE_NAME IN ('HANDLER_WRITE', 'HANDLER_UPDATE', 'HANDLER_DELETE')`
+
+// blockSyntax matches the lines of an anonymous block (MariaDB's BEGIN NOT
+// ATOMIC … END) that are no statement of their own.
+var blockSyntax = regexp.MustCompile(`^(BEGIN NOT ATOMIC|DECLARE .*|IF .* THEN|END IF|END)$`)
+
+// queryBlock runs an anonymous block and counts each statement in it; the
+// rows the block wrote (the session's handler counts before and after)
+// go to its first INSERT, UPDATE or DELETE, as the block reports no rows
+// per statement.
+func (c *countingConn) queryBlock(ctx context.Context, q sqldriver.QueryerContext, query string, args []sqldriver.NamedValue) (sqldriver.Rows, error) {
+	before := queryInt(ctx, c.Conn, handlerRows)
+	rows, err := q.QueryContext(ctx, query, args)
+	if err != nil {
+		return nil, err
+	}
+	return &countingRows{Rows: rows, done: func() {
+		written := queryInt(ctx, c.Conn, handlerRows) - before
+		for _, part := range strings.Split(query, ";\n") {
+			var lines []string
+			for _, l := range strings.Split(part, "\n") {
+				if !blockSyntax.MatchString(strings.TrimSpace(l)) {
+					lines = append(lines, l)
+				}
+			}
+			stmt := strings.Join(lines, "\n")
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			n := int64(0)
+			if v := sqlVerb(stmt); v == "INSERT" || v == "UPDATE" || v == "DELETE" {
+				n, written = max(written, 0), 0
+			}
+			c.k.c.record(stmt, n)
+		}
+	}}, nil
 }
 
 func (c *countingConn) Ping(ctx context.Context) error {
@@ -337,6 +381,21 @@ type countingRows struct {
 	sqldriver.Rows
 	once sync.Once
 	done func()
+}
+
+// HasNextResultSet and NextResultSet pass the driver's further results
+// on (several statements sent at once, an anonymous block's results).
+func (r *countingRows) HasNextResultSet() bool {
+	n, ok := r.Rows.(sqldriver.RowsNextResultSet)
+	return ok && n.HasNextResultSet()
+}
+
+func (r *countingRows) NextResultSet() error {
+	n, ok := r.Rows.(sqldriver.RowsNextResultSet)
+	if !ok {
+		return io.EOF
+	}
+	return n.NextResultSet()
 }
 
 func (r *countingRows) Close() error {

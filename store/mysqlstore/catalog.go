@@ -17,7 +17,7 @@ func (s *Store) CreateRole(ctx context.Context, r *store.Role) error {
 // GetRole implements store.Store.
 func (s *Store) GetRole(ctx context.Context, id string) (*store.Role, error) {
 	return read(ctx, s, "get role", func() (*store.Role, error) {
-		return sqlstore.First(queryAll(ctx, s.db, selectRoles+`WHERE id = ?`, scanRole, id))
+		return sqlstore.First(queryAll(ctx, s.ro, selectRoles+`WHERE id = ?`, scanRole, id))
 	})
 }
 
@@ -44,7 +44,7 @@ func (s *Store) CreatePolicy(ctx context.Context, p *store.Policy) error {
 // GetPolicy implements store.Store.
 func (s *Store) GetPolicy(ctx context.Context, id string) (*store.Policy, error) {
 	return read(ctx, s, "get policy", func() (*store.Policy, error) {
-		return sqlstore.First(queryAll(ctx, s.db, selectPolicies+`WHERE id = ?`, scanPolicy, id))
+		return sqlstore.First(queryAll(ctx, s.ro, selectPolicies+`WHERE id = ?`, scanPolicy, id))
 	})
 }
 

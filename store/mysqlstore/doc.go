@@ -43,14 +43,30 @@
 // on MariaDB before 11.1, transaction_isolation=%27READ-COMMITTED%27 on
 // MySQL and later MariaDB): New reads the level of one connection, and
 // when it is READ COMMITTED the transactions do not set it, a round trip
-// fewer for each. Optional: multiStatements=true with interpolateParams=true
-// lets the store send the inserts of a new user (a registration, an
-// invitation: the user, its token, its mail and its events) as one
-// transaction in one round trip instead of six; New tries it once (DO ?;
-// DO ?) and otherwise sends one statement at a time. The store's own
-// statements are all parameterised, but the setting applies to every
-// statement sent on the handle: give the store a handle of its own if the
-// application builds SQL from strings elsewhere.
+// fewer for each. On MariaDB, interpolateParams=true also lets ConsumeToken
+// (verifying an address, accepting an invitation, resetting a password)
+// run in one round trip: an anonymous block (BEGIN NOT ATOMIC … END) locks
+// the token's user and the token, and consumes the token, changes the user
+// and writes the effects only if the token is live and the user satisfies
+// the condition; New tries one block and otherwise does without. Optional:
+// multiStatements=true with interpolateParams=true lets the store send the
+// inserts of a new user (a registration, an invitation: the user, its
+// token, its mail and its events) as one transaction in one round trip
+// instead of six, and ConsumeToken in two round trips where the server has
+// no anonymous blocks (MySQL); New tries it once (DO ?; DO ?) and otherwise
+// sends one statement at a time. The store's own statements are all
+// parameterised, but the setting applies to every statement sent on the
+// handle: give the store a handle of its own if the application builds SQL
+// from strings elsewhere.
+//
+// Whatever the DSN, the frequent reads (a user by id or by email, a token
+// and its user, the settings, a role, a policy, a session) and the update
+// of a mail after its delivery are server-side prepared statements, prepared on a connection the first time it runs
+// them and kept while it is open: the server parses them once per
+// connection instead of once per call, and MariaDB sends their column
+// definitions only when they change. Each connection holds up to a dozen
+// of them; the server's max_prepared_stmt_count (16,382 by default) bounds
+// the prepared statements of all its connections.
 //
 // # Text and ordering
 //

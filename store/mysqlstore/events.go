@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gousers/users/store"
@@ -28,25 +29,36 @@ func scanEvent(rows *sql.Rows) (*store.Event, error) {
 }
 
 // insertEvents writes events, and a pending delivery per handler of each,
-// inside tx.
+// inside tx. The deliveries of an event are one statement right after the
+// event's, which names the event by LAST_INSERT_ID() (the id the
+// connection's previous statement generated), so that the statements can
+// be sent in one round trip too (a batch).
 func insertEvents(ctx context.Context, tx execer, events []*store.Event) error {
 	for _, e := range events {
-		res, err := tx.ExecContext(ctx, `INSERT INTO users_events (action, flow, collection, item, actor, happened_at,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users_events (action, flow, collection, item, actor, happened_at,
 	ip, user_agent, origin, request_id, email, role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.Action, e.Flow, e.Collection, e.Item, e.Actor, sqlstore.Micros(e.Time),
-			e.IP, e.UserAgent, e.Origin, e.RequestID, e.Email, e.Role)
-		if err != nil {
+			e.IP, e.UserAgent, e.Origin, e.RequestID, e.Email, e.Role); err != nil {
 			return fmt.Errorf("insert event: %w", err)
 		}
-		id, err := res.LastInsertId()
-		if err != nil {
-			return err
+		handlers := uniqueSorted(e.Handlers)
+		if len(handlers) == 0 {
+			continue
 		}
-		for _, h := range uniqueSorted(e.Handlers) {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO users_event_deliveries (event_id, handler, item, last_error, next_attempt_at)
-	VALUES (?, ?, ?, '', ?)`, id, h, e.Item, sqlstore.Micros(e.Time)); err != nil {
-				return fmt.Errorf("insert event delivery: %w", err)
+		var (
+			sb   strings.Builder
+			args []any
+		)
+		sb.WriteString("INSERT INTO users_event_deliveries (event_id, handler, item, last_error, next_attempt_at) VALUES ")
+		for i, h := range handlers {
+			if i > 0 {
+				sb.WriteString(", ")
 			}
+			sb.WriteString("(LAST_INSERT_ID(), ?, ?, '', ?)")
+			args = append(args, h, e.Item, sqlstore.Micros(e.Time))
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return fmt.Errorf("insert event delivery: %w", err)
 		}
 	}
 	return nil

@@ -21,3 +21,11 @@ func MultiStatements(s *Store) bool { return s.multi }
 
 // MigrationFiles are the embedded migrations.
 var MigrationFiles = migrationFS
+
+// CompoundStatements reports whether s sends anonymous blocks (BEGIN NOT
+// ATOMIC … END).
+func CompoundStatements(s *Store) bool { return s.block }
+
+// NoCompoundStatements makes s send no anonymous block, so that the tests
+// reach what a handle that has none does (MySQL) on MariaDB too.
+func NoCompoundStatements(s *Store) { s.block = false }

@@ -96,7 +96,8 @@ func (s *Store) UpdateMail(ctx context.Context, id string, u store.MailUpdate) e
 		body = ", text_body = '', html_body = ''"
 	}
 	return s.do(ctx, "update mail", func() error {
-		res, err := s.db.ExecContext(ctx, `UPDATE users_mail SET status = ?, attempts = ?, last_error = ?,
+		// Once per mail sent: prepared (two forms).
+		res, err := s.ro.ExecContext(ctx, `UPDATE users_mail SET status = ?, attempts = ?, last_error = ?,
 	next_attempt_at = ?, sent_at = ?, lease_until = NULL`+body+` WHERE id = ?`,
 			string(u.Status), u.Attempts, u.LastError, sqlstore.Micros(u.NextAttemptAt), sqlstore.MicrosPtr(u.SentAt), id)
 		if err != nil {

@@ -59,7 +59,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, r.UserID, r.TokenHash, sqlstore.Micro
 func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, error) {
 	var r *store.Session
 	err := s.do(ctx, "get session", func() (err error) {
-		r, err = scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM users_sessions s WHERE s.id = ?`, id))
+		r, err = scanSession(s.ro.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM users_sessions s WHERE s.id = ?`, id))
 		return err
 	})
 	return r, err
@@ -76,12 +76,11 @@ func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 // with its position (one with a NULL policy when it has none), each with the
 // role's flags and that policy's (NULL when the role or the policy no
 // longer exists: it grants nothing).
-const resolveSessionSQL = `SELECT ` + userCols + `, p.policy_id, p.position, ` + sessionCols + `,
+const resolveSessionSQL = `SELECT ` + userJoinCols + `, p.policy_id, p.position, ` + sessionCols + `,
 	COALESCE(r.admin_access, FALSE), COALESCE(r.enforce_tfa, FALSE),
 	COALESCE(ap.admin_access, FALSE), COALESCE(ap.enforce_tfa, FALSE)
 FROM users_sessions s JOIN users_users u ON u.id = s.user_id
-LEFT JOIN users_roles r ON r.id = u.role
-LEFT JOIN users_user_policies p ON p.user_id = u.id
+LEFT JOIN users_roles r ON r.id = u.role` + userJoins + `
 LEFT JOIN users_policies ap ON ap.id = p.policy_id
 WHERE s.id = ?`
 
@@ -94,7 +93,7 @@ func (s *Store) ResolveSession(ctx context.Context, id string) (*store.Session, 
 	)
 	err := s.do(ctx, "resolve session", func() error {
 		sess, u, g = nil, nil, store.Grants{}
-		rows, err := s.db.QueryContext(ctx, resolveSessionSQL, id)
+		rows, err := s.ro.QueryContext(ctx, resolveSessionSQL, id)
 		if err != nil {
 			return err
 		}

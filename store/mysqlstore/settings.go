@@ -14,7 +14,7 @@ import (
 func (s *Store) Settings(ctx context.Context) ([]byte, error) {
 	var doc []byte
 	err := s.do(ctx, "settings", func() error {
-		err := s.db.QueryRowContext(ctx, `SELECT doc FROM users_settings WHERE id = 1`).Scan(&doc)
+		err := s.ro.QueryRowContext(ctx, `SELECT doc FROM users_settings WHERE id = 1`).Scan(&doc)
 		if errors.Is(err, sql.ErrNoRows) {
 			doc = nil
 			return nil

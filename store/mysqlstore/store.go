@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,12 @@ type Store struct {
 	// multi: the handle sends several statements, their arguments
 	// interpolated, in one round trip (see multiStatements).
 	multi bool
+	// block: the server runs anonymous blocks (BEGIN NOT ATOMIC … END,
+	// MariaDB) with the arguments interpolated (see compoundStatements).
+	block bool
+	// ro runs the frequent reads (and the update of a mail sent) as
+	// prepared statements.
+	ro *prepared
 }
 
 var _ store.Store = (*Store)(nil)
@@ -72,7 +79,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	s := &Store{db: db, retries: o.retries, level: sql.LevelReadCommitted}
+	s := &Store{db: db, retries: o.retries, level: sql.LevelReadCommitted, ro: newPrepared(db)}
 	if err := migrate(ctx, db); err != nil {
 		return nil, err
 	}
@@ -80,6 +87,7 @@ func New(ctx context.Context, db *sql.DB, opts ...Option) (*Store, error) {
 		s.level = sql.LevelDefault
 	}
 	s.multi = multiStatements(ctx, db)
+	s.block = compoundStatements(ctx, db)
 	return s, nil
 }
 
@@ -265,13 +273,38 @@ func inTxLevel(ctx context.Context, db *sql.DB, level sql.IsolationLevel, fn fun
 }
 
 // multiStatements reports whether db sends several statements with their
-// arguments in one round trip: the DSN has both multiStatements=true and
-// interpolateParams=true (without the first the server refuses the
-// statements; without the second the driver prepares them, which the
-// server refuses too). Any error reads as no.
+// arguments in one round trip and hands back each one's result: the DSN
+// has both multiStatements=true and interpolateParams=true (without the
+// first the server refuses the statements; without the second the driver
+// prepares them, which the server refuses too), and nothing between the
+// store and the driver hides the second result. Any error reads as no.
 func multiStatements(ctx context.Context, db *sql.DB) bool {
-	_, err := db.ExecContext(ctx, "DO ?; DO ?", 1, 2)
-	return err == nil
+	return twoResults(ctx, db, "SELECT ?;\nSELECT ?", 1, 2)
+}
+
+// twoResults reports whether query, run on db with args, gives two
+// results of one row each, 1 and 2, as the store reads them.
+func twoResults(ctx context.Context, db *sql.DB, query string, args ...any) bool {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return false
+	}
+	defer rows.Close()
+	var a, b int
+	if !rows.Next() || rows.Scan(&a) != nil || rows.Next() || !rows.NextResultSet() || !rows.Next() || rows.Scan(&b) != nil {
+		return false
+	}
+	return rows.Close() == nil && a == 1 && b == 2
+}
+
+// compoundStatements reports whether db runs an anonymous block (BEGIN
+// NOT ATOMIC … END: MariaDB, not MySQL) of statements with arguments
+// interpolated by the driver (interpolateParams=true): such a block is
+// one statement, sent in one round trip, which runs its statements on the
+// server and can decide between them (IF … END IF), and whose several
+// results reach the store. Any error reads as no.
+func compoundStatements(ctx context.Context, db *sql.DB) bool {
+	return twoResults(ctx, db, "BEGIN NOT ATOMIC\nDECLARE v INT;\nSET v = ?;\nSELECT v;\nSELECT v + 1;\nEND", 1)
 }
 
 // execer is what the inserts need of a *sql.Tx; a batch records them.
@@ -286,13 +319,35 @@ type batch struct {
 }
 
 // ExecContext records query and its arguments; the result it returns
-// reports nothing (no id, no row).
+// reports nothing (no id, no row). An argument that is a sqlExpr is
+// written into the statement in place of its placeholder.
 func (b *batch) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
-	b.sql.WriteString(query)
+	if !slices.ContainsFunc(args, func(a any) bool { _, ok := a.(sqlExpr); return ok }) {
+		b.sql.WriteString(query)
+		b.args = append(b.args, args...)
+	} else {
+		n := 0
+		for i := 0; i < len(query); i++ {
+			if query[i] != '?' || n >= len(args) {
+				b.sql.WriteByte(query[i])
+				continue
+			}
+			if e, ok := args[n].(sqlExpr); ok {
+				b.sql.WriteString(string(e))
+			} else {
+				b.sql.WriteByte('?')
+				b.args = append(b.args, args[n])
+			}
+			n++
+		}
+	}
 	b.sql.WriteString(";\n")
-	b.args = append(b.args, args...)
 	return noResult{}, nil
 }
+
+// sqlExpr is an argument a batch writes into the statement's text: the
+// name of a variable its block declares. Never a value from outside.
+type sqlExpr string
 
 // noResult is the result of a recorded statement.
 type noResult struct{}
@@ -311,16 +366,22 @@ func (b *batch) run(ctx context.Context, db *sql.DB) error {
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "START TRANSACTION;\n"+b.sql.String()+"COMMIT", b.args...); err != nil {
-		// ctx may be cancelled already; the rollback must still run.
-		// If it fails, the connection is broken and is not reused.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if _, rerr := conn.ExecContext(rctx, "ROLLBACK"); rerr != nil {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-		}
+		rollback(ctx, conn)
 		return err
 	}
 	return nil
+}
+
+// rollback rolls back the transaction a batch left open on conn (the
+// server stops at the first statement that fails, with the transaction
+// still open). ctx may be cancelled already; the rollback must still run.
+// If it fails, the connection is broken and is not reused.
+func rollback(ctx context.Context, conn *sql.Conn) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := conn.ExecContext(rctx, "ROLLBACK"); err != nil {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.

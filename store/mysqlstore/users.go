@@ -16,9 +16,22 @@ import (
 
 // userCols reads a store.User (see scanUser) from users_users AS u;
 // the policies are read apart (loadPolicies).
-const userCols = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.first_name, u.last_name,
-	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at, u.last_access,
+const userCols = userFields + `,
 	EXISTS (SELECT 1 FROM users_tfa t WHERE t.user_id = u.id)`
+
+// userFields are the columns of userCols read from users_users itself.
+const userFields = `u.id, u.email, COALESCE(u.email_key, ''), u.password_hash, u.first_name, u.last_name,
+	u.status, u.role, u.contested, u.metadata, u.created_at, u.updated_at, u.last_access`
+
+// userJoinCols are userCols for a statement that joins users_tfa tf (see
+// userJoins): where one user is read, a join costs the server less than
+// the sub-select.
+const userJoinCols = userFields + `, tf.user_id IS NOT NULL`
+
+// userJoins joins what userJoinCols and the policies read to users_users u.
+const userJoins = `
+LEFT JOIN users_tfa tf ON tf.user_id = u.id
+LEFT JOIN users_user_policies p ON p.user_id = u.id`
 
 // lockCols reads what a Condition is checked against (see lockedUser).
 const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.password_hash`
@@ -33,7 +46,7 @@ const lockCols = `u.id, u.status, u.contested, COALESCE(u.email_key, ''), u.pass
 // depends on the isolation level, so it runs at the session's and skips
 // the round trip that would set one; on a handle that sends several
 // statements at once (see the package documentation, The DSN), the whole
-// transaction is one round trip when no event has handlers. Otherwise it
+// transaction is one round trip. Otherwise it
 // runs at READ COMMITTED, like every other write.
 func (s *Store) CreateUser(ctx context.Context, u *store.User, fx store.Effects) error {
 	meta, err := sqlstore.EncodeMetadata(u.Metadata)
@@ -51,7 +64,7 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			string(u.Status), u.Role, sqlstore.LowerPtr(u.Role), u.Contested, meta, sqlstore.Micros(u.CreatedAt), sqlstore.Micros(u.UpdatedAt)); err != nil {
 			return err
 		}
-		return insertPolicies(ctx, tx, []string{u.ID}, u.Policies)
+		return insertPolicies(ctx, tx, []any{u.ID}, u.Policies)
 	}
 	// The rows of a fresh user: the user, its policies, its token, its
 	// mail and the events.
@@ -71,8 +84,8 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		}
 		return insertEvents(ctx, tx, fx.Events)
 	}
-	if fresh && s.multi && !slices.ContainsFunc(fx.Events, func(e *store.Event) bool { return len(e.Handlers) > 0 }) {
-		// One round trip (an event's deliveries would need its id).
+	if fresh && s.multi {
+		// One round trip.
 		var b batch
 		if err := insertFresh(&b); err != nil {
 			return fmt.Errorf("mysqlstore: create user: %w", err)
@@ -97,7 +110,7 @@ VALUES (?, ?, NULLIF(?, ''), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 }
 
 // insertPolicies links every user in ids to policies, in their order.
-func insertPolicies(ctx context.Context, tx execer, ids, policies []string) error {
+func insertPolicies(ctx context.Context, tx execer, ids []any, policies []string) error {
 	if len(policies) == 0 || len(ids) == 0 {
 		return nil
 	}
@@ -120,7 +133,7 @@ func insertPolicies(ctx context.Context, tx execer, ids, policies []string) erro
 }
 
 // applyEffects writes fx for the user userID, inside tx.
-func applyEffects(ctx context.Context, tx *sql.Tx, userID string, fx store.Effects) error {
+func applyEffects(ctx context.Context, tx execer, userID any, fx store.Effects) error {
 	if len(fx.RevokeTokens) > 0 {
 		args := []any{userID}
 		for _, p := range fx.RevokeTokens {
@@ -157,7 +170,7 @@ WHERE user_id = ? AND consumed_at IS NULL AND purpose IN (`+placeholders(len(fx.
 func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
 	var u *store.User
 	err := s.do(ctx, "get user", func() (err error) {
-		u, err = getUser(ctx, s.db, `u.id = ?`, id)
+		u, err = getUser(ctx, s.ro, `u.id = ?`, id)
 		return err
 	})
 	return u, err
@@ -171,8 +184,9 @@ func (s *Store) GetUserByEmailKey(ctx context.Context, key string) (*store.User,
 	}
 	var u *store.User
 	err := s.do(ctx, "get user by email", func() (err error) {
-		// utf8mb4_bin pads: the second comparison makes the match exact.
-		u, err = getUser(ctx, s.db, `u.email_key = ? AND CAST(u.email_key AS BINARY) = CAST(? AS BINARY)`, key, key)
+		// The column's collation does not pad (utf8mb4_nopad_bin,
+		// utf8mb4_0900_bin): equality is exact.
+		u, err = getUser(ctx, s.ro, `u.email_key = ?`, key)
 		return err
 	})
 	return u, err
@@ -190,13 +204,23 @@ func getUser(ctx context.Context, q querier, cond string, args ...any) (*store.U
 // getUserFrom is getUser over from, which names users_users u and may
 // join other tables: extraCols (", col, …") are read into extra as well.
 func getUserFrom(ctx context.Context, q querier, from, extraCols string, extra []any, cond string, args ...any) (*store.User, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+userCols+`, p.policy_id, p.position`+extraCols+` FROM `+from+`
-LEFT JOIN users_user_policies p ON p.user_id = u.id
-WHERE `+cond, args...)
+	rows, err := q.QueryContext(ctx, userSelect(from, extraCols, cond), args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	return scanUserRows(rows, extra...)
+}
+
+// userSelect is the statement of getUserFrom.
+func userSelect(from, extraCols, cond string) string {
+	return `SELECT ` + userJoinCols + `, p.policy_id, p.position` + extraCols + ` FROM ` + from + userJoins + `
+WHERE ` + cond
+}
+
+// scanUserRows reads the user that the rows of a userSelect hold, and
+// extra from its first row; ErrNotFound when there are none.
+func scanUserRows(rows *sql.Rows, extra ...any) (*store.User, error) {
 	var (
 		u   *store.User
 		pos policyOrder
@@ -518,7 +542,7 @@ func applyRest(ctx context.Context, tx *sql.Tx, id string, ch store.UserChange, 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users_user_policies WHERE user_id = ?`, id); err != nil {
 			return nil, err
 		}
-		if err := insertPolicies(ctx, tx, []string{id}, ch.Policies); err != nil {
+		if err := insertPolicies(ctx, tx, []any{id}, ch.Policies); err != nil {
 			return nil, err
 		}
 	}
@@ -634,7 +658,7 @@ func (s *Store) UpdateUsers(ctx context.Context, ids []string, cond store.Condit
 			if _, err := tx.ExecContext(ctx, `DELETE FROM users_user_policies WHERE user_id IN (`+in+`)`, anys(ids)...); err != nil {
 				return err
 			}
-			if err := insertPolicies(ctx, tx, ids, ch.Policies); err != nil {
+			if err := insertPolicies(ctx, tx, anys(ids), ch.Policies); err != nil {
 				return err
 			}
 		}

@@ -86,8 +86,8 @@ func scanMail(row pgx.Row) (*store.Mail, error) {
 }
 
 // MailStats implements store.Store with one statement: two counts and a
-// minimum, each over an index (users_mail_status_idx,
-// users_mail_pending_idx).
+// minimum, each over a partial index (users_mail_pending_idx,
+// users_mail_failed_idx).
 func (s *Store) MailStats(ctx context.Context) (store.MailStats, error) {
 	var st store.MailStats
 	err := s.do(ctx, "mail stats", func() error {

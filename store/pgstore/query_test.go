@@ -60,4 +60,37 @@ ANALYZE users_users`)
 		assert.True(t, strings.HasPrefix(lines[0], "Limit"), "%s: the plan does not stop after the page:\n%s", c.name, plan)
 		assert.Contains(t, lines[1], "Index Scan using "+c.index+" ", "%s: the users are not read in the order of the index meant for them:\n%s", c.name, plan)
 	}
+
+	// A page sorted by last name reads the full-name index (last name,
+	// first name, id) in order and sorts by id only the users who share a
+	// last name: no Sort of every user.
+	query, args, err := pgstore.ListUsersSQL(s, store.UserQuery{Sort: []store.Sort{{Field: store.FieldLastName}}, Limit: 50})
+	require.NoError(t, err)
+	rows, err := pool.Query(ctx, "EXPLAIN "+query, args...)
+	require.NoError(t, err)
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	plan := strings.Join(lines, "\n")
+	require.GreaterOrEqual(t, len(lines), 3, plan)
+	assert.True(t, strings.HasPrefix(lines[0], "Limit"), "by last name: the plan does not stop after the page:\n%s", plan)
+	assert.Contains(t, plan, "Incremental Sort", "by last name: the users are sorted in full:\n%s", plan)
+	assert.Contains(t, plan, "Presorted Key: u.last_name\n", "by last name: the users are sorted in full:\n%s", plan)
+	assert.Contains(t, plan, "Index Scan using users_users_full_name_sort_idx ", "by last name: the full-name index is not read:\n%s", plan)
+}
+
+// The count of failed mail that MailStats makes reads an index of the
+// failed mail only: a pending or sent mail takes no entry in it.
+func TestMailStatsUsesPartialIndexes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := newPool(t, newSchema(t))
+	_, err := pgstore.New(ctx, pool)
+	require.NoError(t, err)
+	var def string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT indexdef FROM pg_indexes WHERE indexname = 'users_mail_failed_idx' AND schemaname = current_schema()`).Scan(&def))
+	assert.Contains(t, def, "WHERE (status = 'failed'::text)")
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE tablename = 'users_mail' AND schemaname = current_schema()
+AND indexdef NOT LIKE '%WHERE%' AND indexname <> 'users_mail_pkey' AND indexname <> 'users_mail_to_idx'`).Scan(&n))
+	assert.Zero(t, n, "an index of users_mail takes an entry for every mail")
 }
