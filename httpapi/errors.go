@@ -153,7 +153,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 	}
 	ext.Code = code
-	h.writeJSON(w, status, errorBody{Errors: []errorItem{{Message: msg, Extensions: ext}}})
+	h.writeErrorItem(w, status, &errorItem{Message: msg, Extensions: ext})
 }
 
 type errorBody struct {
@@ -174,6 +174,33 @@ type errorExt struct {
 	Type       string     `json:"type,omitempty"`
 	Limit      *int       `json:"limit,omitempty"` // REQUESTS_EXCEEDED: events per window
 	Reset      *time.Time `json:"reset,omitempty"` // REQUESTS_EXCEEDED: when the next is allowed
+}
+
+// appendJSON appends the item's JSON, as json.Marshal encodes it.
+func (it *errorItem) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"message":`...)
+	b = appendJSONString(b, it.Message)
+	x := &it.Extensions
+	b = appendJSONString(append(b, `,"extensions":{"code":`...), x.Code)
+	if x.Collection != "" {
+		b = appendJSONString(append(b, `,"collection":`...), x.Collection)
+	}
+	if x.Field != "" {
+		b = appendJSONString(append(b, `,"field":`...), x.Field)
+	}
+	if x.Type != "" {
+		b = appendJSONString(append(b, `,"type":`...), x.Type)
+	}
+	if x.Limit != nil {
+		b = strconv.AppendInt(append(b, `,"limit":`...), int64(*x.Limit), 10)
+	}
+	if x.Reset != nil {
+		var err error
+		if b, err = appendTime(append(b, `,"reset":`...), *x.Reset); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, "}}"...), nil
 }
 
 // failedType is the rule a field's FAILED_VALIDATION broke, named as
@@ -215,27 +242,62 @@ type dataBody struct {
 // (a page of 100 users is about 35 KiB).
 const maxPooledAnswer = 64 << 10
 
+// A jsonAppender appends its own JSON to a buffer (orderedObject,
+// errorBody), so that writeJSON encodes it without reflection into a
+// buffer of an earlier answer.
+type jsonAppender interface {
+	appendJSON(b []byte) ([]byte, error)
+}
+
 // writeJSON writes v as the whole answer.
 func (h *handler) writeJSON(w http.ResponseWriter, status int, v any) {
-	var (
-		b   []byte
-		err error
-	)
-	if o, ok := v.(orderedObject); ok {
-		// No second pass over the bytes, in a buffer of an earlier answer.
-		bp, _ := h.bufs.Get().(*[]byte)
-		if bp == nil {
-			bp = new([]byte)
-		}
-		if b, err = o.appendJSON((*bp)[:0]); err == nil && cap(b) <= maxPooledAnswer {
-			defer func() {
-				*bp = b[:0]
-				h.bufs.Put(bp)
-			}()
-		}
-	} else {
-		b, err = json.Marshal(v)
+	o, ok := v.(jsonAppender)
+	if !ok {
+		b, err := json.Marshal(v)
+		h.writeBody(w, status, b, err)
+		return
 	}
+	// No second pass over the bytes, in a buffer of an earlier answer.
+	bp := h.buffer()
+	b, err := o.appendJSON((*bp)[:0])
+	h.writeBody(w, status, b, err)
+	h.release(bp, b)
+}
+
+// writeErrorItem writes the error envelope of one error,
+// {"errors":[it]}, as the whole answer: the bytes json.Marshal gives for
+// the errorBody, without its reflection (every refusal is answered with
+// one).
+func (h *handler) writeErrorItem(w http.ResponseWriter, status int, it *errorItem) {
+	bp := h.buffer()
+	b := append((*bp)[:0], `{"errors":[`...)
+	b, err := it.appendJSON(b)
+	b = append(b, "]}"...)
+	h.writeBody(w, status, b, err)
+	h.release(bp, b)
+}
+
+// buffer returns a buffer of an earlier answer (see release), or a new
+// one.
+func (h *handler) buffer() *[]byte {
+	if bp, _ := h.bufs.Get().(*[]byte); bp != nil {
+		return bp
+	}
+	return new([]byte)
+}
+
+// release keeps b, the bytes an answer was appended to in bp's buffer,
+// for a later answer, unless it grew too big to keep.
+func (h *handler) release(bp *[]byte, b []byte) {
+	if cap(b) <= maxPooledAnswer {
+		*bp = b[:0]
+		h.bufs.Put(bp)
+	}
+}
+
+// writeBody writes b, JSON, as the whole answer; err, when not nil, is a
+// failure to encode it, answered 500.
+func (h *handler) writeBody(w http.ResponseWriter, status int, b []byte, err error) {
 	if err != nil {
 		// Only our own types are encoded; this is a bug, not an input error.
 		h.cfg.log.Error("httpapi: encoding a response", "error", err.Error())
