@@ -49,12 +49,8 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request) (*payload, erro
 // readBody reads the request body under decode's rules (Content-Type, size
 // limit), for a route whose body is not always an object.
 func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
-		return nil, invalidBody("Content-Type must be application/json")
-	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return nil, invalidBody("Content-Type charset must be utf-8")
+	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+		return nil, err
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
 	if err != nil {
@@ -64,6 +60,23 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 		return nil, invalidBody("Request body could not be read")
 	}
 	return b, nil
+}
+
+// checkContentType accepts application/json or application/*+json, with
+// no charset but utf-8.
+func checkContentType(ct string) error {
+	switch ct {
+	case "application/json", "application/json; charset=utf-8":
+		return nil // what clients send, judged without parsing
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		return invalidBody("Content-Type must be application/json")
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return invalidBody("Content-Type charset must be utf-8")
+	}
+	return nil
 }
 
 // parseObject parses b as one JSON object. Error messages give offsets,
@@ -172,7 +185,7 @@ func valueEnd(b []byte, i int) int {
 func decodeObject(b []byte) (*payload, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	malformed := func(err error) error {
-		if se := (*json.SyntaxError)(nil); errors.As(err, &se) {
+		if se, ok := errors.AsType[*json.SyntaxError](err); ok {
 			return invalidBody(fmt.Sprintf("Malformed JSON at byte %d", se.Offset))
 		}
 		return invalidBody("Malformed JSON")

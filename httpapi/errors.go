@@ -68,25 +68,24 @@ const defaultRetryAfter = time.Minute
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := http.StatusInternalServerError, codeInternal, "An unexpected error occurred."
 	var ext errorExt
-	var (
-		ve *users.ValidationError
-		qe *queryError
-		re *users.RateLimitError
-		be *users.BusyError
-	)
+	// errors.AsType, unlike errors.As, needs no target that escapes to the
+	// heap: a refusal is answered without an allocation for each kind of
+	// error it might be.
+	qe, isQuery := errors.AsType[*queryError](err)
 	switch {
 	case errors.Is(err, errRouteNotFound):
-		status, code, msg = http.StatusNotFound, codeRouteNotFound, fmt.Sprintf("Route %s doesn't exist.", echo.Cut(r.URL.Path))
-	case errors.As(err, &qe):
+		status, code, msg = http.StatusNotFound, codeRouteNotFound, "Route "+echo.Cut(r.URL.Path)+" doesn't exist."
+	case isQuery:
 		status, code, msg = http.StatusBadRequest, codeInvalidQuery, "Invalid query. "+sentence(qe.msg)
 	case errors.Is(err, users.ErrInvalidQuery):
 		status, code, msg = http.StatusBadRequest, codeInvalidQuery, "Invalid query."
-		if errors.As(err, &ve) {
+		if ve, ok := errors.AsType[*users.ValidationError](err); ok {
 			msg = "Invalid query. " + sentence(ve.Message())
 		}
 	case errors.Is(err, users.ErrRateLimited):
 		wait := defaultRetryAfter
-		if errors.As(err, &re) {
+		re, _ := errors.AsType[*users.RateLimitError](err)
+		if re != nil {
 			wait = re.RetryAfter
 		}
 		secs := max(1, int(math.Ceil(wait.Seconds())))
@@ -101,7 +100,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		// The estimate of the wait (the calls already queued), so that a
 		// shed client comes back when it may be served.
 		wait := busyRetryAfter
-		if errors.As(err, &be) {
+		if be, ok := errors.AsType[*users.BusyError](err); ok {
 			wait = be.RetryAfter
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
@@ -129,14 +128,15 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		status, code, msg = http.StatusForbidden, codeForbidden, "You don't have permission to access this."
 	case errors.Is(err, users.ErrFailedValidation):
 		status, code, msg = http.StatusBadRequest, codeFailedValidation, "Validation failed."
-		if errors.As(err, &ve) && ve.Field != "" {
+		if ve, ok := errors.AsType[*users.ValidationError](err); ok && ve.Field != "" {
 			ext.Field, ext.Type = echo.Cut(ve.Field), failedType(ve.Field)
 			msg = failedMessage(ext.Field, ext.Type)
 		}
 	case errors.Is(err, users.ErrInvalidPayload):
 		status, code, msg = http.StatusBadRequest, codeInvalidPayload, "Invalid payload."
+		ve, isValidation := errors.AsType[*users.ValidationError](err)
 		switch {
-		case errors.As(err, &ve):
+		case isValidation:
 			msg = "Invalid payload. " + sentence(ve.Message())
 		case errors.Is(err, users.ErrRoleNotFound):
 			msg = `Invalid payload. "role" names no role.`
