@@ -98,6 +98,19 @@ func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 // parseHop parses "1.2.3.4", "1.2.3.4:80", "::1", "[::1]:80"; zones are
 // dropped and IPv4-mapped addresses unmapped.
 func parseHop(s string) (netip.Addr, bool) {
+	// A RemoteAddr has a port: try that form first when s looks like one
+	// ("1.2.3.4:80", "[::1]:80"), so that the usual case costs no failed
+	// parse (and its error). A string is never both an address and an
+	// address with a port, so the order changes no answer.
+	withPort := false
+	if i := strings.LastIndexByte(s, ':'); i > 0 {
+		withPort = s[0] == '[' || strings.IndexByte(s[:i], ':') < 0
+	}
+	if withPort {
+		if ap, err := netip.ParseAddrPort(s); err == nil {
+			return ap.Addr().WithZone("").Unmap(), true
+		}
+	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		ap, err := netip.ParseAddrPort(s)

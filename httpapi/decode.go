@@ -49,12 +49,8 @@ func (h *handler) decode(w http.ResponseWriter, r *http.Request) (*payload, erro
 // readBody reads the request body under decode's rules (Content-Type, size
 // limit), for a route whose body is not always an object.
 func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
-		return nil, invalidBody("Content-Type must be application/json")
-	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return nil, invalidBody("Content-Type charset must be utf-8")
+	if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+		return nil, err
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.maxBody))
 	if err != nil {
@@ -66,15 +62,130 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	return b, nil
 }
 
+// checkContentType accepts application/json or application/*+json, with
+// no charset but utf-8.
+func checkContentType(ct string) error {
+	switch ct {
+	case "application/json", "application/json; charset=utf-8":
+		return nil // what clients send, judged without parsing
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
+		return invalidBody("Content-Type must be application/json")
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+		return invalidBody("Content-Type charset must be utf-8")
+	}
+	return nil
+}
+
 // parseObject parses b as one JSON object. Error messages give offsets,
 // never the input: a syntax error in a password must not echo it.
 func parseObject(b []byte) (*payload, error) {
 	if !utf8.Valid(b) {
 		return nil, invalidBody("Request body must be valid UTF-8")
 	}
+	if json.Valid(b) {
+		return splitObject(b)
+	}
+	return decodeObject(b)
+}
+
+// splitObject is parseObject for b that json.Valid accepts: the object's
+// members are found by skipping over strings and nesting, with no
+// decoder, and the values are b's own bytes. The answers are
+// decodeObject's.
+func splitObject(b []byte) (*payload, error) {
+	i := skipSpace(b, 0)
+	if b[i] != '{' {
+		return nil, invalidBody("Request body must be a JSON object")
+	}
+	p := &payload{}
+	if i = skipSpace(b, i+1); b[i] == '}' {
+		p.vals = map[string]json.RawMessage{}
+		return p, nil
+	}
+	p.vals = make(map[string]json.RawMessage, 4)
+	for {
+		end := stringEnd(b, i)
+		var k string
+		if raw := b[i:end]; bytes.IndexByte(raw, '\\') < 0 {
+			k = string(raw[1 : len(raw)-1])
+		} else if err := json.Unmarshal(raw, &k); err != nil {
+			return nil, invalidBody("Malformed JSON") // json.Valid accepted it: not reached
+		}
+		if _, dup := p.vals[k]; dup {
+			return nil, invalid(k, "must not be given more than once")
+		}
+		i = skipSpace(b, skipSpace(b, end)+1) // past the colon
+		end = valueEnd(b, i)
+		p.keys = append(p.keys, k)
+		p.vals[k] = b[i:end:end]
+		if i = skipSpace(b, end); b[i] == '}' {
+			return p, nil
+		}
+		i = skipSpace(b, i+1) // past the comma
+	}
+}
+
+// skipSpace returns the index of the first byte of b at or after i that
+// is not JSON whitespace, or len(b).
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just after the valid JSON string that starts
+// at b[i].
+func stringEnd(b []byte, i int) int {
+	for i++; b[i] != '"'; i++ {
+		if b[i] == '\\' {
+			i++
+		}
+	}
+	return i + 1
+}
+
+// valueEnd returns the index just after the valid JSON value that starts
+// at b[i].
+func valueEnd(b []byte, i int) int {
+	switch b[i] {
+	case '"':
+		return stringEnd(b, i)
+	case '{', '[':
+		depth := 0
+		for ; ; i++ {
+			switch b[i] {
+			case '"':
+				i = stringEnd(b, i) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+		}
+	}
+	// A number, true, false or null: up to the next delimiter.
+	for i < len(b) {
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// decodeObject is parseObject for any b, with a json.Decoder: its errors
+// name the byte of a syntax error.
+func decodeObject(b []byte) (*payload, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	malformed := func(err error) error {
-		if se := (*json.SyntaxError)(nil); errors.As(err, &se) {
+		if se, ok := errors.AsType[*json.SyntaxError](err); ok {
 			return invalidBody(fmt.Sprintf("Malformed JSON at byte %d", se.Offset))
 		}
 		return invalidBody("Malformed JSON")

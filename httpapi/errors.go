@@ -68,25 +68,24 @@ const defaultRetryAfter = time.Minute
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code, msg := http.StatusInternalServerError, codeInternal, "An unexpected error occurred."
 	var ext errorExt
-	var (
-		ve *users.ValidationError
-		qe *queryError
-		re *users.RateLimitError
-		be *users.BusyError
-	)
+	// errors.AsType, unlike errors.As, needs no target that escapes to the
+	// heap: a refusal is answered without an allocation for each kind of
+	// error it might be.
+	qe, isQuery := errors.AsType[*queryError](err)
 	switch {
 	case errors.Is(err, errRouteNotFound):
-		status, code, msg = http.StatusNotFound, codeRouteNotFound, fmt.Sprintf("Route %s doesn't exist.", echo.Cut(r.URL.Path))
-	case errors.As(err, &qe):
+		status, code, msg = http.StatusNotFound, codeRouteNotFound, "Route "+echo.Cut(r.URL.Path)+" doesn't exist."
+	case isQuery:
 		status, code, msg = http.StatusBadRequest, codeInvalidQuery, "Invalid query. "+sentence(qe.msg)
 	case errors.Is(err, users.ErrInvalidQuery):
 		status, code, msg = http.StatusBadRequest, codeInvalidQuery, "Invalid query."
-		if errors.As(err, &ve) {
+		if ve, ok := errors.AsType[*users.ValidationError](err); ok {
 			msg = "Invalid query. " + sentence(ve.Message())
 		}
 	case errors.Is(err, users.ErrRateLimited):
 		wait := defaultRetryAfter
-		if errors.As(err, &re) {
+		re, _ := errors.AsType[*users.RateLimitError](err)
+		if re != nil {
 			wait = re.RetryAfter
 		}
 		secs := max(1, int(math.Ceil(wait.Seconds())))
@@ -101,7 +100,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		// The estimate of the wait (the calls already queued), so that a
 		// shed client comes back when it may be served.
 		wait := busyRetryAfter
-		if errors.As(err, &be) {
+		if be, ok := errors.AsType[*users.BusyError](err); ok {
 			wait = be.RetryAfter
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
@@ -129,14 +128,15 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		status, code, msg = http.StatusForbidden, codeForbidden, "You don't have permission to access this."
 	case errors.Is(err, users.ErrFailedValidation):
 		status, code, msg = http.StatusBadRequest, codeFailedValidation, "Validation failed."
-		if errors.As(err, &ve) && ve.Field != "" {
+		if ve, ok := errors.AsType[*users.ValidationError](err); ok && ve.Field != "" {
 			ext.Field, ext.Type = echo.Cut(ve.Field), failedType(ve.Field)
 			msg = failedMessage(ext.Field, ext.Type)
 		}
 	case errors.Is(err, users.ErrInvalidPayload):
 		status, code, msg = http.StatusBadRequest, codeInvalidPayload, "Invalid payload."
+		ve, isValidation := errors.AsType[*users.ValidationError](err)
 		switch {
-		case errors.As(err, &ve):
+		case isValidation:
 			msg = "Invalid payload. " + sentence(ve.Message())
 		case errors.Is(err, users.ErrRoleNotFound):
 			msg = `Invalid payload. "role" names no role.`
@@ -153,7 +153,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		}
 	}
 	ext.Code = code
-	h.writeJSON(w, status, errorBody{Errors: []errorItem{{Message: msg, Extensions: ext}}})
+	h.writeErrorItem(w, status, &errorItem{Message: msg, Extensions: ext})
 }
 
 type errorBody struct {
@@ -174,6 +174,33 @@ type errorExt struct {
 	Type       string     `json:"type,omitempty"`
 	Limit      *int       `json:"limit,omitempty"` // REQUESTS_EXCEEDED: events per window
 	Reset      *time.Time `json:"reset,omitempty"` // REQUESTS_EXCEEDED: when the next is allowed
+}
+
+// appendJSON appends the item's JSON, as json.Marshal encodes it.
+func (it *errorItem) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"message":`...)
+	b = appendJSONString(b, it.Message)
+	x := &it.Extensions
+	b = appendJSONString(append(b, `,"extensions":{"code":`...), x.Code)
+	if x.Collection != "" {
+		b = appendJSONString(append(b, `,"collection":`...), x.Collection)
+	}
+	if x.Field != "" {
+		b = appendJSONString(append(b, `,"field":`...), x.Field)
+	}
+	if x.Type != "" {
+		b = appendJSONString(append(b, `,"type":`...), x.Type)
+	}
+	if x.Limit != nil {
+		b = strconv.AppendInt(append(b, `,"limit":`...), int64(*x.Limit), 10)
+	}
+	if x.Reset != nil {
+		var err error
+		if b, err = appendTime(append(b, `,"reset":`...), *x.Reset); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, "}}"...), nil
 }
 
 // failedType is the rule a field's FAILED_VALIDATION broke, named as
@@ -215,27 +242,62 @@ type dataBody struct {
 // (a page of 100 users is about 35 KiB).
 const maxPooledAnswer = 64 << 10
 
+// A jsonAppender appends its own JSON to a buffer (orderedObject,
+// errorBody), so that writeJSON encodes it without reflection into a
+// buffer of an earlier answer.
+type jsonAppender interface {
+	appendJSON(b []byte) ([]byte, error)
+}
+
 // writeJSON writes v as the whole answer.
 func (h *handler) writeJSON(w http.ResponseWriter, status int, v any) {
-	var (
-		b   []byte
-		err error
-	)
-	if o, ok := v.(orderedObject); ok {
-		// No second pass over the bytes, in a buffer of an earlier answer.
-		bp, _ := h.bufs.Get().(*[]byte)
-		if bp == nil {
-			bp = new([]byte)
-		}
-		if b, err = o.appendJSON((*bp)[:0]); err == nil && cap(b) <= maxPooledAnswer {
-			defer func() {
-				*bp = b[:0]
-				h.bufs.Put(bp)
-			}()
-		}
-	} else {
-		b, err = json.Marshal(v)
+	o, ok := v.(jsonAppender)
+	if !ok {
+		b, err := json.Marshal(v)
+		h.writeBody(w, status, b, err)
+		return
 	}
+	// No second pass over the bytes, in a buffer of an earlier answer.
+	bp := h.buffer()
+	b, err := o.appendJSON((*bp)[:0])
+	h.writeBody(w, status, b, err)
+	h.release(bp, b)
+}
+
+// writeErrorItem writes the error envelope of one error,
+// {"errors":[it]}, as the whole answer: the bytes json.Marshal gives for
+// the errorBody, without its reflection (every refusal is answered with
+// one).
+func (h *handler) writeErrorItem(w http.ResponseWriter, status int, it *errorItem) {
+	bp := h.buffer()
+	b := append((*bp)[:0], `{"errors":[`...)
+	b, err := it.appendJSON(b)
+	b = append(b, "]}"...)
+	h.writeBody(w, status, b, err)
+	h.release(bp, b)
+}
+
+// buffer returns a buffer of an earlier answer (see release), or a new
+// one.
+func (h *handler) buffer() *[]byte {
+	if bp, _ := h.bufs.Get().(*[]byte); bp != nil {
+		return bp
+	}
+	return new([]byte)
+}
+
+// release keeps b, the bytes an answer was appended to in bp's buffer,
+// for a later answer, unless it grew too big to keep.
+func (h *handler) release(bp *[]byte, b []byte) {
+	if cap(b) <= maxPooledAnswer {
+		*bp = b[:0]
+		h.bufs.Put(bp)
+	}
+}
+
+// writeBody writes b, JSON, as the whole answer; err, when not nil, is a
+// failure to encode it, answered 500.
+func (h *handler) writeBody(w http.ResponseWriter, status int, b []byte, err error) {
 	if err != nil {
 		// Only our own types are encoded; this is a bug, not an input error.
 		h.cfg.log.Error("httpapi: encoding a response", "error", err.Error())

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -118,4 +119,40 @@ func TestWriteErrorClientGone(t *testing.T) {
 	h.writeError(w, r, fmt.Errorf("users: list users: %w", context.Canceled))
 	assert.Equal(t, http.StatusInternalServerError, w.Code)
 	assert.Empty(t, logs.String())
+}
+
+// TestErrorEnvelopeBytes: the error envelope is appended by hand; its
+// bytes are those json.Marshal gives for the errorBody, whatever the
+// message and the extensions hold (HTML characters, control characters,
+// U+2028, invalid UTF-8, the rate limit's limit and reset).
+func TestErrorEnvelopeBytes(t *testing.T) {
+	t.Parallel()
+	limit, reset := 5, time.Date(2026, 12, 8, 3, 4, 5, 678000000, time.UTC)
+	zero, far := 0, time.Date(12345, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, it := range []errorItem{
+		{Message: "Invalid token.", Extensions: errorExt{Code: codeInvalidToken}},
+		{Message: `Route /a<b>&"c"\d doesn't exist.`, Extensions: errorExt{Code: codeRouteNotFound}},
+		{Message: "tab\there, nul\x00, bell\x07, line\u2028sep\u2029, é, \xff\xfe", Extensions: errorExt{Code: codeInvalidPayload}},
+		{Message: "Validation failed.", Extensions: errorExt{Code: codeFailedValidation, Field: "fïeld<", Type: "regex"}},
+		{Message: "dup", Extensions: errorExt{Code: codeRecordNotUnique, Collection: "directus_users", Field: "email"}},
+		{Message: "Too many requests, retry after 2s.", Extensions: errorExt{Code: codeRequestsExceeded, Limit: &limit, Reset: &reset}},
+		{Message: "zero", Extensions: errorExt{Code: codeRequestsExceeded, Limit: &zero, Reset: &time.Time{}}},
+		{Message: "", Extensions: errorExt{}},
+	} {
+		want, err := json.Marshal(errorBody{Errors: []errorItem{it}})
+		require.NoError(t, err)
+		h := &handler{cfg: config{log: slog.New(slog.DiscardHandler)}}
+		w := httptest.NewRecorder()
+		h.writeErrorItem(w, http.StatusBadRequest, &it)
+		assert.Equal(t, string(want), w.Body.String())
+		assert.Equal(t, strconv.Itoa(len(want)), w.Header().Get("Content-Length"))
+	}
+	// A time json.Marshal cannot encode is a bug, answered 500.
+	var logs bytes.Buffer
+	h := &handler{cfg: config{log: slog.New(slog.NewTextHandler(&logs, nil))}}
+	w := httptest.NewRecorder()
+	h.writeErrorItem(w, http.StatusTooManyRequests, &errorItem{Message: "m", Extensions: errorExt{Code: codeRequestsExceeded, Reset: &far}})
+	assert.Equal(t, http.StatusInternalServerError, w.Code)
+	assert.JSONEq(t, `{"errors":[{"message":"An unexpected error occurred.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}`, w.Body.String())
+	assert.Contains(t, logs.String(), "encoding a response")
 }

@@ -79,17 +79,23 @@ func startServer(ctx context.Context, bin, dir string, env []string) (*server, e
 		defer close(s.done)
 		defer out.Close()
 		defer errLog.Close()
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case addr <- m[1]:
-				default:
-				}
+		// Line by line until the listening line, then copied as it comes:
+		// a server that logs a line per request must not cost this
+		// process a match and a write(2) per request on the cores both
+		// servers share.
+		br := bufio.NewReaderSize(stderr, 64<<10)
+		for {
+			line, err := br.ReadString('\n')
+			_, _ = io.WriteString(errLog, line)
+			if m := listening.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+				break
 			}
-			_, _ = io.WriteString(errLog, sc.Text()+"\n")
+			if err != nil {
+				break
+			}
 		}
+		_, _ = io.Copy(errLog, br)
 		_ = cmd.Wait()
 	}()
 	select {

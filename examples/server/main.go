@@ -77,16 +77,20 @@ func realMain(args []string, getenv func(string) string, stdout, stderr io.Write
 		return 2
 	}
 
+	// The log's lines are written in batches (see logBuffer), warnings
+	// and errors at once.
+	logOut := newLogBuffer(stderr)
+	defer logOut.Flush()
 	opts := &slog.HandlerOptions{}
-	var handler slog.Handler = slog.NewTextHandler(stderr, opts)
+	var handler slog.Handler = slog.NewTextHandler(logOut, opts)
 	cfg, err := loadConfig(getenv)
 	if err == nil {
 		opts.Level = cfg.LogLevel
 		if cfg.LogJSON {
-			handler = slog.NewJSONHandler(stderr, opts)
+			handler = slog.NewJSONHandler(logOut, opts)
 		}
 	}
-	log := slog.New(handler)
+	log := slog.New(flushAt(handler, logOut, slog.LevelWarn))
 	if err != nil || !cfg.hashInChildren() {
 		// The server hashes itself: see setMemoryLimit and setProcs.
 		setMemoryLimit(getenv)
