@@ -54,22 +54,10 @@ func globEscape(s string) string {
 	return sb.String()
 }
 
-// listUserCols are userCols for a page of users, most of whom have no
-// policy: the policies' aggregate, which sorts them by position in a
-// temporary b-tree of its own, runs only for a user who has one (a
-// page of 50 such users: about a tenth less CPU); for the others the
-// column is NULL, which costs the driver no string.
-const listUserCols = `id, email, email_key, password_hash, first_name, last_name, status, role,
-	contested, metadata, created_at, updated_at, last_access,
-	EXISTS (SELECT 1 FROM users_tfa WHERE user_id = users_users.id),
-	CASE WHEN EXISTS (SELECT 1 FROM users_user_policies WHERE user_id = users_users.id)
-	THEN (SELECT json_group_array(policy_id ORDER BY position) FROM users_user_policies WHERE user_id = users_users.id)
-	END`
-
 // listUsersSQL is the statement ListUsers runs for q, and its arguments.
 func listUsersSQL(q store.UserQuery) (string, []any, error) {
 	b := userquery.New(dialect)
-	b.Write(`SELECT ` + listUserCols + ` FROM users_users`)
+	b.Write(`SELECT ` + userCols + ` FROM users_users`)
 	if err := b.Where(q); err != nil {
 		return "", nil, err
 	}
