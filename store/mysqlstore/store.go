@@ -372,6 +372,25 @@ func (b *batch) run(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
+// onConn runs fn on a connection of db's. fn sets *ended once the
+// transaction it began has ended (committed, or a block ran to its end);
+// otherwise the transaction is rolled back before the connection goes back
+// to the pool, whatever fn returned.
+func onConn(ctx context.Context, db *sql.DB, fn func(conn *sql.Conn, ended *bool) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ended := false
+	defer func() {
+		if !ended {
+			rollback(ctx, conn)
+		}
+	}()
+	return fn(conn, &ended)
+}
+
 // rollback rolls back the transaction a batch left open on conn (the
 // server stops at the first statement that fails, with the transaction
 // still open). ctx may be cancelled already; the rollback must still run.

@@ -198,73 +198,64 @@ WHERE u.id = (SELECT t.user_id FROM users_tokens t WHERE t.hash = ? AND t.purpos
 	var u *store.User
 	err = s.do(ctx, "consume token", func() error {
 		u = nil
-		conn, err := s.db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		done := false
-		defer func() {
-			if !done {
-				rollback(ctx, conn)
-			}
-		}()
-		rows, err := conn.QueryContext(ctx, b.sql.String(), b.args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var (
-			l        locked
-			found    bool
-			live     bool
-			consumed sql.NullInt64
-			expires  int64
-		)
-		if rows.Next() {
-			found = true
-			if err := rows.Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash); err != nil {
+		return onConn(ctx, s.db, func(conn *sql.Conn, done *bool) error {
+			rows, err := conn.QueryContext(ctx, b.sql.String(), b.args...)
+			if err != nil {
 				return err
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if rows.NextResultSet() && rows.Next() {
-			live = true
-			if err := rows.Scan(&consumed, &expires); err != nil {
+			defer rows.Close()
+			var (
+				l        locked
+				found    bool
+				live     bool
+				consumed sql.NullInt64
+				expires  int64
+			)
+			if rows.Next() {
+				found = true
+				if err := rows.Scan(&l.id, &l.status, &l.contested, &l.emailKey, &l.passwordHash); err != nil {
+					return err
+				}
+			}
+			if err := rows.Err(); err != nil {
 				return err
 			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		if err := refusal(found && live, consumed.Valid, expires, micros, l.holds(cond)); err != nil {
-			return err
-		}
-		var w batch
-		w.ExecContext(ctx, `UPDATE users_tokens SET consumed_at = ? WHERE hash = ? AND purpose = ?`, micros, hash, string(purpose))
-		w.ExecContext(ctx, `UPDATE users_users SET `+set+` WHERE id = ?`, append(slices.Clone(setArgs), l.id)...)
-		if err := consumeWrites(ctx, &w, l.id, ch, fx); err != nil {
-			return err
-		}
-		w.sql.WriteString("COMMIT")
-		rows2, err := conn.QueryContext(ctx, w.sql.String(), w.args...)
-		if err != nil {
-			return err
-		}
-		ru, err := scanUserRows(rows2)
-		if cerr := rows2.Close(); err == nil {
-			err = cerr // the COMMIT's
-		}
-		if err != nil {
-			return err
-		}
-		done, u = true, ru
-		return nil
+			if rows.NextResultSet() && rows.Next() {
+				live = true
+				if err := rows.Scan(&consumed, &expires); err != nil {
+					return err
+				}
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			if err := refusal(found && live, consumed.Valid, expires, micros, l.holds(cond)); err != nil {
+				return err
+			}
+			var w batch
+			w.ExecContext(ctx, `UPDATE users_tokens SET consumed_at = ? WHERE hash = ? AND purpose = ?`, micros, hash, string(purpose))
+			w.ExecContext(ctx, `UPDATE users_users SET `+set+` WHERE id = ?`, append(slices.Clone(setArgs), l.id)...)
+			if err := consumeWrites(ctx, &w, l.id, ch, fx); err != nil {
+				return err
+			}
+			w.sql.WriteString("COMMIT")
+			rows2, err := conn.QueryContext(ctx, w.sql.String(), w.args...)
+			if err != nil {
+				return err
+			}
+			ru, err := scanUserRows(rows2)
+			if cerr := rows2.Close(); err == nil {
+				err = cerr // the COMMIT's
+			}
+			if err != nil {
+				return err
+			}
+			*done, u = true, ru
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -362,71 +353,62 @@ FROM users_users u WHERE u.id = (SELECT t.user_id FROM users_tokens t WHERE t.ha
 	var u *store.User
 	err := s.do(ctx, "consume token", func() error {
 		u = nil
-		conn, err := s.db.Conn(ctx)
-		if err != nil {
-			return err
-		}
-		defer conn.Close()
-		done := false
-		defer func() {
-			if !done {
-				rollback(ctx, conn)
+		return onConn(ctx, s.db, func(conn *sql.Conn, done *bool) error {
+			if s.level != sql.LevelDefault {
+				if _, err := conn.ExecContext(ctx, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"); err != nil {
+					return err
+				}
 			}
-		}()
-		if s.level != sql.LevelDefault {
-			if _, err := conn.ExecContext(ctx, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED"); err != nil {
-				return err
-			}
-		}
-		rows, err := conn.QueryContext(ctx, b.sql.String(), b.args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var (
-			l        locked
-			id, st   sql.NullString
-			con      sql.NullBool
-			ek, ph   sql.NullString
-			tc, te   sql.NullInt64
-			consumed bool
-		)
-		if !rows.Next() {
-			if err := rows.Err(); err != nil {
-				return err
-			}
-			return errors.New("the block read no row")
-		}
-		if err := rows.Scan(&id, &st, &con, &ek, &ph, &tc, &te); err != nil {
-			return err
-		}
-		l = locked{id: id.String, status: st.String, contested: con.Bool, emailKey: ek.String, passwordHash: ph.String}
-		consumed = tc.Valid
-		if rows.NextResultSet() {
-			// The block changed the user and read it back.
-			ru, err := scanUserRows(rows)
-			if cerr := rows.Close(); err == nil {
-				err = cerr // the COMMIT's
-			}
+			rows, err := conn.QueryContext(ctx, b.sql.String(), b.args...)
 			if err != nil {
 				return err
 			}
-			done, u = true, ru
-			return nil
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if err := rows.Close(); err != nil {
-			return err
-		}
-		done = true // the block ran to its end: it committed (nothing)
-		if err := refusal(st.Valid && te.Valid, consumed, te.Int64, micros, l.holds(cond)); err != nil {
-			return err
-		}
-		// The rows say the block should have consumed the token: a
-		// token cannot turn live under its lock.
-		return fmt.Errorf("token neither consumed nor refused")
+			defer rows.Close()
+			var (
+				l        locked
+				id, st   sql.NullString
+				con      sql.NullBool
+				ek, ph   sql.NullString
+				tc, te   sql.NullInt64
+				consumed bool
+			)
+			if !rows.Next() {
+				if err := rows.Err(); err != nil {
+					return err
+				}
+				return errors.New("the block read no row")
+			}
+			if err := rows.Scan(&id, &st, &con, &ek, &ph, &tc, &te); err != nil {
+				return err
+			}
+			l = locked{id: id.String, status: st.String, contested: con.Bool, emailKey: ek.String, passwordHash: ph.String}
+			consumed = tc.Valid
+			if rows.NextResultSet() {
+				// The block changed the user and read it back.
+				ru, err := scanUserRows(rows)
+				if cerr := rows.Close(); err == nil {
+					err = cerr // the COMMIT's
+				}
+				if err != nil {
+					return err
+				}
+				*done, u = true, ru
+				return nil
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if err := rows.Close(); err != nil {
+				return err
+			}
+			*done = true // the block ran to its end: it committed (nothing)
+			if err := refusal(st.Valid && te.Valid, consumed, te.Int64, micros, l.holds(cond)); err != nil {
+				return err
+			}
+			// The rows say the block should have consumed the token: a
+			// token cannot turn live under its lock.
+			return fmt.Errorf("token neither consumed nor refused")
+		})
 	})
 	if err != nil {
 		return nil, err
